@@ -1,0 +1,41 @@
+# stencilgen — `make help` lists the targets.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help install demo test lint typecheck unit bench fuzz samples clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+
+install: $(STAMP) ## create .venv and install stencilgen with its test and lint tools
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+demo: install ## run stencilgen on a bundled sample layout
+	$(VENV)/bin/stencilgen inspect sample_layouts/ring_100um.gds --layer 9/0
+
+test: install lint typecheck unit ## lint, type check and the whole test suite
+
+lint: install ## ruff lint and format check
+	$(VENV)/bin/ruff check stencilgen tests benchmarks sample_layouts
+	$(VENV)/bin/ruff format --check stencilgen tests benchmarks sample_layouts
+
+typecheck: install ## mypy on the package
+	$(VENV)/bin/mypy stencilgen
+
+unit: install ## the test suite alone
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+bench: install ## benchmarks: reading + rows at 100k flat and a 1M-contact wafer
+	$(PY) benchmarks/bench_read.py
+
+samples: install ## regenerate sample_layouts/ and their expected readings
+	$(PY) sample_layouts/make_samples.py
+
+clean: ## remove the venv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

@@ -1,0 +1,333 @@
+"""Pure, vectorised geometry on ragged polygons (model.Polygons): areas, centroids, minimum
+rotated rectangles, affine transforms, and merging shapes that overlap or abut into contacts."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from .model import Contacts, Excluded, Polygons
+
+#: a polygon smaller than this (um^2) is degenerate
+MIN_AREA_UM2 = 1e-6
+
+
+def _next_index(offsets: np.ndarray) -> np.ndarray:
+    """For every vertex, the index of the next vertex of the same polygon (wrapping around)."""
+    total = int(offsets[-1])
+    nxt = np.arange(1, total + 1, dtype=np.int64)
+    nxt[offsets[1:] - 1] = offsets[:-1]
+    return nxt
+
+
+def area_centroid(polys: Polygons) -> tuple[np.ndarray, np.ndarray]:
+    """Signed area (counter-clockwise positive) and centroid of every polygon (shoelace formula).
+
+    Coordinates are taken relative to each polygon's first vertex so that a pad far from the origin
+    keeps its precision.
+    """
+    off = polys.offsets
+    if len(polys) == 0:
+        return np.zeros(0), np.zeros((0, 2))
+    counts = np.diff(off)
+    first = polys.coords[off[:-1]]
+    base = np.repeat(first, counts, axis=0)
+    p = polys.coords - base
+    q = polys.coords[_next_index(off)] - base
+    cross = p[:, 0] * q[:, 1] - q[:, 0] * p[:, 1]
+    starts = off[:-1]
+    a2 = np.add.reduceat(cross, starts)
+    cx = np.add.reduceat((p[:, 0] + q[:, 0]) * cross, starts)
+    cy = np.add.reduceat((p[:, 1] + q[:, 1]) * cross, starts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centroid = first + np.column_stack([cx, cy]) / (3.0 * a2)[:, None]
+    bad = ~np.isfinite(centroid).all(axis=1)
+    if bad.any():  # zero-area polygons: use the vertex mean
+        sums = np.add.reduceat(polys.coords, starts)
+        centroid[bad] = (sums / counts[:, None])[bad]
+    return a2 / 2.0, centroid
+
+
+def bboxes(polys: Polygons) -> np.ndarray:
+    """(N, 4) xmin, ymin, xmax, ymax."""
+    if len(polys) == 0:
+        return np.zeros((0, 4))
+    starts = polys.offsets[:-1]
+    lo = np.minimum.reduceat(polys.coords, starts)
+    hi = np.maximum.reduceat(polys.coords, starts)
+    return np.hstack([lo, hi])
+
+
+def extent_along(polys: Polygons, direction: np.ndarray) -> np.ndarray:
+    """Width of every polygon measured along `direction` (a unit vector, or (N, 2) of them)."""
+    direction = np.asarray(direction, dtype=float)
+    if direction.ndim == 2:
+        direction = np.repeat(direction, polys.counts, axis=0)
+        proj = np.einsum("ij,ij->i", polys.coords, direction)
+    else:
+        proj = polys.coords @ direction
+    starts = polys.offsets[:-1]
+    return np.maximum.reduceat(proj, starts) - np.minimum.reduceat(proj, starts)
+
+
+def _is_convex(P: np.ndarray) -> np.ndarray:
+    """For a stack of polygons (n, V, 2): True where the polygon is convex."""
+    e = np.roll(P, -1, axis=1) - P
+    cross = e[:, :, 0] * np.roll(e, -1, axis=1)[:, :, 1] - e[:, :, 1] * np.roll(e, -1, axis=1)[:, :, 0]
+    scale = np.abs(cross).max(axis=1, keepdims=True) + 1e-30
+    c = np.where(np.abs(cross) <= 1e-9 * scale, 0.0, np.sign(cross))
+    return np.asarray(~((c > 0).any(axis=1) & (c < 0).any(axis=1)))
+
+
+def _min_rect_stack(P: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Minimum-area rotated rectangle of convex polygons (n, V, 2): one side lies on an edge."""
+    P = P - P.mean(axis=1, keepdims=True)
+    E = np.roll(P, -1, axis=1) - P
+    L = np.hypot(E[..., 0], E[..., 1])
+    U = np.where(L[..., None] > 0, E / np.where(L > 0, L, 1.0)[..., None], np.array([1.0, 0.0]))
+    Uperp = np.stack([-U[..., 1], U[..., 0]], axis=-1)
+    a = np.einsum("nkd,njd->nkj", U, P)
+    b = np.einsum("nkd,njd->nkj", Uperp, P)
+    w = a.max(axis=2) - a.min(axis=2)
+    h = b.max(axis=2) - b.min(axis=2)
+    k = np.argmin(w * h + 1e-12 * np.minimum(w, h), axis=1)  # ties: the narrower reading
+    rows = np.arange(len(P))
+    w, h = w[rows, k], h[rows, k]
+    u = U[rows, k]
+    long_is_w = w >= h
+    d = np.where(long_is_w, h, w)
+    length = np.where(long_is_w, w, h)
+    long_dir = np.where(long_is_w[:, None], u, np.stack([-u[:, 1], u[:, 0]], axis=1))
+    angle = np.degrees(np.arctan2(long_dir[:, 1], long_dir[:, 0])) % 180.0
+    return d, length, angle
+
+
+def min_rect(polys: Polygons, chunk_vertices: int = 4_000_000) -> tuple[np.ndarray, ...]:
+    """Short side (d), long side and long-side angle [0, 180) of each minimum rotated rectangle."""
+    n = len(polys)
+    d, length, angle = np.zeros(n), np.zeros(n), np.zeros(n)
+    counts = polys.counts
+    for v in np.unique(counts):
+        idx = np.flatnonzero(counts == v)
+        step = max(1, chunk_vertices // int(v * v))
+        for s in range(0, len(idx), step):
+            part = idx[s : s + step]
+            gather = polys.offsets[part][:, None] + np.arange(v)
+            P = polys.coords[gather]
+            convex = _is_convex(P)
+            if convex.any():
+                dd, ll, aa = _min_rect_stack(P[convex])
+                d[part[convex]], length[part[convex]], angle[part[convex]] = dd, ll, aa
+            for i in part[~convex]:  # rare: the rectangle of the convex hull
+                hull = shapely.convex_hull(shapely.Polygon(polys.polygon(int(i))))
+                ring = np.asarray(hull.exterior.coords)[:-1]
+                if hull.geom_type != "Polygon" or len(ring) < 3:
+                    continue
+                dd, ll, aa = _min_rect_stack(ring[None])
+                d[i], length[i], angle[i] = dd[0], ll[0], aa[0]
+    return d, length, angle
+
+
+def affine_apply(coords: np.ndarray, transforms: np.ndarray) -> np.ndarray:
+    """Apply each of T affine transforms (T, 2, 3) to all M points (M, 2) -> (T * M, 2)."""
+    out = np.einsum("tij,mj->tmi", transforms[:, :, :2], coords) + transforms[:, None, :, 2]
+    return out.reshape(-1, 2)
+
+
+def snap(coords: np.ndarray, grid_um: float) -> np.ndarray:
+    """Round coordinates to the database grid (kills float noise from transforms and units)."""
+    return np.round(coords / grid_um) * grid_um
+
+
+def _shapely_polys(polys: Polygons, index: np.ndarray) -> np.ndarray:
+    sub = polys.take(index)
+    # close every ring for shapely's ragged constructor
+    counts = sub.counts
+    closed_counts = counts + 1
+    closed_off = np.zeros(len(sub) + 1, dtype=np.int64)
+    np.cumsum(closed_counts, out=closed_off[1:])
+    coords = np.empty((closed_off[-1], 2))
+    body = np.repeat(closed_off[:-1] - sub.offsets[:-1], counts) + np.arange(sub.offsets[-1])
+    coords[body] = sub.coords
+    coords[closed_off[1:] - 1] = sub.coords[sub.offsets[:-1]]
+    return shapely.polygons(shapely.linearrings(coords, indices=np.repeat(np.arange(len(sub)), closed_counts)))
+
+
+def _candidate_pairs(box: np.ndarray, tol: float) -> np.ndarray:
+    """Pairs (i, j), i < j, whose bounding boxes intersect or touch (within tol)."""
+    from scipy.spatial import cKDTree
+
+    n = len(box)
+    if n < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    centre = (box[:, :2] + box[:, 2:]) / 2
+    half = np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) / 2
+    big = half > 4 * np.median(half) + tol
+    small = np.flatnonzero(~big)
+    pairs = [np.zeros((0, 2), dtype=np.int64)]
+    if len(small) > 1:
+        tree = cKDTree(centre[small])
+        found = tree.query_pairs(2 * float(half[small].max()) + tol, output_type="ndarray")
+        pairs.append(small[found])
+    for i in np.flatnonzero(big):
+        hit = np.flatnonzero(
+            (box[:, 0] <= box[i, 2] + tol)
+            & (box[:, 2] >= box[i, 0] - tol)
+            & (box[:, 1] <= box[i, 3] + tol)
+            & (box[:, 3] >= box[i, 1] - tol)
+        )
+        hit = hit[hit != i]
+        pairs.append(np.column_stack([np.full(len(hit), i), hit]))
+    p = np.concatenate(pairs)
+    p = np.sort(p, axis=1)
+    p = np.unique(p, axis=0)
+    a, b = p[:, 0], p[:, 1]
+    keep = (
+        (box[a, 0] <= box[b, 2] + tol)
+        & (box[b, 0] <= box[a, 2] + tol)
+        & (box[a, 1] <= box[b, 3] + tol)
+        & (box[b, 1] <= box[a, 3] + tol)
+    )
+    return p[keep]
+
+
+def build_contacts(polys: Polygons, grid_um: float) -> tuple[Contacts, list[Excluded]]:
+    """Shapes on the pad layer -> contacts: drop degenerate shapes, merge shapes that overlap or
+    abut into one contact, set aside shapes with holes (a seal-ring frame is not a contact),
+    compute each contact's area, centre, d and oriented size, and number them in (y, x) order."""
+    excluded: list[Excluded] = []
+    if len(polys):
+        keep_vertices = polys.counts >= 3
+        if not keep_vertices.all():
+            polys = polys.take(np.flatnonzero(keep_vertices))
+    area, centre = area_centroid(polys)
+    box = bboxes(polys)
+    degenerate = np.abs(area) < MIN_AREA_UM2
+    for i in np.flatnonzero(degenerate):
+        excluded.append(_excluded("zero-area shape", box[i], 0.0))
+    good = np.flatnonzero(~degenerate)
+    polys = polys.take(good)
+    box = box[good]
+    area = np.abs(area[good])
+    centre = centre[good]
+
+    pairs = _candidate_pairs(box, grid_um / 2)
+    if len(pairs):
+        involved = np.unique(pairs)
+        geoms = np.empty(len(polys), dtype=object)
+        geoms[involved] = _shapely_polys(polys, involved)
+        shapely.prepare(geoms[involved])
+        touch = shapely.intersects(geoms[pairs[:, 0]], geoms[pairs[:, 1]])
+        pairs = pairs[touch]
+    if len(pairs):
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        n = len(polys)
+        graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+        _, label = connected_components(graph, directed=False)
+        sizes = np.bincount(label)
+        merged_ids = np.flatnonzero(sizes[label] > 1)
+        keep = np.flatnonzero(sizes[label] == 1)
+        new_polys: list[np.ndarray] = []
+        order = merged_ids[np.argsort(label[merged_ids], kind="stable")]
+        groups = np.split(order, np.flatnonzero(np.diff(label[order])) + 1)
+        for group in groups:
+            union = shapely.union_all(geoms[group], grid_size=grid_um)
+            for part in shapely.get_parts(union):
+                if part.geom_type != "Polygon" or part.area < MIN_AREA_UM2:
+                    continue
+                if len(part.interiors):
+                    b = np.array(part.bounds)
+                    excluded.append(_excluded("shape with a hole (a frame, not a contact)", b, part.area))
+                    continue
+                ring = np.asarray(shapely.simplify(part, 0).exterior.coords)[:-1]
+                new_polys.append(ring)
+        polys = Polygons.concat([polys.take(keep), Polygons.from_list(new_polys)])
+        area, centre = area_centroid(polys)
+        area = np.abs(area)
+
+    d, length, angle = min_rect(polys)
+    # stable ids: order by centre y, then x, on the database grid
+    key = np.round(centre / grid_um).astype(np.int64)
+    order = np.lexsort((key[:, 0], key[:, 1]))
+    contacts = Contacts(
+        polygons=polys.take(order),
+        center=centre[order],
+        area=area[order],
+        d=d[order],
+        length=length[order],
+        angle_deg=angle[order],
+    )
+    return contacts, excluded
+
+
+def _excluded(reason: str, box: np.ndarray, area: float) -> Excluded:
+    return Excluded(
+        reason=reason,
+        center=(float((box[0] + box[2]) / 2), float((box[1] + box[3]) / 2)),
+        size=(float(box[2] - box[0]), float(box[3] - box[1])),
+        area=float(area),
+    )
+
+
+def transform_polygons(polys: Polygons, transforms: np.ndarray, grid_um: float) -> Polygons:
+    """Every polygon placed by every transform (placement-major), snapped to the grid."""
+    coords = snap(affine_apply(polys.coords, transforms), grid_um)
+    n, m = len(polys), len(polys.coords)
+    offsets = (polys.offsets[None, :-1] + m * np.arange(len(transforms))[:, None]).ravel()
+    offsets = np.append(offsets, m * len(transforms)).astype(np.int64)
+    return Polygons(coords, offsets) if n else Polygons.from_list([])
+
+
+def place_contacts(element: Contacts, transforms: np.ndarray, grid_um: float) -> tuple[Contacts, np.ndarray]:
+    """The element's contacts placed by every transform, numbered in (y, x) order.
+
+    Returns the contacts and the (P, n) global id of each element contact in each placement.
+    Area, d and size follow from the transform's scale; the long side's angle from its rotation.
+    """
+    n, P = len(element), len(transforms)
+    lin = transforms[:, :, :2]
+    det = lin[:, 0, 0] * lin[:, 1, 1] - lin[:, 0, 1] * lin[:, 1, 0]
+    scale = np.sqrt(np.abs(det))
+    centre = snap(affine_apply(element.center, transforms), grid_um / 1000)
+    polys = transform_polygons(element.polygons, transforms, grid_um)
+    a = np.radians(element.angle_deg)
+    long_dir = np.stack([np.cos(a), np.sin(a)], axis=1)
+    placed_dir = np.einsum("pij,nj->pni", lin, long_dir).reshape(-1, 2)
+    angle = np.degrees(np.arctan2(placed_dir[:, 1], placed_dir[:, 0])) % 180.0
+    area = (element.area[None, :] * (scale**2)[:, None]).ravel()
+    d = (element.d[None, :] * scale[:, None]).ravel()
+    length = (element.length[None, :] * scale[:, None]).ravel()
+    key = np.round(centre / grid_um).astype(np.int64)
+    order = np.lexsort((key[:, 0], key[:, 1]))
+    rank = np.empty(n * P, dtype=np.int64)
+    rank[order] = np.arange(n * P)
+    contacts = Contacts(
+        polygons=polys.take(order),
+        center=centre[order],
+        area=area[order],
+        d=d[order],
+        length=length[order],
+        angle_deg=angle[order],
+    )
+    return contacts, rank.reshape(P, n)
+
+
+def placements_disjoint(element: Contacts, transforms: np.ndarray) -> bool:
+    """True when no two placements of the element's contacts have overlapping bounding boxes."""
+    from scipy.spatial import cKDTree
+
+    box = bboxes(element.polygons)
+    lo, hi = box[:, :2].min(axis=0), box[:, 2:].max(axis=0)
+    corners = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
+    placed = affine_apply(corners, transforms).reshape(len(transforms), 4, 2)
+    pmin, pmax = placed.min(axis=1), placed.max(axis=1)
+    centre = (pmin + pmax) / 2
+    radius = float(np.hypot(*(pmax - pmin).T).max()) / 2
+    pairs = cKDTree(centre).query_pairs(2 * radius, output_type="ndarray")
+    if not len(pairs):
+        return True
+    a, b = pairs[:, 0], pairs[:, 1]
+    overlap = (pmin[a] < pmax[b]).all(axis=1) & (pmin[b] < pmax[a]).all(axis=1)
+    return not bool(overlap.any())

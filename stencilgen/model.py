@@ -1,0 +1,187 @@
+"""The data every stage shares. Lengths in micrometres, angles in degrees, areas in um^2.
+
+Contacts are columnar (numpy arrays, one entry per contact) so that a wafer of a million contacts
+stays a handful of arrays; rows and corners are few and are plain objects holding index arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Polygons:
+    """Ragged polygons: polygon i is coords[offsets[i]:offsets[i+1]] (no repeated closing vertex)."""
+
+    coords: np.ndarray  # (M, 2) float64, um
+    offsets: np.ndarray  # (N + 1,) int64
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def counts(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def polygon(self, i: int) -> np.ndarray:
+        return self.coords[self.offsets[i] : self.offsets[i + 1]]
+
+    def take(self, index: np.ndarray) -> Polygons:
+        """The polygons at `index`, in that order."""
+        index = np.asarray(index, dtype=np.int64)
+        lens = self.counts[index]
+        new_offsets = np.zeros(len(index) + 1, dtype=np.int64)
+        np.cumsum(lens, out=new_offsets[1:])
+        gather = np.repeat(self.offsets[:-1][index] - new_offsets[:-1], lens) + np.arange(
+            new_offsets[-1], dtype=np.int64
+        )
+        return Polygons(self.coords[gather], new_offsets)
+
+    @staticmethod
+    def from_list(polys: list[np.ndarray]) -> Polygons:
+        if not polys:
+            return Polygons(np.zeros((0, 2)), np.zeros(1, dtype=np.int64))
+        lens = np.fromiter((len(p) for p in polys), dtype=np.int64, count=len(polys))
+        offsets = np.zeros(len(polys) + 1, dtype=np.int64)
+        np.cumsum(lens, out=offsets[1:])
+        return Polygons(np.concatenate(polys).astype(np.float64).reshape(-1, 2), offsets)
+
+    @staticmethod
+    def concat(parts: list[Polygons]) -> Polygons:
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return Polygons.from_list([])
+        coords = np.concatenate([p.coords for p in parts])
+        offs = [parts[0].offsets]
+        base = parts[0].offsets[-1]
+        for p in parts[1:]:
+            offs.append(p.offsets[1:] + base)
+            base += p.offsets[-1]
+        return Polygons(coords, np.concatenate(offs))
+
+
+@dataclass(frozen=True)
+class Excluded:
+    """A shape on the pad layer that is not a contact, and why."""
+
+    reason: str
+    center: tuple[float, float]
+    size: tuple[float, float]
+    area: float
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """Every contact of a layout, one entry per contact, ids 0..N-1 in (y, x) order of the centres."""
+
+    polygons: Polygons
+    center: np.ndarray  # (N, 2) centroid
+    area: np.ndarray  # (N,)
+    d: np.ndarray  # (N,) minimum dimension: short side of the minimum rotated rectangle
+    length: np.ndarray  # (N,) long side of the minimum rotated rectangle
+    angle_deg: np.ndarray  # (N,) direction of the long side, [0, 180)
+
+    def __len__(self) -> int:
+        return len(self.area)
+
+    @property
+    def ids(self) -> np.ndarray:
+        return np.arange(len(self), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Instances:
+    """A layout made of one element cell placed many times (a wafer of dies): the element's own
+    contacts, the transforms placing it, and the global contact id of every (placement, element id)."""
+
+    element: Contacts
+    transforms: np.ndarray  # (P, 2, 3)
+    index: np.ndarray  # (P, n) global contact ids
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What a reader found: the chosen cell and layer, and the contacts on it."""
+
+    path: str
+    format: str  # "gds", "oasis", "dxf"
+    cell: str  # top cell (GDS/OASIS) or "modelspace" (DXF)
+    layer: str  # "9/0" or a DXF layer name
+    grid_um: float  # database grid the coordinates are snapped to
+    contacts: Contacts
+    layers: dict[str, int]  # every layer of the cell with its shape count
+    cells: list[str]  # every cell of the file (GDS/OASIS)
+    shapes: int  # shapes read on the pad layer before merging
+    excluded: list[Excluded] = field(default_factory=list)
+    instances: Instances | None = None  # set when the pad layer is one element cell placed many times
+
+
+@dataclass(frozen=True)
+class Row:
+    """Three or more contacts on one line at a regular spacing (RULES.md "row")."""
+
+    id: int
+    members: np.ndarray  # contact ids, ordered along `direction`
+    direction: np.ndarray  # unit vector u along the row
+    normal: np.ndarray  # unit vector n = u turned +90 deg, pointing away from the element's centre
+    origin: np.ndarray  # a point on the centerline (the first member's foot point)
+    pitch: float  # median centre-to-centre distance of neighbours
+    gaps: int  # missing contacts inside the row (spacings of two pitches or more)
+
+    @property
+    def direction_deg(self) -> float:
+        """The row's line direction in [0, 180)."""
+        return float(np.degrees(np.arctan2(self.direction[1], self.direction[0])) % 180.0)
+
+    @property
+    def normal_deg(self) -> float:
+        return float(np.degrees(np.arctan2(self.normal[1], self.normal[0])) % 360.0)
+
+
+@dataclass(frozen=True)
+class Corner:
+    """Two rows meeting (RULES.md "corner"): where their strips share one oblique direction."""
+
+    rows: tuple[int, int]
+    point: np.ndarray  # intersection of the two centerlines
+    angle_deg: float  # angle between the two rows' directions, (30, 90]
+    bisector: np.ndarray  # unit vector n1 + n2 normalised: the default oblique strip direction
+    members: np.ndarray  # contact ids of both rows within corner_reach of the point
+
+
+@dataclass(frozen=True)
+class AreaArray:
+    """Contacts forming rows in two directions at once (a grid of bumps)."""
+
+    id: int
+    members: np.ndarray
+    directions_deg: tuple[float, float]
+    pitches: tuple[float, float]
+    lines: tuple[int, int]  # number of lines along each direction
+
+
+@dataclass(frozen=True)
+class Stagger:
+    """Two parallel rows close together (a staggered or aligned double row)."""
+
+    rows: tuple[int, int]
+    separation: float  # distance between the centerlines
+    offset_fraction: float  # along-row phase shift in pitches, [0, 0.5]: 0.5 = fully staggered
+
+
+@dataclass(frozen=True)
+class RowSet:
+    """Everything row finding learned about a set of contacts."""
+
+    rows: list[Row]
+    corners: list[Corner]
+    arrays: list[AreaArray]
+    staggers: list[Stagger]
+    row_of: np.ndarray  # (N,) row id of each contact, -1 if none (a contact in two rows: the first)
+    array_of: np.ndarray  # (N,) array id, -1 if none
+
+    @property
+    def isolated(self) -> np.ndarray:
+        return np.flatnonzero((self.row_of < 0) & (self.array_of < 0))

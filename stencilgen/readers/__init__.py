@@ -1,0 +1,98 @@
+"""Readers: the only place that opens an input layout. `read_layout` picks the reader by the file's
+extension and turns its shapes into contacts (micrometres, snapped to the file's database grid)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import UsageError, input_error
+from ..geometry import build_contacts, place_contacts, placements_disjoint, transform_polygons
+from ..model import Instances, Layout, Polygons
+
+#: refuse layouts that expand to more shapes than this (a wafer has about a million)
+DEFAULT_MAX_CONTACTS = 20_000_000
+
+FORMATS = {
+    ".gds": "gds",
+    ".gds2": "gds",
+    ".gdsii": "gds",
+    ".gdsii2": "gds",
+    ".oas": "oasis",
+    ".oasis": "oasis",
+    ".dxf": "dxf",
+}
+
+
+def layout_format(path: str) -> str:
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in FORMATS:
+        known = ", ".join(sorted(FORMATS))
+        raise input_error(path, f"unknown extension {ext or '(none)'!r}; stencilgen reads {known}")
+    return FORMATS[ext]
+
+
+def read_layout(
+    path: str | os.PathLike[str],
+    layer: str | None = None,
+    cell: str | None = None,
+    units: str | None = None,
+    max_contacts: int = DEFAULT_MAX_CONTACTS,
+    list_layers: bool = False,
+) -> Layout:
+    """Read the contacts on one layer of a GDSII, OASIS or DXF layout.
+
+    layer: "L/D" for GDS/OASIS, a layer name for DXF (default: the only layer with shapes).
+    cell: GDS/OASIS top cell (default: the only top cell, KLayout's context cell aside).
+    units: DXF only, the drawing unit when $INSUNITS is missing or must be overridden.
+    """
+    path = os.fspath(path)
+    fmt = layout_format(path)
+    if os.path.isdir(path):
+        raise input_error(path, "is a folder, not a layout file")
+    if not os.path.exists(path):
+        raise input_error(path, "no such file")
+    if not os.access(path, os.R_OK):
+        raise input_error(path, "cannot be read (permission denied)")
+    if fmt == "dxf":
+        if cell is not None:
+            raise UsageError("--cell applies to GDS/OASIS files; a DXF is read from its modelspace")
+        from .dxf import read_dxf
+
+        raw = read_dxf(path, layer, units, max_contacts)
+    else:
+        from .gds import read_gds
+
+        raw = read_gds(path, fmt, layer, cell, max_contacts, list_layers)
+    shapes = sum(len(p.polygons) * len(p.transforms) for p in raw.parts)
+
+    instances = None
+    if len(raw.parts) == 1 and len(raw.parts[0].transforms) > 1:
+        part = raw.parts[0]
+        element, excluded = build_contacts(part.polygons, raw.grid_um)
+        if len(element) >= 3 and not excluded and placements_disjoint(element, part.transforms):
+            contacts, index = place_contacts(element, part.transforms, raw.grid_um)
+            instances = Instances(element, part.transforms, index)
+    if instances is None:
+        flat = Polygons.concat([transform_polygons(p.polygons, p.transforms, raw.grid_um) for p in raw.parts])
+        contacts, excluded = build_contacts(flat, raw.grid_um)
+    else:
+        excluded = []
+    if len(contacts) == 0:
+        raise input_error(path, f"no contacts on layer {raw.layer} (only {shapes} unusable shapes)")
+    if not np.isfinite(contacts.center).all():
+        raise input_error(path, "non-finite coordinates on the pad layer")
+    return Layout(
+        path=path,
+        format=raw.format,
+        cell=raw.cell,
+        layer=raw.layer,
+        grid_um=raw.grid_um,
+        contacts=contacts,
+        layers=raw.layers,
+        cells=raw.cells,
+        shapes=shapes,
+        excluded=list(raw.skipped) + excluded,
+        instances=instances,
+    )

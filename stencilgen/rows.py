@@ -1,0 +1,494 @@
+"""Pure: contacts -> rows, corners, area arrays and staggered pairs (RULES.md "Terms").
+
+How rows are found, in four vectorised steps:
+1. Directions. Every contact is paired with its near neighbours (within 2.5 times its nearest
+   neighbour's distance); the pair directions, folded to [0, 180), pile up at the layout's row
+   directions. Peaks of that histogram are taken one at a time, strongest first.
+2. Lines. For one direction u, the contacts that have a neighbour along u are projected on the
+   normal; equal projections (within row_tolerance_um) lie on one line. Along a line, centres at a
+   regular spacing (the pitch, or a whole multiple up to max_gap_pitches for missing contacts) form
+   a candidate row of three or more.
+3. Choice. Candidates are taken shortest pitch first; a contact can lie in rows of two directions
+   at most (a corner contact, or a grid point), so the diagonals of a grid are refused.
+   Rows that cross each other in a grid of three or more lines each way form an area array.
+4. Corners and normals. Two rows at more than corner_min_angle_deg whose nearest contacts lie within
+   corner_reach pitches of each other (or of the other's extended centerline) meet at a corner; each
+   row end takes part in one corner at most, the closest. Rows joined by corners are one element;
+   each row's normal points away from its element's centre.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .model import AreaArray, Contacts, Corner, Instances, Row, RowSet, Stagger
+from .rules import Rules
+
+NEIGHBOURS = 8
+PAIR_REACH = 2.5  # pairs up to this many nearest-neighbour distances feed the direction histogram
+BIN_DEG = 0.5
+MAX_DIRECTIONS = 32
+
+
+@dataclass
+class _Line:
+    theta: float
+    members: np.ndarray
+    pitch: float
+    gaps: int
+
+
+def _rot90(v: np.ndarray) -> np.ndarray:
+    return np.array([-v[1], v[0]])
+
+
+def _neighbour_pairs(center: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique near-neighbour pairs (a < b) and each contact's nearest-neighbour distance."""
+    from scipy.spatial import cKDTree
+
+    n = len(center)
+    k = min(n - 1, NEIGHBOURS)
+    dist, idx = cKDTree(center).query(center, k=k + 1, workers=-1)
+    dist, idx = dist[:, 1:], idx[:, 1:]
+    nn = dist[:, 0]
+    mask = dist <= PAIR_REACH * nn[:, None] + 1e-9
+    i = np.repeat(np.arange(n), k)[mask.ravel()]
+    j = idx.ravel()[mask.ravel()]
+    # mutual: a far, lonely contact does not pair with a crowded one
+    keep = np.hypot(*(center[i] - center[j]).T) <= PAIR_REACH * np.minimum(nn[i], nn[j]) + 1e-9
+    a, b = np.minimum(i, j)[keep], np.maximum(i, j)[keep]
+    key = np.unique(a.astype(np.int64) * n + b)
+    return np.column_stack([key // n, key % n]), nn
+
+
+def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tuple[float, np.ndarray]]:
+    """Dominant pair directions (radians, [0, pi)) with the contacts that have a pair along each."""
+    v = center[pairs[:, 1]] - center[pairs[:, 0]]
+    theta = np.arctan2(v[:, 1], v[:, 0]) % np.pi
+    length = np.hypot(v[:, 0], v[:, 1])
+    # a pair's own angular uncertainty: its ends may sit row_tolerance off the line
+    slack = np.clip(np.arctan2(2 * tol_um, length), np.radians(0.05), np.radians(3.0))
+    nbins = round(180 / BIN_DEG)
+    bins = np.floor(np.degrees(theta) / BIN_DEG).astype(np.int64) % nbins
+    counts = np.bincount(bins, minlength=nbins)
+    alive = np.ones(len(pairs), dtype=bool)
+    found: list[tuple[float, np.ndarray]] = []
+    while len(found) < MAX_DIRECTIONS:
+        smooth = counts + np.roll(counts, 1) + np.roll(counts, -1)
+        peak = int(np.argmax(smooth))
+        if smooth[peak] < 2:
+            break
+        guess = np.radians((peak + 0.5) * BIN_DEG)
+        diff = np.abs((theta - guess + np.pi / 2) % np.pi - np.pi / 2)
+        near = alive & (diff <= np.radians(1.5 * BIN_DEG))
+        if not near.any():
+            counts[peak] = 0
+            continue
+        # circular mean of doubled angles, long pairs weigh more (their angle is sharper)
+        w = length[near] ** 2
+        z = np.sum(w * np.exp(2j * theta[near]))
+        best = float(np.angle(z) / 2 % np.pi)
+        diff = np.abs((theta - best + np.pi / 2) % np.pi - np.pi / 2)
+        take = alive & (diff <= np.maximum(slack, np.radians(0.1)))
+        take |= near
+        alive &= ~take
+        counts -= np.bincount(bins[take], minlength=nbins)
+        members = np.unique(pairs[take])
+        if len(members) >= 3:
+            found.append((best, members))
+    return found
+
+
+def _segments(s: np.ndarray, rules: Rules) -> list[tuple[int, int, float, int]]:
+    """Split a line's spacings into runs at a regular pitch: (first, last contact index, pitch, gaps)."""
+    out: list[tuple[int, int, float, int]] = []
+
+    def regular(spacing: np.ndarray, p: float) -> tuple[np.ndarray, np.ndarray]:
+        q = np.rint(spacing / p)
+        ok = (q >= 1) & (q <= rules.max_gap_pitches)
+        ok &= np.abs(spacing - q * p) <= np.maximum(2 * rules.row_tolerance_um, rules.spacing_tolerance * p * q)
+        return ok, q
+
+    p = float(np.median(s))
+    ok, q = regular(s, p)
+    if ok.all():
+        pitch = float(np.median(s / q))
+        return [(0, len(s), pitch, int((q - 1).sum()))]
+    # irregular somewhere: grow runs greedily, each with the pitch of its shortest regular spacings
+    start = 0
+    while start < len(s):
+        end = start + 1
+        p = float(s[start])
+        while end < len(s):
+            cand = s[start : end + 1]
+            p_try = float(np.min(cand))
+            ok_all, _ = regular(cand, p_try)
+            if not ok_all.all():
+                break
+            p = p_try
+            end += 1
+        run = s[start:end]
+        okr, qr = regular(run, p)
+        if end - start >= 2 and okr.all():
+            out.append((start, end, float(np.median(run / qr)), int((qr - 1).sum())))
+            start = end
+        else:
+            start += 1
+    return out
+
+
+def _lines(center: np.ndarray, theta: float, members: np.ndarray, rules: Rules) -> list[_Line]:
+    u = np.array([np.cos(theta), np.sin(theta)])
+    n = _rot90(u)
+    pts = center[members]
+    rho = pts @ n
+    t = pts @ u
+    order = np.argsort(rho, kind="stable")
+    group = np.zeros(len(members), dtype=np.int64)
+    group[order[1:]] = np.cumsum(np.diff(rho[order]) > rules.row_tolerance_um)
+    sizes = np.bincount(group)
+    keep = sizes[group] >= 3
+    if not keep.any():
+        return []
+    idx = np.flatnonzero(keep)
+    idx = idx[np.lexsort((t[idx], group[idx]))]
+    bounds = np.flatnonzero(np.diff(group[idx])) + 1
+    out: list[_Line] = []
+    for run in np.split(idx, bounds):
+        tt = t[run]
+        s = np.diff(tt)
+        if (s <= rules.row_tolerance_um).any():  # two contacts at one place: not a row
+            s = np.maximum(s, 1e-9)
+        for first, last, pitch, gaps in _segments(s, rules):
+            if last - first + 1 >= 3 and pitch > rules.row_tolerance_um:
+                out.append(_Line(theta, members[run[first : last + 1]], pitch, gaps))
+    return out
+
+
+def _choose(lines: list[_Line], n: int) -> list[_Line]:
+    """Shortest pitch first; a contact takes part in two directions at most."""
+    lines = sorted(lines, key=lambda ln: (round(ln.pitch, 6), -len(ln.members), int(ln.members.min())))
+    slots = np.zeros(n, dtype=np.int64)
+    chosen = []
+    for ln in lines:
+        free = int((slots[ln.members] < 2).sum())
+        if free >= max(3, (len(ln.members) + 1) // 2):
+            slots[ln.members] += 1
+            chosen.append(ln)
+    return chosen
+
+
+def _union_find(n: int, edges: list[tuple[int, int]]) -> np.ndarray:
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return np.array([find(i) for i in range(n)], dtype=np.int64)
+
+
+def _angle_diff(a: float, b: float) -> float:
+    """Difference of two line directions (radians, mod pi) in degrees, [0, 90]."""
+    d = abs((a - b + np.pi / 2) % np.pi - np.pi / 2)
+    return float(np.degrees(d))
+
+
+def _arrays(lines: list[_Line], n: int) -> tuple[list[_Line], list[tuple[list[_Line], list[_Line]]]]:
+    """Split lines into plain rows and grids (three or more lines each way, crossing)."""
+    owner: dict[int, list[int]] = {}
+    for k, ln in enumerate(lines):
+        for m in ln.members.tolist():
+            owner.setdefault(m, []).append(k)
+    edges = [(ks[0], other) for ks in owner.values() if len(ks) > 1 for other in ks[1:]]
+    comp = _union_find(len(lines), edges)
+    rows: list[_Line] = []
+    grids: list[tuple[list[_Line], list[_Line]]] = []
+    for c in np.unique(comp):
+        group = [lines[k] for k in np.flatnonzero(comp == c)]
+        families: list[list[_Line]] = []
+        for ln in group:
+            for fam in families:
+                if _angle_diff(fam[0].theta, ln.theta) < 2.0:
+                    fam.append(ln)
+                    break
+            else:
+                families.append([ln])
+        families.sort(key=len, reverse=True)
+        if len(families) >= 2 and len(families[1]) >= 3:
+            grids.append((families[0], families[1]))
+        else:
+            rows.extend(group)
+    return rows, grids
+
+
+def _corners(center: np.ndarray, rows: list[Row], rules: Rules) -> list[tuple[int, int, np.ndarray, float]]:
+    """Row pairs meeting at a corner: (row a, row b, centerline intersection, score)."""
+    from scipy.spatial.distance import cdist
+
+    R = len(rows)
+    if R < 2:
+        return []
+    ends = np.array([[center[r.members[0]], center[r.members[-1]]] for r in rows])  # (R, 2, 2)
+    reach = np.array([rules.corner_reach * r.pitch for r in rows])
+    lo = ends.min(axis=1) - reach[:, None]
+    hi = ends.max(axis=1) + reach[:, None]
+    cand: list[tuple[float, int, int, int, int, np.ndarray]] = []
+    for a in range(R):
+        b_all = np.arange(a + 1, R)
+        if not len(b_all):
+            break
+        near = (lo[b_all] <= hi[a]).all(axis=1) & (lo[a] <= hi[b_all]).all(axis=1)
+        for b in b_all[near]:
+            A, B = rows[a], rows[b]
+            ang = _angle_diff(np.arctan2(A.direction[1], A.direction[0]), np.arctan2(B.direction[1], B.direction[0]))
+            if ang <= rules.corner_min_angle_deg:
+                continue
+            r = rules.corner_reach * max(A.pitch, B.pitch)
+            pa, pb = center[A.members], center[B.members]
+            score = float(cdist(pa, pb).min())
+            for P, Q in ((A, B), (B, A)):  # an end of one row near the other's extended centerline
+                for e in (center[P.members[0]], center[P.members[-1]]):
+                    t = (e - Q.origin) @ Q.direction
+                    t_end = (center[Q.members[-1]] - Q.origin) @ Q.direction
+                    if t < 0 or t > t_end:
+                        gap = min(abs(t), abs(t - t_end))
+                        score = min(score, max(abs((e - Q.origin) @ Q.normal), gap))
+            if score > r:
+                continue
+            # intersection of the two centerlines
+            m = np.column_stack([A.direction, -B.direction])
+            s = np.linalg.solve(m, B.origin - A.origin)
+            x = A.origin + s[0] * A.direction
+            end_a = int(np.argmin(np.hypot(*(ends[a] - x).T)))
+            end_b = int(np.argmin(np.hypot(*(ends[b] - x).T)))
+            cand.append((score, a, end_a, b, end_b, x))
+    cand.sort(key=lambda c: (round(c[0], 6), c[1], c[3]))
+    used: set[tuple[int, int]] = set()
+    out = []
+    for score, a, ea, b, eb, x in cand:
+        if (a, ea) in used or (b, eb) in used:
+            continue
+        used.add((a, ea))
+        used.add((b, eb))
+        out.append((a, b, x, score))
+    return out
+
+
+def _row(rid: int, center: np.ndarray, ln: _Line) -> Row:
+    u = np.array([np.cos(ln.theta), np.sin(ln.theta)])
+    pts = center[ln.members]
+    origin = pts.mean(axis=0)
+    t = (pts - origin) @ u
+    order = np.argsort(t, kind="stable")
+    members = ln.members[order]
+    origin = origin + t[order[0]] * u
+    return Row(rid, members, u, _rot90(u), origin, ln.pitch, ln.gaps)
+
+
+def _foot(point: np.ndarray, origin: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The foot of `point` on the line through `origin` along `u`."""
+    return origin + ((point - origin) @ u) * u
+
+
+def _orient(row: Row, centre: np.ndarray, center: np.ndarray) -> Row:
+    """Turn the row so that its normal (u turned +90 deg) points away from `centre`."""
+    mid = center[row.members].mean(axis=0)
+    if (mid - centre) @ row.normal >= -1e-9:
+        return row
+    u = -row.direction
+    members = row.members[::-1].copy()
+    origin = _foot(center[members[0]], row.origin, u)
+    return Row(row.id, members, u, _rot90(u), origin, row.pitch, row.gaps)
+
+
+def find_rows(contacts: Contacts, rules: Rules | None = None) -> RowSet:
+    """Rows, corners, area arrays and staggered pairs of a set of contacts."""
+    rules = rules or Rules()
+    center = contacts.center
+    n = len(contacts)
+    empty = RowSet([], [], [], [], np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64))
+    if n < 3:
+        return empty
+    pairs, _nn = _neighbour_pairs(center)
+    if not len(pairs):
+        return empty
+    lines: list[_Line] = []
+    for theta, members in _directions(center, pairs, rules.row_tolerance_um):
+        lines.extend(_lines(center, theta, members, rules))
+    lines = _choose(lines, n)
+    row_lines, grids = _arrays(lines, n)
+
+    # rows in a stable order: by their smallest contact id
+    row_lines.sort(key=lambda ln: int(ln.members.min()))
+    rows = [_row(i, center, ln) for i, ln in enumerate(row_lines)]
+
+    corner_list = _corners(center, rows, rules)
+    comp = _union_find(len(rows), [(a, b) for a, b, _, _ in corner_list])
+    # element centre of each row: the bbox centre of its corner-joined rows, if they turn; otherwise
+    # the smallest such element around it, otherwise the centre of all contacts
+    allc = (center.min(axis=0) + center.max(axis=0)) / 2
+    elements: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for c in np.unique(comp) if len(rows) else []:
+        group = [rows[k] for k in np.flatnonzero(comp == c)]
+        dirs = {round(r.direction_deg) % 180 for r in group}
+        if len(group) >= 2 and len(dirs) >= 2:
+            pts = center[np.concatenate([r.members for r in group])]
+            lo, hi = pts.min(axis=0), pts.max(axis=0)
+            elements[int(c)] = ((lo + hi) / 2, lo, hi)
+    oriented = []
+    for k, r in enumerate(rows):
+        if int(comp[k]) in elements:
+            centre = elements[int(comp[k])][0]
+        else:
+            mid = center[r.members].mean(axis=0)
+            inside = [
+                (float(np.prod(hi - lo)), e[0].tolist(), e[0])
+                for e in elements.values()
+                for lo, hi in [(e[1], e[2])]
+                if (mid >= lo - r.pitch).all() and (mid <= hi + r.pitch).all()
+            ]
+            centre = min(inside)[2] if inside else allc
+        oriented.append(_orient(r, centre, center))
+    rows = oriented
+
+    corners: list[Corner] = []
+    for a, b, x, _score in corner_list:
+        A, B = rows[a], rows[b]
+        bis = A.normal + B.normal
+        bis = bis / np.linalg.norm(bis)
+        reach = rules.corner_reach * max(A.pitch, B.pitch)
+        mem = []
+        for R_ in (A, B):
+            dist = np.hypot(*(center[R_.members] - x).T)
+            near = R_.members[dist <= reach]
+            if not len(near):
+                near = R_.members[[int(np.argmin(dist))]]
+            mem.append(near)
+        ang = _angle_diff(np.arctan2(A.direction[1], A.direction[0]), np.arctan2(B.direction[1], B.direction[0]))
+        corners.append(Corner((a, b), x, ang, bis, np.unique(np.concatenate(mem))))
+
+    staggers = _staggers(center, rows)
+
+    row_of = np.full(n, -1, dtype=np.int64)
+    for r in reversed(rows):
+        row_of[r.members] = r.id
+    array_of = np.full(n, -1, dtype=np.int64)
+    arrays = []
+    grids.sort(key=lambda g: int(min(ln.members.min() for ln in g[0])))
+    for gid, (fa, fb) in enumerate(grids):
+        members = np.unique(np.concatenate([ln.members for ln in fa + fb]))
+        array_of[members] = gid
+        arrays.append(
+            AreaArray(
+                gid,
+                members,
+                (float(np.degrees(fa[0].theta)) % 180, float(np.degrees(fb[0].theta)) % 180),
+                (float(np.median([ln.pitch for ln in fa])), float(np.median([ln.pitch for ln in fb]))),
+                (len(fa), len(fb)),
+            )
+        )
+    return RowSet(rows, corners, arrays, staggers, row_of, array_of)
+
+
+def _staggers(center: np.ndarray, rows: list[Row]) -> list[Stagger]:
+    """Parallel rows facing the same way, close together along the normal, overlapping along u."""
+    out = []
+    for a in range(len(rows)):
+        A = rows[a]
+        ta = (center[A.members] - A.origin) @ A.direction
+        for b in range(a + 1, len(rows)):
+            B = rows[b]
+            if abs(A.direction @ B.direction) < np.cos(np.radians(2.0)) or A.normal @ B.normal < 0.9:
+                continue
+            sep = abs((B.origin - A.origin) @ A.normal)
+            p = max(A.pitch, B.pitch)
+            if sep > 2.0 * p or sep < 1e-6:
+                continue
+            tb = (center[B.members] - A.origin) @ A.direction
+            if min(ta.max(), tb.max()) - max(ta.min(), tb.min()) <= 0:
+                continue
+            phase = ((tb[0] - ta[0]) / A.pitch) % 1.0
+            out.append(Stagger((a, b), float(sep), float(min(phase, 1 - phase))))
+    return out
+
+
+def place_rows(element: RowSet, instances: Instances, contacts: Contacts) -> RowSet:
+    """The element's rows, corners, arrays and staggers repeated in every placement (a wafer)."""
+    center = contacts.center
+    R = len(element.rows)
+    lin = instances.transforms[:, :, :2]
+    shift = instances.transforms[:, :, 2]
+    det = lin[:, 0, 0] * lin[:, 1, 1] - lin[:, 0, 1] * lin[:, 1, 0]
+    placed: list[Row] = []
+    for p in range(len(lin)):
+        L, idx = lin[p], instances.index[p]
+        for r in element.rows:
+            u = L @ r.direction
+            u /= np.linalg.norm(u)
+            nrm = L @ r.normal
+            nrm /= np.linalg.norm(nrm)
+            members = idx[r.members]
+            if det[p] < 0:  # a mirror turns "u turned +90 deg" into -90 deg: walk the row the other way
+                u = -u
+                members = members[::-1].copy()
+            origin = _foot(center[members[0]], L @ r.origin + shift[p], u)
+            placed.append(Row(p * R + r.id, members, u, nrm, origin, r.pitch * np.sqrt(abs(det[p])), r.gaps))
+    placed.sort(key=lambda r: int(r.members.min()))
+    new_id = np.empty(len(placed), dtype=np.int64)
+    fixed: list[Row] = []
+    for new, r in enumerate(placed):
+        new_id[r.id] = new
+        fixed.append(Row(new, r.members, r.direction, r.normal, r.origin, r.pitch, r.gaps))
+    corners = []
+    stag = []
+    arrays = []
+    for p in range(len(lin)):
+        L, idx = lin[p], instances.index[p]
+        for c in element.corners:
+            bis = L @ c.bisector
+            corners.append(
+                Corner(
+                    (int(new_id[p * R + c.rows[0]]), int(new_id[p * R + c.rows[1]])),
+                    L @ c.point + shift[p],
+                    c.angle_deg,
+                    bis / np.linalg.norm(bis),
+                    np.sort(idx[c.members]),
+                )
+            )
+        for s in element.staggers:
+            stag.append(
+                Stagger(
+                    (int(new_id[p * R + s.rows[0]]), int(new_id[p * R + s.rows[1]])), s.separation, s.offset_fraction
+                )
+            )
+        for a in element.arrays:
+            arrays.append(AreaArray(0, np.sort(idx[a.members]), a.directions_deg, a.pitches, a.lines))
+    arrays.sort(key=lambda a: int(a.members.min()))
+    arrays = [AreaArray(i, a.members, a.directions_deg, a.pitches, a.lines) for i, a in enumerate(arrays)]
+    corners.sort(key=lambda c: c.rows)
+    n = len(contacts)
+    row_of = np.full(n, -1, dtype=np.int64)
+    for r in reversed(fixed):
+        row_of[r.members] = r.id
+    array_of = np.full(n, -1, dtype=np.int64)
+    for a in arrays:
+        array_of[a.members] = a.id
+    return RowSet(fixed, corners, arrays, stag, row_of, array_of)
+
+
+def find_layout_rows(contacts: Contacts, instances: Instances | None, rules: Rules | None = None) -> RowSet:
+    """Rows of a layout; an element cell placed many times is analysed once and repeated."""
+    if instances is not None:
+        element = find_rows(instances.element, rules)
+        if element.rows or element.arrays:
+            return place_rows(element, instances, contacts)
+    return find_rows(contacts, rules)

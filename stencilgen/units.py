@@ -1,0 +1,48 @@
+"""Every unit conversion in one place. Micrometres (um) are the internal unit."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import UsageError
+
+#: micrometres per unit, for every unit name a user may write
+UM_PER_UNIT: dict[str, float] = {
+    "nm": 1e-3,
+    "um": 1.0,
+    "mm": 1e3,
+    "cm": 1e4,
+    "m": 1e6,
+    "in": 25_400.0,
+    "inch": 25_400.0,
+    "mil": 25.4,
+}
+
+_LENGTH = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zA-Z]*)\s*$")
+
+
+def um_per_unit(name: str) -> float:
+    """Micrometres in one `name` (um, mm, in, ...); a clear error for an unknown name."""
+    key = name.strip().lower()
+    if key in ("µm", "micron", "microns"):
+        key = "um"
+    if key not in UM_PER_UNIT:
+        known = ", ".join(sorted(UM_PER_UNIT))
+        raise UsageError(f"unknown unit {name!r}; use one of {known}")
+    return UM_PER_UNIT[key]
+
+
+def parse_length(text: str | float | int, default_unit: str = "um") -> float:
+    """A length such as "120um", "0.12mm" or "120" (in `default_unit`) -> micrometres."""
+    if isinstance(text, (int, float)):
+        return float(text) * um_per_unit(default_unit)
+    match = _LENGTH.match(text)
+    if not match:
+        raise UsageError(f"not a length: {text!r} (write e.g. 20um or 0.02mm)")
+    value, unit = match.groups()
+    return float(value) * um_per_unit(unit or default_unit)
+
+
+def fmt_um(value: float, digits: int = 2) -> str:
+    """A length for people: always with its unit."""
+    return f"{value:.{digits}f} um"

@@ -1,0 +1,273 @@
+"""GDSII and OASIS reading: units, hierarchy with transforms, merging, and every error path."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import gdstk
+import numpy as np
+import pytest
+import synth
+
+from stencilgen.errors import InputError, UsageError
+from stencilgen.readers import read_layout
+
+
+def _lib(unit: float = 1e-6, precision: float = 1e-9) -> gdstk.Library:
+    return gdstk.Library(unit=unit, precision=precision)
+
+
+def test_flat_rectangles_exact(tmp_path):
+    polys = [synth.rect((x, 0.0), (40.0, 70.0), 0.0) for x in (0.0, 100.0, 200.0)]
+    path = str(tmp_path / "flat.gds")
+    synth.write_gds(path, polys)
+    layout = read_layout(path, layer="9/0")
+    c = layout.contacts
+    assert len(c) == 3
+    np.testing.assert_allclose(c.center, [[0, 0], [100, 0], [200, 0]], atol=1e-9)
+    np.testing.assert_allclose(c.area, 40 * 70)
+    np.testing.assert_allclose(c.d, 40)
+    np.testing.assert_allclose(c.length, 70)
+    np.testing.assert_allclose(c.angle_deg, 90)  # the long side runs along y
+    assert layout.grid_um == pytest.approx(0.001)
+    # the noise on 10/0 and the big plane on 1/0 are not read as contacts
+    assert layout.layer == "9/0"
+
+
+def test_layer_with_datatype_default_zero(tmp_path):
+    path = str(tmp_path / "a.gds")
+    synth.write_gds(path, [synth.rect((0, 0), (10, 10), 0)], layer=(7, 0))
+    assert len(read_layout(path, layer="7").contacts) == 1
+
+
+def test_hierarchy_rotation_magnification_mirror_and_arrays(tmp_path):
+    lib = _lib()
+    pad = lib.new_cell("PAD")
+    pad.add(gdstk.rectangle((10, 0), (30, 10), layer=9))  # centre (20, 5), 20 x 10
+    mid = lib.new_cell("MID")
+    # rotated 90 deg, magnified 2, mirrored about x before rotating, at (1000, 0)
+    mid.add(gdstk.Reference(pad, (1000, 0), rotation=np.pi / 2, magnification=2, x_reflection=True))
+    top = lib.new_cell("TOP")
+    top.add(gdstk.Reference(mid, (0, 0)))
+    # an array reference: 3 columns x 2 rows, 100 x 50 spacing, rotated 30 deg (the lattice turns too)
+    top.add(gdstk.Reference(pad, (-500, -500), rotation=np.radians(30), columns=3, rows=2, spacing=(100, 50)))
+    path = str(tmp_path / "h.gds")
+    lib.write_gds(path)
+    c = read_layout(path, layer="9/0").contacts
+    assert len(c) == 7
+    # mirrored: (20, 5) -> (20, -5); x2 -> (40, -10); rotated 90 -> (10, 40); + (1000, 0)
+    expected = [[1010.0, 40.0]]
+    t = np.radians(30)
+    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    for i in range(3):
+        for j in range(2):
+            expected.append(list(rot @ np.array([20.0 + 100 * i, 5.0 + 50 * j]) + np.array([-500.0, -500.0])))
+    got = sorted(map(tuple, np.round(c.center, 3)))
+    want = sorted(map(tuple, np.round(np.array(expected), 3)))
+    np.testing.assert_allclose(got, want, atol=2e-3)
+    # and the same as gdstk's own flattening
+    flat = gdstk.read_gds(path).cells
+    tops = next(cc for cc in flat if cc.name == "TOP").get_polygons(layer=9, datatype=0)
+    ref = sorted(tuple(np.round(p.points.mean(axis=0), 3)) for p in tops)
+    np.testing.assert_allclose(got, ref, atol=2e-3)
+    big = np.argmax(c.area)
+    assert c.area[big] == pytest.approx(4 * 200)  # magnification 2 scales area by 4
+    assert c.d[big] == pytest.approx(20)
+    assert c.length[big] == pytest.approx(40)
+    np.testing.assert_allclose(np.sort(c.d)[:6], 10.0, atol=1e-3)  # within the 1 nm grid snap
+
+
+def test_file_units_are_honoured(tmp_path):
+    # a file drawn in millimetres: 0.04 x 0.07 mm pads 0.1 mm apart
+    lib = _lib(unit=1e-3, precision=1e-9)
+    cell = lib.new_cell("MM")
+    for x in (0.0, 0.1, 0.2):
+        cell.add(gdstk.rectangle((x - 0.02, -0.035), (x + 0.02, 0.035), layer=9))
+    path = str(tmp_path / "mm.gds")
+    lib.write_gds(path)
+    layout = read_layout(path, layer="9/0")
+    np.testing.assert_allclose(layout.contacts.center[:, 0], [0, 100, 200], atol=1e-9)
+    np.testing.assert_allclose(layout.contacts.d, 40, atol=1e-9)
+
+
+def test_coordinates_snap_to_database_grid(tmp_path):
+    lib = _lib(unit=1e-6, precision=1e-8)  # 10 nm grid
+    pad = lib.new_cell("PAD")
+    pad.add(gdstk.rectangle((0, 0), (10, 10), layer=9))
+    top = lib.new_cell("TOP")
+    top.add(gdstk.Reference(pad, (0.123, 0), rotation=np.radians(33.3)))
+    path = str(tmp_path / "grid.gds")
+    lib.write_gds(path)
+    layout = read_layout(path, layer="9/0")
+    assert layout.grid_um == pytest.approx(0.01)
+    coords = layout.contacts.polygons.coords
+    np.testing.assert_allclose(coords / 0.01, np.round(coords / 0.01), atol=1e-6)
+
+
+def test_overlapping_and_abutting_shapes_merge(tmp_path):
+    polys = [
+        synth.rect((0, 0), (40, 40), 0),
+        synth.rect((20, 0), (40, 40), 0),  # overlaps the first: one 60 x 40 contact
+        synth.rect((200, 0), (40, 40), 0),
+        synth.rect((240, 0), (40, 40), 0),  # abuts the third: one 80 x 40 contact
+        synth.rect((500, 0), (40, 40), 0),
+    ]
+    path = str(tmp_path / "m.gds")
+    synth.write_gds(path, polys, noise=False)
+    layout = read_layout(path, layer="9/0")
+    c = layout.contacts
+    assert len(c) == 3
+    assert layout.shapes == 5
+    np.testing.assert_allclose(sorted(c.area), [1600, 2400, 3200])
+    np.testing.assert_allclose(sorted(c.d), [40, 40, 40])
+
+
+def test_frame_with_hole_is_not_a_contact(tmp_path):
+    frame = [
+        synth.rect((0, -500), (1010, 10), 0),
+        synth.rect((0, 500), (1010, 10), 0),
+        synth.rect((-500, 0), (10, 1010), 0),
+        synth.rect((500, 0), (10, 1010), 0),
+    ]
+    pads = [synth.rect((x, 0), (40, 40), 0) for x in (-100, 0, 100)]
+    path = str(tmp_path / "f.gds")
+    synth.write_gds(path, frame + pads, noise=False)
+    layout = read_layout(path, layer="9/0")
+    assert len(layout.contacts) == 3
+    assert len(layout.excluded) == 1 and "hole" in layout.excluded[0].reason
+
+
+def test_oasis_round_trip(tmp_path):
+    lib = _lib()
+    cell = lib.new_cell("OAS")
+    for x in (0.0, 80.0, 160.0, 240.0):
+        cell.add(gdstk.regular_polygon((x, 10.0), 20.0, 8, layer=134, datatype=5))
+    path = str(tmp_path / "p.oas")
+    lib.write_oas(path)
+    layout = read_layout(path, layer="134/5")
+    assert layout.format == "oasis"
+    assert len(layout.contacts) == 4
+    np.testing.assert_allclose(layout.contacts.center, [[0, 10], [80, 10], [160, 10], [240, 10]], atol=1e-3)
+    # a regular octagon of side 20: flat-to-flat 20 * (1 + sqrt 2)
+    np.testing.assert_allclose(layout.contacts.d, 20 * (1 + np.sqrt(2)), atol=2e-3)
+
+
+def test_context_cell_is_ignored(tmp_path):
+    lib = _lib()
+    lib.new_cell("$$$CONTEXT_INFO$$$").add(gdstk.rectangle((0, 0), (1, 1), layer=9))
+    lib.new_cell("DESIGN").add(gdstk.rectangle((0, 0), (10, 10), layer=9))
+    path = str(tmp_path / "ctx.gds")
+    lib.write_gds(path)
+    layout = read_layout(path, layer="9/0")
+    assert layout.cell == "DESIGN"
+
+
+def test_several_top_cells_is_an_error_listing_them(tmp_path):
+    lib = _lib()
+    lib.new_cell("A").add(gdstk.rectangle((0, 0), (10, 10), layer=9))
+    lib.new_cell("B").add(gdstk.rectangle((0, 0), (10, 10), layer=9))
+    path = str(tmp_path / "two.gds")
+    lib.write_gds(path)
+    with pytest.raises(InputError, match=r"two.gds: 2 top cells \(A, B\); choose one with --cell"):
+        read_layout(path, layer="9/0")
+    assert read_layout(path, layer="9/0", cell="B").cell == "B"
+    with pytest.raises(InputError, match="no cell named 'C'"):
+        read_layout(path, layer="9/0", cell="C")
+
+
+def test_missing_layer_lists_layers_with_counts(tmp_path):
+    path = str(tmp_path / "l.gds")
+    synth.write_gds(path, [synth.rect((x, 0), (10, 10), 0) for x in range(0, 300, 100)])
+    with pytest.raises(InputError) as err:
+        read_layout(path, layer="76/20")
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: no shapes on layer 76/20")
+    assert "1/0 (1)" in msg and "9/0 (3)" in msg and "10/0 (3)" in msg
+    assert "\n" not in msg
+
+
+def test_no_layer_given_and_several_present(tmp_path):
+    path = str(tmp_path / "l.gds")
+    synth.write_gds(path, [synth.rect((0, 0), (10, 10), 0)])
+    with pytest.raises(UsageError, match="choose the pad layer with --layer; layers present: 1/0"):
+        read_layout(path)
+
+
+def test_only_layer_is_used_when_none_given(tmp_path):
+    path = str(tmp_path / "one.gds")
+    synth.write_gds(path, [synth.rect((0, 0), (10, 10), 0)], noise=False)
+    assert read_layout(path).layer == "9/0"
+
+
+@pytest.mark.parametrize(
+    "content, name",
+    [
+        (b"", "empty.gds"),
+        (b"hello, this is text and not a stream file\n" * 20, "text.gds"),
+        (bytes(np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8)), "random.gds"),
+        (b"", "empty.oas"),
+        (b"%SEMI-OASIS\r\n" + b"\x00" * 10, "trunc.oas"),
+    ],
+)
+def test_unreadable_files(tmp_path, content, name):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError) as err:
+        read_layout(str(path), layer="9/0")
+    assert str(err.value).startswith(str(path))
+
+
+def test_truncated_gds(tmp_path):
+    good = str(tmp_path / "good.gds")
+    synth.write_gds(good, [synth.rect((x, 0), (10, 10), 0) for x in range(0, 500, 100)])
+    data = Path(good).read_bytes()
+    bad = tmp_path / "trunc.gds"
+    bad.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError):
+        read_layout(str(bad), layer="9/0")
+
+
+def test_missing_file_folder_and_unknown_extension(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        read_layout(str(tmp_path / "nope.gds"))
+    os.mkdir(tmp_path / "dir.gds")
+    with pytest.raises(InputError, match="is a folder"):
+        read_layout(str(tmp_path / "dir.gds"))
+    (tmp_path / "x.txt").write_text("x")
+    with pytest.raises(InputError, match=r"unknown extension '\.txt'"):
+        read_layout(str(tmp_path / "x.txt"))
+
+
+def test_too_many_shapes_is_refused(tmp_path):
+    lib = _lib()
+    pad = lib.new_cell("PAD")
+    pad.add(gdstk.rectangle((0, 0), (10, 10), layer=9))
+    lib.new_cell("TOP").add(gdstk.Reference(pad, (0, 0), columns=100, rows=100, spacing=(20, 20)))
+    path = str(tmp_path / "big.gds")
+    lib.write_gds(path)
+    with pytest.raises(InputError, match="expands to 10,000 shapes, above the limit of 5,000"):
+        read_layout(path, layer="9/0", max_contacts=5000)
+
+
+def test_arrayed_die_is_read_once_and_placed(tmp_path):
+    die = synth.ring(side=2000, pitch=100.0, count=17)
+    lib = _lib()
+    cell = lib.new_cell("DIE")
+    for p in die.polygons():
+        cell.add(gdstk.Polygon(p, 9, 0))
+    lib.new_cell("WAFER").add(gdstk.Reference(cell, (0, 0), columns=3, rows=2, spacing=(2500, 2500)))
+    path = str(tmp_path / "w.gds")
+    lib.write_gds(path)
+    layout = read_layout(path, layer="9/0")
+    assert layout.instances is not None
+    assert len(layout.contacts) == 6 * 68
+    # the same contacts as a flat reading of the same shapes
+    flat = str(tmp_path / "flat.gds")
+    polys = [p + np.array([2500.0 * i, 2500.0 * j]) for i in range(3) for j in range(2) for p in die.polygons()]
+    synth.write_gds(flat, polys, noise=False)
+    ref = read_layout(flat, layer="9/0").contacts
+    np.testing.assert_allclose(layout.contacts.center, ref.center, atol=1e-6)
+    np.testing.assert_allclose(layout.contacts.area, ref.area, rtol=1e-9)
+    np.testing.assert_allclose(layout.contacts.d, ref.d, rtol=1e-9)
+    np.testing.assert_allclose(layout.contacts.polygons.coords.sum(), ref.polygons.coords.sum(), rtol=1e-9)
