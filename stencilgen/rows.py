@@ -262,7 +262,7 @@ def _corners(center: np.ndarray, rows: list[Row], rules: Rules) -> list[tuple[in
                     if t < 0 or t > t_end:
                         gap = min(abs(t), abs(t - t_end))
                         score = min(score, max(abs((e - Q.origin) @ Q.normal), gap))
-            if score > r:
+            if score > r + rules.row_tolerance_um:  # the reach is inclusive, up to the placement tolerance
                 continue
             # intersection of the two centerlines
             m = np.column_stack([A.direction, -B.direction])
@@ -345,6 +345,7 @@ def find_rows(contacts: Contacts, rules: Rules | None = None) -> RowSet:
             lo, hi = pts.min(axis=0), pts.max(axis=0)
             elements[int(c)] = ((lo + hi) / 2, lo, hi)
     oriented = []
+    centres = []
     for k, r in enumerate(rows):
         if int(comp[k]) in elements:
             centre = elements[int(comp[k])][0]
@@ -358,7 +359,9 @@ def find_rows(contacts: Contacts, rules: Rules | None = None) -> RowSet:
             ]
             centre = min(inside)[2] if inside else allc
         oriented.append(_orient(r, centre, center))
+        centres.append(centre)
     rows = oriented
+    staggers = _staggers(center, rows, centres)
 
     corners: list[Corner] = []
     for a, b, x, _score in corner_list:
@@ -375,8 +378,6 @@ def find_rows(contacts: Contacts, rules: Rules | None = None) -> RowSet:
             mem.append(near)
         ang = _angle_diff(np.arctan2(A.direction[1], A.direction[0]), np.arctan2(B.direction[1], B.direction[0]))
         corners.append(Corner((a, b), x, ang, bis, np.unique(np.concatenate(mem))))
-
-    staggers = _staggers(center, rows)
 
     row_of = np.full(n, -1, dtype=np.int64)
     for r in reversed(rows):
@@ -399,24 +400,33 @@ def find_rows(contacts: Contacts, rules: Rules | None = None) -> RowSet:
     return RowSet(rows, corners, arrays, staggers, row_of, array_of)
 
 
-def _staggers(center: np.ndarray, rows: list[Row]) -> list[Stagger]:
-    """Parallel rows facing the same way, close together along the normal, overlapping along u."""
+def _staggers(center: np.ndarray, rows: list[Row], centres: list[np.ndarray]) -> list[Stagger]:
+    """Parallel rows close together along the normal and overlapping along u. Both face the same
+    way; a pair whose element centre lies between them (a lone double row) is turned to agree.
+    Rows is updated in place when a row is turned."""
     out = []
     for a in range(len(rows)):
-        A = rows[a]
-        ta = (center[A.members] - A.origin) @ A.direction
         for b in range(a + 1, len(rows)):
-            B = rows[b]
-            if abs(A.direction @ B.direction) < np.cos(np.radians(2.0)) or A.normal @ B.normal < 0.9:
+            A, B = rows[a], rows[b]
+            if abs(A.direction @ B.direction) < np.cos(np.radians(2.0)):
                 continue
             sep = abs((B.origin - A.origin) @ A.normal)
             p = max(A.pitch, B.pitch)
             if sep > 2.0 * p or sep < 1e-6:
                 continue
+            ta = (center[A.members] - A.origin) @ A.direction
             tb = (center[B.members] - A.origin) @ A.direction
             if min(ta.max(), tb.max()) - max(ta.min(), tb.min()) <= 0:
                 continue
-            phase = ((tb[0] - ta[0]) / A.pitch) % 1.0
+            if A.normal @ B.normal < 0:
+                side_a = (centres[a] - A.origin) @ A.normal
+                side_b = (centres[a] - B.origin) @ A.normal
+                if side_a * side_b > 0:  # the centre is not between them: rows facing each other
+                    continue
+                B = _orient(B, B.origin - A.normal, center)
+                rows[b] = B
+                tb = (center[B.members] - A.origin) @ A.direction
+            phase = ((tb.min() - ta.min()) / A.pitch) % 1.0
             out.append(Stagger((a, b), float(sep), float(min(phase, 1 - phase))))
     return out
 

@@ -1,0 +1,103 @@
+"""The command line: help and version, --json output, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import synth
+from click.testing import CliRunner
+from conftest import ROOT, SAMPLES
+
+from stencilgen.cli import main
+
+RING = os.path.join(SAMPLES, "ring_100um.gds")
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "stencilgen", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+
+
+def test_version_and_help():
+    r = run("--version")
+    assert r.returncode == 0 and "0.1.0" in r.stdout
+    r = run("--help")
+    assert r.returncode == 0 and "Example" in r.stdout
+
+
+def test_every_command_has_help_with_an_example():
+    runner = CliRunner()
+    for name in main.commands:
+        result = runner.invoke(main, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert "Example" in result.output, f"{name} --help has no example"
+
+
+def test_version_imports_no_heavy_module():
+    code = (
+        "import sys; from stencilgen import cli; "
+        "print(sorted(m for m in ('gdstk', 'ezdxf', 'shapely', 'scipy') if m in sys.modules))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.stdout.strip() == "[]"
+
+
+def test_inspect_json_is_one_document():
+    r = run("inspect", RING, "--layer", "9/0", "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["contacts"] == 68
+    assert {"id", "direction_deg", "pitch_um", "contacts"} <= set(doc["rows"][0])
+    assert isinstance(doc["corners"], list) and isinstance(doc["arrays"], list) and doc["isolated"] == 0
+    assert r.stderr == ""
+
+
+def test_inspect_text():
+    r = run("inspect", RING, "--layer", "9/0")
+    assert r.returncode == 0
+    assert "contacts: 68" in r.stdout and "rows: 4" in r.stdout and "100 um pitch" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["inspect", "nope.gds", "--layer", "9/0"], 3, "nope.gds: no such file"),
+        (["inspect", RING, "--layer", "76/20"], 3, "no shapes on layer 76/20"),
+        (["inspect", RING, "--layer", "x/y"], 2, "--layer 'x/y'"),
+        (["inspect", RING], 2, "choose the pad layer with --layer"),
+        (["inspect", "README.md"], 3, "unknown extension"),
+        (["inspect", RING, "--layer", "9/0", "--cell", "NOPE"], 3, "no cell named 'NOPE'"),
+        (["inspect", RING, "--bogus"], 2, "No such option"),
+    ],
+)
+def test_errors_are_one_line_with_exit_code(args, code, message):
+    r = run(*args)
+    assert r.returncode == code, r.stderr
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("Error")]
+    assert len(lines) == 1
+    assert r.stdout == ""
+
+
+def test_json_errors_keep_stdout_empty(tmp_path):
+    bad = tmp_path / "bad.gds"
+    bad.write_bytes(b"\x00" * 100)
+    r = run("inspect", str(bad), "--layer", "9/0", "--json")
+    assert r.returncode == 3 and r.stdout == "" and str(bad) in r.stderr
+
+
+def test_unitless_dxf_through_cli(tmp_path):
+    path = str(tmp_path / "d.dxf")
+    synth.write_dxf(path, [synth.rect((x, 0), (40, 70), 0) for x in (0, 100, 200)], layer="P", unit="um", insunits=0)
+    r = run("inspect", path, "--layer", "P", "--json")
+    assert r.returncode == 3 and "$INSUNITS is 0 (unitless); pass --units um|mm" in r.stderr
+    r = run("inspect", path, "--layer", "P", "--units", "um", "--json")
+    assert r.returncode == 0
+    doc = json.loads(r.stdout)
+    assert doc["contacts"] == 3 and doc["rows"][0]["pitch_um"] == pytest.approx(100.0)

@@ -1,0 +1,102 @@
+"""Real third-party layouts (../shared/realworld): what their README says they contain."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from stencilgen.readers import read_layout
+from stencilgen.rows import find_layout_rows
+
+
+def read(realworld: str, rel: str, layer: str):
+    layout = read_layout(os.path.join(realworld, rel), layer=layer, list_layers=True)
+    return layout, find_layout_rows(layout.contacts, layout.instances)
+
+
+def test_ac3e_pad_ring(realworld):
+    layout, rs = read(realworld, "ihp_ac3e_padring_28pads/AC3E_pad_ring_esd.gds", "9/0")
+    c = layout.contacts
+    assert layout.cell == "pad_ring_esd"  # the $$$CONTEXT_INFO$$$ top cell is hidden
+    assert len(c) == 28
+    np.testing.assert_allclose(c.d, 78.0, atol=1e-6)
+    np.testing.assert_allclose(c.area, 78.0 * 78.0, rtol=1e-9)
+    # the seal-ring frame on 9/0 is set aside, not a contact
+    assert len(layout.excluded) == 1 and "hole" in layout.excluded[0].reason
+    assert len(rs.rows) == 4 and all(len(r.members) == 7 for r in rs.rows)
+    assert all(r.pitch == pytest.approx(100.0, rel=0.01) for r in rs.rows)
+    assert len(rs.corners) == 4 and not rs.arrays and len(rs.isolated) == 0
+    # row centres: bottom y=100.31 (x 212.8..812.8), top y=945.29 (x 232.8..832.8), left x=100.31, right x=945.29
+    by_side = {}
+    for r in rs.rows:
+        pts = c.center[r.members]
+        if r.direction_deg == pytest.approx(0.0) or r.direction_deg == pytest.approx(180.0):
+            key = "bottom" if pts[:, 1].mean() < 500 else "top"
+            by_side[key] = (pts[:, 1].mean(), pts[:, 0].min(), pts[:, 0].max())
+        else:
+            key = "left" if pts[:, 0].mean() < 500 else "right"
+            by_side[key] = (pts[:, 0].mean(),)
+    assert by_side["bottom"] == pytest.approx((100.31, 212.8, 812.8), abs=0.01)
+    assert by_side["top"] == pytest.approx((945.29, 232.8, 832.8), abs=0.01)
+    assert by_side["left"][0] == pytest.approx(100.31, abs=0.01)
+    assert by_side["right"][0] == pytest.approx(945.29, abs=0.01)
+    # outward normals point off the die
+    for r in rs.rows:
+        mid = c.center[r.members].mean(axis=0)
+        assert (mid - np.array([522.8, 522.8])) @ r.normal > 0
+    assert layout.layers["39/0"] == 8  # EdgeSeal outline present
+
+
+def test_ihp_8x8_area_array(realworld):
+    layout, rs = read(realworld, "ihp_open_test_8x8_array/OPEN_TEST_nofill.gds", "9/0")
+    c = layout.contacts
+    assert len(c) == 64
+    assert not rs.rows, "the outer ring of an area array is not four edge rows"
+    assert len(rs.arrays) == 1
+    a = rs.arrays[0]
+    assert len(a.members) == 64 and a.lines == (8, 8)
+    assert a.pitches == pytest.approx((118.0, 118.0), abs=1e-6)
+    assert c.center.min() == pytest.approx(109.11, abs=0.01) and c.center.max() == pytest.approx(935.11, abs=0.01)
+
+
+def test_ihp_ota_seven_isolated_pads(realworld):
+    layout, rs = read(realworld, "ihp_ota_tia_7pads/FMD_QNC_OTA_TIA.gds", "9/0")
+    assert len(layout.contacts) == 7
+    np.testing.assert_allclose(layout.contacts.d, 80.0, atol=1e-6)
+    assert not rs.rows and not rs.arrays and len(rs.isolated) == 7
+
+
+def test_oasis_bondpad_row_among_many_vias(realworld):
+    layout, rs = read(realworld, "ihp_gdsfactory_oasis/bondpad_array.oas", "134/5")
+    c = layout.contacts
+    assert layout.format == "oasis" and len(c) == 4
+    assert len(rs.rows) == 1 and len(rs.rows[0].members) == 4
+    assert rs.rows[0].pitch == pytest.approx(100.0)
+    np.testing.assert_allclose(c.d, 68.0, atol=1e-6)  # octagonal 68 um pads
+    np.testing.assert_allclose(c.center[:, 0] - c.center[0, 0], [0, 100, 200, 300], atol=1e-6)
+    assert abs(c.center[:, 1]).max() < 2.0  # y = 0 (the drawn octagon is slightly irregular)
+    assert layout.layers["125/5"] > 200_000  # the via boxes are counted, not expanded into contacts
+
+
+def test_oasis_round_pillar_opening(realworld):
+    layout, rs = read(realworld, "ihp_gdsfactory_oasis/CuPillarPad.oas", "9/35")
+    c = layout.contacts
+    assert len(c) == 1 and len(c.polygons.polygon(0)) == 64
+    assert c.d[0] == pytest.approx(25.0, abs=0.05)  # a 64-gon of 25 um
+    assert len(rs.isolated) == 1
+
+
+def test_oasis_two_pillars_through_mirrored_hierarchy(realworld):
+    layout, _ = read(realworld, "ihp_gdsfactory_oasis/add_pads_top.oas", "9/35")
+    np.testing.assert_allclose(layout.contacts.center, [[-45.0, 122.5], [55.0, 122.5]], atol=1e-3)
+
+
+def test_sky130_chamfered_pad_opening(realworld):
+    layout, _rs = read(realworld, "sky130_gpiov2_pad/sky130_fd_io__overlay_gpiov2.gds", "76/20")
+    c = layout.contacts
+    assert len(c) == 1
+    assert c.center[0] == pytest.approx([42.5, 135.785], abs=0.01)
+    assert (c.d[0], c.length[0]) == pytest.approx((60.0, 70.0), abs=0.01)
+    assert "72/20" in layout.layers  # met5 is there but is not the pad layer

@@ -1,0 +1,191 @@
+"""Row finding on contacts with a known answer: rotation, mixed pitch, gaps, staggers, arrays, corners."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import synth
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stencilgen.geometry import build_contacts
+from stencilgen.model import Contacts, Polygons
+from stencilgen.rows import find_rows
+
+
+def contacts_of(die: synth.Die) -> Contacts:
+    contacts, excluded = build_contacts(Polygons.from_list(die.polygons()), 0.001)
+    assert not excluded
+    return contacts
+
+
+def row_summary(die: synth.Die) -> list[tuple[int, float, float]]:
+    rs = find_rows(contacts_of(die))
+    return sorted((len(r.members), round(r.pitch, 2), round(r.direction_deg, 1) % 180) for r in rs.rows)
+
+
+def truth(die: synth.Die) -> list[tuple[int, float, float]]:
+    return sorted((r["count"], round(r["pitch"], 2), round(r["direction_deg"], 1) % 180) for r in die.rows)
+
+
+def test_square_ring_rows_corners_normals():
+    die = synth.ring(side=2000, pitch=100.0, count=17)
+    c = contacts_of(die)
+    rs = find_rows(c)
+    assert len(rs.rows) == 4
+    assert all(len(r.members) == 17 and r.pitch == pytest.approx(100.0) for r in rs.rows)
+    assert len(rs.corners) == 4
+    assert len(rs.isolated) == 0 and not rs.arrays
+    centre = c.center.mean(axis=0)
+    for r in rs.rows:
+        mid = c.center[r.members].mean(axis=0)
+        # the normal points away from the die centre, and is u turned +90 deg
+        assert (mid - centre) @ r.normal > 0
+        np.testing.assert_allclose(r.normal, [-r.direction[1], r.direction[0]], atol=1e-12)
+        # members are ordered along u
+        t = c.center[r.members] @ r.direction
+        assert np.all(np.diff(t) > 0)
+    for k in rs.corners:
+        a, b = rs.rows[k.rows[0]], rs.rows[k.rows[1]]
+        assert k.angle_deg == pytest.approx(90.0)
+        # the bisector of the two outward normals points diagonally out of the die, 45 deg to each row
+        assert k.bisector @ a.normal == pytest.approx(np.cos(np.pi / 4))
+        assert k.bisector @ b.normal == pytest.approx(np.cos(np.pi / 4))
+        assert (k.point - centre) @ k.bisector > 0
+
+
+@pytest.mark.parametrize("angle", [0.0, 17.3, 45.0, 90.0, 133.7, 271.2])
+@pytest.mark.parametrize("pitch", [80.0, 100.0, 125.0])
+def test_rotated_ring_any_angle(angle, pitch):
+    die = synth.ring(side=2500, pitch=pitch, count=int(2000 // pitch)).transformed(angle, (12345.6, -789.1))
+    assert row_summary(die) == truth(die)
+    assert len(find_rows(contacts_of(die)).corners) == 4
+
+
+def test_mixed_pitch_on_one_die():
+    die = synth.ring(side=2000, pitch=(80.0, 125.0, 90.0, 110.0), count=(21, 13, 19, 15))
+    assert row_summary(die) == truth(die)
+
+
+def test_missing_contact_keeps_one_row():
+    die = synth.ring(side=2000, pitch=100.0, count=17, missing={0: [5], 2: [3, 11]})
+    rs = find_rows(contacts_of(die))
+    assert len(rs.rows) == 4
+    assert sorted(r.gaps for r in rs.rows) == [0, 0, 1, 2]
+    assert all(r.pitch == pytest.approx(100.0) for r in rs.rows)
+
+
+def test_staggered_double_rows():
+    die = synth.staggered_ring(side=3000, pitch=120.0, count=15, sep=80.0)
+    rs = find_rows(contacts_of(die))
+    assert len(rs.rows) == 8
+    assert len(rs.staggers) == 4
+    for s in rs.staggers:
+        assert s.separation == pytest.approx(80.0)
+        assert s.offset_fraction == pytest.approx(0.5)
+    assert len(rs.isolated) == 0
+
+
+def test_close_stagger_where_diagonals_are_nearest():
+    # rows 30 um apart, 100 um pitch, half-pitch shift: the nearest neighbour is in the other row
+    die = synth.Die()
+    for i in range(12):
+        die.add((i * 100.0, 0.0), (30.0, 25.0), 0.0)
+        die.add((i * 100.0 + 50.0, 30.0), (30.0, 25.0), 0.0)
+    rs = find_rows(contacts_of(die))
+    assert sorted(len(r.members) for r in rs.rows) == [12, 12]
+    assert all(r.pitch == pytest.approx(100.0) for r in rs.rows)
+    assert len(rs.staggers) == 1
+
+
+@pytest.mark.parametrize("pitch", [(150.0, 150.0), (100.0, 160.0)])
+def test_area_array_is_not_rows(pitch):
+    die = synth.area_array(8, 6, pitch)
+    rs = find_rows(contacts_of(die))
+    assert not rs.rows
+    assert len(rs.arrays) == 1
+    a = rs.arrays[0]
+    assert len(a.members) == 48
+    assert sorted(a.lines) == [6, 8]
+    assert sorted(a.pitches) == pytest.approx(sorted(pitch))
+
+
+def test_ring_around_an_array():
+    ring = synth.ring(side=3000, pitch=100.0, count=25)
+    arr = synth.area_array(5, 5, (200.0, 200.0))
+    die = synth.Die()
+    for src, shift in ((ring, (0.0, 0.0)), (arr, (-400.0, -400.0))):
+        for c, s, a in zip(src.centers, src.sizes, src.angles, strict=False):
+            die.add((c[0] + shift[0], c[1] + shift[1]), s, a)
+    rs = find_rows(contacts_of(die))
+    assert len(rs.rows) == 4 and len(rs.arrays) == 1 and len(rs.arrays[0].members) == 25
+
+
+def test_isolated_contacts_make_no_rows():
+    die = synth.Die()
+    for c in [(0, 0), (150, 0), (600, 300), (0, 500), (170, 600), (640, 20), (300, 310)]:
+        die.add(c, (80.0, 80.0), 0.0)
+    rs = find_rows(contacts_of(die))
+    assert not rs.rows and not rs.arrays
+    assert len(rs.isolated) == 7
+
+
+def test_flat_dies_side_by_side_each_their_own_element():
+    die = synth.ring(side=2000, pitch=100.0, count=17)
+    two = synth.Die()
+    for shift in (0.0, 2100.0):
+        for c, s, a in zip(die.centers, die.sizes, die.angles, strict=False):
+            two.add((c[0] + shift, c[1]), s, a)
+    c = contacts_of(two)
+    rs = find_rows(c)
+    assert len(rs.rows) == 8 and len(rs.corners) == 8
+    for r in rs.rows:
+        mid = c.center[r.members].mean(axis=0)
+        die_centre = np.array([0.0 if mid[0] < 1050 else 2100.0, 0.0])
+        assert (mid - die_centre) @ r.normal > 0
+    # no corner joins rows of different dies
+    for k in rs.corners:
+        xs = [c.center[rs.rows[i].members].mean(axis=0)[0] < 1050 for i in k.rows]
+        assert xs[0] == xs[1]
+
+
+def test_noise_contacts_do_not_break_rows():
+    die = synth.ring(side=2000, pitch=100.0, count=17)
+    die.add((0.0, 0.0), (50.0, 50.0), 0.0)  # a lone contact in the middle
+    die.add((300.0, 123.0), (20.0, 20.0), 0.0)
+    rs = find_rows(contacts_of(die))
+    assert len(rs.rows) == 4 and len(rs.isolated) == 2
+
+
+def _canonical(contacts: Contacts, rs) -> list[tuple]:
+    """Rows as sets of contact shapes (area, d) and sizes - invariant to moving the die."""
+    out = []
+    for r in rs.rows:
+        out.append((len(r.members), round(r.pitch, 3), r.gaps))
+    return sorted(out)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    angle=st.floats(0, 360),
+    dx=st.floats(-1e5, 1e5),
+    dy=st.floats(-1e5, 1e5),
+    seed=st.integers(0, 2**32 - 1),
+    pitch=st.floats(80, 125),
+)
+def test_rows_do_not_depend_on_placement_or_order(angle, dx, dy, seed, pitch):
+    # rows end 1.5 pitches short of the next side: a clear corner, not a borderline one
+    count = int(2 * (1120 - 1.5 * pitch) // pitch) + 1
+    die = synth.ring(side=2400, pitch=pitch, count=count, missing={1: [2]})
+    base = find_rows(contacts_of(die))
+    moved = die.transformed(angle, (dx, dy))
+    polys = moved.polygons()
+    order = np.random.default_rng(seed).permutation(len(polys))
+    contacts, _ = build_contacts(Polygons.from_list([polys[i] for i in order]), 0.001)
+    rs = find_rows(contacts)
+    assert _canonical(contacts, rs) == _canonical(contacts_of(die), base)
+    assert len(rs.corners) == len(base.corners)
+    got = sorted(round((r.direction_deg - angle) % 90, 1) % 90 for r in rs.rows)
+    assert all(min(g, 90 - g) < 0.05 for g in got)
+    for r in rs.rows:
+        assert r.pitch == pytest.approx(pitch, rel=1e-3)
