@@ -109,6 +109,18 @@ def min_rect(polys: Polygons, chunk_vertices: int = 4_000_000) -> tuple[np.ndarr
     counts = polys.counts
     for v in np.unique(counts):
         idx = np.flatnonzero(counts == v)
+        if v == 4:  # rectangles, the common pad: read the sides directly
+            P = polys.coords[polys.offsets[idx][:, None] + np.arange(4)]
+            e0, e1 = P[:, 1] - P[:, 0], P[:, 2] - P[:, 1]
+            l0, l1 = np.hypot(*e0.T), np.hypot(*e1.T)
+            square = np.abs(np.einsum("ij,ij->i", e0, e1)) <= 1e-9 * l0 * l1
+            square &= np.abs(np.hypot(*(P[:, 3] - P[:, 2]).T) - l0) <= 1e-9 * (l0 + l1)
+            r = idx[square]
+            long_e = np.where((l0 >= l1)[square, None], e0[square], e1[square])
+            d[r] = np.minimum(l0, l1)[square]
+            length[r] = np.maximum(l0, l1)[square]
+            angle[r] = np.degrees(np.arctan2(long_e[:, 1], long_e[:, 0])) % 180.0
+            idx = idx[~square]
         step = max(1, chunk_vertices // int(v * v))
         for s in range(0, len(idx), step):
             part = idx[s : s + step]
@@ -130,13 +142,20 @@ def min_rect(polys: Polygons, chunk_vertices: int = 4_000_000) -> tuple[np.ndarr
 
 def affine_apply(coords: np.ndarray, transforms: np.ndarray) -> np.ndarray:
     """Apply each of T affine transforms (T, 2, 3) to all M points (M, 2) -> (T * M, 2)."""
-    out = np.einsum("tij,mj->tmi", transforms[:, :, :2], coords) + transforms[:, None, :, 2]
+    T = transforms
+    x, y = coords[None, :, 0], coords[None, :, 1]
+    out = np.empty((len(T), len(coords), 2))
+    out[:, :, 0] = T[:, 0, 0, None] * x + T[:, 0, 1, None] * y + T[:, 0, 2, None]
+    out[:, :, 1] = T[:, 1, 0, None] * x + T[:, 1, 1, None] * y + T[:, 1, 2, None]
     return out.reshape(-1, 2)
 
 
 def snap(coords: np.ndarray, grid_um: float) -> np.ndarray:
     """Round coordinates to the database grid (kills float noise from transforms and units)."""
-    return np.round(coords / grid_um) * grid_um
+    out = np.multiply(coords, 1.0 / grid_um)
+    np.rint(out, out=out)
+    out *= grid_um
+    return out
 
 
 def _shapely_polys(polys: Polygons, index: np.ndarray) -> np.ndarray:
@@ -179,8 +198,8 @@ def _candidate_pairs(box: np.ndarray, tol: float) -> np.ndarray:
         hit = hit[hit != i]
         pairs.append(np.column_stack([np.full(len(hit), i), hit]))
     p = np.concatenate(pairs)
-    p = np.sort(p, axis=1)
-    p = np.unique(p, axis=0)
+    if len(pairs) > 2:  # pairs with big shapes may repeat small-shape pairs
+        p = np.unique(np.sort(p, axis=1), axis=0)
     a, b = p[:, 0], p[:, 1]
     keep = (
         (box[a, 0] <= box[b, 2] + tol)
@@ -294,7 +313,7 @@ def place_contacts(element: Contacts, transforms: np.ndarray, grid_um: float) ->
     polys = transform_polygons(element.polygons, transforms, grid_um)
     a = np.radians(element.angle_deg)
     long_dir = np.stack([np.cos(a), np.sin(a)], axis=1)
-    placed_dir = np.einsum("pij,nj->pni", lin, long_dir).reshape(-1, 2)
+    placed_dir = affine_apply(long_dir, np.concatenate([lin, np.zeros((P, 2, 1))], axis=2))
     angle = np.degrees(np.arctan2(placed_dir[:, 1], placed_dir[:, 0])) % 180.0
     area = (element.area[None, :] * (scale**2)[:, None]).ravel()
     d = (element.d[None, :] * scale[:, None]).ravel()

@@ -31,7 +31,12 @@ class Polygons:
     def take(self, index: np.ndarray) -> Polygons:
         """The polygons at `index`, in that order."""
         index = np.asarray(index, dtype=np.int64)
-        lens = self.counts[index]
+        counts = self.counts
+        if len(counts) and counts.min() == counts.max():  # all polygons alike (rectangles): no ragged gather
+            v = int(counts[0])
+            coords = self.coords.reshape(-1, v, 2)[index].reshape(-1, 2)
+            return Polygons(coords, np.arange(len(index) + 1, dtype=np.int64) * v)
+        lens = counts[index]
         new_offsets = np.zeros(len(index) + 1, dtype=np.int64)
         np.cumsum(lens, out=new_offsets[1:])
         gather = np.repeat(self.offsets[:-1][index] - new_offsets[:-1], lens) + np.arange(

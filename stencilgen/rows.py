@@ -58,9 +58,8 @@ def _neighbour_pairs(center: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     j = idx.ravel()[mask.ravel()]
     # mutual: a far, lonely contact does not pair with a crowded one
     keep = np.hypot(*(center[i] - center[j]).T) <= PAIR_REACH * np.minimum(nn[i], nn[j]) + 1e-9
-    a, b = np.minimum(i, j)[keep], np.maximum(i, j)[keep]
-    key = np.unique(a.astype(np.int64) * n + b)
-    return np.column_stack([key // n, key % n]), nn
+    # a pair found from both ends appears twice: that only weighs the direction histogram
+    return np.column_stack([np.minimum(i, j)[keep], np.maximum(i, j)[keep]]), nn
 
 
 def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tuple[float, np.ndarray]]:
@@ -69,73 +68,73 @@ def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tu
     theta = np.arctan2(v[:, 1], v[:, 0]) % np.pi
     length = np.hypot(v[:, 0], v[:, 1])
     # a pair's own angular uncertainty: its ends may sit row_tolerance off the line
-    slack = np.clip(np.arctan2(2 * tol_um, length), np.radians(0.05), np.radians(3.0))
+    slack = np.clip(np.arctan2(2 * tol_um, length), np.radians(0.1), np.radians(3.0))
     nbins = round(180 / BIN_DEG)
     bins = np.floor(np.degrees(theta) / BIN_DEG).astype(np.int64) % nbins
-    counts = np.bincount(bins, minlength=nbins)
+    order = np.argsort(bins, kind="stable")
+    pairs, theta, length, slack, bins = pairs[order], theta[order], length[order], slack[order], bins[order]
+    start = np.searchsorted(bins, np.arange(nbins + 1))
+    counts = np.diff(start)
     alive = np.ones(len(pairs), dtype=bool)
+    span = int(np.ceil(3.0 / BIN_DEG)) + 1  # bins a pair's slack can reach
+
+    def around(peak: int, width: int) -> np.ndarray:
+        ks = (np.arange(peak - width, peak + width + 1)) % nbins
+        return np.concatenate([np.arange(start[k], start[k + 1]) for k in ks])
+
     found: list[tuple[float, np.ndarray]] = []
     while len(found) < MAX_DIRECTIONS:
         smooth = counts + np.roll(counts, 1) + np.roll(counts, -1)
         peak = int(np.argmax(smooth))
         if smooth[peak] < 2:
             break
-        guess = np.radians((peak + 0.5) * BIN_DEG)
-        diff = np.abs((theta - guess + np.pi / 2) % np.pi - np.pi / 2)
-        near = alive & (diff <= np.radians(1.5 * BIN_DEG))
-        if not near.any():
-            counts[peak] = 0
-            continue
+        near = around(peak, 1)
+        near = near[alive[near]]
         # circular mean of doubled angles, long pairs weigh more (their angle is sharper)
-        w = length[near] ** 2
-        z = np.sum(w * np.exp(2j * theta[near]))
+        z = np.sum(length[near] ** 2 * np.exp(2j * theta[near]))
         best = float(np.angle(z) / 2 % np.pi)
-        diff = np.abs((theta - best + np.pi / 2) % np.pi - np.pi / 2)
-        take = alive & (diff <= np.maximum(slack, np.radians(0.1)))
-        take |= near
-        alive &= ~take
+        cand = around(peak, span)
+        cand = cand[alive[cand]]
+        diff = np.abs((theta[cand] - best + np.pi / 2) % np.pi - np.pi / 2)
+        off = (bins[cand] - peak + 1) % nbins  # 0..2: the peak's own bins, always taken
+        take = cand[(diff <= slack[cand]) | (off <= 2)]
+        alive[take] = False
         counts -= np.bincount(bins[take], minlength=nbins)
-        members = np.unique(pairs[take])
+        mark = np.zeros(len(center), dtype=bool)
+        mark[pairs[take].ravel()] = True
+        members = np.flatnonzero(mark)
         if len(members) >= 3:
             found.append((best, members))
     return found
 
 
-def _segments(s: np.ndarray, rules: Rules) -> list[tuple[int, int, float, int]]:
-    """Split a line's spacings into runs at a regular pitch: (first, last contact index, pitch, gaps)."""
-    out: list[tuple[int, int, float, int]] = []
+def _regular(spacing: np.ndarray, p: float, rules: Rules) -> tuple[np.ndarray, np.ndarray]:
+    """Which spacings are a whole number of pitches p (1 .. max_gap_pitches), and that number."""
+    q = np.rint(spacing / p)
+    ok = (q >= 1) & (q <= rules.max_gap_pitches)
+    ok &= np.abs(spacing - q * p) <= np.maximum(2 * rules.row_tolerance_um, rules.spacing_tolerance * p * q)
+    return ok, q
 
-    def regular(spacing: np.ndarray, p: float) -> tuple[np.ndarray, np.ndarray]:
-        q = np.rint(spacing / p)
-        ok = (q >= 1) & (q <= rules.max_gap_pitches)
-        ok &= np.abs(spacing - q * p) <= np.maximum(2 * rules.row_tolerance_um, rules.spacing_tolerance * p * q)
-        return ok, q
 
+def _segments(s: np.ndarray, rules: Rules, offset: int = 0, depth: int = 0) -> list[tuple[int, int, float, int]]:
+    """Split a line's spacings into runs at a regular pitch: (first, last contact index, pitch, gaps).
+
+    The line's median spacing is tried first; where spacings disagree with it, the line is cut there
+    and each piece (regular or not) is tried again with its own median, a few levels deep.
+    """
+    if len(s) < 2:
+        return []
     p = float(np.median(s))
-    ok, q = regular(s, p)
+    ok, q = _regular(s, p, rules)
     if ok.all():
-        pitch = float(np.median(s / q))
-        return [(0, len(s), pitch, int((q - 1).sum()))]
-    # irregular somewhere: grow runs greedily, each with the pitch of its shortest regular spacings
-    start = 0
-    while start < len(s):
-        end = start + 1
-        p = float(s[start])
-        while end < len(s):
-            cand = s[start : end + 1]
-            p_try = float(np.min(cand))
-            ok_all, _ = regular(cand, p_try)
-            if not ok_all.all():
-                break
-            p = p_try
-            end += 1
-        run = s[start:end]
-        okr, qr = regular(run, p)
-        if end - start >= 2 and okr.all():
-            out.append((start, end, float(np.median(run / qr)), int((qr - 1).sum())))
-            start = end
-        else:
-            start += 1
+        return [(offset, offset + len(s), float(np.median(s / q)), int((q - 1).sum()))]
+    if depth >= 4:
+        return []
+    out: list[tuple[int, int, float, int]] = []
+    cuts = np.flatnonzero(np.diff(ok.astype(np.int8))) + 1
+    for run in np.split(np.arange(len(s)), cuts):
+        if len(run) >= 2:
+            out.extend(_segments(s[run], rules, offset + int(run[0]), depth + 1))
     return out
 
 
@@ -202,18 +201,23 @@ def _angle_diff(a: float, b: float) -> float:
     return float(np.degrees(d))
 
 
-def _arrays(lines: list[_Line], n: int) -> tuple[list[_Line], list[tuple[list[_Line], list[_Line]]]]:
+def _arrays(lines: list[_Line]) -> tuple[list[_Line], list[tuple[list[_Line], list[_Line]]]]:
     """Split lines into plain rows and grids (three or more lines each way, crossing)."""
-    owner: dict[int, list[int]] = {}
-    for k, ln in enumerate(lines):
-        for m in ln.members.tolist():
-            owner.setdefault(m, []).append(k)
-    edges = [(ks[0], other) for ks in owner.values() if len(ks) > 1 for other in ks[1:]]
-    comp = _union_find(len(lines), edges)
+    if not lines:
+        return [], []
+    members = np.concatenate([ln.members for ln in lines])
+    owner = np.repeat(np.arange(len(lines)), [len(ln.members) for ln in lines])
+    order = np.argsort(members, kind="stable")
+    m, o = members[order], owner[order]
+    same = np.flatnonzero(m[1:] == m[:-1])  # a contact in two lines links them
+    comp = _union_find(len(lines), list(zip(o[same].tolist(), o[same + 1].tolist(), strict=True)))
     rows: list[_Line] = []
     grids: list[tuple[list[_Line], list[_Line]]] = []
     for c in np.unique(comp):
         group = [lines[k] for k in np.flatnonzero(comp == c)]
+        if len(group) < 6:
+            rows.extend(group)
+            continue
         families: list[list[_Line]] = []
         for ln in group:
             for fam in families:
@@ -253,8 +257,9 @@ def _corners(center: np.ndarray, rows: list[Row], rules: Rules) -> list[tuple[in
             if ang <= rules.corner_min_angle_deg:
                 continue
             r = rules.corner_reach * max(A.pitch, B.pitch)
-            pa, pb = center[A.members], center[B.members]
-            score = float(cdist(pa, pb).min())
+            # nearest contacts: an end of one row and any contact of the other (an L or a T)
+            ea, eb = center[A.members[[0, -1]]], center[B.members[[0, -1]]]
+            score = float(min(cdist(ea, center[B.members]).min(), cdist(eb, center[A.members]).min()))
             for P, Q in ((A, B), (B, A)):  # an end of one row near the other's extended centerline
                 for e in (center[P.members[0]], center[P.members[-1]]):
                     t = (e - Q.origin) @ Q.direction
@@ -325,7 +330,7 @@ def find_rows(contacts: Contacts, rules: Rules | None = None) -> RowSet:
     for theta, members in _directions(center, pairs, rules.row_tolerance_um):
         lines.extend(_lines(center, theta, members, rules))
     lines = _choose(lines, n)
-    row_lines, grids = _arrays(lines, n)
+    row_lines, grids = _arrays(lines)
 
     # rows in a stable order: by their smallest contact id
     row_lines.sort(key=lambda ln: int(ln.members.min()))
@@ -403,17 +408,24 @@ def find_rows(contacts: Contacts, rules: Rules | None = None) -> RowSet:
 def _staggers(center: np.ndarray, rows: list[Row], centres: list[np.ndarray]) -> list[Stagger]:
     """Parallel rows close together along the normal and overlapping along u. Both face the same
     way; a pair whose element centre lies between them (a lone double row) is turned to agree.
-    Rows is updated in place when a row is turned."""
+    `rows` is updated in place when a row is turned."""
+    if len(rows) < 2:
+        return []
+    U = np.array([r.direction for r in rows])
+    N = np.array([r.normal for r in rows])
+    orig = np.array([r.origin for r in rows])
+    P = np.array([r.pitch for r in rows])
+    lo = np.array([center[r.members].min(axis=0) for r in rows])
+    hi = np.array([center[r.members].max(axis=0) for r in rows])
     out = []
-    for a in range(len(rows)):
-        for b in range(a + 1, len(rows)):
+    for a in range(len(rows) - 1):
+        b_all = np.arange(a + 1, len(rows))
+        parallel = np.abs(U[b_all] @ U[a]) >= np.cos(np.radians(2.0))
+        sep = np.abs((orig[b_all] - orig[a]) @ N[a])
+        reach = 2.0 * np.maximum(P[a], P[b_all])
+        near = (lo[b_all] <= hi[a] + reach[:, None]).all(axis=1) & (lo[a] <= hi[b_all] + reach[:, None]).all(axis=1)
+        for b in b_all[parallel & (sep <= reach) & (sep > 1e-6) & near]:
             A, B = rows[a], rows[b]
-            if abs(A.direction @ B.direction) < np.cos(np.radians(2.0)):
-                continue
-            sep = abs((B.origin - A.origin) @ A.normal)
-            p = max(A.pitch, B.pitch)
-            if sep > 2.0 * p or sep < 1e-6:
-                continue
             ta = (center[A.members] - A.origin) @ A.direction
             tb = (center[B.members] - A.origin) @ A.direction
             if min(ta.max(), tb.max()) - max(ta.min(), tb.min()) <= 0:
@@ -427,7 +439,8 @@ def _staggers(center: np.ndarray, rows: list[Row], centres: list[np.ndarray]) ->
                 rows[b] = B
                 tb = (center[B.members] - A.origin) @ A.direction
             phase = ((tb.min() - ta.min()) / A.pitch) % 1.0
-            out.append(Stagger((a, b), float(sep), float(min(phase, 1 - phase))))
+            sep_ab = abs((B.origin - A.origin) @ A.normal)
+            out.append(Stagger((a, b), float(sep_ab), float(min(phase, 1 - phase))))
     return out
 
 

@@ -1,0 +1,116 @@
+"""Benchmark: read + find rows on a flat 100,000-contact GDS and a 1,000,000-contact wafer (one die
+cell of 1,000 contacts arrayed 1,000 times), beside gdstk's bare read of the same files.
+
+    make bench            (or: .venv/bin/python benchmarks/bench_read.py [--runs 5])
+
+Each measurement runs in a fresh process; the figures are the median wall time of the runs and the
+peak resident memory of the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+import gdstk
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DATA = os.path.join(ROOT, "bench-data")
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+import synth  # noqa: E402
+
+DIE_PER_SIDE, PITCH, SIDE = 250, 50.0, 13_000.0
+
+
+def die() -> synth.Die:
+    return synth.ring(side=SIDE, pitch=PITCH, count=DIE_PER_SIDE, pad=(30.0, 60.0))
+
+
+def make_files() -> dict[str, str]:
+    os.makedirs(DATA, exist_ok=True)
+    flat = os.path.join(DATA, "flat_100k.gds")
+    wafer = os.path.join(DATA, "wafer_1M.gds")
+    if not os.path.exists(flat):
+        lib = gdstk.Library(unit=1e-6, precision=1e-9)
+        top = lib.new_cell("FLAT")
+        polys = die().polygons()
+        for i in range(10):
+            for j in range(10):
+                for p in polys:
+                    top.add(gdstk.Polygon(p + np.array([i * 13_500.0, j * 13_500.0]), 9, 0))
+        lib.write_gds(flat)
+    if not os.path.exists(wafer):
+        lib = gdstk.Library(unit=1e-6, precision=1e-9)
+        cell = lib.new_cell("DIE")
+        for p in die().polygons():
+            cell.add(gdstk.Polygon(p, 9, 0))
+        lib.new_cell("WAFER").add(gdstk.Reference(cell, (0, 0), columns=40, rows=25, spacing=(13_500.0, 13_500.0)))
+        lib.write_gds(wafer)
+    return {"flat 100k": flat, "wafer 1M": wafer}
+
+
+CHILD = r"""
+import json, resource, sys, time
+path, mode = sys.argv[1], sys.argv[2]
+t_imp = time.perf_counter()
+if mode == "gdstk":
+    import gdstk
+else:
+    import scipy.spatial, scipy.sparse.csgraph, shapely, gdstk
+    from stencilgen.readers import read_layout
+    from stencilgen.rows import find_layout_rows
+t0 = time.perf_counter()
+imports = t0 - t_imp
+if mode == "gdstk":
+    lib = gdstk.read_gds(path)
+    top = lib.top_level()[0]
+    n = len(top.get_polygons()) if top.references else len(top.polygons)
+else:
+    layout = read_layout(path, layer="9/0")
+    rows = find_layout_rows(layout.contacts, layout.instances)
+    n = len(layout.contacts)
+    assert len(rows.rows) == n // 250, (len(rows.rows), n)
+dt = time.perf_counter() - t0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": dt, "imports": imports, "peak_mb": peak, "n": n}))
+"""
+
+
+def measure(path: str, mode: str, runs: int) -> dict:
+    out = []
+    for _ in range(runs):
+        r = subprocess.run([sys.executable, "-c", CHILD, path, mode], capture_output=True, text=True, check=True)
+        out.append(json.loads(r.stdout))
+    return {
+        "seconds": statistics.median(o["seconds"] for o in out),
+        "imports": statistics.median(o["imports"] for o in out),
+        "peak_mb": max(o["peak_mb"] for o in out),
+        "n": out[0]["n"],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args()
+    files = make_files()
+    print("in-process time after imports (median of runs), imports timed apart, peak RSS of the process")
+    print(f"{'case':<10} {'what':<28} {'median s':>9} {'imports s':>9} {'peak MB':>8} {'contacts':>9}")
+    for name, path in files.items():
+        base = measure(path, "gdstk", args.runs)
+        ours = measure(path, "stencilgen", args.runs)
+        what = "gdstk read" + (" + flatten" if "wafer" in name else "")
+        for label, m in ((what, base), ("stencilgen read + rows", ours)):
+            print(f"{name:<10} {label:<28} {m['seconds']:9.3f} {m['imports']:9.3f} {m['peak_mb']:8.0f} {m['n']:9d}")
+        print(f"{name:<10} {'ratio':<28} {ours['seconds'] / base['seconds']:9.2f}")
+
+
+if __name__ == "__main__":
+    main()
