@@ -158,8 +158,9 @@ def snap(coords: np.ndarray, grid_um: float) -> np.ndarray:
     return out
 
 
-def _shapely_polys(polys: Polygons, index: np.ndarray) -> np.ndarray:
-    sub = polys.take(index)
+def to_shapely(polys: Polygons, index: np.ndarray | None = None) -> np.ndarray:
+    """Shapely polygons of (some of) the ragged polygons, built in one vectorised call."""
+    sub = polys if index is None else polys.take(index)
     # close every ring for shapely's ragged constructor
     counts = sub.counts
     closed_counts = counts + 1
@@ -234,7 +235,7 @@ def build_contacts(polys: Polygons, grid_um: float) -> tuple[Contacts, list[Excl
     if len(pairs):
         involved = np.unique(pairs)
         geoms = np.empty(len(polys), dtype=object)
-        geoms[involved] = _shapely_polys(polys, involved)
+        geoms[involved] = to_shapely(polys, involved)
         shapely.prepare(geoms[involved])
         touch = shapely.intersects(geoms[pairs[:, 0]], geoms[pairs[:, 1]])
         pairs = pairs[touch]
@@ -350,3 +351,35 @@ def placements_disjoint(element: Contacts, transforms: np.ndarray) -> bool:
     a, b = pairs[:, 0], pairs[:, 1]
     overlap = (pmin[a] < pmax[b]).all(axis=1) & (pmin[b] < pmax[a]).all(axis=1)
     return not bool(overlap.any())
+
+
+def arc_center(p0: np.ndarray, p1: np.ndarray, bulge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and signed sweep (radians, + counter-clockwise) of arcs given by DXF bulges (vectorised)."""
+    theta = 4 * np.arctan(bulge)
+    d = p1 - p0
+    half = np.hypot(d[..., 0], d[..., 1]) / 2
+    perp = np.stack([-d[..., 1], d[..., 0]], axis=-1) / np.maximum(2 * half, 1e-300)[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cot = np.where(theta != 0, 1 / np.tan(theta / 2), 0.0)
+    centre = (p0 + p1) / 2 + perp * (half * cot)[..., None]
+    return centre, theta
+
+
+def arc_points(pts: np.ndarray, bulge: np.ndarray, segments_per_turn: int = 64) -> np.ndarray:
+    """A closed outline with bulges -> polygon vertices, each arc as chords (at least 2 per arc)."""
+    if not np.any(bulge):
+        return pts
+    out = []
+    n = len(pts)
+    for k in range(n):
+        p0, p1 = pts[k], pts[(k + 1) % n]
+        out.append(p0[None])
+        if bulge[k] == 0:
+            continue
+        c, theta = arc_center(p0, p1, np.asarray(bulge[k]))
+        m = max(2, int(np.ceil(abs(theta) / (2 * np.pi) * segments_per_turn)))
+        r = np.hypot(*(p0 - c))
+        phi0 = np.arctan2(p0[1] - c[1], p0[0] - c[0])
+        phi = phi0 + theta * np.arange(1, m) / m
+        out.append(c + r * np.stack([np.cos(phi), np.sin(phi)], axis=1))
+    return np.concatenate(out)

@@ -190,3 +190,49 @@ class RowSet:
     @property
     def isolated(self) -> np.ndarray:
         return np.flatnonzero((self.row_of < 0) & (self.array_of < 0))
+
+
+#: aperture kinds
+STRIP, SHRUNK, NONE = 0, 1, 2
+KIND_NAMES = {STRIP: "strip", SHRUNK: "shrunk", NONE: "none"}
+
+
+@dataclass(frozen=True)
+class Outlines:
+    """Ragged closed outlines with arcs: the edge from vertex k to the next has `bulge[k]` (DXF
+    convention: tan(sweep / 4), positive counter-clockwise, 0 for a straight edge)."""
+
+    coords: np.ndarray  # (M, 2) um
+    bulge: np.ndarray  # (M,)
+    offsets: np.ndarray  # (N + 1,)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def outline(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        s, e = self.offsets[i], self.offsets[i + 1]
+        return self.coords[s:e], self.bulge[s:e]
+
+
+@dataclass(frozen=True)
+class Apertures:
+    """One aperture per contact (aperture i serves contact i); lengths um, areas um^2 (true arcs)."""
+
+    outlines: Outlines
+    kind: np.ndarray  # (N,) STRIP, SHRUNK or NONE
+    area: np.ndarray  # (N,)
+    perimeter: np.ndarray  # (N,)
+    width: np.ndarray  # (N,) narrowest width (strip width, or the shrunk pad's d)
+    axis: np.ndarray  # (N, 2) strip direction toward its tip (zeros for shrunk pads)
+    side: np.ndarray  # (N,) +1 / -1: which side of the centerline the tip (or offset) lies; 0 if none
+    extension: np.ndarray  # (N,) how far the aperture reaches beyond its contact along the axis
+    tip_d: np.ndarray  # (N,) tip diameter (0 for shrunk pads and plain strips)
+    corner: np.ndarray  # (N,) bool: an oblique corner strip
+
+
+@dataclass(frozen=True)
+class Plan:
+    contacts: Contacts
+    rows: RowSet
+    apertures: Apertures
+    notes: list[str] = field(default_factory=list)

@@ -1,8 +1,31 @@
-"""The planning rules of RULES.md as one frozen dataclass, with their defaults."""
+"""The planning rules of RULES.md: one frozen dataclass with the defaults, read from and written to TOML.
+
+A rules file holds any subset of the keys below, at the top level or under a `[rules]` table; lengths
+may be numbers (micrometres) or strings with a unit ("20um", "0.02mm"). Unknown keys, wrong types and
+impossible values are one-line errors naming the key.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+import math
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from typing import Any
+
+from .errors import InputError, StencilgenError, UsageError
+from .units import parse_length
+
+#: paste type -> (largest particle um, narrowest aperture for five particles um)
+PASTE_TYPES: dict[int, tuple[float, float]] = {
+    3: (45.0, 225.0),
+    4: (38.0, 190.0),
+    5: (25.0, 125.0),
+    6: (15.0, 75.0),
+    7: (11.0, 55.0),
+    8: (8.0, 40.0),
+}
 
 
 @dataclass(frozen=True)
@@ -24,6 +47,7 @@ class Rules:
     strategy: str = "tip"
     oblique_scope: str = "corners"
     oblique_angle_deg: float | None = None
+    tip_extension_max: float = 1.0  # in pitches: how far a strip body may run beyond its contact
     # volume
     thickness_um: float = 20.0
     transfer_efficiency: float = 0.85
@@ -39,3 +63,189 @@ class Rules:
     # keep-in and coarse pitch
     edge_margin_um: float = 20.0
     shrink_um: float = 5.0
+
+    @property
+    def five_ball_um(self) -> float:
+        """The narrowest aperture width that holds five of the paste's largest particles."""
+        return PASTE_TYPES[self.paste_type][1]
+
+    def replace(self, **changes: Any) -> Rules:
+        return validate(dataclasses.replace(self, **changes))
+
+
+LENGTH_KEYS = {f.name for f in fields(Rules) if f.name.endswith("_um")}
+CHOICES = {"strategy": ("tip", "offset"), "oblique_scope": ("corners", "all")}
+FRACTIONS = (
+    "transfer_efficiency",
+    "transfer_efficiency_min",
+    "transfer_efficiency_max",
+    "metal_volume_fraction",
+    "volume_target",
+    "volume_min",
+    "width_ratio",
+)
+POSITIVE = (
+    "thickness_um",
+    "width_ratio",
+    "max_width_um",
+    "fine_pitch_um",
+    "row_tolerance_um",
+    "corner_reach",
+    "transfer_efficiency",
+    "transfer_efficiency_max",
+    "metal_volume_fraction",
+    "volume_target",
+)
+NON_NEGATIVE = (
+    "web_min_um",
+    "clearance_um",
+    "edge_margin_um",
+    "shrink_um",
+    "area_ratio_min",
+    "aspect_ratio_min",
+    "tip_extension_max",
+    "volume_min",
+    "transfer_efficiency_min",
+    "spacing_tolerance",
+)
+
+DOCS = {
+    "row_tolerance_um": "centres within this distance of a line lie on it",
+    "corner_reach": "rows meet at a corner when their nearest contacts are within this many pitches",
+    "corner_min_angle_deg": "rows meeting at a corner differ in direction by more than this",
+    "spacing_tolerance": "a row's spacings may differ from its pitch by this fraction",
+    "max_gap_pitches": "a spacing of up to this many pitches is a missing contact, not the row's end",
+    "fine_pitch_um": "rows at this pitch or finer get strips; coarser rows get shrunk pads",
+    "width_ratio": "strip width = min(width_ratio * contact width, pitch - web_min_um, max_width_um)",
+    "web_min_um": "least stencil material between two apertures",
+    "max_width_um": "widest strip",
+    "clearance_um": "least distance from an aperture to any contact but its own",
+    "strategy": '"tip": bulbous tips on alternating sides; "offset": centroids offset alternately',
+    "oblique_scope": '"corners": oblique strips where rows meet; "all": one direction for the whole element',
+    "oblique_angle_deg": "force the oblique strip direction (degrees); default: bisector of the rows' normals",
+    "tip_extension_max": "a strip body may run this many pitches beyond its contact before its tip grows",
+    "thickness_um": "stencil foil thickness",
+    "transfer_efficiency": "nominal fraction of the aperture's paste that transfers",
+    "transfer_efficiency_min": "low end of the transfer band (under-volume is judged here)",
+    "transfer_efficiency_max": "high end of the transfer band (the volume limit must hold here)",
+    "metal_volume_fraction": "metal volume in the paste",
+    "volume_target": "planned solder volume as a fraction of the limit pi*d^3/6",
+    "volume_min": "below this fraction of the limit a contact is under_volume",
+    "area_ratio_min": "IPC-7525 area ratio: area / (perimeter * thickness)",
+    "aspect_ratio_min": "IPC-7525 aspect ratio: width / thickness",
+    "paste_type": "paste particle type (3-8); five of its largest particles must fit the narrowest width",
+    "edge_margin_um": "apertures stay this far inside the keep-in outline",
+    "shrink_um": "coarse pitch and isolated contacts: the pad's shape shrunk by this much per side",
+}
+
+
+def _err(source: str, key: str, message: str) -> StencilgenError:
+    if source:
+        return InputError(f"{source}: {key}: {message}")
+    return UsageError(f"{key}: {message}")
+
+
+def validate(rules: Rules, source: str = "") -> Rules:
+    """Refuse impossible values, naming the key."""
+    for key in POSITIVE:
+        v = getattr(rules, key)
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+            raise _err(source, key, f"must be positive, got {v!r}")
+    for key in NON_NEGATIVE:
+        v = getattr(rules, key)
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+            raise _err(source, key, f"must be zero or more, got {v!r}")
+    for key in FRACTIONS:
+        v = getattr(rules, key)
+        if v > 1:
+            raise _err(source, key, f"must be at most 1, got {v!r}")
+    for key, allowed in CHOICES.items():
+        if getattr(rules, key) not in allowed:
+            raise _err(source, key, f"must be one of {', '.join(allowed)}, got {getattr(rules, key)!r}")
+    if rules.paste_type not in PASTE_TYPES:
+        raise _err(source, "paste_type", f"must be one of {', '.join(map(str, PASTE_TYPES))}, got {rules.paste_type!r}")
+    if rules.max_gap_pitches < 1:
+        raise _err(source, "max_gap_pitches", f"must be 1 or more, got {rules.max_gap_pitches!r}")
+    if not rules.transfer_efficiency_min <= rules.transfer_efficiency <= rules.transfer_efficiency_max:
+        raise _err(source, "transfer_efficiency", "must lie within [transfer_efficiency_min, transfer_efficiency_max]")
+    if rules.volume_min > rules.volume_target:
+        raise _err(source, "volume_min", f"must not exceed volume_target ({rules.volume_target})")
+    if rules.oblique_angle_deg is not None and not math.isfinite(rules.oblique_angle_deg):
+        raise _err(source, "oblique_angle_deg", "must be a finite angle in degrees")
+    if not 0 < rules.corner_min_angle_deg < 90:
+        raise _err(source, "corner_min_angle_deg", "must lie between 0 and 90")
+    return rules
+
+
+def _coerce(source: str, key: str, value: Any, default: Any) -> Any:
+    """A TOML value -> the field's type (lengths may carry units)."""
+    if key in LENGTH_KEYS and isinstance(value, str):
+        try:
+            return parse_length(value)
+        except UsageError as exc:
+            raise _err(source, key, str(exc)) from None
+    if key in CHOICES:
+        if not isinstance(value, str):
+            raise _err(source, key, f"must be a string, got {type(value).__name__}")
+        return value
+    if key in ("paste_type", "max_gap_pitches"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _err(source, key, f"must be an integer, got {value!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _err(source, key, f"must be a number, got {value!r}")
+    return float(value)
+
+
+def rules_from_mapping(data: dict[str, Any], source: str = "", base: Rules | None = None) -> Rules:
+    """Rules from a TOML-like mapping; unknown keys are errors."""
+    base = base or Rules()
+    if "rules" in data and isinstance(data["rules"], dict):
+        extra = [k for k in data if k != "rules"]
+        if extra:
+            raise _err(source, extra[0], "unknown key (rules go at the top level or under [rules])")
+        data = data["rules"]
+    known = {f.name: f for f in fields(Rules)}
+    changes: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in known:
+            raise _err(source, key, "unknown key; `stencilgen rules` lists the known ones")
+        changes[key] = _coerce(source, key, value, getattr(base, key))
+    return validate(dataclasses.replace(base, **changes), source)
+
+
+def load_rules(path: str | os.PathLike[str] | None, base: Rules | None = None) -> Rules:
+    """Read a rules file (TOML)."""
+    if path is None:
+        return base or Rules()
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such rules file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML ({exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read ({exc})") from None
+    return rules_from_mapping(data, path, base)
+
+
+def rules_toml(rules: Rules | None = None) -> str:
+    """The rules as commented TOML (what `stencilgen rules` prints)."""
+    rules = rules or Rules()
+    out = ["# stencilgen rules (RULES.md). Lengths in micrometres unless a unit is given, e.g. \"20um\".", ""]
+    for f in fields(Rules):
+        value = getattr(rules, f.name)
+        out.append(f"# {DOCS[f.name]}")
+        if value is None:
+            out.append(f"# {f.name} = 45.0")
+        elif isinstance(value, str):
+            out.append(f'{f.name} = "{value}"')
+        else:
+            out.append(f"{f.name} = {value!r}")
+    return "\n".join(out) + "\n"
+
+
+def rules_dict(rules: Rules) -> dict[str, Any]:
+    return dataclasses.asdict(rules)

@@ -1,0 +1,81 @@
+"""The geometry of one strip family, vectorised: a strip of width w runs along its axis a across its
+contact, from the contact's far edge (-h1) to h2 + L beyond the centre, and ends in a round tip of
+diameter D >= w centred at h2 + L (D == w: a semicircular end; D > w: a bulb). Areas and perimeters are
+exact (true arcs); outlines carry the arc as a DXF bulge."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..model import Outlines
+
+
+def tip_geometry(w: np.ndarray, D: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For a tip of diameter D on a strip of width w: the depth of the join below the tip centre,
+    the arc's sweep (radians) and the area of the disc's segment below the join chord."""
+    R = D / 2
+    a = np.minimum(w / 2, R)
+    depth = np.sqrt(np.maximum(R * R - a * a, 0.0))
+    sweep = 2 * np.pi - 2 * np.arcsin(np.clip(a / np.where(R > 0, R, 1), 0, 1))
+    segment = R * R * np.arccos(np.clip(depth / np.where(R > 0, R, 1), -1, 1)) - depth * a
+    return depth, sweep, segment
+
+
+def tip_strip_area(w, h1, h2, L, D) -> np.ndarray:
+    """Area of the union of the body rectangle and the tip disc."""
+    depth, _sweep, segment = tip_geometry(w, D)
+    R = D / 2
+    return w * (h2 + L - depth + h1) + np.pi * R * R - segment
+
+
+def tip_strip_perimeter(w, h1, h2, L, D) -> np.ndarray:
+    depth, sweep, _ = tip_geometry(w, D)
+    return 2 * (h2 + L - depth + h1) + w + (D / 2) * sweep
+
+
+def plain_strip_area(w, h1, h2, L) -> np.ndarray:
+    return w * (h1 + h2 + L)
+
+
+def plain_strip_perimeter(w, h1, h2, L) -> np.ndarray:
+    return 2 * (h1 + h2 + L + w)
+
+
+def solve_tip_diameter(w, h1, h2, L, area, d_max) -> np.ndarray:
+    """The tip diameter in [w, d_max] whose strip has `area` (or the bound it hits), by bisection."""
+    lo = w.copy()
+    hi = np.maximum(d_max, w)
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        big = tip_strip_area(w, h1, h2, L, mid) > area
+        hi = np.where(big, mid, hi)
+        lo = np.where(big, lo, mid)
+    return lo
+
+
+def strip_outlines(
+    center: np.ndarray,
+    axis: np.ndarray,
+    w: np.ndarray,
+    h1: np.ndarray,
+    h2: np.ndarray,
+    L: np.ndarray,
+    D: np.ndarray | None,
+) -> Outlines:
+    """Outlines of strips: four vertices each; with tips (D given) the edge from the third vertex to
+    the fourth is the tip's arc."""
+    n = len(center)
+    b = np.stack([axis[:, 1], -axis[:, 0]], axis=1)  # (b, axis) is right-handed: outlines run CCW
+    if D is not None:
+        depth, sweep, _ = tip_geometry(w, D)
+        top = h2 + L - depth
+        bulge_tip = np.tan(sweep / 4)
+    else:
+        top = h2 + L
+        bulge_tip = np.zeros(n)
+    x = np.stack([-w / 2, w / 2, w / 2, -w / 2], axis=1)  # (n, 4)
+    t = np.stack([-h1, -h1, top, top], axis=1)
+    pts = center[:, None, :] + x[:, :, None] * b[:, None, :] + t[:, :, None] * axis[:, None, :]
+    bulge = np.zeros((n, 4))
+    bulge[:, 2] = bulge_tip
+    return Outlines(pts.reshape(-1, 2), bulge.ravel(), np.arange(n + 1, dtype=np.int64) * 4)
