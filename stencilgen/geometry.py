@@ -3,6 +3,8 @@ rotated rectangles, affine transforms, and merging shapes that overlap or abut i
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import shapely
 
@@ -383,3 +385,32 @@ def arc_points(pts: np.ndarray, bulge: np.ndarray, segments_per_turn: int = 64) 
         phi = phi0 + theta * np.arange(1, m) / m
         out.append(c + r * np.stack([np.cos(phi), np.sin(phi)], axis=1))
     return np.concatenate(out)
+
+
+def outlines_to_polygons(out: Any, arc_segments: int = 48) -> Polygons:
+    """Outlines with bulges (model.Outlines) -> plain polygons, every arc as `arc_segments` chords."""
+    n_out = len(out.offsets) - 1
+    m = int(arc_segments)
+    total = len(out.coords)
+    if total == 0:
+        return Polygons(np.zeros((0, 2)), out.offsets.copy())
+    nxt = _next_index(out.offsets) if n_out else np.zeros(0, dtype=np.int64)
+    arc = out.bulge != 0
+    block = 1 + (m - 1) * arc.astype(np.int64)
+    start = np.zeros(total + 1, dtype=np.int64)
+    np.cumsum(block, out=start[1:])
+    coords = np.empty((start[-1], 2))
+    coords[start[:-1]] = out.coords
+    k = np.flatnonzero(arc)
+    if len(k):
+        p0, p1 = out.coords[k], out.coords[nxt[k]]
+        c, theta = arc_center(p0, p1, out.bulge[k])
+        r = np.hypot(*(p0 - c).T)
+        phi0 = np.arctan2(p0[:, 1] - c[:, 1], p0[:, 0] - c[:, 0])
+        j = np.arange(1, m) / m
+        phi = phi0[:, None] + theta[:, None] * j[None, :]
+        pts = c[:, None, :] + r[:, None, None] * np.stack([np.cos(phi), np.sin(phi)], axis=-1)
+        at = (start[k][:, None] + 1 + np.arange(m - 1)[None, :]).ravel()
+        coords[at] = pts.reshape(-1, 2)
+    offsets = start[out.offsets]
+    return Polygons(coords, offsets)

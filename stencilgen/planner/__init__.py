@@ -17,10 +17,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import shapely
 
-from ..geometry import arc_points, extent_along, to_shapely
+from ..geometry import extent_along, outlines_to_polygons, to_shapely
 from ..model import NONE, SHRUNK, STRIP, Apertures, Contacts, Outlines, Plan, Polygons, RowSet
 from ..rules import Rules
 from . import strips
@@ -109,6 +111,9 @@ def _size_strips(
     s = np.abs(axis[:, 0] * u[:, 1] - axis[:, 1] * u[:, 0])  # sin of the angle between strip and row
     w = np.minimum.reduce([rules.width_ratio * wc * s, p * s - rules.web_min_um, np.full(len(idx), rules.max_width_um)])
     w = np.maximum(w, 1.0)  # a pitch too fine for the web: keep a sliver, the checks flag it
+    oblique = np.flatnonzero(lay["corner"][idx])
+    if len(oblique):  # an oblique strip's far end stays inside its contact across the strip's whole width
+        h1[oblique] = _far_edge(to_shapely(polys, oblique), c[oblique], axis[oblique], w[oblique], h1[oblique])
 
     d = contacts.d[idx]
     v_lim = volume_limit(d)
@@ -143,62 +148,139 @@ def _size_strips(
     return {"center": c, "axis": axis, "w": w, "h1": h1, "h2": h2, "L": L, "D": D, "area": area, "a_want": a_want}
 
 
+def _far_edge(pads: np.ndarray, c: np.ndarray, axis: np.ndarray, w: np.ndarray, h1: np.ndarray) -> np.ndarray:
+    """How far behind the centre (against `axis`) the contact reaches all across a band of width w."""
+    b = np.stack([axis[:, 1], -axis[:, 0]], axis=1)
+    reach = h1.copy()
+    for x in (-0.5, 0.0, 0.5):
+        p0 = c + (x * w)[:, None] * b
+        lines = shapely.linestrings(np.stack([p0 + (h1 + 1)[:, None] * axis, p0 - (h1 + 1)[:, None] * axis], axis=1))
+        cut = shapely.intersection(lines, pads)
+        for k, seg in enumerate(cut):
+            if seg.is_empty:
+                reach[k] = 0.0
+                continue
+            pts = shapely.get_coordinates(seg)
+            reach[k] = min(reach[k], float(-((pts - c[k]) @ axis[k]).min()))
+    return np.maximum(reach, 0.0)
+
+
 def _strip_shapes(g: dict[str, np.ndarray], rules: Rules) -> tuple[Outlines, np.ndarray, np.ndarray, np.ndarray]:
-    if rules.strategy == "tip":
-        out = strips.strip_outlines(g["center"], g["axis"], g["w"], g["h1"], g["h2"], g["L"], g["D"])
-        area = strips.tip_strip_area(g["w"], g["h1"], g["h2"], g["L"], g["D"])
-        per = strips.tip_strip_perimeter(g["w"], g["h1"], g["h2"], g["L"], g["D"])
-        ext = g["L"] + g["D"] / 2
+    D = g["D"] if rules.strategy == "tip" else None
+    out = strips.strip_outlines(g["center"], g["axis"], g["w"], g["h1"], g["h2"], g["L"], D)
+    if D is not None:
+        area = strips.tip_strip_area(g["w"], g["h1"], g["h2"], g["L"], D)
+        per = strips.tip_strip_perimeter(g["w"], g["h1"], g["h2"], g["L"], D)
+        ext = g["L"] + D / 2
     else:
-        out = strips.strip_outlines(g["center"], g["axis"], g["w"], g["h1"], g["h2"], g["L"], None)
         area = strips.plain_strip_area(g["w"], g["h1"], g["h2"], g["L"])
         per = strips.plain_strip_perimeter(g["w"], g["h1"], g["h2"], g["L"])
         ext = g["L"]
     return out, area, per, ext
 
 
-def _shrunk(contacts: Contacts, idx: np.ndarray, shrink: np.ndarray, rules: Rules) -> tuple[list, np.ndarray]:
+def _strip_geoms(g: dict[str, np.ndarray], rules: Rules, k: np.ndarray | slice = slice(None)) -> np.ndarray:
+    D = g["D"][k] if rules.strategy == "tip" else None
+    pts = strips.strip_polygons(g["center"][k], g["axis"][k], g["w"][k], g["h1"][k], g["h2"][k], g["L"][k], D)
+    return shapely.polygons(pts)
+
+
+def _shrunk(contacts: Contacts, idx: np.ndarray, shrink: np.ndarray, rules: Rules) -> np.ndarray:
     """The contacts' own shapes shrunk by `shrink` per side (mitred corners), scaled down further if
-    their volume would pass the limit; empty where nothing is left."""
+    their volume would pass the limit; None where nothing is left."""
     geoms = to_shapely(contacts.polygons, idx)
     shrunk = shapely.buffer(geoms, -shrink, join_style="mitre")
     limit = area_for_volume(volume_limit(contacts.d[idx]), rules, rules.transfer_efficiency_max) * (1 - 1e-9)
     area = shapely.area(shrunk)
-    over = area > limit
-    if over.any():
-        factor = np.sqrt(limit[over] / area[over])
-        shrunk[over] = [
-            shapely.affinity.scale(g, f, f, origin=tuple(contacts.center[i]))
-            for g, f, i in zip(shrunk[over], factor, idx[over], strict=True)
-        ]
-    out = []
-    for g in shrunk:
+    over = np.flatnonzero(area > limit)
+    for k in over:
+        f = float(np.sqrt(limit[k] / area[k]))
+        shrunk[k] = shapely.affinity.scale(shrunk[k], f, f, origin=tuple(contacts.center[idx[k]]))
+    out = np.empty(len(idx), dtype=object)
+    for k, g in enumerate(shrunk):
         if g is None or g.is_empty:
-            out.append(None)
+            out[k] = None
             continue
         if g.geom_type != "Polygon":  # a waisted pad splits: keep its largest part
             g = max(shapely.get_parts(g), key=lambda x: x.area)
-        g = shapely.geometry.polygon.orient(g, 1.0)
-        out.append(np.asarray(g.exterior.coords)[:-1])
-    return out, shapely.area(shrunk)
+        out[k] = shapely.geometry.polygon.orient(g, 1.0)
+    return out
 
 
-def _discretise(out: Outlines, segments_per_turn: int = 64) -> Polygons:
-    """Outlines with arcs -> plain polygons (arcs as chords), for geometric checks and GDS."""
-    polys = []
-    for i in range(len(out)):
-        pts, bulge = out.outline(i)
-        polys.append(arc_points(pts, bulge, segments_per_turn))
-    return Polygons.from_list(polys)
+def _shrink_strips(
+    g: dict[str, np.ndarray], strip_idx: np.ndarray, corner: np.ndarray, geoms: np.ndarray, violating: Any, rules: Rules
+) -> None:
+    """Strips that break clearance, web or keep-in shrink: their tip, then their length (bisection
+    per strip); strips still too close at their shortest get narrower. Where a corner strip and a
+    plain strip are too close, the corner strip gives way first."""
+    L0, D0, w0 = g["L"].copy(), g["D"].copy(), g["w"].copy()
+
+    def apply(k: np.ndarray, f: np.ndarray) -> None:
+        g["D"][k] = w0[k] + np.clip(2 * f - 1, 0, 1) * (D0[k] - w0[k])
+        g["L"][k] = np.clip(2 * f, 0, 1) * L0[k]
+        geoms[strip_idx[k]] = _strip_geoms(g, rules, k)
+
+    def bisect(k: np.ndarray, set_f: Any, lo0: float, check: Any) -> np.ndarray:
+        lo, hi = np.full(len(k), lo0), np.ones(len(k))
+        for _ in range(10):
+            mid = (lo + hi) / 2
+            set_f(k, mid)
+            bad = check(strip_idx[k])
+            lo, hi = np.where(bad, lo, mid), np.where(bad, mid, hi)
+        set_f(k, lo)
+        return k[check(strip_idx[k])]
+
+    def narrow(k: np.ndarray, f: np.ndarray) -> None:
+        g["w"][k] = w0[k] * f
+        g["D"][k] = g["w"][k]
+        g["L"][k] = 0.0
+        geoms[strip_idx[k]] = _strip_geoms(g, rules, k)
+
+    bad = np.flatnonzero(violating(strip_idx))
+    if not len(bad):
+        return
+    is_corner = corner[strip_idx[bad]]
+    # corner strips first; then the others, which do not give way to a corner strip
+    for group, ignore in ((bad[is_corner], None), (bad[~is_corner], corner)):
+        check = violating if ignore is None else (lambda which, ig=ignore: violating(which, ig))
+        k = group[check(strip_idx[group])] if len(group) else group
+        if len(k):
+            still = bisect(k, apply, 0.0, check)
+            if len(still):  # narrower, if that mends it; otherwise the checks report what is left
+                left = bisect(still, narrow, 0.5, check)
+                narrow(left, np.ones(len(left)))
 
 
-def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, keep_in=None) -> Plan:
+def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, keep_in: Any = None) -> Plan:
     """One aperture per contact, following RULES.md; `keep_in` is an optional shapely polygon."""
     rules = rules or Rules()
     n = len(contacts)
     lay = _strip_layout(contacts, rows, rules)
     strip_idx = np.flatnonzero(lay["is_strip"])
     pad_idx = np.flatnonzero(~lay["is_strip"])
+    pads_geom = to_shapely(contacts.polygons)
+    pad_tree = shapely.STRtree(pads_geom)
+    geoms = np.empty(n, dtype=object)
+
+    g = _size_strips(contacts, strip_idx, lay, rules) if len(strip_idx) else None
+    shrink = np.full(len(pad_idx), rules.shrink_um)
+    pad_shapes = _shrunk(contacts, pad_idx, shrink, rules) if len(pad_idx) else np.empty(0, dtype=object)
+    if g is not None:
+        geoms[strip_idx] = _strip_geoms(g, rules)
+    geoms[pad_idx] = pad_shapes
+
+    def violating(which: np.ndarray, ignore: np.ndarray | None = None) -> np.ndarray:
+        return _violations(geoms, which, pads_geom, pad_tree, rules, keep_in, ignore)
+
+    if g is not None:
+        _shrink_strips(g, strip_idx, lay["corner"], geoms, violating, rules)
+    if len(pad_idx):
+        for _ in range(10):
+            k = np.flatnonzero(violating(pad_idx))
+            if not len(k):
+                break
+            shrink[k] += 2.0
+            geoms[pad_idx[k]] = _shrunk(contacts, pad_idx[k], shrink[k], rules)
 
     kind = np.full(n, STRIP, dtype=np.int8)
     area = np.zeros(n)
@@ -208,101 +290,78 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
     side = np.zeros(n, dtype=np.int8)
     extension = np.zeros(n)
     tip_d = np.zeros(n)
-    outline_of: list[tuple[np.ndarray, np.ndarray] | None] = [None] * n
-
-    g = _size_strips(contacts, strip_idx, lay, rules) if len(strip_idx) else None
-    shrink = np.full(len(pad_idx), rules.shrink_um)
-
-    def build() -> None:
-        if g is not None and len(strip_idx):
-            out, a, per, ext = _strip_shapes(g, rules)
-            area[strip_idx], perimeter[strip_idx], extension[strip_idx] = a, per, ext
-            width[strip_idx] = g["w"]
-            axis[strip_idx] = g["axis"]
-            side[strip_idx] = lay["side"][strip_idx]
-            tip_d[strip_idx] = g["D"]
-            for k, i in enumerate(strip_idx):
-                outline_of[i] = out.outline(k)
-        if len(pad_idx):
-            pads, a = _shrunk(contacts, pad_idx, shrink, rules)
-            for k, i in enumerate(pad_idx):
-                if pads[k] is None:
-                    kind[i] = NONE
-                    outline_of[i] = None
-                    area[i] = perimeter[i] = width[i] = 0.0
-                else:
-                    kind[i] = SHRUNK
-                    outline_of[i] = (pads[k], np.zeros(len(pads[k])))
-                    area[i] = a[k]
-                    ring = np.vstack([pads[k], pads[k][:1]])
-                    perimeter[i] = float(np.hypot(*np.diff(ring, axis=0).T).sum())
-                    width[i] = max(float(contacts.d[i] - 2 * shrink[k]), 0.0)
-
-    build()
-    notes: list[str] = []
-    for _ in range(12):
-        bad = _violations(contacts, outline_of, kind, rules, keep_in)
-        if not len(bad):
-            break
-        bad_strips = np.intersect1d(bad, strip_idx)
-        bad_pads = np.intersect1d(bad, pad_idx)
-        if g is not None and len(bad_strips):
-            k = np.searchsorted(strip_idx, bad_strips)
-            # shrink the tip toward the strip width, then the length toward the contact edge
-            big_tip = g["D"][k] > g["w"][k] * 1.001
-            g["D"][k] = np.where(big_tip, np.maximum(g["w"][k], g["D"][k] * 0.8), g["D"][k])
-            g["L"][k] = np.where(big_tip, g["L"][k], g["L"][k] * 0.6)
-        if len(bad_pads):
-            k = np.searchsorted(pad_idx, bad_pads)
-            shrink[k] += 2.0
-        if (g is None or not len(bad_strips)) and not len(bad_pads):
-            break
-        build()
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    pts_list, bulge_list = [], []
-    for i in range(n):
-        o = outline_of[i]
-        if o is None:
-            offsets[i + 1] = offsets[i]
+    counts = np.zeros(n, dtype=np.int64)
+    coords_of: dict[int, np.ndarray] = {}
+    strip_out = None
+    if g is not None:
+        strip_out, a, per, ext = _strip_shapes(g, rules)
+        area[strip_idx], perimeter[strip_idx], extension[strip_idx] = a, per, ext
+        width[strip_idx] = g["w"]
+        axis[strip_idx] = g["axis"]
+        side[strip_idx] = lay["side"][strip_idx]
+        tip_d[strip_idx] = g["D"] if rules.strategy == "tip" else 0.0
+        counts[strip_idx] = 4
+    for k, i in enumerate(pad_idx):
+        shape = geoms[i]
+        if shape is None:
+            kind[i] = NONE
             continue
-        pts_list.append(o[0])
-        bulge_list.append(o[1])
-        offsets[i + 1] = offsets[i] + len(o[0])
-    outlines = Outlines(
-        np.concatenate(pts_list) if pts_list else np.zeros((0, 2)),
-        np.concatenate(bulge_list) if bulge_list else np.zeros(0),
-        offsets,
-    )
+        kind[i] = SHRUNK
+        ring = np.asarray(shape.exterior.coords)[:-1]
+        coords_of[int(i)] = ring
+        counts[i] = len(ring)
+        area[i] = shape.area
+        perimeter[i] = shape.exterior.length
+        width[i] = max(float(contacts.d[i] - 2 * shrink[k]), 0.0)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    coords = np.zeros((offsets[-1], 2))
+    bulge = np.zeros(offsets[-1])
+    if strip_out is not None:
+        at = (offsets[strip_idx][:, None] + np.arange(4)).ravel()
+        coords[at] = strip_out.coords
+        bulge[at] = strip_out.bulge
+    for i, ring in coords_of.items():
+        coords[offsets[i] : offsets[i + 1]] = ring
     corner = lay["corner"] & (kind == STRIP)
+    outlines = Outlines(coords, bulge, offsets)
     apertures = Apertures(outlines, kind, area, perimeter, width, axis, side, extension, tip_d, corner)
-    return Plan(contacts, rows, apertures, notes)
+    return Plan(contacts, rows, apertures, [])
 
 
 def aperture_polygons(apertures: Apertures) -> Polygons:
-    """The apertures as plain polygons (arcs as chords, 64 per turn)."""
-    return _discretise(apertures.outlines)
+    """The apertures as plain polygons (each arc as 48 chords)."""
+    return outlines_to_polygons(apertures.outlines)
 
 
-def _violations(contacts: Contacts, outline_of: list, kind: np.ndarray, rules: Rules, keep_in) -> np.ndarray:
-    """Apertures closer than clearance_um to another contact, closer than web_min_um to another
-    aperture, or outside the keep-in outline less edge_margin_um."""
-    have = np.array([o is not None for o in outline_of])
-    idx = np.flatnonzero(have)
-    if not len(idx):
-        return np.zeros(0, dtype=np.int64)
-    ap = to_shapely(Polygons.from_list([arc_points(outline_of[i][0], outline_of[i][1], 32) for i in idx]))
-    pads = to_shapely(contacts.polygons)
-    bad: list[np.ndarray] = []
-    tree = shapely.STRtree(pads)
-    pa, pc = tree.query(ap, predicate="dwithin", distance=rules.clearance_um - 1e-6)
-    other = idx[pa] != pc
-    bad.append(idx[pa[other]])
-    atree = shapely.STRtree(ap)
-    qa, qb = atree.query(ap, predicate="dwithin", distance=rules.web_min_um - 1e-6)
-    diff = qa != qb
-    bad.append(idx[qa[diff]])
+def _violations(
+    geoms: np.ndarray,
+    which: np.ndarray,
+    pads: np.ndarray,
+    pad_tree: Any,
+    rules: Rules,
+    keep_in: Any,
+    ignore: np.ndarray | None = None,
+) -> np.ndarray:
+    """For the apertures `which` (contact ids): True where one is closer than clearance_um to another
+    contact, closer than web_min_um to another aperture, or outside the keep-in outline less edge_margin_um."""
+    bad = np.zeros(len(which), dtype=bool)
+    mine = geoms[which]
+    present = np.array([x is not None for x in mine], dtype=bool)
+    sel = np.flatnonzero(present)
+    if not len(sel):
+        return bad
+    ap = mine[sel]
+    qa, qc = pad_tree.query(ap, predicate="dwithin", distance=rules.clearance_um - 1e-6)
+    bad[sel[qa[which[sel[qa]] != qc]]] = True
+    present_all = np.array([x is not None for x in geoms], dtype=bool)
+    if ignore is not None:  # apertures whose web does not count here
+        present_all &= ~ignore
+    have = np.flatnonzero(present_all)
+    tree = shapely.STRtree(geoms[have])
+    qa, qb = tree.query(ap, predicate="dwithin", distance=rules.web_min_um - 1e-6)
+    bad[sel[qa[which[sel[qa]] != have[qb]]]] = True
     if keep_in is not None:
         inner = shapely.buffer(keep_in, -rules.edge_margin_um)
-        outside = ~shapely.contains(inner, ap)
-        bad.append(idx[outside])
-    return np.unique(np.concatenate(bad))
+        bad[sel[~shapely.contains(inner, ap)]] = True
+    return bad

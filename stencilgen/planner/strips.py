@@ -79,3 +79,19 @@ def strip_outlines(
     bulge = np.zeros((n, 4))
     bulge[:, 2] = bulge_tip
     return Outlines(pts.reshape(-1, 2), bulge.ravel(), np.arange(n + 1, dtype=np.int64) * 4)
+
+
+def strip_polygons(center, axis, w, h1, h2, L, D, arc_points: int = 24) -> np.ndarray:
+    """Plain polygons (n, V, 2) of strips, the tip arc as `arc_points` chords (D None: no arc)."""
+    out = strip_outlines(center, axis, w, h1, h2, L, D)
+    pts = out.coords.reshape(-1, 4, 2)
+    if D is None:
+        return pts
+    c = center + (h2 + L)[:, None] * axis
+    start = pts[:, 2] - c
+    phi0 = np.arctan2(start[:, 1], start[:, 0])
+    _, sweep, _ = tip_geometry(w, D)
+    j = np.arange(1, arc_points) / arc_points
+    phi = phi0[:, None] + sweep[:, None] * j[None, :]
+    arc = c[:, None, :] + (D / 2)[:, None, None] * np.stack([np.cos(phi), np.sin(phi)], axis=-1)
+    return np.concatenate([pts[:, :3], arc, pts[:, 3:]], axis=1)

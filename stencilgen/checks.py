@@ -1,0 +1,268 @@
+"""Pure: a plan -> per-contact numbers and findings (RULES.md rules 1, 3, 6, 7, 8).
+
+Errors (a stencil that must not be used): an aperture missing, not on its contact, touching or within
+clearance_um of another contact (rule 1), a strip not narrower than its contact (rule 3), volume above
+pi d^3 / 6 at the top of the transfer band (rule 6), outside the keep-in outline (rule 8).
+Warnings: under_volume (at the bottom of the band), area ratio, aspect ratio, five-ball, web.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+
+from .geometry import extent_along, to_shapely
+from .model import NONE, STRIP, Apertures, Contacts, Plan, Polygons
+from .planner import aperture_polygons, solder_volume, volume_limit
+from .rules import Rules
+
+ERROR, WARNING = "error", "warning"
+
+#: code -> (severity, what it means, unit of value and limit)
+CODES: dict[str, tuple[str, str, str]] = {
+    "no_aperture": (ERROR, "no aperture could be placed", ""),
+    "not_on_contact": (ERROR, "the aperture does not touch its contact", ""),
+    "bridge": (ERROR, "the aperture touches another contact", "um"),
+    "clearance": (ERROR, "the aperture is closer to another contact than clearance_um", "um"),
+    "too_wide": (ERROR, "the strip is not narrower than its contact along the row", "um"),
+    "over_volume": (ERROR, "solder volume above pi*d^3/6 at the top of the transfer band", "um3"),
+    "keep_in": (ERROR, "the aperture leaves the keep-in outline less edge_margin_um", "um"),
+    "under_volume": (WARNING, "solder volume below volume_min * pi*d^3/6 at the bottom of the transfer band", "um3"),
+    "area_ratio": (WARNING, "area ratio below area_ratio_min", ""),
+    "aspect_ratio": (WARNING, "aspect ratio below aspect_ratio_min", ""),
+    "five_ball": (WARNING, "narrowest width holds fewer than five of the paste's largest particles", "um"),
+    "web": (WARNING, "web to another aperture below web_min_um", "um"),
+    "inside_contact": (WARNING, "the strip does not reach beyond its contact", "um"),
+}
+
+
+@dataclass(frozen=True)
+class Findings:
+    """Columnar findings: one entry per (contact, code)."""
+
+    contact: np.ndarray  # (F,) contact id
+    code: np.ndarray  # (F,) object: code names
+    value: np.ndarray  # (F,)
+    limit: np.ndarray  # (F,)
+    other: np.ndarray  # (F,) the other contact or aperture involved, -1 if none
+
+    def __len__(self) -> int:
+        return len(self.contact)
+
+    def severity(self) -> np.ndarray:
+        return np.array([CODES[c][0] for c in self.code], dtype=object)
+
+    def record(self, k: int) -> dict[str, Any]:
+        code = str(self.code[k])
+        sev, text, unit = CODES[code]
+        value, limit = float(self.value[k]), float(self.limit[k])
+        u = f" {unit}" if unit else ""
+        message = f"{text}: {value:.4g}{u} (limit {limit:.4g}{u})"
+        if self.other[k] >= 0:
+            message += f", next to contact {int(self.other[k])}"
+        return {
+            "code": code,
+            "severity": sev,
+            "contact": int(self.contact[k]),
+            "value": round(value, 4),
+            "limit": round(limit, 4),
+            "unit": unit,
+            "message": message,
+        }
+
+
+@dataclass(frozen=True)
+class Checked:
+    """Per-contact numbers (all um, um^2, um^3) and the findings."""
+
+    d: np.ndarray
+    area: np.ndarray
+    volume: np.ndarray  # nominal transfer efficiency
+    volume_low: np.ndarray  # transfer_efficiency_min
+    volume_high: np.ndarray  # transfer_efficiency_max
+    volume_limit: np.ndarray
+    cap_height: np.ndarray
+    area_ratio: np.ndarray
+    aspect_ratio: np.ndarray
+    max_thickness: np.ndarray
+    min_web: np.ndarray  # to the nearest other aperture (inf if none near)
+    min_clearance: np.ndarray  # to the nearest other contact (inf if none near)
+    findings: Findings
+    status: np.ndarray  # (N,) "ok" | "warning" | "error"
+
+    @property
+    def errors(self) -> int:
+        return int((self.findings.severity() == ERROR).sum()) if len(self.findings) else 0
+
+    @property
+    def warnings(self) -> int:
+        return int((self.findings.severity() == WARNING).sum()) if len(self.findings) else 0
+
+
+def cap_height(volume: np.ndarray, contact_area: np.ndarray) -> np.ndarray:
+    """h solving V = pi h (3 a^2 + h^2) / 6, a the radius of the circle of the contact's area (Cardano)."""
+    a2 = contact_area / np.pi
+    q = 3 * volume / np.pi
+    root = np.sqrt(q * q + a2**3)
+    return np.cbrt(q + root) + np.cbrt(q - root)
+
+
+def _pairs_within(
+    a: np.ndarray, b: np.ndarray, distance: float, same: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (i in a, j in b) closer than `distance`, with their distance; i != j when `same`."""
+    tree = shapely.STRtree(b)
+    ia, jb = tree.query(a, predicate="dwithin", distance=distance)
+    if same:
+        keep = ia != jb
+        ia, jb = ia[keep], jb[keep]
+    dist = shapely.distance(a[ia], b[jb]) if len(ia) else np.zeros(0)
+    return ia, jb, dist
+
+
+def check_plan(plan: Plan, rules: Rules, keep_in: Any = None, polygons: Polygons | None = None) -> Checked:
+    """Every rule of RULES.md on every contact. `polygons` are the apertures as plain polygons
+    (default: the plan's outlines with arcs as chords)."""
+    return check_apertures(plan.contacts, plan.apertures, rules, keep_in, polygons, rows_u=_row_dirs(plan))
+
+
+def _row_dirs(plan: Plan) -> np.ndarray:
+    u = np.full((len(plan.contacts), 2), np.nan)
+    for r in plan.rows.rows:
+        u[r.members] = r.direction
+    return u
+
+
+def check_apertures(
+    contacts: Contacts,
+    apertures: Apertures,
+    rules: Rules,
+    keep_in: Any = None,
+    polygons: Polygons | None = None,
+    rows_u: np.ndarray | None = None,
+) -> Checked:
+    """The checks on one aperture per contact (aperture i serves contact i)."""
+    n = len(contacts)
+    polys = polygons if polygons is not None else aperture_polygons(apertures)
+    have = apertures.kind != NONE
+    idx = np.flatnonzero(have)
+    found: list[tuple[np.ndarray, str, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(ids: np.ndarray, code: str, value: Any, limit: Any, other: Any = -1) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        if not len(ids):
+            return
+        shape = len(ids)
+        found.append(
+            (
+                ids,
+                code,
+                np.broadcast_to(np.asarray(value, dtype=float), shape).copy(),
+                np.broadcast_to(np.asarray(limit, dtype=float), shape).copy(),
+                np.broadcast_to(np.asarray(other, dtype=np.int64), shape).copy(),
+            )
+        )
+
+    add(np.flatnonzero(~have), "no_aperture", 0.0, 0.0)
+
+    # volumes (rule 6)
+    d = contacts.d
+    v_lim = volume_limit(d)
+    area = apertures.area
+    vol = solder_volume(area, rules)
+    vol_lo = solder_volume(area, rules, rules.transfer_efficiency_min)
+    vol_hi = solder_volume(area, rules, rules.transfer_efficiency_max)
+    over = have & (vol_hi > v_lim * (1 + 1e-9))
+    add(np.flatnonzero(over), "over_volume", vol_hi[over], v_lim[over])
+    under = have & (vol_lo < rules.volume_min * v_lim)
+    add(np.flatnonzero(under), "under_volume", vol_lo[under], rules.volume_min * v_lim[under])
+
+    # printability (rule 7)
+    t = rules.thickness_um
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ar = np.where(apertures.perimeter > 0, area / (apertures.perimeter * t), 0.0)
+    asp = apertures.width / t
+    max_t = np.minimum(
+        np.where(apertures.perimeter > 0, area / np.maximum(apertures.perimeter, 1e-12) / rules.area_ratio_min, 0.0)
+        if rules.area_ratio_min > 0
+        else np.inf,
+        apertures.width / rules.aspect_ratio_min if rules.aspect_ratio_min > 0 else np.inf,
+    )
+    bad = have & (ar < rules.area_ratio_min)
+    add(np.flatnonzero(bad), "area_ratio", ar[bad], rules.area_ratio_min)
+    bad = have & (asp < rules.aspect_ratio_min)
+    add(np.flatnonzero(bad), "aspect_ratio", asp[bad], rules.aspect_ratio_min)
+    bad = have & (apertures.width < rules.five_ball_um - 1e-9)
+    add(np.flatnonzero(bad), "five_ball", apertures.width[bad], rules.five_ball_um)
+
+    # rule 3: a strip is narrower than its contact along the row
+    strip = apertures.kind == STRIP
+    if rows_u is not None and strip.any():
+        sidx = np.flatnonzero(strip & ~np.isnan(rows_u[:, 0]))
+        if len(sidx):
+            uu = rows_u[sidx]
+            w_ap = _strip_width_along(apertures, sidx, uu)
+            w_c = extent_along(contacts.polygons.take(sidx), uu)
+            bad = w_ap >= w_c - 1e-9
+            add(sidx[bad], "too_wide", w_ap[bad], w_c[bad])
+
+    # geometry: own contact, other contacts, other apertures, keep-in (rules 1, 7, 8)
+    min_web = np.full(n, np.inf)
+    min_clear = np.full(n, np.inf)
+    if len(idx):
+        ap = to_shapely(polys)
+        pads = to_shapely(contacts.polygons)
+        own = shapely.intersects(ap, pads[idx])
+        add(idx[~own], "not_on_contact", 0.0, 0.0)
+        ia, jc, dist = _pairs_within(ap, pads, rules.clearance_um + 1e-6, same=False)
+        other = idx[ia] != jc
+        ia, jc, dist = ia[other], jc[other], dist[other]
+        np.minimum.at(min_clear, idx[ia], dist)
+        touching = dist <= 0
+        add(idx[ia[touching]], "bridge", dist[touching], 0.0, jc[touching])
+        close = (~touching) & (dist < rules.clearance_um - 1e-6)
+        add(idx[ia[close]], "clearance", dist[close], rules.clearance_um, jc[close])
+        qa, qb, dist = _pairs_within(ap, ap, rules.web_min_um + 1e-6, same=True)
+        np.minimum.at(min_web, idx[qa], dist)
+        thin = dist < rules.web_min_um - 1e-6
+        add(idx[qa[thin]], "web", dist[thin], rules.web_min_um, idx[qb[thin]])
+        if strip.any():
+            sp = np.flatnonzero(strip[idx])
+            beyond = shapely.area(shapely.difference(ap[sp], pads[idx[sp]]))
+            inside = beyond <= 1e-6
+            add(idx[sp[inside]], "inside_contact", beyond[inside], 0.0)
+        if keep_in is not None:
+            inner = shapely.buffer(keep_in, -rules.edge_margin_um)
+            out = ~shapely.contains(inner, ap)
+            if out.any():
+                gap = shapely.distance(ap[out], shapely.boundary(inner)) * -1
+                add(idx[out], "keep_in", gap, rules.edge_margin_um)
+
+    if found:
+        findings = Findings(
+            contact=np.concatenate([f[0] for f in found]),
+            code=np.concatenate([np.full(len(f[0]), f[1], dtype=object) for f in found]),
+            value=np.concatenate([f[2] for f in found]),
+            limit=np.concatenate([f[3] for f in found]),
+            other=np.concatenate([f[4] for f in found]),
+        )
+        order = np.lexsort((findings.code.astype(str), findings.contact))
+        findings = Findings(*(getattr(findings, k)[order] for k in ("contact", "code", "value", "limit", "other")))
+    else:
+        findings = Findings(np.zeros(0, np.int64), np.zeros(0, object), np.zeros(0), np.zeros(0), np.zeros(0, np.int64))
+    status = np.full(n, "ok", dtype=object)
+    sev = findings.severity() if len(findings) else np.zeros(0, object)
+    status[findings.contact[sev == WARNING]] = "warning"
+    status[findings.contact[sev == ERROR]] = "error"
+    cap = cap_height(vol, contacts.area)
+    return Checked(d, area, vol, vol_lo, vol_hi, v_lim, cap, ar, asp, max_t, min_web, min_clear, findings, status)
+
+
+def _strip_width_along(apertures: Apertures, sidx: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """A strip's width measured along the row: its width across its axis over sin(axis, row)."""
+    a = apertures.axis[sidx]
+    s = np.abs(a[:, 0] * u[:, 1] - a[:, 1] * u[:, 0])
+    return apertures.width[sidx] / np.maximum(s, 1e-12)
