@@ -105,3 +105,125 @@ def inspect(
         _emit_json(doc)
     else:
         click.echo(inspect_text(doc))
+
+
+def _rules(path: str | None, **overrides: Any) -> Any:
+    from .rules import load_rules, rules_from_mapping
+
+    rules = load_rules(path)
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    return rules_from_mapping(changes, "", base=rules) if changes else rules
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=True, path_type=str))
+@click.option("-o", "--output", "outdir", required=True, metavar="OUTDIR", help="Folder for the stencil files.")
+@layer_option
+@cell_option
+@units_option
+@click.option("--rules", "rules_file", metavar="FILE", help="Rules file (TOML); `stencilgen rules` prints one.")
+@click.option(
+    "--formats",
+    default="gerber,dxf,gds",
+    show_default=True,
+    help="Stencil formats to write (gerber, dxf, gds); the JSON report is always written.",
+)
+@click.option("--strict", is_flag=True, help="Warnings fail the run too (exit 1).")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout (the summary goes to stderr).")
+@click.option("--thickness", metavar="LENGTH", help="Foil thickness, e.g. 20um or 0.02mm.")
+@click.option("--strategy", type=click.Choice(["tip", "offset"]), help="Bulbous tips or offset strips.")
+@click.option("--paste-type", type=click.IntRange(3, 8), help="Paste particle type (3-8).")
+@click.option("--volume-target", type=float, help="Planned volume as a fraction of pi*d^3/6.")
+@click.option("--oblique-scope", type=click.Choice(["corners", "all"]), help="Where strips run obliquely.")
+@click.option("--oblique-angle", type=float, metavar="DEG", help="Force the oblique strip direction.")
+@click.option("--with-pads", is_flag=True, help="Also draw the contacts on layer PADS of the DXF.")
+@click.option("--dxf-units", type=click.Choice(["mm", "um", "in"]), default="mm", show_default=True)
+@click.option("--gds-layer", default="1/0", show_default=True, metavar="L/D", help="GDS layer of the apertures.")
+@click.option(
+    "--creation-date",
+    metavar="ISO",
+    help="Date written into the files (default: SOURCE_DATE_EPOCH, else the input's modification time).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
+@max_option
+@handle_errors
+def plan(
+    file: str,
+    outdir: str,
+    layer: str | None,
+    cell: str | None,
+    units: str | None,
+    rules_file: str | None,
+    formats: str,
+    strict: bool,
+    as_json: bool,
+    thickness: str | None,
+    strategy: str | None,
+    paste_type: int | None,
+    volume_target: float | None,
+    oblique_scope: str | None,
+    oblique_angle: float | None,
+    with_pads: bool,
+    dxf_units: str,
+    gds_layer: str,
+    creation_date: str | None,
+    quiet: bool,
+    max_contacts: int,
+) -> None:
+    """Plan a solder-paste stencil: strips across rows, volume checks, Gerber/DXF/GDS and a JSON report.
+
+    Exit codes: 0 no errors; 1 rule errors (and warnings with --strict); 2 usage; 3 unreadable input
+    or rules; 4 output cannot be written.
+
+    \b
+    Examples:
+      stencilgen plan die.gds --layer 9/0 -o out/
+      stencilgen plan die.gds --layer 9/0 -o out/ --thickness 15um --strategy offset --strict
+    """
+    from .readers.gds import parse_gds_layer
+    from .report import plan_text
+    from .run import Options, parse_formats, plan_file
+
+    rules = _rules(
+        rules_file,
+        thickness_um=thickness,
+        strategy=strategy,
+        paste_type=paste_type,
+        volume_target=volume_target,
+        oblique_scope=oblique_scope,
+        oblique_angle_deg=oblique_angle,
+    )
+    options = Options(
+        layer=layer,
+        cell=cell,
+        units=units,
+        formats=parse_formats(formats),
+        strict=strict,
+        with_pads=with_pads,
+        dxf_units=dxf_units,
+        gds_layer=parse_gds_layer(gds_layer),
+        creation_date=creation_date,
+        max_contacts=max_contacts,
+    )
+    result = plan_file(file, outdir, rules, options)
+    if not quiet:
+        click.echo(plan_text(result.report), err=True)
+    if as_json:
+        _emit_json(result.report)
+    sys.exit(result.exit_code)
+
+
+@main.command()
+@click.option("--rules", "rules_file", metavar="FILE", help="Show this rules file merged over the defaults.")
+@handle_errors
+def rules(rules_file: str | None) -> None:
+    """Print the planning rules as commented TOML (the defaults, or a rules file merged over them).
+
+    \b
+    Examples:
+      stencilgen rules > my-rules.toml
+      stencilgen plan die.gds --layer 9/0 -o out/ --rules my-rules.toml
+    """
+    from .rules import load_rules, rules_toml
+
+    click.echo(rules_toml(load_rules(rules_file)), nl=False)

@@ -142,3 +142,133 @@ def inspect_text(doc: dict[str, Any]) -> str:
         lines.append(f"  staggered row pairs: {len(doc['staggered'])}")
     lines.append(f"  isolated contacts: {doc['isolated']}")
     return "\n".join(lines)
+
+
+UNITS = {"length": "um", "area": "um2", "volume": "um3", "angle": "deg"}
+
+
+def _f(x: float, nd: int = 4) -> float | None:
+    x = float(x)
+    if not np.isfinite(x):
+        return None
+    return round(x, nd)
+
+
+def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: dict[str, str], created: str) -> dict:
+    """The machine report of `plan`: summary and one record per contact (all lengths in um)."""
+    from dataclasses import asdict
+
+    from .model import KIND_NAMES, STRIP
+
+    c = plan.contacts
+    ap = plan.apertures
+    rows = plan.rows
+    n = len(c)
+    ratio = checked.volume / checked.volume_limit
+    ratio_hi = checked.volume_high / checked.volume_limit
+    by_contact: dict[int, list[dict[str, Any]]] = {}
+    findings = [checked.findings.record(k) for k in range(len(checked.findings))]
+    for f in findings:
+        by_contact.setdefault(f["contact"], []).append(f)
+    axis_deg = np.degrees(np.arctan2(ap.axis[:, 1], ap.axis[:, 0])) % 360.0
+    records = []
+    cx, cy = c.center[:, 0].tolist(), c.center[:, 1].tolist()
+    for i in range(n):
+        strip = ap.kind[i] == STRIP
+        records.append(
+            {
+                "id": i,
+                "x_um": round(cx[i], 4),
+                "y_um": round(cy[i], 4),
+                "row": int(rows.row_of[i]) if rows.row_of[i] >= 0 else None,
+                "array": int(rows.array_of[i]) if rows.array_of[i] >= 0 else None,
+                "d_um": _f(c.d[i]),
+                "contact_area_um2": _f(c.area[i], 3),
+                "aperture": KIND_NAMES[int(ap.kind[i])],
+                "aperture_area_um2": _f(ap.area[i], 3),
+                "aperture_width_um": _f(ap.width[i]),
+                "strip_direction_deg": _f(axis_deg[i], 3) if strip else None,
+                "tip_side": int(ap.side[i]) if strip else None,
+                "tip_diameter_um": _f(ap.tip_d[i]) if strip and ap.tip_d[i] > 0 else None,
+                "extension_um": _f(ap.extension[i]) if strip else None,
+                "oblique": bool(ap.corner[i]),
+                "solder_volume_um3": _f(checked.volume[i], 2),
+                "solder_volume_band_um3": [_f(checked.volume_low[i], 2), _f(checked.volume_high[i], 2)],
+                "volume_limit_um3": _f(checked.volume_limit[i], 2),
+                "volume_ratio": _f(ratio[i]),
+                "volume_ratio_max": _f(ratio_hi[i]),
+                "cap_height_um": _f(checked.cap_height[i]),
+                "area_ratio": _f(checked.area_ratio[i]),
+                "aspect_ratio": _f(checked.aspect_ratio[i]),
+                "max_thickness_um": _f(checked.max_thickness[i]),
+                "web_um": _f(checked.min_web[i]),
+                "clearance_um": _f(checked.min_clearance[i]),
+                "status": str(checked.status[i]),
+                "findings": by_contact.get(i, []),
+            }
+        )
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f["code"]] = counts.get(f["code"], 0) + 1
+    have = ap.kind != 2
+    summary = {
+        "file": layout.path,
+        "format": layout.format,
+        "cell": layout.cell,
+        "layer": layout.layer,
+        "created": created,
+        "units": UNITS,
+        "contacts": n,
+        "rows": len(rows.rows),
+        "corners": len(rows.corners),
+        "arrays": len(rows.arrays),
+        "isolated": len(rows.isolated),
+        "apertures": int(have.sum()),
+        "strips": int((ap.kind == STRIP).sum()),
+        "oblique_strips": int(ap.corner.sum()),
+        "shrunk_pads": int((ap.kind == 1).sum()),
+        "errors": checked.errors,
+        "warnings": checked.warnings,
+        "findings_by_code": dict(sorted(counts.items())),
+        "status": {s: int((checked.status == s).sum()) for s in ("ok", "warning", "error")},
+        "volume_ratio": {
+            "min": _f(ratio[have].min()) if have.any() else None,
+            "max": _f(ratio[have].max()) if have.any() else None,
+            "max_at_top_of_band": _f(ratio_hi[have].max()) if have.any() else None,
+        },
+        "rules": asdict(rules),
+        "outputs": outputs,
+        "excluded_shapes": len(layout.excluded),
+    }
+    return {"summary": summary, "contacts": records, "findings": findings}
+
+
+def plan_text(doc: dict[str, Any], worst: int = 5) -> str:
+    """The short summary `plan` prints on stderr."""
+    s = doc["summary"]
+    vr = s["volume_ratio"]
+    lines = [
+        f"{s['file']}: {s['contacts']} contacts, {s['rows']} rows, {s['corners']} corners, {s['arrays']} arrays, "
+        f"{s['isolated']} isolated",
+        f"  apertures: {s['apertures']} ({s['strips']} strips, {s['oblique_strips']} of them oblique, "
+        f"{s['shrunk_pads']} shrunk pads)",
+    ]
+    if vr["min"] is not None:
+        lines.append(
+            f"  solder volume: {vr['min']:.2f} to {vr['max']:.2f} of pi*d^3/6 (nominal), "
+            f"at most {vr['max_at_top_of_band']:.2f} at the top of the transfer band"
+        )
+    codes = ", ".join(f"{k} {v}" for k, v in s["findings_by_code"].items())
+    lines.append(f"  {s['errors']} errors, {s['warnings']} warnings" + (f" ({codes})" if codes else ""))
+    bad = [r for r in doc["contacts"] if r["status"] != "ok"]
+    bad.sort(key=lambda r: (r["status"] != "error", r["volume_ratio"] if r["volume_ratio"] is not None else -1))
+    for r in bad[:worst]:
+        codes_r = ", ".join(sorted({f["code"] for f in r["findings"]}))
+        vr_r = f"{r['volume_ratio']:.2f}" if r["volume_ratio"] is not None else "-"
+        lines.append(
+            f"    contact {r['id']} at ({r['x_um']:g}, {r['y_um']:g}) um: {r['status']}, "
+            f"volume {vr_r} of limit; {codes_r}"
+        )
+    if s["outputs"]:
+        lines.append("  wrote " + ", ".join(s["outputs"].values()))
+    return "\n".join(lines)

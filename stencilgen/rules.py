@@ -234,7 +234,7 @@ def load_rules(path: str | os.PathLike[str] | None, base: Rules | None = None) -
 def rules_toml(rules: Rules | None = None) -> str:
     """The rules as commented TOML (what `stencilgen rules` prints)."""
     rules = rules or Rules()
-    out = ["# stencilgen rules (RULES.md). Lengths in micrometres unless a unit is given, e.g. \"20um\".", ""]
+    out = ['# stencilgen rules (RULES.md). Lengths in micrometres unless a unit is given, e.g. "20um".', ""]
     for f in fields(Rules):
         value = getattr(rules, f.name)
         out.append(f"# {DOCS[f.name]}")

@@ -193,9 +193,9 @@ def _shrunk(contacts: Contacts, idx: np.ndarray, shrink: np.ndarray, rules: Rule
     limit = area_for_volume(volume_limit(contacts.d[idx]), rules, rules.transfer_efficiency_max) * (1 - 1e-9)
     area = shapely.area(shrunk)
     over = np.flatnonzero(area > limit)
-    for k in over:
-        f = float(np.sqrt(limit[k] / area[k]))
-        shrunk[k] = shapely.affinity.scale(shrunk[k], f, f, origin=tuple(contacts.center[idx[k]]))
+    for j in over.tolist():
+        f = float(np.sqrt(limit[j] / area[j]))
+        shrunk[j] = shapely.affinity.scale(shrunk[j], f, f, origin=tuple(contacts.center[idx[j]]))
     out = np.empty(len(idx), dtype=object)
     for k, g in enumerate(shrunk):
         if g is None or g.is_empty:
@@ -301,7 +301,7 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
         side[strip_idx] = lay["side"][strip_idx]
         tip_d[strip_idx] = g["D"] if rules.strategy == "tip" else 0.0
         counts[strip_idx] = 4
-    for k, i in enumerate(pad_idx):
+    for j, i in enumerate(pad_idx.tolist()):
         shape = geoms[i]
         if shape is None:
             kind[i] = NONE
@@ -312,7 +312,7 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
         counts[i] = len(ring)
         area[i] = shape.area
         perimeter[i] = shape.exterior.length
-        width[i] = max(float(contacts.d[i] - 2 * shrink[k]), 0.0)
+        width[i] = max(float(contacts.d[i] - 2 * shrink[j]), 0.0)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     coords = np.zeros((offsets[-1], 2))
@@ -321,8 +321,8 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
         at = (offsets[strip_idx][:, None] + np.arange(4)).ravel()
         coords[at] = strip_out.coords
         bulge[at] = strip_out.bulge
-    for i, ring in coords_of.items():
-        coords[offsets[i] : offsets[i + 1]] = ring
+    for c_id, ring in coords_of.items():
+        coords[offsets[c_id] : offsets[c_id + 1]] = ring
     corner = lay["corner"] & (kind == STRIP)
     outlines = Outlines(coords, bulge, offsets)
     apertures = Apertures(outlines, kind, area, perimeter, width, axis, side, extension, tip_d, corner)

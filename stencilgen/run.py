@@ -1,0 +1,110 @@
+"""The main job end to end: read -> rows -> plan -> check -> write stencil files and report.
+
+The one place that strings the stages together, for the CLI and for batch runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from . import __version__
+from .checks import Checked, check_plan
+from .errors import UsageError
+from .model import Layout, Plan
+from .planner import plan_stencil
+from .readers import read_layout
+from .report import plan_report
+from .rows import find_layout_rows
+from .rules import Rules
+from .writers import atomic_write, ensure_dir, safe_name
+
+FORMATS = ("gerber", "dxf", "gds")
+EXTENSIONS = {"gerber": ".gbr", "dxf": ".dxf", "gds": ".gds", "json": ".json"}
+
+
+@dataclass(frozen=True)
+class Options:
+    layer: str | None = None
+    cell: str | None = None
+    units: str | None = None
+    formats: tuple[str, ...] = FORMATS
+    strict: bool = False
+    with_pads: bool = False
+    dxf_units: str = "mm"
+    gds_layer: tuple[int, int] = (1, 0)
+    creation_date: str | None = None
+    max_contacts: int = 20_000_000
+
+
+@dataclass(frozen=True)
+class Result:
+    layout: Layout
+    plan: Plan
+    checked: Checked
+    report: dict[str, Any]
+    exit_code: int
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    items = tuple(dict.fromkeys(x.strip().lower() for x in text.split(",") if x.strip()))
+    unknown = [x for x in items if x not in FORMATS and x != "json"]
+    if unknown:
+        raise UsageError(f"--formats: unknown format {unknown[0]!r}; choose from {', '.join(FORMATS)}")
+    return tuple(x for x in items if x != "json")
+
+
+def creation_time(path: str, option: str | None) -> dt.datetime:
+    """The date written into the outputs: --creation-date, else SOURCE_DATE_EPOCH, else the input's
+    modification time (so the same input gives the same bytes)."""
+    if option:
+        try:
+            stamp = dt.datetime.fromisoformat(option.replace("Z", "+00:00"))
+        except ValueError:
+            raise UsageError(f"--creation-date {option!r}: write an ISO date, e.g. 2026-01-31T12:00:00Z") from None
+        return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+        except (ValueError, OverflowError, OSError):
+            raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds") from None
+    return dt.datetime.fromtimestamp(int(os.stat(path).st_mtime), dt.UTC)
+
+
+def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
+    """Plan a stencil for one layout and write OUTDIR/<stem>.gbr/.dxf/.gds/.json."""
+    layout = read_layout(path, options.layer, options.cell, options.units, options.max_contacts)
+    rows = find_layout_rows(layout.contacts, layout.instances, rules)
+    plan = plan_stencil(layout.contacts, rows, rules)
+    checked = check_plan(plan, rules)
+    ensure_dir(outdir)
+    stem = safe_name(os.path.splitext(os.path.basename(path))[0])
+    when = creation_time(path, options.creation_date).replace(microsecond=0)
+    created = when.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    outputs = {f: os.path.join(outdir, stem + EXTENSIONS[f]) for f in options.formats}
+    outputs["json"] = os.path.join(outdir, stem + ".json")
+    report = plan_report(layout, plan, checked, rules, outputs, created)
+    report["summary"]["generator"] = f"stencilgen {__version__}"
+    failing = checked.errors > 0 or (options.strict and checked.warnings > 0)
+    report["summary"]["exit_code"] = 1 if failing else 0
+    if "gerber" in options.formats:
+        from .writers.gerber import write_gerber
+
+        write_gerber(outputs["gerber"], plan.apertures, safe_name(layout.cell), created, __version__)
+    if "dxf" in options.formats:
+        from .writers.dxf import write_dxf
+
+        write_dxf(
+            outputs["dxf"], plan.apertures, layout.contacts.polygons if options.with_pads else None, options.dxf_units
+        )
+    if "gds" in options.formats:
+        from .writers.gds import write_gds
+
+        write_gds(outputs["gds"], plan.apertures, safe_name(layout.cell), options.gds_layer, when.replace(tzinfo=None))
+    text = json.dumps(report, indent=1, allow_nan=False) + "\n"
+    atomic_write(outputs["json"], text)
+    return Result(layout, plan, checked, report, report["summary"]["exit_code"])
