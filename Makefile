@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-demo: install ## run stencilgen on a bundled sample layout
+demo: install ## plan a stencil for a bundled sample layout into out/demo/
 	$(VENV)/bin/stencilgen inspect sample_layouts/ring_100um.gds --layer 9/0
+	$(VENV)/bin/stencilgen plan sample_layouts/ring_100um.gds --layer 9/0 -o out/demo
+	@echo "stencil files: out/demo/ (ring_100um.gbr .dxf .gds, report ring_100um.json)"
 
 test: install lint typecheck unit ## lint, type check and the whole test suite
 

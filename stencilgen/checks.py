@@ -213,7 +213,7 @@ def check_apertures(
     min_web = np.full(n, np.inf)
     min_clear = np.full(n, np.inf)
     if len(idx):
-        ap = to_shapely(polys)
+        ap = to_shapely(polys.take(idx))
         pads = to_shapely(contacts.polygons)
         own = shapely.intersects(ap, pads[idx])
         add(idx[~own], "not_on_contact", 0.0, 0.0)

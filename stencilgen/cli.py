@@ -207,7 +207,7 @@ def plan(
     )
     result = plan_file(file, outdir, rules, options)
     if not quiet:
-        click.echo(plan_text(result.report), err=True)
+        click.echo(plan_text(result.report, result.outputs), err=True)
     if as_json:
         _emit_json(result.report)
     sys.exit(result.exit_code)

@@ -243,7 +243,7 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
     return {"summary": summary, "contacts": records, "findings": findings}
 
 
-def plan_text(doc: dict[str, Any], worst: int = 5) -> str:
+def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst: int = 5) -> str:
     """The short summary `plan` prints on stderr."""
     s = doc["summary"]
     vr = s["volume_ratio"]
@@ -269,6 +269,7 @@ def plan_text(doc: dict[str, Any], worst: int = 5) -> str:
             f"    contact {r['id']} at ({r['x_um']:g}, {r['y_um']:g}) um: {r['status']}, "
             f"volume {vr_r} of limit; {codes_r}"
         )
-    if s["outputs"]:
-        lines.append("  wrote " + ", ".join(s["outputs"].values()))
+    written = outputs if outputs is not None else s["outputs"]
+    if written:
+        lines.append("  wrote " + ", ".join(written.values()))
     return "\n".join(lines)

@@ -47,6 +47,7 @@ class Result:
     checked: Checked
     report: dict[str, Any]
     exit_code: int
+    outputs: dict[str, str]
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -87,7 +88,8 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
     created = when.strftime("%Y-%m-%dT%H:%M:%S+00:00")
     outputs = {f: os.path.join(outdir, stem + EXTENSIONS[f]) for f in options.formats}
     outputs["json"] = os.path.join(outdir, stem + ".json")
-    report = plan_report(layout, plan, checked, rules, outputs, created)
+    # the report names its sibling files, so that it reads the same wherever the folder goes
+    report = plan_report(layout, plan, checked, rules, {k: os.path.basename(v) for k, v in outputs.items()}, created)
     report["summary"]["generator"] = f"stencilgen {__version__}"
     failing = checked.errors > 0 or (options.strict and checked.warnings > 0)
     report["summary"]["exit_code"] = 1 if failing else 0
@@ -107,4 +109,4 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
         write_gds(outputs["gds"], plan.apertures, safe_name(layout.cell), options.gds_layer, when.replace(tzinfo=None))
     text = json.dumps(report, indent=1, allow_nan=False) + "\n"
     atomic_write(outputs["json"], text)
-    return Result(layout, plan, checked, report, report["summary"]["exit_code"])
+    return Result(layout, plan, checked, report, report["summary"]["exit_code"], outputs)

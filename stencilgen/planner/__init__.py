@@ -73,7 +73,7 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
         axis = r.normal
         if rules.oblique_scope == "all":
             want = forced if forced is not None else _unit(45.0)
-            if abs(want @ r.direction) < np.cos(np.radians(rules.corner_min_angle_deg)):  # not along the row
+            if abs(want @ r.direction) <= np.cos(np.radians(rules.corner_min_angle_deg)) + 1e-9:  # not along the row
                 axis = want if want @ r.normal >= 0 else -want
         base[m] = axis
         # alternate by position along the row (a missing contact keeps the pattern of the grid)
@@ -136,7 +136,8 @@ def _size_strips(
                 np.sqrt(np.maximum(p * s - wc * s / 2, 0) ** 2 + L**2) - rules.clearance_um,
             ]
         )
-        D_max = np.maximum(2 * r_room, w)
+        # the whole aperture, tip included, stays narrower than its contact along the row (rule 3)
+        D_max = np.maximum(np.minimum(2 * r_room, wc * s - 1.0), w)
         D = strips.solve_tip_diameter(w, h1, h2, L, a_want, D_max)
         area = strips.tip_strip_area(w, h1, h2, L, D)
     else:

@@ -31,7 +31,18 @@ def _template(unit: str) -> tuple[str, str]:
         doc.write(buf)
     finally:
         ezdxf.options.write_fixed_meta_data_for_testing = old
-    return buf.getvalue(), str(owner)
+    return _sorted_classes(buf.getvalue()), str(owner)
+
+
+def _sorted_classes(text: str) -> str:
+    """ezdxf writes the CLASSES section in set order, which changes between processes: sort it."""
+    start = text.find("  0\nSECTION\n  2\nCLASSES\n")
+    if start < 0:
+        return text
+    body_at = start + len("  0\nSECTION\n  2\nCLASSES\n")
+    end = text.index("  0\nENDSEC\n", body_at)
+    blocks = ["  0\nCLASS\n" + b for b in text[body_at:end].split("  0\nCLASS\n") if b]
+    return text[:body_at] + "".join(sorted(blocks)) + text[end:]
 
 
 def _fmt(values: np.ndarray) -> list[str]:

@@ -1,0 +1,178 @@
+"""Strip geometry against RULES.md, checked numerically with shapely (independent of the planner's sums)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+import synth
+
+from stencilgen.geometry import build_contacts, extent_along, to_shapely
+from stencilgen.model import SHRUNK, STRIP, Polygons
+from stencilgen.planner import aperture_polygons, plan_stencil, solder_volume, volume_limit
+from stencilgen.rows import find_rows
+from stencilgen.rules import Rules
+
+
+def plan_of(die: synth.Die, rules: Rules | None = None):
+    contacts, _ = build_contacts(Polygons.from_list(die.polygons()), 0.001)
+    rows = find_rows(contacts)
+    rules = rules or Rules()
+    return plan_stencil(contacts, rows, rules), rules
+
+
+def shapes(plan):
+    return to_shapely(aperture_polygons(plan.apertures)), to_shapely(plan.contacts.polygons)
+
+
+# 54 x 110 um pads at 100 um: a strip reaches the volume target with its length and a bulbous tip
+RING = synth.ring(side=2400, pitch=100.0, count=19, pad=(54.0, 110.0))
+
+
+@pytest.fixture(scope="module")
+def ring_plan():
+    return plan_of(RING)
+
+
+def test_one_strip_per_contact_touching_only_its_own(ring_plan):
+    plan, rules = ring_plan
+    ap, pads = shapes(plan)
+    assert len(ap) == len(pads) == len(plan.contacts)
+    assert (plan.apertures.kind == STRIP).all()
+    for i in range(len(ap)):
+        assert ap[i].intersects(pads[i])
+        d = shapely.distance(ap[i], np.delete(pads, i))
+        assert d.min() >= rules.clearance_um - 1e-6  # clearance to every other contact
+
+
+def test_strips_narrower_than_contact_and_crossing_it(ring_plan):
+    plan, _ = ring_plan
+    polys = aperture_polygons(plan.apertures)
+    for r in plan.rows.rows:
+        m = r.members
+        plain = m[~plan.apertures.corner[m]]
+        w_ap = extent_along(polys.take(plain), r.direction)
+        w_c = extent_along(plan.contacts.polygons.take(plain), r.direction)
+        assert (w_ap < w_c).all()
+        assert (w_ap < 100.0).all()  # at 125 um pitch and below, under 100 um wide
+        # across the row the strip covers the contact's full depth and reaches beyond it
+        ap_n = extent_along(polys.take(plain), r.normal)
+        c_n = extent_along(plan.contacts.polygons.take(plain), r.normal)
+        assert (ap_n > c_n).all()
+    ap, pads = shapes(plan)
+    beyond = shapely.area(shapely.difference(ap, pads))
+    assert (beyond > 1.0).all()
+
+
+def test_tips_alternate_sides(ring_plan):
+    plan, _ = ring_plan
+    c = plan.contacts.center
+    ap = aperture_polygons(plan.apertures)
+    for r in plan.rows.rows:
+        # which side of the centerline holds most of each aperture's area beyond the contact
+        sides = []
+        for i in r.members:
+            g = shapely.difference(
+                shapely.polygons(ap.polygon(int(i))), shapely.polygons(plan.contacts.polygons.polygon(int(i)))
+            )
+            cen = np.array(g.centroid.coords[0])
+            sides.append(np.sign((cen - c[i]) @ r.normal))
+        sides = np.array(sides)
+        assert (sides[1:] != sides[:-1]).all(), sides
+
+
+def test_corner_strips_oblique_and_parallel(ring_plan):
+    plan, _ = ring_plan
+    a = plan.apertures
+    for k in plan.rows.corners:
+        m = k.members
+        assert a.corner[m].all()
+        axes = a.axis[m] * a.side[m][:, None]  # undo the tip side: the common strip direction
+        np.testing.assert_allclose(axes, np.repeat(axes[:1], len(m), axis=0), atol=1e-9)
+        for rid in k.rows:
+            u = plan.rows.rows[rid].direction
+            cos = abs(axes[0] @ u)
+            assert 0.05 < cos < 0.95  # oblique to both rows
+        # the default is the bisector of the two outward normals
+        assert abs(axes[0] @ k.bisector) == pytest.approx(1.0)
+
+
+def test_volume_target_reached_and_limit_never_exceeded(ring_plan):
+    plan, rules = ring_plan
+    a = plan.apertures
+    v_lim = volume_limit(plan.contacts.d)
+    v_hi = solder_volume(a.area, rules, rules.transfer_efficiency_max)
+    assert (v_hi <= v_lim * (1 + 1e-9)).all()
+    plain = ~a.corner
+    ratio = solder_volume(a.area, rules) / v_lim
+    # the plain strips have room: they reach the target
+    np.testing.assert_allclose(ratio[plain], rules.volume_target, rtol=1e-3)
+    assert (ratio <= rules.volume_target * (1 + 1e-6)).all()
+    assert (a.tip_d[plain] > a.width[plain] + 1).all()  # bulbous tips
+    # and the exact area the planner reports matches the drawn outline (arcs as 48 chords)
+    ap, _ = shapes(plan)
+    np.testing.assert_allclose(shapely.area(ap), a.area, rtol=2e-3)
+
+
+def test_web_between_apertures(ring_plan):
+    plan, rules = ring_plan
+    ap, _ = shapes(plan)
+    plain = np.flatnonzero(~plan.apertures.corner)
+    tree = shapely.STRtree(ap)
+    a, b = tree.query(ap[plain], predicate="dwithin", distance=rules.web_min_um - 1e-6)
+    a = plain[a]
+    other = a != b
+    # plain strips keep the web to each other; only corner strips may come closer (a warning)
+    both_plain = ~plan.apertures.corner[b[other]]
+    assert not both_plain.any()
+
+
+def test_offset_strategy_alternates_centroids():
+    plan, _ = plan_of(RING, Rules(strategy="offset"))
+    ap = aperture_polygons(plan.apertures)
+    c = plan.contacts.center
+    for r in plan.rows.rows:
+        plain = [i for i in r.members if not plan.apertures.corner[i]]
+        offs = [(np.array(shapely.polygons(ap.polygon(int(i))).centroid.coords[0]) - c[i]) @ r.normal for i in plain]
+        signs = np.sign(offs)
+        assert (np.abs(offs) > 1).all()
+        assert (signs[1:] != signs[:-1]).all()
+    assert (plan.apertures.tip_d == 0).all()
+
+
+def test_coarse_pitch_isolated_and_arrays_get_shrunk_pads():
+    die = synth.area_array(4, 4, (150.0, 150.0), pad=60.0)
+    die.add((2000.0, 0.0), (80.0, 50.0), 0.0)  # isolated
+    plan, _rules = plan_of(die)
+    a = plan.apertures
+    assert (a.kind == SHRUNK).all()
+    ap, pads = shapes(plan)
+    lone = int(np.argmax(plan.contacts.center[:, 0]))
+    areas = shapely.area(ap)
+    np.testing.assert_allclose(np.delete(areas, lone), 50.0 * 50.0, rtol=1e-9)
+    assert areas[lone] == pytest.approx(70.0 * 40.0)
+    assert shapely.contains(pads, ap).all()
+    coarse = synth.ring(side=3000, pitch=200.0, count=10, pad=(80.0, 80.0))
+    plan, _ = plan_of(coarse)
+    assert (plan.apertures.kind == SHRUNK).all()
+
+
+@pytest.mark.parametrize("angle", [45.0, 60.0])
+def test_oblique_scope_all_and_forced_angle(angle):
+    plan, _rules = plan_of(RING, Rules(oblique_scope="all", oblique_angle_deg=angle))
+    a = plan.apertures
+    axes = a.axis * a.side[:, None]
+    ang = np.degrees(np.arctan2(axes[:, 1], axes[:, 0])) % 180
+    assert np.allclose(ang, angle, atol=1e-6)
+    ap, pads = shapes(plan)
+    a_idx, b_idx = shapely.STRtree(pads).query(ap, predicate="intersects")
+    assert (a_idx == b_idx).all()
+
+
+def test_staggered_rows_never_touch_two_contacts():
+    die = synth.staggered_ring(side=3000, pitch=120.0, count=15, sep=80.0)
+    plan, _rules = plan_of(die)
+    ap, pads = shapes(plan)
+    tree = shapely.STRtree(pads)
+    a, b = tree.query(ap, predicate="intersects")
+    assert (a == b).all() and len(a) == len(pads)

@@ -1,0 +1,160 @@
+"""Every stencil file re-read by independent readers; counts and areas compared with the report."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import numpy as np
+import pytest
+import validators
+from conftest import SAMPLES
+
+from stencilgen.rules import Rules
+from stencilgen.run import Options, plan_file
+
+DATE = "2026-01-02T03:04:05Z"
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("plan"))
+    result = plan_file(
+        os.path.join(SAMPLES, "ring_100um.gds"), out, Rules(), Options(layer="9/0", creation_date=DATE, with_pads=True)
+    )
+    return out, result
+
+
+def paths(out):
+    return {ext: os.path.join(out, "ring_100um" + ext) for ext in (".gbr", ".dxf", ".gds", ".json")}
+
+
+def report_areas(result):
+    return np.array([c["aperture_area_um2"] for c in result.report["contacts"]])
+
+
+def test_gerber_geometry_klayout(planned):
+    out, result = planned
+    got = validators.klayout_gerber(paths(out)[".gbr"])
+    want = report_areas(result)
+    assert got.count == len(want) == 68
+    assert got.area_um2 == pytest.approx(want.sum(), rel=3e-3)  # arcs become chords in KLayout
+    np.testing.assert_allclose(np.sort(got.areas_um2), np.sort(want), rtol=5e-3)
+
+
+def test_gerber_gerbv_and_pygerber_strict(planned):
+    out, _ = planned
+    assert validators.gerbv_problems(paths(out)[".gbr"]) == []
+    validators.pygerber_strict(paths(out)[".gbr"])
+
+
+def test_gerber_x2_values(planned):
+    out, _result = planned
+    path = paths(out)[".gbr"]
+    got = validators.gerbonara_file_attrs(path)
+    attrs = got["attrs"]
+    assert attrs[".FileFunction"] == ("Paste", "Top")
+    assert attrs[".FilePolarity"] == ("Positive",)
+    assert attrs[".GenerationSoftware"][0] == "stencilgen"
+    assert attrs[".CreationDate"] == ("2026-01-02T03:04:05+00:00",)
+    assert got["objects"] == 68
+    text = open(path).read()
+    assert "%FSLAX46Y46*%" in text and "%MOMM*%" in text and "G75*" in text and text.rstrip().endswith("M02*")
+    assert "G03" in text  # round tips are true arcs
+    # every region is preceded by the object attribute naming its contact, ids 0..67 in order
+    ids = [int(m) for m in re.findall(r"%TO\.P,RING_DIE,(\d+)\*%\nG36\*", text)]
+    assert ids == list(range(68))
+    assert text.count("%TD*%") == 68
+
+
+def test_dxf_audit_and_klayout(planned):
+    out, result = planned
+    errors, fixes, entities = validators.ezdxf_strict(paths(out)[".dxf"])
+    assert errors == 0 and fixes == 0
+    stencil = [e for e in entities if e.dxf.layer == "STENCIL"]
+    pads = [e for e in entities if e.dxf.layer == "PADS"]
+    assert len(stencil) == 68 and len(pads) == 68
+    assert all(e.dxftype() == "LWPOLYLINE" and e.closed for e in stencil)
+    got = validators.klayout_dxf(paths(out)[".dxf"], "STENCIL")
+    want = report_areas(result)
+    assert got.count == 68
+    assert got.area_um2 == pytest.approx(want.sum(), rel=1e-4)
+    np.testing.assert_allclose(np.sort(got.areas_um2), np.sort(want), rtol=1e-3)
+    import ezdxf
+
+    assert ezdxf.readfile(paths(out)[".dxf"]).header["$INSUNITS"] == 4  # mm
+
+
+def test_gerber_and_dxf_agree(planned):
+    out, _ = planned
+    g = validators.klayout_gerber(paths(out)[".gbr"])
+    d = validators.klayout_dxf(paths(out)[".dxf"], "STENCIL")
+    np.testing.assert_allclose(g.centers, d.centers, atol=0.5)
+    np.testing.assert_allclose(g.areas_um2, d.areas_um2, rtol=5e-3)
+
+
+def test_gds_klayout_and_gdstk(planned):
+    out, result = planned
+    k = validators.klayout_gds(paths(out)[".gds"])
+    g = validators.gdstk_gds(paths(out)[".gds"])
+    want = report_areas(result)
+    assert k.count == g.count == 68
+    assert k.area_um2 == pytest.approx(g.area_um2, rel=1e-9)
+    assert k.area_um2 == pytest.approx(want.sum(), rel=2e-3)
+    import klayout.db as db
+
+    ly = db.Layout()
+    ly.read(paths(out)[".gds"])
+    assert ly.dbu == pytest.approx(0.001)
+
+
+def test_report_volumes_are_area_times_thickness_te_mvf(planned):
+    out, _ = planned
+    doc = json.load(open(paths(out)[".json"]))
+    rules = doc["summary"]["rules"]
+    for c in doc["contacts"]:
+        v = (
+            c["aperture_area_um2"]
+            * rules["thickness_um"]
+            * rules["transfer_efficiency"]
+            * rules["metal_volume_fraction"]
+        )
+        assert c["solder_volume_um3"] == pytest.approx(v, rel=1e-6, abs=0.01)
+        assert c["volume_limit_um3"] == pytest.approx(np.pi * c["d_um"] ** 3 / 6, rel=1e-6)
+        assert c["solder_volume_band_um3"][1] <= c["volume_limit_um3"] * (1 + 1e-9)
+    assert doc["summary"]["units"]["length"] == "um"
+    assert doc["summary"]["contacts"] == 68 and doc["summary"]["apertures"] == 68
+
+
+def test_outputs_are_byte_identical_twice(tmp_path):
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    for out in (a, b):
+        plan_file(os.path.join(SAMPLES, "ring_100um.gds"), out, Rules(), Options(layer="9/0"))
+    for name in sorted(os.listdir(a)):
+        assert open(os.path.join(a, name), "rb").read() == open(os.path.join(b, name), "rb").read(), name
+
+
+def test_source_date_epoch(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    plan_file(
+        os.path.join(SAMPLES, "ring_100um.gds"), str(tmp_path), Rules(), Options(layer="9/0", formats=("gerber",))
+    )
+    text = open(tmp_path / "ring_100um.gbr").read()
+    assert "%TF.CreationDate,2023-11-14T22:13:20+00:00*%" in text
+
+
+def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    from stencilgen.writers import atomic_open
+
+    target = str(tmp_path / "x.gbr")
+    with pytest.raises(RuntimeError), atomic_open(target) as fh:
+        fh.write("G04 half*\n")
+        raise RuntimeError("interrupted")
+    assert os.listdir(tmp_path) == []
+    # an existing file stays as it was
+    open(target, "w").write("old")
+    with pytest.raises(RuntimeError), atomic_open(target) as fh:
+        fh.write("new")
+        raise RuntimeError("interrupted")
+    assert open(target).read() == "old" and os.listdir(tmp_path) == ["x.gbr"]
