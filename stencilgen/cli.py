@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from .errors import StencilgenError
+from .errors import StencilgenError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -136,6 +136,8 @@ def _rules(path: str | None, **overrides: Any) -> Any:
 @click.option("--volume-target", type=float, help="Planned volume as a fraction of pi*d^3/6.")
 @click.option("--oblique-scope", type=click.Choice(["corners", "all"]), help="Where strips run obliquely.")
 @click.option("--oblique-angle", type=float, metavar="DEG", help="Force the oblique strip direction.")
+@click.option("--keep-in", metavar="L/D|NAME", help="Layer holding the element's outline (keep-in, rule 8).")
+@click.option("--keep-in-bbox", is_flag=True, help="Use the bounding box of the --keep-in layer as the outline.")
 @click.option("--with-pads", is_flag=True, help="Also draw the contacts on layer PADS of the DXF.")
 @click.option("--dxf-units", type=click.Choice(["mm", "um", "in"]), default="mm", show_default=True)
 @click.option("--gds-layer", default="1/0", show_default=True, metavar="L/D", help="GDS layer of the apertures.")
@@ -163,6 +165,8 @@ def plan(
     volume_target: float | None,
     oblique_scope: str | None,
     oblique_angle: float | None,
+    keep_in: str | None,
+    keep_in_bbox: bool,
     with_pads: bool,
     dxf_units: str,
     gds_layer: str,
@@ -204,7 +208,11 @@ def plan(
         gds_layer=parse_gds_layer(gds_layer),
         creation_date=creation_date,
         max_contacts=max_contacts,
+        keep_in=keep_in,
+        keep_in_bbox=keep_in_bbox,
     )
+    if keep_in_bbox and keep_in is None:
+        raise UsageError("--keep-in-bbox needs --keep-in LAYER")
     result = plan_file(file, outdir, rules, options)
     if not quiet:
         click.echo(plan_text(result.report, result.outputs), err=True)

@@ -16,7 +16,7 @@ from .checks import Checked, check_plan
 from .errors import UsageError
 from .model import Layout, Plan
 from .planner import plan_stencil
-from .readers import read_layout
+from .readers import read_layout, read_outline
 from .report import plan_report
 from .rows import find_layout_rows
 from .rules import Rules
@@ -38,6 +38,8 @@ class Options:
     gds_layer: tuple[int, int] = (1, 0)
     creation_date: str | None = None
     max_contacts: int = 20_000_000
+    keep_in: str | None = None  # layer whose outline the apertures must stay inside
+    keep_in_bbox: bool = False  # use the bounding box of that layer
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,11 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
     """Plan a stencil for one layout and write OUTDIR/<stem>.gbr/.dxf/.gds/.json."""
     layout = read_layout(path, options.layer, options.cell, options.units, options.max_contacts)
     rows = find_layout_rows(layout.contacts, layout.instances, rules)
-    plan = plan_stencil(layout.contacts, rows, rules)
-    checked = check_plan(plan, rules)
+    keep_in = None
+    if options.keep_in is not None:
+        keep_in = read_outline(path, options.keep_in, options.cell, options.units, options.keep_in_bbox)
+    plan = plan_stencil(layout.contacts, rows, rules, keep_in)
+    checked = check_plan(plan, rules, keep_in)
     ensure_dir(outdir)
     stem = safe_name(os.path.splitext(os.path.basename(path))[0])
     when = creation_time(path, options.creation_date).replace(microsecond=0)

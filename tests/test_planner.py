@@ -176,3 +176,46 @@ def test_staggered_rows_never_touch_two_contacts():
     tree = shapely.STRtree(pads)
     a, b = tree.query(ap, predicate="intersects")
     assert (a == b).all() and len(a) == len(pads)
+
+
+def test_keep_in_is_kept_by_turning_tips_inward():
+    die = synth.ring(side=2400, pitch=100.0, count=19, pad=(54.0, 110.0))
+    contacts, _ = build_contacts(Polygons.from_list(die.polygons()), 0.001)
+    rows = find_rows(contacts)
+    rules = Rules()
+    outline = shapely.box(-1200, -1200, 1200, 1200)  # pad edges 65 um inside: no room for outward tips
+    plan = plan_stencil(contacts, rows, rules, keep_in=outline)
+    ap, _ = shapes(plan)
+    inner = shapely.buffer(outline, -rules.edge_margin_um + 1e-3)
+    assert shapely.contains(inner, ap).all()
+    from stencilgen.checks import check_plan
+
+    checked = check_plan(plan, rules, keep_in=outline)
+    assert "keep_in" not in set(checked.findings.code)
+    assert checked.errors == 0
+
+
+def test_keep_in_from_a_layer(tmp_path):
+    import gdstk
+
+    from stencilgen.readers import read_outline
+
+    path = str(tmp_path / "k.gds")
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    cell = lib.new_cell("TOP")
+    for p in RING.polygons():
+        cell.add(gdstk.Polygon(p, 9, 0))
+    # a seal-ring frame drawn in four pieces: its outline is the filled outer boundary
+    for x0, y0, x1, y1 in (
+        (-1200, -1200, 1200, -1180),
+        (-1200, 1180, 1200, 1200),
+        (-1200, -1200, -1180, 1200),
+        (1180, -1200, 1200, 1200),
+    ):
+        cell.add(gdstk.rectangle((x0, y0), (x1, y1), layer=39, datatype=0))
+    lib.write_gds(path)
+    outline = read_outline(path, "39/0")
+    assert outline.area == pytest.approx(2400 * 2400)
+    box = read_outline(path, "9/0", bbox=True)
+    pts = np.concatenate(RING.polygons())
+    assert box.bounds == pytest.approx((*pts.min(axis=0), *pts.max(axis=0)))

@@ -247,8 +247,10 @@ def _shrink_strips(
         k = group[check(strip_idx[group])] if len(group) else group
         if len(k):
             still = bisect(k, apply, 0.0, check)
-            if len(still):  # narrower, if that mends it; otherwise the checks report what is left
-                left = bisect(still, narrow, 0.5, check)
+            if len(still):  # narrower where clearance or keep-in demand it (a thin web is only a warning)
+                hard = lambda which: violating(which, None, False)  # noqa: E731
+                still = still[hard(strip_idx[still])]
+                left = bisect(still, narrow, 0.5, hard) if len(still) else still
                 narrow(left, np.ones(len(left)))
 
 
@@ -270,11 +272,20 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
         geoms[strip_idx] = _strip_geoms(g, rules)
     geoms[pad_idx] = pad_shapes
 
-    def violating(which: np.ndarray, ignore: np.ndarray | None = None) -> np.ndarray:
-        return _violations(geoms, which, pads_geom, pad_tree, rules, keep_in, ignore)
+    def violating(which: np.ndarray, ignore: np.ndarray | None = None, web: bool = True) -> np.ndarray:
+        return _violations(geoms, which, pads_geom, pad_tree, rules, keep_in, ignore, web)
 
     if g is not None:
         _shrink_strips(g, strip_idx, lay["corner"], geoms, violating, rules)
+        if keep_in is not None:
+            # tips that cannot stay inside the outline go to the other side of the row
+            inner = shapely.buffer(keep_in, -rules.edge_margin_um)
+            out = ~shapely.contains(inner, geoms[strip_idx])
+            if out.any():
+                lay["side"][strip_idx[out]] *= -1
+                g = _size_strips(contacts, strip_idx, lay, rules)
+                geoms[strip_idx] = _strip_geoms(g, rules)
+                _shrink_strips(g, strip_idx, lay["corner"], geoms, violating, rules)
     if len(pad_idx):
         for _ in range(10):
             k = np.flatnonzero(violating(pad_idx))
@@ -343,6 +354,7 @@ def _violations(
     rules: Rules,
     keep_in: Any,
     ignore: np.ndarray | None = None,
+    web: bool = True,
 ) -> np.ndarray:
     """For the apertures `which` (contact ids): True where one is closer than clearance_um to another
     contact, closer than web_min_um to another aperture, or outside the keep-in outline less edge_margin_um."""
@@ -355,13 +367,14 @@ def _violations(
     ap = mine[sel]
     qa, qc = pad_tree.query(ap, predicate="dwithin", distance=rules.clearance_um - 1e-6)
     bad[sel[qa[which[sel[qa]] != qc]]] = True
-    present_all = np.array([x is not None for x in geoms], dtype=bool)
-    if ignore is not None:  # apertures whose web does not count here
-        present_all &= ~ignore
-    have = np.flatnonzero(present_all)
-    tree = shapely.STRtree(geoms[have])
-    qa, qb = tree.query(ap, predicate="dwithin", distance=rules.web_min_um - 1e-6)
-    bad[sel[qa[which[sel[qa]] != have[qb]]]] = True
+    if web:
+        present_all = np.array([x is not None for x in geoms], dtype=bool)
+        if ignore is not None:  # apertures whose web does not count here
+            present_all &= ~ignore
+        have = np.flatnonzero(present_all)
+        tree = shapely.STRtree(geoms[have])
+        qa, qb = tree.query(ap, predicate="dwithin", distance=rules.web_min_um - 1e-6)
+        bad[sel[qa[which[sel[qa]] != have[qb]]]] = True
     if keep_in is not None:
         inner = shapely.buffer(keep_in, -rules.edge_margin_um)
         bad[sel[~shapely.contains(inner, ap)]] = True

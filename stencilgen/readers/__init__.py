@@ -4,6 +4,7 @@ extension and turns its shapes into contacts (micrometres, snapped to the file's
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 
@@ -96,3 +97,37 @@ def read_layout(
         excluded=list(raw.skipped) + excluded,
         instances=instances,
     )
+
+
+def read_outline(
+    path: str | os.PathLike[str],
+    layer: str,
+    cell: str | None = None,
+    units: str | None = None,
+    bbox: bool = False,
+) -> Any:
+    """The element's outline from the shapes on one layer: their union with holes filled (a seal
+    ring's frame gives the die), or with `bbox` the bounding box of the layer. A shapely geometry, um."""
+    import shapely
+
+    from ..geometry import to_shapely
+
+    path = os.fspath(path)
+    fmt = layout_format(path)
+    if fmt == "dxf":
+        from .dxf import read_dxf
+
+        raw = read_dxf(path, layer, units, DEFAULT_MAX_CONTACTS)
+    else:
+        from .gds import read_gds
+
+        raw = read_gds(path, fmt, layer, cell, DEFAULT_MAX_CONTACTS, False)
+    flat = Polygons.concat([transform_polygons(p.polygons, p.transforms, raw.grid_um) for p in raw.parts])
+    if bbox:
+        lo, hi = flat.coords.min(axis=0), flat.coords.max(axis=0)
+        return shapely.box(lo[0], lo[1], hi[0], hi[1])
+    union = shapely.union_all(shapely.make_valid(to_shapely(flat)))
+    parts = [shapely.Polygon(p.exterior) for p in shapely.get_parts(union) if p.geom_type == "Polygon"]
+    if not parts:
+        raise input_error(path, f"no closed outline on layer {layer}")
+    return shapely.union_all(parts)
