@@ -33,8 +33,9 @@ typecheck: install ## mypy on the package
 unit: install ## the test suite alone
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
-bench: install ## benchmarks: reading + rows at 100k flat and a 1M-contact wafer
+bench: install ## benchmarks: read + rows (100k flat, 1M wafer); plan (100k flat) beside KLayout and gdstk
 	$(PY) benchmarks/bench_read.py
+	$(PY) benchmarks/bench_plan.py
 
 samples: install ## regenerate sample_layouts/ and their expected readings
 	$(PY) sample_layouts/make_samples.py

@@ -26,11 +26,12 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 import synth  # noqa: E402
 
-DIE_PER_SIDE, PITCH, SIDE = 250, 50.0, 13_000.0
+# a large fine-pitch die: 250 contacts a side at 110 um, 70 x 100 um openings
+DIE_PER_SIDE, PITCH, SIDE, STEP = 250, 110.0, 28_000.0, 28_500.0
 
 
 def die() -> synth.Die:
-    return synth.ring(side=SIDE, pitch=PITCH, count=DIE_PER_SIDE, pad=(30.0, 60.0))
+    return synth.ring(side=SIDE, pitch=PITCH, count=DIE_PER_SIDE, pad=(70.0, 100.0))
 
 
 def make_files() -> dict[str, str]:
@@ -44,14 +45,14 @@ def make_files() -> dict[str, str]:
         for i in range(10):
             for j in range(10):
                 for p in polys:
-                    top.add(gdstk.Polygon(p + np.array([i * 13_500.0, j * 13_500.0]), 9, 0))
+                    top.add(gdstk.Polygon(p + np.array([i * STEP, j * STEP]), 9, 0))
         lib.write_gds(flat)
     if not os.path.exists(wafer):
         lib = gdstk.Library(unit=1e-6, precision=1e-9)
         cell = lib.new_cell("DIE")
         for p in die().polygons():
             cell.add(gdstk.Polygon(p, 9, 0))
-        lib.new_cell("WAFER").add(gdstk.Reference(cell, (0, 0), columns=40, rows=25, spacing=(13_500.0, 13_500.0)))
+        lib.new_cell("WAFER").add(gdstk.Reference(cell, (0, 0), columns=40, rows=25, spacing=(STEP, STEP)))
         lib.write_gds(wafer)
     return {"flat 100k": flat, "wafer 1M": wafer}
 

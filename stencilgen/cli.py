@@ -217,7 +217,9 @@ def plan(
     if not quiet:
         click.echo(plan_text(result.report, result.outputs), err=True)
     if as_json:
-        _emit_json(result.report)
+        from .report import dumps_report
+
+        click.echo(dumps_report(result.report), nl=False)
     sys.exit(result.exit_code)
 
 

@@ -6,7 +6,6 @@ The one place that strings the stages together, for the CLI and for batch runs.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,7 @@ from .errors import UsageError
 from .model import Layout, Plan
 from .planner import plan_stencil
 from .readers import read_layout, read_outline
-from .report import plan_report
+from .report import dumps_report, plan_report
 from .rows import find_layout_rows
 from .rules import Rules
 from .writers import atomic_write, ensure_dir, safe_name
@@ -112,6 +111,6 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
         from .writers.gds import write_gds
 
         write_gds(outputs["gds"], plan.apertures, safe_name(layout.cell), options.gds_layer, when.replace(tzinfo=None))
-    text = json.dumps(report, indent=1, allow_nan=False) + "\n"
+    text = dumps_report(report)
     atomic_write(outputs["json"], text)
     return Result(layout, plan, checked, report, report["summary"]["exit_code"], outputs)

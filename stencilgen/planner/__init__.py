@@ -27,6 +27,10 @@ from ..model import NONE, SHRUNK, STRIP, Apertures, Contacts, Outlines, Plan, Po
 from ..rules import Rules
 from . import strips
 
+#: chords per tip arc while planning; distances are kept with a margin for the chords' sagitta
+PLAN_ARC_CHORDS = 24
+CHORD_MARGIN = 1.0 - np.cos(np.pi / PLAN_ARC_CHORDS)  # sagitta over radius, at most (a sweep under 2 pi)
+
 
 def volume_limit(d: np.ndarray) -> np.ndarray:
     """V_limit = pi d^3 / 6: the volume of a sphere of the contact's minimum dimension."""
@@ -182,7 +186,9 @@ def _strip_shapes(g: dict[str, np.ndarray], rules: Rules) -> tuple[Outlines, np.
 
 def _strip_geoms(g: dict[str, np.ndarray], rules: Rules, k: np.ndarray | slice = slice(None)) -> np.ndarray:
     D = g["D"][k] if rules.strategy == "tip" else None
-    pts = strips.strip_polygons(g["center"][k], g["axis"][k], g["w"][k], g["h1"][k], g["h2"][k], g["L"][k], D)
+    pts = strips.strip_polygons(
+        g["center"][k], g["axis"][k], g["w"][k], g["h1"][k], g["h2"][k], g["L"][k], D, PLAN_ARC_CHORDS
+    )
     return shapely.polygons(pts)
 
 
@@ -266,14 +272,22 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
     geoms = np.empty(n, dtype=object)
 
     g = _size_strips(contacts, strip_idx, lay, rules) if len(strip_idx) else None
+    # the chords of a tip lie inside its arc by at most this much: distances keep it in hand
+    slack = float(CHORD_MARGIN * g["D"].max() / 2) if g is not None and len(g["D"]) else 0.0
     shrink = np.full(len(pad_idx), rules.shrink_um)
     pad_shapes = _shrunk(contacts, pad_idx, shrink, rules) if len(pad_idx) else np.empty(0, dtype=object)
     if g is not None:
         geoms[strip_idx] = _strip_geoms(g, rules)
     geoms[pad_idx] = pad_shapes
 
+    def reach_of() -> tuple[Any, np.ndarray]:
+        ids = np.flatnonzero([x is not None for x in geoms])
+        return shapely.STRtree(geoms[ids]), ids
+
+    reach = [reach_of()]
+
     def violating(which: np.ndarray, ignore: np.ndarray | None = None, web: bool = True) -> np.ndarray:
-        return _violations(geoms, which, pads_geom, pad_tree, rules, keep_in, ignore, web)
+        return _violations(geoms, which, pads_geom, pad_tree, rules, keep_in, ignore, web, slack, reach[0])
 
     if g is not None:
         _shrink_strips(g, strip_idx, lay["corner"], geoms, violating, rules)
@@ -285,6 +299,7 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
                 lay["side"][strip_idx[out]] *= -1
                 g = _size_strips(contacts, strip_idx, lay, rules)
                 geoms[strip_idx] = _strip_geoms(g, rules)
+                reach[0] = reach_of()
                 _shrink_strips(g, strip_idx, lay["corner"], geoms, violating, rules)
     if len(pad_idx):
         for _ in range(10):
@@ -341,9 +356,9 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
     return Plan(contacts, rows, apertures, [])
 
 
-def aperture_polygons(apertures: Apertures) -> Polygons:
-    """The apertures as plain polygons (each arc as 48 chords)."""
-    return outlines_to_polygons(apertures.outlines)
+def aperture_polygons(apertures: Apertures, arc_chords: int = 48) -> Polygons:
+    """The apertures as plain polygons (each arc as `arc_chords` chords)."""
+    return outlines_to_polygons(apertures.outlines, arc_chords)
 
 
 def _violations(
@@ -355,6 +370,8 @@ def _violations(
     keep_in: Any,
     ignore: np.ndarray | None = None,
     web: bool = True,
+    chord_slack: float = 0.0,
+    reach: tuple[Any, np.ndarray] | None = None,
 ) -> np.ndarray:
     """For the apertures `which` (contact ids): True where one is closer than clearance_um to another
     contact, closer than web_min_um to another aperture, or outside the keep-in outline less edge_margin_um."""
@@ -365,17 +382,27 @@ def _violations(
     if not len(sel):
         return bad
     ap = mine[sel]
-    qa, qc = pad_tree.query(ap, predicate="dwithin", distance=rules.clearance_um - 1e-6)
+    slack = chord_slack
+    qa, qc = pad_tree.query(ap, predicate="dwithin", distance=rules.clearance_um + slack - 1e-6)
     bad[sel[qa[which[sel[qa]] != qc]]] = True
     if web:
-        present_all = np.array([x is not None for x in geoms], dtype=bool)
+        # apertures only shrink while planning: the tree of their first shapes finds every candidate
+        reach_tree, reach_ids = reach
+        distance = rules.web_min_um + 2 * slack - 1e-6
+        qa, qb = reach_tree.query(ap, predicate="dwithin", distance=distance)
+        other = reach_ids[qb]
+        keep = other != which[sel[qa]]
         if ignore is not None:  # apertures whose web does not count here
-            present_all &= ~ignore
-        have = np.flatnonzero(present_all)
-        tree = shapely.STRtree(geoms[have])
-        qa, qb = tree.query(ap, predicate="dwithin", distance=rules.web_min_um - 1e-6)
-        bad[sel[qa[which[sel[qa]] != have[qb]]]] = True
+            keep &= ~ignore[other]
+        qa, other = qa[keep], other[keep]
+        now = geoms[other]
+        alive = np.array([x is not None for x in now], dtype=bool)
+        qa, now = qa[alive], now[alive]
+        close = shapely.dwithin(ap[qa], now, distance)
+        bad[sel[qa[close]]] = True
     if keep_in is not None:
         inner = shapely.buffer(keep_in, -rules.edge_margin_um)
+        if slack > 0:
+            inner = shapely.buffer(inner, -slack)
         bad[sel[~shapely.contains(inner, ap)]] = True
     return bad

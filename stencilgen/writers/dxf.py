@@ -46,7 +46,8 @@ def _sorted_classes(text: str) -> str:
 
 
 def _fmt(values: np.ndarray) -> list[str]:
-    return [f"{v:.7f}".rstrip("0").rstrip(".") if v != 0 else "0" for v in values.tolist()]
+    """Numbers for DXF text: 7 decimals (0.1 nm in mm), trailing zeros dropped."""
+    return [f"{v:.7f}".rstrip("0").rstrip(".") or "0" for v in values.tolist()]
 
 
 def _polylines(
@@ -59,20 +60,21 @@ def _polylines(
     handle: int,
 ) -> int:
     xs, ys = _fmt(coords[:, 0]), _fmt(coords[:, 1])
-    bs = _fmt(bulge) if bulge is not None else None
-    for i in range(len(offsets) - 1):
-        s, e = int(offsets[i]), int(offsets[i + 1])
+    vertex = [f" 10\n{x}\n 20\n{y}\n" for x, y in zip(xs, ys, strict=True)]
+    if bulge is not None:
+        for k in np.flatnonzero(bulge != 0).tolist():
+            vertex[k] += f" 42\n{_fmt(bulge[k : k + 1])[0]}\n"
+    off = offsets.tolist()
+    for i in range(len(off) - 1):
+        s, e = off[i], off[i + 1]
         if e - s < 3:
             continue
         out.append(
             f"  0\nLWPOLYLINE\n  5\n{handle:X}\n330\n{owner}\n100\nAcDbEntity\n  8\n{layer}\n"
             f"100\nAcDbPolyline\n 90\n{e - s}\n 70\n1\n"
         )
+        out.append("".join(vertex[s:e]))
         handle += 1
-        for k in range(s, e):
-            out.append(f" 10\n{xs[k]}\n 20\n{ys[k]}\n")
-            if bs is not None and bulge is not None and bulge[k] != 0:
-                out.append(f" 42\n{bs[k]}\n")
     return handle
 
 

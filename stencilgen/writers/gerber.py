@@ -64,31 +64,27 @@ def gerber_text(
     ol = apertures.outlines
     xy = fmt.scale(ol.coords)
     refdes = _attr(part)
+    m = len(ol.coords)
+    nxt = np.arange(1, m + 1)
+    ends = ol.offsets[1:][np.diff(ol.offsets) > 0] - 1
+    nxt[ends] = ol.offsets[:-1][np.diff(ol.offsets) > 0]
+    X, Y = xy[:, 0].astype(str).tolist(), xy[:, 1].astype(str).tolist()
+    # the edge leaving every vertex, as one Gerber line: a straight edge, or an arc (G75 multi-quadrant)
+    edges = [f"G01X{X[j]}Y{Y[j]}D01*\n" for j in nxt.tolist()]
     arcs = np.flatnonzero(ol.bulge != 0)
-    nxt = np.arange(1, len(ol.coords) + 1)
-    nxt[ol.offsets[1:][ol.offsets[1:] > 0] - 1] = ol.offsets[:-1][ol.offsets[1:] > 0]
-    centre_ij = {}
     if len(arcs):
         c, _theta = arc_center(ol.coords[arcs], ol.coords[nxt[arcs]], ol.bulge[arcs])
         ij = fmt.scale(c) - xy[arcs]
-        centre_ij = {int(k): (int(ij[m, 0]), int(ij[m, 1])) for m, k in enumerate(arcs)}
-    for i in range(len(ol)):
-        if apertures.kind[i] == NONE:
-            continue
-        s, e = int(ol.offsets[i]), int(ol.offsets[i + 1])
-        w(f"%TO.P,{refdes},{i}*%\n")
-        w("G36*\n")
-        w(f"X{xy[s, 0]}Y{xy[s, 1]}D02*\n")
-        for k in range(s, e):
-            j = k + 1 if k + 1 < e else s
-            x, y = xy[j]
-            if ol.bulge[k] != 0:
-                ci, cj = centre_ij[k]
-                w(f"{'G03' if ol.bulge[k] > 0 else 'G02'}X{x}Y{y}I{ci}J{cj}D01*\n")
-            else:
-                w(f"G01X{x}Y{y}D01*\n")
-        w("G37*\n")
-        w("%TD*%\n")
+        for k, j, (ci, cj), b in zip(
+            arcs.tolist(), nxt[arcs].tolist(), ij.tolist(), ol.bulge[arcs].tolist(), strict=True
+        ):
+            edges[k] = f"{'G03' if b > 0 else 'G02'}X{X[j]}Y{Y[j]}I{ci}J{cj}D01*\n"
+    offsets = ol.offsets.tolist()
+    for i in np.flatnonzero(apertures.kind != NONE).tolist():
+        s, e = offsets[i], offsets[i + 1]
+        w(f"%TO.P,{refdes},{i}*%\nG36*\nX{X[s]}Y{Y[s]}D02*\n")
+        w("".join(edges[s:e]))
+        w("G37*\n%TD*%\n")
     w("M02*\n")
     return out.getvalue()
 

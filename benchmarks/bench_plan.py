@@ -1,0 +1,90 @@
+"""Benchmark: `stencilgen plan` with default settings, whole process, on a flat 100,000-contact layout
+(100 dies of 1,000 contacts, flattened), beside KLayout reading the same file, shrinking every pad by
+5 um and writing GDS (what a user can do today), and gdstk's bare read + write (the I/O floor).
+
+    make bench            (or: .venv/bin/python benchmarks/bench_plan.py [--runs 3])
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from bench_read import make_files  # noqa: E402
+
+KLAYOUT = r"""
+import sys, klayout.db as db
+ly = db.Layout(); ly.read(sys.argv[1])
+li = ly.layer(9, 0)
+r = db.Region(ly.top_cell().begin_shapes_rec(li)).sized(-int(round(5 / ly.dbu)))
+out = db.Layout(); out.dbu = ly.dbu; top = out.create_cell("STENCIL"); top.shapes(out.layer(1, 0)).insert(r)
+out.write(sys.argv[2])
+"""
+
+GDSTK = r"""
+import sys, gdstk
+lib = gdstk.read_gds(sys.argv[1])
+lib.write_gds(sys.argv[2])
+"""
+
+PEAK = "/usr/bin/time"
+
+
+def timed(cmd: list[str], runs: int) -> tuple[float, float]:
+    """Median wall time and peak RSS (MB) of a whole process."""
+    times, peaks = [], []
+    for _ in range(runs):
+        t = time.perf_counter()
+        if os.path.exists(PEAK):
+            r = subprocess.run([PEAK, "-f", "%M", *cmd], capture_output=True, text=True)
+            peaks.append(int(r.stderr.strip().splitlines()[-1]) / 1024)
+        else:
+            r = subprocess.run(cmd, capture_output=True, text=True)
+        times.append(time.perf_counter() - t)
+        if r.returncode not in (0, 1):
+            raise SystemExit(f"{cmd[:3]} failed: {r.stderr[-500:]}")
+    return statistics.median(times), (max(peaks) if peaks else float("nan"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    flat = make_files()["flat 100k"]
+    tmp = tempfile.mkdtemp(prefix="stencilgen-bench-")
+    try:
+        py = sys.executable
+        exe = os.path.join(os.path.dirname(py), "stencilgen")
+        cases = [
+            ("stencilgen plan (gerber, dxf, gds, json)", [exe, "plan", flat, "--layer", "9/0", "-o", tmp, "-q"]),
+            (
+                "stencilgen plan --formats gds",
+                [exe, "plan", flat, "--layer", "9/0", "-o", tmp, "-q", "--formats", "gds"],
+            ),
+            ("KLayout read + shrink 5 um + write", [py, "-c", KLAYOUT, flat, os.path.join(tmp, "kl.gds")]),
+            ("gdstk read + write (I/O floor)", [py, "-c", GDSTK, flat, os.path.join(tmp, "gd.gds")]),
+        ]
+        print(f"flat 100,000 contacts, whole process, median of {args.runs} runs")
+        print(f"{'what':<42} {'median s':>9} {'peak MB':>8}")
+        results = {}
+        for name, cmd in cases:
+            t, m = timed(cmd, args.runs)
+            results[name] = t
+            print(f"{name:<42} {t:9.2f} {m:8.0f}")
+        kl = results["KLayout read + shrink 5 um + write"]
+        print(f"plan / KLayout pipeline: {results['stencilgen plan (gerber, dxf, gds, json)'] / kl:.1f}x (target 3x)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
