@@ -67,7 +67,9 @@ def test_rule_errors_exit_1(tmp_path):
     assert r.returncode == 1
     doc = json.load(open(tmp_path / "out" / "tiny.json"))
     assert doc["summary"]["errors"] >= 1
-    assert any(f["code"] == "no_aperture" for f in doc["findings"])
+    assert any(f["code"] == "no_aperture" for c in doc["contacts"] for f in c["findings"])
+    tiny = next(c for c in doc["contacts"] if c["d_um"] == 8.0)
+    assert tiny["status"] == "error" and tiny["aperture"] == "none"
 
 
 def test_options_change_rules(tmp_path):

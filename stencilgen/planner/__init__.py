@@ -385,7 +385,7 @@ def _violations(
     slack = chord_slack
     qa, qc = pad_tree.query(ap, predicate="dwithin", distance=rules.clearance_um + slack - 1e-6)
     bad[sel[qa[which[sel[qa]] != qc]]] = True
-    if web:
+    if web and reach is not None:
         # apertures only shrink while planning: the tree of their first shapes finds every candidate
         reach_tree, reach_ids = reach
         distance = rules.web_min_um + 2 * slack - 1e-6

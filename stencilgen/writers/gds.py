@@ -46,7 +46,7 @@ def write_gds(
         poly = gdstk.Polygon(grid[s:e] * GRID_UM, layer=layer[0], datatype=layer[1])  # type: ignore[arg-type]
         if len(members) > 1:
             offsets = (anchor[members[1:]] - anchor[first]) * GRID_UM
-            poly.repetition = gdstk.Repetition(offsets=offsets)  # type: ignore[arg-type]
+            poly.repetition = gdstk.Repetition(offsets=offsets)
         shapes.append(poly)
     top.add(*shapes)
     with atomic_path(path) as tmp:
