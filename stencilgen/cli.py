@@ -65,15 +65,26 @@ max_option = click.option(
 )
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM unwinds like Ctrl-C, so that half-written temporary files are removed."""
+    raise KeyboardInterrupt
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="stencilgen")
 def main() -> None:
     """Design solder-paste stencils for fine-pitch dies and wafers.
 
+    Lengths are in micrometres unless a unit is given; every file is written whole or not at all.
+
     \b
-    Example:
+    Examples:
       stencilgen inspect die.gds --layer 9/0
+      stencilgen plan die.gds --layer 9/0 -o out/
     """
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
 
 
 @main.command()

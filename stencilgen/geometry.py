@@ -213,10 +213,50 @@ def _candidate_pairs(box: np.ndarray, tol: float) -> np.ndarray:
     return p[keep]
 
 
-def build_contacts(polys: Polygons, grid_um: float) -> tuple[Contacts, list[Excluded]]:
-    """Shapes on the pad layer -> contacts: drop degenerate shapes, merge shapes that overlap or
-    abut into one contact, set aside shapes with holes (a seal-ring frame is not a contact),
-    compute each contact's area, centre, d and oriented size, and number them in (y, x) order."""
+def _rectangles(polys: Polygons) -> np.ndarray:
+    """True for four-vertex polygons with right angles (valid by construction)."""
+    out = np.zeros(len(polys), dtype=bool)
+    four = np.flatnonzero(polys.counts == 4)
+    if len(four):
+        P = polys.coords[polys.offsets[four][:, None] + np.arange(4)]
+        e = np.roll(P, -1, axis=1) - P
+        dots = np.einsum("nkd,nkd->nk", e, np.roll(e, -1, axis=1))
+        lens = np.hypot(e[..., 0], e[..., 1])
+        out[four] = (np.abs(dots) <= 1e-9 * lens * np.roll(lens, -1, axis=1)).all(axis=1) & (lens > 0).all(axis=1)
+    return out
+
+
+def _repair(polys: Polygons, box: np.ndarray, repair: bool) -> tuple[Polygons, np.ndarray, list[Excluded]]:
+    """Self-intersecting shapes: repaired (the largest part of shapely's make_valid) or left out."""
+    notes: list[Excluded] = []
+    check = np.flatnonzero(~_rectangles(polys))
+    if not len(check):
+        return polys, box, notes
+    geoms = to_shapely(polys, check)
+    bad = check[~shapely.is_valid(geoms)]
+    if not len(bad):
+        return polys, box, notes
+    fixed: list[np.ndarray] = []
+    for i, g in zip(bad.tolist(), shapely.make_valid(to_shapely(polys, bad)), strict=True):
+        parts = [p for p in shapely.get_parts(g) if p.geom_type == "Polygon" and p.area >= MIN_AREA_UM2]
+        if repair and parts:
+            best = max(parts, key=lambda p: p.area)
+            fixed.append(np.asarray(shapely.geometry.polygon.orient(best, 1.0).exterior.coords)[:-1])
+            notes.append(_excluded("self-intersecting shape, repaired (largest part kept)", box[i], best.area, True))
+        elif parts:
+            notes.append(_excluded("self-intersecting shape, left out", box[i], 0.0))
+        else:
+            notes.append(_excluded("degenerate shape (no area), left out", box[i], 0.0))
+    keep = np.setdiff1d(np.arange(len(polys)), bad)
+    out = Polygons.concat([polys.take(keep), Polygons.from_list(fixed)])
+    return out, bboxes(out), notes
+
+
+def build_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tuple[Contacts, list[Excluded]]:
+    """Shapes on the pad layer -> contacts: drop degenerate shapes, repair (or drop) self-intersecting
+    ones, merge shapes that overlap, abut, repeat or nest into one contact, set aside shapes with holes
+    (a seal-ring frame is not a contact), compute each contact's area, centre, d and oriented size,
+    and number them in (y, x) order. Every shape left out, repaired or merged is noted."""
     excluded: list[Excluded] = []
     if len(polys):
         keep_vertices = polys.counts >= 3
@@ -225,13 +265,20 @@ def build_contacts(polys: Polygons, grid_um: float) -> tuple[Contacts, list[Excl
     area, centre = area_centroid(polys)
     box = bboxes(polys)
     degenerate = np.abs(area) < MIN_AREA_UM2
-    for i in np.flatnonzero(degenerate):
-        excluded.append(_excluded("zero-area shape", box[i], 0.0))
-    good = np.flatnonzero(~degenerate)
+    flat = _rectangles(polys) & degenerate  # a bow-tie also sums to zero area: only flat rectangles go here
+    for i in np.flatnonzero(flat):
+        excluded.append(_excluded("zero-area shape, left out", box[i], 0.0))
+    good = np.flatnonzero(~flat)
     polys = polys.take(good)
     box = box[good]
-    area = np.abs(area[good])
-    centre = centre[good]
+    polys, box, notes = _repair(polys, box, repair)
+    excluded.extend(notes)
+    area, centre = area_centroid(polys)
+    degenerate = np.abs(area) < MIN_AREA_UM2
+    for i in np.flatnonzero(degenerate):
+        excluded.append(_excluded("zero-area shape, left out", box[i], 0.0))
+    good = np.flatnonzero(~degenerate)
+    polys, box, area, centre = polys.take(good), box[good], np.abs(area[good]), centre[good]
 
     pairs = _candidate_pairs(box, grid_um / 2)
     if len(pairs):
@@ -259,12 +306,17 @@ def build_contacts(polys: Polygons, grid_um: float) -> tuple[Contacts, list[Excl
             for part in shapely.get_parts(union):
                 if part.geom_type != "Polygon" or part.area < MIN_AREA_UM2:
                     continue
+                b = np.array(part.bounds)
                 if len(part.interiors):
-                    b = np.array(part.bounds)
-                    excluded.append(_excluded("shape with a hole (a frame, not a contact)", b, part.area))
+                    excluded.append(_excluded("shape with a hole (a frame, not a contact), left out", b, part.area))
                     continue
                 ring = np.asarray(shapely.simplify(part, 0).exterior.coords)[:-1]
                 new_polys.append(ring)
+                excluded.append(
+                    _excluded(
+                        f"{len(group)} overlapping, abutting, repeated or nested shapes merged", b, part.area, True
+                    )
+                )
         polys = Polygons.concat([polys.take(keep), Polygons.from_list(new_polys)])
         area, centre = area_centroid(polys)
         area = np.abs(area)
@@ -284,12 +336,13 @@ def build_contacts(polys: Polygons, grid_um: float) -> tuple[Contacts, list[Excl
     return contacts, excluded
 
 
-def _excluded(reason: str, box: np.ndarray, area: float) -> Excluded:
+def _excluded(reason: str, box: np.ndarray, area: float, kept: bool = False) -> Excluded:
     return Excluded(
         reason=reason,
         center=(float((box[0] + box[2]) / 2), float((box[1] + box[3]) / 2)),
         size=(float(box[2] - box[0]), float(box[3] - box[1])),
         area=float(area),
+        kept=kept,
     )
 
 

@@ -69,12 +69,13 @@ class Polygons:
 
 @dataclass(frozen=True)
 class Excluded:
-    """A shape on the pad layer that is not a contact, and why."""
+    """A note on shapes of the pad layer: left out (not a contact), or kept after a repair or merge."""
 
     reason: str
     center: tuple[float, float]
     size: tuple[float, float]
     area: float
+    kept: bool = False  # True: the shape became (part of) a contact after all
 
 
 @dataclass(frozen=True)

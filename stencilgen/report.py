@@ -18,6 +18,15 @@ def _pt(p: np.ndarray) -> list[float]:
     return [_r(p[0]), _r(p[1])]
 
 
+def _note(e: Any) -> dict[str, Any]:
+    return {
+        "reason": e.reason,
+        "kept": e.kept,
+        "center_um": [_r(e.center[0]), _r(e.center[1])],
+        "size_um": [_r(e.size[0]), _r(e.size[1])],
+    }
+
+
 def inspect_report(layout: Layout, rows: RowSet) -> dict[str, Any]:
     """What `inspect --json` prints: contacts, rows, corners, arrays, staggers, isolated (all in um)."""
     c = layout.contacts
@@ -79,14 +88,8 @@ def inspect_report(layout: Layout, rows: RowSet) -> dict[str, Any]:
             for s in rows.staggers
         ],
         "isolated": len(rows.isolated),
-        "excluded_shapes": [
-            {
-                "reason": e.reason,
-                "center_um": [_r(e.center[0]), _r(e.center[1])],
-                "size_um": [_r(e.size[0]), _r(e.size[1])],
-            }
-            for e in layout.excluded
-        ],
+        "excluded_shapes": [_note(e) for e in layout.excluded if not e.kept],
+        "shape_notes": [_note(e) for e in layout.excluded],
         "layers": layout.layers,
         "cells": len(layout.cells),
         "hierarchy": None
@@ -110,12 +113,12 @@ def inspect_text(doc: dict[str, Any]) -> str:
     if doc["hierarchy"]:
         h = doc["hierarchy"]
         lines.append(f"  element: {h['element_contacts']} contacts placed {h['placements']} times")
-    for e in doc["excluded_shapes"][:10]:
+    for e in doc["shape_notes"][:10]:
         x, y = e["center_um"]
         w, h_ = e["size_um"]
-        lines.append(f"  not a contact: {e['reason']}, {w:g} x {h_:g} um at ({x:g}, {y:g}) um")
-    if len(doc["excluded_shapes"]) > 10:
-        lines.append(f"  ... and {len(doc['excluded_shapes']) - 10} more shapes that are not contacts")
+        lines.append(f"  note: {e['reason']}, {w:g} x {h_:g} um at ({x:g}, {y:g}) um")
+    if len(doc["shape_notes"]) > 10:
+        lines.append(f"  ... and {len(doc['shape_notes']) - 10} more notes on shapes")
     lines.append(f"  rows: {len(doc['rows'])}")
     shown = doc["rows"][:40]
     for r in shown:
@@ -256,7 +259,8 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
         },
         "rules": asdict(rules),
         "outputs": outputs,
-        "excluded_shapes": len(layout.excluded),
+        "excluded_shapes": sum(1 for e in layout.excluded if not e.kept),
+        "shape_notes": [_note(e) for e in layout.excluded],
     }
     return {"summary": summary, "contacts": records}
 

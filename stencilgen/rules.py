@@ -63,6 +63,8 @@ class Rules:
     # keep-in and coarse pitch
     edge_margin_um: float = 20.0
     shrink_um: float = 5.0
+    # input geometry
+    degenerate: str = "repair"  # self-intersecting contacts: "repair" (largest valid part) or "drop"
 
     @property
     def five_ball_um(self) -> float:
@@ -74,7 +76,7 @@ class Rules:
 
 
 LENGTH_KEYS = {f.name for f in fields(Rules) if f.name.endswith("_um")}
-CHOICES = {"strategy": ("tip", "offset"), "oblique_scope": ("corners", "all")}
+CHOICES = {"strategy": ("tip", "offset"), "oblique_scope": ("corners", "all"), "degenerate": ("repair", "drop")}
 FRACTIONS = (
     "transfer_efficiency",
     "transfer_efficiency_min",
@@ -136,6 +138,7 @@ DOCS = {
     "paste_type": "paste particle type (3-8); five of its largest particles must fit the narrowest width",
     "edge_margin_um": "apertures stay this far inside the keep-in outline",
     "shrink_um": "coarse pitch and isolated contacts: the pad's shape shrunk by this much per side",
+    "degenerate": 'self-intersecting contact shapes: "repair" (keep the largest valid part) or "drop"',
 }
 
 

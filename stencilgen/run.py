@@ -79,7 +79,9 @@ def creation_time(path: str, option: str | None) -> dt.datetime:
 
 def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
     """Plan a stencil for one layout and write OUTDIR/<stem>.gbr/.dxf/.gds/.json."""
-    layout = read_layout(path, options.layer, options.cell, options.units, options.max_contacts)
+    layout = read_layout(
+        path, options.layer, options.cell, options.units, options.max_contacts, repair=rules.degenerate == "repair"
+    )
     rows = find_layout_rows(layout.contacts, layout.instances, rules)
     keep_in = None
     if options.keep_in is not None:

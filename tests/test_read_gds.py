@@ -121,6 +121,33 @@ def test_overlapping_and_abutting_shapes_merge(tmp_path):
     assert layout.shapes == 5
     np.testing.assert_allclose(sorted(c.area), [1600, 2400, 3200])
     np.testing.assert_allclose(sorted(c.d), [40, 40, 40])
+    merged = [e for e in layout.excluded if e.kept]
+    assert len(merged) == 2 and all("merged" in e.reason for e in merged)
+
+
+def test_duplicated_nested_and_self_intersecting_shapes(tmp_path):
+    bowtie = np.array([[400.0, 0.0], [440.0, 40.0], [440.0, 0.0], [400.0, 40.0]])  # crosses itself
+    polys = [
+        synth.rect((0, 0), (40, 40), 0),
+        synth.rect((0, 0), (40, 40), 0),  # duplicated
+        synth.rect((200, 0), (60, 60), 0),
+        synth.rect((200, 0), (20, 20), 0),  # nested inside the previous one
+        bowtie,
+        synth.rect((600, 0), (40, 40), 0),
+    ]
+    path = str(tmp_path / "d.gds")
+    synth.write_gds(path, polys, noise=False)
+    layout = read_layout(path, layer="9/0")
+    c = layout.contacts
+    assert len(c) == 4  # the duplicate and the nested one merge; the bow-tie is repaired
+    np.testing.assert_allclose(sorted(c.area), [400, 1600, 1600, 3600])
+    reasons = sorted(e.reason for e in layout.excluded)
+    assert sum("merged" in r for r in reasons) == 2
+    bow = [e for e in layout.excluded if "self-intersecting" in e.reason]
+    assert len(bow) == 1 and bow[0].kept and bow[0].center == pytest.approx((420.0, 20.0))
+    dropped = read_layout(path, layer="9/0", repair=False)
+    assert len(dropped.contacts) == 3
+    assert any("self-intersecting shape, left out" in e.reason and not e.kept for e in dropped.excluded)
 
 
 def test_frame_with_hole_is_not_a_contact(tmp_path):
@@ -135,7 +162,8 @@ def test_frame_with_hole_is_not_a_contact(tmp_path):
     synth.write_gds(path, frame + pads, noise=False)
     layout = read_layout(path, layer="9/0")
     assert len(layout.contacts) == 3
-    assert len(layout.excluded) == 1 and "hole" in layout.excluded[0].reason
+    left_out = [e for e in layout.excluded if not e.kept]
+    assert len(left_out) == 1 and "hole" in left_out[0].reason
 
 
 def test_oasis_round_trip(tmp_path):

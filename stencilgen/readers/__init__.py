@@ -14,6 +14,8 @@ from ..model import Instances, Layout, Polygons
 
 #: refuse layouts that expand to more shapes than this (a wafer has about a million)
 DEFAULT_MAX_CONTACTS = 20_000_000
+#: refuse coordinates farther than this from the origin (a 300 mm wafer reaches 150 mm)
+MAX_COORDINATE_UM = 1e6
 
 FORMATS = {
     ".gds": "gds",
@@ -41,12 +43,14 @@ def read_layout(
     units: str | None = None,
     max_contacts: int = DEFAULT_MAX_CONTACTS,
     list_layers: bool = False,
+    repair: bool = True,
 ) -> Layout:
     """Read the contacts on one layer of a GDSII, OASIS or DXF layout.
 
     layer: "L/D" for GDS/OASIS, a layer name for DXF (default: the only layer with shapes).
     cell: GDS/OASIS top cell (default: the only top cell, KLayout's context cell aside).
     units: DXF only, the drawing unit when $INSUNITS is missing or must be overridden.
+    repair: self-intersecting shapes are repaired (True) or left out (False); either way they are noted.
     """
     path = os.fspath(path)
     fmt = layout_format(path)
@@ -71,19 +75,24 @@ def read_layout(
     instances = None
     if len(raw.parts) == 1 and len(raw.parts[0].transforms) > 1:
         part = raw.parts[0]
-        element, excluded = build_contacts(part.polygons, raw.grid_um)
+        element, excluded = build_contacts(part.polygons, raw.grid_um, repair)
         if len(element) >= 3 and not excluded and placements_disjoint(element, part.transforms):
             contacts, index = place_contacts(element, part.transforms, raw.grid_um)
             instances = Instances(element, part.transforms, index)
     if instances is None:
         flat = Polygons.concat([transform_polygons(p.polygons, p.transforms, raw.grid_um) for p in raw.parts])
-        contacts, excluded = build_contacts(flat, raw.grid_um)
+        contacts, excluded = build_contacts(flat, raw.grid_um, repair)
     else:
         excluded = []
     if len(contacts) == 0:
         raise input_error(path, f"no contacts on layer {raw.layer} (only {shapes} unusable shapes)")
     if not np.isfinite(contacts.center).all():
         raise input_error(path, "non-finite coordinates on the pad layer")
+    reach = float(np.abs(contacts.polygons.coords).max()) if len(contacts.polygons.coords) else 0.0
+    if reach > MAX_COORDINATE_UM:
+        raise input_error(
+            path, f"coordinates reach {reach / 1e3:,.0f} mm from the origin, beyond any die or wafer (limit 1 m)"
+        )
     return Layout(
         path=path,
         format=raw.format,

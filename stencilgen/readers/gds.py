@@ -4,7 +4,11 @@ numpy (each cell's polygons are read once and placed by every transform that rea
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -31,7 +35,45 @@ def parse_gds_layer(text: str) -> tuple[int, int]:
     return nums[0], nums[1]
 
 
+@contextmanager
+def _captured_stderr() -> Iterator[list[str]]:
+    """gdstk prints its complaints on the C stderr: catch them so the user sees one line from us."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    box: list[str] = []
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield box
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            box.append(tmp.read().decode("utf-8", "replace"))
+
+
+def _gdstk_reason(exc: BaseException, captured: list[str]) -> str:
+    said = [ln.replace("[GDSTK]", "").strip() for ln in "".join(captured).splitlines() if ln.strip()]
+    return said[-1].rstrip(".") if said else str(exc).rstrip(".")
+
+
 def _load(path: str, fmt: str, layer: tuple[int, int] | None) -> tuple[Any, float]:
+    with _captured_stderr() as captured:
+        try:
+            return _load_quiet(path, fmt, layer)
+        except InputError:
+            raise
+        except _Unreadable as exc:
+            err: Exception = exc
+    kind = "OASIS" if fmt == "oasis" else "GDSII"
+    raise input_error(path, f"not a readable {kind} file ({_gdstk_reason(err.__cause__ or err, captured)})")
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def _load_quiet(path: str, fmt: str, layer: tuple[int, int] | None) -> tuple[Any, float]:
     import gdstk
 
     try:
@@ -44,9 +86,8 @@ def _load(path: str, fmt: str, layer: tuple[int, int] | None) -> tuple[Any, floa
             if layer is not None:
                 kwargs["filter"] = {layer}
             lib = gdstk.read_gds(path, **kwargs)
-    except (OSError, RuntimeError, ValueError, TypeError) as exc:
-        kind = "OASIS" if fmt == "oasis" else "GDSII"
-        raise input_error(path, f"not a readable {kind} file ({exc})") from None
+    except (OSError, RuntimeError, ValueError, TypeError, MemoryError, OverflowError) as exc:
+        raise _Unreadable(str(exc)) from exc
     if not precision or not np.isfinite(precision) or precision <= 0:
         raise input_error(path, "the file gives no valid database unit")
     return lib, float(precision)
