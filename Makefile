@@ -37,6 +37,9 @@ bench: install ## benchmarks: read + rows (100k flat, 1M wafer); plan (100k flat
 	$(PY) benchmarks/bench_read.py
 	$(PY) benchmarks/bench_plan.py
 
+fuzz: install ## a long fuzz run: damaged and random files, random dies (several minutes)
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -n 2 tests/test_fuzz.py $(PYTEST_ARGS)
+
 samples: install ## regenerate sample_layouts/ and their expected readings
 	$(PY) sample_layouts/make_samples.py
 

@@ -18,3 +18,11 @@ def realworld() -> str:
     if not os.path.isdir(REALWORLD):
         pytest.skip("../shared/realworld is not beside this checkout")
     return REALWORLD
+
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+# `make test` runs a short fuzz; `make fuzz` (HYPOTHESIS_PROFILE=fuzz) a long one
+settings.register_profile("default", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("fuzz", max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -131,8 +131,8 @@ def _size_strips(
         cap = np.pi * w * w / 8
         L = np.clip((a_want - cap) / w - (h1 + h2), 0.0, L_max)
         # a contact long across the row: shorten the body on its far side so the limit holds
-        h1 = np.where(strips.tip_strip_area(w, h1, h2, L, w) > a_want, np.maximum(a_want - cap, 0) / w - h2, h1)
-        h1 = np.maximum(h1, -h2 + 1e-3)
+        excess = strips.tip_strip_area(w, h1, h2, L, w) - a_want
+        h1 = np.maximum(h1 - np.maximum(excess, 0.0) / w, -h2 + 1e-3)
         r_room = np.minimum.reduce(
             [
                 p * s - rules.web_min_um / 2,
@@ -146,8 +146,8 @@ def _size_strips(
         area = strips.tip_strip_area(w, h1, h2, L, D)
     else:
         L = np.clip(a_want / w - (h1 + h2), 0.0, L_max)
-        h1 = np.where(strips.plain_strip_area(w, h1, h2, L) > a_want, a_want / w - h2, h1)
-        h1 = np.maximum(h1, -h2 + 1e-3)
+        excess = strips.plain_strip_area(w, h1, h2, L) - a_want
+        h1 = np.maximum(h1 - np.maximum(excess, 0.0) / w, -h2 + 1e-3)
         D = np.zeros(len(idx))
         area = strips.plain_strip_area(w, h1, h2, L)
     return {"center": c, "axis": axis, "w": w, "h1": h1, "h2": h2, "L": L, "D": D, "area": area, "a_want": a_want}

@@ -81,6 +81,27 @@ def read_dxf(
     max_shapes: int,
 ) -> RawLayout:
     """Read every closed outline on one layer of a DXF's modelspace, in micrometres."""
+    import logging
+
+    log = logging.getLogger("ezdxf")  # ezdxf logs what it tolerates; our errors say what matters
+    if not log.handlers:
+        log.addHandler(logging.NullHandler())
+    log.propagate = False
+    try:
+        return _read_dxf(path, layer, units, max_shapes)
+    except (InputError, UsageError):
+        raise
+    except Exception as exc:  # ezdxf accepted the file but its entities are damaged
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise input_error(path, f"damaged DXF entities ({reason})") from None
+
+
+def _read_dxf(
+    path: str,
+    layer: str | None,
+    units: str | None,
+    max_shapes: int,
+) -> RawLayout:
     import ezdxf
 
     if not os.path.isfile(path):

@@ -57,7 +57,64 @@ def _gdstk_reason(exc: BaseException, captured: list[str]) -> str:
     return said[-1].rstrip(".") if said else str(exc).rstrip(".")
 
 
+PROBE_TIMEOUT_S = 300.0
+
+
+def _exercise(path: str, fmt: str, layer: tuple[int, int] | None) -> None:
+    """Everything stencilgen asks of gdstk about a file: reading it and walking every cell."""
+    lib, _ = _load_quiet(path, fmt, layer)
+    for cell in lib.cells:
+        _ = cell.name
+        for ref in cell.references:
+            target = ref.cell
+            _ = target if isinstance(target, str) else target.name
+            _ = (ref.origin, ref.rotation, ref.magnification, ref.x_reflection, ref.repetition.size)
+        for p in cell.polygons:
+            _ = (p.layer, p.datatype, p.repetition.size)
+        cell.get_polygons(apply_repetitions=False, include_paths=True, depth=0)
+
+
+def _probe(path: str, fmt: str, layer: tuple[int, int] | None) -> None:
+    """gdstk is C++ and a damaged file can crash it: read the file first in a forked child, and refuse
+    the file if the child dies or hangs. The parent then reads a file known to be safe."""
+    if not hasattr(os, "fork"):
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: quiet, exercise the reader, report by exit status
+        code = 0
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.dup2(devnull, 1)
+            _exercise(path, fmt, layer)
+        except BaseException:
+            code = 3
+        os._exit(code)
+    deadline = PROBE_TIMEOUT_S
+    waited = 0.0
+    step = 0.002
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if waited > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            raise input_error(path, f"reading the file did not finish in {deadline:.0f} s; it is probably damaged")
+        import time
+
+        time.sleep(step)
+        waited += step
+        step = min(step * 2, 0.05)
+    if os.WIFSIGNALED(status):
+        kind = "OASIS" if fmt == "oasis" else "GDSII"
+        raise input_error(path, f"not a readable {kind} file (damaged: the reader crashed on it)")
+
+
 def _load(path: str, fmt: str, layer: tuple[int, int] | None) -> tuple[Any, float]:
+    _probe(path, fmt, layer)
     with _captured_stderr() as captured:
         try:
             return _load_quiet(path, fmt, layer)
@@ -213,6 +270,22 @@ def read_gds(
     list_layers: bool,
 ) -> RawLayout:
     """Read the shapes of one layer of one cell of a GDSII or OASIS file."""
+    try:
+        return _read_gds(path, fmt, layer, cell, max_shapes, list_layers)
+    except (TypeError, ValueError, RuntimeError, UnicodeDecodeError, OverflowError, AttributeError) as exc:
+        # gdstk read a damaged file without complaint but cannot hand over what it read
+        kind = "OASIS" if fmt == "oasis" else "GDSII"
+        raise input_error(path, f"not a readable {kind} file (damaged: {str(exc).rstrip('.')})") from None
+
+
+def _read_gds(
+    path: str,
+    fmt: str,
+    layer: str | None,
+    cell: str | None,
+    max_shapes: int,
+    list_layers: bool,
+) -> RawLayout:
     if not os.path.isfile(path):
         raise input_error(path, "no such file")
     want = parse_gds_layer(layer) if layer is not None else None
