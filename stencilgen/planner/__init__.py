@@ -128,6 +128,8 @@ def _size_strips(
     # room for a tip: neighbours on the same side are two pitches away along the row (measured across
     # the strip), the opposite neighbours' contacts and strip ends one pitch away at the contact edge
     if rules.strategy == "tip":
+        # a contact so small that even the round end alone passes the volume: a narrower strip
+        w = np.minimum(w, np.sqrt(8 * a_want / np.pi) * (1 - 1e-6))
         cap = np.pi * w * w / 8
         L = np.clip((a_want - cap) / w - (h1 + h2), 0.0, L_max)
         # a contact long across the row: shorten the body on its far side so the limit holds
