@@ -39,6 +39,7 @@ CODES: dict[str, tuple[str, str, str]] = {
     "five_ball": (WARNING, "narrowest width holds fewer than five of the paste's largest particles", "um"),
     "web": (WARNING, "web to another aperture below web_min_um", "um"),
     "inside_contact": (WARNING, "the strip does not reach beyond its contact", "um"),
+    "extra_aperture": (ERROR, "more than one aperture on this contact", ""),
 }
 
 
@@ -133,8 +134,13 @@ def check_plan(plan: Plan, rules: Rules, keep_in: Any = None, polygons: Polygons
 
 
 def _row_dirs(plan: Plan) -> np.ndarray:
-    u = np.full((len(plan.contacts), 2), np.nan)
-    for r in plan.rows.rows:
+    return row_directions(plan.rows, len(plan.contacts))
+
+
+def row_directions(rows: Any, n: int) -> np.ndarray:
+    """(n, 2) direction of each contact's row, NaN for contacts in no row."""
+    u = np.full((n, 2), np.nan)
+    for r in rows.rows:
         u[r.members] = r.direction
     return u
 
@@ -146,8 +152,10 @@ def check_apertures(
     keep_in: Any = None,
     polygons: Polygons | None = None,
     rows_u: np.ndarray | None = None,
+    extra_errors: dict[str, np.ndarray] | None = None,
 ) -> Checked:
-    """The checks on one aperture per contact (aperture i serves contact i)."""
+    """The checks on one aperture per contact (aperture i serves contact i); `extra_errors` adds
+    findings found elsewhere (code -> contact ids), e.g. several apertures on one contact."""
     n = len(contacts)
     polys = polygons if polygons is not None else aperture_polygons(apertures, CHECK_ARC_CHORDS)
     have = apertures.kind != NONE
@@ -170,6 +178,8 @@ def check_apertures(
         )
 
     add(np.flatnonzero(~have), "no_aperture", 0.0, 0.0)
+    for code, ids in (extra_errors or {}).items():
+        add(ids, code, 0.0, 0.0)
 
     # volumes (rule 6)
     d = contacts.d

@@ -248,3 +248,74 @@ def rules(rules_file: str | None) -> None:
     from .rules import load_rules, rules_toml
 
     click.echo(rules_toml(load_rules(rules_file)), nl=False)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--stencil", required=True, metavar="STENCIL", help="The stencil to check: .gbr, .dxf or .gds.")
+@click.option("--stencil-layer", metavar="L/D|NAME", help="Stencil layer (default: 1/0 for GDS, STENCIL for DXF).")
+@layer_option
+@cell_option
+@units_option
+@click.option("--rules", "rules_file", metavar="FILE", help="Rules file (TOML).")
+@click.option("--thickness", metavar="LENGTH", help="Foil thickness, e.g. 20um.")
+@click.option("--paste-type", type=click.IntRange(3, 8), help="Paste particle type (3-8).")
+@click.option("--keep-in", metavar="L/D|NAME", help="Layer holding the element's outline (keep-in, rule 8).")
+@click.option("--keep-in-bbox", is_flag=True, help="Use the bounding box of the --keep-in layer as the outline.")
+@click.option("-o", "--output", "outdir", metavar="OUTDIR", help="Also write OUTDIR/<stem>.check.json.")
+@click.option("--strict", is_flag=True, help="Warnings fail the run too (exit 1).")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout (the summary goes to stderr).")
+@click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
+@max_option
+@handle_errors
+def check(
+    file: str,
+    stencil: str,
+    stencil_layer: str | None,
+    layer: str | None,
+    cell: str | None,
+    units: str | None,
+    rules_file: str | None,
+    thickness: str | None,
+    paste_type: int | None,
+    keep_in: str | None,
+    keep_in_bbox: bool,
+    outdir: str | None,
+    strict: bool,
+    as_json: bool,
+    quiet: bool,
+    max_contacts: int,
+) -> None:
+    """Check an existing stencil against a layout: every rule of RULES.md, per contact.
+
+    Apertures are matched to the contacts they touch; one touching no contact or two contacts is an
+    error. Same report and exit codes as `plan`.
+
+    \b
+    Examples:
+      stencilgen check die.gds --layer 9/0 --stencil die.gbr
+      stencilgen check die.gds --layer 9/0 --stencil stencil.dxf --stencil-layer PASTE --json
+    """
+    from .report import dumps_report, plan_text
+    from .run import Options, check_file
+
+    rules = _rules(rules_file, thickness_um=thickness, paste_type=paste_type)
+    options = Options(
+        layer=layer,
+        cell=cell,
+        units=units,
+        strict=strict,
+        max_contacts=max_contacts,
+        keep_in=keep_in,
+        keep_in_bbox=keep_in_bbox,
+    )
+    result = check_file(file, stencil, outdir, rules, options, stencil_layer)
+    if not quiet:
+        text = plan_text(result.report, result.outputs)
+        stray = result.report["summary"]["stray_apertures"]
+        if stray:
+            text += f"\n  {len(stray)} apertures touch no contact (errors), e.g. " + stray[0]["message"]
+        click.echo(text, err=True)
+    if as_json:
+        click.echo(dumps_report(result.report), nl=False)
+    sys.exit(result.exit_code)

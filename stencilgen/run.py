@@ -116,3 +116,54 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
     text = dumps_report(report)
     atomic_write(outputs["json"], text)
     return Result(layout, plan, checked, report, report["summary"]["exit_code"], outputs)
+
+
+def check_file(
+    path: str, stencil: str, outdir: str | None, rules: Rules, options: Options, stencil_layer: str | None = None
+) -> Result:
+    """Run every check of RULES.md on an existing stencil (Gerber, DXF or GDS) against a layout."""
+    from .checks import check_apertures, row_directions
+    from .match import match_apertures
+    from .readers.stencil import read_stencil
+
+    layout = read_layout(
+        path, options.layer, options.cell, options.units, options.max_contacts, repair=rules.degenerate == "repair"
+    )
+    rows = find_layout_rows(layout.contacts, layout.instances, rules)
+    shapes = read_stencil(stencil, stencil_layer, options.units)
+    matched = match_apertures(layout.contacts, rows, shapes, rules)
+    keep_in = None
+    if options.keep_in is not None:
+        keep_in = read_outline(path, options.keep_in, options.cell, options.units, options.keep_in_bbox)
+    checked = check_apertures(
+        layout.contacts,
+        matched.apertures,
+        rules,
+        keep_in,
+        matched.polygons,
+        row_directions(rows, len(layout.contacts)),
+        {"extra_aperture": matched.extra},
+    )
+    plan = Plan(layout.contacts, rows, matched.apertures, [])
+    stem = safe_name(os.path.splitext(os.path.basename(path))[0]) + ".check"
+    outputs = {"json": os.path.join(outdir, stem + ".json")} if outdir else {}
+    when = creation_time(path, options.creation_date).replace(microsecond=0)
+    report = plan_report(
+        layout,
+        plan,
+        checked,
+        rules,
+        {k: os.path.basename(v) for k, v in outputs.items()},
+        when.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+    )
+    s = report["summary"]
+    s["generator"] = f"stencilgen {__version__}"
+    s["stencil"] = stencil
+    s["stray_apertures"] = matched.stray
+    s["errors"] += len(matched.stray)
+    failing = s["errors"] > 0 or (options.strict and s["warnings"] > 0)
+    s["exit_code"] = 1 if failing else 0
+    if outdir:
+        ensure_dir(outdir)
+        atomic_write(outputs["json"], dumps_report(report))
+    return Result(layout, plan, checked, report, s["exit_code"], outputs)

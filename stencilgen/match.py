@@ -1,0 +1,120 @@
+"""Pure: the apertures of an existing stencil (shapely polygons) matched to the contacts, as the same
+`Apertures` a plan has, so that every check of RULES.md runs on them unchanged.
+
+An aperture belongs to the contacts it touches. One touching no contact is a stray aperture (an
+error, reported apart); one touching two is kept for each and the checks report the bridge; a contact
+touched by several apertures gets their union and an `extra_aperture` error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+
+from .geometry import to_shapely
+from .model import NONE, SHRUNK, STRIP, Apertures, Contacts, Outlines, Polygons, RowSet
+from .rules import Rules
+
+
+@dataclass(frozen=True)
+class Matched:
+    apertures: Apertures
+    polygons: Polygons  # aperture i as a plain polygon (empty when contact i has none)
+    stray: list[dict[str, Any]]  # apertures that touch no contact
+    extra: np.ndarray  # contact ids touched by more than one aperture
+
+
+def _narrowest(poly: Any) -> tuple[float, np.ndarray]:
+    """The narrowest width of an aperture and its long axis: for an elongated shape, the shortest chord
+    across the middle 60 % of its length (a strip's body, not its tip); otherwise the short side of its
+    minimum rotated rectangle."""
+    rect = np.asarray(shapely.minimum_rotated_rectangle(poly).exterior.coords)[:4]
+    e0, e1 = rect[1] - rect[0], rect[2] - rect[1]
+    l0, l1 = float(np.hypot(*e0)), float(np.hypot(*e1))
+    if l0 <= 0 or l1 <= 0:
+        return 0.0, np.array([1.0, 0.0])
+    long_e, long_l, short_l = (e0, l0, l1) if l0 >= l1 else (e1, l1, l0)
+    axis = long_e / long_l
+    if long_l < 1.5 * short_l:
+        return short_l, axis
+    across = np.array([-axis[1], axis[0]])
+    centre = rect.mean(axis=0)
+    ts = np.linspace(-0.3, 0.3, 25) * long_l
+    cuts = shapely.linestrings(
+        [[centre + t * axis - across * short_l * 2, centre + t * axis + across * short_l * 2] for t in ts]
+    )
+    lengths = shapely.length(shapely.intersection(cuts, poly))
+    return float(lengths.min()), axis
+
+
+def match_apertures(contacts: Contacts, rows: RowSet, shapes: list[Any], rules: Rules) -> Matched:
+    n = len(contacts)
+    pads = to_shapely(contacts.polygons)
+    geoms = np.array(shapes, dtype=object)
+    sa, pc = shapely.STRtree(pads).query(geoms, predicate="intersects") if len(geoms) else (np.zeros(0, int),) * 2
+    touched = np.bincount(sa, minlength=len(geoms))
+    stray = []
+    for k in np.flatnonzero(touched == 0).tolist():
+        c = geoms[k].centroid
+        stray.append(
+            {
+                "code": "stray_aperture",
+                "severity": "error",
+                "center_um": [round(c.x, 3), round(c.y, 3)],
+                "area_um2": round(float(geoms[k].area), 3),
+                "message": f"an aperture at ({c.x:.2f}, {c.y:.2f}) um touches no contact",
+            }
+        )
+    owned: dict[int, list[int]] = {}
+    for s, c in zip(sa.tolist(), pc.tolist(), strict=True):
+        owned.setdefault(c, []).append(s)
+    extra = np.array(sorted(c for c, ks in owned.items() if len(ks) > 1), dtype=np.int64)
+    fine = np.zeros(n, dtype=bool)
+    normal = np.zeros((n, 2))
+    for r in rows.rows:
+        if r.pitch <= rules.fine_pitch_um:
+            fine[r.members] = True
+            normal[r.members] = r.normal
+
+    kind = np.full(n, NONE, dtype=np.int8)
+    area, perimeter, width = np.zeros(n), np.zeros(n), np.zeros(n)
+    axis, side, ext = np.zeros((n, 2)), np.zeros(n, dtype=np.int8), np.zeros(n)
+    rings: list[np.ndarray] = []
+    counts = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        ks = owned.get(i)
+        if not ks:
+            continue
+        shape = shapely.union_all(geoms[ks]) if len(ks) > 1 else geoms[ks[0]]
+        if shape.geom_type != "Polygon":
+            shape = max(shapely.get_parts(shape), key=lambda p: p.area)
+        shape = shapely.geometry.polygon.orient(shape, 1.0)
+        ring = np.asarray(shape.exterior.coords)[:-1]
+        rings.append(ring)
+        counts[i] = len(ring)
+        area[i] = shape.area
+        perimeter[i] = shape.length
+        w, long_axis = _narrowest(shape)
+        width[i] = w
+        beyond = shapely.difference(shape, pads[i])
+        reach = 0.0
+        if fine[i] and not beyond.is_empty:
+            # a strip: its axis points to where it reaches beyond the contact
+            tip = np.asarray(beyond.centroid.coords[0]) - contacts.center[i]
+            long_axis = long_axis if tip @ long_axis >= 0 else -long_axis
+            kind[i] = STRIP
+            axis[i] = long_axis
+            side[i] = 1 if tip @ normal[i] >= 0 else -1
+            proj = np.asarray(shape.exterior.coords) @ long_axis
+            reach = float(proj.max() - (np.asarray(pads[i].exterior.coords) @ long_axis).max())
+        else:
+            kind[i] = SHRUNK
+        ext[i] = reach
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    coords = np.concatenate(rings) if rings else np.zeros((0, 2))
+    outlines = Outlines(coords, np.zeros(len(coords)), offsets)
+    apertures = Apertures(outlines, kind, area, perimeter, width, axis, side, ext, np.zeros(n), np.zeros(n, bool))
+    return Matched(apertures, Polygons(coords, offsets), stray, extra)

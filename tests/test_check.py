@@ -1,0 +1,107 @@
+"""`stencilgen check` on stencils made by plan (round trip) and on hand-made stencils with known faults."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import ezdxf
+import pytest
+import synth
+from conftest import SAMPLES
+from test_cli import run
+
+from stencilgen.rules import Rules
+from stencilgen.run import Options, check_file, plan_file
+
+RING = os.path.join(SAMPLES, "ring_100um.gds")
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("rt"))
+    return out, plan_file(RING, out, Rules(), Options(layer="9/0"))
+
+
+def _codes(report):
+    return [sorted({f["code"] for f in c["findings"]}) for c in report["contacts"]]
+
+
+@pytest.mark.parametrize("ext", ["gbr", "dxf", "gds"])
+def test_round_trip_agrees_with_plan(planned, ext):
+    out, plan = planned
+    result = check_file(RING, os.path.join(out, f"ring_100um.{ext}"), None, Rules(), Options(layer="9/0"))
+    assert result.report["summary"]["stray_apertures"] == []
+    assert _codes(result.report) == _codes(plan.report)
+    assert result.exit_code == plan.exit_code
+    for a, b in zip(result.report["contacts"], plan.report["contacts"], strict=True):
+        assert a["aperture_area_um2"] == pytest.approx(b["aperture_area_um2"], rel=2e-3)
+        assert a["volume_ratio"] == pytest.approx(b["volume_ratio"], rel=2e-3)
+
+
+def rect_mm(cx, cy, w, h):
+    return [
+        ((cx - w / 2) / 1000, (cy - h / 2) / 1000),
+        ((cx + w / 2) / 1000, (cy - h / 2) / 1000),
+        ((cx + w / 2) / 1000, (cy + h / 2) / 1000),
+        ((cx - w / 2) / 1000, (cy + h / 2) / 1000),
+    ]
+
+
+def test_hand_drawn_dxf_with_known_faults(tmp_path):
+    # five pads in a row at 100 um: 60 x 90 um
+    pads = [synth.rect((x, 0.0), (60.0, 90.0), 0.0) for x in (0, 100, 200, 300, 400)]
+    layout = str(tmp_path / "row.gds")
+    synth.write_gds(layout, pads, noise=False)
+    doc = ezdxf.new("R2010")
+    doc.header["$INSUNITS"] = 4
+    msp = doc.modelspace()
+    attrs = {"layer": "STENCIL"}
+    msp.add_lwpolyline(rect_mm(0, 0, 36, 90), close=True, dxfattribs=attrs)  # fine
+    msp.add_lwpolyline(rect_mm(150, 0, 100, 20), close=True, dxfattribs=attrs)  # bridges pads 1 and 2
+    msp.add_lwpolyline(rect_mm(300, 0, 60, 300), close=True, dxfattribs=attrs)  # over the volume limit
+    # pad 4 (x = 400) gets no aperture; and one aperture far from any pad
+    msp.add_lwpolyline(rect_mm(1000, 1000, 30, 30), close=True, dxfattribs=attrs)
+    stencil = str(tmp_path / "hand.dxf")
+    doc.saveas(stencil)
+    r = run("check", layout, "--layer", "9/0", "--stencil", stencil, "--json")
+    assert r.returncode == 1, r.stderr
+    rep = json.loads(r.stdout)
+    codes = _codes(rep)
+    assert "bridge" in codes[1] and "bridge" in codes[2]
+    assert "over_volume" in codes[3]
+    assert "no_aperture" in codes[4]
+    assert not {"bridge", "over_volume", "no_aperture"} & set(codes[0])
+    stray = rep["summary"]["stray_apertures"]
+    assert len(stray) == 1 and stray[0]["center_um"] == pytest.approx([1000.0, 1000.0])
+    assert "touch no contact" in r.stderr
+
+
+def test_gerber_flashes_and_macro_apertures(tmp_path):
+    pads = [synth.rect((x, 0.0), (60.0, 60.0), 0.0) for x in (0, 300, 600)]
+    layout = str(tmp_path / "p.gds")
+    synth.write_gds(layout, pads, noise=False)
+    gbr = tmp_path / "flash.gbr"
+    gbr.write_text(
+        "%FSLAX46Y46*%\n%MOMM*%\n"
+        "%ADD10C,0.050000*%\n"  # a 50 um round flash
+        "%ADD11R,0.040000X0.030000*%\n"  # a 40 x 30 um rectangle
+        "%AMBOX*4,1,4,-0.02,-0.02,0.02,-0.02,0.02,0.02,-0.02,0.02,-0.02,-0.02,0*%\n"
+        "%ADD12BOX*%\n"  # a macro: 40 x 40 um outline
+        "D10*\nX0Y0D03*\nD11*\nX300000Y0D03*\nD12*\nX600000Y0D03*\nM02*\n"
+    )
+    result = check_file(layout, str(gbr), None, Rules(), Options(layer="9/0"))
+    areas = [c["aperture_area_um2"] for c in result.report["contacts"]]
+    assert areas[0] == pytest.approx(3.14159 * 25 * 25, rel=1e-3)
+    assert areas[1] == pytest.approx(40 * 30, rel=1e-6)
+    assert areas[2] == pytest.approx(40 * 40, rel=1e-6)
+    assert result.report["summary"]["stray_apertures"] == []
+
+
+def test_check_errors(tmp_path):
+    r = run("check", RING, "--layer", "9/0", "--stencil", str(tmp_path / "nope.gbr"))
+    assert r.returncode == 3 and "no such file" in r.stderr
+    bad = tmp_path / "bad.gbr"
+    bad.write_text("this is not gerber")
+    r = run("check", RING, "--layer", "9/0", "--stencil", str(bad))
+    assert r.returncode == 3 and "bad.gbr" in r.stderr and "Traceback" not in r.stderr
