@@ -319,3 +319,85 @@ def check(
     if as_json:
         click.echo(dumps_report(result.report), nl=False)
     sys.exit(result.exit_code)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("-o", "--output", "outdir", required=True, metavar="OUTDIR", help="One subfolder per layout goes here.")
+@layer_option
+@cell_option
+@units_option
+@click.option("--rules", "rules_file", metavar="FILE", help="Rules file (TOML) for every layout.")
+@click.option("--formats", default="gerber,dxf,gds", show_default=True, help="Stencil formats to write.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Parallel processes (default: the number of cores).")
+@click.option("--continue-on-error", is_flag=True, help="A layout that cannot be planned does not stop the others.")
+@click.option(
+    "--scheduler", metavar="ADDRESS", help="Run on a Dask cluster (e.g. tcp://host:8786); needs a shared filesystem."
+)
+@click.option("--strict", is_flag=True, help="Warnings count as errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json on stdout.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress or table on stderr.")
+@max_option
+@handle_errors
+def batch(
+    inputs: tuple[str, ...],
+    outdir: str,
+    layer: str | None,
+    cell: str | None,
+    units: str | None,
+    rules_file: str | None,
+    formats: str,
+    jobs: int | None,
+    continue_on_error: bool,
+    scheduler: str | None,
+    strict: bool,
+    as_json: bool,
+    quiet: bool,
+    max_contacts: int,
+) -> None:
+    """Plan stencils for many layouts: files, folders (searched for .gds/.oas/.dxf) or globs.
+
+    Each layout goes to OUTDIR/<name>/; OUTDIR/summary.json and summary.csv hold one row per input.
+    Exit codes: 0 all planned without rule errors; 1 rule errors in some; 3 some could not be planned.
+
+    \b
+    Examples:
+      stencilgen batch pads/ -o out/ --layer 9/0 --continue-on-error
+      stencilgen batch 'lib/**/*.gds' -o out/ --layer 9/0 --scheduler tcp://10.0.0.5:8786
+    """
+    import os
+
+    from .batch import batch_exit_code, find_inputs, plan_tasks, run_batch, summary_table, write_summary
+    from .run import Options, parse_formats
+
+    rules = _rules(rules_file)
+    options = Options(
+        layer=layer, cell=cell, units=units, formats=parse_formats(formats), strict=strict, max_contacts=max_contacts
+    )
+    paths = find_inputs(inputs)
+    if not paths:
+        raise UsageError("no layouts (.gds, .oas, .dxf) among the inputs")
+    tasks = plan_tasks(paths, outdir, rules, options)
+    tty = sys.stderr.isatty()
+
+    def progress(row: dict[str, Any], done: int, total: int) -> None:
+        if quiet:
+            return
+        name = os.path.basename(row["input"])
+        if tty:
+            width = 30
+            filled = int(width * done / total)
+            click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name[:40]:<40}", err=True, nl=False)
+            if done == total:
+                click.echo("", err=True)
+        else:
+            click.echo(f"[{done}/{total}] {name}: {row['status']}", err=True)
+
+    rows = run_batch(tasks, jobs or os.cpu_count() or 1, continue_on_error, scheduler, progress)
+    write_summary(outdir, rows, rules)
+    if not quiet:
+        click.echo(summary_table(rows), err=True)
+    if as_json:
+        with open(os.path.join(outdir, "summary.json")) as fh:
+            click.echo(fh.read(), nl=False)
+    sys.exit(batch_exit_code(rows))

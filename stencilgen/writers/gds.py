@@ -31,7 +31,7 @@ def write_gds(
     keep = np.flatnonzero(apertures.kind != NONE)
     counts = polys.counts
     grid = np.rint(polys.coords / GRID_UM).astype(np.int64)
-    anchor = grid[polys.offsets[:-1]]
+    anchor = grid[np.minimum(polys.offsets[:-1], max(len(grid) - 1, 0))] if len(grid) else np.zeros((len(polys), 2))
     rel = grid - np.repeat(anchor, counts, axis=0)
     groups: dict[bytes, list[int]] = {}
     for i in keep.tolist():

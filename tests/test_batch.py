@@ -1,0 +1,106 @@
+"""`stencilgen batch`: a folder of good, bad and unreadable layouts, locally and on a Dask cluster."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+
+import pytest
+import synth
+from conftest import SAMPLES
+from test_cli import run
+
+from stencilgen.batch import find_inputs, plan_tasks, run_batch, write_summary
+from stencilgen.rules import Rules
+from stencilgen.run import Options
+
+
+def make_library(root) -> None:
+    (root / "sub").mkdir(parents=True)
+    shutil.copy(os.path.join(SAMPLES, "ring_100um.gds"), root / "ring.gds")
+    shutil.copy(os.path.join(SAMPLES, "area_array.gds"), root / "sub" / "bumps.gds")
+    shutil.copy(os.path.join(SAMPLES, "ring_100um.gds"), root / "sub" / "ring.gds")  # same name, other folder
+    (root / "broken.gds").write_bytes(b"\x00\x06\x00\x02" + b"junk" * 10)  # unreadable
+    synth.write_gds(str(root / "nolayer.gds"), [synth.rect((0, 0), (50, 50), 0)], layer=(7, 0), noise=False)  # bad
+    synth.write_gds(str(root / "tiny.gds"), [synth.rect((0, 0), (8, 8), 0)], noise=False)  # rule error
+    (root / "notes.txt").write_text("not a layout")
+
+
+def test_batch_folder_mixed(tmp_path):
+    lib = tmp_path / "lib"
+    make_library(lib)
+    out = tmp_path / "out"
+    r = run("batch", str(lib), "-o", str(out), "--layer", "9/0", "--continue-on-error", "--jobs", "2")
+    assert r.returncode == 3, r.stderr  # some inputs could not be planned
+    doc = json.load(open(out / "summary.json"))
+    by = {os.path.relpath(x["input"], lib): x for x in doc["results"]}
+    assert set(by) == {
+        "ring.gds",
+        "broken.gds",
+        "nolayer.gds",
+        "tiny.gds",
+        os.path.join("sub", "bumps.gds"),
+        os.path.join("sub", "ring.gds"),
+    }
+    assert by["ring.gds"]["status"] in ("ok", "warnings") and by["ring.gds"]["contacts"] == 68
+    assert by[os.path.join("sub", "bumps.gds")]["contacts"] == 100
+    assert by["broken.gds"]["status"] == "failed" and "not a readable GDSII file" in by["broken.gds"]["message"]
+    assert by["nolayer.gds"]["status"] == "failed" and "no shapes on layer 9/0" in by["nolayer.gds"]["message"]
+    assert by["tiny.gds"]["status"] == "errors" and by["tiny.gds"]["exit_code"] == 1
+    # one folder each, named after the file; the second ring.gds gets ring-2
+    assert sorted(os.listdir(out)) == ["bumps", "ring", "ring-2", "summary.csv", "summary.json", "tiny"]
+    assert sorted(os.listdir(out / "ring")) == ["ring.dxf", "ring.gbr", "ring.gds", "ring.json"]
+    rows = list(csv.DictReader(open(out / "summary.csv")))
+    assert len(rows) == 6 and rows[0].keys() >= {
+        "input",
+        "status",
+        "contacts",
+        "errors",
+        "warnings",
+        "worst_volume_ratio",
+        "seconds",
+    }
+    assert doc["failed"] == 2 and doc["errors"] == 1
+    assert "broken.gds" in r.stderr and "failed" in r.stderr
+
+
+def test_batch_stops_at_first_failure_without_continue(tmp_path):
+    lib = tmp_path / "lib"
+    make_library(lib)
+    out = tmp_path / "out"
+    r = run("batch", str(lib / "broken.gds"), str(lib / "ring.gds"), "-o", str(out), "--layer", "9/0", "--jobs", "1")
+    assert r.returncode == 3
+    doc = json.load(open(out / "summary.json"))
+    assert [x["status"] for x in doc["results"]] == ["failed", "skipped"]
+
+
+def test_batch_globs_and_all_good(tmp_path):
+    lib = tmp_path / "lib"
+    make_library(lib)
+    r = run("batch", str(lib / "**" / "ring.gds"), "-o", str(tmp_path / "o"), "--layer", "9/0", "--json", "-q")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["inputs"] == 2 and doc["failed"] == 0
+    assert r.stderr == ""
+
+
+def test_batch_on_a_local_dask_cluster_matches_the_local_run(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    lib = tmp_path / "lib"
+    make_library(lib)
+    inputs = find_inputs([str(lib)])
+    opts = Options(layer="9/0", creation_date="2026-01-01T00:00:00Z")
+    local = run_batch(plan_tasks(inputs, str(tmp_path / "local"), Rules(), opts), 1, True)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
+        remote = run_batch(plan_tasks(inputs, str(tmp_path / "dask"), Rules(), opts), 2, True, cl.scheduler_address)
+    write_summary(str(tmp_path / "dask"), remote, Rules())
+    for a, b in zip(local, remote, strict=True):
+        for key in ("status", "exit_code", "contacts", "rows", "errors", "warnings", "worst_volume_ratio"):
+            assert a[key] == b[key], (a["input"], key)
+    names = sorted(os.listdir(tmp_path / "local"))
+    assert names == sorted(n for n in os.listdir(tmp_path / "dask") if not n.startswith("summary"))
+    for folder in names:
+        for f in sorted(os.listdir(tmp_path / "local" / folder)):
+            assert (tmp_path / "local" / folder / f).read_bytes() == (tmp_path / "dask" / folder / f).read_bytes(), f
