@@ -145,11 +145,11 @@ def run_batch(
                 fut.cancel()
     for i, task in enumerate(tasks):
         if i not in rows:
-            row = {k: None for k in SUMMARY_FIELDS}
-            row.update(
+            skipped: dict[str, Any] = {k: None for k in SUMMARY_FIELDS}
+            skipped.update(
                 input=task.input, output=task.output, status="skipped", message="not run: an earlier input failed"
             )
-            rows[i] = row
+            rows[i] = skipped
     return [rows[i] for i in range(total)]
 
 
