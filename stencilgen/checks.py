@@ -278,3 +278,40 @@ def _strip_width_along(apertures: Apertures, sidx: np.ndarray, u: np.ndarray) ->
     a = apertures.axis[sidx]
     s = np.abs(a[:, 0] * u[:, 1] - a[:, 1] * u[:, 0])
     return apertures.width[sidx] / np.maximum(s, 1e-12)
+
+
+def place_checked(element: Checked, index: np.ndarray, scale: np.ndarray | None = None) -> Checked:
+    """The element's checks repeated in every placement (index: (P, n) global ids). Placements of the
+    same cell without magnification give the same numbers; with one, the planner is not asked to repeat."""
+    P, n = index.shape
+    N = P * n
+    src = np.empty(N, dtype=np.int64)
+    src[index.ravel()] = np.tile(np.arange(n), P)
+    f = element.findings
+    if len(f):
+        # every finding of element contact e, once per placement p, for global contact index[p, e]
+        contact = index[:, f.contact].ravel()
+        other = np.where(f.other[None, :] >= 0, index[:, np.maximum(f.other, 0)], -1).ravel()
+        reps = {k: np.tile(getattr(f, k), P) for k in ("code", "value", "limit")}
+        order = np.lexsort((reps["code"].astype(str), contact))
+        findings = Findings(
+            contact[order], reps["code"][order], reps["value"][order], reps["limit"][order], other[order]
+        )
+    else:
+        findings = f
+    fields = [
+        "d",
+        "area",
+        "volume",
+        "volume_low",
+        "volume_high",
+        "volume_limit",
+        "cap_height",
+        "area_ratio",
+        "aspect_ratio",
+        "max_thickness",
+        "min_web",
+        "min_clearance",
+    ]
+    values = {k: getattr(element, k)[src] for k in fields}
+    return Checked(**values, findings=findings, status=element.status[src])

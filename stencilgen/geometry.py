@@ -389,22 +389,26 @@ def place_contacts(element: Contacts, transforms: np.ndarray, grid_um: float) ->
     return contacts, rank.reshape(P, n)
 
 
-def placements_disjoint(element: Contacts, transforms: np.ndarray) -> bool:
-    """True when no two placements of the element's contacts have overlapping bounding boxes."""
+def placements_disjoint(element: Contacts, transforms: np.ndarray, margin: float = 0.0, box: Any = None) -> bool:
+    """True when no two placements of a box (default: the element's contacts' bounding box), grown by
+    `margin` on every side, overlap."""
     from scipy.spatial import cKDTree
 
-    box = bboxes(element.polygons)
-    lo, hi = box[:, :2].min(axis=0), box[:, 2:].max(axis=0)
+    if box is None:
+        b = bboxes(element.polygons)
+        lo, hi = b[:, :2].min(axis=0), b[:, 2:].max(axis=0)
+    else:
+        lo, hi = np.asarray(box[:2], dtype=float), np.asarray(box[2:], dtype=float)
     corners = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
     placed = affine_apply(corners, transforms).reshape(len(transforms), 4, 2)
-    pmin, pmax = placed.min(axis=1), placed.max(axis=1)
+    pmin, pmax = placed.min(axis=1) - margin, placed.max(axis=1) + margin
     centre = (pmin + pmax) / 2
     radius = float(np.hypot(*(pmax - pmin).T).max()) / 2
     pairs = cKDTree(centre).query_pairs(2 * radius, output_type="ndarray")
     if not len(pairs):
         return True
-    a, b = pairs[:, 0], pairs[:, 1]
-    overlap = (pmin[a] < pmax[b]).all(axis=1) & (pmin[b] < pmax[a]).all(axis=1)
+    a, b2 = pairs[:, 0], pairs[:, 1]
+    overlap = (pmin[a] < pmax[b2]).all(axis=1) & (pmin[b2] < pmax[a]).all(axis=1)
     return not bool(overlap.any())
 
 

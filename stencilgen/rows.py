@@ -510,8 +510,15 @@ def place_rows(element: RowSet, instances: Instances, contacts: Contacts) -> Row
 
 def find_layout_rows(contacts: Contacts, instances: Instances | None, rules: Rules | None = None) -> RowSet:
     """Rows of a layout; an element cell placed many times is analysed once and repeated."""
+    return layout_rows(contacts, instances, rules)[0]
+
+
+def layout_rows(
+    contacts: Contacts, instances: Instances | None, rules: Rules | None = None
+) -> tuple[RowSet, RowSet | None]:
+    """The layout's rows and, when they were found once in an element cell and repeated, the element's."""
     if instances is not None:
         element = find_rows(instances.element, rules)
         if element.rows or element.arrays:
-            return place_rows(element, instances, contacts)
-    return find_rows(contacts, rules)
+            return place_rows(element, instances, contacts), element
+    return find_rows(contacts, rules), None

@@ -17,7 +17,7 @@ from .model import Layout, Plan
 from .planner import plan_stencil
 from .readers import read_layout, read_outline
 from .report import dumps_report, plan_report
-from .rows import find_layout_rows
+from .rows import find_layout_rows, layout_rows
 from .rules import Rules
 from .writers import atomic_write, ensure_dir, safe_name
 
@@ -77,17 +77,49 @@ def creation_time(path: str, option: str | None) -> dt.datetime:
     return dt.datetime.fromtimestamp(int(os.stat(path).st_mtime), dt.UTC)
 
 
+def _plan_once_per_element(layout: Layout, rows: Any, element_rows: Any, rules: Rules) -> tuple[Plan, Checked] | None:
+    """A wafer: plan and check the die once and repeat it in every placement, when no aperture of one
+    placement can come near another placement (else None, and the whole layout is planned at once)."""
+    import numpy as np
+
+    from .checks import place_checked
+    from .geometry import placements_disjoint
+    from .planner import aperture_polygons, place_plan
+
+    inst = layout.instances
+    assert inst is not None
+    lin = inst.transforms[:, :, :2]
+    det = lin[:, 0, 0] * lin[:, 1, 1] - lin[:, 0, 1] * lin[:, 1, 0]
+    if not np.allclose(np.abs(det), 1.0):  # magnified placements: plan them as they are
+        return None
+    element = plan_stencil(inst.element, element_rows, rules)
+    polys = aperture_polygons(element.apertures, 24)
+    pts = np.vstack([polys.coords, inst.element.polygons.coords])
+    box = (*pts.min(axis=0), *pts.max(axis=0))
+    margin = max(rules.web_min_um, rules.clearance_um) / 2 + 1.0
+    if not placements_disjoint(inst.element, inst.transforms, margin, box):
+        return None
+    checked = check_plan(element, rules)
+    return place_plan(element, inst, layout.contacts, rows), place_checked(checked, inst.index)
+
+
 def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
     """Plan a stencil for one layout and write OUTDIR/<stem>.gbr/.dxf/.gds/.json."""
     layout = read_layout(
         path, options.layer, options.cell, options.units, options.max_contacts, repair=rules.degenerate == "repair"
     )
-    rows = find_layout_rows(layout.contacts, layout.instances, rules)
+    rows, element_rows = layout_rows(layout.contacts, layout.instances, rules)
     keep_in = None
     if options.keep_in is not None:
         keep_in = read_outline(path, options.keep_in, options.cell, options.units, options.keep_in_bbox)
-    plan = plan_stencil(layout.contacts, rows, rules, keep_in)
-    checked = check_plan(plan, rules, keep_in)
+    placed = None
+    if element_rows is not None and layout.instances is not None and keep_in is None:
+        placed = _plan_once_per_element(layout, rows, element_rows, rules)
+    if placed is not None:
+        plan, checked = placed
+    else:
+        plan = plan_stencil(layout.contacts, rows, rules, keep_in)
+        checked = check_plan(plan, rules, keep_in)
     ensure_dir(outdir)
     stem = safe_name(os.path.splitext(os.path.basename(path))[0])
     when = creation_time(path, options.creation_date).replace(microsecond=0)

@@ -158,3 +158,32 @@ def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
         fh.write("new")
         raise RuntimeError("interrupted")
     assert open(target).read() == "old" and os.listdir(tmp_path) == ["x.gbr"]
+
+
+def test_wafer_planned_once_per_die_equals_flat_planning(tmp_path):
+    import gdstk
+
+    wafer = os.path.join(SAMPLES, "wafer_5x4.gds")
+    lib = gdstk.read_gds(wafer)
+    top = next(c for c in lib.top_level() if c.name == "WAFER")
+    flat = gdstk.Library(unit=1e-6, precision=1e-9)
+    cell = flat.new_cell("WAFER")
+    for p in top.get_polygons(layer=9, datatype=0):
+        cell.add(gdstk.Polygon(p.points, 9, 0))
+    flat_path = str(tmp_path / "wafer_5x4.gds")
+    flat.write_gds(flat_path)
+    opts = Options(layer="9/0", creation_date=DATE)
+    a = plan_file(wafer, str(tmp_path / "h"), Rules(), opts)
+    b = plan_file(flat_path, str(tmp_path / "f"), Rules(), opts)
+    assert a.layout.instances is not None and b.layout.instances is None
+    assert len(a.report["contacts"]) == len(b.report["contacts"]) == 1360
+    for x, y in zip(a.report["contacts"], b.report["contacts"], strict=True):
+        assert (x["x_um"], x["y_um"]) == pytest.approx((y["x_um"], y["y_um"]), abs=1e-3)
+        assert x["aperture_area_um2"] == pytest.approx(y["aperture_area_um2"], rel=1e-6)
+        assert sorted(f["code"] for f in x["findings"]) == sorted(f["code"] for f in y["findings"])
+        assert x["tip_side"] == y["tip_side"] and x["oblique"] == y["oblique"]
+    ga = validators.klayout_gerber(os.path.join(str(tmp_path / "h"), "wafer_5x4.gbr"))
+    gb = validators.klayout_gerber(os.path.join(str(tmp_path / "f"), "wafer_5x4.gbr"))
+    assert ga.count == gb.count == 1360
+    np.testing.assert_allclose(ga.areas_um2, gb.areas_um2, rtol=1e-6)
+    np.testing.assert_allclose(ga.centers, gb.centers, atol=1e-3)

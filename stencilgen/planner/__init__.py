@@ -23,7 +23,7 @@ import numpy as np
 import shapely
 
 from ..geometry import extent_along, outlines_to_polygons, to_shapely
-from ..model import NONE, SHRUNK, STRIP, Apertures, Contacts, Outlines, Plan, Polygons, RowSet
+from ..model import NONE, SHRUNK, STRIP, Apertures, Contacts, Instances, Outlines, Plan, Polygons, RowSet
 from ..rules import Rules
 from . import strips
 
@@ -408,3 +408,46 @@ def _violations(
             inner = shapely.buffer(inner, -slack)
         bad[sel[~shapely.contains(inner, ap)]] = True
     return bad
+
+
+def place_plan(element: Plan, instances: Instances, contacts: Contacts, rows: RowSet) -> Plan:
+    """The element's apertures in every placement (a wafer planned once per die), in global contact order."""
+    from ..geometry import affine_apply
+
+    T = instances.transforms
+    P, n = instances.index.shape
+    a = element.apertures
+    ol = a.outlines
+    lin = T[:, :, :2]
+    det = lin[:, 0, 0] * lin[:, 1, 1] - lin[:, 0, 1] * lin[:, 1, 0]
+    scale = np.sqrt(np.abs(det))
+    # placement-major outlines, then gathered into global id order
+    coords = affine_apply(ol.coords, T)
+    bulge = (ol.bulge[None, :] * np.sign(det)[:, None]).ravel()
+    m = len(ol.coords)
+    offsets = np.append((ol.offsets[None, :-1] + m * np.arange(P)[:, None]).ravel(), m * P)
+    flat = Polygons(coords, offsets.astype(np.int64))
+    order = np.argsort(instances.index.ravel(), kind="stable")
+    placed = flat.take(order)
+    counts = np.diff(offsets)[order]
+    gather = np.repeat(offsets[:-1][order] - placed.offsets[:-1], counts) + np.arange(placed.offsets[-1])
+    outlines = Outlines(placed.coords, bulge[gather], placed.offsets)
+    src = np.tile(np.arange(n), P)[order]  # element id of every global contact
+    p_of = np.repeat(np.arange(P), n)[order]
+    ax = np.einsum("kij,kj->ki", lin[p_of], a.axis[src])
+    norm = np.hypot(ax[:, 0], ax[:, 1])
+    ax = np.where(norm[:, None] > 0, ax / np.where(norm > 0, norm, 1)[:, None], 0.0)
+    s = scale[p_of]
+    apertures = Apertures(
+        outlines,
+        a.kind[src],
+        a.area[src] * s * s,
+        a.perimeter[src] * s,
+        a.width[src] * s,
+        ax,
+        a.side[src],
+        a.extension[src] * s,
+        a.tip_d[src] * s,
+        a.corner[src],
+    )
+    return Plan(contacts, rows, apertures, list(element.notes))

@@ -1,0 +1,869 @@
+"""A self-contained HTML page of a plan for people: summary, pictures, histograms and the findings table.
+
+Everything is inline (CSS, SVG, a little JavaScript for sorting), so the page opens offline in any browser.
+Pictures are SVG in micrometres with y negated (layout y points up); coordinates are rounded to 0.01 um.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from html import escape
+from typing import Any
+
+import numpy as np
+
+from .model import NONE, STRIP, Outlines, Plan, Polygons
+from .planner import aperture_polygons
+from .rules import DOCS
+
+__all__ = ["html_report"]
+
+MAX_DRAWN = 20_000  # more apertures than this: the overview shows dots, the close-ups show shapes
+MAX_TABLE = 5_000  # rows of the findings table
+MAX_CORNERS = 8
+WORST = 6  # close-ups of the lowest volume ratios
+MAX_WORST = 12  # ... plus error contacts up to this many close-ups
+MAX_VIEW_ITEMS = 2_000  # shapes in one close-up
+ARC_CHORDS = 24
+STATUSES = ("ok", "warning", "error")
+VOLUME_BINS = np.round(np.arange(0.0, 1.2 + 1e-9, 0.05), 2)
+AREA_BINS = np.round(np.arange(0.0, 2.0 + 1e-9, 0.1), 2)
+
+
+# ---------------------------------------------------------------------------------------------- numbers
+
+
+def _num(x: Any, nd: int = 3) -> str:
+    """A number for people: at most `nd` decimals, no trailing zeros; "–" when missing."""
+    if x is None:
+        return "–"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, int | np.integer):
+        return str(int(x))
+    v = float(x)
+    if not math.isfinite(v):
+        return "–"
+    s = f"{v:.{nd}f}"
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    return "0" if s == "-0" else s
+
+
+def _q(x: Any, unit: str, nd: int = 3) -> str:
+    """A quantity with its unit ("–" when missing)."""
+    return "–" if x is None else f"{_num(x, nd)} {unit}"
+
+
+def _nice(x: float) -> float:
+    """The largest 1, 2 or 5 times a power of ten not above x."""
+    if x <= 0 or not math.isfinite(x):
+        return 1.0
+    p = 10.0 ** math.floor(math.log10(x))
+    return max(m * p for m in (1.0, 2.0, 5.0) if m * p <= x * (1 + 1e-9))
+
+
+# ---------------------------------------------------------------------------------------------- paths
+
+
+def _coord_text(values: np.ndarray) -> np.ndarray:
+    """Coordinates rounded to 0.01 um as short strings (no "-0")."""
+    return np.char.mod("%.12g", np.round(np.asarray(values, dtype=float), 2) + 0.0)
+
+
+def _path_d(coords: np.ndarray, offsets: np.ndarray, closed: bool = True) -> str:
+    """SVG path data of ragged polylines, one subpath each, y negated."""
+    counts = np.diff(offsets)
+    if not len(coords) or not counts.any():
+        return ""
+    pts = np.char.add(np.char.add(_coord_text(coords[:, 0]), ","), _coord_text(-coords[:, 1]))
+    keep = counts > 0
+    pre = np.full(len(coords), "", dtype="<U1")
+    pre[offsets[:-1][keep]] = "M"
+    post = np.full(len(coords), "", dtype="<U1")
+    if closed:
+        post[offsets[1:][keep] - 1] = "Z"
+    return " ".join(np.char.add(np.char.add(pre, pts), post).tolist())
+
+
+def _polylines_d(pts: np.ndarray, closed: bool = False) -> str:
+    """Path data of K polylines of m points each, pts (K, m, 2)."""
+    k, m = pts.shape[0], pts.shape[1]
+    return _path_d(pts.reshape(-1, 2), np.arange(k + 1, dtype=np.int64) * m, closed)
+
+
+def _dots_d(points: np.ndarray) -> str:
+    """Zero-length subpaths: drawn as round dots by a stroke with round caps."""
+    if not len(points):
+        return ""
+    xy = np.char.add(np.char.add(_coord_text(points[:, 0]), ","), _coord_text(-points[:, 1]))
+    return " ".join(np.char.add(np.char.add("M", xy), "h0").tolist())
+
+
+def _bboxes(coords: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bounding boxes (lo, hi), each (N, 2), of ragged polygons; NaN for empty ones."""
+    n = len(offsets) - 1
+    lo = np.full((n, 2), np.nan)
+    hi = np.full((n, 2), np.nan)
+    present = np.diff(offsets) > 0
+    if present.any():
+        starts = offsets[:-1][present]
+        lo[present] = np.minimum.reduceat(coords, starts, axis=0)
+        hi[present] = np.maximum.reduceat(coords, starts, axis=0)
+    return lo, hi
+
+
+def _take_outlines(o: Outlines, index: np.ndarray) -> Outlines:
+    """The outlines at `index`, in that order."""
+    counts = np.diff(o.offsets)[index]
+    offsets = np.zeros(len(index) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    gather = np.repeat(o.offsets[:-1][index] - offsets[:-1], counts) + np.arange(offsets[-1], dtype=np.int64)
+    return Outlines(o.coords[gather], o.bulge[gather], offsets)
+
+
+# ---------------------------------------------------------------------------------------------- scene
+
+
+class _Scene:
+    """Contacts, apertures and rows of a plan, with bounding boxes to pick what a view shows."""
+
+    def __init__(self, doc: dict[str, Any], plan: Plan) -> None:
+        self.plan = plan
+        c = plan.contacts
+        ap = plan.apertures
+        n = len(c)
+        self.n = n
+        code = {s: k for k, s in enumerate(STATUSES)}
+        records = doc.get("contacts") or []
+        status = np.zeros(n, dtype=np.int8)
+        if len(records) == n:
+            status[:] = [code.get(r.get("status"), 0) for r in records]
+        self.status = status
+        self.center = np.asarray(c.center, dtype=float).reshape(-1, 2)
+        self.d = np.asarray(c.d, dtype=float)
+        self.c_lo, self.c_hi = _bboxes(c.polygons.coords, c.polygons.offsets)
+        o = ap.outlines
+        self.has_ap = (np.asarray(ap.kind) != NONE) & (np.diff(o.offsets) > 0)
+        a_lo, a_hi = _bboxes(o.coords, o.offsets)
+        pad = 0.5 * (np.nan_to_num(np.asarray(ap.tip_d, dtype=float)) + np.nan_to_num(np.asarray(ap.width, float)))
+        self.a_lo = a_lo - pad[:, None]  # arcs may bulge beyond their end points
+        self.a_hi = a_hi + pad[:, None]
+        self.strip = (np.asarray(ap.kind) == STRIP) & (np.abs(np.asarray(ap.axis, dtype=float)).sum(axis=1) > 0)
+        self._all: Polygons | None = None
+        if int(self.has_ap.sum()) <= MAX_DRAWN:
+            self._all = aperture_polygons(ap, ARC_CHORDS)
+        rows = [r for r in plan.rows.rows if len(r.members)]
+        self.row_a = np.zeros((0, 2))
+        self.row_b = np.zeros((0, 2))
+        if rows:
+            u = np.array([r.direction for r in rows], dtype=float)
+            org = np.array([r.origin for r in rows], dtype=float)
+            pitch = np.array([r.pitch for r in rows], dtype=float)
+            first = self.center[[int(r.members[0]) for r in rows]]
+            last = self.center[[int(r.members[-1]) for r in rows]]
+            t0 = ((first - org) * u).sum(axis=1)
+            t1 = ((last - org) * u).sum(axis=1)
+            lo_t = np.minimum(t0, t1) - pitch / 2
+            hi_t = np.maximum(t0, t1) + pitch / 2
+            self.row_a = org + u * lo_t[:, None]
+            self.row_b = org + u * hi_t[:, None]
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The bounding box of every contact and aperture."""
+        if not self.n:
+            return None
+        lo = np.nanmin(np.vstack([self.c_lo, self.a_lo[self.has_ap] if self.has_ap.any() else self.c_lo]), axis=0)
+        hi = np.nanmax(np.vstack([self.c_hi, self.a_hi[self.has_ap] if self.has_ap.any() else self.c_hi]), axis=0)
+        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+            return None
+        return lo, hi
+
+    def apertures(self, ids: np.ndarray) -> Polygons:
+        """Plain polygons of the apertures `ids` (all present), in that order."""
+        if self._all is not None:
+            return self._all.take(ids)
+        sub = dataclasses.replace(self.plan.apertures, outlines=_take_outlines(self.plan.apertures.outlines, ids))
+        return aperture_polygons(sub, ARC_CHORDS)
+
+    def layers(self, cids: np.ndarray, aids: np.ndarray, rows: str = "") -> tuple[str, int]:
+        """SVG of contacts `cids`, row centerlines (path data `rows`), apertures `aids` (one path per status)
+        and strip arrows; and the number of apertures drawn."""
+        out = []
+        if len(cids):
+            cp = self.plan.contacts.polygons.take(cids)
+            out.append(f'<path class="ct" d="{_path_d(cp.coords, cp.offsets)}"/>')
+        if rows:
+            out.append(f'<path class="row" d="{rows}"/>')
+        drawn = 0
+        if len(aids):
+            polys = self.apertures(aids)
+            st = self.status[aids]
+            for k, name in enumerate(STATUSES):
+                sel = np.flatnonzero(st == k)
+                if len(sel):
+                    p = polys.take(sel)
+                    drawn += len(sel)
+                    out.append(f'<path class="ap ap-{name}" d="{_path_d(p.coords, p.offsets)}"/>')
+        sids = aids[self.strip[aids]]
+        if len(sids):
+            out.append(f'<path class="arrow" d="{self._arrows_d(sids)}"/>')
+        return "".join(out), drawn
+
+    def _arrows_d(self, ids: np.ndarray) -> str:
+        """Short arrows from each contact's centre along its strip direction."""
+        axis = np.asarray(self.plan.apertures.axis, dtype=float)[ids]
+        axis = axis / np.linalg.norm(axis, axis=1)[:, None]
+        length = 0.6 * self.d[ids][:, None]
+        start = self.center[ids]
+        tip = start + axis * length
+        back = -axis * length * 0.35
+        c, s = math.cos(math.radians(28)), math.sin(math.radians(28))
+        h1 = tip + np.stack([back[:, 0] * c - back[:, 1] * s, back[:, 0] * s + back[:, 1] * c], axis=1)
+        h2 = tip + np.stack([back[:, 0] * c + back[:, 1] * s, -back[:, 0] * s + back[:, 1] * c], axis=1)
+        return _polylines_d(np.stack([start, tip, h1, tip, h2], axis=1))
+
+    def rows_d(self, lo: np.ndarray, hi: np.ndarray) -> str:
+        """Path data of the row centerlines whose extent meets the box."""
+        if not len(self.row_a):
+            return ""
+        blo = np.minimum(self.row_a, self.row_b)
+        bhi = np.maximum(self.row_a, self.row_b)
+        sel = np.flatnonzero(_meets(blo, bhi, lo, hi))
+        return _polylines_d(np.stack([self.row_a[sel], self.row_b[sel]], axis=1))
+
+
+def _meets(blo: np.ndarray, bhi: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Boxes (blo, bhi) that meet the box (lo, hi); False for NaN boxes."""
+    return (blo[:, 0] <= hi[0]) & (bhi[:, 0] >= lo[0]) & (blo[:, 1] <= hi[1]) & (bhi[:, 1] >= lo[1])
+
+
+def _viewbox(lo: np.ndarray, hi: np.ndarray) -> str:
+    w, h = hi - lo
+    return f"{_num(lo[0], 2)} {_num(-hi[1], 2)} {_num(w, 2)} {_num(h, 2)}"
+
+
+def _scale_bar(lo: np.ndarray, hi: np.ndarray, size: float) -> str:
+    """A bar of a round length in the lower left corner, labelled in um at font size `size` (um)."""
+    w, h = hi - lo
+    length = _nice(w / 6)
+    x0 = lo[0] + 0.03 * w
+    y = -(lo[1] + 0.03 * h)
+    return (
+        f'<g class="scale"><path d="M{_num(x0, 2)},{_num(y, 2)}h{_num(length, 2)}"/>'
+        f'<text x="{_num(x0 + length + 0.4 * size, 2)}" y="{_num(y + 0.35 * size, 2)}" font-size="{_num(size, 2)}">'
+        f"{_num(length)} um</text></g>"
+    )
+
+
+def _svg(lo: np.ndarray, hi: np.ndarray, body: str, label: str, extra: str = "") -> str:
+    return (
+        f'<svg class="view"{extra} viewBox="{_viewbox(lo, hi)}" role="img" aria-label="{escape(label)}">'
+        f"<title>{escape(label)}</title>"
+        f'<rect class="bg" x="{_num(lo[0], 2)}" y="{_num(-hi[1], 2)}" width="{_num(hi[0] - lo[0], 2)}" '
+        f'height="{_num(hi[1] - lo[1], 2)}"/>{body}</svg>'
+    )
+
+
+def _closeup(sc: _Scene, centre: np.ndarray, half: float, label: str, focus: int | None = None) -> str:
+    """A zoomed picture of the square of half-width `half` around `centre`."""
+    lo, hi = centre - half, centre + half
+    cids = np.flatnonzero(_meets(sc.c_lo, sc.c_hi, lo, hi))
+    aids = np.flatnonzero(sc.has_ap & _meets(sc.a_lo, sc.a_hi, lo, hi))
+    if len(cids) > MAX_VIEW_ITEMS:
+        cids = np.sort(cids[np.argsort(np.hypot(*(sc.center[cids] - centre).T), kind="stable")[:MAX_VIEW_ITEMS]])
+    if len(aids) > MAX_VIEW_ITEMS:
+        aids = np.sort(aids[np.argsort(np.hypot(*(sc.center[aids] - centre).T), kind="stable")[:MAX_VIEW_ITEMS]])
+    shapes, _ = sc.layers(cids, aids, sc.rows_d(lo, hi))
+    body = [shapes]
+    if focus is not None:
+        p = sc.plan.contacts.polygons.take(np.array([focus]))
+        body.append(f'<path class="focus" d="{_path_d(p.coords, p.offsets)}"/>')
+    fs = 2 * half / 24
+    if len(cids) <= 200:
+        # the id sits behind the strip arrow, which starts at the centre
+        at = sc.center[cids].copy()
+        strip = sc.strip[cids]
+        axis = np.asarray(sc.plan.apertures.axis, dtype=float)[cids[strip]]
+        at[strip] -= axis / np.linalg.norm(axis, axis=1)[:, None] * 0.3 * sc.d[cids[strip]][:, None]
+        texts = "".join(
+            f'<text x="{_num(x, 2)}" y="{_num(-y + 0.35 * fs, 2)}">{i}</text>'
+            for i, (x, y) in zip(cids.tolist(), at.tolist(), strict=True)
+        )
+        body.append(f'<g class="ids" font-size="{_num(fs, 2)}">{texts}</g>')
+    body.append(_scale_bar(lo, hi, fs))
+    return _svg(lo, hi, "".join(body), label)
+
+
+# ---------------------------------------------------------------------------------------------- sections
+
+
+def _kv(rows: list[tuple[str, str]], cls: str = "kv") -> str:
+    body = "".join(f"<tr><th scope='row'>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
+    return f'<table class="{cls}">{body}</table>'
+
+
+def _rule_value(name: str, value: Any) -> str:
+    """A rule's value with its unit, or named as a ratio / fraction."""
+    if value is None:
+        return "not set (default)"
+    if isinstance(value, str | bool):
+        return str(value)
+    if name.endswith("_um"):
+        return _q(value, "um", 4)
+    if name.endswith("_deg"):
+        return _q(value, "deg", 4)
+    if name in ("corner_reach", "tip_extension_max", "max_gap_pitches"):
+        return _q(value, "pitch" if value == 1 else "pitches", 4)
+    if name == "paste_type":
+        return f"type {_num(value)}"
+    if "ratio" in name and "width" not in name:
+        return f"{_num(value, 4)} (ratio)"
+    return f"{_num(value, 4)} (fraction)"
+
+
+def _summary(doc: dict[str, Any], plan: Plan, severity: dict[str, str]) -> str:
+    s = doc.get("summary", {})
+    status = s.get("status") or {}
+    vr = s.get("volume_ratio") or {}
+    errors, warnings = int(s.get("errors") or 0), int(s.get("warnings") or 0)
+    verdict = "error" if errors else "warning" if warnings else "ok"
+    text = {"error": "errors: the stencil needs changes", "warning": "passes with warnings", "ok": "passes"}[verdict]
+    layout = [
+        ("file", str(s.get("file", "–"))),
+        ("format", str(s.get("format", "–")).upper()),
+        ("cell", str(s.get("cell", "–"))),
+        ("layer", str(s.get("layer", "–"))),
+        ("contacts", _num(s.get("contacts"))),
+        ("rows", _num(s.get("rows"))),
+        ("corners", _num(s.get("corners"))),
+        ("area arrays", _num(s.get("arrays"))),
+        ("isolated contacts", _num(s.get("isolated"))),
+    ]
+    if s.get("excluded_shapes"):
+        layout.append(("shapes left out", _num(s.get("excluded_shapes"))))
+    vrange = "–"
+    if vr.get("min") is not None:
+        vrange = f"{_num(vr['min'])} to {_num(vr.get('max'))} (volume ratio, nominal)"
+    result = [
+        (
+            "apertures",
+            f"{_num(s.get('apertures'))} ({_num(s.get('strips'))} strips, {_num(s.get('oblique_strips'))} of them "
+            f"oblique, {_num(s.get('shrunk_pads'))} shrunk pads)",
+        ),
+        ("errors", f"{errors} findings"),
+        ("warnings", f"{warnings} findings"),
+        (
+            "contacts by status",
+            ", ".join(f"{_num(status.get(k, 0))} {k}" for k in STATUSES),
+        ),
+        ("solder volume / (π·d³/6)", vrange),
+        ("at the top of the transfer band", f"at most {_num(vr.get('max_at_top_of_band'))} (volume ratio)"),
+        ("units", "all lengths in um, areas in um2, volumes in um3, angles in deg"),
+    ]
+    codes = s.get("findings_by_code") or {}
+    code_rows = "".join(
+        f'<tr class="sev-{escape(severity.get(k, ""))}"><td><code>{escape(str(k))}</code></td>'
+        f'<td>{escape(severity.get(k, ""))}</td><td class="num">{_num(v)}</td></tr>'
+        for k, v in codes.items()
+    )
+    code_table = (
+        f'<table class="codes"><thead><tr><th>finding</th><th>severity</th><th class="num">count</th></tr></thead>'
+        f"<tbody>{code_rows}</tbody></table>"
+        if codes
+        else "<p>No findings.</p>"
+    )
+    rules = s.get("rules") or {}
+    rule_rows = "".join(
+        f'<tr><th scope="row" title="{escape(DOCS.get(k, ""))}"><code>{escape(k)}</code></th>'
+        f"<td>{escape(_rule_value(k, v))}</td></tr>"
+        for k, v in rules.items()
+    )
+    outputs = s.get("outputs") or {}
+    meta = " · ".join(
+        escape(x)
+        for x in (
+            f"created {s.get('created', '–')}",
+            str(s.get("generator", "stencilgen")),
+            "outputs: " + (", ".join(str(v) for v in outputs.values()) or "none"),
+        )
+    )
+    notes = "".join(f"<li>{escape(str(n))}</li>" for n in plan.notes)
+    return (
+        f'<header><h1>Stencil plan <span class="file">{escape(str(s.get("file", "")))}</span></h1>'
+        f'<p class="meta">{meta}</p>'
+        f'<p class="verdict v-{verdict}"><span class="pill">{escape(verdict.upper())}</span> {escape(text)}: '
+        f"{errors} errors, {warnings} warnings</p></header>"
+        '<section id="summary"><h2>Summary</h2><div class="cards">'
+        f'<div class="card"><h3>Layout</h3>{_kv(layout)}</div>'
+        f'<div class="card"><h3>Stencil</h3>{_kv(result)}'
+        + (f'<h3>Notes</h3><ul class="notes">{notes}</ul>' if notes else "")
+        + f'<h3>Findings by code</h3>{code_table}</div><div class="card"><h3>Rules used</h3>'
+        f'<table class="kv rules">{rule_rows}</table></div></div></section>'
+    )
+
+
+LEGEND = (
+    '<p class="legend"><span class="sw ct"></span>contact <span class="sw ap-ok"></span>aperture ok '
+    '<span class="sw ap-warning"></span>aperture with warnings <span class="sw ap-error"></span>aperture with errors '
+    '<span class="sw row"></span>row centerline <span class="sw arrow"></span>strip direction</p>'
+)
+
+
+def _pictures(sc: _Scene, doc: dict[str, Any]) -> str:
+    records = doc.get("contacts") or []
+    box = sc.bounds()
+    parts = ['<section id="pictures"><h2>Stencil over the contacts</h2>', LEGEND]
+    if box is None:
+        parts.append("<p>No contacts to draw.</p></section>")
+        return "".join(parts)
+    lo, hi = box
+    size = float(max(hi - lo)) or 1.0
+    lo, hi = lo - 0.03 * size, hi + 0.03 * size
+    w = float(hi[0] - lo[0])
+    corners = sc.plan.rows.corners[:MAX_CORNERS]
+    worst = _worst(sc, records)
+    body = []
+    n_ap = int(sc.has_ap.sum())
+    if n_ap <= MAX_DRAWN:
+        shapes, drawn = sc.layers(np.arange(sc.n), np.flatnonzero(sc.has_ap), sc.rows_d(lo, hi))
+        body.append(shapes)
+        note = f"{drawn} apertures drawn."
+    else:
+        step = math.ceil(sc.n / MAX_DRAWN)
+        body.append(f'<path class="dots dot-all" d="{_dots_d(sc.center[::step])}"/>')
+        for k in (1, 2):
+            ids = np.flatnonzero(sc.status == k)
+            every = max(1, math.ceil(len(ids) / MAX_DRAWN))
+            if len(ids):
+                body.append(f'<path class="dots dot-{STATUSES[k]}" d="{_dots_d(sc.center[ids[::every]])}"/>')
+        note = (
+            f"{n_ap} apertures: too many to draw one by one at this scale. Every {step}th contact is a grey dot, "
+            "contacts with warnings or errors are coloured dots; the close-ups below show the shapes."
+        )
+    fs = w / 55
+    marks = []
+    for k, corner in enumerate(corners, 1):
+        x, y = np.asarray(corner.point, dtype=float)
+        marks.append(
+            f'<a href="#corner-{k}"><circle cx="{_num(x, 2)}" cy="{_num(-y, 2)}" r="{_num(1.6 * fs, 2)}"/>'
+            f'<text x="{_num(x + 1.9 * fs, 2)}" y="{_num(-y - 1.2 * fs, 2)}">C{k}</text></a>'
+        )
+    for k, i in enumerate(worst, 1):
+        x, y = sc.center[i]
+        marks.append(
+            f'<a href="#worst-{k}"><circle cx="{_num(x, 2)}" cy="{_num(-y, 2)}" r="{_num(1.2 * fs, 2)}"/>'
+            f'<text x="{_num(x + 1.5 * fs, 2)}" y="{_num(-y + 2.2 * fs, 2)}">W{k}</text></a>'
+        )
+    body.append(f'<g class="marks" font-size="{_num(fs, 2)}">{"".join(marks)}</g>')
+    body.append(_scale_bar(lo, hi, w / 70))
+    label = f"The whole element: {sc.n} contacts, {n_ap} apertures"
+    overview = _svg(lo, hi, "".join(body), label, ' id="overview-svg"')
+    parts.append(f'<figure id="overview">{overview}')
+    parts.append(
+        f"<figcaption>{escape(note)} C1… mark corners, W1… the contacts of the close-ups; click one to jump to it."
+        "</figcaption></figure>"
+    )
+    if corners:
+        parts.append('<h3>Corners</h3><div class="grid">')
+        for k, corner in enumerate(corners, 1):
+            a, b = int(corner.rows[0]), int(corner.rows[1])
+            pitches = [r.pitch for r in sc.plan.rows.rows if r.id in (a, b)]
+            pitch = float(max(pitches)) if pitches else float(np.median(sc.d)) * 2
+            point = np.asarray(corner.point, dtype=float)
+            centre, half = point, 4 * pitch
+            members = np.asarray(corner.members, dtype=np.int64)
+            if len(members):  # the point and the corner's contacts and apertures, with 1.5 pitches around
+                boxes = [point[None], sc.c_lo[members], sc.c_hi[members]]
+                have = members[sc.has_ap[members]]
+                boxes += [sc.a_lo[have], sc.a_hi[have]]
+                lo_k, hi_k = np.nanmin(np.vstack(boxes), axis=0), np.nanmax(np.vstack(boxes), axis=0)
+                centre, half = (lo_k + hi_k) / 2, float(max(hi_k - lo_k)) / 2 + 1.5 * pitch
+            label = (
+                f"C{k}: rows {a} and {b} meet at ({_num(point[0])}, {_num(point[1])}) um, "
+                f"{_num(corner.angle_deg, 1)} deg; pitch {_num(pitch)} um"
+            )
+            parts.append(
+                f'<figure class="closeup corner" id="corner-{k}">{_closeup(sc, centre, half, label)}'
+                f"<figcaption>{escape(label)}</figcaption></figure>"
+            )
+        parts.append("</div>")
+        if len(sc.plan.rows.corners) > MAX_CORNERS:
+            parts.append(f"<p>{len(sc.plan.rows.corners) - MAX_CORNERS} more corners are not shown.</p>")
+    if worst:
+        parts.append('<h3>Worst contacts</h3><div class="grid">')
+        for k, i in enumerate(worst, 1):
+            lo_i, hi_i = sc.c_lo[i], sc.c_hi[i]
+            if sc.has_ap[i]:
+                lo_i, hi_i = np.minimum(lo_i, sc.a_lo[i]), np.maximum(hi_i, sc.a_hi[i])
+            centre = (lo_i + hi_i) / 2
+            half = 1.5 * float(max(hi_i - lo_i))
+            r = records[i] if i < len(records) else {}
+            codes = ", ".join(sorted({str(f.get("code")) for f in r.get("findings") or []})) or "no findings"
+            label = (
+                f"W{k}: contact {i} at ({_num(r.get('x_um'))}, {_num(r.get('y_um'))}) um, {r.get('status', '–')}: "
+                f"{codes}; volume ratio {_num(r.get('volume_ratio'))}, area ratio {_num(r.get('area_ratio'))}"
+            )
+            parts.append(
+                f'<figure class="closeup worst" id="worst-{k}">{_closeup(sc, centre, half, label, focus=i)}'
+                f"<figcaption>{escape(label)}</figcaption></figure>"
+            )
+        parts.append("</div>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _worst(sc: _Scene, records: list[dict[str, Any]]) -> list[int]:
+    """The WORST contacts of lowest volume ratio among those with apertures, then error contacts (MAX_WORST)."""
+    if len(records) != sc.n:
+        return []
+    vr = np.array([np.nan if r.get("volume_ratio") is None else float(r["volume_ratio"]) for r in records])
+    have = np.flatnonzero((np.array([r.get("aperture") != "none" for r in records], dtype=bool)) & np.isfinite(vr))
+    chosen = have[np.argsort(vr[have], kind="stable")[:WORST]].tolist()
+    errors = np.flatnonzero(sc.status == 2)
+    key = np.where(np.isfinite(vr[errors]), vr[errors], np.inf)
+    for i in errors[np.argsort(key, kind="stable")].tolist():
+        if len(chosen) >= MAX_WORST:
+            break
+        if i not in chosen:
+            chosen.append(i)
+    return [int(i) for i in chosen]
+
+
+def _histogram(
+    values: np.ndarray, edges: np.ndarray, limits: list[tuple[float, str, str]], xlabel: str, title: str, zone: Any
+) -> str:
+    """A bar chart of `values` over `edges` (values beyond the ends count in the end bars) with limit lines."""
+    width, height = 560, 270
+    left, right, top, bottom = 52, 16, 26, 48
+    pw, ph = width - left - right, height - top - bottom
+    counts, _ = np.histogram(np.clip(values, edges[0], edges[-1]), bins=edges)
+    ymax = int(counts.max()) if len(counts) else 0
+    step = max(1.0, _nice(max(ymax, 1) / 4))
+    ytop = max(step, math.ceil(max(ymax, 1) / step) * step)
+    x0, x1 = float(edges[0]), float(edges[-1])
+
+    def sx(v: float) -> float:
+        return left + (v - x0) / (x1 - x0) * pw
+
+    def sy(c: float) -> float:
+        return top + ph - c / ytop * ph
+
+    out = [
+        f'<svg class="hist" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for k, c in enumerate(counts.tolist()):
+        if c:
+            xa, xb = sx(edges[k]) + 0.5, sx(edges[k + 1]) - 0.5
+            out.append(
+                f'<rect class="bar {zone(float(edges[k]), float(edges[k + 1]))}" x="{xa:.1f}" y="{sy(c):.1f}" '
+                f'width="{xb - xa:.1f}" height="{sy(0) - sy(c):.1f}"><title>{_num(edges[k], 2)} to '
+                f"{_num(edges[k + 1], 2)}: {c} contacts</title></rect>"
+            )
+    yt = 0.0
+    while yt <= ytop + 1e-9:
+        out.append(
+            f'<path class="grid" d="M{left},{sy(yt):.1f}h{pw}"/>'
+            f'<text class="tick" x="{left - 6}" y="{sy(yt) + 4:.1f}" text-anchor="end">{_num(yt)}</text>'
+        )
+        yt += step
+    tick = 0.2
+    for k in range(round((x1 - x0) / tick) + 1):
+        v = x0 + k * tick
+        out.append(
+            f'<path class="axis" d="M{sx(v):.1f},{top + ph}v5"/>'
+            f'<text class="tick" x="{sx(v):.1f}" y="{top + ph + 17}" text-anchor="middle">{_num(v, 2)}</text>'
+        )
+    out.append(f'<path class="axis" d="M{left},{top}V{top + ph}H{left + pw}"/>')
+    for k, (v, text, cls) in enumerate(sorted(limits)):
+        if x0 <= v <= x1:
+            anchor = "end" if v > (x0 + x1) / 2 else "start"
+            dx = -4 if anchor == "end" else 4
+            out.append(
+                f'<path class="limit {cls}" d="M{sx(v):.1f},{top - 4}V{top + ph}"/>'
+                f'<text class="lim-label {cls}" x="{sx(v) + dx:.1f}" y="{top + 8 + 13 * k}" '
+                f'text-anchor="{anchor}">{escape(text)}</text>'
+            )
+    out.append(
+        f'<text class="label" x="{left + pw / 2}" y="{height - 8}" text-anchor="middle">{escape(xlabel)}</text>'
+        f'<text class="label" transform="translate(14,{top + ph / 2}) rotate(-90)" text-anchor="middle">contacts</text>'
+        "</svg>"
+    )
+    return "".join(out)
+
+
+def _histograms(doc: dict[str, Any]) -> str:
+    s = doc.get("summary", {})
+    rules = s.get("rules") or {}
+    records = [r for r in doc.get("contacts") or [] if r.get("aperture") != "none"]
+    vol = np.array([r["volume_ratio"] for r in records if r.get("volume_ratio") is not None], dtype=float)
+    area = np.array([r["area_ratio"] for r in records if r.get("area_ratio") is not None], dtype=float)
+    vmin = float(rules.get("volume_min", 0.3))
+    amin = float(rules.get("area_ratio_min", 0.66))
+    vlimits = [(1.0, "limit 1.0", "lim-error"), (vmin, f"volume_min {_num(vmin)}", "lim-warning")]
+    if rules.get("volume_target") is not None:
+        vlimits.append((float(rules["volume_target"]), f"target {_num(rules['volume_target'])}", "lim-target"))
+
+    def vzone(a: float, b: float) -> str:
+        return "z-error" if a >= 1.0 - 1e-9 else "z-warning" if b <= vmin + 1e-9 else "z-ok"
+
+    def azone(a: float, b: float) -> str:
+        return "z-warning" if b <= amin + 1e-9 else "z-ok"
+
+    vh = _histogram(
+        vol,
+        VOLUME_BINS,
+        vlimits,
+        "volume ratio: nominal solder volume / (π·d³/6)",
+        "Histogram of the nominal volume ratio",
+        vzone,
+    )
+    ah = _histogram(
+        area,
+        AREA_BINS,
+        [(amin, f"area_ratio_min {_num(amin)}", "lim-warning")],
+        "area ratio: aperture area / (perimeter × thickness)",
+        "Histogram of the area ratio",
+        azone,
+    )
+    return (
+        '<section id="histograms"><h2>Distributions</h2><div class="cards two">'
+        f'<div class="card"><h3>Volume ratio ({len(vol)} apertures)</h3>{vh}'
+        '<p class="small">Bins of 0.05; ratios above 1.2 count in the last bar.</p></div>'
+        f'<div class="card"><h3>Area ratio ({len(area)} apertures)</h3>{ah}'
+        '<p class="small">Bins of 0.1; ratios above 2 count in the last bar.</p></div></div></section>'
+    )
+
+
+COLUMNS: list[tuple[str, str, bool, int]] = [  # key, header, numeric, decimals
+    ("id", "id", True, 0),
+    ("x_um", "x (um)", True, 3),
+    ("y_um", "y (um)", True, 3),
+    ("row", "row", True, 0),
+    ("d_um", "d (um)", True, 3),
+    ("aperture", "aperture", False, 0),
+    ("aperture_area_um2", "aperture area (um2)", True, 1),
+    ("volume_ratio", "volume ratio", True, 3),
+    ("area_ratio", "area ratio", True, 3),
+    ("cap_height_um", "cap height (um)", True, 2),
+    ("status", "status", False, 0),
+    ("findings", "findings", False, 0),
+]
+
+
+def _table(bad: list[dict[str, Any]]) -> str:
+    """The sortable table of the contacts with findings (errors first, then by volume ratio)."""
+
+    def order(r: dict[str, Any]) -> tuple[bool, float, int]:
+        v = r.get("volume_ratio")
+        return (r.get("status") != "error", math.inf if v is None else float(v), int(r.get("id", 0)))
+
+    shown = sorted(bad, key=order)[:MAX_TABLE]
+    head = "".join(
+        f'<th scope="col" tabindex="0" data-key="{k}" data-type="{"num" if num else "text"}">{escape(h)}</th>'
+        for k, h, num, _ in COLUMNS
+    )
+    rows = []
+    for r in shown:
+        cells = []
+        for key, _, num, nd in COLUMNS:
+            if key == "findings":
+                fs = r.get("findings") or []
+                codes = ", ".join(sorted({str(f.get("code")) for f in fs}))
+                tip = "\n".join(str(f.get("message", "")) for f in fs)
+                cells.append(f'<td title="{escape(tip)}">{escape(codes)}</td>')
+            elif num:
+                v = r.get(key)
+                if v is None:
+                    cells.append("<td>–</td>")
+                else:
+                    cells.append(f'<td class="num" data-v="{escape(repr(v))}">{_num(v, nd)}</td>')
+            else:
+                cells.append(f'<td class="{key}">{escape(str(r.get(key, "–")))}</td>')
+        rows.append(f'<tr class="st-{escape(str(r.get("status")))}">{"".join(cells)}</tr>')
+    more = len(bad) - len(shown)
+    note = f"{len(bad)} contacts have findings"
+    note += (
+        f"; the {len(shown)} listed are the errors first, then the lowest volume ratios ({more} left out)."
+        if more
+        else "."
+    )
+    return (
+        '<section id="findings"><h2>Contacts with findings</h2>'
+        f"<p>{escape(note)} Click a column header to sort; hover over the findings for the messages. "
+        "Lengths in um, areas in um2.</p>"
+        '<div class="scroll"><table class="data" id="findings-table">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div></section>"
+    )
+
+
+CSS = """
+:root{--ok:#2f9e58;--warning:#e8a317;--error:#d7263d;--ink:#1d2733;--muted:#5f6b7a;--line:#d9dee5;--bg:#f4f6f9;
+--contact:#cfd8e3;--row:#2f6fbf}
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
+color:var(--ink);background:var(--bg)}
+main{max-width:1180px;margin:0 auto;padding:18px 20px 40px}
+h1{font-size:22px;margin:0 0 2px}h1 .file{font-weight:500;color:var(--muted)}
+h2{font-size:17px;margin:26px 0 10px;padding-bottom:4px;border-bottom:1px solid var(--line)}
+h3{font-size:13px;margin:4px 0 6px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
+.card h3+table,.card h3+p{margin-top:0}.card h3:not(:first-child){margin-top:12px}
+.meta{color:var(--muted);margin:0 0 8px;font-size:13px}
+.verdict{margin:6px 0 0;font-weight:600}
+.pill{display:inline-block;padding:1px 10px;border-radius:999px;color:#fff;font-size:12px;letter-spacing:.05em}
+.v-ok .pill{background:var(--ok)}.v-warning .pill{background:var(--warning)}.v-error .pill{background:var(--error)}
+.cards{display:grid;grid-template-columns:1.05fr 1.25fr 1fr;gap:14px;align-items:start}
+.cards.two{grid-template-columns:1fr 1fr}
+@media (max-width:900px){.cards,.cards.two{grid-template-columns:1fr}}
+.card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:10px 14px}
+table{border-collapse:collapse}
+table.kv th{font-weight:normal;color:var(--muted);text-align:left;padding:2px 10px 2px 0;vertical-align:top}
+table.kv td{padding:2px 0}
+table.rules{font-size:11.5px;line-height:1.3}table.rules th{padding:0 10px 0 0}table.rules td{padding:0}
+table.rules code{font-size:11px}
+table.codes{width:100%}table.codes th,table.codes td{text-align:left;padding:2px 8px 2px 0}
+table.codes th{color:var(--muted);font-weight:normal;border-bottom:1px solid var(--line)}
+.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.sev-error td:nth-child(2){color:var(--error);font-weight:600}
+tr.sev-warning td:nth-child(2){color:#a86f00}
+code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+.notes{margin:0;padding-left:18px}
+figure{margin:0;background:#fff;border:1px solid var(--line);border-radius:8px;padding:8px}
+figcaption{font-size:12px;color:var(--muted);padding:6px 2px 0}
+.view{display:block;width:100%;height:auto}
+#overview .view{max-height:600px}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(270px,1fr));gap:12px}
+.legend{font-size:12.5px;color:var(--muted);margin:0 0 8px}
+.sw{display:inline-block;width:14px;height:10px;margin:0 4px 0 12px;vertical-align:-1px;border-radius:2px}
+.sw:first-child{margin-left:0}
+.sw.ct{background:var(--contact);border:1px solid #8e9cae}.sw.ap-ok{background:var(--ok)}
+.sw.ap-warning{background:var(--warning)}.sw.ap-error{background:var(--error)}
+.sw.row{height:2px;vertical-align:3px;background:var(--row)}
+.sw.arrow{height:2px;vertical-align:3px;background:#222}
+svg .bg{fill:#fff}
+svg path{vector-effect:non-scaling-stroke}
+svg .ct{fill:var(--contact);stroke:#8e9cae;stroke-width:.8px}
+svg .ap{fill-opacity:.85;stroke-width:.8px}
+svg .ap-ok{fill:var(--ok);stroke:#1c6b3a}svg .ap-warning{fill:var(--warning);stroke:#9a6a00}
+svg .ap-error{fill:var(--error);stroke:#8c1424}
+svg .row{fill:none;stroke:var(--row);stroke-width:1px;stroke-opacity:.75}
+svg .arrow{fill:none;stroke:#222;stroke-width:1.2px;stroke-linecap:round;stroke-linejoin:round}
+svg .focus{fill:none;stroke:#111;stroke-width:2px;stroke-dasharray:5 3}
+svg .ids text{fill:#26313d;text-anchor:middle;font-weight:600;paint-order:stroke;stroke:#fff;stroke-width:3px;
+stroke-opacity:.8;vector-effect:non-scaling-stroke}
+svg .scale path{stroke:#222;stroke-width:2px}
+svg .scale text{fill:#222;paint-order:stroke;stroke:#fff;stroke-width:3px;vector-effect:non-scaling-stroke}
+svg .marks circle{fill:none;stroke:#3a2a8c;stroke-width:1.5px;vector-effect:non-scaling-stroke}
+svg .marks text{fill:#3a2a8c;font-weight:700}
+svg .dots{fill:none;stroke-linecap:round;stroke-width:2.5px}
+svg .dot-all{stroke:#9aa7b7}svg .dot-warning{stroke:var(--warning)}svg .dot-error{stroke:var(--error);stroke-width:4px}
+.hist{display:block;width:100%;height:auto;font-size:11px}
+.hist .bar.z-ok{fill:#4f8fd6}.hist .bar.z-warning{fill:var(--warning)}.hist .bar.z-error{fill:var(--error)}
+.hist .grid{stroke:#e6e9ee}.hist .axis{stroke:#555;fill:none}.hist .tick{fill:#555}
+.hist .label{fill:#333;font-size:12px}
+.hist .limit{stroke-width:1.5px;stroke-dasharray:5 3}.lim-error{stroke:var(--error);fill:var(--error)}
+.lim-warning{stroke:#c07f00;fill:#a86f00}.lim-target{stroke:#777;fill:#555}
+.small{font-size:12px;color:var(--muted);margin:4px 0 0}
+.scroll{max-height:75vh;overflow:auto;border:1px solid var(--line);border-radius:8px;background:#fff}
+table.data{width:100%;font-size:12.5px}
+table.data th{position:sticky;top:0;background:#eef1f5;cursor:pointer;user-select:none;text-align:left;
+padding:6px 8px;border-bottom:1px solid var(--line);white-space:nowrap}
+table.data th:hover{background:#e2e7ee}
+table.data td{padding:3px 8px;border-bottom:1px solid #eef0f3;white-space:nowrap}
+table.data td:last-child{white-space:normal}
+th[aria-sort=ascending]::after{content:" \\25B2";font-size:10px}
+th[aria-sort=descending]::after{content:" \\25BC";font-size:10px}
+tr.st-error td.status{color:var(--error);font-weight:700}tr.st-warning td.status{color:#a86f00;font-weight:600}
+"""
+
+JS = """
+(function () {
+  "use strict";
+  var table = document.getElementById("findings-table");
+  function value(row, idx, numeric) {
+    var cell = row.cells[idx];
+    if (!numeric) { return cell.textContent; }
+    var v = cell.getAttribute("data-v");
+    return v === null ? NaN : parseFloat(v);
+  }
+  function sortTable(key, descending) {
+    if (!table || !table.tHead || !table.tBodies.length) { return false; }
+    var heads = table.tHead.rows[0].cells, idx = -1, numeric = false, i;
+    for (i = 0; i < heads.length; i++) {
+      if (heads[i].getAttribute("data-key") === key) {
+        idx = i;
+        numeric = heads[i].getAttribute("data-type") === "num";
+      }
+    }
+    if (idx < 0) { return false; }
+    for (i = 0; i < heads.length; i++) { heads[i].removeAttribute("aria-sort"); }
+    var body = table.tBodies[0], sign = descending ? -1 : 1;
+    var keyed = Array.prototype.map.call(body.rows, function (r, n) {
+      return { r: r, n: n, v: value(r, idx, numeric) };
+    });
+    keyed.sort(function (a, b) {
+      var c;
+      if (numeric) {
+        var an = isNaN(a.v), bn = isNaN(b.v);
+        c = (an || bn) ? (an === bn ? 0 : (an ? 1 : -1)) : sign * (a.v - b.v);
+      } else {
+        c = sign * a.v.localeCompare(b.v);
+      }
+      return c || a.n - b.n;
+    });
+    var frag = document.createDocumentFragment();
+    keyed.forEach(function (k) { frag.appendChild(k.r); });
+    body.appendChild(frag);
+    heads[idx].setAttribute("aria-sort", descending ? "descending" : "ascending");
+    table.setAttribute("data-sorted", key + (descending ? ":desc" : ":asc"));
+    return true;
+  }
+  if (table && table.tHead) {
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th) {
+      function go() { sortTable(th.getAttribute("data-key"), th.getAttribute("aria-sort") === "ascending"); }
+      th.addEventListener("click", go);
+      th.addEventListener("keydown", function (e) {
+        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); go(); }
+      });
+    });
+  }
+  function fromHash() {
+    var m = /(?:^#|&)sort=(-?)([A-Za-z0-9_]+)/.exec(window.location.hash);
+    if (m) { sortTable(m[2], m[1] === "-"); }
+  }
+  fromHash();
+  window.addEventListener("hashchange", fromHash);
+  document.body.setAttribute("data-ready", "1");
+})();
+"""
+
+
+def html_report(doc: dict[str, Any], plan: Plan) -> str:
+    """One self-contained HTML5 page of a plan report `doc` (report.plan_report) and its `plan`."""
+    s = doc.get("summary", {})
+    records = doc.get("contacts") or []
+    bad = [r for r in records if r.get("status") != "ok"]
+    severity: dict[str, str] = {}
+    rank = {"error": 2, "warning": 1}
+    for r in bad:
+        for f in r.get("findings") or []:
+            code, sev = str(f.get("code")), str(f.get("severity", ""))
+            if rank.get(sev, 0) >= rank.get(severity.get(code, ""), 0):
+                severity[code] = sev
+    sc = _Scene(doc, plan)
+    title = f"Stencil plan – {s.get('file', '')}"
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="generator" content="{escape(str(s.get("generator", "stencilgen")))}">'
+        '<link rel="icon" href="data:,">'
+        f"<title>{escape(title)}</title><style>{CSS}</style></head>\n<body><main>"
+        + _summary(doc, plan, severity)
+        + _pictures(sc, doc)
+        + _histograms(doc)
+        + _table(bad)
+        + f"</main><script>{JS}</script></body></html>\n"
+    )
