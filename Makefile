@@ -19,13 +19,13 @@ $(STAMP): pyproject.toml
 demo: install ## plan a stencil for a bundled sample layout into out/demo/
 	$(VENV)/bin/stencilgen inspect sample_layouts/ring_100um.gds --layer 9/0
 	$(VENV)/bin/stencilgen plan sample_layouts/ring_100um.gds --layer 9/0 -o out/demo
-	@echo "stencil files: out/demo/ (ring_100um.gbr .dxf .gds, report ring_100um.json)"
+	@echo "stencil files: out/demo/ (ring_100um.gbr .dxf .gds; report ring_100um.json and ring_100um.html)"
 
 test: install lint typecheck unit ## lint, type check and the whole test suite
 
 lint: install ## ruff lint and format check
-	$(VENV)/bin/ruff check stencilgen tests benchmarks sample_layouts
-	$(VENV)/bin/ruff format --check stencilgen tests benchmarks sample_layouts
+	$(VENV)/bin/ruff check stencilgen tests benchmarks sample_layouts docs
+	$(VENV)/bin/ruff format --check stencilgen tests benchmarks sample_layouts docs
 
 typecheck: install ## mypy on the package
 	$(VENV)/bin/mypy stencilgen

@@ -26,18 +26,24 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 import synth  # noqa: E402
 
-# a large fine-pitch die: 250 contacts a side at 110 um, 70 x 100 um openings
+# the flat layout: 100 large fine-pitch dies, 250 contacts a side at 110 um, 70 x 100 um openings
 DIE_PER_SIDE, PITCH, SIDE, STEP = 250, 110.0, 28_000.0, 28_500.0
+# the wafer: 1,000 dies of 1,000 contacts at 55 um (35 x 50 um openings), 560 x 350 mm in all
+W_PITCH, W_SIDE, W_STEP = 55.0, 14_000.0, 14_250.0
 
 
 def die() -> synth.Die:
     return synth.ring(side=SIDE, pitch=PITCH, count=DIE_PER_SIDE, pad=(70.0, 100.0))
 
 
+def wafer_die() -> synth.Die:
+    return synth.ring(side=W_SIDE, pitch=W_PITCH, count=DIE_PER_SIDE, pad=(35.0, 50.0))
+
+
 def make_files() -> dict[str, str]:
     os.makedirs(DATA, exist_ok=True)
     flat = os.path.join(DATA, "flat_100k.gds")
-    wafer = os.path.join(DATA, "wafer_1M.gds")
+    wafer = os.path.join(DATA, "wafer_1M_v2.gds")
     if not os.path.exists(flat):
         lib = gdstk.Library(unit=1e-6, precision=1e-9)
         top = lib.new_cell("FLAT")
@@ -50,9 +56,11 @@ def make_files() -> dict[str, str]:
     if not os.path.exists(wafer):
         lib = gdstk.Library(unit=1e-6, precision=1e-9)
         cell = lib.new_cell("DIE")
-        for p in die().polygons():
+        for p in wafer_die().polygons():
             cell.add(gdstk.Polygon(p, 9, 0))
-        lib.new_cell("WAFER").add(gdstk.Reference(cell, (0, 0), columns=40, rows=25, spacing=(STEP, STEP)))
+        lib.new_cell("WAFER").add(
+            gdstk.Reference(cell, (-20 * W_STEP, -12 * W_STEP), columns=40, rows=25, spacing=(W_STEP, W_STEP))
+        )
         lib.write_gds(wafer)
     return {"flat 100k": flat, "wafer 1M": wafer}
 

@@ -38,7 +38,7 @@ def ring_gds() -> dict:
     rotated references and by an array reference; metal and outline on other layers."""
     lib = _lib()
     pad = lib.new_cell("PAD")
-    pad.add(gdstk.rectangle((-30, -45), (30, 45), layer=9, datatype=0))  # opening: 60 along, 90 across
+    pad.add(gdstk.rectangle((-35, -50), (35, 50), layer=9, datatype=0))  # opening: 70 along, 100 across
     pad.add(gdstk.rectangle((-40, -55), (40, 55), layer=134, datatype=0))  # top metal, bigger
     top = lib.new_cell("RING_DIE")
     half, edge, n, p = 1000.0, 80.0, 17, 100.0
@@ -178,6 +178,7 @@ def wafer_gds() -> dict:
 
 
 def main() -> None:
+    ezdxf.options.write_fixed_meta_data_for_testing = True  # the same bytes every time
     expected = {
         "ring_100um.gds": ring_gds(),
         "rotated_mixed_pitch.gds": rotated_mixed_gds(),

@@ -135,9 +135,9 @@ def _rules(path: str | None, **overrides: Any) -> Any:
 @click.option("--rules", "rules_file", metavar="FILE", help="Rules file (TOML); `stencilgen rules` prints one.")
 @click.option(
     "--formats",
-    default="gerber,dxf,gds",
+    default="gerber,dxf,gds,html",
     show_default=True,
-    help="Stencil formats to write (gerber, dxf, gds); the JSON report is always written.",
+    help="Files to write (gerber, dxf, gds, html); the JSON report is always written.",
 )
 @click.option("--strict", is_flag=True, help="Warnings fail the run too (exit 1).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout (the summary goes to stderr).")
@@ -262,7 +262,7 @@ def rules(rules_file: str | None) -> None:
 @click.option("--paste-type", type=click.IntRange(3, 8), help="Paste particle type (3-8).")
 @click.option("--keep-in", metavar="L/D|NAME", help="Layer holding the element's outline (keep-in, rule 8).")
 @click.option("--keep-in-bbox", is_flag=True, help="Use the bounding box of the --keep-in layer as the outline.")
-@click.option("-o", "--output", "outdir", metavar="OUTDIR", help="Also write OUTDIR/<stem>.check.json.")
+@click.option("-o", "--output", "outdir", metavar="OUTDIR", help="Also write OUTDIR/<stem>.check.json and .html.")
 @click.option("--strict", is_flag=True, help="Warnings fail the run too (exit 1).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout (the summary goes to stderr).")
 @click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
@@ -328,7 +328,7 @@ def check(
 @cell_option
 @units_option
 @click.option("--rules", "rules_file", metavar="FILE", help="Rules file (TOML) for every layout.")
-@click.option("--formats", default="gerber,dxf,gds", show_default=True, help="Stencil formats to write.")
+@click.option("--formats", default="gerber,dxf,gds,html", show_default=True, help="Files to write per layout.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Parallel processes (default: the number of cores).")
 @click.option("--continue-on-error", is_flag=True, help="A layout that cannot be planned does not stop the others.")
 @click.option(

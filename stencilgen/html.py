@@ -51,6 +51,11 @@ def _num(x: Any, nd: int = 3) -> str:
     return "0" if s == "-0" else s
 
 
+def _count(x: Any) -> str:
+    """A count with thousands separators ("–" when missing)."""
+    return "–" if x is None else f"{int(x):,}"
+
+
 def _q(x: Any, unit: str, nd: int = 3) -> str:
     """A quantity with its unit ("–" when missing)."""
     return "–" if x is None else f"{_num(x, nd)} {unit}"
@@ -244,16 +249,22 @@ def _viewbox(lo: np.ndarray, hi: np.ndarray) -> str:
     return f"{_num(lo[0], 2)} {_num(-hi[1], 2)} {_num(w, 2)} {_num(h, 2)}"
 
 
-def _scale_bar(lo: np.ndarray, hi: np.ndarray, size: float) -> str:
-    """A bar of a round length in the lower left corner, labelled in um at font size `size` (um)."""
-    w, h = hi - lo
-    length = _nice(w / 6)
-    x0 = lo[0] + 0.03 * w
-    y = -(lo[1] + 0.03 * h)
+def _scale_bar(lo: np.ndarray, hi: np.ndarray, size: float, inset: float) -> str:
+    """A bar of a round length `inset` from the lower left corner, labelled in um at font size `size` (um)."""
+    length = _nice((hi[0] - lo[0]) / 6)
+    x0 = lo[0] + inset
+    y = -(lo[1] + inset)
     return (
         f'<g class="scale"><path d="M{_num(x0, 2)},{_num(y, 2)}h{_num(length, 2)}"/>'
-        f'<text x="{_num(x0 + length + 0.4 * size, 2)}" y="{_num(y + 0.35 * size, 2)}" font-size="{_num(size, 2)}">'
-        f"{_num(length)} um</text></g>"
+        f"{_label(x0 + length + 0.4 * size, y + 0.35 * size, size, f'{_num(length)} um')}</g>"
+    )
+
+
+def _label(x: float, y: float, size: float, text: str) -> str:
+    """Text at the SVG point (x, y), `size` user units tall: set at 12 px and scaled, as browsers cap huge fonts."""
+    return (
+        f'<text transform="translate({_num(x, 2)},{_num(y, 2)}) scale({size / 12:.6g})" font-size="12">'
+        f"{escape(text)}</text>"
     )
 
 
@@ -288,11 +299,10 @@ def _closeup(sc: _Scene, centre: np.ndarray, half: float, label: str, focus: int
         axis = np.asarray(sc.plan.apertures.axis, dtype=float)[cids[strip]]
         at[strip] -= axis / np.linalg.norm(axis, axis=1)[:, None] * 0.3 * sc.d[cids[strip]][:, None]
         texts = "".join(
-            f'<text x="{_num(x, 2)}" y="{_num(-y + 0.35 * fs, 2)}">{i}</text>'
-            for i, (x, y) in zip(cids.tolist(), at.tolist(), strict=True)
+            _label(x, -y + 0.35 * fs, fs, str(i)) for i, (x, y) in zip(cids.tolist(), at.tolist(), strict=True)
         )
-        body.append(f'<g class="ids" font-size="{_num(fs, 2)}">{texts}</g>')
-    body.append(_scale_bar(lo, hi, fs))
+        body.append(f'<g class="ids">{texts}</g>')
+    body.append(_scale_bar(lo, hi, fs, 0.06 * half))
     return _svg(lo, hi, "".join(body), label)
 
 
@@ -335,28 +345,28 @@ def _summary(doc: dict[str, Any], plan: Plan, severity: dict[str, str]) -> str:
         ("format", str(s.get("format", "–")).upper()),
         ("cell", str(s.get("cell", "–"))),
         ("layer", str(s.get("layer", "–"))),
-        ("contacts", _num(s.get("contacts"))),
-        ("rows", _num(s.get("rows"))),
-        ("corners", _num(s.get("corners"))),
-        ("area arrays", _num(s.get("arrays"))),
-        ("isolated contacts", _num(s.get("isolated"))),
+        ("contacts", _count(s.get("contacts"))),
+        ("rows", _count(s.get("rows"))),
+        ("corners", _count(s.get("corners"))),
+        ("area arrays", _count(s.get("arrays"))),
+        ("isolated contacts", _count(s.get("isolated"))),
     ]
     if s.get("excluded_shapes"):
-        layout.append(("shapes left out", _num(s.get("excluded_shapes"))))
+        layout.append(("shapes left out", _count(s.get("excluded_shapes"))))
     vrange = "–"
     if vr.get("min") is not None:
         vrange = f"{_num(vr['min'])} to {_num(vr.get('max'))} (volume ratio, nominal)"
     result = [
         (
             "apertures",
-            f"{_num(s.get('apertures'))} ({_num(s.get('strips'))} strips, {_num(s.get('oblique_strips'))} of them "
-            f"oblique, {_num(s.get('shrunk_pads'))} shrunk pads)",
+            f"{_count(s.get('apertures'))} ({_count(s.get('strips'))} strips, "
+            f"{_count(s.get('oblique_strips'))} of them oblique, {_count(s.get('shrunk_pads'))} shrunk pads)",
         ),
-        ("errors", f"{errors} findings"),
-        ("warnings", f"{warnings} findings"),
+        ("errors", f"{errors:,} findings"),
+        ("warnings", f"{warnings:,} findings"),
         (
             "contacts by status",
-            ", ".join(f"{_num(status.get(k, 0))} {k}" for k in STATUSES),
+            ", ".join(f"{_count(status.get(k, 0))} {k}" for k in STATUSES),
         ),
         ("solder volume / (π·d³/6)", vrange),
         ("at the top of the transfer band", f"at most {_num(vr.get('max_at_top_of_band'))} (volume ratio)"),
@@ -365,7 +375,7 @@ def _summary(doc: dict[str, Any], plan: Plan, severity: dict[str, str]) -> str:
     codes = s.get("findings_by_code") or {}
     code_rows = "".join(
         f'<tr class="sev-{escape(severity.get(k, ""))}"><td><code>{escape(str(k))}</code></td>'
-        f'<td>{escape(severity.get(k, ""))}</td><td class="num">{_num(v)}</td></tr>'
+        f'<td>{escape(severity.get(k, ""))}</td><td class="num">{_count(v)}</td></tr>'
         for k, v in codes.items()
     )
     code_table = (
@@ -394,7 +404,7 @@ def _summary(doc: dict[str, Any], plan: Plan, severity: dict[str, str]) -> str:
         f'<header><h1>Stencil plan <span class="file">{escape(str(s.get("file", "")))}</span></h1>'
         f'<p class="meta">{meta}</p>'
         f'<p class="verdict v-{verdict}"><span class="pill">{escape(verdict.upper())}</span> {escape(text)}: '
-        f"{errors} errors, {warnings} warnings</p></header>"
+        f"{errors:,} errors, {warnings:,} warnings</p></header>"
         '<section id="summary"><h2>Summary</h2><div class="cards">'
         f'<div class="card"><h3>Layout</h3>{_kv(layout)}</div>'
         f'<div class="card"><h3>Stencil</h3>{_kv(result)}'
@@ -419,9 +429,8 @@ def _pictures(sc: _Scene, doc: dict[str, Any]) -> str:
         parts.append("<p>No contacts to draw.</p></section>")
         return "".join(parts)
     lo, hi = box
-    size = float(max(hi - lo)) or 1.0
-    lo, hi = lo - 0.03 * size, hi + 0.03 * size
-    w = float(hi[0] - lo[0])
+    upx = max(float(hi[0] - lo[0]) / 1100, float(hi[1] - lo[1]) / 560, 1e-6)  # um per screen pixel, about
+    lo, hi = lo - np.array([12, 36]) * upx, hi + 12 * upx  # room for the scale bar below
     corners = sc.plan.rows.corners[:MAX_CORNERS]
     worst = _worst(sc, records)
     body = []
@@ -429,7 +438,7 @@ def _pictures(sc: _Scene, doc: dict[str, Any]) -> str:
     if n_ap <= MAX_DRAWN:
         shapes, drawn = sc.layers(np.arange(sc.n), np.flatnonzero(sc.has_ap), sc.rows_d(lo, hi))
         body.append(shapes)
-        note = f"{drawn} apertures drawn."
+        note = f"{drawn:,} apertures drawn."
     else:
         step = math.ceil(sc.n / MAX_DRAWN)
         body.append(f'<path class="dots dot-all" d="{_dots_d(sc.center[::step])}"/>')
@@ -439,26 +448,26 @@ def _pictures(sc: _Scene, doc: dict[str, Any]) -> str:
             if len(ids):
                 body.append(f'<path class="dots dot-{STATUSES[k]}" d="{_dots_d(sc.center[ids[::every]])}"/>')
         note = (
-            f"{n_ap} apertures: too many to draw one by one at this scale. Every {step}th contact is a grey dot, "
+            f"{n_ap:,} apertures: too many to draw one by one at this scale. Every {step}th contact is a grey dot, "
             "contacts with warnings or errors are coloured dots; the close-ups below show the shapes."
         )
-    fs = w / 55
+    fs = 12 * upx
     marks = []
     for k, corner in enumerate(corners, 1):
         x, y = np.asarray(corner.point, dtype=float)
         marks.append(
-            f'<a href="#corner-{k}"><circle cx="{_num(x, 2)}" cy="{_num(-y, 2)}" r="{_num(1.6 * fs, 2)}"/>'
-            f'<text x="{_num(x + 1.9 * fs, 2)}" y="{_num(-y - 1.2 * fs, 2)}">C{k}</text></a>'
+            f'<a href="#corner-{k}"><circle cx="{_num(x, 2)}" cy="{_num(-y, 2)}" r="{_num(0.8 * fs, 2)}"/>'
+            f"{_label(x + 0.9 * fs, -y - 0.7 * fs, fs, f'C{k}')}</a>"
         )
     for k, i in enumerate(worst, 1):
         x, y = sc.center[i]
         marks.append(
-            f'<a href="#worst-{k}"><circle cx="{_num(x, 2)}" cy="{_num(-y, 2)}" r="{_num(1.2 * fs, 2)}"/>'
-            f'<text x="{_num(x + 1.5 * fs, 2)}" y="{_num(-y + 2.2 * fs, 2)}">W{k}</text></a>'
+            f'<a href="#worst-{k}"><circle cx="{_num(x, 2)}" cy="{_num(-y, 2)}" r="{_num(0.6 * fs, 2)}"/>'
+            f"{_label(x + 0.7 * fs, -y + 1.3 * fs, fs, f'W{k}')}</a>"
         )
-    body.append(f'<g class="marks" font-size="{_num(fs, 2)}">{"".join(marks)}</g>')
-    body.append(_scale_bar(lo, hi, w / 70))
-    label = f"The whole element: {sc.n} contacts, {n_ap} apertures"
+    body.append(f'<g class="marks">{"".join(marks)}</g>')
+    body.append(_scale_bar(lo, hi, fs, 14 * upx))
+    label = f"The whole element: {sc.n:,} contacts, {n_ap:,} apertures"
     overview = _svg(lo, hi, "".join(body), label, ' id="overview-svg"')
     parts.append(f'<figure id="overview">{overview}')
     parts.append(
@@ -630,9 +639,9 @@ def _histograms(doc: dict[str, Any]) -> str:
     )
     return (
         '<section id="histograms"><h2>Distributions</h2><div class="cards two">'
-        f'<div class="card"><h3>Volume ratio ({len(vol)} apertures)</h3>{vh}'
+        f'<div class="card"><h3>Volume ratio ({len(vol):,} apertures)</h3>{vh}'
         '<p class="small">Bins of 0.05; ratios above 1.2 count in the last bar.</p></div>'
-        f'<div class="card"><h3>Area ratio ({len(area)} apertures)</h3>{ah}'
+        f'<div class="card"><h3>Area ratio ({len(area):,} apertures)</h3>{ah}'
         '<p class="small">Bins of 0.1; ratios above 2 count in the last bar.</p></div></div></section>'
     )
 
@@ -684,9 +693,9 @@ def _table(bad: list[dict[str, Any]]) -> str:
                 cells.append(f'<td class="{key}">{escape(str(r.get(key, "–")))}</td>')
         rows.append(f'<tr class="st-{escape(str(r.get("status")))}">{"".join(cells)}</tr>')
     more = len(bad) - len(shown)
-    note = f"{len(bad)} contacts have findings"
+    note = f"{len(bad):,} contacts have findings"
     note += (
-        f"; the {len(shown)} listed are the errors first, then the lowest volume ratios ({more} left out)."
+        f"; the {len(shown):,} listed are the errors first, then the lowest volume ratios ({more:,} left out)."
         if more
         else "."
     )

@@ -21,8 +21,8 @@ from .rows import find_layout_rows, layout_rows
 from .rules import Rules
 from .writers import atomic_write, ensure_dir, safe_name
 
-FORMATS = ("gerber", "dxf", "gds")
-EXTENSIONS = {"gerber": ".gbr", "dxf": ".dxf", "gds": ".gds", "json": ".json"}
+FORMATS = ("gerber", "dxf", "gds", "html")
+EXTENSIONS = {"gerber": ".gbr", "dxf": ".dxf", "gds": ".gds", "html": ".html", "json": ".json"}
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,10 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
         from .writers.gds import write_gds
 
         write_gds(outputs["gds"], plan.apertures, safe_name(layout.cell), options.gds_layer, when.replace(tzinfo=None))
+    if "html" in options.formats:
+        from .html import html_report
+
+        atomic_write(outputs["html"], html_report(report, plan))
     text = dumps_report(report)
     atomic_write(outputs["json"], text)
     return Result(layout, plan, checked, report, report["summary"]["exit_code"], outputs)
@@ -178,7 +182,7 @@ def check_file(
     )
     plan = Plan(layout.contacts, rows, matched.apertures, [])
     stem = safe_name(os.path.splitext(os.path.basename(path))[0]) + ".check"
-    outputs = {"json": os.path.join(outdir, stem + ".json")} if outdir else {}
+    outputs = {k: os.path.join(outdir, stem + EXTENSIONS[k]) for k in ("html", "json")} if outdir else {}
     when = creation_time(path, options.creation_date).replace(microsecond=0)
     report = plan_report(
         layout,
@@ -196,6 +200,9 @@ def check_file(
     failing = s["errors"] > 0 or (options.strict and s["warnings"] > 0)
     s["exit_code"] = 1 if failing else 0
     if outdir:
+        from .html import html_report
+
         ensure_dir(outdir)
+        atomic_write(outputs["html"], html_report(report, plan))
         atomic_write(outputs["json"], dumps_report(report))
     return Result(layout, plan, checked, report, s["exit_code"], outputs)

@@ -134,7 +134,9 @@ def write_gds(path: str, polygons: list[np.ndarray], layer: tuple[int, int] = (9
             c = p.mean(axis=0)
             cell.add(gdstk.rectangle(tuple(c - 3), tuple(c + 3), layer=layer[0] + 1, datatype=layer[1]))
             cell.add(gdstk.Label("pad", tuple(c), layer=layer[0], texttype=layer[1]))
-    lib.write_gds(path)
+    import datetime
+
+    lib.write_gds(path, timestamp=datetime.datetime(2026, 1, 1))
 
 
 def write_dxf(
