@@ -104,6 +104,8 @@ def run_task(task: Task) -> dict[str, Any]:
     except Exception as exc:  # one bad input never stops the others
         row.update(status="failed", exit_code=70, message=f"internal error ({type(exc).__name__}: {exc})")
     row["seconds"] = round(time.perf_counter() - start, 3)
+    if not os.path.isdir(task.output):
+        row["output"] = None  # nothing was written for it
     return row
 
 
@@ -141,8 +143,10 @@ def run_batch(
                 for fut in finished:
                     i = pending.pop(fut)
                     stop = done(i, fut.result()) or stop
-            for fut in pending:
-                fut.cancel()
+            # stop: what has not started is cancelled; what is running finishes and is reported as done
+            running = {fut: i for fut, i in pending.items() if not fut.cancel()}
+            for fut, i in running.items():
+                done(i, fut.result())
     for i, task in enumerate(tasks):
         if i not in rows:
             skipped: dict[str, Any] = {k: None for k in SUMMARY_FIELDS}
@@ -208,11 +212,14 @@ def batch_exit_code(rows: list[dict[str, Any]]) -> int:
 
 
 def summary_table(rows: list[dict[str, Any]]) -> str:
-    """The table printed at the end of a batch."""
+    """The table printed at the end of a batch; inputs named relative to the folder they share."""
+    common = os.path.commonpath([os.path.abspath(r["input"]) for r in rows]) if rows else ""
+    if rows and os.path.isfile(common):
+        common = os.path.dirname(common)
     head = f"{'input':<40} {'status':<9} {'contacts':>8} {'errors':>6} {'warnings':>8} {'worst vol':>9} {'time s':>7}"
     lines = [head, "-" * len(head)]
     for r in rows:
-        name = os.path.basename(r["input"])[:40]
+        name = os.path.relpath(os.path.abspath(r["input"]), common)[-40:]
         worst = f"{r['worst_volume_ratio']:.2f}" if r["worst_volume_ratio"] is not None else "-"
         secs = f"{r['seconds']:.2f}" if r["seconds"] is not None else "-"
         lines.append(

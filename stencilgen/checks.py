@@ -40,6 +40,7 @@ CODES: dict[str, tuple[str, str, str]] = {
     "web": (WARNING, "web to another aperture below web_min_um", "um"),
     "inside_contact": (WARNING, "the strip does not reach beyond its contact", "um"),
     "extra_aperture": (ERROR, "more than one aperture on this contact", ""),
+    "same_side": (WARNING, "the tip lies on the same side of the centerline as its neighbour's", ""),
 }
 
 
@@ -130,7 +131,29 @@ def _pairs_within(
 def check_plan(plan: Plan, rules: Rules, keep_in: Any = None, polygons: Polygons | None = None) -> Checked:
     """Every rule of RULES.md on every contact. `polygons` are the apertures as plain polygons
     (default: the plan's outlines with arcs as chords)."""
-    return check_apertures(plan.contacts, plan.apertures, rules, keep_in, polygons, rows_u=_row_dirs(plan))
+    return check_apertures(
+        plan.contacts,
+        plan.apertures,
+        rules,
+        keep_in,
+        polygons,
+        rows_u=_row_dirs(plan),
+        extra_errors={"same_side": same_side(plan.contacts, plan.rows, plan.apertures)},
+    )
+
+
+def same_side(contacts: Contacts, rows: Any, apertures: Apertures) -> np.ndarray:
+    """Rule 4: strips one pitch apart in a row whose tips (or offsets) lie on the same side."""
+    out = []
+    for r in rows.rows:
+        m = r.members
+        strip = apertures.kind[m] == STRIP
+        t = contacts.center[m] @ r.direction
+        step = np.diff(t) / r.pitch
+        neighbours = (np.abs(step - 1) < 0.25) & strip[1:] & strip[:-1]
+        side = apertures.side[m]
+        out.append(m[1:][neighbours & (side[1:] == side[:-1]) & (side[1:] != 0)])
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
 def _row_dirs(plan: Plan) -> np.ndarray:

@@ -94,9 +94,10 @@ def main() -> None:
 @units_option
 @max_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code says whether the layout reads.")
 @handle_errors
 def inspect(
-    file: str, layer: str | None, cell: str | None, units: str | None, max_contacts: int, as_json: bool
+    file: str, layer: str | None, cell: str | None, units: str | None, max_contacts: int, as_json: bool, quiet: bool
 ) -> None:
     """Read a layout's pad layer and summarise its contacts, rows, corners and arrays.
 
@@ -114,7 +115,7 @@ def inspect(
     doc = inspect_report(layout, rows)
     if as_json:
         _emit_json(doc)
-    else:
+    elif not quiet:
         click.echo(inspect_text(doc))
 
 
@@ -150,7 +151,9 @@ def _rules(path: str | None, **overrides: Any) -> Any:
 @click.option("--keep-in", metavar="L/D|NAME", help="Layer holding the element's outline (keep-in, rule 8).")
 @click.option("--keep-in-bbox", is_flag=True, help="Use the bounding box of the --keep-in layer as the outline.")
 @click.option("--with-pads", is_flag=True, help="Also draw the contacts on layer PADS of the DXF.")
-@click.option("--dxf-units", type=click.Choice(["mm", "um", "in"]), default="mm", show_default=True)
+@click.option(
+    "--dxf-units", type=click.Choice(["mm", "um", "in"]), default="mm", show_default=True, help="Unit of the DXF."
+)
 @click.option("--gds-layer", default="1/0", show_default=True, metavar="L/D", help="GDS layer of the apertures.")
 @click.option(
     "--creation-date",
@@ -401,3 +404,23 @@ def batch(
         with open(os.path.join(outdir, "summary.json")) as fh:
             click.echo(fh.read(), nl=False)
     sys.exit(batch_exit_code(rows))
+
+
+def run() -> None:
+    """The console entry point: click's own usage errors become one line too (exit 2)."""
+    try:
+        rv = main(standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        sys.exit(EXIT_OK)
+    except click.UsageError as exc:
+        where = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
+        click.echo(f"Error: {exc.format_message()}{where}", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.Abort:
+        click.echo("Error: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    sys.exit(rv if isinstance(rv, int) else EXIT_OK)

@@ -352,7 +352,7 @@ def _summary(doc: dict[str, Any], plan: Plan, severity: dict[str, str]) -> str:
         ("isolated contacts", _count(s.get("isolated"))),
     ]
     if s.get("excluded_shapes"):
-        layout.append(("shapes left out", _count(s.get("excluded_shapes"))))
+        layout.append(("shapes left out", _count(len(s["excluded_shapes"]))))
     vrange = "–"
     if vr.get("min") is not None:
         vrange = f"{_num(vr['min'])} to {_num(vr.get('max'))} (volume ratio, nominal)"

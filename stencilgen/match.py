@@ -73,10 +73,12 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: list[Any], rules: 
     extra = np.array(sorted(c for c, ks in owned.items() if len(ks) > 1), dtype=np.int64)
     fine = np.zeros(n, dtype=bool)
     normal = np.zeros((n, 2))
+    staggered = {r for s in rows.staggers for r in s.rows}
     for r in rows.rows:
-        if r.pitch <= rules.fine_pitch_um:
+        if r.pitch <= rules.fine_pitch_um and r.id not in staggered:
             fine[r.members] = True
             normal[r.members] = r.normal
+    oblique = np.zeros(n, dtype=bool)
 
     kind = np.full(n, NONE, dtype=np.int8)
     area, perimeter, width = np.zeros(n), np.zeros(n), np.zeros(n)
@@ -100,15 +102,21 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: list[Any], rules: 
         width[i] = w
         beyond = shapely.difference(shape, pads[i])
         reach = 0.0
-        if fine[i] and not beyond.is_empty:
-            # a strip: its axis points to where it reaches beyond the contact
-            tip = np.asarray(beyond.centroid.coords[0]) - contacts.center[i]
+        if fine[i]:
+            # in a fine-pitch row every aperture is held to the strip rules (a pad-sized one fails them);
+            # its axis points to where it reaches beyond the contact
+            tip = (
+                np.asarray(beyond.centroid.coords[0]) - contacts.center[i]
+                if not beyond.is_empty
+                else np.asarray(shape.centroid.coords[0]) - contacts.center[i]
+            )
             long_axis = long_axis if tip @ long_axis >= 0 else -long_axis
             kind[i] = STRIP
             axis[i] = long_axis
             side[i] = 1 if tip @ normal[i] >= 0 else -1
             proj = np.asarray(shape.exterior.coords) @ long_axis
-            reach = float(proj.max() - (np.asarray(pads[i].exterior.coords) @ long_axis).max())
+            reach = max(0.0, float(proj.max() - (np.asarray(pads[i].exterior.coords) @ long_axis).max()))
+            oblique[i] = abs(long_axis @ normal[i]) < np.cos(np.radians(10.0))
         else:
             kind[i] = SHRUNK
         ext[i] = reach
@@ -116,5 +124,5 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: list[Any], rules: 
     np.cumsum(counts, out=offsets[1:])
     coords = np.concatenate(rings) if rings else np.zeros((0, 2))
     outlines = Outlines(coords, np.zeros(len(coords)), offsets)
-    apertures = Apertures(outlines, kind, area, perimeter, width, axis, side, ext, np.zeros(n), np.zeros(n, bool))
+    apertures = Apertures(outlines, kind, area, perimeter, width, axis, side, ext, np.zeros(n), oblique)
     return Matched(apertures, Polygons(coords, offsets), stray, extra)

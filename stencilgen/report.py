@@ -11,7 +11,12 @@ from .model import Layout, RowSet
 
 
 def _r(x: float, nd: int = 3) -> float:
-    return float(round(float(x), nd))
+    return float(round(float(x), nd)) + 0.0  # + 0.0: no "-0"
+
+
+def _n(count: int, word: str, plural: str | None = None) -> str:
+    """'1 contact', '2 contacts'."""
+    return f"{count} {word if count == 1 else (plural or word + 's')}"
 
 
 def _pt(p: np.ndarray) -> list[float]:
@@ -57,6 +62,7 @@ def inspect_report(layout: Layout, rows: RowSet) -> dict[str, Any]:
         "grid_um": layout.grid_um,
         "contacts": len(c),
         "shapes_on_layer": layout.shapes,
+        "d_um": {"min": _r(c.d.min()) if len(c) else None, "max": _r(c.d.max()) if len(c) else None},
         "rows": row_docs,
         "corners": [
             {
@@ -109,7 +115,9 @@ def inspect_text(doc: dict[str, Any]) -> str:
     if doc["layers"]:
         layers = ", ".join(f"{k} ({v})" for k, v in doc["layers"].items())
         lines.append(f"  layers: {layers}")
-    lines.append(f"  contacts: {doc['contacts']} (from {doc['shapes_on_layer']} shapes)")
+    lines.append(f"  contacts: {doc['contacts']} (from {_n(doc['shapes_on_layer'], 'shape')})")
+    if doc["contacts"]:
+        lines.append(f"  contact size d (minimum dimension): {doc['d_um']['min']:g} to {doc['d_um']['max']:g} um")
     if doc["hierarchy"]:
         h = doc["hierarchy"]
         lines.append(f"  element: {h['element_contacts']} contacts placed {h['placements']} times")
@@ -179,7 +187,7 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
 
     def col(values: np.ndarray, nd: int = 4, where: np.ndarray | None = None) -> list:
         """A column rounded for the report; None where not finite (or not applicable)."""
-        v = np.round(np.asarray(values, dtype=float), nd)
+        v = np.round(np.asarray(values, dtype=float), nd) + 0.0  # + 0.0: no "-0"
         ok = np.isfinite(v) if where is None else (np.isfinite(v) & where)
         out = v.tolist()
         if not ok.all():
@@ -259,7 +267,7 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
         },
         "rules": asdict(rules),
         "outputs": outputs,
-        "excluded_shapes": sum(1 for e in layout.excluded if not e.kept),
+        "excluded_shapes": [_note(e) for e in layout.excluded if not e.kept],
         "shape_notes": [_note(e) for e in layout.excluded],
     }
     return {"summary": summary, "contacts": records}
@@ -270,10 +278,10 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
     s = doc["summary"]
     vr = s["volume_ratio"]
     lines = [
-        f"{s['file']}: {s['contacts']} contacts, {s['rows']} rows, {s['corners']} corners, {s['arrays']} arrays, "
-        f"{s['isolated']} isolated",
-        f"  apertures: {s['apertures']} ({s['strips']} strips, {s['oblique_strips']} of them oblique, "
-        f"{s['shrunk_pads']} shrunk pads)",
+        f"{s['file']}: {_n(s['contacts'], 'contact')}, {_n(s['rows'], 'row')}, {_n(s['corners'], 'corner')}, "
+        f"{_n(s['arrays'], 'array')}, {s['isolated']} isolated",
+        f"  apertures: {s['apertures']} ({_n(s['strips'], 'strip')}, {s['oblique_strips']} of them oblique, "
+        f"{_n(s['shrunk_pads'], 'shrunk pad')})",
     ]
     if vr["min"] is not None:
         lines.append(
@@ -281,7 +289,7 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
             f"at most {vr['max_at_top_of_band']:.2f} at the top of the transfer band"
         )
     codes = ", ".join(f"{k} {v}" for k, v in s["findings_by_code"].items())
-    lines.append(f"  {s['errors']} errors, {s['warnings']} warnings" + (f" ({codes})" if codes else ""))
+    lines.append(f"  {_n(s['errors'], 'error')}, {_n(s['warnings'], 'warning')}" + (f" ({codes})" if codes else ""))
     bad = [r for r in doc["contacts"] if r["status"] != "ok"]
     bad.sort(key=lambda r: (r["status"] != "error", r["volume_ratio"] if r["volume_ratio"] is not None else -1))
     for r in bad[:worst]:

@@ -175,6 +175,8 @@ def validate(rules: Rules, source: str = "") -> Rules:
         raise _err(source, "volume_min", f"must not exceed volume_target ({rules.volume_target})")
     if rules.oblique_angle_deg is not None and not math.isfinite(rules.oblique_angle_deg):
         raise _err(source, "oblique_angle_deg", "must be a finite angle in degrees")
+    if rules.thickness_um > 500:
+        raise _err(source, "thickness_um", f"{rules.thickness_um:g} um is no stencil foil (at most 500 um; meant um?)")
     if not 0 < rules.corner_min_angle_deg < 90:
         raise _err(source, "corner_min_angle_deg", "must lie between 0 and 90")
     return rules

@@ -12,14 +12,14 @@ from typing import Any
 
 from . import __version__
 from .checks import Checked, check_plan
-from .errors import UsageError
+from .errors import StencilgenError, UsageError
 from .model import Layout, Plan
 from .planner import plan_stencil
 from .readers import read_layout, read_outline
 from .report import dumps_report, plan_report
 from .rows import find_layout_rows, layout_rows
 from .rules import Rules
-from .writers import atomic_write, ensure_dir, safe_name
+from .writers import atomic_write, check_targets, ensure_dir, safe_name
 
 FORMATS = ("gerber", "dxf", "gds", "html")
 EXTENSIONS = {"gerber": ".gbr", "dxf": ".dxf", "gds": ".gds", "html": ".html", "json": ".json"}
@@ -77,6 +77,15 @@ def creation_time(path: str, option: str | None) -> dt.datetime:
     return dt.datetime.fromtimestamp(int(os.stat(path).st_mtime), dt.UTC)
 
 
+def _keep_in(path: str, options: Options) -> Any:
+    """The keep-in outline; its errors say they are about --keep-in, not the pad layer."""
+    assert options.keep_in is not None
+    try:
+        return read_outline(path, options.keep_in, options.cell, options.units, options.keep_in_bbox)
+    except StencilgenError as exc:
+        raise type(exc)(f"--keep-in {options.keep_in}: {exc}") from None
+
+
 def _plan_once_per_element(layout: Layout, rows: Any, element_rows: Any, rules: Rules) -> tuple[Plan, Checked] | None:
     """A wafer: plan and check the die once and repeat it in every placement, when no aperture of one
     placement can come near another placement (else None, and the whole layout is planned at once)."""
@@ -111,7 +120,7 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
     rows, element_rows = layout_rows(layout.contacts, layout.instances, rules)
     keep_in = None
     if options.keep_in is not None:
-        keep_in = read_outline(path, options.keep_in, options.cell, options.units, options.keep_in_bbox)
+        keep_in = _keep_in(path, options)
     placed = None
     if element_rows is not None and layout.instances is not None and keep_in is None:
         placed = _plan_once_per_element(layout, rows, element_rows, rules)
@@ -120,12 +129,13 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
     else:
         plan = plan_stencil(layout.contacts, rows, rules, keep_in)
         checked = check_plan(plan, rules, keep_in)
+    when = creation_time(path, options.creation_date).replace(microsecond=0)
     ensure_dir(outdir)
     stem = safe_name(os.path.splitext(os.path.basename(path))[0])
-    when = creation_time(path, options.creation_date).replace(microsecond=0)
     created = when.strftime("%Y-%m-%dT%H:%M:%S+00:00")
     outputs = {f: os.path.join(outdir, stem + EXTENSIONS[f]) for f in options.formats}
     outputs["json"] = os.path.join(outdir, stem + ".json")
+    check_targets(list(outputs.values()))
     # the report names its sibling files, so that it reads the same wherever the folder goes
     report = plan_report(layout, plan, checked, rules, {k: os.path.basename(v) for k, v in outputs.items()}, created)
     report["summary"]["generator"] = f"stencilgen {__version__}"
@@ -158,7 +168,7 @@ def check_file(
     path: str, stencil: str, outdir: str | None, rules: Rules, options: Options, stencil_layer: str | None = None
 ) -> Result:
     """Run every check of RULES.md on an existing stencil (Gerber, DXF or GDS) against a layout."""
-    from .checks import check_apertures, row_directions
+    from .checks import check_apertures, row_directions, same_side
     from .match import match_apertures
     from .readers.stencil import read_stencil
 
@@ -170,7 +180,7 @@ def check_file(
     matched = match_apertures(layout.contacts, rows, shapes, rules)
     keep_in = None
     if options.keep_in is not None:
-        keep_in = read_outline(path, options.keep_in, options.cell, options.units, options.keep_in_bbox)
+        keep_in = _keep_in(path, options)
     checked = check_apertures(
         layout.contacts,
         matched.apertures,
@@ -178,7 +188,7 @@ def check_file(
         keep_in,
         matched.polygons,
         row_directions(rows, len(layout.contacts)),
-        {"extra_aperture": matched.extra},
+        {"extra_aperture": matched.extra, "same_side": same_side(layout.contacts, rows, matched.apertures)},
     )
     plan = Plan(layout.contacts, rows, matched.apertures, [])
     stem = safe_name(os.path.splitext(os.path.basename(path))[0]) + ".check"
@@ -203,6 +213,7 @@ def check_file(
         from .html import html_report
 
         ensure_dir(outdir)
+        check_targets(list(outputs.values()))
         atomic_write(outputs["html"], html_report(report, plan))
         atomic_write(outputs["json"], dumps_report(report))
     return Result(layout, plan, checked, report, s["exit_code"], outputs)

@@ -104,3 +104,18 @@ def test_batch_on_a_local_dask_cluster_matches_the_local_run(tmp_path):
     for folder in names:
         for f in sorted(os.listdir(tmp_path / "local" / folder)):
             assert (tmp_path / "local" / folder / f).read_bytes() == (tmp_path / "dask" / folder / f).read_bytes(), f
+
+
+def test_stop_reports_what_ran_and_writes_nothing_for_skipped(tmp_path):
+    lib = tmp_path / "lib"
+    make_library(lib)
+    out = tmp_path / "out"
+    inputs = [str(lib / "broken.gds")] + [str(lib / "ring.gds")] * 1 + [str(lib / "sub" / "ring.gds")]
+    r = run("batch", *inputs, "-o", str(out), "--layer", "9/0", "--jobs", "2")
+    assert r.returncode == 3
+    doc = json.load(open(out / "summary.json"))
+    for row in doc["results"]:
+        if row["status"] == "skipped":
+            assert row["output"] is None or not os.path.exists(row["output"])
+        elif row["status"] != "failed":
+            assert os.path.exists(os.path.join(row["output"], "ring.json"))

@@ -105,3 +105,22 @@ def test_check_errors(tmp_path):
     bad.write_text("this is not gerber")
     r = run("check", RING, "--layer", "9/0", "--stencil", str(bad))
     assert r.returncode == 3 and "bad.gbr" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_round_trip_keeps_oblique_corner_strips(planned):
+    out, plan = planned
+    result = check_file(RING, os.path.join(out, "ring_100um.gbr"), None, Rules(), Options(layer="9/0"))
+    assert [c["oblique"] for c in result.report["contacts"]] == [c["oblique"] for c in plan.report["contacts"]]
+    assert result.report["summary"]["oblique_strips"] == plan.report["summary"]["oblique_strips"] == 16
+
+
+def test_pad_sized_apertures_in_a_fine_pitch_row_are_too_wide(tmp_path):
+    pads = [synth.rect((x, 0.0), (78.0, 78.0), 0.0) for x in (0, 100, 200, 300, 400)]
+    layout = str(tmp_path / "row.gds")
+    synth.write_gds(layout, pads, noise=False)
+    stencil = str(tmp_path / "copy.gds")
+    synth.write_gds(stencil, pads, layer=(1, 0), noise=False)
+    result = check_file(layout, stencil, None, Rules(), Options(layer="9/0"))
+    for c in result.report["contacts"]:
+        assert "too_wide" in {f["code"] for f in c["findings"]}
+    assert result.exit_code == 1

@@ -150,3 +150,29 @@ def test_unwritable_output_folder(tmp_path):
     blocker.write_text("x")
     r = run("plan", RING, "--layer", "9/0", "-o", str(blocker / "sub"))
     assert r.returncode == 4 and "cannot create the output folder" in r.stderr
+
+
+def test_a_folder_in_the_way_writes_nothing(tmp_path):
+    out = tmp_path / "o"
+    (out / "ring_100um.gds").mkdir(parents=True)
+    r = run("plan", RING, "--layer", "9/0", "-o", str(out))
+    assert r.returncode == 4 and "a folder is in the way" in r.stderr
+    assert sorted(os.listdir(out)) == ["ring_100um.gds"]
+
+
+def test_implausible_thickness_is_refused(tmp_path):
+    r = run("plan", RING, "--layer", "9/0", "-o", str(tmp_path / "o"), "--thickness", "15mm")
+    assert r.returncode == 2 and "thickness_um: 15000 um is no stencil foil" in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_creation_date_leaves_no_folder(tmp_path):
+    r = run("plan", RING, "--layer", "9/0", "-o", str(tmp_path / "o"), "--creation-date", "yesterday")
+    assert r.returncode == 2 and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("args", [["plan", RING], ["plan", RING, "-o", "x", "--paste-type", "9"], ["bogus"]])
+def test_click_usage_errors_are_one_line(args):
+    r = run(*args)
+    assert r.returncode == 2
+    assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("Error: ")

@@ -85,6 +85,9 @@ def _probe(path: str, fmt: str, layer: tuple[int, int] | None) -> None:
     if pid == 0:  # the child: quiet, exercise the reader, report by exit status
         code = 0
         try:
+            import faulthandler
+
+            faulthandler.disable()  # a crash here is expected and handled by the parent: no dump
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 2)
             os.dup2(devnull, 1)

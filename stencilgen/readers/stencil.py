@@ -14,6 +14,8 @@ import numpy as np
 from ..errors import input_error
 from ..model import Polygons
 
+GERBER_EXTENSIONS = (".gbr", ".ger", ".gtp", ".gbp", ".pho", ".art", ".gbx")
+
 #: chord error for arcs of a stencil being checked, um
 ARC_ERROR_UM = 0.005
 
@@ -44,6 +46,14 @@ def _outline(poly: Any) -> np.ndarray:
 
 def _gerber(path: str) -> list[Any]:
     import shapely
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError as exc:
+        raise input_error(path, f"cannot be read ({exc.strerror})") from None
+    if b"%FS" not in head and b"%MO" not in head:
+        raise input_error(path, "not a Gerber file (no %FS or %MO format statement at its start)")
 
     try:
         import gerbonara
@@ -84,11 +94,14 @@ def read_stencil(path: str | os.PathLike[str], layer: str | None = None, units: 
     if not os.path.isfile(path):
         raise input_error(path, "no such file")
     ext = os.path.splitext(path)[1].lower()
-    if ext in (".gbr", ".ger", ".gtp", ".gbp", ".gm1", ".pho", ".art", ".gbx"):
+    if ext in GERBER_EXTENSIONS:
         return _gerber(path)
-    from . import DEFAULT_MAX_CONTACTS, layout_format
+    from . import DEFAULT_MAX_CONTACTS, FORMATS
 
-    fmt = layout_format(path)
+    if ext not in FORMATS:
+        known = ", ".join(sorted({*GERBER_EXTENSIONS, *FORMATS}))
+        raise input_error(path, f"unknown stencil extension {ext or '(none)'!r}; stencilgen reads {known}")
+    fmt = FORMATS[ext]
     if fmt == "dxf":
         from .dxf import read_dxf
 

@@ -21,6 +21,16 @@ def safe_name(text: str, fallback: str = "layout") -> str:
     return name[:100]
 
 
+def check_targets(paths: list[str]) -> None:
+    """Refuse before writing anything when an output cannot be written (a folder in its place), so a run
+    never leaves some files written and others not."""
+    for p in paths:
+        if os.path.isdir(p):
+            raise OutputError(f"{p}: a folder is in the way of this output file")
+        if os.path.exists(p) and not os.access(p, os.W_OK):
+            raise OutputError(f"{p}: exists and cannot be overwritten")
+
+
 def ensure_dir(path: str) -> None:
     try:
         os.makedirs(path, exist_ok=True)
@@ -65,6 +75,10 @@ def atomic_path(path: str) -> Iterator[str]:
         yield tmp
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+    except OSError as exc:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise OutputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
     except BaseException:
         with suppress(OSError):
             os.unlink(tmp)
