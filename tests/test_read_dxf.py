@@ -162,3 +162,19 @@ def test_cell_option_is_for_gds(tmp_path):
     synth.write_dxf(path, [synth.rect((0, 0), (40, 70), 0)], layer="P")
     with pytest.raises(UsageError, match="--cell applies to GDS/OASIS"):
         read_layout(path, layer="P", cell="X")
+
+
+def test_insertion_explosion_is_refused_not_hung(tmp_path):
+    doc = _doc(13)
+    level = doc.blocks.new("L0")
+    level.add_line((0, 0), (1, 0))  # nothing on the pad layer: no shape count would stop it
+    for k in range(1, 9):
+        blk = doc.blocks.new(f"L{k}")
+        for j in range(10):
+            blk.add_blockref(f"L{k - 1}", (j * 10.0**k, 0))
+    doc.modelspace().add_blockref("L8", (0, 0), dxfattribs={"layer": "P"})
+    doc.modelspace().add_circle((0, 0), 5, dxfattribs={"layer": "P"})
+    path = str(tmp_path / "bomb.dxf")
+    doc.saveas(path)
+    with pytest.raises(InputError, match="block insertions"):
+        read_layout(path, layer="P", max_contacts=1000)

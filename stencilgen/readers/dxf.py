@@ -120,8 +120,10 @@ def _read_dxf(
     skipped: list[Excluded] = []
     total = 0
 
+    visits = 0
+
     def walk(entities: Any, transform: np.ndarray, inherited: str | None, stack: tuple[str, ...]) -> None:
-        nonlocal total
+        nonlocal total, visits
         for e in entities:
             kind = e.dxftype()
             own = e.dxf.get("layer", "0")
@@ -135,6 +137,13 @@ def _read_dxf(
                 block = doc.blocks.get(name)
                 if block is None:
                     raise input_error(path, f"INSERT {e.dxf.handle} names a missing block {name!r}")
+                copies = max(1, int(e.mcount))
+                visits += copies
+                if visits > 4 * max_shapes:  # block insertions multiply: refuse before they take forever
+                    raise InputError(
+                        f"{path}: more than {4 * max_shapes:,} block insertions (INSERT {e.dxf.handle}); "
+                        "raise --max-contacts if the drawing is really that large"
+                    )
                 for ins in e.multi_insert():
                     m = _matrix(ins.matrix44())
                     if not np.isfinite(m).all():
