@@ -44,9 +44,11 @@ def test_gerber_geometry_klayout(planned):
 
 
 def test_gerber_gerbv_and_pygerber_strict(planned):
-    out, _ = planned
+    out, result = planned
     assert validators.gerbv_problems(paths(out)[".gbr"]) == []
     validators.pygerber_strict(paths(out)[".gbr"])
+    # the reference viewer draws the same area (pixels of 1 um)
+    assert validators.gerbv_area_um2(paths(out)[".gbr"]) == pytest.approx(report_areas(result).sum(), rel=0.015)
 
 
 def test_gerber_x2_values(planned):

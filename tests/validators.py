@@ -126,3 +126,19 @@ def ezdxf_strict(path: str) -> tuple[int, int, list]:
     doc = ezdxf.readfile(path)
     auditor = doc.audit()
     return len(auditor.errors), len(auditor.fixes), list(doc.modelspace())
+
+
+def gerbv_area_um2(path: str, dpi: int = 25400) -> float:
+    """Area gerbv renders (pixels lit at `dpi`, 25400 dpi = 1 um per pixel)."""
+    from PIL import Image
+
+    out = os.path.splitext(path)[0] + ".area.png"
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    subprocess.run(
+        ["gerbv", "-x", "png", "-D", str(dpi), "-B", "0", "-f", "#FFFFFF", "-b", "#000000", "-o", out, path],
+        capture_output=True,
+        env=env,
+        check=True,
+    )
+    lit = int((np.asarray(Image.open(out).convert("L")) > 64).sum())
+    return lit * (25400.0 / dpi) ** 2
