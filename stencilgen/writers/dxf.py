@@ -62,8 +62,9 @@ def _polylines(
     xs, ys = _fmt(coords[:, 0]), _fmt(coords[:, 1])
     vertex = [f" 10\n{x}\n 20\n{y}\n" for x, y in zip(xs, ys, strict=True)]
     if bulge is not None:
-        for k in np.flatnonzero(bulge != 0).tolist():
-            vertex[k] += f" 42\n{_fmt(bulge[k : k + 1])[0]}\n"
+        arcs = np.flatnonzero(bulge != 0)
+        for k, b in zip(arcs.tolist(), _fmt(bulge[arcs]), strict=True):
+            vertex[k] += f" 42\n{b}\n"
     off = offsets.tolist()
     for i in range(len(off) - 1):
         s, e = off[i], off[i + 1]
