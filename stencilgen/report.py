@@ -312,7 +312,9 @@ def dumps_report(doc: dict[str, Any]) -> str:
     for key in [k for k in doc if k != "summary"]:
         items = doc[key]
         if isinstance(items, list) and items and all(isinstance(x, dict) for x in items[:1]):
-            body = json.dumps(items, separators=(",", ":"), allow_nan=False)
+            import orjson  # ten times faster than json for a wafer's records
+
+            body = orjson.dumps(items).decode()
             # records hold no braces inside strings, so "},{" only ever separates two records
             parts.append(f' "{key}": [\n  ' + body[1:-1].replace("},{", "},\n  {") + "\n ]")
         else:
