@@ -231,9 +231,9 @@ def plan(
     if not quiet:
         click.echo(plan_text(result.report, result.outputs), err=True)
     if as_json:
-        from .report import dumps_report
+        from .report import write_report
 
-        click.echo(dumps_report(result.report), nl=False)
+        write_report(sys.stdout, result.report)
     sys.exit(result.exit_code)
 
 
@@ -299,7 +299,7 @@ def check(
       stencilgen check die.gds --layer 9/0 --stencil die.gbr
       stencilgen check die.gds --layer 9/0 --stencil stencil.dxf --stencil-layer PASTE --json
     """
-    from .report import dumps_report, plan_text
+    from .report import plan_text, write_report
     from .run import Options, check_file
 
     rules = _rules(rules_file, thickness_um=thickness, paste_type=paste_type)
@@ -320,7 +320,7 @@ def check(
             text += f"\n  {len(stray)} apertures touch no contact (errors), e.g. " + stray[0]["message"]
         click.echo(text, err=True)
     if as_json:
-        click.echo(dumps_report(result.report), nl=False)
+        write_report(sys.stdout, result.report)
     sys.exit(result.exit_code)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from .model import NONE, STRIP, Outlines, Plan, Polygons
 from .planner import aperture_polygons
+from .report import column
 from .rules import DOCS
 
 __all__ = ["html_report"]
@@ -144,7 +145,7 @@ class _Scene:
         records = doc.get("contacts") or []
         status = np.zeros(n, dtype=np.int8)
         if len(records) == n:
-            status[:] = [code.get(r.get("status"), 0) for r in records]
+            status[:] = [code.get(st, 0) for st in column(records, "status")]
         self.status = status
         self.center = np.asarray(c.center, dtype=float).reshape(-1, 2)
         self.d = np.asarray(c.d, dtype=float)
@@ -527,8 +528,8 @@ def _worst(sc: _Scene, records: list[dict[str, Any]]) -> list[int]:
     """The WORST contacts of lowest volume ratio among those with apertures, then error contacts (MAX_WORST)."""
     if len(records) != sc.n:
         return []
-    vr = np.array([np.nan if r.get("volume_ratio") is None else float(r["volume_ratio"]) for r in records])
-    have = np.flatnonzero((np.array([r.get("aperture") != "none" for r in records], dtype=bool)) & np.isfinite(vr))
+    vr = np.array([np.nan if v is None else float(v) for v in column(records, "volume_ratio")])
+    have = np.flatnonzero(np.array([a != "none" for a in column(records, "aperture")], dtype=bool) & np.isfinite(vr))
     chosen = have[np.argsort(vr[have], kind="stable")[:WORST]].tolist()
     errors = np.flatnonzero(sc.status == 2)
     key = np.where(np.isfinite(vr[errors]), vr[errors], np.inf)
@@ -606,9 +607,14 @@ def _histogram(
 def _histograms(doc: dict[str, Any]) -> str:
     s = doc.get("summary", {})
     rules = s.get("rules") or {}
-    records = [r for r in doc.get("contacts") or [] if r.get("aperture") != "none"]
-    vol = np.array([r["volume_ratio"] for r in records if r.get("volume_ratio") is not None], dtype=float)
-    area = np.array([r["area_ratio"] for r in records if r.get("area_ratio") is not None], dtype=float)
+    all_records = doc.get("contacts") or []
+    used = [a != "none" for a in column(all_records, "aperture")]
+    vol = np.array(
+        [v for v, u in zip(column(all_records, "volume_ratio"), used, strict=True) if u and v is not None], dtype=float
+    )
+    area = np.array(
+        [v for v, u in zip(column(all_records, "area_ratio"), used, strict=True) if u and v is not None], dtype=float
+    )
     vmin = float(rules.get("volume_min", 0.3))
     amin = float(rules.get("area_ratio_min", 0.66))
     vlimits = [(1.0, "limit 1.0", "lim-error"), (vmin, f"volume_min {_num(vmin)}", "lim-warning")]
@@ -662,14 +668,15 @@ COLUMNS: list[tuple[str, str, bool, int]] = [  # key, header, numeric, decimals
 ]
 
 
-def _table(bad: list[dict[str, Any]]) -> str:
+def _table(records: Any, bad: list[int]) -> str:
     """The sortable table of the contacts with findings (errors first, then by volume ratio)."""
+    status, ratio = column(records, "status"), column(records, "volume_ratio")
 
-    def order(r: dict[str, Any]) -> tuple[bool, float, int]:
-        v = r.get("volume_ratio")
-        return (r.get("status") != "error", math.inf if v is None else float(v), int(r.get("id", 0)))
+    def order(i: int) -> tuple[bool, float, int]:
+        v = ratio[i]
+        return (status[i] != "error", math.inf if v is None else float(v), i)
 
-    shown = sorted(bad, key=order)[:MAX_TABLE]
+    shown = [records[i] for i in sorted(bad, key=order)[:MAX_TABLE]]
     head = "".join(
         f'<th scope="col" tabindex="0" data-key="{k}" data-type="{"num" if num else "text"}">{escape(h)}</th>'
         for k, h, num, _ in COLUMNS
@@ -853,14 +860,10 @@ def html_report(doc: dict[str, Any], plan: Plan) -> str:
     """One self-contained HTML5 page of a plan report `doc` (report.plan_report) and its `plan`."""
     s = doc.get("summary", {})
     records = doc.get("contacts") or []
-    bad = [r for r in records if r.get("status") != "ok"]
-    severity: dict[str, str] = {}
-    rank = {"error": 2, "warning": 1}
-    for r in bad:
-        for f in r.get("findings") or []:
-            code, sev = str(f.get("code")), str(f.get("severity", ""))
-            if rank.get(sev, 0) >= rank.get(severity.get(code, ""), 0):
-                severity[code] = sev
+    bad = [i for i, st in enumerate(column(records, "status")) if st != "ok"]
+    from .checks import CODES
+
+    severity = {code: CODES[code][0] for code in s.get("findings_by_code", {}) if code in CODES}
     sc = _Scene(doc, plan)
     title = f"Stencil plan – {s.get('file', '')}"
     return (
@@ -873,6 +876,6 @@ def html_report(doc: dict[str, Any], plan: Plan) -> str:
         + _summary(doc, plan, severity)
         + _pictures(sc, doc)
         + _histograms(doc)
-        + _table(bad)
+        + _table(records, bad)
         + f"</main><script>{JS}</script></body></html>\n"
     )

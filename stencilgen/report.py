@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
 
 import numpy as np
 
@@ -159,6 +161,72 @@ def inspect_text(doc: dict[str, Any]) -> str:
 UNITS = {"length": "um", "area": "um2", "volume": "um3", "angle": "deg"}
 
 
+class ContactRecords(Sequence[dict[str, Any]]):
+    """One record (dict) per contact, built when asked for from the report's columns: a wafer's million
+    records are never all held at once. `column(key)` gives a whole column cheaply."""
+
+    def __init__(self, columns: dict[str, list[Any]], findings: Any) -> None:
+        self._columns = columns
+        self._keys = list(columns)
+        self._n = len(columns["id"])
+        self._findings = findings
+        contact = findings.contact if len(findings) else np.zeros(0, dtype=np.int64)
+        self._at = np.searchsorted(contact, np.arange(self._n + 1)).tolist()
+
+    def __len__(self) -> int:
+        return self._n
+
+    def column(self, key: str) -> list[Any]:
+        return self._columns[key]
+
+    def findings_of(self, i: int) -> list[dict[str, Any]]:
+        return [self._findings.record(k) for k in range(self._at[i], self._at[i + 1])]
+
+    def _record(self, i: int) -> dict[str, Any]:
+        rec = {k: self._columns[k][i] for k in self._keys}
+        rec["findings"] = self.findings_of(i)
+        return rec
+
+    @overload
+    def __getitem__(self, i: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, i: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(i, slice):
+            return [self._record(k) for k in range(*i.indices(self._n))]
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        return self._record(i)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for start in range(0, self._n, 4096):
+            yield from self.chunk(start, min(start + 4096, self._n))
+
+    def chunk(self, start: int, stop: int) -> list[dict[str, Any]]:
+        cols = [self._columns[k][start:stop] for k in self._keys]
+        out = [dict(zip(self._keys, vals, strict=True)) for vals in zip(*cols, strict=True)]
+        for j, rec in enumerate(out, start):
+            a, b = self._at[j], self._at[j + 1]
+            rec["findings"] = [self._findings.record(k) for k in range(a, b)] if b > a else []
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Sequence)
+            and len(other) == self._n
+            and all(a == b for a, b in zip(self, other, strict=True))
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[dict[str, Any]]:
+        return list(self)
+
+
 def _f(x: float, nd: int = 4) -> float | None:
     x = float(x)
     if not np.isfinite(x):
@@ -178,10 +246,6 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
     n = len(c)
     ratio = checked.volume / checked.volume_limit
     ratio_hi = checked.volume_high / checked.volume_limit
-    by_contact: dict[int, list[dict[str, Any]]] = {}
-    findings = [checked.findings.record(k) for k in range(len(checked.findings))]
-    for f in findings:
-        by_contact.setdefault(f["contact"], []).append(f)
     axis_deg = np.degrees(np.arctan2(ap.axis[:, 1], ap.axis[:, 0])) % 360.0
     strip = ap.kind == STRIP
 
@@ -230,15 +294,10 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
         "clearance_um": col(checked.min_clearance),
         "status": [str(x) for x in checked.status.tolist()],
     }
-    keys = list(columns)
-    records = [dict(zip(keys, vals, strict=True)) for vals in zip(*columns.values(), strict=True)]
-    for i, fs in by_contact.items():
-        records[i]["findings"] = fs
-    for r in records:
-        r.setdefault("findings", [])
+    records = ContactRecords(columns, checked.findings)
     counts: dict[str, int] = {}
-    for f in findings:
-        counts[f["code"]] = counts.get(f["code"], 0) + 1
+    for code in checked.findings.code.tolist():
+        counts[code] = counts.get(code, 0) + 1
     have = ap.kind != 2
     summary = {
         "file": layout.path,
@@ -290,9 +349,11 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
         )
     codes = ", ".join(f"{k} {v}" for k, v in s["findings_by_code"].items())
     lines.append(f"  {_n(s['errors'], 'error')}, {_n(s['warnings'], 'warning')}" + (f" ({codes})" if codes else ""))
-    bad = [r for r in doc["contacts"] if r["status"] != "ok"]
-    bad.sort(key=lambda r: (r["status"] != "error", r["volume_ratio"] if r["volume_ratio"] is not None else -1))
-    for r in bad[:worst]:
+    records = doc["contacts"]
+    status, ratio = column(records, "status"), column(records, "volume_ratio")
+    bad = [i for i, st in enumerate(status) if st != "ok"]
+    bad.sort(key=lambda i: (status[i] != "error", ratio[i] if ratio[i] is not None else -1))
+    for r in (records[i] for i in bad[:worst]):
         codes_r = ", ".join(sorted({f["code"] for f in r["findings"]}))
         vr_r = f"{r['volume_ratio']:.2f}" if r["volume_ratio"] is not None else "-"
         lines.append(
@@ -305,18 +366,39 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
     return "\n".join(lines)
 
 
-def dumps_report(doc: dict[str, Any]) -> str:
-    """JSON text of a report: the summary indented, then one line per record (fast: one C-encoder call
-    per list; still readable and diffable)."""
-    parts = ['{\n "summary": ' + json.dumps(doc["summary"], indent=1, allow_nan=False).replace("\n", "\n ")]
+def column(records: Any, key: str) -> list[Any]:
+    """One field of every record (fast for ContactRecords, works for a plain list too)."""
+    if hasattr(records, "column"):
+        return list(records.column(key))
+    return [r.get(key) for r in records]
+
+
+def write_report(fh: Any, doc: dict[str, Any]) -> None:
+    """Write a report as JSON text: the summary indented, then one line per record, in chunks (a wafer's
+    records are encoded a few thousand at a time, never as one string)."""
+    import orjson  # ten times faster than json for a wafer's records
+
+    fh.write('{\n "summary": ' + json.dumps(doc["summary"], indent=1, allow_nan=False).replace("\n", "\n "))
     for key in [k for k in doc if k != "summary"]:
         items = doc[key]
-        if isinstance(items, list) and items and all(isinstance(x, dict) for x in items[:1]):
-            import orjson  # ten times faster than json for a wafer's records
-
-            body = orjson.dumps(items).decode()
-            # records hold no braces inside strings, so "},{" only ever separates two records
-            parts.append(f' "{key}": [\n  ' + body[1:-1].replace("},{", "},\n  {") + "\n ]")
+        if isinstance(items, Sequence) and not isinstance(items, str) and len(items) and isinstance(items[0], dict):
+            fh.write(f',\n "{key}": [\n  ')
+            for start in range(0, len(items), 4096):
+                if start:
+                    fh.write(",\n  ")
+                stop = min(start + 4096, len(items))
+                part = items.chunk(start, stop) if hasattr(items, "chunk") else items[start:stop]
+                body = orjson.dumps(part).decode()
+                # records hold no braces inside strings, so "},{" only ever separates two records
+                fh.write(body[1:-1].replace("},{", "},\n  {"))
+            fh.write("\n ]")
         else:
-            parts.append(f' "{key}": ' + json.dumps(items, allow_nan=False))
-    return ",\n".join(parts) + "\n}\n"
+            fh.write(f',\n "{key}": ' + json.dumps(items, allow_nan=False))
+    fh.write("\n}\n")
+
+
+def dumps_report(doc: dict[str, Any]) -> str:
+    """The JSON text of a report (write_report into a string)."""
+    buf = io.StringIO()
+    write_report(buf, doc)
+    return buf.getvalue()

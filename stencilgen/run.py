@@ -16,7 +16,7 @@ from .errors import StencilgenError, UsageError
 from .model import Layout, Plan
 from .planner import plan_stencil
 from .readers import read_layout, read_outline
-from .report import dumps_report, plan_report
+from .report import plan_report, write_report
 from .rows import find_layout_rows, layout_rows
 from .rules import Rules
 from .writers import atomic_write, check_targets, ensure_dir, safe_name
@@ -57,6 +57,17 @@ def parse_formats(text: str) -> tuple[str, ...]:
     if unknown:
         raise UsageError(f"--formats: unknown format {unknown[0]!r}; choose from {', '.join(FORMATS)}")
     return tuple(x for x in items if x != "json")
+
+
+def _write_json(path: str, report: dict[str, Any]) -> None:
+    from .errors import OutputError
+    from .writers import atomic_open
+
+    try:
+        with atomic_open(path) as fh:
+            write_report(fh, report)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
 
 
 def creation_time(path: str, option: str | None) -> dt.datetime:
@@ -159,8 +170,7 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
         from .html import html_report
 
         atomic_write(outputs["html"], html_report(report, plan))
-    text = dumps_report(report)
-    atomic_write(outputs["json"], text)
+    _write_json(outputs["json"], report)
     return Result(layout, plan, checked, report, report["summary"]["exit_code"], outputs)
 
 
@@ -215,5 +225,5 @@ def check_file(
         ensure_dir(outdir)
         check_targets(list(outputs.values()))
         atomic_write(outputs["html"], html_report(report, plan))
-        atomic_write(outputs["json"], dumps_report(report))
+        _write_json(outputs["json"], report)
     return Result(layout, plan, checked, report, s["exit_code"], outputs)
