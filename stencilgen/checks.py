@@ -8,6 +8,7 @@ Warnings: under_volume (at the bottom of the band), area ratio, aspect ratio, fi
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,21 +63,28 @@ class Findings:
 
     def record(self, k: int) -> dict[str, Any]:
         code = str(self.code[k])
-        sev, text, unit = CODES[code]
-        value, limit = float(self.value[k]), float(self.limit[k])
-        u = f" {unit}" if unit else ""
-        message = f"{text}: {value:.4g}{u} (limit {limit:.4g}{u})"
-        if self.other[k] >= 0:
-            message += f", next to contact {int(self.other[k])}"
+        value, limit = round(float(self.value[k]), 4), round(float(self.limit[k]), 4)
+        sev, unit, message = _message(code, value, limit)
+        other = int(self.other[k])
+        if other >= 0:
+            message += f", next to contact {other}"
         return {
             "code": code,
             "severity": sev,
             "contact": int(self.contact[k]),
-            "value": round(value, 4),
-            "limit": round(limit, 4),
+            "value": value,
+            "limit": limit,
             "unit": unit,
             "message": message,
         }
+
+
+@functools.lru_cache(maxsize=65536)
+def _message(code: str, value: float, limit: float) -> tuple[str, str, str]:
+    """Severity, unit and text of a finding (a wafer repeats the same few thousand: they are cached)."""
+    sev, text, unit = CODES[code]
+    u = f" {unit}" if unit else ""
+    return sev, unit, f"{text}: {value:.4g}{u} (limit {limit:.4g}{u})"
 
 
 @dataclass(frozen=True)

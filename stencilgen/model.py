@@ -237,3 +237,6 @@ class Plan:
     rows: RowSet
     apertures: Apertures
     notes: list[str] = field(default_factory=list)
+    # a plan repeated from one element cell (a wafer): the element's apertures and the placements
+    element: Apertures | None = None
+    transforms: np.ndarray | None = None

@@ -165,7 +165,15 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
     if "gds" in options.formats:
         from .writers.gds import write_gds
 
-        write_gds(outputs["gds"], plan.apertures, safe_name(layout.cell), options.gds_layer, when.replace(tzinfo=None))
+        write_gds(
+            outputs["gds"],
+            plan.apertures,
+            safe_name(layout.cell),
+            options.gds_layer,
+            when.replace(tzinfo=None),
+            plan.element,
+            plan.transforms,
+        )
     if "html" in options.formats:
         from .html import html_report
 

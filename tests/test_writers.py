@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 import pytest
+import synth
 import validators
 from conftest import SAMPLES
 
@@ -165,14 +166,21 @@ def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
 def test_wafer_planned_once_per_die_equals_flat_planning(tmp_path):
     import gdstk
 
-    wafer = os.path.join(SAMPLES, "wafer_5x4.gds")
-    lib = gdstk.read_gds(wafer)
-    top = next(c for c in lib.top_level() if c.name == "WAFER")
+    # dies far enough apart that no aperture of one can come near another: planned once, repeated
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    die = lib.new_cell("DIE")
+    for p in synth.ring(side=2000.0, pitch=100.0, count=17, pad=(60.0, 90.0)).polygons():
+        die.add(gdstk.Polygon(p, 9, 0))
+    lib.new_cell("WAFER").add(gdstk.Reference(die, (0, 0), columns=5, rows=4, spacing=(2600.0, 2600.0)))
+    wafer = str(tmp_path / "wafer_5x4.gds")
+    lib.write_gds(wafer)
+    top = next(c for c in gdstk.read_gds(wafer).top_level() if c.name == "WAFER")
     flat = gdstk.Library(unit=1e-6, precision=1e-9)
     cell = flat.new_cell("WAFER")
     for p in top.get_polygons(layer=9, datatype=0):
         cell.add(gdstk.Polygon(p.points, 9, 0))
-    flat_path = str(tmp_path / "wafer_5x4.gds")
+    (tmp_path / "flat").mkdir()
+    flat_path = str(tmp_path / "flat" / "wafer_5x4.gds")
     flat.write_gds(flat_path)
     opts = Options(layer="9/0", creation_date=DATE)
     a = plan_file(wafer, str(tmp_path / "h"), Rules(), opts)
@@ -189,3 +197,13 @@ def test_wafer_planned_once_per_die_equals_flat_planning(tmp_path):
     assert ga.count == gb.count == 1360
     np.testing.assert_allclose(ga.areas_um2, gb.areas_um2, rtol=1e-6)
     np.testing.assert_allclose(ga.centers, gb.centers, atol=1e-3)
+    # the wafer's GDS keeps the hierarchy (one die cell, a reference per die) and reads back the same
+    for reader in (validators.klayout_gds, validators.gdstk_gds):
+        ha = reader(os.path.join(str(tmp_path / "h"), "wafer_5x4.gds"))
+        fb = reader(os.path.join(str(tmp_path / "f"), "wafer_5x4.gds"))
+        assert ha.count == fb.count == 1360
+        np.testing.assert_allclose(ha.areas_um2, fb.areas_um2, rtol=1e-6)
+        np.testing.assert_allclose(ha.centers, fb.centers, atol=2e-3)
+    import gdstk as _g
+
+    assert len(_g.read_gds(os.path.join(str(tmp_path / "h"), "wafer_5x4.gds")).cells) == 2

@@ -450,4 +450,4 @@ def place_plan(element: Plan, instances: Instances, contacts: Contacts, rows: Ro
         a.tip_d[src] * s,
         a.corner[src],
     )
-    return Plan(contacts, rows, apertures, list(element.notes))
+    return Plan(contacts, rows, apertures, list(element.notes), element.apertures, T)
