@@ -424,26 +424,6 @@ def arc_center(p0: np.ndarray, p1: np.ndarray, bulge: np.ndarray) -> tuple[np.nd
     return centre, theta
 
 
-def arc_points(pts: np.ndarray, bulge: np.ndarray, segments_per_turn: int = 64) -> np.ndarray:
-    """A closed outline with bulges -> polygon vertices, each arc as chords (at least 2 per arc)."""
-    if not np.any(bulge):
-        return pts
-    out = []
-    n = len(pts)
-    for k in range(n):
-        p0, p1 = pts[k], pts[(k + 1) % n]
-        out.append(p0[None])
-        if bulge[k] == 0:
-            continue
-        c, theta = arc_center(p0, p1, np.asarray(bulge[k]))
-        m = max(2, int(np.ceil(abs(theta) / (2 * np.pi) * segments_per_turn)))
-        r = np.hypot(*(p0 - c))
-        phi0 = np.arctan2(p0[1] - c[1], p0[0] - c[0])
-        phi = phi0 + theta * np.arange(1, m) / m
-        out.append(c + r * np.stack([np.cos(phi), np.sin(phi)], axis=1))
-    return np.concatenate(out)
-
-
 def outlines_to_polygons(out: Any, arc_segments: int = 48) -> Polygons:
     """Outlines with bulges (model.Outlines) -> plain polygons, every arc as `arc_segments` chords."""
     n_out = len(out.offsets) - 1

@@ -250,7 +250,3 @@ def rules_toml(rules: Rules | None = None) -> str:
         else:
             out.append(f"{f.name} = {value!r}")
     return "\n".join(out) + "\n"
-
-
-def rules_dict(rules: Rules) -> dict[str, Any]:
-    return dataclasses.asdict(rules)

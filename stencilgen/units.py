@@ -41,8 +41,3 @@ def parse_length(text: str | float | int, default_unit: str = "um") -> float:
         raise UsageError(f"not a length: {text!r} (write e.g. 20um or 0.02mm)")
     value, unit = match.groups()
     return float(value) * um_per_unit(unit or default_unit)
-
-
-def fmt_um(value: float, digits: int = 2) -> str:
-    """A length for people: always with its unit."""
-    return f"{value:.{digits}f} um"
