@@ -27,9 +27,8 @@ from ..model import NONE, SHRUNK, STRIP, Apertures, Contacts, Instances, Outline
 from ..rules import Rules
 from . import strips
 
-#: chords per tip arc while planning; distances are kept with a margin for the chords' sagitta
+#: chords per tip arc while planning (tangent to the arc: the polygon holds the tip)
 PLAN_ARC_CHORDS = 24
-CHORD_MARGIN = 1.0 - np.cos(np.pi / PLAN_ARC_CHORDS)  # sagitta over radius, at most (a sweep under 2 pi)
 
 
 def volume_limit(d: np.ndarray) -> np.ndarray:
@@ -67,6 +66,10 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
     corner = np.zeros(n, dtype=bool)
     staggered = {r for s in rows.staggers for r in s.rows}
     forced = _unit(rules.oblique_angle_deg) if rules.oblique_angle_deg is not None else None
+    in_corner = np.zeros(n, dtype=bool)
+    if rules.oblique_scope == "corners":
+        for c in rows.corners:
+            in_corner[c.members] = True
     for r in rows.rows:
         if r.pitch > rules.fine_pitch_um or r.id in staggered:
             continue
@@ -80,10 +83,17 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
             if abs(want @ r.direction) <= np.cos(np.radians(rules.corner_min_angle_deg)) + 1e-9:  # not along the row
                 axis = want if want @ r.normal >= 0 else -want
         base[m] = axis
-        # alternate by position along the row (a missing contact keeps the pattern of the grid)
+        # alternate by position along the row (a missing contact keeps the pattern of the grid); of the two
+        # patterns, the one whose last oblique strips before the plain ones point outward: an oblique tip
+        # pointing inward would run into its plain neighbour
         t = (contacts.center[m] - contacts.center[m[0]]) @ r.direction
         k = np.rint(t / r.pitch).astype(np.int64)
-        side[m] = np.where(k % 2 == 0, 1, -1)
+        corner_k = set(k[in_corner[m]].tolist())
+        plain_k = set(k[~in_corner[m]].tolist())
+        edge = np.array([kk in corner_k and (kk - 1 in plain_k or kk + 1 in plain_k) for kk in k.tolist()], dtype=bool)
+        scores = [int(((k[edge] + p) % 2 == 0).sum()) for p in (0, 1)]
+        p = 0 if scores[0] >= scores[1] else 1
+        side[m] = np.where((k + p) % 2 == 0, 1, -1)
     if rules.oblique_scope == "corners":
         for c in rows.corners:
             axis = c.bisector if forced is None else forced
@@ -274,8 +284,8 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
     geoms = np.empty(n, dtype=object)
 
     g = _size_strips(contacts, strip_idx, lay, rules) if len(strip_idx) else None
-    # the chords of a tip lie inside its arc by at most this much: distances keep it in hand
-    slack = float(CHORD_MARGIN * g["D"].max() / 2) if g is not None and len(g["D"]) else 0.0
+    # the planner's tip polygons hold their arcs (tangent chords): no slack on distances is needed
+    slack = 0.0
     shrink = np.full(len(pad_idx), rules.shrink_um)
     pad_shapes = _shrunk(contacts, pad_idx, shrink, rules) if len(pad_idx) else np.empty(0, dtype=object)
     if g is not None:

@@ -82,7 +82,7 @@ def strip_outlines(
 
 
 def strip_polygons(center, axis, w, h1, h2, L, D, arc_points: int = 24) -> np.ndarray:
-    """Plain polygons (n, V, 2) of strips, the tip arc as `arc_points` chords (D None: no arc)."""
+    """Polygons (n, V, 2) holding the strips, the tip arc as `arc_points` tangent chords (D None: no arc)."""
     out = strip_outlines(center, axis, w, h1, h2, L, D)
     pts = out.coords.reshape(-1, 4, 2)
     if D is None:
@@ -93,5 +93,8 @@ def strip_polygons(center, axis, w, h1, h2, L, D, arc_points: int = 24) -> np.nd
     _, sweep, _ = tip_geometry(w, D)
     j = np.arange(1, arc_points) / arc_points
     phi = phi0[:, None] + sweep[:, None] * j[None, :]
-    arc = c[:, None, :] + (D / 2)[:, None, None] * np.stack([np.cos(phi), np.sin(phi)], axis=-1)
+    # vertices a little outside the circle, so that every chord is tangent to it: the polygon holds the
+    # whole tip and distances measured on it never flatter the true arc
+    r_out = (D / 2) / np.cos(sweep / (2 * arc_points))
+    arc = c[:, None, :] + r_out[:, None, None] * np.stack([np.cos(phi), np.sin(phi)], axis=-1)
     return np.concatenate([pts[:, :3], arc, pts[:, 3:]], axis=1)
