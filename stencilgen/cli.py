@@ -407,7 +407,12 @@ def batch(
 
 
 def run() -> None:
-    """The console entry point: click's own usage errors become one line too (exit 2)."""
+    """The console entry point: click's own usage errors become one line too (exit 2); libraries'
+    warnings are not the user's business (the reports say what matters)."""
+    import warnings
+
+    for category in (RuntimeWarning, DeprecationWarning, FutureWarning, UserWarning):
+        warnings.filterwarnings("ignore", category=category)
     try:
         rv = main(standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -152,15 +153,18 @@ def _load_quiet(path: str, fmt: str, layer: tuple[int, int] | None) -> tuple[Any
     import gdstk
 
     try:
-        if fmt == "oasis":
-            precision = gdstk.oas_precision(path)
-            lib = gdstk.read_oas(path, unit=1e-6)
-        else:
-            _unit, precision = gdstk.gds_units(path)
-            kwargs: dict[str, Any] = {"unit": 1e-6}
-            if layer is not None:
-                kwargs["filter"] = {layer}
-            lib = gdstk.read_gds(path, **kwargs)
+        with warnings.catch_warnings():
+            # gdstk warns of records it skips; what matters to the user is reported by the reader
+            warnings.simplefilter("ignore")
+            if fmt == "oasis":
+                precision = gdstk.oas_precision(path)
+                lib = gdstk.read_oas(path, unit=1e-6)
+            else:
+                _unit, precision = gdstk.gds_units(path)
+                kwargs: dict[str, Any] = {"unit": 1e-6}
+                if layer is not None:
+                    kwargs["filter"] = {layer}
+                lib = gdstk.read_gds(path, **kwargs)
     except (OSError, RuntimeError, ValueError, TypeError, MemoryError, OverflowError) as exc:
         raise _Unreadable(str(exc)) from exc
     if not precision or not np.isfinite(precision) or precision <= 0:
