@@ -73,9 +73,8 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: list[Any], rules: 
     extra = np.array(sorted(c for c, ks in owned.items() if len(ks) > 1), dtype=np.int64)
     fine = np.zeros(n, dtype=bool)
     normal = np.zeros((n, 2))
-    staggered = {r for s in rows.staggers for r in s.rows}
     for r in rows.rows:
-        if r.pitch <= rules.fine_pitch_um and r.id not in staggered:
+        if r.pitch <= rules.fine_pitch_um:
             fine[r.members] = True
             normal[r.members] = r.normal
     oblique = np.zeros(n, dtype=bool)

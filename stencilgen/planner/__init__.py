@@ -8,8 +8,9 @@
   width and web rules still hold.
 - Each strip is sized toward volume_target * pi d^3 / 6 (rule 6): first its length beyond the contact
   (up to tip_extension_max pitches), then its tip; never above the limit at the top of the transfer band.
-- Coarse-pitch rows, isolated contacts, area arrays and staggered double rows get the contact's shape
-  shrunk by shrink_um (rule 9), so no aperture can reach a second contact.
+- Coarse-pitch rows, isolated contacts and area arrays get the contact's shape shrunk by shrink_um
+  (rule 9), so no aperture in a grid can reach a second contact. Staggered double rows are rows like any
+  other: a tip toward the partner row stops short of it (clearance), or passes between its contacts.
 - Last, every aperture is checked against the other contacts (clearance_um), the other apertures
   (web_min_um) and the keep-in outline (edge_margin_um); an aperture that breaks one shrinks (tip, then
   length) until it holds; what cannot be mended is left for the checks to report.
@@ -64,14 +65,13 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
     pitch = np.zeros(n)
     side = np.zeros(n, dtype=np.int8)
     corner = np.zeros(n, dtype=bool)
-    staggered = {r for s in rows.staggers for r in s.rows}
     forced = _unit(rules.oblique_angle_deg) if rules.oblique_angle_deg is not None else None
     in_corner = np.zeros(n, dtype=bool)
     if rules.oblique_scope == "corners":
         for c in rows.corners:
             in_corner[c.members] = True
     for r in rows.rows:
-        if r.pitch > rules.fine_pitch_um or r.id in staggered:
+        if r.pitch > rules.fine_pitch_um:
             continue
         m = r.members
         is_strip[m] = True
