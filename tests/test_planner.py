@@ -169,13 +169,18 @@ def test_oblique_scope_all_and_forced_angle(angle):
     assert (a_idx == b_idx).all()
 
 
-def test_staggered_rows_never_touch_two_contacts():
+def test_staggered_rows_get_strips_that_never_touch_two_contacts():
     die = synth.staggered_ring(side=3000, pitch=120.0, count=15, sep=80.0)
-    plan, _rules = plan_of(die)
+    plan, rules = plan_of(die)
+    assert (plan.apertures.kind == STRIP).all()
     ap, pads = shapes(plan)
     tree = shapely.STRtree(pads)
     a, b = tree.query(ap, predicate="intersects")
     assert (a == b).all() and len(a) == len(pads)
+    a, b = tree.query(ap, predicate="dwithin", distance=rules.clearance_um - 1e-3)
+    assert (a == b).all()  # clearance to the partner row's contacts too
+    beyond = shapely.area(shapely.difference(ap, pads))
+    assert (beyond > 0).all()
 
 
 def test_keep_in_is_kept_by_turning_tips_inward():
