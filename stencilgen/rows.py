@@ -494,7 +494,13 @@ def place_rows(element: RowSet, instances: Instances, contacts: Contacts) -> Row
                 )
             )
         for a in element.arrays:
-            arrays.append(AreaArray(0, np.sort(idx[a.members]), a.directions_deg, a.pitches, a.lines))
+            turned = []
+            for deg in a.directions_deg:
+                v = L @ np.array([np.cos(np.radians(deg)), np.sin(np.radians(deg))])
+                turned.append(float(np.degrees(np.arctan2(v[1], v[0])) % 180.0))
+            scale = float(np.sqrt(abs(det[p])))
+            pitches = (a.pitches[0] * scale, a.pitches[1] * scale)
+            arrays.append(AreaArray(0, np.sort(idx[a.members]), (turned[0], turned[1]), pitches, a.lines))
     arrays.sort(key=lambda a: int(a.members.min()))
     arrays = [AreaArray(i, a.members, a.directions_deg, a.pitches, a.lines) for i, a in enumerate(arrays)]
     corners.sort(key=lambda c: c.rows)

@@ -189,3 +189,27 @@ def test_rows_do_not_depend_on_placement_or_order(angle, dx, dy, seed, pitch):
     assert all(min(g, 90 - g) < 0.05 for g in got)
     for r in rs.rows:
         assert r.pitch == pytest.approx(pitch, rel=1e-3)
+
+
+def test_arrayed_cell_of_turned_arrays_reports_turned_directions(tmp_path):
+    import gdstk
+
+    from stencilgen.readers import read_layout
+    from stencilgen.rows import find_layout_rows
+
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    cell = lib.new_cell("BUMPS")
+    for p in synth.area_array(5, 4, (150.0, 200.0)).polygons():
+        cell.add(gdstk.Polygon(p, 9, 0))
+    top = lib.new_cell("TOP")
+    top.add(gdstk.Reference(cell, (0, 0), rotation=np.radians(30)))
+    top.add(gdstk.Reference(cell, (5000, 0), rotation=np.radians(30)))
+    path = str(tmp_path / "a.gds")
+    lib.write_gds(path)
+    layout = read_layout(path, layer="9/0")
+    assert layout.instances is not None
+    rs = find_layout_rows(layout.contacts, layout.instances)
+    assert len(rs.arrays) == 2
+    for a in rs.arrays:
+        assert sorted(a.directions_deg) == pytest.approx([30.0, 120.0], abs=1e-6)
+        assert sorted(a.pitches) == pytest.approx([150.0, 200.0])
