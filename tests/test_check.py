@@ -124,3 +124,17 @@ def test_pad_sized_apertures_in_a_fine_pitch_row_are_too_wide(tmp_path):
     for c in result.report["contacts"]:
         assert "too_wide" in {f["code"] for f in c["findings"]}
     assert result.exit_code == 1
+
+
+def test_dxf_stencil_on_its_only_layer(tmp_path):
+    pads = [synth.rect((x, 0.0), (60.0, 60.0), 0.0) for x in (0, 300)]
+    layout = str(tmp_path / "p.gds")
+    synth.write_gds(layout, pads, noise=False)
+    doc = ezdxf.new("R2010")
+    doc.header["$INSUNITS"] = 13
+    for x in (0, 300):
+        doc.modelspace().add_lwpolyline([(x - 25, -25), (x + 25, -25), (x + 25, 25), (x - 25, 25)], close=True)
+    stencil = str(tmp_path / "layer0.dxf")
+    doc.saveas(stencil)
+    result = check_file(layout, stencil, None, Rules(), Options(layer="9/0"))
+    assert [c["aperture_area_um2"] for c in result.report["contacts"]] == pytest.approx([2500.0, 2500.0])

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import input_error
+from ..errors import InputError, UsageError, input_error
 from ..model import Polygons
 
 GERBER_EXTENSIONS = (".gbr", ".ger", ".gtp", ".gbp", ".pho", ".art", ".gbx")
@@ -105,7 +105,16 @@ def read_stencil(path: str | os.PathLike[str], layer: str | None = None, units: 
     if fmt == "dxf":
         from .dxf import read_dxf
 
-        raw = read_dxf(path, layer or "STENCIL", units, DEFAULT_MAX_CONTACTS)
+        if layer is not None:
+            raw = read_dxf(path, layer, units, DEFAULT_MAX_CONTACTS)
+        else:  # STENCIL (as plan writes it), else the drawing's only layer
+            try:
+                raw = read_dxf(path, "STENCIL", units, DEFAULT_MAX_CONTACTS)
+            except InputError:
+                try:
+                    raw = read_dxf(path, None, units, DEFAULT_MAX_CONTACTS)
+                except UsageError as exc:
+                    raise UsageError(str(exc).replace("--layer", "--stencil-layer")) from None
     else:
         from .gds import read_gds
 
