@@ -8,9 +8,10 @@ import glob
 import io
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from .errors import StencilgenError, UsageError
@@ -67,9 +68,24 @@ def find_inputs(items: Iterable[str]) -> list[str]:
     return unique
 
 
-def plan_tasks(inputs: list[str], outdir: str, rules: Rules, options: Options) -> list[Task]:
+_GDS_LAYER = re.compile(r"^\s*\d+\s*([/:]\s*\d+)?\s*$")
+
+
+def layer_for(path: str, layers: tuple[str, ...]) -> str | None:
+    """Of the --layer values given, the one for this file's kind: LAYER/DATATYPE for GDS and OASIS, a
+    name for DXF (the first of each kind; None: let the reader choose the only layer)."""
+    dxf = os.path.splitext(path)[1].lower() == ".dxf"
+    for layer in layers:
+        if bool(_GDS_LAYER.match(layer)) != dxf:
+            return layer
+    return None
+
+
+def plan_tasks(
+    inputs: list[str], outdir: str, rules: Rules, options: Options, layers: tuple[str, ...] = ()
+) -> list[Task]:
     """One task per input, each with its own subfolder named safely after the file (name-2, name-3, ...
-    when two inputs share a name)."""
+    when two inputs share a name); `layers` pick each file's pad layer by its kind (see layer_for)."""
     used: dict[str, int] = {}
     tasks = []
     for path in inputs:
@@ -77,7 +93,8 @@ def plan_tasks(inputs: list[str], outdir: str, rules: Rules, options: Options) -
         n = used.get(base, 0) + 1
         used[base] = n
         name = base if n == 1 else f"{base}-{n}"
-        tasks.append(Task(path, os.path.join(outdir, name), rules, options))
+        opts = replace(options, layer=layer_for(path, layers)) if layers else options
+        tasks.append(Task(path, os.path.join(outdir, name), rules, opts))
     return tasks
 
 

@@ -327,7 +327,13 @@ def check(
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("-o", "--output", "outdir", required=True, metavar="OUTDIR", help="One subfolder per layout goes here.")
-@layer_option
+@click.option(
+    "--layer",
+    "layers",
+    multiple=True,
+    metavar="L/D|NAME",
+    help="Pad layer; give it twice for a mixed library, e.g. --layer 9/0 --layer PADS (GDS/OASIS and DXF).",
+)
 @cell_option
 @units_option
 @click.option("--rules", "rules_file", metavar="FILE", help="Rules file (TOML) for every layout.")
@@ -345,7 +351,7 @@ def check(
 def batch(
     inputs: tuple[str, ...],
     outdir: str,
-    layer: str | None,
+    layers: tuple[str, ...],
     cell: str | None,
     units: str | None,
     rules_file: str | None,
@@ -365,7 +371,7 @@ def batch(
 
     \b
     Examples:
-      stencilgen batch pads/ -o out/ --layer 9/0 --continue-on-error
+      stencilgen batch pads/ -o out/ --layer 9/0 --layer PADS --continue-on-error
       stencilgen batch 'lib/**/*.gds' -o out/ --layer 9/0 --scheduler tcp://10.0.0.5:8786
     """
     import os
@@ -374,13 +380,11 @@ def batch(
     from .run import Options, parse_formats
 
     rules = _rules(rules_file)
-    options = Options(
-        layer=layer, cell=cell, units=units, formats=parse_formats(formats), strict=strict, max_contacts=max_contacts
-    )
+    options = Options(cell=cell, units=units, formats=parse_formats(formats), strict=strict, max_contacts=max_contacts)
     paths = find_inputs(inputs)
     if not paths:
         raise UsageError("no layouts (.gds, .oas, .dxf) among the inputs")
-    tasks = plan_tasks(paths, outdir, rules, options)
+    tasks = plan_tasks(paths, outdir, rules, options, layers)
     tty = sys.stderr.isatty()
 
     def progress(row: dict[str, Any], done: int, total: int) -> None:

@@ -119,3 +119,20 @@ def test_stop_reports_what_ran_and_writes_nothing_for_skipped(tmp_path):
             assert row["output"] is None or not os.path.exists(row["output"])
         elif row["status"] != "failed":
             assert os.path.exists(os.path.join(row["output"], "ring.json"))
+
+
+def test_mixed_library_picks_each_files_layer(tmp_path):
+    from stencilgen.batch import layer_for
+
+    assert layer_for("a.gds", ("PADS", "9/0")) == "9/0"
+    assert layer_for("a.oas", ("9",)) == "9"
+    assert layer_for("b.dxf", ("9/0", "PADS")) == "PADS"
+    assert layer_for("b.dxf", ("9/0",)) is None  # the DXF's only layer, if it has one
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copy(os.path.join(SAMPLES, "ring_100um.gds"), lib / "ring.gds")
+    shutil.copy(os.path.join(SAMPLES, "die_mm_blocks.dxf"), lib / "die.dxf")
+    r = run("batch", str(lib), "-o", str(tmp_path / "o"), "--layer", "9/0", "--layer", "PADS", "--json", "-q")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert sorted(x["contacts"] for x in doc["results"]) == [49, 68]
