@@ -7,30 +7,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+from browser import CHROMIUM, run_chromium  # noqa: E402
 
 from stencilgen.html import html_report  # noqa: E402
 from stencilgen.rules import Rules  # noqa: E402
 from stencilgen.run import Options, plan_file  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-]
 
 
 def main() -> int:
@@ -47,9 +36,8 @@ def main() -> int:
         with open(page, "w", encoding="utf-8") as fh:
             fh.write(html_report(result.report, result.plan))
         png = os.path.join(tmp, "report.png")
-        cmd = [CHROMIUM, *FLAGS, f"--user-data-dir={os.path.join(tmp, 'profile')}"]
-        cmd += [f"--screenshot={png}", "--window-size=1200,1400", "file://" + page]
-        subprocess.run(cmd, check=True, timeout=60, capture_output=True)
+        args = ["--hide-scrollbars", f"--screenshot={png}", "--window-size=1200,1400", "file://" + page]
+        run_chromium(args, os.path.join(tmp, "profile")).check_returncode()
         shutil.copyfile(png, out)
     print(f"wrote {out} ({os.path.getsize(out)} bytes)")
     return 0

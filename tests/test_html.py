@@ -6,11 +6,11 @@ import copy
 import os
 import re
 import struct
-import subprocess
 import zlib
 from html.parser import HTMLParser
 
 import pytest
+from browser import CHROMIUM, run_chromium
 from conftest import SAMPLES
 
 import stencilgen.html as report_html
@@ -18,17 +18,6 @@ from stencilgen.html import html_report
 from stencilgen.rules import Rules
 from stencilgen.run import Options, plan_file
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 needs_chromium = pytest.mark.skipif(
     not os.path.exists(CHROMIUM),
     reason=f"{CHROMIUM} is missing (Debian: apt-get install -y --no-install-recommends chromium)",
@@ -255,11 +244,6 @@ def test_huge_plans_draw_dots_in_the_overview(ring, monkeypatch):
 
 
 # ------------------------------------------------------------------------------------------------ browser
-
-
-def run_chromium(args: list[str], profile: str) -> subprocess.CompletedProcess:
-    cmd = [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
 
 
 def png_rows(path: str) -> tuple[int, int, list[bytes]]:
