@@ -151,7 +151,7 @@ def check_plan(plan: Plan, rules: Rules, keep_in: Any = None, polygons: Polygons
         rules,
         keep_in,
         polygons,
-        rows_u=_row_dirs(plan),
+        rows_u=row_directions(plan.rows, len(plan.contacts)),
         extra_errors={"same_side": same_side(plan.contacts, plan.rows, plan.apertures)},
     )
 
@@ -168,10 +168,6 @@ def same_side(contacts: Contacts, rows: Any, apertures: Apertures) -> np.ndarray
         side = apertures.side[m]
         out.append(m[1:][neighbours & (side[1:] == side[:-1]) & (side[1:] != 0)])
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
-
-
-def _row_dirs(plan: Plan) -> np.ndarray:
-    return row_directions(plan.rows, len(plan.contacts))
 
 
 def row_directions(rows: Any, n: int) -> np.ndarray:

@@ -59,6 +59,20 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return tuple(x for x in items if x != "json")
 
 
+def _read(path: str, rules: Rules, options: Options) -> Layout:
+    return read_layout(
+        path, options.layer, options.cell, options.units, options.max_contacts, repair=rules.degenerate == "repair"
+    )
+
+
+def _stamp(report: dict[str, Any], options: Options) -> int:
+    """The generator and the exit code in the summary: 1 for rule errors (and warnings under --strict)."""
+    s = report["summary"]
+    s["generator"] = f"stencilgen {__version__}"
+    s["exit_code"] = 1 if s["errors"] > 0 or (options.strict and s["warnings"] > 0) else 0
+    return int(s["exit_code"])
+
+
 def _write_json(path: str, report: dict[str, Any]) -> None:
     from .errors import OutputError
     from .writers import atomic_open
@@ -89,8 +103,9 @@ def creation_time(path: str, option: str | None) -> dt.datetime:
 
 
 def _keep_in(path: str, options: Options) -> Any:
-    """The keep-in outline; its errors say they are about --keep-in, not the pad layer."""
-    assert options.keep_in is not None
+    """The keep-in outline, if one is named; its errors say they are about --keep-in, not the pad layer."""
+    if options.keep_in is None:
+        return None
     try:
         return read_outline(path, options.keep_in, options.cell, options.units, options.keep_in_bbox)
     except StencilgenError as exc:
@@ -125,13 +140,9 @@ def _plan_once_per_element(layout: Layout, rows: Any, element_rows: Any, rules: 
 
 def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
     """Plan a stencil for one layout and write OUTDIR/<stem>.gbr/.dxf/.gds/.json."""
-    layout = read_layout(
-        path, options.layer, options.cell, options.units, options.max_contacts, repair=rules.degenerate == "repair"
-    )
+    layout = _read(path, rules, options)
     rows, element_rows = layout_rows(layout.contacts, layout.instances, rules)
-    keep_in = None
-    if options.keep_in is not None:
-        keep_in = _keep_in(path, options)
+    keep_in = _keep_in(path, options)
     placed = None
     if element_rows is not None and layout.instances is not None and keep_in is None:
         placed = _plan_once_per_element(layout, rows, element_rows, rules)
@@ -149,9 +160,7 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
     check_targets(list(outputs.values()))
     # the report names its sibling files, so that it reads the same wherever the folder goes
     report = plan_report(layout, plan, checked, rules, {k: os.path.basename(v) for k, v in outputs.items()}, created)
-    report["summary"]["generator"] = f"stencilgen {__version__}"
-    failing = checked.errors > 0 or (options.strict and checked.warnings > 0)
-    report["summary"]["exit_code"] = 1 if failing else 0
+    exit_code = _stamp(report, options)
     if "gerber" in options.formats:
         from .writers.gerber import write_gerber
 
@@ -179,7 +188,7 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
 
         atomic_write(outputs["html"], html_report(report, plan))
     _write_json(outputs["json"], report)
-    return Result(layout, plan, checked, report, report["summary"]["exit_code"], outputs)
+    return Result(layout, plan, checked, report, exit_code, outputs)
 
 
 def check_file(
@@ -190,15 +199,11 @@ def check_file(
     from .match import match_apertures
     from .readers.stencil import read_stencil
 
-    layout = read_layout(
-        path, options.layer, options.cell, options.units, options.max_contacts, repair=rules.degenerate == "repair"
-    )
+    layout = _read(path, rules, options)
     rows = find_layout_rows(layout.contacts, layout.instances, rules)
     shapes = read_stencil(stencil, stencil_layer, options.units)
     matched = match_apertures(layout.contacts, rows, shapes, rules)
-    keep_in = None
-    if options.keep_in is not None:
-        keep_in = _keep_in(path, options)
+    keep_in = _keep_in(path, options)
     checked = check_apertures(
         layout.contacts,
         matched.apertures,
@@ -221,12 +226,10 @@ def check_file(
         when.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
     )
     s = report["summary"]
-    s["generator"] = f"stencilgen {__version__}"
     s["stencil"] = stencil
     s["stray_apertures"] = matched.stray
     s["errors"] += len(matched.stray)
-    failing = s["errors"] > 0 or (options.strict and s["warnings"] > 0)
-    s["exit_code"] = 1 if failing else 0
+    exit_code = _stamp(report, options)
     if outdir:
         from .html import html_report
 
@@ -234,4 +237,4 @@ def check_file(
         check_targets(list(outputs.values()))
         atomic_write(outputs["html"], html_report(report, plan))
         _write_json(outputs["json"], report)
-    return Result(layout, plan, checked, report, s["exit_code"], outputs)
+    return Result(layout, plan, checked, report, exit_code, outputs)

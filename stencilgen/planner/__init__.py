@@ -279,13 +279,11 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
     lay = _strip_layout(contacts, rows, rules)
     strip_idx = np.flatnonzero(lay["is_strip"])
     pad_idx = np.flatnonzero(~lay["is_strip"])
-    pads_geom = to_shapely(contacts.polygons)
-    pad_tree = shapely.STRtree(pads_geom)
+    pad_tree = shapely.STRtree(to_shapely(contacts.polygons))
+    inner = shapely.buffer(keep_in, -rules.edge_margin_um) if keep_in is not None else None
     geoms = np.empty(n, dtype=object)
 
     g = _size_strips(contacts, strip_idx, lay, rules) if len(strip_idx) else None
-    # the planner's tip polygons hold their arcs (tangent chords): no slack on distances is needed
-    slack = 0.0
     shrink = np.full(len(pad_idx), rules.shrink_um)
     pad_shapes = _shrunk(contacts, pad_idx, shrink, rules) if len(pad_idx) else np.empty(0, dtype=object)
     if g is not None:
@@ -299,13 +297,12 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
     reach = [reach_of()]
 
     def violating(which: np.ndarray, ignore: np.ndarray | None = None, web: bool = True) -> np.ndarray:
-        return _violations(geoms, which, pads_geom, pad_tree, rules, keep_in, ignore, web, slack, reach[0])
+        return _violations(geoms, which, pad_tree, rules, inner, ignore, web, reach[0])
 
     if g is not None:
         _shrink_strips(g, strip_idx, lay["corner"], geoms, violating, rules)
-        if keep_in is not None:
+        if inner is not None:
             # tips that cannot stay inside the outline go to the other side of the row
-            inner = shapely.buffer(keep_in, -rules.edge_margin_um)
             out = ~shapely.contains(inner, geoms[strip_idx])
             if out.any():
                 lay["side"][strip_idx[out]] *= -1
@@ -376,17 +373,16 @@ def aperture_polygons(apertures: Apertures, arc_chords: int = 48) -> Polygons:
 def _violations(
     geoms: np.ndarray,
     which: np.ndarray,
-    pads: np.ndarray,
     pad_tree: Any,
     rules: Rules,
-    keep_in: Any,
+    inner: Any,
     ignore: np.ndarray | None = None,
     web: bool = True,
-    chord_slack: float = 0.0,
     reach: tuple[Any, np.ndarray] | None = None,
 ) -> np.ndarray:
     """For the apertures `which` (contact ids): True where one is closer than clearance_um to another
-    contact, closer than web_min_um to another aperture, or outside the keep-in outline less edge_margin_um."""
+    contact, closer than web_min_um to another aperture, or not inside `inner` (the keep-in outline less
+    edge_margin_um). The planner's tip polygons hold their arcs (tangent chords), so no slack is needed."""
     bad = np.zeros(len(which), dtype=bool)
     mine = geoms[which]
     present = np.array([x is not None for x in mine], dtype=bool)
@@ -394,13 +390,12 @@ def _violations(
     if not len(sel):
         return bad
     ap = mine[sel]
-    slack = chord_slack
-    qa, qc = pad_tree.query(ap, predicate="dwithin", distance=rules.clearance_um + slack - 1e-6)
+    qa, qc = pad_tree.query(ap, predicate="dwithin", distance=rules.clearance_um - 1e-6)
     bad[sel[qa[which[sel[qa]] != qc]]] = True
     if web and reach is not None:
         # apertures only shrink while planning: the tree of their first shapes finds every candidate
         reach_tree, reach_ids = reach
-        distance = rules.web_min_um + 2 * slack - 1e-6
+        distance = rules.web_min_um - 1e-6
         qa, qb = reach_tree.query(ap, predicate="dwithin", distance=distance)
         other = reach_ids[qb]
         keep = other != which[sel[qa]]
@@ -412,10 +407,7 @@ def _violations(
         qa, now = qa[alive], now[alive]
         close = shapely.dwithin(ap[qa], now, distance)
         bad[sel[qa[close]]] = True
-    if keep_in is not None:
-        inner = shapely.buffer(keep_in, -rules.edge_margin_um)
-        if slack > 0:
-            inner = shapely.buffer(inner, -slack)
+    if inner is not None:
         bad[sel[~shapely.contains(inner, ap)]] = True
     return bad
 
