@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from .distance import Shapes, box_pairs, distances, extent_on, outline_shapes
 from .geometry import extent_along, to_shapely
 from .model import NONE, STRIP, Apertures, Contacts, Plan, Polygons
 from .planner import aperture_polygons, solder_volume, volume_limit
@@ -129,19 +130,6 @@ def cap_height(volume: np.ndarray, contact_area: np.ndarray) -> np.ndarray:
     return np.cbrt(q + root) + np.cbrt(q - root)
 
 
-def _pairs_within(
-    a: np.ndarray, b: np.ndarray, distance: float, same: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs (i in a, j in b) closer than `distance`, with their distance; i != j when `same`."""
-    tree = shapely.STRtree(b)
-    ia, jb = tree.query(a, predicate="dwithin", distance=distance)
-    if same:
-        keep = ia != jb
-        ia, jb = ia[keep], jb[keep]
-    dist = shapely.distance(a[ia], b[jb]) if len(ia) else np.zeros(0)
-    return ia, jb, dist
-
-
 def check_plan(plan: Plan, rules: Rules, keep_in: Any = None, polygons: Polygons | None = None) -> Checked:
     """Every rule of RULES.md on every contact. `polygons` are the apertures as plain polygons
     (default: the plan's outlines with arcs as chords)."""
@@ -190,7 +178,6 @@ def check_apertures(
     """The checks on one aperture per contact (aperture i serves contact i); `extra_errors` adds
     findings found elsewhere (code -> contact ids), e.g. several apertures on one contact."""
     n = len(contacts)
-    polys = polygons if polygons is not None else aperture_polygons(apertures, CHECK_ARC_CHORDS)
     have = apertures.kind != NONE
     idx = np.flatnonzero(have)
     found: list[tuple[np.ndarray, str, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -260,27 +247,44 @@ def check_apertures(
     min_web = np.full(n, np.inf)
     min_clear = np.full(n, np.inf)
     if len(idx):
-        ap = to_shapely(polys.take(idx))
-        pads = to_shapely(contacts.polygons)
-        own = shapely.intersects(ap, pads[idx])
+        shapes = outline_shapes(apertures.outlines, CHECK_ARC_CHORDS) if polygons is None else Shapes.of(polygons)
+        pads = Shapes.of(contacts.polygons)
+        ap_box, pad_box = shapes.boxes(), pads.boxes()
+        own = distances(shapes, idx, pads, idx) <= 0
         add(idx[~own], "not_on_contact", 0.0, 0.0)
-        ia, jc, dist = _pairs_within(ap, pads, REPORT_REACH * rules.clearance_um + 1e-6, same=False)
-        other = idx[ia] != jc
-        ia, jc, dist = ia[other], jc[other], dist[other]
-        np.minimum.at(min_clear, idx[ia], dist)
+        ia, jc = box_pairs(ap_box, pad_box, REPORT_REACH * rules.clearance_um + 1e-6)
+        other = ia != jc
+        ia, jc = ia[other], jc[other]
+        dist = distances(shapes, ia, pads, jc)
+        near = dist <= REPORT_REACH * rules.clearance_um + 1e-6
+        ia, jc, dist = ia[near], jc[near], dist[near]
+        np.minimum.at(min_clear, ia, dist)
         touching = dist <= 0
-        add(idx[ia[touching]], "bridge", dist[touching], 0.0, jc[touching])
+        add(ia[touching], "bridge", dist[touching], 0.0, jc[touching])
         close = (~touching) & (dist < rules.clearance_um - LENGTH_TOL_UM)
-        add(idx[ia[close]], "clearance", dist[close], rules.clearance_um, jc[close])
-        qa, qb, dist = _pairs_within(ap, ap, REPORT_REACH * rules.web_min_um + 1e-6, same=True)
-        np.minimum.at(min_web, idx[qa], dist)
+        add(ia[close], "clearance", dist[close], rules.clearance_um, jc[close])
+        qa, qb = box_pairs(ap_box, ap_box, REPORT_REACH * rules.web_min_um + 1e-6, same=True)
+        dist = distances(shapes, qa, shapes, qb)
+        near = dist <= REPORT_REACH * rules.web_min_um + 1e-6
+        qa, qb, dist = (
+            np.concatenate([qa[near], qb[near]]),
+            np.concatenate([qb[near], qa[near]]),
+            np.tile(dist[near], 2),
+        )
+        np.minimum.at(min_web, qa, dist)
         thin = dist < rules.web_min_um - LENGTH_TOL_UM
-        add(idx[qa[thin]], "web", dist[thin], rules.web_min_um, idx[qb[thin]])
-        if strip.any():
-            sp = np.flatnonzero(strip[idx])
-            inside = shapely.covers(pads[idx[sp]], ap[sp])
-            add(idx[sp[inside]], "inside_contact", 0.0, 0.0)
+        add(qa[thin], "web", dist[thin], rules.web_min_um, qb[thin])
+        sp = np.flatnonzero(strip & have)
+        if len(sp):
+            # the strip reaches beyond its contact along its axis, on one side or the other
+            a = apertures.axis[sp]
+            lo, hi = extent_on(shapes, sp, a)
+            plo, phi = extent_on(pads, sp, a)
+            inside = (hi <= phi + LENGTH_TOL_UM) & (lo >= plo - LENGTH_TOL_UM)
+            add(sp[inside], "inside_contact", 0.0, 0.0)
         if keep_in is not None:
+            polys = polygons if polygons is not None else aperture_polygons(apertures, CHECK_ARC_CHORDS)
+            ap = to_shapely(polys.take(idx))
             inner = shapely.buffer(keep_in, -rules.edge_margin_um)
             out = ~shapely.contains(inner, ap)
             if out.any():

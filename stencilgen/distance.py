@@ -1,0 +1,325 @@
+"""Pure, vectorised distances between shapes, each a simple polygon united with an optional disc (a
+strip's round tip is a disc: its distances are exact, not those of chords).
+
+`box_pairs` finds the candidate pairs with a uniform grid over bounding boxes; `distances` measures
+each pair: 0 where the shapes touch or overlap, else the least distance between them. Pairs of small
+polygons are measured with dense numpy arrays; pairs of polygons with many vertices go to GEOS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .model import Outlines, Polygons
+
+#: pairs whose vertex counts multiply to more than this are measured by GEOS (shapely)
+DENSE_MAX = 256
+#: pairs measured in one dense block (bounds the temporary arrays)
+CHUNK = 65536
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """Shape i is polygon i (none if it has no vertices) united with a disc (none if its radius is 0)."""
+
+    polygons: Polygons
+    disc_center: np.ndarray  # (N, 2)
+    disc_r: np.ndarray  # (N,)
+
+    def __len__(self) -> int:
+        return len(self.disc_r)
+
+    @staticmethod
+    def of(polygons: Polygons) -> Shapes:
+        n = len(polygons)
+        return Shapes(polygons, np.zeros((n, 2)), np.zeros(n))
+
+    def boxes(self) -> np.ndarray:
+        """(N, 4) xmin, ymin, xmax, ymax of every shape; NaN for an empty shape."""
+        n = len(self)
+        out = np.full((n, 4), np.nan)
+        counts = self.polygons.counts
+        has = counts > 0
+        if has.any():
+            starts = self.polygons.offsets[:-1][has]
+            coords = self.polygons.coords
+            out[has, :2] = np.minimum.reduceat(coords, starts)
+            out[has, 2:] = np.maximum.reduceat(coords, starts)
+        disc = self.disc_r > 0
+        if disc.any():
+            c, r = self.disc_center[disc], self.disc_r[disc, None]
+            lo, hi = c - r, c + r
+            box = out[disc]
+            box[:, :2] = np.fmin(box[:, :2], lo)
+            box[:, 2:] = np.fmax(box[:, 2:], hi)
+            out[disc] = box
+        return out
+
+
+def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i, j) of boxes of `a` and `b` ((N, 4) each) no farther apart than `reach` along x and y.
+    With `same` (b is a), each unordered pair once, i < j. NaN boxes take part in no pair."""
+    va = np.flatnonzero(np.isfinite(a).all(axis=1))
+    vb = np.flatnonzero(np.isfinite(b).all(axis=1))
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    if not len(va) or not len(vb):
+        return empty
+    A, B = a[va], b[vb]
+    ext_a = np.maximum(A[:, 2] - A[:, 0], A[:, 3] - A[:, 1])
+    ext_b = np.maximum(B[:, 2] - B[:, 0], B[:, 3] - B[:, 1])
+    typical = float(np.median(np.concatenate([ext_a, ext_b])))
+    big_a = ext_a > 8 * typical + reach
+    big_b = ext_b > 8 * typical + reach
+    small_a, small_b = np.flatnonzero(~big_a), np.flatnonzero(~big_b)
+    found: list[tuple[np.ndarray, np.ndarray]] = []
+    if len(small_a) and len(small_b):
+        s = max(float(ext_a[small_a].max()), float(ext_b[small_b].max())) + reach
+        s = s if s > 0 else 1.0
+        found.append(_grid_pairs(A[small_a], B[small_b], s, small_a, small_b))
+    for i in np.flatnonzero(big_a):  # a few large shapes: against everything
+        found.append((np.full(len(B), i), np.arange(len(B))))
+    for j in np.flatnonzero(big_b):
+        found.append((small_a, np.full(len(small_a), j)))
+    ia = np.concatenate([f[0] for f in found])
+    jb = np.concatenate([f[1] for f in found])
+    keep = (
+        (A[ia, 0] <= B[jb, 2] + reach)
+        & (B[jb, 0] <= A[ia, 2] + reach)
+        & (A[ia, 1] <= B[jb, 3] + reach)
+        & (B[jb, 1] <= A[ia, 3] + reach)
+    )
+    ia, jb = va[ia[keep]], vb[jb[keep]]
+    if same:
+        keep = ia < jb
+        ia, jb = ia[keep], jb[keep]
+        if big_a.any() or big_b.any():  # a pair of two large shapes is found twice
+            key = np.unique(ia * (len(b) + 1) + jb)
+            ia, jb = key // (len(b) + 1), key % (len(b) + 1)
+    return ia, jb
+
+
+def _grid_pairs(
+    A: np.ndarray, B: np.ndarray, s: float, ida: np.ndarray, idb: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidates: B's boxes keyed by the grid cell of their lower-left corner; a box of A can only
+    meet boxes whose cell is next to its own (cells are as large as a box plus the reach)."""
+    lo = np.minimum(A[:, :2].min(axis=0), B[:, :2].min(axis=0))
+    ca = np.floor((A[:, :2] - lo) / s).astype(np.int64) + 1
+    cb = np.floor((B[:, :2] - lo) / s).astype(np.int64) + 1
+    K = int(max(ca[:, 1].max(), cb[:, 1].max())) + 3
+    kb = cb[:, 0] * K + cb[:, 1]
+    order = np.argsort(kb, kind="stable")
+    ks = kb[order]
+    out_a, out_b = [], []
+    for dx in (-1, 0, 1):
+        base = (ca[:, 0] + dx) * K + ca[:, 1]
+        first = np.searchsorted(ks, base - 1, side="left")
+        last = np.searchsorted(ks, base + 1, side="right")
+        cnt = last - first
+        total = int(cnt.sum())
+        if not total:
+            continue
+        rep = np.repeat(np.arange(len(A)), cnt)
+        start = np.cumsum(cnt) - cnt
+        at = np.repeat(first - start, cnt) + np.arange(total)
+        out_a.append(ida[rep])
+        out_b.append(idb[order[at]])
+    if not out_a:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(out_a), np.concatenate(out_b)
+
+
+def distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarray:
+    """Least distance between shape A[ia[k]] and shape B[jb[k]] for every k (0 where they touch or
+    overlap, inf where one of them is empty)."""
+    ia = np.asarray(ia, dtype=np.int64)
+    jb = np.asarray(jb, dtype=np.int64)
+    out = np.full(len(ia), np.inf)
+    if not len(ia):
+        return out
+    na, nb = A.polygons.counts[ia], B.polygons.counts[jb]
+    ra, rb = A.disc_r[ia], B.disc_r[jb]
+    poly_a, poly_b = na >= 3, nb >= 3
+    disc_a, disc_b = ra > 0, rb > 0
+    # polygon to polygon
+    sel = np.flatnonzero(poly_a & poly_b)
+    if len(sel):
+        key = na[sel] * (int(nb[sel].max()) + 1) + nb[sel]
+        for k in np.unique(key):
+            grp = sel[key == k]
+            m, n = int(na[grp[0]]), int(nb[grp[0]])
+            if m * n > DENSE_MAX:
+                out[grp] = _geos_distance(A.polygons, ia[grp], B.polygons, jb[grp])
+                continue
+            for s in range(0, len(grp), CHUNK):
+                g = grp[s : s + CHUNK]
+                out[g] = _poly_poly(*_stack(A.polygons, ia[g], m), *_stack(B.polygons, jb[g], n))
+    # disc to polygon, both ways
+    for discs, d_idx, polys, p_idx, mask in (
+        (A, ia, B, jb, disc_a & poly_b),
+        (B, jb, A, ia, disc_b & poly_a),
+    ):
+        sel = np.flatnonzero(mask)
+        if not len(sel):
+            continue
+        counts = polys.polygons.counts[p_idx[sel]]
+        for n in np.unique(counts):
+            grp = sel[counts == n]
+            for s in range(0, len(grp), CHUNK):
+                g = grp[s : s + CHUNK]
+                c = discs.disc_center[d_idx[g]]
+                d = _point_poly(c[:, 0], c[:, 1], *_stack(polys.polygons, p_idx[g], int(n))) - discs.disc_r[d_idx[g]]
+                out[g] = np.minimum(out[g], np.maximum(d, 0.0))
+    # disc to disc
+    sel = np.flatnonzero(disc_a & disc_b)
+    if len(sel):
+        gap = np.hypot(*(A.disc_center[ia[sel]] - B.disc_center[jb[sel]]).T) - ra[sel] - rb[sel]
+        out[sel] = np.minimum(out[sel], np.maximum(gap, 0.0))
+    return out
+
+
+def _stack(polys: Polygons, idx: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """x and y (K, n) of polygons that all have n vertices."""
+    at = polys.offsets[idx][:, None] + np.arange(n)
+    return polys.coords[at, 0], polys.coords[at, 1]
+
+
+def _seg_dist2(px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray) -> np.ndarray:
+    """(K,) least squared distance from the points (px, py) (K, a) to the edges of polygons (qx, qy) (K, b)."""
+    nxt = np.roll(np.arange(qx.shape[1]), -1)
+    ex, ey = (qx[:, nxt] - qx)[:, None, :], (qy[:, nxt] - qy)[:, None, :]
+    wx = px[:, :, None] - qx[:, None, :]
+    wy = py[:, :, None] - qy[:, None, :]
+    ee = ex * ex + ey * ey
+    t = (wx * ex + wy * ey) / np.where(ee > 0, ee, 1.0)
+    np.clip(t, 0.0, 1.0, out=t)
+    wx -= t * ex
+    wy -= t * ey
+    wx *= wx
+    wy *= wy
+    wx += wy
+    return wx.reshape(len(wx), -1).min(axis=1)
+
+
+def _inside(px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray) -> np.ndarray:
+    """(K,) True where point (px[k], py[k]) lies inside polygon k (crossing number)."""
+    nxt = np.roll(np.arange(qx.shape[1]), -1)
+    x, y = px[:, None], py[:, None]
+    x1, y1 = qx[:, nxt], qy[:, nxt]
+    straddle = (qy > y) != (y1 > y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xs = qx + (y - qy) * (x1 - qx) / (y1 - qy)
+    return (np.count_nonzero(straddle & (x < xs), axis=1) % 2) == 1
+
+
+def _crossing(px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray) -> np.ndarray:
+    """(K,) True where an edge of polygon p properly crosses an edge of polygon q."""
+    na, nb = np.roll(np.arange(px.shape[1]), -1), np.roll(np.arange(qx.shape[1]), -1)
+    ax, ay = px[:, :, None], py[:, :, None]
+    dx, dy = (px[:, na] - px)[:, :, None], (py[:, na] - py)[:, :, None]
+    bx, by = qx[:, None, :], qy[:, None, :]
+    fx, fy = (qx[:, nb] - qx)[:, None, :], (qy[:, nb] - qy)[:, None, :]
+    # side of q's ends relative to edge p, and of p's ends relative to edge q
+    s0 = dx * (by - ay) - dy * (bx - ax)
+    s1 = dx * (by + fy - ay) - dy * (bx + fx - ax)
+    t0 = fx * (ay - by) - fy * (ax - bx)
+    t1 = fx * (ay + dy - by) - fy * (ax + dx - bx)
+    hit = ((s0 * s1) < 0) & ((t0 * t1) < 0)
+    return hit.reshape(len(hit), -1).any(axis=1)
+
+
+def _overlap(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
+    """(K,) bounding boxes (K, 4) overlap or touch."""
+    return (pa[:, 0] <= pb[:, 2]) & (pb[:, 0] <= pa[:, 2]) & (pa[:, 1] <= pb[:, 3]) & (pb[:, 1] <= pa[:, 3])
+
+
+def _poly_poly(px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray) -> np.ndarray:
+    """(K,) distance between polygons p and q (x, y arrays (K, a) and (K, b)): 0 where they cross or
+    one holds the other. Only pairs whose boxes overlap can meet: only they are tested for it."""
+    d2 = np.minimum(_seg_dist2(px, py, qx, qy), _seg_dist2(qx, qy, px, py))
+    box_p = np.stack([px.min(axis=1), py.min(axis=1), px.max(axis=1), py.max(axis=1)], axis=1)
+    box_q = np.stack([qx.min(axis=1), qy.min(axis=1), qx.max(axis=1), qy.max(axis=1)], axis=1)
+    k = np.flatnonzero(_overlap(box_p, box_q) & (d2 > 0))
+    if len(k):
+        meet = (
+            _crossing(px[k], py[k], qx[k], qy[k])
+            | _inside(px[k, 0], py[k, 0], qx[k], qy[k])
+            | _inside(qx[k, 0], qy[k, 0], px[k], py[k])
+        )
+        d2[k[meet]] = 0.0
+    return np.sqrt(d2)
+
+
+def _point_poly(cx: np.ndarray, cy: np.ndarray, qx: np.ndarray, qy: np.ndarray) -> np.ndarray:
+    """(K,) distance from point (cx[k], cy[k]) to polygon k: 0 inside."""
+    d2 = _seg_dist2(cx[:, None], cy[:, None], qx, qy)
+    return np.where(_inside(cx, cy, qx, qy), 0.0, np.sqrt(d2))
+
+
+def _geos_distance(A: Polygons, ia: np.ndarray, B: Polygons, jb: np.ndarray) -> np.ndarray:
+    import shapely
+
+    from .geometry import to_shapely
+
+    ua, inv_a = np.unique(ia, return_inverse=True)
+    ub, inv_b = np.unique(jb, return_inverse=True)
+    ga, gb = to_shapely(A, ua), to_shapely(B, ub)
+    return np.asarray(shapely.distance(ga[inv_a], gb[inv_b]), dtype=float)
+
+
+def extent_on(shapes: Shapes, idx: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least and greatest projection of shapes[idx] on the unit vectors `axis` (K, 2)."""
+    polys = shapes.polygons.take(idx)
+    counts = polys.counts
+    lo = np.full(len(idx), np.inf)
+    hi = np.full(len(idx), -np.inf)
+    has = counts > 0
+    if has.any():
+        proj = np.einsum("ij,ij->i", polys.coords, np.repeat(axis, counts, axis=0))
+        starts = polys.offsets[:-1][has]
+        lo[has] = np.minimum.reduceat(proj, starts)
+        hi[has] = np.maximum.reduceat(proj, starts)
+    r = shapes.disc_r[idx]
+    disc = r > 0
+    if disc.any():
+        c = np.einsum("ij,ij->i", shapes.disc_center[idx][disc], axis[disc])
+        lo[disc] = np.minimum(lo[disc], c - r[disc])
+        hi[disc] = np.maximum(hi[disc], c + r[disc])
+    return lo, hi
+
+
+def outline_shapes(outlines: Outlines, arc_chords: int) -> Shapes:
+    """Shapes of outlines with arcs. A strip's outline (four vertices, one arc of half a turn or more
+    from the third vertex to the fourth, its circle's far side within the body) is its body rectangle
+    united with the tip's disc, exactly; any other arc becomes `arc_chords` inscribed chords."""
+    from .geometry import arc_center, outlines_to_polygons
+
+    off = outlines.offsets
+    counts = np.diff(off)
+    n = len(counts)
+    centre, radius = np.zeros((n, 2)), np.zeros(n)
+    bulge = outlines.bulge
+    arcs = np.add.reduceat((bulge != 0).astype(np.int64), off[:-1]) if len(bulge) else np.zeros(n, np.int64)
+    arcs[counts == 0] = 0
+    cand = np.flatnonzero((counts == 4) & (arcs == 1))
+    if len(cand):
+        at = off[cand]
+        b = bulge[at + 2]
+        ok = np.abs(b) >= 1.0 - 1e-12
+        p0, p1, p2, p3 = (outlines.coords[at + k] for k in range(4))
+        c, _theta = arc_center(p2, p3, b)
+        r = np.hypot(*(p2 - c).T)
+        # the disc's side below the chord lies inside the body: depth of the circle below the chord
+        # no more than the body's length
+        chord_mid = (p2 + p3) / 2
+        below = r - np.hypot(*(c - chord_mid).T) * np.sign(np.einsum("ij,ij->i", c - chord_mid, p2 - p1))
+        ok &= below <= np.hypot(*(p2 - p1).T) + 1e-9
+        ok &= np.abs(np.hypot(*(p3 - p0).T) - np.hypot(*(p2 - p1).T)) <= 1e-6 * (1 + np.hypot(*(p2 - p1).T))
+        strip = cand[ok]
+        centre[strip], radius[strip] = c[ok], r[ok]
+        bulge = bulge.copy()
+        bulge[off[strip] + 2] = 0.0
+    polys = outlines_to_polygons(Outlines(outlines.coords, bulge, off), arc_chords)
+    return Shapes(polys, centre, radius)

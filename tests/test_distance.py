@@ -1,0 +1,133 @@
+"""The distance kernel against GEOS (shapely): candidate pairs complete, distances equal, touching and
+overlapping shapes at 0, strips' outlines read as rectangle plus disc."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stencilgen.distance import DENSE_MAX, Shapes, box_pairs, distances, extent_on, outline_shapes
+from stencilgen.geometry import outlines_to_polygons, to_shapely
+from stencilgen.model import Polygons
+from stencilgen.planner import strips
+
+
+def _star_shapes(rng: np.random.Generator, n: int, vertices: int | None, spread: float = 1000.0) -> Shapes:
+    """Star-shaped (so simple) polygons, half of them with a disc."""
+    centre = rng.uniform(0, spread, (n, 2))
+    polys = []
+    for c in centre:
+        k = vertices or int(rng.integers(3, 40))
+        ang = np.sort(rng.uniform(0, 2 * np.pi, k))
+        r = rng.uniform(5, 40, k)
+        polys.append(c + np.column_stack([r * np.cos(ang), r * np.sin(ang)]))
+    disc_c = centre + rng.uniform(-30, 30, (n, 2))
+    disc_r = np.where(rng.random(n) < 0.5, rng.uniform(1, 25, n), 0.0)
+    return Shapes(Polygons.from_list(polys), disc_c, disc_r)
+
+
+def _geos(s: Shapes) -> np.ndarray:
+    """The same shapes for GEOS: polygon and a fine disc as one collection (distance: to the nearer)."""
+    polys = to_shapely(s.polygons)
+    discs = shapely.buffer(shapely.points(s.disc_center), s.disc_r, quad_segs=512)
+    return np.array(
+        [shapely.GeometryCollection([p, d]) if r > 0 else p for p, d, r in zip(polys, discs, s.disc_r, strict=True)]
+    )
+
+
+@pytest.mark.parametrize("vertices", [4, None])
+def test_distances_equal_geos_and_pairs_are_complete(vertices: int | None) -> None:
+    rng = np.random.default_rng(7)
+    a, b = _star_shapes(rng, 300, vertices), _star_shapes(rng, 250, vertices)
+    reach = 30.0
+    ia, jb = box_pairs(a.boxes(), b.boxes(), reach)
+    got = distances(a, ia, b, jb)
+    ga, gb = _geos(a), _geos(b)
+    want = shapely.distance(ga[ia], gb[jb])
+    assert np.abs(got - want).max() < 2e-4  # the reference's disc is a 2048-gon
+    assert (got == 0).sum() > 10 and (got > 0).sum() > 10  # both cases are exercised
+    qa, qb = shapely.STRtree(gb).query(ga, predicate="dwithin", distance=reach)
+    assert set(zip(qa.tolist(), qb.tolist(), strict=True)) <= set(zip(ia.tolist(), jb.tolist(), strict=True))
+
+
+def test_same_set_pairs_once_each() -> None:
+    rng = np.random.default_rng(3)
+    s = _star_shapes(rng, 400, 4)
+    ia, jb = box_pairs(s.boxes(), s.boxes(), 20.0, same=True)
+    assert (ia < jb).all()
+    assert len(set(zip(ia.tolist(), jb.tolist(), strict=True))) == len(ia)
+    g = _geos(s)
+    qa, qb = shapely.STRtree(g).query(g, predicate="dwithin", distance=20.0)
+    want = {(x, y) for x, y in zip(qa.tolist(), qb.tolist(), strict=True) if x < y}
+    assert want <= set(zip(ia.tolist(), jb.tolist(), strict=True))
+
+
+def test_large_shapes_and_geos_fallback() -> None:
+    """A big frame-like polygon among small ones (found by brute force), and polygons with many vertices
+    (measured by GEOS) give the same distances."""
+    rng = np.random.default_rng(5)
+    small = _star_shapes(rng, 200, 4, spread=2000.0)
+    circle = np.column_stack(
+        [np.cos(np.linspace(0, 2 * np.pi, 80, endpoint=False)), np.sin(np.linspace(0, 2 * np.pi, 80, endpoint=False))]
+    )
+    assert DENSE_MAX < 80 * 80
+    big = Shapes.of(Polygons.from_list([1000 + 900 * circle, 500 + 30 * circle]))
+    ia, jb = box_pairs(small.boxes(), big.boxes(), 50.0)
+    got = distances(small, ia, big, jb)
+    want = shapely.distance(_geos(small)[ia], _geos(big)[jb])
+    assert (jb == 0).sum() > 20
+    assert np.abs(got - want).max() < 2e-4
+
+
+@given(
+    dx=st.floats(-80, 80),
+    dy=st.floats(-80, 80),
+    angle=st.floats(0, 180),
+)
+@settings(max_examples=200, deadline=None)
+def test_two_rectangles_any_placement(dx: float, dy: float, angle: float) -> None:
+    """Crossing rectangles (no vertex inside the other) still meet; the distance matches GEOS."""
+    a = np.array([[-40.0, -5], [40, -5], [40, 5], [-40, 5]])
+    t = np.radians(angle)
+    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    b = a @ rot.T + [dx, dy]
+    s = Shapes.of(Polygons.from_list([a, b]))
+    got = distances(s, np.array([0]), s, np.array([1]))[0]
+    want = shapely.distance(shapely.Polygon(a), shapely.Polygon(b))
+    assert got == pytest.approx(want, abs=1e-9)
+
+
+def test_empty_shapes_take_no_part() -> None:
+    polys = Polygons(np.array([[0.0, 0], [1, 0], [1, 1]]), np.array([0, 3, 3]))
+    s = Shapes.of(polys)
+    assert np.isnan(s.boxes()[1]).all()
+    ia, jb = box_pairs(s.boxes(), s.boxes(), 10.0)
+    assert 1 not in ia and 1 not in jb
+    assert distances(s, np.array([0]), s, np.array([1]))[0] == np.inf
+
+
+@pytest.mark.parametrize("D", [30.0, 50.0, 70.0])
+def test_strip_outline_is_rectangle_and_disc(D: float) -> None:
+    """A planned strip's outline becomes its body plus the tip's disc: same area as the true outline,
+    and distances to a probe equal those of the finely chorded outline."""
+    c = np.array([[100.0, 200.0]])
+    axis = np.array([[np.cos(0.3), np.sin(0.3)]])
+    w, h1, h2, L = np.array([30.0]), np.array([50.0]), np.array([50.0]), np.array([20.0])
+    out = strips.strip_outlines(c, axis, w, h1, h2, L, np.array([D]))
+    s = outline_shapes(out, 24)
+    assert s.disc_r[0] == pytest.approx(D / 2)
+    assert s.polygons.counts[0] == 4
+    fine = shapely.Polygon(outlines_to_polygons(out, 4000).coords)
+    union = shapely.union(shapely.Polygon(s.polygons.coords), shapely.Point(s.disc_center[0]).buffer(D / 2, 2048))
+    assert union.area == pytest.approx(fine.area, rel=1e-5)
+    assert union.area == pytest.approx(strips.tip_strip_area(w, h1, h2, L, np.array([D]))[0], rel=1e-5)
+    probe = np.array([[100.0 + 120 * np.cos(0.3) + 10, 200.0 + 120 * np.sin(0.3) - 30]])
+    ps = Shapes.of(Polygons.from_list([probe + np.array([[0, 0], [5, 0], [5, 5], [0, 5]])]))
+    got = distances(s, np.array([0]), ps, np.array([0]))[0]
+    assert got == pytest.approx(shapely.distance(fine, to_shapely(ps.polygons)[0]), abs=1e-3)
+    lo, hi = extent_on(s, np.array([0]), axis)
+    assert hi[0] - c[0] @ axis[0] == pytest.approx(h2[0] + L[0] + D / 2)
+    assert c[0] @ axis[0] - lo[0] == pytest.approx(h1[0])
