@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from ..distance import Shapes, box_pairs, distances
 from ..geometry import extent_along, outlines_to_polygons, to_shapely
 from ..model import NONE, SHRUNK, STRIP, Apertures, Contacts, Instances, Outlines, Plan, Polygons, RowSet
 from ..rules import Rules
@@ -227,7 +228,7 @@ def _shrunk(contacts: Contacts, idx: np.ndarray, shrink: np.ndarray, rules: Rule
 
 
 def _shrink_strips(
-    g: dict[str, np.ndarray], strip_idx: np.ndarray, corner: np.ndarray, geoms: np.ndarray, violating: Any, rules: Rules
+    g: dict[str, np.ndarray], strip_idx: np.ndarray, corner: np.ndarray, update: Any, violating: Any
 ) -> None:
     """Strips that break clearance, web or keep-in shrink: their tip, then their length (bisection
     per strip); strips still too close at their shortest get narrower. Where a corner strip and a
@@ -237,7 +238,7 @@ def _shrink_strips(
     def apply(k: np.ndarray, f: np.ndarray) -> None:
         g["D"][k] = w0[k] + np.clip(2 * f - 1, 0, 1) * (D0[k] - w0[k])
         g["L"][k] = np.clip(2 * f, 0, 1) * L0[k]
-        geoms[strip_idx[k]] = _strip_geoms(g, rules, k)
+        update(k)
 
     def bisect(k: np.ndarray, set_f: Any, lo0: float, check: Any) -> np.ndarray:
         lo, hi = np.full(len(k), lo0), np.ones(len(k))
@@ -253,7 +254,7 @@ def _shrink_strips(
         g["w"][k] = w0[k] * f
         g["D"][k] = g["w"][k]
         g["L"][k] = 0.0
-        geoms[strip_idx[k]] = _strip_geoms(g, rules, k)
+        update(k)
 
     bad = np.flatnonzero(violating(strip_idx))
     if not len(bad):
@@ -272,6 +273,110 @@ def _shrink_strips(
                 narrow(left, np.ones(len(left)))
 
 
+class _Room:
+    """The apertures while they are planned, as exact shapes (strip bodies and tip discs), with the
+    pairs of apertures and contacts near enough to matter: found once from the apertures at their
+    largest (they only shrink while planning), measured again as they shrink."""
+
+    def __init__(self, contacts: Contacts, g: dict[str, np.ndarray] | None, strip_idx: np.ndarray, rules: Rules):
+        self.n = len(contacts)
+        self.rules = rules
+        self.g = g
+        self.strip_idx = strip_idx
+        self.pads = Shapes.of(contacts.polygons)
+        self.pad_box = self.pads.boxes()
+        self.pad_geoms: dict[int, Any] = {}
+        self.shapes = Shapes.of(Polygons.from_list([]))
+
+    def set_pads(self, idx: np.ndarray, geoms: np.ndarray) -> None:
+        for i, geom in zip(idx.tolist(), geoms, strict=True):
+            self.pad_geoms[i] = geom
+
+    def build(self) -> None:
+        """All shapes anew (after pads changed or strips turned), and the pairs from them."""
+        n, g = self.n, self.g
+        counts = np.zeros(n, dtype=np.int64)
+        counts[self.strip_idx] = 4
+        rings: dict[int, np.ndarray] = {}
+        for i, geom in self.pad_geoms.items():
+            if geom is not None:
+                rings[i] = np.asarray(geom.exterior.coords)[:-1]
+                counts[i] = len(rings[i])
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        coords = np.zeros((offsets[-1], 2))
+        for i, ring in rings.items():
+            coords[offsets[i] : offsets[i + 1]] = ring
+        self.shapes = Shapes(Polygons(coords, offsets), np.zeros((n, 2)), np.zeros(n))
+        if g is not None and len(self.strip_idx):
+            self.update(np.arange(len(self.strip_idx)))
+        self.pairs()
+
+    def update(self, k: np.ndarray) -> None:
+        """Strips strip_idx[k] take their current size."""
+        g, ids = self.g, self.strip_idx[k]
+        assert g is not None
+        D = g["D"][k] if self.rules.strategy == "tip" else None
+        out = strips.strip_outlines(g["center"][k], g["axis"][k], g["w"][k], g["h1"][k], g["h2"][k], g["L"][k], D)
+        at = (self.shapes.polygons.offsets[ids][:, None] + np.arange(4)).ravel()
+        self.shapes.polygons.coords[at] = out.coords
+        if D is not None:
+            self.shapes.disc_center[ids] = g["center"][k] + (g["h2"][k] + g["L"][k])[:, None] * g["axis"][k]
+            self.shapes.disc_r[ids] = D / 2
+
+    def pairs(self) -> None:
+        box = self.shapes.boxes()
+        pa, pc = box_pairs(box, self.pad_box, self.rules.clearance_um)
+        other = pa != pc
+        self.pad_pairs = (pa[other], pc[other])
+        self.ap_pairs = box_pairs(box, box, self.rules.web_min_um, same=True)
+
+    def violating(
+        self, which: np.ndarray, ignore: np.ndarray | None = None, web: bool = True, inner: Any = None
+    ) -> np.ndarray:
+        """For the apertures `which` (contact ids): True where one is closer than clearance_um to another
+        contact, closer than web_min_um to another aperture (unless `ignore` holds that one), or not
+        inside `inner` (the keep-in outline less edge_margin_um)."""
+        rules = self.rules
+        mine = np.zeros(self.n, dtype=bool)
+        mine[which] = True
+        bad = np.zeros(self.n, dtype=bool)
+        pa, pc = self.pad_pairs
+        sel = np.flatnonzero(mine[pa])
+        d = distances(self.shapes, pa[sel], self.pads, pc[sel])
+        bad[pa[sel][d < rules.clearance_um - 1e-6]] = True
+        if web:
+            qa, qb = self.ap_pairs
+            sel = np.flatnonzero(mine[qa] | mine[qb])
+            qa, qb = qa[sel], qb[sel]
+            close = distances(self.shapes, qa, self.shapes, qb) < rules.web_min_um - 1e-6
+            for me, other in ((qa, qb), (qb, qa)):
+                hit = close & mine[me]
+                if ignore is not None:
+                    hit &= ~ignore[other]
+                bad[me[hit]] = True
+        if inner is not None:
+            geoms = self.geoms(which)
+            present = np.array([x is not None for x in geoms], dtype=bool)
+            out = np.zeros(len(which), dtype=bool)
+            out[present] = ~shapely.contains(inner, geoms[present])
+            bad[which[out]] = True
+        return bad[which]
+
+    def geoms(self, which: np.ndarray) -> np.ndarray:
+        """Shapely polygons of the apertures `which`, tips as tangent chords (they hold the arc)."""
+        out = np.empty(len(which), dtype=object)
+        pos = np.full(self.n, -1)
+        pos[self.strip_idx] = np.arange(len(self.strip_idx))
+        k = pos[which]
+        is_strip = k >= 0
+        if is_strip.any() and self.g is not None:
+            out[is_strip] = _strip_geoms(self.g, self.rules, k[is_strip])
+        for j in np.flatnonzero(~is_strip).tolist():
+            out[j] = self.pad_geoms.get(int(which[j]))
+        return out
+
+
 def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, keep_in: Any = None) -> Plan:
     """One aperture per contact, following RULES.md; `keep_in` is an optional shapely polygon."""
     rules = rules or Rules()
@@ -279,44 +384,40 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
     lay = _strip_layout(contacts, rows, rules)
     strip_idx = np.flatnonzero(lay["is_strip"])
     pad_idx = np.flatnonzero(~lay["is_strip"])
-    pad_tree = shapely.STRtree(to_shapely(contacts.polygons))
     inner = shapely.buffer(keep_in, -rules.edge_margin_um) if keep_in is not None else None
-    geoms = np.empty(n, dtype=object)
 
     g = _size_strips(contacts, strip_idx, lay, rules) if len(strip_idx) else None
     shrink = np.full(len(pad_idx), rules.shrink_um)
-    pad_shapes = _shrunk(contacts, pad_idx, shrink, rules) if len(pad_idx) else np.empty(0, dtype=object)
-    if g is not None:
-        geoms[strip_idx] = _strip_geoms(g, rules)
-    geoms[pad_idx] = pad_shapes
-
-    def reach_of() -> tuple[Any, np.ndarray]:
-        ids = np.flatnonzero([x is not None for x in geoms])
-        return shapely.STRtree(geoms[ids]), ids
-
-    reach = [reach_of()]
+    room = _Room(contacts, g, strip_idx, rules)
+    if len(pad_idx):
+        room.set_pads(pad_idx, _shrunk(contacts, pad_idx, shrink, rules))
+    room.build()
 
     def violating(which: np.ndarray, ignore: np.ndarray | None = None, web: bool = True) -> np.ndarray:
-        return _violations(geoms, which, pad_tree, rules, inner, ignore, web, reach[0])
+        return room.violating(which, ignore, web, inner)
 
     if g is not None:
-        _shrink_strips(g, strip_idx, lay["corner"], geoms, violating, rules)
+        _shrink_strips(g, strip_idx, lay["corner"], room.update, violating)
         if inner is not None:
             # tips that cannot stay inside the outline go to the other side of the row
-            out = ~shapely.contains(inner, geoms[strip_idx])
+            out = ~shapely.contains(inner, room.geoms(strip_idx))
             if out.any():
                 lay["side"][strip_idx[out]] *= -1
                 g = _size_strips(contacts, strip_idx, lay, rules)
-                geoms[strip_idx] = _strip_geoms(g, rules)
-                reach[0] = reach_of()
-                _shrink_strips(g, strip_idx, lay["corner"], geoms, violating, rules)
+                room.g = g
+                room.build()
+                _shrink_strips(g, strip_idx, lay["corner"], room.update, violating)
     if len(pad_idx):
         for _ in range(10):
             k = np.flatnonzero(violating(pad_idx))
             if not len(k):
                 break
             shrink[k] += 2.0
-            geoms[pad_idx[k]] = _shrunk(contacts, pad_idx[k], shrink[k], rules)
+            room.set_pads(pad_idx[k], _shrunk(contacts, pad_idx[k], shrink[k], rules))
+            room.build()
+    geoms = np.empty(n, dtype=object)
+    for i, geom in room.pad_geoms.items():
+        geoms[i] = geom
 
     kind = np.full(n, STRIP, dtype=np.int8)
     area = np.zeros(n)
@@ -368,48 +469,6 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
 def aperture_polygons(apertures: Apertures, arc_chords: int = 48) -> Polygons:
     """The apertures as plain polygons (each arc as `arc_chords` chords)."""
     return outlines_to_polygons(apertures.outlines, arc_chords)
-
-
-def _violations(
-    geoms: np.ndarray,
-    which: np.ndarray,
-    pad_tree: Any,
-    rules: Rules,
-    inner: Any,
-    ignore: np.ndarray | None = None,
-    web: bool = True,
-    reach: tuple[Any, np.ndarray] | None = None,
-) -> np.ndarray:
-    """For the apertures `which` (contact ids): True where one is closer than clearance_um to another
-    contact, closer than web_min_um to another aperture, or not inside `inner` (the keep-in outline less
-    edge_margin_um). The planner's tip polygons hold their arcs (tangent chords), so no slack is needed."""
-    bad = np.zeros(len(which), dtype=bool)
-    mine = geoms[which]
-    present = np.array([x is not None for x in mine], dtype=bool)
-    sel = np.flatnonzero(present)
-    if not len(sel):
-        return bad
-    ap = mine[sel]
-    qa, qc = pad_tree.query(ap, predicate="dwithin", distance=rules.clearance_um - 1e-6)
-    bad[sel[qa[which[sel[qa]] != qc]]] = True
-    if web and reach is not None:
-        # apertures only shrink while planning: the tree of their first shapes finds every candidate
-        reach_tree, reach_ids = reach
-        distance = rules.web_min_um - 1e-6
-        qa, qb = reach_tree.query(ap, predicate="dwithin", distance=distance)
-        other = reach_ids[qb]
-        keep = other != which[sel[qa]]
-        if ignore is not None:  # apertures whose web does not count here
-            keep &= ~ignore[other]
-        qa, other = qa[keep], other[keep]
-        now = geoms[other]
-        alive = np.array([x is not None for x in now], dtype=bool)
-        qa, now = qa[alive], now[alive]
-        close = shapely.dwithin(ap[qa], now, distance)
-        bad[sel[qa[close]]] = True
-    if inner is not None:
-        bad[sel[~shapely.contains(inner, ap)]] = True
-    return bad
 
 
 def place_plan(element: Plan, instances: Instances, contacts: Contacts, rows: RowSet) -> Plan:
