@@ -10,7 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import IO
 
+import numpy as np
+
 from ..errors import OutputError
+from ..model import Outlines
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -92,3 +95,60 @@ def atomic_write(path: str, data: str | bytes) -> None:
             fh.write(data)
     except OSError as exc:
         raise OutputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+
+
+def outline_groups(outlines: Outlines, keep: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The outlines `keep` grouped by shape of record: (ids, arc flags (V,) of each edge) for every
+    vertex count V and pattern of arc edges. Writers format each group with one record template."""
+    counts = np.diff(outlines.offsets)[keep]
+    for v in np.unique(counts).tolist():
+        ids = keep[counts == v]
+        if v == 0:
+            continue
+        flags = outlines.bulge[outlines.offsets[ids][:, None] + np.arange(v)] != 0
+        if v <= 62:  # each pattern as the bits of one integer: a fast unique
+            codes = flags.astype(np.int64) @ (np.int64(1) << np.arange(v, dtype=np.int64))
+            _codes, first, which = np.unique(codes, return_index=True, return_inverse=True)
+            rows = flags[first]
+        else:
+            rows, which = np.unique(flags, axis=0, return_inverse=True)
+        for k, pattern in enumerate(rows):
+            yield ids[which.ravel() == k], pattern
+
+
+def formatted(values: np.ndarray, fmt: str = "%d", strip: bool = False) -> np.ndarray:
+    """Values as text (object array of the same shape), each distinct value formatted once: a layout
+    repeats few coordinates many times. `strip` drops trailing zeros of decimals."""
+    flat = np.asarray(values).ravel()
+    if not len(flat):
+        return np.empty(np.shape(values), dtype=object)
+    distinct, inverse = np.unique(flat, return_inverse=True)
+    text = [fmt % v for v in distinct.tolist()]
+    if strip:
+        text = [t.rstrip("0").rstrip(".") if "." in t else t for t in text]
+        text = [t if t not in ("", "-", "-0") else "0" for t in text]
+    return np.array(text, dtype=object)[inverse.ravel()].reshape(np.shape(values))
+
+
+def text_table(n: int, groups: list[tuple[np.ndarray, list[str | np.ndarray]]]) -> str:
+    """Text of n records in record order, record groups given as (record ids, pieces): each piece a
+    constant string or one string per record of the group. Joined in one call, no per-record Python."""
+    groups = [(ids, _merge(pieces)) for ids, pieces in groups if len(ids)]
+    if not groups:
+        return ""
+    width = max(len(pieces) for _, pieces in groups)
+    table = np.full((n, width), "", dtype=object)
+    for ids, pieces in groups:
+        for k, piece in enumerate(pieces):
+            table[ids, k] = piece
+    return "".join(table.ravel().tolist())
+
+
+def _merge(pieces: list[str | np.ndarray]) -> list[str | np.ndarray]:
+    out: list[str | np.ndarray] = []
+    for p in pieces:
+        if isinstance(p, str) and out and isinstance(out[-1], str):
+            out[-1] += p
+        else:
+            out.append(p)
+    return out

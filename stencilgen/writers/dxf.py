@@ -8,9 +8,9 @@ import io
 
 import numpy as np
 
-from ..model import Apertures, Polygons
+from ..model import Apertures, Outlines, Polygons
 from ..units import um_per_unit
-from . import atomic_write
+from . import atomic_write, formatted, outline_groups, text_table
 
 INSUNITS = {"mm": 4, "um": 13, "in": 1, "cm": 5, "m": 6, "nm": 12, "mil": 9}
 
@@ -45,38 +45,33 @@ def _sorted_classes(text: str) -> str:
     return text[:body_at] + "".join(sorted(blocks)) + text[end:]
 
 
-def _fmt(values: np.ndarray) -> list[str]:
-    """Numbers for DXF text: 7 decimals (0.1 nm in mm), trailing zeros dropped."""
-    return [f"{v:.7f}".rstrip("0").rstrip(".") or "0" for v in values.tolist()]
-
-
 def _polylines(
-    out: list[str],
-    coords: np.ndarray,
-    bulge: np.ndarray | None,
-    offsets: np.ndarray,
+    outlines: Outlines,
+    scale: float,
     layer: str,
     owner: str,
     handle: int,
-) -> int:
-    xs, ys = _fmt(coords[:, 0]), _fmt(coords[:, 1])
-    vertex = [f" 10\n{x}\n 20\n{y}\n" for x, y in zip(xs, ys, strict=True)]
-    if bulge is not None:
-        arcs = np.flatnonzero(bulge != 0)
-        for k, b in zip(arcs.tolist(), _fmt(bulge[arcs]), strict=True):
-            vertex[k] += f" 42\n{b}\n"
-    off = offsets.tolist()
-    for i in range(len(off) - 1):
-        s, e = off[i], off[i + 1]
-        if e - s < 3:
-            continue
-        out.append(
-            f"  0\nLWPOLYLINE\n  5\n{handle:X}\n330\n{owner}\n100\nAcDbEntity\n  8\n{layer}\n"
-            f"100\nAcDbPolyline\n 90\n{e - s}\n 70\n1\n"
-        )
-        out.append("".join(vertex[s:e]))
-        handle += 1
-    return handle
+) -> tuple[str, int]:
+    """Closed LWPOLYLINEs (arcs as bulges), handles in outline order; 7 decimals (0.1 nm in mm)."""
+    keep = np.flatnonzero(np.diff(outlines.offsets) >= 3)
+    handles = np.zeros(len(outlines), dtype=np.int64)
+    handles[keep] = handle + np.arange(len(keep))
+    groups = []
+    for ids, arcs in outline_groups(outlines, keep):
+        v = len(arcs)
+        at = outlines.offsets[ids][:, None] + np.arange(v)
+        XY = formatted(outlines.coords[at] * scale, "%.7f", strip=True)
+        pieces: list[str | np.ndarray] = [
+            "  0\nLWPOLYLINE\n  5\n",
+            formatted(handles[ids], "%X"),
+            f"\n330\n{owner}\n100\nAcDbEntity\n  8\n{layer}\n100\nAcDbPolyline\n 90\n{v}\n 70\n1\n",
+        ]
+        for k in range(v):
+            pieces += [" 10\n", XY[:, k, 0], "\n 20\n", XY[:, k, 1], "\n"]
+            if arcs[k]:
+                pieces += [" 42\n", formatted(outlines.bulge[at[:, k]], "%.7f", strip=True), "\n"]
+        groups.append((ids, pieces))
+    return text_table(len(outlines), groups), handle + len(keep)
 
 
 def dxf_text(apertures: Apertures, pads: Polygons | None = None, unit: str = "mm") -> str:
@@ -87,10 +82,13 @@ def dxf_text(apertures: Apertures, pads: Polygons | None = None, unit: str = "mm
     seed_end = head.index("\n", seed_at)
     handle = int(head[seed_at:seed_end], 16) + 0x100
     body: list[str] = []
-    ol = apertures.outlines  # a contact without an aperture has an empty outline and is skipped
-    handle = _polylines(body, ol.coords * scale, ol.bulge, ol.offsets, "STENCIL", owner, handle)
+    # a contact without an aperture has an empty outline and is skipped
+    text, handle = _polylines(apertures.outlines, scale, "STENCIL", owner, handle)
+    body.append(text)
     if pads is not None:
-        handle = _polylines(body, pads.coords * scale, None, pads.offsets, "PADS", owner, handle)
+        pad_ol = Outlines(pads.coords, np.zeros(len(pads.coords)), pads.offsets)
+        text, handle = _polylines(pad_ol, scale, "PADS", owner, handle)
+        body.append(text)
     head = head[:seed_at] + f"{handle + 1:X}" + head[seed_end:]
     return head + sep + "".join(body) + tail
 

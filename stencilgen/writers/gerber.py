@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..geometry import arc_center
-from ..model import NONE, Apertures
-from . import atomic_write
+from ..model import NONE, Apertures, Outlines
+from . import atomic_write, formatted, outline_groups, text_table
 
 
 @dataclass(frozen=True)
@@ -62,31 +62,43 @@ def gerber_text(
     w("G75*\n")
     w("G01*\n")
     ol = apertures.outlines
-    xy = fmt.scale(ol.coords)
     refdes = _attr(part)
-    m = len(ol.coords)
-    nxt = np.arange(1, m + 1)
-    ends = ol.offsets[1:][np.diff(ol.offsets) > 0] - 1
-    nxt[ends] = ol.offsets[:-1][np.diff(ol.offsets) > 0]
-    X, Y = xy[:, 0].astype(str).tolist(), xy[:, 1].astype(str).tolist()
-    # the edge leaving every vertex, as one Gerber line: a straight edge, or an arc (G75 multi-quadrant)
-    edges = [f"G01X{X[j]}Y{Y[j]}D01*\n" for j in nxt.tolist()]
-    arcs = np.flatnonzero(ol.bulge != 0)
-    if len(arcs):
-        c, _theta = arc_center(ol.coords[arcs], ol.coords[nxt[arcs]], ol.bulge[arcs])
-        ij = fmt.scale(c) - xy[arcs]
-        for k, j, (ci, cj), b in zip(
-            arcs.tolist(), nxt[arcs].tolist(), ij.tolist(), ol.bulge[arcs].tolist(), strict=True
-        ):
-            edges[k] = f"{'G03' if b > 0 else 'G02'}X{X[j]}Y{Y[j]}I{ci}J{cj}D01*\n"
-    offsets = ol.offsets.tolist()
-    for i in np.flatnonzero(apertures.kind != NONE).tolist():
-        s, e = offsets[i], offsets[i + 1]
-        w(f"%TO.P,{refdes},{i}*%\nG36*\nX{X[s]}Y{Y[s]}D02*\n")
-        w("".join(edges[s:e]))
-        w("G37*\n%TD*%\n")
+    keep = np.flatnonzero(apertures.kind != NONE)
+    groups = [(ids, _pieces(ol, ids, arcs, refdes, fmt)) for ids, arcs in outline_groups(ol, keep)]
+    w(text_table(len(ol), groups))
     w("M02*\n")
     return out.getvalue()
+
+
+def _pieces(ol: Outlines, ids: np.ndarray, arcs: np.ndarray, refdes: str, fmt: GerberFormat) -> list[str | np.ndarray]:
+    """One region per aperture of a group (same vertex count, arcs on the same edges): the edge leaving
+    every vertex is a straight G01 or a G02/G03 arc (multi-quadrant, centre offset I/J)."""
+    v = len(arcs)
+    at = ol.offsets[ids][:, None] + np.arange(v)
+    xy = fmt.scale(ol.coords[at])  # (K, v, 2)
+    XY = formatted(xy)
+    nxt = np.roll(np.arange(v), -1)
+    pieces: list[str | np.ndarray] = [
+        f"%TO.P,{refdes},",
+        formatted(ids),
+        "*%\nG36*\nX",
+        XY[:, 0, 0],
+        "Y",
+        XY[:, 0, 1],
+        "D02*\n",
+    ]
+    for k in range(v):
+        j = nxt[k]
+        if arcs[k]:
+            b = ol.bulge[at[:, k]]
+            c, _theta = arc_center(ol.coords[at[:, k]], ol.coords[at[:, j]], b)
+            IJ = formatted(fmt.scale(c) - xy[:, k, :])
+            pieces += [np.where(b > 0, "G03X", "G02X").astype(object), XY[:, j, 0], "Y", XY[:, j, 1]]
+            pieces += ["I", IJ[:, 0], "J", IJ[:, 1], "D01*\n"]
+        else:
+            pieces += ["G01X", XY[:, j, 0], "Y", XY[:, j, 1], "D01*\n"]
+    pieces.append("G37*\n%TD*%\n")
+    return pieces
 
 
 def write_gerber(path: str, apertures: Apertures, part: str, creation_date: str, version: str) -> None:
