@@ -13,35 +13,64 @@ import numpy as np
 
 from ..errors import OutputError
 from ..geometry import outlines_to_polygons
-from ..model import NONE, Apertures
+from ..model import NONE, Apertures, Outlines
 from . import atomic_path
 
 GRID_UM = 0.001
 
 
+def _same_outline_groups(apertures: Apertures) -> list[np.ndarray]:
+    """The apertures grouped by outline (vertices relative to the first on the 1 nm grid, and bulges):
+    each group's ids in order, groups in order of their first member."""
+    ol = apertures.outlines
+    grid = np.rint(ol.coords / GRID_UM).astype(np.int64)
+    counts = np.diff(ol.offsets)
+    keep = np.flatnonzero((apertures.kind != NONE) & (counts > 0))
+    groups: list[np.ndarray] = []
+    rng = np.random.default_rng(0)
+    for v in np.unique(counts[keep]).tolist():
+        ids = keep[counts[keep] == v]
+        at = ol.offsets[ids][:, None] + np.arange(v)
+        rel = grid[at] - grid[at[:, :1]]
+        key = np.hstack([rel.reshape(len(ids), -1), np.rint(ol.bulge[at] * 1e9).astype(np.int64)])
+        weights = rng.integers(1, 2**62, key.shape[1], dtype=np.int64)
+        with np.errstate(over="ignore"):
+            h = (key * weights).sum(axis=1)
+        _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+        inverse = inverse.ravel()
+        alike = (key == key[first][inverse]).all(axis=1)
+        order = np.argsort(inverse, kind="stable")
+        ordered = order[alike[order]]
+        bounds = np.flatnonzero(np.diff(inverse[ordered])) + 1
+        groups += [ids[g] for g in np.split(ordered, bounds) if len(g)]
+        groups += [ids[[k]] for k in np.flatnonzero(~alike)]  # a hash collision: on its own
+    groups.sort(key=lambda g: int(g[0]))
+    return groups
+
+
 def _shapes(apertures: Apertures, layer: tuple[int, int]) -> list[Any]:
-    """gdstk polygons of the apertures; repeated shapes as one polygon with explicit offsets."""
+    """gdstk polygons of the apertures (arcs as chords); apertures of the same outline as one polygon
+    with explicit offsets."""
     import gdstk
 
-    polys = outlines_to_polygons(apertures.outlines)
-    keep = np.flatnonzero(apertures.kind != NONE)
-    grid = np.rint(polys.coords / GRID_UM).astype(np.int64)
-    if not len(grid):
+    groups = _same_outline_groups(apertures)
+    if not groups:
         return []
-    anchor = grid[np.minimum(polys.offsets[:-1], len(grid) - 1)]
-    rel = grid - np.repeat(anchor, polys.counts, axis=0)
-    groups: dict[bytes, list[int]] = {}
-    for i in keep.tolist():
-        s, e = polys.offsets[i], polys.offsets[i + 1]
-        groups.setdefault(rel[s:e].tobytes(), []).append(i)
+    ol = apertures.outlines
+    firsts = np.array([int(g[0]) for g in groups])
+    gather = np.concatenate([np.arange(ol.offsets[i], ol.offsets[i + 1]) for i in firsts.tolist()])
+    offsets = np.zeros(len(firsts) + 1, dtype=np.int64)
+    np.cumsum(np.diff(ol.offsets)[firsts], out=offsets[1:])
+    polys = outlines_to_polygons(Outlines(ol.coords[gather], ol.bulge[gather], offsets))
+    anchor = np.rint(ol.coords[ol.offsets[:-1][np.diff(ol.offsets) > 0]] / GRID_UM).astype(np.int64)
+    anchor_of = np.zeros((len(ol), 2), dtype=np.int64)
+    anchor_of[np.diff(ol.offsets) > 0] = anchor
     shapes = []
-    for members in groups.values():  # insertion order: by contact id, deterministic
-        first = members[0]
-        s, e = polys.offsets[first], polys.offsets[first + 1]
-        poly = gdstk.Polygon(grid[s:e] * GRID_UM, layer=layer[0], datatype=layer[1])  # type: ignore[arg-type]
+    for k, members in enumerate(groups):
+        ring = np.rint(polys.polygon(k) / GRID_UM) * GRID_UM
+        poly = gdstk.Polygon(ring, layer=layer[0], datatype=layer[1])  # type: ignore[arg-type]
         if len(members) > 1:
-            offsets = (anchor[members[1:]] - anchor[first]) * GRID_UM
-            poly.repetition = gdstk.Repetition(offsets=offsets)
+            poly.repetition = gdstk.Repetition(offsets=(anchor_of[members[1:]] - anchor_of[members[0]]) * GRID_UM)
         shapes.append(poly)
     return shapes
 
