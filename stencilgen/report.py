@@ -214,6 +214,27 @@ class ContactRecords(Sequence[dict[str, Any]]):
             rec["findings"] = [self._findings.record(k) for k in range(a, b)] if b > a else []
         return out
 
+    def json_text(self, start: int, stop: int) -> str:
+        """The JSON text of records start..stop, one per line, built column by column: each column is
+        encoded in one call and the records are joined in one call (no dict per record)."""
+        import orjson
+
+        n = stop - start
+        blocks = []
+        for k, key in enumerate(self._keys):
+            blocks.append(_const_block(("{" if k == 0 else ",") + orjson.dumps(key).decode() + ":", n))
+            blocks.append(_json_block(self._columns[key][start:stop]))
+        blocks.append(_const_block(',"findings":', n))
+        fixed = np.hstack(blocks)
+        width = fixed.shape[1]
+        text = fixed.tobytes().decode("ascii")
+        findings = ["[]}"] * n
+        for j in range(n):
+            a, b = self._at[start + j], self._at[start + j + 1]
+            if b > a:
+                findings[j] = orjson.dumps([self._findings.record(k) for k in range(a, b)]).decode() + "}"
+        return ",\n  ".join([text[j * width : (j + 1) * width] + findings[j] for j in range(n)])
+
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, Sequence)
@@ -225,6 +246,34 @@ class ContactRecords(Sequence[dict[str, Any]]):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> list[dict[str, Any]]:
         return list(self)
+
+
+def _const_block(text: str, n: int) -> np.ndarray:
+    return np.broadcast_to(np.frombuffer(text.encode("ascii"), dtype=np.uint8), (n, len(text)))
+
+
+def _json_block(values: list[Any]) -> np.ndarray:
+    """(n, w) ASCII bytes: each value of a column as JSON text, right-aligned in a field of spaces (JSON
+    allows them; the records line up as a table). The column is encoded at once and split between
+    items (numbers, null, booleans, ASCII strings without commas, pairs of numbers)."""
+    import orjson
+
+    n = len(values)
+    if n and isinstance(values[0], list):
+        parts = [_json_block([v[0] for v in values]), _json_block([v[1] for v in values])]
+        return np.hstack([_const_block("[", n), parts[0], _const_block(",", n), parts[1], _const_block("]", n)])
+    text = orjson.dumps(values)[1:-1]
+    items = text.split(b",") if text else []
+    if len(items) != n or not text.isascii():
+        items = [orjson.dumps(v).decode("ascii", "replace").encode("ascii") for v in values]
+    raw = np.array(items, dtype=bytes)
+    width = max(raw.dtype.itemsize, 1)
+    cells = raw.view(np.uint8).reshape(n, width) if n else np.zeros((0, width), np.uint8)
+    lens = (cells != 0).sum(axis=1)
+    out = np.full((n, width), ord(" "), dtype=np.uint8)
+    r, c = np.nonzero(cells)
+    out[r, c + (width - lens)[r]] = cells[r, c]
+    return out
 
 
 def _f(x: float, nd: int = 4) -> float | None:
@@ -383,12 +432,14 @@ def write_report(fh: Any, doc: dict[str, Any]) -> None:
         items = doc[key]
         if isinstance(items, Sequence) and not isinstance(items, str) and len(items) and isinstance(items[0], dict):
             fh.write(f',\n "{key}": [\n  ')
-            for start in range(0, len(items), 4096):
+            for start in range(0, len(items), 65536):
                 if start:
                     fh.write(",\n  ")
-                stop = min(start + 4096, len(items))
-                part = items.chunk(start, stop) if hasattr(items, "chunk") else items[start:stop]
-                body = orjson.dumps(part).decode()
+                stop = min(start + 65536, len(items))
+                if hasattr(items, "json_text"):
+                    fh.write(items.json_text(start, stop))
+                    continue
+                body = orjson.dumps(items[start:stop]).decode()
                 # records hold no braces inside strings, so "},{" only ever separates two records
                 fh.write(body[1:-1].replace("},{", "},\n  {"))
             fh.write("\n ]")
