@@ -72,7 +72,7 @@ t_imp = time.perf_counter()
 if mode == "gdstk":
     import gdstk
 else:
-    import scipy.spatial, scipy.sparse.csgraph, shapely, gdstk
+    import shapely, gdstk
     from stencilgen.readers import read_layout
     from stencilgen.rows import find_layout_rows
 t0 = time.perf_counter()

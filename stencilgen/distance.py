@@ -323,3 +323,68 @@ def outline_shapes(outlines: Outlines, arc_chords: int) -> Shapes:
         bulge[off[strip] + 2] = 0.0
     polys = outlines_to_polygons(Outlines(outlines.coords, bulge, off), arc_chords)
     return Shapes(polys, centre, radius)
+
+
+def nearest(points: np.ndarray, k: int, reach: float, start: float) -> tuple[np.ndarray, np.ndarray]:
+    """For every point, its up to k nearest other points among those within `reach` times its nearest
+    neighbour's distance: (n, k) distances and indices, nearest first, padded with inf and -1.
+
+    A uniform grid of cell size s finds every point within s of a query; s starts at `start` and
+    doubles for the queries whose reach it does not yet cover."""
+    n = len(points)
+    k = max(min(k, n - 1), 0)
+    dist = np.full((n, k), np.inf)
+    idx = np.full((n, k), -1, dtype=np.int64)
+    if n < 2 or k == 0:
+        return dist, idx
+    span = float(np.ptp(points, axis=0).max())
+    s = max(float(start), span * 1e-9, 1e-9)
+    todo = np.arange(n)
+    everyone = np.arange(n)
+    boxes = np.hstack([points, points])
+    while len(todo):
+        qa, pb = _grid_pairs(boxes[todo], boxes, s, todo, everyone)
+        keep = qa != pb
+        qa, pb = qa[keep], pb[keep]
+        d = np.hypot(*(points[qa] - points[pb]).T)
+        within = d <= s
+        qa, pb, d = qa[within], pb[within], d[within]
+        nn = np.full(n, np.inf)
+        np.minimum.at(nn, qa, d)
+        covered = reach * nn[todo] <= s
+        final = s > 2 * span  # every point is a candidate now
+        done = todo[covered | final]
+        mine = np.zeros(n, dtype=bool)
+        mine[done] = True
+        sel = mine[qa]
+        qa, pb, d = qa[sel], pb[sel], d[sel]
+        order = np.lexsort((pb, d, qa))
+        qa, pb, d = qa[order], pb[order], d[order]
+        first = np.searchsorted(qa, qa, side="left")
+        rank = np.arange(len(qa)) - first
+        top = rank < k
+        dist[qa[top], rank[top]] = d[top]
+        idx[qa[top], rank[top]] = pb[top]
+        todo = todo[~(covered | final)]
+        s *= 2
+    return dist, idx
+
+
+def components(n: int, pairs: np.ndarray) -> np.ndarray:
+    """Connected component label of each of n nodes joined by `pairs` (E, 2): the least node id."""
+    label = np.arange(n)
+    if not len(pairs):
+        return label
+    a, b = pairs[:, 0], pairs[:, 1]
+    while True:
+        m = np.minimum(label[a], label[b])
+        before = label.copy()
+        np.minimum.at(label, a, m)
+        np.minimum.at(label, b, m)
+        while True:  # pointer jumping: every node to its label's label
+            nxt = label[label]
+            if (nxt == label).all():
+                break
+            label = nxt
+        if (label == before).all():
+            return label

@@ -177,40 +177,12 @@ def to_shapely(polys: Polygons, index: np.ndarray | None = None) -> np.ndarray:
 
 def _candidate_pairs(box: np.ndarray, tol: float) -> np.ndarray:
     """Pairs (i, j), i < j, whose bounding boxes intersect or touch (within tol)."""
-    from scipy.spatial import cKDTree
+    from .distance import box_pairs
 
-    n = len(box)
-    if n < 2:
+    if len(box) < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    centre = (box[:, :2] + box[:, 2:]) / 2
-    half = np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) / 2
-    big = half > 4 * np.median(half) + tol
-    small = np.flatnonzero(~big)
-    pairs = [np.zeros((0, 2), dtype=np.int64)]
-    if len(small) > 1:
-        tree = cKDTree(centre[small])
-        found = tree.query_pairs(2 * float(half[small].max()) + tol, output_type="ndarray")
-        pairs.append(small[found])
-    for i in np.flatnonzero(big):
-        hit = np.flatnonzero(
-            (box[:, 0] <= box[i, 2] + tol)
-            & (box[:, 2] >= box[i, 0] - tol)
-            & (box[:, 1] <= box[i, 3] + tol)
-            & (box[:, 3] >= box[i, 1] - tol)
-        )
-        hit = hit[hit != i]
-        pairs.append(np.column_stack([np.full(len(hit), i), hit]))
-    p = np.concatenate(pairs)
-    if len(pairs) > 2:  # pairs with big shapes may repeat small-shape pairs
-        p = np.unique(np.sort(p, axis=1), axis=0)
-    a, b = p[:, 0], p[:, 1]
-    keep = (
-        (box[a, 0] <= box[b, 2] + tol)
-        & (box[b, 0] <= box[a, 2] + tol)
-        & (box[a, 1] <= box[b, 3] + tol)
-        & (box[b, 1] <= box[a, 3] + tol)
-    )
-    return p[keep]
+    i, j = box_pairs(box, box, tol, same=True)
+    return np.column_stack([i, j])
 
 
 def _rectangles(polys: Polygons) -> np.ndarray:
@@ -289,12 +261,9 @@ def build_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tupl
         touch = shapely.intersects(geoms[pairs[:, 0]], geoms[pairs[:, 1]])
         pairs = pairs[touch]
     if len(pairs):
-        from scipy.sparse import coo_matrix
-        from scipy.sparse.csgraph import connected_components
+        from .distance import components
 
-        n = len(polys)
-        graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-        _, label = connected_components(graph, directed=False)
+        label = components(len(polys), pairs)
         sizes = np.bincount(label)
         merged_ids = np.flatnonzero(sizes[label] > 1)
         keep = np.flatnonzero(sizes[label] == 1)
@@ -392,7 +361,7 @@ def place_contacts(element: Contacts, transforms: np.ndarray, grid_um: float) ->
 def placements_disjoint(element: Contacts, transforms: np.ndarray, margin: float = 0.0, box: Any = None) -> bool:
     """True when no two placements of a box (default: the element's contacts' bounding box), grown by
     `margin` on every side, overlap."""
-    from scipy.spatial import cKDTree
+    from .distance import box_pairs
 
     if box is None:
         b = bboxes(element.polygons)
@@ -402,12 +371,9 @@ def placements_disjoint(element: Contacts, transforms: np.ndarray, margin: float
     corners = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
     placed = affine_apply(corners, transforms).reshape(len(transforms), 4, 2)
     pmin, pmax = placed.min(axis=1) - margin, placed.max(axis=1) + margin
-    centre = (pmin + pmax) / 2
-    radius = float(np.hypot(*(pmax - pmin).T).max()) / 2
-    pairs = cKDTree(centre).query_pairs(2 * radius, output_type="ndarray")
-    if not len(pairs):
+    a, b2 = box_pairs(np.hstack([pmin, pmax]), np.hstack([pmin, pmax]), 0.0, same=True)
+    if not len(a):
         return True
-    a, b2 = pairs[:, 0], pairs[:, 1]
     overlap = (pmin[a] < pmax[b2]).all(axis=1) & (pmin[b2] < pmax[a]).all(axis=1)
     return not bool(overlap.any())
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .distance import nearest
 from .model import AreaArray, Contacts, Corner, Instances, Row, RowSet, Stagger
 from .rules import Rules
 
@@ -44,14 +45,11 @@ def _rot90(v: np.ndarray) -> np.ndarray:
     return np.array([-v[1], v[0]])
 
 
-def _neighbour_pairs(center: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _neighbour_pairs(center: np.ndarray, start: float) -> tuple[np.ndarray, np.ndarray]:
     """Unique near-neighbour pairs (a < b) and each contact's nearest-neighbour distance."""
-    from scipy.spatial import cKDTree
-
     n = len(center)
     k = min(n - 1, NEIGHBOURS)
-    dist, idx = cKDTree(center).query(center, k=k + 1, workers=-1)
-    dist, idx = dist[:, 1:], idx[:, 1:]
+    dist, idx = nearest(center, k, PAIR_REACH, start)
     nn = dist[:, 0]
     mask = dist <= PAIR_REACH * nn[:, None] + 1e-9
     i = np.repeat(np.arange(n), k)[mask.ravel()]
@@ -236,8 +234,6 @@ def _arrays(lines: list[_Line]) -> tuple[list[_Line], list[tuple[list[_Line], li
 
 def _corners(center: np.ndarray, rows: list[Row], rules: Rules) -> list[tuple[int, int, np.ndarray, float]]:
     """Row pairs meeting at a corner: (row a, row b, centerline intersection, score)."""
-    from scipy.spatial.distance import cdist
-
     R = len(rows)
     if R < 2:
         return []
@@ -259,7 +255,7 @@ def _corners(center: np.ndarray, rows: list[Row], rules: Rules) -> list[tuple[in
             r = rules.corner_reach * max(A.pitch, B.pitch)
             # nearest contacts: an end of one row and any contact of the other (an L or a T)
             ea, eb = center[A.members[[0, -1]]], center[B.members[[0, -1]]]
-            score = float(min(cdist(ea, center[B.members]).min(), cdist(eb, center[A.members]).min()))
+            score = min(_least_distance(ea, center[B.members]), _least_distance(eb, center[A.members]))
             for P, Q in ((A, B), (B, A)):  # an end of one row near the other's extended centerline
                 for e in (center[P.members[0]], center[P.members[-1]]):
                     t = (e - Q.origin) @ Q.direction
@@ -286,6 +282,11 @@ def _corners(center: np.ndarray, rows: list[Row], rules: Rules) -> list[tuple[in
         used.add((b, eb))
         out.append((a, b, x, score))
     return out
+
+
+def _least_distance(a: np.ndarray, b: np.ndarray) -> float:
+    diff = a[:, None, :] - b[None, :, :]
+    return float(np.sqrt((diff * diff).sum(axis=2).min()))
 
 
 def _row(rid: int, center: np.ndarray, ln: _Line) -> Row:
@@ -323,7 +324,8 @@ def find_rows(contacts: Contacts, rules: Rules | None = None) -> RowSet:
     empty = RowSet([], [], [], [], np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64))
     if n < 3:
         return empty
-    pairs, _nn = _neighbour_pairs(center)
+    # the grid search starts at the contacts' size: neighbours are rarely closer than that
+    pairs, _nn = _neighbour_pairs(center, 1.5 * max(float(np.median(contacts.length)), 1e-3))
     if not len(pairs):
         return empty
     lines: list[_Line] = []

@@ -9,7 +9,16 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stencilgen.distance import DENSE_MAX, Shapes, box_pairs, distances, extent_on, outline_shapes
+from stencilgen.distance import (
+    DENSE_MAX,
+    Shapes,
+    box_pairs,
+    components,
+    distances,
+    extent_on,
+    nearest,
+    outline_shapes,
+)
 from stencilgen.geometry import outlines_to_polygons, to_shapely
 from stencilgen.model import Polygons
 from stencilgen.planner import strips
@@ -131,3 +140,48 @@ def test_strip_outline_is_rectangle_and_disc(D: float) -> None:
     lo, hi = extent_on(s, np.array([0]), axis)
     assert hi[0] - c[0] @ axis[0] == pytest.approx(h2[0] + L[0] + D / 2)
     assert c[0] @ axis[0] - lo[0] == pytest.approx(h1[0])
+
+
+@pytest.mark.parametrize("layout", ["random", "rows", "clusters"])
+def test_nearest_equals_brute_force(layout: str) -> None:
+    """Every neighbour within reach times the nearest distance is found, nearest first, up to k."""
+    rng = np.random.default_rng(11)
+    if layout == "random":
+        pts = rng.uniform(0, 5000, (600, 2))
+    elif layout == "rows":  # two rows at 50 um pitch plus far, lonely points
+        x = np.arange(200) * 50.0
+        pts = np.vstack([np.column_stack([x, np.zeros(200)]), np.column_stack([x, np.full(200, 400.0)])])
+        pts = np.vstack([pts, [[-30_000.0, 9_000.0], [80_000.0, -5.0]]])
+    else:  # tight clusters far apart
+        pts = np.vstack([c + rng.normal(0, 3, (30, 2)) for c in rng.uniform(0, 1e5, (10, 2))])
+    k, reach = 8, 2.5
+    dist, idx = nearest(pts, k, reach, start=10.0)
+    full = np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))
+    np.fill_diagonal(full, np.inf)
+    nn = full.min(axis=1)
+    assert np.allclose(dist[:, 0], nn)
+    for q in range(len(pts)):
+        want = np.sort(full[q][full[q] <= reach * nn[q]])[:k]
+        got = dist[q][np.isfinite(dist[q])]
+        got = got[got <= reach * nn[q]]
+        assert np.allclose(got, want[: len(got)]) and len(got) == len(want)
+        assert np.allclose(full[q, idx[q][: len(got)]], got)
+
+
+def test_components_match_a_graph_walk() -> None:
+    rng = np.random.default_rng(2)
+    n = 500
+    pairs = rng.integers(0, n, (300, 2))
+    label = components(n, pairs)
+    # reference: repeated relaxation to the least id reachable
+    ref = np.arange(n)
+    for _ in range(n):
+        new = ref.copy()
+        for a, b in pairs.tolist():
+            m = min(new[a], new[b])
+            new[a] = new[b] = m
+        if (new == ref).all():
+            break
+        ref = new
+    assert (label == ref).all()
+    assert (components(4, np.zeros((0, 2), dtype=np.int64)) == np.arange(4)).all()
