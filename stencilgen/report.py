@@ -165,10 +165,11 @@ class ContactRecords(Sequence[dict[str, Any]]):
     """One record (dict) per contact, built when asked for from the report's columns: a wafer's million
     records are never all held at once. `column(key)` gives a whole column cheaply."""
 
-    def __init__(self, columns: dict[str, list[Any]], findings: Any) -> None:
-        self._columns = columns
+    def __init__(self, columns: dict[str, Any], findings: Any) -> None:
+        self._raw = columns  # lists, or numeric columns (_Num, or a pair of them) kept as arrays
         self._keys = list(columns)
         self._n = len(columns["id"])
+        self._lists: dict[str, list[Any]] = {}
         self._findings = findings
         contact = findings.contact if len(findings) else np.zeros(0, dtype=np.int64)
         self._at = np.searchsorted(contact, np.arange(self._n + 1)).tolist()
@@ -176,8 +177,23 @@ class ContactRecords(Sequence[dict[str, Any]]):
     def __len__(self) -> int:
         return self._n
 
+    @property
+    def _columns(self) -> dict[str, list[Any]]:
+        for key in self._keys:
+            if key not in self._lists:
+                self._lists[key] = self.column(key)
+        return self._lists
+
     def column(self, key: str) -> list[Any]:
-        return self._columns[key]
+        if key not in self._lists:
+            raw = self._raw[key]
+            if isinstance(raw, _Num):
+                self._lists[key] = raw.tolist()
+            elif isinstance(raw, tuple):
+                self._lists[key] = [list(p) for p in zip(*(r.tolist() for r in raw), strict=True)]
+            else:
+                self._lists[key] = raw
+        return self._lists[key]
 
     def findings_of(self, i: int) -> list[dict[str, Any]]:
         return [self._findings.record(k) for k in range(self._at[i], self._at[i + 1])]
@@ -220,20 +236,29 @@ class ContactRecords(Sequence[dict[str, Any]]):
         import orjson
 
         n = stop - start
-        blocks = []
+        blocks = [_const_block(",\n  ", n)]
         for k, key in enumerate(self._keys):
             blocks.append(_const_block(("{" if k == 0 else ",") + orjson.dumps(key).decode() + ":", n))
-            blocks.append(_json_block(self._columns[key][start:stop]))
-        blocks.append(_const_block(',"findings":', n))
-        fixed = np.hstack(blocks)
-        width = fixed.shape[1]
-        text = fixed.tobytes().decode("ascii")
-        findings = ["[]}"] * n
-        for j in range(n):
-            a, b = self._at[start + j], self._at[start + j + 1]
-            if b > a:
-                findings[j] = orjson.dumps([self._findings.record(k) for k in range(a, b)]).decode() + "}"
-        return ",\n  ".join([text[j * width : (j + 1) * width] + findings[j] for j in range(n)])
+            blocks.append(_json_block(self._raw[key], start, stop))
+        blocks.append(_const_block(',"findings":[]}', n))
+        width = sum(b.shape[1] for b in blocks)
+        table = np.empty((n, width), dtype=np.uint8)
+        at = 0
+        for blk in blocks:
+            table[:, at : at + blk.shape[1]] = blk
+            at += blk.shape[1]
+        text = table.tobytes().decode("ascii")[4:]  # the first record: no separator
+        # records with findings: their "[]}" gives way to the findings' text
+        pieces, last = [], 0
+        at_ = self._at
+        with_findings = np.flatnonzero(np.diff(np.asarray(at_[start : stop + 1])) > 0)
+        for j in with_findings.tolist():
+            a, b = at_[start + j], at_[start + j + 1]
+            cut = (j + 1) * width - 3 - 4
+            pieces += [text[last:cut], orjson.dumps([self._findings.record(k) for k in range(a, b)]).decode(), "}"]
+            last = cut + 3
+        pieces.append(text[last:])
+        return "".join(pieces)
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -252,16 +277,72 @@ def _const_block(text: str, n: int) -> np.ndarray:
     return np.broadcast_to(np.frombuffer(text.encode("ascii"), dtype=np.uint8), (n, len(text)))
 
 
-def _json_block(values: list[Any]) -> np.ndarray:
+class _Num:
+    """A numeric column of the report: values rounded to `nd` decimals (nd 0: integers), null where
+    not `ok`. Kept as arrays: the JSON text is formatted from them without a Python number each."""
+
+    def __init__(self, values: np.ndarray, nd: int, ok: np.ndarray | None = None) -> None:
+        v = np.asarray(values, dtype=float)
+        self.ok = np.isfinite(v) if ok is None else (np.isfinite(v) & ok)
+        self.values = np.where(self.ok, np.round(v, nd) + 0.0, 0.0)  # + 0.0: no "-0"
+        self.nd = nd
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def tolist(self) -> list[Any]:
+        out = self.values.astype(np.int64).tolist() if self.nd == 0 else self.values.tolist()
+        if not self.ok.all():
+            for i in np.flatnonzero(~self.ok).tolist():
+                out[i] = None
+        return out
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        """(n, w) ASCII: each value with exactly nd decimals (or null), right-aligned."""
+        v, ok, nd = self.values[start:stop], self.ok[start:stop], self.nd
+        n = len(v)
+        q = np.rint(np.abs(v) * 10.0**nd).astype(np.int64)
+        ip, fp = np.divmod(q, 10**nd)
+        neg = (v < 0) & (q > 0)
+        digits = max(int(ip.max()) if n else 0, 1)
+        D = len(str(digits))
+        ndig = np.ones(n, dtype=np.int64)
+        for k in range(1, D):
+            ndig += ip >= 10**k
+        frac = nd + 1 if nd else 0
+        width = max(D + 1 + frac, 4)
+        out = np.full((n, width), ord(" "), dtype=np.uint8)
+        end = width - frac  # integer digits end here
+        for k in range(D):  # digit k from the right
+            col = end - 1 - k
+            d = (ip // 10**k) % 10
+            out[:, col] = np.where(k < ndig, ord("0") + d, ord(" "))
+        rows = np.flatnonzero(neg)
+        out[rows, end - 1 - ndig[rows]] = ord("-")
+        if nd:
+            out[:, end] = ord(".")
+            for k in range(nd):
+                out[:, width - 1 - k] = ord("0") + (fp // 10**k) % 10
+        bad = np.flatnonzero(~ok)
+        if len(bad):
+            out[bad] = ord(" ")
+            out[bad, width - 4 :] = np.frombuffer(b"null", dtype=np.uint8)
+        return out
+
+
+def _json_block(column: Any, start: int, stop: int) -> np.ndarray:
     """(n, w) ASCII bytes: each value of a column as JSON text, right-aligned in a field of spaces (JSON
-    allows them; the records line up as a table). The column is encoded at once and split between
-    items (numbers, null, booleans, ASCII strings without commas, pairs of numbers)."""
+    allows them; the records line up as a table). Numeric columns are formatted from their arrays;
+    others are encoded at once and split between items (booleans, ASCII strings without commas)."""
     import orjson
 
-    n = len(values)
-    if n and isinstance(values[0], list):
-        parts = [_json_block([v[0] for v in values]), _json_block([v[1] for v in values])]
-        return np.hstack([_const_block("[", n), parts[0], _const_block(",", n), parts[1], _const_block("]", n)])
+    n = stop - start
+    if isinstance(column, _Num):
+        return column.block(start, stop)
+    if isinstance(column, tuple):
+        a, b = (c.block(start, stop) for c in column)
+        return np.hstack([_const_block("[", n), a, _const_block(",", n), b, _const_block("]", n)])
+    values = column[start:stop]
     text = orjson.dumps(values)[1:-1]
     items = text.split(b",") if text else []
     if len(items) != n or not text.isascii():
@@ -298,22 +379,16 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
     axis_deg = np.degrees(np.arctan2(ap.axis[:, 1], ap.axis[:, 0])) % 360.0
     strip = ap.kind == STRIP
 
-    def col(values: np.ndarray, nd: int = 4, where: np.ndarray | None = None) -> list:
-        """A column rounded for the report; None where not finite (or not applicable)."""
-        v = np.round(np.asarray(values, dtype=float), nd) + 0.0  # + 0.0: no "-0"
-        ok = np.isfinite(v) if where is None else (np.isfinite(v) & where)
-        out = v.tolist()
-        if not ok.all():
-            for i in np.flatnonzero(~ok).tolist():
-                out[i] = None
-        return out
+    def col(values: np.ndarray, nd: int = 4, where: np.ndarray | None = None) -> _Num:
+        """A column rounded for the report; null where not finite (or not applicable)."""
+        return _Num(values, nd, where)
 
-    def ids(values: np.ndarray) -> list:
-        return [int(x) if x >= 0 else None for x in values.tolist()]
+    def ids(values: np.ndarray) -> _Num:
+        return _Num(values, 0, values >= 0)
 
     kinds = [KIND_NAMES[int(k)] for k in ap.kind.tolist()]
-    columns = {
-        "id": list(range(n)),
+    columns: dict[str, Any] = {
+        "id": _Num(np.arange(n), 0),
         "x_um": col(c.center[:, 0]),
         "y_um": col(c.center[:, 1]),
         "row": ids(rows.row_of),
@@ -324,14 +399,12 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
         "aperture_area_um2": col(ap.area, 3),
         "aperture_width_um": col(ap.width),
         "strip_direction_deg": col(axis_deg, 3, strip),
-        "tip_side": [int(x) if s else None for x, s in zip(ap.side.tolist(), strip.tolist(), strict=True)],
+        "tip_side": _Num(ap.side, 0, strip),
         "tip_diameter_um": col(ap.tip_d, 4, strip & (ap.tip_d > 0)),
         "extension_um": col(ap.extension, 4, strip),
         "oblique": ap.corner.tolist(),
         "solder_volume_um3": col(checked.volume, 2),
-        "solder_volume_band_um3": [
-            list(p) for p in zip(col(checked.volume_low, 2), col(checked.volume_high, 2), strict=True)
-        ],
+        "solder_volume_band_um3": (col(checked.volume_low, 2), col(checked.volume_high, 2)),
         "volume_limit_um3": col(checked.volume_limit, 2),
         "volume_ratio": col(ratio),
         "volume_ratio_max": col(ratio_hi),
@@ -430,12 +503,14 @@ def write_report(fh: Any, doc: dict[str, Any]) -> None:
     fh.write('{\n "summary": ' + json.dumps(doc["summary"], indent=1, allow_nan=False).replace("\n", "\n "))
     for key in [k for k in doc if k != "summary"]:
         items = doc[key]
-        if isinstance(items, Sequence) and not isinstance(items, str) and len(items) and isinstance(items[0], dict):
+        if hasattr(items, "json_text") or (
+            isinstance(items, Sequence) and not isinstance(items, str) and len(items) and isinstance(items[0], dict)
+        ):
             fh.write(f',\n "{key}": [\n  ')
-            for start in range(0, len(items), 65536):
+            for start in range(0, len(items), 8192):
                 if start:
                     fh.write(",\n  ")
-                stop = min(start + 65536, len(items))
+                stop = min(start + 8192, len(items))
                 if hasattr(items, "json_text"):
                     fh.write(items.json_text(start, stop))
                     continue

@@ -1,0 +1,65 @@
+"""The report's JSON text: numeric columns formatted from arrays parse back to the rounded values,
+nulls where not applicable, records one per line, whatever the chunking."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from stencilgen.checks import Findings
+from stencilgen.report import ContactRecords, _Num, dumps_report
+
+
+@pytest.mark.parametrize("nd", [0, 2, 3, 4])
+def test_numeric_column_text_parses_to_the_rounded_values(nd: int) -> None:
+    rng = np.random.default_rng(nd)
+    v = np.concatenate(
+        [
+            rng.normal(0, 10.0 ** rng.integers(0, 9), 500),
+            [0.0, -0.0, -1e-9, 0.5, -0.5, 1e11, -123.45675, np.inf, np.nan],
+        ]
+    )
+    ok = rng.random(len(v)) > 0.1
+    col = _Num(v, nd, ok)
+    block = col.block(0, len(v))
+    texts = [bytes(row).decode() for row in block]
+    parsed = [json.loads(t) for t in texts]
+    want = col.tolist()
+    assert (
+        parsed == pytest.approx(want)
+        if None not in want
+        else all(
+            (p is None and w is None) or p == pytest.approx(w, abs=10.0**-nd) for p, w in zip(parsed, want, strict=True)
+        )
+    )
+    for t, w in zip(texts, want, strict=True):
+        assert (t.strip() == "null") == (w is None)
+        if w is not None and nd:
+            assert t.strip().split(".")[1].__len__() == nd  # exactly nd decimals
+    assert [round(x, nd) + 0.0 for x in v[np.isfinite(v) & ok]] == pytest.approx(
+        [p for p in parsed if p is not None], abs=10.0**-nd / 2
+    )
+
+
+def test_records_round_trip_across_chunks() -> None:
+    n = 20_000  # more than one chunk
+    rng = np.random.default_rng(1)
+    columns = {
+        "id": _Num(np.arange(n), 0),
+        "x_um": _Num(rng.normal(0, 1e4, n), 4),
+        "row": _Num(rng.integers(-1, 5, n), 0, rng.integers(-1, 5, n) >= 0),
+        "band": (_Num(rng.random(n), 2), _Num(rng.random(n), 2)),
+        "status": ["ok"] * n,
+        "oblique": [bool(b) for b in rng.random(n) > 0.5],
+    }
+    contact = np.sort(rng.choice(n, 300, replace=False))
+    findings = Findings(contact, np.full(300, "web", object), rng.random(300), np.full(300, 40.0), -np.ones(300, int))
+    records = ContactRecords(columns, findings)
+    text = dumps_report({"summary": {"contacts": n}, "contacts": records})
+    doc = json.loads(text)
+    assert len(doc["contacts"]) == n
+    assert doc["contacts"] == list(records)
+    assert sum(len(r["findings"]) for r in doc["contacts"]) == 300
+    assert text.count("\n  {") == n  # one record per line
