@@ -199,7 +199,8 @@ class ContactRecords(Sequence[dict[str, Any]]):
         return [self._findings.record(k) for k in range(self._at[i], self._at[i + 1])]
 
     def _record(self, i: int) -> dict[str, Any]:
-        rec = {k: self._columns[k][i] for k in self._keys}
+        cols = self._columns
+        rec = {k: cols[k][i] for k in self._keys}
         rec["findings"] = self.findings_of(i)
         return rec
 

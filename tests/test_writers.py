@@ -207,3 +207,14 @@ def test_wafer_planned_once_per_die_equals_flat_planning(tmp_path):
     import gdstk as _g
 
     assert len(_g.read_gds(os.path.join(str(tmp_path / "h"), "wafer_5x4.gds")).cells) == 2
+
+
+def test_dxf_template_is_what_ezdxf_makes() -> None:
+    """The DXF header shipped with the package is ezdxf's own (regenerate it with
+    `python -m stencilgen.writers.dxf` after an ezdxf upgrade changes it)."""
+    from stencilgen.writers import dxf as dxf_writer
+
+    text, owner = dxf_writer.make_template("mm")
+    assert dxf_writer._template("mm") == (text, owner)
+    um_text, _ = dxf_writer._template("um")
+    assert "$INSUNITS\n 70\n13\n" in um_text

@@ -5,6 +5,8 @@ are streamed as text (ezdxf builds about 5,000 polylines a second, far too slow 
 from __future__ import annotations
 
 import io
+import os
+import sys
 
 import numpy as np
 
@@ -15,7 +17,23 @@ from . import atomic_write, formatted, outline_groups, text_table
 INSUNITS = {"mm": 4, "um": 13, "in": 1, "cm": 5, "m": 6, "nm": 12, "mil": 9}
 
 
+TEMPLATE = os.path.join(os.path.dirname(__file__), "template.dxf")
+
+
 def _template(unit: str) -> tuple[str, str]:
+    """The header, tables and objects of an empty R2010 drawing with layers STENCIL and PADS, and the
+    modelspace's handle: read from template.dxf (made by `make_template`, importing ezdxf costs a
+    quarter of a second), its $INSUNITS set to `unit`."""
+    with open(TEMPLATE, encoding="utf-8") as fh:
+        owner, text = fh.read().split("\n", 1)
+    marker = "$INSUNITS\n 70\n"
+    at = text.index(marker) + len(marker)
+    end = text.index("\n", at)
+    return text[:at] + str(INSUNITS[unit]) + text[end:], owner
+
+
+def make_template(unit: str = "mm") -> tuple[str, str]:
+    """The template from ezdxf itself (stable: fixed metadata, sorted classes)."""
     import ezdxf
 
     old = ezdxf.options.write_fixed_meta_data_for_testing
@@ -96,3 +114,10 @@ def dxf_text(apertures: Apertures, pads: Polygons | None = None, unit: str = "mm
 def write_dxf(path: str, apertures: Apertures, pads: Polygons | None = None, unit: str = "mm") -> None:
     text = dxf_text(apertures, pads, unit)
     atomic_write(path, text)
+
+
+if __name__ == "__main__":  # python -m stencilgen.writers.dxf: write template.dxf anew
+    text, owner = make_template()
+    with open(TEMPLATE, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(owner + "\n" + text)
+    sys.stdout.write(f"wrote {TEMPLATE}\n")
