@@ -61,18 +61,6 @@ def _gdstk_reason(exc: BaseException, captured: list[str]) -> str:
 PROBE_TIMEOUT_S = 300.0
 
 
-def _exercise(path: str, fmt: str, layer: tuple[int, int] | None) -> None:
-    """Everything stencilgen asks of gdstk about a file: reading it and walking every cell."""
-    lib, _ = _load_quiet(path, fmt, layer)
-    for cell in lib.cells:
-        _ = cell.name
-        for ref in cell.references:
-            target = ref.cell
-            _ = target if isinstance(target, str) else target.name
-            _ = (ref.origin, ref.rotation, ref.magnification, ref.x_reflection, ref.repetition.size)
-        _ = (len(cell.polygons), len(cell.paths))
-
-
 def _wait(pid: int, timeout: float) -> int | None:
     """The exit status of a child, or None if it runs past `timeout` seconds (woken at its exit)."""
     import select
@@ -101,39 +89,66 @@ def _wait(pid: int, timeout: float) -> int | None:
         time.sleep(0.001)
 
 
-def _probe(path: str, fmt: str, layer: tuple[int, int] | None) -> None:
-    """gdstk is C++ and a damaged file can crash it: read the file first in a forked child, and refuse
-    the file if the child dies or hangs. The parent then reads a file known to be safe."""
-    if not hasattr(os, "fork"):
-        return
+def _in_child(path: str, fmt: str, read: Any) -> Any:
+    """gdstk is C++ and a damaged file can crash it: the whole read runs in a forked child, which
+    sends back what it read (or the error it raised) through a pipe. A child that dies or hangs
+    means a damaged file."""
+    import pickle
+    import select
+    import time
+
     sys.stdout.flush()
     sys.stderr.flush()
+    rfd, wfd = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: quiet, exercise the reader, report by exit status
+    if pid == 0:  # the child: read, send the result, leave without running the parent's exit handlers
         code = 0
         try:
+            os.close(rfd)
             import faulthandler
 
             faulthandler.disable()  # a crash here is expected and handled by the parent: no dump
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 2)
-            os.dup2(devnull, 1)
-            _exercise(path, fmt, layer)
+            try:
+                result: tuple[str, Any] = ("ok", read())
+            except BaseException as exc:  # sent to the parent, raised there
+                result = ("error", exc)
+            data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(wfd, "wb") as out:
+                out.write(data)
         except BaseException:
             code = 3
         os._exit(code)
-    status = _wait(pid, PROBE_TIMEOUT_S)
+    os.close(wfd)
+    chunks: list[bytes] = []
+    end = time.monotonic() + PROBE_TIMEOUT_S
+    with os.fdopen(rfd, "rb", buffering=0) as pipe:
+        while True:
+            left = end - time.monotonic()
+            ready, _, _ = select.select([pipe], [], [], max(left, 0.0))
+            if not ready:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+                raise input_error(
+                    path, f"reading the file did not finish in {PROBE_TIMEOUT_S:.0f} s; it is probably damaged"
+                )
+            chunk = pipe.read(1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    status = _wait(pid, max(end - time.monotonic(), 1.0))
     if status is None:
         os.kill(pid, 9)
         os.waitpid(pid, 0)
-        raise input_error(path, f"reading the file did not finish in {PROBE_TIMEOUT_S:.0f} s; it is probably damaged")
-    if os.WIFSIGNALED(status):
-        kind = "OASIS" if fmt == "oasis" else "GDSII"
+    kind = "OASIS" if fmt == "oasis" else "GDSII"
+    if status is None or os.WIFSIGNALED(status) or not chunks:
         raise input_error(path, f"not a readable {kind} file (damaged: the reader crashed on it)")
+    outcome, value = pickle.loads(b"".join(chunks))
+    if outcome == "error":
+        raise value
+    return value
 
 
 def _load(path: str, fmt: str, layer: tuple[int, int] | None) -> tuple[Any, float]:
-    _probe(path, fmt, layer)
     with _captured_stderr() as captured:
         try:
             return _load_quiet(path, fmt, layer)
@@ -292,6 +307,19 @@ def read_gds(
     list_layers: bool,
 ) -> RawLayout:
     """Read the shapes of one layer of one cell of a GDSII or OASIS file."""
+    if hasattr(os, "fork"):
+        return _in_child(path, fmt, lambda: _read_guarded(path, fmt, layer, cell, max_shapes, list_layers))
+    return _read_guarded(path, fmt, layer, cell, max_shapes, list_layers)
+
+
+def _read_guarded(
+    path: str,
+    fmt: str,
+    layer: str | None,
+    cell: str | None,
+    max_shapes: int,
+    list_layers: bool,
+) -> RawLayout:
     try:
         return _read_gds(path, fmt, layer, cell, max_shapes, list_layers)
     except (TypeError, ValueError, RuntimeError, UnicodeDecodeError, OverflowError, AttributeError) as exc:
