@@ -237,19 +237,24 @@ def _overlap(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
 
 def _poly_poly(px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray) -> np.ndarray:
     """(K,) distance between polygons p and q (x, y arrays (K, a) and (K, b)): 0 where they cross or
-    one holds the other. Only pairs whose boxes overlap can meet: only they are tested for it."""
-    d2 = np.minimum(_seg_dist2(px, py, qx, qy), _seg_dist2(qx, qy, px, py))
+    one holds the other. Only pairs whose boxes overlap can meet: they are tested for it first, and
+    only the pairs that do not meet are measured."""
     box_p = np.stack([px.min(axis=1), py.min(axis=1), px.max(axis=1), py.max(axis=1)], axis=1)
     box_q = np.stack([qx.min(axis=1), qy.min(axis=1), qx.max(axis=1), qy.max(axis=1)], axis=1)
-    k = np.flatnonzero(_overlap(box_p, box_q) & (d2 > 0))
+    out = np.zeros(len(px))
+    k = np.flatnonzero(_overlap(box_p, box_q))
+    meet = np.zeros(len(px), dtype=bool)
     if len(k):
-        meet = (
+        meet[k] = (
             _crossing(px[k], py[k], qx[k], qy[k])
             | _inside(px[k, 0], py[k, 0], qx[k], qy[k])
             | _inside(qx[k, 0], qy[k, 0], px[k], py[k])
         )
-        d2[k[meet]] = 0.0
-    return np.sqrt(d2)
+    m = np.flatnonzero(~meet)
+    if len(m):
+        d2 = np.minimum(_seg_dist2(px[m], py[m], qx[m], qy[m]), _seg_dist2(qx[m], qy[m], px[m], py[m]))
+        out[m] = np.sqrt(d2)
+    return out
 
 
 def _point_poly(cx: np.ndarray, cy: np.ndarray, qx: np.ndarray, qy: np.ndarray) -> np.ndarray:
