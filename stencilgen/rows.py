@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .distance import nearest
+from .distance import box_pairs, nearest
 from .model import AreaArray, Contacts, Corner, Instances, Row, RowSet, Stagger
 from .rules import Rules
 
@@ -242,36 +242,32 @@ def _corners(center: np.ndarray, rows: list[Row], rules: Rules) -> list[tuple[in
     lo = ends.min(axis=1) - reach[:, None]
     hi = ends.max(axis=1) + reach[:, None]
     cand: list[tuple[float, int, int, int, int, np.ndarray]] = []
-    for a in range(R):
-        b_all = np.arange(a + 1, R)
-        if not len(b_all):
-            break
-        near = (lo[b_all] <= hi[a]).all(axis=1) & (lo[a] <= hi[b_all]).all(axis=1)
-        for b in b_all[near]:
-            A, B = rows[a], rows[b]
-            ang = _angle_diff(np.arctan2(A.direction[1], A.direction[0]), np.arctan2(B.direction[1], B.direction[0]))
-            if ang <= rules.corner_min_angle_deg:
-                continue
-            r = rules.corner_reach * max(A.pitch, B.pitch)
-            # nearest contacts: an end of one row and any contact of the other (an L or a T)
-            ea, eb = center[A.members[[0, -1]]], center[B.members[[0, -1]]]
-            score = min(_least_distance(ea, center[B.members]), _least_distance(eb, center[A.members]))
-            for P, Q in ((A, B), (B, A)):  # an end of one row near the other's extended centerline
-                for e in (center[P.members[0]], center[P.members[-1]]):
-                    t = (e - Q.origin) @ Q.direction
-                    t_end = (center[Q.members[-1]] - Q.origin) @ Q.direction
-                    if t < 0 or t > t_end:
-                        gap = min(abs(t), abs(t - t_end))
-                        score = min(score, max(abs((e - Q.origin) @ Q.normal), gap))
-            if score > r + rules.row_tolerance_um:  # the reach is inclusive, up to the placement tolerance
-                continue
-            # intersection of the two centerlines
-            m = np.column_stack([A.direction, -B.direction])
-            s = np.linalg.solve(m, B.origin - A.origin)
-            x = A.origin + s[0] * A.direction
-            end_a = int(np.argmin(np.hypot(*(ends[a] - x).T)))
-            end_b = int(np.argmin(np.hypot(*(ends[b] - x).T)))
-            cand.append((score, a, end_a, b, end_b, x))
+    near_a, near_b = box_pairs(np.hstack([lo, hi]), np.hstack([lo, hi]), 0.0, same=True)
+    for a, b in zip(near_a.tolist(), near_b.tolist(), strict=True):
+        A, B = rows[a], rows[b]
+        ang = _angle_diff(np.arctan2(A.direction[1], A.direction[0]), np.arctan2(B.direction[1], B.direction[0]))
+        if ang <= rules.corner_min_angle_deg:
+            continue
+        r = rules.corner_reach * max(A.pitch, B.pitch)
+        # nearest contacts: an end of one row and any contact of the other (an L or a T)
+        ea, eb = center[A.members[[0, -1]]], center[B.members[[0, -1]]]
+        score = min(_least_distance(ea, center[B.members]), _least_distance(eb, center[A.members]))
+        for P, Q in ((A, B), (B, A)):  # an end of one row near the other's extended centerline
+            for e in (center[P.members[0]], center[P.members[-1]]):
+                t = (e - Q.origin) @ Q.direction
+                t_end = (center[Q.members[-1]] - Q.origin) @ Q.direction
+                if t < 0 or t > t_end:
+                    gap = min(abs(t), abs(t - t_end))
+                    score = min(score, max(abs((e - Q.origin) @ Q.normal), gap))
+        if score > r + rules.row_tolerance_um:  # the reach is inclusive, up to the placement tolerance
+            continue
+        # intersection of the two centerlines
+        m = np.column_stack([A.direction, -B.direction])
+        s = np.linalg.solve(m, B.origin - A.origin)
+        x = A.origin + s[0] * A.direction
+        end_a = int(np.argmin(np.hypot(*(ends[a] - x).T)))
+        end_b = int(np.argmin(np.hypot(*(ends[b] - x).T)))
+        cand.append((score, a, end_a, b, end_b, x))
     cand.sort(key=lambda c: (round(c[0], 6), c[1], c[3]))
     used: set[tuple[int, int]] = set()
     out = []
@@ -324,8 +320,8 @@ def find_rows(contacts: Contacts, rules: Rules | None = None) -> RowSet:
     empty = RowSet([], [], [], [], np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64))
     if n < 3:
         return empty
-    # the grid search starts at the contacts' size: neighbours are rarely closer than that
-    pairs, _nn = _neighbour_pairs(center, 1.5 * max(float(np.median(contacts.length)), 1e-3))
+    # the grid search starts where contacts one pitch (about their size) apart are found in one pass
+    pairs, _nn = _neighbour_pairs(center, PAIR_REACH * 1.2 * max(float(np.median(contacts.length)), 1e-3))
     if not len(pairs):
         return empty
     lines: list[_Line] = []
