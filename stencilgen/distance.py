@@ -306,8 +306,8 @@ def outline_shapes(outlines: Outlines, arc_chords: int) -> Shapes:
     n = len(counts)
     centre, radius = np.zeros((n, 2)), np.zeros(n)
     bulge = outlines.bulge
-    arcs = np.add.reduceat((bulge != 0).astype(np.int64), off[:-1]) if len(bulge) else np.zeros(n, np.int64)
-    arcs[counts == 0] = 0
+    running = np.concatenate([[0], np.cumsum(bulge != 0)])
+    arcs = running[off[1:]] - running[off[:-1]]  # arcs per outline (empty outlines too)
     cand = np.flatnonzero((counts == 4) & (arcs == 1))
     if len(cand):
         at = off[cand]

@@ -185,3 +185,17 @@ def test_components_match_a_graph_walk() -> None:
         ref = new
     assert (label == ref).all()
     assert (components(4, np.zeros((0, 2), dtype=np.int64)) == np.arange(4)).all()
+
+
+def test_outline_shapes_with_empty_outlines_at_the_end() -> None:
+    """Contacts without an aperture (empty outlines), last in the list, are empty shapes."""
+    from stencilgen.model import Outlines
+
+    out = strips.strip_outlines(
+        np.array([[0.0, 0.0]]), np.array([[0.0, 1.0]]), *(np.array([v]) for v in (30.0, 50.0, 50.0, 20.0, 40.0))
+    )
+    ol = Outlines(out.coords, out.bulge, np.array([0, 4, 4, 4]))
+    s = outline_shapes(ol, 24)
+    assert s.disc_r[0] == pytest.approx(20.0)
+    assert (s.polygons.counts == [4, 0, 0]).all()
+    assert np.isnan(s.boxes()[1:]).all()
