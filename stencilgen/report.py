@@ -199,8 +199,7 @@ class ContactRecords(Sequence[dict[str, Any]]):
         return [self._findings.record(k) for k in range(self._at[i], self._at[i + 1])]
 
     def _record(self, i: int) -> dict[str, Any]:
-        cols = self._columns
-        rec = {k: cols[k][i] for k in self._keys}
+        rec = {k: _value(self._raw[k], i) for k in self._keys}
         rec["findings"] = self.findings_of(i)
         return rec
 
@@ -278,6 +277,15 @@ def _const_block(text: str, n: int) -> np.ndarray:
     return np.broadcast_to(np.frombuffer(text.encode("ascii"), dtype=np.uint8), (n, len(text)))
 
 
+def _value(raw: Any, i: int) -> Any:
+    """One value of a report column, as its list would hold it."""
+    if isinstance(raw, _Num):
+        return raw.value(i)
+    if isinstance(raw, tuple):
+        return [r.value(i) for r in raw]
+    return raw[i]
+
+
 class _Num:
     """A numeric column of the report: values rounded to `nd` decimals (nd 0: integers), null where
     not `ok`. Kept as arrays: the JSON text is formatted from them without a Python number each."""
@@ -290,6 +298,12 @@ class _Num:
 
     def __len__(self) -> int:
         return len(self.values)
+
+    def value(self, i: int) -> Any:
+        if not self.ok[i]:
+            return None
+        v = float(self.values[i])
+        return int(v) if self.nd == 0 else v
 
     def tolist(self) -> list[Any]:
         out = self.values.astype(np.int64).tolist() if self.nd == 0 else self.values.tolist()

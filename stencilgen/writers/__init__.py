@@ -1,5 +1,6 @@
 """Writers: the only place that writes output files. Every file is written to a temporary name in
-its own folder and renamed into place, so a reader never sees half a file."""
+its own folder and renamed into place, so a reader never sees half a file (the rename is atomic; like
+other layout tools, the files are not forced to disk before it)."""
 
 from __future__ import annotations
 
@@ -55,8 +56,6 @@ def atomic_open(path: str, mode: str = "w") -> Iterator[IO]:
         kwargs = {"encoding": "utf-8", "newline": "\n"} if "b" not in mode else {}
         with os.fdopen(fd, mode, **kwargs) as fh:  # type: ignore[call-overload]
             yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
