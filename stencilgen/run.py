@@ -5,12 +5,13 @@ The one place that strings the stages together, for the CLI and for batch runs.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from dataclasses import dataclass
 from typing import Any
 
-from . import __version__
+from . import __version__, forked
 from .checks import Checked, check_plan
 from .errors import StencilgenError, UsageError
 from .model import Layout, Plan
@@ -138,29 +139,9 @@ def _plan_once_per_element(layout: Layout, rows: Any, element_rows: Any, rules: 
     return place_plan(element, inst, layout.contacts, rows), place_checked(checked, inst.index)
 
 
-def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
-    """Plan a stencil for one layout and write OUTDIR/<stem>.gbr/.dxf/.gds/.json."""
-    layout = _read(path, rules, options)
-    rows, element_rows = layout_rows(layout.contacts, layout.instances, rules)
-    keep_in = _keep_in(path, options)
-    placed = None
-    if element_rows is not None and layout.instances is not None and keep_in is None:
-        placed = _plan_once_per_element(layout, rows, element_rows, rules)
-    if placed is not None:
-        plan, checked = placed
-    else:
-        plan = plan_stencil(layout.contacts, rows, rules, keep_in)
-        checked = check_plan(plan, rules, keep_in)
-    when = creation_time(path, options.creation_date).replace(microsecond=0)
-    ensure_dir(outdir)
-    stem = safe_name(os.path.splitext(os.path.basename(path))[0])
+def _write_stencil(layout: Layout, plan: Plan, outputs: dict[str, str], options: Options, when: dt.datetime) -> None:
+    """The stencil files of a plan: Gerber, DXF, GDS (those asked for)."""
     created = when.strftime("%Y-%m-%dT%H:%M:%S+00:00")
-    outputs = {f: os.path.join(outdir, stem + EXTENSIONS[f]) for f in options.formats}
-    outputs["json"] = os.path.join(outdir, stem + ".json")
-    check_targets(list(outputs.values()))
-    # the report names its sibling files, so that it reads the same wherever the folder goes
-    report = plan_report(layout, plan, checked, rules, {k: os.path.basename(v) for k, v in outputs.items()}, created)
-    exit_code = _stamp(report, options)
     if "gerber" in options.formats:
         from .writers.gerber import write_gerber
 
@@ -183,11 +164,53 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
             plan.element,
             plan.transforms,
         )
-    if "html" in options.formats:
-        from .html import html_report
 
-        atomic_write(outputs["html"], html_report(report, plan))
-    _write_json(outputs["json"], report)
+
+def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
+    """Plan a stencil for one layout and write OUTDIR/<stem>.gbr/.dxf/.gds/.json."""
+    layout = _read(path, rules, options)
+    rows, element_rows = layout_rows(layout.contacts, layout.instances, rules)
+    keep_in = _keep_in(path, options)
+    placed = None
+    if element_rows is not None and layout.instances is not None and keep_in is None:
+        placed = _plan_once_per_element(layout, rows, element_rows, rules)
+    checked: Checked | None = None
+    if placed is not None:
+        plan, checked = placed
+    else:
+        plan = plan_stencil(layout.contacts, rows, rules, keep_in)
+    when = creation_time(path, options.creation_date).replace(microsecond=0)
+    ensure_dir(outdir)
+    stem = safe_name(os.path.splitext(os.path.basename(path))[0])
+    created = when.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    outputs = {f: os.path.join(outdir, stem + EXTENSIONS[f]) for f in options.formats}
+    outputs["json"] = os.path.join(outdir, stem + ".json")
+    check_targets(list(outputs.values()))
+    # the stencil files are written by a second process while this one checks the plan and reports
+    stencil = forked.start(lambda: _write_stencil(layout, plan, outputs, options, when))
+    try:
+        if checked is None:
+            checked = check_plan(plan, rules, keep_in)
+        # the report names its sibling files, so that it reads the same wherever the folder goes
+        names = {k: os.path.basename(v) for k, v in outputs.items()}
+        report = plan_report(layout, plan, checked, rules, names, created)
+        exit_code = _stamp(report, options)
+        if "html" in options.formats:
+            from .html import html_report
+
+            atomic_write(outputs["html"], html_report(report, plan))
+        _write_json(outputs["json"], report)
+    except BaseException:
+        with contextlib.suppress(Exception):  # let the writer finish; the first error is the one to report
+            stencil()
+        raise
+    try:
+        stencil()
+    except BaseException:
+        for key in ("html", "json"):  # no report beside a stencil that was not written
+            with contextlib.suppress(OSError):
+                os.unlink(outputs.get(key, ""))
+        raise
     return Result(layout, plan, checked, report, exit_code, outputs)
 
 

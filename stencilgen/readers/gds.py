@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import forked
 from ..errors import InputError, UsageError, input_error
 from ..model import Polygons
 from .base import Placed, RawLayout
@@ -58,94 +59,7 @@ def _gdstk_reason(exc: BaseException, captured: list[str]) -> str:
     return said[-1].rstrip(".") if said else str(exc).rstrip(".")
 
 
-PROBE_TIMEOUT_S = 300.0
-
-
-def _wait(pid: int, timeout: float) -> int | None:
-    """The exit status of a child, or None if it runs past `timeout` seconds (woken at its exit)."""
-    import select
-    import time
-
-    if hasattr(os, "pidfd_open"):
-        try:
-            fd = os.pidfd_open(pid)
-        except OSError:
-            fd = -1
-        if fd >= 0:
-            try:
-                ready, _, _ = select.select([fd], [], [], timeout)
-            finally:
-                os.close(fd)
-            if not ready:
-                return None
-            return os.waitpid(pid, 0)[1]
-    end = time.monotonic() + timeout
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return status
-        if time.monotonic() > end:
-            return None
-        time.sleep(0.001)
-
-
-def _in_child(path: str, fmt: str, read: Any) -> Any:
-    """gdstk is C++ and a damaged file can crash it: the whole read runs in a forked child, which
-    sends back what it read (or the error it raised) through a pipe. A child that dies or hangs
-    means a damaged file."""
-    import pickle
-    import select
-    import time
-
-    sys.stdout.flush()
-    sys.stderr.flush()
-    rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: read, send the result, leave without running the parent's exit handlers
-        code = 0
-        try:
-            os.close(rfd)
-            import faulthandler
-
-            faulthandler.disable()  # a crash here is expected and handled by the parent: no dump
-            try:
-                result: tuple[str, Any] = ("ok", read())
-            except BaseException as exc:  # sent to the parent, raised there
-                result = ("error", exc)
-            data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(wfd, "wb") as out:
-                out.write(data)
-        except BaseException:
-            code = 3
-        os._exit(code)
-    os.close(wfd)
-    chunks: list[bytes] = []
-    end = time.monotonic() + PROBE_TIMEOUT_S
-    with os.fdopen(rfd, "rb", buffering=0) as pipe:
-        while True:
-            left = end - time.monotonic()
-            ready, _, _ = select.select([pipe], [], [], max(left, 0.0))
-            if not ready:
-                os.kill(pid, 9)
-                os.waitpid(pid, 0)
-                raise input_error(
-                    path, f"reading the file did not finish in {PROBE_TIMEOUT_S:.0f} s; it is probably damaged"
-                )
-            chunk = pipe.read(1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    status = _wait(pid, max(end - time.monotonic(), 1.0))
-    if status is None:
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-    kind = "OASIS" if fmt == "oasis" else "GDSII"
-    if status is None or os.WIFSIGNALED(status) or not chunks:
-        raise input_error(path, f"not a readable {kind} file (damaged: the reader crashed on it)")
-    outcome, value = pickle.loads(b"".join(chunks))
-    if outcome == "error":
-        raise value
-    return value
+READ_TIMEOUT_S = 300.0
 
 
 def _load(path: str, fmt: str, layer: tuple[int, int] | None) -> tuple[Any, float]:
@@ -307,9 +221,17 @@ def read_gds(
     list_layers: bool,
 ) -> RawLayout:
     """Read the shapes of one layer of one cell of a GDSII or OASIS file."""
-    if hasattr(os, "fork"):
-        return _in_child(path, fmt, lambda: _read_guarded(path, fmt, layer, cell, max_shapes, list_layers))
-    return _read_guarded(path, fmt, layer, cell, max_shapes, list_layers)
+    # gdstk is C++ and a damaged file can crash it: the read runs in a forked child
+    read = forked.start(lambda: _read_guarded(path, fmt, layer, cell, max_shapes, list_layers), READ_TIMEOUT_S)
+    try:
+        return read()
+    except forked.Crashed as exc:
+        kind = "OASIS" if fmt == "oasis" else "GDSII"
+        if "did not finish" in str(exc):
+            raise input_error(
+                path, f"reading the file did not finish in {READ_TIMEOUT_S:.0f} s; it is probably damaged"
+            ) from None
+        raise input_error(path, f"not a readable {kind} file (damaged: the reader crashed on it)") from None
 
 
 def _read_guarded(

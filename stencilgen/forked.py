@@ -1,0 +1,93 @@
+"""Work in a forked child process, its result (or the error it raised) sent back through a pipe.
+
+Two uses: reading a layout with gdstk, whose C++ can crash on a damaged file (the crash is the
+child's, the parent reports it); and writing the stencil files while the parent checks the plan
+(two cores, two jobs). Without fork (or off the main thread, e.g. inside a Dask worker) the work
+runs in the calling process.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+class Crashed(Exception):
+    """The child died (a signal) or did not finish in time."""
+
+
+def usable() -> bool:
+    return hasattr(os, "fork") and threading.current_thread() is threading.main_thread()
+
+
+def start(work: Callable[[], Any], timeout_s: float | None = None) -> Callable[[], Any]:
+    """Run `work` in a forked child; the returned function waits for it and returns its result or
+    raises its error (Crashed if it died or ran past `timeout_s` seconds)."""
+    if not usable():
+        try:
+            result = work()
+        except Exception as exc:  # raised when the caller asks for the result, as from a child
+            error = exc
+
+            def fail() -> Any:
+                raise error
+
+            return fail
+        return lambda: result
+    sys.stdout.flush()
+    sys.stderr.flush()
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: work, send the outcome, leave without the parent's exit handlers
+        code = 0
+        try:
+            os.close(rfd)
+            import faulthandler
+
+            faulthandler.disable()  # a crash here is reported by the parent: no dump
+            try:
+                outcome: tuple[str, Any] = ("ok", work())
+            except BaseException as exc:
+                outcome = ("error", exc)
+            try:
+                data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:
+                data = pickle.dumps(("error", RuntimeError(str(outcome[1]))))
+            with os.fdopen(wfd, "wb") as out:
+                out.write(data)
+        except BaseException:
+            code = 3
+        os._exit(code)
+    os.close(wfd)
+    begun = time.monotonic()
+
+    def wait() -> Any:
+        end = None if timeout_s is None else begun + timeout_s
+        chunks: list[bytes] = []
+        with os.fdopen(rfd, "rb", buffering=0) as pipe:
+            while True:
+                left = None if end is None else max(end - time.monotonic(), 0.0)
+                ready, _, _ = select.select([pipe], [], [], left)
+                if not ready:
+                    os.kill(pid, 9)
+                    os.waitpid(pid, 0)
+                    raise Crashed(f"did not finish in {timeout_s:.0f} s")
+                chunk = pipe.read(1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        _, status = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(status) or not chunks:
+            raise Crashed("the process crashed")
+        kind, value = pickle.loads(b"".join(chunks))
+        if kind == "error":
+            raise value
+        return value
+
+    return wait
