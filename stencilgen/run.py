@@ -166,6 +166,13 @@ def _write_stencil(layout: Layout, plan: Plan, outputs: dict[str, str], options:
         )
 
 
+def _write_html(outputs: dict[str, str], report: dict[str, Any], plan: Plan, options: Options) -> None:
+    if "html" in options.formats:
+        from .html import html_report
+
+        atomic_write(outputs["html"], html_report(report, plan))
+
+
 def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
     """Plan a stencil for one layout and write OUTDIR/<stem>.gbr/.dxf/.gds/.json."""
     layout = _read(path, rules, options)
@@ -195,11 +202,11 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
         names = {k: os.path.basename(v) for k, v in outputs.items()}
         report = plan_report(layout, plan, checked, rules, names, created)
         exit_code = _stamp(report, options)
-        if "html" in options.formats:
-            from .html import html_report
-
-            atomic_write(outputs["html"], html_report(report, plan))
-        _write_json(outputs["json"], report)
+        page = forked.start(lambda: _write_html(outputs, report, plan, options))  # beside the JSON
+        try:
+            _write_json(outputs["json"], report)
+        finally:
+            page()
     except BaseException:
         with contextlib.suppress(Exception):  # let the writer finish; the first error is the one to report
             stencil()

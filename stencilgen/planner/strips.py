@@ -45,7 +45,7 @@ def solve_tip_diameter(w, h1, h2, L, area, d_max) -> np.ndarray:
     """The tip diameter in [w, d_max] whose strip has `area` (or the bound it hits), by bisection."""
     lo = w.copy()
     hi = np.maximum(d_max, w)
-    for _ in range(50):
+    for _ in range(36):  # the bracket shrinks to a billionth of a micrometre
         mid = (lo + hi) / 2
         big = tip_strip_area(w, h1, h2, L, mid) > area
         hi = np.where(big, mid, hi)
