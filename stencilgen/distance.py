@@ -84,6 +84,9 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
         found.append((small_a, np.full(len(small_a), j)))
     ia = np.concatenate([f[0] for f in found])
     jb = np.concatenate([f[1] for f in found])
+    if same:  # each unordered pair once (va is vb: local order is global order)
+        first = ia < jb
+        ia, jb = ia[first], jb[first]
     keep = (
         (A[ia, 0] <= B[jb, 2] + reach)
         & (B[jb, 0] <= A[ia, 2] + reach)
@@ -92,8 +95,6 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
     )
     ia, jb = va[ia[keep]], vb[jb[keep]]
     if same:
-        keep = ia < jb
-        ia, jb = ia[keep], jb[keep]
         if big_a.any() or big_b.any():  # a pair of two large shapes is found twice
             key = np.unique(ia * (len(b) + 1) + jb)
             ia, jb = key // (len(b) + 1), key % (len(b) + 1)
