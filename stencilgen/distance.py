@@ -94,10 +94,9 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
         & (B[jb, 1] <= A[ia, 3] + reach)
     )
     ia, jb = va[ia[keep]], vb[jb[keep]]
-    if same:
-        if big_a.any() or big_b.any():  # a pair of two large shapes is found twice
-            key = np.unique(ia * (len(b) + 1) + jb)
-            ia, jb = key // (len(b) + 1), key % (len(b) + 1)
+    if same and (big_a.any() or big_b.any()):  # a pair of two large shapes is found twice
+        key = np.unique(ia * (len(b) + 1) + jb)
+        ia, jb = key // (len(b) + 1), key % (len(b) + 1)
     return ia, jb
 
 

@@ -198,10 +198,13 @@ def _rectangles(polys: Polygons) -> np.ndarray:
     return out
 
 
-def _repair(polys: Polygons, box: np.ndarray, repair: bool) -> tuple[Polygons, np.ndarray, list[Excluded]]:
-    """Self-intersecting shapes: repaired (the largest part of shapely's make_valid) or left out."""
+def _repair(
+    polys: Polygons, box: np.ndarray, repair: bool, rectangles: np.ndarray
+) -> tuple[Polygons, np.ndarray, list[Excluded]]:
+    """Self-intersecting shapes: repaired (the largest part of shapely's make_valid) or left out.
+    `rectangles` marks the shapes known to be rectangles (valid by construction)."""
     notes: list[Excluded] = []
-    check = np.flatnonzero(~_rectangles(polys))
+    check = np.flatnonzero(~rectangles)
     if not len(check):
         return polys, box, notes
     geoms = to_shapely(polys, check)
@@ -237,15 +240,18 @@ def build_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tupl
     area, centre = area_centroid(polys)
     box = bboxes(polys)
     degenerate = np.abs(area) < MIN_AREA_UM2
-    flat = _rectangles(polys) & degenerate  # a bow-tie also sums to zero area: only flat rectangles go here
+    rectangles = _rectangles(polys)
+    flat = rectangles & degenerate  # a bow-tie also sums to zero area: only flat rectangles go here
     for i in np.flatnonzero(flat):
         excluded.append(_excluded("zero-area shape, left out", box[i], 0.0))
-    good = np.flatnonzero(~flat)
-    polys = polys.take(good)
-    box = box[good]
-    polys, box, notes = _repair(polys, box, repair)
+    if flat.any():
+        good = np.flatnonzero(~flat)
+        polys, box, rectangles = polys.take(good), box[good], rectangles[good]
+    before = len(polys)
+    polys, box, notes = _repair(polys, box, repair, rectangles)
     excluded.extend(notes)
-    area, centre = area_centroid(polys)
+    if notes or flat.any() or len(polys) != before:  # shapes changed: measure again
+        area, centre = area_centroid(polys)
     degenerate = np.abs(area) < MIN_AREA_UM2
     for i in np.flatnonzero(degenerate):
         excluded.append(_excluded("zero-area shape, left out", box[i], 0.0))

@@ -166,6 +166,15 @@ def _order(path: str, top: Any) -> list[Any]:
     return order
 
 
+def _cell_points(cell: Any, want: tuple[int, int]) -> list[np.ndarray]:
+    """The vertices of a cell's own polygons on one layer; paths and repetitions expanded by gdstk
+    (a cell of plain polygons is read as it is, without copying every polygon first)."""
+    if not cell.paths and not any(p.repetition.size for p in cell.polygons):
+        return [p.points for p in cell.polygons if p.layer == want[0] and p.datatype == want[1]]
+    polys = cell.get_polygons(apply_repetitions=True, include_paths=True, depth=0, layer=want[0], datatype=want[1])
+    return [p.points for p in polys]
+
+
 def _layer_counts(cells: list[Any], placements: dict[str, int]) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for cell in cells:
@@ -275,9 +284,9 @@ def _read_gds(
 
     local: dict[str, Polygons] = {}
     for c in order:
-        polys = c.get_polygons(apply_repetitions=True, include_paths=True, depth=0, layer=want[0], datatype=want[1])
-        if polys:
-            local[c.name] = Polygons.from_list([p.points for p in polys])
+        points = _cell_points(c, want)
+        if points:
+            local[c.name] = Polygons.from_list(points)
     # cells whose subtree holds the layer: only those are expanded
     holds: dict[str, bool] = {}
     for c in reversed(order):
