@@ -363,7 +363,7 @@ def nearest(points: np.ndarray, k: int, reach: float, start: float) -> tuple[np.
         mine[done] = True
         sel = mine[qa]
         qa, pb, d = qa[sel], pb[sel], d[sel]
-        order = np.lexsort((d, qa))  # stable: ties keep the grid's order
+        order = np.argsort(qa + d / (2 * s), kind="stable")  # by query, then distance (d <= s)
         qa, pb, d = qa[order], pb[order], d[order]
         first = np.searchsorted(qa, qa, side="left")
         rank = np.arange(len(qa)) - first
