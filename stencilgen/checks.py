@@ -18,7 +18,7 @@ import shapely
 from .distance import Shapes, box_pairs, distances, extent_on, outline_shapes
 from .geometry import extent_along, to_shapely
 from .model import NONE, STRIP, Apertures, Contacts, Plan, Polygons
-from .planner import aperture_polygons, solder_volume, volume_limit
+from .planner import REPORT_REACH, aperture_polygons, solder_volume, volume_limit
 from .rules import Rules
 
 ERROR, WARNING = "error", "warning"
@@ -26,8 +26,6 @@ ERROR, WARNING = "error", "warning"
 #: tolerances for values measured on a 1 nm grid
 RATIO_TOL = 1e-4
 LENGTH_TOL_UM = 0.002
-#: nearest other aperture and contact are reported up to this many times the web and clearance limits
-REPORT_REACH = 2.0
 
 #: chords per arc when the checks measure distances (a tip of 60 um: chords within 0.15 um of the arc)
 CHECK_ARC_CHORDS = 24
@@ -141,6 +139,7 @@ def check_plan(plan: Plan, rules: Rules, keep_in: Any = None, polygons: Polygons
         polygons,
         rows_u=row_directions(plan.rows, len(plan.contacts)),
         extra_errors={"same_side": same_side(plan.contacts, plan.rows, plan.apertures)},
+        candidates=plan.near if polygons is None else None,
     )
 
 
@@ -174,6 +173,7 @@ def check_apertures(
     polygons: Polygons | None = None,
     rows_u: np.ndarray | None = None,
     extra_errors: dict[str, np.ndarray] | None = None,
+    candidates: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> Checked:
     """The checks on one aperture per contact (aperture i serves contact i); `extra_errors` adds
     findings found elsewhere (code -> contact ids), e.g. several apertures on one contact."""
@@ -252,7 +252,10 @@ def check_apertures(
         ap_box, pad_box = shapes.boxes(), pads.boxes()
         own = distances(shapes, idx, pads, idx) <= 0
         add(idx[~own], "not_on_contact", 0.0, 0.0)
-        ia, jc = box_pairs(ap_box, pad_box, REPORT_REACH * rules.clearance_um + 1e-6)
+        if candidates is None:
+            ia, jc = box_pairs(ap_box, pad_box, REPORT_REACH * rules.clearance_um + 1e-6)
+        else:  # found while planning, from larger apertures
+            ia, jc = candidates[0], candidates[1]
         other = ia != jc
         ia, jc = ia[other], jc[other]
         dist = distances(shapes, ia, pads, jc)
@@ -263,7 +266,10 @@ def check_apertures(
         add(ia[touching], "bridge", dist[touching], 0.0, jc[touching])
         close = (~touching) & (dist < rules.clearance_um - LENGTH_TOL_UM)
         add(ia[close], "clearance", dist[close], rules.clearance_um, jc[close])
-        qa, qb = box_pairs(ap_box, ap_box, REPORT_REACH * rules.web_min_um + 1e-6, same=True)
+        if candidates is None:
+            qa, qb = box_pairs(ap_box, ap_box, REPORT_REACH * rules.web_min_um + 1e-6, same=True)
+        else:
+            qa, qb = candidates[2], candidates[3]
         dist = distances(shapes, qa, shapes, qb)
         near = dist <= REPORT_REACH * rules.web_min_um + 1e-6
         qa, qb, dist = (

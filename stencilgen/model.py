@@ -240,3 +240,7 @@ class Plan:
     # a plan repeated from one element cell (a wafer): the element's apertures and the placements
     element: Apertures | None = None
     transforms: np.ndarray | None = None
+    # candidate pairs found while planning, from the apertures at their largest (they only shrink):
+    # (aperture, other contact) and (aperture, aperture, i < j), boxes within REPORT_REACH times
+    # clearance_um and web_min_um; the checks need search no further
+    near: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None

@@ -143,3 +143,28 @@ def test_keep_in():
     assert "keep_in" in codes(ch, 0)  # 15 um from the outline, 20 required
     ch = check_apertures(contacts, ap, Rules(), keep_in=shapely.box(-100, -100, 80, 200))
     assert "keep_in" not in codes(ch, 0)
+
+
+@pytest.mark.parametrize("sample", ["ring_100um.gds", "staggered_rows.gds", "area_array.gds", "die_mm_blocks.dxf"])
+def test_candidates_from_the_planner_change_nothing(sample: str) -> None:
+    """The checks take over the planner's candidate pairs; searching afresh finds the same."""
+    import dataclasses
+    import os
+
+    from stencilgen.checks import check_plan
+    from stencilgen.planner import plan_stencil
+    from stencilgen.readers import read_layout
+    from stencilgen.rows import find_rows
+
+    here = os.path.join(os.path.dirname(__file__), "..", "sample_layouts", sample)
+    layout = read_layout(here, layer="PADS" if sample.endswith(".dxf") else "9/0")
+    rules = Rules()
+    plan = plan_stencil(layout.contacts, find_rows(layout.contacts, rules), rules)
+    assert plan.near is not None
+    a = check_plan(plan, rules)
+    b = check_plan(dataclasses.replace(plan, near=None), rules)
+    for field in ("min_web", "min_clearance", "volume", "status"):
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+    assert list(a.findings.code) == list(b.findings.code)
+    assert np.array_equal(a.findings.contact, b.findings.contact)
+    assert np.isfinite(a.min_web).any() or sample == "area_array.gds"  # 150 um pitch: webs beyond reach

@@ -273,6 +273,18 @@ def _shrink_strips(
                 narrow(left, np.ones(len(left)))
 
 
+#: the checks report the nearest other aperture and contact up to this many times web_min_um and
+#: clearance_um: the planner finds candidate pairs that far for them
+REPORT_REACH = 2.0
+
+
+def _box_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Largest of the x and y gaps between boxes (a lower bound of the shapes' distance; <= 0: overlap)."""
+    return np.maximum(
+        np.maximum(a[:, 0] - b[:, 2], b[:, 0] - a[:, 2]), np.maximum(a[:, 1] - b[:, 3], b[:, 1] - a[:, 3])
+    )
+
+
 class _Room:
     """The apertures while they are planned, as exact shapes (strip bodies and tip discs), with the
     pairs of apertures and contacts near enough to matter: found once from the apertures at their
@@ -325,11 +337,19 @@ class _Room:
             self.shapes.disc_r[ids] = D / 2
 
     def pairs(self) -> None:
+        """Candidate pairs within the reach of the report (the checks take them over), and those
+        within clearance_um and web_min_um (the planner's own concern)."""
+        rules = self.rules
         box = self.shapes.boxes()
-        pa, pc = box_pairs(box, self.pad_box, self.rules.clearance_um)
+        pa, pc = box_pairs(box, self.pad_box, REPORT_REACH * rules.clearance_um + 1e-6)
         other = pa != pc
-        self.pad_pairs = (pa[other], pc[other])
-        self.ap_pairs = box_pairs(box, box, self.rules.web_min_um, same=True)
+        pa, pc = pa[other], pc[other]
+        qa, qb = box_pairs(box, box, REPORT_REACH * rules.web_min_um + 1e-6, same=True)
+        self.near = (pa, pc, qa, qb)
+        close = _box_gap(box[pa], self.pad_box[pc]) <= rules.clearance_um
+        self.pad_pairs = (pa[close], pc[close])
+        close = _box_gap(box[qa], box[qb]) <= rules.web_min_um
+        self.ap_pairs = (qa[close], qb[close])
 
     def violating(
         self, which: np.ndarray, ignore: np.ndarray | None = None, web: bool = True, inner: Any = None
@@ -463,7 +483,7 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
     corner = lay["corner"] & (kind == STRIP)
     outlines = Outlines(coords, bulge, offsets)
     apertures = Apertures(outlines, kind, area, perimeter, width, axis, side, extension, tip_d, corner)
-    return Plan(contacts, rows, apertures, [])
+    return Plan(contacts, rows, apertures, [], near=room.near)
 
 
 def aperture_polygons(apertures: Apertures, arc_chords: int = 48) -> Polygons:
