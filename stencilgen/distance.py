@@ -244,6 +244,10 @@ def _poly_poly(px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray) -
     out = np.zeros(len(px))
     k = np.flatnonzero(_overlap(box_p, box_q))
     meet = np.zeros(len(px), dtype=bool)
+    if len(k):  # a witness first: the mean of q's vertices inside both (a strip across its contact)
+        wx, wy = qx[k].mean(axis=1), qy[k].mean(axis=1)
+        meet[k] = _inside(wx, wy, px[k], py[k]) & _inside(wx, wy, qx[k], qy[k])
+        k = k[~meet[k]]
     if len(k):
         meet[k] = (
             _crossing(px[k], py[k], qx[k], qy[k])
