@@ -243,11 +243,11 @@ def _corners(center: np.ndarray, rows: list[Row], rules: Rules) -> list[tuple[in
     hi = ends.max(axis=1) + reach[:, None]
     cand: list[tuple[float, int, int, int, int, np.ndarray]] = []
     near_a, near_b = box_pairs(np.hstack([lo, hi]), np.hstack([lo, hi]), 0.0, same=True)
-    for a, b in zip(near_a.tolist(), near_b.tolist(), strict=True):
+    theta = np.array([np.arctan2(r.direction[1], r.direction[0]) for r in rows])
+    turn = np.degrees(np.abs((theta[near_a] - theta[near_b] + np.pi / 2) % np.pi - np.pi / 2))
+    crossing = turn > rules.corner_min_angle_deg  # as _angle_diff: rows at more than the corner angle
+    for a, b in zip(near_a[crossing].tolist(), near_b[crossing].tolist(), strict=True):
         A, B = rows[a], rows[b]
-        ang = _angle_diff(np.arctan2(A.direction[1], A.direction[0]), np.arctan2(B.direction[1], B.direction[0]))
-        if ang <= rules.corner_min_angle_deg:
-            continue
         r = rules.corner_reach * max(A.pitch, B.pitch)
         # nearest contacts: an end of one row and any contact of the other (an L or a T)
         ea, eb = center[A.members[[0, -1]]], center[B.members[[0, -1]]]
