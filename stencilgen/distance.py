@@ -358,20 +358,17 @@ def nearest(points: np.ndarray, k: int, reach: float, start: float) -> tuple[np.
         d = np.hypot(*(points[qa] - points[pb]).T)
         within = d <= s
         qa, pb, d = qa[within], pb[within], d[within]
-        nn = np.full(n, np.inf)
-        np.minimum.at(nn, qa, d)
-        covered = reach * nn[todo] <= s
-        final = s > 2 * span  # every point is a candidate now
-        done = todo[covered | final]
-        mine = np.zeros(n, dtype=bool)
-        mine[done] = True
-        sel = mine[qa]
-        qa, pb, d = qa[sel], pb[sel], d[sel]
         order = np.argsort(qa + d / (2 * s), kind="stable")  # by query, then distance (d <= s)
         qa, pb, d = qa[order], pb[order], d[order]
         first = np.searchsorted(qa, qa, side="left")
         rank = np.arange(len(qa)) - first
-        top = rank < k
+        nn = np.full(n, np.inf)
+        nn[qa[rank == 0]] = d[rank == 0]
+        covered = reach * nn[todo] <= s
+        final = s > 2 * span  # every point is a candidate now
+        mine = np.zeros(n, dtype=bool)
+        mine[todo[covered | final]] = True
+        top = (rank < k) & mine[qa]
         dist[qa[top], rank[top]] = d[top]
         idx[qa[top], rank[top]] = pb[top]
         todo = todo[~(covered | final)]

@@ -56,8 +56,9 @@ def _neighbour_pairs(center: np.ndarray, start: float) -> tuple[np.ndarray, np.n
     j = idx.ravel()[mask.ravel()]
     # mutual: a far, lonely contact does not pair with a crowded one
     keep = np.hypot(*(center[i] - center[j]).T) <= PAIR_REACH * np.minimum(nn[i], nn[j]) + 1e-9
-    # a pair found from both ends appears twice: that only weighs the direction histogram
-    return np.column_stack([np.minimum(i, j)[keep], np.maximum(i, j)[keep]]), nn
+    a, b = np.minimum(i, j)[keep], np.maximum(i, j)[keep]
+    key = np.unique(a * n + b)  # a pair found from both ends, once
+    return np.column_stack([key // n, key % n]), nn
 
 
 def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tuple[float, np.ndarray]]:
