@@ -87,12 +87,10 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
     if same:  # each unordered pair once (va is vb: local order is global order)
         first = ia < jb
         ia, jb = ia[first], jb[first]
-    keep = (
-        (A[ia, 0] <= B[jb, 2] + reach)
-        & (B[jb, 0] <= A[ia, 2] + reach)
-        & (A[ia, 1] <= B[jb, 3] + reach)
-        & (B[jb, 1] <= A[ia, 3] + reach)
-    )
+    # along x first, then y on what is left: fewer gathers
+    keep = (A[ia, 0] <= B[jb, 2] + reach) & (B[jb, 0] <= A[ia, 2] + reach)
+    ia, jb = ia[keep], jb[keep]
+    keep = (A[ia, 1] <= B[jb, 3] + reach) & (B[jb, 1] <= A[ia, 3] + reach)
     ia, jb = va[ia[keep]], vb[jb[keep]]
     if same and (big_a.any() or big_b.any()):  # a pair of two large shapes is found twice
         key = np.unique(ia * (len(b) + 1) + jb)
