@@ -27,7 +27,8 @@ ERROR, WARNING = "error", "warning"
 RATIO_TOL = 1e-4
 LENGTH_TOL_UM = 0.002
 
-#: chords per arc when the checks measure distances (a tip of 60 um: chords within 0.15 um of the arc)
+#: chords per arc for arcs that are not a strip's tip (a tip is measured as its true disc) and for the
+#: keep-in test (a tip of 60 um: chords within 0.15 um of the arc)
 CHECK_ARC_CHORDS = 24
 
 #: code -> (severity, what it means, unit of value and limit)

@@ -29,7 +29,8 @@ from ..model import NONE, SHRUNK, STRIP, Apertures, Contacts, Instances, Outline
 from ..rules import Rules
 from . import strips
 
-#: chords per tip arc while planning (tangent to the arc: the polygon holds the tip)
+#: chords per tip arc for the keep-in test (tangent to the arc: the polygon holds the tip); clearance
+#: and web are measured on the true disc (stencilgen/distance.py)
 PLAN_ARC_CHORDS = 24
 
 

@@ -1,0 +1,34 @@
+"""plan_file writes the stencil files in a second process: its errors reach the caller, and no report
+is left beside a stencil that was not written."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from stencilgen.errors import OutputError
+from stencilgen.rules import Rules
+from stencilgen.run import Options, plan_file
+
+SAMPLE = os.path.join(os.path.dirname(__file__), "..", "sample_layouts", "ring_100um.gds")
+
+
+def test_all_outputs_written(tmp_path) -> None:
+    result = plan_file(SAMPLE, str(tmp_path), Rules(), Options(layer="9/0"))
+    names = sorted(os.listdir(tmp_path))
+    assert names == sorted(os.path.basename(p) for p in result.outputs.values())
+    assert all(os.path.getsize(tmp_path / n) > 0 for n in names)
+
+
+def test_a_failing_stencil_writer_leaves_no_report(tmp_path, monkeypatch) -> None:
+    import stencilgen.writers.gerber as gerber
+
+    def broken(path, *args, **kwargs):
+        raise OutputError(f"{path}: cannot be written (disk full)")
+
+    monkeypatch.setattr(gerber, "write_gerber", broken)  # the forked writer inherits it
+    with pytest.raises(OutputError, match="disk full"):
+        plan_file(SAMPLE, str(tmp_path), Rules(), Options(layer="9/0"))
+    left = os.listdir(tmp_path)
+    assert not [n for n in left if n.endswith((".json", ".html", ".gbr"))], left
