@@ -8,6 +8,7 @@ runs in the calling process.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import select
@@ -43,6 +44,10 @@ def start(work: Callable[[], Any], timeout_s: float | None = None) -> Callable[[
     sys.stdout.flush()
     sys.stderr.flush()
     rfd, wfd = os.pipe()
+    with contextlib.suppress(OSError, AttributeError):  # a larger pipe: fewer switches for a big result
+        import fcntl
+
+        fcntl.fcntl(wfd, fcntl.F_SETPIPE_SZ, 1 << 20)
     pid = os.fork()
     if pid == 0:  # the child: work, send the outcome, leave without the parent's exit handlers
         code = 0
