@@ -2,7 +2,9 @@
 (100 dies of 1,000 contacts, flattened), beside KLayout reading the same file, shrinking every pad by
 5 um and writing GDS (what a user can do today), and gdstk's bare read + write (the I/O floor).
 
-    make bench            (or: .venv/bin/python benchmarks/bench_plan.py [--runs 3])
+    make bench            (or: .venv/bin/python benchmarks/bench_plan.py [--runs 5] [--no-wafer])
+
+Also plans the 1,000,000-contact wafer of bench_read.py once (all outputs).
 """
 
 from __future__ import annotations
@@ -57,9 +59,11 @@ def timed(cmd: list[str], runs: int) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--no-wafer", action="store_true", help="skip the 1,000,000-contact wafer (one run, ~30 s)")
     args = ap.parse_args()
-    flat = make_files()["flat 100k"]
+    files = make_files()
+    flat = files["flat 100k"]
     tmp = tempfile.mkdtemp(prefix="stencilgen-bench-")
     try:
         py = sys.executable
@@ -83,6 +87,10 @@ def main() -> None:
         kl = results["KLayout read + shrink 5 um + write"]
         full = results["stencilgen plan (gerber, dxf, gds, html, json)"]
         print(f"plan / KLayout pipeline: {full / kl:.1f}x (target 3x)")
+        if not args.no_wafer:
+            wafer = files["wafer 1M"]
+            t, m = timed([exe, "plan", wafer, "--layer", "9/0", "-o", tmp, "-q"], 1)
+            print(f"{'wafer 1,000,000 contacts, all outputs (1 run)':<42} {t:9.2f} {m:8.0f}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
