@@ -33,7 +33,8 @@ typecheck: install ## mypy on the package
 unit: install ## the test suite alone
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
-bench: install ## benchmarks: read + rows (100k flat, 1M wafer); plan (100k flat) beside KLayout and gdstk
+bench: install ## benchmarks: read + rows (100k flat, 1M wafer); plan (100k flat, 1M wafer) beside KLayout and gdstk
+	$(PY) -m compileall -q stencilgen  # as an installed package has it: no compiling at every start
 	$(PY) benchmarks/bench_read.py
 	$(PY) benchmarks/bench_plan.py
 
