@@ -218,3 +218,20 @@ def test_dxf_template_is_what_ezdxf_makes() -> None:
     assert dxf_writer._template("mm") == (text, owner)
     um_text, _ = dxf_writer._template("um")
     assert "$INSUNITS\n 70\n13\n" in um_text
+
+
+def test_text_table_keeps_record_order_across_groups() -> None:
+    import numpy as np
+
+    from stencilgen.writers import formatted, text_table
+
+    a = np.array([0, 3, 4])
+    b = np.array([1, 2, 6])
+    text = text_table(
+        [
+            (a, ["A", formatted(a), "|"]),
+            (b, ["B", formatted(b * 10), ":", formatted(b.astype(float) / 4, "%.3f", strip=True), "|"]),
+        ]
+    )
+    assert text == "A0|B10:0.25|B20:0.5|A3|A4|B60:1.5|"
+    assert text_table([]) == ""

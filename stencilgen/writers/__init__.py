@@ -129,17 +129,28 @@ def formatted(values: np.ndarray, fmt: str = "%d", strip: bool = False) -> np.nd
     return np.array(text, dtype=object)[inverse.ravel()].reshape(np.shape(values))
 
 
-def text_table(n: int, groups: list[tuple[np.ndarray, list[str | np.ndarray]]]) -> str:
-    """Text of n records in record order, record groups given as (record ids, pieces): each piece a
+def text_table(groups: list[tuple[np.ndarray, list[str | np.ndarray]]]) -> str:
+    """Text of the records in record order, record groups given as (record ids, pieces): each piece a
     constant string or one string per record of the group. Joined in one call, no per-record Python."""
     groups = [(ids, _merge(pieces)) for ids, pieces in groups if len(ids)]
     if not groups:
         return ""
     width = max(len(pieces) for _, pieces in groups)
-    table = np.full((n, width), "", dtype=object)
+    ids_all = np.concatenate([ids for ids, _ in groups])
+    rank = np.empty(len(ids_all), dtype=np.int64)
+    rank[np.argsort(ids_all, kind="stable")] = np.arange(len(ids_all))  # the records present, in order
+    table = np.empty((len(ids_all), width), dtype=object)
+    at = 0
     for ids, pieces in groups:
-        for k, piece in enumerate(pieces):
-            table[ids, k] = piece
+        rows = rank[at : at + len(ids)]
+        at += len(ids)
+        whole = len(groups) == 1 and bool((rows == np.arange(len(rows))).all())
+        for k in range(width):
+            piece = pieces[k] if k < len(pieces) else ""
+            if whole:
+                table[:, k] = piece
+            else:
+                table[rows, k] = piece
     return "".join(table.ravel().tolist())
 
 

@@ -89,7 +89,7 @@ def _polylines(
             if arcs[k]:
                 pieces += [" 42\n", formatted(outlines.bulge[at[:, k]], "%.7f", strip=True), "\n"]
         groups.append((ids, pieces))
-    return text_table(len(outlines), groups), handle + len(keep)
+    return text_table(groups), handle + len(keep)
 
 
 def dxf_text(apertures: Apertures, pads: Polygons | None = None, unit: str = "mm") -> str:

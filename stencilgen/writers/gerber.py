@@ -65,7 +65,7 @@ def gerber_text(
     refdes = _attr(part)
     keep = np.flatnonzero(apertures.kind != NONE)
     groups = [(ids, _pieces(ol, ids, arcs, refdes, fmt)) for ids, arcs in outline_groups(ol, keep)]
-    w(text_table(len(ol), groups))
+    w(text_table(groups))
     w("M02*\n")
     return out.getvalue()
 
