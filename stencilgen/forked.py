@@ -20,7 +20,11 @@ from typing import Any
 
 
 class Crashed(Exception):
-    """The child died (a signal) or did not finish in time."""
+    """The child died (a signal) or did not finish in time (`timed_out`)."""
+
+    def __init__(self, message: str, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
 
 
 def usable() -> bool:
@@ -82,7 +86,7 @@ def start(work: Callable[[], Any], timeout_s: float | None = None) -> Callable[[
                 if not ready:
                     os.kill(pid, 9)
                     os.waitpid(pid, 0)
-                    raise Crashed(f"did not finish in {timeout_s:.0f} s")
+                    raise Crashed(f"did not finish in {timeout_s:.0f} s", timed_out=True)
                 chunk = pipe.read(1 << 20)
                 if not chunk:
                     break

@@ -32,16 +32,18 @@ def test_error_is_raised_in_the_parent() -> None:
 
 def test_a_crash_is_reported() -> None:
     wait = forked.start(lambda: os.kill(os.getpid(), signal.SIGSEGV))
-    with pytest.raises(forked.Crashed):
+    with pytest.raises(forked.Crashed) as info:
         wait()
+    assert not info.value.timed_out
 
 
 def test_a_hang_is_cut_short() -> None:
     import time
 
     wait = forked.start(lambda: time.sleep(30), timeout_s=0.5)
-    with pytest.raises(forked.Crashed, match="did not finish"):
+    with pytest.raises(forked.Crashed, match="did not finish") as info:
         wait()
+    assert info.value.timed_out
 
 
 def test_off_the_main_thread_work_runs_in_place() -> None:

@@ -230,33 +230,24 @@ def read_gds(
     list_layers: bool,
 ) -> RawLayout:
     """Read the shapes of one layer of one cell of a GDSII or OASIS file."""
+    kind = "OASIS" if fmt == "oasis" else "GDSII"
+
+    def guarded() -> RawLayout:
+        try:
+            return _read_gds(path, fmt, layer, cell, max_shapes, list_layers)
+        except (TypeError, ValueError, RuntimeError, UnicodeDecodeError, OverflowError, AttributeError) as exc:
+            # gdstk read a damaged file without complaint but cannot hand over what it read
+            raise input_error(path, f"not a readable {kind} file (damaged: {str(exc).rstrip('.')})") from None
+
     # gdstk is C++ and a damaged file can crash it: the read runs in a forked child
-    read = forked.start(lambda: _read_guarded(path, fmt, layer, cell, max_shapes, list_layers), READ_TIMEOUT_S)
+    read = forked.start(guarded, READ_TIMEOUT_S)
     try:
         return read()
     except forked.Crashed as exc:
-        kind = "OASIS" if fmt == "oasis" else "GDSII"
-        if "did not finish" in str(exc):
-            raise input_error(
-                path, f"reading the file did not finish in {READ_TIMEOUT_S:.0f} s; it is probably damaged"
-            ) from None
+        if exc.timed_out:
+            late = f"reading the file did not finish in {READ_TIMEOUT_S:.0f} s; it is probably damaged"
+            raise input_error(path, late) from None
         raise input_error(path, f"not a readable {kind} file (damaged: the reader crashed on it)") from None
-
-
-def _read_guarded(
-    path: str,
-    fmt: str,
-    layer: str | None,
-    cell: str | None,
-    max_shapes: int,
-    list_layers: bool,
-) -> RawLayout:
-    try:
-        return _read_gds(path, fmt, layer, cell, max_shapes, list_layers)
-    except (TypeError, ValueError, RuntimeError, UnicodeDecodeError, OverflowError, AttributeError) as exc:
-        # gdstk read a damaged file without complaint but cannot hand over what it read
-        kind = "OASIS" if fmt == "oasis" else "GDSII"
-        raise input_error(path, f"not a readable {kind} file (damaged: {str(exc).rstrip('.')})") from None
 
 
 def _read_gds(
