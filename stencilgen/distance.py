@@ -77,14 +77,19 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
     if len(small_a) and len(small_b):
         s = max(float(ext_a[small_a].max()), float(ext_b[small_b].max())) + reach
         s = s if s > 0 else 1.0
-        found.append(_grid_pairs(A[small_a], B[small_b], s, small_a, small_b))
+        if same:  # each unordered pair once: half the neighbourhood
+            found.append(_grid_pairs_self(A[small_a], s, small_a))
+        else:
+            found.append(_grid_pairs(A[small_a], B[small_b], s, small_a, small_b))
     for i in np.flatnonzero(big_a):  # a few large shapes: against everything
         found.append((np.full(len(B), i), np.arange(len(B))))
-    for j in np.flatnonzero(big_b):
-        found.append((small_a, np.full(len(small_a), j)))
+    if not same:
+        for j in np.flatnonzero(big_b):
+            found.append((small_a, np.full(len(small_a), j)))
     ia = np.concatenate([f[0] for f in found])
     jb = np.concatenate([f[1] for f in found])
-    if same:  # each unordered pair once (va is vb: local order is global order)
+    if same:  # i < j (va is vb: local order is global order)
+        ia, jb = np.minimum(ia, jb), np.maximum(ia, jb)
         first = ia < jb
         ia, jb = ia[first], jb[first]
     # along x first, then y on what is left: fewer gathers
@@ -124,6 +129,37 @@ def _grid_pairs(
         at = np.repeat(first - start, cnt) + np.arange(total)
         out_a.append(ida[rep])
         out_b.append(idb[order[at]])
+    if not out_a:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(out_a), np.concatenate(out_b)
+
+
+def _grid_pairs_self(A: np.ndarray, s: float, ida: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """As _grid_pairs for a set against itself, each unordered pair once: from every box, the boxes
+    after it in its own cell, and those of the cells above it and to its right."""
+    lo = A[:, :2].min(axis=0)
+    c = np.floor((A[:, :2] - lo) / s).astype(np.int64) + 1
+    K = int(c[:, 1].max()) + 3
+    key = c[:, 0] * K + c[:, 1]
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    pos = np.empty(len(A), dtype=np.int64)
+    pos[order] = np.arange(len(A))
+    ranges = [
+        (pos + 1, np.searchsorted(ks, key + 1, side="right")),  # own cell (after this box), the cell above
+        (np.searchsorted(ks, key + K - 1, side="left"), np.searchsorted(ks, key + K + 1, side="right")),
+    ]
+    out_a, out_b = [], []
+    for first, last in ranges:
+        cnt = np.maximum(last - first, 0)
+        total = int(cnt.sum())
+        if not total:
+            continue
+        rep = np.repeat(np.arange(len(A)), cnt)
+        start = np.cumsum(cnt) - cnt
+        at = np.repeat(first - start, cnt) + np.arange(total)
+        out_a.append(ida[rep])
+        out_b.append(ida[order[at]])
     if not out_a:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     return np.concatenate(out_a), np.concatenate(out_b)
