@@ -386,12 +386,19 @@ def nearest(points: np.ndarray, k: int, reach: float, start: float) -> tuple[np.
     everyone = np.arange(n)
     boxes = np.hstack([points, points])
     while len(todo):
-        qa, pb = _grid_pairs(boxes[todo], boxes, s, todo, everyone)
-        keep = qa != pb
-        qa, pb = qa[keep], pb[keep]
-        d = np.hypot(*(points[qa] - points[pb]).T)
-        within = d <= s
-        qa, pb, d = qa[within], pb[within], d[within]
+        if len(todo) == n:  # all points: each pair measured once, then both ways
+            qa, pb = _grid_pairs_self(boxes, s, everyone)
+            d = np.hypot(*(points[qa] - points[pb]).T)
+            within = d <= s
+            qa, pb, d = qa[within], pb[within], d[within]
+            qa, pb, d = np.concatenate([qa, pb]), np.concatenate([pb, qa]), np.concatenate([d, d])
+        else:
+            qa, pb = _grid_pairs(boxes[todo], boxes, s, todo, everyone)
+            keep = qa != pb
+            qa, pb = qa[keep], pb[keep]
+            d = np.hypot(*(points[qa] - points[pb]).T)
+            within = d <= s
+            qa, pb, d = qa[within], pb[within], d[within]
         order = np.argsort(qa + d / (2 * s), kind="stable")  # by query, then distance (d <= s)
         qa, pb, d = qa[order], pb[order], d[order]
         first = np.searchsorted(qa, qa, side="left")
