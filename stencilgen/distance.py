@@ -17,7 +17,7 @@ from .model import Outlines, Polygons
 #: pairs whose vertex counts multiply to more than this are measured by GEOS (shapely)
 DENSE_MAX = 256
 #: pairs measured in one dense block (bounds the temporary arrays)
-CHUNK = 65536
+CHUNK = 16384
 
 
 @dataclass(frozen=True)
