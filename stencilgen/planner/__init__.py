@@ -175,12 +175,11 @@ def _far_edge(pads: np.ndarray, c: np.ndarray, axis: np.ndarray, w: np.ndarray, 
         p0 = c + (x * w)[:, None] * b
         lines = shapely.linestrings(np.stack([p0 + (h1 + 1)[:, None] * axis, p0 - (h1 + 1)[:, None] * axis], axis=1))
         cut = shapely.intersection(lines, pads)
-        for k, seg in enumerate(cut):
-            if seg.is_empty:
-                reach[k] = 0.0
-                continue
-            pts = shapely.get_coordinates(seg)
-            reach[k] = min(reach[k], float(-((pts - c[k]) @ axis[k]).min()))
+        pts, k = shapely.get_coordinates(cut, return_index=True)
+        behind = -np.einsum("ij,ij->i", pts - c[k], axis[k])
+        far = np.full(len(c), -np.inf)  # the farthest point of the cut behind the centre
+        np.maximum.at(far, k, behind)
+        reach = np.where(np.isfinite(far), np.minimum(reach, far), 0.0)  # no cut: the band misses the contact
     return np.maximum(reach, 0.0)
 
 
