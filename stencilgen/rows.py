@@ -201,6 +201,40 @@ def _angle_diff(a: float, b: float) -> float:
     return float(np.degrees(d))
 
 
+def _drop_cutting_lines(lines: list[_Line]) -> list[_Line]:
+    """Lines made only of contacts that already lie on rows of another direction, one from each, where
+    those rows are not crossed by two more lines of this direction (they are no grid): e.g. a 45 deg
+    "line" through the end contacts of staggered double rows near a corner. Such a line is not a row."""
+    if len(lines) < 2:
+        return lines
+    members = np.concatenate([ln.members for ln in lines])
+    owner = np.repeat(np.arange(len(lines)), [len(ln.members) for ln in lines])
+    order = np.argsort(members, kind="stable")
+    m, o = members[order], owner[order]
+    starts = np.flatnonzero(np.concatenate([[True], m[1:] != m[:-1]]))
+    counts = np.diff(np.append(starts, len(m)))
+    theta = [ln.theta for ln in lines]
+    crossing_members = np.zeros(len(lines), dtype=np.int64)
+    crosses: list[set[int]] = [set() for _ in lines]
+    for s0, c in zip(starts[counts > 1].tolist(), counts[counts > 1].tolist(), strict=True):
+        on = o[s0 : s0 + c].tolist()
+        for a in on:
+            others = [b for b in on if b != a and _angle_diff(theta[a], theta[b]) >= 2.0]
+            if others:
+                crossing_members[a] += 1
+                crosses[a].update(others)
+    keep = []
+    for k, ln in enumerate(lines):
+        if crossing_members[k] < len(ln.members) or not crosses[k]:
+            keep.append(ln)
+            continue
+        # how many lines of this one's direction cross each of the rows it cuts (itself included)
+        alike = [sum(1 for q in crosses[r] if _angle_diff(theta[q], ln.theta) < 2.0) for r in crosses[k]]
+        if max(alike) >= 3 or len(crosses[k]) < len(ln.members):
+            keep.append(ln)  # a grid's line, or one sharing a row twice: a row after all
+    return keep
+
+
 def _arrays(lines: list[_Line]) -> tuple[list[_Line], list[tuple[list[_Line], list[_Line]]]]:
     """Split lines into plain rows and grids (three or more lines each way, crossing)."""
     if not lines:
@@ -330,6 +364,7 @@ def find_rows(contacts: Contacts, rules: Rules | None = None) -> RowSet:
     for theta, members in _directions(center, pairs, rules.row_tolerance_um):
         lines.extend(_lines(center, theta, members, rules))
     lines = _choose(lines, n)
+    lines = _drop_cutting_lines(lines)
     row_lines, grids = _arrays(lines)
 
     # rows in a stable order: by their smallest contact id

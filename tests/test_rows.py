@@ -213,3 +213,20 @@ def test_arrayed_cell_of_turned_arrays_reports_turned_directions(tmp_path):
     for a in rs.arrays:
         assert sorted(a.directions_deg) == pytest.approx([30.0, 120.0], abs=1e-6)
         assert sorted(a.pitches) == pytest.approx([150.0, 200.0])
+
+
+@pytest.mark.parametrize("sides", [4, 3])
+def test_staggered_rows_close_to_their_corners_stay_rows(sides: int) -> None:
+    """Staggered double rows on a small die: the end contacts of outer and inner rows near a corner
+    also lie on a 45 deg line at 1.5 * sqrt(2) pitches. That line is not a row, and it must not join
+    the rows into an area array."""
+    die = synth.staggered_ring(side=2240.0, pitch=100.0, count=16, sep=150.0)
+    polys = die.polygons()
+    keep = [p for p in polys if sides == 4 or p.mean(axis=0)[1] < 850.0]  # three sides: no top rows
+    contacts, _ = build_contacts(Polygons.from_list(keep), 0.001)
+    rs = find_rows(contacts)
+    assert not rs.arrays
+    assert len(rs.rows) == 2 * sides
+    assert sorted({round(r.direction_deg) % 180 for r in rs.rows}) == [0, 90]
+    assert all(r.pitch == pytest.approx(100.0) and len(r.members) >= 15 for r in rs.rows)
+    assert len(rs.staggers) == sides
