@@ -261,7 +261,12 @@ def _arrays(lines: list[_Line]) -> tuple[list[_Line], list[tuple[list[_Line], li
             else:
                 families.append([ln])
         families.sort(key=len, reverse=True)
-        if len(families) >= 2 and len(families[1]) >= 3:
+        crossing = 0
+        if len(families) >= 2 and len(families[1]) >= 3:  # the two families must really cross: 3 x 3 at least
+            a = np.concatenate([ln.members for ln in families[0]])
+            b = np.concatenate([ln.members for ln in families[1]])
+            crossing = len(np.intersect1d(a, b))
+        if crossing >= 9:
             grids.append((families[0], families[1]))
         else:
             rows.extend(group)

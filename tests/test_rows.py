@@ -230,3 +230,20 @@ def test_staggered_rows_close_to_their_corners_stay_rows(sides: int) -> None:
     assert sorted({round(r.direction_deg) % 180 for r in rs.rows}) == [0, 90]
     assert all(r.pitch == pytest.approx(100.0) and len(r.members) >= 15 for r in rs.rows)
     assert len(rs.staggers) == sides
+
+
+def test_families_that_do_not_cross_are_no_grid() -> None:
+    """Three horizontal and three vertical lines, linked only through a seventh line, are no area
+    array: a grid's two families share contacts (here none)."""
+    from stencilgen.rows import _arrays, _Line
+
+    h = [_Line(0.0, np.arange(10 * k, 10 * k + 5), 100.0, 0) for k in range(3)]
+    v = [_Line(np.pi / 2, np.arange(100 + 10 * k, 100 + 10 * k + 5), 100.0, 0) for k in range(3)]
+    link = _Line(np.pi / 4, np.array([0, 10, 20, 100, 110, 120]), 141.4, 0)
+    rows, grids = _arrays([*h, *v, link])
+    assert not grids and len(rows) == 7
+    # the same lines crossing (each horizontal line shares a contact with each vertical one) are a grid
+    hx = [_Line(0.0, np.array([3 * k, 3 * k + 1, 3 * k + 2]), 100.0, 0) for k in range(3)]
+    vx = [_Line(np.pi / 2, np.array([k, k + 3, k + 6]), 100.0, 0) for k in range(3)]
+    rows, grids = _arrays([*hx, *vx])
+    assert len(grids) == 1 and not rows
