@@ -185,6 +185,26 @@ def _candidate_pairs(box: np.ndarray, tol: float) -> np.ndarray:
     return np.column_stack([i, j])
 
 
+def union_parts(geoms: np.ndarray) -> list[Any]:
+    """The polygons of the union of shapely geometries, unioned only where they meet (a stencil's
+    apertures rarely do: one union of them all is far slower)."""
+    from .distance import box_pairs, components
+
+    geoms = np.asarray(geoms, dtype=object)
+    if not len(geoms):
+        return []
+    ia, jb = box_pairs(shapely.bounds(geoms), shapely.bounds(geoms), 0.0, same=True)
+    meet = shapely.intersects(geoms[ia], geoms[jb]) if len(ia) else np.zeros(0, dtype=bool)
+    label = components(len(geoms), np.column_stack([ia[meet], jb[meet]]))
+    order = np.argsort(label, kind="stable")
+    groups = np.split(order, np.flatnonzero(np.diff(label[order])) + 1)
+    out: list[Any] = []
+    for group in sorted(groups, key=lambda g: int(g[0])):
+        merged = geoms[group[0]] if len(group) == 1 else shapely.union_all(geoms[group])
+        out.extend(p for p in shapely.get_parts(merged) if p.geom_type == "Polygon" and p.area > 0)
+    return out
+
+
 def _rectangles(polys: Polygons) -> np.ndarray:
     """True for four-vertex polygons with right angles (valid by construction)."""
     out = np.zeros(len(polys), dtype=bool)

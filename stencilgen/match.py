@@ -26,27 +26,40 @@ class Matched:
     extra: np.ndarray  # contact ids touched by more than one aperture
 
 
-def _narrowest(poly: Any) -> tuple[float, np.ndarray]:
-    """The narrowest width of an aperture and its long axis: for an elongated shape, the shortest chord
+def _narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The narrowest width of each aperture and its long axis: for an elongated shape, the shortest chord
     across the middle 60 % of its length (a strip's body, not its tip); otherwise the short side of its
-    minimum rotated rectangle."""
-    rect = np.asarray(shapely.minimum_rotated_rectangle(poly).exterior.coords)[:4]
-    e0, e1 = rect[1] - rect[0], rect[2] - rect[1]
-    l0, l1 = float(np.hypot(*e0)), float(np.hypot(*e1))
-    if l0 <= 0 or l1 <= 0:
-        return 0.0, np.array([1.0, 0.0])
-    long_e, long_l, short_l = (e0, l0, l1) if l0 >= l1 else (e1, l1, l0)
-    axis = long_e / long_l
-    if long_l < 1.5 * short_l:
-        return short_l, axis
-    across = np.array([-axis[1], axis[0]])
-    centre = rect.mean(axis=0)
-    ts = np.linspace(-0.3, 0.3, 25) * long_l
-    cuts = shapely.linestrings(
-        [[centre + t * axis - across * short_l * 2, centre + t * axis + across * short_l * 2] for t in ts]
-    )
-    lengths = shapely.length(shapely.intersection(cuts, poly))
-    return float(lengths.min()), axis
+    minimum rotated rectangle. Vectorised over the apertures."""
+    n = len(polys)
+    width, axis = np.zeros(n), np.tile([1.0, 0.0], (n, 1))
+    if not n:
+        return width, axis
+    rects = shapely.minimum_rotated_rectangle(polys)
+    pts, idx = shapely.get_coordinates(rects, return_index=True)
+    counts = np.bincount(idx, minlength=n)
+    ok = np.flatnonzero(counts == 5)  # a closed rectangle (a degenerate shape has no width)
+    starts = np.searchsorted(idx, ok)
+    rect = pts[starts[:, None] + np.arange(4)]  # (k, 4, 2)
+    e0, e1 = rect[:, 1] - rect[:, 0], rect[:, 2] - rect[:, 1]
+    l0, l1 = np.hypot(*e0.T), np.hypot(*e1.T)
+    good = (l0 > 0) & (l1 > 0)
+    ok, rect, e0, e1, l0, l1 = ok[good], rect[good], e0[good], e1[good], l0[good], l1[good]
+    first = l0 >= l1
+    long_e = np.where(first[:, None], e0, e1)
+    long_l, short_l = np.where(first, l0, l1), np.where(first, l1, l0)
+    ax = long_e / long_l[:, None]
+    width[ok], axis[ok] = short_l, ax
+    el = np.flatnonzero(long_l >= 1.5 * short_l)
+    if len(el):
+        ts = np.linspace(-0.3, 0.3, 25)
+        across = np.stack([-ax[el, 1], ax[el, 0]], axis=1)
+        centre = rect[el].mean(axis=1)
+        mid = centre[:, None, :] + (ts[None, :, None] * long_l[el, None, None]) * ax[el, None, :]
+        half = (across * (2 * short_l[el])[:, None])[:, None, :]
+        cuts = shapely.linestrings(np.stack([mid - half, mid + half], axis=2).reshape(-1, 2, 2))
+        lengths = shapely.length(shapely.intersection(cuts, np.repeat(polys[ok[el]], len(ts))))
+        width[ok[el]] = lengths.reshape(len(el), len(ts)).min(axis=1)
+    return width, axis
 
 
 def match_apertures(contacts: Contacts, rows: RowSet, shapes: list[Any], rules: Rules) -> Matched:
@@ -84,22 +97,24 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: list[Any], rules: 
     axis, side, ext = np.zeros((n, 2)), np.zeros(n, dtype=np.int8), np.zeros(n)
     rings: list[np.ndarray] = []
     counts = np.zeros(n, dtype=np.int64)
-    for i in range(n):
-        ks = owned.get(i)
-        if not ks:
-            continue
+    served = np.array(sorted(owned), dtype=np.int64)
+    mine = np.empty(len(served), dtype=object)  # each served contact's aperture (several: their union)
+    for j, i in enumerate(served.tolist()):
+        ks = owned[i]
         shape = shapely.union_all(geoms[ks]) if len(ks) > 1 else geoms[ks[0]]
         if shape.geom_type != "Polygon":
             shape = max(shapely.get_parts(shape), key=lambda p: p.area)
-        shape = shapely.geometry.polygon.orient(shape, 1.0)
+        mine[j] = shapely.geometry.polygon.orient(shape, 1.0)
+    narrow, long_axes = _narrowest(mine)
+    beyonds = shapely.difference(mine, pads[served]) if len(served) else mine
+    for j, i in enumerate(served.tolist()):
+        shape, beyond, long_axis = mine[j], beyonds[j], long_axes[j]
         ring = np.asarray(shape.exterior.coords)[:-1]
         rings.append(ring)
         counts[i] = len(ring)
         area[i] = shape.area
         perimeter[i] = shape.length
-        w, long_axis = _narrowest(shape)
-        width[i] = w
-        beyond = shapely.difference(shape, pads[i])
+        width[i] = narrow[j]
         reach = 0.0
         if fine[i]:
             # in a fine-pitch row every aperture is held to the strip rules (a pad-sized one fails them);

@@ -47,6 +47,8 @@ def _outline(poly: Any) -> np.ndarray:
 def _gerber(path: str) -> list[Any]:
     import shapely
 
+    from ..geometry import union_parts
+
     try:
         with open(path, "rb") as fh:
             head = fh.read(1 << 16)
@@ -78,17 +80,17 @@ def _gerber(path: str) -> list[Any]:
         raise input_error(path, f"not a readable Gerber file ({reason})") from None
     if not dark:
         raise input_error(path, "no apertures (no dark regions or flashes) in the Gerber file")
-    union = shapely.union_all(dark)
-    if clear:
-        union = shapely.difference(union, shapely.union_all(clear))
-    return [p for p in shapely.get_parts(union) if p.geom_type == "Polygon" and p.area > 0]
+    if clear:  # clear (negative) shapes cut the dark ones: one union of each, then the difference
+        union = shapely.difference(shapely.union_all(dark), shapely.union_all(clear))
+        return [p for p in shapely.get_parts(union) if p.geom_type == "Polygon" and p.area > 0]
+    return union_parts(np.array(dark, dtype=object))
 
 
 def read_stencil(path: str | os.PathLike[str], layer: str | None = None, units: str | None = None) -> list[Any]:
     """The apertures of an existing stencil file as shapely polygons (um), one per connected piece."""
     import shapely
 
-    from ..geometry import to_shapely, transform_polygons
+    from ..geometry import to_shapely, transform_polygons, union_parts
 
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -120,5 +122,4 @@ def read_stencil(path: str | os.PathLike[str], layer: str | None = None, units: 
 
         raw = read_gds(path, fmt, layer or "1/0", None, DEFAULT_MAX_CONTACTS, False)
     flat = Polygons.concat([transform_polygons(p.polygons, p.transforms, raw.grid_um) for p in raw.parts])
-    union = shapely.union_all(shapely.make_valid(to_shapely(flat)))
-    return [p for p in shapely.get_parts(union) if p.geom_type == "Polygon" and p.area > 0]
+    return union_parts(shapely.make_valid(to_shapely(flat)))
