@@ -139,13 +139,20 @@ def _plan_once_per_element(layout: Layout, rows: Any, element_rows: Any, rules: 
     return place_plan(element, inst, layout.contacts, rows), place_checked(checked, inst.index)
 
 
+def _part_name(layout: Layout) -> str:
+    """The name the stencil files give the part: the top cell, or for a DXF (no cells) the file's stem."""
+    if layout.format == "dxf":
+        return safe_name(os.path.splitext(os.path.basename(layout.path))[0])
+    return safe_name(layout.cell)
+
+
 def _write_stencil(layout: Layout, plan: Plan, outputs: dict[str, str], options: Options, when: dt.datetime) -> None:
     """The stencil files of a plan: Gerber, DXF, GDS (those asked for)."""
     created = when.strftime("%Y-%m-%dT%H:%M:%S+00:00")
     if "gerber" in options.formats:
         from .writers.gerber import write_gerber
 
-        write_gerber(outputs["gerber"], plan.apertures, safe_name(layout.cell), created, __version__)
+        write_gerber(outputs["gerber"], plan.apertures, _part_name(layout), created, __version__)
     if "dxf" in options.formats:
         from .writers.dxf import write_dxf
 
@@ -158,7 +165,7 @@ def _write_stencil(layout: Layout, plan: Plan, outputs: dict[str, str], options:
         write_gds(
             outputs["gds"],
             plan.apertures,
-            safe_name(layout.cell),
+            _part_name(layout),
             options.gds_layer,
             when.replace(tzinfo=None),
             plan.element,

@@ -32,3 +32,15 @@ def test_a_failing_stencil_writer_leaves_no_report(tmp_path, monkeypatch) -> Non
         plan_file(SAMPLE, str(tmp_path), Rules(), Options(layer="9/0"))
     left = os.listdir(tmp_path)
     assert not [n for n in left if n.endswith((".json", ".html", ".gbr"))], left
+
+
+def test_a_dxf_part_is_named_after_its_file(tmp_path) -> None:
+    """A DXF has no cells: the Gerber's attributes and the GDS cell take the file's stem."""
+    import gdstk
+
+    sample = os.path.join(os.path.dirname(__file__), "..", "sample_layouts", "die_mm_blocks.dxf")
+    plan_file(sample, str(tmp_path), Rules(), Options(layer="PADS"))
+    gbr = (tmp_path / "die_mm_blocks.gbr").read_text()
+    assert "%TF.ProjectId,die_mm_blocks,die_mm_blocks,1*%" in gbr
+    assert "%TO.P,die_mm_blocks," in gbr and "modelspace" not in gbr
+    assert [c.name for c in gdstk.read_gds(str(tmp_path / "die_mm_blocks.gds")).top_level()] == ["die_mm_blocks"]
