@@ -115,23 +115,11 @@ def _grid_pairs(
     kb = cb[:, 0] * K + cb[:, 1]
     order = np.argsort(kb, kind="stable")
     ks = kb[order]
-    out_a, out_b = [], []
+    ranges = []
     for dx in (-1, 0, 1):
         base = (ca[:, 0] + dx) * K + ca[:, 1]
-        first = np.searchsorted(ks, base - 1, side="left")
-        last = np.searchsorted(ks, base + 1, side="right")
-        cnt = last - first
-        total = int(cnt.sum())
-        if not total:
-            continue
-        rep = np.repeat(np.arange(len(A)), cnt)
-        start = np.cumsum(cnt) - cnt
-        at = np.repeat(first - start, cnt) + np.arange(total)
-        out_a.append(ida[rep])
-        out_b.append(idb[order[at]])
-    if not out_a:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(out_a), np.concatenate(out_b)
+        ranges.append((np.searchsorted(ks, base - 1, side="left"), np.searchsorted(ks, base + 1, side="right")))
+    return _expand(ranges, order, ida, idb)
 
 
 def _grid_pairs_self(A: np.ndarray, s: float, ida: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -149,17 +137,25 @@ def _grid_pairs_self(A: np.ndarray, s: float, ida: np.ndarray) -> tuple[np.ndarr
         (pos + 1, np.searchsorted(ks, key + 1, side="right")),  # own cell (after this box), the cell above
         (np.searchsorted(ks, key + K - 1, side="left"), np.searchsorted(ks, key + K + 1, side="right")),
     ]
+    return _expand(ranges, order, ida, ida)
+
+
+def _expand(
+    ranges: list[tuple[np.ndarray, np.ndarray]], order: np.ndarray, ida: np.ndarray, idb: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (ida[q], idb[order[k]]) for every query q and every k in each of its ranges first..last
+    of the sorted boxes (one range per query in each (first, last) array pair)."""
     out_a, out_b = [], []
     for first, last in ranges:
         cnt = np.maximum(last - first, 0)
         total = int(cnt.sum())
         if not total:
             continue
-        rep = np.repeat(np.arange(len(A)), cnt)
+        rep = np.repeat(np.arange(len(cnt)), cnt)
         start = np.cumsum(cnt) - cnt
         at = np.repeat(first - start, cnt) + np.arange(total)
         out_a.append(ida[rep])
-        out_b.append(ida[order[at]])
+        out_b.append(idb[order[at]])
     if not out_a:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     return np.concatenate(out_a), np.concatenate(out_b)
