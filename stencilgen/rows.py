@@ -195,10 +195,22 @@ def _union_find(n: int, edges: list[tuple[int, int]]) -> np.ndarray:
     return np.array([find(i) for i in range(n)], dtype=np.int64)
 
 
+def _turns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Differences of line directions (radians, mod pi) in degrees, [0, 90], element by element."""
+    return np.degrees(np.abs((np.asarray(a) - np.asarray(b) + np.pi / 2) % np.pi - np.pi / 2))
+
+
 def _angle_diff(a: float, b: float) -> float:
     """Difference of two line directions (radians, mod pi) in degrees, [0, 90]."""
-    d = abs((a - b + np.pi / 2) % np.pi - np.pi / 2)
-    return float(np.degrees(d))
+    return float(_turns(np.asarray(a), np.asarray(b)))
+
+
+def _by_contact(lines: list[_Line]) -> tuple[np.ndarray, np.ndarray]:
+    """Every (contact, line) membership sorted by contact: contact ids and the line holding each."""
+    members = np.concatenate([ln.members for ln in lines])
+    owner = np.repeat(np.arange(len(lines)), [len(ln.members) for ln in lines])
+    order = np.argsort(members, kind="stable")
+    return members[order], owner[order]
 
 
 def _drop_cutting_lines(lines: list[_Line]) -> list[_Line]:
@@ -207,10 +219,7 @@ def _drop_cutting_lines(lines: list[_Line]) -> list[_Line]:
     "line" through the end contacts of staggered double rows near a corner. Such a line is not a row."""
     if len(lines) < 2:
         return lines
-    members = np.concatenate([ln.members for ln in lines])
-    owner = np.repeat(np.arange(len(lines)), [len(ln.members) for ln in lines])
-    order = np.argsort(members, kind="stable")
-    m, o = members[order], owner[order]
+    m, o = _by_contact(lines)
     starts = np.flatnonzero(np.concatenate([[True], m[1:] != m[:-1]]))
     counts = np.diff(np.append(starts, len(m)))
     theta = [ln.theta for ln in lines]
@@ -239,10 +248,7 @@ def _arrays(lines: list[_Line]) -> tuple[list[_Line], list[tuple[list[_Line], li
     """Split lines into plain rows and grids (three or more lines each way, crossing)."""
     if not lines:
         return [], []
-    members = np.concatenate([ln.members for ln in lines])
-    owner = np.repeat(np.arange(len(lines)), [len(ln.members) for ln in lines])
-    order = np.argsort(members, kind="stable")
-    m, o = members[order], owner[order]
+    m, o = _by_contact(lines)
     same = np.flatnonzero(m[1:] == m[:-1])  # a contact in two lines links them
     comp = _union_find(len(lines), list(zip(o[same].tolist(), o[same + 1].tolist(), strict=True)))
     rows: list[_Line] = []
@@ -285,8 +291,7 @@ def _corners(center: np.ndarray, rows: list[Row], rules: Rules) -> list[tuple[in
     cand: list[tuple[float, int, int, int, int, np.ndarray]] = []
     near_a, near_b = box_pairs(np.hstack([lo, hi]), np.hstack([lo, hi]), 0.0, same=True)
     theta = np.array([np.arctan2(r.direction[1], r.direction[0]) for r in rows])
-    turn = np.degrees(np.abs((theta[near_a] - theta[near_b] + np.pi / 2) % np.pi - np.pi / 2))
-    crossing = turn > rules.corner_min_angle_deg  # as _angle_diff: rows at more than the corner angle
+    crossing = _turns(theta[near_a], theta[near_b]) > rules.corner_min_angle_deg
     for a, b in zip(near_a[crossing].tolist(), near_b[crossing].tolist(), strict=True):
         A, B = rows[a], rows[b]
         r = rules.corner_reach * max(A.pitch, B.pitch)
