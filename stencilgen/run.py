@@ -139,20 +139,27 @@ def _plan_once_per_element(layout: Layout, rows: Any, element_rows: Any, rules: 
     return place_plan(element, inst, layout.contacts, rows), place_checked(checked, inst.index)
 
 
+def _stem(path: str) -> str:
+    """The input file's name without its extension, safe for output names."""
+    return safe_name(os.path.splitext(os.path.basename(path))[0])
+
+
+def _iso(when: dt.datetime) -> str:
+    """The creation date as the files write it."""
+    return when.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
 def _part_name(layout: Layout) -> str:
     """The name the stencil files give the part: the top cell, or for a DXF (no cells) the file's stem."""
-    if layout.format == "dxf":
-        return safe_name(os.path.splitext(os.path.basename(layout.path))[0])
-    return safe_name(layout.cell)
+    return _stem(layout.path) if layout.format == "dxf" else safe_name(layout.cell)
 
 
 def _write_stencil(layout: Layout, plan: Plan, outputs: dict[str, str], options: Options, when: dt.datetime) -> None:
     """The stencil files of a plan: Gerber, DXF, GDS (those asked for)."""
-    created = when.strftime("%Y-%m-%dT%H:%M:%S+00:00")
     if "gerber" in options.formats:
         from .writers.gerber import write_gerber
 
-        write_gerber(outputs["gerber"], plan.apertures, _part_name(layout), created, __version__)
+        write_gerber(outputs["gerber"], plan.apertures, _part_name(layout), _iso(when), __version__)
     if "dxf" in options.formats:
         from .writers.dxf import write_dxf
 
@@ -173,11 +180,10 @@ def _write_stencil(layout: Layout, plan: Plan, outputs: dict[str, str], options:
         )
 
 
-def _write_html(outputs: dict[str, str], report: dict[str, Any], plan: Plan, options: Options) -> None:
-    if "html" in options.formats:
-        from .html import html_report
+def _write_html(path: str, report: dict[str, Any], plan: Plan) -> None:
+    from .html import html_report
 
-        atomic_write(outputs["html"], html_report(report, plan))
+    atomic_write(path, html_report(report, plan))
 
 
 def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
@@ -195,8 +201,7 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
         plan = plan_stencil(layout.contacts, rows, rules, keep_in)
     when = creation_time(path, options.creation_date).replace(microsecond=0)
     ensure_dir(outdir)
-    stem = safe_name(os.path.splitext(os.path.basename(path))[0])
-    created = when.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    stem = _stem(path)
     outputs = {f: os.path.join(outdir, stem + EXTENSIONS[f]) for f in options.formats}
     outputs["json"] = os.path.join(outdir, stem + ".json")
     check_targets(list(outputs.values()))
@@ -207,13 +212,14 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
             checked = check_plan(plan, rules, keep_in)
         # the report names its sibling files, so that it reads the same wherever the folder goes
         names = {k: os.path.basename(v) for k, v in outputs.items()}
-        report = plan_report(layout, plan, checked, rules, names, created)
+        report = plan_report(layout, plan, checked, rules, names, _iso(when))
         exit_code = _stamp(report, options)
-        page = forked.start(lambda: _write_html(outputs, report, plan, options))  # beside the JSON
+        page = forked.start(lambda: _write_html(outputs["html"], report, plan)) if "html" in outputs else None
         try:
-            _write_json(outputs["json"], report)
+            _write_json(outputs["json"], report)  # while the page is written beside it
         finally:
-            page()
+            if page is not None:
+                page()
     except BaseException:
         with contextlib.suppress(Exception):  # let the writer finish; the first error is the one to report
             stencil()
@@ -251,7 +257,7 @@ def check_file(
         {"extra_aperture": matched.extra, "same_side": same_side(layout.contacts, rows, matched.apertures)},
     )
     plan = Plan(layout.contacts, rows, matched.apertures, [])
-    stem = safe_name(os.path.splitext(os.path.basename(path))[0]) + ".check"
+    stem = _stem(path) + ".check"
     outputs = {k: os.path.join(outdir, stem + EXTENSIONS[k]) for k in ("html", "json")} if outdir else {}
     when = creation_time(path, options.creation_date).replace(microsecond=0)
     report = plan_report(
@@ -260,7 +266,7 @@ def check_file(
         checked,
         rules,
         {k: os.path.basename(v) for k, v in outputs.items()},
-        when.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+        _iso(when),
     )
     s = report["summary"]
     s["stencil"] = stencil
@@ -268,10 +274,8 @@ def check_file(
     s["errors"] += len(matched.stray)
     exit_code = _stamp(report, options)
     if outdir:
-        from .html import html_report
-
         ensure_dir(outdir)
         check_targets(list(outputs.values()))
-        atomic_write(outputs["html"], html_report(report, plan))
+        _write_html(outputs["html"], report, plan)
         _write_json(outputs["json"], report)
     return Result(layout, plan, checked, report, exit_code, outputs)
