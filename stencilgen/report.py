@@ -226,8 +226,7 @@ class ContactRecords(Sequence[dict[str, Any]]):
         cols = [self._columns[k][start:stop] for k in self._keys]
         out = [dict(zip(self._keys, vals, strict=True)) for vals in zip(*cols, strict=True)]
         for j, rec in enumerate(out, start):
-            a, b = self._at[j], self._at[j + 1]
-            rec["findings"] = [self._findings.record(k) for k in range(a, b)] if b > a else []
+            rec["findings"] = self.findings_of(j)
         return out
 
     def json_text(self, start: int, stop: int) -> str:
@@ -236,27 +235,26 @@ class ContactRecords(Sequence[dict[str, Any]]):
         import orjson
 
         n = stop - start
-        blocks = [_const_block(",\n  ", n)]
+        sep, tail = ",\n  ", "[]}"  # between records; a record without findings ends so
+        blocks = [_const_block(sep, n)]
         for k, key in enumerate(self._keys):
             blocks.append(_const_block(("{" if k == 0 else ",") + orjson.dumps(key).decode() + ":", n))
             blocks.append(_json_block(self._raw[key], start, stop))
-        blocks.append(_const_block(',"findings":[]}', n))
+        blocks.append(_const_block(',"findings":' + tail, n))
         width = sum(b.shape[1] for b in blocks)
         table = np.empty((n, width), dtype=np.uint8)
         at = 0
         for blk in blocks:
             table[:, at : at + blk.shape[1]] = blk
             at += blk.shape[1]
-        text = table.tobytes().decode("ascii")[4:]  # the first record: no separator
-        # records with findings: their "[]}" gives way to the findings' text
+        text = table.tobytes().decode("ascii")[len(sep) :]  # the first record: no separator
+        # records with findings: their empty list gives way to the findings' text
         pieces, last = [], 0
-        at_ = self._at
-        with_findings = np.flatnonzero(np.diff(np.asarray(at_[start : stop + 1])) > 0)
+        with_findings = np.flatnonzero(np.diff(np.asarray(self._at[start : stop + 1])) > 0)
         for j in with_findings.tolist():
-            a, b = at_[start + j], at_[start + j + 1]
-            cut = (j + 1) * width - 3 - 4
-            pieces += [text[last:cut], orjson.dumps([self._findings.record(k) for k in range(a, b)]).decode(), "}"]
-            last = cut + 3
+            cut = (j + 1) * width - len(tail) - len(sep)
+            pieces += [text[last:cut], orjson.dumps(self.findings_of(start + j)).decode(), "}"]
+            last = cut + len(tail)
         pieces.append(text[last:])
         return "".join(pieces)
 
@@ -360,8 +358,8 @@ def _json_block(column: Any, start: int, stop: int) -> np.ndarray:
     values = column[start:stop]
     text = orjson.dumps(values)[1:-1]
     items = text.split(b",") if text else []
-    if len(items) != n or not text.isascii():
-        items = [orjson.dumps(v).decode("ascii", "replace").encode("ascii") for v in values]
+    if len(items) != n or not text.isascii():  # commas or non-ASCII inside: one by one, escaped
+        items = [json.dumps(v).encode("ascii") for v in values]
     raw = np.array(items, dtype=bytes)
     width = max(raw.dtype.itemsize, 1)
     cells = raw.view(np.uint8).reshape(n, width) if n else np.zeros((0, width), np.uint8)

@@ -63,3 +63,11 @@ def test_records_round_trip_across_chunks() -> None:
     assert doc["contacts"] == list(records)
     assert sum(len(r["findings"]) for r in doc["contacts"]) == 300
     assert text.count("\n  {") == n  # one record per line
+
+
+def test_text_columns_with_commas_or_non_ascii() -> None:
+    """A text column that cannot be split after one encoding is encoded value by value, escaped."""
+    columns = {"id": _Num(np.arange(3), 0), "note": ["a,b", "µm", "plain"]}
+    findings = Findings(np.zeros(0, int), np.zeros(0, object), np.zeros(0), np.zeros(0), np.zeros(0, int))
+    doc = json.loads(dumps_report({"summary": {}, "contacts": ContactRecords(columns, findings)}))
+    assert [r["note"] for r in doc["contacts"]] == ["a,b", "µm", "plain"]
