@@ -103,6 +103,13 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
     return ia, jb
 
 
+def box_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Largest of the x and y gaps between boxes a[k] and b[k] (a lower bound of the distance of what
+    they hold; <= 0 where they overlap)."""
+    gap_x = np.maximum(a[:, 0] - b[:, 2], b[:, 0] - a[:, 2])
+    return np.maximum(gap_x, np.maximum(a[:, 1] - b[:, 3], b[:, 1] - a[:, 3]))
+
+
 def _grid_pairs(
     A: np.ndarray, B: np.ndarray, s: float, ida: np.ndarray, idb: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from ..distance import Shapes, box_pairs, distances
+from ..distance import Shapes, box_gap, box_pairs, distances
 from ..geometry import extent_along, outlines_to_polygons, to_shapely
 from ..model import NONE, SHRUNK, STRIP, Apertures, Contacts, Instances, Outlines, Plan, Polygons, RowSet
 from ..rules import Rules
@@ -278,13 +278,6 @@ def _shrink_strips(
 REPORT_REACH = 2.0
 
 
-def _box_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Largest of the x and y gaps between boxes (a lower bound of the shapes' distance; <= 0: overlap)."""
-    return np.maximum(
-        np.maximum(a[:, 0] - b[:, 2], b[:, 0] - a[:, 2]), np.maximum(a[:, 1] - b[:, 3], b[:, 1] - a[:, 3])
-    )
-
-
 class _Room:
     """The apertures while they are planned, as exact shapes (strip bodies and tip discs), with the
     pairs of apertures and contacts near enough to matter: found once from the apertures at their
@@ -304,8 +297,9 @@ class _Room:
         for i, geom in zip(idx.tolist(), geoms, strict=True):
             self.pad_geoms[i] = geom
 
-    def build(self) -> None:
-        """All shapes anew (after pads changed or strips turned), and the pairs from them."""
+    def build(self, find_pairs: bool = True) -> None:
+        """All shapes anew (after pads changed or strips turned), and the pairs from them unless the
+        shapes only shrank (the pairs found before still hold every candidate)."""
         n, g = self.n, self.g
         counts = np.zeros(n, dtype=np.int64)
         counts[self.strip_idx] = 4
@@ -322,7 +316,8 @@ class _Room:
         self.shapes = Shapes(Polygons(coords, offsets), np.zeros((n, 2)), np.zeros(n))
         if g is not None and len(self.strip_idx):
             self.update(np.arange(len(self.strip_idx)))
-        self.pairs()
+        if find_pairs:
+            self.pairs()
 
     def update(self, k: np.ndarray) -> None:
         """Strips strip_idx[k] take their current size."""
@@ -346,9 +341,9 @@ class _Room:
         pa, pc = pa[other], pc[other]
         qa, qb = box_pairs(box, box, REPORT_REACH * rules.web_min_um + 1e-6, same=True)
         self.near = (pa, pc, qa, qb)
-        close = _box_gap(box[pa], self.pad_box[pc]) <= rules.clearance_um
+        close = box_gap(box[pa], self.pad_box[pc]) <= rules.clearance_um
         self.pad_pairs = (pa[close], pc[close])
-        close = _box_gap(box[qa], box[qb]) <= rules.web_min_um
+        close = box_gap(box[qa], box[qb]) <= rules.web_min_um
         self.ap_pairs = (qa[close], qb[close])
 
     def violating(
@@ -434,7 +429,7 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
                 break
             shrink[k] += 2.0
             room.set_pads(pad_idx[k], _shrunk(contacts, pad_idx[k], shrink[k], rules))
-            room.build()
+            room.build(find_pairs=False)  # pads only shrink
     geoms = np.empty(n, dtype=object)
     for i, geom in room.pad_geoms.items():
         geoms[i] = geom
