@@ -31,6 +31,22 @@ def area_centroid(polys: Polygons) -> tuple[np.ndarray, np.ndarray]:
     off = polys.offsets
     if len(polys) == 0:
         return np.zeros(0), np.zeros((0, 2))
+    v = polys.uniform()
+    if v:  # all polygons alike: a (N, V, 2) stack, no ragged sums
+        P = polys.coords.reshape(-1, v, 2)
+        first = P[:, 0]
+        p = P - first[:, None]
+        q = np.roll(p, -1, axis=1)
+        cross = p[..., 0] * q[..., 1] - q[..., 0] * p[..., 1]
+        a2 = cross.sum(axis=1)
+        cx = ((p[..., 0] + q[..., 0]) * cross).sum(axis=1)
+        cy = ((p[..., 1] + q[..., 1]) * cross).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centroid = first + np.column_stack([cx, cy]) / (3.0 * a2)[:, None]
+        bad = ~np.isfinite(centroid).all(axis=1)
+        if bad.any():
+            centroid[bad] = P[bad].mean(axis=1)
+        return a2 / 2.0, centroid
     counts = np.diff(off)
     first = polys.coords[off[:-1]]
     base = np.repeat(first, counts, axis=0)
@@ -54,6 +70,10 @@ def bboxes(polys: Polygons) -> np.ndarray:
     """(N, 4) xmin, ymin, xmax, ymax."""
     if len(polys) == 0:
         return np.zeros((0, 4))
+    v = polys.uniform()
+    if v:
+        P = polys.coords.reshape(-1, v, 2)
+        return np.hstack([P.min(axis=1), P.max(axis=1)])
     starts = polys.offsets[:-1]
     lo = np.minimum.reduceat(polys.coords, starts)
     hi = np.maximum.reduceat(polys.coords, starts)
@@ -112,7 +132,10 @@ def min_rect(polys: Polygons, chunk_vertices: int = 4_000_000) -> tuple[np.ndarr
     for v in np.unique(counts):
         idx = np.flatnonzero(counts == v)
         if v == 4:  # rectangles, the common pad: read the sides directly
-            P = polys.coords[polys.offsets[idx][:, None] + np.arange(4)]
+            if len(idx) == n:
+                P = polys.coords.reshape(-1, 4, 2)
+            else:
+                P = polys.coords[polys.offsets[idx][:, None] + np.arange(4)]
             e0, e1 = P[:, 1] - P[:, 0], P[:, 2] - P[:, 1]
             l0, l1 = np.hypot(*e0.T), np.hypot(*e1.T)
             square = np.abs(np.einsum("ij,ij->i", e0, e1)) <= 1e-9 * l0 * l1
@@ -210,7 +233,10 @@ def _rectangles(polys: Polygons) -> np.ndarray:
     out = np.zeros(len(polys), dtype=bool)
     four = np.flatnonzero(polys.counts == 4)
     if len(four):
-        P = polys.coords[polys.offsets[four][:, None] + np.arange(4)]
+        if len(four) == len(polys):
+            P = polys.coords.reshape(-1, 4, 2)
+        else:
+            P = polys.coords[polys.offsets[four][:, None] + np.arange(4)]
         e = np.roll(P, -1, axis=1) - P
         dots = np.einsum("nkd,nkd->nk", e, np.roll(e, -1, axis=1))
         lens = np.hypot(e[..., 0], e[..., 1])
@@ -247,11 +273,67 @@ def _repair(
     return out, bboxes(out), notes
 
 
+def _numbered(
+    polys: Polygons,
+    centre: np.ndarray,
+    area: np.ndarray,
+    d: np.ndarray,
+    length: np.ndarray,
+    angle: np.ndarray,
+    grid_um: float,
+) -> Contacts:
+    """Contacts with stable ids: ordered by centre y, then x, on the database grid."""
+    key = np.round(centre / grid_um).astype(np.int64)
+    order = np.lexsort((key[:, 0], key[:, 1]))
+    return Contacts(
+        polygons=polys.take(order),
+        center=centre[order],
+        area=area[order],
+        d=d[order],
+        length=length[order],
+        angle_deg=angle[order],
+    )
+
+
+def _axis_rectangles(polys: Polygons) -> tuple[np.ndarray, ...] | None:
+    """When every shape is an axis-parallel rectangle of four vertices (most pad layers): their boxes,
+    areas, centres, short and long sides and the long side's angle (as `min_rect` reads them:
+    the first edge when the sides are equal). None otherwise."""
+    if polys.uniform() != 4:
+        return None
+    P = polys.coords.reshape(-1, 4, 2)
+    x, y = P[..., 0], P[..., 1]
+    across = (x[:, 0] == x[:, 1]) & (y[:, 1] == y[:, 2]) & (x[:, 2] == x[:, 3]) & (y[:, 3] == y[:, 0])
+    along = (y[:, 0] == y[:, 1]) & (x[:, 1] == x[:, 2]) & (y[:, 2] == y[:, 3]) & (x[:, 3] == x[:, 0])
+    if not (across | along).all():
+        return None
+    lo = np.column_stack([np.minimum(x[:, 0], x[:, 2]), np.minimum(y[:, 0], y[:, 2])])
+    hi = np.column_stack([np.maximum(x[:, 0], x[:, 2]), np.maximum(y[:, 0], y[:, 2])])
+    w, h = (hi - lo).T
+    first_vertical = across  # the first edge runs along y
+    long_vertical = np.where(w == h, first_vertical, h > w)
+    return (
+        np.hstack([lo, hi]),
+        w * h,
+        (lo + hi) / 2,
+        np.minimum(w, h),
+        np.maximum(w, h),
+        np.where(long_vertical, 90.0, 0.0),
+    )
+
+
 def build_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tuple[Contacts, list[Excluded]]:
     """Shapes on the pad layer -> contacts: drop degenerate shapes, repair (or drop) self-intersecting
     ones, merge shapes that overlap, abut, repeat or nest into one contact, set aside shapes with holes
     (a seal-ring frame is not a contact), compute each contact's area, centre, d and oriented size,
     and number them in (y, x) order. Every shape left out, repaired or merged is noted."""
+    rects = _axis_rectangles(polys)
+    if rects is not None and (rects[1] >= MIN_AREA_UM2).all():
+        from .distance import box_pairs
+
+        box, area, centre, d, length, angle = rects
+        if not len(box_pairs(box, box, 0.0, same=True)[0]):  # none touch: every rectangle is a contact
+            return _numbered(polys, centre, area, d, length, angle, grid_um), []
     excluded: list[Excluded] = []
     if len(polys):
         keep_vertices = polys.counts >= 3
@@ -317,18 +399,7 @@ def build_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tupl
         area = np.abs(area)
 
     d, length, angle = min_rect(polys)
-    # stable ids: order by centre y, then x, on the database grid
-    key = np.round(centre / grid_um).astype(np.int64)
-    order = np.lexsort((key[:, 0], key[:, 1]))
-    contacts = Contacts(
-        polygons=polys.take(order),
-        center=centre[order],
-        area=area[order],
-        d=d[order],
-        length=length[order],
-        angle_deg=angle[order],
-    )
-    return contacts, excluded
+    return _numbered(polys, centre, area, d, length, angle, grid_um), excluded
 
 
 def _excluded(reason: str, box: np.ndarray, area: float, kept: bool = False) -> Excluded:

@@ -25,18 +25,25 @@ class Polygons:
     def counts(self) -> np.ndarray:
         return np.diff(self.offsets)
 
+    def uniform(self) -> int:
+        """The vertex count shared by every polygon (4 for rectangles), or 0 if they differ."""
+        n = len(self)
+        if not n:
+            return 0
+        v = int(self.offsets[1] - self.offsets[0])
+        return v if v and self.offsets[-1] == v * n and (np.diff(self.offsets) == v).all() else 0
+
     def polygon(self, i: int) -> np.ndarray:
         return self.coords[self.offsets[i] : self.offsets[i + 1]]
 
     def take(self, index: np.ndarray) -> Polygons:
         """The polygons at `index`, in that order."""
         index = np.asarray(index, dtype=np.int64)
-        counts = self.counts
-        if len(counts) and counts.min() == counts.max():  # all polygons alike (rectangles): no ragged gather
-            v = int(counts[0])
+        v = self.uniform()
+        if v:  # all polygons alike (rectangles): no ragged gather
             coords = self.coords.reshape(-1, v, 2)[index].reshape(-1, 2)
             return Polygons(coords, np.arange(len(index) + 1, dtype=np.int64) * v)
-        lens = counts[index]
+        lens = self.counts[index]
         new_offsets = np.zeros(len(index) + 1, dtype=np.int64)
         np.cumsum(lens, out=new_offsets[1:])
         gather = np.repeat(self.offsets[:-1][index] - new_offsets[:-1], lens) + np.arange(

@@ -1,5 +1,6 @@
-"""GDSII and OASIS through gdstk: the chosen cell's shapes on one layer, hierarchy expanded with
-numpy (each cell's polygons are read once and placed by every transform that reaches it)."""
+"""GDSII and OASIS: the chosen cell's shapes on one layer, hierarchy expanded with numpy (each
+cell's polygons are read once and placed by every transform that reaches it). The library comes
+from `gdsii` (numpy, for GDSII files of plain polygons and references) or from gdstk."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 import tempfile
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 from .. import forked
 from ..errors import InputError, UsageError, input_error
 from ..model import Polygons
+from . import gdsii
 from .base import Placed, RawLayout
 
 CONTEXT_CELL = "$$$CONTEXT_INFO$$$"
@@ -101,6 +103,101 @@ def _load_quiet(path: str, fmt: str, layer: tuple[int, int] | None) -> tuple[Any
     return lib, float(precision)
 
 
+class _Tree:
+    """A library's cells by name, whichever reader read it: what each cell references (child name,
+    and "ok", "missing" or "unreadable"), with which transforms, and its own shapes."""
+
+    names: list[str]
+
+    def top_level(self) -> list[str]:
+        raise NotImplementedError
+
+    def refs(self, name: str) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+    def ref_transforms(self, name: str) -> list[np.ndarray]:
+        """(R, 2, 3) transforms of each of the cell's references that resolve ("ok")."""
+        raise NotImplementedError
+
+    def layer_counts(self, name: str) -> Counter[str]:
+        raise NotImplementedError
+
+    def polygons(self, name: str, want: tuple[int, int]) -> Polygons:
+        raise NotImplementedError
+
+
+class _GdstkTree(_Tree):
+    def __init__(self, lib: Any) -> None:
+        self.cells = {c.name: c for c in lib.cells}
+        self.names = [c.name for c in lib.cells]
+        self._tops = [c.name for c in lib.top_level()]
+
+    def top_level(self) -> list[str]:
+        return self._tops
+
+    def refs(self, name: str) -> list[tuple[str, str]]:
+        out = []
+        for ref in self.cells[name].references:
+            if isinstance(ref.cell, str):
+                out.append((ref.cell, "missing"))
+            elif not hasattr(ref.cell, "references"):
+                out.append((str(getattr(ref.cell, "name", "")), "unreadable"))
+            else:
+                out.append((ref.cell.name, "ok"))
+        return out
+
+    def ref_transforms(self, name: str) -> list[np.ndarray]:
+        return [_ref_transforms(r) for r in self.cells[name].references if not isinstance(r.cell, str)]
+
+    def layer_counts(self, name: str) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        cell = self.cells[name]
+        for p in list(cell.polygons) + list(cell.paths):
+            rep = max(1, p.repetition.size)
+            if hasattr(p, "layers"):  # paths: one entry per path element
+                for layer, dtype in zip(p.layers, p.datatypes, strict=False):
+                    counts[f"{layer}/{dtype}"] += rep
+            else:
+                counts[f"{p.layer}/{p.datatype}"] += rep
+        return counts
+
+    def polygons(self, name: str, want: tuple[int, int]) -> Polygons:
+        """Paths and repetitions expanded by gdstk (a cell of plain polygons is read as it is,
+        without copying every polygon first)."""
+        cell = self.cells[name]
+        if not cell.paths and not any(p.repetition.size for p in cell.polygons):
+            points = [p.points for p in cell.polygons if p.layer == want[0] and p.datatype == want[1]]
+        else:
+            polys = cell.get_polygons(
+                apply_repetitions=True, include_paths=True, depth=0, layer=want[0], datatype=want[1]
+            )
+            points = [p.points for p in polys]
+        return Polygons.from_list(points)
+
+
+class _StreamTree(_Tree):
+    def __init__(self, stream: gdsii.Stream) -> None:
+        self.stream = stream
+        self.cells = {c.name: c for c in stream.cells}
+        self.names = [c.name for c in stream.cells]
+
+    def top_level(self) -> list[str]:
+        used = {child for c in self.stream.cells for child, _t in c.refs}
+        return [name for name in self.names if name not in used]
+
+    def refs(self, name: str) -> list[tuple[str, str]]:
+        return [(child, "ok" if child in self.cells else "missing") for child, _t in self.cells[name].refs]
+
+    def ref_transforms(self, name: str) -> list[np.ndarray]:
+        return [t for child, t in self.cells[name].refs if child in self.cells]
+
+    def layer_counts(self, name: str) -> Counter[str]:
+        return self.stream.layer_counts(self.cells[name])
+
+    def polygons(self, name: str, want: tuple[int, int]) -> Polygons:
+        return self.stream.polygons(self.cells[name], want)
+
+
 def _ref_transforms(ref: Any) -> np.ndarray:
     """(R, 2, 3) affine transforms of one reference: mirror about x, magnify, rotate, translate,
     then every offset of its repetition (array references)."""
@@ -128,96 +225,72 @@ def _compose(parent: np.ndarray, child: np.ndarray) -> np.ndarray:
     return out.reshape(-1, 2, 3)
 
 
-def _ref_name(ref: Any) -> str | None:
-    target = ref.cell
-    if isinstance(target, str):
-        return None
-    return str(target.name)
-
-
-def _order(path: str, top: Any) -> list[Any]:
+def _order(path: str, tree: _Tree, top: str) -> list[str]:
     """Cells under `top` (itself included), parents before children; refuses cycles and depth."""
-    order: list[Any] = []
+    order: list[str] = []
     state: dict[str, int] = {}  # 1 = on the stack, 2 = done
-    stack: list[tuple[Any, Any]] = [(top, iter(top.references))]
-    state[top.name] = 1
+    stack: list[tuple[str, Iterator[tuple[str, str]]]] = [(top, iter(tree.refs(top)))]
+    state[top] = 1
     while stack:
         cell, it = stack[-1]
         ref = next(it, None)
         if ref is None:
             stack.pop()
-            state[cell.name] = 2
+            state[cell] = 2
             order.append(cell)
             continue
-        if isinstance(ref.cell, str):
-            raise input_error(path, f"cell {cell.name!r} references a missing cell {ref.cell!r}")
-        child = ref.cell
-        if not hasattr(child, "references"):
-            raise input_error(path, f"cell {cell.name!r} references an unreadable cell")
-        st = state.get(child.name)
+        child, status = ref
+        if status == "missing":
+            raise input_error(path, f"cell {cell!r} references a missing cell {child!r}")
+        if status != "ok":
+            raise input_error(path, f"cell {cell!r} references an unreadable cell")
+        st = state.get(child)
         if st == 1:
-            raise input_error(path, f"cyclic hierarchy: cell {child.name!r} contains itself")
+            raise input_error(path, f"cyclic hierarchy: cell {child!r} contains itself")
         if st is None:
             if len(stack) >= MAX_DEPTH:
-                raise input_error(path, f"hierarchy deeper than {MAX_DEPTH} levels under {top.name!r}")
-            state[child.name] = 1
-            stack.append((child, iter(child.references)))
+                raise input_error(path, f"hierarchy deeper than {MAX_DEPTH} levels under {top!r}")
+            state[child] = 1
+            stack.append((child, iter(tree.refs(child))))
     order.reverse()
     return order
 
 
-def _cell_points(cell: Any, want: tuple[int, int]) -> list[np.ndarray]:
-    """The vertices of a cell's own polygons on one layer; paths and repetitions expanded by gdstk
-    (a cell of plain polygons is read as it is, without copying every polygon first)."""
-    if not cell.paths and not any(p.repetition.size for p in cell.polygons):
-        return [p.points for p in cell.polygons if p.layer == want[0] and p.datatype == want[1]]
-    polys = cell.get_polygons(apply_repetitions=True, include_paths=True, depth=0, layer=want[0], datatype=want[1])
-    return [p.points for p in polys]
-
-
-def _layer_counts(cells: list[Any], placements: dict[str, int]) -> dict[str, int]:
-    counts: Counter[str] = Counter()
-    for cell in cells:
-        n = placements.get(cell.name, 0)
-        if not n:
-            continue
-        for p in list(cell.polygons) + list(cell.paths):
-            rep = max(1, p.repetition.size)
-            if hasattr(p, "layers"):  # paths: one entry per path element
-                for layer, dtype in zip(p.layers, p.datatypes, strict=False):
-                    counts[f"{layer}/{dtype}"] += n * rep
-            else:
-                counts[f"{p.layer}/{p.datatype}"] += n * rep
-    return dict(sorted(counts.items(), key=lambda kv: tuple(int(x) for x in kv[0].split("/"))))
-
-
-def _placement_counts(order: list[Any]) -> dict[str, int]:
-    counts: dict[str, int] = {order[0].name: 1}
-    for cell in order:
-        n = counts.get(cell.name, 0)
-        for ref in cell.references:
-            name = _ref_name(ref)
-            if name is not None:
-                counts[name] = counts.get(name, 0) + n * max(1, ref.repetition.size)
+def _placement_counts(tree: _Tree, order: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {order[0]: 1}
+    for name in order:
+        n = counts.get(name, 0)
+        resolved = [child for child, status in tree.refs(name) if status == "ok"]
+        for child, t in zip(resolved, tree.ref_transforms(name), strict=True):
+            counts[child] = counts.get(child, 0) + n * len(t)
     return counts
 
 
-def _choose_top(path: str, lib: Any, cell: str | None) -> Any:
+def _layer_counts(tree: _Tree, order: list[str], placements: dict[str, int]) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for name in order:
+        n = placements.get(name, 0)
+        if n:
+            for key, c in tree.layer_counts(name).items():
+                counts[key] += n * c
+    return dict(sorted(counts.items(), key=lambda kv: tuple(int(x) for x in kv[0].split("/"))))
+
+
+def _choose_top(path: str, tree: _Tree, cell: str | None) -> str:
+    tops = tree.top_level()
     if cell is not None:
-        for c in lib.cells:
-            if c.name == cell:
-                return c
-        tops = ", ".join(c.name for c in lib.top_level() if c.name != CONTEXT_CELL)
-        raise input_error(path, f"no cell named {cell!r}; top cells: {tops or '(none)'}")
-    tops = lib.top_level()
-    visible = [c for c in tops if c.name != CONTEXT_CELL]
+        if cell in tree.names:
+            return cell
+        listed = ", ".join(t for t in tops if t != CONTEXT_CELL)
+        raise input_error(path, f"no cell named {cell!r}; top cells: {listed or '(none)'}")
+    visible = [t for t in tops if t != CONTEXT_CELL]
     if len(visible) == 1:
         return visible[0]
     if not visible:
         if tops:
             return tops[0]
         raise input_error(path, "the file holds no cells")
-    names = ", ".join(sorted(c.name for c in visible))
+    names = ", ".join(sorted(visible))
     raise input_error(path, f"{len(visible)} top cells ({names}); choose one with --cell")
 
 
@@ -229,17 +302,42 @@ def read_gds(
     max_shapes: int,
     list_layers: bool,
 ) -> RawLayout:
-    """Read the shapes of one layer of one cell of a GDSII or OASIS file."""
+    """Read the shapes of one layer of one cell of a GDSII or OASIS file.
+
+    A GDSII file of what pad layers are made of is read with numpy in this process (`gdsii`);
+    OASIS, and GDSII holding anything more, through gdstk in a forked child, since gdstk is C++ and
+    a damaged file can crash it."""
+    if not os.path.isfile(path):
+        raise input_error(path, "no such file")
+    want = parse_gds_layer(layer) if layer is not None else None
+    if fmt == "gds":
+        try:
+            stream = gdsii.read_stream(path)
+        except (gdsii.Unsupported, ValueError, IndexError, UnicodeDecodeError, OverflowError):
+            pass
+        else:
+            tree = _StreamTree(stream)
+            return _expand(path, fmt, tree, stream.db_m, want, cell, max_shapes, list_layers, lambda: tree)
     kind = "OASIS" if fmt == "oasis" else "GDSII"
 
     def guarded() -> RawLayout:
         try:
-            return _read_gds(path, fmt, layer, cell, max_shapes, list_layers)
+            lib, precision = _load(path, fmt, want if not list_layers else None)
+            return _expand(
+                path,
+                fmt,
+                _GdstkTree(lib),
+                precision,
+                want,
+                cell,
+                max_shapes,
+                list_layers,
+                lambda: _GdstkTree(_load(path, fmt, None)[0]),
+            )
         except (TypeError, ValueError, RuntimeError, UnicodeDecodeError, OverflowError, AttributeError) as exc:
             # gdstk read a damaged file without complaint but cannot hand over what it read
             raise input_error(path, f"not a readable {kind} file (damaged: {str(exc).rstrip('.')})") from None
 
-    # gdstk is C++ and a damaged file can crash it: the read runs in a forked child
     read = forked.start(guarded, READ_TIMEOUT_S)
     try:
         return read()
@@ -250,23 +348,24 @@ def read_gds(
         raise input_error(path, f"not a readable {kind} file (damaged: the reader crashed on it)") from None
 
 
-def _read_gds(
+def _expand(
     path: str,
     fmt: str,
-    layer: str | None,
+    tree: _Tree,
+    precision: float,
+    want: tuple[int, int] | None,
     cell: str | None,
     max_shapes: int,
     list_layers: bool,
+    unfiltered: Callable[[], _Tree],
 ) -> RawLayout:
-    if not os.path.isfile(path):
-        raise input_error(path, "no such file")
-    want = parse_gds_layer(layer) if layer is not None else None
-    lib, precision = _load(path, fmt, want if not list_layers else None)
+    """The chosen cell's shapes on the pad layer, each cell's once, with every transform placing it.
+    `unfiltered` gives the whole library when `tree` was read for the pad layer alone."""
     grid_um = precision / 1e-6
-    top = _choose_top(path, lib, cell)
-    order = _order(path, top)
-    counts = _placement_counts(order)
-    layers: dict[str, int] = _layer_counts(order, counts) if (list_layers or want is None) else {}
+    top = _choose_top(path, tree, cell)
+    order = _order(path, tree, top)
+    counts = _placement_counts(tree, order)
+    layers: dict[str, int] = _layer_counts(tree, order, counts) if (list_layers or want is None) else {}
     if want is None:
         if len(layers) != 1:
             present = ", ".join(f"{k} ({v})" for k, v in layers.items()) or "none"
@@ -274,52 +373,47 @@ def _read_gds(
         want = parse_gds_layer(next(iter(layers)))
 
     local: dict[str, Polygons] = {}
-    for c in order:
-        points = _cell_points(c, want)
-        if points:
-            local[c.name] = Polygons.from_list(points)
+    for name in order:
+        polys = tree.polygons(name, want)
+        if len(polys):
+            local[name] = polys
     # cells whose subtree holds the layer: only those are expanded
     holds: dict[str, bool] = {}
-    for c in reversed(order):
-        holds[c.name] = c.name in local or any(
-            holds.get(n, False) for n in (_ref_name(r) for r in c.references) if n is not None
-        )
+    for name in reversed(order):
+        holds[name] = name in local or any(holds.get(child, False) for child, _s in tree.refs(name))
     total = sum(len(local[name]) * counts.get(name, 0) for name in local)
     if total > max_shapes:
         raise InputError(
             f"{path}: layer {want[0]}/{want[1]} expands to {total:,} shapes, above the limit of "
             f"{max_shapes:,} (raise it with --max-contacts)"
         )
-    transforms: dict[str, list[np.ndarray]] = {top.name: [np.array([[[1.0, 0, 0], [0, 1.0, 0]]])]}
-    for c in order:
-        if not holds[c.name] or c.name not in transforms:
+    transforms: dict[str, list[np.ndarray]] = {top: [np.array([[[1.0, 0, 0], [0, 1.0, 0]]])]}
+    for name in order:
+        if not holds[name] or name not in transforms:
             continue
-        mine = np.concatenate(transforms[c.name])
-        for ref in c.references:
-            name = _ref_name(ref)
-            if name is not None and holds.get(name, False):
-                transforms.setdefault(name, []).append(_compose(mine, _ref_transforms(ref)))
+        mine = np.concatenate(transforms[name])
+        resolved = [child for child, status in tree.refs(name) if status == "ok"]
+        for child, t in zip(resolved, tree.ref_transforms(name), strict=True):
+            if holds.get(child, False):
+                transforms.setdefault(child, []).append(_compose(mine, t))
     parts = [Placed(local[name], np.concatenate(transforms[name])) for name in sorted(local) if name in transforms]
     if not parts:
-        if not layers:  # the read was filtered to the pad layer: read again to list the others
-            lib, _ = _load(path, fmt, None)
-            top = _choose_top(path, lib, top.name)
-            order = _order(path, top)
-            layers = _layer_counts(order, _placement_counts(order))
+        if not layers:  # the read may have been filtered to the pad layer: list the layers of the whole
+            whole = unfiltered()
+            order = _order(path, whole, _choose_top(path, whole, top))
+            layers = _layer_counts(whole, order, _placement_counts(whole, order))
         present = ", ".join(f"{k} ({v})" for k, v in layers.items()) or "none"
-        raise input_error(
-            path, f"no shapes on layer {want[0]}/{want[1]} in cell {top.name!r}; layers present: {present}"
-        )
+        raise input_error(path, f"no shapes on layer {want[0]}/{want[1]} in cell {top!r}; layers present: {present}")
     for p in parts:
         if not np.isfinite(p.polygons.coords).all() or not np.isfinite(p.transforms).all():
             raise input_error(path, "non-finite coordinates")
     return RawLayout(
         path=path,
         format=fmt,
-        cell=top.name,
+        cell=top,
         layer=f"{want[0]}/{want[1]}",
         grid_um=grid_um,
         parts=parts,
         layers=layers,
-        cells=sorted(c.name for c in lib.cells),
+        cells=sorted(tree.names),
     )
