@@ -112,6 +112,9 @@ class Instances:
     element: Contacts
     transforms: np.ndarray  # (P, 2, 3)
     index: np.ndarray  # (P, n) global contact ids
+    # None: the placements are the file's own (a cell arrayed by references). A number: they were
+    # found in a flat layout (`repeats`), with empty bands this wide (um) between them at least
+    gap_um: float | None = None
 
 
 @dataclass(frozen=True)

@@ -358,18 +358,33 @@ def _orient(row: Row, centre: np.ndarray, center: np.ndarray) -> Row:
     return Row(row.id, members, u, _rot90(u), origin, row.pitch, row.gaps)
 
 
+@dataclass
+class _Reach:
+    """How far row finding looked around a set of contacts: the longest neighbour pair it could have
+    made (PAIR_REACH times the largest nearest-neighbour distance), and how many rows took their
+    outward side from the centre of all the contacts (no element of their own around them)."""
+
+    pair_um: float = 0.0
+    loose_rows: int = 0
+
+
 def find_rows(contacts: Contacts, rules: Rules | None = None) -> RowSet:
     """Rows, corners, area arrays and staggered pairs of a set of contacts."""
-    rules = rules or Rules()
+    return _find_rows(contacts, rules or Rules())[0]
+
+
+def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
     center = contacts.center
     n = len(contacts)
     empty = RowSet([], [], [], [], np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64))
+    reach = _Reach()
     if n < 3:
-        return empty
+        return empty, reach
     # the grid search starts where contacts one pitch (about their size) apart are found in one pass
-    pairs, _nn = _neighbour_pairs(center, PAIR_REACH * 1.2 * max(float(np.median(contacts.length)), 1e-3))
+    pairs, nn = _neighbour_pairs(center, PAIR_REACH * 1.2 * max(float(np.median(contacts.length)), 1e-3))
+    reach.pair_um = PAIR_REACH * float(nn.max())
     if not len(pairs):
-        return empty
+        return empty, reach
     lines: list[_Line] = []
     for theta, members in _directions(center, pairs, rules.row_tolerance_um):
         lines.extend(_lines(center, theta, members, rules))
@@ -408,6 +423,7 @@ def find_rows(contacts: Contacts, rules: Rules | None = None) -> RowSet:
                 if (mid >= lo - r.pitch).all() and (mid <= hi + r.pitch).all()
             ]
             centre = min(inside)[2] if inside else allc
+            reach.loose_rows += not inside
         oriented.append(_orient(r, centre, center))
         centres.append(centre)
     rows = oriented
@@ -418,11 +434,11 @@ def find_rows(contacts: Contacts, rules: Rules | None = None) -> RowSet:
         A, B = rows[a], rows[b]
         bis = A.normal + B.normal
         bis = bis / np.linalg.norm(bis)
-        reach = rules.corner_reach * max(A.pitch, B.pitch)
+        corner_reach = rules.corner_reach * max(A.pitch, B.pitch)
         mem = []
         for R_ in (A, B):
             dist = np.hypot(*(center[R_.members] - x).T)
-            near = R_.members[dist <= reach]
+            near = R_.members[dist <= corner_reach + rules.row_tolerance_um]  # inclusive, as for finding corners
             if not len(near):
                 near = R_.members[[int(np.argmin(dist))]]
             mem.append(near)
@@ -447,7 +463,7 @@ def find_rows(contacts: Contacts, rules: Rules | None = None) -> RowSet:
                 (len(fa), len(fb)),
             )
         )
-    return RowSet(rows, corners, arrays, staggers, row_of, array_of)
+    return RowSet(rows, corners, arrays, staggers, row_of, array_of), reach
 
 
 def _staggers(center: np.ndarray, rows: list[Row], centres: list[np.ndarray]) -> list[Stagger]:
@@ -568,8 +584,29 @@ def layout_rows(
     contacts: Contacts, instances: Instances | None, rules: Rules | None = None
 ) -> tuple[RowSet, RowSet | None]:
     """The layout's rows and, when they were found once in an element cell and repeated, the element's."""
+    rules = rules or Rules()
     if instances is not None:
-        element = find_rows(instances.element, rules)
-        if element.rows or element.arrays:
+        element, reach = _find_rows(instances.element, rules)
+        if (element.rows or element.arrays) and _alone(element, reach, instances.gap_um, rules):
             return place_rows(element, instances, contacts), element
     return find_rows(contacts, rules), None
+
+
+def _alone(element: RowSet, reach: _Reach, gap_um: float | None, rules: Rules) -> bool:
+    """Whether the element's rows are the layout's, placement by placement. Placements the file gives
+    are taken as they are. Placements found in a flat layout must be parted by empty bands wider than
+    anything row finding would bridge: a neighbour pair, a row running on over missing contacts, a
+    corner's reach, a staggered pair; and every row must face away from its own element's centre
+    (not from the centre of everything, which differs between the element and the layout)."""
+    if gap_um is None:
+        return True
+    if reach.loose_rows:
+        return False
+    pitch = max([r.pitch for r in element.rows] + [max(a.pitches) for a in element.arrays])
+    needed = max(
+        reach.pair_um,
+        (rules.max_gap_pitches + 0.5) * pitch * (1 + rules.spacing_tolerance) + 2 * rules.row_tolerance_um,
+        rules.corner_reach * pitch + rules.row_tolerance_um,
+        2.0 * pitch,
+    )
+    return gap_um > needed

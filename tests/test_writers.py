@@ -163,8 +163,10 @@ def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
     assert open(target).read() == "old" and os.listdir(tmp_path) == ["x.gbr"]
 
 
-def test_wafer_planned_once_per_die_equals_flat_planning(tmp_path):
+def test_wafer_planned_once_per_die_equals_flat_planning(tmp_path, monkeypatch):
     import gdstk
+
+    import stencilgen.readers
 
     # dies far enough apart that no aperture of one can come near another: planned once, repeated
     lib = gdstk.Library(unit=1e-6, precision=1e-9)
@@ -184,14 +186,28 @@ def test_wafer_planned_once_per_die_equals_flat_planning(tmp_path):
     flat.write_gds(flat_path)
     opts = Options(layer="9/0", creation_date=DATE)
     a = plan_file(wafer, str(tmp_path / "h"), Rules(), opts)
-    b = plan_file(flat_path, str(tmp_path / "f"), Rules(), opts)
-    assert a.layout.instances is not None and b.layout.instances is None
-    assert len(a.report["contacts"]) == len(b.report["contacts"]) == 1360
-    for x, y in zip(a.report["contacts"], b.report["contacts"], strict=True):
+    # the flat layout is found to be the die repeated (c); planned as it is (b), it gives the same
+    c = plan_file(flat_path, str(tmp_path / "c"), Rules(), opts)
+    with monkeypatch.context() as m:
+        m.setattr(stencilgen.readers, "find_repeats", lambda contacts, grid_um: None)
+        b = plan_file(flat_path, str(tmp_path / "f"), Rules(), opts)
+    assert a.layout.instances is not None and a.layout.instances.gap_um is None
+    assert b.layout.instances is None
+    assert c.layout.instances is not None and len(c.layout.instances.transforms) == 20
+    assert c.layout.instances.gap_um == pytest.approx(2600 - 2000 + 2 * 80 - 90)
+    assert c.plan.element is not None  # planned once per die
+    assert len(a.report["contacts"]) == len(b.report["contacts"]) == len(c.report["contacts"]) == 1360
+    for x, y, z in zip(a.report["contacts"], b.report["contacts"], c.report["contacts"], strict=True):
         assert (x["x_um"], x["y_um"]) == pytest.approx((y["x_um"], y["y_um"]), abs=1e-3)
         assert x["aperture_area_um2"] == pytest.approx(y["aperture_area_um2"], rel=1e-6)
         assert sorted(f["code"] for f in x["findings"]) == sorted(f["code"] for f in y["findings"])
         assert x["tip_side"] == y["tip_side"] and x["oblique"] == y["oblique"]
+        assert z.keys() == y.keys()
+        for key in z:
+            if isinstance(z[key], float):
+                assert z[key] == pytest.approx(y[key], abs=2e-3), key
+            else:
+                assert z[key] == y[key], key
     ga = validators.klayout_gerber(os.path.join(str(tmp_path / "h"), "wafer_5x4.gbr"))
     gb = validators.klayout_gerber(os.path.join(str(tmp_path / "f"), "wafer_5x4.gbr"))
     assert ga.count == gb.count == 1360

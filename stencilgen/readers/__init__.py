@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import UsageError, input_error
 from ..geometry import build_contacts, place_contacts, placements_disjoint, transform_polygons
 from ..model import Instances, Layout, Polygons
+from ..repeats import find_repeats
 
 #: refuse layouts that expand to more shapes than this (a wafer has about a million)
 DEFAULT_MAX_CONTACTS = 20_000_000
@@ -82,6 +83,7 @@ def read_layout(
     if instances is None:
         flat = Polygons.concat([transform_polygons(p.polygons, p.transforms, raw.grid_um) for p in raw.parts])
         contacts, excluded = build_contacts(flat, raw.grid_um, repair)
+        instances = find_repeats(contacts, raw.grid_um)  # a flattened wafer: one die, placed many times
     else:
         excluded = []
     if len(contacts) == 0:

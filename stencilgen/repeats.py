@@ -1,0 +1,81 @@
+"""Pure: a flat layout that is one element repeated (a flattened wafer of dies) -> `Instances`.
+
+The contacts are cut into groups by empty bands: ranges of x, and of y, that no contact reaches and
+that are wider than a few pad lengths (the scribe lanes between dies). When every group holds the
+same contacts, vertex for vertex on the database grid, up to a translation, the layout is the first
+group placed by those translations, as if its file had said so with an array reference.
+
+Whether the element may be analysed alone is decided later, by row finding: only when the bands
+between the groups are wider than every reach of the row rules (`rows.layout_rows`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .geometry import bboxes
+from .model import Contacts, Instances, Polygons
+
+#: an empty band must be this many median pad lengths wide to part two groups
+BAND_PAD_LENGTHS = 2.0
+
+
+def _bands(lo: np.ndarray, hi: np.ndarray, wide: float) -> tuple[np.ndarray, float]:
+    """Band index of every interval [lo, hi] (intervals parted by an empty stretch wider than `wide`
+    fall in different bands) and the narrowest such stretch (inf if there is one band)."""
+    order = np.argsort(lo, kind="stable")
+    reach = np.maximum.accumulate(hi[order])
+    gap = lo[order][1:] - reach[:-1]
+    cut = gap > wide
+    band = np.empty(len(lo), dtype=np.int64)
+    band[order] = np.concatenate([[0], np.cumsum(cut)])
+    return band, float(gap[cut].min()) if cut.any() else float("inf")
+
+
+def _subset(c: Contacts, ids: np.ndarray) -> Contacts:
+    return Contacts(
+        polygons=c.polygons.take(ids),
+        center=c.center[ids],
+        area=c.area[ids],
+        d=c.d[ids],
+        length=c.length[ids],
+        angle_deg=c.angle_deg[ids],
+    )
+
+
+def find_repeats(contacts: Contacts, grid_um: float) -> Instances | None:
+    """The layout as one element translated several times, or None if it is not one."""
+    n = len(contacts)
+    if n < 6:
+        return None
+    wide = BAND_PAD_LENGTHS * float(np.median(contacts.length))
+    box = bboxes(contacts.polygons)
+    bx, gap_x = _bands(box[:, 0], box[:, 2], wide)
+    by, gap_y = _bands(box[:, 1], box[:, 3], wide)
+    key = bx * (int(by.max()) + 1) + by
+    order = np.argsort(key, kind="stable")  # ids ascending within a group: (y, x) order
+    sizes = np.bincount(key)
+    sizes = sizes[sizes > 0]
+    P = len(sizes)
+    if P < 2 or sizes.min() != sizes.max() or sizes[0] < 3:
+        return None
+    m = int(sizes[0])
+    groups = order.reshape(P, m)
+    # the same vertices in every group, relative to the group's first vertex, on the database grid
+    polys: Polygons = contacts.polygons
+    counts = polys.counts
+    if not (counts[groups] == counts[groups[0]]).all():
+        return None
+    first = counts[groups[0]]
+    within = np.arange(int(first.sum())) - np.repeat(np.cumsum(first) - first, first)
+    at = np.repeat(polys.offsets[groups], first, axis=1) + within  # (P, vertices of a group)
+    grid = np.rint(polys.coords / grid_um).astype(np.int64)
+    vertices = grid[at]  # (P, total, 2)
+    ref = vertices[:, :1, :]
+    if not (vertices - ref == vertices[:1] - ref[:1]).all():
+        return None
+    shift = (ref[:, 0, :] - ref[0, 0, :]).astype(np.float64) * grid_um
+    transforms = np.zeros((P, 2, 3))
+    transforms[:, 0, 0] = transforms[:, 1, 1] = 1.0
+    transforms[:, :, 2] = shift
+    return Instances(_subset(contacts, groups[0]), transforms, groups, gap_um=min(gap_x, gap_y))

@@ -1,0 +1,115 @@
+"""A flat layout made of one die repeated is found to be so (repeats.py), and its rows found once per
+die are the rows found on the whole layout; where that would not hold, the layout is taken whole."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import synth
+
+from stencilgen.geometry import build_contacts
+from stencilgen.model import Contacts, Polygons
+from stencilgen.repeats import find_repeats
+from stencilgen.rows import find_rows, layout_rows
+
+
+def _flat(dies: list[synth.Die]) -> Contacts:
+    polys = [p for die in dies for p in die.polygons()]
+    contacts, excluded = build_contacts(Polygons.from_list(polys), 0.001)
+    assert not excluded
+    return contacts
+
+
+def _tiled(die: synth.Die, nx: int, ny: int, step: tuple[float, float], angle: float = 0.0) -> list[synth.Die]:
+    return [die.transformed(angle, (i * step[0], j * step[1])) for i in range(nx) for j in range(ny)]
+
+
+def _rows_key(contacts: Contacts, rs) -> list[tuple]:
+    """Rows, corners and staggers as sets of contact positions (ids and row numbers aside)."""
+    at = [tuple(np.round(p, 3)) for p in contacts.center]
+    rows = sorted(
+        (tuple(sorted(at[i] for i in r.members)), round(r.pitch, 4), tuple(np.round(r.normal, 6))) for r in rs.rows
+    )
+    corners = sorted(tuple(sorted(at[i] for i in k.members)) for k in rs.corners)
+    arrays = sorted(tuple(sorted(at[i] for i in a.members)) for a in rs.arrays)
+    return [rows, corners, arrays, len(rs.staggers), sorted(rs.isolated.tolist())]
+
+
+@pytest.mark.parametrize(
+    "die, step",
+    [
+        (synth.ring(side=2000, pitch=100.0, count=17), (2600.0, 2700.0)),
+        (synth.staggered_ring(side=2100, pitch=120.0, count=15, sep=80.0), (2700.0, 2800.0)),
+        (synth.ring(side=2000, pitch=(80.0, 100.0, 125.0, 90.0), count=(22, 18, 14, 20)), (2600.0, 2600.0)),
+        (synth.ring(side=2000, pitch=90.0, count=19).transformed(23.0, (0.0, 0.0)), (3400.0, 3300.0)),
+        (synth.area_array(nx=8, ny=6, pitch=(150.0, 170.0)), (2000.0, 1800.0)),
+    ],
+)
+def test_repeated_die_found_and_rows_as_on_the_whole(die, step):
+    contacts = _flat(_tiled(die, 3, 2, step))
+    inst = find_repeats(contacts, 0.001)
+    assert inst is not None
+    assert inst.index.shape == (6, len(contacts) // 6)
+    assert sorted(inst.index.ravel().tolist()) == list(range(len(contacts)))
+    # every placement is the element moved by its translation, contact for contact
+    for p in range(6):
+        np.testing.assert_allclose(contacts.center[inst.index[p]], inst.element.center + inst.transforms[p, :, 2])
+        np.testing.assert_array_equal(inst.transforms[p, :, :2], np.eye(2))
+    rows, element = layout_rows(contacts, inst)
+    assert element is not None  # found once per die
+    assert _rows_key(contacts, rows) == _rows_key(contacts, find_rows(contacts))
+
+
+def test_a_die_that_differs_is_no_repeat():
+    die = synth.ring(side=2000, pitch=100.0, count=17)
+    other = synth.ring(side=2000, pitch=100.0, count=17, missing={1: [3]})
+    dies = _tiled(die, 3, 1, (2600.0, 0.0))
+    dies.append(other.transformed(0.0, (3 * 2600.0, 0.0)))
+    assert find_repeats(_flat(dies), 0.001) is None
+    # the same pads, one of them a different shape
+    moved = synth.ring(side=2000, pitch=100.0, count=17, pad=(60.0, 90.0))
+    polys = [p for d in _tiled(moved, 2, 1, (2600.0, 0.0)) for p in d.polygons()]
+    polys[5] = synth.rect(tuple(polys[5].mean(axis=0)), (58.0, 90.0), 0.0)
+    contacts, _ = build_contacts(Polygons.from_list(polys), 0.001)
+    assert find_repeats(contacts, 0.001) is None
+
+
+def test_one_die_or_turned_copies_are_no_repeat():
+    die = synth.ring(side=2000, pitch=100.0, count=17)
+    assert find_repeats(_flat([die]), 0.001) is None
+    # two copies, the second turned: the same pads but not a translation
+    assert find_repeats(_flat([die, die.transformed(90.0, (2600.0, 0.0))]), 0.001) is None
+
+
+def test_dies_too_close_for_their_rows_are_taken_whole():
+    # scribe lanes narrower than a corner's reach (3 pitches): repeats exist, the rows come from the whole
+    die = synth.ring(side=2000, pitch=100.0, count=17, edge=30.0)
+    contacts = _flat(_tiled(die, 3, 1, (2000.0 + 250.0, 0.0)))
+    inst = find_repeats(contacts, 0.001)
+    assert inst is not None and inst.gap_um is not None and inst.gap_um < 3 * 100.0
+    rows, element = layout_rows(contacts, inst)
+    assert element is None
+    assert _rows_key(contacts, rows) == _rows_key(contacts, find_rows(contacts))
+
+
+def test_rows_facing_the_layout_centre_are_taken_whole():
+    # dies with pads on two opposite sides only: no corner joins their rows, which face away from the
+    # centre of all contacts; that centre is another point for one die than for the whole layout
+    die = synth.ring(side=2000, pitch=100.0, count=(17, 0, 17, 0))
+    contacts = _flat(_tiled(die, 2, 3, (3000.0, 3000.0)))
+    inst = find_repeats(contacts, 0.001)
+    assert inst is not None
+    rows, element = layout_rows(contacts, inst)
+    assert element is None
+    assert _rows_key(contacts, rows) == _rows_key(contacts, find_rows(contacts))
+
+
+def test_die_emptier_at_its_corners_than_its_scribe_lanes_is_taken_whole():
+    # the empty stretches inside the die are wider than those between dies: no bands part the dies
+    # from each other alone, no repeat is claimed, and the rows are those of the whole layout
+    die = synth.staggered_ring(side=3000, pitch=120.0, count=15, sep=80.0)
+    contacts = _flat(_tiled(die, 3, 2, (3600.0, 3600.0)))
+    inst = find_repeats(contacts, 0.001)
+    assert inst is None
+    rows, element = layout_rows(contacts, inst)
+    assert element is None and len(rows.rows) == 6 * 8
