@@ -62,14 +62,15 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
     """Pairs (i, j) of boxes of `a` and `b` ((N, 4) each) no farther apart than `reach` along x and y.
     With `same` (b is a), each unordered pair once, i < j. NaN boxes take part in no pair."""
     va = np.flatnonzero(np.isfinite(a).all(axis=1))
-    vb = np.flatnonzero(np.isfinite(b).all(axis=1))
+    vb = va if same else np.flatnonzero(np.isfinite(b).all(axis=1))
     empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     if not len(va) or not len(vb):
         return empty
-    A, B = a[va], b[vb]
+    A = a if len(va) == len(a) else a[va]
+    B = A if same else (b if len(vb) == len(b) else b[vb])
     ext_a = np.maximum(A[:, 2] - A[:, 0], A[:, 3] - A[:, 1])
     ext_b = np.maximum(B[:, 2] - B[:, 0], B[:, 3] - B[:, 1])
-    typical = float(np.median(np.concatenate([ext_a, ext_b])))
+    typical = float(np.median(ext_a if same else np.concatenate([ext_a, ext_b])))
     big_a = ext_a > 8 * typical + reach
     big_b = ext_b > 8 * typical + reach
     small_a, small_b = np.flatnonzero(~big_a), np.flatnonzero(~big_b)
@@ -138,13 +139,12 @@ def _grid_pairs_self(A: np.ndarray, s: float, ida: np.ndarray) -> tuple[np.ndarr
     key = c[:, 0] * K + c[:, 1]
     order = np.argsort(key, kind="stable")
     ks = key[order]
-    pos = np.empty(len(A), dtype=np.int64)
-    pos[order] = np.arange(len(A))
+    # queries in sorted order too (searching sorted needles is the quicker)
     ranges = [
-        (pos + 1, np.searchsorted(ks, key + 1, side="right")),  # own cell (after this box), the cell above
-        (np.searchsorted(ks, key + K - 1, side="left"), np.searchsorted(ks, key + K + 1, side="right")),
+        (np.arange(1, len(A) + 1), np.searchsorted(ks, ks + 1, side="right")),  # own cell (after), cell above
+        (np.searchsorted(ks, ks + K - 1, side="left"), np.searchsorted(ks, ks + K + 1, side="right")),
     ]
-    return _expand(ranges, order, ida, ida)
+    return _expand(ranges, order, ida[order], ida)
 
 
 def _expand(
