@@ -326,18 +326,32 @@ def _axis_rectangles(polys: Polygons) -> tuple[np.ndarray, ...] | None:
     )
 
 
+def rectangle_contacts(polys: Polygons, grid_um: float) -> Contacts | None:
+    """When every shape is an axis-parallel rectangle with an area: each one a contact, numbered
+    (whether any of them touch, to be merged, is `rectangles_touch`). None otherwise."""
+    rects = _axis_rectangles(polys)
+    if rects is None or not (rects[1] >= MIN_AREA_UM2).all():
+        return None
+    _box, area, centre, d, length, angle = rects
+    return _numbered(polys, centre, area, d, length, angle, grid_um)
+
+
+def rectangles_touch(polys: Polygons) -> bool:
+    """Whether any two axis-parallel rectangles overlap or touch (their boxes are the rectangles)."""
+    from .distance import box_pairs
+
+    box = bboxes(polys)
+    return bool(len(box_pairs(box, box, 0.0, same=True)[0]))
+
+
 def build_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tuple[Contacts, list[Excluded]]:
     """Shapes on the pad layer -> contacts: drop degenerate shapes, repair (or drop) self-intersecting
     ones, merge shapes that overlap, abut, repeat or nest into one contact, set aside shapes with holes
     (a seal-ring frame is not a contact), compute each contact's area, centre, d and oriented size,
     and number them in (y, x) order. Every shape left out, repaired or merged is noted."""
-    rects = _axis_rectangles(polys)
-    if rects is not None and (rects[1] >= MIN_AREA_UM2).all():
-        from .distance import box_pairs
-
-        box, area, centre, d, length, angle = rects
-        if not len(box_pairs(box, box, 0.0, same=True)[0]):  # none touch: every rectangle is a contact
-            return _numbered(polys, centre, area, d, length, angle, grid_um), []
+    quick = rectangle_contacts(polys, grid_um)
+    if quick is not None and not rectangles_touch(quick.polygons):  # every rectangle is a contact
+        return quick, []
     excluded: list[Excluded] = []
     if len(polys):
         keep_vertices = polys.counts >= 3

@@ -63,18 +63,21 @@ def find_repeats(contacts: Contacts, grid_um: float) -> Instances | None:
     groups = order.reshape(P, m)
     # the same vertices in every group, relative to the group's first vertex, on the database grid
     polys: Polygons = contacts.polygons
-    counts = polys.counts
-    if not (counts[groups] == counts[groups[0]]).all():
-        return None
-    first = counts[groups[0]]
-    within = np.arange(int(first.sum())) - np.repeat(np.cumsum(first) - first, first)
-    at = np.repeat(polys.offsets[groups], first, axis=1) + within  # (P, vertices of a group)
-    grid = np.rint(polys.coords / grid_um).astype(np.int64)
-    vertices = grid[at]  # (P, total, 2)
+    v = polys.uniform()
+    if v:  # all polygons alike in vertex count: (P, m, v, 2) by contact, no ragged gather
+        vertices = polys.coords.reshape(-1, v, 2)[groups].reshape(P, -1, 2)
+    else:
+        counts = polys.counts
+        if not (counts[groups] == counts[groups[0]]).all():
+            return None
+        first = counts[groups[0]]
+        within = np.arange(int(first.sum())) - np.repeat(np.cumsum(first) - first, first)
+        vertices = polys.coords[np.repeat(polys.offsets[groups], first, axis=1) + within]  # (P, vertices, 2)
     ref = vertices[:, :1, :]
-    if not (vertices - ref == vertices[:1] - ref[:1]).all():
+    rel = vertices - ref
+    if not (np.abs(rel - rel[:1]) <= grid_um / 4).all():  # coordinates lie on the grid: a quarter is none
         return None
-    shift = (ref[:, 0, :] - ref[0, 0, :]).astype(np.float64) * grid_um
+    shift = np.rint((ref[:, 0, :] - ref[0, 0, :]) / grid_um) * grid_um
     transforms = np.zeros((P, 2, 3))
     transforms[:, 0, 0] = transforms[:, 1, 1] = 1.0
     transforms[:, :, 2] = shift

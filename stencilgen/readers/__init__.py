@@ -9,8 +9,15 @@ from typing import Any
 import numpy as np
 
 from ..errors import UsageError, input_error
-from ..geometry import build_contacts, place_contacts, placements_disjoint, transform_polygons
-from ..model import Instances, Layout, Polygons
+from ..geometry import (
+    build_contacts,
+    place_contacts,
+    placements_disjoint,
+    rectangle_contacts,
+    rectangles_touch,
+    transform_polygons,
+)
+from ..model import Contacts, Excluded, Instances, Layout, Polygons
 from ..repeats import find_repeats
 
 #: refuse layouts that expand to more shapes than this (a wafer has about a million)
@@ -82,8 +89,7 @@ def read_layout(
             instances = Instances(element, part.transforms, index)
     if instances is None:
         flat = Polygons.concat([transform_polygons(p.polygons, p.transforms, raw.grid_um) for p in raw.parts])
-        contacts, excluded = build_contacts(flat, raw.grid_um, repair)
-        instances = find_repeats(contacts, raw.grid_um)  # a flattened wafer: one die, placed many times
+        contacts, excluded, instances = _flat_contacts(flat, raw.grid_um, repair)
     else:
         excluded = []
     if len(contacts) == 0:
@@ -108,6 +114,19 @@ def read_layout(
         excluded=list(raw.skipped) + excluded,
         instances=instances,
     )
+
+
+def _flat_contacts(flat: Polygons, grid_um: float, repair: bool) -> tuple[Contacts, list[Excluded], Instances | None]:
+    """The contacts of a flat layout, and whether it is one element repeated (a flattened wafer).
+    Rectangles (most pad layers) are each a contact unless some touch; in a repeated layout only
+    one element's need be looked at for that, as the empty bands between the elements keep theirs apart."""
+    quick = rectangle_contacts(flat, grid_um)
+    if quick is not None:
+        instances = find_repeats(quick, grid_um)
+        if not rectangles_touch(quick.polygons if instances is None else instances.element.polygons):
+            return quick, [], instances
+    contacts, excluded = build_contacts(flat, grid_um, repair)
+    return contacts, excluded, find_repeats(contacts, grid_um)
 
 
 def read_outline(

@@ -132,14 +132,16 @@ def _real8(raw: bytes) -> float:
     return -value if v >> 63 else value
 
 
-def _runs(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _runs(w: np.ndarray, bare: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Plain polygon elements found by their headers: start word, end word (after ENDEL), and for
-    each the last element of the back-to-back run it starts or belongs to."""
+    each the last element of the back-to-back run it starts or belongs to. `bare`: the words that
+    could start a record without data (a 4 followed by a record type)."""
     n = len(w)
     if n < 12:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
-    i = np.flatnonzero((w[:-11] == 4) & ((w[1:-10] == 0x0800) | (w[1:-10] == 0x2D00)))
+    i = bare[bare < n - 11]
+    i = i[(w[i + 1] == 0x0800) | (w[i + 1] == 0x2D00)]
     i = i[(w[i + 2] == 6) & (w[i + 3] == 0x0D02) & (w[i + 5] == 6) & (w[i + 9] == 0x1003)]
     i = i[(w[i + 6] == 0x0E02) | (w[i + 6] == 0x2E02)]
     xylen = w[i + 8].astype(np.int64)
@@ -165,9 +167,10 @@ def read_stream(path: str, unit_m: float = 1e-6) -> Stream:
     if len(data) < 4:
         raise Unsupported("too short")
     w = np.frombuffer(data, dtype=">u2", count=len(data) // 2)
-    if (w[:-1] == 4)[(w[1:] == 0x0900) | (w[1:] == 0x1500)].any():
+    bare = np.flatnonzero(w[:-1] == 4)  # one pass over the file; the rest looks at these only
+    if np.isin(w[bare + 1], (0x0900, 0x1500)).any():
         raise Unsupported("paths or nodes")  # (or a coordinate that looks like their header: as safe)
-    start, end, last = _runs(w)
+    start, end, last = _runs(w, bare)
     cells: list[Cell] = []
     names: set[str] = set()
     cell: Cell | None = None
