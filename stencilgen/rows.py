@@ -509,29 +509,45 @@ def place_rows(element: RowSet, instances: Instances, contacts: Contacts) -> Row
     """The element's rows, corners, arrays and staggers repeated in every placement (a wafer)."""
     center = contacts.center
     R = len(element.rows)
+    P = len(instances.transforms)
     lin = instances.transforms[:, :, :2]
     shift = instances.transforms[:, :, 2]
     det = lin[:, 0, 0] * lin[:, 1, 1] - lin[:, 0, 1] * lin[:, 1, 0]
-    placed: list[Row] = []
-    for p in range(len(lin)):
-        L, idx = lin[p], instances.index[p]
-        for r in element.rows:
-            u = L @ r.direction
-            u /= np.linalg.norm(u)
-            nrm = L @ r.normal
-            nrm /= np.linalg.norm(nrm)
-            members = idx[r.members]
-            if det[p] < 0:  # a mirror turns "u turned +90 deg" into -90 deg: walk the row the other way
-                u = -u
-                members = members[::-1].copy()
-            origin = _foot(center[members[0]], L @ r.origin + shift[p], u)
-            placed.append(Row(p * R + r.id, members, u, nrm, origin, r.pitch * np.sqrt(abs(det[p])), r.gaps))
-    placed.sort(key=lambda r: int(r.members.min()))
-    new_id = np.empty(len(placed), dtype=np.int64)
+    # every row of every placement at once: (P, R) directions, normals, origins, first members
     fixed: list[Row] = []
-    for new, r in enumerate(placed):
-        new_id[r.id] = new
-        fixed.append(Row(new, r.members, r.direction, r.normal, r.origin, r.pitch, r.gaps))
+    new_id = np.empty(P * R, dtype=np.int64)
+    if R:
+        dirs = np.array([r.direction for r in element.rows])
+        norms = np.array([r.normal for r in element.rows])
+        origins = np.array([r.origin for r in element.rows])
+        U = np.einsum("pij,rj->pri", lin, dirs)
+        U /= np.linalg.norm(U, axis=2, keepdims=True)
+        Nn = np.einsum("pij,rj->pri", lin, norms)
+        Nn /= np.linalg.norm(Nn, axis=2, keepdims=True)
+        org = np.einsum("pij,rj->pri", lin, origins) + shift[:, None, :]
+        mirrored = det < 0  # a mirror turns "u turned +90 deg" into -90 deg: walk the row the other way
+        U[mirrored] *= -1
+        flat_members = np.concatenate([r.members for r in element.rows])
+        bounds = np.cumsum([0] + [len(r.members) for r in element.rows])[:-1]
+        ends = np.array([[r.members[0], r.members[-1]] for r in element.rows])  # (R, 2)
+        first = instances.index[:, ends[:, 0]]  # (P, R) global id of each placed row's first member
+        last = instances.index[:, ends[:, 1]]
+        start = np.where(mirrored[:, None], last, first)
+        # the origin: the first member's foot on the placed centerline
+        F = center[start]
+        org = org + np.einsum("prj,prj->pr", F - org, U)[..., None] * U
+        lows = np.minimum.reduceat(instances.index[:, flat_members], bounds, axis=1)
+        order = np.argsort(lows.ravel(), kind="stable")
+        new_id[order] = np.arange(P * R)
+        pitch = np.array([r.pitch for r in element.rows])[None, :] * np.sqrt(np.abs(det))[:, None]
+        gaps = [r.gaps for r in element.rows]
+        pieces = [r.members for r in element.rows]
+        for k in order.tolist():
+            p, r = divmod(k, R)
+            members = instances.index[p][pieces[r]]
+            if mirrored[p]:
+                members = members[::-1].copy()
+            fixed.append(Row(len(fixed), members, U[p, r], Nn[p, r], org[p, r], float(pitch[p, r]), gaps[r]))
     corners = []
     stag = []
     arrays = []
