@@ -287,8 +287,7 @@ def _numbered(
     grid_um: float,
 ) -> Contacts:
     """Contacts with stable ids: ordered by centre y, then x, on the database grid."""
-    key = np.round(centre / grid_um).astype(np.int64)
-    order = np.lexsort((key[:, 0], key[:, 1]))
+    order = yx_order(centre, grid_um)
     return Contacts(
         polygons=polys.take(order),
         center=centre[order],
@@ -444,33 +443,54 @@ def place_contacts(element: Contacts, transforms: np.ndarray, grid_um: float) ->
 
     Returns the contacts and the (P, n) global id of each element contact in each placement.
     Area, d and size follow from the transform's scale; the long side's angle from its rotation.
+    Each quantity is computed once, already in that order (a wafer has a million contacts).
     """
     n, P = len(element), len(transforms)
     lin = transforms[:, :, :2]
     det = lin[:, 0, 0] * lin[:, 1, 1] - lin[:, 0, 1] * lin[:, 1, 0]
     scale = np.sqrt(np.abs(det))
     centre = snap(affine_apply(element.center, transforms), grid_um / 1000)
-    polys = transform_polygons(element.polygons, transforms, grid_um)
-    a = np.radians(element.angle_deg)
-    long_dir = np.stack([np.cos(a), np.sin(a)], axis=1)
-    placed_dir = affine_apply(long_dir, np.concatenate([lin, np.zeros((P, 2, 1))], axis=2))
-    angle = np.degrees(np.arctan2(placed_dir[:, 1], placed_dir[:, 0])) % 180.0
-    area = (element.area[None, :] * (scale**2)[:, None]).ravel()
-    d = (element.d[None, :] * scale[:, None]).ravel()
-    length = (element.length[None, :] * scale[:, None]).ravel()
-    key = np.round(centre / grid_um).astype(np.int64)
-    order = np.lexsort((key[:, 0], key[:, 1]))
+    order = yx_order(centre, grid_um)
     rank = np.empty(n * P, dtype=np.int64)
     rank[order] = np.arange(n * P)
+    place, which = np.divmod(order, n)  # placement and element contact of every contact, in order
+    moved_only = bool((lin == np.eye(2)).all())  # translations: a wafer's dies
+    v = element.polygons.uniform()
+    if moved_only and v:
+        coords = np.take(element.polygons.coords.reshape(n, 2 * v), which, axis=0).reshape(-1, v, 2)
+        coords += np.take(transforms[:, :, 2], place, axis=0)[:, None, :]
+        polys = Polygons(snap(coords.reshape(-1, 2), grid_um), np.arange(n * P + 1, dtype=np.int64) * v)
+    else:
+        polys = transform_polygons(element.polygons, transforms, grid_um).take(order)
+    if moved_only:
+        angle = element.angle_deg[which]
+    else:
+        a = np.radians(element.angle_deg)
+        long_dir = np.stack([np.cos(a), np.sin(a)], axis=1)
+        placed_dir = affine_apply(long_dir, np.concatenate([lin, np.zeros((P, 2, 1))], axis=2))
+        angle = (np.degrees(np.arctan2(placed_dir[:, 1], placed_dir[:, 0])) % 180.0)[order]
     contacts = Contacts(
-        polygons=polys.take(order),
-        center=centre[order],
-        area=area[order],
-        d=d[order],
-        length=length[order],
-        angle_deg=angle[order],
+        polygons=polys,
+        center=np.take(centre, order, axis=0),
+        area=element.area[which] * scale[place] ** 2,
+        d=element.d[which] * scale[place],
+        length=element.length[which] * scale[place],
+        angle_deg=angle,
     )
     return contacts, rank.reshape(P, n)
+
+
+def yx_order(centre: np.ndarray, grid_um: float) -> np.ndarray:
+    """The order of points by y, then x, on the database grid (stable)."""
+    key = np.round(centre / grid_um).astype(np.int64)
+    if not len(key):
+        return np.zeros(0, dtype=np.int64)
+    kx, ky = key[:, 0], key[:, 1]
+    x0, y0 = int(kx.min()), int(ky.min())
+    span_x = int(kx.max()) - x0 + 1
+    if float(span_x) * float(int(ky.max()) - y0 + 1) < 2.0**62:  # one key: one sort instead of two
+        return np.argsort((ky - y0) * span_x + (kx - x0), kind="stable")
+    return np.lexsort((kx, ky))
 
 
 def placements_disjoint(element: Contacts, transforms: np.ndarray, margin: float = 0.0, box: Any = None) -> bool:
