@@ -551,19 +551,17 @@ def place_rows(element: RowSet, instances: Instances, contacts: Contacts) -> Row
     corners = []
     stag = []
     arrays = []
+    for c in element.corners:  # each corner in every placement at once
+        bis = lin @ c.bisector
+        bis /= np.linalg.norm(bis, axis=1, keepdims=True)
+        point = lin @ c.point + shift
+        members = np.sort(instances.index[:, c.members], axis=1)
+        rows_a = new_id[np.arange(P) * R + c.rows[0]].tolist()
+        rows_b = new_id[np.arange(P) * R + c.rows[1]].tolist()
+        for p in range(P):
+            corners.append(Corner((rows_a[p], rows_b[p]), point[p], c.angle_deg, bis[p], members[p]))
     for p in range(len(lin)):
         L, idx = lin[p], instances.index[p]
-        for c in element.corners:
-            bis = L @ c.bisector
-            corners.append(
-                Corner(
-                    (int(new_id[p * R + c.rows[0]]), int(new_id[p * R + c.rows[1]])),
-                    L @ c.point + shift[p],
-                    c.angle_deg,
-                    bis / np.linalg.norm(bis),
-                    np.sort(idx[c.members]),
-                )
-            )
         for s in element.staggers:
             stag.append(
                 Stagger(
