@@ -113,3 +113,28 @@ def test_die_emptier_at_its_corners_than_its_scribe_lanes_is_taken_whole():
     assert inst is None
     rows, element = layout_rows(contacts, inst)
     assert element is None and len(rows.rows) == 6 * 8
+
+
+def test_read_layout_finds_the_repeat_and_merges_touching_pads_in_every_die(tmp_path, monkeypatch):
+    import stencilgen.readers as readers
+    from stencilgen.readers import read_layout
+
+    die = synth.ring(side=2000, pitch=100.0, count=17)
+    polys = [p for d in _tiled(die, 3, 2, (2600.0, 2600.0)) for p in d.polygons()]
+    # in every die, one pad drawn as two abutting halves: merged into one contact
+    halves = []
+    for dx, dy in [(i * 2600.0, j * 2600.0) for i in range(3) for j in range(2)]:
+        halves.append(synth.rect((dx - 15.0, dy), (30.0, 90.0), 0.0))
+        halves.append(synth.rect((dx + 15.0, dy), (30.0, 90.0), 0.0))
+    path = str(tmp_path / "flat_dies.gds")
+    synth.write_gds(path, polys + halves)
+    found = read_layout(path, layer="9/0")
+    with monkeypatch.context() as m:
+        m.setattr(readers, "find_repeats", lambda contacts, grid_um: None)
+        whole = read_layout(path, layer="9/0")
+    assert len(found.contacts) == len(whole.contacts) == 6 * (68 + 1)
+    np.testing.assert_array_equal(found.contacts.center, whole.contacts.center)
+    np.testing.assert_array_equal(found.contacts.polygons.coords, whole.contacts.polygons.coords)
+    assert len(found.excluded) == len(whole.excluded) == 6  # one merge noted per die
+    assert found.instances is not None and len(found.instances.transforms) == 6
+    assert whole.instances is None
