@@ -8,6 +8,8 @@ import struct
 import gdstk
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from stencilgen.errors import InputError
 from stencilgen.readers import gdsii, read_layout
@@ -213,3 +215,53 @@ def test_truncated_file_is_still_one_clear_error(tmp_path):
         gdsii.read_stream(str(path))
     with pytest.raises(InputError, match=r"cut\.gds"):
         read_layout(str(path), layer="9/0")
+
+
+@st.composite
+def _libraries(draw: st.DrawFn) -> gdstk.Library:
+    """A small library: a leaf cell of random polygons on two layers, placed by random references and
+    arrays (turned, magnified, mirrored), beside polygons of the top cell's own."""
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    leaf = lib.new_cell("LEAF")
+    coord = st.integers(-50_000, 50_000).map(lambda v: v / 1000)
+    for _ in range(draw(st.integers(1, 6))):
+        cx, cy = draw(coord), draw(coord)
+        sides = draw(st.integers(3, 8))
+        r = draw(st.floats(5, 40))
+        layer = draw(st.sampled_from([9, 10]))
+        leaf.add(gdstk.regular_polygon((cx * 10, cy * 10), r, sides, rotation=draw(st.floats(0, 3)), layer=layer))
+    top = lib.new_cell("TOP")
+    for k in range(draw(st.integers(1, 4))):
+        origin = (draw(coord) * 40, draw(coord) * 40)
+        kw = {
+            "rotation": draw(st.sampled_from([0.0, np.pi / 2, 0.3, 2.0])),
+            "magnification": draw(st.sampled_from([1.0, 1.0, 2.0, 0.5])),
+            "x_reflection": draw(st.booleans()),
+        }
+        if draw(st.booleans()):
+            kw.update(columns=draw(st.integers(1, 3)), rows=draw(st.integers(1, 3)), spacing=(3000.0 + k, 2500.0))
+        top.add(gdstk.Reference(leaf, origin, **kw))
+    if draw(st.booleans()):
+        top.add(gdstk.rectangle((-9000, -9000), (-8960, -8930), layer=9))
+    return lib
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lib=_libraries())
+def test_random_hierarchies_read_as_gdstk_reads_them(tmp_path, monkeypatch, lib):
+    path = str(tmp_path / "random.gds")
+    lib.write_gds(path)
+    gdsii.read_stream(path)  # taken by the numpy reader
+    try:
+        ours = read_layout(path, layer="9/0", list_layers=True)
+    except InputError as exc:  # e.g. no contacts on the layer: the same error from gdstk's side
+        with monkeypatch.context() as m:
+            _forced_gdstk(m)
+            with pytest.raises(InputError) as theirs:
+                read_layout(path, layer="9/0", list_layers=True)
+        assert str(theirs.value) == str(exc)
+        return
+    with monkeypatch.context() as m:
+        _forced_gdstk(m)
+        theirs = read_layout(path, layer="9/0", list_layers=True)
+    _same(ours, theirs)
