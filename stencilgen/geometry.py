@@ -431,6 +431,8 @@ def _excluded(reason: str, box: np.ndarray, area: float, kept: bool = False) -> 
 
 def transform_polygons(polys: Polygons, transforms: np.ndarray, grid_um: float) -> Polygons:
     """Every polygon placed by every transform (placement-major), snapped to the grid."""
+    if len(transforms) == 1 and (transforms[0] == np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])).all():
+        return Polygons(snap(polys.coords, grid_um), polys.offsets) if len(polys) else Polygons.from_list([])
     coords = snap(affine_apply(polys.coords, transforms), grid_um)
     n, m = len(polys), len(polys.coords)
     offsets = (polys.offsets[None, :-1] + m * np.arange(len(transforms))[:, None]).ravel()
