@@ -102,7 +102,13 @@ def inspect_report(layout: Layout, rows: RowSet) -> dict[str, Any]:
         "cells": len(layout.cells),
         "hierarchy": None
         if layout.instances is None
-        else {"element_contacts": len(layout.instances.element), "placements": len(layout.instances.transforms)},
+        else {
+            "element_contacts": len(layout.instances.element),
+            "placements": len(layout.instances.transforms),
+            # a flat layout found to be one element repeated: the empty bands between placements
+            "found_in_flat_layout": layout.instances.gap_um is not None,
+            "gap_um": None if layout.instances.gap_um is None else round(layout.instances.gap_um, 4),
+        },
     }
     return doc
 
@@ -122,7 +128,12 @@ def inspect_text(doc: dict[str, Any]) -> str:
         lines.append(f"  contact size d (minimum dimension): {doc['d_um']['min']:g} to {doc['d_um']['max']:g} um")
     if doc["hierarchy"]:
         h = doc["hierarchy"]
-        lines.append(f"  element: {h['element_contacts']} contacts placed {h['placements']} times")
+        found = (
+            f" (found in the flat layout; at least {h['gap_um']:g} um between placements)"
+            if h.get("found_in_flat_layout")
+            else ""
+        )
+        lines.append(f"  element: {h['element_contacts']} contacts placed {h['placements']} times{found}")
     for e in doc["shape_notes"][:10]:
         x, y = e["center_um"]
         w, h_ = e["size_um"]

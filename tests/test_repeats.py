@@ -138,3 +138,11 @@ def test_read_layout_finds_the_repeat_and_merges_touching_pads_in_every_die(tmp_
     assert len(found.excluded) == len(whole.excluded) == 6  # one merge noted per die
     assert found.instances is not None and len(found.instances.transforms) == 6
     assert whole.instances is None
+    # inspect says so, with the width of the bands between the dies
+    from stencilgen.report import inspect_report, inspect_text
+    from stencilgen.rows import find_layout_rows
+
+    doc = inspect_report(found, find_layout_rows(found.contacts, found.instances))
+    assert doc["hierarchy"]["placements"] == 6 and doc["hierarchy"]["found_in_flat_layout"]
+    assert doc["hierarchy"]["gap_um"] == pytest.approx(found.instances.gap_um, abs=1e-4)
+    assert "placed 6 times (found in the flat layout" in inspect_text(doc)
