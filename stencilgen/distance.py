@@ -383,7 +383,7 @@ def nearest(points: np.ndarray, k: int, reach: float, start: float) -> tuple[np.
     idx = np.full((n, k), -1, dtype=np.int64)
     if n < 2 or k == 0:
         return dist, idx
-    span = float(np.ptp(points, axis=0).max())
+    span = max(float(np.ptp(points[:, 0])), float(np.ptp(points[:, 1])))
     s = max(float(start), span * 1e-9, 1e-9)
     todo = np.arange(n)
     everyone = np.arange(n)

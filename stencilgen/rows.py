@@ -55,7 +55,7 @@ def _neighbour_pairs(center: np.ndarray, start: float) -> tuple[np.ndarray, np.n
     i = np.repeat(np.arange(n), k)[mask.ravel()]
     j = idx.ravel()[mask.ravel()]
     # mutual: a far, lonely contact does not pair with a crowded one
-    keep = np.hypot(*(center[i] - center[j]).T) <= PAIR_REACH * np.minimum(nn[i], nn[j]) + 1e-9
+    keep = dist.ravel()[mask.ravel()] <= PAIR_REACH * np.minimum(nn[i], nn[j]) + 1e-9
     a, b = np.minimum(i, j)[keep], np.maximum(i, j)[keep]
     key = np.sort(a * n + b)
     key = key[np.concatenate([[True], key[1:] != key[:-1]])]  # a pair found from both ends, once
