@@ -601,20 +601,44 @@ def layout_rows(
     rules = rules or Rules()
     if instances is not None:
         element, reach = _find_rows(instances.element, rules)
-        if (element.rows or element.arrays) and _alone(element, reach, instances.gap_um, rules):
+        if (element.rows or element.arrays) and _alone(element, reach, instances, rules):
             return place_rows(element, instances, contacts), element
     return find_rows(contacts, rules), None
 
 
-def _alone(element: RowSet, reach: _Reach, gap_um: float | None, rules: Rules) -> bool:
+def _copies_agree(element: RowSet, instances: Instances, rules: Rules) -> bool:
+    """Whether rows that run on, in line, into their copies in other placements are read the same
+    from the whole layout. The whole layout sees one line holding every copy and the jumps between
+    them, whose median spacing may be another of the row's spacings: that changes nothing only for a
+    row alone on its line whose spacings all agree with each other (one pitch, no missing contacts)."""
+    center = instances.element.center
+    shifts = instances.transforms[:, :, 2]
+    tol = rules.row_tolerance_um
+    for r in element.rows:
+        across = np.sort(shifts @ r.normal)
+        if not (np.diff(across) <= tol).any():
+            continue  # no two placements put this row on one line
+        s = np.diff(center[r.members] @ r.direction)
+        q = np.rint(s / r.pitch)
+        if (q != 1).any() or s.max() - s.min() > max(2 * tol, rules.spacing_tolerance * s.min()):
+            return False
+        for other in element.rows:  # another row on the same line
+            parallel = other.id != r.id and abs(other.direction @ r.normal) < 1e-6
+            if parallel and abs((other.origin - r.origin) @ r.normal) <= tol:
+                return False
+    return True
+
+
+def _alone(element: RowSet, reach: _Reach, instances: Instances, rules: Rules) -> bool:
     """Whether the element's rows are the layout's, placement by placement. Placements the file gives
     are taken as they are. Placements found in a flat layout must be parted by empty bands wider than
     anything row finding would bridge: a neighbour pair, a row running on over missing contacts, a
     corner's reach, a staggered pair; and every row must face away from its own element's centre
     (not from the centre of everything, which differs between the element and the layout)."""
+    gap_um = instances.gap_um
     if gap_um is None:
         return True
-    if reach.loose_rows:
+    if reach.loose_rows or not _copies_agree(element, instances, rules):
         return False
     pitch = max([r.pitch for r in element.rows] + [max(a.pitches) for a in element.arrays])
     needed = max(

@@ -146,3 +146,24 @@ def test_read_layout_finds_the_repeat_and_merges_touching_pads_in_every_die(tmp_
     assert doc["hierarchy"]["placements"] == 6 and doc["hierarchy"]["found_in_flat_layout"]
     assert doc["hierarchy"]["gap_um"] == pytest.approx(found.instances.gap_um, abs=1e-4)
     assert "placed 6 times (found in the flat layout" in inspect_text(doc)
+
+
+def test_a_row_of_two_pitches_in_line_with_its_copies_is_taken_whole():
+    # a top row whose spacings are 5 x 100 then 5 x 110 um is one row in a die (median 105, both within
+    # 5 %); on the whole layout it lies in line with its copy in the next die, the jump across the
+    # scribe lane moves the line's median to 110 and the row splits: the die alone would read it otherwise
+    p, n = 100.0, 11
+    side = (n - 1) * p + 4 * p
+    pads = []
+    for i in range(n):
+        t = 2 * p + i * p
+        pads += [((t, 60.0), (50.0, 120.0)), ((60.0, t), (120.0, 50.0)), ((side - 60.0, t), (120.0, 50.0))]
+    xs = 2 * p + np.concatenate([[0.0], np.cumsum([100.0] * 5 + [110.0] * 5)])
+    pads += [((x, side - 60.0), (50.0, 120.0)) for x in xs]
+    polys = [synth.rect((cx + k * (side + 800.0), cy), size, 0.0) for k in range(2) for (cx, cy), size in pads]
+    contacts, _ = build_contacts(Polygons.from_list(polys), 0.001)
+    inst = find_repeats(contacts, 0.001)
+    assert inst is not None
+    rows, element = layout_rows(contacts, inst)
+    assert element is None
+    assert _rows_key(contacts, rows) == _rows_key(contacts, find_rows(contacts))
