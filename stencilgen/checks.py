@@ -306,7 +306,8 @@ def check_apertures(
             limit=np.concatenate([f[3] for f in found]),
             other=np.concatenate([f[4] for f in found]),
         )
-        order = np.lexsort((findings.code.astype(str), findings.contact))
+        # by contact, code, value, then the other contact: the same order however the plan was made
+        order = np.lexsort((findings.other, findings.value, findings.code.astype(str), findings.contact))
         findings = Findings(*(getattr(findings, k)[order] for k in ("contact", "code", "value", "limit", "other")))
     else:
         findings = Findings(np.zeros(0, np.int64), np.zeros(0, object), np.zeros(0), np.zeros(0), np.zeros(0, np.int64))
@@ -338,7 +339,7 @@ def place_checked(element: Checked, index: np.ndarray, scale: np.ndarray | None 
         contact = index[:, f.contact].ravel()
         other = np.where(f.other[None, :] >= 0, index[:, np.maximum(f.other, 0)], -1).ravel()
         reps = {k: np.tile(getattr(f, k), P) for k in ("code", "value", "limit")}
-        order = np.lexsort((reps["code"].astype(str), contact))
+        order = np.lexsort((other, reps["value"], reps["code"].astype(str), contact))  # as check_apertures
         findings = Findings(
             contact[order], reps["code"][order], reps["value"][order], reps["limit"][order], other[order]
         )
