@@ -119,13 +119,17 @@ def _regular(spacing: np.ndarray, p: float, rules: Rules) -> tuple[np.ndarray, n
 def _segments(s: np.ndarray, rules: Rules, offset: int = 0, depth: int = 0) -> list[tuple[int, int, float, int]]:
     """Split a line's spacings into runs at a regular pitch: (first, last contact index, pitch, gaps).
 
-    The line's median spacing is tried first; where spacings disagree with it, the line is cut there
-    and each piece (regular or not) is tried again with its own median, a few levels deep.
+    The line's median spacing is tried first (the smallest, if no spacing fits the median); where
+    spacings disagree with it, the line is cut there and each piece (regular or not) is tried again
+    with its own median, a few levels deep.
     """
     if len(s) < 2:
         return []
     p = float(np.median(s))
     ok, q = _regular(s, p, rules)
+    if not ok.any():  # e.g. half the spacings at one pitch, half at another: the median fits neither
+        p = float(s.min())
+        ok, q = _regular(s, p, rules)
     if ok.all():
         return [(offset, offset + len(s), float(np.median(s / q)), int((q - 1).sum()))]
     if depth >= 4:

@@ -247,3 +247,13 @@ def test_families_that_do_not_cross_are_no_grid() -> None:
     vx = [_Line(np.pi / 2, np.array([k, k + 3, k + 6]), 100.0, 0) for k in range(3)]
     rows, grids = _arrays([*hx, *vx])
     assert len(grids) == 1 and not rows
+
+
+def test_a_line_half_at_one_pitch_half_at_another_is_two_rows():
+    # spacings 5 x 100 then 5 x 150 um: the median (125) fits neither; the smallest spacing is tried
+    xs = np.concatenate([[0.0], np.cumsum([100.0] * 5 + [150.0] * 5)])
+    polys = [synth.rect((x, 0.0), (50.0, 90.0), 0.0) for x in xs]
+    contacts, _ = build_contacts(Polygons.from_list(polys), 0.001)
+    rs = find_rows(contacts)
+    found = sorted((len(r.members), round(r.pitch, 3)) for r in rs.rows)
+    assert found == [(6, 100.0), (6, 150.0)]
