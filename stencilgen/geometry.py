@@ -287,19 +287,11 @@ def _numbered(
     grid_um: float,
 ) -> Contacts:
     """Contacts with stable ids: ordered by centre y, then x, on the database grid."""
-    order = yx_order(centre, grid_um)
-    return Contacts(
-        polygons=polys.take(order),
-        center=centre[order],
-        area=area[order],
-        d=d[order],
-        length=length[order],
-        angle_deg=angle[order],
-    )
+    return Contacts(polys, centre, area, d, length, angle).take(yx_order(centre, grid_um))
 
 
 def _axis_rectangles(polys: Polygons) -> tuple[np.ndarray, ...] | None:
-    """When every shape is an axis-parallel rectangle of four vertices (most pad layers): their boxes,
+    """When every shape is an axis-parallel rectangle of four vertices (most pad layers): their
     areas, centres, short and long sides and the long side's angle (as `min_rect` reads them:
     the first edge when the sides are equal). None otherwise."""
     if polys.uniform() != 4:
@@ -316,7 +308,6 @@ def _axis_rectangles(polys: Polygons) -> tuple[np.ndarray, ...] | None:
     first_vertical = across  # the first edge runs along y
     long_vertical = np.where(w == h, first_vertical, h > w)
     return (
-        np.hstack([lo, hi]),
         w * h,
         (lo + hi) / 2,
         np.minimum(w, h),
@@ -329,9 +320,9 @@ def rectangle_contacts(polys: Polygons, grid_um: float) -> Contacts | None:
     """When every shape is an axis-parallel rectangle with an area: each one a contact, numbered
     (whether any of them touch, to be merged, is `rectangles_touch`). None otherwise."""
     rects = _axis_rectangles(polys)
-    if rects is None or not (rects[1] >= MIN_AREA_UM2).all():
+    if rects is None or not (rects[0] >= MIN_AREA_UM2).all():
         return None
-    _box, area, centre, d, length, angle = rects
+    area, centre, d, length, angle = rects
     return _numbered(polys, centre, area, d, length, angle, grid_um)
 
 

@@ -103,6 +103,17 @@ class Contacts:
     def ids(self) -> np.ndarray:
         return np.arange(len(self), dtype=np.int64)
 
+    def take(self, index: np.ndarray) -> Contacts:
+        """The contacts at `index`, in that order."""
+        return Contacts(
+            polygons=self.polygons.take(index),
+            center=self.center[index],
+            area=self.area[index],
+            d=self.d[index],
+            length=self.length[index],
+            angle_deg=self.angle_deg[index],
+        )
+
 
 @dataclass(frozen=True)
 class Instances:

@@ -32,17 +32,6 @@ def _bands(lo: np.ndarray, hi: np.ndarray, wide: float) -> tuple[np.ndarray, flo
     return band, float(gap[cut].min()) if cut.any() else float("inf")
 
 
-def _subset(c: Contacts, ids: np.ndarray) -> Contacts:
-    return Contacts(
-        polygons=c.polygons.take(ids),
-        center=c.center[ids],
-        area=c.area[ids],
-        d=c.d[ids],
-        length=c.length[ids],
-        angle_deg=c.angle_deg[ids],
-    )
-
-
 def find_repeats(contacts: Contacts, grid_um: float) -> Instances | None:
     """The layout as one element translated several times, or None if it is not one."""
     n = len(contacts)
@@ -81,4 +70,4 @@ def find_repeats(contacts: Contacts, grid_um: float) -> Instances | None:
     transforms = np.zeros((P, 2, 3))
     transforms[:, 0, 0] = transforms[:, 1, 1] = 1.0
     transforms[:, :, 2] = shift
-    return Instances(_subset(contacts, groups[0]), transforms, groups, gap_um=min(gap_x, gap_y))
+    return Instances(contacts.take(groups[0]), transforms, groups, gap_um=min(gap_x, gap_y))

@@ -115,8 +115,8 @@ class _Tree:
     def refs(self, name: str) -> list[tuple[str, str]]:
         raise NotImplementedError
 
-    def ref_transforms(self, name: str) -> list[np.ndarray]:
-        """(R, 2, 3) transforms of each of the cell's references that resolve ("ok")."""
+    def placed(self, name: str) -> list[tuple[str, np.ndarray]]:
+        """The cell's references that resolve ("ok"): child name and its (R, 2, 3) transforms."""
         raise NotImplementedError
 
     def layer_counts(self, name: str) -> Counter[str]:
@@ -146,8 +146,12 @@ class _GdstkTree(_Tree):
                 out.append((ref.cell.name, "ok"))
         return out
 
-    def ref_transforms(self, name: str) -> list[np.ndarray]:
-        return [_ref_transforms(r) for r in self.cells[name].references if not isinstance(r.cell, str)]
+    def placed(self, name: str) -> list[tuple[str, np.ndarray]]:
+        return [
+            (r.cell.name, _ref_transforms(r))
+            for r in self.cells[name].references
+            if not isinstance(r.cell, str) and hasattr(r.cell, "references")
+        ]
 
     def layer_counts(self, name: str) -> Counter[str]:
         counts: Counter[str] = Counter()
@@ -188,8 +192,8 @@ class _StreamTree(_Tree):
     def refs(self, name: str) -> list[tuple[str, str]]:
         return [(child, "ok" if child in self.cells else "missing") for child, _t in self.cells[name].refs]
 
-    def ref_transforms(self, name: str) -> list[np.ndarray]:
-        return [t for child, t in self.cells[name].refs if child in self.cells]
+    def placed(self, name: str) -> list[tuple[str, np.ndarray]]:
+        return [(child, t) for child, t in self.cells[name].refs if child in self.cells]
 
     def layer_counts(self, name: str) -> Counter[str]:
         return self.stream.layer_counts(self.cells[name])
@@ -260,8 +264,7 @@ def _placement_counts(tree: _Tree, order: list[str]) -> dict[str, int]:
     counts: dict[str, int] = {order[0]: 1}
     for name in order:
         n = counts.get(name, 0)
-        resolved = [child for child, status in tree.refs(name) if status == "ok"]
-        for child, t in zip(resolved, tree.ref_transforms(name), strict=True):
+        for child, t in tree.placed(name):
             counts[child] = counts.get(child, 0) + n * len(t)
     return counts
 
@@ -392,8 +395,7 @@ def _expand(
         if not holds[name] or name not in transforms:
             continue
         mine = np.concatenate(transforms[name])
-        resolved = [child for child, status in tree.refs(name) if status == "ok"]
-        for child, t in zip(resolved, tree.ref_transforms(name), strict=True):
+        for child, t in tree.placed(name):
             if holds.get(child, False):
                 transforms.setdefault(child, []).append(_compose(mine, t))
     parts = [Placed(local[name], np.concatenate(transforms[name])) for name in sorted(local) if name in transforms]

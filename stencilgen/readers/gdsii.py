@@ -113,10 +113,6 @@ class Stream:
         # GDSII repeats the first point at the end: drop it where it is so (as gdstk does)
         last = offsets[1:] - 1
         closed = (coords[last] == coords[offsets[:-1]]).all(axis=1) & (lens > 1)
-        if closed.all():
-            keep = np.ones(len(coords), dtype=bool)
-            keep[last] = False
-            return Polygons(coords[keep], offsets - np.arange(len(offsets)))
         keep = np.ones(len(coords), dtype=bool)
         keep[last[closed]] = False
         new_lens = lens - closed
