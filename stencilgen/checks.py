@@ -64,6 +64,12 @@ class Findings:
     def __len__(self) -> int:
         return len(self.contact)
 
+    def in_order(self) -> Findings:
+        """Ordered by contact, code, value, then the other contact: the same order however the plan
+        was made (whole, or once per die and placed)."""
+        order = np.lexsort((self.other, self.value, self.code.astype(str), self.contact))
+        return Findings(self.contact[order], self.code[order], self.value[order], self.limit[order], self.other[order])
+
     def severity(self) -> np.ndarray:
         return np.array([CODES[c][0] for c in self.code], dtype=object)
 
@@ -305,10 +311,7 @@ def check_apertures(
             value=np.concatenate([f[2] for f in found]),
             limit=np.concatenate([f[3] for f in found]),
             other=np.concatenate([f[4] for f in found]),
-        )
-        # by contact, code, value, then the other contact: the same order however the plan was made
-        order = np.lexsort((findings.other, findings.value, findings.code.astype(str), findings.contact))
-        findings = Findings(*(getattr(findings, k)[order] for k in ("contact", "code", "value", "limit", "other")))
+        ).in_order()
     else:
         findings = Findings(np.zeros(0, np.int64), np.zeros(0, object), np.zeros(0), np.zeros(0), np.zeros(0, np.int64))
     status = np.full(n, "ok", dtype=object)
@@ -338,11 +341,7 @@ def place_checked(element: Checked, index: np.ndarray, scale: np.ndarray | None 
         # every finding of element contact e, once per placement p, for global contact index[p, e]
         contact = index[:, f.contact].ravel()
         other = np.where(f.other[None, :] >= 0, index[:, np.maximum(f.other, 0)], -1).ravel()
-        reps = {k: np.tile(getattr(f, k), P) for k in ("code", "value", "limit")}
-        order = np.lexsort((other, reps["value"], reps["code"].astype(str), contact))  # as check_apertures
-        findings = Findings(
-            contact[order], reps["code"][order], reps["value"][order], reps["limit"][order], other[order]
-        )
+        findings = Findings(contact, np.tile(f.code, P), np.tile(f.value, P), np.tile(f.limit, P), other).in_order()
     else:
         findings = f
     fields = [
