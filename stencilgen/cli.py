@@ -415,6 +415,9 @@ def run() -> None:
     warnings are not the user's business (the reports say what matters)."""
     import warnings
 
+    from .process import keep_freed_memory
+
+    keep_freed_memory()
     for category in (RuntimeWarning, DeprecationWarning, FutureWarning, UserWarning):
         warnings.filterwarnings("ignore", category=category)
     try:

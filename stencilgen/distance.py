@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .model import Outlines, Polygons
+from .numeric import median
 
 #: pairs whose vertex counts multiply to more than this are measured by GEOS (shapely)
 DENSE_MAX = 256
@@ -70,7 +71,7 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
     B = A if same else (b if len(vb) == len(b) else b[vb])
     ext_a = np.maximum(A[:, 2] - A[:, 0], A[:, 3] - A[:, 1])
     ext_b = np.maximum(B[:, 2] - B[:, 0], B[:, 3] - B[:, 1])
-    typical = float(np.median(ext_a if same else np.concatenate([ext_a, ext_b])))
+    typical = float(median(ext_a if same else np.concatenate([ext_a, ext_b])))
     big_a = ext_a > 8 * typical + reach
     big_b = ext_b > 8 * typical + reach
     small_a, small_b = np.flatnonzero(~big_a), np.flatnonzero(~big_b)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .model import NONE, STRIP, Outlines, Plan, Polygons
+from .numeric import median
 from .planner import aperture_polygons
 from .report import column
 from .rules import DOCS
@@ -480,7 +481,7 @@ def _pictures(sc: _Scene, doc: dict[str, Any]) -> str:
         for k, corner in enumerate(corners, 1):
             a, b = int(corner.rows[0]), int(corner.rows[1])
             pitches = [r.pitch for r in sc.plan.rows.rows if r.id in (a, b)]
-            pitch = float(max(pitches)) if pitches else float(np.median(sc.d)) * 2
+            pitch = float(max(pitches)) if pitches else float(median(sc.d)) * 2
             point = np.asarray(corner.point, dtype=float)
             centre, half = point, 4 * pitch
             members = np.asarray(corner.members, dtype=np.int64)

@@ -15,6 +15,7 @@ import numpy as np
 
 from .geometry import bboxes
 from .model import Contacts, Instances, Polygons
+from .numeric import median
 
 #: an empty band must be this many median pad lengths wide to part two groups
 BAND_PAD_LENGTHS = 2.0
@@ -37,7 +38,7 @@ def find_repeats(contacts: Contacts, grid_um: float) -> Instances | None:
     n = len(contacts)
     if n < 6:
         return None
-    wide = BAND_PAD_LENGTHS * float(np.median(contacts.length))
+    wide = BAND_PAD_LENGTHS * float(median(contacts.length))
     box = bboxes(contacts.polygons)
     bx, gap_x = _bands(box[:, 0], box[:, 2], wide)
     by, gap_y = _bands(box[:, 1], box[:, 3], wide)

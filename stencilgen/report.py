@@ -10,6 +10,7 @@ from typing import Any, overload
 import numpy as np
 
 from .model import Layout, RowSet
+from .numeric import median
 
 
 def _r(x: float, nd: int = 3) -> float:
@@ -52,7 +53,7 @@ def inspect_report(layout: Layout, rows: RowSet) -> dict[str, Any]:
                 "start_um": _pt(first),
                 "end_um": _pt(last),
                 "length_um": _r(float(np.hypot(*(last - first)))),
-                "d_um": _r(float(np.median(c.d[r.members]))),
+                "d_um": _r(float(median(c.d[r.members]))),
             }
         )
     doc: dict[str, Any] = {

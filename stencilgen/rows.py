@@ -25,6 +25,7 @@ import numpy as np
 
 from .distance import box_pairs, nearest
 from .model import AreaArray, Contacts, Corner, Instances, Row, RowSet, Stagger
+from .numeric import median
 from .rules import Rules
 
 NEIGHBOURS = 8
@@ -125,13 +126,13 @@ def _segments(s: np.ndarray, rules: Rules, offset: int = 0, depth: int = 0) -> l
     """
     if len(s) < 2:
         return []
-    p = float(np.median(s))
+    p = float(median(s))
     ok, q = _regular(s, p, rules)
     if not ok.any():  # e.g. half the spacings at one pitch, half at another: the median fits neither
         p = float(s.min())
         ok, q = _regular(s, p, rules)
     if ok.all():
-        return [(offset, offset + len(s), float(np.median(s / q)), int((q - 1).sum()))]
+        return [(offset, offset + len(s), float(median(s / q)), int((q - 1).sum()))]
     if depth >= 4:
         return []
     out: list[tuple[int, int, float, int]] = []
@@ -385,7 +386,7 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
     if n < 3:
         return empty, reach
     # the grid search starts where contacts one pitch (about their size) apart are found in one pass
-    pairs, nn = _neighbour_pairs(center, PAIR_REACH * 1.2 * max(float(np.median(contacts.length)), 1e-3))
+    pairs, nn = _neighbour_pairs(center, PAIR_REACH * 1.2 * max(float(median(contacts.length)), 1e-3))
     reach.pair_um = PAIR_REACH * float(nn.max())
     if not len(pairs):
         return empty, reach
@@ -463,7 +464,7 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
                 gid,
                 members,
                 (float(np.degrees(fa[0].theta)) % 180, float(np.degrees(fb[0].theta)) % 180),
-                (float(np.median([ln.pitch for ln in fa])), float(np.median([ln.pitch for ln in fb]))),
+                (float(median([ln.pitch for ln in fa])), float(median([ln.pitch for ln in fb]))),
                 (len(fa), len(fb)),
             )
         )
