@@ -388,11 +388,12 @@ def nearest(points: np.ndarray, k: int, reach: float, start: float) -> tuple[np.
     s = max(float(start), span * 1e-9, 1e-9)
     todo = np.arange(n)
     everyone = np.arange(n)
+    px, py = points[:, 0].copy(), points[:, 1].copy()  # 1-D gathers are several times quicker
     boxes = np.hstack([points, points])
     while len(todo):
         if len(todo) == n:  # all points: each pair measured once, then both ways
             qa, pb = _grid_pairs_self(boxes, s, everyone)
-            d = np.hypot(*(points[qa] - points[pb]).T)
+            d = np.hypot(px[qa] - px[pb], py[qa] - py[pb])
             within = d <= s
             qa, pb, d = qa[within], pb[within], d[within]
             qa, pb, d = np.concatenate([qa, pb]), np.concatenate([pb, qa]), np.concatenate([d, d])
@@ -400,13 +401,15 @@ def nearest(points: np.ndarray, k: int, reach: float, start: float) -> tuple[np.
             qa, pb = _grid_pairs(boxes[todo], boxes, s, todo, everyone)
             keep = qa != pb
             qa, pb = qa[keep], pb[keep]
-            d = np.hypot(*(points[qa] - points[pb]).T)
+            d = np.hypot(px[qa] - px[pb], py[qa] - py[pb])
             within = d <= s
             qa, pb, d = qa[within], pb[within], d[within]
         order = np.argsort(qa + d / (2 * s), kind="stable")  # by query, then distance (d <= s)
         qa, pb, d = qa[order], pb[order], d[order]
-        first = np.searchsorted(qa, qa, side="left")
-        rank = np.arange(len(qa)) - first
+        run = np.flatnonzero(np.diff(qa)) + 1  # qa is sorted: where each query's run starts
+        first = np.zeros(len(qa), dtype=np.int64)
+        first[run] = run
+        rank = np.arange(len(qa)) - np.maximum.accumulate(first)
         nn = np.full(n, np.inf)
         nn[qa[rank == 0]] = d[rank == 0]
         covered = reach * nn[todo] <= s
@@ -414,8 +417,9 @@ def nearest(points: np.ndarray, k: int, reach: float, start: float) -> tuple[np.
         mine = np.zeros(n, dtype=bool)
         mine[todo[covered | final]] = True
         top = (rank < k) & mine[qa]
-        dist[qa[top], rank[top]] = d[top]
-        idx[qa[top], rank[top]] = pb[top]
+        at = qa[top] * k + rank[top]  # flat positions: quicker than a two-axis assignment
+        dist.ravel()[at] = d[top]
+        idx.ravel()[at] = pb[top]
         todo = todo[~(covered | final)]
         s *= 2
     return dist, idx

@@ -71,13 +71,14 @@ def bboxes(polys: Polygons) -> np.ndarray:
     if len(polys) == 0:
         return np.zeros((0, 4))
     v = polys.uniform()
-    if v and v <= 16:  # all alike: vertex by vertex (numpy's reduction over a short axis is slow)
-        P = polys.coords.reshape(-1, v, 2)
-        lo, hi = P[:, 0].copy(), P[:, 0].copy()
-        for k in range(1, v):
-            np.minimum(lo, P[:, k], out=lo)
-            np.maximum(hi, P[:, k], out=hi)
-        return np.hstack([lo, hi])
+    if v and v <= 16:  # all alike: one row per vertex coordinate, reduced row by row (contiguous)
+        T = polys.coords.reshape(-1, 2 * v).T.copy()
+        out = np.empty((4, len(polys)))
+        T[0::2].min(axis=0, out=out[0])
+        T[1::2].min(axis=0, out=out[1])
+        T[0::2].max(axis=0, out=out[2])
+        T[1::2].max(axis=0, out=out[3])
+        return out.T
     starts = polys.offsets[:-1]
     lo = np.minimum.reduceat(polys.coords, starts)
     hi = np.maximum.reduceat(polys.coords, starts)

@@ -42,7 +42,7 @@ class Polygons:
         index = np.asarray(index, dtype=np.int64)
         v = self.uniform()
         if v:  # all polygons alike (rectangles): no ragged gather
-            coords = self.coords.reshape(-1, v, 2)[index].reshape(-1, 2)
+            coords = np.take(self.coords.reshape(-1, v, 2), index, axis=0).reshape(-1, 2)
             return Polygons(coords, np.arange(len(index) + 1, dtype=np.int64) * v)
         lens = self.counts[index]
         new_offsets = np.zeros(len(index) + 1, dtype=np.int64)
@@ -50,7 +50,7 @@ class Polygons:
         gather = np.repeat(self.offsets[:-1][index] - new_offsets[:-1], lens) + np.arange(
             new_offsets[-1], dtype=np.int64
         )
-        return Polygons(self.coords[gather], new_offsets)
+        return Polygons(np.take(self.coords, gather, axis=0), new_offsets)
 
     @staticmethod
     def from_list(polys: list[np.ndarray]) -> Polygons:
@@ -108,7 +108,7 @@ class Contacts:
         """The contacts at `index`, in that order."""
         return Contacts(
             polygons=self.polygons.take(index),
-            center=self.center[index],
+            center=np.take(self.center, index, axis=0),  # np.take: several times quicker than [index]
             area=self.area[index],
             d=self.d[index],
             length=self.length[index],

@@ -19,6 +19,8 @@ from .numeric import median
 
 #: an empty band must be this many median pad lengths wide to part two groups
 BAND_PAD_LENGTHS = 2.0
+#: vertices compared at a time
+CHUNK_VERTICES = 8192
 
 
 def _bands(lo: np.ndarray, hi: np.ndarray, wide: float) -> tuple[np.ndarray, float]:
@@ -54,20 +56,34 @@ def find_repeats(contacts: Contacts, grid_um: float) -> Instances | None:
     # the same vertices in every group, relative to the group's first vertex, on the database grid
     polys: Polygons = contacts.polygons
     v = polys.uniform()
-    if v:  # all polygons alike in vertex count: (P, m, v, 2) by contact, no ragged gather
-        vertices = polys.coords.reshape(-1, v, 2)[groups].reshape(P, -1, 2)
+    if v:  # all polygons alike in vertex count: (P, m * v, 2) by contact, no ragged gather
+        by_contact = polys.coords.reshape(-1, v, 2)
+
+        def vertices(g: np.ndarray) -> np.ndarray:
+            return by_contact[g].reshape(len(g), -1, 2)
     else:
         counts = polys.counts
         if not (counts[groups] == counts[groups[0]]).all():
             return None
         first = counts[groups[0]]
         within = np.arange(int(first.sum())) - np.repeat(np.cumsum(first) - first, first)
-        vertices = polys.coords[np.repeat(polys.offsets[groups], first, axis=1) + within]  # (P, vertices, 2)
-    ref = vertices[:, :1, :]
-    rel = vertices - ref
-    if not (np.abs(rel - rel[:1]) <= grid_um / 4).all():  # coordinates lie on the grid: a quarter is none
-        return None
-    shift = np.rint((ref[:, 0, :] - ref[0, 0, :]) / grid_um) * grid_um
+
+        def vertices(g: np.ndarray) -> np.ndarray:
+            return polys.coords[np.repeat(polys.offsets[g], first, axis=1) + within]
+
+    # a few placements at a time: small arrays that stay in the cache
+    ref = vertices(groups[:1])
+    rel0 = ref - ref[:, :1, :]
+    corner = np.empty((P, 2))
+    step = max(1, CHUNK_VERTICES // rel0.shape[1])
+    for s in range(0, P, step):
+        vert = vertices(groups[s : s + step])
+        corner[s : s + step] = vert[:, 0, :]
+        vert -= corner[s : s + step, None, :]
+        vert -= rel0
+        if np.abs(vert).max() > grid_um / 4:  # coordinates lie on the grid: a quarter is none
+            return None
+    shift = np.rint((corner - corner[0]) / grid_um) * grid_um
     transforms = np.zeros((P, 2, 3))
     transforms[:, 0, 0] = transforms[:, 1, 1] = 1.0
     transforms[:, :, 2] = shift

@@ -65,7 +65,7 @@ def _neighbour_pairs(center: np.ndarray, start: float) -> tuple[np.ndarray, np.n
 
 def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tuple[float, np.ndarray]]:
     """Dominant pair directions (radians, [0, pi)) with the contacts that have a pair along each."""
-    v = center[pairs[:, 1]] - center[pairs[:, 0]]
+    v = np.take(center, pairs[:, 1], axis=0) - np.take(center, pairs[:, 0], axis=0)
     theta = np.arctan2(v[:, 1], v[:, 0]) % np.pi
     length = np.hypot(v[:, 0], v[:, 1])
     # a pair's own angular uncertainty: its ends may sit row_tolerance off the line
