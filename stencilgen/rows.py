@@ -289,51 +289,74 @@ def _corners(center: np.ndarray, rows: list[Row], rules: Rules) -> list[tuple[in
     R = len(rows)
     if R < 2:
         return []
-    ends = np.array([[center[r.members[0]], center[r.members[-1]]] for r in rows])  # (R, 2, 2)
-    reach = np.array([rules.corner_reach * r.pitch for r in rows])
+    first = np.array([r.members[0] for r in rows])
+    last = np.array([r.members[-1] for r in rows])
+    ends = np.stack([np.take(center, first, axis=0), np.take(center, last, axis=0)], axis=1)  # (R, 2, 2)
+    pitch = np.array([r.pitch for r in rows])
+    reach = rules.corner_reach * pitch
     lo = ends.min(axis=1) - reach[:, None]
     hi = ends.max(axis=1) + reach[:, None]
-    cand: list[tuple[float, int, int, int, int, np.ndarray]] = []
     near_a, near_b = box_pairs(np.hstack([lo, hi]), np.hstack([lo, hi]), 0.0, same=True)
-    theta = np.array([np.arctan2(r.direction[1], r.direction[0]) for r in rows])
+    U = np.array([r.direction for r in rows])
+    N = np.array([r.normal for r in rows])
+    O = np.array([r.origin for r in rows])
+    theta = np.arctan2(U[:, 1], U[:, 0])
     crossing = _turns(theta[near_a], theta[near_b]) > rules.corner_min_angle_deg
-    for a, b in zip(near_a[crossing].tolist(), near_b[crossing].tolist(), strict=True):
-        A, B = rows[a], rows[b]
-        r = rules.corner_reach * max(A.pitch, B.pitch)
-        # nearest contacts: an end of one row and any contact of the other (an L or a T)
-        ea, eb = center[A.members[[0, -1]]], center[B.members[[0, -1]]]
-        score = min(_least_distance(ea, center[B.members]), _least_distance(eb, center[A.members]))
-        for P, Q in ((A, B), (B, A)):  # an end of one row near the other's extended centerline
-            for e in (center[P.members[0]], center[P.members[-1]]):
-                t = (e - Q.origin) @ Q.direction
-                t_end = (center[Q.members[-1]] - Q.origin) @ Q.direction
-                if t < 0 or t > t_end:
-                    gap = min(abs(t), abs(t - t_end))
-                    score = min(score, max(abs((e - Q.origin) @ Q.normal), gap))
-        if score > r + rules.row_tolerance_um:  # the reach is inclusive, up to the placement tolerance
-            continue
-        # intersection of the two centerlines
-        m = np.column_stack([A.direction, -B.direction])
-        s = np.linalg.solve(m, B.origin - A.origin)
-        x = A.origin + s[0] * A.direction
-        end_a = int(np.argmin(np.hypot(*(ends[a] - x).T)))
-        end_b = int(np.argmin(np.hypot(*(ends[b] - x).T)))
-        cand.append((score, a, end_a, b, end_b, x))
-    cand.sort(key=lambda c: (round(c[0], 6), c[1], c[3]))
+    a, b = near_a[crossing], near_b[crossing]
+    if not len(a):
+        return []
+    # nearest contacts: an end of one row and any contact of the other (an L or a T)
+    score = np.minimum(_ends_to_members(center, rows, ends, a, b), _ends_to_members(center, rows, ends, b, a))
+    # an end of one row near the other's extended centerline
+    t_end = np.einsum("ij,ij->i", ends[:, 1] - O, U)  # (R,) the last member along its own row
+    for p, q in ((a, b), (b, a)):
+        for k in (0, 1):
+            rel = ends[p, k] - O[q]
+            t = np.einsum("ij,ij->i", rel, U[q])
+            beyond = (t < 0) | (t > t_end[q])
+            gap = np.minimum(np.abs(t), np.abs(t - t_end[q]))
+            off = np.maximum(np.abs(np.einsum("ij,ij->i", rel, N[q])), gap)
+            score = np.where(beyond, np.minimum(score, off), score)
+    r = rules.corner_reach * np.maximum(pitch[a], pitch[b])
+    meet = score <= r + rules.row_tolerance_um  # the reach is inclusive, up to the placement tolerance
+    a, b, score = a[meet], b[meet], score[meet]
+    if not len(a):
+        return []
+    # intersection of the two centerlines
+    m = np.stack([U[a], -U[b]], axis=2)  # columns: A's direction, minus B's
+    step = np.linalg.solve(m, (O[b] - O[a])[:, :, None])[:, :, 0]
+    x = O[a] + step[:, :1] * U[a]
+    end_a = np.argmin(np.hypot(*np.moveaxis(ends[a] - x[:, None, :], 2, 0)), axis=1)
+    end_b = np.argmin(np.hypot(*np.moveaxis(ends[b] - x[:, None, :], 2, 0)), axis=1)
+    scores, la, lb, ea, eb = score.tolist(), a.tolist(), b.tolist(), end_a.tolist(), end_b.tolist()
     used: set[tuple[int, int]] = set()
     out = []
-    for score, a, ea, b, eb, x in cand:
-        if (a, ea) in used or (b, eb) in used:
+    for c in sorted(range(len(la)), key=lambda c: (round(scores[c], 6), la[c], lb[c])):
+        if (la[c], ea[c]) in used or (lb[c], eb[c]) in used:
             continue
-        used.add((a, ea))
-        used.add((b, eb))
-        out.append((a, b, x, score))
+        used.add((la[c], ea[c]))
+        used.add((lb[c], eb[c]))
+        out.append((la[c], lb[c], x[c], scores[c]))
     return out
 
 
-def _least_distance(a: np.ndarray, b: np.ndarray) -> float:
-    diff = a[:, None, :] - b[None, :, :]
-    return float(np.sqrt((diff * diff).sum(axis=2).min()))
+def _ends_to_members(center: np.ndarray, rows: list[Row], ends: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """For every pair k, the least distance from either end of row p[k] to any contact of row q[k]."""
+    sizes = np.array([len(r.members) for r in rows])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    flat = np.concatenate([r.members for r in rows])
+    cnt = sizes[q]
+    pair = np.repeat(np.arange(len(q)), cnt)
+    at = np.repeat(starts[q] - (np.cumsum(cnt) - cnt), cnt) + np.arange(int(cnt.sum()))
+    pts = np.take(center, flat[at], axis=0)
+    least = None
+    for k in (0, 1):
+        e = ends[p, k][pair]
+        dx, dy = e[:, 0] - pts[:, 0], e[:, 1] - pts[:, 1]
+        sq = dx * dx + dy * dy
+        least = sq if least is None else np.minimum(least, sq)
+    assert least is not None
+    return np.sqrt(np.minimum.reduceat(least, np.cumsum(cnt) - cnt))
 
 
 def _row(rid: int, center: np.ndarray, ln: _Line) -> Row:
@@ -483,30 +506,34 @@ def _staggers(center: np.ndarray, rows: list[Row], centres: list[np.ndarray]) ->
     P = np.array([r.pitch for r in rows])
     lo = np.array([center[r.members].min(axis=0) for r in rows])
     hi = np.array([center[r.members].max(axis=0) for r in rows])
+    # candidates: rows whose boxes, each grown by two of its pitches, meet; then the exact tests
+    grown = np.hstack([lo - 2.0 * P[:, None], hi + 2.0 * P[:, None]])
+    pa, pb = box_pairs(grown, grown, 0.0, same=True)
+    parallel = np.abs(np.einsum("ij,ij->i", U[pb], U[pa])) >= np.cos(np.radians(2.0))
+    sep = np.abs(np.einsum("ij,ij->i", orig[pb] - orig[pa], N[pa]))
+    reach = 2.0 * np.maximum(P[pa], P[pb])
+    near = (lo[pb] <= hi[pa] + reach[:, None]).all(axis=1) & (lo[pa] <= hi[pb] + reach[:, None]).all(axis=1)
+    hit = parallel & (sep <= reach) & (sep > 1e-6) & near
+    pa, pb = pa[hit], pb[hit]
     out = []
-    for a in range(len(rows) - 1):
-        b_all = np.arange(a + 1, len(rows))
-        parallel = np.abs(U[b_all] @ U[a]) >= np.cos(np.radians(2.0))
-        sep = np.abs((orig[b_all] - orig[a]) @ N[a])
-        reach = 2.0 * np.maximum(P[a], P[b_all])
-        near = (lo[b_all] <= hi[a] + reach[:, None]).all(axis=1) & (lo[a] <= hi[b_all] + reach[:, None]).all(axis=1)
-        for b in b_all[parallel & (sep <= reach) & (sep > 1e-6) & near]:
-            A, B = rows[a], rows[b]
-            ta = (center[A.members] - A.origin) @ A.direction
-            tb = (center[B.members] - A.origin) @ A.direction
-            if min(ta.max(), tb.max()) - max(ta.min(), tb.min()) <= 0:
+    for k in np.lexsort((pb, pa)).tolist():
+        a, b = int(pa[k]), int(pb[k])
+        A, B = rows[a], rows[b]
+        ta = (center[A.members] - A.origin) @ A.direction
+        tb = (center[B.members] - A.origin) @ A.direction
+        if min(ta.max(), tb.max()) - max(ta.min(), tb.min()) <= 0:
+            continue
+        if A.normal @ B.normal < 0:
+            side_a = (centres[a] - A.origin) @ A.normal
+            side_b = (centres[a] - B.origin) @ A.normal
+            if side_a * side_b > 0:  # the centre is not between them: rows facing each other
                 continue
-            if A.normal @ B.normal < 0:
-                side_a = (centres[a] - A.origin) @ A.normal
-                side_b = (centres[a] - B.origin) @ A.normal
-                if side_a * side_b > 0:  # the centre is not between them: rows facing each other
-                    continue
-                B = _orient(B, B.origin - A.normal, center)
-                rows[b] = B
-                tb = (center[B.members] - A.origin) @ A.direction
-            phase = ((tb.min() - ta.min()) / A.pitch) % 1.0
-            sep_ab = abs((B.origin - A.origin) @ A.normal)
-            out.append(Stagger((a, b), float(sep_ab), float(min(phase, 1 - phase))))
+            B = _orient(B, B.origin - A.normal, center)
+            rows[b] = B
+            tb = (center[B.members] - A.origin) @ A.direction
+        phase = ((tb.min() - ta.min()) / A.pitch) % 1.0
+        sep_ab = abs((B.origin - A.origin) @ A.normal)
+        out.append(Stagger((a, b), float(sep_ab), float(min(phase, 1 - phase))))
     return out
 
 
