@@ -299,7 +299,7 @@ def _corners(center: np.ndarray, rows: list[Row], rules: Rules) -> list[tuple[in
     near_a, near_b = box_pairs(np.hstack([lo, hi]), np.hstack([lo, hi]), 0.0, same=True)
     U = np.array([r.direction for r in rows])
     N = np.array([r.normal for r in rows])
-    O = np.array([r.origin for r in rows])
+    Og = np.array([r.origin for r in rows])
     theta = np.arctan2(U[:, 1], U[:, 0])
     crossing = _turns(theta[near_a], theta[near_b]) > rules.corner_min_angle_deg
     a, b = near_a[crossing], near_b[crossing]
@@ -308,10 +308,10 @@ def _corners(center: np.ndarray, rows: list[Row], rules: Rules) -> list[tuple[in
     # nearest contacts: an end of one row and any contact of the other (an L or a T)
     score = np.minimum(_ends_to_members(center, rows, ends, a, b), _ends_to_members(center, rows, ends, b, a))
     # an end of one row near the other's extended centerline
-    t_end = np.einsum("ij,ij->i", ends[:, 1] - O, U)  # (R,) the last member along its own row
+    t_end = np.einsum("ij,ij->i", ends[:, 1] - Og, U)  # (R,) the last member along its own row
     for p, q in ((a, b), (b, a)):
         for k in (0, 1):
-            rel = ends[p, k] - O[q]
+            rel = ends[p, k] - Og[q]
             t = np.einsum("ij,ij->i", rel, U[q])
             beyond = (t < 0) | (t > t_end[q])
             gap = np.minimum(np.abs(t), np.abs(t - t_end[q]))
@@ -324,8 +324,8 @@ def _corners(center: np.ndarray, rows: list[Row], rules: Rules) -> list[tuple[in
         return []
     # intersection of the two centerlines
     m = np.stack([U[a], -U[b]], axis=2)  # columns: A's direction, minus B's
-    step = np.linalg.solve(m, (O[b] - O[a])[:, :, None])[:, :, 0]
-    x = O[a] + step[:, :1] * U[a]
+    step = np.linalg.solve(m, (Og[b] - Og[a])[:, :, None])[:, :, 0]
+    x = Og[a] + step[:, :1] * U[a]
     end_a = np.argmin(np.hypot(*np.moveaxis(ends[a] - x[:, None, :], 2, 0)), axis=1)
     end_b = np.argmin(np.hypot(*np.moveaxis(ends[b] - x[:, None, :], 2, 0)), axis=1)
     scores, la, lb, ea, eb = score.tolist(), a.tolist(), b.tolist(), end_a.tolist(), end_b.tolist()
