@@ -340,15 +340,22 @@ def _corners(center: np.ndarray, rows: list[Row], rules: Rules) -> list[tuple[in
     return out
 
 
-def _ends_to_members(center: np.ndarray, rows: list[Row], ends: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """For every pair k, the least distance from either end of row p[k] to any contact of row q[k]."""
+def _members_of(rows: list[Row], which: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The contacts of rows[which[k]] for every k, one after another: (k of each, contact ids, where
+    each k's run starts)."""
     sizes = np.array([len(r.members) for r in rows])
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     flat = np.concatenate([r.members for r in rows])
-    cnt = sizes[q]
-    pair = np.repeat(np.arange(len(q)), cnt)
-    at = np.repeat(starts[q] - (np.cumsum(cnt) - cnt), cnt) + np.arange(int(cnt.sum()))
-    pts = np.take(center, flat[at], axis=0)
+    cnt = sizes[which]
+    run = np.cumsum(cnt) - cnt
+    at = np.repeat(starts[which] - run, cnt) + np.arange(int(cnt.sum()))
+    return np.repeat(np.arange(len(which)), cnt), flat[at], run
+
+
+def _ends_to_members(center: np.ndarray, rows: list[Row], ends: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """For every pair k, the least distance from either end of row p[k] to any contact of row q[k]."""
+    pair, ids, run = _members_of(rows, q)
+    pts = np.take(center, ids, axis=0)
     least = None
     for k in (0, 1):
         e = ends[p, k][pair]
@@ -356,7 +363,47 @@ def _ends_to_members(center: np.ndarray, rows: list[Row], ends: np.ndarray, p: n
         sq = dx * dx + dy * dy
         least = sq if least is None else np.minimum(least, sq)
     assert least is not None
-    return np.sqrt(np.minimum.reduceat(least, np.cumsum(cnt) - cnt))
+    return np.sqrt(np.minimum.reduceat(least, run))
+
+
+def _corner_members(center: np.ndarray, rows: list[Row], corner_list: list, rules: Rules) -> list[Corner]:
+    """The corners found, each with the contacts of its two rows within its reach of the point where
+    their centerlines meet (inclusive, as for finding corners; at least the nearest of each row)."""
+    if not corner_list:
+        return []
+    a = np.array([c[0] for c in corner_list])
+    b = np.array([c[1] for c in corner_list])
+    x = np.array([c[2] for c in corner_list])
+    U = np.array([r.direction for r in rows])
+    N = np.array([r.normal for r in rows])
+    pitch = np.array([r.pitch for r in rows])
+    bis = N[a] + N[b]
+    bis /= np.linalg.norm(bis, axis=1, keepdims=True)
+    limit = rules.corner_reach * np.maximum(pitch[a], pitch[b]) + rules.row_tolerance_um
+    ang = _turns(np.arctan2(U[a, 1], U[a, 0]), np.arctan2(U[b, 1], U[b, 0]))
+    keys = []
+    C = len(a)
+    n = len(center)
+    for side in (a, b):
+        k, ids, run = _members_of(rows, side)
+        pts = np.take(center, ids, axis=0)
+        dist = np.hypot(pts[:, 0] - x[k, 0], pts[:, 1] - x[k, 1])
+        near = dist <= limit[k]
+        # a corner none of whose contacts on this side are near takes the nearest one
+        none = np.flatnonzero(~np.logical_or.reduceat(near, run))
+        if len(none):
+            for c in none.tolist():
+                stop = run[c + 1] if c + 1 < C else len(dist)
+                near[run[c] + int(np.argmin(dist[run[c] : stop]))] = True
+        keys.append(k[near] * n + ids[near])
+    key = np.unique(np.concatenate(keys))
+    owner = key // n
+    bounds = np.searchsorted(owner, np.arange(C + 1))
+    members = key % n
+    return [
+        Corner((int(a[c]), int(b[c])), corner_list[c][2], float(ang[c]), bis[c], members[bounds[c] : bounds[c + 1]])
+        for c in range(C)
+    ]
 
 
 def _row(rid: int, center: np.ndarray, ln: _Line) -> Row:
@@ -457,21 +504,7 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
     rows = oriented
     staggers = _staggers(center, rows, centres)
 
-    corners: list[Corner] = []
-    for a, b, x, _score in corner_list:
-        A, B = rows[a], rows[b]
-        bis = A.normal + B.normal
-        bis = bis / np.linalg.norm(bis)
-        corner_reach = rules.corner_reach * max(A.pitch, B.pitch)
-        mem = []
-        for R_ in (A, B):
-            dist = np.hypot(*(center[R_.members] - x).T)
-            near = R_.members[dist <= corner_reach + rules.row_tolerance_um]  # inclusive, as for finding corners
-            if not len(near):
-                near = R_.members[[int(np.argmin(dist))]]
-            mem.append(near)
-        ang = _angle_diff(np.arctan2(A.direction[1], A.direction[0]), np.arctan2(B.direction[1], B.direction[0]))
-        corners.append(Corner((a, b), x, ang, bis, np.unique(np.concatenate(mem))))
+    corners = _corner_members(center, rows, corner_list, rules)
 
     row_of = np.full(n, -1, dtype=np.int64)
     for r in reversed(rows):
