@@ -406,15 +406,29 @@ def _corner_members(center: np.ndarray, rows: list[Row], corner_list: list, rule
     ]
 
 
-def _row(rid: int, center: np.ndarray, ln: _Line) -> Row:
-    u = np.array([np.cos(ln.theta), np.sin(ln.theta)])
-    pts = center[ln.members]
-    origin = pts.mean(axis=0)
-    t = (pts - origin) @ u
-    order = np.argsort(t, kind="stable")
-    members = ln.members[order]
-    origin = origin + t[order[0]] * u
-    return Row(rid, members, u, _rot90(u), origin, ln.pitch, ln.gaps)
+def _rows(center: np.ndarray, lines: list[_Line]) -> tuple[list[Row], np.ndarray, np.ndarray, np.ndarray]:
+    """Rows from lines, their members ordered along u, and each row's mean member centre and the
+    box (lo, hi) of its member centres."""
+    if not lines:
+        empty = np.zeros((0, 2))
+        return [], empty, empty, empty
+    sizes = np.array([len(ln.members) for ln in lines])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    flat = np.concatenate([ln.members for ln in lines])
+    line_of = np.repeat(np.arange(len(lines)), sizes)
+    theta = np.array([ln.theta for ln in lines])
+    U = np.column_stack([np.cos(theta), np.sin(theta)])
+    pts = np.take(center, flat, axis=0)
+    mid = np.add.reduceat(pts, starts, axis=0) / sizes[:, None]
+    t = np.einsum("ij,ij->i", pts - mid[line_of], U[line_of])
+    order = np.lexsort((t, line_of))  # along each row; stable where two are level
+    members = flat[order]
+    origin = mid + t[order][starts][:, None] * U
+    rows = [
+        Row(i, members[s : s + k], U[i].copy(), _rot90(U[i]), origin[i], ln.pitch, ln.gaps)
+        for i, (ln, s, k) in enumerate(zip(lines, starts.tolist(), sizes.tolist(), strict=True))
+    ]
+    return rows, mid, np.minimum.reduceat(pts, starts, axis=0), np.maximum.reduceat(pts, starts, axis=0)
 
 
 def _foot(point: np.ndarray, origin: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -422,9 +436,11 @@ def _foot(point: np.ndarray, origin: np.ndarray, u: np.ndarray) -> np.ndarray:
     return origin + ((point - origin) @ u) * u
 
 
-def _orient(row: Row, centre: np.ndarray, center: np.ndarray) -> Row:
-    """Turn the row so that its normal (u turned +90 deg) points away from `centre`."""
-    mid = center[row.members].mean(axis=0)
+def _orient(row: Row, centre: np.ndarray, center: np.ndarray, mid: np.ndarray | None = None) -> Row:
+    """Turn the row so that its normal (u turned +90 deg) points away from `centre` (`mid`: the mean
+    of its member centres, if known)."""
+    if mid is None:
+        mid = center[row.members].mean(axis=0)
     if (mid - centre) @ row.normal >= -1e-9:
         return row
     u = -row.direction
@@ -469,40 +485,43 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
 
     # rows in a stable order: by their smallest contact id
     row_lines.sort(key=lambda ln: int(ln.members.min()))
-    rows = [_row(i, center, ln) for i, ln in enumerate(row_lines)]
+    rows, mid, lo, hi = _rows(center, row_lines)
 
     corner_list = _corners(center, rows, rules)
     comp = _union_find(len(rows), [(a, b) for a, b, _, _ in corner_list])
     # element centre of each row: the bbox centre of its corner-joined rows, if they turn; otherwise
     # the smallest such element around it, otherwise the centre of all contacts
     allc = (center.min(axis=0) + center.max(axis=0)) / 2
+    turns = [round(r.direction_deg) % 180 for r in rows]
     elements: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    for c in np.unique(comp) if len(rows) else []:
-        group = [rows[k] for k in np.flatnonzero(comp == c)]
-        dirs = {round(r.direction_deg) % 180 for r in group}
-        if len(group) >= 2 and len(dirs) >= 2:
-            pts = center[np.concatenate([r.members for r in group])]
-            lo, hi = pts.min(axis=0), pts.max(axis=0)
-            elements[int(c)] = ((lo + hi) / 2, lo, hi)
+    if rows:
+        by_comp = np.argsort(comp, kind="stable")
+        ordered = comp[by_comp]
+        bounds = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1], [True]]))
+        e_lo = np.minimum.reduceat(lo[by_comp], bounds[:-1], axis=0)
+        e_hi = np.maximum.reduceat(hi[by_comp], bounds[:-1], axis=0)
+        for g in range(len(bounds) - 1):
+            group = by_comp[bounds[g] : bounds[g + 1]].tolist()
+            if len(group) >= 2 and len({turns[k] for k in group}) >= 2:
+                elements[int(ordered[bounds[g]])] = ((e_lo[g] + e_hi[g]) / 2, e_lo[g], e_hi[g])
     oriented = []
     centres = []
     for k, r in enumerate(rows):
         if int(comp[k]) in elements:
             centre = elements[int(comp[k])][0]
         else:
-            mid = center[r.members].mean(axis=0)
+            m = mid[k]
             inside = [
                 (float(np.prod(hi - lo)), e[0].tolist(), e[0])
                 for e in elements.values()
-                for lo, hi in [(e[1], e[2])]
-                if (mid >= lo - r.pitch).all() and (mid <= hi + r.pitch).all()
+                if (m >= e[1] - r.pitch).all() and (m <= e[2] + r.pitch).all()
             ]
             centre = min(inside)[2] if inside else allc
             reach.loose_rows += not inside
-        oriented.append(_orient(r, centre, center))
+        oriented.append(_orient(r, centre, center, mid[k]))
         centres.append(centre)
     rows = oriented
-    staggers = _staggers(center, rows, centres)
+    staggers = _staggers(center, rows, centres, lo, hi)
 
     corners = _corner_members(center, rows, corner_list, rules)
 
@@ -527,18 +546,18 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
     return RowSet(rows, corners, arrays, staggers, row_of, array_of), reach
 
 
-def _staggers(center: np.ndarray, rows: list[Row], centres: list[np.ndarray]) -> list[Stagger]:
+def _staggers(
+    center: np.ndarray, rows: list[Row], centres: list[np.ndarray], lo: np.ndarray, hi: np.ndarray
+) -> list[Stagger]:
     """Parallel rows close together along the normal and overlapping along u. Both face the same
     way; a pair whose element centre lies between them (a lone double row) is turned to agree.
-    `rows` is updated in place when a row is turned."""
+    `lo`, `hi`: the box of each row's member centres. `rows` is updated in place when a row is turned."""
     if len(rows) < 2:
         return []
     U = np.array([r.direction for r in rows])
     N = np.array([r.normal for r in rows])
     orig = np.array([r.origin for r in rows])
     P = np.array([r.pitch for r in rows])
-    lo = np.array([center[r.members].min(axis=0) for r in rows])
-    hi = np.array([center[r.members].max(axis=0) for r in rows])
     # candidates: rows whose boxes, each grown by two of its pitches, meet; then the exact tests
     grown = np.hstack([lo - 2.0 * P[:, None], hi + 2.0 * P[:, None]])
     pa, pb = box_pairs(grown, grown, 0.0, same=True)
