@@ -95,9 +95,10 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
         first = ia < jb
         ia, jb = ia[first], jb[first]
     # along x first, then y on what is left: fewer gathers
-    keep = (A[ia, 0] <= B[jb, 2] + reach) & (B[jb, 0] <= A[ia, 2] + reach)
+    # (columns first, then the gather: quicker than A[ia, 0])
+    keep = (A[:, 0][ia] <= B[:, 2][jb] + reach) & (B[:, 0][jb] <= A[:, 2][ia] + reach)
     ia, jb = ia[keep], jb[keep]
-    keep = (A[ia, 1] <= B[jb, 3] + reach) & (B[jb, 1] <= A[ia, 3] + reach)
+    keep = (A[:, 1][ia] <= B[:, 3][jb] + reach) & (B[:, 1][jb] <= A[:, 3][ia] + reach)
     ia, jb = va[ia[keep]], vb[jb[keep]]
     if same and (big_a.any() or big_b.any()):  # a pair of two large shapes is found twice
         key = np.unique(ia * (len(b) + 1) + jb)

@@ -117,36 +117,70 @@ def _regular(spacing: np.ndarray, p: float, rules: Rules) -> tuple[np.ndarray, n
     return ok, q
 
 
-def _segments(s: np.ndarray, rules: Rules, offset: int = 0, depth: int = 0) -> list[tuple[int, int, float, int]]:
-    """Split a line's spacings into runs at a regular pitch: (first, last contact index, pitch, gaps).
+def _segments(s: np.ndarray, first: np.ndarray, count: np.ndarray, rules: Rules) -> tuple[np.ndarray, ...]:
+    """Split lines into runs at a regular pitch. `s` holds the spacings of all lines one after the
+    other; line k's are s[first[k] : first[k] + count[k]]. Returns the runs found, in order of
+    position: (first spacing, number of spacings, pitch, gaps); a run's contacts are first ..
+    first + number.
 
-    The line's median spacing is tried first (the smallest, if no spacing fits the median); where
+    A line's median spacing is tried first (the smallest, if no spacing fits the median); where
     spacings disagree with it, the line is cut there and each piece (regular or not) is tried again
-    with its own median, a few levels deep.
-    """
-    if len(s) < 2:
-        return []
-    p = float(median(s))
-    ok, q = _regular(s, p, rules)
-    if not ok.any():  # e.g. half the spacings at one pitch, half at another: the median fits neither
-        p = float(s.min())
-        ok, q = _regular(s, p, rules)
-    if ok.all():
-        return [(offset, offset + len(s), float(median(s / q)), int((q - 1).sum()))]
-    if depth >= 4:
-        return []
-    out: list[tuple[int, int, float, int]] = []
-    cuts = np.flatnonzero(np.diff(ok.astype(np.int8))) + 1
-    for run in np.split(np.arange(len(s)), cuts):
-        if len(run) >= 2:
-            out.extend(_segments(s[run], rules, offset + int(run[0]), depth + 1))
-    return out
+    with its own median, a few levels deep. Every piece of a level is handled at once."""
+    out: list[tuple[np.ndarray, ...]] = []
+    for depth in range(5):
+        keep = count >= 2
+        first, count = first[keep], count[keep]
+        if not len(first):
+            break
+        piece = np.repeat(np.arange(len(first)), count)
+        at = np.repeat(first - (np.cumsum(count) - count), count) + np.arange(int(count.sum()))
+        sp = s[at]
+        p = _piece_median(sp, piece, count)
+        ok, q = _regular(sp, p[piece], rules)
+        starts = np.cumsum(count) - count
+        # half the spacings at one pitch, half at another: the median fits neither; try the smallest
+        none = ~np.logical_or.reduceat(ok, starts)
+        if none.any():
+            p = np.where(none, np.minimum.reduceat(sp, starts), p)
+            ok, q = _regular(sp, p[piece], rules)
+        whole = np.logical_and.reduceat(ok, starts)
+        if whole.any():
+            sel = whole[piece]
+            w = np.flatnonzero(whole)
+            pitch = _piece_median(sp[sel] / q[sel], piece[sel], count[w])
+            gaps = np.add.reduceat(q[sel] - 1, np.cumsum(count[w]) - count[w])
+            out.append((first[w], count[w], pitch, gaps.astype(np.int64)))
+        if depth == 4:
+            break
+        # the rest is cut where ok changes, and each run tried again
+        rest = ~whole[piece]
+        at, ok, piece = at[rest], ok[rest], piece[rest]
+        if not len(at):
+            break
+        cut = np.concatenate([[True], (ok[1:] != ok[:-1]) | (piece[1:] != piece[:-1])])
+        first = at[cut]
+        count = np.diff(np.append(np.flatnonzero(cut), len(at)))
+    if not out:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, np.zeros(0), z
+    f, c, p, g = (np.concatenate(x) for x in zip(*out, strict=True))
+    order = np.argsort(f, kind="stable")
+    return f[order], c[order], p[order], g[order]
+
+
+def _piece_median(values: np.ndarray, piece: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """The median of each piece's values (pieces one after the other, `count` values each), as
+    numeric.median has it."""
+    order = np.lexsort((values, piece))
+    v = values[order]
+    starts = np.cumsum(count) - count
+    return (v[starts + (count - 1) // 2] + v[starts + count // 2]) / 2
 
 
 def _lines(center: np.ndarray, theta: float, members: np.ndarray, rules: Rules) -> list[_Line]:
     u = np.array([np.cos(theta), np.sin(theta)])
     n = _rot90(u)
-    pts = center[members]
+    pts = np.take(center, members, axis=0)
     rho = pts @ n
     t = pts @ u
     order = np.argsort(rho, kind="stable")
@@ -158,17 +192,18 @@ def _lines(center: np.ndarray, theta: float, members: np.ndarray, rules: Rules) 
         return []
     idx = np.flatnonzero(keep)
     idx = idx[np.lexsort((t[idx], group[idx]))]
-    bounds = np.flatnonzero(np.diff(group[idx])) + 1
-    out: list[_Line] = []
-    for run in np.split(idx, bounds):
-        tt = t[run]
-        s = np.diff(tt)
-        if (s <= rules.row_tolerance_um).any():  # two contacts at one place: not a row
-            s = np.maximum(s, 1e-9)
-        for first, last, pitch, gaps in _segments(s, rules):
-            if last - first + 1 >= 3 and pitch > rules.row_tolerance_um:
-                out.append(_Line(theta, members[run[first : last + 1]], pitch, gaps))
-    return out
+    g = group[idx]
+    line_first = np.flatnonzero(np.concatenate([[True], g[1:] != g[:-1]]))
+    line_size = np.diff(np.append(line_first, len(idx)))
+    # spacings along each line (two contacts at one place: a tiny spacing, which fits no pitch)
+    s = np.maximum(np.diff(t[idx]), 1e-9)
+    first, count, pitch, gaps = _segments(s, line_first, line_size - 1, rules)
+    ids = members[idx]
+    return [
+        _Line(theta, ids[f : f + c + 1], p, gp)
+        for f, c, p, gp in zip(first.tolist(), count.tolist(), pitch.tolist(), gaps.tolist(), strict=True)
+        if p > rules.row_tolerance_um
+    ]
 
 
 def _choose(lines: list[_Line], n: int) -> list[_Line]:
