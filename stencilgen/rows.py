@@ -109,7 +109,7 @@ def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tu
     return found
 
 
-def _regular(spacing: np.ndarray, p: float, rules: Rules) -> tuple[np.ndarray, np.ndarray]:
+def _regular(spacing: np.ndarray, p: float | np.ndarray, rules: Rules) -> tuple[np.ndarray, np.ndarray]:
     """Which spacings are a whole number of pitches p (1 .. max_gap_pitches), and that number."""
     q = np.rint(spacing / p)
     ok = (q >= 1) & (q <= rules.max_gap_pitches)
