@@ -259,29 +259,39 @@ def _drop_cutting_lines(lines: list[_Line]) -> list[_Line]:
     "line" through the end contacts of staggered double rows near a corner. Such a line is not a row."""
     if len(lines) < 2:
         return lines
+    L = len(lines)
     m, o = _by_contact(lines)
-    starts = np.flatnonzero(np.concatenate([[True], m[1:] != m[:-1]]))
-    counts = np.diff(np.append(starts, len(m)))
-    theta = [ln.theta for ln in lines]
-    crossing_members = np.zeros(len(lines), dtype=np.int64)
-    crosses: list[set[int]] = [set() for _ in lines]
-    for s0, c in zip(starts[counts > 1].tolist(), counts[counts > 1].tolist(), strict=True):
-        on = o[s0 : s0 + c].tolist()
-        for a in on:
-            others = [b for b in on if b != a and _angle_diff(theta[a], theta[b]) >= 2.0]
-            if others:
-                crossing_members[a] += 1
-                crosses[a].update(others)
-    keep = []
-    for k, ln in enumerate(lines):
-        if crossing_members[k] < len(ln.members) or not crosses[k]:
-            keep.append(ln)
-            continue
-        # how many lines of this one's direction cross each of the rows it cuts (itself included)
-        alike = [sum(1 for q in crosses[r] if _angle_diff(theta[q], ln.theta) < 2.0) for r in crosses[k]]
-        if max(alike) >= 3 or len(crosses[k]) < len(ln.members):
-            keep.append(ln)  # a grid's line, or one sharing a row twice: a row after all
-    return keep
+    # every ordered pair of lines through one contact: (a, b) from membership entries e and partner
+    first = np.flatnonzero(np.concatenate([[True], m[1:] != m[:-1]]))
+    size = np.diff(np.append(first, len(m)))
+    gsize = np.repeat(size, size)
+    gfirst = np.repeat(first, size)
+    e = np.repeat(np.arange(len(m)), gsize)
+    partner = np.repeat(gfirst, gsize) + np.arange(int(gsize.sum())) - np.repeat(np.cumsum(gsize) - gsize, gsize)
+    e, partner = e[partner != e], partner[partner != e]
+    # lines share a theta per direction (the direction's), so directions are compared value by value
+    thetas, did = np.unique([ln.theta for ln in lines], return_inverse=True)
+    close = _turns(thetas[:, None], thetas[None, :]) < 2.0
+    cross = ~close[did[o[e]], did[o[partner]]]
+    e, partner = e[cross], partner[cross]
+    has_cross = np.zeros(len(m), dtype=bool)
+    has_cross[e] = True
+    crossing_members = np.bincount(o[has_cross], minlength=L)
+    key = np.unique(o[e] * L + o[partner])  # which line crosses which, once
+    xa, xb = key // L, key % L
+    n_crosses = np.bincount(xa, minlength=L)
+    sizes = np.array([len(ln.members) for ln in lines])
+    suspect = (crossing_members >= sizes) & (n_crosses >= sizes)  # (n_crosses > 0 follows)
+    if not suspect.any():
+        return lines
+    # how many lines of a suspect's direction cross each of the rows it cuts (itself included)
+    per_dir = np.bincount(xa * len(thetas) + did[xb], minlength=L * len(thetas)).reshape(L, len(thetas))
+    alike = per_dir @ close.astype(np.int64)  # alike[r, d]: lines crossing r with direction close to d
+    at = np.flatnonzero(suspect[xa])
+    most = np.zeros(L, dtype=np.int64)
+    np.maximum.at(most, xa[at], alike[xb[at], did[xa[at]]])
+    drop = suspect & (most < 3)  # a grid's line, or one sharing a row twice, stays: a row after all
+    return [ln for k, ln in enumerate(lines) if not drop[k]]
 
 
 def _arrays(lines: list[_Line]) -> tuple[list[_Line], list[tuple[list[_Line], list[_Line]]]]:
