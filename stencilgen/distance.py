@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .model import Outlines, Polygons
-from .numeric import median
+from .numeric import median, unique
 
 #: pairs whose vertex counts multiply to more than this are measured by GEOS (shapely)
 DENSE_MAX = 256
@@ -101,7 +101,7 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
     keep = (A[:, 1][ia] <= B[:, 3][jb] + reach) & (B[:, 1][jb] <= A[:, 3][ia] + reach)
     ia, jb = va[ia[keep]], vb[jb[keep]]
     if same and (big_a.any() or big_b.any()):  # a pair of two large shapes is found twice
-        key = np.unique(ia * (len(b) + 1) + jb)
+        key = unique(ia * (len(b) + 1) + jb)
         ia, jb = key // (len(b) + 1), key % (len(b) + 1)
     return ia, jb
 
@@ -186,7 +186,7 @@ def distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarra
     sel = np.flatnonzero(poly_a & poly_b)
     if len(sel):
         key = na[sel] * (int(nb[sel].max()) + 1) + nb[sel]
-        for k in np.unique(key):
+        for k in unique(key):
             grp = sel[key == k]
             m, n = int(na[grp[0]]), int(nb[grp[0]])
             if m * n > DENSE_MAX:
@@ -204,7 +204,7 @@ def distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarra
         if not len(sel):
             continue
         counts = polys.polygons.counts[p_idx[sel]]
-        for n in np.unique(counts):
+        for n in unique(counts):
             grp = sel[counts == n]
             for s in range(0, len(grp), CHUNK):
                 g = grp[s : s + CHUNK]
@@ -378,7 +378,7 @@ def nearest(points: np.ndarray, k: int, reach: float, start: float) -> tuple[np.
     neighbour's distance: (n, k) distances and indices, nearest first, padded with inf and -1.
 
     A uniform grid of cell size s finds every point within s of a query; s starts at `start` and
-    doubles for the queries whose reach it does not yet cover."""
+    doubles for the queries whose reach it does not yet cover (unless k points lie within s)."""
     n = len(points)
     k = max(min(k, n - 1), 0)
     dist = np.full((n, k), np.inf)
@@ -413,7 +413,8 @@ def nearest(points: np.ndarray, k: int, reach: float, start: float) -> tuple[np.
         rank = np.arange(len(qa)) - np.maximum.accumulate(first)
         nn = np.full(n, np.inf)
         nn[qa[rank == 0]] = d[rank == 0]
-        covered = reach * nn[todo] <= s
+        # covered: every neighbour within reach is within s, or k of them are (the k nearest then are)
+        covered = (reach * nn[todo] <= s) | (np.bincount(qa, minlength=n)[todo] >= k)
         final = s > 2 * span  # every point is a candidate now
         mine = np.zeros(n, dtype=bool)
         mine[todo[covered | final]] = True

@@ -9,6 +9,7 @@ import numpy as np
 import shapely
 
 from .model import Contacts, Excluded, Polygons
+from .numeric import unique
 
 #: a polygon smaller than this (um^2) is degenerate
 MIN_AREA_UM2 = 1e-6
@@ -134,7 +135,7 @@ def min_rect(polys: Polygons, chunk_vertices: int = 4_000_000) -> tuple[np.ndarr
     n = len(polys)
     d, length, angle = np.zeros(n), np.zeros(n), np.zeros(n)
     counts = polys.counts
-    for v in np.unique(counts):
+    for v in unique(counts):
         idx = np.flatnonzero(counts == v)
         if v == 4:  # rectangles, the common pad: read the sides directly
             if len(idx) == n:
@@ -371,7 +372,7 @@ def build_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tupl
 
     pairs = _candidate_pairs(box, grid_um / 2)
     if len(pairs):
-        involved = np.unique(pairs)
+        involved = unique(pairs)
         geoms = np.empty(len(polys), dtype=object)
         geoms[involved] = to_shapely(polys, involved)
         shapely.prepare(geoms[involved])

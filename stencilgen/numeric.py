@@ -17,3 +17,15 @@ def median(values: np.ndarray | list[float]) -> float:
         return float(np.partition(a, k)[k])
     part = np.partition(a, (k - 1, k))
     return float((part[k - 1] + part[k]) / 2)
+
+
+def unique(values: np.ndarray | list) -> np.ndarray:
+    """The sorted distinct values, as np.unique gives them; by sorting, which for integers is many
+    times quicker than np.unique's hash table (numpy 2.3 and later)."""
+    a = np.sort(np.asarray(values).ravel())
+    if len(a) < 2:
+        return a
+    keep = np.empty(len(a), dtype=bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .distance import box_pairs, nearest
+from .distance import box_pairs, components, nearest
 from .model import AreaArray, Contacts, Corner, Instances, Row, RowSet, Stagger
-from .numeric import median
+from .numeric import median, unique
 from .rules import Rules
 
 NEIGHBOURS = 8
@@ -219,22 +219,6 @@ def _choose(lines: list[_Line], n: int) -> list[_Line]:
     return chosen
 
 
-def _union_find(n: int, edges: list[tuple[int, int]]) -> np.ndarray:
-    parent = list(range(n))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in edges:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return np.array([find(i) for i in range(n)], dtype=np.int64)
-
-
 def _turns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Differences of line directions (radians, mod pi) in degrees, [0, 90], element by element."""
     return np.degrees(np.abs((np.asarray(a) - np.asarray(b) + np.pi / 2) % np.pi - np.pi / 2))
@@ -277,7 +261,7 @@ def _drop_cutting_lines(lines: list[_Line]) -> list[_Line]:
     has_cross = np.zeros(len(m), dtype=bool)
     has_cross[e] = True
     crossing_members = np.bincount(o[has_cross], minlength=L)
-    key = np.unique(o[e] * L + o[partner])  # which line crosses which, once
+    key = unique(o[e] * L + o[partner])  # which line crosses which, once
     xa, xb = key // L, key % L
     n_crosses = np.bincount(xa, minlength=L)
     sizes = np.array([len(ln.members) for ln in lines])
@@ -300,10 +284,10 @@ def _arrays(lines: list[_Line]) -> tuple[list[_Line], list[tuple[list[_Line], li
         return [], []
     m, o = _by_contact(lines)
     same = np.flatnonzero(m[1:] == m[:-1])  # a contact in two lines links them
-    comp = _union_find(len(lines), list(zip(o[same].tolist(), o[same + 1].tolist(), strict=True)))
+    comp = components(len(lines), np.column_stack([o[same], o[same + 1]]))
     rows: list[_Line] = []
     grids: list[tuple[list[_Line], list[_Line]]] = []
-    for c in np.unique(comp):
+    for c in unique(comp):
         group = [lines[k] for k in np.flatnonzero(comp == c)]
         if len(group) < 6:
             rows.extend(group)
@@ -321,7 +305,8 @@ def _arrays(lines: list[_Line]) -> tuple[list[_Line], list[tuple[list[_Line], li
         if len(families) >= 2 and len(families[1]) >= 3:  # the two families must really cross: 3 x 3 at least
             a = np.concatenate([ln.members for ln in families[0]])
             b = np.concatenate([ln.members for ln in families[1]])
-            crossing = len(np.intersect1d(a, b))
+            both = np.sort(np.concatenate([unique(a), unique(b)]))
+            crossing = int((both[1:] == both[:-1]).sum())  # contacts on lines of both families
         if crossing >= 9:
             grids.append((families[0], families[1]))
         else:
@@ -441,7 +426,7 @@ def _corner_members(center: np.ndarray, rows: list[Row], corner_list: list, rule
                 stop = run[c + 1] if c + 1 < C else len(dist)
                 near[run[c] + int(np.argmin(dist[run[c] : stop]))] = True
         keys.append(k[near] * n + ids[near])
-    key = np.unique(np.concatenate(keys))
+    key = unique(np.concatenate(keys))
     owner = key // n
     bounds = np.searchsorted(owner, np.arange(C + 1))
     members = key % n
@@ -533,7 +518,7 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
     rows, mid, lo, hi = _rows(center, row_lines)
 
     corner_list = _corners(center, rows, rules)
-    comp = _union_find(len(rows), [(a, b) for a, b, _, _ in corner_list])
+    comp = components(len(rows), np.array([(a, b) for a, b, _, _ in corner_list], dtype=np.int64).reshape(-1, 2))
     # element centre of each row: the bbox centre of its corner-joined rows, if they turn; otherwise
     # the smallest such element around it, otherwise the centre of all contacts
     allc = (center.min(axis=0) + center.max(axis=0)) / 2
@@ -577,7 +562,7 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
     arrays = []
     grids.sort(key=lambda g: int(min(ln.members.min() for ln in g[0])))
     for gid, (fa, fb) in enumerate(grids):
-        members = np.unique(np.concatenate([ln.members for ln in fa + fb]))
+        members = unique(np.concatenate([ln.members for ln in fa + fb]))
         array_of[members] = gid
         arrays.append(
             AreaArray(

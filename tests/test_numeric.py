@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stencilgen.numeric import median
+from stencilgen.numeric import median, unique
 from stencilgen.process import keep_freed_memory
 
 
@@ -25,3 +25,15 @@ def test_freed_memory_is_kept_on_linux():
     a = np.ones(1_000_000)  # large blocks still allocate and free as before
     del a
     assert np.ones(1_000_000).sum() == 1_000_000
+
+
+@given(st.lists(st.integers(-5, 5) | st.integers(-(2**62), 2**62), max_size=60))
+def test_unique_is_numpys(values):
+    a = np.array(values, dtype=np.int64)
+    got = unique(a)
+    assert got.dtype == a.dtype and np.array_equal(got, np.unique(a))
+
+
+def test_unique_of_floats_and_lists():
+    assert unique([3.0, 1.0, 3.0, 2.5]).tolist() == [1.0, 2.5, 3.0]
+    assert unique(np.zeros((2, 2), dtype=np.int64)).tolist() == [0]

@@ -164,7 +164,8 @@ def read_stream(path: str, unit_m: float = 1e-6) -> Stream:
         raise Unsupported("too short")
     w = np.frombuffer(data, dtype=">u2", count=len(data) // 2)
     bare = np.flatnonzero(w[:-1] == 4)  # one pass over the file; the rest looks at these only
-    if np.isin(w[bare + 1], (0x0900, 0x1500)).any():
+    after = w[bare + 1]
+    if ((after == 0x0900) | (after == 0x1500)).any():
         raise Unsupported("paths or nodes")  # (or a coordinate that looks like their header: as safe)
     start, end, last = _runs(w, bare)
     cells: list[Cell] = []

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import OutputError
 from ..model import Outlines
+from ..numeric import unique
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -100,7 +101,7 @@ def outline_groups(outlines: Outlines, keep: np.ndarray) -> Iterator[tuple[np.nd
     """The outlines `keep` grouped by shape of record: (ids, arc flags (V,) of each edge) for every
     vertex count V and pattern of arc edges. Writers format each group with one record template."""
     counts = np.diff(outlines.offsets)[keep]
-    for v in np.unique(counts).tolist():
+    for v in unique(counts).tolist():
         ids = keep[counts == v]
         if v == 0:
             continue

@@ -14,6 +14,7 @@ import numpy as np
 from ..errors import OutputError
 from ..geometry import outlines_to_polygons
 from ..model import NONE, Apertures, Outlines
+from ..numeric import unique
 from . import atomic_path
 
 GRID_UM = 0.001
@@ -28,7 +29,7 @@ def _same_outline_groups(apertures: Apertures) -> list[np.ndarray]:
     keep = np.flatnonzero((apertures.kind != NONE) & (counts > 0))
     groups: list[np.ndarray] = []
     rng = np.random.default_rng(0)
-    for v in np.unique(counts[keep]).tolist():
+    for v in unique(counts[keep]).tolist():
         ids = keep[counts[keep] == v]
         at = ol.offsets[ids][:, None] + np.arange(v)
         rel = grid[at] - grid[at[:, :1]]
