@@ -257,3 +257,160 @@ def test_a_line_half_at_one_pitch_half_at_another_is_two_rows():
     rs = find_rows(contacts)
     found = sorted((len(r.members), round(r.pitch, 3)) for r in rs.rows)
     assert found == [(6, 100.0), (6, 150.0)]
+
+
+# The row finder's steps work on every line, piece or pair at once. Each is checked here against the
+# plain definition it implements, written one item at a time.
+
+
+def _segments_one_by_one(s, rules, offset=0, depth=0):
+    """The definition: a line's median spacing (else its smallest) is tried; where spacings disagree,
+    the line is cut there and every piece of two spacings or more is tried again, five levels deep."""
+    from stencilgen.numeric import median
+    from stencilgen.rows import _regular
+
+    if len(s) < 2:
+        return []
+    ok, q = _regular(s, median(s), rules)
+    if not ok.any():
+        ok, q = _regular(s, float(s.min()), rules)
+    if ok.all():
+        return [(offset, len(s), median(s / q), int((q - 1).sum()))]
+    if depth >= 4:
+        return []
+    out = []
+    for run in np.split(np.arange(len(s)), np.flatnonzero(np.diff(ok.astype(np.int8))) + 1):
+        if len(run) >= 2:
+            out += _segments_one_by_one(s[run], rules, offset + int(run[0]), depth + 1)
+    return out
+
+
+spacing = st.one_of(
+    st.sampled_from([80.0, 100.0, 100.0, 110.0, 125.0, 150.0, 200.0, 250.0, 300.0, 1e-9]),
+    st.floats(1.0, 2000.0),
+    st.sampled_from([100.0, 125.0]).map(lambda p: p + 0.4),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(spacing, min_size=2, max_size=25), min_size=1, max_size=6))
+def test_lines_are_cut_into_runs_as_one_by_one(lines):
+    from stencilgen.rows import _segments
+    from stencilgen.rules import Rules
+
+    rules = Rules()
+    s = np.concatenate([np.array(line) for line in lines])
+    count = np.array([len(line) for line in lines])
+    first = np.cumsum(count) - count
+    want = []
+    for f, line in zip(first.tolist(), lines, strict=True):
+        want += [(f + a, c, p, g) for a, c, p, g in _segments_one_by_one(np.array(line), rules)]
+    got = list(zip(*(x.tolist() for x in _segments(s, first, count, rules)), strict=True))
+    assert got == want
+
+
+def _drop_one_by_one(lines):
+    """The definition of a cutting line, contact by contact and line by line."""
+    from stencilgen.rows import _angle_diff
+
+    on: dict[int, list[int]] = {}
+    for k, ln in enumerate(lines):
+        for c in ln.members.tolist():
+            on.setdefault(c, []).append(k)
+    crossing_members = [0] * len(lines)
+    crosses: list[set[int]] = [set() for _ in lines]
+    for here in on.values():
+        for a in here:
+            others = [b for b in here if b != a and _angle_diff(lines[a].theta, lines[b].theta) >= 2.0]
+            if others:
+                crossing_members[a] += 1
+                crosses[a].update(others)
+    keep = []
+    for k, ln in enumerate(lines):
+        if crossing_members[k] < len(ln.members) or not crosses[k]:
+            keep.append(k)
+            continue
+        alike = [sum(1 for q in crosses[r] if _angle_diff(lines[q].theta, ln.theta) < 2.0) for r in crosses[k]]
+        if max(alike) >= 3 or len(crosses[k]) < len(ln.members):
+            keep.append(k)
+    return keep
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_cutting_lines_are_dropped_as_one_by_one(data):
+    from stencilgen.rows import _drop_cutting_lines, _Line
+
+    n = data.draw(st.integers(4, 25))
+    thetas = data.draw(st.lists(st.sampled_from([0.0, 0.01, np.pi / 4, np.pi / 2, np.pi / 2 + 0.02]), min_size=1))
+    lines = []
+    for _ in range(data.draw(st.integers(1, 12))):
+        members = data.draw(st.lists(st.integers(0, n - 1), min_size=3, max_size=7, unique=True))
+        lines.append(_Line(data.draw(st.sampled_from(thetas)), np.array(sorted(members)), 100.0, 0))
+    kept = _drop_cutting_lines(lines)
+    assert [next(k for k, ln in enumerate(lines) if ln is x) for x in kept] == _drop_one_by_one(lines)
+
+
+def _corners_one_by_one(center, rows, rules):
+    """The definition of a corner, pair of rows by pair of rows."""
+    from stencilgen.rows import _angle_diff
+
+    cand = []
+    for a in range(len(rows)):
+        for b in range(a + 1, len(rows)):
+            A, B = rows[a], rows[b]
+            ta, tb = (np.arctan2(R.direction[1], R.direction[0]) for R in (A, B))
+            if _angle_diff(ta, tb) <= rules.corner_min_angle_deg:
+                continue
+            ea, eb = center[A.members[[0, -1]]], center[B.members[[0, -1]]]
+            near = min(
+                np.hypot(*(ea[:, None, :] - center[B.members][None]).transpose(2, 0, 1)).min(),
+                np.hypot(*(eb[:, None, :] - center[A.members][None]).transpose(2, 0, 1)).min(),
+            )
+            score = float(near)
+            for P, Q in ((A, B), (B, A)):
+                for e in center[P.members[[0, -1]]]:
+                    t = (e - Q.origin) @ Q.direction
+                    t_end = (center[Q.members[-1]] - Q.origin) @ Q.direction
+                    if t < 0 or t > t_end:
+                        score = min(score, max(abs((e - Q.origin) @ Q.normal), min(abs(t), abs(t - t_end))))
+            if score > rules.corner_reach * max(A.pitch, B.pitch) + rules.row_tolerance_um:
+                continue
+            s = np.linalg.solve(np.column_stack([A.direction, -B.direction]), B.origin - A.origin)
+            x = A.origin + s[0] * A.direction
+            end_a = int(np.argmin(np.hypot(*(center[A.members[[0, -1]]] - x).T)))
+            end_b = int(np.argmin(np.hypot(*(center[B.members[[0, -1]]] - x).T)))
+            cand.append((round(score, 6), a, b, end_a, end_b, x))
+    used, out = set(), []
+    for _score, a, b, ea, eb, x in sorted(cand, key=lambda c: c[:3]):
+        if (a, ea) not in used and (b, eb) not in used:
+            used |= {(a, ea), (b, eb)}
+            out.append((a, b, x))
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.floats(0.0, 180.0),
+    st.sampled_from([80.0, 100.0, 125.0]),
+    st.integers(4, 14),
+    st.integers(0, 2**31 - 1),
+)
+def test_corners_are_found_as_one_by_one(angle, pitch, count, seed):
+    from stencilgen.rows import _corners, _find_rows
+    from stencilgen.rules import Rules
+
+    rng = np.random.default_rng(seed)
+    side = count * pitch + rng.uniform(1.5, 6.0) * pitch
+    missing = {int(rng.integers(4)): [int(rng.integers(count))]} if rng.random() < 0.5 else {}
+    dies = [synth.ring(side=side, pitch=pitch, count=count, pad=(0.6 * pitch, 0.9 * pitch), missing=missing)]
+    dies.append(dies[0].transformed(0.0, (side + rng.uniform(0.5, 4.0) * pitch, 0.0)))  # a neighbour die
+    polys = [p for d in dies for p in d.transformed(angle).polygons()]
+    contacts, _ = build_contacts(Polygons.from_list(polys), 0.001)
+    rules = Rules()
+    rows = _find_rows(contacts, rules)[0].rows
+    got = _corners(contacts.center, rows, rules)
+    want = _corners_one_by_one(contacts.center, rows, rules)
+    assert [(a, b) for a, b, _x, _s in got] == [(a, b) for a, b, _x in want]
+    for (_a, _b, x, _s), (_, _, y) in zip(got, want, strict=True):
+        assert np.allclose(x, y, atol=1e-9)
