@@ -65,15 +65,14 @@ def _neighbour_pairs(center: np.ndarray, start: float) -> tuple[np.ndarray, np.n
 
 def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tuple[float, np.ndarray]]:
     """Dominant pair directions (radians, [0, pi)) with the contacts that have a pair along each."""
-    v = np.take(center, pairs[:, 1], axis=0) - np.take(center, pairs[:, 0], axis=0)
-    theta = np.arctan2(v[:, 1], v[:, 0]) % np.pi
-    length = np.hypot(v[:, 0], v[:, 1])
-    # a pair's own angular uncertainty: its ends may sit row_tolerance off the line
-    slack = np.clip(np.arctan2(2 * tol_um, length), np.radians(0.1), np.radians(3.0))
     nbins = round(180 / BIN_DEG)
-    bins = np.floor(np.degrees(theta) / BIN_DEG).astype(np.int64) % nbins
-    order = np.argsort(bins, kind="stable")
-    pairs, theta, length, slack, bins = pairs[order], theta[order], length[order], slack[order], bins[order]
+    vx = center[:, 0][pairs[:, 1]] - center[:, 0][pairs[:, 0]]
+    vy = center[:, 1][pairs[:, 1]] - center[:, 1][pairs[:, 0]]
+    theta = np.arctan2(vy, vx) % np.pi
+    bins = (np.floor(np.degrees(theta) / BIN_DEG).astype(np.int64) % nbins).astype(np.int16)
+    order = np.argsort(bins, kind="stable")  # 16-bit keys: a radix sort
+    pairs, theta, bins = np.take(pairs, order, axis=0), theta[order], bins[order].astype(np.int64)
+    vx, vy = vx[order], vy[order]
     start = np.searchsorted(bins, np.arange(nbins + 1))
     counts = np.diff(start)
     alive = np.ones(len(pairs), dtype=bool)
@@ -91,18 +90,22 @@ def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tu
             break
         near = around(peak, 1)
         near = near[alive[near]]
-        # circular mean of doubled angles, long pairs weigh more (their angle is sharper)
-        z = np.sum(length[near] ** 2 * np.exp(2j * theta[near]))
+        # circular mean of doubled angles, long pairs weigh more (their angle is sharper): the sum of
+        # length^2 * exp(2i theta), which is (vx + i vy)^2
+        x, y = vx[near], vy[near]
+        z = complex(float(np.sum(x * x - y * y)), float(np.sum(2 * x * y)))
         best = float(np.angle(z) / 2 % np.pi)
         cand = around(peak, span)
         cand = cand[alive[cand]]
         diff = np.abs((theta[cand] - best + np.pi / 2) % np.pi - np.pi / 2)
         off = (bins[cand] - peak + 1) % nbins  # 0..2: the peak's own bins, always taken
-        take = cand[(diff <= slack[cand]) | (off <= 2)]
+        # a pair's own angular uncertainty: its ends may sit row_tolerance off the line
+        slack = np.clip(np.arctan2(2 * tol_um, np.hypot(vx[cand], vy[cand])), np.radians(0.1), np.radians(3.0))
+        take = cand[(diff <= slack) | (off <= 2)]
         alive[take] = False
         counts -= np.bincount(bins[take], minlength=nbins)
         mark = np.zeros(len(center), dtype=bool)
-        mark[pairs[take].ravel()] = True
+        mark[np.take(pairs, take, axis=0).ravel()] = True
         members = np.flatnonzero(mark)
         if len(members) >= 3:
             found.append((best, members))
