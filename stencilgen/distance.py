@@ -378,7 +378,7 @@ def nearest(points: np.ndarray, k: int, reach: float, start: float) -> tuple[np.
     neighbour's distance: (n, k) distances and indices, nearest first, padded with inf and -1.
 
     A uniform grid of cell size s finds every point within s of a query; s starts at `start` and
-    doubles for the queries whose reach it does not yet cover (unless k points lie within s)."""
+    grows (up to doubling) for the queries whose reach it does not yet cover, unless k points lie within s."""
     n = len(points)
     k = max(min(k, n - 1), 0)
     dist = np.full((n, k), np.inf)
@@ -414,7 +414,8 @@ def nearest(points: np.ndarray, k: int, reach: float, start: float) -> tuple[np.
         nn = np.full(n, np.inf)
         nn[qa[rank == 0]] = d[rank == 0]
         # covered: every neighbour within reach is within s, or k of them are (the k nearest then are)
-        covered = (reach * nn[todo] <= s) | (np.bincount(qa, minlength=n)[todo] >= k)
+        found = np.bincount(qa, minlength=n)[todo]
+        covered = (reach * nn[todo] <= s) | (found >= k)
         final = s > 2 * span  # every point is a candidate now
         mine = np.zeros(n, dtype=bool)
         mine[todo[covered | final]] = True
@@ -422,8 +423,12 @@ def nearest(points: np.ndarray, k: int, reach: float, start: float) -> tuple[np.
         at = qa[top] * k + rank[top]  # flat positions: quicker than a two-axis assignment
         dist.ravel()[at] = d[top]
         idx.ravel()[at] = pb[top]
-        todo = todo[~(covered | final)]
-        s *= 2
+        left = ~(covered | final)
+        todo, found = todo[left], found[left]
+        # the next radius: where k points would lie at the density seen so far (a typical point's
+        # guess; the others go round again), growing by 1.25 to 2 times
+        guess = np.where(found > 0, s * np.sqrt(k / np.maximum(found, 1)) * 1.1, 2 * s)
+        s = float(np.clip(median(guess), 1.25 * s, 2 * s)) if len(todo) else 2 * s
     return dist, idx
 
 

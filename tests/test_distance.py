@@ -142,7 +142,7 @@ def test_strip_outline_is_rectangle_and_disc(D: float) -> None:
     assert c[0] @ axis[0] - lo[0] == pytest.approx(h1[0])
 
 
-@pytest.mark.parametrize("layout", ["random", "rows", "clusters"])
+@pytest.mark.parametrize("layout", ["random", "rows", "clusters", "grid", "hex"])
 def test_nearest_equals_brute_force(layout: str) -> None:
     """Every neighbour within reach times the nearest distance is found, nearest first, up to k."""
     rng = np.random.default_rng(11)
@@ -152,6 +152,11 @@ def test_nearest_equals_brute_force(layout: str) -> None:
         x = np.arange(200) * 50.0
         pts = np.vstack([np.column_stack([x, np.zeros(200)]), np.column_stack([x, np.full(200, 400.0)])])
         pts = np.vstack([pts, [[-30_000.0, 9_000.0], [80_000.0, -5.0]]])
+    elif layout == "grid":  # an area array: 8 within 1.5 pitches, 20 within reach
+        pts = np.stack(np.meshgrid(np.arange(25) * 150.0, np.arange(24) * 150.0), axis=-1).reshape(-1, 2)
+    elif layout == "hex":  # a staggered array: 6 at one pitch, ties at the k-th neighbour
+        rows = [np.column_stack([np.arange(25) * 100.0 + 50.0 * (j % 2), np.full(25, j * 86.6)]) for j in range(24)]
+        pts = np.vstack(rows)
     else:  # tight clusters far apart
         pts = np.vstack([c + rng.normal(0, 3, (30, 2)) for c in rng.uniform(0, 1e5, (10, 2))])
     k, reach = 8, 2.5
