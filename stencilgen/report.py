@@ -182,6 +182,7 @@ class ContactRecords(Sequence[dict[str, Any]]):
         self._keys = list(columns)
         self._n = len(columns["id"])
         self._lists: dict[str, list[Any]] = {}
+        self._coded: dict[str, tuple[np.ndarray, list[bytes]]] = {}
         self._findings = findings
         contact = findings.contact if len(findings) else np.zeros(0, dtype=np.int64)
         self._at = np.searchsorted(contact, np.arange(self._n + 1)).tolist()
@@ -199,7 +200,7 @@ class ContactRecords(Sequence[dict[str, Any]]):
     def column(self, key: str) -> list[Any]:
         if key not in self._lists:
             raw = self._raw[key]
-            if isinstance(raw, _Num):
+            if isinstance(raw, (_Num, _Coded)):
                 self._lists[key] = raw.tolist()
             elif isinstance(raw, tuple):
                 self._lists[key] = [list(p) for p in zip(*(r.tolist() for r in raw), strict=True)]
@@ -241,34 +242,57 @@ class ContactRecords(Sequence[dict[str, Any]]):
             rec["findings"] = self.findings_of(j)
         return out
 
-    def json_text(self, start: int, stop: int) -> str:
-        """The JSON text of records start..stop, one per line, built column by column: each column is
-        encoded in one call and the records are joined in one call (no dict per record)."""
+    def json_bytes(self, start: int, stop: int) -> bytes:
+        """The JSON text (UTF-8) of records start..stop, one per line, built column by column: each
+        column is formatted at once into its stripe of a table of fixed-width lines (no dict per
+        record); the constant text between the stripes is laid down first, for all lines at once."""
         import orjson
 
         n = stop - start
-        sep, tail = ",\n  ", "[]}"  # between records; a record without findings ends so
-        blocks = [_const_block(sep, n)]
+        sep, tail = b",\n  ", b"[]}"  # between records; a record without findings ends so
+        template = bytearray(sep)
+        stripes: list[tuple[int, np.ndarray]] = []  # where each column's text goes in a line
         for k, key in enumerate(self._keys):
-            blocks.append(_const_block(("{" if k == 0 else ",") + orjson.dumps(key).decode() + ":", n))
-            blocks.append(_json_block(self._raw[key], start, stop))
-        blocks.append(_const_block(',"findings":' + tail, n))
-        width = sum(b.shape[1] for b in blocks)
+            template += (b"{" if k == 0 else b",") + orjson.dumps(key) + b":"
+            raw = self._raw[key]
+            blk = (
+                _json_block(raw, start, stop) if isinstance(raw, (_Num, tuple)) else self._text_block(key, start, stop)
+            )
+            stripes.append((len(template), blk))
+            template += b" " * blk.shape[1]
+        template += b',"findings":' + tail
+        width = len(template)
         table = np.empty((n, width), dtype=np.uint8)
-        at = 0
-        for blk in blocks:
+        table[:] = np.frombuffer(bytes(template), dtype=np.uint8)
+        for at, blk in stripes:
             table[:, at : at + blk.shape[1]] = blk
-            at += blk.shape[1]
-        text = table.tobytes().decode("ascii")[len(sep) :]  # the first record: no separator
+        text = table.tobytes()[len(sep) :]  # the first record: no separator
         # records with findings: their empty list gives way to the findings' text
         pieces, last = [], 0
         with_findings = np.flatnonzero(np.diff(np.asarray(self._at[start : stop + 1])) > 0)
         for j in with_findings.tolist():
             cut = (j + 1) * width - len(tail) - len(sep)
-            pieces += [text[last:cut], orjson.dumps(self.findings_of(start + j)).decode(), "}"]
+            pieces += [text[last:cut], orjson.dumps(self.findings_of(start + j)), b"}"]
             last = cut + len(tail)
         pieces.append(text[last:])
-        return "".join(pieces)
+        return b"".join(pieces)
+
+    def _text_block(self, key: str, start: int, stop: int) -> np.ndarray:
+        """(n, w) ASCII: a text column, each distinct value encoded once and looked up; as wide as
+        the widest value among these records."""
+        if key not in self._coded:
+            raw = self._raw[key]
+            coded = raw if isinstance(raw, _Coded) else _Coded.of(raw)
+            self._coded[key] = (coded.codes, [_json_item(v) for v in coded.values])
+        codes, texts = self._coded[key]
+        codes = codes[start:stop]
+        used = np.flatnonzero(np.bincount(codes, minlength=len(texts)))
+        width = max([len(texts[u]) for u in used.tolist()] + [1])
+        cells = np.full((max(len(texts), 1), width), ord(" "), dtype=np.uint8)
+        for u in used.tolist():
+            if texts[u]:
+                cells[u, width - len(texts[u]) :] = np.frombuffer(texts[u], dtype=np.uint8)
+        return np.take(cells, codes, axis=0)
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -289,11 +313,37 @@ def _const_block(text: str, n: int) -> np.ndarray:
 
 def _value(raw: Any, i: int) -> Any:
     """One value of a report column, as its list would hold it."""
-    if isinstance(raw, _Num):
+    if isinstance(raw, (_Num, _Coded)):
         return raw.value(i)
     if isinstance(raw, tuple):
         return [r.value(i) for r in raw]
     return raw[i]
+
+
+class _Coded:
+    """A text (or flag) column of the report with few distinct values: a code per contact into `values`."""
+
+    def __init__(self, codes: np.ndarray, values: Sequence[Any]) -> None:
+        self.codes = np.asarray(codes, dtype=np.int64)
+        self.values = list(values)
+
+    @staticmethod
+    def of(items: Sequence[Any]) -> _Coded:
+        """The column of a plain list (values of one type each: True and 1 stay apart)."""
+        index: dict[tuple[type, Any], int] = {}
+        keys = list(zip(map(type, items), items, strict=True))
+        codes = list(map(lambda k: index.setdefault(k, len(index)), keys))
+        return _Coded(np.array(codes, dtype=np.int64), [v for _t, v in index])
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def value(self, i: int) -> Any:
+        return self.values[int(self.codes[i])]
+
+    def tolist(self) -> list[Any]:
+        table = self.values
+        return [table[c] for c in self.codes.tolist()]
 
 
 class _Num:
@@ -356,30 +406,21 @@ class _Num:
 
 
 def _json_block(column: Any, start: int, stop: int) -> np.ndarray:
-    """(n, w) ASCII bytes: each value of a column as JSON text, right-aligned in a field of spaces (JSON
-    allows them; the records line up as a table). Numeric columns are formatted from their arrays;
-    others are encoded at once and split between items (booleans, ASCII strings without commas)."""
-    import orjson
-
+    """(n, w) ASCII bytes: each value of a numeric column as JSON text, right-aligned in a field of
+    spaces (JSON allows them; the records line up as a table), formatted from the column's arrays."""
     n = stop - start
     if isinstance(column, _Num):
         return column.block(start, stop)
-    if isinstance(column, tuple):
-        a, b = (c.block(start, stop) for c in column)
-        return np.hstack([_const_block("[", n), a, _const_block(",", n), b, _const_block("]", n)])
-    values = column[start:stop]
-    text = orjson.dumps(values)[1:-1]
-    items = text.split(b",") if text else []
-    if len(items) != n or not text.isascii():  # commas or non-ASCII inside: one by one, escaped
-        items = [json.dumps(v).encode("ascii") for v in values]
-    raw = np.array(items, dtype=bytes)
-    width = max(raw.dtype.itemsize, 1)
-    cells = raw.view(np.uint8).reshape(n, width) if n else np.zeros((0, width), np.uint8)
-    lens = (cells != 0).sum(axis=1)
-    out = np.full((n, width), ord(" "), dtype=np.uint8)
-    r, c = np.nonzero(cells)
-    out[r, c + (width - lens)[r]] = cells[r, c]
-    return out
+    a, b = (c.block(start, stop) for c in column)
+    return np.hstack([_const_block("[", n), a, _const_block(",", n), b, _const_block("]", n)])
+
+
+def _json_item(value: Any) -> bytes:
+    """One value as ASCII JSON text (non-ASCII characters escaped)."""
+    import orjson
+
+    text = orjson.dumps(value)
+    return text if text.isascii() else json.dumps(value).encode("ascii")
 
 
 def _f(x: float, nd: int = 4) -> float | None:
@@ -411,7 +452,13 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
     def ids(values: np.ndarray) -> _Num:
         return _Num(values, 0, values >= 0)
 
-    kinds = [KIND_NAMES[int(k)] for k in ap.kind.tolist()]
+    statuses = ("ok", "warning", "error")
+    status_code = np.full(n, -1, dtype=np.int64)
+    for code, name in enumerate(statuses):
+        status_code[np.asarray(checked.status) == name] = code
+    status = _Coded(status_code, statuses) if (status_code >= 0).all() else _Coded.of(checked.status.tolist())
+    kind_names = sorted(KIND_NAMES.items())
+    kind_code = np.searchsorted([k for k, _ in kind_names], ap.kind)
     columns: dict[str, Any] = {
         "id": _Num(np.arange(n), 0),
         "x_um": col(c.center[:, 0]),
@@ -420,14 +467,14 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
         "array": ids(rows.array_of),
         "d_um": col(c.d),
         "contact_area_um2": col(c.area, 3),
-        "aperture": kinds,
+        "aperture": _Coded(kind_code, [name for _, name in kind_names]),
         "aperture_area_um2": col(ap.area, 3),
         "aperture_width_um": col(ap.width),
         "strip_direction_deg": col(axis_deg, 3, strip),
         "tip_side": _Num(ap.side, 0, strip),
         "tip_diameter_um": col(ap.tip_d, 4, strip & (ap.tip_d > 0)),
         "extension_um": col(ap.extension, 4, strip),
-        "oblique": ap.corner.tolist(),
+        "oblique": _Coded(ap.corner.astype(np.int64), [False, True]),
         "solder_volume_um3": col(checked.volume, 2),
         "solder_volume_band_um3": (col(checked.volume_low, 2), col(checked.volume_high, 2)),
         "volume_limit_um3": col(checked.volume_limit, 2),
@@ -439,7 +486,7 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
         "max_thickness_um": col(checked.max_thickness),
         "web_um": col(checked.min_web),
         "clearance_um": col(checked.min_clearance),
-        "status": [str(x) for x in checked.status.tolist()],
+        "status": status,
     }
     records = ContactRecords(columns, checked.findings)
     counts: dict[str, int] = {}
@@ -522,30 +569,35 @@ def column(records: Any, key: str) -> list[Any]:
 
 def write_report(fh: Any, doc: dict[str, Any]) -> None:
     """Write a report as JSON text: the summary indented, then one line per record, in chunks (a wafer's
-    records are encoded a few thousand at a time, never as one string)."""
+    records are encoded a few thousand at a time, never as one string). `fh` is a text or a binary file."""
     import orjson  # ten times faster than json for a wafer's records
 
-    fh.write('{\n "summary": ' + json.dumps(doc["summary"], indent=1, allow_nan=False).replace("\n", "\n "))
+    binary = not isinstance(fh, io.TextIOBase)
+
+    def put(data: bytes) -> None:
+        fh.write(data if binary else data.decode("utf-8"))
+
+    put(('{\n "summary": ' + json.dumps(doc["summary"], indent=1, allow_nan=False).replace("\n", "\n ")).encode())
     for key in [k for k in doc if k != "summary"]:
         items = doc[key]
-        if hasattr(items, "json_text") or (
+        if hasattr(items, "json_bytes") or (
             isinstance(items, Sequence) and not isinstance(items, str) and len(items) and isinstance(items[0], dict)
         ):
-            fh.write(f',\n "{key}": [\n  ')
+            put(f',\n "{key}": [\n  '.encode())
             for start in range(0, len(items), 8192):
                 if start:
-                    fh.write(",\n  ")
+                    put(b",\n  ")
                 stop = min(start + 8192, len(items))
-                if hasattr(items, "json_text"):
-                    fh.write(items.json_text(start, stop))
+                if hasattr(items, "json_bytes"):
+                    put(items.json_bytes(start, stop))
                     continue
-                body = orjson.dumps(items[start:stop]).decode()
+                body = orjson.dumps(items[start:stop])
                 # records hold no braces inside strings, so "},{" only ever separates two records
-                fh.write(body[1:-1].replace("},{", "},\n  {"))
-            fh.write("\n ]")
+                put(body[1:-1].replace(b"},{", b"},\n  {"))
+            put(b"\n ]")
         else:
-            fh.write(f',\n "{key}": ' + json.dumps(items, allow_nan=False))
-    fh.write("\n}\n")
+            put((f',\n "{key}": ' + json.dumps(items, allow_nan=False)).encode())
+    put(b"\n}\n")
 
 
 def dumps_report(doc: dict[str, Any]) -> str:

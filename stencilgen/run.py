@@ -79,7 +79,7 @@ def _write_json(path: str, report: dict[str, Any]) -> None:
     from .writers import atomic_open
 
     try:
-        with atomic_open(path) as fh:
+        with atomic_open(path, "wb") as fh:
             write_report(fh, report)
     except OSError as exc:
         raise OutputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
