@@ -545,7 +545,7 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
         else:
             m = mid[k]
             inside = [
-                (float(np.prod(hi - lo)), e[0].tolist(), e[0])
+                (float(np.prod(e[2] - e[1])), e[0].tolist(), e[0])
                 for e in elements.values()
                 if (m >= e[1] - r.pitch).all() and (m <= e[2] + r.pitch).all()
             ]

@@ -414,3 +414,19 @@ def test_corners_are_found_as_one_by_one(angle, pitch, count, seed):
     assert [(a, b) for a, b, _x, _s in got] == [(a, b) for a, b, _x in want]
     for (_a, _b, x, _s), (_, _, y) in zip(got, want, strict=True):
         assert np.allclose(x, y, atol=1e-9)
+
+
+def test_a_loose_row_faces_away_from_the_smallest_element_around_it():
+    """A lone short row inside a large pad ring, beside an L of two rows: the row takes its outward
+    side from the smallest element whose box holds it (the L), not from the ring."""
+    polys = synth.ring(side=5000.0, pitch=100.0, count=47, pad=(40.0, 60.0), edge=80.0)
+    polys = polys.transformed(0.0, (-300.0, -300.0)).polygons()
+    pad = (30.0, 30.0)
+    polys += [synth.rect((x, 1000.0), pad, 0) for x in np.arange(0.0, 1001.0, 100.0)]  # the L: top
+    polys += [synth.rect((1000.0, y), pad, 0) for y in np.arange(0.0, 901.0, 100.0)]  # the L: right
+    polys += [synth.rect((x, -50.0), pad, 0) for x in (-150.0, -50.0, 50.0)]  # the lone row
+    contacts, _ = build_contacts(Polygons.from_list(polys), 0.001)
+    lone = [r for r in find_rows(contacts).rows if len(r.members) == 3]
+    assert len(lone) == 1
+    # the L's box centre (500, 500) lies above the row: its normal points down, away from it
+    assert np.allclose(lone[0].normal, [0.0, -1.0])
