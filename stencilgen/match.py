@@ -17,6 +17,9 @@ from .geometry import to_shapely
 from .model import NONE, SHRUNK, STRIP, Apertures, Contacts, Outlines, Polygons, RowSet
 from .rules import Rules
 
+#: cuts across the middle 60 % of an elongated aperture, for its narrowest width
+CUTS = 25
+
 
 @dataclass(frozen=True)
 class Matched:
@@ -51,15 +54,72 @@ def _narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     width[ok], axis[ok] = short_l, ax
     el = np.flatnonzero(long_l >= 1.5 * short_l)
     if len(el):
-        ts = np.linspace(-0.3, 0.3, 25)
-        across = np.stack([-ax[el, 1], ax[el, 0]], axis=1)
-        centre = rect[el].mean(axis=1)
-        mid = centre[:, None, :] + (ts[None, :, None] * long_l[el, None, None]) * ax[el, None, :]
-        half = (across * (2 * short_l[el])[:, None])[:, None, :]
-        cuts = shapely.linestrings(np.stack([mid - half, mid + half], axis=2).reshape(-1, 2, 2))
-        lengths = shapely.length(shapely.intersection(cuts, np.repeat(polys[ok[el]], len(ts))))
-        width[ok[el]] = lengths.reshape(len(el), len(ts)).min(axis=1)
+        ts = np.linspace(-0.3, 0.3, CUTS)
+        chords = _chords(polys[ok[el]], rect[el].mean(axis=1), ax[el], ts[None, :] * long_l[el, None])
+        width[ok[el]] = chords.min(axis=1)
     return width, axis
+
+
+def _chords(polys: np.ndarray, centre: np.ndarray, ax: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """(k, c): the length of polygon j inside the line across `ax[j]` (perpendicular to it) at
+    `at[j, c]` along it from `centre[j]`: between the polygon's boundary crossings, taken in pairs along
+    the line (inside between the first and second, the third and fourth...). An edge crosses the line
+    when its ends lie on either side, one end counted on the far side when exactly on the line, so that
+    a vertex on the line counts once; a line through a vertex, or crossed an odd number of times, is
+    measured by GEOS."""
+    k, c = at.shape
+    rings, ring_of = shapely.get_rings(polys, return_index=True)
+    pts, which = shapely.get_coordinates(rings, return_index=True)
+    owner = ring_of[which]
+    # edges: consecutive points of one ring (each ring repeats its first point at the end)
+    same = which[1:] == which[:-1]
+    p, q, j = pts[:-1][same], pts[1:][same], owner[:-1][same]
+    rel_p, rel_q = p - centre[j], q - centre[j]
+    across = np.stack([-ax[:, 1], ax[:, 0]], axis=1)
+    pt, qt = np.einsum("ij,ij->i", rel_p, ax[j]), np.einsum("ij,ij->i", rel_q, ax[j])
+    ps, qs = np.einsum("ij,ij->i", rel_p, across[j]), np.einsum("ij,ij->i", rel_q, across[j])
+    # only edges that reach into the range of the cuts
+    lo, hi = at.min(axis=1), at.max(axis=1)
+    near = (np.minimum(pt, qt) <= hi[j]) & (np.maximum(pt, qt) >= lo[j]) & (pt != qt)
+    pt, qt, ps, qs, j = pt[near], qt[near], ps[near], qs[near], j[near]
+    # every (edge, cut) pair of one polygon
+    e = np.repeat(np.arange(len(j)), c)
+    cut = np.tile(np.arange(c), len(j))
+    t = at[j[e], cut]
+    # a vertex exactly on the line (the boundary may run along it): GEOS measures that line
+    on = (pt[e] == t) | (qt[e] == t)
+    touchy = np.zeros(k * c, dtype=bool)
+    touchy[j[e[on]] * c + cut[on]] = True
+    cross = (pt[e] <= t) != (qt[e] <= t)
+    e, cut, t = e[cross], cut[cross], t[cross]
+    s = ps[e] + (t - pt[e]) / (qt[e] - pt[e]) * (qs[e] - ps[e])
+    line = j[e] * c + cut
+    order = np.lexsort((s, line))
+    line, s = line[order], s[order]
+    start = np.flatnonzero(np.concatenate([[True], line[1:] != line[:-1]]))
+    rank = np.arange(len(line)) - np.repeat(start, np.diff(np.append(start, len(line))))
+    sign = np.where(rank % 2 == 1, 1.0, -1.0)
+    chord = np.bincount(line, weights=sign * s, minlength=k * c)
+    odd = np.bincount(line, minlength=k * c) % 2 == 1
+    if odd.any() or touchy.any():  # a boundary touching the line, not crossing it: GEOS measures these
+        bad = np.flatnonzero(odd | touchy)
+        pj, pc = bad // c, bad % c
+        mid = centre[pj] + at[pj, pc][:, None] * ax[pj]
+        half = across[pj] * 1e3 * (1.0 + np.abs(pts).max())
+        cuts = shapely.linestrings(np.stack([mid - half, mid + half], axis=1))
+        chord[bad] = shapely.length(shapely.intersection(cuts, polys[pj]))
+    return chord.reshape(k, c)
+
+
+def _farthest(pts: np.ndarray, of: np.ndarray, axes: np.ndarray, which: np.ndarray, n: int) -> np.ndarray:
+    """For every k, the largest projection on axes[k] of the points of polygon which[k] (`of`: the
+    polygon of each point, polygons 0..n-1)."""
+    slot = np.full(n, -1, dtype=np.int64)
+    slot[which] = np.arange(len(which))
+    mine = slot[of] >= 0
+    out = np.full(len(which), -np.inf)
+    np.maximum.at(out, slot[of[mine]], np.einsum("ij,ij->i", pts[mine], axes[slot[of[mine]]]))
+    return out
 
 
 def match_apertures(contacts: Contacts, rows: RowSet, shapes: list[Any], rules: Rules) -> Matched:
@@ -95,48 +155,50 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: list[Any], rules: 
     kind = np.full(n, NONE, dtype=np.int8)
     area, perimeter, width = np.zeros(n), np.zeros(n), np.zeros(n)
     axis, side, ext = np.zeros((n, 2)), np.zeros(n, dtype=np.int8), np.zeros(n)
-    rings: list[np.ndarray] = []
     counts = np.zeros(n, dtype=np.int64)
     served = np.array(sorted(owned), dtype=np.int64)
-    mine = np.empty(len(served), dtype=object)  # each served contact's aperture (several: their union)
-    for j, i in enumerate(served.tolist()):
-        ks = owned[i]
-        shape = shapely.union_all(geoms[ks]) if len(ks) > 1 else geoms[ks[0]]
-        if shape.geom_type != "Polygon":
-            shape = max(shapely.get_parts(shape), key=lambda p: p.area)
-        mine[j] = shapely.geometry.polygon.orient(shape, 1.0)
+    # each served contact's aperture (several: their union; of a union in pieces, the largest)
+    mine = np.array([geoms[owned[i][0]] for i in served.tolist()] + [None], dtype=object)[:-1]
+    for j in [j for j, i in enumerate(served.tolist()) if len(owned[i]) > 1]:
+        mine[j] = shapely.union_all(geoms[owned[int(served[j])]])
+    for j in np.flatnonzero(shapely.get_type_id(mine) != shapely.GeometryType.POLYGON).tolist():
+        mine[j] = max(shapely.get_parts(mine[j]), key=lambda p: p.area)
+    mine = shapely.orient_polygons(mine)  # counter-clockwise outlines
     narrow, long_axes = _narrowest(mine)
     beyonds = shapely.difference(mine, pads[served]) if len(served) else mine
-    for j, i in enumerate(served.tolist()):
-        shape, beyond, long_axis = mine[j], beyonds[j], long_axes[j]
-        ring = np.asarray(shape.exterior.coords)[:-1]
-        rings.append(ring)
-        counts[i] = len(ring)
-        area[i] = shape.area
-        perimeter[i] = shape.length
-        width[i] = narrow[j]
-        reach = 0.0
-        if fine[i]:
-            # in a fine-pitch row every aperture is held to the strip rules (a pad-sized one fails them);
-            # its axis points to where it reaches beyond the contact
-            tip = (
-                np.asarray(beyond.centroid.coords[0]) - contacts.center[i]
-                if not beyond.is_empty
-                else np.asarray(shape.centroid.coords[0]) - contacts.center[i]
-            )
-            long_axis = long_axis if tip @ long_axis >= 0 else -long_axis
-            kind[i] = STRIP
-            axis[i] = long_axis
-            side[i] = 1 if tip @ normal[i] >= 0 else -1
-            proj = np.asarray(shape.exterior.coords) @ long_axis
-            reach = max(0.0, float(proj.max() - (np.asarray(pads[i].exterior.coords) @ long_axis).max()))
-            oblique[i] = abs(long_axis @ normal[i]) < np.cos(np.radians(10.0))
-        else:
-            kind[i] = SHRUNK
-        ext[i] = reach
+    # each aperture's outline, the closing point dropped
+    pts, which = shapely.get_coordinates(shapely.get_exterior_ring(mine), return_index=True)
+    last = np.flatnonzero(np.append(which[1:] != which[:-1], True))
+    keep = np.ones(len(pts), dtype=bool)
+    keep[last] = False
+    ring_pts, ring_of = pts[keep], which[keep]
+    counts[served] = np.bincount(ring_of, minlength=len(served))
+    area[served] = shapely.area(mine)
+    perimeter[served] = shapely.length(mine)
+    width[served] = narrow
+    kind[served] = SHRUNK
+    # in a fine-pitch row every aperture is held to the strip rules (a pad-sized one fails them); its
+    # axis points to where it reaches beyond the contact
+    f = np.flatnonzero(fine[served])
+    if len(f):
+        i = served[f]
+        empty = shapely.is_empty(beyonds[f])
+        towards = shapely.get_coordinates(shapely.centroid(np.where(empty, mine[f], beyonds[f])))
+        tip = towards - contacts.center[i]
+        long_axis = long_axes[f]
+        long_axis = np.where((np.einsum("ij,ij->i", tip, long_axis) >= 0)[:, None], long_axis, -long_axis)
+        kind[i] = STRIP
+        axis[i] = long_axis
+        side[i] = np.where(np.einsum("ij,ij->i", tip, normal[i]) >= 0, 1, -1)
+        # how far the aperture reaches beyond the contact along its axis
+        reach_ap = _farthest(ring_pts, ring_of, long_axis, f, len(served))
+        pad_of = np.repeat(np.arange(n), contacts.polygons.counts)
+        reach_pad = _farthest(contacts.polygons.coords, pad_of, long_axis, i, n)
+        ext[i] = np.maximum(0.0, reach_ap - reach_pad)
+        oblique[i] = np.abs(np.einsum("ij,ij->i", long_axis, normal[i])) < np.cos(np.radians(10.0))
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    coords = np.concatenate(rings) if rings else np.zeros((0, 2))
+    coords = ring_pts  # in the order of the contacts served
     outlines = Outlines(coords, np.zeros(len(coords)), offsets)
     apertures = Apertures(outlines, kind, area, perimeter, width, axis, side, ext, np.zeros(n), oblique)
     return Matched(apertures, Polygons(coords, offsets), stray, extra)
