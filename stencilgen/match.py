@@ -62,8 +62,8 @@ def _narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _chords(polys: np.ndarray, centre: np.ndarray, ax: np.ndarray, at: np.ndarray) -> np.ndarray:
     """(k, c): the length of polygon j inside the line across `ax[j]` (perpendicular to it) at
-    `at[j, c]` along it from `centre[j]`: between the polygon's boundary crossings, taken in pairs along
-    the line (inside between the first and second, the third and fourth...). An edge crosses the line
+    `at[j, c]` along it from `centre[j]` (evenly spaced in c): between the polygon's boundary
+    crossings, taken in pairs along the line (inside between the first and second, the third and fourth...). An edge crosses the line
     when its ends lie on either side, one end counted on the far side when exactly on the line, so that
     a vertex on the line counts once; a line through a vertex, or crossed an odd number of times, is
     measured by GEOS."""
@@ -82,9 +82,17 @@ def _chords(polys: np.ndarray, centre: np.ndarray, ax: np.ndarray, at: np.ndarra
     lo, hi = at.min(axis=1), at.max(axis=1)
     near = (np.minimum(pt, qt) <= hi[j]) & (np.maximum(pt, qt) >= lo[j]) & (pt != qt)
     pt, qt, ps, qs, j = pt[near], qt[near], ps[near], qs[near], j[near]
-    # every (edge, cut) pair of one polygon
-    e = np.repeat(np.arange(len(j)), c)
-    cut = np.tile(np.arange(c), len(j))
+    # the (edge, cut) pairs that can cross: the cuts are evenly spaced, so each edge's run of cuts
+    # follows from its ends (one more each side against rounding; the test below is exact)
+    t0, dt = at[:, 0], (at[:, -1] - at[:, 0]) / max(c - 1, 1)
+    safe = np.where(dt[j] > 0, dt[j], 1.0)
+    first = np.clip(np.floor((np.minimum(pt, qt) - t0[j]) / safe) - 1, 0, c - 1).astype(np.int64)
+    last = np.clip(np.ceil((np.maximum(pt, qt) - t0[j]) / safe) + 1, 0, c - 1).astype(np.int64)
+    first = np.where(dt[j] > 0, first, 0)
+    last = np.where(dt[j] > 0, last, c - 1)
+    span = last - first + 1
+    e = np.repeat(np.arange(len(j)), span)
+    cut = np.repeat(first - (np.cumsum(span) - span), span) + np.arange(int(span.sum()))
     t = at[j[e], cut]
     # a vertex exactly on the line (the boundary may run along it): GEOS measures that line
     on = (pt[e] == t) | (qt[e] == t)
