@@ -63,10 +63,10 @@ def _narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _chords(polys: np.ndarray, centre: np.ndarray, ax: np.ndarray, at: np.ndarray) -> np.ndarray:
     """(k, c): the length of polygon j inside the line across `ax[j]` (perpendicular to it) at
     `at[j, c]` along it from `centre[j]` (evenly spaced in c): between the polygon's boundary
-    crossings, taken in pairs along the line (inside between the first and second, the third and fourth...). An edge crosses the line
-    when its ends lie on either side, one end counted on the far side when exactly on the line, so that
-    a vertex on the line counts once; a line through a vertex, or crossed an odd number of times, is
-    measured by GEOS."""
+    crossings, taken in pairs along the line (inside between the first and second, the third and
+    fourth...). An edge crosses the line when its ends lie on either side, an end exactly on the line
+    counted on the far side, so that a vertex on the line counts once; a line through a vertex, or
+    crossed an odd number of times, is measured by GEOS."""
     k, c = at.shape
     rings, ring_of = shapely.get_rings(polys, return_index=True)
     pts, which = shapely.get_coordinates(rings, return_index=True)
