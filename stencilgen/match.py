@@ -19,6 +19,8 @@ from .rules import Rules
 
 #: cuts across the middle 60 % of an elongated aperture, for its narrowest width
 CUTS = 25
+#: apertures measured at a time
+CHORD_CHUNK = 4096
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,15 @@ def _narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _chords(polys: np.ndarray, centre: np.ndarray, ax: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """As _chords_of, a few thousand polygons at a time (a Gerber stencil's arcs make many edges)."""
+    out = np.zeros(at.shape)
+    for s in range(0, len(polys), CHORD_CHUNK):
+        part = slice(s, s + CHORD_CHUNK)
+        out[part] = _chords_of(polys[part], centre[part], ax[part], at[part])
+    return out
+
+
+def _chords_of(polys: np.ndarray, centre: np.ndarray, ax: np.ndarray, at: np.ndarray) -> np.ndarray:
     """(k, c): the length of polygon j inside the line across `ax[j]` (perpendicular to it) at
     `at[j, c]` along it from `centre[j]` (evenly spaced in c): between the polygon's boundary
     crossings, taken in pairs along the line (inside between the first and second, the third and
@@ -73,11 +84,15 @@ def _chords(polys: np.ndarray, centre: np.ndarray, ax: np.ndarray, at: np.ndarra
     owner = ring_of[which]
     # edges: consecutive points of one ring (each ring repeats its first point at the end)
     same = which[1:] == which[:-1]
-    p, q, j = pts[:-1][same], pts[1:][same], owner[:-1][same]
-    rel_p, rel_q = p - centre[j], q - centre[j]
+    j = owner[:-1][same]
+    # in each polygon's own frame: t along its axis, s across it (1-D gathers: quicker than 2-D ones)
+    x, y = pts[:, 0], pts[:, 1]
+    ux, uy = ax[:, 0][j], ax[:, 1][j]
+    px, py = x[:-1][same] - centre[:, 0][j], y[:-1][same] - centre[:, 1][j]
+    qx, qy = x[1:][same] - centre[:, 0][j], y[1:][same] - centre[:, 1][j]
+    pt, qt = px * ux + py * uy, qx * ux + qy * uy
+    ps, qs = py * ux - px * uy, qy * ux - qx * uy
     across = np.stack([-ax[:, 1], ax[:, 0]], axis=1)
-    pt, qt = np.einsum("ij,ij->i", rel_p, ax[j]), np.einsum("ij,ij->i", rel_q, ax[j])
-    ps, qs = np.einsum("ij,ij->i", rel_p, across[j]), np.einsum("ij,ij->i", rel_q, across[j])
     # only edges that reach into the range of the cuts
     lo, hi = at.min(axis=1), at.max(axis=1)
     near = (np.minimum(pt, qt) <= hi[j]) & (np.maximum(pt, qt) >= lo[j]) & (pt != qt)
