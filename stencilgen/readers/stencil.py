@@ -20,28 +20,51 @@ GERBER_EXTENSIONS = (".gbr", ".ger", ".gtp", ".gbp", ".pho", ".art", ".gbx")
 ARC_ERROR_UM = 0.005
 
 
-def _outline(poly: Any) -> np.ndarray:
-    """The outline of a gerbonara ArcPoly with its arcs as chords (ARC_ERROR_UM at most), in mm."""
-    out: list[tuple[float, float]] = []
-    for p1, p2, (clockwise, center) in poly.segments:
-        out.append(p1)
-        if clockwise is None:
-            continue
-        cx, cy = center
-        r = float(np.hypot(p1[0] - cx, p1[1] - cy))
-        a1 = np.arctan2(p1[1] - cy, p1[0] - cx)
-        a2 = np.arctan2(p2[1] - cy, p2[0] - cx)
-        sweep = (a2 - a1) % (2 * np.pi)
-        if clockwise:
-            sweep -= 2 * np.pi
-        if abs(sweep) < 1e-12:  # a full circle (start == end)
-            sweep = -2 * np.pi if clockwise else 2 * np.pi
-        tol = ARC_ERROR_UM / 1000.0
-        step = 2 * np.arccos(max(-1.0, 1 - tol / r)) if r > tol else np.pi / 2
-        m = max(2, int(np.ceil(abs(sweep) / max(step, 1e-3))))
-        phi = a1 + sweep * np.arange(1, m) / m
-        out.extend(zip((cx + r * np.cos(phi)).tolist(), (cy + r * np.sin(phi)).tolist(), strict=True))
-    return np.asarray(out, dtype=float).reshape(-1, 2)
+def _outlines(polys: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The outlines of gerbonara ArcPolys with their arcs as chords (ARC_ERROR_UM at most), in mm:
+    the points of all of them and the outline each point belongs to. Every arc is cut at once."""
+    p1: list[tuple[float, float]] = []
+    p2: list[tuple[float, float]] = []
+    centre: list[tuple[float, float]] = []
+    turn: list[float] = []  # 1 clockwise, 0 counter-clockwise, nan a straight segment
+    owner: list[int] = []
+    for i, poly in enumerate(polys):
+        for a, b, (clockwise, c) in poly.segments:
+            p1.append(a)
+            p2.append(b)
+            centre.append(c if clockwise is not None else (0.0, 0.0))
+            turn.append(float(clockwise) if clockwise is not None else np.nan)
+            owner.append(i)
+    if not p1:
+        return np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
+    P1, P2, C = np.array(p1, dtype=float), np.array(p2, dtype=float), np.array(centre, dtype=float)
+    cw = np.array(turn)
+    arc = ~np.isnan(cw)
+    r = np.hypot(P1[:, 0] - C[:, 0], P1[:, 1] - C[:, 1])
+    a1 = np.arctan2(P1[:, 1] - C[:, 1], P1[:, 0] - C[:, 0])
+    a2 = np.arctan2(P2[:, 1] - C[:, 1], P2[:, 0] - C[:, 0])
+    sweep = (a2 - a1) % (2 * np.pi)
+    sweep = np.where(cw == 1.0, sweep - 2 * np.pi, sweep)
+    full = np.abs(sweep) < 1e-12  # a full circle (start == end)
+    sweep = np.where(full, np.where(cw == 1.0, -2 * np.pi, 2 * np.pi), sweep)
+    tol = ARC_ERROR_UM / 1000.0
+    with np.errstate(invalid="ignore"):
+        step = np.where(r > tol, 2 * np.arccos(np.maximum(-1.0, 1 - tol / np.where(r > 0, r, 1.0))), np.pi / 2)
+    pieces = np.where(arc, np.maximum(2, np.ceil(np.abs(sweep) / np.maximum(step, 1e-3))), 1).astype(np.int64)
+    # each segment: its first point, then (an arc) the inner points of its pieces
+    m = pieces
+    start = np.cumsum(m) - m
+    out = np.empty((int(m.sum()), 2))
+    out[start] = P1
+    inner = np.flatnonzero(m > 1)
+    cnt = m[inner] - 1
+    which = np.repeat(inner, cnt)
+    k = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt) + 1
+    phi = a1[which] + sweep[which] * k / m[which]
+    at = start[which] + k
+    out[at, 0] = C[which, 0] + r[which] * np.cos(phi)
+    out[at, 1] = C[which, 1] + r[which] * np.sin(phi)
+    return out, np.repeat(np.array(owner), m)
 
 
 def _gerber(path: str) -> list[Any]:
@@ -66,15 +89,17 @@ def _gerber(path: str) -> list[Any]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             g = gerbonara.GerberFile.open(path)
-            dark: list[Any] = []
-            clear: list[Any] = []
-            for obj in g.objects:
-                for prim in obj.to_primitives(MM):
-                    pts = _outline(prim.to_arc_poly()) * 1000.0  # mm -> um
-                    if len(pts) < 3:
-                        continue
-                    shape = shapely.make_valid(shapely.Polygon(pts))
-                    (dark if prim.polarity_dark else clear).append(shape)
+            prims = [prim for obj in g.objects for prim in obj.to_primitives(MM)]
+            pts, owner = _outlines([prim.to_arc_poly() for prim in prims])
+            pts *= 1000.0  # mm -> um
+            counts = np.bincount(owner, minlength=len(prims))
+            good = np.flatnonzero(counts >= 3)
+            keep = counts[owner] >= 3
+            rings = shapely.linearrings(pts[keep], indices=np.searchsorted(good, owner[keep]))
+            shapes = shapely.make_valid(shapely.polygons(rings))
+            is_dark = np.array([prims[i].polarity_dark for i in good.tolist()], dtype=bool)
+            dark: list[Any] = list(shapes[is_dark])
+            clear: list[Any] = list(shapes[~is_dark])
     except Exception as exc:  # gerbonara's many ways of saying "this is not a Gerber I can read"
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise input_error(path, f"not a readable Gerber file ({reason})") from None
