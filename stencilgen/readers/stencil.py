@@ -5,6 +5,7 @@ Dark shapes are united and clear ones (LPC) cut out; every connected piece is on
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 from typing import Any
@@ -89,17 +90,20 @@ def _gerber(path: str) -> list[Any]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             g = gerbonara.GerberFile.open(path)
-            prims = [prim for obj in g.objects for prim in obj.to_primitives(MM)]
-            pts, owner = _outlines([prim.to_arc_poly() for prim in prims])
-            pts *= 1000.0  # mm -> um
-            counts = np.bincount(owner, minlength=len(prims))
-            good = np.flatnonzero(counts >= 3)
-            keep = counts[owner] >= 3
-            rings = shapely.linearrings(pts[keep], indices=np.searchsorted(good, owner[keep]))
-            shapes = shapely.make_valid(shapely.polygons(rings))
-            is_dark = np.array([prims[i].polarity_dark for i in good.tolist()], dtype=bool)
-            dark: list[Any] = list(shapes[is_dark])
-            clear: list[Any] = list(shapes[~is_dark])
+            dark: list[Any] = []
+            clear: list[Any] = []
+            prims = (prim for obj in g.objects for prim in obj.to_primitives(MM))
+            while batch := list(itertools.islice(prims, 8192)):  # a few thousand outlines at a time
+                pts, owner = _outlines([prim.to_arc_poly() for prim in batch])
+                pts *= 1000.0  # mm -> um
+                counts = np.bincount(owner, minlength=len(batch))
+                good = np.flatnonzero(counts >= 3)
+                keep = counts[owner] >= 3
+                rings = shapely.linearrings(pts[keep], indices=np.searchsorted(good, owner[keep]))
+                shapes = shapely.make_valid(shapely.polygons(rings))
+                is_dark = np.array([batch[i].polarity_dark for i in good.tolist()], dtype=bool)
+                dark += list(shapes[is_dark])
+                clear += list(shapes[~is_dark])
     except Exception as exc:  # gerbonara's many ways of saying "this is not a Gerber I can read"
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise input_error(path, f"not a readable Gerber file ({reason})") from None
