@@ -328,11 +328,19 @@ def rectangle_contacts(polys: Polygons, grid_um: float) -> Contacts | None:
     return _numbered(polys, centre, area, d, length, angle, grid_um)
 
 
-def rectangles_touch(polys: Polygons) -> bool:
+def rectangle_boxes(polys: Polygons) -> np.ndarray:
+    """(N, 4) boxes of axis-parallel rectangles of four vertices (as `rectangle_contacts` takes them):
+    from two opposite corners, the same as `bboxes` gives at a fraction of its cost."""
+    P = polys.coords.reshape(-1, 4, 2)
+    a, c = P[:, 0], P[:, 2]
+    return np.hstack([np.minimum(a, c), np.maximum(a, c)])
+
+
+def rectangles_touch(polys: Polygons, box: np.ndarray | None = None) -> bool:
     """Whether any two axis-parallel rectangles overlap or touch (their boxes are the rectangles)."""
     from .distance import box_pairs
 
-    box = bboxes(polys)
+    box = rectangle_boxes(polys) if box is None else box
     return bool(len(box_pairs(box, box, 0.0, same=True)[0]))
 
 

@@ -35,13 +35,14 @@ def _bands(lo: np.ndarray, hi: np.ndarray, wide: float) -> tuple[np.ndarray, flo
     return band, float(gap[cut].min()) if cut.any() else float("inf")
 
 
-def find_repeats(contacts: Contacts, grid_um: float) -> Instances | None:
-    """The layout as one element translated several times, or None if it is not one."""
+def find_repeats(contacts: Contacts, grid_um: float, box: np.ndarray | None = None) -> Instances | None:
+    """The layout as one element translated several times, or None if it is not one (`box`: the
+    contacts' bounding boxes, if known)."""
     n = len(contacts)
     if n < 6:
         return None
     wide = BAND_PAD_LENGTHS * float(median(contacts.length))
-    box = bboxes(contacts.polygons)
+    box = bboxes(contacts.polygons) if box is None else box
     bx, gap_x = _bands(box[:, 0], box[:, 2], wide)
     by, gap_y = _bands(box[:, 1], box[:, 3], wide)
     key = bx * (int(by.max()) + 1) + by

@@ -13,12 +13,14 @@ from ..geometry import (
     build_contacts,
     place_contacts,
     placements_disjoint,
+    rectangle_boxes,
     rectangle_contacts,
     rectangles_touch,
     transform_polygons,
 )
 from ..model import Contacts, Excluded, Instances, Layout, Polygons
 from ..repeats import find_repeats
+from .gds import read_gds  # numpy only (gdstk is imported when a file needs it)
 
 #: refuse layouts that expand to more shapes than this (a wafer has about a million)
 DEFAULT_MAX_CONTACTS = 20_000_000
@@ -75,8 +77,6 @@ def read_layout(
 
         raw = read_dxf(path, layer, units, max_contacts)
     else:
-        from .gds import read_gds
-
         raw = read_gds(path, fmt, layer, cell, max_contacts, list_layers)
     shapes = sum(len(p.polygons) * len(p.transforms) for p in raw.parts)
 
@@ -122,8 +122,11 @@ def _flat_contacts(flat: Polygons, grid_um: float, repair: bool) -> tuple[Contac
     one element's need be looked at for that, as the empty bands between the elements keep theirs apart."""
     quick = rectangle_contacts(flat, grid_um)
     if quick is not None:
-        instances = find_repeats(quick, grid_um)
-        if not rectangles_touch(quick.polygons if instances is None else instances.element.polygons):
+        box = rectangle_boxes(quick.polygons)
+        instances = find_repeats(quick, grid_um, box)
+        if not (
+            rectangles_touch(quick.polygons, box) if instances is None else rectangles_touch(instances.element.polygons)
+        ):
             return quick, [], instances
     contacts, excluded = build_contacts(flat, grid_um, repair)
     return contacts, excluded, find_repeats(contacts, grid_um)
@@ -149,8 +152,6 @@ def read_outline(
 
         raw = read_dxf(path, layer, units, DEFAULT_MAX_CONTACTS)
     else:
-        from .gds import read_gds
-
         raw = read_gds(path, fmt, layer, cell, DEFAULT_MAX_CONTACTS, False)
     flat = Polygons.concat([transform_polygons(p.polygons, p.transforms, raw.grid_um) for p in raw.parts])
     if bbox:
