@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .model import Outlines, Polygons
-from .numeric import median, stable_argsort, unique
+from .numeric import median, unique
 
 #: pairs whose vertex counts multiply to more than this are measured by GEOS (shapely)
 DENSE_MAX = 256
@@ -123,7 +123,7 @@ def _grid_pairs(
     cb = np.floor((B[:, :2] - lo) / s).astype(np.int64) + 1
     K = int(max(ca[:, 1].max(), cb[:, 1].max())) + 3
     kb = cb[:, 0] * K + cb[:, 1]
-    order = stable_argsort(kb)
+    order = np.argsort(kb, kind="stable")
     ks = kb[order]
     ranges = []
     for dx in (-1, 0, 1):
@@ -139,7 +139,7 @@ def _grid_pairs_self(A: np.ndarray, s: float, ida: np.ndarray) -> tuple[np.ndarr
     c = np.floor((A[:, :2] - lo) / s).astype(np.int64) + 1
     K = int(c[:, 1].max()) + 3
     key = c[:, 0] * K + c[:, 1]
-    order = stable_argsort(key)
+    order = np.argsort(key, kind="stable")
     ks = key[order]
     # queries in sorted order too (searching sorted needles is the quicker)
     ranges = [
@@ -405,7 +405,7 @@ def nearest(points: np.ndarray, k: int, reach: float, start: float) -> tuple[np.
             d = np.hypot(px[qa] - px[pb], py[qa] - py[pb])
             within = d <= s
             qa, pb, d = qa[within], pb[within], d[within]
-        order = stable_argsort(qa + d / (2 * s))  # by query, then distance (d <= s)
+        order = np.argsort(qa + d / (2 * s), kind="stable")  # by query, then distance (d <= s)
         qa, pb, d = qa[order], pb[order], d[order]
         run = np.flatnonzero(np.diff(qa)) + 1  # qa is sorted: where each query's run starts
         first = np.zeros(len(qa), dtype=np.int64)

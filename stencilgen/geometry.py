@@ -9,7 +9,7 @@ import numpy as np
 import shapely
 
 from .model import Contacts, Excluded, Polygons
-from .numeric import stable_argsort, unique
+from .numeric import unique
 
 #: a polygon smaller than this (um^2) is degenerate
 MIN_AREA_UM2 = 1e-6
@@ -492,7 +492,7 @@ def yx_order(centre: np.ndarray, grid_um: float) -> np.ndarray:
     x0, y0 = int(kx.min()), int(ky.min())
     span_x = int(kx.max()) - x0 + 1
     if float(span_x) * float(int(ky.max()) - y0 + 1) < 2.0**62:  # one key: one sort instead of two
-        return stable_argsort((ky - y0) * span_x + (kx - x0))
+        return np.argsort((ky - y0) * span_x + (kx - x0), kind="stable")
     return np.lexsort((kx, ky))
 
 

@@ -29,20 +29,3 @@ def unique(values: np.ndarray | list) -> np.ndarray:
     keep[0] = True
     np.not_equal(a[1:], a[:-1], out=keep[1:])
     return a[keep]
-
-
-def stable_argsort(key: np.ndarray) -> np.ndarray:
-    """np.argsort(key, kind="stable"), by two unstable sorts: numpy's stable sort of 64-bit values is a
-    timsort, several times slower than its vectorised quicksort. The first sort orders the keys; a
-    second, of keys made unique by their position, puts equal ones back in their first order."""
-    key = np.asarray(key)
-    n = len(key)
-    order = np.argsort(key)
-    if n < 2:
-        return order
-    sk = key[order]
-    tie = sk[1:] == sk[:-1]
-    if not tie.any():
-        return order
-    run = np.cumsum(np.concatenate([[0], ~tie]))  # one number per run of equal keys
-    return order[np.argsort(run * n + order)]

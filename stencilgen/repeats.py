@@ -15,7 +15,7 @@ import numpy as np
 
 from .geometry import bboxes
 from .model import Contacts, Instances, Polygons
-from .numeric import median, stable_argsort
+from .numeric import median
 
 #: an empty band must be this many median pad lengths wide to part two groups
 BAND_PAD_LENGTHS = 2.0
@@ -26,7 +26,7 @@ CHUNK_VERTICES = 8192
 def _bands(lo: np.ndarray, hi: np.ndarray, wide: float) -> tuple[np.ndarray, float]:
     """Band index of every interval [lo, hi] (intervals parted by an empty stretch wider than `wide`
     fall in different bands) and the narrowest such stretch (inf if there is one band)."""
-    order = stable_argsort(lo)
+    order = np.argsort(lo, kind="stable")
     reach = np.maximum.accumulate(hi[order])
     gap = lo[order][1:] - reach[:-1]
     cut = gap > wide

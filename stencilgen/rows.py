@@ -25,7 +25,7 @@ import numpy as np
 
 from .distance import box_pairs, components, nearest
 from .model import AreaArray, Contacts, Corner, Instances, Row, RowSet, Stagger
-from .numeric import median, stable_argsort, unique
+from .numeric import median, unique
 from .rules import Rules
 
 NEIGHBOURS = 8
@@ -186,7 +186,7 @@ def _lines(center: np.ndarray, theta: float, members: np.ndarray, rules: Rules) 
     pts = np.take(center, members, axis=0)
     rho = pts @ n
     t = pts @ u
-    order = stable_argsort(rho)
+    order = np.argsort(rho, kind="stable")
     group = np.zeros(len(members), dtype=np.int64)
     group[order[1:]] = np.cumsum(np.diff(rho[order]) > rules.row_tolerance_um)
     sizes = np.bincount(group)

@@ -37,12 +37,3 @@ def test_unique_is_numpys(values):
 def test_unique_of_floats_and_lists():
     assert unique([3.0, 1.0, 3.0, 2.5]).tolist() == [1.0, 2.5, 3.0]
     assert unique(np.zeros((2, 2), dtype=np.int64)).tolist() == [0]
-
-
-@given(st.lists(st.integers(0, 6) | st.floats(-3, 3, allow_nan=False), max_size=80))
-def test_stable_argsort_is_numpys_stable_argsort(values):
-    from stencilgen.numeric import stable_argsort
-
-    a = np.array(values, dtype=float)
-    assert np.array_equal(stable_argsort(a), np.argsort(a, kind="stable"))
-    assert np.array_equal(stable_argsort(a.astype(np.int64)), np.argsort(a.astype(np.int64), kind="stable"))
