@@ -183,6 +183,7 @@ class ContactRecords(Sequence[dict[str, Any]]):
         self._n = len(columns["id"])
         self._lists: dict[str, list[Any]] = {}
         self._coded: dict[str, tuple[np.ndarray, list[bytes]]] = {}
+        self._templates: dict[tuple[Any, float, float, bool], tuple[bytes, bytes, bytes]] = {}
         self._findings = findings
         contact = findings.contact if len(findings) else np.zeros(0, dtype=np.int64)
         self._at = np.searchsorted(contact, np.arange(self._n + 1)).tolist()
@@ -272,10 +273,37 @@ class ContactRecords(Sequence[dict[str, Any]]):
         with_findings = np.flatnonzero(np.diff(np.asarray(self._at[start : stop + 1])) > 0)
         for j in with_findings.tolist():
             cut = (j + 1) * width - len(tail) - len(sep)
-            pieces += [text[last:cut], orjson.dumps(self.findings_of(start + j)), b"}"]
+            pieces += [text[last:cut], self._findings_json(start + j), b"}"]
             last = cut + len(tail)
         pieces.append(text[last:])
         return b"".join(pieces)
+
+    def _findings_json(self, i: int) -> bytes:
+        """The JSON text of contact i's findings, as orjson writes their records. A finding's text is
+        made once per code, value, limit (and whether it names another contact) and reused with the
+        contact ids put in: a wafer's million contacts repeat a few thousand findings."""
+        import orjson
+
+        f = self._findings
+        parts = []
+        for k in range(self._at[i], self._at[i + 1]):
+            contact, other = int(f.contact[k]), int(f.other[k])
+            key = (f.code[k], float(f.value[k]), float(f.limit[k]), other >= 0)
+            t = self._templates.get(key)
+            if t is None:
+                text = orjson.dumps(f.record(k))
+                at = text.index(b'"contact":%d,' % contact) + len(b'"contact":')
+                rest = text[at + len(b"%d" % contact) :]
+                if other < 0:
+                    t = self._templates[key] = (text[:at], rest, b"")
+                else:  # the message ends naming the other contact
+                    end = b'%d"}' % other
+                    if not rest.endswith(end):
+                        raise AssertionError(f"finding {k}: {text!r}")
+                    t = self._templates[key] = (text[:at], rest[: -len(end)], b'"}')
+            head, mid, tail = t
+            parts.append(head + b"%d" % contact + mid + (b"%d" % other + tail if other >= 0 else b""))
+        return b"[" + b",".join(parts) + b"]"
 
     def _text_block(self, key: str, start: int, stop: int) -> np.ndarray:
         """(n, w) ASCII: a text column, each distinct value encoded once and looked up; as wide as
