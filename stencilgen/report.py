@@ -184,6 +184,7 @@ class ContactRecords(Sequence[dict[str, Any]]):
         self._lists: dict[str, list[Any]] = {}
         self._coded: dict[str, tuple[np.ndarray, list[bytes]]] = {}
         self._templates: dict[tuple[Any, float, float, bool], tuple[bytes, bytes, bytes]] = {}
+        self._f_lists: tuple[list[Any], ...] | None = None
         self._findings = findings
         contact = findings.contact if len(findings) else np.zeros(0, dtype=np.int64)
         self._at = np.searchsorted(contact, np.arange(self._n + 1)).tolist()
@@ -285,10 +286,13 @@ class ContactRecords(Sequence[dict[str, Any]]):
         import orjson
 
         f = self._findings
+        if self._f_lists is None:  # Python lists: quicker to index one by one than arrays
+            self._f_lists = (f.contact.tolist(), f.other.tolist(), list(f.code), f.value.tolist(), f.limit.tolist())
+        contacts, others, codes, values, limits = self._f_lists
         parts = []
         for k in range(self._at[i], self._at[i + 1]):
-            contact, other = int(f.contact[k]), int(f.other[k])
-            key = (f.code[k], float(f.value[k]), float(f.limit[k]), other >= 0)
+            contact, other = contacts[k], others[k]
+            key = (codes[k], values[k], limits[k], other >= 0)
             t = self._templates.get(key)
             if t is None:
                 text = orjson.dumps(f.record(k))
