@@ -435,4 +435,10 @@ def run() -> None:
     except click.ClickException as exc:
         click.echo(f"Error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt:  # a signal between the command's own handling and here
+        click.echo("Error: interrupted", err=True)
+        sys.exit(130)
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the work is done: a late SIGTERM ends it as usual
     sys.exit(rv if isinstance(rv, int) else EXIT_OK)
