@@ -34,6 +34,9 @@ def handle_errors(func: F) -> F:
         except StencilgenError as exc:
             _fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
+            from .forked import reap
+
+            reap()  # a writer still at work finishes (or removes) its file first
             _fail("interrupted", 130)
         except MemoryError:
             _fail("out of memory; lower --max-contacts or split the layout", EXIT_INPUT)
@@ -430,12 +433,18 @@ def run() -> None:
         click.echo(f"Error: {exc.format_message()}{where}", err=True)
         sys.exit(EXIT_USAGE)
     except click.exceptions.Abort:
+        from .forked import reap
+
+        reap()
         click.echo("Error: interrupted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         click.echo(f"Error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:  # a signal between the command's own handling and here
+        from .forked import reap
+
+        reap()
         click.echo("Error: interrupted", err=True)
         sys.exit(130)
     import signal

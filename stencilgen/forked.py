@@ -27,6 +27,19 @@ class Crashed(Exception):
         self.timed_out = timed_out
 
 
+#: children started and not yet waited for
+_children: set[int] = set()
+
+
+def reap() -> None:
+    """Wait for every child not yet waited for (their outcome is dropped): when the parent is
+    interrupted, a child still writing a file finishes it (or removes it) before the parent exits."""
+    for pid in list(_children):
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, 0)
+        _children.discard(pid)
+
+
 def usable() -> bool:
     return hasattr(os, "fork") and threading.current_thread() is threading.main_thread()
 
@@ -53,6 +66,8 @@ def start(work: Callable[[], Any], timeout_s: float | None = None) -> Callable[[
 
         fcntl.fcntl(wfd, fcntl.F_SETPIPE_SZ, 1 << 20)
     pid = os.fork()
+    if pid:
+        _children.add(pid)
     if pid == 0:  # the child: work, send the outcome, leave without the parent's exit handlers
         code = 0
         try:
@@ -86,12 +101,14 @@ def start(work: Callable[[], Any], timeout_s: float | None = None) -> Callable[[
                 if not ready:
                     os.kill(pid, 9)
                     os.waitpid(pid, 0)
+                    _children.discard(pid)
                     raise Crashed(f"did not finish in {timeout_s:.0f} s", timed_out=True)
                 chunk = pipe.read(1 << 20)
                 if not chunk:
                     break
                 chunks.append(chunk)
         _, status = os.waitpid(pid, 0)
+        _children.discard(pid)
         if os.WIFSIGNALED(status) or not chunks:
             raise Crashed("the process crashed")
         kind, value = pickle.loads(b"".join(chunks))

@@ -59,3 +59,14 @@ def test_off_the_main_thread_work_runs_in_place() -> None:
     t.start()
     t.join()
     assert seen["pid"] == os.getpid()
+
+
+def test_reap_waits_for_a_child_nobody_waited_for(tmp_path):
+    """An interrupted parent reaps its children: a writer still at work finishes first."""
+    import time
+
+    done = tmp_path / "done"
+    forked.start(lambda: (time.sleep(0.5), done.write_text("whole")))  # its wait() is dropped
+    forked.reap()
+    assert done.read_text() == "whole"
+    assert not forked._children
