@@ -57,27 +57,29 @@ def _narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     el = np.flatnonzero(long_l >= 1.5 * short_l)
     if len(el):
         ts = np.linspace(-0.3, 0.3, CUTS)
-        chords = _chords(polys[ok[el]], rect[el].mean(axis=1), ax[el], ts[None, :] * long_l[el, None])
+        across = 2 * short_l[el]  # each cut's half length: wider than the aperture
+        chords = _chords(polys[ok[el]], rect[el].mean(axis=1), ax[el], ts[None, :] * long_l[el, None], across)
         width[ok[el]] = chords.min(axis=1)
     return width, axis
 
 
-def _chords(polys: np.ndarray, centre: np.ndarray, ax: np.ndarray, at: np.ndarray) -> np.ndarray:
+def _chords(polys: np.ndarray, centre: np.ndarray, ax: np.ndarray, at: np.ndarray, half: np.ndarray) -> np.ndarray:
     """As _chords_of, a few thousand polygons at a time (a Gerber stencil's arcs make many edges)."""
     out = np.zeros(at.shape)
     for s in range(0, len(polys), CHORD_CHUNK):
         part = slice(s, s + CHORD_CHUNK)
-        out[part] = _chords_of(polys[part], centre[part], ax[part], at[part])
+        out[part] = _chords_of(polys[part], centre[part], ax[part], at[part], half[part])
     return out
 
 
-def _chords_of(polys: np.ndarray, centre: np.ndarray, ax: np.ndarray, at: np.ndarray) -> np.ndarray:
+def _chords_of(polys: np.ndarray, centre: np.ndarray, ax: np.ndarray, at: np.ndarray, half: np.ndarray) -> np.ndarray:
     """(k, c): the length of polygon j inside the line across `ax[j]` (perpendicular to it) at
-    `at[j, c]` along it from `centre[j]` (evenly spaced in c): between the polygon's boundary
+    `at[j, c]` along it from `centre[j]` (evenly spaced in c; `half[j]` of it each side is more than
+    the polygon's width): between the polygon's boundary
     crossings, taken in pairs along the line (inside between the first and second, the third and
     fourth...). An edge crosses the line when its ends lie on either side, an end exactly on the line
-    counted on the far side, so that a vertex on the line counts once; a line through a vertex, or
-    crossed an odd number of times, is measured by GEOS."""
+    counted on the far side, so that a vertex on the line counts once; a line through a vertex (to
+    the rounding of world coordinates), or crossed an odd number of times, is measured by GEOS."""
     k, c = at.shape
     rings, ring_of = shapely.get_rings(polys, return_index=True)
     pts, which = shapely.get_coordinates(rings, return_index=True)
@@ -109,8 +111,10 @@ def _chords_of(polys: np.ndarray, centre: np.ndarray, ax: np.ndarray, at: np.nda
     e = np.repeat(np.arange(len(j)), span)
     cut = np.repeat(first - (np.cumsum(span) - span), span) + np.arange(int(span.sum()))
     t = at[j[e], cut]
-    # a vertex exactly on the line (the boundary may run along it): GEOS measures that line
-    on = (pt[e] == t) | (qt[e] == t)
+    # a vertex on the line, to the rounding of world coordinates (the boundary may run along it):
+    # GEOS measures that line, in world coordinates
+    near_tol = 1e-12 * (1.0 + float(np.abs(pts).max()))
+    on = (np.abs(pt[e] - t) <= near_tol) | (np.abs(qt[e] - t) <= near_tol)
     touchy = np.zeros(k * c, dtype=bool)
     touchy[j[e[on]] * c + cut[on]] = True
     cross = (pt[e] <= t) != (qt[e] <= t)
@@ -128,8 +132,8 @@ def _chords_of(polys: np.ndarray, centre: np.ndarray, ax: np.ndarray, at: np.nda
         bad = np.flatnonzero(odd | touchy)
         pj, pc = bad // c, bad % c
         mid = centre[pj] + at[pj, pc][:, None] * ax[pj]
-        half = across[pj] * 1e3 * (1.0 + np.abs(pts).max())
-        cuts = shapely.linestrings(np.stack([mid - half, mid + half], axis=1))
+        reach = across[pj] * half[pj][:, None]
+        cuts = shapely.linestrings(np.stack([mid - reach, mid + reach], axis=1))
         chord[bad] = shapely.length(shapely.intersection(cuts, polys[pj]))
     return chord.reshape(k, c)
 
@@ -191,7 +195,7 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: list[Any], rules: 
     beyonds = shapely.difference(mine, pads[served]) if len(served) else mine
     # each aperture's outline, the closing point dropped
     pts, which = shapely.get_coordinates(shapely.get_exterior_ring(mine), return_index=True)
-    last = np.flatnonzero(np.append(which[1:] != which[:-1], True))
+    last = np.flatnonzero(np.append(which[1:] != which[:-1], True)) if len(which) else np.zeros(0, dtype=np.int64)
     keep = np.ones(len(pts), dtype=bool)
     keep[last] = False
     ring_pts, ring_of = pts[keep], which[keep]

@@ -183,7 +183,7 @@ class ContactRecords(Sequence[dict[str, Any]]):
         self._n = len(columns["id"])
         self._lists: dict[str, list[Any]] = {}
         self._coded: dict[str, tuple[np.ndarray, list[bytes]]] = {}
-        self._templates: dict[tuple[Any, float, float, bool], tuple[bytes, bytes, bytes]] = {}
+        self._templates: dict[tuple[Any, int, int, bool], tuple[bytes, bytes, bytes]] = {}
         self._f_lists: tuple[list[Any], ...] | None = None
         self._findings = findings
         contact = findings.contact if len(findings) else np.zeros(0, dtype=np.int64)
@@ -287,7 +287,9 @@ class ContactRecords(Sequence[dict[str, Any]]):
 
         f = self._findings
         if self._f_lists is None:  # Python lists: quicker to index one by one than arrays
-            self._f_lists = (f.contact.tolist(), f.other.tolist(), list(f.code), f.value.tolist(), f.limit.tolist())
+            # values by their bits: 0.0 and -0.0 are written differently
+            bits = (f.value.astype(float).view(np.int64).tolist(), f.limit.astype(float).view(np.int64).tolist())
+            self._f_lists = (f.contact.tolist(), f.other.tolist(), list(f.code), *bits)
         contacts, others, codes, values, limits = self._f_lists
         parts = []
         for k in range(self._at[i], self._at[i + 1]):

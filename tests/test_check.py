@@ -138,3 +138,18 @@ def test_dxf_stencil_on_its_only_layer(tmp_path):
     doc.saveas(stencil)
     result = check_file(layout, stencil, None, Rules(), Options(layer="9/0"))
     assert [c["aperture_area_um2"] for c in result.report["contacts"]] == pytest.approx([2500.0, 2500.0])
+
+
+def test_a_stencil_whose_only_aperture_touches_no_contact(tmp_path):
+    """Every contact lacks an aperture and the one aperture is stray: errors, not a crash."""
+    import gdstk
+
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    lib.new_cell("STENCIL").add(gdstk.rectangle((5000.0, 5000.0), (5040.0, 5200.0), layer=1))
+    stencil = tmp_path / "far.gds"
+    lib.write_gds(str(stencil))
+    r = run("check", RING, "--layer", "9/0", "--stencil", str(stencil), "--json")
+    assert r.returncode == 1, r.stderr
+    doc = json.loads(r.stdout)
+    assert len(doc["summary"]["stray_apertures"]) == 1
+    assert all(rec["aperture"] == "none" for rec in doc["contacts"])
