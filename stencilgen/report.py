@@ -183,8 +183,9 @@ class ContactRecords(Sequence[dict[str, Any]]):
         self._n = len(columns["id"])
         self._lists: dict[str, list[Any]] = {}
         self._coded: dict[str, tuple[np.ndarray, list[bytes]]] = {}
-        self._templates: dict[tuple[Any, int, int, bool], tuple[bytes, bytes, bytes]] = {}
-        self._f_lists: tuple[list[Any], ...] | None = None
+        self._templates: dict[int, tuple[bytes, bytes, bytes]] = {}
+        self._formats: dict[tuple[int, ...], bytes] = {}
+        self._f_lists: tuple[list[int], list[int]] | None = None
         self._findings = findings
         contact = findings.contact if len(findings) else np.zeros(0, dtype=np.int64)
         self._at = np.searchsorted(contact, np.arange(self._n + 1)).tolist()
@@ -281,35 +282,68 @@ class ContactRecords(Sequence[dict[str, Any]]):
 
     def _findings_json(self, i: int) -> bytes:
         """The JSON text of contact i's findings, as orjson writes their records. A finding's text is
-        made once per code, value, limit (and whether it names another contact) and reused with the
-        contact ids put in: a wafer's million contacts repeat a few thousand findings."""
+        a template (one per code, value, limit and whether it names another contact) with the contact
+        ids put in; a record's text is the format made of its findings' templates, made once per
+        sequence of templates: a wafer's million contacts repeat a few thousand."""
+        if self._f_lists is None:
+            self._f_lists = self._finding_templates()
+        tid, others = self._f_lists
+        a, b = self._at[i], self._at[i + 1]
+        key = tuple(tid[a:b])
+        fmt = self._formats.get(key)
+        if fmt is None:
+            parts = []
+            for k, t in zip(range(a, b), key, strict=True):
+                if t not in self._templates:
+                    self._templates[t] = self._template(k)
+                head, mid, tail = (p.replace(b"%", b"%%") for p in self._templates[t])
+                parts.append(head + b"%d" + mid + (b"%d" + tail if others[k] >= 0 else b""))
+            fmt = self._formats[key] = b"[" + b",".join(parts) + b"]"
+        args: list[int] = []
+        for k in range(a, b):
+            args.append(i)
+            if others[k] >= 0:
+                args.append(others[k])
+        return fmt % tuple(args)
+
+    def _finding_templates(self) -> tuple[list[int], list[int]]:
+        """Each finding's template number (alike findings share one: same code, value and limit to the
+        bit, and whether they name another contact), and the other contact of each."""
+        f = self._findings
+        codes = f.code.tolist()
+        names = {c: n for n, c in enumerate(dict.fromkeys(codes))}
+        cid = np.fromiter(map(names.__getitem__, codes), dtype=np.int64, count=len(codes))
+        keys = (
+            f.limit.astype(float).view(np.int64),
+            f.value.astype(float).view(np.int64),
+            cid * 2 + (np.asarray(f.other) >= 0),
+        )
+        order = np.lexsort(keys)
+        new = np.zeros(len(order), dtype=bool)
+        new[:1] = True
+        for col in keys:
+            s = col[order]
+            new[1:] |= s[1:] != s[:-1]
+        tid = np.empty(len(order), dtype=np.int64)
+        tid[order] = np.cumsum(new) - 1
+        return tid.tolist(), np.asarray(f.other).tolist()
+
+    def _template(self, k: int) -> tuple[bytes, bytes, bytes]:
+        """Finding k's JSON text (as orjson writes its record) in three pieces, the contact id going
+        between the first two and the other contact's id (if any) between the last two."""
         import orjson
 
         f = self._findings
-        if self._f_lists is None:  # Python lists: quicker to index one by one than arrays
-            # values by their bits: 0.0 and -0.0 are written differently
-            bits = (f.value.astype(float).view(np.int64).tolist(), f.limit.astype(float).view(np.int64).tolist())
-            self._f_lists = (f.contact.tolist(), f.other.tolist(), list(f.code), *bits)
-        contacts, others, codes, values, limits = self._f_lists
-        parts = []
-        for k in range(self._at[i], self._at[i + 1]):
-            contact, other = contacts[k], others[k]
-            key = (codes[k], values[k], limits[k], other >= 0)
-            t = self._templates.get(key)
-            if t is None:
-                text = orjson.dumps(f.record(k))
-                at = text.index(b'"contact":%d,' % contact) + len(b'"contact":')
-                rest = text[at + len(b"%d" % contact) :]
-                if other < 0:
-                    t = self._templates[key] = (text[:at], rest, b"")
-                else:  # the message ends naming the other contact
-                    end = b'%d"}' % other
-                    if not rest.endswith(end):
-                        raise AssertionError(f"finding {k}: {text!r}")
-                    t = self._templates[key] = (text[:at], rest[: -len(end)], b'"}')
-            head, mid, tail = t
-            parts.append(head + b"%d" % contact + mid + (b"%d" % other + tail if other >= 0 else b""))
-        return b"[" + b",".join(parts) + b"]"
+        contact, other = int(f.contact[k]), int(f.other[k])
+        text = orjson.dumps(f.record(k))
+        at = text.index(b'"contact":%d,' % contact) + len(b'"contact":')
+        rest = text[at + len(b"%d" % contact) :]
+        if other < 0:
+            return text[:at], rest, b""
+        end = b'%d"}' % other  # the message ends naming the other contact
+        if not rest.endswith(end):
+            raise AssertionError(f"finding {k}: {text!r}")
+        return text[:at], rest[: -len(end)], b'"}'
 
     def _text_block(self, key: str, start: int, stop: int) -> np.ndarray:
         """(n, w) ASCII: a text column, each distinct value encoded once and looked up; as wide as
