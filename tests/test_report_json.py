@@ -71,3 +71,22 @@ def test_text_columns_with_commas_or_non_ascii() -> None:
     findings = Findings(np.zeros(0, int), np.zeros(0, object), np.zeros(0), np.zeros(0), np.zeros(0, int))
     doc = json.loads(dumps_report({"summary": {}, "contacts": ContactRecords(columns, findings)}))
     assert [r["note"] for r in doc["contacts"]] == ["a,b", "µm", "plain"]
+
+
+def test_findings_text_is_orjsons_record_by_record() -> None:
+    """Findings repeat (a wafer): their text comes from templates with the ids put in, and must be
+    exactly what orjson writes for each record, other contacts and -0.0 included."""
+    import orjson
+
+    n = 3000
+    rng = np.random.default_rng(5)
+    contact = np.sort(rng.choice(n, 2500, replace=True))
+    code = np.array(rng.choice(["web", "clearance", "under_volume"], len(contact)), dtype=object)
+    value = rng.choice([12.5, 0.0, -0.0, 3.25], len(contact))
+    other = np.where(code == "under_volume", -1, rng.integers(0, n, len(contact)))
+    findings = Findings(contact, code, value, np.full(len(contact), 40.0), other).in_order()
+    records = ContactRecords({"id": _Num(np.arange(n), 0)}, findings)
+    for i in range(n):
+        assert records._findings_json(i) == orjson.dumps(records.findings_of(i)), i
+    doc = json.loads(dumps_report({"summary": {}, "contacts": records}))
+    assert [r["findings"] for r in doc["contacts"]] == [records.findings_of(i) for i in range(n)]
