@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .model import Outlines, Polygons
-from .numeric import median, unique
+from .numeric import median, ranges, unique
 
 #: pairs whose vertex counts multiply to more than this are measured by GEOS (shapely)
 DENSE_MAX = 256
@@ -125,11 +125,11 @@ def _grid_pairs(
     kb = cb[:, 0] * K + cb[:, 1]
     order = np.argsort(kb, kind="stable")
     ks = kb[order]
-    ranges = []
+    spans = []
     for dx in (-1, 0, 1):
         base = (ca[:, 0] + dx) * K + ca[:, 1]
-        ranges.append((np.searchsorted(ks, base - 1, side="left"), np.searchsorted(ks, base + 1, side="right")))
-    return _expand(ranges, order, ida, idb)
+        spans.append((np.searchsorted(ks, base - 1, side="left"), np.searchsorted(ks, base + 1, side="right")))
+    return _expand(spans, order, ida, idb)
 
 
 def _grid_pairs_self(A: np.ndarray, s: float, ida: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -142,27 +142,26 @@ def _grid_pairs_self(A: np.ndarray, s: float, ida: np.ndarray) -> tuple[np.ndarr
     order = np.argsort(key, kind="stable")
     ks = key[order]
     # queries in sorted order too (searching sorted needles is the quicker)
-    ranges = [
+    spans = [
         (np.arange(1, len(A) + 1), np.searchsorted(ks, ks + 1, side="right")),  # own cell (after), cell above
         (np.searchsorted(ks, ks + K - 1, side="left"), np.searchsorted(ks, ks + K + 1, side="right")),
     ]
-    return _expand(ranges, order, ida[order], ida)
+    return _expand(spans, order, ida[order], ida)
 
 
 def _expand(
-    ranges: list[tuple[np.ndarray, np.ndarray]], order: np.ndarray, ida: np.ndarray, idb: np.ndarray
+    spans: list[tuple[np.ndarray, np.ndarray]], order: np.ndarray, ida: np.ndarray, idb: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (ida[q], idb[order[k]]) for every query q and every k in each of its ranges first..last
     of the sorted boxes (one range per query in each (first, last) array pair)."""
     out_a, out_b = [], []
-    for first, last in ranges:
+    for first, last in spans:
         cnt = np.maximum(last - first, 0)
         total = int(cnt.sum())
         if not total:
             continue
         rep = np.repeat(np.arange(len(cnt)), cnt)
-        start = np.cumsum(cnt) - cnt
-        at = np.repeat(first - start, cnt) + np.arange(total)
+        at = ranges(first, cnt)
         out_a.append(ida[rep])
         out_b.append(idb[order[at]])
     if not out_a:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .model import NONE, STRIP, Outlines, Plan, Polygons
-from .numeric import median
+from .numeric import median, ranges
 from .planner import aperture_polygons
 from .report import column
 from .rules import DOCS
@@ -126,7 +126,7 @@ def _take_outlines(o: Outlines, index: np.ndarray) -> Outlines:
     counts = np.diff(o.offsets)[index]
     offsets = np.zeros(len(index) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    gather = np.repeat(o.offsets[:-1][index] - offsets[:-1], counts) + np.arange(offsets[-1], dtype=np.int64)
+    gather = ranges(o.offsets[:-1][index], counts)
     return Outlines(o.coords[gather], o.bulge[gather], offsets)
 
 

@@ -15,6 +15,7 @@ import shapely
 
 from .geometry import to_shapely
 from .model import NONE, SHRUNK, STRIP, Apertures, Contacts, Outlines, Polygons, RowSet
+from .numeric import ranges
 from .rules import Rules
 
 #: cuts across the middle 60 % of an elongated aperture, for its narrowest width
@@ -109,7 +110,7 @@ def _chords_of(polys: np.ndarray, centre: np.ndarray, ax: np.ndarray, at: np.nda
     last = np.where(dt[j] > 0, last, c - 1)
     span = last - first + 1
     e = np.repeat(np.arange(len(j)), span)
-    cut = np.repeat(first - (np.cumsum(span) - span), span) + np.arange(int(span.sum()))
+    cut = ranges(first, span)
     t = at[j[e], cut]
     # a vertex on the line, to the rounding of world coordinates (the boundary may run along it):
     # GEOS measures that line, in world coordinates

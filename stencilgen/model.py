@@ -9,7 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+# numpy imports numpy.ma at the first np.unique or np.median (tens of ms): here, not in the middle of a run
 import numpy.ma
+
+from .numeric import ranges
 
 
 @dataclass(frozen=True)
@@ -47,10 +51,7 @@ class Polygons:
         lens = self.counts[index]
         new_offsets = np.zeros(len(index) + 1, dtype=np.int64)
         np.cumsum(lens, out=new_offsets[1:])
-        gather = np.repeat(self.offsets[:-1][index] - new_offsets[:-1], lens) + np.arange(
-            new_offsets[-1], dtype=np.int64
-        )
-        return Polygons(np.take(self.coords, gather, axis=0), new_offsets)
+        return Polygons(np.take(self.coords, ranges(self.offsets[:-1][index], lens), axis=0), new_offsets)
 
     @staticmethod
     def from_list(polys: list[np.ndarray]) -> Polygons:

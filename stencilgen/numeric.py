@@ -29,3 +29,13 @@ def unique(values: np.ndarray | list) -> np.ndarray:
     keep[0] = True
     np.not_equal(a[1:], a[:-1], out=keep[1:])
     return a[keep]
+
+
+def ranges(first: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """first[k], first[k] + 1, ..., first[k] + count[k] - 1 for every k, one run after another: the
+    indices of ragged pieces laid end to end (int64)."""
+    count = np.asarray(count, dtype=np.int64)
+    total = int(count.sum())
+    return np.repeat(np.asarray(first, dtype=np.int64) - (np.cumsum(count) - count), count) + np.arange(
+        total, dtype=np.int64
+    )

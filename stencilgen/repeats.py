@@ -15,7 +15,7 @@ import numpy as np
 
 from .geometry import bboxes
 from .model import Contacts, Instances, Polygons
-from .numeric import median
+from .numeric import median, ranges
 
 #: an empty band must be this many median pad lengths wide to part two groups
 BAND_PAD_LENGTHS = 2.0
@@ -67,7 +67,7 @@ def find_repeats(contacts: Contacts, grid_um: float, box: np.ndarray | None = No
         if not (counts[groups] == counts[groups[0]]).all():
             return None
         first = counts[groups[0]]
-        within = np.arange(int(first.sum())) - np.repeat(np.cumsum(first) - first, first)
+        within = ranges(np.zeros(len(first)), first)
 
         def vertices(g: np.ndarray) -> np.ndarray:
             return polys.coords[np.repeat(polys.offsets[g], first, axis=1) + within]

@@ -25,7 +25,7 @@ import numpy as np
 
 from .distance import box_pairs, components, nearest
 from .model import AreaArray, Contacts, Corner, Instances, Row, RowSet, Stagger
-from .numeric import median, unique
+from .numeric import median, ranges, unique
 from .rules import Rules
 
 NEIGHBOURS = 8
@@ -136,7 +136,7 @@ def _segments(s: np.ndarray, first: np.ndarray, count: np.ndarray, rules: Rules)
         if not len(first):
             break
         piece = np.repeat(np.arange(len(first)), count)
-        at = np.repeat(first - (np.cumsum(count) - count), count) + np.arange(int(count.sum()))
+        at = ranges(first, count)
         sp = s[at]
         p = _piece_median(sp, piece, count)
         ok, q = _regular(sp, p[piece], rules)
@@ -252,9 +252,8 @@ def _drop_cutting_lines(lines: list[_Line]) -> list[_Line]:
     first = np.flatnonzero(np.concatenate([[True], m[1:] != m[:-1]]))
     size = np.diff(np.append(first, len(m)))
     gsize = np.repeat(size, size)
-    gfirst = np.repeat(first, size)
     e = np.repeat(np.arange(len(m)), gsize)
-    partner = np.repeat(gfirst, gsize) + np.arange(int(gsize.sum())) - np.repeat(np.cumsum(gsize) - gsize, gsize)
+    partner = ranges(np.repeat(first, size), gsize)
     e, partner = e[partner != e], partner[partner != e]
     # lines share a theta per direction (the direction's), so directions are compared value by value
     thetas, did = np.unique([ln.theta for ln in lines], return_inverse=True)
@@ -380,9 +379,7 @@ def _members_of(rows: list[Row], which: np.ndarray) -> tuple[np.ndarray, np.ndar
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     flat = np.concatenate([r.members for r in rows])
     cnt = sizes[which]
-    run = np.cumsum(cnt) - cnt
-    at = np.repeat(starts[which] - run, cnt) + np.arange(int(cnt.sum()))
-    return np.repeat(np.arange(len(which)), cnt), flat[at], run
+    return np.repeat(np.arange(len(which)), cnt), flat[ranges(starts[which], cnt)], np.cumsum(cnt) - cnt
 
 
 def _ends_to_members(center: np.ndarray, rows: list[Row], ends: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:

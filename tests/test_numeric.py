@@ -37,3 +37,13 @@ def test_unique_is_numpys(values):
 def test_unique_of_floats_and_lists():
     assert unique([3.0, 1.0, 3.0, 2.5]).tolist() == [1.0, 2.5, 3.0]
     assert unique(np.zeros((2, 2), dtype=np.int64)).tolist() == [0]
+
+
+@given(st.lists(st.tuples(st.integers(-50, 50), st.integers(0, 6)), max_size=20))
+def test_ranges_lays_the_runs_end_to_end(runs):
+    from stencilgen.numeric import ranges
+
+    first = np.array([f for f, _ in runs], dtype=np.int64)
+    count = np.array([c for _, c in runs], dtype=np.int64)
+    want = [f + i for f, c in runs for i in range(c)]
+    assert ranges(first, count).tolist() == want

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import InputError, UsageError, input_error
 from ..model import Polygons
+from ..numeric import ranges
 
 GERBER_EXTENSIONS = (".gbr", ".ger", ".gtp", ".gbp", ".pho", ".art", ".gbx")
 
@@ -60,7 +61,7 @@ def _outlines(polys: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     inner = np.flatnonzero(m > 1)
     cnt = m[inner] - 1
     which = np.repeat(inner, cnt)
-    k = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt) + 1
+    k = ranges(np.ones(len(cnt)), cnt)
     phi = a1[which] + sweep[which] * k / m[which]
     at = start[which] + k
     out[at, 0] = C[which, 0] + r[which] * np.cos(phi)
