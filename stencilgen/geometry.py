@@ -352,6 +352,12 @@ def build_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tupl
     quick = rectangle_contacts(polys, grid_um)
     if quick is not None and not rectangles_touch(quick.polygons):  # every rectangle is a contact
         return quick, []
+    return merge_contacts(polys, grid_um, repair)
+
+
+def merge_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tuple[Contacts, list[Excluded]]:
+    """`build_contacts` without its shortcut for rectangles that do not touch: every shape is
+    checked, repaired and merged with the shapes it touches."""
     excluded: list[Excluded] = []
     if len(polys):
         keep_vertices = polys.counts >= 3

@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import UsageError, input_error
 from ..geometry import (
     build_contacts,
+    merge_contacts,
     place_contacts,
     placements_disjoint,
     rectangle_boxes,
@@ -128,7 +129,7 @@ def _flat_contacts(flat: Polygons, grid_um: float, repair: bool) -> tuple[Contac
             rectangles_touch(quick.polygons, box) if instances is None else rectangles_touch(instances.element.polygons)
         ):
             return quick, [], instances
-    contacts, excluded = build_contacts(flat, grid_um, repair)
+    contacts, excluded = merge_contacts(flat, grid_um, repair)  # (the rectangles' shortcut is taken above)
     return contacts, excluded, find_repeats(contacts, grid_um)
 
 
