@@ -6,7 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -19,9 +19,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_OK, EXIT_RULE_ERRORS, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
 
 
-def _fail(message: str, code: int) -> None:
+def _fail(message: str, code: int) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
+
+
+def _interrupted() -> NoReturn:
+    """Ctrl-C or SIGTERM: a forked writer still at work finishes (or removes) its file first."""
+    from .forked import reap
+
+    reap()
+    _fail("interrupted", 130)
 
 
 def handle_errors(func: F) -> F:
@@ -34,10 +42,7 @@ def handle_errors(func: F) -> F:
         except StencilgenError as exc:
             _fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
-            from .forked import reap
-
-            reap()  # a writer still at work finishes (or removes) its file first
-            _fail("interrupted", 130)
+            _interrupted()
         except MemoryError:
             _fail("out of memory; lower --max-contacts or split the layout", EXIT_INPUT)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
@@ -432,21 +437,11 @@ def run() -> None:
         where = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
         click.echo(f"Error: {exc.format_message()}{where}", err=True)
         sys.exit(EXIT_USAGE)
-    except click.exceptions.Abort:
-        from .forked import reap
-
-        reap()
-        click.echo("Error: interrupted", err=True)
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt):  # (the latter: a signal outside the command's handling)
+        _interrupted()
     except click.ClickException as exc:
         click.echo(f"Error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:  # a signal between the command's own handling and here
-        from .forked import reap
-
-        reap()
-        click.echo("Error: interrupted", err=True)
-        sys.exit(130)
     import signal
 
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the work is done: a late SIGTERM ends it as usual

@@ -58,8 +58,8 @@ def _narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     el = np.flatnonzero(long_l >= 1.5 * short_l)
     if len(el):
         ts = np.linspace(-0.3, 0.3, CUTS)
-        across = 2 * short_l[el]  # each cut's half length: wider than the aperture
-        chords = _chords(polys[ok[el]], rect[el].mean(axis=1), ax[el], ts[None, :] * long_l[el, None], across)
+        half = 2 * short_l[el]  # each cut's half length: wider than the aperture
+        chords = _chords(polys[ok[el]], rect[el].mean(axis=1), ax[el], ts[None, :] * long_l[el, None], half)
         width[ok[el]] = chords.min(axis=1)
     return width, axis
 
@@ -76,11 +76,11 @@ def _chords(polys: np.ndarray, centre: np.ndarray, ax: np.ndarray, at: np.ndarra
 def _chords_of(polys: np.ndarray, centre: np.ndarray, ax: np.ndarray, at: np.ndarray, half: np.ndarray) -> np.ndarray:
     """(k, c): the length of polygon j inside the line across `ax[j]` (perpendicular to it) at
     `at[j, c]` along it from `centre[j]` (evenly spaced in c; `half[j]` of it each side is more than
-    the polygon's width): between the polygon's boundary
-    crossings, taken in pairs along the line (inside between the first and second, the third and
-    fourth...). An edge crosses the line when its ends lie on either side, an end exactly on the line
-    counted on the far side, so that a vertex on the line counts once; a line through a vertex (to
-    the rounding of world coordinates), or crossed an odd number of times, is measured by GEOS."""
+    the polygon's width): between the polygon's boundary crossings, taken in pairs along the line
+    (inside between the first and second, the third and fourth...). An edge crosses the line when
+    its ends lie on either side, an end exactly on the line counted on the far side, so that a vertex
+    on the line counts once; a line through a vertex (to the rounding of world coordinates), or
+    crossed an odd number of times, is measured by GEOS."""
     k, c = at.shape
     rings, ring_of = shapely.get_rings(polys, return_index=True)
     pts, which = shapely.get_coordinates(rings, return_index=True)

@@ -185,7 +185,7 @@ class ContactRecords(Sequence[dict[str, Any]]):
         self._coded: dict[str, tuple[np.ndarray, list[bytes]]] = {}
         self._templates: dict[int, tuple[bytes, bytes, bytes]] = {}
         self._formats: dict[tuple[int, ...], bytes] = {}
-        self._f_lists: tuple[list[int], list[int]] | None = None
+        self._finding_ids: tuple[list[int], list[int]] | None = None
         self._findings = findings
         contact = findings.contact if len(findings) else np.zeros(0, dtype=np.int64)
         self._at = np.searchsorted(contact, np.arange(self._n + 1)).tolist()
@@ -285,9 +285,9 @@ class ContactRecords(Sequence[dict[str, Any]]):
         a template (one per code, value, limit and whether it names another contact) with the contact
         ids put in; a record's text is the format made of its findings' templates, made once per
         sequence of templates: a wafer's million contacts repeat a few thousand."""
-        if self._f_lists is None:
-            self._f_lists = self._finding_templates()
-        tid, others = self._f_lists
+        if self._finding_ids is None:
+            self._finding_ids = self._finding_templates()
+        tid, others = self._finding_ids
         a, b = self._at[i], self._at[i + 1]
         key = tuple(tid[a:b])
         fmt = self._formats.get(key)

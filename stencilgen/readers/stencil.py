@@ -52,9 +52,8 @@ def _outlines(polys: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     tol = ARC_ERROR_UM / 1000.0
     with np.errstate(invalid="ignore"):
         step = np.where(r > tol, 2 * np.arccos(np.maximum(-1.0, 1 - tol / np.where(r > 0, r, 1.0))), np.pi / 2)
-    pieces = np.where(arc, np.maximum(2, np.ceil(np.abs(sweep) / np.maximum(step, 1e-3))), 1).astype(np.int64)
-    # each segment: its first point, then (an arc) the inner points of its pieces
-    m = pieces
+    # each segment: its first point, then (an arc) the inner points of its m pieces
+    m = np.where(arc, np.maximum(2, np.ceil(np.abs(sweep) / np.maximum(step, 1e-3))), 1).astype(np.int64)
     start = np.cumsum(m) - m
     out = np.empty((int(m.sum()), 2))
     out[start] = P1
