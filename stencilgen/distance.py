@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .model import Outlines, Polygons
-from .numeric import median, ranges, unique
+from .numeric import length, median, ranges, unique
 
 #: pairs whose vertex counts multiply to more than this are measured by GEOS (shapely)
 DENSE_MAX = 256
@@ -59,11 +59,17 @@ class Shapes:
         return out
 
 
+def _finite_rows(a: np.ndarray) -> np.ndarray:
+    """Indices of the rows of `a` with no NaN or infinity (all of them, found at once, if so)."""
+    finite = np.isfinite(a)
+    return np.arange(len(a)) if finite.all() else np.flatnonzero(finite.all(axis=1))
+
+
 def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (i, j) of boxes of `a` and `b` ((N, 4) each) no farther apart than `reach` along x and y.
     With `same` (b is a), each unordered pair once, i < j. NaN boxes take part in no pair."""
-    va = np.flatnonzero(np.isfinite(a).all(axis=1))
-    vb = va if same else np.flatnonzero(np.isfinite(b).all(axis=1))
+    va = _finite_rows(a)
+    vb = va if same else _finite_rows(b)
     empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     if not len(va) or not len(vb):
         return empty
@@ -118,27 +124,32 @@ def _grid_pairs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Candidates: B's boxes keyed by the grid cell of their lower-left corner; a box of A can only
     meet boxes whose cell is next to its own (cells are as large as a box plus the reach)."""
-    lo = np.minimum(A[:, :2].min(axis=0), B[:, :2].min(axis=0))
-    ca = np.floor((A[:, :2] - lo) / s).astype(np.int64) + 1
-    cb = np.floor((B[:, :2] - lo) / s).astype(np.int64) + 1
-    K = int(max(ca[:, 1].max(), cb[:, 1].max())) + 3
-    kb = cb[:, 0] * K + cb[:, 1]
+    lo_x, lo_y = min(float(A[:, 0].min()), float(B[:, 0].min())), min(float(A[:, 1].min()), float(B[:, 1].min()))
+    ax, ay = _cells(A[:, 0], lo_x, s), _cells(A[:, 1], lo_y, s)
+    bx, by = _cells(B[:, 0], lo_x, s), _cells(B[:, 1], lo_y, s)
+    K = int(max(ay.max(), by.max())) + 3
+    kb = bx * K + by
     order = np.argsort(kb, kind="stable")
     ks = kb[order]
     spans = []
     for dx in (-1, 0, 1):
-        base = (ca[:, 0] + dx) * K + ca[:, 1]
+        base = (ax + dx) * K + ay
         spans.append((np.searchsorted(ks, base - 1, side="left"), np.searchsorted(ks, base + 1, side="right")))
     return _expand(spans, order, ida, idb)
+
+
+def _cells(x: np.ndarray, lo: float, s: float) -> np.ndarray:
+    """Grid cell numbers (from 1) of coordinates x, cells of size s from lo. One column at a time: an
+    operation over an (N, 2) array runs an inner loop of two and costs ten times as much."""
+    return np.floor((x - lo) / s).astype(np.int64) + 1
 
 
 def _grid_pairs_self(A: np.ndarray, s: float, ida: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """As _grid_pairs for a set against itself, each unordered pair once: from every box, the boxes
     after it in its own cell, and those of the cells above it and to its right."""
-    lo = A[:, :2].min(axis=0)
-    c = np.floor((A[:, :2] - lo) / s).astype(np.int64) + 1
-    K = int(c[:, 1].max()) + 3
-    key = c[:, 0] * K + c[:, 1]
+    cx, cy = _cells(A[:, 0], float(A[:, 0].min()), s), _cells(A[:, 1], float(A[:, 1].min()), s)
+    K = int(cy.max()) + 3
+    key = cx * K + cy
     order = np.argsort(key, kind="stable")
     ks = key[order]
     # queries in sorted order too (searching sorted needles is the quicker)
@@ -372,28 +383,33 @@ def outline_shapes(outlines: Outlines, arc_chords: int) -> Shapes:
     return Shapes(polys, centre, radius)
 
 
-def nearest(points: np.ndarray, k: int, reach: float, start: float) -> tuple[np.ndarray, np.ndarray]:
-    """For every point, its up to k nearest other points among those within `reach` times its nearest
-    neighbour's distance: (n, k) distances and indices, nearest first, padded with inf and -1.
+def near_pairs(points: np.ndarray, k: int, reach: float, start: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i < j, in that order) of points where one is among the other's k nearest and they lie no
+    farther apart than `reach` times the lesser of their nearest-neighbour distances; and every point's
+    nearest-neighbour distance (inf with no other point). Of equally distant k-th neighbours, those
+    met first in the search count.
 
-    A uniform grid of cell size s finds every point within s of a query; s starts at `start` and
-    grows (up to doubling) for the queries whose reach it does not yet cover, unless k points lie within s."""
+    A uniform grid of cell size s finds every point within s of a query. s comes from a sample
+    (`_radius`) and grows for the queries whose reach it does not yet cover, unless k points lie
+    within s. Only a query with more than k points within s needs its pairs sorted."""
     n = len(points)
     k = max(min(k, n - 1), 0)
-    dist = np.full((n, k), np.inf)
-    idx = np.full((n, k), -1, dtype=np.int64)
+    nn = np.full(n, np.inf)
     if n < 2 or k == 0:
-        return dist, idx
-    span = max(float(np.ptp(points[:, 0])), float(np.ptp(points[:, 1])))
+        return np.zeros((0, 2), dtype=np.int64), nn
+    px, py = points[:, 0].copy(), points[:, 1].copy()  # 1-D gathers are several times quicker
+    span = max(float(np.ptp(px)), float(np.ptp(py)))
     s = max(float(start), span * 1e-9, 1e-9)
     todo = np.arange(n)
     everyone = np.arange(n)
-    px, py = points[:, 0].copy(), points[:, 1].copy()  # 1-D gathers are several times quicker
-    boxes = np.hstack([points, points])
+    boxes = np.column_stack([px, py, px, py])
+    if n > 4 * RADIUS_SAMPLE:
+        s = _radius(boxes, px, py, k, reach, s, span)
+    got: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     while len(todo):
         if len(todo) == n:  # all points: each pair measured once, then both ways
             qa, pb = _grid_pairs_self(boxes, s, everyone)
-            d = np.hypot(px[qa] - px[pb], py[qa] - py[pb])
+            d = length(px[qa] - px[pb], py[qa] - py[pb])
             within = d <= s
             qa, pb, d = qa[within], pb[within], d[within]
             qa, pb, d = np.concatenate([qa, pb]), np.concatenate([pb, qa]), np.concatenate([d, d])
@@ -401,34 +417,80 @@ def nearest(points: np.ndarray, k: int, reach: float, start: float) -> tuple[np.
             qa, pb = _grid_pairs(boxes[todo], boxes, s, todo, everyone)
             keep = qa != pb
             qa, pb = qa[keep], pb[keep]
-            d = np.hypot(px[qa] - px[pb], py[qa] - py[pb])
+            d = length(px[qa] - px[pb], py[qa] - py[pb])
             within = d <= s
             qa, pb, d = qa[within], pb[within], d[within]
-        order = np.argsort(qa + d / (2 * s), kind="stable")  # by query, then distance (d <= s)
-        qa, pb, d = qa[order], pb[order], d[order]
-        run = np.flatnonzero(np.diff(qa)) + 1  # qa is sorted: where each query's run starts
-        first = np.zeros(len(qa), dtype=np.int64)
-        first[run] = run
-        rank = np.arange(len(qa)) - np.maximum.accumulate(first)
-        nn = np.full(n, np.inf)
-        nn[qa[rank == 0]] = d[rank == 0]
+        near = np.full(n, np.inf)
+        np.minimum.at(near, qa, d)
+        found = np.bincount(qa, minlength=n)
         # covered: every neighbour within reach is within s, or k of them are (the k nearest then are)
-        found = np.bincount(qa, minlength=n)[todo]
-        covered = (reach * nn[todo] <= s) | (found >= k)
-        final = s > 2 * span  # every point is a candidate now
+        covered = (reach * near[todo] <= s) | (found[todo] >= k) | (s > 2 * span)
+        done = todo[covered]
+        nn[done] = near[done]
         mine = np.zeros(n, dtype=bool)
-        mine[todo[covered | final]] = True
-        top = (rank < k) & mine[qa]
-        at = qa[top] * k + rank[top]  # flat positions: quicker than a two-axis assignment
-        dist.ravel()[at] = d[top]
-        idx.ravel()[at] = pb[top]
-        left = ~(covered | final)
-        todo, found = todo[left], found[left]
+        mine[done] = True
+        crowded = found > k
+        few = mine[qa] & ~crowded[qa]  # at most k within s: all of them are among the k nearest
+        got.append((qa[few], pb[few], d[few]))
+        many = np.flatnonzero(mine[qa] & crowded[qa])
+        if len(many):  # the k nearest of each: by query, then distance, in the order the search met them
+            order = many[np.argsort(qa[many] + d[many] / (2 * s), kind="stable")]
+            q = qa[order]
+            run = np.flatnonzero(np.diff(q)) + 1
+            first = np.zeros(len(q), dtype=np.int64)
+            first[run] = run
+            top = order[np.arange(len(q)) - np.maximum.accumulate(first) < k]
+            got.append((qa[top], pb[top], d[top]))
+        todo, found = todo[~covered], found[todo[~covered]]
         # the next radius: where k points would lie at the density seen so far (a typical point's
         # guess; the others go round again), growing by 1.25 to 2 times
         guess = np.where(found > 0, s * np.sqrt(k / np.maximum(found, 1)) * 1.1, 2 * s)
         s = float(np.clip(median(guess), 1.25 * s, 2 * s)) if len(todo) else 2 * s
-    return dist, idx
+    qa, pb, d = (np.concatenate(c) for c in zip(*got, strict=True))
+    # mutual: a far, lonely point does not pair with a crowded one
+    keep = d <= reach * np.minimum(nn[qa], nn[pb]) + 1e-9
+    qa, pb = qa[keep], pb[keep]
+    key = np.sort(np.minimum(qa, pb) * n + np.maximum(qa, pb))
+    key = key[np.concatenate([[True], key[1:] != key[:-1]])]  # a pair found from both ends, once
+    return np.column_stack([key // n, key % n]), nn
+
+
+RADIUS_SAMPLE = 1024  # points that measure the radius before all points are searched
+
+
+def _radius(boxes: np.ndarray, px: np.ndarray, py: np.ndarray, k: int, reach: float, s: float, span: float) -> float:
+    """A radius that covers nine in ten points in one search (the others go round again): each of an
+    even sample of points needs its k-th neighbour's distance or reach times its nearest distance,
+    whichever is less. A poor first radius then costs a search of the sample, not of every point."""
+    n = len(px)
+    todo = np.linspace(0, n - 1, RADIUS_SAMPLE).astype(np.int64)
+    everyone = np.arange(n)
+    need: list[np.ndarray] = []
+    while len(todo):
+        qa, pb = _grid_pairs(boxes[todo], boxes, s, todo, everyone)
+        keep = qa != pb
+        qa, pb = qa[keep], pb[keep]
+        d = length(px[qa] - px[pb], py[qa] - py[pb])
+        within = d <= s
+        qa, d = qa[within], d[within]
+        order = np.lexsort((d, qa))
+        qa, d = qa[order], d[order]
+        first = np.searchsorted(qa, todo)
+        found = np.searchsorted(qa, todo, side="right") - first
+        nn = np.where(found > 0, d[np.minimum(first, len(d) - 1)] if len(d) else np.inf, np.inf)
+        kth = np.where(found >= k, d[np.minimum(first + k - 1, len(d) - 1)] if len(d) else np.inf, np.inf)
+        want = np.minimum(reach * nn, kth)
+        covered = (want <= s) | (s > 2 * span)
+        need.append(want[covered])
+        todo, found = todo[~covered], found[~covered]
+        guess = np.where(found > 0, s * np.sqrt(k / np.maximum(found, 1)) * 1.1, 2 * s)
+        s = float(np.clip(median(guess), 1.25 * s, 2 * s)) if len(todo) else s
+    want = np.concatenate(need)
+    return (
+        max(float(np.quantile(want[np.isfinite(want)], 0.9)) * (1 + 1e-9), span * 1e-9, 1e-9)
+        if np.isfinite(want).any()
+        else s
+    )
 
 
 def components(n: int, pairs: np.ndarray) -> np.ndarray:

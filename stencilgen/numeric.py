@@ -39,3 +39,9 @@ def ranges(first: np.ndarray, count: np.ndarray) -> np.ndarray:
     return np.repeat(np.asarray(first, dtype=np.int64) - (np.cumsum(count) - count), count) + np.arange(
         total, dtype=np.int64
     )
+
+
+def length(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """sqrt(dx^2 + dy^2). np.hypot guards against overflow, which micrometres never come near, at ten
+    times the cost."""
+    return np.sqrt(dx * dx + dy * dy)

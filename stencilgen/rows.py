@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .distance import box_pairs, components, nearest
+from .distance import box_pairs, components, near_pairs
 from .model import AreaArray, Contacts, Corner, Instances, Row, RowSet, Stagger
 from .numeric import median, ranges, unique
 from .rules import Rules
@@ -44,23 +44,6 @@ class _Line:
 
 def _rot90(v: np.ndarray) -> np.ndarray:
     return np.array([-v[1], v[0]])
-
-
-def _neighbour_pairs(center: np.ndarray, start: float) -> tuple[np.ndarray, np.ndarray]:
-    """Unique near-neighbour pairs (a < b) and each contact's nearest-neighbour distance."""
-    n = len(center)
-    k = min(n - 1, NEIGHBOURS)
-    dist, idx = nearest(center, k, PAIR_REACH, start)
-    nn = dist[:, 0]
-    mask = dist <= PAIR_REACH * nn[:, None] + 1e-9
-    i = np.repeat(np.arange(n), k)[mask.ravel()]
-    j = idx.ravel()[mask.ravel()]
-    # mutual: a far, lonely contact does not pair with a crowded one
-    keep = dist.ravel()[mask.ravel()] <= PAIR_REACH * np.minimum(nn[i], nn[j]) + 1e-9
-    a, b = np.minimum(i, j)[keep], np.maximum(i, j)[keep]
-    key = np.sort(a * n + b)
-    key = key[np.concatenate([[True], key[1:] != key[:-1]])]  # a pair found from both ends, once
-    return np.column_stack([key // n, key % n]), nn
 
 
 def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tuple[float, np.ndarray]]:
@@ -502,7 +485,8 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
     if n < 3:
         return empty, reach
     # the grid search starts where contacts one pitch (about their size) apart are found in one pass
-    pairs, nn = _neighbour_pairs(center, PAIR_REACH * 1.2 * max(float(median(contacts.length)), 1e-3))
+    start = PAIR_REACH * 1.2 * max(float(median(contacts.length)), 1e-3)  # a first search radius
+    pairs, nn = near_pairs(center, NEIGHBOURS, PAIR_REACH, start)
     reach.pair_um = PAIR_REACH * float(nn.max())
     if not len(pairs):
         return empty, reach
@@ -521,7 +505,7 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
     comp = components(len(rows), np.array([(a, b) for a, b, _, _ in corner_list], dtype=np.int64).reshape(-1, 2))
     # element centre of each row: the bbox centre of its corner-joined rows, if they turn; otherwise
     # the smallest such element around it, otherwise the centre of all contacts
-    allc = (center.min(axis=0) + center.max(axis=0)) / 2
+    allc = np.array([(center[:, k].min() + center[:, k].max()) / 2 for k in (0, 1)])
     turns = [round(r.direction_deg) % 180 for r in rows]
     elements: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     if rows:

@@ -16,7 +16,7 @@ from stencilgen.distance import (
     components,
     distances,
     extent_on,
-    nearest,
+    near_pairs,
     outline_shapes,
 )
 from stencilgen.geometry import outlines_to_polygons, to_shapely
@@ -142,9 +142,10 @@ def test_strip_outline_is_rectangle_and_disc(D: float) -> None:
     assert c[0] @ axis[0] - lo[0] == pytest.approx(h1[0])
 
 
-@pytest.mark.parametrize("layout", ["random", "rows", "clusters", "grid", "hex"])
-def test_nearest_equals_brute_force(layout: str) -> None:
-    """Every neighbour within reach times the nearest distance is found, nearest first, up to k."""
+@pytest.mark.parametrize("layout", ["random", "rows", "clusters", "grid", "hex", "large grid", "large rows"])
+def test_near_pairs_equal_brute_force(layout: str) -> None:
+    """A pair is one point among the other's k nearest, within reach times the lesser nearest-neighbour
+    distance. Where several points tie for the k-th place, any of them may count; the others must."""
     rng = np.random.default_rng(11)
     if layout == "random":
         pts = rng.uniform(0, 5000, (600, 2))
@@ -157,20 +158,40 @@ def test_nearest_equals_brute_force(layout: str) -> None:
     elif layout == "hex":  # a staggered array: 6 at one pitch, ties at the k-th neighbour
         rows = [np.column_stack([np.arange(25) * 100.0 + 50.0 * (j % 2), np.full(25, j * 86.6)]) for j in range(24)]
         pts = np.vstack(rows)
+    elif layout == "large grid":  # enough points for the radius to come from a sample; jittered
+        pts = np.stack(np.meshgrid(np.arange(75) * 150.0, np.arange(70) * 150.0), axis=-1).reshape(-1, 2)
+        pts = pts + rng.normal(0, 2.0, pts.shape)
+    elif layout == "large rows":  # rows of a ring-like die, far apart, and a loose cluster
+        x = np.arange(1500) * 110.0
+        pts = np.vstack([np.column_stack([x, np.full(1500, y)]) for y in (0.0, 3000.0, 9000.0)])
+        pts = np.vstack([pts, rng.uniform(0, 400, (300, 2)) + np.array([2e5, 0.0])])
     else:  # tight clusters far apart
         pts = np.vstack([c + rng.normal(0, 3, (30, 2)) for c in rng.uniform(0, 1e5, (10, 2))])
     k, reach = 8, 2.5
-    dist, idx = nearest(pts, k, reach, start=10.0)
+    pairs, nn = near_pairs(pts, k, reach, start=10.0)
+    n = len(pts)
     full = np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))
     np.fill_diagonal(full, np.inf)
-    nn = full.min(axis=1)
-    assert np.allclose(dist[:, 0], nn)
-    for q in range(len(pts)):
-        want = np.sort(full[q][full[q] <= reach * nn[q]])[:k]
-        got = dist[q][np.isfinite(dist[q])]
-        got = got[got <= reach * nn[q]]
-        assert np.allclose(got, want[: len(got)]) and len(got) == len(want)
-        assert np.allclose(full[q, idx[q][: len(got)]], got)
+    assert np.allclose(nn, full.min(axis=1))
+    kth = np.sort(full, axis=1)[:, k - 1]
+    tol = 1e-9 * (1 + kth)
+    surely = full < (kth - tol)[:, None]  # strictly nearer than the k-th
+    maybe = full <= (kth + tol)[:, None]
+    # a tie at the k-th place that fits in whole counts too
+    whole = maybe.sum(axis=1) <= k
+    surely |= maybe & whole[:, None]
+    close = full <= reach * np.minimum(nn[:, None], nn[None, :]) + 1e-9
+    must = close & (surely | surely.T)
+    may = close & (maybe | maybe.T)
+    got = np.zeros((n, n), dtype=bool)
+    got[pairs[:, 0], pairs[:, 1]] = True
+    assert (pairs[:, 0] < pairs[:, 1]).all()
+    assert len(np.unique(pairs[:, 0] * n + pairs[:, 1])) == len(pairs)
+    assert np.array_equal(np.argsort(pairs[:, 0] * n + pairs[:, 1], kind="stable"), np.arange(len(pairs)))
+    upper = np.triu(np.ones((n, n), dtype=bool), 1)
+    assert not (must & upper & ~got).any(), "a pair left out"
+    assert not (got & ~may).any(), "a pair that is none"
+    assert len(pairs) > n  # not empty by accident
 
 
 def test_components_match_a_graph_walk() -> None:
