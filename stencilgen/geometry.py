@@ -250,11 +250,16 @@ def _rectangles(polys: Polygons) -> np.ndarray:
     return out
 
 
+FRAME = "shape with a hole (a frame, not a contact), left out"
+
+
 def _repair(
     polys: Polygons, box: np.ndarray, repair: bool, rectangles: np.ndarray
 ) -> tuple[Polygons, np.ndarray, list[Excluded]]:
     """Self-intersecting shapes: repaired (the largest part of shapely's make_valid) or left out.
-    `rectangles` marks the shapes known to be rectangles (valid by construction)."""
+    A frame drawn as one outline cut open to its hole (GDSII and OASIS have no holes: a seal ring is
+    drawn so) is set aside as a frame. `rectangles` marks the shapes known to be rectangles (valid by
+    construction)."""
     notes: list[Excluded] = []
     check = np.flatnonzero(~rectangles)
     if not len(check):
@@ -266,8 +271,10 @@ def _repair(
     fixed: list[np.ndarray] = []
     for i, g in zip(bad.tolist(), shapely.make_valid(to_shapely(polys, bad)), strict=True):
         parts = [p for p in shapely.get_parts(g) if p.geom_type == "Polygon" and p.area >= MIN_AREA_UM2]
-        if repair and parts:
-            best = max(parts, key=lambda p: p.area)
+        best = max(parts, key=lambda p: p.area) if parts else None
+        if best is not None and len(best.interiors):
+            notes.append(_excluded(FRAME, box[i], best.area))
+        elif repair and best is not None:
             fixed.append(np.asarray(shapely.geometry.polygon.orient(best, 1.0).exterior.coords)[:-1])
             notes.append(_excluded("self-intersecting shape, repaired (largest part kept)", box[i], best.area, True))
         elif parts:
@@ -411,7 +418,7 @@ def merge_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tupl
                     continue
                 b = np.array(part.bounds)
                 if len(part.interiors):
-                    excluded.append(_excluded("shape with a hole (a frame, not a contact), left out", b, part.area))
+                    excluded.append(_excluded(FRAME, b, part.area))
                     continue
                 ring = np.asarray(shapely.simplify(part, 0).exterior.coords)[:-1]
                 new_polys.append(ring)

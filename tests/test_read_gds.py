@@ -166,6 +166,37 @@ def test_frame_with_hole_is_not_a_contact(tmp_path):
     assert len(left_out) == 1 and "hole" in left_out[0].reason
 
 
+@pytest.mark.parametrize("fmt", ["gds", "oas"])
+@pytest.mark.parametrize("drawn", ["boolean", "slit"])
+def test_a_frame_drawn_as_one_outline_cut_open_to_its_hole_is_not_a_contact(tmp_path, fmt, drawn):
+    """GDSII and OASIS have no holes: a seal ring on the pad layer is one outline running in along a
+    cut of no width, round the hole and out again. It is a frame, not a contact holding every pad."""
+    lib = _lib()
+    cell = lib.new_cell("TOP")
+    if drawn == "boolean":  # as gdstk (and KLayout) write a polygon with a hole
+        (ring,) = gdstk.boolean(
+            gdstk.rectangle((-600, -600), (600, 600)), gdstk.rectangle((-580, -580), (580, 580)), "not"
+        )
+        ring.layer = 9
+        cell.add(ring)
+    else:  # by hand: out along y = 0 on the right, round the outside, back in along the same cut
+        outer = [(600, 0), (600, 600), (-600, 600), (-600, -600), (600, -600)]
+        inner = [(580, 0), (580, -580), (-580, -580), (-580, 580), (580, 580), (580, 0)]
+        cell.add(gdstk.Polygon([*outer, (600, 0), *inner], layer=9))
+    for x in (-200, -100, 0, 100, 200):
+        for y in (-400, 400):
+            cell.add(gdstk.rectangle((x - 30, y - 40), (x + 30, y + 40), layer=9))
+    path = str(tmp_path / f"ring.{fmt}")
+    lib.write_gds(path) if fmt == "gds" else lib.write_oas(path)
+    for repair in (True, False):
+        layout = read_layout(path, layer="9/0", repair=repair)
+        assert len(layout.contacts) == 10
+        np.testing.assert_allclose(layout.contacts.area, 60.0 * 80.0)
+        (frame,) = [e for e in layout.excluded if not e.kept]
+        assert "hole" in frame.reason and frame.size == pytest.approx((1200.0, 1200.0))
+        assert frame.area == pytest.approx(1200.0**2 - 1160.0**2)
+
+
 def test_oasis_round_trip(tmp_path):
     lib = _lib()
     cell = lib.new_cell("OAS")
