@@ -62,7 +62,9 @@ layer_option = click.option(
 )
 cell_option = click.option("--cell", metavar="NAME", help="GDS/OASIS top cell (default: the only top cell).")
 units_option = click.option(
-    "--units", metavar="UNIT", help="DXF drawing unit (um, mm, in, ...) when $INSUNITS is missing or wrong."
+    "--units",
+    metavar="UNIT",
+    help="DXF drawing unit (um, mm, in, ...) when $INSUNITS is missing or wrong (GDS/OASIS carry their own).",
 )
 max_option = click.option(
     "--max-contacts",
@@ -102,7 +104,9 @@ def main() -> None:
 @units_option
 @max_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code says whether the layout reads.")
+@click.option(
+    "--quiet", "-q", is_flag=True, help="Print nothing but errors; the exit code says whether the layout reads."
+)
 @handle_errors
 def inspect(
     file: str, layer: str | None, cell: str | None, units: str | None, max_contacts: int, as_json: bool, quiet: bool

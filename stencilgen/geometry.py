@@ -371,6 +371,9 @@ def merge_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tupl
     if len(polys):
         keep_vertices = polys.counts >= 3
         if not keep_vertices.all():
+            few = np.flatnonzero(~keep_vertices)
+            for b in bboxes(polys.take(few)):
+                excluded.append(_excluded("shape of fewer than three points, left out", b, 0.0))
             polys = polys.take(np.flatnonzero(keep_vertices))
     area, centre = area_centroid(polys)
     box = bboxes(polys)

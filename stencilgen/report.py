@@ -72,7 +72,7 @@ def inspect_report(layout: Layout, rows: RowSet) -> dict[str, Any]:
                 "rows": [int(k.rows[0]), int(k.rows[1])],
                 "point_um": _pt(k.point),
                 "angle_deg": _r(k.angle_deg, 3),
-                "oblique_deg": _r(np.degrees(np.arctan2(k.bisector[1], k.bisector[0])) % 360.0, 3),
+                "oblique_deg": _r(np.degrees(np.arctan2(k.bisector[1], k.bisector[0])), 3) % 360.0,
                 "contacts": len(k.members),
             }
             for k in rows.corners
@@ -510,7 +510,7 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
     n = len(c)
     ratio = checked.volume / checked.volume_limit
     ratio_hi = checked.volume_high / checked.volume_limit
-    axis_deg = np.degrees(np.arctan2(ap.axis[:, 1], ap.axis[:, 0])) % 360.0
+    axis_deg = np.round(np.degrees(np.arctan2(ap.axis[:, 1], ap.axis[:, 0])), 3) % 360.0  # 359.9999 reads 0
     strip = ap.kind == STRIP
 
     def col(values: np.ndarray, nd: int = 4, where: np.ndarray | None = None) -> _Num:

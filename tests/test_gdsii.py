@@ -265,3 +265,20 @@ def test_random_hierarchies_read_as_gdstk_reads_them(tmp_path, monkeypatch, lib)
         _forced_gdstk(m)
         theirs = read_layout(path, layer="9/0", list_layers=True)
     _same(ours, theirs)
+
+
+def test_a_boundary_of_two_points_is_noted_not_dropped_silently(tmp_path, monkeypatch):
+    two = (
+        _record(gdsii.BOUNDARY, 0)
+        + _record(gdsii.LAYER, 2, struct.pack(">h", 9))
+        + _record(gdsii.DATATYPE, 2, struct.pack(">h", 0))
+        + _xy([(0, -500_000), (1000, -500_000)])
+        + _record(gdsii.ENDEL, 0)
+    )
+    path = tmp_path / "two.gds"
+    path.write_bytes(_hand_written([_plain(k * 100_000) for k in range(4)] + [two]))
+    for layout in _both(str(path), monkeypatch):
+        assert len(layout.contacts) == 4 and layout.shapes == 5
+        (note,) = layout.excluded
+        assert "fewer than three points" in note.reason and not note.kept
+        assert note.center == pytest.approx((0.5, -500.0)) and note.size == pytest.approx((1.0, 0.0))

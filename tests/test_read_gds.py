@@ -330,3 +330,46 @@ def test_arrayed_die_is_read_once_and_placed(tmp_path):
     np.testing.assert_allclose(layout.contacts.area, ref.area, rtol=1e-9)
     np.testing.assert_allclose(layout.contacts.d, ref.d, rtol=1e-9)
     np.testing.assert_allclose(layout.contacts.polygons.coords.sum(), ref.polygons.coords.sum(), rtol=1e-9)
+
+
+def test_an_oasis_file_cut_short_or_not_oasis_is_refused(tmp_path):
+    lib = _lib()
+    cell = lib.new_cell("TOP")
+    for x in range(0, 2000, 100):
+        cell.add(gdstk.rectangle((x, 0), (x + 60, 80), layer=9))
+    good = tmp_path / "good.oas"
+    lib.write_oas(str(good))
+    assert len(read_layout(str(good), layer="9/0").contacts) == 20
+    data = good.read_bytes()
+    for keep in (0.95, 0.99):  # all the shapes are there, the END record is not
+        cut = tmp_path / f"cut{keep}.oas"
+        cut.write_bytes(data[: int(len(data) * keep)])
+        with pytest.raises(InputError, match="cut short") as err:
+            read_layout(str(cut), layer="9/0")
+        assert str(err.value).startswith(str(cut))
+    other = tmp_path / "other.oas"
+    other.write_bytes(b"%SEMI-OASIS 1.0" + data[15:])
+    with pytest.raises(InputError, match="does not start with %SEMI-OASIS"):
+        read_layout(str(other), layer="9/0")
+
+
+def test_cells_that_place_each_other_are_named(tmp_path):
+    lib = _lib()
+    a, b = lib.new_cell("A"), lib.new_cell("B")
+    a.add(gdstk.rectangle((0, 0), (10, 10), layer=9))
+    b.add(gdstk.rectangle((0, 0), (10, 10), layer=9))
+    a.add(gdstk.Reference(b, (100, 0)))
+    b.add(gdstk.Reference(a, (0, 100)))
+    path = str(tmp_path / "cycle.gds")
+    lib.write_gds(path)
+    with pytest.raises(InputError, match=r"no top cell: the cells place each other in a cycle \(A, B\)"):
+        read_layout(path, layer="9/0")
+    with pytest.raises(InputError, match="cyclic hierarchy"):
+        read_layout(path, layer="9/0", cell="A")
+
+
+def test_a_layer_name_for_a_gds_names_the_file(tmp_path):
+    path = str(tmp_path / "p.gds")
+    synth.write_gds(path, [synth.rect((0, 0), (10, 10), 0)])
+    with pytest.raises(UsageError, match=r"p\.gds: --layer 'PADS': a GDS/OASIS layer is LAYER/DATATYPE"):
+        read_layout(path, layer="PADS")

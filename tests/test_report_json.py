@@ -90,3 +90,23 @@ def test_findings_text_is_orjsons_record_by_record() -> None:
         assert records._findings_json(i) == orjson.dumps(records.findings_of(i)), i
     doc = json.loads(dumps_report({"summary": {}, "contacts": records}))
     assert [r["findings"] for r in doc["contacts"]] == [records.findings_of(i) for i in range(n)]
+
+
+@pytest.mark.parametrize("count", [4, 5, 9])
+def test_angles_stay_in_their_range_after_rounding(tmp_path, count: int) -> None:
+    """A corner's oblique direction a hair below 360 deg reads 0, not 360 (and a row's direction a
+    hair below 180 reads 0): the same die as GDS and as OASIS must not differ by a full turn."""
+    import synth
+
+    from stencilgen.readers import read_layout
+    from stencilgen.report import inspect_report
+    from stencilgen.rows import find_layout_rows
+
+    die = synth.ring(side=count * 100.0 + 400.0, pitch=100.0, count=count, pad=(60.0, 90.0)).transformed(45.0, (0, 0))
+    path = str(tmp_path / "r45.gds")
+    synth.write_gds(path, die.polygons(), noise=False)
+    layout = read_layout(path, layer="9/0")
+    doc = inspect_report(layout, find_layout_rows(layout.contacts, layout.instances))
+    obliques = sorted(c["oblique_deg"] for c in doc["corners"])
+    assert obliques == [0.0, 90.0, 180.0, 270.0]
+    assert all(0.0 <= r["direction_deg"] < 180.0 and 0.0 <= r["normal_deg"] < 360.0 for r in doc["rows"])

@@ -64,16 +64,16 @@ def read_layout(
     repair: self-intersecting shapes are repaired (True) or left out (False); either way they are noted.
     """
     path = os.fspath(path)
-    fmt = layout_format(path)
     if os.path.isdir(path):
         raise input_error(path, "is a folder, not a layout file")
+    fmt = layout_format(path)
     if not os.path.exists(path):
         raise input_error(path, "no such file")
     if not os.access(path, os.R_OK):
         raise input_error(path, "cannot be read (permission denied)")
     if fmt == "dxf":
         if cell is not None:
-            raise UsageError("--cell applies to GDS/OASIS files; a DXF is read from its modelspace")
+            raise UsageError(f"{path}: --cell applies to GDS/OASIS files; a DXF is read from its modelspace")
         from .dxf import read_dxf
 
         raw = read_dxf(path, layer, units, max_contacts)

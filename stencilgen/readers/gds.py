@@ -25,18 +25,23 @@ CONTEXT_CELL = "$$$CONTEXT_INFO$$$"
 MAX_DEPTH = 64
 
 
-def parse_gds_layer(text: str) -> tuple[int, int]:
-    """'9/0' or '9' -> (9, 0)."""
+def parse_gds_layer(text: str, path: str | None = None) -> tuple[int, int]:
+    """'9/0' or '9' -> (9, 0). `path`: the file the layer is for, named in the message."""
     parts = text.strip().replace(":", "/").split("/")
     try:
         nums = [int(p) for p in parts]
     except ValueError:
-        raise UsageError(f"--layer {text!r}: a GDS/OASIS layer is LAYER/DATATYPE, e.g. 9/0") from None
+        raise UsageError(_not_a_layer(text, path)) from None
     if len(nums) == 1:
         nums.append(0)
     if len(nums) != 2 or min(nums) < 0:
-        raise UsageError(f"--layer {text!r}: a GDS/OASIS layer is LAYER/DATATYPE, e.g. 9/0")
+        raise UsageError(_not_a_layer(text, path))
     return nums[0], nums[1]
+
+
+def _not_a_layer(text: str, path: str | None) -> str:
+    where = f"{path}: " if path else ""
+    return f"{where}--layer {text!r}: a GDS/OASIS layer is LAYER/DATATYPE, e.g. 9/0"
 
 
 @contextmanager
@@ -88,6 +93,7 @@ def _load_quiet(path: str, fmt: str, layer: tuple[int, int] | None) -> tuple[Any
             # gdstk warns of records it skips; what matters to the user is reported by the reader
             warnings.simplefilter("ignore")
             if fmt == "oasis":
+                _oasis_end(path)
                 precision = gdstk.oas_precision(path)
                 lib = gdstk.read_oas(path, unit=1e-6)
             else:
@@ -101,6 +107,25 @@ def _load_quiet(path: str, fmt: str, layer: tuple[int, int] | None) -> tuple[Any
     if not precision or not np.isfinite(precision) or precision <= 0:
         raise input_error(path, "the file gives no valid database unit")
     return lib, float(precision)
+
+
+OASIS_MAGIC = b"%SEMI-OASIS\r\n"
+OASIS_END = 2  # the END record's id: the last record, padded to exactly 256 bytes
+
+
+def _oasis_end(path: str) -> None:
+    """An OASIS file starts with its magic bytes and ends with its END record (tables and validation):
+    one cut short does not."""
+    with open(path, "rb") as f:
+        if f.read(len(OASIS_MAGIC)) != OASIS_MAGIC:
+            raise _Unreadable("it does not start with %SEMI-OASIS")
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        if size < 256:
+            raise _Unreadable("shorter than an END record")
+        f.seek(size - 256)
+        if f.read(1)[0] != OASIS_END:
+            raise _Unreadable("no END record: the file is cut short")
 
 
 class _Tree:
@@ -292,6 +317,9 @@ def _choose_top(path: str, tree: _Tree, cell: str | None) -> str:
     if not visible:
         if tops:
             return tops[0]
+        if tree.names:  # every cell is placed by another: they place each other
+            some = ", ".join(sorted(tree.names)[:5])
+            raise input_error(path, f"no top cell: the cells place each other in a cycle ({some})")
         raise input_error(path, "the file holds no cells")
     names = ", ".join(sorted(visible))
     raise input_error(path, f"{len(visible)} top cells ({names}); choose one with --cell")
@@ -312,7 +340,7 @@ def read_gds(
     a damaged file can crash it."""
     if not os.path.isfile(path):
         raise input_error(path, "no such file")
-    want = parse_gds_layer(layer) if layer is not None else None
+    want = parse_gds_layer(layer, path) if layer is not None else None
     if fmt == "gds":
         try:
             stream = gdsii.read_stream(path)
@@ -364,7 +392,7 @@ def _expand(
 ) -> RawLayout:
     """The chosen cell's shapes on the pad layer, each cell's once, with every transform placing it.
     `unfiltered` gives the whole library when `tree` was read for the pad layer alone."""
-    grid_um = precision / 1e-6
+    grid_um = float(f"{precision / 1e-6:.12g}")  # 1e-10 m is 1e-04 um, not 9.999999999999999e-05
     top = _choose_top(path, tree, cell)
     order = _order(path, tree, top)
     counts = _placement_counts(tree, order)
