@@ -38,6 +38,27 @@ def test_entity_kinds_in_micrometres(tmp_path):
     assert any("open outline" in e.reason for e in layout.excluded)
 
 
+def test_filled_entity_kinds(tmp_path):
+    """SOLID and TRACE (vertex order 0 1 3 2), 3DFACE (0 1 2 3) and HATCH pads are read as outlines."""
+    doc = _doc(13)
+    msp = doc.modelspace()
+    attribs = {"layer": "PADS"}
+    msp.add_solid([(0, 0), (40, 0), (0, 70), (40, 70)], dxfattribs=attribs)
+    msp.add_trace([(100, 0), (140, 0), (100, 70), (140, 70)], dxfattribs=attribs)
+    msp.add_3dface([(200, 0), (240, 0), (240, 70), (200, 70)], dxfattribs=attribs)
+    msp.add_3dface([(300, 0), (340, 0), (320, 70), (320, 70)], dxfattribs=attribs)  # a triangle: two corners alike
+    hatch = msp.add_hatch(dxfattribs=attribs)
+    hatch.paths.add_polyline_path([(400, 0), (440, 0), (440, 70), (400, 70)], is_closed=True)
+    path = str(tmp_path / "filled.dxf")
+    doc.saveas(path)
+    layout = read_layout(path, layer="PADS")
+    c = layout.contacts
+    assert len(c) == 5 and not layout.excluded
+    by_x = np.argsort(c.center[:, 0])
+    np.testing.assert_allclose(c.center[by_x, 0], [20, 120, 220, 320, 420], atol=1e-6)
+    np.testing.assert_allclose(c.area[by_x], [2800, 2800, 2800, 1400, 2800], rtol=1e-9)
+
+
 def test_bulges_make_true_arcs(tmp_path):
     # a 60 x 90 pad with 10-unit rounded corners: area = 60*90 - (4 - pi) * 10^2
     w, h, r = 60.0, 90.0, 10.0

@@ -17,7 +17,7 @@ from .base import Placed, RawLayout
 #: chord tolerance for arcs, bulges and circles, in micrometres
 ARC_TOLERANCE_UM = 0.005
 MAX_DEPTH = 64
-OUTLINE_TYPES = {"LWPOLYLINE", "POLYLINE", "CIRCLE", "ELLIPSE", "SPLINE", "SOLID", "TRACE", "HATCH"}
+OUTLINE_TYPES = {"LWPOLYLINE", "POLYLINE", "CIRCLE", "ELLIPSE", "SPLINE", "SOLID", "TRACE", "3DFACE", "HATCH"}
 GRID_UM = 0.001
 
 
