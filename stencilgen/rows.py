@@ -19,6 +19,7 @@ How rows are found, in four vectorised steps:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -270,6 +271,103 @@ def _drop_cutting_lines(lines: list[_Line]) -> list[_Line]:
     return [ln for k, ln in enumerate(lines) if not drop[k]]
 
 
+def _join_rows(center: np.ndarray, lines: list[_Line], rules: Rules) -> list[_Line]:
+    """Rows on one line, at one pitch, whose facing ends lie a whole number of pitches apart, up to one
+    more than lines bridge (max_gap_pitches + 1: two contacts missing side by side, by default), are
+    one row. Only rows: an area array's lines are left as they were found."""
+    if len(lines) < 2:
+        return lines
+    most = rules.max_gap_pitches + 1
+    theta = np.array([ln.theta for ln in lines])
+    pitch = np.array([ln.pitch for ln in lines])
+    u = np.column_stack([np.cos(theta), np.sin(theta)])
+    a = center[[int(ln.members[0]) for ln in lines]]  # members run along u
+    b = center[[int(ln.members[-1]) for ln in lines]]
+    rho = a[:, 1] * u[:, 0] - a[:, 0] * u[:, 1]
+    t0, t1 = (a * u).sum(axis=1), (b * u).sum(axis=1)
+    # one line: the same direction, centerlines within the row tolerance (chained), ordered along it
+    order = np.lexsort((rho, theta))
+    new_line = np.concatenate([[True], (np.diff(theta[order]) != 0) | (np.diff(rho[order]) > rules.row_tolerance_um)])
+    line = np.cumsum(new_line)[np.argsort(order)]
+    order = np.lexsort((t0, line))
+    this, after = order[:-1], order[1:]  # each row and the next along its line
+    s = t0[after] - t1[this]
+    p_mean = (pitch[this] + pitch[after]) / 2
+    ok = _regular(np.maximum(s, 0.0), p_mean, dataclasses.replace(rules, max_gap_pitches=most))[0]
+    ok &= (line[this] == line[after]) & (s > 0)
+    ok &= np.abs(pitch[this] - pitch[after]) <= rules.spacing_tolerance * p_mean
+    if not ok.any():
+        return lines
+    run = np.concatenate([[0], np.cumsum(~ok)])  # rows joined to the one before share a run
+    out: list[_Line] = []
+    for r in np.unique(run):
+        ids = order[run == r]
+        if len(ids) == 1:
+            out.append(lines[int(ids[0])])
+            continue
+        members = np.concatenate([lines[int(k)].members for k in ids])
+        at = (center[members] * u[ids[0]]).sum(axis=1)
+        spacing = np.diff(at)
+        step = np.maximum(np.rint(spacing / np.median(pitch[ids])), 1)
+        out.append(_Line(float(theta[ids[0]]), members, float(median(spacing / step)), int((step - 1).sum())))
+    return out
+
+
+def _extend_ends(
+    center: np.ndarray, lines: list[_Line], grids: list[tuple[list[_Line], list[_Line]]], rules: Rules
+) -> list[_Line]:
+    """A contact no row or array holds, on a row's line beyond its end, a whole number of pitches away
+    (up to max_gap_pitches + 1), joins the row. Neighbour pairs reach PAIR_REACH times the nearer
+    contact's nearest distance, so a contact left past two missing ones at a row's end was never paired
+    along the row (nor, being fewer than three, was it and the one beside it a line). Each end takes its
+    nearest such contact, and again from the new end."""
+    n = len(center)
+    if not lines:
+        return lines
+    lines = list(lines)
+    most = rules.max_gap_pitches + 1
+    held = np.zeros(n, dtype=bool)
+    for ln in lines + [g for fa, fb in grids for g in fa + fb]:
+        held[ln.members] = True
+    while True:
+        free = np.flatnonzero(~held)
+        if not len(free):
+            return lines
+        u = np.array([[np.cos(ln.theta), np.sin(ln.theta)] for ln in lines])  # (R, 2)
+        pitch = np.array([ln.pitch for ln in lines])
+        ends = np.array([[ln.members[0], ln.members[-1]] for ln in lines])  # members run along u
+        e = center[ends.ravel()]  # (2R, 2): each row's first and last contact
+        r = (most + 0.5) * np.repeat(pitch, 2) * (1 + rules.spacing_tolerance) + rules.row_tolerance_um
+        boxes = np.column_stack([e[:, 0] - r, e[:, 1] - r, e[:, 0] + r, e[:, 1] + r])
+        pts = center[free]
+        i, j = box_pairs(np.column_stack([pts, pts]), boxes, 0.0)
+        if not len(i):
+            return lines
+        k, side = j // 2, j % 2  # the row, and which end (0: first, 1: last)
+        d = pts[i] - e[j]
+        along = (d[:, 0] * u[k, 0] + d[:, 1] * u[k, 1]) * np.where(side == 1, 1.0, -1.0)  # outward
+        off = np.abs(d[:, 0] * u[k, 1] - d[:, 1] * u[k, 0])
+        ok, q = _regular(np.maximum(along, 0.0), pitch[k], dataclasses.replace(rules, max_gap_pitches=most))
+        ok &= (along > 0) & (off <= rules.row_tolerance_um)
+        i, k, side, along, q = i[ok], k[ok], side[ok], along[ok], q[ok]
+        if not len(i):
+            return lines
+        # nearest first; one contact to one end, one end one contact
+        order = np.lexsort((free[i], side, k, along))
+        i, k, side, q = i[order], k[order], side[order], q[order]
+        first_c = np.unique(i, return_index=True)[1]
+        keep = np.zeros(len(i), dtype=bool)
+        keep[first_c] = True
+        end_key = k * 2 + side
+        first_e = np.unique(end_key[keep], return_index=True)[1]
+        chosen = np.flatnonzero(keep)[first_e]
+        for c, row, at, gap in zip(free[i[chosen]], k[chosen], side[chosen], q[chosen], strict=True):
+            ln = lines[int(row)]
+            members = np.append(ln.members, c) if at else np.insert(ln.members, 0, c)
+            lines[int(row)] = _Line(ln.theta, members, ln.pitch, ln.gaps + int(gap) - 1)
+            held[c] = True
+
+
 def _arrays(lines: list[_Line]) -> tuple[list[_Line], list[tuple[list[_Line], list[_Line]]]]:
     """Split lines into plain rows and grids (three or more lines each way, crossing)."""
     if not lines:
@@ -502,6 +600,7 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
     lines = _choose(lines, n)
     lines = _drop_cutting_lines(lines)
     row_lines, grids = _arrays(lines)
+    row_lines = _extend_ends(center, _join_rows(center, row_lines, rules), grids, rules)
 
     # rows in a stable order: by their smallest contact id
     row_lines.sort(key=lambda ln: int(ln.members.min()))
@@ -536,7 +635,8 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
                 for e in elements.values()
                 if (m >= e[1] - r.pitch).all() and (m <= e[2] + r.pitch).all()
             ]
-            centre = min(inside)[2] if inside else allc
+            # the smallest, then the lowest centre (two elements alike in both: either; arrays do not compare)
+            centre = min(inside, key=lambda t: (t[0], t[1]))[2] if inside else allc
             reach.loose_rows += not inside
         oriented.append(_orient(r, centre, center, mid[k]))
         centres.append(centre)

@@ -37,7 +37,7 @@ class Rules:
     corner_reach: float = 3.0  # in pitches
     corner_min_angle_deg: float = 30.0
     spacing_tolerance: float = 0.05  # a row's spacings may differ from its pitch by this fraction
-    max_gap_pitches: int = 3  # a spacing of up to this many pitches is a gap (missing contacts), not a break
+    max_gap_pitches: int = 2  # lines bridge spacings of up to this many pitches (missing contacts); rows one more
     # strips
     fine_pitch_um: float = 125.0
     width_ratio: float = 0.6
@@ -116,7 +116,7 @@ DOCS = {
     "corner_reach": "rows meet at a corner when their nearest contacts are within this many pitches",
     "corner_min_angle_deg": "rows meeting at a corner differ in direction by more than this",
     "spacing_tolerance": "a row's spacings may differ from its pitch by this fraction",
-    "max_gap_pitches": "a spacing of up to this many pitches is missing contacts, not the row's end",
+    "max_gap_pitches": "a spacing of up to this many pitches is missing contacts, not a line's end (a row's: one more)",
     "fine_pitch_um": "rows at this pitch or finer get strips; coarser rows get shrunk pads",
     "width_ratio": "strip width = min(width_ratio * contact width, pitch - web_min_um, max_width_um)",
     "web_min_um": "least stencil material between two apertures",

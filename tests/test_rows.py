@@ -77,18 +77,23 @@ def test_missing_contact_keeps_one_row():
 
 @pytest.mark.parametrize("angle", [0.0, 33.3])
 def test_two_missing_side_by_side_keep_one_row_three_split_it(angle):
-    """Up to max_gap_pitches (3) a spacing is missing contacts; beyond, the row ends. Row sizes: 17 less
-    the missing; the rows with none missing stay whole."""
-    for missing, sizes in (
-        ({0: [7, 8]}, [15, 17, 17, 17]),
-        ({0: [2, 3]}, [15, 17, 17, 17]),  # the two end contacts stay on their row
-        ({0: [7, 8, 9]}, [7, 7, 17, 17, 17]),
+    """A row runs on over two missing contacts side by side (max_gap_pitches + 1 pitches), also next to
+    its end; over three it ends. Row sizes: 17 less the missing; the rows with none missing stay whole."""
+    for missing, sizes, gaps in (
+        ({0: [7, 8]}, [15, 17, 17, 17], 2),
+        ({0: [3, 4, 8, 9]}, [13, 17, 17, 17], 4),
+        ({0: [1, 2]}, [15, 17, 17, 17], 2),
+        ({0: [2, 3]}, [15, 17, 17, 17], 2),  # the two end contacts stay on their row
+        ({0: [1, 2], 1: [14, 15]}, [15, 15, 17, 17], 4),
+        ({0: [7, 8, 9]}, [7, 7, 17, 17, 17], 0),
     ):
         die = synth.ring(side=2000, pitch=100.0, count=17, missing=missing).transformed(angle, (500.0, -250.0))
         rs = find_rows(contacts_of(die))
         assert sorted(len(r.members) for r in rs.rows) == sizes
         assert not len(rs.isolated)
         assert all(r.pitch == pytest.approx(100.0) for r in rs.rows)
+        assert sum(r.gaps for r in rs.rows) == gaps
+        assert len(rs.corners) == 4
 
 
 def test_staggered_double_rows():
