@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import synth
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 from stencilgen.geometry import build_contacts
 from stencilgen.model import Contacts, Polygons
 from stencilgen.rows import find_rows
+from stencilgen.rules import Rules
 
 
 def contacts_of(die: synth.Die) -> Contacts:
@@ -451,3 +454,18 @@ def test_a_loose_row_faces_away_from_the_smallest_element_around_it():
     assert len(lone) == 1
     # the L's box centre (500, 500) lies above the row: its normal points down, away from it
     assert np.allclose(lone[0].normal, [0.0, -1.0])
+
+
+def test_a_hollow_array_two_contacts_deep():
+    """A 20 x 20 array with only its two outer rings: one area array. With a row gap of three pitches its
+    lines across the corners become rows, whose elements (alike in size and centre) once failed to
+    compare."""
+    ij = [(i, j) for i in range(20) for j in range(20) if min(i, j, 19 - i, 19 - j) < 2]
+    die = synth.Die()
+    for i, j in ij:
+        die.add((150.0 * i, 150.0 * j), (60.0, 60.0), 0.0)
+    c = contacts_of(die)
+    rs = find_rows(c)
+    assert not rs.rows and [len(a.members) for a in rs.arrays] == [144]
+    wide = find_rows(c, dataclasses.replace(Rules(), max_gap_pitches=3))
+    assert ((wide.row_of >= 0) | (wide.array_of >= 0)).all()
