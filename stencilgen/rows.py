@@ -847,7 +847,8 @@ def _alone(element: RowSet, reach: _Reach, instances: Instances, rules: Rules) -
     pitch = max([r.pitch for r in element.rows] + [max(a.pitches) for a in element.arrays])
     needed = max(
         reach.pair_um,
-        (rules.max_gap_pitches + 0.5) * pitch * (1 + rules.spacing_tolerance) + 2 * rules.row_tolerance_um,
+        # rows are joined over one pitch more than lines (_join_rows, _extend_ends)
+        (rules.max_gap_pitches + 1.5) * pitch * (1 + rules.spacing_tolerance) + 2 * rules.row_tolerance_um,
         rules.corner_reach * pitch + rules.row_tolerance_um,
         2.0 * pitch,
     )
