@@ -486,11 +486,10 @@ def _radius(boxes: np.ndarray, px: np.ndarray, py: np.ndarray, k: int, reach: fl
         guess = np.where(found > 0, s * np.sqrt(k / np.maximum(found, 1)) * 1.1, 2 * s)
         s = float(np.clip(median(guess), 1.25 * s, 2 * s)) if len(todo) else s
     want = np.concatenate(need)
-    return (
-        max(float(np.quantile(want[np.isfinite(want)], 0.9)) * (1 + 1e-9), span * 1e-9, 1e-9)
-        if np.isfinite(want).any()
-        else s
-    )
+    want = want[np.isfinite(want)]
+    if not len(want):
+        return s
+    return max(float(np.quantile(want, 0.9)) * (1 + 1e-9), span * 1e-9, 1e-9)
 
 
 def components(n: int, pairs: np.ndarray) -> np.ndarray:
