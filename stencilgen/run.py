@@ -54,6 +54,8 @@ class Result:
 
 def parse_formats(text: str) -> tuple[str, ...]:
     items = tuple(dict.fromkeys(x.strip().lower() for x in text.split(",") if x.strip()))
+    if not items:
+        raise UsageError(f"--formats: name at least one of {', '.join(FORMATS)} (or json: the report alone)")
     unknown = [x for x in items if x not in FORMATS and x != "json"]
     if unknown:
         raise UsageError(f"--formats: unknown format {unknown[0]!r}; choose from {', '.join(FORMATS)}")

@@ -135,6 +135,7 @@ def test_bad_rules_file_is_one_line_naming_the_key(tmp_path, text, message):
     [
         (["--thickness", "-3um"], 2, "thickness_um: must be positive"),
         (["--formats", "gerber,png"], 2, "unknown format 'png'"),
+        (["--formats", " , "], 2, "--formats: name at least one of"),
         (["--creation-date", "yesterday"], 2, "--creation-date"),
         (["--gds-layer", "a/b"], 2, "LAYER/DATATYPE"),
     ],

@@ -251,3 +251,41 @@ def test_text_table_keeps_record_order_across_groups() -> None:
     )
     assert text == "A0|B10:0.25|B20:0.5|A3|A4|B60:1.5|"
     assert text_table([]) == ""
+
+
+def test_a_round_aperture_is_one_gds_polygon(tmp_path):
+    """The round pad's aperture has more than 199 vertices (gdstk's default limit, above which it
+    splits a polygon): still one polygon, as in the Gerber and the DXF."""
+    result = plan_file(
+        os.path.join(SAMPLES, "die_mm_blocks.dxf"), str(tmp_path), Rules(), Options(layer="PADS", creation_date=DATE)
+    )
+    n = len(result.report["contacts"])
+    gds = os.path.join(str(tmp_path), "die_mm_blocks.gds")
+    k, g = validators.klayout_gds(gds), validators.gdstk_gds(gds)
+    assert k.count == g.count == n
+    import gdstk
+
+    assert max(len(p.points) for p in gdstk.read_gds(gds).top_level()[0].get_polygons()) > 199
+
+
+def test_a_gds_cut_short_is_an_error_and_no_file(tmp_path, monkeypatch):
+    """gdstk says nothing when the disk fills: a file without its ENDLIB record is refused, not renamed."""
+    import gdstk
+
+    from stencilgen.errors import OutputError
+
+    class CutShort(gdstk.Library):  # writes half the file, as a full disk leaves it, and says nothing
+        def write_gds(self, outfile, **kw):
+            super().write_gds(outfile, **kw)
+            with open(outfile, "r+b") as f:
+                f.truncate(os.path.getsize(outfile) // 2)
+
+    monkeypatch.setattr(gdstk, "Library", CutShort)
+    with pytest.raises(OutputError, match=r"ring_100um\.gds: cannot be written \(the file came out cut short"):
+        plan_file(
+            os.path.join(SAMPLES, "ring_100um.gds"),
+            str(tmp_path),
+            Rules(),
+            Options(layer="9/0", creation_date=DATE, formats=("gds",)),
+        )
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".gds") or ".tmp" in f]

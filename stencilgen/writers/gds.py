@@ -7,6 +7,7 @@ which gdstk expands in C while writing: the same file, much faster than one Pyth
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Any
 
 import numpy as np
@@ -102,6 +103,24 @@ def write_gds(
         top.add(*_shapes(apertures, layer))
     with atomic_path(path) as tmp:
         try:
-            lib.write_gds(tmp, timestamp=timestamp or dt.datetime(2000, 1, 1))
+            # GDSII takes up to 8,190 vertices a polygon: a round tip stays one polygon (gdstk would
+            # fracture anything above 199)
+            lib.write_gds(tmp, max_points=GDS_MAX_POINTS, timestamp=timestamp or dt.datetime(2000, 1, 1))
+            _ends_with_endlib(tmp)
         except OSError as exc:
             raise OutputError(f"{path}: cannot be written ({exc})") from None
+
+
+GDS_MAX_POINTS = 8190
+ENDLIB = b"\x00\x04\x04\x00"
+
+
+def _ends_with_endlib(tmp: str) -> None:
+    """gdstk does not report a failed write (a full disk): a whole file ends with its ENDLIB record."""
+    with open(tmp, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        if f.tell() < len(ENDLIB):
+            raise OSError("the file came out empty (is the disk full?)")
+        f.seek(-len(ENDLIB), os.SEEK_END)
+        if f.read() != ENDLIB:
+            raise OSError("the file came out cut short (is the disk full?)")
