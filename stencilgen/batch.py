@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import glob
 import io
+import itertools
 import json
 import os
 import re
@@ -152,17 +153,22 @@ def run_batch(
     else:
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-        with ProcessPoolExecutor(max_workers=min(jobs, total)) as pool:
-            pending = {pool.submit(run_task, t): i for i, t in enumerate(tasks)}
+        workers = min(jobs, total)
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            # one task a worker at a time: the pool would otherwise queue tasks ahead, past cancelling
+            queue = iter(enumerate(tasks))
+            pending = {pool.submit(run_task, t): i for i, t in itertools.islice(queue, workers)}
             stop = False
             while pending and not stop:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     i = pending.pop(fut)
                     stop = done(i, fut.result()) or stop
-            # stop: what has not started is cancelled; what is running finishes and is reported as done
-            running = {fut: i for fut, i in pending.items() if not fut.cancel()}
-            for fut, i in running.items():
+                if not stop:
+                    for i, t in itertools.islice(queue, len(finished)):
+                        pending[pool.submit(run_task, t)] = i
+            # stop: what is running finishes and is reported as done; what has not started is skipped
+            for fut, i in pending.items():
                 done(i, fut.result())
     for i, task in enumerate(tasks):
         if i not in rows:

@@ -121,6 +121,22 @@ def test_stop_reports_what_ran_and_writes_nothing_for_skipped(tmp_path):
             assert os.path.exists(os.path.join(row["output"], "ring.json"))
 
 
+def test_parallel_batch_stops_after_the_first_failure_too(tmp_path):
+    """With two jobs, one input runs beside the failing one; the pool does not queue the rest ahead."""
+    lib = tmp_path / "lib"
+    make_library(lib)
+    inputs = [str(lib / "broken.gds")]
+    for k in range(6):
+        shutil.copy(os.path.join(SAMPLES, "ring_100um.gds"), lib / f"r{k}.gds")
+        inputs.append(str(lib / f"r{k}.gds"))
+    tasks = plan_tasks(inputs, str(tmp_path / "out"), Rules(), Options(layer="9/0"))
+    rows = run_batch(tasks, 2, False)
+    status = [r["status"] for r in rows]
+    assert status[0] == "failed"
+    assert status.count("skipped") >= 4, status  # at most the one beside it, and one that won a race
+    assert all(s == "skipped" for s in status[3:]), status
+
+
 def test_mixed_library_picks_each_files_layer(tmp_path):
     from stencilgen.batch import layer_for
 
