@@ -167,6 +167,8 @@ def test_oblique_scope_all_and_forced_angle(angle):
     ap, pads = shapes(plan)
     a_idx, b_idx = shapely.STRtree(pads).query(ap, predicate="intersects")
     assert (a_idx == b_idx).all()
+    # every strip runs oblique to its row: it is reported (and shaped) as an oblique strip
+    assert a.corner.all()
 
 
 def test_staggered_rows_get_strips_that_never_touch_two_contacts():

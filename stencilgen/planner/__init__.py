@@ -84,6 +84,7 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
             want = forced if forced is not None else _unit(45.0)
             if abs(want @ r.direction) <= np.cos(np.radians(rules.corner_min_angle_deg)) + 1e-9:  # not along the row
                 axis = want if want @ r.normal >= 0 else -want
+                corner[m] = abs(axis @ r.normal) < 1 - 1e-9  # oblique to this row, as a corner's strips are
         base[m] = axis
         # alternate by position along the row (a missing contact keeps the pattern of the grid); of the two
         # patterns, the one whose last oblique strips before the plain ones point outward: an oblique tip
