@@ -7,6 +7,7 @@ import pytest
 import shapely
 import synth
 
+from stencilgen.checks import check_plan
 from stencilgen.geometry import build_contacts, extent_along, to_shapely
 from stencilgen.model import SHRUNK, STRIP, Polygons
 from stencilgen.planner import aperture_polygons, plan_stencil, solder_volume, volume_limit
@@ -226,3 +227,36 @@ def test_keep_in_from_a_layer(tmp_path):
     box = read_outline(path, "9/0", bbox=True)
     pts = np.concatenate(RING.polygons())
     assert box.bounds == pytest.approx((*pts.min(axis=0), *pts.max(axis=0)))
+
+
+@pytest.mark.parametrize("gap", [10.0, 15.0])
+def test_rows_facing_each_other_close_by_get_no_bridge(gap):
+    """Two rows of 60 x 90 um pads at 100 um, `gap` apart: a tip toward the other row cannot keep its
+    clearance even at its shortest, so it goes to the row's other side."""
+    die = synth.Die()
+    for i in range(8):
+        die.add((i * 100.0, 0.0), (60.0, 90.0), 0.0)
+        die.add((i * 100.0, 90.0 + gap), (60.0, 90.0), 0.0)
+    plan, rules = plan_of(die)
+    ap, pads = shapes(plan)
+    tree = shapely.STRtree(pads)
+    a, b = tree.query(ap, predicate="dwithin", distance=rules.clearance_um - 1e-3)
+    assert (a == b).all() and len(a) == len(pads)  # each on its own contact, clear of the others
+    assert "error" not in check_plan(plan, rules).status
+
+
+def test_no_clearance_still_means_no_touching():
+    """clearance_um = 0: an aperture may come as near another contact as it likes, but not touch it."""
+    import os
+
+    from conftest import SAMPLES
+
+    from stencilgen.readers import read_layout
+
+    rules = Rules(clearance_um=0.0)
+    layout = read_layout(os.path.join(SAMPLES, "ring_100um.gds"), layer="9/0")
+    plan = plan_stencil(layout.contacts, find_rows(layout.contacts), rules)
+    ap, pads = shapes(plan)
+    a, b = shapely.STRtree(pads).query(ap, predicate="intersects")
+    assert (a == b).all()
+    assert "error" not in check_plan(plan, rules).status

@@ -360,7 +360,7 @@ class _Room:
         pa, pc = self.pad_pairs
         sel = np.flatnonzero(mine[pa])
         d = distances(self.shapes, pa[sel], self.pads, pc[sel])
-        bad[pa[sel][d < rules.clearance_um - 1e-6]] = True
+        bad[pa[sel][(d < rules.clearance_um - 1e-6) | (d <= 0)]] = True  # touching: a bridge, whatever the clearance
         if web:
             qa, qb = self.ap_pairs
             sel = np.flatnonzero(mine[qa] | mine[qb])
@@ -414,6 +414,15 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
 
     if g is not None:
         _shrink_strips(g, strip_idx, lay["corner"], room.update, violating)
+        # a tip that breaks clearance even at its shortest (a facing row close by) goes to the other
+        # side of its row, once: two tips side by side there break no rule the checks cannot show
+        hard = violating(strip_idx, None, False)
+        if hard.any():
+            lay["side"][strip_idx[hard]] *= -1
+            g = _size_strips(contacts, strip_idx, lay, rules)
+            room.g = g
+            room.build()
+            _shrink_strips(g, strip_idx, lay["corner"], room.update, violating)
         if inner is not None:
             # tips that cannot stay inside the outline go to the other side of the row
             out = ~shapely.contains(inner, room.geoms(strip_idx))
