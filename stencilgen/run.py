@@ -207,6 +207,7 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
     outputs = {f: os.path.join(outdir, stem + EXTENSIONS[f]) for f in options.formats}
     outputs["json"] = os.path.join(outdir, stem + ".json")
     check_targets(list(outputs.values()))
+    before = {key: _identity(target) for key, target in outputs.items()}
     # the stencil files are written by a second process while this one checks the plan and reports
     stencil = forked.start(lambda: _write_stencil(layout, plan, outputs, options, when))
     try:
@@ -223,17 +224,35 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
             if page is not None:
                 page()
     except BaseException:
-        with contextlib.suppress(Exception):  # let the writer finish; the first error is the one to report
+        with contextlib.suppress(BaseException):  # let the writer finish; the first error is the one to report
             stencil()
+        _remove_written(outputs, before)
         raise
     try:
         stencil()
     except BaseException:
-        for key in ("html", "json"):  # no report beside a stencil that was not written
-            with contextlib.suppress(OSError):
-                os.unlink(outputs.get(key, ""))
+        _remove_written(outputs, before)
         raise
     return Result(layout, plan, checked, report, exit_code, outputs)
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """What is at `path` now (device and inode), to tell a file this run wrote from one it found."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _remove_written(outputs: dict[str, str], before: dict[str, tuple[int, int] | None]) -> None:
+    """A run that fails or is interrupted leaves no part of its set of files: each file it wrote (each
+    was renamed into place whole) is removed; files it did not write are left as they were."""
+    for key, target in outputs.items():
+        now = _identity(target)
+        if now is not None and now != before.get(key):
+            with contextlib.suppress(OSError):
+                os.unlink(target)
 
 
 def check_file(

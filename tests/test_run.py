@@ -1,5 +1,5 @@
-"""plan_file writes the stencil files in a second process: its errors reach the caller, and no report
-is left beside a stencil that was not written."""
+"""plan_file writes the stencil files in a second process: its errors reach the caller, and a run that
+fails leaves no part of its set of files."""
 
 from __future__ import annotations
 
@@ -32,6 +32,30 @@ def test_a_failing_stencil_writer_leaves_no_report(tmp_path, monkeypatch) -> Non
         plan_file(SAMPLE, str(tmp_path), Rules(), Options(layer="9/0"))
     left = os.listdir(tmp_path)
     assert not [n for n in left if n.endswith((".json", ".html", ".gbr"))], left
+
+
+@pytest.mark.parametrize("fails", ["json", "html"])
+def test_a_failing_report_leaves_no_stencil_and_files_found_stay(tmp_path, monkeypatch, fails) -> None:
+    """A run that fails leaves no part of its set (the stencil files were whole, but a set without its
+    report is not what a CI step should pick up); files it did not write are left alone."""
+    import stencilgen.run as run
+
+    def broken(path, *args, **kwargs):
+        raise OutputError(f"{path}: cannot be written (disk full)")
+
+    monkeypatch.setattr(run, "_write_json" if fails == "json" else "_write_html", broken)
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "ring_100um.gds").write_text("an earlier run's, about to be replaced")
+    with pytest.raises(OutputError, match="disk full"):
+        plan_file(SAMPLE, str(tmp_path), Rules(), Options(layer="9/0"))
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt"]
+    # no GDS asked for: the one that was there stays
+    monkeypatch.setattr(run, "_write_json", broken)
+    (tmp_path / "ring_100um.gds").write_text("an earlier run's")
+    with pytest.raises(OutputError, match="disk full"):
+        plan_file(SAMPLE, str(tmp_path), Rules(), Options(layer="9/0", formats=("gerber",)))
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt", "ring_100um.gds"]
+    assert (tmp_path / "ring_100um.gds").read_text() == "an earlier run's"
 
 
 def test_a_dxf_part_is_named_after_its_file(tmp_path) -> None:
