@@ -107,6 +107,18 @@ def test_check_errors(tmp_path):
     assert r.returncode == 3 and "bad.gbr" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_a_gerber_cut_short_is_named_so(planned, tmp_path):
+    out, plan = planned
+    data = open(os.path.join(out, "ring_100um.gbr"), "rb").read()
+    cut = tmp_path / "cut.gbr"
+    cut.write_bytes(data[: int(len(data) * 0.9)])
+    r = run("check", RING, "--layer", "9/0", "--stencil", str(cut))
+    assert r.returncode == 3 and "cut.gbr: the Gerber file is cut short: it does not end with M02*" in r.stderr
+    whole = tmp_path / "whole.gbr"
+    whole.write_bytes(data + b"\r\n\n")  # trailing blank lines are no cut
+    assert check_file(RING, str(whole), None, Rules(), Options(layer="9/0")).exit_code == plan.exit_code
+
+
 def test_round_trip_keeps_oblique_corner_strips(planned):
     out, plan = planned
     result = check_file(RING, os.path.join(out, "ring_100um.gbr"), None, Rules(), Options(layer="9/0"))

@@ -76,10 +76,14 @@ def _gerber(path: str) -> list[Any]:
     try:
         with open(path, "rb") as fh:
             head = fh.read(1 << 16)
+            fh.seek(max(os.fstat(fh.fileno()).st_size - 64, 0))
+            tail = fh.read()
     except OSError as exc:
         raise input_error(path, f"cannot be read ({exc.strerror})") from None
     if b"%FS" not in head and b"%MO" not in head:
         raise input_error(path, "not a Gerber file (no %FS or %MO format statement at its start)")
+    if not tail.rstrip(b" \t\r\n\x00").endswith(b"M02*"):  # the end of file command (Gerber spec 4.13)
+        raise input_error(path, "the Gerber file is cut short: it does not end with M02*")
 
     try:
         import gerbonara
