@@ -412,26 +412,23 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
     def violating(which: np.ndarray, ignore: np.ndarray | None = None, web: bool = True) -> np.ndarray:
         return room.violating(which, ignore, web, inner)
 
+    def turn(which: np.ndarray) -> None:
+        """The strips `which` (a mask over strip_idx) take their tips to the other side of the row; every
+        strip is sized and shrunk again."""
+        if which.any():
+            lay["side"][strip_idx[which]] *= -1
+            room.g = _size_strips(contacts, strip_idx, lay, rules)
+            room.build()
+            _shrink_strips(room.g, strip_idx, lay["corner"], room.update, violating)
+
     if g is not None:
         _shrink_strips(g, strip_idx, lay["corner"], room.update, violating)
         # a tip that breaks clearance even at its shortest (a facing row close by) goes to the other
         # side of its row, once: two tips side by side there break no rule the checks cannot show
-        hard = violating(strip_idx, None, False)
-        if hard.any():
-            lay["side"][strip_idx[hard]] *= -1
-            g = _size_strips(contacts, strip_idx, lay, rules)
-            room.g = g
-            room.build()
-            _shrink_strips(g, strip_idx, lay["corner"], room.update, violating)
-        if inner is not None:
-            # tips that cannot stay inside the outline go to the other side of the row
-            out = ~shapely.contains(inner, room.geoms(strip_idx))
-            if out.any():
-                lay["side"][strip_idx[out]] *= -1
-                g = _size_strips(contacts, strip_idx, lay, rules)
-                room.g = g
-                room.build()
-                _shrink_strips(g, strip_idx, lay["corner"], room.update, violating)
+        turn(violating(strip_idx, None, False))
+        if inner is not None:  # tips that cannot stay inside the outline go to the other side of the row
+            turn(~shapely.contains(inner, room.geoms(strip_idx)))
+        g = room.g
     if len(pad_idx):
         for _ in range(10):
             k = np.flatnonzero(violating(pad_idx))
