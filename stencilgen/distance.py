@@ -414,12 +414,7 @@ def near_pairs(points: np.ndarray, k: int, reach: float, start: float) -> tuple[
             qa, pb, d = qa[within], pb[within], d[within]
             qa, pb, d = np.concatenate([qa, pb]), np.concatenate([pb, qa]), np.concatenate([d, d])
         else:
-            qa, pb = _grid_pairs(boxes[todo], boxes, s, todo, everyone)
-            keep = qa != pb
-            qa, pb = qa[keep], pb[keep]
-            d = length(px[qa] - px[pb], py[qa] - py[pb])
-            within = d <= s
-            qa, pb, d = qa[within], pb[within], d[within]
+            qa, pb, d = _within(boxes, px, py, todo, s)
         near = np.full(n, np.inf)
         np.minimum.at(near, qa, d)
         found = np.bincount(qa, minlength=n)
@@ -455,6 +450,19 @@ def near_pairs(points: np.ndarray, k: int, reach: float, start: float) -> tuple[
     return np.column_stack([key // n, key % n]), nn
 
 
+def _within(
+    boxes: np.ndarray, px: np.ndarray, py: np.ndarray, todo: np.ndarray, s: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The other points within s of each point of `todo` (boxes are the points as boxes): query,
+    point and distance of every such pair."""
+    qa, pb = _grid_pairs(boxes[todo], boxes, s, todo, np.arange(len(px)))
+    keep = qa != pb
+    qa, pb = qa[keep], pb[keep]
+    d = length(px[qa] - px[pb], py[qa] - py[pb])
+    within = d <= s
+    return qa[within], pb[within], d[within]
+
+
 RADIUS_SAMPLE = 1024  # points that measure the radius before all points are searched
 
 
@@ -464,15 +472,9 @@ def _radius(boxes: np.ndarray, px: np.ndarray, py: np.ndarray, k: int, reach: fl
     whichever is less. A poor first radius then costs a search of the sample, not of every point."""
     n = len(px)
     todo = np.linspace(0, n - 1, RADIUS_SAMPLE).astype(np.int64)
-    everyone = np.arange(n)
     need: list[np.ndarray] = []
     while len(todo):
-        qa, pb = _grid_pairs(boxes[todo], boxes, s, todo, everyone)
-        keep = qa != pb
-        qa, pb = qa[keep], pb[keep]
-        d = length(px[qa] - px[pb], py[qa] - py[pb])
-        within = d <= s
-        qa, d = qa[within], d[within]
+        qa, _pb, d = _within(boxes, px, py, todo, s)
         order = np.lexsort((d, qa))
         qa, d = qa[order], d[order]
         first = np.searchsorted(qa, todo)

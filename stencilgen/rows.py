@@ -19,7 +19,6 @@ How rows are found, in four vectorised steps:
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,10 +102,13 @@ def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tu
     return found
 
 
-def _regular(spacing: np.ndarray, p: float | np.ndarray, rules: Rules) -> tuple[np.ndarray, np.ndarray]:
-    """Which spacings are a whole number of pitches p (1 .. max_gap_pitches), and that number."""
+def _regular(
+    spacing: np.ndarray, p: float | np.ndarray, rules: Rules, most: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which spacings are a whole number of pitches p (1 .. `most`, by default max_gap_pitches), and
+    that number."""
     q = np.rint(spacing / p)
-    ok = (q >= 1) & (q <= rules.max_gap_pitches)
+    ok = (q >= 1) & (q <= (rules.max_gap_pitches if most is None else most))
     ok &= np.abs(spacing - q * p) <= np.maximum(2 * rules.row_tolerance_um, rules.spacing_tolerance * p * q)
     return ok, q
 
@@ -271,13 +273,18 @@ def _drop_cutting_lines(lines: list[_Line]) -> list[_Line]:
     return [ln for k, ln in enumerate(lines) if not drop[k]]
 
 
+def _row_gap(rules: Rules) -> int:
+    """The most pitches a row runs on over: one more than lines bridge (two contacts missing side by
+    side, by default). Area arrays' lines keep max_gap_pitches."""
+    return rules.max_gap_pitches + 1
+
+
 def _join_rows(center: np.ndarray, lines: list[_Line], rules: Rules) -> list[_Line]:
     """Rows on one line, at one pitch, whose facing ends lie a whole number of pitches apart, up to one
     more than lines bridge (max_gap_pitches + 1: two contacts missing side by side, by default), are
     one row. Only rows: an area array's lines are left as they were found."""
     if len(lines) < 2:
         return lines
-    most = rules.max_gap_pitches + 1
     theta = np.array([ln.theta for ln in lines])
     pitch = np.array([ln.pitch for ln in lines])
     u = np.column_stack([np.cos(theta), np.sin(theta)])
@@ -293,7 +300,7 @@ def _join_rows(center: np.ndarray, lines: list[_Line], rules: Rules) -> list[_Li
     this, after = order[:-1], order[1:]  # each row and the next along its line
     s = t0[after] - t1[this]
     p_mean = (pitch[this] + pitch[after]) / 2
-    ok = _regular(np.maximum(s, 0.0), p_mean, dataclasses.replace(rules, max_gap_pitches=most))[0]
+    ok = _regular(np.maximum(s, 0.0), p_mean, rules, _row_gap(rules))[0]
     ok &= (line[this] == line[after]) & (s > 0)
     ok &= np.abs(pitch[this] - pitch[after]) <= rules.spacing_tolerance * p_mean
     if not ok.any():
@@ -308,7 +315,7 @@ def _join_rows(center: np.ndarray, lines: list[_Line], rules: Rules) -> list[_Li
         members = np.concatenate([lines[int(k)].members for k in ids])
         at = (center[members] * u[ids[0]]).sum(axis=1)
         spacing = np.diff(at)
-        step = np.maximum(np.rint(spacing / np.median(pitch[ids])), 1)
+        step = np.maximum(np.rint(spacing / median(pitch[ids])), 1)
         out.append(_Line(float(theta[ids[0]]), members, float(median(spacing / step)), int((step - 1).sum())))
     return out
 
@@ -325,7 +332,7 @@ def _extend_ends(
     if not lines:
         return lines
     lines = list(lines)
-    most = rules.max_gap_pitches + 1
+    most = _row_gap(rules)
     held = np.zeros(n, dtype=bool)
     for ln in lines + [g for fa, fb in grids for g in fa + fb]:
         held[ln.members] = True
@@ -347,7 +354,7 @@ def _extend_ends(
         d = pts[i] - e[j]
         along = (d[:, 0] * u[k, 0] + d[:, 1] * u[k, 1]) * np.where(side == 1, 1.0, -1.0)  # outward
         off = np.abs(d[:, 0] * u[k, 1] - d[:, 1] * u[k, 0])
-        ok, q = _regular(np.maximum(along, 0.0), pitch[k], dataclasses.replace(rules, max_gap_pitches=most))
+        ok, q = _regular(np.maximum(along, 0.0), pitch[k], rules, most)
         ok &= (along > 0) & (off <= rules.row_tolerance_um)
         i, k, side, along, q = i[ok], k[ok], side[ok], along[ok], q[ok]
         if not len(i):
@@ -847,8 +854,7 @@ def _alone(element: RowSet, reach: _Reach, instances: Instances, rules: Rules) -
     pitch = max([r.pitch for r in element.rows] + [max(a.pitches) for a in element.arrays])
     needed = max(
         reach.pair_um,
-        # rows are joined over one pitch more than lines (_join_rows, _extend_ends)
-        (rules.max_gap_pitches + 1.5) * pitch * (1 + rules.spacing_tolerance) + 2 * rules.row_tolerance_um,
+        (_row_gap(rules) + 0.5) * pitch * (1 + rules.spacing_tolerance) + 2 * rules.row_tolerance_um,
         rules.corner_reach * pitch + rules.row_tolerance_um,
         2.0 * pitch,
     )
