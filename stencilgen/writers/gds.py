@@ -19,6 +19,8 @@ from ..numeric import unique
 from . import atomic_path
 
 GRID_UM = 0.001
+GDS_MAX_POINTS = 8190  # vertices a GDSII polygon may have (an XY record holds 8,191 points)
+ENDLIB = b"\x00\x04\x04\x00"  # the record that ends a GDSII file
 
 
 def _same_outline_groups(apertures: Apertures) -> list[np.ndarray]:
@@ -109,10 +111,6 @@ def write_gds(
             _ends_with_endlib(tmp)
         except OSError as exc:
             raise OutputError(f"{path}: cannot be written ({exc})") from None
-
-
-GDS_MAX_POINTS = 8190
-ENDLIB = b"\x00\x04\x04\x00"
 
 
 def _ends_with_endlib(tmp: str) -> None:
