@@ -11,7 +11,7 @@ help: ## list the targets
 
 install: $(STAMP) ## create .venv and install stencilgen with its test and lint tools
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py stencilgen/_native.c
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)

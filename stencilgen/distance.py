@@ -9,11 +9,18 @@ polygons are measured with dense numpy arrays; pairs of polygons with many verti
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 
 from .model import Outlines, Polygons
 from .numeric import length, median, ranges, unique
+
+_native: ModuleType | None
+try:
+    from . import _native
+except ImportError:  # installed without a C compiler: the numpy forms, which give the same results
+    _native = None
 
 #: pairs whose vertex counts multiply to more than this are measured by GEOS (shapely)
 DENSE_MAX = 256
@@ -387,7 +394,20 @@ def near_pairs(points: np.ndarray, k: int, reach: float, start: float) -> tuple[
     """Pairs (i < j, in that order) of points where one is among the other's k nearest and they lie no
     farther apart than `reach` times the lesser of their nearest-neighbour distances; and every point's
     nearest-neighbour distance (inf with no other point). Of equally distant k-th neighbours, those
-    met first in the search count.
+    with the lower index count. `start`: a first guess of the search radius.
+
+    The compiled kernel when built (`_native.near_pairs`), else `near_pairs_numpy`: the same pairs."""
+    n = len(points)
+    if _native is None or n < 2 or k < 1 or not np.isfinite(points).all():
+        return near_pairs_numpy(points, k, reach, start)
+    nn = np.empty(n)
+    px, py = np.ascontiguousarray(points[:, 0], dtype=float), np.ascontiguousarray(points[:, 1], dtype=float)
+    raw = _native.near_pairs(px, py, int(k), float(reach), float(start), nn)
+    return np.frombuffer(raw, dtype=np.int64).reshape(-1, 2), nn
+
+
+def near_pairs_numpy(points: np.ndarray, k: int, reach: float, start: float) -> tuple[np.ndarray, np.ndarray]:
+    """`near_pairs` in numpy.
 
     A uniform grid of cell size s finds every point within s of a query. s comes from a sample
     (`_radius`) and grows for the queries whose reach it does not yet cover, unless k points lie
@@ -428,8 +448,8 @@ def near_pairs(points: np.ndarray, k: int, reach: float, start: float) -> tuple[
         few = mine[qa] & ~crowded[qa]  # at most k within s: all of them are among the k nearest
         got.append((qa[few], pb[few], d[few]))
         many = np.flatnonzero(mine[qa] & crowded[qa])
-        if len(many):  # the k nearest of each: by query, then distance, in the order the search met them
-            order = many[np.argsort(qa[many] + d[many] / (2 * s), kind="stable")]
+        if len(many):  # the k nearest of each: by query, then distance, then the other point's index
+            order = many[np.lexsort((pb[many], d[many], qa[many]))]
             q = qa[order]
             run = np.flatnonzero(np.diff(q)) + 1
             first = np.zeros(len(q), dtype=np.int64)

@@ -9,6 +9,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stencilgen import distance
 from stencilgen.distance import (
     DENSE_MAX,
     Shapes,
@@ -17,6 +18,7 @@ from stencilgen.distance import (
     distances,
     extent_on,
     near_pairs,
+    near_pairs_numpy,
     outline_shapes,
 )
 from stencilgen.geometry import outlines_to_polygons, to_shapely
@@ -143,9 +145,10 @@ def test_strip_outline_is_rectangle_and_disc(D: float) -> None:
 
 
 @pytest.mark.parametrize("layout", ["random", "rows", "clusters", "grid", "hex", "large grid", "large rows"])
-def test_near_pairs_equal_brute_force(layout: str) -> None:
+@pytest.mark.parametrize("kernel", ["compiled", "numpy"])
+def test_near_pairs_equal_brute_force(layout: str, kernel: str) -> None:
     """A pair is one point among the other's k nearest, within reach times the lesser nearest-neighbour
-    distance. Where several points tie for the k-th place, any of them may count; the others must."""
+    distance. Of points tied for the k-th place, those with the lower index count."""
     rng = np.random.default_rng(11)
     if layout == "random":
         pts = rng.uniform(0, 5000, (600, 2))
@@ -168,30 +171,53 @@ def test_near_pairs_equal_brute_force(layout: str) -> None:
     else:  # tight clusters far apart
         pts = np.vstack([c + rng.normal(0, 3, (30, 2)) for c in rng.uniform(0, 1e5, (10, 2))])
     k, reach = 8, 2.5
-    pairs, nn = near_pairs(pts, k, reach, start=10.0)
+    if kernel == "compiled" and distance._native is None:
+        pytest.skip("the compiled kernels are not built (no C compiler)")
+    pairs, nn = (near_pairs if kernel == "compiled" else near_pairs_numpy)(pts, k, reach, start=10.0)
     n = len(pts)
-    full = np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))
+    dx, dy = pts[:, None, 0] - pts[None, :, 0], pts[:, None, 1] - pts[None, :, 1]
+    full = np.sqrt(dx * dx + dy * dy)  # rounded as the kernels round it
     np.fill_diagonal(full, np.inf)
-    assert np.allclose(nn, full.min(axis=1))
-    kth = np.sort(full, axis=1)[:, k - 1]
-    tol = 1e-9 * (1 + kth)
-    surely = full < (kth - tol)[:, None]  # strictly nearer than the k-th
-    maybe = full <= (kth + tol)[:, None]
-    # a tie at the k-th place that fits in whole counts too
-    whole = maybe.sum(axis=1) <= k
-    surely |= maybe & whole[:, None]
+    assert np.array_equal(nn, full.min(axis=1))
+    # each point's k nearest: by distance, then by the other point's index
+    ranked = np.lexsort((np.broadcast_to(np.arange(n), (n, n)), full), axis=1)[:, :k]
+    knn = np.zeros((n, n), dtype=bool)
+    knn[np.arange(n)[:, None], ranked] = True
     close = full <= reach * np.minimum(nn[:, None], nn[None, :]) + 1e-9
-    must = close & (surely | surely.T)
-    may = close & (maybe | maybe.T)
-    got = np.zeros((n, n), dtype=bool)
-    got[pairs[:, 0], pairs[:, 1]] = True
+    want = close & (knn | knn.T) & np.triu(np.ones((n, n), dtype=bool), 1)
     assert (pairs[:, 0] < pairs[:, 1]).all()
-    assert len(np.unique(pairs[:, 0] * n + pairs[:, 1])) == len(pairs)
-    assert np.array_equal(np.argsort(pairs[:, 0] * n + pairs[:, 1], kind="stable"), np.arange(len(pairs)))
-    upper = np.triu(np.ones((n, n), dtype=bool), 1)
-    assert not (must & upper & ~got).any(), "a pair left out"
-    assert not (got & ~may).any(), "a pair that is none"
+    assert np.array_equal(pairs, np.argwhere(want)), "pairs differ from brute force"
     assert len(pairs) > n  # not empty by accident
+
+
+def test_near_pairs_compiled_equal_numpy_on_large_layouts() -> None:
+    """Past 4,096 points both search a radius measured on a sample first; their pairs and distances
+    stay the same bit for bit (lattices full of ties, duplicates, far clusters, a point far away)."""
+    if distance._native is None:
+        pytest.skip("the compiled kernels are not built (no C compiler)")
+    rng = np.random.default_rng(5)
+    lattice = np.stack(np.meshgrid(np.arange(100) * 150.0, np.arange(90) * 150.0), axis=-1).reshape(-1, 2)
+    hexes = np.vstack(
+        [np.column_stack([np.arange(80) * 100.0 + 50.0 * (j % 2), np.full(80, j * 86.6)]) for j in range(70)]
+    )
+    x = np.arange(5000) * 110.0
+    layouts = {
+        "lattice": lattice + 1e5,
+        "jittered": lattice + rng.normal(0, 2.0, lattice.shape),
+        "hex": hexes @ np.array([[np.cos(0.3), np.sin(0.3)], [-np.sin(0.3), np.cos(0.3)]]),
+        "clusters": np.vstack([c + rng.normal(0, 3, (300, 2)) for c in rng.uniform(0, 1e6, (30, 2))]),
+        "duplicates": np.repeat(rng.uniform(0, 1000, (3000, 2)), 2, axis=0),
+        "rows and far points": np.vstack(
+            [np.column_stack([x, np.full(5000, y)]) for y in (0.0, 3000.0)] + [[[-3e7, 5.0]], [[1e8, 1e8]]]
+        ),
+    }
+    for name, pts in layouts.items():
+        for start in (1.0, 300.0, 1e5):
+            a, nn_a = near_pairs(pts, 8, 2.5, start)
+            b, nn_b = near_pairs_numpy(pts, 8, 2.5, start)
+            assert np.array_equal(nn_a, nn_b), name
+            assert np.array_equal(a, b), (name, start, len(a), len(b))
+            assert len(a) >= len(pts) // 2, name
 
 
 def test_components_match_a_graph_walk() -> None:

@@ -1,0 +1,362 @@
+/* stencilgen._native: compiled kernels for the few steps whose numpy form costs most at 100,000
+ * contacts and more. Each one gives exactly what its numpy twin in the package gives; the package
+ * uses the numpy form when this module is not built.
+ *
+ * Arrays come in and go out through the buffer protocol (numpy arrays, bytes), so the module needs
+ * no numpy headers. Built without floating-point contraction (-ffp-contract=off): a distance here is
+ * sqrt(dx * dx + dy * dy) rounded as numpy rounds it, bit for bit.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a grid of cells over points, the points sorted by cell ---------------------------------- */
+
+typedef struct {
+    double lo_x, lo_y, s;
+    int64_t ncx, ncy, n;
+    int64_t *col;  /* (ncx + 1) first sorted point of each column of cells */
+    int32_t *cy;   /* (n) cell row of each sorted point, ascending within a column */
+    int32_t *idx;  /* (n) point of each sorted place */
+    double *x, *y; /* (n) coordinates of each sorted point */
+} Grid;
+
+static void radix_sort(uint64_t *key, int32_t *idx, int64_t n, uint64_t max_key, uint64_t *tk, int32_t *ti)
+{
+    /* LSD radix sort of (key, idx) by key, 11 bits a pass, only the passes max_key needs; stable */
+    int bits = 0;
+    while (bits < 64 && (max_key >> bits)) bits += 11;
+    uint64_t *ka = key, *kb = tk;
+    int32_t *ia = idx, *ib = ti;
+    for (int shift = 0; shift < bits; shift += 11) {
+        int64_t count[2049];
+        memset(count, 0, sizeof(count));
+        for (int64_t i = 0; i < n; i++) count[((ka[i] >> shift) & 2047) + 1]++;
+        for (int b = 0; b < 2048; b++) count[b + 1] += count[b];
+        for (int64_t i = 0; i < n; i++) {
+            int64_t at = count[(ka[i] >> shift) & 2047]++;
+            kb[at] = ka[i];
+            ib[at] = ia[i];
+        }
+        uint64_t *t = ka; ka = kb; kb = t;
+        int32_t *u = ia; ia = ib; ib = u;
+    }
+    if (ka != key) {
+        memcpy(key, ka, (size_t)n * sizeof(uint64_t));
+        memcpy(idx, ia, (size_t)n * sizeof(int32_t));
+    }
+}
+
+static void grid_free(Grid *g)
+{
+    free(g->col); free(g->cy); free(g->idx); free(g->x); free(g->y);
+    g->col = NULL; g->cy = NULL; g->idx = NULL; g->x = NULL; g->y = NULL;
+}
+
+/* Cells of size s (at least span / (2n + 1024) along x, so that the columns stay few) over n points. */
+static int grid_build(Grid *g, const double *px, const double *py, int64_t n, double s)
+{
+    double lo_x = px[0], lo_y = py[0], hi_x = px[0], hi_y = py[0];
+    for (int64_t i = 1; i < n; i++) {
+        if (px[i] < lo_x) lo_x = px[i];
+        if (px[i] > hi_x) hi_x = px[i];
+        if (py[i] < lo_y) lo_y = py[i];
+        if (py[i] > hi_y) hi_y = py[i];
+    }
+    s = fmax(s, fmax(hi_x - lo_x, hi_y - lo_y) / (double)(2 * n + 1024));
+    g->lo_x = lo_x; g->lo_y = lo_y; g->s = s; g->n = n;
+    g->ncx = (int64_t)floor((hi_x - lo_x) / s) + 1;
+    g->ncy = (int64_t)floor((hi_y - lo_y) / s) + 1;
+    uint64_t *key = malloc((size_t)n * sizeof(uint64_t));
+    uint64_t *tk = malloc((size_t)n * sizeof(uint64_t));
+    int32_t *ti = malloc((size_t)n * sizeof(int32_t));
+    g->col = calloc((size_t)g->ncx + 1, sizeof(int64_t));
+    g->cy = malloc((size_t)n * sizeof(int32_t));
+    g->idx = malloc((size_t)n * sizeof(int32_t));
+    g->x = malloc((size_t)n * sizeof(double));
+    g->y = malloc((size_t)n * sizeof(double));
+    if (!key || !tk || !ti || !g->col || !g->cy || !g->idx || !g->x || !g->y) {
+        free(key); free(tk); free(ti);
+        grid_free(g);
+        return -1;
+    }
+    uint64_t K = (uint64_t)g->ncy + 1;
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t cx = (uint64_t)floor((px[i] - lo_x) / s), cy = (uint64_t)floor((py[i] - lo_y) / s);
+        key[i] = cx * K + cy;
+        g->idx[i] = (int32_t)i;
+    }
+    radix_sort(key, g->idx, n, (uint64_t)g->ncx * K, tk, ti);
+    for (int64_t t = 0; t < n; t++) {
+        int32_t i = g->idx[t];
+        uint64_t cx = key[t] / K;
+        g->cy[t] = (int32_t)(key[t] - cx * K);
+        g->col[cx + 1]++;
+        g->x[t] = px[i];
+        g->y[t] = py[i];
+    }
+    for (int64_t c = 0; c < g->ncx; c++) g->col[c + 1] += g->col[c];
+    free(key); free(tk); free(ti);
+    return 0;
+}
+
+/* ---- the k nearest of a query -------------------------------------------------------------- */
+
+typedef struct {
+    int64_t k, cnt;
+    double *d;   /* (k) distances, ascending; ties by point index */
+    int32_t *i;  /* (k) */
+    double cut2; /* a squared distance past which nothing can enter: inf until k are held */
+} Best;
+
+static inline void best_offer(Best *b, double d, int32_t i)
+{
+    if (b->cnt == b->k) {
+        double ld = b->d[b->k - 1];
+        if (d > ld || (d == ld && i > b->i[b->k - 1])) return;
+    } else {
+        b->cnt++;
+    }
+    int64_t at = b->cnt - 1;
+    while (at > 0 && (b->d[at - 1] > d || (b->d[at - 1] == d && b->i[at - 1] > i))) {
+        b->d[at] = b->d[at - 1];
+        b->i[at] = b->i[at - 1];
+        at--;
+    }
+    b->d[at] = d;
+    b->i[at] = i;
+    if (b->cnt == b->k) {
+        double c = b->d[b->k - 1] * (1 + 1e-15);
+        b->cut2 = c * c;
+    }
+}
+
+static void scan_cells(const Grid *g, int32_t q, double qx, double qy, int64_t c, int64_t y0, int64_t y1, Best *b)
+{
+    if (c < 0 || c >= g->ncx) return;
+    if (y0 < 0) y0 = 0;
+    if (y1 >= g->ncy) y1 = g->ncy - 1;
+    if (y0 > y1) return;
+    int64_t lo = g->col[c], hi = g->col[c + 1];
+    while (lo < hi) {  /* first point of the column at cell row y0 or above */
+        int64_t mid = (lo + hi) >> 1;
+        if (g->cy[mid] < y0) lo = mid + 1; else hi = mid;
+    }
+    for (int64_t t = lo, end = g->col[c + 1]; t < end && g->cy[t] <= y1; t++) {
+        int32_t p = g->idx[t];
+        if (p == q) continue;
+        double dx = qx - g->x[t], dy = qy - g->y[t];
+        double d2 = dx * dx + dy * dy;
+        if (d2 <= b->cut2) best_offer(b, sqrt(d2), p);
+    }
+}
+
+/* Search rings of cells around q until its k nearest are known, or all points within reach times
+ * its nearest distance are; 1 if so within max_ring rings, else 0. */
+static int search(const Grid *g, int32_t q, double qx, double qy, double reach, int64_t max_ring, Best *b)
+{
+    b->cnt = 0;
+    b->cut2 = INFINITY;
+    double s = g->s;
+    int64_t cx = (int64_t)floor((qx - g->lo_x) / s), cy = (int64_t)floor((qy - g->lo_y) / s);
+    for (int64_t r = 0;; r++) {
+        if (r == 0) {
+            scan_cells(g, q, qx, qy, cx, cy, cy, b);
+        } else {
+            scan_cells(g, q, qx, qy, cx - r, cy - r, cy + r, b);
+            scan_cells(g, q, qx, qy, cx + r, cy - r, cy + r, b);
+            for (int64_t c = cx - r + 1; c <= cx + r - 1; c++) {
+                scan_cells(g, q, qx, qy, c, cy - r, cy - r, b);
+                scan_cells(g, q, qx, qy, c, cy + r, cy + r, b);
+            }
+        }
+        int all = cx - r <= 0 && cy - r <= 0 && cx + r >= g->ncx - 1 && cy + r >= g->ncy - 1;
+        if (all) return 1;
+        /* every point nearer than `covered` to q lies in the cells searched */
+        double covered = qx - (g->lo_x + (double)(cx - r) * s);
+        double e = g->lo_x + (double)(cx + r + 1) * s - qx;
+        if (e < covered) covered = e;
+        e = qy - (g->lo_y + (double)(cy - r) * s);
+        if (e < covered) covered = e;
+        e = g->lo_y + (double)(cy + r + 1) * s - qy;
+        if (e < covered) covered = e;
+        covered -= 1e-12 * (fabs(qx) + fabs(qy) + s);  /* a cell's edge as computed may be off by an ulp */
+        if (b->cnt == b->k && b->d[b->k - 1] < covered) return 1;
+        if (b->cnt > 0 && reach * b->d[0] + 1e-9 < covered) return 1;
+        if (r >= max_ring) return 0;
+    }
+}
+
+/* ---- near_pairs ------------------------------------------------------------------------------ */
+
+#define SAMPLE 1024
+#define MAX_RING 3
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* near_pairs(px, py, k, reach, start, nn) -> bytes of int64 pairs (i < j), in (i, j) order.
+ * px, py: float64 coordinates (n); nn: writable float64 (n), set to each point's nearest distance. */
+static PyObject *near_pairs(PyObject *self, PyObject *args)
+{
+    Py_buffer bx, by, bnn;
+    Py_ssize_t k_in;
+    double reach, start;
+    if (!PyArg_ParseTuple(args, "y*y*nddw*", &bx, &by, &k_in, &reach, &start, &bnn)) return NULL;
+    PyObject *result = NULL;
+    int64_t n = bx.len / (Py_ssize_t)sizeof(double);
+    const double *px = bx.buf, *py = by.buf;
+    double *nn = bnn.buf;
+    int64_t k = k_in;
+    double *bd = NULL, *need = NULL;
+    int32_t *bi = NULL, *todo = NULL, *next = NULL;
+    int64_t *cnt = NULL, *first = NULL, *pairs = NULL;
+    int32_t *other = NULL;
+    Grid g = {0};
+    if (by.len != bx.len || bnn.len != bx.len || n >= INT32_MAX || k < 1 || n < 2) {
+        PyErr_SetString(PyExc_ValueError, "near_pairs: mismatched arrays, or k < 1, or fewer than 2 points");
+        goto done;
+    }
+    if (k > n - 1) k = n - 1;
+    bd = malloc((size_t)(n * k) * sizeof(double));
+    bi = malloc((size_t)(n * k) * sizeof(int32_t));
+    cnt = malloc((size_t)n * sizeof(int64_t));
+    todo = malloc((size_t)n * sizeof(int32_t));
+    next = malloc((size_t)n * sizeof(int32_t));
+    need = malloc(SAMPLE * sizeof(double));
+    if (!bd || !bi || !cnt || !todo || !next || !need) { PyErr_NoMemory(); goto done; }
+    int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    double lo_x = px[0], hi_x = px[0], lo_y = py[0], hi_y = py[0];
+    for (int64_t i = 1; i < n; i++) {
+        lo_x = fmin(lo_x, px[i]); hi_x = fmax(hi_x, px[i]);
+        lo_y = fmin(lo_y, py[i]); hi_y = fmax(hi_y, py[i]);
+    }
+    double span = fmax(hi_x - lo_x, hi_y - lo_y);
+    double s = fmax(fmax(start, span * 1e-9), 1e-9);
+    /* the cell size: from an even sample, the distance each needs (its k-th neighbour's, or reach
+     * times its nearest), nine in ten of them covered */
+    if (n > 4 * SAMPLE) {
+        int64_t m = SAMPLE, got = 0;
+        for (int64_t t = 0; t < m; t++) todo[t] = (int32_t)((double)t * (double)(n - 1) / (double)(m - 1));
+        while (m) {
+            if (grid_build(&g, py, px, n, s)) break;
+            int64_t left = 0;
+            for (int64_t t = 0; t < m; t++) {
+                Best b = {k, 0, bd + (int64_t)todo[t] * k, bi + (int64_t)todo[t] * k, INFINITY};
+                if (search(&g, todo[t], py[todo[t]], px[todo[t]], reach, 8, &b) || g.s > 2 * span) {
+                    double w = b.cnt ? reach * b.d[0] : INFINITY;
+                    if (b.cnt == k && b.d[k - 1] < w) w = b.d[k - 1];
+                    if (isfinite(w)) need[got++] = w;
+                } else {
+                    next[left++] = todo[t];
+                }
+            }
+            grid_free(&g);
+            memcpy(todo, next, (size_t)left * sizeof(int32_t));
+            m = left;
+            if (m) s = 4 * g.s;
+        }
+        if (got) {
+            qsort(need, (size_t)got, sizeof(double), cmp_double);
+            double q9 = need[(int64_t)(0.9 * (double)(got - 1))] * (1 + 1e-9);
+            s = fmax(fmax(q9, span * 1e-9), 1e-9);
+        }
+    }
+    int64_t m = n;
+    for (int64_t i = 0; i < n; i++) todo[i] = (int32_t)i;
+    while (m) {
+        if (grid_build(&g, py, px, n, s)) { failed = 1; break; }
+        int64_t left = 0;
+        int all = m == n;  /* all points: in the grid's order, each query near the last */
+        for (int64_t t = 0; t < m; t++) {
+            int32_t q = all ? g.idx[t] : todo[t];
+            Best b = {k, 0, bd + (int64_t)q * k, bi + (int64_t)q * k, INFINITY};
+            if (search(&g, q, py[q], px[q], reach, MAX_RING, &b) || g.s > 2 * span) {
+                cnt[q] = b.cnt;
+                nn[q] = b.cnt ? b.d[0] : INFINITY;
+            } else {
+                next[left++] = q;
+            }
+        }
+        grid_free(&g);
+        memcpy(todo, next, (size_t)left * sizeof(int32_t));
+        m = left;
+        s = 4 * g.s;
+    }
+    Py_END_ALLOW_THREADS
+    if (failed) { PyErr_NoMemory(); goto done; }
+    /* the pairs, mutual within reach, each once: bucketed by their first point */
+    first = calloc((size_t)n + 1, sizeof(int64_t));
+    other = malloc((size_t)(n * k) * sizeof(int32_t));
+    if (!first || !other) { PyErr_NoMemory(); goto done; }
+    int64_t total = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (int64_t q = 0; q < n; q++)  /* a pair too far for either end is dropped (-1) */
+        for (int64_t t = 0; t < cnt[q]; t++) {
+            int32_t p = bi[q * k + t];
+            double lim = reach * (nn[q] < nn[p] ? nn[q] : nn[p]) + 1e-9;
+            if (bd[q * k + t] <= lim) first[(q < p ? q : p) + 1]++;
+            else bi[q * k + t] = -1;
+        }
+    for (int64_t q = 0; q < n; q++) first[q + 1] += first[q];
+    int64_t *fill = malloc((size_t)n * sizeof(int64_t));
+    if (fill) {
+        memcpy(fill, first, (size_t)n * sizeof(int64_t));
+        for (int64_t q = 0; q < n; q++)
+            for (int64_t t = 0; t < cnt[q]; t++) {
+                int32_t p = bi[q * k + t];
+                if (p >= 0) {
+                    int64_t a = q < p ? q : p, b2 = q < p ? p : q;
+                    other[fill[a]++] = (int32_t)b2;
+                }
+            }
+        free(fill);
+        /* each bucket: sorted, repeats dropped (insertion sort: a bucket holds about 2k) */
+        for (int64_t a = 0; a < n; a++) {
+            int64_t lo = first[a], hi = first[a + 1];
+            for (int64_t u = lo + 1; u < hi; u++) {
+                int32_t v = other[u];
+                int64_t w = u;
+                while (w > lo && other[w - 1] > v) { other[w] = other[w - 1]; w--; }
+                other[w] = v;
+            }
+            for (int64_t u = lo; u < hi; u++)
+                if (u == lo || other[u] != other[u - 1]) total++;
+        }
+    } else {
+        total = -1;
+    }
+    Py_END_ALLOW_THREADS
+    if (total < 0) { PyErr_NoMemory(); goto done; }
+    result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(total * 2 * (int64_t)sizeof(int64_t)));
+    if (!result) goto done;
+    pairs = (int64_t *)PyBytes_AS_STRING(result);
+    int64_t w = 0;
+    for (int64_t a = 0; a < n; a++)
+        for (int64_t u = first[a]; u < first[a + 1]; u++)
+            if (u == first[a] || other[u] != other[u - 1]) {
+                pairs[w++] = a;
+                pairs[w++] = other[u];
+            }
+done:
+    free(bd); free(bi); free(cnt); free(todo); free(next); free(need); free(first); free(other);
+    PyBuffer_Release(&bx); PyBuffer_Release(&by); PyBuffer_Release(&bnn);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"near_pairs", near_pairs, METH_VARARGS,
+     "near_pairs(px, py, k, reach, start, nn) -> bytes of int64 pairs (i < j); nn filled in place."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_native", "stencilgen's compiled kernels", -1, methods};
+
+PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }
