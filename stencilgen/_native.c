@@ -50,6 +50,13 @@ static void radix_sort(uint64_t *key, int32_t *idx, int64_t n, uint64_t max_key,
     }
 }
 
+/* The cell of coordinate v, cells of size s from lo (the one formula for every use). */
+static inline int64_t cell_of(double v, double lo, double s, int64_t cells)
+{
+    int64_t c = (int64_t)((v - lo) / s);
+    return c < 0 ? 0 : (c >= cells ? cells - 1 : c);
+}
+
 static void grid_free(Grid *g)
 {
     free(g->col); free(g->cy); free(g->idx); free(g->x); free(g->y);
@@ -85,7 +92,7 @@ static int grid_build(Grid *g, const double *px, const double *py, int64_t n, do
     }
     uint64_t K = (uint64_t)g->ncy + 1;
     for (int64_t i = 0; i < n; i++) {
-        uint64_t cx = (uint64_t)floor((px[i] - lo_x) / s), cy = (uint64_t)floor((py[i] - lo_y) / s);
+        uint64_t cx = (uint64_t)cell_of(px[i], lo_x, s, g->ncx), cy = (uint64_t)cell_of(py[i], lo_y, s, g->ncy);
         key[i] = cx * K + cy;
         g->idx[i] = (int32_t)i;
     }
@@ -161,7 +168,7 @@ static int search(const Grid *g, int32_t q, double qx, double qy, double reach, 
     b->cnt = 0;
     b->cut2 = INFINITY;
     double s = g->s;
-    int64_t cx = (int64_t)floor((qx - g->lo_x) / s), cy = (int64_t)floor((qy - g->lo_y) / s);
+    int64_t cx = cell_of(qx, g->lo_x, s, g->ncx), cy = cell_of(qy, g->lo_y, s, g->ncy);
     for (int64_t r = 0;; r++) {
         if (r == 0) {
             scan_cells(g, q, qx, qy, cx, cy, cy, b);
@@ -351,9 +358,126 @@ done:
     return result;
 }
 
+/* ---- boxes_touch ----------------------------------------------------------------------------- */
+
+static double kth_smallest(double *a, int64_t n, int64_t k)
+{
+    /* quickselect (a is reordered) */
+    int64_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double pivot = a[(lo + hi) >> 1];
+        int64_t i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] < pivot) i++;
+            while (a[j] > pivot) j--;
+            if (i <= j) { double t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
+        }
+        if (k <= j) hi = j; else if (k >= i) lo = i; else return a[k];
+    }
+    return a[k];
+}
+
+static inline int meet(const double *b, int64_t i, int64_t j)
+{
+    const double *p = b + 4 * i, *q = b + 4 * j;
+    return p[0] <= q[2] && q[0] <= p[2] && p[1] <= q[3] && q[1] <= p[3];
+}
+
+/* boxes_touch(box) -> bool: whether two of the boxes (n x 4 float64: xmin, ymin, xmax, ymax) overlap
+ * or touch. Boxes with NaN or infinite corners take part in nothing. */
+static PyObject *boxes_touch(PyObject *self, PyObject *args)
+{
+    Py_buffer bb;
+    if (!PyArg_ParseTuple(args, "y*", &bb)) return NULL;
+    const double *box = bb.buf;
+    int64_t n = bb.len / (Py_ssize_t)(4 * sizeof(double));
+    int64_t *live = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
+    double *ext = malloc((size_t)(n ? n : 1) * sizeof(double));
+    double *tmp = malloc((size_t)(n ? n : 1) * sizeof(double));
+    double *lx = malloc((size_t)(n ? n : 1) * sizeof(double));
+    double *ly = malloc((size_t)(n ? n : 1) * sizeof(double));
+    int64_t *big = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
+    int found = 0, failed = 0;
+    if (!live || !ext || !tmp || !lx || !ly || !big) { failed = 1; goto out; }
+    Py_BEGIN_ALLOW_THREADS
+    int64_t m = 0, nb = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const double *p = box + 4 * i;
+        if (isfinite(p[0]) && isfinite(p[1]) && isfinite(p[2]) && isfinite(p[3])) live[m++] = i;
+    }
+    if (m >= 2) {
+        for (int64_t t = 0; t < m; t++) {
+            const double *p = box + 4 * live[t];
+            ext[t] = fmax(p[2] - p[0], p[3] - p[1]);
+            tmp[t] = ext[t];
+        }
+        double typical = kth_smallest(tmp, m, m / 2);
+        /* the small boxes: a grid of cells as large as the largest of them, keyed by lower-left corner;
+         * two that meet lie in cells next to each other. A few large boxes: against all. */
+        int64_t ns = 0;
+        double s = 0;
+        for (int64_t t = 0; t < m; t++) {
+            if (ext[t] > 8 * typical) { big[nb++] = live[t]; continue; }
+            if (ext[t] > s) s = ext[t];
+            live[ns] = live[t];
+            lx[ns] = box[4 * live[t]];
+            ly[ns] = box[4 * live[t] + 1];
+            ns++;
+        }
+        s = s * (1 + 1e-9) + 1e-9;
+        Grid g = {0};
+        if (ns >= 2) {
+            if (grid_build(&g, lx, ly, ns, s)) failed = 1;
+            else {
+                /* boxes in the grid's order: the first place of each neighbour column at the
+                 * row below only moves forward (no search) */
+                int64_t at[3] = {0, 0, 0}, col_of = -1;
+                for (int64_t t = 0; t < ns && !found; t++) {
+                    int64_t cx = cell_of(g.x[t], g.lo_x, g.s, g.ncx), cy = g.cy[t];
+                    if (cx != col_of) {
+                        col_of = cx;
+                        for (int d = 0; d < 3; d++) {
+                            int64_t c = cx - 1 + d;
+                            at[d] = (c >= 0 && c < g.ncx) ? g.col[c] : 0;
+                        }
+                    }
+                    int64_t i = live[g.idx[t]];
+                    for (int d = 0; d < 3 && !found; d++) {
+                        int64_t c = cx - 1 + d;
+                        if (c < 0 || c >= g.ncx) continue;
+                        int64_t end = g.col[c + 1], u = at[d];
+                        while (u < end && g.cy[u] < cy - 1) u++;
+                        at[d] = u;
+                        for (; u < end && g.cy[u] <= cy + 1; u++)
+                            if (u != t && meet(box, i, live[g.idx[u]])) { found = 1; break; }
+                    }
+                }
+                grid_free(&g);
+            }
+        }
+        if (nb && !found && !failed) {  /* large boxes against every live box */
+            for (int64_t a = 0; a < nb && !found; a++)
+                for (int64_t i = 0; i < n && !found; i++) {
+                    const double *p = box + 4 * i;
+                    if (i != big[a] && isfinite(p[0]) && isfinite(p[1]) && isfinite(p[2]) && isfinite(p[3]) &&
+                        meet(box, big[a], i))
+                        found = 1;
+                }
+        }
+    }
+    Py_END_ALLOW_THREADS
+out:
+    free(live); free(ext); free(tmp); free(lx); free(ly); free(big);
+    PyBuffer_Release(&bb);
+    if (failed) return PyErr_NoMemory();
+    return PyBool_FromLong(found);
+}
+
 static PyMethodDef methods[] = {
     {"near_pairs", near_pairs, METH_VARARGS,
      "near_pairs(px, py, k, reach, start, nn) -> bytes of int64 pairs (i < j); nn filled in place."},
+    {"boxes_touch", boxes_touch, METH_VARARGS,
+     "boxes_touch(box) -> whether two boxes (n x 4 float64: xmin, ymin, xmax, ymax) overlap or touch."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -119,6 +119,14 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
     return ia, jb
 
 
+def boxes_touch(box: np.ndarray) -> bool:
+    """Whether two of the boxes ((N, 4) xmin, ymin, xmax, ymax) overlap or touch; NaN boxes meet
+    none. The compiled kernel stops at the first pair found; `box_pairs` finds them all."""
+    if _native is not None:
+        return bool(_native.boxes_touch(np.ascontiguousarray(box, dtype=np.float64)))
+    return bool(len(box_pairs(box, box, 0.0, same=True)[0]))
+
+
 def box_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Largest of the x and y gaps between boxes a[k] and b[k] (a lower bound of the distance of what
     they hold; <= 0 where they overlap)."""

@@ -347,10 +347,9 @@ def rectangle_boxes(polys: Polygons) -> np.ndarray:
 
 def rectangles_touch(polys: Polygons, box: np.ndarray | None = None) -> bool:
     """Whether any two axis-parallel rectangles overlap or touch (their boxes are the rectangles)."""
-    from .distance import box_pairs
+    from .distance import boxes_touch
 
-    box = rectangle_boxes(polys) if box is None else box
-    return bool(len(box_pairs(box, box, 0.0, same=True)[0]))
+    return boxes_touch(rectangle_boxes(polys) if box is None else box)
 
 
 def build_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tuple[Contacts, list[Excluded]]:

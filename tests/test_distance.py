@@ -14,6 +14,7 @@ from stencilgen.distance import (
     DENSE_MAX,
     Shapes,
     box_pairs,
+    boxes_touch,
     components,
     distances,
     extent_on,
@@ -74,6 +75,57 @@ def test_same_set_pairs_once_each() -> None:
     qa, qb = shapely.STRtree(g).query(g, predicate="dwithin", distance=20.0)
     want = {(x, y) for x, y in zip(qa.tolist(), qb.tolist(), strict=True) if x < y}
     assert want <= set(zip(ia.tolist(), jb.tolist(), strict=True))
+
+
+def _touch_by_brute_force(box: np.ndarray) -> bool:
+    ok = np.isfinite(box).all(axis=1)
+    b = box[ok]
+    meet = (
+        (b[:, None, 0] <= b[None, :, 2])
+        & (b[None, :, 0] <= b[:, None, 2])
+        & (b[:, None, 1] <= b[None, :, 3])
+        & (b[None, :, 1] <= b[:, None, 3])
+    )
+    np.fill_diagonal(meet, False)
+    return bool(meet.any())
+
+
+@pytest.mark.parametrize("kernel", ["compiled", "numpy"])
+def test_boxes_touch_equals_brute_force(kernel: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pads on a grid that just touch (a shared edge or corner), that just miss (by 1 nm), one large
+    box lying over them or clear of them, NaN boxes, and a lone pair far away."""
+    if kernel == "compiled" and distance._native is None:
+        pytest.skip("the compiled kernels are not built (no C compiler)")
+    if kernel == "numpy":
+        monkeypatch.setattr(distance, "_native", None)
+    rng = np.random.default_rng(9)
+    x, y = np.meshgrid(np.arange(40) * 110.0, np.arange(30) * 110.0)
+    lo = np.column_stack([x.ravel(), y.ravel()])
+    cases = 0
+    for gap in (0.0, 0.001, 40.0):
+        for extra in ("none", "large over", "large clear", "nan", "far pair"):
+            box = np.hstack([lo, lo + 110.0 - gap])
+            if gap == 0.0:  # only one pair touches: a shared edge, or a shared corner
+                box[:, 2:] -= 0.5
+                k = int(rng.integers(len(box) - 41))
+                box[k, 2] += 0.5 if rng.random() < 0.5 else 0.0
+                box[k, 3] += 0.5 if box[k, 2] == box[k + 1, 0] else 0.0
+                if box[k, 2] != box[k + 1, 0]:
+                    box[k, 2:] += 0.5  # the corner it shares with the box up and to the right
+            box = box[rng.permutation(len(box))]
+            if extra == "large over":
+                box = np.vstack([box, [1000.0, 1000.0, 2000.0, 1500.0]])
+            elif extra == "large clear":
+                box = np.vstack([box, [-9000.0, -9000.0, -1000.0, -500.0]])
+            elif extra == "nan":
+                box = np.vstack([box, [np.nan, 0.0, np.nan, 5000.0], [0.0, 0.0, 1e4, 1e4]])
+                box[-1] = np.nan
+            elif extra == "far pair":
+                box = np.vstack([box, [1e6, 1e6, 1e6 + 5.0, 1e6 + 5.0], [1e6 + 5.0, 1e6, 1e6 + 9.0, 1e6 + 1.0]])
+            want = _touch_by_brute_force(box)
+            assert boxes_touch(box) == want, (gap, extra)
+            cases += want
+    assert 0 < cases < 15  # both answers are exercised
 
 
 def test_large_shapes_and_geos_fallback() -> None:
