@@ -141,16 +141,24 @@ static inline void best_offer(Best *b, double d, int32_t i)
     }
 }
 
-static void scan_cells(const Grid *g, int32_t q, double qx, double qy, int64_t c, int64_t y0, int64_t y1, Best *b)
+/* Offer q the points of column c in cell rows y0..y1. `from`: a place in the column at or before
+ * the first of them, or -1 (then it is searched for). */
+static void scan_cells(const Grid *g, int32_t q, double qx, double qy, int64_t c, int64_t y0, int64_t y1,
+                       int64_t from, Best *b)
 {
     if (c < 0 || c >= g->ncx) return;
     if (y0 < 0) y0 = 0;
     if (y1 >= g->ncy) y1 = g->ncy - 1;
     if (y0 > y1) return;
     int64_t lo = g->col[c], hi = g->col[c + 1];
-    while (lo < hi) {  /* first point of the column at cell row y0 or above */
-        int64_t mid = (lo + hi) >> 1;
-        if (g->cy[mid] < y0) lo = mid + 1; else hi = mid;
+    if (from >= 0) {
+        lo = from;
+        while (lo < hi && g->cy[lo] < y0) lo++;
+    } else {
+        while (lo < hi) {  /* first point of the column at cell row y0 or above */
+            int64_t mid = (lo + hi) >> 1;
+            if (g->cy[mid] < y0) lo = mid + 1; else hi = mid;
+        }
     }
     for (int64_t t = lo, end = g->col[c + 1]; t < end && g->cy[t] <= y1; t++) {
         int32_t p = g->idx[t];
@@ -162,24 +170,28 @@ static void scan_cells(const Grid *g, int32_t q, double qx, double qy, int64_t c
 }
 
 /* Search rings of cells around q until its k nearest are known, or all points within reach times
- * its nearest distance are; 1 if so within max_ring rings, else 0. */
-static int search(const Grid *g, int32_t q, double qx, double qy, double reach, int64_t max_ring, Best *b)
+ * its nearest distance are; 1 if so within max_ring rings, else 0. `hint` (or NULL): for columns
+ * cx - max_ring .. cx + max_ring, a place at or before their first point in row cy - max_ring or above. */
+static int search(const Grid *g, int32_t q, double qx, double qy, double reach, int64_t max_ring,
+                  const int64_t *hint, Best *b)
 {
     b->cnt = 0;
     b->cut2 = INFINITY;
     double s = g->s;
     int64_t cx = cell_of(qx, g->lo_x, s, g->ncx), cy = cell_of(qy, g->lo_y, s, g->ncy);
     for (int64_t r = 0;; r++) {
+#define FROM(c) (hint ? hint[(c) - cx + max_ring] : -1)
         if (r == 0) {
-            scan_cells(g, q, qx, qy, cx, cy, cy, b);
+            scan_cells(g, q, qx, qy, cx, cy, cy, FROM(cx), b);
         } else {
-            scan_cells(g, q, qx, qy, cx - r, cy - r, cy + r, b);
-            scan_cells(g, q, qx, qy, cx + r, cy - r, cy + r, b);
+            scan_cells(g, q, qx, qy, cx - r, cy - r, cy + r, FROM(cx - r), b);
+            scan_cells(g, q, qx, qy, cx + r, cy - r, cy + r, FROM(cx + r), b);
             for (int64_t c = cx - r + 1; c <= cx + r - 1; c++) {
-                scan_cells(g, q, qx, qy, c, cy - r, cy - r, b);
-                scan_cells(g, q, qx, qy, c, cy + r, cy + r, b);
+                scan_cells(g, q, qx, qy, c, cy - r, cy - r, FROM(c), b);
+                scan_cells(g, q, qx, qy, c, cy + r, cy + r, FROM(c), b);
             }
         }
+#undef FROM
         int all = cx - r <= 0 && cy - r <= 0 && cx + r >= g->ncx - 1 && cy + r >= g->ncy - 1;
         if (all) return 1;
         /* every point nearer than `covered` to q lies in the cells searched */
@@ -257,7 +269,7 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
             int64_t left = 0;
             for (int64_t t = 0; t < m; t++) {
                 Best b = {k, 0, bd + (int64_t)todo[t] * k, bi + (int64_t)todo[t] * k, INFINITY};
-                if (search(&g, todo[t], py[todo[t]], px[todo[t]], reach, 8, &b) || g.s > 2 * span) {
+                if (search(&g, todo[t], py[todo[t]], px[todo[t]], reach, 8, NULL, &b) || g.s > 2 * span) {
                     double w = b.cnt ? reach * b.d[0] : INFINITY;
                     if (b.cnt == k && b.d[k - 1] < w) w = b.d[k - 1];
                     if (isfinite(w)) need[got++] = w;
@@ -281,11 +293,25 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
     while (m) {
         if (grid_build(&g, py, px, n, s)) { failed = 1; break; }
         int64_t left = 0;
-        int all = m == n;  /* all points: in the grid's order, each query near the last */
+        /* all points: in the grid's order, each query near the last, and the places where its
+         * neighbour columns start moving only forward (no search) */
+        int all = m == n;
+        int64_t hint[2 * MAX_RING + 1], col_of = -1;
         for (int64_t t = 0; t < m; t++) {
             int32_t q = all ? g.idx[t] : todo[t];
+            if (all) {
+                int64_t cx = cell_of(g.x[t], g.lo_x, g.s, g.ncx), low = (int64_t)g.cy[t] - MAX_RING;
+                for (int64_t d = 0; d <= 2 * MAX_RING; d++) {
+                    int64_t c = cx - MAX_RING + d;
+                    if (c < 0 || c >= g.ncx) continue;
+                    int64_t u = cx == col_of ? hint[d] : g.col[c], end = g.col[c + 1];
+                    while (u < end && g.cy[u] < low) u++;
+                    hint[d] = u;
+                }
+                col_of = cx;
+            }
             Best b = {k, 0, bd + (int64_t)q * k, bi + (int64_t)q * k, INFINITY};
-            if (search(&g, q, py[q], px[q], reach, MAX_RING, &b) || g.s > 2 * span) {
+            if (search(&g, q, py[q], px[q], reach, MAX_RING, all ? hint : NULL, &b) || g.s > 2 * span) {
                 cnt[q] = b.cnt;
                 nn[q] = b.cnt ? b.d[0] : INFINITY;
             } else {
