@@ -303,3 +303,28 @@ def test_outline_shapes_with_empty_outlines_at_the_end() -> None:
     assert s.disc_r[0] == pytest.approx(20.0)
     assert (s.polygons.counts == [4, 0, 0]).all()
     assert np.isnan(s.boxes()[1:]).all()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(-40, 40), st.integers(-40, 40)),
+        min_size=2,
+        max_size=120,
+    ),
+    st.sampled_from([1.0, 7.5, 110.0, 0.001]),
+    st.integers(1, 10),
+    st.sampled_from([1.0, 2.5, 6.0]),
+    st.sampled_from([1e-3, 10.0, 1e4]),
+)
+def test_near_pairs_compiled_equal_numpy_on_small_layouts(
+    cells: list[tuple[int, int]], pitch: float, k: int, reach: float, start: float
+) -> None:
+    """Points on a lattice (ties everywhere), repeated points, lines, two points: both forms agree."""
+    if distance._native is None:
+        pytest.skip("the compiled kernels are not built (no C compiler)")
+    pts = np.array(cells, dtype=float) * pitch + 12345.678
+    a, nn_a = near_pairs(pts, k, reach, start)
+    b, nn_b = near_pairs_numpy(pts, k, reach, start)
+    assert np.array_equal(nn_a, nn_b)
+    assert np.array_equal(a, b)
