@@ -499,9 +499,230 @@ out:
     return PyBool_FromLong(found);
 }
 
+/* ---- lines ----------------------------------------------------------------------------------- */
+
+/* Stable order of `key` (n): a natural merge sort, quick on keys that come nearly in order. Ties keep
+ * their order in `order` as given. tmp: n scratch. */
+static void merge_order(const double *key, int64_t *order, int64_t *tmp, int64_t n)
+{
+    if (n < 2) return;
+    int64_t *run = malloc((size_t)(n + 1) * sizeof(int64_t));
+    if (!run) {  /* no memory for the runs: insertion sort (correct, slow) */
+        for (int64_t i = 1; i < n; i++) {
+            int64_t v = order[i], j = i;
+            while (j > 0 && key[order[j - 1]] > key[v]) { order[j] = order[j - 1]; j--; }
+            order[j] = v;
+        }
+        return;
+    }
+    int64_t nr = 0;
+    run[nr++] = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (key[order[i]] < key[order[i - 1]]) run[nr++] = i;
+    run[nr] = n;
+    int64_t *src = order, *dst = tmp;
+    while (nr > 1) {
+        int64_t w = 0;
+        for (int64_t r = 0; r < nr; r += 2) {
+            int64_t a = run[r], m = run[r + 1], b = r + 2 <= nr ? run[r + 2] : n;
+            if (r + 1 >= nr) { m = b = run[nr]; }
+            int64_t i = a, j = m, o = a;
+            while (i < m && j < b) dst[o++] = key[src[j]] < key[src[i]] ? src[j++] : src[i++];
+            while (i < m) dst[o++] = src[i++];
+            while (j < b) dst[o++] = src[j++];
+            run[w++] = a;
+        }
+        run[w] = n;
+        nr = w;
+        int64_t *t = src; src = dst; dst = t;
+    }
+    if (src != order) memcpy(order, src, (size_t)n * sizeof(int64_t));
+    free(run);
+}
+
+/* The median of v (c values, reordered), as numpy has it: the mean of the two middle ones. */
+static double median_of(double *v, int64_t c)
+{
+    int64_t k2 = c / 2;
+    if (c <= 64) {
+        for (int64_t i = 1; i < c; i++) {
+            double x = v[i];
+            int64_t j = i;
+            while (j > 0 && v[j - 1] > x) { v[j] = v[j - 1]; j--; }
+            v[j] = x;
+        }
+        return (v[(c - 1) / 2] + v[k2]) / 2;
+    }
+    double hi = kth_smallest(v, c, k2), lo = hi;
+    if (c % 2 == 0) {
+        lo = v[0];
+        for (int64_t i = 1; i < k2; i++) if (v[i] > lo) lo = v[i];
+    }
+    return (lo + hi) / 2;
+}
+
+typedef struct {
+    double tol, spacing_tol;
+    int64_t most;
+    double *buf;    /* scratch, as long as the longest line */
+    double *q;      /* scratch */
+    char *ok;       /* scratch */
+    int64_t *first, *count, *gaps;  /* the runs found */
+    double *pitch;
+    int64_t found;
+} Segs;
+
+static void regular(Segs *S, const double *s, int64_t count, double p)
+{
+    for (int64_t j = 0; j < count; j++) {
+        double q = nearbyint(s[j] / p);
+        S->q[j] = q;
+        S->ok[j] = q >= 1 && q <= (double)S->most &&
+                   fabs(s[j] - q * p) <= fmax(2 * S->tol, S->spacing_tol * p * q);
+    }
+}
+
+/* rows._segments for one piece: spacings s[first .. first + count) of a line, `depth` levels deep */
+static void segments(Segs *S, const double *s, int64_t first, int64_t count, int depth)
+{
+    if (count < 2) return;
+    const double *sp = s + first;
+    memcpy(S->buf, sp, (size_t)count * sizeof(double));
+    double p = median_of(S->buf, count);
+    regular(S, sp, count, p);
+    int any = 0, all = 1;
+    for (int64_t j = 0; j < count; j++) { any |= S->ok[j]; all &= S->ok[j]; }
+    if (!any) {  /* half the spacings at one pitch, half at another: the smallest */
+        p = sp[0];
+        for (int64_t j = 1; j < count; j++) if (sp[j] < p) p = sp[j];
+        regular(S, sp, count, p);
+        all = 1;
+        for (int64_t j = 0; j < count; j++) all &= S->ok[j];
+    }
+    if (all) {
+        double gaps = 0;
+        for (int64_t j = 0; j < count; j++) {
+            S->buf[j] = sp[j] / S->q[j];
+            gaps += S->q[j] - 1;
+        }
+        S->first[S->found] = first;
+        S->count[S->found] = count;
+        S->pitch[S->found] = median_of(S->buf, count);
+        S->gaps[S->found] = (int64_t)gaps;
+        S->found++;
+        return;
+    }
+    if (depth == 4) return;
+    /* cut where ok changes; each run again (ok is overwritten below: keep the cuts first) */
+    int64_t nruns = 0;
+    int64_t *cut = malloc((size_t)(count + 1) * sizeof(int64_t));
+    if (!cut) return;
+    cut[nruns++] = 0;
+    for (int64_t j = 1; j < count; j++)
+        if (S->ok[j] != S->ok[j - 1]) cut[nruns++] = j;
+    cut[nruns] = count;
+    for (int64_t r = 0; r < nruns; r++) segments(S, s, first + cut[r], cut[r + 1] - cut[r], depth + 1);
+    free(cut);
+}
+
+/* lines(x, y, members, ux, uy, tol, spacing_tol, most) -> (ids, first, count, pitch, gaps), bytes
+ * each: rows._lines for one direction u = (ux, uy). ids: the members on lines of 3 or more (lines
+ * parted along the normal by more than tol), line after line, each along u; first, count, pitch,
+ * gaps: the regular runs found (first spacing into ids, number of spacings), in order of first. */
+static PyObject *lines(PyObject *self, PyObject *args)
+{
+    Py_buffer bx, by, bm;
+    double ux, uy, tol, spacing_tol;
+    Py_ssize_t most;
+    if (!PyArg_ParseTuple(args, "y*y*y*ddddn", &bx, &by, &bm, &ux, &uy, &tol, &spacing_tol, &most)) return NULL;
+    PyObject *result = NULL;
+    const double *X = bx.buf, *Y = by.buf;
+    const int64_t *mem = bm.buf;
+    int64_t m = bm.len / 8, npts = bx.len / 8;
+    double *rho = NULL, *t = NULL, *s = NULL, *pos = NULL;
+    int64_t *order = NULL, *tmp = NULL, *ids = NULL, *line_first = NULL;
+    Segs S = {tol, spacing_tol, most, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0};
+    int failed = 0;
+    for (int64_t i = 0; i < m; i++)
+        if (mem[i] < 0 || mem[i] >= npts || by.len != bx.len) { failed = 2; break; }
+    if (failed) { PyErr_SetString(PyExc_ValueError, "lines: a member out of range"); goto done; }
+    size_t M = (size_t)(m ? m : 1);
+    rho = malloc(M * 8); t = malloc(M * 8); s = malloc(M * 8); pos = malloc(M * 8);
+    order = malloc(M * 8); tmp = malloc(M * 8); ids = malloc(M * 8); line_first = malloc((M + 1) * 8);
+    S.buf = malloc(M * 8); S.q = malloc(M * 8); S.ok = malloc(M);
+    S.first = malloc(M * 8); S.count = malloc(M * 8); S.gaps = malloc(M * 8); S.pitch = malloc(M * 8);
+    if (!rho || !t || !s || !pos || !order || !tmp || !ids || !line_first || !S.buf || !S.q || !S.ok || !S.first ||
+        !S.count || !S.gaps || !S.pitch) { PyErr_NoMemory(); goto done; }
+    int64_t kept = 0, nlines = 0;
+    Py_BEGIN_ALLOW_THREADS
+    double nx = -uy, ny = ux;
+    for (int64_t i = 0; i < m; i++) {
+        double x = X[mem[i]], y = Y[mem[i]];
+        rho[i] = x * nx + y * ny;
+        t[i] = x * ux + y * uy;
+        order[i] = i;
+        pos[i] = (double)i;
+    }
+    merge_order(rho, order, tmp, m);
+    /* lines: runs of the order parted by more than tol; those of 3 or more, each sorted along u */
+    int64_t a = 0;
+    while (a < m) {
+        int64_t b = a + 1;
+        while (b < m && !(rho[order[b]] - rho[order[b - 1]] > tol)) b++;
+        if (b - a >= 3) {
+            int64_t *g = order + a, c = b - a;
+            /* by position first, then stably by t: ties along u keep the member order */
+            merge_order(pos, g, tmp, c);
+            merge_order(t, g, tmp, c);
+            line_first[nlines++] = kept;
+            for (int64_t i = 0; i < c; i++) ids[kept++] = g[i];
+        }
+        a = b;
+    }
+    line_first[nlines] = kept;
+    for (int64_t j = 0; j + 1 < kept; j++) {
+        double d = t[ids[j + 1]] - t[ids[j]];
+        s[j] = d > 1e-9 ? d : 1e-9;
+    }
+    for (int64_t k = 0; k < nlines; k++)
+        segments(&S, s, line_first[k], line_first[k + 1] - line_first[k] - 1, 0);
+    for (int64_t j = 0; j < kept; j++) ids[j] = mem[ids[j]];
+    Py_END_ALLOW_THREADS
+    /* the runs in order of first (each line's runs come out by depth, not by place) */
+    int64_t f = S.found;
+    int64_t *ord = malloc((size_t)(f ? f : 1) * 8), *tmp2 = malloc((size_t)(f ? f : 1) * 8);
+    double *fk = malloc((size_t)(f ? f : 1) * 8);
+    if (!ord || !tmp2 || !fk) { free(ord); free(tmp2); free(fk); PyErr_NoMemory(); goto done; }
+    for (int64_t i = 0; i < f; i++) { ord[i] = i; fk[i] = (double)S.first[i]; }
+    merge_order(fk, ord, tmp2, f);
+    PyObject *o_ids = PyBytes_FromStringAndSize((const char *)ids, (Py_ssize_t)(kept * 8));
+    PyObject *o_first = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(f * 8));
+    PyObject *o_count = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(f * 8));
+    PyObject *o_pitch = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(f * 8));
+    PyObject *o_gaps = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(f * 8));
+    if (o_ids && o_first && o_count && o_pitch && o_gaps) {
+        int64_t *F = (int64_t *)PyBytes_AS_STRING(o_first), *C = (int64_t *)PyBytes_AS_STRING(o_count);
+        int64_t *G = (int64_t *)PyBytes_AS_STRING(o_gaps);
+        double *P = (double *)PyBytes_AS_STRING(o_pitch);
+        for (int64_t i = 0; i < f; i++) {
+            F[i] = S.first[ord[i]]; C[i] = S.count[ord[i]]; P[i] = S.pitch[ord[i]]; G[i] = S.gaps[ord[i]];
+        }
+        result = PyTuple_Pack(5, o_ids, o_first, o_count, o_pitch, o_gaps);
+    }
+    Py_XDECREF(o_ids); Py_XDECREF(o_first); Py_XDECREF(o_count); Py_XDECREF(o_pitch); Py_XDECREF(o_gaps);
+    free(ord); free(tmp2); free(fk);
+done:
+    free(rho); free(t); free(s); free(pos); free(order); free(tmp); free(ids); free(line_first);
+    free(S.buf); free(S.q); free(S.ok); free(S.first); free(S.count); free(S.gaps); free(S.pitch);
+    PyBuffer_Release(&bx); PyBuffer_Release(&by); PyBuffer_Release(&bm);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"near_pairs", near_pairs, METH_VARARGS,
      "near_pairs(px, py, k, reach, start, nn) -> bytes of int64 pairs (i < j); nn filled in place."},
+    {"lines", lines, METH_VARARGS,
+     "lines(x, y, members, ux, uy, tol, spacing_tol, most) -> (ids, first, count, pitch, gaps) as bytes."},
     {"boxes_touch", boxes_touch, METH_VARARGS,
      "boxes_touch(box) -> whether two boxes (n x 4 float64: xmin, ymin, xmax, ymax) overlap or touch."},
     {NULL, NULL, 0, NULL},

@@ -9,18 +9,12 @@ polygons are measured with dense numpy arrays; pairs of polygons with many verti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import ModuleType
 
 import numpy as np
 
+from . import compiled
 from .model import Outlines, Polygons
 from .numeric import length, median, ranges, unique
-
-_native: ModuleType | None
-try:
-    from . import _native
-except ImportError:  # installed without a C compiler: the numpy forms, which give the same results
-    _native = None
 
 #: pairs whose vertex counts multiply to more than this are measured by GEOS (shapely)
 DENSE_MAX = 256
@@ -122,8 +116,8 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
 def boxes_touch(box: np.ndarray) -> bool:
     """Whether two of the boxes ((N, 4) xmin, ymin, xmax, ymax) overlap or touch; NaN boxes meet
     none. The compiled kernel stops at the first pair found; `box_pairs` finds them all."""
-    if _native is not None:
-        return bool(_native.boxes_touch(np.ascontiguousarray(box, dtype=np.float64)))
+    if compiled.native is not None:
+        return bool(compiled.native.boxes_touch(np.ascontiguousarray(box, dtype=np.float64)))
     return bool(len(box_pairs(box, box, 0.0, same=True)[0]))
 
 
@@ -404,13 +398,13 @@ def near_pairs(points: np.ndarray, k: int, reach: float, start: float) -> tuple[
     nearest-neighbour distance (inf with no other point). Of equally distant k-th neighbours, those
     with the lower index count. `start`: a first guess of the search radius.
 
-    The compiled kernel when built (`_native.near_pairs`), else `near_pairs_numpy`: the same pairs."""
+    The compiled kernel when built (`compiled.native.near_pairs`), else `near_pairs_numpy`: the same pairs."""
     n = len(points)
-    if _native is None or n < 2 or k < 1 or not np.isfinite(points).all():
+    if compiled.native is None or n < 2 or k < 1 or not np.isfinite(points).all():
         return near_pairs_numpy(points, k, reach, start)
     nn = np.empty(n)
     px, py = np.ascontiguousarray(points[:, 0], dtype=float), np.ascontiguousarray(points[:, 1], dtype=float)
-    raw = _native.near_pairs(px, py, int(k), float(reach), float(start), nn)
+    raw = compiled.native.near_pairs(px, py, int(k), float(reach), float(start), nn)
     return np.frombuffer(raw, dtype=np.int64).reshape(-1, 2), nn
 
 

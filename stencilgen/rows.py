@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import compiled
 from .distance import box_pairs, components, near_pairs
 from .model import AreaArray, Contacts, Corner, Instances, Row, RowSet, Stagger
 from .numeric import median, ranges, unique
@@ -174,18 +175,46 @@ def _piece_median(values: np.ndarray, piece: np.ndarray, count: np.ndarray) -> n
 
 
 def _lines(center: np.ndarray, theta: float, members: np.ndarray, rules: Rules) -> list[_Line]:
+    """The lines of contacts along direction theta: members within row tolerance of one line, three
+    or more, cut into regular runs (`_segments`). The compiled kernel when built, else numpy."""
+    if compiled.native is not None:
+        raw = compiled.native.lines(
+            np.ascontiguousarray(center[:, 0]),
+            np.ascontiguousarray(center[:, 1]),
+            np.ascontiguousarray(members, dtype=np.int64),
+            float(np.cos(theta)),
+            float(np.sin(theta)),
+            float(rules.row_tolerance_um),
+            float(rules.spacing_tolerance),
+            int(rules.max_gap_pitches),
+        )
+        ids, first, count, gaps = (np.frombuffer(raw[k], dtype=np.int64) for k in (0, 1, 2, 4))
+        pitch = np.frombuffer(raw[3], dtype=np.float64)
+    else:
+        ids, first, count, pitch, gaps = _lines_numpy(center, theta, members, rules)
+    return [
+        _Line(theta, ids[f : f + c + 1], p, gp)
+        for f, c, p, gp in zip(first.tolist(), count.tolist(), pitch.tolist(), gaps.tolist(), strict=True)
+        if p > rules.row_tolerance_um
+    ]
+
+
+def _lines_numpy(center: np.ndarray, theta: float, members: np.ndarray, rules: Rules) -> tuple[np.ndarray, ...]:
+    """`_lines` in numpy: the members on lines (line after line, each along theta) and the regular runs
+    found (first spacing, number of spacings, pitch, gaps)."""
     u = np.array([np.cos(theta), np.sin(theta)])
     n = _rot90(u)
-    pts = np.take(center, members, axis=0)
-    rho = pts @ n
-    t = pts @ u
+    x, y = center[:, 0][members], center[:, 1][members]
+    rho = x * n[0] + y * n[1]  # (not pts @ n: BLAS may fuse the multiply and add, and a kernel would not)
+    t = x * u[0] + y * u[1]
     order = np.argsort(rho, kind="stable")
     group = np.zeros(len(members), dtype=np.int64)
     group[order[1:]] = np.cumsum(np.diff(rho[order]) > rules.row_tolerance_um)
     sizes = np.bincount(group)
     keep = sizes[group] >= 3
     if not keep.any():
-        return []
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z, np.zeros(0), z
     idx = np.flatnonzero(keep)
     idx = idx[np.lexsort((t[idx], group[idx]))]
     g = group[idx]
@@ -194,12 +223,7 @@ def _lines(center: np.ndarray, theta: float, members: np.ndarray, rules: Rules) 
     # spacings along each line (two contacts at one place: a tiny spacing, which fits no pitch)
     s = np.maximum(np.diff(t[idx]), 1e-9)
     first, count, pitch, gaps = _segments(s, line_first, line_size - 1, rules)
-    ids = members[idx]
-    return [
-        _Line(theta, ids[f : f + c + 1], p, gp)
-        for f, c, p, gp in zip(first.tolist(), count.tolist(), pitch.tolist(), gaps.tolist(), strict=True)
-        if p > rules.row_tolerance_um
-    ]
+    return members[idx], first, count, pitch, gaps
 
 
 def _choose(lines: list[_Line], n: int) -> list[_Line]:

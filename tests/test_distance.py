@@ -9,7 +9,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stencilgen import distance
+from stencilgen import compiled
 from stencilgen.distance import (
     DENSE_MAX,
     Shapes,
@@ -94,10 +94,10 @@ def _touch_by_brute_force(box: np.ndarray) -> bool:
 def test_boxes_touch_equals_brute_force(kernel: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Pads on a grid that just touch (a shared edge or corner), that just miss (by 1 nm), one large
     box lying over them or clear of them, NaN boxes, and a lone pair far away."""
-    if kernel == "compiled" and distance._native is None:
+    if kernel == "compiled" and compiled.native is None:
         pytest.skip("the compiled kernels are not built (no C compiler)")
     if kernel == "numpy":
-        monkeypatch.setattr(distance, "_native", None)
+        monkeypatch.setattr(compiled, "native", None)
     rng = np.random.default_rng(9)
     x, y = np.meshgrid(np.arange(40) * 110.0, np.arange(30) * 110.0)
     lo = np.column_stack([x.ravel(), y.ravel()])
@@ -223,7 +223,7 @@ def test_near_pairs_equal_brute_force(layout: str, kernel: str) -> None:
     else:  # tight clusters far apart
         pts = np.vstack([c + rng.normal(0, 3, (30, 2)) for c in rng.uniform(0, 1e5, (10, 2))])
     k, reach = 8, 2.5
-    if kernel == "compiled" and distance._native is None:
+    if kernel == "compiled" and compiled.native is None:
         pytest.skip("the compiled kernels are not built (no C compiler)")
     pairs, nn = (near_pairs if kernel == "compiled" else near_pairs_numpy)(pts, k, reach, start=10.0)
     n = len(pts)
@@ -245,7 +245,7 @@ def test_near_pairs_equal_brute_force(layout: str, kernel: str) -> None:
 def test_near_pairs_compiled_equal_numpy_on_large_layouts() -> None:
     """Past 4,096 points both search a radius measured on a sample first; their pairs and distances
     stay the same bit for bit (lattices full of ties, duplicates, far clusters, a point far away)."""
-    if distance._native is None:
+    if compiled.native is None:
         pytest.skip("the compiled kernels are not built (no C compiler)")
     rng = np.random.default_rng(5)
     lattice = np.stack(np.meshgrid(np.arange(100) * 150.0, np.arange(90) * 150.0), axis=-1).reshape(-1, 2)
@@ -321,7 +321,7 @@ def test_near_pairs_compiled_equal_numpy_on_small_layouts(
     cells: list[tuple[int, int]], pitch: float, k: int, reach: float, start: float
 ) -> None:
     """Points on a lattice (ties everywhere), repeated points, lines, two points: both forms agree."""
-    if distance._native is None:
+    if compiled.native is None:
         pytest.skip("the compiled kernels are not built (no C compiler)")
     pts = np.array(cells, dtype=float) * pitch + 12345.678
     a, nn_a = near_pairs(pts, k, reach, start)

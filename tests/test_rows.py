@@ -333,6 +333,43 @@ def test_lines_are_cut_into_runs_as_one_by_one(lines):
     assert got == want
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(spacing, min_size=1, max_size=25), min_size=1, max_size=6),
+    st.sampled_from([0.0, 0.5, 1.9, 2.1, 300.0]),  # how far apart the lines lie (row tolerance: 2 um)
+    st.floats(0.0, 3.2),
+    st.integers(0, 2**32 - 1),
+)
+def test_lines_compiled_equal_numpy(lines, apart, theta, seed):
+    """The compiled `_lines` against its numpy form: the same members in the same order, the same runs,
+    pitches and gaps, bit for bit; lines that run into each other, ties along the line, noise."""
+    from stencilgen import compiled, rows
+
+    if compiled.native is None:
+        pytest.skip("the compiled kernels are not built (no C compiler)")
+    rng = np.random.default_rng(seed)
+    u = np.array([np.cos(theta), np.sin(theta)])
+    n = np.array([-u[1], u[0]])
+    pts = []
+    for k, line in enumerate(lines):
+        t = np.concatenate([[0.0], np.cumsum(line)]) + rng.choice([0.0, 0.0, 10.0])  # ties with other lines
+        pts.append(t[:, None] * u + (k * apart + rng.normal(0, 0.3, len(t)))[:, None] * n)
+    pts.append(rng.uniform(-500, 3000, (int(rng.integers(0, 8)), 2)))  # loose contacts
+    center = np.vstack(pts) + 1e4
+    members = np.sort(rng.permutation(len(center))[: max(3, int(len(center) * rng.uniform(0.5, 1.0)))])
+    got = rows._lines(center, theta, members, Rules())
+    native = compiled.native
+    try:
+        compiled.native = None
+        want = rows._lines(center, theta, members, Rules())
+    finally:
+        compiled.native = native
+    assert len(got) == len(want)
+    for a, b in zip(got, want, strict=True):
+        assert a.theta == b.theta and a.pitch == b.pitch and a.gaps == b.gaps
+        assert np.array_equal(a.members, b.members)
+
+
 def _drop_one_by_one(lines):
     """The definition of a cutting line, contact by contact and line by line."""
     from stencilgen.rows import _angle_diff
