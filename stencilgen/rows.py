@@ -47,19 +47,26 @@ def _rot90(v: np.ndarray) -> np.ndarray:
     return np.array([-v[1], v[0]])
 
 
+def _mod_pi(x: np.ndarray) -> np.ndarray:
+    """x % pi for x in [-pi, 2 pi), as numpy's remainder gives it (but -0.0 for -0.0), in a fraction
+    of its time: below 0, x + pi rounded; from pi, x - pi, which is exact there."""
+    return np.where(x < 0, x + np.pi, np.where(x >= np.pi, x - np.pi, x))
+
+
 def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tuple[float, np.ndarray]]:
     """Dominant pair directions (radians, [0, pi)) with the contacts that have a pair along each."""
     nbins = round(180 / BIN_DEG)
-    vx = center[:, 0][pairs[:, 1]] - center[:, 0][pairs[:, 0]]
-    vy = center[:, 1][pairs[:, 1]] - center[:, 1][pairs[:, 0]]
-    theta = np.arctan2(vy, vx) % np.pi
+    pa, pb = pairs[:, 0], pairs[:, 1]  # a column at a time (an (N, 2) gather costs several times more)
+    vx = center[:, 0][pb] - center[:, 0][pa]
+    vy = center[:, 1][pb] - center[:, 1][pa]
+    theta = _mod_pi(np.arctan2(vy, vx))
     bins = (np.floor(np.degrees(theta) / BIN_DEG).astype(np.int64) % nbins).astype(np.int16)
     order = np.argsort(bins, kind="stable")  # 16-bit keys: a radix sort
-    pairs, theta, bins = np.take(pairs, order, axis=0), theta[order], bins[order].astype(np.int64)
+    pa, pb, theta, bins = pa[order], pb[order], theta[order], bins[order].astype(np.int64)
     vx, vy = vx[order], vy[order]
     start = np.searchsorted(bins, np.arange(nbins + 1))
     counts = np.diff(start)
-    alive = np.ones(len(pairs), dtype=bool)
+    alive = np.ones(len(pa), dtype=bool)
     span = int(np.ceil(3.0 / BIN_DEG)) + 1  # bins a pair's slack can reach
 
     def around(peak: int, width: int) -> np.ndarray:
@@ -81,7 +88,7 @@ def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tu
         best = float(np.angle(z) / 2 % np.pi)
         cand = around(peak, span)
         cand = cand[alive[cand]]
-        diff = np.abs((theta[cand] - best + np.pi / 2) % np.pi - np.pi / 2)
+        diff = np.abs(_mod_pi(theta[cand] - best + np.pi / 2) - np.pi / 2)
         off = (bins[cand] - peak + 1) % nbins  # 0..2: the peak's own bins, always taken
         # a pair's own angular uncertainty: its ends may sit row_tolerance off the line
         # (worked out only between its bounds: a pair nearer than the lower is taken, one beyond the
@@ -96,7 +103,8 @@ def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tu
         alive[take] = False
         counts -= np.bincount(bins[take], minlength=nbins)
         mark = np.zeros(len(center), dtype=bool)
-        mark[np.take(pairs, take, axis=0).ravel()] = True
+        mark[pa[take]] = True
+        mark[pb[take]] = True
         members = np.flatnonzero(mark)
         if len(members) >= 3:
             found.append((best, members))

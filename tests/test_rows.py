@@ -506,3 +506,17 @@ def test_a_hollow_array_two_contacts_deep():
     assert not rs.rows and [len(a.members) for a in rs.arrays] == [144]
     wide = find_rows(c, dataclasses.replace(Rules(), max_gap_pitches=3))
     assert ((wide.row_of >= 0) | (wide.array_of >= 0)).all()
+
+
+def test_mod_pi_is_numpys_remainder():
+    """Random angles, the ends of the range, values one ulp off them and values whose sum with pi rounds."""
+    from stencilgen.rows import _mod_pi
+
+    rng = np.random.default_rng(4)
+    edges = [-np.pi, np.pi, 0.0, np.pi / 2, 1.5 * np.pi, -1e-17, -1e-300, 2 * np.pi - 1e-9]
+    edges += [np.nextafter(v, d) for v in (-np.pi, np.pi, 0.0) for d in (-4.0, 4.0)]
+    x = np.concatenate([rng.uniform(-np.pi, 2 * np.pi, 100_000), edges])
+    x = x[(x >= -np.pi) & (x < 2 * np.pi)]
+    got, want = _mod_pi(x), np.remainder(x, np.pi)
+    assert np.array_equal(got, want)
+    assert (got[x == -1e-17] == np.pi).all()  # -1e-17 + pi rounds to pi, as numpy has it
