@@ -718,11 +718,53 @@ done:
     return result;
 }
 
+/* ---- choose ---------------------------------------------------------------------------------- */
+
+/* choose(members, offsets, order, n) -> bytes, one per line: 1 where the line is taken. Lines are
+ * visited in `order`; a line is taken when at least max(3, (size + 1) / 2) of its contacts are in
+ * fewer than two lines taken before it (rows._choose). members: the lines' contact ids (< n) one
+ * line after another, line k at offsets[k] .. offsets[k + 1]. */
+static PyObject *choose(PyObject *self, PyObject *args)
+{
+    Py_buffer bm, bo, bord;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "y*y*y*n", &bm, &bo, &bord, &n)) return NULL;
+    const int64_t *mem = bm.buf, *off = bo.buf, *ord = bord.buf;
+    int64_t L = bo.len / 8 - 1, nm = bm.len / 8, no = bord.len / 8;
+    PyObject *result = NULL;
+    unsigned char *slots = NULL;
+    int bad = L < 0 || no != L || n < 0;
+    for (int64_t k = 0; !bad && k < L; k++) bad = off[k] < 0 || off[k] > off[k + 1] || off[k + 1] > nm;
+    for (int64_t k = 0; !bad && k < L; k++) bad = ord[k] < 0 || ord[k] >= L;
+    for (int64_t i = 0; !bad && i < nm; i++) bad = mem[i] < 0 || mem[i] >= n;
+    if (bad) { PyErr_SetString(PyExc_ValueError, "choose: offsets, order or members out of range"); goto done; }
+    slots = calloc((size_t)(n ? n : 1), 1);
+    result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(L ? L : 0));
+    if (!slots || !result) { Py_CLEAR(result); PyErr_NoMemory(); goto done; }
+    unsigned char *taken = (unsigned char *)PyBytes_AS_STRING(result);
+    memset(taken, 0, (size_t)L);
+    for (int64_t r = 0; r < L; r++) {
+        int64_t k = ord[r], a = off[k], b = off[k + 1], size = b - a, free_ = 0;
+        for (int64_t i = a; i < b; i++) free_ += slots[mem[i]] < 2;
+        int64_t need = (size + 1) / 2 > 3 ? (size + 1) / 2 : 3;
+        if (free_ >= need) {
+            for (int64_t i = a; i < b; i++) slots[mem[i]] += slots[mem[i]] < 255;  /* (only "< 2" counts) */
+            taken[k] = 1;
+        }
+    }
+done:
+    free(slots);
+    PyBuffer_Release(&bm); PyBuffer_Release(&bo); PyBuffer_Release(&bord);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"near_pairs", near_pairs, METH_VARARGS,
      "near_pairs(px, py, k, reach, start, nn) -> bytes of int64 pairs (i < j); nn filled in place."},
     {"lines", lines, METH_VARARGS,
      "lines(x, y, members, ux, uy, tol, spacing_tol, most) -> (ids, first, count, pitch, gaps) as bytes."},
+    {"choose", choose, METH_VARARGS,
+     "choose(members, offsets, order, n) -> bytes: 1 for each line taken (rows._choose)."},
     {"boxes_touch", boxes_touch, METH_VARARGS,
      "boxes_touch(box) -> whether two boxes (n x 4 float64: xmin, ymin, xmax, ymax) overlap or touch."},
     {NULL, NULL, 0, NULL},

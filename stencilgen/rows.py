@@ -19,6 +19,7 @@ How rows are found, in four vectorised steps:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -235,15 +236,26 @@ def _lines_numpy(center: np.ndarray, theta: float, members: np.ndarray, rules: R
 
 
 def _choose(lines: list[_Line], n: int) -> list[_Line]:
-    """Shortest pitch first; a contact takes part in two directions at most."""
-    lines = sorted(lines, key=lambda ln: (round(ln.pitch, 6), -len(ln.members), int(ln.members.min())))
+    """Shortest pitch first; a contact takes part in two directions at most: a line is taken when
+    three of its contacts, and half of them, are in fewer than two lines taken before it."""
+    if not lines:
+        return []
+    sizes = [len(ln.members) for ln in lines]
+    members = np.concatenate([ln.members for ln in lines])
+    offsets = np.zeros(len(lines) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    lows = np.minimum.reduceat(members, offsets[:-1]).tolist()
+    order = sorted(range(len(lines)), key=lambda k: (round(lines[k].pitch, 6), -sizes[k], lows[k]))
+    if compiled.native is not None:
+        raw = compiled.native.choose(members, offsets, np.array(order, dtype=np.int64), n)
+        return [lines[k] for k in order if raw[k]]
     slots = np.zeros(n, dtype=np.int64)
     chosen = []
-    for ln in lines:
-        free = int((slots[ln.members] < 2).sum())
-        if free >= max(3, (len(ln.members) + 1) // 2):
-            slots[ln.members] += 1
-            chosen.append(ln)
+    for k in order:
+        m = members[offsets[k] : offsets[k + 1]]
+        if int((slots[m] < 2).sum()) >= max(3, (sizes[k] + 1) // 2):
+            slots[m] += 1
+            chosen.append(lines[k])
     return chosen
 
 
@@ -253,8 +265,9 @@ def _turns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _angle_diff(a: float, b: float) -> float:
-    """Difference of two line directions (radians, mod pi) in degrees, [0, 90]."""
-    return float(_turns(np.asarray(a), np.asarray(b)))
+    """Difference of two line directions (radians, mod pi) in degrees, [0, 90]: `_turns` of two
+    numbers, with Python's floats (the same remainder and the same product), a tenth of its time."""
+    return abs((float(a) - float(b) + math.pi / 2) % math.pi - math.pi / 2) * (180.0 / math.pi)
 
 
 def _by_contact(lines: list[_Line]) -> tuple[np.ndarray, np.ndarray]:

@@ -520,3 +520,39 @@ def test_mod_pi_is_numpys_remainder():
     got, want = _mod_pi(x), np.remainder(x, np.pi)
     assert np.array_equal(got, want)
     assert (got[x == -1e-17] == np.pi).all()  # -1e-17 + pi rounds to pi, as numpy has it
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 60))
+def test_choose_compiled_equal_numpy_and_its_definition(seed, count):
+    """Lines of random contacts (some alike in pitch and size) are taken in the same order by the
+    compiled kernel, the numpy form and the rule written plainly."""
+    from stencilgen import compiled, rows
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 80))
+    lines = [
+        rows._Line(
+            float(rng.uniform(0, 3)),
+            np.sort(rng.choice(n, int(rng.integers(3, min(n, 20) + 1)), replace=False)).astype(np.int64),
+            float(rng.choice([100.0, 100.0000001, 125.0, 150.0])),
+            0,
+        )
+        for _ in range(count)
+    ]
+    slots = dict.fromkeys(range(n), 0)
+    want = []
+    for ln in sorted(lines, key=lambda ln: (round(ln.pitch, 6), -len(ln.members), int(ln.members.min()))):
+        if sum(slots[c] < 2 for c in ln.members.tolist()) >= max(3, (len(ln.members) + 1) // 2):
+            for c in ln.members.tolist():
+                slots[c] += 1
+            want.append(ln)
+    native = compiled.native
+    try:
+        compiled.native = None
+        plain = rows._choose(lines, n)
+    finally:
+        compiled.native = native
+    assert [id(x) for x in plain] == [id(x) for x in want]
+    if native is not None:
+        assert [id(x) for x in rows._choose(lines, n)] == [id(x) for x in want]
