@@ -429,8 +429,10 @@ def _arrays(lines: list[_Line]) -> tuple[list[_Line], list[tuple[list[_Line], li
     comp = components(len(lines), np.column_stack([o[same], o[same + 1]]))
     rows: list[_Line] = []
     grids: list[tuple[list[_Line], list[_Line]]] = []
-    for c in unique(comp):
-        group = [lines[k] for k in np.flatnonzero(comp == c)]
+    by_comp = np.argsort(comp, kind="stable")  # each component's lines in their order, all at once
+    bounds = np.flatnonzero(np.diff(comp[by_comp])) + 1
+    for part in np.split(by_comp, bounds):
+        group = [lines[k] for k in part.tolist()]
         if len(group) < 6:
             rows.extend(group)
             continue
