@@ -758,6 +758,74 @@ done:
     return result;
 }
 
+/* ---- gds_runs ------------------------------------------------------------------------------- */
+
+static inline unsigned be16(const unsigned char *d, int64_t o) { return ((unsigned)d[o] << 8) | d[o + 1]; }
+
+/* gds_runs(data) -> (start, end, last, paths): the plain polygon elements of a GDSII stream (BOUNDARY
+ * or BOX, LAYER, DATATYPE or BOXTYPE, XY, ENDEL, back to back, as gdsii._runs matches them), found
+ * by walking its records: start and end words of each (end: after ENDEL), and the last element of
+ * the run of elements it belongs to (int64 bytes each); paths: whether a PATH or NODE record was met.
+ * The walk stops at ENDLIB or at a record whose length is wrong. */
+static PyObject *gds_runs(PyObject *self, PyObject *args)
+{
+    Py_buffer bd;
+    if (!PyArg_ParseTuple(args, "y*", &bd)) return NULL;
+    const unsigned char *d = bd.buf;
+    int64_t n = bd.len, cap = 1024, m = 0;
+    int64_t *start = malloc((size_t)cap * 8), *end = malloc((size_t)cap * 8);
+    int paths = 0, failed = !start || !end;
+    int64_t o = 0;
+    while (!failed && o + 4 <= n) {
+        int64_t length = be16(d, o);
+        unsigned rtype = d[o + 2];
+        if (length < 4 || length % 2 || o + length > n || rtype == 4) break;  /* 4: ENDLIB */
+        if (rtype == 9 || rtype == 21) paths = 1;
+        if (length == 4 && (be16(d, o + 2) == 0x0800 || be16(d, o + 2) == 0x2D00) && o + 24 <= n) {
+            int64_t i = o / 2;  /* in words, as gdsii._runs counts */
+#define W(j) be16(d, 2 * (i + (j)))
+            unsigned xylen = W(8);
+            if (W(2) == 6 && W(3) == 0x0D02 && W(5) == 6 && (W(6) == 0x0E02 || W(6) == 0x2E02) && W(9) == 0x1003 &&
+                xylen >= 12 && xylen % 8 == 4) {
+                int64_t e = i + 8 + xylen / 2;
+                if (2 * (e + 2) <= n && W(e - i) == 4 && W(e - i + 1) == 0x1100) {
+                    if (m == cap) {
+                        cap *= 2;
+                        int64_t *s2 = realloc(start, (size_t)cap * 8), *e2 = realloc(end, (size_t)cap * 8);
+                        if (s2) start = s2;
+                        if (e2) end = e2;
+                        if (!s2 || !e2) { failed = 1; break; }
+                    }
+                    start[m] = i;
+                    end[m] = e + 2;
+                    m++;
+                    o = 2 * (e + 2);
+                    continue;
+                }
+            }
+#undef W
+        }
+        o += length;
+    }
+    PyObject *result = NULL;
+    if (failed) {
+        PyErr_NoMemory();
+    } else {
+        PyObject *os = PyBytes_FromStringAndSize((const char *)start, (Py_ssize_t)(m * 8));
+        PyObject *oe = PyBytes_FromStringAndSize((const char *)end, (Py_ssize_t)(m * 8));
+        PyObject *ol = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(m * 8));
+        if (os && oe && ol) {
+            int64_t *last = (int64_t *)PyBytes_AS_STRING(ol);
+            for (int64_t j = m - 1; j >= 0; j--) last[j] = (j + 1 < m && end[j] == start[j + 1]) ? last[j + 1] : j;
+            result = Py_BuildValue("(OOOO)", os, oe, ol, paths ? Py_True : Py_False);
+        }
+        Py_XDECREF(os); Py_XDECREF(oe); Py_XDECREF(ol);
+    }
+    free(start); free(end);
+    PyBuffer_Release(&bd);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"near_pairs", near_pairs, METH_VARARGS,
      "near_pairs(px, py, k, reach, start, nn) -> bytes of int64 pairs (i < j); nn filled in place."},
@@ -765,6 +833,8 @@ static PyMethodDef methods[] = {
      "lines(x, y, members, ux, uy, tol, spacing_tol, most) -> (ids, first, count, pitch, gaps) as bytes."},
     {"choose", choose, METH_VARARGS,
      "choose(members, offsets, order, n) -> bytes: 1 for each line taken (rows._choose)."},
+    {"gds_runs", gds_runs, METH_VARARGS,
+     "gds_runs(data) -> (start, end, last, paths): plain polygon elements of a GDSII stream (gdsii._runs)."},
     {"boxes_touch", boxes_touch, METH_VARARGS,
      "boxes_touch(box) -> whether two boxes (n x 4 float64: xmin, ymin, xmax, ymax) overlap or touch."},
     {NULL, NULL, 0, NULL},

@@ -11,8 +11,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from stencilgen import compiled
 from stencilgen.errors import InputError
 from stencilgen.readers import gdsii, read_layout
+
+
+@pytest.fixture(autouse=True, params=["compiled", "numpy"])
+def kernel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test twice: with the records walked by the compiled kernel (when built), and by numpy."""
+    if request.param == "compiled" and compiled.native is None:
+        pytest.skip("the compiled kernels are not built (no C compiler)")
+    if request.param == "numpy":
+        monkeypatch.setattr(compiled, "native", None)
+    return str(request.param)
 
 
 def _forced_gdstk(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -282,3 +293,33 @@ def test_a_boundary_of_two_points_is_noted_not_dropped_silently(tmp_path, monkey
         (note,) = layout.excluded
         assert "fewer than three points" in note.reason and not note.kept
         assert note.center == pytest.approx((0.5, -500.0)) and note.size == pytest.approx((1.0, 0.0))
+
+
+def test_plain_runs_walked_in_c_are_those_numpy_matches(tmp_path, kernel):
+    """A file of several cells with runs of plain boundaries and boxes broken by references, texts and
+    a polygon with a property: the compiled walk finds the same runs as the header match."""
+    if kernel != "compiled":
+        pytest.skip("compares the compiled walk with numpy")
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    die = lib.new_cell("DIE")
+    for k in range(30):
+        die.add(gdstk.rectangle((k * 10.0, 0), (k * 10.0 + 5, 8), layer=9, datatype=k % 2))
+    die.add(gdstk.Label("A", (0, 0), layer=9))
+    die.add(gdstk.Polygon([(0, 0), (3, 0), (3, 4), (1, 6)], layer=9))
+    die.polygons[-1].set_property("note", "x")
+    for k in range(5):
+        die.add(gdstk.rectangle((k * 10.0, 50), (k * 10.0 + 5, 58), layer=3))
+    top = lib.new_cell("TOP")
+    top.add(gdstk.Reference(die, (0, 0), columns=3, rows=2, spacing=(400, 100)))
+    top.add(gdstk.rectangle((0, -50), (5, -40), layer=9))
+    path = str(tmp_path / "runs.gds")
+    lib.write_gds(path)
+    data = open(path, "rb").read()
+    w = np.frombuffer(data, dtype=">u2", count=len(data) // 2)
+    want = gdsii._runs(w, np.flatnonzero(w[:-1] == 4))
+    raw = compiled.native.gds_runs(data)
+    got = [np.frombuffer(b, dtype=np.int64) for b in raw[:3]]
+    assert not raw[3]
+    assert len(got[0]) >= 36
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
