@@ -826,6 +826,48 @@ static PyObject *gds_runs(PyObject *self, PyObject *args)
     return result;
 }
 
+/* ---- gds_points ------------------------------------------------------------------------------ */
+
+/* gds_points(data, offset, stride, count, v, scale) -> bytearray of float64 (writable) or None: `count` polygons of
+ * v points (big-endian int32 x, y pairs) starting at byte `offset`, one every `stride` bytes, the
+ * closing point dropped, times `scale` (gdsii.Stream._evenly_spaced); None when one of them does not
+ * end on its first point or the data runs short. */
+static PyObject *gds_points(PyObject *self, PyObject *args)
+{
+    Py_buffer bd;
+    Py_ssize_t offset, stride, count, v;
+    double scale;
+    if (!PyArg_ParseTuple(args, "y*nnnnd", &bd, &offset, &stride, &count, &v, &scale)) return NULL;
+    const unsigned char *d = bd.buf;
+    PyObject *result = NULL;
+    if (v < 2 || count < 0 || offset < 0 || stride < 8 * v ||
+        (count && offset + (count - 1) * stride + 8 * v > bd.len)) {
+        result = Py_None;
+        Py_INCREF(result);
+        goto done;
+    }
+#define I32(o) ((int32_t)(((uint32_t)d[o] << 24) | ((uint32_t)d[(o) + 1] << 16) | ((uint32_t)d[(o) + 2] << 8) | d[(o) + 3]))
+    for (Py_ssize_t c = 0; c < count; c++) {
+        Py_ssize_t o = offset + c * stride, last = o + 8 * (v - 1);
+        if (I32(o) != I32(last) || I32(o + 4) != I32(last + 4)) {
+            result = Py_None;
+            Py_INCREF(result);
+            goto done;
+        }
+    }
+    result = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(count * (v - 1) * 2 * 8));
+    if (!result) goto done;
+    double *out = (double *)PyByteArray_AS_STRING(result);
+    for (Py_ssize_t c = 0; c < count; c++) {
+        Py_ssize_t o = offset + c * stride;
+        for (Py_ssize_t p = 0; p < 2 * (v - 1); p++) *out++ = (double)I32(o + 4 * p) * scale;
+    }
+#undef I32
+done:
+    PyBuffer_Release(&bd);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"near_pairs", near_pairs, METH_VARARGS,
      "near_pairs(px, py, k, reach, start, nn) -> bytes of int64 pairs (i < j); nn filled in place."},
@@ -835,6 +877,8 @@ static PyMethodDef methods[] = {
      "choose(members, offsets, order, n) -> bytes: 1 for each line taken (rows._choose)."},
     {"gds_runs", gds_runs, METH_VARARGS,
      "gds_runs(data) -> (start, end, last, paths): plain polygon elements of a GDSII stream (gdsii._runs)."},
+    {"gds_points", gds_points, METH_VARARGS,
+     "gds_points(data, offset, stride, count, v, scale) -> float64 bytes of evenly spaced closed polygons, or None."},
     {"boxes_touch", boxes_touch, METH_VARARGS,
      "boxes_touch(box) -> whether two boxes (n x 4 float64: xmin, ymin, xmax, ymax) overlap or touch."},
     {NULL, NULL, 0, NULL},

@@ -323,3 +323,27 @@ def test_plain_runs_walked_in_c_are_those_numpy_matches(tmp_path, kernel):
     assert len(got[0]) >= 36
     for a, b in zip(got, want, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_evenly_spaced_polygons_and_their_closing_check(tmp_path, kernel):
+    """Rectangles read through the strided view: the same coordinates with and without the kernel,
+    and none at all (the general path) once one of them does not end on its first point."""
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    cell = lib.new_cell("TOP")
+    for k in range(50):
+        cell.add(gdstk.rectangle((k * 7.5, -3.0), (k * 7.5 + 5.25, 11.0), layer=9))
+    path = str(tmp_path / "rects.gds")
+    lib.write_gds(path)
+    stream = gdsii.read_stream(path)
+    at, npts, _layer, _dtype = stream.shapes(stream.cells[0])
+    polys = stream._evenly_spaced(at, npts)
+    assert polys is not None and len(polys) == 50
+    x0 = 7.5 * np.arange(50)
+    np.testing.assert_allclose(polys.coords.reshape(50, 4, 2)[:, :, 0].min(axis=1), x0)
+    np.testing.assert_allclose(polys.coords.reshape(50, 4, 2)[:, :, 1].max(axis=1), 11.0)
+    # the closing point of polygon 17 moved: the run is not read as one
+    words = stream.words.copy()
+    last = int(at[17]) + 4 * (int(npts[17]) - 1)
+    words[last + 1] ^= 1
+    broken = gdsii.Stream(words, stream.db_m, stream.scale, stream.cells)
+    assert broken._evenly_spaced(at, npts) is None

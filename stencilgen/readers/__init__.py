@@ -97,7 +97,8 @@ def read_layout(
         raise input_error(path, f"no contacts on layer {raw.layer} (only {shapes} unusable shapes)")
     if not np.isfinite(contacts.center).all():
         raise input_error(path, "non-finite coordinates on the pad layer")
-    reach = float(np.abs(contacts.polygons.coords).max()) if len(contacts.polygons.coords) else 0.0
+    coords = contacts.polygons.coords
+    reach = max(-float(coords.min()), float(coords.max())) if len(coords) else 0.0  # (no |coords| array)
     if reach > MAX_COORDINATE_UM:
         raise input_error(
             path, f"coordinates reach {reach / 1e3:,.0f} mm from the origin, beyond any die or wafer (limit 1 m)"
