@@ -589,9 +589,10 @@ def _rows(center: np.ndarray, lines: list[_Line]) -> tuple[list[Row], np.ndarray
     line_of = np.repeat(np.arange(len(lines)), sizes)
     theta = np.array([ln.theta for ln in lines])
     U = np.column_stack([np.cos(theta), np.sin(theta)])
-    pts = np.take(center, flat, axis=0)
-    mid = np.add.reduceat(pts, starts, axis=0) / sizes[:, None]
-    t = np.einsum("ij,ij->i", pts - mid[line_of], U[line_of])
+    # a column at a time (see distance._cells); the same sums and products as over (N, 2) arrays
+    x, y = center[:, 0][flat], center[:, 1][flat]
+    mid = np.column_stack([np.add.reduceat(x, starts), np.add.reduceat(y, starts)]) / sizes[:, None]
+    t = (x - mid[:, 0][line_of]) * U[:, 0][line_of] + (y - mid[:, 1][line_of]) * U[:, 1][line_of]
     order = np.lexsort((t, line_of))  # along each row; stable where two are level
     members = flat[order]
     origin = mid + t[order][starts][:, None] * U
@@ -599,7 +600,9 @@ def _rows(center: np.ndarray, lines: list[_Line]) -> tuple[list[Row], np.ndarray
         Row(i, members[s : s + k], U[i].copy(), _rot90(U[i]), origin[i], ln.pitch, ln.gaps)
         for i, (ln, s, k) in enumerate(zip(lines, starts.tolist(), sizes.tolist(), strict=True))
     ]
-    return rows, mid, np.minimum.reduceat(pts, starts, axis=0), np.maximum.reduceat(pts, starts, axis=0)
+    lo = np.column_stack([np.minimum.reduceat(x, starts), np.minimum.reduceat(y, starts)])
+    hi = np.column_stack([np.maximum.reduceat(x, starts), np.maximum.reduceat(y, starts)])
+    return rows, mid, lo, hi
 
 
 def _foot(point: np.ndarray, origin: np.ndarray, u: np.ndarray) -> np.ndarray:
