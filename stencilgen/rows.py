@@ -480,7 +480,8 @@ def _corners(center: np.ndarray, rows: list[Row], rules: Rules) -> list[tuple[in
     if not len(a):
         return []
     # nearest contacts: an end of one row and any contact of the other (an L or a T)
-    score = np.minimum(_ends_to_members(center, rows, ends, a, b), _ends_to_members(center, rows, ends, b, a))
+    members = _Members.of(rows)
+    score = np.minimum(_ends_to_members(center, members, ends, a, b), _ends_to_members(center, members, ends, b, a))
     # an end of one row near the other's extended centerline
     t_end = np.einsum("ij,ij->i", ends[:, 1] - Og, U)  # (R,) the last member along its own row
     for p, q in ((a, b), (b, a)):
@@ -514,17 +515,28 @@ def _corners(center: np.ndarray, rows: list[Row], rules: Rules) -> list[tuple[in
     return out
 
 
-def _members_of(rows: list[Row], which: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class _Members:
+    """Every row's contacts one row after another (built once, looked into many times)."""
+
+    flat: np.ndarray
+    starts: np.ndarray
+    sizes: np.ndarray
+
+    @staticmethod
+    def of(rows: list[Row]) -> _Members:
+        sizes = np.array([len(r.members) for r in rows])
+        return _Members(np.concatenate([r.members for r in rows]), np.cumsum(sizes) - sizes, sizes)
+
+
+def _members_of(rows: _Members, which: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The contacts of rows[which[k]] for every k, one after another: (k of each, contact ids, where
     each k's run starts)."""
-    sizes = np.array([len(r.members) for r in rows])
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    flat = np.concatenate([r.members for r in rows])
-    cnt = sizes[which]
-    return np.repeat(np.arange(len(which)), cnt), flat[ranges(starts[which], cnt)], np.cumsum(cnt) - cnt
+    cnt = rows.sizes[which]
+    return np.repeat(np.arange(len(which)), cnt), rows.flat[ranges(rows.starts[which], cnt)], np.cumsum(cnt) - cnt
 
 
-def _ends_to_members(center: np.ndarray, rows: list[Row], ends: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:
+def _ends_to_members(center: np.ndarray, rows: _Members, ends: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:
     """For every pair k, the least distance from either end of row p[k] to any contact of row q[k]."""
     pair, ids, run = _members_of(rows, q)
     px, py = np.take(center[:, 0], ids), np.take(center[:, 1], ids)  # 1-D gathers: several times quicker
@@ -555,8 +567,9 @@ def _corner_members(center: np.ndarray, rows: list[Row], corner_list: list, rule
     keys = []
     C = len(a)
     n = len(center)
+    of_rows = _Members.of(rows)
     for side in (a, b):
-        k, ids, run = _members_of(rows, side)
+        k, ids, run = _members_of(of_rows, side)
         pts = np.take(center, ids, axis=0)
         dist = np.hypot(pts[:, 0] - x[k, 0], pts[:, 1] - x[k, 1])
         near = dist <= limit[k]
