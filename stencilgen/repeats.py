@@ -46,12 +46,12 @@ def find_repeats(contacts: Contacts, grid_um: float, box: np.ndarray | None = No
     bx, gap_x = _bands(box[:, 0], box[:, 2], wide)
     by, gap_y = _bands(box[:, 1], box[:, 3], wide)
     key = bx * (int(by.max()) + 1) + by
-    order = np.argsort(key, kind="stable")  # ids ascending within a group: (y, x) order
     sizes = np.bincount(key)
     sizes = sizes[sizes > 0]
     P = len(sizes)
     if P < 2 or sizes.min() != sizes.max() or sizes[0] < 3:
         return None
+    order = np.argsort(key, kind="stable")  # ids ascending within a group: (y, x) order
     m = int(sizes[0])
     groups = order.reshape(P, m)
     # the same vertices in every group, relative to the group's first vertex, on the database grid
