@@ -449,8 +449,11 @@ def _arrays(lines: list[_Line]) -> tuple[list[_Line], list[tuple[list[_Line], li
         if len(families) >= 2 and len(families[1]) >= 3:  # the two families must really cross: 3 x 3 at least
             a = np.concatenate([ln.members for ln in families[0]])
             b = np.concatenate([ln.members for ln in families[1]])
-            both = np.sort(np.concatenate([unique(a), unique(b)]))
-            crossing = int((both[1:] == both[:-1]).sum())  # contacts on lines of both families
+            on_a = np.zeros(int(max(a.max(), b.max())) + 1, dtype=bool)
+            on_a[a] = True
+            on_b = np.zeros_like(on_a)
+            on_b[b] = True
+            crossing = int(np.count_nonzero(on_a & on_b))  # contacts on lines of both families
         if crossing >= 9:
             grids.append((families[0], families[1]))
         else:
