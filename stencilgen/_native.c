@@ -277,21 +277,26 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
                     next[left++] = todo[t];
                 }
             }
-            grid_free(&g);
             memcpy(todo, next, (size_t)left * sizeof(int32_t));
             m = left;
-            if (m) s = 4 * g.s;
+            if (m) {
+                grid_free(&g);
+                s = 4 * g.s;
+            }
         }
         if (got) {
             qsort(need, (size_t)got, sizeof(double), cmp_double);
             double q9 = need[(int64_t)(0.9 * (double)(got - 1))] * (1 + 1e-9);
             s = fmax(fmax(q9, span * 1e-9), 1e-9);
         }
+        /* the sample's grid serves the main pass too when its cells are about as large */
+        if (g.idx && s >= 0.8 * g.s && s <= 1.25 * g.s) s = g.s;
+        else grid_free(&g);
     }
     int64_t m = n;
     for (int64_t i = 0; i < n; i++) todo[i] = (int32_t)i;
     while (m) {
-        if (grid_build(&g, py, px, n, s)) { failed = 1; break; }
+        if (!g.idx && grid_build(&g, py, px, n, s)) { failed = 1; break; }
         int64_t left = 0;
         /* all points: in the grid's order, each query near the last, and the places where its
          * neighbour columns start moving only forward (no search) */
