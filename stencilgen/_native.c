@@ -873,6 +873,64 @@ done:
     return result;
 }
 
+/* ---- bin_pairs ------------------------------------------------------------------------------- */
+
+/* bin_pairs(theta, vx, vy, pa, pb, bin_deg, nbins) -> (pa, pb, theta, bins, vx, vy, start), bytes:
+ * pairs sorted (stably) by their direction's bin, floor(degrees(theta) / bin_deg) mod nbins, as
+ * rows._directions sorts them; start: where each bin's pairs begin (nbins + 1, int64). */
+static PyObject *bin_pairs(PyObject *self, PyObject *args)
+{
+    Py_buffer bt, bx, by, ba, bb;
+    double bin_deg;
+    Py_ssize_t nbins;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*dn", &bt, &bx, &by, &ba, &bb, &bin_deg, &nbins)) return NULL;
+    int64_t n = bt.len / 8;
+    PyObject *result = NULL;
+    int64_t *bins = NULL, *start = NULL;
+    if (bx.len != bt.len || by.len != bt.len || ba.len != bt.len || bb.len != bt.len || nbins < 1 || !(bin_deg > 0)) {
+        PyErr_SetString(PyExc_ValueError, "bin_pairs: arrays of one length, nbins >= 1 and bin_deg > 0");
+        goto done;
+    }
+    const double *th = bt.buf, *vx = bx.buf, *vy = by.buf;
+    const int64_t *pa = ba.buf, *pb = bb.buf;
+    bins = malloc((size_t)(n ? n : 1) * 8);
+    start = calloc((size_t)nbins + 1, 8);
+    if (!bins || !start) { PyErr_NoMemory(); goto done; }
+    for (int64_t i = 0; i < n; i++) {
+        double b = floor(th[i] * (180.0 / M_PI) / bin_deg);  /* np.degrees is x * (180 / pi) */
+        int64_t k = isfinite(b) ? (int64_t)b % nbins : 0;
+        if (k < 0) k += nbins;
+        bins[i] = k;
+        start[k + 1]++;
+    }
+    for (Py_ssize_t k = 0; k < nbins; k++) start[k + 1] += start[k];
+    PyObject *out[7] = {NULL};
+    Py_ssize_t sizes[7] = {n * 8, n * 8, n * 8, n * 8, n * 8, n * 8, (nbins + 1) * 8};
+    int ok = 1;
+    for (int j = 0; j < 7; j++) ok &= (out[j] = PyBytes_FromStringAndSize(NULL, sizes[j])) != NULL;
+    if (ok) {
+        int64_t *o_pa = (int64_t *)PyBytes_AS_STRING(out[0]), *o_pb = (int64_t *)PyBytes_AS_STRING(out[1]);
+        double *o_th = (double *)PyBytes_AS_STRING(out[2]);
+        int64_t *o_bins = (int64_t *)PyBytes_AS_STRING(out[3]);
+        double *o_vx = (double *)PyBytes_AS_STRING(out[4]), *o_vy = (double *)PyBytes_AS_STRING(out[5]);
+        int64_t *o_start = (int64_t *)PyBytes_AS_STRING(out[6]);
+        memcpy(o_start, start, (size_t)(nbins + 1) * 8);
+        for (int64_t i = 0; i < n; i++) {  /* a counting sort: stable */
+            int64_t at = start[bins[i]]++;
+            o_pa[at] = pa[i]; o_pb[at] = pb[i]; o_th[at] = th[i]; o_bins[at] = bins[i];
+            o_vx[at] = vx[i]; o_vy[at] = vy[i];
+        }
+        result = PyTuple_New(7);
+        if (result)
+            for (int j = 0; j < 7; j++) { PyTuple_SET_ITEM(result, j, out[j]); out[j] = NULL; }
+    }
+    for (int j = 0; j < 7; j++) Py_XDECREF(out[j]);
+done:
+    free(bins); free(start);
+    PyBuffer_Release(&bt); PyBuffer_Release(&bx); PyBuffer_Release(&by); PyBuffer_Release(&ba); PyBuffer_Release(&bb);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"near_pairs", near_pairs, METH_VARARGS,
      "near_pairs(px, py, k, reach, start, nn) -> bytes of int64 pairs (i < j); nn filled in place."},
@@ -884,6 +942,8 @@ static PyMethodDef methods[] = {
      "gds_runs(data) -> (start, end, last, paths): plain polygon elements of a GDSII stream (gdsii._runs)."},
     {"gds_points", gds_points, METH_VARARGS,
      "gds_points(data, offset, stride, count, v, scale) -> float64 bytes of evenly spaced closed polygons, or None."},
+    {"bin_pairs", bin_pairs, METH_VARARGS,
+     "bin_pairs(theta, vx, vy, pa, pb, bin_deg, nbins) -> pairs sorted by direction bin, and the bins' starts."},
     {"boxes_touch", boxes_touch, METH_VARARGS,
      "boxes_touch(box) -> whether two boxes (n x 4 float64: xmin, ymin, xmax, ymax) overlap or touch."},
     {NULL, NULL, 0, NULL},

@@ -556,3 +556,35 @@ def test_choose_compiled_equal_numpy_and_its_definition(seed, count):
     assert [id(x) for x in plain] == [id(x) for x in want]
     if native is not None:
         assert [id(x) for x in rows._choose(lines, n)] == [id(x) for x in want]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["lattice", "ring", "random"]), st.floats(0.0, 180.0))
+def test_directions_compiled_equal_numpy(seed, kind, turn):
+    """Pair directions binned and sorted by the kernel or by numpy: the same directions (to the bit)
+    and the same contacts on each; lattices put pairs on bin edges (0, 45, 90 deg)."""
+    from stencilgen import compiled, rows
+    from stencilgen.distance import near_pairs
+
+    if compiled.native is None:
+        pytest.skip("the compiled kernels are not built (no C compiler)")
+    rng = np.random.default_rng(seed)
+    if kind == "lattice":
+        pts = np.stack(np.meshgrid(np.arange(12) * 100.0, np.arange(9) * 100.0), axis=-1).reshape(-1, 2)
+    elif kind == "ring":
+        pts = np.array([p.mean(axis=0) for p in synth.ring(side=3000.0, pitch=110.0, count=20).polygons()])
+    else:
+        pts = rng.uniform(0, 2000, (300, 2))
+    a = np.radians(turn)
+    pts = pts @ np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]]) + rng.uniform(-1e4, 1e4, 2)
+    pairs, _nn = near_pairs(pts, rows.NEIGHBOURS, rows.PAIR_REACH, 100.0)
+    got = rows._directions(pts, pairs, 2.0)
+    native = compiled.native
+    try:
+        compiled.native = None
+        want = rows._directions(pts, pairs, 2.0)
+    finally:
+        compiled.native = native
+    assert [t for t, _ in got] == [t for t, _ in want]
+    assert all(np.array_equal(m, w) for (_, m), (_, w) in zip(got, want, strict=True))
+    assert kind == "random" or got  # rows and lattices have directions
