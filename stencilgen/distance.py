@@ -78,7 +78,10 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
     B = A if same else (b if len(vb) == len(b) else b[vb])
     ext_a = np.maximum(A[:, 2] - A[:, 0], A[:, 3] - A[:, 1])
     ext_b = np.maximum(B[:, 2] - B[:, 0], B[:, 3] - B[:, 1])
-    typical = float(median(ext_a if same else np.concatenate([ext_a, ext_b])))
+    # a box is large against the typical box of its own set or of the other, whichever is larger (of
+    # point-like contacts against row ends, the median of both sets together is 0: every end would be
+    # large, and searched against every contact)
+    typical = float(median(ext_a)) if same else max(float(median(ext_a)), float(median(ext_b)))
     big_a = ext_a > 8 * typical + reach
     big_b = ext_b > 8 * typical + reach
     small_a, small_b = np.flatnonzero(~big_a), np.flatnonzero(~big_b)
@@ -90,11 +93,21 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
             found.append(_grid_pairs_self(A[small_a], s, small_a))
         else:
             found.append(_grid_pairs(A[small_a], B[small_b], s, small_a, small_b))
-    for i in np.flatnonzero(big_a):  # a few large shapes: against everything
-        found.append((np.full(len(B), i), np.arange(len(B))))
-    if not same:
-        for j in np.flatnonzero(big_b):
-            found.append((small_a, np.full(len(small_a), j)))
+    # a few large shapes: against the small ones near them (by the cells they cover), and against
+    # each other; in the order a search of everything would give (large box first, then the other)
+    ba, bb = np.flatnonzero(big_a), np.flatnonzero(big_b)
+    if len(ba):
+        k, m = _cover(A[ba], B[small_b], ext_b[small_b], reach)
+        i, j = np.concatenate([ba[k], np.repeat(ba, len(bb))]), np.concatenate([small_b[m], np.tile(bb, len(ba))])
+        order = np.lexsort((j, i))
+        found.append((i[order], j[order]))
+    if not same and len(bb):
+        k, m = _cover(B[bb], A[small_a], ext_a[small_a], reach)
+        i, j = small_a[m], bb[k]
+        order = np.lexsort((i, j))
+        found.append((i[order], j[order]))
+    if not found:
+        return empty
     ia = np.concatenate([f[0] for f in found])
     jb = np.concatenate([f[1] for f in found])
     if same:  # i < j (va is vb: local order is global order)
@@ -119,6 +132,41 @@ def boxes_touch(box: np.ndarray) -> bool:
     if compiled.native is not None:
         return bool(compiled.native.boxes_touch(np.ascontiguousarray(box, dtype=np.float64)))
     return bool(len(box_pairs(box, box, 0.0, same=True)[0]))
+
+
+def _cover(big: np.ndarray, small: np.ndarray, ext: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
+    """Candidates (k, m): small box m may lie within `reach` of big box k (`ext`: the small boxes'
+    extents). The small boxes are keyed by the grid cell of their lower-left corner, cells at least as
+    large as a small box plus the reach, and about one box to a cell; a big box looks at the cells
+    its own box, grown by a cell, covers (or at every small box, should those cells be more)."""
+    M, n = len(big), len(small)
+    if not M or not n:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    lo_x, lo_y = float(small[:, 0].min()), float(small[:, 1].min())
+    area = (float(small[:, 2].max()) - lo_x) * (float(small[:, 3].max()) - lo_y)
+    s = max(float(ext.max()) + reach, float(np.sqrt(area / n)), 1e-9)
+    lo_x, lo_y = min(lo_x, float(big[:, 0].min())) - 2 * s, min(lo_y, float(big[:, 1].min())) - 2 * s
+    sx, sy = _cells(small[:, 0], lo_x, s), _cells(small[:, 1], lo_y, s)
+    c0, c1 = _cells(big[:, 0] - s, lo_x, s), _cells(big[:, 2] + reach, lo_x, s)
+    r0, r1 = _cells(big[:, 1] - s, lo_y, s), _cells(big[:, 3] + reach, lo_y, s)
+    K = int(max(sy.max(), r1.max())) + 2
+    order = np.argsort(sx * K + sy, kind="stable")
+    ks = (sx * K + sy)[order]
+    ncol = c1 - c0 + 1
+    wide = ncol > n  # more columns than boxes: every box
+    ncol = np.where(wide, 0, ncol)
+    owner = np.repeat(np.arange(M), ncol)
+    col = ranges(c0, ncol)
+    first = np.searchsorted(ks, col * K + r0[owner], side="left")
+    last = np.searchsorted(ks, col * K + r1[owner], side="right")
+    cnt = last - first
+    k = np.repeat(owner, cnt)
+    m = order[ranges(first, cnt)]
+    if wide.any():
+        w = np.flatnonzero(wide)
+        k = np.concatenate([k, np.repeat(w, n)])
+        m = np.concatenate([m, np.tile(np.arange(n), len(w))])
+    return k, m
 
 
 def box_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -396,12 +396,25 @@ def _extend_ends(
         pitch = np.array([ln.pitch for ln in lines])
         ends = np.array([[ln.members[0], ln.members[-1]] for ln in lines])  # members run along u
         e = center[ends.ravel()]  # (2R, 2): each row's first and last contact
-        r = (most + 0.5) * np.repeat(pitch, 2) * (1 + rules.spacing_tolerance) + rules.row_tolerance_um
-        boxes = np.column_stack([e[:, 0] - r, e[:, 1] - r, e[:, 0] + r, e[:, 1] + r])
+        # where a contact could sit: q = 1 .. most pitches out from each end along the row, within
+        # the spacing tolerance along it and the row tolerance across (a box holding both), so that
+        # only contacts near those places are looked at, however long the pitch
+        q_out = np.arange(1, most + 1, dtype=np.float64)
+        p2 = np.repeat(pitch, 2)
+        outward = np.repeat(u, 2, axis=0) * np.tile([-1.0, 1.0], len(lines))[:, None]  # first end: back
+        reach = q_out[None, :] * p2[:, None]  # (2R, most)
+        half = np.maximum(2 * rules.row_tolerance_um, rules.spacing_tolerance * reach) + rules.row_tolerance_um
+        half = half * (1 + 1e-9) + 1e-9
+        cx = (e[:, 0, None] + outward[:, 0, None] * reach).ravel()
+        cy = (e[:, 1, None] + outward[:, 1, None] * reach).ravel()
+        h = half.ravel()
+        boxes = np.column_stack([cx - h, cy - h, cx + h, cy + h])
         pts = center[free]
-        i, j = box_pairs(np.column_stack([pts, pts]), boxes, 0.0)
+        i, jq = box_pairs(np.column_stack([pts, pts]), boxes, 0.0)
         if not len(i):
             return lines
+        key = unique(i * (2 * len(lines)) + jq // most)  # a contact near two places of one end: once
+        i, j = key // (2 * len(lines)), key % (2 * len(lines))
         k, side = j // 2, j % 2  # the row, and which end (0: first, 1: last)
         d = pts[i] - e[j]
         along = (d[:, 0] * u[k, 0] + d[:, 1] * u[k, 1]) * np.where(side == 1, 1.0, -1.0)  # outward

@@ -328,3 +328,47 @@ def test_near_pairs_compiled_equal_numpy_on_small_layouts(
     b, nn_b = near_pairs_numpy(pts, k, reach, start)
     assert np.array_equal(nn_a, nn_b)
     assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("same", [False, True])
+def test_box_pairs_of_points_and_large_boxes_equal_brute_force(same: bool) -> None:
+    """Points (boxes of no extent) against boxes from one to a thousand times their spacing, as row
+    ends' search boxes are: every pair within reach found, none other."""
+    rng = np.random.default_rng(21)
+    pts = rng.uniform(0, 20_000, (3000, 2))
+    a = np.column_stack([pts, pts])
+    c = rng.uniform(0, 20_000, (60, 2))
+    h = np.exp(rng.uniform(np.log(5.0), np.log(5000.0), 60))
+    b = np.column_stack([c - h[:, None], c + h[:, None]])
+    if same:
+        a = b = np.vstack([a, b])
+    reach = 3.0
+    ia, jb = box_pairs(a, b, reach, same=same)
+    near = (
+        (a[:, None, 0] <= b[None, :, 2] + reach)
+        & (b[None, :, 0] <= a[:, None, 2] + reach)
+        & (a[:, None, 1] <= b[None, :, 3] + reach)
+        & (b[None, :, 1] <= a[:, None, 3] + reach)
+    )
+    if same:
+        near &= np.triu(np.ones(near.shape, dtype=bool), 1)
+    want = set(zip(*np.nonzero(near), strict=True))
+    got = list(zip(ia.tolist(), jb.tolist(), strict=True))
+    assert len(got) == len(set(got)) and set(got) == {(int(x), int(y)) for x, y in want}
+    assert len(want) > 1000
+
+
+def test_a_large_box_looks_only_at_the_points_near_it() -> None:
+    """A box a hundred times the points' spacing, among 40,000 points: it is measured against the
+    points in the cells it covers, not against all of them (row ends of a long pitch made this
+    quadratic: an OOM on 200,000 random contacts)."""
+    from stencilgen.distance import _cover
+
+    rng = np.random.default_rng(3)
+    pts = rng.uniform(0, 100_000, (40_000, 2))
+    small = np.column_stack([pts, pts])
+    big = np.array([[40_000.0, 40_000.0, 45_000.0, 45_000.0], [0.0, 0.0, 3_000.0, 500.0]])
+    k, m = _cover(big, small, np.zeros(len(small)), 0.0)
+    inside = (pts[:, 0] >= 40_000) & (pts[:, 0] <= 45_000) & (pts[:, 1] >= 40_000) & (pts[:, 1] <= 45_000)
+    assert set(np.flatnonzero(inside).tolist()) <= set(m[k == 0].tolist())
+    assert len(m) < 0.02 * len(pts)  # about the points under the two boxes, not all of them
