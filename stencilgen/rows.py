@@ -716,21 +716,16 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
             group = by_comp[bounds[g] : bounds[g + 1]].tolist()
             if len(group) >= 2 and len({turns[k] for k in group}) >= 2:
                 elements[int(ordered[bounds[g]])] = ((e_lo[g] + e_hi[g]) / 2, e_lo[g], e_hi[g])
+    around = _element_around(rows, mid, comp, elements)
     oriented = []
     centres = []
+    element_list = list(elements.values())
     for k, r in enumerate(rows):
         if int(comp[k]) in elements:
             centre = elements[int(comp[k])][0]
         else:
-            m = mid[k]
-            inside = [
-                (float(np.prod(e[2] - e[1])), e[0].tolist(), e[0])
-                for e in elements.values()
-                if (m >= e[1] - r.pitch).all() and (m <= e[2] + r.pitch).all()
-            ]
-            # the smallest, then the lowest centre (two elements alike in both: either; arrays do not compare)
-            centre = min(inside, key=lambda t: (t[0], t[1]))[2] if inside else allc
-            reach.loose_rows += not inside
+            centre = element_list[around[k]][0] if around[k] >= 0 else allc
+            reach.loose_rows += around[k] < 0
         oriented.append(_orient(r, centre, center, mid[k]))
         centres.append(centre)
     rows = oriented
@@ -757,6 +752,33 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
             )
         )
     return RowSet(rows, corners, arrays, staggers, row_of, array_of), reach
+
+
+def _element_around(
+    rows: list[Row], mid: np.ndarray, comp: np.ndarray, elements: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]
+) -> np.ndarray:
+    """For each row outside the elements (corner-joined rows that turn), the element around it (its
+    mean centre within the element's box grown by the row's pitch): the smallest, then the one of
+    lowest centre (x, then y), then the first; -1 if none (an index into `elements`' values)."""
+    out = np.full(len(rows), -1, dtype=np.int64)
+    loose = np.array([k for k in range(len(rows)) if int(comp[k]) not in elements], dtype=np.int64)
+    if not len(loose) or not elements:
+        return out
+    e_c = np.array([e[0] for e in elements.values()])
+    e_lo = np.array([e[1] for e in elements.values()])
+    e_hi = np.array([e[2] for e in elements.values()])
+    area = np.prod(e_hi - e_lo, axis=1)
+    p = np.array([rows[k].pitch for k in loose.tolist()])
+    m = mid[loose]
+    grow = (p * (1 + 1e-9) + 1e-9)[:, None]  # candidates a little wider than the test below
+    i, j = box_pairs(np.hstack([m - grow, m + grow]), np.hstack([e_lo, e_hi]), 0.0)
+    ok = (m[i] >= e_lo[j] - p[i, None]).all(axis=1) & (m[i] <= e_hi[j] + p[i, None]).all(axis=1)
+    i, j = i[ok], j[ok]
+    order = np.lexsort((j, e_c[j, 1], e_c[j, 0], area[j], i))
+    i, j = i[order], j[order]
+    first = np.concatenate([[True], i[1:] != i[:-1]]) if len(i) else np.zeros(0, dtype=bool)
+    out[loose[i[first]]] = j[first]
+    return out
 
 
 def _staggers(
