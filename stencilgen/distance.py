@@ -91,6 +91,9 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
         s = s if s > 0 else 1.0
         if same:  # each unordered pair once: half the neighbourhood
             found.append(_grid_pairs_self(A[small_a], s, small_a))
+        elif len(small_a) > 4 * len(small_b):  # the few are looked up in a grid of the many
+            jb, ia = _grid_pairs(B[small_b], A[small_a], s, small_b, small_a)
+            found.append((ia, jb))
         else:
             found.append(_grid_pairs(A[small_a], B[small_b], s, small_a, small_b))
     # a few large shapes: against the small ones near them (by the cells they cover), and against

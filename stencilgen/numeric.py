@@ -45,3 +45,19 @@ def length(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
     """sqrt(dx^2 + dy^2). np.hypot guards against overflow, which micrometres never come near, at ten
     times the cost."""
     return np.sqrt(dx * dx + dy * dy)
+
+
+def round_half(values: np.ndarray, digits: int) -> np.ndarray:
+    """round(v, digits) of Python for every value (its decimal rounding, half to even), at numpy's
+    speed: rint(v * 10^digits) / 10^digits is the same wherever v * 10^digits is not within a hair of
+    a half; those few are rounded by Python."""
+    v = np.asarray(values, dtype=np.float64)
+    scale = 10.0**digits
+    y = v * scale
+    out = np.rint(y) / scale
+    with np.errstate(invalid="ignore"):  # (inf - inf: those go to Python)
+        frac = y - np.floor(y)
+        near = np.flatnonzero(~(np.abs(frac - 0.5) > 1e-3 + 1e-12 * np.abs(y)) | ~np.isfinite(y))
+    if len(near):
+        out[near] = [round(float(x), digits) for x in v[near]]
+    return out

@@ -27,7 +27,7 @@ import numpy as np
 from . import compiled
 from .distance import box_pairs, components, near_pairs
 from .model import AreaArray, Contacts, Corner, Instances, Row, RowSet, Stagger
-from .numeric import median, ranges, unique
+from .numeric import median, ranges, round_half, unique
 from .rules import Rules
 
 NEIGHBOURS = 8
@@ -526,15 +526,19 @@ def _corners(center: np.ndarray, rows: list[Row], rules: Rules) -> list[tuple[in
     x = Og[a] + step[:, :1] * U[a]
     end_a = np.argmin(np.hypot(*np.moveaxis(ends[a] - x[:, None, :], 2, 0)), axis=1)
     end_b = np.argmin(np.hypot(*np.moveaxis(ends[b] - x[:, None, :], 2, 0)), axis=1)
-    scores, la, lb, ea, eb = score.tolist(), a.tolist(), b.tolist(), end_a.tolist(), end_b.tolist()
-    used: set[tuple[int, int]] = set()
+    scores = score.tolist()
+    # best first: by score (to the micrometre's millionth, Python's rounding), then by rows; each
+    # row end in one corner at most
+    rounded = round_half(score, 6)
+    order = np.lexsort((b, a, rounded)).tolist()
+    end_of_a, end_of_b = (a * 2 + end_a).tolist(), (b * 2 + end_b).tolist()
+    used = bytearray(2 * R)
     out = []
-    for c in sorted(range(len(la)), key=lambda c: (round(scores[c], 6), la[c], lb[c])):
-        if (la[c], ea[c]) in used or (lb[c], eb[c]) in used:
+    for c in order:
+        if used[end_of_a[c]] or used[end_of_b[c]]:
             continue
-        used.add((la[c], ea[c]))
-        used.add((lb[c], eb[c]))
-        out.append((la[c], lb[c], x[c], scores[c]))
+        used[end_of_a[c]] = used[end_of_b[c]] = 1
+        out.append((int(a[c]), int(b[c]), x[c], scores[c]))
     return out
 
 

@@ -47,3 +47,24 @@ def test_ranges_lays_the_runs_end_to_end(runs):
     count = np.array([c for _, c in runs], dtype=np.int64)
     want = [f + i for f, c in runs for i in range(c)]
     assert ranges(first, count).tolist() == want
+
+
+def test_round_half_is_pythons_round():
+    """Values on and about the halves of the last digit, large and small, negative, and random."""
+    from stencilgen.numeric import round_half
+
+    rng = np.random.default_rng(8)
+    halves = (np.arange(-2000, 2000) + 0.5) / 1e6
+    v = np.concatenate(
+        [
+            halves,
+            np.nextafter(halves, np.inf),
+            np.nextafter(halves, -np.inf),
+            rng.uniform(-1e4, 1e4, 20000),
+            rng.uniform(0, 1, 20000),
+            [0.0, -0.0, 1e-300, 2.675, 1.0000005, 13077.6000005, 1e15 + 0.5, np.inf, -np.inf],
+        ]
+    )
+    got = round_half(v, 6)
+    want = np.array([round(float(x), 6) for x in v])
+    assert np.array_equal(got, want)
