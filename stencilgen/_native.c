@@ -845,8 +845,11 @@ static PyObject *gds_points(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*nnnnd", &bd, &offset, &stride, &count, &v, &scale)) return NULL;
     const unsigned char *d = bd.buf;
     PyObject *result = NULL;
-    if (v < 2 || count < 0 || offset < 0 || stride < 8 * v ||
-        (count && offset + (count - 1) * stride + 8 * v > bd.len)) {
+    /* every polygon inside the data (each bound checked apart: no product can overflow) */
+    Py_ssize_t len = bd.len;
+    int inside = v >= 2 && count >= 0 && offset >= 0 && offset <= len && v <= len / 8 && stride >= 8 * v;
+    if (inside && count > 0) inside = 8 * v <= len - offset && count - 1 <= (len - offset - 8 * v) / stride;
+    if (!inside) {
         result = Py_None;
         Py_INCREF(result);
         goto done;

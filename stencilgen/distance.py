@@ -132,7 +132,8 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
 def boxes_touch(box: np.ndarray) -> bool:
     """Whether two of the boxes ((N, 4) xmin, ymin, xmax, ymax) overlap or touch; NaN boxes meet
     none. The compiled kernel stops at the first pair found; `box_pairs` finds them all."""
-    if compiled.native is not None:
+    finite = np.isfinite(box)
+    if compiled.native is not None and (np.abs(box[finite]) < 1e150).all():  # (no span overflows)
         return bool(compiled.native.boxes_touch(np.ascontiguousarray(box, dtype=np.float64)))
     return bool(len(box_pairs(box, box, 0.0, same=True)[0]))
 
@@ -451,8 +452,8 @@ def near_pairs(points: np.ndarray, k: int, reach: float, start: float) -> tuple[
 
     The compiled kernel when built (`compiled.native.near_pairs`), else `near_pairs_numpy`: the same pairs."""
     n = len(points)
-    if compiled.native is None or n < 2 or k < 1 or not np.isfinite(points).all():
-        return near_pairs_numpy(points, k, reach, start)
+    if compiled.native is None or n < 2 or k < 1 or not (np.abs(points) < 1e150).all():
+        return near_pairs_numpy(points, k, reach, start)  # (also NaN, and spans a product would overflow)
     nn = np.empty(n)
     px, py = np.ascontiguousarray(points[:, 0], dtype=float), np.ascontiguousarray(points[:, 1], dtype=float)
     raw = compiled.native.near_pairs(px, py, int(k), float(reach), float(start), nn)

@@ -80,10 +80,13 @@ def bboxes(polys: Polygons) -> np.ndarray:
         T[0::2].max(axis=0, out=out[2])
         T[1::2].max(axis=0, out=out[3])
         return out.T
-    starts = polys.offsets[:-1]
-    lo = np.minimum.reduceat(polys.coords, starts)
-    hi = np.maximum.reduceat(polys.coords, starts)
-    return np.hstack([lo, hi])
+    has = polys.counts > 0  # a polygon without vertices has no box (NaN)
+    out = np.full((len(polys), 4), np.nan)
+    if has.any():
+        starts = polys.offsets[:-1][has]
+        out[has, :2] = np.minimum.reduceat(polys.coords, starts)
+        out[has, 2:] = np.maximum.reduceat(polys.coords, starts)
+    return out
 
 
 def extent_along(polys: Polygons, direction: np.ndarray) -> np.ndarray:
@@ -372,7 +375,10 @@ def merge_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tupl
         if not keep_vertices.all():
             few = np.flatnonzero(~keep_vertices)
             for b in bboxes(polys.take(few)):
-                excluded.append(_excluded("shape of fewer than three points, left out", b, 0.0))
+                if np.isnan(b).any():  # no points at all: nowhere to place the note
+                    excluded.append(_excluded("shape without points, left out", np.zeros(4), 0.0))
+                else:
+                    excluded.append(_excluded("shape of fewer than three points, left out", b, 0.0))
             polys = polys.take(np.flatnonzero(keep_vertices))
     area, centre = area_centroid(polys)
     box = bboxes(polys)

@@ -295,6 +295,24 @@ def test_a_boundary_of_two_points_is_noted_not_dropped_silently(tmp_path, monkey
         assert note.center == pytest.approx((0.5, -500.0)) and note.size == pytest.approx((1.0, 0.0))
 
 
+def test_a_boundary_of_one_point_is_noted_by_both_readers(tmp_path, monkeypatch):
+    """gdstk reads a one-point boundary as a polygon without points; both readers note it and go on
+    (it once stopped the run with an internal error)."""
+    one = (
+        _record(gdsii.BOUNDARY, 0)
+        + _record(gdsii.LAYER, 2, struct.pack(">h", 9))
+        + _record(gdsii.DATATYPE, 2, struct.pack(">h", 0))
+        + _xy([(0, -500_000)])
+        + _record(gdsii.ENDEL, 0)
+    )
+    path = tmp_path / "one.gds"
+    path.write_bytes(_hand_written([_plain(k * 100_000) for k in range(4)] + [one]))
+    for layout in _both(str(path), monkeypatch):
+        assert len(layout.contacts) == 4 and layout.shapes == 5
+        (note,) = layout.excluded
+        assert "points" in note.reason and not note.kept
+
+
 def test_plain_runs_walked_in_c_are_those_numpy_matches(tmp_path, kernel):
     """A file of several cells with runs of plain boundaries and boxes broken by references, texts and
     a polygon with a property: the compiled walk finds the same runs as the header match."""
