@@ -308,20 +308,19 @@ def _axis_rectangles(polys: Polygons) -> tuple[np.ndarray, ...] | None:
     the first edge when the sides are equal). None otherwise."""
     if polys.uniform() != 4:
         return None
-    P = polys.coords.reshape(-1, 4, 2)
-    x, y = P[..., 0], P[..., 1]
-    across = (x[:, 0] == x[:, 1]) & (y[:, 1] == y[:, 2]) & (x[:, 2] == x[:, 3]) & (y[:, 3] == y[:, 0])
-    along = (y[:, 0] == y[:, 1]) & (x[:, 1] == x[:, 2]) & (y[:, 2] == y[:, 3]) & (x[:, 3] == x[:, 0])
+    P = polys.coords.reshape(-1, 8)  # x0 y0 x1 y1 x2 y2 x3 y3: a column at a time (see distance._cells)
+    x0, y0, x1, y1, x2, y2, x3, y3 = (P[:, k] for k in range(8))
+    across = (x0 == x1) & (y1 == y2) & (x2 == x3) & (y3 == y0)
+    along = (y0 == y1) & (x1 == x2) & (y2 == y3) & (x3 == x0)
     if not (across | along).all():
         return None
-    lo = np.column_stack([np.minimum(x[:, 0], x[:, 2]), np.minimum(y[:, 0], y[:, 2])])
-    hi = np.column_stack([np.maximum(x[:, 0], x[:, 2]), np.maximum(y[:, 0], y[:, 2])])
-    w, h = (hi - lo).T
+    lo_x, lo_y, hi_x, hi_y = np.minimum(x0, x2), np.minimum(y0, y2), np.maximum(x0, x2), np.maximum(y0, y2)
+    w, h = hi_x - lo_x, hi_y - lo_y
     first_vertical = across  # the first edge runs along y
     long_vertical = np.where(w == h, first_vertical, h > w)
     return (
         w * h,
-        (lo + hi) / 2,
+        np.column_stack([(lo_x + hi_x) / 2, (lo_y + hi_y) / 2]),
         np.minimum(w, h),
         np.maximum(w, h),
         np.where(long_vertical, 90.0, 0.0),
