@@ -147,9 +147,9 @@ def _cover(big: np.ndarray, small: np.ndarray, ext: np.ndarray, reach: float) ->
     if not M or not n:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     lo_x, lo_y = float(small[:, 0].min()), float(small[:, 1].min())
-    w, h = float(small[:, 2].max()) - lo_x, float(small[:, 3].max()) - lo_y
+    width, height = float(small[:, 2].max()) - lo_x, float(small[:, 3].max()) - lo_y
     # (boxes all on one line have no area: then about one to a cell along it)
-    s = max(float(ext.max()) + reach, float(np.sqrt(w * h / n)), max(w, h) / n, 1e-9)
+    s = max(float(ext.max()) + reach, float(np.sqrt(width * height / n)), max(width, height) / n, 1e-9)
     lo_x, lo_y = min(lo_x, float(big[:, 0].min())) - 2 * s, min(lo_y, float(big[:, 1].min())) - 2 * s
     sx, sy = _cells(small[:, 0], lo_x, s), _cells(small[:, 1], lo_y, s)
     c0, c1 = _cells(big[:, 0] - s, lo_x, s), _cells(big[:, 2] + reach, lo_x, s)

@@ -77,9 +77,19 @@ def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tu
     alive = np.ones(len(pa), dtype=bool)
     span = int(np.ceil(3.0 / BIN_DEG)) + 1  # bins a pair's slack can reach
 
-    def around(peak: int, width: int) -> np.ndarray:
-        ks = (np.arange(peak - width, peak + width + 1)) % nbins
-        return np.concatenate([np.arange(start[k], start[k + 1]) for k in ks])
+    def around(peak: int, width: int) -> list[tuple[int, int]]:
+        """The places of bins peak - width .. peak + width (round the circle), in that order: one
+        or two runs of the pairs sorted by bin."""
+        lo, hi = peak - width, peak + width
+        if lo < 0:
+            return [(int(start[lo + nbins]), int(start[nbins])), (int(start[0]), int(start[hi + 1]))]
+        if hi >= nbins:
+            return [(int(start[lo]), int(start[nbins])), (int(start[0]), int(start[hi - nbins + 1]))]
+        return [(int(start[lo]), int(start[hi + 1]))]
+
+    def over(a: np.ndarray, runs: list[tuple[int, int]]) -> np.ndarray:
+        """a at the places of `runs`, one after another (slices: no gather)."""
+        return a[runs[0][0] : runs[0][1]] if len(runs) == 1 else np.concatenate([a[i:j] for i, j in runs])
 
     found: list[tuple[float, np.ndarray]] = []
     while len(found) < MAX_DIRECTIONS:
@@ -87,17 +97,19 @@ def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tu
         peak = int(np.argmax(smooth))
         if smooth[peak] < 2:
             break
-        near = around(peak, 1)
-        near = near[alive[near]]
+        runs = around(peak, 1)
+        live = over(alive, runs)
         # circular mean of doubled angles, long pairs weigh more (their angle is sharper): the sum of
         # length^2 * exp(2i theta), which is (vx + i vy)^2
-        x, y = vx[near], vy[near]
+        x, y = over(vx, runs)[live], over(vy, runs)[live]
         z = complex(float(np.sum(x * x - y * y)), float(np.sum(2 * x * y)))
         best = float(np.angle(z) / 2 % np.pi)
-        cand = around(peak, span)
-        cand = cand[alive[cand]]
-        diff = np.abs(_mod_pi(theta[cand] - best + np.pi / 2) - np.pi / 2)
-        off = (bins[cand] - peak + 1) % nbins  # 0..2: the peak's own bins, always taken
+        runs = around(peak, span)
+        live = over(alive, runs)
+        cand = np.concatenate([np.arange(i, j) for i, j in runs])[live]
+        diff = np.abs(_mod_pi(over(theta, runs)[live] - best + np.pi / 2) - np.pi / 2)
+        cand_bins = over(bins, runs)[live]
+        off = (cand_bins - peak + 1) % nbins  # 0..2: the peak's own bins, always taken
         # a pair's own angular uncertainty: its ends may sit row_tolerance off the line
         # (worked out only between its bounds: a pair nearer than the lower is taken, one beyond the
         # upper is not)
@@ -109,7 +121,7 @@ def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tu
         within[maybe[diff[maybe] <= slack]] = True
         take = cand[within]
         alive[take] = False
-        counts -= np.bincount(bins[take], minlength=nbins)
+        counts -= np.bincount(cand_bins[within], minlength=nbins)
         mark = np.zeros(len(center), dtype=bool)
         mark[pa[take]] = True
         mark[pb[take]] = True
