@@ -62,8 +62,15 @@ def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tu
     vy = center[:, 1][pb] - center[:, 1][pa]
     theta = _mod_pi(np.arctan2(vy, vx))
     if compiled.native is not None:  # binned and sorted by bin in one pass
+        f8, i8 = np.float64, np.int64  # (the kernel reads the buffers as these)
         raw = compiled.native.bin_pairs(
-            theta, vx, vy, np.ascontiguousarray(pa), np.ascontiguousarray(pb), BIN_DEG, nbins
+            np.ascontiguousarray(theta, dtype=f8),
+            np.ascontiguousarray(vx, dtype=f8),
+            np.ascontiguousarray(vy, dtype=f8),
+            np.ascontiguousarray(pa, dtype=i8),
+            np.ascontiguousarray(pb, dtype=i8),
+            BIN_DEG,
+            nbins,
         )
         pa, pb, bins, start = (np.frombuffer(raw[k], dtype=np.int64) for k in (0, 1, 3, 6))
         theta, vx, vy = (np.frombuffer(raw[k], dtype=np.float64) for k in (2, 4, 5))
@@ -207,8 +214,8 @@ def _lines(center: np.ndarray, theta: float, members: np.ndarray, rules: Rules) 
     or more, cut into regular runs (`_segments`). The compiled kernel when built, else numpy."""
     if compiled.native is not None:
         raw = compiled.native.lines(
-            np.ascontiguousarray(center[:, 0]),
-            np.ascontiguousarray(center[:, 1]),
+            np.ascontiguousarray(center[:, 0], dtype=np.float64),
+            np.ascontiguousarray(center[:, 1], dtype=np.float64),
             np.ascontiguousarray(members, dtype=np.int64),
             float(np.cos(theta)),
             float(np.sin(theta)),
@@ -266,7 +273,9 @@ def _choose(lines: list[_Line], n: int) -> list[_Line]:
     lows = np.minimum.reduceat(members, offsets[:-1]).tolist()
     order = sorted(range(len(lines)), key=lambda k: (round(lines[k].pitch, 6), -sizes[k], lows[k]))
     if compiled.native is not None:
-        raw = compiled.native.choose(members, offsets, np.array(order, dtype=np.int64), n)
+        raw = compiled.native.choose(
+            np.ascontiguousarray(members, dtype=np.int64), offsets, np.array(order, dtype=np.int64), n
+        )
         return [lines[k] for k in order if raw[k]]
     slots = np.zeros(n, dtype=np.int64)
     chosen = []
