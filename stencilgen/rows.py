@@ -306,14 +306,15 @@ def _by_contact(lines: list[_Line]) -> tuple[np.ndarray, np.ndarray]:
     return members[order], owner[order]
 
 
-def _drop_cutting_lines(lines: list[_Line]) -> list[_Line]:
+def _drop_cutting_lines(lines: list[_Line], by: tuple[np.ndarray, np.ndarray] | None = None) -> list[_Line]:
     """Lines made only of contacts that already lie on rows of another direction, one from each, where
     those rows are not crossed by two more lines of this direction (they are no grid): e.g. a 45 deg
-    "line" through the end contacts of staggered double rows near a corner. Such a line is not a row."""
+    "line" through the end contacts of staggered double rows near a corner. Such a line is not a row.
+    `by`: `_by_contact(lines)`, if known."""
     if len(lines) < 2:
         return lines
     L = len(lines)
-    m, o = _by_contact(lines)
+    m, o = _by_contact(lines) if by is None else by
     # every ordered pair of lines through one contact: (a, b) from membership entries e and partner
     first = np.flatnonzero(np.concatenate([[True], m[1:] != m[:-1]]))
     size = np.diff(np.append(first, len(m)))
@@ -461,11 +462,14 @@ def _extend_ends(
             held[c] = True
 
 
-def _arrays(lines: list[_Line]) -> tuple[list[_Line], list[tuple[list[_Line], list[_Line]]]]:
-    """Split lines into plain rows and grids (three or more lines each way, crossing)."""
+def _arrays(
+    lines: list[_Line], by: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[list[_Line], list[tuple[list[_Line], list[_Line]]]]:
+    """Split lines into plain rows and grids (three or more lines each way, crossing). `by`:
+    `_by_contact(lines)`, if known."""
     if not lines:
         return [], []
-    m, o = _by_contact(lines)
+    m, o = _by_contact(lines) if by is None else by
     same = np.flatnonzero(m[1:] == m[:-1])  # a contact in two lines links them
     comp = components(len(lines), np.column_stack([o[same], o[same + 1]]))
     rows: list[_Line] = []
@@ -716,8 +720,9 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
     for theta, members in _directions(center, pairs, rules.row_tolerance_um):
         lines.extend(_lines(center, theta, members, rules))
     lines = _choose(lines, n)
-    lines = _drop_cutting_lines(lines)
-    row_lines, grids = _arrays(lines)
+    by = _by_contact(lines) if lines else None  # the same lines for both steps, unless some are dropped
+    kept = _drop_cutting_lines(lines, by)
+    row_lines, grids = _arrays(kept, by if len(kept) == len(lines) else None)
     row_lines = _extend_ends(center, _join_rows(center, row_lines, rules), grids, rules)
 
     # rows in a stable order: by their smallest contact id
