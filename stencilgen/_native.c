@@ -934,6 +934,58 @@ done:
     return result;
 }
 
+/* ---- axis_rectangles ------------------------------------------------------------------------- */
+
+/* axis_rectangles(coords) -> None or (area, cx, cy, short, long, angle), bytes of float64 each:
+ * coords, n x 4 x 2 float64, when every polygon is an axis-parallel rectangle (its first edge along x
+ * or along y), as geometry._axis_rectangles measures them; None when one is not. */
+static PyObject *axis_rectangles(PyObject *self, PyObject *args)
+{
+    Py_buffer bc;
+    if (!PyArg_ParseTuple(args, "y*", &bc)) return NULL;
+    const double *P = bc.buf;
+    int64_t n = bc.len / (8 * (Py_ssize_t)sizeof(double));
+    PyObject *result = NULL, *out[6] = {NULL};
+    int all = 1;
+    for (int64_t i = 0; i < n && all; i++) {
+        const double *p = P + 8 * i;  /* x0 y0 x1 y1 x2 y2 x3 y3 */
+        int across = p[0] == p[2] && p[3] == p[5] && p[4] == p[6] && p[7] == p[1];
+        int along = p[1] == p[3] && p[2] == p[4] && p[5] == p[7] && p[6] == p[0];
+        all = across || along;
+    }
+    if (!all) {
+        result = Py_None;
+        Py_INCREF(result);
+        goto done;
+    }
+    for (int j = 0; j < 6; j++)
+        if (!(out[j] = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * 8)))) goto done;
+    double *area = (double *)PyBytes_AS_STRING(out[0]), *cx = (double *)PyBytes_AS_STRING(out[1]);
+    double *cy = (double *)PyBytes_AS_STRING(out[2]), *lo = (double *)PyBytes_AS_STRING(out[3]);
+    double *hi = (double *)PyBytes_AS_STRING(out[4]), *ang = (double *)PyBytes_AS_STRING(out[5]);
+    for (int64_t i = 0; i < n; i++) {
+        const double *p = P + 8 * i;
+        double lx = p[0] < p[4] ? p[0] : p[4], hx = p[0] > p[4] ? p[0] : p[4];
+        double ly = p[1] < p[5] ? p[1] : p[5], hy = p[1] > p[5] ? p[1] : p[5];
+        double w = hx - lx, h = hy - ly;
+        int across = p[0] == p[2] && p[3] == p[5] && p[4] == p[6] && p[7] == p[1];
+        int long_vertical = w == h ? across : h > w;  /* the first edge runs along y: across */
+        area[i] = w * h;
+        cx[i] = (lx + hx) / 2;
+        cy[i] = (ly + hy) / 2;
+        lo[i] = w < h ? w : h;
+        hi[i] = w > h ? w : h;
+        ang[i] = long_vertical ? 90.0 : 0.0;
+    }
+    result = PyTuple_New(6);
+    if (result)
+        for (int j = 0; j < 6; j++) { PyTuple_SET_ITEM(result, j, out[j]); out[j] = NULL; }
+done:
+    for (int j = 0; j < 6; j++) Py_XDECREF(out[j]);
+    PyBuffer_Release(&bc);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"near_pairs", near_pairs, METH_VARARGS,
      "near_pairs(px, py, k, reach, start, nn) -> bytes of int64 pairs (i < j); nn filled in place."},
@@ -947,6 +999,8 @@ static PyMethodDef methods[] = {
      "gds_points(data, offset, stride, count, v, scale) -> float64 bytes of evenly spaced closed polygons, or None."},
     {"bin_pairs", bin_pairs, METH_VARARGS,
      "bin_pairs(theta, vx, vy, pa, pb, bin_deg, nbins) -> pairs sorted by direction bin, and the bins' starts."},
+    {"axis_rectangles", axis_rectangles, METH_VARARGS,
+     "axis_rectangles(coords) -> None or (area, cx, cy, short, long, angle): axis-parallel rectangles measured."},
     {"boxes_touch", boxes_touch, METH_VARARGS,
      "boxes_touch(box) -> whether two boxes (n x 4 float64: xmin, ymin, xmax, ymax) overlap or touch."},
     {NULL, NULL, 0, NULL},

@@ -372,3 +372,40 @@ def test_a_large_box_looks_only_at_the_points_near_it() -> None:
     inside = (pts[:, 0] >= 40_000) & (pts[:, 0] <= 45_000) & (pts[:, 1] >= 40_000) & (pts[:, 1] <= 45_000)
     assert set(np.flatnonzero(inside).tolist()) <= set(m[k == 0].tolist())
     assert len(m) < 0.02 * len(pts)  # about the points under the two boxes, not all of them
+
+
+@pytest.mark.parametrize("kind", ["across", "along", "squares", "mixed", "one not a rectangle", "a rhombus"])
+def test_axis_rectangles_compiled_equal_numpy(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rectangles drawn from either first edge (squares too: the first edge decides the angle), and
+    shapes of four vertices that are no axis-parallel rectangle: both forms give the same, or None."""
+    from stencilgen.geometry import _axis_rectangles
+
+    if compiled.native is None:
+        pytest.skip("the compiled kernels are not built (no C compiler)")
+    rng = np.random.default_rng(len(kind))
+    n = 500
+    # on a half-micrometre grid, so that sides come out exact (a square's two sides equal)
+    x0, y0 = rng.integers(-20_000, 20_000, n) * 0.5, rng.integers(-20_000, 20_000, n) * 0.5
+    w = rng.integers(1, 400, n) * 0.5
+    h = w.copy() if kind == "squares" else rng.integers(1, 400, n) * 0.5
+    first_y = {"across": np.ones(n, bool), "along": np.zeros(n, bool)}.get(kind, rng.random(n) < 0.5)
+    polys = []
+    for k in range(n):
+        a, b, c, d = (x0[k], y0[k]), (x0[k] + w[k], y0[k]), (x0[k] + w[k], y0[k] + h[k]), (x0[k], y0[k] + h[k])
+        polys.append(np.array([a, d, c, b] if first_y[k] else [a, b, c, d]))
+    if kind == "one not a rectangle":
+        polys[123] = polys[123] + np.array([[0, 0], [0.5, 0], [0, 0], [0, 0]])
+    elif kind == "a rhombus":
+        polys[7] = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0], [1.0, -1.0]])
+    p = Polygons.from_list(polys)
+    got = _axis_rectangles(p)
+    monkeypatch.setattr(compiled, "native", None)
+    want = _axis_rectangles(p)
+    if kind in ("one not a rectangle", "a rhombus"):
+        assert got is None and want is None
+        return
+    assert got is not None and want is not None
+    for a, b in zip(got, want, strict=True):
+        assert np.array_equal(a, b)
+    # the long side's angle: along y where it is longer; for a square, where the first edge runs
+    assert np.array_equal(got[4] == 90.0, np.where(w == h, first_y, h > w))
