@@ -40,15 +40,9 @@ class Shapes:
 
     def boxes(self) -> np.ndarray:
         """(N, 4) xmin, ymin, xmax, ymax of every shape; NaN for an empty shape."""
-        n = len(self)
-        out = np.full((n, 4), np.nan)
-        counts = self.polygons.counts
-        has = counts > 0
-        if has.any():
-            starts = self.polygons.offsets[:-1][has]
-            coords = self.polygons.coords
-            out[has, :2] = np.minimum.reduceat(coords, starts)
-            out[has, 2:] = np.maximum.reduceat(coords, starts)
+        from .geometry import bboxes
+
+        out = np.array(bboxes(self.polygons), dtype=np.float64, order="C")  # (NaN for no polygon)
         disc = self.disc_r > 0
         if disc.any():
             c, r = self.disc_center[disc], self.disc_r[disc, None]
