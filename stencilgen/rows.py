@@ -353,17 +353,24 @@ def _row_gap(rules: Rules) -> int:
     return rules.max_gap_pitches + 1
 
 
+def _row_ends(center: np.ndarray, lines: list[_Line]) -> tuple[np.ndarray, ...]:
+    """Each line's direction theta and unit vector u (R, 2), its pitch, and its first and last
+    contacts' centres (R, 2 each; members run along u)."""
+    theta = np.array([ln.theta for ln in lines])
+    u = np.column_stack([np.cos(theta), np.sin(theta)])
+    pitch = np.array([ln.pitch for ln in lines])
+    first = center[[int(ln.members[0]) for ln in lines]]
+    last = center[[int(ln.members[-1]) for ln in lines]]
+    return theta, u, pitch, first, last
+
+
 def _join_rows(center: np.ndarray, lines: list[_Line], rules: Rules) -> list[_Line]:
     """Rows on one line, at one pitch, whose facing ends lie a whole number of pitches apart, up to one
     more than lines bridge (max_gap_pitches + 1: two contacts missing side by side, by default), are
     one row. Only rows: an area array's lines are left as they were found."""
     if len(lines) < 2:
         return lines
-    theta = np.array([ln.theta for ln in lines])
-    pitch = np.array([ln.pitch for ln in lines])
-    u = np.column_stack([np.cos(theta), np.sin(theta)])
-    a = center[[int(ln.members[0]) for ln in lines]]  # members run along u
-    b = center[[int(ln.members[-1]) for ln in lines]]
+    theta, u, pitch, a, b = _row_ends(center, lines)
     rho = a[:, 1] * u[:, 0] - a[:, 0] * u[:, 1]
     t0, t1 = (a * u).sum(axis=1), (b * u).sum(axis=1)
     # one line: the same direction, centerlines within the row tolerance (chained), ordered along it
@@ -414,10 +421,8 @@ def _extend_ends(
         free = np.flatnonzero(~held)
         if not len(free):
             return lines
-        u = np.array([[np.cos(ln.theta), np.sin(ln.theta)] for ln in lines])  # (R, 2)
-        pitch = np.array([ln.pitch for ln in lines])
-        ends = np.array([[ln.members[0], ln.members[-1]] for ln in lines])  # members run along u
-        e = center[ends.ravel()]  # (2R, 2): each row's first and last contact
+        _theta, u, pitch, first, last = _row_ends(center, lines)
+        e = np.stack([first, last], axis=1).reshape(-1, 2)  # (2R, 2): each row's first and last contact
         # where a contact could sit: q = 1 .. most pitches out from each end along the row, within
         # the spacing tolerance along it and the row tolerance across (a box holding both), so that
         # only contacts near those places are looked at, however long the pitch
