@@ -17,7 +17,7 @@
 
 typedef struct {
     double lo_x, lo_y, s;
-    int64_t ncx, ncy, n;
+    int64_t ncx, ncy;
     int64_t *col;  /* (ncx + 1) first sorted point of each column of cells */
     int32_t *cy;   /* (n) cell row of each sorted point, ascending within a column */
     int32_t *idx;  /* (n) point of each sorted place */
@@ -74,7 +74,7 @@ static int grid_build(Grid *g, const double *px, const double *py, int64_t n, do
         if (py[i] > hi_y) hi_y = py[i];
     }
     s = fmax(s, fmax(hi_x - lo_x, hi_y - lo_y) / (double)(2 * n + 1024));
-    g->lo_x = lo_x; g->lo_y = lo_y; g->s = s; g->n = n;
+    g->lo_x = lo_x; g->lo_y = lo_y; g->s = s;
     g->ncx = (int64_t)floor((hi_x - lo_x) / s) + 1;
     g->ncy = (int64_t)floor((hi_y - lo_y) / s) + 1;
     uint64_t *key = malloc((size_t)n * sizeof(uint64_t));
