@@ -878,59 +878,62 @@ done:
 
 /* ---- bin_pairs ------------------------------------------------------------------------------- */
 
-/* bin_pairs(theta, vx, vy, pa, pb, bin_deg, nbins) -> (pa, pb, theta, bins, vx, vy, start), bytes:
- * pairs sorted (stably) by their direction's bin, floor(degrees(theta) / bin_deg) mod nbins, as
- * rows._directions sorts them; start: where each bin's pairs begin (nbins + 1, int64). */
-static PyObject *bin_pairs(PyObject *self, PyObject *args)
+/* first_unique(a, b) -> (inverse, first), bytes of int64: the distinct pairs (a[i], b[i]) of two
+ * float64 arrays, told apart by their bits, numbered in order of first appearance; inverse (n): the
+ * number of each i's pair; first (distinct): where each first appears. One pass through a hash table. */
+static inline uint64_t mix64(uint64_t h)
 {
-    Py_buffer bt, bx, by, ba, bb;
-    double bin_deg;
-    Py_ssize_t nbins;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*dn", &bt, &bx, &by, &ba, &bb, &bin_deg, &nbins)) return NULL;
-    int64_t n = bt.len / 8;
-    PyObject *result = NULL;
-    int64_t *bins = NULL, *start = NULL;
-    if (bx.len != bt.len || by.len != bt.len || ba.len != bt.len || bb.len != bt.len || nbins < 1 || !(bin_deg > 0)) {
-        PyErr_SetString(PyExc_ValueError, "bin_pairs: arrays of one length, nbins >= 1 and bin_deg > 0");
+    h ^= h >> 33; h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33; h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static PyObject *first_unique(PyObject *self, PyObject *args)
+{
+    Py_buffer ba, bb;
+    if (!PyArg_ParseTuple(args, "y*y*", &ba, &bb)) return NULL;
+    PyObject *result = NULL, *inv_b = NULL, *first_b = NULL;
+    int64_t n = ba.len / 8, *first = NULL, distinct = 0;
+    int32_t *table = NULL;
+    if (bb.len != ba.len || n >= INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "first_unique: two float64 arrays of one length, under 2**31");
         goto done;
     }
-    const double *th = bt.buf, *vx = bx.buf, *vy = by.buf;
-    const int64_t *pa = ba.buf, *pb = bb.buf;
-    bins = malloc((size_t)(n ? n : 1) * 8);
-    start = calloc((size_t)nbins + 1, 8);
-    if (!bins || !start) { PyErr_NoMemory(); goto done; }
+    const uint64_t *ka = ba.buf, *kb = bb.buf;
+    int64_t size = 16;
+    while (size < 2 * n) size <<= 1;
+    table = malloc((size_t)size * sizeof(int32_t));
+    first = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
+    inv_b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * 8));
+    if (!table || !first || !inv_b) { if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
+    int64_t *inv = (int64_t *)PyBytes_AS_STRING(inv_b);
+    memset(table, 0xff, (size_t)size * sizeof(int32_t));  /* -1: empty */
     for (int64_t i = 0; i < n; i++) {
-        double b = floor(th[i] * (180.0 / M_PI) / bin_deg);  /* np.degrees is x * (180 / pi) */
-        int64_t k = isfinite(b) ? (int64_t)b % nbins : 0;
-        if (k < 0) k += nbins;
-        bins[i] = k;
-        start[k + 1]++;
-    }
-    for (Py_ssize_t k = 0; k < nbins; k++) start[k + 1] += start[k];
-    PyObject *out[7] = {NULL};
-    Py_ssize_t sizes[7] = {n * 8, n * 8, n * 8, n * 8, n * 8, n * 8, (nbins + 1) * 8};
-    int ok = 1;
-    for (int j = 0; j < 7; j++) ok &= (out[j] = PyBytes_FromStringAndSize(NULL, sizes[j])) != NULL;
-    if (ok) {
-        int64_t *o_pa = (int64_t *)PyBytes_AS_STRING(out[0]), *o_pb = (int64_t *)PyBytes_AS_STRING(out[1]);
-        double *o_th = (double *)PyBytes_AS_STRING(out[2]);
-        int64_t *o_bins = (int64_t *)PyBytes_AS_STRING(out[3]);
-        double *o_vx = (double *)PyBytes_AS_STRING(out[4]), *o_vy = (double *)PyBytes_AS_STRING(out[5]);
-        int64_t *o_start = (int64_t *)PyBytes_AS_STRING(out[6]);
-        memcpy(o_start, start, (size_t)(nbins + 1) * 8);
-        for (int64_t i = 0; i < n; i++) {  /* a counting sort: stable */
-            int64_t at = start[bins[i]]++;
-            o_pa[at] = pa[i]; o_pb[at] = pb[i]; o_th[at] = th[i]; o_bins[at] = bins[i];
-            o_vx[at] = vx[i]; o_vy[at] = vy[i];
+        uint64_t x = ka[i], y = kb[i];
+        int64_t h = (int64_t)(mix64(x ^ mix64(y + 0x9e3779b97f4a7c15ULL)) & (uint64_t)(size - 1));
+        for (;;) {
+            int32_t u = table[h];
+            if (u < 0) {  /* a pair not seen before */
+                table[h] = (int32_t)distinct;
+                first[distinct] = i;
+                inv[i] = distinct++;
+                break;
+            }
+            int64_t f = first[u];
+            if (ka[f] == x && kb[f] == y) {
+                inv[i] = u;
+                break;
+            }
+            h = (h + 1) & (size - 1);
         }
-        result = PyTuple_New(7);
-        if (result)
-            for (int j = 0; j < 7; j++) { PyTuple_SET_ITEM(result, j, out[j]); out[j] = NULL; }
     }
-    for (int j = 0; j < 7; j++) Py_XDECREF(out[j]);
+    first_b = PyBytes_FromStringAndSize((const char *)first, (Py_ssize_t)(distinct * 8));
+    if (first_b) result = PyTuple_Pack(2, inv_b, first_b);
 done:
-    free(bins); free(start);
-    PyBuffer_Release(&bt); PyBuffer_Release(&bx); PyBuffer_Release(&by); PyBuffer_Release(&ba); PyBuffer_Release(&bb);
+    Py_XDECREF(inv_b); Py_XDECREF(first_b);
+    free(table); free(first);
+    PyBuffer_Release(&ba); PyBuffer_Release(&bb);
     return result;
 }
 
@@ -997,8 +1000,8 @@ static PyMethodDef methods[] = {
      "gds_runs(data) -> (start, end, last, paths): plain polygon elements of a GDSII stream (gdsii._runs)."},
     {"gds_points", gds_points, METH_VARARGS,
      "gds_points(data, offset, stride, count, v, scale) -> float64 bytes of evenly spaced closed polygons, or None."},
-    {"bin_pairs", bin_pairs, METH_VARARGS,
-     "bin_pairs(theta, vx, vy, pa, pb, bin_deg, nbins) -> pairs sorted by direction bin, and the bins' starts."},
+    {"first_unique", first_unique, METH_VARARGS,
+     "first_unique(a, b) -> (inverse, first): distinct float64 pairs by their bits, in order of first appearance."},
     {"axis_rectangles", axis_rectangles, METH_VARARGS,
      "axis_rectangles(coords) -> None or (area, cx, cy, short, long, angle): axis-parallel rectangles measured."},
     {"boxes_touch", boxes_touch, METH_VARARGS,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import compiled
+
 
 def median(values: np.ndarray | list[float]) -> float:
     """The median, equal to np.median to the bit, without its per-call overhead (rows take thousands
@@ -61,3 +63,39 @@ def round_half(values: np.ndarray, digits: int) -> np.ndarray:
     if len(near):
         out[near] = [round(float(x), digits) for x in v[near]]
     return out
+
+
+def first_unique(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct pairs (a[i], b[i]) of two float arrays, told apart by their bits (so -0.0 is not
+    0.0), numbered in order of first appearance: (inverse, first), int64; inverse[i] is the number of
+    i's pair and first[u] where pair u first appears, so a[first][inverse] is a.
+
+    The compiled kernel when built (one pass through a hash table), else `first_unique_numpy`."""
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    b = np.ascontiguousarray(b, dtype=np.float64)
+    if compiled.native is None:
+        return first_unique_numpy(a, b)
+    inv, first = compiled.native.first_unique(a, b)
+    return np.frombuffer(inv, dtype=np.int64), np.frombuffer(first, dtype=np.int64)
+
+
+def first_unique_numpy(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`first_unique` in numpy, by sorting the pairs' bits."""
+    n = len(a)
+    if n == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z
+    ka, kb = a.view(np.int64), b.view(np.int64)
+    order = np.lexsort((kb, ka))  # stable: each group's first place is where it first appears
+    sa, sb = ka[order], kb[order]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    new[1:] = (sa[1:] != sa[:-1]) | (sb[1:] != sb[:-1])
+    group = np.cumsum(new) - 1  # the group of each sorted place, in sorted order
+    starts = order[new]  # each group's first appearance
+    by_first = np.argsort(starts, kind="stable")
+    number = np.empty(len(starts), dtype=np.int64)
+    number[by_first] = np.arange(len(starts))
+    inv = np.empty(n, dtype=np.int64)
+    inv[order] = number[group]
+    return inv, starts[by_first]

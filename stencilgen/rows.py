@@ -27,7 +27,7 @@ import numpy as np
 from . import compiled
 from .distance import box_pairs, components, near_pairs
 from .model import AreaArray, Contacts, Corner, Instances, Row, RowSet, Stagger
-from .numeric import median, ranges, round_half, unique
+from .numeric import first_unique, median, ranges, round_half, unique
 from .rules import Rules
 
 NEIGHBOURS = 8
@@ -55,38 +55,32 @@ def _mod_pi(x: np.ndarray) -> np.ndarray:
 
 
 def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tuple[float, np.ndarray]]:
-    """Dominant pair directions (radians, [0, pi)) with the contacts that have a pair along each."""
+    """Dominant pair directions (radians, [0, pi)) with the contacts that have a pair along each.
+
+    Pairs with one vector (to the bit) fare alike at every step, so the work is done once for each
+    distinct vector, weighted by its pairs; a layout on a database grid has few."""
     nbins = round(180 / BIN_DEG)
     pa, pb = pairs[:, 0], pairs[:, 1]  # a column at a time (an (N, 2) gather costs several times more)
     vx = center[:, 0][pb] - center[:, 0][pa]
     vy = center[:, 1][pb] - center[:, 1][pa]
+    inv, first = first_unique(vx, vy)
+    vx, vy = vx[first], vy[first]
     theta = _mod_pi(np.arctan2(vy, vx))
-    if compiled.native is not None:  # binned and sorted by bin in one pass
-        f8, i8 = np.float64, np.int64  # (the kernel reads the buffers as these)
-        raw = compiled.native.bin_pairs(
-            np.ascontiguousarray(theta, dtype=f8),
-            np.ascontiguousarray(vx, dtype=f8),
-            np.ascontiguousarray(vy, dtype=f8),
-            np.ascontiguousarray(pa, dtype=i8),
-            np.ascontiguousarray(pb, dtype=i8),
-            BIN_DEG,
-            nbins,
-        )
-        pa, pb, bins, start = (np.frombuffer(raw[k], dtype=np.int64) for k in (0, 1, 3, 6))
-        theta, vx, vy = (np.frombuffer(raw[k], dtype=np.float64) for k in (2, 4, 5))
-    else:
-        bins = (np.floor(np.degrees(theta) / BIN_DEG).astype(np.int64) % nbins).astype(np.int16)
-        order = np.argsort(bins, kind="stable")  # 16-bit keys: a radix sort
-        pa, pb, theta, bins = pa[order], pb[order], theta[order], bins[order].astype(np.int64)
-        vx, vy = vx[order], vy[order]
-        start = np.searchsorted(bins, np.arange(nbins + 1))
-    counts = np.diff(start)
-    alive = np.ones(len(pa), dtype=bool)
+    bins = np.floor(np.degrees(theta) / BIN_DEG).astype(np.int64) % nbins
+    order = np.argsort(bins.astype(np.int16), kind="stable")  # 16-bit keys: a radix sort
+    weight = np.bincount(inv, minlength=len(first))[order]
+    theta, bins, vx, vy = theta[order], bins[order], vx[order], vy[order]
+    start = np.searchsorted(bins, np.arange(nbins + 1))
+    total = np.concatenate([[0], np.cumsum(weight)])
+    counts = total[start[1:]] - total[start[:-1]]  # pairs in each bin
+    fw = weight.astype(np.float64)
+    alive = np.ones(len(order), dtype=bool)
+    direction = np.full(len(order), -1, dtype=np.int64)  # the direction found that took each vector
     span = int(np.ceil(3.0 / BIN_DEG)) + 1  # bins a pair's slack can reach
 
     def around(peak: int, width: int) -> list[tuple[int, int]]:
         """The places of bins peak - width .. peak + width (round the circle), in that order: one
-        or two runs of the pairs sorted by bin."""
+        or two runs of the vectors sorted by bin."""
         lo, hi = peak - width, peak + width
         if lo < 0:
             return [(int(start[lo + nbins]), int(start[nbins])), (int(start[0]), int(start[hi + 1]))]
@@ -98,7 +92,7 @@ def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tu
         """a at the places of `runs`, one after another (slices: no gather)."""
         return a[runs[0][0] : runs[0][1]] if len(runs) == 1 else np.concatenate([a[i:j] for i, j in runs])
 
-    found: list[tuple[float, np.ndarray]] = []
+    found: list[float] = []
     while len(found) < MAX_DIRECTIONS:
         smooth = counts + np.roll(counts, 1) + np.roll(counts, -1)
         peak = int(np.argmax(smooth))
@@ -107,9 +101,9 @@ def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tu
         runs = around(peak, 1)
         live = over(alive, runs)
         # circular mean of doubled angles, long pairs weigh more (their angle is sharper): the sum of
-        # length^2 * exp(2i theta), which is (vx + i vy)^2
-        x, y = over(vx, runs)[live], over(vy, runs)[live]
-        z = complex(float(np.sum(x * x - y * y)), float(np.sum(2 * x * y)))
+        # length^2 * exp(2i theta), which is (vx + i vy)^2, over the pairs
+        x, y, w = over(vx, runs)[live], over(vy, runs)[live], over(fw, runs)[live]
+        z = complex(float(np.sum(w * (x * x - y * y))), float(np.sum(w * (2 * x * y))))
         best = float(np.angle(z) / 2 % np.pi)
         runs = around(peak, span)
         live = over(alive, runs)
@@ -128,14 +122,24 @@ def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tu
         within[maybe[diff[maybe] <= slack]] = True
         take = cand[within]
         alive[take] = False
-        counts -= np.bincount(cand_bins[within], minlength=nbins)
-        mark = np.zeros(len(center), dtype=bool)
-        mark[pa[take]] = True
-        mark[pb[take]] = True
-        members = np.flatnonzero(mark)
-        if len(members) >= 3:
-            found.append((best, members))
-    return found
+        counts -= np.bincount(cand_bins[within], weights=fw[take], minlength=nbins).astype(np.int64)
+        # two distinct pairs or more hold three contacts or more
+        if int(weight[take].sum()) >= 2:
+            direction[take] = len(found)
+            found.append(best)
+    if not found:
+        return []
+    # each direction's contacts: the ends of its pairs
+    of_pair = np.empty(len(order), dtype=np.int64)
+    of_pair[order] = direction
+    d = of_pair[inv]
+    sel = np.flatnonzero(d >= 0)
+    n = len(center)
+    at = d[sel] * n  # (a flat index: a 2-D scatter costs several times more)
+    mark = np.zeros(len(found) * n, dtype=bool)
+    mark[at + pa[sel]] = True
+    mark[at + pb[sel]] = True
+    return [(best, np.flatnonzero(mark[k * n : (k + 1) * n])) for k, best in enumerate(found)]
 
 
 def _regular(

@@ -588,3 +588,63 @@ def test_directions_compiled_equal_numpy(seed, kind, turn):
     assert [t for t, _ in got] == [t for t, _ in want]
     assert all(np.array_equal(m, w) for (_, m), (_, w) in zip(got, want, strict=True))
     assert kind == "random" or got  # rows and lattices have directions
+
+
+def _plain_directions(center, pairs, tol):
+    """rows._directions written plainly, a pair at a time: peaks of the smoothed 0.5 deg histogram
+    of live pairs, strongest first; a peak's direction is the mean of doubled angles of its bins'
+    pairs, weighted by length^2; it takes the live pairs of its own bins and those within their own
+    slack of it (up to 7 bins off)."""
+    pa, pb = pairs[:, 0], pairs[:, 1]
+    v = center[pb] - center[pa]
+    theta = np.arctan2(v[:, 1], v[:, 0]) % np.pi
+    nbins = 360
+    bins = np.floor(np.degrees(theta) / 0.5).astype(np.int64) % nbins
+    slack = np.clip(np.arctan2(2 * tol, np.hypot(v[:, 0], v[:, 1])), np.radians(0.1), np.radians(3.0))
+    alive = np.ones(len(pairs), dtype=bool)
+    found = []
+    while len(found) < 32:
+        counts = np.bincount(bins[alive], minlength=nbins)
+        smooth = counts + np.roll(counts, 1) + np.roll(counts, -1)
+        peak = int(np.argmax(smooth))
+        if smooth[peak] < 2:
+            break
+        own = alive & ((bins - peak + 1) % nbins <= 2)
+        z = np.sum((v[own, 0] + 1j * v[own, 1]) ** 2)
+        best = float(np.angle(z) / 2 % np.pi)
+        diff = np.abs((theta - best + np.pi / 2) % np.pi - np.pi / 2)
+        near = (bins - peak + 7) % nbins <= 14
+        take = alive & near & (own | (diff <= slack))
+        alive &= ~take
+        members = np.unique(np.concatenate([pa[take], pb[take]]))
+        if len(members) >= 3:
+            found.append((best, members))
+    return found
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["lattice", "ring", "random", "snapped"]), st.floats(0.0, 180.0))
+def test_directions_by_distinct_vectors_are_the_plain_rule(seed, kind, turn):
+    """Pairs are handled once for each distinct vector, weighted; that finds the directions (to 1e-12
+    rad) and the contacts that the rule taken a pair at a time finds."""
+    from stencilgen import rows
+    from stencilgen.distance import near_pairs
+
+    rng = np.random.default_rng(seed)
+    if kind == "random":
+        pts = rng.uniform(0, 2000, (300, 2))
+    else:
+        pts = np.stack(np.meshgrid(np.arange(12) * 100.0, np.arange(9) * 100.0), axis=-1).reshape(-1, 2)
+        if kind == "ring":
+            pts = np.array([p.mean(axis=0) for p in synth.ring(side=3000.0, pitch=110.0, count=20).polygons()])
+        a = np.radians(turn)
+        pts = pts @ np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
+        if kind == "snapped":  # a turned lattice on a 1 nm grid: several vectors for each pitch vector
+            pts = np.round(pts * 1000) / 1000
+    pairs, _nn = near_pairs(pts, rows.NEIGHBOURS, rows.PAIR_REACH, 100.0)
+    got = rows._directions(pts, pairs, 2.0)
+    want = _plain_directions(pts, pairs, 2.0)
+    assert len(got) == len(want)
+    for (t, m), (tw, mw) in zip(got, want, strict=True):
+        assert abs(t - tw) <= 1e-12 or abs(abs(t - tw) - np.pi) <= 1e-12
+        assert np.array_equal(m, mw)
