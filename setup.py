@@ -8,7 +8,8 @@ setup(
         Extension(
             "stencilgen._native",
             ["stencilgen/_native.c"],
-            extra_compile_args=["-O2", "-ffp-contract=off", "-fno-fast-math"],
+            extra_compile_args=["-O2", "-ffp-contract=off", "-fno-fast-math", "-pthread"],
+            extra_link_args=["-pthread"],
             optional=True,
         )
     ]

@@ -9,6 +9,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,57 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* One pass of queries over a grid: todo[from .. to) (or the grid's own order, places from .. to,
+ * when all points are queried); those whose reach the grid's rings do not cover go to next. */
+typedef struct {
+    const Grid *g;
+    const double *px, *py;
+    int64_t k;
+    double reach, span;
+    int all;
+    const int32_t *todo;
+    int64_t from, to;
+    double *bd;
+    int32_t *bi;
+    int64_t *cnt;
+    double *nn;
+    int32_t *next;
+    int64_t left;
+} Pass;
+
+#define PARALLEL_FROM 4096  /* queries worth a second thread */
+
+static void *run_pass(void *arg)
+{
+    Pass *P = arg;
+    const Grid *gp = P->g;
+    int64_t k = P->k, hint[2 * MAX_RING + 1], col_of = -1;
+    /* in the grid's order, each query near the last, and the places where its neighbour columns
+     * start moving only forward (no search) */
+    for (int64_t t = P->from; t < P->to; t++) {
+        int32_t q = P->all ? gp->idx[t] : P->todo[t];
+        if (P->all) {
+            int64_t cx = cell_of(gp->x[t], gp->lo_x, gp->s, gp->ncx), low = (int64_t)gp->cy[t] - MAX_RING;
+            for (int64_t d = 0; d <= 2 * MAX_RING; d++) {
+                int64_t c = cx - MAX_RING + d;
+                if (c < 0 || c >= gp->ncx) continue;
+                int64_t u = cx == col_of ? hint[d] : gp->col[c], end = gp->col[c + 1];
+                while (u < end && gp->cy[u] < low) u++;
+                hint[d] = u;
+            }
+            col_of = cx;
+        }
+        Best b = {k, 0, P->bd + (int64_t)q * k, P->bi + (int64_t)q * k, INFINITY};
+        if (search(gp, q, P->py[q], P->px[q], P->reach, MAX_RING, P->all ? hint : NULL, &b) || gp->s > 2 * P->span) {
+            P->cnt[q] = b.cnt;
+            P->nn[q] = b.cnt ? b.d[0] : INFINITY;
+        } else {
+            P->next[P->left++] = q;
+        }
+    }
+    return NULL;
+}
+
 /* near_pairs(px, py, k, reach, start, nn) -> bytes of int64 pairs (i < j), in (i, j) order.
  * px, py: float64 coordinates (n); nn: writable float64 (n), set to each point's nearest distance. */
 static PyObject *near_pairs(PyObject *self, PyObject *args)
@@ -297,31 +349,27 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
     for (int64_t i = 0; i < n; i++) todo[i] = (int32_t)i;
     while (m) {
         if (!g.idx && grid_build(&g, py, px, n, s)) { failed = 1; break; }
-        int64_t left = 0;
-        /* all points: in the grid's order, each query near the last, and the places where its
-         * neighbour columns start moving only forward (no search) */
-        int all = m == n;
-        int64_t hint[2 * MAX_RING + 1], col_of = -1;
-        for (int64_t t = 0; t < m; t++) {
-            int32_t q = all ? g.idx[t] : todo[t];
-            if (all) {
-                int64_t cx = cell_of(g.x[t], g.lo_x, g.s, g.ncx), low = (int64_t)g.cy[t] - MAX_RING;
-                for (int64_t d = 0; d <= 2 * MAX_RING; d++) {
-                    int64_t c = cx - MAX_RING + d;
-                    if (c < 0 || c >= g.ncx) continue;
-                    int64_t u = cx == col_of ? hint[d] : g.col[c], end = g.col[c + 1];
-                    while (u < end && g.cy[u] < low) u++;
-                    hint[d] = u;
-                }
-                col_of = cx;
-            }
-            Best b = {k, 0, bd + (int64_t)q * k, bi + (int64_t)q * k, INFINITY};
-            if (search(&g, q, py[q], px[q], reach, MAX_RING, all ? hint : NULL, &b) || g.s > 2 * span) {
-                cnt[q] = b.cnt;
-                nn[q] = b.cnt ? b.d[0] : INFINITY;
-            } else {
-                next[left++] = q;
-            }
+        /* the queries, in two halves on two threads when there are many; each query's results
+         * have places of their own, so the halves never meet */
+        Pass halves[2];
+        int64_t parts = m >= PARALLEL_FROM ? 2 : 1, cut = parts == 2 ? m / 2 : m;
+        for (int h = 0; h < parts; h++) {
+            Pass *P = &halves[h];
+            P->g = &g; P->px = px; P->py = py; P->k = k; P->reach = reach; P->span = span;
+            P->all = m == n; P->todo = todo; P->from = h ? cut : 0; P->to = h ? m : cut;
+            P->bd = bd; P->bi = bi; P->cnt = cnt; P->nn = nn; P->next = next + P->from; P->left = 0;
+        }
+        pthread_t other;
+        int threaded = parts == 2 && pthread_create(&other, NULL, run_pass, &halves[1]) == 0;
+        run_pass(&halves[0]);
+        if (parts == 2) {
+            if (threaded) pthread_join(other, NULL);
+            else run_pass(&halves[1]);
+        }
+        int64_t left = halves[0].left;
+        if (parts == 2) {  /* the second half's leftovers after the first's */
+            memmove(next + left, next + cut, (size_t)halves[1].left * sizeof(int32_t));
+            left += halves[1].left;
         }
         grid_free(&g);
         memcpy(todo, next, (size_t)left * sizeof(int32_t));

@@ -243,8 +243,9 @@ def test_near_pairs_equal_brute_force(layout: str, kernel: str) -> None:
 
 
 def test_near_pairs_compiled_equal_numpy_on_large_layouts() -> None:
-    """Past 4,096 points both search a radius measured on a sample first; their pairs and distances
-    stay the same bit for bit (lattices full of ties, duplicates, far clusters, a point far away)."""
+    """Past 4,096 points both search a radius measured on a sample first, and the kernel queries on two
+    threads, half the points each; their pairs and distances stay the same bit for bit (lattices full
+    of ties, duplicates, far clusters, a point far away)."""
     if compiled.native is None:
         pytest.skip("the compiled kernels are not built (no C compiler)")
     rng = np.random.default_rng(5)
