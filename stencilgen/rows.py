@@ -20,6 +20,7 @@ How rows are found, in four vectorised steps:
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -236,6 +237,20 @@ def _lines(center: np.ndarray, theta: float, members: np.ndarray, rules: Rules) 
         for f, c, p, gp in zip(first.tolist(), count.tolist(), pitch.tolist(), gaps.tolist(), strict=True)
         if p > rules.row_tolerance_um
     ]
+
+
+THREADED_FROM = 20_000  # members (of all directions) worth a second thread for the lines
+
+
+def _all_lines(center: np.ndarray, directions: list[tuple[float, np.ndarray]], rules: Rules) -> list[_Line]:
+    """`_lines` of every direction, one direction after another. The compiled kernel lets go of the
+    interpreter while it works, so with many members two directions are worked at once."""
+    if compiled.native is not None and len(directions) > 1 and sum(len(m) for _, m in directions) >= THREADED_FROM:
+        with ThreadPoolExecutor(2) as pool:
+            found = list(pool.map(lambda d: _lines(center, d[0], d[1], rules), directions))
+    else:
+        found = [_lines(center, theta, members, rules) for theta, members in directions]
+    return [ln for part in found for ln in part]
 
 
 def _lines_numpy(center: np.ndarray, theta: float, members: np.ndarray, rules: Rules) -> tuple[np.ndarray, ...]:
@@ -725,10 +740,7 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
     reach.pair_um = PAIR_REACH * float(nn.max())
     if not len(pairs):
         return empty, reach
-    lines: list[_Line] = []
-    for theta, members in _directions(center, pairs, rules.row_tolerance_um):
-        lines.extend(_lines(center, theta, members, rules))
-    lines = _choose(lines, n)
+    lines = _choose(_all_lines(center, _directions(center, pairs, rules.row_tolerance_um), rules), n)
     by = _by_contact(lines) if lines else None  # the same lines for both steps, unless some are dropped
     kept = _drop_cutting_lines(lines, by)
     row_lines, grids = _arrays(kept, by if len(kept) == len(lines) else None)

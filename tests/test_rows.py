@@ -648,3 +648,25 @@ def test_directions_by_distinct_vectors_are_the_plain_rule(seed, kind, turn):
     for (t, m), (tw, mw) in zip(got, want, strict=True):
         assert abs(t - tw) <= 1e-12 or abs(abs(t - tw) - np.pi) <= 1e-12
         assert np.array_equal(m, mw)
+
+
+def test_lines_on_two_threads_are_the_lines_one_after_another(monkeypatch):
+    """With many members the directions' lines are found two at a time (the kernel lets go of the
+    interpreter); the lines, and their order, are those found one direction after another."""
+    from stencilgen import rows
+    from stencilgen.distance import near_pairs
+    from stencilgen.rules import Rules
+
+    pts = np.stack(np.meshgrid(np.arange(40) * 150.0, np.arange(30) * 150.0), axis=-1).reshape(-1, 2)
+    ring = np.array([p.mean(axis=0) for p in synth.ring(side=3000.0, pitch=110.0, count=20).polygons()])
+    pts = np.vstack([pts, ring + 1e4])
+    pairs, _nn = near_pairs(pts, rows.NEIGHBOURS, rows.PAIR_REACH, 100.0)
+    directions = rows._directions(pts, pairs, 2.0)
+    assert len(directions) >= 4
+    monkeypatch.setattr(rows, "THREADED_FROM", 0)
+    both = rows._all_lines(pts, directions, Rules())
+    monkeypatch.setattr(rows, "THREADED_FROM", 10**9)
+    one = rows._all_lines(pts, directions, Rules())
+    assert len(both) == len(one) > 70
+    for a, b in zip(both, one, strict=True):
+        assert (a.theta, a.pitch, a.gaps) == (b.theta, b.pitch, b.gaps) and np.array_equal(a.members, b.members)
