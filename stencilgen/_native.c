@@ -985,6 +985,97 @@ done:
     return result;
 }
 
+/* ---- cutting lines ---------------------------------------------------------------------------- */
+
+/* cutting(m, o, did, close, sizes, D) -> bytes (L): 1 for each line rows._drop_cutting_lines drops.
+ * m, o: every (contact, line) membership sorted by contact (int64, M each); did: each line's direction
+ * (int64, L); close: D x D uint8, whether two directions are alike; sizes: each line's members (L). */
+static PyObject *cutting(PyObject *self, PyObject *args)
+{
+    Py_buffer bm, bo, bd, bc, bs;
+    Py_ssize_t D;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*n", &bm, &bo, &bd, &bc, &bs, &D)) return NULL;
+    PyObject *result = NULL;
+    int64_t M = bm.len / 8, L = bs.len / 8;
+    int64_t *start = NULL, *fill = NULL, *cm = NULL, *ncross = NULL, *per_dir = NULL, *stamp = NULL;
+    int64_t *other = NULL;
+    const int64_t *m = bm.buf, *o = bo.buf, *did = bd.buf, *sizes = bs.buf;
+    const unsigned char *close = bc.buf;
+    int bad = bo.len != bm.len || bd.len != bs.len || D < 1 || bc.len != D * D;
+    for (int64_t i = 0; i < M && !bad; i++) bad = o[i] < 0 || o[i] >= L || (i && m[i] < m[i - 1]);
+    for (int64_t l = 0; l < L && !bad; l++) bad = did[l] < 0 || did[l] >= D;
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "cutting: memberships sorted by contact, lines and directions in range");
+        goto done;
+    }
+    start = calloc((size_t)L + 1, 8); cm = calloc((size_t)L + 1, 8); ncross = calloc((size_t)L + 1, 8);
+    per_dir = calloc((size_t)(L * D) + 1, 8); stamp = malloc(((size_t)L + 1) * 8); fill = malloc(((size_t)L + 1) * 8);
+    result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)L);
+    if (!start || !cm || !ncross || !per_dir || !stamp || !fill || !result) {
+        Py_CLEAR(result);
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        goto done;
+    }
+    char *drop = PyBytes_AS_STRING(result);
+    memset(drop, 0, (size_t)L);
+    /* every ordered pair of lines (of unlike directions) through one contact, bucketed by the first */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int64_t g = 0; g < M;) {
+            int64_t h = g;
+            while (h < M && m[h] == m[g]) h++;
+            for (int64_t i = g; i < h; i++) {
+                int any = 0;
+                for (int64_t j = g; j < h; j++) {
+                    if (j == i || close[did[o[i]] * D + did[o[j]]]) continue;
+                    any = 1;
+                    if (pass == 0) start[o[i] + 1]++;
+                    else other[fill[o[i]]++] = o[j];
+                }
+                if (pass == 0 && any) cm[o[i]]++;
+            }
+            g = h;
+        }
+        if (pass == 0) {
+            for (int64_t l = 0; l < L; l++) start[l + 1] += start[l];
+            memcpy(fill, start, (size_t)L * 8);
+            other = malloc((size_t)(start[L] ? start[L] : 1) * 8);
+            if (!other) { Py_CLEAR(result); PyErr_NoMemory(); goto done; }
+        }
+    }
+    /* the lines each crosses, each once: how many, and how many of each direction */
+    for (int64_t l = 0; l < L; l++) stamp[l] = -1;
+    int64_t suspects = 0;
+    for (int64_t a = 0; a < L; a++) {
+        for (int64_t t = start[a]; t < start[a + 1]; t++) {
+            int64_t b = other[t];
+            if (stamp[b] == a) continue;
+            stamp[b] = a;
+            ncross[a]++;
+            per_dir[a * D + did[b]]++;
+        }
+        suspects += cm[a] >= sizes[a] && ncross[a] >= sizes[a];
+    }
+    if (!suspects) goto done;
+    /* a suspect is dropped unless some row it cuts is crossed by three lines of its direction */
+    for (int64_t a = 0; a < L; a++) {
+        if (!(cm[a] >= sizes[a] && ncross[a] >= sizes[a])) continue;
+        int64_t most = 0, da = did[a];
+        for (int64_t t = start[a]; t < start[a + 1]; t++) {
+            int64_t b = other[t];
+            if (stamp[b] == L + a) continue;
+            stamp[b] = L + a;
+            int64_t alike = 0;
+            for (int64_t d = 0; d < D; d++) alike += per_dir[b * D + d] * close[d * D + da];
+            if (alike > most) most = alike;
+        }
+        drop[a] = most < 3;
+    }
+done:
+    free(start); free(fill); free(cm); free(ncross); free(per_dir); free(stamp); free(other);
+    PyBuffer_Release(&bm); PyBuffer_Release(&bo); PyBuffer_Release(&bd); PyBuffer_Release(&bc); PyBuffer_Release(&bs);
+    return result;
+}
+
 /* ---- axis_rectangles ------------------------------------------------------------------------- */
 
 /* axis_rectangles(coords) -> None or (area, cx, cy, short, long, angle), bytes of float64 each:
@@ -1050,6 +1141,8 @@ static PyMethodDef methods[] = {
      "gds_points(data, offset, stride, count, v, scale) -> float64 bytes of evenly spaced closed polygons, or None."},
     {"first_unique", first_unique, METH_VARARGS,
      "first_unique(a, b) -> (inverse, first): distinct float64 pairs by their bits, in order of first appearance."},
+    {"cutting", cutting, METH_VARARGS,
+     "cutting(m, o, did, close, sizes, D) -> bytes: 1 for each line rows._drop_cutting_lines drops."},
     {"axis_rectangles", axis_rectangles, METH_VARARGS,
      "axis_rectangles(coords) -> None or (area, cx, cy, short, long, angle): axis-parallel rectangles measured."},
     {"boxes_touch", boxes_touch, METH_VARARGS,

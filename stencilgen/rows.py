@@ -329,22 +329,47 @@ def _drop_cutting_lines(lines: list[_Line], by: tuple[np.ndarray, np.ndarray] | 
     """Lines made only of contacts that already lie on rows of another direction, one from each, where
     those rows are not crossed by two more lines of this direction (they are no grid): e.g. a 45 deg
     "line" through the end contacts of staggered double rows near a corner. Such a line is not a row.
-    `by`: `_by_contact(lines)`, if known."""
+    `by`: `_by_contact(lines)`, if known. The compiled kernel when built, else `_cutting_numpy`."""
     if len(lines) < 2:
         return lines
-    L = len(lines)
     m, o = _by_contact(lines) if by is None else by
+    # lines share a theta per direction (the direction's), so directions are compared value by value
+    thetas, did = np.unique([ln.theta for ln in lines], return_inverse=True)
+    close = _turns(thetas[:, None], thetas[None, :]) < 2.0
+    sizes = np.array([len(ln.members) for ln in lines], dtype=np.int64)
+    if compiled.native is not None:
+        i8 = np.int64
+        raw = compiled.native.cutting(
+            np.ascontiguousarray(m, dtype=i8),
+            np.ascontiguousarray(o, dtype=i8),
+            np.ascontiguousarray(did, dtype=i8),
+            np.ascontiguousarray(close, dtype=np.uint8),
+            sizes,
+            len(thetas),
+        )
+        drop = np.frombuffer(raw, dtype=bool)
+    else:
+        drop = _cutting_numpy(m, o, did, close, sizes)
+    if not drop.any():
+        return lines
+    return [ln for k, ln in enumerate(lines) if not drop[k]]
+
+
+def _cutting_numpy(m: np.ndarray, o: np.ndarray, did: np.ndarray, close: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Which lines `_drop_cutting_lines` drops, in numpy. m, o: the memberships sorted by contact
+    (`_by_contact`); did: each line's direction; close: whether two directions are alike; sizes:
+    each line's members."""
+    L, D = len(sizes), len(close)
     # every ordered pair of lines through one contact: (a, b) from membership entries e and partner
     first = np.flatnonzero(np.concatenate([[True], m[1:] != m[:-1]]))
     size = np.diff(np.append(first, len(m)))
     gsize = np.repeat(size, size)
     e = np.repeat(np.arange(len(m)), gsize)
     partner = ranges(np.repeat(first, size), gsize)
-    e, partner = e[partner != e], partner[partner != e]
-    # lines share a theta per direction (the direction's), so directions are compared value by value
-    thetas, did = np.unique([ln.theta for ln in lines], return_inverse=True)
-    close = _turns(thetas[:, None], thetas[None, :]) < 2.0
-    cross = ~close[did[o[e]], did[o[partner]]]
+    other = partner != e
+    e, partner = e[other], partner[other]
+    d_of = did[o]  # the direction of each membership's line
+    cross = ~close.ravel()[d_of[e] * D + d_of[partner]]  # (a flat index: a 2-D gather costs more)
     e, partner = e[cross], partner[cross]
     has_cross = np.zeros(len(m), dtype=bool)
     has_cross[e] = True
@@ -352,18 +377,17 @@ def _drop_cutting_lines(lines: list[_Line], by: tuple[np.ndarray, np.ndarray] | 
     key = unique(o[e] * L + o[partner])  # which line crosses which, once
     xa, xb = key // L, key % L
     n_crosses = np.bincount(xa, minlength=L)
-    sizes = np.array([len(ln.members) for ln in lines])
     suspect = (crossing_members >= sizes) & (n_crosses >= sizes)  # (n_crosses > 0 follows)
     if not suspect.any():
-        return lines
+        return suspect
     # how many lines of a suspect's direction cross each of the rows it cuts (itself included)
-    per_dir = np.bincount(xa * len(thetas) + did[xb], minlength=L * len(thetas)).reshape(L, len(thetas))
+    per_dir = np.bincount(xa * D + did[xb], minlength=L * D).reshape(L, D)
     alike = per_dir @ close.astype(np.int64)  # alike[r, d]: lines crossing r with direction close to d
-    at = np.flatnonzero(suspect[xa])
+    at = np.flatnonzero(suspect[xa])  # (xa ascending: each suspect's crossings are one run)
     most = np.zeros(L, dtype=np.int64)
-    np.maximum.at(most, xa[at], alike[xb[at], did[xa[at]]])
-    drop = suspect & (most < 3)  # a grid's line, or one sharing a row twice, stays: a row after all
-    return [ln for k, ln in enumerate(lines) if not drop[k]]
+    runs = np.flatnonzero(np.concatenate([[True], xa[at][1:] != xa[at][:-1]]))
+    most[xa[at][runs]] = np.maximum.reduceat(alike.ravel()[xb[at] * D + did[xa[at]]], runs)
+    return suspect & (most < 3)  # a grid's line, or one sharing a row twice, stays: a row after all
 
 
 def _row_gap(rules: Rules) -> int:

@@ -670,3 +670,51 @@ def test_lines_on_two_threads_are_the_lines_one_after_another(monkeypatch):
     assert len(both) == len(one) > 70
     for a, b in zip(both, one, strict=True):
         assert (a.theta, a.pitch, a.gaps) == (b.theta, b.pitch, b.gaps) and np.array_equal(a.members, b.members)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0.0, 0.01, np.pi / 4, np.pi / 2, 2.0]), st.sets(st.integers(0, 40), min_size=3)),
+        min_size=2,
+        max_size=25,
+    )
+)
+def test_cutting_lines_compiled_equal_numpy(found):
+    """Which lines are dropped as cutting lines: the kernel and the numpy form agree on random line
+    sets (contacts in several lines, alike directions 0.01 rad apart, grids and lone diagonals)."""
+    from stencilgen import compiled, rows
+
+    lines = [rows._Line(theta, np.array(sorted(members), dtype=np.int64), 100.0, 0) for theta, members in found]
+    native = compiled.native
+    if native is None:
+        pytest.skip("the compiled kernels are not built (no C compiler)")
+    got = rows._drop_cutting_lines(lines)
+    try:
+        compiled.native = None
+        want = rows._drop_cutting_lines(lines)
+    finally:
+        compiled.native = native
+    assert [id(x) for x in got] == [id(x) for x in want]
+
+
+def test_cutting_diagonal_through_staggered_ends_is_dropped_in_both_forms():
+    """Two crossing rows of three and a diagonal through one contact of each: the diagonal cuts
+    rows that no other line of its direction crosses, so it goes; three parallel diagonals crossing
+    a grid stay."""
+    from stencilgen import compiled, rows
+
+    h1 = rows._Line(0.0, np.array([0, 1, 2]), 100.0, 0)
+    h2 = rows._Line(0.0, np.array([3, 4, 5]), 100.0, 0)
+    v1 = rows._Line(np.pi / 2, np.array([6, 7, 8]), 100.0, 0)
+    diag = rows._Line(np.pi / 4, np.array([2, 3, 8]), 141.0, 0)  # one contact of each row
+    grid = [rows._Line(0.0, np.arange(3 * r, 3 * r + 3), 100.0, 0) for r in range(3)]
+    grid += [rows._Line(np.pi / 2, np.arange(c, 9, 3), 100.0, 0) for c in range(3)]
+    native = compiled.native
+    for form in ([native] if native is not None else []) + [None]:
+        compiled.native = form
+        try:
+            assert rows._drop_cutting_lines([h1, h2, v1, diag]) == [h1, h2, v1]
+            assert rows._drop_cutting_lines(grid) == grid
+        finally:
+            compiled.native = native
