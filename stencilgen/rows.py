@@ -554,8 +554,11 @@ def _arrays(
     return rows, grids
 
 
-def _corners(center: np.ndarray, rows: list[Row], rules: Rules) -> list[tuple[int, int, np.ndarray, float]]:
-    """Row pairs meeting at a corner: (row a, row b, centerline intersection, score)."""
+def _corners(
+    center: np.ndarray, rows: list[Row], mid: np.ndarray, rules: Rules
+) -> list[tuple[int, int, np.ndarray, float]]:
+    """Row pairs meeting at a corner: (row a, row b, centerline intersection, score). `mid`: each
+    row's mean member centre."""
     R = len(rows)
     if R < 2:
         return []
@@ -576,8 +579,14 @@ def _corners(center: np.ndarray, rows: list[Row], rules: Rules) -> list[tuple[in
     if not len(a):
         return []
     # nearest contacts: an end of one row and any contact of the other (an L or a T)
-    members = _Members.of(rows)
-    score = np.minimum(_ends_to_members(center, members, ends, a, b), _ends_to_members(center, members, ends, b, a))
+    members = _Members.of(rows, center, mid)
+    # (a distance beyond the reach is told apart from none: such a pair does not meet, or meets by
+    # the centerline distance below)
+    r = rules.corner_reach * np.maximum(pitch[a], pitch[b])
+    limit = r + rules.row_tolerance_um
+    score = np.minimum(
+        _ends_to_members(center, members, ends, a, b, limit), _ends_to_members(center, members, ends, b, a, limit)
+    )
     # an end of one row near the other's extended centerline
     t_end = np.einsum("ij,ij->i", ends[:, 1] - Og, U)  # (R,) the last member along its own row
     for p, q in ((a, b), (b, a)):
@@ -588,8 +597,7 @@ def _corners(center: np.ndarray, rows: list[Row], rules: Rules) -> list[tuple[in
             gap = np.minimum(np.abs(t), np.abs(t - t_end[q]))
             off = np.maximum(np.abs(np.einsum("ij,ij->i", rel, N[q])), gap)
             score = np.where(beyond, np.minimum(score, off), score)
-    r = rules.corner_reach * np.maximum(pitch[a], pitch[b])
-    meet = score <= r + rules.row_tolerance_um  # the reach is inclusive, up to the placement tolerance
+    meet = score <= limit  # the reach is inclusive, up to the placement tolerance
     a, b, score = a[meet], b[meet], score[meet]
     if not len(a):
         return []
@@ -617,16 +625,43 @@ def _corners(center: np.ndarray, rows: list[Row], rules: Rules) -> list[tuple[in
 
 @dataclass(frozen=True)
 class _Members:
-    """Every row's contacts one row after another (built once, looked into many times)."""
+    """Every row's contacts one row after another (built once, looked into many times), with their
+    positions along their rows, ascending within each (rows order their members so)."""
 
     flat: np.ndarray
     starts: np.ndarray
     sizes: np.ndarray
+    t: np.ndarray  # position along the row's direction from its mean centre, as `_rows` sorts by
+    key: np.ndarray  # t + row * width: every row's positions searchable at once, rows apart
+    width: float
+    mid: np.ndarray
+    U: np.ndarray
 
     @staticmethod
-    def of(rows: list[Row]) -> _Members:
+    def of(rows: list[Row], center: np.ndarray, mid: np.ndarray) -> _Members:
         sizes = np.array([len(r.members) for r in rows])
-        return _Members(np.concatenate([r.members for r in rows]), np.cumsum(sizes) - sizes, sizes)
+        flat = np.concatenate([r.members for r in rows])
+        row_of = np.repeat(np.arange(len(rows)), sizes)
+        U = np.array([r.direction for r in rows])
+        x, y = center[:, 0][flat], center[:, 1][flat]
+        t = (x - mid[:, 0][row_of]) * U[:, 0][row_of] + (y - mid[:, 1][row_of]) * U[:, 1][row_of]
+        width = 4.0 * max(float(np.max(np.abs(t))), 1.0)
+        return _Members(flat, np.cumsum(sizes) - sizes, sizes, t, t + row_of * width, width, mid, U)
+
+    def along(self, q: np.ndarray, pts: np.ndarray) -> np.ndarray:
+        """The positions of points pts[k] along row q[k], as its members' are measured."""
+        m, U = self.mid[q], self.U[q]
+        return (pts[:, 0] - m[:, 0]) * U[:, 0] + (pts[:, 1] - m[:, 1]) * U[:, 1]
+
+    def within(self, q: np.ndarray, t: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where row q[k]'s members at positions within half[k] of t[k] begin and end (places in
+        flat), with room for rounding: a member nearer than half[k] to the point at t[k] is inside."""
+        slack = half * 1e-9 + 8 * np.spacing(self.width * (len(self.sizes) + 1.0)) + 1e-6
+        base = q * self.width
+        lo = np.searchsorted(self.key, (t - half - slack) + base, side="left")
+        hi = np.searchsorted(self.key, (t + half + slack) + base, side="right")
+        first, end = self.starts[q], self.starts[q] + self.sizes[q]
+        return np.clip(lo, first, end), np.clip(hi, first, end)
 
 
 def _members_of(rows: _Members, which: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -636,22 +671,51 @@ def _members_of(rows: _Members, which: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return np.repeat(np.arange(len(which)), cnt), rows.flat[ranges(rows.starts[which], cnt)], np.cumsum(cnt) - cnt
 
 
-def _ends_to_members(center: np.ndarray, rows: _Members, ends: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """For every pair k, the least distance from either end of row p[k] to any contact of row q[k]."""
-    pair, ids, run = _members_of(rows, q)
-    px, py = np.take(center[:, 0], ids), np.take(center[:, 1], ids)  # 1-D gathers: several times quicker
-    least = None
-    for k in (0, 1):
-        dx, dy = np.take(ends[p, k, 0], pair) - px, np.take(ends[p, k, 1], pair) - py
+def _least_sq(center: np.ndarray, rows: _Members, pts: np.ndarray, q: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """For every k, the least squared distance from pts[k] to a contact of row q[k] (dx^2 + dy^2, as
+    over all of them) where that distance is within limit[k]; else more than limit[k]^2 (maybe inf).
+    Only members whose position along the row lies within limit[k], and within the distance of the
+    member nearest in position, are measured: no other can be nearer."""
+    t = rows.along(q, pts)
+    at = np.clip(np.searchsorted(rows.key, t + q * rows.width), rows.starts[q] + 1, rows.starts[q] + rows.sizes[q] - 1)
+    best = None
+    for j in (at - 1, at):  # the members on either side of the point's position (rows hold 3 or more)
+        c = rows.flat[j]
+        dx, dy = pts[:, 0] - center[:, 0][c], pts[:, 1] - center[:, 1][c]
         sq = dx * dx + dy * dy
-        least = sq if least is None else np.minimum(least, sq)
-    assert least is not None
-    return np.sqrt(np.minimum.reduceat(least, run))
+        best = sq if best is None else np.minimum(best, sq)
+    assert best is not None
+    lo, hi = rows.within(q, t, np.minimum(np.sqrt(best), limit))
+    cnt = hi - lo
+    out = np.full(len(q), np.inf)
+    some = np.flatnonzero(cnt > 0)
+    cnt = cnt[some]
+    k = np.repeat(some, cnt)
+    c = rows.flat[ranges(lo[some], cnt)]
+    dx, dy = np.take(pts[:, 0], k) - np.take(center[:, 0], c), np.take(pts[:, 1], k) - np.take(center[:, 1], c)
+    if len(some):
+        out[some] = np.minimum.reduceat(dx * dx + dy * dy, np.cumsum(cnt) - cnt)
+    return out
 
 
-def _corner_members(center: np.ndarray, rows: list[Row], corner_list: list, rules: Rules) -> list[Corner]:
+def _ends_to_members(
+    center: np.ndarray, rows: _Members, ends: np.ndarray, p: np.ndarray, q: np.ndarray, limit: np.ndarray
+) -> np.ndarray:
+    """For every pair k, the least distance from either end of row p[k] to any contact of row q[k],
+    where it is within limit[k] (else inf)."""
+    d = np.sqrt(
+        np.minimum(_least_sq(center, rows, ends[p, 0], q, limit), _least_sq(center, rows, ends[p, 1], q, limit))
+    )
+    d[d > limit] = np.inf
+    return d
+
+
+def _corner_members(
+    center: np.ndarray, rows: list[Row], mid: np.ndarray, corner_list: list, rules: Rules
+) -> list[Corner]:
     """The corners found, each with the contacts of its two rows within its reach of the point where
-    their centerlines meet (inclusive, as for finding corners; at least the nearest of each row)."""
+    their centerlines meet (inclusive, as for finding corners; at least the nearest of each row).
+    `mid`: each row's mean member centre."""
     if not corner_list:
         return []
     a = np.array([c[0] for c in corner_list])
@@ -667,19 +731,25 @@ def _corner_members(center: np.ndarray, rows: list[Row], corner_list: list, rule
     keys = []
     C = len(a)
     n = len(center)
-    of_rows = _Members.of(rows)
+    of_rows = _Members.of(rows, center, mid)
     for side in (a, b):
-        k, ids, run = _members_of(of_rows, side)
+        # only members within the limit along the row can be within it
+        lo, hi = of_rows.within(side, of_rows.along(side, x), limit)
+        cnt = hi - lo
+        k = np.repeat(np.arange(C), cnt)
+        ids = of_rows.flat[ranges(lo, cnt)]
         pts = np.take(center, ids, axis=0)
-        dist = np.hypot(pts[:, 0] - x[k, 0], pts[:, 1] - x[k, 1])
-        near = dist <= limit[k]
+        near = np.hypot(pts[:, 0] - x[k, 0], pts[:, 1] - x[k, 1]) <= limit[k]
         # a corner none of whose contacts on this side are near takes the nearest one
-        none = np.flatnonzero(~np.logical_or.reduceat(near, run))
-        if len(none):
-            for c in none.tolist():
-                stop = run[c + 1] if c + 1 < C else len(dist)
-                near[run[c] + int(np.argmin(dist[run[c] : stop]))] = True
+        found = np.zeros(C, dtype=bool)
+        found[k[near]] = True
+        extra = []
+        for c in np.flatnonzero(~found).tolist():
+            row = of_rows.flat[of_rows.starts[side[c]] : of_rows.starts[side[c]] + of_rows.sizes[side[c]]]
+            d = np.hypot(center[row, 0] - x[c, 0], center[row, 1] - x[c, 1])
+            extra.append(c * n + int(row[int(np.argmin(d))]))
         keys.append(k[near] * n + ids[near])
+        keys.append(np.array(extra, dtype=np.int64))
     key = unique(np.concatenate(keys))
     owner = key // n
     bounds = np.searchsorted(owner, np.arange(C + 1))
@@ -774,7 +844,7 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
     row_lines.sort(key=lambda ln: int(ln.members.min()))
     rows, mid, lo, hi = _rows(center, row_lines)
 
-    corner_list = _corners(center, rows, rules)
+    corner_list = _corners(center, rows, mid, rules)
     comp = components(len(rows), np.array([(a, b) for a, b, _, _ in corner_list], dtype=np.int64).reshape(-1, 2))
     # element centre of each row: the bbox centre of its corner-joined rows, if they turn; otherwise
     # the smallest such element around it, otherwise the centre of all contacts
@@ -806,7 +876,7 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
     rows = oriented
     staggers = _staggers(center, rows, centres, lo, hi)
 
-    corners = _corner_members(center, rows, corner_list, rules)
+    corners = _corner_members(center, rows, mid, corner_list, rules)
 
     row_of = np.full(n, -1, dtype=np.int64)
     for r in reversed(rows):

@@ -470,7 +470,8 @@ def test_corners_are_found_as_one_by_one(angle, pitch, count, seed):
     contacts, _ = build_contacts(Polygons.from_list(polys), 0.001)
     rules = Rules()
     rows = _find_rows(contacts, rules)[0].rows
-    got = _corners(contacts.center, rows, rules)
+    mid = np.array([contacts.center[r.members].mean(axis=0) for r in rows])
+    got = _corners(contacts.center, rows, mid, rules)
     want = _corners_one_by_one(contacts.center, rows, rules)
     assert [(a, b) for a, b, _x, _s in got] == [(a, b) for a, b, _x in want]
     for (_a, _b, x, _s), (_, _, y) in zip(got, want, strict=True):
@@ -718,3 +719,69 @@ def test_cutting_diagonal_through_staggered_ends_is_dropped_in_both_forms():
             assert rows._drop_cutting_lines(grid) == grid
         finally:
             compiled.native = native
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.0, 90.0), st.sampled_from([(100.0, 9), (55.0, 30)]))
+def test_corner_distances_measured_near_in_position_are_all_members_measured(seed, turn, ring):
+    """Corner finding measures an end's distance to a row (up to a limit) only at members near it in
+    position along the row, and a corner's members only within its reach along each row: the same
+    (to the bit) as measuring every member, on turned, jittered dies with missing contacts and
+    several dies."""
+    from stencilgen import rows as R
+    from stencilgen.rules import Rules
+
+    rng = np.random.default_rng(seed)
+    pitch, count = ring
+    polys = []
+    for i in range(2):
+        die = synth.ring(
+            side=pitch * (count + 4),
+            pitch=pitch,
+            count=count,
+            pad=(0.6 * pitch, 0.8 * pitch),
+            missing={i: [1, count // 2]},
+        )
+        polys += [p + np.array([i * pitch * (count + 7), 0.0]) for p in die.polygons()]
+    a = np.radians(turn)
+    rot = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
+    polys = [p @ rot + rng.normal(0, 0.3, 2) for p in polys]
+    contacts = build_contacts(Polygons.from_list(polys), 0.001)[0]
+    seen = {}
+    corners_fn, members_fn = R._corners, R._corner_members
+
+    def corners(center, rows, mid, rules):
+        seen["corners"] = (center, list(rows), mid)
+        return corners_fn(center, rows, mid, rules)
+
+    def corner_members(center, rows, mid, corner_list, rules):
+        seen["members"] = (center, list(rows), mid, corner_list)
+        return members_fn(center, rows, mid, corner_list, rules)
+
+    R._corners, R._corner_members = corners, corner_members
+    try:
+        rs = R.find_rows(contacts)
+    finally:
+        R._corners, R._corner_members = corners_fn, members_fn
+    assert len(rs.corners) == 8
+    center, rows, mid = seen["corners"]
+    p, q = np.meshgrid(np.arange(len(rows)), np.arange(len(rows)))
+    p, q = p.ravel(), q.ravel()
+    ends = np.array([[center[r.members[0]], center[r.members[-1]]] for r in rows])
+    limit = rng.uniform(0, 3, len(p)) * pitch
+    got = R._ends_to_members(center, R._Members.of(rows, center, mid), ends, p, q, limit)
+    for k in range(len(p)):
+        pts = center[rows[q[k]].members]
+        d = [(e[0] - pts[:, 0]) ** 2 + (e[1] - pts[:, 1]) ** 2 for e in ends[p[k]]]
+        want = np.sqrt(min(d[0].min(), d[1].min()))
+        assert got[k] == (want if want <= limit[k] else np.inf)
+    center, rows, mid, corner_list = seen["members"]
+    rules = Rules()
+    for c, corner in zip(corner_list, rs.corners, strict=True):
+        want = []
+        for r in c[:2]:
+            m = rows[r].members
+            limit = rules.corner_reach * max(rows[c[0]].pitch, rows[c[1]].pitch) + rules.row_tolerance_um
+            d = np.hypot(center[m, 0] - c[2][0], center[m, 1] - c[2][1])
+            want += list(m[d <= limit]) or [m[int(np.argmin(d))]]
+        assert corner.members.tolist() == sorted(set(want))
