@@ -776,9 +776,12 @@ def _rows(center: np.ndarray, lines: list[_Line]) -> tuple[list[Row], np.ndarray
     x, y = center[:, 0][flat], center[:, 1][flat]
     mid = np.column_stack([np.add.reduceat(x, starts), np.add.reduceat(y, starts)]) / sizes[:, None]
     t = (x - mid[:, 0][line_of]) * U[:, 0][line_of] + (y - mid[:, 1][line_of]) * U[:, 1][line_of]
-    order = np.lexsort((t, line_of))  # along each row; stable where two are level
-    members = flat[order]
-    origin = mid + t[order][starts][:, None] * U
+    if ((np.diff(t) >= 0) | (line_of[1:] != line_of[:-1])).all():  # in order already (lines come so)
+        members, t_first = flat, t[starts]
+    else:
+        order = np.lexsort((t, line_of))  # along each row; stable where two are level
+        members, t_first = flat[order], t[order][starts]
+    origin = mid + t_first[:, None] * U
     rows = [
         Row(i, members[s : s + k], U[i].copy(), _rot90(U[i]), origin[i], ln.pitch, ln.gaps)
         for i, (ln, s, k) in enumerate(zip(lines, starts.tolist(), sizes.tolist(), strict=True))
@@ -862,18 +865,20 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
             if len(group) >= 2 and len({turns[k] for k in group}) >= 2:
                 elements[int(ordered[bounds[g]])] = ((e_lo[g] + e_hi[g]) / 2, e_lo[g], e_hi[g])
     around = _element_around(rows, mid, comp, elements)
-    oriented = []
     centres = []
     element_list = list(elements.values())
-    for k, r in enumerate(rows):
+    for k in range(len(rows)):
         if int(comp[k]) in elements:
             centre = elements[int(comp[k])][0]
         else:
             centre = element_list[around[k]][0] if around[k] >= 0 else allc
             reach.loose_rows += around[k] < 0
-        oriented.append(_orient(r, centre, center, mid[k]))
         centres.append(centre)
-    rows = oriented
+    if rows:  # each row's normal away from its centre: the rows facing it are turned (`_orient`)
+        away = mid - np.array(centres)
+        normal = np.array([r.normal for r in rows])
+        turn = away[:, 0] * normal[:, 0] + away[:, 1] * normal[:, 1] < -1e-9
+        rows = [_orient(r, centres[k], center, mid[k]) if turn[k] else r for k, r in enumerate(rows)]
     staggers = _staggers(center, rows, centres, lo, hi)
 
     corners = _corner_members(center, rows, mid, corner_list, rules)
