@@ -463,7 +463,8 @@ static inline int meet(const double *b, int64_t i, int64_t j)
 }
 
 /* boxes_touch(box) -> bool: whether two of the boxes (n x 4 float64: xmin, ymin, xmax, ymax) overlap
- * or touch. Boxes with NaN or infinite corners take part in nothing. */
+ * or touch. Boxes with NaN or infinite corners take part in nothing. None when a finite corner lies
+ * 1e150 or farther from the origin (spans there could overflow; the caller asks numpy). */
 static PyObject *boxes_touch(PyObject *self, PyObject *args)
 {
     Py_buffer bb;
@@ -476,15 +477,16 @@ static PyObject *boxes_touch(PyObject *self, PyObject *args)
     double *lx = malloc((size_t)(n ? n : 1) * sizeof(double));
     double *ly = malloc((size_t)(n ? n : 1) * sizeof(double));
     int64_t *big = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
-    int found = 0, failed = 0;
+    int found = 0, failed = 0, huge = 0;
     if (!live || !ext || !tmp || !lx || !ly || !big) { failed = 1; goto out; }
     Py_BEGIN_ALLOW_THREADS
     int64_t m = 0, nb = 0;
     for (int64_t i = 0; i < n; i++) {
         const double *p = box + 4 * i;
+        for (int j = 0; j < 4; j++) huge |= isfinite(p[j]) && !(fabs(p[j]) < 1e150);
         if (isfinite(p[0]) && isfinite(p[1]) && isfinite(p[2]) && isfinite(p[3])) live[m++] = i;
     }
-    if (m >= 2) {
+    if (m >= 2 && !huge) {
         for (int64_t t = 0; t < m; t++) {
             const double *p = box + 4 * live[t];
             ext[t] = fmax(p[2] - p[0], p[3] - p[1]);
@@ -549,6 +551,7 @@ out:
     free(live); free(ext); free(tmp); free(lx); free(ly); free(big);
     PyBuffer_Release(&bb);
     if (failed) return PyErr_NoMemory();
+    if (huge) Py_RETURN_NONE;
     return PyBool_FromLong(found);
 }
 
@@ -1146,7 +1149,7 @@ static PyMethodDef methods[] = {
     {"axis_rectangles", axis_rectangles, METH_VARARGS,
      "axis_rectangles(coords) -> None or (area, cx, cy, short, long, angle): axis-parallel rectangles measured."},
     {"boxes_touch", boxes_touch, METH_VARARGS,
-     "boxes_touch(box) -> whether two boxes (n x 4 float64: xmin, ymin, xmax, ymax) overlap or touch."},
+     "boxes_touch(box) -> whether two boxes (n x 4 float64) overlap or touch; None for corners beyond 1e150."},
     {NULL, NULL, 0, NULL},
 };
 

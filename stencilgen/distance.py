@@ -126,9 +126,10 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
 def boxes_touch(box: np.ndarray) -> bool:
     """Whether two of the boxes ((N, 4) xmin, ymin, xmax, ymax) overlap or touch; NaN boxes meet
     none. The compiled kernel stops at the first pair found; `box_pairs` finds them all."""
-    finite = np.isfinite(box)
-    if compiled.native is not None and (np.abs(box[finite]) < 1e150).all():  # (no span overflows)
-        return bool(compiled.native.boxes_touch(np.ascontiguousarray(box, dtype=np.float64)))
+    if compiled.native is not None:
+        touch = compiled.native.boxes_touch(np.ascontiguousarray(box, dtype=np.float64))
+        if touch is not None:  # (None: corners so far out that spans could overflow)
+            return touch
     return bool(len(box_pairs(box, box, 0.0, same=True)[0]))
 
 

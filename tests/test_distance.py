@@ -410,3 +410,19 @@ def test_axis_rectangles_compiled_equal_numpy(kind: str, monkeypatch: pytest.Mon
         assert np.array_equal(a, b)
     # the long side's angle: along y where it is longer; for a square, where the first edge runs
     assert np.array_equal(got[4] == 90.0, np.where(w == h, first_y, h > w))
+
+
+def test_boxes_touch_far_out_goes_to_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Corners 1e150 or more from the origin (spans there could overflow): the kernel declines (None)
+    and the numpy search answers. (The readers refuse anything beyond 1e6 um long before.)"""
+    from stencilgen import distance
+
+    box = np.array([[0.0, 0.0, 1.0, 1.0], [1.0, 0.0, 2.0, 1.0], [1e200, 1e200, 2e200, 2e200]])
+    if compiled.native is None:
+        pytest.skip("the compiled kernels are not built (no C compiler)")
+    assert compiled.native.boxes_touch(box) is None
+    assert compiled.native.boxes_touch(box[:2]) is True
+    asked = []
+    monkeypatch.setattr(distance, "box_pairs", lambda *a, **k: asked.append(1) or (np.array([0]), np.array([1])))
+    assert boxes_touch(box) is True and asked == [1]
+    assert boxes_touch(box[:2]) is True and asked == [1]
