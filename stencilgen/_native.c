@@ -272,7 +272,8 @@ static void *run_pass(void *arg)
     return NULL;
 }
 
-/* near_pairs(px, py, k, reach, start, nn) -> bytes of int64 pairs (i < j), in (i, j) order.
+/* near_pairs(px, py, k, reach, start, nn) -> bytes of int64 pairs (i < j), in (i, j) order: every
+ * pair's i, then every pair's j (a column at a time).
  * px, py: float64 coordinates (n); nn: writable float64 (n), set to each point's nearest distance. */
 static PyObject *near_pairs(PyObject *self, PyObject *args)
 {
@@ -428,8 +429,8 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
     for (int64_t a = 0; a < n; a++)
         for (int64_t u = first[a]; u < first[a + 1]; u++)
             if (u == first[a] || other[u] != other[u - 1]) {
-                pairs[w++] = a;
-                pairs[w++] = other[u];
+                pairs[w] = a;
+                pairs[total + w++] = other[u];
             }
 done:
     free(bd); free(bi); free(cnt); free(todo); free(next); free(need); free(first); free(other);
@@ -929,9 +930,6 @@ done:
 
 /* ---- bin_pairs ------------------------------------------------------------------------------- */
 
-/* first_unique(a, b) -> (inverse, first), bytes of int64: the distinct pairs (a[i], b[i]) of two
- * float64 arrays, told apart by their bits, numbered in order of first appearance; inverse (n): the
- * number of each i's pair; first (distinct): where each first appears. One pass through a hash table. */
 static inline uint64_t mix64(uint64_t h)
 {
     h ^= h >> 33; h *= 0xff51afd7ed558ccdULL;
@@ -940,51 +938,139 @@ static inline uint64_t mix64(uint64_t h)
     return h;
 }
 
-static PyObject *first_unique(PyObject *self, PyObject *args)
+/* pair_vectors(cx, cy, pa, pb) -> (inverse, vx, vy, weight), bytes: the vectors of point pairs,
+ * (cx[pb] - cx[pa], cy[pb] - cy[pa]), told apart by their bits and numbered in order of first
+ * appearance (as numeric.first_unique numbers them); inverse (int64, per pair): each pair's vector; vx, vy
+ * (float64) and weight (int64, its pairs): each distinct vector. */
+static inline int64_t vector_slot(uint64_t kx, uint64_t ky, int64_t size)
 {
-    Py_buffer ba, bb;
-    if (!PyArg_ParseTuple(args, "y*y*", &ba, &bb)) return NULL;
-    PyObject *result = NULL, *inv_b = NULL, *first_b = NULL;
-    int64_t n = ba.len / 8, *first = NULL, distinct = 0;
-    int32_t *table = NULL;
-    if (bb.len != ba.len || n >= INT32_MAX) {
-        PyErr_SetString(PyExc_ValueError, "first_unique: two float64 arrays of one length, under 2**31");
+    return (int64_t)(mix64(kx ^ mix64(ky + 0x9e3779b97f4a7c15ULL)) & (uint64_t)(size - 1));
+}
+
+static PyObject *pair_vectors(PyObject *self, PyObject *args)
+{
+    Py_buffer bx, by, ba, bb;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*", &bx, &by, &ba, &bb)) return NULL;
+    PyObject *result = NULL, *out[4] = {NULL};
+    int64_t n = bx.len / 8, P = ba.len / 8, distinct = 0;
+    const double *cx = bx.buf, *cy = by.buf;
+    const int64_t *pa = ba.buf, *pb = bb.buf;
+    /* the table and the distinct vectors grow as vectors are found: a layout on a grid has few */
+    int64_t size = 1024, cap = 256;
+    int32_t *table = malloc((size_t)size * sizeof(int32_t));
+    uint64_t *ux = malloc((size_t)cap * 8), *uy = malloc((size_t)cap * 8);
+    int64_t *w = malloc((size_t)cap * 8);
+    if (by.len != bx.len || bb.len != ba.len || P >= INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "pair_vectors: coordinates of one length, pairs of points among them");
         goto done;
     }
-    const uint64_t *ka = ba.buf, *kb = bb.buf;
-    int64_t size = 16;
-    while (size < 2 * n) size <<= 1;
-    table = malloc((size_t)size * sizeof(int32_t));
-    first = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
-    inv_b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * 8));
-    if (!table || !first || !inv_b) { if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
-    int64_t *inv = (int64_t *)PyBytes_AS_STRING(inv_b);
-    memset(table, 0xff, (size_t)size * sizeof(int32_t));  /* -1: empty */
-    for (int64_t i = 0; i < n; i++) {
-        uint64_t x = ka[i], y = kb[i];
-        int64_t h = (int64_t)(mix64(x ^ mix64(y + 0x9e3779b97f4a7c15ULL)) & (uint64_t)(size - 1));
+    out[0] = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(P * 8));
+    if (!table || !ux || !uy || !w || !out[0]) { if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
+    int64_t *inv = (int64_t *)PyBytes_AS_STRING(out[0]);
+    memset(table, 0xff, (size_t)size * sizeof(int32_t));
+    for (int64_t i = 0; i < P; i++) {
+        if (pa[i] < 0 || pa[i] >= n || pb[i] < 0 || pb[i] >= n) {
+            PyErr_SetString(PyExc_ValueError, "pair_vectors: coordinates of one length, pairs of points among them");
+            goto done;
+        }
+        double x = cx[pb[i]] - cx[pa[i]], y = cy[pb[i]] - cy[pa[i]];
+        uint64_t kx, ky;
+        memcpy(&kx, &x, 8);
+        memcpy(&ky, &y, 8);
+        int64_t h = vector_slot(kx, ky, size);
         for (;;) {
             int32_t u = table[h];
-            if (u < 0) {  /* a pair not seen before */
-                table[h] = (int32_t)distinct;
-                first[distinct] = i;
-                inv[i] = distinct++;
-                break;
-            }
-            int64_t f = first[u];
-            if (ka[f] == x && kb[f] == y) {
-                inv[i] = u;
-                break;
-            }
+            if (u < 0) break;
+            if (ux[u] == kx && uy[u] == ky) break;
             h = (h + 1) & (size - 1);
         }
+        if (table[h] >= 0) {
+            w[table[h]]++;
+            inv[i] = table[h];
+            continue;
+        }
+        if (distinct == cap) {  /* room for more vectors */
+            cap *= 2;
+            uint64_t *nx = realloc(ux, (size_t)cap * 8), *ny;
+            if (nx) ux = nx;
+            ny = realloc(uy, (size_t)cap * 8);
+            if (ny) uy = ny;
+            int64_t *nw = realloc(w, (size_t)cap * 8);
+            if (nw) w = nw;
+            if (!nx || !ny || !nw) { PyErr_NoMemory(); goto done; }
+        }
+        table[h] = (int32_t)distinct;
+        ux[distinct] = kx; uy[distinct] = ky; w[distinct] = 1;
+        inv[i] = distinct++;
+        if (2 * distinct > size) {  /* a table twice as large, the vectors placed again */
+            int32_t *nt = malloc((size_t)(2 * size) * sizeof(int32_t));
+            if (!nt) { PyErr_NoMemory(); goto done; }
+            free(table);
+            table = nt;
+            size *= 2;
+            memset(table, 0xff, (size_t)size * sizeof(int32_t));
+            for (int64_t u = 0; u < distinct; u++) {
+                int64_t g = vector_slot(ux[u], uy[u], size);
+                while (table[g] >= 0) g = (g + 1) & (size - 1);
+                table[g] = (int32_t)u;
+            }
+        }
     }
-    first_b = PyBytes_FromStringAndSize((const char *)first, (Py_ssize_t)(distinct * 8));
-    if (first_b) result = PyTuple_Pack(2, inv_b, first_b);
+    out[1] = PyBytes_FromStringAndSize((const char *)ux, (Py_ssize_t)(distinct * 8));
+    out[2] = PyBytes_FromStringAndSize((const char *)uy, (Py_ssize_t)(distinct * 8));
+    out[3] = PyBytes_FromStringAndSize((const char *)w, (Py_ssize_t)(distinct * 8));
+    if (out[1] && out[2] && out[3]) result = PyTuple_Pack(4, out[0], out[1], out[2], out[3]);
 done:
-    Py_XDECREF(inv_b); Py_XDECREF(first_b);
-    free(table); free(first);
-    PyBuffer_Release(&ba); PyBuffer_Release(&bb);
+    for (int j = 0; j < 4; j++) Py_XDECREF(out[j]);
+    free(table); free(ux); free(uy); free(w);
+    PyBuffer_Release(&bx); PyBuffer_Release(&by); PyBuffer_Release(&ba); PyBuffer_Release(&bb);
+    return result;
+}
+
+/* direction_members(inverse, direction, pa, pb, n, D) -> (ids, start), bytes of int64: for each
+ * direction d < D, the points (ascending, each once) of the pairs whose vector it took;
+ * direction[u]: the direction that took vector u, or -1; ids[start[d] : start[d + 1]] are d's. */
+static PyObject *direction_members(PyObject *self, PyObject *args)
+{
+    Py_buffer bi, bd, ba, bb;
+    Py_ssize_t n, D;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*nn", &bi, &bd, &ba, &bb, &n, &D)) return NULL;
+    PyObject *result = NULL, *ids_b = NULL, *start_b = NULL;
+    unsigned char *mark = NULL;
+    int64_t P = bi.len / 8, U = bd.len / 8;
+    const int64_t *inv = bi.buf, *dir = bd.buf, *pa = ba.buf, *pb = bb.buf;
+    int bad = ba.len != bi.len || bb.len != bi.len || n < 0 || D < 0;
+    for (int64_t i = 0; i < P && !bad; i++)
+        bad = inv[i] < 0 || inv[i] >= U || pa[i] < 0 || pa[i] >= n || pb[i] < 0 || pb[i] >= n;
+    for (int64_t u = 0; u < U && !bad; u++) bad = dir[u] < -1 || dir[u] >= D;
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "direction_members: pairs of points among n, vectors and directions in range");
+        goto done;
+    }
+    mark = calloc((size_t)(n * D) + 1, 1);
+    start_b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)((D + 1) * 8));
+    if (!mark || !start_b) { if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
+    for (int64_t i = 0; i < P; i++) {
+        int64_t d = dir[inv[i]];
+        if (d >= 0) mark[d * n + pa[i]] = mark[d * n + pb[i]] = 1;
+    }
+    int64_t total = 0, *start = (int64_t *)PyBytes_AS_STRING(start_b);
+    for (int64_t j = 0; j < n * D; j++) total += mark[j];
+    ids_b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(total * 8));
+    if (!ids_b) goto done;
+    int64_t *ids = (int64_t *)PyBytes_AS_STRING(ids_b), w = 0;
+    for (int64_t d = 0; d < D; d++) {
+        start[d] = w;
+        const unsigned char *m = mark + d * n;
+        for (int64_t c = 0; c < n; c++)
+            if (m[c]) ids[w++] = c;
+    }
+    start[D] = w;
+    result = PyTuple_Pack(2, ids_b, start_b);
+done:
+    Py_XDECREF(ids_b); Py_XDECREF(start_b);
+    free(mark);
+    PyBuffer_Release(&bi); PyBuffer_Release(&bd); PyBuffer_Release(&ba); PyBuffer_Release(&bb);
     return result;
 }
 
@@ -1133,7 +1219,7 @@ done:
 
 static PyMethodDef methods[] = {
     {"near_pairs", near_pairs, METH_VARARGS,
-     "near_pairs(px, py, k, reach, start, nn) -> bytes of int64 pairs (i < j); nn filled in place."},
+     "near_pairs(px, py, k, reach, start, nn) -> bytes of int64 pairs (i < j), the i column then the j; nn filled in place."},
     {"lines", lines, METH_VARARGS,
      "lines(x, y, members, ux, uy, tol, spacing_tol, most) -> (ids, first, count, pitch, gaps) as bytes."},
     {"choose", choose, METH_VARARGS,
@@ -1142,8 +1228,10 @@ static PyMethodDef methods[] = {
      "gds_runs(data) -> (start, end, last, paths): plain polygon elements of a GDSII stream (gdsii._runs)."},
     {"gds_points", gds_points, METH_VARARGS,
      "gds_points(data, offset, stride, count, v, scale) -> float64 bytes of evenly spaced closed polygons, or None."},
-    {"first_unique", first_unique, METH_VARARGS,
-     "first_unique(a, b) -> (inverse, first): distinct float64 pairs by their bits, in order of first appearance."},
+    {"pair_vectors", pair_vectors, METH_VARARGS,
+     "pair_vectors(cx, cy, pa, pb) -> (inverse, vx, vy, weight): the pairs' distinct vectors, in order of first appearance."},
+    {"direction_members", direction_members, METH_VARARGS,
+     "direction_members(inverse, direction, pa, pb, n, D) -> (ids, start): each direction's points."},
     {"cutting", cutting, METH_VARARGS,
      "cutting(m, o, did, close, sizes, D) -> bytes: 1 for each line rows._drop_cutting_lines drops."},
     {"axis_rectangles", axis_rectangles, METH_VARARGS,

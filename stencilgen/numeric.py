@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import compiled
-
 
 def median(values: np.ndarray | list[float]) -> float:
     """The median, equal to np.median to the bit, without its per-call overhead (rows take thousands
@@ -68,19 +66,10 @@ def round_half(values: np.ndarray, digits: int) -> np.ndarray:
 def first_unique(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct pairs (a[i], b[i]) of two float arrays, told apart by their bits (so -0.0 is not
     0.0), numbered in order of first appearance: (inverse, first), int64; inverse[i] is the number of
-    i's pair and first[u] where pair u first appears, so a[first][inverse] is a.
-
-    The compiled kernel when built (one pass through a hash table), else `first_unique_numpy`."""
+    i's pair and first[u] where pair u first appears, so a[first][inverse] is a. By sorting the bits.
+    (The compiled `pair_vectors` numbers point pairs' vectors so, with a hash table.)"""
     a = np.ascontiguousarray(a, dtype=np.float64)
     b = np.ascontiguousarray(b, dtype=np.float64)
-    if compiled.native is None:
-        return first_unique_numpy(a, b)
-    inv, first = compiled.native.first_unique(a, b)
-    return np.frombuffer(inv, dtype=np.int64), np.frombuffer(first, dtype=np.int64)
-
-
-def first_unique_numpy(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`first_unique` in numpy, by sorting the pairs' bits."""
     n = len(a)
     if n == 0:
         z = np.zeros(0, dtype=np.int64)

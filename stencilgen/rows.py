@@ -62,15 +62,11 @@ def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tu
     distinct vector, weighted by its pairs; a layout on a database grid has few."""
     nbins = round(180 / BIN_DEG)
     pa, pb = pairs[:, 0], pairs[:, 1]  # a column at a time (an (N, 2) gather costs several times more)
-    vx = center[:, 0][pb] - center[:, 0][pa]
-    vy = center[:, 1][pb] - center[:, 1][pa]
-    inv, first = first_unique(vx, vy)
-    vx, vy = vx[first], vy[first]
+    inv, vx, vy, weight = _pair_vectors(center, pa, pb)
     theta = _mod_pi(np.arctan2(vy, vx))
     bins = np.floor(np.degrees(theta) / BIN_DEG).astype(np.int64) % nbins
     order = np.argsort(bins.astype(np.int16), kind="stable")  # 16-bit keys: a radix sort
-    weight = np.bincount(inv, minlength=len(first))[order]
-    theta, bins, vx, vy = theta[order], bins[order], vx[order], vy[order]
+    theta, bins, vx, vy, weight = theta[order], bins[order], vx[order], vy[order], weight[order]
     start = np.searchsorted(bins, np.arange(nbins + 1))
     total = np.concatenate([[0], np.cumsum(weight)])
     counts = total[start[1:]] - total[start[:-1]]  # pairs in each bin
@@ -131,16 +127,43 @@ def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tu
     if not found:
         return []
     # each direction's contacts: the ends of its pairs
-    of_pair = np.empty(len(order), dtype=np.int64)
-    of_pair[order] = direction
-    d = of_pair[inv]
+    of_vector = np.empty(len(order), dtype=np.int64)
+    of_vector[order] = direction
+    n, D = len(center), len(found)
+    if compiled.native is not None:
+        i8 = np.int64
+        raw = compiled.native.direction_members(
+            inv, of_vector, np.ascontiguousarray(pa, dtype=i8), np.ascontiguousarray(pb, dtype=i8), n, D
+        )
+        ids, start = (np.frombuffer(b, dtype=np.int64) for b in raw)
+        return [(best, ids[start[k] : start[k + 1]]) for k, best in enumerate(found)]
+    d = of_vector[inv]
     sel = np.flatnonzero(d >= 0)
-    n = len(center)
     at = d[sel] * n  # (a flat index: a 2-D scatter costs several times more)
-    mark = np.zeros(len(found) * n, dtype=bool)
+    mark = np.zeros(D * n, dtype=bool)
     mark[at + pa[sel]] = True
     mark[at + pb[sel]] = True
     return [(best, np.flatnonzero(mark[k * n : (k + 1) * n])) for k, best in enumerate(found)]
+
+
+def _pair_vectors(center: np.ndarray, pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The distinct vectors (to the bit) of point pairs (pa, pb), in order of first appearance:
+    (inverse: each pair's vector, vx, vy, weight: each vector's pairs). The compiled kernel when built
+    (one pass), else numpy (`numeric.first_unique`)."""
+    if compiled.native is not None:
+        f8, i8 = np.float64, np.int64
+        raw = compiled.native.pair_vectors(
+            np.ascontiguousarray(center[:, 0], dtype=f8),
+            np.ascontiguousarray(center[:, 1], dtype=f8),
+            np.ascontiguousarray(pa, dtype=i8),
+            np.ascontiguousarray(pb, dtype=i8),
+        )
+        inv, weight = np.frombuffer(raw[0], dtype=i8), np.frombuffer(raw[3], dtype=i8)
+        return inv, np.frombuffer(raw[1], dtype=f8), np.frombuffer(raw[2], dtype=f8), weight
+    vx = center[:, 0][pb] - center[:, 0][pa]
+    vy = center[:, 1][pb] - center[:, 1][pa]
+    inv, first = first_unique(vx, vy)
+    return inv, vx[first], vy[first], np.bincount(inv, minlength=len(first))
 
 
 def _regular(

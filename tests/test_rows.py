@@ -785,3 +785,49 @@ def test_corner_distances_measured_near_in_position_are_all_members_measured(see
             d = np.hypot(center[m, 0] - c[2][0], center[m, 1] - c[2][1])
             want += list(m[d <= limit]) or [m[int(np.argmin(d))]]
         assert corner.members.tolist() == sorted(set(want))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([3, 50, 3000]), st.sampled_from([0, 1, 2]))
+def test_pair_vectors_compiled_equal_numpy(seed, distinct, kind):
+    """The pairs' distinct vectors, numbered in order of first appearance: the kernel (a hash table
+    that grows as vectors are found) and numpy (first_unique) give the same numbers, vectors and
+    weights, bit for bit (-0.0 and 0.0 apart; enough vectors to grow the table several times)."""
+    from stencilgen import compiled, rows
+
+    if compiled.native is None:
+        pytest.skip("the compiled kernels are not built (no C compiler)")
+    rng = np.random.default_rng(seed)
+    if kind == 0:  # points on a grid: few vectors
+        pts = rng.integers(0, 8, (200, 2)) * 55.0
+    elif kind == 1:  # signed zeros among the coordinates
+        pts = rng.choice([0.0, -0.0, 1.5, -1.5], (200, 2))
+    else:
+        pts = rng.uniform(-1e4, 1e4, (200, 2))
+    pairs = rng.integers(0, len(pts), (distinct * 4, 2))
+    got = rows._pair_vectors(pts, pairs[:, 0], pairs[:, 1])
+    native = compiled.native
+    try:
+        compiled.native = None
+        want = rows._pair_vectors(pts, pairs[:, 0], pairs[:, 1])
+    finally:
+        compiled.native = native
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == w.dtype and np.array_equal(g.view(np.int64), w.view(np.int64))
+    inv, vx, _vy, weight = got
+    assert np.array_equal(vx[inv], pts[pairs[:, 1], 0] - pts[pairs[:, 0], 0])
+    assert weight.sum() == len(pairs)
+
+
+def test_pair_vectors_and_direction_members_refuse_points_out_of_range():
+    from stencilgen import compiled
+
+    if compiled.native is None:
+        pytest.skip("the compiled kernels are not built (no C compiler)")
+    x = np.zeros(3)
+    with pytest.raises(ValueError):
+        compiled.native.pair_vectors(x, x, np.array([0, 1]), np.array([2, 3]))
+    with pytest.raises(ValueError):
+        compiled.native.direction_members(np.array([0]), np.array([0]), np.array([0]), np.array([5]), 3, 1)
+    with pytest.raises(ValueError):
+        compiled.native.direction_members(np.array([0]), np.array([2]), np.array([0]), np.array([1]), 3, 1)
