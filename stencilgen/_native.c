@@ -272,6 +272,102 @@ static void *run_pass(void *arg)
     return NULL;
 }
 
+/* Run fn on two halves of a job, the second on a thread of its own when one can be made. */
+static void run_halves(void *(*fn)(void *), void *first, void *second)
+{
+    pthread_t other;
+    int threaded = pthread_create(&other, NULL, fn, second) == 0;
+    fn(first);
+    if (threaded) pthread_join(other, NULL);
+    else fn(second);
+}
+
+/* The pairs of near_pairs from each point's k nearest (bi, bd; cnt of them), for points from .. to:
+ * a pair {a < b} is found in a's list, or only in b's (an "extra", kept for a's bucket). Pass 0
+ * counts each point's own pairs (and gathers the extras); pass 1 writes each point's pairs, its own
+ * and its extras, in order of b, at its place. */
+typedef struct {
+    const int32_t *bi;
+    const double *bd, *nn;
+    const int64_t *cnt;
+    int64_t k, from, to, total;
+    double reach;
+    int pass;
+    int64_t *own;        /* (n) pass 0: each point's valid pairs with a later point */
+    uint64_t *extra;     /* pass 0: (a << 32 | b) of the extras; pass 1: all extras, sorted */
+    int64_t n_extra, cap_extra;
+    int64_t *at;         /* pass 1: (n + 1) where each point's pairs begin */
+    int64_t *pairs;      /* pass 1: the output, the a column then the b */
+    int failed;
+} PairPass;
+
+static inline int pair_valid(const PairPass *P, int64_t q, int64_t t)
+{
+    int32_t p = P->bi[q * P->k + t];
+    double lim = P->reach * (P->nn[q] < P->nn[p] ? P->nn[q] : P->nn[p]) + 1e-9;
+    return P->bd[q * P->k + t] <= lim;
+}
+
+static void *pair_pass(void *arg)
+{
+    PairPass *P = arg;
+    int64_t k = P->k;
+    if (P->pass == 0) {
+        for (int64_t q = P->from; q < P->to; q++) {
+            int64_t own = 0;
+            for (int64_t t = 0; t < P->cnt[q]; t++) {
+                if (!pair_valid(P, q, t)) continue;
+                int32_t p = P->bi[q * k + t];
+                if (p > q) { own++; continue; }
+                int listed = 0;  /* in p's list too: p's own pair (equally valid: one distance) */
+                for (int64_t u = 0; u < P->cnt[p] && !listed; u++) listed = P->bi[(int64_t)p * k + u] == q;
+                if (listed) continue;
+                if (P->n_extra == P->cap_extra) {
+                    int64_t cap = P->cap_extra ? 2 * P->cap_extra : 1024;
+                    uint64_t *e = realloc(P->extra, (size_t)cap * sizeof(uint64_t));
+                    if (!e) { P->failed = 1; return NULL; }
+                    P->extra = e;
+                    P->cap_extra = cap;
+                }
+                P->extra[P->n_extra++] = ((uint64_t)p << 32) | (uint64_t)q;
+            }
+            P->own[q] = own;
+        }
+        return NULL;
+    }
+    /* pass 1: the extras are sorted; this half's begin at the first with a >= from */
+    int64_t lo = 0, hi = P->n_extra;
+    while (lo < hi) {
+        int64_t mid = (lo + hi) >> 1;
+        if ((int64_t)(P->extra[mid] >> 32) < P->from) lo = mid + 1; else hi = mid;
+    }
+    int64_t e = lo;
+    int32_t *mine = malloc((size_t)k * sizeof(int32_t));
+    if (!mine) { P->failed = 1; return NULL; }
+    for (int64_t q = P->from; q < P->to; q++) {
+        int64_t m = 0;  /* the point's own later partners, sorted */
+        for (int64_t t = 0; t < P->cnt[q]; t++) {
+            int32_t p = P->bi[q * k + t];
+            if (p <= q || !pair_valid(P, q, t)) continue;
+            int64_t w = m++;
+            while (w > 0 && mine[w - 1] > p) { mine[w] = mine[w - 1]; w--; }
+            mine[w] = p;
+        }
+        int64_t w = P->at[q], i = 0;
+        while (i < m || (e < P->n_extra && (int64_t)(P->extra[e] >> 32) == q)) {
+            int64_t b;
+            if (i < m && !(e < P->n_extra && (int64_t)(P->extra[e] >> 32) == q && (int64_t)(P->extra[e] & 0xffffffffu) < mine[i]))
+                b = mine[i++];
+            else
+                b = (int64_t)(P->extra[e++] & 0xffffffffu);
+            P->pairs[w] = q;
+            P->pairs[P->total + w++] = b;
+        }
+    }
+    free(mine);
+    return NULL;
+}
+
 /* near_pairs(px, py, k, reach, start, nn) -> bytes of int64 pairs (i < j), in (i, j) order: every
  * pair's i, then every pair's j (a column at a time).
  * px, py: float64 coordinates (n); nn: writable float64 (n), set to each point's nearest distance. */
@@ -289,7 +385,6 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
     double *bd = NULL, *need = NULL;
     int32_t *bi = NULL, *todo = NULL, *next = NULL;
     int64_t *cnt = NULL, *first = NULL, *pairs = NULL;
-    int32_t *other = NULL;
     Grid g = {0};
     if (by.len != bx.len || bnn.len != bx.len || n >= INT32_MAX || k < 1 || n < 2) {
         PyErr_SetString(PyExc_ValueError, "near_pairs: mismatched arrays, or k < 1, or fewer than 2 points");
@@ -379,61 +474,76 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
     }
     Py_END_ALLOW_THREADS
     if (failed) { PyErr_NoMemory(); goto done; }
-    /* the pairs, mutual within reach, each once: bucketed by their first point */
-    first = calloc((size_t)n + 1, sizeof(int64_t));
-    other = malloc((size_t)(n * k) * sizeof(int32_t));
-    if (!first || !other) { PyErr_NoMemory(); goto done; }
-    int64_t total = 0;
-    Py_BEGIN_ALLOW_THREADS
-    for (int64_t q = 0; q < n; q++)  /* a pair too far for either end is dropped (-1) */
-        for (int64_t t = 0; t < cnt[q]; t++) {
-            int32_t p = bi[q * k + t];
-            double lim = reach * (nn[q] < nn[p] ? nn[q] : nn[p]) + 1e-9;
-            if (bd[q * k + t] <= lim) first[(q < p ? q : p) + 1]++;
-            else bi[q * k + t] = -1;
+    /* the pairs, mutual within reach, each once, in order: each point's own later partners, and
+     * the extras (a in b's list only); on two threads, each half of the points */
+    {
+        int64_t half = n >= PARALLEL_FROM ? n / 2 : n;
+        PairPass H[2];
+        for (int h = 0; h < 2; h++) {
+            PairPass *P = &H[h];
+            memset(P, 0, sizeof(*P));
+            P->bi = bi; P->bd = bd; P->nn = nn; P->cnt = cnt; P->k = k; P->reach = reach;
+            P->from = h ? half : 0;
+            P->to = h ? n : half;
         }
-    for (int64_t q = 0; q < n; q++) first[q + 1] += first[q];
-    int64_t *fill = malloc((size_t)n * sizeof(int64_t));
-    if (fill) {
-        memcpy(fill, first, (size_t)n * sizeof(int64_t));
-        for (int64_t q = 0; q < n; q++)
-            for (int64_t t = 0; t < cnt[q]; t++) {
-                int32_t p = bi[q * k + t];
-                if (p >= 0) {
-                    int64_t a = q < p ? q : p, b2 = q < p ? p : q;
-                    other[fill[a]++] = (int32_t)b2;
+        first = malloc(((size_t)n + 1) * sizeof(int64_t));  /* each point's own pairs, then where its pairs begin */
+        if (!first) { PyErr_NoMemory(); goto pairs_done; }
+        H[0].own = H[1].own = first;
+        int failed2 = 0;
+        int64_t total = 0;
+        Py_BEGIN_ALLOW_THREADS
+        if (half < n) run_halves(pair_pass, &H[0], &H[1]);
+        else pair_pass(&H[0]);
+        failed2 = H[0].failed || H[1].failed;
+        if (!failed2) {
+            /* the extras of both halves together, sorted by (a, b); counted into their buckets */
+            int64_t ne = H[0].n_extra + H[1].n_extra;
+            uint64_t *ex = malloc((size_t)(ne ? ne : 1) * sizeof(uint64_t));
+            uint64_t *tk = malloc((size_t)(ne ? ne : 1) * sizeof(uint64_t));
+            int32_t *ix = malloc((size_t)(ne ? ne : 1) * sizeof(int32_t));
+            int32_t *ti = malloc((size_t)(ne ? ne : 1) * sizeof(int32_t));
+            if (!ex || !tk || !ix || !ti) failed2 = 1;
+            else {
+                if (H[0].n_extra) memcpy(ex, H[0].extra, (size_t)H[0].n_extra * sizeof(uint64_t));
+                if (H[1].n_extra) memcpy(ex + H[0].n_extra, H[1].extra, (size_t)H[1].n_extra * sizeof(uint64_t));
+                for (int64_t i = 0; i < ne; i++) ix[i] = 0;
+                radix_sort(ex, ix, ne, ((uint64_t)n << 32) | (uint64_t)n, tk, ti);
+                for (int64_t i = 0; i < ne; i++) first[ex[i] >> 32]++;
+                for (int64_t q = 0; q < n; q++) {  /* counts -> places */
+                    int64_t c = first[q];
+                    first[q] = total;
+                    total += c;
                 }
+                first[n] = total;
+                for (int h = 0; h < 2; h++) {
+                    free(H[h].extra);
+                    H[h].extra = ex;
+                    H[h].n_extra = ne;
+                    H[h].at = first;
+                    H[h].total = total;
+                    H[h].pass = 1;
+                }
+                ex = NULL;
             }
-        free(fill);
-        /* each bucket: sorted, repeats dropped (insertion sort: a bucket holds about 2k) */
-        for (int64_t a = 0; a < n; a++) {
-            int64_t lo = first[a], hi = first[a + 1];
-            for (int64_t u = lo + 1; u < hi; u++) {
-                int32_t v = other[u];
-                int64_t w = u;
-                while (w > lo && other[w - 1] > v) { other[w] = other[w - 1]; w--; }
-                other[w] = v;
-            }
-            for (int64_t u = lo; u < hi; u++)
-                if (u == lo || other[u] != other[u - 1]) total++;
+            free(ex); free(tk); free(ix); free(ti);
         }
-    } else {
-        total = -1;
+        Py_END_ALLOW_THREADS
+        if (failed2) { PyErr_NoMemory(); goto pairs_done; }
+        result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(total * 2 * (int64_t)sizeof(int64_t)));
+        if (!result) goto pairs_done;
+        pairs = (int64_t *)PyBytes_AS_STRING(result);
+        H[0].pairs = H[1].pairs = pairs;
+        Py_BEGIN_ALLOW_THREADS
+        if (half < n) run_halves(pair_pass, &H[0], &H[1]);
+        else pair_pass(&H[0]);
+        Py_END_ALLOW_THREADS
+        if (H[0].failed || H[1].failed) { Py_CLEAR(result); PyErr_NoMemory(); }
+    pairs_done:
+        if (H[0].extra == H[1].extra) H[1].extra = NULL;  /* (shared after pass 0) */
+        free(H[0].extra); free(H[1].extra);
     }
-    Py_END_ALLOW_THREADS
-    if (total < 0) { PyErr_NoMemory(); goto done; }
-    result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(total * 2 * (int64_t)sizeof(int64_t)));
-    if (!result) goto done;
-    pairs = (int64_t *)PyBytes_AS_STRING(result);
-    int64_t w = 0;
-    for (int64_t a = 0; a < n; a++)
-        for (int64_t u = first[a]; u < first[a + 1]; u++)
-            if (u == first[a] || other[u] != other[u - 1]) {
-                pairs[w] = a;
-                pairs[total + w++] = other[u];
-            }
 done:
-    free(bd); free(bi); free(cnt); free(todo); free(next); free(need); free(first); free(other);
+    free(bd); free(bi); free(cnt); free(todo); free(next); free(need); free(first);
     PyBuffer_Release(&bx); PyBuffer_Release(&by); PyBuffer_Release(&bnn);
     return result;
 }

@@ -426,3 +426,16 @@ def test_boxes_touch_far_out_goes_to_numpy(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(distance, "box_pairs", lambda *a, **k: asked.append(1) or (np.array([0]), np.array([1])))
     assert boxes_touch(box) is True and asked == [1]
     assert boxes_touch(box[:2]) is True and asked == [1]
+
+
+@pytest.mark.parametrize("k", [1, 3, 70])
+def test_near_pairs_compiled_equal_numpy_for_any_k(k: int) -> None:
+    """Many neighbours (more than a kernel's small buffers would hold), or one: on two threads, with
+    many pairs found from one end only (clustered points of uneven density), the same pairs."""
+    if compiled.native is None:
+        pytest.skip("the compiled kernels are not built (no C compiler)")
+    rng = np.random.default_rng(k)
+    pts = np.vstack([rng.normal(0, 50, (3000, 2)), rng.uniform(-3000, 3000, (3000, 2))])
+    a, nn_a = near_pairs(pts, k, 2.5, 10.0)
+    b, nn_b = near_pairs_numpy(pts, k, 2.5, 10.0)
+    assert np.array_equal(nn_a, nn_b) and np.array_equal(a, b) and len(a) > len(pts) // 3
