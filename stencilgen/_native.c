@@ -668,13 +668,16 @@ out:
 
 /* ---- lines ----------------------------------------------------------------------------------- */
 
-/* Stable order of `key` (n): a natural merge sort, quick on keys that come nearly in order. Ties keep
- * their order in `order` as given. tmp: n scratch. */
+/* Stable order of `key` (n): a natural merge sort, quick on keys that come nearly in order (runs
+ * that fall strictly are turned round: they hold no ties). Ties keep their order in `order` as
+ * given. The keys travel with the indices, so that merging reads memory in order. tmp: n scratch. */
 static void merge_order(const double *key, int64_t *order, int64_t *tmp, int64_t n)
 {
     if (n < 2) return;
     int64_t *run = malloc((size_t)(n + 1) * sizeof(int64_t));
-    if (!run) {  /* no memory for the runs: insertion sort (correct, slow) */
+    double *ka = malloc((size_t)n * sizeof(double)), *kb = malloc((size_t)n * sizeof(double));
+    if (!run || !ka || !kb) {  /* no memory for the runs: insertion sort (correct, slow) */
+        free(run); free(ka); free(kb);
         for (int64_t i = 1; i < n; i++) {
             int64_t v = order[i], j = i;
             while (j > 0 && key[order[j - 1]] > key[v]) { order[j] = order[j - 1]; j--; }
@@ -682,29 +685,46 @@ static void merge_order(const double *key, int64_t *order, int64_t *tmp, int64_t
         }
         return;
     }
+    for (int64_t i = 0; i < n; i++) ka[i] = key[order[i]];
     int64_t nr = 0;
-    run[nr++] = 0;
-    for (int64_t i = 1; i < n; i++)
-        if (key[order[i]] < key[order[i - 1]]) run[nr++] = i;
+    for (int64_t i = 0; i < n;) {
+        run[nr++] = i;
+        int64_t j = i + 1;
+        if (j < n && ka[j] < ka[i]) {  /* falling strictly: turned round */
+            while (j < n && ka[j] < ka[j - 1]) j++;
+            for (int64_t lo = i, hi = j - 1; lo < hi; lo++, hi--) {
+                double t = ka[lo]; ka[lo] = ka[hi]; ka[hi] = t;
+                int64_t u = order[lo]; order[lo] = order[hi]; order[hi] = u;
+            }
+        } else {
+            while (j < n && !(ka[j] < ka[j - 1])) j++;
+        }
+        i = j;
+    }
     run[nr] = n;
     int64_t *src = order, *dst = tmp;
+    double *ks = ka, *kd = kb;
     while (nr > 1) {
         int64_t w = 0;
         for (int64_t r = 0; r < nr; r += 2) {
             int64_t a = run[r], m = run[r + 1], b = r + 2 <= nr ? run[r + 2] : n;
             if (r + 1 >= nr) { m = b = run[nr]; }
             int64_t i = a, j = m, o = a;
-            while (i < m && j < b) dst[o++] = key[src[j]] < key[src[i]] ? src[j++] : src[i++];
-            while (i < m) dst[o++] = src[i++];
-            while (j < b) dst[o++] = src[j++];
+            while (i < m && j < b) {
+                if (ks[j] < ks[i]) { kd[o] = ks[j]; dst[o++] = src[j++]; }
+                else { kd[o] = ks[i]; dst[o++] = src[i++]; }
+            }
+            while (i < m) { kd[o] = ks[i]; dst[o++] = src[i++]; }
+            while (j < b) { kd[o] = ks[j]; dst[o++] = src[j++]; }
             run[w++] = a;
         }
         run[w] = n;
         nr = w;
         int64_t *t = src; src = dst; dst = t;
+        double *u = ks; ks = kd; kd = u;
     }
     if (src != order) memcpy(order, src, (size_t)n * sizeof(int64_t));
-    free(run);
+    free(run); free(ka); free(kb);
 }
 
 /* The median of v (c values, reordered), as numpy has it: the mean of the two middle ones. */
