@@ -10,6 +10,7 @@ one move, so a flat cell of 100,000 pads costs a handful of numpy passes.
 
 from __future__ import annotations
 
+import mmap
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -165,10 +166,19 @@ def _runs(w: np.ndarray, bare: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     return start, end, last_of_run[run]
 
 
+def _contents(path: str) -> bytes | mmap.mmap:
+    """The file's bytes: mapped (read as they are used, no copy), or read when it cannot be mapped
+    (an empty file, a pipe)."""
+    with open(path, "rb") as f:
+        try:
+            return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except (ValueError, OSError):
+            return f.read()
+
+
 def read_stream(path: str, unit_m: float = 1e-6) -> Stream:
     """The cells of a GDSII file, lengths in `unit_m` (micrometres), or `Unsupported`."""
-    with open(path, "rb") as f:
-        data = f.read()
+    data = _contents(path)
     if len(data) < 4:
         raise Unsupported("too short")
     w = np.frombuffer(data, dtype=">u2", count=len(data) // 2)
