@@ -359,3 +359,21 @@ def test_evenly_spaced_polygons_and_their_closing_check(tmp_path, kernel):
     words[last + 1] ^= 1
     broken = gdsii.Stream(words, stream.db_m, stream.scale, stream.cells)
     assert broken._evenly_spaced(at, npts) is None
+
+
+def test_a_file_is_mapped_and_an_empty_one_read(tmp_path):
+    """A layout file is mapped, not copied into memory; an empty file (which cannot be mapped) is
+    read, and refused as too short to be GDSII."""
+    import mmap
+
+    import synth
+
+    path = str(tmp_path / "ring.gds")
+    synth.write_gds(path, synth.ring(side=2000.0, pitch=100.0, count=12).polygons())
+    data = gdsii._contents(path)
+    assert isinstance(data, mmap.mmap) and data[:4] == open(path, "rb").read(4)
+    empty = tmp_path / "empty.gds"
+    empty.write_bytes(b"")
+    assert gdsii._contents(str(empty)) == b""
+    with pytest.raises(gdsii.Unsupported):
+        gdsii.read_stream(str(empty))
