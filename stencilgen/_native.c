@@ -1204,6 +1204,103 @@ done:
     return result;
 }
 
+/* ---- bands ----------------------------------------------------------------------------------- */
+
+/* bands(lo, hi, wide) -> (band, narrowest) or None: repeats._bands without a sort. The intervals
+ * [lo, hi] (float64, n each) mark cells of wide / 2.5 that they reach; a stretch reached by none and
+ * wider than `wide` holds two whole cells, so only runs of unreached cells are measured, from the
+ * intervals that end in the cell before the run and begin in the cell after. band (int64 bytes):
+ * each interval's band, the stretches wider than `wide` before it; narrowest: the least such
+ * stretch (inf if none). None when the cells would be too many for the intervals (or a value is not
+ * finite, or an interval ends before it begins): the caller sorts. */
+static PyObject *bands(PyObject *self, PyObject *args)
+{
+    Py_buffer bl, bh;
+    double wide;
+    if (!PyArg_ParseTuple(args, "y*y*d", &bl, &bh, &wide)) return NULL;
+    PyObject *result = NULL, *band_b = NULL;
+    int64_t n = bl.len / 8, *cover = NULL, *run_before = NULL, *run_after = NULL, *cuts = NULL;
+    double *left = NULL, *right = NULL;
+    const double *lo = bl.buf, *hi = bh.buf;
+    int decline = bh.len != bl.len || n == 0 || !(wide > 0);
+    double base = 0, top = 0;
+    for (int64_t i = 0; i < n && !decline; i++) {
+        decline = !isfinite(lo[i]) || !isfinite(hi[i]) || hi[i] < lo[i];
+        if (i == 0 || lo[i] < base) base = lo[i];
+        if (i == 0 || hi[i] > top) top = hi[i];
+    }
+    double cw = wide / 2.5, cells = decline ? 0 : (top - base) / cw + 2;
+    if (decline || !(cells <= 4.0 * (double)n + 1024)) {
+        result = Py_None;
+        Py_INCREF(result);
+        goto done;
+    }
+    int64_t C = (int64_t)cells;
+    cover = calloc((size_t)C + 2, 8);
+    run_before = malloc(((size_t)C + 2) * 8);
+    run_after = malloc(((size_t)C + 2) * 8);
+    cuts = calloc((size_t)C + 2, 8);
+    band_b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * 8));
+    if (!cover || !run_before || !run_after || !cuts || !band_b) { if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
+    int64_t *band = (int64_t *)PyBytes_AS_STRING(band_b), chmax = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t cl = (int64_t)((lo[i] - base) / cw), ch = (int64_t)((hi[i] - base) / cw);
+        cover[cl]++;
+        cover[ch + 1]--;
+        if (ch > chmax) chmax = ch;
+    }
+    /* runs of cells no interval reaches, between the first and the last reached */
+    int64_t nruns = 0, reached = 0;
+    for (int64_t c = 0; c <= chmax; c++) {
+        reached += cover[c];
+        cover[c] = reached;
+    }
+    for (int64_t c = 0; c <= C + 1; c++) { run_before[c] = -1; run_after[c] = -1; }
+    for (int64_t c = 1; c <= chmax;) {
+        if (cover[c] != 0) { c++; continue; }
+        int64_t e = c;
+        while (e + 1 <= chmax && cover[e + 1] == 0) e++;
+        run_before[c - 1] = nruns;  /* the cell before the run, and the cell after it */
+        run_after[e + 1] = nruns;
+        nruns++;
+        c = e + 1;
+    }
+    left = malloc((size_t)(nruns ? nruns : 1) * 8);
+    right = malloc((size_t)(nruns ? nruns : 1) * 8);
+    if (!left || !right) { PyErr_NoMemory(); Py_CLEAR(band_b); goto done; }
+    for (int64_t r = 0; r < nruns; r++) { left[r] = -INFINITY; right[r] = INFINITY; }
+    for (int64_t i = 0; i < n; i++) {
+        int64_t cl = (int64_t)((lo[i] - base) / cw), ch = (int64_t)((hi[i] - base) / cw);
+        int64_t r = run_before[ch];
+        if (r >= 0 && hi[i] > left[r]) left[r] = hi[i];
+        r = run_after[cl];
+        if (r >= 0 && lo[i] < right[r]) right[r] = lo[i];
+    }
+    double narrowest = INFINITY;
+    for (int64_t c = 0; c <= C; c++) {  /* cuts[c]: the stretches wider than `wide` ending before cell c */
+        cuts[c + 1] = cuts[c];
+        int64_t r = run_after[c + 1];
+        if (r >= 0) {
+            double gap = right[r] - left[r];
+            if (gap > wide) {
+                cuts[c + 1]++;
+                if (gap < narrowest) narrowest = gap;
+            }
+        }
+    }
+    for (int64_t i = 0; i < n; i++) band[i] = cuts[(int64_t)((lo[i] - base) / cw)];
+    PyObject *nb = PyFloat_FromDouble(narrowest);
+    if (nb) {
+        result = PyTuple_Pack(2, band_b, nb);
+        Py_DECREF(nb);
+    }
+done:
+    Py_XDECREF(band_b);
+    free(cover); free(run_before); free(run_after); free(cuts); free(left); free(right);
+    PyBuffer_Release(&bl); PyBuffer_Release(&bh);
+    return result;
+}
+
 /* ---- cutting lines ---------------------------------------------------------------------------- */
 
 /* cutting(m, o, did, close, sizes, D) -> bytes (L): 1 for each line rows._drop_cutting_lines drops.
@@ -1362,6 +1459,8 @@ static PyMethodDef methods[] = {
      "pair_vectors(cx, cy, pa, pb) -> (inverse, vx, vy, weight): the pairs' distinct vectors, in order of first appearance."},
     {"direction_members", direction_members, METH_VARARGS,
      "direction_members(inverse, direction, pa, pb, n, D) -> (ids, start): each direction's points."},
+    {"bands", bands, METH_VARARGS,
+     "bands(lo, hi, wide) -> (band, narrowest) or None: intervals parted by stretches wider than wide (repeats._bands)."},
     {"cutting", cutting, METH_VARARGS,
      "cutting(m, o, did, close, sizes, D) -> bytes: 1 for each line rows._drop_cutting_lines drops."},
     {"axis_rectangles", axis_rectangles, METH_VARARGS,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import compiled
 from .geometry import bboxes
 from .model import Contacts, Instances, Polygons
 from .numeric import median, ranges
@@ -25,7 +26,20 @@ CHUNK_VERTICES = 8192
 
 def _bands(lo: np.ndarray, hi: np.ndarray, wide: float) -> tuple[np.ndarray, float]:
     """Band index of every interval [lo, hi] (intervals parted by an empty stretch wider than `wide`
-    fall in different bands) and the narrowest such stretch (inf if there is one band)."""
+    fall in different bands) and the narrowest such stretch (inf if there is one band).
+
+    The compiled kernel when built (cells marked where intervals reach, no sort; it declines where
+    the cells would be too many), else `_bands_sorted`."""
+    if compiled.native is not None:
+        f8 = np.float64
+        raw = compiled.native.bands(np.ascontiguousarray(lo, dtype=f8), np.ascontiguousarray(hi, dtype=f8), wide)
+        if raw is not None:
+            return np.frombuffer(raw[0], dtype=np.int64), raw[1]
+    return _bands_sorted(lo, hi, wide)
+
+
+def _bands_sorted(lo: np.ndarray, hi: np.ndarray, wide: float) -> tuple[np.ndarray, float]:
+    """`_bands` by a sweep of the intervals sorted by lo."""
     order = np.argsort(lo, kind="stable")
     reach = np.maximum.accumulate(hi[order])
     gap = lo[order][1:] - reach[:-1]
@@ -46,12 +60,13 @@ def find_repeats(contacts: Contacts, grid_um: float, box: np.ndarray | None = No
     bx, gap_x = _bands(box[:, 0], box[:, 2], wide)
     by, gap_y = _bands(box[:, 1], box[:, 3], wide)
     key = bx * (int(by.max()) + 1) + by
-    sizes = np.bincount(key)
-    sizes = sizes[sizes > 0]
+    counts = np.bincount(key)
+    sizes = counts[counts > 0]
     P = len(sizes)
     if P < 2 or sizes.min() != sizes.max() or sizes[0] < 3:
         return None
-    order = np.argsort(key, kind="stable")  # ids ascending within a group: (y, x) order
+    small = key.astype(np.int16) if len(counts) <= 2**15 else key  # (16-bit keys: a radix sort)
+    order = np.argsort(small, kind="stable")  # ids ascending within a group: (y, x) order
     m = int(sizes[0])
     groups = order.reshape(P, m)
     # the same vertices in every group, relative to the group's first vertex, on the database grid

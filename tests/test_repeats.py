@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import synth
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stencilgen.geometry import build_contacts
 from stencilgen.model import Contacts, Polygons
@@ -167,3 +169,38 @@ def test_a_row_of_two_pitches_in_line_with_its_copies_is_taken_whole():
     rows, element = layout_rows(contacts, inst)
     assert element is None
     assert _rows_key(contacts, rows) == _rows_key(contacts, find_rows(contacts))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 600), st.integers(0, 100)), min_size=1, max_size=60),
+    st.sampled_from([0.5, 1.0, 3.0, 7.0, 0.1]),
+    st.sampled_from([0.1, 1e-3, 1e3, 12.5]),
+)
+def test_bands_by_cells_are_the_bands_of_a_sweep(spans, wide, scale):
+    """Bands from cells marked where intervals reach (the kernel) and from a sweep of the intervals
+    sorted by their start: the same band of each interval and the same narrowest stretch, to the bit
+    (stretches just wider than `wide`, or exactly as wide; touching and nested intervals)."""
+    from stencilgen import compiled
+    from stencilgen.repeats import _bands, _bands_sorted
+
+    lo = np.array([a for a, _ in spans], dtype=np.float64) * scale / 10
+    hi = lo + np.array([b for _, b in spans], dtype=np.float64) * scale / 10
+    want = _bands_sorted(lo, hi, wide * scale)
+    got = _bands(lo, hi, wide * scale)
+    assert np.array_equal(got[0], want[0]) and got[1] == want[1]
+    cells = (hi.max() - lo.min()) / (wide * scale / 2.5) + 2
+    if compiled.native is not None and cells <= 4 * len(lo) + 1024:  # (else it declines: sorted)
+        assert compiled.native.bands(lo, hi, wide * scale) is not None
+
+
+def test_bands_kernel_declines_what_it_cannot_cut_into_cells():
+    from stencilgen import compiled
+
+    if compiled.native is None:
+        pytest.skip("the compiled kernels are not built (no C compiler)")
+    lo, hi = np.array([0.0, 1e9]), np.array([1.0, 1e9 + 1])
+    assert compiled.native.bands(lo, hi, 1.0) is None  # a billion cells for two intervals
+    assert compiled.native.bands(np.array([0.0, np.nan]), np.array([1.0, 2.0]), 1.0) is None
+    assert compiled.native.bands(np.array([2.0]), np.array([1.0]), 1.0) is None  # ends before it begins
+    assert compiled.native.bands(lo[:1], hi[:1], 0.0) is None
