@@ -573,6 +573,48 @@ static inline int meet(const double *b, int64_t i, int64_t j)
     return p[0] <= q[2] && q[0] <= p[2] && p[1] <= q[3] && q[1] <= p[3];
 }
 
+/* One part of boxes_touch: the boxes at places from .. to of the grid's order, each against the
+ * boxes in the cells around its own. In the grid's order the first place of each neighbour column
+ * at the row below only moves forward (no search). */
+typedef struct {
+    const Grid *g;
+    const double *box;
+    const int64_t *live;
+    int *found;  /* shared: read and set atomically */
+    int64_t from, to;
+} TouchPass;
+
+static void *touch_pass(void *arg)
+{
+    TouchPass *T = arg;
+    const Grid *g = T->g;
+    int64_t at[3] = {0, 0, 0}, col_of = -1;
+    for (int64_t t = T->from; t < T->to && !__atomic_load_n(T->found, __ATOMIC_RELAXED); t++) {
+        int64_t cx = cell_of(g->x[t], g->lo_x, g->s, g->ncx), cy = g->cy[t];
+        if (cx != col_of) {
+            col_of = cx;
+            for (int d = 0; d < 3; d++) {
+                int64_t c = cx - 1 + d;
+                at[d] = (c >= 0 && c < g->ncx) ? g->col[c] : 0;
+            }
+        }
+        int64_t i = T->live[g->idx[t]];
+        for (int d = 0; d < 3; d++) {
+            int64_t c = cx - 1 + d;
+            if (c < 0 || c >= g->ncx) continue;
+            int64_t end = g->col[c + 1], u = at[d];
+            while (u < end && g->cy[u] < cy - 1) u++;
+            at[d] = u;
+            for (; u < end && g->cy[u] <= cy + 1; u++)
+                if (u != t && meet(T->box, i, T->live[g->idx[u]])) {
+                    __atomic_store_n(T->found, 1, __ATOMIC_RELAXED);
+                    return NULL;
+                }
+        }
+    }
+    return NULL;
+}
+
 /* boxes_touch(box) -> bool: whether two of the boxes (n x 4 float64: xmin, ymin, xmax, ymax) overlap
  * or touch. Boxes with NaN or infinite corners take part in nothing. None when a finite corner lies
  * 1e150 or farther from the origin (spans there could overflow; the caller asks numpy). */
@@ -601,9 +643,12 @@ static PyObject *boxes_touch(PyObject *self, PyObject *args)
         for (int64_t t = 0; t < m; t++) {
             const double *p = box + 4 * live[t];
             ext[t] = fmax(p[2] - p[0], p[3] - p[1]);
-            tmp[t] = ext[t];
         }
-        double typical = kth_smallest(tmp, m, m / 2);
+        /* a typical extent: the median of an even sample (it only parts the few large boxes, which
+         * are looked at apart: any value gives the same answer) */
+        int64_t ns0 = m < 1025 ? m : 1025;
+        for (int64_t t = 0; t < ns0; t++) tmp[t] = ext[(int64_t)((double)t * (double)(m - 1) / (double)(ns0 > 1 ? ns0 - 1 : 1))];
+        double typical = kth_smallest(tmp, ns0, ns0 / 2);
         /* the small boxes: a grid of cells as large as the largest of them, keyed by lower-left corner;
          * two that meet lie in cells next to each other. A few large boxes: against all. */
         int64_t ns = 0;
@@ -621,29 +666,16 @@ static PyObject *boxes_touch(PyObject *self, PyObject *args)
         if (ns >= 2) {
             if (grid_build(&g, lx, ly, ns, s)) failed = 1;
             else {
-                /* boxes in the grid's order: the first place of each neighbour column at the
-                 * row below only moves forward (no search) */
-                int64_t at[3] = {0, 0, 0}, col_of = -1;
-                for (int64_t t = 0; t < ns && !found; t++) {
-                    int64_t cx = cell_of(g.x[t], g.lo_x, g.s, g.ncx), cy = g.cy[t];
-                    if (cx != col_of) {
-                        col_of = cx;
-                        for (int d = 0; d < 3; d++) {
-                            int64_t c = cx - 1 + d;
-                            at[d] = (c >= 0 && c < g.ncx) ? g.col[c] : 0;
-                        }
-                    }
-                    int64_t i = live[g.idx[t]];
-                    for (int d = 0; d < 3 && !found; d++) {
-                        int64_t c = cx - 1 + d;
-                        if (c < 0 || c >= g.ncx) continue;
-                        int64_t end = g.col[c + 1], u = at[d];
-                        while (u < end && g.cy[u] < cy - 1) u++;
-                        at[d] = u;
-                        for (; u < end && g.cy[u] <= cy + 1; u++)
-                            if (u != t && meet(box, i, live[g.idx[u]])) { found = 1; break; }
-                    }
+                /* the boxes in two halves of the grid's order, on two threads when many; either
+                 * stops when one of them has found a pair */
+                TouchPass T[2];
+                int64_t half = ns >= PARALLEL_FROM ? ns / 2 : ns;
+                for (int h = 0; h < 2; h++) {
+                    T[h].g = &g; T[h].box = box; T[h].live = live; T[h].found = &found;
+                    T[h].from = h ? half : 0; T[h].to = h ? ns : half;
                 }
+                if (half < ns) run_halves(touch_pass, &T[0], &T[1]);
+                else touch_pass(&T[0]);
                 grid_free(&g);
             }
         }
