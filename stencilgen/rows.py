@@ -664,12 +664,15 @@ class _Members:
     def of(rows: list[Row], center: np.ndarray, mid: np.ndarray) -> _Members:
         sizes = np.array([len(r.members) for r in rows])
         flat = np.concatenate([r.members for r in rows])
-        row_of = np.repeat(np.arange(len(rows)), sizes)
         U = np.array([r.direction for r in rows])
         x, y = center[:, 0][flat], center[:, 1][flat]
-        t = (x - mid[:, 0][row_of]) * U[:, 0][row_of] + (y - mid[:, 1][row_of]) * U[:, 1][row_of]
+
+        def each(v: np.ndarray) -> np.ndarray:  # a row's value at each of its members
+            return np.repeat(v, sizes)
+
+        t = (x - each(mid[:, 0])) * each(U[:, 0]) + (y - each(mid[:, 1])) * each(U[:, 1])
         width = 4.0 * max(float(np.max(np.abs(t))), 1.0)
-        return _Members(flat, np.cumsum(sizes) - sizes, sizes, t, t + row_of * width, width, mid, U)
+        return _Members(flat, np.cumsum(sizes) - sizes, sizes, t, t + each(np.arange(len(rows)) * width), width, mid, U)
 
     def along(self, q: np.ndarray, pts: np.ndarray) -> np.ndarray:
         """The positions of points pts[k] along row q[k], as its members' are measured."""
@@ -814,9 +817,16 @@ def _rows(center: np.ndarray, lines: list[_Line]) -> tuple[list[Row], np.ndarray
     return rows, mid, lo, hi
 
 
-def _foot(point: np.ndarray, origin: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """The foot of `point` on the line through `origin` along `u`."""
-    return origin + ((point - origin) @ u) * u
+def _turned(rows: list[Row], center: np.ndarray) -> list[Row]:
+    """The rows turned round: u reversed (so the normal too), members in the other order, the
+    origin the foot of the new first member on the centerline."""
+    if not rows:
+        return []
+    u = -np.array([r.direction for r in rows])
+    origin = np.array([r.origin for r in rows])
+    d = center[[int(r.members[-1]) for r in rows]] - origin
+    foot = origin + (d[:, 0] * u[:, 0] + d[:, 1] * u[:, 1])[:, None] * u
+    return [Row(r.id, r.members[::-1].copy(), u[k], _rot90(u[k]), foot[k], r.pitch, r.gaps) for k, r in enumerate(rows)]
 
 
 def _orient(row: Row, centre: np.ndarray, center: np.ndarray, mid: np.ndarray | None = None) -> Row:
@@ -826,10 +836,7 @@ def _orient(row: Row, centre: np.ndarray, center: np.ndarray, mid: np.ndarray | 
         mid = center[row.members].mean(axis=0)
     if (mid - centre) @ row.normal >= -1e-9:
         return row
-    u = -row.direction
-    members = row.members[::-1].copy()
-    origin = _foot(center[members[0]], row.origin, u)
-    return Row(row.id, members, u, _rot90(u), origin, row.pitch, row.gaps)
+    return _turned([row], center)[0]
 
 
 @dataclass
@@ -901,7 +908,9 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
         away = mid - np.array(centres)
         normal = np.array([r.normal for r in rows])
         turn = away[:, 0] * normal[:, 0] + away[:, 1] * normal[:, 1] < -1e-9
-        rows = [_orient(r, centres[k], center, mid[k]) if turn[k] else r for k, r in enumerate(rows)]
+        at = np.flatnonzero(turn).tolist()
+        for k, r in zip(at, _turned([rows[k] for k in at], center), strict=True):
+            rows[k] = r
     staggers = _staggers(center, rows, centres, lo, hi)
 
     corners = _corner_members(center, rows, mid, corner_list, rules)
