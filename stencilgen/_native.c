@@ -700,6 +700,53 @@ out:
 
 /* ---- lines ----------------------------------------------------------------------------------- */
 
+/* Indices (distinct) in ascending order: a natural merge sort (rising runs as they come, falling
+ * ones turned round). */
+static void sort_indices(int64_t *v, int64_t *tmp, int64_t n)
+{
+    if (n < 2) return;
+    int64_t stack_runs[65], *run = n < 64 ? stack_runs : malloc((size_t)(n + 1) * sizeof(int64_t));
+    if (!run) {
+        for (int64_t i = 1; i < n; i++) {
+            int64_t x = v[i], j = i;
+            while (j > 0 && v[j - 1] > x) { v[j] = v[j - 1]; j--; }
+            v[j] = x;
+        }
+        return;
+    }
+    int64_t nr = 0;
+    for (int64_t i = 0; i < n;) {
+        run[nr++] = i;
+        int64_t j = i + 1;
+        if (j < n && v[j] < v[i]) {
+            while (j < n && v[j] < v[j - 1]) j++;
+            for (int64_t lo = i, hi = j - 1; lo < hi; lo++, hi--) { int64_t t = v[lo]; v[lo] = v[hi]; v[hi] = t; }
+        } else {
+            while (j < n && v[j] > v[j - 1]) j++;
+        }
+        i = j;
+    }
+    run[nr] = n;
+    int64_t *src = v, *dst = tmp;
+    while (nr > 1) {
+        int64_t w = 0;
+        for (int64_t r = 0; r < nr; r += 2) {
+            int64_t a = run[r], m = r + 1 < nr ? run[r + 1] : n, b = r + 2 <= nr ? run[r + 2] : n;
+            if (r + 1 >= nr) m = b = n;
+            int64_t i = a, j = m, o = a;
+            while (i < m && j < b) dst[o++] = src[j] < src[i] ? src[j++] : src[i++];
+            while (i < m) dst[o++] = src[i++];
+            while (j < b) dst[o++] = src[j++];
+            run[w++] = a;
+        }
+        run[w] = n;
+        nr = w;
+        int64_t *u = src; src = dst; dst = u;
+    }
+    if (src != v) memcpy(v, src, (size_t)n * sizeof(int64_t));
+    if (run != stack_runs) free(run);
+}
+
 /* Stable order of `key` (n): a natural merge sort, quick on keys that come nearly in order (runs
  * that fall strictly are turned round: they hold no ties). Ties keep their order in `order` as
  * given. The keys travel with the indices, so that merging reads memory in order. tmp: n scratch. */
@@ -858,7 +905,7 @@ static PyObject *lines(PyObject *self, PyObject *args)
     const double *X = bx.buf, *Y = by.buf;
     const int64_t *mem = bm.buf;
     int64_t m = bm.len / 8, npts = bx.len / 8;
-    double *rho = NULL, *t = NULL, *s = NULL, *pos = NULL;
+    double *rho = NULL, *t = NULL, *s = NULL;
     int64_t *order = NULL, *tmp = NULL, *ids = NULL, *line_first = NULL;
     Segs S = {tol, spacing_tol, most, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0};
     int failed = 0;
@@ -866,13 +913,11 @@ static PyObject *lines(PyObject *self, PyObject *args)
         if (mem[i] < 0 || mem[i] >= npts || by.len != bx.len) { failed = 2; break; }
     if (failed) { PyErr_SetString(PyExc_ValueError, "lines: a member out of range"); goto done; }
     size_t M = (size_t)(m ? m : 1);
-    rho = malloc(M * 8); t = malloc(M * 8); s = malloc(M * 8); pos = malloc(M * 8);
-    order = malloc(M * 8); tmp = malloc(M * 8); ids = malloc(M * 8); line_first = malloc((M + 1) * 8);
-    S.buf = malloc(M * 8); S.q = malloc(M * 8); S.ok = malloc(M);
-    S.first = malloc(M * 8); S.count = malloc(M * 8); S.gaps = malloc(M * 8); S.pitch = malloc(M * 8);
-    if (!rho || !t || !s || !pos || !order || !tmp || !ids || !line_first || !S.buf || !S.q || !S.ok || !S.first ||
-        !S.count || !S.gaps || !S.pitch) { PyErr_NoMemory(); goto done; }
-    int64_t kept = 0, nlines = 0;
+    rho = malloc(M * 8); t = malloc(M * 8); s = malloc(M * 8);
+    order = malloc(M * 8); tmp = malloc(M * 8); ids = malloc(M * 8); line_first = malloc((M / 3 + 2) * 8);
+    if (!rho || !t || !s || !order || !tmp || !ids || !line_first) { PyErr_NoMemory(); goto done; }
+    int64_t kept = 0, nlines = 0, longest = 0;
+    int scratch_failed = 0;
     Py_BEGIN_ALLOW_THREADS
     double nx = -uy, ny = ux;
     for (int64_t i = 0; i < m; i++) {
@@ -880,7 +925,6 @@ static PyObject *lines(PyObject *self, PyObject *args)
         rho[i] = x * nx + y * ny;
         t[i] = x * ux + y * uy;
         order[i] = i;
-        pos[i] = (double)i;
     }
     merge_order(rho, order, tmp, m);
     /* lines: runs of the order parted by more than tol; those of 3 or more, each sorted along u */
@@ -890,11 +934,13 @@ static PyObject *lines(PyObject *self, PyObject *args)
         while (b < m && !(rho[order[b]] - rho[order[b - 1]] > tol)) b++;
         if (b - a >= 3) {
             int64_t *g = order + a, c = b - a;
-            /* by position first, then stably by t: ties along u keep the member order */
-            merge_order(pos, g, tmp, c);
+            /* by member order first (the indices themselves), then stably by t: ties along u keep
+             * the member order */
+            sort_indices(g, tmp, c);
             merge_order(t, g, tmp, c);
             line_first[nlines++] = kept;
             for (int64_t i = 0; i < c; i++) ids[kept++] = g[i];
+            if (c > longest) longest = c;
         }
         a = b;
     }
@@ -903,10 +949,17 @@ static PyObject *lines(PyObject *self, PyObject *args)
         double d = t[ids[j + 1]] - t[ids[j]];
         s[j] = d > 1e-9 ? d : 1e-9;
     }
-    for (int64_t k = 0; k < nlines; k++)
-        segments(&S, s, line_first[k], line_first[k + 1] - line_first[k] - 1, 0);
+    /* scratch as long as the longest line; a run holds two spacings or more (of the kept - nlines) */
+    size_t L1 = (size_t)(longest ? longest : 1), R1 = (size_t)(kept / 2 + 1);
+    S.buf = malloc(L1 * 8); S.q = malloc(L1 * 8); S.ok = malloc(L1);
+    S.first = malloc(R1 * 8); S.count = malloc(R1 * 8); S.gaps = malloc(R1 * 8); S.pitch = malloc(R1 * 8);
+    if (!S.buf || !S.q || !S.ok || !S.first || !S.count || !S.gaps || !S.pitch) scratch_failed = 1;
+    else
+        for (int64_t k = 0; k < nlines; k++)
+            segments(&S, s, line_first[k], line_first[k + 1] - line_first[k] - 1, 0);
     for (int64_t j = 0; j < kept; j++) ids[j] = mem[ids[j]];
     Py_END_ALLOW_THREADS
+    if (scratch_failed) { PyErr_NoMemory(); goto done; }
     /* the runs in order of first (each line's runs come out by depth, not by place) */
     int64_t f = S.found;
     int64_t *ord = malloc((size_t)(f ? f : 1) * 8), *tmp2 = malloc((size_t)(f ? f : 1) * 8);
@@ -931,7 +984,7 @@ static PyObject *lines(PyObject *self, PyObject *args)
     Py_XDECREF(o_ids); Py_XDECREF(o_first); Py_XDECREF(o_count); Py_XDECREF(o_pitch); Py_XDECREF(o_gaps);
     free(ord); free(tmp2); free(fk);
 done:
-    free(rho); free(t); free(s); free(pos); free(order); free(tmp); free(ids); free(line_first);
+    free(rho); free(t); free(s); free(order); free(tmp); free(ids); free(line_first);
     free(S.buf); free(S.q); free(S.ok); free(S.first); free(S.count); free(S.gaps); free(S.pitch);
     PyBuffer_Release(&bx); PyBuffer_Release(&by); PyBuffer_Release(&bm);
     return result;
