@@ -117,9 +117,14 @@ def test_die_emptier_at_its_corners_than_its_scribe_lanes_is_taken_whole():
     assert element is None and len(rows.rows) == 6 * 8
 
 
-def test_read_layout_finds_the_repeat_and_merges_touching_pads_in_every_die(tmp_path, monkeypatch):
+@pytest.mark.parametrize("threaded", [False, True])
+def test_read_layout_finds_the_repeat_and_merges_touching_pads_in_every_die(tmp_path, monkeypatch, threaded):
+    """(threaded: whether any pads touch is asked on a second thread while repeats are sought, as
+    for large layouts)"""
     import stencilgen.readers as readers
     from stencilgen.readers import read_layout
+
+    monkeypatch.setattr(readers, "THREADED_FROM", 0 if threaded else 10**9)
 
     die = synth.ring(side=2000, pitch=100.0, count=17)
     polys = [p for d in _tiled(die, 3, 2, (2600.0, 2600.0)) for p in d.polygons()]
@@ -204,3 +209,29 @@ def test_bands_kernel_declines_what_it_cannot_cut_into_cells():
     assert compiled.native.bands(np.array([0.0, np.nan]), np.array([1.0, 2.0]), 1.0) is None
     assert compiled.native.bands(np.array([2.0]), np.array([1.0]), 1.0) is None  # ends before it begins
     assert compiled.native.bands(lo[:1], hi[:1], 0.0) is None
+
+
+@pytest.mark.parametrize("touching", [False, True])
+def test_read_layout_asks_whether_pads_touch_on_a_second_thread_alike(tmp_path, monkeypatch, touching):
+    """Dies that are not copies (each lacks a different pad), with or without two abutting halves of a
+    pad: on a second thread or not, the same contacts and notes."""
+    import stencilgen.readers as readers
+    from stencilgen.readers import read_layout
+
+    polys = []
+    for i in range(3):
+        die = synth.ring(side=2000, pitch=100.0, count=17, missing={0: [i + 2]})
+        polys += [p + np.array([i * 2600.0, 0.0]) for p in die.polygons()]
+    if touching:
+        polys += [synth.rect((-15.0, 0.0), (30.0, 90.0), 0.0), synth.rect((15.0, 0.0), (30.0, 90.0), 0.0)]
+    path = str(tmp_path / "unlike_dies.gds")
+    synth.write_gds(path, polys)
+    got = {}
+    for threaded in (False, True):
+        monkeypatch.setattr(readers, "THREADED_FROM", 0 if threaded else 10**9)
+        got[threaded] = read_layout(path, layer="9/0")
+    a, b = got[False], got[True]
+    assert a.instances is None and b.instances is None
+    assert len(a.contacts) == len(b.contacts) == 3 * 67 + touching
+    np.testing.assert_array_equal(a.contacts.polygons.coords, b.contacts.polygons.coords)
+    assert len(a.excluded) == len(b.excluded) == int(touching)

@@ -4,6 +4,7 @@ extension and turns its shapes into contacts (micrometres, snapped to the file's
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,8 @@ from ..model import Contacts, Excluded, Instances, Layout, Polygons
 from ..repeats import find_repeats
 from .gds import read_gds  # numpy only (gdstk is imported when a file needs it)
 
+#: rectangles worth looking for touching ones on a second thread
+THREADED_FROM = 20_000
 #: refuse layouts that expand to more shapes than this (a wafer has about a million)
 DEFAULT_MAX_CONTACTS = 20_000_000
 #: refuse coordinates farther than this from the origin (a 300 mm wafer reaches 150 mm)
@@ -125,10 +128,22 @@ def _flat_contacts(flat: Polygons, grid_um: float, repair: bool) -> tuple[Contac
     quick = rectangle_contacts(flat, grid_um)
     if quick is not None:
         box = rectangle_boxes(quick.polygons)
-        instances = find_repeats(quick, grid_um, box)
-        if not (
-            rectangles_touch(quick.polygons, box) if instances is None else rectangles_touch(instances.element.polygons)
-        ):
+        if len(quick) < THREADED_FROM:
+            instances = find_repeats(quick, grid_um, box)
+            touch = (
+                rectangles_touch(quick.polygons, box)
+                if instances is None
+                else rectangles_touch(instances.element.polygons)
+            )
+        else:  # whether any touch, on a second thread (the kernel lets go of the interpreter) while
+            # the repeats are sought; when they are found, one copy's answer is soon had and the
+            # check of all is not waited for
+            pool = ThreadPoolExecutor(1)
+            touching = pool.submit(rectangles_touch, quick.polygons, box)
+            instances = find_repeats(quick, grid_um, box)
+            touch = touching.result() if instances is None else rectangles_touch(instances.element.polygons)
+            pool.shutdown(wait=False)
+        if not touch:
             return quick, [], instances
     contacts, excluded = merge_contacts(flat, grid_um, repair)  # (the rectangles' shortcut is taken above)
     return contacts, excluded, find_repeats(contacts, grid_um)
