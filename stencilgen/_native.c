@@ -231,12 +231,12 @@ typedef struct {
     int all;
     const int32_t *todo;
     int64_t from, to;
-    double *bd;
     int32_t *bi;
     int64_t *cnt;
     double *nn;
     int32_t *next;
     int64_t left;
+    int failed;
 } Pass;
 
 #define PARALLEL_FROM 4096  /* queries worth a second thread */
@@ -246,6 +246,8 @@ static void *run_pass(void *arg)
     Pass *P = arg;
     const Grid *gp = P->g;
     int64_t k = P->k, hint[2 * MAX_RING + 1], col_of = -1;
+    double *dk = malloc((size_t)k * sizeof(double));  /* a query's distances (its points go to bi) */
+    if (!dk) { P->failed = 1; return NULL; }
     /* in the grid's order, each query near the last, and the places where its neighbour columns
      * start moving only forward (no search) */
     for (int64_t t = P->from; t < P->to; t++) {
@@ -261,7 +263,7 @@ static void *run_pass(void *arg)
             }
             col_of = cx;
         }
-        Best b = {k, 0, P->bd + (int64_t)q * k, P->bi + (int64_t)q * k, INFINITY};
+        Best b = {k, 0, dk, P->bi + (int64_t)q * k, INFINITY};
         if (search(gp, q, P->py[q], P->px[q], P->reach, MAX_RING, P->all ? hint : NULL, &b) || gp->s > 2 * P->span) {
             P->cnt[q] = b.cnt;
             P->nn[q] = b.cnt ? b.d[0] : INFINITY;
@@ -269,6 +271,7 @@ static void *run_pass(void *arg)
             P->next[P->left++] = q;
         }
     }
+    free(dk);
     return NULL;
 }
 
@@ -282,13 +285,13 @@ static void run_halves(void *(*fn)(void *), void *first, void *second)
     else fn(second);
 }
 
-/* The pairs of near_pairs from each point's k nearest (bi, bd; cnt of them), for points from .. to:
+/* The pairs of near_pairs from each point's k nearest (bi; cnt of them), for points from .. to:
  * a pair {a < b} is found in a's list, or only in b's (an "extra", kept for a's bucket). Pass 0
  * counts each point's own pairs (and gathers the extras); pass 1 writes each point's pairs, its own
  * and its extras, in order of b, at its place. */
 typedef struct {
     const int32_t *bi;
-    const double *bd, *nn;
+    const double *px, *py, *nn;
     const int64_t *cnt;
     int64_t k, from, to, total;
     double reach;
@@ -305,7 +308,8 @@ static inline int pair_valid(const PairPass *P, int64_t q, int64_t t)
 {
     int32_t p = P->bi[q * P->k + t];
     double lim = P->reach * (P->nn[q] < P->nn[p] ? P->nn[q] : P->nn[p]) + 1e-9;
-    return P->bd[q * P->k + t] <= lim;
+    double dx = P->py[q] - P->py[p], dy = P->px[q] - P->px[p];  /* the distance as the search had it */
+    return sqrt(dx * dx + dy * dy) <= lim;
 }
 
 static void *pair_pass(void *arg)
@@ -382,7 +386,7 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
     const double *px = bx.buf, *py = by.buf;
     double *nn = bnn.buf;
     int64_t k = k_in;
-    double *bd = NULL, *need = NULL;
+    double *need = NULL, *dk = NULL;
     int32_t *bi = NULL, *todo = NULL, *next = NULL;
     int64_t *cnt = NULL, *first = NULL, *pairs = NULL;
     Grid g = {0};
@@ -391,13 +395,13 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
         goto done;
     }
     if (k > n - 1) k = n - 1;
-    bd = malloc((size_t)(n * k) * sizeof(double));
+    dk = malloc((size_t)k * sizeof(double));
     bi = malloc((size_t)(n * k) * sizeof(int32_t));
     cnt = malloc((size_t)n * sizeof(int64_t));
     todo = malloc((size_t)n * sizeof(int32_t));
     next = malloc((size_t)n * sizeof(int32_t));
     need = malloc(SAMPLE * sizeof(double));
-    if (!bd || !bi || !cnt || !todo || !next || !need) { PyErr_NoMemory(); goto done; }
+    if (!dk || !bi || !cnt || !todo || !next || !need) { PyErr_NoMemory(); goto done; }
     int failed = 0;
     Py_BEGIN_ALLOW_THREADS
     double lo_x = px[0], hi_x = px[0], lo_y = py[0], hi_y = py[0];
@@ -416,7 +420,7 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
             if (grid_build(&g, py, px, n, s)) break;
             int64_t left = 0;
             for (int64_t t = 0; t < m; t++) {
-                Best b = {k, 0, bd + (int64_t)todo[t] * k, bi + (int64_t)todo[t] * k, INFINITY};
+                Best b = {k, 0, dk, bi + (int64_t)todo[t] * k, INFINITY};
                 if (search(&g, todo[t], py[todo[t]], px[todo[t]], reach, 8, NULL, &b) || g.s > 2 * span) {
                     double w = b.cnt ? reach * b.d[0] : INFINITY;
                     if (b.cnt == k && b.d[k - 1] < w) w = b.d[k - 1];
@@ -453,7 +457,7 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
             Pass *P = &halves[h];
             P->g = &g; P->px = px; P->py = py; P->k = k; P->reach = reach; P->span = span;
             P->all = m == n; P->todo = todo; P->from = h ? cut : 0; P->to = h ? m : cut;
-            P->bd = bd; P->bi = bi; P->cnt = cnt; P->nn = nn; P->next = next + P->from; P->left = 0;
+            P->bi = bi; P->cnt = cnt; P->nn = nn; P->next = next + P->from; P->left = 0; P->failed = 0;
         }
         pthread_t other;
         int threaded = parts == 2 && pthread_create(&other, NULL, run_pass, &halves[1]) == 0;
@@ -462,6 +466,7 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
             if (threaded) pthread_join(other, NULL);
             else run_pass(&halves[1]);
         }
+        if (halves[0].failed || (parts == 2 && halves[1].failed)) { grid_free(&g); failed = 1; break; }
         int64_t left = halves[0].left;
         if (parts == 2) {  /* the second half's leftovers after the first's */
             memmove(next + left, next + cut, (size_t)halves[1].left * sizeof(int32_t));
@@ -482,7 +487,7 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
         for (int h = 0; h < 2; h++) {
             PairPass *P = &H[h];
             memset(P, 0, sizeof(*P));
-            P->bi = bi; P->bd = bd; P->nn = nn; P->cnt = cnt; P->k = k; P->reach = reach;
+            P->bi = bi; P->px = px; P->py = py; P->nn = nn; P->cnt = cnt; P->k = k; P->reach = reach;
             P->from = h ? half : 0;
             P->to = h ? n : half;
         }
@@ -543,7 +548,7 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
         free(H[0].extra); free(H[1].extra);
     }
 done:
-    free(bd); free(bi); free(cnt); free(todo); free(next); free(need); free(first);
+    free(dk); free(bi); free(cnt); free(todo); free(next); free(need); free(first);
     PyBuffer_Release(&bx); PyBuffer_Release(&by); PyBuffer_Release(&bnn);
     return result;
 }
