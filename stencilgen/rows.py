@@ -313,7 +313,9 @@ def _choose(lines: list[_Line], n: int) -> list[_Line]:
     offsets = np.zeros(len(lines) + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
     lows = np.minimum.reduceat(members, offsets[:-1]).tolist()
-    order = sorted(range(len(lines)), key=lambda k: (round(lines[k].pitch, 6), -sizes[k], lows[k]))
+    # by pitch (to the micrometre's millionth, as Python rounds), longest first, then lowest contact
+    pitch = round_half(np.array([ln.pitch for ln in lines]), 6)
+    order = np.lexsort((np.array(lows), -np.array(sizes), pitch)).tolist()
     if compiled.native is not None:
         raw = compiled.native.choose(
             np.ascontiguousarray(members, dtype=np.int64), offsets, np.array(order, dtype=np.int64), n
@@ -552,14 +554,17 @@ def _arrays(
         if len(group) < 6:
             rows.extend(group)
             continue
-        families: list[list[_Line]] = []
+        # families: each line joins the first family whose first line's direction is within 2 deg,
+        # else starts one; a direction's lines share its theta, so each theta is placed once
+        firsts: list[float] = []
+        family_of: dict[float, int] = {}
+        for theta in dict.fromkeys(ln.theta for ln in group):
+            family_of[theta] = next((f for f, t in enumerate(firsts) if _angle_diff(t, theta) < 2.0), len(firsts))
+            if family_of[theta] == len(firsts):
+                firsts.append(theta)
+        families: list[list[_Line]] = [[] for _ in firsts]
         for ln in group:
-            for fam in families:
-                if _angle_diff(fam[0].theta, ln.theta) < 2.0:
-                    fam.append(ln)
-                    break
-            else:
-                families.append([ln])
+            families[family_of[ln.theta]].append(ln)
         families.sort(key=len, reverse=True)
         crossing = 0
         if len(families) >= 2 and len(families[1]) >= 3:  # the two families must really cross: 3 x 3 at least
@@ -922,7 +927,10 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
     arrays = []
     grids.sort(key=lambda g: int(min(ln.members.min() for ln in g[0])))
     for gid, (fa, fb) in enumerate(grids):
-        members = unique(np.concatenate([ln.members for ln in fa + fb]))
+        mark = np.zeros(n, dtype=bool)  # (its contacts, each once, in order: no sort)
+        for ln in fa + fb:
+            mark[ln.members] = True
+        members = np.flatnonzero(mark)
         array_of[members] = gid
         arrays.append(
             AreaArray(
