@@ -1391,6 +1391,37 @@ done:
     return result;
 }
 
+/* counting_order(keys, n) -> bytes of int64: the stable order of integer keys in 0 .. n - 1 (as
+ * np.argsort(keys, kind="stable") gives it), by counting. */
+static PyObject *counting_order(PyObject *self, PyObject *args)
+{
+    Py_buffer bk;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "y*n", &bk, &n)) return NULL;
+    PyObject *result = NULL;
+    int64_t m = bk.len / 8, *start = NULL;
+    const int64_t *key = bk.buf;
+    if (n < 0) { PyErr_SetString(PyExc_ValueError, "counting_order: n >= 0"); goto done; }
+    start = calloc((size_t)n + 1, sizeof(int64_t));
+    result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(m * 8));
+    if (!start || !result) { Py_CLEAR(result); if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
+    for (int64_t i = 0; i < m; i++) {
+        if (key[i] < 0 || key[i] >= n) {
+            Py_CLEAR(result);
+            PyErr_SetString(PyExc_ValueError, "counting_order: a key out of 0 .. n - 1");
+            goto done;
+        }
+        start[key[i] + 1]++;
+    }
+    for (int64_t c = 0; c < n; c++) start[c + 1] += start[c];
+    int64_t *order = (int64_t *)PyBytes_AS_STRING(result);
+    for (int64_t i = 0; i < m; i++) order[start[key[i]]++] = i;
+done:
+    free(start);
+    PyBuffer_Release(&bk);
+    return result;
+}
+
 /* ---- cutting lines ---------------------------------------------------------------------------- */
 
 /* cutting(m, o, did, close, sizes, D) -> bytes (L): 1 for each line rows._drop_cutting_lines drops.
@@ -1551,6 +1582,8 @@ static PyMethodDef methods[] = {
      "direction_members(inverse, direction, pa, pb, n, D) -> (ids, start): each direction's points."},
     {"bands", bands, METH_VARARGS,
      "bands(lo, hi, wide) -> (band, narrowest) or None: intervals parted by stretches wider than wide (repeats._bands)."},
+    {"counting_order", counting_order, METH_VARARGS,
+     "counting_order(keys, n) -> bytes: the stable order of int64 keys in 0 .. n - 1, by counting."},
     {"cutting", cutting, METH_VARARGS,
      "cutting(m, o, did, close, sizes, D) -> bytes: 1 for each line rows._drop_cutting_lines drops."},
     {"axis_rectangles", axis_rectangles, METH_VARARGS,

@@ -831,3 +831,18 @@ def test_pair_vectors_and_direction_members_refuse_points_out_of_range():
         compiled.native.direction_members(np.array([0]), np.array([0]), np.array([0]), np.array([5]), 3, 1)
     with pytest.raises(ValueError):
         compiled.native.direction_members(np.array([0]), np.array([2]), np.array([0]), np.array([1]), 3, 1)
+
+
+@given(st.lists(st.integers(0, 40), max_size=300), st.integers(0, 5))
+def test_counting_order_is_a_stable_argsort(keys, extra):
+    from stencilgen import compiled
+
+    if compiled.native is None:
+        pytest.skip("the compiled kernels are not built (no C compiler)")
+    k = np.array(keys, dtype=np.int64)
+    n = (int(k.max()) + 1 if len(k) else 0) + extra
+    got = np.frombuffer(compiled.native.counting_order(k, n), dtype=np.int64)
+    assert np.array_equal(got, np.argsort(k, kind="stable"))
+    if len(k):
+        with pytest.raises(ValueError):
+            compiled.native.counting_order(k, int(k.max()))  # a key not below n
