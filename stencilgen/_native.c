@@ -172,7 +172,8 @@ static void scan_cells(const Grid *g, int32_t q, double qx, double qy, int64_t c
 
 /* Search rings of cells around q until its k nearest are known, or all points within reach times
  * its nearest distance are; 1 if so within max_ring rings, else 0. `hint` (or NULL): for columns
- * cx - max_ring .. cx + max_ring, a place at or before their first point in row cy - max_ring or above. */
+ * cx - 1 .. cx + 1, a place at or before their first point in row cy - 1 or above (other columns
+ * and rows are found by a binary search). */
 static int search(const Grid *g, int32_t q, double qx, double qy, double reach, int64_t max_ring,
                   const int64_t *hint, Best *b)
 {
@@ -181,15 +182,16 @@ static int search(const Grid *g, int32_t q, double qx, double qy, double reach, 
     double s = g->s;
     int64_t cx = cell_of(qx, g->lo_x, s, g->ncx), cy = cell_of(qy, g->lo_y, s, g->ncy);
     for (int64_t r = 0;; r++) {
-#define FROM(c) (hint ? hint[(c) - cx + max_ring] : -1)
+        /* hints serve the columns next to q's, from the row below q's on */
+#define FROM(c, y0) (hint && (c) - cx <= 1 && cx - (c) <= 1 && (y0) >= cy - 1 ? hint[(c) - cx + 1] : -1)
         if (r == 0) {
-            scan_cells(g, q, qx, qy, cx, cy, cy, FROM(cx), b);
+            scan_cells(g, q, qx, qy, cx, cy, cy, FROM(cx, cy), b);
         } else {
-            scan_cells(g, q, qx, qy, cx - r, cy - r, cy + r, FROM(cx - r), b);
-            scan_cells(g, q, qx, qy, cx + r, cy - r, cy + r, FROM(cx + r), b);
+            scan_cells(g, q, qx, qy, cx - r, cy - r, cy + r, FROM(cx - r, cy - r), b);
+            scan_cells(g, q, qx, qy, cx + r, cy - r, cy + r, FROM(cx + r, cy - r), b);
             for (int64_t c = cx - r + 1; c <= cx + r - 1; c++) {
-                scan_cells(g, q, qx, qy, c, cy - r, cy - r, FROM(c), b);
-                scan_cells(g, q, qx, qy, c, cy + r, cy + r, FROM(c), b);
+                scan_cells(g, q, qx, qy, c, cy - r, cy - r, FROM(c, cy - r), b);
+                scan_cells(g, q, qx, qy, c, cy + r, cy + r, FROM(c, cy + r), b);
             }
         }
 #undef FROM
@@ -245,17 +247,17 @@ static void *run_pass(void *arg)
 {
     Pass *P = arg;
     const Grid *gp = P->g;
-    int64_t k = P->k, hint[2 * MAX_RING + 1], col_of = -1;
+    int64_t k = P->k, hint[3], col_of = -1;
     double *dk = malloc((size_t)k * sizeof(double));  /* a query's distances (its points go to bi) */
     if (!dk) { P->failed = 1; return NULL; }
-    /* in the grid's order, each query near the last, and the places where its neighbour columns
-     * start moving only forward (no search) */
+    /* in the grid's order, each query near the last, and the places where the columns next to its
+     * own start (from the row below) moving only forward (no search) */
     for (int64_t t = P->from; t < P->to; t++) {
         int32_t q = P->all ? gp->idx[t] : P->todo[t];
         if (P->all) {
-            int64_t cx = cell_of(gp->x[t], gp->lo_x, gp->s, gp->ncx), low = (int64_t)gp->cy[t] - MAX_RING;
-            for (int64_t d = 0; d <= 2 * MAX_RING; d++) {
-                int64_t c = cx - MAX_RING + d;
+            int64_t cx = cell_of(gp->x[t], gp->lo_x, gp->s, gp->ncx), low = (int64_t)gp->cy[t] - 1;
+            for (int64_t d = 0; d <= 2; d++) {
+                int64_t c = cx - 1 + d;
                 if (c < 0 || c >= gp->ncx) continue;
                 int64_t u = cx == col_of ? hint[d] : gp->col[c], end = gp->col[c + 1];
                 while (u < end && gp->cy[u] < low) u++;
@@ -406,8 +408,10 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     double lo_x = px[0], hi_x = px[0], lo_y = py[0], hi_y = py[0];
     for (int64_t i = 1; i < n; i++) {
-        lo_x = fmin(lo_x, px[i]); hi_x = fmax(hi_x, px[i]);
-        lo_y = fmin(lo_y, py[i]); hi_y = fmax(hi_y, py[i]);
+        if (px[i] < lo_x) lo_x = px[i];  /* (finite points only: the caller sees to that) */
+        if (px[i] > hi_x) hi_x = px[i];
+        if (py[i] < lo_y) lo_y = py[i];
+        if (py[i] > hi_y) hi_y = py[i];
     }
     double span = fmax(hi_x - lo_x, hi_y - lo_y);
     double s = fmax(fmax(start, span * 1e-9), 1e-9);
@@ -441,8 +445,8 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
             double q9 = need[(int64_t)(0.9 * (double)(got - 1))] * (1 + 1e-9);
             s = fmax(fmax(q9, span * 1e-9), 1e-9);
         }
-        /* the sample's grid serves the main pass too when its cells are about as large */
-        if (g.idx && s >= 0.8 * g.s && s <= 1.25 * g.s) s = g.s;
+        /* the sample's grid serves the main pass too when its cells are as large or a little larger */
+        if (g.idx && s <= g.s && 1.25 * s >= g.s) s = g.s;
         else grid_free(&g);
     }
     int64_t m = n;
