@@ -900,6 +900,53 @@ static void segments(Segs *S, const double *s, int64_t first, int64_t count, int
     free(cut);
 }
 
+/* The members parted into lines as sorting rho and cutting where neighbours differ by more than
+ * tol would part them, without the sort: cells of width tol, counted; within a cell no cut (its
+ * spread is checked to be tol at most), between neighbouring cells the cut of the sorted order (the
+ * least of the next less the most of this). order: the members, a line (group) after another;
+ * *bounds: where each group begins, and m at the end (malloc'd). 0 when the cells would be too
+ * many, a spread too wide, or memory short: the caller sorts. */
+static int group_cells(const double *rho, int64_t m, double tol, int64_t *order, int64_t **bounds_out, int64_t *ng_out)
+{
+    if (!(tol > 0) || m < 1) return 0;
+    double lo = rho[0], hi = rho[0];
+    for (int64_t i = 1; i < m; i++) {
+        if (rho[i] < lo) lo = rho[i];
+        if (rho[i] > hi) hi = rho[i];
+    }
+    double cd = (hi - lo) / tol + 2;
+    if (!(cd <= 4.0 * (double)m + 1024)) return 0;
+    int64_t C = (int64_t)cd, ok = 1;
+    int64_t *cnt = calloc((size_t)C + 1, sizeof(int64_t)), *bounds = malloc(((size_t)m + 1) * sizeof(int64_t));
+    double *cmin = malloc((size_t)C * sizeof(double)), *cmax = malloc((size_t)C * sizeof(double));
+    if (!cnt || !bounds || !cmin || !cmax) ok = 0;
+    for (int64_t i = 0; i < m && ok; i++) {
+        int64_t c = (int64_t)((rho[i] - lo) / tol);
+        if (c < 0 || c >= C) { ok = 0; break; }
+        if (cnt[c + 1]++ == 0) cmin[c] = cmax[c] = rho[i];
+        else if (rho[i] < cmin[c]) cmin[c] = rho[i];
+        else if (rho[i] > cmax[c]) cmax[c] = rho[i];
+    }
+    for (int64_t c = 0; c < C && ok; c++) ok = cnt[c + 1] == 0 || !(cmax[c] - cmin[c] > tol);
+    if (!ok) { free(cnt); free(bounds); free(cmin); free(cmax); return 0; }
+    for (int64_t c = 0; c < C; c++) cnt[c + 1] += cnt[c];
+    for (int64_t i = 0; i < m; i++) order[cnt[(int64_t)((rho[i] - lo) / tol)]++] = i;  /* cnt[c]: cell c's end */
+    int64_t ng = 0, begin = 0;
+    double last = 0;
+    for (int64_t c = 0; c < C; c++) {
+        int64_t end = cnt[c];
+        if (end == begin) continue;  /* (an empty cell) */
+        if (ng == 0 || cmin[c] - last > tol) bounds[ng++] = begin;
+        last = cmax[c];
+        begin = end;
+    }
+    bounds[ng] = m;
+    free(cnt); free(cmin); free(cmax);
+    *bounds_out = bounds;
+    *ng_out = ng;
+    return 1;
+}
+
 /* lines(x, y, members, ux, uy, tol, spacing_tol, most) -> (ids, first, count, pitch, gaps), bytes
  * each: rows._lines for one direction u = (ux, uy). ids: the members on lines of 3 or more (lines
  * parted along the normal by more than tol), line after line, each along u; first, count, pitch,
@@ -935,12 +982,16 @@ static PyObject *lines(PyObject *self, PyObject *args)
         t[i] = x * ux + y * uy;
         order[i] = i;
     }
-    merge_order(rho, order, tmp, m);
-    /* lines: runs of the order parted by more than tol; those of 3 or more, each sorted along u */
+    /* lines: runs of the members in order of rho, parted by more than tol (by cells when they are
+     * few enough, else by a sort); those of 3 or more, each sorted along u */
+    int64_t *bounds = NULL, ngroups = 0, gk = 0;
+    if (!group_cells(rho, m, tol, order, &bounds, &ngroups)) merge_order(rho, order, tmp, m);
     int64_t a = 0;
     while (a < m) {
         int64_t b = a + 1;
-        while (b < m && !(rho[order[b]] - rho[order[b - 1]] > tol)) b++;
+        if (bounds) b = bounds[++gk];
+        else
+            while (b < m && !(rho[order[b]] - rho[order[b - 1]] > tol)) b++;
         if (b - a >= 3) {
             int64_t *g = order + a, c = b - a;
             /* by member order first (the indices themselves), then stably by t: ties along u keep
@@ -953,6 +1004,7 @@ static PyObject *lines(PyObject *self, PyObject *args)
         }
         a = b;
     }
+    free(bounds);
     line_first[nlines] = kept;
     for (int64_t j = 0; j + 1 < kept; j++) {
         double d = t[ids[j + 1]] - t[ids[j]];

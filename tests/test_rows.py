@@ -846,3 +846,32 @@ def test_counting_order_is_a_stable_argsort(keys, extra):
     if len(k):
         with pytest.raises(ValueError):
             compiled.native.counting_order(k, int(k.max()))  # a key not below n
+
+
+@pytest.mark.parametrize("turn", [0.0, 30.0, 45.0])
+def test_lines_of_a_large_turned_lattice_compiled_equal_numpy(turn):
+    """Thousands of members, as many lines: the kernel parts them by cells of the row tolerance (no
+    sort) and gives what numpy's sort gives, on a turned, jittered lattice, in every direction."""
+    from stencilgen import compiled, rows
+    from stencilgen.distance import near_pairs
+    from stencilgen.rules import Rules
+
+    if compiled.native is None:
+        pytest.skip("the compiled kernels are not built (no C compiler)")
+    rng = np.random.default_rng(int(turn))
+    pts = np.stack(np.meshgrid(np.arange(60) * 150.0, np.arange(40) * 150.0), axis=-1).reshape(-1, 2)
+    a = np.radians(turn)
+    pts = pts @ np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]]) + rng.normal(0, 0.4, pts.shape)
+    pairs, _nn = near_pairs(pts, rows.NEIGHBOURS, rows.PAIR_REACH, 100.0)
+    directions = rows._directions(pts, pairs, 2.0)
+    assert len(directions) >= 4
+    native = compiled.native
+    for theta, members in directions:
+        got = rows._lines(pts, theta, members, Rules())
+        try:
+            compiled.native = None
+            want = rows._lines(pts, theta, members, Rules())
+        finally:
+            compiled.native = native
+        assert [(x.pitch, x.gaps) for x in got] == [(x.pitch, x.gaps) for x in want]
+        assert all(np.array_equal(x.members, y.members) for x, y in zip(got, want, strict=True))
