@@ -241,7 +241,7 @@ typedef struct {
     int failed;
 } Pass;
 
-#define PARALLEL_FROM 4096  /* queries worth a second thread */
+#define PARALLEL_FROM 4096  /* items (queries, boxes, polygons) worth a second thread */
 
 static void *run_pass(void *arg)
 {
@@ -1165,13 +1165,39 @@ static PyObject *gds_runs(PyObject *self, PyObject *args)
  * v points (big-endian int32 x, y pairs) starting at byte `offset`, one every `stride` bytes, the
  * closing point dropped, times `scale` (gdsii.Stream._evenly_spaced); None when one of them does not
  * end on its first point or the data runs short. */
+#define I32(d, o) \
+    ((int32_t)(((uint32_t)(d)[o] << 24) | ((uint32_t)(d)[(o) + 1] << 16) | ((uint32_t)(d)[(o) + 2] << 8) | (d)[(o) + 3]))
+
+/* Part of gds_points: polygons from .. to converted into out, each checked closed (open: 1). */
+typedef struct {
+    const unsigned char *d;
+    Py_ssize_t offset, stride, v, from, to;
+    double scale;
+    double *out;
+    int open;
+} PointsPass;
+
+static void *points_pass(void *arg)
+{
+    PointsPass *P = arg;
+    double *out = P->out + P->from * 2 * (P->v - 1);
+    for (Py_ssize_t c = P->from; c < P->to; c++) {
+        Py_ssize_t o = P->offset + c * P->stride, last = o + 8 * (P->v - 1);
+        if (I32(P->d, o) != I32(P->d, last) || I32(P->d, o + 4) != I32(P->d, last + 4)) {
+            P->open = 1;
+            return NULL;
+        }
+        for (Py_ssize_t p = 0; p < 2 * (P->v - 1); p++) *out++ = (double)I32(P->d, o + 4 * p) * P->scale;
+    }
+    return NULL;
+}
+
 static PyObject *gds_points(PyObject *self, PyObject *args)
 {
     Py_buffer bd;
     Py_ssize_t offset, stride, count, v;
     double scale;
     if (!PyArg_ParseTuple(args, "y*nnnnd", &bd, &offset, &stride, &count, &v, &scale)) return NULL;
-    const unsigned char *d = bd.buf;
     PyObject *result = NULL;
     /* every polygon inside the data (each bound checked apart: no product can overflow) */
     Py_ssize_t len = bd.len;
@@ -1182,27 +1208,30 @@ static PyObject *gds_points(PyObject *self, PyObject *args)
         Py_INCREF(result);
         goto done;
     }
-#define I32(o) ((int32_t)(((uint32_t)d[o] << 24) | ((uint32_t)d[(o) + 1] << 16) | ((uint32_t)d[(o) + 2] << 8) | d[(o) + 3]))
-    for (Py_ssize_t c = 0; c < count; c++) {
-        Py_ssize_t o = offset + c * stride, last = o + 8 * (v - 1);
-        if (I32(o) != I32(last) || I32(o + 4) != I32(last + 4)) {
-            result = Py_None;
-            Py_INCREF(result);
-            goto done;
-        }
-    }
     result = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(count * (v - 1) * 2 * 8));
     if (!result) goto done;
-    double *out = (double *)PyByteArray_AS_STRING(result);
-    for (Py_ssize_t c = 0; c < count; c++) {
-        Py_ssize_t o = offset + c * stride;
-        for (Py_ssize_t p = 0; p < 2 * (v - 1); p++) *out++ = (double)I32(o + 4 * p) * scale;
+    /* converted and checked closed in one pass, in two halves on two threads when many */
+    PointsPass H[2];
+    Py_ssize_t half = count >= PARALLEL_FROM ? count / 2 : count;
+    for (int h = 0; h < 2; h++) {
+        H[h].d = bd.buf; H[h].offset = offset; H[h].stride = stride; H[h].v = v; H[h].scale = scale;
+        H[h].out = (double *)PyByteArray_AS_STRING(result);
+        H[h].from = h ? half : 0; H[h].to = h ? count : half; H[h].open = 0;
     }
-#undef I32
+    Py_BEGIN_ALLOW_THREADS
+    if (half < count) run_halves(points_pass, &H[0], &H[1]);
+    else points_pass(&H[0]);
+    Py_END_ALLOW_THREADS
+    if (H[0].open || H[1].open) {  /* an open polygon: not a run of plain closed ones */
+        Py_DECREF(result);
+        result = Py_None;
+        Py_INCREF(result);
+    }
 done:
     PyBuffer_Release(&bd);
     return result;
 }
+#undef I32
 
 /* ---- bin_pairs ------------------------------------------------------------------------------- */
 
