@@ -1507,6 +1507,45 @@ done:
     return result;
 }
 
+/* components(n, a, b) -> bytes of int64 (n): the connected component of each of n nodes joined by
+ * the edges (a[i], b[i]), labelled by its least node (distance.components), by union-find. */
+static int64_t find_root(int64_t *parent, int64_t x)
+{
+    int64_t r = x;
+    while (parent[r] != r) r = parent[r];
+    while (parent[x] != r) { int64_t up = parent[x]; parent[x] = r; x = up; }
+    return r;
+}
+
+static PyObject *components(PyObject *self, PyObject *args)
+{
+    Py_buffer ba, bb;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "ny*y*", &n, &ba, &bb)) return NULL;
+    PyObject *result = NULL;
+    int64_t E = ba.len / 8;
+    const int64_t *a = ba.buf, *b = bb.buf;
+    if (n < 0 || bb.len != ba.len) { PyErr_SetString(PyExc_ValueError, "components: n >= 0, edges of two ends"); goto done; }
+    for (int64_t i = 0; i < E; i++)
+        if (a[i] < 0 || a[i] >= n || b[i] < 0 || b[i] >= n) {
+            PyErr_SetString(PyExc_ValueError, "components: an edge end out of 0 .. n - 1");
+            goto done;
+        }
+    result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * 8));
+    if (!result) goto done;
+    int64_t *parent = (int64_t *)PyBytes_AS_STRING(result);
+    for (int64_t x = 0; x < n; x++) parent[x] = x;
+    for (int64_t i = 0; i < E; i++) {  /* the root kept is the lesser: each root is its component's least node */
+        int64_t ra = find_root(parent, a[i]), rb = find_root(parent, b[i]);
+        if (ra < rb) parent[rb] = ra;
+        else if (rb < ra) parent[ra] = rb;
+    }
+    for (int64_t x = 0; x < n; x++) parent[x] = find_root(parent, x);
+done:
+    PyBuffer_Release(&ba); PyBuffer_Release(&bb);
+    return result;
+}
+
 /* ---- cutting lines ---------------------------------------------------------------------------- */
 
 /* cutting(m, o, did, close, sizes, D) -> bytes (L): 1 for each line rows._drop_cutting_lines drops.
@@ -1669,6 +1708,8 @@ static PyMethodDef methods[] = {
      "bands(lo, hi, wide) -> (band, narrowest) or None: intervals parted by stretches wider than wide (repeats._bands)."},
     {"counting_order", counting_order, METH_VARARGS,
      "counting_order(keys, n) -> bytes: the stable order of int64 keys in 0 .. n - 1, by counting."},
+    {"components", components, METH_VARARGS,
+     "components(n, a, b) -> bytes: each node's component, labelled by its least node (union-find)."},
     {"cutting", cutting, METH_VARARGS,
      "cutting(m, o, did, close, sizes, D) -> bytes: 1 for each line rows._drop_cutting_lines drops."},
     {"axis_rectangles", axis_rectangles, METH_VARARGS,

@@ -565,7 +565,17 @@ def _radius(boxes: np.ndarray, px: np.ndarray, py: np.ndarray, k: int, reach: fl
 
 
 def components(n: int, pairs: np.ndarray) -> np.ndarray:
-    """Connected component label of each of n nodes joined by `pairs` (E, 2): the least node id."""
+    """Connected component label of each of n nodes joined by `pairs` (E, 2): the least node id.
+    The compiled kernel when built (union-find), else `components_numpy`."""
+    if compiled.native is None or not len(pairs):
+        return components_numpy(n, pairs)
+    i8 = np.int64
+    a, b = np.ascontiguousarray(pairs[:, 0], dtype=i8), np.ascontiguousarray(pairs[:, 1], dtype=i8)
+    return np.frombuffer(compiled.native.components(int(n), a, b), dtype=i8)
+
+
+def components_numpy(n: int, pairs: np.ndarray) -> np.ndarray:
+    """`components` in numpy: labels lowered along the pairs, with pointer jumping, until they hold."""
     label = np.arange(n)
     if not len(pairs):
         return label

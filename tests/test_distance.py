@@ -273,10 +273,17 @@ def test_near_pairs_compiled_equal_numpy_on_large_layouts() -> None:
             assert len(a) >= len(pts) // 2, name
 
 
-def test_components_match_a_graph_walk() -> None:
-    rng = np.random.default_rng(2)
+@pytest.mark.parametrize("kernel", ["compiled", "numpy"])
+@pytest.mark.parametrize("edges", [0, 1, 300, 700])
+def test_components_match_a_graph_walk(kernel: str, edges: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each node labelled by the least node it reaches, in both forms (union-find, and numpy)."""
+    if kernel == "compiled" and compiled.native is None:
+        pytest.skip("the compiled kernels are not built (no C compiler)")
+    if kernel == "numpy":
+        monkeypatch.setattr(compiled, "native", None)
+    rng = np.random.default_rng(2 + edges)
     n = 500
-    pairs = rng.integers(0, n, (300, 2))
+    pairs = rng.integers(0, n, (edges, 2))
     label = components(n, pairs)
     # reference: repeated relaxation to the least id reachable
     ref = np.arange(n)
@@ -290,6 +297,9 @@ def test_components_match_a_graph_walk() -> None:
         ref = new
     assert (label == ref).all()
     assert (components(4, np.zeros((0, 2), dtype=np.int64)) == np.arange(4)).all()
+    if kernel == "compiled":
+        with pytest.raises(ValueError):
+            compiled.native.components(3, np.array([0]), np.array([3]))
 
 
 def test_outline_shapes_with_empty_outlines_at_the_end() -> None:
