@@ -1559,7 +1559,7 @@ static PyObject *cutting(PyObject *self, PyObject *args)
     PyObject *result = NULL;
     int64_t M = bm.len / 8, L = bs.len / 8;
     int64_t *start = NULL, *fill = NULL, *cm = NULL, *ncross = NULL, *per_dir = NULL, *stamp = NULL;
-    int64_t *other = NULL;
+    int64_t *other = NULL, *alike = NULL;
     const int64_t *m = bm.buf, *o = bo.buf, *did = bd.buf, *sizes = bs.buf;
     const unsigned char *close = bc.buf;
     int bad = bo.len != bm.len || bd.len != bs.len || D < 1 || bc.len != D * D;
@@ -1617,22 +1617,27 @@ static PyObject *cutting(PyObject *self, PyObject *args)
         suspects += cm[a] >= sizes[a] && ncross[a] >= sizes[a];
     }
     if (!suspects) goto done;
-    /* a suspect is dropped unless some row it cuts is crossed by three lines of its direction */
+    /* a suspect is dropped unless some row it cuts is crossed by three lines of its direction;
+     * alike[b * D + d]: the lines crossing b with a direction close to d (per_dir, summed so) */
+    alike = calloc((size_t)(L * D) + 1, 8);
+    if (!alike) { Py_CLEAR(result); PyErr_NoMemory(); goto done; }
+    for (int64_t b = 0; b < L; b++)
+        for (int64_t d2 = 0; d2 < D; d2++) {
+            int64_t c = per_dir[b * D + d2];
+            if (c)
+                for (int64_t d = 0; d < D; d++) alike[b * D + d] += c * close[d2 * D + d];
+        }
     for (int64_t a = 0; a < L; a++) {
         if (!(cm[a] >= sizes[a] && ncross[a] >= sizes[a])) continue;
         int64_t most = 0, da = did[a];
         for (int64_t t = start[a]; t < start[a + 1]; t++) {
-            int64_t b = other[t];
-            if (stamp[b] == L + a) continue;
-            stamp[b] = L + a;
-            int64_t alike = 0;
-            for (int64_t d = 0; d < D; d++) alike += per_dir[b * D + d] * close[d * D + da];
-            if (alike > most) most = alike;
+            int64_t v = alike[other[t] * D + da];  /* (a line met twice counts once: the same value) */
+            if (v > most) most = v;
         }
         drop[a] = most < 3;
     }
 done:
-    free(start); free(fill); free(cm); free(ncross); free(per_dir); free(stamp); free(other);
+    free(start); free(fill); free(cm); free(ncross); free(per_dir); free(stamp); free(other); free(alike);
     PyBuffer_Release(&bm); PyBuffer_Release(&bo); PyBuffer_Release(&bd); PyBuffer_Release(&bc); PyBuffer_Release(&bs);
     return result;
 }
