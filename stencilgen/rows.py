@@ -34,7 +34,7 @@ from .rules import Rules
 NEIGHBOURS = 8
 PAIR_REACH = 2.5  # pairs up to this many nearest-neighbour distances feed the direction histogram
 BIN_DEG = 0.5
-MAX_DIRECTIONS = 32
+MAX_DIRECTIONS = 360  # as many as the histogram has bins: a layout of dies turned every way has hundreds
 
 
 @dataclass

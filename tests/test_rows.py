@@ -596,6 +596,8 @@ def _plain_directions(center, pairs, tol):
     of live pairs, strongest first; a peak's direction is the mean of doubled angles of its bins'
     pairs, weighted by length^2; it takes the live pairs of its own bins and those within their own
     slack of it (up to 7 bins off)."""
+    from stencilgen import rows as rows_mod
+
     pa, pb = pairs[:, 0], pairs[:, 1]
     v = center[pb] - center[pa]
     theta = np.arctan2(v[:, 1], v[:, 0]) % np.pi
@@ -604,7 +606,7 @@ def _plain_directions(center, pairs, tol):
     slack = np.clip(np.arctan2(2 * tol, np.hypot(v[:, 0], v[:, 1])), np.radians(0.1), np.radians(3.0))
     alive = np.ones(len(pairs), dtype=bool)
     found = []
-    while len(found) < 32:
+    while len(found) < rows_mod.MAX_DIRECTIONS:
         counts = np.bincount(bins[alive], minlength=nbins)
         smooth = counts + np.roll(counts, 1) + np.roll(counts, -1)
         peak = int(np.argmax(smooth))
@@ -875,3 +877,17 @@ def test_lines_of_a_large_turned_lattice_compiled_equal_numpy(turn):
             compiled.native = native
         assert [(x.pitch, x.gaps) for x in got] == [(x.pitch, x.gaps) for x in want]
         assert all(np.array_equal(x.members, y.members) for x, y in zip(got, want, strict=True))
+
+
+def test_dies_turned_every_which_way_all_have_their_rows():
+    """Sixty small dies, each turned by its own angle: 120 row directions, every one found (a cap of
+    32 directions once left half the dies without rows, their contacts isolated)."""
+    rng = np.random.default_rng(8)
+    polys = []
+    for i in range(60):
+        d = synth.ring(side=1200.0, pitch=100.0, count=8, pad=(50.0, 70.0))
+        polys += d.transformed(float(rng.uniform(0, 180)), ((i % 10) * 2500.0, (i // 10) * 2500.0)).polygons()
+    rs = find_rows(build_contacts(Polygons.from_list(polys), 0.001)[0])
+    assert len(rs.rows) == 240 and all(len(r.members) == 8 for r in rs.rows)
+    assert (rs.row_of >= 0).all()
+    assert len(rs.corners) == 240
