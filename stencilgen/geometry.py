@@ -111,17 +111,30 @@ def _is_convex(P: np.ndarray) -> np.ndarray:
     return np.asarray(~((c > 0).any(axis=1) & (c < 0).any(axis=1)))
 
 
+def _span_last(a: np.ndarray) -> np.ndarray:
+    """max - min over the last axis: a few vertices, so pairwise maxima of slices (a reduction over
+    so short an axis costs several times more)."""
+    hi, lo = a[..., 0].copy(), a[..., 0].copy()
+    for j in range(1, a.shape[-1]):
+        np.maximum(hi, a[..., j], out=hi)
+        np.minimum(lo, a[..., j], out=lo)
+    return hi - lo
+
+
 def _min_rect_stack(P: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Minimum-area rotated rectangle of convex polygons (n, V, 2): one side lies on an edge."""
     P = P - P.mean(axis=1, keepdims=True)
     E = np.roll(P, -1, axis=1) - P
     L = np.hypot(E[..., 0], E[..., 1])
     U = np.where(L[..., None] > 0, E / np.where(L > 0, L, 1.0)[..., None], np.array([1.0, 0.0]))
-    Uperp = np.stack([-U[..., 1], U[..., 0]], axis=-1)
-    a = np.einsum("nkd,njd->nkj", U, P)
-    b = np.einsum("nkd,njd->nkj", Uperp, P)
-    w = a.max(axis=2) - a.min(axis=2)
-    h = b.max(axis=2) - b.min(axis=2)
+    # every vertex j projected on edge k's direction and its normal (products spelled out: an einsum
+    # over such short axes costs several times more)
+    ux, uy = U[:, :, 0, None], U[:, :, 1, None]
+    px, py = P[:, None, :, 0], P[:, None, :, 1]
+    a = ux * px + uy * py
+    b = ux * py - uy * px
+    w = _span_last(a)
+    h = _span_last(b)
     k = np.argmin(w * h + 1e-12 * np.minimum(w, h), axis=1)  # ties: the narrower reading
     rows = np.arange(len(P))
     w, h = w[rows, k], h[rows, k]
@@ -251,6 +264,27 @@ def _rectangles(polys: Polygons) -> np.ndarray:
         dots = np.einsum("nkd,nkd->nk", e, np.roll(e, -1, axis=1))
         lens = np.hypot(e[..., 0], e[..., 1])
         out[four] = (np.abs(dots) <= 1e-9 * lens * np.roll(lens, -1, axis=1)).all(axis=1) & (lens > 0).all(axis=1)
+    return out
+
+
+def _convex_quads(polys: Polygons) -> np.ndarray:
+    """True for triangles and convex four-vertex polygons: simple, so valid, by construction (every
+    turn one way: four turns of less than half a turn each close one loop, no more; a bow-tie turns
+    both ways). A turned rectangle snapped to the grid is one, though its angles are not right."""
+    out = np.zeros(len(polys), dtype=bool)
+    counts = polys.counts
+    out[counts == 3] = True
+    four = np.flatnonzero(counts == 4)
+    if len(four):
+        P = (
+            polys.coords.reshape(-1, 4, 2)
+            if len(four) == len(polys)
+            else polys.coords[polys.offsets[four][:, None] + np.arange(4)]
+        )
+        e = np.roll(P, -1, axis=1) - P
+        f = np.roll(e, -1, axis=1)
+        cross = e[:, :, 0] * f[:, :, 1] - e[:, :, 1] * f[:, :, 0]
+        out[four] = (cross > 0).all(axis=1) | (cross < 0).all(axis=1)
     return out
 
 
@@ -397,7 +431,7 @@ def merge_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tupl
         good = np.flatnonzero(~flat)
         polys, box, rectangles = polys.take(good), box[good], rectangles[good]
     before = len(polys)
-    polys, box, notes = _repair(polys, box, repair, rectangles)
+    polys, box, notes = _repair(polys, box, repair, rectangles | _convex_quads(polys))
     excluded.extend(notes)
     if notes or flat.any() or len(polys) != before:  # shapes changed: measure again
         area, centre = area_centroid(polys)
