@@ -1,5 +1,7 @@
-"""Benchmark: read + find rows on a flat 100,000-contact GDS and a 1,000,000-contact wafer (one die
-cell of 1,000 contacts arrayed 1,000 times), beside gdstk's bare read of the same files.
+"""Benchmark: read + find rows on flat 100,000-contact GDS files and a 1,000,000-contact wafer (one die
+cell of 1,000 contacts arrayed 1,000 times), beside gdstk's bare read of the same files. The flat files:
+100 dies alike; the same with no two alike; a 316 x 316 bump array; 100 dies each turned by its own
+angle (pads that are not axis-parallel rectangles).
 
     make bench            (or: .venv/bin/python benchmarks/bench_read.py [--runs 5])
 
@@ -30,6 +32,8 @@ import synth  # noqa: E402
 DIE_PER_SIDE, PITCH, SIDE, STEP = 250, 110.0, 28_000.0, 28_500.0
 # the wafer: 1,000 dies of 1,000 contacts at 55 um (35 x 50 um openings), 560 x 350 mm in all
 W_PITCH, W_SIDE, W_STEP = 55.0, 14_000.0, 14_250.0
+# the turned dies: far enough apart that a die turned 45 deg keeps clear of its neighbours
+TURNED_STEP = 40_000.0
 # the bump array: one area array of 316 x 316 contacts
 BUMPS, BUMP_PITCH = 316, 150.0
 
@@ -67,6 +71,17 @@ def make_files() -> dict[str, str]:
                 for p in d.polygons():
                     top.add(gdstk.Polygon(p + np.array([i * STEP, j * STEP]), 9, 0))
         lib.write_gds(unlike)
+    turned = os.path.join(DATA, "flat_100k_turned.gds")
+    if not os.path.exists(turned):  # the same dies, each turned by an angle of its own: not axis-parallel
+        lib = gdstk.Library(unit=1e-6, precision=1e-9)
+        top = lib.new_cell("FLAT")
+        angles = np.random.default_rng(1).uniform(0.0, 90.0, (10, 10))
+        for i in range(10):
+            for j in range(10):
+                d = die().transformed(float(angles[i, j]), (i * TURNED_STEP, j * TURNED_STEP))
+                for p in d.polygons():
+                    top.add(gdstk.Polygon(p, 9, 0))
+        lib.write_gds(turned)
     bumps = os.path.join(DATA, "flat_100k_bumps.gds")
     if not os.path.exists(bumps):  # a flip-chip bump array: 316 x 316 at 150 um, 60 um square openings
         lib = gdstk.Library(unit=1e-6, precision=1e-9)
@@ -85,7 +100,13 @@ def make_files() -> dict[str, str]:
             gdstk.Reference(cell, (-20 * W_STEP, -12 * W_STEP), columns=40, rows=25, spacing=(W_STEP, W_STEP))
         )
         lib.write_gds(wafer)
-    return {"flat 100k": flat, "flat 100k unlike": unlike, "flat 100k bumps": bumps, "wafer 1M": wafer}
+    return {
+        "flat 100k": flat,
+        "flat 100k unlike": unlike,
+        "flat 100k bumps": bumps,
+        "flat 100k turned": turned,
+        "wafer 1M": wafer,
+    }
 
 
 CHILD = r"""

@@ -111,40 +111,47 @@ def _is_convex(P: np.ndarray) -> np.ndarray:
     return np.asarray(~((c > 0).any(axis=1) & (c < 0).any(axis=1)))
 
 
-def _span_last(a: np.ndarray) -> np.ndarray:
-    """max - min over the last axis: a few vertices, so pairwise maxima of slices (a reduction over
-    so short an axis costs several times more)."""
-    hi, lo = a[..., 0].copy(), a[..., 0].copy()
-    for j in range(1, a.shape[-1]):
-        np.maximum(hi, a[..., j], out=hi)
-        np.minimum(lo, a[..., j], out=lo)
-    return hi - lo
-
-
 def _min_rect_stack(P: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Minimum-area rotated rectangle of convex polygons (n, V, 2): one side lies on an edge."""
+    """Minimum-area rotated rectangle of convex polygons (n, V, 2): one side lies on an edge. Worked
+    a vertex (column) at a time: V arrays of n, not (n, V, V) stacks."""
     P = P - P.mean(axis=1, keepdims=True)
-    E = np.roll(P, -1, axis=1) - P
-    L = np.hypot(E[..., 0], E[..., 1])
-    U = np.where(L[..., None] > 0, E / np.where(L > 0, L, 1.0)[..., None], np.array([1.0, 0.0]))
-    # every vertex j projected on edge k's direction and its normal (products spelled out: an einsum
-    # over such short axes costs several times more)
-    ux, uy = U[:, :, 0, None], U[:, :, 1, None]
-    px, py = P[:, None, :, 0], P[:, None, :, 1]
-    a = ux * px + uy * py
-    b = ux * py - uy * px
-    w = _span_last(a)
-    h = _span_last(b)
-    k = np.argmin(w * h + 1e-12 * np.minimum(w, h), axis=1)  # ties: the narrower reading
-    rows = np.arange(len(P))
-    w, h = w[rows, k], h[rows, k]
-    u = U[rows, k]
+    V = P.shape[1]
+    px = [P[:, j, 0] for j in range(V)]
+    py = [P[:, j, 1] for j in range(V)]
+    best = np.full(len(P), np.inf)
+    w_best, h_best, ux_best, uy_best = (np.zeros(len(P)) for _ in range(4))
+    for k in range(V):  # each edge's direction u, and the polygon's extent along u and across it
+        ex, ey = px[(k + 1) % V] - px[k], py[(k + 1) % V] - py[k]
+        length = np.hypot(ex, ey)
+        some = length > 0
+        safe = np.where(some, length, 1.0)
+        ux, uy = np.where(some, ex / safe, 1.0), np.where(some, ey / safe, 0.0)
+        a = [ux * px[j] + uy * py[j] for j in range(V)]
+        b = [ux * py[j] - uy * px[j] for j in range(V)]
+        w = _span(a)
+        h = _span(b)
+        score = w * h + 1e-12 * np.minimum(w, h)  # ties: the narrower reading, then the first edge
+        better = score < best
+        best = np.where(better, score, best)
+        w_best, h_best = np.where(better, w, w_best), np.where(better, h, h_best)
+        ux_best, uy_best = np.where(better, ux, ux_best), np.where(better, uy, uy_best)
+    w, h = w_best, h_best
+    u = np.stack([ux_best, uy_best], axis=1)
     long_is_w = w >= h
     d = np.where(long_is_w, h, w)
     length = np.where(long_is_w, w, h)
     long_dir = np.where(long_is_w[:, None], u, np.stack([-u[:, 1], u[:, 0]], axis=1))
     angle = np.degrees(np.arctan2(long_dir[:, 1], long_dir[:, 0])) % 180.0
     return d, length, angle
+
+
+def _span(values: list[np.ndarray]) -> np.ndarray:
+    """max - min of a few arrays, element by element."""
+    hi, lo = values[0].copy(), values[0].copy()
+    for v in values[1:]:
+        np.maximum(hi, v, out=hi)
+        np.minimum(lo, v, out=lo)
+    return hi - lo
 
 
 def min_rect(polys: Polygons, chunk_vertices: int = 4_000_000) -> tuple[np.ndarray, ...]:
@@ -285,6 +292,41 @@ def _convex_quads(polys: Polygons) -> np.ndarray:
         f = np.roll(e, -1, axis=1)
         cross = e[:, :, 0] * f[:, :, 1] - e[:, :, 1] * f[:, :, 0]
         out[four] = (cross > 0).all(axis=1) | (cross < 0).all(axis=1)
+    return out
+
+
+def _quads_apart(polys: Polygons, pairs: np.ndarray) -> np.ndarray:
+    """For pairs of shapes: True where both are convex four-vertex polygons that an edge's normal
+    parts by more than a picometre (projections on it do not meet): then they cannot touch. False
+    leaves the pair to the exact test."""
+    out = np.zeros(len(pairs), dtype=bool)
+    quad = _convex_quads(polys) & (polys.counts == 4)
+    both = np.flatnonzero(quad[pairs[:, 0]] & quad[pairs[:, 1]])
+    if not len(both):
+        return out
+    # the vertices a column at a time: (x, y) of vertex j of each pair's first and second shape
+    at_a, at_b = polys.offsets[pairs[both, 0]], polys.offsets[pairs[both, 1]]
+    ax = [polys.coords[at_a + j, 0] for j in range(4)]
+    ay = [polys.coords[at_a + j, 1] for j in range(4)]
+    bx = [polys.coords[at_b + j, 0] for j in range(4)]
+    by = [polys.coords[at_b + j, 1] for j in range(4)]
+    apart = np.zeros(len(both), dtype=bool)
+    for px, py in ((ax, ay), (bx, by)):
+        for k in range(4):
+            nx, ny = py[k] - py[(k + 1) % 4], px[(k + 1) % 4] - px[k]  # a normal of edge k, as long as it
+            slack = 1e-6 * np.hypot(nx, ny)
+            a = [ax[j] * nx + ay[j] * ny for j in range(4)]
+            b = [bx[j] * nx + by[j] * ny for j in range(4)]
+            lo_a, hi_a = (
+                np.minimum(np.minimum(a[0], a[1]), np.minimum(a[2], a[3])),
+                np.maximum(np.maximum(a[0], a[1]), np.maximum(a[2], a[3])),
+            )
+            lo_b, hi_b = (
+                np.minimum(np.minimum(b[0], b[1]), np.minimum(b[2], b[3])),
+                np.maximum(np.maximum(b[0], b[1]), np.maximum(b[2], b[3])),
+            )
+            apart |= (hi_a + slack < lo_b) | (hi_b + slack < lo_a)
+    out[both] = apart
     return out
 
 
@@ -442,6 +484,8 @@ def merge_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tupl
     polys, box, area, centre = polys.take(good), box[good], np.abs(area[good]), centre[good]
 
     pairs = _candidate_pairs(box, grid_um / 2)
+    if len(pairs):
+        pairs = pairs[~_quads_apart(polys, pairs)]  # (clearly apart: no exact test needed)
     if len(pairs):
         involved = unique(pairs)
         geoms = np.empty(len(polys), dtype=object)

@@ -373,3 +373,32 @@ def test_a_layer_name_for_a_gds_names_the_file(tmp_path):
     synth.write_gds(path, [synth.rect((0, 0), (10, 10), 0)])
     with pytest.raises(UsageError, match=r"p\.gds: --layer 'PADS': a GDS/OASIS layer is LAYER/DATATYPE"):
         read_layout(path, layer="PADS")
+
+
+@pytest.mark.parametrize("turn", [7.3, 45.0, 61.7])
+def test_turned_pads_apart_touching_and_nearly_touching_merge_as_exactly_tested(turn, monkeypatch):
+    """Turned pads (snapped to the grid, so not quite rectangles): pairs clearly apart along an edge's
+    normal skip the exact test, and the contacts and notes are those of testing every pair exactly —
+    pads apart, abutting halves (merged), overlapping ones (merged), and ones a nanometre apart."""
+    from stencilgen import geometry
+    from stencilgen.model import Polygons
+
+    shapes = []
+    for i in range(12):  # a row of pads at 110 um, 70 x 100
+        shapes.append(synth.rect((i * 110.0, 0.0), (70.0, 100.0), 0.0))
+    shapes.append(synth.rect((2000.0, 0.0), (35.0, 100.0), 0.0))  # two abutting halves of one pad
+    shapes.append(synth.rect((2035.0, 0.0), (35.0, 100.0), 0.0))
+    shapes.append(synth.rect((2300.0, 0.0), (70.0, 100.0), 0.0))  # two overlapping pads
+    shapes.append(synth.rect((2330.0, 10.0), (70.0, 100.0), 0.0))
+    shapes.append(synth.rect((2600.0, 0.0), (70.0, 100.0), 0.0))  # a pad a nanometre clear of the next
+    shapes.append(synth.rect((2670.001, 0.0), (70.0, 100.0), 0.0))
+    a = np.radians(turn)
+    rot = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
+    polys = Polygons.from_list([np.round(p @ rot * 1000) / 1000 for p in shapes])
+    got, got_notes = geometry.merge_contacts(polys, 0.001)
+    monkeypatch.setattr(geometry, "_quads_apart", lambda polys, pairs: np.zeros(len(pairs), dtype=bool))
+    want, want_notes = geometry.merge_contacts(polys, 0.001)
+    assert len(got) == len(want) == 12 + 1 + 1 + 2
+    np.testing.assert_array_equal(got.center, want.center)
+    np.testing.assert_array_equal(got.polygons.coords, want.polygons.coords)
+    assert [n.reason for n in got_notes] == [n.reason for n in want_notes] and len(got_notes) == 2
