@@ -207,7 +207,8 @@ static int search(const Grid *g, int32_t q, double qx, double qy, double reach, 
         if (e < covered) covered = e;
         covered -= 1e-12 * (fabs(qx) + fabs(qy) + s);  /* a cell's edge as computed may be off by an ulp */
         if (b->cnt == b->k && b->d[b->k - 1] < covered) return 1;
-        if (b->cnt > 0 && reach * b->d[0] + 1e-9 < covered) return 1;
+        /* (the nearest seen is the nearest when it lies within the cells searched: reach < 1) */
+        if (b->cnt > 0 && reach * b->d[0] + 1e-9 < covered && b->d[0] < covered) return 1;
         if (r >= max_ring) return 0;
     }
 }
@@ -655,9 +656,12 @@ static PyObject *boxes_touch(PyObject *self, PyObject *args)
         }
         /* a typical extent: the median of an even sample (it only parts the few large boxes, which
          * are looked at apart: any value gives the same answer) */
-        int64_t ns0 = m < 1025 ? m : 1025;
-        for (int64_t t = 0; t < ns0; t++) tmp[t] = ext[(int64_t)((double)t * (double)(m - 1) / (double)(ns0 > 1 ? ns0 - 1 : 1))];
-        double typical = kth_smallest(tmp, ns0, ns0 / 2);
+        int64_t ns0 = 0, step_n = m < 1025 ? m : 1025;
+        for (int64_t t = 0; t < step_n; t++) {  /* (boxes of no extent say nothing of the size) */
+            double e = ext[(int64_t)((double)t * (double)(m - 1) / (double)(step_n > 1 ? step_n - 1 : 1))];
+            if (e > 0) tmp[ns0++] = e;
+        }
+        double typical = ns0 ? kth_smallest(tmp, ns0, ns0 / 2) : 0.0;
         /* the small boxes: a grid of cells as large as the largest of them, keyed by lower-left corner;
          * two that meet lie in cells next to each other. A few large boxes: against all. */
         int64_t ns = 0;
@@ -845,6 +849,7 @@ typedef struct {
     int64_t *first, *count, *gaps;  /* the runs found */
     double *pitch;
     int64_t found;
+    int failed;  /* memory ran short: runs are missing */
 } Segs;
 
 static void regular(Segs *S, const double *s, int64_t count, double p)
@@ -891,7 +896,7 @@ static void segments(Segs *S, const double *s, int64_t first, int64_t count, int
     /* cut where ok changes; each run again (ok is overwritten below: keep the cuts first) */
     int64_t nruns = 0;
     int64_t *cut = malloc((size_t)(count + 1) * sizeof(int64_t));
-    if (!cut) return;
+    if (!cut) { S->failed = 1; return; }
     cut[nruns++] = 0;
     for (int64_t j = 1; j < count; j++)
         if (S->ok[j] != S->ok[j - 1]) cut[nruns++] = j;
@@ -963,7 +968,7 @@ static PyObject *lines(PyObject *self, PyObject *args)
     int64_t m = bm.len / 8, npts = bx.len / 8;
     double *rho = NULL, *t = NULL, *s = NULL;
     int64_t *order = NULL, *tmp = NULL, *ids = NULL, *line_first = NULL;
-    Segs S = {tol, spacing_tol, most, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0};
+    Segs S = {tol, spacing_tol, most, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0};
     int failed = 0;
     for (int64_t i = 0; i < m; i++)
         if (mem[i] < 0 || mem[i] >= npts || by.len != bx.len) { failed = 2; break; }
@@ -1020,7 +1025,7 @@ static PyObject *lines(PyObject *self, PyObject *args)
             segments(&S, s, line_first[k], line_first[k + 1] - line_first[k] - 1, 0);
     for (int64_t j = 0; j < kept; j++) ids[j] = mem[ids[j]];
     Py_END_ALLOW_THREADS
-    if (scratch_failed) { PyErr_NoMemory(); goto done; }
+    if (scratch_failed || S.failed) { PyErr_NoMemory(); goto done; }
     /* the runs in order of first (each line's runs come out by depth, not by place) */
     int64_t f = S.found;
     int64_t *ord = malloc((size_t)(f ? f : 1) * 8), *tmp2 = malloc((size_t)(f ? f : 1) * 8);
@@ -1344,7 +1349,7 @@ static PyObject *direction_members(PyObject *self, PyObject *args)
     unsigned char *mark = NULL;
     int64_t P = bi.len / 8, U = bd.len / 8;
     const int64_t *inv = bi.buf, *dir = bd.buf, *pa = ba.buf, *pb = bb.buf;
-    int bad = ba.len != bi.len || bb.len != bi.len || n < 0 || D < 0;
+    int bad = ba.len != bi.len || bb.len != bi.len || n < 0 || D < 0 || (D > 0 && n > PY_SSIZE_T_MAX / 2 / D);
     for (int64_t i = 0; i < P && !bad; i++)
         bad = inv[i] < 0 || inv[i] >= U || pa[i] < 0 || pa[i] >= n || pb[i] < 0 || pb[i] >= n;
     for (int64_t u = 0; u < U && !bad; u++) bad = dir[u] < -1 || dir[u] >= D;
@@ -1562,7 +1567,8 @@ static PyObject *cutting(PyObject *self, PyObject *args)
     int64_t *other = NULL, *alike = NULL;
     const int64_t *m = bm.buf, *o = bo.buf, *did = bd.buf, *sizes = bs.buf;
     const unsigned char *close = bc.buf;
-    int bad = bo.len != bm.len || bd.len != bs.len || D < 1 || bc.len != D * D;
+    int bad = bo.len != bm.len || bd.len != bs.len || D < 1 || D > 65536 || bc.len != D * D ||
+              (L > 0 && D > PY_SSIZE_T_MAX / 16 / L);
     for (int64_t i = 0; i < M && !bad; i++) bad = o[i] < 0 || o[i] >= L || (i && m[i] < m[i - 1]);
     for (int64_t l = 0; l < L && !bad; l++) bad = did[l] < 0 || did[l] >= D;
     if (bad) {

@@ -516,7 +516,7 @@ def near_pairs_numpy(points: np.ndarray, k: int, reach: float, start: float) -> 
     keep = d <= reach * np.minimum(nn[qa], nn[pb]) + 1e-9
     qa, pb = qa[keep], pb[keep]
     key = np.sort(np.minimum(qa, pb) * n + np.maximum(qa, pb))
-    key = key[np.concatenate([[True], key[1:] != key[:-1]])]  # a pair found from both ends, once
+    key = key[np.concatenate([[True], key[1:] != key[:-1]])] if len(key) else key  # a pair found twice: once
     return np.column_stack([key // n, key % n]), nn
 
 

@@ -325,7 +325,7 @@ def test_outline_shapes_with_empty_outlines_at_the_end() -> None:
     ),
     st.sampled_from([1.0, 7.5, 110.0, 0.001]),
     st.integers(1, 10),
-    st.sampled_from([1.0, 2.5, 6.0]),
+    st.sampled_from([0.5, 1.0, 2.5, 6.0]),  # (below 1: the nearest must still be found)
     st.sampled_from([1e-3, 10.0, 1e4]),
 )
 def test_near_pairs_compiled_equal_numpy_on_small_layouts(
