@@ -701,13 +701,6 @@ class _Members:
         return np.clip(lo, first, end), np.clip(hi, first, end)
 
 
-def _members_of(rows: _Members, which: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The contacts of rows[which[k]] for every k, one after another: (k of each, contact ids, where
-    each k's run starts)."""
-    cnt = rows.sizes[which]
-    return np.repeat(np.arange(len(which)), cnt), rows.flat[ranges(rows.starts[which], cnt)], np.cumsum(cnt) - cnt
-
-
 def _least_sq(center: np.ndarray, rows: _Members, pts: np.ndarray, q: np.ndarray, limit: np.ndarray) -> np.ndarray:
     """For every k, the least squared distance from pts[k] to a contact of row q[k] (dx^2 + dy^2, as
     over all of them) where that distance is within limit[k]; else more than limit[k]^2 (maybe inf).
