@@ -278,11 +278,12 @@ static void *run_pass(void *arg)
     return NULL;
 }
 
-/* Run fn on two halves of a job, the second on a thread of its own when one can be made. */
-static void run_halves(void *(*fn)(void *), void *first, void *second)
+/* Run fn on two halves of a job: the second on a thread of its own when `threads` (and one can be
+ * made), else after the first. */
+static void run_halves(void *(*fn)(void *), void *first, void *second, int threads)
 {
     pthread_t other;
-    int threaded = pthread_create(&other, NULL, fn, second) == 0;
+    int threaded = threads && pthread_create(&other, NULL, fn, second) == 0;
     fn(first);
     if (threaded) pthread_join(other, NULL);
     else fn(second);
@@ -457,26 +458,19 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
         /* the queries, in two halves on two threads when there are many; each query's results
          * have places of their own, so the halves never meet */
         Pass halves[2];
-        int64_t parts = m >= PARALLEL_FROM ? 2 : 1, cut = parts == 2 ? m / 2 : m;
-        for (int h = 0; h < parts; h++) {
+        int64_t cut = m >= PARALLEL_FROM ? m / 2 : m;  /* (the second half empty when few) */
+        for (int h = 0; h < 2; h++) {
             Pass *P = &halves[h];
             P->g = &g; P->px = px; P->py = py; P->k = k; P->reach = reach; P->span = span;
             P->all = m == n; P->todo = todo; P->from = h ? cut : 0; P->to = h ? m : cut;
             P->bi = bi; P->cnt = cnt; P->nn = nn; P->next = next + P->from; P->left = 0; P->failed = 0;
         }
-        pthread_t other;
-        int threaded = parts == 2 && pthread_create(&other, NULL, run_pass, &halves[1]) == 0;
-        run_pass(&halves[0]);
-        if (parts == 2) {
-            if (threaded) pthread_join(other, NULL);
-            else run_pass(&halves[1]);
-        }
-        if (halves[0].failed || (parts == 2 && halves[1].failed)) { grid_free(&g); failed = 1; break; }
+        run_halves(run_pass, &halves[0], &halves[1], cut < m);
+        if (halves[0].failed || halves[1].failed) { grid_free(&g); failed = 1; break; }
+        /* the second half's leftovers after the first's */
         int64_t left = halves[0].left;
-        if (parts == 2) {  /* the second half's leftovers after the first's */
-            memmove(next + left, next + cut, (size_t)halves[1].left * sizeof(int32_t));
-            left += halves[1].left;
-        }
+        memmove(next + left, next + cut, (size_t)halves[1].left * sizeof(int32_t));
+        left += halves[1].left;
         grid_free(&g);
         memcpy(todo, next, (size_t)left * sizeof(int32_t));
         m = left;
@@ -502,8 +496,7 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
         int failed2 = 0;
         int64_t total = 0;
         Py_BEGIN_ALLOW_THREADS
-        if (half < n) run_halves(pair_pass, &H[0], &H[1]);
-        else pair_pass(&H[0]);
+        run_halves(pair_pass, &H[0], &H[1], half < n);
         failed2 = H[0].failed || H[1].failed;
         if (!failed2) {
             /* the extras of both halves together, sorted by (a, b); counted into their buckets */
@@ -544,8 +537,7 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
         pairs = (int64_t *)PyBytes_AS_STRING(result);
         H[0].pairs = H[1].pairs = pairs;
         Py_BEGIN_ALLOW_THREADS
-        if (half < n) run_halves(pair_pass, &H[0], &H[1]);
-        else pair_pass(&H[0]);
+        run_halves(pair_pass, &H[0], &H[1], half < n);
         Py_END_ALLOW_THREADS
         if (H[0].failed || H[1].failed) { Py_CLEAR(result); PyErr_NoMemory(); }
     pairs_done:
@@ -687,8 +679,7 @@ static PyObject *boxes_touch(PyObject *self, PyObject *args)
                     T[h].g = &g; T[h].box = box; T[h].live = live; T[h].found = &found;
                     T[h].from = h ? half : 0; T[h].to = h ? ns : half;
                 }
-                if (half < ns) run_halves(touch_pass, &T[0], &T[1]);
-                else touch_pass(&T[0]);
+                run_halves(touch_pass, &T[0], &T[1], half < ns);
                 grid_free(&g);
             }
         }
@@ -926,8 +917,7 @@ static int group_cells(const double *rho, int64_t m, double tol, int64_t *order,
     double *cmin = malloc((size_t)C * sizeof(double)), *cmax = malloc((size_t)C * sizeof(double));
     if (!cnt || !bounds || !cmin || !cmax) ok = 0;
     for (int64_t i = 0; i < m && ok; i++) {
-        int64_t c = (int64_t)((rho[i] - lo) / tol);
-        if (c < 0 || c >= C) { ok = 0; break; }
+        int64_t c = cell_of(rho[i], lo, tol, C);
         if (cnt[c + 1]++ == 0) cmin[c] = cmax[c] = rho[i];
         else if (rho[i] < cmin[c]) cmin[c] = rho[i];
         else if (rho[i] > cmax[c]) cmax[c] = rho[i];
@@ -935,7 +925,7 @@ static int group_cells(const double *rho, int64_t m, double tol, int64_t *order,
     for (int64_t c = 0; c < C && ok; c++) ok = cnt[c + 1] == 0 || !(cmax[c] - cmin[c] > tol);
     if (!ok) { free(cnt); free(bounds); free(cmin); free(cmax); return 0; }
     for (int64_t c = 0; c < C; c++) cnt[c + 1] += cnt[c];
-    for (int64_t i = 0; i < m; i++) order[cnt[(int64_t)((rho[i] - lo) / tol)]++] = i;  /* cnt[c]: cell c's end */
+    for (int64_t i = 0; i < m; i++) order[cnt[cell_of(rho[i], lo, tol, C)]++] = i;  /* cnt[c]: cell c's end */
     int64_t ng = 0, begin = 0;
     double last = 0;
     for (int64_t c = 0; c < C; c++) {
@@ -1224,8 +1214,7 @@ static PyObject *gds_points(PyObject *self, PyObject *args)
         H[h].from = h ? half : 0; H[h].to = h ? count : half; H[h].open = 0;
     }
     Py_BEGIN_ALLOW_THREADS
-    if (half < count) run_halves(points_pass, &H[0], &H[1]);
-    else points_pass(&H[0]);
+    run_halves(points_pass, &H[0], &H[1], half < count);
     Py_END_ALLOW_THREADS
     if (H[0].open || H[1].open) {  /* an open polygon: not a run of plain closed ones */
         Py_DECREF(result);
@@ -1424,7 +1413,7 @@ static PyObject *bands(PyObject *self, PyObject *args)
     if (!cover || !run_before || !run_after || !cuts || !band_b) { if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
     int64_t *band = (int64_t *)PyBytes_AS_STRING(band_b), chmax = 0;
     for (int64_t i = 0; i < n; i++) {
-        int64_t cl = (int64_t)((lo[i] - base) / cw), ch = (int64_t)((hi[i] - base) / cw);
+        int64_t cl = cell_of(lo[i], base, cw, C), ch = cell_of(hi[i], base, cw, C);
         cover[cl]++;
         cover[ch + 1]--;
         if (ch > chmax) chmax = ch;
@@ -1450,7 +1439,7 @@ static PyObject *bands(PyObject *self, PyObject *args)
     if (!left || !right) { PyErr_NoMemory(); Py_CLEAR(band_b); goto done; }
     for (int64_t r = 0; r < nruns; r++) { left[r] = -INFINITY; right[r] = INFINITY; }
     for (int64_t i = 0; i < n; i++) {
-        int64_t cl = (int64_t)((lo[i] - base) / cw), ch = (int64_t)((hi[i] - base) / cw);
+        int64_t cl = cell_of(lo[i], base, cw, C), ch = cell_of(hi[i], base, cw, C);
         int64_t r = run_before[ch];
         if (r >= 0 && hi[i] > left[r]) left[r] = hi[i];
         r = run_after[cl];
@@ -1468,7 +1457,7 @@ static PyObject *bands(PyObject *self, PyObject *args)
             }
         }
     }
-    for (int64_t i = 0; i < n; i++) band[i] = cuts[(int64_t)((lo[i] - base) / cw)];
+    for (int64_t i = 0; i < n; i++) band[i] = cuts[cell_of(lo[i], base, cw, C)];
     PyObject *nb = PyFloat_FromDouble(narrowest);
     if (nb) {
         result = PyTuple_Pack(2, band_b, nb);
