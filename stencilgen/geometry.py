@@ -145,12 +145,18 @@ def _min_rect_stack(P: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return d, length, angle
 
 
+def _low_high(values: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """min and max of a few arrays, element by element."""
+    lo, hi = values[0].copy(), values[0].copy()
+    for v in values[1:]:
+        np.minimum(lo, v, out=lo)
+        np.maximum(hi, v, out=hi)
+    return lo, hi
+
+
 def _span(values: list[np.ndarray]) -> np.ndarray:
     """max - min of a few arrays, element by element."""
-    hi, lo = values[0].copy(), values[0].copy()
-    for v in values[1:]:
-        np.maximum(hi, v, out=hi)
-        np.minimum(lo, v, out=lo)
+    lo, hi = _low_high(values)
     return hi - lo
 
 
@@ -315,16 +321,8 @@ def _quads_apart(polys: Polygons, pairs: np.ndarray) -> np.ndarray:
         for k in range(4):
             nx, ny = py[k] - py[(k + 1) % 4], px[(k + 1) % 4] - px[k]  # a normal of edge k, as long as it
             slack = 1e-6 * np.hypot(nx, ny)
-            a = [ax[j] * nx + ay[j] * ny for j in range(4)]
-            b = [bx[j] * nx + by[j] * ny for j in range(4)]
-            lo_a, hi_a = (
-                np.minimum(np.minimum(a[0], a[1]), np.minimum(a[2], a[3])),
-                np.maximum(np.maximum(a[0], a[1]), np.maximum(a[2], a[3])),
-            )
-            lo_b, hi_b = (
-                np.minimum(np.minimum(b[0], b[1]), np.minimum(b[2], b[3])),
-                np.maximum(np.maximum(b[0], b[1]), np.maximum(b[2], b[3])),
-            )
+            lo_a, hi_a = _low_high([ax[j] * nx + ay[j] * ny for j in range(4)])
+            lo_b, hi_b = _low_high([bx[j] * nx + by[j] * ny for j in range(4)])
             apart |= (hi_a + slack < lo_b) | (hi_b + slack < lo_a)
     out[both] = apart
     return out
