@@ -833,12 +833,19 @@ def _turned(rows: list[Row], center: np.ndarray) -> list[Row]:
     return [Row(r.id, r.members[::-1].copy(), u[k], _rot90(u[k]), foot[k], r.pitch, r.gaps) for k, r in enumerate(rows)]
 
 
+def _facing(mid: np.ndarray, centre: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """For rows (K, 2 each): whether the normal points towards the centre from the rows' mean member
+    centre `mid` (the row is to be turned)."""
+    away = mid - centre
+    return away[:, 0] * normal[:, 0] + away[:, 1] * normal[:, 1] < -1e-9
+
+
 def _orient(row: Row, centre: np.ndarray, center: np.ndarray, mid: np.ndarray | None = None) -> Row:
     """Turn the row so that its normal (u turned +90 deg) points away from `centre` (`mid`: the mean
     of its member centres, if known)."""
     if mid is None:
         mid = center[row.members].mean(axis=0)
-    if (mid - centre) @ row.normal >= -1e-9:
+    if not _facing(np.asarray(mid)[None], np.asarray(centre)[None], row.normal[None])[0]:
         return row
     return _turned([row], center)[0]
 
@@ -909,10 +916,7 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
             reach.loose_rows += around[k] < 0
         centres.append(centre)
     if rows:  # each row's normal away from its centre: the rows facing it are turned (`_orient`)
-        away = mid - np.array(centres)
-        normal = np.array([r.normal for r in rows])
-        turn = away[:, 0] * normal[:, 0] + away[:, 1] * normal[:, 1] < -1e-9
-        at = np.flatnonzero(turn).tolist()
+        at = np.flatnonzero(_facing(mid, np.array(centres), np.array([r.normal for r in rows]))).tolist()
         for k, r in zip(at, _turned([rows[k] for k in at], center), strict=True):
             rows[k] = r
     staggers = _staggers(center, rows, centres, lo, hi)
