@@ -128,20 +128,17 @@ def _flat_contacts(flat: Polygons, grid_um: float, repair: bool) -> tuple[Contac
     quick = rectangle_contacts(flat, grid_um)
     if quick is not None:
         box = rectangle_boxes(quick.polygons)
-        if len(quick) < THREADED_FROM:
-            instances = find_repeats(quick, grid_um, box)
-            touch = (
-                rectangles_touch(quick.polygons, box)
-                if instances is None
-                else rectangles_touch(instances.element.polygons)
-            )
-        else:  # whether any touch, on a second thread (the kernel lets go of the interpreter) while
-            # the repeats are sought; when they are found, one copy's answer is soon had and the
-            # check of all is not waited for
-            pool = ThreadPoolExecutor(1)
-            touching = pool.submit(rectangles_touch, quick.polygons, box)
-            instances = find_repeats(quick, grid_um, box)
-            touch = touching.result() if instances is None else rectangles_touch(instances.element.polygons)
+        # with many, whether any touch is asked on a second thread (the kernel lets go of the
+        # interpreter) while the repeats are sought; when they are found, one copy's answer is soon
+        # had and the check of all is not waited for
+        pool = ThreadPoolExecutor(1) if len(quick) >= THREADED_FROM else None
+        touching = pool.submit(rectangles_touch, quick.polygons, box) if pool else None
+        instances = find_repeats(quick, grid_um, box)
+        if instances is not None:
+            touch = rectangles_touch(instances.element.polygons)
+        else:
+            touch = touching.result() if touching else rectangles_touch(quick.polygons, box)
+        if pool:
             pool.shutdown(wait=False)
         if not touch:
             return quick, [], instances
