@@ -3,7 +3,7 @@ cell of 1,000 contacts arrayed 1,000 times), beside gdstk's bare read of the sam
 100 dies alike; the same with no two alike; a 316 x 316 bump array; 100 dies each turned by its own
 angle (pads that are not axis-parallel rectangles).
 
-    make bench            (or: .venv/bin/python benchmarks/bench_read.py [--runs 5])
+    make bench            (or: .venv/bin/python benchmarks/bench_read.py [--runs 5] [--case turned])
 
 Each measurement runs in a fresh process; the figures are the median wall time of the runs and the
 peak resident memory of the process.
@@ -169,6 +169,7 @@ def measure_pair(path: str, runs: int) -> tuple[dict, dict, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--case", default="", help="only the cases whose name holds this (e.g. turned)")
     args = ap.parse_args()
     files = make_files()
     from stencilgen import compiled
@@ -178,6 +179,8 @@ def main() -> None:
     print("in-process time after imports (median of runs, gdstk and ours by turns), imports timed apart, peak RSS")
     print(f"{'case':<17} {'what':<28} {'median s':>9} {'imports s':>9} {'peak MB':>8} {'contacts':>9}")
     for name, path in files.items():
+        if args.case not in name:
+            continue
         base, ours, ratio = measure_pair(path, args.runs)
         what = "gdstk read" + (" + flatten" if "wafer" in name else "")
         for label, m in ((what, base), ("stencilgen read + rows", ours)):

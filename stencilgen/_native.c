@@ -569,10 +569,47 @@ static double kth_smallest(double *a, int64_t n, int64_t k)
     return a[k];
 }
 
+/* The less and the greater of two numbers that are not NaN (np.minimum, np.maximum; fmin and fmax
+ * are calls to libm). */
+static inline double lesser(double a, double b) { return b < a ? b : a; }
+static inline double greater(double a, double b) { return b > a ? b : a; }
+
+/* The length of (x, y) as geometry._norm measures it. */
+static inline double norm2(double x, double y) { return sqrt(x * x + y * y); }
+
 static inline int meet(const double *b, int64_t i, int64_t j)
 {
     const double *p = b + 4 * i, *q = b + 4 * j;
     return p[0] <= q[2] && q[0] <= p[2] && p[1] <= q[3] && q[1] <= p[3];
+}
+
+/* Whether an edge's normal of one of two convex quadrilaterals (quad: 8 coordinates each) parts their
+ * projections by more than a picometre (geometry._quads_apart): then they cannot touch. */
+static int quads_apart(const double *quad, int64_t i, int64_t j)
+{
+    const double *a = quad + 8 * i, *b = quad + 8 * j;
+    for (int s = 0; s < 2; s++) {
+        const double *p = s ? b : a;
+        for (int k = 0; k < 4; k++) {
+            int k1 = (k + 1) & 3;
+            double nx = p[2 * k + 1] - p[2 * k1 + 1], ny = p[2 * k1] - p[2 * k];
+            double slack = 1e-6 * norm2(nx, ny);
+            double lo_a = INFINITY, hi_a = -INFINITY, lo_b = INFINITY, hi_b = -INFINITY;
+            for (int v = 0; v < 4; v++) {
+                double pa = a[2 * v] * nx + a[2 * v + 1] * ny, pb = b[2 * v] * nx + b[2 * v + 1] * ny;
+                lo_a = lesser(lo_a, pa); hi_a = greater(hi_a, pa);
+                lo_b = lesser(lo_b, pb); hi_b = greater(hi_b, pb);
+            }
+            if (hi_a + slack < lo_b || hi_b + slack < lo_a) return 1;
+        }
+    }
+    return 0;
+}
+
+/* Two shapes that may touch: their boxes meet, and (convex quadrilaterals given) no edge parts them. */
+static inline int may_touch(const double *box, const double *quad, int64_t i, int64_t j)
+{
+    return meet(box, i, j) && !(quad && quads_apart(quad, i, j));
 }
 
 /* One part of boxes_touch: the boxes at places from .. to of the grid's order, each against the
@@ -580,7 +617,7 @@ static inline int meet(const double *b, int64_t i, int64_t j)
  * at the row below only moves forward (no search). */
 typedef struct {
     const Grid *g;
-    const double *box;
+    const double *box, *quad;  /* quad: NULL, or the convex quadrilaterals whose boxes these are */
     const int64_t *live;
     int *found;  /* shared: read and set atomically */
     int64_t from, to;
@@ -608,7 +645,7 @@ static void *touch_pass(void *arg)
             while (u < end && g->cy[u] < cy - 1) u++;
             at[d] = u;
             for (; u < end && g->cy[u] <= cy + 1; u++)
-                if (u != t && meet(T->box, i, T->live[g->idx[u]])) {
+                if (u != t && may_touch(T->box, T->quad, i, T->live[g->idx[u]])) {
                     __atomic_store_n(T->found, 1, __ATOMIC_RELAXED);
                     return NULL;
                 }
@@ -617,15 +654,23 @@ static void *touch_pass(void *arg)
     return NULL;
 }
 
-/* boxes_touch(box) -> bool: whether two of the boxes (n x 4 float64: xmin, ymin, xmax, ymax) overlap
- * or touch. Boxes with NaN or infinite corners take part in nothing. None when a finite corner lies
- * 1e150 or farther from the origin (spans there could overflow; the caller asks numpy). */
+/* boxes_touch(box[, quads]) -> bool: whether two of the boxes (n x 4 float64: xmin, ymin, xmax, ymax)
+ * overlap or touch; with quads (n x 4 x 2 float64, convex quadrilaterals, box i the box of quad i),
+ * whether two quadrilaterals may: their boxes meet and no edge parts them (quads_apart). Boxes with
+ * NaN or infinite corners take part in nothing. None when a finite corner lies 1e150 or farther from
+ * the origin (spans there could overflow; the caller asks numpy). */
 static PyObject *boxes_touch(PyObject *self, PyObject *args)
 {
-    Py_buffer bb;
-    if (!PyArg_ParseTuple(args, "y*", &bb)) return NULL;
-    const double *box = bb.buf;
+    Py_buffer bb, bq = {0};
+    if (!PyArg_ParseTuple(args, "y*|y*", &bb, &bq)) return NULL;
+    const double *box = bb.buf, *quad = bq.buf;
     int64_t n = bb.len / (Py_ssize_t)(4 * sizeof(double));
+    if (quad && bq.len != (Py_ssize_t)(8 * sizeof(double)) * n) {
+        PyBuffer_Release(&bb);
+        PyBuffer_Release(&bq);
+        PyErr_SetString(PyExc_ValueError, "boxes_touch: quads must hold 8 coordinates for each box");
+        return NULL;
+    }
     int64_t *live = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
     double *ext = malloc((size_t)(n ? n : 1) * sizeof(double));
     double *tmp = malloc((size_t)(n ? n : 1) * sizeof(double));
@@ -676,7 +721,7 @@ static PyObject *boxes_touch(PyObject *self, PyObject *args)
                 TouchPass T[2];
                 int64_t half = ns >= PARALLEL_FROM ? ns / 2 : ns;
                 for (int h = 0; h < 2; h++) {
-                    T[h].g = &g; T[h].box = box; T[h].live = live; T[h].found = &found;
+                    T[h].g = &g; T[h].box = box; T[h].quad = quad; T[h].live = live; T[h].found = &found;
                     T[h].from = h ? half : 0; T[h].to = h ? ns : half;
                 }
                 run_halves(touch_pass, &T[0], &T[1], half < ns);
@@ -688,7 +733,7 @@ static PyObject *boxes_touch(PyObject *self, PyObject *args)
                 for (int64_t i = 0; i < n && !found; i++) {
                     const double *p = box + 4 * i;
                     if (i != big[a] && isfinite(p[0]) && isfinite(p[1]) && isfinite(p[2]) && isfinite(p[3]) &&
-                        meet(box, big[a], i))
+                        may_touch(box, quad, big[a], i))
                         found = 1;
                 }
         }
@@ -697,6 +742,7 @@ static PyObject *boxes_touch(PyObject *self, PyObject *args)
 out:
     free(live); free(ext); free(tmp); free(lx); free(ly); free(big);
     PyBuffer_Release(&bb);
+    if (bq.obj) PyBuffer_Release(&bq);
     if (failed) return PyErr_NoMemory();
     if (huge) Py_RETURN_NONE;
     return PyBool_FromLong(found);
@@ -1689,6 +1735,122 @@ done:
     return result;
 }
 
+/* ---- convex_quads ---------------------------------------------------------------------------- */
+
+/* An angle in degrees, [0, 180), as numpy's degrees(arctan2(y, x)) % 180.0 gives it. */
+static inline double half_turn_degrees(double y, double x)
+{
+    double a = atan2(y, x) * (180.0 / M_PI);
+    double m = fmod(a, 180.0);
+    if (m) { if (m < 0) m += 180.0; }
+    else m = 0.0;
+    return m;
+}
+
+/* convex_quads(coords, min_area) -> None or (area, cx, cy, d, length, angle, xmin, ymin, xmax, ymax),
+ * bytes of float64 each: coords, n x 4 x 2 float64, when every polygon is a convex quadrilateral
+ * (every turn one way) of at least min_area; None when one is not. Each value as the numpy form
+ * (geometry._convex_quad_measures: _shoelace, _rectangle_sides, _min_rect_stack) computes it, with
+ * the same operations in the same order. */
+static PyObject *convex_quads(PyObject *self, PyObject *args)
+{
+    Py_buffer bc;
+    double min_area;
+    if (!PyArg_ParseTuple(args, "y*d", &bc, &min_area)) return NULL;
+    const double *P = bc.buf;
+    int64_t n = bc.len / (8 * (Py_ssize_t)sizeof(double));
+    PyObject *result = NULL, *out[10] = {NULL};
+    double *o[10];
+    for (int j = 0; j < 10; j++) {
+        if (!(out[j] = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * 8)))) goto done;
+        o[j] = (double *)PyBytes_AS_STRING(out[j]);
+    }
+    int all = 1;
+    Py_BEGIN_ALLOW_THREADS
+    for (int64_t i = 0; i < n && all; i++) {
+        const double *p = P + 8 * i;
+        double x[4], y[4], ex[4], ey[4];
+        for (int j = 0; j < 4; j++) { x[j] = p[2 * j]; y[j] = p[2 * j + 1]; }
+        for (int j = 0; j < 4; j++) { ex[j] = x[(j + 1) & 3] - x[j]; ey[j] = y[(j + 1) & 3] - y[j]; }
+        int left = 1, right = 1;
+        for (int j = 0; j < 4; j++) {
+            double t = ex[j] * ey[(j + 1) & 3] - ey[j] * ex[(j + 1) & 3];
+            left &= t > 0;
+            right &= t < 0;
+        }
+        /* area and centroid relative to the first vertex (_shoelace) */
+        double px[4], py[4], a2 = 0.0, sx = 0.0, sy = 0.0;
+        for (int j = 0; j < 4; j++) { px[j] = x[j] - x[0]; py[j] = y[j] - y[0]; }
+        for (int j = 0; j < 4; j++) {
+            int k = (j + 1) & 3;
+            double cross = px[j] * py[k] - px[k] * py[j];
+            a2 = a2 + cross;
+            sx = sx + (px[j] + px[k]) * cross;
+            sy = sy + (py[j] + py[k]) * cross;
+        }
+        double area = fabs(a2 / 2.0);
+        if (!(left || right) || !(area >= min_area)) { all = 0; break; }
+        o[0][i] = area;
+        o[1][i] = x[0] + sx / (3.0 * a2);
+        o[2][i] = y[0] + sy / (3.0 * a2);
+        /* a rectangle's sides read directly (_rectangle_sides) */
+        double l0 = norm2(ex[0], ey[0]), l1 = norm2(ex[1], ey[1]);
+        int square = fabs(ex[0] * ex[1] + ey[0] * ey[1]) <= 1e-9 * l0 * l1 &&
+                     fabs(norm2(ex[2], ey[2]) - l0) <= 1e-9 * (l0 + l1);
+        if (square) {
+            int first = l0 >= l1;
+            o[3][i] = l0 < l1 ? l0 : l1;
+            o[4][i] = l0 > l1 ? l0 : l1;
+            o[5][i] = half_turn_degrees(first ? ey[0] : ey[1], first ? ex[0] : ex[1]);
+        } else {  /* the least rectangle with a side on an edge (_min_rect_stack) */
+            double mx = 0.0, my = 0.0, qx[4], qy[4];
+            for (int j = 0; j < 4; j++) { mx = mx + x[j]; my = my + y[j]; }
+            mx = mx / 4.0;
+            my = my / 4.0;
+            for (int j = 0; j < 4; j++) { qx[j] = x[j] - mx; qy[j] = y[j] - my; }
+            double best = INFINITY, wb = 0, hb = 0, uxb = 0, uyb = 0;
+            for (int k = 0; k < 4; k++) {
+                double dx = qx[(k + 1) & 3] - qx[k], dy = qy[(k + 1) & 3] - qy[k];
+                double len = norm2(dx, dy);
+                double ux = len > 0 ? dx / len : 1.0, uy = len > 0 ? dy / len : 0.0;
+                double alo = 0, ahi = 0, blo = 0, bhi = 0;
+                for (int j = 0; j < 4; j++) {
+                    double a = ux * qx[j] + uy * qy[j], b = ux * qy[j] - uy * qx[j];
+                    if (!j) { alo = ahi = a; blo = bhi = b; continue; }
+                    alo = lesser(alo, a); ahi = greater(ahi, a);
+                    blo = lesser(blo, b); bhi = greater(bhi, b);
+                }
+                double w = ahi - alo, h = bhi - blo;
+                double score = w * h + 1e-12 * lesser(w, h);
+                if (score < best) { best = score; wb = w; hb = h; uxb = ux; uyb = uy; }
+            }
+            int long_is_w = wb >= hb;
+            o[3][i] = long_is_w ? hb : wb;
+            o[4][i] = long_is_w ? wb : hb;
+            o[5][i] = long_is_w ? half_turn_degrees(uyb, uxb) : half_turn_degrees(uxb, -uyb);
+        }
+        double xlo = x[0], xhi = x[0], ylo = y[0], yhi = y[0];
+        for (int j = 1; j < 4; j++) {
+            xlo = lesser(xlo, x[j]); xhi = greater(xhi, x[j]);
+            ylo = lesser(ylo, y[j]); yhi = greater(yhi, y[j]);
+        }
+        o[6][i] = xlo; o[7][i] = ylo; o[8][i] = xhi; o[9][i] = yhi;
+    }
+    Py_END_ALLOW_THREADS
+    if (!all) {
+        result = Py_None;
+        Py_INCREF(result);
+        goto done;
+    }
+    result = PyTuple_New(10);
+    if (result)
+        for (int j = 0; j < 10; j++) { PyTuple_SET_ITEM(result, j, out[j]); out[j] = NULL; }
+done:
+    for (int j = 0; j < 10; j++) Py_XDECREF(out[j]);
+    PyBuffer_Release(&bc);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"near_pairs", near_pairs, METH_VARARGS,
      "near_pairs(px, py, k, reach, start, nn) -> bytes of int64 pairs (i < j), the i column then the j; nn filled in place."},
@@ -1714,8 +1876,10 @@ static PyMethodDef methods[] = {
      "cutting(m, o, did, close, sizes, D) -> bytes: 1 for each line rows._drop_cutting_lines drops."},
     {"axis_rectangles", axis_rectangles, METH_VARARGS,
      "axis_rectangles(coords) -> None or (area, cx, cy, short, long, angle): axis-parallel rectangles measured."},
+    {"convex_quads", convex_quads, METH_VARARGS,
+     "convex_quads(coords, min_area) -> None or (area, cx, cy, d, length, angle, xmin, ymin, xmax, ymax): convex quadrilaterals measured."},
     {"boxes_touch", boxes_touch, METH_VARARGS,
-     "boxes_touch(box) -> whether two boxes (n x 4 float64) overlap or touch; None for corners beyond 1e150."},
+     "boxes_touch(box[, quads]) -> whether two boxes (n x 4 float64) overlap or touch (with quads: two convex quadrilaterals may); None for corners beyond 1e150."},
     {NULL, NULL, 0, NULL},
 };
 

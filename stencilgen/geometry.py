@@ -3,6 +3,7 @@ rotated rectangles, affine transforms, and merging shapes that overlap or abut i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,40 @@ def _next_index(offsets: np.ndarray) -> np.ndarray:
     return nxt
 
 
+def _vertex_columns(coords: np.ndarray, v: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Polygons of v vertices each, a vertex at a time: the x and the y of every polygon's vertex j."""
+    P = coords.reshape(-1, v, 2)
+    return [P[:, j, 0] for j in range(v)], [P[:, j, 1] for j in range(v)]
+
+
+def _shoelace(x: list[np.ndarray], y: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """`area_centroid` of polygons given a vertex column at a time, summed vertex by vertex in
+    order (the compiled `convex_quads` makes the same sums in the same order)."""
+    V = len(x)
+    px, py = [xj - x[0] for xj in x], [yj - y[0] for yj in y]
+    a2 = cx = cy = np.zeros(len(x[0]))
+    for j in range(V):
+        k = (j + 1) % V
+        cross = px[j] * py[k] - px[k] * py[j]
+        a2 = a2 + cross
+        cx = cx + (px[j] + px[k]) * cross
+        cy = cy + (py[j] + py[k]) * cross
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centroid = np.column_stack([x[0] + cx / (3.0 * a2), y[0] + cy / (3.0 * a2)])
+    bad = ~np.isfinite(centroid).all(axis=1)
+    if bad.any():  # zero-area polygons: use the vertex mean
+        centroid[bad] = np.column_stack([_mean(x), _mean(y)])[bad]
+    return a2 / 2.0, centroid
+
+
+def _mean(values: list[np.ndarray]) -> np.ndarray:
+    """The mean of a few arrays, element by element, summed in order."""
+    total = np.zeros(len(values[0]))
+    for v in values:
+        total = total + v
+    return total / len(values)
+
+
 def area_centroid(polys: Polygons) -> tuple[np.ndarray, np.ndarray]:
     """Signed area (counter-clockwise positive) and centroid of every polygon (shoelace formula).
 
@@ -34,21 +69,8 @@ def area_centroid(polys: Polygons) -> tuple[np.ndarray, np.ndarray]:
     if len(polys) == 0:
         return np.zeros(0), np.zeros((0, 2))
     v = polys.uniform()
-    if v:  # all polygons alike: a (N, V, 2) stack, no ragged sums
-        P = polys.coords.reshape(-1, v, 2)
-        first = P[:, 0]
-        p = P - first[:, None]
-        q = np.roll(p, -1, axis=1)
-        cross = p[..., 0] * q[..., 1] - q[..., 0] * p[..., 1]
-        a2 = cross.sum(axis=1)
-        cx = ((p[..., 0] + q[..., 0]) * cross).sum(axis=1)
-        cy = ((p[..., 1] + q[..., 1]) * cross).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            centroid = first + np.column_stack([cx, cy]) / (3.0 * a2)[:, None]
-        bad = ~np.isfinite(centroid).all(axis=1)
-        if bad.any():
-            centroid[bad] = P[bad].mean(axis=1)
-        return a2 / 2.0, centroid
+    if v and v <= 16:  # all polygons alike: a vertex (column) at a time, no ragged sums
+        return _shoelace(*_vertex_columns(polys.coords, v))
     counts = np.diff(off)
     first = polys.coords[off[:-1]]
     base = np.repeat(first, counts, axis=0)
@@ -111,18 +133,38 @@ def _is_convex(P: np.ndarray) -> np.ndarray:
     return np.asarray(~((c > 0).any(axis=1) & (c < 0).any(axis=1)))
 
 
-def _min_rect_stack(P: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Minimum-area rotated rectangle of convex polygons (n, V, 2): one side lies on an edge. Worked
-    a vertex (column) at a time: V arrays of n, not (n, V, V) stacks."""
-    P = P - P.mean(axis=1, keepdims=True)
-    V = P.shape[1]
-    px = [P[:, j, 0] for j in range(V)]
-    py = [P[:, j, 1] for j in range(V)]
-    best = np.full(len(P), np.inf)
-    w_best, h_best, ux_best, uy_best = (np.zeros(len(P)) for _ in range(4))
+def _norm(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The length of vectors (x, y): the square root of x^2 + y^2, rounded once more than hypot but
+    several times quicker, and the same in the kernels (lengths in um stay far from overflow)."""
+    return np.sqrt(x * x + y * y)
+
+
+def _rectangle_sides(x: list[np.ndarray], y: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """For four-vertex polygons (vertex columns): which are rectangles (right angles, opposite sides
+    equal, to 1e-9), and their short side, long side and long side's angle [0, 180), read from the
+    first two edges (the first when they are equal)."""
+    e0x, e0y, e1x, e1y = x[1] - x[0], y[1] - y[0], x[2] - x[1], y[2] - y[1]
+    l0, l1 = _norm(e0x, e0y), _norm(e1x, e1y)
+    square = np.abs(e0x * e1x + e0y * e1y) <= 1e-9 * l0 * l1
+    square &= np.abs(_norm(x[3] - x[2], y[3] - y[2]) - l0) <= 1e-9 * (l0 + l1)
+    first = l0 >= l1
+    angle = np.degrees(np.arctan2(np.where(first, e0y, e1y), np.where(first, e0x, e1x))) % 180.0
+    return square, np.minimum(l0, l1), np.maximum(l0, l1), angle
+
+
+def _min_rect_stack(x: list[np.ndarray], y: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Minimum-area rotated rectangle of convex polygons given a vertex column at a time (V arrays
+    of n, not (n, V, V) stacks): one side lies on an edge."""
+    mx, my = _mean(x), _mean(y)
+    V = len(x)
+    px = [xj - mx for xj in x]
+    py = [yj - my for yj in y]
+    n = len(mx)
+    best = np.full(n, np.inf)
+    w_best, h_best, ux_best, uy_best = (np.zeros(n) for _ in range(4))
     for k in range(V):  # each edge's direction u, and the polygon's extent along u and across it
         ex, ey = px[(k + 1) % V] - px[k], py[(k + 1) % V] - py[k]
-        length = np.hypot(ex, ey)
+        length = _norm(ex, ey)
         some = length > 0
         safe = np.where(some, length, 1.0)
         ux, uy = np.where(some, ex / safe, 1.0), np.where(some, ey / safe, 0.0)
@@ -172,15 +214,9 @@ def min_rect(polys: Polygons, chunk_vertices: int = 4_000_000) -> tuple[np.ndarr
                 P = polys.coords.reshape(-1, 4, 2)
             else:
                 P = polys.coords[polys.offsets[idx][:, None] + np.arange(4)]
-            e0, e1 = P[:, 1] - P[:, 0], P[:, 2] - P[:, 1]
-            l0, l1 = np.hypot(*e0.T), np.hypot(*e1.T)
-            square = np.abs(np.einsum("ij,ij->i", e0, e1)) <= 1e-9 * l0 * l1
-            square &= np.abs(np.hypot(*(P[:, 3] - P[:, 2]).T) - l0) <= 1e-9 * (l0 + l1)
+            square, dd, ll, aa = _rectangle_sides(*_vertex_columns(P, 4))
             r = idx[square]
-            long_e = np.where((l0 >= l1)[square, None], e0[square], e1[square])
-            d[r] = np.minimum(l0, l1)[square]
-            length[r] = np.maximum(l0, l1)[square]
-            angle[r] = np.degrees(np.arctan2(long_e[:, 1], long_e[:, 0])) % 180.0
+            d[r], length[r], angle[r] = dd[square], ll[square], aa[square]
             idx = idx[~square]
         step = max(1, chunk_vertices // int(v * v))
         for s in range(0, len(idx), step):
@@ -189,14 +225,14 @@ def min_rect(polys: Polygons, chunk_vertices: int = 4_000_000) -> tuple[np.ndarr
             P = polys.coords[gather]
             convex = _is_convex(P)
             if convex.any():
-                dd, ll, aa = _min_rect_stack(P[convex])
+                dd, ll, aa = _min_rect_stack(*_vertex_columns(P[convex], int(v)))
                 d[part[convex]], length[part[convex]], angle[part[convex]] = dd, ll, aa
             for i in part[~convex]:  # rare: the rectangle of the convex hull
                 hull = shapely.convex_hull(shapely.Polygon(polys.polygon(int(i))))
                 ring = np.asarray(hull.exterior.coords)[:-1]
                 if hull.geom_type != "Polygon" or len(ring) < 3:
                     continue
-                dd, ll, aa = _min_rect_stack(ring[None])
+                dd, ll, aa = _min_rect_stack(*_vertex_columns(ring, len(ring)))
                 d[i], length[i], angle[i] = dd[0], ll[0], aa[0]
     return d, length, angle
 
@@ -280,6 +316,24 @@ def _rectangles(polys: Polygons) -> np.ndarray:
     return out
 
 
+def _turns(x: list[np.ndarray], y: list[np.ndarray]) -> list[np.ndarray]:
+    """For polygons given a vertex column at a time: the cross product of each edge with the next
+    (positive where the outline turns left)."""
+    V = len(x)
+    ex = [x[(j + 1) % V] - x[j] for j in range(V)]
+    ey = [y[(j + 1) % V] - y[j] for j in range(V)]
+    return [ex[j] * ey[(j + 1) % V] - ey[j] * ex[(j + 1) % V] for j in range(V)]
+
+
+def _one_way(turns: list[np.ndarray]) -> np.ndarray:
+    """True where every turn is to the left, or every turn to the right."""
+    left, right = turns[0] > 0, turns[0] < 0
+    for t in turns[1:]:
+        left &= t > 0
+        right &= t < 0
+    return np.asarray(left | right)
+
+
 def _convex_quads(polys: Polygons) -> np.ndarray:
     """True for triangles and convex four-vertex polygons: simple, so valid, by construction (every
     turn one way: four turns of less than half a turn each close one loop, no more; a bow-tie turns
@@ -294,11 +348,30 @@ def _convex_quads(polys: Polygons) -> np.ndarray:
             if len(four) == len(polys)
             else polys.coords[polys.offsets[four][:, None] + np.arange(4)]
         )
-        e = np.roll(P, -1, axis=1) - P
-        f = np.roll(e, -1, axis=1)
-        cross = e[:, :, 0] * f[:, :, 1] - e[:, :, 1] * f[:, :, 0]
-        out[four] = (cross > 0).all(axis=1) | (cross < 0).all(axis=1)
+        out[four] = _one_way(_turns(*_vertex_columns(P, 4)))
     return out
+
+
+def _convex_quad_measures(coords: np.ndarray) -> tuple[np.ndarray, ...] | None:
+    """When every polygon (coords: n x 4 vertices) is a convex quadrilateral of at least
+    MIN_AREA_UM2: (area, cx, cy, d, length, angle, xmin, ymin, xmax, ymax), each as `merge_contacts`
+    measures the shape (bit for bit); None otherwise."""
+    if compiled.native is not None:  # the same tests and sums in one pass
+        raw = compiled.native.convex_quads(np.ascontiguousarray(coords, dtype=np.float64), MIN_AREA_UM2)
+        return None if raw is None else tuple(np.frombuffer(b, dtype=np.float64) for b in raw)
+    x, y = _vertex_columns(coords, 4)
+    if not _one_way(_turns(x, y)).all():
+        return None
+    signed, centre = _shoelace(x, y)
+    area = np.abs(signed)
+    if not (area >= MIN_AREA_UM2).all():
+        return None
+    square, d, length, angle = _rectangle_sides(x, y)
+    rest = np.flatnonzero(~square)
+    if len(rest):
+        d[rest], length[rest], angle[rest] = _min_rect_stack([c[rest] for c in x], [c[rest] for c in y])
+    (x_lo, x_hi), (y_lo, y_hi) = _low_high(x), _low_high(y)
+    return area, centre[:, 0], centre[:, 1], d, length, angle, x_lo, y_lo, x_hi, y_hi
 
 
 def _quads_apart(polys: Polygons, pairs: np.ndarray) -> np.ndarray:
@@ -320,7 +393,7 @@ def _quads_apart(polys: Polygons, pairs: np.ndarray) -> np.ndarray:
     for px, py in ((ax, ay), (bx, by)):
         for k in range(4):
             nx, ny = py[k] - py[(k + 1) % 4], px[(k + 1) % 4] - px[k]  # a normal of edge k, as long as it
-            slack = 1e-6 * np.hypot(nx, ny)
+            slack = 1e-6 * _norm(nx, ny)
             lo_a, hi_a = _low_high([ax[j] * nx + ay[j] * ny for j in range(4)])
             lo_b, hi_b = _low_high([bx[j] * nx + by[j] * ny for j in range(4)])
             apart |= (hi_a + slack < lo_b) | (hi_b + slack < lo_a)
@@ -435,19 +508,63 @@ def rectangles_touch(polys: Polygons, box: np.ndarray | None = None) -> bool:
     return boxes_touch(rectangle_boxes(polys) if box is None else box)
 
 
+def quad_contacts(polys: Polygons, grid_um: float) -> tuple[Contacts, np.ndarray] | None:
+    """When every shape is a convex quadrilateral with an area (a turned pad snapped to the grid is
+    one): each one a contact, numbered, and their boxes (N, 4), in the contacts' order. Whether any
+    of them touch is `quads_touch`. None otherwise."""
+    if polys.uniform() != 4:
+        return None
+    measures = _convex_quad_measures(polys.coords)
+    if measures is None:
+        return None
+    area, cx, cy, d, length, angle = measures[:6]
+    centre = np.column_stack([cx, cy])
+    order = yx_order(centre, grid_um)
+    return Contacts(polys, centre, area, d, length, angle).take(order), np.column_stack(measures[6:])[order]
+
+
+def quads_touch(polys: Polygons, box: np.ndarray | None = None) -> bool:
+    """Whether two convex quadrilaterals (as `quad_contacts` takes them) may overlap or touch: no
+    edge's normal parts them by more than a picometre (`_quads_apart`). Those `merge_contacts`
+    decides exactly."""
+    box = bboxes(polys) if box is None else box
+    if compiled.native is not None:
+        touch = compiled.native.boxes_touch(
+            np.ascontiguousarray(box, dtype=np.float64), np.ascontiguousarray(polys.coords, dtype=np.float64)
+        )
+        if touch is not None:  # (None: corners so far out that spans could overflow)
+            return bool(touch)
+    pairs = _candidate_pairs(box, 0.0)
+    return bool(len(pairs)) and not _quads_apart(polys, pairs).all()
+
+
+def plain_contacts(polys: Polygons, grid_um: float) -> tuple[Contacts, np.ndarray, Callable[..., bool]] | None:
+    """When every shape is an axis-parallel rectangle with an area, or every shape a convex
+    quadrilateral with one: each one a contact, numbered; their boxes (N, 4) in that order; and the
+    test, (polygons, boxes) -> bool, of whether any touch (`rectangles_touch` or `quads_touch`),
+    which leaves those to `merge_contacts`. None otherwise."""
+    rectangles = rectangle_contacts(polys, grid_um)
+    if rectangles is not None:
+        return rectangles, rectangle_boxes(rectangles.polygons), rectangles_touch
+    quads = quad_contacts(polys, grid_um)
+    if quads is not None:
+        return quads[0], quads[1], quads_touch
+    return None
+
+
 def build_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tuple[Contacts, list[Excluded]]:
     """Shapes on the pad layer -> contacts: drop degenerate shapes, repair (or drop) self-intersecting
     ones, merge shapes that overlap, abut, repeat or nest into one contact, set aside shapes with holes
     (a seal-ring frame is not a contact), compute each contact's area, centre, d and oriented size,
     and number them in (y, x) order. Every shape left out, repaired or merged is noted."""
-    quick = rectangle_contacts(polys, grid_um)
-    if quick is not None and not rectangles_touch(quick.polygons):  # every rectangle is a contact
-        return quick, []
+    plain = plain_contacts(polys, grid_um)
+    if plain is not None and not plain[2](plain[0].polygons, plain[1]):  # every shape is a contact
+        return plain[0], []
     return merge_contacts(polys, grid_um, repair)
 
 
 def merge_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tuple[Contacts, list[Excluded]]:
-    """`build_contacts` without its shortcut for rectangles that do not touch: every shape is
+    """`build_contacts` without its shortcut for plain shapes that do not touch: every shape is
     checked, repaired and merged with the shapes it touches."""
     excluded: list[Excluded] = []
     if len(polys):

@@ -15,16 +15,14 @@ from ..geometry import (
     merge_contacts,
     place_contacts,
     placements_disjoint,
-    rectangle_boxes,
-    rectangle_contacts,
-    rectangles_touch,
+    plain_contacts,
     transform_polygons,
 )
 from ..model import Contacts, Excluded, Instances, Layout, Polygons
 from ..repeats import find_repeats
 from .gds import read_gds  # numpy only (gdstk is imported when a file needs it)
 
-#: rectangles worth looking for touching ones on a second thread
+#: plain shapes worth looking for touching ones on a second thread
 THREADED_FROM = 20_000
 #: refuse layouts that expand to more shapes than this (a wafer has about a million)
 DEFAULT_MAX_CONTACTS = 20_000_000
@@ -123,26 +121,27 @@ def read_layout(
 
 def _flat_contacts(flat: Polygons, grid_um: float, repair: bool) -> tuple[Contacts, list[Excluded], Instances | None]:
     """The contacts of a flat layout, and whether it is one element repeated (a flattened wafer).
-    Rectangles (most pad layers) are each a contact unless some touch; in a repeated layout only
-    one element's need be looked at for that, as the empty bands between the elements keep theirs apart."""
-    quick = rectangle_contacts(flat, grid_um)
-    if quick is not None:
-        box = rectangle_boxes(quick.polygons)
+    Rectangles (most pad layers) and convex quadrilaterals (turned pads) are each a contact unless
+    some touch; in a repeated layout only one element's need be looked at for that, as the empty
+    bands between the elements keep theirs apart."""
+    plain = plain_contacts(flat, grid_um)
+    if plain is not None:
+        quick, box, touches = plain
         # with many, whether any touch is asked on a second thread (the kernel lets go of the
         # interpreter) while the repeats are sought; when they are found, one copy's answer is soon
         # had and the check of all is not waited for
         pool = ThreadPoolExecutor(1) if len(quick) >= THREADED_FROM else None
-        touching = pool.submit(rectangles_touch, quick.polygons, box) if pool else None
+        touching = pool.submit(touches, quick.polygons, box) if pool else None
         instances = find_repeats(quick, grid_um, box)
         if instances is not None:
-            touch = rectangles_touch(instances.element.polygons)
+            touch = touches(instances.element.polygons)
         else:
-            touch = touching.result() if touching else rectangles_touch(quick.polygons, box)
+            touch = touching.result() if touching else touches(quick.polygons, box)
         if pool:
             pool.shutdown(wait=False)
         if not touch:
             return quick, [], instances
-    contacts, excluded = merge_contacts(flat, grid_um, repair)  # (the rectangles' shortcut is taken above)
+    contacts, excluded = merge_contacts(flat, grid_um, repair)  # (the plain shapes' shortcut is taken above)
     return contacts, excluded, find_repeats(contacts, grid_um)
 
 

@@ -1,0 +1,169 @@
+"""Contact measures against GEOS (shapely): areas, centroids and minimum rotated rectangles; the
+plain-shape shortcut for turned pads (convex quadrilaterals) against the general merge, and its
+compiled kernels against their numpy forms, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+import synth
+
+from stencilgen import compiled, geometry
+from stencilgen.geometry import (
+    _convex_quad_measures,
+    area_centroid,
+    merge_contacts,
+    min_rect,
+    plain_contacts,
+    quad_contacts,
+    quads_touch,
+)
+from stencilgen.model import Polygons
+
+
+def _kernels() -> None:
+    if compiled.native is None:
+        pytest.skip("the compiled kernels are not built (no C compiler)")
+
+
+def _turned_pads(rng: np.random.Generator, n: int, grid: float = 0.001) -> list[np.ndarray]:
+    """n pads of random size and turn on a loose lattice (none touch), snapped to the grid: convex
+    quadrilaterals whose angles are no longer quite right."""
+    side = int(np.ceil(np.sqrt(n)))
+    pads = []
+    for k in range(n):
+        centre = (k % side * 300.0 + rng.uniform(-20, 20), k // side * 300.0 + rng.uniform(-20, 20))
+        p = synth.rect(centre, (rng.uniform(20, 140), rng.uniform(20, 140)), rng.uniform(0, 180))
+        pads.append(np.round(p / grid) * grid)
+    return pads
+
+
+@pytest.mark.parametrize("vertices", [3, 4, 5, 8, None])
+def test_area_centroid_and_min_rect_match_geos(vertices: int | None) -> None:
+    """Convex polygons of a few vertices (all alike, and of mixed counts), far from the origin:
+    area and centroid as GEOS gives them; the rectangle has the area of GEOS's minimum rotated
+    rectangle (several can have it: a triangle's on each edge) and is the polygon's extent along
+    the angle given and across it."""
+    rng = np.random.default_rng(vertices or 0)
+    polys = []
+    for _ in range(400):
+        k = vertices or int(rng.integers(3, 9))
+        ang = np.sort(rng.uniform(0, 2 * np.pi, k))
+        while np.diff(np.r_[ang, ang[0] + 2 * np.pi]).max() >= np.pi:  # the centre inside: convex
+            ang = np.sort(rng.uniform(0, 2 * np.pi, k))
+        r = rng.uniform(10, 60)
+        stretch = rng.uniform(0.3, 1.0)
+        turn = rng.uniform(0, np.pi)
+        pts = np.column_stack([r * np.cos(ang), stretch * r * np.sin(ang)])
+        rot = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+        polys.append(pts @ rot.T + rng.uniform(50_000, 90_000, 2))
+    P = Polygons.from_list(polys)
+    area, centre = area_centroid(P)
+    d, length, angle = min_rect(P)
+    geoms = [shapely.Polygon(p) for p in polys]
+    np.testing.assert_allclose(np.abs(area), [g.area for g in geoms], rtol=1e-9)
+    np.testing.assert_allclose(centre, [g.centroid.coords[0] for g in geoms], rtol=0, atol=1e-7)
+    np.testing.assert_allclose(d * length, shapely.area(shapely.minimum_rotated_rectangle(geoms)), rtol=1e-6)
+    u = np.column_stack([np.cos(np.radians(angle)), np.sin(np.radians(angle))])
+    along = [np.ptp(p @ u[i]) for i, p in enumerate(polys)]
+    across = [np.ptp(p @ [-u[i, 1], u[i, 0]]) for i, p in enumerate(polys)]
+    np.testing.assert_allclose(along, length, rtol=1e-9)
+    np.testing.assert_allclose(across, d, rtol=1e-9)
+    assert (d <= length).all()
+
+
+@pytest.mark.parametrize("kind", ["turned", "right angles", "squares", "mirrored", "bow-tie", "dent", "sliver"])
+def test_convex_quad_measures_compiled_equal_numpy(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Convex quadrilaterals, drawn either way round, turned and snapped (angles not right), exact
+    rectangles and squares at a turn (their sides read directly): the kernel gives the numpy form's
+    values bit for bit. One bow-tie, dented quadrilateral or sliver of no area among them: None."""
+    _kernels()
+    rng = np.random.default_rng(len(kind))
+    if kind in ("right angles", "squares"):  # sides along (3, 4) and (-4, 3): exact right angles, turned
+        u, n = np.array([3.0, 4.0]), np.array([-4.0, 3.0])
+        pads = []
+        for _ in range(300):
+            a = float(rng.integers(1, 30))
+            b = a if kind == "squares" else float(rng.integers(1, 30))
+            c = rng.integers(0, 99_999, 2) * 0.5
+            pads.append(np.array([c, c + a * u, c + a * u + b * n, c + b * n]))
+    else:
+        pads = _turned_pads(rng, 500)
+    if kind == "mirrored":
+        pads = [p[::-1] for p in pads]
+    broken = {
+        "bow-tie": [[0, 0], [10, 10], [10, 0], [0, 10]],
+        "dent": [[0, 0], [10, 0], [2, 2], [0, 10]],
+        "sliver": [[0, 0], [1e-4, 0], [1e-4, 1e-4], [0, 1e-4]],
+    }.get(kind)
+    if broken is not None:
+        pads[len(pads) // 2] = np.array(broken, dtype=float)
+    coords = Polygons.from_list(pads).coords
+    got = _convex_quad_measures(coords)
+    monkeypatch.setattr(compiled, "native", None)
+    want = _convex_quad_measures(coords)
+    if broken is not None:
+        assert got is None and want is None
+        return
+    assert got is not None and want is not None
+    for a, b in zip(got, want, strict=True):
+        assert np.array_equal(a, b)
+    if kind in ("right angles", "squares"):  # read directly: exact sides
+        d, length = got[3], got[4]
+        sides = np.sort([[np.hypot(*(p[1] - p[0])), np.hypot(*(p[2] - p[1]))] for p in pads], axis=1)
+        np.testing.assert_allclose(np.column_stack([d, length]), sides, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kernel", ["compiled", "numpy"])
+def test_quad_contacts_are_what_the_general_merge_gives(kernel: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Turned pads that do not touch: the shortcut numbers and measures them exactly as the general
+    path (repair, merge, measure) does, and their boxes follow the contacts' order."""
+    if kernel == "compiled":
+        _kernels()
+    else:
+        monkeypatch.setattr(compiled, "native", None)
+    rng = np.random.default_rng(7)
+    polys = Polygons.from_list(_turned_pads(rng, 3000))
+    quick, box = quad_contacts(polys, 0.001)
+    want, notes = merge_contacts(polys, 0.001)
+    assert not notes and len(quick) == len(want) == 3000
+    for field in ("center", "area", "d", "length", "angle_deg"):
+        assert np.array_equal(getattr(quick, field), getattr(want, field)), field
+    assert np.array_equal(quick.polygons.coords, want.polygons.coords)
+    assert np.array_equal(box, geometry.bboxes(quick.polygons))
+    assert not quads_touch(quick.polygons, box)
+    plain = plain_contacts(polys, 0.001)
+    assert plain is not None and plain[2] is quads_touch
+
+
+@pytest.mark.parametrize("kernel", ["compiled", "numpy"])
+@pytest.mark.parametrize("case", ["apart", "a nanometre apart", "corner on edge", "overlap", "one inside"])
+def test_quads_touch_as_geos_sees_it(kernel: str, case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thousands of turned pads whose boxes overlap their neighbours' (a 45 deg row at a fine
+    pitch), all apart but for one pair: touching at a corner, overlapping or nested says True;
+    a nanometre apart, False, as GEOS says."""
+    if kernel == "compiled":
+        _kernels()
+    else:
+        monkeypatch.setattr(compiled, "native", None)
+    pads = []
+    step = 30.0 * np.sqrt(0.5)
+    for k in range(5000):  # rows of pads 20 x 60 um turned 45 deg, 30 um apart along the row
+        pads.append(synth.rect((k % 100 * step, k % 100 * step + k // 100 * 3000.0), (20.0, 60.0), 45.0))
+    pads = [np.round(p * 1000) / 1000 for p in pads]
+    square = np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]])
+    other = {
+        "apart": square + np.array([20.0, 3.0]),
+        "a nanometre apart": square + np.array([10.001, 3.0]),
+        "corner on edge": np.array([[10.0, 5.0], [15.0, 0.0], [20.0, 5.0], [15.0, 10.0]]),
+        "overlap": square + np.array([9.0, 9.0]),
+        "one inside": square * 0.2 + np.array([3.0, 3.0]),
+    }[case]
+    polys = Polygons.from_list([*pads, square - 500.0, other - 500.0])
+    geoms = shapely.polygons(list(polys.coords.reshape(-1, 4, 2)))
+    tree = shapely.STRtree(geoms)
+    pairs = tree.query(geoms, predicate="intersects")
+    meets = bool((pairs[0] != pairs[1]).any())
+    assert meets == (case in ("corner on edge", "overlap", "one inside"))
+    assert quads_touch(polys) is meets
