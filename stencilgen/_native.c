@@ -1381,7 +1381,7 @@ static PyObject *direction_members(PyObject *self, PyObject *args)
     Py_ssize_t n, D;
     if (!PyArg_ParseTuple(args, "y*y*y*y*nn", &bi, &bd, &ba, &bb, &n, &D)) return NULL;
     PyObject *result = NULL, *ids_b = NULL, *start_b = NULL;
-    unsigned char *mark = NULL;
+    int64_t *stamp = NULL, *tmp = NULL;
     int64_t P = bi.len / 8, U = bd.len / 8;
     const int64_t *inv = bi.buf, *dir = bd.buf, *pa = ba.buf, *pb = bb.buf;
     int bad = ba.len != bi.len || bb.len != bi.len || n < 0 || D < 0 || (D > 0 && n > PY_SSIZE_T_MAX / 2 / D);
@@ -1392,29 +1392,41 @@ static PyObject *direction_members(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "direction_members: pairs of points among n, vectors and directions in range");
         goto done;
     }
-    mark = calloc((size_t)(n * D) + 1, 1);
+    /* the pairs' ends bucketed by direction (counted, then placed), then each bucket's contacts
+     * once each (a stamp per contact) and in order: work in the pairs, not in n x D */
+    int64_t *at = calloc((size_t)D + 2, sizeof(int64_t));
+    stamp = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
     start_b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)((D + 1) * 8));
-    if (!mark || !start_b) { if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
+    if (!at || !stamp || !start_b) { free(at); if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
     for (int64_t i = 0; i < P; i++) {
         int64_t d = dir[inv[i]];
-        if (d >= 0) mark[d * n + pa[i]] = mark[d * n + pb[i]] = 1;
+        if (d >= 0) at[d + 2] += 2;
     }
-    int64_t total = 0, *start = (int64_t *)PyBytes_AS_STRING(start_b);
-    for (int64_t j = 0; j < n * D; j++) total += mark[j];
-    ids_b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(total * 8));
-    if (!ids_b) goto done;
-    int64_t *ids = (int64_t *)PyBytes_AS_STRING(ids_b), w = 0;
-    for (int64_t d = 0; d < D; d++) {
+    for (int64_t d = 0; d < D; d++) at[d + 2] += at[d + 1];
+    int64_t ends = at[D + 1];
+    ids_b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)((ends ? ends : 1) * 8));
+    tmp = malloc((size_t)(ends ? ends : 1) * sizeof(int64_t));
+    if (!ids_b || !tmp) { free(at); if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
+    int64_t *ids = (int64_t *)PyBytes_AS_STRING(ids_b), *start = (int64_t *)PyBytes_AS_STRING(start_b), w = 0;
+    for (int64_t i = 0; i < P; i++) {  /* at[d + 1]: the next place of bucket d */
+        int64_t d = dir[inv[i]];
+        if (d >= 0) { ids[at[d + 1]++] = pa[i]; ids[at[d + 1]++] = pb[i]; }
+    }
+    for (int64_t c = 0; c < n; c++) stamp[c] = -1;
+    for (int64_t d = 0, from = 0; d < D; d++) {  /* bucket d: from .. at[d + 1]; written back from w <= from */
         start[d] = w;
-        const unsigned char *m = mark + d * n;
-        for (int64_t c = 0; c < n; c++)
-            if (m[c]) ids[w++] = c;
+        for (int64_t t = from; t < at[d + 1]; t++)
+            if (stamp[ids[t]] != d) { stamp[ids[t]] = d; ids[w++] = ids[t]; }
+        sort_indices(ids + start[d], tmp, w - start[d]);
+        from = at[d + 1];
     }
     start[D] = w;
+    free(at);
+    if (PyBytes_GET_SIZE(ids_b) != w * 8 && _PyBytes_Resize(&ids_b, (Py_ssize_t)(w * 8)) < 0) goto done;  /* (frees ids_b on failure) */
     result = PyTuple_Pack(2, ids_b, start_b);
 done:
     Py_XDECREF(ids_b); Py_XDECREF(start_b);
-    free(mark);
+    free(stamp); free(tmp);
     PyBuffer_Release(&bi); PyBuffer_Release(&bd); PyBuffer_Release(&ba); PyBuffer_Release(&bb);
     return result;
 }

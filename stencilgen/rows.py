@@ -153,8 +153,7 @@ def _pair_vectors(center: np.ndarray, pa: np.ndarray, pb: np.ndarray) -> tuple[n
     if compiled.native is not None:
         f8, i8 = np.float64, np.int64
         raw = compiled.native.pair_vectors(
-            np.ascontiguousarray(center[:, 0], dtype=f8),
-            np.ascontiguousarray(center[:, 1], dtype=f8),
+            *_xy(center),
             np.ascontiguousarray(pa, dtype=i8),
             np.ascontiguousarray(pb, dtype=i8),
         )
@@ -237,13 +236,26 @@ def _piece_median(values: np.ndarray, piece: np.ndarray, count: np.ndarray) -> n
     return (v[starts + (count - 1) // 2] + v[starts + count // 2]) / 2
 
 
-def _lines(center: np.ndarray, theta: float, members: np.ndarray, rules: Rules) -> list[_Line]:
+def _xy(center: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The centres' x and y, each contiguous (as the kernels take them)."""
+    return np.ascontiguousarray(center[:, 0], dtype=np.float64), np.ascontiguousarray(center[:, 1], dtype=np.float64)
+
+
+def _lines(
+    center: np.ndarray,
+    theta: float,
+    members: np.ndarray,
+    rules: Rules,
+    xy: tuple[np.ndarray, np.ndarray] | None = None,
+) -> list[_Line]:
     """The lines of contacts along direction theta: members within row tolerance of one line, three
-    or more, cut into regular runs (`_segments`). The compiled kernel when built, else numpy."""
+    or more, cut into regular runs (`_segments`). The compiled kernel when built, else numpy (xy:
+    `_xy(center)`, when the caller has it)."""
     if compiled.native is not None:
+        x, y = _xy(center) if xy is None else xy
         raw = compiled.native.lines(
-            np.ascontiguousarray(center[:, 0], dtype=np.float64),
-            np.ascontiguousarray(center[:, 1], dtype=np.float64),
+            x,
+            y,
             np.ascontiguousarray(members, dtype=np.int64),
             float(np.cos(theta)),
             float(np.sin(theta)),
@@ -268,11 +280,12 @@ THREADED_FROM = 20_000  # members (of all directions) worth a second thread for 
 def _all_lines(center: np.ndarray, directions: list[tuple[float, np.ndarray]], rules: Rules) -> list[_Line]:
     """`_lines` of every direction, one direction after another. The compiled kernel lets go of the
     interpreter while it works, so with many members two directions are worked at once."""
-    if compiled.native is not None and len(directions) > 1 and sum(len(m) for _, m in directions) >= THREADED_FROM:
+    xy = _xy(center) if compiled.native is not None else None
+    if xy is not None and len(directions) > 1 and sum(len(m) for _, m in directions) >= THREADED_FROM:
         with ThreadPoolExecutor(2) as pool:
-            found = list(pool.map(lambda d: _lines(center, d[0], d[1], rules), directions))
+            found = list(pool.map(lambda d: _lines(center, d[0], d[1], rules, xy), directions))
     else:
-        found = [_lines(center, theta, members, rules) for theta, members in directions]
+        found = [_lines(center, theta, members, rules, xy) for theta, members in directions]
     return [ln for part in found for ln in part]
 
 
