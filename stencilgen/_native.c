@@ -645,7 +645,7 @@ static void *touch_pass(void *arg)
             while (u < end && g->cy[u] < cy - 1) u++;
             at[d] = u;
             for (; u < end && g->cy[u] <= cy + 1; u++)
-                if (u != t && may_touch(T->box, T->quad, i, T->live[g->idx[u]])) {
+                if (u > t && may_touch(T->box, T->quad, i, T->live[g->idx[u]])) {  /* (each pair once) */
                     __atomic_store_n(T->found, 1, __ATOMIC_RELAXED);
                     return NULL;
                 }
@@ -1863,6 +1863,110 @@ done:
     return result;
 }
 
+/* ---- peaks ----------------------------------------------------------------------------------- */
+
+/* x % pi for x in [-pi, 2 pi) as rows._mod_pi gives it. */
+static inline double mod_pi(double x) { return x < 0 ? x + M_PI : (x >= M_PI ? x - M_PI : x); }
+
+/* peaks(theta, slack, vx, vy, bins, weight, nbins, span, most) -> (direction, found): rows._peaks,
+ * the same steps in the same order: each distinct vector's direction (int64 bytes, -1: none, in the
+ * vectors' order) and the directions found (float64 bytes). theta, slack, vx, vy float64 and bins,
+ * weight int64, one each a vector; bins in 0 .. nbins - 1. */
+static PyObject *peaks(PyObject *self, PyObject *args)
+{
+    Py_buffer bt, bs, bx, by, bb, bw;
+    Py_ssize_t nbins, span, most;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*nnn", &bt, &bs, &bx, &by, &bb, &bw, &nbins, &span, &most)) return NULL;
+    PyObject *result = NULL, *dir_b = NULL, *found_b = NULL;
+    int64_t m = bt.len / 8;
+    const double *theta = bt.buf, *slack = bs.buf, *vx = bx.buf, *vy = by.buf;
+    const int64_t *bins = bb.buf, *weight = bw.buf;
+    int64_t *start = NULL, *order = NULL, *counts = NULL, *smooth = NULL;
+    double *found = NULL;
+    unsigned char *alive = NULL;
+    int bad = bs.len != bt.len || bx.len != bt.len || by.len != bt.len || bb.len != bt.len || bw.len != bt.len ||
+              nbins < 1 || span < 1 || 2 * span + 1 > nbins || most < 0;
+    for (int64_t i = 0; i < m && !bad; i++) bad = bins[i] < 0 || bins[i] >= nbins;
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "peaks: one theta, slack, vector, bin and weight a vector, bins in range");
+        goto done;
+    }
+    start = calloc((size_t)nbins + 2, sizeof(int64_t));
+    counts = calloc((size_t)nbins, sizeof(int64_t));
+    smooth = malloc((size_t)nbins * sizeof(int64_t));
+    order = malloc((size_t)(m ? m : 1) * sizeof(int64_t));
+    alive = malloc((size_t)(m ? m : 1));
+    found = malloc((size_t)(most ? most : 1) * sizeof(double));
+    dir_b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(m * 8));
+    if (!start || !counts || !smooth || !order || !alive || !found || !dir_b) { PyErr_NoMemory(); goto done; }
+    int64_t *direction = (int64_t *)PyBytes_AS_STRING(dir_b), nf = 0;
+    Py_BEGIN_ALLOW_THREADS
+    /* the vectors by bin, stable (counted, then placed); each bin's pairs */
+    for (int64_t i = 0; i < m; i++) { start[bins[i] + 2]++; counts[bins[i]] += weight[i]; }
+    for (int64_t b = 0; b < nbins; b++) start[b + 2] += start[b + 1];
+    for (int64_t i = 0; i < m; i++) order[start[bins[i] + 1]++] = i;  /* now start[b]: bin b's first place */
+    for (int64_t i = 0; i < m; i++) { alive[i] = 1; direction[i] = -1; }
+    while (nf < most) {
+        int64_t peak = 0;
+        for (int64_t b = 0; b < nbins; b++) {
+            smooth[b] = counts[b] + counts[(b + nbins - 1) % nbins] + counts[(b + 1) % nbins];
+            if (smooth[b] > smooth[peak]) peak = b;
+        }
+        if (smooth[peak] < 2) break;
+        /* the weighted circular mean of the doubled angles in the peak's three bins, summed in order */
+        double re = 0.0, im = 0.0;
+        for (int64_t k = -1; k <= 1; k++) {
+            int64_t b = (peak + k + nbins) % nbins;
+            for (int64_t t = start[b]; t < start[b + 1]; t++) {
+                int64_t i = order[t];
+                if (!alive[i]) continue;
+                double x = vx[i], y = vy[i], w = (double)weight[i];
+                re = re + w * (x * x - y * y);
+                im = im + w * (2 * x * y);
+            }
+        }
+        double best = atan2(im, re) / 2, r = fmod(best, M_PI);  /* best % pi, as Python takes it */
+        if (r) { if (r < 0) r += M_PI; }
+        else r = 0.0;
+        best = r;
+        /* the peak's bins' vectors, and those within their slack of best up to span bins away */
+        int64_t taken = 0;
+        for (int64_t k = -span; k <= span; k++) {
+            int64_t b = (peak + k + nbins) % nbins;
+            int own = k >= -1 && k <= 1;
+            for (int64_t t = start[b]; t < start[b + 1]; t++) {
+                int64_t i = order[t];
+                if (!alive[i]) continue;
+                double diff = fabs(mod_pi(theta[i] - best + M_PI / 2) - M_PI / 2);
+                if (!own && !(diff <= slack[i])) continue;
+                alive[i] = 0;
+                counts[b] -= weight[i];
+                taken += weight[i];
+                direction[i] = -2 - nf;  /* taken now: made this direction's below if it holds two pairs */
+            }
+        }
+        /* two distinct pairs or more hold three contacts or more */
+        int keep = taken >= 2;
+        for (int64_t k = -span; k <= span; k++) {
+            int64_t b = (peak + k + nbins) % nbins;
+            for (int64_t t = start[b]; t < start[b + 1]; t++) {
+                int64_t i = order[t];
+                if (direction[i] == -2 - nf) direction[i] = keep ? nf : -1;
+            }
+        }
+        if (keep) found[nf++] = best;
+    }
+    Py_END_ALLOW_THREADS
+    found_b = PyBytes_FromStringAndSize((const char *)found, (Py_ssize_t)(nf * 8));
+    if (found_b) result = PyTuple_Pack(2, dir_b, found_b);
+done:
+    Py_XDECREF(dir_b); Py_XDECREF(found_b);
+    free(start); free(counts); free(smooth); free(order); free(alive); free(found);
+    PyBuffer_Release(&bt); PyBuffer_Release(&bs); PyBuffer_Release(&bx);
+    PyBuffer_Release(&by); PyBuffer_Release(&bb); PyBuffer_Release(&bw);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"near_pairs", near_pairs, METH_VARARGS,
      "near_pairs(px, py, k, reach, start, nn) -> bytes of int64 pairs (i < j), the i column then the j; nn filled in place."},
@@ -1888,6 +1992,8 @@ static PyMethodDef methods[] = {
      "cutting(m, o, did, close, sizes, D) -> bytes: 1 for each line rows._drop_cutting_lines drops."},
     {"axis_rectangles", axis_rectangles, METH_VARARGS,
      "axis_rectangles(coords) -> None or (area, cx, cy, short, long, angle): axis-parallel rectangles measured."},
+    {"peaks", peaks, METH_VARARGS,
+     "peaks(theta, slack, vx, vy, bins, weight, nbins, span, most) -> (direction, found): rows._peaks."},
     {"convex_quads", convex_quads, METH_VARARGS,
      "convex_quads(coords, min_area) -> None or (area, cx, cy, d, length, angle, xmin, ymin, xmax, ymax): convex quadrilaterals measured."},
     {"boxes_touch", boxes_touch, METH_VARARGS,

@@ -355,7 +355,8 @@ def _convex_quads(polys: Polygons) -> np.ndarray:
 def _convex_quad_measures(coords: np.ndarray) -> tuple[np.ndarray, ...] | None:
     """When every polygon (coords: n x 4 vertices) is a convex quadrilateral of at least
     MIN_AREA_UM2: (area, cx, cy, d, length, angle, xmin, ymin, xmax, ymax), each as `merge_contacts`
-    measures the shape (bit for bit); None otherwise."""
+    measures the shape (bit for bit, but for the angle, which may differ by an ulp or so where
+    numpy's arctan2 is not libm's); None otherwise."""
     if compiled.native is not None:  # the same tests and sums in one pass
         raw = compiled.native.convex_quads(np.ascontiguousarray(coords, dtype=np.float64), MIN_AREA_UM2)
         return None if raw is None else tuple(np.frombuffer(b, dtype=np.float64) for b in raw)

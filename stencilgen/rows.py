@@ -65,15 +65,65 @@ def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tu
     inv, vx, vy, weight = _pair_vectors(center, pa, pb)
     theta = _mod_pi(np.arctan2(vy, vx))
     bins = np.floor(np.degrees(theta) / BIN_DEG).astype(np.int64) % nbins
+    # a pair's own angular uncertainty: its ends may sit row_tolerance off the line (taken between
+    # bounds: a pair nearer than the lower is taken, one beyond the upper is not)
+    slack = np.clip(np.arctan2(2 * tol_um, np.hypot(vx, vy)), np.radians(0.1), np.radians(3.0))
+    of_vector, found = _peaks(theta, bins, slack, vx, vy, weight, nbins)
+    if not found:
+        return []
+    # each direction's contacts: the ends of its pairs
+    n, D = len(center), len(found)
+    if compiled.native is not None:
+        i8 = np.int64
+        raw = compiled.native.direction_members(
+            inv, of_vector, np.ascontiguousarray(pa, dtype=i8), np.ascontiguousarray(pb, dtype=i8), n, D
+        )
+        ids, start = (np.frombuffer(b, dtype=np.int64) for b in raw)
+        return [(best, ids[start[k] : start[k + 1]]) for k, best in enumerate(found)]
+    d = of_vector[inv]
+    sel = np.flatnonzero(d >= 0)
+    at = d[sel] * n  # (a flat index: a 2-D scatter costs several times more)
+    mark = np.zeros(D * n, dtype=bool)
+    mark[at + pa[sel]] = True
+    mark[at + pb[sel]] = True
+    return [(best, np.flatnonzero(mark[k * n : (k + 1) * n])) for k, best in enumerate(found)]
+
+
+def _peaks(
+    theta: np.ndarray,
+    bins: np.ndarray,
+    slack: np.ndarray,
+    vx: np.ndarray,
+    vy: np.ndarray,
+    weight: np.ndarray,
+    nbins: int,
+) -> tuple[np.ndarray, list[float]]:
+    """The directions found among distinct pair vectors (theta [0, pi), its histogram bin, its
+    slack, the vector, its pairs): the peak of the smoothed histogram (a bin and its two
+    neighbours) gives a direction, the weighted circular mean of its vectors' doubled angles; it
+    takes the vectors of those three bins and the vectors within their slack of it, three bins and
+    more away; again while a peak holds two pairs. Each vector's direction (-1: none) and the
+    directions, in the order found. The compiled kernel when built, else numpy."""
+    span = int(np.ceil(3.0 / BIN_DEG)) + 1  # bins a pair's slack can reach
+    if compiled.native is not None:
+        f8, i8 = np.float64, np.int64
+        raw = compiled.native.peaks(
+            *(np.ascontiguousarray(a, dtype=f8) for a in (theta, slack, vx, vy)),
+            np.ascontiguousarray(bins, dtype=i8),
+            np.ascontiguousarray(weight, dtype=i8),
+            nbins,
+            span,
+            MAX_DIRECTIONS,
+        )
+        return np.frombuffer(raw[0], dtype=i8), np.frombuffer(raw[1], dtype=f8).tolist()
     order = np.argsort(bins.astype(np.int16), kind="stable")  # 16-bit keys: a radix sort
-    theta, bins, vx, vy, weight = theta[order], bins[order], vx[order], vy[order], weight[order]
+    theta, bins, vx, vy, weight, slack = theta[order], bins[order], vx[order], vy[order], weight[order], slack[order]
     start = np.searchsorted(bins, np.arange(nbins + 1))
     total = np.concatenate([[0], np.cumsum(weight)])
     counts = total[start[1:]] - total[start[:-1]]  # pairs in each bin
     fw = weight.astype(np.float64)
     alive = np.ones(len(order), dtype=bool)
     direction = np.full(len(order), -1, dtype=np.int64)  # the direction found that took each vector
-    span = int(np.ceil(3.0 / BIN_DEG)) + 1  # bins a pair's slack can reach
 
     def around(peak: int, width: int) -> list[tuple[int, int]]:
         """The places of bins peak - width .. peak + width (round the circle), in that order: one
@@ -98,25 +148,18 @@ def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tu
         runs = around(peak, 1)
         live = over(alive, runs)
         # circular mean of doubled angles, long pairs weigh more (their angle is sharper): the sum of
-        # length^2 * exp(2i theta), which is (vx + i vy)^2, over the pairs
+        # length^2 * exp(2i theta), which is (vx + i vy)^2, over the pairs, summed in order (as the
+        # kernel sums), its angle from libm (math.atan2, as the kernel's)
         x, y, w = over(vx, runs)[live], over(vy, runs)[live], over(fw, runs)[live]
-        z = complex(float(np.sum(w * (x * x - y * y))), float(np.sum(w * (2 * x * y))))
-        best = float(np.angle(z) / 2 % np.pi)
+        re, im = np.cumsum(w * (x * x - y * y))[-1], np.cumsum(w * (2 * x * y))[-1]
+        best = math.atan2(float(im), float(re)) / 2 % math.pi
         runs = around(peak, span)
         live = over(alive, runs)
         cand = np.concatenate([np.arange(i, j) for i, j in runs])[live]
         diff = np.abs(_mod_pi(over(theta, runs)[live] - best + np.pi / 2) - np.pi / 2)
         cand_bins = over(bins, runs)[live]
         off = (cand_bins - peak + 1) % nbins  # 0..2: the peak's own bins, always taken
-        # a pair's own angular uncertainty: its ends may sit row_tolerance off the line
-        # (worked out only between its bounds: a pair nearer than the lower is taken, one beyond the
-        # upper is not)
-        lo_slack, hi_slack = np.radians(0.1), np.radians(3.0)
-        within = (diff <= lo_slack) | (off <= 2)
-        maybe = np.flatnonzero(~within & (diff <= hi_slack))
-        c = cand[maybe]
-        slack = np.clip(np.arctan2(2 * tol_um, np.hypot(vx[c], vy[c])), lo_slack, hi_slack)
-        within[maybe[diff[maybe] <= slack]] = True
+        within = (off <= 2) | (diff <= slack[cand])
         take = cand[within]
         alive[take] = False
         counts -= np.bincount(cand_bins[within], weights=fw[take], minlength=nbins).astype(np.int64)
@@ -124,26 +167,9 @@ def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tu
         if int(weight[take].sum()) >= 2:
             direction[take] = len(found)
             found.append(best)
-    if not found:
-        return []
-    # each direction's contacts: the ends of its pairs
     of_vector = np.empty(len(order), dtype=np.int64)
     of_vector[order] = direction
-    n, D = len(center), len(found)
-    if compiled.native is not None:
-        i8 = np.int64
-        raw = compiled.native.direction_members(
-            inv, of_vector, np.ascontiguousarray(pa, dtype=i8), np.ascontiguousarray(pb, dtype=i8), n, D
-        )
-        ids, start = (np.frombuffer(b, dtype=np.int64) for b in raw)
-        return [(best, ids[start[k] : start[k + 1]]) for k, best in enumerate(found)]
-    d = of_vector[inv]
-    sel = np.flatnonzero(d >= 0)
-    at = d[sel] * n  # (a flat index: a 2-D scatter costs several times more)
-    mark = np.zeros(D * n, dtype=bool)
-    mark[at + pa[sel]] = True
-    mark[at + pb[sel]] = True
-    return [(best, np.flatnonzero(mark[k * n : (k + 1) * n])) for k, best in enumerate(found)]
+    return of_vector, found
 
 
 def _pair_vectors(center: np.ndarray, pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -821,7 +821,7 @@ def test_pair_vectors_compiled_equal_numpy(seed, distinct, kind):
     assert weight.sum() == len(pairs)
 
 
-def test_pair_vectors_and_direction_members_refuse_points_out_of_range():
+def test_pair_vectors_direction_members_and_peaks_refuse_points_out_of_range():
     from stencilgen import compiled
 
     if compiled.native is None:
@@ -833,6 +833,13 @@ def test_pair_vectors_and_direction_members_refuse_points_out_of_range():
         compiled.native.direction_members(np.array([0]), np.array([0]), np.array([0]), np.array([5]), 3, 1)
     with pytest.raises(ValueError):
         compiled.native.direction_members(np.array([0]), np.array([2]), np.array([0]), np.array([1]), 3, 1)
+    one, two = np.ones(1), np.ones(2)
+    with pytest.raises(ValueError):  # a bin beyond the histogram
+        compiled.native.peaks(one, one, one, one, np.array([360]), np.array([1]), 360, 7, 10)
+    with pytest.raises(ValueError):  # arrays of different lengths
+        compiled.native.peaks(one, two, one, one, np.array([0]), np.array([1]), 360, 7, 10)
+    with pytest.raises(ValueError):  # a window wider than the histogram
+        compiled.native.peaks(one, one, one, one, np.array([0]), np.array([1]), 10, 7, 10)
 
 
 @given(st.lists(st.integers(0, 40), max_size=300), st.integers(0, 5))
