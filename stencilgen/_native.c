@@ -1759,28 +1759,20 @@ static inline double half_turn_degrees(double y, double x)
     return m;
 }
 
-/* convex_quads(coords, min_area) -> None or (area, cx, cy, d, length, angle, xmin, ymin, xmax, ymax),
- * bytes of float64 each: coords, n x 4 x 2 float64, when every polygon is a convex quadrilateral
- * (every turn one way) of at least min_area; None when one is not. Each value as the numpy form
- * (geometry._convex_quad_measures: _shoelace, _rectangle_sides, _min_rect_stack) computes it, with
- * the same operations in the same order. */
-static PyObject *convex_quads(PyObject *self, PyObject *args)
+/* One part of convex_quads: the polygons from .. to; all is cleared at the first that is no convex
+ * quadrilateral of min_area (the other part's values are then of no use). */
+typedef struct {
+    const double *P;
+    double **o, min_area;
+    int64_t from, to;
+    int all;
+} QuadPass;
+
+static void *quad_pass(void *arg)
 {
-    Py_buffer bc;
-    double min_area;
-    if (!PyArg_ParseTuple(args, "y*d", &bc, &min_area)) return NULL;
-    const double *P = bc.buf;
-    int64_t n = bc.len / (8 * (Py_ssize_t)sizeof(double));
-    PyObject *result = NULL, *out[10] = {NULL};
-    double *o[10];
-    for (int j = 0; j < 10; j++) {
-        if (!(out[j] = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * 8)))) goto done;
-        o[j] = (double *)PyBytes_AS_STRING(out[j]);
-    }
-    int all = 1;
-    Py_BEGIN_ALLOW_THREADS
-    for (int64_t i = 0; i < n && all; i++) {
-        const double *p = P + 8 * i;
+    QuadPass *Q = arg;
+    for (int64_t i = Q->from; i < Q->to; i++) {
+        const double *p = Q->P + 8 * i;
         double x[4], y[4], ex[4], ey[4];
         for (int j = 0; j < 4; j++) { x[j] = p[2 * j]; y[j] = p[2 * j + 1]; }
         for (int j = 0; j < 4; j++) { ex[j] = x[(j + 1) & 3] - x[j]; ey[j] = y[(j + 1) & 3] - y[j]; }
@@ -1801,19 +1793,19 @@ static PyObject *convex_quads(PyObject *self, PyObject *args)
             sy = sy + (py[j] + py[k]) * cross;
         }
         double area = fabs(a2 / 2.0);
-        if (!(left || right) || !(area >= min_area)) { all = 0; break; }
-        o[0][i] = area;
-        o[1][i] = x[0] + sx / (3.0 * a2);
-        o[2][i] = y[0] + sy / (3.0 * a2);
+        if (!(left || right) || !(area >= Q->min_area)) { Q->all = 0; return NULL; }
+        Q->o[0][i] = area;
+        Q->o[1][2 * i] = x[0] + sx / (3.0 * a2);
+        Q->o[1][2 * i + 1] = y[0] + sy / (3.0 * a2);
         /* a rectangle's sides read directly (_rectangle_sides) */
         double l0 = norm2(ex[0], ey[0]), l1 = norm2(ex[1], ey[1]);
         int square = fabs(ex[0] * ex[1] + ey[0] * ey[1]) <= 1e-9 * l0 * l1 &&
                      fabs(norm2(ex[2], ey[2]) - l0) <= 1e-9 * (l0 + l1);
         if (square) {
             int first = l0 >= l1;
-            o[3][i] = l0 < l1 ? l0 : l1;
-            o[4][i] = l0 > l1 ? l0 : l1;
-            o[5][i] = half_turn_degrees(first ? ey[0] : ey[1], first ? ex[0] : ex[1]);
+            Q->o[2][i] = l0 < l1 ? l0 : l1;
+            Q->o[3][i] = l0 > l1 ? l0 : l1;
+            Q->o[4][i] = half_turn_degrees(first ? ey[0] : ey[1], first ? ex[0] : ex[1]);
         } else {  /* the least rectangle with a side on an edge (_min_rect_stack) */
             double mx = 0.0, my = 0.0, qx[4], qy[4];
             for (int j = 0; j < 4; j++) { mx = mx + x[j]; my = my + y[j]; }
@@ -1837,28 +1829,57 @@ static PyObject *convex_quads(PyObject *self, PyObject *args)
                 if (score < best) { best = score; wb = w; hb = h; uxb = ux; uyb = uy; }
             }
             int long_is_w = wb >= hb;
-            o[3][i] = long_is_w ? hb : wb;
-            o[4][i] = long_is_w ? wb : hb;
-            o[5][i] = long_is_w ? half_turn_degrees(uyb, uxb) : half_turn_degrees(uxb, -uyb);
+            Q->o[2][i] = long_is_w ? hb : wb;
+            Q->o[3][i] = long_is_w ? wb : hb;
+            Q->o[4][i] = long_is_w ? half_turn_degrees(uyb, uxb) : half_turn_degrees(uxb, -uyb);
         }
         double xlo = x[0], xhi = x[0], ylo = y[0], yhi = y[0];
         for (int j = 1; j < 4; j++) {
             xlo = lesser(xlo, x[j]); xhi = greater(xhi, x[j]);
             ylo = lesser(ylo, y[j]); yhi = greater(yhi, y[j]);
         }
-        o[6][i] = xlo; o[7][i] = ylo; o[8][i] = xhi; o[9][i] = yhi;
+        Q->o[5][4 * i] = xlo; Q->o[5][4 * i + 1] = ylo; Q->o[5][4 * i + 2] = xhi; Q->o[5][4 * i + 3] = yhi;
     }
+    return NULL;
+}
+
+/* convex_quads(coords, min_area) -> None or (area, centre, d, length, angle, box), bytes of float64
+ * (centre: x, y; box: xmin, ymin, xmax, ymax, for each polygon): coords, n x 4 x 2 float64, when every polygon is a convex quadrilateral
+ * (every turn one way) of at least min_area; None when one is not. Each value as the numpy form
+ * (geometry._convex_quad_measures: _shoelace, _rectangle_sides, _min_rect_stack) computes it, with
+ * the same operations in the same order. */
+static PyObject *convex_quads(PyObject *self, PyObject *args)
+{
+    Py_buffer bc;
+    double min_area;
+    if (!PyArg_ParseTuple(args, "y*d", &bc, &min_area)) return NULL;
+    const double *P = bc.buf;
+    int64_t n = bc.len / (8 * (Py_ssize_t)sizeof(double));
+    PyObject *result = NULL, *out[6] = {NULL};
+    double *o[6];
+    for (int j = 0; j < 6; j++) {  /* (the centre: 2 values a polygon, the box 4) */
+        if (!(out[j] = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * 8 * (j == 1 ? 2 : j == 5 ? 4 : 1))))) goto done;
+        o[j] = (double *)PyBytes_AS_STRING(out[j]);
+    }
+    QuadPass Q[2];
+    int64_t half = n >= PARALLEL_FROM ? n / 2 : n;  /* (two halves, on two threads when many) */
+    for (int h = 0; h < 2; h++) {
+        Q[h].P = P; Q[h].o = o; Q[h].min_area = min_area; Q[h].all = 1;
+        Q[h].from = h ? half : 0; Q[h].to = h ? n : half;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    run_halves(quad_pass, &Q[0], &Q[1], half < n);
     Py_END_ALLOW_THREADS
-    if (!all) {
+    if (!Q[0].all || !Q[1].all) {
         result = Py_None;
         Py_INCREF(result);
         goto done;
     }
-    result = PyTuple_New(10);
+    result = PyTuple_New(6);
     if (result)
-        for (int j = 0; j < 10; j++) { PyTuple_SET_ITEM(result, j, out[j]); out[j] = NULL; }
+        for (int j = 0; j < 6; j++) { PyTuple_SET_ITEM(result, j, out[j]); out[j] = NULL; }
 done:
-    for (int j = 0; j < 10; j++) Py_XDECREF(out[j]);
+    for (int j = 0; j < 6; j++) Py_XDECREF(out[j]);
     PyBuffer_Release(&bc);
     return result;
 }
@@ -1995,7 +2016,7 @@ static PyMethodDef methods[] = {
     {"peaks", peaks, METH_VARARGS,
      "peaks(theta, slack, vx, vy, bins, weight, nbins, span, most) -> (direction, found): rows._peaks."},
     {"convex_quads", convex_quads, METH_VARARGS,
-     "convex_quads(coords, min_area) -> None or (area, cx, cy, d, length, angle, xmin, ymin, xmax, ymax): convex quadrilaterals measured."},
+     "convex_quads(coords, min_area) -> None or (area, centre, d, length, angle, box): convex quadrilaterals measured."},
     {"boxes_touch", boxes_touch, METH_VARARGS,
      "boxes_touch(box[, quads]) -> whether two boxes (n x 4 float64) overlap or touch (with quads: two convex quadrilaterals may); None for corners beyond 1e150."},
     {NULL, NULL, 0, NULL},

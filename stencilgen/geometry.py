@@ -354,12 +354,15 @@ def _convex_quads(polys: Polygons) -> np.ndarray:
 
 def _convex_quad_measures(coords: np.ndarray) -> tuple[np.ndarray, ...] | None:
     """When every polygon (coords: n x 4 vertices) is a convex quadrilateral of at least
-    MIN_AREA_UM2: (area, cx, cy, d, length, angle, xmin, ymin, xmax, ymax), each as `merge_contacts`
-    measures the shape (bit for bit, but for the angle, which may differ by an ulp or so where
-    numpy's arctan2 is not libm's); None otherwise."""
+    MIN_AREA_UM2: (area, centre (n, 2), d, length, angle, box (n, 4)), each as `merge_contacts`
+    and `bboxes` measure the shape (bit for bit, but for the angle, which may differ by an ulp or so
+    where numpy's arctan2 is not libm's); None otherwise."""
     if compiled.native is not None:  # the same tests and sums in one pass
         raw = compiled.native.convex_quads(np.ascontiguousarray(coords, dtype=np.float64), MIN_AREA_UM2)
-        return None if raw is None else tuple(np.frombuffer(b, dtype=np.float64) for b in raw)
+        if raw is None:
+            return None
+        area, centre, d, length, angle, box = (np.frombuffer(b, dtype=np.float64) for b in raw)
+        return area, centre.reshape(-1, 2), d, length, angle, box.reshape(-1, 4)
     x, y = _vertex_columns(coords, 4)
     if not _one_way(_turns(x, y)).all():
         return None
@@ -372,7 +375,7 @@ def _convex_quad_measures(coords: np.ndarray) -> tuple[np.ndarray, ...] | None:
     if len(rest):
         d[rest], length[rest], angle[rest] = _min_rect_stack([c[rest] for c in x], [c[rest] for c in y])
     (x_lo, x_hi), (y_lo, y_hi) = _low_high(x), _low_high(y)
-    return area, centre[:, 0], centre[:, 1], d, length, angle, x_lo, y_lo, x_hi, y_hi
+    return area, centre, d, length, angle, np.column_stack([x_lo, y_lo, x_hi, y_hi])
 
 
 def _quads_apart(polys: Polygons, pairs: np.ndarray) -> np.ndarray:
@@ -518,10 +521,9 @@ def quad_contacts(polys: Polygons, grid_um: float) -> tuple[Contacts, np.ndarray
     measures = _convex_quad_measures(polys.coords)
     if measures is None:
         return None
-    area, cx, cy, d, length, angle = measures[:6]
-    centre = np.column_stack([cx, cy])
+    area, centre, d, length, angle, box = measures
     order = yx_order(centre, grid_um)
-    return Contacts(polys, centre, area, d, length, angle).take(order), np.column_stack(measures[6:])[order]
+    return Contacts(polys, centre, area, d, length, angle).take(order), np.take(box, order, axis=0)
 
 
 def quads_touch(polys: Polygons, box: np.ndarray | None = None) -> bool:
