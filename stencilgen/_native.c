@@ -1697,7 +1697,8 @@ done:
 
 /* ---- axis_rectangles ------------------------------------------------------------------------- */
 
-/* axis_rectangles(coords) -> None or (area, cx, cy, short, long, angle), bytes of float64 each:
+/* axis_rectangles(coords) -> None or (area, centre, short, long, angle, box), bytes of float64 (centre:
+ * x, y; box: xmin, ymin, xmax, ymax, for each polygon):
  * coords, n x 4 x 2 float64, when every polygon is an axis-parallel rectangle (its first edge along x
  * or along y), as geometry._axis_rectangles measures them; None when one is not. */
 static PyObject *axis_rectangles(PyObject *self, PyObject *args)
@@ -1720,10 +1721,10 @@ static PyObject *axis_rectangles(PyObject *self, PyObject *args)
         goto done;
     }
     for (int j = 0; j < 6; j++)
-        if (!(out[j] = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * 8)))) goto done;
-    double *area = (double *)PyBytes_AS_STRING(out[0]), *cx = (double *)PyBytes_AS_STRING(out[1]);
-    double *cy = (double *)PyBytes_AS_STRING(out[2]), *lo = (double *)PyBytes_AS_STRING(out[3]);
-    double *hi = (double *)PyBytes_AS_STRING(out[4]), *ang = (double *)PyBytes_AS_STRING(out[5]);
+        if (!(out[j] = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * 8 * (j == 1 ? 2 : j == 5 ? 4 : 1))))) goto done;
+    double *area = (double *)PyBytes_AS_STRING(out[0]), *centre = (double *)PyBytes_AS_STRING(out[1]);
+    double *lo = (double *)PyBytes_AS_STRING(out[2]), *hi = (double *)PyBytes_AS_STRING(out[3]);
+    double *ang = (double *)PyBytes_AS_STRING(out[4]), *box = (double *)PyBytes_AS_STRING(out[5]);
     for (int64_t i = 0; i < n; i++) {
         const double *p = P + 8 * i;
         double lx = p[0] < p[4] ? p[0] : p[4], hx = p[0] > p[4] ? p[0] : p[4];
@@ -1732,11 +1733,12 @@ static PyObject *axis_rectangles(PyObject *self, PyObject *args)
         int across = p[0] == p[2] && p[3] == p[5] && p[4] == p[6] && p[7] == p[1];
         int long_vertical = w == h ? across : h > w;  /* the first edge runs along y: across */
         area[i] = w * h;
-        cx[i] = (lx + hx) / 2;
-        cy[i] = (ly + hy) / 2;
+        centre[2 * i] = (lx + hx) / 2;
+        centre[2 * i + 1] = (ly + hy) / 2;
         lo[i] = w < h ? w : h;
         hi[i] = w > h ? w : h;
         ang[i] = long_vertical ? 90.0 : 0.0;
+        box[4 * i] = lx; box[4 * i + 1] = ly; box[4 * i + 2] = hx; box[4 * i + 3] = hy;
     }
     result = PyTuple_New(6);
     if (result)
@@ -2012,7 +2014,7 @@ static PyMethodDef methods[] = {
     {"cutting", cutting, METH_VARARGS,
      "cutting(m, o, did, close, sizes, D) -> bytes: 1 for each line rows._drop_cutting_lines drops."},
     {"axis_rectangles", axis_rectangles, METH_VARARGS,
-     "axis_rectangles(coords) -> None or (area, cx, cy, short, long, angle): axis-parallel rectangles measured."},
+     "axis_rectangles(coords) -> None or (area, centre, short, long, angle, box): axis-parallel rectangles measured."},
     {"peaks", peaks, METH_VARARGS,
      "peaks(theta, slack, vx, vy, bins, weight, nbins, span, most) -> (direction, found): rows._peaks."},
     {"convex_quads", convex_quads, METH_VARARGS,

@@ -4,6 +4,7 @@ rotated rectangles, affine transforms, and merging shapes that overlap or abut i
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -456,23 +457,24 @@ def _numbered(
 
 def _axis_rectangles(polys: Polygons) -> tuple[np.ndarray, ...] | None:
     """When every shape is an axis-parallel rectangle of four vertices (most pad layers): their
-    areas, centres, short and long sides and the long side's angle (as `min_rect` reads them:
-    the first edge when the sides are equal). None otherwise."""
+    areas, centres (N, 2), short and long sides, the long side's angle (as `min_rect` reads them:
+    the first edge when the sides are equal) and boxes (N, 4). None otherwise."""
     if polys.uniform() != 4:
         return None
     if compiled.native is not None:  # the same tests and measures in one pass
         raw = compiled.native.axis_rectangles(np.ascontiguousarray(polys.coords, dtype=np.float64))
         if raw is None:
             return None
-        area, cx, cy, short, long, angle = (np.frombuffer(b, dtype=np.float64) for b in raw)
-        return area, np.column_stack([cx, cy]), short, long, angle
+        area, centre, short, long, angle, box = (np.frombuffer(b, dtype=np.float64) for b in raw)
+        return area, centre.reshape(-1, 2), short, long, angle, box.reshape(-1, 4)
     P = polys.coords.reshape(-1, 8)  # x0 y0 x1 y1 x2 y2 x3 y3: a column at a time (see distance._cells)
     x0, y0, x1, y1, x2, y2, x3, y3 = (P[:, k] for k in range(8))
     across = (x0 == x1) & (y1 == y2) & (x2 == x3) & (y3 == y0)
     along = (y0 == y1) & (x1 == x2) & (y2 == y3) & (x3 == x0)
     if not (across | along).all():
         return None
-    lo_x, lo_y, hi_x, hi_y = np.minimum(x0, x2), np.minimum(y0, y2), np.maximum(x0, x2), np.maximum(y0, y2)
+    box = rectangle_boxes(polys)
+    lo_x, lo_y, hi_x, hi_y = box.T
     w, h = hi_x - lo_x, hi_y - lo_y
     first_vertical = across  # the first edge runs along y
     long_vertical = np.where(w == h, first_vertical, h > w)
@@ -482,21 +484,12 @@ def _axis_rectangles(polys: Polygons) -> tuple[np.ndarray, ...] | None:
         np.minimum(w, h),
         np.maximum(w, h),
         np.where(long_vertical, 90.0, 0.0),
+        box,
     )
 
 
-def rectangle_contacts(polys: Polygons, grid_um: float) -> Contacts | None:
-    """When every shape is an axis-parallel rectangle with an area: each one a contact, numbered
-    (whether any of them touch, to be merged, is `rectangles_touch`). None otherwise."""
-    rects = _axis_rectangles(polys)
-    if rects is None or not (rects[0] >= MIN_AREA_UM2).all():
-        return None
-    area, centre, d, length, angle = rects
-    return _numbered(polys, centre, area, d, length, angle, grid_um)
-
-
 def rectangle_boxes(polys: Polygons) -> np.ndarray:
-    """(N, 4) boxes of axis-parallel rectangles of four vertices (as `rectangle_contacts` takes them):
+    """(N, 4) boxes of axis-parallel rectangles of four vertices (as `_axis_rectangles` takes them):
     from two opposite corners, the same as `bboxes` gives at a fraction of its cost."""
     P = polys.coords.reshape(-1, 8)  # x0 y0 x1 y1 x2 y2 x3 y3, a column at a time (see distance._cells)
     out = np.empty((len(P), 4))
@@ -512,24 +505,9 @@ def rectangles_touch(polys: Polygons, box: np.ndarray | None = None) -> bool:
     return boxes_touch(rectangle_boxes(polys) if box is None else box)
 
 
-def quad_contacts(polys: Polygons, grid_um: float) -> tuple[Contacts, np.ndarray] | None:
-    """When every shape is a convex quadrilateral with an area (a turned pad snapped to the grid is
-    one): each one a contact, numbered, and their boxes (N, 4), in the contacts' order. Whether any
-    of them touch is `quads_touch`. None otherwise."""
-    if polys.uniform() != 4:
-        return None
-    measures = _convex_quad_measures(polys.coords)
-    if measures is None:
-        return None
-    area, centre, d, length, angle, box = measures
-    order = yx_order(centre, grid_um)
-    return Contacts(polys, centre, area, d, length, angle).take(order), np.take(box, order, axis=0)
-
-
 def quads_touch(polys: Polygons, box: np.ndarray | None = None) -> bool:
-    """Whether two convex quadrilaterals (as `quad_contacts` takes them) may overlap or touch: no
-    edge's normal parts them by more than a picometre (`_quads_apart`). Those `merge_contacts`
-    decides exactly."""
+    """Whether two convex quadrilaterals may overlap or touch: no edge's normal parts them by more
+    than a picometre (`_quads_apart`). Those `merge_contacts` decides exactly."""
     box = bboxes(polys) if box is None else box
     if compiled.native is not None:
         touch = compiled.native.boxes_touch(
@@ -541,18 +519,42 @@ def quads_touch(polys: Polygons, box: np.ndarray | None = None) -> bool:
     return bool(len(pairs)) and not _quads_apart(polys, pairs).all()
 
 
-def plain_contacts(polys: Polygons, grid_um: float) -> tuple[Contacts, np.ndarray, Callable[..., bool]] | None:
-    """When every shape is an axis-parallel rectangle with an area, or every shape a convex
-    quadrilateral with one: each one a contact, numbered; their boxes (N, 4) in that order; and the
-    test, (polygons, boxes) -> bool, of whether any touch (`rectangles_touch` or `quads_touch`),
-    which leaves those to `merge_contacts`. None otherwise."""
-    rectangles = rectangle_contacts(polys, grid_um)
-    if rectangles is not None:
-        return rectangles, rectangle_boxes(rectangles.polygons), rectangles_touch
-    quads = quad_contacts(polys, grid_um)
-    if quads is not None:
-        return quads[0], quads[1], quads_touch
-    return None
+@dataclass(frozen=True)
+class PlainShapes:
+    """Shapes each of which is a contact unless some touch: all axis-parallel rectangles, or all
+    convex quadrilaterals (turned pads snapped to the grid), each with an area. Their measures, in
+    the shapes' order, as `merge_contacts` would give them; their boxes (N, 4); and the test,
+    (polygons, boxes or None) -> bool, of whether any two touch (`rectangles_touch`, `quads_touch`),
+    which leaves those layouts to `merge_contacts`."""
+
+    polygons: Polygons
+    area: np.ndarray
+    centre: np.ndarray
+    d: np.ndarray
+    length: np.ndarray
+    angle: np.ndarray
+    box: np.ndarray
+    touches: Callable[[Polygons, np.ndarray | None], bool]
+
+    def numbered(self, grid_um: float) -> tuple[Contacts, np.ndarray]:
+        """Each shape a contact, numbered (`_numbered`), and the boxes in the contacts' order."""
+        order = yx_order(self.centre, grid_um)
+        contacts = Contacts(self.polygons, self.centre, self.area, self.d, self.length, self.angle)
+        return contacts.take(order), np.take(self.box, order, axis=0)
+
+
+def plain_shapes(polys: Polygons) -> PlainShapes | None:
+    """The shapes measured as `PlainShapes` when they are such; None otherwise."""
+    if polys.uniform() != 4:
+        return None
+    measures = _axis_rectangles(polys)
+    touches = rectangles_touch
+    if measures is None:
+        measures, touches = _convex_quad_measures(polys.coords), quads_touch
+    if measures is None or not (measures[0] >= MIN_AREA_UM2).all():
+        return None
+    area, centre, d, length, angle, box = measures
+    return PlainShapes(polys, area, centre, d, length, angle, box, touches)
 
 
 def build_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tuple[Contacts, list[Excluded]]:
@@ -560,9 +562,9 @@ def build_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tupl
     ones, merge shapes that overlap, abut, repeat or nest into one contact, set aside shapes with holes
     (a seal-ring frame is not a contact), compute each contact's area, centre, d and oriented size,
     and number them in (y, x) order. Every shape left out, repaired or merged is noted."""
-    plain = plain_contacts(polys, grid_um)
-    if plain is not None and not plain[2](plain[0].polygons, plain[1]):  # every shape is a contact
-        return plain[0], []
+    plain = plain_shapes(polys)
+    if plain is not None and not plain.touches(polys, plain.box):  # every shape is a contact
+        return plain.numbered(grid_um)[0], []
     return merge_contacts(polys, grid_um, repair)
 
 

@@ -389,7 +389,7 @@ def test_a_large_box_looks_only_at_the_points_near_it() -> None:
 def test_axis_rectangles_compiled_equal_numpy(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Rectangles drawn from either first edge (squares too: the first edge decides the angle), and
     shapes of four vertices that are no axis-parallel rectangle: both forms give the same, or None."""
-    from stencilgen.geometry import _axis_rectangles
+    from stencilgen.geometry import _axis_rectangles, bboxes
 
     if compiled.native is None:
         pytest.skip("the compiled kernels are not built (no C compiler)")
@@ -420,6 +420,7 @@ def test_axis_rectangles_compiled_equal_numpy(kind: str, monkeypatch: pytest.Mon
         assert np.array_equal(a, b)
     # the long side's angle: along y where it is longer; for a square, where the first edge runs
     assert np.array_equal(got[4] == 90.0, np.where(w == h, first_y, h > w))
+    assert np.array_equal(got[5], bboxes(p)) and np.array_equal(got[1], (got[5][:, :2] + got[5][:, 2:]) / 2)
 
 
 def test_boxes_touch_far_out_goes_to_numpy(monkeypatch: pytest.MonkeyPatch) -> None:

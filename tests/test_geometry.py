@@ -16,8 +16,7 @@ from stencilgen.geometry import (
     area_centroid,
     merge_contacts,
     min_rect,
-    plain_contacts,
-    quad_contacts,
+    plain_shapes,
     quads_touch,
 )
 from stencilgen.model import Polygons
@@ -118,7 +117,7 @@ def test_convex_quad_measures_compiled_equal_numpy(kind: str, monkeypatch: pytes
 
 
 @pytest.mark.parametrize("kernel", ["compiled", "numpy"])
-def test_quad_contacts_are_what_the_general_merge_gives(kernel: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_turned_pads_measured_as_the_general_merge_does(kernel: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Turned pads that do not touch: the shortcut numbers and measures them exactly as the general
     path (repair, merge, measure) does, and their boxes follow the contacts' order."""
     if kernel == "compiled":
@@ -127,7 +126,9 @@ def test_quad_contacts_are_what_the_general_merge_gives(kernel: str, monkeypatch
         monkeypatch.setattr(compiled, "native", None)
     rng = np.random.default_rng(7)
     polys = Polygons.from_list(_turned_pads(rng, 3000))
-    quick, box = quad_contacts(polys, 0.001)
+    plain = plain_shapes(polys)
+    assert plain is not None and plain.touches is quads_touch
+    quick, box = plain.numbered(0.001)
     want, notes = merge_contacts(polys, 0.001)
     assert not notes and len(quick) == len(want) == 3000
     for field in ("center", "area", "d", "length"):
@@ -136,8 +137,6 @@ def test_quad_contacts_are_what_the_general_merge_gives(kernel: str, monkeypatch
     assert np.array_equal(quick.polygons.coords, want.polygons.coords)
     assert np.array_equal(box, geometry.bboxes(quick.polygons))
     assert not quads_touch(quick.polygons, box)
-    plain = plain_contacts(polys, 0.001)
-    assert plain is not None and plain[2] is quads_touch
 
 
 @pytest.mark.parametrize("kernel", ["compiled", "numpy"])

@@ -15,7 +15,7 @@ from ..geometry import (
     merge_contacts,
     place_contacts,
     placements_disjoint,
-    plain_contacts,
+    plain_shapes,
     transform_polygons,
 )
 from ..model import Contacts, Excluded, Instances, Layout, Polygons
@@ -124,19 +124,19 @@ def _flat_contacts(flat: Polygons, grid_um: float, repair: bool) -> tuple[Contac
     Rectangles (most pad layers) and convex quadrilaterals (turned pads) are each a contact unless
     some touch; in a repeated layout only one element's need be looked at for that, as the empty
     bands between the elements keep theirs apart."""
-    plain = plain_contacts(flat, grid_um)
+    plain = plain_shapes(flat)
     if plain is not None:
-        quick, box, touches = plain
-        # with many, whether any touch is asked on a second thread (the kernel lets go of the
-        # interpreter) while the repeats are sought; when they are found, one copy's answer is soon
-        # had and the check of all is not waited for
-        pool = ThreadPoolExecutor(1) if len(quick) >= THREADED_FROM else None
-        touching = pool.submit(touches, quick.polygons, box) if pool else None
+        # with many, whether any touch is asked on a second thread (the kernels let go of the
+        # interpreter) while the shapes are numbered and the repeats sought; when those are found,
+        # one copy's answer is soon had and the check of all is not waited for
+        pool = ThreadPoolExecutor(1) if len(flat) >= THREADED_FROM else None
+        touching = pool.submit(plain.touches, flat, plain.box) if pool else None
+        quick, box = plain.numbered(grid_um)
         instances = find_repeats(quick, grid_um, box)
         if instances is not None:
-            touch = touches(instances.element.polygons)
+            touch = plain.touches(instances.element.polygons, None)
         else:
-            touch = touching.result() if touching else touches(quick.polygons, box)
+            touch = touching.result() if touching else plain.touches(flat, plain.box)
         if pool:
             pool.shutdown(wait=False)
         if not touch:
