@@ -1392,36 +1392,62 @@ static PyObject *direction_members(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "direction_members: pairs of points among n, vectors and directions in range");
         goto done;
     }
-    /* the pairs' ends bucketed by direction (counted, then placed), then each bucket's contacts
-     * once each (a stamp per contact) and in order: work in the pairs, not in n x D */
     int64_t *at = calloc((size_t)D + 2, sizeof(int64_t));
-    stamp = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
     start_b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)((D + 1) * 8));
-    if (!at || !stamp || !start_b) { free(at); if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
+    if (!at || !start_b) { free(at); if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
+    int64_t *start = (int64_t *)PyBytes_AS_STRING(start_b), w = 0;
     for (int64_t i = 0; i < P; i++) {
         int64_t d = dir[inv[i]];
         if (d >= 0) at[d + 2] += 2;
     }
     for (int64_t d = 0; d < D; d++) at[d + 2] += at[d + 1];
     int64_t ends = at[D + 1];
-    ids_b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)((ends ? ends : 1) * 8));
-    tmp = malloc((size_t)(ends ? ends : 1) * sizeof(int64_t));
-    if (!ids_b || !tmp) { free(at); if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
-    int64_t *ids = (int64_t *)PyBytes_AS_STRING(ids_b), *start = (int64_t *)PyBytes_AS_STRING(start_b), w = 0;
-    for (int64_t i = 0; i < P; i++) {  /* at[d + 1]: the next place of bucket d */
-        int64_t d = dir[inv[i]];
-        if (d >= 0) { ids[at[d + 1]++] = pa[i]; ids[at[d + 1]++] = pb[i]; }
-    }
-    for (int64_t c = 0; c < n; c++) stamp[c] = -1;
-    for (int64_t d = 0, from = 0; d < D; d++) {  /* bucket d: from .. at[d + 1]; written back from w <= from */
-        start[d] = w;
-        for (int64_t t = from; t < at[d + 1]; t++)
-            if (stamp[ids[t]] != d) { stamp[ids[t]] = d; ids[w++] = ids[t]; }
-        sort_indices(ids + start[d], tmp, w - start[d]);
-        from = at[d + 1];
+    if (n * D <= 8 * ends) {
+        /* few directions: a mark for each (direction, point), read in order */
+        free(at);
+        unsigned char *mark = calloc((size_t)(n * D) + 8, 1);
+        tmp = (int64_t *)mark;
+        ids_b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)((ends ? ends : 1) * 8));
+        if (!mark || !ids_b) { if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
+        int64_t *ids = (int64_t *)PyBytes_AS_STRING(ids_b);
+        for (int64_t i = 0; i < P; i++) {
+            int64_t d = dir[inv[i]];
+            if (d >= 0) mark[d * n + pa[i]] = mark[d * n + pb[i]] = 1;
+        }
+        for (int64_t d = 0; d < D; d++) {
+            start[d] = w;
+            const unsigned char *m = mark + d * n;
+            for (int64_t c = 0; c < n; c += 8) {  /* eight marks at a time: often none */
+                uint64_t eight;
+                memcpy(&eight, m + c, 8);  /* (the last eight may reach past n: the 8 spare bytes) */
+                if (!eight) continue;
+                for (int64_t e = c; e < c + 8 && e < n; e++)
+                    if (m[e]) ids[w++] = e;
+            }
+        }
+    } else {
+        /* many: the pairs' ends bucketed by direction (counted above, now placed), then each
+         * bucket's points once each (a stamp per point) and sorted: work in the pairs, not n x D */
+        stamp = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
+        tmp = malloc((size_t)(ends ? ends : 1) * sizeof(int64_t));
+        ids_b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)((ends ? ends : 1) * 8));
+        if (!stamp || !tmp || !ids_b) { free(at); if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
+        int64_t *ids = (int64_t *)PyBytes_AS_STRING(ids_b);
+        for (int64_t i = 0; i < P; i++) {  /* at[d + 1]: the next place of bucket d */
+            int64_t d = dir[inv[i]];
+            if (d >= 0) { ids[at[d + 1]++] = pa[i]; ids[at[d + 1]++] = pb[i]; }
+        }
+        for (int64_t c = 0; c < n; c++) stamp[c] = -1;
+        for (int64_t d = 0, from = 0; d < D; d++) {  /* bucket d: from .. at[d + 1]; written back from w <= from */
+            start[d] = w;
+            for (int64_t t = from; t < at[d + 1]; t++)
+                if (stamp[ids[t]] != d) { stamp[ids[t]] = d; ids[w++] = ids[t]; }
+            sort_indices(ids + start[d], tmp, w - start[d]);
+            from = at[d + 1];
+        }
+        free(at);
     }
     start[D] = w;
-    free(at);
     if (PyBytes_GET_SIZE(ids_b) != w * 8 && _PyBytes_Resize(&ids_b, (Py_ssize_t)(w * 8)) < 0) goto done;  /* (frees ids_b on failure) */
     result = PyTuple_Pack(2, ids_b, start_b);
 done:

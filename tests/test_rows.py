@@ -821,6 +821,29 @@ def test_pair_vectors_compiled_equal_numpy(seed, distinct, kind):
     assert weight.sum() == len(pairs)
 
 
+@pytest.mark.parametrize("D", [3, 400])
+def test_direction_members_are_each_directions_pair_ends(D):
+    """Each direction's points, ascending and each once: the ends of the pairs whose vector it took
+    (few directions are marked, many bucketed and sorted: both ways, against sets)."""
+    from stencilgen import compiled
+
+    if compiled.native is None:
+        pytest.skip("the compiled kernels are not built (no C compiler)")
+    rng = np.random.default_rng(D)
+    n, P, U = 2000, 3000, 700
+    pa, pb = rng.integers(0, n, P), rng.integers(0, n, P)
+    inv = rng.integers(0, U, P)
+    direction = rng.integers(-1, D, U)  # (some vectors taken by none)
+    ids, start = (
+        np.frombuffer(b, dtype=np.int64) for b in compiled.native.direction_members(inv, direction, pa, pb, n, D)
+    )
+    assert len(start) == D + 1
+    for d in range(D):
+        took = direction[inv] == d
+        want = sorted(set(pa[took].tolist()) | set(pb[took].tolist()))
+        assert ids[start[d] : start[d + 1]].tolist() == want
+
+
 def test_pair_vectors_direction_members_and_peaks_refuse_points_out_of_range():
     from stencilgen import compiled
 
