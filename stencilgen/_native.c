@@ -654,16 +654,18 @@ static void *touch_pass(void *arg)
     return NULL;
 }
 
-/* boxes_touch(box[, quads]) -> bool: whether two of the boxes (n x 4 float64: xmin, ymin, xmax, ymax)
- * overlap or touch; with quads (n x 4 x 2 float64, convex quadrilaterals, box i the box of quad i),
- * whether two quadrilaterals may: their boxes meet and no edge parts them (quads_apart). Boxes with
- * NaN or infinite corners take part in nothing. None when a finite corner lies 1e150 or farther from
- * the origin (spans there could overflow; the caller asks numpy). */
+/* boxes_touch(box[, quads[, threads]]) -> bool: whether two of the boxes (n x 4 float64: xmin, ymin,
+ * xmax, ymax) overlap or touch; with quads (n x 4 x 2 float64, convex quadrilaterals, box i the box of
+ * quad i; empty: none), whether two quadrilaterals may: their boxes meet and no edge parts them
+ * (quads_apart). Boxes with NaN or infinite corners take part in nothing. threads (default true):
+ * two threads when many boxes. None when a finite corner lies 1e150 or farther from the origin
+ * (spans there could overflow; the caller asks numpy). */
 static PyObject *boxes_touch(PyObject *self, PyObject *args)
 {
     Py_buffer bb, bq = {0};
-    if (!PyArg_ParseTuple(args, "y*|y*", &bb, &bq)) return NULL;
-    const double *box = bb.buf, *quad = bq.buf;
+    int threads = 1;
+    if (!PyArg_ParseTuple(args, "y*|y*p", &bb, &bq, &threads)) return NULL;
+    const double *box = bb.buf, *quad = bq.len ? bq.buf : NULL;
     int64_t n = bb.len / (Py_ssize_t)(4 * sizeof(double));
     if (quad && bq.len != (Py_ssize_t)(8 * sizeof(double)) * n) {
         PyBuffer_Release(&bb);
@@ -724,7 +726,7 @@ static PyObject *boxes_touch(PyObject *self, PyObject *args)
                     T[h].g = &g; T[h].box = box; T[h].quad = quad; T[h].live = live; T[h].found = &found;
                     T[h].from = h ? half : 0; T[h].to = h ? ns : half;
                 }
-                run_halves(touch_pass, &T[0], &T[1], half < ns);
+                run_halves(touch_pass, &T[0], &T[1], threads && half < ns);
                 grid_free(&g);
             }
         }
@@ -2046,7 +2048,7 @@ static PyMethodDef methods[] = {
     {"convex_quads", convex_quads, METH_VARARGS,
      "convex_quads(coords, min_area) -> None or (area, centre, d, length, angle, box): convex quadrilaterals measured."},
     {"boxes_touch", boxes_touch, METH_VARARGS,
-     "boxes_touch(box[, quads]) -> whether two boxes (n x 4 float64) overlap or touch (with quads: two convex quadrilaterals may); None for corners beyond 1e150."},
+     "boxes_touch(box[, quads[, threads]]) -> whether two boxes (n x 4 float64) overlap or touch (with quads: two convex quadrilaterals may); None for corners beyond 1e150."},
     {NULL, NULL, 0, NULL},
 };
 

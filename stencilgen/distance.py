@@ -123,11 +123,12 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
     return ia, jb
 
 
-def boxes_touch(box: np.ndarray) -> bool:
+def boxes_touch(box: np.ndarray, threads: bool = True) -> bool:
     """Whether two of the boxes ((N, 4) xmin, ymin, xmax, ymax) overlap or touch; NaN boxes meet
-    none. The compiled kernel stops at the first pair found; `box_pairs` finds them all."""
+    none. The compiled kernel stops at the first pair found (on two threads, unless `threads` is
+    False: the caller keeps the other core busy); `box_pairs` finds them all."""
     if compiled.native is not None:
-        touch = compiled.native.boxes_touch(np.ascontiguousarray(box, dtype=np.float64))
+        touch = compiled.native.boxes_touch(np.ascontiguousarray(box, dtype=np.float64), b"", threads)
         if touch is not None:  # (None: corners so far out that spans could overflow)
             return touch
     return bool(len(box_pairs(box, box, 0.0, same=True)[0]))

@@ -498,20 +498,22 @@ def rectangle_boxes(polys: Polygons) -> np.ndarray:
     return out
 
 
-def rectangles_touch(polys: Polygons, box: np.ndarray | None = None) -> bool:
-    """Whether any two axis-parallel rectangles overlap or touch (their boxes are the rectangles)."""
+def rectangles_touch(polys: Polygons, box: np.ndarray | None = None, threads: bool = True) -> bool:
+    """Whether any two axis-parallel rectangles overlap or touch (their boxes are the rectangles).
+    `threads`: as `distance.boxes_touch`."""
     from .distance import boxes_touch
 
-    return boxes_touch(rectangle_boxes(polys) if box is None else box)
+    return boxes_touch(rectangle_boxes(polys) if box is None else box, threads)
 
 
-def quads_touch(polys: Polygons, box: np.ndarray | None = None) -> bool:
+def quads_touch(polys: Polygons, box: np.ndarray | None = None, threads: bool = True) -> bool:
     """Whether two convex quadrilaterals may overlap or touch: no edge's normal parts them by more
-    than a picometre (`_quads_apart`). Those `merge_contacts` decides exactly."""
+    than a picometre (`_quads_apart`). Those `merge_contacts` decides exactly. `threads`: as
+    `distance.boxes_touch`."""
     box = bboxes(polys) if box is None else box
     if compiled.native is not None:
         touch = compiled.native.boxes_touch(
-            np.ascontiguousarray(box, dtype=np.float64), np.ascontiguousarray(polys.coords, dtype=np.float64)
+            np.ascontiguousarray(box, dtype=np.float64), np.ascontiguousarray(polys.coords, dtype=np.float64), threads
         )
         if touch is not None:  # (None: corners so far out that spans could overflow)
             return bool(touch)
@@ -524,8 +526,8 @@ class PlainShapes:
     """Shapes each of which is a contact unless some touch: all axis-parallel rectangles, or all
     convex quadrilaterals (turned pads snapped to the grid), each with an area. Their measures, in
     the shapes' order, as `merge_contacts` would give them; their boxes (N, 4); and the test,
-    (polygons, boxes or None) -> bool, of whether any two touch (`rectangles_touch`, `quads_touch`),
-    which leaves those layouts to `merge_contacts`."""
+    (polygons, boxes or None, threads) -> bool, of whether any two touch (`rectangles_touch`,
+    `quads_touch`), which leaves those layouts to `merge_contacts`."""
 
     polygons: Polygons
     area: np.ndarray
@@ -534,7 +536,7 @@ class PlainShapes:
     length: np.ndarray
     angle: np.ndarray
     box: np.ndarray
-    touches: Callable[[Polygons, np.ndarray | None], bool]
+    touches: Callable[[Polygons, np.ndarray | None, bool], bool]
 
     def numbered(self, grid_um: float) -> tuple[Contacts, np.ndarray]:
         """Each shape a contact, numbered (`_numbered`), and the boxes in the contacts' order."""
@@ -563,7 +565,7 @@ def build_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tupl
     (a seal-ring frame is not a contact), compute each contact's area, centre, d and oriented size,
     and number them in (y, x) order. Every shape left out, repaired or merged is noted."""
     plain = plain_shapes(polys)
-    if plain is not None and not plain.touches(polys, plain.box):  # every shape is a contact
+    if plain is not None and not plain.touches(polys, plain.box, True):  # every shape is a contact
         return plain.numbered(grid_um)[0], []
     return merge_contacts(polys, grid_um, repair)
 

@@ -452,10 +452,11 @@ def test_near_pairs_compiled_equal_numpy_for_any_k(k: int) -> None:
     assert np.array_equal(nn_a, nn_b) and np.array_equal(a, b) and len(a) > len(pts) // 3
 
 
+@pytest.mark.parametrize("threads", [True, False])
 @pytest.mark.parametrize("where", [None, 0.05, 0.5, 0.95])
-def test_boxes_touch_on_two_threads_finds_one_pair_anywhere(where: float | None) -> None:
-    """Enough boxes for the kernel's two threads: a single touching pair early, in the middle or late
-    in either half is found; without one, none is."""
+def test_boxes_touch_on_two_threads_finds_one_pair_anywhere(where: float | None, threads: bool) -> None:
+    """Enough boxes for the kernel's two threads (or one, when asked): a single touching pair early,
+    in the middle or late in either half is found; without one, none is."""
     rng = np.random.default_rng(4)
     x, y = np.meshgrid(np.arange(100) * 110.0, np.arange(60) * 110.0)
     lo = np.column_stack([x.ravel(), y.ravel()])
@@ -465,4 +466,4 @@ def test_boxes_touch_on_two_threads_finds_one_pair_anywhere(where: float | None)
         k -= k % 100 == 99  # (not the last of a row: it has no neighbour to the right)
         box[k, 2] = box[k + 1, 0]  # the two share an edge
     box = box[rng.permutation(len(box))]
-    assert boxes_touch(box) is (where is not None)
+    assert boxes_touch(box, threads) is (where is not None)

@@ -127,16 +127,17 @@ def _flat_contacts(flat: Polygons, grid_um: float, repair: bool) -> tuple[Contac
     plain = plain_shapes(flat)
     if plain is not None:
         # with many, whether any touch is asked on a second thread (the kernels let go of the
-        # interpreter) while the shapes are numbered and the repeats sought; when those are found,
-        # one copy's answer is soon had and the check of all is not waited for
+        # interpreter; one thread of them, as this one keeps the other core) while the shapes are
+        # numbered and the repeats sought; when those are found, one copy's answer is soon had and
+        # the check of all is not waited for
         pool = ThreadPoolExecutor(1) if len(flat) >= THREADED_FROM else None
-        touching = pool.submit(plain.touches, flat, plain.box) if pool else None
+        touching = pool.submit(plain.touches, flat, plain.box, False) if pool else None
         quick, box = plain.numbered(grid_um)
         instances = find_repeats(quick, grid_um, box)
         if instances is not None:
-            touch = plain.touches(instances.element.polygons, None)
+            touch = plain.touches(instances.element.polygons, None, True)
         else:
-            touch = touching.result() if touching else plain.touches(flat, plain.box)
+            touch = touching.result() if touching else plain.touches(flat, plain.box, True)
         if pool:
             pool.shutdown(wait=False)
         if not touch:
