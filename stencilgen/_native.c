@@ -1349,12 +1349,17 @@ static PyObject *pair_vectors(PyObject *self, PyObject *args)
         table[h] = (int32_t)distinct;
         ux[distinct] = kx; uy[distinct] = ky; w[distinct] = 1;
         inv[i] = distinct++;
-        if (2 * distinct > size) {  /* a table twice as large, the vectors placed again */
-            int32_t *nt = malloc((size_t)(2 * size) * sizeof(int32_t));
+        if (2 * distinct > size) {  /* a larger table, the vectors placed again: twice as large, or,
+                                     * when most pairs so far had a vector of their own (turned
+                                     * dies, off the grid's axes), at once as large as all could need */
+            int64_t grown = 2 * size;
+            if (2 * distinct > i + 1)
+                while (grown < 2 * P + 2) grown *= 2;
+            int32_t *nt = malloc((size_t)grown * sizeof(int32_t));
             if (!nt) { PyErr_NoMemory(); goto done; }
             free(table);
             table = nt;
-            size *= 2;
+            size = grown;
             memset(table, 0xff, (size_t)size * sizeof(int32_t));
             for (int64_t u = 0; u < distinct; u++) {
                 int64_t g = vector_slot(ux[u], uy[u], size);
