@@ -948,9 +948,11 @@ static void segments(Segs *S, const double *s, int64_t first, int64_t count, int
  * tol would part them, without the sort: cells of width tol, counted; within a cell no cut (its
  * spread is checked to be tol at most), between neighbouring cells the cut of the sorted order (the
  * least of the next less the most of this). order: the members, a line (group) after another;
- * *bounds: where each group begins, and m at the end (malloc'd). 0 when the cells would be too
+ * cell: m scratch (each member's cell, worked out once); *bounds: where each group begins, and m
+ * at the end (malloc'd). 0 when the cells would be too
  * many, a spread too wide, or memory short: the caller sorts. */
-static int group_cells(const double *rho, int64_t m, double tol, int64_t *order, int64_t **bounds_out, int64_t *ng_out)
+static int group_cells(const double *rho, int64_t m, double tol, int64_t *order, int64_t *cell, int64_t **bounds_out,
+                       int64_t *ng_out)
 {
     if (!(tol > 0) || m < 1) return 0;
     double lo = rho[0], hi = rho[0];
@@ -965,7 +967,7 @@ static int group_cells(const double *rho, int64_t m, double tol, int64_t *order,
     double *cmin = malloc((size_t)C * sizeof(double)), *cmax = malloc((size_t)C * sizeof(double));
     if (!cnt || !bounds || !cmin || !cmax) ok = 0;
     for (int64_t i = 0; i < m && ok; i++) {
-        int64_t c = cell_of(rho[i], lo, tol, C);
+        int64_t c = cell[i] = cell_of(rho[i], lo, tol, C);
         if (cnt[c + 1]++ == 0) cmin[c] = cmax[c] = rho[i];
         else if (rho[i] < cmin[c]) cmin[c] = rho[i];
         else if (rho[i] > cmax[c]) cmax[c] = rho[i];
@@ -973,7 +975,7 @@ static int group_cells(const double *rho, int64_t m, double tol, int64_t *order,
     for (int64_t c = 0; c < C && ok; c++) ok = cnt[c + 1] == 0 || !(cmax[c] - cmin[c] > tol);
     if (!ok) { free(cnt); free(bounds); free(cmin); free(cmax); return 0; }
     for (int64_t c = 0; c < C; c++) cnt[c + 1] += cnt[c];
-    for (int64_t i = 0; i < m; i++) order[cnt[cell_of(rho[i], lo, tol, C)]++] = i;  /* cnt[c]: cell c's end */
+    for (int64_t i = 0; i < m; i++) order[cnt[cell[i]]++] = i;  /* cnt[c]: cell c's end */
     int64_t ng = 0, begin = 0;
     double last = 0;
     for (int64_t c = 0; c < C; c++) {
@@ -1028,7 +1030,7 @@ static PyObject *lines(PyObject *self, PyObject *args)
     /* lines: runs of the members in order of rho, parted by more than tol (by cells when they are
      * few enough, else by a sort); those of 3 or more, each sorted along u */
     int64_t *bounds = NULL, ngroups = 0, gk = 0;
-    if (!group_cells(rho, m, tol, order, &bounds, &ngroups)) merge_order(rho, order, tmp, m);
+    if (!group_cells(rho, m, tol, order, tmp, &bounds, &ngroups)) merge_order(rho, order, tmp, m);
     int64_t a = 0;
     while (a < m) {
         int64_t b = a + 1;
