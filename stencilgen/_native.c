@@ -301,6 +301,7 @@ typedef struct {
     double reach;
     int pass;
     int64_t *own;        /* (n) pass 0: each point's valid pairs with a later point */
+    uint64_t *valid;     /* (n) or NULL (k > 64): pass 0 marks bit t where pair t of the point is valid */
     uint64_t *extra;     /* pass 0: (a << 32 | b) of the extras; pass 1: all extras, sorted */
     int64_t n_extra, cap_extra;
     int64_t *at;         /* pass 1: (n + 1) where each point's pairs begin */
@@ -323,8 +324,10 @@ static void *pair_pass(void *arg)
     if (P->pass == 0) {
         for (int64_t q = P->from; q < P->to; q++) {
             int64_t own = 0;
+            uint64_t bits = 0;
             for (int64_t t = 0; t < P->cnt[q]; t++) {
                 if (!pair_valid(P, q, t)) continue;
+                if (P->valid) bits |= (uint64_t)1 << t;
                 int32_t p = P->bi[q * k + t];
                 if (p > q) { own++; continue; }
                 int listed = 0;  /* in p's list too: p's own pair (equally valid: one distance) */
@@ -340,6 +343,7 @@ static void *pair_pass(void *arg)
                 P->extra[P->n_extra++] = ((uint64_t)p << 32) | (uint64_t)q;
             }
             P->own[q] = own;
+            if (P->valid) P->valid[q] = bits;
         }
         return NULL;
     }
@@ -356,7 +360,7 @@ static void *pair_pass(void *arg)
         int64_t m = 0;  /* the point's own later partners, sorted */
         for (int64_t t = 0; t < P->cnt[q]; t++) {
             int32_t p = P->bi[q * k + t];
-            if (p <= q || !pair_valid(P, q, t)) continue;
+            if (p <= q || !(P->valid ? P->valid[q] >> t & 1 : pair_valid(P, q, t))) continue;
             int64_t w = m++;
             while (w > 0 && mine[w - 1] > p) { mine[w] = mine[w - 1]; w--; }
             mine[w] = p;
@@ -393,6 +397,7 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
     double *need = NULL, *dk = NULL;
     int32_t *bi = NULL, *todo = NULL, *next = NULL;
     int64_t *cnt = NULL, *first = NULL, *pairs = NULL;
+    uint64_t *valid = NULL;
     Grid g = {0};
     if (by.len != bx.len || bnn.len != bx.len || n >= INT32_MAX || k < 1 || n < 2) {
         PyErr_SetString(PyExc_ValueError, "near_pairs: mismatched arrays, or k < 1, or fewer than 2 points");
@@ -491,8 +496,10 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
             P->to = h ? n : half;
         }
         first = malloc(((size_t)n + 1) * sizeof(int64_t));  /* each point's own pairs, then where its pairs begin */
-        if (!first) { PyErr_NoMemory(); goto pairs_done; }
+        valid = k <= 64 ? malloc((size_t)(n ? n : 1) * sizeof(uint64_t)) : NULL;  /* (else measured again) */
+        if (!first || (k <= 64 && !valid)) { PyErr_NoMemory(); goto pairs_done; }
         H[0].own = H[1].own = first;
+        H[0].valid = H[1].valid = valid;
         int failed2 = 0;
         int64_t total = 0;
         Py_BEGIN_ALLOW_THREADS
@@ -545,7 +552,7 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
         free(H[0].extra); free(H[1].extra);
     }
 done:
-    free(dk); free(bi); free(cnt); free(todo); free(next); free(need); free(first);
+    free(dk); free(bi); free(cnt); free(todo); free(next); free(need); free(first); free(valid);
     PyBuffer_Release(&bx); PyBuffer_Release(&by); PyBuffer_Release(&bnn);
     return result;
 }
