@@ -402,3 +402,37 @@ def test_turned_pads_apart_touching_and_nearly_touching_merge_as_exactly_tested(
     np.testing.assert_array_equal(got.center, want.center)
     np.testing.assert_array_equal(got.polygons.coords, want.polygons.coords)
     assert [n.reason for n in got_notes] == [n.reason for n in want_notes] and len(got_notes) == 2
+
+
+@pytest.mark.parametrize("touching", [False, True])
+def test_a_turned_die_is_read_through_the_plain_shortcut_or_merged_where_pads_touch(tmp_path, touching, monkeypatch):
+    """A die turned by 23.5 deg, its touching check on the second thread: its pads, convex
+    quadrilaterals once snapped to the file's grid, are each a contact, measured as the general
+    merge measures them; where two pads abut (one pad drawn as two halves), the general merge makes
+    them one contact and notes it."""
+    from stencilgen import geometry, readers
+
+    die = synth.ring(side=40_000.0, pitch=110.0, count=300, pad=(70.0, 100.0))
+    polys = die.polygons()
+    if touching:  # the first pad drawn as two halves that share an edge
+        p = polys[0]
+        mid = (p[0] + p[1]) / 2, (p[2] + p[3]) / 2
+        polys[0:1] = [np.array([p[0], mid[0], mid[1], p[3]]), np.array([mid[0], p[1], p[2], mid[1]])]
+    a = np.radians(23.5)
+    rot = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
+    path = str(tmp_path / "turned.gds")
+    synth.write_gds(path, [p @ rot for p in polys])
+    monkeypatch.setattr(readers, "THREADED_FROM", 100)
+    merged = []
+    real_merge = geometry.merge_contacts
+    monkeypatch.setattr(readers, "merge_contacts", lambda *a, **k: merged.append(1) or real_merge(*a, **k))
+    layout = read_layout(path, layer="9/0")
+    assert len(layout.contacts) == 1200
+    assert bool(merged) is touching  # the general merge only where pads touch
+    notes = [e.reason for e in layout.excluded]
+    assert notes == (["2 overlapping, abutting, repeated or nested shapes merged"] if touching else [])
+    np.testing.assert_allclose(np.sort(layout.contacts.d), 70.0, atol=0.01)
+    np.testing.assert_allclose(np.sort(layout.contacts.length), 100.0, atol=0.01)
+    want, _ = real_merge(geometry.Polygons.concat([layout.contacts.polygons]), 0.001)
+    np.testing.assert_array_equal(layout.contacts.center, want.center)
+    np.testing.assert_array_equal(layout.contacts.area, want.area)
