@@ -956,8 +956,8 @@ static void segments(Segs *S, const double *s, int64_t first, int64_t count, int
  * spread is checked to be tol at most), between neighbouring cells the cut of the sorted order (the
  * least of the next less the most of this). order: the members, a line (group) after another;
  * cell: m scratch (each member's cell, worked out once); *bounds: where each group begins, and m
- * at the end (malloc'd). 0 when the cells would be too
- * many, a spread too wide, or memory short: the caller sorts. */
+ * at the end (malloc'd). 0 when the cells would be too many, a spread too wide, or memory short:
+ * the caller sorts. */
 static int group_cells(const double *rho, int64_t m, double tol, int64_t *order, int64_t *cell, int64_t **bounds_out,
                        int64_t *ng_out)
 {
