@@ -49,6 +49,11 @@ def _rot90(v: np.ndarray) -> np.ndarray:
     return np.array([-v[1], v[0]])
 
 
+def _rot90_rows(U: np.ndarray) -> np.ndarray:
+    """`_rot90` of every row of U (K, 2), as one array (rows hand out its rows, not copies)."""
+    return np.column_stack([-U[:, 1], U[:, 0]])
+
+
 def _mod_pi(x: np.ndarray) -> np.ndarray:
     """x % pi for x in [-pi, 2 pi), as numpy's remainder gives it (but -0.0 for -0.0), in a fraction
     of its time: below 0, x + pi rounded; from pi, x - pi, which is exact there."""
@@ -851,8 +856,9 @@ def _rows(center: np.ndarray, lines: list[_Line]) -> tuple[list[Row], np.ndarray
         order = np.lexsort((t, line_of))  # along each row; stable where two are level
         members, t_first = flat[order], t[order][starts]
     origin = mid + t_first[:, None] * U
+    N = _rot90_rows(U)
     rows = [
-        Row(i, members[s : s + k], U[i].copy(), _rot90(U[i]), origin[i], ln.pitch, ln.gaps)
+        Row(i, members[s : s + k], U[i], N[i], origin[i], ln.pitch, ln.gaps)
         for i, (ln, s, k) in enumerate(zip(lines, starts.tolist(), sizes.tolist(), strict=True))
     ]
     lo = np.column_stack([np.minimum.reduceat(x, starts), np.minimum.reduceat(y, starts)])
@@ -869,7 +875,8 @@ def _turned(rows: list[Row], center: np.ndarray) -> list[Row]:
     origin = np.array([r.origin for r in rows])
     d = center[[int(r.members[-1]) for r in rows]] - origin
     foot = origin + (d[:, 0] * u[:, 0] + d[:, 1] * u[:, 1])[:, None] * u
-    return [Row(r.id, r.members[::-1].copy(), u[k], _rot90(u[k]), foot[k], r.pitch, r.gaps) for k, r in enumerate(rows)]
+    n = _rot90_rows(u)
+    return [Row(r.id, r.members[::-1].copy(), u[k], n[k], foot[k], r.pitch, r.gaps) for k, r in enumerate(rows)]
 
 
 def _facing(mid: np.ndarray, centre: np.ndarray, normal: np.ndarray) -> np.ndarray:
