@@ -814,16 +814,21 @@ def _corner_members(
         ids = of_rows.flat[ranges(lo, cnt)]
         pts = np.take(center, ids, axis=0)
         near = np.hypot(pts[:, 0] - x[k, 0], pts[:, 1] - x[k, 1]) <= limit[k]
-        # a corner none of whose contacts on this side are near takes the nearest one
+        # a corner none of whose contacts on this side are near takes the nearest one (the first
+        # of its row's members at the least distance, as np.argmin picks it)
         found = np.zeros(C, dtype=bool)
         found[k[near]] = True
-        extra = []
-        for c in np.flatnonzero(~found).tolist():
-            row = of_rows.flat[of_rows.starts[side[c]] : of_rows.starts[side[c]] + of_rows.sizes[side[c]]]
-            d = np.hypot(center[row, 0] - x[c, 0], center[row, 1] - x[c, 1])
-            extra.append(c * n + int(row[int(np.argmin(d))]))
+        lone = np.flatnonzero(~found)
+        if len(lone):
+            cnt = of_rows.sizes[side[lone]]
+            owner = np.repeat(lone, cnt)
+            row = of_rows.flat[ranges(of_rows.starts[side[lone]], cnt)]
+            d = np.hypot(center[row, 0] - x[owner, 0], center[row, 1] - x[owner, 1])
+            first = np.cumsum(cnt) - cnt
+            least = np.flatnonzero(d == np.repeat(np.minimum.reduceat(d, first), cnt))
+            pick = least[np.searchsorted(least, first)]  # (every row has a member at its least)
+            keys.append(lone * n + row[pick])
         keys.append(k[near] * n + ids[near])
-        keys.append(np.array(extra, dtype=np.int64))
     key = unique(np.concatenate(keys))
     owner = key // n
     bounds = np.searchsorted(owner, np.arange(C + 1))
