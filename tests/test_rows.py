@@ -921,3 +921,34 @@ def test_dies_turned_every_which_way_all_have_their_rows():
     assert len(rs.rows) == 240 and all(len(r.members) == 8 for r in rs.rows)
     assert (rs.row_of >= 0).all()
     assert len(rs.corners) == 240
+
+
+def test_corner_members_are_those_within_reach_or_else_the_nearest():
+    """Two dies turned 20 and 20.8 deg: their rows share two directions, each a mean of both dies',
+    so some corners' centerline crossings lie a little beyond the reach of one side's contacts.
+    Every corner holds the contacts of its two rows within reach of the crossing (inclusive), and
+    of a side with none, its contact nearest to it (the first of equals)."""
+    from stencilgen.rules import Rules
+
+    polys = []
+    for k, turn in enumerate((20.0, 20.8)):
+        die = synth.ring(side=28_000.0, pitch=110.0, count=250, pad=(70.0, 100.0)).transformed(
+            turn, (k * 40_000.0, 0.0)
+        )
+        polys += [np.round(p, 3) for p in die.polygons()]
+    contacts, _ = build_contacts(Polygons.from_list(polys), 0.001)
+    rs = find_rows(contacts)
+    rules = Rules()
+    assert len(rs.corners) == 8
+    lone = 0
+    for corner in rs.corners:
+        a, b = (rs.rows[k] for k in corner.rows)
+        limit = rules.corner_reach * max(a.pitch, b.pitch) + rules.row_tolerance_um
+        want = set()
+        for row in (a, b):
+            d = np.hypot(*(contacts.center[row.members] - corner.point).T)
+            near = row.members[d <= limit]
+            lone += not len(near)
+            want |= set(near.tolist()) if len(near) else {int(row.members[int(np.argmin(d))])}
+        assert corner.members.tolist() == sorted(want)
+    assert lone > 0  # (the case this is about)
