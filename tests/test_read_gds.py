@@ -436,3 +436,29 @@ def test_a_turned_die_is_read_through_the_plain_shortcut_or_merged_where_pads_to
     want, _ = real_merge(geometry.Polygons.concat([layout.contacts.polygons]), 0.001)
     np.testing.assert_array_equal(layout.contacts.center, want.center)
     np.testing.assert_array_equal(layout.contacts.area, want.area)
+
+
+@pytest.mark.parametrize("precision", [1e-9, 1e-10, 5e-9, 2.5e-10])
+def test_coordinates_in_whole_database_units_are_not_snapped_again(tmp_path, precision, monkeypatch):
+    """A flat GDSII read in this process gives coordinates k * grid, which snapping to the grid
+    keeps bit for bit: the reader skips the snap, and the contacts are those of snapping."""
+    from stencilgen.readers import gds
+
+    rng = np.random.default_rng(int(precision * 1e12))
+    lib = gdstk.Library(unit=1e-6, precision=precision)
+    cell = lib.new_cell("TOP")
+    for _ in range(300):  # turned pads at odd places
+        c = rng.uniform(-5e4, 5e4, 2)
+        cell.add(gdstk.Polygon(synth.rect(tuple(c), (70.0, 100.0), float(rng.uniform(0, 180))), 9, 0))
+    path = str(tmp_path / "pads.gds")
+    lib.write_gds(path)
+    seen = []
+    real = gds._StreamTree.on_grid
+    monkeypatch.setattr(gds._StreamTree, "on_grid", lambda self, g: seen.append(real(self, g)) or seen[-1])
+    skipped = read_layout(path, layer="9/0")
+    assert seen == [True]
+    monkeypatch.setattr(gds._StreamTree, "on_grid", lambda self, g: False)
+    snapped = read_layout(path, layer="9/0")
+    assert len(skipped.contacts) == 300
+    assert np.array_equal(skipped.contacts.polygons.coords, snapped.contacts.polygons.coords)
+    assert np.array_equal(skipped.contacts.center, snapped.contacts.center)

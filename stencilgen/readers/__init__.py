@@ -90,7 +90,9 @@ def read_layout(
             contacts, index = place_contacts(element, part.transforms, raw.grid_um)
             instances = Instances(element, part.transforms, index)
     if instances is None:
-        flat = Polygons.concat([transform_polygons(p.polygons, p.transforms, raw.grid_um) for p in raw.parts])
+        flat = Polygons.concat(
+            [transform_polygons(p.polygons, p.transforms, raw.grid_um, p.on_grid) for p in raw.parts]
+        )
         contacts, excluded, instances = _flat_contacts(flat, raw.grid_um, repair)
     else:
         excluded = []
@@ -167,7 +169,7 @@ def read_outline(
         raw = read_dxf(path, layer, units, DEFAULT_MAX_CONTACTS)
     else:
         raw = read_gds(path, fmt, layer, cell, DEFAULT_MAX_CONTACTS, False)
-    flat = Polygons.concat([transform_polygons(p.polygons, p.transforms, raw.grid_um) for p in raw.parts])
+    flat = Polygons.concat([transform_polygons(p.polygons, p.transforms, raw.grid_um, p.on_grid) for p in raw.parts])
     if bbox:
         lo, hi = flat.coords.min(axis=0), flat.coords.max(axis=0)
         return shapely.box(lo[0], lo[1], hi[0], hi[1])

@@ -15,6 +15,7 @@ class Placed:
 
     polygons: Polygons
     transforms: np.ndarray  # (P, 2, 3)
+    on_grid: bool = False  # the coordinates are k * grid_um (whole database units): snapping keeps them
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,11 @@ class _Tree:
     def polygons(self, name: str, want: tuple[int, int]) -> Polygons:
         raise NotImplementedError
 
+    def on_grid(self, grid_um: float) -> bool:
+        """Whether every coordinate `polygons` gives is a whole number k of database units computed
+        as k * grid_um, which snapping to the grid keeps as it is."""
+        return False
+
 
 class _GdstkTree(_Tree):
     def __init__(self, lib: Any) -> None:
@@ -219,6 +224,9 @@ class _StreamTree(_Tree):
 
     def placed(self, name: str) -> list[tuple[str, np.ndarray]]:
         return [(child, t) for child, t in self.cells[name].refs if child in self.cells]
+
+    def on_grid(self, grid_um: float) -> bool:  # (the stream's integers times its scale)
+        return self.stream.scale == grid_um
 
     def layer_counts(self, name: str) -> Counter[str]:
         return self.stream.layer_counts(self.cells[name])
@@ -426,7 +434,10 @@ def _expand(
         for child, t in tree.placed(name):
             if holds.get(child, False):
                 transforms.setdefault(child, []).append(_compose(mine, t))
-    parts = [Placed(local[name], np.concatenate(transforms[name])) for name in sorted(local) if name in transforms]
+    on_grid = tree.on_grid(grid_um)
+    parts = [
+        Placed(local[name], np.concatenate(transforms[name]), on_grid) for name in sorted(local) if name in transforms
+    ]
     if not parts:
         if not layers:  # the read may have been filtered to the pad layer: list the layers of the whole
             whole = unfiltered()

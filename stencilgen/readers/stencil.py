@@ -154,5 +154,5 @@ def read_stencil(path: str | os.PathLike[str], layer: str | None = None, units: 
         from .gds import read_gds
 
         raw = read_gds(path, fmt, layer or "1/0", None, DEFAULT_MAX_CONTACTS, False)
-    flat = Polygons.concat([transform_polygons(p.polygons, p.transforms, raw.grid_um) for p in raw.parts])
+    flat = Polygons.concat([transform_polygons(p.polygons, p.transforms, raw.grid_um, p.on_grid) for p in raw.parts])
     return union_parts(shapely.make_valid(to_shapely(flat)))
