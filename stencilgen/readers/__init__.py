@@ -124,28 +124,37 @@ def read_layout(
 def _flat_contacts(flat: Polygons, grid_um: float, repair: bool) -> tuple[Contacts, list[Excluded], Instances | None]:
     """The contacts of a flat layout, and whether it is one element repeated (a flattened wafer).
     Rectangles (most pad layers) and convex quadrilaterals (turned pads) are each a contact unless
-    some touch; in a repeated layout only one element's need be looked at for that, as the empty
-    bands between the elements keep theirs apart."""
-    plain = plain_shapes(flat)
+    some touch (`_plain_contacts`); else every shape is checked and merged with those it touches."""
+    plain = _plain_contacts(flat, grid_um)
     if plain is not None:
-        # with many, whether any touch is asked on a second thread (the kernels let go of the
-        # interpreter; one thread of them, as this one keeps the other core) while the shapes are
-        # numbered and the repeats sought; when those are found, one copy's answer is soon had and
-        # the check of all is not waited for
-        pool = ThreadPoolExecutor(1) if len(flat) >= THREADED_FROM else None
-        touching = pool.submit(plain.touches, flat, plain.box, False) if pool else None
-        quick, box = plain.numbered(grid_um)
-        instances = find_repeats(quick, grid_um, box)
-        if instances is not None:
-            touch = plain.touches(instances.element.polygons, None, True)
-        else:
-            touch = touching.result() if touching else plain.touches(flat, plain.box, True)
-        if pool:
-            pool.shutdown(wait=False)
-        if not touch:
-            return quick, [], instances
-    contacts, excluded = merge_contacts(flat, grid_um, repair)  # (the plain shapes' shortcut is taken above)
+        return plain[0], [], plain[1]
+    contacts, excluded = merge_contacts(flat, grid_um, repair)
     return contacts, excluded, find_repeats(contacts, grid_um)
+
+
+def _plain_contacts(flat: Polygons, grid_um: float) -> tuple[Contacts, Instances | None] | None:
+    """When the shapes are plain (`geometry.PlainShapes`) and none touch: each one a contact, and
+    whether the layout is one element repeated. In a repeated layout only one element's shapes need
+    be looked at for touching, as the empty bands between the elements keep theirs apart. None
+    otherwise (and nothing of the shortcut is kept while the general path works)."""
+    plain = plain_shapes(flat)
+    if plain is None:
+        return None
+    # with many, whether any touch is asked on a second thread (the kernels let go of the
+    # interpreter; one thread of them, as this one keeps the other core) while the shapes are
+    # numbered and the repeats sought; when those are found, one copy's answer is soon had and the
+    # check of all is not waited for
+    pool = ThreadPoolExecutor(1) if len(flat) >= THREADED_FROM else None
+    touching = pool.submit(plain.touches, flat, plain.box, False) if pool else None
+    quick, box = plain.numbered(grid_um)
+    instances = find_repeats(quick, grid_um, box)
+    if instances is not None:
+        touch = plain.touches(instances.element.polygons, None, True)
+    else:
+        touch = touching.result() if touching else plain.touches(flat, plain.box, True)
+    if pool:
+        pool.shutdown(wait=False)
+    return None if touch else (quick, instances)
 
 
 def read_outline(
