@@ -544,6 +544,27 @@ class PlainShapes:
         contacts = Contacts(self.polygons, self.centre, self.area, self.d, self.length, self.angle)
         return contacts.take(order), np.take(self.box, order, axis=0)
 
+    def merged(self, grid_um: float, repair: bool = True) -> tuple[Contacts, list[Excluded]]:
+        """`merge_contacts` of the shapes, when some may touch: its work done only on the shapes that
+        may touch another (boxes that meet and, for quadrilaterals, no edge parting them), the others
+        each a contact as measured (as `merge_contacts` measures them). The same contacts and notes."""
+        pairs = _candidate_pairs(self.box, 0.0)
+        if self.touches is quads_touch and len(pairs):
+            pairs = pairs[~_quads_apart(self.polygons, pairs)]
+        some = np.zeros(len(self.polygons), dtype=bool)
+        some[pairs.ravel()] = True
+        alone, touching = np.flatnonzero(~some), np.flatnonzero(some)
+        part, notes = merge_contacts(self.polygons.take(touching), grid_um, repair)
+        return _numbered(
+            Polygons.concat([self.polygons.take(alone), part.polygons]),
+            np.concatenate([self.centre[alone], part.center]),
+            np.concatenate([self.area[alone], part.area]),
+            np.concatenate([self.d[alone], part.d]),
+            np.concatenate([self.length[alone], part.length]),
+            np.concatenate([self.angle[alone], part.angle_deg]),
+            grid_um,
+        ), notes
+
 
 def plain_shapes(polys: Polygons) -> PlainShapes | None:
     """The shapes measured as `PlainShapes` when they are such; None otherwise."""

@@ -176,3 +176,50 @@ def test_boxes_touch_refuses_quadrilaterals_that_are_not_one_a_box() -> None:
     box = np.array([[0.0, 0.0, 1.0, 1.0], [2.0, 0.0, 3.0, 1.0]])
     with pytest.raises(ValueError, match="8 coordinates"):
         compiled.native.boxes_touch(box, np.zeros((3, 4, 2)))
+
+
+@pytest.mark.parametrize("kernel", ["compiled", "numpy"])
+@pytest.mark.parametrize("turn", [0.0, 30.0])
+def test_plain_shapes_merged_where_some_touch_as_the_general_merge(
+    kernel: str, turn: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pads apart, and among them pads drawn as two abutting halves, overlapping pads, a pad drawn
+    twice, a small pad inside a large one, a pad touching another at a corner and a frame of four
+    pads around a hole: only the shapes that may touch are merged, and the contacts and notes are
+    those of merging every shape (axis-parallel, and turned 30 deg: quadrilaterals)."""
+    if kernel == "compiled":
+        _kernels()
+    else:
+        monkeypatch.setattr(compiled, "native", None)
+    shapes = [synth.rect((i * 110.0, j * 300.0), (70.0, 100.0), 0.0) for i in range(40) for j in range(5)]
+    shapes += [
+        synth.rect((5000.0, 0.0), (35.0, 100.0), 0.0),  # two halves of one pad
+        synth.rect((5035.0, 0.0), (35.0, 100.0), 0.0),
+        synth.rect((5300.0, 0.0), (70.0, 100.0), 0.0),  # overlapping
+        synth.rect((5330.0, 10.0), (70.0, 100.0), 0.0),
+        synth.rect((5600.0, 0.0), (70.0, 100.0), 0.0),  # drawn twice
+        synth.rect((5600.0, 0.0), (70.0, 100.0), 0.0),
+        synth.rect((5900.0, 0.0), (70.0, 100.0), 0.0),  # a small one inside
+        synth.rect((5900.0, 0.0), (20.0, 20.0), 0.0),
+        synth.rect((6200.0, 0.0), (70.0, 100.0), 0.0),  # corner to corner
+        synth.rect((6270.0, 100.0), (70.0, 100.0), 0.0),
+        synth.rect((7000.0, 0.0), (300.0, 40.0), 0.0),  # a frame of four around a hole
+        synth.rect((7000.0, 260.0), (300.0, 40.0), 0.0),
+        synth.rect((6880.0, 130.0), (60.0, 220.0), 0.0),
+        synth.rect((7120.0, 130.0), (60.0, 220.0), 0.0),
+    ]
+    a = np.radians(turn)
+    rot = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
+    polys = Polygons.from_list([np.round(p @ rot, 3) for p in shapes])
+    plain = plain_shapes(polys)
+    assert plain is not None and plain.touches is (quads_touch if turn else geometry.rectangles_touch)
+    assert plain.touches(polys, plain.box, True)
+    got, got_notes = plain.merged(0.001)
+    want, want_notes = merge_contacts(polys, 0.001)
+    assert len(got) == len(want) == 200 + 6  # (the two corner-to-corner pads stay two; the frame is no contact)
+    for field in ("center", "area", "d", "length"):
+        assert np.array_equal(getattr(got, field), getattr(want, field)), field
+    np.testing.assert_allclose(got.angle_deg, want.angle_deg, rtol=0, atol=1e-12)
+    assert np.array_equal(got.polygons.offsets, want.polygons.offsets)
+    assert np.array_equal(got.polygons.coords, want.polygons.coords)
+    assert got_notes == want_notes and len(got_notes) == 7

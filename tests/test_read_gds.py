@@ -408,8 +408,8 @@ def test_turned_pads_apart_touching_and_nearly_touching_merge_as_exactly_tested(
 def test_a_turned_die_is_read_through_the_plain_shortcut_or_merged_where_pads_touch(tmp_path, touching, monkeypatch):
     """A die turned by 23.5 deg, its touching check on the second thread: its pads, convex
     quadrilaterals once snapped to the file's grid, are each a contact, measured as the general
-    merge measures them; where two pads abut (one pad drawn as two halves), the general merge makes
-    them one contact and notes it."""
+    merge measures them; where two pads abut (one pad drawn as two halves), the general merge of
+    those two alone makes them one contact and notes it."""
     from stencilgen import geometry, readers
 
     die = synth.ring(side=40_000.0, pitch=110.0, count=300, pad=(70.0, 100.0))
@@ -425,10 +425,10 @@ def test_a_turned_die_is_read_through_the_plain_shortcut_or_merged_where_pads_to
     monkeypatch.setattr(readers, "THREADED_FROM", 100)
     merged = []
     real_merge = geometry.merge_contacts
-    monkeypatch.setattr(readers, "merge_contacts", lambda *a, **k: merged.append(1) or real_merge(*a, **k))
+    monkeypatch.setattr(geometry, "merge_contacts", lambda p, *a, **k: merged.append(len(p)) or real_merge(p, *a, **k))
     layout = read_layout(path, layer="9/0")
     assert len(layout.contacts) == 1200
-    assert bool(merged) is touching  # the general merge only where pads touch
+    assert merged == ([2] if touching else [])  # the general merge only of the pads that touch
     notes = [e.reason for e in layout.excluded]
     assert notes == (["2 overlapping, abutting, repeated or nested shapes merged"] if touching else [])
     np.testing.assert_allclose(np.sort(layout.contacts.d), 70.0, atol=0.01)

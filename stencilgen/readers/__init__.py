@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import UsageError, input_error
 from ..geometry import (
+    PlainShapes,
     build_contacts,
     merge_contacts,
     place_contacts,
@@ -124,22 +125,24 @@ def read_layout(
 def _flat_contacts(flat: Polygons, grid_um: float, repair: bool) -> tuple[Contacts, list[Excluded], Instances | None]:
     """The contacts of a flat layout, and whether it is one element repeated (a flattened wafer).
     Rectangles (most pad layers) and convex quadrilaterals (turned pads) are each a contact unless
-    some touch (`_plain_contacts`); else every shape is checked and merged with those it touches."""
-    plain = _plain_contacts(flat, grid_um)
-    if plain is not None:
-        return plain[0], [], plain[1]
-    contacts, excluded = merge_contacts(flat, grid_um, repair)
+    some touch (`_plain_contacts`); then those are merged (`PlainShapes.merged`). Other shapes are
+    each checked and merged with those they touch."""
+    shapes = plain_shapes(flat)
+    if shapes is not None:
+        plain = _plain_contacts(flat, shapes, grid_um)
+        if plain is not None:
+            return plain[0], [], plain[1]
+        contacts, excluded = shapes.merged(grid_um, repair)  # (only the shapes that may touch are merged)
+    else:
+        contacts, excluded = merge_contacts(flat, grid_um, repair)
     return contacts, excluded, find_repeats(contacts, grid_um)
 
 
-def _plain_contacts(flat: Polygons, grid_um: float) -> tuple[Contacts, Instances | None] | None:
-    """When the shapes are plain (`geometry.PlainShapes`) and none touch: each one a contact, and
-    whether the layout is one element repeated. In a repeated layout only one element's shapes need
-    be looked at for touching, as the empty bands between the elements keep theirs apart. None
-    otherwise (and nothing of the shortcut is kept while the general path works)."""
-    plain = plain_shapes(flat)
-    if plain is None:
-        return None
+def _plain_contacts(flat: Polygons, plain: PlainShapes, grid_um: float) -> tuple[Contacts, Instances | None] | None:
+    """When none of the plain shapes touch: each one a contact, and whether the layout is one
+    element repeated. In a repeated layout only one element's shapes need be looked at for touching,
+    as the empty bands between the elements keep theirs apart. None otherwise (and nothing of the
+    numbering is kept while the shapes are merged)."""
     # with many, whether any touch is asked on a second thread (the kernels let go of the
     # interpreter; one thread of them, as this one keeps the other core) while the shapes are
     # numbered and the repeats sought; when those are found, one copy's answer is soon had and the
