@@ -586,9 +586,11 @@ def build_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tupl
     (a seal-ring frame is not a contact), compute each contact's area, centre, d and oriented size,
     and number them in (y, x) order. Every shape left out, repaired or merged is noted."""
     plain = plain_shapes(polys)
-    if plain is not None and not plain.touches(polys, plain.box, True):  # every shape is a contact
+    if plain is None:
+        return merge_contacts(polys, grid_um, repair)
+    if not plain.touches(polys, plain.box, True):  # every shape is a contact
         return plain.numbered(grid_um)[0], []
-    return merge_contacts(polys, grid_um, repair)
+    return plain.merged(grid_um, repair)
 
 
 def merge_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tuple[Contacts, list[Excluded]]:
