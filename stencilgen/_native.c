@@ -578,8 +578,8 @@ static double kth_smallest(double *a, int64_t n, int64_t k)
 
 /* The less and the greater of two numbers that are not NaN (np.minimum, np.maximum; fmin and fmax
  * are calls to libm). */
-static inline double lesser(double a, double b) { return b < a ? b : a; }
-static inline double greater(double a, double b) { return b > a ? b : a; }
+static inline double lesser(double a, double b) { return a < b ? a : b; }  /* (ties: b, as numpy) */
+static inline double greater(double a, double b) { return a > b ? a : b; }
 
 /* The length of (x, y) as geometry._norm measures it. */
 static inline double norm2(double x, double y) { return sqrt(x * x + y * y); }
@@ -1839,8 +1839,15 @@ static void *quad_pass(void *arg)
         double area = fabs(a2 / 2.0);
         if (!(left || right) || !(area >= Q->min_area)) { Q->all = 0; return NULL; }
         Q->o[0][i] = area;
-        Q->o[1][2 * i] = x[0] + sx / (3.0 * a2);
-        Q->o[1][2 * i + 1] = y[0] + sy / (3.0 * a2);
+        double cx = x[0] + sx / (3.0 * a2), cy = y[0] + sy / (3.0 * a2);
+        if (!isfinite(cx) || !isfinite(cy)) {  /* sums beyond a double's range: the vertex mean */
+            cx = (((0.0 + x[0]) + x[1]) + x[2]) + x[3];
+            cy = (((0.0 + y[0]) + y[1]) + y[2]) + y[3];
+            cx = cx / 4.0;
+            cy = cy / 4.0;
+        }
+        Q->o[1][2 * i] = cx;
+        Q->o[1][2 * i + 1] = cy;
         /* a rectangle's sides read directly (_rectangle_sides) */
         double l0 = norm2(ex[0], ey[0]), l1 = norm2(ex[1], ey[1]);
         int square = fabs(ex[0] * ex[1] + ey[0] * ey[1]) <= 1e-9 * l0 * l1 &&

@@ -490,7 +490,8 @@ def near_pairs_numpy(points: np.ndarray, k: int, reach: float, start: float) -> 
         np.minimum.at(near, qa, d)
         found = np.bincount(qa, minlength=n)
         # covered: every neighbour within reach is within s, or k of them are (the k nearest then are)
-        covered = (reach * near[todo] <= s) | (found[todo] >= k) | (s > 2 * span)
+        # (with the slack the pairs are kept with below, as the kernel covers them)
+        covered = (reach * near[todo] + 1e-9 <= s) | (found[todo] >= k) | (s > 2 * span)
         done = todo[covered]
         nn[done] = near[done]
         mine = np.zeros(n, dtype=bool)

@@ -38,13 +38,13 @@ def _shoelace(x: list[np.ndarray], y: list[np.ndarray]) -> tuple[np.ndarray, np.
     V = len(x)
     px, py = [xj - x[0] for xj in x], [yj - y[0] for yj in y]
     a2 = cx = cy = np.zeros(len(x[0]))
-    for j in range(V):
-        k = (j + 1) % V
-        cross = px[j] * py[k] - px[k] * py[j]
-        a2 = a2 + cross
-        cx = cx + (px[j] + px[k]) * cross
-        cy = cy + (py[j] + py[k]) * cross
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # (past a double's range: below)
+        for j in range(V):
+            k = (j + 1) % V
+            cross = px[j] * py[k] - px[k] * py[j]
+            a2 = a2 + cross
+            cx = cx + (px[j] + px[k]) * cross
+            cy = cy + (py[j] + py[k]) * cross
         centroid = np.column_stack([x[0] + cx / (3.0 * a2), y[0] + cy / (3.0 * a2)])
     bad = ~np.isfinite(centroid).all(axis=1)
     if bad.any():  # zero-area polygons: use the vertex mean

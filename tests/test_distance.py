@@ -467,3 +467,18 @@ def test_boxes_touch_on_two_threads_finds_one_pair_anywhere(where: float | None,
         box[k, 2] = box[k + 1, 0]  # the two share an edge
     box = box[rng.permutation(len(box))]
     assert boxes_touch(box, threads) is (where is not None)
+
+
+def test_near_pairs_numpy_keeps_pairs_a_rounding_beyond_its_search_radius() -> None:
+    """A unit lattice turned 45 deg: neighbours at 1.0000000000000002 with a first radius of 1.0. The
+    numpy form looks further, as the kernel does, for pairs within the slack they are kept with."""
+    a = np.radians(45.0)
+    pts = np.stack(np.meshgrid(np.arange(3.0), np.arange(4.0)), axis=-1).reshape(-1, 2)
+    pts = pts @ np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
+    want = {
+        (i, j) for i in range(len(pts)) for j in range(i + 1, len(pts)) if np.hypot(*(pts[i] - pts[j])) <= 1.0 + 1e-9
+    }
+    got = near_pairs_numpy(pts, 8, 1.0, 1.0)[0]
+    assert {(int(i), int(j)) for i, j in got} == want and len(want) == 17
+    if compiled.native is not None:
+        assert np.array_equal(near_pairs(pts, 8, 1.0, 1.0)[0], got)

@@ -223,3 +223,25 @@ def test_plain_shapes_merged_where_some_touch_as_the_general_merge(
     assert np.array_equal(got.polygons.offsets, want.polygons.offsets)
     assert np.array_equal(got.polygons.coords, want.polygons.coords)
     assert got_notes == want_notes and len(got_notes) == 7
+
+
+@pytest.mark.parametrize(
+    "quad",
+    [
+        [[0.0, 0.0], [1e103, 0.0], [1e103, 1e103], [0.0, 1e103]],  # sums past a double's range: the vertex mean
+        [[0.0, 0.0], [2.0, 0.0], [2.0, 1.0], [-0.0, 1.0]],  # a least x of 0.0 and -0.0: numpy's pick
+    ],
+)
+def test_convex_quad_measures_at_the_edges_of_floating_point(quad: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the centroid's sums overflow, both forms fall back to the vertex mean; where a box's
+    least or most is +0.0 against -0.0, both give the one numpy's minimum and maximum give."""
+    _kernels()
+    coords = np.array(quad)
+    got = _convex_quad_measures(coords)
+    monkeypatch.setattr(compiled, "native", None)
+    want = _convex_quad_measures(coords)
+    assert got is not None and want is not None
+    assert np.isfinite(got[1]).all()
+    for k, (a, b) in enumerate(zip(got, want, strict=True)):
+        if k != 4:
+            assert a.tobytes() == b.tobytes(), k  # (bit for bit: the sign of zero too)
