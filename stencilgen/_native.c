@@ -187,12 +187,15 @@ static int search(const Grid *g, int32_t q, double qx, double qy, double reach, 
         if (r == 0) {
             scan_cells(g, q, qx, qy, cx, cy, cy, FROM(cx, cy), b);
         } else {
-            scan_cells(g, q, qx, qy, cx - r, cy - r, cy + r, FROM(cx - r, cy - r), b);
-            scan_cells(g, q, qx, qy, cx + r, cy - r, cy + r, FROM(cx + r, cy - r), b);
+            /* the cells above and below first, then the columns either side (their corners are
+             * the farthest): the nearest found early keep more of the later ones out (the result
+             * does not depend on the order) */
             for (int64_t c = cx - r + 1; c <= cx + r - 1; c++) {
                 scan_cells(g, q, qx, qy, c, cy - r, cy - r, FROM(c, cy - r), b);
                 scan_cells(g, q, qx, qy, c, cy + r, cy + r, FROM(c, cy + r), b);
             }
+            scan_cells(g, q, qx, qy, cx - r, cy - r, cy + r, FROM(cx - r, cy - r), b);
+            scan_cells(g, q, qx, qy, cx + r, cy - r, cy + r, FROM(cx + r, cy - r), b);
         }
 #undef FROM
         int all = cx - r <= 0 && cy - r <= 0 && cx + r >= g->ncx - 1 && cy + r >= g->ncy - 1;
