@@ -247,6 +247,10 @@ typedef struct {
 
 #define PARALLEL_FROM 4096  /* items (queries, boxes, polygons) worth a second thread */
 
+/* Where the second of two halves of n items begins: n when they are too few for a second thread
+ * (the second half is then empty, and run_halves is asked for one thread). */
+static inline int64_t halfway(int64_t n) { return n >= PARALLEL_FROM ? n / 2 : n; }
+
 static void *run_pass(void *arg)
 {
     Pass *P = arg;
@@ -466,7 +470,7 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
         /* the queries, in two halves on two threads when there are many; each query's results
          * have places of their own, so the halves never meet */
         Pass halves[2];
-        int64_t cut = m >= PARALLEL_FROM ? m / 2 : m;  /* (the second half empty when few) */
+        int64_t cut = halfway(m);
         for (int h = 0; h < 2; h++) {
             Pass *P = &halves[h];
             P->g = &g; P->px = px; P->py = py; P->k = k; P->reach = reach; P->span = span;
@@ -489,7 +493,7 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
     /* the pairs, mutual within reach, each once, in order: each point's own later partners, and
      * the extras (a in b's list only); on two threads, each half of the points */
     {
-        int64_t half = n >= PARALLEL_FROM ? n / 2 : n;
+        int64_t half = halfway(n);
         PairPass H[2];
         for (int h = 0; h < 2; h++) {
             PairPass *P = &H[h];
@@ -731,7 +735,7 @@ static PyObject *boxes_touch(PyObject *self, PyObject *args)
                 /* the boxes in two halves of the grid's order, on two threads when many; either
                  * stops when one of them has found a pair */
                 TouchPass T[2];
-                int64_t half = ns >= PARALLEL_FROM ? ns / 2 : ns;
+                int64_t half = halfway(ns);
                 for (int h = 0; h < 2; h++) {
                     T[h].g = &g; T[h].box = box; T[h].quad = quad; T[h].live = live; T[h].found = &found;
                     T[h].from = h ? half : 0; T[h].to = h ? ns : half;
@@ -1267,7 +1271,7 @@ static PyObject *gds_points(PyObject *self, PyObject *args)
     if (!result) goto done;
     /* converted and checked closed in one pass, in two halves on two threads when many */
     PointsPass H[2];
-    Py_ssize_t half = count >= PARALLEL_FROM ? count / 2 : count;
+    Py_ssize_t half = (Py_ssize_t)halfway(count);
     for (int h = 0; h < 2; h++) {
         H[h].d = bd.buf; H[h].offset = offset; H[h].stride = stride; H[h].v = v; H[h].scale = scale;
         H[h].out = (double *)PyByteArray_AS_STRING(result);
@@ -1740,6 +1744,29 @@ done:
     return result;
 }
 
+/* ---- the measures of plain shapes ------------------------------------------------------------ */
+
+/* The six measures of n plain shapes (geometry.PlainShapes), as bytes of float64: area, centre (x,
+ * y), short side, long side, the long side's angle, box (xmin, ymin, xmax, ymax); o: their buffers.
+ * 0 when memory ran short (the caller releases what was made). */
+static int measures_new(PyObject *out[6], double *o[6], int64_t n)
+{
+    for (int j = 0; j < 6; j++) {
+        if (!(out[j] = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * 8 * (j == 1 ? 2 : j == 5 ? 4 : 1))))) return 0;
+        o[j] = (double *)PyBytes_AS_STRING(out[j]);
+    }
+    return 1;
+}
+
+/* The six measures as a tuple, which takes them over (out cleared), or NULL. */
+static PyObject *measures_tuple(PyObject *out[6])
+{
+    PyObject *result = PyTuple_New(6);
+    if (result)
+        for (int j = 0; j < 6; j++) { PyTuple_SET_ITEM(result, j, out[j]); out[j] = NULL; }
+    return result;
+}
+
 /* ---- axis_rectangles ------------------------------------------------------------------------- */
 
 /* axis_rectangles(coords) -> None or (area, centre, short, long, angle, box), bytes of float64 (centre:
@@ -1765,11 +1792,9 @@ static PyObject *axis_rectangles(PyObject *self, PyObject *args)
         Py_INCREF(result);
         goto done;
     }
-    for (int j = 0; j < 6; j++)
-        if (!(out[j] = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * 8 * (j == 1 ? 2 : j == 5 ? 4 : 1))))) goto done;
-    double *area = (double *)PyBytes_AS_STRING(out[0]), *centre = (double *)PyBytes_AS_STRING(out[1]);
-    double *lo = (double *)PyBytes_AS_STRING(out[2]), *hi = (double *)PyBytes_AS_STRING(out[3]);
-    double *ang = (double *)PyBytes_AS_STRING(out[4]), *box = (double *)PyBytes_AS_STRING(out[5]);
+    double *o[6];
+    if (!measures_new(out, o, n)) goto done;
+    double *area = o[0], *centre = o[1], *lo = o[2], *hi = o[3], *ang = o[4], *box = o[5];
     for (int64_t i = 0; i < n; i++) {
         const double *p = P + 8 * i;
         double lx = p[0] < p[4] ? p[0] : p[4], hx = p[0] > p[4] ? p[0] : p[4];
@@ -1785,9 +1810,7 @@ static PyObject *axis_rectangles(PyObject *self, PyObject *args)
         ang[i] = long_vertical ? 90.0 : 0.0;
         box[4 * i] = lx; box[4 * i + 1] = ly; box[4 * i + 2] = hx; box[4 * i + 3] = hy;
     }
-    result = PyTuple_New(6);
-    if (result)
-        for (int j = 0; j < 6; j++) { PyTuple_SET_ITEM(result, j, out[j]); out[j] = NULL; }
+    result = measures_tuple(out);
 done:
     for (int j = 0; j < 6; j++) Py_XDECREF(out[j]);
     PyBuffer_Release(&bc);
@@ -1911,12 +1934,9 @@ static PyObject *convex_quads(PyObject *self, PyObject *args)
     int64_t n = bc.len / (8 * (Py_ssize_t)sizeof(double));
     PyObject *result = NULL, *out[6] = {NULL};
     double *o[6];
-    for (int j = 0; j < 6; j++) {  /* (the centre: 2 values a polygon, the box 4) */
-        if (!(out[j] = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * 8 * (j == 1 ? 2 : j == 5 ? 4 : 1))))) goto done;
-        o[j] = (double *)PyBytes_AS_STRING(out[j]);
-    }
+    if (!measures_new(out, o, n)) goto done;
     QuadPass Q[2];
-    int64_t half = n >= PARALLEL_FROM ? n / 2 : n;  /* (two halves, on two threads when many) */
+    int64_t half = halfway(n);  /* (two halves, on two threads when many) */
     for (int h = 0; h < 2; h++) {
         Q[h].P = P; Q[h].o = o; Q[h].min_area = min_area; Q[h].all = 1;
         Q[h].from = h ? half : 0; Q[h].to = h ? n : half;
@@ -1929,9 +1949,7 @@ static PyObject *convex_quads(PyObject *self, PyObject *args)
         Py_INCREF(result);
         goto done;
     }
-    result = PyTuple_New(6);
-    if (result)
-        for (int j = 0; j < 6; j++) { PyTuple_SET_ITEM(result, j, out[j]); out[j] = NULL; }
+    result = measures_tuple(out);
 done:
     for (int j = 0; j < 6; j++) Py_XDECREF(out[j]);
     PyBuffer_Release(&bc);
