@@ -353,6 +353,13 @@ def _convex_quads(polys: Polygons) -> np.ndarray:
     return out
 
 
+def _measures(raw: tuple[bytes, ...]) -> tuple[np.ndarray, ...]:
+    """A measuring kernel's six measures as arrays: area, centre (n, 2), short side, long side,
+    angle, box (n, 4)."""
+    area, centre, short, long, angle, box = (np.frombuffer(b, dtype=np.float64) for b in raw)
+    return area, centre.reshape(-1, 2), short, long, angle, box.reshape(-1, 4)
+
+
 def _convex_quad_measures(coords: np.ndarray) -> tuple[np.ndarray, ...] | None:
     """When every polygon (coords: n x 4 vertices) is a convex quadrilateral of at least
     MIN_AREA_UM2: (area, centre (n, 2), d, length, angle, box (n, 4)), each as `merge_contacts`
@@ -360,10 +367,7 @@ def _convex_quad_measures(coords: np.ndarray) -> tuple[np.ndarray, ...] | None:
     where numpy's arctan2 is not libm's); None otherwise."""
     if compiled.native is not None:  # the same tests and sums in one pass
         raw = compiled.native.convex_quads(np.ascontiguousarray(coords, dtype=np.float64), MIN_AREA_UM2)
-        if raw is None:
-            return None
-        area, centre, d, length, angle, box = (np.frombuffer(b, dtype=np.float64) for b in raw)
-        return area, centre.reshape(-1, 2), d, length, angle, box.reshape(-1, 4)
+        return None if raw is None else _measures(raw)
     x, y = _vertex_columns(coords, 4)
     if not _one_way(_turns(x, y)).all():
         return None
@@ -463,10 +467,7 @@ def _axis_rectangles(polys: Polygons) -> tuple[np.ndarray, ...] | None:
         return None
     if compiled.native is not None:  # the same tests and measures in one pass
         raw = compiled.native.axis_rectangles(np.ascontiguousarray(polys.coords, dtype=np.float64))
-        if raw is None:
-            return None
-        area, centre, short, long, angle, box = (np.frombuffer(b, dtype=np.float64) for b in raw)
-        return area, centre.reshape(-1, 2), short, long, angle, box.reshape(-1, 4)
+        return None if raw is None else _measures(raw)
     P = polys.coords.reshape(-1, 8)  # x0 y0 x1 y1 x2 y2 x3 y3: a column at a time (see distance._cells)
     x0, y0, x1, y1, x2, y2, x3, y3 = (P[:, k] for k in range(8))
     across = (x0 == x1) & (y1 == y2) & (x2 == x3) & (y3 == y0)
@@ -517,8 +518,13 @@ def quads_touch(polys: Polygons, box: np.ndarray | None = None, threads: bool = 
         )
         if touch is not None:  # (None: corners so far out that spans could overflow)
             return bool(touch)
+    return bool(len(_quad_pairs(polys, box)))
+
+
+def _quad_pairs(polys: Polygons, box: np.ndarray) -> np.ndarray:
+    """Pairs (i, j) of convex quadrilaterals that may overlap or touch (as `quads_touch` asks)."""
     pairs = _candidate_pairs(box, 0.0)
-    return bool(len(pairs)) and not _quads_apart(polys, pairs).all()
+    return pairs[~_quads_apart(polys, pairs)] if len(pairs) else pairs
 
 
 @dataclass(frozen=True)
@@ -548,9 +554,8 @@ class PlainShapes:
         """`merge_contacts` of the shapes, when some may touch: its work done only on the shapes that
         may touch another (boxes that meet and, for quadrilaterals, no edge parting them), the others
         each a contact as measured (as `merge_contacts` measures them). The same contacts and notes."""
-        pairs = _candidate_pairs(self.box, 0.0)
-        if self.touches is quads_touch and len(pairs):
-            pairs = pairs[~_quads_apart(self.polygons, pairs)]
+        quads = self.touches is quads_touch
+        pairs = _quad_pairs(self.polygons, self.box) if quads else _candidate_pairs(self.box, 0.0)
         some = np.zeros(len(self.polygons), dtype=bool)
         some[pairs.ravel()] = True
         alone, touching = np.flatnonzero(~some), np.flatnonzero(some)
