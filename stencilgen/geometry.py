@@ -691,9 +691,9 @@ def transform_polygons(polys: Polygons, transforms: np.ndarray, grid_um: float, 
     """Every polygon placed by every transform (placement-major), snapped to the grid. `on_grid`:
     the coordinates are k * grid_um already (whole database units), which snapping would keep."""
     if len(transforms) == 1 and (transforms[0] == np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])).all():
-        if on_grid or not len(polys):
-            return polys if len(polys) else Polygons.from_list([])
-        return Polygons(snap(polys.coords, grid_um), polys.offsets)
+        if not len(polys):
+            return Polygons.from_list([])
+        return polys if on_grid else Polygons(snap(polys.coords, grid_um), polys.offsets)
     coords = snap(affine_apply(polys.coords, transforms), grid_um)
     n, m = len(polys), len(polys.coords)
     offsets = (polys.offsets[None, :-1] + m * np.arange(len(transforms))[:, None]).ravel()

@@ -709,8 +709,8 @@ class _Members:
     flat: np.ndarray
     starts: np.ndarray
     sizes: np.ndarray
-    t: np.ndarray  # position along the row's direction from its mean centre, as `_rows` sorts by
-    key: np.ndarray  # t + row * width: every row's positions searchable at once, rows apart
+    key: np.ndarray  # position along the row's direction from its mean centre (as `_rows` sorts by),
+    # plus row * width: every row's positions searchable at once, rows apart
     width: float
     mid: np.ndarray
     U: np.ndarray
@@ -727,7 +727,7 @@ class _Members:
 
         t = (x - each(mid[:, 0])) * each(U[:, 0]) + (y - each(mid[:, 1])) * each(U[:, 1])
         width = 4.0 * max(float(np.max(np.abs(t))), 1.0)
-        return _Members(flat, np.cumsum(sizes) - sizes, sizes, t, t + each(np.arange(len(rows)) * width), width, mid, U)
+        return _Members(flat, np.cumsum(sizes) - sizes, sizes, t + each(np.arange(len(rows)) * width), width, mid, U)
 
     def along(self, q: np.ndarray, pts: np.ndarray) -> np.ndarray:
         """The positions of points pts[k] along row q[k], as its members' are measured."""
