@@ -147,6 +147,11 @@ class Layout:
     instances: Instances | None = None  # set when the pad layer is one element cell placed many times
 
 
+def line_degrees(u: np.ndarray) -> np.ndarray:
+    """The direction of lines along unit vectors u (..., 2), in degrees [0, 180)."""
+    return np.degrees(np.arctan2(u[..., 1], u[..., 0])) % 180.0
+
+
 @dataclass(frozen=True)
 class Row:
     """Three or more contacts on one line at a regular spacing (RULES.md "row")."""
@@ -162,7 +167,7 @@ class Row:
     @property
     def direction_deg(self) -> float:
         """The row's line direction in [0, 180)."""
-        return float(np.degrees(np.arctan2(self.direction[1], self.direction[0])) % 180.0)
+        return float(line_degrees(self.direction))
 
     @property
     def normal_deg(self) -> float:

@@ -27,7 +27,7 @@ import numpy as np
 
 from . import compiled
 from .distance import box_pairs, components, near_pairs
-from .model import AreaArray, Contacts, Corner, Instances, Row, RowSet, Stagger
+from .model import AreaArray, Contacts, Corner, Instances, Row, RowSet, Stagger, line_degrees
 from .numeric import first_unique, median, ranges, round_half, unique
 from .rules import Rules
 
@@ -946,8 +946,8 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
     # element centre of each row: the bbox centre of its corner-joined rows, if they turn; otherwise
     # the smallest such element around it, otherwise the centre of all contacts
     allc = np.array([(center[:, k].min() + center[:, k].max()) / 2 for k in (0, 1)])
-    U = np.array([r.direction for r in rows]).reshape(-1, 2)  # each row's direction to the degree, [0, 180)
-    turns = (np.round(np.degrees(np.arctan2(U[:, 1], U[:, 0])) % 180.0) % 180).tolist()  # (as Row.direction_deg)
+    # each row's direction to the degree, [0, 180) (Row.direction_deg, all rows at once)
+    turns = (np.round(line_degrees(np.array([r.direction for r in rows]).reshape(-1, 2))) % 180).tolist()
     elements: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     if rows:
         by_comp = np.argsort(comp, kind="stable")
