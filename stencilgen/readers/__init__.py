@@ -129,7 +129,7 @@ def _flat_contacts(flat: Polygons, grid_um: float, repair: bool) -> tuple[Contac
     each checked and merged with those they touch."""
     shapes = plain_shapes(flat)
     if shapes is not None:
-        plain = _plain_contacts(flat, shapes, grid_um)
+        plain = _plain_contacts(shapes, grid_um)
         if plain is not None:
             return plain[0], [], plain[1]
         contacts, excluded = shapes.merged(grid_um, repair)  # (only the shapes that may touch are merged)
@@ -138,7 +138,7 @@ def _flat_contacts(flat: Polygons, grid_um: float, repair: bool) -> tuple[Contac
     return contacts, excluded, find_repeats(contacts, grid_um)
 
 
-def _plain_contacts(flat: Polygons, plain: PlainShapes, grid_um: float) -> tuple[Contacts, Instances | None] | None:
+def _plain_contacts(plain: PlainShapes, grid_um: float) -> tuple[Contacts, Instances | None] | None:
     """When none of the plain shapes touch: each one a contact, and whether the layout is one
     element repeated. In a repeated layout only one element's shapes need be looked at for touching,
     as the empty bands between the elements keep theirs apart. None otherwise (and nothing of the
@@ -147,14 +147,15 @@ def _plain_contacts(flat: Polygons, plain: PlainShapes, grid_um: float) -> tuple
     # interpreter; one thread of them, as this one keeps the other core) while the shapes are
     # numbered and the repeats sought; when those are found, one copy's answer is soon had and the
     # check of all is not waited for
-    pool = ThreadPoolExecutor(1) if len(flat) >= THREADED_FROM else None
-    touching = pool.submit(plain.touches, flat, plain.box, False) if pool else None
+    shapes = plain.polygons
+    pool = ThreadPoolExecutor(1) if len(shapes) >= THREADED_FROM else None
+    touching = pool.submit(plain.touches, shapes, plain.box, False) if pool else None
     quick, box = plain.numbered(grid_um)
     instances = find_repeats(quick, grid_um, box)
     if instances is not None:
         touch = plain.touches(instances.element.polygons, None, True)
     else:
-        touch = touching.result() if touching else plain.touches(flat, plain.box, True)
+        touch = touching.result() if touching else plain.touches(shapes, plain.box, True)
     if pool:
         pool.shutdown(wait=False)
     return None if touch else (quick, instances)
