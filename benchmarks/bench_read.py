@@ -117,10 +117,10 @@ if mode == "gdstk":
     import gdstk
 else:
     import shapely, gdstk
-    from stencilgen.process import keep_freed_memory
+    from stencilgen.process import tune_memory
     from stencilgen.readers import read_layout
     from stencilgen.rows import find_layout_rows
-    keep_freed_memory()  # as the command line does at its start
+    tune_memory()  # as the command line does at its start
 t0 = time.perf_counter()
 imports = t0 - t_imp
 if mode == "gdstk":

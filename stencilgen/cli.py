@@ -427,9 +427,9 @@ def run() -> None:
     warnings are not the user's business (the reports say what matters)."""
     import warnings
 
-    from .process import keep_freed_memory
+    from .process import tune_memory
 
-    keep_freed_memory()
+    tune_memory()
     for category in (RuntimeWarning, DeprecationWarning, FutureWarning, UserWarning):
         warnings.filterwarnings("ignore", category=category)
     try:

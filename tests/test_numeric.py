@@ -3,8 +3,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from stencilgen import process
 from stencilgen.numeric import median, unique
-from stencilgen.process import keep_freed_memory
 
 
 @given(st.lists(st.floats(-1e9, 1e9, allow_nan=False), min_size=1, max_size=40))
@@ -21,10 +21,33 @@ def test_median_of_nothing_is_an_error():
 def test_freed_memory_is_kept_on_linux():
     import sys
 
-    assert keep_freed_memory() is sys.platform.startswith("linux")
+    assert process.tune_memory() is sys.platform.startswith("linux")
+    assert process.tune_memory() is sys.platform.startswith("linux")  # (once a process)
     a = np.ones(1_000_000)  # large blocks still allocate and free as before
     del a
     assert np.ones(1_000_000).sum() == 1_000_000
+
+
+def _huge_heap_mappings() -> list[int]:
+    """Sizes (kB) of this process's mappings marked for huge pages (VmFlags hg)."""
+    sizes, size = [], 0
+    with open("/proc/self/smaps") as fh:
+        for line in fh:
+            if line.startswith("Size:"):
+                size = int(line.split()[1])
+            elif line.startswith("VmFlags:") and " hg" in line:
+                sizes.append(size)
+    return sizes
+
+
+@pytest.mark.skipif(not process._huge_pages_on_request(), reason="the kernel gives no huge pages on request")
+def test_heap_reserve_is_marked_for_huge_pages():
+    process.tune_memory()
+    # the reserve, less at most a 2 MB page at each end for alignment
+    assert max(_huge_heap_mappings(), default=0) * 1024 >= process.HEAP_RESERVE - 2 * process.HUGE_PAGE
+    big = np.ones(50_000_000 // 8)  # a block carved from it reads and writes as any other
+    big[::4096] = 2.0
+    assert big.sum() == len(big) + len(big[::4096])
 
 
 @given(st.lists(st.integers(-5, 5) | st.integers(-(2**62), 2**62), max_size=60))
