@@ -1310,87 +1310,159 @@ static inline int64_t vector_slot(uint64_t kx, uint64_t ky, int64_t size)
     return (int64_t)(mix64(kx ^ mix64(ky + 0x9e3779b97f4a7c15ULL)) & (uint64_t)(size - 1));
 }
 
+/* The distinct vectors of pairs from .. to, numbered in order of first appearance among them;
+ * inv[i]: pair i's number. */
+typedef struct {
+    const double *cx, *cy;
+    const int64_t *pa, *pb;
+    int64_t n, from, to;
+    int64_t *inv;
+    int32_t *table;
+    uint64_t *ux, *uy;
+    int64_t *w;
+    int64_t size, cap, distinct;
+    int failed;  /* 1: out of memory, 2: a point out of range */
+} Vectors;
+
+/* Where vector (kx, ky) is in V's table, or the empty slot where it would go. */
+static inline int64_t vector_find(const Vectors *V, uint64_t kx, uint64_t ky)
+{
+    int64_t h = vector_slot(kx, ky, V->size);
+    for (;;) {
+        int32_t u = V->table[h];
+        if (u < 0 || (V->ux[u] == kx && V->uy[u] == ky)) return h;
+        h = (h + 1) & (V->size - 1);
+    }
+}
+
+/* Vector (kx, ky), new to V, added at slot h (with `seen` pairs looked at so far): its number. */
+static int64_t vector_add(Vectors *V, int64_t h, uint64_t kx, uint64_t ky, int64_t weight, int64_t seen)
+{
+    if (V->distinct == V->cap) {  /* room for more vectors */
+        int64_t cap = 2 * V->cap;
+        uint64_t *nx = realloc(V->ux, (size_t)cap * 8), *ny;
+        if (nx) V->ux = nx;
+        ny = realloc(V->uy, (size_t)cap * 8);
+        if (ny) V->uy = ny;
+        int64_t *nw = realloc(V->w, (size_t)cap * 8);
+        if (nw) V->w = nw;
+        if (!nx || !ny || !nw) { V->failed = 1; return -1; }
+        V->cap = cap;
+    }
+    int64_t u = V->distinct++;
+    V->table[h] = (int32_t)u;
+    V->ux[u] = kx; V->uy[u] = ky; V->w[u] = weight;
+    if (2 * V->distinct > V->size) {  /* a larger table, the vectors placed again: twice as large,
+                                       * or, when most pairs so far had a vector of their own (turned
+                                       * dies, off the grid's axes), at once as large as all could need */
+        int64_t grown = 2 * V->size;
+        if (2 * V->distinct > seen)
+            while (grown < 2 * (V->to - V->from) + 2) grown *= 2;
+        int32_t *nt = malloc((size_t)grown * sizeof(int32_t));
+        if (!nt) { V->failed = 1; return -1; }
+        free(V->table);
+        V->table = nt;
+        V->size = grown;
+        memset(V->table, 0xff, (size_t)V->size * sizeof(int32_t));
+        for (int64_t v = 0; v < V->distinct; v++) V->table[vector_find(V, V->ux[v], V->uy[v])] = (int32_t)v;
+    }
+    return u;
+}
+
+static void *vectors_pass(void *arg)
+{
+    Vectors *V = arg;
+    V->size = 1024; V->cap = 256;
+    V->table = malloc((size_t)V->size * sizeof(int32_t));
+    V->ux = malloc((size_t)V->cap * 8); V->uy = malloc((size_t)V->cap * 8);
+    V->w = malloc((size_t)V->cap * 8);
+    if (!V->table || !V->ux || !V->uy || !V->w) { V->failed = 1; return NULL; }
+    memset(V->table, 0xff, (size_t)V->size * sizeof(int32_t));
+    const double *cx = V->cx, *cy = V->cy;
+    for (int64_t i = V->from; i < V->to; i++) {
+        int64_t a = V->pa[i], b = V->pb[i];
+        if (a < 0 || a >= V->n || b < 0 || b >= V->n) { V->failed = 2; return NULL; }
+        double x = cx[b] - cx[a], y = cy[b] - cy[a];
+        uint64_t kx, ky;
+        memcpy(&kx, &x, 8);
+        memcpy(&ky, &y, 8);
+        int64_t h = vector_find(V, kx, ky);
+        int32_t u = V->table[h];
+        if (u >= 0) {
+            V->w[u]++;
+            V->inv[i] = u;
+        } else {
+            int64_t v = vector_add(V, h, kx, ky, 1, i + 1 - V->from);
+            if (v < 0) return NULL;
+            V->inv[i] = v;
+        }
+    }
+    return NULL;
+}
+
+/* The second half's vectors (B) numbered after the first's (A): each new to A added to it, and B's
+ * pairs renumbered; B's vectors come after all of A's in order of first appearance. */
+static int vectors_join(Vectors *A, Vectors *B)
+{
+    int64_t *to = malloc((size_t)(B->distinct ? B->distinct : 1) * sizeof(int64_t));
+    if (!to) return -1;
+    for (int64_t v = 0; v < B->distinct; v++) {
+        int64_t h = vector_find(A, B->ux[v], B->uy[v]);
+        int32_t u = A->table[h];
+        if (u >= 0) {
+            A->w[u] += B->w[v];
+            to[v] = u;
+        } else if ((to[v] = vector_add(A, h, B->ux[v], B->uy[v], B->w[v], A->to - A->from)) < 0) {
+            free(to);
+            return -1;
+        }
+    }
+    for (int64_t i = B->from; i < B->to; i++) B->inv[i] = to[B->inv[i]];
+    free(to);
+    return 0;
+}
+
 static PyObject *pair_vectors(PyObject *self, PyObject *args)
 {
     Py_buffer bx, by, ba, bb;
     if (!PyArg_ParseTuple(args, "y*y*y*y*", &bx, &by, &ba, &bb)) return NULL;
     PyObject *result = NULL, *out[4] = {NULL};
-    int64_t n = bx.len / 8, P = ba.len / 8, distinct = 0;
-    const double *cx = bx.buf, *cy = by.buf;
-    const int64_t *pa = ba.buf, *pb = bb.buf;
-    /* the table and the distinct vectors grow as vectors are found: a layout on a grid has few */
-    int64_t size = 1024, cap = 256;
-    int32_t *table = malloc((size_t)size * sizeof(int32_t));
-    uint64_t *ux = malloc((size_t)cap * 8), *uy = malloc((size_t)cap * 8);
-    int64_t *w = malloc((size_t)cap * 8);
+    int64_t n = bx.len / 8, P = ba.len / 8;
+    Vectors H[2];
+    memset(H, 0, sizeof(H));
     if (by.len != bx.len || bb.len != ba.len || P >= INT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "pair_vectors: coordinates of one length, pairs of points among them");
         goto done;
     }
     out[0] = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(P * 8));
-    if (!table || !ux || !uy || !w || !out[0]) { if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
-    int64_t *inv = (int64_t *)PyBytes_AS_STRING(out[0]);
-    memset(table, 0xff, (size_t)size * sizeof(int32_t));
-    for (int64_t i = 0; i < P; i++) {
-        if (pa[i] < 0 || pa[i] >= n || pb[i] < 0 || pb[i] >= n) {
-            PyErr_SetString(PyExc_ValueError, "pair_vectors: coordinates of one length, pairs of points among them");
-            goto done;
-        }
-        double x = cx[pb[i]] - cx[pa[i]], y = cy[pb[i]] - cy[pa[i]];
-        uint64_t kx, ky;
-        memcpy(&kx, &x, 8);
-        memcpy(&ky, &y, 8);
-        int64_t h = vector_slot(kx, ky, size);
-        for (;;) {
-            int32_t u = table[h];
-            if (u < 0) break;
-            if (ux[u] == kx && uy[u] == ky) break;
-            h = (h + 1) & (size - 1);
-        }
-        if (table[h] >= 0) {
-            w[table[h]]++;
-            inv[i] = table[h];
-            continue;
-        }
-        if (distinct == cap) {  /* room for more vectors */
-            cap *= 2;
-            uint64_t *nx = realloc(ux, (size_t)cap * 8), *ny;
-            if (nx) ux = nx;
-            ny = realloc(uy, (size_t)cap * 8);
-            if (ny) uy = ny;
-            int64_t *nw = realloc(w, (size_t)cap * 8);
-            if (nw) w = nw;
-            if (!nx || !ny || !nw) { PyErr_NoMemory(); goto done; }
-        }
-        table[h] = (int32_t)distinct;
-        ux[distinct] = kx; uy[distinct] = ky; w[distinct] = 1;
-        inv[i] = distinct++;
-        if (2 * distinct > size) {  /* a larger table, the vectors placed again: twice as large, or,
-                                     * when most pairs so far had a vector of their own (turned
-                                     * dies, off the grid's axes), at once as large as all could need */
-            int64_t grown = 2 * size;
-            if (2 * distinct > i + 1)
-                while (grown < 2 * P + 2) grown *= 2;
-            int32_t *nt = malloc((size_t)grown * sizeof(int32_t));
-            if (!nt) { PyErr_NoMemory(); goto done; }
-            free(table);
-            table = nt;
-            size = grown;
-            memset(table, 0xff, (size_t)size * sizeof(int32_t));
-            for (int64_t u = 0; u < distinct; u++) {
-                int64_t g = vector_slot(ux[u], uy[u], size);
-                while (table[g] >= 0) g = (g + 1) & (size - 1);
-                table[g] = (int32_t)u;
-            }
-        }
+    if (!out[0]) goto done;
+    /* each half of the pairs on a thread of its own when many, then the second's joined to the first */
+    int64_t half = halfway(P);
+    for (int h = 0; h < 2; h++) {
+        Vectors *V = &H[h];
+        V->cx = bx.buf; V->cy = by.buf; V->pa = ba.buf; V->pb = bb.buf; V->n = n;
+        V->from = h ? half : 0; V->to = h ? P : half;
+        V->inv = (int64_t *)PyBytes_AS_STRING(out[0]);
     }
-    out[1] = PyBytes_FromStringAndSize((const char *)ux, (Py_ssize_t)(distinct * 8));
-    out[2] = PyBytes_FromStringAndSize((const char *)uy, (Py_ssize_t)(distinct * 8));
-    out[3] = PyBytes_FromStringAndSize((const char *)w, (Py_ssize_t)(distinct * 8));
+    int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    run_halves(vectors_pass, &H[0], &H[1], half < P);
+    failed = H[0].failed | H[1].failed;
+    if (!failed && half < P && vectors_join(&H[0], &H[1])) failed = 1;
+    Py_END_ALLOW_THREADS
+    if (failed & 2) {
+        PyErr_SetString(PyExc_ValueError, "pair_vectors: coordinates of one length, pairs of points among them");
+        goto done;
+    }
+    if (failed) { PyErr_NoMemory(); goto done; }
+    int64_t distinct = H[0].distinct;
+    out[1] = PyBytes_FromStringAndSize((const char *)H[0].ux, (Py_ssize_t)(distinct * 8));
+    out[2] = PyBytes_FromStringAndSize((const char *)H[0].uy, (Py_ssize_t)(distinct * 8));
+    out[3] = PyBytes_FromStringAndSize((const char *)H[0].w, (Py_ssize_t)(distinct * 8));
     if (out[1] && out[2] && out[3]) result = PyTuple_Pack(4, out[0], out[1], out[2], out[3]);
 done:
     for (int j = 0; j < 4; j++) Py_XDECREF(out[j]);
-    free(table); free(ux); free(uy); free(w);
+    for (int h = 0; h < 2; h++) { free(H[h].table); free(H[h].ux); free(H[h].uy); free(H[h].w); }
     PyBuffer_Release(&bx); PyBuffer_Release(&by); PyBuffer_Release(&ba); PyBuffer_Release(&bb);
     return result;
 }
@@ -1488,7 +1560,15 @@ done:
  * intervals that end in the cell before the run and begin in the cell after. band (int64 bytes):
  * each interval's band, the stretches wider than `wide` before it; narrowest: the least such
  * stretch (inf if none). None when the cells would be too many for the intervals (or a value is not
- * finite, or an interval ends before it begins): the caller sorts. */
+ * finite, or an interval ends before it begins): the caller sorts. Cells are found by multiplying
+ * by their inverse width (a division costs several multiplications): monotone in the coordinate, so
+ * the same for every pass, and a cell is never narrower than wide / 2.5 by more than rounding. */
+static inline int64_t band_cell(double v, double base, double inv, int64_t cells)
+{
+    int64_t c = (int64_t)((v - base) * inv);
+    return c < 0 ? 0 : (c >= cells ? cells - 1 : c);
+}
+
 static PyObject *bands(PyObject *self, PyObject *args)
 {
     Py_buffer bl, bh;
@@ -1512,6 +1592,7 @@ static PyObject *bands(PyObject *self, PyObject *args)
         goto done;
     }
     int64_t C = (int64_t)cells;
+    double inv = 1.0 / cw;
     cover = calloc((size_t)C + 2, 8);
     run_before = malloc(((size_t)C + 2) * 8);
     run_after = malloc(((size_t)C + 2) * 8);
@@ -1520,7 +1601,7 @@ static PyObject *bands(PyObject *self, PyObject *args)
     if (!cover || !run_before || !run_after || !cuts || !band_b) { if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
     int64_t *band = (int64_t *)PyBytes_AS_STRING(band_b), chmax = 0;
     for (int64_t i = 0; i < n; i++) {
-        int64_t cl = cell_of(lo[i], base, cw, C), ch = cell_of(hi[i], base, cw, C);
+        int64_t cl = band_cell(lo[i], base, inv, C), ch = band_cell(hi[i], base, inv, C);
         cover[cl]++;
         cover[ch + 1]--;
         if (ch > chmax) chmax = ch;
@@ -1546,7 +1627,7 @@ static PyObject *bands(PyObject *self, PyObject *args)
     if (!left || !right) { PyErr_NoMemory(); Py_CLEAR(band_b); goto done; }
     for (int64_t r = 0; r < nruns; r++) { left[r] = -INFINITY; right[r] = INFINITY; }
     for (int64_t i = 0; i < n; i++) {
-        int64_t cl = cell_of(lo[i], base, cw, C), ch = cell_of(hi[i], base, cw, C);
+        int64_t cl = band_cell(lo[i], base, inv, C), ch = band_cell(hi[i], base, inv, C);
         int64_t r = run_before[ch];
         if (r >= 0 && hi[i] > left[r]) left[r] = hi[i];
         r = run_after[cl];
@@ -1564,7 +1645,7 @@ static PyObject *bands(PyObject *self, PyObject *args)
             }
         }
     }
-    for (int64_t i = 0; i < n; i++) band[i] = cuts[cell_of(lo[i], base, cw, C)];
+    for (int64_t i = 0; i < n; i++) band[i] = cuts[band_cell(lo[i], base, inv, C)];
     PyObject *nb = PyFloat_FromDouble(narrowest);
     if (nb) {
         result = PyTuple_Pack(2, band_b, nb);

@@ -790,11 +790,12 @@ def test_corner_distances_measured_near_in_position_are_all_members_measured(see
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.sampled_from([3, 50, 3000]), st.sampled_from([0, 1, 2]))
+@given(st.integers(0, 2**32 - 1), st.sampled_from([3, 50, 1100, 3000]), st.sampled_from([0, 1, 2]))
 def test_pair_vectors_compiled_equal_numpy(seed, distinct, kind):
     """The pairs' distinct vectors, numbered in order of first appearance: the kernel (a hash table
-    that grows as vectors are found) and numpy (first_unique) give the same numbers, vectors and
-    weights, bit for bit (-0.0 and 0.0 apart; enough vectors to grow the table several times)."""
+    that grows as vectors are found; from 4,096 pairs, each half of them on a thread and the halves
+    joined) and numpy (first_unique) give the same numbers, vectors and weights, bit for bit (-0.0
+    and 0.0 apart; enough vectors to grow the table several times)."""
     from stencilgen import compiled, rows
 
     if compiled.native is None:
@@ -852,6 +853,10 @@ def test_pair_vectors_direction_members_and_peaks_refuse_points_out_of_range():
     x = np.zeros(3)
     with pytest.raises(ValueError):
         compiled.native.pair_vectors(x, x, np.array([0, 1]), np.array([2, 3]))
+    far = np.zeros(10_000, dtype=np.int64)
+    far[-1] = 3  # (in the second half, which a thread of its own reads)
+    with pytest.raises(ValueError):
+        compiled.native.pair_vectors(x, x, far, np.zeros(10_000, dtype=np.int64))
     with pytest.raises(ValueError):
         compiled.native.direction_members(np.array([0]), np.array([0]), np.array([0]), np.array([5]), 3, 1)
     with pytest.raises(ValueError):
