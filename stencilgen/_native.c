@@ -113,15 +113,23 @@ static int grid_build(Grid *g, const double *px, const double *py, int64_t n, do
 
 /* ---- the k nearest of a query -------------------------------------------------------------- */
 
+/* A query's k nearest, of the points no farther than `reach` times the nearest (+ 1e-9, as
+ * near_pairs keeps a pair): a point beyond that is in no pair with the query, and leaving it out
+ * changes no point within it (all are nearer), nor the nearest. (One found before a nearer one
+ * may stay: lists hold all points that can make a pair, and maybe a few more.) */
 typedef struct {
     int64_t k, cnt;
-    double *d;   /* (k) distances, ascending; ties by point index */
-    int32_t *i;  /* (k) */
-    double cut2; /* a squared distance past which nothing can enter: inf until k are held */
+    double *d;    /* (k) distances, ascending; ties by point index */
+    int32_t *i;   /* (k) */
+    double cut2;  /* a squared distance past which nothing can enter (a little above the bound: the
+                   * bound itself is checked exactly): inf until a point is held */
+    double reach;
+    double far;   /* reach times the nearest held (+ 1e-9; at least the nearest), inf before */
 } Best;
 
-static inline void best_offer(Best *b, double d, int32_t i)
+static inline __attribute__((always_inline)) void best_offer(Best *b, double d, int32_t i)
 {
+    if (d > b->far) return;
     if (b->cnt == b->k) {
         double ld = b->d[b->k - 1];
         if (d > ld || (d == ld && i > b->i[b->k - 1])) return;
@@ -136,10 +144,15 @@ static inline void best_offer(Best *b, double d, int32_t i)
     }
     b->d[at] = d;
     b->i[at] = i;
-    if (b->cnt == b->k) {
-        double c = b->d[b->k - 1] * (1 + 1e-15);
-        b->cut2 = c * c;
+    if (at == 0) {  /* a new nearest: a nearer bound */
+        b->far = b->reach * d + 1e-9;
+        if (b->far < d) b->far = d;
+    } else if (b->cnt < b->k) {
+        return;  /* (neither bound moved) */
     }
+    double c = b->cnt == b->k && b->d[b->k - 1] < b->far ? b->d[b->k - 1] : b->far;
+    c *= 1 + 1e-15;
+    b->cut2 = c * c;
 }
 
 /* Offer q the points of column c in cell rows y0..y1. `from`: a place in the column at or before
@@ -179,6 +192,8 @@ static int search(const Grid *g, int32_t q, double qx, double qy, double reach, 
 {
     b->cnt = 0;
     b->cut2 = INFINITY;
+    b->reach = reach;
+    b->far = INFINITY;
     double s = g->s;
     int64_t cx = cell_of(qx, g->lo_x, s, g->ncx), cy = cell_of(qy, g->lo_y, s, g->ncy);
     for (int64_t r = 0;; r++) {
@@ -273,7 +288,7 @@ static void *run_pass(void *arg)
             }
             col_of = cx;
         }
-        Best b = {k, 0, dk, P->bi + (int64_t)q * k, INFINITY};
+        Best b = {k, 0, dk, P->bi + (int64_t)q * k, INFINITY, P->reach, INFINITY};
         if (search(gp, q, P->py[q], P->px[q], P->reach, MAX_RING, P->all ? hint : NULL, &b) || gp->s > 2 * P->span) {
             P->cnt[q] = b.cnt;
             P->nn[q] = b.cnt ? b.d[0] : INFINITY;
@@ -438,7 +453,7 @@ static PyObject *near_pairs(PyObject *self, PyObject *args)
             if (grid_build(&g, py, px, n, s)) break;
             int64_t left = 0;
             for (int64_t t = 0; t < m; t++) {
-                Best b = {k, 0, dk, bi + (int64_t)todo[t] * k, INFINITY};
+                Best b = {k, 0, dk, bi + (int64_t)todo[t] * k, INFINITY, reach, INFINITY};
                 if (search(&g, todo[t], py[todo[t]], px[todo[t]], reach, 8, NULL, &b) || g.s > 2 * span) {
                     double w = b.cnt ? reach * b.d[0] : INFINITY;
                     if (b.cnt == k && b.d[k - 1] < w) w = b.d[k - 1];
