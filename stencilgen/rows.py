@@ -633,10 +633,10 @@ def _arrays(
 
 
 def _corners(
-    center: np.ndarray, rows: list[Row], mid: np.ndarray, rules: Rules
+    center: np.ndarray, rows: list[Row], members: _Members, rules: Rules
 ) -> list[tuple[int, int, np.ndarray, float]]:
-    """Row pairs meeting at a corner: (row a, row b, centerline intersection, score). `mid`: each
-    row's mean member centre."""
+    """Row pairs meeting at a corner: (row a, row b, centerline intersection, score). `members`:
+    the rows' (`_Members`)."""
     R = len(rows)
     if R < 2:
         return []
@@ -657,7 +657,6 @@ def _corners(
     if not len(a):
         return []
     # nearest contacts: an end of one row and any contact of the other (an L or a T)
-    members = _Members.of(rows, center, mid)
     # (a distance beyond the reach is told apart from none: such a pair does not meet, or meets by
     # the centerline distance below)
     r = rules.corner_reach * np.maximum(pitch[a], pitch[b])
@@ -709,14 +708,17 @@ class _Members:
     flat: np.ndarray
     starts: np.ndarray
     sizes: np.ndarray
-    key: np.ndarray  # position along the row's direction from its mean centre (as `_rows` sorts by),
-    # plus row * width: every row's positions searchable at once, rows apart
+    t: np.ndarray  # position along the row's direction from its mean centre (as `_rows` sorts by)
+    key: np.ndarray  # t plus row * width: every row's positions searchable at once, rows apart
     width: float
     mid: np.ndarray
     U: np.ndarray
 
     @staticmethod
     def of(rows: list[Row], center: np.ndarray, mid: np.ndarray) -> _Members:
+        if not rows:
+            z, empty = np.zeros(0, dtype=np.int64), np.zeros((0, 2))
+            return _Members(z, z, z, np.zeros(0), np.zeros(0), 1.0, empty, empty)
         sizes = np.array([len(r.members) for r in rows])
         flat = np.concatenate([r.members for r in rows])
         U = np.array([r.direction for r in rows])
@@ -726,8 +728,30 @@ class _Members:
             return np.repeat(v, sizes)
 
         t = (x - each(mid[:, 0])) * each(U[:, 0]) + (y - each(mid[:, 1])) * each(U[:, 1])
+        return _Members.placed(flat, sizes, t, mid, U)
+
+    @staticmethod
+    def placed(flat: np.ndarray, sizes: np.ndarray, t: np.ndarray, mid: np.ndarray, U: np.ndarray) -> _Members:
+        """From the members (row after row, `sizes` each) and their positions t."""
         width = 4.0 * max(float(np.max(np.abs(t))), 1.0)
-        return _Members(flat, np.cumsum(sizes) - sizes, sizes, t + each(np.arange(len(rows)) * width), width, mid, U)
+        key = t + np.repeat(np.arange(len(sizes)) * width, sizes)
+        return _Members(flat, np.cumsum(sizes) - sizes, sizes, t, key, width, mid, U)
+
+    def turned(self, at: list[int]) -> _Members:
+        """The same rows with rows `at` turned round (`_turned`): their members in the other order,
+        their direction and positions negated (as `of` measures the turned rows, to the bit)."""
+        if not at:
+            return self
+        a = np.asarray(at, dtype=np.int64)
+        s, c = self.starts[a], self.sizes[a]
+        places = ranges(s, c)  # the places of the turned rows' members, and where each comes from
+        source = np.arange(len(self.flat))
+        source[places] = np.repeat(2 * s + c - 1, c) - places
+        t = self.t[source]
+        t[places] = -t[places]
+        U = self.U.copy()
+        U[a] = -U[a]
+        return _Members.placed(self.flat[source], self.sizes, t, self.mid, U)
 
     def along(self, q: np.ndarray, pts: np.ndarray) -> np.ndarray:
         """The positions of points pts[k] along row q[k], as its members' are measured."""
@@ -785,11 +809,11 @@ def _ends_to_members(
 
 
 def _corner_members(
-    center: np.ndarray, rows: list[Row], mid: np.ndarray, corner_list: list, rules: Rules
+    center: np.ndarray, rows: list[Row], of_rows: _Members, corner_list: list, rules: Rules
 ) -> list[Corner]:
     """The corners found, each with the contacts of its two rows within its reach of the point where
     their centerlines meet (inclusive, as for finding corners; at least the nearest of each row).
-    `mid`: each row's mean member centre."""
+    `of_rows`: the rows' members (`_Members`)."""
     if not corner_list:
         return []
     a = np.array([c[0] for c in corner_list])
@@ -805,7 +829,6 @@ def _corner_members(
     keys = []
     C = len(a)
     n = len(center)
-    of_rows = _Members.of(rows, center, mid)
     for side in (a, b):
         # only members within the limit along the row can be within it
         lo, hi = of_rows.within(side, of_rows.along(side, x), limit)
@@ -839,12 +862,12 @@ def _corner_members(
     ]
 
 
-def _rows(center: np.ndarray, lines: list[_Line]) -> tuple[list[Row], np.ndarray, np.ndarray, np.ndarray]:
-    """Rows from lines, their members ordered along u, and each row's mean member centre and the
-    box (lo, hi) of its member centres."""
+def _rows(center: np.ndarray, lines: list[_Line]) -> tuple[list[Row], _Members, np.ndarray, np.ndarray]:
+    """Rows from lines, their members ordered along u; their members all together (`_Members`, with
+    each row's mean member centre) and the box (lo, hi) of each row's member centres."""
     if not lines:
         empty = np.zeros((0, 2))
-        return [], empty, empty, empty
+        return [], _Members.of([], center, empty), empty, empty
     sizes = np.array([len(ln.members) for ln in lines])
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     flat = np.concatenate([ln.members for ln in lines])
@@ -856,10 +879,11 @@ def _rows(center: np.ndarray, lines: list[_Line]) -> tuple[list[Row], np.ndarray
     mid = np.column_stack([np.add.reduceat(x, starts), np.add.reduceat(y, starts)]) / sizes[:, None]
     t = (x - mid[:, 0][line_of]) * U[:, 0][line_of] + (y - mid[:, 1][line_of]) * U[:, 1][line_of]
     if ((np.diff(t) >= 0) | (line_of[1:] != line_of[:-1])).all():  # in order already (lines come so)
-        members, t_first = flat, t[starts]
+        members = flat
     else:
         order = np.lexsort((t, line_of))  # along each row; stable where two are level
-        members, t_first = flat[order], t[order][starts]
+        members, t = flat[order], t[order]
+    t_first = t[starts]
     origin = mid + t_first[:, None] * U
     N = _rot90_rows(U)
     rows = [
@@ -868,7 +892,7 @@ def _rows(center: np.ndarray, lines: list[_Line]) -> tuple[list[Row], np.ndarray
     ]
     lo = np.column_stack([np.minimum.reduceat(x, starts), np.minimum.reduceat(y, starts)])
     hi = np.column_stack([np.maximum.reduceat(x, starts), np.maximum.reduceat(y, starts)])
-    return rows, mid, lo, hi
+    return rows, _Members.placed(members, sizes, t, mid, U), lo, hi
 
 
 def _turned(rows: list[Row], center: np.ndarray) -> list[Row]:
@@ -939,9 +963,10 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
 
     # rows in a stable order: by their smallest contact id
     row_lines.sort(key=lambda ln: int(ln.members.min()))
-    rows, mid, lo, hi = _rows(center, row_lines)
+    rows, members, lo, hi = _rows(center, row_lines)
+    mid = members.mid
 
-    corner_list = _corners(center, rows, mid, rules)
+    corner_list = _corners(center, rows, members, rules)
     comp = components(len(rows), np.array([(a, b) for a, b, _, _ in corner_list], dtype=np.int64).reshape(-1, 2))
     # element centre of each row: the bbox centre of its corner-joined rows, if they turn; otherwise
     # the smallest such element around it, otherwise the centre of all contacts
@@ -973,9 +998,10 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
         at = np.flatnonzero(_facing(mid, np.array(centres), np.array([r.normal for r in rows]))).tolist()
         for k, r in zip(at, _turned([rows[k] for k in at], center), strict=True):
             rows[k] = r
+        members = members.turned(at)
     staggers = _staggers(center, rows, centres, lo, hi)
 
-    corners = _corner_members(center, rows, mid, corner_list, rules)
+    corners = _corner_members(center, rows, members, corner_list, rules)
 
     row_of = np.full(n, -1, dtype=np.int64)
     for r in reversed(rows):

@@ -458,7 +458,7 @@ def _corners_one_by_one(center, rows, rules):
     st.integers(0, 2**31 - 1),
 )
 def test_corners_are_found_as_one_by_one(angle, pitch, count, seed):
-    from stencilgen.rows import _corners, _find_rows
+    from stencilgen.rows import _corners, _find_rows, _Members
     from stencilgen.rules import Rules
 
     rng = np.random.default_rng(seed)
@@ -471,7 +471,7 @@ def test_corners_are_found_as_one_by_one(angle, pitch, count, seed):
     rules = Rules()
     rows = _find_rows(contacts, rules)[0].rows
     mid = np.array([contacts.center[r.members].mean(axis=0) for r in rows])
-    got = _corners(contacts.center, rows, mid, rules)
+    got = _corners(contacts.center, rows, _Members.of(rows, contacts.center, mid), rules)
     want = _corners_one_by_one(contacts.center, rows, rules)
     assert [(a, b) for a, b, _x, _s in got] == [(a, b) for a, b, _x in want]
     for (_a, _b, x, _s), (_, _, y) in zip(got, want, strict=True):
@@ -752,13 +752,13 @@ def test_corner_distances_measured_near_in_position_are_all_members_measured(see
     seen = {}
     corners_fn, members_fn = R._corners, R._corner_members
 
-    def corners(center, rows, mid, rules):
-        seen["corners"] = (center, list(rows), mid)
-        return corners_fn(center, rows, mid, rules)
+    def corners(center, rows, members, rules):
+        seen["corners"] = (center, list(rows), members)
+        return corners_fn(center, rows, members, rules)
 
-    def corner_members(center, rows, mid, corner_list, rules):
-        seen["members"] = (center, list(rows), mid, corner_list)
-        return members_fn(center, rows, mid, corner_list, rules)
+    def corner_members(center, rows, members, corner_list, rules):
+        seen["members"] = (center, list(rows), members, corner_list)
+        return members_fn(center, rows, members, corner_list, rules)
 
     R._corners, R._corner_members = corners, corner_members
     try:
@@ -766,18 +766,26 @@ def test_corner_distances_measured_near_in_position_are_all_members_measured(see
     finally:
         R._corners, R._corner_members = corners_fn, members_fn
     assert len(rs.corners) == 8
-    center, rows, mid = seen["corners"]
+    center, rows, members = seen["corners"]
+    # the rows' members as `_rows` gave them, and as turned for the corners' members, are those
+    # measured afresh from the rows (to the bit)
+    for m, rs_ in ((members, rows), (seen["members"][2], seen["members"][1])):
+        fresh = R._Members.of(rs_, center, m.mid)
+        for f in ("flat", "starts", "sizes", "t", "key", "U"):
+            assert np.array_equal(getattr(m, f), getattr(fresh, f)), f
+        assert m.width == fresh.width
+    assert any(not np.array_equal(a.direction, b.direction) for a, b in zip(rows, seen["members"][1], strict=True))
     p, q = np.meshgrid(np.arange(len(rows)), np.arange(len(rows)))
     p, q = p.ravel(), q.ravel()
     ends = np.array([[center[r.members[0]], center[r.members[-1]]] for r in rows])
     limit = rng.uniform(0, 3, len(p)) * pitch
-    got = R._ends_to_members(center, R._Members.of(rows, center, mid), ends, p, q, limit)
+    got = R._ends_to_members(center, members, ends, p, q, limit)
     for k in range(len(p)):
         pts = center[rows[q[k]].members]
         d = [(e[0] - pts[:, 0]) ** 2 + (e[1] - pts[:, 1]) ** 2 for e in ends[p[k]]]
         want = np.sqrt(min(d[0].min(), d[1].min()))
         assert got[k] == (want if want <= limit[k] else np.inf)
-    center, rows, mid, corner_list = seen["members"]
+    center, rows, _members, corner_list = seen["members"]
     rules = Rules()
     for c, corner in zip(corner_list, rs.corners, strict=True):
         want = []
