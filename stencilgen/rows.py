@@ -1013,12 +1013,12 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
         mark = np.zeros(n, dtype=bool)  # (its contacts, each once, in order: no sort)
         for ln in fa + fb:
             mark[ln.members] = True
-        members = np.flatnonzero(mark)
-        array_of[members] = gid
+        in_array = np.flatnonzero(mark)
+        array_of[in_array] = gid
         arrays.append(
             AreaArray(
                 gid,
-                members,
+                in_array,
                 (float(np.degrees(fa[0].theta)) % 180, float(np.degrees(fb[0].theta)) % 180),
                 (float(median([ln.pitch for ln in fa])), float(median([ln.pitch for ln in fb]))),
                 (len(fa), len(fb)),
