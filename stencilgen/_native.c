@@ -1021,34 +1021,37 @@ static int group_cells(const double *rho, int64_t m, double tol, int64_t *order,
     return 1;
 }
 
-/* lines(x, y, members, ux, uy, tol, spacing_tol, most) -> (ids, first, count, pitch, gaps), bytes
- * each: rows._lines for one direction u = (ux, uy). ids: the members on lines of 3 or more (lines
- * parted along the normal by more than tol), line after line, each along u; first, count, pitch,
- * gaps: the regular runs found (first spacing into ids, number of spacings), in order of first. */
-static PyObject *lines(PyObject *self, PyObject *args)
+/* One direction's lines (rows._lines): the members on lines (ids, kept of them) and the regular
+ * runs found (first spacing into ids, number of spacings, pitch, gaps; `found` of them, in order of
+ * first). All malloc'd; lines_clear frees them. */
+typedef struct {
+    int64_t kept, found;
+    int64_t *ids, *first, *count, *gaps;
+    double *pitch;
+} LinesOut;
+
+static void lines_clear(LinesOut *o)
 {
-    Py_buffer bx, by, bm;
-    double ux, uy, tol, spacing_tol;
-    Py_ssize_t most;
-    if (!PyArg_ParseTuple(args, "y*y*y*ddddn", &bx, &by, &bm, &ux, &uy, &tol, &spacing_tol, &most)) return NULL;
-    PyObject *result = NULL;
-    const double *X = bx.buf, *Y = by.buf;
-    const int64_t *mem = bm.buf;
-    int64_t m = bm.len / 8, npts = bx.len / 8;
-    double *rho = NULL, *t = NULL, *s = NULL;
-    int64_t *order = NULL, *tmp = NULL, *ids = NULL, *line_first = NULL;
+    free(o->ids); free(o->first); free(o->count); free(o->gaps); free(o->pitch);
+    memset(o, 0, sizeof(*o));
+}
+
+/* The lines of members mem[0 .. m) (points among X, Y) along u = (ux, uy): lines parted along the
+ * normal by more than tol, those of 3 or more each along u, cut into regular runs. -1 when memory
+ * ran short (out cleared). Needs no interpreter. */
+static int lines_of(const double *X, const double *Y, const int64_t *mem, int64_t m, double ux, double uy, double tol,
+                    double spacing_tol, int64_t most, LinesOut *out)
+{
+    memset(out, 0, sizeof(*out));
+    double *rho = NULL, *t = NULL, *s = NULL, *fk = NULL;
+    int64_t *order = NULL, *tmp = NULL, *ids = NULL, *line_first = NULL, *ord = NULL;
     Segs S = {tol, spacing_tol, most, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0};
-    int failed = 0;
-    for (int64_t i = 0; i < m; i++)
-        if (mem[i] < 0 || mem[i] >= npts || by.len != bx.len) { failed = 2; break; }
-    if (failed) { PyErr_SetString(PyExc_ValueError, "lines: a member out of range"); goto done; }
+    int failed = 1;
     size_t M = (size_t)(m ? m : 1);
     rho = malloc(M * 8); t = malloc(M * 8); s = malloc(M * 8);
     order = malloc(M * 8); tmp = malloc(M * 8); ids = malloc(M * 8); line_first = malloc((M / 3 + 2) * 8);
-    if (!rho || !t || !s || !order || !tmp || !ids || !line_first) { PyErr_NoMemory(); goto done; }
+    if (!rho || !t || !s || !order || !tmp || !ids || !line_first) goto done;
     int64_t kept = 0, nlines = 0, longest = 0;
-    int scratch_failed = 0;
-    Py_BEGIN_ALLOW_THREADS
     double nx = -uy, ny = ux;
     for (int64_t i = 0; i < m; i++) {
         double x = X[mem[i]], y = Y[mem[i]];
@@ -1088,40 +1091,147 @@ static PyObject *lines(PyObject *self, PyObject *args)
     size_t L1 = (size_t)(longest ? longest : 1), R1 = (size_t)(kept / 2 + 1);
     S.buf = malloc(L1 * 8); S.q = malloc(L1 * 8); S.ok = malloc(L1);
     S.first = malloc(R1 * 8); S.count = malloc(R1 * 8); S.gaps = malloc(R1 * 8); S.pitch = malloc(R1 * 8);
-    if (!S.buf || !S.q || !S.ok || !S.first || !S.count || !S.gaps || !S.pitch) scratch_failed = 1;
-    else
-        for (int64_t k = 0; k < nlines; k++)
-            segments(&S, s, line_first[k], line_first[k + 1] - line_first[k] - 1, 0);
+    if (!S.buf || !S.q || !S.ok || !S.first || !S.count || !S.gaps || !S.pitch) goto done;
+    for (int64_t k = 0; k < nlines; k++) segments(&S, s, line_first[k], line_first[k + 1] - line_first[k] - 1, 0);
+    if (S.failed) goto done;
     for (int64_t j = 0; j < kept; j++) ids[j] = mem[ids[j]];
-    Py_END_ALLOW_THREADS
-    if (scratch_failed || S.failed) { PyErr_NoMemory(); goto done; }
     /* the runs in order of first (each line's runs come out by depth, not by place) */
     int64_t f = S.found;
-    int64_t *ord = malloc((size_t)(f ? f : 1) * 8), *tmp2 = malloc((size_t)(f ? f : 1) * 8);
-    double *fk = malloc((size_t)(f ? f : 1) * 8);
-    if (!ord || !tmp2 || !fk) { free(ord); free(tmp2); free(fk); PyErr_NoMemory(); goto done; }
+    ord = malloc((size_t)(f ? f : 1) * 8);
+    fk = malloc((size_t)(f ? f : 1) * 8);
+    out->first = malloc((size_t)(f ? f : 1) * 8); out->count = malloc((size_t)(f ? f : 1) * 8);
+    out->gaps = malloc((size_t)(f ? f : 1) * 8); out->pitch = malloc((size_t)(f ? f : 1) * 8);
+    if (!ord || !fk || !out->first || !out->count || !out->gaps || !out->pitch) goto done;
     for (int64_t i = 0; i < f; i++) { ord[i] = i; fk[i] = (double)S.first[i]; }
-    merge_order(fk, ord, tmp2, f);
-    PyObject *o_ids = PyBytes_FromStringAndSize((const char *)ids, (Py_ssize_t)(kept * 8));
-    PyObject *o_first = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(f * 8));
-    PyObject *o_count = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(f * 8));
-    PyObject *o_pitch = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(f * 8));
-    PyObject *o_gaps = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(f * 8));
-    if (o_ids && o_first && o_count && o_pitch && o_gaps) {
-        int64_t *F = (int64_t *)PyBytes_AS_STRING(o_first), *C = (int64_t *)PyBytes_AS_STRING(o_count);
-        int64_t *G = (int64_t *)PyBytes_AS_STRING(o_gaps);
-        double *P = (double *)PyBytes_AS_STRING(o_pitch);
-        for (int64_t i = 0; i < f; i++) {
-            F[i] = S.first[ord[i]]; C[i] = S.count[ord[i]]; P[i] = S.pitch[ord[i]]; G[i] = S.gaps[ord[i]];
-        }
-        result = PyTuple_Pack(5, o_ids, o_first, o_count, o_pitch, o_gaps);
+    merge_order(fk, ord, tmp, f);  /* (tmp holds m >= f) */
+    for (int64_t i = 0; i < f; i++) {
+        out->first[i] = S.first[ord[i]]; out->count[i] = S.count[ord[i]];
+        out->pitch[i] = S.pitch[ord[i]]; out->gaps[i] = S.gaps[ord[i]];
     }
-    Py_XDECREF(o_ids); Py_XDECREF(o_first); Py_XDECREF(o_count); Py_XDECREF(o_pitch); Py_XDECREF(o_gaps);
-    free(ord); free(tmp2); free(fk);
+    out->ids = ids;
+    ids = NULL;
+    out->kept = kept;
+    out->found = f;
+    failed = 0;
 done:
-    free(rho); free(t); free(s); free(order); free(tmp); free(ids); free(line_first);
+    free(rho); free(t); free(s); free(order); free(tmp); free(ids); free(line_first); free(ord); free(fk);
     free(S.buf); free(S.q); free(S.ok); free(S.first); free(S.count); free(S.gaps); free(S.pitch);
-    PyBuffer_Release(&bx); PyBuffer_Release(&by); PyBuffer_Release(&bm);
+    if (failed) lines_clear(out);
+    return failed ? -1 : 0;
+}
+
+/* Directions' lines as bytes: ids (each direction's after the last's), first (into those ids),
+ * count, pitch, gaps, and where each direction's runs begin (D + 1). */
+static PyObject *lines_pack(LinesOut *outs, int64_t D)
+{
+    int64_t kept = 0, found = 0;
+    for (int64_t d = 0; d < D; d++) { kept += outs[d].kept; found += outs[d].found; }
+    PyObject *o[6] = {
+        PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(kept * 8)), PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(found * 8)),
+        PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(found * 8)), PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(found * 8)),
+        PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(found * 8)), PyBytes_FromStringAndSize(NULL, (Py_ssize_t)((D + 1) * 8)),
+    };
+    PyObject *result = NULL;
+    if (o[0] && o[1] && o[2] && o[3] && o[4] && o[5]) {
+        int64_t *ids = (int64_t *)PyBytes_AS_STRING(o[0]), *F = (int64_t *)PyBytes_AS_STRING(o[1]);
+        int64_t *C = (int64_t *)PyBytes_AS_STRING(o[2]), *G = (int64_t *)PyBytes_AS_STRING(o[4]);
+        int64_t *start = (int64_t *)PyBytes_AS_STRING(o[5]);
+        double *P = (double *)PyBytes_AS_STRING(o[3]);
+        int64_t k = 0, r = 0;
+        for (int64_t d = 0; d < D; d++) {
+            const LinesOut *L = &outs[d];
+            start[d] = r;
+            if (L->kept) memcpy(ids + k, L->ids, (size_t)L->kept * 8);
+            for (int64_t i = 0; i < L->found; i++, r++) {
+                F[r] = L->first[i] + k; C[r] = L->count[i]; P[r] = L->pitch[i]; G[r] = L->gaps[i];
+            }
+            k += L->kept;
+        }
+        start[D] = r;
+        result = PyTuple_Pack(6, o[0], o[1], o[2], o[3], o[4], o[5]);
+    }
+    for (int j = 0; j < 6; j++) Py_XDECREF(o[j]);
+    return result;
+}
+
+/* lines_all: D directions' members (members[offsets[d] .. offsets[d + 1]), each int64 point among
+ * x, y), worked by two threads when `threads`, largest first, each taking the next left. */
+typedef struct {
+    const double *X, *Y, *ux, *uy;
+    const int64_t *mem, *off, *order;
+    double tol, spacing_tol;
+    int64_t most, D;
+    int64_t *next;  /* shared: the next place in order to take */
+    LinesOut *outs;
+    int failed;
+} LinesJob;
+
+static void *lines_pass(void *arg)
+{
+    LinesJob *J = arg;
+    for (;;) {
+        int64_t at = __atomic_fetch_add(J->next, 1, __ATOMIC_RELAXED);
+        if (at >= J->D) return NULL;
+        int64_t d = J->order[at];
+        if (lines_of(J->X, J->Y, J->mem + J->off[d], J->off[d + 1] - J->off[d], J->ux[d], J->uy[d], J->tol,
+                     J->spacing_tol, J->most, &J->outs[d]))
+            J->failed = 1;
+    }
+}
+
+static const int64_t *size_key;  /* (for cmp_larger: the offsets sorted by; qsort takes no context) */
+static int cmp_larger(const void *a, const void *b)
+{
+    int64_t i = *(const int64_t *)a, j = *(const int64_t *)b;
+    int64_t si = size_key[i + 1] - size_key[i], sj = size_key[j + 1] - size_key[j];
+    return si != sj ? (si < sj) - (si > sj) : (i > j) - (i < j);
+}
+
+/* lines_all(x, y, members, offsets, ux, uy, tol, spacing_tol, most, threads) -> (ids, first, count,
+ * pitch, gaps, start), bytes each: rows._lines of D directions at once (direction d: members
+ * [offsets[d] .. offsets[d + 1]), u = (ux[d], uy[d])); direction d's runs are start[d] ..
+ * start[d + 1], first counts into ids. On two threads when `threads`. */
+static PyObject *lines_all(PyObject *self, PyObject *args)
+{
+    Py_buffer bx, by, bm, bo, bux, buy;
+    double tol, spacing_tol;
+    Py_ssize_t most;
+    int threads;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*ddnp", &bx, &by, &bm, &bo, &bux, &buy, &tol, &spacing_tol, &most, &threads))
+        return NULL;
+    PyObject *result = NULL;
+    const int64_t *mem = bm.buf, *off = bo.buf;
+    int64_t m = bm.len / 8, npts = bx.len / 8, D = bo.len / 8 - 1;
+    LinesOut *outs = NULL;
+    int64_t *order = NULL;
+    int bad = by.len != bx.len || D < 0 || bux.len != (Py_ssize_t)(8 * (D > 0 ? D : 0)) || buy.len != bux.len ||
+              (D >= 0 && (off[0] != 0 || off[D] != m));
+    for (int64_t d = 0; d < D && !bad; d++) bad = off[d + 1] < off[d];
+    for (int64_t i = 0; i < m && !bad; i++) bad = mem[i] < 0 || mem[i] >= npts;
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "lines_all: members out of range, or offsets not rising from 0 to their number");
+        goto done;
+    }
+    outs = calloc((size_t)(D ? D : 1), sizeof(LinesOut));
+    order = malloc((size_t)(D ? D : 1) * sizeof(int64_t));
+    if (!outs || !order) { PyErr_NoMemory(); goto done; }
+    for (int64_t d = 0; d < D; d++) order[d] = d;
+    size_key = off;  /* (under the interpreter's lock: one caller at a time) */
+    qsort(order, (size_t)D, sizeof(int64_t), cmp_larger);
+    int64_t next = 0;
+    LinesJob J[2];
+    for (int h = 0; h < 2; h++)
+        J[h] = (LinesJob){bx.buf, by.buf, bux.buf, buy.buf, mem, off, order, tol, spacing_tol, most, D, &next, outs, 0};
+    Py_BEGIN_ALLOW_THREADS
+    run_halves(lines_pass, &J[0], &J[1], threads && D > 1);
+    Py_END_ALLOW_THREADS
+    if (J[0].failed || J[1].failed) { PyErr_NoMemory(); goto done; }
+    result = lines_pack(outs, D);
+done:
+    if (outs) for (int64_t d = 0; d < D; d++) lines_clear(&outs[d]);
+    free(outs); free(order);
+    PyBuffer_Release(&bx); PyBuffer_Release(&by); PyBuffer_Release(&bm); PyBuffer_Release(&bo);
+    PyBuffer_Release(&bux); PyBuffer_Release(&buy);
     return result;
 }
 
@@ -2159,8 +2269,8 @@ done:
 static PyMethodDef methods[] = {
     {"near_pairs", near_pairs, METH_VARARGS,
      "near_pairs(px, py, k, reach, start, nn) -> bytes of int64 pairs (i < j), the i column then the j; nn filled in place."},
-    {"lines", lines, METH_VARARGS,
-     "lines(x, y, members, ux, uy, tol, spacing_tol, most) -> (ids, first, count, pitch, gaps) as bytes."},
+    {"lines_all", lines_all, METH_VARARGS,
+     "lines_all(x, y, members, offsets, ux, uy, tol, spacing_tol, most, threads) -> (ids, first, count, pitch, gaps, start) as bytes."},
     {"choose", choose, METH_VARARGS,
      "choose(members, offsets, order, n) -> bytes: 1 for each line taken (rows._choose)."},
     {"gds_runs", gds_runs, METH_VARARGS,

@@ -20,7 +20,6 @@ How rows are found, in four vectorised steps:
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -272,52 +271,67 @@ def _xy(center: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(center[:, 0], dtype=np.float64), np.ascontiguousarray(center[:, 1], dtype=np.float64)
 
 
-def _lines(
-    center: np.ndarray,
-    theta: float,
-    members: np.ndarray,
-    rules: Rules,
-    xy: tuple[np.ndarray, np.ndarray] | None = None,
-) -> list[_Line]:
+def _lines(center: np.ndarray, theta: float, members: np.ndarray, rules: Rules) -> list[_Line]:
     """The lines of contacts along direction theta: members within row tolerance of one line, three
-    or more, cut into regular runs (`_segments`). The compiled kernel when built, else numpy (xy:
-    `_xy(center)`, when the caller has it)."""
-    if compiled.native is not None:
-        x, y = _xy(center) if xy is None else xy
-        raw = compiled.native.lines(
-            x,
-            y,
-            np.ascontiguousarray(members, dtype=np.int64),
-            float(np.cos(theta)),
-            float(np.sin(theta)),
-            float(rules.row_tolerance_um),
-            float(rules.spacing_tolerance),
-            int(rules.max_gap_pitches),
-        )
-        ids, first, count, gaps = (np.frombuffer(raw[k], dtype=np.int64) for k in (0, 1, 2, 4))
-        pitch = np.frombuffer(raw[3], dtype=np.float64)
-    else:
-        ids, first, count, pitch, gaps = _lines_numpy(center, theta, members, rules)
-    return [
-        _Line(theta, ids[f : f + c + 1], p, gp)
-        for f, c, p, gp in zip(first.tolist(), count.tolist(), pitch.tolist(), gaps.tolist(), strict=True)
-        if p > rules.row_tolerance_um
-    ]
+    or more, cut into regular runs (`_segments`)."""
+    return _all_lines(center, [(theta, members)], rules)
 
 
 THREADED_FROM = 20_000  # members (of all directions) worth a second thread for the lines
 
 
 def _all_lines(center: np.ndarray, directions: list[tuple[float, np.ndarray]], rules: Rules) -> list[_Line]:
-    """`_lines` of every direction, one direction after another. The compiled kernel lets go of the
-    interpreter while it works, so with many members two directions are worked at once."""
-    xy = _xy(center) if compiled.native is not None else None
-    if xy is not None and len(directions) > 1 and sum(len(m) for _, m in directions) >= THREADED_FROM:
-        with ThreadPoolExecutor(2) as pool:
-            found = list(pool.map(lambda d: _lines(center, d[0], d[1], rules, xy), directions))
-    else:
-        found = [_lines(center, theta, members, rules, xy) for theta, members in directions]
-    return [ln for part in found for ln in part]
+    """`_lines` of every direction, one direction after another. The compiled kernel when built
+    (every direction in one call; with many members two threads take the directions, largest first,
+    each the next one left), else numpy."""
+    found: list[_Line] = []
+    if compiled.native is None:
+        for theta, members in directions:
+            ids, first, count, pitch, gaps = _lines_numpy(center, theta, members, rules)
+            found += _runs_as_lines(theta, ids, first, count, pitch, gaps, rules)
+        return found
+    sizes = [len(m) for _, m in directions]
+    offsets = np.zeros(len(directions) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    members = np.concatenate([m for _, m in directions]).astype(np.int64, copy=False) if directions else offsets[:0]
+    # (each direction's u as a scalar cos and sin, as `_lines_numpy` takes them)
+    ux = np.array([float(np.cos(theta)) for theta, _ in directions])
+    uy = np.array([float(np.sin(theta)) for theta, _ in directions])
+    raw = compiled.native.lines_all(
+        *_xy(center),
+        members,
+        offsets,
+        ux,
+        uy,
+        float(rules.row_tolerance_um),
+        float(rules.spacing_tolerance),
+        int(rules.max_gap_pitches),
+        int(offsets[-1]) >= THREADED_FROM,
+    )
+    ids, first, count, gaps, start = (np.frombuffer(raw[k], dtype=np.int64) for k in (0, 1, 2, 4, 5))
+    pitch = np.frombuffer(raw[3], dtype=np.float64)
+    for d, (theta, _) in enumerate(directions):
+        r = slice(int(start[d]), int(start[d + 1]))
+        found += _runs_as_lines(theta, ids, first[r], count[r], pitch[r], gaps[r], rules)
+    return found
+
+
+def _runs_as_lines(
+    theta: float,
+    ids: np.ndarray,
+    first: np.ndarray,
+    count: np.ndarray,
+    pitch: np.ndarray,
+    gaps: np.ndarray,
+    rules: Rules,
+) -> list[_Line]:
+    """The regular runs found along theta (first spacing into ids, number of spacings, pitch, gaps)
+    as lines, those of a pitch beyond the row tolerance."""
+    return [
+        _Line(theta, ids[f : f + c + 1], p, gp)
+        for f, c, p, gp in zip(first.tolist(), count.tolist(), pitch.tolist(), gaps.tolist(), strict=True)
+        if p > rules.row_tolerance_um
+    ]
 
 
 def _lines_numpy(center: np.ndarray, theta: float, members: np.ndarray, rules: Rules) -> tuple[np.ndarray, ...]:

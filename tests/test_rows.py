@@ -853,7 +853,7 @@ def test_direction_members_are_each_directions_pair_ends(D):
         assert ids[start[d] : start[d + 1]].tolist() == want
 
 
-def test_pair_vectors_direction_members_and_peaks_refuse_points_out_of_range():
+def test_pair_vectors_direction_members_lines_and_peaks_refuse_points_out_of_range():
     from stencilgen import compiled
 
     if compiled.native is None:
@@ -869,6 +869,21 @@ def test_pair_vectors_direction_members_and_peaks_refuse_points_out_of_range():
         compiled.native.direction_members(np.array([0]), np.array([0]), np.array([0]), np.array([5]), 3, 1)
     with pytest.raises(ValueError):
         compiled.native.direction_members(np.array([0]), np.array([2]), np.array([0]), np.array([1]), 3, 1)
+    xy, u = np.zeros(3), np.ones(1)
+    for members, offsets in (([0, 1, 5], [0, 3]), ([0, 1, 2], [0, 2]), ([0, 1, 2], [1, 3]), ([0, 1, 2], [0])):
+        with pytest.raises(ValueError):  # a member out of range; offsets not from 0 to the members' number
+            compiled.native.lines_all(
+                xy,
+                xy,
+                np.array(members),
+                np.array(offsets),
+                u[: len(offsets) - 1],
+                u[: len(offsets) - 1],
+                1.0,
+                0.1,
+                5,
+                False,
+            )
     one, two = np.ones(1), np.ones(2)
     with pytest.raises(ValueError):  # a bin beyond the histogram
         compiled.native.peaks(one, one, one, one, np.array([360]), np.array([1]), 360, 7, 10)
