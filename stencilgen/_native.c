@@ -196,11 +196,13 @@ static int search(const Grid *g, int32_t q, double qx, double qy, double reach, 
     b->far = INFINITY;
     double s = g->s;
     int64_t cx = cell_of(qx, g->lo_x, s, g->ncx), cy = cell_of(qy, g->lo_y, s, g->ncy);
-    for (int64_t r = 0;; r++) {
+    for (int64_t r = 1;; r++) {
         /* hints serve the columns next to q's, from the row below q's on */
 #define FROM(c, y0) (hint && (c) - cx <= 1 && cx - (c) <= 1 && (y0) >= cy - 1 ? hint[(c) - cx + 1] : -1)
-        if (r == 0) {
-            scan_cells(g, q, qx, qy, cx, cy, cy, FROM(cx, cy), b);
+        if (r == 1) {  /* q's cell and the ring around it, a column at a time (q's own first) */
+            scan_cells(g, q, qx, qy, cx, cy - 1, cy + 1, FROM(cx, cy - 1), b);
+            scan_cells(g, q, qx, qy, cx - 1, cy - 1, cy + 1, FROM(cx - 1, cy - 1), b);
+            scan_cells(g, q, qx, qy, cx + 1, cy - 1, cy + 1, FROM(cx + 1, cy - 1), b);
         } else {
             /* the cells above and below first, then the columns either side (their corners are
              * the farthest): the nearest found early keep more of the later ones out (the result
