@@ -1624,28 +1624,27 @@ static PyObject *direction_members(PyObject *self, PyObject *args)
     }
     for (int64_t d = 0; d < D; d++) at[d + 2] += at[d + 1];
     int64_t ends = at[D + 1];
-    if (n * D <= 8 * ends) {
-        /* few directions: a mark for each (direction, point), read in order */
+    if (n * D <= 64 * ends) {
+        /* few directions: a bit for each (direction, point), read in order */
         free(at);
-        unsigned char *mark = calloc((size_t)(n * D) + 8, 1);
+        int64_t W = (n + 63) / 64;  /* words a direction */
+        uint64_t *mark = calloc((size_t)(W * D) + 1, sizeof(uint64_t));
         tmp = (int64_t *)mark;
         ids_b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)((ends ? ends : 1) * 8));
         if (!mark || !ids_b) { if (!PyErr_Occurred()) PyErr_NoMemory(); goto done; }
         int64_t *ids = (int64_t *)PyBytes_AS_STRING(ids_b);
         for (int64_t i = 0; i < P; i++) {
             int64_t d = dir[inv[i]];
-            if (d >= 0) mark[d * n + pa[i]] = mark[d * n + pb[i]] = 1;
+            if (d < 0) continue;
+            uint64_t *row = mark + d * W;
+            row[pa[i] >> 6] |= (uint64_t)1 << (pa[i] & 63);
+            row[pb[i] >> 6] |= (uint64_t)1 << (pb[i] & 63);
         }
         for (int64_t d = 0; d < D; d++) {
             start[d] = w;
-            const unsigned char *m = mark + d * n;
-            for (int64_t c = 0; c < n; c += 8) {  /* eight marks at a time: often none */
-                uint64_t eight;
-                memcpy(&eight, m + c, 8);  /* (the last eight may reach past n: the 8 spare bytes) */
-                if (!eight) continue;
-                for (int64_t e = c; e < c + 8 && e < n; e++)
-                    if (m[e]) ids[w++] = e;
-            }
+            const uint64_t *row = mark + d * W;
+            for (int64_t c = 0; c < W; c++)
+                for (uint64_t bits = row[c]; bits; bits &= bits - 1) ids[w++] = c * 64 + __builtin_ctzll(bits);
         }
     } else {
         /* many: the pairs' ends bucketed by direction (counted above, now placed), then each

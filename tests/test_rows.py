@@ -833,7 +833,7 @@ def test_pair_vectors_compiled_equal_numpy(seed, distinct, kind):
 @pytest.mark.parametrize("D", [3, 400])
 def test_direction_members_are_each_directions_pair_ends(D):
     """Each direction's points, ascending and each once: the ends of the pairs whose vector it took
-    (few directions are marked, many bucketed and sorted: both ways, against sets)."""
+    (few directions against the pairs are marked a bit each, many bucketed and sorted: both ways, against sets)."""
     from stencilgen import compiled
 
     if compiled.native is None:
