@@ -644,8 +644,9 @@ static inline int may_touch(const double *box, const double *quad, int64_t i, in
 }
 
 /* One part of boxes_touch: the boxes at places from .. to of the grid's order, each against the
- * boxes in the cells around its own. In the grid's order the first place of each neighbour column
- * at the row below only moves forward (no search). */
+ * boxes after it in the cells around its own (each pair once): in its own column those after it up
+ * to the row above, and the next column's rows below to above (the column before holds only boxes
+ * before it). The first place of the next column at the row below only moves forward (no search). */
 typedef struct {
     const Grid *g;
     const double *box, *quad;  /* quad: NULL, or the convex quadrilaterals whose boxes these are */
@@ -658,29 +659,28 @@ static void *touch_pass(void *arg)
 {
     TouchPass *T = arg;
     const Grid *g = T->g;
-    int64_t at[3] = {0, 0, 0}, col_of = -1;
+    int64_t at = 0, col_of = -1;
     for (int64_t t = T->from; t < T->to && !__atomic_load_n(T->found, __ATOMIC_RELAXED); t++) {
         int64_t cx = cell_of(g->x[t], g->lo_x, g->s, g->ncx), cy = g->cy[t];
         if (cx != col_of) {
             col_of = cx;
-            for (int d = 0; d < 3; d++) {
-                int64_t c = cx - 1 + d;
-                at[d] = (c >= 0 && c < g->ncx) ? g->col[c] : 0;
-            }
+            at = cx + 1 < g->ncx ? g->col[cx + 1] : 0;
         }
         int64_t i = T->live[g->idx[t]];
-        for (int d = 0; d < 3; d++) {
-            int64_t c = cx - 1 + d;
-            if (c < 0 || c >= g->ncx) continue;
-            int64_t end = g->col[c + 1], u = at[d];
-            while (u < end && g->cy[u] < cy - 1) u++;
-            at[d] = u;
-            for (; u < end && g->cy[u] <= cy + 1; u++)
-                if (u > t && may_touch(T->box, T->quad, i, T->live[g->idx[u]])) {  /* (each pair once) */
-                    __atomic_store_n(T->found, 1, __ATOMIC_RELAXED);
-                    return NULL;
-                }
-        }
+        for (int64_t u = t + 1, end = g->col[cx + 1]; u < end && g->cy[u] <= cy + 1; u++)
+            if (may_touch(T->box, T->quad, i, T->live[g->idx[u]])) {
+                __atomic_store_n(T->found, 1, __ATOMIC_RELAXED);
+                return NULL;
+            }
+        if (cx + 1 >= g->ncx) continue;
+        int64_t end = g->col[cx + 2], u = at;
+        while (u < end && g->cy[u] < cy - 1) u++;
+        at = u;
+        for (; u < end && g->cy[u] <= cy + 1; u++)
+            if (may_touch(T->box, T->quad, i, T->live[g->idx[u]])) {
+                __atomic_store_n(T->found, 1, __ATOMIC_RELAXED);
+                return NULL;
+            }
     }
     return NULL;
 }

@@ -482,3 +482,18 @@ def test_near_pairs_numpy_keeps_pairs_a_rounding_beyond_its_search_radius() -> N
     assert {(int(i), int(j)) for i, j in got} == want and len(want) == 17
     if compiled.native is not None:
         assert np.array_equal(near_pairs(pts, 8, 1.0, 1.0)[0], got)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 300), st.sampled_from([0.2, 1.0, 5.0]))
+def test_boxes_touch_on_random_boxes_equals_brute_force(seed: int, n: int, spread: float) -> None:
+    """Random boxes of random sizes, few enough or spread enough that some layouts have no touching
+    pair and some have one anywhere (in a cell's own column, the next, above, below): the kernel's
+    one-sided scan of the cells around each box finds a pair exactly when there is one."""
+    if compiled.native is None:
+        pytest.skip("the compiled kernels are not built (no C compiler)")
+    rng = np.random.default_rng(seed)
+    lo = rng.uniform(0, spread * 100.0 * np.sqrt(n), (n, 2))
+    size = rng.uniform(1.0, 10.0, (n, 2)) * rng.choice([1.0, 1.0, 1.0, 4.0], (n, 1))
+    box = np.hstack([lo, lo + size])
+    assert boxes_touch(box, False) is _touch_by_brute_force(box)
