@@ -976,7 +976,10 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
     row_lines = _extend_ends(center, _join_rows(center, row_lines, rules), grids, rules)
 
     # rows in a stable order: by their smallest contact id
-    row_lines.sort(key=lambda ln: int(ln.members.min()))
+    if row_lines:  # (each line's least contact, all lines at once)
+        sizes = np.array([len(ln.members) for ln in row_lines])
+        least = np.minimum.reduceat(np.concatenate([ln.members for ln in row_lines]), np.cumsum(sizes) - sizes)
+        row_lines = [row_lines[k] for k in np.argsort(least, kind="stable").tolist()]
     rows, members, lo, hi = _rows(center, row_lines)
     mid = members.mid
 
