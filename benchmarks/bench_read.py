@@ -116,6 +116,8 @@ t_imp = time.perf_counter()
 if mode == "gdstk":
     import gdstk
 else:
+    from stencilgen.process import single_threaded_blas
+    single_threaded_blas()  # as the command line does at its start, before numpy is imported
     import shapely, gdstk
     from stencilgen.process import tune_memory
     from stencilgen.readers import read_layout

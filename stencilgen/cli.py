@@ -427,8 +427,9 @@ def run() -> None:
     warnings are not the user's business (the reports say what matters)."""
     import warnings
 
-    from .process import tune_memory
+    from .process import single_threaded_blas, tune_memory
 
+    single_threaded_blas()  # (before anything imports numpy)
     tune_memory()
     for category in (RuntimeWarning, DeprecationWarning, FutureWarning, UserWarning):
         warnings.filterwarnings("ignore", category=category)

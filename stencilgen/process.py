@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import sys
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8
@@ -15,6 +16,15 @@ HEAP_RESERVE = MMAP_THRESHOLD - 4 * HUGE_PAGE
 THP_SETTING = "/sys/kernel/mm/transparent_hugepage/enabled"
 
 _tuned: bool | None = None
+
+
+def single_threaded_blas() -> bool:
+    """Ask OpenBLAS (numpy's BLAS) for one thread, unless the user has said otherwise; True if it
+    will apply (numpy not yet imported). Its worker threads spin for a while after numpy is imported
+    and after each call, keeping a core busy that the kernels' second threads want; stencilgen's
+    linear algebra is a few 2 x 2 solves, which one thread does as fast."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    return "numpy" not in sys.modules
 
 
 def tune_memory() -> bool:

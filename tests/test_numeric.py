@@ -113,3 +113,21 @@ def test_first_unique_numbers_pairs_by_bits_in_order_of_first_appearance(pairs):
     inv, first = first_unique(a, b)
     assert inv.dtype == first.dtype == np.int64
     assert inv.tolist() == want_inv and first.tolist() == want_first
+
+
+def test_blas_is_asked_for_one_thread_unless_the_user_said_otherwise():
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys; from stencilgen.process import single_threaded_blas; "
+        "print(single_threaded_blas(), os.environ['OPENBLAS_NUM_THREADS'])"
+    )
+    for preset, want in ((None, "True 1"), ("4", "True 4")):
+        env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+        if preset:
+            env["OPENBLAS_NUM_THREADS"] = preset
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        assert out.stdout.split() == want.split()
+    assert process.single_threaded_blas() is False  # (numpy is imported here: too late to apply)
