@@ -52,10 +52,11 @@ static void radix_sort(uint64_t *key, int32_t *idx, int64_t n, uint64_t max_key,
 }
 
 /* The cell of coordinate v, cells of size s from lo (the one formula for every use). */
+static inline int64_t clamp_cell(int64_t c, int64_t cells) { return c < 0 ? 0 : (c >= cells ? cells - 1 : c); }
+
 static inline int64_t cell_of(double v, double lo, double s, int64_t cells)
 {
-    int64_t c = (int64_t)((v - lo) / s);
-    return c < 0 ? 0 : (c >= cells ? cells - 1 : c);
+    return clamp_cell((int64_t)((v - lo) / s), cells);
 }
 
 static void grid_free(Grid *g)
@@ -655,6 +656,19 @@ typedef struct {
     int64_t from, to;
 } TouchPass;
 
+/* Whether box i may touch one of the boxes at places u .. of a column (up to `end`) in cell rows up
+ * to y1; found is set if so. */
+static inline int touch_run(TouchPass *T, int64_t i, int64_t u, int64_t end, int64_t y1)
+{
+    const Grid *g = T->g;
+    for (; u < end && g->cy[u] <= y1; u++)
+        if (may_touch(T->box, T->quad, i, T->live[g->idx[u]])) {
+            __atomic_store_n(T->found, 1, __ATOMIC_RELAXED);
+            return 1;
+        }
+    return 0;
+}
+
 static void *touch_pass(void *arg)
 {
     TouchPass *T = arg;
@@ -667,20 +681,11 @@ static void *touch_pass(void *arg)
             at = cx + 1 < g->ncx ? g->col[cx + 1] : 0;
         }
         int64_t i = T->live[g->idx[t]];
-        for (int64_t u = t + 1, end = g->col[cx + 1]; u < end && g->cy[u] <= cy + 1; u++)
-            if (may_touch(T->box, T->quad, i, T->live[g->idx[u]])) {
-                __atomic_store_n(T->found, 1, __ATOMIC_RELAXED);
-                return NULL;
-            }
+        if (touch_run(T, i, t + 1, g->col[cx + 1], cy + 1)) return NULL;
         if (cx + 1 >= g->ncx) continue;
-        int64_t end = g->col[cx + 2], u = at;
-        while (u < end && g->cy[u] < cy - 1) u++;
-        at = u;
-        for (; u < end && g->cy[u] <= cy + 1; u++)
-            if (may_touch(T->box, T->quad, i, T->live[g->idx[u]])) {
-                __atomic_store_n(T->found, 1, __ATOMIC_RELAXED);
-                return NULL;
-            }
+        int64_t end = g->col[cx + 2];
+        while (at < end && g->cy[at] < cy - 1) at++;
+        if (touch_run(T, i, at, end, cy + 1)) return NULL;
     }
     return NULL;
 }
@@ -1181,12 +1186,12 @@ static void *lines_pass(void *arg)
     }
 }
 
-static const int64_t *size_key;  /* (for cmp_larger: the offsets sorted by; qsort takes no context) */
+/* A direction's place in the work: larger first, then in order. */
+typedef struct { int64_t size, d; } Sized;
 static int cmp_larger(const void *a, const void *b)
 {
-    int64_t i = *(const int64_t *)a, j = *(const int64_t *)b;
-    int64_t si = size_key[i + 1] - size_key[i], sj = size_key[j + 1] - size_key[j];
-    return si != sj ? (si < sj) - (si > sj) : (i > j) - (i < j);
+    const Sized *p = a, *q = b;
+    return p->size != q->size ? (p->size < q->size) - (p->size > q->size) : (p->d > q->d) - (p->d < q->d);
 }
 
 /* lines_all(x, y, members, offsets, ux, uy, tol, spacing_tol, most, threads) -> (ids, first, count,
@@ -1217,9 +1222,12 @@ static PyObject *lines_all(PyObject *self, PyObject *args)
     outs = calloc((size_t)(D ? D : 1), sizeof(LinesOut));
     order = malloc((size_t)(D ? D : 1) * sizeof(int64_t));
     if (!outs || !order) { PyErr_NoMemory(); goto done; }
-    for (int64_t d = 0; d < D; d++) order[d] = d;
-    size_key = off;  /* (under the interpreter's lock: one caller at a time) */
-    qsort(order, (size_t)D, sizeof(int64_t), cmp_larger);
+    Sized *by_size = malloc((size_t)(D ? D : 1) * sizeof(Sized));
+    if (!by_size) { PyErr_NoMemory(); goto done; }
+    for (int64_t d = 0; d < D; d++) by_size[d] = (Sized){off[d + 1] - off[d], d};
+    qsort(by_size, (size_t)D, sizeof(Sized), cmp_larger);
+    for (int64_t d = 0; d < D; d++) order[d] = by_size[d].d;
+    free(by_size);
     int64_t next = 0;
     LinesJob J[2];
     for (int h = 0; h < 2; h++)
@@ -1691,8 +1699,7 @@ done:
  * the same for every pass, and a cell is never narrower than wide / 2.5 by more than rounding. */
 static inline int64_t band_cell(double v, double base, double inv, int64_t cells)
 {
-    int64_t c = (int64_t)((v - base) * inv);
-    return c < 0 ? 0 : (c >= cells ? cells - 1 : c);
+    return clamp_cell((int64_t)((v - base) * inv), cells);
 }
 
 static PyObject *bands(PyObject *self, PyObject *args)
