@@ -16,9 +16,9 @@ import numpy as np
 import shapely
 
 from .distance import Shapes, box_pairs, distances, extent_on, outline_shapes
-from .geometry import extent_along, to_shapely
-from .model import NONE, STRIP, Apertures, Contacts, Plan, Polygons
-from .planner import REPORT_REACH, aperture_polygons, solder_volume, volume_limit
+from .geometry import extent_along, outlines_to_polygons, to_shapely
+from .model import NONE, REPORT_REACH, STRIP, Apertures, Contacts, Plan, Polygons
+from .physics import area_ratio, aspect_ratio, cap_height, max_thickness, solder_volume, volume_limit
 from .rules import Rules
 
 ERROR, WARNING = "error", "warning"
@@ -127,14 +127,6 @@ class Checked:
         return int((self.findings.severity() == WARNING).sum()) if len(self.findings) else 0
 
 
-def cap_height(volume: np.ndarray, contact_area: np.ndarray) -> np.ndarray:
-    """h solving V = pi h (3 a^2 + h^2) / 6, a the radius of the circle of the contact's area (Cardano)."""
-    a2 = contact_area / np.pi
-    q = 3 * volume / np.pi
-    root = np.sqrt(q * q + a2**3)
-    return np.cbrt(q + root) + np.cbrt(q - root)
-
-
 def check_plan(plan: Plan, rules: Rules, keep_in: Any = None, polygons: Polygons | None = None) -> Checked:
     """Every rule of RULES.md on every contact. `polygons` are the apertures as plain polygons
     (default: the plan's outlines with arcs as chords)."""
@@ -221,16 +213,9 @@ def check_apertures(
     add(np.flatnonzero(under), "under_volume", vol_lo[under], rules.volume_min * v_lim[under])
 
     # printability (rule 7)
-    t = rules.thickness_um
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ar = np.where(apertures.perimeter > 0, area / (apertures.perimeter * t), 0.0)
-    asp = apertures.width / t
-    max_t = np.minimum(
-        np.where(apertures.perimeter > 0, area / np.maximum(apertures.perimeter, 1e-12) / rules.area_ratio_min, 0.0)
-        if rules.area_ratio_min > 0
-        else np.inf,
-        apertures.width / rules.aspect_ratio_min if rules.aspect_ratio_min > 0 else np.inf,
-    )
+    ar = area_ratio(area, apertures.perimeter, rules.thickness_um)
+    asp = aspect_ratio(apertures.width, rules.thickness_um)
+    max_t = max_thickness(area, apertures.perimeter, apertures.width, rules)
     # ratios and widths carry the database grid's noise (1 nm): a value on its limit passes
     bad = have & (ar < rules.area_ratio_min - RATIO_TOL)
     add(np.flatnonzero(bad), "area_ratio", ar[bad], rules.area_ratio_min)
@@ -296,7 +281,7 @@ def check_apertures(
             inside = (hi <= phi + LENGTH_TOL_UM) & (lo >= plo - LENGTH_TOL_UM)
             add(sp[inside], "inside_contact", 0.0, 0.0)
         if keep_in is not None:
-            polys = polygons if polygons is not None else aperture_polygons(apertures, CHECK_ARC_CHORDS)
+            polys = polygons if polygons is not None else outlines_to_polygons(apertures.outlines, CHECK_ARC_CHORDS)
             ap = to_shapely(polys.take(idx))
             inner = shapely.buffer(keep_in, -rules.edge_margin_um)
             out = ~shapely.contains(inner, ap)

@@ -221,6 +221,10 @@ class RowSet:
         return np.flatnonzero((self.row_of < 0) & (self.array_of < 0))
 
 
+#: the checks report the nearest other aperture and contact up to this many times web_min_um and
+#: clearance_um: the planner finds candidate pairs that far for them
+REPORT_REACH = 2.0
+
 #: aperture kinds
 STRIP, SHRUNK, NONE = 0, 1, 2
 KIND_NAMES = {STRIP: "strip", SHRUNK: "shrunk", NONE: "none"}

@@ -15,17 +15,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from .errors import InputError, StencilgenError, UsageError
+from .physics import PASTE_TYPES, five_ball_width
 from .units import parse_length
-
-#: paste type -> (largest particle um, narrowest aperture for five particles um)
-PASTE_TYPES: dict[int, tuple[float, float]] = {
-    3: (45.0, 225.0),
-    4: (38.0, 190.0),
-    5: (25.0, 125.0),
-    6: (15.0, 75.0),
-    7: (11.0, 55.0),
-    8: (8.0, 40.0),
-}
 
 
 @dataclass(frozen=True)
@@ -69,7 +60,7 @@ class Rules:
     @property
     def five_ball_um(self) -> float:
         """The narrowest aperture width that holds five of the paste's largest particles."""
-        return PASTE_TYPES[self.paste_type][1]
+        return five_ball_width(self.paste_type)
 
     def replace(self, **changes: Any) -> Rules:
         return validate(dataclasses.replace(self, **changes))

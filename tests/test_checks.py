@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import shapely
 
-from stencilgen.checks import cap_height, check_apertures
+from stencilgen.checks import check_apertures
 from stencilgen.geometry import build_contacts
 from stencilgen.model import SHRUNK, STRIP, Apertures, Outlines, Polygons
+from stencilgen.physics import cap_height
 from stencilgen.rules import Rules
 
 

@@ -16,7 +16,8 @@ from stencilgen.checks import check_plan
 from stencilgen.errors import StencilgenError
 from stencilgen.geometry import build_contacts, to_shapely
 from stencilgen.model import NONE, Polygons
-from stencilgen.planner import aperture_polygons, plan_stencil, solder_volume, volume_limit
+from stencilgen.physics import solder_volume, volume_limit
+from stencilgen.planner import aperture_polygons, plan_stencil
 from stencilgen.readers import read_layout
 from stencilgen.rows import find_rows
 from stencilgen.rules import Rules

@@ -10,7 +10,8 @@ import synth
 from stencilgen.checks import check_plan
 from stencilgen.geometry import build_contacts, extent_along, to_shapely
 from stencilgen.model import SHRUNK, STRIP, Polygons
-from stencilgen.planner import aperture_polygons, plan_stencil, solder_volume, volume_limit
+from stencilgen.physics import solder_volume, volume_limit
+from stencilgen.planner import aperture_polygons, plan_stencil
 from stencilgen.rows import find_rows
 from stencilgen.rules import Rules
 

@@ -25,28 +25,14 @@ import shapely
 
 from ..distance import Shapes, box_gap, box_pairs, distances
 from ..geometry import extent_along, outlines_to_polygons, to_shapely
-from ..model import NONE, SHRUNK, STRIP, Apertures, Contacts, Instances, Outlines, Plan, Polygons, RowSet
+from ..model import NONE, REPORT_REACH, SHRUNK, STRIP, Apertures, Contacts, Instances, Outlines, Plan, Polygons, RowSet
+from ..physics import area_for_volume, volume_limit
 from ..rules import Rules
 from . import strips
 
 #: chords per tip arc for the keep-in test (tangent to the arc: the polygon holds the tip); clearance
 #: and web are measured on the true disc (stencilgen/distance.py)
 PLAN_ARC_CHORDS = 24
-
-
-def volume_limit(d: np.ndarray) -> np.ndarray:
-    """V_limit = pi d^3 / 6: the volume of a sphere of the contact's minimum dimension."""
-    return np.pi * d**3 / 6.0
-
-
-def solder_volume(area: np.ndarray, rules: Rules, efficiency: float | None = None) -> np.ndarray:
-    """V_solder = A * thickness * transfer efficiency * metal volume fraction."""
-    te = rules.transfer_efficiency if efficiency is None else efficiency
-    return area * rules.thickness_um * te * rules.metal_volume_fraction
-
-
-def area_for_volume(volume: np.ndarray, rules: Rules, efficiency: float) -> np.ndarray:
-    return volume / (rules.thickness_um * efficiency * rules.metal_volume_fraction)
 
 
 def _rot90(v: np.ndarray) -> np.ndarray:
@@ -272,11 +258,6 @@ def _shrink_strips(
                 still = still[hard(strip_idx[still])]
                 left = bisect(still, narrow, 0.5, hard) if len(still) else still
                 narrow(left, np.ones(len(left)))
-
-
-#: the checks report the nearest other aperture and contact up to this many times web_min_um and
-#: clearance_um: the planner finds candidate pairs that far for them
-REPORT_REACH = 2.0
 
 
 class _Room:

@@ -1,0 +1,91 @@
+"""Every formula of RULES.md once (rules 6 and 7): the volume limit, the solder an aperture gives and its
+transfer band, the reflowed cap height, the area and aspect ratios, the thickest passing foil and the
+five-ball width. Lengths in um, areas in um^2, volumes in um^3. The planner and the checks both use these.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .rules import Rules
+
+#: paste type -> (largest particle um, narrowest aperture for five particles um)
+PASTE_TYPES: dict[int, tuple[float, float]] = {
+    3: (45.0, 225.0),
+    4: (38.0, 190.0),
+    5: (25.0, 125.0),
+    6: (15.0, 75.0),
+    7: (11.0, 55.0),
+    8: (8.0, 40.0),
+}
+
+
+def five_ball_width(paste_type: int) -> float:
+    """The narrowest aperture width that holds five of the paste's largest particles (rule 7)."""
+    return PASTE_TYPES[paste_type][1]
+
+
+def volume_limit(d: np.ndarray) -> np.ndarray:
+    """V_limit = pi d^3 / 6: the volume of a sphere of the contact's minimum dimension (rule 6)."""
+    return np.pi * np.asarray(d, dtype=float) ** 3 / 6.0
+
+
+def solder_volume(
+    area: np.ndarray, rules: Rules, efficiency: float | None = None, thickness: float | None = None
+) -> np.ndarray:
+    """V_solder = A * thickness * transfer efficiency * metal volume fraction (nominal efficiency
+    unless one is given: the band's ends are transfer_efficiency_min and _max)."""
+    te = rules.transfer_efficiency if efficiency is None else efficiency
+    t = rules.thickness_um if thickness is None else thickness
+    return np.asarray(area, dtype=float) * t * te * rules.metal_volume_fraction
+
+
+def area_for_volume(volume: np.ndarray, rules: Rules, efficiency: float) -> np.ndarray:
+    """The aperture area that gives `volume` at transfer efficiency `efficiency` (solder_volume inverted)."""
+    return np.asarray(volume, dtype=float) / (rules.thickness_um * efficiency * rules.metal_volume_fraction)
+
+
+def target_area(d: np.ndarray, rules: Rules) -> np.ndarray:
+    """The area the planner aims for: volume_target * V_limit at nominal transfer, never above the
+    limit at the top of the band (rule 6)."""
+    v_lim = volume_limit(d)
+    a_target = area_for_volume(rules.volume_target * v_lim, rules, rules.transfer_efficiency)
+    return np.minimum(a_target, limit_area(d, rules))
+
+
+def limit_area(d: np.ndarray, rules: Rules) -> np.ndarray:
+    """The largest area that keeps V_limit at the top of the transfer band (a hair under it)."""
+    return area_for_volume(volume_limit(d), rules, rules.transfer_efficiency_max) * (1 - 1e-9)
+
+
+def cap_height(volume: np.ndarray, contact_area: np.ndarray) -> np.ndarray:
+    """h solving V = pi h (3 a^2 + h^2) / 6, a the radius of the circle of the contact's area (Cardano)."""
+    a2 = np.asarray(contact_area, dtype=float) / np.pi
+    q = 3 * np.asarray(volume, dtype=float) / np.pi
+    root = np.sqrt(q * q + a2**3)
+    return np.cbrt(q + root) + np.cbrt(q - root)
+
+
+def area_ratio(area: np.ndarray, perimeter: np.ndarray, thickness: float) -> np.ndarray:
+    """IPC-7525 area ratio A / (perimeter * thickness); 0 for an aperture without a perimeter."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(perimeter > 0, area / (perimeter * thickness), 0.0)
+
+
+def aspect_ratio(width: np.ndarray, thickness: float) -> np.ndarray:
+    """IPC-7525 aspect ratio width / thickness."""
+    return np.asarray(width, dtype=float) / thickness
+
+
+def max_thickness(area: np.ndarray, perimeter: np.ndarray, width: np.ndarray, rules: Rules) -> np.ndarray:
+    """The thickest foil at which an aperture still passes the area and aspect ratios (rule 7)."""
+    by_area = (
+        np.where(perimeter > 0, area / np.maximum(perimeter, 1e-12) / rules.area_ratio_min, 0.0)
+        if rules.area_ratio_min > 0
+        else np.inf
+    )
+    by_width = width / rules.aspect_ratio_min if rules.aspect_ratio_min > 0 else np.inf
+    return np.minimum(by_area, by_width)
