@@ -34,6 +34,7 @@ CHECK_ARC_CHORDS = 24
 #: code -> (severity, what it means, unit of value and limit)
 CODES: dict[str, tuple[str, str, str]] = {
     "no_aperture": (ERROR, "no aperture could be placed", ""),
+    "unprintable": (ERROR, "no aperture at least min_aperture_um wide fits this contact", "um"),
     "not_on_contact": (ERROR, "the aperture does not touch its contact", ""),
     "bridge": (ERROR, "the aperture touches another contact", "um"),
     "clearance": (ERROR, "the aperture is closer to another contact than clearance_um", "um"),
@@ -137,9 +138,19 @@ def check_plan(plan: Plan, rules: Rules, keep_in: Any = None, polygons: Polygons
         keep_in,
         polygons,
         rows_u=row_directions(plan.rows, len(plan.contacts)),
-        extra_errors={"same_side": same_side(plan.contacts, plan.rows, plan.apertures)},
+        extra_errors={
+            "same_side": same_side(plan.contacts, plan.rows, plan.apertures),
+            "unprintable": unprintable(plan.apertures),
+        },
         candidates=plan.near if polygons is None else None,
     )
+
+
+def unprintable(apertures: Apertures) -> np.ndarray:
+    """Contacts the planner left without an aperture because none at least min_aperture_um wide fits."""
+    if apertures.limited_by is None:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(apertures.limited_by == "unprintable")
 
 
 def same_side(contacts: Contacts, rows: Any, apertures: Apertures) -> np.ndarray:
@@ -196,9 +207,12 @@ def check_apertures(
             )
         )
 
-    add(np.flatnonzero(~have), "no_aperture", 0.0, 0.0)
-    for code, ids in (extra_errors or {}).items():
-        add(ids, code, 0.0, 0.0)
+    extra = extra_errors or {}
+    told = np.zeros(n, dtype=bool)
+    told[np.asarray(extra.get("unprintable", []), dtype=np.int64)] = True
+    add(np.flatnonzero(~have & ~told), "no_aperture", 0.0, 0.0)
+    for code, ids in extra.items():
+        add(ids, code, 0.0, rules.min_aperture_um if code == "unprintable" else 0.0)
 
     # volumes (rule 6)
     d = contacts.d
@@ -221,7 +235,10 @@ def check_apertures(
     add(np.flatnonzero(bad), "area_ratio", ar[bad], rules.area_ratio_min)
     bad = have & (asp < rules.aspect_ratio_min - RATIO_TOL)
     add(np.flatnonzero(bad), "aspect_ratio", asp[bad], rules.aspect_ratio_min)
-    bad = have & (apertures.width < rules.five_ball_um - LENGTH_TOL_UM)
+    # rule 11: narrower than min_aperture_um does not print (an error, not a five-ball warning)
+    sliver = have & (apertures.width < rules.min_aperture_um - LENGTH_TOL_UM)
+    add(np.flatnonzero(sliver), "unprintable", apertures.width[sliver], rules.min_aperture_um)
+    bad = have & ~sliver & (apertures.width < rules.five_ball_um - LENGTH_TOL_UM)
     add(np.flatnonzero(bad), "five_ball", apertures.width[bad], rules.five_ball_um)
 
     # rule 3: a strip is narrower than its contact along the row

@@ -261,6 +261,10 @@ class Apertures:
     extension: np.ndarray  # (N,) how far the aperture reaches beyond its contact along the axis
     tip_d: np.ndarray  # (N,) tip diameter (0 for shrunk pads and plain strips)
     corner: np.ndarray  # (N,) bool: an oblique corner strip
+    # what the planner aimed for and what stopped it (RULES.md rule 6); None for stencils drawn elsewhere
+    target_area: np.ndarray | None = None  # (N,) um^2
+    limited_by: np.ndarray | None = None  # (N,) object: the binding rule, "" where the target was reached
+    limited_other: np.ndarray | None = None  # (N,) the other contact of that rule, -1 if none
 
 
 @dataclass(frozen=True)

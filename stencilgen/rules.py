@@ -54,6 +54,8 @@ class Rules:
     # keep-in and coarse pitch
     edge_margin_um: float = 20.0
     shrink_um: float = 5.0
+    overprint_max: float = 0.5  # in d: how far a pad-shaped aperture may grow beyond its contact, per side
+    min_aperture_um: float = 15.0  # narrowest printable aperture (its largest inscribed circle)
     # input geometry
     degenerate: str = "repair"  # self-intersecting contacts: "repair" (largest valid part) or "drop"
 
@@ -128,7 +130,9 @@ DOCS = {
     "aspect_ratio_min": "IPC-7525 aspect ratio: width / thickness",
     "paste_type": "paste particle type (3-8); five of its largest particles must fit the narrowest width",
     "edge_margin_um": "apertures stay this far inside the keep-in outline",
-    "shrink_um": "coarse pitch and isolated contacts: the pad's shape shrunk by this much per side",
+    "shrink_um": "pad-shaped apertures (coarse pitch, isolated, area arrays) shrink by at most this much per side",
+    "overprint_max": "pad-shaped apertures grow beyond their contact by at most this many d per side (overprint)",
+    "min_aperture_um": "narrowest printable aperture (largest inscribed circle); narrower is unprintable",
     "degenerate": 'self-intersecting contact shapes: "repair" (keep the largest valid part) or "drop"',
 }
 

@@ -80,7 +80,7 @@ def test_cap_height_solves_the_cap_volume():
 def test_under_and_over_volume():
     rules = Rules()
     # a tiny aperture on a big pad: under volume; a huge one on a small pad: over the limit
-    contacts, ap = case([rect(500, 0, 520, 20), rect(0, 0, 80, 80)], [rect(499, -1, 521, 21), rect(35, 35, 45, 45)])
+    contacts, ap = case([rect(500, 0, 520, 20), rect(0, 0, 80, 80)], [rect(499, -1, 521, 21), rect(32, 32, 48, 48)])
     ch = check_apertures(contacts, ap, rules)
     assert "under_volume" in codes(ch, 1)
     # 22 x 22 = 484 um2 x 20 x 1.0 x 0.5 = 4840 > pi 20^3 / 6 = 4189

@@ -60,14 +60,14 @@ def test_strict_turns_warnings_into_failure(tmp_path):
 
 
 def test_rule_errors_exit_1(tmp_path):
-    # a contact too small for any aperture after the 5 um shrink: an error, exit 1, files still written
+    # a contact too small for a printable aperture within its volume limit: an error, exit 1, files written
     path = str(tmp_path / "tiny.gds")
     synth.write_gds(path, [synth.rect((0, 0), (8, 8), 0), synth.rect((500, 0), (60, 60), 0)], noise=False)
     r = run("plan", path, "-o", str(tmp_path / "out"))
     assert r.returncode == 1
     doc = json.load(open(tmp_path / "out" / "tiny.json"))
     assert doc["summary"]["errors"] >= 1
-    assert any(f["code"] == "no_aperture" for c in doc["contacts"] for f in c["findings"])
+    assert any(f["code"] == "unprintable" for c in doc["contacts"] for f in c["findings"])
     tiny = next(c for c in doc["contacts"] if c["d_um"] == 8.0)
     assert tiny["status"] == "error" and tiny["aperture"] == "none"
 

@@ -26,9 +26,10 @@ import shapely
 from ..distance import Shapes, box_gap, box_pairs, distances
 from ..geometry import extent_along, outlines_to_polygons, to_shapely
 from ..model import NONE, REPORT_REACH, SHRUNK, STRIP, Apertures, Contacts, Instances, Outlines, Plan, Polygons, RowSet
-from ..physics import area_for_volume, volume_limit
+from ..physics import area_for_volume, target_area, volume_limit
 from ..rules import Rules
 from . import strips
+from .pads import PadSizes, pad_shapes, size_pads
 
 #: chords per tip arc for the keep-in test (tangent to the arc: the polygon holds the tip); clearance
 #: and web are measured on the true disc (stencilgen/distance.py)
@@ -113,7 +114,7 @@ def _size_strips(
     wc = extent_along(polys, u)
     s = np.abs(axis[:, 0] * u[:, 1] - axis[:, 1] * u[:, 0])  # sin of the angle between strip and row
     w = np.minimum.reduce([rules.width_ratio * wc * s, p * s - rules.web_min_um, np.full(len(idx), rules.max_width_um)])
-    w = np.maximum(w, 1.0)  # a pitch too fine for the web: keep a sliver, the checks flag it
+    w = np.maximum(w, 1.0)  # a pitch too fine for the web: a sliver, which the plan leaves out (rule 11)
     oblique = np.flatnonzero(lay["corner"][idx])
     if len(oblique):  # an oblique strip's far end stays inside its contact across the strip's whole width
         h1[oblique] = _far_edge(to_shapely(polys, oblique), c[oblique], axis[oblique], w[oblique], h1[oblique])
@@ -145,13 +146,21 @@ def _size_strips(
         D_max = np.maximum(np.minimum(2 * r_room, wc * s - 1.0), w)
         D = strips.solve_tip_diameter(w, h1, h2, L, a_want, D_max)
         area = strips.tip_strip_area(w, h1, h2, L, D)
+        # short of the target: the body is at its longest and the tip at its widest, which is either
+        # the contact's width (rule 3: the length limit is the one to relax) or its neighbours' room
+        by_width = np.minimum(2 * r_room, wc * s - 1.0) >= wc * s - 1.0 - 1e-9
+        why = np.where(by_width, "tip_extension_max", "room").astype(object)
     else:
         L = np.clip(a_want / w - (h1 + h2), 0.0, L_max)
         excess = strips.plain_strip_area(w, h1, h2, L) - a_want
         h1 = np.maximum(h1 - np.maximum(excess, 0.0) / w, -h2 + 1e-3)
         D = np.zeros(len(idx))
         area = strips.plain_strip_area(w, h1, h2, L)
-    return {"center": c, "axis": axis, "w": w, "h1": h1, "h2": h2, "L": L, "D": D, "area": area, "a_want": a_want}
+        why = np.full(len(idx), "tip_extension_max", dtype=object)
+    why[a_target > a_limit] = "volume_limit"
+    g = {"center": c, "axis": axis, "w": w, "h1": h1, "h2": h2, "L": L, "D": D, "area": area, "a_want": a_want}
+    g["why"] = why
+    return g
 
 
 def _far_edge(pads: np.ndarray, c: np.ndarray, axis: np.ndarray, w: np.ndarray, h1: np.ndarray) -> np.ndarray:
@@ -192,30 +201,13 @@ def _strip_geoms(g: dict[str, np.ndarray], rules: Rules, k: np.ndarray | slice =
     return shapely.polygons(pts)
 
 
-def _shrunk(contacts: Contacts, idx: np.ndarray, shrink: np.ndarray, rules: Rules) -> np.ndarray:
-    """The contacts' own shapes shrunk by `shrink` per side (mitred corners), scaled down further if
-    their volume would pass the limit; None where nothing is left."""
-    geoms = to_shapely(contacts.polygons, idx)
-    shrunk = shapely.buffer(geoms, -shrink, join_style="mitre")
-    limit = area_for_volume(volume_limit(contacts.d[idx]), rules, rules.transfer_efficiency_max) * (1 - 1e-9)
-    area = shapely.area(shrunk)
-    over = np.flatnonzero(area > limit)
-    for j in over.tolist():
-        f = float(np.sqrt(limit[j] / area[j]))
-        shrunk[j] = shapely.affinity.scale(shrunk[j], f, f, origin=tuple(contacts.center[idx[j]]))
-    out = np.empty(len(idx), dtype=object)
-    for k, g in enumerate(shrunk):
-        if g is None or g.is_empty:
-            out[k] = None
-            continue
-        if g.geom_type != "Polygon":  # a waisted pad splits: keep its largest part
-            g = max(shapely.get_parts(g), key=lambda x: x.area)
-        out[k] = shapely.geometry.polygon.orient(g, 1.0)
-    return out
-
-
 def _shrink_strips(
-    g: dict[str, np.ndarray], strip_idx: np.ndarray, corner: np.ndarray, update: Any, violating: Any
+    g: dict[str, np.ndarray],
+    strip_idx: np.ndarray,
+    corner: np.ndarray,
+    update: Any,
+    violating: Any,
+    min_width: float = 0.0,
 ) -> None:
     """Strips that break clearance, web or keep-in shrink: their tip, then their length (bisection
     per strip); strips still too close at their shortest get narrower. Where a corner strip and a
@@ -227,8 +219,8 @@ def _shrink_strips(
         g["L"][k] = np.clip(2 * f, 0, 1) * L0[k]
         update(k)
 
-    def bisect(k: np.ndarray, set_f: Any, lo0: float, check: Any) -> np.ndarray:
-        lo, hi = np.full(len(k), lo0), np.ones(len(k))
+    def bisect(k: np.ndarray, set_f: Any, lo0: Any, check: Any) -> np.ndarray:
+        lo, hi = np.broadcast_to(np.asarray(lo0, dtype=float), len(k)).copy(), np.ones(len(k))
         for _ in range(10):
             mid = (lo + hi) / 2
             set_f(k, mid)
@@ -246,6 +238,7 @@ def _shrink_strips(
     bad = np.flatnonzero(violating(strip_idx))
     if not len(bad):
         return
+    floor = np.minimum(1.0, min_width / np.maximum(w0, 1e-9))  # narrowing stops at the printable width
     is_corner = corner[strip_idx[bad]]
     # corner strips first; then the others, which do not give way to a corner strip
     for group, ignore in ((bad[is_corner], None), (bad[~is_corner], corner)):
@@ -256,8 +249,10 @@ def _shrink_strips(
             if len(still):  # narrower where clearance or keep-in demand it (a thin web is only a warning)
                 hard = lambda which: violating(which, None, False)  # noqa: E731
                 still = still[hard(strip_idx[still])]
-                left = bisect(still, narrow, 0.5, hard) if len(still) else still
+                left = bisect(still, narrow, np.maximum(0.5, floor[still]), hard) if len(still) else still
                 narrow(left, np.ones(len(left)))
+    shrunk = (g["L"] < L0 - 1e-9) | (g["D"] < D0 - 1e-9) | (g["w"] < w0 - 1e-9)
+    g["why"][shrunk & (g["why"] != "volume_limit")] = "room"
 
 
 class _Room:
@@ -377,17 +372,16 @@ class _Room:
 def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, keep_in: Any = None) -> Plan:
     """One aperture per contact, following RULES.md; `keep_in` is an optional shapely polygon."""
     rules = rules or Rules()
-    n = len(contacts)
     lay = _strip_layout(contacts, rows, rules)
     strip_idx = np.flatnonzero(lay["is_strip"])
     pad_idx = np.flatnonzero(~lay["is_strip"])
     inner = shapely.buffer(keep_in, -rules.edge_margin_um) if keep_in is not None else None
 
     g = _size_strips(contacts, strip_idx, lay, rules) if len(strip_idx) else None
-    shrink = np.full(len(pad_idx), rules.shrink_um)
     room = _Room(contacts, g, strip_idx, rules)
-    if len(pad_idx):
-        room.set_pads(pad_idx, _shrunk(contacts, pad_idx, shrink, rules))
+    if len(pad_idx):  # while the strips are sized, each pad holds its smallest shape
+        smallest = PadSizes(pad_idx, np.full(len(pad_idx), -rules.shrink_um), *_no_limits(len(pad_idx)))
+        room.set_pads(pad_idx, pad_shapes(contacts, smallest, rules)[0])
     room.build()
 
     def violating(which: np.ndarray, ignore: np.ndarray | None = None, web: bool = True) -> np.ndarray:
@@ -400,24 +394,78 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
             lay["side"][strip_idx[which]] *= -1
             room.g = _size_strips(contacts, strip_idx, lay, rules)
             room.build()
-            _shrink_strips(room.g, strip_idx, lay["corner"], room.update, violating)
+            _shrink_strips(room.g, strip_idx, lay["corner"], room.update, violating, rules.min_aperture_um)
 
     if g is not None:
-        _shrink_strips(g, strip_idx, lay["corner"], room.update, violating)
+        _shrink_strips(g, strip_idx, lay["corner"], room.update, violating, rules.min_aperture_um)
         # a tip that breaks clearance even at its shortest (a facing row close by) goes to the other
         # side of its row, once: two tips side by side there break no rule the checks cannot show
         turn(violating(strip_idx, None, False))
         if inner is not None:  # tips that cannot stay inside the outline go to the other side of the row
             turn(~shapely.contains(inner, room.geoms(strip_idx)))
         g = room.g
-    if len(pad_idx):
-        for _ in range(10):
-            k = np.flatnonzero(violating(pad_idx))
-            if not len(k):
-                break
-            shrink[k] += 2.0
-            room.set_pads(pad_idx[k], _shrunk(contacts, pad_idx[k], shrink[k], rules))
-            room.build(find_pairs=False)  # pads only shrink
+    pads = _grow_pads(contacts, pad_idx, room, rules, inner)
+    return _assemble(contacts, rows, lay, g, strip_idx, pads, room, rules, inner)
+
+
+def _no_limits(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Empty want / limited_by / other / geoms columns for PadSizes."""
+    return np.zeros(n), np.full(n, "", dtype=object), np.full(n, -1, dtype=np.int64), np.empty(n, dtype=object)
+
+
+def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rules, inner: Any) -> PadSizes:
+    """Pad-shaped apertures sized for volume in the room the strips left (rule 9), then checked exactly:
+    a mitred corner reaches farther than its offset, so a pad still too close steps back. A pad that
+    cannot keep clearance or the keep-in at min_aperture_um gets none (rule 11)."""
+    if not len(pad_idx):
+        return PadSizes(pad_idx, np.zeros(0), *_no_limits(0))
+    sizes = size_pads(contacts, pad_idx, rules, room.shapes, room.strip_idx, inner)
+    floor = (rules.min_aperture_um - contacts.d[pad_idx]) / 2  # offset at the narrowest printable width
+    hard = np.isin(sizes.limited_by, ("clearance", "keep_in"))
+    unprintable = hard & (sizes.offset < floor - 1e-9)
+    low = ~unprintable & (sizes.offset < floor)
+    sizes.offset[low] = floor[low]  # a web below web_min_um is a warning; a sliver is not printed
+    sizes.geoms, sizes.scale = pad_shapes(contacts, sizes, rules)
+    # a contact so small that even its narrowest printable aperture passes the volume limit
+    unprintable |= (contacts.d[pad_idx] + 2 * sizes.offset) * sizes.scale < rules.min_aperture_um - 1e-9
+    sizes.geoms[unprintable] = None
+    sizes.limited_by[unprintable] = "unprintable"
+    room.set_pads(pad_idx, sizes.geoms)
+    room.build()
+    for _ in range(20):
+        live = np.flatnonzero(np.array([x is not None for x in sizes.geoms], dtype=bool))
+        strict = room.violating(pad_idx[live], None, False, inner)
+        loose = room.violating(pad_idx[live], None, True, inner) & (sizes.offset[live] > floor[live] + 1e-9)
+        k = live[strict | loose]
+        if not len(k):
+            break
+        sizes.offset[k] -= 0.5
+        stuck = k[sizes.offset[k] < floor[k] - 1e-9]
+        sizes.offset[k] = np.maximum(sizes.offset[k], floor[k])
+        sizes.geoms[k], sizes.scale[k] = pad_shapes(
+            contacts, PadSizes(pad_idx[k], sizes.offset[k], *_no_limits(len(k))), rules
+        )
+        sizes.geoms[stuck[strict[np.searchsorted(live, stuck)]]] = None
+        sizes.limited_by[stuck[strict[np.searchsorted(live, stuck)]]] = "unprintable"
+        room.set_pads(pad_idx[k], sizes.geoms[k])
+        room.build(find_pairs=False)  # pads only shrink here
+    return sizes
+
+
+def _assemble(
+    contacts: Contacts,
+    rows: RowSet,
+    lay: dict[str, np.ndarray],
+    g: dict[str, np.ndarray] | None,
+    strip_idx: np.ndarray,
+    pads: PadSizes,
+    room: _Room,
+    rules: Rules,
+    inner: Any,
+) -> Plan:
+    """The planned strips and pads as one Apertures, with what limits each (rule 6)."""
+    n = len(contacts)
+    pad_idx = pads.idx
     geoms = np.empty(n, dtype=object)
     for i, geom in room.pad_geoms.items():
         geoms[i] = geom
@@ -430,6 +478,9 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
     side = np.zeros(n, dtype=np.int8)
     extension = np.zeros(n)
     tip_d = np.zeros(n)
+    target = np.zeros(n)
+    why = np.full(n, "", dtype=object)
+    other = np.full(n, -1, dtype=np.int64)
     counts = np.zeros(n, dtype=np.int64)
     coords_of: dict[int, np.ndarray] = {}
     strip_out = None
@@ -441,6 +492,14 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
         side[strip_idx] = lay["side"][strip_idx]
         tip_d[strip_idx] = g["D"] if rules.strategy == "tip" else 0.0
         counts[strip_idx] = 4
+        target[strip_idx] = g["a_want"]
+        why[strip_idx] = g["why"]
+        sliver = strip_idx[g["w"] < rules.min_aperture_um - 1e-9]  # rule 11: not printed
+        kind[sliver] = NONE
+        why[sliver] = "unprintable"
+    target[pad_idx] = target_area(contacts.d[pad_idx], rules)
+    why[pad_idx] = pads.limited_by
+    other[pad_idx] = pads.other
     for j, i in enumerate(pad_idx.tolist()):
         shape = geoms[i]
         if shape is None:
@@ -452,26 +511,86 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
         counts[i] = len(ring)
         area[i] = shape.area
         perimeter[i] = shape.exterior.length
-        width[i] = max(float(contacts.d[i] - 2 * shrink[j]), 0.0)
+        width[i] = max(float((contacts.d[i] + 2 * pads.offset[j]) * pads.scale[j]), 0.0)
+    counts[kind == NONE] = 0
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     coords = np.zeros((offsets[-1], 2))
     bulge = np.zeros(offsets[-1])
     if strip_out is not None:
-        at = (offsets[strip_idx][:, None] + np.arange(4)).ravel()
-        coords[at] = strip_out.coords
-        bulge[at] = strip_out.bulge
+        printed = kind[strip_idx] == STRIP
+        at = (offsets[strip_idx[printed]][:, None] + np.arange(4)).ravel()
+        coords[at] = strip_out.coords.reshape(-1, 4, 2)[printed].reshape(-1, 2)
+        bulge[at] = strip_out.bulge.reshape(-1, 4)[printed].ravel()
     for c_id, ring in coords_of.items():
         coords[offsets[c_id] : offsets[c_id + 1]] = ring
+    reached = area >= target * (1 - 1e-6)
+    why[reached & (why != "unprintable")] = ""
+    other[why == ""] = -1
+    _binding(room, why, other, kind, rules, inner)
     corner = lay["corner"] & (kind == STRIP)
     outlines = Outlines(coords, bulge, offsets)
-    apertures = Apertures(outlines, kind, area, perimeter, width, axis, side, extension, tip_d, corner)
+    apertures = Apertures(
+        outlines, kind, area, perimeter, width, axis, side, extension, tip_d, corner, target, why, other
+    )
     return Plan(contacts, rows, apertures, [], near=room.near)
+
+
+#: a distance within this of its limit binds (um)
+BINDING_TOL_UM = 0.5
+
+
+def _binding(room: _Room, why: np.ndarray, other: np.ndarray, kind: np.ndarray, rules: Rules, inner: Any) -> None:
+    """Apertures short of their target that the sizing put down to the room around them ("room": a
+    strip shrunk for its neighbours) take the rule that binds in the final plan: clearance to another
+    contact, web to another aperture, or the keep-in outline."""
+    ask = np.flatnonzero((why == "room") & (kind != NONE))
+    if not len(ask):
+        return
+    pa, pc, qa, qb = room.near
+    mine = np.zeros(len(why), dtype=bool)
+    mine[ask] = True
+    found = np.zeros(len(why), dtype=bool)
+    sel = mine[pa]
+    d = distances(room.shapes, pa[sel], room.pads, pc[sel])
+    tight = d <= rules.clearance_um + BINDING_TOL_UM
+    a, c, d = pa[sel][tight], pc[sel][tight], d[tight]
+    order = np.lexsort((c, d, a))
+    a, c = a[order], c[order]
+    first = np.unique(a, return_index=True)[1]
+    why[a[first]], other[a[first]] = "clearance", c[first]
+    found[a[first]] = True
+    sel = mine[qa] | mine[qb]
+    d = distances(room.shapes, qa[sel], room.shapes, qb[sel])
+    a = np.concatenate([qa[sel], qb[sel]])
+    b = np.concatenate([qb[sel], qa[sel]])
+    d = np.tile(d, 2)
+    keep = mine[a] & ~found[a] & (d <= rules.web_min_um + BINDING_TOL_UM)
+    a, b, d = a[keep], b[keep], d[keep]
+    order = np.lexsort((b, d, a))
+    a, b = a[order], b[order]
+    first = np.unique(a, return_index=True)[1]
+    why[a[first]], other[a[first]] = "web", b[first]
+    found[a[first]] = True
+    rest = ask[~found[ask]]
+    if inner is not None and len(rest):
+        geoms = room.geoms(rest)
+        present = np.array([x is not None for x in geoms], dtype=bool)
+        near_edge = np.zeros(len(rest), dtype=bool)
+        near_edge[present] = shapely.distance(geoms[present], shapely.boundary(inner)) <= BINDING_TOL_UM
+        why[rest[near_edge]] = "keep_in"
+        found[rest[near_edge]] = True
+    why[ask[~found[ask]]] = "web"  # the tip's room along the row, set by its neighbours
 
 
 def aperture_polygons(apertures: Apertures, arc_chords: int = 48) -> Polygons:
     """The apertures as plain polygons (each arc as `arc_chords` chords)."""
     return outlines_to_polygons(apertures.outlines, arc_chords)
+
+
+def _global(other: np.ndarray, src: np.ndarray, p_of: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Element contact ids `other[src]` as the global ids of the same placement."""
+    return index[p_of, np.maximum(other[src], 0)]
 
 
 def place_plan(element: Plan, instances: Instances, contacts: Contacts, rows: RowSet) -> Plan:
@@ -513,5 +632,10 @@ def place_plan(element: Plan, instances: Instances, contacts: Contacts, rows: Ro
         a.extension[src] * s,
         a.tip_d[src] * s,
         a.corner[src],
+        None if a.target_area is None else a.target_area[src] * s * s,
+        None if a.limited_by is None else a.limited_by[src],
+        None
+        if a.limited_other is None
+        else np.where(a.limited_other[src] >= 0, _global(a.limited_other, src, p_of, instances.index), -1),
     )
     return Plan(contacts, rows, apertures, list(element.notes), element.apertures, T)

@@ -1,0 +1,170 @@
+"""Pad-shaped apertures (RULES.md rule 9): the contact's own shape grown onto the passivation around it
+(overprint, up to overprint_max x d per side) or shrunk (up to shrink_um per side), toward volume_target.
+
+Each pad first wants the offset b that gives its target area. Then it takes no more room than the
+rules leave it, all pads at once so that the order they are visited in does not matter:
+- clearance_um to every other contact: b <= g - clearance (g the distance between the two contacts);
+- web_min_um to every aperture already placed (the strips): b <= g - web;
+- the keep-in outline less edge_margin_um: b <= the contact's distance to it;
+- web_min_um to another pad: the two share the gap g - web; each may take half, or all the other
+  leaves: b_i <= max((g - web) / 2, g - web - b_j), with b_j what pad j may take before pads share.
+A contact whose aperture would be narrower than min_aperture_um to keep clearance or the keep-in gets
+none (unprintable, rule 11); one held back by web alone stays at min_aperture_um (web is a warning).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import shapely
+
+from ..distance import Shapes, box_pairs, distances
+from ..geometry import to_shapely
+from ..model import Contacts
+from ..physics import limit_area, target_area
+from ..rules import Rules
+
+#: why an aperture stops short of its target (RULES.md rule 6, `limited_by`)
+NO_LIMIT = ""
+
+
+@dataclass
+class PadSizes:
+    """The offsets chosen for pads idx, what bounds each, and the shapes."""
+
+    idx: np.ndarray
+    offset: np.ndarray  # b per side, um (negative: shrunk)
+    want: np.ndarray  # the offset that reaches the target area
+    limited_by: np.ndarray  # object: the binding rule, "" where none binds
+    other: np.ndarray  # the other contact of that rule, -1 if none
+    geoms: np.ndarray  # object: shapely polygons (None: no printable aperture)
+    scale: np.ndarray = field(default_factory=lambda: np.ones(0))  # < 1: scaled down to the volume limit
+
+    def __post_init__(self) -> None:
+        if len(self.scale) != len(self.idx):
+            self.scale = np.ones(len(self.idx))
+
+
+def _turn_tangents(contacts: Contacts, idx: np.ndarray) -> np.ndarray:
+    """Sum over each polygon's vertices of tan(turn / 2): the b^2 coefficient of a mitred offset's
+    area, A(b) = A + P b + K b^2 (exact for a convex polygon)."""
+    polys = contacts.polygons.take(idx)
+    c = polys.coords
+    starts = polys.offsets[:-1]
+    counts = polys.counts
+    k = np.arange(len(c))
+    first = np.repeat(starts, counts)
+    nxt = first + (k - first + 1) % np.repeat(counts, counts)
+    e = c[nxt] - c  # edge leaving vertex k
+    prv = first + (k - first - 1) % np.repeat(counts, counts)
+    e0 = c[k] - c[prv]  # edge arriving at vertex k
+    cross = e0[:, 0] * e[:, 1] - e0[:, 1] * e[:, 0]
+    dot = (e0 * e).sum(axis=1)
+    norm = np.hypot(e0[:, 0], e0[:, 1]) * np.hypot(e[:, 0], e[:, 1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(norm + dot > 1e-12, np.abs(cross) / (norm + dot), 0.0)
+    return np.add.reduceat(t, starts) if len(c) else np.zeros(len(idx))
+
+
+def wanted_offsets(contacts: Contacts, idx: np.ndarray, rules: Rules) -> np.ndarray:
+    """The offset per side that brings each pad to its target area, within [-shrink_um, overprint_max d]."""
+    a0 = contacts.area[idx]
+    geoms = to_shapely(contacts.polygons, idx)
+    p0 = shapely.length(geoms)
+    K = _turn_tangents(contacts, idx)
+    a_t = target_area(contacts.d[idx], rules)
+    # K b^2 + P b + (A - A_t) = 0, the root nearest zero
+    disc = np.maximum(p0 * p0 - 4 * K * (a0 - a_t), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b = np.where(K > 1e-12, (2 * (a_t - a0)) / (p0 + np.sqrt(disc)), (a_t - a0) / np.maximum(p0, 1e-12))
+    return np.clip(b, -rules.shrink_um, rules.overprint_max * contacts.d[idx])
+
+
+def size_pads(
+    contacts: Contacts, idx: np.ndarray, rules: Rules, placed: Shapes, placed_idx: np.ndarray, inner: Any = None
+) -> PadSizes:
+    """Offsets for the pads `idx` given the apertures already placed (`placed`, shapes indexed by
+    contact id; `placed_idx` those that hold one) and the keep-in outline less its margin (`inner`)."""
+    n = len(idx)
+    want = wanted_offsets(contacts, idx, rules)
+    d = contacts.d[idx]
+    cap = want.copy()
+    why = np.full(n, NO_LIMIT, dtype=object)
+    other = np.full(n, -1, dtype=np.int64)
+    at_max = want >= rules.overprint_max * d - 1e-9
+    why[at_max] = "overprint_max"
+
+    def bound(k: np.ndarray, value: np.ndarray, rule: str, j: np.ndarray | None = None) -> None:
+        """Pads k (positions in idx) may offset by at most `value`: the lowest bound binds."""
+        if not len(k):
+            return
+        order = np.argsort(value, kind="stable")
+        k, value = k[order], value[order]
+        first = np.unique(k, return_index=True)[1]  # each pad's lowest bound
+        k, value = k[first], value[first]
+        lower = value < cap[k] - 1e-9
+        k, value = k[lower], value[lower]
+        cap[k] = value
+        why[k] = rule
+        other[k] = -1 if j is None else j[order][first][lower]
+
+    pads = Shapes.of(contacts.polygons)
+    box = pads.boxes()
+    reach = float(np.max(np.maximum(want, 0.0), initial=0.0)) + max(rules.clearance_um, rules.web_min_um) + 1e-6
+    pos = np.full(len(contacts), -1, dtype=np.int64)
+    pos[idx] = np.arange(n)
+    # clearance to every other contact
+    ia, jc = box_pairs(box[idx], box, reach)
+    ia = idx[ia]
+    keep = ia != jc
+    ia, jc = ia[keep], jc[keep]
+    g_contacts = distances(pads, ia, pads, jc)
+    bound(pos[ia], g_contacts - rules.clearance_um, "clearance", jc)
+    # web to the apertures already placed
+    if len(placed_idx):
+        pb = placed.boxes()
+        ia, jb = box_pairs(box[idx], pb[placed_idx], reach)
+        ia, jb = idx[ia], placed_idx[jb]
+        keep = ia != jb
+        ia, jb = ia[keep], jb[keep]
+        bound(pos[ia], distances(pads, ia, placed, jb) - rules.web_min_um, "web", jb)
+    # the keep-in outline
+    if inner is not None:
+        geoms = to_shapely(contacts.polygons, idx)
+        inside = shapely.contains(inner, geoms)
+        room = np.where(inside, shapely.distance(geoms, shapely.boundary(inner)), -rules.shrink_um)
+        bound(np.arange(n), room, "keep_in")
+    # web between pads: the gap shared, each taking what the other leaves
+    both = pos[jc] >= 0
+    pi, pj, g = pos[ia[both]], pos[jc[both]], g_contacts[both]
+    half = (g - rules.web_min_um) / 2
+    alone = cap.copy()
+    bound(pi, np.maximum(half, g - rules.web_min_um - alone[pj]), "web", idx[pj])
+    return PadSizes(idx, cap, want, why, other, np.empty(n, dtype=object))
+
+
+def pad_shapes(contacts: Contacts, sizes: PadSizes, rules: Rules) -> tuple[np.ndarray, np.ndarray]:
+    """The contacts' shapes offset by their sizes (mitred corners), scaled down where the contact
+    alone holds more than the limit at its largest shrink (with the scale: 1 where not); None where
+    nothing is left."""
+    idx, b = sizes.idx, sizes.offset
+    geoms = to_shapely(contacts.polygons, idx)
+    grown = shapely.buffer(geoms, b, join_style="mitre")
+    limit = limit_area(contacts.d[idx], rules)
+    area = shapely.area(grown)
+    scale = np.ones(len(idx))
+    for j in np.flatnonzero(area > limit).tolist():
+        f = float(np.sqrt(limit[j] / area[j]))
+        grown[j] = shapely.affinity.scale(grown[j], f, f, origin=tuple(contacts.center[idx[j]]))
+        sizes.limited_by[j] = "volume_limit"
+        scale[j] = f
+    out = np.empty(len(idx), dtype=object)
+    for k, g in enumerate(grown):
+        if g is None or g.is_empty:
+            continue
+        if g.geom_type != "Polygon":  # a waisted pad splits: keep its largest part
+            g = max(shapely.get_parts(g), key=lambda x: x.area)
+        out[k] = shapely.geometry.polygon.orient(g, 1.0)
+    return out, scale
