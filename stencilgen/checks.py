@@ -61,6 +61,8 @@ class Findings:
     value: np.ndarray  # (F,)
     limit: np.ndarray  # (F,)
     other: np.ndarray  # (F,) the other contact or aperture involved, -1 if none
+    # (F,) object: for a volume short of its target, the rule that limits the aperture ("" if none)
+    reason: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.contact)
@@ -69,7 +71,10 @@ class Findings:
         """Ordered by contact, code, value, then the other contact: the same order however the plan
         was made (whole, or once per die and placed)."""
         order = np.lexsort((self.other, self.value, self.code.astype(str), self.contact))
-        return Findings(self.contact[order], self.code[order], self.value[order], self.limit[order], self.other[order])
+        reason = None if self.reason is None else self.reason[order]
+        return Findings(
+            self.contact[order], self.code[order], self.value[order], self.limit[order], self.other[order], reason
+        )
 
     def severity(self) -> np.ndarray:
         return np.array([CODES[c][0] for c in self.code], dtype=object)
@@ -79,7 +84,10 @@ class Findings:
         value, limit = round(float(self.value[k]), 4), round(float(self.limit[k]), 4)
         sev, unit, message = _message(code, value, limit)
         other = int(self.other[k])
-        if other >= 0:
+        reason = "" if self.reason is None else str(self.reason[k])
+        if reason:
+            message += "; " + limit_text(reason, other)
+        elif other >= 0:
             message += f", next to contact {other}"
         return {
             "code": code,
@@ -90,6 +98,28 @@ class Findings:
             "unit": unit,
             "message": message,
         }
+
+
+#: limited_by (RULES.md rule 6) -> what it means, for messages
+LIMITS = {
+    "volume_limit": "the volume limit at the top of the transfer band",
+    "tip_extension_max": "tip_extension_max (the strip is at its longest, its tip as wide as the contact)",
+    "overprint_max": "overprint_max (the pad is grown as far as allowed)",
+    "width": "the strip width (rule 3)",
+    "clearance": "clearance_um to contact {other}",
+    "web": "web_min_um to the aperture of contact {other}",
+    "keep_in": "the keep-in outline less edge_margin_um",
+    "foil": "no room at this foil thickness",
+    "unprintable": "no aperture of min_aperture_um fits",
+}
+
+
+def limit_text(reason: str, other: int = -1) -> str:
+    """'limited by ...' for a limited_by value and the other contact it names."""
+    text = LIMITS.get(reason, reason)
+    if other < 0:
+        text = text.replace("the aperture of contact {other}", "another aperture").replace("{other}", "another")
+    return "limited by " + text.format(other=other)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -143,6 +173,7 @@ def check_plan(plan: Plan, rules: Rules, keep_in: Any = None, polygons: Polygons
             "unprintable": unprintable(plan.apertures),
         },
         candidates=plan.near if polygons is None else None,
+        limits=None if plan.apertures.limited_by is None else (plan.apertures.limited_by, plan.apertures.limited_other),
     )
 
 
@@ -184,6 +215,7 @@ def check_apertures(
     rows_u: np.ndarray | None = None,
     extra_errors: dict[str, np.ndarray] | None = None,
     candidates: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+    limits: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Checked:
     """The checks on one aperture per contact (aperture i serves contact i); `extra_errors` adds
     findings found elsewhere (code -> contact ids), e.g. several apertures on one contact."""
@@ -313,7 +345,15 @@ def check_apertures(
             value=np.concatenate([f[2] for f in found]),
             limit=np.concatenate([f[3] for f in found]),
             other=np.concatenate([f[4] for f in found]),
-        ).in_order()
+        )
+        if limits is not None:  # a volume short of its target says what held the aperture back
+            short = (findings.code == "under_volume") | (findings.code == "unprintable")
+            reason = np.full(len(findings), "", dtype=object)
+            reason[short] = limits[0][findings.contact[short]]
+            other = findings.other.copy()
+            other[short] = limits[1][findings.contact[short]]
+            findings = Findings(findings.contact, findings.code, findings.value, findings.limit, other, reason)
+        findings = findings.in_order()
     else:
         findings = Findings(np.zeros(0, np.int64), np.zeros(0, object), np.zeros(0), np.zeros(0), np.zeros(0, np.int64))
     status = np.full(n, "ok", dtype=object)
@@ -343,7 +383,10 @@ def place_checked(element: Checked, index: np.ndarray, scale: np.ndarray | None 
         # every finding of element contact e, once per placement p, for global contact index[p, e]
         contact = index[:, f.contact].ravel()
         other = np.where(f.other[None, :] >= 0, index[:, np.maximum(f.other, 0)], -1).ravel()
-        findings = Findings(contact, np.tile(f.code, P), np.tile(f.value, P), np.tile(f.limit, P), other).in_order()
+        reason = None if f.reason is None else np.tile(f.reason, P)
+        findings = Findings(
+            contact, np.tile(f.code, P), np.tile(f.value, P), np.tile(f.limit, P), other, reason
+        ).in_order()
     else:
         findings = f
     fields = [

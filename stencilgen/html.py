@@ -516,6 +516,8 @@ def _pictures(sc: _Scene, doc: dict[str, Any]) -> str:
                 f"W{k}: contact {i} at ({_num(r.get('x_um'))}, {_num(r.get('y_um'))}) um, {r.get('status', '–')}: "
                 f"{codes}; volume ratio {_num(r.get('volume_ratio'))}, area ratio {_num(r.get('area_ratio'))}"
             )
+            if r.get("limited_by"):
+                label += f"; limited by {_limited(r)}"
             parts.append(
                 f'<figure class="closeup worst" id="worst-{k}">{_closeup(sc, centre, half, label, focus=i)}'
                 f"<figcaption>{escape(label)}</figcaption></figure>"
@@ -664,9 +666,19 @@ COLUMNS: list[tuple[str, str, bool, int]] = [  # key, header, numeric, decimals
     ("volume_ratio", "volume ratio", True, 3),
     ("area_ratio", "area ratio", True, 3),
     ("cap_height_um", "cap height (um)", True, 2),
+    ("limited_by", "limited by", False, 0),
     ("status", "status", False, 0),
     ("findings", "findings", False, 0),
 ]
+
+
+def _limited(r: dict[str, Any]) -> str:
+    """The rule that limits a contact's aperture, with the other contact it names ("–" if none)."""
+    why = r.get("limited_by")
+    if not why:
+        return "–"
+    other = r.get("limited_by_contact")
+    return f"{why} (contact {other})" if other is not None else str(why)
 
 
 def _table(records: Any, bad: list[int]) -> str:
@@ -697,6 +709,8 @@ def _table(records: Any, bad: list[int]) -> str:
                     cells.append("<td>–</td>")
                 else:
                     cells.append(f'<td class="num" data-v="{escape(repr(v))}">{_num(v, nd)}</td>')
+            elif key == "limited_by":
+                cells.append(f'<td class="{key}">{escape(_limited(r))}</td>')
             else:
                 cells.append(f'<td class="{key}">{escape(str(r.get(key, "–")))}</td>')
         rows.append(f'<tr class="st-{escape(str(r.get("status")))}">{"".join(cells)}</tr>')

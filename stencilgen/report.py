@@ -556,6 +556,13 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
         "clearance_um": col(checked.min_clearance),
         "status": status,
     }
+    if ap.limited_by is not None:  # what stopped each aperture short of its target (rule 6)
+        names = sorted(set(ap.limited_by.tolist()) - {""})
+        code = np.searchsorted(names, ap.limited_by.astype(str)) + 1 if names else np.zeros(n, dtype=np.int64)
+        code[ap.limited_by == ""] = 0
+        columns["target_area_um2"] = col(ap.target_area, 3)
+        columns["limited_by"] = _Coded(code, [None, *names])
+        columns["limited_by_contact"] = ids(ap.limited_other)
     records = ContactRecords(columns, checked.findings)
     counts: dict[str, int] = {}
     for code in checked.findings.code.tolist():

@@ -140,12 +140,18 @@ def test_findings_table_has_one_row_per_contact_with_findings(ring):
         "volume_ratio",
         "area_ratio",
         "cap_height_um",
+        "limited_by",
         "status",
         "findings",
     ]
     first = next(r for r in bad if r["id"] == int(rows[0][0][1]))
     codes = ", ".join(sorted({f["code"] for f in first["findings"]}))
     assert rows[0][-1][1] == codes
+    # what limits the aperture, with the contact it names
+    want = f"{first['limited_by']} (contact {first['limited_by_contact']})"
+    assert first["limited_by"] and rows[0][-3][1] == (
+        want if first["limited_by_contact"] is not None else first["limited_by"]
+    )
     assert float(rows[0][volume_column()][0]["data-v"]) == first["volume_ratio"]
     assert "hover over the findings" in page and "left out" not in page
 
