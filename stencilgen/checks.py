@@ -177,6 +177,13 @@ def check_plan(plan: Plan, rules: Rules, keep_in: Any = None, polygons: Polygons
     )
 
 
+def _limits(apertures: Apertures) -> tuple[np.ndarray, np.ndarray] | None:
+    """What limits each planned aperture and the other contact it names (None: a stencil drawn elsewhere)."""
+    if apertures.limited_by is None or apertures.limited_other is None:
+        return None
+    return apertures.limited_by, apertures.limited_other
+
+
 def unprintable(apertures: Apertures) -> np.ndarray:
     """Contacts the planner left without an aperture because none at least min_aperture_um wide fits."""
     if apertures.limited_by is None:
