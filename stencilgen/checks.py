@@ -173,7 +173,7 @@ def check_plan(plan: Plan, rules: Rules, keep_in: Any = None, polygons: Polygons
             "unprintable": unprintable(plan.apertures),
         },
         candidates=plan.near if polygons is None else None,
-        limits=None if plan.apertures.limited_by is None else (plan.apertures.limited_by, plan.apertures.limited_other),
+        limits=_limits(plan.apertures),
     )
 
 

@@ -558,11 +558,11 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
     }
     if ap.limited_by is not None:  # what stopped each aperture short of its target (rule 6)
         names = sorted(set(ap.limited_by.tolist()) - {""})
-        code = np.zeros(n, dtype=np.int64)
+        why_code = np.zeros(n, dtype=np.int64)
         given = ap.limited_by != ""
-        code[given] = np.searchsorted(names, ap.limited_by[given].astype(str)) + 1
+        why_code[given] = np.searchsorted(names, ap.limited_by[given].astype(str)) + 1
         columns["target_area_um2"] = col(ap.target_area, 3)
-        columns["limited_by"] = _Coded(code, [None, *names])
+        columns["limited_by"] = _Coded(why_code, [None, *names])
         columns["limited_by_contact"] = ids(ap.limited_other)
     records = ContactRecords(columns, checked.findings)
     counts: dict[str, int] = {}
