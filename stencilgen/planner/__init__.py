@@ -92,7 +92,8 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
             m = c.members[is_strip[c.members]]
             base[m] = axis
             corner[m] = True
-    return {"is_strip": is_strip, "u": u, "base": base, "pitch": pitch, "side": side, "corner": corner}
+    slide = np.zeros(n)  # how far each strip is moved across its axis from the contact's centre
+    return {"is_strip": is_strip, "u": u, "base": base, "pitch": pitch, "side": side, "corner": corner, "slide": slide}
 
 
 def _size_strips(
@@ -100,7 +101,8 @@ def _size_strips(
 ) -> dict[str, np.ndarray]:
     """Width, extents and the length/tip that reach the volume target within the room there is."""
     polys = contacts.polygons.take(idx)
-    c = contacts.center[idx]
+    slide = lay["slide"][idx]
+    c = contacts.center[idx] + slide[:, None] * _rot90(lay["base"][idx])
     sgn = lay["side"][idx].astype(float)
     axis = lay["base"][idx] * sgn[:, None]
     u = lay["u"][idx]
@@ -115,8 +117,8 @@ def _size_strips(
     s = np.abs(axis[:, 0] * u[:, 1] - axis[:, 1] * u[:, 0])  # sin of the angle between strip and row
     w = np.minimum.reduce([rules.width_ratio * wc * s, p * s - rules.web_min_um, np.full(len(idx), rules.max_width_um)])
     w = np.maximum(w, 1.0)  # a pitch too fine for the web: a sliver, which the plan leaves out (rule 11)
-    oblique = np.flatnonzero(lay["corner"][idx])
-    if len(oblique):  # an oblique strip's far end stays inside its contact across the strip's whole width
+    oblique = np.flatnonzero(lay["corner"][idx] | (slide != 0))
+    if len(oblique):  # an oblique (or slid) strip's far end stays inside its contact across its whole width
         h1[oblique] = _far_edge(to_shapely(polys, oblique), c[oblique], axis[oblique], w[oblique], h1[oblique])
 
     d = contacts.d[idx]
@@ -142,13 +144,14 @@ def _size_strips(
                 np.sqrt(np.maximum(p * s - wc * s / 2, 0) ** 2 + L**2) - rules.clearance_um,
             ]
         )
-        # the whole aperture, tip included, stays narrower than its contact along the row (rule 3)
-        D_max = np.maximum(np.minimum(2 * r_room, wc * s - 1.0), w)
+        # the whole aperture, tip included, stays narrower than its contact along the row (rule 3): the
+        # tip is a disc, as wide along the row as across it, whatever the strip's angle
+        D_max = np.maximum(np.minimum(2 * r_room, wc - 1.0), w)
         D = strips.solve_tip_diameter(w, h1, h2, L, a_want, D_max)
         area = strips.tip_strip_area(w, h1, h2, L, D)
         # short of the target: the body is at its longest and the tip at its widest, which is either
         # the contact's width (rule 3: the length limit is the one to relax) or its neighbours' room
-        by_width = np.minimum(2 * r_room, wc * s - 1.0) >= wc * s - 1.0 - 1e-9
+        by_width = np.minimum(2 * r_room, wc - 1.0) >= wc - 1.0 - 1e-9
         why = np.where(by_width, "tip_extension_max", "room").astype(object)
     else:
         L = np.clip(a_want / w - (h1 + h2), 0.0, L_max)
@@ -208,10 +211,12 @@ def _shrink_strips(
     update: Any,
     violating: Any,
     min_width: float = 0.0,
+    only: np.ndarray | None = None,
 ) -> None:
     """Strips that break clearance, web or keep-in shrink: their tip, then their length (bisection
     per strip); strips still too close at their shortest get narrower. Where a corner strip and a
-    plain strip are too close, the corner strip gives way first."""
+    plain strip are too close, the corner strip gives way first. `only`: the strips (positions) that
+    may shrink; the others stand as they are."""
     L0, D0, w0 = g["L"].copy(), g["D"].copy(), g["w"].copy()
 
     def apply(k: np.ndarray, f: np.ndarray) -> None:
@@ -235,7 +240,8 @@ def _shrink_strips(
         g["L"][k] = 0.0
         update(k)
 
-    bad = np.flatnonzero(violating(strip_idx))
+    pool = np.arange(len(strip_idx)) if only is None else only
+    bad = pool[violating(strip_idx[pool])]
     if not len(bad):
         return
     floor = np.minimum(1.0, min_width / np.maximum(w0, 1e-9))  # narrowing stops at the printable width
@@ -404,8 +410,173 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
         if inner is not None:  # tips that cannot stay inside the outline go to the other side of the row
             turn(~shapely.contains(inner, room.geoms(strip_idx)))
         g = room.g
+        assert g is not None
+        _improve(contacts, lay, g, strip_idx, room, rules, inner)
     pads = _grow_pads(contacts, pad_idx, room, rules, inner)
     return _assemble(contacts, rows, lay, g, strip_idx, pads, room, rules, inner)
+
+
+#: slides tried for a strip short of its target, as fractions of the most it may move across its contact
+SLIDES = (-1.0, -2 / 3, -1 / 3, 1 / 3, 2 / 3, 1.0)
+
+
+def _improve(
+    contacts: Contacts,
+    lay: dict[str, np.ndarray],
+    g: dict[str, np.ndarray],
+    strip_idx: np.ndarray,
+    room: _Room,
+    rules: Rules,
+    inner: Any,
+) -> None:
+    """Strips held short of their target by the room around them use the freedom rule 6 leaves: each
+    may slide across its contact (still crossing it) and turn its tip to the other side (same_side).
+    Every such strip tries every variant at once, beside its neighbours as they stand, and keeps the
+    one that gives it the most solder; then strips changed side by side settle their own conflicts."""
+    short = np.flatnonzero((g["why"] == "room") & (g["area"] < g["a_want"] * (1 - 1e-6)))
+    area_now = _strip_area(g, rules)
+    short = short[area_now[short] < g["a_want"][short] * (1 - 1e-6)]
+    if not len(short):
+        return
+    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules)
+    best = sub.area(short_only=True)
+    start = best.copy()
+    side0 = sub.lay["side"][sub.k_ids].copy()
+    best_side, best_slide = side0.copy(), sub.lay["slide"][sub.k_ids].copy()
+    lo, hi = sub.slide_range()
+    d = sub.contacts.d[sub.k_ids]
+    enough = area_for_volume(rules.volume_min * volume_limit(d), rules, rules.transfer_efficiency_min)
+    # slides first; a turned tip (a same_side warning) only where it lifts the contact to volume_min
+    for flip in (False, True):
+        turned = -side0 if flip else side0
+        floor = np.where(flip & (best < enough), enough, best * (1 + 1e-9) + 1e-6)
+        if flip and not (best < enough).any():
+            break
+        for f in ((0.0,) if flip else ()) + SLIDES:
+            slide = np.where(f < 0, -f * lo, f * hi)
+            area = sub.trial(turned, slide, inner)
+            better = (area > floor) & (area > best * (1 + 1e-9) + 1e-6)
+            best = np.where(better, area, best)
+            best_side = np.where(better, turned, best_side)
+            best_slide = np.where(better, slide, best_slide)
+    # the choices side by side: a strip that now does worse than it did (its neighbours chose too), or
+    # breaks a rule, takes its first shape back
+    slide0 = np.zeros(len(side0))
+    for _ in range(4):
+        area = sub.trial(best_side, best_slide, inner)
+        worse = area < start * (1 - 1e-9) - 1e-6
+        if not worse.any():
+            break
+        best_side = np.where(worse, side0, best_side)
+        best_slide = np.where(worse, slide0, best_slide)
+    sub.write_back(g, lay, room)
+
+
+def _strip_area(g: dict[str, np.ndarray], rules: Rules) -> np.ndarray:
+    if rules.strategy == "tip":
+        return strips.tip_strip_area(g["w"], g["h1"], g["h2"], g["L"], g["D"])
+    return strips.plain_strip_area(g["w"], g["h1"], g["h2"], g["L"])
+
+
+class _Neighbourhood:
+    """The strips `short` (positions in strip_idx) with every contact and aperture within their reach:
+    a small plan of its own, where only those strips change."""
+
+    def __init__(
+        self,
+        contacts: Contacts,
+        lay: dict[str, np.ndarray],
+        g: dict[str, np.ndarray],
+        strip_idx: np.ndarray,
+        room: _Room,
+        short: np.ndarray,
+        rules: Rules,
+    ) -> None:
+        self.rules = rules
+        ids = strip_idx[short]
+        reach = float(2 * np.max(lay["pitch"][ids]) + np.max(contacts.length[ids])) + rules.web_min_um
+        reach += rules.clearance_um
+        box = room.shapes.boxes()
+        _, b = box_pairs(box[ids], room.pad_box, reach)
+        S = np.unique(np.concatenate([ids, b]))  # contact ids of the neighbourhood, sorted
+        self.S = S
+        self.contacts = contacts.take(S)
+        self.lay = {key: value[S] for key, value in lay.items()}
+        pos = np.full(len(contacts), -1, dtype=np.int64)
+        pos[strip_idx] = np.arange(len(strip_idx))
+        in_s = pos[S] >= 0
+        self.local_strips = np.flatnonzero(in_s)  # local contact ids that hold strips
+        self.global_pos = pos[S][in_s]  # their positions in the plan's strip_idx
+        self.g = {key: value[self.global_pos].copy() for key, value in g.items()}
+        local = np.searchsorted(S, ids)
+        self.k_ids = local  # local contact ids of the strips that change
+        self.k = np.searchsorted(self.local_strips, local)  # their positions among the local strips
+        self.room = _Room(self.contacts, self.g, self.local_strips, rules)
+        local_of = {int(c): i for i, c in enumerate(S.tolist())}
+        for c_id, geom in room.pad_geoms.items():
+            if c_id in local_of:
+                self.room.pad_geoms[local_of[c_id]] = geom
+        self.room.build()
+
+    def slide_range(self) -> tuple[np.ndarray, np.ndarray]:
+        """How far each changing strip may slide either way across its axis and still lie across its
+        contact for its whole width (negative, positive)."""
+        polys = self.contacts.polygons.take(self.k_ids)
+        perp = _rot90(self.lay["base"][self.k_ids])
+        c = self.contacts.center[self.k_ids]
+        proj = polys.coords - np.repeat(c, polys.counts, axis=0)
+        across = np.einsum("ij,ij->i", proj, np.repeat(perp, polys.counts, axis=0))
+        starts = polys.offsets[:-1]
+        half = self.g["w"][self.k] / 2
+        lo = np.minimum(np.minimum.reduceat(across, starts) + half, 0.0)
+        hi = np.maximum(np.maximum.reduceat(across, starts) - half, 0.0)
+        return lo, hi
+
+    def area(self, short_only: bool = False) -> np.ndarray:
+        a = _strip_area(self.g, self.rules)
+        return a[self.k] if short_only else a
+
+    def trial(self, side: np.ndarray, slide: np.ndarray, inner: Any) -> np.ndarray:
+        """The changing strips with these sides and slides, sized and then shrunk where they break a
+        rule beside the others; their areas."""
+        self.lay["side"][self.k_ids] = side
+        self.lay["slide"][self.k_ids] = slide
+        sized = _size_strips(self.contacts, self.k_ids, self.lay, self.rules)
+        for key, value in sized.items():
+            self.g[key][self.k] = value
+        self.room.g = self.g
+        self.room.build()
+        self.settle(inner)
+        area = self.area(short_only=True)
+        # a variant that still breaks a rule at its smallest is no choice
+        broken = self.room.violating(self.k_ids, None, True, inner)
+        return np.where(broken, -1.0, area)
+
+    def settle(self, inner: Any) -> None:
+        def violating(which: np.ndarray, ignore: np.ndarray | None = None, web: bool = True) -> np.ndarray:
+            return self.room.violating(which, ignore, web, inner)
+
+        _shrink_strips(
+            self.g,
+            self.local_strips,
+            self.lay["corner"],
+            self.room.update,
+            violating,
+            self.rules.min_aperture_um,
+            only=self.k,
+        )
+
+    def write_back(self, g: dict[str, np.ndarray], lay: dict[str, np.ndarray], room: _Room) -> None:
+        """The changed strips into the whole plan, and the plan's pairs found again around them."""
+        at = self.global_pos[self.k]
+        for key in g:
+            g[key][at] = self.g[key][self.k]
+        ids = self.S[self.k_ids]
+        lay["side"][ids] = self.lay["side"][self.k_ids]
+        lay["slide"][ids] = self.lay["slide"][self.k_ids]
+        room.g = g
+        room.update(at)
+        room.pairs()
 
 
 def _no_limits(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
