@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import shapely
@@ -35,6 +37,7 @@ def shapes(plan):
 
 
 # 54 x 110 um pads at 100 um: a strip reaches the volume target with its length and a bulbous tip
+SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sample_layouts")
 RING = synth.ring(side=2400, pitch=100.0, count=19, pad=(54.0, 110.0))
 
 
@@ -327,3 +330,28 @@ def test_no_clearance_still_means_no_touching():
     a, b = shapely.STRtree(pads).query(ap, predicate="intersects")
     assert (a == b).all()
     assert "error" not in check_plan(plan, rules).status
+
+
+def test_candidate_pairs_hold_every_pair_within_reach_after_strips_moved():
+    """The pairs the planner hands the checks (found again around the strips that slid or turned)
+    hold every aperture within REPORT_REACH x clearance of another contact and x web of another aperture."""
+    from stencilgen.model import REPORT_REACH
+    from stencilgen.readers import read_layout
+
+    layout = read_layout(os.path.join(SAMPLES, "ring_100um.gds"), "9/0")
+    rules = Rules()
+    plan = plan_stencil(layout.contacts, find_rows(layout.contacts), rules)
+    from stencilgen.checks import same_side
+
+    assert plan.near is not None and len(same_side(plan.contacts, plan.rows, plan.apertures)) > 0  # tips turned
+    ap, pads = shapes(plan)
+    pa, pc, qa, qb = plan.near
+    have = np.flatnonzero([x is not None for x in ap])
+    tree = shapely.STRtree(pads)
+    a, c = tree.query(ap[have], predicate="dwithin", distance=REPORT_REACH * rules.clearance_um - 0.01)
+    want = {(int(have[i]), int(j)) for i, j in zip(a, c, strict=True) if have[i] != j}
+    assert want <= set(zip(pa.tolist(), pc.tolist(), strict=True))
+    tree = shapely.STRtree(ap[have])
+    a, b = tree.query(ap[have], predicate="dwithin", distance=REPORT_REACH * rules.web_min_um - 0.01)
+    want = {(int(have[i]), int(have[j])) for i, j in zip(a, b, strict=True) if i < j}
+    assert want <= set(zip(qa.tolist(), qb.tolist(), strict=True))

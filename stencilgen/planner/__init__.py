@@ -314,15 +314,31 @@ class _Room:
             self.shapes.disc_center[ids] = g["center"][k] + (g["h2"][k] + g["L"][k])[:, None] * g["axis"][k]
             self.shapes.disc_r[ids] = D / 2
 
-    def pairs(self) -> None:
+    def pairs(self, moved: np.ndarray | None = None) -> None:
         """Candidate pairs within the reach of the report (the checks take them over), and those
-        within clearance_um and web_min_um (the planner's own concern)."""
+        within clearance_um and web_min_um (the planner's own concern). `moved`: only these apertures
+        (contact ids) changed since the pairs were last found; the others' pairs stand."""
         rules = self.rules
         box = self.shapes.boxes()
-        pa, pc = box_pairs(box, self.pad_box, REPORT_REACH * rules.clearance_um + 1e-6)
+        pad_reach, ap_reach = REPORT_REACH * rules.clearance_um + 1e-6, REPORT_REACH * rules.web_min_um + 1e-6
+        if moved is None:
+            pa, pc = box_pairs(box, self.pad_box, pad_reach)
+            qa, qb = box_pairs(box, box, ap_reach, same=True)
+        else:
+            mark = np.zeros(self.n, dtype=bool)
+            mark[moved] = True
+            pa, pc, qa, qb = self.near
+            keep = ~mark[pa]
+            a, c = box_pairs(box[moved], self.pad_box, pad_reach)
+            pa, pc = np.concatenate([pa[keep], moved[a]]), np.concatenate([pc[keep], c])
+            keep = ~(mark[qa] | mark[qb])
+            a, b = box_pairs(box[moved], box, ap_reach)
+            a = moved[a]
+            lo, hi = np.minimum(a, b), np.maximum(a, b)
+            fresh = (lo != hi) & ~(mark[lo] & mark[hi] & (a != lo))  # a pair of two moved ones once
+            qa, qb = np.concatenate([qa[keep], lo[fresh]]), np.concatenate([qb[keep], hi[fresh]])
         other = pa != pc
         pa, pc = pa[other], pc[other]
-        qa, qb = box_pairs(box, box, REPORT_REACH * rules.web_min_um + 1e-6, same=True)
         self.near = (pa, pc, qa, qb)
         close = box_gap(box[pa], self.pad_box[pc]) <= rules.clearance_um
         self.pad_pairs = (pa[close], pc[close])
@@ -417,7 +433,7 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
 
 
 #: slides tried for a strip short of its target, as fractions of the most it may move across its contact
-SLIDES = (-1.0, -2 / 3, -1 / 3, 1 / 3, 2 / 3, 1.0)
+SLIDES = (-1.0, -0.5, 0.5, 1.0)
 
 
 def _improve(
@@ -576,7 +592,7 @@ class _Neighbourhood:
         lay["slide"][ids] = self.lay["slide"][self.k_ids]
         room.g = g
         room.update(at)
-        room.pairs()
+        room.pairs(moved=np.sort(ids))
 
 
 def _no_limits(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
