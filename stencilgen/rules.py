@@ -38,6 +38,7 @@ class Rules:
     strategy: str = "tip"
     oblique_scope: str = "corners"
     oblique_angle_deg: float | None = None
+    oblique_min_deg: float = 30.0  # a corner's common strip direction stays this far from each row
     tip_extension_max: float = 1.0  # in pitches: how far a strip body may run beyond its contact
     # volume
     thickness_um: float = 20.0
@@ -117,6 +118,7 @@ DOCS = {
     "clearance_um": "least distance from an aperture to any contact but its own",
     "strategy": '"tip": bulbous tips on alternating sides; "offset": centroids offset alternately',
     "oblique_scope": '"corners": oblique strips where rows meet; "all": one direction for the whole element',
+    "oblique_min_deg": "a corner may turn its common strip direction from the bisector, keeping this far from each row",
     "oblique_angle_deg": "force the oblique strip direction (degrees); default: bisector of the rows' normals",
     "tip_extension_max": "a strip body may run this many pitches beyond its contact before its tip grows",
     "thickness_um": "stencil foil thickness",
@@ -172,6 +174,8 @@ def validate(rules: Rules, source: str = "") -> Rules:
         raise _err(source, "oblique_angle_deg", "must be a finite angle in degrees")
     if rules.thickness_um > 500:
         raise _err(source, "thickness_um", f"{rules.thickness_um:g} um is no stencil foil (at most 500 um; meant um?)")
+    if not 0 <= rules.oblique_min_deg < 90:
+        raise _err(source, "oblique_min_deg", "must lie between 0 and 90")
     if not 0 < rules.corner_min_angle_deg < 90:
         raise _err(source, "corner_min_angle_deg", "must lie between 0 and 90")
     return rules

@@ -275,6 +275,8 @@ class _Room:
         self.pad_box = self.pads.boxes()
         self.pad_geoms: dict[int, Any] = {}
         self.shapes = Shapes.of(Polygons.from_list([]))
+        empty = np.zeros(0, dtype=np.int64)
+        self.near: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = (empty, empty, empty, empty)
 
     def set_pads(self, idx: np.ndarray, geoms: np.ndarray) -> None:
         for i, geom in zip(idx.tolist(), geoms, strict=True):
@@ -427,6 +429,8 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
             turn(~shapely.contains(inner, room.geoms(strip_idx)))
         g = room.g
         assert g is not None
+        if rules.oblique_scope == "corners" and rules.oblique_angle_deg is None:
+            _corner_directions(contacts, rows, lay, g, strip_idx, room, rules, inner)
         _improve(contacts, lay, g, strip_idx, room, rules, inner)
     pads = _grow_pads(contacts, pad_idx, room, rules, inner)
     return _assemble(contacts, rows, lay, g, strip_idx, pads, room, rules, inner)
@@ -486,6 +490,96 @@ def _improve(
         best_side = np.where(worse, side0, best_side)
         best_slide = np.where(worse, slide0, best_slide)
     sub.write_back(g, lay, room)
+
+
+#: rotations tried for a corner's common strip direction, as fractions of the most each way
+TURNS = (-1.0, -0.5, 0.5, 1.0)
+
+
+def corner_turns(corner: Any, rows: RowSet, min_deg: float) -> tuple[float, float]:
+    """How far (degrees, clockwise negative) a corner's common strip direction may turn from the
+    bisector and keep at least `min_deg` from each of its rows' lines (rule 5)."""
+    u = [rows.rows[r].direction for r in corner.rows]
+    base = float(np.degrees(np.arctan2(corner.bisector[1], corner.bisector[0])))
+    phis = np.arange(-89.0, 89.5, 0.5)
+    ang = np.radians(base + phis)
+    d = np.stack([np.cos(ang), np.sin(ang)], axis=1)
+    sep = np.min([np.degrees(np.arccos(np.clip(np.abs(d @ ui), 0, 1))) for ui in u], axis=0)
+    ok = sep >= min_deg - 1e-9
+    zero = int(np.argmin(np.abs(phis)))
+    if not ok[zero]:
+        return 0.0, 0.0
+    lo = zero
+    while lo > 0 and ok[lo - 1]:
+        lo -= 1
+    hi = zero
+    while hi < len(phis) - 1 and ok[hi + 1]:
+        hi += 1
+    return float(phis[lo]), float(phis[hi])
+
+
+def _corner_directions(
+    contacts: Contacts,
+    rows: RowSet,
+    lay: dict[str, np.ndarray],
+    g: dict[str, np.ndarray],
+    strip_idx: np.ndarray,
+    room: _Room,
+    rules: Rules,
+    inner: Any,
+) -> None:
+    """Rule 5: a corner whose strips fall short of their target at the bisector tries other common
+    directions (at least oblique_min_deg from each row) and keeps the one that gives its contacts the
+    most solder, the worst of them first. All corners try at once, each beside the rest as it stands."""
+    pos = np.full(len(contacts), -1, dtype=np.int64)
+    pos[strip_idx] = np.arange(len(strip_idx))
+    area = _strip_area(g, rules)
+    ratio = area / np.maximum(g["a_want"], 1e-12)
+    chosen, spans, members = [], [], []
+    for k, c in enumerate(rows.corners):
+        m = pos[c.members[lay["is_strip"][c.members] & lay["corner"][c.members]]]
+        m = m[m >= 0]
+        if not len(m) or ratio[m].min() >= 1 - 1e-6:
+            continue
+        lo, hi = corner_turns(c, rows, rules.oblique_min_deg)
+        if hi - lo < 1e-9:
+            continue
+        chosen.append(k)
+        spans.append((lo, hi))
+        members.append(m)
+    if not chosen:
+        return
+    short = np.concatenate(members)
+    which = np.concatenate([np.full(len(m), j) for j, m in enumerate(members)])
+    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules)
+    want = sub.g["a_want"][sub.k]
+    side0 = sub.lay["side"][sub.k_ids].copy()
+    slide0 = np.zeros(len(side0))
+    base0 = sub.lay["base"][sub.k_ids].copy()
+
+    def score(area: np.ndarray) -> np.ndarray:
+        """Per corner: the worst contact's share of its target, then the mean (lexicographic)."""
+        r = np.where(area < 0, -1.0, area / want)
+        worst = np.full(len(chosen), np.inf)
+        np.minimum.at(worst, which, r)
+        mean = np.bincount(which, r, len(chosen)) / np.maximum(np.bincount(which, None, len(chosen)), 1)
+        return worst + 1e-3 * mean
+
+    now = sub.area(short_only=True)  # the strips as planned so far
+    first = score(now)
+    best_score = first.copy()
+    best_base = base0.copy()
+    span = np.array(spans)
+    for f in TURNS:
+        phi = np.radians(np.where(f < 0, -f * span[:, 0], f * span[:, 1]))[which]
+        cos, sin = np.cos(phi), np.sin(phi)
+        base = np.stack([cos * base0[:, 0] - sin * base0[:, 1], sin * base0[:, 0] + cos * base0[:, 1]], axis=1)
+        s = score(sub.trial(side0, slide0, inner, base))
+        better = s > best_score + 1e-6
+        best_score = np.where(better, s, best_score)
+        best_base = np.where(better[which][:, None], base, best_base)
+    final = score(sub.trial(side0, slide0, inner, best_base))
+    sub.write_back(g, lay, room, (final > first + 1e-6)[which])  # corners that gain; the rest stay
 
 
 def _strip_area(g: dict[str, np.ndarray], rules: Rules) -> np.ndarray:
@@ -552,11 +646,13 @@ class _Neighbourhood:
         a = _strip_area(self.g, self.rules)
         return a[self.k] if short_only else a
 
-    def trial(self, side: np.ndarray, slide: np.ndarray, inner: Any) -> np.ndarray:
-        """The changing strips with these sides and slides, sized and then shrunk where they break a
-        rule beside the others; their areas."""
+    def trial(self, side: np.ndarray, slide: np.ndarray, inner: Any, base: np.ndarray | None = None) -> np.ndarray:
+        """The changing strips with these sides, slides (and strip directions), sized and then shrunk
+        where they break a rule beside the others; their areas (-1 where a rule stays broken)."""
         self.lay["side"][self.k_ids] = side
         self.lay["slide"][self.k_ids] = slide
+        if base is not None:
+            self.lay["base"][self.k_ids] = base
         sized = _size_strips(self.contacts, self.k_ids, self.lay, self.rules)
         for key, value in sized.items():
             self.g[key][self.k] = value
@@ -566,6 +662,7 @@ class _Neighbourhood:
         area = self.area(short_only=True)
         # a variant that still breaks a rule at its smallest is no choice
         broken = self.room.violating(self.k_ids, None, True, inner)
+        broken |= self.g["w"][self.k] < self.rules.min_aperture_um - 1e-9  # a sliver does not print
         return np.where(broken, -1.0, area)
 
     def settle(self, inner: Any) -> None:
@@ -582,14 +679,22 @@ class _Neighbourhood:
             only=self.k,
         )
 
-    def write_back(self, g: dict[str, np.ndarray], lay: dict[str, np.ndarray], room: _Room) -> None:
-        """The changed strips into the whole plan, and the plan's pairs found again around them."""
-        at = self.global_pos[self.k]
+    def write_back(
+        self, g: dict[str, np.ndarray], lay: dict[str, np.ndarray], room: _Room, keep: np.ndarray | None = None
+    ) -> None:
+        """The changed strips (those `keep` marks) into the whole plan, and the plan's pairs found
+        again around them."""
+        k = self.k if keep is None else self.k[keep]
+        k_ids = self.k_ids if keep is None else self.k_ids[keep]
+        if not len(k):
+            return
+        at = self.global_pos[k]
         for key in g:
-            g[key][at] = self.g[key][self.k]
-        ids = self.S[self.k_ids]
-        lay["side"][ids] = self.lay["side"][self.k_ids]
-        lay["slide"][ids] = self.lay["slide"][self.k_ids]
+            g[key][at] = self.g[key][k]
+        ids = self.S[k_ids]
+        lay["side"][ids] = self.lay["side"][k_ids]
+        lay["slide"][ids] = self.lay["slide"][k_ids]
+        lay["base"][ids] = self.lay["base"][k_ids]
         room.g = g
         room.update(at)
         room.pairs(moved=np.sort(ids))

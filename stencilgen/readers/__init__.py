@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -191,3 +192,67 @@ def read_outline(
     if not parts:
         raise input_error(path, f"no closed outline on layer {layer}")
     return shapely.union_all(parts)
+
+
+@dataclass(frozen=True)
+class Extent:
+    """What is drawn in a layout, on all layers (um): the chosen cell's bounding box and, for an element
+    cell placed many times (a wafer of dies), the element cell's own (in its coordinates), if known."""
+
+    box: tuple[float, float, float, float] | None
+    element_box: tuple[float, float, float, float] | None = None
+
+
+def read_extent(layout: Layout, units: str | None = None) -> Extent:
+    """The bounding box of everything drawn in the layout's cell on all layers (RULES.md rule 8: the
+    default keep-in). KLayout reads GDSII and OASIS; ezdxf the DXF modelspace. None where the file
+    cannot tell (a reader that fails here has already read the pads: the keep-in is then left out)."""
+    path = layout.path
+    if layout.format == "dxf":
+        return Extent(_dxf_extent(path, units))
+    try:
+        import klayout.db as db
+
+        ly = db.Layout()
+        ly.read(path)
+        top = ly.cell(layout.cell)
+        if top is None:
+            return Extent(None)
+        box = _box(top.dbbox())
+        element = None
+        if layout.instances is not None and layout.instances.gap_um is None:
+            # the element cell: the one cell under the top that holds the pad layer's shapes itself
+            layer, datatype = (int(x) for x in layout.layer.split("/"))
+            li = ly.find_layer(layer, datatype)
+            holders = [
+                ly.cell(ci) for ci in top.called_cells() if li is not None and not ly.cell(ci).shapes(li).is_empty()
+            ]
+            if len(holders) == 1:
+                element = _box(holders[0].dbbox())
+        return Extent(box, element)
+    except (RuntimeError, ValueError, OSError):
+        return Extent(None)
+
+
+def _box(b: Any) -> tuple[float, float, float, float] | None:
+    """A KLayout DBox as (x0, y0, x1, y1) um, None if empty."""
+    if b.empty():
+        return None
+    return (float(b.left), float(b.bottom), float(b.right), float(b.top))
+
+
+def _dxf_extent(path: str, units: str | None) -> tuple[float, float, float, float] | None:
+    try:
+        import ezdxf
+        from ezdxf import bbox
+
+        from .dxf import _units
+
+        doc = ezdxf.readfile(path)
+        scale = _units(path, doc, units)
+        ext = bbox.extents(doc.modelspace(), fast=True)
+    except Exception:  # the pads were read: an extent that cannot be worked out is left out
+        return None
+    if not ext.has_data:
+        return None
+    return (ext.extmin.x * scale, ext.extmin.y * scale, ext.extmax.x * scale, ext.extmax.y * scale)
