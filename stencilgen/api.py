@@ -19,20 +19,21 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import __version__, forked
-from .checks import Checked, check_plan
 from .errors import StencilgenError, UsageError
 from .model import Layout, Plan
-from .planner import plan_stencil
 from .readers import read_outline
 from .report import column, plan_report, write_report
 from .rows import find_layout_rows, layout_rows
 from .rules import Rules
 from .writers import atomic_write, check_targets, ensure_dir, safe_name
+
+if TYPE_CHECKING:  # the planner and the checks are imported when a plan is made (not for inspect)
+    from .checks import Checked
 
 __all__ = ["FORMATS", "CheckedStencil", "KeepIn", "PlannedStencil", "check", "inspect", "plan"]
 
@@ -259,6 +260,8 @@ class PlannedStencil(_Judged):
         self._checked = checked  # a wafer's, checked once per die and placed; else checked when asked
 
     def _check(self) -> Checked:
+        from .checks import check_plan
+
         return self._checked if self._checked is not None else check_plan(self.plan, self.rules, self.keep_in)
 
     def write(
@@ -404,6 +407,8 @@ def plan(layout: Layout, rules: Rules | None = None, *, keep_in: Any = None, str
     file ("39/0"), a KeepIn (a layer with bbox or units), a shapely geometry in um, or None.
     strict: warnings count as errors in `exit_code`.
     The plan is checked when its figures are first asked for (or while `write` writes the files)."""
+    from .planner import plan_stencil
+
     rules = _rules(rules)
     _same_reading(layout, rules)
     rows, element_rows = layout_rows(layout.contacts, layout.instances, rules)
@@ -463,9 +468,9 @@ def inspect(layout: Layout, rules: Rules | None = None) -> dict[str, Any]:
 def _plan_once_per_element(layout: Layout, rows: Any, element_rows: Any, rules: Rules) -> tuple[Plan, Checked] | None:
     """A wafer: plan and check the die once and repeat it in every placement, when no aperture of one
     placement can come near another placement (else None, and the whole layout is planned at once)."""
-    from .checks import place_checked
+    from .checks import check_plan, place_checked
     from .geometry import placements_disjoint
-    from .planner import aperture_polygons, place_plan
+    from .planner import aperture_polygons, place_plan, plan_stencil
 
     inst = layout.instances
     assert inst is not None
