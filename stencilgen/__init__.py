@@ -2,9 +2,12 @@
 
 The public API is imported lazily so that `stencilgen --version` stays instant:
 
-    from stencilgen import read_layout, find_rows
-    layout = read_layout("die.gds", layer="9/0")
-    rows = find_rows(layout.contacts)
+    import stencilgen
+    layout = stencilgen.read_layout("die.gds", layer="9/0")
+    planned = stencilgen.plan(layout, rules=None)          # None: the rules' defaults
+    planned.write("out/", formats=("gerber", "dxf", "gds", "html"))
+    checked = stencilgen.check(layout, "out/die.gbr")
+    rules = stencilgen.Rules.load("my-rules.toml")
 """
 
 from __future__ import annotations
@@ -16,8 +19,15 @@ __version__ = "0.1.0"
 
 _API = {
     "read_layout": "stencilgen.readers",
+    "read_outline": "stencilgen.readers",
     "find_rows": "stencilgen.rows",
     "find_layout_rows": "stencilgen.rows",
+    "plan": "stencilgen.api",
+    "check": "stencilgen.api",
+    "inspect": "stencilgen.api",
+    "KeepIn": "stencilgen.api",
+    "PlannedStencil": "stencilgen.api",
+    "CheckedStencil": "stencilgen.api",
     "Rules": "stencilgen.rules",
     "StencilgenError": "stencilgen.errors",
     "inspect_report": "stencilgen.report",
@@ -28,5 +38,7 @@ __all__ = ["__version__", *sorted(_API)]
 
 def __getattr__(name: str) -> Any:
     if name in _API:
-        return getattr(import_module(_API[name]), name)
+        value = getattr(import_module(_API[name]), name)
+        globals()[name] = value  # found once
+        return value
     raise AttributeError(f"module 'stencilgen' has no attribute {name!r}")

@@ -118,13 +118,12 @@ def inspect(
       stencilgen inspect die.gds --layer 9/0
       stencilgen inspect pads.dxf --layer PADS --units mm --json
     """
+    from .api import inspect as inspect_layout
     from .readers import read_layout
-    from .report import inspect_report, inspect_text
-    from .rows import find_layout_rows
+    from .report import inspect_text
 
     layout = read_layout(file, layer=layer, cell=cell, units=units, max_contacts=max_contacts, list_layers=True)
-    rows = find_layout_rows(layout.contacts, layout.instances)
-    doc = inspect_report(layout, rows)
+    doc = inspect_layout(layout)
     if as_json:
         _emit_json(doc)
     elif not quiet:
@@ -132,6 +131,7 @@ def inspect(
 
 
 def _rules(path: str | None, **overrides: Any) -> Any:
+    """The rules file (or the defaults) with the command's options over it."""
     from .rules import load_rules, rules_from_mapping
 
     rules = load_rules(path)

@@ -68,6 +68,11 @@ class Rules:
     def replace(self, **changes: Any) -> Rules:
         return validate(dataclasses.replace(self, **changes))
 
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], base: Rules | None = None) -> Rules:
+        """The rules of a TOML file (any subset of the keys), over `base` or the defaults."""
+        return load_rules(path, base)
+
 
 LENGTH_KEYS = {f.name for f in fields(Rules) if f.name.endswith("_um")}
 CHOICES = {"strategy": ("tip", "offset"), "oblique_scope": ("corners", "all"), "degenerate": ("repair", "drop")}

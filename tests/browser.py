@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 
 CHROMIUM = "/usr/bin/chromium"
@@ -18,11 +17,9 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def have_chromium() -> bool:
-    return os.path.exists(CHROMIUM)
-
-
-def run_chromium(args: list[str], profile: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def run_chromium(
+    args: list[str], profile: str, timeout: float = 60, chromium: str = CHROMIUM
+) -> subprocess.CompletedProcess:
     """Run Chromium headless with a fresh profile folder."""
-    cmd = [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
+    cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)

@@ -12,6 +12,20 @@ REALWORLD = os.path.join(os.path.dirname(ROOT), "shared", "realworld")
 
 sys.path.insert(0, HERE)
 
+import tools  # noqa: E402
+
+
+@pytest.fixture
+def gerbv() -> str:
+    """gerbv's executable; without it the test is skipped (tools.py)."""
+    return tools.need("gerbv")
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Chromium's executable; without it the test is skipped (tools.py)."""
+    return tools.need("chromium")
+
 
 @pytest.fixture
 def realworld() -> str:

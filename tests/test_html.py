@@ -10,7 +10,7 @@ import zlib
 from html.parser import HTMLParser
 
 import pytest
-from browser import CHROMIUM, run_chromium
+from browser import run_chromium
 from conftest import SAMPLES
 
 import stencilgen.html as report_html
@@ -18,10 +18,6 @@ from stencilgen.html import html_report
 from stencilgen.rules import Rules
 from stencilgen.run import Options, plan_file
 
-needs_chromium = pytest.mark.skipif(
-    not os.path.exists(CHROMIUM),
-    reason=f"{CHROMIUM} is missing (Debian: apt-get install -y --no-install-recommends chromium)",
-)
 SVG_NS = "http://www.w3.org/2000/svg"
 
 
@@ -274,13 +270,14 @@ def png_rows(path: str) -> tuple[int, int, list[bytes]]:
     return width, height, [raw[k * stride : (k + 1) * stride] for k in range(height)]
 
 
-@needs_chromium
-def test_browser_screenshot(ring, tmp_path):
+def test_browser_screenshot(chromium, ring, tmp_path):
     _, _, page = ring
     path = tmp_path / "report.html"
     path.write_text(page, encoding="utf-8")
     png = tmp_path / "shot.png"
-    run_chromium([f"--screenshot={png}", "--window-size=1200,1600", path.as_uri()], str(tmp_path / "profile"))
+    run_chromium(
+        [f"--screenshot={png}", "--window-size=1200,1600", path.as_uri()], str(tmp_path / "profile"), 60, chromium
+    )
     assert png.exists() and png.stat().st_size > 10_000
     width, height, rows = png_rows(str(png))
     assert (width, height) == (1200, 1600)
@@ -289,14 +286,15 @@ def test_browser_screenshot(ring, tmp_path):
     assert len(set(b"".join(rows))) > 50
 
 
-@needs_chromium
 @pytest.mark.parametrize("descending", [False, True])
-def test_browser_runs_the_script_and_sorts(ring, tmp_path, descending):
+def test_browser_runs_the_script_and_sorts(chromium, ring, tmp_path, descending):
     doc, _, page = ring
     path = tmp_path / "report.html"
     path.write_text(page, encoding="utf-8")
     url = path.as_uri() + ("#sort=-volume_ratio" if descending else "#sort=volume_ratio")
-    done = run_chromium(["--enable-logging=stderr", "--v=0", "--dump-dom", url], str(tmp_path / "profile"))
+    done = run_chromium(
+        ["--enable-logging=stderr", "--v=0", "--dump-dom", url], str(tmp_path / "profile"), 60, chromium
+    )
     dom = done.stdout
     bad_lines = [
         line

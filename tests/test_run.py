@@ -38,19 +38,19 @@ def test_a_failing_stencil_writer_leaves_no_report(tmp_path, monkeypatch) -> Non
 def test_a_failing_report_leaves_no_stencil_and_files_found_stay(tmp_path, monkeypatch, fails) -> None:
     """A run that fails leaves no part of its set (the stencil files were whole, but a set without its
     report is not what a CI step should pick up); files it did not write are left alone."""
-    import stencilgen.run as run
+    import stencilgen.api as api
 
     def broken(path, *args, **kwargs):
         raise OutputError(f"{path}: cannot be written (disk full)")
 
-    monkeypatch.setattr(run, "_write_json" if fails == "json" else "_write_html", broken)
+    monkeypatch.setattr(api, "_write_json" if fails == "json" else "_write_html", broken)
     (tmp_path / "notes.txt").write_text("mine")
     (tmp_path / "ring_100um.gds").write_text("an earlier run's, about to be replaced")
     with pytest.raises(OutputError, match="disk full"):
         plan_file(SAMPLE, str(tmp_path), Rules(), Options(layer="9/0"))
     assert sorted(os.listdir(tmp_path)) == ["notes.txt"]
     # no GDS asked for: the one that was there stays
-    monkeypatch.setattr(run, "_write_json", broken)
+    monkeypatch.setattr(api, "_write_json", broken)
     (tmp_path / "ring_100um.gds").write_text("an earlier run's")
     with pytest.raises(OutputError, match="disk full"):
         plan_file(SAMPLE, str(tmp_path), Rules(), Options(layer="9/0", formats=("gerber",)))

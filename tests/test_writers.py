@@ -44,12 +44,16 @@ def test_gerber_geometry_klayout(planned):
     np.testing.assert_allclose(np.sort(got.areas_um2), np.sort(want), rtol=5e-3)
 
 
-def test_gerber_gerbv_and_pygerber_strict(planned):
-    out, result = planned
-    assert validators.gerbv_problems(paths(out)[".gbr"]) == []
+def test_gerber_pygerber_strict(planned):
+    out, _result = planned
     validators.pygerber_strict(paths(out)[".gbr"])
+
+
+def test_gerber_gerbv(gerbv, planned):
+    out, result = planned
+    assert validators.gerbv_problems(paths(out)[".gbr"], gerbv) == []
     # the reference viewer draws the same area (pixels of 1 um)
-    assert validators.gerbv_area_um2(paths(out)[".gbr"]) == pytest.approx(report_areas(result).sum(), rel=0.015)
+    assert validators.gerbv_area_um2(paths(out)[".gbr"], gerbv) == pytest.approx(report_areas(result).sum(), rel=0.015)
 
 
 def test_gerber_x2_values(planned):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import warnings
 from dataclasses import dataclass
@@ -88,14 +87,12 @@ def gdstk_gds(path: str, layer: tuple[int, int] = (1, 0)) -> Reading:
     return Reading(len(polys), float(areas.sum()), areas[order], centers[order])
 
 
-def gerbv_problems(path: str) -> list[str]:
+def gerbv_problems(path: str, gerbv: str = "gerbv") -> list[str]:
     """gerbv always exits 0: its verdict is stderr. X2 attribute lines are the only accepted noise."""
-    if shutil.which("gerbv") is None:
-        raise RuntimeError("gerbv is not installed (apt-get install gerbv)")
     out = os.path.splitext(path)[0] + ".gerbv.png"
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
     r = subprocess.run(
-        ["gerbv", "-x", "png", "-D", "2540", "-B", "0", "-o", out, path], capture_output=True, text=True, env=env
+        [gerbv, "-x", "png", "-D", "2540", "-B", "0", "-o", out, path], capture_output=True, text=True, env=env
     )
     ok_noise = re.compile(r"Unknown RS-274X extension found %T[FAOD]%")
     bad = [ln for ln in r.stderr.splitlines() if ("CRITICAL" in ln or "WARNING" in ln) and not ok_noise.search(ln)]
@@ -128,14 +125,14 @@ def ezdxf_strict(path: str) -> tuple[int, int, list]:
     return len(auditor.errors), len(auditor.fixes), list(doc.modelspace())
 
 
-def gerbv_area_um2(path: str, dpi: int = 25400) -> float:
+def gerbv_area_um2(path: str, gerbv: str = "gerbv", dpi: int = 25400) -> float:
     """Area gerbv renders (pixels lit at `dpi`, 25400 dpi = 1 um per pixel)."""
     from PIL import Image
 
     out = os.path.splitext(path)[0] + ".area.png"
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
     subprocess.run(
-        ["gerbv", "-x", "png", "-D", str(dpi), "-B", "0", "-f", "#FFFFFF", "-b", "#000000", "-o", out, path],
+        [gerbv, "-x", "png", "-D", str(dpi), "-B", "0", "-f", "#FFFFFF", "-b", "#000000", "-o", out, path],
         capture_output=True,
         env=env,
         check=True,

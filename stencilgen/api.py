@@ -1,0 +1,563 @@
+"""The library a Python flow calls: a layout -> a planned (or checked) stencil, its figures and its files.
+
+    import stencilgen
+    layout = stencilgen.read_layout("die.gds", layer="9/0")
+    planned = stencilgen.plan(layout, stencilgen.Rules.load("my-rules.toml"))
+    planned.errors, planned.summary["volume_ratio"], planned.records[0]["volume_ratio"]
+    planned.write("out/", formats=("gerber", "gds"))      # + out/die.json, always
+    checked = stencilgen.check(layout, "out/die.gbr")
+
+The one place that strings the stages together (rows -> plan -> check -> report -> files); the CLI
+and batch runs are thin layers over it (run.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import __version__, forked
+from .errors import StencilgenError, UsageError
+from .model import Layout, Plan
+from .readers import read_outline
+from .report import column, plan_report, write_report
+from .rows import find_layout_rows, layout_rows
+from .rules import Rules
+from .writers import atomic_write, check_targets, ensure_dir, safe_name
+
+if TYPE_CHECKING:  # the planner and the checks are imported when a plan is made (not for inspect)
+    from .checks import Checked
+
+__all__ = ["FORMATS", "CheckedStencil", "KeepIn", "PlannedStencil", "check", "inspect", "plan"]
+
+#: the files `PlannedStencil.write` can write besides the JSON report, which it always writes
+FORMATS = ("gerber", "dxf", "gds", "html")
+EXTENSIONS = {"gerber": ".gbr", "dxf": ".dxf", "gds": ".gds", "html": ".html", "json": ".json"}
+
+
+@dataclass(frozen=True)
+class KeepIn:
+    """A keep-in outline (rule 8) to read from a layer of the layout's own file, when it is needed.
+
+    layer: "L/D" (GDS/OASIS) or a DXF layer name; bbox: use the layer's bounding box instead of its
+    outline; units: a DXF's drawing unit when $INSUNITS is missing; label: how errors name it."""
+
+    layer: str
+    bbox: bool = False
+    units: str | None = None
+    label: str = "keep_in"
+
+    def read(self, layout: Layout) -> Any:
+        """The outline as a shapely geometry (um); read errors name the keep-in, then the file."""
+        cell = None if layout.format == "dxf" else layout.cell
+        try:
+            return read_outline(layout.path, self.layer, cell, self.units, self.bbox)
+        except StencilgenError as exc:
+            raise type(exc)(f"{self.label} {self.layer}: {exc}") from None
+
+
+def _keep_in(layout: Layout, keep_in: Any) -> Any:
+    """A keep-in as given (a layer name, a KeepIn, a shapely geometry in um, or None) -> a geometry or None."""
+    if keep_in is None:
+        return None
+    if isinstance(keep_in, str):
+        keep_in = KeepIn(keep_in)
+    if isinstance(keep_in, KeepIn):
+        return keep_in.read(layout)
+    import shapely
+
+    if not isinstance(keep_in, shapely.Geometry):
+        raise TypeError(f"keep_in: a layer name, a KeepIn or a shapely geometry (um), not {type(keep_in).__name__}")
+    return keep_in
+
+
+def _rules(rules: Rules | None) -> Rules:
+    if rules is None:
+        return Rules()
+    if not isinstance(rules, Rules):
+        raise TypeError(f"rules: a stencilgen.Rules (Rules.load(path) reads a TOML file) or None, not {rules!r}")
+    return rules
+
+
+def _same_reading(layout: Layout, rules: Rules) -> None:
+    """The rules' `degenerate` acts when a layout is read: refuse a layout read the other way, as the
+    plan would not be the one the command line makes with these rules."""
+    repair = rules.degenerate == "repair"
+    for note in layout.excluded:
+        if note.reason.startswith("self-intersecting shape") and note.kept != repair:
+            done = "repaired" if note.kept else "left out"
+            raise UsageError(
+                f"{layout.path}: self-intersecting shapes were {done} when the layout was read, but the rules "
+                f'say degenerate = "{rules.degenerate}"; read it with read_layout(..., repair={repair})'
+            )
+
+
+def creation_time(path: str, option: str | dt.datetime | None) -> dt.datetime:
+    """The date written into the outputs: `option` (--creation-date), else SOURCE_DATE_EPOCH, else the
+    input's modification time (so the same input gives the same bytes)."""
+    if isinstance(option, dt.datetime):
+        return option if option.tzinfo else option.replace(tzinfo=dt.UTC)
+    if option:
+        try:
+            stamp = dt.datetime.fromisoformat(option.replace("Z", "+00:00"))
+        except ValueError:
+            raise UsageError(f"--creation-date {option!r}: write an ISO date, e.g. 2026-01-31T12:00:00Z") from None
+        return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+        except (ValueError, OverflowError, OSError):
+            raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds") from None
+    return dt.datetime.fromtimestamp(int(os.stat(path).st_mtime), dt.UTC)
+
+
+def _iso(when: dt.datetime) -> str:
+    """The creation date as the files write it."""
+    return when.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def _stem(path: str) -> str:
+    """The input file's name without its extension, safe for output names."""
+    return safe_name(os.path.splitext(os.path.basename(path))[0])
+
+
+def output_formats(items: Iterable[str], where: str = "formats") -> tuple[str, ...]:
+    """The output formats asked for, each once, json (always written) left out; `where` names them in errors."""
+    names = tuple(dict.fromkeys(x.strip().lower() for x in items if x.strip()))
+    unknown = [x for x in names if x not in FORMATS and x != "json"]
+    if unknown:
+        raise UsageError(f"{where}: unknown format {unknown[0]!r}; choose from {', '.join(FORMATS)}")
+    return tuple(x for x in names if x != "json")
+
+
+def _numbers(values: list[Any]) -> np.ndarray:
+    """A report column as an array: numbers (and pairs of them) as floats with nan for null, else objects."""
+
+    def num(v: Any) -> bool:
+        return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+    if all(map(num, values)):
+        return np.array([np.nan if v is None else v for v in values], dtype=float)
+    if all(isinstance(v, list) and all(map(num, v)) for v in values):
+        return np.array([[np.nan if x is None else x for x in v] for v in values], dtype=float)
+    return np.array(values, dtype=object)
+
+
+class _Judged:
+    """What a planned and a checked stencil share: the per-contact figures, the findings and the report."""
+
+    layout: Layout
+    rules: Rules
+    strict: bool
+    plan: Plan
+
+    @cached_property
+    def checked(self) -> Checked:
+        """Per-contact numbers (d, area, volume and its band, limit, cap height, area and aspect ratio,
+        thickest passing foil, web, clearance) and the findings, as arrays."""
+        return self._check()
+
+    def _check(self) -> Checked:
+        raise NotImplementedError
+
+    def _summary_extra(self, summary: dict[str, Any]) -> None:
+        """What a subclass adds to the report's summary before it is stamped."""
+
+    def _report(self, outputs: dict[str, str], created: str) -> dict[str, Any]:
+        """The report: the summary (with generator and exit code) and one record per contact."""
+        report = plan_report(self.layout, self.plan, self.checked, self.rules, outputs, created)
+        s = report["summary"]
+        self._summary_extra(s)
+        s["generator"] = f"stencilgen {__version__}"
+        s["exit_code"] = 1 if s["errors"] > 0 or (self.strict and s["warnings"] > 0) else 0
+        return report
+
+    def _when(self, creation_date: str | dt.datetime | None) -> dt.datetime:
+        return creation_time(self.layout.path, creation_date).replace(microsecond=0)
+
+    def _report_at(self, outputs: dict[str, str], creation_date: str | dt.datetime | None) -> dict[str, Any]:
+        return self._report(outputs, _iso(self._when(creation_date)))
+
+    @cached_property
+    def report(self) -> dict[str, Any]:
+        """The JSON report as a dict (`summary`, `contacts`), naming no output files."""
+        return self._report_at({}, None)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """Counts, errors, warnings, findings by code, volume ratios, the rules used, exit_code."""
+        return self.report["summary"]
+
+    @property
+    def records(self) -> Any:
+        """One dict per contact (a sequence, built when read), as the JSON report's `contacts`."""
+        return self.report["contacts"]
+
+    def column(self, key: str) -> np.ndarray:
+        """One field of every contact's record, e.g. "volume_ratio": numbers as floats (nan for null)."""
+        return _numbers(column(self.records, key))
+
+    @property
+    def exit_code(self) -> int:
+        """What the command line would exit with: 1 for rule errors (or warnings when strict), else 0."""
+        return int(self.summary["exit_code"])
+
+    @property
+    def volume_ratio(self) -> np.ndarray:
+        """Each contact's nominal solder volume over its limit pi*d^3/6 (unrounded)."""
+        c = self.checked
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return c.volume / c.volume_limit
+
+    @property
+    def status(self) -> np.ndarray:
+        """Each contact's status: "ok", "warning" or "error"."""
+        return np.asarray(self.checked.status)
+
+    @cached_property
+    def findings(self) -> list[dict[str, Any]]:
+        """Every finding as a record: code, severity, contact, value, limit, unit, message (the report's order)."""
+        f = self.checked.findings
+        return [f.record(k) for k in range(len(f))]
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        """The findings that are errors (a stencil that must not be used)."""
+        return [f for f in self.findings if f["severity"] == "error"]
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        return [f for f in self.findings if f["severity"] == "warning"]
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (
+            f"<{type(self).__name__} {self.layout.path} {self.layout.layer}: {s['contacts']} contacts, "
+            f"{s['errors']} errors, {s['warnings']} warnings>"
+        )
+
+
+class PlannedStencil(_Judged):
+    """A stencil planned for a layout (`stencilgen.plan`): `plan` is the planner's data (contacts, rows,
+    apertures), `checked` the per-contact figures and findings, `write()` the files."""
+
+    def __init__(
+        self, layout: Layout, rules: Rules, plan: Plan, keep_in: Any, strict: bool, checked: Checked | None = None
+    ):
+        self.layout = layout
+        self.rules = rules
+        self.plan = plan
+        self.keep_in = keep_in  # the keep-in outline (shapely, um), or None
+        self.strict = strict
+        self._checked = checked  # a wafer's, checked once per die and placed; else checked when asked
+
+    def _check(self) -> Checked:
+        from .checks import check_plan
+
+        return self._checked if self._checked is not None else check_plan(self.plan, self.rules, self.keep_in)
+
+    def write(
+        self,
+        outdir: str | os.PathLike[str],
+        formats: Iterable[str] = FORMATS,
+        *,
+        name: str | None = None,
+        dxf_units: str = "mm",
+        with_pads: bool = False,
+        gds_layer: tuple[int, int] | str = (1, 0),
+        creation_date: str | dt.datetime | None = None,
+    ) -> dict[str, str]:
+        """Write OUTDIR/<name>.gbr .dxf .gds .html (those in `formats`) and <name>.json, always; return
+        the paths by format. name: default the layout file's stem. Every file is written whole; a write
+        that fails leaves none of the set. The dates are `creation_date`, else SOURCE_DATE_EPOCH, else
+        the layout file's modification time."""
+        if isinstance(formats, str):
+            formats = formats.split(",")
+        if isinstance(gds_layer, str):
+            from .readers.gds import parse_gds_layer
+
+            gds_layer = parse_gds_layer(gds_layer)
+        if dxf_units not in ("mm", "um", "in"):
+            raise UsageError(f"dxf_units: one of mm, um, in, not {dxf_units!r}")
+        outputs, _report = self._write(
+            os.fspath(outdir), output_formats(formats), name, dxf_units, with_pads, gds_layer, creation_date
+        )
+        return outputs
+
+    def _write(
+        self,
+        outdir: str,
+        formats: tuple[str, ...],
+        name: str | None,
+        dxf_units: str,
+        with_pads: bool,
+        gds_layer: tuple[int, int],
+        creation_date: str | dt.datetime | None,
+    ) -> tuple[dict[str, str], dict[str, Any]]:
+        """The files and the report written, naming them."""
+        when = self._when(creation_date)
+        ensure_dir(outdir)
+        stem = safe_name(name) if name is not None else _stem(self.layout.path)
+        outputs = {f: os.path.join(outdir, stem + EXTENSIONS[f]) for f in formats}
+        outputs["json"] = os.path.join(outdir, stem + ".json")
+        check_targets(list(outputs.values()))
+        before = {key: _identity(target) for key, target in outputs.items()}
+        layout, plan = self.layout, self.plan
+        # the stencil files are written by a second process while this one checks the plan and reports
+        stencil = forked.start(
+            lambda: _write_stencil(layout, plan, outputs, formats, dxf_units, with_pads, gds_layer, when)
+        )
+        try:
+            # the report names its sibling files, so that it reads the same wherever the folder goes
+            names = {k: os.path.basename(v) for k, v in outputs.items()}
+            report = self._report(names, _iso(when))
+            page = forked.start(lambda: _write_html(outputs["html"], report, plan)) if "html" in outputs else None
+            try:
+                _write_json(outputs["json"], report)  # while the page is written beside it
+            finally:
+                if page is not None:
+                    page()
+        except BaseException:
+            with contextlib.suppress(BaseException):  # let the writer finish; the first error is the one to report
+                stencil()
+            _remove_written(outputs, before)
+            raise
+        try:
+            stencil()
+        except BaseException:
+            _remove_written(outputs, before)
+            raise
+        return outputs, report
+
+
+class CheckedStencil(_Judged):
+    """An existing stencil checked against a layout (`stencilgen.check`): its apertures matched to the
+    contacts (`plan`), the per-contact figures and findings (`checked`), and the apertures that touch
+    no contact (`stray`, errors too)."""
+
+    def __init__(
+        self, layout: Layout, rules: Rules, plan: Plan, checked: Checked, stencil: str, stray: list, strict: bool
+    ):
+        self.layout = layout
+        self.rules = rules
+        self.plan = plan
+        self._checked = checked
+        self.stencil = stencil
+        self.stray = stray  # the apertures that touch no contact (errors), as records
+        self.strict = strict
+
+    def _check(self) -> Checked:
+        return self._checked
+
+    def _summary_extra(self, summary: dict[str, Any]) -> None:
+        summary["stencil"] = self.stencil
+        summary["stray_apertures"] = self.stray
+        summary["errors"] += len(self.stray)
+
+    @cached_property
+    def findings(self) -> list[dict[str, Any]]:
+        """Every finding of the contacts, then the stray apertures (code stray_aperture, no contact)."""
+        return super().findings + list(self.stray)
+
+    def write(
+        self,
+        outdir: str | os.PathLike[str],
+        formats: Iterable[str] = ("html",),
+        *,
+        name: str | None = None,
+        creation_date: str | dt.datetime | None = None,
+    ) -> dict[str, str]:
+        """Write OUTDIR/<name>.check.html (if "html" is in `formats`) and <name>.check.json, always;
+        return the paths by format. name: default the layout file's stem."""
+        if isinstance(formats, str):
+            formats = formats.split(",")
+        wanted = output_formats(formats)
+        if set(wanted) - {"html"}:
+            raise UsageError(f"formats: a check writes html and json only, not {sorted(set(wanted) - {'html'})[0]!r}")
+        outputs, _report = self._write(os.fspath(outdir), wanted, name, creation_date)
+        return outputs
+
+    def _write(
+        self, outdir: str, formats: tuple[str, ...], name: str | None, creation_date: str | dt.datetime | None
+    ) -> tuple[dict[str, str], dict[str, Any]]:
+        stem = (safe_name(name) if name is not None else _stem(self.layout.path)) + ".check"
+        outputs = {k: os.path.join(outdir, stem + EXTENSIONS[k]) for k in (*formats, "json")}
+        report = self._report_at({k: os.path.basename(v) for k, v in outputs.items()}, creation_date)
+        ensure_dir(outdir)
+        check_targets(list(outputs.values()))
+        if "html" in outputs:
+            _write_html(outputs["html"], report, self.plan)
+        _write_json(outputs["json"], report)
+        return outputs, report
+
+
+def plan(layout: Layout, rules: Rules | None = None, *, keep_in: Any = None, strict: bool = False) -> PlannedStencil:
+    """Plan a stencil for a layout (stencilgen.read_layout): one aperture per contact by RULES.md.
+
+    rules: a Rules (Rules.load(path) reads a TOML file), None for the defaults.
+    keep_in: the element's outline the apertures must stay inside (rule 8): a layer of the layout's
+    file ("39/0"), a KeepIn (a layer with bbox or units), a shapely geometry in um, or None.
+    strict: warnings count as errors in `exit_code`.
+    The plan is checked when its figures are first asked for (or while `write` writes the files)."""
+    from .planner import plan_stencil
+
+    rules = _rules(rules)
+    _same_reading(layout, rules)
+    rows, element_rows = layout_rows(layout.contacts, layout.instances, rules)
+    outline = _keep_in(layout, keep_in)
+    if element_rows is not None and layout.instances is not None and outline is None:
+        placed = _plan_once_per_element(layout, rows, element_rows, rules)
+        if placed is not None:
+            return PlannedStencil(layout, rules, placed[0], None, strict, placed[1])
+    return PlannedStencil(layout, rules, plan_stencil(layout.contacts, rows, rules, outline), outline, strict)
+
+
+def check(
+    layout: Layout,
+    stencil: str | os.PathLike[str],
+    rules: Rules | None = None,
+    *,
+    stencil_layer: str | None = None,
+    stencil_units: str | None = None,
+    keep_in: Any = None,
+    strict: bool = False,
+) -> CheckedStencil:
+    """Check an existing stencil (Gerber, DXF or GDS) against a layout: every rule of RULES.md, per contact.
+
+    stencil_layer: the stencil's layer (default 1/0 for GDS, STENCIL for DXF); stencil_units: a DXF
+    stencil's drawing unit when $INSUNITS is missing; rules, keep_in, strict: as for `plan`."""
+    from .checks import check_apertures, row_directions, same_side
+    from .match import match_apertures
+    from .readers.stencil import read_stencil
+
+    rules = _rules(rules)
+    _same_reading(layout, rules)
+    stencil = os.fspath(stencil)
+    rows = find_layout_rows(layout.contacts, layout.instances, rules)
+    shapes = read_stencil(stencil, stencil_layer, stencil_units)
+    matched = match_apertures(layout.contacts, rows, shapes, rules)
+    outline = _keep_in(layout, keep_in)
+    checked = check_apertures(
+        layout.contacts,
+        matched.apertures,
+        rules,
+        outline,
+        matched.polygons,
+        row_directions(rows, len(layout.contacts)),
+        {"extra_aperture": matched.extra, "same_side": same_side(layout.contacts, rows, matched.apertures)},
+    )
+    matched_plan = Plan(layout.contacts, rows, matched.apertures, [])
+    return CheckedStencil(layout, rules, matched_plan, checked, stencil, matched.stray, strict)
+
+
+def inspect(layout: Layout, rules: Rules | None = None) -> dict[str, Any]:
+    """What `stencilgen inspect --json` prints: the layout's contacts, rows, corners, arrays, staggers."""
+    from .report import inspect_report
+
+    return inspect_report(layout, find_layout_rows(layout.contacts, layout.instances, rules))
+
+
+def _plan_once_per_element(layout: Layout, rows: Any, element_rows: Any, rules: Rules) -> tuple[Plan, Checked] | None:
+    """A wafer: plan and check the die once and repeat it in every placement, when no aperture of one
+    placement can come near another placement (else None, and the whole layout is planned at once)."""
+    from .checks import check_plan, place_checked
+    from .geometry import placements_disjoint
+    from .planner import aperture_polygons, place_plan, plan_stencil
+
+    inst = layout.instances
+    assert inst is not None
+    lin = inst.transforms[:, :, :2]
+    det = lin[:, 0, 0] * lin[:, 1, 1] - lin[:, 0, 1] * lin[:, 1, 0]
+    if not np.allclose(np.abs(det), 1.0):  # magnified placements: plan them as they are
+        return None
+    element = plan_stencil(inst.element, element_rows, rules)
+    polys = aperture_polygons(element.apertures, 24)
+    pts = np.vstack([polys.coords, inst.element.polygons.coords])
+    box = (*pts.min(axis=0), *pts.max(axis=0))
+    margin = max(rules.web_min_um, rules.clearance_um) / 2 + 1.0
+    if not placements_disjoint(inst.element, inst.transforms, margin, box):
+        return None
+    checked = check_plan(element, rules)
+    return place_plan(element, inst, layout.contacts, rows), place_checked(checked, inst.index)
+
+
+def _part_name(layout: Layout) -> str:
+    """The name the stencil files give the part: the top cell, or for a DXF (no cells) the file's stem."""
+    return _stem(layout.path) if layout.format == "dxf" else safe_name(layout.cell)
+
+
+def _write_stencil(
+    layout: Layout,
+    plan: Plan,
+    outputs: dict[str, str],
+    formats: tuple[str, ...],
+    dxf_units: str,
+    with_pads: bool,
+    gds_layer: tuple[int, int],
+    when: dt.datetime,
+) -> None:
+    """The stencil files of a plan: Gerber, DXF, GDS (those asked for)."""
+    if "gerber" in formats:
+        from .writers.gerber import write_gerber
+
+        write_gerber(outputs["gerber"], plan.apertures, _part_name(layout), _iso(when), __version__)
+    if "dxf" in formats:
+        from .writers.dxf import write_dxf
+
+        write_dxf(outputs["dxf"], plan.apertures, layout.contacts.polygons if with_pads else None, dxf_units)
+    if "gds" in formats:
+        from .writers.gds import write_gds
+
+        write_gds(
+            outputs["gds"],
+            plan.apertures,
+            _part_name(layout),
+            gds_layer,
+            when.replace(tzinfo=None),
+            plan.element,
+            plan.transforms,
+        )
+
+
+def _write_html(path: str, report: dict[str, Any], plan: Plan) -> None:
+    from .html import html_report
+
+    atomic_write(path, html_report(report, plan))
+
+
+def _write_json(path: str, report: dict[str, Any]) -> None:
+    from .errors import OutputError
+    from .writers import atomic_open
+
+    try:
+        with atomic_open(path, "wb") as fh:
+            write_report(fh, report)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """What is at `path` now (device and inode), to tell a file this run wrote from one it found."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _remove_written(outputs: dict[str, str], before: dict[str, tuple[int, int] | None]) -> None:
+    """A run that fails or is interrupted leaves no part of its set of files: each file it wrote (each
+    was renamed into place whole) is removed; files it did not write are left as they were."""
+    for key, target in outputs.items():
+        now = _identity(target)
+        if now is not None and now != before.get(key):
+            with contextlib.suppress(OSError):
+                os.unlink(target)

@@ -1,0 +1,297 @@
+"""The library API a Python flow calls (stencilgen.read_layout, plan, check, Rules.load): the same numbers
+and the same files as the command line, files that read back, and errors that name the file."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import synth
+from conftest import ROOT, SAMPLES
+
+import stencilgen
+from stencilgen.errors import InputError, OutputError, StencilgenError, UsageError
+
+RING = os.path.join(SAMPLES, "ring_100um.gds")
+DATE = "2026-01-02T03:04:05Z"
+FILES = (".gbr", ".dxf", ".gds", ".html", ".json")
+
+
+def cli(*args: str, cwd: str = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "stencilgen", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def ring():
+    return stencilgen.read_layout(RING, layer="9/0")
+
+
+@pytest.fixture(scope="module")
+def planned(ring):
+    return stencilgen.plan(ring)
+
+
+@pytest.fixture(scope="module")
+def by_cli(tmp_path_factory):
+    """The command line's files and report for the ring sample."""
+    out = str(tmp_path_factory.mktemp("cli"))
+    r = cli("plan", RING, "--layer", "9/0", "-o", out, "--creation-date", DATE, "--json")
+    assert r.returncode == 0, r.stderr
+    return out, json.loads(r.stdout)
+
+
+@pytest.fixture(scope="module")
+def written(planned, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("api"))
+    return out, planned.write(out, formats=("gerber", "dxf", "gds", "html"), creation_date=DATE)
+
+
+def test_the_public_names_are_lazy():
+    code = "import sys, stencilgen; print(sorted(m for m in ('numpy', 'shapely', 'gdstk') if m in sys.modules))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.stdout.strip() == "[]", r.stderr
+    assert {"read_layout", "plan", "check", "Rules", "PlannedStencil", "CheckedStencil"} <= set(stencilgen.__all__)
+    assert stencilgen.plan is stencilgen.api.plan and stencilgen.Rules is stencilgen.rules.Rules
+
+
+def test_numbers_are_the_command_lines(planned, by_cli):
+    _, doc = by_cli
+    s, want = planned.summary, doc["summary"]
+    for key in ("contacts", "rows", "corners", "apertures", "strips", "oblique_strips", "errors", "warnings"):
+        assert s[key] == want[key], key
+    assert s["findings_by_code"] == want["findings_by_code"] and s["volume_ratio"] == want["volume_ratio"]
+    assert s["rules"] == want["rules"] and s["exit_code"] == want["exit_code"] == planned.exit_code == 0
+    assert len(planned.records) == len(doc["contacts"]) == 68
+    for mine, theirs in zip(planned.records, doc["contacts"], strict=True):
+        assert mine == theirs
+    # arrays: the report's figures unrounded
+    ratio = np.array([c["volume_ratio"] for c in doc["contacts"]])
+    np.testing.assert_allclose(planned.volume_ratio, ratio, atol=5e-5)
+    np.testing.assert_array_equal(planned.column("volume_ratio"), ratio)
+    assert planned.column("solder_volume_band_um3").shape == (68, 2)
+    assert list(planned.status) == [c["status"] for c in doc["contacts"]]
+    assert list(planned.column("status")) == list(planned.status)
+    # the findings: every one of the report's, errors and warnings by severity
+    listed = [f for c in doc["contacts"] for f in c["findings"]]
+    assert planned.findings == listed
+    assert len(planned.errors) == s["errors"] and len(planned.warnings) == s["warnings"] == 64
+    assert all(f["severity"] == "warning" for f in planned.warnings)
+    assert len(planned.checked.volume) == len(planned.plan.apertures.area) == 68
+
+
+def test_write_gives_the_command_lines_files(written, by_cli):
+    out, paths = written
+    cli_out, _ = by_cli
+    assert sorted(paths) == ["dxf", "gds", "gerber", "html", "json"]
+    assert sorted(os.path.basename(p) for p in paths.values()) == sorted("ring_100um" + e for e in FILES)
+    for ext in FILES:
+        with (
+            open(os.path.join(out, "ring_100um" + ext), "rb") as a,
+            open(os.path.join(cli_out, "ring_100um" + ext), "rb") as b,
+        ):
+            assert a.read() == b.read(), ext
+
+
+def test_written_files_read_back(written, planned):
+    _, paths = written
+    doc = json.load(open(paths["json"]))
+    assert doc["summary"]["outputs"]["gerber"] == "ring_100um.gbr"
+    # the stencil's apertures, read as a layout of their own: one per contact, the same areas
+    for key, layer in (("gds", "1/0"), ("dxf", "STENCIL")):
+        apertures = stencilgen.read_layout(paths[key], layer=layer)
+        assert len(apertures.contacts) == 68, key
+        np.testing.assert_allclose(
+            np.sort(apertures.contacts.area), np.sort(planned.plan.apertures.area), rtol=2e-3, err_msg=key
+        )
+
+
+@pytest.mark.parametrize("key", ["gerber", "dxf", "gds"])
+def test_check_of_the_plans_own_stencil_finds_no_errors(ring, planned, written, key):
+    _, paths = written
+    checked = stencilgen.check(ring, paths[key])
+    assert isinstance(checked, stencilgen.CheckedStencil)
+    assert checked.errors == [] and checked.exit_code == 0 and checked.stray == []
+    assert checked.summary["stencil"] == paths[key] and checked.summary["contacts"] == 68
+    np.testing.assert_allclose(checked.volume_ratio, planned.volume_ratio, rtol=5e-3)
+    assert checked.summary["findings_by_code"].keys() == planned.summary["findings_by_code"].keys()
+
+
+def test_check_is_the_command_lines(ring, written, tmp_path):
+    from stencilgen.report import dumps_report
+
+    _, paths = written
+    r = cli("check", RING, "--layer", "9/0", "--stencil", paths["gerber"], "--json")
+    assert r.returncode == 0, r.stderr
+    checked = stencilgen.check(ring, paths["gerber"])
+    assert dumps_report(checked.report) == r.stdout
+    files = checked.write(str(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == ["ring_100um.check.html", "ring_100um.check.json"]
+    assert json.load(open(files["json"]))["summary"]["outputs"] == {
+        "html": "ring_100um.check.html",
+        "json": "ring_100um.check.json",
+    }
+
+
+def test_a_stray_aperture_is_an_error(ring, tmp_path):
+    import gdstk
+
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    lib.new_cell("S").add(gdstk.rectangle((-30, -30), (30, 30), 1, 0))  # the die's centre: no contact
+    path = str(tmp_path / "stray.gds")
+    lib.write_gds(path)
+    checked = stencilgen.check(ring, path)
+    assert len(checked.stray) == 1 and checked.exit_code == 1
+    assert [f["code"] for f in checked.errors].count("stray_aperture") == 1
+    assert len(checked.errors) == checked.summary["errors"]
+
+
+def test_rules_load_a_toml_file(ring, tmp_path):
+    path = tmp_path / "rules.toml"
+    path.write_text('thickness_um = "15um"\nstrategy = "offset"\n')
+    rules = stencilgen.Rules.load(str(path))
+    assert rules == stencilgen.Rules(thickness_um=15.0, strategy="offset")
+    assert stencilgen.Rules.load(path, base=stencilgen.Rules(paste_type=7)).paste_type == 7
+    planned = stencilgen.plan(ring, rules, strict=True)
+    assert planned.summary["rules"]["thickness_um"] == 15.0 and planned.summary["rules"]["strategy"] == "offset"
+    r = cli("plan", RING, "--layer", "9/0", "-o", str(tmp_path / "out"), "--rules", str(path), "--strict", "--json")
+    doc = json.loads(r.stdout)
+    assert r.returncode == planned.exit_code == 1  # warnings, strict
+    assert planned.summary["errors"] == doc["summary"]["errors"]
+    assert planned.summary["warnings"] == doc["summary"]["warnings"]
+    assert list(planned.records) == doc["contacts"]
+
+
+def test_keep_in_as_a_layer_a_keepin_or_a_geometry(ring):
+    by_layer = stencilgen.plan(ring, keep_in="39/0")
+    outline = stencilgen.read_outline(RING, "39/0")
+    by_shape = stencilgen.plan(ring, keep_in=outline)
+    by_box = stencilgen.plan(ring, keep_in=stencilgen.KeepIn("39/0", bbox=True))
+    assert by_layer.keep_in.equals(outline) and by_box.keep_in.equals(outline.envelope)
+    for p in (by_shape, by_box):
+        assert list(p.records) == list(by_layer.records)
+    with pytest.raises(InputError, match=r"^keep_in 77/0: .*ring_100um\.gds: no shapes on layer 77/0"):
+        stencilgen.plan(ring, keep_in="77/0")
+    with pytest.raises(TypeError, match="keep_in"):
+        stencilgen.plan(ring, keep_in=(0, 0, 10, 10))
+
+
+@pytest.fixture(scope="module")
+def wafer(tmp_path_factory):
+    """Dies far enough apart that each is planned once and repeated."""
+    import gdstk
+
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    die = lib.new_cell("DIE")
+    for p in synth.ring(side=2000.0, pitch=100.0, count=17, pad=(60.0, 90.0)).polygons():
+        die.add(gdstk.Polygon(p, 9, 0))
+    lib.new_cell("WAFER").add(gdstk.Reference(die, (0, 0), columns=3, rows=2, spacing=(2600.0, 2600.0)))
+    path = str(tmp_path_factory.mktemp("wafer") / "wafer.gds")
+    lib.write_gds(path)
+    return path
+
+
+def test_a_wafer_is_planned_once_per_die(wafer, tmp_path):
+    planned = stencilgen.plan(stencilgen.read_layout(wafer, layer="9/0"))
+    assert planned.plan.element is not None and len(planned.plan.transforms) == 6
+    assert planned.summary["contacts"] == 6 * 68
+    paths = planned.write(str(tmp_path / "api"), formats=("gerber", "gds"), creation_date=DATE)
+    r = cli(
+        "plan", wafer, "--layer", "9/0", "-o", str(tmp_path / "cli"), "--formats", "gerber,gds", "--creation-date", DATE
+    )
+    assert r.returncode == 0, r.stderr
+    for key, ext in (("gerber", ".gbr"), ("gds", ".gds"), ("json", ".json")):
+        assert open(paths[key], "rb").read() == open(str(tmp_path / "cli" / ("wafer" + ext)), "rb").read(), key
+
+
+def test_write_options(planned, tmp_path):
+    paths = planned.write(str(tmp_path), formats="dxf", name="die 7", dxf_units="um", gds_layer="5/1")
+    assert sorted(os.listdir(tmp_path)) == ["die_7.dxf", "die_7.json"] and set(paths) == {"dxf", "json"}
+    paths = planned.write(str(tmp_path / "r"), formats=())
+    assert list(paths) == ["json"]
+    # the report's dates: the layout file's time unless told (the files are the same bytes each run)
+    assert json.load(open(paths["json"]))["summary"]["created"] == planned.summary["created"]
+
+
+def test_errors_are_stencilgen_errors_naming_the_file(ring, planned, tmp_path):
+    missing = str(tmp_path / "nothere.gds")
+    with pytest.raises(InputError, match=re.escape(missing) + ": no such file"):
+        stencilgen.read_layout(missing, layer="9/0")
+    with pytest.raises(UsageError, match=r"ring_100um\.gds: choose the pad layer"):
+        stencilgen.read_layout(RING)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("thickness_um = [1\n")
+    with pytest.raises(InputError, match=re.escape(str(bad)) + ": not valid TOML"):
+        stencilgen.Rules.load(bad)
+    bad.write_text("thicknes_um = 15\n")
+    with pytest.raises(InputError, match=re.escape(str(bad)) + ": thicknes_um: unknown key"):
+        stencilgen.Rules.load(str(bad))
+    with pytest.raises(InputError, match="no such rules file"):
+        stencilgen.Rules.load(str(tmp_path / "none.toml"))
+    with pytest.raises(InputError, match=re.escape(str(tmp_path / "s.gbr")) + ": no such file"):
+        stencilgen.check(ring, str(tmp_path / "s.gbr"))
+    (tmp_path / "busy").write_text("a file where the folder should be")
+    with pytest.raises(OutputError, match="busy"):
+        planned.write(str(tmp_path / "busy"))
+    with pytest.raises(UsageError, match="formats: unknown format 'pdf'"):
+        planned.write(str(tmp_path / "out"), formats=("gerber", "pdf"))
+    with pytest.raises(UsageError, match="creation-date"):
+        planned.write(str(tmp_path / "out"), creation_date="yesterday")
+    assert not os.path.exists(tmp_path / "out")
+    with pytest.raises(TypeError, match=r"Rules\.load"):
+        stencilgen.plan(ring, rules="rules.toml")  # type: ignore[arg-type]
+    for exc in (InputError, OutputError, UsageError):
+        assert issubclass(exc, StencilgenError)
+
+
+def test_rules_degenerate_must_match_the_reading(tmp_path):
+    """`degenerate` acts when the layout is read: a layout read the other way is refused, not planned
+    differently from the command line."""
+    import gdstk
+
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    cell = lib.new_cell("TOP")
+    for x in (0.0, 100.0, 200.0):
+        cell.add(gdstk.rectangle((x, 0), (x + 60, 90), 9, 0))
+    cell.add(gdstk.Polygon([(400, 0), (440, 40), (440, 0), (400, 40)], 9, 0))  # crosses itself
+    path = str(tmp_path / "bow.gds")
+    lib.write_gds(path)
+    drop = stencilgen.Rules(degenerate="drop")
+    with pytest.raises(UsageError, match=r"repaired when the layout was read.*repair=False"):
+        stencilgen.plan(stencilgen.read_layout(path, layer="9/0"), drop)
+    assert len(stencilgen.plan(stencilgen.read_layout(path, layer="9/0", repair=False), drop).records) == 3
+    with pytest.raises(UsageError, match="repair=True"):
+        stencilgen.plan(stencilgen.read_layout(path, layer="9/0", repair=False))
+
+
+def test_inspect_is_the_command_lines(ring):
+    r = cli("inspect", RING, "--layer", "9/0", "--json")
+    assert stencilgen.inspect(stencilgen.read_layout(RING, layer="9/0", list_layers=True)) == json.loads(r.stdout)
+    assert stencilgen.inspect(ring)["contacts"] == 68
+
+
+def readme_python() -> str:
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    section = text.split("## Use from Python", 1)[1]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert blocks, "README.md: no ```python block under 'Use from Python'"
+    return blocks[0]
+
+
+def test_the_readme_example_runs_as_written(tmp_path):
+    """The README's example, run in a fresh folder holding the sample it names."""
+    code = readme_python()
+    for path in set(re.findall(r'"(sample_layouts/[^"]+)"', code)):
+        os.makedirs(tmp_path / os.path.dirname(path), exist_ok=True)
+        shutil.copy(os.path.join(ROOT, path), tmp_path / path)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip(), "the example prints what it found"
+    assert os.listdir(tmp_path / "out")
