@@ -125,11 +125,11 @@ def size_pads(
     # web to the apertures already placed
     if len(placed_idx):
         pb = placed.boxes()
-        ia, jb = box_pairs(box[idx], pb[placed_idx], reach)
-        ia, jb = idx[ia], placed_idx[jb]
-        keep = ia != jb
-        ia, jb = ia[keep], jb[keep]
-        bound(pos[ia], distances(pads, ia, placed, jb) - rules.web_min_um, "web", jb)
+        pa, jb = box_pairs(box[idx], pb[placed_idx], reach)
+        pa, jb = idx[pa], placed_idx[jb]
+        keep = pa != jb
+        pa, jb = pa[keep], jb[keep]
+        bound(pos[pa], distances(pads, pa, placed, jb) - rules.web_min_um, "web", jb)
     # the keep-in outline
     if inner is not None:
         geoms = to_shapely(contacts.polygons, idx)
