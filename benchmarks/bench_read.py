@@ -116,12 +116,9 @@ t_imp = time.perf_counter()
 if mode == "gdstk":
     import gdstk
 else:
-    from stencilgen.process import single_threaded_blas, tune_memory
-    single_threaded_blas()  # as the command line does at its start, before numpy is imported
     import shapely, gdstk
     from stencilgen.readers import read_layout
     from stencilgen.rows import find_layout_rows
-    tune_memory()  # as the command line does at its start
 t0 = time.perf_counter()
 imports = t0 - t_imp
 if mode == "gdstk":
