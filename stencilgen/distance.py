@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import compiled
 from .model import Outlines, Polygons
 from .numeric import length, median, ranges, unique
 
@@ -112,7 +111,6 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
         first = ia < jb
         ia, jb = ia[first], jb[first]
     # along x first, then y on what is left: fewer gathers
-    # (columns first, then the gather: quicker than A[ia, 0])
     keep = (A[:, 0][ia] <= B[:, 2][jb] + reach) & (B[:, 0][jb] <= A[:, 2][ia] + reach)
     ia, jb = ia[keep], jb[keep]
     keep = (A[:, 1][ia] <= B[:, 3][jb] + reach) & (B[:, 1][jb] <= A[:, 3][ia] + reach)
@@ -123,14 +121,9 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
     return ia, jb
 
 
-def boxes_touch(box: np.ndarray, threads: bool = True) -> bool:
+def boxes_touch(box: np.ndarray) -> bool:
     """Whether two of the boxes ((N, 4) xmin, ymin, xmax, ymax) overlap or touch; NaN boxes meet
-    none. The compiled kernel stops at the first pair found (on two threads, unless `threads` is
-    False: the caller keeps the other core busy); `box_pairs` finds them all."""
-    if compiled.native is not None:
-        touch = compiled.native.boxes_touch(np.ascontiguousarray(box, dtype=np.float64), b"", threads)
-        if touch is not None:  # (None: corners so far out that spans could overflow)
-            return touch
+    none."""
     return bool(len(box_pairs(box, box, 0.0, same=True)[0]))
 
 
@@ -197,8 +190,8 @@ def _grid_pairs(
 
 
 def _cells(x: np.ndarray, lo: float, s: float) -> np.ndarray:
-    """Grid cell numbers (from 1) of coordinates x, cells of size s from lo. One column at a time: an
-    operation over an (N, 2) array runs an inner loop of two and costs ten times as much."""
+    """Grid cell numbers (from 1) of coordinates x, cells of size s from lo (one coordinate column at a
+    time)."""
     return np.floor((x - lo) / s).astype(np.int64) + 1
 
 
@@ -210,7 +203,7 @@ def _grid_pairs_self(A: np.ndarray, s: float, ida: np.ndarray) -> tuple[np.ndarr
     key = cx * K + cy
     order = np.argsort(key, kind="stable")
     ks = key[order]
-    # queries in sorted order too (searching sorted needles is the quicker)
+    # queries in sorted order too
     spans = [
         (np.arange(1, len(A) + 1), np.searchsorted(ks, ks + 1, side="right")),  # own cell (after), cell above
         (np.searchsorted(ks, ks + K - 1, side="left"), np.searchsorted(ks, ks + K + 1, side="right")),
@@ -447,19 +440,6 @@ def near_pairs(points: np.ndarray, k: int, reach: float, start: float) -> tuple[
     nearest-neighbour distance (inf with no other point). Of equally distant k-th neighbours, those
     with the lower index count. `start`: a first guess of the search radius.
 
-    The compiled kernel when built (`compiled.native.near_pairs`), else `near_pairs_numpy`: the same pairs."""
-    n = len(points)
-    if compiled.native is None or n < 2 or k < 1 or not (np.abs(points) < 1e150).all():
-        return near_pairs_numpy(points, k, reach, start)  # (also NaN, and spans a product would overflow)
-    nn = np.empty(n)
-    px, py = np.ascontiguousarray(points[:, 0], dtype=float), np.ascontiguousarray(points[:, 1], dtype=float)
-    raw = compiled.native.near_pairs(px, py, int(k), float(reach), float(start), nn)
-    return np.frombuffer(raw, dtype=np.int64).reshape(2, -1).T, nn  # (columns contiguous: read a column at a time)
-
-
-def near_pairs_numpy(points: np.ndarray, k: int, reach: float, start: float) -> tuple[np.ndarray, np.ndarray]:
-    """`near_pairs` in numpy.
-
     A uniform grid of cell size s finds every point within s of a query. s comes from a sample
     (`_radius`) and grows for the queries whose reach it does not yet cover, unless k points lie
     within s. Only a query with more than k points within s needs its pairs sorted."""
@@ -468,7 +448,7 @@ def near_pairs_numpy(points: np.ndarray, k: int, reach: float, start: float) -> 
     nn = np.full(n, np.inf)
     if n < 2 or k == 0:
         return np.zeros((0, 2), dtype=np.int64), nn
-    px, py = points[:, 0].copy(), points[:, 1].copy()  # 1-D gathers are several times quicker
+    px, py = points[:, 0].copy(), points[:, 1].copy()  # (contiguous columns, gathered one at a time)
     span = max(float(np.ptp(px)), float(np.ptp(py)))
     s = max(float(start), span * 1e-9, 1e-9)
     todo = np.arange(n)
@@ -490,7 +470,7 @@ def near_pairs_numpy(points: np.ndarray, k: int, reach: float, start: float) -> 
         np.minimum.at(near, qa, d)
         found = np.bincount(qa, minlength=n)
         # covered: every neighbour within reach is within s, or k of them are (the k nearest then are)
-        # (with the slack the pairs are kept with below, as the kernel covers them)
+        # (with the slack the pairs are kept with below)
         covered = (reach * near[todo] + 1e-9 <= s) | (found[todo] >= k) | (s > 2 * span)
         done = todo[covered]
         nn[done] = near[done]
@@ -568,16 +548,7 @@ def _radius(boxes: np.ndarray, px: np.ndarray, py: np.ndarray, k: int, reach: fl
 
 def components(n: int, pairs: np.ndarray) -> np.ndarray:
     """Connected component label of each of n nodes joined by `pairs` (E, 2): the least node id.
-    The compiled kernel when built (union-find), else `components_numpy`."""
-    if compiled.native is None or not len(pairs):
-        return components_numpy(n, pairs)
-    i8 = np.int64
-    a, b = np.ascontiguousarray(pairs[:, 0], dtype=i8), np.ascontiguousarray(pairs[:, 1], dtype=i8)
-    return np.frombuffer(compiled.native.components(int(n), a, b), dtype=i8)
-
-
-def components_numpy(n: int, pairs: np.ndarray) -> np.ndarray:
-    """`components` in numpy: labels lowered along the pairs, with pointer jumping, until they hold."""
+    Labels are lowered along the pairs, with pointer jumping, until they hold."""
     label = np.arange(n)
     if not len(pairs):
         return label
