@@ -170,10 +170,6 @@ def main() -> None:
     ap.add_argument("--case", default="", help="only the cases whose name holds this (e.g. turned)")
     args = ap.parse_args()
     files = make_files()
-    from stencilgen import compiled
-
-    kernels = "built" if compiled.native is not None else "not built (no C compiler): the numpy forms"
-    print(f"stencilgen's compiled kernels: {kernels}")
     print("in-process time after imports (median of runs, gdstk and ours by turns), imports timed apart, peak RSS")
     print(f"{'case':<17} {'what':<28} {'median s':>9} {'imports s':>9} {'peak MB':>8} {'contacts':>9}")
     for name, path in files.items():
