@@ -12,6 +12,7 @@ import shapely
 
 from .model import Contacts, Excluded, Polygons
 from .numeric import unique
+from .pairs import box_pairs, boxes_touch, components
 
 #: a polygon smaller than this (um^2) is degenerate
 MIN_AREA_UM2 = 1e-6
@@ -272,8 +273,6 @@ def to_shapely(polys: Polygons, index: np.ndarray | None = None) -> np.ndarray:
 
 def _candidate_pairs(box: np.ndarray, tol: float) -> np.ndarray:
     """Pairs (i, j), i < j, whose bounding boxes intersect or touch (within tol)."""
-    from .distance import box_pairs
-
     if len(box) < 2:
         return np.zeros((0, 2), dtype=np.int64)
     i, j = box_pairs(box, box, tol, same=True)
@@ -283,8 +282,6 @@ def _candidate_pairs(box: np.ndarray, tol: float) -> np.ndarray:
 def union_parts(geoms: np.ndarray) -> list[Any]:
     """The polygons of the union of shapely geometries, unioned only where they meet (a stencil's
     apertures rarely do: one union of them all is far slower)."""
-    from .distance import box_pairs, components
-
     geoms = np.asarray(geoms, dtype=object)
     if not len(geoms):
         return []
@@ -486,8 +483,6 @@ def rectangle_boxes(polys: Polygons) -> np.ndarray:
 
 def rectangles_touch(polys: Polygons, box: np.ndarray | None = None) -> bool:
     """Whether any two axis-parallel rectangles overlap or touch (their boxes are the rectangles)."""
-    from .distance import boxes_touch
-
     return boxes_touch(rectangle_boxes(polys) if box is None else box)
 
 
@@ -621,8 +616,6 @@ def merge_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tupl
         touch = shapely.intersects(geoms[pairs[:, 0]], geoms[pairs[:, 1]])
         pairs = pairs[touch]
     if len(pairs):
-        from .distance import components
-
         label = components(len(polys), pairs)
         sizes = np.bincount(label)
         merged_ids = np.flatnonzero(sizes[label] > 1)
@@ -736,8 +729,6 @@ def yx_order(centre: np.ndarray, grid_um: float) -> np.ndarray:
 def placements_disjoint(element: Contacts, transforms: np.ndarray, margin: float = 0.0, box: Any = None) -> bool:
     """True when no two placements of a box (default: the element's contacts' bounding box), grown by
     `margin` on every side, overlap."""
-    from .distance import box_pairs
-
     if box is None:
         b = bboxes(element.polygons)
         lo, hi = b[:, :2].min(axis=0), b[:, 2:].max(axis=0)

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .distance import box_pairs, components, near_pairs
 from .model import AreaArray, Contacts, Corner, Instances, Row, RowSet, Stagger, line_degrees
 from .numeric import first_unique, median, ranges, round_half, unique
+from .pairs import box_pairs, components, near_pairs
 from .rules import Rules
 
 NEIGHBOURS = 8
@@ -776,7 +776,7 @@ def _rows(center: np.ndarray, lines: list[_Line]) -> tuple[list[Row], _Members, 
     line_of = np.repeat(np.arange(len(lines)), sizes)
     theta = np.array([ln.theta for ln in lines])
     U = np.column_stack([np.cos(theta), np.sin(theta)])
-    # a column at a time (see distance._cells); the same sums and products as over (N, 2) arrays
+    # a column at a time; the same sums and products as over (N, 2) arrays
     x, y = center[:, 0][flat], center[:, 1][flat]
     mid = np.column_stack([np.add.reduceat(x, starts), np.add.reduceat(y, starts)]) / sizes[:, None]
     t = (x - mid[:, 0][line_of]) * U[:, 0][line_of] + (y - mid[:, 1][line_of]) * U[:, 1][line_of]

@@ -1,5 +1,6 @@
-"""Distances (stencilgen.distance) against GEOS (shapely): candidate pairs complete, distances equal, touching and
-overlapping shapes at 0, strips' outlines read as rectangle plus disc."""
+"""Distances (stencilgen.distance) and candidate pairs (stencilgen.pairs) against GEOS (shapely) and
+brute force: candidate pairs complete, distances equal, touching and overlapping shapes at 0, strips'
+outlines read as rectangle plus disc."""
 
 from __future__ import annotations
 
@@ -9,19 +10,10 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stencilgen.distance import (
-    DENSE_MAX,
-    Shapes,
-    box_pairs,
-    boxes_touch,
-    components,
-    distances,
-    extent_on,
-    near_pairs,
-    outline_shapes,
-)
+from stencilgen.distance import DENSE_MAX, Shapes, distances, extent_on, outline_shapes
 from stencilgen.geometry import outlines_to_polygons, to_shapely
 from stencilgen.model import Polygons
+from stencilgen.pairs import box_pairs, boxes_touch, components, near_pairs
 from stencilgen.planner import strips
 
 
@@ -329,7 +321,7 @@ def test_a_large_box_looks_only_at_the_points_near_it() -> None:
     """A box a hundred times the points' spacing, among 40,000 points: it is measured against the
     points in the cells it covers, not against all of them (row ends of a long pitch made this
     quadratic: an OOM on 200,000 random contacts)."""
-    from stencilgen.distance import _cover
+    from stencilgen.pairs import _cover
 
     rng = np.random.default_rng(3)
     pts = rng.uniform(0, 100_000, (40_000, 2))

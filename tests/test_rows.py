@@ -617,7 +617,7 @@ def test_directions_by_distinct_vectors_are_the_plain_rule(seed, kind, turn):
     """Pairs are handled once for each distinct vector, weighted; that finds the directions (to 1e-12
     rad) and the contacts that the rule taken a pair at a time finds."""
     from stencilgen import rows
-    from stencilgen.distance import near_pairs
+    from stencilgen.pairs import near_pairs
 
     rng = np.random.default_rng(seed)
     if kind == "random":
@@ -788,7 +788,7 @@ def test_pair_vectors_are_numbered_as_one_by_one(seed, distinct, kind):
 def test_lines_of_a_large_turned_lattice_are_found_as_one_by_one(turn):
     """Thousands of members, as many lines, on a turned, jittered lattice, in every direction."""
     from stencilgen import rows
-    from stencilgen.distance import near_pairs
+    from stencilgen.pairs import near_pairs
 
     rng = np.random.default_rng(int(turn))
     pts = np.stack(np.meshgrid(np.arange(60) * 150.0, np.arange(40) * 150.0), axis=-1).reshape(-1, 2)
