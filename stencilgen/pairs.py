@@ -198,55 +198,73 @@ def near_pairs(points: np.ndarray, k: int, reach: float, start: float) -> tuple[
     px, py = points[:, 0].copy(), points[:, 1].copy()  # (contiguous columns, gathered one at a time)
     span = max(float(np.ptp(px)), float(np.ptp(py)))
     s = max(float(start), span * 1e-9, 1e-9)
-    todo = np.arange(n)
-    everyone = np.arange(n)
     boxes = np.column_stack([px, py, px, py])
     if n > 4 * RADIUS_SAMPLE:
         s = _radius(boxes, px, py, k, reach, s, span)
-    got: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    # every point at once: each pair within s found once, its two points either way round
+    a, b = _grid_pairs_self(boxes, s, np.arange(n))
+    d = length(px[a] - px[b], py[a] - py[b])
+    within = d <= s
+    a, b, d = a[within], b[within], d[within]
+    near = np.full(n, np.inf)
+    np.minimum.at(near, a, d)
+    np.minimum.at(near, b, d)
+    found = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
+    # covered: every neighbour within reach is within s, or k of them are (the k nearest then are)
+    # (with the slack the pairs are kept with below)
+    covered = (reach * near + 1e-9 <= s) | (found >= k) | (s > 2 * span)
+    nn[covered] = near[covered]
+    # a pair is taken for a covered point with at most k others within s (all are among its k
+    # nearest), and for one with more, where the other is among its k nearest
+    few = covered & (found <= k)
+    taken = few[a] | few[b]
+    crowded = covered & (found > k)
+    on_a, on_b = np.flatnonzero(crowded[a]), np.flatnonzero(crowded[b])
+    if len(on_a) or len(on_b):
+        q, other = np.concatenate([a[on_a], b[on_b]]), np.concatenate([b[on_a], a[on_b]])
+        pair = np.concatenate([on_a, on_b])
+        taken[pair[_first_k(q, d[pair], other, k)]] = True
+    got = [(a[taken], b[taken], d[taken])]
+    todo = np.flatnonzero(~covered)
     while len(todo):
-        if len(todo) == n:  # all points: each pair measured once, then both ways
-            qa, pb = _grid_pairs_self(boxes, s, everyone)
-            d = length(px[qa] - px[pb], py[qa] - py[pb])
-            within = d <= s
-            qa, pb, d = qa[within], pb[within], d[within]
-            qa, pb, d = np.concatenate([qa, pb]), np.concatenate([pb, qa]), np.concatenate([d, d])
-        else:
-            qa, pb, d = _within(boxes, px, py, todo, s)
+        # the next radius: where k points would lie at the density seen so far (a typical point's
+        # guess; the others go round again), growing by 1.25 to 2 times
+        guess = np.where(found[todo] > 0, s * np.sqrt(k / np.maximum(found[todo], 1)) * 1.1, 2 * s)
+        s = float(np.clip(median(guess), 1.25 * s, 2 * s))
+        qa, pb, d = _within(boxes, px, py, todo, s)
         near = np.full(n, np.inf)
         np.minimum.at(near, qa, d)
         found = np.bincount(qa, minlength=n)
-        # covered: every neighbour within reach is within s, or k of them are (the k nearest then are)
-        # (with the slack the pairs are kept with below)
         covered = (reach * near[todo] + 1e-9 <= s) | (found[todo] >= k) | (s > 2 * span)
         done = todo[covered]
         nn[done] = near[done]
         mine = np.zeros(n, dtype=bool)
         mine[done] = True
         crowded = found > k
-        few = mine[qa] & ~crowded[qa]  # at most k within s: all of them are among the k nearest
-        got.append((qa[few], pb[few], d[few]))
+        take = mine[qa] & ~crowded[qa]
         many = np.flatnonzero(mine[qa] & crowded[qa])
-        if len(many):  # the k nearest of each: by query, then distance, then the other point's index
-            order = many[np.lexsort((pb[many], d[many], qa[many]))]
-            q = qa[order]
-            run = np.flatnonzero(np.diff(q)) + 1
-            first = np.zeros(len(q), dtype=np.int64)
-            first[run] = run
-            top = order[np.arange(len(q)) - np.maximum.accumulate(first) < k]
-            got.append((qa[top], pb[top], d[top]))
-        todo, found = todo[~covered], found[todo[~covered]]
-        # the next radius: where k points would lie at the density seen so far (a typical point's
-        # guess; the others go round again), growing by 1.25 to 2 times
-        guess = np.where(found > 0, s * np.sqrt(k / np.maximum(found, 1)) * 1.1, 2 * s)
-        s = float(np.clip(median(guess), 1.25 * s, 2 * s)) if len(todo) else 2 * s
+        take[many[_first_k(qa[many], d[many], pb[many], k)]] = True
+        got.append((qa[take], pb[take], d[take]))
+        todo = todo[~covered]
     qa, pb, d = (np.concatenate(c) for c in zip(*got, strict=True))
     # mutual: a far, lonely point does not pair with a crowded one
     keep = d <= reach * np.minimum(nn[qa], nn[pb]) + 1e-9
     qa, pb = qa[keep], pb[keep]
     key = np.sort(np.minimum(qa, pb) * n + np.maximum(qa, pb))
-    key = key[np.concatenate([[True], key[1:] != key[:-1]])] if len(key) else key  # a pair found twice: once
+    if len(got) > 1 and len(key):  # a pair found again from its other point in a later round: once
+        key = key[np.concatenate([[True], key[1:] != key[:-1]])]
     return np.column_stack([key // n, key % n]), nn
+
+
+def _first_k(q: np.ndarray, d: np.ndarray, other: np.ndarray, k: int) -> np.ndarray:
+    """Of entries (point q, distance d, other point), the places of each point's k nearest: by
+    distance, then the other point's index."""
+    order = np.lexsort((other, d, q))
+    q = q[order]
+    run = np.flatnonzero(q[1:] != q[:-1]) + 1
+    first = np.zeros(len(q), dtype=np.int64)
+    first[run] = run
+    return order[np.arange(len(q)) - np.maximum.accumulate(first) < k]
 
 
 def _within(
