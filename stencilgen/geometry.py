@@ -349,10 +349,27 @@ def _convex_quads(polys: Polygons) -> np.ndarray:
     return out
 
 
+#: shapes (or pairs of shapes) measured at a time: a block's temporary columns stay small
+BLOCK = 8192
+
+
 def _convex_quad_measures(coords: np.ndarray) -> tuple[np.ndarray, ...] | None:
     """When every polygon (coords: n x 4 vertices) is a convex quadrilateral of at least
     MIN_AREA_UM2: (area, centre (n, 2), d, length, angle, box (n, 4)), each as `merge_contacts`
-    and `bboxes` measure the shape; None otherwise."""
+    and `bboxes` measure the shape; None otherwise. A block of shapes at a time."""
+    parts = []
+    for s in range(0, max(len(coords), 1), 4 * BLOCK):
+        part = _convex_quad_block(coords[s : s + 4 * BLOCK])
+        if part is None:
+            return None
+        parts.append(part)
+    if len(parts) == 1:
+        return parts[0]
+    return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
+
+
+def _convex_quad_block(coords: np.ndarray) -> tuple[np.ndarray, ...] | None:
+    """`_convex_quad_measures` of one block of shapes."""
     x, y = _vertex_columns(coords, 4)
     if not _one_way(_turns(x, y)).all():
         return None
@@ -377,13 +394,21 @@ def _quads_apart(polys: Polygons, pairs: np.ndarray) -> np.ndarray:
     both = np.flatnonzero(quad[pairs[:, 0]] & quad[pairs[:, 1]])
     if not len(both):
         return out
+    for s in range(0, len(both), BLOCK):
+        block = both[s : s + BLOCK]
+        out[block] = _quad_pairs_apart(polys, pairs[block, 0], pairs[block, 1])
+    return out
+
+
+def _quad_pairs_apart(polys: Polygons, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`_quads_apart` of the pairs (a[k], b[k]) of convex quadrilaterals."""
     # the vertices a column at a time: (x, y) of vertex j of each pair's first and second shape
-    at_a, at_b = polys.offsets[pairs[both, 0]], polys.offsets[pairs[both, 1]]
+    at_a, at_b = polys.offsets[a], polys.offsets[b]
     ax = [polys.coords[at_a + j, 0] for j in range(4)]
     ay = [polys.coords[at_a + j, 1] for j in range(4)]
     bx = [polys.coords[at_b + j, 0] for j in range(4)]
     by = [polys.coords[at_b + j, 1] for j in range(4)]
-    apart = np.zeros(len(both), dtype=bool)
+    apart = np.zeros(len(a), dtype=bool)
     for px, py in ((ax, ay), (bx, by)):
         for k in range(4):
             nx, ny = py[k] - py[(k + 1) % 4], px[(k + 1) % 4] - px[k]  # a normal of edge k, as long as it
@@ -391,8 +416,7 @@ def _quads_apart(polys: Polygons, pairs: np.ndarray) -> np.ndarray:
             lo_a, hi_a = _low_high([ax[j] * nx + ay[j] * ny for j in range(4)])
             lo_b, hi_b = _low_high([bx[j] * nx + by[j] * ny for j in range(4)])
             apart |= (hi_a + slack < lo_b) | (hi_b + slack < lo_a)
-    out[both] = apart
-    return out
+    return apart
 
 
 FRAME = "shape with a hole (a frame, not a contact), left out"
