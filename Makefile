@@ -19,7 +19,7 @@ help: ## list the targets
 
 install: $(STAMP) ## create .venv and install stencilgen with its test and lint tools
 
-$(STAMP): pyproject.toml setup.py stencilgen/_native.c
+$(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)

@@ -116,12 +116,9 @@ t_imp = time.perf_counter()
 if mode == "gdstk":
     import gdstk
 else:
-    from stencilgen.process import single_threaded_blas, tune_memory
-    single_threaded_blas()  # as the command line does at its start, before numpy is imported
     import shapely, gdstk
     from stencilgen.readers import read_layout
     from stencilgen.rows import find_layout_rows
-    tune_memory()  # as the command line does at its start
 t0 = time.perf_counter()
 imports = t0 - t_imp
 if mode == "gdstk":
@@ -173,10 +170,6 @@ def main() -> None:
     ap.add_argument("--case", default="", help="only the cases whose name holds this (e.g. turned)")
     args = ap.parse_args()
     files = make_files()
-    from stencilgen import compiled
-
-    kernels = "built" if compiled.native is not None else "not built (no C compiler): the numpy forms"
-    print(f"stencilgen's compiled kernels: {kernels}")
     print("in-process time after imports (median of runs, gdstk and ours by turns), imports timed apart, peak RSS")
     print(f"{'case':<17} {'what':<28} {'median s':>9} {'imports s':>9} {'peak MB':>8} {'contacts':>9}")
     for name, path in files.items():

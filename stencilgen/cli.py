@@ -427,10 +427,6 @@ def run() -> None:
     warnings are not the user's business (the reports say what matters)."""
     import warnings
 
-    from .process import single_threaded_blas, tune_memory
-
-    single_threaded_blas()  # (before anything imports numpy)
-    tune_memory()
     for category in (RuntimeWarning, DeprecationWarning, FutureWarning, UserWarning):
         warnings.filterwarnings("ignore", category=category)
     try:

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import shapely
 
-from . import compiled
 from .model import Contacts, Excluded, Polygons
 from .numeric import unique
+from .pairs import box_pairs, boxes_touch, components
 
 #: a polygon smaller than this (um^2) is degenerate
 MIN_AREA_UM2 = 1e-6
@@ -34,7 +34,7 @@ def _vertex_columns(coords: np.ndarray, v: int) -> tuple[list[np.ndarray], list[
 
 def _shoelace(x: list[np.ndarray], y: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """`area_centroid` of polygons given a vertex column at a time, summed vertex by vertex in
-    order (the compiled `convex_quads` makes the same sums in the same order)."""
+    order."""
     V = len(x)
     px, py = [xj - x[0] for xj in x], [yj - y[0] for yj in y]
     a2 = cx = cy = np.zeros(len(x[0]))
@@ -135,8 +135,8 @@ def _is_convex(P: np.ndarray) -> np.ndarray:
 
 
 def _norm(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The length of vectors (x, y): the square root of x^2 + y^2, rounded once more than hypot but
-    several times quicker, and the same in the kernels (lengths in um stay far from overflow)."""
+    """The length of vectors (x, y): the square root of x^2 + y^2 (lengths in um stay far from the
+    overflow that hypot guards against)."""
     return np.sqrt(x * x + y * y)
 
 
@@ -273,8 +273,6 @@ def to_shapely(polys: Polygons, index: np.ndarray | None = None) -> np.ndarray:
 
 def _candidate_pairs(box: np.ndarray, tol: float) -> np.ndarray:
     """Pairs (i, j), i < j, whose bounding boxes intersect or touch (within tol)."""
-    from .distance import box_pairs
-
     if len(box) < 2:
         return np.zeros((0, 2), dtype=np.int64)
     i, j = box_pairs(box, box, tol, same=True)
@@ -284,8 +282,6 @@ def _candidate_pairs(box: np.ndarray, tol: float) -> np.ndarray:
 def union_parts(geoms: np.ndarray) -> list[Any]:
     """The polygons of the union of shapely geometries, unioned only where they meet (a stencil's
     apertures rarely do: one union of them all is far slower)."""
-    from .distance import box_pairs, components
-
     geoms = np.asarray(geoms, dtype=object)
     if not len(geoms):
         return []
@@ -353,21 +349,27 @@ def _convex_quads(polys: Polygons) -> np.ndarray:
     return out
 
 
-def _measures(raw: tuple[bytes, ...]) -> tuple[np.ndarray, ...]:
-    """A measuring kernel's six measures as arrays: area, centre (n, 2), short side, long side,
-    angle, box (n, 4)."""
-    area, centre, short, long, angle, box = (np.frombuffer(b, dtype=np.float64) for b in raw)
-    return area, centre.reshape(-1, 2), short, long, angle, box.reshape(-1, 4)
+#: shapes (or pairs of shapes) measured at a time: a block's temporary columns stay small
+BLOCK = 8192
 
 
 def _convex_quad_measures(coords: np.ndarray) -> tuple[np.ndarray, ...] | None:
     """When every polygon (coords: n x 4 vertices) is a convex quadrilateral of at least
     MIN_AREA_UM2: (area, centre (n, 2), d, length, angle, box (n, 4)), each as `merge_contacts`
-    and `bboxes` measure the shape (bit for bit, but for the angle, which may differ by an ulp or so
-    where numpy's arctan2 is not libm's); None otherwise."""
-    if compiled.native is not None:  # the same tests and sums in one pass
-        raw = compiled.native.convex_quads(np.ascontiguousarray(coords, dtype=np.float64), MIN_AREA_UM2)
-        return None if raw is None else _measures(raw)
+    and `bboxes` measure the shape; None otherwise. A block of shapes at a time."""
+    parts = []
+    for s in range(0, max(len(coords), 1), 4 * BLOCK):
+        part = _convex_quad_block(coords[s : s + 4 * BLOCK])
+        if part is None:
+            return None
+        parts.append(part)
+    if len(parts) == 1:
+        return parts[0]
+    return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
+
+
+def _convex_quad_block(coords: np.ndarray) -> tuple[np.ndarray, ...] | None:
+    """`_convex_quad_measures` of one block of shapes."""
     x, y = _vertex_columns(coords, 4)
     if not _one_way(_turns(x, y)).all():
         return None
@@ -392,13 +394,21 @@ def _quads_apart(polys: Polygons, pairs: np.ndarray) -> np.ndarray:
     both = np.flatnonzero(quad[pairs[:, 0]] & quad[pairs[:, 1]])
     if not len(both):
         return out
+    for s in range(0, len(both), BLOCK):
+        block = both[s : s + BLOCK]
+        out[block] = _quad_pairs_apart(polys, pairs[block, 0], pairs[block, 1])
+    return out
+
+
+def _quad_pairs_apart(polys: Polygons, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`_quads_apart` of the pairs (a[k], b[k]) of convex quadrilaterals."""
     # the vertices a column at a time: (x, y) of vertex j of each pair's first and second shape
-    at_a, at_b = polys.offsets[pairs[both, 0]], polys.offsets[pairs[both, 1]]
+    at_a, at_b = polys.offsets[a], polys.offsets[b]
     ax = [polys.coords[at_a + j, 0] for j in range(4)]
     ay = [polys.coords[at_a + j, 1] for j in range(4)]
     bx = [polys.coords[at_b + j, 0] for j in range(4)]
     by = [polys.coords[at_b + j, 1] for j in range(4)]
-    apart = np.zeros(len(both), dtype=bool)
+    apart = np.zeros(len(a), dtype=bool)
     for px, py in ((ax, ay), (bx, by)):
         for k in range(4):
             nx, ny = py[k] - py[(k + 1) % 4], px[(k + 1) % 4] - px[k]  # a normal of edge k, as long as it
@@ -406,8 +416,7 @@ def _quads_apart(polys: Polygons, pairs: np.ndarray) -> np.ndarray:
             lo_a, hi_a = _low_high([ax[j] * nx + ay[j] * ny for j in range(4)])
             lo_b, hi_b = _low_high([bx[j] * nx + by[j] * ny for j in range(4)])
             apart |= (hi_a + slack < lo_b) | (hi_b + slack < lo_a)
-    out[both] = apart
-    return out
+    return apart
 
 
 FRAME = "shape with a hole (a frame, not a contact), left out"
@@ -465,10 +474,7 @@ def _axis_rectangles(polys: Polygons) -> tuple[np.ndarray, ...] | None:
     the first edge when the sides are equal) and boxes (N, 4). None otherwise."""
     if polys.uniform() != 4:
         return None
-    if compiled.native is not None:  # the same tests and measures in one pass
-        raw = compiled.native.axis_rectangles(np.ascontiguousarray(polys.coords, dtype=np.float64))
-        return None if raw is None else _measures(raw)
-    P = polys.coords.reshape(-1, 8)  # x0 y0 x1 y1 x2 y2 x3 y3: a column at a time (see distance._cells)
+    P = polys.coords.reshape(-1, 8)  # x0 y0 x1 y1 x2 y2 x3 y3, a column at a time
     x0, y0, x1, y1, x2, y2, x3, y3 = (P[:, k] for k in range(8))
     across = (x0 == x1) & (y1 == y2) & (x2 == x3) & (y3 == y0)
     along = (y0 == y1) & (x1 == x2) & (y2 == y3) & (x3 == x0)
@@ -491,33 +497,23 @@ def _axis_rectangles(polys: Polygons) -> tuple[np.ndarray, ...] | None:
 
 def rectangle_boxes(polys: Polygons) -> np.ndarray:
     """(N, 4) boxes of axis-parallel rectangles of four vertices (as `_axis_rectangles` takes them):
-    from two opposite corners, the same as `bboxes` gives at a fraction of its cost."""
-    P = polys.coords.reshape(-1, 8)  # x0 y0 x1 y1 x2 y2 x3 y3, a column at a time (see distance._cells)
+    from two opposite corners, the same as `bboxes` gives."""
+    P = polys.coords.reshape(-1, 8)  # x0 y0 x1 y1 x2 y2 x3 y3, a column at a time
     out = np.empty((len(P), 4))
     for k, (a, c, pick) in enumerate(((0, 4, np.minimum), (1, 5, np.minimum), (0, 4, np.maximum), (1, 5, np.maximum))):
         pick(P[:, a], P[:, c], out=out[:, k])
     return out
 
 
-def rectangles_touch(polys: Polygons, box: np.ndarray | None = None, threads: bool = True) -> bool:
-    """Whether any two axis-parallel rectangles overlap or touch (their boxes are the rectangles).
-    `threads`: as `distance.boxes_touch`."""
-    from .distance import boxes_touch
-
-    return boxes_touch(rectangle_boxes(polys) if box is None else box, threads)
+def rectangles_touch(polys: Polygons, box: np.ndarray | None = None) -> bool:
+    """Whether any two axis-parallel rectangles overlap or touch (their boxes are the rectangles)."""
+    return boxes_touch(rectangle_boxes(polys) if box is None else box)
 
 
-def quads_touch(polys: Polygons, box: np.ndarray | None = None, threads: bool = True) -> bool:
+def quads_touch(polys: Polygons, box: np.ndarray | None = None) -> bool:
     """Whether two convex quadrilaterals may overlap or touch: no edge's normal parts them by more
-    than a picometre (`_quads_apart`). Those `merge_contacts` decides exactly. `threads`: as
-    `distance.boxes_touch`."""
+    than a picometre (`_quads_apart`). Those `merge_contacts` decides exactly."""
     box = bboxes(polys) if box is None else box
-    if compiled.native is not None:
-        touch = compiled.native.boxes_touch(
-            np.ascontiguousarray(box, dtype=np.float64), np.ascontiguousarray(polys.coords, dtype=np.float64), threads
-        )
-        if touch is not None:  # (None: corners so far out that spans could overflow)
-            return bool(touch)
     return bool(len(_quad_pairs(polys, box)))
 
 
@@ -532,8 +528,8 @@ class PlainShapes:
     """Shapes each of which is a contact unless some touch: all axis-parallel rectangles, or all
     convex quadrilaterals (turned pads snapped to the grid), each with an area. Their measures, in
     the shapes' order, as `merge_contacts` would give them; their boxes (N, 4); and the test,
-    (polygons, boxes or None, threads) -> bool, of whether any two touch (`rectangles_touch`,
-    `quads_touch`), which leaves those layouts to `merge_contacts`."""
+    (polygons, boxes or None) -> bool, of whether any two touch (`rectangles_touch`, `quads_touch`),
+    which leaves those layouts to `merge_contacts`."""
 
     polygons: Polygons
     area: np.ndarray
@@ -542,7 +538,7 @@ class PlainShapes:
     length: np.ndarray
     angle: np.ndarray
     box: np.ndarray
-    touches: Callable[[Polygons, np.ndarray | None, bool], bool]
+    touches: Callable[[Polygons, np.ndarray | None], bool]
 
     def numbered(self, grid_um: float) -> tuple[Contacts, np.ndarray]:
         """Each shape a contact, numbered (`_numbered`), and the boxes in the contacts' order."""
@@ -593,7 +589,7 @@ def build_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tupl
     plain = plain_shapes(polys)
     if plain is None:
         return merge_contacts(polys, grid_um, repair)
-    if not plain.touches(polys, plain.box, True):  # every shape is a contact
+    if not plain.touches(polys, plain.box):  # every shape is a contact
         return plain.numbered(grid_um)[0], []
     return plain.merged(grid_um, repair)
 
@@ -644,8 +640,6 @@ def merge_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tupl
         touch = shapely.intersects(geoms[pairs[:, 0]], geoms[pairs[:, 1]])
         pairs = pairs[touch]
     if len(pairs):
-        from .distance import components
-
         label = components(len(polys), pairs)
         sizes = np.bincount(label)
         merged_ids = np.flatnonzero(sizes[label] > 1)
@@ -759,8 +753,6 @@ def yx_order(centre: np.ndarray, grid_um: float) -> np.ndarray:
 def placements_disjoint(element: Contacts, transforms: np.ndarray, margin: float = 0.0, box: Any = None) -> bool:
     """True when no two placements of a box (default: the element's contacts' bounding box), grown by
     `margin` on every side, overlap."""
-    from .distance import box_pairs
-
     if box is None:
         b = bboxes(element.polygons)
         lo, hi = b[:, :2].min(axis=0), b[:, 2:].max(axis=0)

@@ -7,7 +7,7 @@ import numpy as np
 
 def median(values: np.ndarray | list[float]) -> float:
     """The median, equal to np.median to the bit, without its per-call overhead (rows take thousands
-    of medians of short runs) or its first-call import of numpy.ma (tens of milliseconds)."""
+    of medians of short runs) or its first-call import of numpy.ma."""
     a = np.asarray(values, dtype=np.float64).ravel()
     n = len(a)
     if n == 0:
@@ -15,13 +15,13 @@ def median(values: np.ndarray | list[float]) -> float:
     k = n // 2
     if n % 2:
         return float(np.partition(a, k)[k])
-    part = np.partition(a, k)  # (one selection: the k-1-th is the largest before it; numpy's two
-    return float((part[:k].max() + part[k]) / 2)  # selections at once take several times longer)
+    part = np.partition(a, k)  # (one selection: the k-1-th is the largest before it)
+    return float((part[:k].max() + part[k]) / 2)
 
 
 def unique(values: np.ndarray | list) -> np.ndarray:
-    """The sorted distinct values, as np.unique gives them; by sorting, which for integers is many
-    times quicker than np.unique's hash table (numpy 2.3 and later)."""
+    """The sorted distinct values, as np.unique gives them; by sorting (np.unique hashes integers from
+    numpy 2.3 on)."""
     a = np.sort(np.asarray(values).ravel())
     if len(a) < 2:
         return a
@@ -42,8 +42,7 @@ def ranges(first: np.ndarray, count: np.ndarray) -> np.ndarray:
 
 
 def length(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
-    """sqrt(dx^2 + dy^2). np.hypot guards against overflow, which micrometres never come near, at ten
-    times the cost."""
+    """sqrt(dx^2 + dy^2). (np.hypot guards against overflow, which micrometres never come near.)"""
     return np.sqrt(dx * dx + dy * dy)
 
 
@@ -66,8 +65,7 @@ def round_half(values: np.ndarray, digits: int) -> np.ndarray:
 def first_unique(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct pairs (a[i], b[i]) of two float arrays, told apart by their bits (so -0.0 is not
     0.0), numbered in order of first appearance: (inverse, first), int64; inverse[i] is the number of
-    i's pair and first[u] where pair u first appears, so a[first][inverse] is a. By sorting the bits.
-    (The compiled `pair_vectors` numbers point pairs' vectors so, with a hash table.)"""
+    i's pair and first[u] where pair u first appears, so a[first][inverse] is a. By sorting the bits."""
     a = np.ascontiguousarray(a, dtype=np.float64)
     b = np.ascontiguousarray(b, dtype=np.float64)
     n = len(a)

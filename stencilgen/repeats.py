@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import compiled
 from .geometry import bboxes
 from .model import Contacts, Instances, Polygons
 from .numeric import median, ranges
@@ -26,20 +25,8 @@ CHUNK_VERTICES = 8192
 
 def _bands(lo: np.ndarray, hi: np.ndarray, wide: float) -> tuple[np.ndarray, float]:
     """Band index of every interval [lo, hi] (intervals parted by an empty stretch wider than `wide`
-    fall in different bands) and the narrowest such stretch (inf if there is one band).
-
-    The compiled kernel when built (cells marked where intervals reach, no sort; it declines where
-    the cells would be too many), else `_bands_sorted`."""
-    if compiled.native is not None:
-        f8 = np.float64
-        raw = compiled.native.bands(np.ascontiguousarray(lo, dtype=f8), np.ascontiguousarray(hi, dtype=f8), wide)
-        if raw is not None:
-            return np.frombuffer(raw[0], dtype=np.int64), raw[1]
-    return _bands_sorted(lo, hi, wide)
-
-
-def _bands_sorted(lo: np.ndarray, hi: np.ndarray, wide: float) -> tuple[np.ndarray, float]:
-    """`_bands` by a sweep of the intervals sorted by lo."""
+    fall in different bands) and the narrowest such stretch (inf if there is one band): a sweep of
+    the intervals sorted by lo."""
     order = np.argsort(lo, kind="stable")
     reach = np.maximum.accumulate(hi[order])
     gap = lo[order][1:] - reach[:-1]

@@ -24,10 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import compiled
-from .distance import box_pairs, components, near_pairs
 from .model import AreaArray, Contacts, Corner, Instances, Row, RowSet, Stagger, line_degrees
 from .numeric import first_unique, median, ranges, round_half, unique
+from .pairs import box_pairs, components, near_pairs
 from .rules import Rules
 
 NEIGHBOURS = 8
@@ -65,7 +64,7 @@ def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tu
     Pairs with one vector (to the bit) fare alike at every step, so the work is done once for each
     distinct vector, weighted by its pairs; a layout on a database grid has few."""
     nbins = round(180 / BIN_DEG)
-    pa, pb = pairs[:, 0], pairs[:, 1]  # a column at a time (an (N, 2) gather costs several times more)
+    pa, pb = pairs[:, 0], pairs[:, 1]  # a column at a time
     inv, vx, vy, weight = _pair_vectors(center, pa, pb)
     theta = _mod_pi(np.arctan2(vy, vx))
     bins = np.floor(np.degrees(theta) / BIN_DEG).astype(np.int64) % nbins
@@ -77,16 +76,9 @@ def _directions(center: np.ndarray, pairs: np.ndarray, tol_um: float) -> list[tu
         return []
     # each direction's contacts: the ends of its pairs
     n, D = len(center), len(found)
-    if compiled.native is not None:
-        i8 = np.int64
-        raw = compiled.native.direction_members(
-            inv, of_vector, np.ascontiguousarray(pa, dtype=i8), np.ascontiguousarray(pb, dtype=i8), n, D
-        )
-        ids, start = (np.frombuffer(b, dtype=np.int64) for b in raw)
-        return [(best, ids[start[k] : start[k + 1]]) for k, best in enumerate(found)]
     d = of_vector[inv]
     sel = np.flatnonzero(d >= 0)
-    at = d[sel] * n  # (a flat index: a 2-D scatter costs several times more)
+    at = d[sel] * n  # (a flat index into D rows of n)
     mark = np.zeros(D * n, dtype=bool)
     mark[at + pa[sel]] = True
     mark[at + pb[sel]] = True
@@ -107,19 +99,8 @@ def _peaks(
     neighbours) gives a direction, the weighted circular mean of its vectors' doubled angles; it
     takes the vectors of those three bins and the vectors within their slack of it, three bins and
     more away; again while a peak holds two pairs. Each vector's direction (-1: none) and the
-    directions, in the order found. The compiled kernel when built, else numpy."""
+    directions, in the order found."""
     span = int(np.ceil(3.0 / BIN_DEG)) + 1  # bins a pair's slack can reach
-    if compiled.native is not None:
-        f8, i8 = np.float64, np.int64
-        raw = compiled.native.peaks(
-            *(np.ascontiguousarray(a, dtype=f8) for a in (theta, slack, vx, vy)),
-            np.ascontiguousarray(bins, dtype=i8),
-            np.ascontiguousarray(weight, dtype=i8),
-            nbins,
-            span,
-            MAX_DIRECTIONS,
-        )
-        return np.frombuffer(raw[0], dtype=i8), np.frombuffer(raw[1], dtype=f8).tolist()
     order = np.argsort(bins.astype(np.int16), kind="stable")  # 16-bit keys: a radix sort
     theta, bins, vx, vy, weight, slack = theta[order], bins[order], vx[order], vy[order], weight[order], slack[order]
     start = np.searchsorted(bins, np.arange(nbins + 1))
@@ -152,8 +133,7 @@ def _peaks(
         runs = around(peak, 1)
         live = over(alive, runs)
         # circular mean of doubled angles, long pairs weigh more (their angle is sharper): the sum of
-        # length^2 * exp(2i theta), which is (vx + i vy)^2, over the pairs, summed in order (as the
-        # kernel sums), its angle from libm (math.atan2, as the kernel's)
+        # length^2 * exp(2i theta), which is (vx + i vy)^2, over the pairs, summed in order
         x, y, w = over(vx, runs)[live], over(vy, runs)[live], over(fw, runs)[live]
         re, im = np.cumsum(w * (x * x - y * y))[-1], np.cumsum(w * (2 * x * y))[-1]
         best = math.atan2(float(im), float(re)) / 2 % math.pi
@@ -178,17 +158,7 @@ def _peaks(
 
 def _pair_vectors(center: np.ndarray, pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray, ...]:
     """The distinct vectors (to the bit) of point pairs (pa, pb), in order of first appearance:
-    (inverse: each pair's vector, vx, vy, weight: each vector's pairs). The compiled kernel when built
-    (one pass), else numpy (`numeric.first_unique`)."""
-    if compiled.native is not None:
-        f8, i8 = np.float64, np.int64
-        raw = compiled.native.pair_vectors(
-            *_xy(center),
-            np.ascontiguousarray(pa, dtype=i8),
-            np.ascontiguousarray(pb, dtype=i8),
-        )
-        inv, weight = np.frombuffer(raw[0], dtype=i8), np.frombuffer(raw[3], dtype=i8)
-        return inv, np.frombuffer(raw[1], dtype=f8), np.frombuffer(raw[2], dtype=f8), weight
+    (inverse: each pair's vector, vx, vy, weight: each vector's pairs), by `numeric.first_unique`."""
     vx = center[:, 0][pb] - center[:, 0][pa]
     vy = center[:, 1][pb] - center[:, 1][pa]
     inv, first = first_unique(vx, vy)
@@ -266,81 +236,13 @@ def _piece_median(values: np.ndarray, piece: np.ndarray, count: np.ndarray) -> n
     return (v[starts + (count - 1) // 2] + v[starts + count // 2]) / 2
 
 
-def _xy(center: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The centres' x and y, each contiguous (as the kernels take them)."""
-    return np.ascontiguousarray(center[:, 0], dtype=np.float64), np.ascontiguousarray(center[:, 1], dtype=np.float64)
-
-
 def _lines(center: np.ndarray, theta: float, members: np.ndarray, rules: Rules) -> list[_Line]:
     """The lines of contacts along direction theta: members within row tolerance of one line, three
-    or more, cut into regular runs (`_segments`)."""
-    return _all_lines(center, [(theta, members)], rules)
-
-
-THREADED_FROM = 20_000  # members (of all directions) worth a second thread for the lines
-
-
-def _all_lines(center: np.ndarray, directions: list[tuple[float, np.ndarray]], rules: Rules) -> list[_Line]:
-    """`_lines` of every direction, one direction after another. The compiled kernel when built
-    (every direction in one call; with many members two threads take the directions, largest first,
-    each the next one left), else numpy."""
-    found: list[_Line] = []
-    if compiled.native is None:
-        for theta, members in directions:
-            ids, first, count, pitch, gaps = _lines_numpy(center, theta, members, rules)
-            found += _runs_as_lines(theta, ids, first, count, pitch, gaps, rules)
-        return found
-    sizes = [len(m) for _, m in directions]
-    offsets = np.zeros(len(directions) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
-    members = np.concatenate([m for _, m in directions]).astype(np.int64, copy=False) if directions else offsets[:0]
-    # (each direction's u as a scalar cos and sin, as `_lines_numpy` takes them)
-    ux = np.array([float(np.cos(theta)) for theta, _ in directions])
-    uy = np.array([float(np.sin(theta)) for theta, _ in directions])
-    raw = compiled.native.lines_all(
-        *_xy(center),
-        members,
-        offsets,
-        ux,
-        uy,
-        float(rules.row_tolerance_um),
-        float(rules.spacing_tolerance),
-        int(rules.max_gap_pitches),
-        int(offsets[-1]) >= THREADED_FROM,
-    )
-    ids, first, count, gaps, start = (np.frombuffer(raw[k], dtype=np.int64) for k in (0, 1, 2, 4, 5))
-    pitch = np.frombuffer(raw[3], dtype=np.float64)
-    for d, (theta, _) in enumerate(directions):
-        r = slice(int(start[d]), int(start[d + 1]))
-        found += _runs_as_lines(theta, ids, first[r], count[r], pitch[r], gaps[r], rules)
-    return found
-
-
-def _runs_as_lines(
-    theta: float,
-    ids: np.ndarray,
-    first: np.ndarray,
-    count: np.ndarray,
-    pitch: np.ndarray,
-    gaps: np.ndarray,
-    rules: Rules,
-) -> list[_Line]:
-    """The regular runs found along theta (first spacing into ids, number of spacings, pitch, gaps)
-    as lines, those of a pitch beyond the row tolerance."""
-    return [
-        _Line(theta, ids[f : f + c + 1], p, gp)
-        for f, c, p, gp in zip(first.tolist(), count.tolist(), pitch.tolist(), gaps.tolist(), strict=True)
-        if p > rules.row_tolerance_um
-    ]
-
-
-def _lines_numpy(center: np.ndarray, theta: float, members: np.ndarray, rules: Rules) -> tuple[np.ndarray, ...]:
-    """`_lines` in numpy: the members on lines (line after line, each along theta) and the regular runs
-    found (first spacing, number of spacings, pitch, gaps)."""
+    or more, cut into regular runs (`_segments`), those of a pitch beyond the row tolerance."""
     u = np.array([np.cos(theta), np.sin(theta)])
     n = _rot90(u)
     x, y = center[:, 0][members], center[:, 1][members]
-    rho = x * n[0] + y * n[1]  # (not pts @ n: BLAS may fuse the multiply and add, and a kernel would not)
+    rho = x * n[0] + y * n[1]
     t = x * u[0] + y * u[1]
     order = np.argsort(rho, kind="stable")
     group = np.zeros(len(members), dtype=np.int64)
@@ -348,8 +250,7 @@ def _lines_numpy(center: np.ndarray, theta: float, members: np.ndarray, rules: R
     sizes = np.bincount(group)
     keep = sizes[group] >= 3
     if not keep.any():
-        z = np.zeros(0, dtype=np.int64)
-        return z, z, z, np.zeros(0), z
+        return []
     idx = np.flatnonzero(keep)
     idx = idx[np.lexsort((t[idx], group[idx]))]
     g = group[idx]
@@ -358,7 +259,17 @@ def _lines_numpy(center: np.ndarray, theta: float, members: np.ndarray, rules: R
     # spacings along each line (two contacts at one place: a tiny spacing, which fits no pitch)
     s = np.maximum(np.diff(t[idx]), 1e-9)
     first, count, pitch, gaps = _segments(s, line_first, line_size - 1, rules)
-    return members[idx], first, count, pitch, gaps
+    ids = members[idx]
+    return [
+        _Line(theta, ids[f : f + c + 1], p, gp)
+        for f, c, p, gp in zip(first.tolist(), count.tolist(), pitch.tolist(), gaps.tolist(), strict=True)
+        if p > rules.row_tolerance_um
+    ]
+
+
+def _all_lines(center: np.ndarray, directions: list[tuple[float, np.ndarray]], rules: Rules) -> list[_Line]:
+    """`_lines` of every direction, one direction after another."""
+    return [ln for theta, members in directions for ln in _lines(center, theta, members, rules)]
 
 
 def _choose(lines: list[_Line], n: int) -> list[_Line]:
@@ -374,11 +285,6 @@ def _choose(lines: list[_Line], n: int) -> list[_Line]:
     # by pitch (to the micrometre's millionth, as Python rounds), longest first, then lowest contact
     pitch = round_half(np.array([ln.pitch for ln in lines]), 6)
     order = np.lexsort((np.array(lows), -np.array(sizes), pitch)).tolist()
-    if compiled.native is not None:
-        raw = compiled.native.choose(
-            np.ascontiguousarray(members, dtype=np.int64), offsets, np.array(order, dtype=np.int64), n
-        )
-        return [lines[k] for k in order if raw[k]]
     slots = np.zeros(n, dtype=np.int64)
     chosen = []
     for k in order:
@@ -404,13 +310,7 @@ def _by_contact(lines: list[_Line]) -> tuple[np.ndarray, np.ndarray]:
     """Every (contact, line) membership sorted by contact: contact ids and the line holding each."""
     members = np.concatenate([ln.members for ln in lines])
     owner = np.repeat(np.arange(len(lines)), [len(ln.members) for ln in lines])
-    if compiled.native is not None and len(members):  # by counting: the contacts are few ids
-        n = int(members.max()) + 1
-        order = np.frombuffer(
-            compiled.native.counting_order(np.ascontiguousarray(members, dtype=np.int64), n), np.int64
-        )
-    else:
-        order = np.argsort(members, kind="stable")
+    order = np.argsort(members, kind="stable")
     return members[order], owner[order]
 
 
@@ -418,7 +318,7 @@ def _drop_cutting_lines(lines: list[_Line], by: tuple[np.ndarray, np.ndarray] | 
     """Lines made only of contacts that already lie on rows of another direction, one from each, where
     those rows are not crossed by two more lines of this direction (they are no grid): e.g. a 45 deg
     "line" through the end contacts of staggered double rows near a corner. Such a line is not a row.
-    `by`: `_by_contact(lines)`, if known. The compiled kernel when built, else `_cutting_numpy`."""
+    `by`: `_by_contact(lines)`, if known."""
     if len(lines) < 2:
         return lines
     m, o = _by_contact(lines) if by is None else by
@@ -426,26 +326,14 @@ def _drop_cutting_lines(lines: list[_Line], by: tuple[np.ndarray, np.ndarray] | 
     thetas, did = np.unique([ln.theta for ln in lines], return_inverse=True)
     close = _turns(thetas[:, None], thetas[None, :]) < 2.0
     sizes = np.array([len(ln.members) for ln in lines], dtype=np.int64)
-    if compiled.native is not None:
-        i8 = np.int64
-        raw = compiled.native.cutting(
-            np.ascontiguousarray(m, dtype=i8),
-            np.ascontiguousarray(o, dtype=i8),
-            np.ascontiguousarray(did, dtype=i8),
-            np.ascontiguousarray(close, dtype=np.uint8),
-            sizes,
-            len(thetas),
-        )
-        drop = np.frombuffer(raw, dtype=bool)
-    else:
-        drop = _cutting_numpy(m, o, did, close, sizes)
+    drop = _cutting(m, o, did, close, sizes)
     if not drop.any():
         return lines
     return [ln for k, ln in enumerate(lines) if not drop[k]]
 
 
-def _cutting_numpy(m: np.ndarray, o: np.ndarray, did: np.ndarray, close: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Which lines `_drop_cutting_lines` drops, in numpy. m, o: the memberships sorted by contact
+def _cutting(m: np.ndarray, o: np.ndarray, did: np.ndarray, close: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Which lines `_drop_cutting_lines` drops. m, o: the memberships sorted by contact
     (`_by_contact`); did: each line's direction; close: whether two directions are alike; sizes:
     each line's members."""
     L, D = len(sizes), len(close)
@@ -458,7 +346,7 @@ def _cutting_numpy(m: np.ndarray, o: np.ndarray, did: np.ndarray, close: np.ndar
     other = partner != e
     e, partner = e[other], partner[other]
     d_of = did[o]  # the direction of each membership's line
-    cross = ~close.ravel()[d_of[e] * D + d_of[partner]]  # (a flat index: a 2-D gather costs more)
+    cross = ~close.ravel()[d_of[e] * D + d_of[partner]]  # (a flat index into D x D)
     e, partner = e[cross], partner[cross]
     has_cross = np.zeros(len(m), dtype=bool)
     has_cross[e] = True
@@ -888,7 +776,7 @@ def _rows(center: np.ndarray, lines: list[_Line]) -> tuple[list[Row], _Members, 
     line_of = np.repeat(np.arange(len(lines)), sizes)
     theta = np.array([ln.theta for ln in lines])
     U = np.column_stack([np.cos(theta), np.sin(theta)])
-    # a column at a time (see distance._cells); the same sums and products as over (N, 2) arrays
+    # a column at a time; the same sums and products as over (N, 2) arrays
     x, y = center[:, 0][flat], center[:, 1][flat]
     mid = np.column_stack([np.add.reduceat(x, starts), np.add.reduceat(y, starts)]) / sizes[:, None]
     t = (x - mid[:, 0][line_of]) * U[:, 0][line_of] + (y - mid[:, 1][line_of]) * U[:, 1][line_of]

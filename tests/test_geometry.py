@@ -1,7 +1,5 @@
 """Contact measures against GEOS (shapely): areas, centroids and minimum rotated rectangles; the
-plain-shape shortcut for turned pads (convex quadrilaterals) against the general merge, and its
-compiled kernels against their numpy forms, bit for bit (angles to a few ulps: numpy may take
-arctan2 from its own vector library, the kernel from libm)."""
+plain-shape shortcut for turned pads (convex quadrilaterals) against the general merge."""
 
 from __future__ import annotations
 
@@ -10,21 +8,17 @@ import pytest
 import shapely
 import synth
 
-from stencilgen import compiled, geometry
+from stencilgen import geometry
 from stencilgen.geometry import (
     _convex_quad_measures,
     area_centroid,
+    bboxes,
     merge_contacts,
     min_rect,
     plain_shapes,
     quads_touch,
 )
 from stencilgen.model import Polygons
-
-
-def _kernels() -> None:
-    if compiled.native is None:
-        pytest.skip("the compiled kernels are not built (no C compiler)")
 
 
 def _turned_pads(rng: np.random.Generator, n: int, grid: float = 0.001) -> list[np.ndarray]:
@@ -74,12 +68,11 @@ def test_area_centroid_and_min_rect_match_geos(vertices: int | None) -> None:
 
 
 @pytest.mark.parametrize("kind", ["turned", "right angles", "squares", "mirrored", "bow-tie", "dent", "sliver"])
-def test_convex_quad_measures_compiled_equal_numpy(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_convex_quad_measures_as_the_general_path_measures(kind: str) -> None:
     """Convex quadrilaterals, drawn either way round, turned and snapped (angles not right), exact
-    rectangles and squares at a turn (their sides read directly): the kernel gives the numpy form's
-    values bit for bit (the angle to a few ulps). One bow-tie, dented quadrilateral or sliver of no
-    area among them: None."""
-    _kernels()
+    rectangles and squares at a turn (their sides read directly): the area, centre, rectangle and box
+    that `area_centroid`, `min_rect` and `bboxes` give. One bow-tie, dented quadrilateral or sliver of
+    no area among them: None."""
     rng = np.random.default_rng(len(kind))
     if kind in ("right angles", "squares"):  # sides along (3, 4) and (-4, 3): exact right angles, turned
         u, n = np.array([3.0, 4.0]), np.array([-4.0, 3.0])
@@ -100,30 +93,25 @@ def test_convex_quad_measures_compiled_equal_numpy(kind: str, monkeypatch: pytes
     }.get(kind)
     if broken is not None:
         pads[len(pads) // 2] = np.array(broken, dtype=float)
-    coords = Polygons.from_list(pads).coords
-    got = _convex_quad_measures(coords)
-    monkeypatch.setattr(compiled, "native", None)
-    want = _convex_quad_measures(coords)
+    polys = Polygons.from_list(pads)
+    got = _convex_quad_measures(polys.coords)
     if broken is not None:
-        assert got is None and want is None
+        assert got is None
         return
-    assert got is not None and want is not None
+    assert got is not None
+    area, centre = area_centroid(polys)
+    want = (np.abs(area), centre, *min_rect(polys), bboxes(polys))
     for k, (a, b) in enumerate(zip(got, want, strict=True)):
-        assert np.array_equal(a, b) if k != 4 else np.allclose(a, b, rtol=0, atol=1e-12)
+        assert np.array_equal(a, b), k
     if kind in ("right angles", "squares"):  # read directly: exact sides
         d, length = got[2], got[3]
         sides = np.sort([[np.hypot(*(p[1] - p[0])), np.hypot(*(p[2] - p[1]))] for p in pads], axis=1)
         np.testing.assert_allclose(np.column_stack([d, length]), sides, rtol=1e-12)
 
 
-@pytest.mark.parametrize("kernel", ["compiled", "numpy"])
-def test_turned_pads_measured_as_the_general_merge_does(kernel: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_turned_pads_measured_as_the_general_merge_does() -> None:
     """Turned pads that do not touch: the shortcut numbers and measures them exactly as the general
     path (repair, merge, measure) does, and their boxes follow the contacts' order."""
-    if kernel == "compiled":
-        _kernels()
-    else:
-        monkeypatch.setattr(compiled, "native", None)
     rng = np.random.default_rng(7)
     polys = Polygons.from_list(_turned_pads(rng, 3000))
     plain = plain_shapes(polys)
@@ -139,16 +127,11 @@ def test_turned_pads_measured_as_the_general_merge_does(kernel: str, monkeypatch
     assert not quads_touch(quick.polygons, box)
 
 
-@pytest.mark.parametrize("kernel", ["compiled", "numpy"])
 @pytest.mark.parametrize("case", ["apart", "a nanometre apart", "corner on edge", "overlap", "one inside"])
-def test_quads_touch_as_geos_sees_it(kernel: str, case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_quads_touch_as_geos_sees_it(case: str) -> None:
     """Thousands of turned pads whose boxes overlap their neighbours' (a 45 deg row at a fine
     pitch), all apart but for one pair: touching at a corner, overlapping or nested says True;
     a nanometre apart, False, as GEOS says."""
-    if kernel == "compiled":
-        _kernels()
-    else:
-        monkeypatch.setattr(compiled, "native", None)
     pads = []
     step = 30.0 * np.sqrt(0.5)
     for k in range(5000):  # rows of pads 20 x 60 um turned 45 deg, 30 um apart along the row
@@ -171,26 +154,12 @@ def test_quads_touch_as_geos_sees_it(kernel: str, case: str, monkeypatch: pytest
     assert quads_touch(polys) is meets
 
 
-def test_boxes_touch_refuses_quadrilaterals_that_are_not_one_a_box() -> None:
-    _kernels()
-    box = np.array([[0.0, 0.0, 1.0, 1.0], [2.0, 0.0, 3.0, 1.0]])
-    with pytest.raises(ValueError, match="8 coordinates"):
-        compiled.native.boxes_touch(box, np.zeros((3, 4, 2)))
-
-
-@pytest.mark.parametrize("kernel", ["compiled", "numpy"])
 @pytest.mark.parametrize("turn", [0.0, 30.0])
-def test_plain_shapes_merged_where_some_touch_as_the_general_merge(
-    kernel: str, turn: float, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_plain_shapes_merged_where_some_touch_as_the_general_merge(turn: float) -> None:
     """Pads apart, and among them pads drawn as two abutting halves, overlapping pads, a pad drawn
     twice, a small pad inside a large one, a pad touching another at a corner and a frame of four
     pads around a hole: only the shapes that may touch are merged, and the contacts and notes are
     those of merging every shape (axis-parallel, and turned 30 deg: quadrilaterals)."""
-    if kernel == "compiled":
-        _kernels()
-    else:
-        monkeypatch.setattr(compiled, "native", None)
     shapes = [synth.rect((i * 110.0, j * 300.0), (70.0, 100.0), 0.0) for i in range(40) for j in range(5)]
     shapes += [
         synth.rect((5000.0, 0.0), (35.0, 100.0), 0.0),  # two halves of one pad
@@ -213,7 +182,7 @@ def test_plain_shapes_merged_where_some_touch_as_the_general_merge(
     polys = Polygons.from_list([np.round(p @ rot, 3) for p in shapes])
     plain = plain_shapes(polys)
     assert plain is not None and plain.touches is (quads_touch if turn else geometry.rectangles_touch)
-    assert plain.touches(polys, plain.box, True)
+    assert plain.touches(polys, plain.box)
     got, got_notes = plain.merged(0.001)
     want, want_notes = merge_contacts(polys, 0.001)
     assert len(got) == len(want) == 200 + 6  # (the two corner-to-corner pads stay two; the frame is no contact)
@@ -232,16 +201,11 @@ def test_plain_shapes_merged_where_some_touch_as_the_general_merge(
         [[0.0, 0.0], [2.0, 0.0], [2.0, 1.0], [-0.0, 1.0]],  # a least x of 0.0 and -0.0: numpy's pick
     ],
 )
-def test_convex_quad_measures_at_the_edges_of_floating_point(quad: list, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Where the centroid's sums overflow, both forms fall back to the vertex mean; where a box's
-    least or most is +0.0 against -0.0, both give the one numpy's minimum and maximum give."""
-    _kernels()
+def test_convex_quad_measures_at_the_edges_of_floating_point(quad: list) -> None:
+    """Where the centroid's sums overflow, the centre is the vertex mean; where a box's least or most
+    is +0.0 against -0.0, the box is the one `bboxes` gives (the sign of zero too)."""
     coords = np.array(quad)
     got = _convex_quad_measures(coords)
-    monkeypatch.setattr(compiled, "native", None)
-    want = _convex_quad_measures(coords)
-    assert got is not None and want is not None
-    assert np.isfinite(got[1]).all()
-    for k, (a, b) in enumerate(zip(got, want, strict=True)):
-        if k != 4:
-            assert a.tobytes() == b.tobytes(), k  # (bit for bit: the sign of zero too)
+    assert got is not None
+    assert np.array_equal(got[1], coords.mean(axis=0, keepdims=True))
+    assert got[5].tobytes() == bboxes(Polygons(coords, np.array([0, 4]))).tobytes()

@@ -3,7 +3,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stencilgen import process
 from stencilgen.numeric import median, unique
 
 
@@ -16,38 +15,6 @@ def test_median_is_numpys_to_the_bit(values):
 def test_median_of_nothing_is_an_error():
     with pytest.raises(ValueError):
         median([])
-
-
-def test_freed_memory_is_kept_on_linux():
-    import sys
-
-    assert process.tune_memory() is sys.platform.startswith("linux")
-    assert process.tune_memory() is sys.platform.startswith("linux")  # (once a process)
-    a = np.ones(1_000_000)  # large blocks still allocate and free as before
-    del a
-    assert np.ones(1_000_000).sum() == 1_000_000
-
-
-def _huge_heap_mappings() -> list[int]:
-    """Sizes (kB) of this process's mappings marked for huge pages (VmFlags hg)."""
-    sizes, size = [], 0
-    with open("/proc/self/smaps") as fh:
-        for line in fh:
-            if line.startswith("Size:"):
-                size = int(line.split()[1])
-            elif line.startswith("VmFlags:") and " hg" in line:
-                sizes.append(size)
-    return sizes
-
-
-@pytest.mark.skipif(not process._huge_pages_on_request(), reason="the kernel gives no huge pages on request")
-def test_heap_reserve_is_marked_for_huge_pages():
-    process.tune_memory()
-    # the reserve, less at most a 2 MB page at each end for alignment
-    assert max(_huge_heap_mappings(), default=0) * 1024 >= process.HEAP_RESERVE - 2 * process.HUGE_PAGE
-    big = np.ones(50_000_000 // 8)  # a block carved from it reads and writes as any other
-    big[::4096] = 2.0
-    assert big.sum() == len(big) + len(big[::4096])
 
 
 @given(st.lists(st.integers(-5, 5) | st.integers(-(2**62), 2**62), max_size=60))
@@ -113,21 +80,3 @@ def test_first_unique_numbers_pairs_by_bits_in_order_of_first_appearance(pairs):
     inv, first = first_unique(a, b)
     assert inv.dtype == first.dtype == np.int64
     assert inv.tolist() == want_inv and first.tolist() == want_first
-
-
-def test_blas_is_asked_for_one_thread_unless_the_user_said_otherwise():
-    import os
-    import subprocess
-    import sys
-
-    code = (
-        "import os, sys; from stencilgen.process import single_threaded_blas; "
-        "print(single_threaded_blas(), os.environ['OPENBLAS_NUM_THREADS'])"
-    )
-    for preset, want in ((None, "True 1"), ("4", "True 4")):
-        env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
-        if preset:
-            env["OPENBLAS_NUM_THREADS"] = preset
-        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-        assert out.stdout.split() == want.split()
-    assert process.single_threaded_blas() is False  # (numpy is imported here: too late to apply)

@@ -406,11 +406,11 @@ def test_turned_pads_apart_touching_and_nearly_touching_merge_as_exactly_tested(
 
 @pytest.mark.parametrize("touching", [False, True])
 def test_a_turned_die_is_read_through_the_plain_shortcut_or_merged_where_pads_touch(tmp_path, touching, monkeypatch):
-    """A die turned by 23.5 deg, its touching check on the second thread: its pads, convex
+    """A die turned by 23.5 deg: its pads, convex
     quadrilaterals once snapped to the file's grid, are each a contact, measured as the general
     merge measures them; where two pads abut (one pad drawn as two halves), the general merge of
     those two alone makes them one contact and notes it."""
-    from stencilgen import geometry, readers
+    from stencilgen import geometry
 
     die = synth.ring(side=40_000.0, pitch=110.0, count=300, pad=(70.0, 100.0))
     polys = die.polygons()
@@ -422,7 +422,6 @@ def test_a_turned_die_is_read_through_the_plain_shortcut_or_merged_where_pads_to
     rot = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
     path = str(tmp_path / "turned.gds")
     synth.write_gds(path, [p @ rot for p in polys])
-    monkeypatch.setattr(readers, "THREADED_FROM", 100)
     merged = []
     real_merge = geometry.merge_contacts
     monkeypatch.setattr(geometry, "merge_contacts", lambda p, *a, **k: merged.append(len(p)) or real_merge(p, *a, **k))

@@ -4,7 +4,6 @@ extension and turns its shapes into contacts (micrometres, snapped to the file's
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +23,6 @@ from ..model import Contacts, Excluded, Instances, Layout, Polygons
 from ..repeats import find_repeats
 from .gds import read_gds  # numpy only (gdstk is imported when a file needs it)
 
-#: plain shapes worth looking for touching ones on a second thread
-THREADED_FROM = 20_000
 #: refuse layouts that expand to more shapes than this (a wafer has about a million)
 DEFAULT_MAX_CONTACTS = 20_000_000
 #: refuse coordinates farther than this from the origin (a 300 mm wafer reaches 150 mm)
@@ -144,21 +141,12 @@ def _plain_contacts(plain: PlainShapes, grid_um: float) -> tuple[Contacts, Insta
     element repeated. In a repeated layout only one element's shapes need be looked at for touching,
     as the empty bands between the elements keep theirs apart. None otherwise (and nothing of the
     numbering is kept while the shapes are merged)."""
-    # with many, whether any touch is asked on a second thread (the kernels let go of the
-    # interpreter; one thread of them, as this one keeps the other core) while the shapes are
-    # numbered and the repeats sought; when those are found, one copy's answer is soon had and the
-    # check of all is not waited for
-    shapes = plain.polygons
-    pool = ThreadPoolExecutor(1) if len(shapes) >= THREADED_FROM else None
-    touching = pool.submit(plain.touches, shapes, plain.box, False) if pool else None
     quick, box = plain.numbered(grid_um)
     instances = find_repeats(quick, grid_um, box)
     if instances is not None:
-        touch = plain.touches(instances.element.polygons, None, True)
+        touch = plain.touches(instances.element.polygons, None)
     else:
-        touch = touching.result() if touching else plain.touches(shapes, plain.box, True)
-    if pool:
-        pool.shutdown(wait=False)
+        touch = plain.touches(plain.polygons, plain.box)
     return None if touch else (quick, instances)
 
 

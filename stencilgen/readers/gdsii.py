@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import compiled
 from ..model import Polygons
 
 # record types (the third header byte)
@@ -81,14 +80,6 @@ class Stream:
         stride = int(at[1] - at[0]) if len(at) > 1 else 4 * v
         if v < 2 or (npts != v).any() or stride < 4 * v or (len(at) > 1 and (np.diff(at) != stride).any()):
             return None
-        if compiled.native is not None:  # the same conversion, with the closing check, in one pass
-            raw = compiled.native.gds_points(self.words, 2 * int(at[0]), 2 * stride, len(at), v, self.scale)
-            if raw is None:
-                return None
-            return Polygons(
-                np.frombuffer(raw, dtype=np.float64).reshape(-1, 2),
-                np.arange(len(at) + 1, dtype=np.int64) * (v - 1),
-            )
         ints = np.lib.stride_tricks.as_strided(
             np.frombuffer(self.words, dtype=">i4", offset=2 * int(at[0]), count=2 * v),
             shape=(len(at), v, 2),
@@ -182,17 +173,11 @@ def read_stream(path: str, unit_m: float = 1e-6) -> Stream:
     if len(data) < 4:
         raise Unsupported("too short")
     w = np.frombuffer(data, dtype=">u2", count=len(data) // 2)
-    if compiled.native is not None:  # the records walked in C: only real headers count
-        raw = compiled.native.gds_runs(data)
-        if raw[3]:
-            raise Unsupported("paths or nodes")
-        start, end, last = (np.frombuffer(b, dtype=np.int64) for b in raw[:3])
-    else:
-        bare = np.flatnonzero(w[:-1] == 4)  # one pass over the file; the rest looks at these only
-        after = w[bare + 1]
-        if ((after == 0x0900) | (after == 0x1500)).any():
-            raise Unsupported("paths or nodes")  # (or a coordinate that looks like their header: as safe)
-        start, end, last = _runs(w, bare)
+    bare = np.flatnonzero(w[:-1] == 4)  # one pass over the file; the rest looks at these only
+    after = w[bare + 1]
+    if ((after == 0x0900) | (after == 0x1500)).any():
+        raise Unsupported("paths or nodes")  # (or a coordinate that looks like their header: as safe)
+    start, end, last = _runs(w, bare)
     cells: list[Cell] = []
     names: set[str] = set()
     cell: Cell | None = None
