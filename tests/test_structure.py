@@ -125,3 +125,20 @@ def test_no_import_cycles() -> None:
         for group in found
     ]
     assert not found, detail
+
+
+def _reaches(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for nxt in graph.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def test_the_checks_and_the_physics_do_not_import_the_planner():
+    """The checks judge stencils drawn elsewhere too: nothing they import reaches the planner."""
+    graph = import_graph()
+    for module in ("stencilgen.checks", "stencilgen.physics"):
+        assert not {m for m in _reaches(graph, module) if m.startswith("stencilgen.planner")}, module
