@@ -63,19 +63,68 @@ class KeepIn:
             raise type(exc)(f"{self.label} {self.layer}: {exc}") from None
 
 
+#: keep_in="auto" (the default): the extent drawn in the cell on all layers, where it reaches beyond
+#: the contacts (rule 8); "none" (or None): no keep-in
+AUTO, OFF = "auto", "none"
+
+
+@dataclass(frozen=True)
+class Outline:
+    """The keep-in used (rule 8): the geometry (um) for the layout and, for an element cell placed
+    many times, the element's own (its coordinates); `source` says where it came from."""
+
+    geometry: Any
+    source: str
+    element: Any = None
+
+    def summary(self) -> dict[str, Any]:
+        """What the report says of it: its source and bounding box (um)."""
+        box = None if self.geometry is None else [round(float(x), 4) for x in self.geometry.bounds]
+        return {"source": self.source, "bbox_um": box}
+
+
 def _keep_in(layout: Layout, keep_in: Any) -> Any:
     """A keep-in as given (a layer name, a KeepIn, a shapely geometry in um, or None) -> a geometry or None."""
-    if keep_in is None:
-        return None
+    return _outline(layout, keep_in).geometry
+
+
+def _outline(layout: Layout, keep_in: Any) -> Outline:
+    """A keep-in as given ("auto", "none" or None, a layer name, a KeepIn, a shapely geometry in um)."""
+    import shapely
+
+    if keep_in is None or (isinstance(keep_in, str) and keep_in.lower() == OFF):
+        return Outline(None, "none")
+    if isinstance(keep_in, str) and keep_in.lower() == AUTO:
+        return _drawn_extent(layout)
     if isinstance(keep_in, str):
         keep_in = KeepIn(keep_in)
     if isinstance(keep_in, KeepIn):
-        return keep_in.read(layout)
-    import shapely
-
+        kind = "bounding box of layer" if keep_in.bbox else "outline on layer"
+        return Outline(keep_in.read(layout), f"{kind} {keep_in.layer}")
     if not isinstance(keep_in, shapely.Geometry):
         raise TypeError(f"keep_in: a layer name, a KeepIn or a shapely geometry (um), not {type(keep_in).__name__}")
-    return keep_in
+    return Outline(keep_in, "given")
+
+
+def _drawn_extent(layout: Layout) -> Outline:
+    """Rule 8's default: the bounding box of everything drawn in the cell on all layers, where it reaches
+    beyond the contacts (a die outline, a seal ring); none for a bare pad layout."""
+    import shapely
+
+    from .readers import read_extent
+
+    extent = read_extent(layout)
+    c = layout.contacts.polygons.coords
+    if extent.box is None or not len(c):
+        return Outline(None, "none (nothing drawn beyond the contacts)")
+    lo, hi = c.min(axis=0), c.max(axis=0)
+    tol = max(layout.grid_um, 1e-3) * 2
+    x0, y0, x1, y1 = extent.box
+    if not (x0 < lo[0] - tol or y0 < lo[1] - tol or x1 > hi[0] + tol or y1 > hi[1] + tol):
+        return Outline(None, "none (nothing drawn beyond the contacts)")
+    where = "the cell" if layout.format != "dxf" else "the drawing"
+    element = shapely.box(*extent.element_box) if extent.element_box is not None else None
+    return Outline(shapely.box(x0, y0, x1, y1), f"extent of {where} on all layers", element)
 
 
 def _rules(rules: Rules | None) -> Rules:
@@ -255,7 +304,8 @@ class PlannedStencil(_Judged):
         self.layout = layout
         self.rules = rules
         self.plan = plan
-        self.keep_in = keep_in  # the keep-in outline (shapely, um), or None
+        self.outline = keep_in if isinstance(keep_in, Outline) else Outline(keep_in, "given" if keep_in else "none")
+        self.keep_in = self.outline.geometry  # the keep-in outline (shapely, um), or None
         self.strict = strict
         self._checked = checked  # a wafer's, checked once per die and placed; else checked when asked
 
@@ -263,6 +313,9 @@ class PlannedStencil(_Judged):
         from .checks import check_plan
 
         return self._checked if self._checked is not None else check_plan(self.plan, self.rules, self.keep_in)
+
+    def _summary_extra(self, summary: dict[str, Any]) -> None:
+        summary["keep_in"] = self.outline.summary()
 
     def write(
         self,
@@ -399,12 +452,14 @@ class CheckedStencil(_Judged):
         return outputs, report
 
 
-def plan(layout: Layout, rules: Rules | None = None, *, keep_in: Any = None, strict: bool = False) -> PlannedStencil:
+def plan(layout: Layout, rules: Rules | None = None, *, keep_in: Any = AUTO, strict: bool = False) -> PlannedStencil:
     """Plan a stencil for a layout (stencilgen.read_layout): one aperture per contact by RULES.md.
 
     rules: a Rules (Rules.load(path) reads a TOML file), None for the defaults.
-    keep_in: the element's outline the apertures must stay inside (rule 8): a layer of the layout's
-    file ("39/0"), a KeepIn (a layer with bbox or units), a shapely geometry in um, or None.
+    keep_in: the element's outline the apertures must stay inside (rule 8): "auto" (the default: the
+    bounding box of everything drawn in the cell on all layers, where it reaches beyond the contacts),
+    a layer of the layout's file ("39/0"), a KeepIn (a layer with bbox or units), a shapely geometry in
+    um, or "none" / None.
     strict: warnings count as errors in `exit_code`.
     The plan is checked when its figures are first asked for (or while `write` writes the files)."""
     from .planner import plan_stencil
@@ -412,12 +467,34 @@ def plan(layout: Layout, rules: Rules | None = None, *, keep_in: Any = None, str
     rules = _rules(rules)
     _same_reading(layout, rules)
     rows, element_rows = layout_rows(layout.contacts, layout.instances, rules)
-    outline = _keep_in(layout, keep_in)
-    if element_rows is not None and layout.instances is not None and outline is None:
-        placed = _plan_once_per_element(layout, rows, element_rows, rules)
-        if placed is not None:
-            return PlannedStencil(layout, rules, placed[0], None, strict, placed[1])
-    return PlannedStencil(layout, rules, plan_stencil(layout.contacts, rows, rules, outline), outline, strict)
+    outline = _outline(layout, keep_in)
+    auto = isinstance(keep_in, str) and keep_in.lower() == AUTO
+    if element_rows is not None and layout.instances is not None and (outline.geometry is None or auto):
+        # a wafer: the die planned once, inside its own cell's extent where the file has one
+        placed = _plan_once_per_element(layout, rows, element_rows, rules, outline.element)
+        if placed is not None and _inside(placed[0], outline.geometry, rules):
+            return PlannedStencil(layout, rules, placed[0], outline, strict, placed[1])
+    planned = plan_stencil(layout.contacts, rows, rules, outline.geometry)
+    return PlannedStencil(layout, rules, planned, outline, strict)
+
+
+def _inside(plan: Plan, outline: Any, rules: Rules) -> bool:
+    """Every aperture of a plan lies inside the outline less edge_margin_um (None: no outline)."""
+    if outline is None:
+        return True
+    import shapely
+
+    from .planner import aperture_polygons
+
+    polys = aperture_polygons(plan.apertures, 24)
+    if not len(polys.coords):
+        return True
+    inner = shapely.buffer(outline, -rules.edge_margin_um)
+    x0, y0, x1, y1 = inner.bounds
+    c = polys.coords
+    if shapely.equals(inner, shapely.box(x0, y0, x1, y1)):
+        return bool(((c[:, 0] >= x0) & (c[:, 0] <= x1) & (c[:, 1] >= y0) & (c[:, 1] <= y1)).all())
+    return bool(shapely.contains(inner, shapely.multipoints(c)))
 
 
 def check(
@@ -427,7 +504,7 @@ def check(
     *,
     stencil_layer: str | None = None,
     stencil_units: str | None = None,
-    keep_in: Any = None,
+    keep_in: Any = AUTO,
     strict: bool = False,
 ) -> CheckedStencil:
     """Check an existing stencil (Gerber, DXF or GDS) against a layout: every rule of RULES.md, per contact.
@@ -465,7 +542,9 @@ def inspect(layout: Layout, rules: Rules | None = None) -> dict[str, Any]:
     return inspect_report(layout, find_layout_rows(layout.contacts, layout.instances, rules))
 
 
-def _plan_once_per_element(layout: Layout, rows: Any, element_rows: Any, rules: Rules) -> tuple[Plan, Checked] | None:
+def _plan_once_per_element(
+    layout: Layout, rows: Any, element_rows: Any, rules: Rules, keep_in: Any = None
+) -> tuple[Plan, Checked] | None:
     """A wafer: plan and check the die once and repeat it in every placement, when no aperture of one
     placement can come near another placement (else None, and the whole layout is planned at once)."""
     from .checks import check_plan, place_checked
@@ -478,14 +557,14 @@ def _plan_once_per_element(layout: Layout, rows: Any, element_rows: Any, rules: 
     det = lin[:, 0, 0] * lin[:, 1, 1] - lin[:, 0, 1] * lin[:, 1, 0]
     if not np.allclose(np.abs(det), 1.0):  # magnified placements: plan them as they are
         return None
-    element = plan_stencil(inst.element, element_rows, rules)
+    element = plan_stencil(inst.element, element_rows, rules, keep_in)
     polys = aperture_polygons(element.apertures, 24)
     pts = np.vstack([polys.coords, inst.element.polygons.coords])
     box = (*pts.min(axis=0), *pts.max(axis=0))
     margin = max(rules.web_min_um, rules.clearance_um) / 2 + 1.0
     if not placements_disjoint(inst.element, inst.transforms, margin, box):
         return None
-    checked = check_plan(element, rules)
+    checked = check_plan(element, rules, keep_in)
     return place_plan(element, inst, layout.contacts, rows), place_checked(checked, inst.index)
 
 

@@ -160,7 +160,12 @@ def _rules(path: str | None, **overrides: Any) -> Any:
 @click.option("--volume-target", type=float, help="Planned volume as a fraction of pi*d^3/6.")
 @click.option("--oblique-scope", type=click.Choice(["corners", "all"]), help="Where strips run obliquely.")
 @click.option("--oblique-angle", type=float, metavar="DEG", help="Force the oblique strip direction.")
-@click.option("--keep-in", metavar="L/D|NAME", help="Layer holding the element's outline (keep-in, rule 8).")
+@click.option(
+    "--keep-in",
+    metavar="L/D|NAME|none",
+    help="Keep-in (rule 8): the layer holding the element's outline; default: the extent drawn in the cell "
+    "on all layers; none: no keep-in.",
+)
 @click.option("--keep-in-bbox", is_flag=True, help="Use the bounding box of the --keep-in layer as the outline.")
 @click.option("--with-pads", is_flag=True, help="Also draw the contacts on layer PADS of the DXF.")
 @click.option(
@@ -275,7 +280,12 @@ def rules(rules_file: str | None) -> None:
 @click.option("--rules", "rules_file", metavar="FILE", help="Rules file (TOML).")
 @click.option("--thickness", metavar="LENGTH", help="Foil thickness, e.g. 20um.")
 @click.option("--paste-type", type=click.IntRange(3, 8), help="Paste particle type (3-8).")
-@click.option("--keep-in", metavar="L/D|NAME", help="Layer holding the element's outline (keep-in, rule 8).")
+@click.option(
+    "--keep-in",
+    metavar="L/D|NAME|none",
+    help="Keep-in (rule 8): the layer holding the element's outline; default: the extent drawn in the cell "
+    "on all layers; none: no keep-in.",
+)
 @click.option("--keep-in-bbox", is_flag=True, help="Use the bounding box of the --keep-in layer as the outline.")
 @click.option("-o", "--output", "outdir", metavar="OUTDIR", help="Also write OUTDIR/<stem>.check.json and .html.")
 @click.option("--strict", is_flag=True, help="Warnings fail the run too (exit 1).")

@@ -55,9 +55,11 @@ def _read(path: str, rules: Rules, options: Options) -> Layout:
     )
 
 
-def _keep_in(options: Options) -> KeepIn | None:
-    """The keep-in layer, if one is named; its errors say they are about --keep-in, not the pad layer."""
+def _keep_in(options: Options) -> KeepIn | str | None:
+    """The keep-in: a named layer (its errors say they are about --keep-in), "auto" or None (none)."""
     if options.keep_in is None:
+        return "auto"  # rule 8's default: the extent drawn in the cell, where it reaches beyond the contacts
+    if options.keep_in.lower() == "none":
         return None
     return KeepIn(options.keep_in, options.keep_in_bbox, options.units, "--keep-in")
 
