@@ -355,3 +355,35 @@ def test_candidate_pairs_hold_every_pair_within_reach_after_strips_moved():
     a, b = tree.query(ap[have], predicate="dwithin", distance=REPORT_REACH * rules.web_min_um - 0.01)
     want = {(int(have[i]), int(have[j])) for i, j in zip(a, b, strict=True) if i < j}
     assert want <= set(zip(qa.tolist(), qb.tolist(), strict=True))
+
+
+def test_strips_held_short_slide_across_their_contact(monkeypatch):
+    """Corner strips of the ring sample start far short (web to their neighbours): sliding across the
+    contact, and turning a tip where that is not enough, lifts the worst above volume_min with every
+    hard rule kept; with no slide and no turn allowed they stay below it."""
+    from stencilgen import planner
+    from stencilgen.readers import read_layout
+
+    layout = read_layout(os.path.join(SAMPLES, "ring_100um.gds"), "9/0")
+    rules = Rules()
+    rows = find_rows(layout.contacts)
+
+    def worst(plan):
+        checked = check_plan(plan, rules)
+        assert checked.errors == 0
+        low = solder_volume(plan.apertures.area, rules, rules.transfer_efficiency_min)
+        return float((low / (rules.volume_min * volume_limit(layout.contacts.d))).min())
+
+    plan = plan_stencil(layout.contacts, rows, rules)
+    a = plan.apertures
+    # a slid strip: its axis no longer passes through its contact's centre
+    centre = layout.contacts.center
+    strip = np.flatnonzero(a.kind == STRIP)
+    mid = np.array([aperture_polygons(a).polygon(i)[:2].mean(axis=0) for i in strip])
+    off = np.abs(np.cross(a.axis[strip], mid - centre[strip]))
+    assert (off > 1.0).any()
+    with monkeypatch.context() as m:
+        m.setattr(planner, "SLIDES", ())
+        m.setattr(planner, "_improve", lambda *args: None)
+        before = worst(plan_stencil(layout.contacts, rows, rules))
+    assert before < 1.0 <= worst(plan)

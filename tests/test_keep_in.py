@@ -1,0 +1,78 @@
+"""Rule 8's default keep-in: the extent drawn in the cell on all layers, where it reaches beyond the
+contacts; none for a bare pad layout; `--keep-in none` turns it off."""
+
+from __future__ import annotations
+
+import json
+
+import gdstk
+import numpy as np
+import shapely
+import synth
+from test_cli import run
+
+import stencilgen
+from stencilgen.geometry import to_shapely
+from stencilgen.planner import aperture_polygons
+
+
+def _die(path: str, edge: float | None) -> None:
+    """A ring of 60 x 100 um pads at 100 um; with `edge`, a seal-ring frame on 39/0 that far outside
+    the pads' outer edges."""
+    die = synth.ring(side=2000.0, pitch=100.0, count=15, pad=(60.0, 100.0))
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    cell = lib.new_cell("DIE")
+    polys = die.polygons()
+    for p in polys:
+        cell.add(gdstk.Polygon(p, 9, 0))
+    if edge is not None:
+        pts = np.concatenate(polys)
+        lo, hi = pts.min(axis=0) - edge, pts.max(axis=0) + edge
+        outer = gdstk.rectangle(tuple(lo), tuple(hi))
+        inner = gdstk.rectangle(tuple(lo + 10), tuple(hi - 10))
+        for frame in gdstk.boolean(outer, inner, "not", layer=39, datatype=0):
+            cell.add(frame)
+    lib.write_gds(path)
+
+
+def _apertures(planned) -> np.ndarray:
+    polys = aperture_polygons(planned.plan.apertures)
+    have = np.flatnonzero(polys.counts > 0)
+    return to_shapely(polys, have)
+
+
+def test_default_keep_in_is_the_drawn_extent(tmp_path):
+    path = str(tmp_path / "die.gds")
+    _die(path, edge=60.0)
+    layout = stencilgen.read_layout(path, layer="9/0")
+    free = stencilgen.plan(layout, keep_in="none")
+    kept = stencilgen.plan(layout)
+    pts = layout.contacts.polygons.coords
+    extent = shapely.box(*(pts.min(axis=0) - 60.0), *(pts.max(axis=0) + 60.0))
+    inner = shapely.buffer(extent, -20.0, join_style="mitre")
+    # without a keep-in, outward tips run past the die edge; by default every aperture stays inside it
+    assert not shapely.contains(inner, _apertures(free)).all()
+    assert shapely.contains(inner, _apertures(kept)).all()
+    assert kept.summary["keep_in"]["source"] == "extent of the cell on all layers"
+    np.testing.assert_allclose(kept.summary["keep_in"]["bbox_um"], extent.bounds, atol=1e-3)
+    assert kept.summary["findings_by_code"].get("keep_in", 0) == 0
+    assert free.summary["keep_in"]["source"] == "none"
+
+
+def test_bare_pad_layout_has_no_keep_in(tmp_path):
+    path = str(tmp_path / "pads.gds")
+    _die(path, edge=None)
+    planned = stencilgen.plan(stencilgen.read_layout(path, layer="9/0"))
+    assert planned.summary["keep_in"] == {"source": "none (nothing drawn beyond the contacts)", "bbox_um": None}
+
+
+def test_keep_in_none_on_the_command_line(tmp_path):
+    path = str(tmp_path / "die.gds")
+    _die(path, edge=60.0)
+    out = tmp_path / "out"
+    r = run("plan", path, "--layer", "9/0", "-o", str(out), "--keep-in", "none", "--formats", "gds")
+    assert r.returncode in (0, 1), r.stderr
+    assert json.load(open(out / "die.json"))["summary"]["keep_in"]["source"] == "none"
+    r = run("plan", path, "--layer", "9/0", "-o", str(out), "--formats", "gds")
+    doc = json.load(open(out / "die.json"))
+    assert doc["summary"]["keep_in"]["source"] == "extent of the cell on all layers"
