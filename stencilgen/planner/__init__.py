@@ -528,18 +528,20 @@ def _corner_directions(
     rules: Rules,
     inner: Any,
 ) -> None:
-    """Rule 5: a corner whose strips fall short of their target at the bisector tries other common
+    """Rule 5: a corner that starves at the bisector (a strip below volume_min) tries other common
     directions (at least oblique_min_deg from each row) and keeps the one that gives its contacts the
     most solder, the worst of them first. All corners try at once, each beside the rest as it stands."""
     pos = np.full(len(contacts), -1, dtype=np.int64)
     pos[strip_idx] = np.arange(len(strip_idx))
     area = _strip_area(g, rules)
-    ratio = area / np.maximum(g["a_want"], 1e-12)
+    # a corner starves where a strip ends below volume_min at the bottom of the transfer band
+    d = contacts.d[strip_idx]
+    enough = area_for_volume(rules.volume_min * volume_limit(d), rules, rules.transfer_efficiency_min)
     chosen, spans, members = [], [], []
     for k, c in enumerate(rows.corners):
         m = pos[c.members[lay["is_strip"][c.members] & lay["corner"][c.members]]]
         m = m[m >= 0]
-        if not len(m) or ratio[m].min() >= 1 - 1e-6:
+        if not len(m) or (area[m] >= enough[m]).all():
             continue
         lo, hi = corner_turns(c, rows, rules.oblique_min_deg)
         if hi - lo < 1e-9:
