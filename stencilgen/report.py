@@ -187,6 +187,7 @@ class ContactRecords(Sequence[dict[str, Any]]):
         self._formats: dict[tuple[int, ...], bytes] = {}
         self._finding_ids: tuple[list[int], list[int]] | None = None
         self._findings = findings
+        self._table: np.ndarray | None = None  # the text table of json_pieces, kept between chunks
         contact = findings.contact if len(findings) else np.zeros(0, dtype=np.int64)
         self._at = np.searchsorted(contact, np.arange(self._n + 1)).tolist()
 
@@ -246,9 +247,15 @@ class ContactRecords(Sequence[dict[str, Any]]):
         return out
 
     def json_bytes(self, start: int, stop: int) -> bytes:
-        """The JSON text (UTF-8) of records start..stop, one per line, built column by column: each
-        column is formatted at once into its stripe of a table of fixed-width lines (no dict per
-        record); the constant text between the stripes is laid down first, for all lines at once."""
+        """The JSON text (UTF-8) of records start..stop, one per line."""
+        return b"".join(bytes(p) for p in self.json_pieces(start, stop))
+
+    def json_pieces(self, start: int, stop: int) -> list[Any]:
+        """The JSON text of records start..stop as pieces to write in order, built column by column:
+        each column is formatted at once into its stripe of a table of fixed-width lines (no dict per
+        record); the constant text between the stripes is laid down first, for all lines at once. The
+        table is kept from one chunk to the next (the pieces are views of it: write them before asking
+        for the next chunk)."""
         import orjson
 
         n = stop - start
@@ -265,11 +272,13 @@ class ContactRecords(Sequence[dict[str, Any]]):
             template += b" " * blk.shape[1]
         template += b',"findings":' + tail
         width = len(template)
-        table = np.empty((n, width), dtype=np.uint8)
+        if self._table is None or self._table.size < n * width:
+            self._table = np.empty(n * width, dtype=np.uint8)
+        table = self._table[: n * width].reshape(n, width)
         table[:] = np.frombuffer(bytes(template), dtype=np.uint8)
         for at, blk in stripes:
             table[:, at : at + blk.shape[1]] = blk
-        text = table.tobytes()[len(sep) :]  # the first record: no separator
+        text = self._table.data[len(sep) : n * width]  # the first record: no separator
         # records with findings: their empty list gives way to the findings' text
         pieces, last = [], 0
         with_findings = np.flatnonzero(np.diff(np.asarray(self._at[start : stop + 1])) > 0)
@@ -278,7 +287,7 @@ class ContactRecords(Sequence[dict[str, Any]]):
             pieces += [text[last:cut], self._findings_json(start + j), b"}"]
             last = cut + len(tail)
         pieces.append(text[last:])
-        return b"".join(pieces)
+        return pieces
 
     def _findings_json(self, i: int) -> bytes:
         """The JSON text of contact i's findings, as orjson writes their records. A finding's text is
@@ -643,6 +652,11 @@ def column(records: Any, key: str) -> list[Any]:
     return [r.get(key) for r in records]
 
 
+#: records encoded at a time: a chunk's text table stays small enough for the allocator to reuse its
+#: memory from one chunk to the next instead of mapping it afresh
+RECORDS_PER_CHUNK = 8192
+
+
 def write_report(fh: Any, doc: dict[str, Any]) -> None:
     """Write a report as JSON text: the summary indented, then one line per record, in chunks (a wafer's
     records are encoded a few thousand at a time, never as one string). `fh` is a text or a binary file."""
@@ -650,22 +664,23 @@ def write_report(fh: Any, doc: dict[str, Any]) -> None:
 
     binary = not isinstance(fh, io.TextIOBase)
 
-    def put(data: bytes) -> None:
-        fh.write(data if binary else data.decode("utf-8"))
+    def put(data: Any) -> None:
+        fh.write(data if binary else bytes(data).decode("utf-8"))
 
     put(('{\n "summary": ' + json.dumps(doc["summary"], indent=1, allow_nan=False).replace("\n", "\n ")).encode())
     for key in [k for k in doc if k != "summary"]:
         items = doc[key]
-        if hasattr(items, "json_bytes") or (
+        if hasattr(items, "json_pieces") or (
             isinstance(items, Sequence) and not isinstance(items, str) and len(items) and isinstance(items[0], dict)
         ):
             put(f',\n "{key}": [\n  '.encode())
-            for start in range(0, len(items), 8192):
+            for start in range(0, len(items), RECORDS_PER_CHUNK):
                 if start:
                     put(b",\n  ")
-                stop = min(start + 8192, len(items))
-                if hasattr(items, "json_bytes"):
-                    put(items.json_bytes(start, stop))
+                stop = min(start + RECORDS_PER_CHUNK, len(items))
+                if hasattr(items, "json_pieces"):
+                    for piece in items.json_pieces(start, stop):
+                        put(piece)
                     continue
                 body = orjson.dumps(items[start:stop])
                 # records hold no braces inside strings, so "},{" only ever separates two records
