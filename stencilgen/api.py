@@ -83,19 +83,19 @@ class Outline:
         return {"source": self.source, "bbox_um": box}
 
 
-def _keep_in(layout: Layout, keep_in: Any) -> Any:
+def _keep_in(layout: Layout, keep_in: Any, margin: float = 0.0) -> Any:
     """A keep-in as given (a layer name, a KeepIn, a shapely geometry in um, or None) -> a geometry or None."""
-    return _outline(layout, keep_in).geometry
+    return _outline(layout, keep_in, margin).geometry
 
 
-def _outline(layout: Layout, keep_in: Any) -> Outline:
+def _outline(layout: Layout, keep_in: Any, margin: float = 0.0) -> Outline:
     """A keep-in as given ("auto", "none" or None, a layer name, a KeepIn, a shapely geometry in um)."""
     import shapely
 
     if keep_in is None or (isinstance(keep_in, str) and keep_in.lower() == OFF):
         return Outline(None, "none")
     if isinstance(keep_in, str) and keep_in.lower() == AUTO:
-        return _drawn_extent(layout)
+        return _drawn_extent(layout, margin)
     if isinstance(keep_in, str):
         keep_in = KeepIn(keep_in)
     if isinstance(keep_in, KeepIn):
@@ -106,7 +106,7 @@ def _outline(layout: Layout, keep_in: Any) -> Outline:
     return Outline(keep_in, "given")
 
 
-def _drawn_extent(layout: Layout) -> Outline:
+def _drawn_extent(layout: Layout, margin: float) -> Outline:
     """Rule 8's default: the bounding box of everything drawn in the cell on all layers, where it reaches
     beyond the contacts (a die outline, a seal ring); none for a bare pad layout."""
     import shapely
@@ -122,6 +122,9 @@ def _drawn_extent(layout: Layout) -> Outline:
     x0, y0, x1, y1 = extent.box
     if not (x0 < lo[0] - tol or y0 < lo[1] - tol or x1 > hi[0] + tol or y1 > hi[1] + tol):
         return Outline(None, "none (nothing drawn beyond the contacts)")
+    if x0 > lo[0] - margin or y0 > lo[1] - margin or x1 < hi[0] + margin or y1 < hi[1] + margin:
+        # the drawing hugs the contacts closer than edge_margin_um: a pad cell, not an element's outline
+        return Outline(None, "none (the drawn extent lies within edge_margin_um of the contacts)")
     where = "the cell" if layout.format != "dxf" else "the drawing"
     element = shapely.box(*extent.element_box) if extent.element_box is not None else None
     return Outline(shapely.box(x0, y0, x1, y1), f"extent of {where} on all layers", element)
@@ -467,7 +470,7 @@ def plan(layout: Layout, rules: Rules | None = None, *, keep_in: Any = AUTO, str
     rules = _rules(rules)
     _same_reading(layout, rules)
     rows, element_rows = layout_rows(layout.contacts, layout.instances, rules)
-    outline = _outline(layout, keep_in)
+    outline = _outline(layout, keep_in, rules.edge_margin_um)
     auto = isinstance(keep_in, str) and keep_in.lower() == AUTO
     if element_rows is not None and layout.instances is not None and (outline.geometry is None or auto):
         # a wafer: the die planned once, inside its own cell's extent where the file has one
@@ -521,7 +524,7 @@ def check(
     rows = find_layout_rows(layout.contacts, layout.instances, rules)
     shapes = read_stencil(stencil, stencil_layer, stencil_units)
     matched = match_apertures(layout.contacts, rows, shapes, rules)
-    outline = _keep_in(layout, keep_in)
+    outline = _keep_in(layout, keep_in, rules.edge_margin_um)
     checked = check_apertures(
         layout.contacts,
         matched.apertures,

@@ -76,3 +76,13 @@ def test_keep_in_none_on_the_command_line(tmp_path):
     r = run("plan", path, "--layer", "9/0", "-o", str(out), "--formats", "gds")
     doc = json.load(open(out / "die.json"))
     assert doc["summary"]["keep_in"]["source"] == "extent of the cell on all layers"
+
+
+def test_an_extent_that_hugs_the_contacts_is_no_outline(tmp_path):
+    """A pad cell whose other layers reach only a little past its openings (closer than edge_margin_um)
+    is not an element outline: no keep-in, rather than no room for any aperture."""
+    path = str(tmp_path / "padcell.gds")
+    _die(path, edge=10.0)
+    planned = stencilgen.plan(stencilgen.read_layout(path, layer="9/0"))
+    assert planned.summary["keep_in"]["source"].startswith("none (the drawn extent lies within")
+    assert planned.summary["errors"] == 0
