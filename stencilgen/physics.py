@@ -56,6 +56,12 @@ def target_area(d: np.ndarray, rules: Rules) -> np.ndarray:
     return np.minimum(a_target, limit_area(d, rules))
 
 
+def least_area(d: np.ndarray, rules: Rules) -> np.ndarray:
+    """The smallest area that keeps volume_min * V_limit at the bottom of the transfer band: below it a
+    contact is under_volume (rule 6)."""
+    return area_for_volume(rules.volume_min * volume_limit(d), rules, rules.transfer_efficiency_min)
+
+
 def limit_area(d: np.ndarray, rules: Rules) -> np.ndarray:
     """The largest area that keeps V_limit at the top of the transfer band (a hair under it)."""
     return area_for_volume(volume_limit(d), rules, rules.transfer_efficiency_max) * (1 - 1e-9)

@@ -246,10 +246,6 @@ class ContactRecords(Sequence[dict[str, Any]]):
             rec["findings"] = self.findings_of(j)
         return out
 
-    def json_bytes(self, start: int, stop: int) -> bytes:
-        """The JSON text (UTF-8) of records start..stop, one per line."""
-        return b"".join(bytes(p) for p in self.json_pieces(start, stop))
-
     def json_pieces(self, start: int, stop: int) -> list[Any]:
         """The JSON text of records start..stop as pieces to write in order, built column by column:
         each column is formatted at once into its stripe of a table of fixed-width lines (no dict per

@@ -26,7 +26,7 @@ import shapely
 from ..distance import Shapes, box_gap, box_pairs, distances
 from ..geometry import extent_along, outlines_to_polygons, to_shapely
 from ..model import NONE, REPORT_REACH, SHRUNK, STRIP, Apertures, Contacts, Instances, Outlines, Plan, Polygons, RowSet
-from ..physics import area_for_volume, target_area, volume_limit
+from ..physics import least_area, limit_area, target_area
 from ..rules import Rules
 from . import strips
 from .pads import PadSizes, pad_shapes, size_pads
@@ -122,10 +122,8 @@ def _size_strips(
         h1[oblique] = _far_edge(to_shapely(polys, oblique), c[oblique], axis[oblique], w[oblique], h1[oblique])
 
     d = contacts.d[idx]
-    v_lim = volume_limit(d)
-    a_target = area_for_volume(rules.volume_target * v_lim, rules, rules.transfer_efficiency)
-    a_limit = area_for_volume(v_lim, rules, rules.transfer_efficiency_max) * (1 - 1e-9)
-    a_want = np.minimum(a_target, a_limit)
+    a_want = target_area(d, rules)  # never above the limit at the top of the band
+    a_limit = limit_area(d, rules)
     L_max = rules.tip_extension_max * p
     # room for a tip: neighbours on the same side are two pitches away along the row (measured across
     # the strip), the opposite neighbours' contacts and strip ends one pitch away at the contact edge
@@ -160,7 +158,7 @@ def _size_strips(
         D = np.zeros(len(idx))
         area = strips.plain_strip_area(w, h1, h2, L)
         why = np.full(len(idx), "tip_extension_max", dtype=object)
-    why[a_target > a_limit] = "volume_limit"
+    why[a_want >= a_limit] = "volume_limit"  # the limit, not the target, sets the size
     g = {"center": c, "axis": axis, "w": w, "h1": h1, "h2": h2, "L": L, "D": D, "area": area, "a_want": a_want}
     g["why"] = why
     return g
@@ -186,14 +184,12 @@ def _strip_shapes(g: dict[str, np.ndarray], rules: Rules) -> tuple[Outlines, np.
     D = g["D"] if rules.strategy == "tip" else None
     out = strips.strip_outlines(g["center"], g["axis"], g["w"], g["h1"], g["h2"], g["L"], D)
     if D is not None:
-        area = strips.tip_strip_area(g["w"], g["h1"], g["h2"], g["L"], D)
         per = strips.tip_strip_perimeter(g["w"], g["h1"], g["h2"], g["L"], D)
         ext = g["L"] + D / 2
     else:
-        area = strips.plain_strip_area(g["w"], g["h1"], g["h2"], g["L"])
         per = strips.plain_strip_perimeter(g["w"], g["h1"], g["h2"], g["L"])
         ext = g["L"]
-    return out, area, per, ext
+    return out, _strip_area(g, rules), per, ext
 
 
 def _strip_geoms(g: dict[str, np.ndarray], rules: Rules, k: np.ndarray | slice = slice(None)) -> np.ndarray:
@@ -404,8 +400,7 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
     g = _size_strips(contacts, strip_idx, lay, rules) if len(strip_idx) else None
     room = _Room(contacts, g, strip_idx, rules)
     if len(pad_idx):  # while the strips are sized, each pad holds its smallest shape
-        smallest = PadSizes(pad_idx, np.full(len(pad_idx), -rules.shrink_um), *_no_limits(len(pad_idx)))
-        room.set_pads(pad_idx, pad_shapes(contacts, smallest, rules)[0])
+        room.set_pads(pad_idx, pad_shapes(contacts, pad_idx, np.full(len(pad_idx), -rules.shrink_um), rules)[0])
     room.build()
 
     def violating(which: np.ndarray, ignore: np.ndarray | None = None, web: bool = True) -> np.ndarray:
@@ -464,8 +459,7 @@ def _improve(
     side0 = sub.lay["side"][sub.k_ids].copy()
     best_side, best_slide = side0.copy(), sub.lay["slide"][sub.k_ids].copy()
     lo, hi = sub.slide_range()
-    d = sub.contacts.d[sub.k_ids]
-    enough = area_for_volume(rules.volume_min * volume_limit(d), rules, rules.transfer_efficiency_min)
+    enough = least_area(sub.contacts.d[sub.k_ids], rules)
     # slides first; a turned tip (a same_side warning) only where it lifts the contact to volume_min
     for flip in (False, True):
         turned = -side0 if flip else side0
@@ -535,8 +529,7 @@ def _corner_directions(
     pos[strip_idx] = np.arange(len(strip_idx))
     area = _strip_area(g, rules)
     # a corner starves where a strip ends below volume_min at the bottom of the transfer band
-    d = contacts.d[strip_idx]
-    enough = area_for_volume(rules.volume_min * volume_limit(d), rules, rules.transfer_efficiency_min)
+    enough = least_area(contacts.d[strip_idx], rules)
     chosen, spans, members = [], [], []
     for k, c in enumerate(rows.corners):
         m = pos[c.members[lay["is_strip"][c.members] & lay["corner"][c.members]]]
@@ -585,6 +578,7 @@ def _corner_directions(
 
 
 def _strip_area(g: dict[str, np.ndarray], rules: Rules) -> np.ndarray:
+    """The strips' areas as they stand (true arcs)."""
     if rules.strategy == "tip":
         return strips.tip_strip_area(g["w"], g["h1"], g["h2"], g["L"], g["D"])
     return strips.plain_strip_area(g["w"], g["h1"], g["h2"], g["L"])
@@ -702,24 +696,20 @@ class _Neighbourhood:
         room.pairs(moved=np.sort(ids))
 
 
-def _no_limits(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Empty want / limited_by / other / geoms columns for PadSizes."""
-    return np.zeros(n), np.full(n, "", dtype=object), np.full(n, -1, dtype=np.int64), np.empty(n, dtype=object)
-
-
 def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rules, inner: Any) -> PadSizes:
     """Pad-shaped apertures sized for volume in the room the strips left (rule 9), then checked exactly:
     a mitred corner reaches farther than its offset, so a pad still too close steps back. A pad that
     cannot keep clearance or the keep-in at min_aperture_um gets none (rule 11)."""
     if not len(pad_idx):
-        return PadSizes(pad_idx, np.zeros(0), *_no_limits(0))
+        return PadSizes.empty()
     sizes = size_pads(contacts, pad_idx, rules, room.shapes, room.strip_idx, inner)
     floor = (rules.min_aperture_um - contacts.d[pad_idx]) / 2  # offset at the narrowest printable width
     hard = np.isin(sizes.limited_by, ("clearance", "keep_in"))
     unprintable = hard & (sizes.offset < floor - 1e-9)
     low = ~unprintable & (sizes.offset < floor)
     sizes.offset[low] = floor[low]  # a web below web_min_um is a warning; a sliver is not printed
-    sizes.geoms, sizes.scale = pad_shapes(contacts, sizes, rules)
+    sizes.geoms, sizes.scale = pad_shapes(contacts, pad_idx, sizes.offset, rules)
+    sizes.limited_by[sizes.scale < 1] = "volume_limit"
     # a contact so small that even its narrowest printable aperture passes the volume limit
     unprintable |= (contacts.d[pad_idx] + 2 * sizes.offset) * sizes.scale < rules.min_aperture_um - 1e-9
     sizes.geoms[unprintable] = None
@@ -736,11 +726,10 @@ def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rule
         sizes.offset[k] -= 0.5
         stuck = k[sizes.offset[k] < floor[k] - 1e-9]
         sizes.offset[k] = np.maximum(sizes.offset[k], floor[k])
-        sizes.geoms[k], sizes.scale[k] = pad_shapes(
-            contacts, PadSizes(pad_idx[k], sizes.offset[k], *_no_limits(len(k))), rules
-        )
-        sizes.geoms[stuck[strict[np.searchsorted(live, stuck)]]] = None
-        sizes.limited_by[stuck[strict[np.searchsorted(live, stuck)]]] = "unprintable"
+        sizes.geoms[k], sizes.scale[k] = pad_shapes(contacts, pad_idx[k], sizes.offset[k], rules)
+        lost = stuck[strict[np.searchsorted(live, stuck)]]  # clearance or keep-in broken at the narrowest
+        sizes.geoms[lost] = None
+        sizes.limited_by[lost] = "unprintable"
         room.set_pads(pad_idx[k], sizes.geoms[k])
         room.build(find_pairs=False)  # pads only shrink here
     return sizes

@@ -39,12 +39,19 @@ class PadSizes:
     want: np.ndarray  # the offset that reaches the target area
     limited_by: np.ndarray  # object: the binding rule, "" where none binds
     other: np.ndarray  # the other contact of that rule, -1 if none
-    geoms: np.ndarray  # object: shapely polygons (None: no printable aperture)
+    geoms: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))  # None: no printable aperture
     scale: np.ndarray = field(default_factory=lambda: np.ones(0))  # < 1: scaled down to the volume limit
 
     def __post_init__(self) -> None:
+        if len(self.geoms) != len(self.idx):
+            self.geoms = np.empty(len(self.idx), dtype=object)
         if len(self.scale) != len(self.idx):
             self.scale = np.ones(len(self.idx))
+
+    @staticmethod
+    def empty() -> PadSizes:
+        none = np.zeros(0, dtype=np.int64)
+        return PadSizes(none, np.zeros(0), np.zeros(0), np.zeros(0, dtype=object), none)
 
 
 def _turn_tangents(contacts: Contacts, idx: np.ndarray) -> np.ndarray:
@@ -142,23 +149,21 @@ def size_pads(
     half = (g - rules.web_min_um) / 2
     alone = cap.copy()
     bound(pi, np.maximum(half, g - rules.web_min_um - alone[pj]), "web", idx[pj])
-    return PadSizes(idx, cap, want, why, other, np.empty(n, dtype=object))
+    return PadSizes(idx, cap, want, why, other)
 
 
-def pad_shapes(contacts: Contacts, sizes: PadSizes, rules: Rules) -> tuple[np.ndarray, np.ndarray]:
-    """The contacts' shapes offset by their sizes (mitred corners), scaled down where the contact
-    alone holds more than the limit at its largest shrink (with the scale: 1 where not); None where
+def pad_shapes(contacts: Contacts, idx: np.ndarray, offset: np.ndarray, rules: Rules) -> tuple[np.ndarray, np.ndarray]:
+    """The contacts `idx` offset by `offset` per side (mitred corners), scaled down where one alone
+    holds more than the limit at its largest shrink (with the scale: 1 where not); None where
     nothing is left."""
-    idx, b = sizes.idx, sizes.offset
     geoms = to_shapely(contacts.polygons, idx)
-    grown = shapely.buffer(geoms, b, join_style="mitre")
+    grown = shapely.buffer(geoms, offset, join_style="mitre")
     limit = limit_area(contacts.d[idx], rules)
     area = shapely.area(grown)
     scale = np.ones(len(idx))
     for j in np.flatnonzero(area > limit).tolist():
         f = float(np.sqrt(limit[j] / area[j]))
         grown[j] = shapely.affinity.scale(grown[j], f, f, origin=tuple(contacts.center[idx[j]]))
-        sizes.limited_by[j] = "volume_limit"
         scale[j] = f
     out = np.empty(len(idx), dtype=object)
     for k, g in enumerate(grown):
