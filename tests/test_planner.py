@@ -387,3 +387,46 @@ def test_strips_held_short_slide_across_their_contact(monkeypatch):
         m.setattr(planner, "_improve", lambda *args: None)
         before = worst(plan_stencil(layout.contacts, rows, rules))
     assert before < 1.0 <= worst(plan)
+
+
+def _wedge(angle_deg: float, pitch: float = 100.0, pad: tuple[float, float] = (60.0, 90.0)) -> synth.Die:
+    """Two rows of ten pads meeting at `angle_deg`: one along x, one turned by the angle."""
+    die = synth.Die()
+    u = np.array([np.cos(np.radians(angle_deg)), np.sin(np.radians(angle_deg))])
+    for i in range(10):
+        die.add((100.0 + i * pitch, 0.0), pad, 0.0)
+        c = u * (100.0 + i * pitch)
+        die.add((c[0], c[1]), pad, angle_deg)
+    return die
+
+
+def test_a_60_degree_corner_chooses_another_direction():
+    """At a 60 deg corner the bisector runs only 30 deg from each row: its strips are too narrow to print.
+    Rule 5 lets the corner take another common direction at least oblique_min_deg from each row; the
+    one chosen prints every contact, keeps every hard rule and gives the worst contact more than the
+    bisector does (forced with oblique_angle_deg)."""
+    die = _wedge(60.0)
+    contacts, _ = build_contacts(Polygons.from_list(die.polygons()), 0.001)
+    rows = find_rows(contacts)
+    (corner,) = rows.corners
+    rules = Rules()
+    plan = plan_stencil(contacts, rows, rules)
+    checked = check_plan(plan, rules)
+    assert checked.errors == 0
+    m = np.asarray(corner.members)
+    a = plan.apertures
+    assert (a.kind[m] == STRIP).all()
+    lines = np.degrees(np.arctan2(a.axis[m, 1], a.axis[m, 0])) % 180
+    assert np.ptp(lines) < 1e-6  # one common direction
+    line = lines[0]
+    bisector = np.degrees(np.arctan2(corner.bisector[1], corner.bisector[0]))
+    assert abs((line - bisector + 90) % 180 - 90) > 30  # not the bisector
+    for r in corner.rows:
+        u = rows.rows[r].direction
+        sep = np.degrees(np.arccos(abs(np.cos(np.radians(line)) * u[0] + np.sin(np.radians(line)) * u[1])))
+        assert sep >= rules.oblique_min_deg - 1e-6
+    low = solder_volume(a.area, rules, rules.transfer_efficiency_min) / volume_limit(contacts.d)
+    forced = plan_stencil(contacts, rows, rules.replace(oblique_angle_deg=float(bisector)))
+    low_forced = solder_volume(forced.apertures.area, rules, rules.transfer_efficiency_min) / volume_limit(contacts.d)
+    assert check_plan(forced, rules).errors > 0  # slivers at the bisector: unprintable
+    assert low[m].min() > low_forced[m].min() + 0.05

@@ -26,7 +26,7 @@ import shapely
 from ..distance import Shapes, box_gap, box_pairs, distances
 from ..geometry import extent_along, outlines_to_polygons, to_shapely
 from ..model import NONE, REPORT_REACH, SHRUNK, STRIP, Apertures, Contacts, Instances, Outlines, Plan, Polygons, RowSet
-from ..physics import least_area, limit_area, target_area
+from ..physics import area_for_volume, least_area, limit_area, target_area, volume_limit
 from ..rules import Rules
 from . import strips
 from .pads import PadSizes, pad_shapes, size_pads
@@ -146,7 +146,6 @@ def _size_strips(
         # tip is a disc, as wide along the row as across it, whatever the strip's angle
         D_max = np.maximum(np.minimum(2 * r_room, wc - 1.0), w)
         D = strips.solve_tip_diameter(w, h1, h2, L, a_want, D_max)
-        area = strips.tip_strip_area(w, h1, h2, L, D)
         # short of the target: the body is at its longest and the tip at its widest, which is either
         # the contact's width (rule 3: the length limit is the one to relax) or its neighbours' room
         by_width = np.minimum(2 * r_room, wc - 1.0) >= wc - 1.0 - 1e-9
@@ -156,10 +155,9 @@ def _size_strips(
         excess = strips.plain_strip_area(w, h1, h2, L) - a_want
         h1 = np.maximum(h1 - np.maximum(excess, 0.0) / w, -h2 + 1e-3)
         D = np.zeros(len(idx))
-        area = strips.plain_strip_area(w, h1, h2, L)
         why = np.full(len(idx), "tip_extension_max", dtype=object)
     why[a_want >= a_limit] = "volume_limit"  # the limit, not the target, sets the size
-    g = {"center": c, "axis": axis, "w": w, "h1": h1, "h2": h2, "L": L, "D": D, "area": area, "a_want": a_want}
+    g = {"center": c, "axis": axis, "w": w, "h1": h1, "h2": h2, "L": L, "D": D, "a_want": a_want}
     g["why"] = why
     return g
 
@@ -448,9 +446,8 @@ def _improve(
     may slide across its contact (still crossing it) and turn its tip to the other side (same_side).
     Every such strip tries every variant at once, beside its neighbours as they stand, and keeps the
     one that gives it the most solder; then strips changed side by side settle their own conflicts."""
-    short = np.flatnonzero((g["why"] == "room") & (g["area"] < g["a_want"] * (1 - 1e-6)))
-    area_now = _strip_area(g, rules)
-    short = short[area_now[short] < g["a_want"][short] * (1 - 1e-6)]
+    area_now = _strip_area(g, rules)  # as the strips stand now, after shrinking for room
+    short = np.flatnonzero((g["why"] == "room") & (area_now < g["a_want"] * (1 - 1e-6)))
     if not len(short):
         return
     sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules)
@@ -486,30 +483,40 @@ def _improve(
     sub.write_back(g, lay, room)
 
 
-#: rotations tried for a corner's common strip direction, as fractions of the most each way
-TURNS = (-1.0, -0.5, 0.5, 1.0)
+#: what a trial variant's area becomes where it breaks a hard rule (clearance, keep-in, a sliver) or
+#: only the web
+HARD, WEB = -2.0, -1.0
 
 
-def corner_turns(corner: Any, rows: RowSet, min_deg: float) -> tuple[float, float]:
-    """How far (degrees, clockwise negative) a corner's common strip direction may turn from the
-    bisector and keep at least `min_deg` from each of its rows' lines (rule 5)."""
+def corner_turns(corner: Any, rows: RowSet, min_deg: float) -> list[float]:
+    """The turns (degrees from the bisector, in (-90, 90]) a corner's common strip direction may try,
+    keeping at least `min_deg` from each of its rows' lines (rule 5): both ends and the middle of
+    every range of allowed directions. At a 60 deg corner with min_deg 30 the bisector is the only
+    allowed direction between the rows, and the range around its normal (60 deg from each row) is the
+    other choice."""
     u = [rows.rows[r].direction for r in corner.rows]
     base = float(np.degrees(np.arctan2(corner.bisector[1], corner.bisector[0])))
-    phis = np.arange(-89.0, 89.5, 0.5)
+    phis = np.arange(-89.5, 90.25, 0.5)  # every line once: -90 and 90 are the same line
     ang = np.radians(base + phis)
     d = np.stack([np.cos(ang), np.sin(ang)], axis=1)
     sep = np.min([np.degrees(np.arccos(np.clip(np.abs(d @ ui), 0, 1))) for ui in u], axis=0)
     ok = sep >= min_deg - 1e-9
-    zero = int(np.argmin(np.abs(phis)))
-    if not ok[zero]:
-        return 0.0, 0.0
-    lo = zero
-    while lo > 0 and ok[lo - 1]:
-        lo -= 1
-    hi = zero
-    while hi < len(phis) - 1 and ok[hi + 1]:
-        hi += 1
-    return float(phis[lo]), float(phis[hi])
+    if ok.all() or not ok.any():
+        return [-45.0, 45.0, 90.0] if ok.all() else []
+    # ranges of allowed lines on the circle of lines: start where ok turns on
+    starts = np.flatnonzero(ok & ~np.roll(ok, 1))
+    n = len(phis)
+    turns: set[float] = set()
+    for a in starts.tolist():
+        b = a
+        while ok[(b + 1) % n] and (b + 1) % n != a:
+            b += 1
+        mid = (a + b) / 2
+        for k in (a, mid, b):
+            phi = (float(phis[0]) + 0.5 * k + 90.0) % 180.0 - 90.0  # into [-90, 90): k may run past n
+            turns.add(90.0 if phi == -90.0 else round(phi, 3))
+    turns.discard(0.0)
+    return sorted(turns)
 
 
 def _corner_directions(
@@ -530,17 +537,17 @@ def _corner_directions(
     area = _strip_area(g, rules)
     # a corner starves where a strip ends below volume_min at the bottom of the transfer band
     enough = least_area(contacts.d[strip_idx], rules)
-    chosen, spans, members = [], [], []
+    chosen, turns, members = [], [], []
     for k, c in enumerate(rows.corners):
         m = pos[c.members[lay["is_strip"][c.members] & lay["corner"][c.members]]]
         m = m[m >= 0]
         if not len(m) or (area[m] >= enough[m]).all():
             continue
-        lo, hi = corner_turns(c, rows, rules.oblique_min_deg)
-        if hi - lo < 1e-9:
+        options = corner_turns(c, rows, rules.oblique_min_deg)
+        if not options:
             continue
         chosen.append(k)
-        spans.append((lo, hi))
+        turns.append(options)
         members.append(m)
     if not chosen:
         return
@@ -553,27 +560,29 @@ def _corner_directions(
     base0 = sub.lay["base"][sub.k_ids].copy()
 
     def score(area: np.ndarray) -> np.ndarray:
-        """Per corner: the worst contact's share of its target, then the mean (lexicographic)."""
-        r = np.where(area < 0, -1.0, area / want)
+        """Per corner: the worst contact's share of its target, then the mean (lexicographic); a strip
+        that breaks a hard rule (or does not print) counts below one with a thin web (a warning)."""
+        r = np.where(area == HARD, -2.0, np.where(area == WEB, -1.0, area / want))
         worst = np.full(len(chosen), np.inf)
         np.minimum.at(worst, which, r)
         mean = np.bincount(which, r, len(chosen)) / np.maximum(np.bincount(which, None, len(chosen)), 1)
         return worst + 1e-3 * mean
 
-    now = sub.area(short_only=True)  # the strips as planned so far
-    first = score(now)
+    first = score(sub.judge(inner, graded=True))  # the strips as planned so far
     best_score = first.copy()
     best_base = base0.copy()
-    span = np.array(spans)
-    for f in TURNS:
-        phi = np.radians(np.where(f < 0, -f * span[:, 0], f * span[:, 1]))[which]
+    # every corner tries its own turns at once; one with fewer repeats its last
+    tries = max(len(t) for t in turns)
+    table = np.array([t + [t[-1]] * (tries - len(t)) for t in turns])
+    for f in range(tries):
+        phi = np.radians(table[:, f])[which]
         cos, sin = np.cos(phi), np.sin(phi)
         base = np.stack([cos * base0[:, 0] - sin * base0[:, 1], sin * base0[:, 0] + cos * base0[:, 1]], axis=1)
-        s = score(sub.trial(side0, slide0, inner, base))
+        s = score(sub.trial(side0, slide0, inner, base, graded=True))
         better = s > best_score + 1e-6
         best_score = np.where(better, s, best_score)
         best_base = np.where(better[which][:, None], base, best_base)
-    final = score(sub.trial(side0, slide0, inner, best_base))
+    final = score(sub.trial(side0, slide0, inner, best_base, graded=True))
     sub.write_back(g, lay, room, (final > first + 1e-6)[which])  # corners that gain; the rest stay
 
 
@@ -642,9 +651,11 @@ class _Neighbourhood:
         a = _strip_area(self.g, self.rules)
         return a[self.k] if short_only else a
 
-    def trial(self, side: np.ndarray, slide: np.ndarray, inner: Any, base: np.ndarray | None = None) -> np.ndarray:
+    def trial(
+        self, side: np.ndarray, slide: np.ndarray, inner: Any, base: np.ndarray | None = None, graded: bool = False
+    ) -> np.ndarray:
         """The changing strips with these sides, slides (and strip directions), sized and then shrunk
-        where they break a rule beside the others; their areas (-1 where a rule stays broken)."""
+        where they break a rule beside the others; their areas, judged as `judge` does."""
         self.lay["side"][self.k_ids] = side
         self.lay["slide"][self.k_ids] = slide
         if base is not None:
@@ -655,11 +666,16 @@ class _Neighbourhood:
         self.room.g = self.g
         self.room.build()
         self.settle(inner)
+        return self.judge(inner, graded)
+
+    def judge(self, inner: Any, graded: bool = False) -> np.ndarray:
+        """The changing strips' areas as they stand; HARD where a hard rule stays broken at their
+        smallest or the strip is too narrow to print, and WEB (graded) or HARD where only the web is."""
         area = self.area(short_only=True)
-        # a variant that still breaks a rule at its smallest is no choice
-        broken = self.room.violating(self.k_ids, None, True, inner)
-        broken |= self.g["w"][self.k] < self.rules.min_aperture_um - 1e-9  # a sliver does not print
-        return np.where(broken, -1.0, area)
+        hard = self.room.violating(self.k_ids, None, False, inner)
+        hard |= self.g["w"][self.k] < self.rules.min_aperture_um - 1e-9  # a sliver does not print
+        web = self.room.violating(self.k_ids, None, True, inner) & ~hard
+        return np.where(hard, HARD, np.where(web, WEB if graded else HARD, area))
 
     def settle(self, inner: Any) -> None:
         def violating(which: np.ndarray, ignore: np.ndarray | None = None, web: bool = True) -> np.ndarray:
@@ -808,7 +824,12 @@ def _assemble(
     for c_id, ring in coords_of.items():
         coords[offsets[c_id] : offsets[c_id + 1]] = ring
     reached = area >= target * (1 - 1e-6)
-    why[reached & (why != "unprintable")] = ""
+    why[reached & (why != "unprintable") & (why != "volume_limit")] = ""
+    # the limit, not the target, set these: the record names the target they fall short of
+    capped = why == "volume_limit"
+    target[capped] = area_for_volume(
+        rules.volume_target * volume_limit(contacts.d[capped]), rules, rules.transfer_efficiency
+    )
     other[why == ""] = -1
     _binding(room, why, other, kind, rules, inner)
     corner = lay["corner"] & (kind == STRIP)
