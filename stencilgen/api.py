@@ -311,6 +311,8 @@ class PlannedStencil(_Judged):
         self.keep_in = self.outline.geometry  # the keep-in outline (shapely, um), or None
         self.strict = strict
         self._checked = checked  # a wafer's, checked once per die and placed; else checked when asked
+        #: thickness_um = "auto": the foils tried (table), the one kept and a step-stencil proposal
+        self.foil: dict[str, Any] | None = None
 
     def _check(self) -> Checked:
         from .checks import check_plan
@@ -319,6 +321,9 @@ class PlannedStencil(_Judged):
 
     def _summary_extra(self, summary: dict[str, Any]) -> None:
         summary["keep_in"] = self.outline.summary()
+        if self.foil is not None:
+            summary["foil"] = self.foil
+            summary["rules"]["thickness_auto"] = True  # thickness_um is the foil it chose
 
     def write(
         self,
@@ -465,20 +470,54 @@ def plan(layout: Layout, rules: Rules | None = None, *, keep_in: Any = AUTO, str
     um, or "none" / None.
     strict: warnings count as errors in `exit_code`.
     The plan is checked when its figures are first asked for (or while `write` writes the files)."""
-    from .planner import plan_stencil
-
     rules = _rules(rules)
     _same_reading(layout, rules)
     rows, element_rows = layout_rows(layout.contacts, layout.instances, rules)
     outline = _outline(layout, keep_in, rules.edge_margin_um)
     auto = isinstance(keep_in, str) and keep_in.lower() == AUTO
+    if rules.thickness_auto:
+        return _plan_foils(layout, rules, rows, element_rows, outline, auto, strict)
+    planned, checked = _plan_at(layout, rules, rows, element_rows, outline, auto)
+    return PlannedStencil(layout, rules, planned, outline, strict, checked)
+
+
+def _plan_at(
+    layout: Layout, rules: Rules, rows: Any, element_rows: Any, outline: Outline, auto: bool
+) -> tuple[Plan, Checked | None]:
+    """The plan at one foil (and a wafer's checks, made once per die and placed)."""
+    from .planner import plan_stencil
+
     if element_rows is not None and layout.instances is not None and (outline.geometry is None or auto):
         # a wafer: the die planned once, inside its own cell's extent where the file has one
         placed = _plan_once_per_element(layout, rows, element_rows, rules, outline.element)
         if placed is not None and _inside(placed[0], outline.geometry, rules):
-            return PlannedStencil(layout, rules, placed[0], outline, strict, placed[1])
-    planned = plan_stencil(layout.contacts, rows, rules, outline.geometry)
-    return PlannedStencil(layout, rules, planned, outline, strict)
+            return placed
+    return plan_stencil(layout.contacts, rows, rules, outline.geometry), None
+
+
+def _plan_foils(
+    layout: Layout, rules: Rules, rows: Any, element_rows: Any, outline: Outline, auto: bool, strict: bool
+) -> PlannedStencil:
+    """Foil choice: the plan at each stocked foil (one reading, one row search, one keep-in), judged;
+    the one with the fewest errors, then warnings, then the thinner is kept, with the table and any
+    step-stencil proposal in its report."""
+    from .checks import check_plan
+    from .foil import boxes, choose, foil_summary, score
+    from .planner import aperture_polygons
+
+    scores, plans = [], []
+    for t in rules.foil_thicknesses_um:
+        at = rules.replace(thickness_um=t, thickness_auto=False)
+        planned, checked = _plan_at(layout, at, rows, element_rows, outline, auto)
+        if checked is None:
+            checked = check_plan(planned, at, outline.geometry)
+        scores.append(score(t, checked, boxes(planned.contacts.polygons, aperture_polygons(planned.apertures, 8))))
+        plans.append((at, planned, checked))
+    k = choose(scores)
+    at, planned, checked = plans[k]
+    result = PlannedStencil(layout, at, planned, outline, strict, checked)
+    result.foil = foil_summary(scores, k, rules.step_keep_out)
+    return result
 
 
 def _inside(plan: Plan, outline: Any, rules: Rules) -> bool:
@@ -519,6 +558,8 @@ def check(
     from .readers.stencil import read_stencil
 
     rules = _rules(rules)
+    if rules.thickness_auto:
+        raise UsageError('a stencil is checked at its own foil thickness: give thickness_um, not "auto"')
     _same_reading(layout, rules)
     stencil = os.fspath(stencil)
     rows = find_layout_rows(layout.contacts, layout.instances, rules)

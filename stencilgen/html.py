@@ -322,6 +322,10 @@ def _rule_value(name: str, value: Any) -> str:
         return "not set (default)"
     if isinstance(value, str | bool):
         return str(value)
+    if isinstance(value, list | tuple):
+        return ", ".join(_num(v, 4) for v in value) + (" um" if name.endswith("_um") else "")
+    if name == "step_keep_out":
+        return f"{_num(value, 4)} step heights"
     if name.endswith("_um"):
         return _q(value, "um", 4)
     if name.endswith("_deg"):
@@ -411,16 +415,83 @@ def _summary(doc: dict[str, Any], plan: Plan, severity: dict[str, str]) -> str:
         f'<div class="card"><h3>Layout</h3>{_kv(layout)}</div>'
         f'<div class="card"><h3>Stencil</h3>{_kv(result)}'
         + (f'<h3>Notes</h3><ul class="notes">{notes}</ul>' if notes else "")
-        + f'<h3>Findings by code</h3>{code_table}</div><div class="card"><h3>Rules used</h3>'
+        + f"<h3>Findings by code</h3>{code_table}</div>"
+        + _foil_card(s)
+        + '<div class="card"><h3>Rules used</h3>'
         f'<table class="kv rules">{rule_rows}</table></div></div></section>'
+    )
+
+
+def _foil_card(s: dict[str, Any]) -> str:
+    """thickness_um = "auto": the foils tried, the one kept and the step-stencil proposal."""
+    foil = s.get("foil")
+    if not foil:
+        return ""
+    chosen = foil.get("chosen_um")
+    mark = {True: ' class="chosen"', False: ""}
+    rows = "".join(
+        f'<tr{mark[r["thickness_um"] == chosen]}><td class="num">{_q(r["thickness_um"], "um")}'
+        f'</td><td class="num">{_count(r["errors"])}</td><td class="num">{_count(r["warnings"])}</td>'
+        f'<td class="num">{_count(r["under_volume"])}</td></tr>'
+        for r in foil.get("table") or []
+    )
+    table = (
+        '<table class="foil"><thead><tr><th class="num">foil</th><th class="num">errors</th>'
+        f'<th class="num">warnings</th><th class="num">under_volume</th></tr></thead><tbody>{rows}</tbody></table>'
+    )
+    step = foil.get("step")
+    if step:
+        items = "".join(
+            f"<li>{_q(r['thickness_um'], 'um')} over ({_num(r['bbox_um'][0])}, {_num(r['bbox_um'][1])}) to "
+            f"({_num(r['bbox_um'][2])}, {_num(r['bbox_um'][3])}) um: {_count(r['contacts'])} contacts, "
+            f"{_count(r['warnings_at_base'])} → {_count(r['warnings'])} warnings, "
+            f"{_count(r['errors_at_base'])} → {_count(r['errors'])} errors; keep-out {_q(r['keep_out_um'], 'um')}"
+            "</li>"
+            for r in step["regions"]
+        )
+        proposal = (
+            f"<p>Step stencil proposed: {_q(step['base_thickness_um'], 'um')} foil, stepped in</p><ul>{items}</ul>"
+            f"<p>With the steps: {_count(step['errors'])} errors, {_count(step['warnings'])} warnings. "
+            "The stencil files are drawn for one foil; the regions are drawn on the overview.</p>"
+        )
+    else:
+        proposal = "<p>No step stencil would do better than the one foil.</p>"
+    return (
+        f'<div class="card"><h3>Foil choice</h3><p>Planned at each stocked foil; kept {_q(chosen, "um")} '
+        f"(fewest errors, then warnings, then the thinner).</p>{table}{proposal}</div>"
     )
 
 
 LEGEND = (
     '<p class="legend"><span class="sw ct"></span>contact <span class="sw ap-ok"></span>aperture ok '
     '<span class="sw ap-warning"></span>aperture with warnings <span class="sw ap-error"></span>aperture with errors '
-    '<span class="sw row"></span>row centerline <span class="sw arrow"></span>strip direction</p>'
+    '<span class="sw row"></span>row centerline <span class="sw arrow"></span>strip direction '
+    '<span class="sw keepin"></span>keep-in outline <span class="sw step"></span>proposed step region</p>'
 )
+
+
+def _boxes_of(s: dict[str, Any]) -> list[tuple[str, list[float], str]]:
+    """The outlines the overview draws besides the stencil: the keep-in used and proposed step regions
+    (class, box in um, label)."""
+    out = []
+    box = (s.get("keep_in") or {}).get("bbox_um")
+    if box:
+        out.append(("keepin", box, "keep-in"))
+    step = (s.get("foil") or {}).get("step") or {}
+    for r in step.get("regions") or []:
+        out.append(("step", r["bbox_um"], f"{_num(r['thickness_um'])} um foil"))
+    return out
+
+
+def _outlines_svg(s: dict[str, Any], fs: float) -> str:
+    parts = []
+    for cls, (x0, y0, x1, y1), text in _boxes_of(s):
+        parts.append(
+            f'<rect class="{cls}" x="{_num(x0, 2)}" y="{_num(-y1, 2)}" width="{_num(x1 - x0, 2)}" '
+            f'height="{_num(y1 - y0, 2)}"/>'
+            f'<g class="{cls}-label">{_label(x0 + 0.5 * fs, -y1 + 1.2 * fs, fs, text)}</g>'
+        )
+    return "".join(parts)
 
 
 def _pictures(sc: _Scene, doc: dict[str, Any]) -> str:
@@ -431,6 +502,8 @@ def _pictures(sc: _Scene, doc: dict[str, Any]) -> str:
         parts.append("<p>No contacts to draw.</p></section>")
         return "".join(parts)
     lo, hi = box
+    for _cls, (x0, y0, x1, y1), _text in _boxes_of(doc.get("summary") or {}):
+        lo, hi = np.minimum(lo, [x0, y0]), np.maximum(hi, [x1, y1])
     upx = max(float(hi[0] - lo[0]) / 1100, float(hi[1] - lo[1]) / 560, 1e-6)  # um per screen pixel, about
     lo, hi = lo - np.array([12, 36]) * upx, hi + 12 * upx  # room for the scale bar below
     corners = sc.plan.rows.corners[:MAX_CORNERS]
@@ -467,6 +540,7 @@ def _pictures(sc: _Scene, doc: dict[str, Any]) -> str:
             f'<a href="#worst-{k}"><circle cx="{_num(x, 2)}" cy="{_num(-y, 2)}" r="{_num(0.6 * fs, 2)}"/>'
             f"{_label(x + 0.7 * fs, -y + 1.3 * fs, fs, f'W{k}')}</a>"
         )
+    body.append(_outlines_svg(doc.get("summary") or {}, fs))
     body.append(f'<g class="marks">{"".join(marks)}</g>')
     body.append(_scale_bar(lo, hi, fs, 14 * upx))
     label = f"The whole element: {sc.n:,} contacts, {n_ap:,} apertures"
@@ -788,6 +862,12 @@ svg .scale path{stroke:#222;stroke-width:2px}
 svg .scale text{fill:#222;paint-order:stroke;stroke:#fff;stroke-width:3px;vector-effect:non-scaling-stroke}
 svg .marks circle{fill:none;stroke:#3a2a8c;stroke-width:1.5px;vector-effect:non-scaling-stroke}
 svg .marks text{fill:#3a2a8c;font-weight:700}
+svg .keepin{fill:none;stroke:#0b7a75;stroke-width:1.5px;stroke-dasharray:8 4}
+svg .step{fill:#6b4fbb;fill-opacity:.06;stroke:#6b4fbb;stroke-width:1.5px;stroke-dasharray:3 3}
+svg .outline-label text{fill:#0b7a75;font-weight:600}svg .step-label text{fill:#6b4fbb;font-weight:600}
+.sw.keepin{height:0;border-top:2px dashed #0b7a75;border-radius:0}
+.sw.step{background:rgba(107,79,187,.12);border:1px dashed #6b4fbb}
+table.foil tr.chosen td{font-weight:700}
 svg .dots{fill:none;stroke-linecap:round;stroke-width:2.5px}
 svg .dot-all{stroke:#9aa7b7}svg .dot-warning{stroke:var(--warning)}svg .dot-error{stroke:var(--error);stroke-width:4px}
 .hist{display:block;width:100%;height:auto;font-size:11px}

@@ -599,7 +599,7 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
             "max": _f(ratio[have].max()) if have.any() else None,
             "max_at_top_of_band": _f(ratio_hi[have].max()) if have.any() else None,
         },
-        "rules": asdict(rules),
+        "rules": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(rules).items()},
         "outputs": outputs,
         "excluded_shapes": [_note(e) for e in layout.excluded if not e.kept],
         "shape_notes": [_note(e) for e in layout.excluded],
@@ -622,6 +622,23 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
             f"  solder volume: {vr['min']:.2f} to {vr['max']:.2f} of pi*d^3/6 (nominal), "
             f"at most {vr['max_at_top_of_band']:.2f} at the top of the transfer band"
         )
+    foil = s.get("foil")
+    if foil:
+        lines.append(
+            f"  foil: {foil['chosen_um']:g} um kept of "
+            + ", ".join(f"{r['thickness_um']:g} um ({r['errors']} E, {r['warnings']} W)" for r in foil["table"])
+        )
+        step = foil.get("step")
+        if step:
+            regions = "; ".join(
+                f"{r['thickness_um']:g} um over ({r['bbox_um'][0]:g}, {r['bbox_um'][1]:g}) to "
+                f"({r['bbox_um'][2]:g}, {r['bbox_um'][3]:g}) um, {r['contacts']} contacts"
+                for r in step["regions"]
+            )
+            lines.append(
+                f"  step stencil proposed: {step['base_thickness_um']:g} um, stepped to {regions} "
+                f"({step['errors']} errors, {step['warnings']} warnings)"
+            )
     codes = ", ".join(f"{k} {v}" for k, v in s["findings_by_code"].items())
     lines.append(f"  {_n(s['errors'], 'error')}, {_n(s['warnings'], 'warning')}" + (f" ({codes})" if codes else ""))
     records = doc["contacts"]

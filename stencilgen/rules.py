@@ -42,6 +42,9 @@ class Rules:
     tip_extension_max: float = 1.0  # in pitches: how far a strip body may run beyond its contact
     # volume
     thickness_um: float = 20.0
+    thickness_auto: bool = False  # thickness_um = "auto": plan at each stocked foil, keep the best
+    foil_thicknesses_um: tuple[float, ...] = (10.0, 12.0, 15.0, 18.0, 20.0, 25.0, 30.0, 38.0, 50.0)
+    step_keep_out: float = 36.0  # in step heights: IPC-7525B's 0.9 mm per 25 um of step
     transfer_efficiency: float = 0.85
     transfer_efficiency_min: float = 0.70
     transfer_efficiency_max: float = 1.00
@@ -74,7 +77,9 @@ class Rules:
         return load_rules(path, base)
 
 
-LENGTH_KEYS = {f.name for f in fields(Rules) if f.name.endswith("_um")}
+LENGTH_KEYS = {f.name for f in fields(Rules) if f.name.endswith("_um")} - {"foil_thicknesses_um"}
+#: set through thickness_um = "auto", not a key of its own
+HIDDEN = ("thickness_auto",)
 CHOICES = {"strategy": ("tip", "offset"), "oblique_scope": ("corners", "all"), "degenerate": ("repair", "drop")}
 FRACTIONS = (
     "transfer_efficiency",
@@ -108,6 +113,7 @@ NON_NEGATIVE = (
     "volume_min",
     "transfer_efficiency_min",
     "spacing_tolerance",
+    "step_keep_out",
 )
 
 DOCS = {
@@ -126,7 +132,9 @@ DOCS = {
     "oblique_min_deg": "a corner may turn its common strip direction from the bisector, keeping this far from each row",
     "oblique_angle_deg": "force the oblique strip direction (degrees); default: bisector of the rows' normals",
     "tip_extension_max": "a strip body may run this many pitches beyond its contact before its tip grows",
-    "thickness_um": "stencil foil thickness",
+    "thickness_um": 'stencil foil thickness; "auto": plan at each of foil_thicknesses_um and keep the best',
+    "foil_thicknesses_um": 'the foils stocked, for thickness_um = "auto"',
+    "step_keep_out": "a step stencil keeps apertures this many step heights from the step (IPC-7525B: 36)",
     "transfer_efficiency": "nominal fraction of the aperture's paste that transfers",
     "transfer_efficiency_min": "low end of the transfer band (under-volume is judged here)",
     "transfer_efficiency_max": "high end of the transfer band (the volume limit must hold here)",
@@ -177,6 +185,9 @@ def validate(rules: Rules, source: str = "") -> Rules:
         raise _err(source, "volume_min", f"must not exceed volume_target ({rules.volume_target})")
     if rules.oblique_angle_deg is not None and not math.isfinite(rules.oblique_angle_deg):
         raise _err(source, "oblique_angle_deg", "must be a finite angle in degrees")
+    foils = rules.foil_thicknesses_um
+    if not foils or not all(isinstance(t, float) and math.isfinite(t) and 1 <= t <= 500 for t in foils):
+        raise _err(source, "foil_thicknesses_um", f"must list foils from 1 to 500 um thick (meant um?), got {foils!r}")
     if rules.thickness_um > 500:
         raise _err(source, "thickness_um", f"{rules.thickness_um:g} um is no stencil foil (at most 500 um; meant um?)")
     if not 0 <= rules.oblique_min_deg < 90:
@@ -188,6 +199,10 @@ def validate(rules: Rules, source: str = "") -> Rules:
 
 def _coerce(source: str, key: str, value: Any, default: Any) -> Any:
     """A TOML value -> the field's type (lengths may carry units)."""
+    if key == "foil_thicknesses_um":
+        if not isinstance(value, (list, tuple)):
+            raise _err(source, key, f"must be a list of thicknesses, got {value!r}")
+        return tuple(sorted({float(_coerce(source, "thickness_um", v, 0.0)) for v in value}))
     if key in LENGTH_KEYS and isinstance(value, str):
         try:
             return parse_length(value)
@@ -214,11 +229,16 @@ def rules_from_mapping(data: dict[str, Any], source: str = "", base: Rules | Non
         if extra:
             raise _err(source, extra[0], "unknown key (rules go at the top level or under [rules])")
         data = data["rules"]
-    known = {f.name: f for f in fields(Rules)}
+    known = {f.name: f for f in fields(Rules) if f.name not in HIDDEN}
     changes: dict[str, Any] = {}
     for key, value in data.items():
         if key not in known:
             raise _err(source, key, "unknown key; `stencilgen rules` lists the known ones")
+        if key == "thickness_um" and isinstance(value, str) and value.strip().lower() == "auto":
+            changes["thickness_auto"] = True  # thickness_um stays: the foil a plain plan would use
+            continue
+        if key == "thickness_um":
+            changes["thickness_auto"] = False
         changes[key] = _coerce(source, key, value, getattr(base, key))
     return validate(dataclasses.replace(base, **changes), source)
 
@@ -245,9 +265,15 @@ def rules_toml(rules: Rules | None = None) -> str:
     rules = rules or Rules()
     out = ['# stencilgen rules (RULES.md). Lengths in micrometres unless a unit is given, e.g. "20um".', ""]
     for f in fields(Rules):
+        if f.name in HIDDEN:
+            continue
         value = getattr(rules, f.name)
         out.append(f"# {DOCS[f.name]}")
-        if value is None:
+        if f.name == "thickness_um" and rules.thickness_auto:
+            out.append('thickness_um = "auto"')
+        elif isinstance(value, tuple):
+            out.append(f"{f.name} = [{', '.join(repr(v) for v in value)}]")
+        elif value is None:
             out.append(f"# {f.name} = 45.0")
         elif isinstance(value, str):
             out.append(f'{f.name} = "{value}"')

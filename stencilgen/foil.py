@@ -1,0 +1,204 @@
+"""Foil choice (RULES.md, "Foil choice"): the plans at each stocked foil scored, the one kept, and where two
+groups of contacts are each best served by a different foil, a step-stencil proposal.
+
+Pure: it judges the per-contact findings of plans made elsewhere (api.plan makes them, sharing the
+reading, the rows and the keep-in); it plans nothing itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .checks import ERROR, WARNING, Checked
+from .model import Polygons
+
+#: a contact's score at a foil: its errors weigh more than any number of its warnings
+ERROR_WEIGHT = 1_000
+
+
+@dataclass(frozen=True)
+class FoilScore:
+    """One foil's plan, judged: per-contact counts of errors and warnings, and each contact's box
+    (its contact and its aperture together: x0, y0, x1, y1 in um)."""
+
+    thickness_um: float
+    errors: np.ndarray  # (N,) int
+    warnings: np.ndarray  # (N,) int
+    under_volume: int
+    boxes: np.ndarray  # (N, 4)
+
+    @property
+    def score(self) -> np.ndarray:
+        return self.errors.astype(np.int64) * ERROR_WEIGHT + self.warnings
+
+    def row(self) -> dict[str, Any]:
+        """The table's line for this foil."""
+        return {
+            "thickness_um": self.thickness_um,
+            "errors": int(self.errors.sum()),
+            "warnings": int(self.warnings.sum()),
+            "under_volume": self.under_volume,
+        }
+
+
+def boxes(contacts: Polygons, apertures: Polygons) -> np.ndarray:
+    """(N, 4) box around each contact and its aperture (x0, y0, x1, y1, um); a contact without an
+    aperture is its own box."""
+    out = np.empty((len(contacts.offsets) - 1, 4))
+    c = contacts.coords
+    out[:, :2] = np.minimum.reduceat(c, contacts.offsets[:-1], axis=0)
+    out[:, 2:] = np.maximum.reduceat(c, contacts.offsets[:-1], axis=0)
+    present = np.flatnonzero(np.diff(apertures.offsets) > 0)
+    if len(present):
+        starts = apertures.offsets[:-1][present]
+        a = apertures.coords
+        out[present, :2] = np.minimum(out[present, :2], np.minimum.reduceat(a, starts, axis=0))
+        out[present, 2:] = np.maximum(out[present, 2:], np.maximum.reduceat(a, starts, axis=0))
+    return out
+
+
+def score(thickness_um: float, checked: Checked, boxes: np.ndarray) -> FoilScore:
+    """A plan's findings counted per contact."""
+    n = len(boxes)
+    f = checked.findings
+    if len(f):
+        sev = f.severity()
+        errors = np.bincount(f.contact[sev == ERROR], minlength=n)
+        warnings = np.bincount(f.contact[sev == WARNING], minlength=n)
+        under = int((f.code == "under_volume").sum())
+    else:
+        errors = warnings = np.zeros(n, dtype=np.int64)
+        under = 0
+    return FoilScore(float(thickness_um), errors, warnings, under, boxes)
+
+
+def choose(scores: list[FoilScore]) -> int:
+    """The foil with the fewest errors, then the fewest warnings, then the thinner."""
+    keys = [(int(s.errors.sum()), int(s.warnings.sum()), s.thickness_um) for s in scores]
+    return min(range(len(scores)), key=keys.__getitem__)
+
+
+def _gap(a: np.ndarray, b: np.ndarray) -> float:
+    """Distance between two boxes (x0, y0, x1, y1); 0 where they touch or overlap."""
+    dx = max(a[0] - b[2], b[0] - a[2], 0.0)
+    dy = max(a[1] - b[3], b[1] - a[3], 0.0)
+    return float(np.hypot(dx, dy))
+
+
+def _near(boxes: np.ndarray, region: np.ndarray, reach: float) -> np.ndarray:
+    """The contacts whose boxes come within `reach` of a region's box (a box test: a little generous
+    at the region's corners)."""
+    return (
+        (boxes[:, 0] <= region[2] + reach)
+        & (boxes[:, 2] >= region[0] - reach)
+        & (boxes[:, 1] <= region[3] + reach)
+        & (boxes[:, 3] >= region[1] - reach)
+    )
+
+
+def _clusters(boxes: np.ndarray, reach: float) -> list[np.ndarray]:
+    """Indices of boxes grouped where they come within `reach` of each other (connected groups)."""
+    import shapely
+
+    if not len(boxes):
+        return []
+    grown = shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3])
+    grown = shapely.buffer(grown, reach / 2, cap_style="square", join_style="mitre")
+    merged = shapely.get_parts(shapely.union_all(grown))
+    tree = shapely.STRtree(merged)
+    part = np.full(len(boxes), -1, dtype=np.int64)
+    centres = shapely.points((boxes[:, :2] + boxes[:, 2:]) / 2)
+    inside, where = tree.query(centres, predicate="within")
+    part[inside] = where
+    return [np.flatnonzero(part == k) for k in range(len(merged)) if (part == k).any()]
+
+
+def step_proposal(scores: list[FoilScore], chosen: int, keep_out: float) -> dict[str, Any] | None:
+    """Regions of a step stencil, each at the foil its contacts are best served by, where that gives
+    fewer errors and warnings than the chosen foil alone; None where no region helps.
+
+    A region is the box around its contacts' apertures; every contact whose aperture comes within the
+    step's keep-out (`keep_out` step heights, IPC-7525B's rule of thumb: 0.9 mm per 25 um of step) is
+    taken into the region, so a region holds whole groups; regions of different thicknesses keep their
+    keep-outs apart. A region is proposed only if its contacts, judged at its foil, gain overall."""
+    base = scores[chosen]
+    s_base = base.score
+    n = len(s_base)
+    if n == 0 or len(scores) < 2:
+        return None
+    all_scores = np.stack([s.score for s in scores])  # (F, N)
+    thick = np.array([s.thickness_um for s in scores])
+    # each contact's best foil: the lowest score; ties go to the foil nearest the chosen one
+    nearness = np.abs(thick - thick[chosen])
+    order = np.lexsort((np.broadcast_to(nearness[:, None], all_scores.shape), all_scores), axis=0)[0]
+    best = np.where(all_scores[order, np.arange(n)] < s_base, order, chosen)
+    lo = np.minimum.reduce([s.boxes[:, :2] for s in scores])
+    hi = np.maximum.reduce([s.boxes[:, 2:] for s in scores])
+    boxes = np.hstack([lo, hi])  # each contact's box over every foil's aperture
+    candidates = []
+    for f in np.unique(best):
+        if f == chosen:
+            continue
+        reach = keep_out * abs(thick[f] - thick[chosen])
+        for members in _clusters(boxes[best == f], reach):
+            ids = np.flatnonzero(best == f)[members]
+            region = np.array([*boxes[ids, :2].min(axis=0), *boxes[ids, 2:].max(axis=0)])
+            for _ in range(20):  # take in every contact within the keep-out, until none is left out
+                inside = np.flatnonzero(_near(boxes, region, reach))
+                grown = np.array([*boxes[inside, :2].min(axis=0), *boxes[inside, 2:].max(axis=0)])
+                if np.array_equal(grown, region):
+                    break
+                region = grown
+            gain = int((s_base[inside] - all_scores[f, inside]).sum())
+            if gain > 0:
+                candidates.append((gain, int(f), region, inside, reach))
+    accepted: list[tuple[int, int, np.ndarray, np.ndarray, float]] = []
+    taken = np.zeros(n, dtype=bool)
+    for cand in sorted(candidates, key=lambda c: (-c[0], c[1], tuple(c[2]))):
+        _gain, f, region, inside, reach = cand
+        clash = any(
+            taken[inside].any() or _gap(region, other[2]) < max(reach, other[4]) for other in accepted if other[1] != f
+        )
+        if clash or taken[inside].any():
+            continue
+        accepted.append(cand)
+        taken[inside] = True
+    if not accepted:
+        return None
+    foil_of = np.full(n, chosen)
+    regions = []
+    for _gain, f, region, inside, reach in sorted(accepted, key=lambda c: tuple(c[2])):
+        foil_of[inside] = f
+        regions.append(
+            {
+                "thickness_um": float(thick[f]),
+                "bbox_um": [round(float(x), 4) for x in region],
+                "keep_out_um": round(float(reach), 4),
+                "contacts": len(inside),
+                "errors": int(scores[f].errors[inside].sum()),
+                "warnings": int(scores[f].warnings[inside].sum()),
+                "errors_at_base": int(base.errors[inside].sum()),
+                "warnings_at_base": int(base.warnings[inside].sum()),
+            }
+        )
+    at = np.arange(n)
+    errors = np.stack([s.errors for s in scores])[foil_of, at]
+    warnings = np.stack([s.warnings for s in scores])[foil_of, at]
+    return {
+        "base_thickness_um": base.thickness_um,
+        "regions": regions,
+        "errors": int(errors.sum()),
+        "warnings": int(warnings.sum()),
+    }
+
+
+def foil_summary(scores: list[FoilScore], chosen: int, keep_out: float) -> dict[str, Any]:
+    """What the report says of the foil choice: the table, the foil kept and the step proposal."""
+    return {
+        "chosen_um": scores[chosen].thickness_um,
+        "table": [s.row() for s in scores],
+        "step": step_proposal(scores, chosen, keep_out),
+    }

@@ -1,0 +1,164 @@
+"""Foil choice (RULES.md, "Foil choice"): thickness_um = "auto" plans at each stocked foil, keeps the best,
+reports the table and, where two groups of contacts want different foils, a step-stencil proposal."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+import synth
+from test_cli import run
+
+import stencilgen
+from stencilgen.errors import UsageError
+from stencilgen.rules import Rules, load_rules, rules_toml
+
+AUTO = Rules().replace(thickness_auto=True)
+
+
+def _step_die(path: str, array_shift: tuple[float, float] = (-375.0, -375.0)) -> None:
+    """A fine ring (60 x 90 um pads at 100 um on a 6 mm die) and, in the middle, a 6 x 6 array of 100 um
+    bumps at 150 um: the ring prints best on a thin foil, the bumps only get their volume on a thick one."""
+    ring = synth.ring(side=6000.0, pitch=100.0, count=20, pad=(60.0, 90.0))
+    bumps = synth.area_array(6, 6, (150.0, 150.0), 100.0)
+    polys = ring.polygons() + [p + np.asarray(array_shift) for p in bumps.polygons()]
+    synth.write_gds(path, polys)
+
+
+@pytest.fixture(scope="module")
+def step_die(tmp_path_factory) -> str:
+    path = str(tmp_path_factory.mktemp("foil") / "step.gds")
+    _step_die(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def auto_plan(step_die):
+    return stencilgen.plan(stencilgen.read_layout(step_die, layer="9/0"), AUTO)
+
+
+def test_table_is_each_foil_planned_alone(step_die, auto_plan):
+    """Every line of the table is what a plan at that one foil gives; the foil kept is the one with the
+    fewest errors, then warnings, then the thinner, and the plan returned is the plan at it."""
+    foil = auto_plan.summary["foil"]
+    table = foil["table"]
+    assert [r["thickness_um"] for r in table] == list(Rules().foil_thicknesses_um)
+    layout = stencilgen.read_layout(step_die, layer="9/0")
+    for row in table[::4]:  # three of them, planned alone
+        alone = stencilgen.plan(layout, Rules().replace(thickness_um=row["thickness_um"]))
+        s = alone.summary
+        assert (row["errors"], row["warnings"]) == (s["errors"], s["warnings"])
+        assert row["under_volume"] == s["findings_by_code"].get("under_volume", 0)
+    best = min(table, key=lambda r: (r["errors"], r["warnings"], r["thickness_um"]))
+    assert foil["chosen_um"] == best["thickness_um"]
+    assert auto_plan.rules.thickness_um == best["thickness_um"]
+    assert auto_plan.summary["rules"]["thickness_um"] == best["thickness_um"]
+    assert (auto_plan.summary["errors"], auto_plan.summary["warnings"]) == (best["errors"], best["warnings"])
+    # the trade this die shows: thin foils starve the bumps, thick ones break the ring's area ratio
+    assert table[-1]["under_volume"] == 0 < best["under_volume"]
+
+
+def test_step_proposal_puts_the_bumps_on_a_thicker_foil(auto_plan):
+    foil = auto_plan.summary["foil"]
+    step = foil["step"]
+    assert step is not None and step["base_thickness_um"] == foil["chosen_um"]
+    (region,) = step["regions"]
+    assert region["thickness_um"] > foil["chosen_um"]
+    c = auto_plan.plan.contacts.center
+    x0, y0, x1, y1 = region["bbox_um"]
+    inside = (c[:, 0] >= x0) & (c[:, 0] <= x1) & (c[:, 1] >= y0) & (c[:, 1] <= y1)
+    bumps = auto_plan.plan.contacts.d > 95
+    assert np.array_equal(inside, bumps)  # the 36 bumps, no ring pad
+    assert region["contacts"] == 36
+    # the region's box holds the bumps' apertures as planned at the base foil
+    from stencilgen.planner import aperture_polygons
+
+    polys = aperture_polygons(auto_plan.plan.apertures)
+    pts = np.vstack([polys.polygon(i) for i in np.flatnonzero(bumps)])
+    assert (pts.min(axis=0) >= [x0 - 1e-6, y0 - 1e-6]).all() and (pts.max(axis=0) <= [x1 + 1e-6, y1 + 1e-6]).all()
+    assert region["keep_out_um"] == pytest.approx(36.0 * (region["thickness_um"] - foil["chosen_um"]))
+    assert region["warnings_at_base"] > region["warnings"]
+    base = next(r for r in foil["table"] if r["thickness_um"] == foil["chosen_um"])
+    assert step["warnings"] == base["warnings"] - region["warnings_at_base"] + region["warnings"]
+    assert step["errors"] == base["errors"]
+
+
+def test_no_step_where_the_keep_out_reaches_the_ring(tmp_path):
+    """Bumps within a step's keep-out of the ring: the region would take in ring pads that print worse on
+    the thick foil; any region proposed holds every contact within its keep-out."""
+    path = str(tmp_path / "near.gds")
+    _step_die(path, array_shift=(2000.0, -375.0))  # the array 120 um from the ring's right row
+    planned = stencilgen.plan(stencilgen.read_layout(path, layer="9/0"), AUTO)
+    step = planned.summary["foil"]["step"]
+    c = planned.plan.contacts.center
+    for region in (step or {}).get("regions", []):
+        x0, y0, x1, y1 = region["bbox_um"]
+        k = region["keep_out_um"]
+        near = (c[:, 0] >= x0 - k) & (c[:, 0] <= x1 + k) & (c[:, 1] >= y0 - k) & (c[:, 1] <= y1 + k)
+        inside = (c[:, 0] >= x0) & (c[:, 0] <= x1) & (c[:, 1] >= y0) & (c[:, 1] <= y1)
+        assert not (near & ~inside).any()
+        assert region["contacts"] > 36  # ring pads taken in
+
+
+def test_one_reading_one_row_search(step_die, monkeypatch):
+    """Planning at nine foils shares the reading, the rows and the keep-in: each happens once."""
+    import stencilgen.api as api
+    import stencilgen.readers as readers
+
+    calls = {"rows": 0, "extent": 0}
+    rows, extent = api.layout_rows, readers.read_extent
+
+    def count_rows(*a, **k):
+        calls["rows"] += 1
+        return rows(*a, **k)
+
+    def count_extent(*a, **k):
+        calls["extent"] += 1
+        return extent(*a, **k)
+
+    monkeypatch.setattr(api, "layout_rows", count_rows)
+    monkeypatch.setattr(readers, "read_extent", count_extent)
+    planned = stencilgen.plan(stencilgen.read_layout(step_die, layer="9/0"), AUTO)
+    assert len(planned.summary["foil"]["table"]) == 9
+    assert calls == {"rows": 1, "extent": 1}
+
+
+def test_cli_writes_one_foil_and_reports_the_table(step_die, tmp_path):
+    out = tmp_path / "out"
+    r = run("plan", step_die, "--layer", "9/0", "-o", str(out), "--thickness", "auto", "--formats", "gds,html")
+    assert r.returncode == 0, r.stderr
+    assert "foil: " in r.stderr and "step stencil proposed" in r.stderr
+    s = json.loads((out / "step.json").read_text())["summary"]
+    assert s["rules"]["thickness_auto"] is True
+    assert s["rules"]["thickness_um"] == s["foil"]["chosen_um"]
+    page = (out / "step.html").read_text()
+    assert "Foil choice" in page and page.count('class="step"') == 1 and 'class="keepin"' in page
+
+
+def test_rules_file_auto_and_stocked_foils(tmp_path):
+    f = tmp_path / "r.toml"
+    f.write_text('thickness_um = "auto"\nfoil_thicknesses_um = [15, "0.02mm", 12]\n')
+    rules = load_rules(str(f))
+    assert rules.thickness_auto and rules.foil_thicknesses_um == (12.0, 15.0, 20.0)
+    again = tmp_path / "again.toml"
+    again.write_text(rules_toml(rules))
+    assert load_rules(str(again)) == rules
+    for bad in ("foil_thicknesses_um = []", "foil_thicknesses_um = [0.02]", "foil_thicknesses_um = 20"):
+        f.write_text(bad + "\n")
+        with pytest.raises(stencilgen.StencilgenError, match="foil_thicknesses_um"):
+            load_rules(str(f))
+    f.write_text("thickness_auto = true\n")
+    with pytest.raises(stencilgen.StencilgenError, match="unknown key"):
+        load_rules(str(f))
+
+
+def test_check_refuses_auto(step_die, tmp_path):
+    layout = stencilgen.read_layout(step_die, layer="9/0")
+    planned = stencilgen.plan(layout)
+    paths = planned.write(tmp_path, formats=("gds",))
+    with pytest.raises(UsageError, match="own foil thickness"):
+        stencilgen.check(layout, paths["gds"], AUTO)
+    r = run("check", step_die, "--layer", "9/0", "--stencil", paths["gds"], "--thickness", "auto")
+    assert r.returncode == 2 and "auto" in r.stderr and os.path.exists(paths["gds"])
