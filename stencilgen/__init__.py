@@ -31,6 +31,7 @@ _API = {
     "Rules": "stencilgen.rules",
     "StencilgenError": "stencilgen.errors",
     "inspect_report": "stencilgen.report",
+    "load_report": "stencilgen.report",
 }
 
 __all__ = ["__version__", *sorted(_API)]

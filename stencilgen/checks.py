@@ -80,24 +80,33 @@ class Findings:
         return np.array([CODES[c][0] for c in self.code], dtype=object)
 
     def record(self, k: int) -> dict[str, Any]:
-        code = str(self.code[k])
-        value, limit = round(float(self.value[k]), 4), round(float(self.limit[k]), 4)
-        sev, unit, message = _message(code, value, limit)
-        other = int(self.other[k])
-        reason = "" if self.reason is None else str(self.reason[k])
-        if reason:
-            message += "; " + limit_text(reason, other)
-        elif other >= 0:
-            message += f", next to contact {other}"
-        return {
-            "code": code,
-            "severity": sev,
-            "contact": int(self.contact[k]),
-            "value": value,
-            "limit": limit,
-            "unit": unit,
-            "message": message,
-        }
+        return finding_record(
+            str(self.code[k]),
+            int(self.contact[k]),
+            float(self.value[k]),
+            float(self.limit[k]),
+            int(self.other[k]),
+            "" if self.reason is None else str(self.reason[k]),
+        )
+
+
+def finding_record(code: str, contact: int, value: float, limit: float, other: int = -1, reason: str = "") -> dict:
+    """A finding as a record: code, severity, contact, value, limit (4 decimals), unit and message."""
+    value, limit = round(value, 4), round(limit, 4)
+    sev, unit, message = _message(code, value, limit)
+    if reason:
+        message += "; " + limit_text(reason, other)
+    elif other >= 0:
+        message += f", next to contact {other}"
+    return {
+        "code": code,
+        "severity": sev,
+        "contact": contact,
+        "value": value,
+        "limit": limit,
+        "unit": unit,
+        "message": message,
+    }
 
 
 #: limited_by (RULES.md rule 6) -> what it means, for messages

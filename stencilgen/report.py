@@ -183,11 +183,7 @@ class ContactRecords(Sequence[dict[str, Any]]):
         self._n = len(columns["id"])
         self._lists: dict[str, list[Any]] = {}
         self._coded: dict[str, tuple[np.ndarray, list[bytes]]] = {}
-        self._templates: dict[int, tuple[bytes, bytes, bytes]] = {}
-        self._formats: dict[tuple[int, ...], bytes] = {}
-        self._finding_ids: tuple[list[int], list[int]] | None = None
         self._findings = findings
-        self._table: np.ndarray | None = None  # the text table of json_pieces, kept between chunks
         contact = findings.contact if len(findings) else np.zeros(0, dtype=np.int64)
         self._at = np.searchsorted(contact, np.arange(self._n + 1)).tolist()
 
@@ -246,126 +242,27 @@ class ContactRecords(Sequence[dict[str, Any]]):
             rec["findings"] = self.findings_of(j)
         return out
 
-    def json_pieces(self, start: int, stop: int) -> list[Any]:
-        """The JSON text of records start..stop as pieces to write in order, built column by column:
-        each column is formatted at once into its stripe of a table of fixed-width lines (no dict per
-        record); the constant text between the stripes is laid down first, for all lines at once. The
-        table is kept from one chunk to the next (the pieces are views of it: write them before asking
-        for the next chunk)."""
-        import orjson
+    @property
+    def fields(self) -> list[str]:
+        """The fields of a record, in the order of the JSON report's rows (findings aside)."""
+        return list(self._keys)
 
-        n = stop - start
-        sep, tail = b",\n  ", b"[]}"  # between records; a record without findings ends so
-        template = bytearray(sep)
-        stripes: list[tuple[int, np.ndarray]] = []  # where each column's text goes in a line
-        for k, key in enumerate(self._keys):
-            template += (b"{" if k == 0 else b",") + orjson.dumps(key) + b":"
-            raw = self._raw[key]
-            blk = (
-                _json_block(raw, start, stop) if isinstance(raw, (_Num, tuple)) else self._text_block(key, start, stop)
-            )
-            stripes.append((len(template), blk))
-            template += b" " * blk.shape[1]
-        template += b',"findings":' + tail
-        width = len(template)
-        if self._table is None or self._table.size < n * width:
-            self._table = np.empty(n * width, dtype=np.uint8)
-        table = self._table[: n * width].reshape(n, width)
-        table[:] = np.frombuffer(bytes(template), dtype=np.uint8)
-        for at, blk in stripes:
-            table[:, at : at + blk.shape[1]] = blk
-        text = self._table.data[len(sep) : n * width]  # the first record: no separator
-        # records with findings: their empty list gives way to the findings' text
-        pieces, last = [], 0
-        with_findings = np.flatnonzero(np.diff(np.asarray(self._at[start : stop + 1])) > 0)
-        for j in with_findings.tolist():
-            cut = (j + 1) * width - len(tail) - len(sep)
-            pieces += [text[last:cut], self._findings_json(start + j), b"}"]
-            last = cut + len(tail)
-        pieces.append(text[last:])
-        return pieces
+    def json_rows(self, start: int, stop: int) -> bytes:
+        """The JSON text of records start..stop as rows (arrays in the order of `fields`), one per
+        line, built column by column (no dict per record)."""
+        cols = [self._raw[k] if isinstance(self._raw[k], (_Num, tuple)) else self._text(k) for k in self._keys]
+        return _rows_json(cols, start, stop)
 
-    def _findings_json(self, i: int) -> bytes:
-        """The JSON text of contact i's findings, as orjson writes their records. A finding's text is
-        a template (one per code, value, limit and whether it names another contact) with the contact
-        ids put in; a record's text is the format made of its findings' templates, made once per
-        sequence of templates: a wafer's million contacts repeat a few thousand."""
-        if self._finding_ids is None:
-            self._finding_ids = self._finding_templates()
-        tid, others = self._finding_ids
-        a, b = self._at[i], self._at[i + 1]
-        key = tuple(tid[a:b])
-        fmt = self._formats.get(key)
-        if fmt is None:
-            parts = []
-            for k, t in zip(range(a, b), key, strict=True):
-                if t not in self._templates:
-                    self._templates[t] = self._template(k)
-                head, mid, tail = (p.replace(b"%", b"%%") for p in self._templates[t])
-                parts.append(head + b"%d" + mid + (b"%d" + tail if others[k] >= 0 else b""))
-            fmt = self._formats[key] = b"[" + b",".join(parts) + b"]"
-        args: list[int] = []
-        for k in range(a, b):
-            args.append(i)
-            if others[k] >= 0:
-                args.append(others[k])
-        return fmt % tuple(args)
-
-    def _finding_templates(self) -> tuple[list[int], list[int]]:
-        """Each finding's template number (alike findings share one: same code, value and limit to the
-        bit, and whether they name another contact), and the other contact of each."""
-        f = self._findings
-        codes = f.code.tolist()
-        names = {c: n for n, c in enumerate(dict.fromkeys(codes))}
-        cid = np.fromiter(map(names.__getitem__, codes), dtype=np.int64, count=len(codes))
-        keys = (
-            f.limit.astype(float).view(np.int64),
-            f.value.astype(float).view(np.int64),
-            cid * 2 + (np.asarray(f.other) >= 0),
-        )
-        order = np.lexsort(keys)
-        new = np.zeros(len(order), dtype=bool)
-        new[:1] = True
-        for col in keys:
-            s = col[order]
-            new[1:] |= s[1:] != s[:-1]
-        tid = np.empty(len(order), dtype=np.int64)
-        tid[order] = np.cumsum(new) - 1
-        return tid.tolist(), np.asarray(f.other).tolist()
-
-    def _template(self, k: int) -> tuple[bytes, bytes, bytes]:
-        """Finding k's JSON text (as orjson writes its record) in three pieces, the contact id going
-        between the first two and the other contact's id (if any) between the last two."""
-        import orjson
-
-        f = self._findings
-        contact, other = int(f.contact[k]), int(f.other[k])
-        text = orjson.dumps(f.record(k))
-        at = text.index(b'"contact":%d,' % contact) + len(b'"contact":')
-        rest = text[at + len(b"%d" % contact) :]
-        if other < 0:
-            return text[:at], rest, b""
-        end = b'%d"}' % other  # the message ends naming the other contact
-        if not rest.endswith(end):
-            raise AssertionError(f"finding {k}: {text!r}")
-        return text[:at], rest[: -len(end)], b'"}'
-
-    def _text_block(self, key: str, start: int, stop: int) -> np.ndarray:
-        """(n, w) ASCII: a text column, each distinct value encoded once and looked up; as wide as
-        the widest value among these records."""
+    def _text(self, key: str) -> _Text:
         if key not in self._coded:
             raw = self._raw[key]
             coded = raw if isinstance(raw, _Coded) else _Coded.of(raw)
             self._coded[key] = (coded.codes, [_json_item(v) for v in coded.values])
-        codes, texts = self._coded[key]
-        codes = codes[start:stop]
-        used = np.flatnonzero(np.bincount(codes, minlength=len(texts)))
-        width = max([len(texts[u]) for u in used.tolist()] + [1])
-        cells = np.full((max(len(texts), 1), width), ord(" "), dtype=np.uint8)
-        for u in used.tolist():
-            if texts[u]:
-                cells[u, width - len(texts[u]) :] = np.frombuffer(texts[u], dtype=np.uint8)
-        return np.take(cells, codes, axis=0)
+        return _Text(*self._coded[key])
+
+    def findings_table(self) -> FindingsTable:
+        """The findings of every contact as a table of their own (the JSON report's `findings`)."""
+        return FindingsTable(self._findings)
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -380,8 +277,93 @@ class ContactRecords(Sequence[dict[str, Any]]):
         return list(self)
 
 
+#: the filler of the text tables: dropped when a table becomes JSON text (a text value may hold spaces)
+PAD = 0
+
+
 def _const_block(text: str, n: int) -> np.ndarray:
     return np.broadcast_to(np.frombuffer(text.encode("ascii"), dtype=np.uint8), (n, len(text)))
+
+
+class _Text:
+    """A text column as JSON: a code per row into a few distinct JSON texts."""
+
+    def __init__(self, codes: np.ndarray, texts: list[bytes]) -> None:
+        self.codes = codes
+        self.texts = texts
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        """(n, w) ASCII, each row's text padded with PAD."""
+        codes = self.codes[start:stop]
+        used = np.flatnonzero(np.bincount(codes, minlength=len(self.texts)))
+        width = max([len(self.texts[u]) for u in used.tolist()] + [1])
+        cells = np.full((max(len(self.texts), 1), width), PAD, dtype=np.uint8)
+        for u in used.tolist():
+            text = self.texts[u]
+            cells[u, : len(text)] = np.frombuffer(text, dtype=np.uint8)
+        return np.take(cells, codes, axis=0)
+
+
+def _rows_json(columns: list[Any], start: int, stop: int) -> bytes:
+    """Rows start..stop of a table as JSON arrays, one per line, separated by commas: each column is
+    formatted at once into its stripe of a padded text table, and the padding then dropped."""
+    n = stop - start
+    if n <= 0:
+        return b""
+    template = bytearray(b"[")
+    stripes: list[tuple[int, np.ndarray]] = []
+    for k, column in enumerate(columns):
+        if k:
+            template += b","
+        blk = _json_block(column, start, stop) if isinstance(column, (_Num, tuple)) else column.block(start, stop)
+        stripes.append((len(template), blk))
+        template += bytes(blk.shape[1])
+    template += b"],\n"
+    table = np.empty((n, len(template)), dtype=np.uint8)
+    table[:] = np.frombuffer(bytes(template), dtype=np.uint8)
+    for at, blk in stripes:
+        table[:, at : at + blk.shape[1]] = blk
+    flat = table.ravel()
+    return flat[flat != PAD].tobytes()[:-2]  # the last row's ",\n" is the writer's
+
+
+class FindingsTable:
+    """Every finding as a row: contact, code, value, limit, the other contact (null if none) and what
+    limits the aperture (`limited_by`, null if nothing). A finding's message follows from these and
+    the `codes` legend (report.finding_message)."""
+
+    FIELDS = ("contact", "code", "value", "limit", "other", "limited_by")
+
+    def __init__(self, findings: Any) -> None:
+        self.findings = findings
+
+    def __len__(self) -> int:
+        return len(self.findings)
+
+    def json_rows(self, start: int, stop: int) -> bytes:
+        f = self.findings
+        other = np.asarray(f.other)
+        reason = [""] * len(f) if f.reason is None else f.reason.tolist()
+        code = _Coded.of(f.code.tolist())
+        why = _Coded.of([r or None for r in reason])
+        cols = [
+            _Num(np.asarray(f.contact), 0),
+            _Text(code.codes, [_json_item(v) for v in code.values]),
+            _Num(f.value, 4),
+            _Num(f.limit, 4),
+            _Num(other, 0, other >= 0),
+            _Text(why.codes, [_json_item(v) for v in why.values]),
+        ]
+        return _rows_json(cols, start, stop)
+
+    def legend(self) -> dict[str, Any]:
+        """Each code's severity, text and unit, and what each limited_by value means."""
+        from .checks import CODES, LIMITS
+
+        return {
+            "codes": {k: {"severity": v[0], "text": v[1], "unit": v[2]} for k, v in CODES.items()},
+            "limited_by": LIMITS,
+        }
 
 
 def _value(raw: Any, i: int) -> Any:
@@ -446,7 +428,8 @@ class _Num:
         return out
 
     def block(self, start: int, stop: int) -> np.ndarray:
-        """(n, w) ASCII: each value with exactly nd decimals (or null), right-aligned."""
+        """(n, w) ASCII: each value with at most nd decimals, trailing zeros dropped (or null), padded
+        with PAD."""
         v, ok, nd = self.values[start:stop], self.ok[start:stop], self.nd
         n = len(v)
         q = np.rint(np.abs(v) * 10.0**nd).astype(np.int64)
@@ -459,21 +442,27 @@ class _Num:
             ndig += ip >= 10**k
         frac = nd + 1 if nd else 0
         width = max(D + 1 + frac, 4)
-        out = np.full((n, width), ord(" "), dtype=np.uint8)
+        out = np.full((n, width), PAD, dtype=np.uint8)
         end = width - frac  # integer digits end here
         for k in range(D):  # digit k from the right
             col = end - 1 - k
             d = (ip // 10**k) % 10
-            out[:, col] = np.where(k < ndig, ord("0") + d, ord(" "))
+            out[:, col] = np.where(k < ndig, ord("0") + d, PAD)
         rows = np.flatnonzero(neg)
         out[rows, end - 1 - ndig[rows]] = ord("-")
         if nd:
             out[:, end] = ord(".")
             for k in range(nd):
                 out[:, width - 1 - k] = ord("0") + (fp // 10**k) % 10
+            # trailing zeros go, and the point with them when no decimal is left: 70.0000 -> 70
+            trim = np.ones(n, dtype=bool)
+            for k in range(nd):
+                trim &= (fp // 10**k) % 10 == 0
+                out[trim, width - 1 - k] = PAD
+            out[trim, end] = PAD
         bad = np.flatnonzero(~ok)
         if len(bad):
-            out[bad] = ord(" ")
+            out[bad] = PAD
             out[bad, width - 4 :] = np.frombuffer(b"null", dtype=np.uint8)
         return out
 
@@ -518,7 +507,7 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
     axis_deg = np.round(np.degrees(np.arctan2(ap.axis[:, 1], ap.axis[:, 0])), 3) % 360.0  # 359.9999 reads 0
     strip = ap.kind == STRIP
 
-    def col(values: np.ndarray, nd: int = 4, where: np.ndarray | None = None) -> _Num:
+    def col(values: np.ndarray, nd: int = 3, where: np.ndarray | None = None) -> _Num:
         """A column rounded for the report; null where not finite (or not applicable)."""
         return _Num(values, nd, where)
 
@@ -545,12 +534,12 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
         "aperture_width_um": col(ap.width),
         "strip_direction_deg": col(axis_deg, 3, strip),
         "tip_side": _Num(ap.side, 0, strip),
-        "tip_diameter_um": col(ap.tip_d, 4, strip & (ap.tip_d > 0)),
-        "extension_um": col(ap.extension, 4, strip),
+        "tip_diameter_um": col(ap.tip_d, 3, strip & (ap.tip_d > 0)),
+        "extension_um": col(ap.extension, 3, strip),
         "oblique": _Coded(ap.corner.astype(np.int64), [False, True]),
-        "solder_volume_um3": col(checked.volume, 2),
-        "solder_volume_band_um3": (col(checked.volume_low, 2), col(checked.volume_high, 2)),
-        "volume_limit_um3": col(checked.volume_limit, 2),
+        "solder_volume_um3": col(checked.volume, 1),
+        "solder_volume_band_um3": (col(checked.volume_low, 1), col(checked.volume_high, 1)),
+        "volume_limit_um3": col(checked.volume_limit, 1),
         "volume_ratio": col(ratio),
         "volume_ratio_max": col(ratio_hi),
         "cap_height_um": col(checked.cap_height),
@@ -671,37 +660,71 @@ RECORDS_PER_CHUNK = 8192
 
 
 def write_report(fh: Any, doc: dict[str, Any]) -> None:
-    """Write a report as JSON text: the summary indented, then one line per record, in chunks (a wafer's
-    records are encoded a few thousand at a time, never as one string). `fh` is a text or a binary file."""
-    import orjson  # ten times faster than json for a wafer's records
-
+    """Write a report as JSON text: the summary indented, then each table (`contacts`, and after it
+    the contacts' `findings`) as {"fields": [...], "rows": [...]}, one line per row, in chunks (a wafer's
+    rows are encoded a few thousand at a time, never as one string). `fh` is a text or a binary file."""
     binary = not isinstance(fh, io.TextIOBase)
 
     def put(data: Any) -> None:
         fh.write(data if binary else bytes(data).decode("utf-8"))
 
+    def table(key: str, fields: Sequence[str], rows: Any, extra: dict[str, Any] | None = None) -> None:
+        head = f',\n "{key}": {{"fields": {json.dumps(list(fields))},'
+        for name, value in (extra or {}).items():
+            head += f"\n  {json.dumps(name)}: {json.dumps(value, allow_nan=False)},"
+        put((head + '\n  "rows": [\n').encode())
+        for start in range(0, len(rows), RECORDS_PER_CHUNK):
+            if start:
+                put(b",\n")
+            put(rows.json_rows(start, min(start + RECORDS_PER_CHUNK, len(rows))))
+        put(b"\n ]}")
+
     put(('{\n "summary": ' + json.dumps(doc["summary"], indent=1, allow_nan=False).replace("\n", "\n ")).encode())
     for key in [k for k in doc if k != "summary"]:
         items = doc[key]
-        if hasattr(items, "json_pieces") or (
-            isinstance(items, Sequence) and not isinstance(items, str) and len(items) and isinstance(items[0], dict)
-        ):
-            put(f',\n "{key}": [\n  '.encode())
-            for start in range(0, len(items), RECORDS_PER_CHUNK):
-                if start:
-                    put(b",\n  ")
-                stop = min(start + RECORDS_PER_CHUNK, len(items))
-                if hasattr(items, "json_pieces"):
-                    for piece in items.json_pieces(start, stop):
-                        put(piece)
-                    continue
-                body = orjson.dumps(items[start:stop])
-                # records hold no braces inside strings, so "},{" only ever separates two records
-                put(body[1:-1].replace(b"},{", b"},\n  {"))
-            put(b"\n ]")
+        if isinstance(items, ContactRecords):
+            table(key, items.fields, items)
+            found = items.findings_table()
+            table("findings", FindingsTable.FIELDS, found, found.legend())
         else:
             put((f',\n "{key}": ' + json.dumps(items, allow_nan=False)).encode())
     put(b"\n}\n")
+
+
+def load_report(source: Any) -> dict[str, Any]:
+    """A JSON report (a path, a file or its text) as `plan` and `check` hold it: `summary`, and
+    `contacts` as one dict per contact (its fields, and `findings`: code, severity, contact, value,
+    limit, unit, message), other keys as they are."""
+    from .checks import finding_record
+
+    if hasattr(source, "read"):
+        doc = json.load(source)
+    elif isinstance(source, (bytes, str)) and str(source).lstrip().startswith("{"):
+        doc = json.loads(source)
+    else:
+        with open(source, "rb") as fh:
+            doc = json.load(fh)
+    contacts, found = doc.get("contacts"), doc.pop("findings", None)
+    if not (isinstance(contacts, dict) and "rows" in contacts):
+        return doc
+    records = [dict(zip(contacts["fields"], row, strict=True)) for row in contacts["rows"]]
+    for r in records:
+        r["findings"] = []
+    if found:
+        at = {name: k for k, name in enumerate(found["fields"])}
+        for row in found["rows"]:
+            other = row[at["other"]]
+            rec = finding_record(
+                row[at["code"]],
+                row[at["contact"]],
+                float(row[at["value"]]) if row[at["value"]] is not None else float("nan"),
+                float(row[at["limit"]]) if row[at["limit"]] is not None else float("nan"),
+                -1 if other is None else other,
+                row[at["limited_by"]] or "",
+            )
+            records[rec["contact"]]["findings"].append(rec)
+    doc["contacts"] = records
+    return doc
 
 
 def dumps_report(doc: dict[str, Any]) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import ezdxf
@@ -11,6 +10,7 @@ import synth
 from conftest import SAMPLES
 from test_cli import run
 
+from stencilgen.report import load_report
 from stencilgen.rules import Rules
 from stencilgen.run import Options, check_file, plan_file
 
@@ -66,7 +66,7 @@ def test_hand_drawn_dxf_with_known_faults(tmp_path):
     doc.saveas(stencil)
     r = run("check", layout, "--layer", "9/0", "--stencil", stencil, "--json")
     assert r.returncode == 1, r.stderr
-    rep = json.loads(r.stdout)
+    rep = load_report(r.stdout)
     codes = _codes(rep)
     assert "bridge" in codes[1] and "bridge" in codes[2]
     assert "over_volume" in codes[3]
@@ -162,6 +162,6 @@ def test_a_stencil_whose_only_aperture_touches_no_contact(tmp_path):
     lib.write_gds(str(stencil))
     r = run("check", RING, "--layer", "9/0", "--stencil", str(stencil), "--json")
     assert r.returncode == 1, r.stderr
-    doc = json.loads(r.stdout)
+    doc = load_report(r.stdout)
     assert len(doc["summary"]["stray_apertures"]) == 1
     assert all(rec["aperture"] == "none" for rec in doc["contacts"])

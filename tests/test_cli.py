@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from click.testing import CliRunner
 from conftest import ROOT, SAMPLES
 
 from stencilgen.cli import main
+from stencilgen.report import load_report
 
 RING = os.path.join(SAMPLES, "ring_100um.gds")
 
@@ -50,7 +50,7 @@ def test_version_imports_no_heavy_module():
 def test_inspect_json_is_one_document():
     r = run("inspect", RING, "--layer", "9/0", "--json")
     assert r.returncode == 0, r.stderr
-    doc = json.loads(r.stdout)
+    doc = load_report(r.stdout)
     assert doc["contacts"] == 68
     assert {"id", "direction_deg", "pitch_um", "contacts"} <= set(doc["rows"][0])
     assert isinstance(doc["corners"], list) and isinstance(doc["arrays"], list) and doc["isolated"] == 0
@@ -99,5 +99,5 @@ def test_unitless_dxf_through_cli(tmp_path):
     assert r.returncode == 3 and "$INSUNITS is 0 (unitless); pass --units um|mm" in r.stderr
     r = run("inspect", path, "--layer", "P", "--units", "um", "--json")
     assert r.returncode == 0
-    doc = json.loads(r.stdout)
+    doc = load_report(r.stdout)
     assert doc["contacts"] == 3 and doc["rows"][0]["pitch_um"] == pytest.approx(100.0)

@@ -11,6 +11,8 @@ import synth
 from conftest import SAMPLES
 from test_cli import run
 
+from stencilgen.report import load_report
+
 RING = os.path.join(SAMPLES, "ring_100um.gds")
 
 
@@ -25,8 +27,8 @@ def test_plan_writes_all_outputs(tmp_path):
 def test_plan_json_on_stdout_is_the_report(tmp_path):
     r = run("plan", RING, "--layer", "9/0", "-o", str(tmp_path), "--json", "--formats", "gerber")
     assert r.returncode == 0
-    doc = json.loads(r.stdout)
-    assert doc == json.load(open(tmp_path / "ring_100um.json"))
+    doc = load_report(r.stdout)
+    assert doc == load_report(tmp_path / "ring_100um.json")
     assert sorted(os.listdir(tmp_path)) == ["ring_100um.gbr", "ring_100um.json"]
     rec = doc["contacts"][0]
     for key in (
@@ -53,7 +55,7 @@ def test_plan_json_on_stdout_is_the_report(tmp_path):
 def test_strict_turns_warnings_into_failure(tmp_path):
     r = run("plan", RING, "--layer", "9/0", "-o", str(tmp_path), "-q")
     assert r.returncode == 0 and r.stderr == ""
-    doc = json.load(open(tmp_path / "ring_100um.json"))
+    doc = load_report(tmp_path / "ring_100um.json")
     assert doc["summary"]["errors"] == 0 and doc["summary"]["warnings"] > 0
     r = run("plan", RING, "--layer", "9/0", "-o", str(tmp_path), "--strict", "-q")
     assert r.returncode == 1
@@ -65,7 +67,7 @@ def test_rule_errors_exit_1(tmp_path):
     synth.write_gds(path, [synth.rect((0, 0), (8, 8), 0), synth.rect((500, 0), (60, 60), 0)], noise=False)
     r = run("plan", path, "-o", str(tmp_path / "out"))
     assert r.returncode == 1
-    doc = json.load(open(tmp_path / "out" / "tiny.json"))
+    doc = load_report(tmp_path / "out" / "tiny.json")
     assert doc["summary"]["errors"] >= 1
     assert any(f["code"] == "unprintable" for c in doc["contacts"] for f in c["findings"])
     tiny = next(c for c in doc["contacts"] if c["d_um"] == 8.0)

@@ -14,6 +14,7 @@ from test_cli import run
 import stencilgen
 from stencilgen.geometry import to_shapely
 from stencilgen.planner import aperture_polygons
+from stencilgen.report import load_report
 
 
 def _die(path: str, edge: float | None) -> None:
@@ -74,7 +75,7 @@ def test_keep_in_none_on_the_command_line(tmp_path):
     assert r.returncode in (0, 1), r.stderr
     assert json.load(open(out / "die.json"))["summary"]["keep_in"]["source"] == "none"
     r = run("plan", path, "--layer", "9/0", "-o", str(out), "--formats", "gds")
-    doc = json.load(open(out / "die.json"))
+    doc = load_report(out / "die.json")
     assert doc["summary"]["keep_in"]["source"] == "extent of the cell on all layers"
 
 
