@@ -39,14 +39,16 @@ def _note(e: Any) -> dict[str, Any]:
 SLIVER_D_UM = 5.0
 #: nor are contacts this many times longer than wide
 SLIVER_ASPECT = 10.0
-#: this many such contacts (or half of them or more) make a layer that looks like no pad layer
+#: this many such contacts, a tenth of them or more, make a layer that looks like no pad layer (as do
+#: contacts half of which are under SLIVER_D_UM across)
 SLIVERS_MANY = 1000
 
 
 def layer_notes(layout: Layout) -> list[str]:
-    """Warnings on the pad layer as a whole: contacts that look like no pads (most of them, or thousands,
-    under SLIVER_D_UM across or SLIVER_ASPECT times longer than wide) are likely another layer's shapes
-    (metal, vias, fill), read because the pad layer was misnamed."""
+    """Warnings on the pad layer as a whole: contacts that look like no pads (half of them under
+    SLIVER_D_UM across, or thousands under it or SLIVER_ASPECT times longer than wide) are likely
+    another layer's shapes (metal, vias, fill), read because the pad layer was misnamed. A few bars
+    (a seal ring drawn in pieces) beside the pads are no such sign."""
     c = layout.contacts
     n = len(c)
     if not n:
@@ -55,7 +57,7 @@ def layer_notes(layout: Layout) -> list[str]:
     thin = c.length >= SLIVER_ASPECT * np.maximum(c.d, 1e-12)
     odd = tiny | thin
     k = int(odd.sum())
-    if not k or (k < SLIVERS_MANY and 2 * k < n):
+    if not (2 * int(tiny.sum()) >= n or (k >= SLIVERS_MANY and 10 * k >= n)):
         return []
     what = []
     if tiny.any():

@@ -280,7 +280,7 @@ def _lines(
     group = np.zeros(len(members), dtype=np.int64)
     group[order[1:]] = np.cumsum(np.diff(rho[order]) > rules.row_tolerance_um)
     if d is not None and len(members):
-        group = _size_parted(group, d[members], rules.row_size_ratio)
+        group = _size_parted(group, order, d[members], rules.row_size_ratio)
     sizes = np.bincount(group)
     keep = sizes[group] >= 3
     if not keep.any():
@@ -311,15 +311,12 @@ def _lines(
     return out
 
 
-def _size_parted(group: np.ndarray, d: np.ndarray, ratio: float) -> np.ndarray:
-    """Lines (`group`: each member's line, 0 .. L-1) parted into classes alike in size: the same
-    numbers where every line's sizes span no more than `ratio`, else renumbered."""
-    L = int(group.max()) + 1
-    lo = np.full(L, np.inf)
-    hi = np.zeros(L)
-    np.minimum.at(lo, group, d)
-    np.maximum.at(hi, group, d)
-    mixed = np.flatnonzero(hi > lo * ratio)
+def _size_parted(group: np.ndarray, order: np.ndarray, d: np.ndarray, ratio: float) -> np.ndarray:
+    """Lines (`group`: each member's line, 0 .. L-1, ascending along `order`) parted into classes alike
+    in size: the same numbers where every line's sizes span no more than `ratio`, else renumbered."""
+    ds, gs = d[order], group[order]
+    starts = np.flatnonzero(np.concatenate([[True], gs[1:] != gs[:-1]]))
+    mixed = np.flatnonzero(np.maximum.reduceat(ds, starts) > np.minimum.reduceat(ds, starts) * ratio)
     if not len(mixed):
         return group
     sub = np.zeros(len(group), dtype=np.int64)

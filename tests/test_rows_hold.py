@@ -342,3 +342,39 @@ def test_the_real_pad_rings_have_no_note(realworld):
     doc = stencilgen.inspect(layout)
     assert doc["notes"] == [] and len(doc["rows"]) == 4 and len(doc["corners"]) == 4 and not doc["staggered"]
     assert sorted(len(r["members"]) for r in doc["rows"]) == [7, 7, 7, 7]
+
+
+def test_a_seal_ring_in_bars_beside_a_few_pads_is_no_sign(tmp_path):
+    import stencilgen
+    from stencilgen.report import layer_notes
+
+    # three pads and a seal ring drawn as four 8 um bars: four slivers of seven contacts, but pads
+    polys = [synth.rect((x, 0.0), (80.0, 80.0), 0) for x in (-200.0, 0.0, 200.0)]
+    polys += [synth.rect((0.0, s * 500.0), (1000.0, 8.0), 0) for s in (-1, 1)]
+    polys += [synth.rect((s * 500.0, 0.0), (8.0, 980.0), 0) for s in (-1, 1)]
+    path = tmp_path / "die.gds"
+    synth.write_gds(str(path), polys)
+    layout = stencilgen.read_layout(str(path), layer="9/0")
+    assert len(layout.contacts) == 7 and layer_notes(layout) == []
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.sampled_from([1.2, 1.5, 2.0]))
+def test_every_row_is_alike_in_size(seed, ratio):
+    """Lines of pads whose sizes are drawn from 30 to 80 um, some lines at one size with a stranger or
+    two: every row found holds contacts each within the ratio of the row's median d."""
+    rng = np.random.default_rng(seed)
+    polys = []
+    for line in range(6):  # lines apart by uneven steps, each shifted along: no grid
+        base = float(rng.choice([30.0, 45.0, 60.0, 80.0]))
+        shift, y = float(rng.uniform(0.0, 100.0)), line * 200.0 + line * line * 17.0
+        for i in range(int(rng.integers(3, 12))):
+            w = float(rng.choice([30.0, 45.0, 60.0, 80.0])) if rng.random() < 0.3 else base
+            polys.append(synth.rect((shift + i * 100.0, y), (w, w), 0))
+    c = contacts_of(polys)
+    rules = Rules().replace(row_size_ratio=ratio)
+    rs = find_rows(c, rules)
+    for r in rs.rows:
+        d = c.d[r.members]
+        m = float(np.median(d))
+        assert (d <= m * ratio * (1 + 1e-9)).all() and (d * ratio * (1 + 1e-9) >= m).all()
