@@ -115,7 +115,7 @@ def run_task(task: Task) -> dict[str, Any]:
             errors=s["errors"],
             warnings=s["warnings"],
             worst_volume_ratio=s["volume_ratio"]["min"],
-            message="",
+            message="; ".join(s.get("notes", [])),  # a pad layer that looks like none
         )
     except StencilgenError as exc:
         row.update(status="failed", exit_code=exc.exit_code, message=str(exc))
@@ -250,6 +250,6 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
             f"{r['errors'] if r['errors'] is not None else '-':>6} "
             f"{r['warnings'] if r['warnings'] is not None else '-':>8} {worst:>9} {secs:>7}"
         )
-        if r["status"] == "failed":
+        if r["message"]:
             lines.append(f"    {r['message']}")
     return "\n".join(lines)

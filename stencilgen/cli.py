@@ -124,6 +124,9 @@ def inspect(
 
     layout = read_layout(file, layer=layer, cell=cell, units=units, max_contacts=max_contacts, list_layers=True)
     doc = inspect_layout(layout)
+    if not quiet:
+        for note in doc["notes"]:
+            click.echo(f"warning: {file}: {note}", err=True)
     if as_json:
         _emit_json(doc)
     elif not quiet:

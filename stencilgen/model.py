@@ -198,11 +198,11 @@ class AreaArray:
 
 @dataclass(frozen=True)
 class Stagger:
-    """Two parallel rows close together (a staggered or aligned double row)."""
+    """Two parallel rows close together and offset along them (a staggered double row; aligned rows are none)."""
 
     rows: tuple[int, int]
     separation: float  # distance between the centerlines
-    offset_fraction: float  # along-row phase shift in pitches, [0, 0.5]: 0.5 = fully staggered
+    offset_fraction: float  # along-row phase shift in pitches, [STAGGER_MIN_OFFSET, 0.5]: 0.5 = fully staggered
 
 
 @dataclass(frozen=True)

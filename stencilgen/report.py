@@ -35,6 +35,41 @@ def _note(e: Any) -> dict[str, Any]:
     }
 
 
+#: contacts narrower than this (um) are no pad openings
+SLIVER_D_UM = 5.0
+#: nor are contacts this many times longer than wide
+SLIVER_ASPECT = 10.0
+#: this many such contacts, a tenth of them or more, make a layer that looks like no pad layer (as do
+#: contacts half of which are under SLIVER_D_UM across)
+SLIVERS_MANY = 1000
+
+
+def layer_notes(layout: Layout) -> list[str]:
+    """Warnings on the pad layer as a whole: contacts that look like no pads (half of them under
+    SLIVER_D_UM across, or thousands under it or SLIVER_ASPECT times longer than wide) are likely
+    another layer's shapes (metal, vias, fill), read because the pad layer was misnamed. A few bars
+    (a seal ring drawn in pieces) beside the pads are no such sign."""
+    c = layout.contacts
+    n = len(c)
+    if not n:
+        return []
+    tiny = c.d < SLIVER_D_UM
+    thin = c.length >= SLIVER_ASPECT * np.maximum(c.d, 1e-12)
+    odd = tiny | thin
+    k = int(odd.sum())
+    if not (2 * int(tiny.sum()) >= n or (k >= SLIVERS_MANY and 10 * k >= n)):
+        return []
+    what = []
+    if tiny.any():
+        what.append(f"{int(tiny.sum())} under {SLIVER_D_UM:g} um across")
+    if (thin & ~tiny).any():
+        what.append(f"{int((thin & ~tiny).sum())} slivers over {SLIVER_ASPECT:g} times longer than wide")
+    return [
+        f"{k} of {_n(n, 'contact')} look like no pads ({', '.join(what)}; median d {median(c.d):.3g} um): "
+        f"is {layout.layer} the pad opening layer?"
+    ]
+
+
 def inspect_report(layout: Layout, rows: RowSet) -> dict[str, Any]:
     """What `inspect --json` prints: contacts, rows, corners, arrays, staggers, isolated (all in um)."""
     c = layout.contacts
@@ -54,6 +89,7 @@ def inspect_report(layout: Layout, rows: RowSet) -> dict[str, Any]:
                 "end_um": _pt(last),
                 "length_um": _r(float(np.hypot(*(last - first)))),
                 "d_um": _r(float(median(c.d[r.members]))),
+                "members": r.members.tolist(),
             }
         )
     doc: dict[str, Any] = {
@@ -97,6 +133,7 @@ def inspect_report(layout: Layout, rows: RowSet) -> dict[str, Any]:
             for s in rows.staggers
         ],
         "isolated": len(rows.isolated),
+        "notes": layer_notes(layout),
         "excluded_shapes": [_note(e) for e in layout.excluded if not e.kept],
         "shape_notes": [_note(e) for e in layout.excluded],
         "layers": layout.layers,
@@ -200,7 +237,7 @@ class ContactRecords(Sequence[dict[str, Any]]):
     def column(self, key: str) -> list[Any]:
         if key not in self._lists:
             raw = self._raw[key]
-            if isinstance(raw, (_Num, _Coded)):
+            if isinstance(raw, (_Num, _Coded, _IdLists)):
                 self._lists[key] = raw.tolist()
             elif isinstance(raw, tuple):
                 self._lists[key] = [list(p) for p in zip(*(r.tolist() for r in raw), strict=True)]
@@ -250,7 +287,9 @@ class ContactRecords(Sequence[dict[str, Any]]):
     def json_rows(self, start: int, stop: int) -> bytes:
         """The JSON text of records start..stop as rows (arrays in the order of `fields`), one per
         line, built column by column (no dict per record)."""
-        cols = [self._raw[k] if isinstance(self._raw[k], (_Num, tuple)) else self._text(k) for k in self._keys]
+        cols = [
+            self._raw[k] if isinstance(self._raw[k], (_Num, _IdLists, tuple)) else self._text(k) for k in self._keys
+        ]
         return _rows_json(cols, start, stop)
 
     def _text(self, key: str) -> _Text:
@@ -315,7 +354,11 @@ def _rows_json(columns: list[Any], start: int, stop: int) -> bytes:
     for k, column in enumerate(columns):
         if k:
             template += b","
-        blk = _json_block(column, start, stop) if isinstance(column, (_Num, tuple)) else column.block(start, stop)
+        blk = (
+            _json_block(column, start, stop)
+            if isinstance(column, (_Num, _IdLists, tuple))
+            else column.block(start, stop)
+        )
         stripes.append((len(template), blk))
         template += bytes(blk.shape[1])
     template += b"],\n"
@@ -368,7 +411,7 @@ class FindingsTable:
 
 def _value(raw: Any, i: int) -> Any:
     """One value of a report column, as its list would hold it."""
-    if isinstance(raw, (_Num, _Coded)):
+    if isinstance(raw, (_Num, _Coded, _IdLists)):
         return raw.value(i)
     if isinstance(raw, tuple):
         return [r.value(i) for r in raw]
@@ -467,11 +510,64 @@ class _Num:
         return out
 
 
+class _IdLists:
+    """A report column of short lists of ids (the rows each contact lies in), kept as an (N, K) array
+    of ids, ascending, -1 past each list's end. Its JSON text is formatted in fixed slots, a missing id
+    (and its comma) PAD, dropped when the table becomes text: "[12]", "[3,12]", "[]"."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self.ids = np.asarray(ids, dtype=np.int64).reshape(len(ids), -1)
+
+    @staticmethod
+    def of_rows(rows: Sequence[Any], n: int) -> _IdLists:
+        """For each of n contacts, the ids of the rows holding it."""
+        if not rows:
+            return _IdLists(np.zeros((n, 0), dtype=np.int64))
+        contact = np.concatenate([r.members for r in rows])
+        row = np.repeat([r.id for r in rows], [len(r.members) for r in rows])
+        order = np.lexsort((row, contact))
+        contact, row = contact[order], row[order]
+        first = np.searchsorted(contact, contact)  # where each contact's run begins
+        slot = np.arange(len(contact)) - first
+        out = np.full((n, int(slot.max()) + 1), -1, dtype=np.int64)
+        out[contact, slot] = row
+        return _IdLists(out)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def value(self, i: int) -> list[int]:
+        return [v for v in self.ids[i].tolist() if v >= 0]
+
+    def tolist(self) -> list[list[int]]:
+        return [[v for v in r if v >= 0] for r in self.ids.tolist()]
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        """(n, w) ASCII: "[" + the ids in their slots, comma-separated, blank where missing + "]"."""
+        ids = self.ids[start:stop]
+        n, K = ids.shape
+        parts = [_const_block("[", n)]
+        for k in range(K):
+            have = ids[:, k] >= 0
+            if k:  # the comma before an id that is there
+                parts.append(np.where(have[:, None], ord(","), PAD).astype(np.uint8))
+            digits = _Num(ids[:, k], 0, have).block(0, n).copy()
+            digits[~have] = PAD
+            width = len(str(max(int(ids[:, k].max()), 0))) if n else 1
+            parts.append(digits[:, -width:])
+        parts.append(_const_block("]", n))
+        return np.hstack(parts) if n else np.zeros((0, 2 + K), dtype=np.uint8)
+
+
+#: the columns formatted from arrays (a pair of numbers is a tuple of two columns)
+NUMERIC = (_Num, _IdLists, tuple)
+
+
 def _json_block(column: Any, start: int, stop: int) -> np.ndarray:
     """(n, w) ASCII bytes: each value of a numeric column as JSON text, right-aligned in a field of
     spaces (JSON allows them; the records line up as a table), formatted from the column's arrays."""
     n = stop - start
-    if isinstance(column, _Num):
+    if isinstance(column, (_Num, _IdLists)):
         return column.block(start, stop)
     a, b = (c.block(start, stop) for c in column)
     return np.hstack([_const_block("[", n), a, _const_block(",", n), b, _const_block("]", n)])
@@ -526,6 +622,7 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
         "x_um": col(c.center[:, 0]),
         "y_um": col(c.center[:, 1]),
         "row": ids(rows.row_of),
+        "rows": _IdLists.of_rows(rows.rows, n),
         "array": ids(rows.array_of),
         "d_um": col(c.d),
         "contact_area_um2": col(c.area, 3),
@@ -590,6 +687,7 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
         },
         "rules": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(rules).items()},
         "outputs": outputs,
+        "notes": layer_notes(layout),
         "excluded_shapes": [_note(e) for e in layout.excluded if not e.kept],
         "shape_notes": [_note(e) for e in layout.excluded],
     }
@@ -611,6 +709,7 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
             f"  solder volume: {vr['min']:.2f} to {vr['max']:.2f} of pi*d^3/6 (nominal), "
             f"at most {vr['max_at_top_of_band']:.2f} at the top of the transfer band"
         )
+    lines += [f"  warning: {note}" for note in s.get("notes", [])]
     foil = s.get("foil")
     if foil:
         lines.append(

@@ -236,9 +236,41 @@ def _piece_median(values: np.ndarray, piece: np.ndarray, count: np.ndarray) -> n
     return (v[starts + (count - 1) // 2] + v[starts + count // 2]) / 2
 
 
-def _lines(center: np.ndarray, theta: float, members: np.ndarray, rules: Rules) -> list[_Line]:
+def _alike(d: np.ndarray, ratio: float) -> bool:
+    """Whether contacts of sizes d are alike (RULES.md "row"): each within `ratio` of their median."""
+    m = median(d)
+    slack = 1 + 1e-9
+    return bool(d.max() <= m * ratio * slack and d.min() * ratio * slack >= m)
+
+
+def _size_classes(d: np.ndarray, ratio: float) -> np.ndarray:
+    """Labels (0, 1, ...) that part contacts of sizes d into classes alike in size (`_alike`): the sizes
+    are cut at their widest step (on a log scale) until every part is alike; smallest sizes first."""
+    order = np.argsort(d, kind="stable")
+    v = d[order]
+    logs = np.log(np.maximum(v, 1e-12))
+    cut = np.zeros(len(v), dtype=bool)
+    todo = [(0, len(v))]
+    while todo:
+        lo, hi = todo.pop()
+        if hi - lo < 2 or _alike(v[lo:hi], ratio):
+            continue
+        k = lo + 1 + int(np.argmax(np.diff(logs[lo:hi])))
+        cut[k] = True
+        todo += [(lo, k), (k, hi)]
+    labels = np.empty(len(v), dtype=np.int64)
+    labels[order] = np.cumsum(cut)
+    return labels
+
+
+def _lines(
+    center: np.ndarray, theta: float, members: np.ndarray, rules: Rules, d: np.ndarray | None = None
+) -> list[_Line]:
     """The lines of contacts along direction theta: members within row tolerance of one line, three
-    or more, cut into regular runs (`_segments`), those of a pitch beyond the row tolerance."""
+    or more, cut into regular runs (`_segments`), those of a pitch beyond the row tolerance. With the
+    contacts' sizes d, a line holds contacts alike in size only (row_size_ratio): a line of unlike
+    contacts is parted into classes of alike ones (`_size_classes`), each a line of its own, and so is
+    a run that is not alike as a whole."""
     u = np.array([np.cos(theta), np.sin(theta)])
     n = _rot90(u)
     x, y = center[:, 0][members], center[:, 1][members]
@@ -247,6 +279,8 @@ def _lines(center: np.ndarray, theta: float, members: np.ndarray, rules: Rules) 
     order = np.argsort(rho, kind="stable")
     group = np.zeros(len(members), dtype=np.int64)
     group[order[1:]] = np.cumsum(np.diff(rho[order]) > rules.row_tolerance_um)
+    if d is not None and len(members):
+        group = _size_parted(group, order, d[members], rules.row_size_ratio)
     sizes = np.bincount(group)
     keep = sizes[group] >= 3
     if not keep.any():
@@ -260,16 +294,43 @@ def _lines(center: np.ndarray, theta: float, members: np.ndarray, rules: Rules) 
     s = np.maximum(np.diff(t[idx]), 1e-9)
     first, count, pitch, gaps = _segments(s, line_first, line_size - 1, rules)
     ids = members[idx]
-    return [
-        _Line(theta, ids[f : f + c + 1], p, gp)
-        for f, c, p, gp in zip(first.tolist(), count.tolist(), pitch.tolist(), gaps.tolist(), strict=True)
-        if p > rules.row_tolerance_um
-    ]
+    out = []
+    for f, c, p, gp in zip(first.tolist(), count.tolist(), pitch.tolist(), gaps.tolist(), strict=True):
+        if p <= rules.row_tolerance_um:
+            continue
+        run = ids[f : f + c + 1]
+        if d is None or _alike(d[run], rules.row_size_ratio):
+            out.append(_Line(theta, run, p, gp))
+            continue
+        # a run of unlike contacts (its line was alike as a whole): each class of it looked at again
+        labels = _size_classes(d[run], rules.row_size_ratio)
+        for k in range(int(labels.max()) + 1):
+            part = run[labels == k]
+            if len(part) >= 3:
+                out += _lines(center, theta, part, rules, d)
+    return out
 
 
-def _all_lines(center: np.ndarray, directions: list[tuple[float, np.ndarray]], rules: Rules) -> list[_Line]:
-    """`_lines` of every direction, one direction after another."""
-    return [ln for theta, members in directions for ln in _lines(center, theta, members, rules)]
+def _size_parted(group: np.ndarray, order: np.ndarray, d: np.ndarray, ratio: float) -> np.ndarray:
+    """Lines (`group`: each member's line, 0 .. L-1, ascending along `order`) parted into classes alike
+    in size: the same numbers where every line's sizes span no more than `ratio`, else renumbered."""
+    ds, gs = d[order], group[order]
+    starts = np.flatnonzero(np.concatenate([[True], gs[1:] != gs[:-1]]))
+    mixed = np.flatnonzero(np.maximum.reduceat(ds, starts) > np.minimum.reduceat(ds, starts) * ratio)
+    if not len(mixed):
+        return group
+    sub = np.zeros(len(group), dtype=np.int64)
+    for g in mixed.tolist():
+        at = np.flatnonzero(group == g)
+        sub[at] = _size_classes(d[at], ratio)
+    return np.unique(group * (len(group) + 1) + sub, return_inverse=True)[1].reshape(-1)
+
+
+def _all_lines(
+    center: np.ndarray, directions: list[tuple[float, np.ndarray]], rules: Rules, d: np.ndarray | None = None
+) -> list[_Line]:
+    """`_lines` of every direction, one direction after another (d: the contacts' sizes)."""
+    return [ln for theta, members in directions for ln in _lines(center, theta, members, rules, d)]
 
 
 def _choose(lines: list[_Line], n: int) -> list[_Line]:
@@ -384,10 +445,11 @@ def _row_ends(center: np.ndarray, lines: list[_Line]) -> tuple[np.ndarray, ...]:
     return theta, u, pitch, first, last
 
 
-def _join_rows(center: np.ndarray, lines: list[_Line], rules: Rules) -> list[_Line]:
+def _join_rows(center: np.ndarray, lines: list[_Line], rules: Rules, d: np.ndarray | None = None) -> list[_Line]:
     """Rows on one line, at one pitch, whose facing ends lie a whole number of pitches apart, up to one
     more than lines bridge (max_gap_pitches + 1: two contacts missing side by side, by default), are
-    one row. Only rows: an area array's lines are left as they were found."""
+    one row, if their contacts (sizes d) are alike together. Only rows: an area array's lines are left
+    as they were found."""
     if len(lines) < 2:
         return lines
     theta, u, pitch, a, b = _row_ends(center, lines)
@@ -404,6 +466,10 @@ def _join_rows(center: np.ndarray, lines: list[_Line], rules: Rules) -> list[_Li
     ok = _regular(np.maximum(s, 0.0), p_mean, rules, _row_gap(rules))[0]
     ok &= (line[this] == line[after]) & (s > 0)
     ok &= np.abs(pitch[this] - pitch[after]) <= rules.spacing_tolerance * p_mean
+    if d is not None:
+        for k in np.flatnonzero(ok).tolist():
+            both = np.concatenate([lines[int(this[k])].members, lines[int(after[k])].members])
+            ok[k] = _alike(d[both], rules.row_size_ratio)
     if not ok.any():
         return lines
     run = np.concatenate([[0], np.cumsum(~ok)])  # rows joined to the one before share a run
@@ -422,13 +488,18 @@ def _join_rows(center: np.ndarray, lines: list[_Line], rules: Rules) -> list[_Li
 
 
 def _extend_ends(
-    center: np.ndarray, lines: list[_Line], grids: list[tuple[list[_Line], list[_Line]]], rules: Rules
+    center: np.ndarray,
+    lines: list[_Line],
+    grids: list[tuple[list[_Line], list[_Line]]],
+    rules: Rules,
+    size: np.ndarray | None = None,
 ) -> list[_Line]:
     """A contact no row or array holds, on a row's line beyond its end, a whole number of pitches away
-    (up to max_gap_pitches + 1), joins the row. Neighbour pairs reach PAIR_REACH times the nearer
-    contact's nearest distance, so a contact left past two missing ones at a row's end was never paired
-    along the row (nor, being fewer than three, was it and the one beside it a line). Each end takes its
-    nearest such contact, and again from the new end."""
+    (up to max_gap_pitches + 1), joins the row, if its size (d) is within row_size_ratio of every
+    member's. Neighbour pairs reach PAIR_REACH times the nearer contact's nearest distance, so a contact
+    left past two missing ones at a row's end was never paired along the row (nor, being fewer than
+    three, was it and the one beside it a line). Each end takes its nearest such contact, and again
+    from the new end."""
     n = len(center)
     if not lines:
         return lines
@@ -468,6 +539,14 @@ def _extend_ends(
         off = np.abs(d[:, 0] * u[k, 1] - d[:, 1] * u[k, 0])
         ok, q = _regular(np.maximum(along, 0.0), pitch[k], rules, most)
         ok &= (along > 0) & (off <= rules.row_tolerance_um)
+        if size is not None:  # alike in size: within the ratio of the row's smallest and largest
+            sizes = np.array([len(ln.members) for ln in lines])
+            flat = size[np.concatenate([ln.members for ln in lines])]
+            starts = np.cumsum(sizes) - sizes
+            small, large = np.minimum.reduceat(flat, starts), np.maximum.reduceat(flat, starts)
+            ratio = rules.row_size_ratio * (1 + 1e-9)
+            dc = size[free[i]]
+            ok &= (dc <= small[k] * ratio) & (dc * ratio >= large[k])
         i, k, side, along, q = i[ok], k[ok], side[ok], along[ok], q[ok]
         if not len(i):
             return lines
@@ -588,16 +667,22 @@ def _corners(
     end_b = np.argmin(np.hypot(*np.moveaxis(ends[b] - x[:, None, :], 2, 0)), axis=1)
     scores = score.tolist()
     # best first: by score (to the micrometre's millionth, Python's rounding), then by rows; each
-    # row end in one corner at most
+    # row end in one corner at one place: a corner is refused where one of its rows has a corner at
+    # the same end within corner_reach of its point (a double row's partner), not where that end's
+    # corner lies farther (a short row that runs past one corner and stops short of the next)
     rounded = round_half(score, 6)
     order = np.lexsort((b, a, rounded)).tolist()
     end_of_a, end_of_b = (a * 2 + end_a).tolist(), (b * 2 + end_b).tolist()
-    used = bytearray(2 * R)
+    apart = (rules.corner_reach * pitch + rules.row_tolerance_um).tolist()
+    xs, ys = x[:, 0].tolist(), x[:, 1].tolist()
+    used: dict[int, list[int]] = {}  # the corners (candidates) taken at each row end
     out = []
     for c in order:
-        if used[end_of_a[c]] or used[end_of_b[c]]:
+        pair = ((end_of_a[c], int(a[c])), (end_of_b[c], int(b[c])))
+        if any(math.hypot(xs[c] - xs[o], ys[c] - ys[o]) <= apart[row] for end, row in pair for o in used.get(end, ())):
             continue
-        used[end_of_a[c]] = used[end_of_b[c]] = 1
+        for end, _row in pair:
+            used.setdefault(end, []).append(c)
         out.append((int(a[c]), int(b[c]), x[c], scores[c]))
     return out
 
@@ -857,11 +942,11 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
     reach.pair_um = PAIR_REACH * float(nn.max())
     if not len(pairs):
         return empty, reach
-    lines = _choose(_all_lines(center, _directions(center, pairs, rules.row_tolerance_um), rules), n)
+    lines = _choose(_all_lines(center, _directions(center, pairs, rules.row_tolerance_um), rules, contacts.d), n)
     by = _by_contact(lines) if lines else None  # the same lines for both steps, unless some are dropped
     kept = _drop_cutting_lines(lines, by)
     row_lines, grids = _arrays(kept, by if len(kept) == len(lines) else None)
-    row_lines = _extend_ends(center, _join_rows(center, row_lines, rules), grids, rules)
+    row_lines = _extend_ends(center, _join_rows(center, row_lines, rules, contacts.d), grids, rules, contacts.d)
 
     # rows in a stable order: by their smallest contact id
     if row_lines:  # (each line's least contact, all lines at once)
@@ -904,7 +989,8 @@ def _find_rows(contacts: Contacts, rules: Rules) -> tuple[RowSet, _Reach]:
         for k, r in zip(at, _turned([rows[k] for k in at], center), strict=True):
             rows[k] = r
         members = members.turned(at)
-    staggers = _staggers(center, rows, centres, lo, hi)
+    joined = np.array([int(comp[k]) in elements for k in range(len(rows))], dtype=bool)
+    staggers = _staggers(center, rows, centres, lo, hi, joined)
 
     corners = _corner_members(center, rows, members, corner_list, rules)
 
@@ -959,12 +1045,34 @@ def _element_around(
     return out
 
 
+#: partner rows closer than this fraction of a pitch to aligned are an aligned double row (or two
+#: rows facing each other), not a staggered pair
+STAGGER_MIN_OFFSET = 0.25
+
+
+def _lattice_offset(t: np.ndarray, origin: float, pitch: float) -> tuple[float, float]:
+    """How positions t sit on the lattice origin + k * pitch: their mean phase, folded to [0, 0.5]
+    pitches from aligned, and how well they agree on it (1: all at one phase; near 0: spread, as a
+    row of another pitch is)."""
+    z = np.exp(2j * np.pi * (t - origin) / pitch).mean()
+    phase = (float(np.angle(z)) / (2 * np.pi)) % 1.0
+    return min(phase, 1.0 - phase), float(abs(z))
+
+
 def _staggers(
-    center: np.ndarray, rows: list[Row], centres: list[np.ndarray], lo: np.ndarray, hi: np.ndarray
+    center: np.ndarray,
+    rows: list[Row],
+    centres: list[np.ndarray],
+    lo: np.ndarray,
+    hi: np.ndarray,
+    joined: np.ndarray | None = None,
 ) -> list[Stagger]:
-    """Parallel rows close together along the normal and overlapping along u. Both face the same
-    way; a pair whose element centre lies between them (a lone double row) is turned to agree.
-    `lo`, `hi`: the box of each row's member centres. `rows` is updated in place when a row is turned."""
+    """Parallel rows close together along the normal, overlapping along u and offset along it from
+    each other by STAGGER_MIN_OFFSET pitches or more (on one lattice). Both face the same way; a lone
+    pair whose element centre lies between them (a lone double row) is turned to agree. Rows of an
+    element (`joined`: corner-joined rows that turn) facing each other across it are no pair and keep
+    their normals. `lo`, `hi`: the box of each row's member centres. `rows` is updated in place when a
+    row is turned."""
     if len(rows) < 2:
         return []
     U = np.array([r.direction for r in rows])
@@ -988,17 +1096,23 @@ def _staggers(
         tb = (center[B.members] - A.origin) @ A.direction
         if min(ta.max(), tb.max()) - max(ta.min(), tb.min()) <= 0:
             continue
+        # the offset on the lattice of either row (a row at a multiple of the other's pitch sits on its)
+        offset, agree = max(
+            (_lattice_offset(tb, ta.min(), A.pitch), _lattice_offset(ta, tb.min(), B.pitch)), key=lambda o: o[1]
+        )
+        if agree < 0.7 or offset < STAGGER_MIN_OFFSET:
+            continue
         if A.normal @ B.normal < 0:
             side_a = (centres[a] - A.origin) @ A.normal
             side_b = (centres[a] - B.origin) @ A.normal
             if side_a * side_b > 0:  # the centre is not between them: rows facing each other
                 continue
+            if joined is not None and (joined[a] or joined[b]):  # two sides of one element
+                continue
             B = _orient(B, B.origin - A.normal, center)
             rows[b] = B
-            tb = (center[B.members] - A.origin) @ A.direction
-        phase = ((tb.min() - ta.min()) / A.pitch) % 1.0
         sep_ab = abs((B.origin - A.origin) @ A.normal)
-        out.append(Stagger((a, b), float(sep_ab), float(min(phase, 1 - phase))))
+        out.append(Stagger((a, b), float(sep_ab), float(offset)))
     return out
 
 

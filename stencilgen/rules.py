@@ -29,6 +29,7 @@ class Rules:
     corner_min_angle_deg: float = 30.0
     spacing_tolerance: float = 0.05  # a row's spacings may differ from its pitch by this fraction
     max_gap_pitches: int = 2  # lines bridge spacings of up to this many pitches (missing contacts); rows one more
+    row_size_ratio: float = 1.5  # a row's contacts each have d within this factor of the row's median d
     # strips
     fine_pitch_um: float = 125.0
     width_ratio: float = 0.6
@@ -121,6 +122,7 @@ DOCS = {
     "corner_reach": "rows meet at a corner when their nearest contacts are within this many pitches",
     "corner_min_angle_deg": "rows meeting at a corner differ in direction by more than this",
     "spacing_tolerance": "a row's spacings may differ from its pitch by this fraction",
+    "row_size_ratio": "a row's contacts are alike in size: each d within this factor of the row's median d",
     "max_gap_pitches": "a spacing of up to this many pitches is missing contacts, not a line's end (a row's: one more)",
     "fine_pitch_um": "rows at this pitch or finer get strips; coarser rows get shrunk pads",
     "width_ratio": "strip width = min(width_ratio * contact width, pitch - web_min_um, max_width_um)",
@@ -177,6 +179,8 @@ def validate(rules: Rules, source: str = "") -> Rules:
             raise _err(source, key, f"must be one of {', '.join(allowed)}, got {getattr(rules, key)!r}")
     if rules.paste_type not in PASTE_TYPES:
         raise _err(source, "paste_type", f"must be one of {', '.join(map(str, PASTE_TYPES))}, got {rules.paste_type!r}")
+    if not (math.isfinite(rules.row_size_ratio) and rules.row_size_ratio >= 1):
+        raise _err(source, "row_size_ratio", f"must be 1 or more, got {rules.row_size_ratio!r}")
     if rules.max_gap_pitches < 1:
         raise _err(source, "max_gap_pitches", f"must be 1 or more, got {rules.max_gap_pitches!r}")
     if not rules.transfer_efficiency_min <= rules.transfer_efficiency <= rules.transfer_efficiency_max:

@@ -118,6 +118,33 @@ def area_array(nx: int = 10, ny: int = 10, pitch: tuple[float, float] = (150.0, 
 # ---------------------------------------------------------------- writers (test data only)
 
 
+def pinwheel(n: int = 8, pitch: float = 100.0, short: float = 1.5, past: float = 4.0, pad=(60.0, 90.0)) -> Die:
+    """A square die of four rows of n, each running `past` pitches beyond the next row's line at one end
+    and stopping `short` pitches before the other's line at its other end (four asymmetric corners).
+    The row lines lie W = (n - 1 - past + short) pitches apart, centred on the origin."""
+    W = (n - 1 - past + short) * pitch
+    die = Die()
+    for k in range(4):
+        t = np.radians(90 * k)
+        R = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+        for x in -W / 2 - past * pitch + np.arange(n) * pitch:
+            die.add(tuple(R @ np.array([x, -W / 2])), pad, 90.0 * k)
+        die.rows.append({"count": n, "pitch": pitch, "direction_deg": (90.0 * k) % 180})
+    return die
+
+
+def aligned_columns(columns: int = 88, count: int = 10, pitch: float = 100.0, pad=(60.0, 30.0)) -> Die:
+    """`columns` columns of `count` pads, all aligned (no offset along the columns), spaced 60 and
+    75 um by turns: no regular spacing across, so the columns are rows and nothing else."""
+    die = Die()
+    xs = np.cumsum([0.0] + [(60.0, 75.0)[i % 2] for i in range(columns - 1)])
+    for x in xs:
+        for j in range(count):
+            die.add((float(x), j * pitch), pad, 90.0)
+    die.rows = [{"count": count, "pitch": pitch, "direction_deg": 90.0} for _ in xs]
+    return die
+
+
 def write_gds(path: str, polygons: list[np.ndarray], layer: tuple[int, int] = (9, 0), noise: bool = True) -> None:
     """A flat GDS: the pads on `layer`, and (noise) a metal plane and labels on other layers."""
     import gdstk

@@ -468,11 +468,18 @@ def _corners_one_by_one(center, rows, rules):
             end_a = int(np.argmin(np.hypot(*(center[A.members[[0, -1]]] - x).T)))
             end_b = int(np.argmin(np.hypot(*(center[B.members[[0, -1]]] - x).T)))
             cand.append((round(score, 6), a, b, end_a, end_b, x))
-    used, out = set(), []
+    used, out = {}, []  # the corner points taken at each row end
     for _score, a, b, ea, eb, x in sorted(cand, key=lambda c: c[:3]):
-        if (a, ea) not in used and (b, eb) not in used:
-            used |= {(a, ea), (b, eb)}
-            out.append((a, b, x))
+        # one corner at one place per row end: none other at that end within the row's reach
+        if any(
+            np.hypot(*(x - y)) <= rules.corner_reach * rows[r].pitch + rules.row_tolerance_um
+            for r, e in ((a, ea), (b, eb))
+            for y in used.get((r, e), [])
+        ):
+            continue
+        for key in ((a, ea), (b, eb)):
+            used.setdefault(key, []).append(x)
+        out.append((a, b, x))
     return out
 
 
