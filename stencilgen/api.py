@@ -26,7 +26,7 @@ import numpy as np
 from . import __version__, forked
 from .errors import StencilgenError, UsageError
 from .model import Layout, Plan
-from .readers import read_outline
+from .readers import layout_stem, read_outline
 from .report import column, plan_report, write_report
 from .rows import find_layout_rows, layout_rows
 from .rules import Rules
@@ -177,8 +177,8 @@ def _iso(when: dt.datetime) -> str:
 
 
 def _stem(path: str) -> str:
-    """The input file's name without its extension, safe for output names."""
-    return safe_name(os.path.splitext(os.path.basename(path))[0])
+    """The input file's name without its extension (and a .gz), safe for output names."""
+    return safe_name(layout_stem(path))
 
 
 def output_formats(items: Iterable[str], where: str = "formats") -> tuple[str, ...]:
