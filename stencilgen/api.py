@@ -126,8 +126,9 @@ def _drawn_extent(layout: Layout, margin: float) -> Outline:
         # the drawing hugs the contacts closer than edge_margin_um: a pad cell, not an element's outline
         return Outline(None, "none (the drawn extent lies within edge_margin_um of the contacts)")
     where = "the cell" if layout.format != "dxf" else "the drawing"
+    source = "DIEAREA of the DEF" if layout.format == "def" else f"extent of {where} on all layers"
     element = shapely.box(*extent.element_box) if extent.element_box is not None else None
-    return Outline(shapely.box(x0, y0, x1, y1), f"extent of {where} on all layers", element)
+    return Outline(shapely.box(x0, y0, x1, y1), source, element)
 
 
 def _rules(rules: Rules | None) -> Rules:
