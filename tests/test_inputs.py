@@ -461,3 +461,20 @@ def test_single_file_commands_take_per_file_layers(tmp_path):
     assert (doc["layer"], doc["contacts"]) == ("37/0", 20)
     layout = stencilgen.read_layout(str(lib / "sg13_die.gds"), layer=["gf180*=37/0", "sg13*=9/0"])
     assert (layout.layer, len(layout.contacts)) == ("9/0", 32)
+
+
+def test_def_that_places_nothing_usable_is_one_error(tmp_path):
+    (tmp_path / "bp.lef").write_text(LEF)
+    (tmp_path / "other.lef").write_text(LEF.replace("BP", "OTHER"))
+    (tmp_path / "empty.def").write_text(_def([]).replace("COMPONENTS 0 ;\nEND COMPONENTS\n", ""))
+    with pytest.raises(InputError, match=r"empty.def: the DEF places no macros \(no COMPONENTS\)$"):
+        read_layout(str(tmp_path / "empty.def"), layer="M9", lef=[str(tmp_path / "bp.lef")])
+    (tmp_path / "t.def").write_text(_def([(100.0, 100.0, "N")]))
+    with pytest.raises(InputError) as err:
+        read_layout(str(tmp_path / "t.def"), layer="M9", lef=[str(tmp_path / "other.lef")])
+    assert str(err.value) == (
+        f"{tmp_path / 't.def'}: no placed macro has pin shapes on any layer; LEF layers present: none; "
+        "macros the LEF files do not define: BP"
+    )
+    with pytest.raises(UsageError, match="--cell applies to GDS/OASIS files"):
+        read_layout(str(tmp_path / "t.def"), layer="M9", lef=[str(tmp_path / "bp.lef")], cell="T")

@@ -177,6 +177,8 @@ def read_def(
     layout = _load(path, lefs, True, name)
     top = layout.top_cell()
     where, counts = _placed(top)
+    if not counts:
+        raise input_error(name, "the DEF places no macros (no COMPONENTS)")
     outline = layout.find_layer(db.LayerInfo(OUTLINE))
     undefined = sorted(layout.cell(ci).name for ci in where if outline is None or not _shapes(layout.cell(ci), outline))
     by_layer = _layers(layout)
@@ -199,6 +201,9 @@ def read_def(
             text += f" and {len(undefined) - LISTED} more" if len(undefined) > LISTED else ""
         return text
 
+    if not present:
+        kind = "pin or obstruction shapes" if obstructions else "pin shapes"
+        raise input_error(name, f"no placed macro has {kind} on any layer; {listing()}")
     if layer is None:
         if len(present) != 1:
             raise UsageError(f"{name}: choose the pad layer with --layer (a LEF layer); {listing()}")
