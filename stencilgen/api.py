@@ -26,7 +26,7 @@ import numpy as np
 from . import __version__, forked
 from .errors import StencilgenError, UsageError
 from .model import Layout, Plan
-from .readers import read_outline
+from .readers import layout_stem, read_outline
 from .report import column, plan_report, write_report
 from .rows import find_layout_rows, layout_rows
 from .rules import Rules
@@ -126,8 +126,9 @@ def _drawn_extent(layout: Layout, margin: float) -> Outline:
         # the drawing hugs the contacts closer than edge_margin_um: a pad cell, not an element's outline
         return Outline(None, "none (the drawn extent lies within edge_margin_um of the contacts)")
     where = "the cell" if layout.format != "dxf" else "the drawing"
+    source = "DIEAREA of the DEF" if layout.format == "def" else f"extent of {where} on all layers"
     element = shapely.box(*extent.element_box) if extent.element_box is not None else None
-    return Outline(shapely.box(x0, y0, x1, y1), f"extent of {where} on all layers", element)
+    return Outline(shapely.box(x0, y0, x1, y1), source, element)
 
 
 def _rules(rules: Rules | None) -> Rules:
@@ -177,8 +178,8 @@ def _iso(when: dt.datetime) -> str:
 
 
 def _stem(path: str) -> str:
-    """The input file's name without its extension, safe for output names."""
-    return safe_name(os.path.splitext(os.path.basename(path))[0])
+    """The input file's name without its extension (and a .gz), safe for output names."""
+    return safe_name(layout_stem(path))
 
 
 def output_formats(items: Iterable[str], where: str = "formats") -> tuple[str, ...]:

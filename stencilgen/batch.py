@@ -9,14 +9,14 @@ import io
 import itertools
 import json
 import os
-import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from .errors import StencilgenError, UsageError
-from .readers import FORMATS
+from .readers import is_layout_name, layout_format, layout_stem
+from .readers.layers import check_layers, choose_layer
 from .rules import Rules
 from .run import Options, plan_file
 from .writers import atomic_write, ensure_dir, safe_name
@@ -51,7 +51,7 @@ def find_inputs(items: Iterable[str]) -> list[str]:
         if os.path.isdir(item):
             for root, dirs, files in os.walk(item):
                 dirs.sort()
-                found.extend(os.path.join(root, f) for f in sorted(files) if os.path.splitext(f)[1].lower() in FORMATS)
+                found.extend(os.path.join(root, f) for f in sorted(files) if is_layout_name(f))
         elif os.path.exists(item):
             found.append(item)
         else:
@@ -69,32 +69,27 @@ def find_inputs(items: Iterable[str]) -> list[str]:
     return unique
 
 
-_GDS_LAYER = re.compile(r"^\s*\d+\s*([/:]\s*\d+)?\s*$")
-
-
 def layer_for(path: str, layers: tuple[str, ...]) -> str | None:
-    """Of the --layer values given, the one for this file's kind: LAYER/DATATYPE for GDS and OASIS, a
-    name for DXF (the first of each kind; None: let the reader choose the only layer)."""
-    dxf = os.path.splitext(path)[1].lower() == ".dxf"
-    for layer in layers:
-        if bool(_GDS_LAYER.match(layer)) != dxf:
-            return layer
-    return None
+    """Of the --layer values given, the one for this file: the first PATTERN=LAYER whose glob matches
+    its name, else the unprefixed value of its kind (LAYER/DATATYPE for GDS and OASIS, a name for DXF
+    and DEF); None: let the reader choose the only layer (`readers.layers.choose_layer`)."""
+    return choose_layer(path, layers, layout_format(path))
 
 
 def plan_tasks(
     inputs: list[str], outdir: str, rules: Rules, options: Options, layers: tuple[str, ...] = ()
 ) -> list[Task]:
     """One task per input, each with its own subfolder named safely after the file (name-2, name-3, ...
-    when two inputs share a name); `layers` pick each file's pad layer by its kind (see layer_for)."""
+    when two inputs share a name); `layers` pick each file's pad layer by its name (see layer_for)."""
+    check_layers(layers)
     used: dict[str, int] = {}
     tasks = []
     for path in inputs:
-        base = safe_name(os.path.splitext(os.path.basename(path))[0])
+        base = safe_name(layout_stem(path))
         n = used.get(base, 0) + 1
         used[base] = n
         name = base if n == 1 else f"{base}-{n}"
-        opts = replace(options, layer=layer_for(path, layers)) if layers else options
+        opts = replace(options, layer=tuple(layers)) if layers else options  # (read_layout chooses, as layer_for)
         tasks.append(Task(path, os.path.join(outdir, name), rules, opts))
     return tasks
 

@@ -58,8 +58,32 @@ def _emit_json(doc: Any) -> None:
 
 
 layer_option = click.option(
-    "--layer", metavar="L/D|NAME", help="Pad layer: LAYER/DATATYPE for GDS/OASIS (e.g. 9/0), a layer name for DXF."
+    "--layer",
+    "layers",
+    multiple=True,
+    metavar="[PATTERN=]LAYER",
+    help="Pad layer: LAYER/DATATYPE for GDS/OASIS (e.g. 9/0), a layer name for DXF, a LEF layer for DEF. "
+    "Repeatable: PATTERN=LAYER for the files whose name matches the glob (the first match wins), an "
+    "unprefixed value for the other files of its kind.",
 )
+lef_option = click.option(
+    "--lef", "lefs", multiple=True, metavar="FILE", help="DEF input: a LEF file drawing its macros (repeatable)."
+)
+lef_obs_option = click.option(
+    "--lef-obs", is_flag=True, help="DEF input: the LEF obstructions on the pad layer are pads too (not only pins)."
+)
+
+
+def _layer(values: tuple[str, ...]) -> str | tuple[str, ...] | None:
+    """The --layer values as read_layout takes them: none, the one given, or all (chosen per file)."""
+    from .readers.layers import check_layers
+
+    check_layers(values)
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else values
+
+
 cell_option = click.option("--cell", metavar="NAME", help="GDS/OASIS top cell (default: the only top cell).")
 units_option = click.option(
     "--units",
@@ -100,8 +124,11 @@ def main() -> None:
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=True, path_type=str))
 @layer_option
+@lef_option
+@lef_obs_option
 @cell_option
 @units_option
+@click.option("--rules", "rules_file", metavar="FILE", help="Rules file (TOML) for row finding and reading.")
 @max_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
 @click.option(
@@ -109,21 +136,43 @@ def main() -> None:
 )
 @handle_errors
 def inspect(
-    file: str, layer: str | None, cell: str | None, units: str | None, max_contacts: int, as_json: bool, quiet: bool
+    file: str,
+    layers: tuple[str, ...],
+    lefs: tuple[str, ...],
+    lef_obs: bool,
+    cell: str | None,
+    units: str | None,
+    rules_file: str | None,
+    max_contacts: int,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     """Read a layout's pad layer and summarise its contacts, rows, corners and arrays.
 
     \b
     Examples:
-      stencilgen inspect die.gds --layer 9/0
+      stencilgen inspect die.gds.gz --layer 9/0
       stencilgen inspect pads.dxf --layer PADS --units mm --json
+      stencilgen inspect top.def --lef tech.lef --lef pads.lef --layer metal10
     """
     from .api import inspect as inspect_layout
     from .readers import read_layout
     from .report import inspect_text
 
-    layout = read_layout(file, layer=layer, cell=cell, units=units, max_contacts=max_contacts, list_layers=True)
-    doc = inspect_layout(layout)
+    rules = _rules(rules_file)
+    layout = read_layout(
+        file,
+        layer=_layer(layers),
+        cell=cell,
+        units=units,
+        max_contacts=max_contacts,
+        list_layers=True,
+        repair=rules.degenerate == "repair",
+        lef=lefs,
+        lef_obs=lef_obs,
+        max_expanded_mb=rules.max_expanded_mb,
+    )
+    doc = inspect_layout(layout, rules)
     if not quiet:
         for note in doc["notes"]:
             click.echo(f"warning: {file}: {note}", err=True)
@@ -146,6 +195,8 @@ def _rules(path: str | None, **overrides: Any) -> Any:
 @click.argument("file", type=click.Path(dir_okay=True, path_type=str))
 @click.option("-o", "--output", "outdir", required=True, metavar="OUTDIR", help="Folder for the stencil files.")
 @layer_option
+@lef_option
+@lef_obs_option
 @cell_option
 @units_option
 @click.option("--rules", "rules_file", metavar="FILE", help="Rules file (TOML); `stencilgen rules` prints one.")
@@ -186,7 +237,9 @@ def _rules(path: str | None, **overrides: Any) -> Any:
 def plan(
     file: str,
     outdir: str,
-    layer: str | None,
+    layers: tuple[str, ...],
+    lefs: tuple[str, ...],
+    lef_obs: bool,
     cell: str | None,
     units: str | None,
     rules_file: str | None,
@@ -217,6 +270,8 @@ def plan(
     Examples:
       stencilgen plan die.gds --layer 9/0 -o out/
       stencilgen plan die.gds --layer 9/0 -o out/ --thickness 15um --strategy offset --strict
+      stencilgen plan die.gds.gz --layer 9/0 -o out/              # out/die.gbr ...
+      stencilgen plan top.def --lef pads.lef --layer metal10 -o out/
     """
     from .readers.gds import parse_gds_layer
     from .report import plan_text
@@ -232,9 +287,11 @@ def plan(
         oblique_angle_deg=oblique_angle,
     )
     options = Options(
-        layer=layer,
+        layer=_layer(layers),
         cell=cell,
         units=units,
+        lef=lefs,
+        lef_obs=lef_obs,
         formats=parse_formats(formats),
         strict=strict,
         with_pads=with_pads,
@@ -278,6 +335,8 @@ def rules(rules_file: str | None) -> None:
 @click.option("--stencil", required=True, metavar="STENCIL", help="The stencil to check: .gbr, .dxf or .gds.")
 @click.option("--stencil-layer", metavar="L/D|NAME", help="Stencil layer (default: 1/0 for GDS, STENCIL for DXF).")
 @layer_option
+@lef_option
+@lef_obs_option
 @cell_option
 @units_option
 @click.option("--rules", "rules_file", metavar="FILE", help="Rules file (TOML).")
@@ -300,7 +359,9 @@ def check(
     file: str,
     stencil: str,
     stencil_layer: str | None,
-    layer: str | None,
+    layers: tuple[str, ...],
+    lefs: tuple[str, ...],
+    lef_obs: bool,
     cell: str | None,
     units: str | None,
     rules_file: str | None,
@@ -329,9 +390,11 @@ def check(
 
     rules = _rules(rules_file, thickness_um=thickness, paste_type=paste_type)
     options = Options(
-        layer=layer,
+        layer=_layer(layers),
         cell=cell,
         units=units,
+        lef=lefs,
+        lef_obs=lef_obs,
         strict=strict,
         max_contacts=max_contacts,
         keep_in=keep_in,
@@ -352,13 +415,9 @@ def check(
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("-o", "--output", "outdir", required=True, metavar="OUTDIR", help="One subfolder per layout goes here.")
-@click.option(
-    "--layer",
-    "layers",
-    multiple=True,
-    metavar="L/D|NAME",
-    help="Pad layer; give it twice for a mixed library, e.g. --layer 9/0 --layer PADS (GDS/OASIS and DXF).",
-)
+@layer_option
+@lef_option
+@lef_obs_option
 @cell_option
 @units_option
 @click.option("--rules", "rules_file", metavar="FILE", help="Rules file (TOML) for every layout.")
@@ -377,6 +436,8 @@ def batch(
     inputs: tuple[str, ...],
     outdir: str,
     layers: tuple[str, ...],
+    lefs: tuple[str, ...],
+    lef_obs: bool,
     cell: str | None,
     units: str | None,
     rules_file: str | None,
@@ -389,7 +450,7 @@ def batch(
     quiet: bool,
     max_contacts: int,
 ) -> None:
-    """Plan stencils for many layouts: files, folders (searched for .gds/.oas/.dxf) or globs.
+    """Plan stencils for many layouts: files, folders (searched for .gds/.oas/.dxf/.def, gzipped too) or globs.
 
     Each layout goes to OUTDIR/<name>/; OUTDIR/summary.json and summary.csv hold one row per input.
     Exit codes: 0 all planned without rule errors; 1 rule errors in some; 3 some could not be planned.
@@ -397,6 +458,7 @@ def batch(
     \b
     Examples:
       stencilgen batch pads/ -o out/ --layer 9/0 --layer PADS --continue-on-error
+      stencilgen batch lib/ -o out/ --layer 'sg13*=9/0' --layer 'gf180*=46/0'
       stencilgen batch 'lib/**/*.gds' -o out/ --layer 9/0 --scheduler tcp://10.0.0.5:8786
     """
     import os
@@ -405,10 +467,19 @@ def batch(
     from .run import Options, parse_formats
 
     rules = _rules(rules_file)
-    options = Options(cell=cell, units=units, formats=parse_formats(formats), strict=strict, max_contacts=max_contacts)
+    options = Options(
+        cell=cell,
+        units=units,
+        lef=lefs,
+        lef_obs=lef_obs,
+        formats=parse_formats(formats),
+        strict=strict,
+        max_contacts=max_contacts,
+    )
+    _layer(layers)
     paths = find_inputs(inputs)
     if not paths:
-        raise UsageError("no layouts (.gds, .oas, .dxf) among the inputs")
+        raise UsageError("no layouts (.gds, .oas, .dxf, .def, each maybe .gz) among the inputs")
     tasks = plan_tasks(paths, outdir, rules, options, layers)
     tty = sys.stderr.isatty()
 

@@ -63,6 +63,7 @@ class Rules:
     min_aperture_um: float = 15.0  # narrowest printable aperture (its largest inscribed circle)
     # input geometry
     degenerate: str = "repair"  # self-intersecting contacts: "repair" (largest valid part) or "drop"
+    max_expanded_mb: float = 2000.0  # a compressed layout (.gz) may expand to this many MB (10^6 bytes)
 
     @property
     def five_ball_um(self) -> float:
@@ -102,6 +103,7 @@ POSITIVE = (
     "transfer_efficiency_max",
     "metal_volume_fraction",
     "volume_target",
+    "max_expanded_mb",
 )
 NON_NEGATIVE = (
     "web_min_um",
@@ -151,6 +153,7 @@ DOCS = {
     "overprint_max": "pad-shaped apertures grow beyond their contact by at most this many d per side (overprint)",
     "min_aperture_um": "narrowest printable aperture (largest inscribed circle); narrower is unprintable",
     "degenerate": 'self-intersecting contact shapes: "repair" (keep the largest valid part) or "drop"',
+    "max_expanded_mb": "a compressed layout (.gz) may expand to at most this many MB (10^6 bytes); more is refused",
 }
 
 

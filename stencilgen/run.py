@@ -18,7 +18,7 @@ __all__ = ["FORMATS", "Options", "Result", "check_file", "parse_formats", "plan_
 
 @dataclass(frozen=True)
 class Options:
-    layer: str | None = None
+    layer: str | tuple[str, ...] | None = None  # several: PATTERN=LAYER and defaults (readers.layers)
     cell: str | None = None
     units: str | None = None
     formats: tuple[str, ...] = FORMATS
@@ -30,6 +30,8 @@ class Options:
     max_contacts: int = 20_000_000
     keep_in: str | None = None  # layer whose outline the apertures must stay inside
     keep_in_bbox: bool = False  # use the bounding box of that layer
+    lef: tuple[str, ...] = ()  # a DEF's LEF files
+    lef_obs: bool = False  # the LEF obstructions on the pad layer are pads too
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,15 @@ def parse_formats(text: str) -> tuple[str, ...]:
 
 def _read(path: str, rules: Rules, options: Options) -> Layout:
     return read_layout(
-        path, options.layer, options.cell, options.units, options.max_contacts, repair=rules.degenerate == "repair"
+        path,
+        options.layer,
+        options.cell,
+        options.units,
+        options.max_contacts,
+        repair=rules.degenerate == "repair",
+        lef=options.lef,
+        lef_obs=options.lef_obs,
+        max_expanded_mb=rules.max_expanded_mb,
     )
 
 

@@ -1,27 +1,38 @@
 """Readers: the only place that opens an input layout. `read_layout` picks the reader by the file's
-extension and turns its shapes into contacts (micrometres, snapped to the file's database grid)."""
+extension (a gzip-compressed file is expanded first) and turns its shapes into contacts
+(micrometres, snapped to the file's database grid)."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from ..errors import UsageError, input_error
+from ..errors import StencilgenError, UsageError, input_error
 from ..geometry import (
+    MIN_AREA_UM2,
     PlainShapes,
+    bboxes,
     build_contacts,
     merge_contacts,
     place_contacts,
     placements_disjoint,
     plain_shapes,
+    to_shapely,
     transform_polygons,
+    yx_order,
 )
 from ..model import Contacts, Excluded, Instances, Layout, Polygons
 from ..repeats import find_repeats
+from ..rules import Rules
+from .base import RawLayout
+from .compressed import expanded, plain_name
 from .gds import read_gds  # numpy only (gdstk is imported when a file needs it)
+from .layers import choose_layer
 
 #: refuse layouts that expand to more shapes than this (a wafer has about a million)
 DEFAULT_MAX_CONTACTS = 20_000_000
@@ -36,32 +47,56 @@ FORMATS = {
     ".oas": "oasis",
     ".oasis": "oasis",
     ".dxf": "dxf",
+    ".def": "def",
+    ".defok": "def",  # (OpenROAD's name for the DEF its regression tests expect)
 }
+#: the ceiling on a compressed layout's expanded size, MB (the rules' max_expanded_mb)
+DEFAULT_MAX_EXPANDED_MB = Rules.max_expanded_mb
 
 
 def layout_format(path: str) -> str:
-    ext = os.path.splitext(path)[1].lower()
+    """The format a layout's name says: gds, oasis, dxf or def (die.gds.gz: gds)."""
+    ext = os.path.splitext(plain_name(path))[1].lower()
     if ext not in FORMATS:
         known = ", ".join(sorted(FORMATS))
-        raise input_error(path, f"unknown extension {ext or '(none)'!r}; stencilgen reads {known}")
+        said = f"unknown extension {ext or '(none)'!r}"
+        raise input_error(path, f"{said}; stencilgen reads {known}, each also gzipped (.gz)")
     return FORMATS[ext]
+
+
+def is_layout_name(name: str) -> bool:
+    """Whether a file's name is one of a layout stencilgen reads (batch's folder search)."""
+    return os.path.splitext(plain_name(name))[1].lower() in FORMATS
+
+
+def layout_stem(path: str) -> str:
+    """The file's name without its extensions: die.gds -> die, die.gds.gz -> die."""
+    return os.path.splitext(os.path.basename(plain_name(path)))[0]
 
 
 def read_layout(
     path: str | os.PathLike[str],
-    layer: str | None = None,
+    layer: str | Sequence[str] | None = None,
     cell: str | None = None,
     units: str | None = None,
     max_contacts: int = DEFAULT_MAX_CONTACTS,
     list_layers: bool = False,
     repair: bool = True,
+    *,
+    lef: Sequence[str | os.PathLike[str]] = (),
+    lef_obs: bool = False,
+    max_expanded_mb: float = DEFAULT_MAX_EXPANDED_MB,
 ) -> Layout:
-    """Read the contacts on one layer of a GDSII, OASIS or DXF layout.
+    """Read the contacts on one layer of a GDSII, OASIS, DXF or DEF layout, each maybe gzipped (.gz).
 
-    layer: "L/D" for GDS/OASIS, a layer name for DXF (default: the only layer with shapes).
+    layer: "L/D" for GDS/OASIS, a layer name for DXF, a LEF layer for DEF (default: the only layer
+    with shapes); or several values, "PATTERN=LAYER" for the files whose name matches the glob and
+    unprefixed ones for the files of their kind (`readers.layers.choose_layer`).
     cell: GDS/OASIS top cell (default: the only top cell, KLayout's context cell aside).
     units: DXF only, the drawing unit when $INSUNITS is missing or must be overridden.
     repair: self-intersecting shapes are repaired (True) or left out (False); either way they are noted.
+    lef: DEF only, the LEF files drawing its macros; lef_obs: their obstructions are pads too.
+    max_expanded_mb: refuse a compressed file that expands to more than this (MB).
     """
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -71,29 +106,45 @@ def read_layout(
         raise input_error(path, "no such file")
     if not os.access(path, os.R_OK):
         raise input_error(path, "cannot be read (permission denied)")
-    if fmt == "dxf":
-        if cell is not None:
-            raise UsageError(f"{path}: --cell applies to GDS/OASIS files; a DXF is read from its modelspace")
-        from .dxf import read_dxf
+    if not isinstance(layer, str) and layer is not None:
+        layer = choose_layer(path, list(layer), fmt)
+    elif layer is not None and "=" in layer:
+        layer = choose_layer(path, [layer], fmt)
+    if cell is not None and fmt not in ("gds", "oasis"):
+        kind = "a DXF is read from its modelspace" if fmt == "dxf" else "a DEF is its design"
+        raise UsageError(f"{path}: --cell applies to GDS/OASIS files; {kind}")
+    lefs = [os.fspath(f) for f in lef]
+    with _plain(path, max_expanded_mb) as plain:
+        if fmt == "dxf":
+            from .dxf import read_dxf
 
-        raw = read_dxf(path, layer, units, max_contacts)
-    else:
-        raw = read_gds(path, fmt, layer, cell, max_contacts, list_layers)
+            raw = read_dxf(plain, layer, units, max_contacts)
+        elif fmt == "def":
+            from .lefdef import read_def
+
+            with ExitStack() as stack:
+                plain_lefs = [stack.enter_context(expanded(f, max_expanded_mb)) for f in lefs]
+                raw = read_def(plain, layer, plain_lefs, lef_obs, max_contacts, path)
+        else:
+            raw = read_gds(plain, fmt, layer, cell, max_contacts, list_layers)
+    raw = replace(raw, path=path)
     shapes = sum(len(p.polygons) * len(p.transforms) for p in raw.parts)
 
     instances = None
-    if len(raw.parts) == 1 and len(raw.parts[0].transforms) > 1:
+    if raw.separate:
+        contacts, excluded = _separate_contacts(raw, repair)
+    elif len(raw.parts) == 1 and len(raw.parts[0].transforms) > 1:
         part = raw.parts[0]
         element, excluded = build_contacts(part.polygons, raw.grid_um, repair)
         if len(element) >= 3 and not excluded and placements_disjoint(element, part.transforms):
             contacts, index = place_contacts(element, part.transforms, raw.grid_um)
             instances = Instances(element, part.transforms, index)
-    if instances is None:
+    if instances is None and not raw.separate:
         flat = Polygons.concat(
             [transform_polygons(p.polygons, p.transforms, raw.grid_um, p.on_grid) for p in raw.parts]
         )
         contacts, excluded, instances = _flat_contacts(flat, raw.grid_um, repair)
-    else:
+    elif not raw.separate:
         excluded = []
     if len(contacts) == 0:
         raise input_error(path, f"no contacts on layer {raw.layer} (only {shapes} unusable shapes)")
@@ -118,6 +169,60 @@ def read_layout(
         excluded=list(raw.skipped) + excluded,
         instances=instances,
     )
+
+
+@contextmanager
+def _plain(path: str, max_expanded_mb: float | None) -> Iterator[str]:
+    """The file to open for `path` (a compressed one expanded, `compressed.expanded`); the readers'
+    errors name `path`, not the expanded copy."""
+    with expanded(path, max_expanded_mb) as plain:
+        if plain == path:
+            yield plain
+            return
+        try:
+            yield plain
+        except StencilgenError as exc:
+            raise type(exc)(str(exc).replace(plain, path)) from None
+
+
+def _separate_contacts(raw: RawLayout, repair: bool) -> tuple[Contacts, list[Excluded]]:
+    """Contacts of placements kept apart (a DEF's placed macros): each macro's shapes made contacts
+    once and placed, never merged with another placement's. Where the shapes of two placements
+    overlap (a pad cell's pin under the bond pad placed over it), the larger is the pad and the
+    smaller is left out and noted (equal ones: the first is kept)."""
+    import shapely
+
+    placed: list[Contacts] = []
+    excluded: list[Excluded] = []
+    for part in raw.parts:
+        element, notes = build_contacts(part.polygons, raw.grid_um, repair)
+        excluded.extend(notes)
+        if len(element):
+            placed.append(place_contacts(element, part.transforms, raw.grid_um)[0])
+    if not placed:
+        return Contacts(Polygons.from_list([]), np.zeros((0, 2)), *(np.zeros(0) for _ in range(4))), excluded
+    every = Contacts(
+        Polygons.concat([c.polygons for c in placed]),
+        np.concatenate([c.center for c in placed]),
+        np.concatenate([c.area for c in placed]),
+        np.concatenate([c.d for c in placed]),
+        np.concatenate([c.length for c in placed]),
+        np.concatenate([c.angle_deg for c in placed]),
+    )
+    geoms = to_shapely(every.polygons)
+    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    a, b = a[a < b], b[a < b]
+    overlap = shapely.area(shapely.intersection(geoms[a], geoms[b])) >= MIN_AREA_UM2
+    a, b = a[overlap], b[overlap]
+    under = np.unique(np.where(every.area[a] < every.area[b], a, b))  # (equal areas: the later one)
+    for box, area in zip(bboxes(every.polygons.take(under)), every.area[under], strict=True):
+        centre = (float(box[0] + box[2]) / 2, float(box[1] + box[3]) / 2)
+        size = (float(box[2] - box[0]), float(box[3] - box[1]))
+        reason = "under a larger pad of another placed macro (a connection to it), left out"
+        excluded.append(Excluded(reason, centre, size, float(area)))
+    keep = np.setdiff1d(np.arange(len(every)), under)
+    every = every.take(keep)
+    return every.take(yx_order(every.center, raw.grid_um)), excluded
 
 
 def _flat_contacts(flat: Polygons, grid_um: float, repair: bool) -> tuple[Contacts, list[Excluded], Instances | None]:
@@ -165,12 +270,15 @@ def read_outline(
 
     path = os.fspath(path)
     fmt = layout_format(path)
-    if fmt == "dxf":
-        from .dxf import read_dxf
+    if fmt == "def":
+        raise UsageError(f"{path}: a DEF's keep-in is its DIEAREA (the default) or none, not a layer")
+    with _plain(path, None) as plain:  # (read once already, under the ceiling)
+        if fmt == "dxf":
+            from .dxf import read_dxf
 
-        raw = read_dxf(path, layer, units, DEFAULT_MAX_CONTACTS)
-    else:
-        raw = read_gds(path, fmt, layer, cell, DEFAULT_MAX_CONTACTS, False)
+            raw = read_dxf(plain, layer, units, DEFAULT_MAX_CONTACTS)
+        else:
+            raw = read_gds(plain, fmt, layer, cell, DEFAULT_MAX_CONTACTS, False)
     flat = Polygons.concat([transform_polygons(p.polygons, p.transforms, raw.grid_um, p.on_grid) for p in raw.parts])
     if bbox:
         lo, hi = flat.coords.min(axis=0), flat.coords.max(axis=0)
@@ -193,11 +301,20 @@ class Extent:
 
 def read_extent(layout: Layout, units: str | None = None) -> Extent:
     """The bounding box of everything drawn in the layout's cell on all layers (RULES.md rule 8: the
-    default keep-in). KLayout reads GDSII and OASIS; ezdxf the DXF modelspace. None where the file
-    cannot tell (a reader that fails here has already read the pads: the keep-in is then left out)."""
+    default keep-in). KLayout reads GDSII and OASIS (gzipped too) and a DEF's DIEAREA; ezdxf the DXF
+    modelspace. None where the file cannot tell (a reader that fails here has already read the pads:
+    the keep-in is then left out)."""
     path = layout.path
     if layout.format == "dxf":
         return Extent(_dxf_extent(path, units))
+    if layout.format == "def":
+        from .lefdef import die_area
+
+        try:
+            with _plain(path, None) as plain:
+                return Extent(die_area(plain))
+        except (StencilgenError, RuntimeError, OSError):
+            return Extent(None)
     try:
         import klayout.db as db
 
@@ -236,7 +353,8 @@ def _dxf_extent(path: str, units: str | None) -> tuple[float, float, float, floa
 
         from .dxf import _units
 
-        doc = ezdxf.readfile(path)
+        with _plain(path, None) as plain:
+            doc = ezdxf.readfile(plain)
         scale = _units(path, doc, units)
         ext = bbox.extents(doc.modelspace(), fast=True)
     except Exception:  # the pads were read: an extent that cannot be worked out is left out

@@ -29,3 +29,6 @@ class RawLayout:
     layers: dict[str, int]
     cells: list[str]
     skipped: list[Excluded] = field(default_factory=list)
+    #: each placement's shapes are contacts of their own, never merged with another placement's (a
+    #: DEF's placed macros: two pads that touch stay two)
+    separate: bool = False

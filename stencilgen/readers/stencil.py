@@ -133,8 +133,9 @@ def read_stencil(path: str | os.PathLike[str], layer: str | None = None, units: 
         return _gerber(path)
     from . import DEFAULT_MAX_CONTACTS, FORMATS
 
-    if ext not in FORMATS:
-        known = ", ".join(sorted({*GERBER_EXTENSIONS, *FORMATS}))
+    drawn = {e for e, f in FORMATS.items() if f != "def"}  # (a DEF places pads; it draws no stencil)
+    if ext not in drawn:
+        known = ", ".join(sorted({*GERBER_EXTENSIONS, *drawn}))
         raise input_error(path, f"unknown stencil extension {ext or '(none)'!r}; stencilgen reads {known}")
     fmt = FORMATS[ext]
     if fmt == "dxf":

@@ -1,0 +1,68 @@
+"""Which pad layer each file is read on, from the --layer values given: `PATTERN=LAYER` for the files
+whose name matches the glob PATTERN (the first such value wins), else the unprefixed value of the
+file's kind: LAYER/DATATYPE for GDS and OASIS, a name for DXF (a layer name) and DEF (a LEF layer)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from fnmatch import fnmatchcase
+
+from ..errors import UsageError
+from .compressed import plain_name
+
+_GDS_LAYER = re.compile(r"^\s*\d+\s*([/:]\s*\d+)?\s*$")
+#: the formats read by LAYER/DATATYPE (the others by name)
+NUMBERED = ("gds", "oasis")
+
+
+def is_numbered(value: str) -> bool:
+    """Whether a layer is written LAYER/DATATYPE (9/0, 9) rather than as a name."""
+    return bool(_GDS_LAYER.match(value))
+
+
+def split(value: str) -> tuple[str | None, str]:
+    """`PATTERN=LAYER` -> (PATTERN, LAYER); an unprefixed value -> (None, value)."""
+    if "=" in value:
+        pattern, _eq, layer = value.partition("=")
+        return pattern.strip(), layer.strip()
+    return None, value.strip()
+
+
+def check_layers(values: Sequence[str]) -> None:
+    """Refuse --layer values that leave a file's layer to chance: an empty pattern or layer, or two
+    unprefixed values of one kind (two L/D layers, or two names)."""
+    defaults: dict[bool, str] = {}
+    for value in values:
+        pattern, layer = split(value)
+        if pattern == "" or not layer:
+            raise UsageError(f"--layer {value!r}: write PATTERN=LAYER (e.g. 'sg13*=9/0') or a layer alone")
+        if pattern is None:
+            numbered = is_numbered(layer)
+            if numbered in defaults:
+                kind = "GDS/OASIS layers (L/D)" if numbered else "layer names (DXF, DEF)"
+                raise UsageError(
+                    f"--layer {defaults[numbered]} and --layer {layer}: two unprefixed {kind}; say which files "
+                    f"each is for with PATTERN=LAYER, e.g. --layer '*_a.gds={defaults[numbered]}' --layer "
+                    f"'*_b.gds={layer}'"
+                )
+            defaults[numbered] = layer
+
+
+def choose_layer(path: str, values: Sequence[str], fmt: str) -> str | None:
+    """The layer to read `path` (of format `fmt`) on: the first PATTERN=LAYER whose glob matches the
+    file's name (with or without its .gz), else the unprefixed value of the file's kind, else None
+    (the reader takes the file's only layer)."""
+    check_layers(values)
+    name = os.path.basename(path)
+    names = {name, plain_name(name)}
+    default = None
+    for value in values:
+        pattern, layer = split(value)
+        if pattern is None:
+            if default is None and is_numbered(layer) == (fmt in NUMBERED):
+                default = layer
+        elif any(fnmatchcase(n, pattern) for n in names):
+            return layer
+    return default
