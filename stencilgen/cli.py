@@ -241,6 +241,7 @@ def plan(
         max_contacts=max_contacts,
         keep_in=keep_in,
         keep_in_bbox=keep_in_bbox,
+        rules_file=rules_file,
     )
     if keep_in_bbox and keep_in is None:
         raise UsageError("--keep-in-bbox needs --keep-in LAYER")
@@ -333,6 +334,7 @@ def check(
         max_contacts=max_contacts,
         keep_in=keep_in,
         keep_in_bbox=keep_in_bbox,
+        rules_file=rules_file,
     )
     result = check_file(file, stencil, outdir, rules, options, stencil_layer)
     if not quiet:
@@ -402,8 +404,15 @@ def batch(
     from .run import Options, parse_formats
 
     rules = _rules(rules_file)
-    options = Options(cell=cell, units=units, formats=parse_formats(formats), strict=strict, max_contacts=max_contacts)
-    paths = find_inputs(inputs)
+    options = Options(
+        cell=cell,
+        units=units,
+        formats=parse_formats(formats),
+        strict=strict,
+        max_contacts=max_contacts,
+        rules_file=rules_file,
+    )
+    paths = find_inputs(inputs, outdir)
     if not paths:
         raise UsageError("no layouts (.gds, .oas, .dxf) among the inputs")
     tasks = plan_tasks(paths, outdir, rules, options, layers)

@@ -30,6 +30,7 @@ class Options:
     max_contacts: int = 20_000_000
     keep_in: str | None = None  # layer whose outline the apertures must stay inside
     keep_in_bbox: bool = False  # use the bounding box of that layer
+    rules_file: str | None = None  # the rules file read (an input: no output may overwrite it)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
         options.with_pads,
         options.gds_layer,
         options.creation_date,
+        (options.rules_file,),
     )
     return Result(layout, planned.plan, planned.checked, report, report["summary"]["exit_code"], outputs)
 
@@ -96,7 +98,7 @@ def check_file(
         strict=options.strict,
     )
     if outdir:
-        outputs, report = checked._write(outdir, ("html",), None, options.creation_date)
+        outputs, report = checked._write(outdir, ("html",), None, options.creation_date, (options.rules_file,))
     else:
         outputs, report = {}, checked._report_at({}, options.creation_date)
     return Result(layout, checked.plan, checked.checked, report, report["summary"]["exit_code"], outputs)
