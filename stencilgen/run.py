@@ -8,7 +8,7 @@ from typing import Any
 
 from .api import FORMATS, KeepIn, check, output_formats, plan
 from .checks import Checked
-from .errors import UsageError
+from .errors import InputError, UsageError
 from .model import Layout, Plan
 from .readers import read_layout
 from .rules import Rules
@@ -65,8 +65,19 @@ def _keep_in(options: Options) -> KeepIn | str | None:
     return KeepIn(options.keep_in, options.keep_in_bbox, options.units, "--keep-in")
 
 
+def _out_of_memory(path: str) -> InputError:
+    return InputError(f"{path}: out of memory; lower --max-contacts or split the layout")
+
+
 def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
     """Plan a stencil for one layout and write OUTDIR/<stem>.gbr/.dxf/.gds/.html/.json."""
+    try:
+        return _plan_file(path, outdir, rules, options)
+    except MemoryError:
+        raise _out_of_memory(path) from None
+
+
+def _plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
     layout = _read(path, rules, options)
     planned = plan(layout, rules, keep_in=_keep_in(options), strict=options.strict)
     outputs, report = planned._write(
@@ -87,6 +98,15 @@ def check_file(
 ) -> Result:
     """Run every check of RULES.md on an existing stencil (Gerber, DXF or GDS) against a layout; with
     OUTDIR, also write OUTDIR/<stem>.check.html and .json."""
+    try:
+        return _check_file(path, stencil, outdir, rules, options, stencil_layer)
+    except MemoryError:
+        raise _out_of_memory(path) from None
+
+
+def _check_file(
+    path: str, stencil: str, outdir: str | None, rules: Rules, options: Options, stencil_layer: str | None
+) -> Result:
     layout = _read(path, rules, options)
     checked = check(
         layout,

@@ -69,6 +69,8 @@ def read_layout(
     fmt = layout_format(path)
     if not os.path.exists(path):
         raise input_error(path, "no such file")
+    if not os.path.isfile(path):
+        raise input_error(path, "not a regular file (a FIFO or a device is not a layout)")
     if not os.access(path, os.R_OK):
         raise input_error(path, "cannot be read (permission denied)")
     if fmt == "dxf":
@@ -80,6 +82,7 @@ def read_layout(
     else:
         raw = read_gds(path, fmt, layer, cell, max_contacts, list_layers)
     shapes = sum(len(p.polygons) * len(p.transforms) for p in raw.parts)
+    _refuse_far(path, raw.parts)
 
     instances = None
     if len(raw.parts) == 1 and len(raw.parts[0].transforms) > 1:
@@ -102,9 +105,7 @@ def read_layout(
     coords = contacts.polygons.coords
     reach = max(-float(coords.min()), float(coords.max())) if len(coords) else 0.0  # (no |coords| array)
     if reach > MAX_COORDINATE_UM:
-        raise input_error(
-            path, f"coordinates reach {reach / 1e3:,.0f} mm from the origin, beyond any die or wafer (limit 1 m)"
-        )
+        raise _too_far(path, reach)
     return Layout(
         path=path,
         format=raw.format,
@@ -118,6 +119,30 @@ def read_layout(
         excluded=list(raw.skipped) + excluded,
         instances=instances,
     )
+
+
+def _too_far(path: str, reach: float) -> Exception:
+    far = f"{reach / 1e3:,.0f}" if reach < 1e12 else f"{reach / 1e3:.3g}"
+    return input_error(path, f"coordinates reach {far} mm from the origin, beyond any die or wafer (limit 1 m)")
+
+
+def _refuse_far(path: str, parts: list[Any]) -> None:
+    """Shapes placed beyond any die or wafer (or not finite) are refused before any geometry is worked:
+    far out, a pad's own size is lost in the rounding and it would be left out as degenerate."""
+    for p in parts:
+        c = p.polygons.coords
+        if not len(c) or not len(p.transforms):
+            continue
+        with np.errstate(all="ignore"):
+            lo, hi = c.min(axis=0), c.max(axis=0)
+            corners = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [lo[0], hi[1]], [hi[0], hi[1]]])
+            t = p.transforms
+            placed = np.einsum("pij,kj->pki", t[:, :, :2], corners) + t[:, None, :, 2]
+            reach = float(np.abs(placed).max())
+        if not np.isfinite(reach):
+            raise input_error(path, "non-finite coordinates on the pad layer")
+        if reach > MAX_COORDINATE_UM:
+            raise _too_far(path, reach)
 
 
 def _flat_contacts(flat: Polygons, grid_um: float, repair: bool) -> tuple[Contacts, list[Excluded], Instances | None]:
