@@ -55,6 +55,8 @@ def find_inputs(items: Iterable[str], outdir: str | None = None) -> list[str]:
 
     found: list[str] = []
     for item in items:
+        if os.path.exists(item) and inside(item):
+            raise UsageError(f"{item}: is inside the output folder {outdir}; batch reads nothing there")
         if os.path.isdir(item):
             for root, dirs, files in os.walk(item):
                 dirs[:] = sorted(d for d in dirs if not inside(os.path.join(root, d)))
@@ -62,8 +64,6 @@ def find_inputs(items: Iterable[str], outdir: str | None = None) -> list[str]:
                     continue
                 found.extend(os.path.join(root, f) for f in sorted(files) if os.path.splitext(f)[1].lower() in FORMATS)
         elif os.path.exists(item):
-            if inside(item):
-                raise UsageError(f"{item}: is inside the output folder {outdir}; batch reads no file there")
             found.append(item)
         else:
             matches = sorted(glob.glob(item, recursive=True))
