@@ -519,12 +519,15 @@ def check(
     stencil_units: str | None = None,
     keep_in: Any = AUTO,
     strict: bool = False,
+    max_shapes: int | None = None,
 ) -> CheckedStencil:
     """Check an existing stencil (Gerber, DXF or GDS) against a layout: every rule of RULES.md, per contact.
 
     stencil_layer: the stencil's layer (default 1/0 for GDS, STENCIL for DXF); stencil_units: a DXF
-    stencil's drawing unit when $INSUNITS is missing; rules, keep_in, strict: as for `plan`."""
+    stencil's drawing unit when $INSUNITS is missing; rules, keep_in, strict: as for `plan`; max_shapes:
+    refuse a stencil of more apertures than this (default: the readers' limit)."""
     from .checks import check_apertures, row_directions, same_side
+    from .limits import DEFAULT_MAX_CONTACTS
     from .match import match_apertures
     from .readers.stencil import read_stencil
 
@@ -532,7 +535,7 @@ def check(
     _same_reading(layout, rules)
     stencil = os.fspath(stencil)
     rows = find_layout_rows(layout.contacts, layout.instances, rules)
-    shapes = read_stencil(stencil, stencil_layer, stencil_units)
+    shapes = read_stencil(stencil, stencil_layer, stencil_units, max_shapes or DEFAULT_MAX_CONTACTS)
     matched = match_apertures(layout.contacts, rows, shapes, rules)
     outline = _keep_in(layout, keep_in, rules.edge_margin_um)
     checked = check_apertures(

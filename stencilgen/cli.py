@@ -13,6 +13,7 @@ import click
 
 from . import __version__
 from .errors import OutputError, StencilgenError, UsageError
+from .limits import DEFAULT_MAX_CONTACTS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -86,7 +87,7 @@ units_option = click.option(
 max_option = click.option(
     "--max-contacts",
     type=click.IntRange(min=1),
-    default=20_000_000,
+    default=DEFAULT_MAX_CONTACTS,
     show_default=True,
     help="Refuse layouts that expand to more shapes than this on the pad layer.",
 )

@@ -9,6 +9,7 @@ from typing import Any
 from .api import FORMATS, KeepIn, check, output_formats, plan
 from .checks import Checked
 from .errors import InputError, UsageError
+from .limits import DEFAULT_MAX_CONTACTS
 from .model import Layout, Plan
 from .readers import read_layout
 from .rules import Rules
@@ -27,7 +28,7 @@ class Options:
     dxf_units: str = "mm"
     gds_layer: tuple[int, int] = (1, 0)
     creation_date: str | None = None
-    max_contacts: int = 20_000_000
+    max_contacts: int = DEFAULT_MAX_CONTACTS
     keep_in: str | None = None  # layer whose outline the apertures must stay inside
     keep_in_bbox: bool = False  # use the bounding box of that layer
     rules_file: str | None = None  # the rules file read (an input: no output may overwrite it)
@@ -116,6 +117,7 @@ def _check_file(
         stencil_units=options.units,
         keep_in=_keep_in(options),
         strict=options.strict,
+        max_shapes=options.max_contacts,
     )
     if outdir:
         outputs, report = checked._write(outdir, ("html",), None, options.creation_date, (options.rules_file,))

@@ -19,12 +19,11 @@ from ..geometry import (
     plain_shapes,
     transform_polygons,
 )
+from ..limits import DEFAULT_MAX_CONTACTS
 from ..model import Contacts, Excluded, Instances, Layout, Polygons
 from ..repeats import find_repeats
 from .gds import read_gds  # numpy only (gdstk is imported when a file needs it)
 
-#: refuse layouts that expand to more shapes than this (a wafer has about a million)
-DEFAULT_MAX_CONTACTS = 20_000_000
 #: refuse coordinates farther than this from the origin (a 300 mm wafer reaches 150 mm)
 MAX_COORDINATE_UM = 1e6
 
