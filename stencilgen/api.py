@@ -334,8 +334,8 @@ class PlannedStencil(_Judged):
     ) -> dict[str, str]:
         """Write OUTDIR/<name>.gbr .dxf .gds .html (those in `formats`) and <name>.json, always; return
         the paths by format. name: default the layout file's stem. The files are swapped in as one set; a
-        write that fails leaves the files found there as they were. The dates are `creation_date`, else SOURCE_DATE_EPOCH, else
-        the layout file's modification time."""
+        write that fails leaves the files found there as they were. The dates are `creation_date`, else
+        SOURCE_DATE_EPOCH, else the layout file's modification time."""
         if isinstance(formats, str):
             formats = formats.split(",")
         if isinstance(gds_layer, str):
