@@ -30,10 +30,11 @@ from .readers import layout_stem, read_outline
 from .report import column, plan_report, write_report
 from .rows import find_layout_rows, layout_rows
 from .rules import Rules
-from .writers import atomic_write, check_targets, ensure_dir, safe_name
+from .writers import safe_name
 
 if TYPE_CHECKING:  # the planner and the checks are imported when a plan is made (not for inspect)
     from .checks import Checked
+    from .writers.fileset import FileSet
 
 __all__ = ["FORMATS", "CheckedStencil", "KeepIn", "PlannedStencil", "check", "inspect", "plan"]
 
@@ -338,9 +339,9 @@ class PlannedStencil(_Judged):
         creation_date: str | dt.datetime | None = None,
     ) -> dict[str, str]:
         """Write OUTDIR/<name>.gbr .dxf .gds .html (those in `formats`) and <name>.json, always; return
-        the paths by format. name: default the layout file's stem. Every file is written whole; a write
-        that fails leaves none of the set. The dates are `creation_date`, else SOURCE_DATE_EPOCH, else
-        the layout file's modification time."""
+        the paths by format. name: default the layout file's stem. The files are swapped in as one set; a
+        write that fails leaves the files found there as they were. The dates are `creation_date`, else
+        SOURCE_DATE_EPOCH, else the layout file's modification time."""
         if isinstance(formats, str):
             formats = formats.split(",")
         if isinstance(gds_layer, str):
@@ -363,40 +364,42 @@ class PlannedStencil(_Judged):
         with_pads: bool,
         gds_layer: tuple[int, int],
         creation_date: str | dt.datetime | None,
+        inputs: tuple[str | None, ...] = (),
     ) -> tuple[dict[str, str], dict[str, Any]]:
-        """The files and the report written, naming them."""
+        """The files and the report written, naming them: all under temporary names, then swapped in
+        together (`writers.fileset.FileSet`), so that a run that fails or is interrupted leaves the
+        previous set of files as it was."""
+        from .writers.fileset import FileSet
+
         when = self._when(creation_date)
-        ensure_dir(outdir)
         stem = safe_name(name) if name is not None else _stem(self.layout.path)
         outputs = {f: os.path.join(outdir, stem + EXTENSIONS[f]) for f in formats}
         outputs["json"] = os.path.join(outdir, stem + ".json")
-        check_targets(list(outputs.values()))
-        before = {key: _identity(target) for key, target in outputs.items()}
+        members = [stem + ext for ext in EXTENSIONS.values()]
         layout, plan = self.layout, self.plan
-        # the stencil files are written by a second process while this one checks the plan and reports
-        stencil = forked.start(
-            lambda: _write_stencil(layout, plan, outputs, formats, dxf_units, with_pads, gds_layer, when)
-        )
-        try:
-            # the report names its sibling files, so that it reads the same wherever the folder goes
-            names = {k: os.path.basename(v) for k, v in outputs.items()}
-            report = self._report(names, _iso(when))
-            page = forked.start(lambda: _write_html(outputs["html"], report, plan)) if "html" in outputs else None
+        with FileSet(outdir, stem, outputs, [layout.path, *inputs], members) as files:
+            # the stencil files are written by a second process while this one checks the plan and reports
+            stencil = forked.start(
+                lambda: _write_stencil(layout, plan, files, formats, dxf_units, with_pads, gds_layer, when)
+            )
             try:
-                _write_json(outputs["json"], report)  # while the page is written beside it
-            finally:
-                if page is not None:
-                    page()
-        except BaseException:
-            with contextlib.suppress(BaseException):  # let the writer finish; the first error is the one to report
-                stencil()
-            _remove_written(outputs, before)
-            raise
-        try:
+                # the report names its sibling files, so that it reads the same wherever the folder goes
+                names = {k: os.path.basename(v) for k, v in outputs.items()}
+                report = self._report(names, _iso(when))
+                page = forked.start(lambda: _write_html(files, report, plan)) if "html" in outputs else None
+                try:
+                    _write_json(files, report)  # while the page is written beside it
+                finally:
+                    if page is not None:
+                        page()
+            except BaseException as exc:
+                if isinstance(exc, KeyboardInterrupt):
+                    forked.kill_all()  # interrupted: the writers' files are dropped, no need to wait
+                else:
+                    with contextlib.suppress(BaseException):  # the first error is the one to report
+                        stencil()
+                raise
             stencil()
-        except BaseException:
-            _remove_written(outputs, before)
-            raise
         return outputs, report
 
 
@@ -448,16 +451,23 @@ class CheckedStencil(_Judged):
         return outputs
 
     def _write(
-        self, outdir: str, formats: tuple[str, ...], name: str | None, creation_date: str | dt.datetime | None
+        self,
+        outdir: str,
+        formats: tuple[str, ...],
+        name: str | None,
+        creation_date: str | dt.datetime | None,
+        inputs: tuple[str | None, ...] = (),
     ) -> tuple[dict[str, str], dict[str, Any]]:
+        from .writers.fileset import FileSet
+
         stem = (safe_name(name) if name is not None else _stem(self.layout.path)) + ".check"
         outputs = {k: os.path.join(outdir, stem + EXTENSIONS[k]) for k in (*formats, "json")}
         report = self._report_at({k: os.path.basename(v) for k, v in outputs.items()}, creation_date)
-        ensure_dir(outdir)
-        check_targets(list(outputs.values()))
-        if "html" in outputs:
-            _write_html(outputs["html"], report, self.plan)
-        _write_json(outputs["json"], report)
+        members = [stem + EXTENSIONS[k] for k in ("html", "json")]
+        with FileSet(outdir, stem, outputs, [self.layout.path, self.stencil, *inputs], members) as files:
+            if "html" in outputs:
+                _write_html(files, report, self.plan)
+            _write_json(files, report)
         return outputs, report
 
 
@@ -549,12 +559,15 @@ def check(
     stencil_units: str | None = None,
     keep_in: Any = AUTO,
     strict: bool = False,
+    max_shapes: int | None = None,
 ) -> CheckedStencil:
     """Check an existing stencil (Gerber, DXF or GDS) against a layout: every rule of RULES.md, per contact.
 
     stencil_layer: the stencil's layer (default 1/0 for GDS, STENCIL for DXF); stencil_units: a DXF
-    stencil's drawing unit when $INSUNITS is missing; rules, keep_in, strict: as for `plan`."""
+    stencil's drawing unit when $INSUNITS is missing; rules, keep_in, strict: as for `plan`; max_shapes:
+    refuse a stencil of more apertures than this (default: the readers' limit)."""
     from .checks import check_apertures, row_directions, same_side
+    from .limits import DEFAULT_MAX_CONTACTS
     from .match import match_apertures
     from .readers.stencil import read_stencil
 
@@ -564,7 +577,7 @@ def check(
     _same_reading(layout, rules)
     stencil = os.fspath(stencil)
     rows = find_layout_rows(layout.contacts, layout.instances, rules)
-    shapes = read_stencil(stencil, stencil_layer, stencil_units)
+    shapes = read_stencil(stencil, stencil_layer, stencil_units, max_shapes or DEFAULT_MAX_CONTACTS)
     matched = match_apertures(layout.contacts, rows, shapes, rules)
     outline = _keep_in(layout, keep_in, rules.edge_margin_um)
     checked = check_apertures(
@@ -621,27 +634,26 @@ def _part_name(layout: Layout) -> str:
 def _write_stencil(
     layout: Layout,
     plan: Plan,
-    outputs: dict[str, str],
+    files: FileSet,
     formats: tuple[str, ...],
     dxf_units: str,
     with_pads: bool,
     gds_layer: tuple[int, int],
     when: dt.datetime,
 ) -> None:
-    """The stencil files of a plan: Gerber, DXF, GDS (those asked for)."""
+    """The stencil files of a plan: Gerber, DXF, GDS (those asked for), into their temporary files."""
     if "gerber" in formats:
-        from .writers.gerber import write_gerber
+        from .writers.gerber import gerber_text
 
-        write_gerber(outputs["gerber"], plan.apertures, _part_name(layout), _iso(when), __version__)
+        files.write("gerber", gerber_text(plan.apertures, _part_name(layout), _iso(when), __version__))
     if "dxf" in formats:
-        from .writers.dxf import write_dxf
+        from .writers.dxf import dxf_text
 
-        write_dxf(outputs["dxf"], plan.apertures, layout.contacts.polygons if with_pads else None, dxf_units)
+        files.write("dxf", dxf_text(plan.apertures, layout.contacts.polygons if with_pads else None, dxf_units))
     if "gds" in formats:
-        from .writers.gds import write_gds
+        from .writers.gds import gds_writer
 
-        write_gds(
-            outputs["gds"],
+        writer = gds_writer(
             plan.apertures,
             _part_name(layout),
             gds_layer,
@@ -649,39 +661,15 @@ def _write_stencil(
             plan.element,
             plan.transforms,
         )
+        files.write_with("gds", writer)
 
 
-def _write_html(path: str, report: dict[str, Any], plan: Plan) -> None:
+def _write_html(files: FileSet, report: dict[str, Any], plan: Plan) -> None:
     from .html import html_report
 
-    atomic_write(path, html_report(report, plan))
+    files.write("html", html_report(report, plan))
 
 
-def _write_json(path: str, report: dict[str, Any]) -> None:
-    from .errors import OutputError
-    from .writers import atomic_open
-
-    try:
-        with atomic_open(path, "wb") as fh:
-            write_report(fh, report)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
-
-
-def _identity(path: str) -> tuple[int, int] | None:
-    """What is at `path` now (device and inode), to tell a file this run wrote from one it found."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
-
-
-def _remove_written(outputs: dict[str, str], before: dict[str, tuple[int, int] | None]) -> None:
-    """A run that fails or is interrupted leaves no part of its set of files: each file it wrote (each
-    was renamed into place whole) is removed; files it did not write are left as they were."""
-    for key, target in outputs.items():
-        now = _identity(target)
-        if now is not None and now != before.get(key):
-            with contextlib.suppress(OSError):
-                os.unlink(target)
+def _write_json(files: FileSet, report: dict[str, Any]) -> None:
+    with files.open("json", binary=True) as fh:
+        write_report(fh, report)

@@ -19,7 +19,8 @@ from .readers import is_layout_name, layout_format, layout_stem
 from .readers.layers import check_layers, choose_layer
 from .rules import Rules
 from .run import Options, plan_file
-from .writers import atomic_write, ensure_dir, safe_name
+from .writers import ensure_dir, safe_name
+from .writers.fileset import FileSet
 
 SUMMARY_FIELDS = [
     "input",
@@ -44,13 +45,23 @@ class Task:
     options: Options
 
 
-def find_inputs(items: Iterable[str]) -> list[str]:
-    """Files, folders (searched recursively for layouts) and globs -> layout paths, sorted, each once."""
+def find_inputs(items: Iterable[str], outdir: str | None = None) -> list[str]:
+    """Files, folders (searched recursively for layouts) and globs -> layout paths, sorted, each once.
+    Nothing inside `outdir` is read: its files are a batch's outputs (a named one is refused)."""
+    out = os.path.realpath(outdir) if outdir else None
+
+    def inside(path: str) -> bool:
+        return out is not None and (os.path.realpath(path) + os.sep).startswith(out + os.sep)
+
     found: list[str] = []
     for item in items:
+        if os.path.exists(item) and inside(item):
+            raise UsageError(f"{item}: is inside the output folder {outdir}; batch reads nothing there")
         if os.path.isdir(item):
             for root, dirs, files in os.walk(item):
-                dirs.sort()
+                dirs[:] = sorted(d for d in dirs if not inside(os.path.join(root, d)))
+                if inside(root):
+                    continue
                 found.extend(os.path.join(root, f) for f in sorted(files) if is_layout_name(f))
         elif os.path.exists(item):
             found.append(item)
@@ -58,7 +69,7 @@ def find_inputs(items: Iterable[str]) -> list[str]:
             matches = sorted(glob.glob(item, recursive=True))
             if not matches:
                 raise UsageError(f"{item}: no such file, folder or matching files")
-            found.extend(m for m in matches if os.path.isfile(m))
+            found.extend(m for m in matches if os.path.isfile(m) and not inside(m))
     seen: set[str] = set()
     unique = []
     for path in found:
@@ -82,13 +93,15 @@ def plan_tasks(
     """One task per input, each with its own subfolder named safely after the file (name-2, name-3, ...
     when two inputs share a name); `layers` pick each file's pad layer by its name (see layer_for)."""
     check_layers(layers)
-    used: dict[str, int] = {}
+    used: set[str] = set()
     tasks = []
     for path in inputs:
         base = safe_name(layout_stem(path))
-        n = used.get(base, 0) + 1
-        used[base] = n
-        name = base if n == 1 else f"{base}-{n}"
+        name, n = base, 1
+        while name.lower() in used:  # distinct on a case-blind filesystem too
+            n += 1
+            name = f"{base}-{n}"
+        used.add(name.lower())
         opts = replace(options, layer=tuple(layers)) if layers else options  # (read_layout chooses, as layer_for)
         tasks.append(Task(path, os.path.join(outdir, name), rules, opts))
     return tasks
@@ -149,7 +162,12 @@ def run_batch(
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
         workers = min(jobs, total)
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        from . import forked
+
+        # the workers end with this process (a killed batch leaves no worker writing on)
+        with ProcessPoolExecutor(
+            max_workers=workers, initializer=forked.die_with_parent, initargs=(os.getpid(),)
+        ) as pool:
             # one task a worker at a time: the pool would otherwise queue tasks ahead, past cancelling
             queue = iter(enumerate(tasks))
             pending = {pool.submit(run_task, t): i for i, t in itertools.islice(queue, workers)}
@@ -210,13 +228,14 @@ def write_summary(outdir: str, rows: list[dict[str, Any]], rules: Rules) -> dict
         "results": rows,
     }
     paths = {"json": os.path.join(outdir, "summary.json"), "csv": os.path.join(outdir, "summary.csv")}
-    atomic_write(paths["json"], json.dumps(doc, indent=1, allow_nan=False) + "\n")
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=SUMMARY_FIELDS, lineterminator="\n")
     writer.writeheader()
     for r in rows:
         writer.writerow({k: ("" if r[k] is None else r[k]) for k in SUMMARY_FIELDS})
-    atomic_write(paths["csv"], buf.getvalue())
+    with FileSet(outdir, "summary", paths) as files:
+        files.write("json", json.dumps(doc, indent=1, allow_nan=False) + "\n")
+        files.write("csv", buf.getvalue())
     return paths
 
 

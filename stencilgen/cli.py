@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -11,7 +12,8 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from . import __version__
-from .errors import StencilgenError, UsageError
+from .errors import OutputError, StencilgenError, UsageError
+from .limits import DEFAULT_MAX_CONTACTS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,8 +55,24 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _stdout(write: Callable[[], Any]) -> None:
+    """Write to stdout and flush it: a closed pipe or a full disk there is an output error (exit 4),
+    and stdout is then pointed at /dev/null, so that nothing fails again when the process ends."""
+    import os
+
+    try:
+        write()
+        sys.stdout.flush()
+    except OSError as exc:
+        with contextlib.suppress(OSError, ValueError):
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+            os.close(null)
+        raise OutputError(f"stdout: cannot be written ({exc.strerror or exc})") from None
+
+
 def _emit_json(doc: Any) -> None:
-    click.echo(json.dumps(doc, indent=1, sort_keys=False, allow_nan=False))
+    _stdout(lambda: click.echo(json.dumps(doc, indent=1, sort_keys=False, allow_nan=False)))
 
 
 layer_option = click.option(
@@ -93,7 +111,7 @@ units_option = click.option(
 max_option = click.option(
     "--max-contacts",
     type=click.IntRange(min=1),
-    default=20_000_000,
+    default=DEFAULT_MAX_CONTACTS,
     show_default=True,
     help="Refuse layouts that expand to more shapes than this on the pad layer.",
 )
@@ -179,7 +197,7 @@ def inspect(
     if as_json:
         _emit_json(doc)
     elif not quiet:
-        click.echo(inspect_text(doc))
+        _stdout(lambda: click.echo(inspect_text(doc)))
 
 
 def _rules(path: str | None, **overrides: Any) -> Any:
@@ -301,6 +319,7 @@ def plan(
         max_contacts=max_contacts,
         keep_in=keep_in,
         keep_in_bbox=keep_in_bbox,
+        rules_file=rules_file,
     )
     if keep_in_bbox and keep_in is None:
         raise UsageError("--keep-in-bbox needs --keep-in LAYER")
@@ -310,7 +329,7 @@ def plan(
     if as_json:
         from .report import write_report
 
-        write_report(sys.stdout, result.report)
+        _stdout(lambda: write_report(sys.stdout, result.report))
     sys.exit(result.exit_code)
 
 
@@ -327,7 +346,8 @@ def rules(rules_file: str | None) -> None:
     """
     from .rules import load_rules, rules_toml
 
-    click.echo(rules_toml(load_rules(rules_file)), nl=False)
+    text = rules_toml(load_rules(rules_file))
+    _stdout(lambda: click.echo(text, nl=False))
 
 
 @main.command()
@@ -399,6 +419,7 @@ def check(
         max_contacts=max_contacts,
         keep_in=keep_in,
         keep_in_bbox=keep_in_bbox,
+        rules_file=rules_file,
     )
     result = check_file(file, stencil, outdir, rules, options, stencil_layer)
     if not quiet:
@@ -408,7 +429,7 @@ def check(
             text += f"\n  {len(stray)} apertures touch no contact (errors), e.g. " + stray[0]["message"]
         click.echo(text, err=True)
     if as_json:
-        write_report(sys.stdout, result.report)
+        _stdout(lambda: write_report(sys.stdout, result.report))
     sys.exit(result.exit_code)
 
 
@@ -475,9 +496,10 @@ def batch(
         formats=parse_formats(formats),
         strict=strict,
         max_contacts=max_contacts,
+        rules_file=rules_file,
     )
     _layer(layers)
-    paths = find_inputs(inputs)
+    paths = find_inputs(inputs, outdir)
     if not paths:
         raise UsageError("no layouts (.gds, .oas, .dxf, .def, each maybe .gz) among the inputs")
     tasks = plan_tasks(paths, outdir, rules, options, layers)
@@ -502,7 +524,8 @@ def batch(
         click.echo(summary_table(rows), err=True)
     if as_json:
         with open(os.path.join(outdir, "summary.json")) as fh:
-            click.echo(fh.read(), nl=False)
+            text = fh.read()
+        _stdout(lambda: click.echo(text, nl=False))
     sys.exit(batch_exit_code(rows))
 
 

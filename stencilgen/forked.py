@@ -12,6 +12,7 @@ import contextlib
 import os
 import pickle
 import select
+import signal
 import sys
 import threading
 import time
@@ -29,6 +30,38 @@ class Crashed(Exception):
 
 #: children started and not yet waited for
 _children: set[int] = set()
+
+
+#: in a child (or a batch worker): the parent it works for, which must still be there when it finishes
+_parent: int | None = None
+
+
+def die_with_parent(parent: int) -> None:
+    """In a child process: be killed when `parent` ends (Linux: the parent-death signal), and leave at
+    once if it has already gone. A child never outlives the run that started it."""
+    global _parent
+    _parent = parent
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def parent_gone() -> bool:
+    """In a child: whether the process it works for has ended (nothing of its work may then be kept)."""
+    return _parent is not None and os.getppid() != _parent
+
+
+def kill_all() -> None:
+    """End every child at once (an interrupted run does not wait for its writers: their files are
+    temporary and removed by the caller)."""
+    for pid in list(_children):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    reap()
 
 
 def reap() -> None:
@@ -65,12 +98,15 @@ def start(work: Callable[[], Any], timeout_s: float | None = None) -> Callable[[
         import fcntl
 
         fcntl.fcntl(wfd, fcntl.F_SETPIPE_SZ, 1 << 20)
+    parent = os.getpid()
     pid = os.fork()
     if pid:
         _children.add(pid)
     if pid == 0:  # the child: work, send the outcome, leave without the parent's exit handlers
         code = 0
         try:
+            die_with_parent(parent)
+            _children.clear()  # the parent's children are not this one's
             os.close(rfd)
             import faulthandler
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
@@ -11,6 +12,12 @@ import numpy as np
 
 from .model import Layout, RowSet
 from .numeric import median
+
+
+def shown_path(path: str) -> str:
+    """A file name as the reports show it: bytes that are not UTF-8 (kept by Python as lone
+    surrogates) shown as U+FFFD, so that every report is valid UTF-8."""
+    return os.fsencode(path).decode("utf-8", "replace")
 
 
 def _r(x: float, nd: int = 3) -> float:
@@ -93,7 +100,7 @@ def inspect_report(layout: Layout, rows: RowSet) -> dict[str, Any]:
             }
         )
     doc: dict[str, Any] = {
-        "file": layout.path,
+        "file": shown_path(layout.path),
         "format": layout.format,
         "cell": layout.cell,
         "layer": layout.layer,
@@ -661,7 +668,7 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
         counts[code] = counts.get(code, 0) + 1
     have = ap.kind != 2
     summary = {
-        "file": layout.path,
+        "file": shown_path(layout.path),
         "format": layout.format,
         "cell": layout.cell,
         "layer": layout.layer,

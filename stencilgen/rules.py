@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import stat
 import tomllib
 from dataclasses import dataclass, fields
 from typing import Any
@@ -250,20 +251,40 @@ def rules_from_mapping(data: dict[str, Any], source: str = "", base: Rules | Non
     return validate(dataclasses.replace(base, **changes), source)
 
 
+#: a rules file is a few dozen lines; anything far larger is not one
+MAX_RULES_BYTES = 1 << 20
+
+
 def load_rules(path: str | os.PathLike[str] | None, base: Rules | None = None) -> Rules:
     """Read a rules file (TOML)."""
     if path is None:
         return base or Rules()
     path = os.fspath(path)
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        # never blocks (a FIFO or a device named by mistake is refused, not waited on)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise InputError(f"{path}: no such rules file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"{path}: not a regular file (a rules file is TOML text)")
+        if st.st_size > MAX_RULES_BYTES:
+            raise InputError(f"{path}: {st.st_size:,} bytes, too large for a rules file")
+        with os.fdopen(fd, "rb") as fh:
+            fd = -1
+            data = tomllib.loads(fh.read().decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{path}: not valid TOML (nested too deeply)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot be read ({exc})") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
     return rules_from_mapping(data, path, base)
 
 

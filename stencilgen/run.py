@@ -8,7 +8,8 @@ from typing import Any
 
 from .api import FORMATS, KeepIn, check, output_formats, plan
 from .checks import Checked
-from .errors import UsageError
+from .errors import InputError, UsageError
+from .limits import DEFAULT_MAX_CONTACTS
 from .model import Layout, Plan
 from .readers import read_layout
 from .rules import Rules
@@ -27,11 +28,12 @@ class Options:
     dxf_units: str = "mm"
     gds_layer: tuple[int, int] = (1, 0)
     creation_date: str | None = None
-    max_contacts: int = 20_000_000
+    max_contacts: int = DEFAULT_MAX_CONTACTS
     keep_in: str | None = None  # layer whose outline the apertures must stay inside
     keep_in_bbox: bool = False  # use the bounding box of that layer
     lef: tuple[str, ...] = ()  # a DEF's LEF files
     lef_obs: bool = False  # the LEF obstructions on the pad layer are pads too
+    rules_file: str | None = None  # the rules file read (an input: no output may overwrite it)
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,19 @@ def _keep_in(options: Options) -> KeepIn | str | None:
     return KeepIn(options.keep_in, options.keep_in_bbox, options.units, "--keep-in")
 
 
+def _out_of_memory(path: str) -> InputError:
+    return InputError(f"{path}: out of memory; lower --max-contacts or split the layout")
+
+
 def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
     """Plan a stencil for one layout and write OUTDIR/<stem>.gbr/.dxf/.gds/.html/.json."""
+    try:
+        return _plan_file(path, outdir, rules, options)
+    except MemoryError:
+        raise _out_of_memory(path) from None
+
+
+def _plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
     layout = _read(path, rules, options)
     planned = plan(layout, rules, keep_in=_keep_in(options), strict=options.strict)
     outputs, report = planned._write(
@@ -86,6 +99,7 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
         options.with_pads,
         options.gds_layer,
         options.creation_date,
+        (options.rules_file,),
     )
     return Result(layout, planned.plan, planned.checked, report, report["summary"]["exit_code"], outputs)
 
@@ -95,6 +109,15 @@ def check_file(
 ) -> Result:
     """Run every check of RULES.md on an existing stencil (Gerber, DXF or GDS) against a layout; with
     OUTDIR, also write OUTDIR/<stem>.check.html and .json."""
+    try:
+        return _check_file(path, stencil, outdir, rules, options, stencil_layer)
+    except MemoryError:
+        raise _out_of_memory(path) from None
+
+
+def _check_file(
+    path: str, stencil: str, outdir: str | None, rules: Rules, options: Options, stencil_layer: str | None
+) -> Result:
     layout = _read(path, rules, options)
     checked = check(
         layout,
@@ -104,9 +127,10 @@ def check_file(
         stencil_units=options.units,
         keep_in=_keep_in(options),
         strict=options.strict,
+        max_shapes=options.max_contacts,
     )
     if outdir:
-        outputs, report = checked._write(outdir, ("html",), None, options.creation_date)
+        outputs, report = checked._write(outdir, ("html",), None, options.creation_date, (options.rules_file,))
     else:
         outputs, report = {}, checked._report_at({}, options.creation_date)
     return Result(layout, checked.plan, checked.checked, report, report["summary"]["exit_code"], outputs)

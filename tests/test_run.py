@@ -1,5 +1,5 @@
 """plan_file writes the stencil files in a second process: its errors reach the caller, and a run that
-fails leaves no part of its set of files."""
+fails leaves the previous set of files as it was."""
 
 from __future__ import annotations
 
@@ -27,35 +27,29 @@ def test_a_failing_stencil_writer_leaves_no_report(tmp_path, monkeypatch) -> Non
     def broken(path, *args, **kwargs):
         raise OutputError(f"{path}: cannot be written (disk full)")
 
-    monkeypatch.setattr(gerber, "write_gerber", broken)  # the forked writer inherits it
+    monkeypatch.setattr(gerber, "gerber_text", broken)  # the forked writer inherits it
     with pytest.raises(OutputError, match="disk full"):
         plan_file(SAMPLE, str(tmp_path), Rules(), Options(layer="9/0"))
-    left = os.listdir(tmp_path)
-    assert not [n for n in left if n.endswith((".json", ".html", ".gbr"))], left
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize("fails", ["json", "html"])
-def test_a_failing_report_leaves_no_stencil_and_files_found_stay(tmp_path, monkeypatch, fails) -> None:
-    """A run that fails leaves no part of its set (the stencil files were whole, but a set without its
-    report is not what a CI step should pick up); files it did not write are left alone."""
+def test_a_failing_report_leaves_the_previous_set_as_it_was(tmp_path, monkeypatch, fails) -> None:
+    """A run that fails puts no file of its set in place (the stencil files were whole, but a set
+    without its report is not what a CI step should pick up): the previous set stays, byte for byte,
+    and so do files it does not write."""
     import stencilgen.api as api
 
-    def broken(path, *args, **kwargs):
-        raise OutputError(f"{path}: cannot be written (disk full)")
+    def broken(files, *args, **kwargs):
+        raise OutputError(f"{files.targets['json']}: cannot be written (disk full)")
 
-    monkeypatch.setattr(api, "_write_json" if fails == "json" else "_write_html", broken)
     (tmp_path / "notes.txt").write_text("mine")
-    (tmp_path / "ring_100um.gds").write_text("an earlier run's, about to be replaced")
+    plan_file(SAMPLE, str(tmp_path), Rules(), Options(layer="9/0"))
+    before = {n: (tmp_path / n).read_bytes() for n in os.listdir(tmp_path)}
+    monkeypatch.setattr(api, "_write_json" if fails == "json" else "_write_html", broken)
     with pytest.raises(OutputError, match="disk full"):
-        plan_file(SAMPLE, str(tmp_path), Rules(), Options(layer="9/0"))
-    assert sorted(os.listdir(tmp_path)) == ["notes.txt"]
-    # no GDS asked for: the one that was there stays
-    monkeypatch.setattr(api, "_write_json", broken)
-    (tmp_path / "ring_100um.gds").write_text("an earlier run's")
-    with pytest.raises(OutputError, match="disk full"):
-        plan_file(SAMPLE, str(tmp_path), Rules(), Options(layer="9/0", formats=("gerber",)))
-    assert sorted(os.listdir(tmp_path)) == ["notes.txt", "ring_100um.gds"]
-    assert (tmp_path / "ring_100um.gds").read_text() == "an earlier run's"
+        plan_file(SAMPLE, str(tmp_path), Rules(), Options(layer="9/0", creation_date="2030-01-01T00:00:00Z"))
+    assert {n: (tmp_path / n).read_bytes() for n in os.listdir(tmp_path)} == before
 
 
 def test_a_dxf_part_is_named_after_its_file(tmp_path) -> None:

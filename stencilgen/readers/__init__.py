@@ -26,6 +26,7 @@ from ..geometry import (
     transform_polygons,
     yx_order,
 )
+from ..limits import DEFAULT_MAX_CONTACTS
 from ..model import Contacts, Excluded, Instances, Layout, Polygons
 from ..repeats import find_repeats
 from ..rules import Rules
@@ -34,8 +35,6 @@ from .compressed import expanded, plain_name
 from .gds import read_gds  # numpy only (gdstk is imported when a file needs it)
 from .layers import choose_layer
 
-#: refuse layouts that expand to more shapes than this (a wafer has about a million)
-DEFAULT_MAX_CONTACTS = 20_000_000
 #: refuse coordinates farther than this from the origin (a 300 mm wafer reaches 150 mm)
 MAX_COORDINATE_UM = 1e6
 
@@ -104,6 +103,8 @@ def read_layout(
     fmt = layout_format(path)
     if not os.path.exists(path):
         raise input_error(path, "no such file")
+    if not os.path.isfile(path):
+        raise input_error(path, "not a regular file (a FIFO or a device is not a layout)")
     if not os.access(path, os.R_OK):
         raise input_error(path, "cannot be read (permission denied)")
     if not isinstance(layer, str) and layer is not None:
@@ -129,6 +130,7 @@ def read_layout(
             raw = read_gds(plain, fmt, layer, cell, max_contacts, list_layers)
     raw = replace(raw, path=path)
     shapes = sum(len(p.polygons) * len(p.transforms) for p in raw.parts)
+    _refuse_far(path, raw.parts)
 
     instances = None
     if raw.separate:
@@ -153,9 +155,7 @@ def read_layout(
     coords = contacts.polygons.coords
     reach = max(-float(coords.min()), float(coords.max())) if len(coords) else 0.0  # (no |coords| array)
     if reach > MAX_COORDINATE_UM:
-        raise input_error(
-            path, f"coordinates reach {reach / 1e3:,.0f} mm from the origin, beyond any die or wafer (limit 1 m)"
-        )
+        raise _too_far(path, reach)
     return Layout(
         path=path,
         format=raw.format,
@@ -223,6 +223,30 @@ def _separate_contacts(raw: RawLayout, repair: bool) -> tuple[Contacts, list[Exc
     keep = np.setdiff1d(np.arange(len(every)), under)
     every = every.take(keep)
     return every.take(yx_order(every.center, raw.grid_um)), excluded
+
+
+def _too_far(path: str, reach: float) -> Exception:
+    far = f"{reach / 1e3:,.0f}" if reach < 1e12 else f"{reach / 1e3:.3g}"
+    return input_error(path, f"coordinates reach {far} mm from the origin, beyond any die or wafer (limit 1 m)")
+
+
+def _refuse_far(path: str, parts: list[Any]) -> None:
+    """Shapes placed beyond any die or wafer (or not finite) are refused before any geometry is worked:
+    far out, a pad's own size is lost in the rounding and it would be left out as degenerate."""
+    for p in parts:
+        c = p.polygons.coords
+        if not len(c) or not len(p.transforms):
+            continue
+        with np.errstate(all="ignore"):
+            lo, hi = c.min(axis=0), c.max(axis=0)
+            corners = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [lo[0], hi[1]], [hi[0], hi[1]]])
+            t = p.transforms
+            placed = np.einsum("pij,kj->pki", t[:, :, :2], corners) + t[:, None, :, 2]
+            reach = float(np.abs(placed).max())
+        if not np.isfinite(reach):
+            raise input_error(path, "non-finite coordinates on the pad layer")
+        if reach > MAX_COORDINATE_UM:
+            raise _too_far(path, reach)
 
 
 def _flat_contacts(flat: Polygons, grid_um: float, repair: bool) -> tuple[Contacts, list[Excluded], Instances | None]:

@@ -74,6 +74,34 @@ def _units(path: str, doc: Any, units: str | None) -> float:
         raise input_error(path, f"$INSUNITS is {code}, not a unit stencilgen knows; pass --units") from None
 
 
+def _count_outlines(path: str, doc: Any, layer: str | None) -> int:
+    """How many outlines the modelspace expands to on `layer` (any layer: None), blocks and MINSERT
+    arrays multiplied out, counted before anything is expanded (each block once per inherited layer)."""
+    memo: dict[tuple[str, str | None], int] = {}
+
+    def count(entities: Any, inherited: str | None, stack: tuple[str, ...]) -> int:
+        n = 0
+        for e in entities:
+            kind = e.dxftype()
+            own = e.dxf.get("layer", "0")
+            eff = inherited if (own == "0" and inherited is not None) else own
+            if kind == "INSERT":
+                name = e.dxf.name
+                block = doc.blocks.get(name)
+                if block is None or name in stack or len(stack) >= MAX_DEPTH:
+                    continue  # (the expansion says what is wrong with it)
+                key = (name, eff)
+                if key not in memo:
+                    memo[key] = count(block, eff, (*stack, name))
+                copies = max(1, int(e.dxf.get("row_count", 1) or 1)) * max(1, int(e.dxf.get("column_count", 1) or 1))
+                n += copies * memo[key]
+            elif kind in OUTLINE_TYPES and (layer is None or eff == layer):
+                n += 1
+        return n
+
+    return count(doc.modelspace(), None, ())
+
+
 def read_dxf(
     path: str,
     layer: str | None,
@@ -115,6 +143,12 @@ def _read_dxf(
     tolerance = ARC_TOLERANCE_UM / scale
     top = np.array([[scale, 0.0, 0.0], [0.0, scale, 0.0]])
 
+    planned = _count_outlines(path, doc, layer)
+    if planned > max_shapes:
+        raise InputError(
+            f"{path}: {'layer ' + repr(layer) if layer is not None else 'the drawing'} expands to {planned:,} "
+            f"shapes (blocks inserted), above the limit of {max_shapes:,} (raise it with --max-contacts)"
+        )
     counts: Counter[str] = Counter()
     found: dict[str, list[np.ndarray]] = {}
     skipped: list[Excluded] = []

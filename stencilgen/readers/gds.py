@@ -140,9 +140,14 @@ class _Tree:
     def refs(self, name: str) -> list[tuple[str, str]]:
         raise NotImplementedError
 
-    def placed(self, name: str) -> list[tuple[str, np.ndarray]]:
-        """The cell's references that resolve ("ok"): child name and its (R, 2, 3) transforms."""
+    def placed(self, name: str) -> list[tuple[str, Any]]:
+        """The cell's references that resolve ("ok"): child name and the reference, with `count`
+        (its placements) and `transforms()` ((count, 2, 3), made when asked)."""
         raise NotImplementedError
+
+    def shape_count(self, name: str, want: tuple[int, int]) -> int:
+        """How many polygons `polygons` gives, counted without making them."""
+        return len(self.polygons(name, want))
 
     def layer_counts(self, name: str) -> Counter[str]:
         raise NotImplementedError
@@ -176,12 +181,20 @@ class _GdstkTree(_Tree):
                 out.append((ref.cell.name, "ok"))
         return out
 
-    def placed(self, name: str) -> list[tuple[str, np.ndarray]]:
+    def placed(self, name: str) -> list[tuple[str, Any]]:
         return [
-            (r.cell.name, _ref_transforms(r))
+            (r.cell.name, _GdstkRef(r))
             for r in self.cells[name].references
             if not isinstance(r.cell, str) and hasattr(r.cell, "references")
         ]
+
+    def shape_count(self, name: str, want: tuple[int, int]) -> int:
+        cell = self.cells[name]
+        n = sum(max(1, p.repetition.size) for p in cell.polygons if p.layer == want[0] and p.datatype == want[1])
+        for p in cell.paths:
+            hits = sum(1 for la, dt in zip(p.layers, p.datatypes, strict=False) if (la, dt) == want)
+            n += hits * max(1, p.repetition.size)
+        return n
 
     def layer_counts(self, name: str) -> Counter[str]:
         counts: Counter[str] = Counter()
@@ -222,8 +235,12 @@ class _StreamTree(_Tree):
     def refs(self, name: str) -> list[tuple[str, str]]:
         return [(child, "ok" if child in self.cells else "missing") for child, _t in self.cells[name].refs]
 
-    def placed(self, name: str) -> list[tuple[str, np.ndarray]]:
-        return [(child, t) for child, t in self.cells[name].refs if child in self.cells]
+    def placed(self, name: str) -> list[tuple[str, Any]]:
+        return [(child, ref) for child, ref in self.cells[name].refs if child in self.cells]
+
+    def shape_count(self, name: str, want: tuple[int, int]) -> int:
+        _at, _n, layer, dtype = self.stream.shapes(self.cells[name])
+        return int(((layer == want[0]) & (dtype == want[1])).sum())
 
     def on_grid(self, grid_um: float) -> bool:  # (the stream's integers times its scale)
         return self.stream.scale == grid_um
@@ -233,6 +250,17 @@ class _StreamTree(_Tree):
 
     def polygons(self, name: str, want: tuple[int, int]) -> Polygons:
         return self.stream.polygons(self.cells[name], want)
+
+
+class _GdstkRef:
+    """A gdstk reference: its count of placements, and its transforms when asked."""
+
+    def __init__(self, ref: Any) -> None:
+        self.ref = ref
+        self.count = max(1, int(ref.repetition.size))
+
+    def transforms(self) -> np.ndarray:
+        return _ref_transforms(self.ref)
 
 
 def _ref_transforms(ref: Any) -> np.ndarray:
@@ -297,8 +325,8 @@ def _placement_counts(tree: _Tree, order: list[str]) -> dict[str, int]:
     counts: dict[str, int] = {order[0]: 1}
     for name in order:
         n = counts.get(name, 0)
-        for child, t in tree.placed(name):
-            counts[child] = counts.get(child, 0) + n * len(t)
+        for child, ref in tree.placed(name):
+            counts[child] = counts.get(child, 0) + n * ref.count
     return counts
 
 
@@ -411,29 +439,32 @@ def _expand(
             raise UsageError(f"{path}: choose the pad layer with --layer; layers present: {present}")
         want = parse_gds_layer(next(iter(layers)))
 
-    local: dict[str, Polygons] = {}
-    for name in order:
-        polys = tree.polygons(name, want)
-        if len(polys):
-            local[name] = polys
-    # cells whose subtree holds the layer: only those are expanded
-    holds: dict[str, bool] = {}
-    for name in reversed(order):
-        holds[name] = name in local or any(holds.get(child, False) for child, _s in tree.refs(name))
-    total = sum(len(local[name]) * counts.get(name, 0) for name in local)
+    # counted before anything is made: a reference arrayed a billion times is refused, not expanded
+    sizes = {name: tree.shape_count(name, want) for name in order}
+    total = sum(sizes[name] * counts.get(name, 0) for name in order)
     if total > max_shapes:
         raise InputError(
             f"{path}: layer {want[0]}/{want[1]} expands to {total:,} shapes, above the limit of "
             f"{max_shapes:,} (raise it with --max-contacts)"
         )
+    local: dict[str, Polygons] = {}
+    for name in order:
+        if sizes[name]:
+            polys = tree.polygons(name, want)
+            if len(polys):
+                local[name] = polys
+    # cells whose subtree holds the layer: only those are expanded
+    holds: dict[str, bool] = {}
+    for name in reversed(order):
+        holds[name] = name in local or any(holds.get(child, False) for child, _s in tree.refs(name))
     transforms: dict[str, list[np.ndarray]] = {top: [np.array([[[1.0, 0, 0], [0, 1.0, 0]]])]}
     for name in order:
         if not holds[name] or name not in transforms:
             continue
         mine = np.concatenate(transforms[name])
-        for child, t in tree.placed(name):
+        for child, ref in tree.placed(name):
             if holds.get(child, False):
-                transforms.setdefault(child, []).append(_compose(mine, t))
+                transforms.setdefault(child, []).append(_compose(mine, ref.transforms()))
     on_grid = tree.on_grid(grid_um)
     parts = [
         Placed(local[name], np.concatenate(transforms[name]), on_grid) for name in sorted(local) if name in transforms

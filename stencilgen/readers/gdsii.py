@@ -36,6 +36,28 @@ class Unsupported(Exception):
     """The file holds something this reader leaves to gdstk."""
 
 
+@dataclass(frozen=True)
+class Ref:
+    """A reference (SREF, or AREF of columns x rows) as read: `count` placements, whose transforms are
+    made only when asked (an array of a billion placements is counted, never spelt out first)."""
+
+    kind: int
+    strans: int
+    mag: float
+    angle_deg: float
+    colrow: tuple[int, int] | None
+    xy: tuple[int, ...]
+    scale: float
+
+    @property
+    def count(self) -> int:
+        return self.colrow[0] * self.colrow[1] if self.kind == AREF and self.colrow is not None else 1
+
+    def transforms(self) -> np.ndarray:
+        """(count, 2, 3) transforms."""
+        return _transforms(self.kind, self.strans, self.mag, self.angle_deg, self.colrow, list(self.xy), self.scale)
+
+
 @dataclass
 class Cell:
     name: str
@@ -45,8 +67,8 @@ class Cell:
     npts: list[np.ndarray] = field(default_factory=list)
     layer: list[np.ndarray] = field(default_factory=list)
     datatype: list[np.ndarray] = field(default_factory=list)
-    # references: (child cell name, (R, 2, 3) transforms)
-    refs: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    # references: (child cell name, the reference: its count, and its transforms when asked)
+    refs: list[tuple[str, Ref]] = field(default_factory=list)
 
 
 @dataclass
@@ -249,8 +271,12 @@ def read_stream(path: str, unit_m: float = 1e-6) -> Stream:
                 cell.layer.append(np.array([el_layer], dtype=np.int64))
                 cell.datatype.append(np.array([el_dtype], dtype=np.int64))
             elif kind in (SREF, AREF):
-                placed = _transforms(kind, ref_strans, ref_mag, ref_angle, ref_colrow, ref_xy, scale)
-                cell.refs.append((ref_name, placed))
+                if len(ref_xy) < 2 or (
+                    kind == AREF and (ref_colrow is None or len(ref_xy) != 6 or min(ref_colrow) < 1)
+                ):
+                    raise Unsupported("bad reference")
+                ref = Ref(kind, ref_strans, ref_mag, ref_angle, ref_colrow, tuple(ref_xy), scale)
+                cell.refs.append((ref_name, ref))
             kind = -1
         elif rtype in (LAYER, DATATYPE, BOXTYPE):
             dtype = data[o + 3]

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
+import secrets
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import IO
@@ -21,8 +22,10 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def safe_name(text: str, fallback: str = "layout") -> str:
-    """A file or cell name from any text: letters, digits, dot, dash and underscore only, no leading dot."""
-    name = _UNSAFE.sub("_", text).strip("._") or fallback
+    """A file or cell name from any text: letters, digits, dot, dash and underscore only, no leading dot;
+    accented letters lose their accents (äb -> ab), so that names differing in them stay apart."""
+    plain = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    name = _UNSAFE.sub("_", plain).strip("._") or fallback
     return name[:100]
 
 
@@ -45,19 +48,38 @@ def ensure_dir(path: str) -> None:
         raise OutputError(f"{path}: the output folder is not writable")
 
 
+#: the characters of a temporary file's token (as tempfile's)
+_TOKEN = "abcdefghijklmnopqrstuvwxyz0123456789_"
+
+
+def temp_name(path: str) -> str:
+    """A fresh temporary name beside `path`: `.<name>.<8 characters>.tmp` (what a later run of the same
+    set recognises as left over, see `fileset.FileSet`)."""
+    token = "".join(secrets.choice(_TOKEN) for _ in range(8))
+    return os.path.join(os.path.dirname(os.path.abspath(path)), f".{os.path.basename(path)}.{token}.tmp")
+
+
+def create_temp(path: str) -> tuple[int, str]:
+    """Create a new temporary file beside `path` (mode 0666 less the umask, as any new file): (fd, name)."""
+    for _ in range(100):
+        tmp = temp_name(path)
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666), tmp
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+    raise OutputError(f"{path}: cannot be written (no free temporary name)")
+
+
 @contextmanager
 def atomic_open(path: str, mode: str = "w") -> Iterator[IO]:
     """Open a temporary file beside `path`; on success it replaces `path`, on any failure it is removed."""
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+    fd, tmp = create_temp(path)
     try:
         kwargs = {"encoding": "utf-8", "newline": "\n"} if "b" not in mode else {}
         with os.fdopen(fd, mode, **kwargs) as fh:  # type: ignore[call-overload]
             yield fh
-        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         with suppress(OSError):
@@ -68,15 +90,10 @@ def atomic_open(path: str, mode: str = "w") -> Iterator[IO]:
 @contextmanager
 def atomic_path(path: str) -> Iterator[str]:
     """A temporary path beside `path` for a library that writes by file name; renamed into place on success."""
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
-        os.close(fd)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+    fd, tmp = create_temp(path)
+    os.close(fd)
     try:
         yield tmp
-        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except OSError as exc:
         with suppress(OSError):

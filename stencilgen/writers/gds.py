@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -79,17 +80,17 @@ def _shapes(apertures: Apertures, layer: tuple[int, int]) -> list[Any]:
     return shapes
 
 
-def write_gds(
-    path: str,
+def gds_writer(
     apertures: Apertures,
     cell: str,
     layer: tuple[int, int] = (1, 0),
     timestamp: dt.datetime | None = None,
     element: Apertures | None = None,
     transforms: np.ndarray | None = None,
-) -> None:
-    """Write the apertures; a wafer (`element` apertures placed by `transforms`) as one die cell and a
-    reference per placement, as its layout was drawn."""
+) -> Callable[[str], None]:
+    """The library of the apertures, and a function writing it to a file name (OSError if it came out
+    cut short); a wafer (`element` apertures placed by `transforms`) as one die cell and a reference
+    per placement, as its layout was drawn."""
     import gdstk
 
     lib = gdstk.Library(name="STENCIL", unit=1e-6, precision=1e-9)
@@ -103,12 +104,30 @@ def write_gds(
             top.add(gdstk.Reference(die, (float(t[0, 2]), float(t[1, 2])), rotation, 1.0, bool(mirror)))
     else:
         top.add(*_shapes(apertures, layer))
+
+    def write(path: str) -> None:
+        # GDSII takes up to 8,190 vertices a polygon: a round tip stays one polygon (gdstk would
+        # fracture anything above 199)
+        lib.write_gds(path, max_points=GDS_MAX_POINTS, timestamp=timestamp or dt.datetime(2000, 1, 1))
+        _ends_with_endlib(path)
+
+    return write
+
+
+def write_gds(
+    path: str,
+    apertures: Apertures,
+    cell: str,
+    layer: tuple[int, int] = (1, 0),
+    timestamp: dt.datetime | None = None,
+    element: Apertures | None = None,
+    transforms: np.ndarray | None = None,
+) -> None:
+    """Write the apertures to `path` (atomically); see `gds_writer`."""
+    write = gds_writer(apertures, cell, layer, timestamp, element, transforms)
     with atomic_path(path) as tmp:
         try:
-            # GDSII takes up to 8,190 vertices a polygon: a round tip stays one polygon (gdstk would
-            # fracture anything above 199)
-            lib.write_gds(tmp, max_points=GDS_MAX_POINTS, timestamp=timestamp or dt.datetime(2000, 1, 1))
-            _ends_with_endlib(tmp)
+            write(tmp)
         except OSError as exc:
             raise OutputError(f"{path}: cannot be written ({exc})") from None
 

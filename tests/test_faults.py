@@ -1,0 +1,446 @@
+"""Nothing lost under faults: the input, the last complete set of outputs and the machine's memory are
+safe when a run is interrupted, killed, run twice at once, fails to write, or meets a hostile input.
+`make test` runs a few interruptions; `make fuzz` (HYPOTHESIS_PROFILE=fuzz) many."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import random
+import resource
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import gdstk
+import numpy as np
+import pytest
+import synth
+from conftest import ROOT, SAMPLES
+
+FUZZ = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
+RING = os.path.join(SAMPLES, "ring_100um.gds")
+SET = ("dxf", "gbr", "gds", "html", "json")
+
+
+def cli(*args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "stencilgen", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+        **kwargs,
+    )
+
+
+def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    proc = cli(*args, **kwargs)
+    out, err = proc.communicate(timeout=300)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def files(folder) -> dict[str, bytes]:
+    """Every file of a folder (hidden ones too) with its bytes."""
+    if not os.path.isdir(folder):
+        return {}
+    names = [n for n in sorted(os.listdir(folder)) if os.path.isfile(os.path.join(folder, n))]
+    return {n: open(os.path.join(folder, n), "rb").read() for n in names}
+
+
+def one_line_error(r: subprocess.CompletedProcess, code: int, *words: str) -> None:
+    assert r.returncode == code, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), r.stderr
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+
+
+def reference_set(folder, src: str, date: str, *extra: str) -> dict[str, bytes]:
+    r = run("plan", src, "--layer", "9/0", "-o", str(folder), "-q", "--creation-date", date, *extra)
+    assert r.returncode == 0, r.stderr
+    return files(folder)
+
+
+def big_layout(tmp_path, dies: int = 3) -> str:
+    """A layout whose plan is still writing a second or two after it starts."""
+    die = synth.ring(side=30000, pitch=110.0, count=250, pad=(70.0, 100.0))
+    polys = [p + np.array([30500.0 * i, 0.0]) for i in range(dies) for p in die.polygons()]
+    src = str(tmp_path / "big.gds")
+    synth.write_gds(src, polys, noise=False)
+    return src
+
+
+# -- 1. no output path is an input path
+
+
+def test_a_plan_into_its_inputs_folder_never_overwrites_the_input(tmp_path):
+    src = tmp_path / "ring_100um.gds"
+    src.write_bytes(open(RING, "rb").read())
+    before = files(tmp_path)
+    r = run("plan", str(src), "--layer", "9/0", "-o", str(tmp_path))
+    one_line_error(r, 4, str(src), "input")
+    assert files(tmp_path) == before
+    # nor through a link with another name
+    os.mkdir(tmp_path / "out")
+    os.symlink(src, tmp_path / "out" / "ring_100um.gds")
+    r = run("plan", str(src), "--layer", "9/0", "-o", str(tmp_path / "out"))
+    one_line_error(r, 4, "input")
+    assert files(tmp_path / "out") == {"ring_100um.gds": before["ring_100um.gds"]}
+    # without the GDS among the outputs the folder is fine
+    r = run("plan", str(src), "--layer", "9/0", "-o", str(tmp_path), "--formats", "gerber", "-q")
+    assert r.returncode == 0, r.stderr
+    assert files(tmp_path)["ring_100um.gds"] == before["ring_100um.gds"]
+
+
+def test_a_rules_file_is_an_input_too(tmp_path):
+    rules = tmp_path / "ring_100um.json"
+    rules.write_text("thickness_um = 20\n")
+    r = run("plan", RING, "--layer", "9/0", "-o", str(tmp_path), "--rules", str(rules))
+    one_line_error(r, 4, "input")
+    assert rules.read_text() == "thickness_um = 20\n"
+
+
+# -- 2. a run that fails or is interrupted leaves the previous set as it was
+
+
+def _interrupt_runs(tmp_path, count: int) -> None:
+    src = big_layout(tmp_path, 2)
+    dates = ("2030-01-01T00:00:00Z", "2031-01-01T00:00:00Z")
+    sets = [reference_set(tmp_path / f"ref{k}", src, d) for k, d in enumerate(dates)]
+    assert all(sets[0][n] != sets[1][n] for n in ("big.gbr", "big.gds", "big.json"))
+    out = tmp_path / "out"
+    t0 = time.monotonic()
+    run("plan", src, "--layer", "9/0", "-o", str(out), "-q", "--creation-date", dates[0])
+    length = time.monotonic() - t0
+    assert files(out) == sets[0]
+    rng = random.Random(18)
+    for i in range(count):
+        before = files(out)
+        new = dates[(i + 1) % 2]
+        proc = cli("plan", src, "--layer", "9/0", "-o", str(out), "-q", "--creation-date", new)
+        time.sleep(rng.uniform(0.1, 1.1) * length)
+        proc.send_signal(rng.choice([signal.SIGINT, signal.SIGTERM]))
+        _, err = proc.communicate(timeout=120)
+        after = files(out)
+        assert "Traceback" not in err, err
+        # the previous complete set, byte for byte, or the whole new one; nothing else (no litter)
+        assert after in (before, sets[(i + 1) % 2]), (proc.returncode, err, sorted(after))
+        if proc.returncode > 0:
+            assert proc.returncode == 130 and err.strip() == "Error: interrupted", err
+        elif proc.returncode < 0:  # the signal came before Python had started the command
+            assert after == before
+
+
+def test_interrupted_runs_leave_the_previous_set_or_the_whole_new_one(tmp_path):
+    _interrupt_runs(tmp_path, 40 if FUZZ else 3)
+
+
+def test_a_file_size_limit_leaves_the_previous_set(tmp_path):
+    out = tmp_path / "out"
+    before = reference_set(out, RING, "2030-01-01T00:00:00Z")
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))
+
+    for limit_at in ("html", "json"):
+        r = run("plan", RING, "--layer", "9/0", "-o", str(out), "--creation-date", "2031-01-01T00:00:00Z",
+                preexec_fn=small_files)  # fmt: skip
+        one_line_error(r, 4, "cannot be written")
+        assert files(out) == before, limit_at
+
+
+def test_a_read_only_folder_leaves_the_previous_set(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders")
+    out = tmp_path / "out"
+    before = reference_set(out, RING, "2030-01-01T00:00:00Z")
+    os.chmod(out, 0o555)
+    try:
+        r = run("plan", RING, "--layer", "9/0", "-o", str(out), "--creation-date", "2031-01-01T00:00:00Z")
+        one_line_error(r, 4)
+        assert files(out) == before
+    finally:
+        os.chmod(out, 0o755)
+
+
+# -- 3. a killed parent leaves no process and renames nothing afterwards; the next run clears its litter
+
+
+def _marked(mark: str) -> list[int]:
+    """The processes whose environment holds `mark` (a run's and every process it forked)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as fh:
+                    if mark.encode() in fh.read():
+                        found.append(int(pid))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and the parent-death signal")
+def test_a_killed_run_leaves_no_process_and_renames_nothing_after(tmp_path):
+    src = big_layout(tmp_path, 3)
+    out = tmp_path / "out"
+    old = reference_set(out, src, "2030-01-01T00:00:00Z")
+    rng = random.Random(7)
+    for k in range(6 if FUZZ else 2):
+        mark = f"STENCILGEN_TEST_{uuid.uuid4().hex}"
+        proc = cli("plan", src, "--layer", "9/0", "-o", str(out), "-q", "--creation-date", f"203{k + 1}-01-01",
+                   env={mark: "1"})  # fmt: skip
+        # kill it while it (or a writer it forked) is at work: wait until a temporary file appears
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not [n for n in os.listdir(out) if n.endswith(".tmp")]:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.3))
+        proc.kill()
+        proc.communicate(timeout=60)
+        for _ in range(100):  # the parent-death signal is delivered at once; allow a loaded machine
+            if not _marked(mark):
+                break
+            time.sleep(0.05)
+        assert _marked(mark) == [], "a process of the killed run lives on"
+        state = {n: os.stat(out / n).st_ino for n in os.listdir(out)}
+        time.sleep(0.5)
+        assert {n: os.stat(out / n).st_ino for n in os.listdir(out)} == state  # nothing renamed after
+        visible = {n: b for n, b in files(out).items() if not n.startswith(".")}
+        assert visible == old  # the previous set, whole
+    # the next run removes what the killed runs left and writes its set
+    r = run("plan", src, "--layer", "9/0", "-o", str(out), "-q", "--creation-date", "2030-01-01T00:00:00Z")
+    assert r.returncode == 0, r.stderr
+    assert files(out) == old
+
+
+def test_litter_of_the_same_set_is_removed_and_other_files_stay(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    litter = [".ring_100um.gbr.a1b2c3d4.tmp", ".ring_100um.json.zz_9k3m2.tmp", "..ring_100um.swap.q1w2e3r4.tmp"]
+    keep = [".other.gbr.a1b2c3d4.tmp", ".ring_100um.gbr.notmine.tmp", "ring_100um.gbr.a1b2c3d4.tmp", "notes.txt"]
+    for n in litter + keep:
+        (out / n).write_text("x" * 1000)
+    r = run("plan", RING, "--layer", "9/0", "-o", str(out), "-q")
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(out)) == sorted(keep + [f"ring_100um.{e}" for e in SET])
+
+
+def test_a_swap_cut_short_is_completed_by_the_next_run(tmp_path):
+    """A run killed between two renames of its swap: its files were whole, the next run completes it."""
+    from stencilgen.writers.fileset import FileSet
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "s.a").write_text("old a")
+    (out / "s.b").write_text("old b")
+    (out / ".s.b.k2k2k2k2.tmp").write_text("new b")  # a renamed already, b not yet
+    (out / "s.a").write_text("new a")
+    (out / ".s.swap").write_text(".s.a.x1x1x1x1.tmp\ts.a\n.s.b.k2k2k2k2.tmp\ts.b\n")
+    with FileSet(str(out), "s", {"a": str(out / "s.a")}) as fs:
+        assert (out / "s.b").read_text() == "new b"
+        fs.write("a", "newer a")
+    assert files(out) == {"s.a": b"newer a", "s.b": b"new b"}
+
+
+# -- 4. two runs at once
+
+
+def test_two_runs_at_once_leave_one_whole_set(tmp_path):
+    src = big_layout(tmp_path, 1)
+    dates = ("2030-01-01T00:00:00Z", "2031-01-01T00:00:00Z")
+    sets = [reference_set(tmp_path / f"ref{k}", src, d) for k, d in enumerate(dates)]
+    out = tmp_path / "out"
+    for _ in range(3 if FUZZ else 1):
+        procs = [cli("plan", src, "--layer", "9/0", "-o", str(out), "-q", "--creation-date", d) for d in dates]
+        for p in procs:
+            _, err = p.communicate(timeout=300)
+            assert p.returncode == 0, err
+        assert files(out) in sets
+
+
+def test_a_run_meeting_a_held_lock_waits_then_fails_with_one_line(tmp_path):
+    out = tmp_path / "out"
+    before = reference_set(out, RING, "2030-01-01T00:00:00Z")
+    fd = os.open(out / ".ring_100um.lock", os.O_RDWR | os.O_CREAT)
+    os.write(fd, b"12345")
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        r = run("plan", RING, "--layer", "9/0", "-o", str(out), env={"STENCILGEN_LOCK_WAIT": "0.3"})
+        one_line_error(r, 4, "another stencilgen run (pid 12345)", str(out))
+        assert {n: b for n, b in files(out).items() if not n.endswith(".lock")} == before
+    finally:
+        os.close(fd)
+
+
+# -- 5. batch: never reads its own OUTDIR, names kept apart
+
+
+def test_batch_twice_into_a_folder_inside_its_input_folder(tmp_path):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for name in ("äb.gds", "öb.gds", "B-2.gds"):
+        (lib / name).write_bytes(open(RING, "rb").read())
+    for _ in range(2):
+        r = run("batch", str(lib), "-o", str(lib / "out"), "--layer", "9/0", "-q", "--jobs", "2")
+        assert r.returncode == 0, r.stderr
+        summary = json.loads((lib / "out" / "summary.json").read_text())
+        assert summary["inputs"] == 3 and summary["failed"] == summary["skipped"] == 0
+    folders = sorted(n for n in os.listdir(lib / "out") if os.path.isdir(lib / "out" / n))
+    assert len(folders) == 3 and len({f.lower() for f in folders}) == 3, folders
+    stems = {os.path.join(f, n) for f in folders for n in os.listdir(lib / "out" / f)}
+    assert len(stems) == 3 * len(SET)
+    assert not [n for n in os.listdir(lib / "out") if n.startswith(".")]
+    r = run("batch", str(lib / "out" / folders[0]), "-o", str(lib / "out"), "--layer", "9/0")
+    one_line_error(r, 2, "inside the output folder")
+
+
+# -- 6. hostile inputs: one line, the right exit, no hang
+
+
+def test_a_fifo_as_rules_or_layout_does_not_hang(tmp_path):
+    fifo = tmp_path / "rules.toml"
+    os.mkfifo(fifo)
+    r = subprocess.run(
+        [sys.executable, "-m", "stencilgen", "plan", RING, "--layer", "9/0", "-o", str(tmp_path / "o"),
+         "--rules", str(fifo)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    one_line_error(r, 3, str(fifo), "not a regular file")
+    gds_fifo = tmp_path / "die.gds"
+    os.mkfifo(gds_fifo)
+    r = subprocess.run(
+        [sys.executable, "-m", "stencilgen", "inspect", str(gds_fifo)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    one_line_error(r, 3, str(gds_fifo))
+    assert not (tmp_path / "o").exists()
+
+
+def test_deeply_nested_rules_name_the_file(tmp_path):
+    rules = tmp_path / "deep.toml"
+    rules.write_text("thickness_um = " + "[" * 3000 + "]" * 3000 + "\n")
+    r = run("rules", "--rules", str(rules))
+    one_line_error(r, 3, str(rules))
+
+
+@pytest.mark.parametrize("command", [("rules",), ("inspect", RING, "--layer", "9/0", "--json")])
+def test_a_full_or_closed_stdout_is_an_output_error(command):
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([sys.executable, "-m", "stencilgen", *command], cwd=ROOT, stdout=full,
+                           stderr=subprocess.PIPE, text=True, timeout=120)  # fmt: skip
+    one_line_error(r, 4, "stdout")
+    proc = subprocess.Popen([sys.executable, "-m", "stencilgen", *command], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader has gone before anything is written
+    err = proc.stderr.read() if proc.stderr else ""
+    proc.wait(timeout=120)
+    assert proc.returncode in (0, 4), err  # (a short text may fit in the pipe before it is seen closed)
+    assert "Traceback" not in err and "internal error" not in err
+
+
+def test_outputs_follow_the_umask(tmp_path):
+    r = subprocess.run(
+        ["sh", "-c", f'umask 077 && exec "{sys.executable}" -m stencilgen plan "{RING}" --layer 9/0 -o out -q'],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    modes = {n: os.stat(tmp_path / "out" / n).st_mode & 0o777 for n in os.listdir(tmp_path / "out")}
+    assert modes == {f"ring_100um.{e}": 0o600 for e in SET}
+
+
+def test_a_file_name_that_is_not_utf8(tmp_path):
+    name = os.fsdecode(b"r\xffx.gds")
+    (tmp_path / name).write_bytes(open(RING, "rb").read())
+    r = run("plan", str(tmp_path / name), "--layer", "9/0", "-o", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((tmp_path / "out" / "r_x.json").read_bytes().decode("utf-8"))
+    assert doc["summary"]["file"].endswith("r\ufffdx.gds")
+
+
+def test_pads_far_beyond_any_wafer_are_refused_not_dropped(tmp_path):
+    import ezdxf
+
+    doc = ezdxf.new()
+    doc.header["$INSUNITS"] = 4
+    for x in (0.0, 1e20, 2e20):
+        doc.modelspace().add_lwpolyline([(x, 0), (x + 0.04, 0), (x + 0.04, 0.04), (x, 0.04)], close=True,
+                                        dxfattribs={"layer": "PADS"})  # fmt: skip
+    block = doc.blocks.new("PAD")
+    block.add_lwpolyline([(0, 0), (0.04, 0), (0.04, 0.04), (0, 0.04)], close=True, dxfattribs={"layer": "PADS"})
+    path = tmp_path / "far.dxf"
+    doc.saveas(path)
+    r = run("plan", str(path), "--layer", "PADS", "-o", str(tmp_path / "o"))
+    one_line_error(r, 3, str(path), "beyond any die or wafer")
+    doc = ezdxf.new()
+    doc.header["$INSUNITS"] = 4
+    doc.blocks.new("PAD").add_lwpolyline([(0, 0), (0.04, 0), (0.04, 0.04), (0, 0.04)], close=True,
+                                         dxfattribs={"layer": "PADS"})  # fmt: skip
+    doc.modelspace().add_blockref("PAD", (0, 0), dxfattribs={"xscale": 1e30, "yscale": 1e30})
+    doc.saveas(path)
+    r = run("plan", str(path), "--layer", "PADS", "-o", str(tmp_path / "o"))
+    one_line_error(r, 3, str(path), "beyond any die or wafer")
+    assert not (tmp_path / "o").exists()
+
+
+# -- 7. memory: counted before it is spent, under an address-space cap
+
+
+def _capped() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+
+def _bombs(tmp_path) -> list[tuple[str, str, int]]:
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    pad = lib.new_cell("PAD")
+    pad.add(gdstk.rectangle((0, 0), (10, 10), layer=9))
+    lib.new_cell("TOP").add(gdstk.Reference(pad, (0, 0), columns=32767, rows=32767, spacing=(20, 20)))
+    gds, oas = str(tmp_path / "array.gds"), str(tmp_path / "array.oas")
+    lib.write_gds(gds)
+    lib.write_oas(oas)
+    nested = gdstk.Library(unit=1e-6, precision=1e-9)
+    cells = [nested.new_cell("L0")]
+    cells[0].add(gdstk.rectangle((0, 0), (10, 10), layer=9))
+    for k in range(1, 6):  # 100^5 placements through five levels
+        c = nested.new_cell(f"L{k}")
+        c.add(gdstk.Reference(cells[-1], (0, 0), columns=10, rows=10, spacing=(30 * 10 ** (k - 1), 30 * 10 ** (k - 1))))
+        cells.append(c)
+    deep = str(tmp_path / "nested.gds")
+    nested.write_gds(deep)
+    repeated = gdstk.Library(unit=1e-6, precision=1e-9)
+    box = gdstk.rectangle((0, 0), (10, 10), layer=9)
+    box.repetition = gdstk.Repetition(30000, 30000, spacing=(20, 20))
+    repeated.new_cell("TOP").add(box)
+    rep = str(tmp_path / "repeated.oas")
+    repeated.write_oas(rep)
+    import ezdxf
+
+    doc = ezdxf.new()
+    doc.header["$INSUNITS"] = 13
+    doc.blocks.new("B0").add_lwpolyline([(0, 0), (40, 0), (40, 40), (0, 40)], close=True, dxfattribs={"layer": "P"})
+    doc.blocks.new("B1").add_blockref("B0", (0, 0)).grid(size=(100, 100), spacing=(100, 100))
+    doc.modelspace().add_blockref("B1", (0, 0)).grid(size=(100, 100), spacing=(10000, 10000))
+    dxf = str(tmp_path / "blocks.dxf")
+    doc.saveas(dxf)
+    return [
+        (gds, "9/0", 32767 * 32767),
+        (oas, "9/0", 32767 * 32767),
+        (deep, "9/0", 100**5),
+        (rep, "9/0", 30000 * 30000),
+        (dxf, "P", 100**4),
+    ]
+
+
+def test_bombs_are_refused_before_expansion_under_a_memory_cap(tmp_path):
+    for path, layer, count in _bombs(tmp_path):
+        assert os.path.getsize(path) < 20_000
+        r = run("plan", path, "--layer", layer, "-o", str(tmp_path / "o"), preexec_fn=_capped)
+        one_line_error(r, 3, path, f"{count:,}", "--max-contacts")
+        r = run("inspect", path, "--layer", layer, "--max-contacts", str(count - 1), preexec_fn=_capped)
+        one_line_error(r, 3, path, f"{count:,}")
+    assert not (tmp_path / "o").exists()
