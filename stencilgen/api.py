@@ -585,12 +585,14 @@ def _write_stencil(
     with_pads: bool,
     gds_layer: tuple[int, int],
     when: dt.datetime,
+    pins: np.ndarray | None = None,
 ) -> None:
-    """The stencil files of a plan: Gerber, DXF, GDS (those asked for)."""
+    """The stencil files of a plan: Gerber, DXF, GDS (those asked for); `pins`: each aperture's
+    object attribute fields in the Gerber (default: its contact id)."""
     if "gerber" in formats:
         from .writers.gerber import write_gerber
 
-        write_gerber(outputs["gerber"], plan.apertures, _part_name(layout), _iso(when), __version__)
+        write_gerber(outputs["gerber"], plan.apertures, _part_name(layout), _iso(when), __version__, pins)
     if "dxf" in formats:
         from .writers.dxf import write_dxf
 

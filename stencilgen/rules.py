@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from .errors import InputError, StencilgenError, UsageError
-from .physics import PASTE_TYPES, five_ball_width
+from .physics import PASTE_TYPES, Alloy, five_ball_width
 from .units import parse_length
 
 
@@ -59,6 +59,14 @@ class Rules:
     min_aperture_um: float = 15.0  # narrowest printable aperture (its largest inscribed circle)
     # input geometry
     degenerate: str = "repair"  # self-intersecting contacts: "repair" (largest valid part) or "drop"
+    # two-region masses (stencilgen pair)
+    match_tolerance_um: float = 10.0  # a contact meets a pad when their centres are this close at the placement
+    wetting_margin_c: float = 20.0
+    melt_gap_c: float = 20.0
+    window_min_c: float = 10.0
+    metal_weight_fraction: float = 0.885
+    flux_density_g_cm3: float = 1.0
+    alloys: tuple[Alloy, ...] = ()  # a rules file's [alloys.NAME]: added to the shipped table or overriding it
 
     @property
     def five_ball_um(self) -> float:
@@ -84,6 +92,7 @@ FRACTIONS = (
     "volume_target",
     "volume_min",
     "width_ratio",
+    "metal_weight_fraction",
 )
 POSITIVE = (
     "thickness_um",
@@ -96,6 +105,9 @@ POSITIVE = (
     "transfer_efficiency_max",
     "metal_volume_fraction",
     "volume_target",
+    "match_tolerance_um",
+    "metal_weight_fraction",
+    "flux_density_g_cm3",
 )
 NON_NEGATIVE = (
     "web_min_um",
@@ -108,6 +120,9 @@ NON_NEGATIVE = (
     "volume_min",
     "transfer_efficiency_min",
     "spacing_tolerance",
+    "wetting_margin_c",
+    "melt_gap_c",
+    "window_min_c",
 )
 
 DOCS = {
@@ -141,6 +156,12 @@ DOCS = {
     "overprint_max": "pad-shaped apertures grow beyond their contact by at most this many d per side (overprint)",
     "min_aperture_um": "narrowest printable aperture (largest inscribed circle); narrower is unprintable",
     "degenerate": 'self-intersecting contact shapes: "repair" (keep the largest valid part) or "drop"',
+    "match_tolerance_um": "pair: a contact meets a pad when their centres lie this close at the placement",
+    "wetting_margin_c": "pair: the joining reflow starts this far above the second alloy's liquidus",
+    "melt_gap_c": "pair: the joining reflow stays this far below the first alloy's solidus",
+    "window_min_c": "pair: a joining reflow window narrower than this is a warning",
+    "metal_weight_fraction": "pair: metal weight fraction of the paste (gives its metal volume fraction per alloy)",
+    "flux_density_g_cm3": "pair: density of the paste's flux",
 }
 
 
@@ -209,18 +230,62 @@ def _coerce(source: str, key: str, value: Any, default: Any) -> Any:
 def rules_from_mapping(data: dict[str, Any], source: str = "", base: Rules | None = None) -> Rules:
     """Rules from a TOML-like mapping; unknown keys are errors."""
     base = base or Rules()
+    alloys = data.get("alloys")
     if "rules" in data and isinstance(data["rules"], dict):
-        extra = [k for k in data if k != "rules"]
+        extra = [k for k in data if k not in ("rules", "alloys")]
         if extra:
             raise _err(source, extra[0], "unknown key (rules go at the top level or under [rules])")
         data = data["rules"]
+        alloys = data.get("alloys", alloys)
     known = {f.name: f for f in fields(Rules)}
     changes: dict[str, Any] = {}
+    if alloys is not None:
+        changes["alloys"] = _alloys(source, alloys, base.alloys)
     for key, value in data.items():
+        if key == "alloys":
+            continue
         if key not in known:
             raise _err(source, key, "unknown key; `stencilgen rules` lists the known ones")
         changes[key] = _coerce(source, key, value, getattr(base, key))
     return validate(dataclasses.replace(base, **changes), source)
+
+
+ALLOY_KEYS = ("solidus_c", "liquidus_c", "density_g_cm3")
+
+
+def _alloys(source: str, tables: Any, base: tuple[Alloy, ...]) -> tuple[Alloy, ...]:
+    """[alloys.NAME] tables -> alloys, over those of `base` (and, key by key, over the shipped table)."""
+    from .alloys import shipped_alloys
+
+    if not isinstance(tables, dict):
+        raise _err(source, "alloys", "must be a table of tables: [alloys.NAME] with " + ", ".join(ALLOY_KEYS))
+    out = {a.name.lower(): a for a in base}
+    shipped = {k.lower(): a for k, a in shipped_alloys().items()}
+    for name, table in tables.items():
+        where = f"alloys.{name}"
+        if not isinstance(table, dict):
+            raise _err(source, where, "must be a table with " + ", ".join(ALLOY_KEYS))
+        unknown = [k for k in table if k not in ALLOY_KEYS]
+        if unknown:
+            raise _err(source, f"{where}.{unknown[0]}", "unknown key; an alloy has " + ", ".join(ALLOY_KEYS))
+        old = out.get(name.lower()) or shipped.get(name.lower())
+        values: dict[str, float] = {}
+        for key in ALLOY_KEYS:
+            if key not in table:
+                if old is None:
+                    raise _err(source, f"{where}.{key}", "missing (a new alloy needs " + ", ".join(ALLOY_KEYS) + ")")
+                values[key] = getattr(old, key)
+                continue
+            v = table[key]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise _err(source, f"{where}.{key}", f"must be a number, got {v!r}")
+            values[key] = float(v)
+        if values["density_g_cm3"] <= 0:
+            raise _err(source, f"{where}.density_g_cm3", f"must be positive, got {values['density_g_cm3']!r}")
+        if values["solidus_c"] > values["liquidus_c"]:
+            raise _err(source, f"{where}.solidus_c", "must not exceed liquidus_c")
+        out[name.lower()] = Alloy(old.name if old is not None else name, **values)
+    return tuple(sorted(out.values(), key=lambda a: a.name.lower()))
 
 
 def load_rules(path: str | os.PathLike[str] | None, base: Rules | None = None) -> Rules:
@@ -245,6 +310,8 @@ def rules_toml(rules: Rules | None = None) -> str:
     rules = rules or Rules()
     out = ['# stencilgen rules (RULES.md). Lengths in micrometres unless a unit is given, e.g. "20um".', ""]
     for f in fields(Rules):
+        if f.name == "alloys":
+            continue
         value = getattr(rules, f.name)
         out.append(f"# {DOCS[f.name]}")
         if value is None:
@@ -253,4 +320,8 @@ def rules_toml(rules: Rules | None = None) -> str:
             out.append(f'{f.name} = "{value}"')
         else:
             out.append(f"{f.name} = {value!r}")
-    return "\n".join(out) + "\n"
+    out += ["", "# pair: alloys besides (or over) the shipped table (`stencilgen pair --help` lists it), e.g."]
+    out += ["# [alloys.Sn99Cu1]", "# solidus_c = 227.0", "# liquidus_c = 227.0", "# density_g_cm3 = 7.3", ""]
+    for a in rules.alloys:
+        out += [f'[alloys."{a.name}"]'] + [f"{k} = {getattr(a, k)!r}" for k in ALLOY_KEYS] + [""]
+    return "\n".join(out).rstrip("\n") + "\n"
