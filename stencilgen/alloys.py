@@ -7,10 +7,13 @@ from __future__ import annotations
 import tomllib
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from .errors import UsageError
 from .physics import Alloy
-from .rules import Rules
+
+if TYPE_CHECKING:  # the rules read [alloys.NAME] over this table
+    from .rules import Rules
 
 
 @cache

@@ -12,12 +12,12 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .errors import StencilgenError, UsageError
 from .readers import FORMATS
-from .rules import Rules
+from .rules import Rules, rules_record
 from .run import Options, plan_file
 from .writers import atomic_write, ensure_dir, safe_name
 
@@ -211,7 +211,7 @@ def write_summary(outdir: str, rows: list[dict[str, Any]], rules: Rules) -> dict
         "failed": sum(r["status"] == "failed" for r in rows),
         "skipped": sum(r["status"] == "skipped" for r in rows),
         "units": {"length": "um", "time": "s"},
-        "rules": asdict(rules),
+        "rules": rules_record(rules),
         "results": rows,
     }
     paths = {"json": os.path.join(outdir, "summary.json"), "csv": os.path.join(outdir, "summary.csv")}

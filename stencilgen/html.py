@@ -322,6 +322,12 @@ def _rule_value(name: str, value: Any) -> str:
         return "not set (default)"
     if isinstance(value, str | bool):
         return str(value)
+    if isinstance(value, tuple | list):  # the rules file's [alloys.NAME]
+        return ", ".join(str(a.get("name", a) if isinstance(a, dict) else a) for a in value) or "none added"
+    if name.endswith("_c"):
+        return _q(value, "C", 4)
+    if name.endswith("_g_cm3"):
+        return _q(value, "g/cm3", 4)
     if name.endswith("_um"):
         return _q(value, "um", 4)
     if name.endswith("_deg"):

@@ -46,7 +46,7 @@ from .errors import InputError
 from .model import Layout
 from .physics import Alloy, metal_volume_fraction, pair_volume_limit, reflow_window
 from .placement import Found, Placement, find_placement, match_points, parse_placement
-from .rules import Rules
+from .rules import Rules, rules_record
 from .writers import atomic_write, check_targets, ensure_dir
 
 __all__ = ["PAIR_CODES", "PairedStencils", "pair"]
@@ -312,7 +312,7 @@ class PairedStencils:
             },
             "first": _print_summary(first["summary"]),
             "second": _print_summary(second["summary"]),
-            "rules": dataclasses.asdict(self.rules),
+            "rules": rules_record(self.rules),
             "outputs": outputs,
             "generator": f"stencilgen {__version__}",
         }
@@ -547,7 +547,8 @@ def pair(
     # of its transfer band; pads that meet no contact keep their own limit
     f = first.checked
     cap = np.full(len(c2), np.inf)
-    cap[j] = np.maximum(pair_volume_limit(c1.d[i], c2.d[j]) - f.volume_high[i], 0.0)
+    # (a bump that fills its mass leaves a pad a hair of volume: no printable aperture, rule 11)
+    cap[j] = np.maximum(pair_volume_limit(c1.d[i], c2.d[j]) - f.volume_high[i], 1e-6)
     shared = dataclasses.replace(c2, volume_cap=cap)
     second = plan(
         dataclasses.replace(second_layout, contacts=shared, instances=None), r2, keep_in=second_keep_in, strict=strict

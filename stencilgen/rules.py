@@ -305,6 +305,13 @@ def load_rules(path: str | os.PathLike[str] | None, base: Rules | None = None) -
     return rules_from_mapping(data, path, base)
 
 
+def rules_record(rules: Rules) -> dict[str, Any]:
+    """The rules as the reports give them (JSON types: the alloys a list of tables)."""
+    out = dataclasses.asdict(rules)
+    out["alloys"] = list(out["alloys"])
+    return out
+
+
 def rules_toml(rules: Rules | None = None) -> str:
     """The rules as commented TOML (what `stencilgen rules` prints)."""
     rules = rules or Rules()
