@@ -353,7 +353,7 @@ def pair(
     report, outputs = pair_files(
         first, second, outdir, rules, options, second_options, first_alloy, second_alloy, place
     )
-    from .pair import pair_json, pair_text
+    from .pairing import pair_json, pair_text
 
     if not quiet:
         click.echo(pair_text(report, outputs), err=True)

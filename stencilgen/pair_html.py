@@ -15,7 +15,7 @@ from .model import NONE, Polygons
 from .planner import aperture_polygons
 
 if TYPE_CHECKING:
-    from .pair import PairedStencils
+    from .pairing import PairedStencils
 
 __all__ = ["pair_html"]
 

@@ -1,6 +1,8 @@
 """Every formula of RULES.md once (rules 6 and 7): the volume limit, the solder an aperture gives and its
 transfer band, the reflowed cap height, the area and aspect ratios, the thickest passing foil and the
-five-ball width. Lengths in um, areas in um^2, volumes in um^3. The planner and the checks both use these.
+five-ball width; and for two-region masses the alloys' metal volume fraction, the joining reflow window and
+a mass's limit. Lengths in um, areas in um^2, volumes in um^3, temperatures in C. The planner and the checks
+both use these.
 """
 
 from __future__ import annotations

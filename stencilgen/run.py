@@ -116,7 +116,7 @@ def pair_files(
     """Plan both prints of two-region masses (FIRST's bumps, SECOND's layer) and write OUTDIR/<first
     stem>.first.*, <second stem>.second.*, <first stem>.pair.json and .html; return the report and paths."""
     from .alloys import find_alloy
-    from .pair import pair
+    from .pairing import pair
     from .placement import parse_placement
 
     where = parse_placement(place)  # usage errors (--place, an unknown alloy) before anything is read

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import stencilgen
 from stencilgen.errors import InputError, UsageError
-from stencilgen.pair import pair
+from stencilgen.pairing import pair
 from stencilgen.placement import Placement, find_placement, match_points, parse_placement
 from stencilgen.rules import load_rules, rules_toml
 
@@ -421,3 +421,22 @@ def test_cli_help_names_the_interface():
     for opt in ("--second", "--second-layer", "--first-alloy", "--second-alloy", "--place", "--rules", "--json",
                 "--strict", "-q", "Examples:", "Pb95Sn5"):  # fmt: skip
         assert opt in r.stdout, opt
+
+
+def test_the_readme_pair_example_runs_as_written(files, tmp_path):
+    import re
+    import shutil
+
+    from test_api import ROOT
+
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    blocks = re.findall(r"```python\n(.*?)```", text.split("## Use from Python", 1)[1], re.S)
+    code = next(b for b in blocks if "stencilgen.pair(" in b)
+    shutil.copy(files / "die.gds", tmp_path / "die.gds")
+    shutil.copy(files / "sub.gds", tmp_path / "substrate.gds")
+    r = subprocess.run(
+        [sys.executable, "-c", "import stencilgen\n" + code], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(tmp_path / "out"))[:3] == ["die.first.dxf", "die.first.gbr", "die.first.gds"]
+    assert stencilgen.pair is pair and "pair" in stencilgen.__all__
