@@ -104,7 +104,7 @@ def test_placement_is_recovered_for_every_flip_turn_and_move(seed, mirror, angle
     first = grid[rng.choice(len(grid), 40, replace=False)] + rng.uniform(-3000, 3000, 2)
     true = Placement(dx, dy, angle, mirror)
     second = true.apply(first)[drop:]  # pads missing under the first `drop` contacts
-    second = np.vstack([second, true.apply(grid[:extra] + np.array([2000.0, 2000.0]))])  # pads nobody meets
+    second = np.vstack([second, true.apply(grid[:extra] + 10000.0)])  # pads far from every contact
     found = find_placement(first, second, 10.0)
     assert found.matched == len(first) - drop
     assert (found.placement.mirror, found.placement.angle_deg) == (mirror, angle)
@@ -316,6 +316,9 @@ def test_fewer_than_half_matched_is_an_error_and_writes_nothing(files, tmp_path)
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["summary"]["placement"]["mode"] == "given" and doc["summary"]["matched"] == 22
+    assert doc["summary"]["warnings"] > 0 and doc["summary"]["errors"] == 0
+    r = cli(*args, "--place", given_place, "--strict", "-q")  # warnings fail the run under --strict
+    assert r.returncode == 1 and r.stderr == ""
     r = cli(*args, "--place", "1,2")
     assert r.returncode == 2 and "--place '1,2'" in r.stderr
 
