@@ -7,6 +7,7 @@ The public API is imported lazily so that `stencilgen --version` stays instant:
     planned = stencilgen.plan(layout, rules=None)          # None: the rules' defaults
     planned.write("out/", formats=("gerber", "dxf", "gds", "html"))
     checked = stencilgen.check(layout, "out/die.gbr")
+    paired = stencilgen.pair(die, substrate, first_alloy="Pb95Sn5", second_alloy="Sn63Pb37")
     rules = stencilgen.Rules.load("my-rules.toml")
 """
 
@@ -28,6 +29,9 @@ _API = {
     "KeepIn": "stencilgen.api",
     "PlannedStencil": "stencilgen.api",
     "CheckedStencil": "stencilgen.api",
+    "pair": "stencilgen.pairing",
+    "PairedStencils": "stencilgen.pairing",
+    "Placement": "stencilgen.placement",
     "Rules": "stencilgen.rules",
     "StencilgenError": "stencilgen.errors",
     "inspect_report": "stencilgen.report",

@@ -634,18 +634,20 @@ def _part_name(layout: Layout) -> str:
 def _write_stencil(
     layout: Layout,
     plan: Plan,
-    files: FileSet,
+    files: FileSet | Prefixed,
     formats: tuple[str, ...],
     dxf_units: str,
     with_pads: bool,
     gds_layer: tuple[int, int],
     when: dt.datetime,
+    pins: np.ndarray | None = None,
 ) -> None:
-    """The stencil files of a plan: Gerber, DXF, GDS (those asked for), into their temporary files."""
+    """The stencil files of a plan: Gerber, DXF, GDS (those asked for), into their temporary files;
+    `pins`: each aperture's object attribute fields in the Gerber (default: its contact id)."""
     if "gerber" in formats:
         from .writers.gerber import gerber_text
 
-        files.write("gerber", gerber_text(plan.apertures, _part_name(layout), _iso(when), __version__))
+        files.write("gerber", gerber_text(plan.apertures, _part_name(layout), _iso(when), __version__, pins=pins))
     if "dxf" in formats:
         from .writers.dxf import dxf_text
 
@@ -662,6 +664,21 @@ def _write_stencil(
             plan.transforms,
         )
         files.write_with("gds", writer)
+
+
+class Prefixed:
+    """A view of a FileSet whose keys carry a prefix: the stencil files of one of several plans in
+    one set ("first_gerber", "second_gerber", ...), written by `_write_stencil` as "gerber"."""
+
+    def __init__(self, files: FileSet, prefix: str) -> None:
+        self.files = files
+        self.prefix = prefix
+
+    def write(self, key: str, data: str | bytes) -> None:
+        self.files.write(self.prefix + key, data)
+
+    def write_with(self, key: str, writer: Any) -> None:
+        self.files.write_with(self.prefix + key, writer)
 
 
 def _write_html(files: FileSet, report: dict[str, Any], plan: Plan) -> None:

@@ -11,13 +11,13 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .errors import StencilgenError, UsageError
 from .readers import is_layout_name, layout_format, layout_stem
 from .readers.layers import check_layers, choose_layer
-from .rules import Rules
+from .rules import Rules, rules_record
 from .run import Options, plan_file
 from .writers import ensure_dir, safe_name
 from .writers.fileset import FileSet
@@ -224,7 +224,7 @@ def write_summary(outdir: str, rows: list[dict[str, Any]], rules: Rules) -> dict
         "failed": sum(r["status"] == "failed" for r in rows),
         "skipped": sum(r["status"] == "skipped" for r in rows),
         "units": {"length": "um", "time": "s"},
-        "rules": asdict(rules),
+        "rules": rules_record(rules),
         "results": rows,
     }
     paths = {"json": os.path.join(outdir, "summary.json"), "csv": os.path.join(outdir, "summary.csv")}

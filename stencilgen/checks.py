@@ -264,7 +264,7 @@ def check_apertures(
 
     # volumes (rule 6)
     d = contacts.d
-    v_lim = volume_limit(d)
+    v_lim = volume_limit(d, contacts.volume_cap)
     area = apertures.area
     vol = solder_volume(area, rules)
     vol_lo = solder_volume(area, rules, rules.transfer_efficiency_min)

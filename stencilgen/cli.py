@@ -334,6 +334,115 @@ def plan(
 
 
 @main.command()
+@click.argument("first", metavar="FIRST", type=click.Path(dir_okay=True, path_type=str))
+@layer_option
+@cell_option
+@units_option
+@click.option("--second", required=True, metavar="SECOND", help="The element carrying the layer (substrate).")
+@click.option("--second-layer", metavar="L/D|NAME", help="SECOND's pad layer (as --layer).")
+@click.option("--second-cell", metavar="NAME", help="SECOND's top cell (as --cell).")
+@click.option("--second-units", metavar="UNIT", help="SECOND's DXF drawing unit (as --units).")
+@click.option("--first-alloy", required=True, metavar="NAME", help="Alloy of the bumps on FIRST (higher-melting).")
+@click.option("--second-alloy", required=True, metavar="NAME", help="Alloy of the layer on SECOND (lower-melting).")
+@click.option(
+    "-o", "--output", "outdir", required=True, metavar="OUTDIR", help="Folder for both stencils and the report."
+)
+@click.option(
+    "--place",
+    default="auto",
+    show_default=True,
+    metavar="auto|none|DX,DY,ANGLE[,mirror]",
+    help="How FIRST lands on SECOND: found (auto), as drawn (none), or mirrored about x (if `mirror`), "
+    "turned ANGLE deg and moved DX, DY.",
+)
+@click.option("--rules", "rules_file", metavar="FILE", help="Rules file (TOML), may add [alloys.NAME].")
+@click.option(
+    "--formats",
+    default="gerber,dxf,gds,html",
+    show_default=True,
+    help="Files to write (gerber, dxf, gds, html); the JSON report is always written.",
+)
+@click.option(
+    "--creation-date",
+    metavar="ISO",
+    help="Date written into the files (default: SOURCE_DATE_EPOCH, else FIRST's mtime).",
+)
+@click.option("--strict", is_flag=True, help="Warnings fail the run too (exit 1).")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout (the summary goes to stderr).")
+@click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
+@max_option
+@handle_errors
+def pair(
+    first: str,
+    layers: tuple[str, ...],
+    cell: str | None,
+    units: str | None,
+    second: str,
+    second_layer: str | None,
+    second_cell: str | None,
+    second_units: str | None,
+    first_alloy: str,
+    second_alloy: str,
+    outdir: str,
+    place: str,
+    rules_file: str | None,
+    formats: str,
+    creation_date: str | None,
+    strict: bool,
+    as_json: bool,
+    quiet: bool,
+    max_contacts: int,
+) -> None:
+    """Two-region masses: bumps printed on FIRST's contacts, a lower-melting layer on SECOND's pads.
+
+    Finds how FIRST lands on SECOND (flipped or not, turned by 90 deg steps, moved), plans both
+    stencils, sizes the layer so that each mass stays within pi*d^3/6 of the smaller of contact and
+    pad, and checks the melting order and the joining reflow window. Writes OUTDIR/<FIRST stem>.first.*,
+    <SECOND stem>.second.* (gbr, dxf, gds) and <FIRST stem>.pair.json + .html.
+
+    Exit codes: 0 no errors; 1 rule errors (and warnings with --strict); 2 usage (e.g. an unknown
+    alloy); 3 unreadable input or rules, or fewer than half the contacts meet a pad; 4 output cannot
+    be written.
+
+    \b
+    Alloys (RULES.md; a rules file adds [alloys.NAME]): Pb95Sn5, Pb90Sn10, Au80Sn20, SAC305,
+    Sn96.5Ag3.5, Sn63Pb37, Sn42Bi58, In52Sn48.
+
+    \b
+    Examples:
+      stencilgen pair die.gds --layer 9/0 --second sub.gds --second-layer 5/0 \\
+          --first-alloy Pb95Sn5 --second-alloy Sn63Pb37 -o out/
+      stencilgen pair die.gds --layer 9/0 --second sub.dxf --second-layer PADS --first-alloy SAC305 \\
+          --second-alloy Sn42Bi58 -o out/ --place 1200um,-300um,90,mirror --strict
+    """
+    from .run import Options, pair_files, parse_formats
+
+    rules = _rules(rules_file)
+    fmts = parse_formats(formats)
+    options = Options(
+        layer=_layer(layers),
+        cell=cell,
+        units=units,
+        formats=fmts,
+        strict=strict,
+        creation_date=creation_date,
+        max_contacts=max_contacts,
+    )
+    second_options = Options(layer=second_layer, cell=second_cell, units=second_units, max_contacts=max_contacts)
+    report, outputs = pair_files(
+        first, second, outdir, rules, options, second_options, first_alloy, second_alloy, place
+    )
+    from .pairing import pair_json, pair_text
+
+    if not quiet:
+        click.echo(pair_text(report, outputs), err=True)
+    if as_json:
+        sys.stdout.buffer.write(pair_json(report))
+        sys.stdout.flush()
+    sys.exit(report["summary"]["exit_code"])
+
+
+@main.command()
 @click.option("--rules", "rules_file", metavar="FILE", help="Show this rules file merged over the defaults.")
 @handle_errors
 def rules(rules_file: str | None) -> None:

@@ -322,10 +322,16 @@ def _rule_value(name: str, value: Any) -> str:
         return "not set (default)"
     if isinstance(value, str | bool):
         return str(value)
+    if name == "alloys":  # the rules file's [alloys.NAME]
+        return ", ".join(str(a.get("name", a) if isinstance(a, dict) else a) for a in value) or "none added"
     if isinstance(value, list | tuple):
         return ", ".join(_num(v, 4) for v in value) + (" um" if name.endswith("_um") else "")
     if name == "step_keep_out":
         return f"{_num(value, 4)} step heights"
+    if name.endswith("_c"):
+        return _q(value, "C", 4)
+    if name.endswith("_g_cm3"):
+        return _q(value, "g/cm3", 4)
     if name.endswith("_um"):
         return _q(value, "um", 4)
     if name.endswith("_deg"):

@@ -97,9 +97,16 @@ class Contacts:
     d: np.ndarray  # (N,) minimum dimension: short side of the minimum rotated rectangle
     length: np.ndarray  # (N,) long side of the minimum rotated rectangle
     angle_deg: np.ndarray  # (N,) direction of the long side, [0, 180)
+    # (N,) um^3 or None: a volume limit below pi d^3/6 per contact, where the contact shares its mass
+    # with another print (two-region masses: a pad's part of pi d^3/6 of the smaller of the pair)
+    volume_cap: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.area)
+
+    def cap(self, index: np.ndarray) -> np.ndarray | None:
+        """The volume caps of the contacts at `index` (um^3), or None when there are none."""
+        return None if self.volume_cap is None else self.volume_cap[index]
 
     @property
     def ids(self) -> np.ndarray:
@@ -114,6 +121,7 @@ class Contacts:
             d=self.d[index],
             length=self.length[index],
             angle_deg=self.angle_deg[index],
+            volume_cap=self.cap(index),
         )
 
 

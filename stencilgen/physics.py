@@ -1,10 +1,13 @@
 """Every formula of RULES.md once (rules 6 and 7): the volume limit, the solder an aperture gives and its
 transfer band, the reflowed cap height, the area and aspect ratios, the thickest passing foil and the
-five-ball width. Lengths in um, areas in um^2, volumes in um^3. The planner and the checks both use these.
+five-ball width; and for two-region masses the alloys' metal volume fraction, the joining reflow window and
+a mass's limit. Lengths in um, areas in um^2, volumes in um^3, temperatures in C. The planner and the checks
+both use these.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,9 +31,11 @@ def five_ball_width(paste_type: int) -> float:
     return PASTE_TYPES[paste_type][1]
 
 
-def volume_limit(d: np.ndarray) -> np.ndarray:
-    """V_limit = pi d^3 / 6: the volume of a sphere of the contact's minimum dimension (rule 6)."""
-    return np.pi * np.asarray(d, dtype=float) ** 3 / 6.0
+def volume_limit(d: np.ndarray, cap: np.ndarray | None = None) -> np.ndarray:
+    """V_limit = pi d^3 / 6: the volume of a sphere of the contact's minimum dimension (rule 6); `cap`
+    (um^3 per contact, or None) lowers it where a contact shares its mass with another print."""
+    v = np.pi * np.asarray(d, dtype=float) ** 3 / 6.0
+    return v if cap is None else np.minimum(v, np.maximum(np.asarray(cap, dtype=float), 0.0))
 
 
 def solder_volume(
@@ -48,23 +53,23 @@ def area_for_volume(volume: np.ndarray, rules: Rules, efficiency: float) -> np.n
     return np.asarray(volume, dtype=float) / (rules.thickness_um * efficiency * rules.metal_volume_fraction)
 
 
-def target_area(d: np.ndarray, rules: Rules) -> np.ndarray:
+def target_area(d: np.ndarray, rules: Rules, cap: np.ndarray | None = None) -> np.ndarray:
     """The area the planner aims for: volume_target * V_limit at nominal transfer, never above the
     limit at the top of the band (rule 6)."""
-    v_lim = volume_limit(d)
+    v_lim = volume_limit(d, cap)
     a_target = area_for_volume(rules.volume_target * v_lim, rules, rules.transfer_efficiency)
-    return np.minimum(a_target, limit_area(d, rules))
+    return np.minimum(a_target, limit_area(d, rules, cap))
 
 
-def least_area(d: np.ndarray, rules: Rules) -> np.ndarray:
+def least_area(d: np.ndarray, rules: Rules, cap: np.ndarray | None = None) -> np.ndarray:
     """The smallest area that keeps volume_min * V_limit at the bottom of the transfer band: below it a
     contact is under_volume (rule 6)."""
-    return area_for_volume(rules.volume_min * volume_limit(d), rules, rules.transfer_efficiency_min)
+    return area_for_volume(rules.volume_min * volume_limit(d, cap), rules, rules.transfer_efficiency_min)
 
 
-def limit_area(d: np.ndarray, rules: Rules) -> np.ndarray:
+def limit_area(d: np.ndarray, rules: Rules, cap: np.ndarray | None = None) -> np.ndarray:
     """The largest area that keeps V_limit at the top of the transfer band (a hair under it)."""
-    return area_for_volume(volume_limit(d), rules, rules.transfer_efficiency_max) * (1 - 1e-9)
+    return area_for_volume(volume_limit(d, cap), rules, rules.transfer_efficiency_max) * (1 - 1e-9)
 
 
 def cap_height(volume: np.ndarray, contact_area: np.ndarray) -> np.ndarray:
@@ -95,3 +100,35 @@ def max_thickness(area: np.ndarray, perimeter: np.ndarray, width: np.ndarray, ru
     )
     by_width = width / rules.aspect_ratio_min if rules.aspect_ratio_min > 0 else np.inf
     return np.minimum(by_area, by_width)
+
+
+# ---------------------------------------------------------------------------- two-region masses
+
+
+@dataclass(frozen=True)
+class Alloy:
+    """A solder alloy of RULES.md's table (or a rules file's [alloys.NAME]): C and g/cm^3."""
+
+    name: str
+    solidus_c: float
+    liquidus_c: float
+    density_g_cm3: float
+
+
+def metal_volume_fraction(alloy: Alloy, metal_weight_fraction: float, flux_density_g_cm3: float) -> float:
+    """The paste's metal volume fraction from its metal weight fraction and the two densities:
+    (w / rho_metal) / (w / rho_metal + (1 - w) / rho_flux)."""
+    metal = metal_weight_fraction / alloy.density_g_cm3
+    flux = (1.0 - metal_weight_fraction) / flux_density_g_cm3
+    return metal / (metal + flux)
+
+
+def reflow_window(first: Alloy, second: Alloy, wetting_margin_c: float, melt_gap_c: float) -> tuple[float, float]:
+    """The joining reflow's window (C): from the second alloy's liquidus + wetting_margin_c to the
+    first alloy's solidus - melt_gap_c. Closed (empty) when the high end lies below the low one."""
+    return second.liquidus_c + wetting_margin_c, first.solidus_c - melt_gap_c
+
+
+def pair_volume_limit(d_first: np.ndarray, d_second: np.ndarray) -> np.ndarray:
+    """A two-region mass's limit: pi d^3 / 6 of the smaller of the contact's and the pad's d."""
+    return volume_limit(np.minimum(np.asarray(d_first, dtype=float), np.asarray(d_second, dtype=float)))

@@ -597,9 +597,8 @@ def _f(x: float, nd: int = 4) -> float | None:
 
 def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: dict[str, str], created: str) -> dict:
     """The machine report of `plan`: summary and one record per contact (all lengths in um)."""
-    from dataclasses import asdict
-
     from .model import KIND_NAMES, STRIP
+    from .rules import rules_record
 
     c = plan.contacts
     ap = plan.apertures
@@ -692,7 +691,7 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
             "max": _f(ratio[have].max()) if have.any() else None,
             "max_at_top_of_band": _f(ratio_hi[have].max()) if have.any() else None,
         },
-        "rules": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(rules).items()},
+        "rules": rules_record(rules),
         "outputs": outputs,
         "notes": layer_notes(layout),
         "excluded_shapes": [_note(e) for e in layout.excluded if not e.kept],

@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from .errors import InputError, StencilgenError, UsageError
-from .physics import PASTE_TYPES, five_ball_width
+from .physics import PASTE_TYPES, Alloy, five_ball_width
 from .units import parse_length
 
 
@@ -65,6 +65,14 @@ class Rules:
     # input geometry
     degenerate: str = "repair"  # self-intersecting contacts: "repair" (largest valid part) or "drop"
     max_expanded_mb: float = 2000.0  # a compressed layout (.gz) may expand to this many MB (10^6 bytes)
+    # two-region masses (stencilgen pair)
+    match_tolerance_um: float = 10.0  # a contact meets a pad when their centres are this close at the placement
+    wetting_margin_c: float = 20.0
+    melt_gap_c: float = 20.0
+    window_min_c: float = 10.0
+    metal_weight_fraction: float = 0.885
+    flux_density_g_cm3: float = 1.0
+    alloys: tuple[Alloy, ...] = ()  # a rules file's [alloys.NAME]: added to the shipped table or overriding it
 
     @property
     def five_ball_um(self) -> float:
@@ -92,6 +100,7 @@ FRACTIONS = (
     "volume_target",
     "volume_min",
     "width_ratio",
+    "metal_weight_fraction",
 )
 POSITIVE = (
     "thickness_um",
@@ -105,6 +114,9 @@ POSITIVE = (
     "metal_volume_fraction",
     "volume_target",
     "max_expanded_mb",
+    "match_tolerance_um",
+    "metal_weight_fraction",
+    "flux_density_g_cm3",
 )
 NON_NEGATIVE = (
     "web_min_um",
@@ -118,6 +130,9 @@ NON_NEGATIVE = (
     "transfer_efficiency_min",
     "spacing_tolerance",
     "step_keep_out",
+    "wetting_margin_c",
+    "melt_gap_c",
+    "window_min_c",
 )
 
 DOCS = {
@@ -155,6 +170,12 @@ DOCS = {
     "min_aperture_um": "narrowest printable aperture (largest inscribed circle); narrower is unprintable",
     "degenerate": 'self-intersecting contact shapes: "repair" (keep the largest valid part) or "drop"',
     "max_expanded_mb": "a compressed layout (.gz) may expand to at most this many MB (10^6 bytes); more is refused",
+    "match_tolerance_um": "pair: a contact meets a pad when their centres lie this close at the placement",
+    "wetting_margin_c": "pair: the joining reflow starts this far above the second alloy's liquidus",
+    "melt_gap_c": "pair: the joining reflow stays this far below the first alloy's solidus",
+    "window_min_c": "pair: a joining reflow window narrower than this is a warning",
+    "metal_weight_fraction": "pair: metal weight fraction of the paste (gives its metal volume fraction per alloy)",
+    "flux_density_g_cm3": "pair: density of the paste's flux",
 }
 
 
@@ -232,14 +253,20 @@ def _coerce(source: str, key: str, value: Any, default: Any) -> Any:
 def rules_from_mapping(data: dict[str, Any], source: str = "", base: Rules | None = None) -> Rules:
     """Rules from a TOML-like mapping; unknown keys are errors."""
     base = base or Rules()
+    alloys = data.get("alloys")
     if "rules" in data and isinstance(data["rules"], dict):
-        extra = [k for k in data if k != "rules"]
+        extra = [k for k in data if k not in ("rules", "alloys")]
         if extra:
             raise _err(source, extra[0], "unknown key (rules go at the top level or under [rules])")
         data = data["rules"]
+        alloys = data.get("alloys", alloys)
     known = {f.name: f for f in fields(Rules) if f.name not in HIDDEN}
     changes: dict[str, Any] = {}
+    if alloys is not None:
+        changes["alloys"] = _alloys(source, alloys, base.alloys)
     for key, value in data.items():
+        if key == "alloys":
+            continue
         if key not in known:
             raise _err(source, key, "unknown key; `stencilgen rules` lists the known ones")
         if key == "thickness_um" and isinstance(value, str) and value.strip().lower() == "auto":
@@ -253,6 +280,44 @@ def rules_from_mapping(data: dict[str, Any], source: str = "", base: Rules | Non
 
 #: a rules file is a few dozen lines; anything far larger is not one
 MAX_RULES_BYTES = 1 << 20
+
+
+ALLOY_KEYS = ("solidus_c", "liquidus_c", "density_g_cm3")
+
+
+def _alloys(source: str, tables: Any, base: tuple[Alloy, ...]) -> tuple[Alloy, ...]:
+    """[alloys.NAME] tables -> alloys, over those of `base` (and, key by key, over the shipped table)."""
+    from .alloys import shipped_alloys
+
+    if not isinstance(tables, dict):
+        raise _err(source, "alloys", "must be a table of tables: [alloys.NAME] with " + ", ".join(ALLOY_KEYS))
+    out = {a.name.lower(): a for a in base}
+    shipped = {k.lower(): a for k, a in shipped_alloys().items()}
+    for name, table in tables.items():
+        where = f"alloys.{name}"
+        if not isinstance(table, dict):
+            raise _err(source, where, "must be a table with " + ", ".join(ALLOY_KEYS))
+        unknown = [k for k in table if k not in ALLOY_KEYS]
+        if unknown:
+            raise _err(source, f"{where}.{unknown[0]}", "unknown key; an alloy has " + ", ".join(ALLOY_KEYS))
+        old = out.get(name.lower()) or shipped.get(name.lower())
+        values: dict[str, float] = {}
+        for key in ALLOY_KEYS:
+            if key not in table:
+                if old is None:
+                    raise _err(source, f"{where}.{key}", "missing (a new alloy needs " + ", ".join(ALLOY_KEYS) + ")")
+                values[key] = getattr(old, key)
+                continue
+            v = table[key]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise _err(source, f"{where}.{key}", f"must be a number, got {v!r}")
+            values[key] = float(v)
+        if values["density_g_cm3"] <= 0:
+            raise _err(source, f"{where}.density_g_cm3", f"must be positive, got {values['density_g_cm3']!r}")
+        if values["solidus_c"] > values["liquidus_c"]:
+            raise _err(source, f"{where}.solidus_c", "must not exceed liquidus_c")
+        out[name.lower()] = Alloy(old.name if old is not None else name, **values)
+    return tuple(sorted(out.values(), key=lambda a: a.name.lower()))
 
 
 def load_rules(path: str | os.PathLike[str] | None, base: Rules | None = None) -> Rules:
@@ -288,12 +353,17 @@ def load_rules(path: str | os.PathLike[str] | None, base: Rules | None = None) -
     return rules_from_mapping(data, path, base)
 
 
+def rules_record(rules: Rules) -> dict[str, Any]:
+    """The rules as the reports give them (JSON types: the alloys a list of tables)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(rules).items()}
+
+
 def rules_toml(rules: Rules | None = None) -> str:
     """The rules as commented TOML (what `stencilgen rules` prints)."""
     rules = rules or Rules()
     out = ['# stencilgen rules (RULES.md). Lengths in micrometres unless a unit is given, e.g. "20um".', ""]
     for f in fields(Rules):
-        if f.name in HIDDEN:
+        if f.name in HIDDEN or f.name == "alloys":
             continue
         value = getattr(rules, f.name)
         out.append(f"# {DOCS[f.name]}")
@@ -307,4 +377,8 @@ def rules_toml(rules: Rules | None = None) -> str:
             out.append(f'{f.name} = "{value}"')
         else:
             out.append(f"{f.name} = {value!r}")
-    return "\n".join(out) + "\n"
+    out += ["", "# pair: alloys besides (or over) the shipped table (`stencilgen pair --help` lists it), e.g."]
+    out += ["# [alloys.Sn99Cu1]", "# solidus_c = 227.0", "# liquidus_c = 227.0", "# density_g_cm3 = 7.3", ""]
+    for a in rules.alloys:
+        out += [f'[alloys."{a.name}"]'] + [f"{k} = {getattr(a, k)!r}" for k in ALLOY_KEYS] + [""]
+    return "\n".join(out).rstrip("\n") + "\n"

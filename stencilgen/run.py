@@ -14,7 +14,7 @@ from .model import Layout, Plan
 from .readers import read_layout
 from .rules import Rules
 
-__all__ = ["FORMATS", "Options", "Result", "check_file", "parse_formats", "plan_file"]
+__all__ = ["FORMATS", "Options", "Result", "check_file", "pair_files", "parse_formats", "plan_file"]
 
 
 @dataclass(frozen=True)
@@ -134,3 +134,40 @@ def _check_file(
     else:
         outputs, report = {}, checked._report_at({}, options.creation_date)
     return Result(layout, checked.plan, checked.checked, report, report["summary"]["exit_code"], outputs)
+
+
+def pair_files(
+    first: str,
+    second: str,
+    outdir: str,
+    rules: Rules,
+    options: Options,
+    second_options: Options,
+    first_alloy: str,
+    second_alloy: str,
+    place: str,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Plan both prints of two-region masses (FIRST's bumps, SECOND's layer) and write OUTDIR/<first
+    stem>.first.*, <second stem>.second.*, <first stem>.pair.json and .html; return the report and paths."""
+    from .alloys import find_alloy
+    from .pairing import pair
+    from .placement import parse_placement
+
+    where = parse_placement(place)  # usage errors (--place, an unknown alloy) before anything is read
+    find_alloy(first_alloy, rules, "--first-alloy")
+    find_alloy(second_alloy, rules, "--second-alloy")
+    a = _read(first, rules, options)
+    b = _read(second, rules, second_options)
+    paired = pair(
+        a,
+        b,
+        first_alloy,
+        second_alloy,
+        where,
+        rules,
+        keep_in=_keep_in(options),
+        second_keep_in=_keep_in(second_options),
+        strict=options.strict,
+    )
+    outputs, report = paired._write(outdir, options.formats, options.creation_date)
+    return report, outputs

@@ -122,8 +122,9 @@ def _size_strips(
         h1[oblique] = _far_edge(to_shapely(polys, oblique), c[oblique], axis[oblique], w[oblique], h1[oblique])
 
     d = contacts.d[idx]
-    a_want = target_area(d, rules)  # never above the limit at the top of the band
-    a_limit = limit_area(d, rules)
+    cap = contacts.cap(idx)
+    a_want = target_area(d, rules, cap)  # never above the limit at the top of the band
+    a_limit = limit_area(d, rules, cap)
     L_max = rules.tip_extension_max * p
     # room for a tip: neighbours on the same side are two pitches away along the row (measured across
     # the strip), the opposite neighbours' contacts and strip ends one pitch away at the contact edge
@@ -456,7 +457,7 @@ def _improve(
     side0 = sub.lay["side"][sub.k_ids].copy()
     best_side, best_slide = side0.copy(), sub.lay["slide"][sub.k_ids].copy()
     lo, hi = sub.slide_range()
-    enough = least_area(sub.contacts.d[sub.k_ids], rules)
+    enough = least_area(sub.contacts.d[sub.k_ids], rules, sub.contacts.cap(sub.k_ids))
     # slides first; a turned tip (a same_side warning) only where it lifts the contact to volume_min
     for flip in (False, True):
         turned = -side0 if flip else side0
@@ -536,7 +537,7 @@ def _corner_directions(
     pos[strip_idx] = np.arange(len(strip_idx))
     area = _strip_area(g, rules)
     # a corner starves where a strip ends below volume_min at the bottom of the transfer band
-    enough = least_area(contacts.d[strip_idx], rules)
+    enough = least_area(contacts.d[strip_idx], rules, contacts.cap(strip_idx))
     chosen, turns, members = [], [], []
     for k, c in enumerate(rows.corners):
         m = pos[c.members[lay["is_strip"][c.members] & lay["corner"][c.members]]]
@@ -796,7 +797,7 @@ def _assemble(
         sliver = strip_idx[g["w"] < rules.min_aperture_um - 1e-9]  # rule 11: not printed
         kind[sliver] = NONE
         why[sliver] = "unprintable"
-    target[pad_idx] = target_area(contacts.d[pad_idx], rules)
+    target[pad_idx] = target_area(contacts.d[pad_idx], rules, contacts.cap(pad_idx))
     why[pad_idx] = pads.limited_by
     other[pad_idx] = pads.other
     for j, i in enumerate(pad_idx.tolist()):

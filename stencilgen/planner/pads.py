@@ -81,7 +81,7 @@ def wanted_offsets(contacts: Contacts, idx: np.ndarray, rules: Rules) -> np.ndar
     geoms = to_shapely(contacts.polygons, idx)
     p0 = shapely.length(geoms)
     K = _turn_tangents(contacts, idx)
-    a_t = target_area(contacts.d[idx], rules)
+    a_t = target_area(contacts.d[idx], rules, contacts.cap(idx))
     # K b^2 + P b + (A - A_t) = 0, the root nearest zero
     disc = np.maximum(p0 * p0 - 4 * K * (a0 - a_t), 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -158,7 +158,7 @@ def pad_shapes(contacts: Contacts, idx: np.ndarray, offset: np.ndarray, rules: R
     nothing is left."""
     geoms = to_shapely(contacts.polygons, idx)
     grown = shapely.buffer(geoms, offset, join_style="mitre")
-    limit = limit_area(contacts.d[idx], rules)
+    limit = limit_area(contacts.d[idx], rules, contacts.cap(idx))
     area = shapely.area(grown)
     scale = np.ones(len(idx))
     for j in np.flatnonzero(area > limit).tolist():

@@ -45,7 +45,11 @@ def gerber_text(
     creation_date: str,
     version: str,
     fmt: GerberFormat = FORMAT,
+    pins: np.ndarray | None = None,
 ) -> str:
+    """The stencil as Gerber text. Each region's object attribute is `%TO.P,<part>,<contact id>*%`, or
+    `%TO.P,<part>,<pins[id]>*%` where `pins` gives each aperture its own fields (e.g. "12,M3": contact
+    12, the pin function naming mass 3)."""
     out = io.StringIO()
     w = out.write
     w("G04 solder paste stencil written by stencilgen*\n")
@@ -64,13 +68,15 @@ def gerber_text(
     ol = apertures.outlines
     refdes = _attr(part)
     keep = np.flatnonzero(apertures.kind != NONE)
-    groups = [(ids, _pieces(ol, ids, arcs, refdes, fmt)) for ids, arcs in outline_groups(ol, keep)]
+    groups = [(ids, _pieces(ol, ids, arcs, refdes, fmt, pins)) for ids, arcs in outline_groups(ol, keep)]
     w(text_table(groups))
     w("M02*\n")
     return out.getvalue()
 
 
-def _pieces(ol: Outlines, ids: np.ndarray, arcs: np.ndarray, refdes: str, fmt: GerberFormat) -> list[str | np.ndarray]:
+def _pieces(
+    ol: Outlines, ids: np.ndarray, arcs: np.ndarray, refdes: str, fmt: GerberFormat, pins: np.ndarray | None = None
+) -> list[str | np.ndarray]:
     """One region per aperture of a group (same vertex count, arcs on the same edges): the edge leaving
     every vertex is a straight G01 or a G02/G03 arc (multi-quadrant, centre offset I/J)."""
     v = len(arcs)
@@ -80,7 +86,7 @@ def _pieces(ol: Outlines, ids: np.ndarray, arcs: np.ndarray, refdes: str, fmt: G
     nxt = np.roll(np.arange(v), -1)
     pieces: list[str | np.ndarray] = [
         f"%TO.P,{refdes},",
-        formatted(ids),
+        formatted(ids) if pins is None else np.array([_pin(p) for p in pins[ids]], dtype=object),
         "*%\nG36*\nX",
         XY[:, 0, 0],
         "Y",
@@ -101,6 +107,13 @@ def _pieces(ol: Outlines, ids: np.ndarray, arcs: np.ndarray, refdes: str, fmt: G
     return pieces
 
 
-def write_gerber(path: str, apertures: Apertures, part: str, creation_date: str, version: str) -> None:
-    text = gerber_text(apertures, part, creation_date, version)
+def _pin(text: str) -> str:
+    """Attribute fields: each made safe, the commas between them kept."""
+    return ",".join(_attr(x) for x in str(text).split(","))
+
+
+def write_gerber(
+    path: str, apertures: Apertures, part: str, creation_date: str, version: str, pins: np.ndarray | None = None
+) -> None:
+    text = gerber_text(apertures, part, creation_date, version, pins=pins)
     atomic_write(path, text)
