@@ -132,8 +132,8 @@ def _interrupt_runs(tmp_path, count: int) -> None:
         assert after in (before, sets[(i + 1) % 2]), (proc.returncode, err, sorted(after))
         if proc.returncode > 0:
             assert proc.returncode == 130 and err.strip() == "Error: interrupted", err
-        elif proc.returncode < 0:  # the signal came before Python had started the command
-            assert after == before
+        # killed by the signal itself (before the command's handlers were set, or after they were given
+        # back once the set was swapped in): either set, as asserted above
 
 
 def test_interrupted_runs_leave_the_previous_set_or_the_whole_new_one(tmp_path):
