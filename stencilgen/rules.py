@@ -28,7 +28,7 @@ class Rules:
     row_tolerance_um: float = 2.0
     corner_reach: float = 3.0  # in pitches
     corner_min_angle_deg: float = 30.0
-    spacing_tolerance: float = 0.05  # a row's spacings may differ from its pitch by this fraction
+    spacing_tolerance: float = 0.1  # a row's spacings may differ from its pitch by this fraction
     max_gap_pitches: int = 2  # lines bridge spacings of up to this many pitches (missing contacts); rows one more
     row_size_ratio: float = 1.5  # a row's contacts each have d within this factor of the row's median d
     # strips
