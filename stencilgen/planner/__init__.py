@@ -491,8 +491,8 @@ HARD, WEB = -2.0, -1.0
 
 def corner_turns(corner: Any, rows: RowSet, min_deg: float) -> list[float]:
     """The turns (degrees from the bisector, in (-90, 90]) a corner's common strip direction may try,
-    keeping at least `min_deg` from each of its rows' lines (rule 5): both ends and the middle of
-    every range of allowed directions. At a 60 deg corner with min_deg 30 the bisector is the only
+    keeping at least `min_deg` from each of its rows' lines (rule 5): both ends of the range around the
+    bisector, and the middle of every other range of allowed directions. At a 60 deg corner with min_deg 30 the bisector is the only
     allowed direction between the rows, and the range around its normal (60 deg from each row) is the
     other choice."""
     u = [rows.rows[r].direction for r in corner.rows]
@@ -502,6 +502,7 @@ def corner_turns(corner: Any, rows: RowSet, min_deg: float) -> list[float]:
     d = np.stack([np.cos(ang), np.sin(ang)], axis=1)
     sep = np.min([np.degrees(np.arccos(np.clip(np.abs(d @ ui), 0, 1))) for ui in u], axis=0)
     ok = sep >= min_deg - 1e-9
+    zero = int(np.argmin(np.abs(phis)))
     if ok.all() or not ok.any():
         return [-45.0, 45.0, 90.0] if ok.all() else []
     # ranges of allowed lines on the circle of lines: start where ok turns on
@@ -513,7 +514,9 @@ def corner_turns(corner: Any, rows: RowSet, min_deg: float) -> list[float]:
         while ok[(b + 1) % n] and (b + 1) % n != a:
             b += 1
         mid = (a + b) / 2
-        for k in (a, mid, b):
+        # the range around the bisector: its two ends; any other: its middle, farthest from both rows
+        around = a <= zero <= b or (b >= n and zero <= b - n)
+        for k in (a, b) if around else (mid,):
             phi = (float(phis[0]) + 0.5 * k + 90.0) % 180.0 - 90.0  # into [-90, 90): k may run past n
             turns.add(90.0 if phi == -90.0 else round(phi, 3))
     turns.discard(0.0)
@@ -673,10 +676,13 @@ class _Neighbourhood:
         """The changing strips' areas as they stand; HARD where a hard rule stays broken at their
         smallest or the strip is too narrow to print, and WEB (graded) or HARD where only the web is."""
         area = self.area(short_only=True)
-        hard = self.room.violating(self.k_ids, None, False, inner)
-        hard |= self.g["w"][self.k] < self.rules.min_aperture_um - 1e-9  # a sliver does not print
-        web = self.room.violating(self.k_ids, None, True, inner) & ~hard
-        return np.where(hard, HARD, np.where(web, WEB if graded else HARD, area))
+        sliver = self.g["w"][self.k] < self.rules.min_aperture_um - 1e-9  # a sliver does not print
+        broken = self.room.violating(self.k_ids, None, True, inner) | sliver  # any rule, the web too
+        if not graded or not broken.any():
+            return np.where(broken, HARD, area)
+        hard = sliver.copy()
+        hard[broken] |= self.room.violating(self.k_ids[broken], None, False, inner)
+        return np.where(hard, HARD, np.where(broken, WEB, area))
 
     def settle(self, inner: Any) -> None:
         def violating(which: np.ndarray, ignore: np.ndarray | None = None, web: bool = True) -> np.ndarray:
