@@ -25,7 +25,8 @@ import numpy as np
 
 from . import __version__, forked
 from .errors import StencilgenError, UsageError
-from .model import Layout, Plan
+from .model import Layout, Outlines, Plan
+from .numeric import ranges
 from .readers import read_outline
 from .report import column, plan_report, write_report
 from .rows import find_layout_rows, layout_rows
@@ -38,8 +39,10 @@ if TYPE_CHECKING:  # the planner and the checks are imported when a plan is made
 __all__ = ["FORMATS", "CheckedStencil", "KeepIn", "PlannedStencil", "check", "inspect", "plan"]
 
 #: the files `PlannedStencil.write` can write besides the JSON report, which it always writes
-FORMATS = ("gerber", "dxf", "gds", "html")
-EXTENSIONS = {"gerber": ".gbr", "dxf": ".dxf", "gds": ".gds", "html": ".html", "json": ".json"}
+FORMATS = ("gerber", "dxf", "gds", "html", "lyrdb")
+EXTENSIONS = {"gerber": ".gbr", "dxf": ".dxf", "gds": ".gds", "html": ".html", "lyrdb": ".lyrdb", "json": ".json"}
+#: the files a check can write besides its JSON report
+CHECK_FORMATS = ("html", "lyrdb")
 
 
 @dataclass(frozen=True)
@@ -289,6 +292,52 @@ class _Judged:
     def warnings(self) -> list[dict[str, Any]]:
         return [f for f in self.findings if f["severity"] == "warning"]
 
+    def _markers(self) -> list[Any]:
+        """Each finding as a marker: its code, the aperture's shape (the contact's where it has none) and
+        its message; then the stray apertures of a check."""
+        from .geometry import outlines_to_polygons
+        from .model import NONE
+        from .writers.lyrdb import Marker
+
+        f = self.checked.findings
+        plan = self.plan
+        ids = np.unique(f.contact)
+        slot = np.searchsorted(ids, f.contact)
+        out = plan.apertures.outlines
+        counts = np.diff(out.offsets)[ids]
+        at = ranges(out.offsets[:-1][ids], counts)
+        offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        apertures = outlines_to_polygons(Outlines(out.coords[at], out.bulge[at], offsets))  # arcs as the GDS has them
+        pads = plan.contacts.polygons.take(ids)
+        has = plan.apertures.kind[ids] != NONE
+        markers = []
+        for k in range(len(f)):
+            j = int(slot[k])
+            shape = apertures.polygon(j) if has[j] else pads.polygon(j)
+            markers.append(Marker(str(f.code[k]), shape, f"contact {int(f.contact[k])}: {f.record(k)['message']}"))
+        return markers + self._extra_markers()
+
+    def _extra_markers(self) -> list[Any]:
+        return []
+
+    def _write_lyrdb(self, path: str, shown_with: str) -> None:
+        """The findings as a KLayout report database, its markers in the stencil's top cell."""
+        from .checks import CODES
+        from .writers.lyrdb import write_lyrdb
+
+        categories = {code: f"{sev}: {text}" for code, (sev, text, _unit) in CODES.items()}
+        categories["stray_aperture"] = "error: an aperture that touches no contact"
+        write_lyrdb(
+            path,
+            _part_name(self.layout),
+            categories,
+            self._markers(),
+            description=f"stencilgen findings for {os.path.basename(self.layout.path)} layer {self.layout.layer}",
+            original_file=os.path.basename(shown_with),
+            generator=f"stencilgen {__version__}",
+        )
+
     def __repr__(self) -> str:
         s = self.summary
         return (
@@ -378,6 +427,8 @@ class PlannedStencil(_Judged):
             page = forked.start(lambda: _write_html(outputs["html"], report, plan)) if "html" in outputs else None
             try:
                 _write_json(outputs["json"], report)  # while the page is written beside it
+                if "lyrdb" in outputs:
+                    self._write_lyrdb(outputs["lyrdb"], outputs.get("gds", outputs.get("gerber", "")))
             finally:
                 if page is not None:
                     page()
@@ -400,7 +451,15 @@ class CheckedStencil(_Judged):
     no contact (`stray`, errors too)."""
 
     def __init__(
-        self, layout: Layout, rules: Rules, plan: Plan, checked: Checked, stencil: str, stray: list, strict: bool
+        self,
+        layout: Layout,
+        rules: Rules,
+        plan: Plan,
+        checked: Checked,
+        stencil: str,
+        stray: list,
+        strict: bool,
+        stray_shapes: list[np.ndarray] | None = None,
     ):
         self.layout = layout
         self.rules = rules
@@ -408,6 +467,7 @@ class CheckedStencil(_Judged):
         self._checked = checked
         self.stencil = stencil
         self.stray = stray  # the apertures that touch no contact (errors), as records
+        self.stray_shapes = stray_shapes or []  # their outlines (um), in the same order
         self.strict = strict
 
     def _check(self) -> Checked:
@@ -423,21 +483,27 @@ class CheckedStencil(_Judged):
         """Every finding of the contacts, then the stray apertures (code stray_aperture, no contact)."""
         return super().findings + list(self.stray)
 
+    def _extra_markers(self) -> list[Any]:
+        from .writers.lyrdb import Marker
+
+        return [Marker(s["code"], shape, s["message"]) for s, shape in zip(self.stray, self.stray_shapes, strict=True)]
+
     def write(
         self,
         outdir: str | os.PathLike[str],
-        formats: Iterable[str] = ("html",),
+        formats: Iterable[str] = CHECK_FORMATS,
         *,
         name: str | None = None,
         creation_date: str | dt.datetime | None = None,
     ) -> dict[str, str]:
-        """Write OUTDIR/<name>.check.html (if "html" is in `formats`) and <name>.check.json, always;
-        return the paths by format. name: default the layout file's stem."""
+        """Write OUTDIR/<name>.check.html and .check.lyrdb (those in `formats`) and <name>.check.json,
+        always; return the paths by format. name: default the layout file's stem."""
         if isinstance(formats, str):
             formats = formats.split(",")
         wanted = output_formats(formats)
-        if set(wanted) - {"html"}:
-            raise UsageError(f"formats: a check writes html and json only, not {sorted(set(wanted) - {'html'})[0]!r}")
+        if set(wanted) - set(CHECK_FORMATS):
+            other = sorted(set(wanted) - set(CHECK_FORMATS))[0]
+            raise UsageError(f"formats: a check writes {', '.join(CHECK_FORMATS)} and json only, not {other!r}")
         outputs, _report = self._write(os.fspath(outdir), wanted, name, creation_date)
         return outputs
 
@@ -449,9 +515,16 @@ class CheckedStencil(_Judged):
         report = self._report_at({k: os.path.basename(v) for k, v in outputs.items()}, creation_date)
         ensure_dir(outdir)
         check_targets(list(outputs.values()))
-        if "html" in outputs:
-            _write_html(outputs["html"], report, self.plan)
-        _write_json(outputs["json"], report)
+        before = {key: _identity(target) for key, target in outputs.items()}
+        try:
+            if "html" in outputs:
+                _write_html(outputs["html"], report, self.plan)
+            if "lyrdb" in outputs:
+                self._write_lyrdb(outputs["lyrdb"], self.stencil)
+            _write_json(outputs["json"], report)
+        except BaseException:
+            _remove_written(outputs, before)
+            raise
         return outputs, report
 
 
@@ -535,7 +608,7 @@ def check(
         {"extra_aperture": matched.extra, "same_side": same_side(layout.contacts, rows, matched.apertures)},
     )
     matched_plan = Plan(layout.contacts, rows, matched.apertures, [])
-    return CheckedStencil(layout, rules, matched_plan, checked, stencil, matched.stray, strict)
+    return CheckedStencil(layout, rules, matched_plan, checked, stencil, matched.stray, strict, matched.stray_shapes)
 
 
 def inspect(layout: Layout, rules: Rules | None = None) -> dict[str, Any]:

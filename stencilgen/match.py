@@ -30,6 +30,7 @@ class Matched:
     polygons: Polygons  # aperture i as a plain polygon (empty when contact i has none)
     stray: list[dict[str, Any]]  # apertures that touch no contact
     extra: np.ndarray  # contact ids touched by more than one aperture
+    stray_shapes: list[np.ndarray]  # the outline (um) of each stray aperture
 
 
 def _narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -157,8 +158,10 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: list[Any], rules: 
     sa, pc = shapely.STRtree(pads).query(geoms, predicate="intersects") if len(geoms) else (np.zeros(0, int),) * 2
     touched = np.bincount(sa, minlength=len(geoms))
     stray = []
+    stray_shapes = []
     for k in np.flatnonzero(touched == 0).tolist():
         c = geoms[k].centroid
+        stray_shapes.append(shapely.get_coordinates(geoms[k].exterior)[:-1])
         stray.append(
             {
                 "code": "stray_aperture",
@@ -229,4 +232,4 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: list[Any], rules: 
     coords = ring_pts  # in the order of the contacts served
     outlines = Outlines(coords, np.zeros(len(coords)), offsets)
     apertures = Apertures(outlines, kind, area, perimeter, width, axis, side, ext, np.zeros(n), oblique)
-    return Matched(apertures, Polygons(coords, offsets), stray, extra)
+    return Matched(apertures, Polygons(coords, offsets), stray, extra, stray_shapes)

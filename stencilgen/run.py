@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .api import FORMATS, KeepIn, check, output_formats, plan
+from .api import CHECK_FORMATS, FORMATS, KeepIn, check, output_formats, plan
 from .checks import Checked
 from .errors import UsageError
 from .model import Layout, Plan
@@ -84,7 +84,7 @@ def check_file(
     path: str, stencil: str, outdir: str | None, rules: Rules, options: Options, stencil_layer: str | None = None
 ) -> Result:
     """Run every check of RULES.md on an existing stencil (Gerber, DXF or GDS) against a layout; with
-    OUTDIR, also write OUTDIR/<stem>.check.html and .json."""
+    OUTDIR, also write OUTDIR/<stem>.check.html, .lyrdb and .json."""
     layout = _read(path, rules, options)
     checked = check(
         layout,
@@ -96,7 +96,7 @@ def check_file(
         strict=options.strict,
     )
     if outdir:
-        outputs, report = checked._write(outdir, ("html",), None, options.creation_date)
+        outputs, report = checked._write(outdir, CHECK_FORMATS, None, options.creation_date)
     else:
         outputs, report = {}, checked._report_at({}, options.creation_date)
     return Result(layout, checked.plan, checked.checked, report, report["summary"]["exit_code"], outputs)
