@@ -1,78 +1,61 @@
 """Existing stencils: the apertures of a Gerber (regions, flashes of standard and macro apertures,
-strokes; through gerbonara), a DXF (closed outlines) or a GDS (polygons), as shapely polygons in um.
+strokes, clear polarity, step and repeat), a DXF (closed outlines) or a GDS/OASIS (polygons), read by
+KLayout in C++ and handed over as ragged numpy polygons in um, without a Python object per aperture.
 
-Dark shapes are united and clear ones (LPC) cut out; every connected piece is one aperture."""
+KLayout flattens the file's shapes on the stencil layer (a Gerber's clear shapes cut out of the dark
+ones, %SR% expanded; DXF blocks and GDS references placed) and writes them to a temporary GDSII
+stream, which `gdsii.read_stream` reads with numpy. Apertures that overlap or abut are united: every
+connected piece is one aperture."""
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 import os
-import warnings
+import re
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, UsageError, input_error
+from ..errors import UsageError, input_error
 from ..model import Polygons
-from ..numeric import ranges
 
 GERBER_EXTENSIONS = (".gbr", ".ger", ".gtp", ".gbp", ".pho", ".art", ".gbx")
 
-#: chord error for arcs of a stencil being checked, um
+#: points per full circle for a Gerber's and a DXF's arcs (a 40 um tip: chords within 0.003 um)
+CIRCLE_POINTS = 128
+#: KLayout cuts the arcs of a Gerber region into chords of 360/32 deg whatever the radius; chords
+#: turning by no more than this (deg), alike in length and turn, are read back as their arc
+KLAYOUT_ARC_STEP_DEG = 360.0 / 32
+#: the arcs found again are cut into chords this close to the arc, um
 ARC_ERROR_UM = 0.005
+#: KLayout's database unit for the stencil, um (Gerber and DXF; a GDS keeps its own)
+DBU_UM = 0.001
+#: the DXF header is read this far for $INSUNITS
+DXF_HEADER_BYTES = 1 << 20
+
+_PROJECT = """<?xml version="1.0" encoding="utf-8"?>
+<pcb-project>
+ <free-layer-mapping>true</free-layer-mapping>
+ <layout-layers><layout-layer>1/0</layout-layer></layout-layers>
+ <free-files><free-file><filename>{name}</filename><layout-layers><index>0</index></layout-layers></free-file></free-files>
+ <num-circle-points>{points}</num-circle-points>
+ <dbu>{dbu}</dbu>
+ <merge-flag>false</merge-flag>
+</pcb-project>
+"""
 
 
-def _outlines(polys: list[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """The outlines of gerbonara ArcPolys with their arcs as chords (ARC_ERROR_UM at most), in mm:
-    the points of all of them and the outline each point belongs to. Every arc is cut at once."""
-    p1: list[tuple[float, float]] = []
-    p2: list[tuple[float, float]] = []
-    centre: list[tuple[float, float]] = []
-    turn: list[float] = []  # 1 clockwise, 0 counter-clockwise, nan a straight segment
-    owner: list[int] = []
-    for i, poly in enumerate(polys):
-        for a, b, (clockwise, c) in poly.segments:
-            p1.append(a)
-            p2.append(b)
-            centre.append(c if clockwise is not None else (0.0, 0.0))
-            turn.append(float(clockwise) if clockwise is not None else np.nan)
-            owner.append(i)
-    if not p1:
-        return np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
-    P1, P2, C = np.array(p1, dtype=float), np.array(p2, dtype=float), np.array(centre, dtype=float)
-    cw = np.array(turn)
-    arc = ~np.isnan(cw)
-    r = np.hypot(P1[:, 0] - C[:, 0], P1[:, 1] - C[:, 1])
-    a1 = np.arctan2(P1[:, 1] - C[:, 1], P1[:, 0] - C[:, 0])
-    a2 = np.arctan2(P2[:, 1] - C[:, 1], P2[:, 0] - C[:, 0])
-    sweep = (a2 - a1) % (2 * np.pi)
-    sweep = np.where(cw == 1.0, sweep - 2 * np.pi, sweep)
-    full = np.abs(sweep) < 1e-12  # a full circle (start == end)
-    sweep = np.where(full, np.where(cw == 1.0, -2 * np.pi, 2 * np.pi), sweep)
-    tol = ARC_ERROR_UM / 1000.0
-    with np.errstate(invalid="ignore"):
-        step = np.where(r > tol, 2 * np.arccos(np.maximum(-1.0, 1 - tol / np.where(r > 0, r, 1.0))), np.pi / 2)
-    # each segment: its first point, then (an arc) the inner points of its m pieces
-    m = np.where(arc, np.maximum(2, np.ceil(np.abs(sweep) / np.maximum(step, 1e-3))), 1).astype(np.int64)
-    start = np.cumsum(m) - m
-    out = np.empty((int(m.sum()), 2))
-    out[start] = P1
-    inner = np.flatnonzero(m > 1)
-    cnt = m[inner] - 1
-    which = np.repeat(inner, cnt)
-    k = ranges(np.ones(len(cnt)), cnt)
-    phi = a1[which] + sweep[which] * k / m[which]
-    at = start[which] + k
-    out[at, 0] = C[which, 0] + r[which] * np.cos(phi)
-    out[at, 1] = C[which, 1] + r[which] * np.sin(phi)
-    return out, np.repeat(np.array(owner), m)
+@contextlib.contextmanager
+def _scratch() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="stencilgen-") as folder:
+        yield folder
 
 
-def _gerber(path: str) -> list[Any]:
-    import shapely
-
-    from ..geometry import union_parts
-
+def _gerber_sniff(path: str) -> None:
+    """KLayout reads a cut-short Gerber without a word: the file must start with a format statement
+    and end with M02."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(1 << 16)
@@ -85,74 +68,278 @@ def _gerber(path: str) -> list[Any]:
     if not tail.rstrip(b" \t\r\n\x00").endswith(b"M02*"):  # the end of file command (Gerber spec 4.13)
         raise input_error(path, "the Gerber file is cut short: it does not end with M02*")
 
-    try:
-        import gerbonara
-        from gerbonara.utils import MM
-    except ImportError:  # pragma: no cover - a dependency
-        raise input_error(path, "reading Gerber needs gerbonara (pip install gerbonara)") from None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            g = gerbonara.GerberFile.open(path)
-            dark: list[Any] = []
-            clear: list[Any] = []
-            prims = (prim for obj in g.objects for prim in obj.to_primitives(MM))
-            while batch := list(itertools.islice(prims, 8192)):  # a few thousand outlines at a time
-                pts, owner = _outlines([prim.to_arc_poly() for prim in batch])
-                pts *= 1000.0  # mm -> um
-                counts = np.bincount(owner, minlength=len(batch))
-                good = np.flatnonzero(counts >= 3)
-                keep = counts[owner] >= 3
-                rings = shapely.linearrings(pts[keep], indices=np.searchsorted(good, owner[keep]))
-                shapes = shapely.make_valid(shapely.polygons(rings))
-                is_dark = np.array([batch[i].polarity_dark for i in good.tolist()], dtype=bool)
-                dark += list(shapes[is_dark])
-                clear += list(shapes[~is_dark])
-    except Exception as exc:  # gerbonara's many ways of saying "this is not a Gerber I can read"
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise input_error(path, f"not a readable Gerber file ({reason})") from None
-    if not dark:
-        raise input_error(path, "no apertures (no dark regions or flashes) in the Gerber file")
-    if clear:  # clear (negative) shapes cut the dark ones: one union of each, then the difference
-        union = shapely.difference(shapely.union_all(dark), shapely.union_all(clear))
-        return [p for p in shapely.get_parts(union) if p.geom_type == "Polygon" and p.area > 0]
-    return union_parts(np.array(dark, dtype=object))
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return re.sub(r"\s+in Layout\.read$", "", text)
 
 
-def read_stencil(path: str | os.PathLike[str], layer: str | None = None, units: str | None = None) -> list[Any]:
-    """The apertures of an existing stencil file as shapely polygons (um), one per connected piece."""
+def _dxf_unit_um(path: str, units: str | None) -> float:
+    """Micrometres per DXF drawing unit: --units, else the header's $INSUNITS."""
+    from ..units import um_per_unit
+
+    if units is not None:
+        return um_per_unit(units)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(DXF_HEADER_BYTES).decode("latin-1")
+    except OSError as exc:
+        raise input_error(path, f"cannot be read ({exc.strerror})") from None
+    lines = [x.strip() for x in head.split("ENDSEC", 1)[0].splitlines()]
+    code = 0
+    for k in range(len(lines) - 2):
+        if lines[k] == "$INSUNITS" and lines[k + 1] == "70":
+            with contextlib.suppress(ValueError):
+                code = int(lines[k + 2])
+            break
+    if code == 0:
+        raise input_error(path, "$INSUNITS is 0 (unitless); pass --units um|mm")
+    from ezdxf import units as dxfunits
+
+    try:
+        return float(dxfunits.conversion_factor(dxfunits.InsertUnits(code), dxfunits.InsertUnits.Microns))
+    except Exception:
+        raise input_error(path, f"$INSUNITS is {code}, not a unit stencilgen knows; pass --units") from None
+
+
+def _load(path: str, fmt: str, units: str | None, folder: str) -> Any:
+    """The file read by KLayout (a Gerber through a small project file in `folder`)."""
+    import klayout.db as kdb
+
+    layout = kdb.Layout()
+    options = kdb.LoadLayoutOptions()
+    what = {"gerber": "Gerber", "dxf": "DXF", "gds": "GDSII", "oasis": "OASIS"}[fmt]
+    try:
+        if fmt == "gerber":
+            project = os.path.join(folder, "stencil.gbrx")
+            name = os.path.relpath(os.path.abspath(path), folder)
+            with open(project, "w", encoding="utf-8") as fh:
+                fh.write(_PROJECT.format(name=_xml(name), points=CIRCLE_POINTS, dbu=DBU_UM))
+            layout.read(project, options)
+        elif fmt == "dxf":
+            options.dxf_unit = _dxf_unit_um(path, units)
+            options.dxf_dbu = DBU_UM
+            options.dxf_polyline_mode = 2  # closed polylines are polygons, open ones are left out
+            options.dxf_circle_points = CIRCLE_POINTS
+            options.dxf_keep_other_cells = False
+            layout.read(path, options)
+        else:
+            layout.read(path, options)
+    except RuntimeError as exc:
+        raise input_error(path, f"not a readable {what} file ({_reason(exc)})") from None
+    return layout
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _layers(layout: Any, top: Any) -> dict[str, int]:
+    """Every layer with shapes under the top cell, with their count, by name (DXF) or L/D."""
+    out = {}
+    for li in layout.layer_indexes():
+        info = layout.get_info(li)
+        count = _count(top, li)
+        if count:
+            out[info.name or f"{info.layer}/{info.datatype}"] = count
+    return out
+
+
+def _count(top: Any, li: int) -> int:
+    import klayout.db as kdb
+
+    return int(kdb.Region(top.begin_shapes_rec(li)).count())
+
+
+def _pick_layer(path: str, fmt: str, layout: Any, top: Any, layer: str | None) -> int:
+    present = _layers(layout, top)
+    listed = ", ".join(f"{k} ({v})" for k, v in sorted(present.items())) or "none"
+    if fmt == "dxf":
+        if layer is None:
+            if "STENCIL" in present:
+                layer = "STENCIL"
+            elif len(present) == 1:
+                layer = next(iter(present))
+            else:
+                raise UsageError(f"{path}: choose the stencil layer with --stencil-layer; layers present: {listed}")
+        for li in layout.layer_indexes():
+            if layout.get_info(li).name == layer and layer in present:
+                return int(li)
+        raise input_error(path, f"no closed outlines on layer {layer!r}; layers present: {listed}")
+    if fmt == "gerber":
+        li = layout.find_layer(1, 0)
+    else:
+        from .gds import parse_gds_layer
+
+        want = parse_gds_layer(layer or "1/0", path)
+        li = layout.find_layer(*want)
+        layer = f"{want[0]}/{want[1]}"
+    if li is None or _count(top, li) == 0:
+        if fmt == "gerber":
+            raise input_error(path, "no apertures (no dark regions or flashes) in the Gerber file")
+        raise input_error(path, f"no shapes on layer {layer}; layers present: {listed}")
+    return int(li)
+
+
+def _top(path: str, layout: Any) -> Any:
+    tops = layout.top_cells()
+    if len(tops) == 1:
+        return tops[0]
+    if not tops:
+        raise input_error(path, "the file holds no cells")
+    names = ", ".join(sorted(c.name for c in tops))
+    raise input_error(path, f"{len(tops)} top cells ({names}); a stencil has one")
+
+
+def _flat_polygons(layout: Any, top: Any, li: int, folder: str) -> Polygons:
+    """The shapes under the top cell on one layer, flattened, as ragged polygons in um: KLayout writes
+    them as one flat GDSII cell, read back with numpy (gdstk where the stream reader declines)."""
+    import klayout.db as kdb
+
+    region = kdb.Region(top.begin_shapes_rec(li))
+    flat = kdb.Layout()
+    flat.dbu = layout.dbu
+    flat.create_cell("APERTURES").shapes(flat.layer(1, 0)).insert(region)
+    stream = os.path.join(folder, "flat.gds")
+    flat.write(stream)
+    from .gdsii import Unsupported, read_stream
+
+    try:
+        s = read_stream(stream, 1e-6)
+        return s.polygons(s.cells[0], (1, 0))
+    except Unsupported:  # a coordinate that looks like a record header: gdstk reads it
+        import gdstk
+
+        cell: Any = gdstk.read_gds(stream, unit=1e-6).cells[0]
+        return Polygons.from_list([np.asarray(p.points) for p in cell.polygons])
+
+
+def round_arcs(polys: Polygons, max_step_deg: float = KLAYOUT_ARC_STEP_DEG, error_um: float = ARC_ERROR_UM) -> Polygons:
+    """Arcs cut into coarse chords found again and cut finer: an edge that turns from a neighbour of the
+    same length by the same small angle (0 < turn <= max_step_deg) as that neighbour turns from its
+    own, is a chord of the circle through them; it is cut into chords within `error_um` of that
+    circle. Its end points stay, so the outline still passes through every vertex read."""
+    from ..numeric import ranges
+
+    c = polys.coords
+    m = len(c)
+    if m < 4:
+        return polys
+    counts = polys.counts
+    first = np.repeat(polys.offsets[:-1], counts)
+    k = np.arange(m) - first
+    n_of = np.repeat(counts, counts)
+    nxt = first + (k + 1) % n_of
+    prv = first + (k - 1) % n_of
+    e = c[nxt] - c  # edge i: from vertex i to the next
+    length = np.hypot(e[:, 0], e[:, 1])
+    # turn at vertex i: from edge prv(i) to edge i
+    ep = e[prv]
+    turn = np.arctan2(ep[:, 0] * e[:, 1] - ep[:, 1] * e[:, 0], np.einsum("ij,ij->i", ep, e))
+    small = (np.abs(turn) > 1e-6) & (np.abs(turn) <= np.radians(max_step_deg) + 1e-3)
+    tol = 1e-3 * length + 0.004  # vertices on a 1 nm grid
+
+    def alike(a: np.ndarray, b: np.ndarray, ta: np.ndarray, tb: np.ndarray) -> np.ndarray:
+        """edges a and b (b follows a, turning by tb at its start; a turning by ta at its start)."""
+        return (
+            small[b]
+            & small[a]
+            & (np.abs(length[a] - length[b]) <= tol[a])
+            & (np.sign(ta) == np.sign(tb))
+            & (np.abs(ta - tb) <= 2e-3 + 0.004 / np.maximum(length[a], 1e-9))
+        )
+
+    idx = np.arange(m)
+    # the edge before (its own turn at its start) and the edge after are chords of the same arc
+    with_prev = alike(prv, idx, turn[prv], turn)
+    with_next = alike(idx, nxt, turn, turn[nxt])
+    arc = with_prev | with_next
+    if not arc.any():
+        return polys
+    # the central angle of a chord equals the turn between neighbouring chords of its arc
+    phi = np.where(with_prev, turn, turn[nxt])
+    r = length / np.maximum(2 * np.abs(np.sin(phi / 2)), 1e-12)
+    step = 2 * np.arccos(np.clip(1 - error_um / np.maximum(r, error_um), -1.0, 1.0))
+    pieces = np.where(arc, np.ceil(np.abs(phi) / np.maximum(step, 1e-6)), 1).astype(np.int64)
+    pieces = np.maximum(pieces, 1)
+    start = np.cumsum(pieces) - pieces
+    out = np.empty((int(pieces.sum()), 2))
+    out[start] = c
+    inner = np.flatnonzero(pieces > 1)
+    if len(inner):
+        cnt = pieces[inner] - 1
+        which = np.repeat(inner, cnt)
+        j = ranges(np.ones(len(cnt)), cnt)
+        # the circle's centre: left of the edge for a left turn, right for a right turn
+        mid = (c[which] + c[nxt[which]]) / 2
+        u = e[which] / length[which, None]
+        left = np.column_stack([-u[:, 1], u[:, 0]])
+        half = length[which] / 2
+        depth = np.sqrt(np.maximum(r[which] ** 2 - half**2, 0.0))
+        centre = mid + left * (np.sign(phi[which]) * depth)[:, None]
+        a0 = np.arctan2(c[which, 1] - centre[:, 1], c[which, 0] - centre[:, 0])
+        ang = a0 + phi[which] * j / pieces[which]
+        out[start[which] + j] = centre + r[which, None] * np.column_stack([np.cos(ang), np.sin(ang)])
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(np.add.reduceat(pieces, polys.offsets[:-1]) if len(counts) else counts, out=offsets[1:])
+    return Polygons(out, offsets)
+
+
+def united(polys: Polygons) -> Polygons:
+    """Apertures that overlap or abut united into one (a stencil's apertures rarely do: the others are
+    kept as they are, without GEOS)."""
     import shapely
 
-    from ..geometry import to_shapely, transform_polygons, union_parts
+    from ..geometry import bboxes, to_shapely
+    from ..pairs import box_pairs, components
 
+    n = len(polys)
+    if n < 2:
+        return polys
+    box = np.asarray(bboxes(polys), dtype=float)
+    ia, jb = box_pairs(box, box, 0.0, same=True)
+    if not len(ia):
+        return polys
+    shapes = shapely.make_valid(to_shapely(polys, np.unique(np.concatenate([ia, jb]))))
+    where = np.full(n, -1, dtype=np.int64)
+    where[np.unique(np.concatenate([ia, jb]))] = np.arange(len(shapes))
+    meet = shapely.intersects(shapes[where[ia]], shapes[where[jb]])
+    if not meet.any():
+        return polys
+    label = components(n, np.column_stack([ia[meet], jb[meet]]))
+    joined = np.flatnonzero(np.bincount(label, minlength=n)[label] > 1)
+    keep = np.setdiff1d(np.arange(n), joined)
+    pieces = [polys.take(keep)]
+    for root in np.unique(label[joined]).tolist():
+        group = joined[label[joined] == root]
+        merged = shapely.union_all(shapes[where[group]])
+        for part in shapely.get_parts(merged):
+            if part.geom_type == "Polygon" and part.area > 0:
+                pieces.append(Polygons.from_list([shapely.get_coordinates(part.exterior)[:-1]]))
+    return Polygons.concat(pieces)
+
+
+def read_stencil(path: str | os.PathLike[str], layer: str | None = None, units: str | None = None) -> Polygons:
+    """The apertures of an existing stencil file as ragged polygons (um), one per connected piece."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise input_error(path, "no such file")
     ext = os.path.splitext(path)[1].lower()
-    if ext in GERBER_EXTENSIONS:
-        return _gerber(path)
-    from . import DEFAULT_MAX_CONTACTS, FORMATS
+    from . import FORMATS
 
-    if ext not in FORMATS:
+    if ext in GERBER_EXTENSIONS:
+        fmt = "gerber"
+        _gerber_sniff(path)
+    elif ext in FORMATS:
+        fmt = FORMATS[ext]
+    else:
         known = ", ".join(sorted({*GERBER_EXTENSIONS, *FORMATS}))
         raise input_error(path, f"unknown stencil extension {ext or '(none)'!r}; stencilgen reads {known}")
-    fmt = FORMATS[ext]
-    if fmt == "dxf":
-        from .dxf import read_dxf
-
-        if layer is not None:
-            raw = read_dxf(path, layer, units, DEFAULT_MAX_CONTACTS)
-        else:  # STENCIL (as plan writes it), else the drawing's only layer
-            try:
-                raw = read_dxf(path, "STENCIL", units, DEFAULT_MAX_CONTACTS)
-            except InputError:
-                try:
-                    raw = read_dxf(path, None, units, DEFAULT_MAX_CONTACTS)
-                except UsageError as exc:
-                    raise UsageError(str(exc).replace("--layer", "--stencil-layer")) from None
-    else:
-        from .gds import read_gds
-
-        raw = read_gds(path, fmt, layer or "1/0", None, DEFAULT_MAX_CONTACTS, False)
-    flat = Polygons.concat([transform_polygons(p.polygons, p.transforms, raw.grid_um, p.on_grid) for p in raw.parts])
-    return union_parts(shapely.make_valid(to_shapely(flat)))
+    with _scratch() as folder:
+        layout = _load(path, fmt, units, folder)
+        top = _top(path, layout)
+        li = _pick_layer(path, fmt, layout, top, layer)
+        polys = _flat_polygons(layout, top, li, folder)
+    if fmt == "gerber":
+        polys = round_arcs(polys)
+    return united(polys)
