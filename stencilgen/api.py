@@ -25,7 +25,7 @@ import numpy as np
 
 from . import __version__, forked
 from .errors import StencilgenError, UsageError
-from .model import Layout, Outlines, Plan
+from .model import Layout, Outlines, Plan, Polygons
 from .numeric import ranges
 from .readers import read_outline
 from .report import column, plan_report, write_report
@@ -588,16 +588,22 @@ def check(
     stencil_layer: the stencil's layer (default 1/0 for GDS, STENCIL for DXF); stencil_units: a DXF
     stencil's drawing unit when $INSUNITS is missing; rules, keep_in, strict: as for `plan`."""
     from .checks import check_apertures, row_directions, same_side
-    from .match import match_apertures
+    from .match import match_apertures, pair_apertures
     from .readers.stencil import read_stencil
 
     rules = _rules(rules)
     _same_reading(layout, rules)
     stencil = os.fspath(stencil)
-    rows = find_layout_rows(layout.contacts, layout.instances, rules)
+    rows, element_rows = layout_rows(layout.contacts, layout.instances, rules)
     shapes = read_stencil(stencil, stencil_layer, stencil_units)
-    matched = match_apertures(layout.contacts, rows, shapes, rules)
+    paired = pair_apertures(layout.contacts, shapes)
     outline = _keep_in(layout, keep_in, rules.edge_margin_um)
+    if element_rows is not None:
+        once = _check_once_per_element(layout, rows, element_rows, paired, rules, outline)
+        if once is not None:
+            plan, checked = once
+            return CheckedStencil(layout, rules, plan, checked, stencil, [], strict)
+    matched = match_apertures(layout.contacts, rows, shapes, rules, paired)
     checked = check_apertures(
         layout.contacts,
         matched.apertures,
@@ -609,6 +615,101 @@ def check(
     )
     matched_plan = Plan(layout.contacts, rows, matched.apertures, [])
     return CheckedStencil(layout, rules, matched_plan, checked, stencil, matched.stray, strict, matched.stray_shapes)
+
+
+def _check_once_per_element(
+    layout: Layout, rows: Any, element_rows: Any, paired: Any, rules: Rules, outline: Any
+) -> tuple[Plan, Checked] | None:
+    """A wafer's stencil checked once per die and repeated, when every die has the same apertures
+    (up to its placement's shift, on the database grid), no aperture is stray or shared, no aperture of
+    one placement comes within reach of another's and none leaves the keep-in; else None (the whole
+    stencil is checked at once). The figures are those of the whole check."""
+    from .checks import check_apertures, place_checked, row_directions, same_side
+    from .geometry import placements_disjoint
+    from .match import match_apertures
+    from .model import REPORT_REACH, Apertures
+
+    inst = layout.instances
+    assert inst is not None
+    T = inst.transforms
+    if not np.allclose(T[:, :, :2], np.eye(2)[None]) or len(paired.stray) or (paired.per > 1).any():
+        return None
+    P, n = inst.index.shape
+    per = paired.per[inst.index]  # (P, n)
+    if not (per == per[:1]).all():
+        return None
+    # each contact's aperture, in the placements' element order
+    aperture = np.full(len(layout.contacts), -1, dtype=np.int64)
+    aperture[paired.pc] = paired.sa
+    mine = paired.shapes.take(np.maximum(aperture[inst.index.ravel()], 0))
+    counts = np.where(per.ravel() > 0, mine.counts, 0).reshape(P, n)
+    if not (counts == counts[:1]).all():
+        return None
+    shift = T[:, :, 2]
+    have = per.ravel() > 0
+    used = mine.take(np.flatnonzero(have))
+    k = int(used.counts[: int(have[:n].sum())].sum())  # vertices of one placement
+    coords = used.coords.reshape(P, k, 2) - shift[:, None, :] if k else np.zeros((P, 0, 2))
+    tol = 2 * max(layout.grid_um, 1e-3)
+    if k and np.abs(coords - coords[:1]).max() > tol:
+        return None
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts[0], out=offsets[1:])
+    element_shapes = Polygons(coords[0], offsets).take(np.flatnonzero(counts[0] > 0))
+    element = inst.element
+    reach = REPORT_REACH * max(rules.web_min_um, rules.clearance_um) / 2 + 1.0
+    pts = np.vstack([element_shapes.coords, element.polygons.coords])
+    if not placements_disjoint(element, T, reach, (*pts.min(axis=0), *pts.max(axis=0))):
+        return None
+    if outline is not None and not _points_inside(paired.shapes.coords, outline, rules):
+        return None  # keep-in findings: checked on the whole stencil
+    matched = match_apertures(element, element_rows, element_shapes, rules)
+    checked = check_apertures(
+        element,
+        matched.apertures,
+        rules,
+        None,
+        matched.polygons,
+        row_directions(element_rows, n),
+        {"same_side": same_side(element, element_rows, matched.apertures)},
+    )
+    # the element's apertures in every placement, in global contact order
+    a = matched.apertures
+    src = np.empty(P * n, dtype=np.int64)
+    src[inst.index.ravel()] = np.tile(np.arange(n), P)
+    shift_of = np.empty((P * n, 2))
+    shift_of[inst.index.ravel()] = np.repeat(shift, n, axis=0)
+    polys = a.outlines
+    placed = Polygons(polys.coords, polys.offsets).take(src)
+    placed = Polygons(placed.coords + np.repeat(shift_of, placed.counts, axis=0), placed.offsets)
+    outlines = Outlines(placed.coords, np.zeros(len(placed.coords)), placed.offsets)
+    apertures = Apertures(
+        outlines,
+        a.kind[src],
+        a.area[src],
+        a.perimeter[src],
+        a.width[src],
+        a.axis[src],
+        a.side[src],
+        a.extension[src],
+        a.tip_d[src],
+        a.corner[src],
+    )
+    return Plan(layout.contacts, rows, apertures, []), place_checked(checked, inst.index)
+
+
+def _points_inside(coords: np.ndarray, outline: Any, rules: Rules) -> bool:
+    """Every point lies inside the keep-in less edge_margin_um."""
+    import shapely
+
+    if not len(coords):
+        return True
+    inner = shapely.buffer(outline, -rules.edge_margin_um)
+    x0, y0, x1, y1 = inner.bounds
+    if shapely.equals(inner, shapely.box(x0, y0, x1, y1)):
+        c = coords
+        return bool(((c[:, 0] >= x0) & (c[:, 0] <= x1) & (c[:, 1] >= y0) & (c[:, 1] <= y1)).all())
+    return bool(shapely.contains(inner, shapely.multipoints(coords)))
 
 
 def inspect(layout: Layout, rules: Rules | None = None) -> dict[str, Any]:

@@ -178,18 +178,50 @@ def _counter_clockwise(polys: Polygons) -> tuple[Polygons, np.ndarray, np.ndarra
     return polys, np.abs(signed), perimeter
 
 
-def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: Rules) -> Matched:
-    n = len(contacts)
-    pads = to_shapely(contacts.polygons)
+@dataclass(frozen=True)
+class Paired:
+    """The apertures of a stencil and the contacts each touches."""
+
+    shapes: Polygons  # every aperture read
+    geoms: np.ndarray  # the same as shapely polygons
+    sa: np.ndarray  # (aperture, contact) pairs that touch, by contact then aperture
+    pc: np.ndarray
+    per: np.ndarray  # (n,) how many apertures touch each contact
+    stray: np.ndarray  # the apertures that touch no contact
+
+    @property
+    def served(self) -> np.ndarray:
+        return np.flatnonzero(self.per > 0).astype(np.int64)
+
+    @property
+    def first(self) -> np.ndarray:
+        """For each served contact, where its pairs start."""
+        return np.searchsorted(self.pc, self.served)
+
+
+def pair_apertures(contacts: Contacts, shapes: Polygons) -> Paired:
+    """Which apertures touch which contacts (GEOS's tree, in bulk)."""
     geoms = to_shapely(shapes) if len(shapes) else np.zeros(0, dtype=object)
     if len(geoms):
-        sa, pc = shapely.STRtree(pads).query(geoms, predicate="intersects")
+        sa, pc = shapely.STRtree(to_shapely(contacts.polygons)).query(geoms, predicate="intersects")
     else:
         sa, pc = np.zeros(0, np.int64), np.zeros(0, np.int64)
-    touched = np.bincount(sa, minlength=len(geoms))
+    order = np.lexsort((sa, pc))
+    sa, pc = sa[order].astype(np.int64), pc[order].astype(np.int64)
+    per = np.bincount(pc, minlength=len(contacts))
+    stray = np.flatnonzero(np.bincount(sa, minlength=len(geoms)) == 0)
+    return Paired(shapes, geoms, sa, pc, per, stray)
+
+
+def match_apertures(
+    contacts: Contacts, rows: RowSet, shapes: Polygons, rules: Rules, paired: Paired | None = None
+) -> Matched:
+    n = len(contacts)
+    paired = paired or pair_apertures(contacts, shapes)
+    geoms, sa, per = paired.geoms, paired.sa, paired.per
     stray = []
     stray_shapes = []
-    for k in np.flatnonzero(touched == 0).tolist():
+    for k in paired.stray.tolist():
         c = geoms[k].centroid
         stray_shapes.append(shapes.polygon(k))
         stray.append(
@@ -201,13 +233,8 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
                 "message": f"an aperture at ({c.x:.2f}, {c.y:.2f}) um touches no contact",
             }
         )
-    # the apertures of each contact, by contact then aperture
-    order = np.lexsort((sa, pc))
-    sa, pc = sa[order], pc[order]
-    per = np.bincount(pc, minlength=n)
     extra = np.flatnonzero(per > 1).astype(np.int64)
-    served = np.flatnonzero(per > 0).astype(np.int64)
-    first = np.searchsorted(pc, served)
+    served, first = paired.served, paired.first
     fine = np.zeros(n, dtype=bool)
     normal = np.zeros((n, 2))
     for r in rows.rows:

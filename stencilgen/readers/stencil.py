@@ -28,8 +28,9 @@ CIRCLE_POINTS = 128
 #: KLayout cuts the arcs of a Gerber region into chords of 360/32 deg whatever the radius; chords
 #: turning by no more than this (deg), alike in length and turn, are read back as their arc
 KLAYOUT_ARC_STEP_DEG = 360.0 / 32
-#: the arcs found again are cut into chords this close to the arc, um
-ARC_ERROR_UM = 0.005
+#: the arcs found again are cut into chords this close to the arc, um (a 40 um tip: chords of 5 deg,
+#: finer than the 48 chords per arc of a GDS written by plan)
+ARC_ERROR_UM = 0.02
 #: KLayout's database unit for the stencil, um (Gerber and DXF; a GDS keeps its own)
 DBU_UM = 0.001
 #: the DXF header is read this far for $INSUNITS
@@ -267,19 +268,24 @@ def round_arcs(polys: Polygons, max_step_deg: float = KLAYOUT_ARC_STEP_DEG, erro
     out[start] = c
     inner = np.flatnonzero(pieces > 1)
     if len(inner):
+        # per chord: the circle's centre (left of the edge for a left turn, right for a right turn)
+        # and the angle of its first vertex
+        L = length[inner]
+        u = e[inner] / L[:, None]
+        rr = r[inner]
+        depth = np.sqrt(np.maximum(rr * rr - L * L / 4, 0.0)) * np.sign(phi[inner])
+        cx = (c[inner, 0] + c[nxt[inner], 0]) / 2 - u[:, 1] * depth
+        cy = (c[inner, 1] + c[nxt[inner], 1]) / 2 + u[:, 0] * depth
+        a0 = np.arctan2(c[inner, 1] - cy, c[inner, 0] - cx)
+        dphi = phi[inner] / pieces[inner]
+        # per point inserted: its chord and its rank along it
         cnt = pieces[inner] - 1
-        which = np.repeat(inner, cnt)
-        j = ranges(np.ones(len(cnt)), cnt)
-        # the circle's centre: left of the edge for a left turn, right for a right turn
-        mid = (c[which] + c[nxt[which]]) / 2
-        u = e[which] / length[which, None]
-        left = np.column_stack([-u[:, 1], u[:, 0]])
-        half = length[which] / 2
-        depth = np.sqrt(np.maximum(r[which] ** 2 - half**2, 0.0))
-        centre = mid + left * (np.sign(phi[which]) * depth)[:, None]
-        a0 = np.arctan2(c[which, 1] - centre[:, 1], c[which, 0] - centre[:, 0])
-        ang = a0 + phi[which] * j / pieces[which]
-        out[start[which] + j] = centre + r[which, None] * np.column_stack([np.cos(ang), np.sin(ang)])
+        which = np.repeat(np.arange(len(inner)), cnt)
+        j = ranges(np.ones(len(cnt)), cnt).astype(np.float64)
+        ang = a0[which] + dphi[which] * j
+        at = start[inner][which] + j.astype(np.int64)
+        out[at, 0] = cx[which] + rr[which] * np.cos(ang)
+        out[at, 1] = cy[which] + rr[which] * np.sin(ang)
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(np.add.reduceat(pieces, polys.offsets[:-1]) if len(counts) else counts, out=offsets[1:])
     return Polygons(out, offsets)
