@@ -641,14 +641,16 @@ def _check_once_per_element(
     # each contact's aperture, in the placements' element order
     aperture = np.full(len(layout.contacts), -1, dtype=np.int64)
     aperture[paired.pc] = paired.sa
-    mine = paired.shapes.take(np.maximum(aperture[inst.index.ravel()], 0))
-    counts = np.where(per.ravel() > 0, mine.counts, 0).reshape(P, n)
+    which = aperture[inst.index.ravel()]
+    have = which >= 0
+    counts = np.zeros(P * n, dtype=np.int64)
+    counts[have] = paired.shapes.counts[which[have]]
+    counts = counts.reshape(P, n)
     if not (counts == counts[:1]).all():
         return None
     shift = T[:, :, 2]
-    have = per.ravel() > 0
-    used = mine.take(np.flatnonzero(have))
-    k = int(used.counts[: int(have[:n].sum())].sum())  # vertices of one placement
+    used = paired.shapes.take(which[have])
+    k = int(counts[0].sum())  # vertices of one placement
     coords = used.coords.reshape(P, k, 2) - shift[:, None, :] if k else np.zeros((P, 0, 2))
     tol = 2 * max(layout.grid_um, 1e-3)
     if k and np.abs(coords - coords[:1]).max() > tol:

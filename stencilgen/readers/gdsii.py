@@ -167,15 +167,17 @@ def _contents(path: str) -> bytes | mmap.mmap:
             return f.read()
 
 
-def read_stream(path: str, unit_m: float = 1e-6) -> Stream:
-    """The cells of a GDSII file, lengths in `unit_m` (micrometres), or `Unsupported`."""
+def read_stream(path: str, unit_m: float = 1e-6, polygons_only: bool = False) -> Stream:
+    """The cells of a GDSII file, lengths in `unit_m` (micrometres), or `Unsupported`. polygons_only:
+    the caller wrote the stream and knows it holds no paths or nodes (so a coordinate that looks like
+    their header is one)."""
     data = _contents(path)
     if len(data) < 4:
         raise Unsupported("too short")
     w = np.frombuffer(data, dtype=">u2", count=len(data) // 2)
     bare = np.flatnonzero(w[:-1] == 4)  # one pass over the file; the rest looks at these only
     after = w[bare + 1]
-    if ((after == 0x0900) | (after == 0x1500)).any():
+    if not polygons_only and ((after == 0x0900) | (after == 0x1500)).any():
         raise Unsupported("paths or nodes")  # (or a coordinate that looks like their header: as safe)
     start, end, last = _runs(w, bare)
     cells: list[Cell] = []

@@ -23,7 +23,8 @@ from ..model import Polygons
 
 GERBER_EXTENSIONS = (".gbr", ".ger", ".gtp", ".gbp", ".pho", ".art", ".gbx")
 
-#: points per full circle for a Gerber's and a DXF's arcs (a 40 um tip: chords within 0.003 um)
+#: points per full circle for a Gerber's flashes and a DXF's arcs (KLayout puts the points of a DXF
+#: arc a little outside it: at 64 a strip's web to its neighbour already reads 0.05 um short)
 CIRCLE_POINTS = 128
 #: KLayout cuts the arcs of a Gerber region into chords of 360/32 deg whatever the radius; chords
 #: turning by no more than this (deg), alike in length and turn, are read back as their arc
@@ -77,7 +78,7 @@ def _reason(exc: BaseException) -> str:
 
 def _dxf_unit_um(path: str, units: str | None) -> float:
     """Micrometres per DXF drawing unit: --units, else the header's $INSUNITS."""
-    from ..units import um_per_unit
+    from ..units import INSUNITS_UM, um_per_unit
 
     if units is not None:
         return um_per_unit(units)
@@ -95,12 +96,9 @@ def _dxf_unit_um(path: str, units: str | None) -> float:
             break
     if code == 0:
         raise input_error(path, "$INSUNITS is 0 (unitless); pass --units um|mm")
-    from ezdxf import units as dxfunits
-
-    try:
-        return float(dxfunits.conversion_factor(dxfunits.InsertUnits(code), dxfunits.InsertUnits.Microns))
-    except Exception:
-        raise input_error(path, f"$INSUNITS is {code}, not a unit stencilgen knows; pass --units") from None
+    if code not in INSUNITS_UM:
+        raise input_error(path, f"$INSUNITS is {code}, not a unit stencilgen knows; pass --units")
+    return INSUNITS_UM[code]
 
 
 def _load(path: str, fmt: str, units: str | None, folder: str) -> Any:
@@ -206,7 +204,7 @@ def _flat_polygons(layout: Any, top: Any, li: int, folder: str) -> Polygons:
     from .gdsii import Unsupported, read_stream
 
     try:
-        s = read_stream(stream, 1e-6)
+        s = read_stream(stream, 1e-6, polygons_only=True)
         return s.polygons(s.cells[0], (1, 0))
     except Unsupported:  # a coordinate that looks like a record header: gdstk reads it
         import gdstk
