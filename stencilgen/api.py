@@ -588,7 +588,7 @@ def check(
     stencil_layer: the stencil's layer (default 1/0 for GDS, STENCIL for DXF); stencil_units: a DXF
     stencil's drawing unit when $INSUNITS is missing; rules, keep_in, strict: as for `plan`."""
     from .checks import check_apertures, row_directions, same_side
-    from .match import match_apertures, pair_apertures
+    from .match import match_apertures
     from .readers.stencil import read_stencil
 
     rules = _rules(rules)
@@ -596,14 +596,13 @@ def check(
     stencil = os.fspath(stencil)
     rows, element_rows = layout_rows(layout.contacts, layout.instances, rules)
     shapes = read_stencil(stencil, stencil_layer, stencil_units)
-    paired = pair_apertures(layout.contacts, shapes)
     outline = _keep_in(layout, keep_in, rules.edge_margin_um)
     if element_rows is not None:
-        once = _check_once_per_element(layout, rows, element_rows, paired, rules, outline)
+        once = _check_once_per_element(layout, rows, element_rows, shapes, rules, outline)
         if once is not None:
             plan, checked = once
             return CheckedStencil(layout, rules, plan, checked, stencil, [], strict)
-    matched = match_apertures(layout.contacts, rows, shapes, rules, paired)
+    matched = match_apertures(layout.contacts, rows, shapes, rules)
     checked = check_apertures(
         layout.contacts,
         matched.apertures,
@@ -618,54 +617,64 @@ def check(
 
 
 def _check_once_per_element(
-    layout: Layout, rows: Any, element_rows: Any, paired: Any, rules: Rules, outline: Any
+    layout: Layout, rows: Any, element_rows: Any, shapes: Polygons, rules: Rules, outline: Any
 ) -> tuple[Plan, Checked] | None:
     """A wafer's stencil checked once per die and repeated, when every die has the same apertures
-    (up to its placement's shift, on the database grid), no aperture is stray or shared, no aperture of
-    one placement comes within reach of another's and none leaves the keep-in; else None (the whole
-    stencil is checked at once). The figures are those of the whole check."""
+    (up to its placement's shift, on the database grid), every aperture lies over the contacts of one
+    die, no aperture of one placement comes within reach of another's and none leaves the keep-in;
+    else None (the whole stencil is checked at once). The figures are those of the whole check."""
     from .checks import check_apertures, place_checked, row_directions, same_side
-    from .geometry import placements_disjoint
+    from .geometry import bboxes, placements_disjoint
     from .match import match_apertures
     from .model import REPORT_REACH, Apertures
+    from .pairs import box_pairs
 
     inst = layout.instances
     assert inst is not None
     T = inst.transforms
-    if not np.allclose(T[:, :, :2], np.eye(2)[None]) or len(paired.stray) or (paired.per > 1).any():
+    if not np.allclose(T[:, :, :2], np.eye(2)[None]) or not len(shapes):
         return None
     P, n = inst.index.shape
-    per = paired.per[inst.index]  # (P, n)
-    if not (per == per[:1]).all():
+    shift = T[:, :, 2]
+    # each aperture's placement: that of the contacts its box meets (one placement, at least one contact)
+    box = bboxes(shapes)
+    ia, jc = box_pairs(box, bboxes(layout.contacts.polygons), 0.0)
+    placement = np.empty(len(layout.contacts), dtype=np.int64)
+    placement[inst.index.ravel()] = np.repeat(np.arange(P), n)
+    lo = np.full(len(shapes), P, dtype=np.int64)
+    hi = np.full(len(shapes), -1, dtype=np.int64)
+    np.minimum.at(lo, ia, placement[jc])
+    np.maximum.at(hi, ia, placement[jc])
+    if (lo != hi).any():
+        return None  # an aperture over no contact, or over two placements
+    per = np.bincount(lo, minlength=P)
+    if not (per == per[0]).all():
         return None
-    # each contact's aperture, in the placements' element order
-    aperture = np.full(len(layout.contacts), -1, dtype=np.int64)
-    aperture[paired.pc] = paired.sa
-    which = aperture[inst.index.ravel()]
-    have = which >= 0
-    counts = np.zeros(P * n, dtype=np.int64)
-    counts[have] = paired.shapes.counts[which[have]]
-    counts = counts.reshape(P, n)
+    # the apertures of each placement in the order of their boxes' corners, relative to the placement
+    grid = max(layout.grid_um, 1e-3)
+    corner = np.rint((box[:, :2] - shift[lo]) / grid)
+    order = np.lexsort((corner[:, 1], corner[:, 0], lo))
+    if not (corner[order].reshape(P, per[0], 2) == corner[order[: per[0]]][None]).all():
+        return None
+    counts = shapes.counts[order].reshape(P, per[0])
     if not (counts == counts[:1]).all():
         return None
-    shift = T[:, :, 2]
-    used = paired.shapes.take(which[have])
+    placed = shapes.take(order)
     k = int(counts[0].sum())  # vertices of one placement
-    coords = used.coords.reshape(P, k, 2) - shift[:, None, :] if k else np.zeros((P, 0, 2))
-    tol = 2 * max(layout.grid_um, 1e-3)
-    if k and np.abs(coords - coords[:1]).max() > tol:
+    coords = placed.coords.reshape(P, k, 2) - shift[:, None, :]
+    if np.abs(coords - coords[:1]).max() > 2 * grid:
         return None
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts[0], out=offsets[1:])
-    element_shapes = Polygons(coords[0], offsets).take(np.flatnonzero(counts[0] > 0))
+    element_shapes = Polygons(coords[0], placed.offsets[: per[0] + 1])
     element = inst.element
     reach = REPORT_REACH * max(rules.web_min_um, rules.clearance_um) / 2 + 1.0
     pts = np.vstack([element_shapes.coords, element.polygons.coords])
     if not placements_disjoint(element, T, reach, (*pts.min(axis=0), *pts.max(axis=0))):
         return None
-    if outline is not None and not _points_inside(paired.shapes.coords, outline, rules):
+    if outline is not None and not _points_inside(shapes.coords, outline, rules):
         return None  # keep-in findings: checked on the whole stencil
     matched = match_apertures(element, element_rows, element_shapes, rules)
+    if matched.stray or len(matched.extra):
+        return None  # reported for the whole stencil
     checked = check_apertures(
         element,
         matched.apertures,

@@ -124,6 +124,17 @@ def test_arcs_of_a_gerber_region_are_read_as_arcs(tmp_path):
     assert np.hypot(half[:, 0] - 150.0, half[:, 1]).max() == pytest.approx(50.0, abs=0.002)
 
 
+def test_arcs_found_again_alike_in_chunks(written):
+    """The arcs are found a few polygons at a time: the same outlines however the polygons are cut up."""
+    from stencilgen.readers.stencil import round_arcs
+
+    coarse = read_stencil(written / "ring_100um.gds")  # plan's 48 chords per arc: found again too
+    whole, parts = round_arcs(coarse), round_arcs(coarse, chunk=100)
+    assert len(whole.coords) > len(coarse.coords)
+    np.testing.assert_array_equal(whole.offsets, parts.offsets)
+    np.testing.assert_array_equal(whole.coords, parts.coords)
+
+
 def test_step_and_repeat_and_clear_polarity(tmp_path):
     gbr = tmp_path / "sr.gbr"
     gbr.write_text(

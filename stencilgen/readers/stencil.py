@@ -32,6 +32,8 @@ KLAYOUT_ARC_STEP_DEG = 360.0 / 32
 #: the arcs found again are cut into chords this close to the arc, um (a 40 um tip: chords of 5 deg,
 #: finer than the 48 chords per arc of a GDS written by plan)
 ARC_ERROR_UM = 0.02
+#: vertices worked at a time when finding arcs again
+ARC_CHUNK_VERTICES = 262_144
 #: KLayout's database unit for the stencil, um (Gerber and DXF; a GDS keeps its own)
 DBU_UM = 0.001
 #: the DXF header is read this far for $INSUNITS
@@ -213,11 +215,31 @@ def _flat_polygons(layout: Any, top: Any, li: int, folder: str) -> Polygons:
         return Polygons.from_list([np.asarray(p.points) for p in cell.polygons])
 
 
-def round_arcs(polys: Polygons, max_step_deg: float = KLAYOUT_ARC_STEP_DEG, error_um: float = ARC_ERROR_UM) -> Polygons:
+def round_arcs(
+    polys: Polygons,
+    max_step_deg: float = KLAYOUT_ARC_STEP_DEG,
+    error_um: float = ARC_ERROR_UM,
+    chunk: int = ARC_CHUNK_VERTICES,
+) -> Polygons:
     """Arcs cut into coarse chords found again and cut finer: an edge that turns from a neighbour of the
     same length by the same small angle (0 < turn <= max_step_deg) as that neighbour turns from its
     own, is a chord of the circle through them; it is cut into chords within `error_um` of that
-    circle. Its end points stay, so the outline still passes through every vertex read."""
+    circle. Its end points stay, so the outline still passes through every vertex read. A few
+    hundred thousand vertices (`chunk`) at a time: the temporary arrays stay small."""
+    n = len(polys)
+    if not n:
+        return polys
+    bounds = np.searchsorted(polys.offsets, np.arange(0, int(polys.offsets[-1]), chunk), side="right") - 1
+    bounds = np.unique(np.append(bounds, n))
+    parts = []
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        off = polys.offsets[a : b + 1]
+        part = Polygons(polys.coords[off[0] : off[-1]], off - off[0])
+        parts.append(_round_arcs(part, max_step_deg, error_um))
+    return Polygons.concat(parts)
+
+
+def _round_arcs(polys: Polygons, max_step_deg: float, error_um: float) -> Polygons:
     from ..numeric import ranges
 
     c = polys.coords
