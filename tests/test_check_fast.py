@@ -261,3 +261,12 @@ def test_a_wafer_is_checked_once_per_die_with_the_whole_checks_figures(tmp_path,
     edited.write_gds(str(tmp_path / "e.gds"))
     moved = stencilgen.check(ring, tmp_path / "e.gds")
     assert seen[-1] is None and moved.summary["contacts"] == len(ring.contacts)
+
+
+def test_an_oasis_stencil(tmp_path):
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    lib.new_cell("S").add(gdstk.rectangle((0, 0), (40, 20), layer=1), gdstk.rectangle((100, 0), (130, 30), layer=1))
+    lib.write_oas(str(tmp_path / "s.oas"))
+    polys = read_stencil(tmp_path / "s.oas")
+    areas = sorted(abs(shapely.Polygon(polys.polygon(i)).area) for i in range(len(polys)))
+    assert areas == pytest.approx([800.0, 900.0])
