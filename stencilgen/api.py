@@ -659,12 +659,12 @@ def _check_once_per_element(
     counts = shapes.counts[order].reshape(P, per[0])
     if not (counts == counts[:1]).all():
         return None
-    placed = shapes.take(order)
-    k = int(counts[0].sum())  # vertices of one placement
-    coords = placed.coords.reshape(P, k, 2) - shift[:, None, :]
-    if np.abs(coords - coords[:1]).max() > 2 * grid:
-        return None
-    element_shapes = Polygons(coords[0], placed.offsets[: per[0] + 1])
+    mine = order.reshape(P, per[0])
+    first = shapes.take(mine[0])
+    element_shapes = Polygons(first.coords - shift[0], first.offsets)
+    for p in range(1, P):  # one placement at a time: no copy of the whole stencil
+        if np.abs(shapes.take(mine[p]).coords - shift[p] - element_shapes.coords).max(initial=0.0) > 2 * grid:
+            return None
     element = inst.element
     reach = REPORT_REACH * max(rules.web_min_um, rules.clearance_um) / 2 + 1.0
     pts = np.vstack([element_shapes.coords, element.polygons.coords])

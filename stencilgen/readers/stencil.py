@@ -147,9 +147,9 @@ def _layers(layout: Any, top: Any) -> dict[str, int]:
 
 
 def _count(top: Any, li: int) -> int:
-    import klayout.db as kdb
-
-    return int(kdb.Region(top.begin_shapes_rec(li)).count())
+    """Shapes drawn on a layer in the top cell and the cells it places (each cell once)."""
+    layout = top.layout()
+    return sum(int(layout.cell(c).shapes(li).size()) for c in [top.cell_index(), *top.called_cells()])
 
 
 def _pick_layer(path: str, fmt: str, layout: Any, top: Any, layer: str | None) -> int:
@@ -192,17 +192,20 @@ def _top(path: str, layout: Any) -> Any:
     raise input_error(path, f"{len(tops)} top cells ({names}); a stencil has one")
 
 
-def _flat_polygons(layout: Any, top: Any, li: int, folder: str) -> Polygons:
-    """The shapes under the top cell on one layer, flattened, as ragged polygons in um: KLayout writes
-    them as one flat GDSII cell, read back with numpy (gdstk where the stream reader declines)."""
+def _write_flat(layout: Any, top: Any, li: int, stream: str) -> None:
+    """The shapes under the top cell on one layer, flattened into polygons (boxes and paths too, texts
+    left out), written by KLayout as one GDSII cell on layer 1/0."""
     import klayout.db as kdb
 
-    region = kdb.Region(top.begin_shapes_rec(li))
     flat = kdb.Layout()
     flat.dbu = layout.dbu
-    flat.create_cell("APERTURES").shapes(flat.layer(1, 0)).insert(region)
-    stream = os.path.join(folder, "flat.gds")
+    flat.create_cell("APERTURES").shapes(flat.layer(1, 0)).insert(kdb.Region(top.begin_shapes_rec(li)))
     flat.write(stream)
+
+
+def _read_flat(stream: str) -> Polygons:
+    """The polygons of a flat stream written by `_write_flat`, in um, read with numpy (gdstk where the
+    stream reader declines)."""
     from .gdsii import Unsupported, read_stream
 
     try:
@@ -365,7 +368,11 @@ def read_stencil(path: str | os.PathLike[str], layer: str | None = None, units: 
         layout = _load(path, fmt, units, folder)
         top = _top(path, layout)
         li = _pick_layer(path, fmt, layout, top, layer)
-        polys = _flat_polygons(layout, top, li, folder)
+        stream = os.path.join(folder, "flat.gds")
+        _write_flat(layout, top, li, stream)
+        del top
+        layout._destroy()  # its memory back before the stream is read
+        polys = _read_flat(stream)
     if fmt == "gerber":
         polys = round_arcs(polys)
     return united(polys)
