@@ -379,11 +379,13 @@ class PlannedStencil(_Judged):
         with_pads: bool = False,
         gds_layer: tuple[int, int] | str = (1, 0),
         creation_date: str | dt.datetime | None = None,
+        gerber_flat: bool = False,
     ) -> dict[str, str]:
-        """Write OUTDIR/<name>.gbr .dxf .gds .html (those in `formats`) and <name>.json, always; return
-        the paths by format. name: default the layout file's stem. Every file is written whole; a write
-        that fails leaves none of the set. The dates are `creation_date`, else SOURCE_DATE_EPOCH, else
-        the layout file's modification time."""
+        """Write OUTDIR/<name>.gbr .dxf .gds .html .lyrdb (those in `formats`) and <name>.json, always;
+        return the paths by format. name: default the layout file's stem. Every file is written whole; a
+        write that fails leaves none of the set. The dates are `creation_date`, else SOURCE_DATE_EPOCH,
+        else the layout file's modification time. A wafer planned once per die, its dies on a regular
+        grid, has a Gerber of one die stepped and repeated (%SR%); gerber_flat: every aperture drawn."""
         if isinstance(formats, str):
             formats = formats.split(",")
         if isinstance(gds_layer, str):
@@ -393,7 +395,14 @@ class PlannedStencil(_Judged):
         if dxf_units not in ("mm", "um", "in"):
             raise UsageError(f"dxf_units: one of mm, um, in, not {dxf_units!r}")
         outputs, _report = self._write(
-            os.fspath(outdir), output_formats(formats), name, dxf_units, with_pads, gds_layer, creation_date
+            os.fspath(outdir),
+            output_formats(formats),
+            name,
+            dxf_units,
+            with_pads,
+            gds_layer,
+            creation_date,
+            gerber_flat,
         )
         return outputs
 
@@ -406,6 +415,7 @@ class PlannedStencil(_Judged):
         with_pads: bool,
         gds_layer: tuple[int, int],
         creation_date: str | dt.datetime | None,
+        gerber_flat: bool = False,
     ) -> tuple[dict[str, str], dict[str, Any]]:
         """The files and the report written, naming them."""
         when = self._when(creation_date)
@@ -418,7 +428,7 @@ class PlannedStencil(_Judged):
         layout, plan = self.layout, self.plan
         # the stencil files are written by a second process while this one checks the plan and reports
         stencil = forked.start(
-            lambda: _write_stencil(layout, plan, outputs, formats, dxf_units, with_pads, gds_layer, when)
+            lambda: _write_stencil(layout, plan, outputs, formats, dxf_units, with_pads, gds_layer, when, gerber_flat)
         )
         try:
             # the report names its sibling files, so that it reads the same wherever the folder goes
@@ -770,12 +780,17 @@ def _write_stencil(
     with_pads: bool,
     gds_layer: tuple[int, int],
     when: dt.datetime,
+    gerber_flat: bool = False,
 ) -> None:
-    """The stencil files of a plan: Gerber, DXF, GDS (those asked for)."""
+    """The stencil files of a plan: Gerber, DXF, GDS (those asked for); a wafer's dies on a regular
+    grid are one die stepped and repeated in the Gerber unless `gerber_flat`."""
     if "gerber" in formats:
-        from .writers.gerber import write_gerber
+        from .writers.gerber import regular_grid, write_gerber
 
-        write_gerber(outputs["gerber"], plan.apertures, _part_name(layout), _iso(when), __version__)
+        repeat = None
+        if not gerber_flat and plan.element is not None and plan.transforms is not None:
+            repeat = regular_grid(plan.element, plan.transforms)
+        write_gerber(outputs["gerber"], plan.apertures, _part_name(layout), _iso(when), __version__, repeat)
     if "dxf" in formats:
         from .writers.dxf import write_dxf
 

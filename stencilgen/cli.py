@@ -173,6 +173,12 @@ def _rules(path: str | None, **overrides: Any) -> Any:
 )
 @click.option("--gds-layer", default="1/0", show_default=True, metavar="L/D", help="GDS layer of the apertures.")
 @click.option(
+    "--gerber-flat",
+    is_flag=True,
+    help="Draw every aperture of a wafer in the Gerber (default: one die stepped and repeated, %SR%, when "
+    "the dies sit on a regular grid).",
+)
+@click.option(
     "--creation-date",
     metavar="ISO",
     help="Date written into the files (default: SOURCE_DATE_EPOCH, else the input's modification time).",
@@ -201,6 +207,7 @@ def plan(
     with_pads: bool,
     dxf_units: str,
     gds_layer: str,
+    gerber_flat: bool,
     creation_date: str | None,
     quiet: bool,
     max_contacts: int,
@@ -241,6 +248,7 @@ def plan(
         max_contacts=max_contacts,
         keep_in=keep_in,
         keep_in_bbox=keep_in_bbox,
+        gerber_flat=gerber_flat,
     )
     if keep_in_bbox and keep_in is None:
         raise UsageError("--keep-in-bbox needs --keep-in LAYER")

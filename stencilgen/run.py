@@ -30,6 +30,7 @@ class Options:
     max_contacts: int = 20_000_000
     keep_in: str | None = None  # layer whose outline the apertures must stay inside
     keep_in_bbox: bool = False  # use the bounding box of that layer
+    gerber_flat: bool = False  # no step and repeat in the Gerber of a wafer
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
         options.with_pads,
         options.gds_layer,
         options.creation_date,
+        options.gerber_flat,
     )
     return Result(layout, planned.plan, planned.checked, report, report["summary"]["exit_code"], outputs)
 
