@@ -792,9 +792,13 @@ def _write_stencil(
             repeat = regular_grid(plan.element, plan.transforms)
         write_gerber(outputs["gerber"], plan.apertures, _part_name(layout), _iso(when), __version__, repeat)
     if "dxf" in formats:
-        from .writers.dxf import write_dxf
+        from .writers.dxf import die_placements, write_dxf
 
-        write_dxf(outputs["dxf"], plan.apertures, layout.contacts.polygons if with_pads else None, dxf_units)
+        die = None
+        if plan.element is not None and plan.transforms is not None:
+            die = die_placements(plan.element, plan.transforms)
+        pads = layout.contacts.polygons if with_pads else None
+        write_dxf(outputs["dxf"], plan.apertures, pads, dxf_units, die)
     if "gds" in formats:
         from .writers.gds import write_gds
 
