@@ -1,4 +1,4 @@
-"""Pure: the apertures of an existing stencil (shapely polygons) matched to the contacts, as the same
+"""Pure: the apertures of an existing stencil (ragged polygons, um) matched to the contacts, as the same
 `Apertures` a plan has, so that every check of RULES.md runs on them unchanged.
 
 An aperture belongs to the contacts it touches. One touching no contact is a stray aperture (an
@@ -213,11 +213,10 @@ def pair_apertures(contacts: Contacts, shapes: Polygons) -> Paired:
     return Paired(shapes, geoms, sa, pc, per, stray)
 
 
-def match_apertures(
-    contacts: Contacts, rows: RowSet, shapes: Polygons, rules: Rules, paired: Paired | None = None
-) -> Matched:
+def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: Rules) -> Matched:
+    """The apertures of a drawn stencil (ragged polygons, um) as the `Apertures` of its contacts."""
     n = len(contacts)
-    paired = paired or pair_apertures(contacts, shapes)
+    paired = pair_apertures(contacts, shapes)
     geoms, sa, per = paired.geoms, paired.sa, paired.per
     stray = []
     stray_shapes = []
