@@ -43,6 +43,8 @@ FORMATS = ("gerber", "dxf", "gds", "html", "lyrdb")
 EXTENSIONS = {"gerber": ".gbr", "dxf": ".dxf", "gds": ".gds", "html": ".html", "lyrdb": ".lyrdb", "json": ".json"}
 #: the files a check can write besides its JSON report
 CHECK_FORMATS = ("html", "lyrdb")
+#: findings of one code listed in the report database at most (a marker browser of millions is no help)
+MAX_MARKERS_PER_CODE = 10_000
 
 
 @dataclass(frozen=True)
@@ -292,16 +294,26 @@ class _Judged:
     def warnings(self) -> list[dict[str, Any]]:
         return [f for f in self.findings if f["severity"] == "warning"]
 
-    def _markers(self) -> list[Any]:
-        """Each finding as a marker: its code, the aperture's shape (the contact's where it has none) and
-        its message; then the stray apertures of a check."""
+    def _listed(self) -> tuple[np.ndarray, dict[str, int]]:
+        """The findings the report database lists (the first MAX_MARKERS_PER_CODE of each code, in the
+        report's order) and how many each code has."""
+        f = self.checked.findings
+        codes, inverse, counts = np.unique(f.code.astype(str), return_inverse=True, return_counts=True)
+        order = np.argsort(inverse, kind="stable")
+        rank = np.empty(len(f), dtype=np.int64)
+        rank[order] = np.arange(len(f)) - np.repeat(np.cumsum(counts) - counts, counts)
+        return np.flatnonzero(rank < MAX_MARKERS_PER_CODE), dict(zip(codes.tolist(), counts.tolist(), strict=True))
+
+    def _markers(self, listed: np.ndarray) -> list[Any]:
+        """Each finding listed as a marker: its code, the aperture's shape (the contact's where it has
+        none) and its message; then the stray apertures of a check."""
         from .geometry import outlines_to_polygons
         from .model import NONE
         from .writers.lyrdb import Marker
 
         f = self.checked.findings
         plan = self.plan
-        ids = np.unique(f.contact)
+        ids = np.unique(f.contact[listed])
         slot = np.searchsorted(ids, f.contact)
         out = plan.apertures.outlines
         counts = np.diff(out.offsets)[ids]
@@ -312,7 +324,7 @@ class _Judged:
         pads = plan.contacts.polygons.take(ids)
         has = plan.apertures.kind[ids] != NONE
         markers = []
-        for k in range(len(f)):
+        for k in listed.tolist():
             j = int(slot[k])
             shape = apertures.polygon(j) if has[j] else pads.polygon(j)
             markers.append(Marker(str(f.code[k]), shape, f"contact {int(f.contact[k])}: {f.record(k)['message']}"))
@@ -326,13 +338,17 @@ class _Judged:
         from .checks import CODES
         from .writers.lyrdb import write_lyrdb
 
+        listed, counts = self._listed()
         categories = {code: f"{sev}: {text}" for code, (sev, text, _unit) in CODES.items()}
+        for code, count in counts.items():
+            if count > MAX_MARKERS_PER_CODE:
+                categories[code] += f" (the first {MAX_MARKERS_PER_CODE} of {count} are listed; the JSON has all)"
         categories["stray_aperture"] = "error: an aperture that touches no contact"
         write_lyrdb(
             path,
             _part_name(self.layout),
             categories,
-            self._markers(),
+            self._markers(listed),
             description=f"stencilgen findings for {os.path.basename(self.layout.path)} layer {self.layout.layer}",
             original_file=os.path.basename(shown_with),
             generator=f"stencilgen {__version__}",

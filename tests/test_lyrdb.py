@@ -132,3 +132,21 @@ def test_lyrdb_is_the_same_bytes_every_run(planned, tmp_path):
     a = open(os.path.join(out, "ring_100um.lyrdb"), "rb").read()
     assert a == open(tmp_path / "ring_100um.lyrdb", "rb").read()
     assert np.frombuffer(a, dtype=np.uint8).size > 1000
+
+
+def test_many_findings_of_one_code_list_the_first_ones(tmp_path, monkeypatch):
+    from stencilgen import api
+
+    monkeypatch.setattr(api, "MAX_MARKERS_PER_CODE", 5)
+    result = plan_file(RING, str(tmp_path), Rules(), Options(layer="9/0", formats=("lyrdb",)))
+    by_code = result.report["summary"]["findings_by_code"]
+    db = load(result.outputs["lyrdb"])
+    got = items(db)
+    counts = collections.Counter(cat for cat, *_ in got)
+    assert counts == {code: min(n, 5) for code, n in by_code.items() if n}
+    first = [f"contact {c['id']}: {f['message']}" for c in result.report["contacts"] for f in c["findings"]]
+    first_same_side = [t for t in first if "same side" in t][:5]
+    assert [texts[0] for cat, _, _, texts in got if cat == "same_side"] == first_same_side
+    described = {c.name(): c.description for c in db.each_category()}
+    assert by_code["same_side"] > 5 and f"the first 5 of {by_code['same_side']} are listed" in described["same_side"]
+    assert "are listed" not in described["no_aperture"]
