@@ -45,6 +45,8 @@ EXTENSIONS = {"gerber": ".gbr", "dxf": ".dxf", "gds": ".gds", "html": ".html", "
 CHECK_FORMATS = ("html", "lyrdb")
 #: findings of one code listed in the report database at most (a marker browser of millions is no help)
 MAX_MARKERS_PER_CODE = 10_000
+#: chords per arc of a marker's outline (to find the aperture, not to measure it)
+MARKER_ARC_CHORDS = 12
 
 
 @dataclass(frozen=True)
@@ -320,7 +322,7 @@ class _Judged:
         at = ranges(out.offsets[:-1][ids], counts)
         offsets = np.zeros(len(ids) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
-        apertures = outlines_to_polygons(Outlines(out.coords[at], out.bulge[at], offsets))  # arcs as the GDS has them
+        apertures = outlines_to_polygons(Outlines(out.coords[at], out.bulge[at], offsets), MARKER_ARC_CHORDS)
         pads = plan.contacts.polygons.take(ids)
         has = plan.apertures.kind[ids] != NONE
         markers = []
@@ -451,13 +453,14 @@ class PlannedStencil(_Judged):
             names = {k: os.path.basename(v) for k, v in outputs.items()}
             report = self._report(names, _iso(when))
             page = forked.start(lambda: _write_html(outputs["html"], report, plan)) if "html" in outputs else None
+            shown = outputs.get("gds", outputs.get("gerber", ""))
+            rdb = forked.start(lambda: self._write_lyrdb(outputs["lyrdb"], shown)) if "lyrdb" in outputs else None
             try:
-                _write_json(outputs["json"], report)  # while the page is written beside it
-                if "lyrdb" in outputs:
-                    self._write_lyrdb(outputs["lyrdb"], outputs.get("gds", outputs.get("gerber", "")))
+                _write_json(outputs["json"], report)  # while the page and the findings are written beside it
             finally:
-                if page is not None:
-                    page()
+                for job in (page, rdb):
+                    if job is not None:
+                        job()
         except BaseException:
             with contextlib.suppress(BaseException):  # let the writer finish; the first error is the one to report
                 stencil()
