@@ -458,9 +458,7 @@ class PlannedStencil(_Judged):
             try:
                 _write_json(outputs["json"], report)  # while the page and the findings are written beside it
             finally:
-                for job in (page, rdb):
-                    if job is not None:
-                        job()
+                _wait_all(page, rdb)
         except BaseException:
             with contextlib.suppress(BaseException):  # let the writer finish; the first error is the one to report
                 stencil()
@@ -830,6 +828,21 @@ def _write_stencil(
             plan.element,
             plan.transforms,
         )
+
+
+def _wait_all(*jobs: Any) -> None:
+    """Wait for every forked job (None: none), then raise the first one's error, if any: no job is
+    left writing when the caller cleans up."""
+    first: BaseException | None = None
+    for job in jobs:
+        if job is None:
+            continue
+        try:
+            job()
+        except BaseException as exc:
+            first = first or exc
+    if first is not None:
+        raise first
 
 
 def _write_html(path: str, report: dict[str, Any], plan: Plan) -> None:
