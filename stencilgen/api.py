@@ -616,19 +616,23 @@ def check(
     stencil's drawing unit when $INSUNITS is missing; rules, keep_in, strict: as for `plan`."""
     from .checks import check_apertures, row_directions, same_side
     from .match import match_apertures
-    from .readers.stencil import read_stencil
+    from .readers.stencil import is_gerber, read_stencil, round_arcs
 
     rules = _rules(rules)
     _same_reading(layout, rules)
     stencil = os.fspath(stencil)
     rows, element_rows = layout_rows(layout.contacts, layout.instances, rules)
-    shapes = read_stencil(stencil, stencil_layer, stencil_units)
+    # a Gerber's arcs are found again on the apertures measured: once per die for a wafer
+    shapes = read_stencil(stencil, stencil_layer, stencil_units, arcs=False)
+    arcs = round_arcs if is_gerber(stencil) else None
     outline = _keep_in(layout, keep_in, rules.edge_margin_um)
     if element_rows is not None:
-        once = _check_once_per_element(layout, rows, element_rows, shapes, rules, outline)
+        once = _check_once_per_element(layout, rows, element_rows, shapes, rules, outline, arcs)
         if once is not None:
             plan, checked = once
             return CheckedStencil(layout, rules, plan, checked, stencil, [], strict)
+    if arcs is not None:
+        shapes = arcs(shapes)
     matched = match_apertures(layout.contacts, rows, shapes, rules)
     checked = check_apertures(
         layout.contacts,
@@ -644,12 +648,13 @@ def check(
 
 
 def _check_once_per_element(
-    layout: Layout, rows: Any, element_rows: Any, shapes: Polygons, rules: Rules, outline: Any
+    layout: Layout, rows: Any, element_rows: Any, shapes: Polygons, rules: Rules, outline: Any, arcs: Any = None
 ) -> tuple[Plan, Checked] | None:
     """A wafer's stencil checked once per die and repeated, when every die has the same apertures
     (up to its placement's shift, on the database grid), every aperture lies over the contacts of one
     die, no aperture of one placement comes within reach of another's and none leaves the keep-in;
-    else None (the whole stencil is checked at once). The figures are those of the whole check."""
+    else None (the whole stencil is checked at once). The figures are those of the whole check.
+    arcs: what finds the arcs of the apertures read again (a Gerber's), applied to the die's alone."""
     from .checks import check_apertures, place_checked, row_directions, same_side
     from .geometry import bboxes, placements_disjoint
     from .match import match_apertures
@@ -692,12 +697,14 @@ def _check_once_per_element(
     for p in range(1, P):  # one placement at a time: no copy of the whole stencil
         if np.abs(shapes.take(mine[p]).coords - shift[p] - element_shapes.coords).max(initial=0.0) > 2 * grid:
             return None
+    if arcs is not None:
+        element_shapes = arcs(element_shapes)
     element = inst.element
     reach = REPORT_REACH * max(rules.web_min_um, rules.clearance_um) / 2 + 1.0
     pts = np.vstack([element_shapes.coords, element.polygons.coords])
     if not placements_disjoint(element, T, reach, (*pts.min(axis=0), *pts.max(axis=0))):
         return None
-    if outline is not None and not _points_inside(shapes.coords, outline, rules):
+    if outline is not None and not _placed_inside(element_shapes.coords, shift, outline, rules):
         return None  # keep-in findings: checked on the whole stencil
     matched = match_apertures(element, element_rows, element_shapes, rules)
     if matched.stray or len(matched.extra):
@@ -736,18 +743,18 @@ def _check_once_per_element(
     return Plan(layout.contacts, rows, apertures, []), place_checked(checked, inst.index)
 
 
-def _points_inside(coords: np.ndarray, outline: Any, rules: Rules) -> bool:
-    """Every point lies inside the keep-in less edge_margin_um."""
+def _placed_inside(coords: np.ndarray, shift: np.ndarray, outline: Any, rules: Rules) -> bool:
+    """Every point, placed by every shift, lies inside the keep-in less edge_margin_um."""
     import shapely
 
     if not len(coords):
         return True
     inner = shapely.buffer(outline, -rules.edge_margin_um)
     x0, y0, x1, y1 = inner.bounds
-    if shapely.equals(inner, shapely.box(x0, y0, x1, y1)):
-        c = coords
-        return bool(((c[:, 0] >= x0) & (c[:, 0] <= x1) & (c[:, 1] >= y0) & (c[:, 1] <= y1)).all())
-    return bool(shapely.contains(inner, shapely.multipoints(coords)))
+    if shapely.equals(inner, shapely.box(x0, y0, x1, y1)):  # a box: the points' box in each placement
+        lo, hi = coords.min(axis=0) + shift, coords.max(axis=0) + shift
+        return bool(((lo[:, 0] >= x0) & (lo[:, 1] >= y0) & (hi[:, 0] <= x1) & (hi[:, 1] <= y1)).all())
+    return bool(shapely.contains(inner, shapely.multipoints((coords[None] + shift[:, None]).reshape(-1, 2))))
 
 
 def inspect(layout: Layout, rules: Rules | None = None) -> dict[str, Any]:

@@ -270,3 +270,21 @@ def test_an_oasis_stencil(tmp_path):
     polys = read_stencil(tmp_path / "s.oas")
     areas = sorted(abs(shapely.Polygon(polys.polygon(i)).area) for i in range(len(polys)))
     assert areas == pytest.approx([800.0, 900.0])
+
+
+def test_a_wafer_leaving_the_keep_in_is_checked_whole(tmp_path, monkeypatch):
+    """Apertures outside a keep-in given by the caller: the keep-in findings of the whole check."""
+    import stencilgen
+    from stencilgen import api
+
+    wafer = stencilgen.read_layout(os.path.join(SAMPLES, "wafer_5x4.gds"), layer="9/0")
+    paths = stencilgen.plan(wafer).write(str(tmp_path), formats=("gerber",))
+    x0, y0, x1, y1 = shapely.MultiPoint(wafer.contacts.center).bounds
+    cut = shapely.box(x0 - 500, y0 - 500, x1 - 200, y1 + 500)  # the right-hand dies' last column left out
+    seen = []
+    once = api._check_once_per_element
+    monkeypatch.setattr(api, "_check_once_per_element", lambda *a: seen.append(once(*a)) or seen[-1])
+    got = stencilgen.check(wafer, paths["gerber"], keep_in=cut)
+    assert seen == [None] and got.summary["findings_by_code"].get("keep_in", 0) > 0
+    inside = stencilgen.check(wafer, paths["gerber"], keep_in=shapely.box(x0 - 500, y0 - 500, x1 + 500, y1 + 500))
+    assert seen[-1] is not None and "keep_in" not in inside.summary["findings_by_code"]

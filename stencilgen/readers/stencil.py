@@ -348,8 +348,17 @@ def united(polys: Polygons) -> Polygons:
     return Polygons.concat(pieces)
 
 
-def read_stencil(path: str | os.PathLike[str], layer: str | None = None, units: str | None = None) -> Polygons:
-    """The apertures of an existing stencil file as ragged polygons (um), one per connected piece."""
+def is_gerber(path: str | os.PathLike[str]) -> bool:
+    """A Gerber file by its extension: its regions' arcs are read as coarse chords (`round_arcs`)."""
+    return os.path.splitext(os.fspath(path))[1].lower() in GERBER_EXTENSIONS
+
+
+def read_stencil(
+    path: str | os.PathLike[str], layer: str | None = None, units: str | None = None, *, arcs: bool = True
+) -> Polygons:
+    """The apertures of an existing stencil file as ragged polygons (um), one per connected piece.
+    arcs=False: a Gerber region's arcs as KLayout's coarse chords (the caller finds them again with
+    `round_arcs`, on the apertures it measures)."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise input_error(path, "no such file")
@@ -372,7 +381,5 @@ def read_stencil(path: str | os.PathLike[str], layer: str | None = None, units: 
         _write_flat(layout, top, li, stream)
         del top
         layout._destroy()  # its memory back before the stream is read
-        polys = _read_flat(stream)
-    if fmt == "gerber":
-        polys = round_arcs(polys)
-    return united(polys)
+        polys = united(_read_flat(stream))
+    return round_arcs(polys) if fmt == "gerber" and arcs else polys
