@@ -60,10 +60,11 @@ typecheck: install ## mypy on the package
 unit: install ## the test suite alone
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
-bench: install ## benchmarks: read + rows (100k flat, 1M wafer); plan (100k flat, 1M wafer) beside KLayout and gdstk
+bench: install ## benchmarks: read + rows (100k flat, 1M wafer); plan (100k flat, 1M wafer) beside KLayout and gdstk; check
 	$(PY) -m compileall -q stencilgen  # as an installed package has it: no compiling at every start
 	$(PY) benchmarks/bench_read.py
 	$(PY) benchmarks/bench_plan.py
+	$(PY) benchmarks/bench_check.py
 
 fuzz: install ## a long fuzz run: damaged and random files, random dies, signals and kills at random moments (several minutes)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -n 2 tests/test_fuzz.py tests/test_faults.py $(PYTEST_ARGS)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,7 +26,8 @@ import numpy as np
 
 from . import __version__, forked
 from .errors import StencilgenError, UsageError
-from .model import Layout, Plan
+from .model import Layout, Outlines, Plan, Polygons
+from .numeric import ranges
 from .readers import layout_stem, read_outline
 from .report import column, plan_report, write_report
 from .rows import find_layout_rows, layout_rows
@@ -39,8 +41,14 @@ if TYPE_CHECKING:  # the planner and the checks are imported when a plan is made
 __all__ = ["FORMATS", "CheckedStencil", "KeepIn", "PlannedStencil", "check", "inspect", "plan"]
 
 #: the files `PlannedStencil.write` can write besides the JSON report, which it always writes
-FORMATS = ("gerber", "dxf", "gds", "html")
-EXTENSIONS = {"gerber": ".gbr", "dxf": ".dxf", "gds": ".gds", "html": ".html", "json": ".json"}
+FORMATS = ("gerber", "dxf", "gds", "html", "lyrdb")
+EXTENSIONS = {"gerber": ".gbr", "dxf": ".dxf", "gds": ".gds", "html": ".html", "lyrdb": ".lyrdb", "json": ".json"}
+#: the files a check can write besides its JSON report
+CHECK_FORMATS = ("html", "lyrdb")
+#: findings of one code listed in the report database at most (a marker browser of millions is no help)
+MAX_MARKERS_PER_CODE = 10_000
+#: chords per arc of a marker's outline (to find the aperture, not to measure it)
+MARKER_ARC_CHORDS = 12
 
 
 @dataclass(frozen=True)
@@ -291,6 +299,66 @@ class _Judged:
     def warnings(self) -> list[dict[str, Any]]:
         return [f for f in self.findings if f["severity"] == "warning"]
 
+    def _listed(self) -> tuple[np.ndarray, dict[str, int]]:
+        """The findings the report database lists (the first MAX_MARKERS_PER_CODE of each code, in the
+        report's order) and how many each code has."""
+        f = self.checked.findings
+        codes, inverse, counts = np.unique(f.code.astype(str), return_inverse=True, return_counts=True)
+        order = np.argsort(inverse, kind="stable")
+        rank = np.empty(len(f), dtype=np.int64)
+        rank[order] = np.arange(len(f)) - np.repeat(np.cumsum(counts) - counts, counts)
+        return np.flatnonzero(rank < MAX_MARKERS_PER_CODE), dict(zip(codes.tolist(), counts.tolist(), strict=True))
+
+    def _markers(self, listed: np.ndarray) -> list[Any]:
+        """Each finding listed as a marker: its code, the aperture's shape (the contact's where it has
+        none) and its message; then the stray apertures of a check."""
+        from .geometry import outlines_to_polygons
+        from .model import NONE
+        from .writers.lyrdb import Marker
+
+        f = self.checked.findings
+        plan = self.plan
+        ids = np.unique(f.contact[listed])
+        slot = np.searchsorted(ids, f.contact)
+        out = plan.apertures.outlines
+        counts = np.diff(out.offsets)[ids]
+        at = ranges(out.offsets[:-1][ids], counts)
+        offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        apertures = outlines_to_polygons(Outlines(out.coords[at], out.bulge[at], offsets), MARKER_ARC_CHORDS)
+        pads = plan.contacts.polygons.take(ids)
+        has = plan.apertures.kind[ids] != NONE
+        markers = []
+        for k in listed.tolist():
+            j = int(slot[k])
+            shape = apertures.polygon(j) if has[j] else pads.polygon(j)
+            markers.append(Marker(str(f.code[k]), shape, f"contact {int(f.contact[k])}: {f.record(k)['message']}"))
+        return markers + self._extra_markers()
+
+    def _extra_markers(self) -> list[Any]:
+        return []
+
+    def _write_lyrdb(self, path: str, shown_with: str) -> None:
+        """The findings as a KLayout report database, its markers in the stencil's top cell."""
+        from .checks import CODES
+        from .writers.lyrdb import write_lyrdb
+
+        listed, counts = self._listed()
+        categories = {code: f"{sev}: {text}" for code, (sev, text, _unit) in CODES.items()}
+        for code, count in counts.items():
+            if count > MAX_MARKERS_PER_CODE:
+                categories[code] += f" (the first {MAX_MARKERS_PER_CODE} of {count} are listed; the JSON has all)"
+        categories["stray_aperture"] = "error: an aperture that touches no contact"
+        write_lyrdb(
+            path,
+            _part_name(self.layout),
+            categories,
+            self._markers(listed),
+            description=f"stencilgen findings for {os.path.basename(self.layout.path)} layer {self.layout.layer}",
+            original_file=os.path.basename(shown_with),
+            generator=f"stencilgen {__version__}",
+        )
+
     def __repr__(self) -> str:
         s = self.summary
         return (
@@ -337,11 +405,14 @@ class PlannedStencil(_Judged):
         with_pads: bool = False,
         gds_layer: tuple[int, int] | str = (1, 0),
         creation_date: str | dt.datetime | None = None,
+        gerber_flat: bool = False,
     ) -> dict[str, str]:
-        """Write OUTDIR/<name>.gbr .dxf .gds .html (those in `formats`) and <name>.json, always; return
-        the paths by format. name: default the layout file's stem. The files are swapped in as one set; a
-        write that fails leaves the files found there as they were. The dates are `creation_date`, else
-        SOURCE_DATE_EPOCH, else the layout file's modification time."""
+        """Write OUTDIR/<name>.gbr .dxf .gds .html .lyrdb (those in `formats`) and <name>.json, always;
+        return the paths by format. name: default the layout file's stem. The files are swapped in as one
+        set; a write that fails leaves the files found there as they were. The dates are `creation_date`,
+        else SOURCE_DATE_EPOCH, else the layout file's modification time. A wafer planned once per die,
+        its dies on a regular grid, has a Gerber of one die stepped and repeated (%SR%); gerber_flat:
+        every aperture drawn."""
         if isinstance(formats, str):
             formats = formats.split(",")
         if isinstance(gds_layer, str):
@@ -351,7 +422,14 @@ class PlannedStencil(_Judged):
         if dxf_units not in ("mm", "um", "in"):
             raise UsageError(f"dxf_units: one of mm, um, in, not {dxf_units!r}")
         outputs, _report = self._write(
-            os.fspath(outdir), output_formats(formats), name, dxf_units, with_pads, gds_layer, creation_date
+            os.fspath(outdir),
+            output_formats(formats),
+            name,
+            dxf_units,
+            with_pads,
+            gds_layer,
+            creation_date,
+            gerber_flat=gerber_flat,
         )
         return outputs
 
@@ -365,6 +443,7 @@ class PlannedStencil(_Judged):
         gds_layer: tuple[int, int],
         creation_date: str | dt.datetime | None,
         inputs: tuple[str | None, ...] = (),
+        gerber_flat: bool = False,
     ) -> tuple[dict[str, str], dict[str, Any]]:
         """The files and the report written, naming them: all under temporary names, then swapped in
         together (`writers.fileset.FileSet`), so that a run that fails or is interrupted leaves the
@@ -380,18 +459,32 @@ class PlannedStencil(_Judged):
         with FileSet(outdir, stem, outputs, [layout.path, *inputs], members) as files:
             # the stencil files are written by a second process while this one checks the plan and reports
             stencil = forked.start(
-                lambda: _write_stencil(layout, plan, files, formats, dxf_units, with_pads, gds_layer, when)
+                functools.partial(
+                    _write_stencil,
+                    layout,
+                    plan,
+                    files,
+                    formats,
+                    dxf_units,
+                    with_pads,
+                    gds_layer,
+                    when,
+                    gerber_flat=gerber_flat,
+                )
             )
             try:
                 # the report names its sibling files, so that it reads the same wherever the folder goes
                 names = {k: os.path.basename(v) for k, v in outputs.items()}
                 report = self._report(names, _iso(when))
                 page = forked.start(lambda: _write_html(files, report, plan)) if "html" in outputs else None
+                shown = outputs.get("gds", outputs.get("gerber", ""))
+                rdb = None
+                if "lyrdb" in outputs:
+                    rdb = forked.start(lambda: files.write_with("lyrdb", lambda tmp: self._write_lyrdb(tmp, shown)))
                 try:
-                    _write_json(files, report)  # while the page is written beside it
+                    _write_json(files, report)  # while the page and the findings are written beside it
                 finally:
-                    if page is not None:
-                        page()
+                    _wait_all(page, rdb)
             except BaseException as exc:
                 if isinstance(exc, KeyboardInterrupt):
                     forked.kill_all()  # interrupted: the writers' files are dropped, no need to wait
@@ -409,7 +502,15 @@ class CheckedStencil(_Judged):
     no contact (`stray`, errors too)."""
 
     def __init__(
-        self, layout: Layout, rules: Rules, plan: Plan, checked: Checked, stencil: str, stray: list, strict: bool
+        self,
+        layout: Layout,
+        rules: Rules,
+        plan: Plan,
+        checked: Checked,
+        stencil: str,
+        stray: list,
+        strict: bool,
+        stray_shapes: list[np.ndarray] | None = None,
     ):
         self.layout = layout
         self.rules = rules
@@ -417,6 +518,7 @@ class CheckedStencil(_Judged):
         self._checked = checked
         self.stencil = stencil
         self.stray = stray  # the apertures that touch no contact (errors), as records
+        self.stray_shapes = stray_shapes or []  # their outlines (um), in the same order
         self.strict = strict
 
     def _check(self) -> Checked:
@@ -432,21 +534,27 @@ class CheckedStencil(_Judged):
         """Every finding of the contacts, then the stray apertures (code stray_aperture, no contact)."""
         return super().findings + list(self.stray)
 
+    def _extra_markers(self) -> list[Any]:
+        from .writers.lyrdb import Marker
+
+        return [Marker(s["code"], shape, s["message"]) for s, shape in zip(self.stray, self.stray_shapes, strict=True)]
+
     def write(
         self,
         outdir: str | os.PathLike[str],
-        formats: Iterable[str] = ("html",),
+        formats: Iterable[str] = CHECK_FORMATS,
         *,
         name: str | None = None,
         creation_date: str | dt.datetime | None = None,
     ) -> dict[str, str]:
-        """Write OUTDIR/<name>.check.html (if "html" is in `formats`) and <name>.check.json, always;
-        return the paths by format. name: default the layout file's stem."""
+        """Write OUTDIR/<name>.check.html and .check.lyrdb (those in `formats`) and <name>.check.json,
+        always; return the paths by format. name: default the layout file's stem."""
         if isinstance(formats, str):
             formats = formats.split(",")
         wanted = output_formats(formats)
-        if set(wanted) - {"html"}:
-            raise UsageError(f"formats: a check writes html and json only, not {sorted(set(wanted) - {'html'})[0]!r}")
+        if set(wanted) - set(CHECK_FORMATS):
+            other = sorted(set(wanted) - set(CHECK_FORMATS))[0]
+            raise UsageError(f"formats: a check writes {', '.join(CHECK_FORMATS)} and json only, not {other!r}")
         outputs, _report = self._write(os.fspath(outdir), wanted, name, creation_date)
         return outputs
 
@@ -463,10 +571,12 @@ class CheckedStencil(_Judged):
         stem = (safe_name(name) if name is not None else _stem(self.layout.path)) + ".check"
         outputs = {k: os.path.join(outdir, stem + EXTENSIONS[k]) for k in (*formats, "json")}
         report = self._report_at({k: os.path.basename(v) for k, v in outputs.items()}, creation_date)
-        members = [stem + EXTENSIONS[k] for k in ("html", "json")]
+        members = [stem + EXTENSIONS[k] for k in ("html", "lyrdb", "json")]
         with FileSet(outdir, stem, outputs, [self.layout.path, self.stencil, *inputs], members) as files:
             if "html" in outputs:
                 _write_html(files, report, self.plan)
+            if "lyrdb" in outputs:
+                files.write_with("lyrdb", lambda tmp: self._write_lyrdb(tmp, self.stencil))
             _write_json(files, report)
         return outputs, report
 
@@ -569,17 +679,27 @@ def check(
     from .checks import check_apertures, row_directions, same_side
     from .limits import DEFAULT_MAX_CONTACTS
     from .match import match_apertures
-    from .readers.stencil import read_stencil
+    from .readers.stencil import is_gerber, read_stencil, round_arcs
 
     rules = _rules(rules)
     if rules.thickness_auto:
         raise UsageError('a stencil is checked at its own foil thickness: give thickness_um, not "auto"')
     _same_reading(layout, rules)
     stencil = os.fspath(stencil)
-    rows = find_layout_rows(layout.contacts, layout.instances, rules)
-    shapes = read_stencil(stencil, stencil_layer, stencil_units, max_shapes or DEFAULT_MAX_CONTACTS)
-    matched = match_apertures(layout.contacts, rows, shapes, rules)
+    rows, element_rows = layout_rows(layout.contacts, layout.instances, rules)
+    # a Gerber's arcs are found again on the apertures measured: once per die for a wafer
+    limit = max_shapes or DEFAULT_MAX_CONTACTS
+    shapes = read_stencil(stencil, stencil_layer, stencil_units, arcs=False, max_shapes=limit)
+    arcs = round_arcs if is_gerber(stencil) else None
     outline = _keep_in(layout, keep_in, rules.edge_margin_um)
+    if element_rows is not None:
+        once = _check_once_per_element(layout, rows, element_rows, shapes, rules, outline, arcs)
+        if once is not None:
+            plan, checked = once
+            return CheckedStencil(layout, rules, plan, checked, stencil, [], strict)
+    if arcs is not None:
+        shapes = arcs(shapes)
+    matched = match_apertures(layout.contacts, rows, shapes, rules)
     checked = check_apertures(
         layout.contacts,
         matched.apertures,
@@ -590,7 +710,117 @@ def check(
         {"extra_aperture": matched.extra, "same_side": same_side(layout.contacts, rows, matched.apertures)},
     )
     matched_plan = Plan(layout.contacts, rows, matched.apertures, [])
-    return CheckedStencil(layout, rules, matched_plan, checked, stencil, matched.stray, strict)
+    return CheckedStencil(layout, rules, matched_plan, checked, stencil, matched.stray, strict, matched.stray_shapes)
+
+
+def _check_once_per_element(
+    layout: Layout, rows: Any, element_rows: Any, shapes: Polygons, rules: Rules, outline: Any, arcs: Any = None
+) -> tuple[Plan, Checked] | None:
+    """A wafer's stencil checked once per die and repeated, when every die has the same apertures
+    (up to its placement's shift, on the database grid), every aperture lies over the contacts of one
+    die, no aperture of one placement comes within reach of another's and none leaves the keep-in;
+    else None (the whole stencil is checked at once). The figures are those of the whole check.
+    arcs: what finds the arcs of the apertures read again (a Gerber's), applied to the die's alone."""
+    from .checks import check_apertures, place_checked, row_directions, same_side
+    from .geometry import bboxes, placements_disjoint
+    from .match import match_apertures
+    from .model import REPORT_REACH, Apertures
+    from .pairs import box_pairs
+
+    inst = layout.instances
+    assert inst is not None
+    T = inst.transforms
+    if not np.allclose(T[:, :, :2], np.eye(2)[None]) or not len(shapes):
+        return None
+    P, n = inst.index.shape
+    shift = T[:, :, 2]
+    # each aperture's placement: that of the contacts its box meets (one placement, at least one contact)
+    box = bboxes(shapes)
+    ia, jc = box_pairs(box, bboxes(layout.contacts.polygons), 0.0)
+    placement = np.empty(len(layout.contacts), dtype=np.int64)
+    placement[inst.index.ravel()] = np.repeat(np.arange(P), n)
+    lo = np.full(len(shapes), P, dtype=np.int64)
+    hi = np.full(len(shapes), -1, dtype=np.int64)
+    np.minimum.at(lo, ia, placement[jc])
+    np.maximum.at(hi, ia, placement[jc])
+    if (lo != hi).any():
+        return None  # an aperture over no contact, or over two placements
+    per = np.bincount(lo, minlength=P)
+    if not (per == per[0]).all():
+        return None
+    # the apertures of each placement in the order of their boxes' corners, relative to the placement
+    grid = max(layout.grid_um, 1e-3)
+    corner = np.rint((box[:, :2] - shift[lo]) / grid)
+    order = np.lexsort((corner[:, 1], corner[:, 0], lo))
+    if not (corner[order].reshape(P, per[0], 2) == corner[order[: per[0]]][None]).all():
+        return None
+    counts = shapes.counts[order].reshape(P, per[0])
+    if not (counts == counts[:1]).all():
+        return None
+    mine = order.reshape(P, per[0])
+    first = shapes.take(mine[0])
+    element_shapes = Polygons(first.coords - shift[0], first.offsets)
+    for p in range(1, P):  # one placement at a time: no copy of the whole stencil
+        if np.abs(shapes.take(mine[p]).coords - shift[p] - element_shapes.coords).max(initial=0.0) > 2 * grid:
+            return None
+    if arcs is not None:
+        element_shapes = arcs(element_shapes)
+    element = inst.element
+    reach = REPORT_REACH * max(rules.web_min_um, rules.clearance_um) / 2 + 1.0
+    pts = np.vstack([element_shapes.coords, element.polygons.coords])
+    if not placements_disjoint(element, T, reach, (*pts.min(axis=0), *pts.max(axis=0))):
+        return None
+    if outline is not None and not _placed_inside(element_shapes.coords, shift, outline, rules):
+        return None  # keep-in findings: checked on the whole stencil
+    matched = match_apertures(element, element_rows, element_shapes, rules)
+    if matched.stray or len(matched.extra):
+        return None  # reported for the whole stencil
+    checked = check_apertures(
+        element,
+        matched.apertures,
+        rules,
+        None,
+        matched.polygons,
+        row_directions(element_rows, n),
+        {"same_side": same_side(element, element_rows, matched.apertures)},
+    )
+    # the element's apertures in every placement, in global contact order
+    a = matched.apertures
+    src = np.empty(P * n, dtype=np.int64)
+    src[inst.index.ravel()] = np.tile(np.arange(n), P)
+    shift_of = np.empty((P * n, 2))
+    shift_of[inst.index.ravel()] = np.repeat(shift, n, axis=0)
+    polys = a.outlines
+    placed = Polygons(polys.coords, polys.offsets).take(src)
+    placed = Polygons(placed.coords + np.repeat(shift_of, placed.counts, axis=0), placed.offsets)
+    outlines = Outlines(placed.coords, np.zeros(len(placed.coords)), placed.offsets)
+    apertures = Apertures(
+        outlines,
+        a.kind[src],
+        a.area[src],
+        a.perimeter[src],
+        a.width[src],
+        a.axis[src],
+        a.side[src],
+        a.extension[src],
+        a.tip_d[src],
+        a.corner[src],
+    )
+    return Plan(layout.contacts, rows, apertures, []), place_checked(checked, inst.index)
+
+
+def _placed_inside(coords: np.ndarray, shift: np.ndarray, outline: Any, rules: Rules) -> bool:
+    """Every point, placed by every shift, lies inside the keep-in less edge_margin_um."""
+    import shapely
+
+    if not len(coords):
+        return True
+    inner = shapely.buffer(outline, -rules.edge_margin_um)
+    x0, y0, x1, y1 = inner.bounds
+    if shapely.equals(inner, shapely.box(x0, y0, x1, y1)):  # a box: the points' box in each placement
+        lo, hi = coords.min(axis=0) + shift, coords.max(axis=0) + shift
+        return bool(((lo[:, 0] >= x0) & (lo[:, 1] >= y0) & (hi[:, 0] <= x1) & (hi[:, 1] <= y1)).all())
+    return bool(shapely.contains(inner, shapely.multipoints((coords[None] + shift[:, None]).reshape(-1, 2))))
 
 
 def inspect(layout: Layout, rules: Rules | None = None) -> dict[str, Any]:
@@ -641,17 +871,27 @@ def _write_stencil(
     gds_layer: tuple[int, int],
     when: dt.datetime,
     pins: np.ndarray | None = None,
+    gerber_flat: bool = False,
 ) -> None:
     """The stencil files of a plan: Gerber, DXF, GDS (those asked for), into their temporary files;
-    `pins`: each aperture's object attribute fields in the Gerber (default: its contact id)."""
+    `pins`: each aperture's object attribute fields in the Gerber (default: its contact id); a wafer's
+    dies on a regular grid are one die stepped and repeated in the Gerber unless `gerber_flat`."""
     if "gerber" in formats:
-        from .writers.gerber import gerber_text
+        from .writers.gerber import gerber_text, regular_grid
 
-        files.write("gerber", gerber_text(plan.apertures, _part_name(layout), _iso(when), __version__, pins=pins))
+        repeat = None
+        if not gerber_flat and pins is None and plan.element is not None and plan.transforms is not None:
+            repeat = regular_grid(plan.element, plan.transforms)
+        text = gerber_text(plan.apertures, _part_name(layout), _iso(when), __version__, pins=pins, repeat=repeat)
+        files.write("gerber", text)
     if "dxf" in formats:
-        from .writers.dxf import dxf_text
+        from .writers.dxf import die_placements, dxf_text
 
-        files.write("dxf", dxf_text(plan.apertures, layout.contacts.polygons if with_pads else None, dxf_units))
+        die = None
+        if plan.element is not None and plan.transforms is not None:
+            die = die_placements(plan.element, plan.transforms)
+        pads = layout.contacts.polygons if with_pads else None
+        files.write("dxf", dxf_text(plan.apertures, pads, dxf_units, die))
     if "gds" in formats:
         from .writers.gds import gds_writer
 
@@ -679,6 +919,21 @@ class Prefixed:
 
     def write_with(self, key: str, writer: Any) -> None:
         self.files.write_with(self.prefix + key, writer)
+
+
+def _wait_all(*jobs: Any) -> None:
+    """Wait for every forked job (None: none), then raise the first one's error, if any: no job is
+    left writing when the caller cleans up."""
+    first: BaseException | None = None
+    for job in jobs:
+        if job is None:
+            continue
+        try:
+            job()
+        except BaseException as exc:
+            first = first or exc
+    if first is not None:
+        raise first
 
 
 def _write_html(files: FileSet, report: dict[str, Any], plan: Plan) -> None:

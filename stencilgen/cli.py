@@ -220,9 +220,9 @@ def _rules(path: str | None, **overrides: Any) -> Any:
 @click.option("--rules", "rules_file", metavar="FILE", help="Rules file (TOML); `stencilgen rules` prints one.")
 @click.option(
     "--formats",
-    default="gerber,dxf,gds,html",
+    default="gerber,dxf,gds,html,lyrdb",
     show_default=True,
-    help="Files to write (gerber, dxf, gds, html); the JSON report is always written.",
+    help="Files to write (gerber, dxf, gds, html, lyrdb); the JSON report is always written.",
 )
 @click.option("--strict", is_flag=True, help="Warnings fail the run too (exit 1).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout (the summary goes to stderr).")
@@ -244,6 +244,12 @@ def _rules(path: str | None, **overrides: Any) -> Any:
     "--dxf-units", type=click.Choice(["mm", "um", "in"]), default="mm", show_default=True, help="Unit of the DXF."
 )
 @click.option("--gds-layer", default="1/0", show_default=True, metavar="L/D", help="GDS layer of the apertures.")
+@click.option(
+    "--gerber-flat",
+    is_flag=True,
+    help="Draw every aperture of a wafer in the Gerber (default: one die stepped and repeated, %SR%, when "
+    "the dies sit on a regular grid).",
+)
 @click.option(
     "--creation-date",
     metavar="ISO",
@@ -275,6 +281,7 @@ def plan(
     with_pads: bool,
     dxf_units: str,
     gds_layer: str,
+    gerber_flat: bool,
     creation_date: str | None,
     quiet: bool,
     max_contacts: int,
@@ -320,6 +327,7 @@ def plan(
         keep_in=keep_in,
         keep_in_bbox=keep_in_bbox,
         rules_file=rules_file,
+        gerber_flat=gerber_flat,
     )
     if keep_in_bbox and keep_in is None:
         raise UsageError("--keep-in-bbox needs --keep-in LAYER")
@@ -478,7 +486,9 @@ def rules(rules_file: str | None) -> None:
     "on all layers; none: no keep-in.",
 )
 @click.option("--keep-in-bbox", is_flag=True, help="Use the bounding box of the --keep-in layer as the outline.")
-@click.option("-o", "--output", "outdir", metavar="OUTDIR", help="Also write OUTDIR/<stem>.check.json and .html.")
+@click.option(
+    "-o", "--output", "outdir", metavar="OUTDIR", help="Also write OUTDIR/<stem>.check.json, .html and .lyrdb."
+)
 @click.option("--strict", is_flag=True, help="Warnings fail the run too (exit 1).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout (the summary goes to stderr).")
 @click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
@@ -551,7 +561,7 @@ def check(
 @cell_option
 @units_option
 @click.option("--rules", "rules_file", metavar="FILE", help="Rules file (TOML) for every layout.")
-@click.option("--formats", default="gerber,dxf,gds,html", show_default=True, help="Files to write per layout.")
+@click.option("--formats", default="gerber,dxf,gds,html,lyrdb", show_default=True, help="Files to write per layout.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Parallel processes (default: the number of cores).")
 @click.option("--continue-on-error", is_flag=True, help="A layout that cannot be planned does not stop the others.")
 @click.option(

@@ -1,4 +1,4 @@
-"""Pure: the apertures of an existing stencil (shapely polygons) matched to the contacts, as the same
+"""Pure: the apertures of an existing stencil (ragged polygons, um) matched to the contacts, as the same
 `Apertures` a plan has, so that every check of RULES.md runs on them unchanged.
 
 An aperture belongs to the contacts it touches. One touching no contact is a stray aperture (an
@@ -30,6 +30,7 @@ class Matched:
     polygons: Polygons  # aperture i as a plain polygon (empty when contact i has none)
     stray: list[dict[str, Any]]  # apertures that touch no contact
     extra: np.ndarray  # contact ids touched by more than one aperture
+    stray_shapes: list[np.ndarray]  # the outline (um) of each stray aperture
 
 
 def _narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -139,26 +140,89 @@ def _chords_of(polys: np.ndarray, centre: np.ndarray, ax: np.ndarray, at: np.nda
     return chord.reshape(k, c)
 
 
-def _farthest(pts: np.ndarray, of: np.ndarray, axes: np.ndarray, which: np.ndarray, n: int) -> np.ndarray:
-    """For every k, the largest projection on axes[k] of the points of polygon which[k] (`of`: the
-    polygon of each point, polygons 0..n-1)."""
-    slot = np.full(n, -1, dtype=np.int64)
-    slot[which] = np.arange(len(which))
-    mine = slot[of] >= 0
-    out = np.full(len(which), -np.inf)
-    np.maximum.at(out, slot[of[mine]], np.einsum("ij,ij->i", pts[mine], axes[slot[of[mine]]]))
-    return out
+def _ring_extent(polys: Polygons, axes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least and greatest projection of each polygon's vertices on its unit vector axes[k]."""
+    counts = polys.counts
+    lo, hi = np.full(len(polys), np.inf), np.full(len(polys), -np.inf)
+    has = counts > 0
+    if has.any():
+        proj = np.einsum("ij,ij->i", polys.coords, np.repeat(axes, counts, axis=0))
+        starts = polys.offsets[:-1][has]
+        lo[has] = np.minimum.reduceat(proj, starts)
+        hi[has] = np.maximum.reduceat(proj, starts)
+    return lo, hi
 
 
-def match_apertures(contacts: Contacts, rows: RowSet, shapes: list[Any], rules: Rules) -> Matched:
+def _counter_clockwise(polys: Polygons) -> tuple[Polygons, np.ndarray, np.ndarray]:
+    """The polygons with counter-clockwise outlines, their areas and perimeters (numpy, ragged)."""
+    n = len(polys)
+    if not n:
+        return polys, np.zeros(0), np.zeros(0)
+    c = polys.coords
+    counts = polys.counts
+    first = polys.offsets[:-1]
+    nxt = np.arange(len(c)) + 1
+    nxt[polys.offsets[1:] - 1] = first  # each ring closes on its first vertex
+    x, y = c[:, 0], c[:, 1]
+    # about each polygon's first vertex: no cancellation far from the origin
+    ox, oy = np.repeat(x[first], counts), np.repeat(y[first], counts)
+    cross = (x - ox) * (y[nxt] - oy) - (x[nxt] - ox) * (y - oy)
+    signed = np.add.reduceat(cross, first) / 2 if len(c) else np.zeros(n)
+    perimeter = np.add.reduceat(np.hypot(x[nxt] - x, y[nxt] - y), first)
+    flip = signed < 0
+    if flip.any():
+        k = np.arange(len(c)) - np.repeat(first, counts)  # index within its ring
+        back = np.repeat(first + counts - 1, counts) - k
+        order = np.where(np.repeat(flip, counts), back, np.arange(len(c)))
+        polys = Polygons(c[order], polys.offsets)
+    return polys, np.abs(signed), perimeter
+
+
+@dataclass(frozen=True)
+class Paired:
+    """The apertures of a stencil and the contacts each touches."""
+
+    shapes: Polygons  # every aperture read
+    geoms: np.ndarray  # the same as shapely polygons
+    sa: np.ndarray  # (aperture, contact) pairs that touch, by contact then aperture
+    pc: np.ndarray
+    per: np.ndarray  # (n,) how many apertures touch each contact
+    stray: np.ndarray  # the apertures that touch no contact
+
+    @property
+    def served(self) -> np.ndarray:
+        return np.flatnonzero(self.per > 0).astype(np.int64)
+
+    @property
+    def first(self) -> np.ndarray:
+        """For each served contact, where its pairs start."""
+        return np.searchsorted(self.pc, self.served)
+
+
+def pair_apertures(contacts: Contacts, shapes: Polygons) -> Paired:
+    """Which apertures touch which contacts (GEOS's tree, in bulk)."""
+    geoms = to_shapely(shapes) if len(shapes) else np.zeros(0, dtype=object)
+    if len(geoms):
+        sa, pc = shapely.STRtree(to_shapely(contacts.polygons)).query(geoms, predicate="intersects")
+    else:
+        sa, pc = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    order = np.lexsort((sa, pc))
+    sa, pc = sa[order].astype(np.int64), pc[order].astype(np.int64)
+    per = np.bincount(pc, minlength=len(contacts))
+    stray = np.flatnonzero(np.bincount(sa, minlength=len(geoms)) == 0)
+    return Paired(shapes, geoms, sa, pc, per, stray)
+
+
+def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: Rules) -> Matched:
+    """The apertures of a drawn stencil (ragged polygons, um) as the `Apertures` of its contacts."""
     n = len(contacts)
-    pads = to_shapely(contacts.polygons)
-    geoms = np.array(shapes, dtype=object)
-    sa, pc = shapely.STRtree(pads).query(geoms, predicate="intersects") if len(geoms) else (np.zeros(0, int),) * 2
-    touched = np.bincount(sa, minlength=len(geoms))
+    paired = pair_apertures(contacts, shapes)
+    geoms, sa, per = paired.geoms, paired.sa, paired.per
     stray = []
-    for k in np.flatnonzero(touched == 0).tolist():
+    stray_shapes = []
+    for k in paired.stray.tolist():
         c = geoms[k].centroid
+        stray_shapes.append(shapes.polygon(k))
         stray.append(
             {
                 "code": "stray_aperture",
@@ -168,10 +232,8 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: list[Any], rules: 
                 "message": f"an aperture at ({c.x:.2f}, {c.y:.2f}) um touches no contact",
             }
         )
-    owned: dict[int, list[int]] = {}
-    for s, c in zip(sa.tolist(), pc.tolist(), strict=True):
-        owned.setdefault(c, []).append(s)
-    extra = np.array(sorted(c for c, ks in owned.items() if len(ks) > 1), dtype=np.int64)
+    extra = np.flatnonzero(per > 1).astype(np.int64)
+    served, first = paired.served, paired.first
     fine = np.zeros(n, dtype=bool)
     normal = np.zeros((n, 2))
     for r in rows.rows:
@@ -183,26 +245,22 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: list[Any], rules: 
     kind = np.full(n, NONE, dtype=np.int8)
     area, perimeter, width = np.zeros(n), np.zeros(n), np.zeros(n)
     axis, side, ext = np.zeros((n, 2)), np.zeros(n, dtype=np.int8), np.zeros(n)
-    counts = np.zeros(n, dtype=np.int64)
-    served = np.array(sorted(owned), dtype=np.int64)
-    # each served contact's aperture (several: their union; of a union in pieces, the largest)
-    mine = np.array([geoms[owned[i][0]] for i in served.tolist()] + [None], dtype=object)[:-1]
-    for j in [j for j, i in enumerate(served.tolist()) if len(owned[i]) > 1]:
-        mine[j] = shapely.union_all(geoms[owned[int(served[j])]])
-    for j in np.flatnonzero(shapely.get_type_id(mine) != shapely.GeometryType.POLYGON).tolist():
-        mine[j] = max(shapely.get_parts(mine[j]), key=lambda p: p.area)
-    mine = shapely.orient_polygons(mine)  # counter-clockwise outlines
-    narrow, long_axes = _narrowest(mine)
-    beyonds = shapely.difference(mine, pads[served]) if len(served) else mine
-    # each aperture's outline, the closing point dropped
-    pts, which = shapely.get_coordinates(shapely.get_exterior_ring(mine), return_index=True)
-    last = np.flatnonzero(np.append(which[1:] != which[:-1], True)) if len(which) else np.zeros(0, dtype=np.int64)
-    keep = np.ones(len(pts), dtype=bool)
-    keep[last] = False
-    ring_pts, ring_of = pts[keep], which[keep]
-    counts[served] = np.bincount(ring_of, minlength=len(served))
-    area[served] = shapely.area(mine)
-    perimeter[served] = shapely.length(mine)
+    # each served contact's aperture: the one touching it; of several, their union (of a union in
+    # pieces, the largest piece)
+    mine = shapes.take(sa[first])
+    if len(extra):
+        rings = [mine.polygon(j) for j in range(len(served))]
+        for j in np.flatnonzero(per[served] > 1).tolist():
+            ks = sa[first[j] : first[j] + per[served[j]]]
+            union = shapely.union_all(geoms[ks])
+            part = max(shapely.get_parts(union), key=lambda p: p.area)
+            rings[j] = shapely.get_coordinates(part.exterior)[:-1]
+        mine = Polygons.from_list(rings)
+    mine, ap_area, ap_perimeter = _counter_clockwise(mine)
+    mine_geoms = to_shapely(mine) if len(extra) else geoms[sa[first]]
+    narrow, long_axes = _narrowest(mine_geoms)
+    area[served] = ap_area
+    perimeter[served] = ap_perimeter
     width[served] = narrow
     kind[served] = SHRUNK
     # in a fine-pitch row every aperture is held to the strip rules (a pad-sized one fails them); its
@@ -210,23 +268,23 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: list[Any], rules: 
     f = np.flatnonzero(fine[served])
     if len(f):
         i = served[f]
-        empty = shapely.is_empty(beyonds[f])
-        towards = shapely.get_coordinates(shapely.centroid(np.where(empty, mine[f], beyonds[f])))
-        tip = towards - contacts.center[i]
         long_axis = long_axes[f]
-        long_axis = np.where((np.einsum("ij,ij->i", tip, long_axis) >= 0)[:, None], long_axis, -long_axis)
+        lo, hi = _ring_extent(mine.take(f), long_axis)
+        plo, phi = _ring_extent(contacts.polygons.take(i), long_axis)
+        ahead, behind = hi - phi, plo - lo  # how far it reaches beyond the contact either way
+        # an aperture within its contact: the way its centre lies from the contact's
+        centre = shapely.get_coordinates(shapely.centroid(mine_geoms[f])) - contacts.center[i]
+        within = np.maximum(ahead, behind) <= 0
+        forward = np.where(within, np.einsum("ij,ij->i", centre, long_axis) >= 0, ahead >= behind)
+        long_axis = np.where(forward[:, None], long_axis, -long_axis)
         kind[i] = STRIP
         axis[i] = long_axis
-        side[i] = np.where(np.einsum("ij,ij->i", tip, normal[i]) >= 0, 1, -1)
-        # how far the aperture reaches beyond the contact along its axis
-        reach_ap = _farthest(ring_pts, ring_of, long_axis, f, len(served))
-        pad_of = np.repeat(np.arange(n), contacts.polygons.counts)
-        reach_pad = _farthest(contacts.polygons.coords, pad_of, long_axis, i, n)
-        ext[i] = np.maximum(0.0, reach_ap - reach_pad)
+        side[i] = np.where(np.einsum("ij,ij->i", long_axis, normal[i]) >= 0, 1, -1)
+        ext[i] = np.maximum(0.0, np.where(forward, ahead, behind))
         oblique[i] = np.abs(np.einsum("ij,ij->i", long_axis, normal[i])) < np.cos(np.radians(10.0))
     offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    coords = ring_pts  # in the order of the contacts served
+    np.cumsum(np.bincount(served, weights=mine.counts, minlength=n).astype(np.int64), out=offsets[1:])
+    coords = mine.coords  # in the order of the contacts served
     outlines = Outlines(coords, np.zeros(len(coords)), offsets)
     apertures = Apertures(outlines, kind, area, perimeter, width, axis, side, ext, np.zeros(n), oblique)
-    return Matched(apertures, Polygons(coords, offsets), stray, extra)
+    return Matched(apertures, Polygons(coords, offsets), stray, extra, stray_shapes)

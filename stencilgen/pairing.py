@@ -369,7 +369,7 @@ class PairedStencils:
         when = creation_time(self.first.layout.path, creation_date).replace(microsecond=0)
         ensure_dir(outdir)
         s1, s2 = _stem(self.first.layout.path), _stem(self.second.layout.path)
-        stencil = [f for f in formats if f != "html"]
+        stencil = [f for f in formats if f in ("gerber", "dxf", "gds")]  # (the pair report has no lyrdb)
         paths1 = {f: os.path.join(outdir, f"{s1}.first{EXTENSIONS[f]}") for f in stencil}
         paths2 = {f: os.path.join(outdir, f"{s2}.second{EXTENSIONS[f]}") for f in stencil}
         outputs = {f"first_{f}": p for f, p in paths1.items()} | {f"second_{f}": p for f, p in paths2.items()}

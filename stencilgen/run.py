@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .api import FORMATS, KeepIn, check, output_formats, plan
+from .api import CHECK_FORMATS, FORMATS, KeepIn, check, output_formats, plan
 from .checks import Checked
 from .errors import InputError, UsageError
 from .limits import DEFAULT_MAX_CONTACTS
@@ -34,6 +34,7 @@ class Options:
     lef: tuple[str, ...] = ()  # a DEF's LEF files
     lef_obs: bool = False  # the LEF obstructions on the pad layer are pads too
     rules_file: str | None = None  # the rules file read (an input: no output may overwrite it)
+    gerber_flat: bool = False  # no step and repeat in the Gerber of a wafer
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ def _plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result
         options.gds_layer,
         options.creation_date,
         (options.rules_file,),
+        gerber_flat=options.gerber_flat,
     )
     return Result(layout, planned.plan, planned.checked, report, report["summary"]["exit_code"], outputs)
 
@@ -108,7 +110,7 @@ def check_file(
     path: str, stencil: str, outdir: str | None, rules: Rules, options: Options, stencil_layer: str | None = None
 ) -> Result:
     """Run every check of RULES.md on an existing stencil (Gerber, DXF or GDS) against a layout; with
-    OUTDIR, also write OUTDIR/<stem>.check.html and .json."""
+    OUTDIR, also write OUTDIR/<stem>.check.html, .lyrdb and .json."""
     try:
         return _check_file(path, stencil, outdir, rules, options, stencil_layer)
     except MemoryError:
@@ -130,7 +132,7 @@ def _check_file(
         max_shapes=options.max_contacts,
     )
     if outdir:
-        outputs, report = checked._write(outdir, ("html",), None, options.creation_date, (options.rules_file,))
+        outputs, report = checked._write(outdir, CHECK_FORMATS, None, options.creation_date, (options.rules_file,))
     else:
         outputs, report = {}, checked._report_at({}, options.creation_date)
     return Result(layout, checked.plan, checked.checked, report, report["summary"]["exit_code"], outputs)

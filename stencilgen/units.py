@@ -18,6 +18,29 @@ UM_PER_UNIT: dict[str, float] = {
     "mil": 25.4,
 }
 
+#: micrometres per drawing unit, by a DXF header's $INSUNITS code (0: unitless; 8 and 9, microinches
+#: and mils, as the DXF reference leaves them)
+INSUNITS_UM: dict[int, float] = {
+    1: 25_400.0,
+    2: 304_800.0,
+    3: 1_609_344_000.0,
+    4: 1e3,
+    5: 1e4,
+    6: 1e6,
+    7: 1e9,
+    10: 914_400.0,
+    11: 1e-4,
+    12: 1e-3,
+    13: 1.0,
+    14: 1e5,
+    15: 1e7,
+    16: 1e8,
+    17: 1e15,
+    18: 1.495978707e17,
+    19: 9.46e21,
+    20: 3.09e22,
+}
+
 _LENGTH = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zA-Z]*)\s*$")
 
 

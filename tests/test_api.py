@@ -21,7 +21,7 @@ from stencilgen.report import load_report
 
 RING = os.path.join(SAMPLES, "ring_100um.gds")
 DATE = "2026-01-02T03:04:05Z"
-FILES = (".gbr", ".dxf", ".gds", ".html", ".json")
+FILES = (".gbr", ".dxf", ".gds", ".html", ".json", ".lyrdb")
 
 
 def cli(*args: str, cwd: str = ROOT) -> subprocess.CompletedProcess:
@@ -52,7 +52,7 @@ def by_cli(tmp_path_factory):
 @pytest.fixture(scope="module")
 def written(planned, tmp_path_factory):
     out = str(tmp_path_factory.mktemp("api"))
-    return out, planned.write(out, formats=("gerber", "dxf", "gds", "html"), creation_date=DATE)
+    return out, planned.write(out, formats=("gerber", "dxf", "gds", "html", "lyrdb"), creation_date=DATE)
 
 
 def test_the_public_names_are_lazy():
@@ -91,7 +91,7 @@ def test_numbers_are_the_command_lines(planned, by_cli):
 def test_write_gives_the_command_lines_files(written, by_cli):
     out, paths = written
     cli_out, _ = by_cli
-    assert sorted(paths) == ["dxf", "gds", "gerber", "html", "json"]
+    assert sorted(paths) == ["dxf", "gds", "gerber", "html", "json", "lyrdb"]
     assert sorted(os.path.basename(p) for p in paths.values()) == sorted("ring_100um" + e for e in FILES)
     for ext in FILES:
         with (
@@ -134,10 +134,15 @@ def test_check_is_the_command_lines(ring, written, tmp_path):
     checked = stencilgen.check(ring, paths["gerber"])
     assert dumps_report(checked.report) == r.stdout
     files = checked.write(str(tmp_path))
-    assert sorted(os.listdir(tmp_path)) == ["ring_100um.check.html", "ring_100um.check.json"]
+    assert sorted(os.listdir(tmp_path)) == [
+        "ring_100um.check.html",
+        "ring_100um.check.json",
+        "ring_100um.check.lyrdb",
+    ]
     assert json.load(open(files["json"]))["summary"]["outputs"] == {
         "html": "ring_100um.check.html",
         "json": "ring_100um.check.json",
+        "lyrdb": "ring_100um.check.lyrdb",
     }
 
 

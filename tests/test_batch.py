@@ -51,7 +51,7 @@ def test_batch_folder_mixed(tmp_path):
     assert by["tiny.gds"]["status"] == "errors" and by["tiny.gds"]["exit_code"] == 1
     # one folder each, named after the file; the second ring.gds gets ring-2
     assert sorted(os.listdir(out)) == ["bumps", "ring", "ring-2", "summary.csv", "summary.json", "tiny"]
-    assert sorted(os.listdir(out / "ring")) == ["ring.dxf", "ring.gbr", "ring.gds", "ring.html", "ring.json"]
+    assert sorted(os.listdir(out / "ring")) == [f"ring.{e}" for e in ("dxf", "gbr", "gds", "html", "json", "lyrdb")]
     rows = list(csv.DictReader(open(out / "summary.csv")))
     assert len(rows) == 6 and rows[0].keys() >= {
         "input",

@@ -19,7 +19,7 @@ RING = os.path.join(SAMPLES, "ring_100um.gds")
 def test_plan_writes_all_outputs(tmp_path):
     r = run("plan", RING, "--layer", "9/0", "-o", str(tmp_path))
     assert r.returncode == 0, r.stderr
-    assert sorted(os.listdir(tmp_path)) == [f"ring_100um.{e}" for e in ("dxf", "gbr", "gds", "html", "json")]
+    assert sorted(os.listdir(tmp_path)) == [f"ring_100um.{e}" for e in ("dxf", "gbr", "gds", "html", "json", "lyrdb")]
     assert "68 contacts" in r.stderr and "wrote" in r.stderr
     assert r.stdout == ""
 

@@ -23,7 +23,7 @@ from conftest import ROOT, SAMPLES
 
 FUZZ = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
 RING = os.path.join(SAMPLES, "ring_100um.gds")
-SET = ("dxf", "gbr", "gds", "html", "json")
+SET = ("dxf", "gbr", "gds", "html", "json", "lyrdb")
 
 
 def cli(*args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:

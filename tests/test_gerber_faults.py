@@ -15,7 +15,14 @@ import shapely
 from conftest import ROOT, SAMPLES
 
 from stencilgen.errors import InputError
-from stencilgen.readers.stencil import read_stencil
+from stencilgen.geometry import to_shapely
+from stencilgen.readers.stencil import read_stencil as _read
+
+
+def read_stencil(path: str) -> list:
+    """The stencil's apertures as shapely polygons (um)."""
+    return list(to_shapely(_read(path)))
+
 
 RING = os.path.join(SAMPLES, "ring_100um.gds")
 HEAD = "%FSLAX46Y46*%\n%MOMM*%\n%ADD10C,0.050000*%\n%LPD*%\nG75*\nG01*\n"

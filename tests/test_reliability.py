@@ -29,7 +29,7 @@ def test_hostile_cell_name_writes_only_inside_outdir(tmp_path):
     r = run("plan", str(src), "--layer", "9/0", "-o", str(out), "-q")
     assert r.returncode in (0, 1), r.stderr
     written = sorted(os.listdir(out))
-    assert written == [f"die_rm_-rf.{e}" for e in ("dxf", "gbr", "gds", "html", "json")]
+    assert written == [f"die_rm_-rf.{e}" for e in ("dxf", "gbr", "gds", "html", "json", "lyrdb")]
     assert sorted(os.listdir(tmp_path)) == ["deep", "in"]
     assert sorted(os.listdir(tmp_path / "deep")) == ["out"]
     text = (out / "die_rm_-rf.gbr").read_text()

@@ -15,6 +15,7 @@ from stencilgen.geometry import build_contacts
 from stencilgen.model import Contacts, Polygons
 from stencilgen.repeats import find_repeats
 from stencilgen.rows import find_rows, layout_rows
+from stencilgen.rules import Rules
 
 
 def _flat(dies: list[synth.Die]) -> Contacts:
@@ -91,9 +92,10 @@ def test_dies_too_close_for_their_rows_are_taken_whole():
     contacts = _flat(_tiled(die, 3, 1, (2000.0 + 250.0, 0.0)))
     inst = find_repeats(contacts, 0.001)
     assert inst is not None and inst.gap_um is not None and inst.gap_um < 3 * 100.0
-    rows, element = layout_rows(contacts, inst)
+    rules = Rules(spacing_tolerance=0.05)
+    rows, element = layout_rows(contacts, inst, rules)
     assert element is None
-    assert _rows_key(contacts, rows) == _rows_key(contacts, find_rows(contacts))
+    assert _rows_key(contacts, rows) == _rows_key(contacts, find_rows(contacts, rules))
 
 
 def test_rows_facing_the_layout_centre_are_taken_whole():
@@ -103,9 +105,10 @@ def test_rows_facing_the_layout_centre_are_taken_whole():
     contacts = _flat(_tiled(die, 2, 3, (3000.0, 3000.0)))
     inst = find_repeats(contacts, 0.001)
     assert inst is not None
-    rows, element = layout_rows(contacts, inst)
+    rules = Rules(spacing_tolerance=0.05)
+    rows, element = layout_rows(contacts, inst, rules)
     assert element is None
-    assert _rows_key(contacts, rows) == _rows_key(contacts, find_rows(contacts))
+    assert _rows_key(contacts, rows) == _rows_key(contacts, find_rows(contacts, rules))
 
 
 def test_die_emptier_at_its_corners_than_its_scribe_lanes_is_taken_whole():
@@ -154,7 +157,7 @@ def test_read_layout_finds_the_repeat_and_merges_touching_pads_in_every_die(tmp_
 
 def test_a_row_of_two_pitches_in_line_with_its_copies_is_taken_whole():
     # a top row whose spacings are 5 x 100 then 5 x 110 um is one row in a die (median 105, both within
-    # 5 %); on the whole layout it lies in line with its copy in the next die, the jump across the
+    # spacing_tolerance = 5 %); on the whole layout it lies in line with its copy in the next die, the jump across the
     # scribe lane moves the line's median to 110 and the row splits: the die alone would read it otherwise
     p, n = 100.0, 11
     side = (n - 1) * p + 4 * p
@@ -168,9 +171,10 @@ def test_a_row_of_two_pitches_in_line_with_its_copies_is_taken_whole():
     contacts, _ = build_contacts(Polygons.from_list(polys), 0.001)
     inst = find_repeats(contacts, 0.001)
     assert inst is not None
-    rows, element = layout_rows(contacts, inst)
+    rules = Rules(spacing_tolerance=0.05)
+    rows, element = layout_rows(contacts, inst, rules)
     assert element is None
-    assert _rows_key(contacts, rows) == _rows_key(contacts, find_rows(contacts))
+    assert _rows_key(contacts, rows) == _rows_key(contacts, find_rows(contacts, rules))
 
 
 def _bands_plainly(lo: list[float], hi: list[float], wide: float) -> tuple[list[int], float]:

@@ -492,9 +492,9 @@ HARD, WEB = -2.0, -1.0
 def corner_turns(corner: Any, rows: RowSet, min_deg: float) -> list[float]:
     """The turns (degrees from the bisector, in (-90, 90]) a corner's common strip direction may try,
     keeping at least `min_deg` from each of its rows' lines (rule 5): both ends of the range around the
-    bisector, and the middle of every other range of allowed directions. At a 60 deg corner with min_deg 30 the bisector is the only
-    allowed direction between the rows, and the range around its normal (60 deg from each row) is the
-    other choice."""
+    bisector, and the middle of every other range of allowed directions. At a 60 deg corner with
+    min_deg 30 the bisector is the only allowed direction between the rows, and the middle of the range
+    around its normal (60 deg from each row) is the other choice."""
     u = [rows.rows[r].direction for r in corner.rows]
     base = float(np.degrees(np.arctan2(corner.bisector[1], corner.bisector[0])))
     phis = np.arange(-89.5, 90.25, 0.5)  # every line once: -90 and 90 are the same line

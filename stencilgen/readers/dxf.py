@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import InputError, UsageError, input_error
 from ..model import Excluded, Polygons
-from ..units import um_per_unit
+from ..units import INSUNITS_UM, um_per_unit
 from .base import Placed, RawLayout
 
 #: chord tolerance for arcs, bulges and circles, in micrometres
@@ -61,17 +61,14 @@ def _outline(entity: Any, tolerance: float) -> list[np.ndarray] | None:
 
 
 def _units(path: str, doc: Any, units: str | None) -> float:
-    from ezdxf import units as dxfunits
-
     if units is not None:
         return um_per_unit(units)
     code = int(doc.header.get("$INSUNITS", 0) or 0)
     if code == 0:
         raise input_error(path, "$INSUNITS is 0 (unitless); pass --units um|mm")
-    try:
-        return float(dxfunits.conversion_factor(dxfunits.InsertUnits(code), dxfunits.InsertUnits.Microns))
-    except Exception:
-        raise input_error(path, f"$INSUNITS is {code}, not a unit stencilgen knows; pass --units") from None
+    if code not in INSUNITS_UM:
+        raise input_error(path, f"$INSUNITS is {code}, not a unit stencilgen knows; pass --units")
+    return INSUNITS_UM[code]
 
 
 def _count_outlines(path: str, doc: Any, layer: str | None) -> int:

@@ -10,6 +10,7 @@ one move, so a flat cell of 100,000 pads costs a handful of numpy passes.
 
 from __future__ import annotations
 
+import itertools
 import mmap
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ ELFLAGS, PROPATTR, PROPVALUE, BOX, BOXTYPE, PLEX = 38, 43, 44, 45, 46, 47
 _LIBRARY_NOTES = {HEADER, BGNLIB, LIBNAME, 31, 32, 34, 35, 54, 55, 56, 57, 58, 59}  # REFLIBS .. LIBSECUR
 #: records inside an element that change nothing read here
 _ELEMENT_NOTES = {ELFLAGS, PLEX, PROPATTR, PROPVALUE, TEXTTYPE, PRESENTATION, STRING, WIDTH}
+#: polygon points gathered at a time from polygons of different vertex counts
+POINTS_AT_A_TIME = 1 << 20
 #: past this many elements outside the fast runs, gdstk's C++ loop is the quicker reader
 MAX_SLOW_ELEMENTS = 5_000
 
@@ -124,6 +127,13 @@ class Stream:
         plain = self._evenly_spaced(at, npts)
         if plain is not None:
             return plain
+        # a few hundred thousand points at a time: the index arrays stay small
+        ends = np.cumsum(npts.astype(np.int64))
+        cuts = np.unique(np.append(np.searchsorted(ends, np.arange(0, int(ends[-1]), POINTS_AT_A_TIME)), len(at)))
+        return Polygons.concat([self._gathered(at[a:b], npts[a:b]) for a, b in itertools.pairwise(cuts.tolist())])
+
+    def _gathered(self, at: np.ndarray, npts: np.ndarray) -> Polygons:
+        """Polygons of any vertex counts, their points gathered from the file."""
         lens = npts.astype(np.int64)
         offsets = np.zeros(len(at) + 1, dtype=np.int64)
         np.cumsum(lens, out=offsets[1:])
@@ -189,15 +199,17 @@ def _contents(path: str) -> bytes | mmap.mmap:
             return f.read()
 
 
-def read_stream(path: str, unit_m: float = 1e-6) -> Stream:
-    """The cells of a GDSII file, lengths in `unit_m` (micrometres), or `Unsupported`."""
+def read_stream(path: str, unit_m: float = 1e-6, polygons_only: bool = False) -> Stream:
+    """The cells of a GDSII file, lengths in `unit_m` (micrometres), or `Unsupported`. polygons_only:
+    the caller wrote the stream and knows it holds no paths or nodes (so a coordinate that looks like
+    their header is one)."""
     data = _contents(path)
     if len(data) < 4:
         raise Unsupported("too short")
     w = np.frombuffer(data, dtype=">u2", count=len(data) // 2)
     bare = np.flatnonzero(w[:-1] == 4)  # one pass over the file; the rest looks at these only
     after = w[bare + 1]
-    if ((after == 0x0900) | (after == 0x1500)).any():
+    if not polygons_only and ((after == 0x0900) | (after == 0x1500)).any():
         raise Unsupported("paths or nodes")  # (or a coordinate that looks like their header: as safe)
     start, end, last = _runs(w, bare)
     cells: list[Cell] = []

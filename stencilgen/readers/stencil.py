@@ -1,283 +1,456 @@
 """Existing stencils: the apertures of a Gerber (regions, flashes of standard and macro apertures,
-strokes; through gerbonara), a DXF (closed outlines) or a GDS (polygons), as shapely polygons in um.
+strokes, clear polarity, step and repeat), a DXF (closed outlines) or a GDS/OASIS (polygons), read by
+KLayout in C++ and handed over as ragged numpy polygons in um, without a Python object per aperture.
 
-Dark shapes are united and clear ones (LPC) cut out; every connected piece is one aperture."""
+KLayout flattens the file's shapes on the stencil layer (a Gerber's clear shapes cut out of the dark
+ones, %SR% expanded; DXF blocks and GDS references placed) and writes them to a temporary GDSII
+stream, which `gdsii.read_stream` reads with numpy. Apertures that overlap or abut are united: every
+connected piece is one aperture."""
 
 from __future__ import annotations
 
-import copy
-import itertools
+import contextlib
 import os
-import warnings
+import re
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, UsageError, input_error
-from ..limits import DEFAULT_MAX_CONTACTS
+from ..errors import UsageError, input_error
 from ..model import Polygons
-from ..numeric import ranges
 
 GERBER_EXTENSIONS = (".gbr", ".ger", ".gtp", ".gbp", ".pho", ".art", ".gbx")
 
-#: chord error for arcs of a stencil being checked, um
-ARC_ERROR_UM = 0.005
-#: at most this many chords per arc (a huge arc is cut coarser, never into millions of pieces)
-MAX_ARC_CHORDS = 4096
-#: ceilings of a Gerber aperture macro: primitives one flash draws, vertices of a regular polygon
-MAX_MACRO_PRIMITIVES = 10_000
+#: points per full circle for a Gerber's flashes and a DXF's arcs (KLayout puts the points of a DXF
+#: arc a little outside it: at 64 a strip's web to its neighbour already reads 0.05 um short)
+CIRCLE_POINTS = 128
+#: KLayout cuts the arcs of a Gerber region into chords of 360/32 deg whatever the radius; chords
+#: turning by no more than this (deg), alike in length and turn, are read back as their arc
+KLAYOUT_ARC_STEP_DEG = 360.0 / 32
+#: the arcs found again are cut into chords this close to the arc, um (a 40 um tip: chords of 5 deg,
+#: finer than the 48 chords per arc of a GDS written by plan)
+ARC_ERROR_UM = 0.02
+#: vertices worked at a time when finding arcs again
+ARC_CHUNK_VERTICES = 262_144
+#: KLayout's database unit for the stencil, um (Gerber and DXF; a GDS keeps its own)
+DBU_UM = 0.001
+#: the DXF header is read this far for $INSUNITS
+DXF_HEADER_BYTES = 1 << 20
+
+_PROJECT = """<?xml version="1.0" encoding="utf-8"?>
+<pcb-project>
+ <free-layer-mapping>true</free-layer-mapping>
+ <layout-layers><layout-layer>1/0</layout-layer></layout-layers>
+ <free-files><free-file><filename>{name}</filename><layout-layers><index>0</index></layout-layers></free-file></free-files>
+ <num-circle-points>{points}</num-circle-points>
+ <dbu>{dbu}</dbu>
+ <merge-flag>false</merge-flag>
+</pcb-project>
+"""
+
+
+@contextlib.contextmanager
+def _scratch() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="stencilgen-") as folder:
+        yield folder
+
+
+#: ceilings of a Gerber aperture macro: vertices of a regular polygon it may draw
 MAX_MACRO_VERTICES = 10_000
+_SR = re.compile(rb"%SRX(\d+)Y(\d+)")
+_OBJECT = re.compile(rb"D0?[13]\*|G36\*")
+_MACRO = re.compile(rb"%AM([^*%]+)\*([^%]*)%")
+_ADD = re.compile(rb"%ADD\d+([^,*%]+)(?:,([^*%]*))?\*%")
 
 
-def _outlines(polys: list[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """The outlines of gerbonara ArcPolys with their arcs as chords (ARC_ERROR_UM at most), in mm:
-    the points of all of them and the outline each point belongs to. Every arc is cut at once."""
-    p1: list[tuple[float, float]] = []
-    p2: list[tuple[float, float]] = []
-    centre: list[tuple[float, float]] = []
-    turn: list[float] = []  # 1 clockwise, 0 counter-clockwise, nan a straight segment
-    owner: list[int] = []
-    for i, poly in enumerate(polys):
-        for a, b, (clockwise, c) in poly.segments:
-            p1.append(a)
-            p2.append(b)
-            centre.append(c if clockwise is not None else (0.0, 0.0))
-            turn.append(float(clockwise) if clockwise is not None else np.nan)
-            owner.append(i)
-    if not p1:
-        return np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
-    P1, P2, C = np.array(p1, dtype=float), np.array(p2, dtype=float), np.array(centre, dtype=float)
-    cw = np.array(turn)
-    arc = ~np.isnan(cw)
-    r = np.hypot(P1[:, 0] - C[:, 0], P1[:, 1] - C[:, 1])
-    a1 = np.arctan2(P1[:, 1] - C[:, 1], P1[:, 0] - C[:, 0])
-    a2 = np.arctan2(P2[:, 1] - C[:, 1], P2[:, 0] - C[:, 0])
-    sweep = (a2 - a1) % (2 * np.pi)
-    sweep = np.where(cw == 1.0, sweep - 2 * np.pi, sweep)
-    full = np.abs(sweep) < 1e-12  # a full circle (start == end)
-    sweep = np.where(full, np.where(cw == 1.0, -2 * np.pi, 2 * np.pi), sweep)
-    tol = ARC_ERROR_UM / 1000.0
-    with np.errstate(invalid="ignore"):
-        step = np.where(r > tol, 2 * np.arccos(np.maximum(-1.0, 1 - tol / np.where(r > 0, r, 1.0))), np.pi / 2)
-    # each segment: its first point, then (an arc) the inner points of its m pieces
-    pieces = np.minimum(np.ceil(np.abs(sweep) / np.maximum(step, 1e-3)), MAX_ARC_CHORDS)
-    m = np.where(arc, np.maximum(2, pieces), 1).astype(np.int64)
-    start = np.cumsum(m) - m
-    out = np.empty((int(m.sum()), 2))
-    out[start] = P1
-    inner = np.flatnonzero(m > 1)
-    cnt = m[inner] - 1
-    which = np.repeat(inner, cnt)
-    k = ranges(np.ones(len(cnt)), cnt)
-    phi = a1[which] + sweep[which] * k / m[which]
-    at = start[which] + k
-    out[at, 0] = C[which, 0] + r[which] * np.cos(phi)
-    out[at, 1] = C[which, 1] + r[which] * np.sin(phi)
-    return out, np.repeat(np.array(owner), m)
-
-
-class _Refused(Exception):
-    """A Gerber beyond a ceiling (step-and-repeat, macro, count of objects)."""
-
-
-def _parser(limit: int) -> Any:
-    """gerbonara's parser with step-and-repeat blocks (%SR%) kept and expanded (gerbonara 1.5 lets the
-    objects of a block slip past it), within `limit` objects."""
-    from gerbonara.rs274x import GerberParser
-
-    class Block(list):
-        def __bool__(self) -> bool:  # an open block, even before its first object
-            return True
-
-    class Parser(GerberParser):
-        step_repeat_coords: Any
-        step_repeat_objects: Any
-        current_region: Any
-        target: Any
-
-        def _parse_step_repeat(self, match: Any) -> None:
-            if match["coords"]:
-                nx, ny = int(match["X"]), int(match["Y"])
-                if nx * ny > limit:
-                    raise _Refused(f"a step-and-repeat of {nx:,} x {ny:,} copies, above the limit of {limit:,}")
-                super()._parse_step_repeat(match)
-                self.step_repeat_objects = Block()
-                return
-            if self.step_repeat_objects is None:
-                raise _Refused("%SR*% closes a step-and-repeat that was never opened")
-            copies = len(self.step_repeat_objects) * len(self.step_repeat_coords)
-            if copies + len(self.target.objects) > limit:
-                raise _Refused(f"a step-and-repeat gives {copies:,} objects, above the limit of {limit:,}")
-            for obj in self.step_repeat_objects:  # (in the file's unit, arc centres moved too)
-                for dx, dy in self.step_repeat_coords:
-                    new = copy.copy(obj)
-                    new._offset(dx, dy)
-                    if getattr(new, "arc_centers", None):
-                        new.arc_centers = [
-                            (a[0], (a[1][0] + dx, a[1][1] + dy)) if a and a[1][0] is not None else a
-                            for a in new.arc_centers
-                        ]
-                    self.target.objects.append(new)
-            self.step_repeat_coords = None
-            self.step_repeat_objects = None
-
-        def _parse_region_end(self, match: Any) -> None:
-            if self.step_repeat_objects is None or not self.current_region:
-                super()._parse_region_end(match)
-                return
-            self.step_repeat_objects.append(self.current_region)  # a region is an object of the block too
-            self.current_region = None
-
-    return Parser
-
-
-def _check_macro(aperture: Any) -> None:
-    """Refuse a macro aperture that would draw more than the ceilings allow, before it is drawn."""
-    from gerbonara.utils import MM
-
-    binding = dict(enumerate(getattr(aperture, "parameters", ()) or (), start=1))
-    for prim in aperture.macro.primitives:
-        if type(prim).__name__ == "Polygon":
-            with prim.Calculator(prim, binding, MM) as calc:
-                n = calc.n_vertices
-            if not 3 <= n <= MAX_MACRO_VERTICES:
-                raise _Refused(f"aperture macro {aperture.macro.name!r}: a polygon of {n:g} vertices")
-    drawn = aperture.macro.to_graphic_primitives((0, 0), 0, tuple(getattr(aperture, "parameters", ()) or ()), MM)
-    for k, _prim in enumerate(drawn):
-        if k >= MAX_MACRO_PRIMITIVES:
-            raise _Refused(
-                f"aperture macro {aperture.macro.name!r} draws more than {MAX_MACRO_PRIMITIVES:,} primitives"
-            )
-
-
-def _primitives(objects: list[Any], limit: int) -> Any:
-    """Every object's graphic primitives (mm), macros checked first, at most `limit` in all; a stroke of
-    zero length is the dot its aperture draws there."""
-    from gerbonara import graphic_objects as go
-    from gerbonara import graphic_primitives as gp
-    from gerbonara.apertures import ApertureMacroInstance
-    from gerbonara.utils import MM
-
-    checked: set[int] = set()
-    n = 0
-    for obj in objects:
-        aperture = getattr(obj, "aperture", None)
-        if isinstance(aperture, ApertureMacroInstance) and id(aperture) not in checked:
-            _check_macro(aperture)
-            checked.add(id(aperture))
-        for prim in obj.to_primitives(MM):
-            n += 1
-            if n > limit:
-                raise _Refused(f"more than {limit:,} apertures and strokes, above the limit (raise --max-contacts)")
-            if isinstance(prim, gp.Line) and prim.x1 == prim.x2 and prim.y1 == prim.y2 and isinstance(obj, go.Line):
-                prim = gp.Circle(prim.x1, prim.y1, prim.width / 2, polarity_dark=prim.polarity_dark)
-            yield prim
-
-
-def _gerber(path: str, limit: int) -> list[Any]:
-    import shapely
-
-    from ..geometry import union_parts
-
+def _gerber_sniff(path: str, limit: int | None = None) -> None:
+    """What KLayout would read without a word, or expand without a ceiling, refused first: a file must
+    hold a format statement (%FS) and end with M02; a step-and-repeat may give at most `limit` objects;
+    an aperture macro may not draw a polygon of more than MAX_MACRO_VERTICES vertices, nor a moire
+    (deprecated by the Gerber format; no paste aperture is one)."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(1 << 16)
-            fh.seek(max(os.fstat(fh.fileno()).st_size - 64, 0))
-            tail = fh.read()
+            text = fh.read()
     except OSError as exc:
         raise input_error(path, f"cannot be read ({exc.strerror})") from None
-    if b"%FS" not in head:
-        raise input_error(path, "not a Gerber file (no %FS format statement at its start)")
-    if not tail.rstrip(b" \t\r\n\x00").endswith(b"M02*"):  # the end of file command (Gerber spec 4.13)
+    if b"%FS" not in text:
+        raise input_error(path, "not a Gerber file we can read: no %FS format statement (the coordinate format)")
+    if not text.rstrip(b" \t\r\n\x00").endswith(b"M02*"):  # the end of file command (Gerber spec 4.13)
         raise input_error(path, "the Gerber file is cut short: it does not end with M02*")
+    if limit is not None:
+        objects = len(_OBJECT.findall(text))
+        for m in _SR.finditer(text):
+            copies = int(m.group(1)) * int(m.group(2))
+            end = text.find(b"%SR*%", m.end())
+            inside = len(_OBJECT.findall(text, m.end(), end if end >= 0 else len(text)))
+            if copies * max(inside, 1) + objects > limit:
+                raise input_error(
+                    path, f"refused: a step-and-repeat of {copies:,} copies gives more than {limit:,} objects"
+                )
+    variable: dict[bytes, list[int]] = {}
+    for m in _MACRO.finditer(text):
+        name, body = m.group(1).strip(), m.group(2)
+        for prim in body.split(b"*"):
+            fields = [f.strip() for f in prim.split(b",")]
+            if fields[0] == b"6":
+                raise input_error(path, f"refused: aperture macro {name.decode(errors='replace')!r} draws a moire")
+            if fields[0] == b"5" and len(fields) > 2:
+                n = fields[2]
+                if n.startswith(b"$") and n[1:].isdigit():
+                    variable.setdefault(name, []).append(int(n[1:]))
+                elif _number(n) > MAX_MACRO_VERTICES:
+                    raise input_error(
+                        path,
+                        f"refused: aperture macro {name.decode(errors='replace')!r} draws a "
+                        f"polygon of {_number(n):g} vertices",
+                    )
+    for m in _ADD.finditer(text):
+        params = (m.group(2) or b"").split(b"X")
+        for k in variable.get(m.group(1).strip(), []):
+            if k <= len(params) and _number(params[k - 1]) > MAX_MACRO_VERTICES:
+                raise input_error(path, f"refused: an aperture draws a polygon of {_number(params[k - 1]):g} vertices")
+
+
+def _number(text: bytes) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return re.sub(r"\s+in Layout\.read$", "", text)
+
+
+def _dxf_unit_um(path: str, units: str | None) -> float:
+    """Micrometres per DXF drawing unit: --units, else the header's $INSUNITS."""
+    from ..units import INSUNITS_UM, um_per_unit
+
+    if units is not None:
+        return um_per_unit(units)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(DXF_HEADER_BYTES).decode("latin-1")
+    except OSError as exc:
+        raise input_error(path, f"cannot be read ({exc.strerror})") from None
+    lines = [x.strip() for x in head.split("ENDSEC", 1)[0].splitlines()]
+    code = 0
+    for k in range(len(lines) - 2):
+        if lines[k] == "$INSUNITS" and lines[k + 1] == "70":
+            with contextlib.suppress(ValueError):
+                code = int(lines[k + 2])
+            break
+    if code == 0:
+        raise input_error(path, "$INSUNITS is 0 (unitless); pass --units um|mm")
+    if code not in INSUNITS_UM:
+        raise input_error(path, f"$INSUNITS is {code}, not a unit stencilgen knows; pass --units")
+    return INSUNITS_UM[code]
+
+
+def _load(path: str, fmt: str, units: str | None, folder: str) -> Any:
+    """The file read by KLayout (a Gerber through a small project file in `folder`)."""
+    import klayout.db as kdb
+
+    layout = kdb.Layout()
+    options = kdb.LoadLayoutOptions()
+    what = {"gerber": "Gerber", "dxf": "DXF", "gds": "GDSII", "oasis": "OASIS"}[fmt]
+    try:
+        if fmt == "gerber":
+            project = os.path.join(folder, "stencil.gbrx")
+            name = os.path.relpath(os.path.abspath(path), folder)
+            with open(project, "w", encoding="utf-8") as fh:
+                fh.write(_PROJECT.format(name=_xml(name), points=CIRCLE_POINTS, dbu=DBU_UM))
+            layout.read(project, options)
+        elif fmt == "dxf":
+            options.dxf_unit = _dxf_unit_um(path, units)
+            options.dxf_dbu = DBU_UM
+            options.dxf_polyline_mode = 2  # closed polylines are polygons, open ones are left out
+            options.dxf_circle_points = CIRCLE_POINTS
+            options.dxf_keep_other_cells = False
+            layout.read(path, options)
+        else:
+            layout.read(path, options)
+    except RuntimeError as exc:
+        raise input_error(path, f"not a readable {what} file ({_reason(exc)})") from None
+    return layout
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _layers(layout: Any, top: Any) -> dict[str, int]:
+    """Every layer with shapes under the top cell, with their count, by name (DXF) or L/D."""
+    out = {}
+    for li in layout.layer_indexes():
+        info = layout.get_info(li)
+        count = _count(top, li)
+        if count:
+            out[info.name or f"{info.layer}/{info.datatype}"] = count
+    return out
+
+
+def _count(top: Any, li: int) -> int:
+    """Shapes drawn on a layer in the top cell and the cells it places (each cell once)."""
+    layout = top.layout()
+    return sum(int(layout.cell(c).shapes(li).size()) for c in [top.cell_index(), *top.called_cells()])
+
+
+def _pick_layer(path: str, fmt: str, layout: Any, top: Any, layer: str | None) -> int:
+    present = _layers(layout, top)
+    listed = ", ".join(f"{k} ({v})" for k, v in sorted(present.items())) or "none"
+    if fmt == "dxf":
+        if layer is None:
+            if "STENCIL" in present:
+                layer = "STENCIL"
+            elif len(present) == 1:
+                layer = next(iter(present))
+            else:
+                raise UsageError(f"{path}: choose the stencil layer with --stencil-layer; layers present: {listed}")
+        for li in layout.layer_indexes():
+            if layout.get_info(li).name == layer and layer in present:
+                return int(li)
+        raise input_error(path, f"no closed outlines on layer {layer!r}; layers present: {listed}")
+    if fmt == "gerber":
+        li = layout.find_layer(1, 0)
+    else:
+        from .gds import parse_gds_layer
+
+        want = parse_gds_layer(layer or "1/0", path)
+        li = layout.find_layer(*want)
+        layer = f"{want[0]}/{want[1]}"
+    if li is None or _count(top, li) == 0:
+        if fmt == "gerber":
+            raise input_error(path, "no apertures (no dark regions or flashes) in the Gerber file")
+        raise input_error(path, f"no shapes on layer {layer}; layers present: {listed}")
+    return int(li)
+
+
+def _top(path: str, layout: Any) -> Any:
+    tops = layout.top_cells()
+    if len(tops) == 1:
+        return tops[0]
+    if not tops:
+        raise input_error(path, "the file holds no cells")
+    names = ", ".join(sorted(c.name for c in tops))
+    raise input_error(path, f"{len(tops)} top cells ({names}); a stencil has one")
+
+
+def _write_flat(layout: Any, top: Any, li: int, stream: str) -> None:
+    """The shapes under the top cell on one layer, flattened into polygons (boxes and paths too, texts
+    left out), written by KLayout as one GDSII cell on layer 1/0."""
+    import klayout.db as kdb
+
+    flat = kdb.Layout()
+    flat.dbu = layout.dbu
+    flat.create_cell("APERTURES").shapes(flat.layer(1, 0)).insert(kdb.Region(top.begin_shapes_rec(li)))
+    flat.write(stream)
+
+
+def _read_flat(stream: str) -> Polygons:
+    """The polygons of a flat stream written by `_write_flat`, in um, read with numpy (gdstk where the
+    stream reader declines)."""
+    from .gdsii import Unsupported, read_stream
 
     try:
-        import gerbonara
-    except ImportError:  # pragma: no cover - a dependency
-        raise input_error(path, "reading Gerber needs gerbonara (pip install gerbonara)") from None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            g = gerbonara.GerberFile()
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                parser = _parser(limit)(g)
-                parser.parse(fh.read(), filename=path)
-            if parser.step_repeat_objects is not None:  # a block still open at the end: closed by M02
-                parser._parse_step_repeat({"coords": None})
-            dark: list[Any] = []
-            clear: list[Any] = []
-            prims = _primitives(g.objects, limit)
-            while batch := list(itertools.islice(prims, 8192)):  # a few thousand outlines at a time
-                pts, owner = _outlines([prim.to_arc_poly() for prim in batch])
-                pts *= 1000.0  # mm -> um
-                counts = np.bincount(owner, minlength=len(batch))
-                good = np.flatnonzero(counts >= 3)
-                keep = counts[owner] >= 3
-                rings = shapely.linearrings(pts[keep], indices=np.searchsorted(good, owner[keep]))
-                shapes = shapely.make_valid(shapely.polygons(rings))
-                is_dark = np.array([batch[i].polarity_dark for i in good.tolist()], dtype=bool)
-                dark += list(shapes[is_dark])
-                clear += list(shapes[~is_dark])
-    except _Refused as exc:
-        raise input_error(path, f"refused: {exc}") from None
-    except SyntaxError as exc:  # gerbonara wraps what its statements raise
-        if isinstance(exc.__cause__, _Refused):
-            raise input_error(path, f"refused: {exc.__cause__}") from None
-        raise input_error(path, f"not a readable Gerber file ({str(exc).splitlines()[0]})") from None
-    except (MemoryError, RecursionError):
-        raise input_error(path, "refused: the Gerber expands beyond the memory at hand") from None
-    except Exception as exc:  # gerbonara's many ways of saying "this is not a Gerber I can read"
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise input_error(path, f"not a readable Gerber file ({reason})") from None
-    if not dark:
-        raise input_error(path, "no apertures (no dark regions or flashes) in the Gerber file")
-    if clear:  # clear (negative) shapes cut the dark ones: one union of each, then the difference
-        union = shapely.difference(shapely.union_all(dark), shapely.union_all(clear))
-        return [p for p in shapely.get_parts(union) if p.geom_type == "Polygon" and p.area > 0]
-    return union_parts(np.array(dark, dtype=object))
+        s = read_stream(stream, 1e-6, polygons_only=True)
+        return s.polygons(s.cells[0], (1, 0))
+    except Unsupported:  # a coordinate that looks like a record header: gdstk reads it
+        import gdstk
+
+        cell: Any = gdstk.read_gds(stream, unit=1e-6).cells[0]
+        return Polygons.from_list([np.asarray(p.points) for p in cell.polygons])
+
+
+def round_arcs(
+    polys: Polygons,
+    max_step_deg: float = KLAYOUT_ARC_STEP_DEG,
+    error_um: float = ARC_ERROR_UM,
+    chunk: int = ARC_CHUNK_VERTICES,
+) -> Polygons:
+    """Arcs cut into coarse chords found again and cut finer: an edge that turns from a neighbour of the
+    same length by the same small angle (0 < turn <= max_step_deg) as that neighbour turns from its
+    own, is a chord of the circle through them; it is cut into chords within `error_um` of that
+    circle. Its end points stay, so the outline still passes through every vertex read. A few
+    hundred thousand vertices (`chunk`) at a time: the temporary arrays stay small."""
+    n = len(polys)
+    if not n:
+        return polys
+    bounds = np.searchsorted(polys.offsets, np.arange(0, int(polys.offsets[-1]), chunk), side="right") - 1
+    bounds = np.unique(np.append(bounds, n))
+    parts = []
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        off = polys.offsets[a : b + 1]
+        part = Polygons(polys.coords[off[0] : off[-1]], off - off[0])
+        parts.append(_round_arcs(part, max_step_deg, error_um))
+    return Polygons.concat(parts)
+
+
+def _round_arcs(polys: Polygons, max_step_deg: float, error_um: float) -> Polygons:
+    from ..numeric import ranges
+
+    c = polys.coords
+    m = len(c)
+    if m < 4:
+        return polys
+    counts = polys.counts
+    first = np.repeat(polys.offsets[:-1], counts)
+    k = np.arange(m) - first
+    n_of = np.repeat(counts, counts)
+    nxt = first + (k + 1) % n_of
+    prv = first + (k - 1) % n_of
+    e = c[nxt] - c  # edge i: from vertex i to the next
+    length = np.hypot(e[:, 0], e[:, 1])
+    # turn at vertex i: from edge prv(i) to edge i
+    ep = e[prv]
+    turn = np.arctan2(ep[:, 0] * e[:, 1] - ep[:, 1] * e[:, 0], np.einsum("ij,ij->i", ep, e))
+    small = (np.abs(turn) > 1e-6) & (np.abs(turn) <= np.radians(max_step_deg) + 1e-3)
+    tol = 1e-3 * length + 0.004  # vertices on a 1 nm grid
+
+    def alike(a: np.ndarray, b: np.ndarray, ta: np.ndarray, tb: np.ndarray) -> np.ndarray:
+        """edges a and b (b follows a, turning by tb at its start; a turning by ta at its start)."""
+        return (
+            small[b]
+            & small[a]
+            & (np.abs(length[a] - length[b]) <= tol[a])
+            & (np.sign(ta) == np.sign(tb))
+            & (np.abs(ta - tb) <= 2e-3 + 0.004 / np.maximum(length[a], 1e-9))
+        )
+
+    idx = np.arange(m)
+    # the edge before (its own turn at its start) and the edge after are chords of the same arc
+    with_prev = alike(prv, idx, turn[prv], turn)
+    with_next = alike(idx, nxt, turn, turn[nxt])
+    arc = with_prev | with_next
+    if not arc.any():
+        return polys
+    # the central angle of a chord equals the turn between neighbouring chords of its arc
+    phi = np.where(with_prev, turn, turn[nxt])
+    r = length / np.maximum(2 * np.abs(np.sin(phi / 2)), 1e-12)
+    step = 2 * np.arccos(np.clip(1 - error_um / np.maximum(r, error_um), -1.0, 1.0))
+    pieces = np.where(arc, np.ceil(np.abs(phi) / np.maximum(step, 1e-6)), 1).astype(np.int64)
+    pieces = np.maximum(pieces, 1)
+    start = np.cumsum(pieces) - pieces
+    out = np.empty((int(pieces.sum()), 2))
+    out[start] = c
+    inner = np.flatnonzero(pieces > 1)
+    if len(inner):
+        # per chord: the circle's centre (left of the edge for a left turn, right for a right turn)
+        # and the angle of its first vertex
+        L = length[inner]
+        u = e[inner] / L[:, None]
+        rr = r[inner]
+        depth = np.sqrt(np.maximum(rr * rr - L * L / 4, 0.0)) * np.sign(phi[inner])
+        cx = (c[inner, 0] + c[nxt[inner], 0]) / 2 - u[:, 1] * depth
+        cy = (c[inner, 1] + c[nxt[inner], 1]) / 2 + u[:, 0] * depth
+        a0 = np.arctan2(c[inner, 1] - cy, c[inner, 0] - cx)
+        dphi = phi[inner] / pieces[inner]
+        # per point inserted: its chord and its rank along it
+        cnt = pieces[inner] - 1
+        which = np.repeat(np.arange(len(inner)), cnt)
+        j = ranges(np.ones(len(cnt)), cnt).astype(np.float64)
+        ang = a0[which] + dphi[which] * j
+        at = start[inner][which] + j.astype(np.int64)
+        out[at, 0] = cx[which] + rr[which] * np.cos(ang)
+        out[at, 1] = cy[which] + rr[which] * np.sin(ang)
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(np.add.reduceat(pieces, polys.offsets[:-1]) if len(counts) else counts, out=offsets[1:])
+    return Polygons(out, offsets)
+
+
+def united(polys: Polygons) -> Polygons:
+    """Apertures that overlap or abut united into one (a stencil's apertures rarely do: the others are
+    kept as they are, without GEOS)."""
+    import shapely
+
+    from ..geometry import bboxes, to_shapely
+    from ..pairs import box_pairs, components
+
+    n = len(polys)
+    if n < 2:
+        return polys
+    box = np.asarray(bboxes(polys), dtype=float)
+    ia, jb = box_pairs(box, box, 0.0, same=True)
+    if not len(ia):
+        return polys
+    shapes = shapely.make_valid(to_shapely(polys, np.unique(np.concatenate([ia, jb]))))
+    where = np.full(n, -1, dtype=np.int64)
+    where[np.unique(np.concatenate([ia, jb]))] = np.arange(len(shapes))
+    meet = shapely.intersects(shapes[where[ia]], shapes[where[jb]])
+    if not meet.any():
+        return polys
+    label = components(n, np.column_stack([ia[meet], jb[meet]]))
+    joined = np.flatnonzero(np.bincount(label, minlength=n)[label] > 1)
+    keep = np.setdiff1d(np.arange(n), joined)
+    pieces = [polys.take(keep)]
+    for root in np.unique(label[joined]).tolist():
+        group = joined[label[joined] == root]
+        merged = shapely.union_all(shapes[where[group]])
+        for part in shapely.get_parts(merged):
+            if part.geom_type == "Polygon" and part.area > 0:
+                pieces.append(Polygons.from_list([shapely.get_coordinates(part.exterior)[:-1]]))
+    return Polygons.concat(pieces)
+
+
+def is_gerber(path: str | os.PathLike[str]) -> bool:
+    """A Gerber file by its extension: its regions' arcs are read as coarse chords (`round_arcs`)."""
+    return os.path.splitext(os.fspath(path))[1].lower() in GERBER_EXTENSIONS
+
+
+def _expanded_count(layout: Any, top: Any, li: int) -> int:
+    """Shapes on a layer with every reference and array multiplied out, counted before anything is
+    expanded: each cell's shapes times the placements that reach it (cells top-down)."""
+    reach = {top.cell_index(): 1}
+    for ci in layout.each_cell_top_down():
+        times = reach.get(ci, 0)
+        if not times:
+            continue
+        for inst in layout.cell(ci).each_inst():
+            child = inst.cell_index
+            reach[child] = reach.get(child, 0) + times * int(inst.size())
+    return sum(int(layout.cell(ci).shapes(li).size()) * times for ci, times in reach.items())
 
 
 def read_stencil(
     path: str | os.PathLike[str],
     layer: str | None = None,
     units: str | None = None,
-    max_shapes: int = DEFAULT_MAX_CONTACTS,
-) -> list[Any]:
-    """The apertures of an existing stencil file as shapely polygons (um), one per connected piece;
-    refused (before expansion where it can be counted) beyond `max_shapes` shapes."""
-    import shapely
-
-    from ..geometry import to_shapely, transform_polygons, union_parts
-
+    *,
+    arcs: bool = True,
+    max_shapes: int | None = None,
+) -> Polygons:
+    """The apertures of an existing stencil file as ragged polygons (um), one per connected piece.
+    arcs=False: a Gerber region's arcs as KLayout's coarse chords (the caller finds them again with
+    `round_arcs`, on the apertures it measures). max_shapes: refuse a stencil that expands to more
+    shapes (references and step-and-repeat multiplied out), counted before it is expanded."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise input_error(path, "no such file")
     ext = os.path.splitext(path)[1].lower()
-    if ext in GERBER_EXTENSIONS:
-        return _gerber(path, max_shapes)
     from . import FORMATS
 
-    drawn = {e for e, f in FORMATS.items() if f != "def"}  # (a DEF places pads; it draws no stencil)
-    if ext not in drawn:
-        known = ", ".join(sorted({*GERBER_EXTENSIONS, *drawn}))
-        raise input_error(path, f"unknown stencil extension {ext or '(none)'!r}; stencilgen reads {known}")
-    fmt = FORMATS[ext]
-    if fmt == "dxf":
-        from .dxf import read_dxf
-
-        if layer is not None:
-            raw = read_dxf(path, layer, units, max_shapes)
-        else:  # STENCIL (as plan writes it), else the drawing's only layer
-            try:
-                raw = read_dxf(path, "STENCIL", units, max_shapes)
-            except InputError:
-                try:
-                    raw = read_dxf(path, None, units, max_shapes)
-                except UsageError as exc:
-                    raise UsageError(str(exc).replace("--layer", "--stencil-layer")) from None
+    if ext in GERBER_EXTENSIONS:
+        fmt = "gerber"
+        _gerber_sniff(path, max_shapes)
+    elif ext in FORMATS:
+        fmt = FORMATS[ext]
     else:
-        from .gds import read_gds
-
-        raw = read_gds(path, fmt, layer or "1/0", None, max_shapes, False)
-    flat = Polygons.concat([transform_polygons(p.polygons, p.transforms, raw.grid_um, p.on_grid) for p in raw.parts])
-    return union_parts(shapely.make_valid(to_shapely(flat)))
+        known = ", ".join(sorted({*GERBER_EXTENSIONS, *FORMATS}))
+        raise input_error(path, f"unknown stencil extension {ext or '(none)'!r}; stencilgen reads {known}")
+    with _scratch() as folder:
+        layout = _load(path, fmt, units, folder)
+        top = _top(path, layout)
+        li = _pick_layer(path, fmt, layout, top, layer)
+        if max_shapes is not None:
+            count = _expanded_count(layout, top, li)
+            if count > max_shapes:
+                raise input_error(path, f"expands to {count:,} shapes, above --max-contacts ({max_shapes:,})")
+        stream = os.path.join(folder, "flat.gds")
+        _write_flat(layout, top, li, stream)
+        del top
+        layout._destroy()  # its memory back before the stream is read
+        polys = united(_read_flat(stream))
+    return round_arcs(polys) if fmt == "gerber" and arcs else polys

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,6 +19,35 @@ INSUNITS = {"mm": 4, "um": 13, "in": 1, "cm": 5, "m": 6, "nm": 12, "mil": 9}
 
 
 TEMPLATE = os.path.join(os.path.dirname(__file__), "template.dxf")
+#: the block holding a wafer's die
+DIE_BLOCK = "DIE"
+
+
+@dataclass(frozen=True)
+class DiePlacements:
+    """A wafer's die: its apertures in its own coordinates, and the shifts placing it (um); `grid`:
+    ((x, y) of the first, (columns, rows), (step x, step y)) when they fill a regular grid."""
+
+    element: Apertures
+    shifts: np.ndarray  # (P, 2)
+    grid: tuple[tuple[float, float], tuple[int, int], tuple[float, float]] | None = None
+
+
+def die_placements(element: Apertures, transforms: np.ndarray) -> DiePlacements | None:
+    """The placements of a die drawn by plain shifts (no turn, mirror or magnification); else None."""
+    if len(transforms) < 2 or not np.allclose(transforms[:, :, :2], np.eye(2)[None], rtol=0, atol=1e-12):
+        return None
+    shift = transforms[:, :, 2]
+    order = np.lexsort((shift[:, 0], shift[:, 1]))
+    shift = shift[order]
+    xs, ys = np.unique(shift[:, 0]), np.unique(shift[:, 1])
+    grid = None
+    if len(xs) * len(ys) == len(shift) and len(np.unique(shift, axis=0)) == len(shift):
+        dx, dy = np.diff(xs), np.diff(ys)
+        if (not len(dx) or np.abs(dx - dx[0]).max() <= 1e-6) and (not len(dy) or np.abs(dy - dy[0]).max() <= 1e-6):
+            step = (float(dx[0]) if len(dx) else 0.0, float(dy[0]) if len(dy) else 0.0)
+            grid = ((float(xs[0]), float(ys[0])), (len(xs), len(ys)), step)
+    return DiePlacements(element, shift, grid)
 
 
 def _template(unit: str) -> tuple[str, str]:
@@ -92,7 +122,60 @@ def _polylines(
     return text_table(groups), handle + len(keep)
 
 
-def dxf_text(apertures: Apertures, pads: Polygons | None = None, unit: str = "mm") -> str:
+def _die_template(unit: str) -> tuple[str, str, str]:
+    """As `_template`, with an empty block DIE: the text, the modelspace's and the block's handles
+    (made by ezdxf when a wafer is written)."""
+    import ezdxf
+
+    old = ezdxf.options.write_fixed_meta_data_for_testing
+    ezdxf.options.write_fixed_meta_data_for_testing = True
+    try:
+        doc = ezdxf.new("R2010")
+        doc.header["$INSUNITS"] = INSUNITS[unit]
+        doc.header["$MEASUREMENT"] = 1
+        doc.layers.add("STENCIL", color=5)
+        doc.layers.add("PADS", color=2)
+        block = doc.blocks.new(DIE_BLOCK)
+        owner, die = doc.modelspace().block_record_handle, block.block_record_handle
+        buf = io.StringIO()
+        doc.write(buf)
+    finally:
+        ezdxf.options.write_fixed_meta_data_for_testing = old
+    return _sorted_classes(buf.getvalue()), str(owner), str(die)
+
+
+def _inserts(placements: DiePlacements, scale: float, owner: str, handle: int) -> tuple[str, int]:
+    """The die's placements: one MINSERT for a regular grid, else an INSERT each."""
+    out = []
+    if placements.grid is not None:
+        (x, y), (nx, ny), (sx, sy) = placements.grid
+        rows = [(x, y, nx, ny, sx, sy)]
+    else:
+        rows = [(x, y, 1, 1, 0.0, 0.0) for x, y in placements.shifts.tolist()]
+    for x, y, nx, ny, sx, sy in rows:
+        out.append(
+            f"  0\nINSERT\n  5\n{handle:X}\n330\n{owner}\n100\nAcDbEntity\n  8\nSTENCIL\n100\nAcDbBlockReference\n"
+            f"  2\n{DIE_BLOCK}\n 10\n{_num(x * scale)}\n 20\n{_num(y * scale)}\n 30\n0.0\n"
+        )
+        if nx > 1 or ny > 1:
+            out.append(f" 70\n{nx}\n 71\n{ny}\n 44\n{_num(sx * scale)}\n 45\n{_num(sy * scale)}\n")
+        handle += 1
+    return "".join(out), handle
+
+
+def _num(v: float) -> str:
+    text = f"{v:.7f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
+def dxf_text(
+    apertures: Apertures, pads: Polygons | None = None, unit: str = "mm", placements: DiePlacements | None = None
+) -> str:
+    """The drawing: every aperture a closed LWPOLYLINE on layer STENCIL; with `placements` (a wafer), the
+    die's apertures (`placements.element`) once in block DIE, placed by INSERTs (a MINSERT for a
+    regular grid) instead."""
+    if placements is not None:
+        return _die_text(placements, pads, unit)
     template, owner = _template(unit)
     scale = 1.0 / um_per_unit(unit)
     head, sep, tail = template.partition("  0\nSECTION\n  2\nENTITIES\n")
@@ -111,8 +194,35 @@ def dxf_text(apertures: Apertures, pads: Polygons | None = None, unit: str = "mm
     return head + sep + "".join(body) + tail
 
 
-def write_dxf(path: str, apertures: Apertures, pads: Polygons | None = None, unit: str = "mm") -> None:
-    text = dxf_text(apertures, pads, unit)
+def _die_text(placements: DiePlacements, pads: Polygons | None, unit: str) -> str:
+    template, owner, die = _die_template(unit)
+    scale = 1.0 / um_per_unit(unit)
+    seed_at = template.index("$HANDSEED\n  5\n") + len("$HANDSEED\n  5\n")
+    seed_end = template.index("\n", seed_at)
+    handle = int(template[seed_at:seed_end], 16) + 0x100
+    block_text, handle = _polylines(placements.element.outlines, scale, "STENCIL", die, handle)
+    head, sep, tail = template.partition("  0\nSECTION\n  2\nENTITIES\n")
+    # the die's entities go before its ENDBLK
+    begin = head.index(f"  2\n{DIE_BLOCK}\n", head.index("  0\nSECTION\n  2\nBLOCKS\n"))
+    end_at = head.index("  0\nENDBLK\n", begin)
+    head = head[:end_at] + block_text + head[end_at:]
+    body, handle = _inserts(placements, scale, owner, handle)
+    if pads is not None:
+        pad_ol = Outlines(pads.coords, np.zeros(len(pads.coords)), pads.offsets)
+        text, handle = _polylines(pad_ol, scale, "PADS", owner, handle)
+        body += text
+    head = head[:seed_at] + f"{handle + 1:X}" + head[seed_end:]
+    return head + sep + body + tail
+
+
+def write_dxf(
+    path: str,
+    apertures: Apertures,
+    pads: Polygons | None = None,
+    unit: str = "mm",
+    placements: DiePlacements | None = None,
+) -> None:
+    text = dxf_text(apertures, pads, unit, placements)
     atomic_write(path, text)
 
 

@@ -1,6 +1,7 @@
 """Gerber RS-274X with X2 attributes: each aperture one G36/G37 region in mm (%FSLAX46Y46%),
 straight edges G01, tip arcs as true arcs G02/G03 in multi-quadrant mode (G75). One format object
-(`FORMAT`) gives the header and scales every coordinate."""
+(`FORMAT`) gives the header and scales every coordinate. A wafer whose dies sit on a regular grid is
+one die's regions stepped and repeated (%SR%)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,43 @@ class GerberFormat:
 FORMAT = GerberFormat()
 
 
+@dataclass(frozen=True)
+class StepRepeat:
+    """One die's apertures (its own coordinates) placed at `origin` and stepped `nx` x `ny` times by
+    `step` (um), as %SRX..Y..I..J..% draws them."""
+
+    element: Apertures
+    origin: tuple[float, float]
+    nx: int
+    ny: int
+    step: tuple[float, float]
+
+
+def regular_grid(element: Apertures, transforms: np.ndarray, fmt: GerberFormat = FORMAT) -> StepRepeat | None:
+    """The placements as a step and repeat: plain shifts (no turn, mirror or magnification) filling a
+    regular grid of at least two, steps on the format's grid; else None."""
+    P = len(transforms)
+    if P < 2 or not np.allclose(transforms[:, :, :2], np.eye(2)[None], rtol=0, atol=1e-12):
+        return None
+    shift = transforms[:, :, 2]
+    xs, ys = np.unique(shift[:, 0]), np.unique(shift[:, 1])
+    if len(xs) * len(ys) != P or len(np.unique(shift, axis=0)) != P:
+        return None
+    steps = []
+    for v in (xs, ys):
+        d = np.diff(v)
+        if len(d) and np.abs(d - d[0]).max() > 1e-6:
+            return None
+        step = float(d[0]) if len(d) else 0.0
+        if abs(fmt.scale(np.array([step]))[0] - step * 10**fmt.decimal_digits / 1000.0) > 1e-6:
+            return None  # not on the format's grid: the copies would drift from the flat drawing
+        steps.append(step)
+    origin = (float(xs[0]), float(ys[0]))
+    if fmt.scale(np.array(origin)).tolist() != list(np.rint(np.array(origin) * 10**fmt.decimal_digits / 1000.0)):
+        return None
+    return StepRepeat(element, origin, len(xs), len(ys), (steps[0], steps[1]))
+
+
 def _attr(text: str) -> str:
     """A value safe inside an attribute: no field separators or Gerber delimiters."""
     return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in text) or "_"
@@ -46,10 +84,12 @@ def gerber_text(
     version: str,
     fmt: GerberFormat = FORMAT,
     pins: np.ndarray | None = None,
+    repeat: StepRepeat | None = None,
 ) -> str:
     """The stencil as Gerber text. Each region's object attribute is `%TO.P,<part>,<contact id>*%`, or
     `%TO.P,<part>,<pins[id]>*%` where `pins` gives each aperture its own fields (e.g. "12,M3": contact
-    12, the pin function naming mass 3)."""
+    12, the pin function naming mass 3); with `repeat`, the die's regions (tagged with the die's own
+    contact ids) stepped and repeated instead."""
     out = io.StringIO()
     w = out.write
     w("G04 solder paste stencil written by stencilgen*\n")
@@ -65,13 +105,23 @@ def gerber_text(
     w("%LPD*%\n")
     w("G75*\n")
     w("G01*\n")
-    ol = apertures.outlines
     refdes = _attr(part)
-    keep = np.flatnonzero(apertures.kind != NONE)
-    groups = [(ids, _pieces(ol, ids, arcs, refdes, fmt, pins)) for ids, arcs in outline_groups(ol, keep)]
-    w(text_table(groups))
+    if repeat is None:
+        w(_regions(apertures, apertures.outlines, refdes, fmt, pins))
+    else:
+        d = fmt.decimal_digits
+        i, j = (f"{v / 1000.0:.{d}f}" for v in repeat.step)
+        w(f"%SRX{repeat.nx}Y{repeat.ny}I{i}J{j}*%\n")
+        el = repeat.element.outlines
+        w(_regions(repeat.element, Outlines(el.coords + np.array(repeat.origin), el.bulge, el.offsets), refdes, fmt))
+        w("%SR*%\n")
     w("M02*\n")
     return out.getvalue()
+
+
+def _regions(apertures: Apertures, ol: Outlines, refdes: str, fmt: GerberFormat, pins: np.ndarray | None = None) -> str:
+    keep = np.flatnonzero(apertures.kind != NONE)
+    return text_table([(ids, _pieces(ol, ids, arcs, refdes, fmt, pins)) for ids, arcs in outline_groups(ol, keep)])
 
 
 def _pieces(
@@ -113,7 +163,13 @@ def _pin(text: str) -> str:
 
 
 def write_gerber(
-    path: str, apertures: Apertures, part: str, creation_date: str, version: str, pins: np.ndarray | None = None
+    path: str,
+    apertures: Apertures,
+    part: str,
+    creation_date: str,
+    version: str,
+    pins: np.ndarray | None = None,
+    repeat: StepRepeat | None = None,
 ) -> None:
-    text = gerber_text(apertures, part, creation_date, version, pins=pins)
+    text = gerber_text(apertures, part, creation_date, version, pins=pins, repeat=repeat)
     atomic_write(path, text)

@@ -1,0 +1,290 @@
+"""The stencil readers of `check` (KLayout in C++, numpy polygons) against independent readings of the same
+files: gerbonara for the Gerber, ezdxf for the DXF, gdstk for the GDS; apertures matched by place and
+compared by area and shape. Then what KLayout reads beyond them (%SR%, clear polarity) and the errors."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import ezdxf
+import gdstk
+import numpy as np
+import pytest
+import shapely
+import synth
+from conftest import SAMPLES
+from test_cli import run
+
+from stencilgen.errors import InputError, UsageError
+from stencilgen.readers.stencil import read_stencil
+from stencilgen.rules import Rules
+from stencilgen.run import Options, check_file, plan_file
+
+RING = os.path.join(SAMPLES, "ring_100um.gds")
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fast")
+    plan_file(RING, str(out), Rules(), Options(layer="9/0", formats=("gerber", "dxf", "gds")))
+    return out
+
+
+def _arc_points(p1, p2, clockwise, centre, step=0.0005):
+    """Points of an arc from p1 to p2 about centre (mm), chords of at most `step` rad."""
+    c = np.asarray(centre, dtype=float)
+    a1 = np.arctan2(p1[1] - c[1], p1[0] - c[0])
+    a2 = np.arctan2(p2[1] - c[1], p2[0] - c[0])
+    r = np.hypot(p1[0] - c[0], p1[1] - c[1])
+    sweep = (a2 - a1) % (2 * np.pi)
+    if clockwise:
+        sweep -= 2 * np.pi
+    k = max(2, int(np.ceil(abs(sweep) / step)))
+    t = a1 + sweep * np.arange(k) / k
+    return np.column_stack([c[0] + r * np.cos(t), c[1] + r * np.sin(t)])
+
+
+def gerbonara_apertures(path) -> list[shapely.Polygon]:
+    import gerbonara
+    from gerbonara.utils import MM
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = gerbonara.GerberFile.open(str(path))
+    out = []
+    for obj in g.objects:
+        for prim in obj.to_primitives(MM):
+            pts = []
+            for a, b, (clockwise, centre) in prim.to_arc_poly().segments:
+                pts.append(np.array([a]) if clockwise is None else _arc_points(a, b, clockwise, centre))
+            out.append(shapely.Polygon(np.concatenate(pts) * 1000.0))
+    return out
+
+
+def ezdxf_apertures(path) -> list[shapely.Polygon]:
+    from ezdxf import path as dxfpath
+
+    doc = ezdxf.readfile(str(path))
+    scale = 1000.0 if doc.header["$INSUNITS"] == 4 else 1.0
+    out = []
+    for e in doc.modelspace().query("LWPOLYLINE[layer=='STENCIL']"):
+        pts = np.array([(v.x, v.y) for v in dxfpath.make_path(e).flattening(1e-6)])
+        out.append(shapely.Polygon(pts * scale))
+    return out
+
+
+def gdstk_apertures(path) -> list[shapely.Polygon]:
+    lib = gdstk.read_gds(str(path), unit=1e-6)
+    top = lib.top_level()[0]
+    return [shapely.Polygon(p.points) for p in top.get_polygons(layer=1, datatype=0)]
+
+
+def _same_apertures(ours, theirs, area_rel, xor_um2, shift_um=0.05) -> None:
+    """Every aperture of ours matched to the one of theirs at its place: same count, areas within
+    area_rel, the symmetric difference below xor_um2 (arcs cut into chords differently)."""
+    assert len(ours) == len(theirs) > 0
+    mine = [shapely.Polygon(ours.polygon(i)) for i in range(len(ours))]
+    tree = shapely.STRtree(theirs)
+    for p in mine:
+        j = int(tree.nearest(p.centroid))
+        q = theirs[j]
+        assert p.area == pytest.approx(q.area, rel=area_rel)
+        assert p.centroid.distance(q.centroid) < shift_um
+        assert p.symmetric_difference(q).area < xor_um2
+
+
+def test_gerber_read_as_gerbonara_reads_it(written):
+    ours = read_stencil(written / "ring_100um.gbr")
+    # (KLayout cuts a region's arcs into chords of 11.25 deg; the reader finds the arcs again)
+    _same_apertures(ours, gerbonara_apertures(written / "ring_100um.gbr"), 5e-4, 3.0, 0.03)
+
+
+def test_dxf_read_as_ezdxf_reads_it(written):
+    ours = read_stencil(written / "ring_100um.dxf")
+    _same_apertures(ours, ezdxf_apertures(written / "ring_100um.dxf"), 1e-3, 3.0)
+
+
+def test_gds_read_as_gdstk_reads_it(written):
+    ours = read_stencil(written / "ring_100um.gds")
+    _same_apertures(ours, gdstk_apertures(written / "ring_100um.gds"), 1e-9, 1e-6)
+
+
+def test_arcs_of_a_gerber_region_are_read_as_arcs(tmp_path):
+    """A half disc of 50 um radius drawn with G03, and a round flash: areas within 1e-3 of the true ones."""
+    gbr = tmp_path / "arcs.gbr"
+    gbr.write_text(
+        "%FSLAX46Y46*%\n%MOMM*%\n%ADD10C,0.050000*%\nD10*\nX0Y0D03*\n"
+        "G36*\nX100000Y0D02*\nG75*\nG03X200000Y0I50000J0D01*\nG01X100000Y0D01*\nG37*\nM02*\n"
+    )
+    polys = read_stencil(gbr)
+    areas = sorted(abs(shapely.Polygon(polys.polygon(i)).area) for i in range(len(polys)))
+    assert areas == pytest.approx([np.pi * 25**2, np.pi * 50**2 / 2], rel=1e-3)
+    (half,) = [p for p in (polys.polygon(i) for i in range(len(polys))) if p[:, 0].mean() > 50]
+    assert np.hypot(half[:, 0] - 150.0, half[:, 1]).max() == pytest.approx(50.0, abs=0.002)
+
+
+def test_arcs_found_again_alike_in_chunks(written):
+    """The arcs are found a few polygons at a time: the same outlines however the polygons are cut up."""
+    from stencilgen.readers.stencil import round_arcs
+
+    coarse = read_stencil(written / "ring_100um.gds")  # plan's 48 chords per arc: found again too
+    whole, parts = round_arcs(coarse), round_arcs(coarse, chunk=100)
+    assert len(whole.coords) > len(coarse.coords)
+    np.testing.assert_array_equal(whole.offsets, parts.offsets)
+    np.testing.assert_array_equal(whole.coords, parts.coords)
+
+
+def test_step_and_repeat_and_clear_polarity(tmp_path):
+    gbr = tmp_path / "sr.gbr"
+    gbr.write_text(
+        "%FSLAX46Y46*%\n%MOMM*%\n%ADD10R,0.100000X0.100000*%\n%ADD11R,0.020000X0.020000*%\n"
+        "D10*\nX0Y0D03*\n%LPC*%\nD11*\nX0Y0D03*\n%LPD*%\n"  # a 100 um square with a 20 um hole
+        "%SRX3Y2I0.5J0.3*%\nD11*\nX1000000Y0D03*\n%SR*%\nM02*\n"  # a 20 um square stepped 3 x 2
+    )
+    polys = read_stencil(gbr)
+    shapes = [shapely.Polygon(polys.polygon(i)) for i in range(len(polys))]
+    assert len(shapes) == 7
+    areas = sorted(round(abs(s.area), 3) for s in shapes)
+    assert areas == [400.0] * 6 + [10000.0 - 400.0]
+    centres = sorted((round(s.centroid.x, 3), round(s.centroid.y, 3)) for s in shapes if abs(s.area) < 500)
+    assert centres == [(x, y) for x in (1000.0, 1500.0, 2000.0) for y in (0.0, 300.0)]
+
+
+def test_overlapping_apertures_are_one(tmp_path):
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    cell = lib.new_cell("S")
+    cell.add(gdstk.rectangle((0, 0), (40, 20), layer=1), gdstk.rectangle((30, 0), (70, 20), layer=1))  # overlap
+    cell.add(gdstk.rectangle((70, 0), (80, 20), layer=1))  # abuts the second: the same aperture
+    cell.add(gdstk.rectangle((200, 0), (220, 20), layer=1))
+    # x = 264.448 um is 0x00040900 nm, the words of a PATH record's header: the stream is read by gdstk
+    cell.add(gdstk.rectangle((264.448, 100), (284.448, 130), layer=1))
+    path = tmp_path / "s.gds"
+    lib.write_gds(str(path))
+    polys = read_stencil(path)
+    areas = sorted(abs(shapely.Polygon(polys.polygon(i)).area) for i in range(len(polys)))
+    assert areas == pytest.approx([400.0, 600.0, 1600.0])
+
+
+def test_unreadable_stencils_say_why(tmp_path):
+    bad = tmp_path / "bad.gbr"
+    bad.write_text("%FSLAX46Y46*%\n%MOMM*%\n%ADD10Q,oops*%\nD10*\nX0Y0D03*\nM02*\n")
+    with pytest.raises(InputError, match=r"bad\.gbr: not a readable Gerber file \("):
+        read_stencil(bad)
+    empty = tmp_path / "empty.gbr"
+    empty.write_text("%FSLAX46Y46*%\n%MOMM*%\nM02*\n")
+    with pytest.raises(InputError, match=r"empty\.gbr: no apertures"):
+        read_stencil(empty)
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    lib.new_cell("S").add(gdstk.rectangle((0, 0), (10, 10), layer=5, datatype=2))
+    gds = tmp_path / "other.gds"
+    lib.write_gds(str(gds))
+    with pytest.raises(InputError, match=r"other\.gds: no shapes on layer 1/0; layers present: 5/2 \(1\)"):
+        read_stencil(gds)
+    assert len(read_stencil(gds, "5/2")) == 1
+    (tmp_path / "junk.gds").write_bytes(b"\x00\x06\x00\x02\x00\x07garbage")
+    with pytest.raises(InputError, match=r"junk\.gds: not a readable GDSII file"):
+        read_stencil(tmp_path / "junk.gds")
+    doc = ezdxf.new("R2010")
+    doc.header["$INSUNITS"] = 0
+    for name in ("A", "B"):
+        doc.modelspace().add_lwpolyline([(0, 0), (1, 0), (1, 1)], close=True, dxfattribs={"layer": name})
+    dxf = tmp_path / "two.dxf"
+    doc.saveas(dxf)
+    with pytest.raises(InputError, match=r"two\.dxf: \$INSUNITS is 0 \(unitless\); pass --units um\|mm"):
+        read_stencil(dxf)
+    with pytest.raises(UsageError, match=r"choose the stencil layer with --stencil-layer; layers present: A \(1\)"):
+        read_stencil(dxf, None, "mm")
+    assert shapely.Polygon(read_stencil(dxf, "B", "mm").polygon(0)).area == pytest.approx(0.5e6)
+    r = run("check", RING, "--layer", "9/0", "--stencil", str(bad))
+    assert r.returncode == 3 and "bad.gbr: not a readable Gerber file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_wafer_checked_gives_the_plans_figures(tmp_path):
+    """Many dies alike: check of plan's own stencil in every format gives plan's findings and figures."""
+    die = synth.ring(side=1000.0, pitch=100.0, count=8, pad=(60.0, 80.0))
+    layout = str(tmp_path / "w.gds")
+    polys = [p + np.array([x, y]) for x in (0.0, 2000.0, 4000.0) for y in (0.0, 2500.0) for p in die.polygons()]
+    synth.write_gds(layout, polys, noise=False)
+    out = tmp_path / "o"
+    planned = plan_file(layout, str(out), Rules(), Options(layer="9/0", formats=("gerber", "dxf", "gds")))
+    for ext in ("gbr", "dxf", "gds"):
+        got = check_file(layout, str(out / f"w.{ext}"), None, Rules(), Options(layer="9/0"))
+        assert got.report["summary"]["stray_apertures"] == []
+        codes = [sorted(f["code"] for f in c["findings"]) for c in got.report["contacts"]]
+        assert codes == [sorted(f["code"] for f in c["findings"]) for c in planned.report["contacts"]], ext
+        for a, b in zip(got.report["contacts"], planned.report["contacts"], strict=True):
+            assert a["aperture_area_um2"] == pytest.approx(b["aperture_area_um2"], rel=2e-3), ext
+            assert a["aperture_width_um"] == pytest.approx(b["aperture_width_um"], abs=0.02), ext
+            assert a["tip_side"] == b["tip_side"] and a["oblique"] == b["oblique"], ext
+
+
+def test_a_wafer_is_checked_once_per_die_with_the_whole_checks_figures(tmp_path, monkeypatch):
+    """Dies alike: the stencil is checked once per die and repeated; the report is the one the whole
+    check gives. A die whose apertures differ is checked whole."""
+    import stencilgen
+    from stencilgen import api
+
+    die = synth.ring(side=1000.0, pitch=100.0, count=8, pad=(60.0, 80.0))
+    layout = str(tmp_path / "w.gds")
+    polys = [p + np.array([x, y]) for x in (0.0, 2000.0, 4000.0) for y in (0.0, 2500.0) for p in die.polygons()]
+    synth.write_gds(layout, polys, noise=False)
+    out = tmp_path / "o"
+    plan_file(layout, str(out), Rules(), Options(layer="9/0", formats=("gerber", "gds")))
+    ring = stencilgen.read_layout(layout, layer="9/0")
+    assert ring.instances is not None and len(ring.instances.transforms) == 6
+    seen = []
+    once = api._check_once_per_element
+
+    def spy(*args):
+        seen.append(once(*args))
+        return seen[-1]
+
+    monkeypatch.setattr(api, "_check_once_per_element", spy)
+    for ext in ("gbr", "gds"):
+        fast = stencilgen.check(ring, out / f"w.{ext}")
+        assert seen[-1] is not None, ext  # checked once per die
+        monkeypatch.setattr(api, "_check_once_per_element", lambda *args: None)
+        whole = stencilgen.check(ring, out / f"w.{ext}")
+        monkeypatch.setattr(api, "_check_once_per_element", spy)
+        assert fast.summary["findings_by_code"] == whole.summary["findings_by_code"]
+        assert [f["code"] for f in fast.findings] == [f["code"] for f in whole.findings]
+        for key in ("aperture_area_um2", "aperture_width_um", "web_um", "clearance_um", "volume_ratio", "tip_side"):
+            np.testing.assert_allclose(fast.column(key), whole.column(key), atol=1e-3, err_msg=key)
+    # one die's aperture moved by 1 um: the dies differ, the stencil is checked whole
+    lib = gdstk.read_gds(str(out / "w.gds"))
+    flat = lib.top_level()[0].copy("FLAT").flatten()
+    shapes = flat.polygons
+    shapes[0].translate(1.0, 0.0)
+    edited = gdstk.Library(unit=1e-6, precision=1e-9)
+    edited.new_cell("E").add(*shapes)
+    edited.write_gds(str(tmp_path / "e.gds"))
+    moved = stencilgen.check(ring, tmp_path / "e.gds")
+    assert seen[-1] is None and moved.summary["contacts"] == len(ring.contacts)
+
+
+def test_an_oasis_stencil(tmp_path):
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    lib.new_cell("S").add(gdstk.rectangle((0, 0), (40, 20), layer=1), gdstk.rectangle((100, 0), (130, 30), layer=1))
+    lib.write_oas(str(tmp_path / "s.oas"))
+    polys = read_stencil(tmp_path / "s.oas")
+    areas = sorted(abs(shapely.Polygon(polys.polygon(i)).area) for i in range(len(polys)))
+    assert areas == pytest.approx([800.0, 900.0])
+
+
+def test_a_wafer_leaving_the_keep_in_is_checked_whole(tmp_path, monkeypatch):
+    """Apertures outside a keep-in given by the caller: the keep-in findings of the whole check."""
+    import stencilgen
+    from stencilgen import api
+
+    wafer = stencilgen.read_layout(os.path.join(SAMPLES, "wafer_5x4.gds"), layer="9/0")
+    paths = stencilgen.plan(wafer).write(str(tmp_path), formats=("gerber",))
+    x0, y0, x1, y1 = shapely.MultiPoint(wafer.contacts.center).bounds
+    cut = shapely.box(x0 - 500, y0 - 500, x1 - 200, y1 + 500)  # the right-hand dies' last column left out
+    seen = []
+    once = api._check_once_per_element
+    monkeypatch.setattr(api, "_check_once_per_element", lambda *a: seen.append(once(*a)) or seen[-1])
+    got = stencilgen.check(wafer, paths["gerber"], keep_in=cut)
+    assert seen == [None] and got.summary["findings_by_code"].get("keep_in", 0) > 0
+    inside = stencilgen.check(wafer, paths["gerber"], keep_in=shapely.box(x0 - 500, y0 - 500, x1 + 500, y1 + 500))
+    assert seen[-1] is not None and "keep_in" not in inside.summary["findings_by_code"]
