@@ -13,7 +13,6 @@ import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -49,12 +48,6 @@ _PROJECT = """<?xml version="1.0" encoding="utf-8"?>
  <merge-flag>false</merge-flag>
 </pcb-project>
 """
-
-
-@contextlib.contextmanager
-def _scratch() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="stencilgen-") as folder:
-        yield folder
 
 
 #: ceilings of a Gerber aperture macro: vertices of a regular polygon it may draw
@@ -440,7 +433,7 @@ def read_stencil(
     else:
         known = ", ".join(sorted({*GERBER_EXTENSIONS, *FORMATS}))
         raise input_error(path, f"unknown stencil extension {ext or '(none)'!r}; stencilgen reads {known}")
-    with _scratch() as folder:
+    with tempfile.TemporaryDirectory(prefix="stencilgen-") as folder:
         layout = _load(path, fmt, units, folder)
         top = _top(path, layout)
         li = _pick_layer(path, fmt, layout, top, layer)
