@@ -253,6 +253,7 @@ class FileSet:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
         self.temps = {}
+        self._remove_leftovers()  # (under the lock: any temporary file of this set is this run's)
 
 
 def _write_whole(path: str, data: str | bytes) -> None:
