@@ -338,6 +338,17 @@ class _Judged:
     def _extra_markers(self) -> list[Any]:
         return []
 
+    def _lyrdb_bytes(self, shown_with: str) -> bytes:
+        """The report database's text, saved by KLayout in a scratch folder: the set's temporary file
+        is only ever written into, never created by name (a writer the run outlives cannot leave one)."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="stencilgen-") as folder:
+            path = os.path.join(folder, "findings.lyrdb")
+            self._write_lyrdb(path, shown_with)
+            with open(path, "rb") as fh:
+                return fh.read()
+
     def _write_lyrdb(self, path: str, shown_with: str) -> None:
         """The findings as a KLayout report database, its markers in the stencil's top cell."""
         from .checks import CODES
@@ -480,7 +491,7 @@ class PlannedStencil(_Judged):
                 shown = outputs.get("gds", outputs.get("gerber", ""))
                 rdb = None
                 if "lyrdb" in outputs:
-                    rdb = forked.start(lambda: files.write_with("lyrdb", lambda tmp: self._write_lyrdb(tmp, shown)))
+                    rdb = forked.start(lambda: files.write("lyrdb", self._lyrdb_bytes(shown)))
                 try:
                     _write_json(files, report)  # while the page and the findings are written beside it
                 finally:
@@ -576,7 +587,7 @@ class CheckedStencil(_Judged):
             if "html" in outputs:
                 _write_html(files, report, self.plan)
             if "lyrdb" in outputs:
-                files.write_with("lyrdb", lambda tmp: self._write_lyrdb(tmp, self.stencil))
+                files.write("lyrdb", self._lyrdb_bytes(self.stencil))
             _write_json(files, report)
         return outputs, report
 
