@@ -64,6 +64,13 @@ def _template(unit: str) -> tuple[str, str]:
 
 def make_template(unit: str = "mm") -> tuple[str, str]:
     """The template from ezdxf itself (stable: fixed metadata, sorted classes)."""
+    text, owner, _die = _ezdxf_drawing(unit, with_die=False)
+    return text, owner
+
+
+def _ezdxf_drawing(unit: str, with_die: bool) -> tuple[str, str, str]:
+    """An empty R2010 drawing with layers STENCIL and PADS (and, with_die, an empty block DIE) as ezdxf
+    writes it, classes sorted: the text, the modelspace's handle and the block's ("" without it)."""
     import ezdxf
 
     old = ezdxf.options.write_fixed_meta_data_for_testing
@@ -74,12 +81,13 @@ def make_template(unit: str = "mm") -> tuple[str, str]:
         doc.header["$MEASUREMENT"] = 1
         doc.layers.add("STENCIL", color=5)
         doc.layers.add("PADS", color=2)
+        die = str(doc.blocks.new(DIE_BLOCK).block_record_handle) if with_die else ""
         owner = doc.modelspace().block_record_handle
         buf = io.StringIO()
         doc.write(buf)
     finally:
         ezdxf.options.write_fixed_meta_data_for_testing = old
-    return _sorted_classes(buf.getvalue()), str(owner)
+    return _sorted_classes(buf.getvalue()), str(owner), die
 
 
 def _sorted_classes(text: str) -> str:
@@ -125,23 +133,7 @@ def _polylines(
 def _die_template(unit: str) -> tuple[str, str, str]:
     """As `_template`, with an empty block DIE: the text, the modelspace's and the block's handles
     (made by ezdxf when a wafer is written)."""
-    import ezdxf
-
-    old = ezdxf.options.write_fixed_meta_data_for_testing
-    ezdxf.options.write_fixed_meta_data_for_testing = True
-    try:
-        doc = ezdxf.new("R2010")
-        doc.header["$INSUNITS"] = INSUNITS[unit]
-        doc.header["$MEASUREMENT"] = 1
-        doc.layers.add("STENCIL", color=5)
-        doc.layers.add("PADS", color=2)
-        block = doc.blocks.new(DIE_BLOCK)
-        owner, die = doc.modelspace().block_record_handle, block.block_record_handle
-        buf = io.StringIO()
-        doc.write(buf)
-    finally:
-        ezdxf.options.write_fixed_meta_data_for_testing = old
-    return _sorted_classes(buf.getvalue()), str(owner), str(die)
+    return _ezdxf_drawing(unit, with_die=True)
 
 
 def _inserts(placements: DiePlacements, scale: float, owner: str, handle: int) -> tuple[str, int]:
