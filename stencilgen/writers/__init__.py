@@ -180,3 +180,28 @@ def _merge(pieces: list[str | np.ndarray]) -> list[str | np.ndarray]:
         else:
             out.append(p)
     return out
+
+
+#: a grid of placements: ((x, y) of the first, (columns, rows), (step x, step y)), um
+Grid = tuple[tuple[float, float], tuple[int, int], tuple[float, float]]
+
+
+def plain_shifts(transforms: np.ndarray) -> np.ndarray | None:
+    """The shifts (P, 2) of two or more placements that only shift (no turn, mirror or magnification),
+    ordered by y, then x; else None."""
+    if len(transforms) < 2 or not np.allclose(transforms[:, :, :2], np.eye(2)[None], rtol=0, atol=1e-12):
+        return None
+    shift = transforms[:, :, 2]
+    return shift[np.lexsort((shift[:, 0], shift[:, 1]))]
+
+
+def shift_grid(shift: np.ndarray) -> Grid | None:
+    """The regular grid the shifts fill, each point once (steps alike within 1e-6 um); else None."""
+    xs, ys = np.unique(shift[:, 0]), np.unique(shift[:, 1])
+    if len(xs) * len(ys) != len(shift) or len(np.unique(shift, axis=0)) != len(shift):
+        return None
+    dx, dy = np.diff(xs), np.diff(ys)
+    if (len(dx) and np.abs(dx - dx[0]).max() > 1e-6) or (len(dy) and np.abs(dy - dy[0]).max() > 1e-6):
+        return None
+    step = (float(dx[0]) if len(dx) else 0.0, float(dy[0]) if len(dy) else 0.0)
+    return (float(xs[0]), float(ys[0])), (len(xs), len(ys)), step

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..model import Apertures, Outlines, Polygons
 from ..units import um_per_unit
-from . import atomic_write, formatted, outline_groups, text_table
+from . import Grid, atomic_write, formatted, outline_groups, plain_shifts, shift_grid, text_table
 
 INSUNITS = {"mm": 4, "um": 13, "in": 1, "cm": 5, "m": 6, "nm": 12, "mil": 9}
 
@@ -30,24 +30,15 @@ class DiePlacements:
 
     element: Apertures
     shifts: np.ndarray  # (P, 2)
-    grid: tuple[tuple[float, float], tuple[int, int], tuple[float, float]] | None = None
+    grid: Grid | None = None
 
 
 def die_placements(element: Apertures, transforms: np.ndarray) -> DiePlacements | None:
     """The placements of a die drawn by plain shifts (no turn, mirror or magnification); else None."""
-    if len(transforms) < 2 or not np.allclose(transforms[:, :, :2], np.eye(2)[None], rtol=0, atol=1e-12):
+    shift = plain_shifts(transforms)
+    if shift is None:
         return None
-    shift = transforms[:, :, 2]
-    order = np.lexsort((shift[:, 0], shift[:, 1]))
-    shift = shift[order]
-    xs, ys = np.unique(shift[:, 0]), np.unique(shift[:, 1])
-    grid = None
-    if len(xs) * len(ys) == len(shift) and len(np.unique(shift, axis=0)) == len(shift):
-        dx, dy = np.diff(xs), np.diff(ys)
-        if (not len(dx) or np.abs(dx - dx[0]).max() <= 1e-6) and (not len(dy) or np.abs(dy - dy[0]).max() <= 1e-6):
-            step = (float(dx[0]) if len(dx) else 0.0, float(dy[0]) if len(dy) else 0.0)
-            grid = ((float(xs[0]), float(ys[0])), (len(xs), len(ys)), step)
-    return DiePlacements(element, shift, grid)
+    return DiePlacements(element, shift, shift_grid(shift))
 
 
 def _template(unit: str) -> tuple[str, str]:

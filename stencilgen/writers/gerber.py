@@ -12,7 +12,7 @@ import numpy as np
 
 from ..geometry import arc_center
 from ..model import NONE, Apertures, Outlines
-from . import atomic_write, formatted, outline_groups, text_table
+from . import atomic_write, formatted, outline_groups, plain_shifts, shift_grid, text_table
 
 
 @dataclass(frozen=True)
@@ -50,26 +50,17 @@ class StepRepeat:
 def regular_grid(element: Apertures, transforms: np.ndarray, fmt: GerberFormat = FORMAT) -> StepRepeat | None:
     """The placements as a step and repeat: plain shifts (no turn, mirror or magnification) filling a
     regular grid of at least two, steps on the format's grid; else None."""
-    P = len(transforms)
-    if P < 2 or not np.allclose(transforms[:, :, :2], np.eye(2)[None], rtol=0, atol=1e-12):
+    shift = plain_shifts(transforms)
+    grid = None if shift is None else shift_grid(shift)
+    if grid is None:
         return None
-    shift = transforms[:, :, 2]
-    xs, ys = np.unique(shift[:, 0]), np.unique(shift[:, 1])
-    if len(xs) * len(ys) != P or len(np.unique(shift, axis=0)) != P:
-        return None
-    steps = []
-    for v in (xs, ys):
-        d = np.diff(v)
-        if len(d) and np.abs(d - d[0]).max() > 1e-6:
-            return None
-        step = float(d[0]) if len(d) else 0.0
-        if abs(fmt.scale(np.array([step]))[0] - step * 10**fmt.decimal_digits / 1000.0) > 1e-6:
+    origin, (nx, ny), step = grid
+    for v in step:
+        if abs(fmt.scale(np.array([v]))[0] - v * 10**fmt.decimal_digits / 1000.0) > 1e-6:
             return None  # not on the format's grid: the copies would drift from the flat drawing
-        steps.append(step)
-    origin = (float(xs[0]), float(ys[0]))
     if fmt.scale(np.array(origin)).tolist() != list(np.rint(np.array(origin) * 10**fmt.decimal_digits / 1000.0)):
         return None
-    return StepRepeat(element, origin, len(xs), len(ys), (steps[0], steps[1]))
+    return StepRepeat(element, origin, nx, ny, step)
 
 
 def _attr(text: str) -> str:
