@@ -967,16 +967,19 @@ def html_report(doc: dict[str, Any], plan: Plan) -> str:
     severity = {code: CODES[code][0] for code in s.get("findings_by_code", {}) if code in CODES}
     sc = _Scene(doc, plan)
     title = f"Stencil plan – {s.get('file', '')}"
+    body = _summary(doc, plan, severity) + _pictures(sc, doc) + _histograms(doc) + _table(records, bad)
+    return page(title, str(s.get("generator", "stencilgen")), CSS, body, JS)
+
+
+def page(title: str, generator: str, css: str, body: str, script: str) -> str:
+    """A self-contained HTML5 page: its style, its body inside <main>, its script."""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<meta name="generator" content="{escape(str(s.get("generator", "stencilgen")))}">'
+        f'<meta name="generator" content="{escape(generator)}">'
         '<link rel="icon" href="data:,">'
-        f"<title>{escape(title)}</title><style>{CSS}</style></head>\n<body><main>"
-        + _summary(doc, plan, severity)
-        + _pictures(sc, doc)
-        + _histograms(doc)
-        + _table(records, bad)
-        + f"</main><script>{JS}</script></body></html>\n"
+        f"<title>{escape(title)}</title><style>{css}</style></head>\n<body><main>"
+        + body
+        + f"</main><script>{script}</script></body></html>\n"
     )

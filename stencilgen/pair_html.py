@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .html import _kv, _nice, _num, _path_d, _q, _scale_bar, _svg
+from .html import _kv, _nice, _num, _path_d, _q, _scale_bar, _svg, page
 from .model import NONE, Polygons
 from .planner import aperture_polygons
 
@@ -263,16 +263,6 @@ def pair_html(doc: dict[str, Any], paired: PairedStencils) -> str:
     """One self-contained HTML5 page of a pair's report `doc` (PairedStencils._report)."""
     s = doc["summary"]
     title = f"Two-region masses – {s['first_file']} on {s['second_file']}"
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<meta name="generator" content="{escape(str(s.get("generator", "stencilgen")))}">'
-        '<link rel="icon" href="data:,">'
-        f"<title>{escape(title)}</title><style>{CSS}</style></head>\n<body><main>"
-        + _summary(doc)
-        + _overlay(doc, paired)
-        + _temperatures(s, s["rules"])
-        + _table(doc)
-        + '</main><script>document.body.setAttribute("data-ready", "1");</script></body></html>\n'
-    )
+    body = _summary(doc) + _overlay(doc, paired) + _temperatures(s, s["rules"]) + _table(doc)
+    script = 'document.body.setAttribute("data-ready", "1");'
+    return page(title, str(s.get("generator", "stencilgen")), CSS, body, script)
