@@ -386,17 +386,24 @@ class FindingsTable:
 
     def __init__(self, findings: Any) -> None:
         self.findings = findings
+        self._columns: list[Any] | None = None
 
     def __len__(self) -> int:
         return len(self.findings)
 
     def json_rows(self, start: int, stop: int) -> bytes:
+        if self._columns is None:
+            self._columns = self._json_columns()
+        return _rows_json(self._columns, start, stop)
+
+    def _json_columns(self) -> list[Any]:
+        """The table's columns, coded once for every chunk of rows."""
         f = self.findings
         other = np.asarray(f.other)
         reason = [""] * len(f) if f.reason is None else f.reason.tolist()
         code = _Coded.of(f.code.tolist())
         why = _Coded.of([r or None for r in reason])
-        cols = [
+        return [
             _Num(np.asarray(f.contact), 0),
             _Text(code.codes, [_json_item(v) for v in code.values]),
             _Num(f.value, 4),
@@ -404,7 +411,6 @@ class FindingsTable:
             _Num(other, 0, other >= 0),
             _Text(why.codes, [_json_item(v) for v in why.values]),
         ]
-        return _rows_json(cols, start, stop)
 
     def legend(self) -> dict[str, Any]:
         """Each code's severity, text and unit, and what each limited_by value means."""
