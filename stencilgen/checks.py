@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import shapely
@@ -91,10 +91,15 @@ class Findings:
 
 
 def finding_record(code: str, contact: int, value: float, limit: float, other: int = -1, reason: str = "") -> dict:
-    """A finding as a record: code, severity, contact, value, limit (4 decimals), unit and message."""
+    """A finding as a record: code, severity, contact, value, limit (4 decimals), unit, the other
+    contact it names (None if none), what the planner says caused it (`limited_by`, None if nothing)
+    and its message."""
     value, limit = round(value, 4), round(limit, 4)
     sev, unit, message = _message(code, value, limit)
-    if reason:
+    if code == "same_side":  # the other contact is the neighbour; the reason is the turned tip's
+        message += f" (contact {other})" if other >= 0 else ""
+        message += ": " + TURNED.get(reason, reason) if reason else ""
+    elif reason:
         message += "; " + limit_text(reason, other)
     elif other >= 0:
         message += f", next to contact {other}"
@@ -105,6 +110,8 @@ def finding_record(code: str, contact: int, value: float, limit: float, other: i
         "value": value,
         "limit": limit,
         "unit": unit,
+        "other": other if other >= 0 else None,
+        "limited_by": reason or None,
         "message": message,
     }
 
@@ -120,6 +127,15 @@ LIMITS = {
     "keep_in": "the keep-in outline less edge_margin_um",
     "foil": "no room at this foil thickness",
     "unprintable": "no aperture of min_aperture_um fits",
+    "volume_min": "volume_min (on the other side the contact stays below volume_min * pi*d^3/6)",
+}
+
+
+#: why a tip lies on the same side as its neighbour's (the limited_by of a same_side finding)
+TURNED = {
+    "keep_in": "on the other side it would leave the keep-in outline less edge_margin_um",
+    "clearance": "on the other side it would come closer than clearance_um to another contact",
+    "volume_min": "on the other side the contact stays below volume_min * pi*d^3/6",
 }
 
 
@@ -127,7 +143,8 @@ def limit_text(reason: str, other: int = -1) -> str:
     """'limited by ...' for a limited_by value and the other contact it names."""
     text = LIMITS.get(reason, reason)
     if other < 0:
-        text = text.replace("the aperture of contact {other}", "another aperture").replace("{other}", "another")
+        text = text.replace("the aperture of contact {other}", "another aperture")
+        text = text.replace("contact {other}", "another contact")
     return "limited by " + text.format(other=other)
 
 
@@ -135,6 +152,8 @@ def limit_text(reason: str, other: int = -1) -> str:
 def _message(code: str, value: float, limit: float) -> tuple[str, str, str]:
     """Severity, unit and text of a finding (a wafer repeats the same few thousand: they are cached)."""
     sev, text, unit = CODES[code]
+    if not unit and value == 0 and limit == 0:  # a finding without a measure (same_side, extra_aperture)
+        return sev, unit, text
     u = f" {unit}" if unit else ""
     return sev, unit, f"{text}: {value:.4g}{u} (limit {limit:.4g}{u})"
 
@@ -186,11 +205,26 @@ def check_plan(plan: Plan, rules: Rules, keep_in: Any = None, polygons: Polygons
     )
 
 
-def _limits(apertures: Apertures) -> tuple[np.ndarray, np.ndarray] | None:
+class Limits(NamedTuple):
+    """What the planner says limits each aperture (RULES.md rule 6), per contact: its volume
+    (`by`, with the `other` contact it names), its width (`narrow_by`, for the printability findings)
+    and its tip's side (`side_by`, for same_side); "" where nothing does."""
+
+    by: np.ndarray
+    other: np.ndarray
+    narrow_by: np.ndarray | None = None
+    side_by: np.ndarray | None = None
+
+
+#: the printability findings that follow from an aperture's width
+NARROW_CODES = ("five_ball", "aspect_ratio", "area_ratio")
+
+
+def _limits(apertures: Apertures) -> Limits | None:
     """What limits each planned aperture and the other contact it names (None: a stencil drawn elsewhere)."""
     if apertures.limited_by is None or apertures.limited_other is None:
         return None
-    return apertures.limited_by, apertures.limited_other
+    return Limits(apertures.limited_by, apertures.limited_other, apertures.narrow_by, apertures.side_by)
 
 
 def unprintable(apertures: Apertures) -> np.ndarray:
@@ -200,9 +234,10 @@ def unprintable(apertures: Apertures) -> np.ndarray:
     return np.flatnonzero(apertures.limited_by == "unprintable")
 
 
-def same_side(contacts: Contacts, rows: Any, apertures: Apertures) -> np.ndarray:
-    """Rule 4: strips one pitch apart in a row whose tips (or offsets) lie on the same side."""
-    out = []
+def same_side(contacts: Contacts, rows: Any, apertures: Apertures) -> tuple[np.ndarray, np.ndarray]:
+    """Rule 4: strips one pitch apart in a row whose tips (or offsets) lie on the same side: the
+    second of each pair, and its neighbour."""
+    out, nb = [], []
     for r in rows.rows:
         m = r.members
         strip = apertures.kind[m] == STRIP
@@ -210,8 +245,37 @@ def same_side(contacts: Contacts, rows: Any, apertures: Apertures) -> np.ndarray
         step = np.diff(t) / r.pitch
         neighbours = (np.abs(step - 1) < 0.25) & strip[1:] & strip[:-1]
         side = apertures.side[m]
-        out.append(m[1:][neighbours & (side[1:] == side[:-1]) & (side[1:] != 0)])
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+        pair = neighbours & (side[1:] == side[:-1]) & (side[1:] != 0)
+        out.append(m[1:][pair])
+        nb.append(m[:-1][pair])
+    if not out:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(out), np.concatenate(nb)
+
+
+def _with_reasons(findings: Findings, limits: Limits) -> Findings:
+    """The findings with what the planner says caused them: a volume short of its target, what held
+    the aperture back (and the other contact it names); a printability finding, what sets the width;
+    same_side, why a tip of the pair left its side (the finding's own contact first)."""
+    code, contact = findings.code, findings.contact
+    reason = np.full(len(findings), "", dtype=object)
+    other = findings.other.copy()
+    short = (code == "under_volume") | (code == "unprintable")
+    reason[short] = limits.by[contact[short]]
+    other[short] = limits.other[contact[short]]
+    if limits.narrow_by is not None:
+        narrow = np.flatnonzero(np.isin(code, NARROW_CODES))
+        why = limits.narrow_by[contact[narrow]]
+        reason[narrow] = why
+        # the other contact the plan names belongs to its volume's limit: kept where that is the same rule
+        same = (why != "") & (why == limits.by[contact[narrow]])
+        other[narrow] = np.where(same, limits.other[contact[narrow]], -1)
+    if limits.side_by is not None:
+        pair = np.flatnonzero(code == "same_side")
+        mine = limits.side_by[contact[pair]]
+        theirs = limits.side_by[np.maximum(other[pair], 0)]
+        reason[pair] = np.where(mine != "", mine, np.where(other[pair] >= 0, theirs, ""))
+    return Findings(contact, code, findings.value, findings.limit, other, reason)
 
 
 def row_directions(rows: Any, n: int) -> np.ndarray:
@@ -229,12 +293,13 @@ def check_apertures(
     keep_in: Any = None,
     polygons: Polygons | None = None,
     rows_u: np.ndarray | None = None,
-    extra_errors: dict[str, np.ndarray] | None = None,
+    extra_errors: dict[str, Any] | None = None,
     candidates: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
-    limits: tuple[np.ndarray, np.ndarray] | None = None,
+    limits: Limits | None = None,
 ) -> Checked:
     """The checks on one aperture per contact (aperture i serves contact i); `extra_errors` adds
-    findings found elsewhere (code -> contact ids), e.g. several apertures on one contact."""
+    findings found elsewhere (code -> contact ids, or (contact ids, the other contact of each)), e.g.
+    several apertures on one contact."""
     n = len(contacts)
     have = apertures.kind != NONE
     idx = np.flatnonzero(have)
@@ -260,7 +325,8 @@ def check_apertures(
     told[np.asarray(extra.get("unprintable", []), dtype=np.int64)] = True
     add(np.flatnonzero(~have & ~told), "no_aperture", 0.0, 0.0)
     for code, ids in extra.items():
-        add(ids, code, 0.0, rules.min_aperture_um if code == "unprintable" else 0.0)
+        ids, others = ids if isinstance(ids, tuple) else (ids, -1)
+        add(ids, code, 0.0, rules.min_aperture_um if code == "unprintable" else 0.0, others)
 
     # volumes (rule 6)
     d = contacts.d
@@ -362,13 +428,8 @@ def check_apertures(
             limit=np.concatenate([f[3] for f in found]),
             other=np.concatenate([f[4] for f in found]),
         )
-        if limits is not None:  # a volume short of its target says what held the aperture back
-            short = (findings.code == "under_volume") | (findings.code == "unprintable")
-            reason = np.full(len(findings), "", dtype=object)
-            reason[short] = limits[0][findings.contact[short]]
-            other = findings.other.copy()
-            other[short] = limits[1][findings.contact[short]]
-            findings = Findings(findings.contact, findings.code, findings.value, findings.limit, other, reason)
+        if limits is not None:
+            findings = _with_reasons(findings, limits)
         findings = findings.in_order()
     else:
         findings = Findings(np.zeros(0, np.int64), np.zeros(0, object), np.zeros(0), np.zeros(0), np.zeros(0, np.int64))

@@ -273,6 +273,12 @@ class Apertures:
     target_area: np.ndarray | None = None  # (N,) um^2
     limited_by: np.ndarray | None = None  # (N,) object: the binding rule, "" where the target was reached
     limited_other: np.ndarray | None = None  # (N,) the other contact of that rule, -1 if none
+    # (N,) object: what sets a strip's width ("width": rule 3, "web": the pitch less the web to the
+    # neighbours' strips at its angle; a narrowed strip: the rule it was narrowed for), "" if nothing
+    narrow_by: np.ndarray | None = None
+    # (N,) object: why a tip left its side of the alternation (rule 4): the rule the other side breaks
+    # ("keep_in", "clearance") or "volume_min" (the other side leaves the contact below it); "" if not
+    side_by: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,17 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
             base[m] = axis
             corner[m] = True
     slide = np.zeros(n)  # how far each strip is moved across its axis from the contact's centre
-    return {"is_strip": is_strip, "u": u, "base": base, "pitch": pitch, "side": side, "corner": corner, "slide": slide}
+    turned = np.full(n, "", dtype=object)  # why a tip left its side of the alternation (rule 6's vocabulary)
+    return {
+        "is_strip": is_strip,
+        "u": u,
+        "base": base,
+        "pitch": pitch,
+        "side": side,
+        "corner": corner,
+        "slide": slide,
+        "turned": turned,
+    }
 
 
 def _size_strips(
@@ -115,8 +125,11 @@ def _size_strips(
     h1 = -np.minimum.reduceat(along, starts)  # toward the other side
     wc = extent_along(polys, u)
     s = np.abs(axis[:, 0] * u[:, 1] - axis[:, 1] * u[:, 0])  # sin of the angle between strip and row
-    w = np.minimum.reduce([rules.width_ratio * wc * s, p * s - rules.web_min_um, np.full(len(idx), rules.max_width_um)])
-    w = np.maximum(w, 1.0)  # a pitch too fine for the web: a sliver, which the plan leaves out (rule 11)
+    terms = np.stack([rules.width_ratio * wc * s, p * s - rules.web_min_um, np.full(len(idx), rules.max_width_um)])
+    w = np.maximum(terms.min(axis=0), 1.0)  # a pitch too fine for the web: a sliver, left out (rule 11)
+    # what sets the width: rule 3's ratio or cap ("width"), or the pitch less the web beside the
+    # neighbours' strips, measured at the strip's angle (rules 3 and 5: "web")
+    w_why = np.where(terms.argmin(axis=0) == 1, "web", "width").astype(object)
     oblique = np.flatnonzero(lay["corner"][idx] | (slide != 0))
     if len(oblique):  # an oblique (or slid) strip's far end stays inside its contact across its whole width
         h1[oblique] = _far_edge(to_shapely(polys, oblique), c[oblique], axis[oblique], w[oblique], h1[oblique])
@@ -160,6 +173,7 @@ def _size_strips(
     why[a_want >= a_limit] = "volume_limit"  # the limit, not the target, sets the size
     g = {"center": c, "axis": axis, "w": w, "h1": h1, "h2": h2, "L": L, "D": D, "a_want": a_want}
     g["why"] = why
+    g["w_sized"], g["w_why"] = w.copy(), w_why
     return g
 
 
@@ -405,11 +419,12 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
     def violating(which: np.ndarray, ignore: np.ndarray | None = None, web: bool = True) -> np.ndarray:
         return room.violating(which, ignore, web, inner)
 
-    def turn(which: np.ndarray) -> None:
-        """The strips `which` (a mask over strip_idx) take their tips to the other side of the row; every
-        strip is sized and shrunk again."""
+    def turn(which: np.ndarray, reason: Any) -> None:
+        """The strips `which` (a mask over strip_idx) take their tips to the other side of the row, for
+        `reason` (what the first side breaks); every strip is sized and shrunk again."""
         if which.any():
             lay["side"][strip_idx[which]] *= -1
+            lay["turned"][strip_idx[which]] = reason if isinstance(reason, str) else reason[which]
             room.g = _size_strips(contacts, strip_idx, lay, rules)
             room.build()
             _shrink_strips(room.g, strip_idx, lay["corner"], room.update, violating, rules.min_aperture_um)
@@ -418,9 +433,13 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
         _shrink_strips(g, strip_idx, lay["corner"], room.update, violating, rules.min_aperture_um)
         # a tip that breaks clearance even at its shortest (a facing row close by) goes to the other
         # side of its row, once: two tips side by side there break no rule the checks cannot show
-        turn(violating(strip_idx, None, False))
+        hard = violating(strip_idx, None, False)
+        outside = np.zeros(len(strip_idx), dtype=bool)
+        if inner is not None and hard.any():
+            outside[hard] = ~shapely.contains(inner, room.geoms(strip_idx[hard]))
+        turn(hard, np.where(outside, "keep_in", "clearance"))
         if inner is not None:  # tips that cannot stay inside the outline go to the other side of the row
-            turn(~shapely.contains(inner, room.geoms(strip_idx)))
+            turn(~shapely.contains(inner, room.geoms(strip_idx)), "keep_in")
         g = room.g
         assert g is not None
         if rules.oblique_scope == "corners" and rules.oblique_angle_deg is None:
@@ -711,6 +730,9 @@ class _Neighbourhood:
         for key in g:
             g[key][at] = self.g[key][k]
         ids = self.S[k_ids]
+        flipped = ids[self.lay["side"][k_ids] != lay["side"][ids]]
+        # a tip turned to reach volume_min; one turned back is where the alternation puts it
+        lay["turned"][flipped] = np.where(lay["turned"][flipped] == "", "volume_min", "")
         lay["side"][ids] = self.lay["side"][k_ids]
         lay["slide"][ids] = self.lay["slide"][k_ids]
         lay["base"][ids] = self.lay["base"][k_ids]
@@ -840,9 +862,29 @@ def _assemble(
     other[why == ""] = -1
     _binding(room, why, other, kind, rules, inner)
     corner = lay["corner"] & (kind == STRIP)
+    narrow_by = np.full(n, "", dtype=object)
+    if g is not None:  # a strip narrowed for room takes the rule that binds it (after _binding)
+        narrowed = g["w"] < g["w_sized"] - 1e-9
+        narrow_by[strip_idx] = np.where(narrowed, why[strip_idx], g["w_why"])
+        narrow_by[strip_idx[narrowed & (why[strip_idx] == "")]] = "web"
+    side_by = np.where(kind == STRIP, lay["turned"], "").astype(object)
     outlines = Outlines(coords, bulge, offsets)
     apertures = Apertures(
-        outlines, kind, area, perimeter, width, axis, side, extension, tip_d, corner, target, why, other
+        outlines,
+        kind,
+        area,
+        perimeter,
+        width,
+        axis,
+        side,
+        extension,
+        tip_d,
+        corner,
+        target,
+        why,
+        other,
+        narrow_by,
+        side_by,
     )
     return Plan(contacts, rows, apertures, [], near=room.near)
 
@@ -948,5 +990,7 @@ def place_plan(element: Plan, instances: Instances, contacts: Contacts, rows: Ro
         None
         if a.limited_other is None
         else np.where(a.limited_other[src] >= 0, _global(a.limited_other, src, p_of, instances.index), -1),
+        None if a.narrow_by is None else a.narrow_by[src],
+        None if a.side_by is None else a.side_by[src],
     )
     return Plan(contacts, rows, apertures, list(element.notes), element.apertures, T)

@@ -1,0 +1,85 @@
+"""Rule 6's "say why" beyond the volume: a printability finding names what sets the aperture's width
+(rule 3's ratio, or the pitch less the web), and a same_side finding why the tip left its side of the
+alternation (the keep-in, a facing contact, or volume_min on the other side)."""
+
+from __future__ import annotations
+
+import gdstk
+import numpy as np
+import synth
+
+import stencilgen
+
+
+def _write(path: str, die: synth.Die, edge: float | None = None) -> None:
+    """The die's pads on 9/0; with `edge`, a die outline on 39/0 that far below and beside the pads'
+    extent, and 400 um above it (the die's inside)."""
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    cell = lib.new_cell("DIE")
+    polys = die.polygons()
+    for p in polys:
+        cell.add(gdstk.Polygon(p, 9, 0))
+    if edge is not None:
+        pts = np.concatenate(polys)
+        top = pts.max(axis=0) + np.array([edge, 400.0])
+        cell.add(gdstk.rectangle(tuple(pts.min(axis=0) - edge), tuple(top), layer=39))
+    lib.write_gds(path)
+
+
+def _row(pitch: float, count: int = 9, pad: tuple[float, float] = (60.0, 100.0)) -> synth.Die:
+    """One straight row along x (no corners), centred on the origin."""
+    die = synth.Die()
+    for i in range(count):
+        die.add(((i - (count - 1) / 2) * pitch, 0.0), pad, 0.0)
+    return die
+
+
+def _of(planned, code: str) -> list[dict]:
+    return [f for f in planned.findings if f["code"] == code]
+
+
+def test_five_ball_names_the_width_rule_that_sets_the_width(tmp_path):
+    # 60 um wide pads: at 100 um pitch rule 3's ratio sets 36 um; at 75 um the pitch less the web, 35 um
+    for pitch, want, width in ((100.0, "width", 36.0), (75.0, "web", 35.0)):
+        path = str(tmp_path / f"ring{pitch:.0f}.gds")
+        _write(path, _row(pitch))
+        planned = stencilgen.plan(stencilgen.read_layout(path, layer="9/0"))
+        balls = _of(planned, "five_ball")
+        assert len(balls) == len(planned.layout.contacts)  # every strip narrower than 40 um
+        for f in balls:
+            assert f["limited_by"] == want, f
+            assert abs(f["value"] - width) < 1e-3
+            text = "the strip width (rule 3)" if want == "width" else "web_min_um to another aperture"
+            assert f["message"].endswith("limited by " + text)
+
+
+def test_same_side_says_the_keep_in_turned_the_tips(tmp_path):
+    # the die edge 25 um beyond the pads: no tip fits outside (edge_margin_um 20), every tip turns inward
+    path = str(tmp_path / "tight.gds")
+    _write(path, _row(100.0), edge=25.0)
+    planned = stencilgen.plan(stencilgen.read_layout(path, layer="9/0"))
+    pairs = _of(planned, "same_side")
+    assert len(pairs) == 8  # all nine tips on one side
+    side = planned.plan.apertures.side
+    for f in pairs:
+        assert side[f["contact"]] == side[f["other"]]
+        assert f["limited_by"] == "keep_in"
+        assert f["message"].endswith("on the other side it would leave the keep-in outline less edge_margin_um")
+    # the same die without the outline alternates its tips: no same_side at all
+    free = stencilgen.plan(stencilgen.read_layout(path, layer="9/0"), keep_in="none")
+    assert not _of(free, "same_side")
+
+
+def test_same_side_for_volume_names_volume_min(tmp_path):
+    path = str(tmp_path / "ring.gds")
+    _write(path, synth.ring(side=2000.0, pitch=100.0, count=17, pad=(70.0, 100.0), edge=80.0))
+    planned = stencilgen.plan(stencilgen.read_layout(path, layer="9/0"), keep_in="none")
+    pairs = _of(planned, "same_side")
+    assert pairs
+    # each pair holds a tip turned at a corner to lift its contact to volume_min, which it reaches
+    ratio = planned.volume_ratio
+    for f in pairs:
+        assert f["limited_by"] == "volume_min"
+        assert "below volume_min" in f["message"]
+    assert not _of(planned, "under_volume")
+    assert ratio.min() >= 0.3
