@@ -101,3 +101,26 @@ def test_sky130_chamfered_pad_opening(realworld):
     assert c.center[0] == pytest.approx([42.5, 135.785], abs=0.01)
     assert (c.d[0], c.length[0]) == pytest.approx((60.0, 70.0), abs=0.01)
     assert "72/20" in layout.layers  # met5 is there but is not the pad layer
+
+
+def test_ac3e_tips_the_die_edge_blocks_turn_inward(realworld):
+    """The pads sit 38.5 um from the die edge: an outward tip leaves the keep-in (rule 8), so a middle
+    pad whose turn it is to point outward takes its tip inward beside its neighbours' (same_side),
+    which gives it more than twice the solder of the stub that fits outside."""
+    import stencilgen
+
+    path = os.path.join(realworld, "ihp_ac3e_padring_28pads/AC3E_pad_ring_esd.gds")
+    layout = stencilgen.read_layout(path, layer="9/0")
+    planned = stencilgen.plan(layout)
+    stub = stencilgen.plan(layout, stencilgen.Rules().replace(volume_min=0.0))  # no contact asks to turn
+    ap = planned.plan.apertures
+    centre = layout.contacts.center.mean(axis=0)
+    inward = np.einsum("ij,ij->i", ap.axis, centre - layout.contacts.center) > 0
+    turned = np.flatnonzero((ap.side_by == "volume_min") & ~ap.corner)
+    assert len(turned) == 4
+    assert inward[turned].all()
+    was = np.einsum("ij,ij->i", stub.plan.apertures.axis[turned], centre - layout.contacts.center[turned])
+    assert (was < 0).all()  # without the turn: a stub pointing outward
+    assert (planned.volume_ratio[turned] > 2 * stub.volume_ratio[turned]).all()
+    pairs = [f for f in planned.findings if f["code"] == "same_side" and f["limited_by"] == "volume_min"]
+    assert {f["contact"] for f in pairs} | {f["other"] for f in pairs} >= set(turned.tolist())

@@ -451,6 +451,9 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
 
 #: slides tried for a strip short of its target, as fractions of the most it may move across its contact
 SLIDES = (-1.0, -0.5, 0.5, 1.0)
+#: a tip turned to the same side as its neighbour's (a same_side warning) for a contact that stays
+#: below volume_min must give it at least this many times the solder
+FLIP_GAIN = 1.25
 
 
 def _improve(
@@ -477,10 +480,12 @@ def _improve(
     best_side, best_slide = side0.copy(), sub.lay["slide"][sub.k_ids].copy()
     lo, hi = sub.slide_range()
     enough = least_area(sub.contacts.d[sub.k_ids], rules, sub.contacts.cap(sub.k_ids))
-    # slides first; a turned tip (a same_side warning) only where it lifts the contact to volume_min
+    # slides first; a turned tip (a same_side warning) only for a contact below volume_min, where it
+    # lifts the contact to volume_min or gives it FLIP_GAIN times the solder it had
+    lift = np.where(start < enough, np.minimum(enough, FLIP_GAIN * start), np.inf)
     for flip in (False, True):
         turned = -side0 if flip else side0
-        floor = np.where(flip & (best < enough), enough, best * (1 + 1e-9) + 1e-6)
+        floor = lift if flip else best * (1 + 1e-9) + 1e-6
         if flip and not (best < enough).any():
             break
         for f in ((0.0,) if flip else ()) + SLIDES:
@@ -490,12 +495,12 @@ def _improve(
             best = np.where(better, area, best)
             best_side = np.where(better, turned, best_side)
             best_slide = np.where(better, slide, best_slide)
-    # the choices side by side: a strip that now does worse than it did (its neighbours chose too), or
-    # breaks a rule, takes its first shape back
+    # the choices side by side: a strip that now does worse than it did (its neighbours chose too), a
+    # turned tip that no longer gains what a turn must, or one that breaks a rule takes its first shape back
     slide0 = np.zeros(len(side0))
     for _ in range(4):
         area = sub.trial(best_side, best_slide, inner)
-        worse = area < start * (1 - 1e-9) - 1e-6
+        worse = (area < start * (1 - 1e-9) - 1e-6) | ((best_side != side0) & (area < lift))
         if not worse.any():
             break
         best_side = np.where(worse, side0, best_side)
