@@ -430,3 +430,59 @@ def test_a_60_degree_corner_chooses_another_direction():
     low_forced = solder_volume(forced.apertures.area, rules, rules.transfer_efficiency_min) / volume_limit(contacts.d)
     assert check_plan(forced, rules).errors > 0  # slivers at the bisector: unprintable
     assert low[m].min() > low_forced[m].min() + 0.05
+
+
+def _far_edge_by_shapely(pads, c, axis, w, h1):
+    """The far edge as the lines' cuts through the contacts, measured with shapely."""
+    b = np.stack([axis[:, 1], -axis[:, 0]], axis=1)
+    reach = h1.copy()
+    for x in (-0.5, 0.0, 0.5):
+        p0 = c + (x * w)[:, None] * b
+        ends = np.stack([p0 + (h1 + 1)[:, None] * axis, p0 - (h1 + 1)[:, None] * axis], axis=1)
+        cut = shapely.intersection(shapely.linestrings(ends), pads)
+        pts, k = shapely.get_coordinates(cut, return_index=True)
+        far = np.full(len(c), -np.inf)
+        np.maximum.at(far, k, -np.einsum("ij,ij->i", pts - c[k], axis[k]))
+        reach = np.where(np.isfinite(far), np.minimum(reach, far), 0.0)
+    return np.maximum(reach, 0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(20, 120),
+            st.floats(20, 120),
+            st.floats(0, 180),
+            st.floats(-0.45, 0.45),
+            st.floats(0, 360),
+            st.floats(0.1, 0.9),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_far_edge_matches_shapely_cuts(cases):
+    """The far edge of a strip across a turned rectangle or an octagon, cut edge by edge with numpy,
+    equals the cut of each line through the contact by shapely."""
+    from stencilgen.geometry import to_shapely
+    from stencilgen.model import Polygons
+    from stencilgen.planner import _far_edge
+
+    rings, centres, axes, widths = [], [], [], []
+    for k, (a, b, turn, off, ang, frac) in enumerate(cases):
+        ring = synth.rect((0.0, 0.0), (a, b), turn)
+        if k % 2:  # an octagon: the rectangle's corners cut
+            ring = np.asarray(shapely.Polygon(ring).buffer(-min(a, b) / 5, join_style="bevel").exterior.coords)[:-1]
+        t = np.radians(ang)
+        axis = np.array([np.cos(t), np.sin(t)])
+        rings.append(ring + 1000.0 * k)
+        centres.append(np.array([off * a, off * b]) * 0.5 + 1000.0 * k)
+        axes.append(axis)
+        widths.append(frac * min(a, b))
+    pads = Polygons.from_list(rings)
+    c, axis, w = np.array(centres), np.array(axes), np.array(widths)
+    h1 = np.array([np.max(-(r - cc) @ ax) for r, cc, ax in zip(rings, c, axis, strict=True)])
+    got = _far_edge(pads, c, axis, w, h1)
+    want = _far_edge_by_shapely(to_shapely(pads), c, axis, w, h1)
+    np.testing.assert_allclose(got, want, atol=1e-6)

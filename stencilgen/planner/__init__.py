@@ -24,7 +24,7 @@ import numpy as np
 import shapely
 
 from ..distance import Shapes, box_gap, box_pairs, distances
-from ..geometry import extent_along, outlines_to_polygons, to_shapely
+from ..geometry import extent_along, outlines_to_polygons
 from ..model import NONE, REPORT_REACH, SHRUNK, STRIP, Apertures, Contacts, Instances, Outlines, Plan, Polygons, RowSet
 from ..physics import area_for_volume, least_area, limit_area, target_area, volume_limit
 from ..rules import Rules
@@ -132,7 +132,7 @@ def _size_strips(
     w_why = np.where(terms.argmin(axis=0) == 1, "web", "width").astype(object)
     oblique = np.flatnonzero(lay["corner"][idx] | (slide != 0))
     if len(oblique):  # an oblique (or slid) strip's far end stays inside its contact across its whole width
-        h1[oblique] = _far_edge(to_shapely(polys, oblique), c[oblique], axis[oblique], w[oblique], h1[oblique])
+        h1[oblique] = _far_edge(polys.take(oblique), c[oblique], axis[oblique], w[oblique], h1[oblique])
 
     d = contacts.d[idx]
     cap = contacts.cap(idx)
@@ -177,19 +177,37 @@ def _size_strips(
     return g
 
 
-def _far_edge(pads: np.ndarray, c: np.ndarray, axis: np.ndarray, w: np.ndarray, h1: np.ndarray) -> np.ndarray:
-    """How far behind the centre (against `axis`) the contact reaches all across a band of width w."""
+#: a vertex this close to a line lies on it (um)
+ON_LINE_UM = 1e-9
+
+
+def _far_edge(pads: Polygons, c: np.ndarray, axis: np.ndarray, w: np.ndarray, h1: np.ndarray) -> np.ndarray:
+    """How far behind the centre (against `axis`) the contact reaches all across a band of width w:
+    along the band's middle and both its edges, the farthest point of the contact behind the centre
+    (no farther than h1), the least of the three; 0 where a line misses the contact. Every polygon
+    edge is cut with the three lines at once."""
+    n = len(c)
     b = np.stack([axis[:, 1], -axis[:, 0]], axis=1)
+    owner = np.repeat(np.arange(n), pads.counts)
+    rel = pads.coords - c[owner]
+    s = np.einsum("ij,ij->i", rel, b[owner])  # across the strip
+    t = np.einsum("ij,ij->i", rel, axis[owner])  # along it
+    nxt = np.arange(len(s)) + 1
+    nxt[pads.offsets[1:] - 1] = pads.offsets[:-1]  # each ring closes on its first vertex
+    s2, t2 = s[nxt], t[nxt]
     reach = h1.copy()
     for x in (-0.5, 0.0, 0.5):
-        p0 = c + (x * w)[:, None] * b
-        lines = shapely.linestrings(np.stack([p0 + (h1 + 1)[:, None] * axis, p0 - (h1 + 1)[:, None] * axis], axis=1))
-        cut = shapely.intersection(lines, pads)
-        pts, k = shapely.get_coordinates(cut, return_index=True)
-        behind = -np.einsum("ij,ij->i", pts - c[k], axis[k])
-        far = np.full(len(c), -np.inf)  # the farthest point of the cut behind the centre
-        np.maximum.at(far, k, behind)
-        reach = np.where(np.isfinite(far), np.minimum(reach, far), 0.0)  # no cut: the band misses the contact
+        line = (x * w)[owner]
+        a, z = s - line, s2 - line
+        on = np.abs(a) <= ON_LINE_UM  # a vertex on the line (a band's edge through a corner of a slid strip)
+        cross = (a * z < 0) & ~on & (np.abs(z) > ON_LINE_UM)  # the edge crosses the line between its ends
+        tc = np.where(cross, t + (t2 - t) * a / np.where(cross, a - z, 1.0), np.inf)
+        tc = np.minimum(tc, np.where(on, t, np.inf))
+        # the cut is the line within h1 + 1 of the centre: its farthest point behind the centre
+        tc = np.where(tc <= (h1 + 1)[owner], tc, np.inf)
+        first = np.full(n, np.inf)
+        np.minimum.at(first, owner, tc)
+        reach = np.where(np.isfinite(first), np.minimum(reach, -first), 0.0)
     return np.maximum(reach, 0.0)
 
 
