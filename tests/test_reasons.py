@@ -9,6 +9,7 @@ import numpy as np
 import synth
 
 import stencilgen
+from stencilgen.model import STRIP
 
 
 def _write(path: str, die: synth.Die, edge: float | None = None) -> None:
@@ -83,3 +84,30 @@ def test_same_side_for_volume_names_volume_min(tmp_path):
         assert "below volume_min" in f["message"]
     assert not _of(planned, "under_volume")
     assert ratio.min() >= 0.3
+
+
+def test_an_open_corner_with_no_room_outside_keeps_one_oblique_strip_a_row(tmp_path):
+    """A pad ring whose die edge lies 35 um beyond the pads (no tip fits outside): at each corner the
+    contact nearest the corner point keeps the common oblique direction (rule 5) and the next one of
+    each row runs straight inward, where it gets the solder of the row's straight strips."""
+    path = str(tmp_path / "ring.gds")
+    _write(path, synth.ring(side=2000.0, pitch=100.0, count=17, pad=(70.0, 100.0)), edge=None)
+    lib = gdstk.read_gds(path)
+    lib.cells[0].add(gdstk.rectangle((-1000, -1000), (1000, 1000), layer=39))
+    lib.write_gds(path)
+    planned = stencilgen.plan(stencilgen.read_layout(path, layer="9/0"))
+    ap, c = planned.plan.apertures, planned.layout.contacts
+    rows = planned.plan.rows
+    ratio = planned.volume_ratio
+    straight = ratio[~ap.corner & (ap.kind == STRIP)]
+    assert len(rows.corners) == 4
+    for corner in rows.corners:
+        for r in corner.rows:
+            row = rows.rows[r]
+            members = row.members[np.isin(row.members, corner.members)]
+            near = members[np.argsort(np.hypot(*(c.center[members] - corner.point).T))]
+            assert ap.corner[near[0]] and not ap.corner[near[1:]].any()
+            for k in near[1:]:
+                assert abs(ap.axis[k] @ row.normal) > 1 - 1e-9 and ap.axis[k] @ row.normal < 0  # inward
+                assert ratio[k] >= 0.95 * np.median(straight)
+    assert (ratio >= 0.1).all()

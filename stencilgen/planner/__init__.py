@@ -173,6 +173,7 @@ def _size_strips(
     why[a_want >= a_limit] = "volume_limit"  # the limit, not the target, sets the size
     g = {"center": c, "axis": axis, "w": w, "h1": h1, "h2": h2, "L": L, "D": D, "a_want": a_want}
     g["why"] = why
+    g["shrunk"] = np.zeros(len(idx), dtype=bool)  # shrunk for the room its neighbours leave (_shrink_strips)
     g["w_sized"], g["w_why"] = w.copy(), w_why
     return g
 
@@ -286,6 +287,7 @@ def _shrink_strips(
                 narrow(left, np.ones(len(left)))
     shrunk = (g["L"] < L0 - 1e-9) | (g["D"] < D0 - 1e-9) | (g["w"] < w0 - 1e-9)
     g["why"][shrunk & (g["why"] != "volume_limit")] = "room"
+    g["shrunk"] |= shrunk
 
 
 class _Room:
@@ -463,6 +465,8 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
         if rules.oblique_scope == "corners" and rules.oblique_angle_deg is None:
             _corner_directions(contacts, rows, lay, g, strip_idx, room, rules, inner)
         _improve(contacts, lay, g, strip_idx, room, rules, inner)
+        if rules.oblique_scope == "corners":
+            _corner_members(contacts, rows, lay, g, strip_idx, room, rules, inner)
     pads = _grow_pads(contacts, pad_idx, room, rules, inner)
     return _assemble(contacts, rows, lay, g, strip_idx, pads, room, rules, inner)
 
@@ -488,7 +492,9 @@ def _improve(
     Every such strip tries every variant at once, beside its neighbours as they stand, and keeps the
     one that gives it the most solder; then strips changed side by side settle their own conflicts."""
     area_now = _strip_area(g, rules)  # as the strips stand now, after shrinking for room
-    short = np.flatnonzero((g["why"] == "room") & (area_now < g["a_want"] * (1 - 1e-6)))
+    # a strip sized short by the room a row's pitch leaves its tip is that short wherever it slides
+    # or turns: only strips shrunk beside their actual neighbours can gain
+    short = np.flatnonzero(g["shrunk"] & (g["why"] == "room") & (area_now < g["a_want"] * (1 - 1e-6)))
     if not len(short):
         return
     sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules)
@@ -632,6 +638,105 @@ def _corner_directions(
     sub.write_back(g, lay, room, (final > first + 1e-6)[which])  # corners that gain; the rest stay
 
 
+def _corner_members(
+    contacts: Contacts,
+    rows: RowSet,
+    lay: dict[str, np.ndarray],
+    g: dict[str, np.ndarray],
+    strip_idx: np.ndarray,
+    room: _Room,
+    rules: Rules,
+    inner: Any,
+) -> None:
+    """A corner still starved when its direction, slides and turns are chosen (a contact below
+    volume_min) tries fewer members: the contacts nearest the corner point keep the common oblique
+    direction and the farther ones run straight across their rows, their tips where the alternation
+    puts them or all inward (where the die edge leaves no room outside: an open corner of a pad ring).
+    A corner takes the variant whose worst contact gets the most solder, if that is more than it had;
+    all such corners try at once."""
+    pos = np.full(len(contacts), -1, dtype=np.int64)
+    pos[strip_idx] = np.arange(len(strip_idx))
+    area = _strip_area(g, rules)
+    enough = least_area(contacts.d[strip_idx], rules, contacts.cap(strip_idx))
+    chosen, members, ranks, normals, bisectors = [], [], [], [], []
+    for c in rows.corners:
+        ids = c.members[lay["is_strip"][c.members] & lay["corner"][c.members]]
+        ids = ids[pos[ids] >= 0]
+        if not len(ids) or (area[pos[ids]] >= enough[pos[ids]]).all():
+            continue
+        rank, normal = _corner_ranks(contacts, rows, c, ids)
+        if rank.max() == 0:  # one contact a row: nothing to leave out
+            continue
+        chosen.append(c)
+        members.append(pos[ids])
+        ranks.append(rank)
+        normals.append(normal)
+        bisectors.append(np.repeat(c.bisector[None, :], len(ids), axis=0))
+    if not chosen:
+        return
+    which = np.concatenate([np.full(len(m), j) for j, m in enumerate(members)])
+    rank, normal, bisector = np.concatenate(ranks), np.concatenate(normals), np.concatenate(bisectors)
+    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, np.concatenate(members), rules)
+    want = sub.g["a_want"][sub.k]
+    side0 = sub.lay["side"][sub.k_ids].copy()
+    slide0 = sub.lay["slide"][sub.k_ids].copy()
+    base0 = sub.lay["base"][sub.k_ids].copy()
+
+    def worst(judged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per corner: the worst contact's share of its target (a hard rule broken: the worst of all),
+        then the mean share (lexicographic); and how many of its contacts have a thin web."""
+        r = np.where(judged == HARD, -1.0, sub.area(short_only=True) / want)
+        out = np.full(len(chosen), np.inf)
+        np.minimum.at(out, which, r)
+        mean = np.bincount(which, r, len(chosen)) / np.bincount(which, None, len(chosen))
+        return out + 1e-3 * mean, np.bincount(which, judged == WEB, len(chosen))
+
+    first, thin = worst(sub.judge(inner, graded=True))
+    best, best_v = first.copy(), np.full(len(chosen), -1)
+    # (the deepest rank that stays oblique, the others' tips: 0 the alternation, -1 inward, the
+    # oblique ones' direction: None as chosen, else turned this far from the bisector)
+    turns = sorted({t for c in chosen for t in corner_turns(c, rows, rules.oblique_min_deg)})
+    variants = [(r, mode, t) for r in range(int(rank.max())) for mode in (0, -1) for t in [None, 0.0, *turns]]
+
+    def shape(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        deep = np.array([variants[k][0] if k >= 0 else rank.max() for k in v.tolist()])[which]
+        mode = np.array([variants[k][1] if k >= 0 else 0 for k in v.tolist()])[which]
+        turn = [variants[k][2] if k >= 0 else None for k in v.tolist()]
+        phi = np.radians(np.array([0.0 if t is None else t for t in turn]))[which]
+        keep = np.array([t is None for t in turn])[which]
+        cos, sin = np.cos(phi), np.sin(phi)
+        turned = np.stack([cos * bisector[:, 0] - sin * bisector[:, 1], sin * bisector[:, 0] + cos * bisector[:, 1]], 1)
+        oblique = rank <= deep
+        side = np.where(oblique | (mode == 0), side0, -1).astype(side0.dtype)
+        slide = np.where(oblique & keep, slide0, 0.0)
+        base = np.where(oblique[:, None], np.where(keep[:, None], base0, turned), normal)
+        return side, slide, base, oblique
+
+    for v in range(len(variants)):
+        side, slide, base, oblique = shape(np.full(len(chosen), v))
+        got, webs = worst(sub.trial(side, slide, inner, base, graded=True, corner=oblique))
+        better = (got > best + 1e-6) & (webs <= thin)  # no thin web where there was none
+        best, best_v = np.where(better, got, best), np.where(better, v, best_v)
+    if (best_v < 0).all():
+        return
+    side, slide, base, oblique = shape(best_v)
+    final, webs = worst(sub.trial(side, slide, inner, base, graded=True, corner=oblique))
+    sub.write_back(g, lay, room, ((best_v >= 0) & (final > first + 1e-6) & (webs <= thin))[which])
+
+
+def _corner_ranks(contacts: Contacts, rows: RowSet, corner: Any, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For a corner's members `ids`: each one's rank in its row by distance from the corner point (0:
+    the nearest), and its row's outward normal."""
+    rank = np.zeros(len(ids), dtype=np.int64)
+    normal = np.zeros((len(ids), 2))
+    dist = np.hypot(*(contacts.center[ids] - corner.point).T)
+    for r in corner.rows:
+        mine = np.flatnonzero(np.isin(ids, rows.rows[r].members))
+        rank[mine[np.argsort(dist[mine], kind="stable")]] = np.arange(len(mine))
+        normal[mine] = rows.rows[r].normal
+    return rank, normal
+
+
 def _strip_area(g: dict[str, np.ndarray], rules: Rules) -> np.ndarray:
     """The strips' areas as they stand (true arcs)."""
     if rules.strategy == "tip":
@@ -698,14 +803,23 @@ class _Neighbourhood:
         return a[self.k] if short_only else a
 
     def trial(
-        self, side: np.ndarray, slide: np.ndarray, inner: Any, base: np.ndarray | None = None, graded: bool = False
+        self,
+        side: np.ndarray,
+        slide: np.ndarray,
+        inner: Any,
+        base: np.ndarray | None = None,
+        graded: bool = False,
+        corner: np.ndarray | None = None,
     ) -> np.ndarray:
-        """The changing strips with these sides, slides (and strip directions), sized and then shrunk
-        where they break a rule beside the others; their areas, judged as `judge` does."""
+        """The changing strips with these sides, slides (and strip directions, and which of them are
+        oblique corner strips), sized and then shrunk where they break a rule beside the others; their
+        areas, judged as `judge` does."""
         self.lay["side"][self.k_ids] = side
         self.lay["slide"][self.k_ids] = slide
         if base is not None:
             self.lay["base"][self.k_ids] = base
+        if corner is not None:
+            self.lay["corner"][self.k_ids] = corner
         sized = _size_strips(self.contacts, self.k_ids, self.lay, self.rules)
         for key, value in sized.items():
             self.g[key][self.k] = value
@@ -759,6 +873,7 @@ class _Neighbourhood:
         lay["side"][ids] = self.lay["side"][k_ids]
         lay["slide"][ids] = self.lay["slide"][k_ids]
         lay["base"][ids] = self.lay["base"][k_ids]
+        lay["corner"][ids] = self.lay["corner"][k_ids]
         room.g = g
         room.update(at)
         room.pairs(moved=np.sort(ids))
