@@ -29,7 +29,7 @@ from .errors import StencilgenError, UsageError
 from .model import Layout, Outlines, Plan, Polygons
 from .numeric import ranges
 from .readers import layout_stem, read_outline
-from .report import column, plan_report, write_report
+from .report import Die, column, plan_report, write_report
 from .rows import find_layout_rows, layout_rows
 from .rules import Rules
 from .writers import safe_name
@@ -233,9 +233,15 @@ class _Judged:
     def _summary_extra(self, summary: dict[str, Any]) -> None:
         """What a subclass adds to the report's summary before it is stamped."""
 
-    def _report(self, outputs: dict[str, str], created: str) -> dict[str, Any]:
-        """The report: the summary (with generator and exit code) and one record per contact."""
-        report = plan_report(self.layout, self.plan, self.checked, self.rules, outputs, created)
+    #: a wafer's die (PlannedStencil): its records are kept once per element cell
+    die: Die | None = None
+
+    def _report(self, outputs: dict[str, str], created: str, flat: bool = False) -> dict[str, Any]:
+        """The report: the summary (with generator and exit code) and one record per contact; a
+        wafer's kept per element cell and placement unless `flat`."""
+        die = None if flat else self.die
+        checked = (lambda: self.checked) if die is not None else self.checked
+        report = plan_report(self.layout, self.plan, checked, self.rules, outputs, created, die)
         s = report["summary"]
         self._summary_extra(s)
         s["generator"] = f"stencilgen {__version__}"
@@ -383,7 +389,14 @@ class PlannedStencil(_Judged):
     apertures), `checked` the per-contact figures and findings, `write()` the files."""
 
     def __init__(
-        self, layout: Layout, rules: Rules, plan: Plan, keep_in: Any, strict: bool, checked: Checked | None = None
+        self,
+        layout: Layout,
+        rules: Rules,
+        plan: Plan,
+        keep_in: Any,
+        strict: bool,
+        checked: Checked | None = None,
+        die: Die | None = None,
     ):
         self.layout = layout
         self.rules = rules
@@ -391,14 +404,19 @@ class PlannedStencil(_Judged):
         self.outline = keep_in if isinstance(keep_in, Outline) else Outline(keep_in, "given" if keep_in else "none")
         self.keep_in = self.outline.geometry  # the keep-in outline (shapely, um), or None
         self.strict = strict
-        self._checked = checked  # a wafer's, checked once per die and placed; else checked when asked
+        self._checked = checked  # else checked when asked (a wafer's: its die's checks placed)
+        self.die = die  # a wafer: its die's rows (and plan and checks, where planned once per die)
         #: thickness_um = "auto": the foils tried (table), the one kept and a step-stencil proposal
         self.foil: dict[str, Any] | None = None
 
     def _check(self) -> Checked:
-        from .checks import check_plan
+        from .checks import check_plan, place_checked
 
-        return self._checked if self._checked is not None else check_plan(self.plan, self.rules, self.keep_in)
+        if self._checked is not None:
+            return self._checked
+        if self.die is not None and self.die.checked is not None and self.layout.instances is not None:
+            return place_checked(self.die.checked, self.layout.instances.index)
+        return check_plan(self.plan, self.rules, self.keep_in)
 
     def _summary_extra(self, summary: dict[str, Any]) -> None:
         summary["keep_in"] = self.outline.summary()
@@ -609,22 +627,24 @@ def plan(layout: Layout, rules: Rules | None = None, *, keep_in: Any = AUTO, str
     auto = isinstance(keep_in, str) and keep_in.lower() == AUTO
     if rules.thickness_auto:
         return _plan_foils(layout, rules, rows, element_rows, outline, auto, strict)
-    planned, checked = _plan_at(layout, rules, rows, element_rows, outline, auto)
-    return PlannedStencil(layout, rules, planned, outline, strict, checked)
+    planned, die = _plan_at(layout, rules, rows, element_rows, outline, auto)
+    return PlannedStencil(layout, rules, planned, outline, strict, die=die)
 
 
 def _plan_at(
     layout: Layout, rules: Rules, rows: Any, element_rows: Any, outline: Outline, auto: bool
-) -> tuple[Plan, Checked | None]:
-    """The plan at one foil (and a wafer's checks, made once per die and placed)."""
+) -> tuple[Plan, Die | None]:
+    """The plan at one foil; for a wafer, its die (the element's rows, and its plan and checks where
+    the die was planned once and repeated)."""
     from .planner import plan_stencil
 
-    if element_rows is not None and layout.instances is not None and (outline.geometry is None or auto):
+    die = None if element_rows is None or layout.instances is None else Die(element_rows)
+    if die is not None and (outline.geometry is None or auto):
         # a wafer: the die planned once, inside its own cell's extent where the file has one
         placed = _plan_once_per_element(layout, rows, element_rows, rules, outline.element)
         if placed is not None and _inside(placed[0], outline.geometry, rules):
             return placed
-    return plan_stencil(layout.contacts, rows, rules, outline.geometry), None
+    return plan_stencil(layout.contacts, rows, rules, outline.geometry), die
 
 
 def _plan_foils(
@@ -633,21 +653,23 @@ def _plan_foils(
     """Foil choice: the plan at each stocked foil (one reading, one row search, one keep-in), judged;
     the one with the fewest errors, then warnings, then the thinner is kept, with the table and any
     step-stencil proposal in its report."""
-    from .checks import check_plan
+    from .checks import check_plan, place_checked
     from .foil import boxes, choose, foil_summary, score
     from .planner import aperture_polygons
 
     scores, plans = [], []
     for t in rules.foil_thicknesses_um:
         at = rules.replace(thickness_um=t, thickness_auto=False)
-        planned, checked = _plan_at(layout, at, rows, element_rows, outline, auto)
-        if checked is None:
+        planned, die = _plan_at(layout, at, rows, element_rows, outline, auto)
+        if die is not None and die.checked is not None:
+            checked = place_checked(die.checked, layout.instances.index)  # type: ignore[union-attr]
+        else:
             checked = check_plan(planned, at, outline.geometry)
         scores.append(score(t, checked, boxes(planned.contacts.polygons, aperture_polygons(planned.apertures, 8))))
-        plans.append((at, planned, checked))
+        plans.append((at, planned, checked, die))
     k = choose(scores)
-    at, planned, checked = plans[k]
-    result = PlannedStencil(layout, at, planned, outline, strict, checked)
+    at, planned, checked, die = plans[k]
+    result = PlannedStencil(layout, at, planned, outline, strict, checked, die)
     result.foil = foil_summary(scores, k, rules.step_keep_out)
     return result
 
@@ -843,10 +865,10 @@ def inspect(layout: Layout, rules: Rules | None = None) -> dict[str, Any]:
 
 def _plan_once_per_element(
     layout: Layout, rows: Any, element_rows: Any, rules: Rules, keep_in: Any = None
-) -> tuple[Plan, Checked] | None:
+) -> tuple[Plan, Die] | None:
     """A wafer: plan and check the die once and repeat it in every placement, when no aperture of one
     placement can come near another placement (else None, and the whole layout is planned at once)."""
-    from .checks import check_plan, place_checked
+    from .checks import check_plan
     from .geometry import placements_disjoint
     from .planner import aperture_polygons, place_plan, plan_stencil
 
@@ -864,7 +886,8 @@ def _plan_once_per_element(
     if not placements_disjoint(inst.element, inst.transforms, margin, box):
         return None
     checked = check_plan(element, rules, keep_in)
-    return place_plan(element, inst, layout.contacts, rows), place_checked(checked, inst.index)
+    # the whole wafer's checks are placed when asked for (the report keeps the die's once)
+    return place_plan(element, inst, layout.contacts, rows), Die(element_rows, element, checked)
 
 
 def _part_name(layout: Layout) -> str:
