@@ -1,0 +1,133 @@
+"""A wafer's report (one die cell arrayed): the JSON keeps the die's records once and what differs per
+placement; read back with load_report, it gives every contact's record exactly as the flat report of
+the same plan gives it."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import gdstk
+import numpy as np
+import pytest
+import synth
+from conftest import SAMPLES
+
+import stencilgen
+from stencilgen.report import dumps_report, load_report
+from stencilgen.rules import Rules
+from stencilgen.run import Options, plan_file
+
+PITCH = 2600.0  # die spacing: 600 um of scribe lane between the 2000 um dies
+
+
+def _wafer(path: str, keep_in_top: float | None = None, columns: int = 4, rows: int = 3) -> str:
+    """The ring die arrayed columns x rows; a keep-in box on 40/0 reaching to x = 2.5 dies and, when
+    given, up to y = keep_in_top: the last column lies wholly outside, dies at the edges are cut."""
+    die = synth.ring(side=2000.0, pitch=100.0, count=17, pad=(60.0, 90.0))
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    cell = lib.new_cell("DIE")
+    for poly in die.polygons():
+        cell.add(gdstk.Polygon(poly, 9, 0))
+    top = lib.new_cell("WAFER")
+    top.add(gdstk.Reference(cell, (0, 0), columns=columns, rows=rows, spacing=(PITCH, PITCH)))
+    if keep_in_top is not None:
+        top.add(gdstk.rectangle((-1100, -1100), (2 * PITCH + 1100, keep_in_top), layer=40, datatype=0))
+    lib.write_gds(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def cut_wafer(tmp_path_factory) -> str:
+    return _wafer(str(tmp_path_factory.mktemp("wafer") / "cut.gds"), keep_in_top=2 * PITCH + 930)
+
+
+def _hier_and_flat(planned: stencilgen.api.PlannedStencil) -> tuple[str, str]:
+    """The report of a plan as written (per die and placement) and as the flat report writes it."""
+    return dumps_report(planned._report({}, "t")), dumps_report(planned._report({}, "t", flat=True))
+
+
+def test_cut_wafer_expands_to_the_flat_report(cut_wafer: str) -> None:
+    layout = stencilgen.read_layout(cut_wafer, layer="9/0")
+    assert layout.instances is not None and layout.instances.index.shape == (12, 68)
+    planned = stencilgen.plan(layout, keep_in="40/0")
+    hier_text, flat_text = _hier_and_flat(planned)
+    raw = json.loads(hier_text)
+    assert "element" in raw and "hierarchy" not in json.loads(flat_text)["summary"]
+    assert len(raw["element"]["rows"]) == 68 and len(raw["placements"]["rows"]) == 12
+    # the column outside the keep-in and the top row cut by it differ from the die; some dies do not
+    at = {k: i for i, k in enumerate(raw["placements"]["fields"])}
+    differing = {p[at["id"]]: p[at["differing"]] for p in raw["placements"]["rows"]}
+    shifts = {p[at["id"]]: (p[at["dx_um"]], p[at["dy_um"]]) for p in raw["placements"]["rows"]}
+    outside = [p for p, (dx, _dy) in shifts.items() if dx == 3 * PITCH]
+    assert len(outside) == 3 and all(differing[p] == 68 for p in outside)
+    assert 0 < sum(differing.values()) < 12 * 68 and min(differing.values()) == 0
+    assert len(raw["contacts"]["rows"]) == sum(differing.values())
+    assert all(p[at["status"]] == "error" for p in raw["placements"]["rows"] if p[at["id"]] in outside)
+    # read back: every contact's record and findings as the flat report gives them
+    hier, flat = load_report(hier_text), load_report(flat_text)
+    assert len(hier["contacts"]) == len(flat["contacts"]) == 12 * 68
+    assert hier["contacts"] == flat["contacts"]
+    assert {k: v for k, v in hier["summary"].items() if k != "hierarchy"} == flat["summary"]
+    assert sum(len(c["findings"]) for c in hier["contacts"]) > 0
+    # positions and ids: those of the layout as read, contact i at its centre
+    centre = np.array([[c["x_um"], c["y_um"]] for c in hier["contacts"]])
+    assert np.allclose(centre, layout.contacts.center, atol=5e-4)
+    assert [c["id"] for c in hier["contacts"]] == list(range(12 * 68))
+    # in memory, the library's records are the same
+    assert list(planned.records) == flat["contacts"]
+    assert len(hier_text) < len(flat_text)
+
+
+def test_wafer_planned_once_keeps_one_die(tmp_path) -> None:
+    src = os.path.join(SAMPLES, "wafer_5x4.gds")
+    result = plan_file(src, str(tmp_path), Rules(), Options(layer="9/0", formats=()))
+    with open(tmp_path / "wafer_5x4.json", "rb") as fh:
+        text = fh.read().decode()
+    raw = json.loads(text)
+    s = raw["summary"]
+    assert s["hierarchy"] == {
+        "element_contacts": 68,
+        "placements": 20,
+        "contact_ids": "yx",
+        "differing_contacts": 0,
+        "reference_placement": 0,
+    }
+    assert raw["contacts"]["rows"] == [] and raw["findings"]["rows"] == []
+    # the totals are the whole wafer's
+    assert s["contacts"] == 20 * 68 and sum(s["status"].values()) == 20 * 68
+    die_findings = len(raw["element_findings"]["rows"])
+    assert s["errors"] + s["warnings"] == 20 * die_findings == sum(s["findings_by_code"].values())
+    layout = stencilgen.read_layout(src, layer="9/0")
+    planned = stencilgen.plan(layout)
+    flat = load_report(dumps_report(planned._report({}, s["created"], flat=True)))
+    hier = load_report(text)
+    assert hier["contacts"] == flat["contacts"]
+    assert {k: v for k, v in hier["summary"].items() if k not in ("hierarchy", "outputs")} == {
+        k: v for k, v in flat["summary"].items() if k != "outputs"
+    }
+    assert result.exit_code == s["exit_code"]
+
+
+def test_listed_contact_ids_read_the_same(cut_wafer: str) -> None:
+    """A placement's contact ids written out (where the (y, x) numbering does not give them) expand alike."""
+    planned = stencilgen.plan(stencilgen.read_layout(cut_wafer, layer="9/0"), keep_in="40/0")
+    hier_text, flat_text = _hier_and_flat(planned)
+    raw = json.loads(hier_text)
+    at = {k: i for i, k in enumerate(raw["placements"]["fields"])}
+    index = planned.layout.instances.index
+    for p, row in enumerate(raw["placements"]["rows"]):
+        row[at["contacts"]] = index[p].tolist()
+    assert load_report(json.dumps(raw))["contacts"] == load_report(flat_text)["contacts"]
+    # and a wrong list is read as written: the records move with it
+    first = raw["placements"]["rows"][0][at["contacts"]]
+    raw["placements"]["rows"][0][at["contacts"]] = first[1:] + first[:1]
+    assert load_report(json.dumps(raw))["contacts"] != load_report(flat_text)["contacts"]
+
+
+def test_flat_layout_report_unchanged(tmp_path) -> None:
+    """A layout of no repeated cell keeps the flat report: one row per contact, no hierarchy."""
+    src = os.path.join(SAMPLES, "ring_100um.gds")
+    plan_file(src, str(tmp_path), Rules(), Options(layer="9/0", formats=()))
+    raw = json.loads((tmp_path / "ring_100um.json").read_text())
+    assert "hierarchy" not in raw["summary"] and "element" not in raw and len(raw["contacts"]["rows"]) == 68
