@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from html.parser import HTMLParser
 
 import gdstk
 import numpy as np
@@ -131,3 +132,85 @@ def test_flat_layout_report_unchanged(tmp_path) -> None:
     plan_file(src, str(tmp_path), Rules(), Options(layer="9/0", formats=()))
     raw = json.loads((tmp_path / "ring_100um.json").read_text())
     assert "hierarchy" not in raw["summary"] and "element" not in raw and len(raw["contacts"]["rows"]) == 68
+
+
+class Dies(HTMLParser):
+    """The die rectangles of the wafer map (class, placement) and the rows of the findings table."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dies: list[tuple[str, int]] = []
+        self.table_rows = 0
+        self.in_table = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "rect" and "die" in (a.get("class") or "").split():
+            self.dies.append((a["class"].split()[1], int(a["data-placement"])))
+        elif tag == "table" and a.get("id") == "findings-table":
+            self.in_table = True
+        elif self.in_table and tag == "tr":
+            self.table_rows += 1
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.in_table = False
+
+
+@pytest.fixture(scope="module")
+def cut_plan(cut_wafer: str, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cut-out")
+    result = plan_file(cut_wafer, str(out), Rules(), Options(layer="9/0", keep_in="40/0"))
+    raw = json.loads((out / "cut.json").read_text())
+    return out, result, raw
+
+
+def test_wafer_html_draws_each_die_by_status(cut_plan) -> None:
+    out, _result, raw = cut_plan
+    page = (out / "cut.html").read_text()
+    parser = Dies()
+    parser.feed(page)
+    at = {k: i for i, k in enumerate(raw["placements"]["fields"])}
+    want = sorted((f"die-{p[at['status']]}", p[at["id"]]) for p in raw["placements"]["rows"])
+    assert sorted(parser.dies) == want and len(want) == 12
+    assert {c for c, _ in want} == {"die-warning", "die-error"}
+    # the legend counts the dies by status
+    for status in ("ok", "warning", "error"):
+        n = sum(1 for c, _ in want if c == f"die-{status}")
+        assert f'<span class="sw die-{status}"></span>{n} {status}' in page
+    # one die in detail: the table lists the element's contacts with findings, not the wafer's
+    bad = sum(1 for r in raw["element"]["rows"] if r[raw["element"]["fields"].index("status")] != "ok")
+    assert 0 < parser.table_rows - 1 == bad <= 68  # the header row, then one row per contact
+    assert "One die in detail" in page
+
+
+def test_wafer_lyrdb_marks_one_die_and_the_dies_that_differ(cut_plan, cut_wafer: str) -> None:
+    import klayout.rdb as rdb
+
+    out, _result, raw = cut_plan
+    db = rdb.ReportDatabase("")
+    db.load(str(out / "cut.lyrdb"))
+    texts = sorted(v.string() for it in db.each_item() for v in it.each_value() if v.is_string())
+    doc = load_report(str(out / "cut.json"))
+    ref = raw["summary"]["hierarchy"]["reference_placement"]
+    index = stencilgen.read_layout(cut_wafer, layer="9/0").instances.index
+    marked = set(index[ref].tolist()) | {r[0] for r in raw["contacts"]["rows"]}
+    want = sorted(
+        f"contact {c['id']}: {f['message']}" for c in doc["contacts"] if c["id"] in marked for f in c["findings"]
+    )
+    assert texts == want
+    every = sum(len(c["findings"]) for c in doc["contacts"])
+    assert len(want) < every  # the dies like the marked one are not repeated
+
+
+def test_sample_wafer_html_and_lyrdb_stay_one_die(tmp_path) -> None:
+    import klayout.rdb as rdb
+
+    plan_file(os.path.join(SAMPLES, "wafer_5x4.gds"), str(tmp_path), Rules(), Options(layer="9/0"))
+    raw = json.loads((tmp_path / "wafer_5x4.json").read_text())
+    parser = Dies()
+    parser.feed((tmp_path / "wafer_5x4.html").read_text())
+    assert len(parser.dies) == 20 and {c for c, _ in parser.dies} == {"die-warning"}
+    db = rdb.ReportDatabase("")
+    db.load(str(tmp_path / "wafer_5x4.lyrdb"))
+    assert db.num_items() == len(raw["element_findings"]["rows"]) > 0
