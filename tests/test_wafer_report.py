@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 from html.parser import HTMLParser
 
 import gdstk
@@ -214,3 +217,55 @@ def test_sample_wafer_html_and_lyrdb_stay_one_die(tmp_path) -> None:
     db = rdb.ReportDatabase("")
     db.load(str(tmp_path / "wafer_5x4.lyrdb"))
     assert db.num_items() == len(raw["element_findings"]["rows"]) > 0
+
+
+def _batch(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "stencilgen", "batch", *args], capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+def test_wafer_batch_on_dask_gives_the_local_files(tmp_path) -> None:
+    """Hierarchical wafers planned through `batch --scheduler` on a Dask LocalCluster give the files of a
+    local batch run, byte for byte (dates from SOURCE_DATE_EPOCH); the summaries differ only in the
+    time each took."""
+    import distributed  # a dev dependency (make install): this test runs wherever the suite does
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copy(os.path.join(SAMPLES, "wafer_5x4.gds"), lib / "wafer_5x4.gds")
+    _wafer(str(lib / "wafer_4x3.gds"))
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600"}
+    local = _batch(str(lib), "-o", str(tmp_path / "local"), "--layer", "9/0", "--jobs", "1", "-q", env=env)
+    assert local.returncode in (0, 1), local.stderr
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        remote = _batch(
+            str(lib),
+            "-o",
+            str(tmp_path / "dask"),
+            "--layer",
+            "9/0",
+            "--scheduler",
+            cluster.scheduler_address,
+            "-q",
+            env=env,
+        )
+    assert remote.returncode == local.returncode, remote.stderr
+    folders = sorted(os.listdir(tmp_path / "local"))
+    assert folders == sorted(os.listdir(tmp_path / "dask"))
+    assert {"wafer_5x4", "wafer_4x3"} <= set(folders)
+    for folder in [f for f in folders if not f.startswith("summary")]:
+        names = sorted(os.listdir(tmp_path / "local" / folder))
+        assert names == sorted(os.listdir(tmp_path / "dask" / folder))
+        assert {f"{folder}.{ext}" for ext in ("json", "gbr", "dxf", "gds", "html", "lyrdb")} <= set(names)
+        for name in names:
+            assert (tmp_path / "local" / folder / name).read_bytes() == (tmp_path / "dask" / folder / name).read_bytes()
+        doc = json.loads((tmp_path / "dask" / folder / f"{folder}.json").read_text())
+        assert doc["summary"]["hierarchy"]["differing_contacts"] == 0 and "element" in doc
+    a, b = (json.loads((tmp_path / d / "summary.json").read_text())["results"] for d in ("local", "dask"))
+    drop = ("seconds", "output")
+    assert [{k: v for k, v in r.items() if k not in drop} for r in a] == [
+        {k: v for k, v in r.items() if k not in drop} for r in b
+    ]
