@@ -875,11 +875,11 @@ class WaferRecords(Sequence[dict[str, Any]]):
 
     @staticmethod
     def build(layout: Layout, plan: Any, checked: Any, die: Die) -> WaferRecords | None:
-        """The records of a wafer plan, or None where they are not kept per element (placements that
-        turn or mirror, rows not found per element)."""
+        """The records of a wafer plan, or None where they are not kept per element: a flat file (even
+        one found to repeat a die), placements that turn or mirror, rows not found per element."""
         inst = layout.instances
-        if inst is None or not len(inst.transforms):
-            return None
+        if inst is None or inst.gap_um is not None or not len(inst.transforms):
+            return None  # (a flat layout found to repeat one die keeps the flat report of its file)
         T = inst.transforms
         if not np.array_equal(T[:, :, :2], np.broadcast_to(np.eye(2), T[:, :, :2].shape)):
             return None
