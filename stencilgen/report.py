@@ -1363,10 +1363,16 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
     codes = ", ".join(f"{k} {v}" for k, v in s["findings_by_code"].items())
     lines.append(f"  {_n(s['errors'], 'error')}, {_n(s['warnings'], 'warning')}" + (f" ({codes})" if codes else ""))
     records = doc["contacts"]
-    status, ratio = column(records, "status"), column(records, "volume_ratio")
+    if isinstance(records, WaferRecords):  # a wafer: one die's contacts (those of the reference) and the differing
+        ids = records.ids[records.reference].tolist() + records.differing_ids.tolist()
+        status = records.element.column("status") + records.differing.column("status")
+        ratio = records.element.column("volume_ratio") + records.differing.column("volume_ratio")
+    else:
+        status, ratio = column(records, "status"), column(records, "volume_ratio")
+        ids = list(range(len(status)))
     bad = [i for i, st in enumerate(status) if st != "ok"]
     bad.sort(key=lambda i: (status[i] != "error", ratio[i] if ratio[i] is not None else -1))
-    for r in (records[i] for i in bad[:worst]):
+    for r in (records[ids[i]] for i in bad[:worst]):
         codes_r = ", ".join(sorted({f["code"] for f in r["findings"]}))
         vr_r = f"{r['volume_ratio']:.2f}" if r["volume_ratio"] is not None else "-"
         lines.append(
