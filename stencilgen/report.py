@@ -980,11 +980,19 @@ class WaferRecords(Sequence[dict[str, Any]]):
 
     def column(self, key: str) -> list[Any]:
         """One field of every contact (global order)."""
-        if key in PLACED_FIELDS:
+        place, elem = self._where
+        if key == "id":
+            return list(range(self._n))
+        if key in ("x_um", "y_um"):  # the die's position, moved
+            col = self.element._raw[key]
+            axis = 0 if key == "x_um" else 1
+            moved = np.round(col.values[elem] + self.shifts[place, axis], 3).tolist()
+            out = [v if ok else None for v, ok in zip(moved, col.ok[elem].tolist(), strict=True)]
+        elif key in PLACED_FIELDS:
             return [self._record(g)[key] for g in range(self._n)]
-        _place, elem = self._where
-        values = self.element.column(key)
-        out = [values[j] for j in elem.tolist()]
+        else:
+            values = self.element.column(key)
+            out = [values[j] for j in elem.tolist()]
         if len(self.differing_ids):
             for g, v in zip(self.differing_ids.tolist(), self.differing.column(key), strict=True):
                 out[g] = v

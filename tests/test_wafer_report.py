@@ -79,8 +79,10 @@ def test_cut_wafer_expands_to_the_flat_report(cut_wafer: str) -> None:
     centre = np.array([[c["x_um"], c["y_um"]] for c in hier["contacts"]])
     assert np.allclose(centre, layout.contacts.center, atol=5e-4)
     assert [c["id"] for c in hier["contacts"]] == list(range(12 * 68))
-    # in memory, the library's records are the same
+    # in memory, the library's records are the same, whole or a column at a time
     assert list(planned.records) == flat["contacts"]
+    for key in ("id", "x_um", "y_um", "rows", "status", "volume_ratio"):
+        assert planned.records.column(key) == [c[key] for c in flat["contacts"]], key
     assert len(hier_text) < len(flat_text)
 
 
