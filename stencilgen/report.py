@@ -792,41 +792,60 @@ def rule_ids(x: np.ndarray, y: np.ndarray, shifts: np.ndarray) -> np.ndarray:
     return rank.reshape(P, n)
 
 
-def _placed(
-    rec: dict[str, Any],
-    found: Sequence[tuple[str, float, float, int, str]],
-    g: int,
-    shift: Sequence[float],
-    ids: Any,
-    row_ids: Any,
-    array_ids: Any,
-) -> dict[str, Any]:
-    """An element contact's record (element ids and coordinates) in one placement: contact `g`, moved
-    by `shift`, its rows, array and other contacts those of the placement (ids, row_ids, array_ids: by
-    element id); `found`: its findings as (code, value, limit, other, limited_by)."""
-    from .checks import finding_record
+class _Placer:
+    """Element records (element ids and coordinates) placed: `place(j, g, ...)` is element contact j's
+    record as contact `g` of a placement, moved by its shift, its rows, array and other contacts those
+    of the placement. `found[j]`: element contact j's findings as (code, value, limit, other,
+    limited_by); those of a contact whose findings name no other contact read alike in every placement
+    and are written once."""
 
-    out = dict(rec)
-    out["id"] = g
-    for key, d in (("x_um", shift[0]), ("y_um", shift[1])):
-        if rec[key] is not None:
-            out[key] = _r(rec[key] + d)
-    rows = sorted(int(row_ids[r]) for r in rec["rows"])
-    out["rows"] = rows
-    out["row"] = rows[0] if rows else None
-    if rec["array"] is not None:
-        out["array"] = int(array_ids[rec["array"]])
-    if rec.get("limited_by_contact") is not None:
-        out["limited_by_contact"] = int(ids[rec["limited_by_contact"]])
-    moved = [
-        (code, round(value, 4), -1 if other is None or other < 0 else int(ids[other]), k)
-        for k, (code, value, _l, other, _w) in enumerate(found)
-    ]
-    moved.sort()  # as Findings.in_order: code, value, then the other contact
-    out["findings"] = [
-        finding_record(code, g, found[k][1], found[k][2], other, found[k][4] or "") for code, _v, other, k in moved
-    ]
-    return out
+    def __init__(
+        self, records: Sequence[dict[str, Any]], found: Sequence[Sequence[tuple[str, float, float, int, str]]]
+    ) -> None:
+        from .checks import finding_record
+
+        self.records = records
+        self.found = found
+        self.fixed: list[list[dict[str, Any]] | None] = []
+        for rows in found:
+            if any(o is not None and o >= 0 for _c, _v, _l, o, _w in rows):
+                self.fixed.append(None)  # ordered and written in each placement
+                continue
+            ordered = sorted(rows, key=lambda r: (r[0], round(r[1], 4)))  # stable: as in_order, no other contact
+            self.fixed.append([finding_record(c, 0, v, lim, -1, why or "") for c, v, lim, _o, why in ordered])
+
+    def place(self, j: int, g: int, shift: Sequence[float], ids: Any, row_ids: Any, array_ids: Any) -> dict[str, Any]:
+        from .checks import finding_record
+
+        rec = self.records[j]
+        out = dict(rec)
+        out["id"] = g
+        x, y = rec["x_um"], rec["y_um"]
+        if x is not None:
+            out["x_um"] = float(round(x + shift[0], 3)) + 0.0
+        if y is not None:
+            out["y_um"] = float(round(y + shift[1], 3)) + 0.0
+        if rec["rows"]:
+            rows = sorted([int(row_ids[r]) for r in rec["rows"]])
+            out["rows"] = rows
+            out["row"] = rows[0]
+        if rec["array"] is not None:
+            out["array"] = int(array_ids[rec["array"]])
+        if rec.get("limited_by_contact") is not None:
+            out["limited_by_contact"] = int(ids[rec["limited_by_contact"]])
+        fixed = self.fixed[j]
+        if fixed is not None:
+            out["findings"] = [{**f, "contact": g} for f in fixed]
+            return out
+        found = self.found[j]
+        moved = sorted(
+            (code, round(value, 4), -1 if other is None or other < 0 else int(ids[other]), k)
+            for k, (code, value, _l, other, _w) in enumerate(found)
+        )  # as Findings.in_order: code, value, then the other contact
+        out["findings"] = [
+            finding_record(code, g, found[k][1], found[k][2], other, found[k][4] or "") for code, _v, other, k in moved
+        ]
+        return out
 
 
 class WaferRecords(Sequence[dict[str, Any]]):
@@ -869,7 +888,6 @@ class WaferRecords(Sequence[dict[str, Any]]):
         self.die_plan = die_plan  # the element's plan (element coordinates), for the pictures
         P, n = ids.shape
         self._n = P * n
-        self._raw_found: list[list[tuple[str, float, float, int, str]]] | None = None
 
     # -- building
 
@@ -932,23 +950,15 @@ class WaferRecords(Sequence[dict[str, Any]]):
         elem[self.ids.ravel()] = np.tile(np.arange(n), P)
         return place, elem
 
-    def _found(self, j: int) -> list[tuple[str, float, float, int, str]]:
-        if self._raw_found is None:
-            f = self.element_findings
-            raw: list[list[tuple[str, float, float, int, str]]] = [[] for _ in range(len(self.element))]
-            reason = [""] * len(f) if f.reason is None else f.reason.tolist()
-            for c, code, v, lim, o, why in zip(
-                f.contact.tolist(),
-                f.code.tolist(),
-                f.value.tolist(),
-                f.limit.tolist(),
-                f.other.tolist(),
-                reason,
-                strict=True,
-            ):
-                raw[c].append((str(code), v, lim, o, why))
-            self._raw_found = raw
-        return self._raw_found[j]
+    @cached_property
+    def _placer(self) -> _Placer:
+        f = self.element_findings
+        raw: list[list[tuple[str, float, float, int, str]]] = [[] for _ in range(len(self.element))]
+        reason = [""] * len(f) if f.reason is None else f.reason.tolist()
+        columns = (f.contact.tolist(), f.code.tolist(), f.value.tolist(), f.limit.tolist(), f.other.tolist(), reason)
+        for c, code, v, lim, o, why in zip(*columns, strict=True):
+            raw[c].append((str(code), v, lim, o, why))
+        return _Placer(self.element, raw)
 
     def _record(self, g: int) -> dict[str, Any]:
         k = int(np.searchsorted(self.differing_ids, g))
@@ -956,9 +966,7 @@ class WaferRecords(Sequence[dict[str, Any]]):
             return self.differing[k]
         place, elem = self._where
         p, j = int(place[g]), int(elem[g])
-        return _placed(
-            self.element[j], self._found(j), g, self.shifts[p].tolist(), self.ids[p], self.row_ids[p], self.array_ids[p]
-        )
+        return self._placer.place(j, g, self.shifts[p].tolist(), self.ids[p], self.row_ids[p], self.array_ids[p])
 
     @overload
     def __getitem__(self, i: int) -> dict[str, Any]: ...
@@ -1533,11 +1541,13 @@ def _expand(
     else:
         ids = np.array([p[at["contacts"]] for p in rows], dtype=np.int64).reshape(len(rows), n)
     out: list[dict[str, Any]] = [{}] * (len(rows) * n)
+    placer = _Placer(element, raw)
     for p, prow in enumerate(rows):
         shift = shifts[p].tolist()
         mine = ids[p].tolist()
-        for j, rec in enumerate(element):
-            out[mine[j]] = _placed(rec, raw[j], mine[j], shift, mine, prow[at["rows"]], prow[at["arrays"]])
+        row_ids, array_ids = prow[at["rows"]], prow[at["arrays"]]
+        for j in range(n):
+            out[mine[j]] = placer.place(j, mine[j], shift, mine, row_ids, array_ids)
     for rec in differing:
         out[rec["id"]] = rec
     return out
