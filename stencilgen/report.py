@@ -1054,6 +1054,9 @@ class WaferRecords(Sequence[dict[str, Any]]):
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[dict[str, Any]]:
+        return list(self)
+
 
 def _plain(x: float) -> float | int:
     """A length as the tables write it: 4 decimals, none for a whole number (70.0 is 70)."""
