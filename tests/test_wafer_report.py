@@ -47,15 +47,20 @@ def cut_wafer(tmp_path_factory) -> str:
     return _wafer(str(tmp_path_factory.mktemp("wafer") / "cut.gds"), keep_in_top=2 * PITCH + 930)
 
 
+@pytest.fixture(scope="module")
+def cut_planned(cut_wafer: str) -> stencilgen.api.PlannedStencil:
+    return stencilgen.plan(stencilgen.read_layout(cut_wafer, layer="9/0"), keep_in="40/0")
+
+
 def _hier_and_flat(planned: stencilgen.api.PlannedStencil) -> tuple[str, str]:
     """The report of a plan as written (per die and placement) and as the flat report writes it."""
     return dumps_report(planned._report({}, "t")), dumps_report(planned._report({}, "t", flat=True))
 
 
-def test_cut_wafer_expands_to_the_flat_report(cut_wafer: str) -> None:
-    layout = stencilgen.read_layout(cut_wafer, layer="9/0")
+def test_cut_wafer_expands_to_the_flat_report(cut_planned: stencilgen.api.PlannedStencil) -> None:
+    planned = cut_planned
+    layout = planned.layout
     assert layout.instances is not None and layout.instances.index.shape == (12, 68)
-    planned = stencilgen.plan(layout, keep_in="40/0")
     hier_text, flat_text = _hier_and_flat(planned)
     raw = json.loads(hier_text)
     assert "element" in raw and "hierarchy" not in json.loads(flat_text)["summary"]
@@ -116,9 +121,9 @@ def test_wafer_planned_once_keeps_one_die(tmp_path) -> None:
     assert result.exit_code == s["exit_code"]
 
 
-def test_listed_contact_ids_read_the_same(cut_wafer: str) -> None:
+def test_listed_contact_ids_read_the_same(cut_planned: stencilgen.api.PlannedStencil) -> None:
     """A placement's contact ids written out (where the (y, x) numbering does not give them) expand alike."""
-    planned = stencilgen.plan(stencilgen.read_layout(cut_wafer, layer="9/0"), keep_in="40/0")
+    planned = cut_planned
     hier_text, flat_text = _hier_and_flat(planned)
     raw = json.loads(hier_text)
     at = {k: i for i, k in enumerate(raw["placements"]["fields"])}
