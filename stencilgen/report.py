@@ -898,6 +898,8 @@ class WaferRecords(Sequence[dict[str, Any]]):
         inst = layout.instances
         if inst is None or inst.gap_um is not None or not len(inst.transforms):
             return None  # (a flat layout found to repeat one die keeps the flat report of its file)
+        if inst.index.size != len(plan.contacts):
+            return None
         T = inst.transforms
         if not np.array_equal(T[:, :, :2], np.broadcast_to(np.eye(2), T[:, :, :2].shape)):
             return None
