@@ -280,3 +280,21 @@ def test_wafer_batch_on_dask_gives_the_local_files(tmp_path) -> None:
     assert [{k: v for k, v in r.items() if k not in drop} for r in a] == [
         {k: v for k, v in r.items() if k not in drop} for r in b
     ]
+
+
+def test_more_dies_add_placement_rows_only(tmp_path) -> None:
+    """Four times the dies: the JSON grows by the placements' lines, the HTML by the dies' rectangles,
+    the report database not at all; no table of every contact."""
+    sizes = {}
+    for columns, rows in ((2, 2), (4, 4)):
+        src = _wafer(str(tmp_path / f"w{columns}.gds"), columns=columns, rows=rows)
+        out = tmp_path / f"out{columns}"
+        plan_file(src, str(out), Rules(), Options(layer="9/0", formats=("html", "lyrdb")))
+        raw = json.loads((out / f"w{columns}.json").read_text())
+        assert raw["summary"]["contacts"] == columns * rows * 68 and len(raw["element"]["rows"]) == 68
+        assert len(raw["placements"]["rows"]) == columns * rows and raw["contacts"]["rows"] == []
+        sizes[columns] = {ext: os.path.getsize(out / f"w{columns}.{ext}") for ext in ("json", "html", "lyrdb")}
+    small, big = sizes[2], sizes[4]
+    assert big["json"] - small["json"] < 12 * 200  # 12 more placements, one short line each
+    assert big["html"] - small["html"] < 12 * 400  # one rectangle and its tooltip each
+    assert abs(big["lyrdb"] - small["lyrdb"]) < 200  # (only the file names and ids differ)
