@@ -5,7 +5,11 @@ bare read + write (the I/O floor).
 
     make bench            (or: .venv/bin/python benchmarks/bench_plan.py [--runs 5] [--no-wafer])
 
-Also plans the 1,000,000-contact wafer of bench_read.py once (all outputs).
+Also plans the 1,000,000-contact wafer of bench_read.py (one die cell arrayed 40 x 25: planned once per
+die, every output; median of --wafer-runs runs, peak memory and the total size of the files written),
+beside KLayout on the same file, and times `stencilgen --help`.
+
+Targets: the wafer <= 1.5 s, <= 500 MB peak, <= 50 MB of files; `--help` <= 0.2 s.
 """
 
 from __future__ import annotations
@@ -42,6 +46,16 @@ lib.write_gds(sys.argv[2])
 PEAK = "/usr/bin/time"
 
 
+#: the wafer's targets: whole process (s), peak memory (MB), files written (MB)
+WAFER_TARGETS = (1.5, 500.0, 50.0)
+HELP_TARGET = 0.2
+
+
+def folder_mb(folder: str) -> float:
+    """The total size of the files in a folder (MB)."""
+    return sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder)) / 1e6
+
+
 def timed(cmd: list[str], runs: int) -> tuple[float, float]:
     """Median wall time and peak RSS (MB) of a whole process."""
     times, peaks = [], []
@@ -61,7 +75,8 @@ def timed(cmd: list[str], runs: int) -> tuple[float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--no-wafer", action="store_true", help="skip the 1,000,000-contact wafer (one run, ~30 s)")
+    ap.add_argument("--no-wafer", action="store_true", help="skip the 1,000,000-contact wafer")
+    ap.add_argument("--wafer-runs", type=int, default=3)
     args = ap.parse_args()
     files = make_files()
     flat = files["flat 100k"]
@@ -98,8 +113,20 @@ def main() -> None:
         print(f"plan / KLayout pipeline, no two dies alike: {t / tk:.1f}x")
         if not args.no_wafer:
             wafer = files["wafer 1M"]
-            t, m = timed([exe, "plan", wafer, "--layer", "9/0", "-o", tmp, "-q"], 1)
-            print(f"{'wafer 1,000,000 contacts, all outputs (1 run)':<42} {t:9.2f} {m:8.0f}")
+            out = os.path.join(tmp, "wafer")
+            os.makedirs(out)
+            t, m = timed([exe, "plan", wafer, "--layer", "9/0", "-o", out, "-q"], args.wafer_runs)
+            size = folder_mb(out)
+            tk, mk = timed([py, "-c", KLAYOUT, wafer, os.path.join(tmp, "kl-wafer.gds")], args.wafer_runs)
+            print(f"wafer 1,000,000 contacts (one die cell arrayed), median of {args.wafer_runs} runs")
+            print(f"{'  stencilgen plan, all outputs':<42} {t:9.2f} {m:8.0f}   files {size:.1f} MB")
+            print(f"{'  KLayout read + shrink 5 um + write':<42} {tk:9.2f} {mk:8.0f}")
+            tt, tm, ts = WAFER_TARGETS
+            met = t <= tt and m <= tm and size <= ts
+            print(f"  targets <= {tt} s, <= {tm:.0f} MB, <= {ts:.0f} MB of files: {'met' if met else 'NOT met'}")
+        t, _m = timed([exe, "--help"], args.runs)
+        verdict = "met" if t <= HELP_TARGET else "NOT met"
+        print(f"{'stencilgen --help':<42} {t:9.2f}   target <= {HELP_TARGET} s: {verdict}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -29,7 +29,7 @@ from .errors import StencilgenError, UsageError
 from .model import Layout, Outlines, Plan, Polygons
 from .numeric import ranges
 from .readers import layout_stem, read_outline
-from .report import column, plan_report, write_report
+from .report import Die, column, plan_report, write_report
 from .rows import find_layout_rows, layout_rows
 from .rules import Rules
 from .writers import safe_name
@@ -126,7 +126,9 @@ def _drawn_extent(layout: Layout, margin: float) -> Outline:
     c = layout.contacts.polygons.coords
     if extent.box is None or not len(c):
         return Outline(None, "none (nothing drawn beyond the contacts)")
-    lo, hi = c.min(axis=0), c.max(axis=0)
+    # column by column: a reduction along axis 0 of a wafer's (N, 2) array is many times slower
+    lo = np.array([c[:, 0].min(), c[:, 1].min()])
+    hi = np.array([c[:, 0].max(), c[:, 1].max()])
     tol = max(layout.grid_um, 1e-3) * 2
     x0, y0, x1, y1 = extent.box
     if not (x0 < lo[0] - tol or y0 < lo[1] - tol or x1 > hi[0] + tol or y1 > hi[1] + tol):
@@ -233,9 +235,15 @@ class _Judged:
     def _summary_extra(self, summary: dict[str, Any]) -> None:
         """What a subclass adds to the report's summary before it is stamped."""
 
-    def _report(self, outputs: dict[str, str], created: str) -> dict[str, Any]:
-        """The report: the summary (with generator and exit code) and one record per contact."""
-        report = plan_report(self.layout, self.plan, self.checked, self.rules, outputs, created)
+    #: a wafer's die (PlannedStencil): its records are kept once per element cell
+    die: Die | None = None
+
+    def _report(self, outputs: dict[str, str], created: str, flat: bool = False) -> dict[str, Any]:
+        """The report: the summary (with generator and exit code) and one record per contact; a
+        wafer's kept per element cell and placement unless `flat`."""
+        die = None if flat else self.die
+        checked = (lambda: self.checked) if die is not None else self.checked
+        report = plan_report(self.layout, self.plan, checked, self.rules, outputs, created, die)
         s = report["summary"]
         self._summary_extra(s)
         s["generator"] = f"stencilgen {__version__}"
@@ -299,35 +307,64 @@ class _Judged:
     def warnings(self) -> list[dict[str, Any]]:
         return [f for f in self.findings if f["severity"] == "warning"]
 
-    def _listed(self) -> tuple[np.ndarray, dict[str, int]]:
+    def _lyrdb_findings(self, report: dict[str, Any] | None) -> tuple[Any, str]:
+        """The findings the report database marks, and what the categories add about them: every
+        finding; for a wafer whose records are kept per die, the findings of one die (the report's
+        reference placement) and those of the contacts that differ in other placements."""
+        from .checks import Findings
+        from .report import WaferRecords
+
+        wafer = None if report is None else report.get("contacts")
+        if not isinstance(wafer, WaferRecords):
+            return self.checked.findings, ""
+        e, d = wafer.element_findings, wafer.differing._findings
+        ids = wafer.ids[wafer.reference]
+        other = np.where(e.other >= 0, ids[np.maximum(e.other, 0)], -1)
+        reason = [
+            np.asarray([""] * len(x), dtype=object) if x.reason is None else np.asarray(x.reason, dtype=object)
+            for x in (e, d)
+        ]
+        found = Findings(
+            np.concatenate([ids[e.contact], d.contact]).astype(np.int64),
+            np.concatenate([np.asarray(e.code, dtype=object), np.asarray(d.code, dtype=object)]),
+            np.concatenate([e.value, d.value]),
+            np.concatenate([e.limit, d.limit]),
+            np.concatenate([other, d.other]).astype(np.int64),
+            np.concatenate(reason),
+        ).in_order()
+        P = len(wafer.shifts)
+        note = (
+            f" (marked for die {wafer.reference} of {P} and in the dies that differ from it; "
+            "every other die has the same findings)"
+        )
+        return found, note
+
+    def _listed(self, f: Any) -> tuple[np.ndarray, dict[str, int]]:
         """The findings the report database lists (the first MAX_MARKERS_PER_CODE of each code, in the
         report's order) and how many each code has."""
-        f = self.checked.findings
         codes, inverse, counts = np.unique(f.code.astype(str), return_inverse=True, return_counts=True)
         order = np.argsort(inverse, kind="stable")
         rank = np.empty(len(f), dtype=np.int64)
         rank[order] = np.arange(len(f)) - np.repeat(np.cumsum(counts) - counts, counts)
         return np.flatnonzero(rank < MAX_MARKERS_PER_CODE), dict(zip(codes.tolist(), counts.tolist(), strict=True))
 
-    def _markers(self, listed: np.ndarray) -> list[Any]:
+    def _markers(self, listed: np.ndarray, f: Any) -> list[Any]:
         """Each finding listed as a marker: its code, the aperture's shape (the contact's where it has
         none) and its message; then the stray apertures of a check."""
         from .geometry import outlines_to_polygons
         from .model import NONE
         from .writers.lyrdb import Marker
 
-        f = self.checked.findings
         plan = self.plan
         ids = np.unique(f.contact[listed])
         slot = np.searchsorted(ids, f.contact)
-        out = plan.apertures.outlines
-        counts = np.diff(out.offsets)[ids]
-        at = ranges(out.offsets[:-1][ids], counts)
-        offsets = np.zeros(len(ids) + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        apertures = outlines_to_polygons(Outlines(out.coords[at], out.bulge[at], offsets), MARKER_ARC_CHORDS)
+        if isinstance(plan, _PlacedPlan):  # a wafer's: the die's apertures moved, the whole not placed
+            out, kind = plan.outlines_of(ids), plan._die.apertures.kind[plan.element_ids[ids]]
+        else:
+            out, kind = _take_outlines(plan.apertures.outlines, ids), plan.apertures.kind[ids]
+        apertures = outlines_to_polygons(out, MARKER_ARC_CHORDS)
         pads = plan.contacts.polygons.take(ids)
-        has = plan.apertures.kind[ids] != NONE
+        has = kind != NONE
         markers = []
         for k in listed.tolist():
             j = int(slot[k])
@@ -338,24 +375,27 @@ class _Judged:
     def _extra_markers(self) -> list[Any]:
         return []
 
-    def _lyrdb_bytes(self, shown_with: str) -> bytes:
+    def _lyrdb_bytes(self, shown_with: str, report: dict[str, Any] | None = None) -> bytes:
         """The report database's text, saved by KLayout in a scratch folder: the set's temporary file
         is only ever written into, never created by name (a writer the run outlives cannot leave one)."""
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="stencilgen-") as folder:
             path = os.path.join(folder, "findings.lyrdb")
-            self._write_lyrdb(path, shown_with)
+            self._write_lyrdb(path, shown_with, report)
             with open(path, "rb") as fh:
                 return fh.read()
 
-    def _write_lyrdb(self, path: str, shown_with: str) -> None:
+    def _write_lyrdb(self, path: str, shown_with: str, report: dict[str, Any] | None = None) -> None:
         """The findings as a KLayout report database, its markers in the stencil's top cell."""
         from .checks import CODES
         from .writers.lyrdb import write_lyrdb
 
-        listed, counts = self._listed()
+        found, note = self._lyrdb_findings(report)
+        listed, counts = self._listed(found)
         categories = {code: f"{sev}: {text}" for code, (sev, text, _unit) in CODES.items()}
+        for code in counts:
+            categories[code] += note
         for code, count in counts.items():
             if count > MAX_MARKERS_PER_CODE:
                 categories[code] += f" (the first {MAX_MARKERS_PER_CODE} of {count} are listed; the JSON has all)"
@@ -364,7 +404,7 @@ class _Judged:
             path,
             _part_name(self.layout),
             categories,
-            self._markers(listed),
+            self._markers(listed, found),
             description=f"stencilgen findings for {os.path.basename(self.layout.path)} layer {self.layout.layer}",
             original_file=os.path.basename(shown_with),
             generator=f"stencilgen {__version__}",
@@ -378,12 +418,85 @@ class _Judged:
         )
 
 
+def _take_outlines(out: Outlines, ids: np.ndarray) -> Outlines:
+    """The outlines `ids`, in that order."""
+    counts = np.diff(out.offsets)[ids]
+    at = ranges(out.offsets[:-1][ids], counts)
+    offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return Outlines(out.coords[at], out.bulge[at], offsets)
+
+
+class _PlacedPlan(Plan):
+    """A wafer planned once per die: the whole layout's plan, whose per-contact apertures are placed
+    from the die's only when read (`apertures`); the files, the report and its pictures use the die's
+    apertures and the placements, so a million apertures are never laid out for them."""
+
+    _die: Plan
+    _instances: Any
+
+    def __init__(self, die: Plan, instances: Any, contacts: Any, rows: Any) -> None:
+        values = {
+            "contacts": contacts,
+            "rows": rows,
+            "notes": list(die.notes),
+            "element": die.apertures,
+            "transforms": instances.transforms,
+            "near": None,
+        }
+        for key, value in values.items():
+            object.__setattr__(self, key, value)
+        object.__setattr__(self, "_die", die)
+        object.__setattr__(self, "_instances", instances)
+
+    @property
+    def apertures(self) -> Any:
+        """Every contact's aperture, in global contact order (placed when first read)."""
+        placed = self.__dict__.get("_placed")
+        if placed is None:
+            from .planner import place_plan
+
+            placed = place_plan(self._die, self._instances, self.contacts, self.rows).apertures
+            object.__setattr__(self, "_placed", placed)
+        return placed
+
+    @cached_property
+    def _where(self) -> tuple[np.ndarray, np.ndarray]:
+        index = self._instances.index
+        P, n = index.shape
+        place, elem = np.empty(P * n, dtype=np.int64), np.empty(P * n, dtype=np.int64)
+        place[index.ravel()] = np.repeat(np.arange(P), n)
+        elem[index.ravel()] = np.tile(np.arange(n), P)
+        return place, elem
+
+    @property
+    def element_ids(self) -> np.ndarray:
+        """The element contact of every global contact."""
+        return self._where[1]
+
+    def outlines_of(self, ids: np.ndarray) -> Outlines:
+        """The outlines of the apertures of global contacts `ids`: the die's, placed."""
+        place, elem = self._where
+        out = _take_outlines(self._die.apertures.outlines, elem[ids])
+        T = self._instances.transforms[np.repeat(place[ids], np.diff(out.offsets))]
+        coords = np.einsum("kij,kj->ki", T[:, :, :2], out.coords) + T[:, :, 2]
+        det = T[:, 0, 0] * T[:, 1, 1] - T[:, 0, 1] * T[:, 1, 0]
+        return Outlines(coords, out.bulge * np.sign(det), out.offsets)
+
+
 class PlannedStencil(_Judged):
     """A stencil planned for a layout (`stencilgen.plan`): `plan` is the planner's data (contacts, rows,
     apertures), `checked` the per-contact figures and findings, `write()` the files."""
 
     def __init__(
-        self, layout: Layout, rules: Rules, plan: Plan, keep_in: Any, strict: bool, checked: Checked | None = None
+        self,
+        layout: Layout,
+        rules: Rules,
+        plan: Plan,
+        keep_in: Any,
+        strict: bool,
+        checked: Checked | None = None,
+        die: Die | None = None,
     ):
         self.layout = layout
         self.rules = rules
@@ -391,14 +504,19 @@ class PlannedStencil(_Judged):
         self.outline = keep_in if isinstance(keep_in, Outline) else Outline(keep_in, "given" if keep_in else "none")
         self.keep_in = self.outline.geometry  # the keep-in outline (shapely, um), or None
         self.strict = strict
-        self._checked = checked  # a wafer's, checked once per die and placed; else checked when asked
+        self._checked = checked  # else checked when asked (a wafer's: its die's checks placed)
+        self.die = die  # a wafer: its die's rows (and plan and checks, where planned once per die)
         #: thickness_um = "auto": the foils tried (table), the one kept and a step-stencil proposal
         self.foil: dict[str, Any] | None = None
 
     def _check(self) -> Checked:
-        from .checks import check_plan
+        from .checks import check_plan, place_checked
 
-        return self._checked if self._checked is not None else check_plan(self.plan, self.rules, self.keep_in)
+        if self._checked is not None:
+            return self._checked
+        if self.die is not None and self.die.checked is not None and self.layout.instances is not None:
+            return place_checked(self.die.checked, self.layout.instances.index)
+        return check_plan(self.plan, self.rules, self.keep_in)
 
     def _summary_extra(self, summary: dict[str, Any]) -> None:
         summary["keep_in"] = self.outline.summary()
@@ -491,7 +609,7 @@ class PlannedStencil(_Judged):
                 shown = outputs.get("gds", outputs.get("gerber", ""))
                 rdb = None
                 if "lyrdb" in outputs:
-                    rdb = forked.start(lambda: files.write("lyrdb", self._lyrdb_bytes(shown)))
+                    rdb = forked.start(lambda: files.write("lyrdb", self._lyrdb_bytes(shown, report)))
                 try:
                     _write_json(files, report)  # while the page and the findings are written beside it
                 finally:
@@ -609,22 +727,25 @@ def plan(layout: Layout, rules: Rules | None = None, *, keep_in: Any = AUTO, str
     auto = isinstance(keep_in, str) and keep_in.lower() == AUTO
     if rules.thickness_auto:
         return _plan_foils(layout, rules, rows, element_rows, outline, auto, strict)
-    planned, checked = _plan_at(layout, rules, rows, element_rows, outline, auto)
-    return PlannedStencil(layout, rules, planned, outline, strict, checked)
+    planned, die = _plan_at(layout, rules, rows, element_rows, outline, auto)
+    return PlannedStencil(layout, rules, planned, outline, strict, die=die)
 
 
 def _plan_at(
     layout: Layout, rules: Rules, rows: Any, element_rows: Any, outline: Outline, auto: bool
-) -> tuple[Plan, Checked | None]:
-    """The plan at one foil (and a wafer's checks, made once per die and placed)."""
+) -> tuple[Plan, Die | None]:
+    """The plan at one foil; for a wafer, its die (the element's rows, and its plan and checks where
+    the die was planned once and repeated)."""
     from .planner import plan_stencil
 
-    if element_rows is not None and layout.instances is not None and (outline.geometry is None or auto):
+    inst = layout.instances
+    die = None if element_rows is None or inst is None else Die(element_rows)
+    if die is not None and inst is not None and (outline.geometry is None or auto):
         # a wafer: the die planned once, inside its own cell's extent where the file has one
         placed = _plan_once_per_element(layout, rows, element_rows, rules, outline.element)
-        if placed is not None and _inside(placed[0], outline.geometry, rules):
+        if placed is not None and _all_inside(placed[1].plan, inst.transforms, outline.geometry, rules):
             return placed
-    return plan_stencil(layout.contacts, rows, rules, outline.geometry), None
+    return plan_stencil(layout.contacts, rows, rules, outline.geometry), die
 
 
 def _plan_foils(
@@ -633,42 +754,38 @@ def _plan_foils(
     """Foil choice: the plan at each stocked foil (one reading, one row search, one keep-in), judged;
     the one with the fewest errors, then warnings, then the thinner is kept, with the table and any
     step-stencil proposal in its report."""
-    from .checks import check_plan
+    from .checks import check_plan, place_checked
     from .foil import boxes, choose, foil_summary, score
     from .planner import aperture_polygons
 
     scores, plans = [], []
     for t in rules.foil_thicknesses_um:
         at = rules.replace(thickness_um=t, thickness_auto=False)
-        planned, checked = _plan_at(layout, at, rows, element_rows, outline, auto)
-        if checked is None:
+        planned, die = _plan_at(layout, at, rows, element_rows, outline, auto)
+        if die is not None and die.checked is not None:
+            checked = place_checked(die.checked, layout.instances.index)  # type: ignore[union-attr]
+        else:
             checked = check_plan(planned, at, outline.geometry)
         scores.append(score(t, checked, boxes(planned.contacts.polygons, aperture_polygons(planned.apertures, 8))))
-        plans.append((at, planned, checked))
+        plans.append((at, planned, checked, die))
     k = choose(scores)
-    at, planned, checked = plans[k]
-    result = PlannedStencil(layout, at, planned, outline, strict, checked)
+    at, planned, checked, die = plans[k]
+    result = PlannedStencil(layout, at, planned, outline, strict, checked, die)
     result.foil = foil_summary(scores, k, rules.step_keep_out)
     return result
 
 
-def _inside(plan: Plan, outline: Any, rules: Rules) -> bool:
-    """Every aperture of a plan lies inside the outline less edge_margin_um (None: no outline)."""
+def _all_inside(die: Plan, transforms: np.ndarray, outline: Any, rules: Rules) -> bool:
+    """Every aperture of a die, in every placement, lies inside the outline less edge_margin_um."""
     if outline is None:
         return True
-    import shapely
-
+    from .geometry import affine_apply
     from .planner import aperture_polygons
 
-    polys = aperture_polygons(plan.apertures, 24)
-    if not len(polys.coords):
-        return True
-    inner = shapely.buffer(outline, -rules.edge_margin_um)
-    x0, y0, x1, y1 = inner.bounds
-    c = polys.coords
-    if shapely.equals(inner, shapely.box(x0, y0, x1, y1)):
-        return bool(((c[:, 0] >= x0) & (c[:, 0] <= x1) & (c[:, 1] >= y0) & (c[:, 1] <= y1)).all())
-    return bool(shapely.contains(inner, shapely.multipoints(c)))
+    coords = aperture_polygons(die.apertures, 24).coords
+    if np.array_equal(transforms[:, :, :2], np.broadcast_to(np.eye(2), transforms[:, :, :2].shape)):
+        return _placed_inside(coords, transforms[:, :, 2], outline, rules)
+    return _placed_inside(affine_apply(coords, transforms), np.zeros((1, 2)), outline, rules)
 
 
 def check(
@@ -843,12 +960,12 @@ def inspect(layout: Layout, rules: Rules | None = None) -> dict[str, Any]:
 
 def _plan_once_per_element(
     layout: Layout, rows: Any, element_rows: Any, rules: Rules, keep_in: Any = None
-) -> tuple[Plan, Checked] | None:
+) -> tuple[Plan, Die] | None:
     """A wafer: plan and check the die once and repeat it in every placement, when no aperture of one
     placement can come near another placement (else None, and the whole layout is planned at once)."""
-    from .checks import check_plan, place_checked
+    from .checks import check_plan
     from .geometry import placements_disjoint
-    from .planner import aperture_polygons, place_plan, plan_stencil
+    from .planner import aperture_polygons, plan_stencil
 
     inst = layout.instances
     assert inst is not None
@@ -864,7 +981,8 @@ def _plan_once_per_element(
     if not placements_disjoint(inst.element, inst.transforms, margin, box):
         return None
     checked = check_plan(element, rules, keep_in)
-    return place_plan(element, inst, layout.contacts, rows), place_checked(checked, inst.index)
+    # the whole wafer's checks are placed when asked for (the report keeps the die's once)
+    return _PlacedPlan(element, inst, layout.contacts, rows), Die(element_rows, element, checked)
 
 
 def _part_name(layout: Layout) -> str:
@@ -893,7 +1011,9 @@ def _write_stencil(
         repeat = None
         if not gerber_flat and pins is None and plan.element is not None and plan.transforms is not None:
             repeat = regular_grid(plan.element, plan.transforms)
-        text = gerber_text(plan.apertures, _part_name(layout), _iso(when), __version__, pins=pins, repeat=repeat)
+        # (a wafer's every aperture, `plan.apertures`, is read only where the file draws it)
+        drawn = plan.apertures if repeat is None else repeat.element
+        text = gerber_text(drawn, _part_name(layout), _iso(when), __version__, pins=pins, repeat=repeat)
         files.write("gerber", text)
     if "dxf" in formats:
         from .writers.dxf import die_placements, dxf_text
@@ -902,12 +1022,13 @@ def _write_stencil(
         if plan.element is not None and plan.transforms is not None:
             die = die_placements(plan.element, plan.transforms)
         pads = layout.contacts.polygons if with_pads else None
-        files.write("dxf", dxf_text(plan.apertures, pads, dxf_units, die))
+        files.write("dxf", dxf_text(plan.apertures if die is None else die.element, pads, dxf_units, die))
     if "gds" in formats:
         from .writers.gds import gds_writer
 
+        hierarchy = plan.element is not None and plan.transforms is not None
         writer = gds_writer(
-            plan.apertures,
+            plan.element if hierarchy and plan.element is not None else plan.apertures,
             _part_name(layout),
             gds_layer,
             when.replace(tzinfo=None),

@@ -93,6 +93,11 @@ def plan_tasks(
     """One task per input, each with its own subfolder named safely after the file (name-2, name-3, ...
     when two inputs share a name); `layers` pick each file's pad layer by its name (see layer_for)."""
     check_layers(layers)
+    if options.creation_date is None and os.environ.get("SOURCE_DATE_EPOCH"):
+        # this process's date goes with the tasks: workers elsewhere (a Dask cluster) date the files alike
+        from .api import creation_time
+
+        options = replace(options, creation_date=creation_time("", None).isoformat())
     used: set[str] = set()
     tasks = []
     for path in inputs:

@@ -16,7 +16,7 @@ import numpy as np
 from .model import NONE, STRIP, Outlines, Plan, Polygons
 from .numeric import median, ranges
 from .planner import aperture_polygons
-from .report import column
+from .report import WaferRecords, column
 from .rules import DOCS
 
 __all__ = ["html_report"]
@@ -958,9 +958,12 @@ JS = """
 
 
 def html_report(doc: dict[str, Any], plan: Plan) -> str:
-    """One self-contained HTML5 page of a plan report `doc` (report.plan_report) and its `plan`."""
+    """One self-contained HTML5 page of a plan report `doc` (report.plan_report) and its `plan`. A
+    wafer's (records kept per element cell: `report.WaferRecords`) shows the wafer map and one die."""
     s = doc.get("summary", {})
     records = doc.get("contacts") or []
+    if isinstance(records, WaferRecords):
+        return _wafer_page(doc, plan, records)
     bad = [i for i, st in enumerate(column(records, "status")) if st != "ok"]
     from .checks import CODES
 
@@ -969,6 +972,123 @@ def html_report(doc: dict[str, Any], plan: Plan) -> str:
     title = f"Stencil plan – {s.get('file', '')}"
     body = _summary(doc, plan, severity) + _pictures(sc, doc) + _histograms(doc) + _table(records, bad)
     return page(title, str(s.get("generator", "stencilgen")), CSS, body, JS)
+
+
+MAX_DIFFERING_LISTED = 200  # placements listed in the table of placements that differ from the die
+
+
+def _wafer_page(doc: dict[str, Any], plan: Plan, wafer: WaferRecords) -> str:
+    """A wafer: the summary of the whole wafer, the map of its dies by status, and one die in detail
+    (the element cell's contacts once: its pictures, distributions and table)."""
+    from .checks import CODES
+
+    s = doc.get("summary", {})
+    severity = {code: CODES[code][0] for code in s.get("findings_by_code", {}) if code in CODES}
+    # the die's own page parts, in its own coordinates: no wafer outlines drawn over it
+    die_summary = {k: v for k, v in s.items() if k not in ("keep_in", "foil")}
+    die_doc = {"summary": die_summary, "contacts": wafer.element}
+    die_plan = wafer.die_plan
+    sc = _Scene(die_doc, die_plan)
+    bad = [i for i, st in enumerate(column(wafer.element, "status")) if st != "ok"]
+    hier = s.get("hierarchy") or {}
+    ref = int(hier.get("reference_placement", 0))
+    dx, dy = wafer.shifts[ref].tolist()
+    intro = (
+        '<section id="die"><h2>One die in detail</h2>'
+        f"<p>The element cell's {_count(len(wafer.element))} contacts once, in the die's own coordinates and ids "
+        f"(placement {ref} at ({_num(dx)}, {_num(dy)}) um); "
+        + (
+            f"{_count(hier.get('differing_contacts', 0))} contacts of other placements differ from it (the JSON "
+            "report holds their records)."
+            if hier.get("differing_contacts")
+            else "every placement is the same."
+        )
+        + "</p></section>"
+    )
+    body = (
+        _summary(doc, plan, severity)
+        + _wafer_map(doc, wafer, sc)
+        + intro
+        + _pictures(sc, die_doc)
+        + _histograms(die_doc)
+        + _table(wafer.element, bad)
+    )
+    title = f"Stencil plan – {s.get('file', '')}"
+    return page(title, str(s.get("generator", "stencilgen")), CSS + WAFER_CSS, body, JS)
+
+
+WAFER_CSS = """
+#wafer-map .view{max-height:600px}
+svg .die{stroke:#fff;stroke-width:.5px;vector-effect:non-scaling-stroke}
+svg .die-ok{fill:var(--ok)}svg .die-warning{fill:var(--warning)}svg .die-error{fill:var(--error)}
+.sw.die-ok{background:var(--ok)}.sw.die-warning{background:var(--warning)}.sw.die-error{background:var(--error)}
+"""
+
+
+def _wafer_map(doc: dict[str, Any], wafer: WaferRecords, sc: _Scene) -> str:
+    """Every placement of the die as a rectangle coloured by its status (the worst of its contacts),
+    each with its shift, findings and differing contacts in its tooltip; the placements that differ
+    from the die listed below."""
+    s = doc.get("summary") or {}
+    P = len(wafer.shifts)
+    box = sc.bounds()
+    lo_d, hi_d = box if box is not None else (np.zeros(2), np.zeros(2))
+    lo = lo_d + wafer.shifts.min(axis=0)
+    hi = hi_d + wafer.shifts.max(axis=0)
+    for _cls, (x0, y0, x1, y1), _text in _boxes_of(s):
+        lo, hi = np.minimum(lo, [x0, y0]), np.maximum(hi, [x1, y1])
+    upx = max(float(hi[0] - lo[0]) / 1100, float(hi[1] - lo[1]) / 560, 1e-6)
+    lo, hi = lo - np.array([12, 36]) * upx, hi + 12 * upx
+    w, h = (hi_d - lo_d).tolist()
+    place, _elem = wafer._where
+    differ = np.bincount(place[wafer.differing_ids], minlength=P) if len(wafer.differing_ids) else np.zeros(P, int)
+    rects = []
+    for p in range(P):
+        x0, y0 = (lo_d + wafer.shifts[p]).tolist()
+        st = STATUSES[int(wafer.placement_status[p])]
+        e, wn = wafer.placement_findings[p].tolist()
+        tip = (
+            f"die {p} at ({_num(wafer.shifts[p, 0])}, {_num(wafer.shifts[p, 1])}) um: {st}, {e:,} errors, "
+            f"{wn:,} warnings" + (f", {int(differ[p]):,} contacts differ from the die" if differ[p] else "")
+        )
+        rects.append(
+            f'<rect class="die die-{st}" data-placement="{p}" x="{_num(x0, 2)}" y="{_num(-(y0 + h), 2)}" '
+            f'width="{_num(w, 2)}" height="{_num(h, 2)}"><title>{escape(tip)}</title></rect>'
+        )
+    fs = 12 * upx
+    body = "".join(rects) + _outlines_svg(s, fs) + _scale_bar(lo, hi, fs, 14 * upx)
+    counts = np.bincount(wafer.placement_status.astype(np.int64), minlength=3)
+    legend = " ".join(
+        f'<span class="sw die-{name}"></span>{_count(int(counts[k]))} {name}' for k, name in enumerate(STATUSES)
+    )
+    label = f"The wafer: {P:,} dies of {_count(len(wafer.element))} contacts"
+    listed = [p for p in range(P) if differ[p]][:MAX_DIFFERING_LISTED]
+    rows = "".join(
+        f'<tr class="st-{STATUSES[int(wafer.placement_status[p])]}"><td class="num">{p}</td>'
+        f'<td class="num">{_num(wafer.shifts[p, 0])}</td><td class="num">{_num(wafer.shifts[p, 1])}</td>'
+        f'<td class="status">{STATUSES[int(wafer.placement_status[p])]}</td>'
+        f'<td class="num">{int(wafer.placement_findings[p, 0]):,}</td>'
+        f'<td class="num">{int(wafer.placement_findings[p, 1]):,}</td><td class="num">{int(differ[p]):,}</td></tr>'
+        for p in listed
+    )
+    table = (
+        '<div class="scroll"><table class="data" id="placements-table"><thead><tr><th>die</th><th>dx (um)</th>'
+        "<th>dy (um)</th><th>status</th><th>errors</th><th>warnings</th><th>contacts that differ</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></div>"
+        if listed
+        else "<p>Every die is planned alike.</p>"
+    )
+    more = int((differ > 0).sum()) - len(listed)
+    wafer_svg = _svg(lo, hi, body, label, ' id="wafer-svg"')
+    return (
+        '<section id="wafer"><h2>Wafer map</h2>'
+        f'<p class="legend">dies by status (the worst of their contacts): {legend}</p>'
+        f'<figure id="wafer-map">{wafer_svg}'
+        f"<figcaption>{escape(label)}; hover over a die for its findings.</figcaption></figure>"
+        f"<h3>Dies that differ from the die shown below</h3>{table}"
+        + (f"<p>{more:,} more are not listed.</p>" if more > 0 else "")
+        + "</section>"
+    )
 
 
 def page(title: str, generator: str, css: str, body: str, script: str) -> str:

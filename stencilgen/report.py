@@ -6,6 +6,8 @@ import io
 import json
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, overload
 
 import numpy as np
@@ -221,7 +223,7 @@ class ContactRecords(Sequence[dict[str, Any]]):
     """One record (dict) per contact, built when asked for from the report's columns: a wafer's million
     records are never all held at once. `column(key)` gives a whole column cheaply."""
 
-    def __init__(self, columns: dict[str, Any], findings: Any) -> None:
+    def __init__(self, columns: dict[str, Any], findings: Any, ids: np.ndarray | None = None) -> None:
         self._raw = columns  # lists, or numeric columns (_Num, or a pair of them) kept as arrays
         self._keys = list(columns)
         self._n = len(columns["id"])
@@ -229,7 +231,12 @@ class ContactRecords(Sequence[dict[str, Any]]):
         self._coded: dict[str, tuple[np.ndarray, list[bytes]]] = {}
         self._findings = findings
         contact = findings.contact if len(findings) else np.zeros(0, dtype=np.int64)
-        self._at = np.searchsorted(contact, np.arange(self._n + 1)).tolist()
+        if ids is None:  # record i is contact i
+            self._at = np.searchsorted(contact, np.arange(self._n + 1)).tolist()
+            self._to = self._at[1:]
+        else:  # record i is contact ids[i] (ascending)
+            self._at = np.searchsorted(contact, ids, "left").tolist()
+            self._to = np.searchsorted(contact, ids, "right").tolist()
 
     def __len__(self) -> int:
         return self._n
@@ -253,7 +260,7 @@ class ContactRecords(Sequence[dict[str, Any]]):
         return self._lists[key]
 
     def findings_of(self, i: int) -> list[dict[str, Any]]:
-        return [self._findings.record(k) for k in range(self._at[i], self._at[i + 1])]
+        return [self._findings.record(k) for k in range(self._at[i], self._to[i])]
 
     def _record(self, i: int) -> dict[str, Any]:
         rec = {k: _value(self._raw[k], i) for k in self._keys}
@@ -529,7 +536,8 @@ class _IdLists:
     (and its comma) PAD, dropped when the table becomes text: "[12]", "[3,12]", "[]"."""
 
     def __init__(self, ids: np.ndarray) -> None:
-        self.ids = np.asarray(ids, dtype=np.int64).reshape(len(ids), -1)
+        ids = np.asarray(ids, dtype=np.int64)
+        self.ids = ids if ids.ndim == 2 else ids.reshape(len(ids), -1)
 
     @staticmethod
     def of_rows(rows: Sequence[Any], n: int) -> _IdLists:
@@ -601,14 +609,10 @@ def _f(x: float, nd: int = 4) -> float | None:
     return round(x, nd)
 
 
-def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: dict[str, str], created: str) -> dict:
-    """The machine report of `plan`: summary and one record per contact (all lengths in um)."""
+def _contact_columns(c: Any, ap: Any, rows: RowSet, checked: Any) -> dict[str, Any]:
+    """The report's per-contact columns of contacts `c`, their apertures, rows and checks."""
     from .model import KIND_NAMES, STRIP
-    from .rules import rules_record
 
-    c = plan.contacts
-    ap = plan.apertures
-    rows = plan.rows
     n = len(c)
     ratio = checked.volume / checked.volume_limit
     ratio_hi = checked.volume_high / checked.volume_limit
@@ -667,11 +671,61 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
         columns["target_area_um2"] = col(ap.target_area, 3)
         columns["limited_by"] = _Coded(why_code, [None, *names])
         columns["limited_by_contact"] = ids(ap.limited_other)
-    records = ContactRecords(columns, checked.findings)
+    return columns
+
+
+def _figures(ap: Any, checked: Any, repeat: int = 1) -> dict[str, Any]:
+    """The summary's counts and volume ratios of apertures and their checks (`repeat` times over)."""
+    from .model import STRIP
+
+    ratio = checked.volume / checked.volume_limit
+    ratio_hi = checked.volume_high / checked.volume_limit
     counts: dict[str, int] = {}
     for code in checked.findings.code.tolist():
-        counts[code] = counts.get(code, 0) + 1
+        counts[code] = counts.get(code, 0) + repeat
     have = ap.kind != 2
+    return {
+        "apertures": int(have.sum()) * repeat,
+        "strips": int((ap.kind == STRIP).sum()) * repeat,
+        "oblique_strips": int(ap.corner.sum()) * repeat,
+        "shrunk_pads": int((ap.kind == 1).sum()) * repeat,
+        "errors": checked.errors * repeat,
+        "warnings": checked.warnings * repeat,
+        "findings_by_code": dict(sorted(counts.items())),
+        "status": {s: int((checked.status == s).sum()) * repeat for s in ("ok", "warning", "error")},
+        "volume_ratio": {
+            "min": _f(ratio[have].min()) if have.any() else None,
+            "max": _f(ratio[have].max()) if have.any() else None,
+            "max_at_top_of_band": _f(ratio_hi[have].max()) if have.any() else None,
+        },
+    }
+
+
+def plan_report(
+    layout: Layout,
+    plan: Any,
+    checked: Any,
+    rules: Any,
+    outputs: dict[str, str],
+    created: str,
+    die: Die | None = None,
+) -> dict:
+    """The machine report of `plan`: summary and one record per contact (all lengths in um). `die`: a
+    layout of one element cell placed many times (a wafer), whose records are kept per element cell
+    and per placement (`WaferRecords`); `checked` may then be a callable giving the whole layout's
+    checks, asked for only where the wafer was not planned once per die."""
+    from .rules import rules_record
+
+    n = len(plan.contacts)
+    wafer = None if die is None else WaferRecords.build(layout, plan, checked, die)
+    records: ContactRecords | WaferRecords
+    if wafer is not None:
+        records, figures = wafer, wafer.figures
+    else:
+        checked = checked() if callable(checked) else checked
+        records = ContactRecords(_contact_columns(plan.contacts, plan.apertures, plan.rows, checked), checked.findings)
+        figures = _figures(plan.apertures, checked)
+    rows = plan.rows
     summary = {
         "file": shown_path(layout.path),
         "format": layout.format,
@@ -684,26 +738,614 @@ def plan_report(layout: Layout, plan: Any, checked: Any, rules: Any, outputs: di
         "corners": len(rows.corners),
         "arrays": len(rows.arrays),
         "isolated": len(rows.isolated),
-        "apertures": int(have.sum()),
-        "strips": int((ap.kind == STRIP).sum()),
-        "oblique_strips": int(ap.corner.sum()),
-        "shrunk_pads": int((ap.kind == 1).sum()),
-        "errors": checked.errors,
-        "warnings": checked.warnings,
-        "findings_by_code": dict(sorted(counts.items())),
-        "status": {s: int((checked.status == s).sum()) for s in ("ok", "warning", "error")},
-        "volume_ratio": {
-            "min": _f(ratio[have].min()) if have.any() else None,
-            "max": _f(ratio[have].max()) if have.any() else None,
-            "max_at_top_of_band": _f(ratio_hi[have].max()) if have.any() else None,
-        },
+        **{k: figures[k] for k in ("apertures", "strips", "oblique_strips", "shrunk_pads", "errors", "warnings")},
+        "findings_by_code": figures["findings_by_code"],
+        "status": figures["status"],
+        "volume_ratio": figures["volume_ratio"],
         "rules": rules_record(rules),
         "outputs": outputs,
         "notes": layer_notes(layout),
         "excluded_shapes": [_note(e) for e in layout.excluded if not e.kept],
         "shape_notes": [_note(e) for e in layout.excluded],
     }
+    if isinstance(records, WaferRecords):
+        summary["hierarchy"] = records.hierarchy()
     return {"summary": summary, "contacts": records}
+
+
+# ---------------------------------------------------------------------------------------------- wafers
+
+
+@dataclass(frozen=True)
+class Die:
+    """A layout's element cell placed many times (a wafer's die): the element's rows (its own ids),
+    and where the wafer was planned once per die, the element's plan and checks."""
+
+    rows: RowSet
+    plan: Any = None
+    checked: Any = None
+
+
+#: the fields of a record that name placed things: positions, contact, row and array ids
+PLACED_FIELDS = ("id", "x_um", "y_um", "row", "rows", "array", "limited_by_contact")
+#: the fields of a placement in the JSON report's `placements` table
+PLACEMENT_FIELDS = ("id", "dx_um", "dy_um", "status", "errors", "warnings", "differing", "rows", "arrays", "contacts")
+
+
+def rule_ids(x: np.ndarray, y: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+    """The global contact ids of an element's contacts (report positions x, y in um) placed by each
+    shift (P, 2): the placed centres numbered by y, then x, on a 1 nm grid (ties: placement, then
+    element id), as the readers number a wafer's contacts. (P, n)."""
+    P, n = len(shifts), len(x)
+    kx = np.rint((np.asarray(x, dtype=float)[None, :] + shifts[:, :1]) * 1000.0).astype(np.int64).ravel()
+    ky = np.rint((np.asarray(y, dtype=float)[None, :] + shifts[:, 1:]) * 1000.0).astype(np.int64).ravel()
+    if not len(kx):
+        return np.zeros((P, n), dtype=np.int64)
+    x0, y0 = int(kx.min()), int(ky.min())
+    span = int(kx.max()) - x0 + 1
+    if float(span) * float(int(ky.max()) - y0 + 1) < 2.0**62:
+        order = np.argsort((ky - y0) * span + (kx - x0), kind="stable")
+    else:
+        order = np.lexsort((kx, ky))
+    rank = np.empty(P * n, dtype=np.int64)
+    rank[order] = np.arange(P * n)
+    return rank.reshape(P, n)
+
+
+class _Placer:
+    """Element records (element ids and coordinates) placed: `place(j, g, ...)` is element contact j's
+    record as contact `g` of a placement, moved by its shift, its rows, array and other contacts those
+    of the placement. `found[j]`: element contact j's findings as (code, value, limit, other,
+    limited_by); those of a contact whose findings name no other contact read alike in every placement
+    and are written once."""
+
+    def __init__(
+        self, records: Sequence[dict[str, Any]], found: Sequence[Sequence[tuple[str, float, float, int, str]]]
+    ) -> None:
+        from .checks import finding_record
+
+        self.records = records
+        self.found = found
+        self.fixed: list[list[dict[str, Any]] | None] = []
+        for rows in found:
+            if any(o is not None and o >= 0 for _c, _v, _l, o, _w in rows):
+                self.fixed.append(None)  # ordered and written in each placement
+                continue
+            ordered = sorted(rows, key=lambda r: (r[0], round(r[1], 4)))  # stable: as in_order, no other contact
+            self.fixed.append([finding_record(c, 0, v, lim, -1, why or "") for c, v, lim, _o, why in ordered])
+
+    def place(self, j: int, g: int, shift: Sequence[float], ids: Any, row_ids: Any, array_ids: Any) -> dict[str, Any]:
+        from .checks import finding_record
+
+        rec = self.records[j]
+        out = dict(rec)
+        out["id"] = g
+        x, y = rec["x_um"], rec["y_um"]
+        if x is not None:
+            out["x_um"] = float(round(x + shift[0], 3)) + 0.0
+        if y is not None:
+            out["y_um"] = float(round(y + shift[1], 3)) + 0.0
+        if rec["rows"]:
+            rows = sorted([int(row_ids[r]) for r in rec["rows"]])
+            out["rows"] = rows
+            out["row"] = rows[0]
+        if rec["array"] is not None:
+            out["array"] = int(array_ids[rec["array"]])
+        if rec.get("limited_by_contact") is not None:
+            out["limited_by_contact"] = int(ids[rec["limited_by_contact"]])
+        fixed = self.fixed[j]
+        if fixed is not None:
+            out["findings"] = [{**f, "contact": g} for f in fixed]
+            return out
+        found = self.found[j]
+        moved = sorted(
+            (code, round(value, 4), -1 if other is None or other < 0 else int(ids[other]), k)
+            for k, (code, value, _l, other, _w) in enumerate(found)
+        )  # as Findings.in_order: code, value, then the other contact
+        out["findings"] = [
+            finding_record(code, g, found[k][1], found[k][2], other, found[k][4] or "") for code, _v, other, k in moved
+        ]
+        return out
+
+
+class WaferRecords(Sequence[dict[str, Any]]):
+    """The records of a layout of one element cell placed many times (a wafer): the element's records
+    once (`element`: its own ids and coordinates), each placement (`shifts`, the global contact ids
+    `ids` (P, n), the global ids of the element's rows and arrays), and the records of the contacts
+    that differ from the element's in their placement (`differing`, whole records, global ids).
+    Read as a sequence, it is one record per contact of the whole layout, as a flat layout's."""
+
+    def __init__(
+        self,
+        element: ContactRecords,
+        element_findings: Any,
+        shifts: np.ndarray,
+        ids: np.ndarray,
+        by_rule: bool,
+        row_ids: np.ndarray,
+        array_ids: np.ndarray,
+        differing: ContactRecords,
+        differing_ids: np.ndarray,
+        placement_status: np.ndarray,
+        placement_findings: np.ndarray,
+        reference: int,
+        figures: dict[str, Any],
+        die_plan: Any,
+    ) -> None:
+        self.element = element
+        self.element_findings = element_findings  # element ids, in_order
+        self.shifts = shifts
+        self.ids = ids
+        self.by_rule = by_rule
+        self.row_ids = row_ids
+        self.array_ids = array_ids
+        self.differing = differing
+        self.differing_ids = differing_ids
+        self.placement_status = placement_status  # (P,) 0 ok, 1 warning, 2 error
+        self.placement_findings = placement_findings  # (P, 2) errors, warnings
+        self.reference = reference
+        self.figures = figures
+        self.die_plan = die_plan  # the element's plan (element coordinates), for the pictures
+        P, n = ids.shape
+        self._n = P * n
+
+    # -- building
+
+    @staticmethod
+    def build(layout: Layout, plan: Any, checked: Any, die: Die) -> WaferRecords | None:
+        """The records of a wafer plan, or None where they are not kept per element: a flat file (even
+        one found to repeat a die), placements that turn or mirror, rows not found per element."""
+        inst = layout.instances
+        if inst is None or inst.gap_um is not None or not len(inst.transforms):
+            return None  # (a flat layout found to repeat one die keeps the flat report of its file)
+        if inst.index.size != len(plan.contacts):
+            return None
+        T = inst.transforms
+        if not np.array_equal(T[:, :, :2], np.broadcast_to(np.eye(2), T[:, :, :2].shape)):
+            return None
+        placed = _row_and_array_ids(plan.rows, die.rows, inst.index)
+        if placed is None:
+            return None
+        row_ids, array_ids = placed
+        shifts = np.asarray(T[:, :, 2], dtype=float)
+        P = len(inst.index)
+        if die.plan is not None:
+            cols = _contact_columns(inst.element, die.plan.apertures, die.rows, die.checked)
+            x, y = cols["x_um"], cols["y_um"]
+            g = np.asarray(plan.contacts.center)[inst.index]  # (P, n, 2)
+            same = (np.round(x.values[None, :] + shifts[:, :1], 3) == np.round(g[..., 0], 3)) & (
+                np.round(y.values[None, :] + shifts[:, 1:], 3) == np.round(g[..., 1], 3)
+            )
+            if same.all() and x.ok.all() and y.ok.all():
+                found = die.checked.findings
+                worst = int(_status_codes(die.checked.status).max(initial=0))
+                per = np.array([[die.checked.errors, die.checked.warnings]] * P, dtype=np.int64)
+                return WaferRecords(
+                    ContactRecords(cols, found),
+                    found,
+                    shifts,
+                    inst.index,
+                    bool((rule_ids(x.values, y.values, shifts) == inst.index).all()),
+                    row_ids,
+                    array_ids,
+                    _no_records(cols),
+                    np.zeros(0, dtype=np.int64),
+                    np.full(P, worst, dtype=np.int8),
+                    per,
+                    0,
+                    _figures(die.plan.apertures, die.checked, P),
+                    die.plan,
+                )
+        return _differences(layout, plan, checked() if callable(checked) else checked, die, row_ids, array_ids)
+
+    # -- reading
+
+    def __len__(self) -> int:
+        return self._n
+
+    @cached_property
+    def _where(self) -> tuple[np.ndarray, np.ndarray]:
+        """The placement and element id of every global contact id."""
+        P, n = self.ids.shape
+        place, elem = np.empty(self._n, dtype=np.int64), np.empty(self._n, dtype=np.int64)
+        place[self.ids.ravel()] = np.repeat(np.arange(P), n)
+        elem[self.ids.ravel()] = np.tile(np.arange(n), P)
+        return place, elem
+
+    @cached_property
+    def _placer(self) -> _Placer:
+        f = self.element_findings
+        raw: list[list[tuple[str, float, float, int, str]]] = [[] for _ in range(len(self.element))]
+        reason = [""] * len(f) if f.reason is None else f.reason.tolist()
+        columns = (f.contact.tolist(), f.code.tolist(), f.value.tolist(), f.limit.tolist(), f.other.tolist(), reason)
+        for c, code, v, lim, o, why in zip(*columns, strict=True):
+            raw[c].append((str(code), v, lim, o, why))
+        return _Placer(self.element, raw)
+
+    def _record(self, g: int) -> dict[str, Any]:
+        k = int(np.searchsorted(self.differing_ids, g))
+        if k < len(self.differing_ids) and self.differing_ids[k] == g:
+            return self.differing[k]
+        place, elem = self._where
+        p, j = int(place[g]), int(elem[g])
+        return self._placer.place(j, g, self.shifts[p].tolist(), self.ids[p], self.row_ids[p], self.array_ids[p])
+
+    @overload
+    def __getitem__(self, i: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, i: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(i, slice):
+            return [self._record(k) for k in range(*i.indices(self._n))]
+        k = i + self._n if i < 0 else i
+        if not 0 <= k < self._n:
+            raise IndexError(i)
+        return self._record(k)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for g in range(self._n):
+            yield self._record(g)
+
+    def column(self, key: str) -> list[Any]:
+        """One field of every contact (global order)."""
+        place, elem = self._where
+        if key == "id":
+            return list(range(self._n))
+        if key in ("x_um", "y_um"):  # the die's position, moved
+            col = self.element._raw[key]
+            axis = 0 if key == "x_um" else 1
+            moved = np.round(col.values[elem] + self.shifts[place, axis], 3).tolist()
+            out = [v if ok else None for v, ok in zip(moved, col.ok[elem].tolist(), strict=True)]
+        elif key in PLACED_FIELDS:
+            return [self._record(g)[key] for g in range(self._n)]
+        else:
+            values = self.element.column(key)
+            out = [values[j] for j in elem.tolist()]
+        if len(self.differing_ids):
+            for g, v in zip(self.differing_ids.tolist(), self.differing.column(key), strict=True):
+                out[g] = v
+        return out
+
+    @property
+    def fields(self) -> list[str]:
+        return self.element.fields
+
+    def hierarchy(self) -> dict[str, Any]:
+        """What the summary says of the wafer."""
+        P, n = self.ids.shape
+        return {
+            "element_contacts": n,
+            "placements": P,
+            "contact_ids": "yx" if self.by_rule else "listed",
+            "differing_contacts": len(self.differing_ids),
+            "reference_placement": self.reference,
+        }
+
+    def placements_json(self) -> bytes:
+        """The rows of the `placements` table, one line each."""
+        import orjson
+
+        P = len(self.shifts)
+        counts = np.bincount(self._where[0][self.differing_ids], minlength=P) if len(self.differing_ids) else None
+        lines = []
+        statuses = ("ok", "warning", "error")
+        for p in range(P):
+            row = [
+                p,
+                _plain(self.shifts[p, 0]),
+                _plain(self.shifts[p, 1]),
+                statuses[int(self.placement_status[p])],
+                int(self.placement_findings[p, 0]),
+                int(self.placement_findings[p, 1]),
+                0 if counts is None else int(counts[p]),
+                self.row_ids[p].tolist(),
+                self.array_ids[p].tolist(),
+                None if self.by_rule else self.ids[p].tolist(),
+            ]
+            lines.append(orjson.dumps(row))
+        return b",\n".join(lines)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Sequence)
+            and len(other) == self._n
+            and all(a == b for a, b in zip(self, other, strict=True))
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[dict[str, Any]]:
+        return list(self)
+
+
+def _plain(x: float) -> float | int:
+    """A length as the tables write it: 4 decimals, none for a whole number (70.0 is 70)."""
+    v = _r(x, 4)
+    return int(v) if v.is_integer() else v
+
+
+def _status_codes(status: Any) -> np.ndarray:
+    out = np.zeros(len(status), dtype=np.int8)
+    s = np.asarray(status)
+    out[s == "warning"] = 1
+    out[s == "error"] = 2
+    return out
+
+
+def _no_records(columns: dict[str, Any]) -> ContactRecords:
+    """A table of no contacts with the fields of `columns`."""
+    from .checks import Findings
+
+    none = np.zeros(0, dtype=np.int64)
+    empty = {k: _take(v, none) for k, v in columns.items()}
+    return ContactRecords(empty, Findings(none, np.zeros(0, dtype=object), np.zeros(0), np.zeros(0), none), ids=none)
+
+
+def _take(column: Any, index: np.ndarray) -> Any:
+    """Entries `index` of a report column."""
+    if isinstance(column, tuple):
+        return tuple(_take(c, index) for c in column)
+    if isinstance(column, _Num):
+        out = _Num.__new__(_Num)
+        out.values, out.ok, out.nd = column.values[index], column.ok[index], column.nd
+        return out
+    if isinstance(column, _Coded):
+        return _Coded(column.codes[index], column.values)
+    if isinstance(column, _IdLists):
+        return _IdLists(column.ids[index])
+    raise TypeError(type(column))
+
+
+def _ids_num(ids: np.ndarray) -> _Num:
+    return _Num(ids, 0, ids >= 0)
+
+
+def _row_and_array_ids(rows: RowSet, die_rows: RowSet, index: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The global id of every element row and area array in every placement ((P, R) and (P, A)), found
+    by their members; None where the layout's rows are not the element's placed."""
+    P = len(index)
+    R = len(die_rows.rows)
+    row_ids = np.zeros((P, R), dtype=np.int64)
+    if len(rows.rows) != P * R:
+        return None
+    if R:
+        sizes = np.array([len(r.members) for r in die_rows.rows])
+        members = np.concatenate([r.members for r in die_rows.rows])
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        placed = index[:, members]  # (P, M)
+        lo = np.minimum.reduceat(placed, starts, axis=1)
+        hi = np.maximum.reduceat(placed, starts, axis=1)
+        g_sizes = np.array([len(r.members) for r in rows.rows])
+        g_members = np.concatenate([r.members for r in rows.rows])
+        g_starts = np.concatenate([[0], np.cumsum(g_sizes)[:-1]])
+        g_lo = np.minimum.reduceat(g_members, g_starts)
+        g_hi = np.maximum.reduceat(g_members, g_starts)
+        N = int(index.max()) + 1
+        g_key = g_lo * N + g_hi
+        order = np.argsort(g_key, kind="stable")
+        sorted_key = g_key[order]
+        if (np.diff(sorted_key) == 0).any():
+            return None
+        key = (lo * N + hi).ravel()
+        at = np.minimum(np.searchsorted(sorted_key, key), len(sorted_key) - 1)
+        if not (sorted_key[at] == key).all():
+            return None
+        row_ids = order[at].reshape(P, R)
+        if not (g_sizes[row_ids] == sizes[None, :]).all():
+            return None
+    A = len(die_rows.arrays)
+    array_ids = np.zeros((P, A), dtype=np.int64)
+    for a, arr in enumerate(die_rows.arrays):
+        of = rows.array_of[index[:, arr.members]]  # (P, members)
+        if (of < 0).any() or not (of == of[:, :1]).all():
+            return None
+        array_ids[:, a] = of[:, 0]
+    return row_ids, array_ids
+
+
+def _differences(
+    layout: Layout, plan: Any, checked: Any, die: Die, row_ids: np.ndarray, array_ids: np.ndarray
+) -> WaferRecords:
+    """A wafer planned as a whole (placements may differ: dies cut by a keep-in): the element's records
+    are those of the placement most alike to the others (element ids and coordinates); every contact
+    whose record or findings differ from them in its placement is kept whole."""
+    from .checks import Findings
+
+    inst = layout.instances
+    assert inst is not None
+    index = inst.index
+    P, n = index.shape
+    N = P * n
+    shifts = np.asarray(inst.transforms[:, :, 2], dtype=float)
+    cols = _contact_columns(plan.contacts, plan.apertures, plan.rows, checked)
+    place, elem = np.empty(N, dtype=np.int64), np.empty(N, dtype=np.int64)
+    place[index.ravel()] = np.repeat(np.arange(P), n)
+    elem[index.ravel()] = np.tile(np.arange(n), P)
+    f = checked.findings
+    reason = np.array([""] * len(f), dtype=object) if f.reason is None else np.asarray(f.reason, dtype=object)
+    value4, limit4 = np.round(f.value, 4), np.round(f.limit, 4)
+
+    def relative(ref: int) -> tuple[dict[str, Any], Any]:
+        """The columns and findings of placement `ref` in element ids and coordinates."""
+        take = index[ref]
+        rel = {k: _take(v, take) for k, v in cols.items()}
+        rel["id"] = _Num(np.arange(n), 0)
+        for k, axis in (("x_um", 0), ("y_um", 1)):
+            c = rel[k]
+            rel[k] = _Num(c.values - shifts[ref, axis], 3, c.ok)
+        row_el = np.full(len(plan.rows.rows) + 1, -1, dtype=np.int64)
+        row_el[row_ids[ref]] = np.arange(row_ids.shape[1])
+        ids = rel["rows"].ids
+        mapped = np.where(ids >= 0, row_el[np.maximum(ids, 0)], -1)
+        mapped = np.sort(np.where(mapped >= 0, mapped, np.iinfo(np.int64).max), axis=1)
+        mapped[mapped == np.iinfo(np.int64).max] = -1
+        rel["rows"] = _IdLists(mapped)
+        rel["row"] = _ids_num(mapped[:, 0] if mapped.shape[1] else np.full(n, -1))
+        arr_el = np.full(len(plan.rows.arrays) + 1, -1, dtype=np.int64)
+        arr_el[array_ids[ref]] = np.arange(array_ids.shape[1])
+        a = rel["array"]
+        rel["array"] = _ids_num(np.where(a.ok, arr_el[np.where(a.ok, a.values, -1).astype(np.int64)], -1))
+
+        def local(g: np.ndarray) -> np.ndarray:
+            g = np.asarray(g, dtype=np.int64)
+            inside = (g >= 0) & (place[np.maximum(g, 0)] == ref)
+            return np.where(inside, elem[np.maximum(g, 0)], -1)
+
+        if "limited_by_contact" in rel:
+            c = rel["limited_by_contact"]
+            rel["limited_by_contact"] = _ids_num(local(np.where(c.ok, c.values, -1).astype(np.int64)))
+        mine = np.flatnonzero(place[f.contact] == ref)
+        found = Findings(
+            elem[f.contact[mine]], f.code[mine], f.value[mine], f.limit[mine], local(f.other[mine]), reason[mine]
+        ).in_order()
+        return rel, found
+
+    # the reference: the placement whose contacts share their status and number of findings with
+    # those of the most other placements, contact by contact
+    st = _status_codes(checked.status)[index].astype(np.int64)  # (P, n)
+    nf = np.bincount(f.contact, minlength=N)[index] if len(f) else np.zeros((P, n), dtype=np.int64)
+    key = (np.arange(n)[None, :] * 3 + st) * (int(nf.max(initial=0)) + 1) + nf
+    _u, inverse, counts = np.unique(key.ravel(), return_inverse=True, return_counts=True)
+    ref = int(np.argmax(counts[inverse].reshape(P, n).sum(axis=1)))
+    rel, found = relative(ref)
+
+    differ = np.zeros(N, dtype=bool)
+    # every column, the element's placed, against the whole layout's
+    for key, column in cols.items():
+        e = rel[key]
+        if key == "id":
+            continue
+        if key in ("x_um", "y_um"):
+            axis = 0 if key == "x_um" else 1
+            want = np.round(e.values[None, :] + shifts[:, axis : axis + 1], 3)
+            ok = np.broadcast_to(e.ok[None, :], (P, n))
+            got, got_ok = column.values[index], column.ok[index]
+            differ[index] |= (ok != got_ok) | (ok & (want != got))
+        elif key == "rows":
+            el = e.ids  # (n, K)
+            K = max(el.shape[1], column.ids.shape[1])
+            pl = np.where(el[None] >= 0, np.take_along_axis(row_ids[:, None, :], np.maximum(el, 0)[None], 2), -1)
+            big = np.iinfo(np.int64).max
+            pl = np.sort(np.where(pl >= 0, pl, big), axis=2)
+            pl[pl == big] = -1
+            pad = np.full((P, n, K), -1, dtype=np.int64)
+            pad[..., : el.shape[1]] = pl
+            got = np.full((N, K), -1, dtype=np.int64)
+            got[:, : column.ids.shape[1]] = column.ids
+            differ[index] |= (pad != got[index]).any(axis=2)
+        elif key in ("row", "array", "limited_by_contact"):
+            table = {"row": None, "array": array_ids, "limited_by_contact": index}[key]
+            v = np.where(e.ok, e.values, -1).astype(np.int64)
+            if key == "row":  # the lowest of the placed rows
+                el = rel["rows"].ids
+                big = np.iinfo(np.int64).max
+                pl = np.full((P, n), -1, dtype=np.int64)
+                if el.shape[1]:
+                    low = np.where(el[None] >= 0, row_ids[:, np.maximum(el, 0)], big).min(axis=2)
+                    pl = np.where(low == big, -1, low)
+            else:
+                assert table is not None
+                pl = (
+                    np.where(v[None] >= 0, table[:, np.maximum(v, 0)], -1)
+                    if table.shape[1]
+                    else np.full((P, n), -1, dtype=np.int64)
+                )
+            got = np.where(column.ok, column.values, -1).astype(np.int64)
+            differ[index] |= pl != got[index]
+        elif isinstance(column, tuple):
+            for a, b in zip(e, column, strict=True):
+                differ[index] |= _num_differs(a, b, index)
+        elif isinstance(column, _Num):
+            differ[index] |= _num_differs(e, column, index)
+        else:  # _Coded: the same table of values (the element's are the layout's, taken)
+            differ[index] |= e.codes[None, :] != column.codes[index]
+    # the findings, placed in every placement and ordered as a reader orders them, against the layout's
+    if len(found) or len(f):
+        pc = index[:, found.contact].ravel()
+        po = np.where(found.other[None, :] >= 0, index[:, np.maximum(found.other, 0)], -1).ravel()
+        pcode = np.tile(found.code.astype(str), P)
+        pv, pl_ = np.tile(np.round(found.value, 4), P), np.tile(np.round(found.limit, 4), P)
+        pr = np.tile(np.asarray([""] * len(found) if found.reason is None else found.reason, dtype=object), P)
+        order = np.lexsort((po, pv, pcode, pc))
+        pc, po, pcode, pv, pl_, pr = pc[order], po[order], pcode[order], pv[order], pl_[order], pr[order]
+        cnt_p = np.bincount(pc, minlength=N)
+        cnt_g = np.bincount(f.contact, minlength=N)
+        differ |= cnt_p != cnt_g
+        keep_p = ~differ[pc]
+        keep_g = ~differ[f.contact]
+        same = (
+            (pc[keep_p] == f.contact[keep_g])
+            & (pcode[keep_p] == f.code[keep_g].astype(str))
+            & (pv[keep_p] == value4[keep_g])
+            & (pl_[keep_p] == limit4[keep_g])
+            & (po[keep_p] == f.other[keep_g])
+            & (pr[keep_p] == reason[keep_g])
+        )
+        differ[f.contact[keep_g][~same]] = True
+    differing_ids = np.flatnonzero(differ)
+    sub = np.flatnonzero(differ[f.contact]) if len(f) else np.zeros(0, dtype=np.int64)
+    sub_found = Findings(f.contact[sub], f.code[sub], f.value[sub], f.limit[sub], f.other[sub], reason[sub])
+    differing = ContactRecords({k: _take(v, differing_ids) for k, v in cols.items()}, sub_found, ids=differing_ids)
+    status = np.zeros(P, dtype=np.int8)
+    np.maximum.at(status, place, _status_codes(checked.status))
+    per = np.zeros((P, 2), dtype=np.int64)
+    if len(f):
+        sev = f.severity()
+        np.add.at(per[:, 0], place[f.contact[sev == "error"]], 1)
+        np.add.at(per[:, 1], place[f.contact[sev == "warning"]], 1)
+    x, y = rel["x_um"], rel["y_um"]
+    by_rule = bool(x.ok.all() and y.ok.all() and (rule_ids(x.values, y.values, shifts) == index).all())
+    die_plan = _die_plan(plan, inst, die, ref)
+    return WaferRecords(
+        ContactRecords(rel, found),
+        found,
+        shifts,
+        index,
+        by_rule,
+        row_ids,
+        array_ids,
+        differing,
+        differing_ids,
+        status,
+        per,
+        ref,
+        _figures(plan.apertures, checked),
+        die_plan,
+    )
+
+
+def _num_differs(e: _Num, g: _Num, index: np.ndarray) -> np.ndarray:
+    """(P, n): where the element's column, placed, differs from the layout's."""
+    ok, got_ok = e.ok[None, :], g.ok[index]
+    return (ok != got_ok) | (ok & (e.values[None, :] != g.values[index]))
+
+
+def _die_plan(plan: Any, inst: Any, die: Die, ref: int) -> Any:
+    """The element's plan (element coordinates) for the pictures: the one planned once per die, else
+    placement `ref`'s apertures moved back."""
+    import dataclasses
+
+    from .model import Outlines, Plan
+
+    if die.plan is not None:
+        return die.plan
+    take = inst.index[ref]
+    ap = plan.apertures
+    o = ap.outlines
+    counts = np.diff(o.offsets)[take]
+    starts = o.offsets[:-1][take]
+    at = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(int(counts.sum()))
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    outlines = Outlines(o.coords[at] - inst.transforms[ref, :, 2], o.bulge[at], offsets)
+    fields = {}
+    for fld in dataclasses.fields(ap):
+        v = getattr(ap, fld.name)
+        if fld.name != "outlines" and v is not None:
+            fields[fld.name] = v[take]
+    apertures = dataclasses.replace(ap, outlines=outlines, **fields)
+    return Plan(inst.element, die.rows, apertures, list(plan.notes))
 
 
 def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst: int = 5) -> str:
@@ -742,10 +1384,16 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
     codes = ", ".join(f"{k} {v}" for k, v in s["findings_by_code"].items())
     lines.append(f"  {_n(s['errors'], 'error')}, {_n(s['warnings'], 'warning')}" + (f" ({codes})" if codes else ""))
     records = doc["contacts"]
-    status, ratio = column(records, "status"), column(records, "volume_ratio")
+    if isinstance(records, WaferRecords):  # a wafer: one die's contacts (those of the reference) and the differing
+        ids = records.ids[records.reference].tolist() + records.differing_ids.tolist()
+        status = records.element.column("status") + records.differing.column("status")
+        ratio = records.element.column("volume_ratio") + records.differing.column("volume_ratio")
+    else:
+        status, ratio = column(records, "status"), column(records, "volume_ratio")
+        ids = list(range(len(status)))
     bad = [i for i, st in enumerate(status) if st != "ok"]
     bad.sort(key=lambda i: (status[i] != "error", ratio[i] if ratio[i] is not None else -1))
-    for r in (records[i] for i in bad[:worst]):
+    for r in (records[ids[i]] for i in bad[:worst]):
         codes_r = ", ".join(sorted({f["code"] for f in r["findings"]}))
         vr_r = f"{r['volume_ratio']:.2f}" if r["volume_ratio"] is not None else "-"
         lines.append(
@@ -793,6 +1441,14 @@ def write_report(fh: Any, doc: dict[str, Any]) -> None:
     put(('{\n "summary": ' + json.dumps(doc["summary"], indent=1, allow_nan=False).replace("\n", "\n ")).encode())
     for key in [k for k in doc if k != "summary"]:
         items = doc[key]
+        if isinstance(items, WaferRecords):  # the element once, the placements, what differs in them
+            found = items.element.findings_table()
+            table("element", items.element.fields, items.element)
+            table("element_findings", FindingsTable.FIELDS, found, found.legend())
+            put(f',\n "placements": {{"fields": {json.dumps(list(PLACEMENT_FIELDS))},\n  "rows": [\n'.encode())
+            put(items.placements_json())
+            put(b"\n ]}")
+            items = items.differing
         if isinstance(items, ContactRecords):
             table(key, items.fields, items)
             found = items.findings_table()
@@ -806,7 +1462,6 @@ def load_report(source: Any) -> dict[str, Any]:
     """A JSON report (a path, a file or its text) as `plan` and `check` hold it: `summary`, and
     `contacts` as one dict per contact (its fields, and `findings`: code, severity, contact, value,
     limit, unit, message), other keys as they are."""
-    from .checks import finding_record
 
     if hasattr(source, "read"):
         doc = json.load(source)
@@ -818,11 +1473,26 @@ def load_report(source: Any) -> dict[str, Any]:
     contacts, found = doc.get("contacts"), doc.pop("findings", None)
     if not (isinstance(contacts, dict) and "rows" in contacts):
         return doc
-    records = [dict(zip(contacts["fields"], row, strict=True)) for row in contacts["rows"]]
+    records = _table_records(contacts, found)
+    if "element" in doc:  # a wafer: the element's records placed, the differing ones as they are
+        element = _table_records(doc.pop("element"), None)
+        raw = _raw_findings(doc.pop("element_findings", None), len(element))
+        placements = doc.pop("placements")
+        records = _expand(element, raw, placements, records)
+    doc["contacts"] = records
+    return doc
+
+
+def _table_records(table: dict[str, Any], found: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The records of a contacts table with their findings (a table of the same contacts' findings)."""
+    from .checks import finding_record
+
+    records = [dict(zip(table["fields"], row, strict=True)) for row in table["rows"]]
     for r in records:
         r["findings"] = []
-    if found:
+    if found and records:
         at = {name: k for k, name in enumerate(found["fields"])}
+        slot = {r["id"]: k for k, r in enumerate(records)}
         for row in found["rows"]:
             other = row[at["other"]]
             rec = finding_record(
@@ -833,9 +1503,59 @@ def load_report(source: Any) -> dict[str, Any]:
                 -1 if other is None else other,
                 row[at["limited_by"]] or "",
             )
-            records[rec["contact"]]["findings"].append(rec)
-    doc["contacts"] = records
-    return doc
+            records[slot[rec["contact"]]]["findings"].append(rec)
+    return records
+
+
+def _raw_findings(table: dict[str, Any] | None, n: int) -> list[list[tuple[str, float, float, int, str]]]:
+    """The element's findings per element contact, as (code, value, limit, other, limited_by)."""
+    out: list[list[tuple[str, float, float, int, str]]] = [[] for _ in range(n)]
+    if not table:
+        return out
+    at = {name: k for k, name in enumerate(table["fields"])}
+    for row in table["rows"]:
+        value, limit, other = row[at["value"]], row[at["limit"]], row[at["other"]]
+        out[row[at["contact"]]].append(
+            (
+                row[at["code"]],
+                float("nan") if value is None else float(value),
+                float("nan") if limit is None else float(limit),
+                -1 if other is None else other,
+                row[at["limited_by"]] or "",
+            )
+        )
+    return out
+
+
+def _expand(
+    element: list[dict[str, Any]],
+    raw: list[list[tuple[str, float, float, int, str]]],
+    placements: dict[str, Any],
+    differing: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """A wafer report's records, one per contact of the whole layout in global id order: each element
+    record placed in each placement, the differing records as written."""
+    at = {name: k for k, name in enumerate(placements["fields"])}
+    rows = placements["rows"]
+    n = len(element)
+    shifts = np.array([[p[at["dx_um"]], p[at["dy_um"]]] for p in rows], dtype=float).reshape(-1, 2)
+    if rows and rows[0][at["contacts"]] is None:
+        x = np.array([r["x_um"] for r in element], dtype=float)
+        y = np.array([r["y_um"] for r in element], dtype=float)
+        ids = rule_ids(x, y, shifts)
+    else:
+        ids = np.array([p[at["contacts"]] for p in rows], dtype=np.int64).reshape(len(rows), n)
+    out: list[dict[str, Any]] = [{}] * (len(rows) * n)
+    placer = _Placer(element, raw)
+    for p, prow in enumerate(rows):
+        shift = shifts[p].tolist()
+        mine = ids[p].tolist()
+        row_ids, array_ids = prow[at["rows"]], prow[at["arrays"]]
+        for j in range(n):
+            out[mine[j]] = placer.place(j, mine[j], shift, mine, row_ids, array_ids)
+    for rec in differing:
+        out[rec["id"]] = rec
+    return out
 
 
 def dumps_report(doc: dict[str, Any]) -> str:

@@ -41,10 +41,15 @@ class Options:
 class Result:
     layout: Layout
     plan: Plan
-    checked: Checked
+    judged: Any  # the PlannedStencil or CheckedStencil
     report: dict[str, Any]
     exit_code: int
     outputs: dict[str, str]
+
+    @property
+    def checked(self) -> Checked:
+        """The per-contact figures and findings (a wafer's placed from its die's when first asked for)."""
+        return self.judged.checked
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -103,7 +108,7 @@ def _plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result
         (options.rules_file,),
         gerber_flat=options.gerber_flat,
     )
-    return Result(layout, planned.plan, planned.checked, report, report["summary"]["exit_code"], outputs)
+    return Result(layout, planned.plan, planned, report, report["summary"]["exit_code"], outputs)
 
 
 def check_file(
@@ -135,7 +140,7 @@ def _check_file(
         outputs, report = checked._write(outdir, CHECK_FORMATS, None, options.creation_date, (options.rules_file,))
     else:
         outputs, report = {}, checked._report_at({}, options.creation_date)
-    return Result(layout, checked.plan, checked.checked, report, report["summary"]["exit_code"], outputs)
+    return Result(layout, checked.plan, checked, report, report["summary"]["exit_code"], outputs)
 
 
 def pair_files(

@@ -239,6 +239,8 @@ def test_dxf_template_is_what_ezdxf_makes() -> None:
     assert dxf_writer._template("mm") == (text, owner)
     um_text, _ = dxf_writer._template("um")
     assert "$INSUNITS\n 70\n13\n" in um_text
+    for unit in ("mm", "um", "in"):  # the wafer's, with block DIE
+        assert dxf_writer._die_template(unit) == dxf_writer._ezdxf_drawing(unit, with_die=True)
 
 
 def test_text_table_keeps_record_order_across_groups() -> None:

@@ -19,6 +19,8 @@ INSUNITS = {"mm": 4, "um": 13, "in": 1, "cm": 5, "m": 6, "nm": 12, "mil": 9}
 
 
 TEMPLATE = os.path.join(os.path.dirname(__file__), "template.dxf")
+#: the same with an empty block DIE, for a wafer's die (its first line: the modelspace's and DIE's handles)
+DIE_TEMPLATE = os.path.join(os.path.dirname(__file__), "template_die.dxf")
 #: the block holding a wafer's die
 DIE_BLOCK = "DIE"
 
@@ -45,12 +47,18 @@ def _template(unit: str) -> tuple[str, str]:
     """The header, tables and objects of an empty R2010 drawing with layers STENCIL and PADS, and the
     modelspace's handle: read from template.dxf (made by `make_template`, importing ezdxf costs a
     quarter of a second), its $INSUNITS set to `unit`."""
-    with open(TEMPLATE, encoding="utf-8") as fh:
-        owner, text = fh.read().split("\n", 1)
+    text, handles = _read_template(TEMPLATE, unit)
+    return text, handles[0]
+
+
+def _read_template(path: str, unit: str) -> tuple[str, list[str]]:
+    """A shipped template's text, its $INSUNITS set to `unit`, and the handles on its first line."""
+    with open(path, encoding="utf-8") as fh:
+        first, text = fh.read().split("\n", 1)
     marker = "$INSUNITS\n 70\n"
     at = text.index(marker) + len(marker)
     end = text.index("\n", at)
-    return text[:at] + str(INSUNITS[unit]) + text[end:], owner
+    return text[:at] + str(INSUNITS[unit]) + text[end:], first.split()
 
 
 def make_template(unit: str = "mm") -> tuple[str, str]:
@@ -122,9 +130,10 @@ def _polylines(
 
 
 def _die_template(unit: str) -> tuple[str, str, str]:
-    """As `_template`, with an empty block DIE: the text, the modelspace's and the block's handles
-    (made by ezdxf when a wafer is written)."""
-    return _ezdxf_drawing(unit, with_die=True)
+    """As `_template`, with an empty block DIE: the text, the modelspace's and the block's handles,
+    read from template_die.dxf (`_ezdxf_drawing(unit, with_die=True)`, shipped: no ezdxf import)."""
+    text, (owner, die) = _read_template(DIE_TEMPLATE, unit)
+    return text, owner, die
 
 
 def _inserts(placements: DiePlacements, scale: float, owner: str, handle: int) -> tuple[str, int]:
@@ -213,4 +222,7 @@ if __name__ == "__main__":  # python -m stencilgen.writers.dxf: write template.d
     text, owner = make_template()
     with open(TEMPLATE, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(owner + "\n" + text)
-    sys.stdout.write(f"wrote {TEMPLATE}\n")
+    text, owner, die = _ezdxf_drawing("mm", with_die=True)
+    with open(DIE_TEMPLATE, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(f"{owner} {die}\n" + text)
+    sys.stdout.write(f"wrote {TEMPLATE} and {DIE_TEMPLATE}\n")
