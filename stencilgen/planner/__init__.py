@@ -494,7 +494,13 @@ def _improve(
     area_now = _strip_area(g, rules)  # as the strips stand now, after shrinking for room
     # a strip sized short by the room a row's pitch leaves its tip is that short wherever it slides
     # or turns: only strips shrunk beside their actual neighbours can gain
-    short = np.flatnonzero(g["shrunk"] & (g["why"] == "room") & (area_now < g["a_want"] * (1 - 1e-6)))
+    # a strip rule 3 makes narrower than min_aperture_um is not printed wherever it slides or turns
+    short = np.flatnonzero(
+        g["shrunk"]
+        & (g["why"] == "room")
+        & (area_now < g["a_want"] * (1 - 1e-6))
+        & (g["w_sized"] >= rules.min_aperture_um - 1e-9)
+    )
     if not len(short):
         return
     sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules)
@@ -667,6 +673,10 @@ def _corner_members(
         rank, normal = _corner_ranks(contacts, rows, c, ids)
         if rank.max() == 0:  # one contact a row: nothing to leave out
             continue
+        if not _printable_somewhere(
+            contacts, lay, c, ids[rank == 0], [0.0, *corner_turns(c, rows, rules.oblique_min_deg)], rules
+        ):
+            continue  # the nearest contacts stay oblique: too narrow at every direction, no variant helps
         chosen.append(c)
         members.append(pos[ids])
         ranks.append(rank)
@@ -722,6 +732,26 @@ def _corner_members(
     side, slide, base, oblique = shape(best_v)
     final, webs = worst(sub.trial(side, slide, inner, base, graded=True, corner=oblique))
     sub.write_back(g, lay, room, ((best_v >= 0) & (final > first + 1e-6) & (webs <= thin))[which])
+
+
+def _printable_somewhere(
+    contacts: Contacts, lay: dict[str, np.ndarray], corner: Any, ids: np.ndarray, turns: list[float], rules: Rules
+) -> bool:
+    """Whether some common direction (turned from the corner's bisector) gives every one of the
+    strips `ids` rule 3's width of at least min_aperture_um."""
+    u, p = lay["u"][ids], lay["pitch"][ids]
+    wc = extent_along(contacts.polygons.take(ids), u)
+    for turn in turns:
+        t = np.radians(turn)
+        b = corner.bisector
+        d = np.array([np.cos(t) * b[0] - np.sin(t) * b[1], np.sin(t) * b[0] + np.cos(t) * b[1]])
+        s = np.abs(d[0] * u[:, 1] - d[1] * u[:, 0])
+        w = np.minimum.reduce(
+            [rules.width_ratio * wc * s, p * s - rules.web_min_um, np.full(len(ids), rules.max_width_um)]
+        )
+        if (w >= rules.min_aperture_um - 1e-9).all():
+            return True
+    return False
 
 
 def _corner_ranks(contacts: Contacts, rows: RowSet, corner: Any, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
