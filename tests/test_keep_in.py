@@ -4,9 +4,11 @@ contacts; none for a bare pad layout; `--keep-in none` turns it off."""
 from __future__ import annotations
 
 import json
+import os
 
 import gdstk
 import numpy as np
+import pytest
 import shapely
 import synth
 from test_cli import run
@@ -15,6 +17,8 @@ import stencilgen
 from stencilgen.geometry import to_shapely
 from stencilgen.planner import aperture_polygons
 from stencilgen.report import load_report
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _die(path: str, edge: float | None) -> None:
@@ -87,3 +91,46 @@ def test_an_extent_that_hugs_the_contacts_is_no_outline(tmp_path):
     planned = stencilgen.plan(stencilgen.read_layout(path, layer="9/0"))
     assert planned.summary["keep_in"]["source"].startswith("none (the drawn extent lies within")
     assert planned.summary["errors"] == 0
+
+
+@pytest.mark.parametrize(
+    "rel, layer",
+    [
+        ("sample_layouts/ring_100um.gds", "9/0"),  # rotated references and an array
+        ("sample_layouts/rotated_mixed_pitch.gds", "9/0"),  # turned 17.5 deg and mirrored: off the grid
+        ("sample_layouts/wafer_5x4.gds", "9/0"),  # an element cell arrayed: its own box too
+        ("sample_layouts/area_array.gds", "9/0"),
+        ("realworld:ihp_ac3e_padring_28pads/AC3E_pad_ring_esd.gds", "9/0"),
+        ("realworld:sky130_gpiov2_pad/sky130_fd_io__overlay_gpiov2.gds", "76/20"),
+    ],
+)
+def test_gdsii_extent_read_with_numpy_equals_klayouts(rel, layer, realworld):
+    """The default keep-in of a plain GDSII file is measured from the stream with numpy; KLayout, an
+    independent reader, measures the same boxes (the die's and the element cell's) on the database grid."""
+    from stencilgen import readers
+
+    path = os.path.join(realworld, rel.split(":", 1)[1]) if rel.startswith("realworld:") else os.path.join(ROOT, rel)
+    layout = stencilgen.read_layout(path, layer=layer)
+    ours = readers._stream_extent(layout)
+    assert ours is not None and ours.box is not None
+    klayout_box, klayout_element = _klayout_extent(path, layout)
+    assert ours.box == klayout_box
+    assert ours.element_box == klayout_element
+    assert readers.read_extent(layout) == ours
+
+
+def _klayout_extent(path, layout):
+    import klayout.db as db
+
+    ly = db.Layout()
+    ly.read(path)
+    top = ly.cell(layout.cell)
+    b = top.dbbox()
+    box = (b.left, b.bottom, b.right, b.top)
+    element = None
+    if layout.instances is not None:
+        li = ly.find_layer(*(int(x) for x in layout.layer.split("/")))
+        holders = [ly.cell(ci) for ci in top.called_cells() if not ly.cell(ci).shapes(li).is_empty()]
+        e = holders[0].dbbox()
+        element = (e.left, e.bottom, e.right, e.top)
+    return box, element

@@ -339,6 +339,10 @@ def read_extent(layout: Layout, units: str | None = None) -> Extent:
                 return Extent(die_area(plain))
         except (StencilgenError, RuntimeError, OSError):
             return Extent(None)
+    if layout.format == "gds" and not _is_gzip(path):
+        found = _stream_extent(layout)
+        if found is not None:
+            return found
     try:
         import klayout.db as db
 
@@ -361,6 +365,85 @@ def read_extent(layout: Layout, units: str | None = None) -> Extent:
         return Extent(box, element)
     except (RuntimeError, ValueError, OSError):
         return Extent(None)
+
+
+#: a reference array with more placements than this has its extent measured by KLayout
+STREAM_EXTENT_PLACEMENTS = 1_000_000
+
+
+def _is_gzip(path: str) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _stream_extent(layout: Layout) -> Extent | None:
+    """`read_extent` of a plain GDSII file read with numpy (`gdsii`), as KLayout measures it: the
+    boxes of every cell's polygons on all layers and of its references' cells, placed. None where the
+    stream holds what `gdsii` leaves to others, or an array too large to place (KLayout then measures)."""
+    from . import gdsii
+
+    try:
+        stream = gdsii.read_stream(layout.path)
+    except (gdsii.Unsupported, ValueError, IndexError, UnicodeDecodeError, OverflowError, OSError):
+        return None
+    cells = {c.name: c for c in stream.cells}
+    boxes: dict[str, np.ndarray | None] = {}
+    grid = stream.db_m / 1e-6  # the database unit in um
+
+    def box(name: str) -> np.ndarray | None:
+        if name in boxes:
+            return boxes[name]
+        boxes[name] = None  # (a cycle adds nothing)
+        cell = cells.get(name)
+        if cell is None:
+            return None
+        at, npts, _layer, _dtype = stream.shapes(cell)
+        pts = [stream._gathered(at, npts).coords] if len(at) else []
+        for child, ref in cell.refs:
+            b = box(child)
+            if b is None:
+                continue
+            if ref.count > STREAM_EXTENT_PLACEMENTS:
+                raise OverflowError(name)
+            T = ref.transforms()
+            corners = np.array([[b[0], b[1]], [b[2], b[1]], [b[2], b[3]], [b[0], b[3]]])
+            pts.append((np.einsum("kij,cj->kci", T[:, :, :2], corners) + T[:, None, :, 2]).reshape(-1, 2))
+        if not pts:
+            return None
+        allp = np.concatenate(pts)
+        # on the database grid, as KLayout keeps a placed cell's box
+        boxes[name] = np.rint(np.concatenate([allp.min(axis=0), allp.max(axis=0)]) / grid) * grid
+        return boxes[name]
+
+    try:
+        top = box(layout.cell)
+    except (OverflowError, RecursionError):
+        return None
+    if top is None:
+        return Extent(None)
+    element = None
+    if layout.instances is not None and layout.instances.gap_um is None:
+        # the element cell: the one cell under the top that holds the pad layer's shapes itself
+        want = tuple(int(x) for x in layout.layer.split("/"))
+        called: set[str] = set()
+        todo = [layout.cell]
+        while todo:
+            for child, _ref in cells[todo.pop()].refs:
+                if child in cells and child not in called:
+                    called.add(child)
+                    todo.append(child)
+        holders = []
+        for name in sorted(called):
+            _at, _n, layer, dtype = stream.shapes(cells[name])
+            if ((layer == want[0]) & (dtype == want[1])).any():
+                holders.append(name)
+        if len(holders) == 1 and boxes.get(holders[0]) is not None:
+            element = _tuple(boxes[holders[0]])
+    return Extent(_tuple(top), element)
+
+
+def _tuple(b: np.ndarray) -> tuple[float, float, float, float]:
+    return (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
 
 
 def _box(b: Any) -> tuple[float, float, float, float] | None:
