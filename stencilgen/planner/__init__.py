@@ -853,8 +853,9 @@ class _Neighbourhood:
         sized = _size_strips(self.contacts, self.k_ids, self.lay, self.rules)
         for key, value in sized.items():
             self.g[key][self.k] = value
-        self.room.g = self.g
-        self.room.build()
+        # only the changing strips take new shapes, and only their pairs are found again
+        self.room.update(self.k)
+        self.room.pairs(moved=self.k_ids)
         self.settle(inner)
         return self.judge(inner, graded)
 
