@@ -94,7 +94,7 @@ def finding_record(code: str, contact: int, value: float, limit: float, other: i
     """A finding as a record: code, severity, contact, value, limit (4 decimals), unit, the other
     contact it names (None if none), what the planner says caused it (`limited_by`, None if nothing)
     and its message."""
-    value, limit = round(value, 4), round(limit, 4)
+    value, limit = round(value, 4) + 0.0, round(limit, 4) + 0.0  # + 0.0: no "-0" (the cache holds -0.0 as 0.0)
     sev, unit, message = _message(code, value, limit)
     if code == "same_side":  # the other contact is the neighbour; the reason is the turned tip's
         message += f" (contact {other})" if other >= 0 else ""

@@ -169,3 +169,15 @@ def test_candidates_from_the_planner_change_nothing(sample: str) -> None:
     assert list(a.findings.code) == list(b.findings.code)
     assert np.array_equal(a.findings.contact, b.findings.contact)
     assert np.isfinite(a.min_web).any() or sample == "area_array.gds"  # 150 um pitch: webs beyond reach
+
+
+def test_a_value_rounded_to_zero_reads_0_whatever_came_first():
+    """A finding whose value rounds to -0 reads "0" in its message and record, before or after one
+    whose value is 0 (the messages are cached: -0.0 and 0.0 are one key)."""
+    from stencilgen.checks import finding_record
+
+    for first, second in ((-1e-7, 0.0), (0.0, -1e-7)):
+        for value in (first, second):
+            record = finding_record("keep_in", 3, value, 20.0)
+            assert record["message"].startswith("the aperture leaves the keep-in outline less edge_margin_um: 0 um")
+            assert str(record["value"]) == "0.0"
