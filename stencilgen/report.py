@@ -407,9 +407,8 @@ class FindingsTable:
         """The table's columns, coded once for every chunk of rows."""
         f = self.findings
         other = np.asarray(f.other)
-        reason = [""] * len(f) if f.reason is None else f.reason.tolist()
         code = _Coded.of(f.code.tolist())
-        why = _Coded.of([r or None for r in reason])
+        why = _Coded.of([None] * len(f) if f.reason is None else [r or None for r in f.reason.tolist()])
         return [
             _Num(np.asarray(f.contact), 0),
             _Text(code.codes, [_json_item(v) for v in code.values]),
@@ -448,6 +447,10 @@ class _Coded:
     @staticmethod
     def of(items: Sequence[Any]) -> _Coded:
         """The column of a plain list (values of one type each: True and 1 stay apart)."""
+        if set(map(type, items)) <= {str, type(None)}:  # texts: a dict lookup per item, in C
+            values = sorted(set(items), key=lambda v: (v is None, v or ""))
+            lookup = {v: k for k, v in enumerate(values)}
+            return _Coded(np.fromiter(map(lookup.__getitem__, items), dtype=np.int64, count=len(items)), values)
         index: dict[tuple[type, Any], int] = {}
         keys = list(zip(map(type, items), items, strict=True))
         codes = list(map(lambda k: index.setdefault(k, len(index)), keys))
