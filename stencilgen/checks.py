@@ -263,6 +263,11 @@ def _with_reasons(findings: Findings, limits: Limits) -> Findings:
     short = (code == "under_volume") | (code == "unprintable")
     reason[short] = limits.by[contact[short]]
     other[short] = limits.other[contact[short]]
+    if limits.narrow_by is not None:  # no aperture fits: what leaves it too narrow to print
+        none = np.flatnonzero((code == "unprintable") & (limits.by[contact] == "unprintable"))
+        why = limits.narrow_by[contact[none]]
+        reason[none] = np.where(why != "", why, reason[none])
+        other[none] = np.where(why != "", -1, other[none])
     if limits.narrow_by is not None:
         narrow = np.flatnonzero(np.isin(code, NARROW_CODES))
         why = limits.narrow_by[contact[narrow]]

@@ -697,7 +697,8 @@ def _figures(ap: Any, checked: Any, repeat: int = 1) -> dict[str, Any]:
         "findings_by_code": dict(sorted(counts.items())),
         "status": {s: int((checked.status == s).sum()) * repeat for s in ("ok", "warning", "error")},
         "volume_ratio": {
-            "min": _f(ratio[have].min()) if have.any() else None,
+            # a contact left without an aperture gets 0
+            "min": _f(np.nanmin(ratio)) if len(ratio) and not np.isnan(ratio).all() else None,
             "max": _f(ratio[have].max()) if have.any() else None,
             "max_at_top_of_band": _f(ratio_hi[have].max()) if have.any() else None,
         },
@@ -1361,7 +1362,7 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
         f"  apertures: {s['apertures']} ({_n(s['strips'], 'strip')}, {s['oblique_strips']} of them oblique, "
         f"{_n(s['shrunk_pads'], 'shrunk pad')})",
     ]
-    if vr["min"] is not None:
+    if vr["min"] is not None and vr["max"] is not None:
         lines.append(
             f"  solder volume: {vr['min']:.2f} to {vr['max']:.2f} of pi*d^3/6 (nominal), "
             f"at most {vr['max_at_top_of_band']:.2f} at the top of the transfer band"

@@ -111,3 +111,24 @@ def test_an_open_corner_with_no_room_outside_keeps_one_oblique_strip_a_row(tmp_p
                 assert abs(ap.axis[k] @ row.normal) > 1 - 1e-9 and ap.axis[k] @ row.normal < 0  # inward
                 assert ratio[k] >= 0.95 * np.median(straight)
     assert (ratio >= 0.1).all()
+
+
+def test_a_contact_left_without_an_aperture_gets_no_paste_and_says_why(tmp_path):
+    """Rule 11: at 50 um pitch the web of 40 um leaves a 10 um strip, narrower than min_aperture_um:
+    no aperture, so no area, volume or cap height; the summary's least volume ratio is 0, and the
+    finding names the web as what leaves it too narrow."""
+    path = str(tmp_path / "fine.gds")
+    _write(path, _row(50.0, pad=(40.0, 100.0)))
+    planned = stencilgen.plan(stencilgen.read_layout(path, layer="9/0"))
+    report = planned.report
+    assert planned.exit_code == 1
+    for rec in report["contacts"]:
+        assert rec["aperture"] == "none"
+        assert rec["aperture_area_um2"] == 0 and rec["solder_volume_um3"] == 0 and rec["volume_ratio"] == 0
+        assert rec["cap_height_um"] == 0
+    assert report["summary"]["volume_ratio"]["min"] == 0
+    found = _of(planned, "unprintable")
+    assert len(found) == 9
+    assert all(
+        f["limited_by"] == "web" and f["message"].endswith("limited by web_min_um to another aperture") for f in found
+    )

@@ -1009,7 +1009,9 @@ def _assemble(
         area[i] = shape.area
         perimeter[i] = shape.exterior.length
         width[i] = max(float((contacts.d[i] + 2 * pads.offset[j]) * pads.scale[j]), 0.0)
-    counts[kind == NONE] = 0
+    none = kind == NONE  # no aperture: no paste, whatever the strip would have been
+    counts[none] = 0
+    area[none], perimeter[none], width[none], extension[none], tip_d[none] = 0.0, 0.0, 0.0, 0.0, 0.0
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     coords = np.zeros((offsets[-1], 2))
@@ -1036,6 +1038,8 @@ def _assemble(
         narrowed = g["w"] < g["w_sized"] - 1e-9
         narrow_by[strip_idx] = np.where(narrowed, why[strip_idx], g["w_why"])
         narrow_by[strip_idx[narrowed & (why[strip_idx] == "")]] = "web"
+        # a strip too narrow to print: what set its width (a sliver narrowed for room names nothing)
+        narrow_by[strip_idx[narrowed & (why[strip_idx] == "unprintable")]] = ""
     side_by = np.where(kind == STRIP, lay["turned"], "").astype(object)
     outlines = Outlines(coords, bulge, offsets)
     apertures = Apertures(

@@ -437,8 +437,9 @@ def _stream_extent(layout: Layout) -> Extent | None:
             _at, _n, layer, dtype = stream.shapes(cells[name])
             if ((layer == want[0]) & (dtype == want[1])).any():
                 holders.append(name)
-        if len(holders) == 1 and boxes.get(holders[0]) is not None:
-            element = _tuple(boxes[holders[0]])
+        held = boxes.get(holders[0]) if len(holders) == 1 else None
+        if held is not None:
+            element = _tuple(held)
     return Extent(_tuple(top), element)
 
 
