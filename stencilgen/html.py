@@ -336,6 +336,10 @@ def _rule_value(name: str, value: Any) -> str:
         return _q(value, "um", 4)
     if name.endswith("_deg"):
         return _q(value, "deg", 4)
+    if name.endswith("_mb"):
+        return _q(value, "MB", 4)
+    if name == "overprint_max":
+        return f"{_num(value, 4)} d per side"
     if name in ("corner_reach", "tip_extension_max", "max_gap_pitches"):
         return _q(value, "pitch" if value == 1 else "pitches", 4)
     if name == "paste_type":
