@@ -39,6 +39,7 @@ def shapes(plan):
 # 54 x 110 um pads at 100 um: a strip reaches the volume target with its length and a bulbous tip
 SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sample_layouts")
 RING = synth.ring(side=2400, pitch=100.0, count=19, pad=(54.0, 110.0))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
@@ -486,3 +487,22 @@ def test_far_edge_matches_shapely_cuts(cases):
     got = _far_edge(pads, c, axis, w, h1)
     want = _far_edge_by_shapely(to_shapely(pads), c, axis, w, h1)
     np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_ring_with_corners_and_a_tight_die_edge_does_not_depend_on_the_order(seed):
+    """The strips' own choices (slides, turned tips, corner directions and members) come out the same
+    whatever the contacts' order: the ring sample's pads 35 um from its die edge, shuffled."""
+    import stencilgen
+
+    layout = stencilgen.read_layout(os.path.join(ROOT, "sample_layouts", "ring_100um.gds"), layer="9/0")
+    keep_in = shapely.box(-1000.0, -1000.0, 1000.0, 1000.0)
+    contacts = layout.contacts
+    perm = np.random.default_rng(seed).permutation(len(contacts))
+    shuffled = contacts.take(perm)
+    plan = plan_stencil(contacts, find_rows(contacts), Rules(), keep_in)
+    other = plan_stencil(shuffled, find_rows(shuffled), Rules(), keep_in)
+    np.testing.assert_allclose(other.apertures.area, plan.apertures.area[perm], rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(other.apertures.axis, plan.apertures.axis[perm], atol=1e-9)
+    assert list(other.apertures.corner) == list(plan.apertures.corner[perm])
+    assert list(other.apertures.side_by) == list(plan.apertures.side_by[perm])
