@@ -95,6 +95,9 @@ def plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
 
 
 def _plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result:
+    from .writers import usable_dir
+
+    usable_dir(outdir)  # a file in the way is said before the plan is made, not after
     layout = _read(path, rules, options)
     planned = plan(layout, rules, keep_in=_keep_in(options), strict=options.strict)
     outputs, report = planned._write(

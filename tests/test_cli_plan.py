@@ -152,7 +152,7 @@ def test_unwritable_output_folder(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     r = run("plan", RING, "--layer", "9/0", "-o", str(blocker / "sub"))
-    assert r.returncode == 4 and "cannot create the output folder" in r.stderr
+    assert r.returncode == 4 and "cannot be the output folder" in r.stderr and "is a file, not a folder" in r.stderr
 
 
 def test_a_folder_in_the_way_writes_nothing(tmp_path):

@@ -444,3 +444,21 @@ def test_bombs_are_refused_before_expansion_under_a_memory_cap(tmp_path):
         r = run("inspect", path, "--layer", layer, "--max-contacts", str(count - 1), preexec_fn=_capped)
         one_line_error(r, 3, path, f"{count:,}")
     assert not (tmp_path / "o").exists()
+
+
+def test_an_output_folder_that_is_a_file_is_refused_before_the_plan(tmp_path):
+    """-o naming a file (or a folder under one) is exit 4 at once, one line naming the file in the way,
+    and the file is left as it was."""
+    blocker = tmp_path / "afile"
+    blocker.write_bytes(b"keep me")
+    for out in (blocker, blocker / "sub"):
+        r = subprocess.run(
+            [sys.executable, "-m", "stencilgen", "plan", RING, "--layer", "9/0", "-o", str(out)],
+            capture_output=True,
+            text=True,
+        )
+        assert r.returncode == 4
+        assert r.stderr.strip().splitlines() == [
+            f"Error: {out}: cannot be the output folder: {blocker} is a file, not a folder"
+        ]
+    assert blocker.read_bytes() == b"keep me"

@@ -39,7 +39,17 @@ def check_targets(paths: list[str]) -> None:
             raise OutputError(f"{p}: exists and cannot be overwritten")
 
 
+def usable_dir(path: str) -> None:
+    """Refuse at once (before any work) an output folder that cannot be one: a file, or under a file."""
+    head = os.path.abspath(path)
+    while head and not os.path.exists(head):
+        head = os.path.dirname(head) if os.path.dirname(head) != head else ""
+    if head and not os.path.isdir(head):
+        raise OutputError(f"{path}: cannot be the output folder: {head} is a file, not a folder")
+
+
 def ensure_dir(path: str) -> None:
+    usable_dir(path)
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as exc:
