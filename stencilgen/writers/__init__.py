@@ -40,6 +40,8 @@ def check_targets(paths: list[str]) -> None:
 
 
 def ensure_dir(path: str) -> None:
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise OutputError(f"{path}: is a file, not a folder; choose another output folder")
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as exc:
