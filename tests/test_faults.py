@@ -639,3 +639,22 @@ def test_scratch_of_ended_processes_is_swept(tmp_path):
     young.mkdir()  # just made: its process may be starting
     assert scratch.sweep(str(tmp_path)) == []
     assert other.name not in os.listdir(tmp_path)
+
+
+def test_a_stencil_too_large_for_the_memory_is_one_line_whatever_the_cap(tmp_path):
+    """A Gerber under --max-contacts that still needs more memory than the process may have: one line
+    naming the stencil, exit 3, at whatever stage reading it runs out (KLayout's or numpy's), never a
+    crash (KLayout reads in a child process)."""
+    path = tmp_path / "many.gbr"
+    flashes = 2_000_000 if FUZZ else 1_000_000
+    with open(path, "w") as fh:
+        fh.write("%FSLAX46Y46*%\n%MOMM*%\n%ADD10C,0.050000*%\nD10*\n")
+        fh.writelines(f"X{(i % 2000) * 100000}Y{(i // 2000) * 100000}D03*\n" for i in range(flashes))
+        fh.write("M02*\n")
+    for cap in (0.9, 1.4, 2.0, 3.0, 3.4) if FUZZ else (1.0,):
+
+        def capped(cap: float = cap) -> None:
+            resource.setrlimit(resource.RLIMIT_AS, (int(cap * 2**30), int(cap * 2**30)))
+
+        r = run("check", RING, "--layer", "9/0", "--stencil", str(path), "-q", preexec_fn=capped)
+        one_line_error(r, 3, str(path), "out of memory")

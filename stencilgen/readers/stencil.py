@@ -233,8 +233,14 @@ def _load(path: str, fmt: str, units: str | None, folder: str) -> Any:
         else:
             layout.read(path, options)
     except RuntimeError as exc:
+        if "bad_alloc" in str(exc):
+            raise _out_of_memory(path) from None
         raise input_error(path, f"not a readable {what} file ({_reason(exc)})") from None
     return layout
+
+
+def _out_of_memory(path: str) -> Exception:
+    return input_error(path, "out of memory reading the stencil; lower --max-contacts or split it")
 
 
 def _xml(text: str) -> str:
@@ -501,17 +507,42 @@ def read_stencil(
     else:
         known = ", ".join(sorted({*GERBER_EXTENSIONS, *FORMATS}))
         raise input_error(path, f"unknown stencil extension {ext or '(none)'!r}; stencilgen reads {known}")
-    with scratch.folder() as folder:
-        layout = _load(path, fmt, units, folder)
-        top = _top(path, layout)
-        li = _pick_layer(path, fmt, layout, top, layer)
-        if max_shapes is not None:
-            count = _expanded_count(layout, top, li)
-            if count > max_shapes:
-                raise input_error(path, f"expands to {count:,} shapes, above --max-contacts ({max_shapes:,})")
-        stream = os.path.join(folder, "flat.gds")
-        _write_flat(layout, top, li, stream)
-        del top
-        layout._destroy()  # its memory back before the stream is read
-        polys = united(_read_flat(stream))
+    from .. import forked
+
+    # KLayout reads in a child process: a crash on a damaged file, or KLayout's state after running out
+    # of memory, stays the child's (its result comes back through a pipe)
+    read = forked.start(lambda: _read_flattened(path, fmt, units, layer, max_shapes))
+    try:
+        polys = read()
+    except forked.Crashed:
+        what = {"gerber": "Gerber", "dxf": "DXF", "gds": "GDSII", "oasis": "OASIS"}[fmt]
+        raise input_error(
+            path, f"not a readable {what} file (the reader crashed on it, or ran out of memory)"
+        ) from None
+    except MemoryError:
+        raise _out_of_memory(path) from None
     return round_arcs(polys) if fmt == "gerber" and arcs else polys
+
+
+def _read_flattened(path: str, fmt: str, units: str | None, layer: str | None, max_shapes: int | None) -> Polygons:
+    """The stencil layer's shapes read and flattened by KLayout, overlapping ones united."""
+    try:
+        with scratch.folder() as folder:
+            layout = _load(path, fmt, units, folder)
+            top = _top(path, layout)
+            li = _pick_layer(path, fmt, layout, top, layer)
+            if max_shapes is not None:
+                count = _expanded_count(layout, top, li)
+                if count > max_shapes:
+                    raise input_error(path, f"expands to {count:,} shapes, above --max-contacts ({max_shapes:,})")
+            stream = os.path.join(folder, "flat.gds")
+            _write_flat(layout, top, li, stream)
+            del top
+            layout._destroy()  # its memory back before the stream is read
+            return united(_read_flat(stream))
+    except MemoryError:
+        raise _out_of_memory(path) from None
+    except RuntimeError as exc:  # KLayout's, flattening or writing the stream
+        if "bad_alloc" in str(exc):
+            raise _out_of_memory(path) from None
+        raise
