@@ -184,3 +184,24 @@ def test_arcs_of_a_huge_radius_are_cut_no_finer_than_a_ceiling():
     out = round_arcs(circle)
     assert 32 * 2 < len(out.coords) <= 32 * MAX_CHORD_PIECES
     assert np.allclose(np.hypot(out.coords[:, 0], out.coords[:, 1]), r, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"\xe7\xff\xfe*\n", b"D10*\nX0Y0D03*\n\xc3\x28Q*\n"],
+    ids=["at_the_start", "after_a_flash"],
+)
+def test_a_gerber_with_bytes_that_are_not_text_is_one_error(tmp_path, body):
+    """KLayout's message quoting bytes that are not UTF-8 is still one line naming the file, exit 3."""
+    path = tmp_path / "s.gbr"
+    path.write_bytes(b"%FSLAX46Y46*%\n%MOMM*%\n%ADD10C,0.05*%\n" + body + b"M02*\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "stencilgen", "check", RING, "--layer", "9/0", "--stencil", str(path), "-q"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 3, r.stderr
+    assert lines == [f"Error: {path}: not a readable Gerber file (it holds bytes that are not text)"], r.stderr

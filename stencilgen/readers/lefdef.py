@@ -93,6 +93,8 @@ def _load(path: str, lefs: Sequence[str], shapes: bool, name: str) -> Any:
     except RuntimeError as exc:
         reason = str(exc).splitlines()[0].replace(path, name).rstrip(".") if str(exc) else "unreadable"
         raise input_error(name, f"not a readable DEF/LEF ({reason})") from None
+    except UnicodeDecodeError:  # (KLayout's message quoting bytes that are not text)
+        raise input_error(name, "not a readable DEF/LEF (it holds bytes that are not text)") from None
     tops = layout.top_cells()
     if len(tops) != 1:
         raise input_error(name, "not a readable DEF (no design)")

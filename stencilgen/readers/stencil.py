@@ -236,6 +236,8 @@ def _load(path: str, fmt: str, units: str | None, folder: str) -> Any:
         if "bad_alloc" in str(exc):
             raise _out_of_memory(path) from None
         raise input_error(path, f"not a readable {what} file ({_reason(exc)})") from None
+    except UnicodeDecodeError:  # (KLayout's message quoting bytes that are not text)
+        raise input_error(path, f"not a readable {what} file (it holds bytes that are not text)") from None
     return layout
 
 
