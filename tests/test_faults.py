@@ -658,3 +658,54 @@ def test_a_stencil_too_large_for_the_memory_is_one_line_whatever_the_cap(tmp_pat
 
         r = run("check", RING, "--layer", "9/0", "--stencil", str(path), "-q", preexec_fn=capped)
         one_line_error(r, 3, str(path), "out of memory")
+
+
+def _command(kind: str, src: str, out, stencil: str = "") -> tuple[str, ...]:
+    if kind == "pair":
+        alloys = ("--first-alloy", "Pb95Sn5", "--second-alloy", "Sn63Pb37")
+        return ("pair", src, "--layer", "9/0", "--second", src, "--second-layer", "9/0", *alloys, "-o", str(out), "-q")
+    return ("check", src, "--layer", "9/0", "--stencil", stencil, "-o", str(out), "-q")
+
+
+@pytest.mark.parametrize("kind", ["pair", "check"])
+def test_pair_and_check_under_signals_leave_one_whole_set(tmp_path, kind):
+    """SIGINT, SIGTERM or SIGKILL at a random moment of `pair` or `check -o`: the previous set or the
+    whole new one is visible, never a mix; after SIGINT and SIGTERM nothing else is left, and the next
+    run removes what a SIGKILL left."""
+    src = big_layout(tmp_path, 1)
+    stencil = ""
+    if kind == "check":
+        r = run("plan", src, "--layer", "9/0", "-o", str(tmp_path / "st"), "-q", "--formats", "gerber")
+        assert r.returncode in (0, 1), r.stderr
+        stencil = str(tmp_path / "st" / "big.gbr")
+    dates = ({"SOURCE_DATE_EPOCH": "1893456000"}, {"SOURCE_DATE_EPOCH": "1924992000"})  # 2030, 2031
+    sets = []
+    for k, d in enumerate(dates):
+        r = run(*_command(kind, src, tmp_path / f"ref{k}", stencil), env=d)
+        assert r.returncode in (0, 1), r.stderr
+        sets.append(files(tmp_path / f"ref{k}"))
+    assert sets[0] != sets[1] and len(sets[0]) >= 3
+    out = tmp_path / "out"
+    t0 = time.monotonic()
+    run(*_command(kind, src, out, stencil), env=dates[0])
+    length = time.monotonic() - t0
+    rng = random.Random(81)
+    for i in range(30 if FUZZ else 2):
+        before = {n: b for n, b in files(out).items() if not n.startswith(".")}
+        new = (i + 1) % 2
+        proc = cli(*_command(kind, src, out, stencil), env=dates[new])
+        time.sleep(rng.uniform(0.1, 1.1) * length)
+        sig = rng.choice([signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+        assert "Traceback" not in err, err
+        after = files(out)
+        visible = {n: b for n, b in after.items() if not n.startswith(".")}
+        assert visible in (before, sets[new]), (proc.returncode, err, sorted(after))
+        if sig != signal.SIGKILL:
+            assert after == visible, sorted(after)  # no temporary file, lock or journal left
+            if proc.returncode > 0:
+                assert proc.returncode == 130 and err.strip() == "Error: interrupted", err
+    r = run(*_command(kind, src, out, stencil), env=dates[0])
+    assert r.returncode in (0, 1), r.stderr
+    assert files(out) == sets[0]
