@@ -511,6 +511,14 @@ def read_stencil(
         raise input_error(path, f"unknown stencil extension {ext or '(none)'!r}; stencilgen reads {known}")
     from .. import forked
 
+    if fmt == "oasis" and max_shapes is not None:
+        # KLayout spells out an OASIS file's shape repetitions as it reads: counted first, by gdstk
+        from .gds import count_layer, parse_gds_layer
+
+        want = parse_gds_layer(layer or "1/0", path)
+        count = count_layer(path, fmt, want)
+        if count > max_shapes:
+            raise input_error(path, f"expands to {count:,} shapes, above --max-contacts ({max_shapes:,})")
     # KLayout reads in a child process: a crash on a damaged file, or KLayout's state after running out
     # of memory, stays the child's (its result comes back through a pipe)
     read = forked.start(lambda: _read_flattened(path, fmt, units, layer, max_shapes))
