@@ -55,7 +55,7 @@ _PROJECT = """<?xml version="1.0" encoding="utf-8"?>
 
 #: ceilings of a Gerber aperture macro: vertices of a regular polygon it may draw
 MAX_MACRO_VERTICES = 10_000
-_OBJECT = re.compile(rb"D0?[13]\*|G36\*|[XYIJ][+-]?[\d.]+\*")  # a draw, a flash, a region, a modal coordinate
+_SR = re.compile(rb"%SRX(\d+)Y(\d+)")
 _MACRO = re.compile(rb"%AM([^*%]+)\*([^%]*)%")
 _ADD = re.compile(rb"%ADD\d+([^,*%]+)(?:,([^*%]*))?\*%")
 _WORD = re.compile(rb"%[^%]*%|[^%*]+\*")
@@ -109,10 +109,12 @@ def _gerber_sniff(path: str, limit: int | None = None) -> None:
                 raise input_error(path, f"refused: an aperture draws a polygon of {_number(params[k - 1]):g} vertices")
     if limit is None:
         return
-    # a quick bound first: every object drawn with the largest macro, no block or repeat
-    quick = len(_OBJECT.findall(text)) * max(primitives.values(), default=1)
-    if b"%SR" not in text and b"%AB" not in text and quick <= limit:
-        return
+    # a quick bound first: every word (each ends in *) a flash of the largest macro, in the largest
+    # step-and-repeat (blocks of them do not nest); block apertures do nest: those are counted
+    if b"%AB" not in text:
+        copies = max((int(m[1]) * int(m[2]) for m in _SR.finditer(text)), default=1)
+        if text.count(b"*") * max(primitives.values(), default=1) * max(copies, 1) <= limit:
+            return
     shapes = _gerber_shapes(text, primitives)
     if shapes > limit:
         raise input_error(
