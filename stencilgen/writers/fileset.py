@@ -3,8 +3,11 @@ names beside their targets, then swapped into place together in one short step, 
 fails or is interrupted leaves the previous set exactly as it was and a run that ends leaves its whole
 set; never a mix, never fewer files.
 
-- A lock (`fcntl.flock` on `.<name>.lock` in the folder) keeps a second run off the same set: it waits
-  up to `STENCILGEN_LOCK_WAIT` seconds (default 30), then fails (exit 4).
+- A lock (`FolderLock`: `fcntl.flock` on `.<name>.lock` in the folder) keeps a second run off the same
+  set: it waits up to `STENCILGEN_LOCK_WAIT` seconds (default 30), then fails (exit 4). A batch holds
+  one on its whole OUTDIR the same way.
+- A library that writes by file name is handed the temporary file as the run holds it open
+  (`/proc/self/fd/N`): it writes into the set's own file and never creates one.
 - Under the lock, temporary files left by a run of the same set that was killed are removed first; a
   swap that was cut short (the run killed between two renames) is completed from its journal.
 - No target may be an input of the run (the same file under any name): refused before anything is
