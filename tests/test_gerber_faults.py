@@ -205,3 +205,15 @@ def test_a_gerber_with_bytes_that_are_not_text_is_one_error(tmp_path, body):
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 3, r.stderr
     assert lines == [f"Error: {path}: not a readable Gerber file (it holds bytes that are not text)"], r.stderr
+
+
+def test_a_stencil_layer_of_lines_only_has_no_apertures(tmp_path):
+    import ezdxf
+
+    doc = ezdxf.new()
+    doc.header["$INSUNITS"] = 13
+    doc.modelspace().add_line((0, 0), (100, 100), dxfattribs={"layer": "STENCIL"})
+    path = str(tmp_path / "lines.dxf")
+    doc.saveas(path)
+    with pytest.raises(InputError, match=r"lines\.dxf: no apertures: nothing closed"):
+        _read(path)

@@ -36,6 +36,8 @@ ARC_ERROR_UM = 0.02
 MAX_CHORD_PIECES = 64
 #: vertices worked at a time when finding arcs again
 ARC_CHUNK_VERTICES = 262_144
+#: shapes of a smaller area (um2) are no apertures (a line drawn on the stencil layer)
+MIN_AREA_UM2 = 1e-6
 #: KLayout's database unit for the stencil, um (Gerber and DXF; a GDS keeps its own)
 DBU_UM = 0.001
 #: the DXF header is read this far for $INSUNITS
@@ -533,6 +535,13 @@ def read_stencil(
         ) from None
     except MemoryError:
         raise _out_of_memory(path) from None
+    from ..geometry import area_centroid
+
+    area, _ = area_centroid(polys)
+    if not (np.abs(area) > MIN_AREA_UM2).all():  # a line, or a shape of no area: nothing prints through it
+        polys = polys.take(np.flatnonzero(np.abs(area) > MIN_AREA_UM2))
+    if not len(polys):
+        raise input_error(path, "no apertures: nothing closed with an area on the stencil layer")
     return round_arcs(polys) if fmt == "gerber" and arcs else polys
 
 
