@@ -726,3 +726,24 @@ def test_an_oasis_stencil_of_repeated_shapes_is_counted_before_it_is_read(tmp_pa
     one_line_error(r, 3, path, "expands to 900,000,000 shapes", "--max-contacts")
     r = run("check", RING, "--layer", "9/0", "--stencil", path, "--max-contacts", "899999999", preexec_fn=_capped)
     one_line_error(r, 3, path, "expands to 900,000,000 shapes")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_program_starts_is_one_line(sig):
+    """Ctrl-C or SIGTERM while the command is still importing its libraries: exit 130 and the one line
+    of any interrupted run, no traceback. (The interpreter's own start, before any of stencilgen runs,
+    is Python's: a signal there ends the process by the signal.)"""
+    seen = set()
+    for k in range(40 if FUZZ else 12):
+        proc = cli("inspect", RING, "--layer", "9/0", "-q")
+        time.sleep(0.02 * k)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+        if "init_import_site" in err:  # (the interpreter's start)
+            continue
+        assert "Traceback" not in err, err
+        assert proc.returncode in (0, 130, -sig), (proc.returncode, err)
+        if proc.returncode == 130:
+            assert err.strip() == "Error: interrupted", err
+        seen.add(proc.returncode)
+    assert 130 in seen, seen
