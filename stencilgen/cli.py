@@ -34,11 +34,19 @@ def _fail(message: str, code: int) -> NoReturn:
 
 
 def _interrupted() -> NoReturn:
-    """Ctrl-C or SIGTERM: a forked writer still at work finishes (or removes) its file first."""
+    """Ctrl-C or SIGTERM: a forked writer still at work finishes (or removes) its file first. The run
+    has unwound (its files removed, its children reaped): it ends here with exit 130, as Python 3.11
+    would otherwise end a process in which a KeyboardInterrupt once crossed its C code by SIGINT."""
+    import os
+
     from .forked import reap
 
     reap()
-    _fail("interrupted", 130)
+    click.echo("Error: interrupted", err=True)
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(130)
 
 
 def handle_errors(func: F) -> F:
