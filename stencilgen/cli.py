@@ -683,17 +683,28 @@ def run() -> None:
         rv = main(standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
-        sys.exit(EXIT_OK)
+        rv = EXIT_OK
     except click.UsageError as exc:
         where = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
         click.echo(f"Error: {one_line(exc.format_message())}{where}", err=True)
-        sys.exit(EXIT_USAGE)
+        rv = EXIT_USAGE
     except (click.exceptions.Abort, KeyboardInterrupt):  # (the latter: a signal outside the command's handling)
         _interrupted()
     except click.ClickException as exc:
         click.echo(f"Error: {one_line(exc.format_message())}", err=True)
-        sys.exit(exc.exit_code)
+        rv = exc.exit_code
+    except SystemExit:  # a command's exit code
+        _done()
+        raise
+    _done()
+    sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+
+
+def _done() -> None:
+    """The work is done: a late SIGTERM or Ctrl-C (while the interpreter shuts down) ends the process
+    as it would any other, without a traceback."""
     import signal
 
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the work is done: a late SIGTERM ends it as usual
-    sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -71,6 +71,10 @@ class FolderLock:
     def __exit__(self, *exc: Any) -> None:
         self.release()
 
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
     def acquire(self) -> None:
         try:
             import fcntl
@@ -95,6 +99,7 @@ class FolderLock:
                     ) from None
                 time.sleep(0.05)
                 continue
+            self._fd = fd  # held: released (the file removed) whatever interrupts what follows
             try:  # the file locked is still the one at the path (a run that ends removes it)
                 current = os.stat(self.path)
             except OSError:
@@ -103,14 +108,16 @@ class FolderLock:
                 with contextlib.suppress(OSError):
                     os.ftruncate(fd, 0)
                     os.pwrite(fd, str(os.getpid()).encode(), 0)
-                self._fd = fd
                 return
+            self._fd = None
             os.close(fd)
 
     def release(self) -> None:
         if self._fd is not None:
             with contextlib.suppress(OSError):
-                os.unlink(self.path)  # while still held: a waiting run sees it gone and retries
+                current = os.stat(self.path)
+                if _same_file(os.fstat(self._fd), current):  # (not another run's, made since)
+                    os.unlink(self.path)  # while still held: a waiting run sees it gone and retries
             os.close(self._fd)
             self._fd = None
 
@@ -149,16 +156,18 @@ class FileSet:
         ensure_dir(self.folder)
         check_targets(list(self.targets.values()))
         self._refuse_inputs()
-        self._lock()
         try:
+            self._lock()
             self._finish_swap()
             self._remove_leftovers()
             for key, target in self.targets.items():
                 fd, tmp = create_temp(target)
                 os.close(fd)
                 self.temps[key] = tmp
-        except BaseException:
-            self._abort()
+        except BaseException:  # (an error, or a signal while the set is made ready)
+            if self._held.held:
+                self._abort()
+            self._unlock()
             raise
         return self
 
