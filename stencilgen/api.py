@@ -378,9 +378,9 @@ class _Judged:
     def _lyrdb_bytes(self, shown_with: str, report: dict[str, Any] | None = None) -> bytes:
         """The report database's text, saved by KLayout in a scratch folder: the set's temporary file
         is only ever written into, never created by name (a writer the run outlives cannot leave one)."""
-        import tempfile
+        from . import scratch
 
-        with tempfile.TemporaryDirectory(prefix="stencilgen-") as folder:
+        with scratch.folder() as folder:
             path = os.path.join(folder, "findings.lyrdb")
             self._write_lyrdb(path, shown_with, report)
             with open(path, "rb") as fh:

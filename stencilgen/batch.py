@@ -3,6 +3,7 @@ processes or on a Dask cluster, with one summary (summary.json, summary.csv)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import glob
 import io
@@ -20,7 +21,7 @@ from .readers.layers import check_layers, choose_layer
 from .rules import Rules, rules_record
 from .run import Options, plan_file
 from .writers import ensure_dir, safe_name
-from .writers.fileset import FileSet
+from .writers.fileset import FileSet, FolderLock
 
 SUMMARY_FIELDS = [
     "input",
@@ -112,6 +113,14 @@ def plan_tasks(
     return tasks
 
 
+def batch_lock(outdir: str) -> FolderLock:
+    """The lock a whole batch holds on its OUTDIR (`OUTDIR/.batch.lock`): a second batch into the same
+    folder waits for the first (STENCILGEN_LOCK_WAIT seconds), then fails with exit 4, so that two
+    batches never mix their folders and summaries. The folder is made (or refused) first."""
+    ensure_dir(outdir)
+    return FolderLock(outdir, "batch", outdir)
+
+
 def run_task(task: Task) -> dict[str, Any]:
     """Plan one layout; never raises: a failure is a row of the summary."""
     start = time.perf_counter()
@@ -135,6 +144,9 @@ def run_task(task: Task) -> dict[str, Any]:
     except Exception as exc:  # one bad input never stops the others
         row.update(status="failed", exit_code=70, message=f"internal error ({type(exc).__name__}: {exc})")
     row["seconds"] = round(time.perf_counter() - start, 3)
+    if row["status"] == "failed":
+        with contextlib.suppress(OSError):
+            os.rmdir(task.output)  # made for this run and left empty
     if not os.path.isdir(task.output):
         row["output"] = None  # nothing was written for it
     return row
@@ -245,7 +257,10 @@ def write_summary(outdir: str, rows: list[dict[str, Any]], rules: Rules) -> dict
 
 
 def batch_exit_code(rows: list[dict[str, Any]]) -> int:
-    """3 if any input could not be planned, else 1 if any stencil has rule errors, else 0."""
+    """4 if the files of any input could not be written, else 3 if any input could not be planned,
+    else 1 if any stencil has rule errors, else 0."""
+    if any(r["status"] == "failed" and r["exit_code"] == 4 for r in rows):
+        return 4
     if any(r["status"] in ("failed", "skipped") for r in rows):
         return 3
     if any((r["exit_code"] or 0) == 1 for r in rows):

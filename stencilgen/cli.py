@@ -21,17 +21,32 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_OK, EXIT_RULE_ERRORS, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
 
 
+def one_line(text: str) -> str:
+    """A message as one line: a control character (a newline in a file's name) written as its escape."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
+    click.echo(f"Error: {one_line(message)}", err=True)
     sys.exit(code)
 
 
 def _interrupted() -> NoReturn:
-    """Ctrl-C or SIGTERM: a forked writer still at work finishes (or removes) its file first."""
+    """Ctrl-C or SIGTERM: a forked writer still at work finishes (or removes) its file first. The run
+    has unwound (its files removed, its children reaped): it ends here with exit 130, as Python 3.11
+    would otherwise end a process in which a KeyboardInterrupt once crossed its C code by SIGINT."""
+    import os
+
     from .forked import reap
 
     reap()
-    _fail("interrupted", 130)
+    click.echo("Error: interrupted", err=True)
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(130)
 
 
 def handle_errors(func: F) -> F:
@@ -117,6 +132,13 @@ max_option = click.option(
 )
 
 
+def _output_layer(layer: tuple[int, int], text: str) -> tuple[int, int]:
+    """--gds-layer: a GDSII layer and datatype are each 0 to 65535 (2-byte records)."""
+    if max(layer) > 65535:
+        raise UsageError(f"--gds-layer {text!r}: a GDSII layer and datatype are each 0 to 65535")
+    return layer
+
+
 def _terminate(signum: int, frame: Any) -> None:
     """SIGTERM unwinds like Ctrl-C, so that half-written temporary files are removed."""
     raise KeyboardInterrupt
@@ -193,7 +215,7 @@ def inspect(
     doc = inspect_layout(layout, rules)
     if not quiet:
         for note in doc["notes"]:
-            click.echo(f"warning: {file}: {note}", err=True)
+            click.echo(one_line(f"warning: {file}: {note}"), err=True)
     if as_json:
         _emit_json(doc)
     elif not quiet:
@@ -321,7 +343,7 @@ def plan(
         strict=strict,
         with_pads=with_pads,
         dxf_units=dxf_units,
-        gds_layer=parse_gds_layer(gds_layer),
+        gds_layer=_output_layer(parse_gds_layer(gds_layer), gds_layer),
         creation_date=creation_date,
         max_contacts=max_contacts,
         keep_in=keep_in,
@@ -593,7 +615,8 @@ def batch(
     """Plan stencils for many layouts: files, folders (searched for .gds/.oas/.dxf/.def, gzipped too) or globs.
 
     Each layout goes to OUTDIR/<name>/; OUTDIR/summary.json and summary.csv hold one row per input.
-    Exit codes: 0 all planned without rule errors; 1 rule errors in some; 3 some could not be planned.
+    Exit codes: 0 all planned without rule errors; 1 rule errors in some; 3 some could not be planned;
+    4 the files of some could not be written, or another batch holds OUTDIR past STENCILGEN_LOCK_WAIT.
 
     \b
     Examples:
@@ -603,7 +626,7 @@ def batch(
     """
     import os
 
-    from .batch import batch_exit_code, find_inputs, plan_tasks, run_batch, summary_table, write_summary
+    from .batch import batch_exit_code, batch_lock, find_inputs, plan_tasks, run_batch, summary_table, write_summary
     from .run import Options, parse_formats
 
     rules = _rules(rules_file)
@@ -637,8 +660,9 @@ def batch(
         else:
             click.echo(f"[{done}/{total}] {name}: {row['status']}", err=True)
 
-    rows = run_batch(tasks, jobs or os.cpu_count() or 1, continue_on_error, scheduler, progress)
-    write_summary(outdir, rows, rules)
+    with batch_lock(outdir):  # one batch at a time into a folder
+        rows = run_batch(tasks, jobs or os.cpu_count() or 1, continue_on_error, scheduler, progress)
+        write_summary(outdir, rows, rules)
     if not quiet:
         click.echo(summary_table(rows), err=True)
     if as_json:
@@ -659,17 +683,28 @@ def run() -> None:
         rv = main(standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
-        sys.exit(EXIT_OK)
+        rv = EXIT_OK
     except click.UsageError as exc:
         where = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
-        click.echo(f"Error: {exc.format_message()}{where}", err=True)
-        sys.exit(EXIT_USAGE)
+        click.echo(f"Error: {one_line(exc.format_message())}{where}", err=True)
+        rv = EXIT_USAGE
     except (click.exceptions.Abort, KeyboardInterrupt):  # (the latter: a signal outside the command's handling)
         _interrupted()
     except click.ClickException as exc:
-        click.echo(f"Error: {exc.format_message()}", err=True)
-        sys.exit(exc.exit_code)
+        click.echo(f"Error: {one_line(exc.format_message())}", err=True)
+        rv = exc.exit_code
+    except SystemExit:  # a command's exit code
+        _done()
+        raise
+    _done()
+    sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+
+
+def _done() -> None:
+    """The work is done: a late SIGTERM or Ctrl-C (while the interpreter shuts down) ends the process
+    as it would any other, without a traceback."""
     import signal
 
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the work is done: a late SIGTERM ends it as usual
-    sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)

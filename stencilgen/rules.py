@@ -88,6 +88,8 @@ class Rules:
         return load_rules(path, base)
 
 
+#: foils a rules file may list for thickness_um = "auto" (each is planned in full)
+MAX_FOILS = 50
 LENGTH_KEYS = {f.name for f in fields(Rules) if f.name.endswith("_um")} - {"foil_thicknesses_um"}
 #: set through thickness_um = "auto", not a key of its own
 HIDDEN = ("thickness_auto",)
@@ -231,6 +233,8 @@ def _coerce(source: str, key: str, value: Any, default: Any) -> Any:
     if key == "foil_thicknesses_um":
         if not isinstance(value, (list, tuple)):
             raise _err(source, key, f"must be a list of thicknesses, got {value!r}")
+        if len(value) > MAX_FOILS:
+            raise _err(source, key, f"lists {len(value):,} foils; at most {MAX_FOILS} (each is a whole plan)")
         return tuple(sorted({float(_coerce(source, "thickness_um", v, 0.0)) for v in value}))
     if key in LENGTH_KEYS and isinstance(value, str):
         try:
@@ -247,7 +251,10 @@ def _coerce(source: str, key: str, value: Any, default: Any) -> Any:
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _err(source, key, f"must be a number, got {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise _err(source, key, "must be a number within range, got an integer too large for one") from None
 
 
 def rules_from_mapping(data: dict[str, Any], source: str = "", base: Rules | None = None) -> Rules:
@@ -345,6 +352,8 @@ def load_rules(path: str | os.PathLike[str] | None, base: Rules | None = None) -
         raise InputError(f"{path}: not valid TOML ({exc})") from None
     except RecursionError:
         raise InputError(f"{path}: not valid TOML (nested too deeply)") from None
+    except ValueError as exc:  # (an integer of thousands of digits)
+        raise InputError(f"{path}: not valid TOML ({str(exc).split(';')[0]})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot be read ({exc})") from None
     finally:

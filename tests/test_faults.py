@@ -4,6 +4,7 @@ safe when a run is interrupted, killed, run twice at once, fails to write, or me
 
 from __future__ import annotations
 
+import datetime
 import fcntl
 import json
 import os
@@ -462,3 +463,316 @@ def test_an_output_folder_that_is_a_file_is_refused_before_the_plan(tmp_path):
             f"Error: {out}: cannot be the output folder: {blocker} is a file, not a folder"
         ]
     assert blocker.read_bytes() == b"keep me"
+
+
+# -- 8. batch as a whole: killed, run twice at once, files that cannot be written
+
+
+def _batch_inputs(tmp_path) -> str:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    src = big_layout(tmp_path, 2)
+    for name in ("a", "b", "c"):
+        os.link(src, lib / f"{name}.gds")
+    return str(lib)
+
+
+def _visible(folder) -> dict[str, dict[str, bytes]]:
+    """Each subfolder's files (hidden ones left out), and the top folder's."""
+    out = {"": {n: b for n, b in files(folder).items() if not n.startswith(".")}}
+    for n in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        if os.path.isdir(os.path.join(folder, n)):
+            out[n] = {k: b for k, b in files(os.path.join(folder, n)).items() if not k.startswith(".")}
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and the parent-death signal")
+def test_a_killed_batch_leaves_no_worker_and_every_folder_whole(tmp_path):
+    lib = _batch_inputs(tmp_path)
+    out = tmp_path / "out"
+    args = ("batch", lib, "--layer", "9/0", "-o", str(out), "-q", "--jobs", "2")
+
+    def dated(year: int) -> dict[str, str]:
+        return {"SOURCE_DATE_EPOCH": str(int(datetime.datetime(year, 1, 1, tzinfo=datetime.UTC).timestamp()))}
+
+    r = run(*args, env=dated(2030))
+    assert r.returncode == 0, r.stderr
+    old = _visible(out)
+    assert sorted(old) == ["", "a", "b", "c"] and all(len(old[k]) == len(SET) for k in "abc")
+    rng = random.Random(5)
+    for k in range(6 if FUZZ else 2):
+        mark = f"STENCILGEN_TEST_{uuid.uuid4().hex}"
+        proc = cli(*args, env={mark: "1", **dated(2031 + k)})
+        deadline = time.monotonic() + 60  # wait until a worker writes, then kill the batch (the parent alone)
+        while time.monotonic() < deadline and not any(
+            n.endswith(".tmp") for f in "abc" if os.path.isdir(out / f) for n in os.listdir(out / f)
+        ):
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.5))
+        proc.kill()
+        proc.communicate(timeout=60)
+        for _ in range(100):
+            if not _marked(mark):
+                break
+            time.sleep(0.05)
+        assert _marked(mark) == [], "a worker of the killed batch lives on"
+        now = _visible(out)
+        assert sorted(now) == sorted(old)
+        for f in "abc":  # each folder holds a whole set: the previous one or the new one, never a mix
+            assert sorted(now[f]) == sorted(old[f])
+            created = json.loads(now[f][f"{f}.json"])["summary"]["created"]
+            assert now[f] == old[f] or created[:4] != "2030"
+        assert now[""] == old[""]  # the summary of the last whole batch
+    r = run(*args, env=dated(2030))
+    assert r.returncode == 0, r.stderr
+    assert {k: v for k, v in _visible(out).items() if k} == {k: v for k, v in old.items() if k}
+    litter = [os.path.join(d, n) for d, _, names in os.walk(out) for n in names if n.startswith(".")]
+    assert litter == []
+
+
+def test_a_second_batch_into_the_same_folder_waits_then_fails_with_one_line(tmp_path):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "a.gds").write_bytes(open(RING, "rb").read())
+    out = tmp_path / "out"
+    out.mkdir()
+    fd = os.open(out / ".batch.lock", os.O_RDWR | os.O_CREAT)
+    os.write(fd, b"4242")
+    fcntl.flock(fd, fcntl.LOCK_EX)  # a batch at work in the folder
+    try:
+        r = run("batch", str(lib), "--layer", "9/0", "-o", str(out), env={"STENCILGEN_LOCK_WAIT": "0.3"})
+        one_line_error(r, 4, str(out), "another stencilgen run (pid 4242)")
+        assert os.listdir(out) == [".batch.lock"]  # nothing planned, nothing written
+    finally:
+        os.close(fd)
+    r = run("batch", str(lib), "--layer", "9/0", "-o", str(out), "-q")  # free again
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(out)) == ["a", "summary.csv", "summary.json"]
+
+
+def test_a_batch_whose_files_cannot_be_written_exits_4(tmp_path):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "a.gds").write_bytes(open(RING, "rb").read())
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))
+
+    out = tmp_path / "out"
+    r = run("batch", str(lib), "--layer", "9/0", "-o", str(out), "-q", preexec_fn=small_files)
+    assert r.returncode == 4, r.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["results"][0]["exit_code"] == 4 and "cannot be written" in summary["results"][0]["message"]
+    assert sorted(os.listdir(out)) == ["summary.csv", "summary.json"]  # no empty folder left for a
+    (tmp_path / "file").write_text("x")
+    r = run("batch", str(lib), "--layer", "9/0", "-o", str(tmp_path / "file"))
+    one_line_error(r, 4, str(tmp_path / "file"), "is a file, not a folder")
+    assert (tmp_path / "file").read_text() == "x"
+
+
+# -- 9. the trial's classes: names, numbers and options past their range, files opened by name
+
+
+def test_a_name_with_a_newline_stays_one_line(tmp_path):
+    bad = tmp_path / "two\nlines.gds"
+    bad.write_bytes(b"\x00\x06\x00\x02\x02\x58garbage")
+    for path in (str(bad), str(tmp_path / "no\nsuch.gds")):
+        r = run("plan", path, "--layer", "9/0", "-o", str(tmp_path / "o"))
+        one_line_error(r, 3, path.replace("\n", "\\n"))
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("thickness_um = 1" + "0" * 400 + "\n", "too large"),
+        ("thickness_um = " + "9" * 5000 + "\n", "not valid TOML"),
+        (
+            'thickness_um = "auto"\nfoil_thicknesses_um = [' + ", ".join(str(10 + k) for k in range(60)) + "]\n",
+            "60 foils",
+        ),
+    ],
+)
+def test_rules_numbers_past_their_range_are_one_error(tmp_path, text, said):
+    rules = tmp_path / "r.toml"
+    rules.write_text(text)
+    r = run("plan", RING, "--layer", "9/0", "--rules", str(rules), "-o", str(tmp_path / "o"))
+    one_line_error(r, 3, str(rules), said)
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_gds_layer_past_16_bits_is_a_usage_error(tmp_path):
+    r = run("plan", RING, "--layer", "9/0", "--gds-layer", "70000/0", "-o", str(tmp_path / "o"))
+    one_line_error(r, 2, "--gds-layer", "65535")
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_fifo_as_stencil_is_not_a_regular_file(tmp_path):
+    fifo = tmp_path / "s.gbr"
+    os.mkfifo(fifo)
+    r = subprocess.run(
+        [sys.executable, "-m", "stencilgen", "check", RING, "--layer", "9/0", "--stencil", str(fifo)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    one_line_error(r, 3, str(fifo), "not a regular file")
+
+
+def test_a_library_writing_by_name_writes_into_the_sets_own_file(tmp_path):
+    """A writer that opens its file by name (gdstk) gets the temporary file as held open: were that file
+    removed meanwhile (a later run cleaning up), nothing is created by name."""
+    from stencilgen.errors import OutputError
+    from stencilgen.writers.fileset import FileSet
+
+    lib = gdstk.Library()
+    lib.new_cell("TOP").add(gdstk.rectangle((0, 0), (1, 1)))
+    out = tmp_path / "out"
+    with FileSet(str(out), "s", {"gds": str(out / "s.gds")}) as fs:
+        fs.write_with("gds", lib.write_gds)
+    assert gdstk.read_gds(str(out / "s.gds")).cells[0].name == "TOP"
+
+    def removed_then_written(name: str) -> None:
+        os.unlink(fs.temps["gds"])  # the temporary file goes while the writer holds it
+        lib.write_gds(name)
+
+    with pytest.raises(OutputError), FileSet(str(out), "s", {"gds": str(out / "s.gds")}) as fs:
+        fs.write_with("gds", removed_then_written)
+    assert sorted(os.listdir(out)) == ["s.gds"]  # no file made by name; the previous one kept
+    assert gdstk.read_gds(str(out / "s.gds")).cells[0].name == "TOP"
+
+
+def test_scratch_of_ended_processes_is_swept(tmp_path):
+    from stencilgen import scratch
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    gone = int(dead.stdout)
+    old, young, live, other = (tmp_path / f"stencilgen-{p}-x" for p in (gone, gone + 0, os.getpid(), "a"))
+    old.mkdir()
+    (old / "stencil.gbrx").write_text("x")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    live.mkdir()
+    os.utime(live, (time.time() - 3600, time.time() - 3600))
+    (tmp_path / "stencilgen-abc").mkdir()
+    assert scratch.sweep(str(tmp_path)) == [str(old)]
+    assert sorted(os.listdir(tmp_path)) == sorted([live.name, "stencilgen-abc"])
+    young.mkdir()  # just made: its process may be starting
+    assert scratch.sweep(str(tmp_path)) == []
+    assert other.name not in os.listdir(tmp_path)
+
+
+def test_a_stencil_too_large_for_the_memory_is_one_line_whatever_the_cap(tmp_path):
+    """A Gerber under --max-contacts that still needs more memory than the process may have: one line
+    naming the stencil, exit 3, at whatever stage reading it runs out (KLayout's or numpy's), never a
+    crash (KLayout reads in a child process)."""
+    path = tmp_path / "many.gbr"
+    flashes = 2_000_000 if FUZZ else 1_000_000
+    with open(path, "w") as fh:
+        fh.write("%FSLAX46Y46*%\n%MOMM*%\n%ADD10C,0.050000*%\nD10*\n")
+        fh.writelines(f"X{(i % 2000) * 100000}Y{(i // 2000) * 100000}D03*\n" for i in range(flashes))
+        fh.write("M02*\n")
+    for cap in (0.9, 1.4, 2.0, 3.0, 3.4) if FUZZ else (1.0,):
+
+        def capped(cap: float = cap) -> None:
+            resource.setrlimit(resource.RLIMIT_AS, (int(cap * 2**30), int(cap * 2**30)))
+
+        r = run("check", RING, "--layer", "9/0", "--stencil", str(path), "-q", preexec_fn=capped)
+        one_line_error(r, 3, str(path), "out of memory")
+
+
+def _command(kind: str, src: str, out, stencil: str = "") -> tuple[str, ...]:
+    if kind == "pair":
+        alloys = ("--first-alloy", "Pb95Sn5", "--second-alloy", "Sn63Pb37")
+        return ("pair", src, "--layer", "9/0", "--second", src, "--second-layer", "9/0", *alloys, "-o", str(out), "-q")
+    return ("check", src, "--layer", "9/0", "--stencil", stencil, "-o", str(out), "-q")
+
+
+def _completed(found: dict[str, bytes]) -> dict[str, bytes]:
+    """The visible files of a folder as the next run sees them: a swap that a SIGKILL cut short
+    between two renames completed from its journal (`.<set>.swap`), as the next run completes it."""
+    visible = {n: b for n, b in found.items() if not n.startswith(".")}
+    for journal in (n for n in found if n.endswith(".swap")):
+        for line in found[journal].decode().splitlines():
+            tmp, final = line.split("\t")
+            visible[final] = found.get(tmp, visible.get(final, b""))
+    return visible
+
+
+@pytest.mark.parametrize("kind", ["pair", "check"])
+def test_pair_and_check_under_signals_leave_one_whole_set(tmp_path, kind):
+    """SIGINT, SIGTERM or SIGKILL at a random moment of `pair` or `check -o`: the previous set or the
+    whole new one is visible, never a mix; after SIGINT and SIGTERM nothing of the run is left, and the
+    next whole run removes what a SIGKILL left."""
+    src = big_layout(tmp_path, 1)
+    stencil = ""
+    if kind == "check":
+        r = run("plan", src, "--layer", "9/0", "-o", str(tmp_path / "st"), "-q", "--formats", "gerber")
+        assert r.returncode in (0, 1), r.stderr
+        stencil = str(tmp_path / "st" / "big.gbr")
+    dates = ({"SOURCE_DATE_EPOCH": "1893456000"}, {"SOURCE_DATE_EPOCH": "1924992000"})  # 2030, 2031
+    sets = []
+    for k, d in enumerate(dates):
+        r = run(*_command(kind, src, tmp_path / f"ref{k}", stencil), env=d)
+        assert r.returncode in (0, 1), r.stderr
+        sets.append(files(tmp_path / f"ref{k}"))
+    assert sets[0] != sets[1] and len(sets[0]) >= 3
+    out = tmp_path / "out"
+    t0 = time.monotonic()
+    run(*_command(kind, src, out, stencil), env=dates[0])
+    length = time.monotonic() - t0
+    rng = random.Random(81)
+    for i in range(30 if FUZZ else 2):
+        before = _completed(files(out))
+        left = {n for n in files(out) if n.startswith(".")}  # by an earlier SIGKILL
+        new = (i + 1) % 2
+        proc = cli(*_command(kind, src, out, stencil), env=dates[new])
+        time.sleep(rng.uniform(0.1, 1.1) * length)
+        sig = rng.choice([signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+        assert "Traceback" not in err, err
+        after = files(out)
+        visible = _completed(after)
+        assert visible in (before, sets[new]), (proc.returncode, err, sorted(after))
+        if sig != signal.SIGKILL:
+            assert set(after) - set(visible) <= left, sorted(after)  # no temporary file, lock or journal of its own
+            if proc.returncode > 0:
+                assert proc.returncode == 130 and err.strip() == "Error: interrupted", err
+    r = run(*_command(kind, src, out, stencil), env=dates[0])
+    assert r.returncode in (0, 1), r.stderr
+    assert files(out) == sets[0]
+
+
+def test_an_oasis_stencil_of_repeated_shapes_is_counted_before_it_is_read(tmp_path):
+    """KLayout spells out an OASIS file's shape repetitions as it reads: a 300-byte stencil of one box
+    repeated 30,000 x 30,000 times is refused by its count, at once, under an address-space cap."""
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    box = gdstk.rectangle((0, 0), (10, 10), layer=1)
+    box.repetition = gdstk.Repetition(30000, 30000, spacing=(20, 20))
+    lib.new_cell("TOP").add(box)
+    path = str(tmp_path / "repeated.oas")
+    lib.write_oas(path)
+    assert os.path.getsize(path) < 1000
+    r = run("check", RING, "--layer", "9/0", "--stencil", path, preexec_fn=_capped)
+    one_line_error(r, 3, path, "expands to 900,000,000 shapes", "--max-contacts")
+    r = run("check", RING, "--layer", "9/0", "--stencil", path, "--max-contacts", "899999999", preexec_fn=_capped)
+    one_line_error(r, 3, path, "expands to 900,000,000 shapes")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_program_starts_is_one_line(sig):
+    """Ctrl-C or SIGTERM while the command is still importing its libraries: exit 130 and the one line
+    of any interrupted run, no traceback. (The interpreter's own start, before any of stencilgen runs,
+    is Python's: a signal there ends the process by the signal.)"""
+    seen = set()
+    for k in range(40 if FUZZ else 12):
+        proc = cli("inspect", RING, "--layer", "9/0", "-q")
+        time.sleep(0.02 * k)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+        if "Traceback" in err and not any(f"stencilgen{os.sep}{m}" in err for m in ("__main__.py", "cli.py")):
+            continue  # (the interpreter's own start: site, runpy, the package's three lines)
+        assert "Traceback" not in err, err
+        assert proc.returncode in (0, 130, -sig), (proc.returncode, err)
+        if proc.returncode == 130:
+            assert err.strip() == "Error: interrupted", err
+        seen.add(proc.returncode)
+    assert 130 in seen, seen

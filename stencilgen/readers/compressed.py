@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import gzip
 import os
-import tempfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from .. import scratch
 from ..errors import input_error
 
 #: file name endings of gzip-compressed layouts (any case)
@@ -74,7 +74,7 @@ def expanded(path: str, limit_mb: float | None) -> Iterator[str]:
     if limit_mb is not None and stated > limit_mb * MB:
         raise _too_large(path, limit_mb)
     suffix = os.path.splitext(plain_name(path))[1]
-    fd, tmp = tempfile.mkstemp(prefix="stencilgen-", suffix=suffix)
+    fd, tmp = scratch.file(suffix)
     try:
         try:
             _expand(path, fd, limit_mb)

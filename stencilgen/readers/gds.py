@@ -415,6 +415,42 @@ def read_gds(
         raise input_error(path, f"not a readable {kind} file (damaged: the reader crashed on it)") from None
 
 
+def count_layer(path: str, fmt: str, want: tuple[int, int]) -> int:
+    """Shapes on layer `want` under every top cell, with references, arrays and repetitions (an OASIS
+    file's shape repetitions too) multiplied out, counted without making any: gdstk keeps them as
+    they are written, in a forked child, as `read_gds`."""
+
+    def count(tree: _Tree) -> int:
+        total = 0
+        for top in tree.top_level() or tree.names[:1]:
+            order = _order(path, tree, top)
+            placements = _placement_counts(tree, order)
+            total += sum(tree.shape_count(name, want) * placements.get(name, 0) for name in order)
+        return total
+
+    if fmt == "gds":
+        try:
+            return count(_StreamTree(gdsii.read_stream(path)))
+        except (gdsii.Unsupported, ValueError, IndexError, UnicodeDecodeError, OverflowError):
+            pass
+    kind = "OASIS" if fmt == "oasis" else "GDSII"
+
+    def guarded() -> int:
+        try:
+            return count(_GdstkTree(_load(path, fmt, want)[0]))
+        except (TypeError, ValueError, RuntimeError, UnicodeDecodeError, OverflowError, AttributeError) as exc:
+            raise input_error(path, f"not a readable {kind} file (damaged: {str(exc).rstrip('.')})") from None
+
+    read = forked.start(guarded, READ_TIMEOUT_S)
+    try:
+        return int(read())
+    except forked.Crashed as exc:
+        if exc.timed_out:
+            late = f"reading the file did not finish in {READ_TIMEOUT_S:.0f} s; it is probably damaged"
+            raise input_error(path, late) from None
+        raise input_error(path, f"not a readable {kind} file (damaged: the reader crashed on it)") from None
+
+
 def _expand(
     path: str,
     fmt: str,

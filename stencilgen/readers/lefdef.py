@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import scratch
 from ..errors import InputError, UsageError, input_error
 from ..model import Polygons
 from .base import Placed, RawLayout
@@ -77,7 +77,7 @@ def _def_named(path: str) -> Iterator[str]:
     if path.lower().endswith(".def"):
         yield path
         return
-    with tempfile.TemporaryDirectory(prefix="stencilgen-") as folder:
+    with scratch.folder() as folder:
         link = os.path.join(folder, "layout.def")
         os.symlink(os.path.abspath(path), link)
         yield link
@@ -93,6 +93,8 @@ def _load(path: str, lefs: Sequence[str], shapes: bool, name: str) -> Any:
     except RuntimeError as exc:
         reason = str(exc).splitlines()[0].replace(path, name).rstrip(".") if str(exc) else "unreadable"
         raise input_error(name, f"not a readable DEF/LEF ({reason})") from None
+    except UnicodeDecodeError:  # (KLayout's message quoting bytes that are not text)
+        raise input_error(name, "not a readable DEF/LEF (it holds bytes that are not text)") from None
     tops = layout.top_cells()
     if len(tops) != 1:
         raise input_error(name, "not a readable DEF (no design)")

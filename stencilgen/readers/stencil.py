@@ -12,11 +12,11 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 from typing import Any
 
 import numpy as np
 
+from .. import scratch
 from ..errors import UsageError, input_error
 from ..model import Polygons
 
@@ -31,8 +31,13 @@ KLAYOUT_ARC_STEP_DEG = 360.0 / 32
 #: the arcs found again are cut into chords this close to the arc, um (a 40 um tip: chords of 5 deg,
 #: finer than the 48 chords per arc of a GDS written by plan)
 ARC_ERROR_UM = 0.02
+#: at most this many chords for one of KLayout's (an arc of a huge radius is cut no finer: within
+#: 0.02 um up to a radius of 17 mm)
+MAX_CHORD_PIECES = 64
 #: vertices worked at a time when finding arcs again
 ARC_CHUNK_VERTICES = 262_144
+#: shapes of a smaller area (um2) are no apertures (a line drawn on the stencil layer)
+MIN_AREA_UM2 = 1e-6
 #: KLayout's database unit for the stencil, um (Gerber and DXF; a GDS keeps its own)
 DBU_UM = 0.001
 #: the DXF header is read this far for $INSUNITS
@@ -53,15 +58,21 @@ _PROJECT = """<?xml version="1.0" encoding="utf-8"?>
 #: ceilings of a Gerber aperture macro: vertices of a regular polygon it may draw
 MAX_MACRO_VERTICES = 10_000
 _SR = re.compile(rb"%SRX(\d+)Y(\d+)")
-_OBJECT = re.compile(rb"D0?[13]\*|G36\*")
 _MACRO = re.compile(rb"%AM([^*%]+)\*([^%]*)%")
 _ADD = re.compile(rb"%ADD\d+([^,*%]+)(?:,([^*%]*))?\*%")
+_WORD = re.compile(rb"%[^%]*%|[^%*]+\*")
+_DCODE = re.compile(rb"D0*(\d+)$")
+_COORD = re.compile(rb"[XYIJ][+-]?[\d.]")
+_ADD_CMD = re.compile(rb"ADD0*(\d+)([^,]*)")
+_AB_CMD = re.compile(rb"ABD0*(\d+)")
+_SR_CMD = re.compile(rb"SRX(\d+)Y(\d+)")
 
 
 def _gerber_sniff(path: str, limit: int | None = None) -> None:
     """What KLayout would read without a word, or expand without a ceiling, refused first: a file must
-    hold a format statement (%FS) and end with M02; a step-and-repeat may give at most `limit` objects;
-    an aperture macro may not draw a polygon of more than MAX_MACRO_VERTICES vertices, nor a moire
+    hold a format statement (%FS) and end with M02; it may give at most `limit` shapes with its
+    step-and-repeat blocks, block apertures and aperture macros multiplied out (`_gerber_shapes`); an
+    aperture macro may not draw a polygon of more than MAX_MACRO_VERTICES vertices, nor a moire
     (deprecated by the Gerber format; no paste aperture is one)."""
     try:
         with open(path, "rb") as fh:
@@ -72,19 +83,11 @@ def _gerber_sniff(path: str, limit: int | None = None) -> None:
         raise input_error(path, "not a Gerber file we can read: no %FS format statement (the coordinate format)")
     if not text.rstrip(b" \t\r\n\x00").endswith(b"M02*"):  # the end of file command (Gerber spec 4.13)
         raise input_error(path, "the Gerber file is cut short: it does not end with M02*")
-    if limit is not None:
-        objects = len(_OBJECT.findall(text))
-        for m in _SR.finditer(text):
-            copies = int(m.group(1)) * int(m.group(2))
-            end = text.find(b"%SR*%", m.end())
-            inside = len(_OBJECT.findall(text, m.end(), end if end >= 0 else len(text)))
-            if copies * max(inside, 1) + objects > limit:
-                raise input_error(
-                    path, f"refused: a step-and-repeat of {copies:,} copies gives more than {limit:,} objects"
-                )
     variable: dict[bytes, list[int]] = {}
+    primitives: dict[bytes, int] = {}
     for m in _MACRO.finditer(text):
         name, body = m.group(1).strip(), m.group(2)
+        count = 0
         for prim in body.split(b"*"):
             fields = [f.strip() for f in prim.split(b",")]
             if fields[0] == b"6":
@@ -99,11 +102,78 @@ def _gerber_sniff(path: str, limit: int | None = None) -> None:
                         f"refused: aperture macro {name.decode(errors='replace')!r} draws a "
                         f"polygon of {_number(n):g} vertices",
                     )
+            count += fields[0] not in (b"", b"0") and not fields[0].startswith(b"$")  # (comments, variables)
+        primitives[name] = max(count, 1)
     for m in _ADD.finditer(text):
         params = (m.group(2) or b"").split(b"X")
         for k in variable.get(m.group(1).strip(), []):
             if k <= len(params) and _number(params[k - 1]) > MAX_MACRO_VERTICES:
                 raise input_error(path, f"refused: an aperture draws a polygon of {_number(params[k - 1]):g} vertices")
+    if limit is None:
+        return
+    # a quick bound first: every word (each ends in *) a flash of the largest macro, in the largest
+    # step-and-repeat (blocks of them do not nest); block apertures do nest: those are counted
+    if b"%AB" not in text:
+        copies = max((int(m[1]) * int(m[2]) for m in _SR.finditer(text)), default=1)
+        if text.count(b"*") * max(primitives.values(), default=1) * max(copies, 1) <= limit:
+            return
+    shapes = _gerber_shapes(text, primitives)
+    if shapes > limit:
+        raise input_error(
+            path,
+            f"refused: expands to {shapes:,} shapes (step and repeat, block apertures and macros multiplied "
+            f"out), above --max-contacts ({limit:,})",
+        )
+
+
+def _gerber_shapes(text: bytes, primitives: dict[bytes, int]) -> int:
+    """How many shapes a Gerber gives at most, counted word by word without drawing any: a flash gives
+    its aperture's shapes (a macro's primitives, a block aperture's contents), a draw or a region's
+    vertex one, a step-and-repeat block its contents times its copies."""
+    aperture: dict[int, int] = {}
+    frames: list[list[Any]] = [[0, 1, None]]  # [shapes, copies, block aperture's D code or None]
+    current, op = 1, 0
+    for m in _WORD.finditer(text):
+        word = m.group()
+        if word[:1] == b"%":
+            for cmd in word[1:-1].split(b"*"):
+                cmd = cmd.strip()
+                if cmd.startswith(b"AD"):
+                    ad = _ADD_CMD.match(cmd)
+                    if ad:
+                        aperture[int(ad[1])] = primitives.get(ad[2].strip(), 1)
+                elif cmd.startswith(b"AB"):
+                    ab = _AB_CMD.match(cmd)
+                    if ab:
+                        frames.append([0, 1, int(ab[1])])
+                    elif len(frames) > 1 and frames[-1][2] is not None:
+                        shapes, _, code = frames.pop()
+                        aperture[code] = max(shapes, 1)
+                elif cmd.startswith(b"SR"):
+                    if len(frames) > 1 and frames[-1][2] is None:  # the open block ends
+                        shapes, copies, _ = frames.pop()
+                        frames[-1][0] += shapes * copies
+                    sr = _SR_CMD.match(cmd)
+                    if sr:
+                        frames.append([0, int(sr[1]) * int(sr[2]), None])
+            continue
+        body = word[:-1].strip()
+        d = _DCODE.search(body)
+        if d:
+            code = int(d[1])
+            if code >= 10:
+                current = aperture.get(code, 1)
+                continue
+            if code not in (1, 2, 3):
+                continue
+            op = code
+        elif not _COORD.search(body) or body.startswith((b"G04", b"G4")):
+            continue
+        frames[-1][0] += current if op == 3 else 1 if op == 1 else 0
+    while len(frames) > 1:  # (blocks left open: the file is damaged, counted as closed)
+        shapes, copies, _ = frames.pop()
+        frames[-1][0] += shapes * copies
+    return int(frames[0][0])
 
 
 def _number(text: bytes) -> float:
@@ -167,8 +237,16 @@ def _load(path: str, fmt: str, units: str | None, folder: str) -> Any:
         else:
             layout.read(path, options)
     except RuntimeError as exc:
+        if "bad_alloc" in str(exc):
+            raise _out_of_memory(path) from None
         raise input_error(path, f"not a readable {what} file ({_reason(exc)})") from None
+    except UnicodeDecodeError:  # (KLayout's message quoting bytes that are not text)
+        raise input_error(path, f"not a readable {what} file (it holds bytes that are not text)") from None
     return layout
+
+
+def _out_of_memory(path: str) -> Exception:
+    return input_error(path, "out of memory reading the stencil; lower --max-contacts or split it")
 
 
 def _xml(text: str) -> str:
@@ -325,7 +403,7 @@ def _round_arcs(polys: Polygons, max_step_deg: float, error_um: float) -> Polygo
     r = length / np.maximum(2 * np.abs(np.sin(phi / 2)), 1e-12)
     step = 2 * np.arccos(np.clip(1 - error_um / np.maximum(r, error_um), -1.0, 1.0))
     pieces = np.where(arc, np.ceil(np.abs(phi) / np.maximum(step, 1e-6)), 1).astype(np.int64)
-    pieces = np.maximum(pieces, 1)
+    pieces = np.clip(pieces, 1, MAX_CHORD_PIECES)
     start = np.cumsum(pieces) - pieces
     out = np.empty((int(pieces.sum()), 2))
     out[start] = c
@@ -420,8 +498,10 @@ def read_stencil(
     `round_arcs`, on the apertures it measures). max_shapes: refuse a stencil that expands to more
     shapes (references and step-and-repeat multiplied out), counted before it is expanded."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise input_error(path, "no such file")
+    if not os.path.isfile(path):
+        raise input_error(path, "not a regular file (a folder, a FIFO or a device is not a stencil)")
     ext = os.path.splitext(path)[1].lower()
     from . import FORMATS
 
@@ -433,17 +513,57 @@ def read_stencil(
     else:
         known = ", ".join(sorted({*GERBER_EXTENSIONS, *FORMATS}))
         raise input_error(path, f"unknown stencil extension {ext or '(none)'!r}; stencilgen reads {known}")
-    with tempfile.TemporaryDirectory(prefix="stencilgen-") as folder:
-        layout = _load(path, fmt, units, folder)
-        top = _top(path, layout)
-        li = _pick_layer(path, fmt, layout, top, layer)
-        if max_shapes is not None:
-            count = _expanded_count(layout, top, li)
-            if count > max_shapes:
-                raise input_error(path, f"expands to {count:,} shapes, above --max-contacts ({max_shapes:,})")
-        stream = os.path.join(folder, "flat.gds")
-        _write_flat(layout, top, li, stream)
-        del top
-        layout._destroy()  # its memory back before the stream is read
-        polys = united(_read_flat(stream))
+    from .. import forked
+
+    if fmt == "oasis" and max_shapes is not None:
+        # KLayout spells out an OASIS file's shape repetitions as it reads: counted first, by gdstk
+        from .gds import count_layer, parse_gds_layer
+
+        want = parse_gds_layer(layer or "1/0", path)
+        count = count_layer(path, fmt, want)
+        if count > max_shapes:
+            raise input_error(path, f"expands to {count:,} shapes, above --max-contacts ({max_shapes:,})")
+    # KLayout reads in a child process: a crash on a damaged file, or KLayout's state after running out
+    # of memory, stays the child's (its result comes back through a pipe)
+    read = forked.start(lambda: _read_flattened(path, fmt, units, layer, max_shapes))
+    try:
+        polys = read()
+    except forked.Crashed:
+        what = {"gerber": "Gerber", "dxf": "DXF", "gds": "GDSII", "oasis": "OASIS"}[fmt]
+        raise input_error(
+            path, f"not a readable {what} file (the reader crashed on it, or ran out of memory)"
+        ) from None
+    except MemoryError:
+        raise _out_of_memory(path) from None
+    from ..geometry import area_centroid
+
+    area, _ = area_centroid(polys)
+    if not (np.abs(area) > MIN_AREA_UM2).all():  # a line, or a shape of no area: nothing prints through it
+        polys = polys.take(np.flatnonzero(np.abs(area) > MIN_AREA_UM2))
+    if not len(polys):
+        raise input_error(path, "no apertures: nothing closed with an area on the stencil layer")
     return round_arcs(polys) if fmt == "gerber" and arcs else polys
+
+
+def _read_flattened(path: str, fmt: str, units: str | None, layer: str | None, max_shapes: int | None) -> Polygons:
+    """The stencil layer's shapes read and flattened by KLayout, overlapping ones united."""
+    try:
+        with scratch.folder() as folder:
+            layout = _load(path, fmt, units, folder)
+            top = _top(path, layout)
+            li = _pick_layer(path, fmt, layout, top, layer)
+            if max_shapes is not None:
+                count = _expanded_count(layout, top, li)
+                if count > max_shapes:
+                    raise input_error(path, f"expands to {count:,} shapes, above --max-contacts ({max_shapes:,})")
+            stream = os.path.join(folder, "flat.gds")
+            _write_flat(layout, top, li, stream)
+            del top
+            layout._destroy()  # its memory back before the stream is read
+            return united(_read_flat(stream))
+    except MemoryError:
+        raise _out_of_memory(path) from None
+    except RuntimeError as exc:  # KLayout's, flattening or writing the stream
+        if "bad_alloc" in str(exc):
+            raise _out_of_memory(path) from None
+        raise

@@ -3,8 +3,11 @@ names beside their targets, then swapped into place together in one short step, 
 fails or is interrupted leaves the previous set exactly as it was and a run that ends leaves its whole
 set; never a mix, never fewer files.
 
-- A lock (`fcntl.flock` on `.<name>.lock` in the folder) keeps a second run off the same set: it waits
-  up to `STENCILGEN_LOCK_WAIT` seconds (default 30), then fails (exit 4).
+- A lock (`FolderLock`: `fcntl.flock` on `.<name>.lock` in the folder) keeps a second run off the same
+  set: it waits up to `STENCILGEN_LOCK_WAIT` seconds (default 30), then fails (exit 4). A batch holds
+  one on its whole OUTDIR the same way.
+- A library that writes by file name is handed the temporary file as the run holds it open
+  (`/proc/self/fd/N`): it writes into the set's own file and never creates one.
 - Under the lock, temporary files left by a run of the same set that was killed are removed first; a
   swap that was cut short (the run killed between two renames) is completed from its journal.
 - No target may be an input of the run (the same file under any name): refused before anything is
@@ -49,12 +52,82 @@ def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
     return os.path.samestat(a, b)
 
 
+class FolderLock:
+    """`fcntl.flock` on `FOLDER/.<name>.lock`, held by one run at a time: another waits up to
+    `lock_wait()` seconds, then fails (OutputError naming `what`). The file holds the holder's pid and
+    is removed when released. A forked child shares the lock while it lives (a child never outlives
+    its run: `forked.die_with_parent`)."""
+
+    def __init__(self, folder: str, name: str, what: str) -> None:
+        self.folder = folder
+        self.what = what
+        self.path = os.path.join(folder, f".{name}.lock")
+        self._fd: int | None = None
+
+    def __enter__(self) -> FolderLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # (no flock: no lock)
+            return
+        deadline = time.monotonic() + lock_wait()
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            except OSError as exc:
+                raise OutputError(f"{self.folder}: cannot lock the output folder ({exc.strerror or exc})") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _read_small(fd)
+                os.close(fd)
+                if time.monotonic() >= deadline:
+                    who = f" (pid {holder})" if holder.isdigit() else ""
+                    raise OutputError(
+                        f"{self.what}: another stencilgen run{who} is writing these files; wait for it to end or "
+                        "choose another output folder"
+                    ) from None
+                time.sleep(0.05)
+                continue
+            self._fd = fd  # held: released (the file removed) whatever interrupts what follows
+            try:  # the file locked is still the one at the path (a run that ends removes it)
+                current = os.stat(self.path)
+            except OSError:
+                current = None
+            if current is not None and _same_file(os.fstat(fd), current):
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, 0)
+                    os.pwrite(fd, str(os.getpid()).encode(), 0)
+                return
+            self._fd = None
+            os.close(fd)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                current = os.stat(self.path)
+                if _same_file(os.fstat(self._fd), current):  # (not another run's, made since)
+                    os.unlink(self.path)  # while still held: a waiting run sees it gone and retries
+            os.close(self._fd)
+            self._fd = None
+
+
 class FileSet:
     """The files `targets` (key -> path, all in `folder`) of the set called `name`, written as one.
 
     with FileSet(folder, "die", {"gerber": "out/die.gbr", "json": "out/die.json"}, inputs=["die.gds"]) as fs:
         fs.write("gerber", text)              # into its temporary file (also from a forked child)
-        fs.write_with("gds", lib.write_gds)   # a library writing by file name
+        fs.write_with("gds", lib.write_gds)   # a library writing by file name (into the temporary file)
     # leaving the block without an error swaps the set in; with one, removes the temporary files
 
     `members`: the file names (in `folder`) any run of this set may write, whose left-over temporary
@@ -74,8 +147,7 @@ class FileSet:
         self.inputs = [p for p in inputs if p]
         self.members = {*(os.path.basename(p) for p in self.targets.values()), *members}
         self.temps: dict[str, str] = {}
-        self._fd: int | None = None
-        self._lock_path = os.path.join(folder, f".{name}.lock")
+        self._held = FolderLock(folder, name, f"{os.path.join(folder, name)}.*")
         self._journal = os.path.join(folder, f".{name}.swap")
 
     # -- the life of a set
@@ -84,16 +156,18 @@ class FileSet:
         ensure_dir(self.folder)
         check_targets(list(self.targets.values()))
         self._refuse_inputs()
-        self._lock()
         try:
+            self._lock()
             self._finish_swap()
             self._remove_leftovers()
             for key, target in self.targets.items():
                 fd, tmp = create_temp(target)
                 os.close(fd)
                 self.temps[key] = tmp
-        except BaseException:
-            self._abort()
+        except BaseException:  # (an error, or a signal while the set is made ready)
+            if self._held.held:
+                self._abort()
+            self._unlock()
             raise
         return self
 
@@ -124,9 +198,17 @@ class FileSet:
             raise OutputError(f"{self.targets[key]}: cannot be written ({exc.strerror or exc})") from None
 
     def write_with(self, key: str, writer: Callable[[str], Any]) -> None:
-        """`writer(temporary path)` writes the file of `key` by its name; its OSError names the target."""
+        """`writer(name)` writes the file of `key` by a file name: the name of the temporary file as this
+        process holds it open (Linux: /proc/self/fd/N), so that a library opening it by name writes into
+        the set's own file and never creates one (were the temporary file removed meanwhile, the bytes
+        go nowhere). Its OSError names the target."""
         try:
-            writer(self.temps[key])
+            fd = os.open(self.temps[key], os.O_WRONLY | os.O_CLOEXEC)  # never re-created
+            try:
+                held = f"/proc/self/fd/{fd}"
+                writer(held if os.path.exists(held) else self.temps[key])
+            finally:
+                os.close(fd)
         except OSError as exc:
             raise OutputError(f"{self.targets[key]}: cannot be written ({exc.strerror or exc})") from None
 
@@ -150,47 +232,10 @@ class FileSet:
                     )
 
     def _lock(self) -> None:
-        try:
-            import fcntl
-        except ImportError:  # (no flock: no lock)
-            return
-        deadline = time.monotonic() + lock_wait()
-        while True:
-            try:
-                fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-            except OSError as exc:
-                raise OutputError(f"{self.folder}: cannot lock the output folder ({exc.strerror or exc})") from None
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = _read_small(fd)
-                os.close(fd)
-                if time.monotonic() >= deadline:
-                    who = f" (pid {holder})" if holder.isdigit() else ""
-                    raise OutputError(
-                        f"{os.path.join(self.folder, self.name)}.*: another stencilgen run{who} is writing these "
-                        "files; wait for it to end or choose another output folder"
-                    ) from None
-                time.sleep(0.05)
-                continue
-            try:  # the file locked is still the one at the path (a run that ends removes it)
-                current = os.stat(self._lock_path)
-            except OSError:
-                current = None
-            if current is not None and _same_file(os.fstat(fd), current):
-                with contextlib.suppress(OSError):
-                    os.ftruncate(fd, 0)
-                    os.pwrite(fd, str(os.getpid()).encode(), 0)
-                self._fd = fd
-                return
-            os.close(fd)
+        self._held.acquire()
 
     def _unlock(self) -> None:
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(self._lock_path)  # while still held: a waiting run sees it gone and retries
-            os.close(self._fd)
-            self._fd = None
+        self._held.release()
 
     def _remove_leftovers(self) -> None:
         """Temporary files of this set that a killed run left behind (only a run holding the lock writes

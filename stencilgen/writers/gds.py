@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import OutputError
+from ..errors import OutputError, UsageError
 from ..geometry import outlines_to_polygons
 from ..model import NONE, Apertures, Outlines
 from ..numeric import unique
@@ -93,6 +93,8 @@ def gds_writer(
     per placement, as its layout was drawn."""
     import gdstk
 
+    if not all(0 <= v <= 65535 for v in layer):
+        raise UsageError(f"GDS layer {layer[0]}/{layer[1]}: a GDSII layer and datatype are each 0 to 65535")
     lib = gdstk.Library(name="STENCIL", unit=1e-6, precision=1e-9)
     top = lib.new_cell(cell)
     if element is not None and transforms is not None:
