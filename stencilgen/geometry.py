@@ -60,6 +60,17 @@ def _mean(values: list[np.ndarray]) -> np.ndarray:
     return total / len(values)
 
 
+def signed_areas(polys: Polygons) -> np.ndarray:
+    """Signed area of every polygon (counter-clockwise positive; shoelace), without the centroid."""
+    off = polys.offsets
+    if len(polys) == 0:
+        return np.zeros(0)
+    c = polys.coords
+    nxt = _next_index(off)
+    cross = c[:, 0] * c[nxt, 1] - c[nxt, 0] * c[:, 1]
+    return np.add.reduceat(cross, off[:-1]) / 2.0
+
+
 def area_centroid(polys: Polygons) -> tuple[np.ndarray, np.ndarray]:
     """Signed area (counter-clockwise positive) and centroid of every polygon (shoelace formula).
 

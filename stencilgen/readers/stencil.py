@@ -524,10 +524,12 @@ def read_stencil(
         if count > max_shapes:
             raise input_error(path, f"expands to {count:,} shapes, above --max-contacts ({max_shapes:,})")
     # KLayout reads in a child process: a crash on a damaged file, or KLayout's state after running out
-    # of memory, stays the child's (its result comes back through a pipe)
-    read = forked.start(lambda: _read_flattened(path, fmt, units, layer, max_shapes))
+    # of memory, stays the child's; its polygons come back as two arrays in a scratch folder (a pipe
+    # would carry a hundred megabytes of pickle)
     try:
-        polys = read()
+        with scratch.folder() as back:
+            forked.start(lambda: _save(_read_flattened(path, fmt, units, layer, max_shapes), back))()
+            polys = Polygons(np.load(os.path.join(back, "coords.npy")), np.load(os.path.join(back, "offsets.npy")))
     except forked.Crashed:
         what = {"gerber": "Gerber", "dxf": "DXF", "gds": "GDSII", "oasis": "OASIS"}[fmt]
         raise input_error(
@@ -535,14 +537,20 @@ def read_stencil(
         ) from None
     except MemoryError:
         raise _out_of_memory(path) from None
-    from ..geometry import area_centroid
+    from ..geometry import signed_areas
 
-    area, _ = area_centroid(polys)
+    area = signed_areas(polys)
     if not (np.abs(area) > MIN_AREA_UM2).all():  # a line, or a shape of no area: nothing prints through it
         polys = polys.take(np.flatnonzero(np.abs(area) > MIN_AREA_UM2))
     if not len(polys):
         raise input_error(path, "no apertures: nothing closed with an area on the stencil layer")
     return round_arcs(polys) if fmt == "gerber" and arcs else polys
+
+
+def _save(polys: Polygons, folder: str) -> None:
+    """A child's polygons for its parent: their arrays written into the parent's scratch folder."""
+    np.save(os.path.join(folder, "coords.npy"), polys.coords)
+    np.save(os.path.join(folder, "offsets.npy"), polys.offsets)
 
 
 def _read_flattened(path: str, fmt: str, units: str | None, layer: str | None, max_shapes: int | None) -> Polygons:
