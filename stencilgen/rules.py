@@ -8,6 +8,7 @@ impossible values are one-line errors naming the key.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import os
 import stat
@@ -187,16 +188,24 @@ def _err(source: str, key: str, message: str) -> StencilgenError:
     return UsageError(f"{key}: {message}")
 
 
+def _unit_of(key: str) -> str:
+    """The unit a rule's name carries, for messages (" um"), or ""."""
+    for suffix, unit in (("_um", " um"), ("_deg", " deg"), ("_c", " C"), ("_mb", " MB"), ("_g_cm3", " g/cm3")):
+        if key.endswith(suffix):
+            return unit
+    return ""
+
+
 def validate(rules: Rules, source: str = "") -> Rules:
     """Refuse impossible values, naming the key."""
     for key in POSITIVE:
         v = getattr(rules, key)
         if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-            raise _err(source, key, f"must be positive, got {v!r}")
+            raise _err(source, key, f"must be positive, got {v!r}{_unit_of(key)}")
     for key in NON_NEGATIVE:
         v = getattr(rules, key)
         if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
-            raise _err(source, key, f"must be zero or more, got {v!r}")
+            raise _err(source, key, f"must be zero or more, got {v!r}{_unit_of(key)}")
     for key in FRACTIONS:
         v = getattr(rules, key)
         if v > 1:
@@ -275,7 +284,9 @@ def rules_from_mapping(data: dict[str, Any], source: str = "", base: Rules | Non
         if key == "alloys":
             continue
         if key not in known:
-            raise _err(source, key, "unknown key; `stencilgen rules` lists the known ones")
+            near = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
+            hint = f"did you mean {near[0]}? " if near else ""
+            raise _err(source, key, f"unknown key; {hint}`stencilgen rules` lists the known ones")
         if key == "thickness_um" and isinstance(value, str) and value.strip().lower() == "auto":
             changes["thickness_auto"] = True  # thickness_um stays: the foil a plain plan would use
             continue

@@ -101,3 +101,21 @@ def test_unitless_dxf_through_cli(tmp_path):
     assert r.returncode == 0
     doc = load_report(r.stdout)
     assert doc["contacts"] == 3 and doc["rows"][0]["pitch_um"] == pytest.approx(100.0)
+
+
+def test_a_misspelt_rule_key_gets_a_suggestion_and_a_bad_value_its_unit(tmp_path):
+    """A rules file with `web_min` is refused naming the key it is close to; a negative web is said
+    with its unit (one line, exit 3, the file named)."""
+    misspelt = tmp_path / "misspelt.toml"
+    misspelt.write_text("web_min = 30\n")
+    r = run("rules", "--rules", str(misspelt))
+    assert r.returncode == 3
+    assert (
+        r.stderr.strip()
+        == f"Error: {misspelt}: web_min: unknown key; did you mean web_min_um? `stencilgen rules` lists the known ones"
+    )
+    negative = tmp_path / "negative.toml"
+    negative.write_text("web_min_um = -5\n")
+    r = run("rules", "--rules", str(negative))
+    assert r.returncode == 3
+    assert r.stderr.strip() == f"Error: {negative}: web_min_um: must be zero or more, got -5.0 um"
