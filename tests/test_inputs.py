@@ -256,6 +256,13 @@ def test_def_cli_errors_list_what_is_there(realworld, tmp_path):
     assert "choose the pad layer with --layer (a LEF layer); LEF layers present: metal10 (407), metal4" in (
         one_error_line(r)
     )
+    both = [os.path.join(folder, "dummy_pads.lef"), os.path.join(folder, "dummy_pads_stagger.lef")]
+    r = run("inspect", stagger, "--lef", both[0], "--lef", both[1], "--layer", "metal10")
+    assert r.returncode == 3
+    assert one_error_line(r) == (
+        f"Error: {stagger}: MACRO PAD is defined in more than one --lef: {both[0]}, {both[1]}; "
+        "pass the one the design uses"
+    )
     r = run("inspect", path, "--lef", str(tmp_path / "missing.lef"), "--layer", "metal10")
     assert r.returncode == 3 and one_error_line(r) == f"Error: {tmp_path / 'missing.lef'}: no such LEF file"
     r = run("inspect", path, "--lef", lef, "--layer", "metal10", "--json")

@@ -83,6 +83,20 @@ def _def_named(path: str) -> Iterator[str]:
         yield link
 
 
+def _macro_holders(lefs: Sequence[str], macro: str) -> list[str]:
+    """The LEF files that define MACRO `macro`."""
+    pattern = re.compile(rb"^\s*MACRO\s+" + re.escape(macro.encode()) + rb"\s*$", re.MULTILINE)
+    found = []
+    for lef in lefs:
+        try:
+            with open(lef, "rb") as fh:
+                if pattern.search(fh.read()):
+                    found.append(lef)
+        except OSError:
+            continue
+    return found
+
+
 def _load(path: str, lefs: Sequence[str], shapes: bool, name: str) -> Any:
     import klayout.db as db
 
@@ -91,6 +105,15 @@ def _load(path: str, lefs: Sequence[str], shapes: bool, name: str) -> Any:
         with _def_named(path) as named:
             layout.read(named, _config(path, lefs, shapes))
     except RuntimeError as exc:
+        twice = re.search(r"Duplicate MACRO name: (\S+)", str(exc))
+        holders = _macro_holders(lefs, twice.group(1)) if twice else []
+        if twice and len(holders) > 1:
+            raise input_error(
+                name,
+                f"MACRO {twice.group(1)} is defined in more than one --lef: "
+                + ", ".join(holders)
+                + "; pass the one the design uses",
+            ) from None
         reason = str(exc).splitlines()[0].replace(path, name).rstrip(".") if str(exc) else "unreadable"
         raise input_error(name, f"not a readable DEF/LEF ({reason})") from None
     except UnicodeDecodeError:  # (KLayout's message quoting bytes that are not text)
