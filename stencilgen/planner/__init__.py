@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,13 @@ PLAN_ARC_CHORDS = 24
 
 def _rot90(v: np.ndarray) -> np.ndarray:
     return np.stack([-v[..., 1], v[..., 0]], axis=-1)
+
+
+def _turn(v: np.ndarray, deg: Any) -> np.ndarray:
+    """Vectors v (..., 2) turned by deg degrees (counter-clockwise; one angle, or one per vector)."""
+    phi = np.radians(deg)
+    cos, sin = np.cos(phi), np.sin(phi)
+    return np.stack([cos * v[..., 0] - sin * v[..., 1], sin * v[..., 0] + cos * v[..., 1]], axis=-1)
 
 
 def _unit(deg: float) -> np.ndarray:
@@ -590,17 +598,8 @@ def _corner_directions(
     """Rule 5: a corner that starves at the bisector (a strip below volume_min) tries other common
     directions (at least oblique_min_deg from each row) and keeps the one that gives its contacts the
     most solder, the worst of them first. All corners try at once, each beside the rest as it stands."""
-    pos = np.full(len(contacts), -1, dtype=np.int64)
-    pos[strip_idx] = np.arange(len(strip_idx))
-    area = _strip_area(g, rules)
-    # a corner starves where a strip ends below volume_min at the bottom of the transfer band
-    enough = least_area(contacts.d[strip_idx], rules, contacts.cap(strip_idx))
     chosen, turns, members = [], [], []
-    for k, c in enumerate(rows.corners):
-        m = pos[c.members[lay["is_strip"][c.members] & lay["corner"][c.members]]]
-        m = m[m >= 0]
-        if not len(m) or (area[m] >= enough[m]).all():
-            continue
+    for k, c, _ids, m in _starved_corners(contacts, rows, lay, g, strip_idx, rules):
         options = corner_turns(c, rows, rules.oblique_min_deg)
         if not options:
             continue
@@ -633,9 +632,7 @@ def _corner_directions(
     tries = max(len(t) for t in turns)
     table = np.array([t + [t[-1]] * (tries - len(t)) for t in turns])
     for f in range(tries):
-        phi = np.radians(table[:, f])[which]
-        cos, sin = np.cos(phi), np.sin(phi)
-        base = np.stack([cos * base0[:, 0] - sin * base0[:, 1], sin * base0[:, 0] + cos * base0[:, 1]], axis=1)
+        base = _turn(base0, table[:, f][which])
         s = score(sub.trial(side0, slide0, inner, base, graded=True))
         better = s > best_score + 1e-6
         best_score = np.where(better, s, best_score)
@@ -660,16 +657,8 @@ def _corner_members(
     puts them or all inward (where the die edge leaves no room outside: an open corner of a pad ring).
     A corner takes the variant whose worst contact gets the most solder, if that is more than it had;
     all such corners try at once."""
-    pos = np.full(len(contacts), -1, dtype=np.int64)
-    pos[strip_idx] = np.arange(len(strip_idx))
-    area = _strip_area(g, rules)
-    enough = least_area(contacts.d[strip_idx], rules, contacts.cap(strip_idx))
     chosen, members, ranks, normals, bisectors = [], [], [], [], []
-    for c in rows.corners:
-        ids = c.members[lay["is_strip"][c.members] & lay["corner"][c.members]]
-        ids = ids[pos[ids] >= 0]
-        if not len(ids) or (area[pos[ids]] >= enough[pos[ids]]).all():
-            continue
+    for _k, c, ids, m in _starved_corners(contacts, rows, lay, g, strip_idx, rules):
         rank, normal = _corner_ranks(contacts, rows, c, ids)
         if rank.max() == 0:  # one contact a row: nothing to leave out
             continue
@@ -678,7 +667,7 @@ def _corner_members(
         ):
             continue  # the nearest contacts stay oblique: too narrow at every direction, no variant helps
         chosen.append(c)
-        members.append(pos[ids])
+        members.append(m)
         ranks.append(rank)
         normals.append(normal)
         bisectors.append(np.repeat(c.bisector[None, :], len(ids), axis=0))
@@ -712,10 +701,8 @@ def _corner_members(
         deep = np.array([variants[k][0] if k >= 0 else rank.max() for k in v.tolist()])[which]
         mode = np.array([variants[k][1] if k >= 0 else 0 for k in v.tolist()])[which]
         turn = [variants[k][2] if k >= 0 else None for k in v.tolist()]
-        phi = np.radians(np.array([0.0 if t is None else t for t in turn]))[which]
         keep = np.array([t is None for t in turn])[which]
-        cos, sin = np.cos(phi), np.sin(phi)
-        turned = np.stack([cos * bisector[:, 0] - sin * bisector[:, 1], sin * bisector[:, 0] + cos * bisector[:, 1]], 1)
+        turned = _turn(bisector, np.array([0.0 if t is None else t for t in turn])[which])
         oblique = rank <= deep
         side = np.where(oblique | (mode == 0), side0, -1).astype(side0.dtype)
         slide = np.where(oblique & keep, slide0, 0.0)
@@ -742,9 +729,7 @@ def _printable_somewhere(
     u, p = lay["u"][ids], lay["pitch"][ids]
     wc = extent_along(contacts.polygons.take(ids), u)
     for turn in turns:
-        t = np.radians(turn)
-        b = corner.bisector
-        d = np.array([np.cos(t) * b[0] - np.sin(t) * b[1], np.sin(t) * b[0] + np.cos(t) * b[1]])
+        d = _turn(corner.bisector, turn)
         s = np.abs(d[0] * u[:, 1] - d[1] * u[:, 0])
         w = np.minimum.reduce(
             [rules.width_ratio * wc * s, p * s - rules.web_min_um, np.full(len(ids), rules.max_width_um)]
@@ -752,6 +737,29 @@ def _printable_somewhere(
         if (w >= rules.min_aperture_um - 1e-9).all():
             return True
     return False
+
+
+def _starved_corners(
+    contacts: Contacts,
+    rows: RowSet,
+    lay: dict[str, np.ndarray],
+    g: dict[str, np.ndarray],
+    strip_idx: np.ndarray,
+    rules: Rules,
+) -> Iterator[tuple[int, Any, np.ndarray, np.ndarray]]:
+    """The corners that starve: a strip of their oblique members ends below volume_min at the bottom
+    of the transfer band. Each as (its index, the corner, those members' contact ids, their positions
+    in strip_idx)."""
+    pos = np.full(len(contacts), -1, dtype=np.int64)
+    pos[strip_idx] = np.arange(len(strip_idx))
+    area = _strip_area(g, rules)
+    enough = least_area(contacts.d[strip_idx], rules, contacts.cap(strip_idx))
+    for k, c in enumerate(rows.corners):
+        ids = c.members[lay["is_strip"][c.members] & lay["corner"][c.members]]
+        ids = ids[pos[ids] >= 0]
+        m = pos[ids]
+        if len(m) and (area[m] < enough[m]).any():
+            yield k, c, ids, m
 
 
 def _corner_ranks(contacts: Contacts, rows: RowSet, corner: Any, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
