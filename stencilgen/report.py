@@ -219,7 +219,46 @@ def inspect_text(doc: dict[str, Any]) -> str:
 UNITS = {"length": "um", "area": "um2", "volume": "um3", "angle": "deg"}
 
 
-class ContactRecords(Sequence[dict[str, Any]]):
+class _Records(Sequence[dict[str, Any]]):
+    """A sequence of one record (dict) per contact, each built when asked for (`_record`); compares
+    equal to any sequence of the same records, and deep-copies to a plain list."""
+
+    _n: int
+
+    def _record(self, i: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, i: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, i: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(i, slice):
+            return [self._record(k) for k in range(*i.indices(self._n))]
+        k = i + self._n if i < 0 else i
+        if not 0 <= k < self._n:
+            raise IndexError(i)
+        return self._record(k)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Sequence)
+            and len(other) == self._n
+            and all(a == b for a, b in zip(self, other, strict=True))
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[dict[str, Any]]:
+        return list(self)
+
+
+class ContactRecords(_Records):
     """One record (dict) per contact, built when asked for from the report's columns: a wafer's million
     records are never all held at once. `column(key)` gives a whole column cheaply."""
 
@@ -237,9 +276,6 @@ class ContactRecords(Sequence[dict[str, Any]]):
         else:  # record i is contact ids[i] (ascending)
             self._at = np.searchsorted(contact, ids, "left").tolist()
             self._to = np.searchsorted(contact, ids, "right").tolist()
-
-    def __len__(self) -> int:
-        return self._n
 
     @property
     def _columns(self) -> dict[str, list[Any]]:
@@ -266,21 +302,6 @@ class ContactRecords(Sequence[dict[str, Any]]):
         rec = {k: _value(self._raw[k], i) for k in self._keys}
         rec["findings"] = self.findings_of(i)
         return rec
-
-    @overload
-    def __getitem__(self, i: int) -> dict[str, Any]: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> list[dict[str, Any]]: ...
-
-    def __getitem__(self, i: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
-        if isinstance(i, slice):
-            return [self._record(k) for k in range(*i.indices(self._n))]
-        if i < 0:
-            i += self._n
-        if not 0 <= i < self._n:
-            raise IndexError(i)
-        return self._record(i)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for start in range(0, self._n, 4096):
@@ -316,18 +337,6 @@ class ContactRecords(Sequence[dict[str, Any]]):
     def findings_table(self) -> FindingsTable:
         """The findings of every contact as a table of their own (the JSON report's `findings`)."""
         return FindingsTable(self._findings)
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Sequence)
-            and len(other) == self._n
-            and all(a == b for a, b in zip(self, other, strict=True))
-        )
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> list[dict[str, Any]]:
-        return list(self)
 
 
 #: the filler of the text tables: dropped when a table becomes JSON text (a text value may hold spaces)
@@ -852,7 +861,7 @@ class _Placer:
         return out
 
 
-class WaferRecords(Sequence[dict[str, Any]]):
+class WaferRecords(_Records):
     """The records of a layout of one element cell placed many times (a wafer): the element's records
     once (`element`: its own ids and coordinates), each placement (`shifts`, the global contact ids
     `ids` (P, n), the global ids of the element's rows and arrays), and the records of the contacts
@@ -944,9 +953,6 @@ class WaferRecords(Sequence[dict[str, Any]]):
 
     # -- reading
 
-    def __len__(self) -> int:
-        return self._n
-
     @cached_property
     def _where(self) -> tuple[np.ndarray, np.ndarray]:
         """The placement and element id of every global contact id."""
@@ -973,20 +979,6 @@ class WaferRecords(Sequence[dict[str, Any]]):
         place, elem = self._where
         p, j = int(place[g]), int(elem[g])
         return self._placer.place(j, g, self.shifts[p].tolist(), self.ids[p], self.row_ids[p], self.array_ids[p])
-
-    @overload
-    def __getitem__(self, i: int) -> dict[str, Any]: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> list[dict[str, Any]]: ...
-
-    def __getitem__(self, i: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
-        if isinstance(i, slice):
-            return [self._record(k) for k in range(*i.indices(self._n))]
-        k = i + self._n if i < 0 else i
-        if not 0 <= k < self._n:
-            raise IndexError(i)
-        return self._record(k)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for g in range(self._n):
@@ -1050,18 +1042,6 @@ class WaferRecords(Sequence[dict[str, Any]]):
             ]
             lines.append(orjson.dumps(row))
         return b",\n".join(lines)
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Sequence)
-            and len(other) == self._n
-            and all(a == b for a, b in zip(self, other, strict=True))
-        )
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> list[dict[str, Any]]:
-        return list(self)
 
 
 def _plain(x: float) -> float | int:
