@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from bench_plan import timed  # noqa: E402
-from bench_read import make_files  # noqa: E402
+from bench_read import compiled_package, make_files  # noqa: E402
 
 STENCILS = ("gds", "gbr", "dxf")
 
@@ -31,6 +31,7 @@ def main() -> None:
     ap.add_argument("--stencil", choices=STENCILS, action="append", help="only these stencil formats")
     ap.add_argument("--no-unlike", action="store_true", help="skip the layout with no two dies alike")
     args = ap.parse_args()
+    compiled_package()
     wanted = args.stencil or list(STENCILS)
     files = make_files()
     exe = os.path.join(os.path.dirname(sys.executable), "stencilgen")

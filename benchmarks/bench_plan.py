@@ -26,7 +26,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from bench_read import make_files  # noqa: E402
+from bench_read import compiled_package, make_files  # noqa: E402
 
 KLAYOUT = r"""
 import sys, klayout.db as db
@@ -78,6 +78,7 @@ def main() -> None:
     ap.add_argument("--no-wafer", action="store_true", help="skip the 1,000,000-contact wafer")
     ap.add_argument("--wafer-runs", type=int, default=3)
     args = ap.parse_args()
+    compiled_package()
     files = make_files()
     flat = files["flat 100k"]
     tmp = tempfile.mkdtemp(prefix="stencilgen-bench-")
