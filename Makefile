@@ -22,6 +22,7 @@ install: $(STAMP) ## create .venv and install stencilgen with its test and lint 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@$(PY) -m compileall -q stencilgen >/dev/null  # byte-compiled, as pip leaves an installed package
 	@touch $(STAMP)
 
 demo: install ## plan a stencil for a bundled sample layout into out/demo/
