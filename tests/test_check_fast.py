@@ -219,6 +219,32 @@ def test_a_wafer_checked_gives_the_plans_figures(tmp_path):
             assert a["tip_side"] == b["tip_side"] and a["oblique"] == b["oblique"], ext
 
 
+def test_a_turned_corner_direction_reports_the_side_its_tips_lie_on(tmp_path):
+    """A corner whose common direction is turned past a row's normal (rule 5): each strip's tip_side is
+    the side of its row's centerline the tip lies on, so that same_side (rule 4) is found as check
+    finds it on the drawn stencil, in every format."""
+    import stencilgen
+
+    layout = str(tmp_path / "r.gds")
+    synth.write_gds(layout, synth.ring(side=900.0, pitch=110.0, count=8, pad=(70.0, 100.0)).polygons(), noise=False)
+    planned = stencilgen.plan(stencilgen.read_layout(layout, layer="9/0"))
+    planned.write(tmp_path / "o", formats=("gerber", "dxf", "gds"))
+    contacts = planned.records
+    for r in planned.plan.rows.rows:
+        for i in r.members.tolist():
+            c = contacts[i]
+            t = np.radians(c["strip_direction_deg"])
+            assert c["tip_side"] == (1 if np.cos(t) * r.normal[0] + np.sin(t) * r.normal[1] >= 0 else -1), i
+    turned = [c for c in contacts if c["oblique"] and c["strip_direction_deg"] % 90 != 45]
+    assert turned, "the corner keeps the bisector: this die no longer tests a turned direction"
+    codes = [sorted(f["code"] for f in c["findings"]) for c in contacts]
+    assert sum(code.count("same_side") for code in codes) == 6
+    for ext in ("gbr", "dxf", "gds"):
+        got = stencilgen.check(stencilgen.read_layout(layout, layer="9/0"), str(tmp_path / "o" / f"r.{ext}"))
+        assert [sorted(f["code"] for f in c["findings"]) for c in got.records] == codes, ext
+        assert [c["tip_side"] for c in got.records] == [c["tip_side"] for c in contacts], ext
+
+
 def test_a_wafer_is_checked_once_per_die_with_the_whole_checks_figures(tmp_path, monkeypatch):
     """Dies alike: the stencil is checked once per die and repeated; the report is the one the whole
     check gives. A die whose apertures differ is checked whole."""

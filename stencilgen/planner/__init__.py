@@ -58,6 +58,7 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
     n = len(contacts)
     is_strip = np.zeros(n, dtype=bool)
     u = np.zeros((n, 2))
+    normal = np.zeros((n, 2))  # the row's transverse direction n (outward)
     base = np.zeros((n, 2))  # strip axis before the side is applied (points outward)
     pitch = np.zeros(n)
     side = np.zeros(n, dtype=np.int8)
@@ -73,6 +74,7 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
         m = r.members
         is_strip[m] = True
         u[m] = r.direction
+        normal[m] = r.normal
         pitch[m] = r.pitch
         axis = r.normal
         if rules.oblique_scope == "all":
@@ -105,6 +107,7 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
     return {
         "is_strip": is_strip,
         "u": u,
+        "normal": normal,
         "base": base,
         "pitch": pitch,
         "side": side,
@@ -994,7 +997,9 @@ def _assemble(
         area[strip_idx], perimeter[strip_idx], extension[strip_idx] = a, per, ext
         width[strip_idx] = g["w"]
         axis[strip_idx] = g["axis"]
-        side[strip_idx] = lay["side"][strip_idx]
+        # the side of the centerline the tip lies on (a corner's direction turned past a row's normal
+        # puts the tip of lay's side on the other)
+        side[strip_idx] = np.where(np.einsum("ij,ij->i", g["axis"], lay["normal"][strip_idx]) >= 0, 1, -1)
         tip_d[strip_idx] = g["D"] if rules.strategy == "tip" else 0.0
         counts[strip_idx] = 4
         target[strip_idx] = g["a_want"]
