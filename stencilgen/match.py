@@ -160,15 +160,15 @@ def _counter_clockwise(polys: Polygons) -> tuple[Polygons, np.ndarray, np.ndarra
         return polys, np.zeros(0), np.zeros(0)
     c = polys.coords
     counts = polys.counts
-    first = polys.offsets[:-1]
-    nxt = np.arange(len(c)) + 1
-    nxt[polys.offsets[1:] - 1] = first  # each ring closes on its first vertex
-    x, y = c[:, 0], c[:, 1]
-    # about each polygon's first vertex: no cancellation far from the origin
-    ox, oy = np.repeat(x[first], counts), np.repeat(y[first], counts)
-    cross = (x - ox) * (y[nxt] - oy) - (x[nxt] - ox) * (y - oy)
-    signed = np.add.reduceat(cross, first) / 2 if len(c) else np.zeros(n)
-    perimeter = np.add.reduceat(np.hypot(x[nxt] - x, y[nxt] - y), first)
+    first, last = polys.offsets[:-1], polys.offsets[1:] - 1
+    # about each polygon's first vertex (no cancellation far from the origin), as contiguous arrays
+    x = c[:, 0] - np.repeat(c[first, 0], counts)
+    y = c[:, 1] - np.repeat(c[first, 1], counts)
+    xn, yn = np.empty_like(x), np.empty_like(y)  # each vertex's successor: a ring closes on its first
+    xn[:-1], yn[:-1] = x[1:], y[1:]
+    xn[last], yn[last] = x[first], y[first]
+    signed = np.add.reduceat(x * yn - xn * y, first) / 2
+    perimeter = np.add.reduceat(np.hypot(xn - x, yn - y), first)
     flip = signed < 0
     if flip.any():
         k = np.arange(len(c)) - np.repeat(first, counts)  # index within its ring
