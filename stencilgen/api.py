@@ -49,6 +49,9 @@ CHECK_FORMATS = ("html", "lyrdb")
 MAX_MARKERS_PER_CODE = 10_000
 #: chords per arc of a marker's outline (to find the aperture, not to measure it)
 MARKER_ARC_CHORDS = 12
+#: a marker's outline of more vertices (a drawn stencil's arcs) is simplified to within this, um
+MARKER_MAX_VERTICES = 48
+MARKER_TOLERANCE_UM = 0.1
 
 
 @dataclass(frozen=True)
@@ -351,6 +354,8 @@ class _Judged:
     def _markers(self, listed: np.ndarray, f: Any) -> list[Any]:
         """Each finding listed as a marker: its code, the aperture's shape (the contact's where it has
         none) and its message; then the stray apertures of a check."""
+        import shapely
+
         from .geometry import outlines_to_polygons
         from .model import NONE
         from .writers.lyrdb import Marker
@@ -365,10 +370,20 @@ class _Judged:
         apertures = outlines_to_polygons(out, MARKER_ARC_CHORDS)
         pads = plan.contacts.polygons.take(ids)
         has = kind != NONE
+        shapes = {}
+        for j in np.unique(slot[listed]).tolist():
+            shapes[j] = apertures.polygon(j) if has[j] else pads.polygon(j)
+        fine = [j for j, shape in shapes.items() if len(shape) > MARKER_MAX_VERTICES]
+        if fine:  # a drawn stencil's arcs in fine chords: as close, fewer
+            geoms = np.array([shapely.Polygon(shapes[j]) for j in fine], dtype=object)
+            simple = shapely.simplify(geoms, MARKER_TOLERANCE_UM, preserve_topology=False)
+            for j, g in zip(fine, simple, strict=True):
+                pts = shapely.get_coordinates(g)[:-1]
+                shapes[j] = pts if len(pts) >= 3 else shapes[j]
         markers = []
         for k in listed.tolist():
             j = int(slot[k])
-            shape = apertures.polygon(j) if has[j] else pads.polygon(j)
+            shape = shapes[j]
             markers.append(Marker(str(f.code[k]), shape, f"contact {int(f.contact[k])}: {f.record(k)['message']}"))
         return markers + self._extra_markers()
 

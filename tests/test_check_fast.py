@@ -17,6 +17,7 @@ from conftest import SAMPLES
 from test_cli import run
 
 from stencilgen.errors import InputError, UsageError
+from stencilgen.model import Polygons
 from stencilgen.readers.stencil import read_stencil
 from stencilgen.rules import Rules
 from stencilgen.run import Options, check_file, plan_file
@@ -217,6 +218,119 @@ def test_a_wafer_checked_gives_the_plans_figures(tmp_path):
             assert a["aperture_area_um2"] == pytest.approx(b["aperture_area_um2"], rel=2e-3), ext
             assert a["aperture_width_um"] == pytest.approx(b["aperture_width_um"], abs=0.02), ext
             assert a["tip_side"] == b["tip_side"] and a["oblique"] == b["oblique"], ext
+
+
+def _outlines(polys) -> list[str]:
+    """Each polygon as the text of its normalised outline (um, 3 decimals), the list sorted."""
+    return sorted(
+        shapely.normalize(shapely.Polygon(np.round(polys.polygon(i), 3) + 0.0)).wkt for i in range(len(polys))
+    )
+
+
+def test_a_stencil_of_one_cell_placed_by_shifts_reads_as_its_flat_copy(tmp_path):
+    """A stencil whose top cell places one cell by shifts (references, regular arrays) is read as that
+    cell's apertures once and spread with numpy; anything else (a turned placement, shapes beside the
+    references) is flattened by KLayout: every way, the apertures of the flat file."""
+    from stencilgen.readers import stencil as S
+
+    die = [synth.rect((0.0, 0.0), (30.0, 80.0), 0.0), synth.rect((60.0, 10.0), (30.0, 60.0), 30.0)]
+    shifts_um = [(x, y) for x in (0.0, 500.0, 1000.0) for y in (0.0, 700.0)]
+
+    def write(name: str, build) -> str:
+        lib = gdstk.Library(unit=1e-6, precision=1e-9)
+        cell = lib.new_cell("DIE")
+        for p in die:
+            cell.add(gdstk.Polygon(p, 1, 0))
+        top = lib.new_cell("TOP")
+        build(top, cell)
+        path = str(tmp_path / name)
+        lib.write_gds(path)
+        return path
+
+    def refs(top, cell):
+        for at in shifts_um:
+            top.add(gdstk.Reference(cell, at))
+
+    def array(top, cell):
+        top.add(gdstk.Reference(cell, (0.0, 0.0), columns=3, rows=2, spacing=(500.0, 700.0)))
+
+    def turned(top, cell):
+        refs(top, cell)
+        top.add(gdstk.Reference(cell, (3000.0, 0.0), rotation=np.pi / 2))
+
+    def beside(top, cell):
+        refs(top, cell)
+        top.add(gdstk.Polygon(synth.rect((-400.0, 0.0), (30.0, 80.0), 0.0), 1, 0))
+
+    flat = [p + np.array(at) for at in shifts_um for p in die]
+    turned_die = [np.column_stack([-p[:, 1], p[:, 0]]) + np.array([3000.0, 0.0]) for p in die]
+    cases = {
+        "refs.gds": (refs, flat, True),
+        "array.gds": (array, flat, True),
+        "turned.gds": (turned, flat + turned_die, False),
+        "beside.gds": (beside, [*flat, synth.rect((-400.0, 0.0), (30.0, 80.0), 0.0)], False),
+    }
+    for name, (build, want, placed) in cases.items():
+        path = write(name, build)
+        got = read_stencil(path)
+        assert _outlines(got) == _outlines(Polygons.from_list(want)), name
+        once, shifts = S._read_placed(path, "gds", None, None, None)  # what the child hands over
+        assert len(shifts) == (len(shifts_um) if placed else 0), name
+        assert len(once) == (len(die) if placed else len(want)), name
+    # the DXF and GDS plan writes for a wafer (a block placed by MINSERT, a cell by references): the die
+    # once and its shifts, spread, are the stencil KLayout flattens
+    from stencilgen import scratch
+
+    layout = str(tmp_path / "w.gds")
+    ring = synth.ring(side=1000.0, pitch=100.0, count=6, pad=(60.0, 80.0))
+    placed = [p + np.array([x, y]) for x in (0.0, 2000.0) for y in (0.0, 2500.0) for p in ring.polygons()]
+    synth.write_gds(layout, placed, noise=False)
+    plan_file(layout, str(tmp_path / "o"), Rules(), Options(layer="9/0", formats=("dxf", "gds")))
+    for fmt, ext in (("dxf", "dxf"), ("gds", "gds")):
+        path = str(tmp_path / "o" / f"w.{ext}")
+        with scratch.folder() as folder:
+            ly = S._load(path, fmt, None, folder)
+            top = S._top(path, ly)
+            stream = os.path.join(folder, "flat.gds")
+            S._write_flat(ly, top, S._pick_layer(path, fmt, ly, top, None), stream)
+            flat = S._read_flat(stream)
+        once, shifts = S._read_placed(path, fmt, None, None, None)
+        assert len(shifts) == 4 and len(once) == len(ring.polygons()), fmt
+        assert _outlines(S._spread(once, shifts)) == _outlines(flat), fmt
+        assert _outlines(read_stencil(path)) == _outlines(flat), fmt
+
+
+def test_placements_are_found_in_the_readers_child_process(tmp_path):
+    """`_placed` on a KLayout layout: one cell placed by references and an array -> the shifts, sorted;
+    a mirrored placement, or a cell placing another -> None."""
+    import klayout.db as kdb
+
+    from stencilgen.readers.stencil import _placed
+
+    ly = kdb.Layout()
+    ly.dbu = 0.001
+    li = ly.layer(1, 0)
+    die = ly.create_cell("DIE")
+    die.shapes(li).insert(kdb.Box(0, 0, 30000, 80000))
+    top = ly.create_cell("TOP")
+    top.insert(kdb.CellInstArray(die.cell_index(), kdb.Trans(kdb.Vector(5000, 0))))
+    top.insert(
+        kdb.CellInstArray(
+            die.cell_index(), kdb.Trans(kdb.Vector(0, 100000)), kdb.Vector(200000, 0), kdb.Vector(0, 300000), 2, 2
+        )
+    )
+    cell, shifts = _placed(ly, top, li)
+    assert cell.name == "DIE"
+    assert shifts.tolist() == [[0.0, 100.0], [0.0, 400.0], [5.0, 0.0], [200.0, 100.0], [200.0, 400.0]]
+    top.insert(kdb.CellInstArray(die.cell_index(), kdb.Trans(kdb.Trans.M0, kdb.Vector(0, -500000))))
+    assert _placed(ly, top, li) is None
+    ly2 = kdb.Layout()
+    li2 = ly2.layer(1, 0)
+    leaf, mid, top2 = ly2.create_cell("LEAF"), ly2.create_cell("MID"), ly2.create_cell("TOP")
+    leaf.shapes(li2).insert(kdb.Box(0, 0, 10, 10))
+    mid.insert(kdb.CellInstArray(leaf.cell_index(), kdb.Trans()))
+    top2.insert(kdb.CellInstArray(mid.cell_index(), kdb.Trans()))
+    assert _placed(ly2, top2, li2) is None
 
 
 def test_a_turned_corner_direction_reports_the_side_its_tips_lie_on(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import os
 
+import klayout.db  # noqa: F401  (the report database's polygon values are db.DPolygon: bound once db is loaded)
 import klayout.rdb as rdb
 import numpy as np
 import pytest
@@ -113,6 +114,28 @@ def test_check_writes_its_findings_and_stray_apertures(planned, tmp_path):
     pad = shapely.Polygon(checked.layout.contacts.polygons.polygon(cid))
     assert missing[0].symmetric_difference(pad).area < 1e-6
     assert shapely.Polygon(gone.points).intersects(pad)
+
+
+def test_check_marks_a_drawn_stencils_fine_arcs_with_fewer_vertices_as_close(planned, tmp_path):
+    """A DXF stencil's arcs read as fine chords (128 a circle): each marker is its aperture simplified,
+    within MARKER_TOLERANCE_UM of the outline read and with fewer vertices."""
+    from stencilgen.api import MARKER_MAX_VERTICES, MARKER_TOLERANCE_UM
+
+    out, _ = planned
+    checked = check_file(RING, os.path.join(out, "ring_100um.dxf"), str(tmp_path / "o"), Rules(), Options(layer="9/0"))
+    ap = checked.plan.apertures
+    report = load_report(checked.outputs["json"])
+    by_message = {f"contact {c['id']}: {f['message']}": c["id"] for c in report["contacts"] for f in c["findings"]}
+    got = items(load(checked.outputs["lyrdb"]))
+    assert len(got) == len(by_message) > 0
+    fewer = 0
+    for _cat, _cell, (poly,), (text,) in got:
+        read = ap.outlines.coords[ap.outlines.offsets[by_message[text]] : ap.outlines.offsets[by_message[text] + 1]]
+        drawn = shapely.Polygon(read)
+        assert poly.hausdorff_distance(drawn) <= MARKER_TOLERANCE_UM + 1e-3
+        assert len(poly.exterior.coords) - 1 <= len(read)
+        fewer += len(read) > MARKER_MAX_VERTICES and len(poly.exterior.coords) - 1 < len(read) / 2
+    assert fewer > 0
 
 
 def test_no_findings_gives_an_empty_database_and_formats_leave_it_out(tmp_path):

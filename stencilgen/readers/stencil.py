@@ -528,8 +528,9 @@ def read_stencil(
     # would carry a hundred megabytes of pickle)
     try:
         with scratch.folder() as back:
-            forked.start(lambda: _save(_read_flattened(path, fmt, units, layer, max_shapes), back))()
+            forked.start(lambda: _save(*_read_placed(path, fmt, units, layer, max_shapes), back))()
             polys = Polygons(np.load(os.path.join(back, "coords.npy")), np.load(os.path.join(back, "offsets.npy")))
+            shifts = np.load(os.path.join(back, "shifts.npy"))
     except forked.Crashed:
         what = {"gerber": "Gerber", "dxf": "DXF", "gds": "GDSII", "oasis": "OASIS"}[fmt]
         raise input_error(
@@ -539,22 +540,65 @@ def read_stencil(
         raise _out_of_memory(path) from None
     from ..geometry import signed_areas
 
-    area = signed_areas(polys)
+    area = signed_areas(polys)  # (a placed cell's once)
     if not (np.abs(area) > MIN_AREA_UM2).all():  # a line, or a shape of no area: nothing prints through it
         polys = polys.take(np.flatnonzero(np.abs(area) > MIN_AREA_UM2))
+    polys = united(_spread(polys, shifts))
     if not len(polys):
         raise input_error(path, "no apertures: nothing closed with an area on the stencil layer")
     return round_arcs(polys) if fmt == "gerber" and arcs else polys
 
 
-def _save(polys: Polygons, folder: str) -> None:
+def _save(polys: Polygons, shifts: np.ndarray, folder: str) -> None:
     """A child's polygons for its parent: their arrays written into the parent's scratch folder."""
     np.save(os.path.join(folder, "coords.npy"), polys.coords)
     np.save(os.path.join(folder, "offsets.npy"), polys.offsets)
+    np.save(os.path.join(folder, "shifts.npy"), shifts)
 
 
-def _read_flattened(path: str, fmt: str, units: str | None, layer: str | None, max_shapes: int | None) -> Polygons:
-    """The stencil layer's shapes read and flattened by KLayout, overlapping ones united."""
+def _spread(element: Polygons, shifts: np.ndarray) -> Polygons:
+    """The polygons of one cell placed at each shift (um), placement by placement; as they are when
+    there are no shifts (a stencil read flat)."""
+    if not len(shifts):
+        return element
+    P, m = len(shifts), len(element.coords)
+    coords = (element.coords[None, :, :] + shifts[:, None, :]).reshape(-1, 2)
+    starts = (element.offsets[:-1][None, :] + m * np.arange(P)[:, None]).ravel()
+    return Polygons(coords, np.append(starts, P * m).astype(np.int64))
+
+
+def _placed(layout: Any, top: Any, li: int) -> tuple[Any, np.ndarray] | None:
+    """The one cell the top cell places and the shift (um) of each placement, sorted, when the top cell
+    draws nothing on the layer itself and places that cell alone, which places nothing, by shifts only
+    (references and regular arrays: a wafer's die, as plan writes it in GDS and DXF); else None."""
+    if not top.shapes(li).is_empty():
+        return None
+    cell, shifts = None, []
+    for inst in top.each_inst():
+        t = inst.cplx_trans
+        if (cell is not None and inst.cell_index != cell) or t.is_mirror() or t.angle != 0 or t.mag != 1:
+            return None
+        cell = inst.cell_index
+        at = np.array([[t.disp.x, t.disp.y]], dtype=float)
+        if inst.is_regular_array():  # na x nb placements, steps a and b
+            i, j = np.meshgrid(np.arange(inst.na), np.arange(inst.nb), indexing="ij")
+            steps = np.array([[inst.a.x, inst.a.y], [inst.b.x, inst.b.y]], dtype=float)
+            at = at + np.stack([i.ravel(), j.ravel()], axis=1) @ steps
+        shifts.append(at)
+    if cell is None:
+        return None
+    element = layout.cell(cell)
+    if element.child_instances() or element.shapes(li).is_empty():
+        return None
+    placed = np.concatenate(shifts) * layout.dbu
+    return element, placed[np.lexsort((placed[:, 1], placed[:, 0]))]
+
+
+def _read_placed(
+    path: str, fmt: str, units: str | None, layer: str | None, max_shapes: int | None
+) -> tuple[Polygons, np.ndarray]:
+    """The stencil layer's shapes read by KLayout: one cell's and the shifts placing it (`_placed`), or
+    all of them flattened (no shifts)."""
     try:
         with scratch.folder() as folder:
             layout = _load(path, fmt, units, folder)
@@ -564,11 +608,15 @@ def _read_flattened(path: str, fmt: str, units: str | None, layer: str | None, m
                 count = _expanded_count(layout, top, li)
                 if count > max_shapes:
                     raise input_error(path, f"expands to {count:,} shapes, above --max-contacts ({max_shapes:,})")
+            placed = _placed(layout, top, li)
+            shifts = np.zeros((0, 2))
+            if placed is not None:
+                top, shifts = placed
             stream = os.path.join(folder, "flat.gds")
             _write_flat(layout, top, li, stream)
             del top
             layout._destroy()  # its memory back before the stream is read
-            return united(_read_flat(stream))
+            return _read_flat(stream), shifts
     except MemoryError:
         raise _out_of_memory(path) from None
     except RuntimeError as exc:  # KLayout's, flattening or writing the stream
