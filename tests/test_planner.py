@@ -402,10 +402,11 @@ def _wedge(angle_deg: float, pitch: float = 100.0, pad: tuple[float, float] = (6
 
 
 def test_a_60_degree_corner_chooses_another_direction():
-    """At a 60 deg corner the bisector runs only 30 deg from each row: its strips are too narrow to print.
-    Rule 5 lets the corner take another common direction at least oblique_min_deg from each row; the
-    one chosen prints every contact, keeps every hard rule and gives the worst contact more than the
-    bisector does (forced with oblique_angle_deg)."""
+    """At a 60 deg corner the bisector runs only 30 deg from each row: its strips, held at the narrowest
+    printable width (rule 11), leave thin webs. Rule 5 lets the corner take another common direction at
+    least oblique_min_deg from each row; the one chosen prints every contact, keeps every hard rule,
+    leaves fewer thin webs and gives the worst contact no less than the bisector does (forced with
+    oblique_angle_deg)."""
     die = _wedge(60.0)
     contacts, _ = build_contacts(Polygons.from_list(die.polygons()), 0.001)
     rows = find_rows(contacts)
@@ -429,8 +430,12 @@ def test_a_60_degree_corner_chooses_another_direction():
     low = solder_volume(a.area, rules, rules.transfer_efficiency_min) / volume_limit(contacts.d)
     forced = plan_stencil(contacts, rows, rules.replace(oblique_angle_deg=float(bisector)))
     low_forced = solder_volume(forced.apertures.area, rules, rules.transfer_efficiency_min) / volume_limit(contacts.d)
-    assert check_plan(forced, rules).errors > 0  # slivers at the bisector: unprintable
-    assert low[m].min() > low_forced[m].min() + 0.05
+    webs = [
+        f.code[np.isin(f.contact, m)].tolist().count("web")
+        for f in (check_plan(forced, rules).findings, checked.findings)
+    ]
+    assert webs[0] > webs[1]  # thin webs at the bisector (warnings), fewer in the direction chosen
+    assert low[m].min() >= low_forced[m].min() - 1e-9  # and the worst contact no worse off
 
 
 def _far_edge_by_shapely(pads, c, axis, w, h1):

@@ -117,6 +117,14 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
     }
 
 
+def _width_terms(wc: np.ndarray, s: np.ndarray, p: np.ndarray, rules: Rules) -> np.ndarray:
+    """Rule 3's width terms for strips at sin s to their rows (3, n): width_ratio times the contact's
+    width, the pitch less the web (never under min_aperture_um: rule 11 keeps a printable strip and
+    leaves a thin web a warning), and max_width_um; the width is the least of them."""
+    web = np.maximum(p * s - rules.web_min_um, rules.min_aperture_um)
+    return np.stack([rules.width_ratio * wc * s, web, np.full(len(wc), rules.max_width_um)])
+
+
 def _size_strips(
     contacts: Contacts, idx: np.ndarray, lay: dict[str, np.ndarray], rules: Rules
 ) -> dict[str, np.ndarray]:
@@ -136,8 +144,8 @@ def _size_strips(
     h1 = -np.minimum.reduceat(along, starts)  # toward the other side
     wc = extent_along(polys, u)
     s = np.abs(axis[:, 0] * u[:, 1] - axis[:, 1] * u[:, 0])  # sin of the angle between strip and row
-    terms = np.stack([rules.width_ratio * wc * s, p * s - rules.web_min_um, np.full(len(idx), rules.max_width_um)])
-    w = np.maximum(terms.min(axis=0), 1.0)  # a pitch too fine for the web: a sliver, left out (rule 11)
+    terms = _width_terms(wc, s, p, rules)
+    w = np.maximum(terms.min(axis=0), 1.0)  # a contact too narrow: a sliver, left out (rule 11)
     # what sets the width: rule 3's ratio or cap ("width"), or the pitch less the web beside the
     # neighbours' strips, measured at the strip's angle (rules 3 and 5: "web")
     w_why = np.where(terms.argmin(axis=0) == 1, "web", "width").astype(object)
@@ -734,10 +742,7 @@ def _printable_somewhere(
     for turn in turns:
         d = _turn(corner.bisector, turn)
         s = np.abs(d[0] * u[:, 1] - d[1] * u[:, 0])
-        w = np.minimum.reduce(
-            [rules.width_ratio * wc * s, p * s - rules.web_min_um, np.full(len(ids), rules.max_width_um)]
-        )
-        if (w >= rules.min_aperture_um - 1e-9).all():
+        if (_width_terms(wc, s, p, rules).min(axis=0) >= rules.min_aperture_um - 1e-9).all():
             return True
     return False
 
