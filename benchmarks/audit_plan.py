@@ -157,7 +157,7 @@ def read_layout(path: str, layer: str, cell: str | None, lef: list[str], tmp: st
         top = cells[cell] if cell else next(c for c in lib.top_level() if not c.name.startswith("$$$"))
         ld = [int(v) for v in layer.split("/")]
         polys = [Polygon(p.points * scale) for p in top.get_polygons(layer=ld[0], datatype=ld[1])]
-        drawn = [p for p in top.get_polygons()] + [p for p in top.get_paths()]
+        drawn = top.get_polygons()  # paths included, as polygons
         boxes = np.array([np.ravel(p.bounding_box()) for p in drawn if p.bounding_box() is not None])
         ext = (*boxes[:, :2].min(axis=0), *boxes[:, 2:].max(axis=0))
         dies = _placed_boxes(top) if not top.polygons and not top.paths and top.references else []
@@ -165,6 +165,9 @@ def read_layout(path: str, layer: str, cell: str | None, lef: list[str], tmp: st
     if kind == "dxf":
         return _read_dxf_layout(plain, layer)
     if kind == "def":
+        if not plain.lower().endswith(".def"):  # KLayout knows a DEF by its name
+            os.symlink(os.path.abspath(plain), os.path.join(tmp, "layout.def"))
+            plain = os.path.join(tmp, "layout.def")
         return _read_def(plain, layer, lef)
     raise SystemExit(f"audit: {path}: unknown layout kind {kind!r}")
 

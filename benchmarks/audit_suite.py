@@ -120,9 +120,11 @@ def main() -> int:
     ap.add_argument("--out", default="audit_results.md")
     ap.add_argument("--only", help="only layouts whose file name contains this")
     ap.add_argument("--no-synthetic", action="store_true")
+    ap.add_argument("--no-samples", action="store_true")
     ap.add_argument("--synth-dir", help="keep the synthetic dies here (default: a temporary folder)")
     args = ap.parse_args()
-    todo: list[tuple[str, str, list[str]]] = [(os.path.join(ROOT, p), layer, []) for p, layer in SAMPLES]
+    ap_samples = not args.no_samples
+    todo: list[tuple[str, str, list[str]]] = [(os.path.join(ROOT, p), layer, []) for p, layer in SAMPLES if ap_samples]
     folder = args.synth_dir or tempfile.mkdtemp(prefix="audit-synth-")
     os.makedirs(folder, exist_ok=True)
     if not args.no_synthetic:
