@@ -67,6 +67,8 @@ class Offender:
     detail: str = ""
     strip_ratio: float | None = None  # the best strip (slide or flip), rules 2 and 3 kept
     strip_detail: str = ""
+    pad_ratio: float | None = None  # in a fine-pitch row: what a grown pad would reach (not counted: rule 3)
+    pad_detail: str = ""
 
 
 @dataclass
@@ -906,12 +908,10 @@ def _audit_plan(res: Audit, report, rules: _Rules, mine: list[Polygon], extents,
         if best:
             off.strip_ratio, off.strip_detail = round(best[0], 4), f"{best[1]}: {best[2]}"
         pad = _pad_alternative(scene, k, d[k], oc, oa)
-        if pad and (best is None or pad[0] > best[0] + 1e-9):
-            best = (
-                pad[0],
-                "pad" if not fine else "pad (fine-pitch row: rules 2/3 want a strip)",
-                f"grown {pad[1]:+.2f} um per side",
-            )
+        if pad and fine:  # a pad grown in a fine-pitch row is wider than its contact: rule 3 (hard) breaks
+            off.pad_ratio, off.pad_detail = round(pad[0], 4), f"grown {pad[1]:+.2f} um per side, breaks rule 3"
+        elif pad and (best is None or pad[0] > best[0] + 1e-9):
+            best = (pad[0], "pad", f"grown {pad[1]:+.2f} um per side")
         if best:
             off.best_ratio, off.alternative, off.detail = round(best[0], 4), best[1], best[2]
         if best and best[0] >= rules.vmin + 1e-4:
@@ -1064,6 +1064,7 @@ def details(r: Audit) -> str:
             out.append(
                 f"  contact {o.contact} at ({o.x_um}, {o.y_um}) um: planned {o.planned_ratio:.3f}, "
                 f"best {o.best_ratio:.3f} ({o.alternative or 'none fits'})"
+                + (f"; a pad would reach {o.pad_ratio:.3f} ({o.pad_detail})" if o.pad_ratio is not None else "")
             )
     for key, items in r.hard.items():
         if items:
