@@ -88,11 +88,12 @@ class Outline:
     geometry: Any
     source: str
     element: Any = None
+    drawn: Any = None  # the drawn extent's box, where the geometry is widened beyond it (rule 8's margin)
 
     def summary(self) -> dict[str, Any]:
-        """What the report says of it: its source and bounding box (um)."""
-        box = None if self.geometry is None else [round(float(x), 4) for x in self.geometry.bounds]
-        return {"source": self.source, "bbox_um": box}
+        """What the report says of it: its source and bounding box (um), the drawn one where it is widened."""
+        box = self.drawn if self.drawn is not None else None if self.geometry is None else self.geometry.bounds
+        return {"source": self.source, "bbox_um": None if box is None else [round(float(x), 4) for x in box]}
 
 
 def _keep_in(layout: Layout, keep_in: Any, margin: float = 0.0) -> Any:
@@ -136,13 +137,19 @@ def _drawn_extent(layout: Layout, margin: float) -> Outline:
     x0, y0, x1, y1 = extent.box
     if not (x0 < lo[0] - tol or y0 < lo[1] - tol or x1 > hi[0] + tol or y1 > hi[1] + tol):
         return Outline(None, "none (nothing drawn beyond the contacts)")
-    if x0 > lo[0] - margin or y0 > lo[1] - margin or x1 < hi[0] + margin or y1 < hi[1] + margin:
-        # the drawing hugs the contacts closer than edge_margin_um: a pad cell, not an element's outline
-        return Outline(None, "none (the drawn extent lies within edge_margin_um of the contacts)")
     where = "the cell" if layout.format != "dxf" else "the drawing"
     source = "DIEAREA of the DEF" if layout.format == "def" else f"extent of {where} on all layers"
-    element = shapely.box(*extent.element_box) if extent.element_box is not None else None
-    return Outline(shapely.box(x0, y0, x1, y1), source, element)
+    # where the contacts lie nearer the extent than edge_margin_um, the outline is widened on that side
+    # so that the margin ends at the contacts: apertures there reach no nearer the edge than the contacts
+    # themselves, and never past the drawn extent
+    widen = np.maximum(margin - np.array([lo[0] - x0, lo[1] - y0, x1 - hi[0], y1 - hi[1]]), 0.0)
+    if widen.any():
+        source += " (the contacts lie within edge_margin_um of it: apertures reach no nearer its edge than they)"
+    box = np.array(extent.box) + widen * [-1, -1, 1, 1]
+    element = None
+    if extent.element_box is not None:
+        element = shapely.box(*(np.array(extent.element_box) + widen * [-1, -1, 1, 1]))
+    return Outline(shapely.box(*box), source, element, extent.box if widen.any() else None)
 
 
 def _rules(rules: Rules | None) -> Rules:

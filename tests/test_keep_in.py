@@ -83,13 +83,24 @@ def test_keep_in_none_on_the_command_line(tmp_path):
     assert doc["summary"]["keep_in"]["source"] == "extent of the cell on all layers"
 
 
-def test_an_extent_that_hugs_the_contacts_is_no_outline(tmp_path):
-    """A pad cell whose other layers reach only a little past its openings (closer than edge_margin_um)
-    is not an element outline: no keep-in, rather than no room for any aperture."""
-    path = str(tmp_path / "padcell.gds")
+def test_an_extent_that_hugs_the_contacts_still_holds_every_aperture(tmp_path):
+    """A die whose edge lies closer to its pads than edge_margin_um (10 um): the extent stays the keep-in
+    (rule 8: a tip never hangs off the die), with the margin ending at the contacts, so that no aperture
+    reaches nearer the edge than the contacts themselves do, and none is an error for lying there. The
+    report gives the drawn extent and says so."""
+    import shapely
+
+    path = str(tmp_path / "edge.gds")
     _die(path, edge=10.0)
     planned = stencilgen.plan(stencilgen.read_layout(path, layer="9/0"))
-    assert planned.summary["keep_in"]["source"].startswith("none (the drawn extent lies within")
+    keep_in = planned.summary["keep_in"]
+    assert keep_in["source"].startswith("extent of the cell on all layers (the contacts lie within edge_margin_um")
+    pts = planned.plan.contacts.polygons.coords
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    assert keep_in["bbox_um"] == pytest.approx([lo[0] - 10, lo[1] - 10, hi[0] + 10, hi[1] + 10])
+    ap = _apertures(planned)
+    assert len(ap) == len(planned.plan.contacts)
+    assert shapely.contains(shapely.box(*lo, *hi).buffer(1e-6), ap).all()
     assert planned.summary["errors"] == 0
 
 
