@@ -49,6 +49,19 @@ def _interrupted() -> NoReturn:
     os._exit(130)
 
 
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether an error stands for a Ctrl-C or SIGTERM: one raised while a module was still being
+    imported reaches here wrapped (Python 3.11 wraps an exception from __set_name__ in RuntimeError)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def handle_errors(func: F) -> F:
     """Library errors become one `Error: ...` line and their exit code; nothing else escapes."""
 
@@ -65,6 +78,8 @@ def handle_errors(func: F) -> F:
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # a bug: still one line, never a traceback
+            if _caused_by_interrupt(exc):  # Ctrl-C inside a class being built (Python wraps it in RuntimeError)
+                _interrupted()
             _fail(f"internal error ({type(exc).__name__}: {exc}); please report it with the input file", EXIT_INTERNAL)
 
     return wrapper  # type: ignore[return-value]

@@ -119,3 +119,24 @@ def test_a_misspelt_rule_key_gets_a_suggestion_and_a_bad_value_its_unit(tmp_path
     r = run("rules", "--rules", str(negative))
     assert r.returncode == 3
     assert r.stderr.strip() == f"Error: {negative}: web_min_um: must be zero or more, got -5.0 um"
+
+
+def test_an_interrupt_wrapped_by_python_is_still_an_interrupt():
+    """Ctrl-C while a class is being built (numpy's, during a late import) reaches the command wrapped
+    in a RuntimeError by Python 3.11 (__set_name__): exit 130 and the interrupted line, not an internal
+    error."""
+    script = (
+        "from stencilgen.cli import handle_errors\n"
+        "class Slow:\n"
+        "    def __set_name__(self, owner, name):\n"
+        "        raise KeyboardInterrupt\n"
+        "@handle_errors\n"
+        "def job():\n"
+        "    try:\n"
+        "        type('T', (), {'x': Slow()})\n"
+        "    except KeyboardInterrupt as exc:\n"  # (3.12 adds a note instead of wrapping: wrap it as 3.11 does)
+        "        raise RuntimeError('Error calling __set_name__') from exc\n"
+        "job()\n"
+    )
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 130 and r.stderr.strip() == "Error: interrupted", (r.returncode, r.stderr)

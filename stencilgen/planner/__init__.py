@@ -485,7 +485,9 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
             _corner_directions(contacts, rows, lay, g, strip_idx, room, rules, inner)
         _improve(contacts, lay, g, strip_idx, room, rules, inner)
         if rules.oblique_scope == "corners":
-            _corner_members(contacts, rows, lay, g, strip_idx, room, rules, inner)
+            changed = _corner_members(contacts, rows, lay, g, strip_idx, room, rules, inner)
+            if len(changed):  # the strips around the corners that changed slide or turn again beside them
+                _improve(contacts, lay, g, strip_idx, room, rules, inner, near=changed)
     pads = _grow_pads(contacts, pad_idx, room, rules, inner)
     return _assemble(contacts, rows, lay, g, strip_idx, pads, room, rules, inner)
 
@@ -505,11 +507,13 @@ def _improve(
     room: _Room,
     rules: Rules,
     inner: Any,
+    near: np.ndarray | None = None,
 ) -> None:
     """Strips held short of their target by the room around them use the freedom rule 6 leaves: each
     may slide across its contact (still crossing it) and turn its tip to the other side (same_side).
     Every such strip tries every variant at once, beside its neighbours as they stand, and keeps the
-    one that gives it the most solder; then strips changed side by side settle their own conflicts."""
+    one that gives it the most solder; then strips changed side by side settle their own conflicts.
+    near: only the strips within two pitches of these contacts (those around a changed corner)."""
     area_now = _strip_area(g, rules)  # as the strips stand now, after shrinking for room
     # a strip sized short by the room a row's pitch leaves its tip is that short wherever it slides
     # or turns: only strips shrunk beside their actual neighbours can gain
@@ -520,6 +524,10 @@ def _improve(
         & (area_now < g["a_want"] * (1 - 1e-6))
         & (g["w_sized"] >= rules.min_aperture_um - 1e-9)
     )
+    if near is not None and len(short):
+        reach = 2 * float(lay["pitch"][near].max()) + rules.web_min_um
+        _, b = box_pairs(room.pad_box[near], room.pad_box[strip_idx[short]], reach)
+        short = short[np.unique(b)]
     if not len(short):
         return
     sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules)
@@ -661,13 +669,13 @@ def _corner_members(
     room: _Room,
     rules: Rules,
     inner: Any,
-) -> None:
+) -> np.ndarray:
     """A corner still starved when its direction, slides and turns are chosen (a contact below
     volume_min) tries fewer members: the contacts nearest the corner point keep the common oblique
     direction and the farther ones run straight across their rows, their tips where the alternation
     puts them or all inward (where the die edge leaves no room outside: an open corner of a pad ring).
     A corner takes the variant whose worst contact gets the most solder, if that is more than it had;
-    all such corners try at once."""
+    all such corners try at once. Returns the contact ids of the strips changed."""
     chosen, members, ranks, normals, bisectors = [], [], [], [], []
     for _k, c, ids, m in _starved_corners(contacts, rows, lay, g, strip_idx, rules):
         rank, normal = _corner_ranks(contacts, rows, c, ids)
@@ -683,7 +691,7 @@ def _corner_members(
         normals.append(normal)
         bisectors.append(np.repeat(c.bisector[None, :], len(ids), axis=0))
     if not chosen:
-        return
+        return np.zeros(0, dtype=np.int64)
     which = np.concatenate([np.full(len(m), j) for j, m in enumerate(members)])
     rank, normal, bisector = np.concatenate(ranks), np.concatenate(normals), np.concatenate(bisectors)
     sub = _Neighbourhood(contacts, lay, g, strip_idx, room, np.concatenate(members), rules)
@@ -726,10 +734,12 @@ def _corner_members(
         better = (got > best + 1e-6) & (webs <= thin)  # no thin web where there was none
         best, best_v = np.where(better, got, best), np.where(better, v, best_v)
     if (best_v < 0).all():
-        return
+        return np.zeros(0, dtype=np.int64)
     side, slide, base, oblique = shape(best_v)
     final, webs = worst(sub.trial(side, slide, inner, base, graded=True, corner=oblique))
-    sub.write_back(g, lay, room, ((best_v >= 0) & (final > first + 1e-6) & (webs <= thin))[which])
+    keep = (best_v >= 0) & (final > first + 1e-6) & (webs <= thin)
+    sub.write_back(g, lay, room, keep[which])
+    return sub.S[sub.k_ids[keep[which]]]
 
 
 def _printable_somewhere(
