@@ -69,6 +69,32 @@ def test_ihp_ota_seven_isolated_pads(realworld):
     assert not rs.rows and not rs.arrays and len(rs.isolated) == 7
 
 
+def test_ihp_ota_pads_share_the_room_by_need(realworld):
+    """Its seven 80 um pads are grown onto the passivation (rule 9). Contact 6 sits between contact 5
+    (150 um to its left) and contact 4 (150 um away on the diagonal, with room all round): where two
+    grown pads come too close, the one with more of its target steps back, so contact 6 keeps the room
+    it needs for volume_min and no contact is under_volume; every web and clearance holds."""
+    import shapely
+
+    import stencilgen
+    from stencilgen.geometry import to_shapely
+    from stencilgen.planner import aperture_polygons
+
+    path = os.path.join(realworld, "ihp_ota_tia_7pads/FMD_QNC_OTA_TIA.gds")
+    planned = stencilgen.plan(stencilgen.read_layout(path, layer="9/0"))
+    assert planned.summary["errors"] == planned.summary["warnings"] == 0
+    rules = planned.rules
+    low = planned.column("volume_ratio") * rules.transfer_efficiency_min / rules.transfer_efficiency
+    assert low.min() >= rules.volume_min
+    ap = to_shapely(aperture_polygons(planned.plan.apertures))
+    pads = to_shapely(planned.plan.contacts.polygons)
+    for i in range(7):
+        for j in range(7):
+            if i != j:
+                assert shapely.distance(ap[i], ap[j]) >= rules.web_min_um - 1e-6
+                assert shapely.distance(ap[i], pads[j]) >= rules.clearance_um - 1e-6
+
+
 def test_oasis_bondpad_row_among_many_vias(realworld):
     layout, rs = read(realworld, "ihp_gdsfactory_oasis/bondpad_array.oas", "134/5")
     c = layout.contacts

@@ -956,6 +956,7 @@ def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rule
     sizes.limited_by[unprintable] = "unprintable"
     room.set_pads(pad_idx, sizes.geoms)
     room.build()
+    target = target_area(contacts.d[pad_idx], rules, contacts.cap(pad_idx))
     for _ in range(20):
         live = np.flatnonzero(np.array([x is not None for x in sizes.geoms], dtype=bool))
         strict = room.violating(pad_idx[live], None, False, inner)
@@ -963,6 +964,8 @@ def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rule
         k = live[strict | loose]
         if not len(k):
             break
+        hard_k = strict[np.searchsorted(live, k)]
+        k = _richer_steps_back(contacts, pad_idx, k, hard_k, sizes, target, room, rules, inner)
         sizes.offset[k] -= 0.5
         stuck = k[sizes.offset[k] < floor[k] - 1e-9]
         sizes.offset[k] = np.maximum(sizes.offset[k], floor[k])
@@ -973,6 +976,50 @@ def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rule
         room.set_pads(pad_idx[k], sizes.geoms[k])
         room.build(find_pairs=False)  # pads only shrink here
     return sizes
+
+
+def _richer_steps_back(
+    contacts: Contacts,
+    pad_idx: np.ndarray,
+    k: np.ndarray,
+    strict: np.ndarray,
+    sizes: PadSizes,
+    target: np.ndarray,
+    room: _Room,
+    rules: Rules,
+    inner: Any,
+) -> np.ndarray:
+    """Of the pads k (positions in pad_idx) that break a rule, those that step back: where two pads
+    are too close to each other, the one with more of its target steps back and the other keeps its
+    share, unless it breaks a rule of its own too (clearance, keep-in, the web to anything else)."""
+    n = len(contacts)
+    mine = np.zeros(n, dtype=bool)
+    mine[pad_idx[k]] = True
+    share = np.zeros(n)
+    share[pad_idx] = np.array([0.0 if g is None else g.area for g in sizes.geoms]) / target
+    qa, qb = room.ap_pairs
+    sel = mine[qa] & mine[qb]
+    if not sel.any():
+        return k
+    qa, qb = qa[sel], qb[sel]
+    close = distances(room.shapes, qa, room.shapes, qb) < rules.web_min_um - 1e-6
+    qa, qb = qa[close], qb[close]
+    richer = share[qa] > share[qb] + 1e-9
+    poorer = share[qb] > share[qa] + 1e-9
+    # each pad's poorer partners are what it may leave be; a pad poorer than every pad it is close to
+    spared = np.zeros(n, dtype=bool)
+    spared[np.concatenate([qb[richer], qa[poorer]])] = True
+    spared[np.concatenate([qa[richer], qb[poorer]])] = False  # richer than some partner: it steps back
+    spared[np.concatenate([qa[~richer & ~poorer], qb[~richer & ~poorer]])] = False  # an even pair: both
+    cand = np.flatnonzero(spared[pad_idx[k]] & ~strict)
+    if not len(cand):
+        return k
+    ignore = np.zeros(n, dtype=bool)
+    ignore[np.concatenate([qa[richer], qb[poorer]])] = True  # the richer partners, which step back
+    still = room.violating(pad_idx[k[cand]], ignore, True, inner)
+    keep = np.ones(len(k), dtype=bool)
+    keep[cand[~still]] = False
+    return k[keep]
 
 
 def _assemble(
