@@ -112,3 +112,15 @@ def test_a_strip_beside_a_changed_corner_turns_its_tip_again(tmp_path):
     planned.write(out, formats=("gerber", "dxf", "gds"))
     res = audit_plan.audit(path, "9/0", plan_dir=str(out))
     assert res.counts()["a"] == 0
+
+
+def test_rotated_mixed_pitch_leaves_no_contact_a_slide_or_turn_would_lift(tmp_path):
+    """The turned, mirrored die with 80 and 125 um pitch: its starved corner strips try finer slides
+    around the best one found, so that none is left below volume_min where a strip slid across its
+    contact would reach it (the audit's (a)); no unreported sliver; every hard rule in both files."""
+    layout = os.path.join(ROOT, "sample_layouts", "rotated_mixed_pitch.gds")
+    folder = str(tmp_path / "plan")
+    audit_plan._run_plan(layout, "9/0", [], folder, None)
+    res = audit_plan.audit(layout, "9/0", plan_dir=folder)
+    assert res.counts()["a"] == 0 and res.counts()["b"] == 0
+    assert {k: v for k, v in res.hard.items() if v} == {}

@@ -552,6 +552,15 @@ def _improve(
             best = np.where(better, area, best)
             best_side = np.where(better, turned, best_side)
             best_slide = np.where(better, slide, best_slide)
+    # a contact still below volume_min: finer slides either side of its best (the others as chosen)
+    need = best < enough
+    for step in (-0.25, 0.25) if need.any() else ():
+        slide = np.where(need, np.clip(best_slide + step * np.maximum(hi, -lo), lo, hi), best_slide)
+        area = sub.trial(best_side, slide, inner)
+        floor = np.where(best_side != side0, lift, best * (1 + 1e-9) + 1e-6)
+        better = need & (area > floor) & (area > best * (1 + 1e-9) + 1e-6)
+        best = np.where(better, area, best)
+        best_slide = np.where(better, slide, best_slide)
     # the choices side by side: a strip that now does worse than it did (its neighbours chose too), a
     # turned tip that no longer gains what a turn must, or one that breaks a rule takes its first shape back
     slide0 = np.zeros(len(side0))
