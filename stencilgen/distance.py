@@ -127,10 +127,14 @@ def _seg_dist2(px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray) -
     wx = px[:, None, :] - qx[None]
     wy = py[:, None, :] - qy[None]
     ee = ex * ex + ey * ey
-    t = (wx * ex + wy * ey) / np.where(ee > 0, ee, 1.0)
+    # t = (w . e) / |e|^2, clipped to the edge; then w - t e: in place, one scratch array
+    t = wx * ex
+    tmp = np.multiply(wy, ey)
+    t += tmp
+    t /= np.where(ee > 0, ee, 1.0)
     np.clip(t, 0.0, 1.0, out=t)
-    wx -= t * ex
-    wy -= t * ey
+    wx -= np.multiply(t, ex, out=tmp)
+    wy -= np.multiply(t, ey, out=tmp)
     wx *= wx
     wy *= wy
     wx += wy
