@@ -85,12 +85,12 @@ def distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarra
             for s in range(0, len(grp), CHUNK):
                 g = grp[s : s + CHUNK]
                 out[g] = _poly_poly(*_stack(A.polygons, ia[g], m), *_stack(B.polygons, jb[g], n))
-    # disc to polygon, both ways
+    # disc to polygon, both ways; a disc cannot bring closer what already touches
     for discs, d_idx, polys, p_idx, mask in (
         (A, ia, B, jb, disc_a & poly_b),
         (B, jb, A, ia, disc_b & poly_a),
     ):
-        sel = np.flatnonzero(mask)
+        sel = np.flatnonzero(mask & (out > 0))
         if not len(sel):
             continue
         counts = polys.polygons.counts[p_idx[sel]]
@@ -102,7 +102,7 @@ def distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarra
                 d = _point_poly(c[:, 0], c[:, 1], *_stack(polys.polygons, p_idx[g], int(n))) - discs.disc_r[d_idx[g]]
                 out[g] = np.minimum(out[g], np.maximum(d, 0.0))
     # disc to disc
-    sel = np.flatnonzero(disc_a & disc_b)
+    sel = np.flatnonzero(disc_a & disc_b & (out > 0))
     if len(sel):
         gap = np.hypot(*(A.disc_center[ia[sel]] - B.disc_center[jb[sel]]).T) - ra[sel] - rb[sel]
         out[sel] = np.minimum(out[sel], np.maximum(gap, 0.0))
@@ -112,8 +112,8 @@ def distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarra
 def _stack(polys: Polygons, idx: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """x and y (n, K) of polygons that all have n vertices: vertex j of every polygon in row j, so that
     each step below works on long rows and sums over a polygon's vertices run across rows."""
-    at = polys.offsets[idx][None, :] + np.arange(n)[:, None]
-    return polys.coords[at, 0], polys.coords[at, 1]
+    xy = np.take(polys.coords, polys.offsets[idx][None, :] + np.arange(n)[:, None], axis=0)
+    return xy[..., 0], xy[..., 1]
 
 
 def _next(q: np.ndarray) -> np.ndarray:

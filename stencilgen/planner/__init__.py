@@ -585,6 +585,19 @@ def corner_turns(corner: Any, rows: RowSet, min_deg: float) -> list[float]:
     return sorted(turns)
 
 
+def _turns_of(corners: list[Any], rows: RowSet, min_deg: float) -> list[list[float]]:
+    """corner_turns of each corner, worked out once for each distinct geometry (its rows' directions and
+    its bisector: a flat layout of many dies has a few)."""
+    found: dict[bytes, list[float]] = {}
+    out = []
+    for c in corners:
+        key = np.concatenate([c.bisector, *(rows.rows[r].direction for r in c.rows)]).tobytes()
+        if key not in found:
+            found[key] = corner_turns(c, rows, min_deg)
+        out.append(found[key])
+    return out
+
+
 def _corner_directions(
     contacts: Contacts,
     rows: RowSet,
@@ -599,8 +612,9 @@ def _corner_directions(
     directions (at least oblique_min_deg from each row) and keeps the one that gives its contacts the
     most solder, the worst of them first. All corners try at once, each beside the rest as it stands."""
     chosen, turns, members = [], [], []
-    for k, c, _ids, m in _starved_corners(contacts, rows, lay, g, strip_idx, rules):
-        options = corner_turns(c, rows, rules.oblique_min_deg)
+    starved = list(_starved_corners(contacts, rows, lay, g, strip_idx, rules))
+    found = _turns_of([c for _k, c, _ids, _m in starved], rows, rules.oblique_min_deg)
+    for (k, _c, _ids, m), options in zip(starved, found, strict=True):
         if not options:
             continue
         chosen.append(k)
@@ -657,15 +671,27 @@ def _corner_members(
     puts them or all inward (where the die edge leaves no room outside: an open corner of a pad ring).
     A corner takes the variant whose worst contact gets the most solder, if that is more than it had;
     all such corners try at once."""
-    chosen, members, ranks, normals, bisectors = [], [], [], [], []
-    for _k, c, ids, m in _starved_corners(contacts, rows, lay, g, strip_idx, rules):
+    chosen, members, ranks, normals, bisectors, options = [], [], [], [], [], []
+    starved = []  # (corner, ids, positions, ranks, normals, turns) of the corners with contacts to leave out
+    found = list(_starved_corners(contacts, rows, lay, g, strip_idx, rules))
+    all_turns = _turns_of([f[1] for f in found], rows, rules.oblique_min_deg)
+    for (_k, c, ids, m), turns_c in zip(found, all_turns, strict=True):
         rank, normal = _corner_ranks(contacts, rows, c, ids)
-        if rank.max() == 0:  # one contact a row: nothing to leave out
+        if rank.max() > 0:  # one contact a row: nothing to leave out
+            starved.append((c, ids, m, rank, normal, turns_c))
+    # the nearest contacts stay oblique where they are too narrow at every direction: no variant helps
+    printable = _printable_somewhere(
+        contacts,
+        lay,
+        [s[0].bisector for s in starved],
+        [s[1][s[3] == 0] for s in starved],
+        [[0.0, *s[5]] for s in starved],
+        rules,
+    )
+    for (c, ids, m, rank, normal, turns_c), ok in zip(starved, printable.tolist(), strict=True):
+        if not ok:
             continue
-        if not _printable_somewhere(
-            contacts, lay, c, ids[rank == 0], [0.0, *corner_turns(c, rows, rules.oblique_min_deg)], rules
-        ):
-            continue  # the nearest contacts stay oblique: too narrow at every direction, no variant helps
+        options.append(turns_c)
         chosen.append(c)
         members.append(m)
         ranks.append(rank)
@@ -694,7 +720,7 @@ def _corner_members(
     best, best_v = first.copy(), np.full(len(chosen), -1)
     # (the deepest rank that stays oblique, the others' tips: 0 the alternation, -1 inward, the
     # oblique ones' direction: None as chosen, else turned this far from the bisector)
-    turns = sorted({t for c in chosen for t in corner_turns(c, rows, rules.oblique_min_deg)})
+    turns = sorted({t for turns_c in options for t in turns_c})
     variants = [(r, mode, t) for r in range(int(rank.max())) for mode in (0, -1) for t in [None, 0.0, *turns]]
 
     def shape(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -722,21 +748,35 @@ def _corner_members(
 
 
 def _printable_somewhere(
-    contacts: Contacts, lay: dict[str, np.ndarray], corner: Any, ids: np.ndarray, turns: list[float], rules: Rules
-) -> bool:
-    """Whether some common direction (turned from the corner's bisector) gives every one of the
-    strips `ids` rule 3's width of at least min_aperture_um."""
-    u, p = lay["u"][ids], lay["pitch"][ids]
-    wc = extent_along(contacts.polygons.take(ids), u)
-    for turn in turns:
-        d = _turn(corner.bisector, turn)
-        s = np.abs(d[0] * u[:, 1] - d[1] * u[:, 0])
+    contacts: Contacts,
+    lay: dict[str, np.ndarray],
+    bisectors: list[np.ndarray],
+    ids: list[np.ndarray],
+    turns: list[list[float]],
+    rules: Rules,
+) -> np.ndarray:
+    """For each corner j: whether some common direction (turned turns[j] from its bisector) gives every
+    one of its strips ids[j] rule 3's width of at least min_aperture_um. All corners at once."""
+    J = len(ids)
+    if not J:
+        return np.zeros(0, dtype=bool)
+    size = np.array([len(i) for i in ids])
+    owner = np.repeat(np.arange(J), size)
+    every = np.concatenate(ids)
+    u, p = lay["u"][every], lay["pitch"][every]
+    wc = extent_along(contacts.polygons.take(every), u)
+    tries = max(len(t) for t in turns)
+    table = np.array([t + [t[-1]] * (tries - len(t)) for t in turns])  # one with fewer repeats its last
+    bisector = np.asarray(bisectors, dtype=float).reshape(J, 2)
+    out = np.zeros(J, dtype=bool)
+    for f in range(tries):
+        d = _turn(bisector, table[:, f])[owner]
+        s = np.abs(d[:, 0] * u[:, 1] - d[:, 1] * u[:, 0])
         w = np.minimum.reduce(
-            [rules.width_ratio * wc * s, p * s - rules.web_min_um, np.full(len(ids), rules.max_width_um)]
+            [rules.width_ratio * wc * s, p * s - rules.web_min_um, np.full(len(every), rules.max_width_um)]
         )
-        if (w >= rules.min_aperture_um - 1e-9).all():
-            return True
-    return False
+        out |= np.bincount(owner, w >= rules.min_aperture_um - 1e-9, J) == size
+    return out
 
 
 def _starved_corners(
