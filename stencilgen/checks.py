@@ -18,6 +18,7 @@ import shapely
 from .distance import Shapes, box_pairs, distances, extent_on, outline_shapes
 from .geometry import extent_along, outlines_to_polygons, to_shapely
 from .model import NONE, REPORT_REACH, STRIP, Apertures, Contacts, Plan, Polygons
+from .numeric import filled, text_ranks
 from .physics import area_ratio, aspect_ratio, cap_height, max_thickness, solder_volume, volume_limit
 from .rules import Rules
 
@@ -70,7 +71,7 @@ class Findings:
     def in_order(self) -> Findings:
         """Ordered by contact, code, value, then the other contact: the same order however the plan
         was made (whole, or once per die and placed)."""
-        order = np.lexsort((self.other, self.value, self.code.astype(str), self.contact))
+        order = np.lexsort((self.other, self.value, text_ranks(self.code), self.contact))
         reason = None if self.reason is None else self.reason[order]
         return Findings(
             self.contact[order], self.code[order], self.value[order], self.limit[order], self.other[order], reason
@@ -258,7 +259,7 @@ def _with_reasons(findings: Findings, limits: Limits) -> Findings:
     the aperture back (and the other contact it names); a printability finding, what sets the width;
     same_side, why a tip of the pair left its side (the finding's own contact first)."""
     code, contact = findings.code, findings.contact
-    reason = np.full(len(findings), "", dtype=object)
+    reason = filled(len(findings), "")
     other = findings.other.copy()
     short = (code == "under_volume") | (code == "unprintable")
     reason[short] = limits.by[contact[short]]
@@ -428,7 +429,7 @@ def check_apertures(
     if found:
         findings = Findings(
             contact=np.concatenate([f[0] for f in found]),
-            code=np.concatenate([np.full(len(f[0]), f[1], dtype=object) for f in found]),
+            code=np.concatenate([filled(len(f[0]), f[1]) for f in found]),
             value=np.concatenate([f[2] for f in found]),
             limit=np.concatenate([f[3] for f in found]),
             other=np.concatenate([f[4] for f in found]),
@@ -438,7 +439,7 @@ def check_apertures(
         findings = findings.in_order()
     else:
         findings = Findings(np.zeros(0, np.int64), np.zeros(0, object), np.zeros(0), np.zeros(0), np.zeros(0, np.int64))
-    status = np.full(n, "ok", dtype=object)
+    status = filled(n, "ok")
     sev = findings.severity() if len(findings) else np.zeros(0, object)
     status[findings.contact[sev == WARNING]] = "warning"
     status[findings.contact[sev == ERROR]] = "error"

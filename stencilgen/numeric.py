@@ -86,3 +86,24 @@ def first_unique(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inv = np.empty(n, dtype=np.int64)
     inv[order] = number[group]
     return inv, starts[by_first]
+
+
+def filled(n: int, value: object) -> np.ndarray:
+    """An object array of n references to `value` (np.full makes a str of its own for every place)."""
+    out = np.empty(n, dtype=object)
+    out.fill(value)
+    return out
+
+
+def choose(where: np.ndarray, yes: object, no: object) -> np.ndarray:
+    """An object array: `yes` where `where`, else `no`, each place a reference to one of the two (as
+    np.where(where, yes, no).astype(object) reads, without a str of its own for every place)."""
+    return np.array([no, yes], dtype=object)[np.asarray(where, dtype=np.intp)]
+
+
+def text_ranks(texts: np.ndarray) -> np.ndarray:
+    """Each text's rank (int64) among the distinct texts of an object array, in the order of the texts
+    themselves: a sort key for few distinct values, without a fixed-width copy of every text."""
+    items = texts.tolist()
+    rank = {t: k for k, t in enumerate(sorted(set(items)))}
+    return np.fromiter(map(rank.__getitem__, items), dtype=np.int64, count=len(items))

@@ -27,6 +27,7 @@ import shapely
 from ..distance import Shapes, box_gap, box_pairs, distances
 from ..geometry import extent_along, outlines_to_polygons
 from ..model import NONE, REPORT_REACH, SHRUNK, STRIP, Apertures, Contacts, Instances, Outlines, Plan, Polygons, RowSet
+from ..numeric import choose, filled
 from ..physics import area_for_volume, least_area, limit_area, target_area, volume_limit
 from ..rules import Rules
 from . import strips
@@ -101,7 +102,7 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
             base[m] = axis
             corner[m] = True
     slide = np.zeros(n)  # how far each strip is moved across its axis from the contact's centre
-    turned = np.full(n, "", dtype=object)  # why a tip left its side of the alternation (rule 6's vocabulary)
+    turned = filled(n, "")  # why a tip left its side of the alternation (rule 6's vocabulary)
     return {
         "is_strip": is_strip,
         "u": u,
@@ -137,7 +138,7 @@ def _size_strips(
     w = np.maximum(terms.min(axis=0), 1.0)  # a pitch too fine for the web: a sliver, left out (rule 11)
     # what sets the width: rule 3's ratio or cap ("width"), or the pitch less the web beside the
     # neighbours' strips, measured at the strip's angle (rules 3 and 5: "web")
-    w_why = np.where(terms.argmin(axis=0) == 1, "web", "width").astype(object)
+    w_why = choose(terms.argmin(axis=0) == 1, "web", "width")
     oblique = np.flatnonzero(lay["corner"][idx] | (slide != 0))
     if len(oblique):  # an oblique (or slid) strip's far end stays inside its contact across its whole width
         h1[oblique] = _far_edge(polys.take(oblique), c[oblique], axis[oblique], w[oblique], h1[oblique])
@@ -171,13 +172,13 @@ def _size_strips(
         # short of the target: the body is at its longest and the tip at its widest, which is either
         # the contact's width (rule 3: the length limit is the one to relax) or its neighbours' room
         by_width = np.minimum(2 * r_room, wc - 1.0) >= wc - 1.0 - 1e-9
-        why = np.where(by_width, "tip_extension_max", "room").astype(object)
+        why = choose(by_width, "tip_extension_max", "room")
     else:
         L = np.clip(a_want / w - (h1 + h2), 0.0, L_max)
         excess = strips.plain_strip_area(w, h1, h2, L) - a_want
         h1 = np.maximum(h1 - np.maximum(excess, 0.0) / w, -h2 + 1e-3)
         D = np.zeros(len(idx))
-        why = np.full(len(idx), "tip_extension_max", dtype=object)
+        why = filled(len(idx), "tip_extension_max")
     why[a_want >= a_limit] = "volume_limit"  # the limit, not the target, sets the size
     g = {"center": c, "axis": axis, "w": w, "h1": h1, "h2": h2, "L": L, "D": D, "a_want": a_want}
     g["why"] = why
@@ -285,7 +286,9 @@ def _shrink_strips(
     # corner strips first; then the others, which do not give way to a corner strip
     for group, ignore in ((bad[is_corner], None), (bad[~is_corner], corner)):
         check = violating if ignore is None else (lambda which, ig=ignore: violating(which, ig))
-        k = group[check(strip_idx[group])] if len(group) else group
+        # (the corner strips break a rule as found above: an aperture's verdict is its own, whichever
+        # others are asked with it)
+        k = group if ignore is None or not len(group) else group[check(strip_idx[group])]
         if len(k):
             still = bisect(k, apply, 0.0, check)
             if len(still):  # narrower where clearance or keep-in demand it (a thin web is only a warning)
@@ -1024,7 +1027,7 @@ def _assemble(
     extension = np.zeros(n)
     tip_d = np.zeros(n)
     target = np.zeros(n)
-    why = np.full(n, "", dtype=object)
+    why = filled(n, "")
     other = np.full(n, -1, dtype=np.int64)
     counts = np.zeros(n, dtype=np.int64)
     coords_of: dict[int, np.ndarray] = {}
@@ -1081,7 +1084,7 @@ def _assemble(
     other[why == ""] = -1
     _binding(room, why, other, kind, rules, inner)
     corner = lay["corner"] & (kind == STRIP)
-    narrow_by = np.full(n, "", dtype=object)
+    narrow_by = filled(n, "")
     if g is not None:  # a strip narrowed for room takes the rule that binds it (after _binding)
         narrowed = g["w"] < g["w_sized"] - 1e-9
         narrow_by[strip_idx] = np.where(narrowed, why[strip_idx], g["w_why"])
