@@ -342,11 +342,14 @@ class _Judged:
     def _listed(self, f: Any) -> tuple[np.ndarray, dict[str, int]]:
         """The findings the report database lists (the first MAX_MARKERS_PER_CODE of each code, in the
         report's order) and how many each code has."""
-        codes, inverse, counts = np.unique(f.code.astype(str), return_inverse=True, return_counts=True)
+        from .numeric import text_ranks
+
+        inverse, codes = text_ranks(f.code)
+        counts = np.bincount(inverse, minlength=len(codes))
         order = np.argsort(inverse, kind="stable")
         rank = np.empty(len(f), dtype=np.int64)
         rank[order] = np.arange(len(f)) - np.repeat(np.cumsum(counts) - counts, counts)
-        return np.flatnonzero(rank < MAX_MARKERS_PER_CODE), dict(zip(codes.tolist(), counts.tolist(), strict=True))
+        return np.flatnonzero(rank < MAX_MARKERS_PER_CODE), dict(zip(codes, counts.tolist(), strict=True))
 
     def _markers(self, listed: np.ndarray, f: Any) -> list[Any]:
         """Each finding listed as a marker: its code, the aperture's shape (the contact's where it has

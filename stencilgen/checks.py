@@ -71,7 +71,7 @@ class Findings:
     def in_order(self) -> Findings:
         """Ordered by contact, code, value, then the other contact: the same order however the plan
         was made (whole, or once per die and placed)."""
-        order = np.lexsort((self.other, self.value, text_ranks(self.code), self.contact))
+        order = np.lexsort((self.other, self.value, text_ranks(self.code)[0], self.contact))
         reason = None if self.reason is None else self.reason[order]
         return Findings(
             self.contact[order], self.code[order], self.value[order], self.limit[order], self.other[order], reason
@@ -434,6 +434,7 @@ def check_apertures(
             limit=np.concatenate([f[3] for f in found]),
             other=np.concatenate([f[4] for f in found]),
         )
+        found.clear()  # (the pieces, no longer needed while the findings are ordered)
         if limits is not None:
             findings = _with_reasons(findings, limits)
         findings = findings.in_order()

@@ -101,9 +101,11 @@ def choose(where: np.ndarray, yes: object, no: object) -> np.ndarray:
     return np.array([no, yes], dtype=object)[np.asarray(where, dtype=np.intp)]
 
 
-def text_ranks(texts: np.ndarray) -> np.ndarray:
-    """Each text's rank (int64) among the distinct texts of an object array, in the order of the texts
-    themselves: a sort key for few distinct values, without a fixed-width copy of every text."""
+def text_ranks(texts: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Each text's rank (int64) among the distinct texts of an object array, and those texts in order
+    (as np.unique of a fixed-width copy of every text would give them, without that copy): a sort
+    key for few distinct values."""
     items = texts.tolist()
-    rank = {t: k for k, t in enumerate(sorted(set(items)))}
-    return np.fromiter(map(rank.__getitem__, items), dtype=np.int64, count=len(items))
+    values = sorted(set(items))
+    rank = {t: k for k, t in enumerate(values)}
+    return np.fromiter(map(rank.__getitem__, items), dtype=np.int64, count=len(items)), values

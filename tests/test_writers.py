@@ -260,6 +260,23 @@ def test_text_table_keeps_record_order_across_groups() -> None:
     assert text_table([]) == ""
 
 
+@pytest.mark.parametrize("chunk", [1, 2, 3, 4, 1000])
+def test_text_table_joined_a_chunk_at_a_time_is_the_same_text(monkeypatch, chunk) -> None:
+    """Records joined a few at a time (chunks that start inside a group, hold one group only, or all
+    of them) give the text of one whole join, record for record."""
+    import stencilgen.writers as writers
+
+    rng = np.random.default_rng(3)
+    owner = rng.integers(0, 3, 11)
+    groups = []
+    for g in range(3):
+        ids = np.flatnonzero(owner == g)
+        groups.append((ids, [f"<{g}:", writers.formatted(ids * 7), "/", writers.formatted(ids), ">"]))
+    monkeypatch.setattr(writers, "TEXT_CHUNK", chunk)
+    want = "".join(f"<{owner[i]}:{7 * i}/{i}>" for i in range(11))
+    assert writers.text_table(groups) == want
+
+
 def test_a_round_aperture_is_one_gds_polygon(tmp_path):
     """The round pad's aperture has more than 199 vertices (gdstk's default limit, above which it
     splits a polygon): still one polygon, as in the Gerber and the DXF."""
