@@ -78,7 +78,8 @@ class Findings:
         )
 
     def severity(self) -> np.ndarray:
-        return np.array([CODES[c][0] for c in self.code], dtype=object)
+        ranks, names = text_ranks(self.code)
+        return np.array([CODES[c][0] for c in names] or [""], dtype=object)[ranks]
 
     def record(self, k: int) -> dict[str, Any]:
         return finding_record(
@@ -259,25 +260,31 @@ def _with_reasons(findings: Findings, limits: Limits) -> Findings:
     the aperture back (and the other contact it names); a printability finding, what sets the width;
     same_side, why a tip of the pair left its side (the finding's own contact first)."""
     code, contact = findings.code, findings.contact
+    ranks, names = text_ranks(code)
+
+    def of(*wanted: str) -> np.ndarray:
+        """Where the code is one of `wanted`."""
+        return np.isin(ranks, [k for k, name in enumerate(names) if name in wanted])
+
     reason = filled(len(findings), "")
     other = findings.other.copy()
-    short = (code == "under_volume") | (code == "unprintable")
+    short = of("under_volume", "unprintable")
     reason[short] = limits.by[contact[short]]
     other[short] = limits.other[contact[short]]
     if limits.narrow_by is not None:  # no aperture fits: what leaves it too narrow to print
-        none = np.flatnonzero((code == "unprintable") & (limits.by[contact] == "unprintable"))
+        none = np.flatnonzero(of("unprintable") & (limits.by[contact] == "unprintable"))
         why = limits.narrow_by[contact[none]]
         reason[none] = np.where(why != "", why, reason[none])
         other[none] = np.where(why != "", -1, other[none])
     if limits.narrow_by is not None:
-        narrow = np.flatnonzero(np.isin(code, NARROW_CODES))
+        narrow = np.flatnonzero(of(*NARROW_CODES))
         why = limits.narrow_by[contact[narrow]]
         reason[narrow] = why
         # the other contact the plan names belongs to its volume's limit: kept where that is the same rule
         same = (why != "") & (why == limits.by[contact[narrow]])
         other[narrow] = np.where(same, limits.other[contact[narrow]], -1)
     if limits.side_by is not None:
-        pair = np.flatnonzero(code == "same_side")
+        pair = np.flatnonzero(of("same_side"))
         mine = limits.side_by[contact[pair]]
         theirs = limits.side_by[np.maximum(other[pair], 0)]
         reason[pair] = np.where(mine != "", mine, np.where(other[pair] >= 0, theirs, ""))
