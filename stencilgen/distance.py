@@ -118,7 +118,7 @@ def _stack(polys: Polygons, idx: np.ndarray, n: int) -> tuple[np.ndarray, np.nda
 
 def _next(q: np.ndarray) -> np.ndarray:
     """Each vertex's successor around its polygon (q: (n, K))."""
-    return np.roll(q, -1, axis=0)
+    return np.concatenate([q[1:], q[:1]])
 
 
 def _seg_dist2(px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray) -> np.ndarray:
@@ -132,7 +132,8 @@ def _seg_dist2(px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray) -
     tmp = np.multiply(wy, ey)
     t += tmp
     t /= np.where(ee > 0, ee, 1.0)
-    np.clip(t, 0.0, 1.0, out=t)
+    np.maximum(t, 0.0, out=t)
+    np.minimum(t, 1.0, out=t)
     wx -= np.multiply(t, ex, out=tmp)
     wy -= np.multiply(t, ey, out=tmp)
     wx *= wx
