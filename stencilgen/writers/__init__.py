@@ -163,11 +163,16 @@ TEXT_CHUNK = 65536
 
 def text_table(groups: list[tuple[np.ndarray, list[str | np.ndarray]]]) -> str:
     """Text of the records in record order, record groups given as (record ids, pieces): each piece a
-    constant string or one string per record of the group. Joined TEXT_CHUNK records at a time, no
-    per-record Python."""
+    constant string or one string per record of the group (`text_chunks` joined)."""
+    return "".join(text_chunks(groups))
+
+
+def text_chunks(groups: list[tuple[np.ndarray, list[str | np.ndarray]]]) -> Iterator[str]:
+    """The text of `text_table`, TEXT_CHUNK records at a time (a file is written a chunk at a time,
+    never held whole), no per-record Python."""
     groups = [(ids, _merge(pieces)) for ids, pieces in groups if len(ids)]
     if not groups:
-        return ""
+        return
     width = max(len(pieces) for _, pieces in groups)
     ids_all = np.concatenate([ids for ids, _ in groups])
     rank = np.empty(len(ids_all), dtype=np.int64)
@@ -179,7 +184,6 @@ def text_table(groups: list[tuple[np.ndarray, list[str | np.ndarray]]]) -> str:
         at += len(ids)
         order = np.argsort(rows, kind="stable")
         places.append((rows[order], order, pieces))
-    out = []
     for start in range(0, len(ids_all), TEXT_CHUNK):
         stop = min(start + TEXT_CHUNK, len(ids_all))
         table = np.empty((stop - start, width), dtype=object)
@@ -196,8 +200,7 @@ def text_table(groups: list[tuple[np.ndarray, list[str | np.ndarray]]]) -> str:
                     table[:, k] = value
                 else:
                     table[mine, k] = value
-        out.append("".join(table.ravel().tolist()))
-    return "".join(out)
+        yield "".join(table.ravel().tolist())
 
 
 def _merge(pieces: list[str | np.ndarray]) -> list[str | np.ndarray]:
