@@ -342,9 +342,7 @@ class _Judged:
     def _listed(self, f: Any) -> tuple[np.ndarray, dict[str, int]]:
         """The findings the report database lists (the first MAX_MARKERS_PER_CODE of each code, in the
         report's order) and how many each code has."""
-        from .numeric import text_ranks
-
-        inverse, codes = text_ranks(f.code)
+        inverse, codes = f.code_ranks
         counts = np.bincount(inverse, minlength=len(codes))
         order = np.argsort(inverse, kind="stable")
         rank = np.empty(len(f), dtype=np.int64)

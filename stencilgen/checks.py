@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -68,17 +69,26 @@ class Findings:
     def __len__(self) -> int:
         return len(self.contact)
 
+    @cached_property
+    def code_ranks(self) -> tuple[np.ndarray, list[str]]:
+        """Each finding's code as its rank among the distinct codes, and those codes in order (found
+        once: the severities, the counts and the order all read them)."""
+        return text_ranks(self.code)
+
     def in_order(self) -> Findings:
         """Ordered by contact, code, value, then the other contact: the same order however the plan
         was made (whole, or once per die and placed)."""
-        order = np.lexsort((self.other, self.value, text_ranks(self.code)[0], self.contact))
+        ranks, names = self.code_ranks
+        order = np.lexsort((self.other, self.value, ranks, self.contact))
         reason = None if self.reason is None else self.reason[order]
-        return Findings(
+        out = Findings(
             self.contact[order], self.code[order], self.value[order], self.limit[order], self.other[order], reason
         )
+        out.__dict__["code_ranks"] = (ranks[order], names)  # (its codes are these, reordered)
+        return out
 
     def severity(self) -> np.ndarray:
-        ranks, names = text_ranks(self.code)
+        ranks, names = self.code_ranks
         return np.array([CODES[c][0] for c in names] or [""], dtype=object)[ranks]
 
     def record(self, k: int) -> dict[str, Any]:
@@ -260,7 +270,7 @@ def _with_reasons(findings: Findings, limits: Limits) -> Findings:
     the aperture back (and the other contact it names); a printability finding, what sets the width;
     same_side, why a tip of the pair left its side (the finding's own contact first)."""
     code, contact = findings.code, findings.contact
-    ranks, names = text_ranks(code)
+    ranks, names = findings.code_ranks
 
     def of(*wanted: str) -> np.ndarray:
         """Where the code is one of `wanted`."""
@@ -288,7 +298,9 @@ def _with_reasons(findings: Findings, limits: Limits) -> Findings:
         mine = limits.side_by[contact[pair]]
         theirs = limits.side_by[np.maximum(other[pair], 0)]
         reason[pair] = np.where(mine != "", mine, np.where(other[pair] >= 0, theirs, ""))
-    return Findings(contact, code, findings.value, findings.limit, other, reason)
+    out = Findings(contact, code, findings.value, findings.limit, other, reason)
+    out.__dict__["code_ranks"] = findings.code_ranks  # (the same codes)
+    return out
 
 
 def row_directions(rows: Any, n: int) -> np.ndarray:

@@ -13,7 +13,7 @@ from typing import Any, overload
 import numpy as np
 
 from .model import Layout, RowSet
-from .numeric import median, text_ranks
+from .numeric import median
 
 
 def shown_path(path: str) -> str:
@@ -692,7 +692,7 @@ def _figures(ap: Any, checked: Any, repeat: int = 1) -> dict[str, Any]:
 
     ratio = checked.volume / checked.volume_limit
     ratio_hi = checked.volume_high / checked.volume_limit
-    ranks, names = text_ranks(checked.findings.code)
+    ranks, names = checked.findings.code_ranks
     counts = dict(zip(names, (np.bincount(ranks, minlength=len(names)) * repeat).tolist(), strict=True))
     have = ap.kind != 2
     return {
