@@ -103,3 +103,20 @@ def test_distinct_rows_by_their_bits():
     first, inverse = distinct_rows(np.array([1.0, b[0], 1.0]), np.array([2.0, b[1], 2.0]))
     assert len(first) == 2 and inverse[0] == inverse[2] != inverse[1]
     assert distinct_rows(np.zeros(0))[0].shape == (0,)
+
+
+def test_shared_text_columns_and_their_ranks():
+    """filled and choose give object columns whose places refer to the one string given (np.full makes
+    a string for each place); text_ranks ranks texts as np.unique of a fixed-width copy would."""
+    from stencilgen.numeric import choose, filled, text_ranks
+
+    word = "".join(["re", "ason"])  # a string object of its own
+    col = filled(5, word)
+    assert col.dtype == object and all(x is word for x in col)
+    picked = choose(np.array([True, False, True]), word, "other")
+    assert picked.tolist() == [word, "other", word] and picked[0] is word
+    codes = np.array(["web", "area_ratio", "web", "five_ball", "area_ratio"], dtype=object)
+    ranks, names = text_ranks(codes)
+    want_names, want_ranks = np.unique(codes.astype(str), return_inverse=True)
+    assert names == want_names.tolist() and ranks.tolist() == want_ranks.tolist()
+    assert text_ranks(np.zeros(0, dtype=object))[0].shape == (0,)

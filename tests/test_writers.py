@@ -313,3 +313,24 @@ def test_a_gds_cut_short_is_an_error_and_no_file(tmp_path, monkeypatch):
             Options(layer="9/0", creation_date=DATE, formats=("gds",)),
         )
     assert not [f for f in os.listdir(tmp_path) if f.endswith(".gds") or ".tmp" in f]
+
+
+def test_a_file_written_a_part_at_a_time(tmp_path) -> None:
+    """FileSet.write_parts writes text (as UTF-8) and bytes parts in turn: the file is their
+    concatenation; a part that fails half-way leaves the previous file as it was."""
+    from stencilgen.errors import OutputError
+    from stencilgen.writers.fileset import FileSet
+
+    target = tmp_path / "s.gbr"
+    with FileSet(str(tmp_path), "s", {"gerber": str(target)}) as fs:
+        fs.write_parts("gerber", iter(["G04 µm*\n", b"X1Y2D02*\n", "", "M02*\n"]))
+    assert target.read_bytes() == "G04 µm*\nX1Y2D02*\nM02*\n".encode()
+
+    def broken():
+        yield "G04 new*\n"
+        raise OutputError(f"{target}: cannot be written (disk full)")
+
+    with pytest.raises(OutputError, match="disk full"), FileSet(str(tmp_path), "s", {"gerber": str(target)}) as fs:
+        fs.write_parts("gerber", broken())
+    assert target.read_bytes() == "G04 µm*\nX1Y2D02*\nM02*\n".encode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.gbr"]
