@@ -61,7 +61,7 @@ typecheck: install ## mypy on the package
 unit: install ## the test suite alone
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
-bench: install ## benchmarks: read + rows (100k flat, 1M wafer); plan (100k flat, 1M wafer) beside KLayout and gdstk; check
+bench: install ## benchmarks: read + rows (100k flat, 1M wafer); plan (100k flat, 1M wafer, 1M flat) beside KLayout and gdstk; check
 	$(PY) -m compileall -q stencilgen  # as an installed package has it: no compiling at every start
 	$(PY) benchmarks/bench_read.py
 	$(PY) benchmarks/bench_plan.py

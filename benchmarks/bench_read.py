@@ -56,6 +56,26 @@ def wafer_die() -> synth.Die:
     return synth.ring(side=W_SIDE, pitch=W_PITCH, count=DIE_PER_SIDE, pad=(35.0, 50.0))
 
 
+def flat_1m_unlike() -> str:
+    """bench-data/flat_1M_unlike.gds (made when missing, about a minute): the wafer's 1,000 dies of
+    1,000 contacts laid out flat, 40 x 25, each lacking another pad: 999,000 contacts, no two dies alike."""
+    path = os.path.join(DATA, "flat_1M_unlike.gds")
+    if not os.path.exists(path):
+        os.makedirs(DATA, exist_ok=True)
+        lib = gdstk.Library(unit=1e-6, precision=1e-9)
+        top = lib.new_cell("FLAT")
+        k = 0
+        for i in range(40):
+            for j in range(25):
+                missing = {k % 4: [5 + (k // 4) % 240]}
+                d = synth.ring(side=W_SIDE, pitch=W_PITCH, count=DIE_PER_SIDE, pad=(35.0, 50.0), missing=missing)
+                k += 1
+                for p in d.polygons():
+                    top.add(gdstk.Polygon(p + np.array([i * W_STEP, j * W_STEP]), 9, 0))
+        lib.write_gds(path)
+    return path
+
+
 def make_files() -> dict[str, str]:
     os.makedirs(DATA, exist_ok=True)
     flat = os.path.join(DATA, "flat_100k.gds")

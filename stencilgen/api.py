@@ -352,11 +352,12 @@ class _Judged:
     def _listed(self, f: Any) -> tuple[np.ndarray, dict[str, int]]:
         """The findings the report database lists (the first MAX_MARKERS_PER_CODE of each code, in the
         report's order) and how many each code has."""
-        codes, inverse, counts = np.unique(f.code.astype(str), return_inverse=True, return_counts=True)
+        inverse, codes = f.code_ranks
+        counts = np.bincount(inverse, minlength=len(codes))
         order = np.argsort(inverse, kind="stable")
         rank = np.empty(len(f), dtype=np.int64)
         rank[order] = np.arange(len(f)) - np.repeat(np.cumsum(counts) - counts, counts)
-        return np.flatnonzero(rank < MAX_MARKERS_PER_CODE), dict(zip(codes.tolist(), counts.tolist(), strict=True))
+        return np.flatnonzero(rank < MAX_MARKERS_PER_CODE), dict(zip(codes, counts.tolist(), strict=True))
 
     def _markers(self, listed: np.ndarray, f: Any) -> list[Any]:
         """Each finding listed as a marker: its code, the aperture's shape (the contact's where it has
@@ -1028,23 +1029,24 @@ def _write_stencil(
     `pins`: each aperture's object attribute fields in the Gerber (default: its contact id); a wafer's
     dies on a regular grid are one die stepped and repeated in the Gerber unless `gerber_flat`."""
     if "gerber" in formats:
-        from .writers.gerber import gerber_text, regular_grid
+        from .writers.gerber import gerber_parts, regular_grid
 
         repeat = None
         if not gerber_flat and pins is None and plan.element is not None and plan.transforms is not None:
             repeat = regular_grid(plan.element, plan.transforms)
         # (a wafer's every aperture, `plan.apertures`, is read only where the file draws it)
         drawn = plan.apertures if repeat is None else repeat.element
-        text = gerber_text(drawn, _part_name(layout), _iso(when), __version__, pins=pins, repeat=repeat)
-        files.write("gerber", text)
+        files.write_parts(
+            "gerber", gerber_parts(drawn, _part_name(layout), _iso(when), __version__, pins=pins, repeat=repeat)
+        )
     if "dxf" in formats:
-        from .writers.dxf import die_placements, dxf_text
+        from .writers.dxf import die_placements, dxf_parts
 
         die = None
         if plan.element is not None and plan.transforms is not None:
             die = die_placements(plan.element, plan.transforms)
         pads = layout.contacts.polygons if with_pads else None
-        files.write("dxf", dxf_text(plan.apertures if die is None else die.element, pads, dxf_units, die))
+        files.write_parts("dxf", dxf_parts(plan.apertures if die is None else die.element, pads, dxf_units, die))
     if "gds" in formats:
         from .writers.gds import gds_writer
 
@@ -1070,6 +1072,9 @@ class Prefixed:
 
     def write(self, key: str, data: str | bytes) -> None:
         self.files.write(self.prefix + key, data)
+
+    def write_parts(self, key: str, parts: Iterable[str | bytes]) -> None:
+        self.files.write_parts(self.prefix + key, parts)
 
     def write_with(self, key: str, writer: Any) -> None:
         self.files.write_with(self.prefix + key, writer)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -18,6 +19,7 @@ import shapely
 from .distance import Shapes, box_pairs, distances, extent_on, outline_shapes
 from .geometry import extent_along, outlines_to_polygons, to_shapely
 from .model import NONE, REPORT_REACH, STRIP, Apertures, Contacts, Plan, Polygons
+from .numeric import filled, text_ranks
 from .physics import area_ratio, aspect_ratio, cap_height, max_thickness, solder_volume, volume_limit
 from .rules import Rules
 
@@ -67,17 +69,27 @@ class Findings:
     def __len__(self) -> int:
         return len(self.contact)
 
+    @cached_property
+    def code_ranks(self) -> tuple[np.ndarray, list[str]]:
+        """Each finding's code as its rank among the distinct codes, and those codes in order (found
+        once: the severities, the counts and the order all read them)."""
+        return text_ranks(self.code)
+
     def in_order(self) -> Findings:
         """Ordered by contact, code, value, then the other contact: the same order however the plan
         was made (whole, or once per die and placed)."""
-        order = np.lexsort((self.other, self.value, self.code.astype(str), self.contact))
+        ranks, names = self.code_ranks
+        order = np.lexsort((self.other, self.value, ranks, self.contact))
         reason = None if self.reason is None else self.reason[order]
-        return Findings(
+        out = Findings(
             self.contact[order], self.code[order], self.value[order], self.limit[order], self.other[order], reason
         )
+        out.__dict__["code_ranks"] = (ranks[order], names)  # (its codes are these, reordered)
+        return out
 
     def severity(self) -> np.ndarray:
-        return np.array([CODES[c][0] for c in self.code], dtype=object)
+        ranks, names = self.code_ranks
+        return np.array([CODES[c][0] for c in names] or [""], dtype=object)[ranks]
 
     def record(self, k: int) -> dict[str, Any]:
         return finding_record(
@@ -258,29 +270,37 @@ def _with_reasons(findings: Findings, limits: Limits) -> Findings:
     the aperture back (and the other contact it names); a printability finding, what sets the width;
     same_side, why a tip of the pair left its side (the finding's own contact first)."""
     code, contact = findings.code, findings.contact
-    reason = np.full(len(findings), "", dtype=object)
+    ranks, names = findings.code_ranks
+
+    def of(*wanted: str) -> np.ndarray:
+        """Where the code is one of `wanted`."""
+        return np.isin(ranks, [k for k, name in enumerate(names) if name in wanted])
+
+    reason = filled(len(findings), "")
     other = findings.other.copy()
-    short = (code == "under_volume") | (code == "unprintable")
+    short = of("under_volume", "unprintable")
     reason[short] = limits.by[contact[short]]
     other[short] = limits.other[contact[short]]
     if limits.narrow_by is not None:  # no aperture fits: what leaves it too narrow to print
-        none = np.flatnonzero((code == "unprintable") & (limits.by[contact] == "unprintable"))
+        none = np.flatnonzero(of("unprintable") & (limits.by[contact] == "unprintable"))
         why = limits.narrow_by[contact[none]]
         reason[none] = np.where(why != "", why, reason[none])
         other[none] = np.where(why != "", -1, other[none])
     if limits.narrow_by is not None:
-        narrow = np.flatnonzero(np.isin(code, NARROW_CODES))
+        narrow = np.flatnonzero(of(*NARROW_CODES))
         why = limits.narrow_by[contact[narrow]]
         reason[narrow] = why
         # the other contact the plan names belongs to its volume's limit: kept where that is the same rule
         same = (why != "") & (why == limits.by[contact[narrow]])
         other[narrow] = np.where(same, limits.other[contact[narrow]], -1)
     if limits.side_by is not None:
-        pair = np.flatnonzero(code == "same_side")
+        pair = np.flatnonzero(of("same_side"))
         mine = limits.side_by[contact[pair]]
         theirs = limits.side_by[np.maximum(other[pair], 0)]
         reason[pair] = np.where(mine != "", mine, np.where(other[pair] >= 0, theirs, ""))
-    return Findings(contact, code, findings.value, findings.limit, other, reason)
+    out = Findings(contact, code, findings.value, findings.limit, other, reason)
+    out.__dict__["code_ranks"] = findings.code_ranks  # (the same codes)
+    return out
 
 
 def row_directions(rows: Any, n: int) -> np.ndarray:
@@ -428,17 +448,18 @@ def check_apertures(
     if found:
         findings = Findings(
             contact=np.concatenate([f[0] for f in found]),
-            code=np.concatenate([np.full(len(f[0]), f[1], dtype=object) for f in found]),
+            code=np.concatenate([filled(len(f[0]), f[1]) for f in found]),
             value=np.concatenate([f[2] for f in found]),
             limit=np.concatenate([f[3] for f in found]),
             other=np.concatenate([f[4] for f in found]),
         )
+        found.clear()  # (the pieces, no longer needed while the findings are ordered)
         if limits is not None:
             findings = _with_reasons(findings, limits)
         findings = findings.in_order()
     else:
         findings = Findings(np.zeros(0, np.int64), np.zeros(0, object), np.zeros(0), np.zeros(0), np.zeros(0, np.int64))
-    status = np.full(n, "ok", dtype=object)
+    status = filled(n, "ok")
     sev = findings.severity() if len(findings) else np.zeros(0, object)
     status[findings.contact[sev == WARNING]] = "warning"
     status[findings.contact[sev == ERROR]] = "error"

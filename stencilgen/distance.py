@@ -85,12 +85,12 @@ def distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarra
             for s in range(0, len(grp), CHUNK):
                 g = grp[s : s + CHUNK]
                 out[g] = _poly_poly(*_stack(A.polygons, ia[g], m), *_stack(B.polygons, jb[g], n))
-    # disc to polygon, both ways
+    # disc to polygon, both ways; a disc cannot bring closer what already touches
     for discs, d_idx, polys, p_idx, mask in (
         (A, ia, B, jb, disc_a & poly_b),
         (B, jb, A, ia, disc_b & poly_a),
     ):
-        sel = np.flatnonzero(mask)
+        sel = np.flatnonzero(mask & (out > 0))
         if not len(sel):
             continue
         counts = polys.polygons.counts[p_idx[sel]]
@@ -102,7 +102,7 @@ def distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarra
                 d = _point_poly(c[:, 0], c[:, 1], *_stack(polys.polygons, p_idx[g], int(n))) - discs.disc_r[d_idx[g]]
                 out[g] = np.minimum(out[g], np.maximum(d, 0.0))
     # disc to disc
-    sel = np.flatnonzero(disc_a & disc_b)
+    sel = np.flatnonzero(disc_a & disc_b & (out > 0))
     if len(sel):
         gap = np.hypot(*(A.disc_center[ia[sel]] - B.disc_center[jb[sel]]).T) - ra[sel] - rb[sel]
         out[sel] = np.minimum(out[sel], np.maximum(gap, 0.0))
@@ -110,53 +110,61 @@ def distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarra
 
 
 def _stack(polys: Polygons, idx: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """x and y (K, n) of polygons that all have n vertices."""
-    at = polys.offsets[idx][:, None] + np.arange(n)
-    return polys.coords[at, 0], polys.coords[at, 1]
+    """x and y (n, K) of polygons that all have n vertices: vertex j of every polygon in row j, so that
+    each step below works on long rows and sums over a polygon's vertices run across rows."""
+    xy = np.take(polys.coords, polys.offsets[idx][None, :] + np.arange(n)[:, None], axis=0)
+    return xy[..., 0], xy[..., 1]
+
+
+def _next(q: np.ndarray) -> np.ndarray:
+    """Each vertex's successor around its polygon (q: (n, K))."""
+    return np.concatenate([q[1:], q[:1]])
 
 
 def _seg_dist2(px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray) -> np.ndarray:
-    """(K,) least squared distance from the points (px, py) (K, a) to the edges of polygons (qx, qy) (K, b)."""
-    nxt = np.roll(np.arange(qx.shape[1]), -1)
-    ex, ey = (qx[:, nxt] - qx)[:, None, :], (qy[:, nxt] - qy)[:, None, :]
-    wx = px[:, :, None] - qx[:, None, :]
-    wy = py[:, :, None] - qy[:, None, :]
+    """(K,) least squared distance from the points (px, py) (a, K) to the edges of polygons (qx, qy) (b, K)."""
+    ex, ey = (_next(qx) - qx)[None], (_next(qy) - qy)[None]
+    wx = px[:, None, :] - qx[None]
+    wy = py[:, None, :] - qy[None]
     ee = ex * ex + ey * ey
-    t = (wx * ex + wy * ey) / np.where(ee > 0, ee, 1.0)
-    np.clip(t, 0.0, 1.0, out=t)
-    wx -= t * ex
-    wy -= t * ey
+    # t = (w . e) / |e|^2, clipped to the edge; then w - t e: in place, one scratch array
+    t = wx * ex
+    tmp = np.multiply(wy, ey)
+    t += tmp
+    t /= np.where(ee > 0, ee, 1.0)
+    np.maximum(t, 0.0, out=t)
+    np.minimum(t, 1.0, out=t)
+    wx -= np.multiply(t, ex, out=tmp)
+    wy -= np.multiply(t, ey, out=tmp)
     wx *= wx
     wy *= wy
     wx += wy
-    return wx.reshape(len(wx), -1).min(axis=1)
+    return wx.reshape(-1, wx.shape[-1]).min(axis=0)
 
 
 def _inside(px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray) -> np.ndarray:
-    """(K,) True where point (px[k], py[k]) lies inside polygon k (crossing number)."""
-    nxt = np.roll(np.arange(qx.shape[1]), -1)
-    x, y = px[:, None], py[:, None]
-    x1, y1 = qx[:, nxt], qy[:, nxt]
+    """(K,) True where point (px[k], py[k]) lies inside polygon k (q: (n, K); crossing number)."""
+    x, y = px[None], py[None]
+    x1, y1 = _next(qx), _next(qy)
     straddle = (qy > y) != (y1 > y)
     with np.errstate(divide="ignore", invalid="ignore"):
         xs = qx + (y - qy) * (x1 - qx) / (y1 - qy)
-    return (np.count_nonzero(straddle & (x < xs), axis=1) % 2) == 1
+    return (np.count_nonzero(straddle & (x < xs), axis=0) % 2) == 1
 
 
 def _crossing(px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray) -> np.ndarray:
-    """(K,) True where an edge of polygon p properly crosses an edge of polygon q."""
-    na, nb = np.roll(np.arange(px.shape[1]), -1), np.roll(np.arange(qx.shape[1]), -1)
-    ax, ay = px[:, :, None], py[:, :, None]
-    dx, dy = (px[:, na] - px)[:, :, None], (py[:, na] - py)[:, :, None]
-    bx, by = qx[:, None, :], qy[:, None, :]
-    fx, fy = (qx[:, nb] - qx)[:, None, :], (qy[:, nb] - qy)[:, None, :]
+    """(K,) True where an edge of polygon p (a, K) properly crosses an edge of polygon q (b, K)."""
+    ax, ay = px[:, None], py[:, None]
+    dx, dy = (_next(px) - px)[:, None], (_next(py) - py)[:, None]
+    bx, by = qx[None], qy[None]
+    fx, fy = (_next(qx) - qx)[None], (_next(qy) - qy)[None]
     # side of q's ends relative to edge p, and of p's ends relative to edge q
     s0 = dx * (by - ay) - dy * (bx - ax)
     s1 = dx * (by + fy - ay) - dy * (bx + fx - ax)
     t0 = fx * (ay - by) - fy * (ax - bx)
     t1 = fx * (ay + dy - by) - fy * (ax + dx - bx)
     hit = ((s0 * s1) < 0) & ((t0 * t1) < 0)
-    return hit.reshape(len(hit), -1).any(axis=1)
+    return hit.reshape(-1, hit.shape[-1]).any(axis=0)
 
 
 def _overlap(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
@@ -165,34 +173,33 @@ def _overlap(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
 
 
 def _poly_poly(px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray) -> np.ndarray:
-    """(K,) distance between polygons p and q (x, y arrays (K, a) and (K, b)): 0 where they cross or
+    """(K,) distance between polygons p and q (x, y arrays (a, K) and (b, K)): 0 where they cross or
     one holds the other. Only pairs whose boxes overlap can meet: they are tested for it first, and
     only the pairs that do not meet are measured."""
-    box_p = np.stack([px.min(axis=1), py.min(axis=1), px.max(axis=1), py.max(axis=1)], axis=1)
-    box_q = np.stack([qx.min(axis=1), qy.min(axis=1), qx.max(axis=1), qy.max(axis=1)], axis=1)
-    out = np.zeros(len(px))
+    box_p = np.stack([px.min(axis=0), py.min(axis=0), px.max(axis=0), py.max(axis=0)], axis=1)
+    box_q = np.stack([qx.min(axis=0), qy.min(axis=0), qx.max(axis=0), qy.max(axis=0)], axis=1)
+    out = np.zeros(px.shape[1])
     k = np.flatnonzero(_overlap(box_p, box_q))
-    meet = np.zeros(len(px), dtype=bool)
+    meet = np.zeros(px.shape[1], dtype=bool)
     if len(k):  # a witness first: the mean of q's vertices inside both (a strip across its contact)
-        wx, wy = qx[k].mean(axis=1), qy[k].mean(axis=1)
-        meet[k] = _inside(wx, wy, px[k], py[k]) & _inside(wx, wy, qx[k], qy[k])
+        # (summed polygon by polygon, in the order np.mean sums a row)
+        wx, wy = (np.ascontiguousarray(c[:, k].T).mean(axis=1) for c in (qx, qy))
+        meet[k] = _inside(wx, wy, px[:, k], py[:, k]) & _inside(wx, wy, qx[:, k], qy[:, k])
         k = k[~meet[k]]
     if len(k):
-        meet[k] = (
-            _crossing(px[k], py[k], qx[k], qy[k])
-            | _inside(px[k, 0], py[k, 0], qx[k], qy[k])
-            | _inside(qx[k, 0], qy[k, 0], px[k], py[k])
-        )
+        pk, qk = (px[:, k], py[:, k]), (qx[:, k], qy[:, k])
+        meet[k] = _crossing(*pk, *qk) | _inside(pk[0][0], pk[1][0], *qk) | _inside(qk[0][0], qk[1][0], *pk)
     m = np.flatnonzero(~meet)
     if len(m):
-        d2 = np.minimum(_seg_dist2(px[m], py[m], qx[m], qy[m]), _seg_dist2(qx[m], qy[m], px[m], py[m]))
+        pm, qm = (px[:, m], py[:, m]), (qx[:, m], qy[:, m])
+        d2 = np.minimum(_seg_dist2(*pm, *qm), _seg_dist2(*qm, *pm))
         out[m] = np.sqrt(d2)
     return out
 
 
 def _point_poly(cx: np.ndarray, cy: np.ndarray, qx: np.ndarray, qy: np.ndarray) -> np.ndarray:
-    """(K,) distance from point (cx[k], cy[k]) to polygon k: 0 inside."""
-    d2 = _seg_dist2(cx[:, None], cy[:, None], qx, qy)
+    """(K,) distance from point (cx[k], cy[k]) to polygon k (q: (n, K)): 0 inside."""
+    d2 = _seg_dist2(cx[None], cy[None], qx, qy)
     return np.where(_inside(cx, cy, qx, qy), 0.0, np.sqrt(d2))
 
 

@@ -86,3 +86,51 @@ def first_unique(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inv = np.empty(n, dtype=np.int64)
     inv[order] = number[group]
     return inv, starts[by_first]
+
+
+def filled(n: int, value: object) -> np.ndarray:
+    """An object array of n references to `value` (np.full makes a str of its own for every place)."""
+    out = np.empty(n, dtype=object)
+    out.fill(value)
+    return out
+
+
+def choose(where: np.ndarray, yes: object, no: object) -> np.ndarray:
+    """An object array: `yes` where `where`, else `no`, each place a reference to one of the two (as
+    np.where(where, yes, no).astype(object) reads, without a str of its own for every place)."""
+    return np.array([no, yes], dtype=object)[np.asarray(where, dtype=np.intp)]
+
+
+def text_ranks(texts: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Each text's rank (int64) among the distinct texts of an object array, and those texts in order
+    (as np.unique of a fixed-width copy of every text would give them, without that copy): a sort
+    key for few distinct values."""
+    items = texts.tolist()
+    values = sorted(set(items))
+    rank = {t: k for k, t in enumerate(values)}
+    return np.fromiter(map(rank.__getitem__, items), dtype=np.int64, count=len(items)), values
+
+
+def distinct_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of float columns, told apart by their bits: (first, inverse), int64, with
+    columns[k][first][inverse] equal to columns[k] bit for bit. Found by a hash of the bits; a row that
+    only shares its hash with another is a row of its own."""
+    bits = [np.ascontiguousarray(c, dtype=np.float64).view(np.int64) for c in columns]
+    n = len(bits[0]) if bits else 0
+    if n == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z
+    h = np.zeros(n, dtype=np.int64)
+    for b in bits:  # (wraps around: a hash)
+        h = h * np.int64(1_000_003) + b
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    inverse = inverse.ravel().astype(np.int64)
+    first = first.astype(np.int64)
+    same = np.ones(n, dtype=bool)
+    for b in bits:
+        same &= b == b[first][inverse]
+    if not same.all():
+        odd = np.flatnonzero(~same)
+        inverse[odd] = len(first) + np.arange(len(odd))
+        first = np.concatenate([first, odd])
+    return first, inverse

@@ -692,9 +692,8 @@ def _figures(ap: Any, checked: Any, repeat: int = 1) -> dict[str, Any]:
 
     ratio = checked.volume / checked.volume_limit
     ratio_hi = checked.volume_high / checked.volume_limit
-    counts: dict[str, int] = {}
-    for code in checked.findings.code.tolist():
-        counts[code] = counts.get(code, 0) + repeat
+    ranks, names = checked.findings.code_ranks
+    counts = dict(zip(names, (np.bincount(ranks, minlength=len(names)) * repeat).tolist(), strict=True))
     have = ap.kind != 2
     return {
         "apertures": int(have.sum()) * repeat,

@@ -80,3 +80,43 @@ def test_first_unique_numbers_pairs_by_bits_in_order_of_first_appearance(pairs):
     inv, first = first_unique(a, b)
     assert inv.dtype == first.dtype == np.int64
     assert inv.tolist() == want_inv and first.tolist() == want_first
+
+
+def test_distinct_rows_by_their_bits():
+    """Rows are alike only bit for bit (0.0 and -0.0 differ), the rows rebuilt from (first, inverse)
+    are the rows, and two rows whose hashes collide stay apart."""
+    from stencilgen.numeric import distinct_rows
+
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=(7, 3))
+    base[1, 0], base[2, 0] = 0.0, -0.0
+    base[2, 1:] = base[1, 1:]
+    pick = rng.integers(0, 7, 500)
+    cols = [base[pick, k] for k in range(3)]
+    first, inverse = distinct_rows(*cols)
+    assert len(first) == len(np.unique(pick))
+    for c in cols:
+        assert np.array_equal(c[first][inverse].view(np.int64), c.view(np.int64))
+    # (b0, b1) and (b0 + 1, b1 - 1000003) hash alike: h = b0 * 1000003 + b1
+    a = np.array([1.0, 2.0]).view(np.int64)
+    b = (a + np.array([1, -1_000_003])).view(np.float64)
+    first, inverse = distinct_rows(np.array([1.0, b[0], 1.0]), np.array([2.0, b[1], 2.0]))
+    assert len(first) == 2 and inverse[0] == inverse[2] != inverse[1]
+    assert distinct_rows(np.zeros(0))[0].shape == (0,)
+
+
+def test_shared_text_columns_and_their_ranks():
+    """filled and choose give object columns whose places refer to the one string given (np.full makes
+    a string for each place); text_ranks ranks texts as np.unique of a fixed-width copy would."""
+    from stencilgen.numeric import choose, filled, text_ranks
+
+    word = "".join(["re", "ason"])  # a string object of its own
+    col = filled(5, word)
+    assert col.dtype == object and all(x is word for x in col)
+    picked = choose(np.array([True, False, True]), word, "other")
+    assert picked.tolist() == [word, "other", word] and picked[0] is word
+    codes = np.array(["web", "area_ratio", "web", "five_ball", "area_ratio"], dtype=object)
+    ranks, names = text_ranks(codes)
+    want_names, want_ranks = np.unique(codes.astype(str), return_inverse=True)
+    assert names == want_names.tolist() and ranks.tolist() == want_ranks.tolist()
+    assert text_ranks(np.zeros(0, dtype=object))[0].shape == (0,)

@@ -27,7 +27,7 @@ def test_a_failing_stencil_writer_leaves_no_report(tmp_path, monkeypatch) -> Non
     def broken(path, *args, **kwargs):
         raise OutputError(f"{path}: cannot be written (disk full)")
 
-    monkeypatch.setattr(gerber, "gerber_text", broken)  # the forked writer inherits it
+    monkeypatch.setattr(gerber, "gerber_parts", broken)  # the forked writer inherits it
     with pytest.raises(OutputError, match="disk full"):
         plan_file(SAMPLE, str(tmp_path), Rules(), Options(layer="9/0"))
     assert os.listdir(tmp_path) == []

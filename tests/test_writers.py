@@ -260,6 +260,23 @@ def test_text_table_keeps_record_order_across_groups() -> None:
     assert text_table([]) == ""
 
 
+@pytest.mark.parametrize("chunk", [1, 2, 3, 4, 1000])
+def test_text_table_joined_a_chunk_at_a_time_is_the_same_text(monkeypatch, chunk) -> None:
+    """Records joined a few at a time (chunks that start inside a group, hold one group only, or all
+    of them) give the text of one whole join, record for record."""
+    import stencilgen.writers as writers
+
+    rng = np.random.default_rng(3)
+    owner = rng.integers(0, 3, 11)
+    groups = []
+    for g in range(3):
+        ids = np.flatnonzero(owner == g)
+        groups.append((ids, [f"<{g}:", writers.formatted(ids * 7), "/", writers.formatted(ids), ">"]))
+    monkeypatch.setattr(writers, "TEXT_CHUNK", chunk)
+    want = "".join(f"<{owner[i]}:{7 * i}/{i}>" for i in range(11))
+    assert writers.text_table(groups) == want
+
+
 def test_a_round_aperture_is_one_gds_polygon(tmp_path):
     """The round pad's aperture has more than 199 vertices (gdstk's default limit, above which it
     splits a polygon): still one polygon, as in the Gerber and the DXF."""
@@ -296,3 +313,24 @@ def test_a_gds_cut_short_is_an_error_and_no_file(tmp_path, monkeypatch):
             Options(layer="9/0", creation_date=DATE, formats=("gds",)),
         )
     assert not [f for f in os.listdir(tmp_path) if f.endswith(".gds") or ".tmp" in f]
+
+
+def test_a_file_written_a_part_at_a_time(tmp_path) -> None:
+    """FileSet.write_parts writes text (as UTF-8) and bytes parts in turn: the file is their
+    concatenation; a part that fails half-way leaves the previous file as it was."""
+    from stencilgen.errors import OutputError
+    from stencilgen.writers.fileset import FileSet
+
+    target = tmp_path / "s.gbr"
+    with FileSet(str(tmp_path), "s", {"gerber": str(target)}) as fs:
+        fs.write_parts("gerber", iter(["G04 µm*\n", b"X1Y2D02*\n", "", "M02*\n"]))
+    assert target.read_bytes() == "G04 µm*\nX1Y2D02*\nM02*\n".encode()
+
+    def broken():
+        yield "G04 new*\n"
+        raise OutputError(f"{target}: cannot be written (disk full)")
+
+    with pytest.raises(OutputError, match="disk full"), FileSet(str(tmp_path), "s", {"gerber": str(target)}) as fs:
+        fs.write_parts("gerber", broken())
+    assert target.read_bytes() == "G04 µm*\nX1Y2D02*\nM02*\n".encode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.gbr"]

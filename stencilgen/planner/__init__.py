@@ -27,6 +27,7 @@ import shapely
 from ..distance import Shapes, box_gap, box_pairs, distances
 from ..geometry import extent_along, outlines_to_polygons
 from ..model import NONE, REPORT_REACH, SHRUNK, STRIP, Apertures, Contacts, Instances, Outlines, Plan, Polygons, RowSet
+from ..numeric import choose, filled
 from ..physics import area_for_volume, least_area, limit_area, target_area, volume_limit
 from ..rules import Rules
 from . import strips
@@ -103,7 +104,7 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
             base[m] = axis
             corner[m] = True
     slide = np.zeros(n)  # how far each strip is moved across its axis from the contact's centre
-    turned = np.full(n, "", dtype=object)  # why a tip left its side of the alternation (rule 6's vocabulary)
+    turned = filled(n, "")  # why a tip left its side of the alternation (rule 6's vocabulary)
     return {
         "is_strip": is_strip,
         "u": u,
@@ -148,7 +149,7 @@ def _size_strips(
     w = np.maximum(terms.min(axis=0), 1.0)  # a contact too narrow: a sliver, left out (rule 11)
     # what sets the width: rule 3's ratio or cap ("width"), or the pitch less the web beside the
     # neighbours' strips, measured at the strip's angle (rules 3 and 5: "web")
-    w_why = np.where(terms.argmin(axis=0) == 1, "web", "width").astype(object)
+    w_why = choose(terms.argmin(axis=0) == 1, "web", "width")
     oblique = np.flatnonzero(lay["corner"][idx] | (slide != 0))
     if len(oblique):  # an oblique (or slid) strip's far end stays inside its contact across its whole width
         h1[oblique] = _far_edge(polys.take(oblique), c[oblique], axis[oblique], w[oblique], h1[oblique])
@@ -182,13 +183,13 @@ def _size_strips(
         # short of the target: the body is at its longest and the tip at its widest, which is either
         # the contact's width (rule 3: the length limit is the one to relax) or its neighbours' room
         by_width = np.minimum(2 * r_room, wc - 1.0) >= wc - 1.0 - 1e-9
-        why = np.where(by_width, "tip_extension_max", "room").astype(object)
+        why = choose(by_width, "tip_extension_max", "room")
     else:
         L = np.clip(a_want / w - (h1 + h2), 0.0, L_max)
         excess = strips.plain_strip_area(w, h1, h2, L) - a_want
         h1 = np.maximum(h1 - np.maximum(excess, 0.0) / w, -h2 + 1e-3)
         D = np.zeros(len(idx))
-        why = np.full(len(idx), "tip_extension_max", dtype=object)
+        why = filled(len(idx), "tip_extension_max")
     why[a_want >= a_limit] = "volume_limit"  # the limit, not the target, sets the size
     g = {"center": c, "axis": axis, "w": w, "h1": h1, "h2": h2, "L": L, "D": D, "a_want": a_want}
     g["why"] = why
@@ -296,7 +297,9 @@ def _shrink_strips(
     # corner strips first; then the others, which do not give way to a corner strip
     for group, ignore in ((bad[is_corner], None), (bad[~is_corner], corner)):
         check = violating if ignore is None else (lambda which, ig=ignore: violating(which, ig))
-        k = group[check(strip_idx[group])] if len(group) else group
+        # (the corner strips break a rule as found above: an aperture's verdict is its own, whichever
+        # others are asked with it)
+        k = group if ignore is None or not len(group) else group[check(strip_idx[group])]
         if len(k):
             still = bisect(k, apply, 0.0, check)
             if len(still):  # narrower where clearance or keep-in demand it (a thin web is only a warning)
@@ -613,6 +616,19 @@ def corner_turns(corner: Any, rows: RowSet, min_deg: float) -> list[float]:
     return sorted(turns)
 
 
+def _turns_of(corners: list[Any], rows: RowSet, min_deg: float) -> list[list[float]]:
+    """corner_turns of each corner, worked out once for each distinct geometry (its rows' directions and
+    its bisector: a flat layout of many dies has a few)."""
+    found: dict[bytes, list[float]] = {}
+    out = []
+    for c in corners:
+        key = np.concatenate([c.bisector, *(rows.rows[r].direction for r in c.rows)]).tobytes()
+        if key not in found:
+            found[key] = corner_turns(c, rows, min_deg)
+        out.append(found[key])
+    return out
+
+
 def _corner_directions(
     contacts: Contacts,
     rows: RowSet,
@@ -627,8 +643,9 @@ def _corner_directions(
     directions (at least oblique_min_deg from each row) and keeps the one that gives its contacts the
     most solder, the worst of them first. All corners try at once, each beside the rest as it stands."""
     chosen, turns, members = [], [], []
-    for k, c, _ids, m in _starved_corners(contacts, rows, lay, g, strip_idx, rules):
-        options = corner_turns(c, rows, rules.oblique_min_deg)
+    starved = list(_starved_corners(contacts, rows, lay, g, strip_idx, rules))
+    found = _turns_of([c for _k, c, _ids, _m in starved], rows, rules.oblique_min_deg)
+    for (k, _c, _ids, m), options in zip(starved, found, strict=True):
         if not options:
             continue
         chosen.append(k)
@@ -685,15 +702,27 @@ def _corner_members(
     puts them or all inward (where the die edge leaves no room outside: an open corner of a pad ring).
     A corner takes the variant whose worst contact gets the most solder, if that is more than it had;
     all such corners try at once. Returns the contact ids of the strips changed."""
-    chosen, members, ranks, normals, bisectors = [], [], [], [], []
-    for _k, c, ids, m in _starved_corners(contacts, rows, lay, g, strip_idx, rules):
+    chosen, members, ranks, normals, bisectors, options = [], [], [], [], [], []
+    starved = []  # (corner, ids, positions, ranks, normals, turns) of the corners with contacts to leave out
+    found = list(_starved_corners(contacts, rows, lay, g, strip_idx, rules))
+    all_turns = _turns_of([f[1] for f in found], rows, rules.oblique_min_deg)
+    for (_k, c, ids, m), turns_c in zip(found, all_turns, strict=True):
         rank, normal = _corner_ranks(contacts, rows, c, ids)
-        if rank.max() == 0:  # one contact a row: nothing to leave out
+        if rank.max() > 0:  # one contact a row: nothing to leave out
+            starved.append((c, ids, m, rank, normal, turns_c))
+    # the nearest contacts stay oblique where they are too narrow at every direction: no variant helps
+    printable = _printable_somewhere(
+        contacts,
+        lay,
+        [s[0].bisector for s in starved],
+        [s[1][s[3] == 0] for s in starved],
+        [[0.0, *s[5]] for s in starved],
+        rules,
+    )
+    for (c, ids, m, rank, normal, turns_c), ok in zip(starved, printable.tolist(), strict=True):
+        if not ok:
             continue
-        if not _printable_somewhere(
-            contacts, lay, c, ids[rank == 0], [0.0, *corner_turns(c, rows, rules.oblique_min_deg)], rules
-        ):
-            continue  # the nearest contacts stay oblique: too narrow at every direction, no variant helps
+        options.append(turns_c)
         chosen.append(c)
         members.append(m)
         ranks.append(rank)
@@ -722,7 +751,7 @@ def _corner_members(
     best, best_v = first.copy(), np.full(len(chosen), -1)
     # (the deepest rank that stays oblique, the others' tips: 0 the alternation, -1 inward, the
     # oblique ones' direction: None as chosen, else turned this far from the bisector)
-    turns = sorted({t for c in chosen for t in corner_turns(c, rows, rules.oblique_min_deg)})
+    turns = sorted({t for turns_c in options for t in turns_c})
     variants = [(r, mode, t) for r in range(int(rank.max())) for mode in (0, -1) for t in [None, 0.0, *turns]]
 
     def shape(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -752,18 +781,33 @@ def _corner_members(
 
 
 def _printable_somewhere(
-    contacts: Contacts, lay: dict[str, np.ndarray], corner: Any, ids: np.ndarray, turns: list[float], rules: Rules
-) -> bool:
-    """Whether some common direction (turned from the corner's bisector) gives every one of the
-    strips `ids` rule 3's width of at least min_aperture_um."""
-    u, p = lay["u"][ids], lay["pitch"][ids]
-    wc = extent_along(contacts.polygons.take(ids), u)
-    for turn in turns:
-        d = _turn(corner.bisector, turn)
-        s = np.abs(d[0] * u[:, 1] - d[1] * u[:, 0])
-        if (_width_terms(wc, s, p, rules).min(axis=0) >= rules.min_aperture_um - 1e-9).all():
-            return True
-    return False
+    contacts: Contacts,
+    lay: dict[str, np.ndarray],
+    bisectors: list[np.ndarray],
+    ids: list[np.ndarray],
+    turns: list[list[float]],
+    rules: Rules,
+) -> np.ndarray:
+    """For each corner j: whether some common direction (turned turns[j] from its bisector) gives every
+    one of its strips ids[j] rule 3's width of at least min_aperture_um. All corners at once."""
+    J = len(ids)
+    if not J:
+        return np.zeros(0, dtype=bool)
+    size = np.array([len(i) for i in ids])
+    owner = np.repeat(np.arange(J), size)
+    every = np.concatenate(ids)
+    u, p = lay["u"][every], lay["pitch"][every]
+    wc = extent_along(contacts.polygons.take(every), u)
+    tries = max(len(t) for t in turns)
+    table = np.array([t + [t[-1]] * (tries - len(t)) for t in turns])  # one with fewer repeats its last
+    bisector = np.asarray(bisectors, dtype=float).reshape(J, 2)
+    out = np.zeros(J, dtype=bool)
+    for f in range(tries):
+        d = _turn(bisector, table[:, f])[owner]
+        s = np.abs(d[:, 0] * u[:, 1] - d[:, 1] * u[:, 0])
+        w = _width_terms(wc, s, p, rules).min(axis=0)
+        out |= np.bincount(owner, w >= rules.min_aperture_um - 1e-9, J) == size
+    return out
 
 
 def _starved_corners(
@@ -1058,7 +1102,7 @@ def _assemble(
     extension = np.zeros(n)
     tip_d = np.zeros(n)
     target = np.zeros(n)
-    why = np.full(n, "", dtype=object)
+    why = filled(n, "")
     other = np.full(n, -1, dtype=np.int64)
     counts = np.zeros(n, dtype=np.int64)
     coords_of: dict[int, np.ndarray] = {}
@@ -1117,7 +1161,7 @@ def _assemble(
     other[why == ""] = -1
     _binding(room, why, other, kind, rules, inner)
     corner = lay["corner"] & (kind == STRIP)
-    narrow_by = np.full(n, "", dtype=object)
+    narrow_by = filled(n, "")
     if g is not None:  # a strip narrowed for room takes the rule that binds it (after _binding)
         narrowed = g["w"] < g["w_sized"] - 1e-9
         narrow_by[strip_idx] = np.where(narrowed, why[strip_idx], g["w_why"])

@@ -23,6 +23,7 @@ import shapely
 from ..distance import Shapes, box_pairs, distances
 from ..geometry import to_shapely
 from ..model import Contacts
+from ..numeric import filled
 from ..physics import limit_area, target_area
 from ..rules import Rules
 
@@ -98,7 +99,7 @@ def size_pads(
     want = wanted_offsets(contacts, idx, rules)
     d = contacts.d[idx]
     cap = want.copy()
-    why = np.full(n, NO_LIMIT, dtype=object)
+    why = filled(n, NO_LIMIT)
     other = np.full(n, -1, dtype=np.int64)
     at_max = want >= rules.overprint_max * d - 1e-9
     why[at_max] = "overprint_max"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import Outlines
+from ..numeric import distinct_rows
 
 
 def tip_geometry(w: np.ndarray, D: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -42,7 +43,15 @@ def plain_strip_perimeter(w, h1, h2, L) -> np.ndarray:
 
 
 def solve_tip_diameter(w, h1, h2, L, area, d_max) -> np.ndarray:
-    """The tip diameter in [w, d_max] whose strip has `area` (or the bound it hits), by bisection."""
+    """The tip diameter in [w, d_max] whose strip has `area` (or the bound it hits), by bisection; once
+    for each distinct strip (a layout's rows repeat a few strips many times)."""
+    first, inverse = distinct_rows(w, h1, h2, L, area, d_max)
+    if len(first) < len(inverse):
+        return _bisect_tip(*(np.asarray(v, dtype=float)[first] for v in (w, h1, h2, L, area, d_max)))[inverse]
+    return _bisect_tip(w, h1, h2, L, area, d_max)
+
+
+def _bisect_tip(w, h1, h2, L, area, d_max) -> np.ndarray:
     lo = w.copy()
     hi = np.maximum(d_max, w)
     for _ in range(36):  # the bracket shrinks to a billionth of a micrometre

@@ -157,29 +157,50 @@ def formatted(values: np.ndarray, fmt: str = "%d", strip: bool = False) -> np.nd
     return np.array(text, dtype=object)[inverse.ravel()].reshape(np.shape(values))
 
 
+#: records joined into text at a time: the table of their pieces stays small
+TEXT_CHUNK = 65536
+
+
 def text_table(groups: list[tuple[np.ndarray, list[str | np.ndarray]]]) -> str:
     """Text of the records in record order, record groups given as (record ids, pieces): each piece a
-    constant string or one string per record of the group. Joined in one call, no per-record Python."""
+    constant string or one string per record of the group (`text_chunks` joined)."""
+    return "".join(text_chunks(groups))
+
+
+def text_chunks(groups: list[tuple[np.ndarray, list[str | np.ndarray]]]) -> Iterator[str]:
+    """The text of `text_table`, TEXT_CHUNK records at a time (a file is written a chunk at a time,
+    never held whole), no per-record Python."""
     groups = [(ids, _merge(pieces)) for ids, pieces in groups if len(ids)]
     if not groups:
-        return ""
+        return
     width = max(len(pieces) for _, pieces in groups)
     ids_all = np.concatenate([ids for ids, _ in groups])
     rank = np.empty(len(ids_all), dtype=np.int64)
     rank[np.argsort(ids_all, kind="stable")] = np.arange(len(ids_all))  # the records present, in order
-    table = np.empty((len(ids_all), width), dtype=object)
+    places = []  # each group's records: their places in record order, ascending, and where they stand
     at = 0
     for ids, pieces in groups:
         rows = rank[at : at + len(ids)]
         at += len(ids)
-        whole = len(groups) == 1 and bool((rows == np.arange(len(rows))).all())
-        for k in range(width):
-            piece = pieces[k] if k < len(pieces) else ""
-            if whole:
-                table[:, k] = piece
-            else:
-                table[rows, k] = piece
-    return "".join(table.ravel().tolist())
+        order = np.argsort(rows, kind="stable")
+        places.append((rows[order], order, pieces))
+    for start in range(0, len(ids_all), TEXT_CHUNK):
+        stop = min(start + TEXT_CHUNK, len(ids_all))
+        table = np.empty((stop - start, width), dtype=object)
+        for rows, order, pieces in places:
+            lo, hi = np.searchsorted(rows, [start, stop])
+            if lo == hi:
+                continue
+            mine, which = rows[lo:hi] - start, order[lo:hi]
+            whole = hi - lo == stop - start
+            for k in range(width):
+                piece = pieces[k] if k < len(pieces) else ""
+                value = piece if isinstance(piece, str) else piece[which]
+                if whole:
+                    table[:, k] = value
+                else:
+                    table[mine, k] = value
+        yield "".join(table.ravel().tolist())
 
 
 def _merge(pieces: list[str | np.ndarray]) -> list[str | np.ndarray]:

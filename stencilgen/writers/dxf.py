@@ -7,13 +7,14 @@ from __future__ import annotations
 import io
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..model import Apertures, Outlines, Polygons
 from ..units import um_per_unit
-from . import Grid, atomic_write, formatted, outline_groups, plain_shifts, shift_grid, text_table
+from . import Grid, atomic_write, formatted, outline_groups, plain_shifts, shift_grid, text_chunks
 
 INSUNITS = {"mm": 4, "um": 13, "in": 1, "cm": 5, "m": 6, "nm": 12, "mil": 9}
 
@@ -100,14 +101,20 @@ def _sorted_classes(text: str) -> str:
     return text[:body_at] + "".join(sorted(blocks)) + text[end:]
 
 
-def _polylines(
+def _polylines(outlines: Outlines, scale: float, layer: str, owner: str, handle: int) -> tuple[str, int]:
+    """Closed LWPOLYLINEs (arcs as bulges), handles in outline order; 7 decimals (0.1 nm in mm)."""
+    parts, handle = _polyline_parts(outlines, scale, layer, owner, handle)
+    return "".join(parts), handle
+
+
+def _polyline_parts(
     outlines: Outlines,
     scale: float,
     layer: str,
     owner: str,
     handle: int,
-) -> tuple[str, int]:
-    """Closed LWPOLYLINEs (arcs as bulges), handles in outline order; 7 decimals (0.1 nm in mm)."""
+) -> tuple[Iterator[str], int]:
+    """The text of `_polylines` a part at a time, and the next free handle."""
     keep = np.flatnonzero(np.diff(outlines.offsets) >= 3)
     handles = np.zeros(len(outlines), dtype=np.int64)
     handles[keep] = handle + np.arange(len(keep))
@@ -126,7 +133,7 @@ def _polylines(
             if arcs[k]:
                 pieces += [" 42\n", formatted(outlines.bulge[at[:, k]], "%.7f", strip=True), "\n"]
         groups.append((ids, pieces))
-    return text_table(groups), handle + len(keep)
+    return text_chunks(groups), handle + len(keep)
 
 
 def _die_template(unit: str) -> tuple[str, str, str]:
@@ -163,27 +170,35 @@ def _num(v: float) -> str:
 def dxf_text(
     apertures: Apertures, pads: Polygons | None = None, unit: str = "mm", placements: DiePlacements | None = None
 ) -> str:
-    """The drawing: every aperture a closed LWPOLYLINE on layer STENCIL; with `placements` (a wafer), the
-    die's apertures (`placements.element`) once in block DIE, placed by INSERTs (a MINSERT for a
-    regular grid) instead."""
+    """The drawing as text (`dxf_parts` joined)."""
+    return "".join(dxf_parts(apertures, pads, unit, placements))
+
+
+def dxf_parts(
+    apertures: Apertures, pads: Polygons | None = None, unit: str = "mm", placements: DiePlacements | None = None
+) -> Iterator[str]:
+    """The drawing, a part at a time: every aperture a closed LWPOLYLINE on layer STENCIL; with
+    `placements` (a wafer), the die's apertures (`placements.element`) once in block DIE, placed by
+    INSERTs (a MINSERT for a regular grid) instead."""
     if placements is not None:
-        return _die_text(placements, pads, unit)
+        yield _die_text(placements, pads, unit)
+        return
     template, owner = _template(unit)
     scale = 1.0 / um_per_unit(unit)
     head, sep, tail = template.partition("  0\nSECTION\n  2\nENTITIES\n")
     seed_at = head.index("$HANDSEED\n  5\n") + len("$HANDSEED\n  5\n")
     seed_end = head.index("\n", seed_at)
     handle = int(head[seed_at:seed_end], 16) + 0x100
-    body: list[str] = []
     # a contact without an aperture has an empty outline and is skipped
-    text, handle = _polylines(apertures.outlines, scale, "STENCIL", owner, handle)
-    body.append(text)
+    body, handle = _polyline_parts(apertures.outlines, scale, "STENCIL", owner, handle)
+    pad_body: Iterator[str] = iter(())
     if pads is not None:
         pad_ol = Outlines(pads.coords, np.zeros(len(pads.coords)), pads.offsets)
-        text, handle = _polylines(pad_ol, scale, "PADS", owner, handle)
-        body.append(text)
-    head = head[:seed_at] + f"{handle + 1:X}" + head[seed_end:]
-    return head + sep + "".join(body) + tail
+        pad_body, handle = _polyline_parts(pad_ol, scale, "PADS", owner, handle)
+    yield head[:seed_at] + f"{handle + 1:X}" + head[seed_end:] + sep
+    yield from body
+    yield from pad_body
+    yield tail
 
 
 def _die_text(placements: DiePlacements, pads: Polygons | None, unit: str) -> str:

@@ -184,7 +184,12 @@ class FileSet:
 
     def write(self, key: str, data: str | bytes) -> None:
         """All of `data` into the temporary file of `key`."""
-        self.write_with(key, lambda tmp: _write_whole(tmp, data))
+        self.write_parts(key, [data])
+
+    def write_parts(self, key: str, parts: Iterable[str | bytes]) -> None:
+        """Each of `parts` in turn into the temporary file of `key` (text as UTF-8): a large file is
+        never held whole."""
+        self.write_with(key, lambda tmp: _write_parts(tmp, parts))
 
     @contextlib.contextmanager
     def open(self, key: str, binary: bool = False) -> Iterator[Any]:
@@ -301,11 +306,11 @@ class FileSet:
         self._remove_leftovers()  # (under the lock: any temporary file of this set is this run's)
 
 
-def _write_whole(path: str, data: str | bytes) -> None:
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+def _write_parts(path: str, parts: Iterable[str | bytes]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)  # the temporary file: never re-created
     with os.fdopen(fd, "wb") as fh:
-        fh.write(raw)
+        for part in parts:
+            fh.write(part.encode("utf-8") if isinstance(part, str) else part)
 
 
 def _read_small(fd: int) -> str:

@@ -5,14 +5,14 @@ one die's regions stepped and repeated (%SR%)."""
 
 from __future__ import annotations
 
-import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..geometry import arc_center
 from ..model import NONE, Apertures, Outlines
-from . import atomic_write, formatted, outline_groups, plain_shifts, shift_grid, text_table
+from . import atomic_write, formatted, outline_groups, plain_shifts, shift_grid, text_chunks
 
 
 @dataclass(frozen=True)
@@ -77,42 +77,58 @@ def gerber_text(
     pins: np.ndarray | None = None,
     repeat: StepRepeat | None = None,
 ) -> str:
-    """The stencil as Gerber text. Each region's object attribute is `%TO.P,<part>,<contact id>*%`, or
-    `%TO.P,<part>,<pins[id]>*%` where `pins` gives each aperture its own fields (e.g. "12,M3": contact
-    12, the pin function naming mass 3); with `repeat`, the die's regions (tagged with the die's own
-    contact ids) stepped and repeated instead."""
-    out = io.StringIO()
-    w = out.write
-    w("G04 solder paste stencil written by stencilgen*\n")
-    w(f"%TF.GenerationSoftware,stencilgen,stencilgen,{_attr(version)}*%\n")
-    w(f"%TF.CreationDate,{creation_date}*%\n")
-    w("%TF.FileFunction,Paste,Top*%\n")
-    w("%TF.FilePolarity,Positive*%\n")
-    w(f"%TF.ProjectId,{_attr(part)},{_attr(part)},1*%\n")
-    for line in fmt.header:
-        w(line + "\n")
-    # one standard aperture, unused by the regions: readers that sniff for %ADD then take the file as RS-274X
-    w("%ADD10C,0.010000*%\n")
-    w("%LPD*%\n")
-    w("G75*\n")
-    w("G01*\n")
+    """The stencil as Gerber text (`gerber_parts` joined)."""
+    return "".join(gerber_parts(apertures, part, creation_date, version, fmt, pins, repeat))
+
+
+def gerber_parts(
+    apertures: Apertures,
+    part: str,
+    creation_date: str,
+    version: str,
+    fmt: GerberFormat = FORMAT,
+    pins: np.ndarray | None = None,
+    repeat: StepRepeat | None = None,
+) -> Iterator[str]:
+    """The stencil as Gerber text, a part at a time. Each region's object attribute is
+    `%TO.P,<part>,<contact id>*%`, or `%TO.P,<part>,<pins[id]>*%` where `pins` gives each aperture its
+    own fields (e.g. "12,M3": contact 12, the pin function naming mass 3); with `repeat`, the die's
+    regions (tagged with the die's own contact ids) stepped and repeated instead."""
+    head = [
+        "G04 solder paste stencil written by stencilgen*",
+        f"%TF.GenerationSoftware,stencilgen,stencilgen,{_attr(version)}*%",
+        f"%TF.CreationDate,{creation_date}*%",
+        "%TF.FileFunction,Paste,Top*%",
+        "%TF.FilePolarity,Positive*%",
+        f"%TF.ProjectId,{_attr(part)},{_attr(part)},1*%",
+        *fmt.header,
+        # one standard aperture, unused by the regions: readers that sniff for %ADD then take the file as RS-274X
+        "%ADD10C,0.010000*%",
+        "%LPD*%",
+        "G75*",
+        "G01*",
+    ]
+    yield "".join(line + "\n" for line in head)
     refdes = _attr(part)
     if repeat is None:
-        w(_regions(apertures, apertures.outlines, refdes, fmt, pins))
+        yield from _regions(apertures, apertures.outlines, refdes, fmt, pins)
     else:
         d = fmt.decimal_digits
         i, j = (f"{v / 1000.0:.{d}f}" for v in repeat.step)
-        w(f"%SRX{repeat.nx}Y{repeat.ny}I{i}J{j}*%\n")
+        yield f"%SRX{repeat.nx}Y{repeat.ny}I{i}J{j}*%\n"
         el = repeat.element.outlines
-        w(_regions(repeat.element, Outlines(el.coords + np.array(repeat.origin), el.bulge, el.offsets), refdes, fmt))
-        w("%SR*%\n")
-    w("M02*\n")
-    return out.getvalue()
+        yield from _regions(
+            repeat.element, Outlines(el.coords + np.array(repeat.origin), el.bulge, el.offsets), refdes, fmt
+        )
+        yield "%SR*%\n"
+    yield "M02*\n"
 
 
-def _regions(apertures: Apertures, ol: Outlines, refdes: str, fmt: GerberFormat, pins: np.ndarray | None = None) -> str:
+def _regions(
+    apertures: Apertures, ol: Outlines, refdes: str, fmt: GerberFormat, pins: np.ndarray | None = None
+) -> Iterator[str]:
     keep = np.flatnonzero(apertures.kind != NONE)
-    return text_table([(ids, _pieces(ol, ids, arcs, refdes, fmt, pins)) for ids, arcs in outline_groups(ol, keep)])
+    return text_chunks([(ids, _pieces(ol, ids, arcs, refdes, fmt, pins)) for ids, arcs in outline_groups(ol, keep)])
 
 
 def _pieces(
