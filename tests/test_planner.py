@@ -511,3 +511,19 @@ def test_a_ring_with_corners_and_a_tight_die_edge_does_not_depend_on_the_order(s
     np.testing.assert_allclose(other.apertures.axis, plan.apertures.axis[perm], atol=1e-9)
     assert list(other.apertures.corner) == list(plan.apertures.corner[perm])
     assert list(other.apertures.side_by) == list(plan.apertures.side_by[perm])
+
+
+def test_a_corner_does_not_turn_to_a_direction_that_leaves_no_web():
+    """die_mm_blocks.dxf's corners start short of volume_min at the bisector; a direction at which the
+    pitch leaves no web (rule 3's width would fall under min_aperture_um, held there by rule 11) is not
+    one to choose: the corners keep the bisector, where slides and turns lift every contact above
+    volume_min (a direction 15 deg off, at 15 um strips, ended with 4 contacts under it)."""
+    import stencilgen
+
+    path = os.path.join(SAMPLES, "die_mm_blocks.dxf")
+    planned = stencilgen.plan(stencilgen.read_layout(path, layer="PADS"))
+    codes = planned.summary["findings_by_code"]
+    assert planned.summary["errors"] == 0 and not codes.get("under_volume")
+    oblique = [c for c in planned.records if c["oblique"]]
+    assert oblique and all(c["strip_direction_deg"] % 90 == 45 for c in oblique)
+    assert min(c["aperture_width_um"] for c in oblique) > planned.rules.min_aperture_um + 5

@@ -661,16 +661,22 @@ def _corner_directions(
     slide0 = np.zeros(len(side0))
     base0 = sub.lay["base"][sub.k_ids].copy()
 
-    def score(area: np.ndarray) -> np.ndarray:
+    u, p = sub.lay["u"][sub.k_ids], sub.lay["pitch"][sub.k_ids]
+
+    def score(area: np.ndarray, base: np.ndarray) -> np.ndarray:
         """Per corner: the worst contact's share of its target, then the mean (lexicographic); a strip
-        that breaks a hard rule (or does not print) counts below one with a thin web (a warning)."""
-        r = np.where(area == HARD, -2.0, np.where(area == WEB, -1.0, area / want))
+        that breaks a hard rule (or does not print) counts below one with a thin web (a warning), and
+        so does one that this direction leaves no web at its pitch (held at min_aperture_um by rule 11:
+        a direction to leave, not to choose)."""
+        sin = np.abs(base[:, 0] * u[:, 1] - base[:, 1] * u[:, 0])
+        floored = p * sin - rules.web_min_um < rules.min_aperture_um - 1e-9
+        r = np.where((area == HARD) | floored, -2.0, np.where(area == WEB, -1.0, area / want))
         worst = np.full(len(chosen), np.inf)
         np.minimum.at(worst, which, r)
         mean = np.bincount(which, r, len(chosen)) / np.maximum(np.bincount(which, None, len(chosen)), 1)
         return worst + 1e-3 * mean
 
-    first = score(sub.judge(inner, graded=True))  # the strips as planned so far
+    first = score(sub.judge(inner, graded=True), base0)  # the strips as planned so far
     best_score = first.copy()
     best_base = base0.copy()
     # every corner tries its own turns at once; one with fewer repeats its last
@@ -678,11 +684,11 @@ def _corner_directions(
     table = np.array([t + [t[-1]] * (tries - len(t)) for t in turns])
     for f in range(tries):
         base = _turn(base0, table[:, f][which])
-        s = score(sub.trial(side0, slide0, inner, base, graded=True))
+        s = score(sub.trial(side0, slide0, inner, base, graded=True), base)
         better = s > best_score + 1e-6
         best_score = np.where(better, s, best_score)
         best_base = np.where(better[which][:, None], base, best_base)
-    final = score(sub.trial(side0, slide0, inner, best_base, graded=True))
+    final = score(sub.trial(side0, slide0, inner, best_base, graded=True), best_base)
     sub.write_back(g, lay, room, (final > first + 1e-6)[which])  # corners that gain; the rest stay
 
 
