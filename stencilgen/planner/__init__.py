@@ -665,12 +665,11 @@ def _corner_directions(
 
     def score(area: np.ndarray, base: np.ndarray) -> np.ndarray:
         """Per corner: the worst contact's share of its target, then the mean (lexicographic); a strip
-        that breaks a hard rule (or does not print) counts below one with a thin web (a warning), and
-        so does one that this direction leaves no web at its pitch (held at min_aperture_um by rule 11:
-        a direction to leave, not to choose)."""
+        that breaks a hard rule (or does not print) counts below one with a thin web (a warning), as a
+        strip does that this direction leaves no web at its pitch (held at min_aperture_um by rule 11)."""
         sin = np.abs(base[:, 0] * u[:, 1] - base[:, 1] * u[:, 0])
         floored = p * sin - rules.web_min_um < rules.min_aperture_um - 1e-9
-        r = np.where((area == HARD) | floored, -2.0, np.where(area == WEB, -1.0, area / want))
+        r = np.where(area == HARD, -2.0, np.where((area == WEB) | floored, -1.0, area / want))
         worst = np.full(len(chosen), np.inf)
         np.minimum.at(worst, which, r)
         mean = np.bincount(which, r, len(chosen)) / np.maximum(np.bincount(which, None, len(chosen)), 1)
