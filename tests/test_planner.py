@@ -516,8 +516,8 @@ def test_a_ring_with_corners_and_a_tight_die_edge_does_not_depend_on_the_order(s
 def test_a_corner_does_not_turn_to_a_direction_that_leaves_no_web():
     """die_mm_blocks.dxf's corners start short of volume_min at the bisector; a direction at which the
     pitch leaves no web (rule 3's width would fall under min_aperture_um, held there by rule 11) is not
-    one to choose (it counts as a thin web): the corners keep the bisector, where slides and turns lift every contact above
-    volume_min (a direction 15 deg off, at 15 um strips, ended with 4 contacts under it)."""
+    one to choose (it counts as a thin web): the corners keep the bisector, where slides and turns lift
+    every contact above volume_min (a direction 15 deg off, at 15 um strips, ended with 4 under it)."""
     import stencilgen
 
     path = os.path.join(SAMPLES, "die_mm_blocks.dxf")
