@@ -85,9 +85,10 @@ def test_keep_in_none_on_the_command_line(tmp_path):
 
 def test_an_extent_that_hugs_the_contacts_still_holds_every_aperture(tmp_path):
     """A die whose edge lies closer to its pads than edge_margin_um (10 um): the extent stays the keep-in
-    (rule 8: a tip never hangs off the die), with the margin ending at the contacts, so that no aperture
-    reaches nearer the edge than the contacts themselves do, and none is an error for lying there. The
-    report gives the drawn extent and says so."""
+    (rule 8: a tip never hangs off the die), the planner's margin ending at the contacts, so that no
+    aperture reaches nearer the edge than the contacts themselves do; the apertures that come within
+    edge_margin_um of the drawn edge are keep_in errors, each with its distance, not passed silently.
+    The report gives the drawn extent and says so; check of the plan's own stencil finds the same."""
     import shapely
 
     path = str(tmp_path / "edge.gds")
@@ -97,11 +98,22 @@ def test_an_extent_that_hugs_the_contacts_still_holds_every_aperture(tmp_path):
     assert keep_in["source"].startswith("extent of the cell on all layers (the contacts lie within edge_margin_um")
     pts = planned.plan.contacts.polygons.coords
     lo, hi = pts.min(axis=0), pts.max(axis=0)
-    assert keep_in["bbox_um"] == pytest.approx([lo[0] - 10, lo[1] - 10, hi[0] + 10, hi[1] + 10])
+    drawn = [lo[0] - 10, lo[1] - 10, hi[0] + 10, hi[1] + 10]
+    assert keep_in["bbox_um"] == pytest.approx(drawn)
     ap = _apertures(planned)
     assert len(ap) == len(planned.plan.contacts)
     assert shapely.contains(shapely.box(*lo, *hi).buffer(1e-6), ap).all()
-    assert planned.summary["errors"] == 0
+    # each aperture's distance to the drawn edge: under edge_margin_um exactly where keep_in is found
+    gap = shapely.distance(shapely.boundary(shapely.box(*drawn)), ap)
+    found = {f["contact"]: f for f in planned.findings if f["code"] == "keep_in"}
+    have = np.flatnonzero(aperture_polygons(planned.plan.apertures).counts > 0)
+    near = {int(c) for c, g in zip(have, gap, strict=True) if g < planned.rules.edge_margin_um - 1e-6}
+    assert near and set(found) == near and planned.exit_code == 1
+    assert all(f["severity"] == "error" for f in found.values())
+    out = tmp_path / "o"
+    planned.write(out, formats=("gds",))
+    checked = stencilgen.check(stencilgen.read_layout(path, layer="9/0"), str(out / "edge.gds"))
+    assert {f["contact"] for f in checked.findings if f["code"] == "keep_in"} == near
 
 
 @pytest.mark.parametrize(
