@@ -118,12 +118,29 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
     }
 
 
+def _sin_to_row(axis: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """|sin| of the angle between strip axes and their rows' directions u, (n, 2) each."""
+    return np.abs(axis[:, 0] * u[:, 1] - axis[:, 1] * u[:, 0])
+
+
+def _pitch_less_web(s: np.ndarray, p: np.ndarray, rules: Rules) -> np.ndarray:
+    """Rule 3's second term for strips at sin s to rows of pitch p: the pitch, measured across the
+    strip, less web_min_um."""
+    return p * s - rules.web_min_um
+
+
 def _width_terms(wc: np.ndarray, s: np.ndarray, p: np.ndarray, rules: Rules) -> np.ndarray:
     """Rule 3's width terms for strips at sin s to their rows (3, n): width_ratio times the contact's
     width, the pitch less the web (never under min_aperture_um: rule 11 keeps a printable strip and
     leaves a thin web a warning), and max_width_um; the width is the least of them."""
-    web = np.maximum(p * s - rules.web_min_um, rules.min_aperture_um)
+    web = np.maximum(_pitch_less_web(s, p, rules), rules.min_aperture_um)
     return np.stack([rules.width_ratio * wc * s, web, np.full(len(wc), rules.max_width_um)])
+
+
+def _padded(turns: list[list[float]]) -> np.ndarray:
+    """Per corner, its turns as one row of a table; a corner with fewer repeats its last."""
+    tries = max(len(t) for t in turns)
+    return np.array([t + [t[-1]] * (tries - len(t)) for t in turns])
 
 
 def _size_strips(
@@ -144,7 +161,7 @@ def _size_strips(
     h2 = np.maximum.reduceat(along, starts)  # toward the tip
     h1 = -np.minimum.reduceat(along, starts)  # toward the other side
     wc = extent_along(polys, u)
-    s = np.abs(axis[:, 0] * u[:, 1] - axis[:, 1] * u[:, 0])  # sin of the angle between strip and row
+    s = _sin_to_row(axis, u)
     terms = _width_terms(wc, s, p, rules)
     w = np.maximum(terms.min(axis=0), 1.0)  # a contact too narrow: a sliver, left out (rule 11)
     # what sets the width: rule 3's ratio or cap ("width"), or the pitch less the web beside the
@@ -667,8 +684,7 @@ def _corner_directions(
         """Per corner: the worst contact's share of its target, then the mean (lexicographic); a strip
         that breaks a hard rule (or does not print) counts below one with a thin web (a warning), as a
         strip does that this direction leaves no web at its pitch (held at min_aperture_um by rule 11)."""
-        sin = np.abs(base[:, 0] * u[:, 1] - base[:, 1] * u[:, 0])
-        floored = p * sin - rules.web_min_um < rules.min_aperture_um - 1e-9
+        floored = _pitch_less_web(_sin_to_row(base, u), p, rules) < rules.min_aperture_um - 1e-9
         r = np.where(area == HARD, -2.0, np.where((area == WEB) | floored, -1.0, area / want))
         worst = np.full(len(chosen), np.inf)
         np.minimum.at(worst, which, r)
@@ -678,10 +694,9 @@ def _corner_directions(
     first = score(sub.judge(inner, graded=True), base0)  # the strips as planned so far
     best_score = first.copy()
     best_base = base0.copy()
-    # every corner tries its own turns at once; one with fewer repeats its last
-    tries = max(len(t) for t in turns)
-    table = np.array([t + [t[-1]] * (tries - len(t)) for t in turns])
-    for f in range(tries):
+    # every corner tries its own turns at once
+    table = _padded(turns)
+    for f in range(table.shape[1]):
         base = _turn(base0, table[:, f][which])
         s = score(sub.trial(side0, slide0, inner, base, graded=True), base)
         better = s > best_score + 1e-6
@@ -803,14 +818,12 @@ def _printable_somewhere(
     every = np.concatenate(ids)
     u, p = lay["u"][every], lay["pitch"][every]
     wc = extent_along(contacts.polygons.take(every), u)
-    tries = max(len(t) for t in turns)
-    table = np.array([t + [t[-1]] * (tries - len(t)) for t in turns])  # one with fewer repeats its last
+    table = _padded(turns)
     bisector = np.asarray(bisectors, dtype=float).reshape(J, 2)
     out = np.zeros(J, dtype=bool)
-    for f in range(tries):
+    for f in range(table.shape[1]):
         d = _turn(bisector, table[:, f])[owner]
-        s = np.abs(d[:, 0] * u[:, 1] - d[:, 1] * u[:, 0])
-        w = _width_terms(wc, s, p, rules).min(axis=0)
+        w = _width_terms(wc, _sin_to_row(d, u), p, rules).min(axis=0)
         out |= np.bincount(owner, w >= rules.min_aperture_um - 1e-9, J) == size
     return out
 
@@ -1053,8 +1066,8 @@ def _richer_steps_back(
     n = len(contacts)
     mine = np.zeros(n, dtype=bool)
     mine[pad_idx[k]] = True
-    share = np.zeros(n)
-    share[pad_idx] = np.array([0.0 if g is None else g.area for g in sizes.geoms]) / target
+    share = np.zeros(n)  # (only the pads that break a rule are compared)
+    share[pad_idx[k]] = np.nan_to_num(shapely.area(sizes.geoms[k])) / target[k]
     qa, qb = room.ap_pairs
     sel = mine[qa] & mine[qb]
     if not sel.any():
