@@ -47,6 +47,10 @@ import numpy as np
 import shapely
 from shapely.geometry import LineString, Point, Polygon, box
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+
+from validators import klayout_gerber_polygons  # the tests' independent readers
+
 TOL = 0.002  # um: distances and lengths compared on the 1 nm grid with this slack
 ALT_SLACK = 0.02  # um: an alternative keeps every distance by this much more (its tip disc is 128 chords)
 ARC_ERROR = 0.001  # um: largest distance of a flattened arc's chord from the arc
@@ -322,27 +326,8 @@ def read_gerber(path: str) -> tuple[list[Polygon], str]:
 
 
 def _klayout_gerber(path: str) -> list[Polygon]:
-    import klayout.db as db
-
-    folder = tempfile.mkdtemp(prefix="audit-gbr-")
-    project = os.path.join(folder, "p.gbrx")
-    with open(project, "w") as fh:
-        fh.write(
-            '<?xml version="1.0" encoding="utf-8"?>\n<pcb-project>\n'
-            " <free-layer-mapping>true</free-layer-mapping>\n"
-            " <layout-layers><layout-layer>1/0</layout-layer></layout-layers>\n"
-            f" <free-files><free-file><filename>{os.path.relpath(os.path.abspath(path), folder)}</filename>"
-            "<layout-layers><index>0</index></layout-layers></free-file></free-files>\n"
-            " <dbu>0.001</dbu>\n <num-circle-points>512</num-circle-points>\n"
-            " <merge-flag>false</merge-flag>\n <cell-name>PCB</cell-name>\n</pcb-project>\n"
-        )
-    try:
-        ly = db.Layout()
-        ly.read(project)
-        region = db.Region(ly.top_cell().begin_shapes_rec(ly.layer(1, 0)))
-        return [_kpoly(p, ly.dbu) for p in region.each()]
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    polys, dbu = klayout_gerber_polygons(path)
+    return [_kpoly(p, dbu) for p in polys]
 
 
 def _kpoly(p, dbu: float) -> Polygon:
@@ -852,27 +837,13 @@ def _audit_plan(res: Audit, report, rules: _Rules, mine: list[Polygon], extents,
                     cid, round(x, 3), round(y, 3), float(ratio[c]) if c >= 0 else 0.0, detail=f"inscribed {ins:.2f} um"
                 )
             )
+        bounds = f"bounds {tuple(round(v, 2) for v in g.bounds)}"
+        outside = Offender(cid, round(x, 3), round(y, 3), float(ratio[c]) if c >= 0 else 0.0, detail=bounds)
         if not (ext_of[c] if c >= 0 else ext_poly).buffer(slack, join_style="mitre").contains(g):
-            res.c_extent.append(
-                Offender(
-                    cid,
-                    round(x, 3),
-                    round(y, 3),
-                    float(ratio[c]) if c >= 0 else 0.0,
-                    detail=f"bounds {tuple(round(v, 2) for v in g.bounds)}",
-                )
-            )
+            res.c_extent.append(outside)
         kp = keep_of[c] if c >= 0 else keep_poly
         if kp is not None and not kp.buffer(slack, join_style="mitre").contains(g):
-            res.c_keep_in.append(
-                Offender(
-                    cid,
-                    round(x, 3),
-                    round(y, 3),
-                    float(ratio[c]) if c >= 0 else 0.0,
-                    detail=f"bounds {tuple(round(v, 2) for v in g.bounds)}",
-                )
-            )
+            res.c_keep_in.append(outside)
 
     if not alternatives:
         return

@@ -20,24 +20,32 @@ class Reading:
 
 
 def _region_reading(region, dbu: float) -> Reading:
-    polys = list(region.each())
+    return _polygons_reading(list(region.each()), dbu)
+
+
+def _polygons_reading(polys: list, dbu: float) -> Reading:
     areas = np.array([p.area() * dbu * dbu for p in polys])
     centers = np.array([[p.bbox().center().x * dbu, p.bbox().center().y * dbu] for p in polys]).reshape(-1, 2)
     order = np.lexsort((np.round(centers[:, 0], 2), np.round(centers[:, 1], 2))) if len(polys) else np.zeros(0, int)
     return Reading(len(polys), float(areas.sum()), areas[order], centers[order])
 
 
-def klayout_gerber(path: str) -> Reading:
-    """KLayout reads a Gerber through a small PCB project file beside it."""
+def klayout_gerber_polygons(path: str) -> tuple[list, float]:
+    """KLayout's reading of a Gerber through a small PCB project file (in a folder of its own, so that
+    nothing is written beside the file): its dark shapes as KLayout polygons, and the database unit."""
+    import shutil
+    import tempfile
+
     import klayout.db as db
 
-    project = path + ".gbrx"
+    folder = tempfile.mkdtemp(prefix="gerber-project-")
+    project = os.path.join(folder, "p.gbrx")
     with open(project, "w") as fh:
         fh.write(
             '<?xml version="1.0" encoding="utf-8"?>\n<pcb-project>\n'
             " <free-layer-mapping>true</free-layer-mapping>\n"
             " <layout-layers><layout-layer>1/0</layout-layer></layout-layers>\n"
-            f" <free-files><free-file><filename>{os.path.basename(path)}</filename>"
+            f" <free-files><free-file><filename>{os.path.relpath(os.path.abspath(path), folder)}</filename>"
             "<layout-layers><index>0</index></layout-layers></free-file></free-files>\n"
             " <dbu>0.001</dbu>\n <num-circle-points>512</num-circle-points>\n"
             " <merge-flag>false</merge-flag>\n <cell-name>PCB</cell-name>\n</pcb-project>\n"
@@ -46,9 +54,14 @@ def klayout_gerber(path: str) -> Reading:
         ly = db.Layout()
         ly.read(project)
         region = db.Region(ly.top_cell().begin_shapes_rec(ly.layer(1, 0)))
-        return _region_reading(region, ly.dbu)
+        return list(region.each()), ly.dbu
     finally:
-        os.unlink(project)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def klayout_gerber(path: str) -> Reading:
+    """KLayout reads a Gerber through a small PCB project file."""
+    return _polygons_reading(*klayout_gerber_polygons(path))
 
 
 def klayout_dxf(path: str, layer: str = "STENCIL", unit_um: float = 1000.0) -> Reading:
