@@ -62,7 +62,6 @@ unit: install ## the test suite alone
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: install ## benchmarks: read + rows (100k flat, 1M wafer); plan (100k flat, 1M wafer, 1M flat) beside KLayout and gdstk; check
-	$(PY) -m compileall -q stencilgen  # as an installed package has it: no compiling at every start
 	$(PY) benchmarks/bench_read.py
 	$(PY) benchmarks/bench_plan.py
 	$(PY) benchmarks/bench_check.py
