@@ -48,7 +48,7 @@ CHECK_FORMATS = ("html", "lyrdb")
 #: findings of one code listed in the report database at most (a marker browser of millions is no help)
 MAX_MARKERS_PER_CODE = 10_000
 #: chords per arc of a marker's outline (to find the aperture, not to measure it)
-MARKER_ARC_CHORDS = 12
+MARKER_ARC_CHORDS = 24
 #: a marker's outline of more vertices (a drawn stencil's arcs) is simplified to within this, um
 MARKER_MAX_VERTICES = 48
 MARKER_TOLERANCE_UM = 0.1

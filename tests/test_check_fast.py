@@ -97,8 +97,9 @@ def _same_apertures(ours, theirs, area_rel, xor_um2, shift_um=0.05) -> None:
 
 def test_gerber_read_as_gerbonara_reads_it(written):
     ours = read_stencil(written / "ring_100um.gbr")
-    # (KLayout cuts a region's arcs into chords of 11.25 deg; the reader finds the arcs again)
-    _same_apertures(ours, gerbonara_apertures(written / "ring_100um.gbr"), 5e-4, 3.0, 0.03)
+    # (KLayout cuts a region's arcs into chords of 11.25 deg; the reader finds the arcs again, to within
+    # 0.1 % of the area on a corner strip's tip of 300 deg)
+    _same_apertures(ours, gerbonara_apertures(written / "ring_100um.gbr"), 1e-3, 3.0, 0.03)
 
 
 def test_dxf_read_as_ezdxf_reads_it(written):

@@ -211,6 +211,7 @@ def _size_strips(
     g = {"center": c, "axis": axis, "w": w, "h1": h1, "h2": h2, "L": L, "D": D, "a_want": a_want}
     g["why"] = why
     g["shrunk"] = np.zeros(len(idx), dtype=bool)  # shrunk for the room its neighbours leave (_shrink_strips)
+    g["tip_last"] = np.zeros(len(idx), dtype=bool)  # shrunk in length first, then in its tip
     g["w_sized"], g["w_why"] = w.copy(), w_why
     return g
 
@@ -279,14 +280,17 @@ def _shrink_strips(
     only: np.ndarray | None = None,
 ) -> None:
     """Strips that break clearance, web or keep-in shrink: their tip, then their length (bisection
-    per strip); strips still too close at their shortest get narrower. Where a corner strip and a
+    per strip; the length first where g["tip_last"]: a wide tip near the contact may fit where a long
+    strip does not); strips still too close at their shortest get narrower. Where a corner strip and a
     plain strip are too close, the corner strip gives way first. `only`: the strips (positions) that
     may shrink; the others stand as they are."""
     L0, D0, w0 = g["L"].copy(), g["D"].copy(), g["w"].copy()
 
     def apply(k: np.ndarray, f: np.ndarray) -> None:
-        g["D"][k] = w0[k] + np.clip(2 * f - 1, 0, 1) * (D0[k] - w0[k])
-        g["L"][k] = np.clip(2 * f, 0, 1) * L0[k]
+        first, then = np.clip(2 * f - 1, 0, 1), np.clip(2 * f, 0, 1)
+        tip_last = g["tip_last"][k]
+        g["D"][k] = w0[k] + np.where(tip_last, then, first) * (D0[k] - w0[k])
+        g["L"][k] = np.where(tip_last, first, then) * L0[k]
         update(k)
 
     def bisect(k: np.ndarray, set_f: Any, lo0: Any, check: Any) -> np.ndarray:
@@ -508,15 +512,51 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
             changed = _corner_members(contacts, rows, lay, g, strip_idx, room, rules, inner)
             if len(changed):  # the strips around the corners that changed slide or turn again beside them
                 _improve(contacts, lay, g, strip_idx, room, rules, inner, near=changed)
+        # a contact still below volume_min: its strip tries every slide on a finer grid, and turns, beside
+        # its neighbours as they now stand (a gap past a neighbour's tip may be narrow); strips near each
+        # other take turns, so that each finds the gap its neighbours leave rather than moving with them
+        for group in _apart(_needy(contacts, g, strip_idx, rules), room, strip_idx, contacts.center):
+            _improve(contacts, lay, g, strip_idx, room, rules, inner, slides=DENSE, needy=True, among=group)
     pads = _grow_pads(contacts, pad_idx, room, rules, inner)
     return _assemble(contacts, rows, lay, g, strip_idx, pads, room, rules, inner)
 
 
 #: slides tried for a strip short of its target, as fractions of the most it may move across its contact
 SLIDES = (-1.0, -0.5, 0.5, 1.0)
+FINE = (-0.25, 0.25)
+#: the slides tried by a strip whose contact stays below volume_min
+DENSE = tuple(float(x) for x in np.round(np.linspace(-1, 1, 21), 3) if x)
 #: a tip turned to the same side as its neighbour's (a same_side warning) for a contact that stays
 #: below volume_min must give it at least this many times the solder
 FLIP_GAIN = 1.25
+
+
+def _needy(contacts: Contacts, g: dict[str, np.ndarray], strip_idx: np.ndarray, rules: Rules) -> np.ndarray:
+    """The strips (positions in strip_idx) whose contacts stay below volume_min."""
+    area = _strip_area(g, rules)
+    return np.flatnonzero(area < least_area(contacts.d[strip_idx], rules, contacts.cap(strip_idx)))
+
+
+def _apart(k: np.ndarray, room: _Room, strip_idx: np.ndarray, center: np.ndarray) -> list[np.ndarray]:
+    """The strips k (positions in strip_idx) in groups within which no two are near each other (a
+    candidate pair of the plan's apertures): a greedy colouring in order of position on the die, so
+    that the groups do not depend on the order the contacts come in."""
+    if not len(k):
+        return []
+    ids = strip_idx[k]
+    local = np.full(room.n, -1, dtype=np.int64)
+    local[ids] = np.arange(len(k))
+    qa, qb = room.near[2], room.near[3]
+    both = (local[qa] >= 0) & (local[qb] >= 0)
+    a, b = local[qa[both]], local[qb[both]]
+    adjacent: list[list[int]] = [[] for _ in range(len(k))]
+    for x, y in zip(np.concatenate([a, b]).tolist(), np.concatenate([b, a]).tolist(), strict=True):
+        adjacent[x].append(y)
+    colour = np.full(len(k), -1, dtype=np.int64)
+    for x in np.lexsort((center[ids, 1], center[ids, 0])).tolist():
+        taken = {int(colour[y]) for y in adjacent[x]}
+        colour[x] = next(c for c in range(len(taken) + 1) if c not in taken)
+    return [k[colour == c] for c in range(int(colour.max()) + 1)]
 
 
 def _improve(
@@ -528,12 +568,17 @@ def _improve(
     rules: Rules,
     inner: Any,
     near: np.ndarray | None = None,
+    slides: tuple[float, ...] = SLIDES,
+    needy: bool = False,
+    among: np.ndarray | None = None,
 ) -> None:
     """Strips held short of their target by the room around them use the freedom rule 6 leaves: each
     may slide across its contact (still crossing it) and turn its tip to the other side (same_side).
     Every such strip tries every variant at once, beside its neighbours as they stand, and keeps the
     one that gives it the most solder; then strips changed side by side settle their own conflicts.
-    near: only the strips within two pitches of these contacts (those around a changed corner)."""
+    near: only the strips within two pitches of these contacts (those around a changed corner);
+    slides: the slides tried, as fractions of the most each strip may move; needy: only the strips
+    whose contacts are still below volume_min; among: only these strips (positions in strip_idx)."""
     area_now = _strip_area(g, rules)  # as the strips stand now, after shrinking for room
     # a strip sized short by the room a row's pitch leaves its tip is that short wherever it slides
     # or turns: only strips shrunk beside their actual neighbours can gain
@@ -544,6 +589,11 @@ def _improve(
         & (area_now < g["a_want"] * (1 - 1e-6))
         & (g["w_sized"] >= rules.min_aperture_um - 1e-9)
     )
+    if among is not None:
+        short = np.intersect1d(short, among)
+    if needy:
+        ids = strip_idx[short]
+        short = short[area_now[short] < least_area(contacts.d[ids], rules, contacts.cap(ids))]
     if near is not None and len(short):
         reach = 2 * float(lay["pitch"][near].max()) + rules.web_min_um
         _, b = box_pairs(room.pad_box[near], room.pad_box[strip_idx[short]], reach)
@@ -554,43 +604,50 @@ def _improve(
     best = sub.area(short_only=True)
     start = best.copy()
     side0 = sub.lay["side"][sub.k_ids].copy()
-    best_side, best_slide = side0.copy(), sub.lay["slide"][sub.k_ids].copy()
+    start_slide = sub.lay["slide"][sub.k_ids].copy()
+    best_side, best_slide = side0.copy(), start_slide.copy()
+    order0 = sub.g["tip_last"][sub.k].copy()
+    best_order = order0.copy()
     lo, hi = sub.slide_range()
     enough = least_area(sub.contacts.d[sub.k_ids], rules, sub.contacts.cap(sub.k_ids))
     # slides first; a turned tip (a same_side warning) only for a contact below volume_min, where it
     # lifts the contact to volume_min or gives it FLIP_GAIN times the solder it had
     lift = np.where(start < enough, np.minimum(enough, FLIP_GAIN * start), np.inf)
-    for flip in (False, True):
+    # a needy strip also tries each variant shrunk in length before its tip
+    for order, flip in ((o, f) for o in ((False, True) if needy else (False,)) for f in (False, True)):
         turned = -side0 if flip else side0
         floor = lift if flip else best * (1 + 1e-9) + 1e-6
         if flip and not (best < enough).any():
-            break
-        for f in ((0.0,) if flip else ()) + SLIDES:
+            continue
+        tip_last = np.full(len(side0), order)
+        for f in ((0.0,) if flip or order else ()) + slides:
             slide = np.where(f < 0, -f * lo, f * hi)
-            area = sub.trial(turned, slide, inner)
+            area = sub.trial(turned, slide, inner, tip_last=tip_last)
             better = (area > floor) & (area > best * (1 + 1e-9) + 1e-6)
             best = np.where(better, area, best)
             best_side = np.where(better, turned, best_side)
             best_slide = np.where(better, slide, best_slide)
+            best_order = np.where(better, order, best_order)
     # a contact still below volume_min: finer slides either side of its best (the others as chosen)
     need = best < enough
-    for step in (-0.25, 0.25) if need.any() else ():
+    for step in FINE if need.any() else ():
         slide = np.where(need, np.clip(best_slide + step * np.maximum(hi, -lo), lo, hi), best_slide)
-        area = sub.trial(best_side, slide, inner)
+        area = sub.trial(best_side, slide, inner, tip_last=best_order)
         floor = np.where(best_side != side0, lift, best * (1 + 1e-9) + 1e-6)
         better = need & (area > floor) & (area > best * (1 + 1e-9) + 1e-6)
         best = np.where(better, area, best)
         best_slide = np.where(better, slide, best_slide)
     # the choices side by side: a strip that now does worse than it did (its neighbours chose too), a
     # turned tip that no longer gains what a turn must, or one that breaks a rule takes its first shape back
-    slide0 = np.zeros(len(side0))
+    slide0 = start_slide
     for _ in range(4):
-        area = sub.trial(best_side, best_slide, inner)
+        area = sub.trial(best_side, best_slide, inner, tip_last=best_order)
         worse = (area < start * (1 - 1e-9) - 1e-6) | ((best_side != side0) & (area < lift))
         if not worse.any():
             break
         best_side = np.where(worse, side0, best_side)
         best_slide = np.where(worse, slide0, best_slide)
+        best_order = np.where(worse, order0, best_order)
     sub.write_back(g, lay, room)
 
 
@@ -937,6 +994,7 @@ class _Neighbourhood:
         base: np.ndarray | None = None,
         graded: bool = False,
         corner: np.ndarray | None = None,
+        tip_last: np.ndarray | None = None,
     ) -> np.ndarray:
         """The changing strips with these sides, slides (and strip directions, and which of them are
         oblique corner strips), sized and then shrunk where they break a rule beside the others; their
@@ -948,6 +1006,8 @@ class _Neighbourhood:
         if corner is not None:
             self.lay["corner"][self.k_ids] = corner
         sized = _size_strips(self.contacts, self.k_ids, self.lay, self.rules)
+        if tip_last is not None:
+            sized["tip_last"] = tip_last
         for key, value in sized.items():
             self.g[key][self.k] = value
         # only the changing strips take new shapes, and only their pairs are found again
