@@ -526,6 +526,7 @@ SLIDES = (-1.0, -0.5, 0.5, 1.0)
 FINE = (-0.25, 0.25)
 #: the slides tried by a strip whose contact stays below volume_min
 DENSE = tuple(float(x) for x in np.round(np.linspace(-1, 1, 21), 3) if x)
+TURNED_SLIDES = SLIDES
 #: a tip turned to the same side as its neighbour's (a same_side warning) for a contact that stays
 #: below volume_min must give it at least this many times the solder
 FLIP_GAIN = 1.25
@@ -620,7 +621,8 @@ def _improve(
         if flip and not (best < enough).any():
             continue
         tip_last = np.full(len(side0), order)
-        for f in ((0.0,) if flip or order else ()) + slides:
+        # (a turned tip tries the coarse slides only: it must gain much to be kept at all)
+        for f in ((0.0,) if flip or order else ()) + (TURNED_SLIDES if flip else slides):
             slide = np.where(f < 0, -f * lo, f * hi)
             area = sub.trial(turned, slide, inner, tip_last=tip_last)
             better = (area > floor) & (area > best * (1 + 1e-9) + 1e-6)
