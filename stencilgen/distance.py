@@ -39,12 +39,16 @@ class Shapes:
         n = len(polygons)
         return Shapes(polygons, np.zeros((n, 2)), np.zeros(n))
 
-    def boxes(self) -> np.ndarray:
-        """(N, 4) xmin, ymin, xmax, ymax of every shape; NaN for an empty shape."""
-        out = np.array(bboxes(self.polygons), dtype=np.float64, order="C")  # (NaN for no polygon)
-        disc = self.disc_r > 0
+    def boxes(self, idx: np.ndarray | None = None) -> np.ndarray:
+        """(N, 4) xmin, ymin, xmax, ymax of every shape (of shapes `idx` only, if given); NaN for an
+        empty shape."""
+        polygons, disc_center, disc_r = self.polygons, self.disc_center, self.disc_r
+        if idx is not None:
+            polygons, disc_center, disc_r = polygons.take(idx), disc_center[idx], disc_r[idx]
+        out = np.array(bboxes(polygons), dtype=np.float64, order="C")  # (NaN for no polygon)
+        disc = disc_r > 0
         if disc.any():
-            c, r = self.disc_center[disc], self.disc_r[disc, None]
+            c, r = disc_center[disc], disc_r[disc, None]
             lo, hi = c - r, c + r
             box = out[disc]
             box[:, :2] = np.fmin(box[:, :2], lo)

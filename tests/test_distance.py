@@ -418,3 +418,23 @@ def test_boxes_touch_on_random_boxes_equals_brute_force(seed: int, n: int, sprea
     size = rng.uniform(1.0, 10.0, (n, 2)) * rng.choice([1.0, 1.0, 1.0, 4.0], (n, 1))
     box = np.hstack([lo, lo + size])
     assert boxes_touch(box) is _touch_by_brute_force(box)
+
+
+def test_boxes_of_some_shapes_are_their_bounds() -> None:
+    """Shapes.boxes(idx): each shape's bounds, polygon and disc together, as GEOS gives them; an empty
+    shape's box is NaN; and the same numbers as the boxes of every shape."""
+    rng = np.random.default_rng(5)
+    s = _star_shapes(rng, 60, None)
+    polys = Polygons.from_list([s.polygons.polygon(i) if i % 7 else np.zeros((0, 2)) for i in range(60)])
+    s = Shapes(polys, s.disc_center, np.where(np.arange(60) % 14 == 0, 0.0, s.disc_r))
+    idx = rng.permutation(60)[:25]
+    got = s.boxes(idx)
+    assert np.array_equal(got, s.boxes()[idx], equal_nan=True)
+    for row, i in zip(got, idx.tolist(), strict=True):
+        parts = [to_shapely(s.polygons, np.array([i]))[0]] if i % 7 else []
+        if s.disc_r[i] > 0:
+            parts.append(shapely.Point(s.disc_center[i]).buffer(s.disc_r[i], quad_segs=4096))
+        if not parts:
+            assert np.isnan(row).all()
+            continue
+        assert np.allclose(row, shapely.GeometryCollection(parts).bounds, atol=1e-6 * s.disc_r[i] + 1e-9)

@@ -343,6 +343,7 @@ class _Room:
         self.pad_box = self.pads.boxes()
         self.pad_geoms: dict[int, Any] = {}
         self.shapes = Shapes.of(Polygons.from_list([]))
+        self.box = self.shapes.boxes()  # the shapes' boxes, kept as the shapes change
         empty = np.zeros(0, dtype=np.int64)
         self.near: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = (empty, empty, empty, empty)
 
@@ -367,6 +368,7 @@ class _Room:
         for i, ring in rings.items():
             coords[offsets[i] : offsets[i + 1]] = ring
         self.shapes = Shapes(Polygons(coords, offsets), np.zeros((n, 2)), np.zeros(n))
+        self.box = self.shapes.boxes()
         if g is not None and len(self.strip_idx):
             self.update(np.arange(len(self.strip_idx)))
         if find_pairs:
@@ -383,13 +385,14 @@ class _Room:
         if D is not None:
             self.shapes.disc_center[ids] = g["center"][k] + (g["h2"][k] + g["L"][k])[:, None] * g["axis"][k]
             self.shapes.disc_r[ids] = D / 2
+        self.box[ids] = self.shapes.boxes(ids)
 
     def pairs(self, moved: np.ndarray | None = None) -> None:
         """Candidate pairs within the reach of the report (the checks take them over), and those
         within clearance_um and web_min_um (the planner's own concern). `moved`: only these apertures
         (contact ids) changed since the pairs were last found; the others' pairs stand."""
         rules = self.rules
-        box = self.shapes.boxes()
+        box = self.box
         pad_reach, ap_reach = REPORT_REACH * rules.clearance_um + 1e-6, REPORT_REACH * rules.web_min_um + 1e-6
         if moved is None:
             pa, pc = box_pairs(box, self.pad_box, pad_reach)
@@ -425,13 +428,21 @@ class _Room:
         mine = np.zeros(self.n, dtype=bool)
         mine[which] = True
         bad = np.zeros(self.n, dtype=bool)
+        box = self.box
+        # only pairs whose boxes, as the shapes stand now, are near enough are measured: the boxes'
+        # gap never exceeds the distance, so the others cannot break a rule
         pa, pc = self.pad_pairs
         sel = np.flatnonzero(mine[pa])
-        d = distances(self.shapes, pa[sel], self.pads, pc[sel])
-        bad[pa[sel][(d < rules.clearance_um - 1e-6) | (d <= 0)]] = True  # touching: a bridge, whatever the clearance
+        pa, pc = pa[sel], pc[sel]
+        sel = box_gap(box[pa], self.pad_box[pc]) <= rules.clearance_um
+        pa, pc = pa[sel], pc[sel]
+        d = distances(self.shapes, pa, self.pads, pc)
+        bad[pa[(d < rules.clearance_um - 1e-6) | (d <= 0)]] = True  # touching: a bridge, whatever the clearance
         if web:
             qa, qb = self.ap_pairs
             sel = np.flatnonzero(mine[qa] | mine[qb])
+            qa, qb = qa[sel], qb[sel]
+            sel = box_gap(box[qa], box[qb]) <= rules.web_min_um
             qa, qb = qa[sel], qb[sel]
             close = distances(self.shapes, qa, self.shapes, qb) < rules.web_min_um - 1e-6
             for me, other in ((qa, qb), (qb, qa)):
@@ -889,8 +900,7 @@ class _Neighbourhood:
         ids = strip_idx[short]
         reach = float(2 * np.max(lay["pitch"][ids]) + np.max(contacts.length[ids])) + rules.web_min_um
         reach += rules.clearance_um
-        box = room.shapes.boxes()
-        _, b = box_pairs(box[ids], room.pad_box, reach)
+        _, b = box_pairs(room.box[ids], room.pad_box, reach)
         S = np.unique(np.concatenate([ids, b]))  # contact ids of the neighbourhood, sorted
         self.S = S
         self.contacts = contacts.take(S)
