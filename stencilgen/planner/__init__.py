@@ -434,16 +434,16 @@ class _Room:
         pa, pc = self.pad_pairs
         sel = np.flatnonzero(mine[pa])
         pa, pc = pa[sel], pc[sel]
-        sel = box_gap(box[pa], self.pad_box[pc]) <= rules.clearance_um
-        pa, pc = pa[sel], pc[sel]
+        near = box_gap(box[pa], self.pad_box[pc]) <= rules.clearance_um
+        pa, pc = pa[near], pc[near]
         d = distances(self.shapes, pa, self.pads, pc)
         bad[pa[(d < rules.clearance_um - 1e-6) | (d <= 0)]] = True  # touching: a bridge, whatever the clearance
         if web:
             qa, qb = self.ap_pairs
             sel = np.flatnonzero(mine[qa] | mine[qb])
             qa, qb = qa[sel], qb[sel]
-            sel = box_gap(box[qa], box[qb]) <= rules.web_min_um
-            qa, qb = qa[sel], qb[sel]
+            near = box_gap(box[qa], box[qb]) <= rules.web_min_um
+            qa, qb = qa[near], qb[near]
             close = distances(self.shapes, qa, self.shapes, qb) < rules.web_min_um - 1e-6
             for me, other in ((qa, qb), (qb, qa)):
                 hit = close & mine[me]
