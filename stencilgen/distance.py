@@ -66,18 +66,27 @@ def box_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarray:
     """Least distance between shape A[ia[k]] and shape B[jb[k]] for every k (0 where they touch or
-    overlap, inf where one of them is empty)."""
+    overlap, inf where one of them is empty): the lesser of `polygon_distances` and `disc_distances`
+    (a disc cannot bring closer what already touches)."""
+    ia = np.asarray(ia, dtype=np.int64)
+    jb = np.asarray(jb, dtype=np.int64)
+    out = polygon_distances(A, ia, B, jb)
+    apart = np.flatnonzero(out > 0)
+    if len(apart):
+        out[apart] = np.minimum(out[apart], disc_distances(A, ia[apart], B, jb[apart]))
+    return out
+
+
+def polygon_distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarray:
+    """Least distance between the polygon of shape A[ia[k]] and that of B[jb[k]] for every k (0 where
+    they touch or overlap, inf where one has none); their discs left out."""
     ia = np.asarray(ia, dtype=np.int64)
     jb = np.asarray(jb, dtype=np.int64)
     out = np.full(len(ia), np.inf)
     if not len(ia):
         return out
     na, nb = A.polygons.counts[ia], B.polygons.counts[jb]
-    ra, rb = A.disc_r[ia], B.disc_r[jb]
-    poly_a, poly_b = na >= 3, nb >= 3
-    disc_a, disc_b = ra > 0, rb > 0
-    # polygon to polygon
-    sel = np.flatnonzero(poly_a & poly_b)
+    sel = np.flatnonzero((na >= 3) & (nb >= 3))
     if len(sel):
         key = na[sel] * (int(nb[sel].max()) + 1) + nb[sel]
         for k in unique(key):
@@ -89,7 +98,22 @@ def distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarra
             for s in range(0, len(grp), CHUNK):
                 g = grp[s : s + CHUNK]
                 out[g] = _poly_poly(*_stack(A.polygons, ia[g], m), *_stack(B.polygons, jb[g], n))
-    # disc to polygon, both ways; a disc cannot bring closer what already touches
+    return out
+
+
+def disc_distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarray:
+    """For every k the least distance that a disc brings between shapes A[ia[k]] and B[jb[k]]: from
+    either's disc to the other's polygon, and between the two discs (0 where they touch or overlap,
+    inf where neither has a disc). Cheaper than `polygon_distances`: one point per pair."""
+    ia = np.asarray(ia, dtype=np.int64)
+    jb = np.asarray(jb, dtype=np.int64)
+    out = np.full(len(ia), np.inf)
+    if not len(ia):
+        return out
+    ra, rb = A.disc_r[ia], B.disc_r[jb]
+    disc_a, disc_b = ra > 0, rb > 0
+    poly_a, poly_b = A.polygons.counts[ia] >= 3, B.polygons.counts[jb] >= 3
+    # disc to polygon, both ways
     for discs, d_idx, polys, p_idx, mask in (
         (A, ia, B, jb, disc_a & poly_b),
         (B, jb, A, ia, disc_b & poly_a),

@@ -10,7 +10,15 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stencilgen.distance import DENSE_MAX, Shapes, distances, extent_on, outline_shapes
+from stencilgen.distance import (
+    DENSE_MAX,
+    Shapes,
+    disc_distances,
+    distances,
+    extent_on,
+    outline_shapes,
+    polygon_distances,
+)
 from stencilgen.geometry import outlines_to_polygons, to_shapely
 from stencilgen.model import Polygons
 from stencilgen.pairs import box_pairs, boxes_touch, components, near_pairs
@@ -438,3 +446,26 @@ def test_boxes_of_some_shapes_are_their_bounds() -> None:
             assert np.isnan(row).all()
             continue
         assert np.allclose(row, shapely.GeometryCollection(parts).bounds, atol=1e-6 * s.disc_r[i] + 1e-9)
+
+
+@pytest.mark.parametrize("vertices", [4, None])
+def test_polygon_and_disc_parts_against_geos(vertices: int | None) -> None:
+    """polygon_distances measures the polygons alone and disc_distances what the discs add (disc to
+    the other's polygon, disc to disc), each as GEOS does; `distances` is the lesser, to the bit."""
+    rng = np.random.default_rng(11)
+    a, b = _star_shapes(rng, 300, vertices), _star_shapes(rng, 250, vertices)
+    ia, jb = box_pairs(a.boxes(), b.boxes(), 30.0)
+    poly, disc = polygon_distances(a, ia, b, jb), disc_distances(a, ia, b, jb)
+    assert np.array_equal(np.minimum(poly, disc), distances(a, ia, b, jb))
+    pa, pb = to_shapely(a.polygons), to_shapely(b.polygons)
+    assert np.abs(poly - shapely.distance(pa[ia], pb[jb])).max() < 1e-9
+    da = shapely.buffer(shapely.points(a.disc_center), a.disc_r, quad_segs=512)
+    db = shapely.buffer(shapely.points(b.disc_center), b.disc_r, quad_segs=512)
+    has_a, has_b = a.disc_r[ia] > 0, b.disc_r[jb] > 0
+    want = np.full(len(ia), np.inf)
+    for mask, x, y in ((has_a, da[ia], pb[jb]), (has_b, pa[ia], db[jb]), (has_a & has_b, da[ia], db[jb])):
+        want[mask] = np.minimum(want[mask], shapely.distance(x[mask], y[mask]))
+    assert np.array_equal(np.isinf(disc), ~(has_a | has_b))
+    finite = np.isfinite(disc)
+    assert np.abs(disc[finite] - want[finite]).max() < 2e-4  # the reference's disc is a 2048-gon
+    assert (disc[finite] == 0).sum() > 5 and (disc[finite] > 0).sum() > 5 and (poly == 0).sum() > 5

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from ..distance import Shapes, box_gap, box_pairs, distances
+from ..distance import Shapes, box_gap, box_pairs, disc_distances, distances, polygon_distances
 from ..geometry import extent_along, outlines_to_polygons
 from ..model import NONE, REPORT_REACH, SHRUNK, STRIP, Apertures, Contacts, Instances, Outlines, Plan, Polygons, RowSet
 from ..numeric import choose, filled
@@ -430,32 +430,43 @@ class _Room:
         bad = np.zeros(self.n, dtype=bool)
         box = self.box
         # only pairs whose boxes, as the shapes stand now, are near enough are measured: the boxes'
-        # gap never exceeds the distance, so the others cannot break a rule
+        # gap never exceeds the distance, so the others cannot break a rule. A pair's distance is the
+        # lesser of its discs' and its polygons': the discs (a tip, one point) are measured first, and
+        # the polygons only of the pairs that can still find an aperture at fault
         pa, pc = self.pad_pairs
         sel = np.flatnonzero(mine[pa])
         pa, pc = pa[sel], pc[sel]
         near = box_gap(box[pa], self.pad_box[pc]) <= rules.clearance_um
         pa, pc = pa[near], pc[near]
-        d = distances(self.shapes, pa, self.pads, pc)
-        bad[pa[(d < rules.clearance_um - 1e-6) | (d <= 0)]] = True  # touching: a bridge, whatever the clearance
+        for part in (disc_distances, polygon_distances):
+            still = ~bad[pa]  # pairs whose aperture is not yet at fault
+            pa, pc = pa[still], pc[still]
+            d = part(self.shapes, pa, self.pads, pc)
+            bad[pa[(d < rules.clearance_um - 1e-6) | (d <= 0)]] = True  # touching: a bridge, whatever the clearance
         if web:
             qa, qb = self.ap_pairs
             sel = np.flatnonzero(mine[qa] | mine[qb])
             qa, qb = qa[sel], qb[sel]
             near = box_gap(box[qa], box[qb]) <= rules.web_min_um
             qa, qb = qa[near], qb[near]
-            close = distances(self.shapes, qa, self.shapes, qb) < rules.web_min_um - 1e-6
-            for me, other in ((qa, qb), (qb, qa)):
-                hit = close & mine[me]
-                if ignore is not None:
-                    hit &= ~ignore[other]
-                bad[me[hit]] = True
+            for part in (disc_distances, polygon_distances):
+                # each end of a pair that is one of `which`, not yet at fault, and not ignored
+                ends = [
+                    mine[me] & ~bad[me] & (True if ignore is None else ~ignore[other])
+                    for me, other in ((qa, qb), (qb, qa))
+                ]
+                keep = ends[0] | ends[1]
+                qa, qb, ends = qa[keep], qb[keep], [e[keep] for e in ends]
+                close = part(self.shapes, qa, self.shapes, qb) < rules.web_min_um - 1e-6
+                bad[qa[close & ends[0]]] = True
+                bad[qb[close & ends[1]]] = True
         if inner is not None:
-            geoms = self.geoms(which)
+            which_in = which[~bad[which]]  # (an aperture already at fault needs no keep-in test)
+            geoms = self.geoms(which_in)
             present = np.array([x is not None for x in geoms], dtype=bool)
-            out = np.zeros(len(which), dtype=bool)
+            out = np.zeros(len(which_in), dtype=bool)
             out[present] = ~shapely.contains(inner, geoms[present])
-            bad[which[out]] = True
+            bad[which_in[out]] = True
         return bad[which]
 
     def geoms(self, which: np.ndarray) -> np.ndarray:
