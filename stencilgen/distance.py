@@ -44,7 +44,14 @@ class Shapes:
         empty shape."""
         polygons, disc_center, disc_r = self.polygons, self.disc_center, self.disc_r
         if idx is not None:
-            polygons, disc_center, disc_r = polygons.take(idx), disc_center[idx], disc_r[idx]
+            disc_center, disc_r = disc_center[idx], disc_r[idx]
+            counts = _counts(polygons, idx)
+            v = int(counts[0]) if len(idx) else 0
+            if v and (counts == v).all():  # all alike (strips): gathered at once, no check of all of them
+                at = polygons.offsets[idx][:, None] + np.arange(v)
+                polygons = Polygons(polygons.coords[at.ravel()], np.arange(len(idx) + 1, dtype=np.int64) * v)
+            else:
+                polygons = polygons.take(idx)
         out = np.array(bboxes(polygons), dtype=np.float64, order="C")  # (NaN for no polygon)
         disc = disc_r > 0
         if disc.any():
@@ -85,7 +92,7 @@ def polygon_distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> n
     out = np.full(len(ia), np.inf)
     if not len(ia):
         return out
-    na, nb = A.polygons.counts[ia], B.polygons.counts[jb]
+    na, nb = _counts(A.polygons, ia), _counts(B.polygons, jb)
     sel = np.flatnonzero((na >= 3) & (nb >= 3))
     if len(sel):
         key = na[sel] * (int(nb[sel].max()) + 1) + nb[sel]
@@ -112,7 +119,7 @@ def disc_distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.n
         return out
     ra, rb = A.disc_r[ia], B.disc_r[jb]
     disc_a, disc_b = ra > 0, rb > 0
-    poly_a, poly_b = A.polygons.counts[ia] >= 3, B.polygons.counts[jb] >= 3
+    poly_a, poly_b = _counts(A.polygons, ia) >= 3, _counts(B.polygons, jb) >= 3
     # disc to polygon, both ways
     for discs, d_idx, polys, p_idx, mask in (
         (A, ia, B, jb, disc_a & poly_b),
@@ -121,7 +128,7 @@ def disc_distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.n
         sel = np.flatnonzero(mask & (out > 0))
         if not len(sel):
             continue
-        counts = polys.polygons.counts[p_idx[sel]]
+        counts = _counts(polys.polygons, p_idx[sel])
         for n in unique(counts):
             grp = sel[counts == n]
             for s in range(0, len(grp), CHUNK):
@@ -135,6 +142,11 @@ def disc_distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.n
         gap = np.hypot(*(A.disc_center[ia[sel]] - B.disc_center[jb[sel]]).T) - ra[sel] - rb[sel]
         out[sel] = np.minimum(out[sel], np.maximum(gap, 0.0))
     return out
+
+
+def _counts(polys: Polygons, idx: np.ndarray) -> np.ndarray:
+    """The vertex counts of polygons idx (without the counts of all of them)."""
+    return polys.offsets[idx + 1] - polys.offsets[idx]
 
 
 def _stack(polys: Polygons, idx: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
