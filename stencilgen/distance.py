@@ -52,16 +52,20 @@ class Shapes:
                 polygons = Polygons(polygons.coords[at.ravel()], np.arange(len(idx) + 1, dtype=np.int64) * v)
             else:
                 polygons = polygons.take(idx)
-        out = np.array(bboxes(polygons), dtype=np.float64, order="C")  # (NaN for no polygon)
-        disc = disc_r > 0
-        if disc.any():
-            c, r = disc_center[disc], disc_r[disc, None]
-            lo, hi = c - r, c + r
-            box = out[disc]
-            box[:, :2] = np.fmin(box[:, :2], lo)
-            box[:, 2:] = np.fmax(box[:, 2:], hi)
-            out[disc] = box
-        return out
+        return with_discs(np.array(bboxes(polygons), dtype=np.float64, order="C"), disc_center, disc_r)
+
+
+def with_discs(box: np.ndarray, disc_center: np.ndarray, disc_r: np.ndarray) -> np.ndarray:
+    """Boxes (N, 4) of polygons (NaN for none) grown, in place, to hold discs as well (radius 0: none)."""
+    disc = disc_r > 0
+    if disc.any():
+        c, r = disc_center[disc], disc_r[disc, None]
+        lo, hi = c - r, c + r
+        part = box[disc]
+        part[:, :2] = np.fmin(part[:, :2], lo)
+        part[:, 2:] = np.fmax(part[:, 2:], hi)
+        box[disc] = part
+    return box
 
 
 def box_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:

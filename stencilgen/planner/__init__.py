@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from ..distance import Shapes, box_gap, box_pairs, disc_distances, distances, polygon_distances
+from ..distance import Shapes, box_gap, box_pairs, disc_distances, distances, polygon_distances, with_discs
 from ..geometry import extent_along, outlines_to_polygons
 from ..model import NONE, REPORT_REACH, SHRUNK, STRIP, Apertures, Contacts, Instances, Outlines, Plan, Polygons, RowSet
 from ..numeric import choose, filled
@@ -379,13 +379,16 @@ class _Room:
         g, ids = self.g, self.strip_idx[k]
         assert g is not None
         D = g["D"][k] if self.rules.strategy == "tip" else None
-        out = strips.strip_outlines(g["center"][k], g["axis"][k], g["w"][k], g["h1"][k], g["h2"][k], g["L"][k], D)
+        pts = strips.strip_corners(g["center"][k], g["axis"][k], g["w"][k], g["h1"][k], g["h2"][k], g["L"][k], D)
         at = (self.shapes.polygons.offsets[ids][:, None] + np.arange(4)).ravel()
-        self.shapes.polygons.coords[at] = out.coords
+        self.shapes.polygons.coords[at] = pts.reshape(-1, 2)
+        box = np.concatenate([pts.min(axis=1), pts.max(axis=1)], axis=1)
         if D is not None:
-            self.shapes.disc_center[ids] = g["center"][k] + (g["h2"][k] + g["L"][k])[:, None] * g["axis"][k]
+            centre = g["center"][k] + (g["h2"][k] + g["L"][k])[:, None] * g["axis"][k]
+            self.shapes.disc_center[ids] = centre
             self.shapes.disc_r[ids] = D / 2
-        self.box[ids] = self.shapes.boxes(ids)
+            box = with_discs(box, centre, D / 2)
+        self.box[ids] = box
 
     def pairs(self, moved: np.ndarray | None = None) -> None:
         """Candidate pairs within the reach of the report (the checks take them over), and those

@@ -16,10 +16,17 @@ def tip_geometry(w: np.ndarray, D: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     the arc's sweep (radians) and the area of the disc's segment below the join chord."""
     R = D / 2
     a = np.minimum(w / 2, R)
-    depth = np.sqrt(np.maximum(R * R - a * a, 0.0))
+    depth = tip_depth(w, D)
     sweep = 2 * np.pi - 2 * np.arcsin(np.clip(a / np.where(R > 0, R, 1), 0, 1))
     segment = R * R * np.arccos(np.clip(depth / np.where(R > 0, R, 1), -1, 1)) - depth * a
     return depth, sweep, segment
+
+
+def tip_depth(w: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """How far below a tip's centre (diameter D) its arc meets a strip of width w."""
+    R = D / 2
+    a = np.minimum(w / 2, R)
+    return np.sqrt(np.maximum(R * R - a * a, 0.0))
 
 
 def tip_strip_area(w, h1, h2, L, D) -> np.ndarray:
@@ -74,20 +81,25 @@ def strip_outlines(
     """Outlines of strips: four vertices each; with tips (D given) the edge from the third vertex to
     the fourth is the tip's arc."""
     n = len(center)
-    b = np.stack([axis[:, 1], -axis[:, 0]], axis=1)  # (b, axis) is right-handed: outlines run CCW
+    bulge = np.zeros((n, 4))
     if D is not None:
-        depth, sweep, _ = tip_geometry(w, D)
-        top = h2 + L - depth
-        bulge_tip = np.tan(sweep / 4)
-    else:
-        top = h2 + L
-        bulge_tip = np.zeros(n)
+        _depth, sweep, _ = tip_geometry(w, D)
+        bulge[:, 2] = np.tan(sweep / 4)
+    pts = strip_corners(center, axis, w, h1, h2, L, D)
+    return Outlines(pts.reshape(-1, 2), bulge.ravel(), np.arange(n + 1, dtype=np.int64) * 4)
+
+
+def strip_corners(center, axis, w, h1, h2, L, D) -> np.ndarray:
+    """(n, 4, 2) the four vertices of each strip's outline (counter-clockwise; with tips, D given, the
+    arc runs from the third to the fourth)."""
+    b = np.stack([axis[:, 1], -axis[:, 0]], axis=1)  # (b, axis) is right-handed: outlines run CCW
+    top = h2 + L - tip_depth(w, D) if D is not None else h2 + L
     x = np.stack([-w / 2, w / 2, w / 2, -w / 2], axis=1)  # (n, 4)
     t = np.stack([-h1, -h1, top, top], axis=1)
-    pts = center[:, None, :] + x[:, :, None] * b[:, None, :] + t[:, :, None] * axis[:, None, :]
-    bulge = np.zeros((n, 4))
-    bulge[:, 2] = bulge_tip
-    return Outlines(pts.reshape(-1, 2), bulge.ravel(), np.arange(n + 1, dtype=np.int64) * 4)
+    pts = x[:, :, None] * b[:, None, :]
+    pts += center[:, None, :]
+    pts += t[:, :, None] * axis[:, None, :]
+    return pts
 
 
 def strip_polygons(center, axis, w, h1, h2, L, D, arc_points: int = 24) -> np.ndarray:
