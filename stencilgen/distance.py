@@ -58,7 +58,11 @@ class Shapes:
 def with_discs(box: np.ndarray, disc_center: np.ndarray, disc_r: np.ndarray) -> np.ndarray:
     """Boxes (N, 4) of polygons (NaN for none) grown, in place, to hold discs as well (radius 0: none)."""
     disc = disc_r > 0
-    if disc.any():
+    if disc.all():  # (every shape has one: no gather)
+        r = disc_r[:, None]
+        np.fmin(box[:, :2], disc_center - r, out=box[:, :2])
+        np.fmax(box[:, 2:], disc_center + r, out=box[:, 2:])
+    elif disc.any():
         c, r = disc_center[disc], disc_r[disc, None]
         lo, hi = c - r, c + r
         part = box[disc]

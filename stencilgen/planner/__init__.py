@@ -382,7 +382,11 @@ class _Room:
         pts = strips.strip_corners(g["center"][k], g["axis"][k], g["w"][k], g["h1"][k], g["h2"][k], g["L"][k], D)
         at = (self.shapes.polygons.offsets[ids][:, None] + np.arange(4)).ravel()
         self.shapes.polygons.coords[at] = pts.reshape(-1, 2)
-        box = np.concatenate([pts.min(axis=1), pts.max(axis=1)], axis=1)
+        p0, p1, p2, p3 = (pts[:, j] for j in range(4))  # (the least and greatest, corner by corner)
+        box = np.concatenate(
+            [np.minimum(np.minimum(p0, p1), np.minimum(p2, p3)), np.maximum(np.maximum(p0, p1), np.maximum(p2, p3))],
+            axis=1,
+        )
         if D is not None:
             centre = g["center"][k] + (g["h2"][k] + g["L"][k])[:, None] * g["axis"][k]
             self.shapes.disc_center[ids] = centre
