@@ -514,7 +514,10 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
             lay["side"][strip_idx[which]] *= -1
             lay["turned"][strip_idx[which]] = reason if isinstance(reason, str) else reason[which]
             room.g = _size_strips(contacts, strip_idx, lay, rules)
-            room.build()
+            # every strip back at its full size: the others' shapes, and so their pairs, are those the
+            # pairs were found from; only the turned strips' pairs are found again
+            room.build(find_pairs=False)
+            room.pairs(moved=strip_idx[which])
             _shrink_strips(room.g, strip_idx, lay["corner"], room.update, violating, rules.min_aperture_um)
 
     if g is not None:
