@@ -94,11 +94,14 @@ def strip_corners(center, axis, w, h1, h2, L, D) -> np.ndarray:
     arc runs from the third to the fourth)."""
     b = np.stack([axis[:, 1], -axis[:, 0]], axis=1)  # (b, axis) is right-handed: outlines run CCW
     top = h2 + L - tip_depth(w, D) if D is not None else h2 + L
-    x = np.stack([-w / 2, w / 2, w / 2, -w / 2], axis=1)  # (n, 4)
-    t = np.stack([-h1, -h1, top, top], axis=1)
-    pts = x[:, :, None] * b[:, None, :]
-    pts += center[:, None, :]
-    pts += t[:, :, None] * axis[:, None, :]
+    across = (w / 2)[:, None] * b  # half the width, across the strip
+    left, right = center - across, center + across
+    low, high = h1[:, None] * axis, top[:, None] * axis  # the far end (behind the centre) and the tip end
+    pts = np.empty((len(center), 4, 2))
+    np.subtract(left, low, out=pts[:, 0])
+    np.subtract(right, low, out=pts[:, 1])
+    np.add(right, high, out=pts[:, 2])
+    np.add(left, high, out=pts[:, 3])
     return pts
 
 
