@@ -18,8 +18,15 @@ def tip_geometry(w: np.ndarray, D: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     a = np.minimum(w / 2, R)
     depth = tip_depth(w, D)
     sweep = 2 * np.pi - 2 * np.arcsin(np.clip(a / np.where(R > 0, R, 1), 0, 1))
-    segment = R * R * np.arccos(np.clip(depth / np.where(R > 0, R, 1), -1, 1)) - depth * a
-    return depth, sweep, segment
+    return depth, sweep, _tip_segment(w, D, depth)
+
+
+def _tip_segment(w: np.ndarray, D: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """The area of a tip's disc (diameter D) below the chord where it joins a strip of width w, the
+    chord `depth` below the disc's centre."""
+    R = D / 2
+    a = np.minimum(w / 2, R)
+    return R * R * np.arccos(np.clip(depth / np.where(R > 0, R, 1), -1, 1)) - depth * a
 
 
 def tip_depth(w: np.ndarray, D: np.ndarray) -> np.ndarray:
@@ -30,8 +37,9 @@ def tip_depth(w: np.ndarray, D: np.ndarray) -> np.ndarray:
 
 
 def tip_strip_area(w, h1, h2, L, D) -> np.ndarray:
-    """Area of the union of the body rectangle and the tip disc."""
-    depth, _sweep, segment = tip_geometry(w, D)
+    """Area of the union of the body rectangle and the tip disc (the arc's sweep not needed)."""
+    depth = tip_depth(w, D)
+    segment = _tip_segment(w, D, depth)
     R = D / 2
     return w * (h2 + L - depth + h1) + np.pi * R * R - segment
 
