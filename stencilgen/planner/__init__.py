@@ -394,10 +394,12 @@ class _Room:
             box = with_discs(box, centre, D / 2)
         self.box[ids] = box
 
-    def pairs(self, moved: np.ndarray | None = None) -> None:
+    def pairs(self, moved: np.ndarray | None = None, among: tuple[Any, Any] = (None, None)) -> None:
         """Candidate pairs within the reach of the report (the checks take them over), and those
         within clearance_um and web_min_um (the planner's own concern). `moved`: only these apertures
-        (contact ids) changed since the pairs were last found; the others' pairs stand."""
+        (contact ids) changed since the pairs were last found; the others' pairs stand. `among`: the
+        contacts (ids, ascending) that hold every contact, and every aperture, within that reach of
+        the moved ones, the only ones searched (None: all)."""
         rules = self.rules
         box = self.box
         pad_reach, ap_reach = REPORT_REACH * rules.clearance_um + 1e-6, REPORT_REACH * rules.web_min_um + 1e-6
@@ -409,11 +411,12 @@ class _Room:
             mark[moved] = True
             pa, pc, qa, qb = self.near
             keep = ~mark[pa]
-            a, c = box_pairs(box[moved], self.pad_box, pad_reach)
-            pa, pc = np.concatenate([pa[keep], moved[a]]), np.concatenate([pc[keep], c])
+            pads, apertures = (np.arange(self.n) if x is None else x for x in among)
+            a, c = box_pairs(box[moved], self.pad_box[pads], pad_reach)
+            pa, pc = np.concatenate([pa[keep], moved[a]]), np.concatenate([pc[keep], pads[c]])
             keep = ~(mark[qa] | mark[qb])
-            a, b = box_pairs(box[moved], box, ap_reach)
-            a = moved[a]
+            a, b = box_pairs(box[moved], box[apertures], ap_reach)
+            a, b = moved[a], apertures[b]
             lo, hi = np.minimum(a, b), np.maximum(a, b)
             fresh = (lo != hi) & ~(mark[lo] & mark[hi] & (a != lo))  # a pair of two moved ones once
             qa, qb = np.concatenate([qa[keep], lo[fresh]]), np.concatenate([qb[keep], hi[fresh]])
@@ -924,6 +927,7 @@ class _Neighbourhood:
         _, b = box_pairs(room.box[ids], room.pad_box, reach)
         S = np.unique(np.concatenate([ids, b]))  # contact ids of the neighbourhood, sorted
         self.S = S
+        self.reach, self.box0 = reach, room.box[ids]  # (how far it reaches from the strips as they were)
         self.contacts = contacts.take(S)
         self.lay = {key: value[S] for key, value in lay.items()}
         pos = np.full(len(contacts), -1, dtype=np.int64)
@@ -1035,7 +1039,24 @@ class _Neighbourhood:
         lay["corner"][ids] = self.lay["corner"][k_ids]
         room.g = g
         room.update(at)
-        room.pairs(moved=np.sort(ids))
+        box0 = self.box0 if keep is None else self.box0[keep]
+        order = np.argsort(ids)
+        room.pairs(moved=ids[order], among=self._holds(room, box0[order], ids[order]))
+
+    def _holds(self, room: _Room, box0: np.ndarray, ids: np.ndarray) -> tuple[Any, Any]:
+        """Whether the neighbourhood's contacts hold every contact, and every aperture, of the plan
+        within the report's reach of the strips `ids` (their boxes box0 before they changed, now in
+        `room`): no contact outside it lies within `reach` of those boxes, so none within `reach` less
+        how far a strip grew beyond its first box (and, for the apertures, less how far any aperture
+        reaches beyond its contact). Each: the neighbourhood's contacts, or None (search all)."""
+        rules = self.rules
+        grown = np.concatenate([box0[:, :2] - room.box[ids, :2], room.box[ids, 2:] - box0[:, 2:]], axis=1)
+        beyond = np.concatenate([room.pad_box[:, :2] - room.box[:, :2], room.box[:, 2:] - room.pad_box[:, 2:]], axis=1)
+        beyond = beyond[np.isfinite(beyond)]  # (an aperture with no shape takes part in no pair)
+        left = self.reach - max(float(grown.max(initial=0.0)), 0.0) - 1e-6
+        pads = left > REPORT_REACH * rules.clearance_um + 1e-6
+        apertures = left - max(float(beyond.max(initial=0.0)), 0.0) > REPORT_REACH * rules.web_min_um + 1e-6
+        return (self.S if pads else None, self.S if apertures else None)
 
 
 def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rules, inner: Any) -> PadSizes:
