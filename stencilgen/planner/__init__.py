@@ -379,7 +379,8 @@ class _Room:
         g, ids = self.g, self.strip_idx[k]
         assert g is not None
         D = g["D"][k] if self.rules.strategy == "tip" else None
-        pts = strips.strip_corners(g["center"][k], g["axis"][k], g["w"][k], g["h1"][k], g["h2"][k], g["L"][k], D)
+        center, axis, h2, L = g["center"][k], g["axis"][k], g["h2"][k], g["L"][k]
+        pts = strips.strip_corners(center, axis, g["w"][k], g["h1"][k], h2, L, D)
         at = (self.shapes.polygons.offsets[ids][:, None] + np.arange(4)).ravel()
         self.shapes.polygons.coords[at] = pts.reshape(-1, 2)
         p0, p1, p2, p3 = (pts[:, j] for j in range(4))  # (the least and greatest, corner by corner)
@@ -388,7 +389,7 @@ class _Room:
             axis=1,
         )
         if D is not None:
-            centre = g["center"][k] + (g["h2"][k] + g["L"][k])[:, None] * g["axis"][k]
+            centre = center + (h2 + L)[:, None] * axis
             self.shapes.disc_center[ids] = centre
             self.shapes.disc_r[ids] = D / 2
             box = with_discs(box, centre, D / 2)
