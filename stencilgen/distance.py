@@ -39,18 +39,37 @@ class Shapes:
         n = len(polygons)
         return Shapes(polygons, np.zeros((n, 2)), np.zeros(n))
 
-    def boxes(self) -> np.ndarray:
-        """(N, 4) xmin, ymin, xmax, ymax of every shape; NaN for an empty shape."""
-        out = np.array(bboxes(self.polygons), dtype=np.float64, order="C")  # (NaN for no polygon)
-        disc = self.disc_r > 0
-        if disc.any():
-            c, r = self.disc_center[disc], self.disc_r[disc, None]
-            lo, hi = c - r, c + r
-            box = out[disc]
-            box[:, :2] = np.fmin(box[:, :2], lo)
-            box[:, 2:] = np.fmax(box[:, 2:], hi)
-            out[disc] = box
-        return out
+    def boxes(self, idx: np.ndarray | None = None) -> np.ndarray:
+        """(N, 4) xmin, ymin, xmax, ymax of every shape (of shapes `idx` only, if given); NaN for an
+        empty shape."""
+        polygons, disc_center, disc_r = self.polygons, self.disc_center, self.disc_r
+        if idx is not None:
+            disc_center, disc_r = disc_center[idx], disc_r[idx]
+            counts = _counts(polygons, idx)
+            v = int(counts[0]) if len(idx) else 0
+            if v and (counts == v).all():  # all alike (strips): gathered at once, no check of all of them
+                at = polygons.offsets[idx][:, None] + np.arange(v)
+                polygons = Polygons(polygons.coords[at.ravel()], np.arange(len(idx) + 1, dtype=np.int64) * v)
+            else:
+                polygons = polygons.take(idx)
+        return with_discs(np.array(bboxes(polygons), dtype=np.float64, order="C"), disc_center, disc_r)
+
+
+def with_discs(box: np.ndarray, disc_center: np.ndarray, disc_r: np.ndarray) -> np.ndarray:
+    """Boxes (N, 4) of polygons (NaN for none) grown, in place, to hold discs as well (radius 0: none)."""
+    disc = disc_r > 0
+    if disc.all():  # (every shape has one: no gather)
+        r = disc_r[:, None]
+        np.fmin(box[:, :2], disc_center - r, out=box[:, :2])
+        np.fmax(box[:, 2:], disc_center + r, out=box[:, 2:])
+    elif disc.any():
+        c, r = disc_center[disc], disc_r[disc, None]
+        lo, hi = c - r, c + r
+        part = box[disc]
+        part[:, :2] = np.fmin(part[:, :2], lo)
+        part[:, 2:] = np.fmax(part[:, 2:], hi)
+        box[disc] = part
+    return box
 
 
 def box_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -62,18 +81,27 @@ def box_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarray:
     """Least distance between shape A[ia[k]] and shape B[jb[k]] for every k (0 where they touch or
-    overlap, inf where one of them is empty)."""
+    overlap, inf where one of them is empty): the lesser of `polygon_distances` and `disc_distances`
+    (a disc cannot bring closer what already touches)."""
+    ia = np.asarray(ia, dtype=np.int64)
+    jb = np.asarray(jb, dtype=np.int64)
+    out = polygon_distances(A, ia, B, jb)
+    apart = np.flatnonzero(out > 0)
+    if len(apart):
+        out[apart] = np.minimum(out[apart], disc_distances(A, ia[apart], B, jb[apart]))
+    return out
+
+
+def polygon_distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarray:
+    """Least distance between the polygon of shape A[ia[k]] and that of B[jb[k]] for every k (0 where
+    they touch or overlap, inf where one has none); their discs left out."""
     ia = np.asarray(ia, dtype=np.int64)
     jb = np.asarray(jb, dtype=np.int64)
     out = np.full(len(ia), np.inf)
     if not len(ia):
         return out
-    na, nb = A.polygons.counts[ia], B.polygons.counts[jb]
-    ra, rb = A.disc_r[ia], B.disc_r[jb]
-    poly_a, poly_b = na >= 3, nb >= 3
-    disc_a, disc_b = ra > 0, rb > 0
-    # polygon to polygon
-    sel = np.flatnonzero(poly_a & poly_b)
+    na, nb = _counts(A.polygons, ia), _counts(B.polygons, jb)
+    sel = np.flatnonzero((na >= 3) & (nb >= 3))
     if len(sel):
         key = na[sel] * (int(nb[sel].max()) + 1) + nb[sel]
         for k in unique(key):
@@ -85,7 +113,22 @@ def distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarra
             for s in range(0, len(grp), CHUNK):
                 g = grp[s : s + CHUNK]
                 out[g] = _poly_poly(*_stack(A.polygons, ia[g], m), *_stack(B.polygons, jb[g], n))
-    # disc to polygon, both ways; a disc cannot bring closer what already touches
+    return out
+
+
+def disc_distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarray:
+    """For every k the least distance that a disc brings between shapes A[ia[k]] and B[jb[k]]: from
+    either's disc to the other's polygon, and between the two discs (0 where they touch or overlap,
+    inf where neither has a disc). Cheaper than `polygon_distances`: one point per pair."""
+    ia = np.asarray(ia, dtype=np.int64)
+    jb = np.asarray(jb, dtype=np.int64)
+    out = np.full(len(ia), np.inf)
+    if not len(ia):
+        return out
+    ra, rb = A.disc_r[ia], B.disc_r[jb]
+    disc_a, disc_b = ra > 0, rb > 0
+    poly_a, poly_b = _counts(A.polygons, ia) >= 3, _counts(B.polygons, jb) >= 3
+    # disc to polygon, both ways
     for discs, d_idx, polys, p_idx, mask in (
         (A, ia, B, jb, disc_a & poly_b),
         (B, jb, A, ia, disc_b & poly_a),
@@ -93,7 +136,7 @@ def distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarra
         sel = np.flatnonzero(mask & (out > 0))
         if not len(sel):
             continue
-        counts = polys.polygons.counts[p_idx[sel]]
+        counts = _counts(polys.polygons, p_idx[sel])
         for n in unique(counts):
             grp = sel[counts == n]
             for s in range(0, len(grp), CHUNK):
@@ -107,6 +150,11 @@ def distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarra
         gap = np.hypot(*(A.disc_center[ia[sel]] - B.disc_center[jb[sel]]).T) - ra[sel] - rb[sel]
         out[sel] = np.minimum(out[sel], np.maximum(gap, 0.0))
     return out
+
+
+def _counts(polys: Polygons, idx: np.ndarray) -> np.ndarray:
+    """The vertex counts of polygons idx (without the counts of all of them)."""
+    return polys.offsets[idx + 1] - polys.offsets[idx]
 
 
 def _stack(polys: Polygons, idx: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,15 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stencilgen.distance import DENSE_MAX, Shapes, distances, extent_on, outline_shapes
+from stencilgen.distance import (
+    DENSE_MAX,
+    Shapes,
+    disc_distances,
+    distances,
+    extent_on,
+    outline_shapes,
+    polygon_distances,
+)
 from stencilgen.geometry import outlines_to_polygons, to_shapely
 from stencilgen.model import Polygons
 from stencilgen.pairs import box_pairs, boxes_touch, components, near_pairs
@@ -418,3 +426,46 @@ def test_boxes_touch_on_random_boxes_equals_brute_force(seed: int, n: int, sprea
     size = rng.uniform(1.0, 10.0, (n, 2)) * rng.choice([1.0, 1.0, 1.0, 4.0], (n, 1))
     box = np.hstack([lo, lo + size])
     assert boxes_touch(box) is _touch_by_brute_force(box)
+
+
+def test_boxes_of_some_shapes_are_their_bounds() -> None:
+    """Shapes.boxes(idx): each shape's bounds, polygon and disc together, as GEOS gives them; an empty
+    shape's box is NaN; and the same numbers as the boxes of every shape."""
+    rng = np.random.default_rng(5)
+    s = _star_shapes(rng, 60, None)
+    polys = Polygons.from_list([s.polygons.polygon(i) if i % 7 else np.zeros((0, 2)) for i in range(60)])
+    s = Shapes(polys, s.disc_center, np.where(np.arange(60) % 14 == 0, 0.0, s.disc_r))
+    idx = rng.permutation(60)[:25]
+    got = s.boxes(idx)
+    assert np.array_equal(got, s.boxes()[idx], equal_nan=True)
+    for row, i in zip(got, idx.tolist(), strict=True):
+        parts = [to_shapely(s.polygons, np.array([i]))[0]] if i % 7 else []
+        if s.disc_r[i] > 0:
+            parts.append(shapely.Point(s.disc_center[i]).buffer(s.disc_r[i], quad_segs=4096))
+        if not parts:
+            assert np.isnan(row).all()
+            continue
+        assert np.allclose(row, shapely.GeometryCollection(parts).bounds, atol=1e-6 * s.disc_r[i] + 1e-9)
+
+
+@pytest.mark.parametrize("vertices", [4, None])
+def test_polygon_and_disc_parts_against_geos(vertices: int | None) -> None:
+    """polygon_distances measures the polygons alone and disc_distances what the discs add (disc to
+    the other's polygon, disc to disc), each as GEOS does; `distances` is the lesser, to the bit."""
+    rng = np.random.default_rng(11)
+    a, b = _star_shapes(rng, 300, vertices), _star_shapes(rng, 250, vertices)
+    ia, jb = box_pairs(a.boxes(), b.boxes(), 30.0)
+    poly, disc = polygon_distances(a, ia, b, jb), disc_distances(a, ia, b, jb)
+    assert np.array_equal(np.minimum(poly, disc), distances(a, ia, b, jb))
+    pa, pb = to_shapely(a.polygons), to_shapely(b.polygons)
+    assert np.abs(poly - shapely.distance(pa[ia], pb[jb])).max() < 1e-9
+    da = shapely.buffer(shapely.points(a.disc_center), a.disc_r, quad_segs=512)
+    db = shapely.buffer(shapely.points(b.disc_center), b.disc_r, quad_segs=512)
+    has_a, has_b = a.disc_r[ia] > 0, b.disc_r[jb] > 0
+    want = np.full(len(ia), np.inf)
+    for mask, x, y in ((has_a, da[ia], pb[jb]), (has_b, pa[ia], db[jb]), (has_a & has_b, da[ia], db[jb])):
+        want[mask] = np.minimum(want[mask], shapely.distance(x[mask], y[mask]))
+    assert np.array_equal(np.isinf(disc), ~(has_a | has_b))
+    finite = np.isfinite(disc)
+    assert np.abs(disc[finite] - want[finite]).max() < 2e-4  # the reference's disc is a 2048-gon
+    assert (disc[finite] == 0).sum() > 5 and (disc[finite] > 0).sum() > 5 and (poly == 0).sum() > 5

@@ -358,6 +358,35 @@ def test_candidate_pairs_hold_every_pair_within_reach_after_strips_moved():
     assert want <= set(zip(qa.tolist(), qb.tolist(), strict=True))
 
 
+@pytest.mark.parametrize("sample", ["ring_100um.gds", "rotated_mixed_pitch.gds"])
+def test_pairs_found_among_the_neighbourhood_are_those_of_the_whole(monkeypatch, sample):
+    """Strips written back from a neighbourhood find their pairs again among its contacts only where
+    no contact or aperture outside it can come within reach: the same pairs, and the same plan, as a
+    search of the whole layout."""
+    from stencilgen import planner
+    from stencilgen.readers import read_layout
+
+    layout = read_layout(os.path.join(SAMPLES, sample), "9/0")
+    rows = find_rows(layout.contacts)
+    holds = planner._Neighbourhood._holds
+    searched = []
+
+    def spy(self, *args):
+        searched.append(holds(self, *args))
+        return searched[-1]
+
+    monkeypatch.setattr(planner._Neighbourhood, "_holds", spy)
+    among = plan_stencil(layout.contacts, rows, Rules())
+    assert any(s[0] is not None for s in searched) and any(s[1] is not None for s in searched)
+    monkeypatch.setattr(planner._Neighbourhood, "_holds", lambda *args: (None, None))
+    whole = plan_stencil(layout.contacts, rows, Rules())
+    for i in (0, 2):  # (aperture, contact), (aperture, aperture)
+        got = set(zip(among.near[i].tolist(), among.near[i + 1].tolist(), strict=True))
+        assert got and got == set(zip(whole.near[i].tolist(), whole.near[i + 1].tolist(), strict=True))
+    assert np.array_equal(among.apertures.outlines.coords, whole.apertures.outlines.coords)
+    assert np.array_equal(among.apertures.area, whole.apertures.area)
+
+
 def test_strips_held_short_slide_across_their_contact(monkeypatch):
     """Corner strips of the ring sample start far short (web to their neighbours): sliding across the
     contact, and turning a tip where that is not enough, lifts the worst above volume_min with every

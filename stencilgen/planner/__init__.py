@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from ..distance import Shapes, box_gap, box_pairs, distances
+from ..distance import Shapes, box_gap, box_pairs, disc_distances, distances, polygon_distances, with_discs
 from ..geometry import extent_along, outlines_to_polygons
 from ..model import NONE, REPORT_REACH, SHRUNK, STRIP, Apertures, Contacts, Instances, Outlines, Plan, Polygons, RowSet
 from ..numeric import choose, filled
@@ -347,6 +347,7 @@ class _Room:
         self.pad_box = self.pads.boxes()
         self.pad_geoms: dict[int, Any] = {}
         self.shapes = Shapes.of(Polygons.from_list([]))
+        self.box = self.shapes.boxes()  # the shapes' boxes, kept as the shapes change
         empty = np.zeros(0, dtype=np.int64)
         self.near: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = (empty, empty, empty, empty)
 
@@ -371,6 +372,7 @@ class _Room:
         for i, ring in rings.items():
             coords[offsets[i] : offsets[i + 1]] = ring
         self.shapes = Shapes(Polygons(coords, offsets), np.zeros((n, 2)), np.zeros(n))
+        self.box = self.shapes.boxes()
         if g is not None and len(self.strip_idx):
             self.update(np.arange(len(self.strip_idx)))
         if find_pairs:
@@ -381,19 +383,30 @@ class _Room:
         g, ids = self.g, self.strip_idx[k]
         assert g is not None
         D = g["D"][k] if self.rules.strategy == "tip" else None
-        out = strips.strip_outlines(g["center"][k], g["axis"][k], g["w"][k], g["h1"][k], g["h2"][k], g["L"][k], D)
+        center, axis, h2, L = g["center"][k], g["axis"][k], g["h2"][k], g["L"][k]
+        pts = strips.strip_corners(center, axis, g["w"][k], g["h1"][k], h2, L, D)
         at = (self.shapes.polygons.offsets[ids][:, None] + np.arange(4)).ravel()
-        self.shapes.polygons.coords[at] = out.coords
+        self.shapes.polygons.coords[at] = pts.reshape(-1, 2)
+        p0, p1, p2, p3 = (pts[:, j] for j in range(4))  # (the least and greatest, corner by corner)
+        box = np.concatenate(
+            [np.minimum(np.minimum(p0, p1), np.minimum(p2, p3)), np.maximum(np.maximum(p0, p1), np.maximum(p2, p3))],
+            axis=1,
+        )
         if D is not None:
-            self.shapes.disc_center[ids] = g["center"][k] + (g["h2"][k] + g["L"][k])[:, None] * g["axis"][k]
+            centre = center + (h2 + L)[:, None] * axis
+            self.shapes.disc_center[ids] = centre
             self.shapes.disc_r[ids] = D / 2
+            box = with_discs(box, centre, D / 2)
+        self.box[ids] = box
 
-    def pairs(self, moved: np.ndarray | None = None) -> None:
+    def pairs(self, moved: np.ndarray | None = None, among: tuple[Any, Any] = (None, None)) -> None:
         """Candidate pairs within the reach of the report (the checks take them over), and those
         within clearance_um and web_min_um (the planner's own concern). `moved`: only these apertures
-        (contact ids) changed since the pairs were last found; the others' pairs stand."""
+        (contact ids) changed since the pairs were last found; the others' pairs stand. `among`: the
+        contacts (ids, ascending) that hold every contact, and every aperture, within that reach of
+        the moved ones, the only ones searched (None: all)."""
         rules = self.rules
-        box = self.shapes.boxes()
+        box = self.box
         pad_reach, ap_reach = REPORT_REACH * rules.clearance_um + 1e-6, REPORT_REACH * rules.web_min_um + 1e-6
         if moved is None:
             pa, pc = box_pairs(box, self.pad_box, pad_reach)
@@ -403,11 +416,12 @@ class _Room:
             mark[moved] = True
             pa, pc, qa, qb = self.near
             keep = ~mark[pa]
-            a, c = box_pairs(box[moved], self.pad_box, pad_reach)
-            pa, pc = np.concatenate([pa[keep], moved[a]]), np.concatenate([pc[keep], c])
+            pads, apertures = (np.arange(self.n) if x is None else x for x in among)
+            a, c = box_pairs(box[moved], self.pad_box[pads], pad_reach)
+            pa, pc = np.concatenate([pa[keep], moved[a]]), np.concatenate([pc[keep], pads[c]])
             keep = ~(mark[qa] | mark[qb])
-            a, b = box_pairs(box[moved], box, ap_reach)
-            a = moved[a]
+            a, b = box_pairs(box[moved], box[apertures], ap_reach)
+            a, b = moved[a], apertures[b]
             lo, hi = np.minimum(a, b), np.maximum(a, b)
             fresh = (lo != hi) & ~(mark[lo] & mark[hi] & (a != lo))  # a pair of two moved ones once
             qa, qb = np.concatenate([qa[keep], lo[fresh]]), np.concatenate([qb[keep], hi[fresh]])
@@ -429,26 +443,45 @@ class _Room:
         mine = np.zeros(self.n, dtype=bool)
         mine[which] = True
         bad = np.zeros(self.n, dtype=bool)
+        box = self.box
+        # only pairs whose boxes, as the shapes stand now, are near enough are measured: the boxes'
+        # gap never exceeds the distance, so the others cannot break a rule. A pair's distance is the
+        # lesser of its discs' and its polygons': the discs (a tip, one point) are measured first, and
+        # the polygons only of the pairs that can still find an aperture at fault
         pa, pc = self.pad_pairs
         sel = np.flatnonzero(mine[pa])
-        d = distances(self.shapes, pa[sel], self.pads, pc[sel])
-        bad[pa[sel][(d < rules.clearance_um - 1e-6) | (d <= 0)]] = True  # touching: a bridge, whatever the clearance
+        pa, pc = pa[sel], pc[sel]
+        near = box_gap(box[pa], self.pad_box[pc]) <= rules.clearance_um
+        pa, pc = pa[near], pc[near]
+        for part in (disc_distances, polygon_distances):
+            still = ~bad[pa]  # pairs whose aperture is not yet at fault
+            pa, pc = pa[still], pc[still]
+            d = part(self.shapes, pa, self.pads, pc)
+            bad[pa[(d < rules.clearance_um - 1e-6) | (d <= 0)]] = True  # touching: a bridge, whatever the clearance
         if web:
             qa, qb = self.ap_pairs
             sel = np.flatnonzero(mine[qa] | mine[qb])
             qa, qb = qa[sel], qb[sel]
-            close = distances(self.shapes, qa, self.shapes, qb) < rules.web_min_um - 1e-6
-            for me, other in ((qa, qb), (qb, qa)):
-                hit = close & mine[me]
-                if ignore is not None:
-                    hit &= ~ignore[other]
-                bad[me[hit]] = True
+            near = box_gap(box[qa], box[qb]) <= rules.web_min_um
+            qa, qb = qa[near], qb[near]
+            for part in (disc_distances, polygon_distances):
+                # each end of a pair that is one of `which`, not yet at fault, and not ignored
+                ends = [
+                    mine[me] & ~bad[me] & (True if ignore is None else ~ignore[other])
+                    for me, other in ((qa, qb), (qb, qa))
+                ]
+                keep = ends[0] | ends[1]
+                qa, qb, ends = qa[keep], qb[keep], [e[keep] for e in ends]
+                close = part(self.shapes, qa, self.shapes, qb) < rules.web_min_um - 1e-6
+                bad[qa[close & ends[0]]] = True
+                bad[qb[close & ends[1]]] = True
         if inner is not None:
-            geoms = self.geoms(which)
+            which_in = which[~bad[which]]  # (an aperture already at fault needs no keep-in test)
+            geoms = self.geoms(which_in)
             present = np.array([x is not None for x in geoms], dtype=bool)
-            out = np.zeros(len(which), dtype=bool)
+            out = np.zeros(len(which_in), dtype=bool)
             out[present] = ~shapely.contains(inner, geoms[present])
-            bad[which[out]] = True
+            bad[which_in[out]] = True
         return bad[which]
 
     def geoms(self, which: np.ndarray) -> np.ndarray:
@@ -489,7 +522,10 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
             lay["side"][strip_idx[which]] *= -1
             lay["turned"][strip_idx[which]] = reason if isinstance(reason, str) else reason[which]
             room.g = _size_strips(contacts, strip_idx, lay, rules)
-            room.build()
+            # every strip back at its full size: the others' shapes, and so their pairs, are those the
+            # pairs were found from; only the turned strips' pairs are found again
+            room.build(find_pairs=False)
+            room.pairs(moved=strip_idx[which])
             _shrink_strips(room.g, strip_idx, lay["corner"], room.update, violating, rules.min_aperture_um)
 
     if g is not None:
@@ -948,10 +984,10 @@ class _Neighbourhood:
         ids = strip_idx[short]
         reach = float(2 * np.max(lay["pitch"][ids]) + np.max(contacts.length[ids])) + rules.web_min_um
         reach += rules.clearance_um
-        box = room.shapes.boxes()
-        _, b = box_pairs(box[ids], room.pad_box, reach)
+        _, b = box_pairs(room.box[ids], room.pad_box, reach)
         S = np.unique(np.concatenate([ids, b]))  # contact ids of the neighbourhood, sorted
         self.S = S
+        self.reach, self.box0 = reach, room.box[ids]  # (how far it reaches from the strips as they were)
         self.contacts = contacts.take(S)
         self.lay = {key: value[S] for key, value in lay.items()}
         pos = np.full(len(contacts), -1, dtype=np.int64)
@@ -1066,7 +1102,24 @@ class _Neighbourhood:
         lay["corner"][ids] = self.lay["corner"][k_ids]
         room.g = g
         room.update(at)
-        room.pairs(moved=np.sort(ids))
+        box0 = self.box0 if keep is None else self.box0[keep]
+        order = np.argsort(ids)
+        room.pairs(moved=ids[order], among=self._holds(room, box0[order], ids[order]))
+
+    def _holds(self, room: _Room, box0: np.ndarray, ids: np.ndarray) -> tuple[Any, Any]:
+        """Whether the neighbourhood's contacts hold every contact, and every aperture, of the plan
+        within the report's reach of the strips `ids` (their boxes box0 before they changed, now in
+        `room`): no contact outside it lies within `reach` of those boxes, so none within `reach` less
+        how far a strip grew beyond its first box (and, for the apertures, less how far any aperture
+        reaches beyond its contact). Each: the neighbourhood's contacts, or None (search all)."""
+        rules = self.rules
+        grown = np.concatenate([box0[:, :2] - room.box[ids, :2], room.box[ids, 2:] - box0[:, 2:]], axis=1)
+        beyond = np.concatenate([room.pad_box[:, :2] - room.box[:, :2], room.box[:, 2:] - room.pad_box[:, 2:]], axis=1)
+        beyond = beyond[np.isfinite(beyond)]  # (an aperture with no shape takes part in no pair)
+        left = self.reach - max(float(grown.max(initial=0.0)), 0.0) - 1e-6
+        pads = left > REPORT_REACH * rules.clearance_um + 1e-6
+        apertures = left - max(float(beyond.max(initial=0.0)), 0.0) > REPORT_REACH * rules.web_min_um + 1e-6
+        return (self.S if pads else None, self.S if apertures else None)
 
 
 def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rules, inner: Any) -> PadSizes:

@@ -16,15 +16,30 @@ def tip_geometry(w: np.ndarray, D: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     the arc's sweep (radians) and the area of the disc's segment below the join chord."""
     R = D / 2
     a = np.minimum(w / 2, R)
-    depth = np.sqrt(np.maximum(R * R - a * a, 0.0))
+    depth = tip_depth(w, D)
     sweep = 2 * np.pi - 2 * np.arcsin(np.clip(a / np.where(R > 0, R, 1), 0, 1))
-    segment = R * R * np.arccos(np.clip(depth / np.where(R > 0, R, 1), -1, 1)) - depth * a
-    return depth, sweep, segment
+    return depth, sweep, _tip_segment(w, D, depth)
+
+
+def _tip_segment(w: np.ndarray, D: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """The area of a tip's disc (diameter D) below the chord where it joins a strip of width w, the
+    chord `depth` below the disc's centre."""
+    R = D / 2
+    a = np.minimum(w / 2, R)
+    return R * R * np.arccos(np.clip(depth / np.where(R > 0, R, 1), -1, 1)) - depth * a
+
+
+def tip_depth(w: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """How far below a tip's centre (diameter D) its arc meets a strip of width w."""
+    R = D / 2
+    a = np.minimum(w / 2, R)
+    return np.sqrt(np.maximum(R * R - a * a, 0.0))
 
 
 def tip_strip_area(w, h1, h2, L, D) -> np.ndarray:
-    """Area of the union of the body rectangle and the tip disc."""
-    depth, _sweep, segment = tip_geometry(w, D)
+    """Area of the union of the body rectangle and the tip disc (the arc's sweep not needed)."""
+    depth = tip_depth(w, D)
+    segment = _tip_segment(w, D, depth)
     R = D / 2
     return w * (h2 + L - depth + h1) + np.pi * R * R - segment
 
@@ -74,20 +89,28 @@ def strip_outlines(
     """Outlines of strips: four vertices each; with tips (D given) the edge from the third vertex to
     the fourth is the tip's arc."""
     n = len(center)
-    b = np.stack([axis[:, 1], -axis[:, 0]], axis=1)  # (b, axis) is right-handed: outlines run CCW
-    if D is not None:
-        depth, sweep, _ = tip_geometry(w, D)
-        top = h2 + L - depth
-        bulge_tip = np.tan(sweep / 4)
-    else:
-        top = h2 + L
-        bulge_tip = np.zeros(n)
-    x = np.stack([-w / 2, w / 2, w / 2, -w / 2], axis=1)  # (n, 4)
-    t = np.stack([-h1, -h1, top, top], axis=1)
-    pts = center[:, None, :] + x[:, :, None] * b[:, None, :] + t[:, :, None] * axis[:, None, :]
     bulge = np.zeros((n, 4))
-    bulge[:, 2] = bulge_tip
+    if D is not None:
+        _depth, sweep, _ = tip_geometry(w, D)
+        bulge[:, 2] = np.tan(sweep / 4)
+    pts = strip_corners(center, axis, w, h1, h2, L, D)
     return Outlines(pts.reshape(-1, 2), bulge.ravel(), np.arange(n + 1, dtype=np.int64) * 4)
+
+
+def strip_corners(center, axis, w, h1, h2, L, D) -> np.ndarray:
+    """(n, 4, 2) the four vertices of each strip's outline (counter-clockwise; with tips, D given, the
+    arc runs from the third to the fourth)."""
+    b = np.stack([axis[:, 1], -axis[:, 0]], axis=1)  # (b, axis) is right-handed: outlines run CCW
+    top = h2 + L - tip_depth(w, D) if D is not None else h2 + L
+    across = (w / 2)[:, None] * b  # half the width, across the strip
+    left, right = center - across, center + across
+    low, high = h1[:, None] * axis, top[:, None] * axis  # the far end (behind the centre) and the tip end
+    pts = np.empty((len(center), 4, 2))
+    np.subtract(left, low, out=pts[:, 0])
+    np.subtract(right, low, out=pts[:, 1])
+    np.add(right, high, out=pts[:, 2])
+    np.add(left, high, out=pts[:, 3])
+    return pts
 
 
 def strip_polygons(center, axis, w, h1, h2, L, D, arc_points: int = 24) -> np.ndarray:
