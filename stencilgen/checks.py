@@ -321,10 +321,12 @@ def check_apertures(
     extra_errors: dict[str, Any] | None = None,
     candidates: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
     limits: Limits | None = None,
+    geoms: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Checked:
     """The checks on one aperture per contact (aperture i serves contact i); `extra_errors` adds
     findings found elsewhere (code -> contact ids, or (contact ids, the other contact of each)), e.g.
-    several apertures on one contact."""
+    several apertures on one contact. geoms: the `polygons` and the contacts as shapely polygons,
+    when already built."""
     n = len(contacts)
     have = apertures.kind != NONE
     idx = np.flatnonzero(have)
@@ -395,8 +397,11 @@ def check_apertures(
     min_web = np.full(n, np.inf)
     min_clear = np.full(n, np.inf)
     if len(idx):
-        shapes = outline_shapes(apertures.outlines, CHECK_ARC_CHORDS) if polygons is None else Shapes.of(polygons)
-        pads = Shapes.of(contacts.polygons)
+        ap_geoms, pad_geoms = geoms if geoms is not None and polygons is not None else (None, None)
+        shapes = (
+            outline_shapes(apertures.outlines, CHECK_ARC_CHORDS) if polygons is None else Shapes.of(polygons, ap_geoms)
+        )
+        pads = Shapes.of(contacts.polygons, pad_geoms)
         ap_box, pad_box = shapes.boxes(), pads.boxes()
         own = distances(shapes, idx, pads, idx) <= 0
         add(idx[~own], "not_on_contact", 0.0, 0.0)
@@ -437,8 +442,11 @@ def check_apertures(
             inside = (hi <= phi + LENGTH_TOL_UM) & (lo >= plo - LENGTH_TOL_UM)
             add(sp[inside], "inside_contact", 0.0, 0.0)
         if keep_in is not None:
-            polys = polygons if polygons is not None else outlines_to_polygons(apertures.outlines, CHECK_ARC_CHORDS)
-            ap = to_shapely(polys.take(idx))
+            if ap_geoms is not None:
+                ap = ap_geoms[idx]
+            else:
+                polys = polygons if polygons is not None else outlines_to_polygons(apertures.outlines, CHECK_ARC_CHORDS)
+                ap = to_shapely(polys.take(idx))
             inner = shapely.buffer(keep_in, -rules.edge_margin_um)
             out = ~shapely.contains(inner, ap)
             if out.any():

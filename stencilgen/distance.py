@@ -30,14 +30,19 @@ class Shapes:
     polygons: Polygons
     disc_center: np.ndarray  # (N, 2)
     disc_r: np.ndarray  # (N,)
+    geoms: np.ndarray | None = None  # polygon i as a shapely polygon, when already built (else built here)
 
     def __len__(self) -> int:
         return len(self.disc_r)
 
     @staticmethod
-    def of(polygons: Polygons) -> Shapes:
+    def of(polygons: Polygons, geoms: np.ndarray | None = None) -> Shapes:
         n = len(polygons)
-        return Shapes(polygons, np.zeros((n, 2)), np.zeros(n))
+        return Shapes(polygons, np.zeros((n, 2)), np.zeros(n), geoms)
+
+    def shapely(self, idx: np.ndarray) -> np.ndarray:
+        """The shapely polygons of shapes[idx] (their polygons alone, without the discs)."""
+        return self.geoms[idx] if self.geoms is not None else to_shapely(self.polygons, idx)
 
     def boxes(self) -> np.ndarray:
         """(N, 4) xmin, ymin, xmax, ymax of every shape; NaN for an empty shape."""
@@ -80,7 +85,7 @@ def distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarra
             grp = sel[key == k]
             m, n = int(na[grp[0]]), int(nb[grp[0]])
             if m * n > DENSE_MAX:
-                out[grp] = _geos_distance(A.polygons, ia[grp], B.polygons, jb[grp])
+                out[grp] = _geos_distance(A, ia[grp], B, jb[grp])
                 continue
             for s in range(0, len(grp), CHUNK):
                 g = grp[s : s + CHUNK]
@@ -203,12 +208,12 @@ def _point_poly(cx: np.ndarray, cy: np.ndarray, qx: np.ndarray, qy: np.ndarray) 
     return np.where(_inside(cx, cy, qx, qy), 0.0, np.sqrt(d2))
 
 
-def _geos_distance(A: Polygons, ia: np.ndarray, B: Polygons, jb: np.ndarray) -> np.ndarray:
+def _geos_distance(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarray:
     import shapely
 
     ua, inv_a = np.unique(ia, return_inverse=True)
     ub, inv_b = np.unique(jb, return_inverse=True)
-    ga, gb = to_shapely(A, ua), to_shapely(B, ub)
+    ga, gb = A.shapely(ua), B.shapely(ub)
     return np.asarray(shapely.distance(ga[inv_a], gb[inv_b]), dtype=float)
 
 

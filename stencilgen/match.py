@@ -31,6 +31,8 @@ class Matched:
     stray: list[dict[str, Any]]  # apertures that touch no contact
     extra: np.ndarray  # contact ids touched by more than one aperture
     stray_shapes: list[np.ndarray]  # the outline (um) of each stray aperture
+    geoms: np.ndarray  # aperture i as a shapely polygon (None when contact i has none)
+    contact_geoms: np.ndarray  # contact i as a shapely polygon
 
 
 def _narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -184,6 +186,7 @@ class Paired:
 
     shapes: Polygons  # every aperture read
     geoms: np.ndarray  # the same as shapely polygons
+    contact_geoms: np.ndarray  # the contacts as shapely polygons
     sa: np.ndarray  # (aperture, contact) pairs that touch, by contact then aperture
     pc: np.ndarray
     per: np.ndarray  # (n,) how many apertures touch each contact
@@ -202,15 +205,16 @@ class Paired:
 def pair_apertures(contacts: Contacts, shapes: Polygons) -> Paired:
     """Which apertures touch which contacts (GEOS's tree, in bulk)."""
     geoms = to_shapely(shapes) if len(shapes) else np.zeros(0, dtype=object)
+    pads = to_shapely(contacts.polygons)
     if len(geoms):
-        sa, pc = shapely.STRtree(to_shapely(contacts.polygons)).query(geoms, predicate="intersects")
+        sa, pc = shapely.STRtree(pads).query(geoms, predicate="intersects")
     else:
         sa, pc = np.zeros(0, np.int64), np.zeros(0, np.int64)
     order = np.lexsort((sa, pc))
     sa, pc = sa[order].astype(np.int64), pc[order].astype(np.int64)
     per = np.bincount(pc, minlength=len(contacts))
     stray = np.flatnonzero(np.bincount(sa, minlength=len(geoms)) == 0)
-    return Paired(shapes, geoms, sa, pc, per, stray)
+    return Paired(shapes, geoms, pads, sa, pc, per, stray)
 
 
 def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: Rules) -> Matched:
@@ -287,4 +291,6 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
     coords = mine.coords  # in the order of the contacts served
     outlines = Outlines(coords, np.zeros(len(coords)), offsets)
     apertures = Apertures(outlines, kind, area, perimeter, width, axis, side, ext, np.zeros(n), oblique)
-    return Matched(apertures, Polygons(coords, offsets), stray, extra, stray_shapes)
+    ap_geoms = np.full(n, None, dtype=object)
+    ap_geoms[served] = mine_geoms
+    return Matched(apertures, Polygons(coords, offsets), stray, extra, stray_shapes, ap_geoms, paired.contact_geoms)
