@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 
 from .distance import Shapes, box_pairs, distances, extent_on, outline_shapes
-from .geometry import extent_along, outlines_to_polygons, to_shapely
+from .geometry import Alike, alike, extent_along, outlines_to_polygons, to_shapely
 from .model import NONE, REPORT_REACH, STRIP, Apertures, Contacts, Plan, Polygons
 from .numeric import filled, text_ranks
 from .physics import area_ratio, aspect_ratio, cap_height, max_thickness, solder_volume, volume_limit
@@ -322,11 +322,13 @@ def check_apertures(
     candidates: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
     limits: Limits | None = None,
     geoms: tuple[np.ndarray, np.ndarray] | None = None,
+    kin: Alike | None = None,
 ) -> Checked:
     """The checks on one aperture per contact (aperture i serves contact i); `extra_errors` adds
     findings found elsewhere (code -> contact ids, or (contact ids, the other contact of each)), e.g.
     several apertures on one contact. geoms: the `polygons` and the contacts as shapely polygons,
-    when already built."""
+    when already built; kin: which of the `polygons` are alike up to a shift (their distances are
+    measured once per offset)."""
     n = len(contacts)
     have = apertures.kind != NONE
     idx = np.flatnonzero(have)
@@ -398,10 +400,12 @@ def check_apertures(
     min_clear = np.full(n, np.inf)
     if len(idx):
         ap_geoms, pad_geoms = geoms if geoms is not None and polygons is not None else (None, None)
-        shapes = (
-            outline_shapes(apertures.outlines, CHECK_ARC_CHORDS) if polygons is None else Shapes.of(polygons, ap_geoms)
-        )
-        pads = Shapes.of(contacts.polygons, pad_geoms)
+        if polygons is None:
+            shapes = outline_shapes(apertures.outlines, CHECK_ARC_CHORDS)
+            pads = Shapes.of(contacts.polygons, pad_geoms)
+        else:
+            shapes = Shapes.of(polygons, ap_geoms, kin)
+            pads = Shapes.of(contacts.polygons, pad_geoms, alike(contacts.polygons) if kin is not None else None)
         ap_box, pad_box = shapes.boxes(), pads.boxes()
         own = distances(shapes, idx, pads, idx) <= 0
         add(idx[~own], "not_on_contact", 0.0, 0.0)

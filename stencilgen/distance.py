@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .geometry import arc_center, bboxes, outlines_to_polygons, to_shapely
+from .geometry import ALIKE_GRID_UM, Alike, arc_center, bboxes, outlines_to_polygons, to_shapely
 from .model import Outlines, Polygons
 from .numeric import unique
 from .pairs import box_pairs as box_pairs  # (the planner and the checks take it from here)
@@ -31,14 +31,15 @@ class Shapes:
     disc_center: np.ndarray  # (N, 2)
     disc_r: np.ndarray  # (N,)
     geoms: np.ndarray | None = None  # polygon i as a shapely polygon, when already built (else built here)
+    alike: Alike | None = None  # which polygons are alike up to a shift, when known (shapes without discs)
 
     def __len__(self) -> int:
         return len(self.disc_r)
 
     @staticmethod
-    def of(polygons: Polygons, geoms: np.ndarray | None = None) -> Shapes:
+    def of(polygons: Polygons, geoms: np.ndarray | None = None, alike: Alike | None = None) -> Shapes:
         n = len(polygons)
-        return Shapes(polygons, np.zeros((n, 2)), np.zeros(n), geoms)
+        return Shapes(polygons, np.zeros((n, 2)), np.zeros(n), geoms, alike)
 
     def shapely(self, idx: np.ndarray) -> np.ndarray:
         """The shapely polygons of shapes[idx] (their polygons alone, without the discs)."""
@@ -67,9 +68,29 @@ def box_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarray:
     """Least distance between shape A[ia[k]] and shape B[jb[k]] for every k (0 where they touch or
-    overlap, inf where one of them is empty)."""
+    overlap, inf where one of them is empty). Where both say which of their shapes are alike up to a
+    shift, pairs of alike shapes at the same offset are measured once."""
     ia = np.asarray(ia, dtype=np.int64)
     jb = np.asarray(jb, dtype=np.int64)
+    if A.alike is not None and B.alike is not None and len(ia) > 1:
+        offset = np.rint((B.alike.anchor[jb] - A.alike.anchor[ia]) * (1.0 / ALIKE_GRID_UM)).astype(np.int64)
+        keys = (A.alike.rep[ia], B.alike.rep[jb], offset[:, 0], offset[:, 1])
+        order = np.lexsort(keys[::-1])
+        new = np.zeros(len(ia), dtype=bool)
+        new[0] = True
+        for k in keys:
+            sk = k[order]
+            new[1:] |= sk[1:] != sk[:-1]
+        kind = np.cumsum(new) - 1  # (in sorted order)
+        which = np.empty(len(ia), dtype=np.int64)
+        which[order] = kind
+        once = order[new]
+        if len(once) < len(ia):
+            return _distances(A, ia[once], B, jb[once])[which]
+    return _distances(A, ia, B, jb)
+
+
+def _distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarray:
     out = np.full(len(ia), np.inf)
     if not len(ia):
         return out

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from .geometry import to_shapely
+from .geometry import Alike, alike, to_shapely
 from .model import NONE, SHRUNK, STRIP, Apertures, Contacts, Outlines, Polygons, RowSet
 from .numeric import ranges
 from .rules import Rules
@@ -33,6 +33,7 @@ class Matched:
     stray_shapes: list[np.ndarray]  # the outline (um) of each stray aperture
     geoms: np.ndarray  # aperture i as a shapely polygon (None when contact i has none)
     contact_geoms: np.ndarray  # contact i as a shapely polygon
+    alike: Alike  # which apertures are alike up to a shift
 
 
 def _narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -155,11 +156,32 @@ def _ring_extent(polys: Polygons, axes: np.ndarray) -> tuple[np.ndarray, np.ndar
     return lo, hi
 
 
-def _counter_clockwise(polys: Polygons) -> tuple[Polygons, np.ndarray, np.ndarray]:
-    """The polygons with counter-clockwise outlines, their areas and perimeters (numpy, ragged)."""
+def _counter_clockwise(polys: Polygons, kin: Alike) -> tuple[Polygons, np.ndarray, np.ndarray, Alike]:
+    """The polygons with counter-clockwise outlines, their areas and perimeters (numpy, ragged; measured
+    on the first of those alike), and which are alike (their first vertices moved where they flip)."""
     n = len(polys)
     if not n:
-        return polys, np.zeros(0), np.zeros(0)
+        return polys, np.zeros(0), np.zeros(0), kin
+    reps = kin.first
+    signed, perimeter = _signed_area_perimeter(polys.take(reps))
+    at = np.empty(n, dtype=np.int64)
+    at[reps] = np.arange(len(reps))
+    signed, perimeter = signed[at[kin.rep]], perimeter[at[kin.rep]]
+    flip = signed < 0
+    if flip.any():
+        c, counts, first = polys.coords, polys.counts, polys.offsets[:-1]
+        k = np.arange(len(c)) - np.repeat(first, counts)  # index within its ring
+        back = np.repeat(first + counts - 1, counts) - k
+        order = np.where(np.repeat(flip, counts), back, np.arange(len(c)))
+        polys = Polygons(c[order], polys.offsets)
+        anchor = kin.anchor.copy()
+        anchor[flip] = polys.coords[first[flip]]
+        kin = Alike(kin.rep, anchor)
+    return polys, np.abs(signed), perimeter, kin
+
+
+def _signed_area_perimeter(polys: Polygons) -> tuple[np.ndarray, np.ndarray]:
+    """The signed area (counter-clockwise positive) and the perimeter of every polygon."""
     c = polys.coords
     counts = polys.counts
     first, last = polys.offsets[:-1], polys.offsets[1:] - 1
@@ -171,13 +193,7 @@ def _counter_clockwise(polys: Polygons) -> tuple[Polygons, np.ndarray, np.ndarra
     xn[last], yn[last] = x[first], y[first]
     signed = np.add.reduceat(x * yn - xn * y, first) / 2
     perimeter = np.add.reduceat(np.hypot(xn - x, yn - y), first)
-    flip = signed < 0
-    if flip.any():
-        k = np.arange(len(c)) - np.repeat(first, counts)  # index within its ring
-        back = np.repeat(first + counts - 1, counts) - k
-        order = np.where(np.repeat(flip, counts), back, np.arange(len(c)))
-        polys = Polygons(c[order], polys.offsets)
-    return polys, np.abs(signed), perimeter
+    return signed, perimeter
 
 
 @dataclass(frozen=True)
@@ -260,9 +276,13 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
             part = max(shapely.get_parts(union), key=lambda p: p.area)
             rings[j] = shapely.get_coordinates(part.exterior)[:-1]
         mine = Polygons.from_list(rings)
-    mine, ap_area, ap_perimeter = _counter_clockwise(mine)
+    # apertures alike up to a shift are measured once
+    mine, ap_area, ap_perimeter, kin = _counter_clockwise(mine, alike(mine))
     mine_geoms = to_shapely(mine) if len(extra) else geoms[sa[first]]
-    narrow, long_axes = _narrowest(mine_geoms)
+    reps = kin.first
+    at = np.empty(len(mine), dtype=np.int64)
+    at[reps] = np.arange(len(reps))
+    narrow, long_axes = (x[at[kin.rep]] for x in _narrowest(mine_geoms[reps]))
     area[served] = ap_area
     perimeter[served] = ap_perimeter
     width[served] = narrow
@@ -277,7 +297,9 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
         plo, phi = _ring_extent(contacts.polygons.take(i), long_axis)
         ahead, behind = hi - phi, plo - lo  # how far it reaches beyond the contact either way
         # an aperture within its contact: the way its centre lies from the contact's
-        centre = shapely.get_coordinates(shapely.centroid(mine_geoms[f])) - contacts.center[i]
+        rep = kin.rep[f]
+        centroid = shapely.get_coordinates(shapely.centroid(mine_geoms[reps]))[at[rep]]
+        centre = centroid + kin.anchor[f] - kin.anchor[rep] - contacts.center[i]
         within = np.maximum(ahead, behind) <= 0
         forward = np.where(within, np.einsum("ij,ij->i", centre, long_axis) >= 0, ahead >= behind)
         long_axis = np.where(forward[:, None], long_axis, -long_axis)
@@ -293,4 +315,17 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
     apertures = Apertures(outlines, kind, area, perimeter, width, axis, side, ext, np.zeros(n), oblique)
     ap_geoms = np.full(n, None, dtype=object)
     ap_geoms[served] = mine_geoms
-    return Matched(apertures, Polygons(coords, offsets), stray, extra, stray_shapes, ap_geoms, paired.contact_geoms)
+    rep = np.arange(n)
+    rep[served] = served[kin.rep]
+    anchor = np.zeros((n, 2))
+    anchor[served] = kin.anchor
+    return Matched(
+        apertures,
+        Polygons(coords, offsets),
+        stray,
+        extra,
+        stray_shapes,
+        ap_geoms,
+        paired.contact_geoms,
+        Alike(rep, anchor),
+    )

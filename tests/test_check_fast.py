@@ -428,3 +428,45 @@ def test_a_wafer_leaving_the_keep_in_is_checked_whole(tmp_path, monkeypatch):
     assert seen == [None] and got.summary["findings_by_code"].get("keep_in", 0) > 0
     inside = stencilgen.check(wafer, paths["gerber"], keep_in=shapely.box(x0 - 500, y0 - 500, x1 + 500, y1 + 500))
     assert seen[-1] is not None and "keep_in" not in inside.summary["findings_by_code"]
+
+
+def test_apertures_alike_are_measured_once_with_the_same_report(tmp_path, monkeypatch):
+    """Apertures alike up to a shift are measured once (widths, areas, distances per offset): the report
+    is the one each aperture measured alone gives, web and clearance findings included."""
+    from stencilgen import match
+    from stencilgen.geometry import Alike
+
+    layout = os.path.join(SAMPLES, "staggered_rows.gds")
+    out = tmp_path / "o"
+    plan_file(layout, str(out), Rules(), Options(layer="9/0", formats=("dxf", "gds")))
+    strict = Rules().replace(web_min_um=75.0, clearance_um=60.0)
+    kinds = []
+    real = match.alike
+
+    def spy(polys):
+        kinds.append(real(polys))
+        return kinds[-1]
+
+    def apart(polys):  # every aperture a kind of its own
+        return Alike(np.arange(len(polys)), polys.coords[polys.offsets[:-1]])
+
+    import stencilgen
+
+    ring = stencilgen.read_layout(layout, layer="9/0")
+    for ext in ("dxf", "gds"):
+        monkeypatch.setattr(match, "alike", spy)
+        once = stencilgen.check(ring, out / f"staggered_rows.{ext}", strict)
+        assert len(kinds[-1].first) < len(ring.contacts) / 4, ext  # most apertures are copies
+        monkeypatch.setattr(match, "alike", apart)
+        alone = stencilgen.check(ring, out / f"staggered_rows.{ext}", strict)
+        codes = once.summary["findings_by_code"]
+        assert codes == alone.summary["findings_by_code"] and codes["web"] and codes["clearance"], ext
+
+        def key(f):
+            return (f["contact"], f["code"], f.get("other", -1))
+
+        a, b = sorted(once.findings, key=key), sorted(alone.findings, key=key)
+        assert [key(f) for f in a] == [key(f) for f in b]
+        np.testing.assert_allclose([f["value"] for f in a], [f["value"] for f in b], atol=1e-6)
+        for col in ("aperture_area_um2", "aperture_width_um", "web_um", "clearance_um", "strip_direction_deg"):
+            np.testing.assert_allclose(once.column(col), alone.column(col), atol=1e-6, err_msg=col)

@@ -418,3 +418,61 @@ def test_boxes_touch_on_random_boxes_equals_brute_force(seed: int, n: int, sprea
     size = rng.uniform(1.0, 10.0, (n, 2)) * rng.choice([1.0, 1.0, 1.0, 4.0], (n, 1))
     box = np.hstack([lo, lo + size])
     assert boxes_touch(box) is _touch_by_brute_force(box)
+
+
+def _copies(rng: np.random.Generator) -> tuple[Polygons, np.ndarray]:
+    """Three star shapes of 60 vertices, each copied to many places on a 1 nm grid, with a few copies
+    made unlike their original (one vertex moved by 2 um: the same sampled vertices, another shape);
+    and the kind of each (its original, 3 more where changed)."""
+    base = []
+    for _ in range(3):
+        ang = np.sort(rng.uniform(0, 2 * np.pi, 60))
+        r = rng.uniform(5, 40, 60)
+        base.append(np.round(np.column_stack([r * np.cos(ang), r * np.sin(ang)]), 3))
+    polys, kind = [], []
+    for k in range(300):
+        which = int(rng.integers(3))
+        shift = np.round(rng.uniform(0, 2000, 2), 3) + 12345.678  # (not exact in binary)
+        p = base[which] + shift
+        if k % 37 == 5:
+            p = p.copy()
+            p[17] += 2.0  # not one of the vertices the grouping samples
+        polys.append(p)
+        kind.append(which if k % 37 != 5 else 3 + which)
+    return Polygons.from_list(polys), np.array(kind)
+
+
+def test_alike_finds_copies_and_tells_changed_ones_apart() -> None:
+    from stencilgen.geometry import alike
+
+    polys, kind = _copies(np.random.default_rng(7))
+    kin = alike(polys)
+    # the same kind exactly where the same original, unchanged
+    assert (kind[kin.rep] == kind).all()
+    _, first_of_kind = np.unique(kind, return_index=True)
+    assert sorted(kin.first.tolist()) == sorted(first_of_kind.tolist())
+    assert np.array_equal(kin.anchor, polys.coords[polys.offsets[:-1]])
+    # a polygon without vertices is alike to none; the same vertices from another start are another shape
+    sq = np.array([[0.0, 0], [1, 0], [1, 1], [0, 1]])
+    other = alike(Polygons.from_list([sq, np.zeros((0, 2)), np.roll(sq, 1, axis=0) + 5, sq + 9, np.zeros((0, 2))]))
+    assert other.rep.tolist() == [0, 1, 2, 0, 4]
+    taken = other.take(np.array([3, 2, 0]))
+    assert taken.rep.tolist() == [0, 1, 0] and np.array_equal(taken.anchor, [[9, 9], [5, 6], [0, 0]])
+
+
+def test_distances_of_alike_shapes_equal_geos() -> None:
+    """Shapes alike up to a shift measured once per offset: every pair's distance still GEOS's."""
+    from stencilgen.geometry import alike
+
+    polys, _ = _copies(np.random.default_rng(11))
+    plain = Shapes.of(polys)
+    kin = Shapes.of(polys, alike=alike(polys))
+    box = plain.boxes()
+    ia, jb = box_pairs(box, box, 120.0, same=True)
+    assert len(ia) > 100
+    # the same pairs again, and each pair twice in the other order: alike pairs at equal offsets
+    ia, jb = np.concatenate([ia, ia, jb]), np.concatenate([jb, jb, ia])
+    got = distances(kin, ia, kin, jb)
+    g = to_shapely(polys)
+    np.testing.assert_allclose(got, shapely.distance(g[ia], g[jb]), rtol=0, atol=1e-5)
+    assert (got == 0).any() and (got > 0).any()
