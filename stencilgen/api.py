@@ -875,7 +875,7 @@ def check(
         row_directions(rows, len(layout.contacts)),
         {"extra_aperture": matched.extra, "same_side": same_side(layout.contacts, rows, matched.apertures)},
         geoms=(matched.geoms, matched.contact_geoms),
-        kin=matched.alike,
+        kin=(matched.alike, matched.contact_alike),
     )
     matched_plan = Plan(layout.contacts, rows, matched.apertures, [])
     return CheckedStencil(layout, rules, matched_plan, checked, stencil, matched.stray, strict, matched.stray_shapes)
@@ -952,7 +952,7 @@ def _check_once_per_element(
         row_directions(element_rows, n),
         {"same_side": same_side(element, element_rows, matched.apertures)},
         geoms=(matched.geoms, matched.contact_geoms),
-        kin=matched.alike,
+        kin=(matched.alike, matched.contact_alike),
     )
     # the element's apertures in every placement, in global contact order
     a = matched.apertures

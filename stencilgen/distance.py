@@ -9,10 +9,11 @@ polygons are measured with dense numpy arrays; pairs of polygons with many verti
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from .geometry import ALIKE_GRID_UM, Alike, arc_center, bboxes, outlines_to_polygons, to_shapely
+from .geometry import Alike, arc_center, bboxes, outlines_to_polygons, pair_kinds, to_shapely
 from .model import Outlines, Polygons
 from .numeric import unique
 from .pairs import box_pairs as box_pairs  # (the planner and the checks take it from here)
@@ -30,14 +31,14 @@ class Shapes:
     polygons: Polygons
     disc_center: np.ndarray  # (N, 2)
     disc_r: np.ndarray  # (N,)
-    geoms: np.ndarray | None = None  # polygon i as a shapely polygon, when already built (else built here)
+    geoms: Any = None  # geoms[idx]: the shapely polygons of polygons[idx], when kept (else built here)
     alike: Alike | None = None  # which polygons are alike up to a shift, when known (shapes without discs)
 
     def __len__(self) -> int:
         return len(self.disc_r)
 
     @staticmethod
-    def of(polygons: Polygons, geoms: np.ndarray | None = None, alike: Alike | None = None) -> Shapes:
+    def of(polygons: Polygons, geoms: Any = None, alike: Alike | None = None) -> Shapes:
         n = len(polygons)
         return Shapes(polygons, np.zeros((n, 2)), np.zeros(n), geoms, alike)
 
@@ -73,20 +74,9 @@ def distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarra
     ia = np.asarray(ia, dtype=np.int64)
     jb = np.asarray(jb, dtype=np.int64)
     if A.alike is not None and B.alike is not None and len(ia) > 1:
-        offset = np.rint((B.alike.anchor[jb] - A.alike.anchor[ia]) * (1.0 / ALIKE_GRID_UM)).astype(np.int64)
-        keys = (A.alike.rep[ia], B.alike.rep[jb], offset[:, 0], offset[:, 1])
-        order = np.lexsort(keys[::-1])
-        new = np.zeros(len(ia), dtype=bool)
-        new[0] = True
-        for k in keys:
-            sk = k[order]
-            new[1:] |= sk[1:] != sk[:-1]
-        kind = np.cumsum(new) - 1  # (in sorted order)
-        which = np.empty(len(ia), dtype=np.int64)
-        which[order] = kind
-        once = order[new]
+        once, kind = pair_kinds(A.alike, ia, B.alike, jb)
         if len(once) < len(ia):
-            return _distances(A, ia[once], B, jb[once])[which]
+            return _distances(A, ia[once], B, jb[once])[kind]
     return _distances(A, ia, B, jb)
 
 

@@ -133,6 +133,48 @@ class Alike:
         return Alike(first, self.anchor[index])
 
 
+def pair_kinds(ka: Alike, ia: np.ndarray, kb: Alike, jb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (ia[k], jb[k]) of polygons alike (ka of the first, kb of the second) at the same offset
+    (to ALIKE_GRID_UM) are of one kind: (once, kind), once[u] the first pair of kind u, kind[k] that of
+    pair k; what holds for a pair holds for every pair of its kind."""
+    n = len(ia)
+    if not n:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    offset = np.rint((kb.anchor[jb] - ka.anchor[ia]) * (1.0 / ALIKE_GRID_UM)).astype(np.int64)
+    keys = (ka.rep[ia], kb.rep[jb], offset[:, 0], offset[:, 1])
+    order = np.lexsort((np.arange(n), *keys[::-1]))
+    new = np.zeros(n, dtype=bool)
+    new[0] = True
+    for k in keys:
+        sk = k[order]
+        new[1:] |= sk[1:] != sk[:-1]
+    kind = np.empty(n, dtype=np.int64)
+    kind[order] = np.cumsum(new) - 1
+    return order[new], kind
+
+
+class ShapelyOf:
+    """The shapely polygons of ragged polygons, each built the first time it is asked for."""
+
+    def __init__(self, polys: Polygons) -> None:
+        self.polys = polys
+        self._built = np.full(len(polys), None, dtype=object)
+        self._have = np.zeros(len(polys), dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self.polys)
+
+    def __getitem__(self, idx: Any) -> Any:
+        index = np.atleast_1d(np.asarray(idx, dtype=np.int64))
+        missing = ~self._have[index]
+        if missing.any():
+            build = unique(index[missing])
+            self._built[build] = to_shapely(self.polys, build)
+            self._have[build] = True
+        got = self._built[index]
+        return got[0] if np.ndim(idx) == 0 else got
+
+
 def alike(polys: Polygons, chunk: int = 1 << 20, rounds: int = 4) -> Alike:
     """Which polygons are alike up to a shift: as many vertices, each within ALIKE_GRID_UM of the first
     alike's, both relative to their first vertex. Grouped by their vertex counts and eight of their

@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 import shapely
 
-from .geometry import Alike, alike, to_shapely
+from .geometry import Alike, ShapelyOf, alike, bboxes, pair_kinds
 from .model import NONE, SHRUNK, STRIP, Apertures, Contacts, Outlines, Polygons, RowSet
 from .numeric import ranges
+from .pairs import box_pairs
 from .rules import Rules
 
 #: cuts across the middle 60 % of an elongated aperture, for its narrowest width
@@ -31,9 +32,10 @@ class Matched:
     stray: list[dict[str, Any]]  # apertures that touch no contact
     extra: np.ndarray  # contact ids touched by more than one aperture
     stray_shapes: list[np.ndarray]  # the outline (um) of each stray aperture
-    geoms: np.ndarray  # aperture i as a shapely polygon (None when contact i has none)
-    contact_geoms: np.ndarray  # contact i as a shapely polygon
+    geoms: ShapelyOf  # aperture i as a shapely polygon (built when asked for; contact i must have one)
+    contact_geoms: ShapelyOf  # contact i as a shapely polygon
     alike: Alike  # which apertures are alike up to a shift
+    contact_alike: Alike  # which contacts are
 
 
 def _narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -170,10 +172,10 @@ def _counter_clockwise(polys: Polygons, kin: Alike) -> tuple[Polygons, np.ndarra
     flip = signed < 0
     if flip.any():
         c, counts, first = polys.coords, polys.counts, polys.offsets[:-1]
-        k = np.arange(len(c)) - np.repeat(first, counts)  # index within its ring
-        back = np.repeat(first + counts - 1, counts) - k
-        order = np.where(np.repeat(flip, counts), back, np.arange(len(c)))
-        polys = Polygons(c[order], polys.offsets)
+        order = np.repeat(2 * first + counts - 1, counts) - np.arange(len(c))  # each ring backwards
+        if not flip.all():
+            order = np.where(np.repeat(flip, counts), order, np.arange(len(c)))
+        polys = Polygons(np.take(c, order, axis=0), polys.offsets)
         anchor = kin.anchor.copy()
         anchor[flip] = polys.coords[first[flip]]
         kin = Alike(kin.rep, anchor)
@@ -201,8 +203,10 @@ class Paired:
     """The apertures of a stencil and the contacts each touches."""
 
     shapes: Polygons  # every aperture read
-    geoms: np.ndarray  # the same as shapely polygons
-    contact_geoms: np.ndarray  # the contacts as shapely polygons
+    geoms: ShapelyOf  # the same as shapely polygons (built when asked for)
+    contact_geoms: ShapelyOf  # the contacts as shapely polygons
+    kin: Alike  # which apertures are alike up to a shift
+    contact_kin: Alike  # which contacts are
     sa: np.ndarray  # (aperture, contact) pairs that touch, by contact then aperture
     pc: np.ndarray
     per: np.ndarray  # (n,) how many apertures touch each contact
@@ -219,18 +223,20 @@ class Paired:
 
 
 def pair_apertures(contacts: Contacts, shapes: Polygons) -> Paired:
-    """Which apertures touch which contacts (GEOS's tree, in bulk)."""
-    geoms = to_shapely(shapes) if len(shapes) else np.zeros(0, dtype=object)
-    pads = to_shapely(contacts.polygons)
-    if len(geoms):
-        sa, pc = shapely.STRtree(pads).query(geoms, predicate="intersects")
-    else:
-        sa, pc = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    """Which apertures touch which contacts: those whose boxes meet, then GEOS's intersects once for
+    each kind of pair (an aperture and a contact alike to another pair's, at the same offset)."""
+    geoms, pads = ShapelyOf(shapes), ShapelyOf(contacts.polygons)
+    kin, contact_kin = alike(shapes), alike(contacts.polygons)
+    sa, pc = box_pairs(bboxes(shapes), bboxes(contacts.polygons), 0.0)
+    if len(sa):
+        once, kind = pair_kinds(kin, sa, contact_kin, pc)
+        meet = np.asarray(shapely.intersects(geoms[sa[once]], pads[pc[once]]), dtype=bool)[kind]
+        sa, pc = sa[meet], pc[meet]
     order = np.lexsort((sa, pc))
     sa, pc = sa[order].astype(np.int64), pc[order].astype(np.int64)
     per = np.bincount(pc, minlength=len(contacts))
-    stray = np.flatnonzero(np.bincount(sa, minlength=len(geoms)) == 0)
-    return Paired(shapes, geoms, pads, sa, pc, per, stray)
+    stray = np.flatnonzero(np.bincount(sa, minlength=len(shapes)) == 0)
+    return Paired(shapes, geoms, pads, kin, contact_kin, sa, pc, per, stray)
 
 
 def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: Rules) -> Matched:
@@ -277,12 +283,18 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
             rings[j] = shapely.get_coordinates(part.exterior)[:-1]
         mine = Polygons.from_list(rings)
     # apertures alike up to a shift are measured once
-    mine, ap_area, ap_perimeter, kin = _counter_clockwise(mine, alike(mine))
-    mine_geoms = to_shapely(mine) if len(extra) else geoms[sa[first]]
+    mine, ap_area, ap_perimeter, kin = _counter_clockwise(
+        mine, alike(mine) if len(extra) else paired.kin.take(sa[first])
+    )
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(served, weights=mine.counts, minlength=n).astype(np.int64), out=offsets[1:])
+    polygons = Polygons(mine.coords, offsets)  # in the order of the contacts
+    ap_geoms = ShapelyOf(polygons)
     reps = kin.first
+    rep_geoms = ap_geoms[served[reps]]
     at = np.empty(len(mine), dtype=np.int64)
     at[reps] = np.arange(len(reps))
-    narrow, long_axes = (x[at[kin.rep]] for x in _narrowest(mine_geoms[reps]))
+    narrow, long_axes = (x[at[kin.rep]] for x in _narrowest(rep_geoms))
     area[served] = ap_area
     perimeter[served] = ap_perimeter
     width[served] = narrow
@@ -298,7 +310,7 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
         ahead, behind = hi - phi, plo - lo  # how far it reaches beyond the contact either way
         # an aperture within its contact: the way its centre lies from the contact's
         rep = kin.rep[f]
-        centroid = shapely.get_coordinates(shapely.centroid(mine_geoms[reps]))[at[rep]]
+        centroid = shapely.get_coordinates(shapely.centroid(rep_geoms))[at[rep]]
         centre = centroid + kin.anchor[f] - kin.anchor[rep] - contacts.center[i]
         within = np.maximum(ahead, behind) <= 0
         forward = np.where(within, np.einsum("ij,ij->i", centre, long_axis) >= 0, ahead >= behind)
@@ -308,24 +320,21 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
         side[i] = np.where(np.einsum("ij,ij->i", long_axis, normal[i]) >= 0, 1, -1)
         ext[i] = np.maximum(0.0, np.where(forward, ahead, behind))
         oblique[i] = np.abs(np.einsum("ij,ij->i", long_axis, normal[i])) < np.cos(np.radians(10.0))
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(served, weights=mine.counts, minlength=n).astype(np.int64), out=offsets[1:])
     coords = mine.coords  # in the order of the contacts served
     outlines = Outlines(coords, np.zeros(len(coords)), offsets)
     apertures = Apertures(outlines, kind, area, perimeter, width, axis, side, ext, np.zeros(n), oblique)
-    ap_geoms = np.full(n, None, dtype=object)
-    ap_geoms[served] = mine_geoms
     rep = np.arange(n)
     rep[served] = served[kin.rep]
     anchor = np.zeros((n, 2))
     anchor[served] = kin.anchor
     return Matched(
         apertures,
-        Polygons(coords, offsets),
+        polygons,
         stray,
         extra,
         stray_shapes,
         ap_geoms,
         paired.contact_geoms,
         Alike(rep, anchor),
+        paired.contact_kin,
     )
