@@ -845,7 +845,7 @@ def check(
     from .checks import check_apertures, row_directions, same_side
     from .limits import DEFAULT_MAX_CONTACTS
     from .match import match_apertures
-    from .readers.stencil import is_gerber, read_stencil, round_arcs
+    from .readers.stencil import is_gerber, read_stencil, round_arcs_once
 
     rules = _rules(rules)
     if rules.thickness_auto:
@@ -856,7 +856,7 @@ def check(
     # a Gerber's arcs are found again on the apertures measured: once per die for a wafer
     limit = max_shapes or DEFAULT_MAX_CONTACTS
     shapes = read_stencil(stencil, stencil_layer, stencil_units, arcs=False, max_shapes=limit)
-    arcs = round_arcs if is_gerber(stencil) else None
+    arcs = round_arcs_once if is_gerber(stencil) else None
     outline = _outline(layout, keep_in, rules.edge_margin_um).judged
     if element_rows is not None:
         once = _check_once_per_element(layout, rows, element_rows, shapes, rules, outline, arcs)

@@ -134,6 +134,14 @@ def test_arcs_found_again_alike_in_chunks(written):
     assert len(whole.coords) > len(coarse.coords)
     np.testing.assert_array_equal(whole.offsets, parts.offsets)
     np.testing.assert_array_equal(whole.coords, parts.coords)
+    # once for each kind of aperture alike up to a shift, the copies moved: the same outlines
+    from stencilgen.geometry import alike
+    from stencilgen.readers.stencil import round_arcs_once
+
+    assert len(alike(coarse).first) < len(coarse) / 4
+    once = round_arcs_once(coarse)
+    np.testing.assert_array_equal(once.offsets, whole.offsets)
+    np.testing.assert_allclose(once.coords, whole.coords, rtol=0, atol=1e-9)
 
 
 def test_step_and_repeat_and_clear_polarity(tmp_path):

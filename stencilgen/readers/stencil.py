@@ -40,6 +40,8 @@ ARC_CHUNK_VERTICES = 262_144
 MIN_AREA_UM2 = 1e-6
 #: KLayout's database unit for the stencil, um (Gerber and DXF; a GDS keeps its own)
 DBU_UM = 0.001
+#: the flat stream KLayout's child writes for numpy to read
+FLAT_STREAM = "flat.gds"
 #: the DXF header is read this far for $INSUNITS
 DXF_HEADER_BYTES = 1 << 20
 
@@ -360,6 +362,22 @@ def round_arcs(
     return Polygons.concat(parts)
 
 
+def round_arcs_once(polys: Polygons) -> Polygons:
+    """`round_arcs`, once for each kind of aperture alike up to a shift: a copy is its first's, moved
+    (the vertices read stay, so the copies stay alike)."""
+    from ..geometry import alike
+
+    kin = alike(polys)
+    reps = kin.first
+    if len(reps) == len(polys):
+        return round_arcs(polys)
+    at = np.empty(len(polys), dtype=np.int64)
+    at[reps] = np.arange(len(reps))
+    out = round_arcs(polys.take(reps)).take(at[kin.rep])
+    shift = kin.anchor - kin.anchor[kin.rep]
+    return Polygons(out.coords + np.repeat(shift, out.counts, axis=0), out.offsets)
+
+
 def _round_arcs(polys: Polygons, max_step_deg: float, error_um: float) -> Polygons:
     from ..numeric import ranges
 
@@ -524,12 +542,12 @@ def read_stencil(
         if count > max_shapes:
             raise input_error(path, f"expands to {count:,} shapes, above --max-contacts ({max_shapes:,})")
     # KLayout reads in a child process: a crash on a damaged file, or KLayout's state after running out
-    # of memory, stays the child's; its polygons come back as two arrays in a scratch folder (a pipe
-    # would carry a hundred megabytes of pickle)
+    # of memory, stays the child's; it writes the flat stream (and the shifts) into a scratch folder,
+    # which numpy reads here (a pipe would carry a hundred megabytes of pickle)
     try:
         with scratch.folder() as back:
-            forked.start(lambda: _save(*_read_placed(path, fmt, units, layer, max_shapes), back))()
-            polys = Polygons(np.load(os.path.join(back, "coords.npy")), np.load(os.path.join(back, "offsets.npy")))
+            forked.start(lambda: _save_shifts(_write_placed(path, fmt, units, layer, max_shapes, back), back))()
+            polys = _read_flat(os.path.join(back, FLAT_STREAM))
             shifts = np.load(os.path.join(back, "shifts.npy"))
     except forked.Crashed:
         what = {"gerber": "Gerber", "dxf": "DXF", "gds": "GDSII", "oasis": "OASIS"}[fmt]
@@ -549,10 +567,8 @@ def read_stencil(
     return round_arcs(polys) if fmt == "gerber" and arcs else polys
 
 
-def _save(polys: Polygons, shifts: np.ndarray, folder: str) -> None:
-    """A child's polygons for its parent: their arrays written into the parent's scratch folder."""
-    np.save(os.path.join(folder, "coords.npy"), polys.coords)
-    np.save(os.path.join(folder, "offsets.npy"), polys.offsets)
+def _save_shifts(shifts: np.ndarray, folder: str) -> None:
+    """A child's shifts for its parent, written into the parent's scratch folder."""
     np.save(os.path.join(folder, "shifts.npy"), shifts)
 
 
@@ -599,9 +615,19 @@ def _read_placed(
 ) -> tuple[Polygons, np.ndarray]:
     """The stencil layer's shapes read by KLayout: one cell's and the shifts placing it (`_placed`), or
     all of them flattened (no shifts)."""
+    with scratch.folder() as folder:
+        shifts = _write_placed(path, fmt, units, layer, max_shapes, folder)
+        return _read_flat(os.path.join(folder, FLAT_STREAM)), shifts
+
+
+def _write_placed(
+    path: str, fmt: str, units: str | None, layer: str | None, max_shapes: int | None, folder: str
+) -> np.ndarray:
+    """The stencil layer's shapes read by KLayout and written to `folder`/FLAT_STREAM (`_write_flat`):
+    one cell's, the shifts placing it (`_placed`) returned, or all of them flattened (no shifts)."""
     try:
-        with scratch.folder() as folder:
-            layout = _load(path, fmt, units, folder)
+        with scratch.folder() as own:
+            layout = _load(path, fmt, units, own)
             top = _top(path, layout)
             li = _pick_layer(path, fmt, layout, top, layer)
             if max_shapes is not None:
@@ -612,11 +638,8 @@ def _read_placed(
             shifts = np.zeros((0, 2))
             if placed is not None:
                 top, shifts = placed
-            stream = os.path.join(folder, "flat.gds")
-            _write_flat(layout, top, li, stream)
-            del top
-            layout._destroy()  # its memory back before the stream is read
-            return _read_flat(stream), shifts
+            _write_flat(layout, top, li, os.path.join(folder, FLAT_STREAM))
+            return shifts
     except MemoryError:
         raise _out_of_memory(path) from None
     except RuntimeError as exc:  # KLayout's, flattening or writing the stream
