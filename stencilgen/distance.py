@@ -15,7 +15,7 @@ import numpy as np
 
 from .geometry import Alike, arc_center, bboxes, outlines_to_polygons, pair_kinds, to_shapely
 from .model import Outlines, Polygons
-from .numeric import unique
+from .numeric import kinds, unique
 from .pairs import box_pairs as box_pairs  # (the planner and the checks take it from here)
 
 #: pairs whose vertex counts multiply to more than this are measured by GEOS (shapely)
@@ -229,7 +229,17 @@ def _geos_distance(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.n
 
 
 def extent_on(shapes: Shapes, idx: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Least and greatest projection of shapes[idx] on the unit vectors `axis` (K, 2)."""
+    """Least and greatest projection of shapes[idx] on the unit vectors `axis` (K, 2); once for shapes
+    alike up to a shift on the same axis, where the shapes say which are alike."""
+    kin = shapes.alike
+    if kin is not None and len(idx) > 1 and not shapes.disc_r[idx].any():
+        rep = kin.rep[idx]
+        axis = np.ascontiguousarray(axis, dtype=np.float64)
+        once, kind = kinds(rep, axis[:, 0].view(np.int64), axis[:, 1].view(np.int64))
+        if len(once) < len(idx):
+            lo, hi = extent_on(Shapes.of(shapes.polygons), rep[once], axis[once])
+            shift = np.einsum("ij,ij->i", kin.anchor[idx] - kin.anchor[rep], axis)
+            return lo[kind] + shift, hi[kind] + shift
     polys = shapes.polygons.take(idx)
     counts = polys.counts
     lo = np.full(len(idx), np.inf)

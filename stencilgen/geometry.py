@@ -11,7 +11,7 @@ import numpy as np
 import shapely
 
 from .model import Contacts, Excluded, Polygons
-from .numeric import ranges, unique
+from .numeric import kinds, ranges, unique
 from .pairs import box_pairs, boxes_touch, components
 
 #: a polygon smaller than this (um^2) is degenerate
@@ -137,20 +137,8 @@ def pair_kinds(ka: Alike, ia: np.ndarray, kb: Alike, jb: np.ndarray) -> tuple[np
     """Pairs (ia[k], jb[k]) of polygons alike (ka of the first, kb of the second) at the same offset
     (to ALIKE_GRID_UM) are of one kind: (once, kind), once[u] the first pair of kind u, kind[k] that of
     pair k; what holds for a pair holds for every pair of its kind."""
-    n = len(ia)
-    if not n:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     offset = np.rint((kb.anchor[jb] - ka.anchor[ia]) * (1.0 / ALIKE_GRID_UM)).astype(np.int64)
-    keys = (ka.rep[ia], kb.rep[jb], offset[:, 0], offset[:, 1])
-    order = np.lexsort((np.arange(n), *keys[::-1]))
-    new = np.zeros(n, dtype=bool)
-    new[0] = True
-    for k in keys:
-        sk = k[order]
-        new[1:] |= sk[1:] != sk[:-1]
-    kind = np.empty(n, dtype=np.int64)
-    kind[order] = np.cumsum(new) - 1
-    return order[new], kind
+    return kinds(ka.rep[ia], kb.rep[jb], offset[:, 0], offset[:, 1])
 
 
 class ShapelyOf:

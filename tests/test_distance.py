@@ -476,3 +476,17 @@ def test_distances_of_alike_shapes_equal_geos() -> None:
     g = to_shapely(polys)
     np.testing.assert_allclose(got, shapely.distance(g[ia], g[jb]), rtol=0, atol=1e-5)
     assert (got == 0).any() and (got > 0).any()
+
+
+def test_extent_of_alike_shapes_on_their_axes_equals_each_measured() -> None:
+    """Shapes alike up to a shift on the same axis measured once: every extent as measured alone."""
+    from stencilgen.geometry import alike
+
+    polys, _ = _copies(np.random.default_rng(5))
+    turn = np.random.default_rng(6).choice([0.3, 1.2, 2.0], len(polys))
+    axis = np.column_stack([np.cos(turn), np.sin(turn)])
+    idx = np.arange(len(polys))[::-1]
+    lo, hi = extent_on(Shapes.of(polys, alike=alike(polys)), idx, axis)
+    proj = [polys.polygon(i) @ axis[k] for k, i in enumerate(idx)]
+    np.testing.assert_allclose(lo, [p.min() for p in proj], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(hi, [p.max() for p in proj], rtol=0, atol=1e-6)
