@@ -458,6 +458,11 @@ def test_alike_finds_copies_and_tells_changed_ones_apart() -> None:
     assert other.rep.tolist() == [0, 1, 2, 0, 4]
     taken = other.take(np.array([3, 2, 0]))
     assert taken.rep.tolist() == [0, 1, 0] and np.array_equal(taken.anchor, [[9, 9], [5, 6], [0, 0]])
+    # taken in any order, with repeats: each one's rep is the first of those taken alike to it
+    index = np.random.default_rng(3).integers(0, len(polys), 500)
+    rep = kin.take(index).rep
+    want = [next(j for j in range(len(index)) if kin.rep[index[j]] == kin.rep[i]) for i in index]
+    assert rep.tolist() == want
 
 
 def test_distances_of_alike_shapes_equal_geos() -> None:
