@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from .distance import Shapes, extent_on
 from .geometry import Alike, ShapelyOf, alike, bboxes, pair_kinds
 from .model import NONE, SHRUNK, STRIP, Apertures, Contacts, Outlines, Polygons, RowSet
 from .numeric import ranges
@@ -158,28 +159,36 @@ def _ring_extent(polys: Polygons, axes: np.ndarray) -> tuple[np.ndarray, np.ndar
     return lo, hi
 
 
-def _counter_clockwise(polys: Polygons, kin: Alike) -> tuple[Polygons, np.ndarray, np.ndarray, Alike]:
-    """The polygons with counter-clockwise outlines, their areas and perimeters (numpy, ragged; measured
-    on the first of those alike), and which are alike (their first vertices moved where they flip)."""
-    n = len(polys)
+def _counter_clockwise(
+    polys: Polygons, kin: Alike, index: np.ndarray
+) -> tuple[Polygons, np.ndarray, np.ndarray, Alike]:
+    """polygons[index] with counter-clockwise outlines (gathered once), their areas and perimeters
+    (numpy, ragged; measured on the first of those alike), and which are alike (their first vertices
+    moved where they flip)."""
+    n = len(index)
     if not n:
-        return polys, np.zeros(0), np.zeros(0), kin
+        return Polygons.from_list([]), np.zeros(0), np.zeros(0), kin.take(index)
     reps = kin.first
     signed, perimeter = _signed_area_perimeter(polys.take(reps))
-    at = np.empty(n, dtype=np.int64)
+    at = np.empty(len(polys), dtype=np.int64)
     at[reps] = np.arange(len(reps))
-    signed, perimeter = signed[at[kin.rep]], perimeter[at[kin.rep]]
+    mine = at[kin.rep[index]]
+    signed, perimeter = signed[mine], perimeter[mine]
     flip = signed < 0
+    counts, start = polys.counts[index], polys.offsets[:-1][index]
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    order = ranges(start, counts)
     if flip.any():
-        c, counts, first = polys.coords, polys.counts, polys.offsets[:-1]
-        order = np.repeat(2 * first + counts - 1, counts) - np.arange(len(c))  # each ring backwards
-        if not flip.all():
-            order = np.where(np.repeat(flip, counts), order, np.arange(len(c)))
-        polys = Polygons(np.take(c, order, axis=0), polys.offsets)
+        back = np.repeat(2 * start + counts - 1, counts) - order  # each ring backwards
+        order = back if flip.all() else np.where(np.repeat(flip, counts), back, order)
+    out = Polygons(np.take(polys.coords, order, axis=0), offsets)
+    kin = kin.take(index)
+    if flip.any():
         anchor = kin.anchor.copy()
-        anchor[flip] = polys.coords[first[flip]]
+        anchor[flip] = out.coords[offsets[:-1][flip]]
         kin = Alike(kin.rep, anchor)
-    return polys, np.abs(signed), perimeter, kin
+    return out, np.abs(signed), perimeter, kin
 
 
 def _signed_area_perimeter(polys: Polygons) -> tuple[np.ndarray, np.ndarray]:
@@ -273,8 +282,9 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
     axis, side, ext = np.zeros((n, 2)), np.zeros(n, dtype=np.int8), np.zeros(n)
     # each served contact's aperture: the one touching it; of several, their union (of a union in
     # pieces, the largest piece)
-    mine = shapes.take(sa[first])
+    # (apertures alike up to a shift are measured once)
     if len(extra):
+        mine = shapes.take(sa[first])
         rings = [mine.polygon(j) for j in range(len(served))]
         for j in np.flatnonzero(per[served] > 1).tolist():
             ks = sa[first[j] : first[j] + per[served[j]]]
@@ -282,10 +292,9 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
             part = max(shapely.get_parts(union), key=lambda p: p.area)
             rings[j] = shapely.get_coordinates(part.exterior)[:-1]
         mine = Polygons.from_list(rings)
-    # apertures alike up to a shift are measured once
-    mine, ap_area, ap_perimeter, kin = _counter_clockwise(
-        mine, alike(mine) if len(extra) else paired.kin.take(sa[first])
-    )
+        mine, ap_area, ap_perimeter, kin = _counter_clockwise(mine, alike(mine), np.arange(len(mine)))
+    else:
+        mine, ap_area, ap_perimeter, kin = _counter_clockwise(shapes, paired.kin, sa[first])
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(served, weights=mine.counts, minlength=n).astype(np.int64), out=offsets[1:])
     polygons = Polygons(mine.coords, offsets)  # in the order of the contacts
@@ -305,7 +314,7 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
     if len(f):
         i = served[f]
         long_axis = long_axes[f]
-        lo, hi = _ring_extent(mine.take(f), long_axis)
+        lo, hi = extent_on(Shapes.of(mine, alike=kin), f, long_axis)  # (once for those alike)
         plo, phi = _ring_extent(contacts.polygons.take(i), long_axis)
         ahead, behind = hi - phi, plo - lo  # how far it reaches beyond the contact either way
         # an aperture within its contact: the way its centre lies from the contact's
