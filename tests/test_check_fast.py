@@ -478,3 +478,23 @@ def test_apertures_alike_are_measured_once_with_the_same_report(tmp_path, monkey
         np.testing.assert_allclose([f["value"] for f in a], [f["value"] for f in b], atol=1e-6)
         for col in ("aperture_area_um2", "aperture_width_um", "web_um", "clearance_um", "strip_direction_deg"):
             np.testing.assert_allclose(once.column(col), alone.column(col), atol=1e-6, err_msg=col)
+
+
+def test_overlapping_copies_are_united_each_and_boxes_that_meet_alone_are_not():
+    """Apertures alike up to a shift, overlapping alike: each pair united (GEOS asked once per kind of
+    pair, a pair or many at a time); triangles whose boxes meet but which do not touch stay apart."""
+    from stencilgen.readers.stencil import united
+
+    rects, tris = [], []
+    for k in range(20):
+        x = 100.0 * k + 0.001 * k  # (shifts not exact in binary)
+        rects += [
+            np.array([[x, 0], [x + 40, 0], [x + 40, 20], [x, 20]]),
+            np.array([[x + 30, 0], [x + 70, 0], [x + 70, 20], [x + 30, 20]]),
+        ]
+        tris += [np.array([[x, 50], [x + 10, 50], [x, 60]]), np.array([[x + 10, 60], [x + 10, 52], [x + 2, 60]])]
+    polys = Polygons.from_list(rects + tris)
+    for chunk in (1, 7, 16384):
+        out = united(polys, chunk=chunk)
+        areas = sorted(round(abs(shapely.Polygon(out.polygon(i)).area), 6) for i in range(len(out)))
+        assert areas == [32.0] * 20 + [50.0] * 20 + [1400.0] * 20, chunk

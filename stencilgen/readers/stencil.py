@@ -38,6 +38,8 @@ MAX_CHORD_PIECES = 64
 ARC_CHUNK_VERTICES = 262_144
 #: shapes of a smaller area (um2) are no apertures (a line drawn on the stencil layer)
 MIN_AREA_UM2 = 1e-6
+#: pairs of apertures whose boxes meet tested for overlap at a time (bounds GEOS's copies)
+UNITE_CHUNK = 16384
 #: KLayout's database unit for the stencil, um (Gerber and DXF; a GDS keeps its own)
 DBU_UM = 0.001
 #: the flat stream KLayout's child writes for numpy to read
@@ -450,12 +452,13 @@ def _round_arcs(polys: Polygons, max_step_deg: float, error_um: float) -> Polygo
     return Polygons(out, offsets)
 
 
-def united(polys: Polygons) -> Polygons:
+def united(polys: Polygons, chunk: int = UNITE_CHUNK) -> Polygons:
     """Apertures that overlap or abut united into one (a stencil's apertures rarely do: the others are
-    kept as they are, without GEOS)."""
+    kept as they are, without GEOS). Apertures whose boxes meet are tested by GEOS, once for each kind
+    of pair (apertures alike up to a shift at the same offset), `chunk` pairs at a time."""
     import shapely
 
-    from ..geometry import bboxes, to_shapely
+    from ..geometry import alike, bboxes, pair_kinds, to_shapely
     from ..pairs import box_pairs, components
 
     n = len(polys)
@@ -465,19 +468,27 @@ def united(polys: Polygons) -> Polygons:
     ia, jb = box_pairs(box, box, 0.0, same=True)
     if not len(ia):
         return polys
-    shapes = shapely.make_valid(to_shapely(polys, np.unique(np.concatenate([ia, jb]))))
-    where = np.full(n, -1, dtype=np.int64)
-    where[np.unique(np.concatenate([ia, jb]))] = np.arange(len(shapes))
-    meet = shapely.intersects(shapes[where[ia]], shapes[where[jb]])
+    kin = alike(polys)
+    once, kind = pair_kinds(kin, ia, kin, jb)
+    meet_once = np.zeros(len(once), dtype=bool)
+    for s in range(0, len(once), chunk):
+        a, b = ia[once[s : s + chunk]], jb[once[s : s + chunk]]
+        some = np.unique(np.concatenate([a, b]))
+        shapes = shapely.make_valid(to_shapely(polys, some))
+        meet_once[s : s + chunk] = shapely.intersects(
+            shapes[np.searchsorted(some, a)], shapes[np.searchsorted(some, b)]
+        )
+    meet = meet_once[kind]
     if not meet.any():
         return polys
     label = components(n, np.column_stack([ia[meet], jb[meet]]))
     joined = np.flatnonzero(np.bincount(label, minlength=n)[label] > 1)
     keep = np.setdiff1d(np.arange(n), joined)
     pieces = [polys.take(keep)]
+    shapes = shapely.make_valid(to_shapely(polys, joined))
     for root in np.unique(label[joined]).tolist():
-        group = joined[label[joined] == root]
-        merged = shapely.union_all(shapes[where[group]])
+        group = np.flatnonzero(label[joined] == root)
+        merged = shapely.union_all(shapes[group])
         for part in shapely.get_parts(merged):
             if part.geom_type == "Polygon" and part.area > 0:
                 pieces.append(Polygons.from_list([shapely.get_coordinates(part.exterior)[:-1]]))
