@@ -2,7 +2,7 @@
 layout of bench_read.py (100 dies alike), whole process, beside `stencilgen plan` of the same layout in
 the same run; and the same with no two dies alike (every aperture matched and checked in place; apertures
 alike up to a shift measured once); with --turned also the 100 dies each turned by an angle of their own
-(no two apertures alike: every one measured).
+(few apertures alike: most measured one by one).
 
     make bench            (or: .venv/bin/python benchmarks/bench_check.py [--runs 5] [--stencil gbr])
 
@@ -43,7 +43,7 @@ def main() -> None:
     if not args.no_unlike:
         cases.append(("no two dies alike (99,900 contacts)", files["flat 100k unlike"]))
     if args.turned:
-        cases.append(("100 dies each turned (no two apertures alike)", files["flat 100k turned"]))
+        cases.append(("100 dies each turned by an angle of its own", files["flat 100k turned"]))
     try:
         print(f"stencilgen check of plan's own stencil, whole process, median of {args.runs} runs")
         print(f"{'what':<46} {'median s':>9} {'peak MB':>8} {'/ plan':>7}")
