@@ -1,6 +1,8 @@
 """Benchmark: `stencilgen check` of plan's own stencil (Gerber, DXF, GDS) on the flat 100,000-contact
 layout of bench_read.py (100 dies alike), whole process, beside `stencilgen plan` of the same layout in
-the same run; and the same with no two dies alike (every aperture matched and checked in place).
+the same run; and the same with no two dies alike (every aperture matched and checked in place; apertures
+alike up to a shift measured once); with --turned also the 100 dies each turned by an angle of their own
+(few apertures alike: most measured one by one).
 
     make bench            (or: .venv/bin/python benchmarks/bench_check.py [--runs 5] [--stencil gbr])
 
@@ -30,6 +32,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--stencil", choices=STENCILS, action="append", help="only these stencil formats")
     ap.add_argument("--no-unlike", action="store_true", help="skip the layout with no two dies alike")
+    ap.add_argument("--turned", action="store_true", help="also the dies turned by angles of their own")
     args = ap.parse_args()
     compiled_package()
     wanted = args.stencil or list(STENCILS)
@@ -39,6 +42,8 @@ def main() -> None:
     cases = [("flat 100,000 contacts (100 dies alike)", files["flat 100k"])]
     if not args.no_unlike:
         cases.append(("no two dies alike (99,900 contacts)", files["flat 100k unlike"]))
+    if args.turned:
+        cases.append(("100 dies each turned by an angle of its own", files["flat 100k turned"]))
     try:
         print(f"stencilgen check of plan's own stencil, whole process, median of {args.runs} runs")
         print(f"{'what':<46} {'median s':>9} {'peak MB':>8} {'/ plan':>7}")

@@ -845,7 +845,7 @@ def check(
     from .checks import check_apertures, row_directions, same_side
     from .limits import DEFAULT_MAX_CONTACTS
     from .match import match_apertures
-    from .readers.stencil import is_gerber, read_stencil, round_arcs
+    from .readers.stencil import is_gerber, read_stencil, round_arcs_once
 
     rules = _rules(rules)
     if rules.thickness_auto:
@@ -856,7 +856,7 @@ def check(
     # a Gerber's arcs are found again on the apertures measured: once per die for a wafer
     limit = max_shapes or DEFAULT_MAX_CONTACTS
     shapes = read_stencil(stencil, stencil_layer, stencil_units, arcs=False, max_shapes=limit)
-    arcs = round_arcs if is_gerber(stencil) else None
+    arcs = round_arcs_once if is_gerber(stencil) else None
     outline = _outline(layout, keep_in, rules.edge_margin_um).judged
     if element_rows is not None:
         once = _check_once_per_element(layout, rows, element_rows, shapes, rules, outline, arcs)
@@ -874,6 +874,8 @@ def check(
         matched.polygons,
         row_directions(rows, len(layout.contacts)),
         {"extra_aperture": matched.extra, "same_side": same_side(layout.contacts, rows, matched.apertures)},
+        geoms=(matched.geoms, matched.contact_geoms),
+        kin=(matched.alike, matched.contact_alike),
     )
     matched_plan = Plan(layout.contacts, rows, matched.apertures, [])
     return CheckedStencil(layout, rules, matched_plan, checked, stencil, matched.stray, strict, matched.stray_shapes)
@@ -949,6 +951,8 @@ def _check_once_per_element(
         matched.polygons,
         row_directions(element_rows, n),
         {"same_side": same_side(element, element_rows, matched.apertures)},
+        geoms=(matched.geoms, matched.contact_geoms),
+        kin=(matched.alike, matched.contact_alike),
     )
     # the element's apertures in every placement, in global contact order
     a = matched.apertures

@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 
 from .distance import Shapes, box_pairs, distances, extent_on, outline_shapes
-from .geometry import extent_along, outlines_to_polygons, to_shapely
+from .geometry import Alike, extent_along, outlines_to_polygons, to_shapely
 from .model import NONE, REPORT_REACH, STRIP, Apertures, Contacts, Plan, Polygons
 from .numeric import filled, text_ranks
 from .physics import area_ratio, aspect_ratio, cap_height, max_thickness, solder_volume, volume_limit
@@ -321,10 +321,14 @@ def check_apertures(
     extra_errors: dict[str, Any] | None = None,
     candidates: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
     limits: Limits | None = None,
+    geoms: tuple[Any, Any] | None = None,
+    kin: tuple[Alike, Alike] | None = None,
 ) -> Checked:
     """The checks on one aperture per contact (aperture i serves contact i); `extra_errors` adds
     findings found elsewhere (code -> contact ids, or (contact ids, the other contact of each)), e.g.
-    several apertures on one contact."""
+    several apertures on one contact. geoms: the `polygons` and the contacts as shapely polygons
+    (geoms[0][idx], built when asked for); kin: which of the `polygons` and which contacts are alike
+    up to a shift (their distances are measured once per offset)."""
     n = len(contacts)
     have = apertures.kind != NONE
     idx = np.flatnonzero(have)
@@ -395,8 +399,13 @@ def check_apertures(
     min_web = np.full(n, np.inf)
     min_clear = np.full(n, np.inf)
     if len(idx):
-        shapes = outline_shapes(apertures.outlines, CHECK_ARC_CHORDS) if polygons is None else Shapes.of(polygons)
-        pads = Shapes.of(contacts.polygons)
+        ap_geoms, pad_geoms = geoms if geoms is not None and polygons is not None else (None, None)
+        if polygons is None:
+            shapes = outline_shapes(apertures.outlines, CHECK_ARC_CHORDS)
+            pads = Shapes.of(contacts.polygons, pad_geoms)
+        else:
+            shapes = Shapes.of(polygons, ap_geoms, kin[0] if kin is not None else None)
+            pads = Shapes.of(contacts.polygons, pad_geoms, kin[1] if kin is not None else None)
         ap_box, pad_box = shapes.boxes(), pads.boxes()
         own = distances(shapes, idx, pads, idx) <= 0
         add(idx[~own], "not_on_contact", 0.0, 0.0)
@@ -437,13 +446,22 @@ def check_apertures(
             inside = (hi <= phi + LENGTH_TOL_UM) & (lo >= plo - LENGTH_TOL_UM)
             add(sp[inside], "inside_contact", 0.0, 0.0)
         if keep_in is not None:
-            polys = polygons if polygons is not None else outlines_to_polygons(apertures.outlines, CHECK_ARC_CHORDS)
-            ap = to_shapely(polys.take(idx))
             inner = shapely.buffer(keep_in, -rules.edge_margin_um)
+            maybe = idx
+            if not inner.is_empty and shapely.equals(inner, shapely.box(*inner.bounds)):
+                # a box: an aperture whose box lies in it is inside; the others are measured
+                x0, y0, x1, y1 = inner.bounds
+                b = ap_box[idx]
+                maybe = idx[~((b[:, 0] >= x0) & (b[:, 1] >= y0) & (b[:, 2] <= x1) & (b[:, 3] <= y1))]
+            if ap_geoms is not None:
+                ap = ap_geoms[maybe]
+            else:
+                polys = polygons if polygons is not None else outlines_to_polygons(apertures.outlines, CHECK_ARC_CHORDS)
+                ap = to_shapely(polys.take(maybe))
             out = ~shapely.contains(inner, ap)
             if out.any():
                 gap = shapely.distance(ap[out], shapely.boundary(inner)) * -1
-                add(idx[out], "keep_in", gap, rules.edge_margin_um)
+                add(maybe[out], "keep_in", gap, rules.edge_margin_um)
 
     if found:
         findings = Findings(

@@ -9,12 +9,13 @@ polygons are measured with dense numpy arrays; pairs of polygons with many verti
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from .geometry import arc_center, bboxes, outlines_to_polygons, to_shapely
+from .geometry import Alike, arc_center, bboxes, outlines_to_polygons, pair_kinds, to_shapely
 from .model import Outlines, Polygons
-from .numeric import unique
+from .numeric import kinds, unique
 from .pairs import box_pairs as box_pairs  # (the planner and the checks take it from here)
 
 #: pairs whose vertex counts multiply to more than this are measured by GEOS (shapely)
@@ -30,14 +31,20 @@ class Shapes:
     polygons: Polygons
     disc_center: np.ndarray  # (N, 2)
     disc_r: np.ndarray  # (N,)
+    geoms: Any = None  # geoms[idx]: the shapely polygons of polygons[idx], when kept (else built here)
+    alike: Alike | None = None  # which polygons are alike up to a shift, when known (shapes without discs)
 
     def __len__(self) -> int:
         return len(self.disc_r)
 
     @staticmethod
-    def of(polygons: Polygons) -> Shapes:
+    def of(polygons: Polygons, geoms: Any = None, alike: Alike | None = None) -> Shapes:
         n = len(polygons)
-        return Shapes(polygons, np.zeros((n, 2)), np.zeros(n))
+        return Shapes(polygons, np.zeros((n, 2)), np.zeros(n), geoms, alike)
+
+    def shapely(self, idx: np.ndarray) -> np.ndarray:
+        """The shapely polygons of shapes[idx] (their polygons alone, without the discs)."""
+        return self.geoms[idx] if self.geoms is not None else to_shapely(self.polygons, idx)
 
     def boxes(self, idx: np.ndarray | None = None) -> np.ndarray:
         """(N, 4) xmin, ymin, xmax, ymax of every shape (of shapes `idx` only, if given); NaN for an
@@ -82,9 +89,18 @@ def box_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarray:
     """Least distance between shape A[ia[k]] and shape B[jb[k]] for every k (0 where they touch or
     overlap, inf where one of them is empty): the lesser of `polygon_distances` and `disc_distances`
-    (a disc cannot bring closer what already touches)."""
+    (a disc cannot bring closer what already touches). Where both say which of their shapes are alike
+    up to a shift, pairs of alike shapes at the same offset are measured once."""
     ia = np.asarray(ia, dtype=np.int64)
     jb = np.asarray(jb, dtype=np.int64)
+    if A.alike is not None and B.alike is not None and len(ia) > 1:
+        once, kind = pair_kinds(A.alike, ia, B.alike, jb)
+        if len(once) < len(ia):
+            return _distances(A, ia[once], B, jb[once])[kind]
+    return _distances(A, ia, B, jb)
+
+
+def _distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarray:
     out = polygon_distances(A, ia, B, jb)
     apart = np.flatnonzero(out > 0)
     if len(apart):
@@ -108,7 +124,7 @@ def polygon_distances(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> n
             grp = sel[key == k]
             m, n = int(na[grp[0]]), int(nb[grp[0]])
             if m * n > DENSE_MAX:
-                out[grp] = _geos_distance(A.polygons, ia[grp], B.polygons, jb[grp])
+                out[grp] = _geos_distance(A, ia[grp], B, jb[grp])
                 continue
             for s in range(0, len(grp), CHUNK):
                 g = grp[s : s + CHUNK]
@@ -251,17 +267,27 @@ def _point_poly(cx: np.ndarray, cy: np.ndarray, qx: np.ndarray, qy: np.ndarray) 
     return np.where(_inside(cx, cy, qx, qy), 0.0, np.sqrt(d2))
 
 
-def _geos_distance(A: Polygons, ia: np.ndarray, B: Polygons, jb: np.ndarray) -> np.ndarray:
+def _geos_distance(A: Shapes, ia: np.ndarray, B: Shapes, jb: np.ndarray) -> np.ndarray:
     import shapely
 
     ua, inv_a = np.unique(ia, return_inverse=True)
     ub, inv_b = np.unique(jb, return_inverse=True)
-    ga, gb = to_shapely(A, ua), to_shapely(B, ub)
+    ga, gb = A.shapely(ua), B.shapely(ub)
     return np.asarray(shapely.distance(ga[inv_a], gb[inv_b]), dtype=float)
 
 
 def extent_on(shapes: Shapes, idx: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Least and greatest projection of shapes[idx] on the unit vectors `axis` (K, 2)."""
+    """Least and greatest projection of shapes[idx] on the unit vectors `axis` (K, 2); once for shapes
+    alike up to a shift on the same axis, where the shapes say which are alike."""
+    kin = shapes.alike
+    if kin is not None and len(idx) > 1 and not shapes.disc_r[idx].any():
+        rep = kin.rep[idx]
+        axis = np.ascontiguousarray(axis, dtype=np.float64)
+        once, kind = kinds(rep, axis[:, 0].view(np.int64), axis[:, 1].view(np.int64))
+        if len(once) < len(idx):
+            lo, hi = extent_on(Shapes.of(shapes.polygons), rep[once], axis[once])
+            shift = np.einsum("ij,ij->i", kin.anchor[idx] - kin.anchor[rep], axis)
+            return lo[kind] + shift, hi[kind] + shift
     polys = shapes.polygons.take(idx)
     counts = polys.counts
     lo = np.full(len(idx), np.inf)

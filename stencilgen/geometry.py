@@ -11,7 +11,7 @@ import numpy as np
 import shapely
 
 from .model import Contacts, Excluded, Polygons
-from .numeric import unique
+from .numeric import kinds, ranges, unique
 from .pairs import box_pairs, boxes_touch, components
 
 #: a polygon smaller than this (um^2) is degenerate
@@ -100,6 +100,127 @@ def area_centroid(polys: Polygons) -> tuple[np.ndarray, np.ndarray]:
         sums = np.add.reduceat(polys.coords, starts)
         centroid[bad] = (sums / counts[:, None])[bad]
     return a2 / 2.0, centroid
+
+
+#: polygons are alike up to a shift when their vertices, relative to their first, agree to this (um)
+ALIKE_GRID_UM = 1e-6
+
+
+@dataclass(frozen=True)
+class Alike:
+    """Polygons alike up to a shift: polygon i is polygon rep[i] moved by anchor[i] - anchor[rep[i]]
+    (rep[i] the first of those alike, to ALIKE_GRID_UM; anchor[i] the first vertex, 0 for a polygon
+    without vertices, which is alike to no other)."""
+
+    rep: np.ndarray  # (N,) int64
+    anchor: np.ndarray  # (N, 2)
+
+    @property
+    def first(self) -> np.ndarray:
+        """The polygons first of their kind (rep[i] == i), in order."""
+        return np.flatnonzero(self.rep == np.arange(len(self.rep)))
+
+    def take(self, index: np.ndarray) -> Alike:
+        """Of polygons[index]: alike where their reps are (rep given in the new numbering where the rep
+        is among them, else the first of them alike to it)."""
+        index = np.asarray(index, dtype=np.int64)
+        rep = self.rep[index]
+        # in the new numbering: the first of the taken polygons with each rep
+        order = np.lexsort((np.arange(len(index)), rep))
+        first = np.empty(len(index), dtype=np.int64)
+        head = np.concatenate([[True], rep[order][1:] != rep[order][:-1]]) if len(index) else np.zeros(0, bool)
+        first[order] = order[np.maximum.accumulate(np.where(head, np.arange(len(index)), 0))]
+        return Alike(first, self.anchor[index])
+
+
+def pair_kinds(ka: Alike, ia: np.ndarray, kb: Alike, jb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (ia[k], jb[k]) of polygons alike (ka of the first, kb of the second) at the same offset
+    (to ALIKE_GRID_UM) are of one kind: (once, kind), once[u] the first pair of kind u, kind[k] that of
+    pair k; what holds for a pair holds for every pair of its kind."""
+    offset = np.rint((kb.anchor[jb] - ka.anchor[ia]) * (1.0 / ALIKE_GRID_UM)).astype(np.int64)
+    return kinds(ka.rep[ia], kb.rep[jb], offset[:, 0], offset[:, 1])
+
+
+class ShapelyOf:
+    """The shapely polygons of ragged polygons, each built the first time it is asked for."""
+
+    def __init__(self, polys: Polygons) -> None:
+        self.polys = polys
+        self._built = np.full(len(polys), None, dtype=object)
+        self._have = np.zeros(len(polys), dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self.polys)
+
+    def __getitem__(self, idx: Any) -> Any:
+        index = np.atleast_1d(np.asarray(idx, dtype=np.int64))
+        missing = ~self._have[index]
+        if missing.any():
+            build = unique(index[missing])
+            self._built[build] = to_shapely(self.polys, build)
+            self._have[build] = True
+        got = self._built[index]
+        return got[0] if np.ndim(idx) == 0 else got
+
+
+def alike(polys: Polygons, chunk: int = 1 << 20, rounds: int = 4) -> Alike:
+    """Which polygons are alike up to a shift: as many vertices, each within ALIKE_GRID_UM of the first
+    alike's, both relative to their first vertex. Grouped by their vertex counts and eight of their
+    vertices (to 1 nm), then every vertex compared with the first of its group; those that differ are
+    grouped again among themselves (`rounds` times at most, then each keeps its own). `chunk`
+    vertices compared at a time."""
+    n = len(polys)
+    counts = polys.counts
+    first = polys.offsets[:-1]
+    has = counts > 0
+    anchor = np.zeros((n, 2))
+    anchor[has] = polys.coords[first[has]]
+    keys: list[np.ndarray] = [counts]
+    m = np.maximum(counts, 1)
+    for eighth in range(1, 9):  # vertices 1, n/8, 2n/8, ... 7n/8 and the last
+        step = np.maximum(eighth * counts // 8, 1) if eighth < 8 else counts - 1
+        at = np.where(has, first + step % m, 0)
+        keys += list(np.rint((polys.coords[at] - anchor) * 1e3).T.astype(np.int64))
+    rep = np.arange(n)
+    pending = np.flatnonzero(has)
+    for _ in range(rounds):
+        if len(pending) < 2:
+            break
+        sub = [k[pending] for k in keys]
+        order = np.lexsort((np.arange(len(pending)), *sub[::-1]))  # stable: a group's first is its least
+        same = np.ones(len(pending), dtype=bool)
+        for k in sub:
+            sk = k[order]
+            same[1:] &= sk[1:] == sk[:-1]
+        same[0] = False
+        head = np.maximum.accumulate(np.where(same, 0, np.arange(len(pending))))
+        rep[pending[order]] = pending[order[head]]
+        pending = _unlike(polys, anchor, rep, pending[order[same]], chunk)
+    rep[pending] = pending
+    return Alike(rep, anchor)
+
+
+def _unlike(polys: Polygons, anchor: np.ndarray, rep: np.ndarray, check: np.ndarray, chunk: int) -> np.ndarray:
+    """Of the polygons `check`, those whose vertices are not all within ALIKE_GRID_UM of their rep's
+    (relative to the first vertex of each): their rep is reset to themselves."""
+    counts, first = polys.counts, polys.offsets[:-1]
+    bounds = np.searchsorted(np.cumsum(counts[check]), np.arange(chunk, int(counts[check].sum()), chunk))
+    odd = []
+    for part in np.split(check, bounds):
+        if not len(part):
+            continue
+        c = counts[part]
+        shift = np.repeat(anchor[part] - anchor[rep[part]], c, axis=0)
+        diff = np.take(polys.coords, ranges(first[part], c), axis=0)
+        diff -= np.take(polys.coords, ranges(first[rep[part]], c), axis=0)
+        diff -= shift
+        off = np.abs(diff, out=diff).ravel() > ALIKE_GRID_UM
+        if off.any():
+            vertex = np.flatnonzero(off) // 2
+            odd.append(part[np.unique(np.repeat(np.arange(len(part)), c)[vertex])])
+    out = np.concatenate(odd) if odd else np.zeros(0, dtype=np.int64)
+    rep[out] = out
+    return out
 
 
 def bboxes(polys: Polygons) -> np.ndarray:

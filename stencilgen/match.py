@@ -13,9 +13,11 @@ from typing import Any
 import numpy as np
 import shapely
 
-from .geometry import to_shapely
+from .distance import Shapes, extent_on
+from .geometry import Alike, ShapelyOf, alike, bboxes, pair_kinds
 from .model import NONE, SHRUNK, STRIP, Apertures, Contacts, Outlines, Polygons, RowSet
 from .numeric import ranges
+from .pairs import box_pairs
 from .rules import Rules
 
 #: cuts across the middle 60 % of an elongated aperture, for its narrowest width
@@ -31,6 +33,10 @@ class Matched:
     stray: list[dict[str, Any]]  # apertures that touch no contact
     extra: np.ndarray  # contact ids touched by more than one aperture
     stray_shapes: list[np.ndarray]  # the outline (um) of each stray aperture
+    geoms: ShapelyOf  # aperture i as a shapely polygon (built when asked for; contact i must have one)
+    contact_geoms: ShapelyOf  # contact i as a shapely polygon
+    alike: Alike  # which apertures are alike up to a shift
+    contact_alike: Alike  # which contacts are
 
 
 def _narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -153,11 +159,40 @@ def _ring_extent(polys: Polygons, axes: np.ndarray) -> tuple[np.ndarray, np.ndar
     return lo, hi
 
 
-def _counter_clockwise(polys: Polygons) -> tuple[Polygons, np.ndarray, np.ndarray]:
-    """The polygons with counter-clockwise outlines, their areas and perimeters (numpy, ragged)."""
-    n = len(polys)
+def _counter_clockwise(
+    polys: Polygons, kin: Alike, index: np.ndarray
+) -> tuple[Polygons, np.ndarray, np.ndarray, Alike]:
+    """polygons[index] with counter-clockwise outlines (gathered once), their areas and perimeters
+    (numpy, ragged; measured on the first of those alike), and which are alike (their first vertices
+    moved where they flip)."""
+    n = len(index)
     if not n:
-        return polys, np.zeros(0), np.zeros(0)
+        return Polygons.from_list([]), np.zeros(0), np.zeros(0), kin.take(index)
+    reps = kin.first
+    signed, perimeter = _signed_area_perimeter(polys.take(reps))
+    at = np.empty(len(polys), dtype=np.int64)
+    at[reps] = np.arange(len(reps))
+    mine = at[kin.rep[index]]
+    signed, perimeter = signed[mine], perimeter[mine]
+    flip = signed < 0
+    counts, start = polys.counts[index], polys.offsets[:-1][index]
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    order = ranges(start, counts)
+    if flip.any():
+        back = np.repeat(2 * start + counts - 1, counts) - order  # each ring backwards
+        order = back if flip.all() else np.where(np.repeat(flip, counts), back, order)
+    out = Polygons(np.take(polys.coords, order, axis=0), offsets)
+    kin = kin.take(index)
+    if flip.any():
+        anchor = kin.anchor.copy()
+        anchor[flip] = out.coords[offsets[:-1][flip]]
+        kin = Alike(kin.rep, anchor)
+    return out, np.abs(signed), perimeter, kin
+
+
+def _signed_area_perimeter(polys: Polygons) -> tuple[np.ndarray, np.ndarray]:
+    """The signed area (counter-clockwise positive) and the perimeter of every polygon."""
     c = polys.coords
     counts = polys.counts
     first, last = polys.offsets[:-1], polys.offsets[1:] - 1
@@ -169,13 +204,7 @@ def _counter_clockwise(polys: Polygons) -> tuple[Polygons, np.ndarray, np.ndarra
     xn[last], yn[last] = x[first], y[first]
     signed = np.add.reduceat(x * yn - xn * y, first) / 2
     perimeter = np.add.reduceat(np.hypot(xn - x, yn - y), first)
-    flip = signed < 0
-    if flip.any():
-        k = np.arange(len(c)) - np.repeat(first, counts)  # index within its ring
-        back = np.repeat(first + counts - 1, counts) - k
-        order = np.where(np.repeat(flip, counts), back, np.arange(len(c)))
-        polys = Polygons(c[order], polys.offsets)
-    return polys, np.abs(signed), perimeter
+    return signed, perimeter
 
 
 @dataclass(frozen=True)
@@ -183,7 +212,10 @@ class Paired:
     """The apertures of a stencil and the contacts each touches."""
 
     shapes: Polygons  # every aperture read
-    geoms: np.ndarray  # the same as shapely polygons
+    geoms: ShapelyOf  # the same as shapely polygons (built when asked for)
+    contact_geoms: ShapelyOf  # the contacts as shapely polygons
+    kin: Alike  # which apertures are alike up to a shift
+    contact_kin: Alike  # which contacts are
     sa: np.ndarray  # (aperture, contact) pairs that touch, by contact then aperture
     pc: np.ndarray
     per: np.ndarray  # (n,) how many apertures touch each contact
@@ -200,17 +232,20 @@ class Paired:
 
 
 def pair_apertures(contacts: Contacts, shapes: Polygons) -> Paired:
-    """Which apertures touch which contacts (GEOS's tree, in bulk)."""
-    geoms = to_shapely(shapes) if len(shapes) else np.zeros(0, dtype=object)
-    if len(geoms):
-        sa, pc = shapely.STRtree(to_shapely(contacts.polygons)).query(geoms, predicate="intersects")
-    else:
-        sa, pc = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    """Which apertures touch which contacts: those whose boxes meet, then GEOS's intersects once for
+    each kind of pair (an aperture and a contact alike to another pair's, at the same offset)."""
+    geoms, pads = ShapelyOf(shapes), ShapelyOf(contacts.polygons)
+    kin, contact_kin = alike(shapes), alike(contacts.polygons)
+    sa, pc = box_pairs(bboxes(shapes), bboxes(contacts.polygons), 0.0)
+    if len(sa):
+        once, kind = pair_kinds(kin, sa, contact_kin, pc)
+        meet = np.asarray(shapely.intersects(geoms[sa[once]], pads[pc[once]]), dtype=bool)[kind]
+        sa, pc = sa[meet], pc[meet]
     order = np.lexsort((sa, pc))
     sa, pc = sa[order].astype(np.int64), pc[order].astype(np.int64)
     per = np.bincount(pc, minlength=len(contacts))
-    stray = np.flatnonzero(np.bincount(sa, minlength=len(geoms)) == 0)
-    return Paired(shapes, geoms, sa, pc, per, stray)
+    stray = np.flatnonzero(np.bincount(sa, minlength=len(shapes)) == 0)
+    return Paired(shapes, geoms, pads, kin, contact_kin, sa, pc, per, stray)
 
 
 def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: Rules) -> Matched:
@@ -247,8 +282,9 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
     axis, side, ext = np.zeros((n, 2)), np.zeros(n, dtype=np.int8), np.zeros(n)
     # each served contact's aperture: the one touching it; of several, their union (of a union in
     # pieces, the largest piece)
-    mine = shapes.take(sa[first])
+    # (apertures alike up to a shift are measured once)
     if len(extra):
+        mine = shapes.take(sa[first])
         rings = [mine.polygon(j) for j in range(len(served))]
         for j in np.flatnonzero(per[served] > 1).tolist():
             ks = sa[first[j] : first[j] + per[served[j]]]
@@ -256,9 +292,18 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
             part = max(shapely.get_parts(union), key=lambda p: p.area)
             rings[j] = shapely.get_coordinates(part.exterior)[:-1]
         mine = Polygons.from_list(rings)
-    mine, ap_area, ap_perimeter = _counter_clockwise(mine)
-    mine_geoms = to_shapely(mine) if len(extra) else geoms[sa[first]]
-    narrow, long_axes = _narrowest(mine_geoms)
+        mine, ap_area, ap_perimeter, kin = _counter_clockwise(mine, alike(mine), np.arange(len(mine)))
+    else:
+        mine, ap_area, ap_perimeter, kin = _counter_clockwise(shapes, paired.kin, sa[first])
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(served, weights=mine.counts, minlength=n).astype(np.int64), out=offsets[1:])
+    polygons = Polygons(mine.coords, offsets)  # in the order of the contacts
+    ap_geoms = ShapelyOf(polygons)
+    reps = kin.first
+    rep_geoms = ap_geoms[served[reps]]
+    at = np.empty(len(mine), dtype=np.int64)
+    at[reps] = np.arange(len(reps))
+    narrow, long_axes = (x[at[kin.rep]] for x in _narrowest(rep_geoms))
     area[served] = ap_area
     perimeter[served] = ap_perimeter
     width[served] = narrow
@@ -269,11 +314,13 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
     if len(f):
         i = served[f]
         long_axis = long_axes[f]
-        lo, hi = _ring_extent(mine.take(f), long_axis)
+        lo, hi = extent_on(Shapes.of(mine, alike=kin), f, long_axis)  # (once for those alike)
         plo, phi = _ring_extent(contacts.polygons.take(i), long_axis)
         ahead, behind = hi - phi, plo - lo  # how far it reaches beyond the contact either way
         # an aperture within its contact: the way its centre lies from the contact's
-        centre = shapely.get_coordinates(shapely.centroid(mine_geoms[f])) - contacts.center[i]
+        rep = kin.rep[f]
+        centroid = shapely.get_coordinates(shapely.centroid(rep_geoms))[at[rep]]
+        centre = centroid + kin.anchor[f] - kin.anchor[rep] - contacts.center[i]
         within = np.maximum(ahead, behind) <= 0
         forward = np.where(within, np.einsum("ij,ij->i", centre, long_axis) >= 0, ahead >= behind)
         long_axis = np.where(forward[:, None], long_axis, -long_axis)
@@ -282,9 +329,21 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
         side[i] = np.where(np.einsum("ij,ij->i", long_axis, normal[i]) >= 0, 1, -1)
         ext[i] = np.maximum(0.0, np.where(forward, ahead, behind))
         oblique[i] = np.abs(np.einsum("ij,ij->i", long_axis, normal[i])) < np.cos(np.radians(10.0))
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(served, weights=mine.counts, minlength=n).astype(np.int64), out=offsets[1:])
     coords = mine.coords  # in the order of the contacts served
     outlines = Outlines(coords, np.zeros(len(coords)), offsets)
     apertures = Apertures(outlines, kind, area, perimeter, width, axis, side, ext, np.zeros(n), oblique)
-    return Matched(apertures, Polygons(coords, offsets), stray, extra, stray_shapes)
+    rep = np.arange(n)
+    rep[served] = served[kin.rep]
+    anchor = np.zeros((n, 2))
+    anchor[served] = kin.anchor
+    return Matched(
+        apertures,
+        polygons,
+        stray,
+        extra,
+        stray_shapes,
+        ap_geoms,
+        paired.contact_geoms,
+        Alike(rep, anchor),
+        paired.contact_kin,
+    )

@@ -134,3 +134,20 @@ def distinct_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         inverse[odd] = len(first) + np.arange(len(odd))
         first = np.concatenate([first, odd])
     return first, inverse
+
+
+def kinds(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows alike in every key (int64 arrays of one length) are of one kind: (once, kind), once[u] the
+    first row of kind u, kind[k] the kind of row k (kinds numbered in the keys' sorted order)."""
+    n = len(keys[0])
+    if not n:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    order = np.lexsort((np.arange(n), *keys[::-1]))
+    new = np.zeros(n, dtype=bool)
+    new[0] = True
+    for k in keys:
+        sk = k[order]
+        new[1:] |= sk[1:] != sk[:-1]
+    kind = np.empty(n, dtype=np.int64)
+    kind[order] = np.cumsum(new) - 1
+    return order[new], kind

@@ -135,6 +135,14 @@ def test_arcs_found_again_alike_in_chunks(written):
     assert len(whole.coords) > len(coarse.coords)
     np.testing.assert_array_equal(whole.offsets, parts.offsets)
     np.testing.assert_array_equal(whole.coords, parts.coords)
+    # once for each kind of aperture alike up to a shift, the copies moved: the same outlines
+    from stencilgen.geometry import alike
+    from stencilgen.readers.stencil import round_arcs_once
+
+    assert len(alike(coarse).first) < len(coarse) / 4
+    once = round_arcs_once(coarse)
+    np.testing.assert_array_equal(once.offsets, whole.offsets)
+    np.testing.assert_allclose(once.coords, whole.coords, rtol=0, atol=1e-9)
 
 
 def test_step_and_repeat_and_clear_polarity(tmp_path):
@@ -429,3 +437,65 @@ def test_a_wafer_leaving_the_keep_in_is_checked_whole(tmp_path, monkeypatch):
     assert seen == [None] and got.summary["findings_by_code"].get("keep_in", 0) > 0
     inside = stencilgen.check(wafer, paths["gerber"], keep_in=shapely.box(x0 - 500, y0 - 500, x1 + 500, y1 + 500))
     assert seen[-1] is not None and "keep_in" not in inside.summary["findings_by_code"]
+
+
+def test_apertures_alike_are_measured_once_with_the_same_report(tmp_path, monkeypatch):
+    """Apertures alike up to a shift are measured once (widths, areas, distances per offset): the report
+    is the one each aperture measured alone gives, web and clearance findings included."""
+    from stencilgen import match
+    from stencilgen.geometry import Alike
+
+    layout = os.path.join(SAMPLES, "staggered_rows.gds")
+    out = tmp_path / "o"
+    plan_file(layout, str(out), Rules(), Options(layer="9/0", formats=("dxf", "gds")))
+    strict = Rules().replace(web_min_um=75.0, clearance_um=60.0)
+    kinds = []
+    real = match.alike
+
+    def spy(polys):
+        kinds.append(real(polys))
+        return kinds[-1]
+
+    def apart(polys):  # every aperture a kind of its own
+        return Alike(np.arange(len(polys)), polys.coords[polys.offsets[:-1]])
+
+    import stencilgen
+
+    ring = stencilgen.read_layout(layout, layer="9/0")
+    for ext in ("dxf", "gds"):
+        monkeypatch.setattr(match, "alike", spy)
+        once = stencilgen.check(ring, out / f"staggered_rows.{ext}", strict)
+        assert len(kinds[-1].first) < len(ring.contacts) / 4, ext  # most apertures are copies
+        monkeypatch.setattr(match, "alike", apart)
+        alone = stencilgen.check(ring, out / f"staggered_rows.{ext}", strict)
+        codes = once.summary["findings_by_code"]
+        assert codes == alone.summary["findings_by_code"] and codes["web"] and codes["clearance"], ext
+
+        def key(f):
+            return (f["contact"], f["code"], f.get("other", -1))
+
+        a, b = sorted(once.findings, key=key), sorted(alone.findings, key=key)
+        assert [key(f) for f in a] == [key(f) for f in b]
+        np.testing.assert_allclose([f["value"] for f in a], [f["value"] for f in b], atol=1e-6)
+        for col in ("aperture_area_um2", "aperture_width_um", "web_um", "clearance_um", "strip_direction_deg"):
+            np.testing.assert_allclose(once.column(col), alone.column(col), atol=1e-6, err_msg=col)
+
+
+def test_overlapping_copies_are_united_each_and_boxes_that_meet_alone_are_not():
+    """Apertures alike up to a shift, overlapping alike: each pair united (GEOS asked once per kind of
+    pair, a pair or many at a time); triangles whose boxes meet but which do not touch stay apart."""
+    from stencilgen.readers.stencil import united
+
+    rects, tris = [], []
+    for k in range(20):
+        x = 100.0 * k + 0.001 * k  # (shifts not exact in binary)
+        rects += [
+            np.array([[x, 0], [x + 40, 0], [x + 40, 20], [x, 20]]),
+            np.array([[x + 30, 0], [x + 70, 0], [x + 70, 20], [x + 30, 20]]),
+        ]
+        tris += [np.array([[x, 50], [x + 10, 50], [x, 60]]), np.array([[x + 10, 60], [x + 10, 52], [x + 2, 60]])]
+    polys = Polygons.from_list(rects + tris)
+    for chunk in (1, 7, 16384):
+        out = united(polys, chunk=chunk)
+        areas = sorted(round(abs(shapely.Polygon(out.polygon(i)).area), 6) for i in range(len(out)))
+        assert areas == [32.0] * 20 + [50.0] * 20 + [1400.0] * 20, chunk

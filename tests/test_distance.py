@@ -469,3 +469,80 @@ def test_polygon_and_disc_parts_against_geos(vertices: int | None) -> None:
     finite = np.isfinite(disc)
     assert np.abs(disc[finite] - want[finite]).max() < 2e-4  # the reference's disc is a 2048-gon
     assert (disc[finite] == 0).sum() > 5 and (disc[finite] > 0).sum() > 5 and (poly == 0).sum() > 5
+
+
+def _copies(rng: np.random.Generator) -> tuple[Polygons, np.ndarray]:
+    """Three star shapes of 60 vertices, each copied to many places on a 1 nm grid, with a few copies
+    made unlike their original (one vertex moved by 2 um: the same sampled vertices, another shape);
+    and the kind of each (its original, 3 more where changed)."""
+    base = []
+    for _ in range(3):
+        ang = np.sort(rng.uniform(0, 2 * np.pi, 60))
+        r = rng.uniform(5, 40, 60)
+        base.append(np.round(np.column_stack([r * np.cos(ang), r * np.sin(ang)]), 3))
+    polys, kind = [], []
+    for k in range(300):
+        which = int(rng.integers(3))
+        shift = np.round(rng.uniform(0, 2000, 2), 3) + 12345.678  # (not exact in binary)
+        p = base[which] + shift
+        if k % 37 == 5:
+            p = p.copy()
+            p[17] += 2.0  # not one of the vertices the grouping samples
+        polys.append(p)
+        kind.append(which if k % 37 != 5 else 3 + which)
+    return Polygons.from_list(polys), np.array(kind)
+
+
+def test_alike_finds_copies_and_tells_changed_ones_apart() -> None:
+    from stencilgen.geometry import alike
+
+    polys, kind = _copies(np.random.default_rng(7))
+    kin = alike(polys)
+    # the same kind exactly where the same original, unchanged
+    assert (kind[kin.rep] == kind).all()
+    _, first_of_kind = np.unique(kind, return_index=True)
+    assert sorted(kin.first.tolist()) == sorted(first_of_kind.tolist())
+    assert np.array_equal(kin.anchor, polys.coords[polys.offsets[:-1]])
+    # a polygon without vertices is alike to none; the same vertices from another start are another shape
+    sq = np.array([[0.0, 0], [1, 0], [1, 1], [0, 1]])
+    other = alike(Polygons.from_list([sq, np.zeros((0, 2)), np.roll(sq, 1, axis=0) + 5, sq + 9, np.zeros((0, 2))]))
+    assert other.rep.tolist() == [0, 1, 2, 0, 4]
+    taken = other.take(np.array([3, 2, 0]))
+    assert taken.rep.tolist() == [0, 1, 0] and np.array_equal(taken.anchor, [[9, 9], [5, 6], [0, 0]])
+    # taken in any order, with repeats: each one's rep is the first of those taken alike to it
+    index = np.random.default_rng(3).integers(0, len(polys), 500)
+    rep = kin.take(index).rep
+    want = [next(j for j in range(len(index)) if kin.rep[index[j]] == kin.rep[i]) for i in index]
+    assert rep.tolist() == want
+
+
+def test_distances_of_alike_shapes_equal_geos() -> None:
+    """Shapes alike up to a shift measured once per offset: every pair's distance still GEOS's."""
+    from stencilgen.geometry import alike
+
+    polys, _ = _copies(np.random.default_rng(11))
+    plain = Shapes.of(polys)
+    kin = Shapes.of(polys, alike=alike(polys))
+    box = plain.boxes()
+    ia, jb = box_pairs(box, box, 120.0, same=True)
+    assert len(ia) > 100
+    # the same pairs again, and each pair twice in the other order: alike pairs at equal offsets
+    ia, jb = np.concatenate([ia, ia, jb]), np.concatenate([jb, jb, ia])
+    got = distances(kin, ia, kin, jb)
+    g = to_shapely(polys)
+    np.testing.assert_allclose(got, shapely.distance(g[ia], g[jb]), rtol=0, atol=1e-5)
+    assert (got == 0).any() and (got > 0).any()
+
+
+def test_extent_of_alike_shapes_on_their_axes_equals_each_measured() -> None:
+    """Shapes alike up to a shift on the same axis measured once: every extent as measured alone."""
+    from stencilgen.geometry import alike
+
+    polys, _ = _copies(np.random.default_rng(5))
+    turn = np.random.default_rng(6).choice([0.3, 1.2, 2.0], len(polys))
+    axis = np.column_stack([np.cos(turn), np.sin(turn)])
+    idx = np.arange(len(polys))[::-1]
+    lo, hi = extent_on(Shapes.of(polys, alike=alike(polys)), idx, axis)
+    proj = [polys.polygon(i) @ axis[k] for k, i in enumerate(idx)]
+    np.testing.assert_allclose(lo, [p.min() for p in proj], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(hi, [p.max() for p in proj], rtol=0, atol=1e-6)

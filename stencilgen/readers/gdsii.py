@@ -127,10 +127,26 @@ class Stream:
         plain = self._evenly_spaced(at, npts)
         if plain is not None:
             return plain
-        # a few hundred thousand points at a time: the index arrays stay small
+        # a few hundred thousand points at a time: the index arrays stay small; each part written into
+        # the polygons' one array
         ends = np.cumsum(npts.astype(np.int64))
         cuts = np.unique(np.append(np.searchsorted(ends, np.arange(0, int(ends[-1]), POINTS_AT_A_TIME)), len(at)))
-        return Polygons.concat([self._gathered(at[a:b], npts[a:b]) for a, b in itertools.pairwise(cuts.tolist())])
+        lens = npts.astype(np.int64) - self._closed(at, npts)
+        offsets = np.zeros(len(at) + 1, dtype=np.int64)
+        np.cumsum(lens, out=offsets[1:])
+        coords = np.empty((int(offsets[-1]), 2))
+        for a, b in itertools.pairwise(cuts.tolist()):
+            coords[offsets[a] : offsets[b]] = self._gathered(at[a:b], npts[a:b]).coords
+        return Polygons(coords, offsets)
+
+    def _closed(self, at: np.ndarray, npts: np.ndarray) -> np.ndarray:
+        """Per element: its last point repeats its first (of two points or more), as `_gathered` finds."""
+        w = self.words
+        last = at + 4 * (npts.astype(np.int64) - 1)
+        same = np.ones(len(at), dtype=bool)
+        for k in range(4):
+            same &= w[at + k] == w[last + k]
+        return same & (npts > 1)
 
     def _gathered(self, at: np.ndarray, npts: np.ndarray) -> Polygons:
         """Polygons of any vertex counts, their points gathered from the file."""

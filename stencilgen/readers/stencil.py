@@ -38,8 +38,12 @@ MAX_CHORD_PIECES = 64
 ARC_CHUNK_VERTICES = 262_144
 #: shapes of a smaller area (um2) are no apertures (a line drawn on the stencil layer)
 MIN_AREA_UM2 = 1e-6
+#: pairs of apertures whose boxes meet tested for overlap at a time (bounds GEOS's copies)
+UNITE_CHUNK = 16384
 #: KLayout's database unit for the stencil, um (Gerber and DXF; a GDS keeps its own)
 DBU_UM = 0.001
+#: the flat stream KLayout's child writes for numpy to read
+FLAT_STREAM = "flat.gds"
 #: the DXF header is read this far for $INSUNITS
 DXF_HEADER_BYTES = 1 << 20
 
@@ -360,6 +364,22 @@ def round_arcs(
     return Polygons.concat(parts)
 
 
+def round_arcs_once(polys: Polygons) -> Polygons:
+    """`round_arcs`, once for each kind of aperture alike up to a shift: a copy is its first's, moved
+    (the vertices read stay, so the copies stay alike)."""
+    from ..geometry import alike
+
+    kin = alike(polys)
+    reps = kin.first
+    if len(reps) == len(polys):
+        return round_arcs(polys)
+    at = np.empty(len(polys), dtype=np.int64)
+    at[reps] = np.arange(len(reps))
+    out = round_arcs(polys.take(reps)).take(at[kin.rep])
+    shift = kin.anchor - kin.anchor[kin.rep]
+    return Polygons(out.coords + np.repeat(shift, out.counts, axis=0), out.offsets)
+
+
 def _round_arcs(polys: Polygons, max_step_deg: float, error_um: float) -> Polygons:
     from ..numeric import ranges
 
@@ -432,12 +452,13 @@ def _round_arcs(polys: Polygons, max_step_deg: float, error_um: float) -> Polygo
     return Polygons(out, offsets)
 
 
-def united(polys: Polygons) -> Polygons:
+def united(polys: Polygons, chunk: int = UNITE_CHUNK) -> Polygons:
     """Apertures that overlap or abut united into one (a stencil's apertures rarely do: the others are
-    kept as they are, without GEOS)."""
+    kept as they are, without GEOS). Apertures whose boxes meet are tested by GEOS, once for each kind
+    of pair (apertures alike up to a shift at the same offset), `chunk` pairs at a time."""
     import shapely
 
-    from ..geometry import bboxes, to_shapely
+    from ..geometry import alike, bboxes, pair_kinds, to_shapely
     from ..pairs import box_pairs, components
 
     n = len(polys)
@@ -447,19 +468,27 @@ def united(polys: Polygons) -> Polygons:
     ia, jb = box_pairs(box, box, 0.0, same=True)
     if not len(ia):
         return polys
-    shapes = shapely.make_valid(to_shapely(polys, np.unique(np.concatenate([ia, jb]))))
-    where = np.full(n, -1, dtype=np.int64)
-    where[np.unique(np.concatenate([ia, jb]))] = np.arange(len(shapes))
-    meet = shapely.intersects(shapes[where[ia]], shapes[where[jb]])
+    kin = alike(polys)
+    once, kind = pair_kinds(kin, ia, kin, jb)
+    meet_once = np.zeros(len(once), dtype=bool)
+    for s in range(0, len(once), chunk):
+        a, b = ia[once[s : s + chunk]], jb[once[s : s + chunk]]
+        some = np.unique(np.concatenate([a, b]))
+        shapes = shapely.make_valid(to_shapely(polys, some))
+        meet_once[s : s + chunk] = shapely.intersects(
+            shapes[np.searchsorted(some, a)], shapes[np.searchsorted(some, b)]
+        )
+    meet = meet_once[kind]
     if not meet.any():
         return polys
     label = components(n, np.column_stack([ia[meet], jb[meet]]))
     joined = np.flatnonzero(np.bincount(label, minlength=n)[label] > 1)
     keep = np.setdiff1d(np.arange(n), joined)
     pieces = [polys.take(keep)]
+    shapes = shapely.make_valid(to_shapely(polys, joined))
     for root in np.unique(label[joined]).tolist():
-        group = joined[label[joined] == root]
-        merged = shapely.union_all(shapes[where[group]])
+        group = np.flatnonzero(label[joined] == root)
+        merged = shapely.union_all(shapes[group])
         for part in shapely.get_parts(merged):
             if part.geom_type == "Polygon" and part.area > 0:
                 pieces.append(Polygons.from_list([shapely.get_coordinates(part.exterior)[:-1]]))
@@ -524,12 +553,12 @@ def read_stencil(
         if count > max_shapes:
             raise input_error(path, f"expands to {count:,} shapes, above --max-contacts ({max_shapes:,})")
     # KLayout reads in a child process: a crash on a damaged file, or KLayout's state after running out
-    # of memory, stays the child's; its polygons come back as two arrays in a scratch folder (a pipe
-    # would carry a hundred megabytes of pickle)
+    # of memory, stays the child's; it writes the flat stream (and the shifts) into a scratch folder,
+    # which numpy reads here (a pipe would carry a hundred megabytes of pickle)
     try:
         with scratch.folder() as back:
-            forked.start(lambda: _save(*_read_placed(path, fmt, units, layer, max_shapes), back))()
-            polys = Polygons(np.load(os.path.join(back, "coords.npy")), np.load(os.path.join(back, "offsets.npy")))
+            forked.start(lambda: _save_shifts(_write_placed(path, fmt, units, layer, max_shapes, back), back))()
+            polys = _read_flat(os.path.join(back, FLAT_STREAM))
             shifts = np.load(os.path.join(back, "shifts.npy"))
     except forked.Crashed:
         what = {"gerber": "Gerber", "dxf": "DXF", "gds": "GDSII", "oasis": "OASIS"}[fmt]
@@ -549,10 +578,8 @@ def read_stencil(
     return round_arcs(polys) if fmt == "gerber" and arcs else polys
 
 
-def _save(polys: Polygons, shifts: np.ndarray, folder: str) -> None:
-    """A child's polygons for its parent: their arrays written into the parent's scratch folder."""
-    np.save(os.path.join(folder, "coords.npy"), polys.coords)
-    np.save(os.path.join(folder, "offsets.npy"), polys.offsets)
+def _save_shifts(shifts: np.ndarray, folder: str) -> None:
+    """A child's shifts for its parent, written into the parent's scratch folder."""
     np.save(os.path.join(folder, "shifts.npy"), shifts)
 
 
@@ -599,9 +626,19 @@ def _read_placed(
 ) -> tuple[Polygons, np.ndarray]:
     """The stencil layer's shapes read by KLayout: one cell's and the shifts placing it (`_placed`), or
     all of them flattened (no shifts)."""
+    with scratch.folder() as folder:
+        shifts = _write_placed(path, fmt, units, layer, max_shapes, folder)
+        return _read_flat(os.path.join(folder, FLAT_STREAM)), shifts
+
+
+def _write_placed(
+    path: str, fmt: str, units: str | None, layer: str | None, max_shapes: int | None, folder: str
+) -> np.ndarray:
+    """The stencil layer's shapes read by KLayout and written to `folder`/FLAT_STREAM (`_write_flat`):
+    one cell's, the shifts placing it (`_placed`) returned, or all of them flattened (no shifts)."""
     try:
-        with scratch.folder() as folder:
-            layout = _load(path, fmt, units, folder)
+        with scratch.folder() as own:
+            layout = _load(path, fmt, units, own)
             top = _top(path, layout)
             li = _pick_layer(path, fmt, layout, top, layer)
             if max_shapes is not None:
@@ -612,11 +649,8 @@ def _read_placed(
             shifts = np.zeros((0, 2))
             if placed is not None:
                 top, shifts = placed
-            stream = os.path.join(folder, "flat.gds")
-            _write_flat(layout, top, li, stream)
-            del top
-            layout._destroy()  # its memory back before the stream is read
-            return _read_flat(stream), shifts
+            _write_flat(layout, top, li, os.path.join(folder, FLAT_STREAM))
+            return shifts
     except MemoryError:
         raise _out_of_memory(path) from None
     except RuntimeError as exc:  # KLayout's, flattening or writing the stream
