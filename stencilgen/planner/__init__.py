@@ -561,7 +561,9 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
 SLIDES = (-1.0, -0.5, 0.5, 1.0)
 FINE = (-0.25, 0.25)
 #: the slides tried by a strip whose contact stays below volume_min
-DENSE = tuple(float(x) for x in np.round(np.linspace(-1, 1, 21), 3) if x)
+DENSE = tuple(float(x) for x in np.round(np.linspace(-1, 1, 9), 3) if x)
+#: and then either side of the best slide found
+FINER = (-0.125, 0.125, -0.0625, 0.0625)
 TURNED_SLIDES = SLIDES
 #: a tip turned to the same side as its neighbour's (a same_side warning) for a contact that stays
 #: below volume_min must give it at least this many times the solder
@@ -668,7 +670,7 @@ def _improve(
             best_order = np.where(better, order, best_order)
     # a contact still below volume_min: finer slides either side of its best (the others as chosen)
     need = best < enough
-    for step in FINE if need.any() else ():
+    for step in (FINER if needy else FINE) if need.any() else ():
         slide = np.where(need, np.clip(best_slide + step * np.maximum(hi, -lo), lo, hi), best_slide)
         area = sub.trial(best_side, slide, inner, tip_last=best_order)
         floor = np.where(best_side != side0, lift, best * (1 + 1e-9) + 1e-6)
