@@ -97,8 +97,13 @@ def test_gerber_and_dxf_agree(planned):
     out, _ = planned
     g = validators.klayout_gerber(paths(out)[".gbr"])
     d = validators.klayout_dxf(paths(out)[".dxf"], "STENCIL")
-    np.testing.assert_allclose(g.centers, d.centers, atol=0.5)
-    np.testing.assert_allclose(g.areas_um2, d.areas_um2, rtol=5e-3)
+    # each Gerber aperture matched to the DXF one nearest its box centre (the two cut a tip's arc into
+    # chords differently, so the centres differ by a few nm and an order by rounded centres may not agree)
+    assert len(g.centers) == len(d.centers) > 0
+    gap = np.hypot(*(g.centers[:, None, :] - d.centers[None, :, :]).transpose(2, 0, 1))
+    nearest = gap.argmin(axis=1)
+    assert (gap.min(axis=1) < 0.5).all() and len(np.unique(nearest)) == len(nearest)
+    np.testing.assert_allclose(g.areas_um2, d.areas_um2[nearest], rtol=5e-3)
 
 
 def test_gds_klayout_and_gdstk(planned):
