@@ -552,19 +552,18 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
         # its neighbours as they now stand (a gap past a neighbour's tip may be narrow); strips near each
         # other take turns, so that each finds the gap its neighbours leave rather than moving with them
         for group in _apart(_needy(contacts, g, strip_idx, rules), room, strip_idx, contacts.center):
-            _improve(contacts, lay, g, strip_idx, room, rules, inner, slides=DENSE, needy=True, among=group)
+            _improve(contacts, lay, g, strip_idx, room, rules, inner, needy=group)
     pads = _grow_pads(contacts, pad_idx, room, rules, inner)
     return _assemble(contacts, rows, lay, g, strip_idx, pads, room, rules, inner)
 
 
 #: slides tried for a strip short of its target, as fractions of the most it may move across its contact
 SLIDES = (-1.0, -0.5, 0.5, 1.0)
+#: then, for a contact still below volume_min, either side of the best slide found (fractions likewise)
 FINE = (-0.25, 0.25)
-#: the slides tried by a strip whose contact stays below volume_min
+#: the slides tried in the needy round (a contact still below volume_min), and then either side of the best
 DENSE = tuple(float(x) for x in np.round(np.linspace(-1, 1, 9), 3) if x)
-#: and then either side of the best slide found
 FINER = (-0.125, 0.125, -0.0625, 0.0625)
-TURNED_SLIDES = SLIDES
 #: a tip turned to the same side as its neighbour's (a same_side warning) for a contact that stays
 #: below volume_min must give it at least this many times the solder
 FLIP_GAIN = 1.25
@@ -607,17 +606,15 @@ def _improve(
     rules: Rules,
     inner: Any,
     near: np.ndarray | None = None,
-    slides: tuple[float, ...] = SLIDES,
-    needy: bool = False,
-    among: np.ndarray | None = None,
+    needy: np.ndarray | None = None,
 ) -> None:
     """Strips held short of their target by the room around them use the freedom rule 6 leaves: each
     may slide across its contact (still crossing it) and turn its tip to the other side (same_side).
     Every such strip tries every variant at once, beside its neighbours as they stand, and keeps the
     one that gives it the most solder; then strips changed side by side settle their own conflicts.
     near: only the strips within two pitches of these contacts (those around a changed corner);
-    slides: the slides tried, as fractions of the most each strip may move; needy: only the strips
-    whose contacts are still below volume_min; among: only these strips (positions in strip_idx)."""
+    needy: the needy round, for only these strips (positions in strip_idx: contacts still below
+    volume_min, none near another), which try more slides, each also shrunk in length first."""
     area_now = _strip_area(g, rules)  # as the strips stand now, after shrinking for room
     # a strip sized short by the room a row's pitch leaves its tip is that short wherever it slides
     # or turns: only strips shrunk beside their actual neighbours can gain
@@ -628,11 +625,8 @@ def _improve(
         & (area_now < g["a_want"] * (1 - 1e-6))
         & (g["w_sized"] >= rules.min_aperture_um - 1e-9)
     )
-    if among is not None:
-        short = np.intersect1d(short, among)
-    if needy:
-        ids = strip_idx[short]
-        short = short[area_now[short] < least_area(contacts.d[ids], rules, contacts.cap(ids))]
+    if needy is not None:
+        short = np.intersect1d(short, needy)
     if near is not None and len(short):
         reach = 2 * float(lay["pitch"][near].max()) + rules.web_min_um
         _, b = box_pairs(room.pad_box[near], room.pad_box[strip_idx[short]], reach)
@@ -653,14 +647,15 @@ def _improve(
     # lifts the contact to volume_min or gives it FLIP_GAIN times the solder it had
     lift = np.where(start < enough, np.minimum(enough, FLIP_GAIN * start), np.inf)
     # a needy strip also tries each variant shrunk in length before its tip
-    for order, flip in ((o, f) for o in ((False, True) if needy else (False,)) for f in (False, True)):
+    slides = SLIDES if needy is None else DENSE
+    for order, flip in ((o, f) for o in ((False,) if needy is None else (False, True)) for f in (False, True)):
         turned = -side0 if flip else side0
         floor = lift if flip else best * (1 + 1e-9) + 1e-6
         if flip and not (best < enough).any():
             continue
         tip_last = np.full(len(side0), order)
         # (a turned tip tries the coarse slides only: it must gain much to be kept at all)
-        for f in ((0.0,) if flip or order else ()) + (TURNED_SLIDES if flip else slides):
+        for f in ((0.0,) if flip or order else ()) + (SLIDES if flip else slides):
             slide = np.where(f < 0, -f * lo, f * hi)
             area = sub.trial(turned, slide, inner, tip_last=tip_last)
             better = (area > floor) & (area > best * (1 + 1e-9) + 1e-6)
@@ -670,7 +665,7 @@ def _improve(
             best_order = np.where(better, order, best_order)
     # a contact still below volume_min: finer slides either side of its best (the others as chosen)
     need = best < enough
-    for step in (FINER if needy else FINE) if need.any() else ():
+    for step in (FINE if needy is None else FINER) if need.any() else ():
         slide = np.where(need, np.clip(best_slide + step * np.maximum(hi, -lo), lo, hi), best_slide)
         area = sub.trial(best_side, slide, inner, tip_last=best_order)
         floor = np.where(best_side != side0, lift, best * (1 + 1e-9) + 1e-6)
@@ -679,14 +674,13 @@ def _improve(
         best_slide = np.where(better, slide, best_slide)
     # the choices side by side: a strip that now does worse than it did (its neighbours chose too), a
     # turned tip that no longer gains what a turn must, or one that breaks a rule takes its first shape back
-    slide0 = start_slide
     for _ in range(4):
         area = sub.trial(best_side, best_slide, inner, tip_last=best_order)
         worse = (area < start * (1 - 1e-9) - 1e-6) | ((best_side != side0) & (area < lift))
         if not worse.any():
             break
         best_side = np.where(worse, side0, best_side)
-        best_slide = np.where(worse, slide0, best_slide)
+        best_slide = np.where(worse, start_slide, best_slide)
         best_order = np.where(worse, order0, best_order)
     sub.write_back(g, lay, room)
 
