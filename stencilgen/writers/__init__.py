@@ -115,15 +115,6 @@ def atomic_path(path: str) -> Iterator[str]:
         raise
 
 
-def atomic_write(path: str, data: str | bytes) -> None:
-    """Write all of `data` to `path`, atomically."""
-    try:
-        with atomic_open(path, "wb" if isinstance(data, bytes) else "w") as fh:
-            fh.write(data)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
-
-
 def outline_groups(outlines: Outlines, keep: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The outlines `keep` grouped by shape of record: (ids, arc flags (V,) of each edge) for every
     vertex count V and pattern of arc edges. Writers format each group with one record template."""

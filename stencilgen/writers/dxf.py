@@ -14,7 +14,7 @@ import numpy as np
 
 from ..model import Apertures, Outlines, Polygons
 from ..units import um_per_unit
-from . import Grid, atomic_write, formatted, outline_groups, plain_shifts, shift_grid, text_chunks
+from . import Grid, formatted, outline_groups, plain_shifts, shift_grid, text_chunks
 
 INSUNITS = {"mm": 4, "um": 13, "in": 1, "cm": 5, "m": 6, "nm": 12, "mil": 9}
 
@@ -167,13 +167,6 @@ def _num(v: float) -> str:
     return text + "0" if text.endswith(".") else text
 
 
-def dxf_text(
-    apertures: Apertures, pads: Polygons | None = None, unit: str = "mm", placements: DiePlacements | None = None
-) -> str:
-    """The drawing as text (`dxf_parts` joined)."""
-    return "".join(dxf_parts(apertures, pads, unit, placements))
-
-
 def dxf_parts(
     apertures: Apertures, pads: Polygons | None = None, unit: str = "mm", placements: DiePlacements | None = None
 ) -> Iterator[str]:
@@ -220,17 +213,6 @@ def _die_text(placements: DiePlacements, pads: Polygons | None, unit: str) -> st
         body += text
     head = head[:seed_at] + f"{handle + 1:X}" + head[seed_end:]
     return head + sep + body + tail
-
-
-def write_dxf(
-    path: str,
-    apertures: Apertures,
-    pads: Polygons | None = None,
-    unit: str = "mm",
-    placements: DiePlacements | None = None,
-) -> None:
-    text = dxf_text(apertures, pads, unit, placements)
-    atomic_write(path, text)
 
 
 if __name__ == "__main__":  # python -m stencilgen.writers.dxf: write template.dxf anew

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..geometry import arc_center
 from ..model import NONE, Apertures, Outlines
-from . import atomic_write, formatted, outline_groups, plain_shifts, shift_grid, text_chunks
+from . import formatted, outline_groups, plain_shifts, shift_grid, text_chunks
 
 
 @dataclass(frozen=True)
@@ -66,19 +66,6 @@ def regular_grid(element: Apertures, transforms: np.ndarray, fmt: GerberFormat =
 def _attr(text: str) -> str:
     """A value safe inside an attribute: no field separators or Gerber delimiters."""
     return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in text) or "_"
-
-
-def gerber_text(
-    apertures: Apertures,
-    part: str,
-    creation_date: str,
-    version: str,
-    fmt: GerberFormat = FORMAT,
-    pins: np.ndarray | None = None,
-    repeat: StepRepeat | None = None,
-) -> str:
-    """The stencil as Gerber text (`gerber_parts` joined)."""
-    return "".join(gerber_parts(apertures, part, creation_date, version, fmt, pins, repeat))
 
 
 def gerber_parts(
@@ -167,16 +154,3 @@ def _pieces(
 def _pin(text: str) -> str:
     """Attribute fields: each made safe, the commas between them kept."""
     return ",".join(_attr(x) for x in str(text).split(","))
-
-
-def write_gerber(
-    path: str,
-    apertures: Apertures,
-    part: str,
-    creation_date: str,
-    version: str,
-    pins: np.ndarray | None = None,
-    repeat: StepRepeat | None = None,
-) -> None:
-    text = gerber_text(apertures, part, creation_date, version, pins=pins, repeat=repeat)
-    atomic_write(path, text)
