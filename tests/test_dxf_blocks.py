@@ -12,7 +12,7 @@ import validators
 from conftest import SAMPLES
 
 import stencilgen
-from stencilgen.writers.dxf import die_placements, dxf_text
+from stencilgen.writers.dxf import die_placements, dxf_parts
 
 WAFER = os.path.join(SAMPLES, "wafer_5x4.gds")
 
@@ -24,7 +24,7 @@ def written(tmp_path_factory):
     assert planned.plan.element is not None
     paths = planned.write(str(out), formats=("dxf",))
     flat = out / "flat.dxf"
-    flat.write_text(dxf_text(planned.plan.apertures))  # the same apertures, every one drawn
+    flat.write_text("".join(dxf_parts(planned.plan.apertures)))  # the same apertures, every one drawn
     return paths["dxf"], str(flat), planned
 
 
