@@ -88,26 +88,10 @@ class Outline:
     geometry: Any
     source: str
     element: Any = None
-    drawn: Any = None  # the drawn extent's box, where the geometry is widened beyond it (rule 8's margin)
-    element_drawn: Any = None  # the element's, likewise
-
-    @property
-    def judged(self) -> Any:
-        """The outline the checks hold every aperture to (rule 8): the drawn extent itself, where the
-        planner's outline is widened so that its margin ends at the contacts."""
-        import shapely
-
-        return self.geometry if self.drawn is None else shapely.box(*self.drawn)
-
-    @property
-    def element_judged(self) -> Any:
-        import shapely
-
-        return self.element if self.element_drawn is None else shapely.box(*self.element_drawn)
 
     def summary(self) -> dict[str, Any]:
-        """What the report says of it: its source and bounding box (um), the drawn one where it is widened."""
-        box = self.drawn if self.drawn is not None else None if self.geometry is None else self.geometry.bounds
+        """What the report says of it: its source and bounding box (um)."""
+        box = None if self.geometry is None else self.geometry.bounds
         return {"source": self.source, "bbox_um": None if box is None else [round(float(x), 4) for x in box]}
 
 
@@ -149,22 +133,11 @@ def _drawn_extent(layout: Layout, margin: float) -> Outline:
         return Outline(None, "none (nothing drawn beyond the contacts)")
     where = "the cell" if layout.format != "dxf" else "the drawing"
     source = "DIEAREA of the DEF" if layout.format == "def" else f"extent of {where} on all layers"
-    # where the contacts lie nearer the extent than edge_margin_um, the outline is widened on that side
-    # so that the margin ends at the contacts: apertures there reach no nearer the edge than the contacts
-    # themselves, and never past the drawn extent
-    widen = np.maximum(margin - np.array([lo[0] - x0, lo[1] - y0, x1 - hi[0], y1 - hi[1]]), 0.0)
-    if widen.any():
-        source += (
-            " (the contacts lie within edge_margin_um of it: apertures there go no nearer its edge than the"
-            " contacts, and are keep_in errors where they come within the margin)"
-        )
-    box = np.array(extent.box) + widen * [-1, -1, 1, 1]
-    element = None
-    if extent.element_box is not None:
-        element = shapely.box(*(np.array(extent.element_box) + widen * [-1, -1, 1, 1]))
-    drawn = extent.box if widen.any() else None
-    element_drawn = extent.element_box if widen.any() and element is not None else None
-    return Outline(shapely.box(*box), source, element, drawn, element_drawn)
+    if min(lo[0] - x0, lo[1] - y0, x1 - hi[0], y1 - hi[1]) < margin:
+        # contacts within edge_margin_um of the edge: their apertures are cut back at the margin
+        source += " (contacts lie within edge_margin_um of it: their apertures end at the margin)"
+    element = None if extent.element_box is None else shapely.box(*extent.element_box)
+    return Outline(shapely.box(*extent.box), source, element)
 
 
 def _rules(rules: Rules | None) -> Rules:
@@ -554,7 +527,7 @@ class PlannedStencil(_Judged):
             return self._checked
         if self.die is not None and self.die.checked is not None and self.layout.instances is not None:
             return place_checked(self.die.checked, self.layout.instances.index)
-        return check_plan(self.plan, self.rules, self.outline.judged)
+        return check_plan(self.plan, self.rules, self.outline.geometry)
 
     def _summary_extra(self, summary: dict[str, Any]) -> None:
         summary["keep_in"] = self.outline.summary()
@@ -780,7 +753,7 @@ def _plan_at(
     die = None if element_rows is None or inst is None else Die(element_rows)
     if die is not None and inst is not None and (outline.geometry is None or auto):
         # a wafer: the die planned once, inside its own cell's extent where the file has one
-        placed = _plan_once_per_element(layout, rows, element_rows, rules, outline.element, outline.element_judged)
+        placed = _plan_once_per_element(layout, rows, element_rows, rules, outline.element)
         if placed is not None and _all_inside(placed[1].plan, inst.transforms, outline.geometry, rules):
             return placed
     return plan_stencil(layout.contacts, rows, rules, outline.geometry), die
@@ -803,7 +776,7 @@ def _plan_foils(
         if die is not None and die.checked is not None:
             checked = place_checked(die.checked, layout.instances.index)  # type: ignore[union-attr]
         else:
-            checked = check_plan(planned, at, outline.judged)
+            checked = check_plan(planned, at, outline.geometry)
         scores.append(score(t, checked, boxes(planned.contacts.polygons, aperture_polygons(planned.apertures, 8))))
         plans.append((at, planned, checked, die))
     k = choose(scores)
@@ -857,7 +830,7 @@ def check(
     limit = max_shapes or DEFAULT_MAX_CONTACTS
     shapes = read_stencil(stencil, stencil_layer, stencil_units, arcs=False, max_shapes=limit)
     arcs = round_arcs_once if is_gerber(stencil) else None
-    outline = _outline(layout, keep_in, rules.edge_margin_um).judged
+    outline = _outline(layout, keep_in, rules.edge_margin_um).geometry
     if element_rows is not None:
         once = _check_once_per_element(layout, rows, element_rows, shapes, rules, outline, arcs)
         if once is not None:
@@ -1001,7 +974,7 @@ def inspect(layout: Layout, rules: Rules | None = None) -> dict[str, Any]:
 
 
 def _plan_once_per_element(
-    layout: Layout, rows: Any, element_rows: Any, rules: Rules, keep_in: Any = None, judged: Any = None
+    layout: Layout, rows: Any, element_rows: Any, rules: Rules, keep_in: Any = None
 ) -> tuple[Plan, Die] | None:
     """A wafer: plan and check the die once and repeat it in every placement, when no aperture of one
     placement can come near another placement (else None, and the whole layout is planned at once)."""
@@ -1022,7 +995,7 @@ def _plan_once_per_element(
     margin = max(rules.web_min_um, rules.clearance_um) / 2 + 1.0
     if not placements_disjoint(inst.element, inst.transforms, margin, box):
         return None
-    checked = check_plan(element, rules, keep_in if judged is None else judged)
+    checked = check_plan(element, rules, keep_in)
     # the whole wafer's checks are placed when asked for (the report keeps the die's once)
     return _PlacedPlan(element, inst, layout.contacts, rows), Die(element_rows, element, checked)
 

@@ -83,37 +83,67 @@ def test_keep_in_none_on_the_command_line(tmp_path):
     assert doc["summary"]["keep_in"]["source"] == "extent of the cell on all layers"
 
 
-def test_an_extent_that_hugs_the_contacts_still_holds_every_aperture(tmp_path):
+def test_an_extent_that_hugs_the_contacts_cuts_the_apertures_at_the_margin(tmp_path):
     """A die whose edge lies closer to its pads than edge_margin_um (10 um): the extent stays the keep-in
-    (rule 8: a tip never hangs off the die), the planner's margin ending at the contacts, so that no
-    aperture reaches nearer the edge than the contacts themselves do; the apertures that come within
-    edge_margin_um of the drawn edge are keep_in errors, each with its distance, not passed silently.
-    The report gives the drawn extent and says so; check of the plan's own stencil finds the same."""
-    import shapely
-
+    (rule 8: a tip never hangs off the die), and the apertures of the contacts within the margin end at
+    it: each still touches its contact, every aperture stays inside the extent less edge_margin_um, no
+    keep_in error is found, by the plan's checks or by check of its own stencil re-read."""
     path = str(tmp_path / "edge.gds")
     _die(path, edge=10.0)
-    planned = stencilgen.plan(stencilgen.read_layout(path, layer="9/0"))
+    layout = stencilgen.read_layout(path, layer="9/0")
+    planned = stencilgen.plan(layout)
     keep_in = planned.summary["keep_in"]
-    assert keep_in["source"].startswith("extent of the cell on all layers (the contacts lie within edge_margin_um")
+    assert keep_in["source"].startswith("extent of the cell on all layers (contacts lie within edge_margin_um")
     pts = planned.plan.contacts.polygons.coords
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     drawn = [lo[0] - 10, lo[1] - 10, hi[0] + 10, hi[1] + 10]
     assert keep_in["bbox_um"] == pytest.approx(drawn)
     ap = _apertures(planned)
     assert len(ap) == len(planned.plan.contacts)
-    assert shapely.contains(shapely.box(*lo, *hi).buffer(1e-6), ap).all()
-    # each aperture's distance to the drawn edge: under edge_margin_um exactly where keep_in is found
-    gap = shapely.distance(shapely.boundary(shapely.box(*drawn)), ap)
-    found = {f["contact"]: f for f in planned.findings if f["code"] == "keep_in"}
-    have = np.flatnonzero(aperture_polygons(planned.plan.apertures).counts > 0)
-    near = {int(c) for c, g in zip(have, gap, strict=True) if g < planned.rules.edge_margin_um - 1e-6}
-    assert near and set(found) == near and planned.exit_code == 1
-    assert all(f["severity"] == "error" for f in found.values())
+    inner = shapely.box(*drawn).buffer(-planned.rules.edge_margin_um, join_style="mitre")
+    assert shapely.contains(inner.buffer(1e-6, join_style="mitre"), ap).all()
+    # the outer contacts' apertures end at the margin (the oblique corner strips short of it by their far edge)
+    gap = shapely.distance(shapely.boundary(inner), ap)
+    contacts = to_shapely(layout.contacts.polygons)
+    edge_row = shapely.distance(shapely.boundary(shapely.box(*drawn)), contacts) < planned.rules.edge_margin_um
+    assert edge_row.sum() >= 4 and (gap[edge_row] < 0.5).all()
+    assert shapely.intersects(ap, contacts).all()
+    assert "keep_in" not in planned.summary["findings_by_code"]
+    assert planned.exit_code == 0
     out = tmp_path / "o"
-    planned.write(out, formats=("gds",))
-    checked = stencilgen.check(stencilgen.read_layout(path, layer="9/0"), str(out / "edge.gds"))
-    assert {f["contact"] for f in checked.findings if f["code"] == "keep_in"} == near
+    planned.write(out, formats=("gds", "gerber", "dxf"))
+    for stencil in ("edge.gds", "edge.gbr", "edge.dxf"):
+        checked = stencilgen.check(layout, str(out / stencil))
+        assert not [f for f in checked.findings if f["code"] in ("keep_in", "unprintable", "no_aperture")]
+
+
+def test_a_pad_near_the_edge_is_cut_at_the_margin_and_grown_on_its_free_sides(tmp_path):
+    """A 40 x 40 um pad 5 um from the drawn edge (edge_margin_um 20): its aperture is the pad grown by b
+    on every side and cut 20 um from the edge, b such that the cut shape reaches volume_target, hand
+    computed from (40 + 2 b) (40 - 15 + b) = A_target: more than the 8 um an uncut pad would take."""
+    from stencilgen.physics import target_area
+
+    s, e = 40.0, 5.0
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    cell = lib.new_cell("DIE")
+    cell.add(gdstk.rectangle((0, e), (s, e + s), layer=9, datatype=0))
+    cell.add(gdstk.rectangle((-500, 0), (500, 1000), layer=39, datatype=0))
+    path = str(tmp_path / "pad.gds")
+    lib.write_gds(path)
+    layout = stencilgen.read_layout(path, layer="9/0")
+    planned = stencilgen.plan(layout)
+    rules = planned.rules
+    a_t = float(target_area(layout.contacts.d[:1], rules, layout.contacts.cap(np.arange(1)))[0])
+    cut = rules.edge_margin_um - e
+    # 2 b^2 + (2 (s - cut) + s) b + s (s - cut) - A_t = 0
+    q = 2 * (s - cut) + s
+    b = (-q + np.sqrt(q * q - 8 * (s * (s - cut) - a_t))) / 4
+    uncut = (np.sqrt(a_t) - s) / 2
+    assert uncut + 5 < b < rules.overprint_max * s
+    ap = _apertures(planned)[0]
+    np.testing.assert_allclose(ap.bounds, (-b, rules.edge_margin_um, s + b, e + s + b), atol=0.05)
+    assert ap.area == pytest.approx(a_t, rel=2e-3)
+    assert planned.exit_code == 0 and not planned.summary["findings_by_code"]
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ from ..numeric import choose, filled
 from ..physics import area_for_volume, least_area, limit_area, target_area, volume_limit
 from ..rules import Rules
 from . import strips
-from .pads import PadSizes, pad_shapes, size_pads
+from .pads import CUT_INSET_UM, PadSizes, pad_shapes, pad_widths, size_pads
 
 #: chords per tip arc for the keep-in test (tangent to the arc: the polygon holds the tip); clearance
 #: and web are measured on the true disc (stencilgen/distance.py)
@@ -144,9 +144,10 @@ def _padded(turns: list[list[float]]) -> np.ndarray:
 
 
 def _size_strips(
-    contacts: Contacts, idx: np.ndarray, lay: dict[str, np.ndarray], rules: Rules
+    contacts: Contacts, idx: np.ndarray, lay: dict[str, np.ndarray], rules: Rules, inner: Any = None
 ) -> dict[str, np.ndarray]:
-    """Width, extents and the length/tip that reach the volume target within the room there is."""
+    """Width, extents and the length/tip that reach the volume target within the room there is; a
+    strip's far end stops at the keep-in less its margin (`inner`) where its contact reaches past it."""
     polys = contacts.polygons.take(idx)
     slide = lay["slide"][idx]
     c = contacts.center[idx] + slide[:, None] * _rot90(lay["base"][idx])
@@ -170,6 +171,8 @@ def _size_strips(
     oblique = np.flatnonzero(lay["corner"][idx] | (slide != 0))
     if len(oblique):  # an oblique (or slid) strip's far end stays inside its contact across its whole width
         h1[oblique] = _far_edge(polys.take(oblique), c[oblique], axis[oblique], w[oblique], h1[oblique])
+    if inner is not None:
+        h1 = _far_end_inside(inner, c, axis, w, h1, h2)
 
     d = contacts.d[idx]
     cap = contacts.cap(idx)
@@ -248,6 +251,34 @@ def _far_edge(pads: Polygons, c: np.ndarray, axis: np.ndarray, w: np.ndarray, h1
         np.minimum.at(first, owner, tc)
         reach = np.where(np.isfinite(first), np.minimum(reach, -first), 0.0)
     return np.maximum(reach, 0.0)
+
+
+def _far_end_inside(inner: Any, c: np.ndarray, axis: np.ndarray, w: np.ndarray, h1: np.ndarray, h2: np.ndarray):
+    """h1 cut back (bisection) where a corner of the strip's far end lies outside `inner` (the keep-in
+    less its margin, itself less CUT_INSET_UM): a contact within the margin of the die edge gets a strip
+    that ends at the margin (rule 8); at most back to the contact's edge on the tip side."""
+    inset = shapely.buffer(inner, -CUT_INSET_UM, join_style="mitre")
+    b = _rot90(axis)
+
+    def inside(k: np.ndarray, h: np.ndarray) -> np.ndarray:
+        ok = np.ones(len(k), dtype=bool)
+        for x in (-0.5, 0.5):
+            p = c[k] - h[:, None] * axis[k] + (x * w[k])[:, None] * b[k]
+            ok &= shapely.contains_xy(inset, p[:, 0], p[:, 1])
+        return ok
+
+    every = np.arange(len(c))
+    out = every[~inside(every, h1)]
+    if not len(out):
+        return h1
+    lo, hi = -h2[out] + 1e-3, h1[out]
+    for _ in range(14):
+        mid = (lo + hi) / 2
+        ok = inside(out, mid)
+        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
+    h1 = h1.copy()
+    h1[out] = lo
+    return h1
 
 
 def _strip_shapes(g: dict[str, np.ndarray], rules: Rules) -> tuple[Outlines, np.ndarray, np.ndarray, np.ndarray]:
@@ -506,7 +537,7 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
     pad_idx = np.flatnonzero(~lay["is_strip"])
     inner = shapely.buffer(keep_in, -rules.edge_margin_um) if keep_in is not None else None
 
-    g = _size_strips(contacts, strip_idx, lay, rules) if len(strip_idx) else None
+    g = _size_strips(contacts, strip_idx, lay, rules, inner) if len(strip_idx) else None
     room = _Room(contacts, g, strip_idx, rules)
     if len(pad_idx):  # while the strips are sized, each pad holds its smallest shape
         room.set_pads(pad_idx, pad_shapes(contacts, pad_idx, np.full(len(pad_idx), -rules.shrink_um), rules)[0])
@@ -521,7 +552,7 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
         if which.any():
             lay["side"][strip_idx[which]] *= -1
             lay["turned"][strip_idx[which]] = reason if isinstance(reason, str) else reason[which]
-            room.g = _size_strips(contacts, strip_idx, lay, rules)
+            room.g = _size_strips(contacts, strip_idx, lay, rules, inner)
             # every strip back at its full size: the others' shapes, and so their pairs, are those the
             # pairs were found from; only the turned strips' pairs are found again
             room.build(find_pairs=False)
@@ -1039,7 +1070,7 @@ class _Neighbourhood:
             self.lay["base"][self.k_ids] = base
         if corner is not None:
             self.lay["corner"][self.k_ids] = corner
-        sized = _size_strips(self.contacts, self.k_ids, self.lay, self.rules)
+        sized = _size_strips(self.contacts, self.k_ids, self.lay, self.rules, inner)
         if tip_last is not None:
             sized["tip_last"] = tip_last
         for key, value in sized.items():
@@ -1130,10 +1161,12 @@ def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rule
     unprintable = hard & (sizes.offset < floor - 1e-9)
     low = ~unprintable & (sizes.offset < floor)
     sizes.offset[low] = floor[low]  # a web below web_min_um is a warning; a sliver is not printed
-    sizes.geoms, sizes.scale = pad_shapes(contacts, pad_idx, sizes.offset, rules)
+    sizes.geoms, sizes.scale = pad_shapes(contacts, pad_idx, sizes.offset, rules, inner)
     sizes.limited_by[sizes.scale < 1] = "volume_limit"
-    # a contact so small that even its narrowest printable aperture passes the volume limit
-    unprintable |= (contacts.d[pad_idx] + 2 * sizes.offset) * sizes.scale < rules.min_aperture_um - 1e-9
+    # a contact so small that even its narrowest printable aperture passes the volume limit, or one
+    # the keep-in cuts narrower than that
+    sizes.width = pad_widths(contacts, pad_idx, sizes.offset, sizes.scale, sizes.geoms, inner)
+    unprintable |= sizes.width < rules.min_aperture_um - 1e-9
     sizes.geoms[unprintable] = None
     sizes.limited_by[unprintable] = "unprintable"
     room.set_pads(pad_idx, sizes.geoms)
@@ -1151,8 +1184,10 @@ def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rule
         sizes.offset[k] -= 0.5
         stuck = k[sizes.offset[k] < floor[k] - 1e-9]
         sizes.offset[k] = np.maximum(sizes.offset[k], floor[k])
-        sizes.geoms[k], sizes.scale[k] = pad_shapes(contacts, pad_idx[k], sizes.offset[k], rules)
+        sizes.geoms[k], sizes.scale[k] = pad_shapes(contacts, pad_idx[k], sizes.offset[k], rules, inner)
+        sizes.width[k] = pad_widths(contacts, pad_idx[k], sizes.offset[k], sizes.scale[k], sizes.geoms[k], inner)
         lost = stuck[strict[np.searchsorted(live, stuck)]]  # clearance or keep-in broken at the narrowest
+        lost = np.union1d(lost, k[sizes.width[k] < rules.min_aperture_um - 1e-9])  # cut by the keep-in
         sizes.geoms[lost] = None
         sizes.limited_by[lost] = "unprintable"
         room.set_pads(pad_idx[k], sizes.geoms[k])
@@ -1265,7 +1300,7 @@ def _assemble(
         counts[i] = len(ring)
         area[i] = shape.area
         perimeter[i] = shape.exterior.length
-        width[i] = max(float((contacts.d[i] + 2 * pads.offset[j]) * pads.scale[j]), 0.0)
+        width[i] = float(pads.width[j])
     none = kind == NONE  # no aperture: no paste, whatever the strip would have been
     counts[none] = 0
     area[none], perimeter[none], width[none], extension[none], tip_d[none] = 0.0, 0.0, 0.0, 0.0, 0.0

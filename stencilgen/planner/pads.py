@@ -5,11 +5,13 @@ Each pad first wants the offset b that gives its target area. Then it takes no m
 rules leave it, all pads at once so that the order they are visited in does not matter:
 - clearance_um to every other contact: b <= g - clearance (g the distance between the two contacts);
 - web_min_um to every aperture already placed (the strips): b <= g - web;
-- the keep-in outline less edge_margin_um: b <= the contact's distance to it;
+- the keep-in outline less edge_margin_um cuts the aperture (a contact near the die edge gets an
+  aperture that ends at the margin), and such a pad wants the offset at which its cut shape reaches
+  the target;
 - web_min_um to another pad: the two share the gap g - web; each may take half, or all the other
   leaves: b_i <= max((g - web) / 2, g - web - b_j), with b_j what pad j may take before pads share.
-A contact whose aperture would be narrower than min_aperture_um to keep clearance or the keep-in gets
-none (unprintable, rule 11); one held back by web alone stays at min_aperture_um (web is a warning).
+A contact whose aperture would be narrower than min_aperture_um to keep clearance (or that the keep-in
+cuts to less) gets none (unprintable, rule 11); one held back by web alone stays at min_aperture_um (web is a warning).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from ..numeric import filled
 from ..physics import limit_area, target_area
 from ..rules import Rules
 
+#: an aperture cut by the keep-in ends this far inside its margin (um): the written grid keeps it inside
+CUT_INSET_UM = 0.01
+
 #: why an aperture stops short of its target (RULES.md rule 6, `limited_by`)
 NO_LIMIT = ""
 
@@ -42,12 +47,15 @@ class PadSizes:
     other: np.ndarray  # the other contact of that rule, -1 if none
     geoms: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))  # None: no printable aperture
     scale: np.ndarray = field(default_factory=lambda: np.ones(0))  # < 1: scaled down to the volume limit
+    width: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the narrowest width, um
 
     def __post_init__(self) -> None:
         if len(self.geoms) != len(self.idx):
             self.geoms = np.empty(len(self.idx), dtype=object)
         if len(self.scale) != len(self.idx):
             self.scale = np.ones(len(self.idx))
+        if len(self.width) != len(self.idx):
+            self.width = np.zeros(len(self.idx))
 
     @staticmethod
     def empty() -> PadSizes:
@@ -98,10 +106,13 @@ def size_pads(
     n = len(idx)
     want = wanted_offsets(contacts, idx, rules)
     d = contacts.d[idx]
-    cap = want.copy()
     why = filled(n, NO_LIMIT)
+    if inner is not None:
+        want, short = _cut_offsets(contacts, idx, want, rules, inner)
+        why[short] = "keep_in"
+    cap = want.copy()
     other = np.full(n, -1, dtype=np.int64)
-    at_max = want >= rules.overprint_max * d - 1e-9
+    at_max = (want >= rules.overprint_max * d - 1e-9) & (why == NO_LIMIT)
     why[at_max] = "overprint_max"
 
     def bound(k: np.ndarray, value: np.ndarray, rule: str, j: np.ndarray | None = None) -> None:
@@ -138,12 +149,6 @@ def size_pads(
         keep = pa != jb
         pa, jb = pa[keep], jb[keep]
         bound(pos[pa], distances(pads, pa, placed, jb) - rules.web_min_um, "web", jb)
-    # the keep-in outline
-    if inner is not None:
-        geoms = to_shapely(contacts.polygons, idx)
-        inside = shapely.contains(inner, geoms)
-        room = np.where(inside, shapely.distance(geoms, shapely.boundary(inner)), -rules.shrink_um)
-        bound(np.arange(n), room, "keep_in")
     # web between pads: the gap shared, each taking what the other leaves
     both = pos[jc] >= 0
     pi, pj, g = pos[ia[both]], pos[jc[both]], g_contacts[both]
@@ -153,12 +158,47 @@ def size_pads(
     return PadSizes(idx, cap, want, why, other)
 
 
-def pad_shapes(contacts: Contacts, idx: np.ndarray, offset: np.ndarray, rules: Rules) -> tuple[np.ndarray, np.ndarray]:
-    """The contacts `idx` offset by `offset` per side (mitred corners), scaled down where one alone
-    holds more than the limit at its largest shrink (with the scale: 1 where not); None where
-    nothing is left."""
+def _cut_offsets(
+    contacts: Contacts, idx: np.ndarray, want: np.ndarray, rules: Rules, inner: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets `want` where the keep-in (`inner`, the outline less its margin) cuts a pad: the offset
+    at which the cut shape reaches the target area (bisection), at most overprint_max x d; and where even
+    that falls short (the keep-in limits it)."""
+    geoms = to_shapely(contacts.polygons, idx)
+    inner = shapely.buffer(inner, -CUT_INSET_UM, join_style="mitre")
+    cut = np.flatnonzero(~shapely.contains(inner, shapely.buffer(geoms, want, join_style="mitre")))
+    short = np.zeros(len(idx), dtype=bool)
+    if not len(cut):
+        return want, short
+    want = want.copy()
+    g = geoms[cut]
+    a_t = target_area(contacts.d[idx[cut]], rules, contacts.cap(idx[cut]))
+    top = rules.overprint_max * contacts.d[idx[cut]]
+    lo, hi = want[cut], top.copy()
+
+    def area(b: np.ndarray) -> np.ndarray:
+        return shapely.area(shapely.intersection(shapely.buffer(g, b, join_style="mitre"), inner))
+
+    reach = area(hi) >= a_t
+    for _ in range(12):
+        mid = (lo + hi) / 2
+        ok = area(mid) >= a_t
+        lo, hi = np.where(ok, lo, mid), np.where(ok, mid, hi)
+    want[cut] = np.where(reach, hi, top)
+    short[cut[~reach]] = True
+    return want, short
+
+
+def pad_shapes(
+    contacts: Contacts, idx: np.ndarray, offset: np.ndarray, rules: Rules, inner: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The contacts `idx` offset by `offset` per side (mitred corners), cut by the keep-in less its
+    margin (`inner`), scaled down where one alone holds more than the limit at its largest shrink (with
+    the scale: 1 where not); None where nothing is left."""
     geoms = to_shapely(contacts.polygons, idx)
     grown = shapely.buffer(geoms, offset, join_style="mitre")
+    if inner is not None:
+        grown = shapely.intersection(grown, shapely.buffer(inner, -CUT_INSET_UM, join_style="mitre"))
     limit = limit_area(contacts.d[idx], rules, contacts.cap(idx))
     area = shapely.area(grown)
     scale = np.ones(len(idx))
@@ -174,3 +214,20 @@ def pad_shapes(contacts: Contacts, idx: np.ndarray, offset: np.ndarray, rules: R
             g = max(shapely.get_parts(g), key=lambda x: x.area)
         out[k] = shapely.geometry.polygon.orient(g, 1.0)
     return out, scale
+
+
+def pad_widths(
+    contacts: Contacts, idx: np.ndarray, offset: np.ndarray, scale: np.ndarray, geoms: np.ndarray, inner: Any
+) -> np.ndarray:
+    """Each pad aperture's narrowest width (um): the contact's d grown by the offset on both sides and
+    scaled; where the keep-in cuts it, no more than its largest inscribed circle (rule 11)."""
+    width = np.maximum((contacts.d[idx] + 2 * offset) * scale, 0.0)
+    if inner is None:
+        return width
+    present = np.flatnonzero(np.array([x is not None for x in geoms], dtype=bool))
+    at_edge = shapely.distance(geoms[present], shapely.boundary(inner)) <= 2 * CUT_INSET_UM
+    cut = present[at_edge]
+    if len(cut):
+        r = shapely.length(shapely.maximum_inscribed_circle(geoms[cut], 0.01))
+        width[cut] = np.minimum(width[cut], 2 * r)
+    return width
