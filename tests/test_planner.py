@@ -202,6 +202,34 @@ def test_two_pads_share_the_gap_between_them():
     assert web == pytest.approx(40.0, abs=1e-6)
 
 
+def test_a_waisted_pad_shrunk_for_web_stays_printable(tmp_path):
+    """An L-shaped pad (arms 30 um, d 100 um: the short side of its bounding rectangle) 20 um from a
+    square pad: the web shares the gap at -10 um per side, which leaves the L's corner a circle of
+    11.7 um. It shrinks only to min_aperture_um measured as its largest inscribed circle (rule 11),
+    measured on the stencil re-read by gdstk; the square takes the rest."""
+    import gdstk
+
+    import stencilgen
+
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    cell = lib.new_cell("DIE")
+    cell.add(gdstk.Polygon([(0, 0), (100, 0), (100, 30), (30, 30), (30, 100), (0, 100)], 9, 0))
+    cell.add(gdstk.rectangle((120, 0), (220, 100), layer=9, datatype=0))
+    path = str(tmp_path / "l.gds")
+    lib.write_gds(path)
+    planned = stencilgen.plan(stencilgen.read_layout(path, layer="9/0"), keep_in="none")
+    rules = planned.rules
+    assert planned.plan.contacts.d[0] == pytest.approx(100.0)
+    planned.write(tmp_path / "o", formats=("gds",))
+    shapes_ = gdstk.read_gds(str(tmp_path / "o" / "l.gds")).top_level()[0].get_polygons()
+    got = sorted((shapely.Polygon(p.points) for p in shapes_), key=lambda g: g.centroid.x)
+    circle = [2 * shapely.length(shapely.maximum_inscribed_circle(g, 0.001)) for g in got]
+    assert rules.min_aperture_um <= circle[0] < rules.min_aperture_um + 0.1
+    assert "unprintable" not in planned.summary["findings_by_code"]
+    # the square steps back (0.5 um at a time) until it keeps web_min_um from the L
+    assert rules.web_min_um - 0.01 <= shapely.distance(got[0], got[1]) < rules.web_min_um + 0.6
+
+
 @settings(max_examples=15, deadline=None)
 @given(
     st.integers(2, 4),

@@ -31,7 +31,7 @@ from ..numeric import choose, filled
 from ..physics import area_for_volume, least_area, limit_area, target_area, volume_limit
 from ..rules import Rules
 from . import strips
-from .pads import CUT_INSET_UM, PadSizes, pad_shapes, pad_widths, size_pads
+from .pads import CUT_INSET_UM, PadSizes, inscribed, pad_shapes, pad_widths, size_pads, waisted
 
 #: chords per tip arc for the keep-in test (tangent to the arc: the polygon holds the tip); clearance
 #: and web are measured on the true disc (stencilgen/distance.py)
@@ -1157,6 +1157,11 @@ def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rule
         return PadSizes.empty()
     sizes = size_pads(contacts, pad_idx, rules, room.shapes, room.strip_idx, inner)
     floor = (rules.min_aperture_um - contacts.d[pad_idx]) / 2  # offset at the narrowest printable width
+    # d is a polygon's short side: a waisted pad (not convex: an L, two merged pads) shrunk by an offset
+    # is narrower than d says, and stops shrinking where its largest inscribed circle is min_aperture_um
+    thin = np.flatnonzero(waisted(contacts, pad_idx))
+    if len(thin):
+        floor[thin] = _printable_offsets(contacts, pad_idx[thin], floor[thin], rules, inner)
     hard = np.isin(sizes.limited_by, ("clearance", "keep_in"))
     unprintable = hard & (sizes.offset < floor - 1e-9)
     low = ~unprintable & (sizes.offset < floor)
@@ -1193,6 +1198,17 @@ def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rule
         room.set_pads(pad_idx[k], sizes.geoms[k])
         room.build(find_pairs=False)  # pads only shrink here
     return sizes
+
+
+def _printable_offsets(contacts: Contacts, idx: np.ndarray, offset: np.ndarray, rules: Rules, inner: Any) -> np.ndarray:
+    """The least offsets, between `offset` and 0, at which the pads `idx` are min_aperture_um wide
+    (their largest inscribed circle; bisection); 0 where the contact itself is narrower (and unprintable)."""
+    lo, hi = offset.copy(), np.zeros(len(idx))
+    for _ in range(10):
+        mid = (lo + hi) / 2
+        ok = inscribed(pad_shapes(contacts, idx, mid, rules, inner)[0]) >= rules.min_aperture_um
+        lo, hi = np.where(ok, lo, mid), np.where(ok, mid, hi)
+    return hi
 
 
 def _richer_steps_back(

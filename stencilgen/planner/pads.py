@@ -84,6 +84,27 @@ def _turn_tangents(contacts: Contacts, idx: np.ndarray) -> np.ndarray:
     return np.add.reduceat(t, starts) if len(c) else np.zeros(len(idx))
 
 
+def waisted(contacts: Contacts, idx: np.ndarray) -> np.ndarray:
+    """Where a pad is not convex (an L, two merged pads): every turn of its outline not the same way.
+    Shrunk, such a pad is narrower than d + 2 offset says."""
+    polys = contacts.polygons.take(idx)
+    c = polys.coords
+    if not len(c):
+        return np.zeros(len(idx), dtype=bool)
+    starts = polys.offsets[:-1]
+    counts = polys.counts
+    k = np.arange(len(c))
+    first = np.repeat(starts, counts)
+    nxt = first + (k - first + 1) % np.repeat(counts, counts)
+    prv = first + (k - first - 1) % np.repeat(counts, counts)
+    e0, e = c[k] - c[prv], c[nxt] - c
+    cross = e0[:, 0] * e[:, 1] - e0[:, 1] * e[:, 0]
+    tol = 1e-9 * np.maximum((e0 * e0).sum(axis=1), (e * e).sum(axis=1))
+    left = np.add.reduceat((cross > tol).astype(np.int64), starts)
+    right = np.add.reduceat((cross < -tol).astype(np.int64), starts)
+    return (left > 0) & (right > 0)
+
+
 def wanted_offsets(contacts: Contacts, idx: np.ndarray, rules: Rules) -> np.ndarray:
     """The offset per side that brings each pad to its target area, within [-shrink_um, overprint_max d]."""
     a0 = contacts.area[idx]
@@ -220,14 +241,21 @@ def pad_widths(
     contacts: Contacts, idx: np.ndarray, offset: np.ndarray, scale: np.ndarray, geoms: np.ndarray, inner: Any
 ) -> np.ndarray:
     """Each pad aperture's narrowest width (um): the contact's d grown by the offset on both sides and
-    scaled; where the keep-in cuts it, no more than its largest inscribed circle (rule 11)."""
+    scaled; where the keep-in cuts it, no more than its largest inscribed circle; 0 where nothing is left."""
     width = np.maximum((contacts.d[idx] + 2 * offset) * scale, 0.0)
-    if inner is None:
-        return width
-    present = np.flatnonzero(np.array([x is not None for x in geoms], dtype=bool))
-    at_edge = shapely.distance(geoms[present], shapely.boundary(inner)) <= 2 * CUT_INSET_UM
-    cut = present[at_edge]
-    if len(cut):
-        r = shapely.length(shapely.maximum_inscribed_circle(geoms[cut], 0.01))
-        width[cut] = np.minimum(width[cut], 2 * r)
+    present = np.array([x is not None for x in geoms], dtype=bool)
+    width[~present] = 0.0
+    if inner is not None and present.any():
+        k = np.flatnonzero(present)
+        k = k[shapely.distance(geoms[k], shapely.boundary(inner)) <= 2 * CUT_INSET_UM]
+        width[k] = np.minimum(width[k], inscribed(geoms[k]))
     return width
+
+
+def inscribed(geoms: np.ndarray) -> np.ndarray:
+    """The diameter of each shape's largest inscribed circle (rule 11's width), um; 0 for None."""
+    out = np.zeros(len(geoms))
+    present = np.flatnonzero(np.array([x is not None for x in geoms], dtype=bool))
+    if len(present):
+        out[present] = 2 * shapely.length(shapely.maximum_inscribed_circle(geoms[present], 0.01))
+    return out
