@@ -566,6 +566,31 @@ def test_a_ring_with_corners_and_a_tight_die_edge_does_not_depend_on_the_order(s
     assert list(other.apertures.side_by) == list(plan.apertures.side_by[perm])
 
 
+def test_an_oblique_strip_that_would_bridge_ends_its_body_inside_its_contact(tmp_path):
+    """A 60 deg corner at 80 um pitch: an oblique strip's body runs on to its contact's far corner, and
+    at its shortest it still touched the contact beside it (a bridge, written). Its body now ends where
+    its band leaves the contact: no aperture touches or comes within clearance_um of another contact,
+    in the plan and in its Gerber re-read by check."""
+    import stencilgen
+
+    path = str(tmp_path / "wedge.gds")
+    synth.write_gds(path, _wedge(60.0, 80.0, (50.0, 75.0)).polygons(), noise=False)
+    layout = stencilgen.read_layout(path, layer="9/0")
+    planned = stencilgen.plan(layout)
+    assert planned.exit_code == 0
+    assert not {"bridge", "clearance", "unprintable"} & set(planned.summary["findings_by_code"])
+    ap = aperture_polygons(planned.plan.apertures)
+    geoms = to_shapely(ap)
+    pads = to_shapely(layout.contacts.polygons)
+    for i, g in enumerate(geoms):
+        others = np.delete(np.arange(len(pads)), i)
+        assert shapely.distance(g, pads[others]).min() >= planned.rules.clearance_um - 1e-3, i
+        assert shapely.intersects(g, pads[i])
+    planned.write(tmp_path / "o", formats=("gerber",))
+    checked = stencilgen.check(layout, str(tmp_path / "o" / "wedge.gbr"))
+    assert not [f for f in checked.findings if f["code"] in ("bridge", "clearance", "unprintable")]
+
+
 def test_a_corner_does_not_turn_to_a_direction_that_leaves_no_web():
     """die_mm_blocks.dxf's corners start short of volume_min at the bisector; a direction at which the
     pitch leaves no web (rule 3's width would fall under min_aperture_um, held there by rule 11) is not

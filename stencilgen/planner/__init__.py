@@ -115,6 +115,7 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
         "corner": corner,
         "slide": slide,
         "turned": turned,
+        "cut_body": np.zeros(n, dtype=bool),
     }
 
 
@@ -171,6 +172,9 @@ def _size_strips(
     oblique = np.flatnonzero(lay["corner"][idx] | (slide != 0))
     if len(oblique):  # an oblique (or slid) strip's far end stays inside its contact across its whole width
         h1[oblique] = _far_edge(polys.take(oblique), c[oblique], axis[oblique], w[oblique], h1[oblique])
+    cut = np.flatnonzero(lay["cut_body"][idx])
+    if len(cut):  # the body ends where its band leaves the contact on the tip side (_cut_bodies)
+        h2[cut] = _far_edge(polys.take(cut), c[cut], -axis[cut], w[cut], h2[cut])
     if inner is not None:
         h1 = _far_end_inside(inner, c, axis, w, h1, h2)
 
@@ -584,8 +588,34 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
         # other take turns, so that each finds the gap its neighbours leave rather than moving with them
         for group in _apart(_needy(contacts, g, strip_idx, rules), room, strip_idx, contacts.center):
             _improve(contacts, lay, g, strip_idx, room, rules, inner, needy=group)
+        _cut_bodies(contacts, lay, g, strip_idx, room, rules, inner, violating)
     pads = _grow_pads(contacts, pad_idx, room, rules, inner)
     return _assemble(contacts, rows, lay, g, strip_idx, pads, room, rules, inner)
+
+
+def _cut_bodies(
+    contacts: Contacts,
+    lay: dict[str, np.ndarray],
+    g: dict[str, np.ndarray],
+    strip_idx: np.ndarray,
+    room: _Room,
+    rules: Rules,
+    inner: Any,
+    violating: Any,
+) -> None:
+    """A strip still closer than clearance_um to another contact (or off the keep-in) at its shortest,
+    as every direction, slide and side left it: an oblique strip's body runs on to its contact's far
+    corner, past where its band leaves the contact. Its body ends there instead, and it is sized and
+    shrunk again; one that still breaks the rule is narrowed, or not printed (rule 11), never a bridge."""
+    hard = np.flatnonzero(violating(strip_idx, None, False))
+    if not len(hard):
+        return
+    lay["cut_body"][strip_idx[hard]] = True
+    for key, value in _size_strips(contacts, strip_idx[hard], lay, rules, inner).items():
+        g[key][hard] = value
+    room.update(hard)
+    room.pairs(moved=strip_idx[hard])
+    _shrink_strips(g, strip_idx, lay["corner"], room.update, violating, rules.min_aperture_um, only=hard)
 
 
 #: slides tried for a strip short of its target, as fractions of the most it may move across its contact
