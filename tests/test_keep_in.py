@@ -189,3 +189,24 @@ def _klayout_extent(path, layout):
         e = holders[0].dbbox()
         element = (e.left, e.bottom, e.right, e.top)
     return box, element
+
+
+def test_a_pad_cell_with_no_room_inside_the_margin_is_unprintable_for_the_keep_in(tmp_path):
+    """A pad cell whose extent is its 40 um pad and 5 um around it: the keep-in less edge_margin_um
+    leaves a 10 um square, narrower than min_aperture_um: no aperture (rule 11), an error whose
+    limited_by names the keep-in, so that the user knows which rule to relax; with --keep-in none the
+    pad prints."""
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    cell = lib.new_cell("PAD")
+    cell.add(gdstk.rectangle((-20, -20), (20, 20), layer=9, datatype=0))
+    cell.add(gdstk.rectangle((-25, -25), (25, 25), layer=8, datatype=0))
+    path = str(tmp_path / "padcell.gds")
+    lib.write_gds(path)
+    layout = stencilgen.read_layout(path, layer="9/0")
+    planned = stencilgen.plan(layout)
+    (finding,) = planned.findings
+    assert (finding["code"], finding["severity"], finding["limited_by"]) == ("unprintable", "error", "keep_in")
+    assert planned.exit_code == 1 and planned.plan.apertures.area[0] == 0
+    assert planned.records[0]["aperture"] == "none"
+    free = stencilgen.plan(layout, keep_in="none")
+    assert free.exit_code == 0 and free.plan.apertures.area[0] > 40 * 40

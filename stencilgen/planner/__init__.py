@@ -25,7 +25,7 @@ import numpy as np
 import shapely
 
 from ..distance import Shapes, box_gap, box_pairs, disc_distances, distances, polygon_distances, with_discs
-from ..geometry import extent_along, outlines_to_polygons
+from ..geometry import extent_along, outlines_to_polygons, to_shapely
 from ..model import NONE, REPORT_REACH, SHRUNK, STRIP, Apertures, Contacts, Instances, Outlines, Plan, Polygons, RowSet
 from ..numeric import choose, filled
 from ..physics import area_for_volume, least_area, limit_area, target_area, volume_limit
@@ -1201,7 +1201,12 @@ def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rule
     # a contact so small that even its narrowest printable aperture passes the volume limit, or one
     # the keep-in cuts narrower than that
     sizes.width = pad_widths(contacts, pad_idx, sizes.offset, sizes.scale, sizes.geoms, inner)
-    unprintable |= sizes.width < rules.min_aperture_um - 1e-9
+    sliver = ~unprintable & (sizes.width < rules.min_aperture_um - 1e-9)
+    # what leaves no printable aperture: the rule that held it back, the keep-in that cuts it, or the
+    # contact itself too narrow (or too large for the limit even at its narrowest)
+    sizes.narrow_by[unprintable] = sizes.limited_by[unprintable]
+    sizes.narrow_by[sliver] = np.where(_cut(contacts, pad_idx[sliver], sizes.offset[sliver], inner), "keep_in", "width")
+    unprintable |= sliver
     sizes.geoms[unprintable] = None
     sizes.limited_by[unprintable] = "unprintable"
     room.set_pads(pad_idx, sizes.geoms)
@@ -1221,13 +1226,24 @@ def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rule
         sizes.offset[k] = np.maximum(sizes.offset[k], floor[k])
         sizes.geoms[k], sizes.scale[k] = pad_shapes(contacts, pad_idx[k], sizes.offset[k], rules, inner)
         sizes.width[k] = pad_widths(contacts, pad_idx[k], sizes.offset[k], sizes.scale[k], sizes.geoms[k], inner)
-        lost = stuck[strict[np.searchsorted(live, stuck)]]  # clearance or keep-in broken at the narrowest
-        lost = np.union1d(lost, k[sizes.width[k] < rules.min_aperture_um - 1e-9])  # cut by the keep-in
+        lost = stuck[strict[np.searchsorted(live, stuck)]]  # clearance broken at the narrowest
+        sizes.narrow_by[lost] = "clearance"
+        cut = np.setdiff1d(k[sizes.width[k] < rules.min_aperture_um - 1e-9], lost)  # cut by the keep-in
+        sizes.narrow_by[cut] = "keep_in"
+        lost = np.union1d(lost, cut)
         sizes.geoms[lost] = None
         sizes.limited_by[lost] = "unprintable"
         room.set_pads(pad_idx[k], sizes.geoms[k])
         room.build(find_pairs=False)  # pads only shrink here
     return sizes
+
+
+def _cut(contacts: Contacts, idx: np.ndarray, offset: np.ndarray, inner: Any) -> np.ndarray:
+    """Where the keep-in (`inner`, less its margin) cuts the pads `idx` grown by `offset`."""
+    if inner is None or not len(idx):
+        return np.zeros(len(idx), dtype=bool)
+    grown = shapely.buffer(to_shapely(contacts.polygons, idx), offset, join_style="mitre")
+    return ~shapely.contains(inner, grown)
 
 
 def _printable_offsets(contacts: Contacts, idx: np.ndarray, offset: np.ndarray, rules: Rules, inner: Any) -> np.ndarray:
@@ -1378,6 +1394,7 @@ def _assemble(
         narrow_by[strip_idx[narrowed & (why[strip_idx] == "")]] = "web"
         # a strip too narrow to print: what set its width (a sliver narrowed for room names nothing)
         narrow_by[strip_idx[narrowed & (why[strip_idx] == "unprintable")]] = ""
+    narrow_by[pad_idx] = pads.narrow_by  # a pad with no printable aperture: what leaves none
     side_by = np.where(kind == STRIP, lay["turned"], "").astype(object)
     outlines = Outlines(coords, bulge, offsets)
     apertures = Apertures(

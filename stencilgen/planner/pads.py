@@ -48,6 +48,7 @@ class PadSizes:
     geoms: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))  # None: no printable aperture
     scale: np.ndarray = field(default_factory=lambda: np.ones(0))  # < 1: scaled down to the volume limit
     width: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the narrowest width, um
+    narrow_by: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))  # why none fits, if so
 
     def __post_init__(self) -> None:
         if len(self.geoms) != len(self.idx):
@@ -56,6 +57,8 @@ class PadSizes:
             self.scale = np.ones(len(self.idx))
         if len(self.width) != len(self.idx):
             self.width = np.zeros(len(self.idx))
+        if len(self.narrow_by) != len(self.idx):
+            self.narrow_by = filled(len(self.idx), NO_LIMIT)
 
     @staticmethod
     def empty() -> PadSizes:
