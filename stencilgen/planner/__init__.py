@@ -1188,10 +1188,19 @@ def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rule
     sizes = size_pads(contacts, pad_idx, rules, room.shapes, room.strip_idx, inner)
     floor = (rules.min_aperture_um - contacts.d[pad_idx]) / 2  # offset at the narrowest printable width
     # d is a polygon's short side: a waisted pad (not convex: an L, two merged pads) shrunk by an offset
-    # is narrower than d says, and stops shrinking where its largest inscribed circle is min_aperture_um
-    thin = np.flatnonzero(waisted(contacts, pad_idx))
-    if len(thin):
-        floor[thin] = _printable_offsets(contacts, pad_idx[thin], floor[thin], rules, inner)
+    # is narrower than d says, and stops shrinking where its largest inscribed circle is min_aperture_um;
+    # asked of the pads the room squeezes below their own shape (a pad shrunk for volume alone loses at
+    # most shrink_um a side)
+    asked = np.zeros(len(pad_idx), dtype=bool)
+
+    def waisted_floor(k: np.ndarray) -> None:
+        k = k[~asked[k]]
+        asked[k] = True
+        thin = k[waisted(contacts, pad_idx[k])]
+        if len(thin):
+            floor[thin] = _printable_offsets(contacts, pad_idx[thin], floor[thin], rules, inner)
+
+    waisted_floor(np.flatnonzero((sizes.offset < 0) & np.isin(sizes.limited_by, ("web", "clearance"))))
     hard = np.isin(sizes.limited_by, ("clearance", "keep_in"))
     unprintable = hard & (sizes.offset < floor - 1e-9)
     low = ~unprintable & (sizes.offset < floor)
@@ -1222,6 +1231,7 @@ def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rule
         hard_k = strict[np.searchsorted(live, k)]
         k = _richer_steps_back(contacts, pad_idx, k, hard_k, sizes, target, room, rules, inner)
         sizes.offset[k] -= 0.5
+        waisted_floor(k[sizes.offset[k] < 0])
         stuck = k[sizes.offset[k] < floor[k] - 1e-9]
         sizes.offset[k] = np.maximum(sizes.offset[k], floor[k])
         sizes.geoms[k], sizes.scale[k] = pad_shapes(contacts, pad_idx[k], sizes.offset[k], rules, inner)

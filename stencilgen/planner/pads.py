@@ -94,15 +94,14 @@ def waisted(contacts: Contacts, idx: np.ndarray) -> np.ndarray:
     c = polys.coords
     if not len(c):
         return np.zeros(len(idx), dtype=bool)
-    starts = polys.offsets[:-1]
-    counts = polys.counts
-    k = np.arange(len(c))
-    first = np.repeat(starts, counts)
-    nxt = first + (k - first + 1) % np.repeat(counts, counts)
-    prv = first + (k - first - 1) % np.repeat(counts, counts)
-    e0, e = c[k] - c[prv], c[nxt] - c
+    starts, ends = polys.offsets[:-1], polys.offsets[1:] - 1
+    nxt = np.arange(1, len(c) + 1)
+    nxt[ends] = starts
+    prv = np.arange(-1, len(c) - 1)
+    prv[starts] = ends
+    e0, e = c - c[prv], c[nxt] - c
     cross = e0[:, 0] * e[:, 1] - e0[:, 1] * e[:, 0]
-    tol = 1e-9 * np.maximum((e0 * e0).sum(axis=1), (e * e).sum(axis=1))
+    tol = 1e-9 * np.maximum(np.einsum("ij,ij->i", e0, e0), np.einsum("ij,ij->i", e, e))
     left = np.add.reduceat((cross > tol).astype(np.int64), starts)
     right = np.add.reduceat((cross < -tol).astype(np.int64), starts)
     return (left > 0) & (right > 0)
