@@ -677,11 +677,12 @@ def _improve(
     for _ in range(4):
         area = sub.trial(best_side, best_slide, inner, tip_last=best_order)
         worse = (area < start * (1 - 1e-9) - 1e-6) | ((best_side != side0) & (area < lift))
-        if not worse.any():
+        back = worse & ((best_side != side0) | (best_slide != start_slide) | (best_order != order0))
+        if not back.any():  # (those worse already stand as they were: the same trial again changes nothing)
             break
-        best_side = np.where(worse, side0, best_side)
-        best_slide = np.where(worse, start_slide, best_slide)
-        best_order = np.where(worse, order0, best_order)
+        best_side = np.where(back, side0, best_side)
+        best_slide = np.where(back, start_slide, best_slide)
+        best_order = np.where(back, order0, best_order)
     sub.write_back(g, lay, room)
 
 
