@@ -387,6 +387,42 @@ def test_pairs_found_among_the_neighbourhood_are_those_of_the_whole(monkeypatch,
     assert np.array_equal(among.apertures.area, whole.apertures.area)
 
 
+@pytest.mark.parametrize("sample", ["ring_100um.gds", "rotated_mixed_pitch.gds", "pinwheel"])
+def test_variants_tried_at_once_are_each_as_if_tried_alone(monkeypatch, sample):
+    """The slide and turn variants a neighbourhood tries at once (one copy of its strips per variant)
+    give each strip the areas it gets when the variants are tried one after another: the same plan,
+    to the bit, on layouts where strips slide and turn in the first rounds and in the needy round."""
+    from stencilgen import planner
+    from stencilgen.readers import read_layout
+
+    if sample == "pinwheel":
+        contacts, _ = build_contacts(Polygons.from_list(synth.pinwheel(8, 100.0).polygons()), 0.001)
+    else:
+        contacts = read_layout(os.path.join(SAMPLES, sample), "9/0").contacts
+    rows = find_rows(contacts)
+    trial = planner._Neighbourhood.trial
+    batches = []
+
+    def spy(self, side, slide, inner, *args, **kwargs):
+        batches.append(np.ndim(side) == 2 and len(side) > 1)
+        return trial(self, side, slide, inner, *args, **kwargs)
+
+    def alone(self, side, slide, inner, *args, tip_last=None, **kwargs):
+        if np.ndim(side) == 1:
+            return trial(self, side, slide, inner, *args, tip_last=tip_last, **kwargs)
+        return np.stack([trial(self, s, f, inner, tip_last=t) for s, f, t in zip(side, slide, tip_last, strict=True)])
+
+    monkeypatch.setattr(planner._Neighbourhood, "trial", spy)
+    together = plan_stencil(contacts, rows, Rules())
+    assert sum(batches) >= 2  # the first rounds' and the needy round's variants were tried at once
+    monkeypatch.setattr(planner._Neighbourhood, "trial", alone)
+    one_by_one = plan_stencil(contacts, rows, Rules())
+    assert (together.apertures.kind == STRIP).sum() > 20
+    assert np.array_equal(together.apertures.outlines.coords, one_by_one.apertures.outlines.coords)
+    assert np.array_equal(together.apertures.area, one_by_one.apertures.area)
+    assert np.array_equal(together.apertures.side, one_by_one.apertures.side)
+
+
 def test_strips_held_short_slide_across_their_contact(monkeypatch):
     """Corner strips of the ring sample start far short (web to their neighbours): sliding across the
     contact, and turning a tip where that is not enough, lifts the worst above volume_min with every

@@ -350,6 +350,10 @@ class _Room:
         self.box = self.shapes.boxes()  # the shapes' boxes, kept as the shapes change
         empty = np.zeros(0, dtype=np.int64)
         self.near: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = (empty, empty, empty, empty)
+        # a neighbourhood with variant copies (_Neighbourhood): each contact's owner (the contact it
+        # copies, else itself) and world (-1: stands as it is; w: the strips tried in variant w)
+        self.owner: np.ndarray | None = None
+        self.world: np.ndarray | None = None
 
     def set_pads(self, idx: np.ndarray, geoms: np.ndarray) -> None:
         for i, geom in zip(idx.tolist(), geoms, strict=True):
@@ -426,6 +430,14 @@ class _Room:
             fresh = (lo != hi) & ~(mark[lo] & mark[hi] & (a != lo))  # a pair of two moved ones once
             qa, qb = np.concatenate([qa[keep], lo[fresh]]), np.concatenate([qb[keep], hi[fresh]])
         other = pa != pc
+        if self.owner is not None:  # a copy is measured against the contacts as drawn (not their
+            # copies, not its own) and the apertures that stand or take part in its own variant
+            owner, world = self.owner, self.world
+            assert world is not None
+            other = (owner[pa] != owner[pc]) & (world[pc] <= 0)
+            wa, wb = world[qa], world[qb]
+            mates = (owner[qa] != owner[qb]) & ((wa < 0) | (wb < 0) | (wa == wb))
+            qa, qb = qa[mates], qb[mates]
         pa, pc = pa[other], pc[other]
         self.near = (pa, pc, qa, qb)
         close = box_gap(box[pa], self.pad_box[pc]) <= rules.clearance_um
@@ -569,6 +581,11 @@ FINER = (-0.125, 0.125, -0.0625, 0.0625)
 FLIP_GAIN = 1.25
 
 
+def _batch_size(variants: list[tuple[bool, bool, float]]) -> int:
+    """The most variants `_improve` tries at once: those alike in turning, turned or not."""
+    return max(sum(1 for v in variants if v[1] == flip) for flip in (False, True))
+
+
 def _needy(contacts: Contacts, g: dict[str, np.ndarray], strip_idx: np.ndarray, rules: Rules) -> np.ndarray:
     """The strips (positions in strip_idx) whose contacts stay below volume_min."""
     area = _strip_area(g, rules)
@@ -633,7 +650,13 @@ def _improve(
         short = short[np.unique(b)]
     if not len(short):
         return
-    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules)
+    # every variant (tip order, turned, slide), in the order they are judged; each strip keeps the
+    # first that gives it the most. A needy strip tries more slides, and each variant also shrunk in
+    # length before its tip
+    slides = SLIDES if needy is None else DENSE
+    kinds = [(o, f) for o in ((False,) if needy is None else (False, True)) for f in (False, True)]
+    variants = [(o, f, s) for o, f in kinds for s in ((0.0,) if f or o else ()) + (SLIDES if f else slides)]
+    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=_batch_size(variants))
     best = sub.area(short_only=True)
     start = best.copy()
     side0 = sub.lay["side"][sub.k_ids].copy()
@@ -646,23 +669,35 @@ def _improve(
     # slides first; a turned tip (a same_side warning) only for a contact below volume_min, where it
     # lifts the contact to volume_min or gives it FLIP_GAIN times the solder it had
     lift = np.where(start < enough, np.minimum(enough, FLIP_GAIN * start), np.inf)
-    # a needy strip also tries each variant shrunk in length before its tip
-    slides = SLIDES if needy is None else DENSE
-    for order, flip in ((o, f) for o in ((False,) if needy is None else (False, True)) for f in (False, True)):
-        turned = -side0 if flip else side0
-        floor = lift if flip else best * (1 + 1e-9) + 1e-6
-        if flip and not (best < enough).any():
+    tried: dict[int, np.ndarray] = {}
+
+    def shape(v: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        order, flip, f = variants[v]
+        return -side0 if flip else side0, np.where(f < 0, -f * lo, f * hi), np.full(len(side0), order)
+
+    def tried_area(v: int) -> np.ndarray:
+        """The strips' areas in variant v; tried at once with the later variants alike in turning
+        (a turned tip is tried only where a contact is below volume_min: those wait till needed)."""
+        if v not in tried:
+            batch = [x for x in range(v, len(variants)) if variants[x][1] == variants[v][1] and x not in tried]
+            side, slide, tip_last = (np.stack(a) for a in zip(*(shape(x) for x in batch), strict=True))
+            tried.update(zip(batch, sub.trial(side, slide, inner, tip_last=tip_last), strict=True))
+        return tried[v]
+
+    for v, (order, flip, _f) in enumerate(variants):
+        if v == 0 or variants[v - 1][:2] != (order, flip):  # the first of its kind
+            floor = lift if flip else best * (1 + 1e-9) + 1e-6
+            skip = flip and not (best < enough).any()
+        if skip:
             continue
-        tip_last = np.full(len(side0), order)
         # (a turned tip tries the coarse slides only: it must gain much to be kept at all)
-        for f in ((0.0,) if flip or order else ()) + (SLIDES if flip else slides):
-            slide = np.where(f < 0, -f * lo, f * hi)
-            area = sub.trial(turned, slide, inner, tip_last=tip_last)
-            better = (area > floor) & (area > best * (1 + 1e-9) + 1e-6)
-            best = np.where(better, area, best)
-            best_side = np.where(better, turned, best_side)
-            best_slide = np.where(better, slide, best_slide)
-            best_order = np.where(better, order, best_order)
+        turned, slide, _ = shape(v)
+        area = tried_area(v)
+        better = (area > floor) & (area > best * (1 + 1e-9) + 1e-6)
+        best = np.where(better, area, best)
+        best_side = np.where(better, turned, best_side)
+        best_slide = np.where(better, slide, best_slide)
+        best_order = np.where(better, order, best_order)
     # a contact still below volume_min: finer slides either side of its best (the others as chosen)
     need = best < enough
     for step in (FINE if needy is None else FINER) if need.any() else ():
@@ -965,7 +1000,10 @@ def _strip_area(g: dict[str, np.ndarray], rules: Rules) -> np.ndarray:
 
 class _Neighbourhood:
     """The strips `short` (positions in strip_idx) with every contact and aperture within their reach:
-    a small plan of its own, where only those strips change."""
+    a small plan of its own, where only those strips change. With `worlds` > 1 it holds that many
+    copies of the changing strips (world 0: the strips themselves), each copy beside the contacts and
+    the standing apertures and the copies of its own world only: as many variants tried at once, each
+    as if it were tried alone."""
 
     def __init__(
         self,
@@ -976,6 +1014,7 @@ class _Neighbourhood:
         room: _Room,
         short: np.ndarray,
         rules: Rules,
+        worlds: int = 1,
     ) -> None:
         self.rules = rules
         ids = strip_idx[short]
@@ -996,7 +1035,21 @@ class _Neighbourhood:
         local = np.searchsorted(S, ids)
         self.k_ids = local  # local contact ids of the strips that change
         self.k = np.searchsorted(self.local_strips, local)  # their positions among the local strips
+        # the copies, world after world, after the neighbourhood's own contacts and strips
+        n, m, nk = len(S), len(self.local_strips), len(local)
+        copied = np.concatenate([np.arange(n), np.tile(local, worlds - 1)])
+        self.kw = np.concatenate([self.k, m + np.arange((worlds - 1) * nk)]).reshape(worlds, nk)
+        self.kw_ids = np.concatenate([local, n + np.arange((worlds - 1) * nk)]).reshape(worlds, nk)
+        if worlds > 1:
+            self.contacts = self.contacts.take(copied)
+            self.lay = {key: value[copied] for key, value in self.lay.items()}
+            self.local_strips = np.concatenate([self.local_strips, self.kw_ids[1:].ravel()])
+            self.g = {key: np.concatenate([value, *[value[self.k]] * (worlds - 1)]) for key, value in self.g.items()}
         self.room = _Room(self.contacts, self.g, self.local_strips, rules)
+        if worlds > 1:
+            self.room.owner = copied
+            self.room.world = np.full(len(copied), -1, dtype=np.int64)
+            self.room.world[self.kw_ids.ravel()] = np.repeat(np.arange(worlds), nk)
         local_of = {int(c): i for i, c in enumerate(S.tolist())}
         for c_id, geom in room.pad_geoms.items():
             if c_id in local_of:
@@ -1033,37 +1086,46 @@ class _Neighbourhood:
     ) -> np.ndarray:
         """The changing strips with these sides, slides (and strip directions, and which of them are
         oblique corner strips), sized and then shrunk where they break a rule beside the others; their
-        areas, judged as `judge` does."""
-        self.lay["side"][self.k_ids] = side
-        self.lay["slide"][self.k_ids] = slide
+        areas, judged as `judge` does. Sides, slides and tip_last of shape (V, strips): V variants at
+        once, variant v in world v, and areas of that shape."""
+        V = len(side) if np.ndim(side) == 2 else 1
+        k, ids = self.kw[:V].ravel(), self.kw_ids[:V].ravel()
+        self.lay["side"][ids] = np.ravel(side)
+        self.lay["slide"][ids] = np.ravel(slide)
         if base is not None:
-            self.lay["base"][self.k_ids] = base
+            self.lay["base"][ids] = base
         if corner is not None:
-            self.lay["corner"][self.k_ids] = corner
-        sized = _size_strips(self.contacts, self.k_ids, self.lay, self.rules)
+            self.lay["corner"][ids] = corner
+        sized = _size_strips(self.contacts, ids, self.lay, self.rules)
         if tip_last is not None:
-            sized["tip_last"] = tip_last
+            sized["tip_last"] = np.ravel(tip_last)
         for key, value in sized.items():
-            self.g[key][self.k] = value
+            self.g[key][k] = value
         # only the changing strips take new shapes, and only their pairs are found again
-        self.room.update(self.k)
-        self.room.pairs(moved=self.k_ids)
-        self.settle(inner)
-        return self.judge(inner, graded)
+        self.room.update(k)
+        self.room.pairs(moved=ids)
+        self.settle(inner, k)
+        area = self.judge(inner, graded, k, ids)
+        return area.reshape(V, -1) if np.ndim(side) == 2 else area
 
-    def judge(self, inner: Any, graded: bool = False) -> np.ndarray:
-        """The changing strips' areas as they stand; HARD where a hard rule stays broken at their
-        smallest or the strip is too narrow to print, and WEB (graded) or HARD where only the web is."""
-        area = self.area(short_only=True)
-        sliver = self.g["w"][self.k] < self.rules.min_aperture_um - 1e-9  # a sliver does not print
-        broken = self.room.violating(self.k_ids, None, True, inner) | sliver  # any rule, the web too
+    def judge(
+        self, inner: Any, graded: bool = False, k: np.ndarray | None = None, ids: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The changing strips' areas as they stand (of the strips at positions k, contacts ids: default
+        world 0); HARD where a hard rule stays broken at their smallest or the strip is too narrow to
+        print, and WEB (graded) or HARD where only the web is."""
+        k = self.k if k is None else k
+        ids = self.k_ids if ids is None else ids
+        area = _strip_area({key: self.g[key][k] for key in ("w", "h1", "h2", "L", "D")}, self.rules)
+        sliver = self.g["w"][k] < self.rules.min_aperture_um - 1e-9  # a sliver does not print
+        broken = self.room.violating(ids, None, True, inner) | sliver  # any rule, the web too
         if not graded or not broken.any():
             return np.where(broken, HARD, area)
         hard = sliver.copy()
-        hard[broken] |= self.room.violating(self.k_ids[broken], None, False, inner)
+        hard[broken] |= self.room.violating(ids[broken], None, False, inner)
         return np.where(hard, HARD, np.where(broken, WEB, area))
 
-    def settle(self, inner: Any) -> None:
+    def settle(self, inner: Any, k: np.ndarray) -> None:
         def violating(which: np.ndarray, ignore: np.ndarray | None = None, web: bool = True) -> np.ndarray:
             return self.room.violating(which, ignore, web, inner)
 
@@ -1074,7 +1136,7 @@ class _Neighbourhood:
             self.room.update,
             violating,
             self.rules.min_aperture_um,
-            only=self.k,
+            only=k,
         )
 
     def write_back(
