@@ -389,9 +389,10 @@ def test_pairs_found_among_the_neighbourhood_are_those_of_the_whole(monkeypatch,
 
 @pytest.mark.parametrize("sample", ["ring_100um.gds", "rotated_mixed_pitch.gds", "pinwheel"])
 def test_variants_tried_at_once_are_each_as_if_tried_alone(monkeypatch, sample):
-    """The slide and turn variants a neighbourhood tries at once (one copy of its strips per variant)
-    give each strip the areas it gets when the variants are tried one after another: the same plan,
-    to the bit, on layouts where strips slide and turn in the first rounds and in the needy round."""
+    """The variants a neighbourhood tries at once (one copy of its strips per variant: slides, turned
+    tips, corner directions) give each strip the areas it gets when they are tried one after another:
+    the same plan, to the bit, on layouts where strips slide and turn in the first rounds and in the
+    needy round, and corners try other directions."""
     from stencilgen import planner
     from stencilgen.readers import read_layout
 
@@ -407,14 +408,28 @@ def test_variants_tried_at_once_are_each_as_if_tried_alone(monkeypatch, sample):
         batches.append(np.ndim(side) == 2 and len(side) > 1)
         return trial(self, side, slide, inner, *args, **kwargs)
 
-    def alone(self, side, slide, inner, *args, tip_last=None, **kwargs):
+    def alone(self, side, slide, inner, base=None, graded=False, corner=None, tip_last=None):
         if np.ndim(side) == 1:
-            return trial(self, side, slide, inner, *args, tip_last=tip_last, **kwargs)
-        return np.stack([trial(self, s, f, inner, tip_last=t) for s, f, t in zip(side, slide, tip_last, strict=True)])
+            return trial(self, side, slide, inner, base, graded, corner, tip_last)
+        V, nk = np.shape(side)
+        each = [
+            trial(
+                self,
+                side[v],
+                slide[v],
+                inner,
+                None if base is None else np.reshape(base, (V, nk, 2))[v],
+                graded,
+                None if corner is None else np.reshape(corner, (V, nk))[v],
+                None if tip_last is None else tip_last[v],
+            )
+            for v in range(V)
+        ]
+        return np.stack(each)
 
     monkeypatch.setattr(planner._Neighbourhood, "trial", spy)
     together = plan_stencil(contacts, rows, Rules())
-    assert sum(batches) >= 2  # the first rounds' and the needy round's variants were tried at once
+    assert sum(batches) >= 2  # the variants of the first rounds, the corners' and the needy round's at once
     monkeypatch.setattr(planner._Neighbourhood, "trial", alone)
     one_by_one = plan_stencil(contacts, rows, Rules())
     assert (together.apertures.kind == STRIP).sum() > 20

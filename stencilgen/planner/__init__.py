@@ -799,7 +799,8 @@ def _corner_directions(
         return
     short = np.concatenate(members)
     which = np.concatenate([np.full(len(m), j) for j, m in enumerate(members)])
-    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules)
+    table = _padded(turns)
+    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=table.shape[1])
     want = sub.g["a_want"][sub.k]
     side0 = sub.lay["side"][sub.k_ids].copy()
     slide0 = np.zeros(len(side0))
@@ -821,11 +822,12 @@ def _corner_directions(
     first = score(sub.judge(inner, graded=True), base0)  # the strips as planned so far
     best_score = first.copy()
     best_base = base0.copy()
-    # every corner tries its own turns at once
-    table = _padded(turns)
-    for f in range(table.shape[1]):
-        base = _turn(base0, table[:, f][which])
-        s = score(sub.trial(side0, slide0, inner, base, graded=True), base)
+    # every corner tries its own turns, all at once
+    T = table.shape[1]
+    bases = [_turn(base0, table[:, f][which]) for f in range(T)]
+    areas = sub.trial(np.tile(side0, (T, 1)), np.tile(slide0, (T, 1)), inner, np.concatenate(bases), graded=True)
+    for base, area in zip(bases, areas, strict=True):
+        s = score(area, base)
         better = s > best_score + 1e-6
         best_score = np.where(better, s, best_score)
         best_base = np.where(better[which][:, None], base, best_base)
