@@ -582,8 +582,9 @@ FLIP_GAIN = 1.25
 
 
 def _batch_size(variants: list[tuple[bool, bool, float]]) -> int:
-    """The most variants `_improve` tries at once: those alike in turning, turned or not."""
-    return max(sum(1 for v in variants if v[1] == flip) for flip in (False, True))
+    """The most variants `_improve` tries at once: those alike in turning, turned or not (at most
+    MAX_WORLDS)."""
+    return min(max(sum(1 for v in variants if v[1] == flip) for flip in (False, True)), MAX_WORLDS)
 
 
 def _needy(contacts: Contacts, g: dict[str, np.ndarray], strip_idx: np.ndarray, rules: Rules) -> np.ndarray:
@@ -657,6 +658,7 @@ def _improve(
     kinds = [(o, f) for o in ((False,) if needy is None else (False, True)) for f in (False, True)]
     variants = [(o, f, s) for o, f in kinds for s in ((0.0,) if f or o else ()) + (SLIDES if f else slides)]
     sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=_batch_size(variants))
+    worlds = len(sub.kw)
     best = sub.area(short_only=True)
     start = best.copy()
     side0 = sub.lay["side"][sub.k_ids].copy()
@@ -680,6 +682,7 @@ def _improve(
         (a turned tip is tried only where a contact is below volume_min: those wait till needed)."""
         if v not in tried:
             batch = [x for x in range(v, len(variants)) if variants[x][1] == variants[v][1] and x not in tried]
+            batch = batch[:worlds]
             side, slide, tip_last = (np.stack(a) for a in zip(*(shape(x) for x in batch), strict=True))
             tried.update(zip(batch, sub.trial(side, slide, inner, tip_last=tip_last), strict=True))
         return tried[v]
@@ -720,6 +723,9 @@ def _improve(
         best_order = np.where(back, order0, best_order)
     sub.write_back(g, lay, room)
 
+
+#: the most variants a neighbourhood tries at once (copies of its changing strips it holds)
+MAX_WORLDS = 32
 
 #: what a trial variant's area becomes where it breaks a hard rule (clearance, keep-in, a sliver) or
 #: only the web
@@ -800,7 +806,8 @@ def _corner_directions(
     short = np.concatenate(members)
     which = np.concatenate([np.full(len(m), j) for j, m in enumerate(members)])
     table = _padded(turns)
-    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=table.shape[1])
+    T = table.shape[1]
+    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=min(T, MAX_WORLDS))
     want = sub.g["a_want"][sub.k]
     side0 = sub.lay["side"][sub.k_ids].copy()
     slide0 = np.zeros(len(side0))
@@ -822,10 +829,15 @@ def _corner_directions(
     first = score(sub.judge(inner, graded=True), base0)  # the strips as planned so far
     best_score = first.copy()
     best_base = base0.copy()
-    # every corner tries its own turns, all at once
-    T = table.shape[1]
+    # every corner tries its own turns, as many at once as the neighbourhood has worlds
     bases = [_turn(base0, table[:, f][which]) for f in range(T)]
-    areas = sub.trial(np.tile(side0, (T, 1)), np.tile(slide0, (T, 1)), inner, np.concatenate(bases), graded=True)
+    areas: list[np.ndarray] = []
+    for f in range(0, T, len(sub.kw)):
+        part = bases[f : f + len(sub.kw)]
+        V = len(part)
+        areas += list(
+            sub.trial(np.tile(side0, (V, 1)), np.tile(slide0, (V, 1)), inner, np.concatenate(part), graded=True)
+        )
     for base, area in zip(bases, areas, strict=True):
         s = score(area, base)
         better = s > best_score + 1e-6
@@ -881,27 +893,28 @@ def _corner_members(
         return np.zeros(0, dtype=np.int64)
     which = np.concatenate([np.full(len(m), j) for j, m in enumerate(members)])
     rank, normal, bisector = np.concatenate(ranks), np.concatenate(normals), np.concatenate(bisectors)
-    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, np.concatenate(members), rules)
+    # (the deepest rank that stays oblique, the others' tips: 0 the alternation, -1 inward, the
+    # oblique ones' direction: None as chosen, else turned this far from the bisector)
+    turns = sorted({t for turns_c in options for t in turns_c})
+    variants = [(r, mode, t) for r in range(int(rank.max())) for mode in (0, -1) for t in [None, 0.0, *turns]]
+    worlds = min(len(variants), MAX_WORLDS)
+    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, np.concatenate(members), rules, worlds=worlds)
     want = sub.g["a_want"][sub.k]
     side0 = sub.lay["side"][sub.k_ids].copy()
     slide0 = sub.lay["slide"][sub.k_ids].copy()
     base0 = sub.lay["base"][sub.k_ids].copy()
 
-    def worst(judged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def worst(judged: np.ndarray, area: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per corner: the worst contact's share of its target (a hard rule broken: the worst of all),
         then the mean share (lexicographic); and how many of its contacts have a thin web."""
-        r = np.where(judged == HARD, -1.0, sub.area(short_only=True) / want)
+        r = np.where(judged == HARD, -1.0, area / want)
         out = np.full(len(chosen), np.inf)
         np.minimum.at(out, which, r)
         mean = np.bincount(which, r, len(chosen)) / np.bincount(which, None, len(chosen))
         return out + 1e-3 * mean, np.bincount(which, judged == WEB, len(chosen))
 
-    first, thin = worst(sub.judge(inner, graded=True))
+    first, thin = worst(sub.judge(inner, graded=True), sub.area(short_only=True))
     best, best_v = first.copy(), np.full(len(chosen), -1)
-    # (the deepest rank that stays oblique, the others' tips: 0 the alternation, -1 inward, the
-    # oblique ones' direction: None as chosen, else turned this far from the bisector)
-    turns = sorted({t for turns_c in options for t in turns_c})
-    variants = [(r, mode, t) for r in range(int(rank.max())) for mode in (0, -1) for t in [None, 0.0, *turns]]
 
     def shape(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         deep = np.array([variants[k][0] if k >= 0 else rank.max() for k in v.tolist()])[which]
@@ -915,15 +928,19 @@ def _corner_members(
         base = np.where(oblique[:, None], np.where(keep[:, None], base0, turned), normal)
         return side, slide, base, oblique
 
-    for v in range(len(variants)):
-        side, slide, base, oblique = shape(np.full(len(chosen), v))
-        got, webs = worst(sub.trial(side, slide, inner, base, graded=True, corner=oblique))
-        better = (got > best + 1e-6) & (webs <= thin)  # no thin web where there was none
-        best, best_v = np.where(better, got, best), np.where(better, v, best_v)
+    for first_v in range(0, len(variants), worlds):  # as many variants at once as there are worlds
+        batch = range(first_v, min(first_v + worlds, len(variants)))
+        shaped = [shape(np.full(len(chosen), v)) for v in batch]
+        side, slide, base, oblique = (np.stack(a) for a in zip(*shaped, strict=True))
+        judged = sub.trial(side, slide, inner, base.reshape(-1, 2), graded=True, corner=oblique.ravel())
+        for v, judged_v, area_v in zip(batch, judged, sub.areas(len(batch)), strict=True):
+            got, webs = worst(judged_v, area_v)
+            better = (got > best + 1e-6) & (webs <= thin)  # no thin web where there was none
+            best, best_v = np.where(better, got, best), np.where(better, v, best_v)
     if (best_v < 0).all():
         return np.zeros(0, dtype=np.int64)
     side, slide, base, oblique = shape(best_v)
-    final, webs = worst(sub.trial(side, slide, inner, base, graded=True, corner=oblique))
+    final, webs = worst(sub.trial(side, slide, inner, base, graded=True, corner=oblique), sub.area(short_only=True))
     keep = (best_v >= 0) & (final > first + 1e-6) & (webs <= thin)
     sub.write_back(g, lay, room, keep[which])
     return sub.S[sub.k_ids[keep[which]]]
@@ -1037,21 +1054,25 @@ class _Neighbourhood:
         local = np.searchsorted(S, ids)
         self.k_ids = local  # local contact ids of the strips that change
         self.k = np.searchsorted(self.local_strips, local)  # their positions among the local strips
-        # the copies, world after world, after the neighbourhood's own contacts and strips
-        n, m, nk = len(S), len(self.local_strips), len(local)
-        copied = np.concatenate([np.arange(n), np.tile(local, worlds - 1)])
-        self.kw = np.concatenate([self.k, m + np.arange((worlds - 1) * nk)]).reshape(worlds, nk)
-        self.kw_ids = np.concatenate([local, n + np.arange((worlds - 1) * nk)]).reshape(worlds, nk)
+        # the copies, world after world, after the neighbourhood's own contacts and strips: one of
+        # each changing strip (a strip named twice, as a member of two corners, is one strip)
+        n, m = len(S), len(self.local_strips)
+        once, twice = np.unique(local, return_inverse=True)
+        at = np.arange(worlds - 1)[:, None] * len(once) + twice  # (worlds - 1, strips): copy numbers
+        copied = np.concatenate([np.arange(n), np.tile(once, worlds - 1)])
+        self.kw = np.concatenate([self.k[None], m + at])  # (worlds, strips): positions among the strips
+        self.kw_ids = np.concatenate([local[None], n + at])  # (worlds, strips): local contact ids
         if worlds > 1:
             self.contacts = self.contacts.take(copied)
             self.lay = {key: value[copied] for key, value in self.lay.items()}
-            self.local_strips = np.concatenate([self.local_strips, self.kw_ids[1:].ravel()])
-            self.g = {key: np.concatenate([value, *[value[self.k]] * (worlds - 1)]) for key, value in self.g.items()}
+            self.local_strips = np.concatenate([self.local_strips, n + np.arange((worlds - 1) * len(once))])
+            first = np.searchsorted(self.local_strips[:m], once)
+            self.g = {key: np.concatenate([value, *[value[first]] * (worlds - 1)]) for key, value in self.g.items()}
         self.room = _Room(self.contacts, self.g, self.local_strips, rules)
         if worlds > 1:
             self.room.owner = copied
-            self.room.world = np.full(len(copied), -1, dtype=np.int64)
-            self.room.world[self.kw_ids.ravel()] = np.repeat(np.arange(worlds), nk)
+            self.room.world = np.repeat(np.arange(-1, worlds), [n, 0] + [len(once)] * (worlds - 1))
+            self.room.world[local] = 0
         local_of = {int(c): i for i, c in enumerate(S.tolist())}
         for c_id, geom in room.pad_geoms.items():
             if c_id in local_of:
@@ -1071,6 +1092,13 @@ class _Neighbourhood:
         lo = np.minimum(np.minimum.reduceat(across, starts) + half, 0.0)
         hi = np.maximum(np.maximum.reduceat(across, starts) - half, 0.0)
         return lo, hi
+
+    def _area_at(self, k: np.ndarray) -> np.ndarray:
+        return _strip_area({key: self.g[key][k] for key in ("w", "h1", "h2", "L", "D")}, self.rules)
+
+    def areas(self, V: int) -> np.ndarray:
+        """(V, strips) the changing strips' areas in worlds 0..V-1, as they stand."""
+        return self._area_at(self.kw[:V].ravel()).reshape(V, -1)
 
     def area(self, short_only: bool = False) -> np.ndarray:
         a = _strip_area(self.g, self.rules)
@@ -1118,7 +1146,7 @@ class _Neighbourhood:
         print, and WEB (graded) or HARD where only the web is."""
         k = self.k if k is None else k
         ids = self.k_ids if ids is None else ids
-        area = _strip_area({key: self.g[key][k] for key in ("w", "h1", "h2", "L", "D")}, self.rules)
+        area = self._area_at(k)
         sliver = self.g["w"][k] < self.rules.min_aperture_um - 1e-9  # a sliver does not print
         broken = self.room.violating(ids, None, True, inner) | sliver  # any rule, the web too
         if not graded or not broken.any():
