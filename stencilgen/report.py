@@ -504,7 +504,7 @@ class _Num:
 
     def block(self, start: int, stop: int) -> np.ndarray:
         """(n, w) ASCII: each value with at most nd decimals, trailing zeros dropped (or null), padded
-        with PAD."""
+        with PAD. (Built as (w, n), a text column per row of it, and returned transposed.)"""
         v, ok, nd = self.values[start:stop], self.ok[start:stop], self.nd
         n = len(v)
         q = np.rint(np.abs(v) * 10.0**nd).astype(np.int64)
@@ -512,34 +512,36 @@ class _Num:
         neg = (v < 0) & (q > 0)
         digits = max(int(ip.max()) if n else 0, 1)
         D = len(str(digits))
-        ndig = np.ones(n, dtype=np.int64)
-        for k in range(1, D):
-            ndig += ip >= 10**k
         frac = nd + 1 if nd else 0
         width = max(D + 1 + frac, 4)
-        out = np.full((n, width), PAD, dtype=np.uint8)
+        out = np.full((width, n), PAD, dtype=np.uint8)
         end = width - frac  # integer digits end here
-        for k in range(D):  # digit k from the right
+        rest, d = np.divmod(ip, 10)
+        out[end - 1] = d
+        out[end - 1] += ord("0")
+        lead = np.full(n, end - 1, dtype=np.int64)  # where each value's first digit stands
+        for k in range(1, D):  # digit k from the right, where the value has one
             col = end - 1 - k
-            d = (ip // 10**k) % 10
-            out[:, col] = np.where(k < ndig, ord("0") + d, PAD)
+            rest, d = np.divmod(rest, 10)
+            has = ip >= 10**k
+            out[col] = np.where(has, d + ord("0"), PAD)
+            lead[has] = col
         rows = np.flatnonzero(neg)
-        out[rows, end - 1 - ndig[rows]] = ord("-")
+        out[lead[rows] - 1, rows] = ord("-")
         if nd:
-            out[:, end] = ord(".")
-            for k in range(nd):
-                out[:, width - 1 - k] = ord("0") + (fp // 10**k) % 10
-            # trailing zeros go, and the point with them when no decimal is left: 70.0000 -> 70
             trim = np.ones(n, dtype=bool)
+            rest = fp
             for k in range(nd):
-                trim &= (fp // 10**k) % 10 == 0
-                out[trim, width - 1 - k] = PAD
-            out[trim, end] = PAD
+                rest, d = np.divmod(rest, 10)
+                # trailing zeros go, and the point with them when no decimal is left: 70.0000 -> 70
+                trim &= d == 0
+                out[width - 1 - k] = np.where(trim, PAD, d + ord("0"))
+            out[end] = np.where(trim, PAD, ord("."))
         bad = np.flatnonzero(~ok)
         if len(bad):
-            out[bad] = PAD
-            out[bad, width - 4 :] = np.frombuffer(b"null", dtype=np.uint8)
-        return out
+            out[:, bad] = PAD
+            out[width - 4 :, bad] = np.frombuffer(b"null", dtype=np.uint8)[:, None]
+        return out.T
 
 
 class _IdLists:

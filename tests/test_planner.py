@@ -415,6 +415,46 @@ def test_pairs_found_among_the_neighbourhood_are_those_of_the_whole(monkeypatch,
     assert np.array_equal(among.apertures.area, whole.apertures.area)
 
 
+@pytest.mark.parametrize("sample", ["ring_100um.gds", "rotated_mixed_pitch.gds", "pinwheel", "pinwheel_edge50"])
+def test_variants_tried_at_once_are_each_as_if_tried_alone(monkeypatch, sample):
+    """The variants a neighbourhood tries at once (one copy of its strips per variant: slides, turned
+    tips, corner directions, fewer corner members) give each strip what it gets when they are tried
+    one after another: the same plan, to the bit, on layouts where strips slide and turn in the first
+    rounds and in the needy round, corners try other directions and members, and corners share
+    members (a pinwheel)."""
+    from stencilgen import planner
+    from stencilgen.readers import read_layout
+
+    keep_in = None
+    if sample.startswith("pinwheel"):  # (with a die edge 50 um beyond the pads)
+        contacts, _ = build_contacts(Polygons.from_list(synth.pinwheel(8, 100.0).polygons()), 0.001)
+        if sample.endswith("edge50"):
+            lo, hi = contacts.polygons.coords.min(axis=0) - 50, contacts.polygons.coords.max(axis=0) + 50
+            keep_in = shapely.box(*lo, *hi)
+    else:
+        contacts = read_layout(os.path.join(SAMPLES, sample), "9/0").contacts
+    rows = find_rows(contacts)
+    trial = planner._Neighbourhood.trial
+    batches = []
+
+    def spy(self, side, *args, **kwargs):
+        batches.append((np.ndim(side) == 2 and len(side) > 1, kwargs.get("corner") is not None))
+        return trial(self, side, *args, **kwargs)
+
+    monkeypatch.setattr(planner._Neighbourhood, "trial", spy)
+    together = plan_stencil(contacts, rows, Rules(), keep_in)
+    assert sum(at_once for at_once, _ in batches) >= 2
+    members = any(at_once and corner for at_once, corner in batches)
+    monkeypatch.setattr(planner, "MAX_WORLDS", 1)  # one variant at a time, and no copies
+    batches.clear()
+    one_by_one = plan_stencil(contacts, rows, Rules(), keep_in)
+    assert not any(at_once for at_once, _ in batches)
+    assert (together.apertures.kind == STRIP).sum() > 20 and (members or sample == "ring_100um.gds")
+    assert np.array_equal(together.apertures.outlines.coords, one_by_one.apertures.outlines.coords)
+    assert np.array_equal(together.apertures.area, one_by_one.apertures.area)
+    assert np.array_equal(together.apertures.side, one_by_one.apertures.side)
+
+
 def test_strips_held_short_slide_across_their_contact(monkeypatch):
     """Corner strips of the ring sample start far short (web to their neighbours): sliding across the
     contact, and turning a tip where that is not enough, lifts the worst above volume_min with every

@@ -385,6 +385,10 @@ class _Room:
         self.box = self.shapes.boxes()  # the shapes' boxes, kept as the shapes change
         empty = np.zeros(0, dtype=np.int64)
         self.near: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = (empty, empty, empty, empty)
+        # a neighbourhood with variant copies (_Neighbourhood): each contact's owner (the contact it
+        # copies, else itself) and world (-1: stands as it is; w: the strips tried in variant w)
+        self.owner: np.ndarray | None = None
+        self.world: np.ndarray | None = None
 
     def set_pads(self, idx: np.ndarray, geoms: np.ndarray) -> None:
         for i, geom in zip(idx.tolist(), geoms, strict=True):
@@ -461,6 +465,14 @@ class _Room:
             fresh = (lo != hi) & ~(mark[lo] & mark[hi] & (a != lo))  # a pair of two moved ones once
             qa, qb = np.concatenate([qa[keep], lo[fresh]]), np.concatenate([qb[keep], hi[fresh]])
         other = pa != pc
+        if self.owner is not None:  # a copy is measured against the contacts as drawn (not their
+            # copies, not its own) and the apertures that stand or take part in its own variant
+            owner, world = self.owner, self.world
+            assert world is not None
+            other = (owner[pa] != owner[pc]) & (world[pc] <= 0)
+            wa, wb = world[qa], world[qb]
+            mates = (owner[qa] != owner[qb]) & ((wa < 0) | (wb < 0) | (wa == wb))
+            qa, qb = qa[mates], qb[mates]
         pa, pc = pa[other], pc[other]
         self.near = (pa, pc, qa, qb)
         close = box_gap(box[pa], self.pad_box[pc]) <= rules.clearance_um
@@ -630,6 +642,12 @@ FINER = (-0.125, 0.125, -0.0625, 0.0625)
 FLIP_GAIN = 1.25
 
 
+def _batch_size(variants: list[tuple[bool, bool, float]]) -> int:
+    """The most variants `_improve` tries at once: those alike in turning, turned or not (at most
+    MAX_WORLDS)."""
+    return min(max(sum(1 for v in variants if v[1] == flip) for flip in (False, True)), MAX_WORLDS)
+
+
 def _needy(contacts: Contacts, g: dict[str, np.ndarray], strip_idx: np.ndarray, rules: Rules) -> np.ndarray:
     """The strips (positions in strip_idx) whose contacts stay below volume_min."""
     area = _strip_area(g, rules)
@@ -694,7 +712,14 @@ def _improve(
         short = short[np.unique(b)]
     if not len(short):
         return
-    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules)
+    # every variant (tip order, turned, slide), in the order they are judged; each strip keeps the
+    # first that gives it the most. A needy strip tries more slides, and each variant also shrunk in
+    # length before its tip
+    slides = SLIDES if needy is None else DENSE
+    kinds = [(o, f) for o in ((False,) if needy is None else (False, True)) for f in (False, True)]
+    variants = [(o, f, s) for o, f in kinds for s in ((0.0,) if f or o else ()) + (SLIDES if f else slides)]
+    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=_batch_size(variants))
+    worlds = len(sub.kw)
     best = sub.area(short_only=True)
     start = best.copy()
     side0 = sub.lay["side"][sub.k_ids].copy()
@@ -707,23 +732,36 @@ def _improve(
     # slides first; a turned tip (a same_side warning) only for a contact below volume_min, where it
     # lifts the contact to volume_min or gives it FLIP_GAIN times the solder it had
     lift = np.where(start < enough, np.minimum(enough, FLIP_GAIN * start), np.inf)
-    # a needy strip also tries each variant shrunk in length before its tip
-    slides = SLIDES if needy is None else DENSE
-    for order, flip in ((o, f) for o in ((False,) if needy is None else (False, True)) for f in (False, True)):
-        turned = -side0 if flip else side0
-        floor = lift if flip else best * (1 + 1e-9) + 1e-6
-        if flip and not (best < enough).any():
+    tried: dict[int, np.ndarray] = {}
+
+    def shape(v: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        order, flip, f = variants[v]
+        return -side0 if flip else side0, np.where(f < 0, -f * lo, f * hi), np.full(len(side0), order)
+
+    def tried_area(v: int) -> np.ndarray:
+        """The strips' areas in variant v; tried at once with the later variants alike in turning
+        (a turned tip is tried only where a contact is below volume_min: those wait till needed)."""
+        if v not in tried:
+            batch = [x for x in range(v, len(variants)) if variants[x][1] == variants[v][1] and x not in tried]
+            batch = batch[:worlds]
+            side, slide, tip_last = (np.stack(a) for a in zip(*(shape(x) for x in batch), strict=True))
+            tried.update(zip(batch, sub.trial(side, slide, inner, tip_last=tip_last), strict=True))
+        return tried[v]
+
+    for v, (order, flip, _f) in enumerate(variants):
+        if v == 0 or variants[v - 1][:2] != (order, flip):  # the first of its kind
+            floor = lift if flip else best * (1 + 1e-9) + 1e-6
+            skip = flip and not (best < enough).any()
+        if skip:
             continue
-        tip_last = np.full(len(side0), order)
         # (a turned tip tries the coarse slides only: it must gain much to be kept at all)
-        for f in ((0.0,) if flip or order else ()) + (SLIDES if flip else slides):
-            slide = np.where(f < 0, -f * lo, f * hi)
-            area = sub.trial(turned, slide, inner, tip_last=tip_last)
-            better = (area > floor) & (area > best * (1 + 1e-9) + 1e-6)
-            best = np.where(better, area, best)
-            best_side = np.where(better, turned, best_side)
-            best_slide = np.where(better, slide, best_slide)
-            best_order = np.where(better, order, best_order)
+        turned, slide, _ = shape(v)
+        area = tried_area(v)
+        better = (area > floor) & (area > best * (1 + 1e-9) + 1e-6)
+        best = np.where(better, area, best)
+        best_side = np.where(better, turned, best_side)
+        best_slide = np.where(better, slide, best_slide)
+        best_order = np.where(better, order, best_order)
     # a contact still below volume_min: finer slides either side of its best (the others as chosen)
     need = best < enough
     for step in (FINE if needy is None else FINER) if need.any() else ():
@@ -738,13 +776,17 @@ def _improve(
     for _ in range(4):
         area = sub.trial(best_side, best_slide, inner, tip_last=best_order)
         worse = (area < start * (1 - 1e-9) - 1e-6) | ((best_side != side0) & (area < lift))
-        if not worse.any():
+        back = worse & ((best_side != side0) | (best_slide != start_slide) | (best_order != order0))
+        if not back.any():  # (those worse already stand as they were: the same trial again changes nothing)
             break
-        best_side = np.where(worse, side0, best_side)
-        best_slide = np.where(worse, start_slide, best_slide)
-        best_order = np.where(worse, order0, best_order)
+        best_side = np.where(back, side0, best_side)
+        best_slide = np.where(back, start_slide, best_slide)
+        best_order = np.where(back, order0, best_order)
     sub.write_back(g, lay, room)
 
+
+#: the most variants a neighbourhood tries at once (copies of its changing strips it holds)
+MAX_WORLDS = 32
 
 #: what a trial variant's area becomes where it breaks a hard rule (clearance, keep-in, a sliver) or
 #: only the web
@@ -824,7 +866,9 @@ def _corner_directions(
         return
     short = np.concatenate(members)
     which = np.concatenate([np.full(len(m), j) for j, m in enumerate(members)])
-    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules)
+    table = _padded(turns)
+    T = table.shape[1]
+    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=min(T, MAX_WORLDS))
     want = sub.g["a_want"][sub.k]
     side0 = sub.lay["side"][sub.k_ids].copy()
     slide0 = np.zeros(len(side0))
@@ -846,11 +890,17 @@ def _corner_directions(
     first = score(sub.judge(inner, graded=True), base0)  # the strips as planned so far
     best_score = first.copy()
     best_base = base0.copy()
-    # every corner tries its own turns at once
-    table = _padded(turns)
-    for f in range(table.shape[1]):
-        base = _turn(base0, table[:, f][which])
-        s = score(sub.trial(side0, slide0, inner, base, graded=True), base)
+    # every corner tries its own turns, as many at once as the neighbourhood has worlds
+    bases = [_turn(base0, table[:, f][which]) for f in range(T)]
+    areas: list[np.ndarray] = []
+    for f in range(0, T, len(sub.kw)):
+        part = bases[f : f + len(sub.kw)]
+        V = len(part)
+        areas += list(
+            sub.trial(np.tile(side0, (V, 1)), np.tile(slide0, (V, 1)), inner, np.concatenate(part), graded=True)
+        )
+    for base, area in zip(bases, areas, strict=True):
+        s = score(area, base)
         better = s > best_score + 1e-6
         best_score = np.where(better, s, best_score)
         best_base = np.where(better[which][:, None], base, best_base)
@@ -904,27 +954,28 @@ def _corner_members(
         return np.zeros(0, dtype=np.int64)
     which = np.concatenate([np.full(len(m), j) for j, m in enumerate(members)])
     rank, normal, bisector = np.concatenate(ranks), np.concatenate(normals), np.concatenate(bisectors)
-    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, np.concatenate(members), rules)
+    # (the deepest rank that stays oblique, the others' tips: 0 the alternation, -1 inward, the
+    # oblique ones' direction: None as chosen, else turned this far from the bisector)
+    turns = sorted({t for turns_c in options for t in turns_c})
+    variants = [(r, mode, t) for r in range(int(rank.max())) for mode in (0, -1) for t in [None, 0.0, *turns]]
+    worlds = min(len(variants), MAX_WORLDS)
+    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, np.concatenate(members), rules, worlds=worlds)
     want = sub.g["a_want"][sub.k]
     side0 = sub.lay["side"][sub.k_ids].copy()
     slide0 = sub.lay["slide"][sub.k_ids].copy()
     base0 = sub.lay["base"][sub.k_ids].copy()
 
-    def worst(judged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def worst(judged: np.ndarray, area: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per corner: the worst contact's share of its target (a hard rule broken: the worst of all),
         then the mean share (lexicographic); and how many of its contacts have a thin web."""
-        r = np.where(judged == HARD, -1.0, sub.area(short_only=True) / want)
+        r = np.where(judged == HARD, -1.0, area / want)
         out = np.full(len(chosen), np.inf)
         np.minimum.at(out, which, r)
         mean = np.bincount(which, r, len(chosen)) / np.bincount(which, None, len(chosen))
         return out + 1e-3 * mean, np.bincount(which, judged == WEB, len(chosen))
 
-    first, thin = worst(sub.judge(inner, graded=True))
+    first, thin = worst(sub.judge(inner, graded=True), sub.area(short_only=True))
     best, best_v = first.copy(), np.full(len(chosen), -1)
-    # (the deepest rank that stays oblique, the others' tips: 0 the alternation, -1 inward, the
-    # oblique ones' direction: None as chosen, else turned this far from the bisector)
-    turns = sorted({t for turns_c in options for t in turns_c})
-    variants = [(r, mode, t) for r in range(int(rank.max())) for mode in (0, -1) for t in [None, 0.0, *turns]]
 
     def shape(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         deep = np.array([variants[k][0] if k >= 0 else rank.max() for k in v.tolist()])[which]
@@ -938,15 +989,19 @@ def _corner_members(
         base = np.where(oblique[:, None], np.where(keep[:, None], base0, turned), normal)
         return side, slide, base, oblique
 
-    for v in range(len(variants)):
-        side, slide, base, oblique = shape(np.full(len(chosen), v))
-        got, webs = worst(sub.trial(side, slide, inner, base, graded=True, corner=oblique))
-        better = (got > best + 1e-6) & (webs <= thin)  # no thin web where there was none
-        best, best_v = np.where(better, got, best), np.where(better, v, best_v)
+    for first_v in range(0, len(variants), worlds):  # as many variants at once as there are worlds
+        batch = range(first_v, min(first_v + worlds, len(variants)))
+        shaped = [shape(np.full(len(chosen), v)) for v in batch]
+        side, slide, base, oblique = (np.stack(a) for a in zip(*shaped, strict=True))
+        judged = sub.trial(side, slide, inner, base.reshape(-1, 2), graded=True, corner=oblique.ravel())
+        for v, judged_v, area_v in zip(batch, judged, sub.areas(len(batch)), strict=True):
+            got, webs = worst(judged_v, area_v)
+            better = (got > best + 1e-6) & (webs <= thin)  # no thin web where there was none
+            best, best_v = np.where(better, got, best), np.where(better, v, best_v)
     if (best_v < 0).all():
         return np.zeros(0, dtype=np.int64)
     side, slide, base, oblique = shape(best_v)
-    final, webs = worst(sub.trial(side, slide, inner, base, graded=True, corner=oblique))
+    final, webs = worst(sub.trial(side, slide, inner, base, graded=True, corner=oblique), sub.area(short_only=True))
     keep = (best_v >= 0) & (final > first + 1e-6) & (webs <= thin)
     sub.write_back(g, lay, room, keep[which])
     return sub.S[sub.k_ids[keep[which]]]
@@ -1025,7 +1080,10 @@ def _strip_area(g: dict[str, np.ndarray], rules: Rules) -> np.ndarray:
 
 class _Neighbourhood:
     """The strips `short` (positions in strip_idx) with every contact and aperture within their reach:
-    a small plan of its own, where only those strips change."""
+    a small plan of its own, where only those strips change. With `worlds` > 1 it holds that many
+    copies of the changing strips (world 0: the strips themselves), each copy beside the contacts and
+    the standing apertures and the copies of its own world only: as many variants tried at once, each
+    as if it were tried alone."""
 
     def __init__(
         self,
@@ -1036,6 +1094,7 @@ class _Neighbourhood:
         room: _Room,
         short: np.ndarray,
         rules: Rules,
+        worlds: int = 1,
     ) -> None:
         self.rules = rules
         ids = strip_idx[short]
@@ -1056,7 +1115,25 @@ class _Neighbourhood:
         local = np.searchsorted(S, ids)
         self.k_ids = local  # local contact ids of the strips that change
         self.k = np.searchsorted(self.local_strips, local)  # their positions among the local strips
+        # the copies, world after world, after the neighbourhood's own contacts and strips: one of
+        # each changing strip (a strip named twice, as a member of two corners, is one strip)
+        n, m = len(S), len(self.local_strips)
+        once, twice = np.unique(local, return_inverse=True)
+        at = np.arange(worlds - 1)[:, None] * len(once) + twice  # (worlds - 1, strips): copy numbers
+        copied = np.concatenate([np.arange(n), np.tile(once, worlds - 1)])
+        self.kw = np.concatenate([self.k[None], m + at])  # (worlds, strips): positions among the strips
+        self.kw_ids = np.concatenate([local[None], n + at])  # (worlds, strips): local contact ids
+        if worlds > 1:
+            self.contacts = self.contacts.take(copied)
+            self.lay = {key: value[copied] for key, value in self.lay.items()}
+            self.local_strips = np.concatenate([self.local_strips, n + np.arange((worlds - 1) * len(once))])
+            first = np.searchsorted(self.local_strips[:m], once)
+            self.g = {key: np.concatenate([value, *[value[first]] * (worlds - 1)]) for key, value in self.g.items()}
         self.room = _Room(self.contacts, self.g, self.local_strips, rules)
+        if worlds > 1:
+            self.room.owner = copied
+            self.room.world = np.repeat(np.arange(-1, worlds), [n, 0] + [len(once)] * (worlds - 1))
+            self.room.world[local] = 0
         local_of = {int(c): i for i, c in enumerate(S.tolist())}
         for c_id, geom in room.pad_geoms.items():
             if c_id in local_of:
@@ -1077,6 +1154,13 @@ class _Neighbourhood:
         hi = np.maximum(np.maximum.reduceat(across, starts) - half, 0.0)
         return lo, hi
 
+    def _area_at(self, k: np.ndarray) -> np.ndarray:
+        return _strip_area({key: self.g[key][k] for key in ("w", "h1", "h2", "L", "D")}, self.rules)
+
+    def areas(self, V: int) -> np.ndarray:
+        """(V, strips) the changing strips' areas in worlds 0..V-1, as they stand."""
+        return self._area_at(self.kw[:V].ravel()).reshape(V, -1)
+
     def area(self, short_only: bool = False) -> np.ndarray:
         a = _strip_area(self.g, self.rules)
         return a[self.k] if short_only else a
@@ -1093,37 +1177,46 @@ class _Neighbourhood:
     ) -> np.ndarray:
         """The changing strips with these sides, slides (and strip directions, and which of them are
         oblique corner strips), sized and then shrunk where they break a rule beside the others; their
-        areas, judged as `judge` does."""
-        self.lay["side"][self.k_ids] = side
-        self.lay["slide"][self.k_ids] = slide
+        areas, judged as `judge` does. Sides, slides and tip_last of shape (V, strips): V variants at
+        once, variant v in world v, and areas of that shape."""
+        V = len(side) if np.ndim(side) == 2 else 1
+        k, ids = self.kw[:V].ravel(), self.kw_ids[:V].ravel()
+        self.lay["side"][ids] = np.ravel(side)
+        self.lay["slide"][ids] = np.ravel(slide)
         if base is not None:
-            self.lay["base"][self.k_ids] = base
+            self.lay["base"][ids] = base
         if corner is not None:
-            self.lay["corner"][self.k_ids] = corner
-        sized = _size_strips(self.contacts, self.k_ids, self.lay, self.rules, inner)
+            self.lay["corner"][ids] = corner
+        sized = _size_strips(self.contacts, ids, self.lay, self.rules, inner)
         if tip_last is not None:
-            sized["tip_last"] = tip_last
+            sized["tip_last"] = np.ravel(tip_last)
         for key, value in sized.items():
-            self.g[key][self.k] = value
+            self.g[key][k] = value
         # only the changing strips take new shapes, and only their pairs are found again
-        self.room.update(self.k)
-        self.room.pairs(moved=self.k_ids)
-        self.settle(inner)
-        return self.judge(inner, graded)
+        self.room.update(k)
+        self.room.pairs(moved=ids)
+        self.settle(inner, k)
+        area = self.judge(inner, graded, k, ids)
+        return area.reshape(V, -1) if np.ndim(side) == 2 else area
 
-    def judge(self, inner: Any, graded: bool = False) -> np.ndarray:
-        """The changing strips' areas as they stand; HARD where a hard rule stays broken at their
-        smallest or the strip is too narrow to print, and WEB (graded) or HARD where only the web is."""
-        area = self.area(short_only=True)
-        sliver = self.g["w"][self.k] < self.rules.min_aperture_um - 1e-9  # a sliver does not print
-        broken = self.room.violating(self.k_ids, None, True, inner) | sliver  # any rule, the web too
+    def judge(
+        self, inner: Any, graded: bool = False, k: np.ndarray | None = None, ids: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The changing strips' areas as they stand (of the strips at positions k, contacts ids: default
+        world 0); HARD where a hard rule stays broken at their smallest or the strip is too narrow to
+        print, and WEB (graded) or HARD where only the web is."""
+        k = self.k if k is None else k
+        ids = self.k_ids if ids is None else ids
+        area = self._area_at(k)
+        sliver = self.g["w"][k] < self.rules.min_aperture_um - 1e-9  # a sliver does not print
+        broken = self.room.violating(ids, None, True, inner) | sliver  # any rule, the web too
         if not graded or not broken.any():
             return np.where(broken, HARD, area)
         hard = sliver.copy()
-        hard[broken] |= self.room.violating(self.k_ids[broken], None, False, inner)
+        hard[broken] |= self.room.violating(ids[broken], None, False, inner)
         return np.where(hard, HARD, np.where(broken, WEB, area))
 
-    def settle(self, inner: Any) -> None:
+    def settle(self, inner: Any, k: np.ndarray) -> None:
         def violating(which: np.ndarray, ignore: np.ndarray | None = None, web: bool = True) -> np.ndarray:
             return self.room.violating(which, ignore, web, inner)
 
@@ -1134,7 +1227,7 @@ class _Neighbourhood:
             self.room.update,
             violating,
             self.rules.min_aperture_um,
-            only=self.k,
+            only=k,
         )
 
     def write_back(
