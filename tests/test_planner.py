@@ -631,6 +631,33 @@ def test_an_oblique_strip_that_would_bridge_ends_its_body_inside_its_contact(tmp
     assert not [f for f in checked.findings if f["code"] in ("bridge", "clearance", "unprintable")]
 
 
+def test_a_corner_too_fine_for_any_oblique_direction_runs_its_strips_straight(tmp_path):
+    """A ring at 60 um pitch: at any common direction at a square corner, rule 3's width at the corner
+    (the pitch less the web, measured at the angle) is under min_aperture_um, so the corner's strips
+    would not print (rule 11, an error). Rule 11 comes before rule 5: the corner's contacts run straight
+    across their own rows instead, each printable, no hard rule broken, every contact an aperture
+    (re-read from the Gerber by check)."""
+    import stencilgen
+
+    path = str(tmp_path / "fine.gds")
+    synth.write_gds(path, synth.ring(side=1200, pitch=60.0, count=15, pad=(30.0, 55.0)).polygons(), noise=False)
+    layout = stencilgen.read_layout(path, layer="9/0")
+    planned = stencilgen.plan(layout, keep_in="none")
+    assert planned.exit_code == 0
+    a = planned.plan.apertures
+    assert (a.kind == STRIP).all() and (a.width >= planned.rules.min_aperture_um).all()
+    corners = np.concatenate([k.members for k in planned.plan.rows.corners])
+    assert len(corners) >= 8 and not a.corner[corners].any()
+    # each corner strip runs across its own row: its axis along the row's normal
+    for r in planned.plan.rows.rows:
+        m = np.intersect1d(r.members, corners)
+        assert np.allclose(np.abs(a.axis[m] @ r.normal), 1.0, atol=1e-9)
+    planned.write(tmp_path / "o", formats=("gerber",))
+    checked = stencilgen.check(layout, str(tmp_path / "o" / "fine.gbr"))
+    assert checked.exit_code == 0 and len(checked.records) == len(layout.contacts)
+    assert all(rec["aperture"] != "none" for rec in checked.records)
+
+
 def test_a_corner_does_not_turn_to_a_direction_that_leaves_no_web():
     """die_mm_blocks.dxf's corners start short of volume_min at the bisector; a direction at which the
     pitch leaves no web (rule 3's width would fall under min_aperture_um, held there by rule 11) is not

@@ -932,18 +932,7 @@ def _corner_members(
         rank, normal = _corner_ranks(contacts, rows, c, ids)
         if rank.max() > 0:  # one contact a row: nothing to leave out
             starved.append((c, ids, m, rank, normal, turns_c))
-    # the nearest contacts stay oblique where they are too narrow at every direction: no variant helps
-    printable = _printable_somewhere(
-        contacts,
-        lay,
-        [s[0].bisector for s in starved],
-        [s[1][s[3] == 0] for s in starved],
-        [[0.0, *s[5]] for s in starved],
-        rules,
-    )
-    for (c, ids, m, rank, normal, turns_c), ok in zip(starved, printable.tolist(), strict=True):
-        if not ok:
-            continue
+    for c, ids, m, rank, normal, turns_c in starved:
         options.append(turns_c)
         chosen.append(c)
         members.append(m)
@@ -955,9 +944,11 @@ def _corner_members(
     which = np.concatenate([np.full(len(m), j) for j, m in enumerate(members)])
     rank, normal, bisector = np.concatenate(ranks), np.concatenate(normals), np.concatenate(bisectors)
     # (the deepest rank that stays oblique, the others' tips: 0 the alternation, -1 inward, the
-    # oblique ones' direction: None as chosen, else turned this far from the bisector)
+    # oblique ones' direction: None as chosen, else turned this far from the bisector; rank -1: no
+    # strip oblique, where the nearest contacts are too narrow at every common direction to print)
     turns = sorted({t for turns_c in options for t in turns_c})
     variants = [(r, mode, t) for r in range(int(rank.max())) for mode in (0, -1) for t in [None, 0.0, *turns]]
+    variants += [(-1, mode, None) for mode in (0, -1)]
     worlds = min(len(variants), MAX_WORLDS)
     sub = _Neighbourhood(contacts, lay, g, strip_idx, room, np.concatenate(members), rules, worlds=worlds)
     want = sub.g["a_want"][sub.k]
@@ -996,13 +987,16 @@ def _corner_members(
         judged = sub.trial(side, slide, inner, base.reshape(-1, 2), graded=True, corner=oblique.ravel())
         for v, judged_v, area_v in zip(batch, judged, sub.areas(len(batch)), strict=True):
             got, webs = worst(judged_v, area_v)
-            better = (got > best + 1e-6) & (webs <= thin)  # no thin web where there was none
+            # no thin web where there was none, unless a contact breaks a hard rule or does not print now
+            # (every strip straight across its own row, no longer oblique (rule 5), only where a contact
+            # does not print or breaks a hard rule now: rule 11 before rule 5)
+            better = (got > best + 1e-6) & ((webs <= thin) | (first < 0)) & ((variants[v][0] >= 0) | (first < 0))
             best, best_v = np.where(better, got, best), np.where(better, v, best_v)
     if (best_v < 0).all():
         return np.zeros(0, dtype=np.int64)
     side, slide, base, oblique = shape(best_v)
     final, webs = worst(sub.trial(side, slide, inner, base, graded=True, corner=oblique), sub.area(short_only=True))
-    keep = (best_v >= 0) & (final > first + 1e-6) & (webs <= thin)
+    keep = (best_v >= 0) & (final > first + 1e-6) & ((webs <= thin) | (first < 0))
     sub.write_back(g, lay, room, keep[which])
     return sub.S[sub.k_ids[keep[which]]]
 
@@ -1048,7 +1042,7 @@ def _starved_corners(
     in strip_idx)."""
     pos = np.full(len(contacts), -1, dtype=np.int64)
     pos[strip_idx] = np.arange(len(strip_idx))
-    area = _strip_area(g, rules)
+    area = np.where(g["w"] < rules.min_aperture_um - 1e-9, 0.0, _strip_area(g, rules))  # a sliver: not printed
     enough = least_area(contacts.d[strip_idx], rules, contacts.cap(strip_idx))
     for k, c in enumerate(rows.corners):
         ids = c.members[lay["is_strip"][c.members] & lay["corner"][c.members]]
