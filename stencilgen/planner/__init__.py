@@ -217,6 +217,11 @@ def _size_strips(
     why[a_want >= a_limit] = "volume_limit"  # the limit, not the target, sets the size
     g = {"center": c, "axis": axis, "w": w, "h1": h1, "h2": h2, "L": L, "D": D, "a_want": a_want}
     g["why"] = why
+    # the web its row's pitch leaves beside its neighbours' strips where rule 11 holds the width at
+    # min_aperture_um above the pitch less web_min_um (a warning the planner cannot mend): a web no
+    # thinner than that does not hold the strip back
+    forced = p * s - w
+    g["web_floor"] = np.where(forced < rules.web_min_um, np.maximum(forced, 0.0), rules.web_min_um)
     g["shrunk"] = np.zeros(len(idx), dtype=bool)  # shrunk for the room its neighbours leave (_shrink_strips)
     g["tip_last"] = np.zeros(len(idx), dtype=bool)  # shrunk in length first, then in its tip
     g["w_sized"], g["w_why"] = w.copy(), w_why
@@ -378,6 +383,8 @@ class _Room:
         self.rules = rules
         self.g = g
         self.strip_idx = strip_idx
+        self.pos = np.full(self.n, -1, dtype=np.int64)  # each contact's position in strip_idx, -1: none
+        self.pos[strip_idx] = np.arange(len(strip_idx))
         self.pads = Shapes.of(contacts.polygons)
         self.pad_box = self.pads.boxes()
         self.pad_geoms: dict[int, Any] = {}
@@ -519,7 +526,7 @@ class _Room:
                 ]
                 keep = ends[0] | ends[1]
                 qa, qb, ends = qa[keep], qb[keep], [e[keep] for e in ends]
-                close = part(self.shapes, qa, self.shapes, qb) < rules.web_min_um - 1e-6
+                close = part(self.shapes, qa, self.shapes, qb) < self._web_floor(qa, qb) - 1e-6
                 bad[qa[close & ends[0]]] = True
                 bad[qb[close & ends[1]]] = True
         if inner is not None:
@@ -530,6 +537,14 @@ class _Room:
             out[present] = ~shapely.contains(inner, geoms[present])
             bad[which_in[out]] = True
         return bad[which]
+
+    def _web_floor(self, qa: np.ndarray, qb: np.ndarray) -> np.ndarray:
+        """The web two apertures must keep: web_min_um, or less where a strip's pitch forces less."""
+        rules, g = self.rules, self.g
+        if g is None or not len(qa):
+            return np.full(len(qa), rules.web_min_um)
+        floor = np.append(g["web_floor"], rules.web_min_um)  # (pos -1: a pad, web_min_um)
+        return np.minimum(floor[self.pos[qa]], floor[self.pos[qb]])
 
     def geoms(self, which: np.ndarray) -> np.ndarray:
         """Shapely polygons of the apertures `which`, tips as tangent chords (they hold the arc)."""
