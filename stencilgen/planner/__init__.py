@@ -220,7 +220,8 @@ def _size_strips(
     # the web its row's pitch leaves beside its neighbours' strips where rule 11 holds the width at
     # min_aperture_um above the pitch less web_min_um (a warning the planner cannot mend): a web no
     # thinner than that does not hold the strip back
-    forced = p * s - w
+    # (straight strips only: an oblique strip grows along its row as it grows longer, rule 3)
+    forced = np.where(lay["corner"][idx], rules.web_min_um, p * s - w)
     g["web_floor"] = np.where(forced < rules.web_min_um, np.maximum(forced, 0.0), rules.web_min_um)
     g["shrunk"] = np.zeros(len(idx), dtype=bool)  # shrunk for the room its neighbours leave (_shrink_strips)
     g["tip_last"] = np.zeros(len(idx), dtype=bool)  # shrunk in length first, then in its tip
