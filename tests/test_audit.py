@@ -146,3 +146,19 @@ def test_pinwheel_strips_find_the_gaps_their_neighbours_leave(tmp_path, size):
     res = audit_plan.audit(path, "9/0", plan_dir=folder)
     assert res.counts()["a"] == 0 and res.counts()["b"] == 0
     assert {k: v for k, v in res.hard.items() if v} == {}
+
+
+def test_the_sixty_degree_die_keeps_every_hard_rule(tmp_path):
+    """A triangular die, its rows meeting at 60 deg, 100 um pitch: the corners turn, their nearest strips
+    at the edge of printable; every hard rule holds in the Gerber and the DXF re-read (an oblique strip
+    grown longer for a web the pitch forces once came out 79 um along its 60 um contact, rule 3), and
+    no contact is left short that a strip slid across it would lift."""
+    import audit_suite
+
+    path = str(tmp_path / "sixty.gds")
+    audit_suite.write_die(path, audit_suite.sixty(100.0, 12).polygons(), 60.0)
+    folder = str(tmp_path / "plan")
+    audit_plan._run_plan(path, "9/0", [], folder, None)
+    res = audit_plan.audit(path, "9/0", plan_dir=folder)
+    assert res.counts()["a"] == 0 and res.counts()["b"] == 0
+    assert {k: v for k, v in res.hard.items() if v} == {}
