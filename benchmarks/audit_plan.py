@@ -166,7 +166,9 @@ def read_layout(path: str, layer: str, cell: str | None, lef: list[str], tmp: st
         drawn = top.get_polygons()  # paths included, as polygons
         boxes = np.array([np.ravel(p.bounding_box()) for p in drawn if p.bounding_box() is not None])
         ext = (*boxes[:, :2].min(axis=0), *boxes[:, 2:].max(axis=0))
-        dies = _placed_boxes(top) if not top.polygons and not top.paths and top.references else []
+        # a wafer: a top cell of nothing but placements of one die cell (a die of many cells is not)
+        one_cell = len({r.cell.name if hasattr(r.cell, "name") else r.cell for r in top.references}) == 1
+        dies = _placed_boxes(top) if not top.polygons and not top.paths and top.references and one_cell else []
         return _components(polys), [tuple(float(v) * scale for v in b) for b in [ext, *dies]]
     if kind == "dxf":
         return _read_dxf_layout(plain, layer)
@@ -179,7 +181,7 @@ def read_layout(path: str, layer: str, cell: str | None, lef: list[str], tmp: st
 
 
 def _placed_boxes(top) -> list[tuple]:
-    """A wafer (a top cell of references only): each placed element's own box (its cell's extent)."""
+    """A wafer (a top cell of placements of one die cell only): each placed die's own box (its cell's extent)."""
     import gdstk
 
     out = []
