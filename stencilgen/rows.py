@@ -634,7 +634,9 @@ def _corners(
     Og = np.array([r.origin for r in rows])
     theta = np.arctan2(U[:, 1], U[:, 0])
     crossing = _turns(theta[near_a], theta[near_b]) > rules.corner_min_angle_deg
-    a, b = near_a[crossing], near_b[crossing]
+    # a corner is where strips of two rows meet: a coarse row (pads, rule 9) meets none
+    fine = (pitch[near_a] <= rules.fine_pitch_um) & (pitch[near_b] <= rules.fine_pitch_um)
+    a, b = near_a[crossing & fine], near_b[crossing & fine]
     if not len(a):
         return []
     # nearest contacts: an end of one row and any contact of the other (an L or a T)

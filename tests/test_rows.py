@@ -449,6 +449,8 @@ def _corners_one_by_one(center, rows, rules):
             ta, tb = (np.arctan2(R.direction[1], R.direction[0]) for R in (A, B))
             if _angle_diff(ta, tb) <= rules.corner_min_angle_deg:
                 continue
+            if max(A.pitch, B.pitch) > rules.fine_pitch_um:  # a coarse row's pads meet no strips
+                continue
             ea, eb = center[A.members[[0, -1]]], center[B.members[[0, -1]]]
             near = min(
                 np.hypot(*(ea[:, None, :] - center[B.members][None]).transpose(2, 0, 1)).min(),
@@ -851,3 +853,20 @@ def test_corner_members_are_those_within_reach_or_else_the_nearest():
             want |= set(near.tolist()) if len(near) else {int(row.members[int(np.argmin(d))])}
         assert corner.members.tolist() == sorted(want)
     assert lone > 0  # (the case this is about)
+
+
+def test_a_coarse_line_through_two_ring_pads_makes_no_corner():
+    """A pad placed between the third pads of two rows of a ring lines up with them as a 3-pad line at
+    226 um: a coarse row (pads, rule 9), which meets no strips. The ring keeps its own 4 corners; the
+    line adds none (it added 2, whose oblique strips starved the ring pads on it)."""
+    die = synth.ring(side=1600, pitch=100.0, count=13, pad=(60.0, 90.0))
+    c = np.array(die.centers)
+    bottom = c[np.isclose(c[:, 1], c[:, 1].min())]
+    left = c[np.isclose(c[:, 0], c[:, 0].min())]
+    a, b = bottom[np.argsort(bottom[:, 0])[2]], left[np.argsort(left[:, 1])[2]]
+    die.add(tuple((a + b) / 2), (60.0, 60.0), 45.0)
+    contacts, _ = build_contacts(Polygons.from_list(die.polygons()), 0.001)
+    rows = find_rows(contacts)
+    assert sorted(round(r.pitch, 1) for r in rows.rows) == [100.0] * 4 + [226.3]
+    assert len(rows.corners) == 4
+    assert all(rows.rows[k].pitch == pytest.approx(100.0) for corner in rows.corners for k in corner.rows)
