@@ -25,13 +25,13 @@ import numpy as np
 import shapely
 
 from ..distance import Shapes, box_gap, box_pairs, disc_distances, distances, polygon_distances, with_discs
-from ..geometry import extent_along, outlines_to_polygons, to_shapely
+from ..geometry import extent_along, outlines_to_polygons
 from ..model import NONE, REPORT_REACH, SHRUNK, STRIP, Apertures, Contacts, Instances, Outlines, Plan, Polygons, RowSet
 from ..numeric import choose, filled
 from ..physics import area_for_volume, least_area, limit_area, target_area, volume_limit
 from ..rules import Rules
 from . import strips
-from .pads import CUT_INSET_UM, PadSizes, inscribed, pad_shapes, pad_widths, size_pads, waisted
+from .pads import CUT_INSET_UM, PadSizes, cut_by, inscribed, pad_shapes, pad_widths, size_pads, waisted
 
 #: chords per tip arc for the keep-in test (tangent to the arc: the polygon holds the tip); clearance
 #: and web are measured on the true disc (stencilgen/distance.py)
@@ -544,8 +544,11 @@ class _Room:
         rules, g = self.rules, self.g
         if g is None or not len(qa):
             return np.full(len(qa), rules.web_min_um)
-        floor = np.append(g["web_floor"], rules.web_min_um)  # (pos -1: a pad, web_min_um)
-        return np.minimum(floor[self.pos[qa]], floor[self.pos[qb]])
+        pa, pb = self.pos[qa], self.pos[qb]  # (-1: a pad, which keeps web_min_um)
+        floor = g["web_floor"]
+        return np.minimum(
+            np.where(pa >= 0, floor[pa], rules.web_min_um), np.where(pb >= 0, floor[pb], rules.web_min_um)
+        )
 
     def geoms(self, which: np.ndarray) -> np.ndarray:
         """Shapely polygons of the apertures `which`, tips as tangent chords (they hold the arc)."""
@@ -1317,7 +1320,9 @@ def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rule
     # what leaves no printable aperture: the rule that held it back, the keep-in that cuts it, or the
     # contact itself too narrow (or too large for the limit even at its narrowest)
     sizes.narrow_by[unprintable] = sizes.limited_by[unprintable]
-    sizes.narrow_by[sliver] = np.where(_cut(contacts, pad_idx[sliver], sizes.offset[sliver], inner), "keep_in", "width")
+    sizes.narrow_by[sliver] = np.where(
+        cut_by(contacts, pad_idx[sliver], sizes.offset[sliver], inner), "keep_in", "width"
+    )
     unprintable |= sliver
     sizes.geoms[unprintable] = None
     sizes.limited_by[unprintable] = "unprintable"
@@ -1349,14 +1354,6 @@ def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rule
         room.set_pads(pad_idx[k], sizes.geoms[k])
         room.build(find_pairs=False)  # pads only shrink here
     return sizes
-
-
-def _cut(contacts: Contacts, idx: np.ndarray, offset: np.ndarray, inner: Any) -> np.ndarray:
-    """Where the keep-in (`inner`, less its margin) cuts the pads `idx` grown by `offset`."""
-    if inner is None or not len(idx):
-        return np.zeros(len(idx), dtype=bool)
-    grown = shapely.buffer(to_shapely(contacts.polygons, idx), offset, join_style="mitre")
-    return ~shapely.contains(inner, grown)
 
 
 def _printable_offsets(contacts: Contacts, idx: np.ndarray, offset: np.ndarray, rules: Rules, inner: Any) -> np.ndarray:

@@ -66,45 +66,49 @@ class PadSizes:
         return PadSizes(none, np.zeros(0), np.zeros(0), np.zeros(0, dtype=object), none)
 
 
+def _vertex_edges(contacts: Contacts, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every vertex of the pads `idx`: the edge arriving at it and the edge leaving it, (V, 2) each,
+    and where each pad's vertices start."""
+    polys = contacts.polygons.take(idx)
+    c = polys.coords
+    starts, ends = polys.offsets[:-1], polys.offsets[1:] - 1
+    nxt = np.arange(1, len(c) + 1)
+    nxt[ends] = starts  # each ring closes on its first vertex
+    prv = np.arange(-1, len(c) - 1)
+    prv[starts] = ends
+    return c - c[prv], c[nxt] - c, starts
+
+
 def _turn_tangents(contacts: Contacts, idx: np.ndarray) -> np.ndarray:
     """Sum over each polygon's vertices of tan(turn / 2): the b^2 coefficient of a mitred offset's
     area, A(b) = A + P b + K b^2 (exact for a convex polygon)."""
-    polys = contacts.polygons.take(idx)
-    c = polys.coords
-    starts = polys.offsets[:-1]
-    counts = polys.counts
-    k = np.arange(len(c))
-    first = np.repeat(starts, counts)
-    nxt = first + (k - first + 1) % np.repeat(counts, counts)
-    e = c[nxt] - c  # edge leaving vertex k
-    prv = first + (k - first - 1) % np.repeat(counts, counts)
-    e0 = c[k] - c[prv]  # edge arriving at vertex k
+    e0, e, starts = _vertex_edges(contacts, idx)
     cross = e0[:, 0] * e[:, 1] - e0[:, 1] * e[:, 0]
     dot = (e0 * e).sum(axis=1)
     norm = np.hypot(e0[:, 0], e0[:, 1]) * np.hypot(e[:, 0], e[:, 1])
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(norm + dot > 1e-12, np.abs(cross) / (norm + dot), 0.0)
-    return np.add.reduceat(t, starts) if len(c) else np.zeros(len(idx))
+    return np.add.reduceat(t, starts) if len(e) else np.zeros(len(idx))
 
 
 def waisted(contacts: Contacts, idx: np.ndarray) -> np.ndarray:
     """Where a pad is not convex (an L, two merged pads): every turn of its outline not the same way.
     Shrunk, such a pad is narrower than d + 2 offset says."""
-    polys = contacts.polygons.take(idx)
-    c = polys.coords
-    if not len(c):
+    e0, e, starts = _vertex_edges(contacts, idx)
+    if not len(e):
         return np.zeros(len(idx), dtype=bool)
-    starts, ends = polys.offsets[:-1], polys.offsets[1:] - 1
-    nxt = np.arange(1, len(c) + 1)
-    nxt[ends] = starts
-    prv = np.arange(-1, len(c) - 1)
-    prv[starts] = ends
-    e0, e = c - c[prv], c[nxt] - c
     cross = e0[:, 0] * e[:, 1] - e0[:, 1] * e[:, 0]
     tol = 1e-9 * np.maximum(np.einsum("ij,ij->i", e0, e0), np.einsum("ij,ij->i", e, e))
     left = np.add.reduceat((cross > tol).astype(np.int64), starts)
     right = np.add.reduceat((cross < -tol).astype(np.int64), starts)
     return (left > 0) & (right > 0)
+
+
+def cut_by(contacts: Contacts, idx: np.ndarray, offset: np.ndarray, inner: Any) -> np.ndarray:
+    """Where the outline `inner` cuts the pads `idx` grown by `offset` (mitred)."""
+    if inner is None or not len(idx):
+        return np.zeros(len(idx), dtype=bool)
+    return ~shapely.contains(inner, shapely.buffer(to_shapely(contacts.polygons, idx), offset, join_style="mitre"))
 
 
 def wanted_offsets(contacts: Contacts, idx: np.ndarray, rules: Rules) -> np.ndarray:
@@ -187,14 +191,13 @@ def _cut_offsets(
     """The offsets `want` where the keep-in (`inner`, the outline less its margin) cuts a pad: the offset
     at which the cut shape reaches the target area (bisection), at most overprint_max x d; and where even
     that falls short (the keep-in limits it)."""
-    geoms = to_shapely(contacts.polygons, idx)
     inner = shapely.buffer(inner, -CUT_INSET_UM, join_style="mitre")
-    cut = np.flatnonzero(~shapely.contains(inner, shapely.buffer(geoms, want, join_style="mitre")))
+    cut = np.flatnonzero(cut_by(contacts, idx, want, inner))
     short = np.zeros(len(idx), dtype=bool)
     if not len(cut):
         return want, short
     want = want.copy()
-    g = geoms[cut]
+    g = to_shapely(contacts.polygons, idx[cut])
     a_t = target_area(contacts.d[idx[cut]], rules, contacts.cap(idx[cut]))
     top = rules.overprint_max * contacts.d[idx[cut]]
     lo, hi = want[cut], top.copy()
