@@ -78,6 +78,9 @@ class KeepIn:
 #: keep_in="auto" (the default): the extent drawn in the cell on all layers, where it reaches beyond
 #: the contacts (rule 8); "none" (or None): no keep-in
 AUTO, OFF = "auto", "none"
+#: keep_in="contacts": no keep-in, but the apertures held within the contacts' extent where there is room
+#: (a bare pad layout whose die edge lies close to its outermost contacts)
+CONTACTS = "contacts"
 
 
 @dataclass(frozen=True)
@@ -88,21 +91,40 @@ class Outline:
     geometry: Any
     source: str
     element: Any = None
+    # no keep-in, nothing drawn beyond the contacts: the contacts' extent (and an element's), which the
+    # apertures are held within where there is room; not a rule-8 outline, nothing breaks it
+    held: Any = None
+    held_element: Any = None
 
     def summary(self) -> dict[str, Any]:
-        """What the report says of it: its source and bounding box (um)."""
-        box = None if self.geometry is None else self.geometry.bounds
-        return {"source": self.source, "bbox_um": None if box is None else [round(float(x), 4) for x in box]}
+        """What the report says of it: its source and bounding box (um), and the extent held within."""
+        out = {"source": self.source, "bbox_um": _box_um(self.geometry)}
+        if self.held is not None:
+            out["held_within_um"] = _box_um(self.held)
+        return out
+
+
+def _box_um(geometry: Any) -> list[float] | None:
+    return None if geometry is None else [round(float(x), 4) for x in geometry.bounds]
 
 
 def _outline(layout: Layout, keep_in: Any, margin: float = 0.0) -> Outline:
-    """A keep-in as given ("auto", "none" or None, a layer name, a KeepIn, a shapely geometry in um)."""
+    """A keep-in as given ("auto", "contacts", "none" or None, a layer name, a KeepIn, a shapely geometry
+    in um)."""
     import shapely
 
     if keep_in is None or (isinstance(keep_in, str) and keep_in.lower() == OFF):
         return Outline(None, "none")
     if isinstance(keep_in, str) and keep_in.lower() == AUTO:
         return _drawn_extent(layout, margin)
+    if isinstance(keep_in, str) and keep_in.lower() == CONTACTS:
+        inst = layout.instances
+        return Outline(
+            None,
+            "none (the apertures held within the contacts' extent where there is room)",
+            held=_held(layout.contacts) if len(layout.contacts) else None,
+            held_element=None if inst is None or not len(inst.element) else _held(inst.element),
+        )
     if isinstance(keep_in, str):
         keep_in = KeepIn(keep_in)
     if isinstance(keep_in, KeepIn):
@@ -111,6 +133,35 @@ def _outline(layout: Layout, keep_in: Any, margin: float = 0.0) -> Outline:
     if not isinstance(keep_in, shapely.Geometry):
         raise TypeError(f"keep_in: a layer name, a KeepIn or a shapely geometry (um), not {type(keep_in).__name__}")
     return Outline(keep_in, "given")
+
+
+def _corners(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lower-left and upper-right corners of points' bounding box."""
+    # column by column: a reduction along axis 0 of a wafer's (N, 2) array is many times slower
+    return np.array([coords[:, 0].min(), coords[:, 1].min()]), np.array([coords[:, 0].max(), coords[:, 1].max()])
+
+
+#: keep_in="contacts": the contacts' extent holds the apertures along an axis where it spans this many
+#: contact lengths (a ring, an array); a single row or a staggered pair of rows keeps its strips' room
+#: across it
+HELD_SPAN = 3.0
+
+
+def _held(contacts: Any) -> Any:
+    """The contacts' bounding box, left open along an axis it spans less than HELD_SPAN contact lengths
+    across (None where open both ways): what keep_in="contacts" holds the apertures within."""
+    import shapely
+
+    lo, hi = _corners(contacts.polygons.coords)
+    open_ = hi - lo < HELD_SPAN * float(contacts.length.max())
+    if open_.all():
+        return None
+    lo[open_], hi[open_] = lo[open_] - OPEN_UM, hi[open_] + OPEN_UM
+    return shapely.box(*lo, *hi)
+
+
+#: how far an open side of the held extent lies (um): beyond any aperture
+OPEN_UM = 1e6
 
 
 def _drawn_extent(layout: Layout, margin: float) -> Outline:
@@ -122,11 +173,11 @@ def _drawn_extent(layout: Layout, margin: float) -> Outline:
 
     extent = read_extent(layout)
     c = layout.contacts.polygons.coords
-    if extent.box is None or not len(c):
+    if not len(c):
         return Outline(None, "none (nothing drawn beyond the contacts)")
-    # column by column: a reduction along axis 0 of a wafer's (N, 2) array is many times slower
-    lo = np.array([c[:, 0].min(), c[:, 1].min()])
-    hi = np.array([c[:, 0].max(), c[:, 1].max()])
+    lo, hi = _corners(c)
+    if extent.box is None:
+        return Outline(None, "none (the file does not say what is drawn beyond the contacts)")
     tol = max(layout.grid_um, 1e-3) * 2
     x0, y0, x1, y1 = extent.box
     if not (x0 < lo[0] - tol or y0 < lo[1] - tol or x1 > hi[0] + tol or y1 > hi[1] + tol):
@@ -728,7 +779,8 @@ def plan(layout: Layout, rules: Rules | None = None, *, keep_in: Any = AUTO, str
     keep_in: the element's outline the apertures must stay inside (rule 8): "auto" (the default: the
     bounding box of everything drawn in the cell on all layers, where it reaches beyond the contacts),
     a layer of the layout's file ("39/0"), a KeepIn (a layer with bbox or units), a shapely geometry in
-    um, or "none" / None.
+    um, "contacts" (no keep-in, the apertures held within the contacts' extent where there is room), or
+    "none" / None.
     strict: warnings count as errors in `exit_code`.
     The plan is checked when its figures are first asked for (or while `write` writes the files)."""
     rules = _rules(rules)
@@ -753,10 +805,10 @@ def _plan_at(
     die = None if element_rows is None or inst is None else Die(element_rows)
     if die is not None and inst is not None and (outline.geometry is None or auto):
         # a wafer: the die planned once, inside its own cell's extent where the file has one
-        placed = _plan_once_per_element(layout, rows, element_rows, rules, outline.element)
+        placed = _plan_once_per_element(layout, rows, element_rows, rules, outline.element, outline.held_element)
         if placed is not None and _all_inside(placed[1].plan, inst.transforms, outline.geometry, rules):
             return placed
-    return plan_stencil(layout.contacts, rows, rules, outline.geometry), die
+    return plan_stencil(layout.contacts, rows, rules, outline.geometry, outline.held), die
 
 
 def _plan_foils(
@@ -974,7 +1026,7 @@ def inspect(layout: Layout, rules: Rules | None = None) -> dict[str, Any]:
 
 
 def _plan_once_per_element(
-    layout: Layout, rows: Any, element_rows: Any, rules: Rules, keep_in: Any = None
+    layout: Layout, rows: Any, element_rows: Any, rules: Rules, keep_in: Any = None, held: Any = None
 ) -> tuple[Plan, Die] | None:
     """A wafer: plan and check the die once and repeat it in every placement, when no aperture of one
     placement can come near another placement (else None, and the whole layout is planned at once)."""
@@ -988,7 +1040,7 @@ def _plan_once_per_element(
     det = lin[:, 0, 0] * lin[:, 1, 1] - lin[:, 0, 1] * lin[:, 1, 0]
     if not np.allclose(np.abs(det), 1.0):  # magnified placements: plan them as they are
         return None
-    element = plan_stencil(inst.element, element_rows, rules, keep_in)
+    element = plan_stencil(inst.element, element_rows, rules, keep_in, held)
     polys = aperture_polygons(element.apertures, 24)
     pts = np.vstack([polys.coords, inst.element.polygons.coords])
     box = (*pts.min(axis=0), *pts.max(axis=0))

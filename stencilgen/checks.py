@@ -137,6 +137,7 @@ LIMITS = {
     "clearance": "clearance_um to contact {other}",
     "web": "web_min_um to the aperture of contact {other}",
     "keep_in": "the keep-in outline less edge_margin_um",
+    "extent": "the contacts' extent (--keep-in contacts: the apertures held within it where there is room)",
     "foil": "no room at this foil thickness",
     "unprintable": "no aperture of min_aperture_um fits",
     "volume_min": "volume_min (on the other side the contact stays below volume_min * pi*d^3/6)",
@@ -146,6 +147,7 @@ LIMITS = {
 #: why a tip lies on the same side as its neighbour's (the limited_by of a same_side finding)
 TURNED = {
     "keep_in": "on the other side it would leave the keep-in outline less edge_margin_um",
+    "extent": "on the other side it would leave the contacts' extent",
     "clearance": "on the other side it would come closer than clearance_um to another contact",
     "volume_min": "on the other side the contact stays below volume_min * pi*d^3/6",
 }

@@ -271,9 +271,10 @@ def _rules(path: str | None, **overrides: Any) -> Any:
 @click.option("--oblique-angle", type=float, metavar="DEG", help="Force the oblique strip direction.")
 @click.option(
     "--keep-in",
-    metavar="L/D|NAME|none",
-    help="Keep-in (rule 8): the layer holding the element's outline; default: the extent drawn in the cell "
-    "on all layers; none: no keep-in.",
+    metavar="L/D|NAME|auto|contacts|none",
+    help="Keep-in (rule 8): the layer holding the element's outline; auto (default): the extent drawn in the "
+    "cell on all layers; contacts: no keep-in, the apertures held within the contacts' extent where there is "
+    "room; none: no keep-in.",
 )
 @click.option("--keep-in-bbox", is_flag=True, help="Use the bounding box of the --keep-in layer as the outline.")
 @click.option("--with-pads", is_flag=True, help="Also draw the contacts on layer PADS of the DXF.")
@@ -518,9 +519,10 @@ def rules(rules_file: str | None) -> None:
 @click.option("--paste-type", type=click.IntRange(3, 8), help="Paste particle type (3-8).")
 @click.option(
     "--keep-in",
-    metavar="L/D|NAME|none",
-    help="Keep-in (rule 8): the layer holding the element's outline; default: the extent drawn in the cell "
-    "on all layers; none: no keep-in.",
+    metavar="L/D|NAME|auto|contacts|none",
+    help="Keep-in (rule 8): the layer holding the element's outline; auto (default): the extent drawn in the "
+    "cell on all layers; contacts: no keep-in, the apertures held within the contacts' extent where there is "
+    "room; none: no keep-in.",
 )
 @click.option("--keep-in-bbox", is_flag=True, help="Use the bounding box of the --keep-in layer as the outline.")
 @click.option(

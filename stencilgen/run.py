@@ -74,11 +74,12 @@ def _read(path: str, rules: Rules, options: Options) -> Layout:
 
 
 def _keep_in(options: Options) -> KeepIn | str | None:
-    """The keep-in: a named layer (its errors say they are about --keep-in), "auto" or None (none)."""
+    """The keep-in: a named layer (its errors say they are about --keep-in), "auto", "contacts" or None
+    (none)."""
     if options.keep_in is None:
         return "auto"  # rule 8's default: the extent drawn in the cell, where it reaches beyond the contacts
-    if options.keep_in.lower() == "none":
-        return None
+    if options.keep_in.lower() in ("none", "auto", "contacts"):
+        return None if options.keep_in.lower() == "none" else options.keep_in.lower()
     return KeepIn(options.keep_in, options.keep_in_bbox, options.units, "--keep-in")
 
 

@@ -71,6 +71,56 @@ def test_bare_pad_layout_has_no_keep_in(tmp_path):
     assert planned.summary["keep_in"] == {"source": "none (nothing drawn beyond the contacts)", "bbox_um": None}
 
 
+def test_keep_in_contacts_holds_a_bare_layouts_apertures_within_its_contacts(tmp_path):
+    """--keep-in contacts: no keep-in (no rule-8 break can be found), but the apertures stay within the
+    contacts' extent where the ring leaves them room inward: the outer tips turn in, and what the extent
+    limits is reported as "extent"."""
+    path = str(tmp_path / "pads.gds")
+    _die(path, edge=None)
+    layout = stencilgen.read_layout(path, layer="9/0")
+    planned = stencilgen.plan(layout, keep_in="contacts")
+    free = stencilgen.plan(layout)
+    pts = layout.contacts.polygons.coords
+    box = shapely.box(*pts.min(axis=0), *pts.max(axis=0))
+    keep_in = planned.summary["keep_in"]
+    assert keep_in["bbox_um"] is None and keep_in["source"].startswith("none (the apertures held within")
+    np.testing.assert_allclose(keep_in["held_within_um"], box.bounds, atol=1e-3)
+    assert not shapely.contains(box, _apertures(free)).all()
+    assert shapely.contains(box.buffer(1e-6, join_style="mitre"), _apertures(planned)).all()
+    assert "keep_in" not in planned.summary["findings_by_code"]
+    assert planned.exit_code == 0
+    ap = planned.plan.apertures
+    assert (ap.side_by == "extent").sum() >= 20  # the outward tips turned inward
+    turned = [f for f in planned.findings if f["code"] == "same_side" and f["limited_by"] == "extent"]
+    assert turned and "contacts' extent" in turned[0]["message"]
+    out = tmp_path / "out"
+    r = run("plan", path, "--layer", "9/0", "-o", str(out), "--keep-in", "contacts", "--formats", "gerber")
+    assert r.returncode == 0, r.stderr
+    assert load_report(out / "pads.json")["summary"]["keep_in"] == keep_in
+
+
+def test_a_single_bare_row_keeps_its_strips_room_across(tmp_path):
+    """One row of pads held within its contacts: their extent across the row is one pad long, so it holds
+    nothing across (the strips reach beyond it as without a keep-in), but the row's ends hold."""
+    path = str(tmp_path / "row.gds")
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    cell = lib.new_cell("ROW")
+    for k in range(12):
+        cell.add(gdstk.rectangle((k * 100.0, 0.0), (k * 100.0 + 60.0, 100.0), layer=9))
+    lib.write_gds(path)
+    layout = stencilgen.read_layout(path, layer="9/0")
+    planned = stencilgen.plan(layout, keep_in="contacts")
+    free = stencilgen.plan(layout, keep_in="none")
+    held = planned.summary["keep_in"]["held_within_um"]
+    assert held[0] == pytest.approx(0.0) and held[2] == pytest.approx(1160.0)
+    assert held[1] < -1e5 and held[3] > 1e5
+    ap, ap_free = planned.plan.apertures, free.plan.apertures
+    np.testing.assert_allclose(ap.area, ap_free.area)
+    bounds = shapely.bounds(_apertures(planned))
+    assert (bounds[:, 1] < 0).any() and (bounds[:, 3] > 100).any()  # tips on both sides of the row
+    assert planned.exit_code == free.exit_code
+
+
 def test_keep_in_none_on_the_command_line(tmp_path):
     path = str(tmp_path / "die.gds")
     _die(path, edge=60.0)
@@ -180,15 +230,20 @@ def _klayout_extent(path, layout):
     ly = db.Layout()
     ly.read(path)
     top = ly.cell(layout.cell)
-    b = top.dbbox()
-    box = (b.left, b.bottom, b.right, b.top)
+
+    def drawn(cell):  # every shape flattened into the cell, on every layer: their box
+        b = db.Box()
+        for li in ly.layer_indexes():
+            b += db.Region(cell.begin_shapes_rec(li)).bbox()
+        b = b.to_dtype(ly.dbu)
+        return (b.left, b.bottom, b.right, b.top)
+
     element = None
     if layout.instances is not None:
         li = ly.find_layer(*(int(x) for x in layout.layer.split("/")))
         holders = [ly.cell(ci) for ci in top.called_cells() if not ly.cell(ci).shapes(li).is_empty()]
-        e = holders[0].dbbox()
-        element = (e.left, e.bottom, e.right, e.top)
-    return box, element
+        element = drawn(holders[0])
+    return drawn(top), element
 
 
 def test_a_pad_cell_with_no_room_inside_the_margin_is_unprintable_for_the_keep_in(tmp_path):
@@ -210,3 +265,21 @@ def test_a_pad_cell_with_no_room_inside_the_margin_is_unprintable_for_the_keep_i
     assert planned.records[0]["aperture"] == "none"
     free = stencilgen.plan(layout, keep_in="none")
     assert free.exit_code == 0 and free.plan.apertures.area[0] > 40 * 40
+
+
+def test_a_turned_die_gzipped_has_the_extent_of_its_shapes(tmp_path):
+    """A gzipped file is measured by KLayout: a die placed turned by 17.5 deg has the box of its turned
+    shapes (as the plain file's stream measure says), not the larger turned box of its cell."""
+    import gzip
+    import shutil
+
+    from stencilgen import readers
+
+    plain = os.path.join(ROOT, "sample_layouts", "rotated_mixed_pitch.gds")
+    packed = str(tmp_path / "rotated.gds.gz")
+    with open(plain, "rb") as src, gzip.open(packed, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    ours = readers.read_extent(stencilgen.read_layout(packed, layer="9/0"))
+    assert ours == readers._stream_extent(stencilgen.read_layout(plain, layer="9/0"))
+    pts = stencilgen.read_layout(plain, layer="9/0").contacts.polygons.coords
+    np.testing.assert_allclose(ours.box, (*pts.min(axis=0), *pts.max(axis=0)), atol=2e-3)

@@ -269,12 +269,17 @@ def _far_end_inside(inner: Any, c: np.ndarray, axis: np.ndarray, w: np.ndarray, 
     that ends at the margin (rule 8); at most back to the contact's edge on the tip side."""
     inset = shapely.buffer(inner, -CUT_INSET_UM, join_style="mitre")
     b = _rot90(axis)
+    x0, y0, x1, y1 = inset.bounds
+    is_box = shapely.equals(inset, shapely.box(x0, y0, x1, y1))
 
     def inside(k: np.ndarray, h: np.ndarray) -> np.ndarray:
         ok = np.ones(len(k), dtype=bool)
         for x in (-0.5, 0.5):
             p = c[k] - h[:, None] * axis[k] + (x * w[k])[:, None] * b[k]
-            ok &= shapely.contains_xy(inset, p[:, 0], p[:, 1])
+            if is_box:  # (as contains_xy: the interior only)
+                ok &= (p[:, 0] > x0) & (p[:, 0] < x1) & (p[:, 1] > y0) & (p[:, 1] < y1)
+            else:
+                ok &= shapely.contains_xy(inset, p[:, 0], p[:, 1])
         return ok
 
     every = np.arange(len(c))
@@ -532,12 +537,33 @@ class _Room:
                 bad[qb[close & ends[1]]] = True
         if inner is not None:
             which_in = which[~bad[which]]  # (an aperture already at fault needs no keep-in test)
-            geoms = self.geoms(which_in)
-            present = np.array([x is not None for x in geoms], dtype=bool)
-            out = np.zeros(len(which_in), dtype=bool)
-            out[present] = ~shapely.contains(inner, geoms[present])
-            bad[which_in[out]] = True
+            bad[which_in[self.leaves(which_in, inner)]] = True
         return bad[which]
+
+    def leaves(self, which: np.ndarray, inner: Any) -> np.ndarray:
+        """True for the apertures `which` (contact ids) not inside `inner`; none where there is none."""
+        inside, out = self._box_test(which, inner)
+        ask = np.flatnonzero(~inside & ~out)
+        geoms = self.geoms(which[ask])
+        present = np.array([x is not None for x in geoms], dtype=bool)
+        out[ask[present]] = ~shapely.contains(inner, geoms[present])
+        return out
+
+    def _box_test(self, which: np.ndarray, inner: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Where `inner` is a box, the apertures `which` that need no test of their shapes: (inside: the
+        box of the tip's chords lies inside it; outside: the box of the true shape reaches beyond it,
+        and so does the shape's, which holds it); both all False for another outline."""
+        none = np.zeros(len(which), dtype=bool)
+        x0, y0, x1, y1 = inner.bounds
+        if not len(which) or not shapely.equals(inner, shapely.box(x0, y0, x1, y1)):
+            return none, none
+        eps = 1e-9 * max(1.0, abs(x0), abs(y0), abs(x1), abs(y1))
+        box = self.box[which]
+        outside = (box[:, 0] < x0 - eps) | (box[:, 1] < y0 - eps) | (box[:, 2] > x1 + eps) | (box[:, 3] > y1 + eps)
+        r = self.shapes.disc_r[which] / np.cos(np.pi / PLAN_ARC_CHORDS)
+        box = with_discs(box.copy(), self.shapes.disc_center[which], r)
+        inside = (box[:, 0] > x0 + eps) & (box[:, 1] > y0 + eps) & (box[:, 2] < x1 - eps) & (box[:, 3] < y1 - eps)
+        return inside, outside
 
     def _web_floor(self, qa: np.ndarray, qb: np.ndarray) -> np.ndarray:
         """The web two apertures must keep: web_min_um, or less where a strip's pitch forces less."""
@@ -564,13 +590,33 @@ class _Room:
         return out
 
 
-def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, keep_in: Any = None) -> Plan:
-    """One aperture per contact, following RULES.md; `keep_in` is an optional shapely polygon."""
+def plan_stencil(
+    contacts: Contacts, rows: RowSet, rules: Rules | None = None, keep_in: Any = None, held: Any = None
+) -> Plan:
+    """One aperture per contact, following RULES.md; `keep_in` is an optional shapely polygon. `held`
+    (where there is no keep-in): the extent the apertures are held within where there is room (a bare
+    pad layout's contacts' extent); what it limits is reported as "extent", not a rule-8 break."""
     rules = rules or Rules()
+    if keep_in is not None:
+        return _plan(contacts, rows, rules, shapely.buffer(keep_in, -rules.edge_margin_um))
+    if held is None:
+        return _plan(contacts, rows, rules, None)
+    plan = _plan(contacts, rows, rules, held)
+    ap = plan.apertures
+    for labels in (ap.limited_by, ap.narrow_by, ap.side_by):
+        if labels is not None:
+            labels[labels == "keep_in"] = "extent"
+    if ((ap.kind == NONE) | (ap.width < rules.min_aperture_um - 1e-9)).any():
+        # an aperture the extent left unprintable: the layout is planned free of it
+        return _plan(contacts, rows, rules, None)
+    return plan
+
+
+def _plan(contacts: Contacts, rows: RowSet, rules: Rules, inner: Any) -> Plan:
+    """The plan with the apertures inside `inner` (the keep-in less its margin), or free (None)."""
     lay = _strip_layout(contacts, rows, rules)
     strip_idx = np.flatnonzero(lay["is_strip"])
     pad_idx = np.flatnonzero(~lay["is_strip"])
-    inner = shapely.buffer(keep_in, -rules.edge_margin_um) if keep_in is not None else None
 
     g = _size_strips(contacts, strip_idx, lay, rules, inner) if len(strip_idx) else None
     room = _Room(contacts, g, strip_idx, rules)
@@ -601,10 +647,10 @@ def plan_stencil(contacts: Contacts, rows: RowSet, rules: Rules | None = None, k
         hard = violating(strip_idx, None, False)
         outside = np.zeros(len(strip_idx), dtype=bool)
         if inner is not None and hard.any():
-            outside[hard] = ~shapely.contains(inner, room.geoms(strip_idx[hard]))
+            outside[hard] = room.leaves(strip_idx[hard], inner)
         turn(hard, np.where(outside, "keep_in", "clearance"))
         if inner is not None:  # tips that cannot stay inside the outline go to the other side of the row
-            turn(~shapely.contains(inner, room.geoms(strip_idx)), "keep_in")
+            turn(room.leaves(strip_idx, inner), "keep_in")
         g = room.g
         assert g is not None
         if rules.oblique_scope == "corners" and rules.oblique_angle_deg is None:

@@ -351,7 +351,7 @@ def read_extent(layout: Layout, units: str | None = None) -> Extent:
         top = ly.cell(layout.cell)
         if top is None:
             return Extent(None)
-        box = _box(top.dbbox())
+        box = _exact_box(ly, top)
         element = None
         if layout.instances is not None and layout.instances.gap_um is None:
             # the element cell: the one cell under the top that holds the pad layer's shapes itself
@@ -361,14 +361,35 @@ def read_extent(layout: Layout, units: str | None = None) -> Extent:
                 ly.cell(ci) for ci in top.called_cells() if li is not None and not ly.cell(ci).shapes(li).is_empty()
             ]
             if len(holders) == 1:
-                element = _box(holders[0].dbbox())
+                element = _exact_box(ly, holders[0])
         return Extent(box, element)
     except (RuntimeError, ValueError, OSError):
         return Extent(None)
 
 
+def _exact_box(ly: Any, cell: Any) -> tuple[float, float, float, float] | None:
+    """A cell's bounding box in um: KLayout's, or where a cell under it is placed turned by an angle
+    not a multiple of 90 degrees (its turned box is larger than its turned shapes), the box of its
+    shapes placed, on all layers."""
+    import klayout.db as db
+
+    cells = [cell, *(ly.cell(ci) for ci in cell.called_cells())]
+    if all(inst.cplx_trans.is_ortho() for c in cells for inst in c.each_inst()):
+        return _box(cell.dbbox())
+    box = db.Box()
+    for li in ly.layer_indexes():
+        box += db.Region(cell.begin_shapes_rec(li)).bbox()
+    return _box(box.to_dtype(ly.dbu))
+
+
 #: a reference array with more placements than this has its extent measured by KLayout
 STREAM_EXTENT_PLACEMENTS = 1_000_000
+
+
+def _orthogonal(T: np.ndarray) -> bool:
+    """Whether the transforms (k, 2, 3) turn by multiples of 90 degrees (a placed box stays exact)."""
+    zero = np.abs(T[:, :, :2]) <= 1e-9 * np.abs(T[:, :, :2]).max()
+    return bool((zero[:, 0, 1] & zero[:, 1, 0]).all() or (zero[:, 0, 0] & zero[:, 1, 1]).all())
 
 
 def _is_gzip(path: str) -> bool:
@@ -407,6 +428,8 @@ def _stream_extent(layout: Layout) -> Extent | None:
                 raise OverflowError(name)
             T = ref.transforms()
             corners = np.array([[b[0], b[1]], [b[2], b[1]], [b[2], b[3]], [b[0], b[3]]])
+            if not _orthogonal(T):  # a turned box is larger than the turned shapes: their hull, placed
+                corners = hull(child)
             pts.append((np.einsum("kij,cj->kci", T[:, :, :2], corners) + T[:, None, :, 2]).reshape(-1, 2))
         if not pts:
             return None
@@ -414,6 +437,28 @@ def _stream_extent(layout: Layout) -> Extent | None:
         # on the database grid, as KLayout keeps a placed cell's box
         boxes[name] = np.rint(np.concatenate([allp.min(axis=0), allp.max(axis=0)]) / grid) * grid
         return boxes[name]
+
+    import shapely
+
+    hulls: dict[str, np.ndarray] = {}
+
+    def hull(name: str) -> np.ndarray:
+        """The vertices of the convex hull of everything a cell draws (its coordinates, um)."""
+        if name not in hulls:
+            hulls[name] = np.zeros((0, 2))  # (a cycle adds nothing)
+            cell = cells[name]
+            at, npts, _layer, _dtype = stream.shapes(cell)
+            pts = [stream._gathered(at, npts).coords] if len(at) else []
+            for child, ref in cell.refs:
+                if child in cells:
+                    T = ref.transforms()
+                    h = hull(child)
+                    pts.append((np.einsum("kij,cj->kci", T[:, :, :2], h) + T[:, None, :, 2]).reshape(-1, 2))
+            allp = np.concatenate(pts) if pts else np.zeros((0, 2))
+            if len(allp) > 2:
+                allp = shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(allp)))
+            hulls[name] = allp
+        return hulls[name]
 
     try:
         top = box(layout.cell)
