@@ -452,12 +452,13 @@ class _Rules:
 class _Scene:
     """Contacts and apertures of one plan, with what the alternatives of one contact must keep to."""
 
-    def __init__(self, contacts, apertures, owner, rules: _Rules, keep_in):
+    def __init__(self, contacts, apertures, owner, rules: _Rules, keep_in, frames=()):
         self.contacts = contacts  # list[Polygon]
         self.apertures = apertures  # list[Polygon]
         self.owner = owner  # aperture -> contact index or -1
         self.rules = rules
         self.keep_in = keep_in  # per contact: its keep-in less the margin (Polygon) or None
+        self.frames = list(frames)  # regions with a hole left out of the contacts: kept clear of
         self.ctree = shapely.STRtree(contacts)
         self.atree = shapely.STRtree(apertures) if apertures else None
 
@@ -465,6 +466,7 @@ class _Scene:
         """The other contacts and the other apertures within `reach` of contact i."""
         zone = self.contacts[i].buffer(reach)
         oc = [self.contacts[j] for j in self.ctree.query(zone) if j != i]
+        oc += [f for f in self.frames if f.intersects(zone)]
         oa = []
         if self.atree is not None:
             oa = [self.apertures[k] for k in self.atree.query(zone) if self.owner[k] != i]
@@ -798,10 +800,13 @@ def _audit_plan(res: Audit, report, rules: _Rules, mine: list[Polygon], extents,
     slack = CHORD_SAG if reader == "klayout" else TOL
     if reader == "klayout":
         res.notes.append("Gerber steps and repeats (%SR%): read by KLayout, arcs as 11.25 deg chords")
-    owner_g = _hard_rules(res, "gerber", gerber, contacts, records, d, rules, keep_of, row_geo, unprintable, slack)
+    frames = [p for p in left if p.interiors]
+    owner_g = _hard_rules(
+        res, "gerber", gerber, contacts, records, d, rules, keep_of, row_geo, unprintable, slack, frames
+    )
     if os.path.exists(stem + ".dxf"):
         dxf = read_dxf_stencil(stem + ".dxf")
-        owner_d = _hard_rules(res, "dxf", dxf, contacts, records, d, rules, keep_of, row_geo, unprintable, TOL)
+        owner_d = _hard_rules(res, "dxf", dxf, contacts, records, d, rules, keep_of, row_geo, unprintable, TOL, frames)
         _compare(res, gerber, owner_g, dxf, owner_d, slack)
     else:
         res.notes.append("no DXF written")
@@ -850,7 +855,7 @@ def _audit_plan(res: Audit, report, rules: _Rules, mine: list[Polygon], extents,
     if not alternatives:
         return
     # (a) the alternatives of every contact under volume_min
-    scene = _Scene(contacts, gerber, owner_g, rules, keep_of)
+    scene = _Scene(contacts, gerber, owner_g, rules, keep_of, frames)
     for off in res.below_min:
         k = off.contact
         rec = records[k]
@@ -891,8 +896,12 @@ def _audit_plan(res: Audit, report, rules: _Rules, mine: list[Polygon], extents,
             res.a.append(off)
 
 
-def _hard_rules(res, name, aps, contacts, records, d, rules, keep_of, row_geo, unprintable, slack) -> np.ndarray:
-    """Rules 1, 3, 6 (limit), 8 and 11 on one stencil file; returns each aperture's contact (-1: none)."""
+def _hard_rules(
+    res, name, aps, contacts, records, d, rules, keep_of, row_geo, unprintable, slack, frames=()
+) -> np.ndarray:
+    """Rules 1, 3, 6 (limit), 8 and 11 on one stencil file; returns each aperture's contact (-1: none).
+    `frames`: pad-layer regions with a hole the report leaves out (a seal ring's opening): an aperture
+    keeps clearance_um from them as from a contact (rule 1)."""
     bad: dict[str, list[str]] = {f"{name} rule {r}": [] for r in ("1", "3", "6", "8", "11")}
     ctree = shapely.STRtree(contacts)
     owner = np.full(len(aps), -1)
@@ -921,6 +930,11 @@ def _hard_rules(res, name, aps, contacts, records, d, rules, keep_of, row_geo, u
             dist = aps[a].distance(contacts[c])
             if dist < rules.clearance - slack:
                 bad[f"{name} rule 1"].append(f"contact {owner[a]}: {dist:.3f} um from contact {c}")
+    for frame in frames:
+        for a in np.flatnonzero(owner >= 0):
+            dist = aps[a].distance(frame)
+            if dist < rules.clearance - slack:
+                bad[f"{name} rule 1"].append(f"contact {owner[a]}: {dist:.3f} um from a frame (with a hole)")
     for a, g in enumerate(aps):
         c = int(owner[a])
         if c < 0:

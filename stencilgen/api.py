@@ -18,7 +18,7 @@ import datetime as dt
 import functools
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +95,9 @@ class Outline:
     # apertures are held within where there is room; not a rule-8 outline, nothing breaks it
     held: Any = None
     held_element: Any = None
+    # the frames left out of the pad layer (a seal ring's opening; shapely, um): every aperture keeps
+    # clearance_um from them
+    frames: Any = None
 
     def summary(self) -> dict[str, Any]:
         """What the report says of it: its source and bounding box (um), and the extent held within."""
@@ -110,7 +113,15 @@ def _box_um(geometry: Any) -> list[float] | None:
 
 def _outline(layout: Layout, keep_in: Any, margin: float = 0.0) -> Outline:
     """A keep-in as given ("auto", "contacts", "none" or None, a layer name, a KeepIn, a shapely geometry
-    in um)."""
+    in um), with the frames left out of the pad layer."""
+    import shapely
+
+    frames = [e.shape for e in layout.excluded if e.shape is not None]
+    outline = _keep_in_outline(layout, keep_in, margin)
+    return outline if not frames else replace(outline, frames=shapely.union_all(frames))
+
+
+def _keep_in_outline(layout: Layout, keep_in: Any, margin: float) -> Outline:
     import shapely
 
     if keep_in is None or (isinstance(keep_in, str) and keep_in.lower() == OFF):
@@ -578,7 +589,7 @@ class PlannedStencil(_Judged):
             return self._checked
         if self.die is not None and self.die.checked is not None and self.layout.instances is not None:
             return place_checked(self.die.checked, self.layout.instances.index)
-        return check_plan(self.plan, self.rules, self.outline.geometry)
+        return check_plan(self.plan, self.rules, self.outline.geometry, frames=self.outline.frames)
 
     def _summary_extra(self, summary: dict[str, Any]) -> None:
         summary["keep_in"] = self.outline.summary()
@@ -803,12 +814,12 @@ def _plan_at(
 
     inst = layout.instances
     die = None if element_rows is None or inst is None else Die(element_rows)
-    if die is not None and inst is not None and (outline.geometry is None or auto):
+    if die is not None and inst is not None and (outline.geometry is None or auto) and outline.frames is None:
         # a wafer: the die planned once, inside its own cell's extent where the file has one
         placed = _plan_once_per_element(layout, rows, element_rows, rules, outline.element, outline.held_element)
         if placed is not None and _all_inside(placed[1].plan, inst.transforms, outline.geometry, rules):
             return placed
-    return plan_stencil(layout.contacts, rows, rules, outline.geometry, outline.held), die
+    return plan_stencil(layout.contacts, rows, rules, outline.geometry, outline.held, outline.frames), die
 
 
 def _plan_foils(
@@ -828,7 +839,7 @@ def _plan_foils(
         if die is not None and die.checked is not None:
             checked = place_checked(die.checked, layout.instances.index)  # type: ignore[union-attr]
         else:
-            checked = check_plan(planned, at, outline.geometry)
+            checked = check_plan(planned, at, outline.geometry, frames=outline.frames)
         scores.append(score(t, checked, boxes(planned.contacts.polygons, aperture_polygons(planned.apertures, 8))))
         plans.append((at, planned, checked, die))
     k = choose(scores)
@@ -882,8 +893,9 @@ def check(
     limit = max_shapes or DEFAULT_MAX_CONTACTS
     shapes = read_stencil(stencil, stencil_layer, stencil_units, arcs=False, max_shapes=limit)
     arcs = round_arcs_once if is_gerber(stencil) else None
-    outline = _outline(layout, keep_in, rules.edge_margin_um).geometry
-    if element_rows is not None:
+    outlined = _outline(layout, keep_in, rules.edge_margin_um)
+    outline = outlined.geometry
+    if element_rows is not None and outlined.frames is None:
         once = _check_once_per_element(layout, rows, element_rows, shapes, rules, outline, arcs)
         if once is not None:
             plan, checked = once
@@ -901,6 +913,7 @@ def check(
         {"extra_aperture": matched.extra, "same_side": same_side(layout.contacts, rows, matched.apertures)},
         geoms=(matched.geoms, matched.contact_geoms),
         kin=(matched.alike, matched.contact_alike),
+        frames=outlined.frames,
     )
     matched_plan = Plan(layout.contacts, rows, matched.apertures, [])
     return CheckedStencil(layout, rules, matched_plan, checked, stencil, matched.stray, strict, matched.stray_shapes)

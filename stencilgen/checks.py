@@ -43,6 +43,11 @@ CODES: dict[str, tuple[str, str, str]] = {
     "too_wide": (ERROR, "the strip is not narrower than its contact along the row", "um"),
     "over_volume": (ERROR, "solder volume above pi*d^3/6 at the top of the transfer band", "um3"),
     "keep_in": (ERROR, "the aperture leaves the keep-in outline less edge_margin_um", "um"),
+    "frame": (
+        ERROR,
+        "the aperture is closer than clearance_um to a frame left out of the pad layer (a seal ring's opening)",
+        "um",
+    ),
     "under_volume": (WARNING, "solder volume below volume_min * pi*d^3/6 at the bottom of the transfer band", "um3"),
     "area_ratio": (WARNING, "area ratio below area_ratio_min", ""),
     "aspect_ratio": (WARNING, "aspect ratio below aspect_ratio_min", ""),
@@ -136,7 +141,7 @@ LIMITS = {
     "width": "the strip width (rule 3)",
     "clearance": "clearance_um to contact {other}",
     "web": "web_min_um to the aperture of contact {other}",
-    "keep_in": "the keep-in outline less edge_margin_um",
+    "keep_in": "the keep-in outline less edge_margin_um (or clearance_um to a frame on the pad layer)",
     "extent": "the contacts' extent (--keep-in contacts: the apertures held within it where there is room)",
     "foil": "no room at this foil thickness",
     "unprintable": "no aperture of min_aperture_um fits",
@@ -200,15 +205,18 @@ class Checked:
         return int((self.findings.severity() == WARNING).sum()) if len(self.findings) else 0
 
 
-def check_plan(plan: Plan, rules: Rules, keep_in: Any = None, polygons: Polygons | None = None) -> Checked:
+def check_plan(
+    plan: Plan, rules: Rules, keep_in: Any = None, polygons: Polygons | None = None, frames: Any = None
+) -> Checked:
     """Every rule of RULES.md on every contact. `polygons` are the apertures as plain polygons
-    (default: the plan's outlines with arcs as chords)."""
+    (default: the plan's outlines with arcs as chords); `frames`: as for check_apertures."""
     return check_apertures(
         plan.contacts,
         plan.apertures,
         rules,
         keep_in,
         polygons,
+        frames=frames,
         rows_u=row_directions(plan.rows, len(plan.contacts)),
         extra_errors={
             "same_side": same_side(plan.contacts, plan.rows, plan.apertures),
@@ -325,12 +333,14 @@ def check_apertures(
     limits: Limits | None = None,
     geoms: tuple[Any, Any] | None = None,
     kin: tuple[Alike, Alike] | None = None,
+    frames: Any = None,
 ) -> Checked:
     """The checks on one aperture per contact (aperture i serves contact i); `extra_errors` adds
     findings found elsewhere (code -> contact ids, or (contact ids, the other contact of each)), e.g.
     several apertures on one contact. geoms: the `polygons` and the contacts as shapely polygons
     (geoms[0][idx], built when asked for); kin: which of the `polygons` and which contacts are alike
-    up to a shift (their distances are measured once per offset)."""
+    up to a shift (their distances are measured once per offset); frames: the frames left out of the
+    pad layer (shapely, um), which every aperture keeps clearance_um from."""
     n = len(contacts)
     have = apertures.kind != NONE
     idx = np.flatnonzero(have)
@@ -464,6 +474,22 @@ def check_apertures(
             if out.any():
                 gap = shapely.distance(ap[out], shapely.boundary(inner)) * -1
                 add(maybe[out], "keep_in", gap, rules.edge_margin_um)
+        if frames is not None:
+            # near the frames' edges only (a seal ring's opening: the apertures near the die's edge)
+            b = ap_box[idx]
+            near = shapely.intersects(
+                shapely.buffer(shapely.boundary(frames), rules.clearance_um),
+                shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]),
+            ) | shapely.intersects(frames, shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))
+            maybe = idx[near]
+            if ap_geoms is not None:
+                ap = ap_geoms[maybe]
+            else:
+                polys = polygons if polygons is not None else outlines_to_polygons(apertures.outlines, CHECK_ARC_CHORDS)
+                ap = to_shapely(polys.take(maybe))
+            gap = shapely.distance(frames, ap)
+            close = gap < rules.clearance_um - LENGTH_TOL_UM
+            add(maybe[close], "frame", gap[close], rules.clearance_um)
 
     if found:
         findings = Findings(

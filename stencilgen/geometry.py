@@ -574,7 +574,7 @@ def _repair(
         parts = [p for p in shapely.get_parts(g) if p.geom_type == "Polygon" and p.area >= MIN_AREA_UM2]
         best = max(parts, key=lambda p: p.area) if parts else None
         if best is not None and len(best.interiors):
-            notes.append(_excluded(FRAME, box[i], best.area))
+            notes.append(_excluded(FRAME, box[i], best.area, shape=best))
         elif repair and best is not None:
             fixed.append(np.asarray(shapely.geometry.polygon.orient(best, 1.0).exterior.coords)[:-1])
             notes.append(_excluded("self-intersecting shape, repaired (largest part kept)", box[i], best.area, True))
@@ -786,7 +786,7 @@ def merge_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tupl
                     continue
                 b = np.array(part.bounds)
                 if len(part.interiors):
-                    excluded.append(_excluded(FRAME, b, part.area))
+                    excluded.append(_excluded(FRAME, b, part.area, shape=part))
                     continue
                 ring = np.asarray(shapely.simplify(part, 0).exterior.coords)[:-1]
                 new_polys.append(ring)
@@ -803,13 +803,14 @@ def merge_contacts(polys: Polygons, grid_um: float, repair: bool = True) -> tupl
     return _numbered(polys, centre, area, d, length, angle, grid_um), excluded
 
 
-def _excluded(reason: str, box: np.ndarray, area: float, kept: bool = False) -> Excluded:
+def _excluded(reason: str, box: np.ndarray, area: float, kept: bool = False, shape: Any = None) -> Excluded:
     return Excluded(
         reason=reason,
         center=(float((box[0] + box[2]) / 2), float((box[1] + box[3]) / 2)),
         size=(float(box[2] - box[0]), float(box[3] - box[1])),
         area=float(area),
         kept=kept,
+        shape=shape,
     )
 
 

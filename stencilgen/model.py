@@ -7,6 +7,7 @@ stays a handful of arrays; rows and corners are few and are plain objects holdin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -85,6 +86,8 @@ class Excluded:
     size: tuple[float, float]
     area: float
     kept: bool = False  # True: the shape became (part of) a contact after all
+    # a frame (a seal ring's opening): its shape (shapely, um), which apertures keep clearance_um from
+    shape: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -283,3 +283,55 @@ def test_a_turned_die_gzipped_has_the_extent_of_its_shapes(tmp_path):
     assert ours == readers._stream_extent(stencilgen.read_layout(plain, layer="9/0"))
     pts = stencilgen.read_layout(plain, layer="9/0").contacts.polygons.coords
     np.testing.assert_allclose(ours.box, (*pts.min(axis=0), *pts.max(axis=0)), atol=2e-3)
+
+
+def _framed_die(path: str, frame: tuple[float, float] | None) -> None:
+    """The ring of `_die` with, on the pad layer itself, a seal ring's opening: a frame from frame[0] to
+    frame[1] um outside the pads' outer edges (a shape with a hole, not a contact)."""
+    die = synth.ring(side=2000.0, pitch=100.0, count=15, pad=(60.0, 100.0))
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    cell = lib.new_cell("DIE")
+    polys = die.polygons()
+    for p in polys:
+        cell.add(gdstk.Polygon(p, 9, 0))
+    if frame is not None:
+        pts = np.concatenate(polys)
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        outer = gdstk.rectangle(tuple(lo - frame[1]), tuple(hi + frame[1]))
+        inner = gdstk.rectangle(tuple(lo - frame[0]), tuple(hi + frame[0]))
+        for ring in gdstk.boolean(outer, inner, "not", layer=9, datatype=0):
+            cell.add(ring)
+    lib.write_gds(path)
+
+
+def test_a_seal_ring_opening_on_the_pad_layer_is_kept_clear_of(tmp_path):
+    """A frame on the pad layer 12-30 um outside the pads (a seal ring's opening) is no contact, but paste
+    on it would short to the seal ring: every aperture keeps clearance_um from it, though the keep-in
+    less its margin (10 um outside the pads) would let it nearer; check of the plan's own Gerber, DXF and
+    GDS finds nothing near it, and check of a stencil drawn over it finds a `frame` error."""
+    path = str(tmp_path / "framed.gds")
+    _framed_die(path, (12.0, 30.0))
+    layout = stencilgen.read_layout(path, layer="9/0")
+    assert len(layout.contacts) == 60 and any(e.shape is not None for e in layout.excluded)
+    planned = stencilgen.plan(layout)
+    rules = planned.rules
+    pts = layout.contacts.polygons.coords
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    frame = shapely.box(*(lo - 30), *(hi + 30)).difference(shapely.box(*(lo - 12), *(hi + 12)))
+    ap = _apertures(planned)
+    assert len(ap) == 60
+    gap = shapely.distance(frame, ap)
+    assert rules.clearance_um - 1e-6 <= gap.min() < rules.clearance_um + 0.5  # (it holds them back)
+    assert "frame" not in planned.summary["findings_by_code"] and planned.exit_code == 0
+    out = tmp_path / "o"
+    planned.write(out, formats=("gds", "gerber", "dxf"))
+    for stencil in ("framed.gds", "framed.gbr", "framed.dxf"):
+        checked = stencilgen.check(layout, str(out / stencil))
+        assert "frame" not in checked.summary["findings_by_code"], stencil
+    # the same stencil against the same pads with the frame drawn 2 um nearer: too close to it
+    near = str(tmp_path / "near.gds")
+    _framed_die(near, (10.0, 30.0))
+    checked = stencilgen.check(stencilgen.read_layout(near, layer="9/0"), str(out / "framed.gbr"))
+    assert checked.summary["findings_by_code"].get("frame", 0) >= 1 and checked.exit_code == 1
+    bad = [f for f in checked.findings if f["code"] == "frame"]
+    assert min(f["value"] for f in bad) == pytest.approx(gap.min() - 2.0, abs=0.05)

@@ -591,17 +591,27 @@ class _Room:
 
 
 def plan_stencil(
-    contacts: Contacts, rows: RowSet, rules: Rules | None = None, keep_in: Any = None, held: Any = None
+    contacts: Contacts,
+    rows: RowSet,
+    rules: Rules | None = None,
+    keep_in: Any = None,
+    held: Any = None,
+    frames: Any = None,
 ) -> Plan:
     """One aperture per contact, following RULES.md; `keep_in` is an optional shapely polygon. `held`
     (where there is no keep-in): the extent the apertures are held within where there is room (a bare
-    pad layout's contacts' extent); what it limits is reported as "extent", not a rule-8 break."""
+    pad layout's contacts' extent); what it limits is reported as "extent", not a rule-8 break.
+    `frames` (shapely): frames left out of the pad layer (a seal ring's opening), which every aperture
+    keeps clearance_um from, as from the keep-in's edge."""
     rules = rules or Rules()
-    if keep_in is not None:
-        return _plan(contacts, rows, rules, shapely.buffer(keep_in, -rules.edge_margin_um))
-    if held is None:
-        return _plan(contacts, rows, rules, None)
-    plan = _plan(contacts, rows, rules, held)
+    inner = shapely.buffer(keep_in, -rules.edge_margin_um) if keep_in is not None else held
+    if frames is not None:
+        if inner is None:  # everywhere (10 m around) but the frames
+            inner = shapely.box(-1e7, -1e7, 1e7, 1e7)
+        inner = shapely.difference(inner, shapely.buffer(frames, rules.clearance_um))
+    if keep_in is not None or held is None:
+        return _plan(contacts, rows, rules, inner)
+    plan = _plan(contacts, rows, rules, inner)
     ap = plan.apertures
     for labels in (ap.limited_by, ap.narrow_by, ap.side_by):
         if labels is not None:
