@@ -175,7 +175,9 @@ def step_proposal(scores: list[FoilScore], chosen: int, keep_out: float) -> dict
         regions.append(
             {
                 "thickness_um": float(thick[f]),
-                "bbox_um": [round(float(x), 4) for x in region],
+                # (rounded outward to 0.1 nm: the box holds every aperture it names)
+                "bbox_um": [float(np.floor(x * 1e4) / 1e4) for x in region[:2]]
+                + [float(np.ceil(x * 1e4) / 1e4) for x in region[2:]],
                 "keep_out_um": round(float(reach), 4),
                 "contacts": len(inside),
                 "errors": int(scores[f].errors[inside].sum()),

@@ -202,6 +202,27 @@ def test_two_pads_share_the_gap_between_them():
     assert web == pytest.approx(40.0, abs=1e-6)
 
 
+def test_a_pad_its_neighbours_hold_back_grows_on_its_free_sides():
+    """Three 100 x 130 um pads at 160 um (coarse pitch): the 60 um gaps less the 40 um web leave 10 um a
+    side along the row, 120 x 150 um, below volume_min. Each then grows on its free sides (rule 9:
+    overprint_max x d = 50 um a side) toward its target (0.8 pi 100^3 / 6 / 8.5 = 49,280 um^2, out of
+    reach): the middle pad across the row only, to 120 x 230 um; the end pads also outward along the row,
+    to 160 x 230 um; the web between them stays 40 um."""
+    die = synth.Die()
+    for k in range(3):
+        die.add((160.0 * k, 0.0), (100.0, 130.0), 0.0)
+    plan, rules = plan_of(die)
+    ap, pads = shapes(plan)
+    order = np.argsort(plan.contacts.center[:, 0])
+    want = [(-100.0, -115.0, 60.0, 115.0), (100.0, -115.0, 220.0, 115.0), (260.0, -115.0, 420.0, 115.0)]
+    for k, box in zip(order, want, strict=True):
+        np.testing.assert_allclose(ap[k].bounds, box, atol=1e-6)
+        assert ap[k].area == pytest.approx((box[2] - box[0]) * (box[3] - box[1]), rel=1e-9)
+    assert shapely.distance(ap[order[0]], ap[order[1]]) == pytest.approx(rules.web_min_um, abs=1e-6)
+    assert shapely.contains(ap, pads).all()
+    assert list(plan.apertures.limited_by) == ["web"] * 3  # still short of the target: the web says why
+
+
 def test_a_waisted_pad_shrunk_for_web_stays_printable(tmp_path):
     """An L-shaped pad (arms 30 um, d 100 um: the short side of its bounding rectangle) 20 um from a
     square pad: the web shares the gap at -10 um per side, which leaves the L's corner a circle of

@@ -25,13 +25,13 @@ import numpy as np
 import shapely
 
 from ..distance import Shapes, box_gap, box_pairs, disc_distances, distances, polygon_distances, with_discs
-from ..geometry import extent_along, outlines_to_polygons
+from ..geometry import extent_along, outlines_to_polygons, to_shapely
 from ..model import NONE, REPORT_REACH, SHRUNK, STRIP, Apertures, Contacts, Instances, Outlines, Plan, Polygons, RowSet
 from ..numeric import choose, filled
 from ..physics import area_for_volume, least_area, limit_area, target_area, volume_limit
 from ..rules import Rules
 from . import strips
-from .pads import CUT_INSET_UM, PadSizes, cut_by, inscribed, pad_shapes, pad_widths, size_pads, waisted
+from .pads import CUT_INSET_UM, NO_LIMIT, PadSizes, cut_by, inscribed, pad_shapes, pad_widths, size_pads, waisted
 
 #: chords per tip arc for the keep-in test (tangent to the arc: the polygon holds the tip); clearance
 #: and web are measured on the true disc (stencilgen/distance.py)
@@ -608,7 +608,8 @@ def plan_stencil(
     if frames is not None:
         if inner is None:  # everywhere (10 m around) but the frames
             inner = shapely.box(-1e7, -1e7, 1e7, 1e7)
-        inner = shapely.difference(inner, shapely.buffer(frames, rules.clearance_um))
+        # (the buffer's arcs as chords outside the true arcs: round corners of 8 chords a quadrant)
+        inner = shapely.difference(inner, shapely.buffer(frames, rules.clearance_um / np.cos(np.pi / 32)))
     if keep_in is not None or held is None:
         return _plan(contacts, rows, rules, inner)
     plan = _plan(contacts, rows, rules, inner)
@@ -677,6 +678,7 @@ def _plan(contacts: Contacts, rows: RowSet, rules: Rules, inner: Any) -> Plan:
             _improve(contacts, lay, g, strip_idx, room, rules, inner, needy=group)
         _cut_bodies(contacts, lay, g, strip_idx, room, rules, inner, violating)
     pads = _grow_pads(contacts, pad_idx, room, rules, inner)
+    _grow_free_sides(contacts, pads, room, rules, inner)
     return _assemble(contacts, rows, lay, g, strip_idx, pads, room, rules, inner)
 
 
@@ -1410,6 +1412,91 @@ def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rule
         room.set_pads(pad_idx[k], sizes.geoms[k])
         room.build(find_pairs=False)  # pads only shrink here
     return sizes
+
+
+def _grow_free_sides(contacts: Contacts, pads: PadSizes, room: _Room, rules: Rules, inner: Any) -> None:
+    """A pad below volume_min that its neighbours hold back (web, clearance) grows further on its free
+    sides (rule 9: overprint_max x d per side), toward its target: its contact grown evenly, cut where a
+    neighbour is. Each grows within its own share of the room (its contact's Voronoi cell less half the
+    web, so two pads growing toward each other keep the web), clearance_um from every other contact,
+    web_min_um from every other aperture as it stands, inside the keep-in; one that still breaks a rule
+    keeps its even shape."""
+    idx = pads.idx
+    present = np.array([x is not None for x in pads.geoms], dtype=bool)
+    if not present.any():
+        return
+    area = np.zeros(len(idx))
+    area[present] = shapely.area(pads.geoms[present])
+    enough = least_area(contacts.d[idx], rules, contacts.cap(idx))
+    k = np.flatnonzero(present & np.isin(pads.limited_by, ("web", "clearance")) & (area < enough))
+    if not len(k):
+        return
+    ids = idx[k]
+    reach = float(np.max(rules.overprint_max * contacts.d[ids])) + max(rules.web_min_um, rules.clearance_um) + 1e-6
+    ia, jb = box_pairs(room.pad_box[ids], room.pad_box, 2 * reach)
+    near = np.union1d(ids, jb)
+    pts = contacts.center[near]
+    around = shapely.box(*(pts.min(axis=0) - 4 * reach), *(pts.max(axis=0) + 4 * reach))
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=around, ordered=True))
+    # (convex: inset exactly by a mitred buffer once near-coincident and collinear vertices are gone)
+    cells = shapely.buffer(shapely.simplify(cells, 1e-6), -rules.web_min_um / 2, join_style="mitre")
+    cell_of = dict(zip(near.tolist(), cells, strict=True))
+    pad_geoms = to_shapely(contacts.polygons)
+    room_box = room.box
+    allowed = np.empty(len(k), dtype=object)
+    for m, (j, i) in enumerate(zip(k.tolist(), ids.tolist(), strict=True)):
+        others = jb[ia == m]
+        others = others[others != i]
+        share = shapely.union(cell_of[i], pads.geoms[j])
+        block = [shapely.buffer(pad_geoms[o], rules.clearance_um) for o in others.tolist()]
+        ap_near = np.flatnonzero(
+            (room_box[:, 0] <= room.pad_box[i, 2] + reach)
+            & (room_box[:, 2] >= room.pad_box[i, 0] - reach)
+            & (room_box[:, 1] <= room.pad_box[i, 3] + reach)
+            & (room_box[:, 3] >= room.pad_box[i, 1] - reach)
+        )
+        ap_near = ap_near[ap_near != i]
+        block += [shapely.buffer(x, rules.web_min_um) for x in room.geoms(ap_near) if x is not None]
+        free = shapely.difference(share, shapely.union_all(block)) if block else share
+        if inner is not None:
+            free = shapely.intersection(free, shapely.buffer(inner, -CUT_INSET_UM, join_style="mitre"))
+        allowed[m] = free
+    own = pad_geoms[ids]
+    target = target_area(contacts.d[ids], rules, contacts.cap(ids))
+
+    def grown(b: np.ndarray) -> np.ndarray:
+        return shapely.intersection(shapely.buffer(own, b, join_style="mitre"), allowed)
+
+    lo, hi = pads.offset[k].copy(), rules.overprint_max * contacts.d[ids]
+    top = shapely.area(grown(hi)) <= target  # (as far as it may grow, short of the target)
+    for _ in range(12):
+        mid = (lo + hi) / 2
+        ok = shapely.area(grown(mid)) <= target
+        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
+    shapes = grown(np.where(top, rules.overprint_max * contacts.d[ids], lo))
+    for m, g in enumerate(shapes):
+        if g is not None and g.geom_type != "Polygon":
+            parts = shapely.get_parts(g)
+            g = parts[np.argmax(shapely.area(parts))]
+        shapes[m] = shapely.geometry.polygon.orient(g, 1.0) if g is not None and not g.is_empty else None
+    gain = np.array([x is not None for x in shapes], dtype=bool)
+    gain[gain] &= shapely.area(shapes[gain]) > area[k[gain]] * (1 + 1e-6)
+    gain[gain] &= shapely.contains(shapes[gain], pads.geoms[k[gain]])
+    k, shapes, target = k[gain], shapes[gain], target[gain]
+    if not len(k):
+        return
+    before = pads.geoms[k].copy()
+    room.set_pads(idx[k], shapes)
+    room.build()
+    bad = room.violating(idx[k], None, True, inner)
+    if bad.any():  # (each was kept in its own share: only a strip or the exact edge can object)
+        room.set_pads(idx[k[bad]], before[bad])
+        room.build()
+        k, shapes, target = k[~bad], shapes[~bad], target[~bad]
+    pads.geoms[k] = shapes
+    reached = shapely.area(shapes) >= target * (1 - 1e-6)
+    pads.limited_by[k[reached]] = NO_LIMIT
+    pads.other[k[reached]] = -1
 
 
 def _printable_offsets(contacts: Contacts, idx: np.ndarray, offset: np.ndarray, rules: Rules, inner: Any) -> np.ndarray:
