@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import shapely
 import synth
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from stencilgen.checks import check_plan
@@ -216,9 +216,9 @@ def test_a_pad_its_neighbours_hold_back_grows_on_its_free_sides():
     order = np.argsort(plan.contacts.center[:, 0])
     want = [(-100.0, -115.0, 60.0, 115.0), (100.0, -115.0, 220.0, 115.0), (260.0, -115.0, 420.0, 115.0)]
     for k, box in zip(order, want, strict=True):
-        np.testing.assert_allclose(ap[k].bounds, box, atol=1e-6)
-        assert ap[k].area == pytest.approx((box[2] - box[0]) * (box[3] - box[1]), rel=1e-9)
-    assert shapely.distance(ap[order[0]], ap[order[1]]) == pytest.approx(rules.web_min_um, abs=1e-6)
+        np.testing.assert_allclose(ap[k].bounds, box, atol=2e-3)  # (a share keeps 1 nm more than the web)
+        assert ap[k].area == pytest.approx((box[2] - box[0]) * (box[3] - box[1]), rel=1e-5)
+    assert shapely.distance(ap[order[0]], ap[order[1]]) == pytest.approx(rules.web_min_um, abs=3e-3)
     assert shapely.contains(ap, pads).all()
     assert list(plan.apertures.limited_by) == ["web"] * 3  # still short of the target: the web says why
 
@@ -272,6 +272,30 @@ def test_plan_does_not_depend_on_the_order_of_the_contacts(nx, ny, pitch, pad, s
     np.testing.assert_allclose(other.apertures.area, plan.apertures.area[perm], rtol=1e-9, atol=1e-6)
     np.testing.assert_allclose(other.apertures.width, plan.apertures.width[perm], rtol=1e-9, atol=1e-6)
     assert list(other.apertures.limited_by) == list(plan.apertures.limited_by[perm])
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(2, 4), st.integers(2, 3), st.floats(90.0, 110.0), st.floats(40.0, 55.0), st.integers(0, 2**31 - 1))
+@example(2, 2, 90.67044103987531, 40.0, 0)  # a gap of exactly the web: no offset, nothing lost (GEOS)
+def test_pads_growing_on_their_free_sides_do_not_depend_on_the_order_of_the_contacts(nx, ny, pad, gap, seed):
+    """A coarse array whose pads the web holds below volume_min (gaps of 40-55 um): each grows on its free
+    sides within its own share; numbered in another order, every contact gets the same aperture, and
+    every two apertures keep web_min_um."""
+    die = synth.area_array(nx, ny, (pad + gap, pad + gap + 15.0), pad=pad)
+    contacts, _ = build_contacts(Polygons.from_list(die.polygons()), 0.001)
+    perm = np.random.default_rng(seed).permutation(len(contacts))
+    shuffled = contacts.take(perm)
+    rules = Rules()
+    plan = plan_stencil(contacts, find_rows(contacts), rules)
+    other = plan_stencil(shuffled, find_rows(shuffled), rules)
+    np.testing.assert_allclose(other.apertures.area, plan.apertures.area[perm], rtol=1e-9, atol=1e-6)
+    assert list(other.apertures.limited_by) == list(plan.apertures.limited_by[perm])
+    assert (plan.apertures.kind == SHRUNK).all()
+    ap, pads = shapes(plan)
+    assert (shapely.area(shapely.difference(pads, ap)) < 1e-6).all()  # each holds its contact
+    assert (shapely.area(ap) > (pad + gap - rules.web_min_um) ** 2 + 1.0).all()  # more than even growth
+    a, b = np.triu_indices(len(ap), 1)
+    assert (shapely.distance(ap[a], ap[b]) >= rules.web_min_um - 1e-6).all()
 
 
 @pytest.mark.parametrize("angle", [45.0, 60.0])

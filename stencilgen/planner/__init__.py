@@ -31,7 +31,7 @@ from ..numeric import choose, filled
 from ..physics import area_for_volume, least_area, limit_area, target_area, volume_limit
 from ..rules import Rules
 from . import strips
-from .pads import CUT_INSET_UM, NO_LIMIT, PadSizes, cut_by, inscribed, pad_shapes, pad_widths, size_pads, waisted
+from .pads import CUT_INSET_UM, NO_LIMIT, PadSizes, cut_by, grow, inscribed, pad_shapes, pad_widths, size_pads, waisted
 
 #: chords per tip arc for the keep-in test (tangent to the arc: the polygon holds the tip); clearance
 #: and web are measured on the true disc (stencilgen/distance.py)
@@ -1439,7 +1439,8 @@ def _grow_free_sides(contacts: Contacts, pads: PadSizes, room: _Room, rules: Rul
     around = shapely.box(*(pts.min(axis=0) - 4 * reach), *(pts.max(axis=0) + 4 * reach))
     cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=around, ordered=True))
     # (convex: inset exactly by a mitred buffer once near-coincident and collinear vertices are gone)
-    cells = shapely.buffer(shapely.simplify(cells, 1e-6), -rules.web_min_um / 2, join_style="mitre")
+    # (1 nm more: two shares' shapes, written on the 1 nm grid, still keep the web)
+    cells = shapely.buffer(shapely.simplify(cells, 1e-6), -rules.web_min_um / 2 - 1e-3, join_style="mitre")
     cell_of = dict(zip(near.tolist(), cells, strict=True))
     pad_geoms = to_shapely(contacts.polygons)
     room_box = room.box
@@ -1465,7 +1466,7 @@ def _grow_free_sides(contacts: Contacts, pads: PadSizes, room: _Room, rules: Rul
     target = target_area(contacts.d[ids], rules, contacts.cap(ids))
 
     def grown(b: np.ndarray) -> np.ndarray:
-        return shapely.intersection(shapely.buffer(own, b, join_style="mitre"), allowed)
+        return shapely.intersection(grow(own, b), allowed)
 
     lo, hi = pads.offset[k].copy(), rules.overprint_max * contacts.d[ids]
     top = shapely.area(grown(hi)) <= target  # (as far as it may grow, short of the target)
@@ -1481,7 +1482,8 @@ def _grow_free_sides(contacts: Contacts, pads: PadSizes, room: _Room, rules: Rul
         shapes[m] = shapely.geometry.polygon.orient(g, 1.0) if g is not None and not g.is_empty else None
     gain = np.array([x is not None for x in shapes], dtype=bool)
     gain[gain] &= shapely.area(shapes[gain]) > area[k[gain]] * (1 + 1e-6)
-    gain[gain] &= shapely.contains(shapes[gain], pads.geoms[k[gain]])
+    # (it keeps its even shape: a neighbour's web that ends on its edge may nick it by float noise)
+    gain[gain] &= shapely.area(shapely.difference(pads.geoms[k[gain]], shapes[gain])) <= 1e-6
     k, shapes, target = k[gain], shapes[gain], target[gain]
     if not len(k):
         return

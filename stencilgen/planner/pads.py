@@ -104,11 +104,18 @@ def waisted(contacts: Contacts, idx: np.ndarray) -> np.ndarray:
     return (left > 0) & (right > 0)
 
 
+def grow(geoms: Any, offset: Any) -> Any:
+    """Shapes grown by `offset` per side (mitred corners; negative: shrunk). An offset within 1e-9 um of
+    zero keeps the shape as it is (GEOS makes nothing of some shapes shrunk by 1e-14 um)."""
+    offset = np.where(np.abs(offset) < 1e-9, 0.0, offset)
+    return shapely.buffer(geoms, offset, join_style="mitre")
+
+
 def cut_by(contacts: Contacts, idx: np.ndarray, offset: np.ndarray, inner: Any) -> np.ndarray:
     """Where the outline `inner` cuts the pads `idx` grown by `offset` (mitred)."""
     if inner is None or not len(idx):
         return np.zeros(len(idx), dtype=bool)
-    return ~shapely.contains(inner, shapely.buffer(to_shapely(contacts.polygons, idx), offset, join_style="mitre"))
+    return ~shapely.contains(inner, grow(to_shapely(contacts.polygons, idx), offset))
 
 
 def wanted_offsets(contacts: Contacts, idx: np.ndarray, rules: Rules) -> np.ndarray:
@@ -203,7 +210,7 @@ def _cut_offsets(
     lo, hi = want[cut], top.copy()
 
     def area(b: np.ndarray) -> np.ndarray:
-        return shapely.area(shapely.intersection(shapely.buffer(g, b, join_style="mitre"), inner))
+        return shapely.area(shapely.intersection(grow(g, b), inner))
 
     reach = area(hi) >= a_t
     for _ in range(12):
@@ -222,7 +229,7 @@ def pad_shapes(
     margin (`inner`), scaled down where one alone holds more than the limit at its largest shrink (with
     the scale: 1 where not); None where nothing is left."""
     geoms = to_shapely(contacts.polygons, idx)
-    grown = shapely.buffer(geoms, offset, join_style="mitre")
+    grown = grow(geoms, offset)
     if inner is not None:
         grown = shapely.intersection(grown, shapely.buffer(inner, -CUT_INSET_UM, join_style="mitre"))
     limit = limit_area(contacts.d[idx], rules, contacts.cap(idx))
