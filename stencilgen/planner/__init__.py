@@ -1433,48 +1433,60 @@ def _grow_free_sides(contacts: Contacts, pads: PadSizes, room: _Room, rules: Rul
         return
     ids = idx[k]
     reach = float(np.max(rules.overprint_max * contacts.d[ids])) + max(rules.web_min_um, rules.clearance_um) + 1e-6
-    ia, jb = box_pairs(room.pad_box[ids], room.pad_box, 2 * reach)
-    near = np.union1d(ids, jb)
+    # the other contacts (clearance) and apertures (web) near each: pairs (position in k, contact id)
+    ca, cb = box_pairs(room.pad_box[ids], room.pad_box, reach)
+    ca, cb = ca[cb != ids[ca]], cb[cb != ids[ca]]
+    aa, ab = box_pairs(room.pad_box[ids], room.box, reach)
+    aa, ab = aa[ab != ids[aa]], ab[ab != ids[aa]]
+    near = np.union1d(ids, cb)
     pts = contacts.center[near]
     around = shapely.box(*(pts.min(axis=0) - 4 * reach), *(pts.max(axis=0) + 4 * reach))
     cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=around, ordered=True))
     # (convex: inset exactly by a mitred buffer once near-coincident and collinear vertices are gone)
     # (1 nm more: two shares' shapes, written on the 1 nm grid, still keep the web)
     cells = shapely.buffer(shapely.simplify(cells, 1e-6), -rules.web_min_um / 2 - 1e-3, join_style="mitre")
-    cell_of = dict(zip(near.tolist(), cells, strict=True))
-    pad_geoms = to_shapely(contacts.polygons)
-    room_box = room.box
-    allowed = np.empty(len(k), dtype=object)
-    for m, (j, i) in enumerate(zip(k.tolist(), ids.tolist(), strict=True)):
-        others = jb[ia == m]
-        others = others[others != i]
-        share = shapely.union(cell_of[i], pads.geoms[j])
-        block = [shapely.buffer(pad_geoms[o], rules.clearance_um) for o in others.tolist()]
-        ap_near = np.flatnonzero(
-            (room_box[:, 0] <= room.pad_box[i, 2] + reach)
-            & (room_box[:, 2] >= room.pad_box[i, 0] - reach)
-            & (room_box[:, 1] <= room.pad_box[i, 3] + reach)
-            & (room_box[:, 3] >= room.pad_box[i, 1] - reach)
-        )
-        ap_near = ap_near[ap_near != i]
-        block += [shapely.buffer(x, rules.web_min_um) for x in room.geoms(ap_near) if x is not None]
-        free = shapely.difference(share, shapely.union_all(block)) if block else share
-        if inner is not None:
-            free = shapely.intersection(free, shapely.buffer(inner, -CUT_INSET_UM, join_style="mitre"))
-        allowed[m] = free
-    own = pad_geoms[ids]
+    allowed = cells[np.searchsorted(near, ids)]
+    if inner is not None:
+        allowed = shapely.intersection(allowed, shapely.buffer(inner, -CUT_INSET_UM, join_style="mitre"))
+    # only the blocks whose boxes reach a pad's share; mitred (exact along edges, more at corners)
+    share_box = shapely.bounds(allowed)
+    grow_c, grow_a = rules.clearance_um, rules.web_min_um
+    meet = _boxes_meet(share_box[ca], room.pad_box[cb], grow_c)
+    ca, cb = ca[meet], cb[meet]
+    meet = _boxes_meet(share_box[aa], room.box[ab], grow_a)
+    aa, ab = aa[meet], ab[meet]
+    apertures = room.geoms(ab)
+    has = np.array([x is not None for x in apertures], dtype=bool)
+    owner = np.concatenate([ca, aa[has]])
+    block = np.concatenate(
+        [
+            shapely.buffer(to_shapely(contacts.polygons, cb), grow_c, join_style="mitre"),
+            shapely.buffer(apertures[has], grow_a, join_style="mitre"),
+        ]
+    )
+    # each pad's blocks taken away one round at a time (its first, then its second, ...)
+    order = np.argsort(owner, kind="stable")
+    owner, block = owner[order], block[order]
+    starts = np.searchsorted(owner, owner)
+    rank = np.arange(len(owner)) - starts
+    for r in range(int(rank.max(initial=-1)) + 1):
+        sel = rank == r
+        allowed[owner[sel]] = shapely.difference(allowed[owner[sel]], block[sel])
+    allowed = shapely.union(allowed, pads.geoms[k])  # (its even shape keeps every rule already)
+    own = to_shapely(contacts.polygons, ids)
     target = target_area(contacts.d[ids], rules, contacts.cap(ids))
 
-    def grown(b: np.ndarray) -> np.ndarray:
-        return shapely.intersection(grow(own, b), allowed)
-
-    lo, hi = pads.offset[k].copy(), rules.overprint_max * contacts.d[ids]
-    top = shapely.area(grown(hi)) <= target  # (as far as it may grow, short of the target)
-    for _ in range(12):
-        mid = (lo + hi) / 2
-        ok = shapely.area(grown(mid)) <= target
-        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
-    shapes = grown(np.where(top, rules.overprint_max * contacts.d[ids], lo))
+    most = rules.overprint_max * contacts.d[ids]
+    shapes = shapely.intersection(grow(own, most), allowed)
+    over = np.flatnonzero(shapely.area(shapes) > target)  # the others stop short of the target there
+    if len(over):  # the offset that reaches the target (bisection)
+        own, allowed_over = own[over], allowed[over]
+        lo, hi = pads.offset[k[over]].copy(), most[over]
+        for _ in range(12):
+            mid = (lo + hi) / 2
+            ok = shapely.area(shapely.intersection(grow(own, mid), allowed_over)) <= target[over]
+            lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
+        shapes[over] = shapely.intersection(grow(own, lo), allowed_over)
     for m, g in enumerate(shapes):
         if g is not None and g.geom_type != "Polygon":
             parts = shapely.get_parts(g)
@@ -1482,8 +1494,6 @@ def _grow_free_sides(contacts: Contacts, pads: PadSizes, room: _Room, rules: Rul
         shapes[m] = shapely.geometry.polygon.orient(g, 1.0) if g is not None and not g.is_empty else None
     gain = np.array([x is not None for x in shapes], dtype=bool)
     gain[gain] &= shapely.area(shapes[gain]) > area[k[gain]] * (1 + 1e-6)
-    # (it keeps its even shape: a neighbour's web that ends on its edge may nick it by float noise)
-    gain[gain] &= shapely.area(shapely.difference(pads.geoms[k[gain]], shapes[gain])) <= 1e-6
     k, shapes, target = k[gain], shapes[gain], target[gain]
     if not len(k):
         return
@@ -1499,6 +1509,16 @@ def _grow_free_sides(contacts: Contacts, pads: PadSizes, room: _Room, rules: Rul
     reached = shapely.area(shapes) >= target * (1 - 1e-6)
     pads.limited_by[k[reached]] = NO_LIMIT
     pads.other[k[reached]] = -1
+
+
+def _boxes_meet(a: np.ndarray, b: np.ndarray, grow_by: float) -> np.ndarray:
+    """Whether boxes a (N, 4) and b (N, 4), b grown by `grow_by`, overlap (pair by pair)."""
+    return (
+        (b[:, 0] - grow_by <= a[:, 2])
+        & (b[:, 2] + grow_by >= a[:, 0])
+        & (b[:, 1] - grow_by <= a[:, 3])
+        & (b[:, 3] + grow_by >= a[:, 1])
+    )
 
 
 def _printable_offsets(contacts: Contacts, idx: np.ndarray, offset: np.ndarray, rules: Rules, inner: Any) -> np.ndarray:
