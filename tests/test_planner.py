@@ -20,11 +20,15 @@ from stencilgen.rows import find_rows
 from stencilgen.rules import Rules
 
 
-def plan_of(die: synth.Die, rules: Rules | None = None):
+def plan_of(die: synth.Die, rules: Rules | None = None, keep_in=None):
     contacts, _ = build_contacts(Polygons.from_list(die.polygons()), 0.001)
     rows = find_rows(contacts)
     rules = rules or Rules()
-    return plan_stencil(contacts, rows, rules), rules
+    return plan_stencil(contacts, rows, rules, keep_in), rules
+
+
+#: a die outline far from the test dies' contacts (the keep-in, rule 8)
+FAR = shapely.box(-2000.0, -2000.0, 2000.0, 2000.0)
 
 
 def shapes(plan):
@@ -211,7 +215,7 @@ def test_a_pad_its_neighbours_hold_back_grows_on_its_free_sides():
     die = synth.Die()
     for k in range(3):
         die.add((160.0 * k, 0.0), (100.0, 130.0), 0.0)
-    plan, rules = plan_of(die)
+    plan, rules = plan_of(die, keep_in=FAR)
     ap, pads = shapes(plan)
     order = np.argsort(plan.contacts.center[:, 0])
     want = [(-100.0, -115.0, 60.0, 115.0), (100.0, -115.0, 220.0, 115.0), (260.0, -115.0, 420.0, 115.0)]
@@ -221,6 +225,26 @@ def test_a_pad_its_neighbours_hold_back_grows_on_its_free_sides():
     assert shapely.distance(ap[order[0]], ap[order[1]]) == pytest.approx(rules.web_min_um, abs=3e-3)
     assert shapely.contains(ap, pads).all()
     assert list(plan.apertures.limited_by) == ["web"] * 3  # still short of the target: the web says why
+
+
+def test_a_close_pair_that_the_web_starves_grows_only_what_joins_its_own_shape():
+    """Two 25 um pads 15 um apart, alone: each keeps min_aperture_um (a thin web is a warning) and is
+    below volume_min. Each grows on its free sides, away from the other, joined to its own shape (never
+    a detached piece of room), and the web between them stays what it was."""
+    die = synth.Die()
+    die.add((0.0, 0.0), (25.0, 25.0), 0.0)
+    die.add((40.0, 0.0), (25.0, 25.0), 0.0)
+    plan, rules = plan_of(die, keep_in=FAR)
+    ap, pads = shapes(plan)
+    assert shapely.intersects(ap, pads).all()
+    assert (plan.apertures.kind == SHRUNK).all()
+    circle = 2 * shapely.length(shapely.maximum_inscribed_circle(ap, 0.001))
+    assert (circle >= rules.min_aperture_um - 1e-3).all()
+    # each holds its even shape (15 um square on its contact's centre) and grew away from the other
+    even = shapely.buffer(shapely.centroid(pads), 7.5, cap_style="square", join_style="mitre")
+    assert (shapely.area(shapely.difference(even, ap)) < 1e-6).all()
+    assert (shapely.area(ap) > 2 * 15.0**2).all()
+    assert shapely.distance(ap[0], ap[1]) == pytest.approx(25.0, abs=1e-3)  # the web they had
 
 
 def test_a_waisted_pad_shrunk_for_web_stays_printable(tmp_path):

@@ -1419,8 +1419,8 @@ def _grow_free_sides(contacts: Contacts, pads: PadSizes, room: _Room, rules: Rul
     sides (rule 9: overprint_max x d per side), toward its target: its contact grown evenly, cut where a
     neighbour is. Each grows within its own share of the room (its contact's Voronoi cell less half the
     web, so two pads growing toward each other keep the web), clearance_um from every other contact,
-    web_min_um from every other aperture as it stands, inside the keep-in; one that still breaks a rule
-    keeps its even shape."""
+    web_min_um from every other aperture as it stands, inside the keep-in (without one, within the
+    contacts' extent); one that still breaks a rule keeps its even shape."""
     idx = pads.idx
     present = np.array([x is not None for x in pads.geoms], dtype=bool)
     if not present.any():
@@ -1448,6 +1448,11 @@ def _grow_free_sides(contacts: Contacts, pads: PadSizes, room: _Room, rules: Rul
     allowed = cells[np.searchsorted(near, ids)]
     if inner is not None:
         allowed = shapely.intersection(allowed, shapely.buffer(inner, -CUT_INSET_UM, join_style="mitre"))
+    else:  # no keep-in: the free sides grow within the contacts' extent, which is all that is drawn
+        xy = contacts.polygons.coords
+        allowed = shapely.intersection(
+            allowed, shapely.box(xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max())
+        )
     # only the blocks whose boxes reach a pad's share; mitred (exact along edges, more at corners)
     share_box = shapely.bounds(allowed)
     grow_c, grow_a = rules.clearance_um, rules.web_min_um
@@ -1487,11 +1492,13 @@ def _grow_free_sides(contacts: Contacts, pads: PadSizes, room: _Room, rules: Rul
             ok = shapely.area(shapely.intersection(grow(own, mid), allowed_over)) <= target[over]
             lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
         shapes[over] = shapely.intersection(grow(own, lo), allowed_over)
+    even = pads.geoms[k]
     for m, g in enumerate(shapes):
-        if g is not None and g.geom_type != "Polygon":
+        if g is not None and g.geom_type != "Polygon":  # the parts joined to its even shape, only
             parts = shapely.get_parts(g)
-            g = parts[np.argmax(shapely.area(parts))]
-        shapes[m] = shapely.geometry.polygon.orient(g, 1.0) if g is not None and not g.is_empty else None
+            g = shapely.union_all([even[m], *parts[shapely.intersects(parts, even[m])]])
+        ok = g is not None and g.geom_type == "Polygon" and not g.is_empty
+        shapes[m] = shapely.geometry.polygon.orient(g, 1.0) if ok else None
     gain = np.array([x is not None for x in shapes], dtype=bool)
     gain[gain] &= shapely.area(shapes[gain]) > area[k[gain]] * (1 + 1e-6)
     k, shapes, target = k[gain], shapes[gain], target[gain]
@@ -1500,8 +1507,10 @@ def _grow_free_sides(contacts: Contacts, pads: PadSizes, room: _Room, rules: Rul
     before = pads.geoms[k].copy()
     room.set_pads(idx[k], shapes)
     room.build()
-    bad = room.violating(idx[k], None, True, inner)
-    if bad.any():  # (each was kept in its own share: only a strip or the exact edge can object)
+    # the web is kept by the shares (a thin web an even shape had stays a warning); clearance and the
+    # keep-in are tested on the shapes as they are now
+    bad = room.violating(idx[k], None, False, inner)
+    if bad.any():
         room.set_pads(idx[k[bad]], before[bad])
         room.build()
         k, shapes, target = k[~bad], shapes[~bad], target[~bad]
