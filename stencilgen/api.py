@@ -95,6 +95,9 @@ class Outline:
     # apertures are held within where there is room; not a rule-8 outline, nothing breaks it
     held: Any = None
     held_element: Any = None
+    # no keep-in and nothing drawn beyond the contacts: the pad-shaped apertures stay within the
+    # contacts' extent (an element's, for a wafer) where there is room
+    hold_pads: bool = False
     # the frames left out of the pad layer (a seal ring's opening; shapely, um): every aperture keeps
     # clearance_um from them
     frames: Any = None
@@ -152,27 +155,11 @@ def _corners(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.array([coords[:, 0].min(), coords[:, 1].min()]), np.array([coords[:, 0].max(), coords[:, 1].max()])
 
 
-#: keep_in="contacts": the contacts' extent holds the apertures along an axis where it spans this many
-#: contact lengths (a ring, an array); a single row or a staggered pair of rows keeps its strips' room
-#: across it
-HELD_SPAN = 3.0
-
-
 def _held(contacts: Any) -> Any:
-    """The contacts' bounding box, left open along an axis it spans less than HELD_SPAN contact lengths
-    across (None where open both ways): what keep_in="contacts" holds the apertures within."""
-    import shapely
+    """What keep_in="contacts" holds the apertures within: the contacts' extent (planner.held_extent)."""
+    from .planner import held_extent
 
-    lo, hi = _corners(contacts.polygons.coords)
-    open_ = hi - lo < HELD_SPAN * float(contacts.length.max())
-    if open_.all():
-        return None
-    lo[open_], hi[open_] = lo[open_] - OPEN_UM, hi[open_] + OPEN_UM
-    return shapely.box(*lo, *hi)
-
-
-#: how far an open side of the held extent lies (um): beyond any aperture
-OPEN_UM = 1e6
+    return held_extent(contacts)
 
 
 def _drawn_extent(layout: Layout, margin: float) -> Outline:
@@ -192,7 +179,7 @@ def _drawn_extent(layout: Layout, margin: float) -> Outline:
     tol = max(layout.grid_um, 1e-3) * 2
     x0, y0, x1, y1 = extent.box
     if not (x0 < lo[0] - tol or y0 < lo[1] - tol or x1 > hi[0] + tol or y1 > hi[1] + tol):
-        return Outline(None, "none (nothing drawn beyond the contacts)")
+        return Outline(None, "none (nothing drawn beyond the contacts)", hold_pads=True)
     where = "the cell" if layout.format != "dxf" else "the drawing"
     source = "DIEAREA of the DEF" if layout.format == "def" else f"extent of {where} on all layers"
     if min(lo[0] - x0, lo[1] - y0, x1 - hi[0], y1 - hi[1]) < margin:
@@ -816,10 +803,15 @@ def _plan_at(
     die = None if element_rows is None or inst is None else Die(element_rows)
     if die is not None and inst is not None and (outline.geometry is None or auto) and outline.frames is None:
         # a wafer: the die planned once, inside its own cell's extent where the file has one
-        placed = _plan_once_per_element(layout, rows, element_rows, rules, outline.element, outline.held_element)
+        placed = _plan_once_per_element(
+            layout, rows, element_rows, rules, outline.element, outline.held_element, outline.hold_pads
+        )
         if placed is not None and _all_inside(placed[1].plan, inst.transforms, outline.geometry, rules):
             return placed
-    return plan_stencil(layout.contacts, rows, rules, outline.geometry, outline.held, outline.frames), die
+    return (
+        plan_stencil(layout.contacts, rows, rules, outline.geometry, outline.held, outline.frames, outline.hold_pads),
+        die,
+    )
 
 
 def _plan_foils(
@@ -1039,7 +1031,13 @@ def inspect(layout: Layout, rules: Rules | None = None) -> dict[str, Any]:
 
 
 def _plan_once_per_element(
-    layout: Layout, rows: Any, element_rows: Any, rules: Rules, keep_in: Any = None, held: Any = None
+    layout: Layout,
+    rows: Any,
+    element_rows: Any,
+    rules: Rules,
+    keep_in: Any = None,
+    held: Any = None,
+    hold_pads: bool = False,
 ) -> tuple[Plan, Die] | None:
     """A wafer: plan and check the die once and repeat it in every placement, when no aperture of one
     placement can come near another placement (else None, and the whole layout is planned at once)."""
@@ -1053,7 +1051,7 @@ def _plan_once_per_element(
     det = lin[:, 0, 0] * lin[:, 1, 1] - lin[:, 0, 1] * lin[:, 1, 0]
     if not np.allclose(np.abs(det), 1.0):  # magnified placements: plan them as they are
         return None
-    element = plan_stencil(inst.element, element_rows, rules, keep_in, held)
+    element = plan_stencil(inst.element, element_rows, rules, keep_in, held, hold_pads=hold_pads)
     polys = aperture_polygons(element.apertures, 24)
     pts = np.vstack([polys.coords, inst.element.polygons.coords])
     box = (*pts.min(axis=0), *pts.max(axis=0))

@@ -335,3 +335,20 @@ def test_a_seal_ring_opening_on_the_pad_layer_is_kept_clear_of(tmp_path):
     assert checked.summary["findings_by_code"].get("frame", 0) >= 1 and checked.exit_code == 1
     bad = [f for f in checked.findings if f["code"] == "frame"]
     assert min(f["value"] for f in bad) == pytest.approx(gap.min() - 2.0, abs=0.05)
+
+
+def test_a_bare_arrays_pads_stay_within_its_contacts_unless_the_keep_in_is_off():
+    """The bare 10 x 10 bump array: no keep-in (rule 8), but its pad-shaped apertures stay within the
+    contacts' extent where there is room; those that stop there say `extent`. With --keep-in none they
+    grow past it, evenly."""
+    layout = stencilgen.read_layout(os.path.join(ROOT, "sample_layouts", "area_array.gds"), layer="9/0")
+    pts = layout.contacts.polygons.coords
+    box = shapely.box(*pts.min(axis=0), *pts.max(axis=0))
+    held = stencilgen.plan(layout)
+    free = stencilgen.plan(layout, keep_in="none")
+    assert held.summary["keep_in"]["bbox_um"] is None
+    assert shapely.contains(box.buffer(1e-6, join_style="mitre"), _apertures(held)).all()
+    assert not shapely.contains(box, _apertures(free)).all()
+    edge = held.plan.apertures.limited_by == "extent"
+    assert edge.sum() == 36 and (free.plan.apertures.limited_by == "web").all()
+    assert held.exit_code == 0 and not held.summary["findings_by_code"]

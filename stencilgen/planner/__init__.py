@@ -597,12 +597,14 @@ def plan_stencil(
     keep_in: Any = None,
     held: Any = None,
     frames: Any = None,
+    hold_pads: bool = False,
 ) -> Plan:
     """One aperture per contact, following RULES.md; `keep_in` is an optional shapely polygon. `held`
     (where there is no keep-in): the extent the apertures are held within where there is room (a bare
     pad layout's contacts' extent); what it limits is reported as "extent", not a rule-8 break.
     `frames` (shapely): frames left out of the pad layer (a seal ring's opening), which every aperture
-    keeps clearance_um from, as from the keep-in's edge."""
+    keeps clearance_um from, as from the keep-in's edge. `hold_pads` (where there is no keep-in, a bare
+    pad layout): the pad-shaped apertures stay within the contacts' extent where there is room."""
     rules = rules or Rules()
     inner = shapely.buffer(keep_in, -rules.edge_margin_um) if keep_in is not None else held
     if frames is not None:
@@ -610,9 +612,14 @@ def plan_stencil(
             inner = shapely.box(-1e7, -1e7, 1e7, 1e7)
         # (the buffer's arcs as chords outside the true arcs: round corners of 8 chords a quadrant)
         inner = shapely.difference(inner, shapely.buffer(frames, rules.clearance_um / np.cos(np.pi / 32)))
-    if keep_in is not None or held is None:
+    if inner is not None and held is None:
         return _plan(contacts, rows, rules, inner)
-    plan = _plan(contacts, rows, rules, inner)
+    # no keep-in: the pad-shaped apertures (or with `held`, every aperture) stay within the contacts'
+    # extent where there is room
+    pad_inner = held_extent(contacts) if held is None and hold_pads else None
+    if inner is None and pad_inner is None:
+        return _plan(contacts, rows, rules, None)
+    plan = _plan(contacts, rows, rules, inner, pad_inner)
     ap = plan.apertures
     for labels in (ap.limited_by, ap.narrow_by, ap.side_by):
         if labels is not None:
@@ -623,8 +630,32 @@ def plan_stencil(
     return plan
 
 
-def _plan(contacts: Contacts, rows: RowSet, rules: Rules, inner: Any) -> Plan:
-    """The plan with the apertures inside `inner` (the keep-in less its margin), or free (None)."""
+#: the contacts' extent holds the apertures along an axis where it spans this many contact lengths (a
+#: ring, an array); a single row or a staggered pair of rows keeps its room across it
+HELD_SPAN = 3.0
+#: how far an open side of the held extent lies (um): beyond any aperture
+OPEN_UM = 1e6
+
+
+def held_extent(contacts: Contacts) -> Any:
+    """The contacts' bounding box, left open along an axis it spans less than HELD_SPAN contact lengths
+    across (None where open both ways, or without contacts)."""
+    if not len(contacts):
+        return None
+    xy = contacts.polygons.coords
+    # column by column: a reduction along axis 0 of a wafer's (N, 2) array is many times slower
+    lo = np.array([xy[:, 0].min(), xy[:, 1].min()])
+    hi = np.array([xy[:, 0].max(), xy[:, 1].max()])
+    open_ = hi - lo < HELD_SPAN * float(contacts.length.max())
+    if open_.all():
+        return None
+    lo[open_], hi[open_] = lo[open_] - OPEN_UM, hi[open_] + OPEN_UM
+    return shapely.box(*lo, *hi)
+
+
+def _plan(contacts: Contacts, rows: RowSet, rules: Rules, inner: Any, pad_inner: Any = None) -> Plan:
+    """The plan with the apertures inside `inner` (the keep-in less its margin), or free (None); the
+    pad-shaped ones, where there is no `inner`, inside `pad_inner`."""
     lay = _strip_layout(contacts, rows, rules)
     strip_idx = np.flatnonzero(lay["is_strip"])
     pad_idx = np.flatnonzero(~lay["is_strip"])
@@ -677,8 +708,8 @@ def _plan(contacts: Contacts, rows: RowSet, rules: Rules, inner: Any) -> Plan:
         for group in _apart(_needy(contacts, g, strip_idx, rules), room, strip_idx, contacts.center):
             _improve(contacts, lay, g, strip_idx, room, rules, inner, needy=group)
         _cut_bodies(contacts, lay, g, strip_idx, room, rules, inner, violating)
-    pads = _grow_pads(contacts, pad_idx, room, rules, inner)
-    _grow_free_sides(contacts, pads, room, rules, inner)
+    pads = _grow_pads(contacts, pad_idx, room, rules, inner if inner is not None else pad_inner)
+    _grow_free_sides(contacts, pads, room, rules, inner if inner is not None else pad_inner)
     return _assemble(contacts, rows, lay, g, strip_idx, pads, room, rules, inner)
 
 
@@ -1396,6 +1427,8 @@ def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rule
             break
         hard_k = strict[np.searchsorted(live, k)]
         k = _richer_steps_back(contacts, pad_idx, k, hard_k, sizes, target, room, rules, inner)
+        # what binds it is found in the final plan (_binding): a neighbour's web or clearance, the keep-in
+        sizes.limited_by[k[np.isin(sizes.limited_by[k], (NO_LIMIT, "overprint_max"))]] = "room"
         sizes.offset[k] -= 0.5
         waisted_floor(k[sizes.offset[k] < 0])
         stuck = k[sizes.offset[k] < floor[k] - 1e-9]
@@ -1419,8 +1452,8 @@ def _grow_free_sides(contacts: Contacts, pads: PadSizes, room: _Room, rules: Rul
     sides (rule 9: overprint_max x d per side), toward its target: its contact grown evenly, cut where a
     neighbour is. Each grows within its own share of the room (its contact's Voronoi cell less half the
     web, so two pads growing toward each other keep the web), clearance_um from every other contact,
-    web_min_um from every other aperture as it stands, inside the keep-in (without one, within the
-    contacts' extent); one that still breaks a rule keeps its even shape."""
+    web_min_um from every other aperture as it stands, inside the keep-in (`inner`); one that still
+    breaks a rule keeps its even shape."""
     idx = pads.idx
     present = np.array([x is not None for x in pads.geoms], dtype=bool)
     if not present.any():
@@ -1448,11 +1481,6 @@ def _grow_free_sides(contacts: Contacts, pads: PadSizes, room: _Room, rules: Rul
     allowed = cells[np.searchsorted(near, ids)]
     if inner is not None:
         allowed = shapely.intersection(allowed, shapely.buffer(inner, -CUT_INSET_UM, join_style="mitre"))
-    else:  # no keep-in: the free sides grow within the contacts' extent, which is all that is drawn
-        xy = contacts.polygons.coords
-        allowed = shapely.intersection(
-            allowed, shapely.box(xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max())
-        )
     # only the blocks whose boxes reach a pad's share; mitred (exact along edges, more at corners)
     share_box = shapely.bounds(allowed)
     grow_c, grow_a = rules.clearance_um, rules.web_min_um
