@@ -461,19 +461,22 @@ class _Room:
         box = self.box
         pad_reach, ap_reach = REPORT_REACH * rules.clearance_um + 1e-6, REPORT_REACH * rules.web_min_um + 1e-6
         if moved is None:
-            pa, pc = box_pairs(box, self.pad_box, pad_reach)
-            qa, qb = box_pairs(box, box, ap_reach, same=True)
+            everything = np.arange(self.n)
+            pads = everything if self.world is None else everything[self.world <= 0]
+            pa, pc = self._pairs_with(everything, self.pad_box, pads, pad_reach)
+            qa, qb = self._aperture_pairs(ap_reach)
         else:
             mark = np.zeros(self.n, dtype=bool)
             mark[moved] = True
             pa, pc, qa, qb = self.near
             keep = ~mark[pa]
             pads, apertures = (np.arange(self.n) if x is None else x for x in among)
-            a, c = box_pairs(box[moved], self.pad_box[pads], pad_reach)
-            pa, pc = np.concatenate([pa[keep], moved[a]]), np.concatenate([pc[keep], pads[c]])
+            if self.world is not None:  # the contacts as drawn, not their copies
+                pads = pads[self.world[pads] <= 0]
+            a, c = self._pairs_with(moved, self.pad_box, pads, pad_reach)
+            pa, pc = np.concatenate([pa[keep], a]), np.concatenate([pc[keep], c])
             keep = ~(mark[qa] | mark[qb])
-            a, b = box_pairs(box[moved], box[apertures], ap_reach)
-            a, b = moved[a], apertures[b]
+            a, b = self._pairs_with(moved, box, apertures, ap_reach, worlds=True)
             lo, hi = np.minimum(a, b), np.maximum(a, b)
             fresh = (lo != hi) & ~(mark[lo] & mark[hi] & (a != lo))  # a pair of two moved ones once
             qa, qb = np.concatenate([qa[keep], lo[fresh]]), np.concatenate([qb[keep], hi[fresh]])
@@ -492,6 +495,51 @@ class _Room:
         self.pad_pairs = (pa[close], pc[close])
         close = box_gap(box[qa], box[qb]) <= rules.web_min_um
         self.ap_pairs = (qa[close], qb[close])
+
+    def _pairs_with(
+        self, a: np.ndarray, other: np.ndarray, b: np.ndarray, reach: float, worlds: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (contact ids) of apertures `a` and boxes `other[b]` within `reach`. worlds: the boxes are
+        the apertures', and a copy in a variant's world looks only at the apertures that stand and
+        those of its own world (the pairs `pairs` keeps), one world at a time."""
+        box = self.box
+        world = self.world
+        if not worlds or world is None:
+            i, j = box_pairs(box[a], other[b], reach)
+            return a[i], b[j]
+        wa, wb = world[a], world[b]
+        standing = b[wb < 0]
+        i, j = box_pairs(box[a], other[standing], reach)
+        found = [(a[i], standing[j])]
+        for w in np.unique(wa[wa >= 0]).tolist():
+            mine, theirs = a[wa == w], b[wb == w]
+            i, j = box_pairs(box[mine], other[theirs], reach)
+            found.append((mine[i], theirs[j]))
+        mine = a[wa < 0]  # (an aperture that stands meets every world)
+        theirs = b[wb >= 0]
+        if len(mine) and len(theirs):
+            i, j = box_pairs(box[mine], other[theirs], reach)
+            found.append((mine[i], theirs[j]))
+        return np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+
+    def _aperture_pairs(self, reach: float) -> tuple[np.ndarray, np.ndarray]:
+        """Every pair (i < j) of apertures within `reach`; with variant copies, only those of apertures
+        that stand, or of one world (the pairs `pairs` keeps)."""
+        box, world = self.box, self.world
+        if world is None:
+            return box_pairs(box, box, reach, same=True)
+        standing = np.flatnonzero(world < 0)
+        i, j = box_pairs(box[standing], box[standing], reach, same=True)
+        found = [(standing[i], standing[j])]
+        copies = np.flatnonzero(world >= 0)
+        i, j = box_pairs(box[standing], box[copies], reach)
+        found.append((standing[i], copies[j]))
+        for w in np.unique(world[copies]).tolist():
+            mine = copies[world[copies] == w]
+            i, j = box_pairs(box[mine], box[mine], reach, same=True)
+            found.append((mine[i], mine[j]))
+        a, b = np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+        return np.minimum(a, b), np.maximum(a, b)
 
     def violating(
         self, which: np.ndarray, ignore: np.ndarray | None = None, web: bool = True, inner: Any = None
