@@ -1171,8 +1171,10 @@ def _corner_ranks(contacts: Contacts, rows: RowSet, corner: Any, ids: np.ndarray
     rank = np.zeros(len(ids), dtype=np.int64)
     normal = np.zeros((len(ids), 2))
     dist = np.hypot(*(contacts.center[ids] - corner.point).T)
+    listed = ids.tolist()
     for r in corner.rows:
-        mine = np.flatnonzero(np.isin(ids, rows.rows[r].members))
+        members = set(rows.rows[r].members.tolist())  # (a few ids: no array machinery per corner)
+        mine = np.array([j for j, i in enumerate(listed) if i in members], dtype=np.int64)
         rank[mine[np.argsort(dist[mine], kind="stable")]] = np.arange(len(mine))
         normal[mine] = rows.rows[r].normal
     return rank, normal
