@@ -742,3 +742,30 @@ def test_pairs_of_variant_copies_are_those_of_a_search_of_everything(monkeypatch
     contacts = read_layout(os.path.join(SAMPLES, "ring_100um.gds"), "9/0").contacts
     plan_stencil(contacts, find_rows(contacts), Rules())
     assert len(searched) >= 5 and min(searched) > 0
+
+
+@pytest.mark.parametrize("sample", ["ring_100um.gds", "rotated_mixed_pitch.gds"])
+def test_bodies_whose_boxes_lie_far_apart_are_not_measured_and_nothing_changes(monkeypatch, sample):
+    """The rule tests measure two polygons only where their boxes come within the distance asked:
+    the plan is the same, to the bit, as when every pair is measured, and pairs were left out."""
+    from stencilgen import planner
+    from stencilgen.readers import read_layout
+
+    contacts = read_layout(os.path.join(SAMPLES, sample), "9/0").contacts
+    rows = find_rows(contacts)
+    within = planner._Room._polygons_within
+    left_out = []
+
+    def spy(self, *args, **kwargs):
+        ask = within(self, *args, **kwargs)
+        left_out.append(int((~ask).sum()))
+        return ask
+
+    monkeypatch.setattr(planner._Room, "_polygons_within", spy)
+    skipping = plan_stencil(contacts, rows, Rules())
+    monkeypatch.setattr(planner._Room, "_polygons_within", lambda self, ia, *args, **kwargs: np.ones(len(ia), bool))
+    every = plan_stencil(contacts, rows, Rules())
+    assert sum(left_out) > 0
+    assert np.array_equal(skipping.apertures.outlines.coords, every.apertures.outlines.coords)
+    assert np.array_equal(skipping.apertures.area, every.apertures.area)
+    assert list(skipping.apertures.limited_by) == list(every.apertures.limited_by)

@@ -396,6 +396,7 @@ class _Room:
         self.pad_geoms: dict[int, Any] = {}
         self.shapes = Shapes.of(Polygons.from_list([]))
         self.box = self.shapes.boxes()  # the shapes' boxes, kept as the shapes change
+        self.poly_box = self.box  # the boxes of their polygons alone (a strip's body, without its tip)
         empty = np.zeros(0, dtype=np.int64)
         self.near: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = (empty, empty, empty, empty)
         # a neighbourhood with variant copies (_Neighbourhood): each contact's owner (the contact it
@@ -425,6 +426,7 @@ class _Room:
             coords[offsets[i] : offsets[i + 1]] = ring
         self.shapes = Shapes(Polygons(coords, offsets), np.zeros((n, 2)), np.zeros(n))
         self.box = self.shapes.boxes()
+        self.poly_box = self.box.copy()
         if g is not None and len(self.strip_idx):
             self.update(np.arange(len(self.strip_idx)))
         if find_pairs:
@@ -444,6 +446,7 @@ class _Room:
             [np.minimum(np.minimum(p0, p1), np.minimum(p2, p3)), np.maximum(np.maximum(p0, p1), np.maximum(p2, p3))],
             axis=1,
         )
+        self.poly_box[ids] = box
         if D is not None:
             centre = center + (h2 + L)[:, None] * axis
             self.shapes.disc_center[ids] = centre
@@ -564,8 +567,12 @@ class _Room:
         for part in (disc_distances, polygon_distances):
             still = ~bad[pa]  # pairs whose aperture is not yet at fault
             pa, pc = pa[still], pc[still]
-            d = part(self.shapes, pa, self.pads, pc)
-            bad[pa[(d < rules.clearance_um - 1e-6) | (d <= 0)]] = True  # touching: a bridge, whatever the clearance
+            ask = np.arange(len(pa))
+            if part is polygon_distances:  # (a body whose box lies that far from the contact's is not measured)
+                ask = np.flatnonzero(self._polygons_within(pa, pc, rules.clearance_um, pads=True))
+            d = part(self.shapes, pa[ask], self.pads, pc[ask])
+            # touching: a bridge, whatever the clearance
+            bad[pa[ask[(d < rules.clearance_um - 1e-6) | (d <= 0)]]] = True
         if web:
             qa, qb = self.ap_pairs
             sel = np.flatnonzero(mine[qa] | mine[qb])
@@ -580,13 +587,25 @@ class _Room:
                 ]
                 keep = ends[0] | ends[1]
                 qa, qb, ends = qa[keep], qb[keep], [e[keep] for e in ends]
-                close = part(self.shapes, qa, self.shapes, qb) < self._web_floor(qa, qb) - 1e-6
+                floor = self._web_floor(qa, qb)
+                ask = np.arange(len(qa))
+                if part is polygon_distances:
+                    ask = np.flatnonzero(self._polygons_within(qa, qb, floor))
+                close = np.zeros(len(qa), dtype=bool)
+                close[ask] = part(self.shapes, qa[ask], self.shapes, qb[ask]) < floor[ask] - 1e-6
                 bad[qa[close & ends[0]]] = True
                 bad[qb[close & ends[1]]] = True
         if inner is not None:
             which_in = which[~bad[which]]  # (an aperture already at fault needs no keep-in test)
             bad[which_in[self.leaves(which_in, inner)]] = True
         return bad[which]
+
+    def _polygons_within(self, ia: np.ndarray, jb: np.ndarray, reach: Any, pads: bool = False) -> np.ndarray:
+        """For pairs of apertures ia and apertures jb (contacts with `pads`): False where the boxes of
+        their polygons (a strip's body, without its tip) lie `reach` or farther apart, so that the
+        polygons' distance cannot come below reach less 1e-6 um (the boxes' gap never exceeds it);
+        True where it may, or a box is missing (NaN)."""
+        return ~(box_gap(self.poly_box[ia], (self.pad_box if pads else self.poly_box)[jb]) >= reach)
 
     def leaves(self, which: np.ndarray, inner: Any) -> np.ndarray:
         """True for the apertures `which` (contact ids) not inside `inner`; none where there is none."""
