@@ -186,24 +186,29 @@ def _next(q: np.ndarray) -> np.ndarray:
 
 
 def _seg_dist2(px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray) -> np.ndarray:
-    """(K,) least squared distance from the points (px, py) (a, K) to the edges of polygons (qx, qy) (b, K)."""
-    ex, ey = (_next(qx) - qx)[None], (_next(qy) - qy)[None]
-    wx = px[:, None, :] - qx[None]
-    wy = py[:, None, :] - qy[None]
+    """(K,) least squared distance from the points (px, py) (a, K) to the edges of polygons (qx, qy) (b, K).
+    One point of each polygon p at a time against every edge of q: the scratch arrays stay (b, K)."""
+    ex, ey = _next(qx) - qx, _next(qy) - qy
     ee = ex * ex + ey * ey
-    # t = (w . e) / |e|^2, clipped to the edge; then w - t e: in place, one scratch array
-    t = wx * ex
-    tmp = np.multiply(wy, ey)
-    t += tmp
-    t /= np.where(ee > 0, ee, 1.0)
-    np.maximum(t, 0.0, out=t)
-    np.minimum(t, 1.0, out=t)
-    wx -= np.multiply(t, ex, out=tmp)
-    wy -= np.multiply(t, ey, out=tmp)
-    wx *= wx
-    wy *= wy
-    wx += wy
-    return wx.reshape(-1, wx.shape[-1]).min(axis=0)
+    ee = np.where(ee > 0, ee, 1.0)  # (an edge of no length: t is 0 whatever it is divided by)
+    t, tmp, wx, wy = (np.empty(qx.shape) for _ in range(4))
+    out = np.full(qx.shape[1], np.inf)
+    for x, y in zip(px, py, strict=True):
+        # t = (w . e) / |e|^2, clipped to the edge; then |w - t e|^2, in place
+        np.subtract(x, qx, out=wx)
+        np.subtract(y, qy, out=wy)
+        np.multiply(wx, ex, out=t)
+        t += np.multiply(wy, ey, out=tmp)
+        t /= ee
+        np.maximum(t, 0.0, out=t)
+        np.minimum(t, 1.0, out=t)
+        wx -= np.multiply(t, ex, out=tmp)
+        wy -= np.multiply(t, ey, out=tmp)
+        wx *= wx
+        wy *= wy
+        wx += wy
+        np.minimum(out, wx.min(axis=0), out=out)
+    return out
 
 
 def _inside(px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray) -> np.ndarray:

@@ -13,10 +13,17 @@ def median(values: np.ndarray | list[float]) -> float:
     if n == 0:
         raise ValueError("median of no values")
     k = n // 2
+    if n > SELECT_MAX:  # (a selection slows down badly on many equal values, as extents of pads alike are)
+        s = np.sort(a)
+        return float(s[k]) if n % 2 else float((s[k - 1] + s[k]) / 2)
     if n % 2:
         return float(np.partition(a, k)[k])
     part = np.partition(a, k)  # (one selection: the k-1-th is the largest before it)
     return float((part[:k].max() + part[k]) / 2)
+
+
+#: above this many values `median` sorts them instead of selecting the middle one
+SELECT_MAX = 4096
 
 
 def unique(values: np.ndarray | list) -> np.ndarray:

@@ -508,7 +508,9 @@ class _Num:
         v, ok, nd = self.values[start:stop], self.ok[start:stop], self.nd
         n = len(v)
         q = np.rint(np.abs(v) * 10.0**nd).astype(np.int64)
-        ip, fp = np.divmod(q, 10**nd)
+        if n and int(q.max()) < 2**31:  # (the same digits, at half the cost of 64-bit division)
+            q = q.astype(np.int32)
+        ip, fp = _divmod10(q, 10**nd)
         neg = (v < 0) & (q > 0)
         digits = max(int(ip.max()) if n else 0, 1)
         D = len(str(digits))
@@ -516,13 +518,13 @@ class _Num:
         width = max(D + 1 + frac, 4)
         out = np.full((width, n), PAD, dtype=np.uint8)
         end = width - frac  # integer digits end here
-        rest, d = np.divmod(ip, 10)
+        rest, d = _divmod10(ip)
         out[end - 1] = d
         out[end - 1] += ord("0")
         lead = np.full(n, end - 1, dtype=np.int64)  # where each value's first digit stands
         for k in range(1, D):  # digit k from the right, where the value has one
             col = end - 1 - k
-            rest, d = np.divmod(rest, 10)
+            rest, d = _divmod10(rest)
             has = ip >= 10**k
             out[col] = np.where(has, d + ord("0"), PAD)
             lead[has] = col
@@ -532,7 +534,7 @@ class _Num:
             trim = np.ones(n, dtype=bool)
             rest = fp
             for k in range(nd):
-                rest, d = np.divmod(rest, 10)
+                rest, d = _divmod10(rest)
                 # trailing zeros go, and the point with them when no decimal is left: 70.0000 -> 70
                 trim &= d == 0
                 out[width - 1 - k] = np.where(trim, PAD, d + ord("0"))
@@ -542,6 +544,12 @@ class _Num:
             out[:, bad] = PAD
             out[width - 4 :, bad] = np.frombuffer(b"null", dtype=np.uint8)[:, None]
         return out.T
+
+
+def _divmod10(q: np.ndarray, by: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """np.divmod of non-negative integers by a positive one, as a division and a product (cheaper)."""
+    high = q // by
+    return high, q - high * by
 
 
 class _IdLists:

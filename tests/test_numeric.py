@@ -12,6 +12,16 @@ def test_median_is_numpys_to_the_bit(values):
     assert median(np.array(values)) == float(np.median(values))
 
 
+@pytest.mark.parametrize("n", [4097, 4098, 100_001])
+def test_median_of_many_values_is_numpys_to_the_bit(n):
+    """Past the size where the median sorts instead of selecting: values of a few kinds (the extents
+    of pads alike, in a layout's order) and values all different, odd and even counts."""
+    rng = np.random.default_rng(n)
+    few = np.tile(100.0 + np.array([0.0, 1e-12, -1e-12, 3e-12]), n // 4 + 1)[:n]
+    for values in (few, rng.normal(size=n), np.round(rng.normal(size=n), 1)):
+        assert median(values) == float(np.median(values))
+
+
 def test_median_of_nothing_is_an_error():
     with pytest.raises(ValueError):
         median([])

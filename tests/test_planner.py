@@ -774,3 +774,71 @@ def test_a_corner_does_not_turn_to_a_direction_that_leaves_no_web():
     oblique = [c for c in planned.records if c["oblique"]]
     assert oblique and all(c["strip_direction_deg"] % 90 == 45 for c in oblique)
     assert min(c["aperture_width_um"] for c in oblique) > planned.rules.min_aperture_um + 5
+
+
+def test_pairs_of_variant_copies_are_those_of_a_search_of_everything(monkeypatch):
+    """A neighbourhood with copies of its strips (one per variant) searches each world apart: after
+    every search (at build and after each trial) its pairs are, as sets, those that a search of the
+    moved boxes against every box keeps (a copy beside the contacts as drawn, the apertures that stand
+    and those of its own world)."""
+    import copy
+
+    from stencilgen import planner
+    from stencilgen.distance import box_pairs
+    from stencilgen.readers import read_layout
+
+    def everything(self, a, other, b, reach, worlds=False):
+        i, j = box_pairs(self.box[a], other[b], reach)
+        return a[i], b[j]
+
+    def every_aperture(self, reach):
+        return box_pairs(self.box, self.box, reach, same=True)
+
+    searched = []
+    pairs = planner._Room.pairs
+
+    def spy(self, moved=None, among=(None, None)):
+        before = copy.copy(self)
+        pairs(self, moved, among)
+        if self.world is None or not (self.world > 0).any():
+            return
+        before._pairs_with = everything.__get__(before)
+        before._aperture_pairs = every_aperture.__get__(before)
+        pairs(before, moved, among)
+        for k in (0, 2):
+            got = set(zip(self.near[k].tolist(), self.near[k + 1].tolist(), strict=True))
+            want = set(zip(before.near[k].tolist(), before.near[k + 1].tolist(), strict=True))
+            assert len(self.near[k]) == len(got) and got == want
+        searched.append(len(self.near[2]))
+
+    monkeypatch.setattr(planner._Room, "pairs", spy)
+    contacts = read_layout(os.path.join(SAMPLES, "ring_100um.gds"), "9/0").contacts
+    plan_stencil(contacts, find_rows(contacts), Rules())
+    assert len(searched) >= 5 and min(searched) > 0
+
+
+@pytest.mark.parametrize("sample", ["ring_100um.gds", "rotated_mixed_pitch.gds"])
+def test_bodies_whose_boxes_lie_far_apart_are_not_measured_and_nothing_changes(monkeypatch, sample):
+    """The rule tests measure two polygons only where their boxes come within the distance asked:
+    the plan is the same, to the bit, as when every pair is measured, and pairs were left out."""
+    from stencilgen import planner
+    from stencilgen.readers import read_layout
+
+    contacts = read_layout(os.path.join(SAMPLES, sample), "9/0").contacts
+    rows = find_rows(contacts)
+    within = planner._Room._polygons_within
+    left_out = []
+
+    def spy(self, *args, **kwargs):
+        ask = within(self, *args, **kwargs)
+        left_out.append(int((~ask).sum()))
+        return ask
+
+    monkeypatch.setattr(planner._Room, "_polygons_within", spy)
+    skipping = plan_stencil(contacts, rows, Rules())
+    monkeypatch.setattr(planner._Room, "_polygons_within", lambda self, ia, *args, **kwargs: np.ones(len(ia), bool))
+    every = plan_stencil(contacts, rows, Rules())
+    assert sum(left_out) > 0
+    assert np.array_equal(skipping.apertures.outlines.coords, every.apertures.outlines.coords)
+    assert np.array_equal(skipping.apertures.area, every.apertures.area)
+    assert list(skipping.apertures.limited_by) == list(every.apertures.limited_by)

@@ -44,6 +44,24 @@ def test_numeric_column_text_parses_to_the_rounded_values(nd: int) -> None:
     )
 
 
+@pytest.mark.parametrize("nd", [0, 1, 4])
+def test_numeric_text_is_the_same_whether_its_digits_fit_32_bits(nd: int) -> None:
+    """A column whose scaled values fit 32-bit integers is formatted with them: each value's text is
+    the one it gets beside a value that does not fit (formatted with 64-bit integers)."""
+    rng = np.random.default_rng(nd)
+    v = np.concatenate([rng.normal(0, 10.0 ** rng.integers(0, 5), 2000), [0.0, -0.0, -1e-9, 0.5, -0.5, -7.0]])
+    v = np.concatenate([v, [(2**31 - 1) / 10.0**nd, -(2**31 - 1) / 10.0**nd]])  # the largest that fit
+    ok = rng.random(len(v)) > 0.1
+
+    def texts(col: _Num, n: int) -> list[str]:
+        return [bytes(b for b in row if b != PAD).decode() for row in col.block(0, n)]
+
+    small = texts(_Num(v, nd, ok), len(v))
+    large = texts(_Num(np.concatenate([v, [2.0**40]]), nd, np.concatenate([ok, [True]])), len(v) + 1)
+    assert small == large[:-1] and large[-1] == "1099511627776"
+    assert "2147483647" in "".join(small).replace(".", "")
+
+
 def test_records_round_trip_across_chunks() -> None:
     n = 20_000  # more than one chunk
     rng = np.random.default_rng(1)

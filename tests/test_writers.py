@@ -282,6 +282,23 @@ def test_text_table_joined_a_chunk_at_a_time_is_the_same_text(monkeypatch, chunk
     assert writers.text_table(groups) == want
 
 
+@pytest.mark.parametrize("chunk", [1, 3, 7, 65536])
+def test_formatted_a_piece_at_a_time_is_each_value_formatted(monkeypatch, chunk) -> None:
+    """Values formatted a few at a time (a value repeated across pieces, pieces of one value) give each
+    value's own text, in place, for integers, hexadecimal and decimals with their zeros stripped."""
+    import stencilgen.writers as writers
+
+    monkeypatch.setattr(writers, "FORMAT_CHUNK", chunk)
+    rng = np.random.default_rng(chunk)
+    ints = rng.integers(-5, 6, (9, 2)) * 1000
+    assert writers.formatted(ints).tolist() == [[str(v) for v in row] for row in ints.tolist()]
+    assert writers.formatted(np.arange(20), "%X").tolist() == [f"{v:X}" for v in range(20)]
+    floats = np.array([0.25, -0.0, 1.5, 0.25, 2.0, -1e-9, 3.125, 1.5])
+    got = writers.formatted(floats, "%.3f", strip=True).tolist()
+    assert got == ["0.25", "0", "1.5", "0.25", "2", "0", "3.125", "1.5"]
+    assert writers.formatted(np.zeros((0, 2))).shape == (0, 2)
+
+
 def test_a_round_aperture_is_one_gds_polygon(tmp_path):
     """The round pad's aperture has more than 199 vertices (gdstk's default limit, above which it
     splits a polygon): still one polygon, as in the Gerber and the DXF."""

@@ -396,6 +396,7 @@ class _Room:
         self.pad_geoms: dict[int, Any] = {}
         self.shapes = Shapes.of(Polygons.from_list([]))
         self.box = self.shapes.boxes()  # the shapes' boxes, kept as the shapes change
+        self.poly_box = self.box  # the boxes of their polygons alone (a strip's body, without its tip)
         empty = np.zeros(0, dtype=np.int64)
         self.near: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = (empty, empty, empty, empty)
         # a neighbourhood with variant copies (_Neighbourhood): each contact's owner (the contact it
@@ -425,6 +426,7 @@ class _Room:
             coords[offsets[i] : offsets[i + 1]] = ring
         self.shapes = Shapes(Polygons(coords, offsets), np.zeros((n, 2)), np.zeros(n))
         self.box = self.shapes.boxes()
+        self.poly_box = self.box.copy()
         if g is not None and len(self.strip_idx):
             self.update(np.arange(len(self.strip_idx)))
         if find_pairs:
@@ -444,6 +446,7 @@ class _Room:
             [np.minimum(np.minimum(p0, p1), np.minimum(p2, p3)), np.maximum(np.maximum(p0, p1), np.maximum(p2, p3))],
             axis=1,
         )
+        self.poly_box[ids] = box
         if D is not None:
             centre = center + (h2 + L)[:, None] * axis
             self.shapes.disc_center[ids] = centre
@@ -461,19 +464,22 @@ class _Room:
         box = self.box
         pad_reach, ap_reach = REPORT_REACH * rules.clearance_um + 1e-6, REPORT_REACH * rules.web_min_um + 1e-6
         if moved is None:
-            pa, pc = box_pairs(box, self.pad_box, pad_reach)
-            qa, qb = box_pairs(box, box, ap_reach, same=True)
+            everything = np.arange(self.n)
+            pads = everything if self.world is None else everything[self.world <= 0]
+            pa, pc = self._pairs_with(everything, self.pad_box, pads, pad_reach)
+            qa, qb = self._aperture_pairs(ap_reach)
         else:
             mark = np.zeros(self.n, dtype=bool)
             mark[moved] = True
             pa, pc, qa, qb = self.near
             keep = ~mark[pa]
             pads, apertures = (np.arange(self.n) if x is None else x for x in among)
-            a, c = box_pairs(box[moved], self.pad_box[pads], pad_reach)
-            pa, pc = np.concatenate([pa[keep], moved[a]]), np.concatenate([pc[keep], pads[c]])
+            if self.world is not None:  # the contacts as drawn, not their copies
+                pads = pads[self.world[pads] <= 0]
+            a, c = self._pairs_with(moved, self.pad_box, pads, pad_reach)
+            pa, pc = np.concatenate([pa[keep], a]), np.concatenate([pc[keep], c])
             keep = ~(mark[qa] | mark[qb])
-            a, b = box_pairs(box[moved], box[apertures], ap_reach)
-            a, b = moved[a], apertures[b]
+            a, b = self._pairs_with(moved, box, apertures, ap_reach, worlds=True)
             lo, hi = np.minimum(a, b), np.maximum(a, b)
             fresh = (lo != hi) & ~(mark[lo] & mark[hi] & (a != lo))  # a pair of two moved ones once
             qa, qb = np.concatenate([qa[keep], lo[fresh]]), np.concatenate([qb[keep], hi[fresh]])
@@ -492,6 +498,51 @@ class _Room:
         self.pad_pairs = (pa[close], pc[close])
         close = box_gap(box[qa], box[qb]) <= rules.web_min_um
         self.ap_pairs = (qa[close], qb[close])
+
+    def _pairs_with(
+        self, a: np.ndarray, other: np.ndarray, b: np.ndarray, reach: float, worlds: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (contact ids) of apertures `a` and boxes `other[b]` within `reach`. worlds: the boxes are
+        the apertures', and a copy in a variant's world looks only at the apertures that stand and
+        those of its own world (the pairs `pairs` keeps), one world at a time."""
+        box = self.box
+        world = self.world
+        if not worlds or world is None:
+            i, j = box_pairs(box[a], other[b], reach)
+            return a[i], b[j]
+        wa, wb = world[a], world[b]
+        standing = b[wb < 0]
+        i, j = box_pairs(box[a], other[standing], reach)
+        found = [(a[i], standing[j])]
+        for w in np.unique(wa[wa >= 0]).tolist():
+            mine, theirs = a[wa == w], b[wb == w]
+            i, j = box_pairs(box[mine], other[theirs], reach)
+            found.append((mine[i], theirs[j]))
+        mine = a[wa < 0]  # (an aperture that stands meets every world)
+        theirs = b[wb >= 0]
+        if len(mine) and len(theirs):
+            i, j = box_pairs(box[mine], other[theirs], reach)
+            found.append((mine[i], theirs[j]))
+        return np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+
+    def _aperture_pairs(self, reach: float) -> tuple[np.ndarray, np.ndarray]:
+        """Every pair (i < j) of apertures within `reach`; with variant copies, only those of apertures
+        that stand, or of one world (the pairs `pairs` keeps)."""
+        box, world = self.box, self.world
+        if world is None:
+            return box_pairs(box, box, reach, same=True)
+        standing = np.flatnonzero(world < 0)
+        i, j = box_pairs(box[standing], box[standing], reach, same=True)
+        found = [(standing[i], standing[j])]
+        copies = np.flatnonzero(world >= 0)
+        i, j = box_pairs(box[standing], box[copies], reach)
+        found.append((standing[i], copies[j]))
+        for w in np.unique(world[copies]).tolist():
+            mine = copies[world[copies] == w]
+            i, j = box_pairs(box[mine], box[mine], reach, same=True)
+            found.append((mine[i], mine[j]))
+        a, b = np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+        return np.minimum(a, b), np.maximum(a, b)
 
     def violating(
         self, which: np.ndarray, ignore: np.ndarray | None = None, web: bool = True, inner: Any = None
@@ -516,8 +567,12 @@ class _Room:
         for part in (disc_distances, polygon_distances):
             still = ~bad[pa]  # pairs whose aperture is not yet at fault
             pa, pc = pa[still], pc[still]
-            d = part(self.shapes, pa, self.pads, pc)
-            bad[pa[(d < rules.clearance_um - 1e-6) | (d <= 0)]] = True  # touching: a bridge, whatever the clearance
+            ask = np.arange(len(pa))
+            if part is polygon_distances:  # (a body whose box lies that far from the contact's is not measured)
+                ask = np.flatnonzero(self._polygons_within(pa, pc, rules.clearance_um, pads=True))
+            d = part(self.shapes, pa[ask], self.pads, pc[ask])
+            # touching: a bridge, whatever the clearance
+            bad[pa[ask[(d < rules.clearance_um - 1e-6) | (d <= 0)]]] = True
         if web:
             qa, qb = self.ap_pairs
             sel = np.flatnonzero(mine[qa] | mine[qb])
@@ -532,13 +587,25 @@ class _Room:
                 ]
                 keep = ends[0] | ends[1]
                 qa, qb, ends = qa[keep], qb[keep], [e[keep] for e in ends]
-                close = part(self.shapes, qa, self.shapes, qb) < self._web_floor(qa, qb) - 1e-6
+                floor = self._web_floor(qa, qb)
+                ask = np.arange(len(qa))
+                if part is polygon_distances:
+                    ask = np.flatnonzero(self._polygons_within(qa, qb, floor))
+                close = np.zeros(len(qa), dtype=bool)
+                close[ask] = part(self.shapes, qa[ask], self.shapes, qb[ask]) < floor[ask] - 1e-6
                 bad[qa[close & ends[0]]] = True
                 bad[qb[close & ends[1]]] = True
         if inner is not None:
             which_in = which[~bad[which]]  # (an aperture already at fault needs no keep-in test)
             bad[which_in[self.leaves(which_in, inner)]] = True
         return bad[which]
+
+    def _polygons_within(self, ia: np.ndarray, jb: np.ndarray, reach: Any, pads: bool = False) -> np.ndarray:
+        """For pairs of apertures ia and apertures jb (contacts with `pads`): False where the boxes of
+        their polygons (a strip's body, without its tip) lie `reach` or farther apart, so that the
+        polygons' distance cannot come below reach less 1e-6 um (the boxes' gap never exceeds it);
+        True where it may, or a box is missing (NaN)."""
+        return ~(box_gap(self.poly_box[ia], (self.pad_box if pads else self.poly_box)[jb]) >= reach)
 
     def leaves(self, which: np.ndarray, inner: Any) -> np.ndarray:
         """True for the apertures `which` (contact ids) not inside `inner`; none where there is none."""
@@ -1166,8 +1233,10 @@ def _corner_ranks(contacts: Contacts, rows: RowSet, corner: Any, ids: np.ndarray
     rank = np.zeros(len(ids), dtype=np.int64)
     normal = np.zeros((len(ids), 2))
     dist = np.hypot(*(contacts.center[ids] - corner.point).T)
+    listed = ids.tolist()
     for r in corner.rows:
-        mine = np.flatnonzero(np.isin(ids, rows.rows[r].members))
+        members = set(rows.rows[r].members.tolist())  # (a few ids: no array machinery per corner)
+        mine = np.array([j for j, i in enumerate(listed) if i in members], dtype=np.int64)
         rank[mine[np.argsort(dist[mine], kind="stable")]] = np.arange(len(mine))
         normal[mine] = rows.rows[r].normal
     return rank, normal

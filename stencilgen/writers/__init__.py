@@ -138,14 +138,21 @@ def formatted(values: np.ndarray, fmt: str = "%d", strip: bool = False) -> np.nd
     """Values as text (object array of the same shape), each distinct value formatted once: a layout
     repeats few coordinates many times. `strip` drops trailing zeros of decimals."""
     flat = np.asarray(values).ravel()
-    if not len(flat):
-        return np.empty(np.shape(values), dtype=object)
-    distinct, inverse = np.unique(flat, return_inverse=True)
-    text = [fmt % v for v in distinct.tolist()]
-    if strip:
-        text = [t.rstrip("0").rstrip(".") if "." in t else t for t in text]
-        text = [t if t not in ("", "-", "-0") else "0" for t in text]
-    return np.array(text, dtype=object)[inverse.ravel()].reshape(np.shape(values))
+    out = np.empty(len(flat), dtype=object)
+    # a piece at a time: sorting pieces costs less than sorting the whole (a value seen in
+    # several pieces is formatted once in each)
+    for start in range(0, len(flat), FORMAT_CHUNK):
+        distinct, inverse = np.unique(flat[start : start + FORMAT_CHUNK], return_inverse=True)
+        text = [fmt % v for v in distinct.tolist()]
+        if strip:
+            text = [t.rstrip("0").rstrip(".") if "." in t else t for t in text]
+            text = [t if t not in ("", "-", "-0") else "0" for t in text]
+        out[start : start + FORMAT_CHUNK] = np.array(text, dtype=object)[inverse.ravel()]
+    return out.reshape(np.shape(values))
+
+
+#: values `formatted` takes at a time
+FORMAT_CHUNK = 65536
 
 
 #: records joined into text at a time: the table of their pieces stays small
