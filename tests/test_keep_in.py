@@ -131,6 +131,9 @@ def test_keep_in_none_on_the_command_line(tmp_path):
     r = run("plan", path, "--layer", "9/0", "-o", str(out), "--formats", "gds")
     doc = load_report(out / "die.json")
     assert doc["summary"]["keep_in"]["source"] == "extent of the cell on all layers"
+    r = run("plan", path, "--layer", "9/0", "-o", str(out), "--keep-in", "AUTO", "--formats", "gds")
+    assert r.returncode in (0, 1), r.stderr
+    assert load_report(out / "die.json")["summary"]["keep_in"] == doc["summary"]["keep_in"]
 
 
 def test_an_extent_that_hugs_the_contacts_cuts_the_apertures_at_the_margin(tmp_path):
