@@ -21,9 +21,9 @@ from stencilgen.report import load_report
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _die(path: str, edge: float | None) -> None:
-    """A ring of 60 x 100 um pads at 100 um; with `edge`, a seal-ring frame on 39/0 that far outside
-    the pads' outer edges."""
+def _die(path: str, edge: float | None, layer: tuple[int, int] = (39, 0), width: float = 10.0) -> None:
+    """A ring of 60 x 100 um pads at 100 um; with `edge`, a seal-ring frame `width` wide on `layer`
+    whose outer edge lies that far outside the pads' outer edges."""
     die = synth.ring(side=2000.0, pitch=100.0, count=15, pad=(60.0, 100.0))
     lib = gdstk.Library(unit=1e-6, precision=1e-9)
     cell = lib.new_cell("DIE")
@@ -34,8 +34,8 @@ def _die(path: str, edge: float | None) -> None:
         pts = np.concatenate(polys)
         lo, hi = pts.min(axis=0) - edge, pts.max(axis=0) + edge
         outer = gdstk.rectangle(tuple(lo), tuple(hi))
-        inner = gdstk.rectangle(tuple(lo + 10), tuple(hi - 10))
-        for frame in gdstk.boolean(outer, inner, "not", layer=39, datatype=0):
+        inner = gdstk.rectangle(tuple(lo + width), tuple(hi - width))
+        for frame in gdstk.boolean(outer, inner, "not", layer=layer[0], datatype=layer[1]):
             cell.add(frame)
     lib.write_gds(path)
 
@@ -288,32 +288,13 @@ def test_a_turned_die_gzipped_has_the_extent_of_its_shapes(tmp_path):
     np.testing.assert_allclose(ours.box, (*pts.min(axis=0), *pts.max(axis=0)), atol=2e-3)
 
 
-def _framed_die(path: str, frame: tuple[float, float] | None) -> None:
-    """The ring of `_die` with, on the pad layer itself, a seal ring's opening: a frame from frame[0] to
-    frame[1] um outside the pads' outer edges (a shape with a hole, not a contact)."""
-    die = synth.ring(side=2000.0, pitch=100.0, count=15, pad=(60.0, 100.0))
-    lib = gdstk.Library(unit=1e-6, precision=1e-9)
-    cell = lib.new_cell("DIE")
-    polys = die.polygons()
-    for p in polys:
-        cell.add(gdstk.Polygon(p, 9, 0))
-    if frame is not None:
-        pts = np.concatenate(polys)
-        lo, hi = pts.min(axis=0), pts.max(axis=0)
-        outer = gdstk.rectangle(tuple(lo - frame[1]), tuple(hi + frame[1]))
-        inner = gdstk.rectangle(tuple(lo - frame[0]), tuple(hi + frame[0]))
-        for ring in gdstk.boolean(outer, inner, "not", layer=9, datatype=0):
-            cell.add(ring)
-    lib.write_gds(path)
-
-
 def test_a_seal_ring_opening_on_the_pad_layer_is_kept_clear_of(tmp_path):
     """A frame on the pad layer 12-30 um outside the pads (a seal ring's opening) is no contact, but paste
     on it would short to the seal ring: every aperture keeps clearance_um from it, though the keep-in
     less its margin (10 um outside the pads) would let it nearer; check of the plan's own Gerber, DXF and
     GDS finds nothing near it, and check of a stencil drawn over it finds a `frame` error."""
     path = str(tmp_path / "framed.gds")
-    _framed_die(path, (12.0, 30.0))
+    _die(path, 30.0, (9, 0), 18.0)  # (from 12 to 30 um outside the pads)
     layout = stencilgen.read_layout(path, layer="9/0")
     assert len(layout.contacts) == 60 and any(e.shape is not None for e in layout.excluded)
     planned = stencilgen.plan(layout)
@@ -333,7 +314,7 @@ def test_a_seal_ring_opening_on_the_pad_layer_is_kept_clear_of(tmp_path):
         assert "frame" not in checked.summary["findings_by_code"], stencil
     # the same stencil against the same pads with the frame drawn 2 um nearer: too close to it
     near = str(tmp_path / "near.gds")
-    _framed_die(near, (10.0, 30.0))
+    _die(near, 30.0, (9, 0), 20.0)
     checked = stencilgen.check(stencilgen.read_layout(near, layer="9/0"), str(out / "framed.gbr"))
     assert checked.summary["findings_by_code"].get("frame", 0) >= 1 and checked.exit_code == 1
     bad = [f for f in checked.findings if f["code"] == "frame"]
