@@ -127,6 +127,8 @@ def _outline(layout: Layout, keep_in: Any, margin: float = 0.0) -> Outline:
 def _keep_in_outline(layout: Layout, keep_in: Any, margin: float) -> Outline:
     import shapely
 
+    from .planner import held_extent
+
     if keep_in is None or (isinstance(keep_in, str) and keep_in.lower() == OFF):
         return Outline(None, "none")
     if isinstance(keep_in, str) and keep_in.lower() == AUTO:
@@ -136,8 +138,8 @@ def _keep_in_outline(layout: Layout, keep_in: Any, margin: float) -> Outline:
         return Outline(
             None,
             "none (the apertures held within the contacts' extent where there is room)",
-            held=_held(layout.contacts) if len(layout.contacts) else None,
-            held_element=None if inst is None or not len(inst.element) else _held(inst.element),
+            held=held_extent(layout.contacts),
+            held_element=None if inst is None else held_extent(inst.element),
         )
     if isinstance(keep_in, str):
         keep_in = KeepIn(keep_in)
@@ -149,31 +151,19 @@ def _keep_in_outline(layout: Layout, keep_in: Any, margin: float) -> Outline:
     return Outline(keep_in, "given")
 
 
-def _corners(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The lower-left and upper-right corners of points' bounding box."""
-    # column by column: a reduction along axis 0 of a wafer's (N, 2) array is many times slower
-    return np.array([coords[:, 0].min(), coords[:, 1].min()]), np.array([coords[:, 0].max(), coords[:, 1].max()])
-
-
-def _held(contacts: Any) -> Any:
-    """What keep_in="contacts" holds the apertures within: the contacts' extent (planner.held_extent)."""
-    from .planner import held_extent
-
-    return held_extent(contacts)
-
-
 def _drawn_extent(layout: Layout, margin: float) -> Outline:
     """Rule 8's default: the bounding box of everything drawn in the cell on all layers, where it reaches
     beyond the contacts (a die outline, a seal ring); none for a bare pad layout."""
     import shapely
 
+    from .geometry import points_box
     from .readers import read_extent
 
     extent = read_extent(layout)
     c = layout.contacts.polygons.coords
     if not len(c):
         return Outline(None, "none (nothing drawn beyond the contacts)")
-    lo, hi = _corners(c)
+    lo, hi = points_box(c)
     if extent.box is None:
         return Outline(None, "none (the file does not say what is drawn beyond the contacts)")
     tol = max(layout.grid_um, 1e-3) * 2
@@ -1015,9 +1005,12 @@ def _placed_inside(coords: np.ndarray, shift: np.ndarray, outline: Any, rules: R
 
     if not len(coords):
         return True
+    from .geometry import box_bounds
+
     inner = shapely.buffer(outline, -rules.edge_margin_um)
-    x0, y0, x1, y1 = inner.bounds
-    if shapely.equals(inner, shapely.box(x0, y0, x1, y1)):  # a box: the points' box in each placement
+    bounds = box_bounds(inner)
+    if bounds is not None:  # a box: the points' box in each placement
+        x0, y0, x1, y1 = bounds
         lo, hi = coords.min(axis=0) + shift, coords.max(axis=0) + shift
         return bool(((lo[:, 0] >= x0) & (lo[:, 1] >= y0) & (hi[:, 0] <= x1) & (hi[:, 1] <= y1)).all())
     return bool(shapely.contains(inner, shapely.multipoints((coords[None] + shift[:, None]).reshape(-1, 2))))

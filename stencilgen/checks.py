@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 
 from .distance import Shapes, box_pairs, distances, extent_on, outline_shapes
-from .geometry import Alike, extent_along, outlines_to_polygons, to_shapely
+from .geometry import Alike, box_bounds, extent_along, outlines_to_polygons, to_shapely
 from .model import NONE, REPORT_REACH, STRIP, Apertures, Contacts, Plan, Polygons
 from .numeric import filled, text_ranks
 from .physics import area_ratio, aspect_ratio, cap_height, max_thickness, solder_volume, volume_limit
@@ -460,9 +460,10 @@ def check_apertures(
         if keep_in is not None:
             inner = shapely.buffer(keep_in, -rules.edge_margin_um)
             maybe = idx
-            if not inner.is_empty and shapely.equals(inner, shapely.box(*inner.bounds)):
+            bounds = box_bounds(inner)
+            if bounds is not None:
                 # a box: an aperture whose box lies in it is inside; the others are measured
-                x0, y0, x1, y1 = inner.bounds
+                x0, y0, x1, y1 = bounds
                 b = ap_box[idx]
                 maybe = idx[~((b[:, 0] >= x0) & (b[:, 1] >= y0) & (b[:, 2] <= x1) & (b[:, 3] <= y1))]
             if ap_geoms is not None:
@@ -475,13 +476,9 @@ def check_apertures(
                 gap = shapely.distance(ap[out], shapely.boundary(inner)) * -1
                 add(maybe[out], "keep_in", gap, rules.edge_margin_um)
         if frames is not None:
-            # near the frames' edges only (a seal ring's opening: the apertures near the die's edge)
+            # only the apertures whose boxes come within clearance_um of a frame (those near the die's edge)
             b = ap_box[idx]
-            near = shapely.intersects(
-                shapely.buffer(shapely.boundary(frames), rules.clearance_um),
-                shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]),
-            ) | shapely.intersects(frames, shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))
-            maybe = idx[near]
+            maybe = idx[shapely.dwithin(frames, shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]), rules.clearance_um)]
             if ap_geoms is not None:
                 ap = ap_geoms[maybe]
             else:

@@ -245,6 +245,21 @@ def bboxes(polys: Polygons) -> np.ndarray:
     return out
 
 
+def points_box(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lower-left and upper-right corners of points' (N, 2) bounding box."""
+    # column by column: a reduction along axis 0 of a wafer's (N, 2) array is many times slower
+    return np.array([coords[:, 0].min(), coords[:, 1].min()]), np.array([coords[:, 0].max(), coords[:, 1].max()])
+
+
+def box_bounds(geom: Any) -> tuple[float, float, float, float] | None:
+    """A shapely geometry's bounds where it is an axis-parallel box (containment in it is a test of
+    boxes), else None."""
+    if geom.is_empty:
+        return None
+    x0, y0, x1, y1 = geom.bounds
+    return (x0, y0, x1, y1) if shapely.equals(geom, shapely.box(x0, y0, x1, y1)) else None
+
+
 def extent_along(polys: Polygons, direction: np.ndarray) -> np.ndarray:
     """Width of every polygon measured along `direction` (a unit vector, or (N, 2) of them)."""
     direction = np.asarray(direction, dtype=float)

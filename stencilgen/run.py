@@ -78,8 +78,11 @@ def _keep_in(options: Options) -> KeepIn | str | None:
     (none)."""
     if options.keep_in is None:
         return "auto"  # rule 8's default: the extent drawn in the cell, where it reaches beyond the contacts
-    if options.keep_in.lower() in ("none", "auto", "contacts"):
-        return None if options.keep_in.lower() == "none" else options.keep_in.lower()
+    word = options.keep_in.lower()
+    if word == "none":
+        return None
+    if word in ("auto", "contacts"):
+        return word
     return KeepIn(options.keep_in, options.keep_in_bbox, options.units, "--keep-in")
 
 

@@ -25,7 +25,7 @@ import numpy as np
 import shapely
 
 from ..distance import Shapes, box_gap, box_pairs, disc_distances, distances, polygon_distances, with_discs
-from ..geometry import extent_along, outlines_to_polygons, to_shapely
+from ..geometry import box_bounds, extent_along, outlines_to_polygons, points_box, to_shapely
 from ..model import NONE, REPORT_REACH, SHRUNK, STRIP, Apertures, Contacts, Instances, Outlines, Plan, Polygons, RowSet
 from ..numeric import choose, filled
 from ..physics import area_for_volume, least_area, limit_area, target_area, volume_limit
@@ -269,14 +269,14 @@ def _far_end_inside(inner: Any, c: np.ndarray, axis: np.ndarray, w: np.ndarray, 
     that ends at the margin (rule 8); at most back to the contact's edge on the tip side."""
     inset = shapely.buffer(inner, -CUT_INSET_UM, join_style="mitre")
     b = _rot90(axis)
-    x0, y0, x1, y1 = inset.bounds
-    is_box = shapely.equals(inset, shapely.box(x0, y0, x1, y1))
+    bounds = box_bounds(inset)
 
     def inside(k: np.ndarray, h: np.ndarray) -> np.ndarray:
         ok = np.ones(len(k), dtype=bool)
         for x in (-0.5, 0.5):
             p = c[k] - h[:, None] * axis[k] + (x * w[k])[:, None] * b[k]
-            if is_box:  # (as contains_xy: the interior only)
+            if bounds is not None:  # (as contains_xy: the interior only)
+                x0, y0, x1, y1 = bounds
                 ok &= (p[:, 0] > x0) & (p[:, 0] < x1) & (p[:, 1] > y0) & (p[:, 1] < y1)
             else:
                 ok &= shapely.contains_xy(inset, p[:, 0], p[:, 1])
@@ -621,9 +621,10 @@ class _Room:
         box of the tip's chords lies inside it; outside: the box of the true shape reaches beyond it,
         and so does the shape's, which holds it); both all False for another outline."""
         none = np.zeros(len(which), dtype=bool)
-        x0, y0, x1, y1 = inner.bounds
-        if not len(which) or not shapely.equals(inner, shapely.box(x0, y0, x1, y1)):
+        bounds = box_bounds(inner) if len(which) else None
+        if bounds is None:
             return none, none
+        x0, y0, x1, y1 = bounds
         eps = 1e-9 * max(1.0, abs(x0), abs(y0), abs(x1), abs(y1))
         box = self.box[which]
         outside = (box[:, 0] < x0 - eps) | (box[:, 1] < y0 - eps) | (box[:, 2] > x1 + eps) | (box[:, 3] > y1 + eps)
@@ -709,10 +710,7 @@ def held_extent(contacts: Contacts) -> Any:
     across (None where open both ways, or without contacts)."""
     if not len(contacts):
         return None
-    xy = contacts.polygons.coords
-    # column by column: a reduction along axis 0 of a wafer's (N, 2) array is many times slower
-    lo = np.array([xy[:, 0].min(), xy[:, 1].min()])
-    hi = np.array([xy[:, 0].max(), xy[:, 1].max()])
+    lo, hi = points_box(contacts.polygons.coords)
     open_ = hi - lo < HELD_SPAN * float(contacts.length.max())
     if open_.all():
         return None
@@ -775,8 +773,9 @@ def _plan(contacts: Contacts, rows: RowSet, rules: Rules, inner: Any, pad_inner:
         for group in _apart(_needy(contacts, g, strip_idx, rules), room, strip_idx, contacts.center):
             _improve(contacts, lay, g, strip_idx, room, rules, inner, needy=group)
         _cut_bodies(contacts, lay, g, strip_idx, room, rules, inner, violating)
-    pads = _grow_pads(contacts, pad_idx, room, rules, inner if inner is not None else pad_inner)
-    _grow_free_sides(contacts, pads, room, rules, inner if inner is not None else pad_inner)
+    pad_bound = inner if inner is not None else pad_inner
+    pads = _grow_pads(contacts, pad_idx, room, rules, pad_bound)
+    _grow_free_sides(contacts, pads, room, rules, pad_bound)
     return _assemble(contacts, rows, lay, g, strip_idx, pads, room, rules, inner)
 
 
