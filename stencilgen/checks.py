@@ -402,7 +402,8 @@ def check_apertures(
         sidx = np.flatnonzero(strip & ~np.isnan(rows_u[:, 0]))
         if len(sidx):
             uu = rows_u[sidx]
-            w_ap = _strip_width_along(apertures, sidx, uu)
+            # the body at its angle to the row, and its tip: a disc, as wide along the row as across it
+            w_ap = np.maximum(_strip_width_along(apertures, sidx, uu), apertures.tip_d[sidx])
             w_c = extent_along(contacts.polygons.take(sidx), uu)
             bad = w_ap >= w_c - 1e-9
             add(sidx[bad], "too_wide", w_ap[bad], w_c[bad])

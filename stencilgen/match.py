@@ -22,6 +22,12 @@ from .rules import Rules
 
 #: cuts across the middle 60 % of an elongated aperture, for its narrowest width
 CUTS = 25
+#: a shape's end is straight where its chords 1 % and 5 % of its length in from it agree to this fraction
+END_TOL = 0.005
+#: a straight edge at least this fraction of a shape's length sets its axis (a strip's side or far end)
+STRAIGHT = 0.2
+#: a strip whose width across its axis exceeds its body's by more than this fraction has a tip
+TIP_TOL = 0.01
 #: apertures measured at a time
 CHORD_CHUNK = 4096
 
@@ -39,14 +45,20 @@ class Matched:
     contact_alike: Alike  # which contacts are
 
 
-def _narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The narrowest width of each aperture and its long axis: for an elongated shape, the shortest chord
-    across the middle 60 % of its length (a strip's body, not its tip); otherwise the short side of its
-    minimum rotated rectangle. Vectorised over the apertures."""
+def _narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The narrowest width of each aperture, its long axis and its width across that axis.
+    The axis: the long side of its minimum rotated rectangle, or, where the shape has a long straight
+    edge (a strip's side or far end), that edge's direction or the one across it, whichever lies nearer
+    the rectangle's (a thin strip with a wide tip tilts its rectangle; its sides do not tilt).
+    The width: for an elongated shape, the shortest chord across the middle 60 % of its length (a
+    strip's body, not its tip); otherwise its extent across the axis. A shape with a straight end (a
+    strip's far end: its chords 1 % and 5 % of its length in from that end agree) is no wider than that
+    end, whose chord is the body's width where a wide tip makes the shape short. Vectorised over the
+    apertures."""
     n = len(polys)
-    width, axis = np.zeros(n), np.tile([1.0, 0.0], (n, 1))
+    width, axis, across = np.zeros(n), np.tile([1.0, 0.0], (n, 1)), np.zeros(n)
     if not n:
-        return width, axis
+        return width, axis, across
     rects = shapely.minimum_rotated_rectangle(polys)
     pts, idx = shapely.get_coordinates(rects, return_index=True)
     counts = np.bincount(idx, minlength=n)
@@ -56,19 +68,53 @@ def _narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     e0, e1 = rect[:, 1] - rect[:, 0], rect[:, 2] - rect[:, 1]
     l0, l1 = np.hypot(*e0.T), np.hypot(*e1.T)
     good = (l0 > 0) & (l1 > 0)
-    ok, rect, e0, e1, l0, l1 = ok[good], rect[good], e0[good], e1[good], l0[good], l1[good]
+    ok, e0, e1, l0, l1 = ok[good], e0[good], e1[good], l0[good], l1[good]
     first = l0 >= l1
     long_e = np.where(first[:, None], e0, e1)
-    long_l, short_l = np.where(first, l0, l1), np.where(first, l1, l0)
-    ax = long_e / long_l[:, None]
-    width[ok], axis[ok] = short_l, ax
+    ax = _straight_axis(polys[ok], long_e / np.where(first, l0, l1)[:, None], np.maximum(l0, l1))
+    # the shape's extents along the axis and across it
+    ring = shapely.get_coordinates(shapely.get_exterior_ring(polys[ok]), return_index=True)
+    xy, owner = ring
+    t = np.einsum("ij,ij->i", xy, ax[owner])
+    u = xy[:, 1] * ax[owner, 0] - xy[:, 0] * ax[owner, 1]
+    at0 = np.searchsorted(owner, np.arange(len(ok)))
+    t_lo, t_hi = np.minimum.reduceat(t, at0), np.maximum.reduceat(t, at0)
+    u_lo, u_hi = np.minimum.reduceat(u, at0), np.maximum.reduceat(u, at0)
+    long_l, short_l = t_hi - t_lo, u_hi - u_lo
+    centre = ((t_lo + t_hi) / 2)[:, None] * ax + ((u_lo + u_hi) / 2)[:, None] * np.stack([-ax[:, 1], ax[:, 0]], axis=1)
+    width[ok], axis[ok], across[ok] = short_l, ax, short_l
     el = np.flatnonzero(long_l >= 1.5 * short_l)
     if len(el):
         ts = np.linspace(-0.3, 0.3, CUTS)
         half = 2 * short_l[el]  # each cut's half length: wider than the aperture
-        chords = _chords(polys[ok[el]], rect[el].mean(axis=1), ax[el], ts[None, :] * long_l[el, None], half)
+        chords = _chords(polys[ok[el]], centre[el], ax[el], ts[None, :] * long_l[el, None], half)
         width[ok[el]] = chords.min(axis=1)
-    return width, axis
+    for end in (-1.0, 1.0):
+        at = end * (0.5 - np.array([0.01, 0.05]))[None, :] * long_l[:, None]
+        chords = _chords(polys[ok], centre, ax, at, 2 * short_l)
+        flat = np.abs(chords[:, 0] - chords[:, 1]) <= END_TOL * np.maximum(chords[:, 1], 1e-9)
+        width[ok[flat]] = np.minimum(width[ok[flat]], chords[flat, 0])
+    return width, axis, across
+
+
+def _straight_axis(polys: np.ndarray, ax: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Each shape's axis (its rotated rectangle's long side `ax`, of `length`) set by its longest
+    straight edge where that edge is at least STRAIGHT x the length: the edge's direction or the one
+    across it, whichever is nearer ax, pointing ax's way."""
+    xy, owner = shapely.get_coordinates(shapely.get_exterior_ring(polys), return_index=True)
+    same = owner[1:] == owner[:-1]
+    edge = (xy[1:] - xy[:-1])[same]
+    j = owner[:-1][same]
+    lengths = np.hypot(*edge.T)
+    order = np.lexsort((-lengths, j))
+    head = order[np.searchsorted(j[order], np.arange(len(polys)))]
+    e = edge[head] / np.maximum(lengths[head], 1e-300)[:, None]
+    e_across = np.stack([-e[:, 1], e[:, 0]], axis=1)
+    along = np.abs(np.einsum("ij,ij->i", e, ax)) >= np.abs(np.einsum("ij,ij->i", e_across, ax))
+    cand = np.where(along[:, None], e, e_across)
+    cand = np.where((np.einsum("ij,ij->i", cand, ax) < 0)[:, None], -cand, cand)
+    use = lengths[head] >= STRAIGHT * length
+    return np.where(use[:, None], cand, ax)
 
 
 def _chords(polys: np.ndarray, centre: np.ndarray, ax: np.ndarray, at: np.ndarray, half: np.ndarray) -> np.ndarray:
@@ -279,7 +325,7 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
 
     kind = np.full(n, NONE, dtype=np.int8)
     area, perimeter, width = np.zeros(n), np.zeros(n), np.zeros(n)
-    axis, side, ext = np.zeros((n, 2)), np.zeros(n, dtype=np.int8), np.zeros(n)
+    axis, side, ext, tip_d = np.zeros((n, 2)), np.zeros(n, dtype=np.int8), np.zeros(n), np.zeros(n)
     # each served contact's aperture: the one touching it; of several, their union (of a union in
     # pieces, the largest piece)
     # (apertures alike up to a shift are measured once)
@@ -303,7 +349,7 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
     rep_geoms = ap_geoms[served[reps]]
     at = np.empty(len(mine), dtype=np.int64)
     at[reps] = np.arange(len(reps))
-    narrow, long_axes = (x[at[kin.rep]] for x in _narrowest(rep_geoms))
+    narrow, long_axes, wide = (x[at[kin.rep]] for x in _narrowest(rep_geoms))
     area[served] = ap_area
     perimeter[served] = ap_perimeter
     width[served] = narrow
@@ -329,9 +375,11 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
         side[i] = np.where(np.einsum("ij,ij->i", long_axis, normal[i]) >= 0, 1, -1)
         ext[i] = np.maximum(0.0, np.where(forward, ahead, behind))
         oblique[i] = np.abs(np.einsum("ij,ij->i", long_axis, normal[i])) < np.cos(np.radians(10.0))
+        # a strip wider across its axis than its body: its tip, as wide along the row as across it
+        tip_d[i] = np.where(wide[f] > narrow[f] * (1 + TIP_TOL), wide[f], 0.0)
     coords = mine.coords  # in the order of the contacts served
     outlines = Outlines(coords, np.zeros(len(coords)), offsets)
-    apertures = Apertures(outlines, kind, area, perimeter, width, axis, side, ext, np.zeros(n), oblique)
+    apertures = Apertures(outlines, kind, area, perimeter, width, axis, side, ext, tip_d, oblique)
     rep = np.arange(n)
     rep[served] = served[kin.rep]
     anchor = np.zeros((n, 2))

@@ -842,3 +842,77 @@ def test_bodies_whose_boxes_lie_far_apart_are_not_measured_and_nothing_changes(m
     assert np.array_equal(skipping.apertures.outlines.coords, every.apertures.outlines.coords)
     assert np.array_equal(skipping.apertures.area, every.apertures.area)
     assert list(skipping.apertures.limited_by) == list(every.apertures.limited_by)
+
+
+def _framed_corner_die(path: str) -> None:
+    """Rows of 80 um openings at 125 um along a 1000 x 1300 um die, tall 80 x 121 um openings on its
+    right side, the seal ring's 5 um opening on the pad layer at the die's edge and its outline 25 um
+    beyond that on layer 1/0."""
+    import gdstk
+
+    boxes = [((84.6 + 125 * i, 40.76), (165.4 + 125 * i, 121.56)) for i in range(7)]
+    boxes += [((45.86, 467.1), (126.66, 582.9)), ((55.86, 619.6), (116.66, 680.4)), ((45.86, 717.1), (126.66, 832.9))]
+    boxes += [((873.34, 581.45), (954.14, 702.24)), ((883.34, 736.44), (944.14, 797.24))]
+    boxes += [((873.34, 831.44), (954.14, 952.24))]
+    boxes += [((84.6 + 125 * i, 1178.45), (165.4 + 125 * i, 1259.25)) for i in range(7)]
+    lib = gdstk.Library()
+    cell = lib.new_cell("DIE")
+    for a, b in boxes:
+        cell.add(gdstk.rectangle(a, b, layer=9))
+    ring = gdstk.boolean(gdstk.rectangle((0, 0), (1000, 1300)), gdstk.rectangle((5, 5), (995, 1295)), "not", layer=9)
+    for frame in ring:
+        cell.add(frame)
+    cell.add(gdstk.rectangle((-25, -25), (1025, 1325), layer=1))
+    lib.write_gds(path)
+
+
+def test_a_tall_opening_at_a_corner_by_the_seal_ring_is_checked_as_it_was_planned(tmp_path):
+    """A tall opening below the die's top right corner, beside the seal ring's opening: its oblique strip
+    is short, with a wide tip. The stencil re-read from each format is measured as it was planned: each
+    contact has the findings the plan reports (rule 3 measured on the strip's body and on its tip)."""
+    import stencilgen
+
+    path = str(tmp_path / "corner.gds")
+    _framed_corner_die(path)
+    layout = stencilgen.read_layout(path, layer="9/0")
+    planned = stencilgen.plan(layout)
+    i = int(np.argmin(np.hypot(*(layout.contacts.center - (913.74, 891.84)).T)))
+    rec = planned.records[i]
+    assert rec["oblique"] and rec["tip_diameter_um"] > 2 * rec["aperture_width_um"]
+    planned.write(tmp_path / "o", formats=("gerber", "dxf", "gds"))
+    codes = [sorted(f["code"] for f in c["findings"]) for c in planned.records]
+    for ext in ("gbr", "dxf", "gds"):
+        checked = stencilgen.check(layout, str(tmp_path / "o" / f"corner.{ext}"))
+        assert [sorted(f["code"] for f in c["findings"]) for c in checked.records] == codes, ext
+        assert abs(checked.records[i]["aperture_width_um"] - planned.records[i]["aperture_width_um"]) < 0.5, ext
+
+
+def test_corner_strips_starved_by_clearance_cut_their_bodies_for_wider_tips(tmp_path, monkeypatch):
+    """A ring of 70 x 100 um pads at 110 um: the strips at its corners stay far below volume_min. Where an
+    oblique strip's body ends where its band leaves the contact (not at the contact's far corner), its
+    tip starts nearer the contact and a wider one fits: those contacts get at least 1.5 times the
+    solder the uncut bodies give them. Each stays a strip: its tip's centre at least 0.75 tip diameters
+    from its far end and its tip at most 2.5 times its width, so that the long side of its minimum
+    rotated rectangle is its axis."""
+    import stencilgen
+    import stencilgen.planner as planner
+
+    layout = str(tmp_path / "r.gds")
+    synth.write_gds(layout, synth.ring(side=900.0, pitch=110.0, count=8, pad=(70.0, 100.0)).polygons(), noise=False)
+    lay = stencilgen.read_layout(layout, layer="9/0")
+    cut = stencilgen.plan(lay)
+    monkeypatch.setattr(planner, "NEEDY_CUTS", (False,))
+    uncut = stencilgen.plan(lay)
+    gained = cut.volume_ratio >= 1.5 * uncut.volume_ratio
+    assert gained.sum() >= 2
+    assert (cut.volume_ratio >= uncut.volume_ratio - 0.01).all()  # nobody pays for it
+    geoms = to_shapely(aperture_polygons(cut.plan.apertures))
+    for k in np.flatnonzero(gained):
+        rec = cut.records[k]
+        assert rec["oblique"], k
+        r = shapely.get_coordinates(shapely.minimum_rotated_rectangle(geoms[k]))[:4]
+        sides = np.hypot(*(r[1] - r[0])), np.hypot(*(r[2] - r[1]))
+        assert max(sides) >= 1.25 * min(sides) - 1e-6, (k, sides)
+        long_side = (r[1] - r[0]) if sides[0] >= sides[1] else (r[2] - r[1])
+        t = np.radians(rec["strip_direction_deg"])
+        assert abs(np.cross(long_side / max(sides), (np.cos(t), np.sin(t)))) < np.sin(np.radians(2)), k

@@ -202,11 +202,15 @@ def _size_strips(
         )
         # the whole aperture, tip included, stays narrower than its contact along the row (rule 3): the
         # tip is a disc, as wide along the row as across it, whatever the strip's angle
-        D_max = np.maximum(np.minimum(2 * r_room, wc - 1.0), w)
+        # and the strip stays a strip: its tip's centre at least TIP_REACH x D from its far end, its tip
+        # at most TIP_WIDTH x its width
+        long_enough = np.minimum((h1 + h2 + L) / TIP_REACH, TIP_WIDTH * w)
+        D_max = np.maximum(np.minimum.reduce([2 * r_room, wc - 1.0, long_enough]), w)
         D = strips.solve_tip_diameter(w, h1, h2, L, a_want, D_max)
         # short of the target: the body is at its longest and the tip at its widest, which is either
-        # the contact's width (rule 3: the length limit is the one to relax) or its neighbours' room
-        by_width = np.minimum(2 * r_room, wc - 1.0) >= wc - 1.0 - 1e-9
+        # the contact's width (rule 3: the length limit is the one to relax), the strip's own length,
+        # or its neighbours' room
+        by_width = np.minimum(2 * r_room, wc - 1.0) >= np.minimum(wc - 1.0, long_enough) - 1e-9
         why = choose(by_width, "tip_extension_max", "room")
     else:
         L = np.clip(a_want / w - (h1 + h2), 0.0, L_max)
@@ -228,6 +232,14 @@ def _size_strips(
     g["w_sized"], g["w_why"] = w.copy(), w_why
     return g
 
+
+#: a strip's tip is centred at least this many tip diameters from its far end: the strip is at least
+#: 1.25 tip diameters long, so that the long side of the rectangle that holds it least is its own axis
+#: (and its far end never lies within its tip)
+TIP_REACH = 0.75
+#: and its tip at most this many times its width: a thin strip with a wide tip tilts the rectangle that
+#: holds it least, and whoever measures the shape again by that rectangle would misread its axis
+TIP_WIDTH = 2.5
 
 #: a vertex this close to a line lies on it (um)
 ON_LINE_UM = 1e-9
@@ -335,8 +347,11 @@ def _shrink_strips(
     def apply(k: np.ndarray, f: np.ndarray) -> None:
         first, then = np.clip(2 * f - 1, 0, 1), np.clip(2 * f, 0, 1)
         tip_last = g["tip_last"][k]
-        g["D"][k] = w0[k] + np.where(tip_last, then, first) * (D0[k] - w0[k])
-        g["L"][k] = np.where(tip_last, first, then) * L0[k]
+        L = np.where(tip_last, first, then) * L0[k]
+        D = w0[k] + np.where(tip_last, then, first) * (D0[k] - w0[k])
+        # (a strip shortened with its tip wide stays a strip: the tip no wider than its length allows)
+        g["D"][k] = np.maximum(np.minimum(D, (g["h1"][k] + g["h2"][k] + L) / TIP_REACH), w0[k])
+        g["L"][k] = L
         update(k)
 
     def bisect(k: np.ndarray, set_f: Any, lo0: Any, check: Any) -> np.ndarray:
@@ -769,9 +784,11 @@ def _plan(contacts: Contacts, rows: RowSet, rules: Rules, inner: Any, pad_inner:
                 _improve(contacts, lay, g, strip_idx, room, rules, inner, near=changed)
         # a contact still below volume_min: its strip tries every slide on a finer grid, and turns, beside
         # its neighbours as they now stand (a gap past a neighbour's tip may be narrow); strips near each
-        # other take turns, so that each finds the gap its neighbours leave rather than moving with them
-        for group in _apart(_needy(contacts, g, strip_idx, rules), room, strip_idx, contacts.center):
-            _improve(contacts, lay, g, strip_idx, room, rules, inner, needy=group)
+        # other take turns, so that each finds the gap its neighbours leave rather than moving with them;
+        # those still below it try once more, beside what their neighbours' turns left them
+        for _ in range(NEEDY_ROUNDS):
+            for group in _apart(_needy(contacts, g, strip_idx, rules), room, strip_idx, contacts.center):
+                _improve(contacts, lay, g, strip_idx, room, rules, inner, needy=group)
         _cut_bodies(contacts, lay, g, strip_idx, room, rules, inner, violating)
     pad_bound = inner if inner is not None else pad_inner
     pads = _grow_pads(contacts, pad_idx, room, rules, pad_bound)
@@ -811,12 +828,16 @@ FINE = (-0.25, 0.25)
 #: the slides tried in the needy round (a contact still below volume_min), and then either side of the best
 DENSE = tuple(float(x) for x in np.round(np.linspace(-1, 1, 9), 3) if x)
 FINER = (-0.125, 0.125, -0.0625, 0.0625)
+#: how many times the needy round runs
+NEEDY_ROUNDS = 2
+#: in the needy round a strip tries its body as sized and its body cut where its band leaves the contact
+NEEDY_CUTS = (False, True)
 #: a tip turned to the same side as its neighbour's (a same_side warning) for a contact that stays
 #: below volume_min must give it at least this many times the solder
 FLIP_GAIN = 1.25
 
 
-def _batch_size(variants: list[tuple[bool, bool, float]]) -> int:
+def _batch_size(variants: list[tuple[bool, bool, float, bool]]) -> int:
     """The most variants `_improve` tries at once: those alike in turning, turned or not (at most
     MAX_WORLDS)."""
     return min(max(sum(1 for v in variants if v[1] == flip) for flip in (False, True)), MAX_WORLDS)
@@ -890,8 +911,15 @@ def _improve(
     # first that gives it the most. A needy strip tries more slides, and each variant also shrunk in
     # length before its tip
     slides = SLIDES if needy is None else DENSE
-    kinds = [(o, f) for o in ((False,) if needy is None else (False, True)) for f in (False, True)]
-    variants = [(o, f, s) for o, f in kinds for s in ((0.0,) if f or o else ()) + (SLIDES if f else slides)]
+    # (in the needy round a strip also tries its body cut where its band leaves the contact: an oblique
+    # or slid strip's tip then starts there, not past the contact's far corner, where a wider one fits)
+    kinds = [
+        (o, f, c)
+        for c in ((False,) if needy is None else NEEDY_CUTS)
+        for o in ((False,) if needy is None else (False, True))
+        for f in (False, True)
+    ]
+    variants = [(o, f, s, c) for o, f, c in kinds for s in ((0.0,) if f or o or c else ()) + (SLIDES if f else slides)]
     sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=_batch_size(variants))
     worlds = len(sub.kw)
     best = sub.area(short_only=True)
@@ -901,6 +929,8 @@ def _improve(
     best_side, best_slide = side0.copy(), start_slide.copy()
     order0 = sub.g["tip_last"][sub.k].copy()
     best_order = order0.copy()
+    cut0 = sub.lay["cut_body"][sub.k_ids].copy()
+    best_cut = cut0.copy()
     lo, hi = sub.slide_range()
     enough = least_area(sub.contacts.d[sub.k_ids], rules, sub.contacts.cap(sub.k_ids))
     # slides first; a turned tip (a same_side warning) only for a contact below volume_min, where it
@@ -908,9 +938,10 @@ def _improve(
     lift = np.where(start < enough, np.minimum(enough, FLIP_GAIN * start), np.inf)
     tried: dict[int, np.ndarray] = {}
 
-    def shape(v: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        order, flip, f = variants[v]
-        return -side0 if flip else side0, np.where(f < 0, -f * lo, f * hi), np.full(len(side0), order)
+    def shape(v: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        order, flip, f, cut = variants[v]
+        slide = np.where(f < 0, -f * lo, f * hi)
+        return -side0 if flip else side0, slide, np.full(len(side0), order), cut0 | cut
 
     def tried_area(v: int) -> np.ndarray:
         """The strips' areas in variant v; tried at once with the later variants alike in turning
@@ -918,29 +949,30 @@ def _improve(
         if v not in tried:
             batch = [x for x in range(v, len(variants)) if variants[x][1] == variants[v][1] and x not in tried]
             batch = batch[:worlds]
-            side, slide, tip_last = (np.stack(a) for a in zip(*(shape(x) for x in batch), strict=True))
-            tried.update(zip(batch, sub.trial(side, slide, inner, tip_last=tip_last), strict=True))
+            side, slide, tip_last, cut = (np.stack(a) for a in zip(*(shape(x) for x in batch), strict=True))
+            tried.update(zip(batch, sub.trial(side, slide, inner, tip_last=tip_last, cut=cut), strict=True))
         return tried[v]
 
-    for v, (order, flip, _f) in enumerate(variants):
-        if v == 0 or variants[v - 1][:2] != (order, flip):  # the first of its kind
+    for v, (order, flip, _f, _c) in enumerate(variants):
+        if v == 0 or variants[v - 1][:2] != (order, flip) or variants[v - 1][3] != _c:  # the first of its kind
             floor = lift if flip else best * (1 + 1e-9) + 1e-6
             skip = flip and not (best < enough).any()
         if skip:
             continue
         # (a turned tip tries the coarse slides only: it must gain much to be kept at all)
-        turned, slide, _ = shape(v)
+        turned, slide, _, cut = shape(v)
         area = tried_area(v)
         better = (area > floor) & (area > best * (1 + 1e-9) + 1e-6)
         best = np.where(better, area, best)
         best_side = np.where(better, turned, best_side)
         best_slide = np.where(better, slide, best_slide)
         best_order = np.where(better, order, best_order)
+        best_cut = np.where(better, cut, best_cut)
     # a contact still below volume_min: finer slides either side of its best (the others as chosen)
     need = best < enough
     for step in (FINE if needy is None else FINER) if need.any() else ():
         slide = np.where(need, np.clip(best_slide + step * np.maximum(hi, -lo), lo, hi), best_slide)
-        area = sub.trial(best_side, slide, inner, tip_last=best_order)
+        area = sub.trial(best_side, slide, inner, tip_last=best_order, cut=best_cut)
         floor = np.where(best_side != side0, lift, best * (1 + 1e-9) + 1e-6)
         better = need & (area > floor) & (area > best * (1 + 1e-9) + 1e-6)
         best = np.where(better, area, best)
@@ -948,14 +980,16 @@ def _improve(
     # the choices side by side: a strip that now does worse than it did (its neighbours chose too), a
     # turned tip that no longer gains what a turn must, or one that breaks a rule takes its first shape back
     for _ in range(4):
-        area = sub.trial(best_side, best_slide, inner, tip_last=best_order)
+        area = sub.trial(best_side, best_slide, inner, tip_last=best_order, cut=best_cut)
         worse = (area < start * (1 - 1e-9) - 1e-6) | ((best_side != side0) & (area < lift))
-        back = worse & ((best_side != side0) | (best_slide != start_slide) | (best_order != order0))
+        changed = (best_side != side0) | (best_slide != start_slide) | (best_order != order0) | (best_cut != cut0)
+        back = worse & changed
         if not back.any():  # (those worse already stand as they were: the same trial again changes nothing)
             break
         best_side = np.where(back, side0, best_side)
         best_slide = np.where(back, start_slide, best_slide)
         best_order = np.where(back, order0, best_order)
+        best_cut = np.where(back, cut0, best_cut)
     sub.write_back(g, lay, room)
 
 
@@ -1344,6 +1378,7 @@ class _Neighbourhood:
         graded: bool = False,
         corner: np.ndarray | None = None,
         tip_last: np.ndarray | None = None,
+        cut: np.ndarray | None = None,
     ) -> np.ndarray:
         """The changing strips with these sides, slides (and strip directions, and which of them are
         oblique corner strips), sized and then shrunk where they break a rule beside the others; their
@@ -1357,6 +1392,8 @@ class _Neighbourhood:
             self.lay["base"][ids] = base
         if corner is not None:
             self.lay["corner"][ids] = corner
+        if cut is not None:
+            self.lay["cut_body"][ids] = np.ravel(cut)
         sized = _size_strips(self.contacts, ids, self.lay, self.rules, inner)
         if tip_last is not None:
             sized["tip_last"] = np.ravel(tip_last)
@@ -1420,6 +1457,7 @@ class _Neighbourhood:
         lay["slide"][ids] = self.lay["slide"][k_ids]
         lay["base"][ids] = self.lay["base"][k_ids]
         lay["corner"][ids] = self.lay["corner"][k_ids]
+        lay["cut_body"][ids] = self.lay["cut_body"][k_ids]
         room.g = g
         room.update(at)
         box0 = self.box0 if keep is None else self.box0[keep]
