@@ -45,20 +45,20 @@ class Matched:
     contact_alike: Alike  # which contacts are
 
 
-def _narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The narrowest width of each aperture, its long axis and its width across that axis.
+def _narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The narrowest width of each aperture, its long axis, its width across that axis and the chord
+    of its straight end (inf where it has none).
     The axis: the long side of its minimum rotated rectangle, or, where the shape has a long straight
     edge (a strip's side or far end), that edge's direction or the one across it, whichever lies nearer
     the rectangle's (a thin strip with a wide tip tilts its rectangle; its sides do not tilt).
     The width: for an elongated shape, the shortest chord across the middle 60 % of its length (a
-    strip's body, not its tip); otherwise its extent across the axis. A shape with a straight end (a
-    strip's far end: its chords 1 % and 5 % of its length in from that end agree) is no wider than that
-    end, whose chord is the body's width where a wide tip makes the shape short. Vectorised over the
-    apertures."""
+    strip's body, not its tip); otherwise its extent across the axis. A straight end (a strip's far
+    end: its chords 1 % and 5 % of its length in from that end agree) gives a strip's body width where
+    a wide tip makes the shape short. Vectorised over the apertures."""
     n = len(polys)
-    width, axis, across = np.zeros(n), np.tile([1.0, 0.0], (n, 1)), np.zeros(n)
+    width, axis, across, straight = np.zeros(n), np.tile([1.0, 0.0], (n, 1)), np.zeros(n), np.full(n, np.inf)
     if not n:
-        return width, axis, across
+        return width, axis, across, straight
     rects = shapely.minimum_rotated_rectangle(polys)
     pts, idx = shapely.get_coordinates(rects, return_index=True)
     counts = np.bincount(idx, minlength=n)
@@ -93,8 +93,8 @@ def _narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         at = end * (0.5 - np.array([0.01, 0.05]))[None, :] * long_l[:, None]
         chords = _chords(polys[ok], centre, ax, at, 2 * short_l)
         flat = np.abs(chords[:, 0] - chords[:, 1]) <= END_TOL * np.maximum(chords[:, 1], 1e-9)
-        width[ok[flat]] = np.minimum(width[ok[flat]], chords[flat, 0])
-    return width, axis, across
+        straight[ok[flat]] = np.minimum(straight[ok[flat]], chords[flat, 0])
+    return width, axis, across, straight
 
 
 def _straight_axis(polys: np.ndarray, ax: np.ndarray, length: np.ndarray) -> np.ndarray:
@@ -349,7 +349,7 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
     rep_geoms = ap_geoms[served[reps]]
     at = np.empty(len(mine), dtype=np.int64)
     at[reps] = np.arange(len(reps))
-    narrow, long_axes, wide = (x[at[kin.rep]] for x in _narrowest(rep_geoms))
+    narrow, long_axes, wide, end = (x[at[kin.rep]] for x in _narrowest(rep_geoms))
     area[served] = ap_area
     perimeter[served] = ap_perimeter
     width[served] = narrow
@@ -375,8 +375,11 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
         side[i] = np.where(np.einsum("ij,ij->i", long_axis, normal[i]) >= 0, 1, -1)
         ext[i] = np.maximum(0.0, np.where(forward, ahead, behind))
         oblique[i] = np.abs(np.einsum("ij,ij->i", long_axis, normal[i])) < np.cos(np.radians(10.0))
-        # a strip wider across its axis than its body: its tip, as wide along the row as across it
-        tip_d[i] = np.where(wide[f] > narrow[f] * (1 + TIP_TOL), wide[f], 0.0)
+        # a strip is as wide as its body (its straight far end, where a wide tip makes it short); one
+        # wider across its axis than that has a tip, as wide along the row as across it
+        body = np.minimum(narrow[f], end[f])
+        width[i] = body
+        tip_d[i] = np.where(wide[f] > body * (1 + TIP_TOL), wide[f], 0.0)
     coords = mine.coords  # in the order of the contacts served
     outlines = Outlines(coords, np.zeros(len(coords)), offsets)
     apertures = Apertures(outlines, kind, area, perimeter, width, axis, side, ext, tip_d, oblique)

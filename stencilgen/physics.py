@@ -67,9 +67,16 @@ def least_area(d: np.ndarray, rules: Rules, cap: np.ndarray | None = None) -> np
     return area_for_volume(rules.volume_min * volume_limit(d, cap), rules, rules.transfer_efficiency_min)
 
 
+#: the planner stays this fraction under V_limit at the top of the band: the written outlines (arcs as
+#: chords that hold them, coordinates on the database grid) and their readers' arcs add up to 1e-4 of
+#: an aperture's area
+LIMIT_MARGIN = 1e-3
+
+
 def limit_area(d: np.ndarray, rules: Rules, cap: np.ndarray | None = None) -> np.ndarray:
-    """The largest area that keeps V_limit at the top of the transfer band (a hair under it)."""
-    return area_for_volume(volume_limit(d, cap), rules, rules.transfer_efficiency_max) * (1 - 1e-9)
+    """The largest area the planner gives an aperture: V_limit at the top of the transfer band, less
+    LIMIT_MARGIN, so that the stencil as written and read again keeps the limit too."""
+    return area_for_volume(volume_limit(d, cap), rules, rules.transfer_efficiency_max) * (1 - LIMIT_MARGIN)
 
 
 def cap_height(volume: np.ndarray, contact_area: np.ndarray) -> np.ndarray:

@@ -166,3 +166,32 @@ def test_a_stencil_whose_only_aperture_touches_no_contact(tmp_path):
     doc = load_report(r.stdout)
     assert len(doc["summary"]["stray_apertures"]) == 1
     assert all(rec["aperture"] == "none" for rec in doc["contacts"])
+
+
+def test_pads_planned_at_the_volume_limit_keep_it_as_written_and_read_again(tmp_path):
+    """Round bumps at coarse pitch asked for more than V_limit allows: each pad stops at the limit at the
+    top of the band, LIMIT_MARGIN under it, so that its outline as written (arcs as chords that hold
+    them) and read again by check keeps the limit in every format: no over_volume anywhere."""
+    import gdstk
+    import numpy as np
+
+    import stencilgen
+    from stencilgen.physics import LIMIT_MARGIN
+
+    lib = gdstk.Library()
+    cell = lib.new_cell("BUMPS")
+    for i in range(3):
+        for j in range(2):
+            cell.add(gdstk.ellipse((300.0 * i, 300.0 * j), 15.0, tolerance=0.01, layer=9))
+    path = str(tmp_path / "bumps.gds")
+    lib.write_gds(path)
+    layout = stencilgen.read_layout(path, layer="9/0")
+    planned = stencilgen.plan(layout, Rules(volume_target=1.2))
+    top = planned.column("volume_ratio_max")
+    assert np.allclose(top, 1 - LIMIT_MARGIN, atol=2e-4), top
+    assert "over_volume" not in planned.summary["findings_by_code"]
+    planned.write(tmp_path / "o", formats=("gerber", "dxf", "gds"))
+    for ext in ("gbr", "dxf", "gds"):
+        checked = stencilgen.check(layout, str(tmp_path / "o" / f"bumps.{ext}"), Rules(volume_target=1.2))
+        assert "over_volume" not in checked.summary["findings_by_code"], ext
+        assert (checked.column("volume_ratio_max") <= 1.0).all(), ext
