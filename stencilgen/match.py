@@ -318,7 +318,7 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
     fine = np.zeros(n, dtype=bool)
     normal = np.zeros((n, 2))
     for r in rows.rows:
-        if r.pitch <= rules.fine_pitch_um:
+        if rules.fine(r.pitch):
             fine[r.members] = True
             normal[r.members] = r.normal
     oblique = np.zeros(n, dtype=bool)

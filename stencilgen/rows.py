@@ -635,7 +635,7 @@ def _corners(
     theta = np.arctan2(U[:, 1], U[:, 0])
     crossing = _turns(theta[near_a], theta[near_b]) > rules.corner_min_angle_deg
     # a corner is where strips of two rows meet: a coarse row (pads, rule 9) meets none
-    fine = (pitch[near_a] <= rules.fine_pitch_um) & (pitch[near_b] <= rules.fine_pitch_um)
+    fine = rules.fine(pitch[near_a]) & rules.fine(pitch[near_b])
     a, b = near_a[crossing & fine], near_b[crossing & fine]
     if not len(a):
         return []

@@ -20,6 +20,10 @@ from .errors import InputError, StencilgenError, UsageError
 from .physics import PASTE_TYPES, Alloy, five_ball_width
 from .units import parse_length
 
+#: a row's pitch within this of fine_pitch_um is at it: a pitch is a median of centre distances, which
+#: carry the rounding of a turned placement (125 um drawn at 35 deg measures 125.00000000000003 um)
+PITCH_TOL_UM = 1e-6
+
 
 @dataclass(frozen=True)
 class Rules:
@@ -79,6 +83,10 @@ class Rules:
     def five_ball_um(self) -> float:
         """The narrowest aperture width that holds five of the paste's largest particles."""
         return five_ball_width(self.paste_type)
+
+    def fine(self, pitch: Any) -> Any:
+        """Whether a row of this pitch (um; a number or an array) is at fine pitch (rule 2)."""
+        return pitch <= self.fine_pitch_um + PITCH_TOL_UM
 
     def replace(self, **changes: Any) -> Rules:
         return validate(dataclasses.replace(self, **changes))

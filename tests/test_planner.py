@@ -891,9 +891,8 @@ def test_corner_strips_starved_by_clearance_cut_their_bodies_for_wider_tips(tmp_
     """A ring of 70 x 100 um pads at 110 um: the strips at its corners stay far below volume_min. Where an
     oblique strip's body ends where its band leaves the contact (not at the contact's far corner), its
     tip starts nearer the contact and a wider one fits: those contacts get at least 1.5 times the
-    solder the uncut bodies give them. Each stays a strip: its tip's centre at least 0.75 tip diameters
-    from its far end and its tip at most 2.5 times its width, so that the long side of its minimum
-    rotated rectangle is its axis."""
+    solder the uncut bodies give them. Every strip stays a strip (planner.widest_tip): the long side of
+    its minimum rotated rectangle lies within TIP_TILT_DEG of its axis."""
     import stencilgen
     import stencilgen.planner as planner
 
@@ -906,13 +905,56 @@ def test_corner_strips_starved_by_clearance_cut_their_bodies_for_wider_tips(tmp_
     gained = cut.volume_ratio >= 1.5 * uncut.volume_ratio
     assert gained.sum() >= 2
     assert (cut.volume_ratio >= uncut.volume_ratio - 0.01).all()  # nobody pays for it
+    assert all(cut.records[k]["oblique"] for k in np.flatnonzero(gained))
     geoms = to_shapely(aperture_polygons(cut.plan.apertures))
-    for k in np.flatnonzero(gained):
+    for k in np.flatnonzero(cut.plan.apertures.kind == STRIP):
         rec = cut.records[k]
-        assert rec["oblique"], k
         r = shapely.get_coordinates(shapely.minimum_rotated_rectangle(geoms[k]))[:4]
         sides = np.hypot(*(r[1] - r[0])), np.hypot(*(r[2] - r[1]))
         assert max(sides) >= 1.25 * min(sides) - 1e-6, (k, sides)
         long_side = (r[1] - r[0]) if sides[0] >= sides[1] else (r[2] - r[1])
         t = np.radians(rec["strip_direction_deg"])
-        assert abs(np.cross(long_side / max(sides), (np.cos(t), np.sin(t)))) < np.sin(np.radians(2)), k
+        sine = abs(long_side[0] * np.sin(t) - long_side[1] * np.cos(t)) / max(sides)
+        assert sine < np.sin(np.radians(planner.TIP_TILT_DEG + 0.5)), k
+
+
+@settings(max_examples=150, deadline=None)
+@example(w=15.0, reach_ratio=3.0, fill=1.0)  # a tip 2.7 x as wide, its centre a tip's width from the end
+@example(w=15.0, reach_ratio=2.1, fill=1.0)
+@example(w=20.0, reach_ratio=12.0, fill=1.0)  # a long strip, its tip wider than TIP_WIDTH allows alone
+@given(
+    w=st.floats(15.0, 60.0),
+    reach_ratio=st.floats(0.75, 30.0),
+    fill=st.floats(0.0, 1.0),
+)
+def test_the_widest_tip_leaves_the_smallest_rotated_rectangle_along_the_strip(w, reach_ratio, fill):
+    """Any strip whose tip is no wider than planner.widest_tip allows (its centre `reach` from the far
+    end) is held by a smallest rotated rectangle whose long side lies within TIP_TILT_DEG of its axis,
+    and its far end never lies within its tip."""
+    import stencilgen.planner as planner
+
+    reach = reach_ratio * w
+    widest = float(planner.widest_tip(np.array([w]), np.array([reach]))[0])
+    D = w + fill * max(widest - w, 0.0)
+    assert reach >= planner.TIP_REACH * D - 1e-9
+    strip = shapely.union(shapely.box(-reach, -w / 2, 0.0, w / 2), shapely.Point(0.0, 0.0).buffer(D / 2, quad_segs=64))
+    r = shapely.get_coordinates(shapely.minimum_rotated_rectangle(strip))[:4]
+    sides = [r[1] - r[0], r[2] - r[1]]
+    long_side = max(sides, key=lambda e: float(np.hypot(*e)))
+    tilt = np.degrees(np.arctan2(abs(long_side[1]), abs(long_side[0])))
+    assert tilt <= planner.TIP_TILT_DEG + 0.5, (D / w, reach / w, tilt)
+
+
+def test_a_ring_at_the_fine_pitch_limit_turned_keeps_its_strips_and_corners():
+    """A ring at exactly fine_pitch_um (125 um) turned 35 deg measures its pitch as 125.00000000000003 um:
+    still fine pitch (rule 2), so its contacts get strips and its four corners oblique ones (rule 5),
+    as when it is not turned."""
+    count = int(2 * (1120 - 1.5 * 125.0) // 125.0) + 1
+    die = synth.ring(side=2400, pitch=125.0, count=count)
+    for angle in (0.0, 35.0):
+        contacts, _ = build_contacts(Polygons.from_list(die.transformed(angle, (0.0, 0.0)).polygons()), 0.001)
+        rows = find_rows(contacts)
+        assert len(rows.corners) == 4, angle
+        plan = plan_stencil(contacts, rows, Rules())
+        assert (plan.apertures.kind == STRIP).all(), angle
+        assert plan.apertures.corner.sum() >= 8, angle

@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 import synth
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from stencilgen.geometry import build_contacts
@@ -191,6 +191,9 @@ def _canonical(contacts: Contacts, rs) -> list[tuple]:
 
 
 @settings(max_examples=25, deadline=None)
+# 125 um pitch turned 35 deg measures 125.00000000000003 um: still fine pitch, its corners still corners
+@example(angle=125.0, dx=1.0, dy=14.0, seed=0, pitch=125.0)
+@example(angle=35.0, dx=0.0, dy=0.0, seed=0, pitch=125.0)
 @given(
     angle=st.floats(0, 360),
     dx=st.floats(-1e5, 1e5),

@@ -70,7 +70,7 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
         for c in rows.corners:
             in_corner[c.members] = True
     for r in rows.rows:
-        if r.pitch > rules.fine_pitch_um:
+        if not rules.fine(r.pitch):
             continue
         m = r.members
         is_strip[m] = True
@@ -202,9 +202,8 @@ def _size_strips(
         )
         # the whole aperture, tip included, stays narrower than its contact along the row (rule 3): the
         # tip is a disc, as wide along the row as across it, whatever the strip's angle
-        # and the strip stays a strip: its tip's centre at least TIP_REACH x D from its far end, its tip
-        # at most TIP_WIDTH x its width
-        long_enough = np.minimum((h1 + h2 + L) / TIP_REACH, TIP_WIDTH * w)
+        # and the strip stays a strip (widest_tip)
+        long_enough = widest_tip(w, h1 + h2 + L)
         D_max = np.maximum(np.minimum.reduce([2 * r_room, wc - 1.0, long_enough]), w)
         D = strips.solve_tip_diameter(w, h1, h2, L, a_want, D_max)
         # short of the target: the body is at its longest and the tip at its widest, which is either
@@ -234,12 +233,25 @@ def _size_strips(
 
 
 #: a strip's tip is centred at least this many tip diameters from its far end: the strip is at least
-#: 1.25 tip diameters long, so that the long side of the rectangle that holds it least is its own axis
-#: (and its far end never lies within its tip)
+#: 1.25 tip diameters long (and its far end never lies within its tip)
 TIP_REACH = 0.75
-#: and its tip at most this many times its width: a thin strip with a wide tip tilts the rectangle that
-#: holds it least, and whoever measures the shape again by that rectangle would misread its axis
-TIP_WIDTH = 2.5
+#: a tip up to this many times the strip's width leaves the smallest rotated rectangle that holds the
+#: strip along its axis, however short the strip
+TIP_WIDTH = 2.7
+#: a wider tip tilts that rectangle; its tilt stays under this (deg) where the tip is no wider than the
+#: width plus twice the sine of it times the distance from the far end to the tip's centre
+TIP_TILT_DEG = 12.0
+
+
+def widest_tip(w: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """The widest tip a strip of width w keeps, its centre `reach` from its far end, and still reads as
+    a strip: centred at least TIP_REACH tip diameters from its far end, and at most TIP_WIDTH x w or
+    wider where the strip is long enough that the smallest rotated rectangle holding it tilts by less
+    than TIP_TILT_DEG (anyone measuring the drawn shape by that rectangle finds the strip's own axis and
+    width, and rule 3 holds as planned)."""
+    tilt = w + 2 * np.sin(np.radians(TIP_TILT_DEG)) * reach
+    return np.minimum(reach / TIP_REACH, np.maximum(TIP_WIDTH * w, tilt))
+
 
 #: a vertex this close to a line lies on it (um)
 ON_LINE_UM = 1e-9
@@ -350,7 +362,7 @@ def _shrink_strips(
         L = np.where(tip_last, first, then) * L0[k]
         D = w0[k] + np.where(tip_last, then, first) * (D0[k] - w0[k])
         # (a strip shortened with its tip wide stays a strip: the tip no wider than its length allows)
-        g["D"][k] = np.maximum(np.minimum(D, (g["h1"][k] + g["h2"][k] + L) / TIP_REACH), w0[k])
+        g["D"][k] = np.maximum(np.minimum(D, widest_tip(w0[k], g["h1"][k] + g["h2"][k] + L)), w0[k])
         g["L"][k] = L
         update(k)
 
