@@ -130,7 +130,7 @@ def test_arcs_found_again_alike_in_chunks(written):
     """The arcs are found a few polygons at a time: the same outlines however the polygons are cut up."""
     from stencilgen.readers.stencil import round_arcs
 
-    coarse = read_stencil(written / "ring_100um.gds")  # plan's 48 chords per arc: found again too
+    coarse = read_stencil(written / "ring_100um.gbr", arcs=False)  # KLayout's chords of the tips' arcs
     whole, parts = round_arcs(coarse), round_arcs(coarse, chunk=100)
     assert len(whole.coords) > len(coarse.coords)
     np.testing.assert_array_equal(whole.offsets, parts.offsets)
@@ -499,3 +499,29 @@ def test_overlapping_copies_are_united_each_and_boxes_that_meet_alone_are_not():
         out = united(polys, chunk=chunk)
         areas = sorted(round(abs(shapely.Polygon(out.polygon(i)).area), 6) for i in range(len(out)))
         assert areas == [32.0] * 20 + [50.0] * 20 + [1400.0] * 20, chunk
+
+
+def test_a_drawn_polygon_finer_than_klayouts_arc_chords_is_not_read_as_an_arc(tmp_path):
+    """KLayout cuts a Gerber arc of sweep S into ceil(S / 11.25 deg) equal chords, and check finds such
+    runs again as arcs. A region drawn as a 64-gon (chords of 5.6 deg) is no arc: it is measured as
+    drawn, not as the circle through its vertices (0.1 um wider at 80 um radius). A true arc drawn
+    beside it is still found again."""
+    from stencilgen.readers.stencil import round_arcs
+
+    t = np.radians(np.arange(64) * 360 / 64)
+    gon = np.column_stack([80.0 * np.cos(t), 80.0 * np.sin(t)])
+    lines = ["%FSLAX46Y46*%", "%MOMM*%", "%LPD*%", "G75*", "G36*"]
+    f = lambda v: str(round(float(v) * 1e3))  # noqa: E731 (um to 1e-6 mm)
+    lines.append(f"X{f(gon[0, 0])}Y{f(gon[0, 1])}D02*")
+    lines += [f"G01X{f(x)}Y{f(y)}D01*" for x, y in np.vstack([gon[1:], gon[:1]])]
+    lines += ["G37*", "G36*", f"X{f(300)}Y{f(0)}D02*", f"G03X{f(300)}Y{f(0)}I{f(-50)}J{f(0)}D01*", "G37*", "M02*"]
+    gbr = tmp_path / "gon.gbr"
+    gbr.write_text("\n".join(lines) + "\n")
+    coarse = read_stencil(gbr, arcs=False)
+    out = round_arcs(coarse)
+    areas = sorted(abs(shapely.Polygon(out.polygon(i)).area) for i in range(len(out)))
+    drawn = shapely.Polygon(gon).area
+    assert areas[1] == pytest.approx(drawn, rel=1e-5)  # the 64-gon as drawn (on a 1 nm grid)
+    assert areas[0] == pytest.approx(np.pi * 50**2, rel=1e-3)  # the circle found again (chords within 0.02 um)
+    by_x = sorted(range(len(out)), key=lambda i: out.polygon(i)[:, 0].mean())
+    assert len(out.polygon(by_x[0])) == len(coarse.polygon(by_x[0]))  # (the 64-gon's vertices kept)

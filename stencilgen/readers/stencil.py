@@ -380,6 +380,34 @@ def round_arcs_once(polys: Polygons) -> Polygons:
     return Polygons(out.coords + np.repeat(shift, out.counts, axis=0), out.offsets)
 
 
+def _kept_runs(
+    arc: np.ndarray, with_prev: np.ndarray, first: np.ndarray, counts: np.ndarray, phi: np.ndarray, step: float
+) -> np.ndarray:
+    """Which arc edges (`arc`, each continuing the run of the edge before where `with_prev`; a
+    polygon's vertices from `first`) lie in runs of k chords turning by more than (k - 1) x `step`."""
+    m = len(arc)
+    start = arc & ~with_prev
+    label = np.cumsum(start) - 1
+    poly = np.repeat(np.arange(len(counts)), counts)
+    # a run that wraps past its polygon's first vertex: the edges before the polygon's first start
+    # belong to its last run; a polygon all one closed run has no start: a run of its own
+    pos = np.arange(m) - first
+    big = np.iinfo(np.int64).max
+    first_start = np.full(len(counts), big)
+    np.minimum.at(first_start, poly[start], pos[start])
+    last_label = np.full(len(counts), -1, dtype=np.int64)
+    np.maximum.at(last_label, poly[start], label[start])
+    head = arc & (pos < first_start[poly])
+    closed = first_start[poly] == big
+    n_runs = int(start.sum())
+    label = np.where(head & ~closed, last_label[poly], label)
+    label = np.where(head & closed, n_runs + poly, label)
+    k = np.bincount(label[arc], minlength=n_runs + len(counts))
+    total = np.bincount(label[arc], weights=phi[arc], minlength=n_runs + len(counts))
+    kept = total > (k - 1) * step + np.radians(0.01) * k
+    return kept[np.where(arc, label, 0)] & arc
+
+
 def _round_arcs(polys: Polygons, max_step_deg: float, error_um: float) -> Polygons:
     from ..numeric import ranges
 
@@ -420,6 +448,11 @@ def _round_arcs(polys: Polygons, max_step_deg: float, error_um: float) -> Polygo
         return polys
     # the central angle of a chord equals the turn between neighbouring chords of its arc
     phi = np.where(with_prev, turn, turn[nxt])
+    # KLayout cuts an arc of sweep S into ceil(S / max_step) equal chords: k chords alike turn by more
+    # than (k - 1) x max_step in all. A drawn polygon's finer run (a 64-gon's 5.6 deg) is no arc
+    arc &= _kept_runs(arc, with_prev, first, counts, np.abs(phi), np.radians(max_step_deg))
+    if not arc.any():
+        return polys
     r = length / np.maximum(2 * np.abs(np.sin(phi / 2)), 1e-12)
     step = 2 * np.arccos(np.clip(1 - error_um / np.maximum(r, error_um), -1.0, 1.0))
     pieces = np.where(arc, np.ceil(np.abs(phi) / np.maximum(step, 1e-6)), 1).astype(np.int64)
