@@ -452,7 +452,7 @@ def _corners_one_by_one(center, rows, rules):
             ta, tb = (np.arctan2(R.direction[1], R.direction[0]) for R in (A, B))
             if _angle_diff(ta, tb) <= rules.corner_min_angle_deg:
                 continue
-            if max(A.pitch, B.pitch) > rules.fine_pitch_um:  # a coarse row's pads meet no strips
+            if not rules.fine(max(A.pitch, B.pitch)):  # a coarse row's pads meet no strips
                 continue
             ea, eb = center[A.members[[0, -1]]], center[B.members[[0, -1]]]
             near = min(
@@ -489,6 +489,7 @@ def _corners_one_by_one(center, rows, rules):
 
 
 @settings(max_examples=40, deadline=None)
+@example(1.0, 125.0, 4, 0)  # 125 um turned 1 deg: a pitch a hair over 125 um, still fine
 @given(
     st.floats(0.0, 180.0),
     st.sampled_from([80.0, 100.0, 125.0]),
