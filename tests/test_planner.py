@@ -958,3 +958,35 @@ def test_a_ring_at_the_fine_pitch_limit_turned_keeps_its_strips_and_corners():
         plan = plan_stencil(contacts, rows, Rules())
         assert (plan.apertures.kind == STRIP).all(), angle
         assert plan.apertures.corner.sum() >= 8, angle
+
+
+def test_where_strips_stay_short_the_plan_with_narrower_tips_is_kept_if_better(tmp_path):
+    """A pinwheel at 80 um: wide tips grab the room their neighbours need and leave 10 strips below
+    volume_min; tips held to NARROW_TIPS leave 4. The planner plans both ways where strips stay short
+    and keeps the plan that leaves fewer below volume_min (either alone is no better)."""
+    import sys
+
+    import stencilgen
+    import stencilgen.planner as planner
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+    import audit_suite
+
+    path = str(tmp_path / "pinwheel.gds")
+    audit_suite.write_die(path, synth.pinwheel(10, 80.0, short=1.0, past=3.0, pad=(48.0, 72.0)).polygons(), 40.0)
+    layout = stencilgen.read_layout(path, layer="9/0")
+    contacts, rules = layout.contacts, Rules()
+
+    def below(plan):
+        return planner._shortfall(contacts, plan, rules)[0]
+
+    kept = below(stencilgen.plan(layout).plan)
+    plans = {}
+    for tips in ((planner.TIP_WIDTH, planner.TIP_TILT_DEG), planner.NARROW_TIPS):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(planner, "NARROW_TIPS", tips)
+            mp.setattr(planner, "TIP_WIDTH", tips[0])
+            mp.setattr(planner, "TIP_TILT_DEG", tips[1])
+            plans[tips] = below(stencilgen.plan(layout).plan)
+    assert kept == min(plans.values())
+    assert kept < max(plans.values())  # the two ways differ here: the choice matters

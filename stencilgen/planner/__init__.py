@@ -203,7 +203,7 @@ def _size_strips(
         # the whole aperture, tip included, stays narrower than its contact along the row (rule 3): the
         # tip is a disc, as wide along the row as across it, whatever the strip's angle
         # and the strip stays a strip (widest_tip)
-        long_enough = widest_tip(w, h1 + h2 + L)
+        long_enough = widest_tip(w, h1 + h2 + L, lay["tip_width"][idx], lay["tip_tilt"][idx])
         D_max = np.maximum(np.minimum.reduce([2 * r_room, wc - 1.0, long_enough]), w)
         D = strips.solve_tip_diameter(w, h1, h2, L, a_want, D_max)
         # short of the target: the body is at its longest and the tip at its widest, which is either
@@ -229,6 +229,7 @@ def _size_strips(
     g["shrunk"] = np.zeros(len(idx), dtype=bool)  # shrunk for the room its neighbours leave (_shrink_strips)
     g["tip_last"] = np.zeros(len(idx), dtype=bool)  # shrunk in length first, then in its tip
     g["w_sized"], g["w_why"] = w.copy(), w_why
+    g["tip_width"], g["tip_tilt"] = lay["tip_width"][idx], lay["tip_tilt"][idx]
     return g
 
 
@@ -241,16 +242,19 @@ TIP_WIDTH = 2.7
 #: a wider tip tilts that rectangle; its tilt stays under this (deg) where the tip is no wider than the
 #: width plus twice the sine of it times the distance from the far end to the tip's centre
 TIP_TILT_DEG = 12.0
+#: where strips stay below volume_min, the plan is made again with tips held to this (width, tilt):
+#: a wide tip that takes its neighbours' room can leave more of them short; the better plan is kept
+NARROW_TIPS = (2.5, 0.0)
 
 
-def widest_tip(w: np.ndarray, reach: np.ndarray) -> np.ndarray:
+def widest_tip(w: np.ndarray, reach: np.ndarray, width: Any = TIP_WIDTH, tilt_deg: Any = TIP_TILT_DEG) -> np.ndarray:
     """The widest tip a strip of width w keeps, its centre `reach` from its far end, and still reads as
-    a strip: centred at least TIP_REACH tip diameters from its far end, and at most TIP_WIDTH x w or
+    a strip: centred at least TIP_REACH tip diameters from its far end, and at most `width` x w or
     wider where the strip is long enough that the smallest rotated rectangle holding it tilts by less
-    than TIP_TILT_DEG (anyone measuring the drawn shape by that rectangle finds the strip's own axis and
+    than `tilt_deg` (anyone measuring the drawn shape by that rectangle finds the strip's own axis and
     width, and rule 3 holds as planned)."""
-    tilt = w + 2 * np.sin(np.radians(TIP_TILT_DEG)) * reach
-    return np.minimum(reach / TIP_REACH, np.maximum(TIP_WIDTH * w, tilt))
+    tilt = w + 2 * np.sin(np.radians(tilt_deg)) * reach
+    return np.minimum(reach / TIP_REACH, np.maximum(width * w, tilt))
 
 
 #: a vertex this close to a line lies on it (um)
@@ -362,7 +366,8 @@ def _shrink_strips(
         L = np.where(tip_last, first, then) * L0[k]
         D = w0[k] + np.where(tip_last, then, first) * (D0[k] - w0[k])
         # (a strip shortened with its tip wide stays a strip: the tip no wider than its length allows)
-        g["D"][k] = np.maximum(np.minimum(D, widest_tip(w0[k], g["h1"][k] + g["h2"][k] + L)), w0[k])
+        widest = widest_tip(w0[k], g["h1"][k] + g["h2"][k] + L, g["tip_width"][k], g["tip_tilt"][k])
+        g["D"][k] = np.maximum(np.minimum(D, widest), w0[k])
         g["L"][k] = L
         update(k)
 
@@ -747,8 +752,34 @@ def held_extent(contacts: Contacts) -> Any:
 
 def _plan(contacts: Contacts, rows: RowSet, rules: Rules, inner: Any, pad_inner: Any = None) -> Plan:
     """The plan with the apertures inside `inner` (the keep-in less its margin), or free (None); the
-    pad-shaped ones, where there is no `inner`, inside `pad_inner`."""
+    pad-shaped ones, where there is no `inner`, inside `pad_inner`. Where strips stay below volume_min,
+    the plan with tips held to NARROW_TIPS too, and the one that leaves fewer contacts below volume_min
+    (then gives the short ones more solder) is kept."""
+    plan = _plan_with(contacts, rows, rules, inner, pad_inner, (TIP_WIDTH, TIP_TILT_DEG))
+    short = _shortfall(contacts, plan, rules)
+    if not short[0]:
+        return plan
+    other = _plan_with(contacts, rows, rules, inner, pad_inner, NARROW_TIPS)
+    return other if _shortfall(contacts, other, rules) < short else plan
+
+
+def _shortfall(contacts: Contacts, plan: Plan, rules: Rules) -> tuple[int, float]:
+    """How many strips' contacts a plan leaves below volume_min, and (negated) the share of volume_min
+    they reach together: the lesser the better."""
+    ap = plan.apertures
+    strip = ap.kind == STRIP
+    least = least_area(contacts.d, rules, contacts.cap(np.arange(len(contacts))))
+    below = strip & (ap.area < least * (1 - 1e-9))
+    return int(below.sum()), -float(np.sum(ap.area[below] / least[below]))
+
+
+def _plan_with(
+    contacts: Contacts, rows: RowSet, rules: Rules, inner: Any, pad_inner: Any, tips: tuple[float, float]
+) -> Plan:
+    """`_plan` with strips' tips held to `tips` (`widest_tip`'s width and tilt)."""
     lay = _strip_layout(contacts, rows, rules)
+    lay["tip_width"] = np.full(len(contacts), tips[0])
+    lay["tip_tilt"] = np.full(len(contacts), tips[1])
     strip_idx = np.flatnonzero(lay["is_strip"])
     pad_idx = np.flatnonzero(~lay["is_strip"])
 
