@@ -155,6 +155,7 @@ TURNED = {
     "extent": "on the other side it would leave the contacts' extent",
     "clearance": "on the other side it would come closer than clearance_um to another contact",
     "volume_min": "on the other side the contact stays below volume_min * pi*d^3/6",
+    "corner": "the corner's common oblique direction puts the corner strip's tip on that side (rule 5)",
 }
 
 
@@ -306,8 +307,11 @@ def _with_reasons(findings: Findings, limits: Limits) -> Findings:
     if limits.side_by is not None:
         pair = np.flatnonzero(of("same_side"))
         mine = limits.side_by[contact[pair]]
-        theirs = limits.side_by[np.maximum(other[pair], 0)]
-        reason[pair] = np.where(mine != "", mine, np.where(other[pair] >= 0, theirs, ""))
+        theirs = np.where(other[pair] >= 0, limits.side_by[np.maximum(other[pair], 0)], "")
+        # a tip turned (for the keep-in, clearance, volume_min) before a corner's direction (rule 5)
+        turned = lambda why: (why != "") & (why != "corner")  # noqa: E731
+        either = np.where(mine != "", mine, theirs)
+        reason[pair] = np.where(turned(mine), mine, np.where(turned(theirs), theirs, either))
     out = Findings(contact, code, findings.value, findings.limit, other, reason)
     out.__dict__["code_ranks"] = findings.code_ranks  # (the same codes)
     return out

@@ -230,7 +230,8 @@ def test_a_pad_its_neighbours_hold_back_grows_on_its_free_sides():
 def test_a_close_pair_that_the_web_starves_grows_only_what_joins_its_own_shape():
     """Two 25 um pads 15 um apart, alone: each keeps min_aperture_um (a thin web is a warning) and is
     below volume_min. Each grows on its free sides, away from the other, joined to its own shape (never
-    a detached piece of room), and the web between them stays what it was."""
+    a detached piece of room) and never in a part narrower than min_aperture_um, and the web between
+    them stays what it was."""
     die = synth.Die()
     die.add((0.0, 0.0), (25.0, 25.0), 0.0)
     die.add((40.0, 0.0), (25.0, 25.0), 0.0)
@@ -243,7 +244,10 @@ def test_a_close_pair_that_the_web_starves_grows_only_what_joins_its_own_shape()
     # each holds its even shape (15 um square on its contact's centre) and grew away from the other
     even = shapely.buffer(shapely.centroid(pads), 7.5, cap_style="square", join_style="mitre")
     assert (shapely.area(shapely.difference(even, ap)) < 1e-6).all()
-    assert (shapely.area(ap) > 2 * 15.0**2).all()
+    assert (shapely.area(ap) > 15.0**2 + 150.0).all()
+    r = rules.min_aperture_um / 2 - 0.01
+    opened = shapely.buffer(shapely.buffer(ap, -r, join_style="mitre"), r, join_style="mitre")
+    assert (shapely.area(shapely.difference(ap, opened)) < 1e-3).all()
     assert shapely.distance(ap[0], ap[1]) == pytest.approx(25.0, abs=1e-3)  # the web they had
 
 

@@ -150,3 +150,52 @@ def test_ac3e_tips_the_die_edge_blocks_turn_inward(realworld):
     assert (planned.volume_ratio[turned] > 2 * stub.volume_ratio[turned]).all()
     pairs = [f for f in planned.findings if f["code"] == "same_side" and f["limited_by"] == "volume_min"]
     assert {f["contact"] for f in pairs} | {f["other"] for f in pairs} >= set(turned.tolist())
+
+
+def test_pads_grown_on_their_free_sides_have_no_finger_narrower_than_min_aperture(realworld, tmp_path):
+    """OpenROAD's staggered bond pads (DEF + LEF, overlapping pads): the pads their neighbours hold back
+    grow on their free sides between other contacts and apertures. What grows is at least
+    min_aperture_um wide (rule 11): no aperture, as planned or as its Gerber is read back by KLayout,
+    loses area when opened by just under half of that (no 5 um finger between two blocks)."""
+    import shapely
+
+    import stencilgen
+    from stencilgen.geometry import to_shapely
+    from stencilgen.planner import aperture_polygons
+    from stencilgen.readers.stencil import read_stencil
+
+    folder = os.path.join(realworld, "def_openroad_stagger_and_bumps")
+    layout = stencilgen.read_layout(
+        os.path.join(folder, "place_bondpad_stagger.defok"),
+        layer="metal10",
+        lef=[os.path.join(folder, "dummy_pads_stagger.lef")],
+    )
+    planned = stencilgen.plan(layout)
+    r = planned.rules.min_aperture_um / 2 - 0.1
+    planned.write(tmp_path, formats=("gerber",))
+    read_back = to_shapely(read_stencil(str(tmp_path / "place_bondpad_stagger.gbr")))
+    for shapes in (to_shapely(aperture_polygons(planned.plan.apertures)), read_back):
+        shapes = shapes[~shapely.is_empty(shapes)]
+        opened = shapely.buffer(shapely.buffer(shapes, -r, join_style="mitre"), r, join_style="mitre")
+        lost = shapely.area(shapely.difference(shapes, opened))
+        assert lost.max() < 1.0, (np.argmax(lost), lost.max())
+    from stencilgen.model import SHRUNK
+
+    assert (planned.plan.apertures.kind == SHRUNK).sum() >= 40  # the pads grown on their free sides are there
+
+
+def test_every_same_side_tip_on_the_ac3e_ring_says_why(realworld):
+    """AC3E's pad ring: a tip beside an oblique corner strip lies on the corner strip's side because the
+    corner's common direction puts that tip there (rule 5), not because either turned: its same_side
+    finding says `corner`. Every same_side finding names its reason."""
+    import stencilgen
+
+    path = os.path.join(realworld, "ihp_ac3e_padring_28pads/AC3E_pad_ring_esd.gds")
+    layout = stencilgen.read_layout(path, layer="9/0")
+    planned = stencilgen.plan(layout)
+    same = [f for f in planned.findings if f["code"] == "same_side"]
+    assert same and all(f["limited_by"] for f in same)
+    by_corner = [f for f in same if f["limited_by"] == "corner"]
+    assert by_corner
+    assert all(planned.records[f["other"]]["oblique"] or planned.records[f["contact"]]["oblique"] for f in by_corner)
+    assert all("rule 5" in f["message"] for f in by_corner)

@@ -1670,6 +1670,12 @@ def _grow_free_sides(contacts: Contacts, pads: PadSizes, room: _Room, rules: Rul
             lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
         shapes[over] = shapely.intersection(grow(own, lo), allowed_over)
     even = pads.geoms[k]
+    # what grows is at least min_aperture_um wide (a narrower finger between two blocks does not
+    # release its paste, rule 11): the shape opened by half that, with its even shape kept whole
+    half = rules.min_aperture_um / 2 - 1e-6
+    opened = shapely.buffer(shapely.buffer(shapes, -half, join_style="mitre"), half, join_style="mitre")
+    grown = np.array([x is not None for x in shapes], dtype=bool)
+    shapes[grown] = shapely.union(even[grown], shapely.intersection(opened[grown], shapes[grown]))
     for m, g in enumerate(shapes):
         if g is not None and g.geom_type != "Polygon":  # the parts joined to its even shape, only
             parts = shapely.get_parts(g)
@@ -1857,6 +1863,8 @@ def _assemble(
         narrow_by[strip_idx[narrowed & (why[strip_idx] == "unprintable")]] = ""
     narrow_by[pad_idx] = pads.narrow_by  # a pad with no printable aperture: what leaves none
     side_by = np.where(kind == STRIP, lay["turned"], "").astype(object)
+    # an oblique corner strip's tip lies where the corner's common direction puts it (rule 5)
+    side_by[corner & (side_by == "")] = "corner"
     outlines = Outlines(coords, bulge, offsets)
     apertures = Apertures(
         outlines,
