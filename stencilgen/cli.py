@@ -241,9 +241,19 @@ def _rules(path: str | None, **overrides: Any) -> Any:
     """The rules file (or the defaults) with the command's options over it."""
     from .rules import load_rules, rules_from_mapping
 
+    from .errors import UsageError
+
     rules = load_rules(path)
     changes = {k: v for k, v in overrides.items() if v is not None}
-    return rules_from_mapping(changes, "", base=rules) if changes else rules
+    try:
+        return rules_from_mapping(changes, "", base=rules) if changes else rules
+    except UsageError as exc:  # named as the option the user gave ("--thickness", not "thickness_um")
+        text = str(exc)
+        for key in changes:
+            if text.startswith(key + ":"):
+                option = "--" + key.removesuffix("_um").removesuffix("_deg").replace("_", "-")
+                raise UsageError(f"{option}:{text[len(key) + 1 :]}") from None
+        raise
 
 
 @main.command()

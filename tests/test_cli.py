@@ -140,3 +140,18 @@ def test_an_interrupt_wrapped_by_python_is_still_an_interrupt():
     )
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert r.returncode == 130 and r.stderr.strip() == "Error: interrupted", (r.returncode, r.stderr)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "named"),
+    [("--thickness", "0", "--thickness"), ("--volume-target", "3", "--volume-target")],
+)
+def test_a_bad_rule_option_is_named_as_the_option_given(tmp_path, option, value, named):
+    """An option's value a rule refuses: one line naming the option as the user typed it (not the
+    rules file's key), exit 2, nothing written."""
+    out = tmp_path / "o"
+    r = run("plan", "sample_layouts/ring_100um.gds", "--layer", "9/0", "-o", str(out), option, value)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {named}: "), lines
+    assert not out.exists() or not any(out.iterdir())
