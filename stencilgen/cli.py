@@ -239,9 +239,8 @@ def inspect(
 
 def _rules(path: str | None, **overrides: Any) -> Any:
     """The rules file (or the defaults) with the command's options over it."""
-    from .rules import load_rules, rules_from_mapping
-
     from .errors import UsageError
+    from .rules import load_rules, rules_from_mapping
 
     rules = load_rules(path)
     changes = {k: v for k, v in overrides.items() if v is not None}
