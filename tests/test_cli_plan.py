@@ -135,7 +135,7 @@ def test_bad_rules_file_is_one_line_naming_the_key(tmp_path, text, message):
 @pytest.mark.parametrize(
     "args, code, message",
     [
-        (["--thickness", "-3um"], 2, "thickness_um: must be positive"),
+        (["--thickness", "-3um"], 2, "Error: --thickness: must be positive"),
         (["--formats", "gerber,png"], 2, "unknown format 'png'"),
         (["--formats", " , "], 2, "--formats: name at least one of"),
         (["--creation-date", "yesterday"], 2, "--creation-date"),
@@ -165,7 +165,7 @@ def test_a_folder_in_the_way_writes_nothing(tmp_path):
 
 def test_implausible_thickness_is_refused(tmp_path):
     r = run("plan", RING, "--layer", "9/0", "-o", str(tmp_path / "o"), "--thickness", "15mm")
-    assert r.returncode == 2 and "thickness_um: 15000 um is no stencil foil" in r.stderr
+    assert r.returncode == 2 and "Error: --thickness: 15000 um is no stencil foil" in r.stderr
     assert not (tmp_path / "o").exists()
 
 
