@@ -1387,11 +1387,17 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
     bad = [i for i, st in enumerate(status) if st != "ok"]
     bad.sort(key=lambda i: (status[i] != "error", ratio[i] if ratio[i] is not None else -1))
     for r in (records[ids[i]] for i in bad[:worst]):
-        codes_r = ", ".join(sorted({f["code"] for f in r["findings"]}))
+        found = {f["code"] for f in r["findings"]}
+        codes_r = ", ".join(sorted(found))
         vr_r = f"{r['volume_ratio']:.2f}" if r["volume_ratio"] is not None else "-"
+        why = ""  # what to relax (rule 6): the volume finding's reason
+        short = [f for f in r["findings"] if f["code"] in ("unprintable", "under_volume") and f.get("limited_by")]
+        if short:
+            other = short[0].get("other")
+            why = f" (limited by {short[0]['limited_by']}" + (f", contact {other})" if other is not None else ")")
         lines.append(
             f"    contact {r['id']} at ({r['x_um']:g}, {r['y_um']:g}) um: {r['status']}, "
-            f"volume {vr_r} of limit; {codes_r}"
+            f"volume {vr_r} of limit; {codes_r}{why}"
         )
     written = outputs if outputs is not None else s["outputs"]
     if written:

@@ -155,3 +155,13 @@ def test_a_bad_rule_option_is_named_as_the_option_given(tmp_path, option, value,
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"Error: {named}: "), lines
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_the_summary_says_what_limits_each_contact_below_volume_min(tmp_path):
+    """The console's worst contacts: each one below volume_min says what limits it (rule 6: the rule
+    to relax), as its finding in the report does."""
+    r = run("plan", "sample_layouts/ring_100um.gds", "--layer", "9/0", "-o", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    lines = (r.stdout + r.stderr).splitlines()  # (the worst contacts go to stderr)
+    short = [line for line in lines if "under_volume" in line and line.lstrip().startswith("contact")]
+    assert short and all(line.endswith("(limited by keep_in)") for line in short), short
