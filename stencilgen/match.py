@@ -71,10 +71,9 @@ def _narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     ok, e0, e1, l0, l1 = ok[good], e0[good], e1[good], l0[good], l1[good]
     first = l0 >= l1
     long_e = np.where(first[:, None], e0, e1)
-    ax = _straight_axis(polys[ok], long_e / np.where(first, l0, l1)[:, None], np.maximum(l0, l1))
-    # the shape's extents along the axis and across it
-    ring = shapely.get_coordinates(shapely.get_exterior_ring(polys[ok]), return_index=True)
-    xy, owner = ring
+    # each shape's outline, read once: its straight edges and its extents along the axis and across it
+    xy, owner = shapely.get_coordinates(shapely.get_exterior_ring(polys[ok]), return_index=True)
+    ax = _straight_axis(xy, owner, len(ok), long_e / np.where(first, l0, l1)[:, None], np.maximum(l0, l1))
     t = np.einsum("ij,ij->i", xy, ax[owner])
     u = xy[:, 1] * ax[owner, 0] - xy[:, 0] * ax[owner, 1]
     at0 = np.searchsorted(owner, np.arange(len(ok)))
@@ -97,17 +96,17 @@ def _narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     return width, axis, across, straight
 
 
-def _straight_axis(polys: np.ndarray, ax: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """Each shape's axis (its rotated rectangle's long side `ax`, of `length`) set by its longest
-    straight edge where that edge is at least STRAIGHT x the length: the edge's direction or the one
-    across it, whichever is nearer ax, pointing ax's way."""
-    xy, owner = shapely.get_coordinates(shapely.get_exterior_ring(polys), return_index=True)
+def _straight_axis(xy: np.ndarray, owner: np.ndarray, n: int, ax: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """The axis of each of n shapes (outline points `xy`, their shape `owner`): its rotated rectangle's
+    long side `ax`, of `length`, set by its longest straight edge where that edge is at least
+    STRAIGHT x the length: the edge's direction or the one across it, whichever is nearer ax, pointing
+    ax's way."""
     same = owner[1:] == owner[:-1]
     edge = (xy[1:] - xy[:-1])[same]
     j = owner[:-1][same]
     lengths = np.hypot(*edge.T)
     order = np.lexsort((-lengths, j))
-    head = order[np.searchsorted(j[order], np.arange(len(polys)))]
+    head = order[np.searchsorted(j[order], np.arange(n))]
     e = edge[head] / np.maximum(lengths[head], 1e-300)[:, None]
     e_across = np.stack([-e[:, 1], e[:, 0]], axis=1)
     along = np.abs(np.einsum("ij,ij->i", e, ax)) >= np.abs(np.einsum("ij,ij->i", e_across, ax))
