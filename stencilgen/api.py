@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import __version__, forked
-from .errors import StencilgenError, UsageError
+from .errors import EmptyStencil, StencilgenError, UsageError
 from .model import Layout, Outlines, Plan, Polygons
 from .numeric import ranges
 from .readers import layout_stem, read_outline
@@ -873,7 +873,10 @@ def check(
     rows, element_rows = layout_rows(layout.contacts, layout.instances, rules)
     # a Gerber's arcs are found again on the apertures measured: once per die for a wafer
     limit = max_shapes or DEFAULT_MAX_CONTACTS
-    shapes = read_stencil(stencil, stencil_layer, stencil_units, arcs=False, max_shapes=limit)
+    try:
+        shapes = read_stencil(stencil, stencil_layer, stencil_units, arcs=False, max_shapes=limit)
+    except EmptyStencil:  # a stencil without apertures: every contact's finding says it has none
+        shapes = Polygons.from_list([])
     arcs = round_arcs_once if is_gerber(stencil) else None
     outlined = _outline(layout, keep_in, rules.edge_margin_um)
     outline = outlined.geometry

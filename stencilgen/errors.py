@@ -21,6 +21,11 @@ class InputError(StencilgenError):
     exit_code = 3
 
 
+class EmptyStencil(InputError):
+    """A stencil file that draws nothing at all: checked, it is a stencil without apertures (every
+    contact's finding says so), not an unreadable file."""
+
+
 class OutputError(StencilgenError):
     """An output file or folder cannot be written."""
 

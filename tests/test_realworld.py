@@ -199,3 +199,33 @@ def test_every_same_side_tip_on_the_ac3e_ring_says_why(realworld):
     assert by_corner
     assert all(planned.records[f["other"]]["oblique"] or planned.records[f["contact"]]["oblique"] for f in by_corner)
     assert all("rule 5" in f["message"] for f in by_corner)
+
+
+def test_an_empty_stencil_is_checked_as_one_without_apertures(realworld, tmp_path):
+    """CuPillarPad's one pad gets no printable aperture inside its keep-in, so plan writes stencils
+    that draw nothing. Checked, each format gives the same report: no_aperture on the contact, exit 1
+    (not an unreadable file, exit 3, nor a question of which layer, exit 2)."""
+    import json
+    import subprocess
+    import sys
+
+    layout = os.path.join(realworld, "ihp_gdsfactory_oasis", "CuPillarPad.oas")
+    out = tmp_path / "out"
+    run = [sys.executable, "-m", "stencilgen"]
+    r = subprocess.run([*run, "plan", layout, "--layer", "9/35", "-o", str(out), "-q"], capture_output=True, text=True)
+    assert r.returncode == 1, r.stderr
+    planned = json.loads((out / "CuPillarPad.json").read_text())
+    assert planned["summary"]["apertures"] == 0
+    for ext in ("gbr", "gds", "dxf"):
+        report = tmp_path / f"check-{ext}"
+        r = subprocess.run(
+            [*run, "check", layout, "--layer", "9/35", "--stencil", str(out / f"CuPillarPad.{ext}"), "-o", str(report)],
+            capture_output=True,
+            text=True,
+        )
+        assert r.returncode == 1, (ext, r.stderr)
+        assert "Error" not in r.stderr and "1 error, 0 warnings (no_aperture 1)" in r.stderr, (ext, r.stderr)
+        found = json.loads((report / "CuPillarPad.check.json").read_text())
+        rows = found["findings"]["rows"] if isinstance(found["findings"], dict) else found["findings"]
+        assert found["summary"]["errors"] == 1, ext
+        assert "no_aperture" in json.dumps(rows), ext

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import scratch
-from ..errors import UsageError, input_error
+from ..errors import EmptyStencil, UsageError, input_error
 from ..model import Polygons
 
 GERBER_EXTENSIONS = (".gbr", ".ger", ".gtp", ".gbp", ".pho", ".art", ".gbx")
@@ -283,6 +283,8 @@ def _pick_layer(path: str, fmt: str, layout: Any, top: Any, layer: str | None) -
                 layer = "STENCIL"
             elif len(present) == 1:
                 layer = next(iter(present))
+            elif not present:
+                raise EmptyStencil(f"{path}: the DXF file draws nothing")
             else:
                 raise UsageError(f"{path}: choose the stencil layer with --stencil-layer; layers present: {listed}")
         for li in layout.layer_indexes():
@@ -299,7 +301,9 @@ def _pick_layer(path: str, fmt: str, layout: Any, top: Any, layer: str | None) -
         layer = f"{want[0]}/{want[1]}"
     if li is None or _count(top, li) == 0:
         if fmt == "gerber":
-            raise input_error(path, "no apertures (no dark regions or flashes) in the Gerber file")
+            raise EmptyStencil(f"{path}: no apertures (no dark regions or flashes) in the Gerber file")
+        if not present:
+            raise EmptyStencil(f"{path}: the file draws nothing")
         raise input_error(path, f"no shapes on layer {layer}; layers present: {listed}")
     return int(li)
 
