@@ -794,16 +794,30 @@ def _plan_with(
 
     def turn(which: np.ndarray, reason: Any) -> None:
         """The strips `which` (a mask over strip_idx) take their tips to the other side of the row, for
-        `reason` (what the first side breaks); every strip is sized and shrunk again."""
-        if which.any():
-            lay["side"][strip_idx[which]] *= -1
-            lay["turned"][strip_idx[which]] = reason if isinstance(reason, str) else reason[which]
-            room.g = _size_strips(contacts, strip_idx, lay, rules, inner)
-            # every strip back at its full size: the others' shapes, and so their pairs, are those the
-            # pairs were found from; only the turned strips' pairs are found again
-            room.build(find_pairs=False)
-            room.pairs(moved=strip_idx[which])
-            _shrink_strips(room.g, strip_idx, lay["corner"], room.update, violating, rules.min_aperture_um)
+        `reason` (what the first side breaks); every strip is sized and shrunk again beside them. Only
+        the turned strips and those shrunk before change size: every other strip already stands at
+        its full size, and broke no rule there beside strips at theirs; of these, only those near a
+        turned strip may break one now."""
+        if not which.any():
+            return
+        g = room.g
+        assert g is not None
+        lay["side"][strip_idx[which]] *= -1
+        lay["turned"][strip_idx[which]] = reason if isinstance(reason, str) else reason[which]
+        redo = np.flatnonzero(which | g["shrunk"])
+        for key, value in _size_strips(contacts, strip_idx[redo], lay, rules, inner).items():
+            g[key][redo] = value
+        # every strip back at its full size: the others' shapes, and so their pairs, are those the
+        # pairs were found from; only the turned strips' pairs are found again
+        room.update(redo)
+        room.pairs(moved=strip_idx[which])
+        mark = np.zeros(room.n, dtype=bool)
+        mark[strip_idx[which]] = True
+        qa, qb = room.near[2], room.near[3]
+        beside = np.concatenate([qb[mark[qa]], qa[mark[qb]]])
+        beside = room.pos[beside[room.pos[beside] >= 0]]
+        pool = np.union1d(redo, beside)
+        _shrink_strips(g, strip_idx, lay["corner"], room.update, violating, rules.min_aperture_um, only=pool)
 
     if g is not None:
         _shrink_strips(g, strip_idx, lay["corner"], room.update, violating, rules.min_aperture_um)
