@@ -1713,9 +1713,9 @@ def _grow_free_sides(contacts: Contacts, pads: PadSizes, room: _Room, rules: Rul
         k, shapes, target = k[~bad], shapes[~bad], target[~bad]
     pads.geoms[k] = shapes
     if len(k):  # its narrowest width is its new shape's, measured as check measures a drawn aperture
-        from ..match import _narrowest
+        from ..measure import narrowest
 
-        pads.width[k] = _narrowest(shapes)[0]
+        pads.width[k] = narrowest(shapes)[0]
     reached = shapely.area(shapes) >= target * (1 - 1e-6)
     pads.limited_by[k[reached]] = NO_LIMIT
     pads.other[k[reached]] = -1
