@@ -5,9 +5,17 @@ elsewhere (`distance`, `geometry`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .numeric import length, median, ranges, unique
+
+#: a pair test of candidates (box i of one set, box j of the other): True for the pairs to keep
+Keep = Callable[[np.ndarray, np.ndarray], np.ndarray]
+#: boxes whose candidates are found and measured at a time (the candidates of a million boxes would
+#: take a gigabyte at once)
+QUERIES_AT_ONCE = 1 << 16
 
 
 def _finite_rows(a: np.ndarray) -> np.ndarray:
@@ -36,16 +44,24 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
     big_b = ext_b > 8 * typical + reach
     small_a, small_b = np.flatnonzero(~big_a), np.flatnonzero(~big_b)
     found: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def near(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Of candidates (A's box i, B's box j): those no farther apart than reach along x, then y."""
+        keep = (A[:, 0][i] <= B[:, 2][j] + reach) & (B[:, 0][j] <= A[:, 2][i] + reach)
+        at = np.flatnonzero(keep)
+        keep[at] = (A[:, 1][i[at]] <= B[:, 3][j[at]] + reach) & (B[:, 1][j[at]] <= A[:, 3][i[at]] + reach)
+        return keep
+
     if len(small_a) and len(small_b):
         s = max(float(ext_a[small_a].max()), float(ext_b[small_b].max())) + reach
         s = s if s > 0 else 1.0
         if same:  # each unordered pair once: half the neighbourhood
-            found.append(_grid_pairs_self(A[small_a], s, small_a))
+            found.append(_grid_pairs_self(A[small_a], s, small_a, near))
         elif len(small_a) > 4 * len(small_b):  # the few are looked up in a grid of the many
-            jb, ia = _grid_pairs(B[small_b], A[small_a], s, small_b, small_a)
+            jb, ia = _grid_pairs(B[small_b], A[small_a], s, small_b, small_a, lambda j, i: near(i, j))
             found.append((ia, jb))
         else:
-            found.append(_grid_pairs(A[small_a], B[small_b], s, small_a, small_b))
+            found.append(_grid_pairs(A[small_a], B[small_b], s, small_a, small_b, near))
     # a few large shapes: against the small ones near them (by the cells they cover), and against
     # each other; in the order a search of everything would give (large box first, then the other)
     ba, bb = np.flatnonzero(big_a), np.flatnonzero(big_b)
@@ -67,11 +83,10 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
         ia, jb = np.minimum(ia, jb), np.maximum(ia, jb)
         first = ia < jb
         ia, jb = ia[first], jb[first]
-    # along x first, then y on what is left: fewer gathers
-    keep = (A[:, 0][ia] <= B[:, 2][jb] + reach) & (B[:, 0][jb] <= A[:, 2][ia] + reach)
-    ia, jb = ia[keep], jb[keep]
-    keep = (A[:, 1][ia] <= B[:, 3][jb] + reach) & (B[:, 1][jb] <= A[:, 3][ia] + reach)
-    ia, jb = va[ia[keep]], vb[jb[keep]]
+    if ba.size or bb.size:  # (the grid's candidates were measured as they were found)
+        keep = near(ia, jb)
+        ia, jb = ia[keep], jb[keep]
+    ia, jb = va[ia], vb[jb]
     if same and (big_a.any() or big_b.any()):  # a pair of two large shapes is found twice
         key = unique(ia * (len(b) + 1) + jb)
         ia, jb = key // (len(b) + 1), key % (len(b) + 1)
@@ -121,10 +136,11 @@ def _cover(big: np.ndarray, small: np.ndarray, ext: np.ndarray, reach: float) ->
 
 
 def _grid_pairs(
-    A: np.ndarray, B: np.ndarray, s: float, ida: np.ndarray, idb: np.ndarray
+    A: np.ndarray, B: np.ndarray, s: float, ida: np.ndarray, idb: np.ndarray, keep: Keep
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Candidates: B's boxes keyed by the grid cell of their lower-left corner; a box of A can only
-    meet boxes whose cell is next to its own (cells are as large as a box plus the reach)."""
+    """Candidates that `keep` keeps: B's boxes keyed by the grid cell of their lower-left corner; a box
+    of A can only meet boxes whose cell is next to its own (cells are as large as a box plus the
+    reach)."""
     lo_x, lo_y = min(float(A[:, 0].min()), float(B[:, 0].min())), min(float(A[:, 1].min()), float(B[:, 1].min()))
     ax, ay = _cells(A[:, 0], lo_x, s), _cells(A[:, 1], lo_y, s)
     bx, by = _cells(B[:, 0], lo_x, s), _cells(B[:, 1], lo_y, s)
@@ -136,7 +152,7 @@ def _grid_pairs(
     for dx in (-1, 0, 1):
         base = (ax + dx) * K + ay
         spans.append((np.searchsorted(ks, base - 1, side="left"), np.searchsorted(ks, base + 1, side="right")))
-    return _expand(spans, order, ida, idb)
+    return _expand(spans, order, ida, idb, keep)
 
 
 def _cells(x: np.ndarray, lo: float, s: float) -> np.ndarray:
@@ -145,7 +161,7 @@ def _cells(x: np.ndarray, lo: float, s: float) -> np.ndarray:
     return np.floor((x - lo) / s).astype(np.int64) + 1
 
 
-def _grid_pairs_self(A: np.ndarray, s: float, ida: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _grid_pairs_self(A: np.ndarray, s: float, ida: np.ndarray, keep: Keep) -> tuple[np.ndarray, np.ndarray]:
     """As _grid_pairs for a set against itself, each unordered pair once: from every box, the boxes
     after it in its own cell, and those of the cells above it and to its right."""
     cx, cy = _cells(A[:, 0], float(A[:, 0].min()), s), _cells(A[:, 1], float(A[:, 1].min()), s)
@@ -158,24 +174,27 @@ def _grid_pairs_self(A: np.ndarray, s: float, ida: np.ndarray) -> tuple[np.ndarr
         (np.arange(1, len(A) + 1), np.searchsorted(ks, ks + 1, side="right")),  # own cell (after), cell above
         (np.searchsorted(ks, ks + K - 1, side="left"), np.searchsorted(ks, ks + K + 1, side="right")),
     ]
-    return _expand(spans, order, ida[order], ida)
+    return _expand(spans, order, ida[order], ida, keep)
 
 
 def _expand(
-    spans: list[tuple[np.ndarray, np.ndarray]], order: np.ndarray, ida: np.ndarray, idb: np.ndarray
+    spans: list[tuple[np.ndarray, np.ndarray]], order: np.ndarray, ida: np.ndarray, idb: np.ndarray, keep: Keep
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (ida[q], idb[order[k]]) for every query q and every k in each of its ranges first..last
-    of the sorted boxes (one range per query in each (first, last) array pair)."""
+    of the sorted boxes (one range per query in each (first, last) array pair), those `keep` keeps:
+    QUERIES_AT_ONCE queries at a time, so that the candidates never all stand at once."""
     out_a, out_b = [], []
-    for first, last in spans:
-        cnt = np.maximum(last - first, 0)
-        total = int(cnt.sum())
-        if not total:
-            continue
-        rep = np.repeat(np.arange(len(cnt)), cnt)
-        at = ranges(first, cnt)
-        out_a.append(ida[rep])
-        out_b.append(idb[order[at]])
+    for first_all, last_all in spans:
+        cnt_all = np.maximum(last_all - first_all, 0)
+        for q0 in range(0, len(cnt_all), QUERIES_AT_ONCE):
+            cnt = cnt_all[q0 : q0 + QUERIES_AT_ONCE]
+            if not cnt.any():
+                continue
+            rep = np.repeat(np.arange(q0, q0 + len(cnt)), cnt)
+            a, b = ida[rep], idb[order[ranges(first_all[q0 : q0 + QUERIES_AT_ONCE], cnt)]]
+            kept = keep(a, b)
+            out_a.append(a[kept])
+            out_b.append(b[kept])
     if not out_a:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     return np.concatenate(out_a), np.concatenate(out_b)
@@ -202,7 +221,7 @@ def near_pairs(points: np.ndarray, k: int, reach: float, start: float) -> tuple[
     if n > 4 * RADIUS_SAMPLE:
         s = _radius(boxes, px, py, k, reach, s, span)
     # every point at once: each pair within s found once, its two points either way round
-    a, b = _grid_pairs_self(boxes, s, np.arange(n))
+    a, b = _grid_pairs_self(boxes, s, np.arange(n), lambda i, j: length(px[i] - px[j], py[i] - py[j]) <= s)
     d = length(px[a] - px[b], py[a] - py[b])
     within = d <= s
     a, b, d = a[within], b[within], d[within]
@@ -272,7 +291,9 @@ def _within(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The other points within s of each point of `todo` (boxes are the points as boxes): query,
     point and distance of every such pair."""
-    qa, pb = _grid_pairs(boxes[todo], boxes, s, todo, np.arange(len(px)))
+    qa, pb = _grid_pairs(
+        boxes[todo], boxes, s, todo, np.arange(len(px)), lambda i, j: length(px[i] - px[j], py[i] - py[j]) <= s
+    )
     keep = qa != pb
     qa, pb = qa[keep], pb[keep]
     d = length(px[qa] - px[pb], py[qa] - py[pb])
