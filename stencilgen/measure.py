@@ -13,8 +13,14 @@ from .numeric import ranges
 CUTS = 25
 #: a shape's end is straight where its chords 1 % and 5 % of its length in from it agree to this fraction
 END_TOL = 0.005
-#: a straight edge at least this fraction of a shape's length sets its axis (a strip's side or far end)
+#: a straight side at least this fraction of a shape's length sets its axis (a strip's side or far end)
 STRAIGHT = 0.2
+#: edges of one straight side turn by at most this from one to the next (deg), ...
+RUN_TURN_DEG = 0.5
+#: ... and their chord falls short of their summed length by at most this fraction (an arc of 9 deg)
+RUN_SAG = 1e-3
+#: an edge shorter than this (um) is a jog: it takes no part in a side's direction
+JOG_UM = 0.01
 #: apertures measured at a time
 CHORD_CHUNK = 4096
 
@@ -71,23 +77,68 @@ def narrowest(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
 
 
 def _straight_axis(xy: np.ndarray, owner: np.ndarray, n: int, ax: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """The axis of each of n shapes (outline points `xy`, their shape `owner`): its rotated rectangle's
-    long side `ax`, of `length`, set by its longest straight edge where that edge is at least
-    STRAIGHT x the length: the edge's direction or the one across it, whichever is nearer ax, pointing
-    ax's way."""
-    same = owner[1:] == owner[:-1]
-    edge = (xy[1:] - xy[:-1])[same]
-    j = owner[:-1][same]
-    lengths = np.hypot(*edge.T)
-    order = np.lexsort((-lengths, j))
-    head = order[np.searchsorted(j[order], np.arange(n))]
-    e = edge[head] / np.maximum(lengths[head], 1e-300)[:, None]
+    """The axis of each of n shapes (outline points `xy`, each ring closed, their shape `owner`): its
+    rotated rectangle's long side `ax`, of `length`, set by its longest straight side where that side
+    is at least STRAIGHT x the length: the side's direction or the one across it, whichever is nearer
+    ax, pointing ax's way. A side is a run of edges that keep one direction (`_straight_runs`): a side
+    a stray vertex or a jog of a nanometre cuts in two is still one side."""
+    side, side_len = _straight_runs(xy, owner, n)
+    e = side / np.maximum(side_len, 1e-300)[:, None]
     e_across = np.stack([-e[:, 1], e[:, 0]], axis=1)
     along = np.abs(np.einsum("ij,ij->i", e, ax)) >= np.abs(np.einsum("ij,ij->i", e_across, ax))
     cand = np.where(along[:, None], e, e_across)
     cand = np.where((np.einsum("ij,ij->i", cand, ax) < 0)[:, None], -cand, cand)
-    use = lengths[head] >= STRAIGHT * length
+    use = side_len >= STRAIGHT * length
     return np.where(use[:, None], cand, ax)
+
+
+def _straight_runs(xy: np.ndarray, owner: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each of n rings' longest straight side (vector from its first point to its last, and its
+    length): consecutive edges whose directions differ by at most RUN_TURN_DEG (edges shorter than
+    JOG_UM take no part in the direction) and whose chord is within RUN_SAG of their summed length.
+    Each ring's edges are walked twice, so that a side through its first vertex is whole once."""
+    same = owner[1:] == owner[:-1]
+    start = np.flatnonzero(same)  # each edge's first point in xy (its last: start + 1)
+    j = owner[start]
+    counts = np.bincount(j, minlength=n)
+    first = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=first[1:])
+    # every ring's edges twice, ring after ring
+    twice = np.repeat(counts, 2)
+    base = np.repeat(first[:-1], 2)
+    k = ranges(base, twice)
+    ring = np.repeat(np.repeat(np.arange(n), 2), twice)
+    a, b = xy[start[k]], xy[start[k] + 1]
+    d = b - a
+    lengths = np.hypot(d[:, 0], d[:, 1])
+    angle = np.where(lengths >= JOG_UM, np.arctan2(d[:, 1], d[:, 0]), np.nan)
+    # a jog takes the direction of the edge before it (within the ring)
+    idx = np.where(np.isnan(angle), -1, np.arange(len(angle)))
+    np.maximum.accumulate(idx, out=idx)
+    ring_start = np.searchsorted(ring, ring)  # (ring is sorted)
+    known = idx >= ring_start
+    angle = np.where(known, angle[np.maximum(idx, 0)], np.nan)
+    turn = np.abs((np.diff(angle) + np.pi) % (2 * np.pi) - np.pi)
+    cut = np.ones(len(angle), dtype=bool)
+    cut[1:] = (ring[1:] != ring[:-1]) | ~(turn <= np.radians(RUN_TURN_DEG))
+    run = np.cumsum(cut) - 1
+    run_first = np.flatnonzero(cut)
+    run_last = np.append(run_first[1:], len(angle)) - 1
+    chord = b[run_last] - a[run_first]
+    chord_len = np.hypot(chord[:, 0], chord[:, 1])
+    walked = np.bincount(run, lengths)
+    ok = chord_len >= (1 - RUN_SAG) * walked
+    # a run that bends (an arc's chords) is no side; each edge of it still is one
+    score = np.where(ok, chord_len, 0.0)
+    single = np.flatnonzero(~ok[run])
+    runs = np.concatenate([run_first, single])
+    owner_run = ring[runs]
+    vec = np.concatenate([chord, d[single]])
+    score = np.concatenate([score, lengths[single]])
+    # per ring, its longest (the first of equal ones, in the ring's order)
+    order = np.lexsort((runs, -score, owner_run))
+    head = order[np.searchsorted(owner_run[order], np.arange(n))]
+    return vec[head], score[head]
 
 
 def _chords(polys: np.ndarray, centre: np.ndarray, ax: np.ndarray, at: np.ndarray, half: np.ndarray) -> np.ndarray:

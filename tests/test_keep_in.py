@@ -336,3 +336,79 @@ def test_a_bare_arrays_pads_stay_within_its_contacts_unless_the_keep_in_is_off()
     edge = held.plan.apertures.limited_by == "extent"
     assert edge.sum() == 36 and (free.plan.apertures.limited_by == "web").all()
     assert held.exit_code == 0 and not held.summary["findings_by_code"]
+
+
+def _edge_die(path: str, pads: list[tuple[float, float, float, float]], outline: tuple[float, float, float, float]):
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    cell = lib.new_cell("DIE")
+    for x0, y0, x1, y1 in pads:
+        cell.add(gdstk.rectangle((x0, y0), (x1, y1), layer=9, datatype=0))
+    cell.add(gdstk.rectangle(outline[:2], outline[2:], layer=39, datatype=0))
+    lib.write_gds(path)
+
+
+def _no_keep_in_or_sliver(layout, planned, out) -> None:
+    """No keep_in or unprintable finding in the plan, nor in check of its own Gerber and DXF re-read."""
+    bad = ("keep_in", "unprintable", "no_aperture", "not_on_contact")
+    assert not set(bad) & set(planned.summary["findings_by_code"]), planned.summary["findings_by_code"]
+    planned.write(out, formats=("gerber", "dxf"))
+    for name in os.listdir(out):
+        if name.endswith((".gbr", ".dxf")):
+            checked = stencilgen.check(layout, str(out / name))
+            assert not [f for f in checked.findings if f["code"] in bad], name
+
+
+def test_a_strip_whose_contact_straddles_the_margin_slides_inside_it(tmp_path):
+    """A row of 40 x 60 um pads at 80 um whose die edge runs along the first pad's left side: the
+    margin (20 um) passes through that pad's middle. Its strip moves across its contact into the half
+    inside the margin and narrows to fit it: that half less CUT_INSET_UM each side, and less the slack
+    and inset the margin's cut keeps (rule 3 would give it 24 um); printable, touching its contact, inside the
+    margin (its tip too); the other strips are as rule 3 sizes them, centred on their contacts."""
+    from stencilgen.planner import KEEP_IN_SLACK_UM
+    from stencilgen.planner.pads import CUT_INSET_UM
+
+    path = str(tmp_path / "edge.gds")
+    _edge_die(path, [(80.0 * k, 0.0, 80.0 * k + 40, 60.0) for k in range(8)], (0.0, -400.0, 1000.0, 400.0))
+    layout = stencilgen.read_layout(path, layer="9/0")
+    planned = stencilgen.plan(layout)
+    margin = planned.rules.edge_margin_um
+    ap = _apertures(planned)
+    first = int(np.argmin(layout.contacts.center[:, 0]))
+    x0, _y0, x1, _y1 = shapely.intersection(ap[first], shapely.box(0, 0, 40, 60)).bounds  # its body
+    inside = margin + KEEP_IN_SLACK_UM + CUT_INSET_UM  # where the margin's cut keeps it
+    assert x0 == pytest.approx(inside + CUT_INSET_UM, abs=1e-6)
+    assert x1 == pytest.approx(40.0 - CUT_INSET_UM, abs=1e-6)
+    assert planned.plan.apertures.width[first] == pytest.approx(40.0 - inside - 2 * CUT_INSET_UM, abs=1e-6)
+    assert shapely.intersects(ap[first], to_shapely(layout.contacts.polygons)[first])
+    others = np.setdiff1d(np.arange(len(ap)), [first])
+    widths = np.array([g.bounds[2] - g.bounds[0] for g in ap[others]])
+    centres = np.array([(g.bounds[0] + g.bounds[2]) / 2 for g in ap[others]])
+    np.testing.assert_allclose(widths, 0.6 * 40.0, atol=1e-6)
+    np.testing.assert_allclose(centres, layout.contacts.center[others, 0], atol=1e-6)
+    assert shapely.contains(shapely.box(margin, -400 + margin, 1000 - margin, 400 - margin), ap).all()
+    _no_keep_in_or_sliver(layout, planned, tmp_path / "o")
+
+
+def test_a_pad_the_margin_cuts_is_shrunk_for_web_no_narrower_than_printable(tmp_path):
+    """A 4 x 4 array of 40 um pads at 60 um: the pads shrink for the web (20 um gaps), to 20 um where
+    two share a gap. The die edge runs along the left column's left sides, so the margin cuts those
+    pads in half: shrunk as far they would be slivers; they stop where they are min_aperture_um wide
+    (rule 11: the web stays a warning). Every pad is printed, none unprintable, and check of the
+    stencil re-read finds the same."""
+    from stencilgen.planner import inscribed
+
+    path = str(tmp_path / "array.gds")
+    pads = [(60.0 * i, 60.0 * j, 60.0 * i + 40, 60.0 * j + 40) for i in range(4) for j in range(4)]
+    _edge_die(path, pads, (0.0, -300.0, 600.0, 500.0))
+    layout = stencilgen.read_layout(path, layer="9/0")
+    planned = stencilgen.plan(layout)
+    rules = planned.rules
+    ap = _apertures(planned)
+    assert len(ap) == 16
+    left = layout.contacts.center[:, 0] < 30
+    wide = inscribed(ap)
+    assert (wide[left] >= rules.min_aperture_um - 0.02).all() and (wide[left] < 19.0).all()
+    assert (wide[~left] >= rules.min_aperture_um - 0.02).all()
+    assert (shapely.bounds(ap[left])[:, 0] >= rules.edge_margin_um).all()
+    assert "web" in planned.summary["findings_by_code"]
+    _no_keep_in_or_sliver(layout, planned, tmp_path / "o")

@@ -24,8 +24,10 @@ from typing import Any
 import numpy as np
 import shapely
 
+from ..checks import LENGTH_TOL_UM
 from ..distance import Shapes, box_gap, box_pairs, disc_distances, distances, polygon_distances, with_discs
-from ..geometry import box_bounds, extent_along, outlines_to_polygons, points_box, to_shapely
+from ..geometry import bboxes, box_bounds, extent_along, outlines_to_polygons, points_box, to_shapely
+from ..measure import narrowest
 from ..model import NONE, REPORT_REACH, SHRUNK, STRIP, Apertures, Contacts, Instances, Outlines, Plan, Polygons, RowSet
 from ..numeric import choose, filled
 from ..physics import area_for_volume, least_area, limit_area, target_area, volume_limit
@@ -119,6 +121,39 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
     }
 
 
+def _inside_parts(contacts: Contacts, idx: np.ndarray, inner: Any) -> np.ndarray:
+    """For contacts idx: the part of each inside `inner` (the keep-in less its margin, less
+    CUT_INSET_UM) where the contact reaches beyond it, else None (an object array)."""
+    out = np.full(len(idx), None, dtype=object)
+    if inner is None or not len(idx):
+        return out
+    inset = shapely.buffer(inner, -CUT_INSET_UM, join_style="mitre")
+    box = bboxes(contacts.polygons.take(idx))
+    bounds = box_bounds(inset)
+    ask = np.arange(len(idx))
+    if bounds is not None:  # a box: a contact whose box lies inside it is inside
+        x0, y0, x1, y1 = bounds
+        ask = np.flatnonzero(~((box[:, 0] > x0) & (box[:, 1] > y0) & (box[:, 2] < x1) & (box[:, 3] < y1)))
+    if not len(ask):
+        return out
+    geoms = to_shapely(contacts.polygons.take(idx[ask]))
+    leaves = ~shapely.contains(inset, geoms)
+    out[ask[leaves]] = shapely.intersection(inset, geoms[leaves])
+    return out
+
+
+def _extent_across(parts: np.ndarray, center: np.ndarray, perp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The least and greatest offset along `perp` from `center` of each shapely geometry in `parts`
+    (an empty one: lo > hi)."""
+    lo, hi = np.full(len(parts), np.inf), np.full(len(parts), -np.inf)
+    xy, owner = shapely.get_coordinates(parts, return_index=True)
+    if len(xy):
+        t = np.einsum("ij,ij->i", xy - center[owner], perp[owner])
+        np.minimum.at(lo, owner, t)
+        np.maximum.at(hi, owner, t)
+    return lo, hi
+
+
 def _sin_to_row(axis: np.ndarray, u: np.ndarray) -> np.ndarray:
     """|sin| of the angle between strip axes and their rows' directions u, (n, 2) each."""
     return np.abs(axis[:, 0] * u[:, 1] - axis[:, 1] * u[:, 0])
@@ -169,6 +204,21 @@ def _size_strips(
     # what sets the width: rule 3's ratio or cap ("width"), or the pitch less the web beside the
     # neighbours' strips, measured at the strip's angle (rules 3 and 5: "web")
     w_why = choose(terms.argmin(axis=0) == 1, "web", "width")
+    part = lay["inside"][idx]
+    held = np.flatnonzero(part != None)  # noqa: E711 (an object array: elementwise)
+    if len(held):  # a contact that reaches beyond the keep-in: the strip within the part inside it
+        perp = _rot90(lay["base"][idx[held]])
+        lo, hi = _extent_across(part[held], contacts.center[idx[held]], perp)
+        lo, hi = lo + CUT_INSET_UM, hi - CUT_INSET_UM  # (not on the contact's own edge)
+        some = hi > lo  # (none inside: the keep-in leaves it unprintable, as it stands)
+        held, lo, hi, perp = held[some], lo[some], hi[some], perp[some]
+        room = np.maximum(hi - lo, 1.0)  # (narrower: a sliver, left out)
+        capped = room < w[held]
+        w[held] = np.minimum(w[held], room)
+        w_why[held[capped]] = "keep_in"
+        slide = slide.copy()
+        slide[held] = np.clip(slide[held], lo + w[held] / 2, np.maximum(hi - w[held] / 2, lo + w[held] / 2))
+        c[held] = contacts.center[idx[held]] + slide[held, None] * perp
     oblique = np.flatnonzero(lay["corner"][idx] | (slide != 0))
     if len(oblique):  # an oblique (or slid) strip's far end stays inside its contact across its whole width
         h1[oblique] = _far_edge(polys.take(oblique), c[oblique], axis[oblique], w[oblique], h1[oblique])
@@ -393,8 +443,13 @@ def _shrink_strips(
         return
     floor = np.minimum(1.0, min_width / np.maximum(w0, 1e-9))  # narrowing stops at the printable width
     is_corner = corner[strip_idx[bad]]
-    # corner strips first; then the others, which do not give way to a corner strip
-    for group, ignore in ((bad[is_corner], None), (bad[~is_corner], corner)):
+    # corner strips first; then the others, which do not give way to a corner strip that may shrink
+    # itself (one that stands as it is, outside `only`, gives way to nothing)
+    yielding = corner
+    if only is not None:
+        yielding = np.zeros(len(corner), dtype=bool)
+        yielding[strip_idx[pool]] = corner[strip_idx[pool]]
+    for group, ignore in ((bad[is_corner], None), (bad[~is_corner], yielding)):
         check = violating if ignore is None else (lambda which, ig=ignore: violating(which, ig))
         # (the corner strips break a rule as found above: an aperture's verdict is its own, whichever
         # others are asked with it)
@@ -706,7 +761,9 @@ def plan_stencil(
     keeps clearance_um from, as from the keep-in's edge. `hold_pads` (where there is no keep-in, a bare
     pad layout): the pad-shaped apertures stay within the contacts' extent where there is room."""
     rules = rules or Rules()
-    inner = shapely.buffer(keep_in, -rules.edge_margin_um) if keep_in is not None else held
+    # (KEEP_IN_SLACK_UM more: a tip planned to touch the margin, read back through a reader that draws
+    # its arc a few nanometres outside, still keeps it)
+    inner = shapely.buffer(keep_in, -rules.edge_margin_um - KEEP_IN_SLACK_UM) if keep_in is not None else held
     if frames is not None:
         if inner is None:  # everywhere (10 m around) but the frames
             inner = shapely.box(-1e7, -1e7, 1e7, 1e7)
@@ -730,6 +787,8 @@ def plan_stencil(
     return plan
 
 
+#: how much farther than edge_margin_um inside the keep-in the apertures are planned (um)
+KEEP_IN_SLACK_UM = 0.01
 #: the contacts' extent holds the apertures along an axis where it spans this many contact lengths (a
 #: ring, an array); a single row or a staggered pair of rows keeps its room across it
 HELD_SPAN = 3.0
@@ -778,6 +837,8 @@ def _plan_with(
 ) -> Plan:
     """`_plan` with strips' tips held to `tips` (`widest_tip`'s width and tilt)."""
     lay = _strip_layout(contacts, rows, rules)
+    lay["inside"] = np.full(len(contacts), None, dtype=object)
+    lay["inside"][lay["is_strip"]] = _inside_parts(contacts, np.flatnonzero(lay["is_strip"]), inner)
     lay["tip_width"] = np.full(len(contacts), tips[0])
     lay["tip_tilt"] = np.full(len(contacts), tips[1])
     strip_idx = np.flatnonzero(lay["is_strip"])
@@ -1545,16 +1606,16 @@ def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rule
         return PadSizes.empty()
     sizes = size_pads(contacts, pad_idx, rules, room.shapes, room.strip_idx, inner)
     floor = (rules.min_aperture_um - contacts.d[pad_idx]) / 2  # offset at the narrowest printable width
-    # d is a polygon's short side: a waisted pad (not convex: an L, two merged pads) shrunk by an offset
-    # is narrower than d says, and stops shrinking where its largest inscribed circle is min_aperture_um;
-    # asked of the pads the room squeezes below their own shape (a pad shrunk for volume alone loses at
-    # most shrink_um a side)
+    # d is a polygon's short side: a waisted pad (not convex: an L, two merged pads), or one the keep-in
+    # cuts, shrunk by an offset is narrower than d says, and stops shrinking where its largest inscribed
+    # circle is min_aperture_um; asked of the pads the room squeezes below their own shape (a pad shrunk
+    # for volume alone loses at most shrink_um a side)
     asked = np.zeros(len(pad_idx), dtype=bool)
 
     def waisted_floor(k: np.ndarray) -> None:
         k = k[~asked[k]]
         asked[k] = True
-        thin = k[waisted(contacts, pad_idx[k])]
+        thin = k[waisted(contacts, pad_idx[k]) | cut_by(contacts, pad_idx[k], np.zeros(len(k)), inner)]
         if len(thin):
             floor[thin] = _printable_offsets(contacts, pad_idx[thin], floor[thin], rules, inner)
 
@@ -1699,6 +1760,12 @@ def _grow_free_sides(contacts: Contacts, pads: PadSizes, room: _Room, rules: Rul
     gain = np.array([x is not None for x in shapes], dtype=bool)
     gain[gain] &= shapely.area(shapes[gain]) > area[k[gain]] * (1 + 1e-6)
     k, shapes, target = k[gain], shapes[gain], target[gain]
+    # its narrowest width, measured as check measures a drawn aperture: a grown shape narrower than
+    # min_aperture_um somewhere along it (a tapering side) keeps its even shape (rule 11; within the
+    # database grid's noise, as check judges it)
+    width = narrowest(shapes)[0] if len(k) else np.zeros(0)
+    wide = width >= rules.min_aperture_um - LENGTH_TOL_UM
+    k, shapes, target, width = k[wide], shapes[wide], target[wide], width[wide]
     if not len(k):
         return
     before = pads.geoms[k].copy()
@@ -1710,12 +1777,9 @@ def _grow_free_sides(contacts: Contacts, pads: PadSizes, room: _Room, rules: Rul
     if bad.any():
         room.set_pads(idx[k[bad]], before[bad])
         room.build()
-        k, shapes, target = k[~bad], shapes[~bad], target[~bad]
+        k, shapes, target, width = k[~bad], shapes[~bad], target[~bad], width[~bad]
     pads.geoms[k] = shapes
-    if len(k):  # its narrowest width is its new shape's, measured as check measures a drawn aperture
-        from ..measure import narrowest
-
-        pads.width[k] = narrowest(shapes)[0]
+    pads.width[k] = width
     reached = shapely.area(shapes) >= target * (1 - 1e-6)
     pads.limited_by[k[reached]] = NO_LIMIT
     pads.other[k[reached]] = -1
