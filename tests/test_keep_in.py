@@ -412,3 +412,40 @@ def test_a_pad_the_margin_cuts_is_shrunk_for_web_no_narrower_than_printable(tmp_
     assert (shapely.bounds(ap[left])[:, 0] >= rules.edge_margin_um).all()
     assert "web" in planned.summary["findings_by_code"]
     _no_keep_in_or_sliver(layout, planned, tmp_path / "o")
+
+
+def test_a_tip_the_margin_leaves_no_room_for_sinks_into_its_contact(tmp_path, monkeypatch):
+    """Two facing rows of 45 x 70 um pads at 110 um, 60 um apart, the die edge 30 um below the lower
+    row (10 um of room beyond its pads, edge_margin_um 20). The lower row's tips toward the edge have
+    no room for a round end (13.5 um): as a plain strip they are below volume_min. In the needy round
+    each sinks its tip into its contact, as wide as the rules allow: its centre inside the contact,
+    reaching no farther than the margin, a bulb wider than the strip and narrower than the contact
+    (rule 3), and its contact above volume_min. Without sunk tips those contacts stay below it."""
+    import stencilgen.planner as planner
+
+    path = str(tmp_path / "facing.gds")
+    pads = [(110.0 * k, y, 110.0 * k + 45, y + 70) for k in range(10) for y in (0.0, 130.0)]
+    _edge_die(path, pads, (-300.0, -30.0, 1300.0, 600.0))
+    layout = stencilgen.read_layout(path, layer="9/0")
+    planned = stencilgen.plan(layout)
+    rules = planned.rules
+    ap = planned.plan.apertures
+    c = layout.contacts.center
+    edge = np.flatnonzero((c[:, 1] < 100) & (ap.side == 1))  # the lower row's tips toward the die edge
+    assert len(edge) == 5
+    assert "under_volume" not in planned.summary["findings_by_code"]
+    tip_d, reach = np.asarray(planned.column("tip_diameter_um"))[edge], np.asarray(planned.column("extension_um"))[edge]
+    assert (reach < tip_d / 2 - 1.0).all()  # the tip's centre lies inside the contact
+    assert (tip_d > ap.width[edge] + 1.0).all() and (tip_d < 45.0).all()
+    shapes = _apertures(planned)
+    margin = shapely.box(-300 + 20, -30 + 20, 1300 - 20, 600 - 20)
+    assert shapely.contains(margin, shapes).all()
+    assert (shapely.bounds(shapes[edge])[:, 1] < -9.0).all()  # reaching down to the margin
+    assert (
+        np.asarray(planned.column("volume_ratio"))[edge] * rules.transfer_efficiency_min / rules.transfer_efficiency
+        >= rules.volume_min
+    ).all()
+    _no_keep_in_or_sliver(layout, planned, tmp_path / "o")
+    monkeypatch.setattr(planner, "NEEDY_SINKS", ())
+    plain = stencilgen.plan(layout)
+    assert plain.summary["findings_by_code"].get("under_volume") == 5

@@ -903,6 +903,7 @@ def test_corner_strips_starved_by_clearance_cut_their_bodies_for_wider_tips(tmp_
     layout = str(tmp_path / "r.gds")
     synth.write_gds(layout, synth.ring(side=900.0, pitch=110.0, count=8, pad=(70.0, 100.0)).polygons(), noise=False)
     lay = stencilgen.read_layout(layout, layer="9/0")
+    monkeypatch.setattr(planner, "NEEDY_SINKS", ())  # (a sunk tip is the needy round's other way to it)
     cut = stencilgen.plan(lay)
     monkeypatch.setattr(planner, "NEEDY_CUTS", (False,))
     uncut = stencilgen.plan(lay)

@@ -118,6 +118,7 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
         "slide": slide,
         "turned": turned,
         "cut_body": np.zeros(n, dtype=bool),
+        "sink": np.zeros(n),  # a sunk tip: its centre this fraction of h2 inside the contact (L < 0)
     }
 
 
@@ -240,14 +241,20 @@ def _size_strips(
         w = np.minimum(w, np.sqrt(8 * a_want / np.pi) * (1 - 1e-6))
         cap = np.pi * w * w / 8
         L = np.clip((a_want - cap) / w - (h1 + h2), 0.0, L_max)
+        # a sunk tip (the needy round's variant): centred inside the contact, the body ending there;
+        # it still reaches SINK_REACH_UM beyond the contact, within rule 3's width, or it is not sunk
+        L_sunk = -lay["sink"][idx] * h2
+        sunk = (lay["sink"][idx] > 0) & (2 * (SINK_REACH_UM - L_sunk) <= np.minimum(wc - 1.0, w * TIP_WIDTH))
+        L = np.where(sunk, L_sunk, L)
         # a contact long across the row: shorten the body on its far side so the limit holds
         excess = strips.tip_strip_area(w, h1, h2, L, w) - a_want
-        h1 = np.maximum(h1 - np.maximum(excess, 0.0) / w, -h2 + 1e-3)
+        h1 = np.maximum(h1 - np.maximum(excess, 0.0) / w, -h2 - np.minimum(L, 0.0) + 1e-3)
+        beyond = np.maximum(L, 0.0)  # (a sunk tip is as near its neighbours as one at the contact's edge)
         r_room = np.minimum.reduce(
             [
                 p * s - rules.web_min_um / 2,
-                np.sqrt((p * s - w / 2) ** 2 + L**2) - rules.web_min_um,
-                np.sqrt(np.maximum(p * s - wc * s / 2, 0) ** 2 + L**2) - rules.clearance_um,
+                np.sqrt((p * s - w / 2) ** 2 + beyond**2) - rules.web_min_um,
+                np.sqrt(np.maximum(p * s - wc * s / 2, 0) ** 2 + beyond**2) - rules.clearance_um,
             ]
         )
         # the whole aperture, tip included, stays narrower than its contact along the row (rule 3): the
@@ -278,6 +285,7 @@ def _size_strips(
     g["web_floor"] = np.where(forced < rules.web_min_um, np.maximum(forced, 0.0), rules.web_min_um)
     g["shrunk"] = np.zeros(len(idx), dtype=bool)  # shrunk for the room its neighbours leave (_shrink_strips)
     g["tip_last"] = np.zeros(len(idx), dtype=bool)  # shrunk in length first, then in its tip
+    g["sunk"] = sunk if rules.strategy == "tip" else np.zeros(len(idx), dtype=bool)  # only its tip shrinks
     g["w_sized"], g["w_why"] = w.copy(), w_why
     g["tip_width"], g["tip_tilt"] = lay["tip_width"][idx], lay["tip_tilt"][idx]
     return g
@@ -412,9 +420,12 @@ def _shrink_strips(
 
     def apply(k: np.ndarray, f: np.ndarray) -> None:
         first, then = np.clip(2 * f - 1, 0, 1), np.clip(2 * f, 0, 1)
-        tip_last = g["tip_last"][k]
-        L = np.where(tip_last, first, then) * L0[k]
-        D = w0[k] + np.where(tip_last, then, first) * (D0[k] - w0[k])
+        tip_last, sunk = g["tip_last"][k], g["sunk"][k]
+        # (a sunk tip keeps its place inside the contact; only its diameter shrinks, as far as it still
+        # reaches SINK_REACH_UM beyond the contact)
+        L = np.where(sunk, L0[k], np.where(tip_last, first, then) * L0[k])
+        least = np.where(sunk, np.minimum(np.maximum(w0[k], 2 * (SINK_REACH_UM - L0[k])), D0[k]), w0[k])
+        D = least + np.where(sunk, f, np.where(tip_last, then, first)) * (D0[k] - least)
         # (a strip shortened with its tip wide stays a strip: the tip no wider than its length allows)
         widest = widest_tip(w0[k], g["h1"][k] + g["h2"][k] + L, g["tip_width"][k], g["tip_tilt"][k])
         g["D"][k] = np.maximum(np.minimum(D, widest), w0[k])
@@ -950,12 +961,17 @@ FINER = (-0.125, 0.125, -0.0625, 0.0625)
 NEEDY_ROUNDS = 2
 #: in the needy round a strip tries its body as sized and its body cut where its band leaves the contact
 NEEDY_CUTS = (False, True)
+#: and its tip sunk into its contact (centred this fraction of the way from its edge to its centre), as
+#: wide as the rules allow: a wide tip reaches less far beyond the contact (a margin, a facing row)
+NEEDY_SINKS = (1 / 3, 2 / 3)
+#: a sunk tip reaches at least this far beyond its contact (um)
+SINK_REACH_UM = 1.0
 #: a tip turned to the same side as its neighbour's (a same_side warning) for a contact that stays
 #: below volume_min must give it at least this many times the solder
 FLIP_GAIN = 1.25
 
 
-def _batch_size(variants: list[tuple[bool, bool, float, bool]]) -> int:
+def _batch_size(variants: list[tuple[bool, bool, float, bool, float]]) -> int:
     """The most variants `_improve` tries at once: those alike in turning, turned or not (at most
     MAX_WORLDS)."""
     return min(max(sum(1 for v in variants if v[1] == flip) for flip in (False, True)), MAX_WORLDS)
@@ -1031,13 +1047,19 @@ def _improve(
     slides = SLIDES if needy is None else DENSE
     # (in the needy round a strip also tries its body cut where its band leaves the contact: an oblique
     # or slid strip's tip then starts there, not past the contact's far corner, where a wider one fits)
+    # (and its tip sunk into its contact, turned or not)
     kinds = [
-        (o, f, c)
+        (o, f, c, 0.0)
         for c in ((False,) if needy is None else NEEDY_CUTS)
         for o in ((False,) if needy is None else (False, True))
         for f in (False, True)
     ]
-    variants = [(o, f, s, c) for o, f, c in kinds for s in ((0.0,) if f or o or c else ()) + (SLIDES if f else slides)]
+    kinds += [(False, f, False, k) for k in (() if needy is None else NEEDY_SINKS) for f in (False, True)]
+    variants = [
+        (o, f, s, c, k)
+        for o, f, c, k in kinds
+        for s in ((0.0,) if f or o or c or k else ()) + (SLIDES if f else slides)
+    ]
     sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=_batch_size(variants))
     worlds = len(sub.kw)
     best = sub.area(short_only=True)
@@ -1049,6 +1071,8 @@ def _improve(
     best_order = order0.copy()
     cut0 = sub.lay["cut_body"][sub.k_ids].copy()
     best_cut = cut0.copy()
+    sink0 = sub.lay["sink"][sub.k_ids].copy()
+    best_sink = sink0.copy()
     lo, hi = sub.slide_range()
     enough = least_area(sub.contacts.d[sub.k_ids], rules, sub.contacts.cap(sub.k_ids))
     # slides first; a turned tip (a same_side warning) only for a contact below volume_min, where it
@@ -1056,10 +1080,11 @@ def _improve(
     lift = np.where(start < enough, np.minimum(enough, FLIP_GAIN * start), np.inf)
     tried: dict[int, np.ndarray] = {}
 
-    def shape(v: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        order, flip, f, cut = variants[v]
+    def shape(v: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        order, flip, f, cut, sink = variants[v]
         slide = np.where(f < 0, -f * lo, f * hi)
-        return -side0 if flip else side0, slide, np.full(len(side0), order), cut0 | cut
+        sunk = np.full(len(side0), sink) if sink else sink0
+        return -side0 if flip else side0, slide, np.full(len(side0), order), cut0 | cut, sunk
 
     def tried_area(v: int) -> np.ndarray:
         """The strips' areas in variant v; tried at once with the later variants alike in turning
@@ -1067,18 +1092,19 @@ def _improve(
         if v not in tried:
             batch = [x for x in range(v, len(variants)) if variants[x][1] == variants[v][1] and x not in tried]
             batch = batch[:worlds]
-            side, slide, tip_last, cut = (np.stack(a) for a in zip(*(shape(x) for x in batch), strict=True))
-            tried.update(zip(batch, sub.trial(side, slide, inner, tip_last=tip_last, cut=cut), strict=True))
+            side, slide, tip_last, cut, sink = (np.stack(a) for a in zip(*(shape(x) for x in batch), strict=True))
+            areas = sub.trial(side, slide, inner, tip_last=tip_last, cut=cut, sink=sink)
+            tried.update(zip(batch, areas, strict=True))
         return tried[v]
 
-    for v, (order, flip, _f, _c) in enumerate(variants):
-        if v == 0 or variants[v - 1][:2] != (order, flip) or variants[v - 1][3] != _c:  # the first of its kind
+    for v, (order, flip, _f, _c, _k) in enumerate(variants):
+        if v == 0 or variants[v - 1][:2] != (order, flip) or variants[v - 1][3:] != (_c, _k):  # the first of its kind
             floor = lift if flip else best * (1 + 1e-9) + 1e-6
             skip = flip and not (best < enough).any()
         if skip:
             continue
         # (a turned tip tries the coarse slides only: it must gain much to be kept at all)
-        turned, slide, _, cut = shape(v)
+        turned, slide, _, cut, sunk = shape(v)
         area = tried_area(v)
         better = (area > floor) & (area > best * (1 + 1e-9) + 1e-6)
         best = np.where(better, area, best)
@@ -1086,11 +1112,12 @@ def _improve(
         best_slide = np.where(better, slide, best_slide)
         best_order = np.where(better, order, best_order)
         best_cut = np.where(better, cut, best_cut)
+        best_sink = np.where(better, sunk, best_sink)
     # a contact still below volume_min: finer slides either side of its best (the others as chosen)
     need = best < enough
     for step in (FINE if needy is None else FINER) if need.any() else ():
         slide = np.where(need, np.clip(best_slide + step * np.maximum(hi, -lo), lo, hi), best_slide)
-        area = sub.trial(best_side, slide, inner, tip_last=best_order, cut=best_cut)
+        area = sub.trial(best_side, slide, inner, tip_last=best_order, cut=best_cut, sink=best_sink)
         floor = np.where(best_side != side0, lift, best * (1 + 1e-9) + 1e-6)
         better = need & (area > floor) & (area > best * (1 + 1e-9) + 1e-6)
         best = np.where(better, area, best)
@@ -1098,9 +1125,15 @@ def _improve(
     # the choices side by side: a strip that now does worse than it did (its neighbours chose too), a
     # turned tip that no longer gains what a turn must, or one that breaks a rule takes its first shape back
     for _ in range(4):
-        area = sub.trial(best_side, best_slide, inner, tip_last=best_order, cut=best_cut)
+        area = sub.trial(best_side, best_slide, inner, tip_last=best_order, cut=best_cut, sink=best_sink)
         worse = (area < start * (1 - 1e-9) - 1e-6) | ((best_side != side0) & (area < lift))
-        changed = (best_side != side0) | (best_slide != start_slide) | (best_order != order0) | (best_cut != cut0)
+        changed = (
+            (best_side != side0)
+            | (best_slide != start_slide)
+            | (best_order != order0)
+            | (best_cut != cut0)
+            | (best_sink != sink0)
+        )
         back = worse & changed
         if not back.any():  # (those worse already stand as they were: the same trial again changes nothing)
             break
@@ -1108,6 +1141,7 @@ def _improve(
         best_slide = np.where(back, start_slide, best_slide)
         best_order = np.where(back, order0, best_order)
         best_cut = np.where(back, cut0, best_cut)
+        best_sink = np.where(back, sink0, best_sink)
     sub.write_back(g, lay, room)
 
 
@@ -1497,10 +1531,11 @@ class _Neighbourhood:
         corner: np.ndarray | None = None,
         tip_last: np.ndarray | None = None,
         cut: np.ndarray | None = None,
+        sink: np.ndarray | None = None,
     ) -> np.ndarray:
         """The changing strips with these sides, slides (and strip directions, and which of them are
         oblique corner strips), sized and then shrunk where they break a rule beside the others; their
-        areas, judged as `judge` does. Sides, slides and tip_last of shape (V, strips): V variants at
+        areas, judged as `judge` does. Sides, slides, tip_last, cut and sink of shape (V, strips): V variants at
         once, variant v in world v, and areas of that shape."""
         V = len(side) if np.ndim(side) == 2 else 1
         k, ids = self.kw[:V].ravel(), self.kw_ids[:V].ravel()
@@ -1512,6 +1547,8 @@ class _Neighbourhood:
             self.lay["corner"][ids] = corner
         if cut is not None:
             self.lay["cut_body"][ids] = np.ravel(cut)
+        if sink is not None:
+            self.lay["sink"][ids] = np.ravel(sink)
         sized = _size_strips(self.contacts, ids, self.lay, self.rules, inner)
         if tip_last is not None:
             sized["tip_last"] = np.ravel(tip_last)
@@ -1576,6 +1613,7 @@ class _Neighbourhood:
         lay["base"][ids] = self.lay["base"][k_ids]
         lay["corner"][ids] = self.lay["corner"][k_ids]
         lay["cut_body"][ids] = self.lay["cut_body"][k_ids]
+        lay["sink"][ids] = self.lay["sink"][k_ids]
         room.g = g
         room.update(at)
         box0 = self.box0 if keep is None else self.box0[keep]
