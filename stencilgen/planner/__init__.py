@@ -244,7 +244,8 @@ def _size_strips(
         # a sunk tip (the needy round's variant): centred inside the contact, the body ending there;
         # it still reaches SINK_REACH_UM beyond the contact, within rule 3's width, or it is not sunk
         L_sunk = -lay["sink"][idx] * h2
-        sunk = (lay["sink"][idx] > 0) & (2 * (SINK_REACH_UM - L_sunk) <= np.minimum(wc - 1.0, w * TIP_WIDTH))
+        widest = np.minimum(wc - 1.0, w * lay["tip_width"][idx])
+        sunk = (lay["sink"][idx] > 0) & (2 * (SINK_REACH_UM - L_sunk) <= widest)
         L = np.where(sunk, L_sunk, L)
         # a contact long across the row: shorten the body on its far side so the limit holds
         excess = strips.tip_strip_area(w, h1, h2, L, w) - a_want
