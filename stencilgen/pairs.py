@@ -43,6 +43,7 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
     big_a = ext_a > 8 * typical + reach
     big_b = ext_b > 8 * typical + reach
     small_a, small_b = np.flatnonzero(~big_a), np.flatnonzero(~big_b)
+    # every candidate is measured where it is found (the grid's a chunk at a time)
     found: list[tuple[np.ndarray, np.ndarray]] = []
 
     def near(i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -68,11 +69,15 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
     if len(ba):
         k, m = _cover(A[ba], B[small_b], ext_b[small_b], reach)
         i, j = np.concatenate([ba[k], np.repeat(ba, len(bb))]), np.concatenate([small_b[m], np.tile(bb, len(ba))])
+        kept = near(i, j)
+        i, j = i[kept], j[kept]
         order = np.lexsort((j, i))
         found.append((i[order], j[order]))
     if not same and len(bb):
         k, m = _cover(B[bb], A[small_a], ext_a[small_a], reach)
         i, j = small_a[m], bb[k]
+        kept = near(i, j)
+        i, j = i[kept], j[kept]
         order = np.lexsort((i, j))
         found.append((i[order], j[order]))
     if not found:
@@ -83,9 +88,6 @@ def box_pairs(a: np.ndarray, b: np.ndarray, reach: float, same: bool = False) ->
         ia, jb = np.minimum(ia, jb), np.maximum(ia, jb)
         first = ia < jb
         ia, jb = ia[first], jb[first]
-    if ba.size or bb.size:  # (the grid's candidates were measured as they were found)
-        keep = near(ia, jb)
-        ia, jb = ia[keep], jb[keep]
     ia, jb = va[ia], vb[jb]
     if same and (big_a.any() or big_b.any()):  # a pair of two large shapes is found twice
         key = unique(ia * (len(b) + 1) + jb)
@@ -223,8 +225,6 @@ def near_pairs(points: np.ndarray, k: int, reach: float, start: float) -> tuple[
     # every point at once: each pair within s found once, its two points either way round
     a, b = _grid_pairs_self(boxes, s, np.arange(n), lambda i, j: length(px[i] - px[j], py[i] - py[j]) <= s)
     d = length(px[a] - px[b], py[a] - py[b])
-    within = d <= s
-    a, b, d = a[within], b[within], d[within]
     near = np.full(n, np.inf)
     np.minimum.at(near, a, d)
     np.minimum.at(near, b, d)
@@ -292,13 +292,14 @@ def _within(
     """The other points within s of each point of `todo` (boxes are the points as boxes): query,
     point and distance of every such pair."""
     qa, pb = _grid_pairs(
-        boxes[todo], boxes, s, todo, np.arange(len(px)), lambda i, j: length(px[i] - px[j], py[i] - py[j]) <= s
+        boxes[todo],
+        boxes,
+        s,
+        todo,
+        np.arange(len(px)),
+        lambda i, j: (i != j) & (length(px[i] - px[j], py[i] - py[j]) <= s),
     )
-    keep = qa != pb
-    qa, pb = qa[keep], pb[keep]
-    d = length(px[qa] - px[pb], py[qa] - py[pb])
-    within = d <= s
-    return qa[within], pb[within], d[within]
+    return qa, pb, length(px[qa] - px[pb], py[qa] - py[pb])
 
 
 RADIUS_SAMPLE = 1024  # points that measure the radius before all points are searched
