@@ -1065,15 +1065,16 @@ def _improve(
     worlds = len(sub.kw)
     best = sub.area(short_only=True)
     start = best.copy()
-    side0 = sub.lay["side"][sub.k_ids].copy()
-    start_slide = sub.lay["slide"][sub.k_ids].copy()
-    best_side, best_slide = side0.copy(), start_slide.copy()
-    order0 = sub.g["tip_last"][sub.k].copy()
-    best_order = order0.copy()
-    cut0 = sub.lay["cut_body"][sub.k_ids].copy()
-    best_cut = cut0.copy()
-    sink0 = sub.lay["sink"][sub.k_ids].copy()
-    best_sink = sink0.copy()
+    # each strip's choice (a trial's arguments), as it stands and the best found
+    first = {
+        "side": sub.lay["side"][sub.k_ids].copy(),
+        "slide": sub.lay["slide"][sub.k_ids].copy(),
+        "tip_last": sub.g["tip_last"][sub.k].copy(),
+        "cut": sub.lay["cut_body"][sub.k_ids].copy(),
+        "sink": sub.lay["sink"][sub.k_ids].copy(),
+    }
+    chosen = dict(first)
+    side0 = first["side"]
     lo, hi = sub.slide_range()
     enough = least_area(sub.contacts.d[sub.k_ids], rules, sub.contacts.cap(sub.k_ids))
     # slides first; a turned tip (a same_side warning) only for a contact below volume_min, where it
@@ -1081,11 +1082,20 @@ def _improve(
     lift = np.where(start < enough, np.minimum(enough, FLIP_GAIN * start), np.inf)
     tried: dict[int, np.ndarray] = {}
 
-    def shape(v: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def shape(v: int) -> dict[str, np.ndarray]:
         order, flip, f, cut, sink = variants[v]
-        slide = np.where(f < 0, -f * lo, f * hi)
-        sunk = np.full(len(side0), sink) if sink else sink0
-        return -side0 if flip else side0, slide, np.full(len(side0), order), cut0 | cut, sunk
+        return {
+            "side": -side0 if flip else side0,
+            "slide": np.where(f < 0, -f * lo, f * hi),
+            "tip_last": np.full(len(side0), order),
+            "cut": first["cut"] | cut,
+            "sink": np.full(len(side0), sink) if sink else first["sink"],
+        }
+
+    def trial(choice: dict[str, np.ndarray]) -> np.ndarray:
+        return sub.trial(
+            choice["side"], choice["slide"], inner, tip_last=choice["tip_last"], cut=choice["cut"], sink=choice["sink"]
+        )
 
     def tried_area(v: int) -> np.ndarray:
         """The strips' areas in variant v; tried at once with the later variants alike in turning
@@ -1093,9 +1103,8 @@ def _improve(
         if v not in tried:
             batch = [x for x in range(v, len(variants)) if variants[x][1] == variants[v][1] and x not in tried]
             batch = batch[:worlds]
-            side, slide, tip_last, cut, sink = (np.stack(a) for a in zip(*(shape(x) for x in batch), strict=True))
-            areas = sub.trial(side, slide, inner, tip_last=tip_last, cut=cut, sink=sink)
-            tried.update(zip(batch, areas, strict=True))
+            shaped = [shape(x) for x in batch]
+            tried.update(zip(batch, trial({key: np.stack([c[key] for c in shaped]) for key in first}), strict=True))
         return tried[v]
 
     for v, (order, flip, _f, _c, _k) in enumerate(variants):
@@ -1105,44 +1114,29 @@ def _improve(
         if skip:
             continue
         # (a turned tip tries the coarse slides only: it must gain much to be kept at all)
-        turned, slide, _, cut, sunk = shape(v)
         area = tried_area(v)
         better = (area > floor) & (area > best * (1 + 1e-9) + 1e-6)
         best = np.where(better, area, best)
-        best_side = np.where(better, turned, best_side)
-        best_slide = np.where(better, slide, best_slide)
-        best_order = np.where(better, order, best_order)
-        best_cut = np.where(better, cut, best_cut)
-        best_sink = np.where(better, sunk, best_sink)
+        chosen = {key: np.where(better, value, chosen[key]) for key, value in shape(v).items()}
     # a contact still below volume_min: finer slides either side of its best (the others as chosen)
     need = best < enough
     for step in (FINE if needy is None else FINER) if need.any() else ():
-        slide = np.where(need, np.clip(best_slide + step * np.maximum(hi, -lo), lo, hi), best_slide)
-        area = sub.trial(best_side, slide, inner, tip_last=best_order, cut=best_cut, sink=best_sink)
-        floor = np.where(best_side != side0, lift, best * (1 + 1e-9) + 1e-6)
+        slide = np.where(need, np.clip(chosen["slide"] + step * np.maximum(hi, -lo), lo, hi), chosen["slide"])
+        area = trial({**chosen, "slide": slide})
+        floor = np.where(chosen["side"] != side0, lift, best * (1 + 1e-9) + 1e-6)
         better = need & (area > floor) & (area > best * (1 + 1e-9) + 1e-6)
         best = np.where(better, area, best)
-        best_slide = np.where(better, slide, best_slide)
+        chosen["slide"] = np.where(better, slide, chosen["slide"])
     # the choices side by side: a strip that now does worse than it did (its neighbours chose too), a
     # turned tip that no longer gains what a turn must, or one that breaks a rule takes its first shape back
     for _ in range(4):
-        area = sub.trial(best_side, best_slide, inner, tip_last=best_order, cut=best_cut, sink=best_sink)
-        worse = (area < start * (1 - 1e-9) - 1e-6) | ((best_side != side0) & (area < lift))
-        changed = (
-            (best_side != side0)
-            | (best_slide != start_slide)
-            | (best_order != order0)
-            | (best_cut != cut0)
-            | (best_sink != sink0)
-        )
+        area = trial(chosen)
+        worse = (area < start * (1 - 1e-9) - 1e-6) | ((chosen["side"] != side0) & (area < lift))
+        changed = np.logical_or.reduce([chosen[key] != first[key] for key in first])
         back = worse & changed
         if not back.any():  # (those worse already stand as they were: the same trial again changes nothing)
             break
-        best_side = np.where(back, side0, best_side)
-        best_slide = np.where(back, start_slide, best_slide)
-        best_order = np.where(back, order0, best_order)
-        best_cut = np.where(back, cut0, best_cut)
-        best_sink = np.where(back, sink0, best_sink)
+        chosen = {key: np.where(back, first[key], chosen[key]) for key in first}
     sub.write_back(g, lay, room)
 
 
