@@ -33,7 +33,19 @@ from ..numeric import choose, filled
 from ..physics import area_for_volume, least_area, limit_area, target_area, volume_limit
 from ..rules import Rules
 from . import strips
-from .pads import CUT_INSET_UM, NO_LIMIT, PadSizes, cut_by, grow, inscribed, pad_shapes, pad_widths, size_pads, waisted
+from .pads import (
+    CUT_INSET_UM,
+    NO_LIMIT,
+    PadSizes,
+    cut_by,
+    grow,
+    inscribed,
+    inset,
+    pad_shapes,
+    pad_widths,
+    size_pads,
+    waisted,
+)
 
 #: chords per tip arc for the keep-in test (tangent to the arc: the polygon holds the tip); clearance
 #: and web are measured on the true disc (stencilgen/distance.py)
@@ -128,9 +140,9 @@ def _inside_parts(contacts: Contacts, idx: np.ndarray, inner: Any) -> np.ndarray
     out = np.full(len(idx), None, dtype=object)
     if inner is None or not len(idx):
         return out
-    inset = shapely.buffer(inner, -CUT_INSET_UM, join_style="mitre")
+    cut_at = inset(inner)
     box = bboxes(contacts.polygons.take(idx))
-    bounds = box_bounds(inset)
+    bounds = box_bounds(cut_at)
     ask = np.arange(len(idx))
     if bounds is not None:  # a box: a contact whose box lies inside it is inside
         x0, y0, x1, y1 = bounds
@@ -138,8 +150,8 @@ def _inside_parts(contacts: Contacts, idx: np.ndarray, inner: Any) -> np.ndarray
     if not len(ask):
         return out
     geoms = to_shapely(contacts.polygons.take(idx[ask]))
-    leaves = ~shapely.contains(inset, geoms)
-    out[ask[leaves]] = shapely.intersection(inset, geoms[leaves])
+    leaves = ~shapely.contains(cut_at, geoms)
+    out[ask[leaves]] = shapely.intersection(cut_at, geoms[leaves])
     return out
 
 
@@ -354,9 +366,9 @@ def _far_end_inside(inner: Any, c: np.ndarray, axis: np.ndarray, w: np.ndarray, 
     """h1 cut back (bisection) where a corner of the strip's far end lies outside `inner` (the keep-in
     less its margin, itself less CUT_INSET_UM): a contact within the margin of the die edge gets a strip
     that ends at the margin (rule 8); at most back to the contact's edge on the tip side."""
-    inset = shapely.buffer(inner, -CUT_INSET_UM, join_style="mitre")
+    cut_at = inset(inner)
     b = _rot90(axis)
-    bounds = box_bounds(inset)
+    bounds = box_bounds(cut_at)
 
     def inside(k: np.ndarray, h: np.ndarray) -> np.ndarray:
         ok = np.ones(len(k), dtype=bool)
@@ -366,7 +378,7 @@ def _far_end_inside(inner: Any, c: np.ndarray, axis: np.ndarray, w: np.ndarray, 
                 x0, y0, x1, y1 = bounds
                 ok &= (p[:, 0] > x0) & (p[:, 0] < x1) & (p[:, 1] > y0) & (p[:, 1] < y1)
             else:
-                ok &= shapely.contains_xy(inset, p[:, 0], p[:, 1])
+                ok &= shapely.contains_xy(cut_at, p[:, 0], p[:, 1])
         return ok
 
     every = np.arange(len(c))
@@ -1737,7 +1749,7 @@ def _grow_free_sides(contacts: Contacts, pads: PadSizes, room: _Room, rules: Rul
     cells = shapely.buffer(shapely.simplify(cells, 1e-6), -rules.web_min_um / 2 - 1e-3, join_style="mitre")
     allowed = cells[np.searchsorted(near, ids)]
     if inner is not None:
-        allowed = shapely.intersection(allowed, shapely.buffer(inner, -CUT_INSET_UM, join_style="mitre"))
+        allowed = shapely.intersection(allowed, inset(inner))
     # only the blocks whose boxes reach a pad's share; mitred (exact along edges, more at corners)
     share_box = shapely.bounds(allowed)
     grow_c, grow_a = rules.clearance_um, rules.web_min_um

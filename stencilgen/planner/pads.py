@@ -104,6 +104,11 @@ def waisted(contacts: Contacts, idx: np.ndarray) -> np.ndarray:
     return (left > 0) & (right > 0)
 
 
+def inset(inner: Any) -> Any:
+    """Where an aperture the keep-in cuts ends: `inner` (the keep-in less its margin) less CUT_INSET_UM."""
+    return shapely.buffer(inner, -CUT_INSET_UM, join_style="mitre")
+
+
 def grow(geoms: Any, offset: Any) -> Any:
     """Shapes grown by `offset` per side (mitred corners; negative: shrunk). An offset within 1e-9 um of
     zero keeps the shape as it is (GEOS makes nothing of some shapes shrunk by 1e-14 um)."""
@@ -198,7 +203,7 @@ def _cut_offsets(
     """The offsets `want` where the keep-in (`inner`, the outline less its margin) cuts a pad: the offset
     at which the cut shape reaches the target area (bisection), at most overprint_max x d; and where even
     that falls short (the keep-in limits it)."""
-    inner = shapely.buffer(inner, -CUT_INSET_UM, join_style="mitre")
+    inner = inset(inner)
     cut = np.flatnonzero(cut_by(contacts, idx, want, inner))
     short = np.zeros(len(idx), dtype=bool)
     if not len(cut):
@@ -231,7 +236,7 @@ def pad_shapes(
     geoms = to_shapely(contacts.polygons, idx)
     grown = grow(geoms, offset)
     if inner is not None:
-        grown = shapely.intersection(grown, shapely.buffer(inner, -CUT_INSET_UM, join_style="mitre"))
+        grown = shapely.intersection(grown, inset(inner))
     limit = limit_area(contacts.d[idx], rules, contacts.cap(idx))
     area = shapely.area(grown)
     scale = np.ones(len(idx))
