@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -41,13 +41,34 @@ def die_with_parent(parent: int) -> None:
     once if it has already gone. A child never outlives the run that started it."""
     global _parent
     _parent = parent
+    _death_signal(signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _death_signal(sig: int) -> None:
+    """Linux: the signal this process gets when its parent ends (0: none)."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             import ctypes
 
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:
-        os._exit(1)
+            ctypes.CDLL(None, use_errno=True).prctl(1, sig, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
+@contextlib.contextmanager
+def parent_death_held() -> Iterator[None]:
+    """In a child: the parent's end does not kill it inside the block (a few renames that must be done
+    whole), and it leaves at once after the block if the parent has ended meanwhile."""
+    if _parent is None:
+        yield
+        return
+    _death_signal(0)
+    try:
+        yield
+    finally:
+        _death_signal(signal.SIGKILL)
+        if os.getppid() != _parent:
+            os._exit(1)
 
 
 def parent_gone() -> bool:

@@ -13,7 +13,8 @@ set; never a mix, never fewer files.
 - No target may be an input of the run (the same file under any name): refused before anything is
   written.
 - The swap holds SIGINT, SIGTERM and SIGHUP until it is done, and is not made by a child whose parent
-  has gone (`forked.parent_gone`).
+  has gone (`forked.parent_gone`); a child whose parent ends during the swap finishes it, then leaves
+  (`forked.parent_death_held`: its parent-death signal is off for those few renames).
 """
 
 from __future__ import annotations
@@ -273,8 +274,9 @@ class FileSet:
             os.unlink(self._journal)
 
     def _swap(self) -> None:
-        """Every temporary file renamed onto its target, signals held until all are."""
-        with _signals_held():
+        """Every temporary file renamed onto its target, signals (and a worker's death with its run)
+        held until all are."""
+        with _signals_held(), forked.parent_death_held():
             if forked.parent_gone():  # a worker whose run has ended keeps nothing
                 self._abort()
                 raise OutputError(f"{self.folder}: the run this work was for has ended; nothing was written")
