@@ -66,8 +66,8 @@ bench: install ## benchmarks: read + rows (100k flat, 1M wafer); plan (100k flat
 	$(PY) benchmarks/bench_plan.py
 	$(PY) benchmarks/bench_check.py
 
-fuzz: install ## a long fuzz run: damaged and random files, random dies, signals and kills at random moments (several minutes)
-	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -n 2 tests/test_fuzz.py tests/test_faults.py $(PYTEST_ARGS)
+fuzz: install ## a long fuzz run: damaged and random files, random dies, signals and kills at random moments, the planner's long cases (several minutes)
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -n 2 tests/test_fuzz.py tests/test_faults.py tests/test_planner.py $(PYTEST_ARGS)
 
 samples: install ## regenerate sample_layouts/ and their expected readings
 	$(PY) sample_layouts/make_samples.py

@@ -492,7 +492,19 @@ def test_pairs_found_among_the_neighbourhood_are_those_of_the_whole(monkeypatch,
     assert np.array_equal(among.apertures.area, whole.apertures.area)
 
 
-@pytest.mark.parametrize("sample", ["ring_100um.gds", "rotated_mixed_pitch.gds", "pinwheel", "pinwheel_edge50"])
+#: the longer cases run in `make fuzz` (HYPOTHESIS_PROFILE=fuzz), keeping `make test` short
+LONG = pytest.mark.skipif(os.environ.get("HYPOTHESIS_PROFILE") != "fuzz", reason="a long case: make fuzz runs it")
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        "ring_100um.gds",
+        pytest.param("rotated_mixed_pitch.gds", marks=LONG),
+        pytest.param("pinwheel", marks=LONG),
+        "pinwheel_edge50",
+    ],
+)
 def test_variants_tried_at_once_are_each_as_if_tried_alone(monkeypatch, sample):
     """The variants a neighbourhood tries at once (one copy of its strips per variant: slides, turned
     tips, corner directions, fewer corner members) give each strip what it gets when they are tried
