@@ -39,6 +39,7 @@ CODES: dict[str, tuple[str, str, str]] = {
     "unprintable": (ERROR, "no aperture at least min_aperture_um wide fits this contact", "um"),
     "not_on_contact": (ERROR, "the aperture does not touch its contact", ""),
     "bridge": (ERROR, "the aperture touches another contact", "um"),
+    "merged": (ERROR, "the aperture touches another aperture: the two print as one opening", "um"),
     "clearance": (ERROR, "the aperture is closer to another contact than clearance_um", "um"),
     "too_wide": (ERROR, "the strip is not narrower than its contact along the row", "um"),
     "over_volume": (ERROR, "solder volume above pi*d^3/6 at the top of the transfer band", "um3"),
@@ -452,7 +453,9 @@ def check_apertures(
             np.tile(dist[near], 2),
         )
         np.minimum.at(min_web, qa, dist)
-        thin = dist < rules.web_min_um - LENGTH_TOL_UM
+        merged = dist <= 0  # one opening over two contacts (rule 1), not a thin web
+        add(qa[merged], "merged", dist[merged], 0.0, qb[merged])
+        thin = ~merged & (dist < rules.web_min_um - LENGTH_TOL_UM)
         add(qa[thin], "web", dist[thin], rules.web_min_um, qb[thin])
         sp = np.flatnonzero(strip & have)
         if len(sp):

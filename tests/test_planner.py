@@ -1007,3 +1007,35 @@ def test_where_strips_stay_short_the_plan_with_narrower_tips_is_kept_if_better(t
             plans[tips] = below(stencilgen.plan(layout).plan)
     assert kept == min(plans.values())
     assert kept < max(plans.values())  # the two ways differ here: the choice matters
+
+
+def test_a_plain_strip_gives_way_to_a_corner_strip_that_cannot_shrink_enough():
+    """Staggered double rows at 100 um (the inner row 50 um along, 90 um in) with a die edge 20 um
+    beyond the pads: the first contact of an inner row is a corner member whose oblique strip, even
+    at its smallest, reaches the long straight strip of the outer row beside it. The corner strip
+    gives way first; where that is not enough, the straight strip gives way too, so that no two
+    apertures touch (two touching apertures print as one opening over two contacts: rule 1)."""
+    die = synth.Die()
+    p, n, side = 100.0, 14, 1800.0
+    starts = (((200, 0), 0, (0, 1)), ((200, side), 0, (0, -1)), ((0, 200), 90, (1, 0)), ((side, 200), 90, (-1, 0)))
+    for start, angle, inward in starts:
+        u = np.array([np.cos(np.radians(angle)), np.sin(np.radians(angle))])
+        for i in range(n):
+            c = np.asarray(start, float) + i * p * u
+            die.add((c[0], c[1]), (45.0, 65.0), angle)
+        for i in range(n - 1):
+            c = np.asarray(start, float) + 90 * np.asarray(inward, float) + (50 + i * p) * u
+            die.add((c[0], c[1]), (45.0, 65.0), angle)
+    lo = np.min([q.min(axis=0) for q in die.polygons()], axis=0)
+    hi = np.max([q.max(axis=0) for q in die.polygons()], axis=0)
+    plan, rules = plan_of(die, keep_in=shapely.box(*(lo - 20), *(hi + 20)))
+    assert plan.apertures.corner.sum() > 0
+    ap, _ = shapes(plan)
+    assert all(a is not None for a in ap)
+    tree = shapely.STRtree(ap)
+    a, b = tree.query(ap, predicate="dwithin", distance=1e-6)
+    assert (a == b).all(), [(int(i), int(j)) for i, j in zip(a, b, strict=True) if i < j]
+    merged = shapely.union_all(ap)
+    assert len(merged.geoms) == len(ap)
+    checked = check_plan(plan, rules)
+    assert "merged" not in set(checked.findings.code.tolist())

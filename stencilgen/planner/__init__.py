@@ -423,12 +423,15 @@ def _shrink_strips(
     violating: Any,
     min_width: float = 0.0,
     only: np.ndarray | None = None,
+    touching: Any = None,
 ) -> None:
     """Strips that break clearance, web or keep-in shrink: their tip, then their length (bisection
     per strip; the length first where g["tip_last"]: a wide tip near the contact may fit where a long
     strip does not); strips still too close at their shortest get narrower. Where a corner strip and a
-    plain strip are too close, the corner strip gives way first. `only`: the strips (positions) that
-    may shrink; the others stand as they are."""
+    plain strip are too close, the corner strip gives way first, and the plain strip too where the
+    corner strip at its smallest still touches another aperture (`touching`, for contact ids: two
+    apertures that touch print as one opening). `only`: the strips (positions) that may shrink; the
+    others stand as they are."""
     L0, D0, w0 = g["L"].copy(), g["D"].copy(), g["w"].copy()
 
     def apply(k: np.ndarray, f: np.ndarray) -> None:
@@ -468,12 +471,14 @@ def _shrink_strips(
     floor = np.minimum(1.0, min_width / np.maximum(w0, 1e-9))  # narrowing stops at the printable width
     is_corner = corner[strip_idx[bad]]
     # corner strips first; then the others, which do not give way to a corner strip that may shrink
-    # itself (one that stands as it is, outside `only`, gives way to nothing)
-    yielding = corner
+    # itself (one that stands as it is, outside `only`, gives way to nothing) unless it still breaks
+    # a rule at its smallest
+    yielding = corner.copy()
     if only is not None:
         yielding = np.zeros(len(corner), dtype=bool)
         yielding[strip_idx[pool]] = corner[strip_idx[pool]]
-    for group, ignore in ((bad[is_corner], None), (bad[~is_corner], yielding)):
+    for group, plain in ((bad[is_corner], False), (bad[~is_corner], True)):
+        ignore = yielding if plain else None
         check = violating if ignore is None else (lambda which, ig=ignore: violating(which, ig))
         # (the corner strips break a rule as found above: an aperture's verdict is its own, whichever
         # others are asked with it)
@@ -485,6 +490,8 @@ def _shrink_strips(
                 still = still[hard(strip_idx[still])]
                 left = bisect(still, narrow, np.maximum(0.5, floor[still]), hard) if len(still) else still
                 narrow(left, np.ones(len(left)))
+        if not plain and len(k) and touching is not None:
+            yielding[strip_idx[k[touching(strip_idx[k])]]] = False
     shrunk = (g["L"] < L0 - 1e-9) | (g["D"] < D0 - 1e-9) | (g["w"] < w0 - 1e-9)
     g["why"][shrunk & (g["why"] != "volume_limit")] = "room"
     g["shrunk"] |= shrunk
@@ -711,6 +718,23 @@ class _Room:
             bad[which_in[self.leaves(which_in, inner)]] = True
         return bad[which]
 
+    def touching(self, which: np.ndarray) -> np.ndarray:
+        """For the apertures `which` (contact ids): True where one touches or overlaps another aperture."""
+        mine = np.zeros(self.n, dtype=bool)
+        mine[which] = True
+        qa, qb = self.ap_pairs
+        sel = np.flatnonzero(mine[qa] | mine[qb])
+        qa, qb = qa[sel], qb[sel]
+        near = box_gap(self.box[qa], self.box[qb]) <= 0
+        qa, qb = qa[near], qb[near]
+        d = np.minimum(
+            disc_distances(self.shapes, qa, self.shapes, qb), polygon_distances(self.shapes, qa, self.shapes, qb)
+        )
+        bad = np.zeros(self.n, dtype=bool)
+        bad[qa[d <= 0]] = True
+        bad[qb[d <= 0]] = True
+        return bad[which]
+
     def _polygons_within(self, ia: np.ndarray, jb: np.ndarray, reach: Any, pads: bool = False) -> np.ndarray:
         """For pairs of apertures ia and apertures jb (contacts with `pads`): False where the boxes of
         their polygons (a strip's body, without its tip) lie `reach` or farther apart, so that the
@@ -902,10 +926,21 @@ def _plan_with(
         beside = np.concatenate([qb[mark[qa]], qa[mark[qb]]])
         beside = room.pos[beside[room.pos[beside] >= 0]]
         pool = np.union1d(redo, beside)
-        _shrink_strips(g, strip_idx, lay["corner"], room.update, violating, rules.min_aperture_um, only=pool)
+        _shrink_strips(
+            g,
+            strip_idx,
+            lay["corner"],
+            room.update,
+            violating,
+            rules.min_aperture_um,
+            only=pool,
+            touching=room.touching,
+        )
 
     if g is not None:
-        _shrink_strips(g, strip_idx, lay["corner"], room.update, violating, rules.min_aperture_um)
+        _shrink_strips(
+            g, strip_idx, lay["corner"], room.update, violating, rules.min_aperture_um, touching=room.touching
+        )
         # a tip that breaks clearance even at its shortest (a facing row close by) goes to the other
         # side of its row, once: two tips side by side there break no rule the checks cannot show
         hard = violating(strip_idx, None, False)
@@ -960,7 +995,9 @@ def _cut_bodies(
         g[key][hard] = value
     room.update(hard)
     room.pairs(moved=strip_idx[hard])
-    _shrink_strips(g, strip_idx, lay["corner"], room.update, violating, rules.min_aperture_um, only=hard)
+    _shrink_strips(
+        g, strip_idx, lay["corner"], room.update, violating, rules.min_aperture_um, only=hard, touching=room.touching
+    )
 
 
 #: slides tried for a strip short of its target, as fractions of the most it may move across its contact
@@ -1597,6 +1634,7 @@ class _Neighbourhood:
             violating,
             self.rules.min_aperture_um,
             only=k,
+            touching=self.room.touching,
         )
 
     def write_back(
