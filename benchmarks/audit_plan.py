@@ -930,6 +930,12 @@ def _hard_rules(
             dist = aps[a].distance(contacts[c])
             if dist < rules.clearance - slack:
                 bad[f"{name} rule 1"].append(f"contact {owner[a]}: {dist:.3f} um from contact {c}")
+    # two apertures that touch print as one opening over two contacts (each region, read on its own,
+    # touches only its own contact)
+    atree = shapely.STRtree(arr)
+    for a, b in atree.query(arr, predicate="intersects").T:
+        if a < b and owner[a] >= 0 and owner[b] >= 0 and owner[a] != owner[b]:
+            bad[f"{name} rule 1"].append(f"contacts {owner[a]} and {owner[b]}: their apertures touch (one opening)")
     for frame in frames:
         for a in np.flatnonzero(owner >= 0):
             dist = aps[a].distance(frame)
