@@ -421,9 +421,9 @@ def _shrink_strips(
     corner: np.ndarray,
     update: Any,
     violating: Any,
+    touching: Any,
     min_width: float = 0.0,
     only: np.ndarray | None = None,
-    touching: Any = None,
 ) -> None:
     """Strips that break clearance, web or keep-in shrink: their tip, then their length (bisection
     per strip; the length first where g["tip_last"]: a wide tip near the contact may fit where a long
@@ -471,8 +471,8 @@ def _shrink_strips(
     floor = np.minimum(1.0, min_width / np.maximum(w0, 1e-9))  # narrowing stops at the printable width
     is_corner = corner[strip_idx[bad]]
     # corner strips first; then the others, which do not give way to a corner strip that may shrink
-    # itself (one that stands as it is, outside `only`, gives way to nothing) unless it still breaks
-    # a rule at its smallest
+    # itself (one that stands as it is, outside `only`, gives way to nothing) unless it still touches
+    # another aperture at its smallest
     yielding = corner.copy()
     if only is not None:
         yielding = np.zeros(len(corner), dtype=bool)
@@ -490,7 +490,7 @@ def _shrink_strips(
                 still = still[hard(strip_idx[still])]
                 left = bisect(still, narrow, np.maximum(0.5, floor[still]), hard) if len(still) else still
                 narrow(left, np.ones(len(left)))
-        if not plain and len(k) and touching is not None:
+        if not plain and len(k):
             yielding[strip_idx[k[touching(strip_idx[k])]]] = False
     shrunk = (g["L"] < L0 - 1e-9) | (g["D"] < D0 - 1e-9) | (g["w"] < w0 - 1e-9)
     g["why"][shrunk & (g["why"] != "volume_limit")] = "room"
@@ -692,11 +692,7 @@ class _Room:
             # touching: a bridge, whatever the clearance
             bad[pa[ask[(d < rules.clearance_um - 1e-6) | (d <= 0)]]] = True
         if web:
-            qa, qb = self.ap_pairs
-            sel = np.flatnonzero(mine[qa] | mine[qb])
-            qa, qb = qa[sel], qb[sel]
-            near = box_gap(box[qa], box[qb]) <= rules.web_min_um
-            qa, qb = qa[near], qb[near]
+            qa, qb = self._ap_pairs_near(mine, rules.web_min_um)
             for part in (disc_distances, polygon_distances):
                 # each end of a pair that is one of `which`, not yet at fault, and not ignored
                 ends = [
@@ -722,11 +718,7 @@ class _Room:
         """For the apertures `which` (contact ids): True where one touches or overlaps another aperture."""
         mine = np.zeros(self.n, dtype=bool)
         mine[which] = True
-        qa, qb = self.ap_pairs
-        sel = np.flatnonzero(mine[qa] | mine[qb])
-        qa, qb = qa[sel], qb[sel]
-        near = box_gap(self.box[qa], self.box[qb]) <= 0
-        qa, qb = qa[near], qb[near]
+        qa, qb = self._ap_pairs_near(mine, 0.0)
         d = np.minimum(
             disc_distances(self.shapes, qa, self.shapes, qb), polygon_distances(self.shapes, qa, self.shapes, qb)
         )
@@ -734,6 +726,14 @@ class _Room:
         bad[qa[d <= 0]] = True
         bad[qb[d <= 0]] = True
         return bad[which]
+
+    def _ap_pairs_near(self, mine: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
+        """The candidate pairs of apertures with an end that `mine` marks whose boxes lie within `reach`."""
+        qa, qb = self.ap_pairs
+        sel = np.flatnonzero(mine[qa] | mine[qb])
+        qa, qb = qa[sel], qb[sel]
+        near = box_gap(self.box[qa], self.box[qb]) <= reach
+        return qa[near], qb[near]
 
     def _polygons_within(self, ia: np.ndarray, jb: np.ndarray, reach: Any, pads: bool = False) -> np.ndarray:
         """For pairs of apertures ia and apertures jb (contacts with `pads`): False where the boxes of
@@ -927,20 +927,11 @@ def _plan_with(
         beside = room.pos[beside[room.pos[beside] >= 0]]
         pool = np.union1d(redo, beside)
         _shrink_strips(
-            g,
-            strip_idx,
-            lay["corner"],
-            room.update,
-            violating,
-            rules.min_aperture_um,
-            only=pool,
-            touching=room.touching,
+            g, strip_idx, lay["corner"], room.update, violating, room.touching, rules.min_aperture_um, only=pool
         )
 
     if g is not None:
-        _shrink_strips(
-            g, strip_idx, lay["corner"], room.update, violating, rules.min_aperture_um, touching=room.touching
-        )
+        _shrink_strips(g, strip_idx, lay["corner"], room.update, violating, room.touching, rules.min_aperture_um)
         # a tip that breaks clearance even at its shortest (a facing row close by) goes to the other
         # side of its row, once: two tips side by side there break no rule the checks cannot show
         hard = violating(strip_idx, None, False)
@@ -995,9 +986,7 @@ def _cut_bodies(
         g[key][hard] = value
     room.update(hard)
     room.pairs(moved=strip_idx[hard])
-    _shrink_strips(
-        g, strip_idx, lay["corner"], room.update, violating, rules.min_aperture_um, only=hard, touching=room.touching
-    )
+    _shrink_strips(g, strip_idx, lay["corner"], room.update, violating, room.touching, rules.min_aperture_um, only=hard)
 
 
 #: slides tried for a strip short of its target, as fractions of the most it may move across its contact
@@ -1632,9 +1621,9 @@ class _Neighbourhood:
             self.lay["corner"],
             self.room.update,
             violating,
+            self.room.touching,
             self.rules.min_aperture_um,
             only=k,
-            touching=self.room.touching,
         )
 
     def write_back(
