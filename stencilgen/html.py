@@ -376,7 +376,7 @@ def _summary(doc: dict[str, Any], plan: Plan, severity: dict[str, str]) -> str:
         (
             "apertures",
             f"{_count(s.get('apertures'))} ({_count(s.get('strips'))} strips, "
-            f"{_count(s.get('oblique_strips'))} of them oblique, {_count(s.get('shrunk_pads'))} shrunk pads)",
+            f"{_count(s.get('oblique_strips'))} of them oblique, {_count(s.get('pads'))} pad-shaped)",
         ),
         ("errors", f"{errors:,} findings"),
         ("warnings", f"{warnings:,} findings"),

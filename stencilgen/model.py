@@ -238,7 +238,7 @@ REPORT_REACH = 2.0
 
 #: aperture kinds
 STRIP, SHRUNK, NONE = 0, 1, 2
-KIND_NAMES = {STRIP: "strip", SHRUNK: "shrunk", NONE: "none"}
+KIND_NAMES = {STRIP: "strip", SHRUNK: "pad", NONE: "none"}
 
 
 @dataclass(frozen=True)

@@ -709,7 +709,7 @@ def _figures(ap: Any, checked: Any, repeat: int = 1) -> dict[str, Any]:
         "apertures": int(have.sum()) * repeat,
         "strips": int((ap.kind == STRIP).sum()) * repeat,
         "oblique_strips": int(ap.corner.sum()) * repeat,
-        "shrunk_pads": int((ap.kind == 1).sum()) * repeat,
+        "pads": int((ap.kind == 1).sum()) * repeat,
         "errors": checked.errors * repeat,
         "warnings": checked.warnings * repeat,
         "findings_by_code": dict(sorted(counts.items())),
@@ -760,7 +760,7 @@ def plan_report(
         "corners": len(rows.corners),
         "arrays": len(rows.arrays),
         "isolated": len(rows.isolated),
-        **{k: figures[k] for k in ("apertures", "strips", "oblique_strips", "shrunk_pads", "errors", "warnings")},
+        **{k: figures[k] for k in ("apertures", "strips", "oblique_strips", "pads", "errors", "warnings")},
         "findings_by_code": figures["findings_by_code"],
         "status": figures["status"],
         "volume_ratio": figures["volume_ratio"],
@@ -1349,7 +1349,7 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
         f"{s['file']}: {_n(s['contacts'], 'contact')}, {_n(s['rows'], 'row')}, {_n(s['corners'], 'corner')}, "
         f"{_n(s['arrays'], 'array')}, {s['isolated']} isolated",
         f"  apertures: {s['apertures']} ({_n(s['strips'], 'strip')}, {s['oblique_strips']} of them oblique, "
-        f"{_n(s['shrunk_pads'], 'shrunk pad')})",
+        f"{s['pads']} pad-shaped)",
     ]
     if vr["min"] is not None and vr["max"] is not None:
         lines.append(

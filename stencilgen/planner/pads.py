@@ -170,7 +170,8 @@ def size_pads(
 
     pads = Shapes.of(contacts.polygons)
     box = pads.boxes()
-    reach = float(np.max(np.maximum(want, 0.0), initial=0.0)) + max(rules.clearance_um, rules.web_min_um) + 1e-6
+    # (two pads that grow toward each other: both offsets and the web between them)
+    reach = 2 * float(np.max(np.maximum(want, 0.0), initial=0.0)) + max(rules.clearance_um, rules.web_min_um) + 1e-6
     pos = np.full(len(contacts), -1, dtype=np.int64)
     pos[idx] = np.arange(n)
     # clearance to every other contact
