@@ -36,7 +36,8 @@ def test_round_trip_agrees_with_plan(planned, ext):
     assert result.exit_code == plan.exit_code
     for a, b in zip(result.report["contacts"], plan.report["contacts"], strict=True):
         assert a["aperture_area_um2"] == pytest.approx(b["aperture_area_um2"], rel=2e-3)
-        assert a["volume_ratio"] == pytest.approx(b["volume_ratio"], rel=2e-3)
+        # (ratios are reported to 0.001: one unit of the last place either way)
+        assert a["volume_ratio"] == pytest.approx(b["volume_ratio"], rel=2e-3, abs=1.5e-3)
 
 
 def rect_mm(cx, cy, w, h):

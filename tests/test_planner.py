@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from stencilgen.checks import check_plan
 from stencilgen.geometry import build_contacts, extent_along, to_shapely
 from stencilgen.model import SHRUNK, STRIP, Polygons
-from stencilgen.physics import solder_volume, volume_limit
+from stencilgen.physics import least_area, solder_volume, volume_limit
 from stencilgen.planner import aperture_polygons, plan_stencil
 from stencilgen.rows import find_rows
 from stencilgen.rules import Rules
@@ -978,9 +978,10 @@ def test_a_ring_at_the_fine_pitch_limit_turned_keeps_its_strips_and_corners():
 
 
 def test_where_strips_stay_short_the_plan_with_narrower_tips_is_kept_if_better(tmp_path):
-    """A pinwheel at 80 um: wide tips grab the room their neighbours need and leave 10 strips below
-    volume_min; tips held to NARROW_TIPS leave 4. The planner plans both ways where strips stay short
-    and keeps the plan that leaves fewer below volume_min (either alone is no better)."""
+    """A pinwheel at 80 um: tips held to NARROW_TIPS and wide tips leave different numbers of strips
+    below volume_min (5 and 4 today; a wide tip can take the room its neighbours need, so it has been
+    the other way round). The planner plans both ways where strips stay short and keeps the plan that
+    leaves fewer below volume_min (either alone is no better)."""
     import sys
 
     import stencilgen
@@ -1039,3 +1040,50 @@ def test_a_plain_strip_gives_way_to_a_corner_strip_that_cannot_shrink_enough():
     assert len(merged.geoms) == len(ap)
     checked = check_plan(plan, rules)
     assert "merged" not in set(checked.findings.code.tolist())
+
+
+def test_two_isolated_pads_farther_apart_than_one_grows_share_the_gap():
+    """Two isolated 100 um pads 110 um apart, each wanting overprint_max (50 um a side): either alone
+    would reach 50 um, so together they would overlap. They share the gap (rule 9): 35 um each, the
+    40 um web between them; each says `web`, the other's id beside it. (The pair was once not found: it
+    was searched within one pad's growth and the web, not both pads' growth.)"""
+    die = synth.Die()
+    die.add((0.0, 0.0), (100.0, 100.0), 0.0)
+    die.add((210.0, 0.0), (100.0, 100.0), 0.0)
+    plan, rules = plan_of(die, keep_in=FAR)
+    ap, _ = shapes(plan)
+    assert shapely.distance(ap[0], ap[1]) == pytest.approx(rules.web_min_um, abs=1e-3)
+    for a in ap:
+        x0, y0, x1, y1 = a.bounds
+        assert x1 - x0 == pytest.approx(170.0, abs=1e-3) and y1 - y0 == pytest.approx(170.0, abs=1e-3)
+    assert list(plan.apertures.limited_by) == ["web", "web"]
+    assert list(plan.apertures.limited_other) == [1, 0]
+
+
+def test_a_web_its_contacts_force_does_not_hold_back_strips_pointing_away():
+    """Two staggered rows of 60 x 80 um contacts at 100 um, the second 50 um along and 100 um across:
+    the contacts of the two rows are 20 um apart, so the bodies of their strips stand 24.4 um apart
+    whatever the planner does (web_min_um is 40). A tip pointing away from the other row has all the
+    room it wants: it grows to tip_extension_max and reaches volume_min. (It was shrunk to its least,
+    about 0.21 of the limit, for a web no shrinking could mend.) The web the bodies force stays a
+    warning, and no pair of apertures comes closer than it."""
+    die = synth.Die()
+    for i in range(10):
+        die.add((i * 100.0, 0.0), (60.0, 80.0), 0.0)
+        die.add((50.0 + i * 100.0, 100.0), (60.0, 80.0), 0.0)
+    plan, rules = plan_of(die, keep_in=FAR)
+    ap, _ = shapes(plan)
+    a = plan.apertures
+    other_row = np.where(plan.contacts.center[:, 1] < 50, 1.0, -1.0)  # +y toward the other row for row 0
+    away = a.axis[:, 1] * other_row < 0
+    assert away.sum() >= 12
+    enough = least_area(plan.contacts.d, rules)
+    assert (a.area[away] >= enough[away]).all()
+    assert set(a.limited_by[away].tolist()) == {"tip_extension_max"}
+    forced = np.hypot(14.0, 20.0)  # two 36 um bodies 50 um apart along, contacts 20 um apart across
+    tree = shapely.STRtree(ap)
+    i, j = tree.query(ap, predicate="dwithin", distance=rules.web_min_um)
+    pairs = i < j
+    assert (shapely.distance(ap[i[pairs]], ap[j[pairs]]) >= forced - 1e-3).all()
+    checked = check_plan(plan, rules)
+    assert "web" in set(checked.findings.code.tolist())

@@ -50,6 +50,10 @@ from .pads import (
 #: chords per tip arc for the keep-in test (tangent to the arc: the polygon holds the tip); clearance
 #: and web are measured on the true disc (stencilgen/distance.py)
 PLAN_ARC_CHORDS = 24
+#: clearance and web are kept from a tip disc this much larger (relative to its radius): a reader that
+#: draws a DXF bulge or a Gerber arc as cubic Bezier curves (ezdxf's paths) places the arc up to 2.7e-4
+#: of its radius outside the circle, and still finds every distance kept
+ARC_READ_SLACK = 4e-4
 
 
 def _rot90(v: np.ndarray) -> np.ndarray:
@@ -83,10 +87,14 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
     if rules.oblique_scope == "corners":
         for c in rows.corners:
             in_corner[c.members] = True
+    u2 = np.zeros((n, 2))  # a contact in two rows (where one runs past the end of another): the other
+    pitch2 = np.zeros(n)
     for r in rows.rows:
         if not rules.fine(r.pitch):
             continue
         m = r.members
+        again = m[is_strip[m]]
+        u2[again], pitch2[again] = u[again], pitch[again]
         is_strip[m] = True
         u[m] = r.direction
         normal[m] = r.normal
@@ -122,6 +130,9 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
     return {
         "is_strip": is_strip,
         "u": u,
+        "u2": u2,
+        "pitch2": pitch2,
+        "wc_tip": _tip_room(contacts, is_strip, u, u2),
         "normal": normal,
         "base": base,
         "pitch": pitch,
@@ -132,6 +143,29 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
         "cut_body": np.zeros(n, dtype=bool),
         "sink": np.zeros(n),  # a sunk tip: its centre this fraction of h2 inside the contact (L < 0)
     }
+
+
+def _tip_room(contacts: Contacts, is_strip: np.ndarray, u: np.ndarray, u2: np.ndarray) -> np.ndarray:
+    """How wide a strip's tip may be (a disc, as wide along a row as across it): the contact's width
+    along its row (and its second row), and along the contact's own side nearest the row where that lies
+    within SNAP_DEG of it (a row's fitted direction a little off a rectangle's sides finds the contact
+    wider than it is), less NARROWER_UM (rule 3: narrower than the contact)."""
+    out = np.zeros(len(contacts))
+    idx = np.flatnonzero(is_strip)
+    if not len(idx):
+        return out
+    polys = contacts.polygons.take(idx)
+    wc = extent_along(polys, u[idx])
+    two = np.flatnonzero(np.abs(u2[idx]).sum(axis=1) > 0)
+    if len(two):
+        wc[two] = np.minimum(wc[two], extent_along(polys.take(two), u2[idx[two]]))
+    a = np.radians(contacts.angle_deg[idx])
+    for side in (np.stack([np.cos(a), np.sin(a)], axis=1), np.stack([-np.sin(a), np.cos(a)], axis=1)):
+        near = np.flatnonzero(np.abs(np.einsum("ij,ij->i", side, u[idx])) > np.cos(np.radians(SNAP_DEG)))
+        if len(near):
+            wc[near] = np.minimum(wc[near], extent_along(polys.take(near), side[near]))
+    out[idx] = wc - NARROWER_UM
+    return out
 
 
 def _inside_parts(contacts: Contacts, idx: np.ndarray, inner: Any) -> np.ndarray:
@@ -213,10 +247,18 @@ def _size_strips(
     wc = extent_along(polys, u)
     s = _sin_to_row(axis, u)
     terms = _width_terms(wc, s, p, rules)
+    two = np.flatnonzero(np.abs(lay["u2"][idx]).sum(axis=1) > 0)
+    if len(two):  # a contact in two rows: rule 3 along each (the lesser width term of the two)
+        u2 = lay["u2"][idx[two]]
+        more = _width_terms(
+            extent_along(polys.take(two), u2), _sin_to_row(axis[two], u2), lay["pitch2"][idx[two]], rules
+        )
+        terms[:, two] = np.minimum(terms[:, two], more)
     w = np.maximum(terms.min(axis=0), 1.0)  # a contact too narrow: a sliver, left out (rule 11)
     # what sets the width: rule 3's ratio or cap ("width"), or the pitch less the web beside the
     # neighbours' strips, measured at the strip's angle (rules 3 and 5: "web")
     w_why = choose(terms.argmin(axis=0) == 1, "web", "width")
+    c0 = contacts.center[idx].copy()  # where the strip stands unslid
     part = lay["inside"][idx]
     held = np.flatnonzero(part != None)  # noqa: E711 (an object array: elementwise)
     if len(held):  # a contact that reaches beyond the keep-in: the strip within the part inside it
@@ -232,6 +274,8 @@ def _size_strips(
         slide = slide.copy()
         slide[held] = np.clip(slide[held], lo + w[held] / 2, np.maximum(hi - w[held] / 2, lo + w[held] / 2))
         c[held] = contacts.center[idx[held]] + slide[held, None] * perp
+        # (where the keep-in moves the strip, it stands there unslid too)
+        c0[held] = contacts.center[idx[held]] + np.clip(0.0, lo + w[held] / 2, hi - w[held] / 2)[:, None] * perp
     oblique = np.flatnonzero(lay["corner"][idx] | (slide != 0))
     if len(oblique):  # an oblique (or slid) strip's far end stays inside its contact across its whole width
         h1[oblique] = _far_edge(polys.take(oblique), c[oblique], axis[oblique], w[oblique], h1[oblique])
@@ -249,6 +293,7 @@ def _size_strips(
     # room for a tip: neighbours on the same side are two pitches away along the row (measured across
     # the strip), the opposite neighbours' contacts and strip ends one pitch away at the contact edge
     if rules.strategy == "tip":
+        wc_tip = lay["wc_tip"][idx]
         # a contact so small that even the round end alone passes the volume: a narrower strip
         w = np.minimum(w, np.sqrt(8 * a_want / np.pi) * (1 - 1e-6))
         cap = np.pi * w * w / 8
@@ -256,7 +301,7 @@ def _size_strips(
         # a sunk tip (the needy round's variant): centred inside the contact, the body ending there;
         # it still reaches SINK_REACH_UM beyond the contact, within rule 3's width, or it is not sunk
         L_sunk = -lay["sink"][idx] * h2
-        widest = np.minimum(wc - 1.0, w * lay["tip_width"][idx])
+        widest = np.minimum(wc_tip, w * lay["tip_width"][idx])
         sunk = (lay["sink"][idx] > 0) & (2 * (SINK_REACH_UM - L_sunk) <= widest)
         L = np.where(sunk, L_sunk, L)
         # a contact long across the row: shorten the body on its far side so the limit holds
@@ -274,12 +319,12 @@ def _size_strips(
         # tip is a disc, as wide along the row as across it, whatever the strip's angle
         # and the strip stays a strip (widest_tip)
         long_enough = widest_tip(w, h1 + h2 + L, lay["tip_width"][idx], lay["tip_tilt"][idx])
-        D_max = np.maximum(np.minimum.reduce([2 * r_room, wc - 1.0, long_enough]), w)
+        D_max = np.maximum(np.minimum.reduce([2 * r_room, wc_tip, long_enough]), w)
         D = strips.solve_tip_diameter(w, h1, h2, L, a_want, D_max)
         # short of the target: the body is at its longest and the tip at its widest, which is either
         # the contact's width (rule 3: the length limit is the one to relax), the strip's own length,
         # or its neighbours' room
-        by_width = np.minimum(2 * r_room, wc - 1.0) >= np.minimum(wc - 1.0, long_enough) - 1e-9
+        by_width = np.minimum(2 * r_room, wc_tip) >= np.minimum(wc_tip, long_enough) - 1e-9
         why = choose(by_width, "tip_extension_max", "room")
     else:
         L = np.clip(a_want / w - (h1 + h2), 0.0, L_max)
@@ -296,6 +341,9 @@ def _size_strips(
     # (straight strips only: an oblique strip grows along its row as it grows longer, rule 3)
     forced = np.where(lay["corner"][idx], rules.web_min_um, p * s - w)
     g["web_floor"] = np.where(forced < rules.web_min_um, np.maximum(forced, 0.0), rules.web_min_um)
+    # the body unslid, for the web its contacts force on it (_Room._forced_webs): its centre, and whether
+    # it is a plain strip (a corner strip's direction is the planner's choice, not forced)
+    g["c0"], g["plain"] = c0, ~lay["corner"][idx]
     g["shrunk"] = np.zeros(len(idx), dtype=bool)  # shrunk for the room its neighbours leave (_shrink_strips)
     g["tip_last"] = np.zeros(len(idx), dtype=bool)  # shrunk in length first, then in its tip
     g["sunk"] = sunk if rules.strategy == "tip" else np.zeros(len(idx), dtype=bool)  # only its tip shrinks
@@ -303,6 +351,13 @@ def _size_strips(
     g["tip_width"], g["tip_tilt"] = lay["tip_width"][idx], lay["tip_tilt"][idx]
     return g
 
+
+#: a tip stays this much narrower than its contact along the row (rule 3), far above the 1 nm grid of
+#: every file written, where arcs are drawn as chords inside the disc (um)
+NARROWER_UM = 0.1
+#: a contact's side within this angle of its row's direction is taken as the row's direction for the width
+#: of its tip (deg)
+SNAP_DEG = 2.0
 
 #: a strip's tip is centred at least this many tip diameters from its far end: the strip is at least
 #: 1.25 tip diameters long (and its far end never lies within its tip)
@@ -568,7 +623,7 @@ class _Room:
         if D is not None:
             centre = center + (h2 + L)[:, None] * axis
             self.shapes.disc_center[ids] = centre
-            self.shapes.disc_r[ids] = D / 2
+            self.shapes.disc_r[ids] = D / 2 * (1 + ARC_READ_SLACK)
             box = with_discs(box, centre, D / 2)
         self.box[ids] = box
 
@@ -706,7 +761,10 @@ class _Room:
                 if part is polygon_distances:
                     ask = np.flatnonzero(self._polygons_within(qa, qb, floor))
                 close = np.zeros(len(qa), dtype=bool)
-                close[ask] = part(self.shapes, qa[ask], self.shapes, qb[ask]) < floor[ask] - 1e-6
+                d = part(self.shapes, qa[ask], self.shapes, qb[ask])
+                close[ask] = d < floor[ask] - 1e-6
+                thin = ask[close[ask]]  # (a web the two contacts force is no conflict)
+                close[thin] = d[close[ask]] < self._forced_webs(qa[thin], qb[thin], floor[thin]) - 1e-6
                 bad[qa[close & ends[0]]] = True
                 bad[qb[close & ends[1]]] = True
         if inner is not None:
@@ -778,6 +836,28 @@ class _Room:
         return np.minimum(
             np.where(pa >= 0, floor[pa], rules.web_min_um), np.where(pb >= 0, floor[pb], rules.web_min_um)
         )
+
+    def _forced_webs(self, qa: np.ndarray, qb: np.ndarray, floor: np.ndarray) -> np.ndarray:
+        """The web pairs of apertures must keep, `floor`, or less where both are plain strips whose
+        bodies, unslid and without their tips, already stand closer: their contacts force that web (a
+        staggered double row, facing rows), and shrinking a tip or a length cannot mend it. Sliding
+        toward the other, or growing into that web, still breaks it."""
+        g = self.g
+        pa, pb = self.pos[qa], self.pos[qb]
+        both = (pa >= 0) & (pb >= 0)
+        if g is None or not both.any():
+            return floor
+        both[both] = g["plain"][pa[both]] & g["plain"][pb[both]]
+        k = np.concatenate([pa[both], pb[both]])
+        if not len(k):
+            return floor
+        body = strips.strip_corners(g["c0"][k], g["axis"][k], g["w"][k], g["h1"][k], g["h2"][k], np.zeros(len(k)), None)
+        m = int(both.sum())
+        bodies = Shapes.of(Polygons(body.reshape(-1, 2), np.arange(2 * m + 1, dtype=np.int64) * 4))
+        out = floor.copy()
+        forced = polygon_distances(bodies, np.arange(m), bodies, m + np.arange(m))
+        out[both] = np.minimum(floor[both], forced)
+        return out
 
     def geoms(self, which: np.ndarray) -> np.ndarray:
         """Shapely polygons of the apertures `which`, tips as tangent chords (they hold the arc)."""
