@@ -355,9 +355,10 @@ def _size_strips(
 #: a tip stays this much narrower than its contact along the row (rule 3), far above the 1 nm grid of
 #: every file written, where arcs are drawn as chords inside the disc (um)
 NARROWER_UM = 0.1
-#: a contact's side within this angle of its row's direction is taken as the row's direction for the width
-#: of its tip (deg)
-SNAP_DEG = 2.0
+#: a contact's side within this angle of its row's direction also measures the width of its tip (deg): a
+#: row fitted through a few centres that are not quite in line runs a little off its contacts' sides and
+#: finds them wider than they are; the lesser of the two widths is kept
+SNAP_DEG = 10.0
 
 #: a strip's tip is centred at least this many tip diameters from its far end: the strip is at least
 #: 1.25 tip diameters long (and its far end never lies within its tip)
@@ -838,10 +839,11 @@ class _Room:
         )
 
     def _forced_webs(self, qa: np.ndarray, qb: np.ndarray, floor: np.ndarray) -> np.ndarray:
-        """The web pairs of apertures must keep, `floor`, or less where both are plain strips whose
-        bodies, unslid and without their tips, already stand closer: their contacts force that web (a
-        staggered double row, facing rows), and shrinking a tip or a length cannot mend it. Sliding
-        toward the other, or growing into that web, still breaks it."""
+        """The web pairs of apertures must keep, `floor`, or less where both are plain strips that,
+        unslid and at their least (no length beyond the contact, the tip no wider than the strip),
+        already stand closer: their contacts force that web (a staggered double row, facing rows), and
+        shrinking a tip or a length cannot mend it. Sliding toward the other, or growing into that web,
+        still breaks it."""
         g = self.g
         pa, pb = self.pos[qa], self.pos[qb]
         both = (pa >= 0) & (pb >= 0)
@@ -851,11 +853,14 @@ class _Room:
         k = np.concatenate([pa[both], pb[both]])
         if not len(k):
             return floor
-        body = strips.strip_corners(g["c0"][k], g["axis"][k], g["w"][k], g["h1"][k], g["h2"][k], np.zeros(len(k)), None)
+        c0, axis, w, h2 = g["c0"][k], g["axis"][k], g["w"][k], g["h2"][k]
+        body = strips.strip_corners(c0, axis, w, g["h1"][k], h2, np.zeros(len(k)), None)
         m = int(both.sum())
-        bodies = Shapes.of(Polygons(body.reshape(-1, 2), np.arange(2 * m + 1, dtype=np.int64) * 4))
+        least = Shapes.of(Polygons(body.reshape(-1, 2), np.arange(2 * m + 1, dtype=np.int64) * 4))
+        if self.rules.strategy == "tip":  # (its round end: a disc as wide as the strip at the contact's edge)
+            least.disc_center[:], least.disc_r[:] = c0 + h2[:, None] * axis, w / 2
         out = floor.copy()
-        forced = polygon_distances(bodies, np.arange(m), bodies, m + np.arange(m))
+        forced = distances(least, np.arange(m), least, m + np.arange(m))
         out[both] = np.minimum(floor[both], forced)
         return out
 
