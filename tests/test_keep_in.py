@@ -418,7 +418,7 @@ def test_a_pad_the_margin_cuts_is_shrunk_for_web_no_narrower_than_printable(tmp_
 
 
 def test_a_tip_the_margin_leaves_no_room_for_sinks_into_its_contact(tmp_path, monkeypatch):
-    """Two facing rows of 45 x 70 um pads at 110 um, 60 um apart, the die edge 30 um below the lower
+    """Two facing rows of 45 x 70 um pads at 110 um, 40 um apart, the die edge 30 um below the lower
     row (10 um of room beyond its pads, edge_margin_um 20). The lower row's tips toward the edge have
     no room for a round end (13.5 um): as a plain strip they are below volume_min. In the needy round
     each sinks its tip into its contact, as wide as the rules allow: its centre inside the contact,
@@ -427,7 +427,7 @@ def test_a_tip_the_margin_leaves_no_room_for_sinks_into_its_contact(tmp_path, mo
     import stencilgen.planner as planner
 
     path = str(tmp_path / "facing.gds")
-    pads = [(110.0 * k, y, 110.0 * k + 45, y + 70) for k in range(10) for y in (0.0, 130.0)]
+    pads = [(110.0 * k, y, 110.0 * k + 45, y + 70) for k in range(10) for y in (0.0, 110.0)]
     _edge_die(path, pads, (-300.0, -30.0, 1300.0, 600.0))
     layout = stencilgen.read_layout(path, layer="9/0")
     planned = stencilgen.plan(layout)
@@ -452,3 +452,27 @@ def test_a_tip_the_margin_leaves_no_room_for_sinks_into_its_contact(tmp_path, mo
     monkeypatch.setattr(planner, "NEEDY_SINKS", ())
     plain = stencilgen.plan(layout)
     assert plain.summary["findings_by_code"].get("under_volume") == 5
+
+
+@pytest.mark.parametrize("gap", [20.0, 25.0, 30.0])
+def test_tips_turned_from_the_edge_toward_a_facing_row_never_merge(tmp_path, gap):
+    """Two facing rows of 45 x 70 um pads at 110 um, `gap` um apart, the die edge 30 um below the lower
+    row: the lower row's tips toward the edge have no room and turn toward the facing row, whose tips
+    point back at them. Where the two round ends at their least come closer than min_aperture_um (or
+    overlap: 25 um), that is a conflict to mend, not a web the contacts force (a thin web stays a
+    warning): no two apertures touch, none comes within clearance_um of another contact, and the plan
+    exits 0. (Tips turned to face each other once overlapped: merged and bridge errors.)"""
+    path = str(tmp_path / "facing.gds")
+    pads = [(110.0 * k, y, 110.0 * k + 45, y + 70) for k in range(10) for y in (0.0, 70.0 + gap)]
+    _edge_die(path, pads, (-300.0, -30.0, 1300.0, 600.0))
+    layout = stencilgen.read_layout(path, layer="9/0")
+    planned = stencilgen.plan(layout)
+    codes = planned.summary["findings_by_code"]
+    assert "merged" not in codes and "bridge" not in codes and planned.exit_code == 0
+    shapes = _apertures(planned)
+    tree = shapely.STRtree(shapes)
+    a, b = tree.query(shapes, predicate="dwithin", distance=1e-3)
+    assert (a == b).all()
+    contacts = to_shapely(layout.contacts.polygons)
+    a, b = shapely.STRtree(contacts).query(shapes, predicate="dwithin", distance=planned.rules.clearance_um - 1e-6)
+    assert (a == b).all()

@@ -978,10 +978,11 @@ def test_a_ring_at_the_fine_pitch_limit_turned_keeps_its_strips_and_corners():
 
 
 def test_where_strips_stay_short_the_plan_with_narrower_tips_is_kept_if_better(tmp_path):
-    """A pinwheel at 80 um: tips held to NARROW_TIPS and wide tips leave different numbers of strips
-    below volume_min (5 and 4 today; a wide tip can take the room its neighbours need, so it has been
-    the other way round). The planner plans both ways where strips stay short and keeps the plan that
-    leaves fewer below volume_min (either alone is no better)."""
+    """A ring of 66 x 96 um pads at 110 um, 10 a side, a few missing on two sides, the die edge 50 um
+    beyond them: wide tips leave 9 strips below volume_min, tips held to NARROW_TIPS 7 (a wide tip can
+    take the room its neighbours need; on other dies it has been the other way round). The planner
+    plans both ways where strips stay short and keeps the plan that leaves fewer below volume_min
+    (either alone is no better)."""
     import sys
 
     import stencilgen
@@ -990,8 +991,15 @@ def test_where_strips_stay_short_the_plan_with_narrower_tips_is_kept_if_better(t
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
     import audit_suite
 
-    path = str(tmp_path / "pinwheel.gds")
-    audit_suite.write_die(path, synth.pinwheel(10, 80.0, short=1.0, past=3.0, pad=(48.0, 72.0)).polygons(), 40.0)
+    die = synth.Die()
+    half, pitch, skip = 6.3 * 110.0, 110.0, {0: (3, 4, 5), 1: (6, 7)}
+    for k, mid in enumerate([(0.0, -half), (half, 0.0), (0.0, half), (-half, 0.0)]):
+        u = np.array([np.cos(np.radians(90 * k)), np.sin(np.radians(90 * k))])
+        for i in set(range(10)) - set(skip.get(k, ())):
+            c = np.asarray(mid) + (i - 4.5) * pitch * u
+            die.add((c[0], c[1]), (66.0, 96.0), 90.0 * k)
+    path = str(tmp_path / "ring.gds")
+    audit_suite.write_die(path, die.polygons(), 50.0)
     layout = stencilgen.read_layout(path, layer="9/0")
     contacts, rules = layout.contacts, Rules()
 

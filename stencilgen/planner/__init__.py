@@ -50,9 +50,10 @@ from .pads import (
 #: chords per tip arc for the keep-in test (tangent to the arc: the polygon holds the tip); clearance
 #: and web are measured on the true disc (stencilgen/distance.py)
 PLAN_ARC_CHORDS = 24
-#: clearance and web are kept from a tip disc this much larger (relative to its radius): a reader that
-#: draws a DXF bulge or a Gerber arc as cubic Bezier curves (ezdxf's paths) places the arc up to 2.7e-4
-#: of its radius outside the circle, and still finds every distance kept
+#: clearance (a hard rule) is kept from a tip disc this much larger (relative to its radius): a reader
+#: that draws a DXF bulge or a Gerber arc as cubic Bezier curves (ezdxf's paths) places the arc up to
+#: 2.7e-4 of its radius outside the circle, and still finds it kept. (Not the web, a warning: rule 11's
+#: strips at a pitch that leaves exactly web_min_um would all break it.)
 ARC_READ_SLACK = 4e-4
 
 
@@ -624,7 +625,7 @@ class _Room:
         if D is not None:
             centre = center + (h2 + L)[:, None] * axis
             self.shapes.disc_center[ids] = centre
-            self.shapes.disc_r[ids] = D / 2 * (1 + ARC_READ_SLACK)
+            self.shapes.disc_r[ids] = D / 2
             box = with_discs(box, centre, D / 2)
         self.box[ids] = box
 
@@ -745,6 +746,8 @@ class _Room:
             if part is polygon_distances:  # (a body whose box lies that far from the contact's is not measured)
                 ask = np.flatnonzero(self._polygons_within(pa, pc, rules.clearance_um, pads=True))
             d = part(self.shapes, pa[ask], self.pads, pc[ask])
+            if part is disc_distances:  # (a tip as a reader drawing its arc as Bezier curves finds it)
+                d = d - ARC_READ_SLACK * self.shapes.disc_r[pa[ask]]
             # touching: a bridge, whatever the clearance
             bad[pa[ask[(d < rules.clearance_um - 1e-6) | (d <= 0)]]] = True
         if web:
@@ -843,7 +846,7 @@ class _Room:
         unslid and at their least (no length beyond the contact, the tip no wider than the strip),
         already stand closer: their contacts force that web (a staggered double row, facing rows), and
         shrinking a tip or a length cannot mend it. Sliding toward the other, or growing into that web,
-        still breaks it."""
+        still breaks it; so does any web under min_aperture_um."""
         g = self.g
         pa, pb = self.pos[qa], self.pos[qb]
         both = (pa >= 0) & (pb >= 0)
@@ -861,7 +864,9 @@ class _Room:
             least.disc_center[:], least.disc_r[:] = c0 + h2[:, None] * axis, w / 2
         out = floor.copy()
         forced = distances(least, np.arange(m), least, m + np.arange(m))
-        out[both] = np.minimum(floor[both], forced)
+        # (a web thinner than the narrowest printable aperture is no web a stencil keeps: two tips turned
+        # to face each other so close are a conflict to mend, never a web to accept)
+        out[both] = np.where(forced >= self.rules.min_aperture_um, np.minimum(floor[both], forced), floor[both])
         return out
 
     def geoms(self, which: np.ndarray) -> np.ndarray:
@@ -1042,11 +1047,48 @@ def _plan_with(
         for _ in range(NEEDY_ROUNDS):
             for group in _apart(_needy(contacts, g, strip_idx, rules), room, strip_idx, contacts.center):
                 _improve(contacts, lay, g, strip_idx, room, rules, inner, needy=group)
+        _regrow(contacts, lay, g, strip_idx, room, rules, inner, violating)
         _cut_bodies(contacts, lay, g, strip_idx, room, rules, inner, violating)
     pad_bound = inner if inner is not None else pad_inner
     pads = _grow_pads(contacts, pad_idx, room, rules, pad_bound)
     _grow_free_sides(contacts, pads, room, rules, pad_bound)
     return _assemble(contacts, rows, lay, g, strip_idx, pads, room, rules, inner)
+
+
+def _regrow(
+    contacts: Contacts,
+    lay: dict[str, np.ndarray],
+    g: dict[str, np.ndarray],
+    strip_idx: np.ndarray,
+    room: _Room,
+    rules: Rules,
+    inner: Any,
+    violating: Any,
+) -> None:
+    """Strips shrunk short of their target grow back into the room their neighbours, as they now stand,
+    leave them: two strips too close shrink together, though one of them may be all that had to give
+    way (its neighbour's tip pointing at it, or turned away since). Strips near each other take turns
+    (`_apart`: in order of position on the die), each sized anew as it stands and shrunk again beside
+    the others; one that comes out no larger, or breaking a hard rule, keeps its shape."""
+    area = _strip_area(g, rules)
+    short = np.flatnonzero(g["shrunk"] & (area < g["a_want"] * (1 - 1e-6)))
+    for k in _apart(short, room, strip_idx, contacts.center):
+        before = {key: value[k].copy() for key, value in g.items()}
+        for key, value in _size_strips(contacts, strip_idx[k], lay, rules, inner).items():
+            if key not in ("tip_last", "shrunk"):
+                g[key][k] = value
+        room.update(k)
+        room.pairs(moved=strip_idx[k])  # (grown: their pairs found again)
+        _shrink_strips(
+            g, strip_idx, lay["corner"], room.update, violating, room.touching, rules.min_aperture_um, only=k
+        )
+        worse = _strip_area({key: g[key][k] for key in ("w", "h1", "h2", "L", "D")}, rules) < area[k] * (1 + 1e-9)
+        # (or that breaks a hard rule, or touches another aperture, where it stood clear)
+        worse |= violating(strip_idx[k], None, False) | room.touching(strip_idx[k])
+        if worse.any():
+            for key, value in before.items():
+                g[key][k[worse]] = value[worse]
+            room.update(k[worse])
 
 
 def _cut_bodies(
