@@ -1450,8 +1450,8 @@ def _corner_members(
     all_turns = _turns_of([f[1] for f in found], rows, rules.oblique_min_deg)
     for (_k, c, ids, m), turns_c in zip(found, all_turns, strict=True):
         rank, normal = _corner_ranks(contacts, rows, c, ids)
-        if rank.max() > 0:  # one contact a row: nothing to leave out
-            starved.append((c, ids, m, rank, normal, turns_c))
+        # (one contact a row: nothing to leave out, but all may still run straight, rule 11 before 5)
+        starved.append((c, ids, m, rank, normal, turns_c))
     for c, ids, m, rank, normal, turns_c in starved:
         options.append(turns_c)
         chosen.append(c)
