@@ -78,7 +78,9 @@ def handle_errors(func: F) -> F:
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # a bug: still one line, never a traceback
-            if _caused_by_interrupt(exc):  # Ctrl-C inside a class being built (Python wraps it in RuntimeError)
+            # Ctrl-C inside a class being built (Python wraps it in RuntimeError), or one a library turned
+            # into another error
+            if _caused_by_interrupt(exc) or _SIGNALLED:
                 _interrupted()
             _fail(f"internal error ({type(exc).__name__}: {exc}); please report it with the input file", EXIT_INTERNAL)
 
@@ -154,8 +156,22 @@ def _output_layer(layer: tuple[int, int], text: str) -> tuple[int, int]:
     return layer
 
 
+#: a Ctrl-C or SIGTERM has arrived: whatever error the run then ends with stands for it (numpy, for
+#: one, reports a KeyboardInterrupt that crosses a comparison of structured arrays as a TypeError)
+_SIGNALLED = False
+
+
 def _terminate(signum: int, frame: Any) -> None:
     """SIGTERM unwinds like Ctrl-C, so that half-written temporary files are removed."""
+    global _SIGNALLED
+    _SIGNALLED = True
+    raise KeyboardInterrupt
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """Ctrl-C, as Python's own handler, remembered."""
+    global _SIGNALLED
+    _SIGNALLED = True
     raise KeyboardInterrupt
 
 
@@ -174,6 +190,8 @@ def main() -> None:
     import signal
 
     signal.signal(signal.SIGTERM, _terminate)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # (one the caller ignores stays so)
+        signal.signal(signal.SIGINT, _interrupt)
 
 
 @main.command()
@@ -732,5 +750,5 @@ def _done() -> None:
     import signal
 
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, _interrupt):
         signal.signal(signal.SIGINT, signal.SIG_DFL)

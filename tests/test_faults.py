@@ -778,3 +778,28 @@ def test_a_signal_while_the_program_starts_is_one_line(sig):
             assert err.strip() == "Error: interrupted", err
         seen.add(proc.returncode)
     assert 130 in seen, seen
+
+
+def test_an_error_a_library_raises_after_a_signal_is_the_interrupt():
+    """A Ctrl-C that crosses a library's C code can come back as another error (numpy reports one in a
+    comparison of structured arrays as a TypeError): once a SIGINT or SIGTERM has arrived, whatever
+    error the run ends with is the interruption (exit 130, `Error: interrupted`), not an internal
+    error. Without a signal the same error stays an internal error (exit 70)."""
+    code = (
+        "import os, signal, sys\n"
+        "from stencilgen import cli\n"
+        "def compare():\n"
+        "    if sys.argv[1] == 'signal':\n"
+        "        try:\n"
+        "            os.kill(os.getpid(), signal.SIGTERM)\n"
+        "            import time; time.sleep(5)\n"
+        "        except KeyboardInterrupt:\n"
+        "            pass  # (as numpy swallows it)\n"
+        "    raise TypeError('Cannot compare structured arrays unless they have a common dtype')\n"
+        "signal.signal(signal.SIGTERM, cli._terminate)\n"
+        "cli.handle_errors(compare)()\n"
+    )
+    for how, rc, message in (("signal", 130, "Error: interrupted"), ("none", 70, "Error: internal error (TypeError")):
+        r = subprocess.run([sys.executable, "-c", code, how], capture_output=True, text=True, cwd=ROOT, timeout=60)
+        assert r.returncode == rc, r.stderr
+        assert r.stderr.strip().startswith(message) and "Traceback" not in r.stderr
