@@ -1376,6 +1376,13 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
             )
     codes = ", ".join(f"{k} {v}" for k, v in s["findings_by_code"].items())
     lines.append(f"  {_n(s['errors'], 'error')}, {_n(s['warnings'], 'warning')}" + (f" ({codes})" if codes else ""))
+    by_foil = [c for c in ("area_ratio", "aspect_ratio") if c in s["findings_by_code"]]
+    thickness = s.get("rules", {}).get("thickness_um")
+    if by_foil and not foil and isinstance(thickness, int | float):  # (what the user can change: the foil)
+        lines.append(
+            f"  hint: {' and '.join(by_foil)} depend on the foil ({thickness:g} um): --thickness auto plans at each "
+            "stocked foil and keeps the best"
+        )
     records = doc["contacts"]
     if isinstance(records, WaferRecords):  # a wafer: one die's contacts (those of the reference) and the differing
         ids = records.ids[records.reference].tolist() + records.differing_ids.tolist()

@@ -165,3 +165,22 @@ def test_the_summary_says_what_limits_each_contact_below_volume_min(tmp_path):
     lines = (r.stdout + r.stderr).splitlines()  # (the worst contacts go to stderr)
     short = [line for line in lines if "under_volume" in line and line.lstrip().startswith("contact")]
     assert short and all(line.endswith("(limited by keep_in)") for line in short), short
+
+
+def test_the_summary_points_to_the_foil_where_its_ratios_fail(tmp_path):
+    """Where apertures fail the area or aspect ratio (a property of the foil as much as of the aperture),
+    `plan`'s summary says so and names `--thickness auto`; with `--thickness auto` (the foil chosen) it
+    does not, nor where no ratio fails."""
+    stag = os.path.join(SAMPLES, "staggered_rows.gds")
+    runner = CliRunner()
+    r = runner.invoke(main, ["plan", stag, "--layer", "9/0", "-o", str(tmp_path / "a")])
+    hint = [ln for ln in r.output.splitlines() if ln.strip().startswith("hint:")]
+    assert hint == [
+        "  hint: area_ratio and aspect_ratio depend on the foil (20 um): --thickness auto plans at each stocked "
+        "foil and keeps the best"
+    ], r.output
+    r = runner.invoke(main, ["plan", stag, "--layer", "9/0", "--thickness", "auto", "-o", str(tmp_path / "b")])
+    assert "hint:" not in r.output
+    array = os.path.join(SAMPLES, "area_array.gds")
+    r = runner.invoke(main, ["plan", array, "--layer", "9/0", "-o", str(tmp_path / "c")])
+    assert r.exit_code == 0 and "hint:" not in r.output
