@@ -162,14 +162,8 @@ _SIGNALLED = False
 
 
 def _terminate(signum: int, frame: Any) -> None:
-    """SIGTERM unwinds like Ctrl-C, so that half-written temporary files are removed."""
-    global _SIGNALLED
-    _SIGNALLED = True
-    raise KeyboardInterrupt
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    """Ctrl-C, as Python's own handler, remembered."""
+    """SIGTERM unwinds like Ctrl-C (so that half-written temporary files are removed), and Ctrl-C as
+    Python's own handler would; either remembered."""
     global _SIGNALLED
     _SIGNALLED = True
     raise KeyboardInterrupt
@@ -191,7 +185,7 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, _terminate)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # (one the caller ignores stays so)
-        signal.signal(signal.SIGINT, _interrupt)
+        signal.signal(signal.SIGINT, _terminate)
 
 
 @main.command()
@@ -750,5 +744,5 @@ def _done() -> None:
     import signal
 
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, _interrupt):
+    if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, _terminate):
         signal.signal(signal.SIGINT, signal.SIG_DFL)

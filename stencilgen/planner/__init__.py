@@ -126,6 +126,10 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
             m = c.members[is_strip[c.members]]
             base[m] = axis
             corner[m] = True
+    wc2 = np.zeros(n)  # the contact's width along its second row
+    two = np.flatnonzero(np.abs(u2).sum(axis=1) > 0)
+    if len(two):
+        wc2[two] = extent_along(contacts.polygons.take(two), u2[two])
     slide = np.zeros(n)  # how far each strip is moved across its axis from the contact's centre
     turned = filled(n, "")  # why a tip left its side of the alternation (rule 6's vocabulary)
     return {
@@ -133,7 +137,8 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
         "u": u,
         "u2": u2,
         "pitch2": pitch2,
-        "wc_tip": _tip_room(contacts, is_strip, u, u2),
+        "wc2": wc2,
+        "wc_tip": _tip_room(contacts, is_strip, u, wc2),
         "normal": normal,
         "base": base,
         "pitch": pitch,
@@ -146,20 +151,18 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
     }
 
 
-def _tip_room(contacts: Contacts, is_strip: np.ndarray, u: np.ndarray, u2: np.ndarray) -> np.ndarray:
+def _tip_room(contacts: Contacts, is_strip: np.ndarray, u: np.ndarray, wc2: np.ndarray) -> np.ndarray:
     """How wide a strip's tip may be (a disc, as wide along a row as across it): the contact's width
-    along its row (and its second row), and along the contact's own side nearest the row where that lies
-    within SNAP_DEG of it (a row's fitted direction a little off a rectangle's sides finds the contact
-    wider than it is), less NARROWER_UM (rule 3: narrower than the contact)."""
+    along its row (and its second row, `wc2` where it has one), and along the contact's own side nearest
+    the row where that lies within SNAP_DEG of it (a row's fitted direction a little off a rectangle's
+    sides finds the contact wider than it is), less NARROWER_UM (rule 3: narrower than the contact)."""
     out = np.zeros(len(contacts))
     idx = np.flatnonzero(is_strip)
     if not len(idx):
         return out
     polys = contacts.polygons.take(idx)
     wc = extent_along(polys, u[idx])
-    two = np.flatnonzero(np.abs(u2[idx]).sum(axis=1) > 0)
-    if len(two):
-        wc[two] = np.minimum(wc[two], extent_along(polys.take(two), u2[idx[two]]))
+    wc = np.where(wc2[idx] > 0, np.minimum(wc, wc2[idx]), wc)
     a = np.radians(contacts.angle_deg[idx])
     for side in (np.stack([np.cos(a), np.sin(a)], axis=1), np.stack([-np.sin(a), np.cos(a)], axis=1)):
         near = np.flatnonzero(np.abs(np.einsum("ij,ij->i", side, u[idx])) > np.cos(np.radians(SNAP_DEG)))
@@ -248,12 +251,10 @@ def _size_strips(
     wc = extent_along(polys, u)
     s = _sin_to_row(axis, u)
     terms = _width_terms(wc, s, p, rules)
-    two = np.flatnonzero(np.abs(lay["u2"][idx]).sum(axis=1) > 0)
+    two = np.flatnonzero(lay["wc2"][idx] > 0)
     if len(two):  # a contact in two rows: rule 3 along each (the lesser width term of the two)
         u2 = lay["u2"][idx[two]]
-        more = _width_terms(
-            extent_along(polys.take(two), u2), _sin_to_row(axis[two], u2), lay["pitch2"][idx[two]], rules
-        )
+        more = _width_terms(lay["wc2"][idx[two]], _sin_to_row(axis[two], u2), lay["pitch2"][idx[two]], rules)
         terms[:, two] = np.minimum(terms[:, two], more)
     w = np.maximum(terms.min(axis=0), 1.0)  # a contact too narrow: a sliver, left out (rule 11)
     # what sets the width: rule 3's ratio or cap ("width"), or the pitch less the web beside the
