@@ -953,12 +953,10 @@ def _hard_rules(
         ins = inscribed_diameter(g)
         if ins < rules.min_ap - slack:
             bad[f"{name} rule 11"].append(f"contact {c}: inscribed {ins:.2f} um")
-        if records[c].get("aperture") == "strip" or any(
-            row_geo.get(r, (None, 1e9))[1] <= rules.fine_pitch + TOL for r in records[c].get("rows") or []
-        ):
-            for r in records[c].get("rows") or []:
-                if r in row_geo:
-                    _rule3(bad[f"{name} rule 3"], res.notes, name, c, r, g, contacts[c], row_geo[r][0], slack)
+        # rule 3 along each row at fine pitch holding the contact (a row at coarse pitch has pads)
+        for r in records[c].get("rows") or []:
+            if r in row_geo and row_geo[r][1] <= rules.fine_pitch + TOL:
+                _rule3(bad[f"{name} rule 3"], res.notes, name, c, r, g, contacts[c], row_geo[r][0], slack)
     for key, items in bad.items():
         res.hard[key] = items
     return owner

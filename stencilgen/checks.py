@@ -219,7 +219,7 @@ def check_plan(
         keep_in,
         polygons,
         frames=frames,
-        rows_u=row_directions(plan.rows, len(plan.contacts)),
+        rows_u=row_directions(plan.rows, len(plan.contacts), rules),
         extra_errors={
             "same_side": same_side(plan.contacts, plan.rows, plan.apertures),
             "unprintable": unprintable(plan.apertures),
@@ -318,11 +318,18 @@ def _with_reasons(findings: Findings, limits: Limits) -> Findings:
     return out
 
 
-def row_directions(rows: Any, n: int) -> np.ndarray:
-    """(n, 2) direction of each contact's row, NaN for contacts in no row."""
-    u = np.full((n, 2), np.nan)
+def row_directions(rows: Any, n: int, rules: Rules) -> np.ndarray:
+    """(2, n, 2): the directions of the (first, second) row at fine pitch holding each contact, NaN where
+    there is none: rule 3 holds along each row whose strips a contact's strip is one of (a row at coarse
+    pitch through the same contact has pads, and no width to keep)."""
+    u = np.full((2, n, 2), np.nan)
     for r in rows.rows:
-        u[r.members] = r.direction
+        if not rules.fine(r.pitch):
+            continue
+        m = r.members
+        again = ~np.isnan(u[0, m, 0])
+        u[1, m[again]] = r.direction
+        u[0, m[~again]] = r.direction
     return u
 
 
@@ -401,12 +408,12 @@ def check_apertures(
     bad = have & ~sliver & (apertures.width < rules.five_ball_um - LENGTH_TOL_UM)
     add(np.flatnonzero(bad), "five_ball", apertures.width[bad], rules.five_ball_um)
 
-    # rule 3: a strip is narrower than its contact along the row
+    # rule 3: a strip is narrower than its contact along its row (each, for a contact in two)
     strip = apertures.kind == STRIP
-    if rows_u is not None and strip.any():
-        sidx = np.flatnonzero(strip & ~np.isnan(rows_u[:, 0]))
+    for along in rows_u if rows_u is not None and strip.any() else ():
+        sidx = np.flatnonzero(strip & ~np.isnan(along[:, 0]))
         if len(sidx):
-            uu = rows_u[sidx]
+            uu = along[sidx]
             # the body at its angle to the row, and its tip: a disc, as wide along the row as across it
             w_ap = np.maximum(_strip_width_along(apertures, sidx, uu), apertures.tip_d[sidx])
             w_c = extent_along(contacts.polygons.take(sidx), uu)

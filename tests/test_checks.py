@@ -136,7 +136,7 @@ def test_strip_too_wide_along_its_row():
         np.zeros(1),
         np.zeros(1, bool),
     )
-    ch = check_apertures(contacts, ap, Rules(), rows_u=np.array([[1.0, 0.0]]))
+    ch = check_apertures(contacts, ap, Rules(), rows_u=np.array([[[1.0, 0.0]]]))
     assert "too_wide" in codes(ch, 0)
 
 

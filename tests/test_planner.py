@@ -1139,3 +1139,27 @@ def test_a_corner_of_one_contact_a_row_runs_straight_where_no_oblique_strip_prin
     tree = shapely.STRtree(contacts)
     i, j = tree.query(ap, predicate="dwithin", distance=planned.rules.clearance_um - 1e-6)
     assert (i == j).all()
+
+
+def test_a_contact_also_in_a_coarse_row_keeps_rule_3_only_along_its_fine_one():
+    """A row of 5 pads at 113 um whose end pad also heads a column of 3 at 200 um (a real IHP die): the
+    column is at coarse pitch and gets pads, the end pad a strip across the fine row, running along the
+    column. Rule 3 holds along the fine row (the strip narrower than the contact there); along the
+    column there is no width to keep, and the check says no too_wide (it once measured the strip's
+    length along the column)."""
+    pads = [synth.rect((113.0 * i, 0.0), (55.8, 55.8), 0.0) for i in range(5)]
+    pads += [synth.rect((0.0, 200.0 * j), (55.8, 55.8), 0.0) for j in (1, 2)]
+    contacts, _ = build_contacts(Polygons.from_list(pads), 0.001)
+    rows = find_rows(contacts)
+    corner = int(np.argmin(np.hypot(*contacts.center.T)))
+    assert sum(corner in r.members for r in rows.rows) == 2  # the end pad is in both rows
+    rules = Rules()
+    plan = plan_stencil(contacts, rows, rules, FAR)
+    checked = check_plan(plan, rules, FAR)
+    assert "too_wide" not in set(checked.findings.code)
+    ap, _ = shapes(plan)
+    # the end pad's strip is narrower than its contact along the fine row (x), longer than it along the column
+    lo, hi = np.asarray(ap[corner].bounds[:2]), np.asarray(ap[corner].bounds[2:])
+    width, length = hi - lo
+    assert plan.apertures.kind[corner] == STRIP
+    assert width < 55.8 and length > 55.8
