@@ -863,7 +863,7 @@ def check(
     from .checks import check_apertures, row_directions, same_side
     from .limits import DEFAULT_MAX_CONTACTS
     from .match import match_apertures
-    from .readers.stencil import is_gerber, read_stencil, round_arcs_once
+    from .readers.stencil import arc_read_error, is_gerber, read_stencil, round_arcs_once
 
     rules = _rules(rules)
     if rules.thickness_auto:
@@ -881,7 +881,9 @@ def check(
     outlined = _outline(layout, keep_in, rules.edge_margin_um)
     outline = outlined.geometry
     if element_rows is not None and outlined.frames is None:
-        once = _check_once_per_element(layout, rows, element_rows, shapes, rules, outline, arcs)
+        once = _check_once_per_element(
+            layout, rows, element_rows, shapes, rules, outline, arcs, arc_read_error(stencil)
+        )
         if once is not None:
             plan, checked = once
             return CheckedStencil(layout, rules, plan, checked, stencil, [], strict)
@@ -899,19 +901,28 @@ def check(
         geoms=(matched.geoms, matched.contact_geoms),
         kin=(matched.alike, matched.contact_alike),
         frames=outlined.frames,
+        arc_error=arc_read_error(stencil),
     )
     matched_plan = Plan(layout.contacts, rows, matched.apertures, [])
     return CheckedStencil(layout, rules, matched_plan, checked, stencil, matched.stray, strict, matched.stray_shapes)
 
 
 def _check_once_per_element(
-    layout: Layout, rows: Any, element_rows: Any, shapes: Polygons, rules: Rules, outline: Any, arcs: Any = None
+    layout: Layout,
+    rows: Any,
+    element_rows: Any,
+    shapes: Polygons,
+    rules: Rules,
+    outline: Any,
+    arcs: Any = None,
+    arc_error: float = 0.0,
 ) -> tuple[Plan, Checked] | None:
     """A wafer's stencil checked once per die and repeated, when every die has the same apertures
     (up to its placement's shift, on the database grid), every aperture lies over the contacts of one
     die, no aperture of one placement comes within reach of another's and none leaves the keep-in;
     else None (the whole stencil is checked at once). The figures are those of the whole check.
-    arcs: what finds the arcs of the apertures read again (a Gerber's), applied to the die's alone."""
+    arcs: what finds the arcs of the apertures read again (a Gerber's), applied to the die's alone;
+    arc_error: as for check_apertures."""
     from .checks import check_apertures, place_checked, row_directions, same_side
     from .geometry import bboxes, placements_disjoint
     from .match import match_apertures
@@ -976,6 +987,7 @@ def _check_once_per_element(
         {"same_side": same_side(element, element_rows, matched.apertures)},
         geoms=(matched.geoms, matched.contact_geoms),
         kin=(matched.alike, matched.contact_alike),
+        arc_error=arc_error,
     )
     # the element's apertures in every placement, in global contact order
     a = matched.apertures

@@ -346,13 +346,16 @@ def check_apertures(
     geoms: tuple[Any, Any] | None = None,
     kin: tuple[Alike, Alike] | None = None,
     frames: Any = None,
+    arc_error: float = 0.0,
 ) -> Checked:
     """The checks on one aperture per contact (aperture i serves contact i); `extra_errors` adds
     findings found elsewhere (code -> contact ids, or (contact ids, the other contact of each)), e.g.
     several apertures on one contact. geoms: the `polygons` and the contacts as shapely polygons
     (geoms[0][idx], built when asked for); kin: which of the `polygons` and which contacts are alike
     up to a shift (their distances are measured once per offset); frames: the frames left out of the
-    pad layer (shapely, um), which every aperture keeps clearance_um from."""
+    pad layer (shapely, um), which every aperture keeps clearance_um from; arc_error: how far outside
+    its arcs the stencil's reader puts their points, a fraction of the radius (`arc_read_error`): a
+    web or clearance within that of its limit is the reading's, not the stencil's."""
     n = len(contacts)
     have = apertures.kind != NONE
     idx = np.flatnonzero(have)
@@ -446,7 +449,9 @@ def check_apertures(
         np.minimum.at(min_clear, ia, dist)
         touching = dist <= 0
         add(ia[touching], "bridge", dist[touching], 0.0, jc[touching])
-        close = (~touching) & (dist < rules.clearance_um - LENGTH_TOL_UM)
+        # (a reader that puts an arc's points outside it, `arc_error` of its radius: KLayout's DXF arcs)
+        arc_r = arc_error * np.maximum(apertures.tip_d, apertures.width) / 2
+        close = (~touching) & (dist < rules.clearance_um - LENGTH_TOL_UM - arc_r[ia])
         add(ia[close], "clearance", dist[close], rules.clearance_um, jc[close])
         if candidates is None:
             qa, qb = box_pairs(ap_box, ap_box, REPORT_REACH * rules.web_min_um + 1e-6, same=True)
@@ -462,7 +467,7 @@ def check_apertures(
         np.minimum.at(min_web, qa, dist)
         merged = dist <= 0  # one opening over two contacts (rule 1), not a thin web
         add(qa[merged], "merged", dist[merged], 0.0, qb[merged])
-        thin = ~merged & (dist < rules.web_min_um - LENGTH_TOL_UM)
+        thin = ~merged & (dist < rules.web_min_um - LENGTH_TOL_UM - arc_r[qa] - arc_r[qb])
         add(qa[thin], "web", dist[thin], rules.web_min_um, qb[thin])
         sp = np.flatnonzero(strip & have)
         if len(sp):

@@ -532,6 +532,14 @@ def united(polys: Polygons, chunk: int = UNITE_CHUNK) -> Polygons:
     return Polygons.concat(pieces)
 
 
+def arc_read_error(path: str | os.PathLike[str]) -> float:
+    """How far outside a drawn arc this reader may put its points, as a fraction of the radius: KLayout
+    places a DXF arc's CIRCLE_POINTS-gon a little outside it (1/cos(pi/n) - 1); other formats' points lie
+    on their arcs (a Gerber's arcs found again by `round_arcs`)."""
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    return 1.0 / np.cos(np.pi / CIRCLE_POINTS) - 1.0 if ext == ".dxf" else 0.0
+
+
 def is_gerber(path: str | os.PathLike[str]) -> bool:
     """A Gerber file by its extension: its regions' arcs are read as coarse chords (`round_arcs`)."""
     return os.path.splitext(os.fspath(path))[1].lower() in GERBER_EXTENSIONS
