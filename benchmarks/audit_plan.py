@@ -673,9 +673,9 @@ def _strip_width(ap: Polygon, contact: Polygon, v: np.ndarray) -> float:
     return float(np.median(widths))
 
 
-def _run_plan(layout: str, layer: str, lef: list[str], out: str, exe: str | None) -> int:
+def _run_plan(layout: str, layer: str, lef: list[str], out: str, exe: str | None, cell: str | None = None) -> int:
     exe = exe or os.path.join(os.path.dirname(sys.executable), "stencilgen")
-    cmd = [exe, "plan", layout, "--layer", layer, "-o", out, "-q"]
+    cmd = [exe, "plan", layout, "--layer", layer, "-o", out, "-q"] + (["--cell", cell] if cell else [])
     for f in lef:
         cmd += ["--lef", f]
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -695,8 +695,10 @@ def audit(
     lef: list[str] | tuple[str, ...] = (),
     exe: str | None = None,
     alternatives: bool = True,
+    cell: str | None = None,
 ) -> Audit:
-    """Audit the plan of `layout` (planned now with the default rules, or read from `plan_dir`)."""
+    """Audit the plan of `layout` (planned now with the default rules and `cell`, or read from
+    `plan_dir`)."""
     from stencilgen import load_report
 
     lef = list(lef)
@@ -705,7 +707,7 @@ def audit(
         exit_code = None
         if plan_dir is None:
             plan_dir = os.path.join(tmp, "plan")
-            exit_code = _run_plan(layout, layer, lef, plan_dir, exe)
+            exit_code = _run_plan(layout, layer, lef, plan_dir, exe, cell)
         reports = [p for p in glob.glob(os.path.join(plan_dir, "*.json")) if not p.endswith(".check.json")]
         if len(reports) != 1:
             raise SystemExit(f"audit: {plan_dir}: expected one plan report (*.json), found {len(reports)}")
@@ -787,9 +789,8 @@ def _audit_plan(res: Audit, report, rules: _Rules, mine: list[Polygon], extents,
                 )
                 ext_of[k] = die
                 keep_of[k] = box(db_[0] + m, db_[1] + m, db_[2] - m, db_[3] - m) if reach_k else None
-        res.notes.append(
-            f"wafer: {len(dies)} placed dies, each keeps its apertures inside its own extent (rule 8 per die)"
-        )
+        placed = f"{len(dies)} placed dies, each keeps" if len(dies) > 1 else "one placed die, which keeps"
+        res.notes.append(f"wafer: {placed} its apertures inside its own extent (rule 8 per die)")
 
     row_geo = _row_geometry(records, centres)
     unprintable = {k for k, rec in enumerate(records) if "unprintable" in _finding_codes(rec)}

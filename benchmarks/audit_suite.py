@@ -4,7 +4,7 @@
 
 Layouts: the bundled samples, synthetic dies made here from tests/synth.py (rings at 50-125 um pitch,
 pads near the die edge, mixed pad sizes, 60 deg and asymmetric corners, staggered rows, area arrays;
-several seeds), and the layouts listed in EXTRA (TOML: [[layout]] path, layer, lef = [...]), such as
+several seeds), and the layouts listed in EXTRA (TOML: [[layout]] path, layer, lef = [...], cell), such as
 ../shared/realworld and tape-out dies fetched by hand.
 """
 
@@ -124,24 +124,27 @@ def main() -> int:
     ap.add_argument("--synth-dir", help="keep the synthetic dies here (default: a temporary folder)")
     args = ap.parse_args()
     ap_samples = not args.no_samples
-    todo: list[tuple[str, str, list[str]]] = [(os.path.join(ROOT, p), layer, []) for p, layer in SAMPLES if ap_samples]
+    todo: list[tuple[str, str, list[str], str | None]] = [
+        (os.path.join(ROOT, p), layer, [], None) for p, layer in SAMPLES if ap_samples
+    ]
     folder = args.synth_dir or tempfile.mkdtemp(prefix="audit-synth-")
     os.makedirs(folder, exist_ok=True)
     if not args.no_synthetic:
-        todo += [(p, layer, []) for p, layer in synthetic(folder)]
+        todo += [(p, layer, [], None) for p, layer in synthetic(folder)]
     for name in args.extra:
         with open(name, "rb") as fh:
             for item in tomllib.load(fh)["layout"]:
-                todo.append((item["path"], item["layer"], item.get("lef", [])))
+                todo.append((item["path"], item["layer"], item.get("lef", []), item.get("cell")))
     if args.only:
         todo = [t for t in todo if args.only in os.path.basename(t[0])]
-    results, text = [], []
-    for path, layer, lef in todo:
+    results, text, failed = [], [], []
+    for path, layer, lef, cell in todo:
         t = time.monotonic()
         try:
-            res = audit_plan.audit(path, layer, lef=lef)
+            res = audit_plan.audit(path, layer, lef=lef, cell=cell)
         except SystemExit as exc:
             print(f"{path}: {exc}", file=sys.stderr)
+            failed.append(path)
             continue
         results.append(res)
         text.append(audit_plan.details(res))
@@ -149,7 +152,9 @@ def main() -> int:
         with open(args.out, "w") as fh:
             fh.write("# Plan audit\n\n" + audit_plan.table(results) + "\n\n" + "\n\n".join(text) + "\n")
     print(audit_plan.table(results))
-    return 0
+    if failed:  # (a layout that could not be audited is not a pass)
+        print(f"audit: {len(failed)} layout(s) not audited: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -367,6 +367,11 @@ def _summary(doc: dict[str, Any], plan: Plan, severity: dict[str, str]) -> str:
         ("area arrays", _count(s.get("arrays"))),
         ("isolated contacts", _count(s.get("isolated"))),
     ]
+    keep = s.get("keep_in") or {}
+    if keep:  # (rule 8: which outline held the apertures, or that none did)
+        box = keep.get("bbox_um") or keep.get("held_within_um")
+        where = f" ({_num(box[0])}, {_num(box[1])}) to ({_num(box[2])}, {_num(box[3])}) um" if box else ""
+        layout.append(("keep-in", f"{keep.get('source', '–')}{where}"))
     if s.get("excluded_shapes"):
         layout.append(("shapes left out", _count(len(s["excluded_shapes"]))))
     vrange = "–"

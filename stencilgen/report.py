@@ -1356,6 +1356,14 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
             f"  solder volume: {vr['min']:.2f} to {vr['max']:.2f} of pi*d^3/6 (nominal), "
             f"at most {vr['max_at_top_of_band']:.2f} at the top of the transfer band"
         )
+    keep = s.get("keep_in") or {}
+    if keep.get("source", "").startswith("none (nothing drawn"):  # (rule 8: never a tip off the die silently)
+        lines.append(
+            f"  keep-in: {keep['source']}: strips may reach past the contacts' extent; --keep-in contacts "
+            "holds them within it, --keep-in LAYER names the die's outline"
+        )
+    elif keep.get("source"):
+        lines.append(f"  keep-in: {keep['source']}")
     lines += [f"  warning: {note}" for note in s.get("notes", [])]
     foil = s.get("foil")
     if foil:
@@ -1380,7 +1388,8 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
     thickness = s.get("rules", {}).get("thickness_um")
     if by_foil and not foil and isinstance(thickness, int | float):  # (what the user can change: the foil)
         lines.append(
-            f"  hint: {' and '.join(by_foil)} depend on the foil ({thickness:g} um): --thickness auto plans at each "
+            f"  hint: {' and '.join(by_foil)} depend{'' if len(by_foil) > 1 else 's'} on the foil ({thickness:g} um): "
+            "--thickness auto plans at each "
             "stocked foil and keeps the best"
         )
     records = doc["contacts"]

@@ -184,3 +184,29 @@ def test_the_summary_points_to_the_foil_where_its_ratios_fail(tmp_path):
     array = os.path.join(SAMPLES, "area_array.gds")
     r = runner.invoke(main, ["plan", array, "--layer", "9/0", "-o", str(tmp_path / "c")])
     assert r.exit_code == 0 and "hint:" not in r.output
+    ring = os.path.join(SAMPLES, "ring_100um.gds")
+    r = runner.invoke(main, ["plan", ring, "--layer", "9/0", "--formats", "json", "-o", str(tmp_path / "d")])
+    hint = "  hint: aspect_ratio depends on the foil (20 um): --thickness auto plans at each stocked foil and keeps"
+    hint += " the best"
+    assert hint in r.output.splitlines(), r.output
+
+
+def test_the_summary_names_the_keep_in(tmp_path):
+    """Rule 8: `plan`'s summary names the keep-in used; a layout of bare pads, which has none, says its
+    strips may reach past the contacts' extent and how to hold them (a tip never off the die silently).
+    The HTML's Layout card names it, with its box."""
+    runner = CliRunner()
+    ring = os.path.join(SAMPLES, "ring_100um.gds")
+    r = runner.invoke(main, ["plan", ring, "--layer", "9/0", "--formats", "html", "-o", str(tmp_path / "a")])
+    assert "  keep-in: extent of the cell on all layers" in r.output.splitlines(), r.output
+    html = (tmp_path / "a" / "ring_100um.html").read_text()
+    assert "keep-in</th><td>extent of the cell on all layers (-1000, -1000) to (1000, 1000) um" in html
+    bare = str(tmp_path / "bare.gds")  # (nothing drawn beyond its contacts)
+    synth.write_gds(bare, synth.ring(side=1000.0, pitch=100.0, count=8, pad=(60.0, 80.0)).polygons(), noise=False)
+    r = runner.invoke(main, ["plan", bare, "--layer", "9/0", "--formats", "html", "-o", str(tmp_path / "b")])
+    line = [ln for ln in r.output.splitlines() if ln.startswith("  keep-in:")]
+    assert line == [
+        "  keep-in: none (nothing drawn beyond the contacts): strips may reach past the contacts' extent; "
+        "--keep-in contacts holds them within it, --keep-in LAYER names the die's outline"
+    ], r.output
+    assert "keep-in</th><td>none (nothing drawn beyond the contacts)</td>" in (tmp_path / "b" / "bare.html").read_text()
