@@ -157,9 +157,12 @@ def test_dxf_stencil_on_its_only_layer(tmp_path):
 
 def test_a_dxf_stencils_tips_at_the_web_read_as_drawn(tmp_path):
     """Dies whose bare rings are held within their contacts' extent: their corners' tips turn inward and
-    stand exactly web_min_um apart. KLayout puts the points of a DXF arc a little outside it (3e-4 of
-    the radius at 128 points a circle), which read those webs 9 nm short; check allows the DXF's reading
-    that much and finds the plan's findings in the DXF as in the Gerber and the GDS."""
+    stand side by side at the web. KLayout puts the points of a DXF arc a little outside it (3e-4 of the
+    radius at 128 points a circle), which reads those webs a few nm short; checked against a web_min_um
+    equal to the closest web planned, the DXF reads it short, yet check allows the DXF's reading that
+    much and finds the same findings in the DXF as in the Gerber and the GDS."""
+    import dataclasses
+
     die = synth.ring(side=1000.0, pitch=100.0, count=8, pad=(60.0, 80.0))
     layout = str(tmp_path / "w.gds")
     polys = [p + np.array([x, y]) for x in (0.0, 2000.0, 4000.0) for y in (0.0, 2500.0) for p in die.polygons()]
@@ -167,14 +170,18 @@ def test_a_dxf_stencils_tips_at_the_web_read_as_drawn(tmp_path):
     out = tmp_path / "o"
     options = Options(layer="9/0", formats=("gerber", "dxf", "gds"), keep_in="contacts")
     planned = plan_file(layout, str(out), Rules(), options)
-    assert planned.report["summary"]["findings_by_code"].get("web", 0) == 0
-    webs = [c["web_um"] for c in planned.report["contacts"] if c["web_um"] is not None]
-    assert min(webs) == pytest.approx(40.0, abs=5e-3)  # (tips at the web)
+    closest = min(c["web_um"] for c in planned.report["contacts"] if c["web_um"] is not None)
+    assert closest == pytest.approx(40.0, abs=0.02)  # (tips at the web)
+    rules = dataclasses.replace(Rules(), web_min_um=closest)
+    found = {}
     for ext in ("gbr", "dxf", "gds"):
-        got = check_file(layout, str(out / f"w.{ext}"), None, Rules(), Options(layer="9/0", keep_in="contacts"))
-        codes = [sorted(f["code"] for f in c["findings"]) for c in got.report["contacts"]]
-        assert codes == [sorted(f["code"] for f in c["findings"]) for c in planned.report["contacts"]], ext
-    # a web really short still is one: the arc's allowance is that of the reading, 3e-4 of a radius
+        got = check_file(layout, str(out / f"w.{ext}"), None, rules, Options(layer="9/0", keep_in="contacts"))
+        found[ext] = [sorted(f["code"] for f in c["findings"]) for c in got.report["contacts"]]
+        if ext == "dxf":  # (the DXF's reading: more than the grid's 2 nm short)
+            assert min(c["web_um"] for c in got.report["contacts"] if c["web_um"] is not None) < closest - 0.002
+    assert found["dxf"] == found["gbr"] == found["gds"]
+    assert not any("web" in codes for codes in found["dxf"])
+    # a web really short still is one: the allowance is the reading's, 3e-4 of an arc's radius
     from stencilgen.readers.stencil import arc_read_error
 
     assert 2.5e-4 < arc_read_error(out / "w.dxf") < 3.5e-4 and arc_read_error(out / "w.gbr") == 0.0

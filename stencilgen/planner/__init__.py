@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -952,13 +952,13 @@ def _plan(contacts: Contacts, rows: RowSet, rules: Rules, inner: Any, pad_inner:
     """The plan with the apertures inside `inner` (the keep-in less its margin), or free (None); the
     pad-shaped ones, where there is no `inner`, inside `pad_inner`. Where strips stay below volume_min,
     the plan with tips held to NARROW_TIPS too, and the one that leaves fewer contacts below volume_min
-    (then gives the short ones more solder) is kept."""
-    plan = _plan_with(contacts, rows, rules, inner, pad_inner, (TIP_WIDTH, TIP_TILT_DEG))
+    (then gives the short ones more solder) is kept, polished (`_polish`)."""
+    plan, polished = _plan_with(contacts, rows, rules, inner, pad_inner, (TIP_WIDTH, TIP_TILT_DEG))
     short = _shortfall(contacts, plan, rules)
     if not short[0]:
         return plan
-    other = _plan_with(contacts, rows, rules, inner, pad_inner, NARROW_TIPS)
-    return other if _shortfall(contacts, other, rules) < short else plan
+    other, other_polished = _plan_with(contacts, rows, rules, inner, pad_inner, NARROW_TIPS)
+    return other_polished() if _shortfall(contacts, other, rules) < short else polished()
 
 
 def _shortfall(contacts: Contacts, plan: Plan, rules: Rules) -> tuple[int, float]:
@@ -973,8 +973,9 @@ def _shortfall(contacts: Contacts, plan: Plan, rules: Rules) -> tuple[int, float
 
 def _plan_with(
     contacts: Contacts, rows: RowSet, rules: Rules, inner: Any, pad_inner: Any, tips: tuple[float, float]
-) -> Plan:
-    """`_plan` with strips' tips held to `tips` (`widest_tip`'s width and tilt)."""
+) -> tuple[Plan, Callable[[], Plan]]:
+    """`_plan` with strips' tips held to `tips` (`widest_tip`'s width and tilt); and what gives it
+    polished (`_polish`: the plan itself where that changes nothing)."""
     lay = _strip_layout(contacts, rows, rules)
     lay["inside"] = np.full(len(contacts), None, dtype=object)
     lay["inside"][lay["is_strip"]] = _inside_parts(contacts, np.flatnonzero(lay["is_strip"]), inner)
@@ -1053,7 +1054,39 @@ def _plan_with(
     pad_bound = inner if inner is not None else pad_inner
     pads = _grow_pads(contacts, pad_idx, room, rules, pad_bound)
     _grow_free_sides(contacts, pads, room, rules, pad_bound)
-    return _assemble(contacts, rows, lay, g, strip_idx, pads, room, rules, inner)
+    plan = _assemble(contacts, rows, lay, g, strip_idx, pads, room, rules, inner)
+
+    def polished() -> Plan:
+        if g is None or not _polish(contacts, lay, g, strip_idx, room, rules, inner):
+            return plan
+        return _assemble(contacts, rows, lay, g, strip_idx, pads, room, rules, inner)
+
+    return plan, polished
+
+
+def _polish(
+    contacts: Contacts,
+    lay: dict[str, np.ndarray],
+    g: dict[str, np.ndarray],
+    strip_idx: np.ndarray,
+    room: _Room,
+    rules: Rules,
+    inner: Any,
+) -> bool:
+    """Last, a contact still below volume_min tries the simple shapes alone (slid on a fine grid, its tip
+    held narrower), beside every other aperture as it stands, and keeps the one that gives it the
+    most: strips whose shapes could meet take turns, so none moves with another, and a neighbour never
+    loses what it has. Whether any strip changed."""
+    needy = _needy(contacts, g, strip_idx, rules)
+    if not len(needy):
+        return False
+    before = _strip_area(g, rules)
+    ids = strip_idx[needy]
+    # (a strip's shapes reach up to the longest tip beyond its contact, its tip's radius on)
+    reach = rules.tip_extension_max * lay["pitch"][ids] + lay["wc_tip"][ids] / 2
+    for group in _apart(needy, room, strip_idx, contacts.center, reach):
+        _improve(contacts, lay, g, strip_idx, room, rules, inner, needy=group, polish=True)
+    return bool((_strip_area(g, rules) != before).any())
 
 
 def _regrow(
@@ -1126,6 +1159,10 @@ DENSE = tuple(float(x) for x in np.round(np.linspace(-1, 1, 9), 3) if x)
 FINER = (-0.125, 0.125, -0.0625, 0.0625)
 #: how many times the needy round runs
 NEEDY_ROUNDS = 2
+#: the last round's slides (fractions of the way to the contact's edge, 1/16 apart: about 1 um on
+#: a 30 um range) and tips held to these fractions of the way from the strip's width to their own
+POLISH_SLIDES = tuple(float(x) for x in np.round(np.linspace(-1, 1, 33), 4) if x)
+POLISH_TIPS = (1 / 3, 2 / 3)
 #: in the needy round a strip tries its body as sized and its body cut where its band leaves the contact
 NEEDY_CUTS = (False, True)
 #: and its tip sunk into its contact (centred this fraction of the way from its edge to its centre), as
@@ -1138,7 +1175,7 @@ SINK_REACH_UM = 1.0
 FLIP_GAIN = 1.25
 
 
-def _batch_size(variants: list[tuple[bool, bool, float, bool, float]]) -> int:
+def _batch_size(variants: list[tuple[bool, bool, float, bool, float, float]]) -> int:
     """The most variants `_improve` tries at once: those alike in turning, turned or not (at most
     MAX_WORLDS)."""
     return min(max(sum(1 for v in variants if v[1] == flip) for flip in (False, True)), MAX_WORLDS)
@@ -1150,10 +1187,13 @@ def _needy(contacts: Contacts, g: dict[str, np.ndarray], strip_idx: np.ndarray, 
     return np.flatnonzero(area < least_area(contacts.d[strip_idx], rules, contacts.cap(strip_idx)))
 
 
-def _apart(k: np.ndarray, room: _Room, strip_idx: np.ndarray, center: np.ndarray) -> list[np.ndarray]:
+def _apart(
+    k: np.ndarray, room: _Room, strip_idx: np.ndarray, center: np.ndarray, reach: np.ndarray | None = None
+) -> list[np.ndarray]:
     """The strips k (positions in strip_idx) in groups within which no two are near each other (a
-    candidate pair of the plan's apertures): a greedy colouring in order of position on the die, so
-    that the groups do not depend on the order the contacts come in."""
+    candidate pair of the plan's apertures, or, with `reach`, two whose contacts' boxes grown by that
+    much each come within web_min_um): a greedy colouring in order of position on the die, so that the
+    groups do not depend on the order the contacts come in."""
     if not len(k):
         return []
     ids = strip_idx[k]
@@ -1162,6 +1202,10 @@ def _apart(k: np.ndarray, room: _Room, strip_idx: np.ndarray, center: np.ndarray
     qa, qb = room.near[2], room.near[3]
     both = (local[qa] >= 0) & (local[qb] >= 0)
     a, b = local[qa[both]], local[qb[both]]
+    if reach is not None:
+        grown = room.pad_box[ids] + np.stack([-reach, -reach, reach, reach], axis=1)
+        i, j = box_pairs(grown, grown, room.rules.web_min_um, same=True)
+        a, b = np.concatenate([a, i]), np.concatenate([b, j])
     adjacent: list[list[int]] = [[] for _ in range(len(k))]
     for x, y in zip(np.concatenate([a, b]).tolist(), np.concatenate([b, a]).tolist(), strict=True):
         adjacent[x].append(y)
@@ -1182,6 +1226,7 @@ def _improve(
     inner: Any,
     near: np.ndarray | None = None,
     needy: np.ndarray | None = None,
+    polish: bool = False,
 ) -> None:
     """Strips held short of their target by the room around them use the freedom rule 6 leaves: each
     may slide across its contact (still crossing it) and turn its tip to the other side (same_side).
@@ -1189,7 +1234,9 @@ def _improve(
     one that gives it the most solder; then strips changed side by side settle their own conflicts.
     near: only the strips within two pitches of these contacts (those around a changed corner);
     needy: the needy round, for only these strips (positions in strip_idx: contacts still below
-    volume_min, none near another), which try more slides, each also shrunk in length first."""
+    volume_min, none near another), which try more slides, each also shrunk in length first;
+    polish (with needy, strips whose shapes cannot meet): slides every POLISH_SLIDES, and tips held to
+    POLISH_TIPS of their width, each shrunk in length first."""
     area_now = _strip_area(g, rules)  # as the strips stand now, after shrinking for room
     # a strip sized short by the room a row's pitch leaves its tip is that short wherever it slides
     # or turns: only strips shrunk beside their actual neighbours can gain
@@ -1216,16 +1263,20 @@ def _improve(
     # or slid strip's tip then starts there, not past the contact's far corner, where a wider one fits)
     # (and its tip sunk into its contact, turned or not)
     kinds = [
-        (o, f, c, 0.0)
+        (o, f, c, 0.0, 1.0)
         for c in ((False,) if needy is None else NEEDY_CUTS)
         for o in ((False,) if needy is None else (False, True))
         for f in (False, True)
     ]
-    kinds += [(False, f, False, k) for k in (() if needy is None else NEEDY_SINKS) for f in (False, True)]
+    kinds += [(False, f, False, k, 1.0) for k in (() if needy is None else NEEDY_SINKS) for f in (False, True)]
+    if polish:
+        slides = POLISH_SLIDES
+        kinds = [(o, f, False, 0.0, 1.0) for o in (False, True) for f in (False, True)]
+        kinds += [(True, f, False, 0.0, t) for t in POLISH_TIPS for f in (False, True)]
     variants = [
-        (o, f, s, c, k)
-        for o, f, c, k in kinds
-        for s in ((0.0,) if f or o or c or k else ()) + (SLIDES if f else slides)
+        (o, f, s, c, k, t)
+        for o, f, c, k, t in kinds
+        for s in ((0.0,) if f or o or c or k or t < 1 else ()) + (SLIDES if f else slides)
     ]
     sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=_batch_size(variants))
     worlds = len(sub.kw)
@@ -1238,6 +1289,7 @@ def _improve(
         "tip_last": sub.g["tip_last"][sub.k].copy(),
         "cut": sub.lay["cut_body"][sub.k_ids].copy(),
         "sink": sub.lay["sink"][sub.k_ids].copy(),
+        "tip": np.ones(len(sub.k)),
     }
     chosen = dict(first)
     side0 = first["side"]
@@ -1249,18 +1301,25 @@ def _improve(
     tried: dict[int, np.ndarray] = {}
 
     def shape(v: int) -> dict[str, np.ndarray]:
-        order, flip, f, cut, sink = variants[v]
+        order, flip, f, cut, sink, tip = variants[v]
         return {
             "side": -side0 if flip else side0,
             "slide": np.where(f < 0, -f * lo, f * hi),
             "tip_last": np.full(len(side0), order),
             "cut": first["cut"] | cut,
             "sink": np.full(len(side0), sink) if sink else first["sink"],
+            "tip": np.full(len(side0), tip),
         }
 
     def trial(choice: dict[str, np.ndarray]) -> np.ndarray:
         return sub.trial(
-            choice["side"], choice["slide"], inner, tip_last=choice["tip_last"], cut=choice["cut"], sink=choice["sink"]
+            choice["side"],
+            choice["slide"],
+            inner,
+            tip_last=choice["tip_last"],
+            cut=choice["cut"],
+            sink=choice["sink"],
+            tip=choice["tip"],
         )
 
     def tried_area(v: int) -> np.ndarray:
@@ -1273,8 +1332,9 @@ def _improve(
             tried.update(zip(batch, trial({key: np.stack([c[key] for c in shaped]) for key in first}), strict=True))
         return tried[v]
 
-    for v, (order, flip, _f, _c, _k) in enumerate(variants):
-        if v == 0 or variants[v - 1][:2] != (order, flip) or variants[v - 1][3:] != (_c, _k):  # the first of its kind
+    for v, (order, flip, _f, _c, _k, _t) in enumerate(variants):
+        # (the first of its kind)
+        if v == 0 or variants[v - 1][:2] != (order, flip) or variants[v - 1][3:] != (_c, _k, _t):
             floor = lift if flip else best * (1 + 1e-9) + 1e-6
             skip = flip and not (best < enough).any()
         if skip:
@@ -1693,11 +1753,13 @@ class _Neighbourhood:
         tip_last: np.ndarray | None = None,
         cut: np.ndarray | None = None,
         sink: np.ndarray | None = None,
+        tip: np.ndarray | None = None,
     ) -> np.ndarray:
         """The changing strips with these sides, slides (and strip directions, and which of them are
         oblique corner strips), sized and then shrunk where they break a rule beside the others; their
-        areas, judged as `judge` does. Sides, slides, tip_last, cut and sink of shape (V, strips): V variants at
-        once, variant v in world v, and areas of that shape."""
+        areas, judged as `judge` does. Sides, slides, tip_last, cut, sink and tip of shape (V, strips): V
+        variants at once, variant v in world v, and areas of that shape. tip: each tip held to this
+        fraction of the way from its strip's width to the diameter it is sized to (1: as sized)."""
         V = len(side) if np.ndim(side) == 2 else 1
         k, ids = self.kw[:V].ravel(), self.kw_ids[:V].ravel()
         self.lay["side"][ids] = np.ravel(side)
@@ -1713,6 +1775,9 @@ class _Neighbourhood:
         sized = _size_strips(self.contacts, ids, self.lay, self.rules, inner)
         if tip_last is not None:
             sized["tip_last"] = np.ravel(tip_last)
+        if tip is not None:
+            t = np.ravel(tip)
+            sized["D"] = np.where(t < 1, sized["w"] + t * (sized["D"] - sized["w"]), sized["D"])
         for key, value in sized.items():
             self.g[key][k] = value
         # only the changing strips take new shapes, and only their pairs are found again
