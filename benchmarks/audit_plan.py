@@ -673,6 +673,11 @@ def _strip_width(ap: Polygon, contact: Polygon, v: np.ndarray) -> float:
     return float(np.median(widths))
 
 
+def _grown(by: float) -> str:
+    """A pad alternative's change per side, in words."""
+    return f"grown {by:.2f} um per side" if by >= 0 else f"shrunk {-by:.2f} um per side"
+
+
 def _run_plan(layout: str, layer: str, lef: list[str], out: str, exe: str | None, cell: str | None = None) -> int:
     exe = exe or os.path.join(os.path.dirname(sys.executable), "stencilgen")
     cmd = [exe, "plan", layout, "--layer", layer, "-o", out, "-q"] + (["--cell", cell] if cell else [])
@@ -888,9 +893,12 @@ def _audit_plan(res: Audit, report, rules: _Rules, mine: list[Polygon], extents,
             off.strip_ratio, off.strip_detail = round(best[0], 4), f"{best[1]}: {best[2]}"
         pad = _pad_alternative(scene, k, d[k], oc, oa)
         if pad and fine:  # a pad grown in a fine-pitch row is wider than its contact: rule 3 (hard) breaks
-            off.pad_ratio, off.pad_detail = round(pad[0], 4), f"grown {pad[1]:+.2f} um per side, breaks rule 3"
+            off.pad_ratio, off.pad_detail = (
+                round(pad[0], 4),
+                f"{_grown(pad[1])}; not counted: a pad-shaped aperture in a fine-pitch row breaks rule 3",
+            )
         elif pad and (best is None or pad[0] > best[0] + 1e-9):
-            best = (pad[0], "pad", f"grown {pad[1]:+.2f} um per side")
+            best = (pad[0], "pad", _grown(pad[1]))
         if best:
             off.best_ratio, off.alternative, off.detail = round(best[0], 4), best[1], best[2]
         if best and best[0] >= rules.vmin + 1e-4:
