@@ -363,7 +363,11 @@ def _summary(doc: dict[str, Any], plan: Plan, severity: dict[str, str]) -> str:
         ("layer", str(s.get("layer", "–"))),
         ("contacts", _count(s.get("contacts"))),
         ("rows", _count(s.get("rows"))),
-        ("corners", _count(s.get("corners"))),
+        (
+            "corners",
+            _count(s.get("corners"))
+            + (f" ({_count(s['straight_corners'])} with their strips straight)" if s.get("straight_corners") else ""),
+        ),
         ("area arrays", _count(s.get("arrays"))),
         ("isolated contacts", _count(s.get("isolated"))),
     ]

@@ -723,6 +723,22 @@ def _figures(ap: Any, checked: Any, repeat: int = 1) -> dict[str, Any]:
     }
 
 
+def _straight_corners(rows: Any, ap: Any) -> int:
+    """How many corners have strips and none of them oblique (rule 5 gave way: no common direction
+    left them printable and within the hard rules, or straight strips lift a contact that would not
+    print)."""
+    from .model import STRIP
+
+    if not rows.corners:
+        return 0
+    members = [np.asarray(c.members, dtype=np.int64) for c in rows.corners]
+    which = np.repeat(np.arange(len(members)), [len(m) for m in members])
+    m = np.concatenate(members)
+    strips = np.bincount(which, ap.kind[m] == STRIP, len(members))
+    oblique = np.bincount(which, ap.corner[m], len(members))
+    return int(((strips > 0) & (oblique == 0)).sum())
+
+
 def plan_report(
     layout: Layout,
     plan: Any,
@@ -758,6 +774,7 @@ def plan_report(
         "contacts": n,
         "rows": len(rows.rows),
         "corners": len(rows.corners),
+        "straight_corners": _straight_corners(rows, plan.apertures),
         "arrays": len(rows.arrays),
         "isolated": len(rows.isolated),
         **{k: figures[k] for k in ("apertures", "strips", "oblique_strips", "pads", "errors", "warnings")},
@@ -1351,6 +1368,12 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
         f"  apertures: {s['apertures']} ({_n(s['strips'], 'strip')}, {s['oblique_strips']} of them oblique, "
         f"{s['pads']} pad-shaped)",
     ]
+    rules = s.get("rules") or {}
+    if s.get("straight_corners") and rules.get("oblique_scope") == "corners" and rules.get("oblique_angle_deg") is None:
+        lines.append(
+            f"  corners: {s['straight_corners']} of {s['corners']} run their strips straight across their rows: no "
+            "common oblique direction left them printable and within the hard rules (rule 11 before rule 5)"
+        )
     if vr["min"] is not None and vr["max"] is not None:
         lines.append(
             f"  solder volume: {vr['min']:.2f} to {vr['max']:.2f} of pi*d^3/6 (nominal), "

@@ -210,3 +210,24 @@ def test_the_summary_names_the_keep_in(tmp_path):
         "--keep-in contacts holds them within it, --keep-in LAYER names the die's outline"
     ], r.output
     assert "keep-in</th><td>none (nothing drawn beyond the contacts)</td>" in (tmp_path / "b" / "bare.html").read_text()
+
+
+def test_the_summary_says_which_corners_run_straight(tmp_path):
+    """A ring at 50 um pitch (32 um pads): at every common oblique direction its corners' strips would be
+    narrower than min_aperture_um, so they run straight across their rows (rule 11 before rule 5); the
+    summary counts those corners and says why. The 100 um ring's corners stay oblique."""
+    path = str(tmp_path / "fine.gds")
+    synth.write_gds(path, synth.ring(side=1000.0, pitch=50.0, count=16, pad=(32.0, 50.0)).polygons(), noise=False)
+    runner = CliRunner()
+    r = runner.invoke(main, ["plan", path, "--layer", "9/0", "--formats", "json", "-o", str(tmp_path / "a")])
+    summary = load_report(tmp_path / "a" / "fine.json")["summary"]
+    assert summary["corners"] == summary["straight_corners"] == 4 and summary["oblique_strips"] == 0
+    assert (
+        "  corners: 4 of 4 run their strips straight across their rows: no common oblique direction left them "
+        "printable and within the hard rules (rule 11 before rule 5)"
+    ) in r.output.splitlines(), r.output
+    ring = os.path.join(SAMPLES, "ring_100um.gds")
+    r = runner.invoke(main, ["plan", ring, "--layer", "9/0", "--formats", "json", "-o", str(tmp_path / "b")])
+    summary = load_report(tmp_path / "b" / "ring_100um.json")["summary"]
+    assert summary["straight_corners"] == 0 and summary["oblique_strips"] == 8
+    assert "  corners:" not in r.output
