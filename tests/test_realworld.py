@@ -229,3 +229,32 @@ def test_an_empty_stencil_is_checked_as_one_without_apertures(realworld, tmp_pat
         rows = found["findings"]["rows"] if isinstance(found["findings"], dict) else found["findings"]
         assert found["summary"]["errors"] == 1, ext
         assert "no_aperture" in json.dumps(rows), ext
+
+
+def test_openroad_stagger_def_plans_without_a_hard_break(realworld, tmp_path):
+    """OpenROAD's staggered bond pads (DEF + LEF, layer metal10): two 35 um pads abut at 35 um spacing
+    in the top row, 30 um below the die edge and 10 um above the next row. Contact 225's strip, 21 um
+    wide, came within 7 um of its abutting neighbour and its round end reached the keep-in's margin
+    upward and the next row's contact downward: a bridge, two merged apertures and five clearance
+    errors were written. Last, a strip still breaking a hard rule takes any shape that keeps them (here
+    narrower and slid away from its neighbour, its tip turned up: thin webs stay warnings), and plan
+    and check of its Gerber and DXF find no error."""
+    import stencilgen
+    from stencilgen.rules import Rules
+    from stencilgen.run import Options, check_file
+
+    folder = os.path.join(realworld, "def_openroad_stagger_and_bumps")
+    layout = os.path.join(folder, "place_bondpad_stagger.defok")
+    lef = os.path.join(folder, "dummy_pads_stagger.lef")
+    planned = stencilgen.plan(stencilgen.read_layout(layout, layer="metal10", lef=[lef]))
+    assert planned.summary["errors"] == 0, planned.summary["findings_by_code"]
+    rec = planned.records[225]
+    assert rec["x_um"] == pytest.approx(1752.5) and rec["y_um"] == pytest.approx(2935.0)
+    assert rec["clearance_um"] is None or rec["clearance_um"] >= 10.0 - 1e-3
+    out = tmp_path / "o"
+    planned.write(out, formats=("gerber", "dxf"))
+    for ext in ("gbr", "dxf"):
+        got = check_file(
+            layout, str(out / f"place_bondpad_stagger.{ext}"), None, Rules(), Options(layer="metal10", lef=(lef,))
+        )
+        assert got.report["summary"]["errors"] == 0, (ext, got.report["summary"]["findings_by_code"])

@@ -956,7 +956,7 @@ def _plan(contacts: Contacts, rows: RowSet, rules: Rules, inner: Any, pad_inner:
     plan, polished = _plan_with(contacts, rows, rules, inner, pad_inner, (TIP_WIDTH, TIP_TILT_DEG))
     short = _shortfall(contacts, plan, rules)
     if not short[0]:
-        return plan
+        return polished()  # (a strip that still breaks a hard rule is mended)
     other, other_polished = _plan_with(contacts, rows, rules, inner, pad_inner, NARROW_TIPS)
     return other_polished() if _shortfall(contacts, other, rules) < short else polished()
 
@@ -1057,7 +1057,12 @@ def _plan_with(
     plan = _assemble(contacts, rows, lay, g, strip_idx, pads, room, rules, inner)
 
     def polished() -> Plan:
-        if g is None or not _polish(contacts, lay, g, strip_idx, room, rules, inner):
+        if g is None:
+            return plan
+        # the strips that still break a hard rule: only one left at its shortest can
+        smallest = np.flatnonzero(g["shrunk"] & (g["L"] <= 1e-9))
+        broken = smallest[room.violating(strip_idx[smallest], None, False, inner)]
+        if not _polish(contacts, lay, g, strip_idx, room, rules, inner, broken):
             return plan
         return _assemble(contacts, rows, lay, g, strip_idx, pads, room, rules, inner)
 
@@ -1072,12 +1077,15 @@ def _polish(
     room: _Room,
     rules: Rules,
     inner: Any,
+    broken: np.ndarray,
 ) -> bool:
     """Last, a contact still below volume_min tries the simple shapes alone (slid on a fine grid, its tip
-    held narrower), beside every other aperture as it stands, and keeps the one that gives it the
-    most: strips whose shapes could meet take turns, so none moves with another, and a neighbour never
-    loses what it has. Whether any strip changed."""
-    needy = _needy(contacts, g, strip_idx, rules)
+    held narrower, turned), beside every other aperture as it stands, and keeps the one that gives it
+    the most: strips whose shapes could meet take turns, so none moves with another, and a neighbour
+    never loses what it has. So does a strip that still breaks a hard rule (`broken`, positions in
+    strip_idx: its neighbour's contact abuts its own, a margin leaves its round end no room), which
+    takes any shape that keeps the hard rules. Whether any strip changed."""
+    needy = np.union1d(_needy(contacts, g, strip_idx, rules), broken)
     if not len(needy):
         return False
     before = _strip_area(g, rules)
@@ -1085,7 +1093,7 @@ def _polish(
     # (a strip's shapes reach up to the longest tip beyond its contact, its tip's radius on)
     reach = rules.tip_extension_max * lay["pitch"][ids] + lay["wc_tip"][ids] / 2
     for group in _apart(needy, room, strip_idx, contacts.center, reach):
-        _improve(contacts, lay, g, strip_idx, room, rules, inner, needy=group, polish=True)
+        _improve(contacts, lay, g, strip_idx, room, rules, inner, needy=group, polish=True, mend=True)
     return bool((_strip_area(g, rules) != before).any())
 
 
@@ -1227,6 +1235,7 @@ def _improve(
     near: np.ndarray | None = None,
     needy: np.ndarray | None = None,
     polish: bool = False,
+    mend: bool = False,
 ) -> None:
     """Strips held short of their target by the room around them use the freedom rule 6 leaves: each
     may slide across its contact (still crossing it) and turn its tip to the other side (same_side).
@@ -1236,7 +1245,8 @@ def _improve(
     needy: the needy round, for only these strips (positions in strip_idx: contacts still below
     volume_min, none near another), which try more slides, each also shrunk in length first;
     polish (with needy, strips whose shapes cannot meet): slides every POLISH_SLIDES, and tips held to
-    POLISH_TIPS of their width, each shrunk in length first."""
+    POLISH_TIPS of their width, each shrunk in length first; mend: a strip that breaks a hard rule as it
+    stands takes any variant that keeps them, one with a thin web too (a warning, not an error)."""
     area_now = _strip_area(g, rules)  # as the strips stand now, after shrinking for room
     # a strip sized short by the room a row's pitch leaves its tip is that short wherever it slides
     # or turns: only strips shrunk beside their actual neighbours can gain
@@ -1281,6 +1291,8 @@ def _improve(
     sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=_batch_size(variants))
     worlds = len(sub.kw)
     best = sub.area(short_only=True)
+    if mend:  # (HARD < this < WEB: the trials are graded)
+        best = np.where(sub.judge(inner, graded=True) == HARD, (HARD + WEB) / 2, best)
     start = best.copy()
     # each strip's choice (a trial's arguments), as it stands and the best found
     first = {
@@ -1320,6 +1332,7 @@ def _improve(
             cut=choice["cut"],
             sink=choice["sink"],
             tip=choice["tip"],
+            graded=mend,
         )
 
     def tried_area(v: int) -> np.ndarray:
