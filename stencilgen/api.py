@@ -690,12 +690,14 @@ class CheckedStencil(_Judged):
         stray: list,
         strict: bool,
         stray_shapes: list[np.ndarray] | None = None,
+        outline: Outline | None = None,
     ):
         self.layout = layout
         self.rules = rules
         self.plan = plan
         self._checked = checked
         self.stencil = stencil
+        self.outline = outline  # the keep-in checked against (rule 8)
         self.stray = stray  # the apertures that touch no contact (errors), as records
         self.stray_shapes = stray_shapes or []  # their outlines (um), in the same order
         self.strict = strict
@@ -704,6 +706,8 @@ class CheckedStencil(_Judged):
         return self._checked
 
     def _summary_extra(self, summary: dict[str, Any]) -> None:
+        if self.outline is not None:
+            summary["keep_in"] = self.outline.summary()
         summary["stencil"] = self.stencil
         summary["stray_apertures"] = self.stray
         summary["errors"] += len(self.stray)
@@ -886,7 +890,7 @@ def check(
         )
         if once is not None:
             plan, checked = once
-            return CheckedStencil(layout, rules, plan, checked, stencil, [], strict)
+            return CheckedStencil(layout, rules, plan, checked, stencil, [], strict, outline=outlined)
     if arcs is not None:
         shapes = arcs(shapes)
     matched = match_apertures(layout.contacts, rows, shapes, rules)
@@ -904,7 +908,9 @@ def check(
         arc_error=arc_read_error(stencil),
     )
     matched_plan = Plan(layout.contacts, rows, matched.apertures, [])
-    return CheckedStencil(layout, rules, matched_plan, checked, stencil, matched.stray, strict, matched.stray_shapes)
+    return CheckedStencil(
+        layout, rules, matched_plan, checked, stencil, matched.stray, strict, matched.stray_shapes, outlined
+    )
 
 
 def _check_once_per_element(

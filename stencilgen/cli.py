@@ -33,6 +33,10 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+#: the input the running command reads (named in the line an interruption ends with)
+_INPUT: list[str] = []
+
+
 def _interrupted() -> NoReturn:
     """Ctrl-C or SIGTERM: a forked writer still at work finishes (or removes) its file first. The run
     has unwound (its files removed, its children reaped): it ends here with exit 130, as Python 3.11
@@ -42,7 +46,7 @@ def _interrupted() -> NoReturn:
     from .forked import reap
 
     reap()
-    click.echo("Error: interrupted", err=True)
+    click.echo(f"Error: {one_line(_INPUT[0]) + ': ' if _INPUT else ''}interrupted", err=True)
     with contextlib.suppress(OSError, ValueError):
         sys.stdout.flush()
         sys.stderr.flush()
@@ -67,6 +71,9 @@ def handle_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        named = kwargs.get("file") or kwargs.get("first")
+        if isinstance(named, str):
+            _INPUT[:] = [named]
         try:
             return func(*args, **kwargs)
         except StencilgenError as exc:

@@ -1416,6 +1416,15 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
             "stocked foil and keeps the best"
         )
     records = doc["contacts"]
+    margin = s.get("rules", {}).get("edge_margin_um")
+    within = "within edge_margin_um" in str((s.get("keep_in") or {}).get("source", ""))
+    if s["findings_by_code"].get("unprintable") and within and isinstance(margin, int | float):
+        # (a pad cell whose extent is its pad: the margin leaves it no room; what the user can change)
+        lines.append(
+            f"  hint: contacts lie within edge_margin_um ({margin:g} um) of the keep-in; where its outline is not "
+            "the die's edge (a pad cell's own extent), --keep-in none or a smaller edge_margin_um in a rules "
+            "file leaves them room"
+        )
     if isinstance(records, WaferRecords):  # a wafer: one die's contacts (those of the reference) and the differing
         ids = records.ids[records.reference].tolist() + records.differing_ids.tolist()
         status = records.element.column("status") + records.differing.column("status")

@@ -229,3 +229,17 @@ def test_pads_planned_at_the_volume_limit_keep_it_as_written_and_read_again(tmp_
         checked = stencilgen.check(layout, str(tmp_path / "o" / f"bumps.{ext}"), Rules(volume_target=1.2))
         assert "over_volume" not in checked.summary["findings_by_code"], ext
         assert (checked.column("volume_ratio_max") <= 1.0).all(), ext
+
+
+def test_check_names_the_keep_in_as_plan_does(tmp_path):
+    """check's summary names the keep-in it checked against (rule 8), as plan's does, on the console
+    too; with --keep-in none it says none."""
+    out = tmp_path / "o"
+    planned = plan_file(RING, str(out), Rules(), Options(layer="9/0", formats=("gerber",)))
+    got = check_file(RING, str(out / "ring_100um.gbr"), None, Rules(), Options(layer="9/0"))
+    assert got.report["summary"]["keep_in"] == planned.report["summary"]["keep_in"]
+    assert got.report["summary"]["keep_in"]["source"] == "extent of the cell on all layers"
+    r = run("check", RING, "--layer", "9/0", "--stencil", str(out / "ring_100um.gbr"))
+    assert "  keep-in: extent of the cell on all layers" in r.stderr.splitlines(), r.stderr
+    got = check_file(RING, str(out / "ring_100um.gbr"), None, Rules(), Options(layer="9/0", keep_in="none"))
+    assert got.report["summary"]["keep_in"] == {"source": "none", "bbox_um": None}

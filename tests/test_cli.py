@@ -140,6 +140,12 @@ def test_an_interrupt_wrapped_by_python_is_still_an_interrupt():
     )
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert r.returncode == 130 and r.stderr.strip() == "Error: interrupted", (r.returncode, r.stderr)
+    # a command names the file it reads, as every error does
+    named = "from stencilgen.cli import handle_errors\n@handle_errors\ndef plan(file):\n    raise KeyboardInterrupt\n"
+    r = subprocess.run(
+        [sys.executable, "-c", named + "plan(file='die.gds')"], capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 130 and r.stderr.strip() == "Error: die.gds: interrupted", (r.returncode, r.stderr)
 
 
 @pytest.mark.parametrize(

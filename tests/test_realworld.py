@@ -258,3 +258,47 @@ def test_openroad_stagger_def_plans_without_a_hard_break(realworld, tmp_path):
             layout, str(out / f"place_bondpad_stagger.{ext}"), None, Rules(), Options(layer="metal10", lef=(lef,))
         )
         assert got.report["summary"]["errors"] == 0, (ext, got.report["summary"]["findings_by_code"])
+
+
+def test_a_pad_cell_whose_extent_is_its_pad_says_how_to_plan_it(realworld, tmp_path):
+    """The pillar cell: its extent, the default keep-in, lies 10 um beyond its 25 um opening, inside
+    edge_margin_um: unprintable (an error), and plan's summary names the way out; with --keep-in none
+    the pad gets its aperture."""
+    from click.testing import CliRunner
+
+    from stencilgen.cli import main
+
+    pillar = os.path.join(realworld, "ihp_gdsfactory_oasis", "CuPillarPad.oas")
+    runner = CliRunner()
+    r = runner.invoke(main, ["plan", pillar, "--layer", "9/35", "--formats", "json", "-o", str(tmp_path / "a")])
+    assert r.exit_code == 1
+    hint = [line for line in r.output.splitlines() if line.startswith("  hint: contacts lie within edge_margin_um")]
+    assert hint and "--keep-in none" in hint[0], r.output
+    r = runner.invoke(
+        main, ["plan", pillar, "--layer", "9/35", "--keep-in", "none", "--formats", "json", "-o", str(tmp_path / "b")]
+    )
+    assert r.exit_code == 0 and "hint: contacts lie within" not in r.output
+
+
+def test_the_gerber_draws_no_edge_of_no_length(realworld, tmp_path):
+    """The IHP 8x8 array's bumps, grown and cut as pad-shaped apertures, once left vertices a nanometre
+    apart: 111 of the Gerber's 551 draws went nowhere (some CAM tools flag them). No region repeats a
+    point twice in a row."""
+    import itertools
+    import re
+
+    import stencilgen
+
+    layout = stencilgen.read_layout(
+        os.path.join(realworld, "ihp_open_test_8x8_array", "OPEN_TEST_nofill.gds"), layer="9/0"
+    )
+    planned = stencilgen.plan(layout)
+    planned.write(tmp_path, formats=("gerber",))
+    text = (tmp_path / "OPEN_TEST_nofill.gbr").read_text()
+    regions = re.findall(r"G36\*\n(.*?)G37\*", text, re.S)
+    assert len(regions) == 64
+    for region in regions:
+        points = re.findall(r"X(-?\d+)Y(-?\d+)D0[12]", region)
+        assert len(points) > 3
+        assert all(a != b for a, b in itertools.pairwise(points)), region[:200]
+        assert points[-1] == points[0]  # (a region's contour closes where it started)
