@@ -17,7 +17,7 @@ import contextlib
 import datetime as dt
 import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -764,7 +764,14 @@ class CheckedStencil(_Judged):
         return outputs, report
 
 
-def plan(layout: Layout, rules: Rules | None = None, *, keep_in: Any = AUTO, strict: bool = False) -> PlannedStencil:
+def plan(
+    layout: Layout,
+    rules: Rules | None = None,
+    *,
+    keep_in: Any = AUTO,
+    strict: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> PlannedStencil:
     """Plan a stencil for a layout (stencilgen.read_layout): one aperture per contact by RULES.md.
 
     rules: a Rules (Rules.load(path) reads a TOML file), None for the defaults.
@@ -774,6 +781,8 @@ def plan(layout: Layout, rules: Rules | None = None, *, keep_in: Any = AUTO, str
     um, "contacts" (no keep-in, the apertures held within the contacts' extent where there is room), or
     "none" / None.
     strict: warnings count as errors in `exit_code`.
+    progress: with thickness_um = "auto", told one line as each foil is planned (the command line
+    prints it on stderr).
     The plan is checked when its figures are first asked for (or while `write` writes the files)."""
     rules = _rules(rules)
     _same_reading(layout, rules)
@@ -781,7 +790,7 @@ def plan(layout: Layout, rules: Rules | None = None, *, keep_in: Any = AUTO, str
     outline = _outline(layout, keep_in, rules.edge_margin_um)
     auto = isinstance(keep_in, str) and keep_in.lower() == AUTO
     if rules.thickness_auto:
-        return _plan_foils(layout, rules, rows, element_rows, outline, auto, strict)
+        return _plan_foils(layout, rules, rows, element_rows, outline, auto, strict, progress)
     planned, die = _plan_at(layout, rules, rows, element_rows, outline, auto)
     return PlannedStencil(layout, rules, planned, outline, strict, die=die)
 
@@ -809,11 +818,18 @@ def _plan_at(
 
 
 def _plan_foils(
-    layout: Layout, rules: Rules, rows: Any, element_rows: Any, outline: Outline, auto: bool, strict: bool
+    layout: Layout,
+    rules: Rules,
+    rows: Any,
+    element_rows: Any,
+    outline: Outline,
+    auto: bool,
+    strict: bool,
+    progress: Callable[[str], None] | None = None,
 ) -> PlannedStencil:
     """Foil choice: the plan at each stocked foil (one reading, one row search, one keep-in), judged;
     the one with the fewest errors, then warnings, then the thinner is kept, with the table and any
-    step-stencil proposal in its report."""
+    step-stencil proposal in its report. progress: told a line per foil planned."""
     from .checks import check_plan, place_checked
     from .foil import boxes, choose, foil_summary, score
     from .planner import aperture_polygons
@@ -828,6 +844,9 @@ def _plan_foils(
             checked = check_plan(planned, at, outline.geometry, frames=outline.frames)
         scores.append(score(t, checked, boxes(planned.contacts.polygons, aperture_polygons(planned.apertures, 8))))
         plans.append((at, planned, checked, die))
+        if progress is not None:
+            n = len(rules.foil_thicknesses_um)
+            progress(f"foil {t:g} um ({len(plans)} of {n}): {checked.errors} errors, {checked.warnings} warnings")
     k = choose(scores)
     at, planned, checked, die = plans[k]
     result = PlannedStencil(layout, at, planned, outline, strict, checked, die)

@@ -394,6 +394,7 @@ def plan(
         keep_in_bbox=keep_in_bbox,
         rules_file=rules_file,
         gerber_flat=gerber_flat,
+        progress=None if quiet else (lambda line: click.echo(f"  {line}", err=True)),
     )
     if keep_in_bbox and keep_in is None:
         raise UsageError("--keep-in-bbox needs --keep-in LAYER")

@@ -1382,8 +1382,8 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
     keep = s.get("keep_in") or {}
     if keep.get("source", "").startswith("none (nothing drawn"):  # (rule 8: never a tip off the die silently)
         lines.append(
-            f"  keep-in: {keep['source']}: strips may reach past the contacts' extent; --keep-in contacts "
-            "holds them within it, --keep-in LAYER names the die's outline"
+            f"  keep-in: {keep['source']}: pad-shaped apertures stay within the contacts' extent, strips may "
+            "reach past it; --keep-in contacts holds them too, --keep-in LAYER names the die's outline"
         )
     elif keep.get("source"):
         lines.append(f"  keep-in: {keep['source']}")

@@ -3,6 +3,7 @@ through the library (api.py), write the files. Shared by the CLI and batch runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,7 @@ class Options:
     lef_obs: bool = False  # the LEF obstructions on the pad layer are pads too
     rules_file: str | None = None  # the rules file read (an input: no output may overwrite it)
     gerber_flat: bool = False  # no step and repeat in the Gerber of a wafer
+    progress: Callable[[str], None] | None = None  # told a line per foil planned (thickness auto)
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ def _plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result
 
     usable_dir(outdir)  # a file in the way is said before the plan is made, not after
     layout = _read(path, rules, options)
-    planned = plan(layout, rules, keep_in=_keep_in(options), strict=options.strict)
+    planned = plan(layout, rules, keep_in=_keep_in(options), strict=options.strict, progress=options.progress)
     outputs, report = planned._write(
         outdir,
         options.formats,

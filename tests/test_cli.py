@@ -197,6 +197,19 @@ def test_the_summary_points_to_the_foil_where_its_ratios_fail(tmp_path):
     assert hint in r.output.splitlines(), r.output
 
 
+def test_thickness_auto_says_each_foil_as_it_is_planned(tmp_path):
+    """--thickness auto plans at every stocked foil: a line on stderr as each is done (a long run is not
+    silent); none with -q."""
+    runner = CliRunner()
+    array = os.path.join(SAMPLES, "area_array.gds")
+    args = ["plan", array, "--layer", "9/0", "--thickness", "auto", "--formats", "json"]
+    r = runner.invoke(main, [*args, "-o", str(tmp_path / "a")])
+    foils = [line for line in r.output.splitlines() if line.startswith("  foil ") and " of 9): " in line]
+    assert len(foils) == 9 and foils[0] == "  foil 10 um (1 of 9): 0 errors, 36 warnings", r.output
+    r = runner.invoke(main, [*args, "-q", "-o", str(tmp_path / "b")])
+    assert r.exit_code == 0 and "of 9)" not in r.output
+
+
 def test_the_summary_names_the_keep_in(tmp_path):
     """Rule 8: `plan`'s summary names the keep-in used; a layout of bare pads, which has none, says its
     strips may reach past the contacts' extent and how to hold them (a tip never off the die silently).
@@ -212,8 +225,8 @@ def test_the_summary_names_the_keep_in(tmp_path):
     r = runner.invoke(main, ["plan", bare, "--layer", "9/0", "--formats", "html", "-o", str(tmp_path / "b")])
     line = [ln for ln in r.output.splitlines() if ln.startswith("  keep-in:")]
     assert line == [
-        "  keep-in: none (nothing drawn beyond the contacts): strips may reach past the contacts' extent; "
-        "--keep-in contacts holds them within it, --keep-in LAYER names the die's outline"
+        "  keep-in: none (nothing drawn beyond the contacts): pad-shaped apertures stay within the contacts' "
+        "extent, strips may reach past it; --keep-in contacts holds them too, --keep-in LAYER names the die's outline"
     ], r.output
     assert "keep-in</th><td>none (nothing drawn beyond the contacts)</td>" in (tmp_path / "b" / "bare.html").read_text()
 
