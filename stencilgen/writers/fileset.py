@@ -83,44 +83,61 @@ class FolderLock:
             return
         deadline = time.monotonic() + lock_wait()
         while True:
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-            except OSError as exc:
-                raise OutputError(f"{self.folder}: cannot lock the output folder ({exc.strerror or exc})") from None
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = _read_small(fd)
-                os.close(fd)
-                if time.monotonic() >= deadline:
-                    who = f" (pid {holder})" if holder.isdigit() else ""
-                    raise OutputError(
-                        f"{self.what}: another stencilgen run{who} is writing these files; wait for it to end or "
-                        "choose another output folder"
-                    ) from None
-                time.sleep(0.05)
-                continue
-            self._fd = fd  # held: released (the file removed) whatever interrupts what follows
-            try:  # the file locked is still the one at the path (a run that ends removes it)
-                current = os.stat(self.path)
-            except OSError:
-                current = None
-            if current is not None and _same_file(os.fstat(fd), current):
-                with contextlib.suppress(OSError):
-                    os.ftruncate(fd, 0)
-                    os.pwrite(fd, str(os.getpid()).encode(), 0)
+            # (a signal waits out each attempt: the file is never made, locked and then left behind)
+            with _signals_held():
+                holder = self._attempt(fcntl)
+            if holder is None:
                 return
-            self._fd = None
+            if holder is _AGAIN:
+                continue
+            if time.monotonic() >= deadline:
+                who = f" (pid {holder})" if holder.isdigit() else ""
+                raise OutputError(
+                    f"{self.what}: another stencilgen run{who} is writing these files; wait for it to end or "
+                    "choose another output folder"
+                ) from None
+            time.sleep(0.05)
+
+    def _attempt(self, fcntl: Any) -> str | None:
+        """One try at the lock: None when held (its file holds our pid), _AGAIN when the file locked
+        was removed meanwhile (try again at once), else the holder's pid as its file says ("" unknown)."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        except OSError as exc:
+            raise OutputError(f"{self.folder}: cannot lock the output folder ({exc.strerror or exc})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_small(fd)
             os.close(fd)
+            return holder
+        self._fd = fd  # held: released (the file removed) whatever interrupts what follows
+        try:  # the file locked is still the one at the path (a run that ends removes it)
+            current = os.stat(self.path)
+        except OSError:
+            current = None
+        if current is not None and _same_file(os.fstat(fd), current):
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, str(os.getpid()).encode(), 0)
+            return None
+        self._fd = None
+        os.close(fd)
+        return _AGAIN
 
     def release(self) -> None:
         if self._fd is not None:
-            with contextlib.suppress(OSError):
-                current = os.stat(self.path)
-                if _same_file(os.fstat(self._fd), current):  # (not another run's, made since)
-                    os.unlink(self.path)  # while still held: a waiting run sees it gone and retries
-            os.close(self._fd)
-            self._fd = None
+            with _signals_held():  # (the file removed and closed, or neither)
+                with contextlib.suppress(OSError):
+                    current = os.stat(self.path)
+                    if _same_file(os.fstat(self._fd), current):  # (not another run's, made since)
+                        os.unlink(self.path)  # while still held: a waiting run sees it gone and retries
+                os.close(self._fd)
+                self._fd = None
+
+
+#: FolderLock._attempt: the file locked was removed meanwhile
+_AGAIN = "\0again"
 
 
 class FileSet:
