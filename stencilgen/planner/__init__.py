@@ -2128,10 +2128,6 @@ def _richer_steps_back(
     return k[keep]
 
 
-#: a pad-shaped aperture's vertex this close to the one before it is left out (um)
-REPEATED_UM = 0.005
-
-
 def _assemble(
     contacts: Contacts,
     rows: RowSet,
@@ -2188,9 +2184,6 @@ def _assemble(
             kind[i] = NONE
             continue
         kind[i] = SHRUNK
-        # (vertices a few nanometres apart, as buffering leaves them, would be written as edges of no
-        # length once on the output's grid)
-        shape = shapely.remove_repeated_points(shape, REPEATED_UM)
         ring = np.asarray(shape.exterior.coords)[:-1]
         coords_of[int(i)] = ring
         counts[i] = len(ring)
