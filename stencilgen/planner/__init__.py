@@ -1093,7 +1093,7 @@ def _polish(
     # (a strip's shapes reach up to the longest tip beyond its contact, its tip's radius on)
     reach = rules.tip_extension_max * lay["pitch"][ids] + lay["wc_tip"][ids] / 2
     for group in _apart(needy, room, strip_idx, contacts.center, reach):
-        _improve(contacts, lay, g, strip_idx, room, rules, inner, needy=group, polish=True, mend=True)
+        _improve(contacts, lay, g, strip_idx, room, rules, inner, needy=group, polish=True)
     return bool((_strip_area(g, rules) != before).any())
 
 
@@ -1235,7 +1235,6 @@ def _improve(
     near: np.ndarray | None = None,
     needy: np.ndarray | None = None,
     polish: bool = False,
-    mend: bool = False,
 ) -> None:
     """Strips held short of their target by the room around them use the freedom rule 6 leaves: each
     may slide across its contact (still crossing it) and turn its tip to the other side (same_side).
@@ -1245,7 +1244,7 @@ def _improve(
     needy: the needy round, for only these strips (positions in strip_idx: contacts still below
     volume_min, none near another), which try more slides, each also shrunk in length first;
     polish (with needy, strips whose shapes cannot meet): slides every POLISH_SLIDES, and tips held to
-    POLISH_TIPS of their width, each shrunk in length first; mend: a strip that breaks a hard rule as it
+    POLISH_TIPS of their width, each shrunk in length first, and a strip that breaks a hard rule as it
     stands takes any variant that keeps them, one with a thin web too (a warning, not an error)."""
     area_now = _strip_area(g, rules)  # as the strips stand now, after shrinking for room
     # a strip sized short by the room a row's pitch leaves its tip is that short wherever it slides
@@ -1291,7 +1290,7 @@ def _improve(
     sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=_batch_size(variants))
     worlds = len(sub.kw)
     best = sub.area(short_only=True)
-    if mend:  # (HARD < this < WEB: the trials are graded)
+    if polish:  # (HARD < this < WEB: the trials are graded)
         best = np.where(sub.judge(inner, graded=True) == HARD, (HARD + WEB) / 2, best)
     start = best.copy()
     # each strip's choice (a trial's arguments), as it stands and the best found
@@ -1332,7 +1331,7 @@ def _improve(
             cut=choice["cut"],
             sink=choice["sink"],
             tip=choice["tip"],
-            graded=mend,
+            graded=polish,
         )
 
     def tried_area(v: int) -> np.ndarray:
