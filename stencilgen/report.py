@@ -1408,7 +1408,7 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
     codes = ", ".join(f"{k} {v}" for k, v in s["findings_by_code"].items())
     lines.append(f"  {_n(s['errors'], 'error')}, {_n(s['warnings'], 'warning')}" + (f" ({codes})" if codes else ""))
     by_foil = [c for c in ("area_ratio", "aspect_ratio") if c in s["findings_by_code"]]
-    thickness = s.get("rules", {}).get("thickness_um")
+    thickness = rules.get("thickness_um")
     if by_foil and not foil and isinstance(thickness, int | float):  # (what the user can change: the foil)
         lines.append(
             f"  hint: {' and '.join(by_foil)} depend{'' if len(by_foil) > 1 else 's'} on the foil ({thickness:g} um): "
@@ -1416,8 +1416,8 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
             "stocked foil and keeps the best"
         )
     records = doc["contacts"]
-    margin = s.get("rules", {}).get("edge_margin_um")
-    within = "within edge_margin_um" in str((s.get("keep_in") or {}).get("source", ""))
+    margin = rules.get("edge_margin_um")
+    within = "within edge_margin_um" in str(keep.get("source", ""))
     if s["findings_by_code"].get("unprintable") and within and isinstance(margin, int | float):
         # (a pad cell whose extent is its pad: the margin leaves it no room; what the user can change)
         lines.append(

@@ -1271,17 +1271,18 @@ def _improve(
     # (in the needy round a strip also tries its body cut where its band leaves the contact: an oblique
     # or slid strip's tip then starts there, not past the contact's far corner, where a wider one fits)
     # (and its tip sunk into its contact, turned or not)
-    kinds = [
-        (o, f, c, 0.0, 1.0)
-        for c in ((False,) if needy is None else NEEDY_CUTS)
-        for o in ((False,) if needy is None else (False, True))
-        for f in (False, True)
-    ]
-    kinds += [(False, f, False, k, 1.0) for k in (() if needy is None else NEEDY_SINKS) for f in (False, True)]
-    if polish:
+    if polish:  # (tips held narrower instead of cut bodies and sunk tips)
         slides = POLISH_SLIDES
         kinds = [(o, f, False, 0.0, 1.0) for o in (False, True) for f in (False, True)]
         kinds += [(True, f, False, 0.0, t) for t in POLISH_TIPS for f in (False, True)]
+    else:
+        kinds = [
+            (o, f, c, 0.0, 1.0)
+            for c in ((False,) if needy is None else NEEDY_CUTS)
+            for o in ((False,) if needy is None else (False, True))
+            for f in (False, True)
+        ]
+        kinds += [(False, f, False, k, 1.0) for k in (() if needy is None else NEEDY_SINKS) for f in (False, True)]
     variants = [
         (o, f, s, c, k, t)
         for o, f, c, k, t in kinds

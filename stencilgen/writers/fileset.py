@@ -88,8 +88,6 @@ class FolderLock:
                 holder = self._attempt(fcntl)
             if holder is None:
                 return
-            if holder is _AGAIN:
-                continue
             if time.monotonic() >= deadline:
                 who = f" (pid {holder})" if holder.isdigit() else ""
                 raise OutputError(
@@ -99,31 +97,31 @@ class FolderLock:
             time.sleep(0.05)
 
     def _attempt(self, fcntl: Any) -> str | None:
-        """One try at the lock: None when held (its file holds our pid), _AGAIN when the file locked
-        was removed meanwhile (try again at once), else the holder's pid as its file says ("" unknown)."""
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-        except OSError as exc:
-            raise OutputError(f"{self.folder}: cannot lock the output folder ({exc.strerror or exc})") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _read_small(fd)
+        """One try at the lock: None when held (its file holds our pid), else the holder's pid as its
+        file says ("" unknown). A file locked but removed meanwhile is tried again at once."""
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            except OSError as exc:
+                raise OutputError(f"{self.folder}: cannot lock the output folder ({exc.strerror or exc})") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _read_small(fd)
+                os.close(fd)
+                return holder
+            self._fd = fd  # held: released (the file removed) whatever interrupts what follows
+            try:  # the file locked is still the one at the path (a run that ends removes it)
+                current = os.stat(self.path)
+            except OSError:
+                current = None
+            if current is not None and _same_file(os.fstat(fd), current):
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, 0)
+                    os.pwrite(fd, str(os.getpid()).encode(), 0)
+                return None
+            self._fd = None
             os.close(fd)
-            return holder
-        self._fd = fd  # held: released (the file removed) whatever interrupts what follows
-        try:  # the file locked is still the one at the path (a run that ends removes it)
-            current = os.stat(self.path)
-        except OSError:
-            current = None
-        if current is not None and _same_file(os.fstat(fd), current):
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, str(os.getpid()).encode(), 0)
-            return None
-        self._fd = None
-        os.close(fd)
-        return _AGAIN
 
     def release(self) -> None:
         if self._fd is not None:
@@ -134,10 +132,6 @@ class FolderLock:
                         os.unlink(self.path)  # while still held: a waiting run sees it gone and retries
                 os.close(self._fd)
                 self._fd = None
-
-
-#: FolderLock._attempt: the file locked was removed meanwhile
-_AGAIN = "\0again"
 
 
 class FileSet:

@@ -146,13 +146,9 @@ def _pieces(
             pieces += [np.where(b > 0, "G03X", "G02X").astype(object), XY[:, j, 0], "Y", XY[:, j, 1]]
             pieces += ["I", IJ[:, 0], "J", IJ[:, 1], "D01*\n"]
         else:  # (a vertex on the previous one on the file's grid, as buffering leaves them: no draw)
+            draw: list[str | np.ndarray] = ["G01X", XY[:, j, 0], "Y", XY[:, j, 1], "D01*\n"]
             same = (xy[:, j] == xy[:, k]).all(axis=1)
-            if same.any():
-                draw = np.where(same, "", "G01X").astype(object)
-                pieces += [draw, np.where(same, "", XY[:, j, 0]), np.where(same, "", "Y").astype(object)]
-                pieces += [np.where(same, "", XY[:, j, 1]), np.where(same, "", "D01*\n").astype(object)]
-            else:
-                pieces += ["G01X", XY[:, j, 0], "Y", XY[:, j, 1], "D01*\n"]
+            pieces += [np.where(same, "", p).astype(object) for p in draw] if same.any() else draw
     pieces.append("G37*\n%TD*%\n")
     return pieces
 
