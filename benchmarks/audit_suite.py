@@ -122,6 +122,7 @@ def main() -> int:
     ap.add_argument("--no-synthetic", action="store_true")
     ap.add_argument("--no-samples", action="store_true")
     ap.add_argument("--synth-dir", help="keep the synthetic dies here (default: a temporary folder)")
+    ap.add_argument("--stencilgen", help="the stencilgen executable (default: beside this Python)")
     args = ap.parse_args()
     ap_samples = not args.no_samples
     todo: list[tuple[str, str, list[str], str | None]] = [
@@ -141,7 +142,7 @@ def main() -> int:
     for path, layer, lef, cell in todo:
         t = time.monotonic()
         try:
-            res = audit_plan.audit(path, layer, lef=lef, cell=cell)
+            res = audit_plan.audit(path, layer, lef=lef, cell=cell, exe=args.stencilgen)
         except SystemExit as exc:
             print(f"{path}: {exc}", file=sys.stderr)
             failed.append(path)

@@ -610,7 +610,7 @@ def check(
     )
     result = check_file(file, stencil, outdir, rules, options, stencil_layer)
     if not quiet:
-        text = plan_text(result.report, result.outputs)
+        text = plan_text(result.report, result.outputs, command="check")
         stray = result.report["summary"]["stray_apertures"]
         if stray:
             text += f"\n  {len(stray)} apertures touch no contact (errors), e.g. " + stray[0]["message"]

@@ -1358,8 +1358,8 @@ def _die_plan(plan: Any, inst: Any, die: Die, ref: int) -> Any:
     return Plan(inst.element, die.rows, apertures, list(plan.notes))
 
 
-def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst: int = 5) -> str:
-    """The short summary `plan` prints on stderr."""
+def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst: int = 5, command: str = "plan") -> str:
+    """The short summary `plan` (or `check`: `command`) prints on stderr."""
     s = doc["summary"]
     vr = s["volume_ratio"]
     lines = [
@@ -1388,11 +1388,16 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
     elif keep.get("source"):
         lines.append(f"  keep-in: {keep['source']}")
     lines += [f"  warning: {note}" for note in s.get("notes", [])]
+    lines += _shape_lines(s.get("shape_notes") or [])
     foil = s.get("foil")
     if foil:
         lines.append(
-            f"  foil: {foil['chosen_um']:g} um kept of "
-            + ", ".join(f"{r['thickness_um']:g} um ({r['errors']} E, {r['warnings']} W)" for r in foil["table"])
+            f"  foil: {foil['chosen_um']:g} um kept (the fewest errors, then warnings, then the thinner) of "
+            + ", ".join(
+                f"{r['thickness_um']:g} um ({r['errors']} E, {r['warnings']} W, {r['under_volume']} U)"
+                for r in foil["table"]
+            )
+            + " (E errors, W warnings, U of them under_volume)"
         )
         step = foil.get("step")
         if step:
@@ -1410,10 +1415,10 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
     by_foil = [c for c in ("area_ratio", "aspect_ratio") if c in s["findings_by_code"]]
     thickness = rules.get("thickness_um")
     if by_foil and not foil and isinstance(thickness, int | float):  # (what the user can change: the foil)
+        auto = "--thickness auto" if command == "plan" else "stencilgen plan --thickness auto"
         lines.append(
             f"  hint: {' and '.join(by_foil)} depend{'' if len(by_foil) > 1 else 's'} on the foil ({thickness:g} um): "
-            "--thickness auto plans at each "
-            "stocked foil and keeps the best"
+            f"{auto} plans at each stocked foil and keeps the best"
         )
     records = doc["contacts"]
     margin = rules.get("edge_margin_um")
@@ -1437,20 +1442,42 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
     for r in (records[ids[i]] for i in bad[:worst]):
         found = {f["code"] for f in r["findings"]}
         codes_r = ", ".join(sorted(found))
-        vr_r = f"{r['volume_ratio']:.2f}" if r["volume_ratio"] is not None else "-"
+        vr_r = "-"
+        if r["volume_ratio"] is not None:  # (under_volume is judged at the bottom of the transfer band)
+            vr_r = f"{r['volume_ratio']:.2f} of pi*d^3/6"
+            band, limit = r.get("solder_volume_band_um3"), r.get("volume_limit_um3")
+            if band and limit:
+                vr_r += f" ({band[0] / limit:.2f} at the bottom of the transfer band)"
         why = ""  # what to relax (rule 6): the volume finding's reason
         short = [f for f in r["findings"] if f["code"] in ("unprintable", "under_volume") and f.get("limited_by")]
         if short:
             other = short[0].get("other")
             why = f" (limited by {short[0]['limited_by']}" + (f", contact {other})" if other is not None else ")")
         lines.append(
-            f"    contact {r['id']} at ({r['x_um']:g}, {r['y_um']:g}) um: {r['status']}, "
-            f"volume {vr_r} of limit; {codes_r}{why}"
+            f"    contact {r['id']} at ({r['x_um']:g}, {r['y_um']:g}) um: {r['status']}, volume {vr_r}; {codes_r}{why}"
+        )
+    if len(bad) > worst:
+        lines.append(
+            f"    ... and {len(bad) - worst} more contacts with findings (the JSON and HTML reports list them)"
         )
     written = outputs if outputs is not None else s["outputs"]
     if written:
         lines.append("  wrote " + ", ".join(written.values()))
     return "\n".join(lines)
+
+
+def _shape_lines(notes: list[dict[str, Any]]) -> list[str]:
+    """One line on the pad layer's shapes left out (with why) and merged into contacts; `inspect` lists
+    each."""
+    out = [n for n in notes if not n.get("kept")]
+    merged = len(notes) - len(out)
+    said = []
+    if out:
+        why = sorted({n["reason"].removesuffix(", left out") for n in out})
+        said.append(f"{len(out)} left out ({'; '.join(why[:2])}{'; ...' if len(why) > 2 else ''})")
+    if merged:
+        said.append(f"{merged} groups of shapes merged into one contact each")
+    return [f"  shapes: {', '.join(said)}; stencilgen inspect lists each"] if said else []
 
 
 def column(records: Any, key: str) -> list[Any]:

@@ -241,5 +241,8 @@ def test_check_names_the_keep_in_as_plan_does(tmp_path):
     assert got.report["summary"]["keep_in"]["source"] == "extent of the cell on all layers"
     r = run("check", RING, "--layer", "9/0", "--stencil", str(out / "ring_100um.gbr"))
     assert "  keep-in: extent of the cell on all layers" in r.stderr.splitlines(), r.stderr
+    # (the foil hint names plan's option: a stencil is checked at its own thickness)
+    hint = "  hint: aspect_ratio depends on the foil (20 um): stencilgen plan --thickness auto plans at each stocked"
+    assert hint + " foil and keeps the best" in r.stderr.splitlines(), r.stderr
     got = check_file(RING, str(out / "ring_100um.gbr"), None, Rules(), Options(layer="9/0", keep_in="none"))
     assert got.report["summary"]["keep_in"] == {"source": "none", "bbox_um": None}

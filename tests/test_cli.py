@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -171,6 +172,20 @@ def test_the_summary_says_what_limits_each_contact_below_volume_min(tmp_path):
     lines = (r.stdout + r.stderr).splitlines()  # (the worst contacts go to stderr)
     short = [line for line in lines if "under_volume" in line and line.lstrip().startswith("contact")]
     assert short and all(line.endswith("(limited by keep_in)") for line in short), short
+    # each gives its volume nominal and at the bottom of the transfer band, where under_volume is judged;
+    # the contacts not shown are counted
+    doc = json.loads((tmp_path / "o" / "ring_100um.json").read_text())
+    fields, rows = doc["contacts"]["fields"], doc["contacts"]["rows"]
+    records = {r[0]: dict(zip(fields, r, strict=True)) for r in rows}
+    shown = [line for line in lines if line.startswith("    contact ")]
+    assert len(shown) == 5
+    for line in shown:
+        rec = records[int(line.split()[1])]
+        low = rec["solder_volume_band_um3"][0] / rec["volume_limit_um3"]
+        said = f"volume {rec['volume_ratio']:.2f} of pi*d^3/6 ({low:.2f} at the bottom of the transfer band); "
+        assert said in line, line
+    not_ok = sum(1 for r in records.values() if r["status"] != "ok")
+    assert f"    ... and {not_ok - 5} more contacts with findings (the JSON and HTML reports list them)" in lines
 
 
 def test_the_summary_points_to_the_foil_where_its_ratios_fail(tmp_path):
@@ -206,6 +221,15 @@ def test_thickness_auto_says_each_foil_as_it_is_planned(tmp_path):
     r = runner.invoke(main, [*args, "-o", str(tmp_path / "a")])
     foils = [line for line in r.output.splitlines() if line.startswith("  foil ") and " of 9): " in line]
     assert len(foils) == 9 and foils[0] == "  foil 10 um (1 of 9): 0 errors, 36 warnings", r.output
+    # the table: each foil's errors, warnings and under_volume (the trade), and how the foil was kept
+    doc = json.loads((tmp_path / "a" / "area_array.json").read_text())
+    table = doc["summary"]["foil"]["table"]
+    line = [ln for ln in r.output.splitlines() if ln.startswith("  foil: ")]
+    assert len(line) == 1 and "kept (the fewest errors, then warnings, then the thinner) of 10 um (" in line[0]
+    for row in table:
+        said = f"{row['thickness_um']:g} um ({row['errors']} E, {row['warnings']} W, {row['under_volume']} U)"
+        assert said in line[0], line
+    assert any(row["under_volume"] for row in table)
     r = runner.invoke(main, [*args, "-q", "-o", str(tmp_path / "b")])
     assert r.exit_code == 0 and "of 9)" not in r.output
 

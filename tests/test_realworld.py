@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -302,3 +303,29 @@ def test_the_gerber_draws_no_edge_of_no_length(realworld, tmp_path):
         assert len(points) > 3
         assert all(a != b for a, b in itertools.pairwise(points)), region[:200]
         assert points[-1] == points[0]  # (a region's contour closes where it started)
+
+
+def test_plan_says_which_shapes_it_left_out_and_merged(realworld, tmp_path):
+    """The OTA die's seal ring on the pad layer is a frame, left out: `plan`'s summary says so in one
+    line, as `inspect` lists it; a ring of pads drawn twice says how many were merged."""
+    import synth
+    from click.testing import CliRunner
+
+    from stencilgen.cli import main
+
+    ota = os.path.join(realworld, "ihp_ota_tia_7pads", "FMD_QNC_OTA_TIA.gds")
+    runner = CliRunner()
+    r = runner.invoke(main, ["plan", ota, "--layer", "9/0", "--formats", "json", "-o", str(tmp_path / "a")])
+    assert r.exit_code == 0, r.output
+    line = [ln for ln in r.output.splitlines() if ln.startswith("  shapes:")]
+    assert line == ["  shapes: 1 left out (shape with a hole (a frame, not a contact)); stencilgen inspect lists each"]
+    twice = str(tmp_path / "twice.gds")
+    polys = synth.ring(side=1000.0, pitch=100.0, count=8, pad=(60.0, 80.0)).polygons()
+    synth.write_gds(twice, polys + polys[:5], noise=False)
+    r = runner.invoke(main, ["plan", twice, "--layer", "9/0", "--formats", "json", "-o", str(tmp_path / "b")])
+    notes = json.loads((tmp_path / "b" / "twice.json").read_text())["summary"]["shape_notes"]
+    merged = [n for n in notes if n["kept"]]  # (the ring's corner pads are drawn twice already)
+    assert len(merged) >= 5 and len(merged) == len(notes)
+    line = [ln for ln in r.output.splitlines() if ln.startswith("  shapes:")]
+    said = f"  shapes: {len(merged)} groups of shapes merged into one contact each; stencilgen inspect lists each"
+    assert line == [said], r.output
