@@ -89,6 +89,7 @@ class Audit:
     c_keep_in: list[Offender] = field(default_factory=list)
     hard: dict[str, list[str]] = field(default_factory=dict)  # "gerber rule 1" -> violations
     notes: list[str] = field(default_factory=list)
+    plan_kept: bool = True  # the plan folder stays (False: planned in a temporary one, removed)
     keep_in: tuple[float, float, float, float] | None = None
     extent: tuple[float, float, float, float] | None = None
     exit_code: int | None = None
@@ -720,6 +721,7 @@ def audit(
         summary = report["summary"]
         stem = os.path.splitext(reports[0])[0]
         res = Audit(layout, layer, plan_dir, exit_code=exit_code if exit_code is not None else summary.get("exit_code"))
+        res.plan_kept = exit_code is None
         rules = _Rules.of(summary["rules"])
         contacts, extents = read_layout(layout, layer, summary.get("cell"), lef, tmp)
         _audit_plan(res, report, rules, contacts, extents, stem, alternatives)
@@ -1034,7 +1036,8 @@ def table(results: list[Audit]) -> str:
 
 
 def details(r: Audit) -> str:
-    out = [f"## {r.layout} ({r.layer})", f"plan: {r.plan_dir}; extent {r.extent}; keep-in {r.keep_in}"]
+    kept = "" if r.plan_kept else " (planned in a temporary folder, removed: --plan-dir audits a plan kept)"
+    out = [f"## {r.layout} ({r.layer})", f"plan: {r.plan_dir}{kept}; extent {r.extent}; keep-in {r.keep_in}"]
     for label, items in (
         ("(a) alternative lifts above volume_min", r.a),
         ("(b) unreported slivers", r.b),
@@ -1057,6 +1060,8 @@ def details(r: Audit) -> str:
                         else ""
                     )
                 )
+            if len(items) > 40:
+                out.append(f"  ... and {len(items) - 40} more (--json lists every one)")
     rest = [o for o in r.below_min if o not in r.a]
     if rest:
         out.append(f"under volume_min with no simple alternative reaching it: {len(rest)}")
@@ -1066,6 +1071,8 @@ def details(r: Audit) -> str:
                 f"best {o.best_ratio:.3f} ({o.alternative or 'none fits'})"
                 + (f"; a pad would reach {o.pad_ratio:.3f} ({o.pad_detail})" if o.pad_ratio is not None else "")
             )
+        if len(rest) > 40:
+            out.append(f"  ... and {len(rest) - 40} more (--json lists every one)")
     for key, items in r.hard.items():
         if items:
             out.append(f"hard {key}: {len(items)}")
@@ -1085,8 +1092,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plan-dir", help="audit this plan folder instead of planning now")
     ap.add_argument("--json", help="write the result as JSON to this file")
     ap.add_argument("--stencilgen", help="the stencilgen executable (default: beside this Python)")
+    ap.add_argument("--cell", help="the top cell to plan (default: the only top cell)")
     args = ap.parse_args(argv)
-    res = audit(args.layout, args.layer, args.plan_dir, args.lef, args.stencilgen)
+    res = audit(args.layout, args.layer, args.plan_dir, args.lef, args.stencilgen, cell=args.cell)
     print(table([res]))
     print(details(res))
     if args.json:

@@ -26,6 +26,11 @@ def _r(x: float, nd: int = 3) -> float:
     return float(round(float(x), nd)) + 0.0  # + 0.0: no "-0"
 
 
+def _deg(angle: float, period: int) -> str:
+    """An angle for people: to 0.01 deg, on its circle (359.9998 is 0, not the 360 that :g prints)."""
+    return f"{round(angle, 2) % period + 0.0:g}"
+
+
 def _n(count: int, word: str, plural: str | None = None) -> str:
     """'1 contact', '2 contacts'."""
     return f"{count} {word if count == 1 else (plural or word + 's')}"
@@ -192,7 +197,7 @@ def inspect_text(doc: dict[str, Any]) -> str:
     for r in shown:
         lines.append(
             f"    row {r['id']}: {r['contacts']} contacts at {r['pitch_um']:g} um pitch, "
-            f"direction {r['direction_deg']:g} deg, outward {r['normal_deg']:g} deg"
+            f"direction {_deg(r['direction_deg'], 180)} deg, outward {_deg(r['normal_deg'], 360)} deg"
             + (f", {r['gaps']} missing" if r["gaps"] else "")
         )
     if len(doc["rows"]) > len(shown):

@@ -274,3 +274,16 @@ def test_the_summary_says_which_corners_run_straight(tmp_path):
     summary = load_report(tmp_path / "b" / "ring_100um.json")["summary"]
     assert summary["straight_corners"] == 0 and summary["oblique_strips"] == 8
     assert "  corners:" not in r.output
+
+
+def test_inspect_gives_row_angles_on_their_circle():
+    """A row whose outward normal lies a hair below 0 deg (a real die's rows fitted through centres not
+    quite in line) reads 0 deg, not the 360 that six significant digits of 359.9998 print; the JSON keeps
+    the angle as measured."""
+    from stencilgen.report import _deg
+
+    assert [_deg(359.9998, 360), _deg(-0.004, 360), _deg(179.996, 180), _deg(89.954, 360)] == ["0", "0", "0", "89.95"]
+    r = CliRunner().invoke(main, ["inspect", os.path.join(SAMPLES, "rotated_mixed_pitch.gds"), "--layer", "9/0"])
+    rows = [ln for ln in r.output.splitlines() if ln.startswith("    row ")]
+    assert rows and all(" outward 360 deg" not in ln for ln in rows)
+    assert "    row 0: 21 contacts at 80 um pitch, direction 17.5 deg, outward 287.5 deg" in rows, rows
