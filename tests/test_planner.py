@@ -1163,3 +1163,96 @@ def test_a_contact_also_in_a_coarse_row_keeps_rule_3_only_along_its_fine_one():
     width, length = hi - lo
     assert plan.apertures.kind[corner] == STRIP
     assert width < 55.8 and length > 55.8
+
+
+def test_a_starved_contact_takes_a_tip_as_wide_as_rule_3_allows_where_it_still_reads_as_a_strip(tmp_path):
+    """In-line double rows (80 um pitch, rows 120 um apart, 48 x 64 um pads, a die outline 80 um out):
+    the inner rows' end contacts at the corners are starved between the rows, below volume_min with tips
+    held to TIP_WIDTH x their width. The last step tries each tip as wide as rule 3 allows and keeps it
+    where the smallest rotated rectangle holding the strip still runs along its axis (a reader taking
+    the strip's axis and width from it measures rule 3 as planned): no contact stays below volume_min,
+    and each wider tip is narrower than its contact along the row."""
+    import gdstk
+
+    import stencilgen
+    from stencilgen.planner import READ_AXIS_DEG, TIP_WIDTH
+
+    path = str(tmp_path / "inline.gds")
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    cell = lib.new_cell("TOP")
+    for edge, count in ((80.0, 14), (200.0, 12)):
+        for p in synth.ring(side=1600.0, pitch=80.0, count=count, pad=(48.0, 64.0), edge=edge).polygons():
+            cell.add(gdstk.Polygon(p, layer=9, datatype=0))
+    cell.add(gdstk.rectangle((-800, -800), (800, 800), layer=39, datatype=0))
+    lib.write_gds(path)
+    planned = stencilgen.plan(stencilgen.read_layout(path, layer="9/0"))
+    codes = planned.summary["findings_by_code"]
+    assert planned.summary["errors"] == 0 and "under_volume" not in codes, codes
+    ap = planned.plan.apertures
+    wide = np.flatnonzero((ap.kind == STRIP) & (ap.tip_d > TIP_WIDTH * ap.width + 1e-6))
+    assert len(wide) >= 4
+    polys = aperture_polygons(ap)
+    contacts = planned.plan.contacts
+    for i in wide.tolist():
+        rect = np.asarray(shapely.minimum_rotated_rectangle(shapely.Polygon(polys.polygon(i))).exterior.coords)
+        e1, e2 = rect[1] - rect[0], rect[2] - rect[1]
+        long = e1 if np.hypot(*e1) >= np.hypot(*e2) else e2
+        cos = abs(float(long @ ap.axis[i])) / np.hypot(*long)
+        assert cos >= np.cos(np.radians(READ_AXIS_DEG)) - 1e-9, (i, np.degrees(np.arccos(min(cos, 1.0))))
+        r = next(r for r in planned.plan.rows.rows if i in r.members)
+        width = extent_along(contacts.polygons.take(np.array([i])), r.direction[None, :])[0]
+        assert ap.tip_d[i] < width
+
+
+#: the pad openings of a small real die (IHP SG13G2, a 500 um die with 17 pads; um): rows of 3 and 4
+#: at 60-95 um pitch, the corner pads 75.8 um, the die's seal ring on the pad layer 4.2 um wide
+SMALL_DIE_PADS = [
+    (-523.29, -158.355, -427.49, -113.055), (-523.29, -539.355, -427.49, -494.055),
+    (-688.55, -374.105, -643.25, -278.305), (-341.785, -192.605, -265.985, -116.805),
+    (-403.03, -158.605, -357.23, -112.805), (-307.785, -313.855, -261.985, -268.055),
+    (-307.785, -253.855, -261.985, -208.055), (-593.545, -158.605, -547.745, -112.805),
+    (-684.805, -192.605, -609.005, -116.805), (-688.805, -253.855, -643.005, -208.055),
+    (-688.805, -436.55, -643.005, -390.75), (-684.805, -535.605, -609.005, -459.805),
+    (-593.545, -539.605, -547.745, -493.805), (-307.785, -376.55, -261.985, -330.75),
+    (-307.785, -436.55, -261.985, -390.75), (-403.03, -539.605, -357.23, -493.805),
+    (-341.785, -535.605, -265.985, -459.805),
+]  # fmt: skip
+
+
+def test_a_starved_strip_turns_its_tip_at_a_fine_slide_in_the_last_step(tmp_path):
+    """A small real die: the oblique corner strip of the pad at (-665.9, -413.65) um points its tip at
+    the die edge, where the grown corner pad beside it leaves it 0.17 of pi d^3/6. Turned inward, its
+    tip meets the next pad of its row 16.7 um away at the coarse slides, and the corner pad's web at
+    the others; between them, on the last step's fine slides, it finds a gap and gets its volume."""
+    import gdstk
+
+    import stencilgen
+
+    x0, y0, x1, y1, w, n = -725.4, -576.205, -225.4, -76.205, 4.2, 7
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    cell = lib.new_cell("TOP")
+    for b in SMALL_DIE_PADS:
+        cell.add(gdstk.rectangle(b[:2], b[2:], layer=9, datatype=0))
+    cut = n * w  # (the seal ring's corners: a staircase of n steps)
+    for b in ((x0 + cut, y0, x1 - cut, y0 + w), (x0 + cut, y1 - w, x1 - cut, y1)):
+        cell.add(gdstk.rectangle(b[:2], b[2:], layer=9, datatype=0))
+    for b in ((x0, y0 + cut, x0 + w, y1 - cut), (x1 - w, y0 + cut, x1, y1 - cut)):
+        cell.add(gdstk.rectangle(b[:2], b[2:], layer=9, datatype=0))
+    for k in range(n):
+        for (cx, sx), (cy, sy) in (((x0, 1), (y0, 1)), ((x1, -1), (y0, 1)), ((x0, 1), (y1, -1)), ((x1, -1), (y1, -1))):
+            ax, ay = cx + sx * (cut - k * w), cy + sy * (k * w)
+            cell.add(gdstk.rectangle((ax, ay), (ax - sx * w, ay + sy * 2 * w), layer=9, datatype=0))
+    cell.add(gdstk.rectangle((x0, y0), (x1, y1), layer=39, datatype=0))
+    path = str(tmp_path / "small.gds")
+    lib.write_gds(path)
+    planned = stencilgen.plan(stencilgen.read_layout(path, layer="9/0"))
+    c = planned.plan.contacts
+    (i,) = np.flatnonzero(np.hypot(*(c.center - [-665.905, -413.65]).T) < 0.01)
+    ap = planned.plan.apertures
+    assert ap.kind[i] == STRIP and ap.corner[i]
+    record = planned.records[int(i)]
+    assert record["volume_ratio"] * 0.70 / 0.85 >= 0.3, record
+    codes = {f["code"] for f in record["findings"]}
+    assert "under_volume" not in codes, codes
+    assert ap.side_by[i] == "volume_min", ap.side_by[i]  # (turned to reach volume_min)
+    assert planned.summary["errors"] == 0

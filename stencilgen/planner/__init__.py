@@ -473,6 +473,23 @@ def _strip_geoms(g: dict[str, np.ndarray], rules: Rules, k: np.ndarray | slice =
     return shapely.polygons(pts)
 
 
+#: a strip reads as a strip where the long side of the smallest rotated rectangle holding it runs
+#: within this angle of its axis (deg): a reader that takes the strip's axis and width from that
+#: rectangle measures rule 3 as planned
+READ_AXIS_DEG = 1.0
+
+
+def _reads_as_strip(g: dict[str, np.ndarray], rules: Rules, k: np.ndarray) -> np.ndarray:
+    """Whether each strip k (tip included) reads as a strip by its smallest rotated rectangle."""
+    if not len(k):
+        return np.zeros(0, dtype=bool)
+    rect = shapely.get_coordinates(shapely.minimum_rotated_rectangle(_strip_geoms(g, rules, k))).reshape(-1, 5, 2)
+    e1, e2 = rect[:, 1] - rect[:, 0], rect[:, 2] - rect[:, 1]
+    long = np.where((np.hypot(*e1.T) >= np.hypot(*e2.T))[:, None], e1, e2)
+    cos = np.abs(np.einsum("ij,ij->i", long, g["axis"][k])) / np.maximum(np.hypot(*long.T), 1e-12)
+    return cos >= np.cos(np.radians(READ_AXIS_DEG))
+
+
 def _shrink_strips(
     g: dict[str, np.ndarray],
     strip_idx: np.ndarray,
@@ -1171,6 +1188,9 @@ NEEDY_ROUNDS = 2
 #: a 30 um range) and tips held to these fractions of the way from the strip's width to their own
 POLISH_SLIDES = tuple(float(x) for x in np.round(np.linspace(-1, 1, 33), 4) if x)
 POLISH_TIPS = (1 / 3, 2 / 3)
+#: and its tip as wide as rule 3 allows (the `tip` of a trial): wider than widest_tip's sufficient bound,
+#: where the smallest rotated rectangle holding the strip still runs along its axis (`_reads_as_strip`)
+WIDE_TIP = float("inf")
 #: in the needy round a strip tries its body as sized and its body cut where its band leaves the contact
 NEEDY_CUTS = (False, True)
 #: and its tip sunk into its contact (centred this fraction of the way from its edge to its centre), as
@@ -1274,7 +1294,7 @@ def _improve(
     if polish:  # (tips held narrower instead of cut bodies and sunk tips)
         slides = POLISH_SLIDES
         kinds = [(o, f, False, 0.0, 1.0) for o in (False, True) for f in (False, True)]
-        kinds += [(True, f, False, 0.0, t) for t in POLISH_TIPS for f in (False, True)]
+        kinds += [(True, f, False, 0.0, t) for t in (*POLISH_TIPS, WIDE_TIP) for f in (False, True)]
     else:
         kinds = [
             (o, f, c, 0.0, 1.0)
@@ -1286,7 +1306,7 @@ def _improve(
     variants = [
         (o, f, s, c, k, t)
         for o, f, c, k, t in kinds
-        for s in ((0.0,) if f or o or c or k or t < 1 else ()) + (SLIDES if f else slides)
+        for s in ((0.0,) if f or o or c or k or t < 1 else ()) + (SLIDES if f and not polish else slides)
     ]
     sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=_batch_size(variants))
     worlds = len(sub.kw)
@@ -1352,7 +1372,7 @@ def _improve(
             skip = flip and not (best < enough).any()
         if skip:
             continue
-        # (a turned tip tries the coarse slides only: it must gain much to be kept at all)
+        # (a turned tip tries the coarse slides only, but in the polish: it must gain much to be kept)
         area = tried_area(v)
         better = (area > floor) & (area > best * (1 + 1e-9) + 1e-6)
         best = np.where(better, area, best)
@@ -1719,6 +1739,7 @@ class _Neighbourhood:
             self.local_strips = np.concatenate([self.local_strips, n + np.arange((worlds - 1) * len(once))])
             first = np.searchsorted(self.local_strips[:m], once)
             self.g = {key: np.concatenate([value, *[value[first]] * (worlds - 1)]) for key, value in self.g.items()}
+        self.tip_width0 = self.lay["tip_width"].copy()  # (a trial's `tip` beyond 1 lifts it)
         self.room = _Room(self.contacts, self.g, self.local_strips, rules)
         if worlds > 1:
             self.room.owner = copied
@@ -1785,11 +1806,13 @@ class _Neighbourhood:
             self.lay["cut_body"][ids] = np.ravel(cut)
         if sink is not None:
             self.lay["sink"][ids] = np.ravel(sink)
+        wide = np.ravel(tip) > 1 if tip is not None else np.zeros(len(ids), dtype=bool)
+        self.lay["tip_width"][ids] = np.where(wide, np.inf, self.tip_width0[ids])
         sized = _size_strips(self.contacts, ids, self.lay, self.rules, inner)
         if tip_last is not None:
             sized["tip_last"] = np.ravel(tip_last)
         if tip is not None:
-            t = np.ravel(tip)
+            t = np.minimum(np.ravel(tip), 1.0)  # (beyond 1: as sized, wide)
             sized["D"] = np.where(t < 1, sized["w"] + t * (sized["D"] - sized["w"]), sized["D"])
         for key, value in sized.items():
             self.g[key][k] = value
@@ -1798,6 +1821,8 @@ class _Neighbourhood:
         self.room.pairs(moved=ids)
         self.settle(inner, k)
         area = self.judge(inner, graded, k, ids)
+        if wide.any():  # (a tip wider than widest_tip's bound: kept where the strip still reads as one)
+            area[wide] = np.where(_reads_as_strip(self.g, self.rules, k[wide]), area[wide], HARD)
         return area.reshape(V, -1) if np.ndim(side) == 2 else area
 
     def judge(
