@@ -803,3 +803,20 @@ def test_an_error_a_library_raises_after_a_signal_is_the_interrupt():
         r = subprocess.run([sys.executable, "-c", code, how], capture_output=True, text=True, cwd=ROOT, timeout=60)
         assert r.returncode == rc, r.stderr
         assert r.stderr.strip().startswith(message) and "Traceback" not in r.stderr
+
+
+def test_a_pad_layer_holding_only_a_seal_ring_says_so(tmp_path):
+    """A die whose pad layer holds only its seal ring (a frame: a shape with a hole) has no contact: one
+    line naming the file and what its shapes were, exit 3, nothing written."""
+    import gdstk
+
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    cell = lib.new_cell("TOP")
+    outer, inner = gdstk.rectangle((0, 0), (500, 500)), gdstk.rectangle((5, 5), (495, 495))
+    for p in gdstk.boolean(outer, inner, "not", layer=9, datatype=0):
+        cell.add(p)
+    path = tmp_path / "ring_only.gds"
+    lib.write_gds(str(path))
+    r = run("plan", str(path), "--layer", "9/0", "-o", str(tmp_path / "out"))
+    one_line_error(r, 3, "ring_only.gds", "no contacts on layer 9/0", "a frame, not a contact")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -149,7 +149,10 @@ def read_layout(
     elif not raw.separate:
         excluded = []
     if len(contacts) == 0:
-        raise input_error(path, f"no contacts on layer {raw.layer} (only {shapes} unusable shapes)")
+        # (what the shapes were: a die whose pad layer holds only its seal ring reads as frames)
+        why = sorted({e.reason.removesuffix(", left out") for e in list(raw.skipped) + excluded if not e.kept})
+        said = f": {'; '.join(why[:2])}" if why else ""
+        raise input_error(path, f"no contacts on layer {raw.layer} (only {shapes} unusable shapes{said})")
     if not np.isfinite(contacts.center).all():
         raise input_error(path, "non-finite coordinates on the pad layer")
     coords = contacts.polygons.coords
