@@ -25,6 +25,8 @@ from conftest import ROOT, SAMPLES
 
 FUZZ = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
 RING = os.path.join(SAMPLES, "ring_100um.gds")
+#: a layout planned in under a second, for the tests of what a run leaves in its folder (not of the plan)
+QUICK = os.path.join(SAMPLES, "area_array.gds")
 SET = ("dxf", "gbr", "gds", "html", "json", "lyrdb")
 
 
@@ -144,13 +146,13 @@ def test_interrupted_runs_leave_the_previous_set_or_the_whole_new_one(tmp_path):
 
 def test_a_file_size_limit_leaves_the_previous_set(tmp_path):
     out = tmp_path / "out"
-    before = reference_set(out, RING, "2030-01-01T00:00:00Z")
+    before = reference_set(out, QUICK, "2030-01-01T00:00:00Z")
 
     def small_files() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))
 
     for limit_at in ("html", "json"):
-        r = run("plan", RING, "--layer", "9/0", "-o", str(out), "--creation-date", "2031-01-01T00:00:00Z",
+        r = run("plan", QUICK, "--layer", "9/0", "-o", str(out), "--creation-date", "2031-01-01T00:00:00Z",
                 preexec_fn=small_files)  # fmt: skip
         one_line_error(r, 4, "cannot be written")
         assert files(out) == before, limit_at
@@ -267,12 +269,12 @@ def test_two_runs_at_once_leave_one_whole_set(tmp_path):
 
 def test_a_run_meeting_a_held_lock_waits_then_fails_with_one_line(tmp_path):
     out = tmp_path / "out"
-    before = reference_set(out, RING, "2030-01-01T00:00:00Z")
-    fd = os.open(out / ".ring_100um.lock", os.O_RDWR | os.O_CREAT)
+    before = reference_set(out, QUICK, "2030-01-01T00:00:00Z")
+    fd = os.open(out / ".area_array.lock", os.O_RDWR | os.O_CREAT)
     os.write(fd, b"12345")
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
-        r = run("plan", RING, "--layer", "9/0", "-o", str(out), env={"STENCILGEN_LOCK_WAIT": "0.3"})
+        r = run("plan", QUICK, "--layer", "9/0", "-o", str(out), env={"STENCILGEN_LOCK_WAIT": "0.3"})
         one_line_error(r, 4, "another stencilgen run (pid 12345)", str(out))
         assert {n: b for n, b in files(out).items() if not n.endswith(".lock")} == before
     finally:
@@ -286,7 +288,7 @@ def test_batch_twice_into_a_folder_inside_its_input_folder(tmp_path):
     lib = tmp_path / "lib"
     lib.mkdir()
     for name in ("äb.gds", "öb.gds", "B-2.gds"):
-        (lib / name).write_bytes(open(RING, "rb").read())
+        (lib / name).write_bytes(open(QUICK, "rb").read())
     for _ in range(2):
         r = run("batch", str(lib), "-o", str(lib / "out"), "--layer", "9/0", "-q", "--jobs", "2")
         assert r.returncode == 0, r.stderr

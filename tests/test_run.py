@@ -12,6 +12,8 @@ from stencilgen.rules import Rules
 from stencilgen.run import Options, plan_file
 
 SAMPLE = os.path.join(os.path.dirname(__file__), "..", "sample_layouts", "ring_100um.gds")
+#: a layout planned in under a second, for the tests of what a run leaves in its folder
+QUICK = os.path.join(os.path.dirname(__file__), "..", "sample_layouts", "area_array.gds")
 
 
 def test_all_outputs_written(tmp_path) -> None:
@@ -44,11 +46,11 @@ def test_a_failing_report_leaves_the_previous_set_as_it_was(tmp_path, monkeypatc
         raise OutputError(f"{files.targets['json']}: cannot be written (disk full)")
 
     (tmp_path / "notes.txt").write_text("mine")
-    plan_file(SAMPLE, str(tmp_path), Rules(), Options(layer="9/0"))
+    plan_file(QUICK, str(tmp_path), Rules(), Options(layer="9/0"))
     before = {n: (tmp_path / n).read_bytes() for n in os.listdir(tmp_path)}
     monkeypatch.setattr(api, "_write_json" if fails == "json" else "_write_html", broken)
     with pytest.raises(OutputError, match="disk full"):
-        plan_file(SAMPLE, str(tmp_path), Rules(), Options(layer="9/0", creation_date="2030-01-01T00:00:00Z"))
+        plan_file(QUICK, str(tmp_path), Rules(), Options(layer="9/0", creation_date="2030-01-01T00:00:00Z"))
     assert {n: (tmp_path / n).read_bytes() for n in os.listdir(tmp_path)} == before
 
 
