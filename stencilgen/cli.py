@@ -544,7 +544,12 @@ def rules(rules_file: str | None) -> None:
 @cell_option
 @units_option
 @click.option("--rules", "rules_file", metavar="FILE", help="Rules file (TOML).")
-@click.option("--thickness", metavar="LENGTH", help="Foil thickness, e.g. 20um.")
+@click.option(
+    "--thickness",
+    metavar="LENGTH",
+    help="Foil thickness, e.g. 20um (default: the foil the stencil was planned at, from plan's report "
+    "<stem>.json beside it; else the rules').",
+)
 @click.option("--paste-type", type=click.IntRange(3, 8), help="Paste particle type (3-8).")
 @click.option(
     "--keep-in",
@@ -593,9 +598,13 @@ def check(
       stencilgen check die.gds --layer 9/0 --stencil stencil.dxf --stencil-layer PASTE --json
     """
     from .report import plan_text, write_report
-    from .run import Options, check_file
+    from .run import Options, check_file, planned_foil
 
+    # the foil: --thickness, else the one the stencil was planned at (plan's report beside it), else the rules
+    planned = None if thickness is not None else planned_foil(stencil)
     rules = _rules(rules_file, thickness_um=thickness, paste_type=paste_type)
+    if planned is not None:
+        rules = rules.replace(thickness_um=planned[0], thickness_auto=False)
     options = Options(
         layer=_layer(layers),
         cell=cell,
@@ -611,6 +620,8 @@ def check(
     result = check_file(file, stencil, outdir, rules, options, stencil_layer)
     if not quiet:
         text = plan_text(result.report, result.outputs, command="check")
+        if planned is not None:
+            text += f"\n  foil: {planned[0]:g} um, as planned ({planned[1]} beside the stencil; --thickness sets one)"
         stray = result.report["summary"]["stray_apertures"]
         if stray:
             text += f"\n  {len(stray)} apertures touch no contact (errors), e.g. " + stray[0]["message"]

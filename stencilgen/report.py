@@ -1537,6 +1537,29 @@ def write_report(fh: Any, doc: dict[str, Any]) -> None:
     put(b"\n}\n")
 
 
+#: how much of a report `report_summary` reads: the summary comes first, the tables after it
+SUMMARY_BYTES = 1 << 20
+
+
+def report_summary(path: str) -> dict[str, Any] | None:
+    """The summary of a JSON report `write_report` wrote, read from the start of the file alone (a flat
+    wafer's tables run to hundreds of megabytes); None where the file is not such a report."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(SUMMARY_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    if not head.startswith('{\n "summary": {'):
+        return None
+    end = head.find('\n "', len('{\n "summary"'))  # (the next key of the document, one space in)
+    text = head if end < 0 else head[:end].rstrip().removesuffix(",") + "\n}"
+    try:
+        summary = json.loads(text).get("summary")
+    except ValueError:
+        return None
+    return summary if isinstance(summary, dict) else None
+
+
 def load_report(source: Any) -> dict[str, Any]:
     """A JSON report (a path, a file or its text) as `plan` and `check` hold it: `summary`, and
     `contacts` as one dict per contact (its fields, and `findings`: code, severity, contact, value,

@@ -246,3 +246,37 @@ def test_check_names_the_keep_in_as_plan_does(tmp_path):
     assert hint + " foil and keeps the best" in r.stderr.splitlines(), r.stderr
     got = check_file(RING, str(out / "ring_100um.gbr"), None, Rules(), Options(layer="9/0", keep_in="none"))
     assert got.report["summary"]["keep_in"] == {"source": "none", "bbox_um": None}
+
+
+def test_check_judges_a_stencil_at_the_foil_it_was_planned_at(tmp_path):
+    """A CI step plans at a foil of its choosing, then checks the files: without --thickness, check takes
+    the foil from plan's report beside the stencil (<stem>.json, naming the stencil among its outputs)
+    and says so; --thickness overrides it; a stencil without its report is judged at the rules' foil."""
+    import shutil
+
+    array = os.path.join(SAMPLES, "area_array.gds")
+    out = tmp_path / "o"
+    r = run("plan", array, "--layer", "9/0", "-o", str(out), "--thickness", "15um", "--formats", "gerber", "-q")
+    assert r.returncode == 0, r.stderr
+    planned = load_report(str(out / "area_array.json"))["summary"]
+    r = run("check", array, "--layer", "9/0", "--stencil", str(out / "area_array.gbr"), "--json")
+    assert r.returncode == 0, r.stderr
+    summary = load_report(r.stdout)["summary"]
+    assert summary["rules"]["thickness_um"] == 15.0
+    assert summary["findings_by_code"] == planned["findings_by_code"] == {}
+    assert f"  foil: 15 um, as planned ({out / 'area_array.json'} beside the stencil; --thickness sets one)" in (
+        r.stderr.splitlines()
+    ), r.stderr
+    r = run("check", array, "--layer", "9/0", "--stencil", str(out / "area_array.gbr"), "--thickness", "10um", "--json")
+    summary = load_report(r.stdout)["summary"]
+    assert summary["rules"]["thickness_um"] == 10.0 and summary["findings_by_code"].get("under_volume") == 100
+    assert "as planned" not in r.stderr
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(out / "area_array.gbr", alone / "area_array.gbr")
+    shutil.copy(out / "area_array.gbr", out / "renamed.gbr")  # (its report names another file)
+    (out / "renamed.json").write_bytes((out / "area_array.json").read_bytes())
+    for stencil in (alone / "area_array.gbr", out / "renamed.gbr"):
+        r = run("check", array, "--layer", "9/0", "--stencil", str(stencil), "--json")
+        assert load_report(r.stdout)["summary"]["rules"]["thickness_um"] == 20.0, stencil
+        assert "as planned" not in r.stderr
