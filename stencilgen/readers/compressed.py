@@ -46,7 +46,8 @@ def _too_large(path: str, limit_mb: float) -> Exception:
 
 def _trailer_size(path: str) -> int | None:
     """The expanded size a gzip file's last member states (ISIZE: the size modulo 2^32), None if the
-    file does not start as gzip. The whole stream is at least that long."""
+    file does not start as gzip. The whole stream is at least that long, where the file is whole (a
+    file cut short ends in compressed data, not a size)."""
     with open(path, "rb") as fh:
         if fh.read(2) != GZIP_MAGIC:
             return None
@@ -72,29 +73,32 @@ def expanded(path: str, limit_mb: float | None) -> Iterator[str]:
     if stated is None:
         raise input_error(path, "not a gzip file (its name ends in .gz, but it does not start as gzip does)")
     if limit_mb is not None and stated > limit_mb * MB:
-        raise _too_large(path, limit_mb)
+        # (whether the stream runs that far: a file cut short states no size; read, nothing kept)
+        _expand(path, None, limit_mb)
     suffix = os.path.splitext(plain_name(path))[1]
     fd, tmp = scratch.file(suffix)
     try:
-        try:
-            _expand(path, fd, limit_mb)
-        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-            reason = str(exc).rstrip(".") or type(exc).__name__
-            raise input_error(path, f"not a readable gzip file ({reason})") from None
-        except OSError as exc:
-            raise input_error(path, f"cannot be expanded ({exc.strerror or exc})") from None
+        _expand(path, fd, limit_mb)
         yield tmp
     finally:
         os.unlink(tmp)
 
 
-def _expand(path: str, fd: int, limit_mb: float | None) -> None:
-    """Expand `path` into the open file `fd` a chunk at a time, stopping past the ceiling."""
+def _expand(path: str, fd: int | None, limit_mb: float | None) -> None:
+    """Expand `path` into the open file `fd` (None: nowhere, only measured) a chunk at a time, stopping
+    past the ceiling."""
     limit = None if limit_mb is None else int(limit_mb * MB)
     total = 0
-    with os.fdopen(fd, "wb") as out, gzip.open(path, "rb") as src:
-        while chunk := src.read(CHUNK):
-            total += len(chunk)
-            if limit is not None and total > limit:
-                raise _too_large(path, limit_mb or 0.0)
-            out.write(chunk)
+    try:
+        with open(os.devnull if fd is None else fd, "wb") as out, gzip.open(path, "rb") as src:
+            while chunk := src.read(CHUNK):
+                total += len(chunk)
+                if limit is not None and total > limit:
+                    raise _too_large(path, limit_mb or 0.0)
+                if fd is not None:
+                    out.write(chunk)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        reason = str(exc).rstrip(".") or type(exc).__name__
+        raise input_error(path, f"not a readable gzip file ({reason})") from None
+    except OSError as exc:
+        raise input_error(path, f"cannot be expanded ({exc.strerror or exc})") from None
