@@ -890,7 +890,10 @@ def check(
 
     rules = _rules(rules)
     if rules.thickness_auto:
-        raise UsageError('a stencil is checked at its own foil thickness: give thickness_um, not "auto"')
+        raise UsageError(
+            "a stencil is checked at its own foil thickness: give --thickness (thickness_um in a rules file), "
+            'not "auto" (check finds the foil in plan\'s report beside the stencil, <stem>.json, where there is one)'
+        )
     _same_reading(layout, rules)
     stencil = os.fspath(stencil)
     rows, element_rows = layout_rows(layout.contacts, layout.instances, rules)

@@ -601,8 +601,9 @@ def check(
     from .run import Options, check_file, planned_foil
 
     # the foil: --thickness, else the one the stencil was planned at (plan's report beside it), else the rules
-    planned = None if thickness is not None else planned_foil(stencil)
-    rules = _rules(rules_file, thickness_um=thickness, paste_type=paste_type)
+    auto = thickness is None or thickness.strip().lower() == "auto"
+    planned = planned_foil(stencil) if auto else None
+    rules = _rules(rules_file, thickness_um=None if planned else thickness, paste_type=paste_type)
     if planned is not None:
         rules = rules.replace(thickness_um=planned[0], thickness_auto=False)
     options = Options(

@@ -1461,27 +1461,36 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
         lines.append(
             f"    contact {r['id']} at ({r['x_um']:g}, {r['y_um']:g}) um: {r['status']}, volume {vr_r}; {codes_r}{why}"
         )
-    if len(bad) > worst:
-        lines.append(
-            f"    ... and {len(bad) - worst} more contacts with findings (the JSON and HTML reports list them)"
-        )
     written = outputs if outputs is not None else s["outputs"]
+    # (a wafer's records above are one die's and those that differ: the count is the summary's)
+    shown = min(worst, len(bad))
+    more = sum(n for status, n in (s.get("status") or {}).items() if status != "ok") - shown
+    if more > 0:
+        where = "--json or -o OUTDIR lists them"
+        if written:
+            where = "the JSON and HTML reports list them" if "html" in written else "the JSON report lists them"
+        lines.append(f"    ... and {more} more contacts with findings ({where})")
     if written:
         lines.append("  wrote " + ", ".join(written.values()))
     return "\n".join(lines)
 
 
 def _shape_lines(notes: list[dict[str, Any]]) -> list[str]:
-    """One line on the pad layer's shapes left out (with why) and merged into contacts; `inspect` lists
-    each."""
+    """One line on the pad layer's shapes left out, merged into contacts and repaired (each kind with
+    why, at most two reasons); `inspect` lists each."""
+    merged = [n for n in notes if n.get("kept") and "merged" in n["reason"]]
+    repaired = [n for n in notes if n.get("kept") and "merged" not in n["reason"]]
     out = [n for n in notes if not n.get("kept")]
-    merged = len(notes) - len(out)
-    said = []
-    if out:
-        why = sorted({n["reason"].removesuffix(", left out") for n in out})
-        said.append(f"{len(out)} left out ({'; '.join(why[:2])}{'; ...' if len(why) > 2 else ''})")
+
+    def why(group: list[dict[str, Any]]) -> str:
+        reasons = sorted({n["reason"].removesuffix(", left out") for n in group})
+        return "; ".join(reasons[:2]) + ("; ..." if len(reasons) > 2 else "")
+
+    said = [f"{len(out)} left out ({why(out)})"] if out else []
     if merged:
-        said.append(f"{merged} groups of shapes merged into one contact each")
+        said.append(f"{len(merged)} {'group' if len(merged) == 1 else 'groups'} of shapes merged into one contact each")
+    if repaired:
+        said.append(f"{len(repaired)} repaired ({why(repaired)})")
     return [f"  shapes: {', '.join(said)}; stencilgen inspect lists each"] if said else []
 
 

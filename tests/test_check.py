@@ -271,6 +271,8 @@ def test_check_judges_a_stencil_at_the_foil_it_was_planned_at(tmp_path):
     summary = load_report(r.stdout)["summary"]
     assert summary["rules"]["thickness_um"] == 10.0 and summary["findings_by_code"].get("under_volume") == 100
     assert "as planned" not in r.stderr
+    r = run("check", array, "--layer", "9/0", "--stencil", str(out / "area_array.gbr"), "--thickness", "auto", "--json")
+    assert load_report(r.stdout)["summary"]["rules"]["thickness_um"] == 15.0 and "as planned" in r.stderr
     alone = tmp_path / "alone"
     alone.mkdir()
     shutil.copy(out / "area_array.gbr", alone / "area_array.gbr")
@@ -280,3 +282,5 @@ def test_check_judges_a_stencil_at_the_foil_it_was_planned_at(tmp_path):
         r = run("check", array, "--layer", "9/0", "--stencil", str(stencil), "--json")
         assert load_report(r.stdout)["summary"]["rules"]["thickness_um"] == 20.0, stencil
         assert "as planned" not in r.stderr
+    r = run("check", array, "--layer", "9/0", "--stencil", str(alone / "area_array.gbr"), "--thickness", "auto")
+    assert r.returncode == 2 and "give --thickness (thickness_um in a rules file)" in r.stderr

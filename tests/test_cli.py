@@ -287,3 +287,32 @@ def test_inspect_gives_row_angles_on_their_circle():
     rows = [ln for ln in r.output.splitlines() if ln.startswith("    row ")]
     assert rows and all(" outward 360 deg" not in ln for ln in rows)
     assert "    row 0: 21 contacts at 80 um pitch, direction 17.5 deg, outward 287.5 deg" in rows, rows
+
+
+def test_a_wafer_summary_counts_every_contact_with_findings(tmp_path):
+    """The console shows the worst contacts of a wafer's die; the count of those it does not show is the
+    whole wafer's (the summary's status), not one die's; without files written it says how to get them."""
+    wafer = os.path.join(SAMPLES, "wafer_5x4.gds")
+    r = CliRunner().invoke(main, ["plan", wafer, "--layer", "9/0", "--formats", "gerber", "-o", str(tmp_path / "a")])
+    status = json.loads((tmp_path / "a" / "wafer_5x4.json").read_text())["summary"]["status"]
+    not_ok = status["warning"] + status["error"]
+    assert not_ok > 1000
+    line = f"    ... and {not_ok - 5} more contacts with findings (the JSON report lists them)"
+    assert line in r.output.splitlines(), r.output
+    gbr = str(tmp_path / "a" / "wafer_5x4.gbr")
+    r = CliRunner().invoke(main, ["check", wafer, "--layer", "9/0", "--stencil", gbr])
+    assert f"    ... and {not_ok - 5} more contacts with findings (--json or -o OUTDIR lists them)" in r.output
+
+
+def test_a_repaired_shape_is_said_repaired():
+    from stencilgen.report import _shape_lines
+
+    notes = [
+        {"reason": "self-intersecting shape, repaired (largest part kept)", "kept": True},
+        {"reason": "3 overlapping, abutting, repeated or nested shapes merged", "kept": True},
+        {"reason": "zero-area shape, left out", "kept": False},
+    ]
+    assert _shape_lines(notes) == [
+        "  shapes: 1 left out (zero-area shape), 1 group of shapes merged into one contact each, 1 repaired "
+        "(self-intersecting shape, repaired (largest part kept)); stencilgen inspect lists each"
+    ]
