@@ -711,6 +711,9 @@ class CheckedStencil(_Judged):
         summary["stencil"] = self.stencil
         summary["stray_apertures"] = self.stray
         summary["errors"] += len(self.stray)
+        if self.stray:  # (the errors, counted by code, add up)
+            codes = dict(summary["findings_by_code"], stray_aperture=len(self.stray))
+            summary["findings_by_code"] = dict(sorted(codes.items()))
 
     @cached_property
     def findings(self) -> list[dict[str, Any]]:

@@ -626,10 +626,32 @@ def check(
         stray = result.report["summary"]["stray_apertures"]
         if stray:
             text += f"\n  {len(stray)} apertures touch no contact (errors), e.g. " + stray[0]["message"]
+            if not result.report["summary"]["apertures"]:  # (none on a contact: drawn elsewhere, or at another scale)
+                text += "\n  hint: " + _apart_from_contacts(result.judged.stray_shapes, result.layout.contacts)
         click.echo(text, err=True)
     if as_json:
         _stdout(lambda: write_report(sys.stdout, result.report))
     sys.exit(result.exit_code)
+
+
+def _apart_from_contacts(shapes: list[Any], contacts: Any) -> str:
+    """Where a stencil none of whose apertures touches a contact lies, beside the contacts: its extent
+    and theirs, and their ratio where it is a unit's (an inch drawn as a millimetre, um as mm)."""
+    import numpy as np
+
+    pts = np.concatenate([np.asarray(s, dtype=float).reshape(-1, 2) for s in shapes])
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    clo, chi = contacts.polygons.coords.min(axis=0), contacts.polygons.coords.max(axis=0)
+    ratio = float(np.max(hi - lo) / max(float(np.max(chi - clo)), 1e-12))
+    said = (
+        f"no aperture touches a contact: the apertures span ({lo[0]:g}, {lo[1]:g}) to ({hi[0]:g}, {hi[1]:g}) um, "
+        f"the contacts ({clo[0]:g}, {clo[1]:g}) to ({chi[0]:g}, {chi[1]:g}) um"
+    )
+    for factor, what in ((25.4, "inches read as mm, or mm as inches"), (1000.0, "um read as mm, or mm as um")):
+        for r in (factor, 1 / factor):
+            if abs(ratio / r - 1) < 0.05:
+                return said + f"; {ratio:.4g} times as large: a unit mix-up ({what})?"
+    return said
 
 
 @main.command()

@@ -284,3 +284,22 @@ def test_check_judges_a_stencil_at_the_foil_it_was_planned_at(tmp_path):
         assert "as planned" not in r.stderr
     r = run("check", array, "--layer", "9/0", "--stencil", str(alone / "area_array.gbr"), "--thickness", "auto")
     assert r.returncode == 2 and "give --thickness (thickness_um in a rules file)" in r.stderr
+
+
+def test_a_stencil_at_another_scale_says_so_and_its_errors_add_up(tmp_path):
+    """The plan's own Gerber with its unit changed to inches: no aperture touches a contact. Every
+    error is counted by code (the stray apertures too), and the console gives both extents and names
+    the unit mix-up their ratio suggests."""
+    out = tmp_path / "o"
+    plan_file(RING, str(out), Rules(), Options(layer="9/0", formats=("gerber",)))
+    text = (out / "ring_100um.gbr").read_text()
+    assert text.count("%MOMM*%") == 1
+    inch = tmp_path / "inch.gbr"
+    inch.write_text(text.replace("%MOMM*%", "%MOIN*%"))
+    r = run("check", RING, "--layer", "9/0", "--stencil", str(inch), "--json")
+    assert r.returncode == 1
+    summary = load_report(r.stdout)["summary"]
+    assert summary["findings_by_code"] == {"no_aperture": 68, "stray_aperture": 68}
+    assert summary["errors"] == sum(summary["findings_by_code"].values())
+    hint = [ln for ln in r.stderr.splitlines() if ln.startswith("  hint: no aperture touches a contact")]
+    assert len(hint) == 1 and "a unit mix-up (inches read as mm, or mm as inches)?" in hint[0], r.stderr
