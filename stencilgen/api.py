@@ -144,6 +144,11 @@ def _keep_in_outline(layout: Layout, keep_in: Any, margin: float) -> Outline:
     if isinstance(keep_in, str):
         keep_in = KeepIn(keep_in)
     if isinstance(keep_in, KeepIn):
+        if keep_in.layer.strip().lower() == str(layout.layer).strip().lower():
+            raise UsageError(
+                f"--keep-in {keep_in.layer}: that is the pad layer (each pad would be an outline); name the layer "
+                "of the die's outline or seal ring, or leave --keep-in out (the extent drawn on all layers)"
+            )
         kind = "bounding box of layer" if keep_in.bbox else "outline on layer"
         return Outline(keep_in.read(layout), f"{kind} {keep_in.layer}")
     if not isinstance(keep_in, shapely.Geometry):

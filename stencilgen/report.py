@@ -78,10 +78,12 @@ def layer_notes(layout: Layout) -> list[str]:
         what.append(f"{int(tiny.sum())} under {SLIVER_D_UM:g} um across")
     if (thin & ~tiny).any():
         what.append(f"{int((thin & ~tiny).sum())} slivers over {SLIVER_ASPECT:g} times longer than wide")
-    return [
-        f"{k} of {_n(n, 'contact')} look like no pads ({', '.join(what)}; median d {median(c.d):.3g} um): "
-        f"is {layout.layer} the pad opening layer?"
-    ]
+    question = f"is {layout.layer} the pad opening layer?"
+    d = float(median(c.d))
+    if layout.format == "dxf" and 2 * int(tiny.sum()) >= n and 5.0 <= 1000 * d <= 500.0:
+        # (a drawing in mm read as um: its pads a thousand times too small)
+        question += f" Or is the drawing's unit mm (its median contact {1000 * d:.3g} um across): --units mm?"
+    return [f"{k} of {_n(n, 'contact')} look like no pads ({', '.join(what)}; median d {d:.3g} um): {question}"]
 
 
 def inspect_report(layout: Layout, rows: RowSet) -> dict[str, Any]:

@@ -316,3 +316,33 @@ def test_a_repaired_shape_is_said_repaired():
         "  shapes: 1 left out (zero-area shape), 1 group of shapes merged into one contact each, 1 repaired "
         "(self-intersecting shape, repaired (largest part kept)); stencilgen inspect lists each"
     ]
+
+
+def test_a_dxf_in_mm_read_as_um_asks_about_its_unit(tmp_path):
+    """A DXF drawn in mm without $INSUNITS, read with --units um: its pads a thousand times too small.
+    The warning asks whether the layer is the pad layer, and whether the unit is mm."""
+    import ezdxf
+
+    doc = ezdxf.readfile(os.path.join(SAMPLES, "die_mm_blocks.dxf"))
+    doc.header["$INSUNITS"] = 0
+    path = str(tmp_path / "unitless.dxf")
+    doc.saveas(path)
+    r = CliRunner().invoke(main, ["inspect", path, "--layer", "PADS", "--units", "um"])
+    line = [ln for ln in r.output.splitlines() if "look like no pads" in ln]
+    assert len(line) == 1 and line[0].endswith(
+        "is PADS the pad opening layer? Or is the drawing's unit mm (its median contact 60 um across): --units mm?"
+    ), r.output
+    r = CliRunner().invoke(main, ["inspect", path, "--layer", "PADS", "--units", "mm"])
+    assert "look like no pads" not in r.output
+
+
+def test_the_pad_layer_is_no_keep_in(tmp_path):
+    """--keep-in naming the pad layer itself (each pad an outline, every aperture outside its own):
+    one line, exit 2, nothing written."""
+    r = CliRunner().invoke(main, ["plan", RING, "--layer", "9/0", "--keep-in", "9/0", "-o", str(tmp_path / "o")])
+    assert r.exit_code == 2
+    assert r.output.strip().splitlines() == [
+        "Error: --keep-in 9/0: that is the pad layer (each pad would be an outline); name the layer of the die's "
+        "outline or seal ring, or leave --keep-in out (the extent drawn on all layers)"
+    ], r.output
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
