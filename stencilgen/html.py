@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from html import escape
 from typing import Any
 
@@ -426,7 +427,7 @@ def _summary(doc: dict[str, Any], plan: Plan, severity: dict[str, str]) -> str:
     )
     notes = "".join(f"<li>{escape(str(n))}</li>" for n in plan.notes)
     return (
-        f'<header><h1>Stencil plan <span class="file">{escape(str(s.get("file", "")))}</span></h1>'
+        f'<header><h1>{_kind(s)} <span class="file">{escape(str(s.get("file", "")))}</span></h1>'
         f'<p class="meta">{meta}</p>'
         f'<p class="verdict v-{verdict}"><span class="pill">{escape(verdict.upper())}</span> {escape(text)}: '
         f"{errors:,} errors, {warnings:,} warnings</p></header>"
@@ -439,6 +440,13 @@ def _summary(doc: dict[str, Any], plan: Plan, severity: dict[str, str]) -> str:
         + '<div class="card"><h3>Rules used</h3>'
         f'<table class="kv rules">{rule_rows}</table></div></div></section>'
     )
+
+
+def _kind(s: dict[str, Any]) -> str:
+    """What the page reports: a plan, or a check of a stencil drawn elsewhere (its summary names it)."""
+    if not s.get("stencil"):
+        return "Stencil plan"
+    return f"Stencil check of {escape(os.path.basename(str(s['stencil'])))} against"
 
 
 def _foil_card(s: dict[str, Any]) -> str:
@@ -982,8 +990,9 @@ def html_report(doc: dict[str, Any], plan: Plan) -> str:
     from .checks import CODES
 
     severity = {code: CODES[code][0] for code in s.get("findings_by_code", {}) if code in CODES}
+    severity["stray_aperture"] = "error"  # (a check's aperture that touches no contact)
     sc = _Scene(doc, plan)
-    title = f"Stencil plan – {s.get('file', '')}"
+    title = f"{_kind(s)} {s.get('file', '')}" if s.get("stencil") else f"Stencil plan – {s.get('file', '')}"
     body = _summary(doc, plan, severity) + _pictures(sc, doc) + _histograms(doc) + _table(records, bad)
     return page(title, str(s.get("generator", "stencilgen")), CSS, body, JS)
 

@@ -303,3 +303,8 @@ def test_a_stencil_at_another_scale_says_so_and_its_errors_add_up(tmp_path):
     assert summary["errors"] == sum(summary["findings_by_code"].values())
     hint = [ln for ln in r.stderr.splitlines() if ln.startswith("  hint: no aperture touches a contact")]
     assert len(hint) == 1 and "a unit mix-up (inches read as mm, or mm as inches)?" in hint[0], r.stderr
+    # the HTML says it checks that stencil, and counts its stray apertures as errors
+    r = run("check", RING, "--layer", "9/0", "--stencil", str(inch), "-o", str(tmp_path / "c"), "-q")
+    html = (tmp_path / "c" / "ring_100um.check.html").read_text()
+    assert "<title>Stencil check of inch.gbr against " in html and "<h1>Stencil check of inch.gbr against " in html
+    assert '<tr class="sev-error"><td><code>stray_aperture</code></td><td>error</td><td class="num">68</td>' in html
