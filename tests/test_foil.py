@@ -162,5 +162,9 @@ def test_check_refuses_auto(step_die, tmp_path):
     paths = planned.write(tmp_path, formats=("gds",))
     with pytest.raises(UsageError, match="own foil thickness"):
         stencilgen.check(layout, paths["gds"], AUTO)
+    # the command line: the foil of plan's report beside the stencil; without one, refused
+    r = run("check", step_die, "--layer", "9/0", "--stencil", paths["gds"], "--thickness", "auto")
+    assert r.returncode == 0 and "as planned" in r.stderr, r.stderr
+    os.remove(paths["json"])
     r = run("check", step_die, "--layer", "9/0", "--stencil", paths["gds"], "--thickness", "auto")
     assert r.returncode == 2 and "auto" in r.stderr and os.path.exists(paths["gds"])
