@@ -193,7 +193,7 @@ def inspect_text(doc: dict[str, Any]) -> str:
         w, h_ = e["size_um"]
         lines.append(f"  note: {e['reason']}, {w:g} x {h_:g} um at ({x:g}, {y:g}) um")
     if len(doc["shape_notes"]) > 10:
-        lines.append(f"  ... and {len(doc['shape_notes']) - 10} more notes on shapes")
+        lines.append(f"  ... and {len(doc['shape_notes']) - 10} more notes on shapes (--json lists every one)")
     lines.append(f"  rows: {len(doc['rows'])}")
     shown = doc["rows"][:40]
     for r in shown:
@@ -203,7 +203,7 @@ def inspect_text(doc: dict[str, Any]) -> str:
             + (f", {r['gaps']} missing" if r["gaps"] else "")
         )
     if len(doc["rows"]) > len(shown):
-        lines.append(f"    ... and {len(doc['rows']) - len(shown)} more rows")
+        lines.append(f"    ... and {len(doc['rows']) - len(shown)} more rows (--json lists every one)")
     lines.append(f"  corners: {len(doc['corners'])}")
     for k in doc["corners"][:12]:
         x, y = k["point_um"]

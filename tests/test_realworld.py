@@ -329,3 +329,5 @@ def test_plan_says_which_shapes_it_left_out_and_merged(realworld, tmp_path):
     line = [ln for ln in r.output.splitlines() if ln.startswith("  shapes:")]
     said = f"  shapes: {len(merged)} groups of shapes merged into one contact each; stencilgen inspect lists each"
     assert line == [said], r.output
+    r = runner.invoke(main, ["inspect", twice, "--layer", "9/0"])  # (ten notes, then how to see them all)
+    assert f"  ... and {len(notes) - 10} more notes on shapes (--json lists every one)" in r.output.splitlines()
