@@ -150,7 +150,13 @@ def _keep_in_outline(layout: Layout, keep_in: Any, margin: float) -> Outline:
                 "of the die's outline or seal ring, or leave --keep-in out (the extent drawn on all layers)"
             )
         kind = "bounding box of layer" if keep_in.bbox else "outline on layer"
-        return Outline(keep_in.read(layout), f"{kind} {keep_in.layer}")
+        geometry = keep_in.read(layout)
+        parts = 0 if geometry is None or keep_in.bbox else len(shapely.get_parts(geometry))
+        # (a die's outline is one shape: many are another layer's, metal or pads, named by mistake)
+        many = ""
+        if parts > 1:
+            many = f" ({parts} separate shapes: is it the die's outline? --keep-in-bbox takes their box)"
+        return Outline(geometry, f"{kind} {keep_in.layer}{many}")
     if not isinstance(keep_in, shapely.Geometry):
         raise TypeError(f"keep_in: a layer name, a KeepIn or a shapely geometry (um), not {type(keep_in).__name__}")
     return Outline(keep_in, "given")
