@@ -525,6 +525,9 @@ def test_variants_tried_at_once_are_each_as_if_tried_alone(monkeypatch, sample):
     rows = find_rows(contacts)
     trial = planner._Neighbourhood.trial
     batches = []
+    # (the polish's slides at a quarter of their range: the same property, at a fraction of the trials)
+    monkeypatch.setattr(planner, "POLISH_SLIDES", (-1.0, -0.75, -0.5, -0.25, 0.25, 0.5, 0.75, 1.0))
+    monkeypatch.setattr(planner, "POLISH_TURNED", (-1.0, -0.5, 0.5, 1.0))
 
     def spy(self, side, *args, **kwargs):
         batches.append((np.ndim(side) == 2 and len(side) > 1, kwargs.get("corner") is not None))
