@@ -83,28 +83,28 @@ def big_layout(tmp_path, dies: int = 3) -> str:
 
 
 def test_a_plan_into_its_inputs_folder_never_overwrites_the_input(tmp_path):
-    src = tmp_path / "ring_100um.gds"
-    src.write_bytes(open(RING, "rb").read())
+    src = tmp_path / "area_array.gds"
+    src.write_bytes(open(QUICK, "rb").read())
     before = files(tmp_path)
     r = run("plan", str(src), "--layer", "9/0", "-o", str(tmp_path))
     one_line_error(r, 4, str(src), "input")
     assert files(tmp_path) == before
     # nor through a link with another name
     os.mkdir(tmp_path / "out")
-    os.symlink(src, tmp_path / "out" / "ring_100um.gds")
+    os.symlink(src, tmp_path / "out" / "area_array.gds")
     r = run("plan", str(src), "--layer", "9/0", "-o", str(tmp_path / "out"))
     one_line_error(r, 4, "input")
-    assert files(tmp_path / "out") == {"ring_100um.gds": before["ring_100um.gds"]}
+    assert files(tmp_path / "out") == {"area_array.gds": before["area_array.gds"]}
     # without the GDS among the outputs the folder is fine
     r = run("plan", str(src), "--layer", "9/0", "-o", str(tmp_path), "--formats", "gerber", "-q")
     assert r.returncode == 0, r.stderr
-    assert files(tmp_path)["ring_100um.gds"] == before["ring_100um.gds"]
+    assert files(tmp_path)["area_array.gds"] == before["area_array.gds"]
 
 
 def test_a_rules_file_is_an_input_too(tmp_path):
-    rules = tmp_path / "ring_100um.json"
+    rules = tmp_path / "area_array.json"
     rules.write_text("thickness_um = 20\n")
-    r = run("plan", RING, "--layer", "9/0", "-o", str(tmp_path), "--rules", str(rules))
+    r = run("plan", QUICK, "--layer", "9/0", "-o", str(tmp_path), "--rules", str(rules))
     one_line_error(r, 4, "input")
     assert rules.read_text() == "thickness_um = 20\n"
 

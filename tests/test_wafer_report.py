@@ -48,8 +48,9 @@ def cut_wafer(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="module")
-def cut_planned(cut_wafer: str) -> stencilgen.api.PlannedStencil:
-    return stencilgen.plan(stencilgen.read_layout(cut_wafer, layer="9/0"), keep_in="40/0")
+def cut_planned(cut_plan) -> stencilgen.api.PlannedStencil:
+    """The cut wafer planned with its keep-in on 40/0 (the plan `plan_file` made and wrote, once)."""
+    return cut_plan[1].judged
 
 
 def _hier_and_flat(planned: stencilgen.api.PlannedStencil) -> tuple[str, str]:
