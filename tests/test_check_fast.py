@@ -186,12 +186,18 @@ def test_unreadable_stencils_say_why(tmp_path):
     with pytest.raises(InputError, match=r"empty\.gbr: no apertures"):
         read_stencil(empty)
     lib = gdstk.Library(unit=1e-6, precision=1e-9)
-    lib.new_cell("S").add(gdstk.rectangle((0, 0), (10, 10), layer=5, datatype=2))
+    cell = lib.new_cell("S")
+    cell.add(gdstk.rectangle((0, 0), (10, 10), layer=5, datatype=2))
     gds = tmp_path / "other.gds"
     lib.write_gds(str(gds))
-    with pytest.raises(InputError, match=r"other\.gds: no shapes on layer 1/0; layers present: 5/2 \(1\)"):
-        read_stencil(gds)
+    assert len(read_stencil(gds)) == 1  # (nothing on 1/0, one layer drawn on: that one, as a DXF's)
     assert len(read_stencil(gds, "5/2")) == 1
+    with pytest.raises(InputError, match=r"other\.gds: no shapes on layer 7/0; layers present: 5/2 \(1\)"):
+        read_stencil(gds, "7/0")
+    cell.add(gdstk.rectangle((20, 0), (30, 10), layer=6, datatype=0))
+    lib.write_gds(str(gds))
+    with pytest.raises(InputError, match=r"other\.gds: no shapes on layer 1/0; layers present: 5/2 \(1\), 6/0 \(1\)"):
+        read_stencil(gds)
     (tmp_path / "junk.gds").write_bytes(b"\x00\x06\x00\x02\x00\x07garbage")
     with pytest.raises(InputError, match=r"junk\.gds: not a readable GDSII file"):
         read_stencil(tmp_path / "junk.gds")

@@ -211,7 +211,7 @@ def _read_dxf(
     if layer is None:
         if len(layers) != 1:
             present = ", ".join(f"{k} ({v})" for k, v in layers.items()) or "none"
-            raise UsageError(f"{path}: choose the pad layer with --layer; layers present: {present}")
+            raise UsageError(f"{path}: choose the pad layer with --layer (layer= in Python); layers present: {present}")
         layer = next(iter(layers))
     shapes = found.get(layer, [])
     if not shapes:

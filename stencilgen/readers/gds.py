@@ -472,7 +472,7 @@ def _expand(
     if want is None:
         if len(layers) != 1:
             present = ", ".join(f"{k} ({v})" for k, v in layers.items()) or "none"
-            raise UsageError(f"{path}: choose the pad layer with --layer; layers present: {present}")
+            raise UsageError(f"{path}: choose the pad layer with --layer (layer= in Python); layers present: {present}")
         want = parse_gds_layer(next(iter(layers)))
 
     # counted before anything is made: a reference arrayed a billion times is refused, not expanded

@@ -231,7 +231,7 @@ def read_def(
         raise input_error(name, f"no placed macro has {kind} on any layer; {listing()}")
     if layer is None:
         if len(present) != 1:
-            raise UsageError(f"{name}: choose the pad layer with --layer (a LEF layer); {listing()}")
+            raise UsageError(f"{name}: choose the pad layer with --layer (layer= in Python; a LEF layer); {listing()}")
         layer = next(iter(present))
     if layer not in present:
         alike = [k for k in present if k.lower() == layer.lower()]

@@ -275,6 +275,9 @@ def _count(top: Any, li: int) -> int:
 
 
 def _pick_layer(path: str, fmt: str, layout: Any, top: Any, layer: str | None) -> int:
+    """The stencil's layer: the one named, else STENCIL (DXF) or 1/0 (GDS, OASIS), else, where the file
+    draws on one layer only, that one."""
+    given = layer
     present = _layers(layout, top)
     listed = ", ".join(f"{k} ({v})" for k, v in sorted(present.items())) or "none"
     if fmt == "dxf":
@@ -304,6 +307,12 @@ def _pick_layer(path: str, fmt: str, layout: Any, top: Any, layer: str | None) -
             raise EmptyStencil(f"{path}: no apertures (no dark regions or flashes) in the Gerber file")
         if not present:
             raise EmptyStencil(f"{path}: the file draws nothing")
+        if given is None and len(present) == 1:  # (as a DXF without STENCIL: the one layer drawn on)
+            from .gds import parse_gds_layer
+
+            li = layout.find_layer(*parse_gds_layer(next(iter(present)), path))
+            if li is not None:
+                return int(li)
         raise input_error(path, f"no shapes on layer {layer}; layers present: {listed}")
     return int(li)
 
