@@ -6,6 +6,7 @@ stays a handful of arrays; rows and corners are few and are plain objects holdin
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +89,13 @@ class Excluded:
     kept: bool = False  # True: the shape became (part of) a contact after all
     # a frame (a seal ring's opening): its shape (shapely, um), which apertures keep clearance_um from
     shape: Any = field(default=None, compare=False, repr=False)
+
+
+def reasons_said(reasons: Iterable[str]) -> str:
+    """The distinct reasons of some notes on shapes, for one line: sorted, ", left out" dropped, at most
+    two of them ("; ..." after)."""
+    said = sorted({r.removesuffix(", left out") for r in reasons})
+    return "; ".join(said[:2]) + ("; ..." if len(said) > 2 else "")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from .model import Layout, RowSet
+from .model import Layout, RowSet, reasons_said
 from .numeric import median
 
 
@@ -1485,8 +1485,7 @@ def _shape_lines(notes: list[dict[str, Any]]) -> list[str]:
     out = [n for n in notes if not n.get("kept")]
 
     def why(group: list[dict[str, Any]]) -> str:
-        reasons = sorted({n["reason"].removesuffix(", left out") for n in group})
-        return "; ".join(reasons[:2]) + ("; ..." if len(reasons) > 2 else "")
+        return reasons_said(n["reason"] for n in group)
 
     said = [f"{len(out)} left out ({why(out)})"] if out else []
     if merged:

@@ -128,7 +128,7 @@ def planned_foil(stencil: str) -> tuple[float, str] | None:
     from .report import report_summary
 
     report = os.path.splitext(stencil)[0] + ".json"
-    summary = report_summary(report) if os.path.isfile(report) else None
+    summary = report_summary(report)
     if not summary or os.path.basename(stencil) not in (summary.get("outputs") or {}).values():
         return None
     thickness = (summary.get("rules") or {}).get("thickness_um")

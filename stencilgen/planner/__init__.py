@@ -1266,9 +1266,10 @@ def _improve(
     near: only the strips within two pitches of these contacts (those around a changed corner);
     needy: the needy round, for only these strips (positions in strip_idx: contacts still below
     volume_min, none near another), which try more slides, each also shrunk in length first;
-    polish (with needy, strips whose shapes cannot meet): slides every POLISH_SLIDES, and tips held to
-    POLISH_TIPS of their width, each shrunk in length first, and a strip that breaks a hard rule as it
-    stands takes any variant that keeps them, one with a thin web too (a warning, not an error)."""
+    polish (with needy, strips whose shapes cannot meet): slides every POLISH_SLIDES, tips held to
+    POLISH_TIPS of their width or as wide as rule 3 allows (WIDE_TIP), each shrunk in length first, and
+    turned tips at POLISH_TURNED; a strip that breaks a hard rule as it stands takes any variant that
+    keeps them, one with a thin web too (a warning, not an error)."""
     area_now = _strip_area(g, rules)  # as the strips stand now, after shrinking for room
     # a strip sized short by the room a row's pitch leaves its tip is that short wherever it slides
     # or turns: only strips shrunk beside their actual neighbours can gain
@@ -1797,7 +1798,9 @@ class _Neighbourhood:
         oblique corner strips), sized and then shrunk where they break a rule beside the others; their
         areas, judged as `judge` does. Sides, slides, tip_last, cut, sink and tip of shape (V, strips): V
         variants at once, variant v in world v, and areas of that shape. tip: each tip held to this
-        fraction of the way from its strip's width to the diameter it is sized to (1: as sized)."""
+        fraction of the way from its strip's width to the diameter it is sized to (1: as sized; above 1,
+        WIDE_TIP: sized with no TIP_WIDTH cap, as wide as rule 3 allows, and HARD where the strip no longer
+        reads as one, `_reads_as_strip`)."""
         V = len(side) if np.ndim(side) == 2 else 1
         k, ids = self.kw[:V].ravel(), self.kw_ids[:V].ravel()
         self.lay["side"][ids] = np.ravel(side)

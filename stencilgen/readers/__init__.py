@@ -27,7 +27,7 @@ from ..geometry import (
     yx_order,
 )
 from ..limits import DEFAULT_MAX_CONTACTS
-from ..model import Contacts, Excluded, Instances, Layout, Polygons
+from ..model import Contacts, Excluded, Instances, Layout, Polygons, reasons_said
 from ..repeats import find_repeats
 from ..rules import Rules
 from .base import RawLayout
@@ -150,8 +150,8 @@ def read_layout(
         excluded = []
     if len(contacts) == 0:
         # (what the shapes were: a die whose pad layer holds only its seal ring reads as frames)
-        why = sorted({e.reason.removesuffix(", left out") for e in list(raw.skipped) + excluded if not e.kept})
-        said = f": {'; '.join(why[:2])}" if why else ""
+        out = [e.reason for e in list(raw.skipped) + excluded if not e.kept]
+        said = f": {reasons_said(out)}" if out else ""
         raise input_error(path, f"no contacts on layer {raw.layer} (only {shapes} unusable shapes{said})")
     if not np.isfinite(contacts.center).all():
         raise input_error(path, "non-finite coordinates on the pad layer")
