@@ -10,7 +10,8 @@ extent (the bounding box of everything drawn in the cell on all layers; a DEF's 
 
 (a) contacts below volume_min x pi d^3/6 at the bottom of the transfer band for which a simple
     alternative, every other aperture left as drawn, keeps clearance_um to the other contacts, web_min_um
-    to the other apertures, edge_margin_um inside the keep-in, V <= pi d^3/6 at the top of the band,
+    to the other apertures, edge_margin_um inside the keep-in (with none: inside the drawn extent, as
+    an aperture beyond it counts under (c)), V <= pi d^3/6 at the top of the band,
     min_aperture_um, and reaches volume_min:
       slide - the contact's strip (its drawn width; the longest tip_extension_max and widest tip still
               narrower than the contact, shortened until it fits) slid along the row across the contact,
@@ -863,7 +864,10 @@ def _audit_plan(res: Audit, report, rules: _Rules, mine: list[Polygon], extents,
     if not alternatives:
         return
     # (a) the alternatives of every contact under volume_min
-    scene = _Scene(contacts, gerber, owner_g, rules, keep_of, frames)
+    # (an alternative stays inside the keep-in less margin or, where there is none, inside the drawn
+    # extent: one outside it would itself count under (c))
+    bound_of = [kp if kp is not None else ext for kp, ext in zip(keep_of, ext_of, strict=True)]
+    scene = _Scene(contacts, gerber, owner_g, rules, bound_of, frames)
     for off in res.below_min:
         k = off.contact
         rec = records[k]

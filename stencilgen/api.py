@@ -127,20 +127,12 @@ def _outline(layout: Layout, keep_in: Any, margin: float = 0.0) -> Outline:
 def _keep_in_outline(layout: Layout, keep_in: Any, margin: float) -> Outline:
     import shapely
 
-    from .planner import held_extent
-
     if keep_in is None or (isinstance(keep_in, str) and keep_in.lower() == OFF):
         return Outline(None, "none")
     if isinstance(keep_in, str) and keep_in.lower() == AUTO:
         return _drawn_extent(layout, margin)
     if isinstance(keep_in, str) and keep_in.lower() == CONTACTS:
-        inst = layout.instances
-        return Outline(
-            None,
-            "none (the apertures held within the contacts' extent where there is room)",
-            held=held_extent(layout.contacts),
-            held_element=None if inst is None else held_extent(inst.element),
-        )
+        return _held(layout)
     if isinstance(keep_in, str):
         keep_in = KeepIn(keep_in)
     if isinstance(keep_in, KeepIn):
@@ -162,9 +154,25 @@ def _keep_in_outline(layout: Layout, keep_in: Any, margin: float) -> Outline:
     return Outline(keep_in, "given")
 
 
+def _held(layout: Layout) -> Outline:
+    """No keep-in, the apertures held within the contacts' extent (an element's, for a wafer) where there
+    is room."""
+    from .planner import held_extent
+
+    inst = layout.instances
+    return Outline(
+        None,
+        "none (the apertures held within the contacts' extent where there is room)",
+        held=held_extent(layout.contacts),
+        held_element=None if inst is None else held_extent(inst.element),
+        hold_pads=True,
+    )
+
+
 def _drawn_extent(layout: Layout, margin: float) -> Outline:
     """Rule 8's default: the bounding box of everything drawn in the cell on all layers, where it reaches
-    beyond the contacts (a die outline, a seal ring); none for a bare pad layout."""
+    beyond the contacts (a die outline, a seal ring); none for a bare pad layout, its apertures held
+    within the contacts' extent where there is room."""
     import shapely
 
     from .geometry import points_box
@@ -180,7 +188,10 @@ def _drawn_extent(layout: Layout, margin: float) -> Outline:
     tol = max(layout.grid_um, 1e-3) * 2
     x0, y0, x1, y1 = extent.box
     if not (x0 < lo[0] - tol or y0 < lo[1] - tol or x1 > hi[0] + tol or y1 > hi[1] + tol):
-        return Outline(None, "none (nothing drawn beyond the contacts)", hold_pads=True)
+        # a bare pad layout: no rule-8 outline, but its die edge is not far beyond its outermost contacts
+        # (a tip never hangs off the die silently): every aperture is held within the contacts' extent
+        # where there is room, as with keep_in="contacts"
+        return replace(_held(layout), source="none (nothing drawn beyond the contacts)")
     where = "the cell" if layout.format != "dxf" else "the drawing"
     source = "DIEAREA of the DEF" if layout.format == "def" else f"extent of {where} on all layers"
     if min(lo[0] - x0, lo[1] - y0, x1 - hi[0], y1 - hi[1]) < margin:
@@ -790,7 +801,8 @@ def plan(
 
     rules: a Rules (Rules.load(path) reads a TOML file), None for the defaults.
     keep_in: the element's outline the apertures must stay inside (rule 8): "auto" (the default: the
-    bounding box of everything drawn in the cell on all layers, where it reaches beyond the contacts),
+    bounding box of everything drawn in the cell on all layers, where it reaches beyond the contacts;
+    with nothing drawn beyond them, as "contacts"),
     a layer of the layout's file ("39/0"), a KeepIn (a layer with bbox or units), a shapely geometry in
     um, "contacts" (no keep-in, the apertures held within the contacts' extent where there is room), or
     "none" / None.

@@ -143,7 +143,7 @@ LIMITS = {
     "clearance": "clearance_um to contact {other}",
     "web": "web_min_um to the aperture of contact {other}",
     "keep_in": "the keep-in outline less edge_margin_um (or clearance_um to a frame on the pad layer)",
-    "extent": "the contacts' extent (--keep-in contacts: the apertures held within it where there is room)",
+    "extent": "the contacts' extent (no keep-in: the apertures held within it where there is room)",
     "foil": "no room at this foil thickness",
     "unprintable": "no aperture of min_aperture_um fits",
     "volume_min": "volume_min (on the other side the contact stays below volume_min * pi*d^3/6)",

@@ -301,8 +301,8 @@ def _rules(path: str | None, **overrides: Any) -> Any:
     "--keep-in",
     metavar="L/D|NAME|auto|contacts|none",
     help="Keep-in (rule 8): the layer holding the element's outline; auto (default): the extent drawn in the "
-    "cell on all layers; contacts: no keep-in, the apertures held within the contacts' extent where there is "
-    "room; none: no keep-in.",
+    "cell on all layers (nothing drawn beyond the pads: as contacts); contacts: no keep-in, the apertures held "
+    "within the contacts' extent where there is room; none: no keep-in.",
 )
 @click.option("--keep-in-bbox", is_flag=True, help="Use the bounding box of the --keep-in layer as the outline.")
 @click.option("--with-pads", is_flag=True, help="Also draw the contacts on layer PADS of the DXF.")
@@ -555,8 +555,8 @@ def rules(rules_file: str | None) -> None:
     "--keep-in",
     metavar="L/D|NAME|auto|contacts|none",
     help="Keep-in (rule 8): the layer holding the element's outline; auto (default): the extent drawn in the "
-    "cell on all layers; contacts: no keep-in, the apertures held within the contacts' extent where there is "
-    "room; none: no keep-in.",
+    "cell on all layers (nothing drawn beyond the pads: as contacts); contacts: no keep-in, the apertures held "
+    "within the contacts' extent where there is room; none: no keep-in.",
 )
 @click.option("--keep-in-bbox", is_flag=True, help="Use the bounding box of the --keep-in layer as the outline.")
 @click.option(

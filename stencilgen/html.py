@@ -16,7 +16,7 @@ import numpy as np
 
 from .model import NONE, STRIP, Outlines, Plan, Polygons
 from .numeric import median, ranges
-from .planner import aperture_polygons
+from .planner import OPEN_UM, aperture_polygons
 from .report import WaferRecords, column
 from .rules import DOCS
 
@@ -374,8 +374,10 @@ def _summary(doc: dict[str, Any], plan: Plan, severity: dict[str, str]) -> str:
     ]
     keep = s.get("keep_in") or {}
     if keep:  # (rule 8: which outline held the apertures, or that none did)
-        box = keep.get("bbox_um") or keep.get("held_within_um")
+        box, held = keep.get("bbox_um"), keep.get("held_within_um")
         where = f" ({_num(box[0])}, {_num(box[1])}) to ({_num(box[2])}, {_num(box[3])}) um" if box else ""
+        if not box and held and max(abs(v) for v in held) < OPEN_UM / 2:  # (an open side: a single row)
+            where = f"; held within ({_num(held[0])}, {_num(held[1])}) to ({_num(held[2])}, {_num(held[3])}) um"
         layout.append(("keep-in", f"{keep.get('source', '–')}{where}"))
     if s.get("excluded_shapes"):
         layout.append(("shapes left out", _count(len(s["excluded_shapes"]))))

@@ -1389,8 +1389,8 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
     keep = s.get("keep_in") or {}
     if keep.get("source", "").startswith("none (nothing drawn"):  # (rule 8: never a tip off the die silently)
         lines.append(
-            f"  keep-in: {keep['source']}: pad-shaped apertures stay within the contacts' extent, strips may "
-            "reach past it; --keep-in contacts holds them too, --keep-in LAYER names the die's outline"
+            f"  keep-in: {keep['source']}: the apertures stay within the contacts' extent where there is room; "
+            "--keep-in none lets strips reach past it, --keep-in LAYER names the die's outline"
         )
     elif keep.get("source"):
         lines.append(f"  keep-in: {keep['source']}")

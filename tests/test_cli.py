@@ -236,7 +236,7 @@ def test_thickness_auto_says_each_foil_as_it_is_planned(tmp_path):
 
 def test_the_summary_names_the_keep_in(tmp_path):
     """Rule 8: `plan`'s summary names the keep-in used; a layout of bare pads, which has none, says its
-    strips may reach past the contacts' extent and how to hold them (a tip never off the die silently).
+    apertures are held within the contacts' extent and how to free them (a tip never off the die silently).
     The HTML's Layout card names it, with its box."""
     runner = CliRunner()
     ring = os.path.join(SAMPLES, "ring_100um.gds")
@@ -249,10 +249,13 @@ def test_the_summary_names_the_keep_in(tmp_path):
     r = runner.invoke(main, ["plan", bare, "--layer", "9/0", "--formats", "html", "-o", str(tmp_path / "b")])
     line = [ln for ln in r.output.splitlines() if ln.startswith("  keep-in:")]
     assert line == [
-        "  keep-in: none (nothing drawn beyond the contacts): pad-shaped apertures stay within the contacts' "
-        "extent, strips may reach past it; --keep-in contacts holds them too, --keep-in LAYER names the die's outline"
+        "  keep-in: none (nothing drawn beyond the contacts): the apertures stay within the contacts' extent where "
+        "there is room; --keep-in none lets strips reach past it, --keep-in LAYER names the die's outline"
     ], r.output
-    assert "keep-in</th><td>none (nothing drawn beyond the contacts)</td>" in (tmp_path / "b" / "bare.html").read_text()
+    assert (
+        "keep-in</th><td>none (nothing drawn beyond the contacts); held within ("
+        in (tmp_path / "b" / "bare.html").read_text()
+    )
 
 
 def test_the_summary_says_which_corners_run_straight(tmp_path):

@@ -1,5 +1,6 @@
 """Rule 8's default keep-in: the extent drawn in the cell on all layers, where it reaches beyond the
-contacts; none for a bare pad layout; `--keep-in none` turns it off."""
+contacts; none for a bare pad layout, whose apertures are held within its contacts' extent where there is
+room; `--keep-in none` turns it off."""
 
 from __future__ import annotations
 
@@ -64,22 +65,33 @@ def test_default_keep_in_is_the_drawn_extent(tmp_path):
     assert free.summary["keep_in"]["source"] == "none"
 
 
-def test_bare_pad_layout_has_no_keep_in(tmp_path):
+def test_bare_pad_layout_has_no_keep_in_but_holds_its_apertures_within_its_contacts(tmp_path):
+    """A bare pad layout (nothing drawn beyond its contacts) has no keep-in, but its die edge cannot lie
+    far beyond its outermost contacts (a tip never hangs off the die silently): by default its apertures
+    stay within the contacts' extent, as with --keep-in contacts."""
     path = str(tmp_path / "pads.gds")
     _die(path, edge=None)
-    planned = stencilgen.plan(stencilgen.read_layout(path, layer="9/0"))
-    assert planned.summary["keep_in"] == {"source": "none (nothing drawn beyond the contacts)", "bbox_um": None}
+    layout = stencilgen.read_layout(path, layer="9/0")
+    planned = stencilgen.plan(layout)
+    held = stencilgen.plan(layout, keep_in="contacts")
+    pts = layout.contacts.polygons.coords
+    box = shapely.box(*pts.min(axis=0), *pts.max(axis=0))
+    keep_in = planned.summary["keep_in"]
+    assert keep_in["source"] == "none (nothing drawn beyond the contacts)" and keep_in["bbox_um"] is None
+    np.testing.assert_allclose(keep_in["held_within_um"], box.bounds, atol=1e-3)
+    assert shapely.contains(box.buffer(1e-6, join_style="mitre"), _apertures(planned)).all()
+    np.testing.assert_array_equal(planned.plan.apertures.area, held.plan.apertures.area)
 
 
 def test_keep_in_contacts_holds_a_bare_layouts_apertures_within_its_contacts(tmp_path):
     """--keep-in contacts: no keep-in (no rule-8 break can be found), but the apertures stay within the
     contacts' extent where the ring leaves them room inward: the outer tips turn in, and what the extent
-    limits is reported as "extent"."""
+    limits is reported as "extent"; `--keep-in none` lets them run past it."""
     path = str(tmp_path / "pads.gds")
     _die(path, edge=None)
     layout = stencilgen.read_layout(path, layer="9/0")
     planned = stencilgen.plan(layout, keep_in="contacts")
-    free = stencilgen.plan(layout)
+    free = stencilgen.plan(layout, keep_in="none")
     pts = layout.contacts.polygons.coords
     box = shapely.box(*pts.min(axis=0), *pts.max(axis=0))
     keep_in = planned.summary["keep_in"]
