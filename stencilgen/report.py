@@ -771,6 +771,11 @@ def plan_report(
         records = ContactRecords(_contact_columns(plan.contacts, plan.apertures, plan.rows, checked), checked.findings)
         figures = _figures(plan.apertures, checked)
     rows = plan.rows
+    if die is not None and die.plan is not None and layout.instances is not None:
+        # planned once per die: the die's corners in every placement (the placed apertures stay unbuilt)
+        straight = _straight_corners(die.rows, die.plan.apertures) * len(layout.instances.transforms)
+    else:
+        straight = _straight_corners(rows, plan.apertures)
     summary = {
         "file": shown_path(layout.path),
         "format": layout.format,
@@ -781,7 +786,7 @@ def plan_report(
         "contacts": n,
         "rows": len(rows.rows),
         "corners": len(rows.corners),
-        "straight_corners": _straight_corners(rows, plan.apertures),
+        "straight_corners": straight,
         "arrays": len(rows.arrays),
         "isolated": len(rows.isolated),
         **{k: figures[k] for k in ("apertures", "strips", "oblique_strips", "pads", "errors", "warnings")},

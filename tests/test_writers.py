@@ -209,6 +209,10 @@ def test_wafer_planned_once_per_die_equals_flat_planning(tmp_path, monkeypatch):
     assert c.layout.instances.gap_um == pytest.approx(2600 - 2000 + 2 * 80 - 90)
     assert c.plan.element is not None  # planned once per die
     assert len(a.report["contacts"]) == len(b.report["contacts"]) == len(c.report["contacts"]) == 1360
+    # (the wafer's summary counts its die's corners in every placement, as the flat plan counts them)
+    assert a.report["summary"]["corners"] == b.report["summary"]["corners"] == 80
+    assert a.report["summary"]["straight_corners"] == b.report["summary"]["straight_corners"]
+    assert c.report["summary"]["straight_corners"] == b.report["summary"]["straight_corners"]
     for x, y, z in zip(a.report["contacts"], b.report["contacts"], c.report["contacts"], strict=True):
         assert (x["x_um"], x["y_um"]) == pytest.approx((y["x_um"], y["y_um"]), abs=1e-3)
         assert x["aperture_area_um2"] == pytest.approx(y["aperture_area_um2"], rel=1e-6)
