@@ -23,7 +23,7 @@ BAND_PAD_LENGTHS = 2.0
 CHUNK_VERTICES = 8192
 
 
-def _bands(lo: np.ndarray, hi: np.ndarray, wide: float) -> tuple[np.ndarray, float]:
+def bands(lo: np.ndarray, hi: np.ndarray, wide: float) -> tuple[np.ndarray, float]:
     """Band index of every interval [lo, hi] (intervals parted by an empty stretch wider than `wide`
     fall in different bands) and the narrowest such stretch (inf if there is one band): a sweep of
     the intervals sorted by lo."""
@@ -44,8 +44,8 @@ def find_repeats(contacts: Contacts, grid_um: float, box: np.ndarray | None = No
         return None
     wide = BAND_PAD_LENGTHS * float(median(contacts.length))
     box = bboxes(contacts.polygons) if box is None else box
-    bx, gap_x = _bands(box[:, 0], box[:, 2], wide)
-    by, gap_y = _bands(box[:, 1], box[:, 3], wide)
+    bx, gap_x = bands(box[:, 0], box[:, 2], wide)
+    by, gap_y = bands(box[:, 1], box[:, 3], wide)
     key = bx * (int(by.max()) + 1) + by
     counts = np.bincount(key)
     sizes = counts[counts > 0]

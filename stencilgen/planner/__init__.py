@@ -33,6 +33,7 @@ from ..numeric import choose, filled
 from ..physics import area_for_volume, least_area, limit_area, target_area, volume_limit
 from ..rules import Rules
 from . import strips
+from .islands import compose, island_gap, islands, joins, plan_boxes, subset_rows, take_plan
 from .pads import (
     CUT_INSET_UM,
     NO_LIMIT,
@@ -969,23 +970,68 @@ def _plan(contacts: Contacts, rows: RowSet, rules: Rules, inner: Any, pad_inner:
     """The plan with the apertures inside `inner` (the keep-in less its margin), or free (None); the
     pad-shaped ones, where there is no `inner`, inside `pad_inner`. Where strips stay below volume_min,
     the plan with tips held to NARROW_TIPS too, and the one that leaves fewer contacts below volume_min
-    (then gives the short ones more solder) is kept, polished (`_polish`)."""
+    (then gives the short ones more solder) is kept, polished (`_polish`). Where the layout falls into
+    islands (`islands`: the dies of a flat wafer), only those with a contact below volume_min are
+    planned again, together, and each island keeps the better of its two plans."""
     plan, polished = _plan_with(contacts, rows, rules, inner, pad_inner, (TIP_WIDTH, TIP_TILT_DEG))
-    short = _shortfall(contacts, plan, rules)
-    if not short[0]:
+    short = _short(contacts, plan.apertures, rules)
+    if not short.any():
         return polished()  # (a strip that still breaks a hard rule is mended)
-    other, other_polished = _plan_with(contacts, rows, rules, inner, pad_inner, NARROW_TIPS)
-    return other_polished() if _shortfall(contacts, other, rules) < short else polished()
+    # the islands with a contact below volume_min are planned again with narrow tips, apart from the
+    # rest (the dies of a flat wafer: each keeps the plan that serves it better)
+    gap = island_gap(rules.web_min_um, rules.clearance_um, REPORT_REACH)
+    label = islands(rows, plan_boxes(contacts, plan.apertures.outlines), gap)
+    again = np.isin(label, np.unique(label[short]))
+    ids = np.flatnonzero(again)
+    part_contacts, part_rows = contacts, rows
+    if len(ids) < len(contacts):
+        part_contacts, part_rows = contacts.take(ids), subset_rows(rows, ids, len(contacts))
+    other, other_polished = _plan_with(part_contacts, part_rows, rules, inner, pad_inner, NARROW_TIPS)
+    mine = _shortfalls(contacts, plan.apertures, rules, label[ids], ids)
+    theirs = _shortfalls(part_contacts, other.apertures, rules, label[ids], np.arange(len(ids)))
+    better = [k for k in sorted(theirs) if theirs[k] < mine[k]]
+    if not better:
+        return polished()
+    if len(ids) == len(contacts) and len(better) == len(theirs) == int(label.max()) + 1:
+        return other_polished()
+    kept, narrow = polished(), other_polished()
+    take = np.isin(label[ids], better)
+    part = narrow if take.all() else take_plan(narrow, np.flatnonzero(take))
+    composed = compose(kept, ids[take], part)
+    # (an aperture the polish grew toward another island: the layout is planned whole)
+    after = islands(rows, plan_boxes(contacts, composed.apertures.outlines), gap)
+    if joins(label, after):
+        whole, whole_polished = _plan_with(contacts, rows, rules, inner, pad_inner, NARROW_TIPS)
+        return whole_polished() if _shortfall(contacts, whole, rules) < _shortfall(contacts, plan, rules) else kept
+    return composed
+
+
+def _short(contacts: Contacts, ap: Apertures, rules: Rules) -> np.ndarray:
+    """The strips whose contacts stay below volume_min (a mask over the contacts)."""
+    least = least_area(contacts.d, rules, contacts.cap(np.arange(len(contacts))))
+    return (ap.kind == STRIP) & (ap.area < least * (1 - 1e-9))
 
 
 def _shortfall(contacts: Contacts, plan: Plan, rules: Rules) -> tuple[int, float]:
     """How many strips' contacts a plan leaves below volume_min, and (negated) the share of volume_min
     they reach together: the lesser the better."""
     ap = plan.apertures
-    strip = ap.kind == STRIP
+    below = _short(contacts, ap, rules)
     least = least_area(contacts.d, rules, contacts.cap(np.arange(len(contacts))))
-    below = strip & (ap.area < least * (1 - 1e-9))
     return int(below.sum()), -float(np.sum(ap.area[below] / least[below]))
+
+
+def _shortfalls(
+    contacts: Contacts, ap: Apertures, rules: Rules, label: np.ndarray, ids: np.ndarray
+) -> dict[int, tuple[int, float]]:
+    """`_shortfall` of each island (`label`: of the contacts `ids` of `contacts`)."""
+    below = _short(contacts, ap, rules)[ids]
+    least = least_area(contacts.d, rules, contacts.cap(np.arange(len(contacts))))[ids]
+    share = np.where(below, ap.area[ids] / least, 0.0)
+    keys = np.unique(label)
+    count = np.bincount(np.searchsorted(keys, label), below, len(keys))
+    total = np.bincount(np.searchsorted(keys, label), share, len(keys))
+    return {int(k): (int(c), -float(t)) for k, c, t in zip(keys, count, total, strict=True)}
 
 
 def _plan_with(
