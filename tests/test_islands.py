@@ -38,9 +38,9 @@ def _plan(layout):
 
 def test_only_the_dies_short_of_volume_are_planned_again_and_each_keeps_its_better_plan(tmp_path):
     """Four unlike dies side by side, 600 um apart, found as four islands. The second kind's strips
-    beside its corners stay below volume_min with wide tips: those two dies are planned again with narrow tips, alone; the
-    others keep the wide-tip plan as it is, and each retried die keeps the plan that leaves fewer of
-    its contacts below volume_min. The plan keeps every hard rule."""
+    beside its corners stay below volume_min with wide tips: those two dies are planned again with
+    narrow tips, alone; the others keep the wide-tip plan as it is, and each retried die keeps the plan
+    that leaves fewer of its contacts below volume_min. The plan keeps every hard rule."""
     import stencilgen.planner as planner
     from stencilgen.checks import check_plan
 
