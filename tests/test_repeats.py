@@ -209,7 +209,7 @@ def _bands_plainly(lo: list[float], hi: list[float], wide: float) -> tuple[list[
 def test_bands_are_the_bands_of_the_definition(spans, wide, scale):
     """The same band of each interval and the same narrowest stretch, to the bit (stretches just
     wider than `wide`, or exactly as wide; touching and nested intervals)."""
-    from stencilgen.repeats import _bands
+    from stencilgen.repeats import bands as _bands
 
     lo = np.array([a for a, _ in spans], dtype=np.float64) * scale / 10
     hi = lo + np.array([b for _, b in spans], dtype=np.float64) * scale / 10
