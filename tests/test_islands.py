@@ -96,6 +96,32 @@ def test_only_the_dies_short_of_volume_are_planned_again_and_each_keeps_its_bett
     assert check_plan(plan, rules, None).errors == 0
 
 
+def test_dies_of_a_flat_layout_are_planned_as_each_alone(tmp_path):
+    """Four unlike dies side by side, 600 um apart, found as four islands: the whole layout's apertures
+    are those of each die planned alone with its rows. A die's plan depends on nothing beyond it: not on
+    whether another die's contacts still want a turned tip, nor on the turns and depths another die's
+    corners try (the second kind's corners stay below volume_min, its dies are planned again)."""
+    placed = [DIES[k % 2].transformed(0.0, ((k % 2) * 2800.0, (k // 2) * 2800.0)) for k in range(4)]
+    layout = _layout(tmp_path, "flat", placed)
+    rules = Rules()
+    rows = find_layout_rows(layout.contacts, None, rules)
+    whole = plan_stencil(layout.contacts, rows, rules)
+    label = islands(
+        rows,
+        plan_boxes(layout.contacts, whole.apertures.outlines),
+        island_gap(rules.web_min_um, rules.clearance_um, REPORT_REACH),
+    )
+    assert label.max() == 3 and len(np.unique(label)) == 4
+    least = least_area(layout.contacts.d, rules, None)
+    assert (whole.apertures.area < least).any()  # (the narrow tips are tried)
+    for k in range(4):
+        ids = np.flatnonzero(label == k)
+        alone = plan_stencil(layout.contacts.take(ids), subset_rows(rows, ids, len(layout.contacts)), rules)
+        np.testing.assert_array_equal(whole.apertures.area[ids], alone.apertures.area)
+        np.testing.assert_array_equal(whole.apertures.kind[ids], alone.apertures.kind)
+        np.testing.assert_array_equal(whole.apertures.axis[ids], alone.apertures.axis)
+
+
 def test_take_and_compose_give_back_the_plan(tmp_path):
     """A plan's islands taken apart (`take_plan`) and put back (`compose`) give the plan: every aperture
     column, outline and candidate pair."""

@@ -1417,9 +1417,10 @@ def _improve(
         return tried[v]
 
     for v, (order, flip, _f, _c, _k, _t) in enumerate(variants):
-        # (the first of its kind)
+        # (the first of its kind; a tip turns only where its contact is still below volume_min as the
+        # slides leave it, each strip for itself)
         if v == 0 or variants[v - 1][:2] != (order, flip) or variants[v - 1][3:] != (_c, _k, _t):
-            floor = lift if flip else best * (1 + 1e-9) + 1e-6
+            floor = np.where(best < enough, lift, np.inf) if flip else best * (1 + 1e-9) + 1e-6
             skip = flip and not (best < enough).any()
         if skip:
             continue
@@ -1645,9 +1646,19 @@ def _corner_members(
         base = np.where(oblique[:, None], np.where(keep[:, None], base0, turned), normal)
         return side, slide, base, oblique
 
+    # (each corner tries only its own: its members' ranks and its turns; the others stand as they are)
+    deepest = np.zeros(len(chosen), dtype=np.int64)
+    np.maximum.at(deepest, which, rank)
+    own = np.array(
+        [
+            [r < deepest[j] and (t is None or t == 0.0 or t in options[j]) for j in range(len(chosen))]
+            for r, _m, t in variants
+        ]
+    )
+    own[[r < 0 for r, _m, _t in variants]] = True
     for first_v in range(0, len(variants), worlds):  # as many variants at once as there are worlds
         batch = range(first_v, min(first_v + worlds, len(variants)))
-        shaped = [shape(np.full(len(chosen), v)) for v in batch]
+        shaped = [shape(np.where(own[v], v, -1)) for v in batch]
         side, slide, base, oblique = (np.stack(a) for a in zip(*shaped, strict=True))
         judged = sub.trial(side, slide, inner, base.reshape(-1, 2), graded=True, corner=oblique.ravel())
         for v, judged_v, area_v in zip(batch, judged, sub.areas(len(batch)), strict=True):
@@ -1656,6 +1667,7 @@ def _corner_members(
             # (every strip straight across its own row, no longer oblique (rule 5), only where a contact
             # does not print or breaks a hard rule now: rule 11 before rule 5)
             better = (got > best + 1e-6) & ((webs <= thin) | (first < 0)) & ((variants[v][0] >= 0) | (first < 0))
+            better &= own[v]
             best, best_v = np.where(better, got, best), np.where(better, v, best_v)
     if (best_v < 0).all():
         return np.zeros(0, dtype=np.int64)

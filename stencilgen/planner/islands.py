@@ -3,9 +3,10 @@ wafer), and a plan put together from plans of some of its islands.
 
 Islands are parted by empty bands wider than the reach of the checks' pairs (`model.REPORT_REACH`
 times web_min_um and clearance_um): an aperture of one never weighs against a contact or an aperture of
-another, so a plan of some islands keeps every rule beside the plans of the others. (A plan of an
-island alone is not always the one it gets among the others: the planner tries some variants for all
-its strips at once, and how far it looks around them is set by the strips tried together.)
+another, so a plan of some islands keeps every rule beside the plans of the others. A die planned alone
+gets the plan it gets among the others (`tests/test_islands.py`): each strip and each corner tries only
+its own variants (a tip turns only where its own contact is still below volume_min; a corner tries its
+own turns and depths), and each is judged against what lies within its reach.
 """
 
 from __future__ import annotations
