@@ -1034,6 +1034,19 @@ def _shortfalls(
     return {int(k): (int(c), -float(t)) for k, c, t in zip(keys, count, total, strict=True)}
 
 
+def _contact_islands(contacts: Contacts, rows: RowSet, lay: dict[str, np.ndarray], rules: Rules) -> np.ndarray:
+    """The island of every contact (`islands`), on its box grown by as far as its aperture may reach: a
+    strip's body at its longest and a tip as wide as the contact is long, a pad grown by overprint_max."""
+    box = bboxes(contacts.polygons)
+    reach = np.where(
+        lay["is_strip"],
+        rules.tip_extension_max * lay["pitch"] + contacts.length,
+        rules.overprint_max * contacts.d,
+    )
+    box = box + reach[:, None] * np.array([-1.0, -1.0, 1.0, 1.0])
+    return islands(rows, box, island_gap(rules.web_min_um, rules.clearance_um, REPORT_REACH))
+
+
 def _plan_with(
     contacts: Contacts, rows: RowSet, rules: Rules, inner: Any, pad_inner: Any, tips: tuple[float, float]
 ) -> tuple[Plan, Callable[[], Plan]]:
@@ -1044,6 +1057,7 @@ def _plan_with(
     lay["inside"][lay["is_strip"]] = _inside_parts(contacts, np.flatnonzero(lay["is_strip"]), inner)
     lay["tip_width"] = np.full(len(contacts), tips[0])
     lay["tip_tilt"] = np.full(len(contacts), tips[1])
+    lay["island"] = _contact_islands(contacts, rows, lay, rules)
     strip_idx = np.flatnonzero(lay["is_strip"])
     pad_idx = np.flatnonzero(~lay["is_strip"])
 
@@ -1420,8 +1434,11 @@ def _improve(
         # (the first of its kind; a tip turns only where its contact is still below volume_min as the
         # slides leave it, each strip for itself)
         if v == 0 or variants[v - 1][:2] != (order, flip) or variants[v - 1][3:] != (_c, _k, _t):
-            floor = np.where(best < enough, lift, np.inf) if flip else best * (1 + 1e-9) + 1e-6
-            skip = flip and not (best < enough).any()
+            still = best < enough
+            # (a turned tip is tried where a contact of its own island is still below volume_min)
+            isl = sub.lay["island"][sub.k_ids]
+            floor = np.where(np.isin(isl, isl[still]), lift, np.inf) if flip else best * (1 + 1e-9) + 1e-6
+            skip = flip and not still.any()
         if skip:
             continue
         # (a turned tip tries the coarse slides only, in the polish 1/8 apart: it must gain much to be kept)

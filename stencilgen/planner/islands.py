@@ -5,8 +5,8 @@ Islands are parted by empty bands wider than the reach of the checks' pairs (`mo
 times web_min_um and clearance_um): an aperture of one never weighs against a contact or an aperture of
 another, so a plan of some islands keeps every rule beside the plans of the others. A die planned alone
 gets the plan it gets among the others (`tests/test_islands.py`): each strip and each corner tries only
-its own variants (a tip turns only where its own contact is still below volume_min; a corner tries its
-own turns and depths), and each is judged against what lies within its reach.
+its own variants (a tip turns where a contact of its own island is still below volume_min; a corner
+tries its own turns and depths), and each is judged against what lies within its reach.
 """
 
 from __future__ import annotations
