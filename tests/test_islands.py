@@ -99,8 +99,9 @@ def test_only_the_dies_short_of_volume_are_planned_again_and_each_keeps_its_bett
 def test_dies_of_a_flat_layout_are_planned_as_each_alone(tmp_path):
     """Four unlike dies side by side, 600 um apart, found as four islands: the whole layout's apertures
     are those of each die planned alone with its rows. A die's plan depends on nothing beyond it: not on
-    whether another die's contacts are still below volume_min (where its own strips may turn their tips), nor on the turns and depths another die's
-    corners try (the second kind's corners stay below volume_min, its dies are planned again)."""
+    whether another die's contacts are still below volume_min (where its own strips may turn their
+    tips), nor on the turns and depths another die's corners try (the second kind's corners stay below
+    volume_min, its dies are planned again)."""
     placed = [DIES[k % 2].transformed(0.0, ((k % 2) * 2800.0, (k // 2) * 2800.0)) for k in range(4)]
     layout = _layout(tmp_path, "flat", placed)
     rules = Rules()
