@@ -27,7 +27,6 @@ import numpy as np
 from . import __version__, forked
 from .errors import EmptyStencil, StencilgenError, UsageError
 from .model import Layout, Outlines, Plan, Polygons
-from .numeric import ranges
 from .readers import layout_stem, read_outline
 from .report import Die, column, plan_report, write_report
 from .rows import find_layout_rows, layout_rows
@@ -423,7 +422,7 @@ class _Judged:
         if isinstance(plan, _PlacedPlan):  # a wafer's: the die's apertures moved, the whole not placed
             out, kind = plan.outlines_of(ids), plan._die.apertures.kind[plan.element_ids[ids]]
         else:
-            out, kind = _take_outlines(plan.apertures.outlines, ids), plan.apertures.kind[ids]
+            out, kind = plan.apertures.outlines.take(ids), plan.apertures.kind[ids]
         apertures = outlines_to_polygons(out, MARKER_ARC_CHORDS)
         pads = plan.contacts.polygons.take(ids)
         has = kind != NONE
@@ -490,15 +489,6 @@ class _Judged:
         )
 
 
-def _take_outlines(out: Outlines, ids: np.ndarray) -> Outlines:
-    """The outlines `ids`, in that order."""
-    counts = np.diff(out.offsets)[ids]
-    at = ranges(out.offsets[:-1][ids], counts)
-    offsets = np.zeros(len(ids) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    return Outlines(out.coords[at], out.bulge[at], offsets)
-
-
 class _PlacedPlan(Plan):
     """A wafer planned once per die: the whole layout's plan, whose per-contact apertures are placed
     from the die's only when read (`apertures`); the files, the report and its pictures use the die's
@@ -549,7 +539,7 @@ class _PlacedPlan(Plan):
     def outlines_of(self, ids: np.ndarray) -> Outlines:
         """The outlines of the apertures of global contacts `ids`: the die's, placed."""
         place, elem = self._where
-        out = _take_outlines(self._die.apertures.outlines, elem[ids])
+        out = self._die.apertures.outlines.take(elem[ids])
         T = self._instances.transforms[np.repeat(place[ids], np.diff(out.offsets))]
         coords = np.einsum("kij,kj->ki", T[:, :, :2], out.coords) + T[:, :, 2]
         det = T[:, 0, 0] * T[:, 1, 1] - T[:, 0, 1] * T[:, 1, 0]

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .model import NONE, STRIP, Outlines, Plan, Polygons
-from .numeric import median, ranges
+from .model import NONE, STRIP, Plan, Polygons
+from .numeric import median
 from .planner import OPEN_UM, aperture_polygons
 from .report import WaferRecords, column
 from .rules import DOCS
@@ -122,15 +122,6 @@ def _bboxes(coords: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.nda
     return lo, hi
 
 
-def _take_outlines(o: Outlines, index: np.ndarray) -> Outlines:
-    """The outlines at `index`, in that order."""
-    counts = np.diff(o.offsets)[index]
-    offsets = np.zeros(len(index) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    gather = ranges(o.offsets[:-1][index], counts)
-    return Outlines(o.coords[gather], o.bulge[gather], offsets)
-
-
 # ---------------------------------------------------------------------------------------------- scene
 
 
@@ -192,7 +183,7 @@ class _Scene:
         """Plain polygons of the apertures `ids` (all present), in that order."""
         if self._all is not None:
             return self._all.take(ids)
-        sub = dataclasses.replace(self.plan.apertures, outlines=_take_outlines(self.plan.apertures.outlines, ids))
+        sub = dataclasses.replace(self.plan.apertures, outlines=self.plan.apertures.outlines.take(ids))
         return aperture_polygons(sub, ARC_CHORDS)
 
     def layers(self, cids: np.ndarray, aids: np.ndarray, rows: str = "") -> tuple[str, int]:

@@ -18,7 +18,6 @@ import numpy as np
 
 from ..geometry import bboxes
 from ..model import Apertures, Contacts, Outlines, Plan, RowSet
-from ..numeric import ranges
 from ..repeats import bands
 
 #: um more than the checks' reach that parts two islands
@@ -110,14 +109,6 @@ def subset_rows(rows: RowSet, ids: np.ndarray, n: int) -> RowSet:
     return RowSet(new_rows, corners, arrays, staggers, row_map[rows.row_of[ids]], array_map[rows.array_of[ids]])
 
 
-def _take_outlines(pool: Outlines, index: np.ndarray) -> Outlines:
-    lens = np.diff(pool.offsets)[index]
-    offsets = np.zeros(len(index) + 1, dtype=np.int64)
-    np.cumsum(lens, out=offsets[1:])
-    at = ranges(pool.offsets[:-1][index], lens)
-    return Outlines(pool.coords[at], pool.bulge[at], offsets)
-
-
 def compose(whole: Plan, ids: np.ndarray, part: Plan) -> Plan:
     """`whole` with the apertures of contacts `ids` (ascending) taken from `part`, a plan of those
     contacts alone (their ids 0..len(ids)-1 there), and its candidate pairs among them."""
@@ -134,7 +125,7 @@ def compose(whole: Plan, ids: np.ndarray, part: Plan) -> Plan:
             )
             src = np.arange(n)
             src[ids] = n + np.arange(len(ids))
-            values[f.name] = _take_outlines(pool, src)
+            values[f.name] = pool.take(src)
         elif x is None or y is None:
             values[f.name] = None
         else:
@@ -167,7 +158,7 @@ def take_plan(plan: Plan, ids: np.ndarray) -> Plan:
     for f in dataclasses.fields(Apertures):
         x = getattr(a, f.name)
         if f.name == "outlines":
-            values[f.name] = _take_outlines(x, ids)
+            values[f.name] = x.take(ids)
         elif x is None:
             values[f.name] = None
         else:
