@@ -1392,9 +1392,14 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
             f"at most {vr['max_at_top_of_band']:.2f} at the top of the transfer band"
         )
     keep = s.get("keep_in") or {}
-    if keep.get("source", "").startswith("none (nothing drawn"):  # (rule 8: never a tip off the die silently)
+    held = keep.get("source", "").startswith("none (nothing drawn")
+    if held:  # (rule 8: never a tip off the die silently)
+        box = keep.get("held_within_um") or []
+        across = (
+            " (none across a span under three contact lengths: a single row)" if any(abs(v) > 1e5 for v in box) else ""
+        )
         lines.append(
-            f"  keep-in: {keep['source']}: the apertures stay within the contacts' extent where there is room; "
+            f"  keep-in: {keep['source']}: the apertures stay within the contacts' extent where there is room{across}; "
             "--keep-in none lets strips reach past it, --keep-in LAYER names the die's outline"
         )
     elif keep.get("source"):
@@ -1431,6 +1436,13 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
         lines.append(
             f"  hint: {' and '.join(by_foil)} depend{'' if len(by_foil) > 1 else 's'} on the foil ({thickness:g} um): "
             f"{auto} plans at each stocked foil and keeps the best"
+        )
+    turned, short = s["findings_by_code"].get("same_side", 0), s["findings_by_code"].get("under_volume", 0)
+    if held and turned and short:  # (what the hold costs, and what the user can change)
+        lines.append(
+            f"  hint: the contacts' extent turns tips inward ({turned} same_side), where they stand side by side; "
+            "if the die's edge lies farther out, --keep-in LAYER (its outline) or --keep-in none gives them room "
+            "outside"
         )
     records = doc["contacts"]
     margin = rules.get("edge_margin_um")

@@ -252,6 +252,13 @@ def test_the_summary_names_the_keep_in(tmp_path):
         "  keep-in: none (nothing drawn beyond the contacts): the apertures stay within the contacts' extent where "
         "there is room; --keep-in none lets strips reach past it, --keep-in LAYER names the die's outline"
     ], r.output
+    # (what the hold costs: tips turned inward beside each other, contacts below volume_min; what frees them)
+    hint = [ln for ln in r.output.splitlines() if ln.startswith("  hint: the contacts' extent turns tips inward")]
+    assert len(hint) == 1 and "--keep-in none gives them room outside" in hint[0], r.output
+    r = runner.invoke(
+        main, ["plan", bare, "--layer", "9/0", "--formats", "json", "-o", str(tmp_path / "c"), "--keep-in", "none"]
+    )
+    assert "hint: the contacts' extent" not in r.output and "  keep-in: none" in r.output.splitlines(), r.output
     assert (
         "keep-in</th><td>none (nothing drawn beyond the contacts); held within ("
         in (tmp_path / "b" / "bare.html").read_text()

@@ -17,7 +17,7 @@ from test_cli import run
 import stencilgen
 from stencilgen.geometry import to_shapely
 from stencilgen.planner import aperture_polygons
-from stencilgen.report import load_report
+from stencilgen.report import load_report, plan_text
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -131,6 +131,10 @@ def test_a_single_bare_row_keeps_its_strips_room_across(tmp_path):
     bounds = shapely.bounds(_apertures(planned))
     assert (bounds[:, 1] < 0).any() and (bounds[:, 3] > 100).any()  # tips on both sides of the row
     assert planned.exit_code == free.exit_code
+    # by default (nothing drawn beyond the pads) the same, and the summary says the extent holds nothing across
+    default = stencilgen.plan(layout)
+    np.testing.assert_allclose(default.plan.apertures.area, ap.area)
+    assert "none across a span under three contact lengths" in plan_text(default.report)
 
 
 def test_keep_in_none_on_the_command_line(tmp_path):
