@@ -1431,8 +1431,7 @@ def _improve(
         return tried[v]
 
     for v, (order, flip, _f, _c, _k, _t) in enumerate(variants):
-        # (the first of its kind; a tip turns only where its contact is still below volume_min as the
-        # slides leave it, each strip for itself)
+        # (the first of its kind)
         if v == 0 or variants[v - 1][:2] != (order, flip) or variants[v - 1][3:] != (_c, _k, _t):
             still = best < enough
             # (a turned tip is tried where a contact of its own island is still below volume_min)
