@@ -168,12 +168,33 @@ def _output_layer(layer: tuple[int, int], text: str) -> tuple[int, int]:
 _SIGNALLED = False
 
 
+#: the signal that arrived (0: none)
+_SIGNUM = 0
+
+
 def _terminate(signum: int, frame: Any) -> None:
     """SIGTERM unwinds like Ctrl-C (so that half-written temporary files are removed), and Ctrl-C as
     Python's own handler would; either remembered."""
-    global _SIGNALLED
-    _SIGNALLED = True
+    global _SIGNALLED, _SIGNUM
+    _SIGNALLED, _SIGNUM = True, signum
     raise KeyboardInterrupt
+
+
+def _unraisable(hook: Any) -> None:
+    """A signal that arrived while the interpreter ran a callback of its own (a weak reference's, as a
+    module is imported) cannot unwind from there, and the interpreter would print its traceback: it is
+    sent again a moment later, to unwind from where the run stands once the callback has returned."""
+    if _SIGNUM and isinstance(hook.exc_value, KeyboardInterrupt):
+        import os
+        import threading
+
+        threading.Timer(RESEND_S, os.kill, (os.getpid(), _SIGNUM)).start()
+        return
+    sys.__unraisablehook__(hook)
+
+
+#: how long after a signal swallowed by an interpreter's callback it is sent again (s)
+RESEND_S = 0.001
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -193,6 +214,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # (one the caller ignores stays so)
         signal.signal(signal.SIGINT, _terminate)
+    sys.unraisablehook = _unraisable
 
 
 @main.command()

@@ -782,6 +782,30 @@ def test_a_signal_while_the_program_starts_is_one_line(sig):
     assert 130 in seen, seen
 
 
+def test_a_signal_inside_a_callback_of_the_interpreter_unwinds_from_the_run():
+    """A Ctrl-C that arrives while the interpreter runs a weak reference's callback (importlib drops its
+    module locks so, during an import) cannot unwind from there, and the interpreter would print its
+    traceback ("Exception ignored in ..."): it is delivered again and unwinds from the run itself."""
+    code = (
+        "import signal, sys, weakref\n"
+        "from stencilgen import cli\n"
+        "signal.signal(signal.SIGINT, cli._terminate)\n"
+        "sys.unraisablehook = cli._unraisable\n"
+        "class A: pass\n"
+        "a = A()\n"
+        "r = weakref.ref(a, lambda _: cli._terminate(signal.SIGINT, None))\n"
+        "import time\n"
+        "try:\n"
+        "    del a\n"
+        "    time.sleep(5)\n"
+        "    print('not unwound')\n"
+        "except KeyboardInterrupt:\n"
+        "    print('unwound')\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.stdout.strip() == "unwound" and r.stderr == "", (r.stdout, r.stderr)
+
+
 def test_an_error_a_library_raises_after_a_signal_is_the_interrupt():
     """A Ctrl-C that crosses a library's C code can come back as another error (numpy reports one in a
     comparison of structured arrays as a TypeError): once a SIGINT or SIGTERM has arrived, whatever
