@@ -974,7 +974,7 @@ def _plan(contacts: Contacts, rows: RowSet, rules: Rules, inner: Any, pad_inner:
     islands (`islands`: the dies of a flat wafer), only those with a contact below volume_min are
     planned again, together, and each island keeps the better of its two plans."""
     plan, polished = _plan_with(contacts, rows, rules, inner, pad_inner, (TIP_WIDTH, TIP_TILT_DEG))
-    short = _short(contacts, plan.apertures, rules)
+    short = _short(contacts, plan.apertures, rules)[0]
     if not short.any():
         return polished()  # (a strip that still breaks a hard rule is mended)
     # the islands with a contact below volume_min are planned again with narrow tips, apart from the
@@ -987,8 +987,8 @@ def _plan(contacts: Contacts, rows: RowSet, rules: Rules, inner: Any, pad_inner:
     if len(ids) < len(contacts):
         part_contacts, part_rows = contacts.take(ids), subset_rows(rows, ids, len(contacts))
     other, other_polished = _plan_with(part_contacts, part_rows, rules, inner, pad_inner, NARROW_TIPS)
-    mine = _shortfalls(contacts, plan.apertures, rules, label[ids], ids)
-    theirs = _shortfalls(part_contacts, other.apertures, rules, label[ids], np.arange(len(ids)))
+    mine = _shortfalls(contacts, plan.apertures, rules, np.where(again, label, -1))
+    theirs = _shortfalls(part_contacts, other.apertures, rules, label[ids])
     better = [k for k in sorted(theirs) if theirs[k] < mine[k]]
     if not better:
         return polished()
@@ -1006,31 +1006,28 @@ def _plan(contacts: Contacts, rows: RowSet, rules: Rules, inner: Any, pad_inner:
     return composed
 
 
-def _short(contacts: Contacts, ap: Apertures, rules: Rules) -> np.ndarray:
-    """The strips whose contacts stay below volume_min (a mask over the contacts)."""
+def _short(contacts: Contacts, ap: Apertures, rules: Rules) -> tuple[np.ndarray, np.ndarray]:
+    """The strips whose contacts stay below volume_min (a mask over the contacts), and each contact's
+    area at volume_min."""
     least = least_area(contacts.d, rules, contacts.cap(np.arange(len(contacts))))
-    return (ap.kind == STRIP) & (ap.area < least * (1 - 1e-9))
+    return (ap.kind == STRIP) & (ap.area < least * (1 - 1e-9)), least
 
 
 def _shortfall(contacts: Contacts, plan: Plan, rules: Rules) -> tuple[int, float]:
     """How many strips' contacts a plan leaves below volume_min, and (negated) the share of volume_min
     they reach together: the lesser the better."""
     ap = plan.apertures
-    below = _short(contacts, ap, rules)
-    least = least_area(contacts.d, rules, contacts.cap(np.arange(len(contacts))))
+    below, least = _short(contacts, ap, rules)
     return int(below.sum()), -float(np.sum(ap.area[below] / least[below]))
 
 
-def _shortfalls(
-    contacts: Contacts, ap: Apertures, rules: Rules, label: np.ndarray, ids: np.ndarray
-) -> dict[int, tuple[int, float]]:
-    """`_shortfall` of each island (`label`: of the contacts `ids` of `contacts`)."""
-    below = _short(contacts, ap, rules)[ids]
-    least = least_area(contacts.d, rules, contacts.cap(np.arange(len(contacts))))[ids]
-    share = np.where(below, ap.area[ids] / least, 0.0)
-    keys = np.unique(label)
-    count = np.bincount(np.searchsorted(keys, label), below, len(keys))
-    total = np.bincount(np.searchsorted(keys, label), share, len(keys))
+def _shortfalls(contacts: Contacts, ap: Apertures, rules: Rules, label: np.ndarray) -> dict[int, tuple[int, float]]:
+    """`_shortfall` of each island (`label`: each contact's; -1 for those not counted)."""
+    below, least = _short(contacts, ap, rules)
+    share = np.where(below, ap.area / least, 0.0)
+    keys, at = np.unique(label[label >= 0], return_inverse=True)
+    count = np.bincount(at, below[label >= 0], len(keys))
+    total = np.bincount(at, share[label >= 0], len(keys))
     return {int(k): (int(c), -float(t)) for k, c, t in zip(keys, count, total, strict=True)}
 
 

@@ -77,10 +77,11 @@ def islands(rows: RowSet, box: np.ndarray, gap: float) -> np.ndarray:
             if other != first:
                 parent[max(first, other)] = min(first, other)
                 first = min(first, other)
-    root = np.array([find(int(k)) for k in key.tolist()]) if len(parent) > 1 else np.zeros(n, dtype=np.int64)
-    _, first = np.unique(root, return_index=True)
-    order = np.argsort(np.argsort(first))  # labels in the order of each island's first contact
-    return order[np.unique(root, return_inverse=True)[1]].astype(np.int64)
+    keys, at = np.unique(key, return_inverse=True)
+    root = np.array([find(int(k)) for k in keys.tolist()])[at]  # (each group's root, not each contact's)
+    _, start, which = np.unique(root, return_index=True, return_inverse=True)
+    order = np.argsort(np.argsort(start))  # labels in the order of each island's first contact
+    return order[which].astype(np.int64)
 
 
 def subset_rows(rows: RowSet, ids: np.ndarray, n: int) -> RowSet:
