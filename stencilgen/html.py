@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from .model import NONE, STRIP, Plan, Polygons
+from .model import NONE, STRIP, Plan, Polygons, held_open
 from .numeric import median
-from .planner import OPEN_UM, aperture_polygons
+from .planner import aperture_polygons
 from .report import WaferRecords, column
 from .rules import DOCS
 
@@ -367,7 +367,7 @@ def _summary(doc: dict[str, Any], plan: Plan, severity: dict[str, str]) -> str:
     if keep:  # (rule 8: which outline held the apertures, or that none did)
         box, held = keep.get("bbox_um"), keep.get("held_within_um")
         where = f" ({_num(box[0])}, {_num(box[1])}) to ({_num(box[2])}, {_num(box[3])}) um" if box else ""
-        if not box and held and max(abs(v) for v in held) < OPEN_UM / 2:  # (an open side: a single row)
+        if not box and held and not held_open(held):  # (an open side, a single row: no box to give)
             where = f"; held within ({_num(held[0])}, {_num(held[1])}) to ({_num(held[2])}, {_num(held[3])}) um"
         layout.append(("keep-in", f"{keep.get('source', '–')}{where}"))
     if s.get("excluded_shapes"):
@@ -420,7 +420,7 @@ def _summary(doc: dict[str, Any], plan: Plan, severity: dict[str, str]) -> str:
     )
     notes = "".join(f"<li>{escape(str(n))}</li>" for n in plan.notes)
     return (
-        f'<header><h1>{_kind(s)} <span class="file">{escape(str(s.get("file", "")))}</span></h1>'
+        f'<header><h1>{escape(_kind(s))} <span class="file">{escape(str(s.get("file", "")))}</span></h1>'
         f'<p class="meta">{meta}</p>'
         f'<p class="verdict v-{verdict}"><span class="pill">{escape(verdict.upper())}</span> {escape(text)}: '
         f"{errors:,} errors, {warnings:,} warnings</p></header>"
@@ -439,7 +439,7 @@ def _kind(s: dict[str, Any]) -> str:
     """What the page reports: a plan, or a check of a stencil drawn elsewhere (its summary names it)."""
     if not s.get("stencil"):
         return "Stencil plan"
-    return f"Stencil check of {escape(os.path.basename(str(s['stencil'])))} against"
+    return f"Stencil check of {os.path.basename(str(s['stencil']))} against"
 
 
 def _foil_card(s: dict[str, Any]) -> str:

@@ -240,6 +240,16 @@ class RowSet:
         return np.flatnonzero((self.row_of < 0) & (self.array_of < 0))
 
 
+#: how far an open side of a held extent lies (um): beyond any aperture (`planner.held_extent`)
+OPEN_UM = 1e6
+
+
+def held_open(box: Any) -> bool:
+    """Whether a held extent (x0, y0, x1, y1, um) is open along an axis: it then spans more than
+    2 * OPEN_UM there, more than any layout (shapes lie within 1 m of the origin)."""
+    return bool(box[2] - box[0] > 2 * OPEN_UM or box[3] - box[1] > 2 * OPEN_UM)
+
+
 #: the checks report the nearest other aperture and contact up to this many times web_min_um and
 #: clearance_um: the planner finds candidate pairs that far for them
 REPORT_REACH = 2.0

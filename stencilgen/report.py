@@ -12,7 +12,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from .model import Layout, RowSet, reasons_said
+from .model import Layout, RowSet, held_open, reasons_said
 from .numeric import median
 
 
@@ -1394,10 +1394,8 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
     keep = s.get("keep_in") or {}
     held = keep.get("source", "").startswith("none (nothing drawn")
     if held:  # (rule 8: never a tip off the die silently)
-        box = keep.get("held_within_um") or []
-        across = (
-            " (none across a span under three contact lengths: a single row)" if any(abs(v) > 1e5 for v in box) else ""
-        )
+        box = keep.get("held_within_um")
+        across = " (none across a span under three contact lengths: a single row)" if box and held_open(box) else ""
         lines.append(
             f"  keep-in: {keep['source']}: the apertures stay within the contacts' extent where there is room{across}; "
             "--keep-in none lets strips reach past it, --keep-in LAYER names the die's outline"

@@ -308,3 +308,12 @@ def test_a_stencil_at_another_scale_says_so_and_its_errors_add_up(tmp_path):
     html = (tmp_path / "c" / "ring_100um.check.html").read_text()
     assert "<title>Stencil check of inch.gbr against " in html and "<h1>Stencil check of inch.gbr against " in html
     assert '<tr class="sev-error"><td><code>stray_aperture</code></td><td>error</td><td class="num">68</td>' in html
+
+
+def test_a_checked_stencils_name_is_escaped_once_in_the_pages_title():
+    """The HTML's title and heading name the stencil checked; a name with '&' reads as it is (the page
+    escapes it once, not twice)."""
+    from stencilgen.html import _kind, page
+
+    title = f"{_kind({'stencil': 'out/a&b.gbr'})} die.gds"
+    assert "<title>Stencil check of a&amp;b.gbr against die.gds</title>" in page(title, "g", "", "", "")

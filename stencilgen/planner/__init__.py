@@ -28,7 +28,20 @@ from ..checks import LENGTH_TOL_UM
 from ..distance import Shapes, box_gap, box_pairs, disc_distances, distances, polygon_distances, with_discs
 from ..geometry import bboxes, box_bounds, extent_along, outlines_to_polygons, points_box, to_shapely
 from ..measure import narrowest
-from ..model import NONE, REPORT_REACH, SHRUNK, STRIP, Apertures, Contacts, Instances, Outlines, Plan, Polygons, RowSet
+from ..model import (
+    NONE,
+    OPEN_UM,
+    REPORT_REACH,
+    SHRUNK,
+    STRIP,
+    Apertures,
+    Contacts,
+    Instances,
+    Outlines,
+    Plan,
+    Polygons,
+    RowSet,
+)
 from ..numeric import choose, filled
 from ..physics import area_for_volume, least_area, limit_area, target_area, volume_limit
 from ..rules import Rules
@@ -949,8 +962,6 @@ KEEP_IN_SLACK_UM = 0.01
 #: the contacts' extent holds the apertures along an axis where it spans this many contact lengths (a
 #: ring, an array); a single row or a staggered pair of rows keeps its room across it
 HELD_SPAN = 3.0
-#: how far an open side of the held extent lies (um): beyond any aperture
-OPEN_UM = 1e6
 
 
 def held_extent(contacts: Contacts) -> Any:
