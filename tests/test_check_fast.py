@@ -139,7 +139,7 @@ def test_arcs_found_again_alike_in_chunks(written):
     from stencilgen.geometry import alike
     from stencilgen.readers.stencil import round_arcs_once
 
-    assert len(alike(coarse).first) < len(coarse) / 4
+    assert len(alike(coarse).first) < len(coarse) / 3  # (68 apertures of 18 kinds: sides, ends, corners)
     once = round_arcs_once(coarse)
     np.testing.assert_array_equal(once.offsets, whole.offsets)
     np.testing.assert_allclose(once.coords, whole.coords, rtol=0, atol=1e-9)

@@ -1260,3 +1260,23 @@ def test_a_starved_strip_turns_its_tip_at_a_fine_slide_in_the_last_step(tmp_path
     assert "under_volume" not in codes, codes
     assert ap.side_by[i] == "volume_min", ap.side_by[i]  # (turned to reach volume_min)
     assert planned.summary["errors"] == 0
+
+
+def test_tips_turned_side_by_side_share_the_pitch_without_a_search():
+    """A bare ring held within its contacts' extent turns every outer tip inward: between two such
+    neighbours a tip is sized at once to the pitch less the web (80 um pads at 100 um: 60 um, not the
+    79.9 um its contact allows), exactly, where a search for the size would stop a little short of it;
+    and no rule is broken."""
+    from stencilgen.planner import held_extent
+
+    die = synth.ring(side=2400, pitch=100.0, count=19, pad=(80.0, 110.0))
+    contacts, _ = build_contacts(Polygons.from_list(die.polygons()), 0.001)
+    rules = Rules()
+    plan = plan_stencil(contacts, find_rows(contacts), rules, held=held_extent(contacts))
+    ap = plan.apertures
+    assert (ap.kind == STRIP).all()
+    assert (ap.side_by == "extent").sum() >= 30  # (half of every row turned inward)
+    mid = ~ap.corner & (ap.tip_d > 0)
+    assert (np.abs(ap.tip_d[mid] - (100.0 - rules.web_min_um)) < 1e-9).sum() >= 40
+    checked = check_plan(plan, rules)
+    assert not np.isin(checked.findings.code, ["web", "clearance", "bridge"]).any()

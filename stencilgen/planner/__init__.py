@@ -104,6 +104,7 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
             in_corner[c.members] = True
     u2 = np.zeros((n, 2))  # a contact in two rows (where one runs past the end of another): the other
     pitch2 = np.zeros(n)
+    beside = np.full((n, 2), -1, dtype=np.int64)
     for r in rows.rows:
         if not rules.fine(r.pitch):
             continue
@@ -132,6 +133,10 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
         scores = [int(((k[edge] + p) % 2 == 0).sum()) for p in (0, 1)]
         p = 0 if scores[0] >= scores[1] else 1
         side[m] = np.where((k + p) % 2 == 0, 1, -1)
+        # each contact's neighbours in the row, one pitch either side (-1: none there)
+        at = {kk: int(i) for kk, i in zip(k.tolist(), m.tolist(), strict=True)}
+        beside[m, 0] = [at.get(kk - 1, -1) for kk in k.tolist()]
+        beside[m, 1] = [at.get(kk + 1, -1) for kk in k.tolist()]
     if rules.oblique_scope == "corners":
         for c in rows.corners:
             axis = c.bisector if forced is None else forced
@@ -162,7 +167,26 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
         "turned": turned,
         "cut_body": np.zeros(n, dtype=bool),
         "sink": np.zeros(n),  # a sunk tip: its centre this fraction of h2 inside the contact (L < 0)
+        "beside": beside,
     }
+
+
+def _between_mates(contacts: Contacts, idx: np.ndarray, lay: dict[str, np.ndarray]) -> np.ndarray:
+    """For the strips `idx`: True for a plain strip whose two neighbours in its row (one pitch either
+    side) are plain strips of alike contacts with their tips on its side, unslid as it is."""
+    nb = lay["beside"][idx]
+    mid = (nb >= 0).all(axis=1) & ~lay["corner"][idx] & (lay["slide"][idx] == 0) & (lay["sink"][idx] == 0)
+    k, both = idx[mid], nb[mid]
+    alike = np.ones(len(k), dtype=bool)
+    for j in (0, 1):
+        o = both[:, j]
+        alike &= lay["is_strip"][o] & ~lay["corner"][o] & (lay["side"][o] == lay["side"][k])
+        alike &= (lay["slide"][o] == 0) & (lay["sink"][o] == 0) & ~lay["cut_body"][o]
+        alike &= np.isclose(contacts.d[o], contacts.d[k]) & np.isclose(contacts.length[o], contacts.length[k])
+        alike &= np.isclose(lay["wc_tip"][o], lay["wc_tip"][k]) & np.isclose(lay["pitch"][o], lay["pitch"][k])
+        alike &= lay["tip_width"][o] == lay["tip_width"][k]
+    mid[mid] = alike & ~lay["cut_body"][k]
+    return mid
 
 
 def _tip_room(contacts: Contacts, is_strip: np.ndarray, u: np.ndarray, wc2: np.ndarray) -> np.ndarray:
@@ -331,6 +355,10 @@ def _size_strips(
                 np.sqrt(np.maximum(p * s - wc * s / 2, 0) ** 2 + beyond**2) - rules.clearance_um,
             ]
         )
+        # a plain strip between two alike neighbours whose tips lie on its side (a row held within an
+        # outline turns them all one way): the three tips side by side, one pitch apart, share it
+        mid = _between_mates(contacts, idx, lay)
+        r_room[mid] = np.minimum(r_room[mid], (p[mid] * s[mid] - rules.web_min_um) / 2)
         # the whole aperture, tip included, stays narrower than its contact along the row (rule 3): the
         # tip is a disc, as wide along the row as across it, whatever the strip's angle
         # and the strip stays a strip (widest_tip)
@@ -1090,7 +1118,12 @@ def _plan_with(
         assert g is not None
         lay["side"][strip_idx[which]] *= -1
         lay["turned"][strip_idx[which]] = reason if isinstance(reason, str) else reason[which]
-        redo = np.flatnonzero(which | g["shrunk"])
+        # (and their neighbours in the row, whose tips may now stand beside theirs: _between_mates)
+        mates = lay["beside"][strip_idx[which]].ravel()
+        again = which | g["shrunk"]
+        mates = room.pos[mates[mates >= 0]]
+        again[mates[mates >= 0]] = True
+        redo = np.flatnonzero(again)
         for key, value in _size_strips(contacts, strip_idx[redo], lay, rules, inner).items():
             g[key][redo] = value
         # every strip back at its full size: the others' shapes, and so their pairs, are those the
@@ -1803,6 +1836,7 @@ class _Neighbourhood:
         self.reach, self.box0 = reach, room.box[ids]  # (how far it reaches from the strips as they were)
         self.contacts = contacts.take(S)
         self.lay = {key: value[S] for key, value in lay.items()}
+        self.lay["beside"] = np.full((len(S), 2), -1, dtype=np.int64)  # (each trial sizes its strips alone)
         pos = np.full(len(contacts), -1, dtype=np.int64)
         pos[strip_idx] = np.arange(len(strip_idx))
         in_s = pos[S] >= 0
