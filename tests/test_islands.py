@@ -5,9 +5,11 @@ only those with a contact below volume_min are planned again with narrow tips, a
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numpy as np
 import synth
+from conftest import SAMPLES
 
 import stencilgen
 from stencilgen.model import REPORT_REACH
@@ -190,3 +192,31 @@ def test_islands_join_where_a_row_spans_a_band():
     np.testing.assert_array_equal(islands(spanning, box, 50.0), [0, 0, 0, 0])
     assert joins(label, np.zeros(4, dtype=np.int64)) and not joins(label, label)
     assert not joins(np.array([0, 0, 1, 1]), np.array([0, 1, 2, 2]))  # (parting one is no join)
+
+
+def test_a_die_whose_tips_are_all_narrow_is_not_planned_again(tmp_path):
+    """Narrow tips change a plan only where a tip is wider than they may be. The bundled ring (held
+    within its keep-in) leaves 8 corner strips below volume_min with no tip wider than NARROW_TIPS
+    allow: it is planned once, and the plan is the wide-tip plan polished."""
+    import stencilgen.planner as planner
+
+    layout = stencilgen.read_layout(os.path.join(SAMPLES, "ring_100um.gds"), layer="9/0")
+    planned = stencilgen.plan(layout)
+    ap = planned.plan.apertures
+    least = least_area(planned.plan.contacts.d, planned.rules, None)
+    assert ((ap.kind == planner.STRIP) & (ap.area < least * (1 - 1e-9))).sum() == 8
+    assert not (ap.tip_d > planner.NARROW_TIPS[0] * ap.width * (1 + 1e-9)).any()
+    tried = []
+    plan_with = planner._plan_with
+
+    def counting(contacts, *args):
+        tried.append(args[-1])
+        return plan_with(contacts, *args)
+
+    planner._plan_with = counting
+    try:
+        again = stencilgen.plan(layout)
+    finally:
+        planner._plan_with = plan_with
+    assert tried == [(planner.TIP_WIDTH, planner.TIP_TILT_DEG)]
+    np.testing.assert_array_equal(again.plan.apertures.area, ap.area)

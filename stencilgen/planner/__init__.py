@@ -1010,8 +1010,9 @@ def _plan(contacts: Contacts, rows: RowSet, rules: Rules, inner: Any, pad_inner:
     pad-shaped ones, where there is no `inner`, inside `pad_inner`. Where strips stay below volume_min,
     the plan with tips held to NARROW_TIPS too, and the one that leaves fewer contacts below volume_min
     (then gives the short ones more solder) is kept, polished (`_polish`). Where the layout falls into
-    islands (`islands`: the dies of a flat wafer), only those with a contact below volume_min are
-    planned again, together, and each island keeps the better of its two plans."""
+    islands (`islands`: the dies of a flat wafer), only those with a contact below volume_min, and a
+    tip wider than NARROW_TIPS allow, are planned again, together, and each island keeps the better of
+    its two plans."""
     plan, polished = _plan_with(contacts, rows, rules, inner, pad_inner, (TIP_WIDTH, TIP_TILT_DEG))
     short = _short(contacts, plan.apertures, rules)[0]
     if not short.any():
@@ -1020,7 +1021,12 @@ def _plan(contacts: Contacts, rows: RowSet, rules: Rules, inner: Any, pad_inner:
     # rest (the dies of a flat wafer: each keeps the plan that serves it better)
     gap = island_gap(rules.web_min_um, rules.clearance_um, REPORT_REACH)
     label = islands(rows, plan_boxes(contacts, plan.apertures.outlines), gap)
-    again = np.isin(label, np.unique(label[short]))
+    # (narrow tips change a plan where a tip is wider than they may be: an island with none keeps its plan)
+    ap = plan.apertures
+    wide = (ap.kind == STRIP) & (ap.tip_d > NARROW_TIPS[0] * ap.width * (1 + 1e-9))
+    again = np.isin(label, np.intersect1d(label[short], label[wide]))
+    if not again.any():
+        return polished()
     ids = np.flatnonzero(again)
     part_contacts, part_rows = contacts, rows
     if len(ids) < len(contacts):
