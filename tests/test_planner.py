@@ -1280,3 +1280,28 @@ def test_tips_turned_side_by_side_share_the_pitch_without_a_search():
     assert (np.abs(ap.tip_d[mid] - (100.0 - rules.web_min_um)) < 1e-9).sum() >= 40
     checked = check_plan(plan, rules)
     assert not np.isin(checked.findings.code, ["web", "clearance", "bridge"]).any()
+
+
+def test_a_held_corner_turns_its_tips_inward_with_its_direction():
+    """A bare ring at 110 um pitch held within its contacts' extent: every straight tip turns inward,
+    and no corner strip has room outward. Its corners try each common direction with every tip inward
+    too (not only where the alternation puts them): the corner strips end at 45 deg, facing along the
+    diagonal, each with 0.89 of volume_min (with the tips where the alternation put them, the worst of
+    them kept 0.36)."""
+    from stencilgen.planner import held_extent
+
+    die = synth.ring(side=2000.0, pitch=110.0, count=14, pad=(70.0, 100.0))
+    contacts, _ = build_contacts(Polygons.from_list(die.polygons()), 0.001)
+    rules = Rules()
+    plan = plan_stencil(contacts, find_rows(contacts), rules, held=held_extent(contacts))
+    ap = plan.apertures
+    share = ap.area / least_area(contacts.d, rules, None)
+    corner = np.flatnonzero(ap.corner)
+    assert len(corner) >= 8
+    assert share[corner].min() > 0.85
+    # each corner strip's tip points into the die (toward its centre, which is the origin)
+    tip = contacts.center[corner] + ap.axis[corner] * 100.0
+    assert (np.linalg.norm(tip, axis=1) < np.linalg.norm(contacts.center[corner], axis=1)).all()
+    angle = np.degrees(np.arctan2(ap.axis[corner, 1], ap.axis[corner, 0])) % 90.0
+    np.testing.assert_allclose(angle, 45.0, atol=1e-6)
+    assert check_plan(plan, rules).errors == 0

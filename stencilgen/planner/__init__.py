@@ -1597,7 +1597,17 @@ def _corner_directions(
     which = np.concatenate([np.full(len(m), j) for j, m in enumerate(members)])
     table = _padded(turns)
     T = table.shape[1]
-    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=min(T, MAX_WORLDS))
+    # (only a corner whose tips, or its rows' next tips, the keep-in turned: elsewhere the tips as they
+    # lie serve it, and other sides only shift the room to the strips planned after)
+    near = lay["beside"][strip_idx[short]]
+    held = (lay["turned"][strip_idx[short]] == "keep_in") | (
+        (near >= 0) & (lay["turned"][np.maximum(near, 0)] == "keep_in")
+    ).any(axis=1)
+    turned = np.zeros(len(chosen), dtype=bool)
+    np.logical_or.at(turned, which, held)
+    sub = _Neighbourhood(
+        contacts, lay, g, strip_idx, room, short, rules, worlds=min(T * (3 if turned.any() else 1), MAX_WORLDS)
+    )
     want = sub.g["a_want"][sub.k]
     side0 = sub.lay["side"][sub.k_ids].copy()
     slide0 = np.zeros(len(side0))
@@ -1618,22 +1628,30 @@ def _corner_directions(
 
     first = score(sub.judge(inner, graded=True), base0)  # the strips as planned so far
     best_score = first.copy()
-    best_base = base0.copy()
-    # every corner tries its own turns, as many at once as the neighbourhood has worlds
-    bases = [_turn(base0, table[:, f][which]) for f in range(T)]
+    best_base, best_side = base0.copy(), side0.copy()
+    # every corner tries its own turns, as many at once as the neighbourhood has worlds: each with the
+    # tips as they lie, and with every tip of the corner inward (away from its row's outward side; the
+    # rows held within an outline turn theirs that way) and outward
+    normal = sub.lay["normal"][sub.k_ids]
+    tried: list[tuple[np.ndarray, np.ndarray]] = []
+    for f in range(T):
+        base = _turn(base0, table[:, f][which])
+        inward = np.where(np.einsum("ij,ij->i", base, normal) > 0, -1, 1).astype(side0.dtype)
+        inward = np.where(turned[which], inward, side0)
+        tried += [(base, side0)] + ([(base, inward), (base, -inward)] if turned.any() else [])
     areas: list[np.ndarray] = []
-    for f in range(0, T, len(sub.kw)):
-        part = bases[f : f + len(sub.kw)]
+    for f in range(0, len(tried), len(sub.kw)):
+        part = tried[f : f + len(sub.kw)]
         V = len(part)
-        areas += list(
-            sub.trial(np.tile(side0, (V, 1)), np.tile(slide0, (V, 1)), inner, np.concatenate(part), graded=True)
-        )
-    for base, area in zip(bases, areas, strict=True):
+        bases = np.concatenate([b for b, _ in part])
+        areas += list(sub.trial(np.stack([x for _, x in part]), np.tile(slide0, (V, 1)), inner, bases, graded=True))
+    for (base, side), area in zip(tried, areas, strict=True):
         s = score(area, base)
         better = s > best_score + 1e-6
         best_score = np.where(better, s, best_score)
         best_base = np.where(better[which][:, None], base, best_base)
-    final = score(sub.trial(side0, slide0, inner, best_base, graded=True), best_base)
+        best_side = np.where(better[which], side, best_side)
+    final = score(sub.trial(best_side, slide0, inner, best_base, graded=True), best_base)
     sub.write_back(g, lay, room, (final > first + 1e-6)[which])  # corners that gain; the rest stay
 
 
