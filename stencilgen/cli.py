@@ -188,8 +188,12 @@ def _unraisable(hook: Any) -> None:
         import os
         import threading
 
-        threading.Timer(RESEND_S, os.kill, (os.getpid(), _SIGNUM)).start()
-        return
+        while True:  # (the signal sent again may land while this still runs: it is sent once more)
+            try:
+                threading.Timer(RESEND_S, os.kill, (os.getpid(), _SIGNUM)).start()
+                return
+            except KeyboardInterrupt:
+                continue
     sys.__unraisablehook__(hook)
 
 
