@@ -1597,17 +1597,17 @@ def _corner_directions(
     which = np.concatenate([np.full(len(m), j) for j, m in enumerate(members)])
     table = _padded(turns)
     T = table.shape[1]
-    # (only a corner whose tips, or its rows' next tips, the keep-in turned: elsewhere the tips as they
-    # lie serve it, and other sides only shift the room to the strips planned after)
+    # the corners whose strips, or their rows' next strips, the keep-in turned (a row held within an
+    # outline turns its tips inward): a direction with its tips moved is kept wherever it serves the corner
+    # better; elsewhere only where it lifts the corner's worst strip to volume_min (moving tips off the
+    # alternation is a warning, and the strips planned beside them later lose the room they take)
     near = lay["beside"][strip_idx[short]]
     held = (lay["turned"][strip_idx[short]] == "keep_in") | (
         (near >= 0) & (lay["turned"][np.maximum(near, 0)] == "keep_in")
     ).any(axis=1)
     turned = np.zeros(len(chosen), dtype=bool)
     np.logical_or.at(turned, which, held)
-    sub = _Neighbourhood(
-        contacts, lay, g, strip_idx, room, short, rules, worlds=min(T * (3 if turned.any() else 1), MAX_WORLDS)
-    )
+    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=min(3 * T, MAX_WORLDS))
     want = sub.g["a_want"][sub.k]
     side0 = sub.lay["side"][sub.k_ids].copy()
     slide0 = np.zeros(len(side0))
@@ -1637,17 +1637,21 @@ def _corner_directions(
     for f in range(T):
         base = _turn(base0, table[:, f][which])
         inward = np.where(np.einsum("ij,ij->i", base, normal) > 0, -1, 1).astype(side0.dtype)
-        inward = np.where(turned[which], inward, side0)
-        tried += [(base, side0)] + ([(base, inward), (base, -inward)] if turned.any() else [])
+        tried += [(base, side0), (base, inward), (base, -inward)]
     areas: list[np.ndarray] = []
     for f in range(0, len(tried), len(sub.kw)):
         part = tried[f : f + len(sub.kw)]
         V = len(part)
         bases = np.concatenate([b for b, _ in part])
         areas += list(sub.trial(np.stack([x for _, x in part]), np.tile(slide0, (V, 1)), inner, bases, graded=True))
+    enough = least_area(sub.contacts.d[sub.k_ids], rules, sub.contacts.cap(sub.k_ids))
     for (base, side), area in zip(tried, areas, strict=True):
         s = score(area, base)
-        better = s > best_score + 1e-6
+        moved = np.zeros(len(chosen), dtype=bool)
+        np.logical_or.at(moved, which, side != side0)
+        lifted = np.ones(len(chosen), dtype=bool)
+        np.logical_and.at(lifted, which, area >= enough * (1 - 1e-9))
+        better = (s > best_score + 1e-6) & (~moved | turned | lifted)
         best_score = np.where(better, s, best_score)
         best_base = np.where(better[which][:, None], base, best_base)
         best_side = np.where(better[which], side, best_side)
