@@ -102,6 +102,13 @@ def test_unitless_dxf_through_cli(tmp_path):
     assert r.returncode == 0
     doc = load_report(r.stdout)
     assert doc["contacts"] == 3 and doc["rows"][0]["pitch_um"] == pytest.approx(100.0)
+    # a header without $INSUNITS at all says so
+    lines = open(path).read().split("\n")
+    k = next(i for i, x in enumerate(lines) if x.strip() == "$INSUNITS")
+    none = str(tmp_path / "none.dxf")
+    open(none, "w").write("\n".join(lines[: k - 1] + lines[k + 3 :]))  # (its group code, name, 70, value)
+    r = run("inspect", none, "--layer", "P")
+    assert r.returncode == 3 and r.stderr.strip().endswith("has no $INSUNITS (unitless); pass --units um|mm"), r.stderr
 
 
 def test_a_misspelt_rule_key_gets_a_suggestion_and_a_bad_value_its_unit(tmp_path):

@@ -63,6 +63,8 @@ def _outline(entity: Any, tolerance: float) -> list[np.ndarray] | None:
 def _units(path: str, doc: Any, units: str | None) -> float:
     if units is not None:
         return um_per_unit(units)
+    if "$INSUNITS" not in doc.header:
+        raise input_error(path, "has no $INSUNITS (unitless); pass --units um|mm")
     code = int(doc.header.get("$INSUNITS", 0) or 0)
     if code == 0:
         raise input_error(path, "$INSUNITS is 0 (unitless); pass --units um|mm")

@@ -204,12 +204,15 @@ def _dxf_unit_um(path: str, units: str | None) -> float:
     except OSError as exc:
         raise input_error(path, f"cannot be read ({exc.strerror})") from None
     lines = [x.strip() for x in head.split("ENDSEC", 1)[0].splitlines()]
-    code = 0
+    code, named = 0, False
     for k in range(len(lines) - 2):
         if lines[k] == "$INSUNITS" and lines[k + 1] == "70":
+            named = True
             with contextlib.suppress(ValueError):
                 code = int(lines[k + 2])
             break
+    if not named:
+        raise input_error(path, "has no $INSUNITS (unitless); pass --units um|mm")
     if code == 0:
         raise input_error(path, "$INSUNITS is 0 (unitless); pass --units um|mm")
     if code not in INSUNITS_UM:
