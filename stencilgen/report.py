@@ -209,7 +209,7 @@ def inspect_text(doc: dict[str, Any]) -> str:
         x, y = k["point_um"]
         lines.append(
             f"    rows {k['rows'][0]} and {k['rows'][1]} meet at ({x:g}, {y:g}) um, {k['angle_deg']:g} deg; "
-            f"oblique strips at {k['oblique_deg']:g} deg"
+            f"oblique strips at {k['oblique_deg']:g} deg (the bisector; plan may choose another, rule 5)"
         )
     lines.append(f"  area arrays: {len(doc['arrays'])}")
     for a in doc["arrays"]:
