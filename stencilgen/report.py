@@ -1463,20 +1463,22 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
     bad.sort(key=lambda i: (status[i] != "error", ratio[i] if ratio[i] is not None else -1))
     for r in (records[ids[i]] for i in bad[:worst]):
         found = {f["code"] for f in r["findings"]}
-        codes_r = ", ".join(sorted(found))
         vr_r = "-"
         if r["volume_ratio"] is not None:  # (under_volume is judged at the bottom of the transfer band)
             vr_r = f"{r['volume_ratio']:.2f} of pi*d^3/6"
             band, limit = r.get("solder_volume_band_um3"), r.get("volume_limit_um3")
             if band and limit:
                 vr_r += f" ({band[0] / limit:.2f} at the bottom of the transfer band)"
-        why = ""  # what to relax (rule 6): the volume finding's reason
-        short = [f for f in r["findings"] if f["code"] in ("unprintable", "under_volume") and f.get("limited_by")]
-        if short:
-            other = short[0].get("other")
-            why = f" (limited by {short[0]['limited_by']}" + (f", contact {other})" if other is not None else ")")
+        # what to relax (rule 6): the volume finding's reason, beside its code
+        why = {
+            f["code"]: f" (limited by {f['limited_by']}"
+            + (f", contact {f['other']})" if f.get("other") is not None else ")")
+            for f in r["findings"]
+            if f["code"] in ("unprintable", "under_volume") and f.get("limited_by")
+        }
+        codes_r = ", ".join(code + why.get(code, "") for code in sorted(found))
         lines.append(
-            f"    contact {r['id']} at ({r['x_um']:g}, {r['y_um']:g}) um: {r['status']}, volume {vr_r}; {codes_r}{why}"
+            f"    contact {r['id']} at ({r['x_um']:g}, {r['y_um']:g}) um: {r['status']}, volume {vr_r}; {codes_r}"
         )
     written = outputs if outputs is not None else s["outputs"]
     # (a wafer's records above are one die's and those that differ: the count is the summary's)
