@@ -850,19 +850,45 @@ def _plan_foils(
     from .foil import boxes, choose, foil_summary, score
     from .planner import aperture_polygons
 
-    scores, plans = [], []
-    for t in rules.foil_thicknesses_um:
-        at = rules.replace(thickness_um=t, thickness_auto=False)
+    foils = list(rules.foil_thicknesses_um)
+    done: dict[int, tuple[Any, tuple[Any, ...]]] = {}
+
+    def one(j: int) -> tuple[Any, tuple[Any, ...]]:
+        at = rules.replace(thickness_um=foils[j], thickness_auto=False)
         planned, die = _plan_at(layout, at, rows, element_rows, outline, auto)
         if die is not None and die.checked is not None:
             checked = place_checked(die.checked, layout.instances.index)  # type: ignore[union-attr]
         else:
             checked = check_plan(planned, at, outline.geometry, frames=outline.frames)
-        scores.append(score(t, checked, boxes(planned.contacts.polygons, aperture_polygons(planned.apertures, 8))))
-        plans.append((at, planned, checked, die))
+        found = score(foils[j], checked, boxes(planned.contacts.polygons, aperture_polygons(planned.apertures, 8)))
+        return found, (at, planned, checked, die)
+
+    def told(j: int) -> None:
         if progress is not None:
-            n = len(rules.foil_thicknesses_um)
-            progress(f"foil {t:g} um ({len(plans)} of {n}): {checked.errors} errors, {checked.warnings} warnings")
+            checked = done[j][1][2]
+            progress(
+                f"foil {foils[j]:g} um ({len(done)} of {len(foils)}): {checked.errors} errors, "
+                f"{checked.warnings} warnings"
+            )
+
+    # the foils are planned apart from each other: every other one in a forked process (two cores, two
+    # plans at once), the rest here; the same plans, judged in the same order
+    theirs = list(range(1, len(foils), 2)) if forked.usable() and len(foils) > 1 else []
+    job = forked.start(lambda: [one(j) for j in theirs]) if theirs else None
+    for j in range(len(foils)):
+        if j not in theirs:
+            done[j] = one(j)
+            told(j)
+    if job is not None:
+        try:
+            got = job()
+        except forked.Crashed:  # (its plans too large to send back, or its process killed: planned here)
+            got = [one(j) for j in theirs]
+        for j, result in zip(theirs, got, strict=True):
+            done[j] = result
+            told(j)
+    scores = [done[j][0] for j in range(len(foils))]
+    plans = [done[j][1] for j in range(len(foils))]
     k = choose(scores)
     at, planned, checked, die = plans[k]
     result = PlannedStencil(layout, at, planned, outline, strict, checked, die)

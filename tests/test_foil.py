@@ -168,3 +168,15 @@ def test_check_refuses_auto(step_die, tmp_path):
     os.remove(paths["json"])
     r = run("check", step_die, "--layer", "9/0", "--stencil", paths["gds"], "--thickness", "auto")
     assert r.returncode == 2 and "auto" in r.stderr and os.path.exists(paths["gds"])
+
+
+def test_foils_planned_two_at_a_time_are_planned_as_one_by_one(step_die, auto_plan, monkeypatch):
+    """Every other foil is planned in a forked process beside the rest: the same table, the same foil
+    kept and the same apertures as when every foil is planned in this process, one after another."""
+    import stencilgen.forked as forked
+
+    monkeypatch.setattr(forked, "usable", lambda: False)
+    alone = stencilgen.plan(stencilgen.read_layout(step_die, layer="9/0"), AUTO)
+    assert alone.summary["foil"] == auto_plan.summary["foil"]
+    np.testing.assert_array_equal(alone.plan.apertures.area, auto_plan.plan.apertures.area)
+    np.testing.assert_array_equal(alone.plan.apertures.outlines.coords, auto_plan.plan.apertures.outlines.coords)
