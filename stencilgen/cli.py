@@ -119,7 +119,7 @@ layer_option = click.option(
     "layers",
     multiple=True,
     metavar="[PATTERN=]LAYER",
-    help="Pad layer: LAYER/DATATYPE for GDS/OASIS (e.g. 9/0), a layer name for DXF, a LEF layer for DEF. "
+    help="Pad layer: LAYER/DATATYPE for GDS/OASIS (e.g. 9/0; 9 is 9/0), a layer name for DXF, a LEF layer for DEF. "
     "Repeatable: PATTERN=LAYER for the files whose name matches the glob (the first match wins), an "
     "unprefixed value for the other files of its kind.",
 )
