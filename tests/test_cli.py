@@ -373,3 +373,18 @@ def test_the_pad_layer_is_no_keep_in(tmp_path):
         "outline on layer 134/0 (68 separate shapes: is it the die's outline? --keep-in-bbox takes their box)"
     )
     assert _outline(read_layout(RING, layer="9/0"), "39/0").source == "outline on layer 39/0"
+
+
+def test_the_summary_says_what_same_side_means_where_there_is_one(tmp_path):
+    """same_side is the one code whose name does not say it all: the summary says what it means, and
+    where its reason is, once, where there is one (the ring's 56) and not where there is none."""
+    runner = CliRunner()
+    ring = runner.invoke(
+        main, ["plan", os.path.join(SAMPLES, "ring_100um.gds"), "--layer", "9/0", "-o", str(tmp_path / "a")]
+    )
+    said = [ln for ln in ring.output.splitlines() if ln.startswith("  same_side: ")]
+    assert "same_side 56" in ring.output and len(said) == 1 and "limited_by" in said[0], ring.output
+    array = runner.invoke(
+        main, ["plan", os.path.join(SAMPLES, "area_array.gds"), "--layer", "9/0", "-o", str(tmp_path / "b")]
+    )
+    assert array.exit_code == 0 and "same_side" not in array.output
