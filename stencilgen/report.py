@@ -1436,11 +1436,15 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
             f"{auto} plans at each stocked foil and keeps the best"
         )
     turned, short = s["findings_by_code"].get("same_side", 0), s["findings_by_code"].get("under_volume", 0)
-    if turned:  # (a code whose name does not say it all)
+    if turned:  # (a code whose name does not say it all; why, where the planner turned the tip)
         lines.append(
-            "  same_side: a tip on its neighbour's side of the row (rule 4), turned where the other side leaves "
-            "the keep-in, comes within clearance of a contact or leaves the contact below volume_min, or at a "
-            "corner; each finding's limited_by says which"
+            "  same_side: a tip on its neighbour's side of the row (rule 4)"
+            + (
+                ", turned where the other side leaves the keep-in, comes within clearance of a contact or leaves "
+                "the contact below volume_min, or at a corner; each finding's limited_by says which"
+                if command == "plan"
+                else ""
+            )
         )
     if held and turned and short:  # (what the hold costs, and what the user can change)
         lines.append(

@@ -384,6 +384,20 @@ def test_the_summary_says_what_same_side_means_where_there_is_one(tmp_path):
     )
     said = [ln for ln in ring.output.splitlines() if ln.startswith("  same_side: ")]
     assert "same_side 56" in ring.output and len(said) == 1 and "limited_by" in said[0], ring.output
+    # check of a stencil drawn elsewhere knows no reason: the meaning alone
+    checked = runner.invoke(
+        main,
+        [
+            "check",
+            os.path.join(SAMPLES, "ring_100um.gds"),
+            "--layer",
+            "9/0",
+            "--stencil",
+            str(tmp_path / "a" / "ring_100um.gbr"),
+        ],
+    )
+    said = [ln for ln in checked.output.splitlines() if ln.startswith("  same_side: ")]
+    assert said == ["  same_side: a tip on its neighbour's side of the row (rule 4)"], checked.output
     array = runner.invoke(
         main, ["plan", os.path.join(SAMPLES, "area_array.gds"), "--layer", "9/0", "-o", str(tmp_path / "b")]
     )
