@@ -134,9 +134,11 @@ def _strip_layout(contacts: Contacts, rows: RowSet, rules: Rules) -> dict[str, n
         p = 0 if scores[0] >= scores[1] else 1
         side[m] = np.where((k + p) % 2 == 0, 1, -1)
         # each contact's neighbours in the row, one pitch either side (-1: none there)
-        at = {kk: int(i) for kk, i in zip(k.tolist(), m.tolist(), strict=True)}
-        beside[m, 0] = [at.get(kk - 1, -1) for kk in k.tolist()]
-        beside[m, 1] = [at.get(kk + 1, -1) for kk in k.tolist()]
+        order = np.argsort(k, kind="stable")
+        ks, ms = k[order], m[order]
+        step = np.diff(ks) == 1
+        beside[ms[1:][step], 0] = ms[:-1][step]
+        beside[ms[:-1][step], 1] = ms[1:][step]
     if rules.oblique_scope == "corners":
         for c in rows.corners:
             axis = c.bisector if forced is None else forced
