@@ -26,7 +26,7 @@ import numpy as np
 
 from . import __version__, forked
 from .errors import EmptyStencil, StencilgenError, UsageError
-from .model import Layout, Outlines, Plan, Polygons
+from .model import HELD_SOURCE, Layout, Outlines, Plan, Polygons
 from .readers import layout_stem, read_outline
 from .report import Die, column, plan_report, write_report
 from .rows import find_layout_rows, layout_rows
@@ -180,7 +180,7 @@ def _drawn_extent(layout: Layout, margin: float) -> Outline:
     extent = read_extent(layout)
     c = layout.contacts.polygons.coords
     if not len(c):
-        return Outline(None, "none (nothing drawn beyond the contacts)")
+        return Outline(None, HELD_SOURCE)
     lo, hi = points_box(c)
     if extent.box is None:
         return Outline(None, "none (the file does not say what is drawn beyond the contacts)")
@@ -190,7 +190,7 @@ def _drawn_extent(layout: Layout, margin: float) -> Outline:
         # a bare pad layout: no rule-8 outline, but its die edge is not far beyond its outermost contacts
         # (a tip never hangs off the die silently): every aperture is held within the contacts' extent
         # where there is room, as with keep_in="contacts"
-        return replace(_held(layout), source="none (nothing drawn beyond the contacts)")
+        return replace(_held(layout), source=HELD_SOURCE)
     where = "the cell" if layout.format != "dxf" else "the drawing"
     source = "DIEAREA of the DEF" if layout.format == "def" else f"extent of {where} on all layers"
     if min(lo[0] - x0, lo[1] - y0, x1 - hi[0], y1 - hi[1]) < margin:

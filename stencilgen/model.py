@@ -240,6 +240,9 @@ class RowSet:
         return np.flatnonzero((self.row_of < 0) & (self.array_of < 0))
 
 
+#: the keep-in source of a bare pad layout, held within its contacts' extent (the report's hint reads it)
+HELD_SOURCE = "none (nothing drawn beyond the contacts)"
+
 #: how far an open side of a held extent lies (um): beyond any aperture (`planner.held_extent`)
 OPEN_UM = 1e6
 

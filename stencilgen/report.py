@@ -12,7 +12,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from .model import Layout, RowSet, held_open, reasons_said
+from .model import HELD_SOURCE, Layout, RowSet, held_open, reasons_said
 from .numeric import median
 
 
@@ -1392,7 +1392,7 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
             f"at most {vr['max_at_top_of_band']:.2f} at the top of the transfer band"
         )
     keep = s.get("keep_in") or {}
-    held = keep.get("source", "").startswith("none (nothing drawn")
+    held = keep.get("source", "").startswith(HELD_SOURCE)
     if held:  # (rule 8: never a tip off the die silently)
         box = keep.get("held_within_um")
         across = " (none across a span under three contact lengths: a single row)" if box and held_open(box) else ""

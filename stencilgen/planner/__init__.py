@@ -177,7 +177,8 @@ def _between_mates(contacts: Contacts, idx: np.ndarray, lay: dict[str, np.ndarra
     """For the strips `idx`: True for a plain strip whose two neighbours in its row (one pitch either
     side) are plain strips of alike contacts with their tips on its side, unslid as it is."""
     nb = lay["beside"][idx]
-    mid = (nb >= 0).all(axis=1) & ~lay["corner"][idx] & (lay["slide"][idx] == 0) & (lay["sink"][idx] == 0)
+    mid = (nb >= 0).all(axis=1) & ~lay["corner"][idx] & ~lay["cut_body"][idx]
+    mid &= (lay["slide"][idx] == 0) & (lay["sink"][idx] == 0)
     k, both = idx[mid], nb[mid]
     alike = np.ones(len(k), dtype=bool)
     for j in (0, 1):
@@ -187,7 +188,7 @@ def _between_mates(contacts: Contacts, idx: np.ndarray, lay: dict[str, np.ndarra
         alike &= np.isclose(contacts.d[o], contacts.d[k]) & np.isclose(contacts.length[o], contacts.length[k])
         alike &= np.isclose(lay["wc_tip"][o], lay["wc_tip"][k]) & np.isclose(lay["pitch"][o], lay["pitch"][k])
         alike &= lay["tip_width"][o] == lay["tip_width"][k]
-    mid[mid] = alike & ~lay["cut_body"][k]
+    mid[mid] = alike
     return mid
 
 
