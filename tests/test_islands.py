@@ -62,7 +62,9 @@ def test_only_the_dies_short_of_volume_are_planned_again_and_each_keeps_its_bett
         plan = plan_stencil(layout.contacts, rows, rules)
     finally:
         planner._plan_with = plan_with
-    wide, wide_polished = plan_with(layout.contacts, rows, rules, None, None, (planner.TIP_WIDTH, planner.TIP_TILT_DEG))
+    wide, wide_polished, _ = plan_with(
+        layout.contacts, rows, rules, None, None, (planner.TIP_WIDTH, planner.TIP_TILT_DEG)
+    )
     label = islands(
         rows,
         plan_boxes(layout.contacts, wide.apertures.outlines),

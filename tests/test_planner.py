@@ -538,6 +538,7 @@ def test_variants_tried_at_once_are_each_as_if_tried_alone(monkeypatch, sample):
     assert sum(at_once for at_once, _ in batches) >= 2
     members = any(at_once and corner for at_once, corner in batches)
     monkeypatch.setattr(planner, "MAX_WORLDS", 1)  # one variant at a time, and no copies
+    monkeypatch.setattr(planner, "MAX_COPIES", 0)
     batches.clear()
     one_by_one = plan_stencil(contacts, rows, Rules(), keep_in)
     assert not any(at_once for at_once, _ in batches)
@@ -574,7 +575,7 @@ def test_strips_held_short_slide_across_their_contact(monkeypatch):
     assert (off > 1.0).any()
     with monkeypatch.context() as m:
         m.setattr(planner, "SLIDES", ())
-        m.setattr(planner, "_improve", lambda *args, **kwargs: None)
+        m.setattr(planner, "_improve", lambda *args, **kwargs: False)
         before = worst(plan_stencil(layout.contacts, rows, rules))
     assert before < 1.0 <= worst(plan)
 
@@ -981,12 +982,13 @@ def test_a_ring_at_the_fine_pitch_limit_turned_keeps_its_strips_and_corners():
         assert plan.apertures.corner.sum() >= 8, angle
 
 
-def test_where_strips_stay_short_the_plan_with_narrower_tips_is_kept_if_better(tmp_path):
+def test_where_strips_stay_short_the_plan_with_narrower_tips_is_kept_if_better(tmp_path, monkeypatch):
     """A ring of 66 x 96 um pads at 110 um, 10 a side, a few missing on two sides, the die edge 50 um
     beyond them: wide tips leave 9 strips below volume_min, tips held to NARROW_TIPS 7 (a wide tip can
     take the room its neighbours need; on other dies it has been the other way round). The planner
     plans both ways where strips stay short and keeps the plan that leaves fewer below volume_min
-    (either alone is no better)."""
+    (either alone is no better). (Planned again with its corners' tips moved, the wide plan leaves 7
+    too: that last try is left out here.)"""
     import sys
 
     import stencilgen
@@ -1006,6 +1008,7 @@ def test_where_strips_stay_short_the_plan_with_narrower_tips_is_kept_if_better(t
     audit_suite.write_die(path, die.polygons(), 50.0)
     layout = stencilgen.read_layout(path, layer="9/0")
     contacts, rules = layout.contacts, Rules()
+    monkeypatch.setattr(planner, "_pattern_retry", lambda *args: args[5])
 
     def below(plan):
         return planner._shortfall(contacts, plan, rules)[0]
@@ -1305,3 +1308,33 @@ def test_a_held_corner_turns_its_tips_inward_with_its_direction():
     angle = np.degrees(np.arctan2(ap.axis[corner, 1], ap.axis[corner, 0])) % 90.0
     np.testing.assert_allclose(angle, 45.0, atol=1e-6)
     assert check_plan(plan, rules).errors == 0
+
+
+def test_a_corner_whose_moved_tips_pay_off_only_after_its_neighbours_settle_takes_them(monkeypatch):
+    """A 90 um ring in its die outline: at trial time a direction with the corner's tips moved serves
+    each corner better but lifts no strip to volume_min, so the plan declines it and 8 corner contacts
+    stay below volume_min (0.905 at worst). The die is then planned again taking such directions, and
+    once the strips beside the corners have slid, turned and settled, every contact reaches volume_min:
+    that plan is kept, with no more same_side warnings and every hard rule."""
+    import stencilgen.planner as planner
+
+    die = synth.ring(side=1551.0, pitch=90.0, count=13, pad=(54.0, 81.0), edge=100.5, missing={1: [9]})
+    contacts, _ = build_contacts(Polygons.from_list(die.polygons()), 0.001)
+    rules = Rules()
+    keep_in = shapely.box(-775.5, -775.5, 775.5, 775.5)
+    least = least_area(contacts.d, rules, None)
+
+    def planned() -> tuple[np.ndarray, int, int]:
+        plan = plan_stencil(contacts, find_rows(contacts), rules, keep_in=keep_in)
+        ap = plan.apertures
+        assert check_plan(plan, rules).errors == 0
+        return ap.area / least, int(ap.corner.sum()), int((ap.side_by != "").sum())
+
+    share, corners, same_side = planned()
+    assert corners == 8
+    assert share.min() >= 1 - 1e-9
+    monkeypatch.setattr(planner, "_pattern_retry", lambda *args: args[5])  # (the plan as first made)
+    first, _, first_same_side = planned()
+    assert (first < 1 - 1e-9).sum() == 8
+    assert 0.85 < first.min() < 0.95
+    assert same_side <= first_same_side

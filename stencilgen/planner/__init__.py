@@ -1011,47 +1011,114 @@ def held_extent(contacts: Contacts) -> Any:
 def _plan(contacts: Contacts, rows: RowSet, rules: Rules, inner: Any, pad_inner: Any = None) -> Plan:
     """The plan with the apertures inside `inner` (the keep-in less its margin), or free (None); the
     pad-shaped ones, where there is no `inner`, inside `pad_inner`. Where strips stay below volume_min,
-    the plan with tips held to NARROW_TIPS too, and the one that leaves fewer contacts below volume_min
-    (then gives the short ones more solder) is kept, polished (`_polish`). Where the layout falls into
-    islands (`islands`: the dies of a flat wafer), only those with a contact below volume_min, and a
-    tip wider than NARROW_TIPS allow, are planned again, together, and each island keeps the better of
-    its two plans."""
-    plan, polished = _plan_with(contacts, rows, rules, inner, pad_inner, (TIP_WIDTH, TIP_TILT_DEG))
+    two other plans are tried where they may serve better, and the one that leaves fewer contacts below
+    volume_min (then gives the short ones more solder) is kept, polished (`_polish`): the plan with tips
+    held to NARROW_TIPS, and the plan whose starved corners take a direction with their tips moved
+    wherever it serves the corner better (`_corner_directions`' `everywhere`). Where the layout falls
+    into islands (`islands`: the dies of a flat wafer), only those islands are planned again where the
+    other plan may differ (a contact below volume_min, and a tip wider than NARROW_TIPS allow, or a
+    corner that declined such a direction), together, and each island keeps the better of its plans."""
+    plan, polished, declined = _plan_with(contacts, rows, rules, inner, pad_inner, (TIP_WIDTH, TIP_TILT_DEG))
     short = _short(contacts, plan.apertures, rules)[0]
     if not short.any():
         return polished()  # (a strip that still breaks a hard rule is mended)
-    # the islands with a contact below volume_min are planned again with narrow tips, apart from the
-    # rest (the dies of a flat wafer: each keeps the plan that serves it better)
+    # the islands with a contact below volume_min are planned again, apart from the rest (the dies of
+    # a flat wafer: each keeps the plan that serves it better)
     gap = island_gap(rules.web_min_um, rules.clearance_um, REPORT_REACH)
     label = islands(rows, plan_boxes(contacts, plan.apertures.outlines), gap)
+    kept, narrow_declined = _narrow_retry(contacts, rows, rules, inner, pad_inner, plan, polished, label)
+    return _pattern_retry(contacts, rows, rules, inner, pad_inner, kept, declined | narrow_declined, label)
+
+
+def _narrow_retry(
+    contacts: Contacts,
+    rows: RowSet,
+    rules: Rules,
+    inner: Any,
+    pad_inner: Any,
+    plan: Plan,
+    polished: Callable[[], Plan],
+    label: np.ndarray,
+) -> tuple[Plan, np.ndarray]:
+    """`_plan`'s plan with tips held to NARROW_TIPS, where it serves an island better: the plan kept,
+    polished, and the corner members of the narrow plan that declined a direction (none where it was
+    not planned)."""
+    short = _short(contacts, plan.apertures, rules)[0]
+    none = np.zeros(len(contacts), dtype=bool)
     # (narrow tips change a plan where a tip is wider than they may be: an island with none keeps its plan)
     ap = plan.apertures
     wide = (ap.kind == STRIP) & (ap.tip_d > NARROW_TIPS[0] * ap.width * (1 + 1e-9))
     again = np.isin(label, np.intersect1d(label[short], label[wide]))
     if not again.any():
-        return polished()
+        return polished(), none
     ids = np.flatnonzero(again)
     part_contacts, part_rows = contacts, rows
     if len(ids) < len(contacts):
         part_contacts, part_rows = contacts.take(ids), subset_rows(rows, ids, len(contacts))
-    other, other_polished = _plan_with(part_contacts, part_rows, rules, inner, pad_inner, NARROW_TIPS)
+    other, other_polished, other_declined = _plan_with(part_contacts, part_rows, rules, inner, pad_inner, NARROW_TIPS)
+    declined = none.copy()
+    declined[ids] = other_declined
     mine = _shortfalls(contacts, plan.apertures, rules, np.where(again, label, -1))
     theirs = _shortfalls(part_contacts, other.apertures, rules, label[ids])
     better = [k for k in sorted(theirs) if theirs[k] < mine[k]]
     if not better:
-        return polished()
+        return polished(), declined
     if len(ids) == len(contacts) and len(better) == len(theirs) == int(label.max()) + 1:
-        return other_polished()
+        return other_polished(), declined
     kept, narrow = polished(), other_polished()
     take = np.isin(label[ids], better)
     part = narrow if take.all() else take_plan(narrow, np.flatnonzero(take))
     composed = compose(kept, ids[take], part)
     # (an aperture the polish grew toward another island: the layout is planned whole)
+    gap = island_gap(rules.web_min_um, rules.clearance_um, REPORT_REACH)
     after = islands(rows, plan_boxes(contacts, composed.apertures.outlines), gap)
     if joins(label, after):
-        whole, whole_polished = _plan_with(contacts, rows, rules, inner, pad_inner, NARROW_TIPS)
-        return whole_polished() if _shortfall(contacts, whole, rules) < _shortfall(contacts, plan, rules) else kept
-    return composed
+        whole, whole_polished, _ = _plan_with(contacts, rows, rules, inner, pad_inner, NARROW_TIPS)
+        if _shortfall(contacts, whole, rules) < _shortfall(contacts, plan, rules):
+            return whole_polished(), none
+        return kept, none
+    return composed, declined
+
+
+def _pattern_retry(
+    contacts: Contacts,
+    rows: RowSet,
+    rules: Rules,
+    inner: Any,
+    pad_inner: Any,
+    kept: Plan,
+    declined: np.ndarray,
+    label: np.ndarray,
+) -> Plan:
+    """`kept` (polished), or, in the islands where a member of a corner that declined a direction with
+    its tips moved stays below volume_min, the plan that takes such directions wherever they serve the
+    corner better (`_corner_directions`' `everywhere`; polished too), where it leaves fewer of the
+    island's contacts below volume_min.
+    Whether a corner with moved tips serves it shows only once the strips beside it have slid, turned
+    and settled: the whole island is planned to see."""
+    short = _short(contacts, kept.apertures, rules)[0]
+    again = np.isin(label, label[short & declined])
+    if not again.any():
+        return kept
+    ids = np.flatnonzero(again)
+    part_contacts, part_rows = contacts, rows
+    if len(ids) < len(contacts):
+        part_contacts, part_rows = contacts.take(ids), subset_rows(rows, ids, len(contacts))
+    other = _plan_with(part_contacts, part_rows, rules, inner, pad_inner, (TIP_WIDTH, TIP_TILT_DEG), True)[1]()
+    mine = _shortfalls(contacts, kept.apertures, rules, np.where(again, label, -1))
+    theirs = _shortfalls(part_contacts, other.apertures, rules, label[ids])
+    # (moved tips are warnings: they must leave fewer contacts below volume_min, not only more solder)
+    better = [k for k in sorted(theirs) if theirs[k][0] < mine[k][0]]
+    if not better:
+        return kept
+    take = np.isin(label[ids], better)
+    if take.all() and len(ids) == len(contacts):
+        return other
+    part = other if take.all() else take_plan(other, np.flatnonzero(take))
+    composed = compose(kept, ids[take], part)
+    gap = island_gap(rules.web_min_um, rules.clearance_um, REPORT_REACH)
+    # (an aperture grown toward another island: that plan is not composed)
+    return kept if joins(label, islands(rows, plan_boxes(contacts, composed.apertures.outlines), gap)) else composed
 
 
 def _short(contacts: Contacts, ap: Apertures, rules: Rules) -> tuple[np.ndarray, np.ndarray]:
@@ -1093,16 +1160,25 @@ def _contact_islands(contacts: Contacts, rows: RowSet, lay: dict[str, np.ndarray
 
 
 def _plan_with(
-    contacts: Contacts, rows: RowSet, rules: Rules, inner: Any, pad_inner: Any, tips: tuple[float, float]
-) -> tuple[Plan, Callable[[], Plan]]:
-    """`_plan` with strips' tips held to `tips` (`widest_tip`'s width and tilt); and what gives it
-    polished (`_polish`: the plan itself where that changes nothing)."""
+    contacts: Contacts,
+    rows: RowSet,
+    rules: Rules,
+    inner: Any,
+    pad_inner: Any,
+    tips: tuple[float, float],
+    everywhere: bool = False,
+) -> tuple[Plan, Callable[[], Plan], np.ndarray]:
+    """`_plan` with strips' tips held to `tips` (`widest_tip`'s width and tilt), and starved corners
+    choosing their directions with `everywhere` (`_corner_directions`); what gives it polished
+    (`_polish`: the plan itself where that changes nothing); and the corner members (a mask over the
+    contacts) of corners that declined a direction with moved tips (none with `everywhere`)."""
     lay = _strip_layout(contacts, rows, rules)
     lay["inside"] = np.full(len(contacts), None, dtype=object)
     lay["inside"][lay["is_strip"]] = _inside_parts(contacts, np.flatnonzero(lay["is_strip"]), inner)
     lay["tip_width"] = np.full(len(contacts), tips[0])
     lay["tip_tilt"] = np.full(len(contacts), tips[1])
     lay["island"] = _contact_islands(contacts, rows, lay, rules)
+    lay["declined"] = np.zeros(len(contacts), dtype=bool)
     strip_idx = np.flatnonzero(lay["is_strip"])
     pad_idx = np.flatnonzero(~lay["is_strip"])
 
@@ -1163,7 +1239,7 @@ def _plan_with(
         g = room.g
         assert g is not None
         if rules.oblique_scope == "corners" and rules.oblique_angle_deg is None:
-            _corner_directions(contacts, rows, lay, g, strip_idx, room, rules, inner)
+            _corner_directions(contacts, rows, lay, g, strip_idx, room, rules, inner, everywhere)
         _improve(contacts, lay, g, strip_idx, room, rules, inner)
         if rules.oblique_scope == "corners":
             changed = _corner_members(contacts, rows, lay, g, strip_idx, room, rules, inner)
@@ -1173,9 +1249,13 @@ def _plan_with(
         # its neighbours as they now stand (a gap past a neighbour's tip may be narrow); strips near each
         # other take turns, so that each finds the gap its neighbours leave rather than moving with them;
         # those still below it try once more, beside what their neighbours' turns left them
+        # (a round that changed nothing leaves the next one the same plan to start from: it would too)
         for _ in range(NEEDY_ROUNDS):
+            anew = False
             for group in _apart(_needy(contacts, g, strip_idx, rules), room, strip_idx, contacts.center):
-                _improve(contacts, lay, g, strip_idx, room, rules, inner, needy=group)
+                anew |= _improve(contacts, lay, g, strip_idx, room, rules, inner, needy=group)
+            if not anew:
+                break
         _regrow(contacts, lay, g, strip_idx, room, rules, inner, violating)
         _cut_bodies(contacts, lay, g, strip_idx, room, rules, inner, violating)
     pad_bound = inner if inner is not None else pad_inner
@@ -1193,7 +1273,7 @@ def _plan_with(
             return plan
         return _assemble(contacts, rows, lay, g, strip_idx, pads, room, rules, inner)
 
-    return plan, polished
+    return plan, polished, lay["declined"]
 
 
 def _polish(
@@ -1316,10 +1396,11 @@ SINK_REACH_UM = 1.0
 FLIP_GAIN = 1.25
 
 
-def _batch_size(variants: list[tuple[bool, bool, float, bool, float, float]]) -> int:
+def _batch_size(variants: list[tuple[bool, bool, float, bool, float, float]], strips: int = 0) -> int:
     """The most variants `_improve` tries at once: those alike in turning, turned or not (at most
-    MAX_WORLDS)."""
-    return min(max(sum(1 for v in variants if v[1] == flip) for flip in (False, True)), MAX_WORLDS)
+    MAX_WORLDS, or as many as MAX_COPIES copies of `strips` strips allow)."""
+    most = max(MAX_WORLDS, MAX_COPIES // max(strips, 1))
+    return min(max(sum(1 for v in variants if v[1] == flip) for flip in (False, True)), most)
 
 
 def _needy(contacts: Contacts, g: dict[str, np.ndarray], strip_idx: np.ndarray, rules: Rules) -> np.ndarray:
@@ -1368,7 +1449,7 @@ def _improve(
     near: np.ndarray | None = None,
     needy: np.ndarray | None = None,
     polish: bool = False,
-) -> None:
+) -> bool:
     """Strips held short of their target by the room around them use the freedom rule 6 leaves: each
     may slide across its contact (still crossing it) and turn its tip to the other side (same_side).
     Every such strip tries every variant at once, beside its neighbours as they stand, and keeps the
@@ -1379,7 +1460,7 @@ def _improve(
     polish (with needy, strips whose shapes cannot meet): slides every POLISH_SLIDES, tips held to
     POLISH_TIPS of their width or as wide as rule 3 allows (WIDE_TIP), each shrunk in length first, and
     turned tips at POLISH_TURNED; a strip that breaks a hard rule as it stands takes any variant that
-    keeps them, one with a thin web too (a warning, not an error)."""
+    keeps them, one with a thin web too (a warning, not an error). Whether the plan changed."""
     area_now = _strip_area(g, rules)  # as the strips stand now, after shrinking for room
     # a strip sized short by the room a row's pitch leaves its tip is that short wherever it slides
     # or turns: only strips shrunk beside their actual neighbours can gain
@@ -1397,7 +1478,7 @@ def _improve(
         _, b = box_pairs(room.pad_box[near], room.pad_box[strip_idx[short]], reach)
         short = short[np.unique(b)]
     if not len(short):
-        return
+        return False
     # every variant (tip order, turned, slide), in the order they are judged; each strip keeps the
     # first that gives it the most. A needy strip tries more slides, and each variant also shrunk in
     # length before its tip
@@ -1423,7 +1504,7 @@ def _improve(
         for o, f, c, k, t in kinds
         for s in ((0.0,) if f or o or c or k or t < 1 else ()) + (turned if f else slides)
     ]
-    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=_batch_size(variants))
+    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=_batch_size(variants, len(short)))
     worlds = len(sub.kw)
     best = sub.area(short_only=True)
     if polish:  # (HARD < this < WEB: the trials are graded)
@@ -1514,11 +1595,13 @@ def _improve(
         if not back.any():  # (those worse already stand as they were: the same trial again changes nothing)
             break
         chosen = {key: np.where(back, first[key], chosen[key]) for key in first}
-    sub.write_back(g, lay, room)
+    return sub.write_back(g, lay, room)
 
 
 #: the most variants a neighbourhood tries at once (copies of its changing strips it holds)
 MAX_WORLDS = 32
+#: or, where few strips change (the needy round), as many as make this many copies of them
+MAX_COPIES = 4096
 
 #: what a trial variant's area becomes where it breaks a hard rule (clearance, keep-in, a sliver) or
 #: only the web
@@ -1581,10 +1664,14 @@ def _corner_directions(
     room: _Room,
     rules: Rules,
     inner: Any,
+    everywhere: bool = False,
 ) -> None:
     """Rule 5: a corner that starves at the bisector (a strip below volume_min) tries other common
     directions (at least oblique_min_deg from each row) and keeps the one that gives its contacts the
-    most solder, the worst of them first. All corners try at once, each beside the rest as it stands."""
+    most solder, the worst of them first. All corners try at once, each beside the rest as it stands.
+    A direction with the corner's tips moved is kept as `_corner_directions` says below, or, with
+    `everywhere`, wherever it serves the corner better; a corner that declines one that would serve it
+    better has its members marked in lay["declined"]."""
     chosen, turns, members = [], [], []
     starved = list(_starved_corners(contacts, rows, lay, g, strip_idx, rules))
     found = _turns_of([c for _k, c, _ids, _m in starved], rows, rules.oblique_min_deg)
@@ -1608,8 +1695,9 @@ def _corner_directions(
     held = (lay["turned"][strip_idx[short]] == "keep_in") | (
         (near >= 0) & (lay["turned"][np.maximum(near, 0)] == "keep_in")
     ).any(axis=1)
-    turned = np.zeros(len(chosen), dtype=bool)
+    turned = np.zeros(len(chosen), dtype=bool) | everywhere
     np.logical_or.at(turned, which, held)
+    declined = np.full(len(chosen), -np.inf)  # (the best score of a direction declined)
     sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=min(2 * T, MAX_WORLDS))
     want = sub.g["a_want"][sub.k]
     side0 = sub.lay["side"][sub.k_ids].copy()
@@ -1656,11 +1744,13 @@ def _corner_directions(
         lifted = np.ones(len(chosen), dtype=bool)
         np.logical_and.at(lifted, which, area >= enough * (1 - 1e-9))
         better = (s > best_score + 1e-6) & (~moved | turned | lifted)
+        declined = np.where(~moved | turned | lifted, declined, np.maximum(declined, s))
         best_score = np.where(better, s, best_score)
         best_base = np.where(better[which][:, None], base, best_base)
         best_side = np.where(better[which], side, best_side)
     final = score(sub.trial(best_side, slide0, inner, best_base, graded=True), best_base)
     sub.write_back(g, lay, room, (final > first + 1e-6)[which])  # corners that gain; the rest stay
+    lay["declined"][strip_idx[short[(declined > best_score + 1e-6)[which]]]] = True
 
 
 def _corner_members(
@@ -2014,17 +2104,22 @@ class _Neighbourhood:
 
     def write_back(
         self, g: dict[str, np.ndarray], lay: dict[str, np.ndarray], room: _Room, keep: np.ndarray | None = None
-    ) -> None:
+    ) -> bool:
         """The changed strips (those `keep` marks) into the whole plan, and the plan's pairs found
-        again around them."""
+        again around them. Whether the plan changed (a strip tried and kept as it stood may still be
+        sized anew: it is then no longer as the plan had it)."""
         k = self.k if keep is None else self.k[keep]
         k_ids = self.k_ids if keep is None else self.k_ids[keep]
         if not len(k):
-            return
+            return False
         at = self.global_pos[k]
+        ids = self.S[k_ids]
+        changed = any(not np.array_equal(g[key][at], self.g[key][k]) for key in g) or any(
+            not np.array_equal(lay[key][ids], self.lay[key][k_ids])
+            for key in ("side", "slide", "base", "corner", "cut_body", "sink")
+        )
         for key in g:
             g[key][at] = self.g[key][k]
-        ids = self.S[k_ids]
         flipped = ids[self.lay["side"][k_ids] != lay["side"][ids]]
         # a tip turned to reach volume_min; one turned back is where the alternation puts it
         lay["turned"][flipped] = np.where(lay["turned"][flipped] == "", "volume_min", "")
@@ -2039,6 +2134,7 @@ class _Neighbourhood:
         box0 = self.box0 if keep is None else self.box0[keep]
         order = np.argsort(ids)
         room.pairs(moved=ids[order], among=self._holds(room, box0[order], ids[order]))
+        return changed
 
     def _holds(self, room: _Room, box0: np.ndarray, ids: np.ndarray) -> tuple[Any, Any]:
         """Whether the neighbourhood's contacts hold every contact, and every aperture, of the plan
