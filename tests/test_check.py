@@ -155,12 +155,17 @@ def test_dxf_stencil_on_its_only_layer(tmp_path):
     assert [c["aperture_area_um2"] for c in result.report["contacts"]] == pytest.approx([2500.0, 2500.0])
 
 
-def test_a_dxf_stencils_tips_at_the_web_read_as_drawn(tmp_path):
+def test_a_dxf_stencils_tips_at_the_web_read_as_drawn(tmp_path, monkeypatch):
     """Dies whose bare rings are held within their contacts' extent: their corners' tips turn inward and
     stand side by side at the web. KLayout puts the points of a DXF arc a little outside it (3e-4 of the
     radius at 128 points a circle), which reads those webs a few nm short; checked against a web_min_um
     equal to the closest web planned, the DXF reads it short, yet check allows the DXF's reading that
     much and finds the same findings in the DXF as in the Gerber and the GDS."""
+    import stencilgen.planner as stencilgen_planner
+
+    # (the first plan: planned again with its corners' choices relaxed (planner._pattern_retry), this
+    # die takes another plan, which no longer shows what is tested here)
+    monkeypatch.setattr(stencilgen_planner, "_pattern_retry", lambda *args: args[5])
     import dataclasses
 
     die = synth.ring(side=1000.0, pitch=100.0, count=8, pad=(60.0, 80.0))

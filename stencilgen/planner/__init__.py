@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from ..checks import LENGTH_TOL_UM
+from ..checks import ERROR, LENGTH_TOL_UM, WARNING, check_plan
 from ..distance import Shapes, box_gap, box_pairs, disc_distances, distances, polygon_distances, with_discs
 from ..geometry import bboxes, box_bounds, extent_along, outlines_to_polygons, points_box, to_shapely
 from ..measure import narrowest
@@ -1013,11 +1013,12 @@ def _plan(contacts: Contacts, rows: RowSet, rules: Rules, inner: Any, pad_inner:
     pad-shaped ones, where there is no `inner`, inside `pad_inner`. Where strips stay below volume_min,
     two other plans are tried where they may serve better, and the one that leaves fewer contacts below
     volume_min (then gives the short ones more solder) is kept, polished (`_polish`): the plan with tips
-    held to NARROW_TIPS, and the plan whose starved corners take a direction with their tips moved
-    wherever it serves the corner better (`_corner_directions`' `everywhere`). Where the layout falls
-    into islands (`islands`: the dies of a flat wafer), only those islands are planned again where the
-    other plan may differ (a contact below volume_min, and a tip wider than NARROW_TIPS allow, or a
-    corner that declined such a direction), together, and each island keeps the better of its plans."""
+    held to NARROW_TIPS, and the plan whose starved corners take what serves them better at trial time
+    though it moves their tips or thins a web (`everywhere` in `_corner_directions` and
+    `_corner_members`). Where the layout falls into islands (`islands`: the dies of a flat wafer), only
+    those islands are planned again where the other plan may differ (a contact below volume_min, and a
+    tip wider than NARROW_TIPS allow, or a corner that declined such a choice), together, and each
+    island keeps the better of its plans."""
     plan, polished, declined = _plan_with(contacts, rows, rules, inner, pad_inner, (TIP_WIDTH, TIP_TILT_DEG))
     short = _short(contacts, plan.apertures, rules)[0]
     if not short.any():
@@ -1090,12 +1091,12 @@ def _pattern_retry(
     declined: np.ndarray,
     label: np.ndarray,
 ) -> Plan:
-    """`kept` (polished), or, in the islands where a member of a corner that declined a direction with
-    its tips moved stays below volume_min, the plan that takes such directions wherever they serve the
-    corner better (`_corner_directions`' `everywhere`; polished too), where it leaves fewer of the
-    island's contacts below volume_min.
-    Whether a corner with moved tips serves it shows only once the strips beside it have slid, turned
-    and settled: the whole island is planned to see."""
+    """`kept` (polished), or, in the islands where a member of a corner that declined a choice stays
+    below volume_min (a direction with its tips moved, or fewer members with a thinner web), the plan
+    that takes such choices wherever they serve the corner better at trial time (`everywhere`; polished
+    too), where it leaves fewer of the island's contacts below volume_min. Whether such a corner serves
+    the die shows only once the strips beside it have slid, turned and settled (on other dies it takes
+    the room they need): the whole island is planned to see."""
     short = _short(contacts, kept.apertures, rules)[0]
     again = np.isin(label, label[short & declined])
     if not again.any():
@@ -1105,10 +1106,11 @@ def _pattern_retry(
     if len(ids) < len(contacts):
         part_contacts, part_rows = contacts.take(ids), subset_rows(rows, ids, len(contacts))
     other = _plan_with(part_contacts, part_rows, rules, inner, pad_inner, (TIP_WIDTH, TIP_TILT_DEG), True)[1]()
-    mine = _shortfalls(contacts, kept.apertures, rules, np.where(again, label, -1))
-    theirs = _shortfalls(part_contacts, other.apertures, rules, label[ids])
-    # (moved tips are warnings: they must leave fewer contacts below volume_min, not only more solder)
-    better = [k for k in sorted(theirs) if theirs[k][0] < mine[k][0]]
+    # (moved tips and thin webs are warnings: the other plan must leave fewer contacts below
+    # volume_min, with no more errors and no more warnings in all, not only give them more solder)
+    mine = _verdicts(kept if len(ids) == len(contacts) else take_plan(kept, ids), rules, label[ids])
+    theirs = _verdicts(other, rules, label[ids])
+    better = [k for k in sorted(theirs) if _fewer_below(theirs[k], mine[k])]
     if not better:
         return kept
     take = np.isin(label[ids], better)
@@ -1119,6 +1121,28 @@ def _pattern_retry(
     gap = island_gap(rules.web_min_um, rules.clearance_um, REPORT_REACH)
     # (an aperture grown toward another island: that plan is not composed)
     return kept if joins(label, islands(rows, plan_boxes(contacts, composed.apertures.outlines), gap)) else composed
+
+
+def _verdicts(plan: Plan, rules: Rules, label: np.ndarray) -> dict[int, tuple[int, int, int]]:
+    """Per island (`label`: each contact's): how many errors and warnings the checks find on its
+    contacts, and how many of them are below volume_min (under_volume), as (errors, below, warnings)."""
+    findings = check_plan(plan, rules).findings
+    keys, at = np.unique(label, return_inverse=True)
+    counts = np.zeros((len(keys), 3), dtype=np.int64)
+    if len(findings):
+        where = at[np.asarray(findings.contact)]
+        severity = findings.severity()
+        np.add.at(counts[:, 0], where, severity == ERROR)
+        np.add.at(counts[:, 2], where, severity == WARNING)
+        below = np.unique(np.asarray(findings.contact)[np.asarray(findings.code) == "under_volume"])
+        np.add.at(counts[:, 1], at[below], 1)
+    return {int(k): (int(e), int(b), int(w)) for k, (e, b, w) in zip(keys, counts, strict=True)}
+
+
+def _fewer_below(theirs: tuple[int, int, int], mine: tuple[int, int, int]) -> bool:
+    """Whether an island's verdicts (`_verdicts`) leave fewer contacts below volume_min, with no more
+    errors and no more warnings in all."""
+    return theirs[0] <= mine[0] and theirs[1] < mine[1] and theirs[2] <= mine[2]
 
 
 def _short(contacts: Contacts, ap: Apertures, rules: Rules) -> tuple[np.ndarray, np.ndarray]:
@@ -1169,9 +1193,9 @@ def _plan_with(
     everywhere: bool = False,
 ) -> tuple[Plan, Callable[[], Plan], np.ndarray]:
     """`_plan` with strips' tips held to `tips` (`widest_tip`'s width and tilt), and starved corners
-    choosing their directions with `everywhere` (`_corner_directions`); what gives it polished
-    (`_polish`: the plan itself where that changes nothing); and the corner members (a mask over the
-    contacts) of corners that declined a direction with moved tips (none with `everywhere`)."""
+    choosing their directions and members with `everywhere` (`_corner_directions`, `_corner_members`);
+    what gives it polished (`_polish`: the plan itself where that changes nothing); and the corner
+    members (a mask over the contacts) of corners that declined a choice (none with `everywhere`)."""
     lay = _strip_layout(contacts, rows, rules)
     lay["inside"] = np.full(len(contacts), None, dtype=object)
     lay["inside"][lay["is_strip"]] = _inside_parts(contacts, np.flatnonzero(lay["is_strip"]), inner)
@@ -1242,7 +1266,7 @@ def _plan_with(
             _corner_directions(contacts, rows, lay, g, strip_idx, room, rules, inner, everywhere)
         _improve(contacts, lay, g, strip_idx, room, rules, inner)
         if rules.oblique_scope == "corners":
-            changed = _corner_members(contacts, rows, lay, g, strip_idx, room, rules, inner)
+            changed = _corner_members(contacts, rows, lay, g, strip_idx, room, rules, inner, everywhere)
             if len(changed):  # the strips around the corners that changed slide or turn again beside them
                 _improve(contacts, lay, g, strip_idx, room, rules, inner, near=changed)
         # a contact still below volume_min: its strip tries every slide on a finer grid, and turns, beside
@@ -1762,13 +1786,17 @@ def _corner_members(
     room: _Room,
     rules: Rules,
     inner: Any,
+    everywhere: bool = False,
 ) -> np.ndarray:
     """A corner still starved when its direction, slides and turns are chosen (a contact below
     volume_min) tries fewer members: the contacts nearest the corner point keep the common oblique
     direction and the farther ones run straight across their rows, their tips where the alternation
     puts them or all inward (where the die edge leaves no room outside: an open corner of a pad ring).
-    A corner takes the variant whose worst contact gets the most solder, if that is more than it had;
-    all such corners try at once. Returns the contact ids of the strips changed."""
+    A corner takes the variant whose worst contact gets the most solder, if that is more than it had,
+    and it leaves no more thin webs (unless a contact breaks a hard rule now), or with `everywhere`
+    whatever webs it leaves (a warning, as is a contact below volume_min); a corner that declines a
+    variant for its webs alone has its members marked in lay["declined"]. All such corners try at
+    once. Returns the contact ids of the strips changed."""
     chosen, members, ranks, normals, bisectors, options = [], [], [], [], [], []
     starved = []  # (corner, ids, positions, ranks, normals, turns) of the corners with contacts to leave out
     found = list(_starved_corners(contacts, rows, lay, g, strip_idx, rules))
@@ -1796,6 +1824,8 @@ def _corner_members(
     variants += [(-1, mode, None) for mode in (0, -1)]
     worlds = min(len(variants), MAX_WORLDS)
     sub = _Neighbourhood(contacts, lay, g, strip_idx, room, np.concatenate(members), rules, worlds=worlds)
+    # (with `everywhere`, a thinner web may be taken: never one of nothing, where two apertures merge)
+    sub.touching_is_hard = everywhere
     want = sub.g["a_want"][sub.k]
     side0 = sub.lay["side"][sub.k_ids].copy()
     slide0 = sub.lay["slide"][sub.k_ids].copy()
@@ -1812,6 +1842,7 @@ def _corner_members(
 
     first, thin = worst(sub.judge(inner, graded=True), sub.area(short_only=True))
     best, best_v = first.copy(), np.full(len(chosen), -1)
+    declined = np.full(len(chosen), -np.inf)  # (the best a variant declined for its webs gave)
 
     def shape(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         deep = np.array([variants[k][0] if k >= 0 else rank.max() for k in v.tolist()])[which]
@@ -1845,14 +1876,18 @@ def _corner_members(
             # no thin web where there was none, unless a contact breaks a hard rule or does not print now
             # (every strip straight across its own row, no longer oblique (rule 5), only where a contact
             # does not print or breaks a hard rule now: rule 11 before rule 5)
-            better = (got > best + 1e-6) & ((webs <= thin) | (first < 0)) & ((variants[v][0] >= 0) | (first < 0))
-            better &= own[v]
+            better = (got > best + 1e-6) & ((variants[v][0] >= 0) | (first < 0)) & own[v]
+            webbed = better & ~((webs <= thin) | (first < 0) | everywhere)
+            declined = np.maximum(declined, np.where(webbed, got, -np.inf))
+            better &= ~webbed
             best, best_v = np.where(better, got, best), np.where(better, v, best_v)
+    members_of = np.concatenate(members)
+    lay["declined"][strip_idx[members_of[(declined > best + 1e-6)[which]]]] = True
     if (best_v < 0).all():
         return np.zeros(0, dtype=np.int64)
     side, slide, base, oblique = shape(best_v)
     final, webs = worst(sub.trial(side, slide, inner, base, graded=True, corner=oblique), sub.area(short_only=True))
-    keep = (best_v >= 0) & (final > first + 1e-6) & ((webs <= thin) | (first < 0))
+    keep = (best_v >= 0) & (final > first + 1e-6) & ((webs <= thin) | (first < 0) | everywhere)
     sub.write_back(g, lay, room, keep[which])
     return sub.S[sub.k_ids[keep[which]]]
 
@@ -1983,6 +2018,7 @@ class _Neighbourhood:
             first = np.searchsorted(self.local_strips[:m], once)
             self.g = {key: np.concatenate([value, *[value[first]] * (worlds - 1)]) for key, value in self.g.items()}
         self.tip_width0 = self.lay["tip_width"].copy()  # (a trial's `tip` beyond 1 lifts it)
+        self.touching_is_hard = False  # (`judge`)
         self.room = _Room(self.contacts, self.g, self.local_strips, rules)
         if worlds > 1:
             self.room.owner = copied
@@ -2075,7 +2111,8 @@ class _Neighbourhood:
     ) -> np.ndarray:
         """The changing strips' areas as they stand (of the strips at positions k, contacts ids: default
         world 0); HARD where a hard rule stays broken at their smallest or the strip is too narrow to
-        print, and WEB (graded) or HARD where only the web is."""
+        print, and WEB (graded) or HARD where only the web is (graded: HARD too where it touches another
+        aperture, with `touching_is_hard`)."""
         k = self.k if k is None else k
         ids = self.k_ids if ids is None else ids
         area = self._area_at(k)
@@ -2085,6 +2122,8 @@ class _Neighbourhood:
             return np.where(broken, HARD, area)
         hard = sliver.copy()
         hard[broken] |= self.room.violating(ids[broken], None, False, inner)
+        if self.touching_is_hard:  # (a web of nothing: two apertures that touch print as one opening)
+            hard[broken] |= self.room.touching(ids[broken])
         return np.where(hard, HARD, np.where(broken, WEB, area))
 
     def settle(self, inner: Any, k: np.ndarray) -> None:
