@@ -1010,15 +1010,16 @@ def held_extent(contacts: Contacts) -> Any:
 
 def _plan(contacts: Contacts, rows: RowSet, rules: Rules, inner: Any, pad_inner: Any = None) -> Plan:
     """The plan with the apertures inside `inner` (the keep-in less its margin), or free (None); the
-    pad-shaped ones, where there is no `inner`, inside `pad_inner`. Where strips stay below volume_min,
-    two other plans are tried where they may serve better, and the one that leaves fewer contacts below
-    volume_min (then gives the short ones more solder) is kept, polished (`_polish`): the plan with tips
-    held to NARROW_TIPS, and the plan whose starved corners take what serves them better at trial time
-    though it moves their tips or thins a web (`everywhere` in `_corner_directions` and
-    `_corner_members`). Where the layout falls into islands (`islands`: the dies of a flat wafer), only
-    those islands are planned again where the other plan may differ (a contact below volume_min, and a
-    tip wider than NARROW_TIPS allow, or a corner that declined such a choice), together, and each
-    island keeps the better of its plans."""
+    pad-shaped ones, where there is no `inner`, inside `pad_inner`, polished (`_polish`). Where strips
+    stay below volume_min, two other plans are tried where they may serve better: the plan with tips held
+    to NARROW_TIPS, kept where it leaves fewer contacts below volume_min (then gives the short ones more
+    solder); then the plan whose starved corners take what serves them better at trial time though it
+    moves their tips or thins a web (`everywhere` in `_corner_directions` and `_corner_members`), kept
+    where the checks find fewer contacts below volume_min, no more errors and no more warnings in all.
+    Where the layout falls into islands (`islands`: the dies of a flat wafer), only those islands are
+    planned again where the other plan may differ (a contact below volume_min, and a tip wider than
+    NARROW_TIPS allow, or a corner that declined such a choice), together, and each island keeps the
+    better of its plans."""
     plan, polished, declined = _plan_with(contacts, rows, rules, inner, pad_inner, (TIP_WIDTH, TIP_TILT_DEG))
     short = _short(contacts, plan.apertures, rules)[0]
     if not short.any():
@@ -1094,7 +1095,7 @@ def _pattern_retry(
     """`kept` (polished), or, in the islands where a member of a corner that declined a choice stays
     below volume_min (a direction with its tips moved, or fewer members with a thinner web), the plan
     that takes such choices wherever they serve the corner better at trial time (`everywhere`; polished
-    too), where it leaves fewer of the island's contacts below volume_min. Whether such a corner serves
+    too), where it serves the island better (`_fewer_below`). Whether such a corner serves
     the die shows only once the strips beside it have slid, turned and settled (on other dies it takes
     the room they need): the whole island is planned to see."""
     short = _short(contacts, kept.apertures, rules)[0]
