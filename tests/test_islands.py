@@ -222,3 +222,49 @@ def test_a_die_whose_tips_are_all_narrow_is_not_planned_again(tmp_path):
         planner._plan_with = plan_with
     assert tried == [(planner.TIP_WIDTH, planner.TIP_TILT_DEG)]
     np.testing.assert_array_equal(again.plan.apertures.area, ap.area)
+
+
+def test_a_die_whose_corners_serve_it_better_relaxed_is_planned_again_alone(monkeypatch):
+    """Two dies side by side in their outlines: a 90 um ring whose corners declined moved tips and
+    fewer members (8 contacts below volume_min as first planned) and a 100 um ring with room at its
+    corners. Only the first is planned again with its corners' choices relaxed (the retry sees its
+    contacts alone), and its plan is composed into the layout's: every aperture is the one each die
+    gets planned alone, and the first die's contacts all reach volume_min."""
+    import shapely
+
+    import stencilgen.planner as planner
+    from stencilgen.checks import check_plan
+    from stencilgen.geometry import build_contacts
+    from stencilgen.model import Polygons
+    from stencilgen.rows import find_rows
+
+    starved = synth.ring(side=1551.0, pitch=90.0, count=13, pad=(54.0, 81.0), edge=100.5, missing={1: [9]})
+    roomy = synth.ring(side=1551.0, pitch=100.0, count=8, pad=(60.0, 90.0), edge=150.0).transformed(0.0, (3000.0, 0.0))
+    outlines = [shapely.box(-775.5, -775.5, 775.5, 775.5), shapely.box(2224.5, -775.5, 3775.5, 775.5)]
+    rules = Rules()
+
+    def planned(dies, keep_in):
+        contacts, _ = build_contacts(Polygons.from_list([p for d in dies for p in d.polygons()]), 0.001)
+        return contacts, plan_stencil(contacts, find_rows(contacts), rules, keep_in=keep_in)
+
+    tried = []
+    plan_with = planner._plan_with
+
+    def counting(contacts, *args):
+        tried.append((len(contacts), args[-1]))
+        return plan_with(contacts, *args)
+
+    monkeypatch.setattr(planner, "_plan_with", counting)
+    contacts, both = planned([starved, roomy], shapely.MultiPolygon(outlines))
+    n = len(starved.polygons())
+    assert tried == [(len(contacts), (planner.TIP_WIDTH, planner.TIP_TILT_DEG)), (n, True)]
+    assert check_plan(both, rules).errors == 0
+    share = both.apertures.area / least_area(contacts.d, rules, None)
+    first = contacts.center[:, 0] < 1500.0  # (the starved die's contacts)
+    assert first.sum() == n and share[first].min() >= 1 - 1e-9
+    index = {tuple(np.round(c, 3)): i for i, c in enumerate(contacts.center)}
+    for die, outline in ((starved, outlines[0]), (roomy, outlines[1])):
+        own, alone = planned([die], outline)
+        at = [index[tuple(np.round(c, 3))] for c in own.center]
+        np.testing.assert_allclose(both.apertures.area[at], alone.apertures.area, rtol=1e-12)
+        np.testing.assert_allclose(both.apertures.axis[at], alone.apertures.axis, atol=1e-12)
