@@ -1028,8 +1028,33 @@ def _plan(contacts: Contacts, rows: RowSet, rules: Rules, inner: Any, pad_inner:
     # a flat wafer: each keeps the plan that serves it better)
     gap = island_gap(rules.web_min_um, rules.clearance_um, REPORT_REACH)
     label = islands(rows, plan_boxes(contacts, plan.apertures.outlines), gap)
-    kept, narrow_declined = _narrow_retry(contacts, rows, rules, inner, pad_inner, plan, polished, label)
-    return _pattern_retry(contacts, rows, rules, inner, pad_inner, kept, declined | narrow_declined, label)
+    kept, narrow_declined = _narrow_retry(contacts, rows, rules, inner, pad_inner, plan, polished, short, label, gap)
+    return _pattern_retry(contacts, rows, rules, inner, pad_inner, kept, declined | narrow_declined, label, gap)
+
+
+def _part(contacts: Contacts, rows: RowSet, ids: np.ndarray) -> tuple[Contacts, RowSet]:
+    """The contacts `ids` (ascending; whole islands) and their rows, alone (as they are where `ids` holds
+    every contact)."""
+    if len(ids) == len(contacts):
+        return contacts, rows
+    return contacts.take(ids), subset_rows(rows, ids, len(contacts))
+
+
+def _composed(
+    contacts: Contacts,
+    rows: RowSet,
+    kept: Plan,
+    ids: np.ndarray,
+    take: np.ndarray,
+    other: Plan,
+    label: np.ndarray,
+    gap: float,
+) -> Plan | None:
+    """`kept` with the islands `take` marks among the contacts `ids` taken from `other` (their plan
+    alone); None where an aperture of it grew toward another island (the islands join)."""
+    part = other if take.all() else take_plan(other, np.flatnonzero(take))
+    composed = compose(kept, ids[take], part)
+    return None if joins(label, islands(rows, plan_boxes(contacts, composed.apertures.outlines), gap)) else composed
 
 
 def _narrow_retry(
@@ -1040,12 +1065,13 @@ def _narrow_retry(
     pad_inner: Any,
     plan: Plan,
     polished: Callable[[], Plan],
+    short: np.ndarray,
     label: np.ndarray,
+    gap: float,
 ) -> tuple[Plan, np.ndarray]:
-    """`_plan`'s plan with tips held to NARROW_TIPS, where it serves an island better: the plan kept,
-    polished, and the corner members of the narrow plan that declined a direction (none where it was
-    not planned)."""
-    short = _short(contacts, plan.apertures, rules)[0]
+    """`_plan`'s plan with tips held to NARROW_TIPS, where it serves an island better (`short`: the
+    plan's strips below volume_min): the plan kept, polished, and the corner members of the narrow plan
+    that declined a direction (none where it was not planned)."""
     none = np.zeros(len(contacts), dtype=bool)
     # (narrow tips change a plan where a tip is wider than they may be: an island with none keeps its plan)
     ap = plan.apertures
@@ -1054,9 +1080,7 @@ def _narrow_retry(
     if not again.any():
         return polished(), none
     ids = np.flatnonzero(again)
-    part_contacts, part_rows = contacts, rows
-    if len(ids) < len(contacts):
-        part_contacts, part_rows = contacts.take(ids), subset_rows(rows, ids, len(contacts))
+    part_contacts, part_rows = _part(contacts, rows, ids)
     other, other_polished, other_declined = _plan_with(part_contacts, part_rows, rules, inner, pad_inner, NARROW_TIPS)
     declined = none.copy()
     declined[ids] = other_declined
@@ -1067,14 +1091,9 @@ def _narrow_retry(
         return polished(), declined
     if len(ids) == len(contacts) and len(better) == len(theirs) == int(label.max()) + 1:
         return other_polished(), declined
-    kept, narrow = polished(), other_polished()
-    take = np.isin(label[ids], better)
-    part = narrow if take.all() else take_plan(narrow, np.flatnonzero(take))
-    composed = compose(kept, ids[take], part)
-    # (an aperture the polish grew toward another island: the layout is planned whole)
-    gap = island_gap(rules.web_min_um, rules.clearance_um, REPORT_REACH)
-    after = islands(rows, plan_boxes(contacts, composed.apertures.outlines), gap)
-    if joins(label, after):
+    kept = polished()
+    composed = _composed(contacts, rows, kept, ids, np.isin(label[ids], better), other_polished(), label, gap)
+    if composed is None:  # (an aperture the polish grew toward another island: the layout is planned whole)
         whole, whole_polished, _ = _plan_with(contacts, rows, rules, inner, pad_inner, NARROW_TIPS)
         if _shortfall(contacts, whole, rules) < _shortfall(contacts, plan, rules):
             return whole_polished(), none
@@ -1091,6 +1110,7 @@ def _pattern_retry(
     kept: Plan,
     declined: np.ndarray,
     label: np.ndarray,
+    gap: float,
 ) -> Plan:
     """`kept` (polished), or, in the islands where a member of a corner that declined a choice stays
     below volume_min (a direction with its tips moved, or fewer members with a thinner web), the plan
@@ -1103,9 +1123,7 @@ def _pattern_retry(
     if not again.any():
         return kept
     ids = np.flatnonzero(again)
-    part_contacts, part_rows = contacts, rows
-    if len(ids) < len(contacts):
-        part_contacts, part_rows = contacts.take(ids), subset_rows(rows, ids, len(contacts))
+    part_contacts, part_rows = _part(contacts, rows, ids)
     other = _plan_with(part_contacts, part_rows, rules, inner, pad_inner, (TIP_WIDTH, TIP_TILT_DEG), True)[1]()
     # (moved tips and thin webs are warnings: the other plan must leave fewer contacts below
     # volume_min, with no more errors and no more warnings in all, not only give them more solder)
@@ -1117,11 +1135,8 @@ def _pattern_retry(
     take = np.isin(label[ids], better)
     if take.all() and len(ids) == len(contacts):
         return other
-    part = other if take.all() else take_plan(other, np.flatnonzero(take))
-    composed = compose(kept, ids[take], part)
-    gap = island_gap(rules.web_min_um, rules.clearance_um, REPORT_REACH)
-    # (an aperture grown toward another island: that plan is not composed)
-    return kept if joins(label, islands(rows, plan_boxes(contacts, composed.apertures.outlines), gap)) else composed
+    composed = _composed(contacts, rows, kept, ids, take, other, label, gap)
+    return kept if composed is None else composed  # (an aperture grown toward another island: not composed)
 
 
 def _verdicts(plan: Plan, rules: Rules, label: np.ndarray) -> dict[int, tuple[int, int, int]]:
@@ -1720,7 +1735,7 @@ def _corner_directions(
     held = (lay["turned"][strip_idx[short]] == "keep_in") | (
         (near >= 0) & (lay["turned"][np.maximum(near, 0)] == "keep_in")
     ).any(axis=1)
-    turned = np.zeros(len(chosen), dtype=bool) | everywhere
+    turned = np.full(len(chosen), everywhere)
     np.logical_or.at(turned, which, held)
     declined = np.full(len(chosen), -np.inf)  # (the best score of a direction declined)
     sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=min(2 * T, MAX_WORLDS))
@@ -1824,7 +1839,8 @@ def _corner_members(
     variants = [(r, mode, t) for r in range(int(rank.max())) for mode in (0, -1) for t in [None, 0.0, *turns]]
     variants += [(-1, mode, None) for mode in (0, -1)]
     worlds = min(len(variants), MAX_WORLDS)
-    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, np.concatenate(members), rules, worlds=worlds)
+    members_of = np.concatenate(members)
+    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, members_of, rules, worlds=worlds)
     # (with `everywhere`, a thinner web may be taken: never one of nothing, where two apertures merge)
     sub.touching_is_hard = everywhere
     want = sub.g["a_want"][sub.k]
@@ -1882,7 +1898,6 @@ def _corner_members(
             declined = np.maximum(declined, np.where(webbed, got, -np.inf))
             better &= ~webbed
             best, best_v = np.where(better, got, best), np.where(better, v, best_v)
-    members_of = np.concatenate(members)
     lay["declined"][strip_idx[members_of[(declined > best + 1e-6)[which]]]] = True
     if (best_v < 0).all():
         return np.zeros(0, dtype=np.int64)
