@@ -41,6 +41,19 @@ INSUNITS_UM: dict[int, float] = {
     20: 3.09e22,
 }
 
+
+def insunits_um(code: int | None) -> float:
+    """Micrometres per drawing unit by a DXF header's $INSUNITS code (None: the header has none); a
+    ValueError saying what is wrong with it and what to pass instead where it names no usable unit."""
+    if code is None:
+        raise ValueError("has no $INSUNITS (unitless); pass --units um|mm")
+    if code == 0:
+        raise ValueError("$INSUNITS is 0 (unitless); pass --units um|mm")
+    if code not in INSUNITS_UM:
+        raise ValueError(f"$INSUNITS is {code}, not a unit stencilgen knows; pass --units")
+    return INSUNITS_UM[code]
+
+
 _LENGTH = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zA-Z]*)\s*$")
 
 

@@ -1218,9 +1218,9 @@ def _plan_with(
     lay["tip_width"] = np.full(len(contacts), tips[0])
     lay["tip_tilt"] = np.full(len(contacts), tips[1])
     lay["island"] = _contact_islands(contacts, rows, lay, rules)
-    lay["declined"] = np.zeros(len(contacts), dtype=bool)
     strip_idx = np.flatnonzero(lay["is_strip"])
     pad_idx = np.flatnonzero(~lay["is_strip"])
+    declined = np.zeros(len(contacts), dtype=bool)
 
     g = _size_strips(contacts, strip_idx, lay, rules, inner) if len(strip_idx) else None
     room = _Room(contacts, g, strip_idx, rules)
@@ -1279,10 +1279,11 @@ def _plan_with(
         g = room.g
         assert g is not None
         if rules.oblique_scope == "corners" and rules.oblique_angle_deg is None:
-            _corner_directions(contacts, rows, lay, g, strip_idx, room, rules, inner, everywhere)
+            declined[_corner_directions(contacts, rows, lay, g, strip_idx, room, rules, inner, everywhere)] = True
         _improve(contacts, lay, g, strip_idx, room, rules, inner)
         if rules.oblique_scope == "corners":
-            changed = _corner_members(contacts, rows, lay, g, strip_idx, room, rules, inner, everywhere)
+            changed, held_back = _corner_members(contacts, rows, lay, g, strip_idx, room, rules, inner, everywhere)
+            declined[held_back] = True
             if len(changed):  # the strips around the corners that changed slide or turn again beside them
                 _improve(contacts, lay, g, strip_idx, room, rules, inner, near=changed)
         # a contact still below volume_min: its strip tries every slide on a finer grid, and turns, beside
@@ -1313,7 +1314,7 @@ def _plan_with(
             return plan
         return _assemble(contacts, rows, lay, g, strip_idx, pads, room, rules, inner)
 
-    return plan, polished, lay["declined"]
+    return plan, polished, declined
 
 
 def _polish(
@@ -1705,13 +1706,13 @@ def _corner_directions(
     rules: Rules,
     inner: Any,
     everywhere: bool = False,
-) -> None:
+) -> np.ndarray:
     """Rule 5: a corner that starves at the bisector (a strip below volume_min) tries other common
     directions (at least oblique_min_deg from each row) and keeps the one that gives its contacts the
     most solder, the worst of them first. All corners try at once, each beside the rest as it stands.
     A direction with the corner's tips moved is kept as `_corner_directions` says below, or, with
-    `everywhere`, wherever it serves the corner better; a corner that declines one that would serve it
-    better has its members marked in lay["declined"]."""
+    `everywhere`, wherever it serves the corner better. Returns the contact ids of the members of
+    corners that declined a direction that would serve them better."""
     chosen, turns, members = [], [], []
     starved = list(_starved_corners(contacts, rows, lay, g, strip_idx, rules))
     found = _turns_of([c for _k, c, _ids, _m in starved], rows, rules.oblique_min_deg)
@@ -1722,7 +1723,7 @@ def _corner_directions(
         turns.append(options)
         members.append(m)
     if not chosen:
-        return
+        return np.zeros(0, dtype=np.int64)
     short = np.concatenate(members)
     which = np.concatenate([np.full(len(m), j) for j, m in enumerate(members)])
     table = _padded(turns)
@@ -1790,7 +1791,7 @@ def _corner_directions(
         best_side = np.where(better[which], side, best_side)
     final = score(sub.trial(best_side, slide0, inner, best_base, graded=True), best_base)
     sub.write_back(g, lay, room, (final > first + 1e-6)[which])  # corners that gain; the rest stay
-    lay["declined"][strip_idx[short[(declined > best_score + 1e-6)[which]]]] = True
+    return strip_idx[short[(declined > best_score + 1e-6)[which]]]
 
 
 def _corner_members(
@@ -1803,7 +1804,7 @@ def _corner_members(
     rules: Rules,
     inner: Any,
     everywhere: bool = False,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """A corner still starved when its direction, slides and turns are chosen (a contact below
     volume_min) tries fewer members: the contacts nearest the corner point keep the common oblique
     direction and the farther ones run straight across their rows, their tips where the alternation
@@ -1811,8 +1812,8 @@ def _corner_members(
     A corner takes the variant whose worst contact gets the most solder, if that is more than it had,
     and it leaves no more thin webs (unless a contact breaks a hard rule now), or with `everywhere`
     whatever webs it leaves (a warning, as is a contact below volume_min); a corner that declines a
-    variant for its webs alone has its members marked in lay["declined"]. All such corners try at
-    once. Returns the contact ids of the strips changed."""
+    variant for its webs alone declines it. All such corners try at once. Returns the contact ids of
+    the strips changed, and those of the members of corners that declined a variant."""
     chosen, members, ranks, normals, bisectors, options = [], [], [], [], [], []
     starved = []  # (corner, ids, positions, ranks, normals, turns) of the corners with contacts to leave out
     found = list(_starved_corners(contacts, rows, lay, g, strip_idx, rules))
@@ -1829,7 +1830,7 @@ def _corner_members(
         normals.append(normal)
         bisectors.append(np.repeat(c.bisector[None, :], len(ids), axis=0))
     if not chosen:
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     which = np.concatenate([np.full(len(m), j) for j, m in enumerate(members)])
     rank, normal, bisector = np.concatenate(ranks), np.concatenate(normals), np.concatenate(bisectors)
     # (the deepest rank that stays oblique, the others' tips: 0 the alternation, -1 inward, the
@@ -1898,14 +1899,14 @@ def _corner_members(
             declined = np.maximum(declined, np.where(webbed, got, -np.inf))
             better &= ~webbed
             best, best_v = np.where(better, got, best), np.where(better, v, best_v)
-    lay["declined"][strip_idx[members_of[(declined > best + 1e-6)[which]]]] = True
+    declined_ids = strip_idx[members_of[(declined > best + 1e-6)[which]]]
     if (best_v < 0).all():
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), declined_ids
     side, slide, base, oblique = shape(best_v)
     final, webs = worst(sub.trial(side, slide, inner, base, graded=True, corner=oblique), sub.area(short_only=True))
     keep = (best_v >= 0) & (final > first + 1e-6) & ((webs <= thin) | (first < 0) | everywhere)
     sub.write_back(g, lay, room, keep[which])
-    return sub.S[sub.k_ids[keep[which]]]
+    return sub.S[sub.k_ids[keep[which]]], declined_ids
 
 
 def _printable_somewhere(

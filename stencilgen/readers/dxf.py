@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import InputError, UsageError, input_error
 from ..model import Excluded, Polygons
-from ..units import INSUNITS_UM, um_per_unit
+from ..units import insunits_um, um_per_unit
 from .base import Placed, RawLayout
 
 #: chord tolerance for arcs, bulges and circles, in micrometres
@@ -63,14 +63,11 @@ def _outline(entity: Any, tolerance: float) -> list[np.ndarray] | None:
 def _units(path: str, doc: Any, units: str | None) -> float:
     if units is not None:
         return um_per_unit(units)
-    if "$INSUNITS" not in doc.header:
-        raise input_error(path, "has no $INSUNITS (unitless); pass --units um|mm")
-    code = int(doc.header.get("$INSUNITS", 0) or 0)
-    if code == 0:
-        raise input_error(path, "$INSUNITS is 0 (unitless); pass --units um|mm")
-    if code not in INSUNITS_UM:
-        raise input_error(path, f"$INSUNITS is {code}, not a unit stencilgen knows; pass --units")
-    return INSUNITS_UM[code]
+    code = int(doc.header.get("$INSUNITS", 0) or 0) if "$INSUNITS" in doc.header else None
+    try:
+        return insunits_um(code)
+    except ValueError as exc:
+        raise input_error(path, str(exc)) from None
 
 
 def _count_outlines(path: str, doc: Any, layer: str | None) -> int:

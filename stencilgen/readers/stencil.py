@@ -194,7 +194,7 @@ def _reason(exc: BaseException) -> str:
 
 def _dxf_unit_um(path: str, units: str | None) -> float:
     """Micrometres per DXF drawing unit: --units, else the header's $INSUNITS."""
-    from ..units import INSUNITS_UM, um_per_unit
+    from ..units import insunits_um, um_per_unit
 
     if units is not None:
         return um_per_unit(units)
@@ -204,20 +204,17 @@ def _dxf_unit_um(path: str, units: str | None) -> float:
     except OSError as exc:
         raise input_error(path, f"cannot be read ({exc.strerror})") from None
     lines = [x.strip() for x in head.split("ENDSEC", 1)[0].splitlines()]
-    code, named = 0, False
+    code: int | None = None
     for k in range(len(lines) - 2):
         if lines[k] == "$INSUNITS" and lines[k + 1] == "70":
-            named = True
+            code = 0
             with contextlib.suppress(ValueError):
                 code = int(lines[k + 2])
             break
-    if not named:
-        raise input_error(path, "has no $INSUNITS (unitless); pass --units um|mm")
-    if code == 0:
-        raise input_error(path, "$INSUNITS is 0 (unitless); pass --units um|mm")
-    if code not in INSUNITS_UM:
-        raise input_error(path, f"$INSUNITS is {code}, not a unit stencilgen knows; pass --units")
-    return INSUNITS_UM[code]
+    try:
+        return insunits_um(code)
+    except ValueError as exc:
+        raise input_error(path, str(exc)) from None
 
 
 def _load(path: str, fmt: str, units: str | None, folder: str) -> Any:
