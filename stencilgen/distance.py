@@ -22,6 +22,8 @@ from .pairs import box_pairs as box_pairs  # (the planner and the checks take it
 DENSE_MAX = 256
 #: pairs measured in one dense block (bounds the temporary arrays)
 CHUNK = 16384
+#: point-to-edge terms `_seg_dist2` computes in one block where a polygon's points are few pairs' worth
+SEG_BLOCK = 4096
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,19 @@ def _seg_dist2(px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray) -
     ex, ey = _next(qx) - qx, _next(qy) - qy
     ee = ex * ex + ey * ey
     ee = np.where(ee > 0, ee, 1.0)  # (an edge of no length: t is 0 whatever it is divided by)
+    if len(px) * qx.size <= SEG_BLOCK:  # (few pairs: every point at once, the same steps)
+        wx, wy = px[:, None] - qx, py[:, None] - qy
+        t = wx * ex
+        t += wy * ey
+        t /= ee
+        np.maximum(t, 0.0, out=t)
+        np.minimum(t, 1.0, out=t)
+        wx -= t * ex
+        wy -= t * ey
+        wx *= wx
+        wy *= wy
+        wx += wy
+        return wx.min(axis=(0, 1))
     t, tmp, wx, wy = (np.empty(qx.shape) for _ in range(4))
     out = np.full(qx.shape[1], np.inf)
     for x, y in zip(px, py, strict=True):

@@ -641,6 +641,7 @@ class _Room:
         # copies, else itself) and world (-1: stands as it is; w: the strips tried in variant w)
         self.owner: np.ndarray | None = None
         self.world: np.ndarray | None = None
+        self.least_webs: dict[bytes, float] = {}  # (`_least_webs`)
 
     def set_pads(self, idx: np.ndarray, geoms: np.ndarray) -> None:
         for i, geom in zip(idx.tolist(), geoms, strict=True):
@@ -916,20 +917,41 @@ class _Room:
         if g is None or not both.any():
             return floor
         both[both] = g["plain"][pa[both]] & g["plain"][pb[both]]
-        k = np.concatenate([pa[both], pb[both]])
-        if not len(k):
+        if not both.any():
             return floor
-        c0, axis, w, h2 = g["c0"][k], g["axis"][k], g["w"][k], g["h2"][k]
-        body = strips.strip_corners(c0, axis, w, g["h1"][k], h2, np.zeros(len(k)), None)
-        m = int(both.sum())
-        least = Shapes.of(Polygons(body.reshape(-1, 2), np.arange(2 * m + 1, dtype=np.int64) * 4))
-        if self.rules.strategy == "tip":  # (its round end: a disc as wide as the strip at the contact's edge)
-            least.disc_center[:], least.disc_r[:] = c0 + h2[:, None] * axis, w / 2
         out = floor.copy()
-        forced = distances(least, np.arange(m), least, m + np.arange(m))
+        forced = self._least_webs(pa[both], pb[both])
         # (a web thinner than the narrowest printable aperture is no web a stencil keeps: two tips turned
         # to face each other so close are a conflict to mend, never a web to accept)
         out[both] = np.where(forced >= self.rules.min_aperture_um, np.minimum(floor[both], forced), floor[both])
+        return out
+
+    def _least_webs(self, pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
+        """The web between strips pa and pb (positions in strip_idx) at their least: unslid, no length
+        beyond the contact, the tip no wider than the strip. Known once measured for the same two least
+        shapes (`least_webs`): a strip shrinks many times, and is tried in many worlds, as it stands."""
+        g = self.g
+        assert g is not None
+        m = len(pa)
+        k = np.concatenate([pa, pb])
+        c0, axis, w, h2 = g["c0"][k], g["axis"][k], g["w"][k], g["h2"][k]
+        shape = np.column_stack([c0, axis, w, g["h1"][k], h2])
+        pairs = np.ascontiguousarray(np.concatenate([shape[:m], shape[m:]], axis=1))
+        keys: list[bytes] = pairs.view(np.dtype((np.void, pairs.shape[1] * 8))).ravel().tolist()  # type: ignore[assignment]
+        known = self.least_webs
+        if len(known) > LEAST_WEBS_MAX:
+            known.clear()
+        out = np.array([known.get(key, np.nan) for key in keys])
+        miss = np.flatnonzero(np.isnan(out))
+        if len(miss):
+            j = np.concatenate([miss, m + miss])
+            body = strips.strip_corners(c0[j], axis[j], w[j], g["h1"][k][j], h2[j], np.zeros(len(j)), None)
+            n = len(miss)
+            least = Shapes.of(Polygons(body.reshape(-1, 2), np.arange(2 * n + 1, dtype=np.int64) * 4))
+            if self.rules.strategy == "tip":  # (its round end: a disc as wide as the strip at the contact's edge)
+                least.disc_center[:], least.disc_r[:] = c0[j] + h2[j][:, None] * axis[j], w[j] / 2
+            out[miss] = distances(least, np.arange(n), least, n + np.arange(n))
+            known.update(zip([keys[i] for i in miss.tolist()], out[miss].tolist(), strict=True))
         return out
 
     def geoms(self, which: np.ndarray) -> np.ndarray:
@@ -1643,6 +1665,9 @@ def _improve(
 MAX_WORLDS = 32
 #: or, where few strips change (the needy round), as many as make this many copies of them
 MAX_COPIES = 4096
+
+#: the most webs between strips at their least a room keeps known (`_Room._least_webs`)
+LEAST_WEBS_MAX = 1 << 18
 
 #: what a trial variant's area becomes where it breaks a hard rule (clearance, keep-in, a sliver) or
 #: only the web
