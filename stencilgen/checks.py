@@ -531,10 +531,18 @@ def check_apertures(
 
 
 def _strip_width_along(apertures: Apertures, sidx: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """A strip's width measured along the row: its width across its axis over sin(axis, row)."""
+    """A strip's width measured along the row: its width across its axis over sin(axis, row), and no
+    more than its outline's extent along the row (a body that runs along its row, or nearly: its
+    longest chord along the row is its length, not that of an endless band)."""
     a = apertures.axis[sidx]
     s = np.abs(a[:, 0] * u[:, 1] - a[:, 1] * u[:, 0])
-    return apertures.width[sidx] / np.maximum(s, 1e-12)
+    o = apertures.outlines.take(sidx)
+    extent = np.full(len(sidx), np.inf)
+    has = np.diff(o.offsets) > 0
+    if has.any():
+        o = o.take(np.flatnonzero(has))
+        extent[has] = extent_along(Polygons(o.coords, o.offsets), u[has])
+    return np.minimum(apertures.width[sidx] / np.maximum(s, 1e-12), extent)
 
 
 def place_checked(element: Checked, index: np.ndarray, scale: np.ndarray | None = None) -> Checked:

@@ -23,6 +23,11 @@ from .rules import Rules
 
 #: a strip whose width across its axis exceeds its body's by more than this fraction has a tip
 TIP_TOL = 0.01
+#: an aperture whose extent along its long axis exceeds that across it by at most this fraction is square
+SQUARE_TOL = 0.01
+#: an aperture within its contact whose centre lies no farther than this from the contact's along its
+#: axis (um) is centred on it
+CENTRED_UM = 0.05
 
 
 @dataclass(frozen=True)
@@ -207,6 +212,14 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
         i = served[f]
         long_axis = long_axes[f]
         lo, hi = extent_on(Shapes.of(mine, alike=kin), f, long_axis)  # (once for those alike)
+        # a square (or round) aperture has no long axis: it runs across its row, as a strip would
+        square = hi - lo <= wide[f] * (1 + SQUARE_TOL)
+        across = np.stack([-long_axis[:, 1], long_axis[:, 0]], axis=1)
+        nearer = np.abs(np.einsum("ij,ij->i", across, normal[i])) > np.abs(np.einsum("ij,ij->i", long_axis, normal[i]))
+        turn = square & nearer
+        if turn.any():
+            long_axis = np.where(turn[:, None], across, long_axis)
+            lo, hi = extent_on(Shapes.of(mine, alike=kin), f, long_axis)
         plo, phi = _ring_extent(contacts.polygons.take(i), long_axis)
         ahead, behind = hi - phi, plo - lo  # how far it reaches beyond the contact either way
         # an aperture within its contact: the way its centre lies from the contact's
@@ -219,6 +232,8 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
         kind[i] = STRIP
         axis[i] = long_axis
         side[i] = np.where(np.einsum("ij,ij->i", long_axis, normal[i]) >= 0, 1, -1)
+        # (one centred on its contact and within it, a pad shrunk evenly, has no side: no tip, no offset)
+        side[i[within & (np.abs(np.einsum("ij,ij->i", centre, long_axis)) <= CENTRED_UM)]] = 0
         ext[i] = np.maximum(0.0, np.where(forward, ahead, behind))
         oblique[i] = np.abs(np.einsum("ij,ij->i", long_axis, normal[i])) < np.cos(np.radians(10.0))
         # a strip is as wide as its body (its straight far end, where a wide tip makes it short); one

@@ -1382,9 +1382,14 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
     ]
     rules = s.get("rules") or {}
     if s.get("straight_corners") and rules.get("oblique_scope") == "corners" and rules.get("oblique_angle_deg") is None:
+        straight = (
+            "not in one common oblique direction (rule 5)"
+            if command == "check"
+            else "no common oblique direction left them printable and within the hard rules (rule 11 before rule 5)"
+        )
         lines.append(
-            f"  corners: {s['straight_corners']} of {s['corners']} run their strips straight across their rows: no "
-            "common oblique direction left them printable and within the hard rules (rule 11 before rule 5)"
+            f"  corners: {s['straight_corners']} of {s['corners']} run their strips straight across their rows: "
+            + straight
         )
     if vr["min"] is not None and vr["max"] is not None:
         lines.append(

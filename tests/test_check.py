@@ -141,6 +141,27 @@ def test_pad_sized_apertures_in_a_fine_pitch_row_are_too_wide(tmp_path):
     assert result.exit_code == 1
 
 
+@pytest.mark.parametrize("turn", [0.0, 90.0])
+def test_pads_shrunk_evenly_are_judged_alike_in_rows_either_way(tmp_path, turn):
+    """A stencil drawn elsewhere, each 78 um pad shrunk 5 um a side: a 68 um square has no long axis,
+    so it runs across its row in a row along x as in one along y: narrower than its contact (no
+    too_wide, which once read 6.8e13 um where the square's axis fell along its row), centred on it (no
+    tip, no side: no same_side). The same square turned 45 deg is 96 um across along the row: too wide."""
+    u = np.array([np.cos(np.radians(turn)), np.sin(np.radians(turn))])
+    centres = [tuple(k * 100.0 * u) for k in range(5)]
+    layout = str(tmp_path / "row.gds")
+    synth.write_gds(layout, [synth.rect(c, (78.0, 78.0), 0.0) for c in centres], noise=False)
+    for angle, wide in ((0.0, False), (45.0, True)):
+        stencil = str(tmp_path / f"shrunk{angle:g}.gds")
+        synth.write_gds(stencil, [synth.rect(c, (68.0, 68.0), angle) for c in centres], layer=(1, 0), noise=False)
+        result = check_file(layout, stencil, None, Rules(), Options(layer="9/0"))
+        codes = [{f["code"] for f in c["findings"]} for c in result.report["contacts"]]
+        assert all(("too_wide" in c) == wide for c in codes), codes
+        assert not any("same_side" in c for c in codes)
+        values = [f["value"] for c in result.report["contacts"] for f in c["findings"] if f["code"] == "too_wide"]
+        assert all(v == pytest.approx(68.0 * np.sqrt(2), abs=0.01) for v in values)
+
+
 def test_dxf_stencil_on_its_only_layer(tmp_path):
     pads = [synth.rect((x, 0.0), (60.0, 60.0), 0.0) for x in (0, 300)]
     layout = str(tmp_path / "p.gds")

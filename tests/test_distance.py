@@ -546,3 +546,22 @@ def test_extent_of_alike_shapes_on_their_axes_equals_each_measured() -> None:
     proj = [polys.polygon(i) @ axis[k] for k, i in enumerate(idx)]
     np.testing.assert_allclose(lo, [p.min() for p in proj], rtol=0, atol=1e-6)
     np.testing.assert_allclose(hi, [p.max() for p in proj], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("points", [1, 4, 9])
+def test_a_few_pairs_measured_in_one_block_as_point_by_point(points, monkeypatch):
+    """`_seg_dist2` measures the points of a few pairs in one block: the same numbers, to the bit, as
+    point by point (degenerate edges too)."""
+    from stencilgen import distance
+
+    rng = np.random.default_rng(points)
+    for _ in range(200):
+        b, K = int(rng.integers(3, 30)), int(rng.integers(1, 40))
+        px, py = rng.normal(1e4, 50, (points, K)), rng.normal(0, 50, (points, K))
+        qx, qy = rng.normal(1e4, 50, (b, K)), rng.normal(0, 50, (b, K))
+        qx[1], qy[1] = qx[0], qy[0]
+        block = distance._seg_dist2(px, py, qx, qy)
+        monkeypatch.setattr(distance, "SEG_BLOCK", 0)
+        one = distance._seg_dist2(px, py, qx, qy)
+        monkeypatch.undo()
+        assert np.array_equal(block, one)

@@ -1348,3 +1348,21 @@ def test_a_corner_whose_moved_tips_pay_off_only_after_its_neighbours_settle_take
     assert (first < 1 - 1e-9).sum() == 8
     assert 0.85 < first.min() < 0.95
     assert same_side <= first_same_side
+
+
+def test_webs_known_from_before_give_the_plan_measured_anew(monkeypatch):
+    """The webs two strips keep at their least are measured once per room for the same two shapes
+    (`_Room._least_webs`): two staggered rows whose contacts force a thin web (as in the test above)
+    are planned the same when each is measured anew (the store cleared before every lookup)."""
+    import stencilgen.planner as stencilgen_planner
+
+    die = synth.Die()
+    for i in range(10):
+        die.add((i * 100.0, 0.0), (60.0, 80.0), 0.0)
+        die.add((50.0 + i * 100.0, 100.0), (60.0, 80.0), 0.0)
+    known, rules = plan_of(die, keep_in=FAR)
+    monkeypatch.setattr(stencilgen_planner, "LEAST_WEBS_MAX", -1)
+    anew, _ = plan_of(die, keep_in=FAR)
+    a, b = known.apertures, anew.apertures
+    assert np.array_equal(a.area, b.area) and np.array_equal(a.outlines.coords, b.outlines.coords)
+    assert (check_plan(known, rules).findings.code == "web").any()  # (a forced web took part)
