@@ -251,6 +251,12 @@ def _stem(path: str) -> str:
     return safe_name(layout_stem(path))
 
 
+def _stencil_name(path: str) -> str:
+    """A checked stencil's file name (without a .gz), safe for output names: its reports' stem."""
+    name = os.path.basename(os.fspath(path))
+    return safe_name(name[:-3] if name.lower().endswith(".gz") else name)
+
+
 def output_formats(items: Iterable[str], where: str = "formats") -> tuple[str, ...]:
     """The output formats asked for, each once, json (always written) left out; `where` names them in errors."""
     names = tuple(dict.fromkeys(x.strip().lower() for x in items if x.strip()))
@@ -746,7 +752,9 @@ class CheckedStencil(_Judged):
         creation_date: str | dt.datetime | None = None,
     ) -> dict[str, str]:
         """Write OUTDIR/<name>.check.html and .check.lyrdb (those in `formats`) and <name>.check.json,
-        always; return the paths by format. name: default the layout file's stem."""
+        always; return the paths by format. name: default the stencil file's name (S.gbr: S.gbr.check.json),
+        so that the checks of a die's Gerber, DXF and GDS, or of two stencils, written to one folder
+        each keep their own."""
         if isinstance(formats, str):
             formats = formats.split(",")
         wanted = output_formats(formats)
@@ -766,7 +774,7 @@ class CheckedStencil(_Judged):
     ) -> tuple[dict[str, str], dict[str, Any]]:
         from .writers.fileset import FileSet
 
-        stem = (safe_name(name) if name is not None else _stem(self.layout.path)) + ".check"
+        stem = (safe_name(name) if name is not None else _stencil_name(self.stencil)) + ".check"
         outputs = {k: os.path.join(outdir, stem + EXTENSIONS[k]) for k in (*formats, "json")}
         report = self._report_at({k: os.path.basename(v) for k, v in outputs.items()}, creation_date)
         members = [stem + EXTENSIONS[k] for k in ("html", "lyrdb", "json")]

@@ -586,7 +586,11 @@ def rules(rules_file: str | None) -> None:
 )
 @click.option("--keep-in-bbox", is_flag=True, help="Use the bounding box of the --keep-in layer as the outline.")
 @click.option(
-    "-o", "--output", "outdir", metavar="OUTDIR", help="Also write OUTDIR/<stem>.check.json, .html and .lyrdb."
+    "-o",
+    "--output",
+    "outdir",
+    metavar="OUTDIR",
+    help="Also write OUTDIR/<stencil>.check.json, .html and .lyrdb (for S.gbr: S.gbr.check.json).",
 )
 @click.option("--strict", is_flag=True, help="Warnings fail the run too (exit 1).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout (the summary goes to stderr).")

@@ -141,7 +141,7 @@ def check_file(
     path: str, stencil: str, outdir: str | None, rules: Rules, options: Options, stencil_layer: str | None = None
 ) -> Result:
     """Run every check of RULES.md on an existing stencil (Gerber, DXF or GDS) against a layout; with
-    OUTDIR, also write OUTDIR/<stem>.check.html, .lyrdb and .json."""
+    OUTDIR, also write OUTDIR/<stencil>.check.html, .lyrdb and .json (named after the stencil's file)."""
     try:
         return _check_file(path, stencil, outdir, rules, options, stencil_layer)
     except MemoryError:

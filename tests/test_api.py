@@ -135,14 +135,14 @@ def test_check_is_the_command_lines(ring, written, tmp_path):
     assert dumps_report(checked.report) == r.stdout
     files = checked.write(str(tmp_path))
     assert sorted(os.listdir(tmp_path)) == [
-        "ring_100um.check.html",
-        "ring_100um.check.json",
-        "ring_100um.check.lyrdb",
+        "ring_100um.gbr.check.html",
+        "ring_100um.gbr.check.json",
+        "ring_100um.gbr.check.lyrdb",
     ]
     assert json.load(open(files["json"]))["summary"]["outputs"] == {
-        "html": "ring_100um.check.html",
-        "json": "ring_100um.check.json",
-        "lyrdb": "ring_100um.check.lyrdb",
+        "html": "ring_100um.gbr.check.html",
+        "json": "ring_100um.gbr.check.json",
+        "lyrdb": "ring_100um.gbr.check.lyrdb",
     }
 
 

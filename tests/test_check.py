@@ -121,6 +121,20 @@ def test_a_gerber_cut_short_is_named_so(planned, tmp_path):
     assert check_file(RING, str(whole), None, Rules(), Options(layer="9/0")).exit_code == plan.exit_code
 
 
+def test_the_checks_of_a_dies_three_stencils_in_one_folder_each_keep_their_own(planned, tmp_path):
+    """Each check's reports are named after the stencil it checked: the Gerber's, the DXF's and the
+    GDS's checks written to one folder are three sets, each naming its own stencil."""
+    out, _plan = planned
+    for ext in ("gbr", "dxf", "gds"):
+        check_file(RING, os.path.join(out, f"ring_100um.{ext}"), str(tmp_path), Rules(), Options(layer="9/0"))
+    names = sorted(os.listdir(tmp_path))
+    kinds = ("html", "json", "lyrdb")
+    assert names == sorted(f"ring_100um.{e}.check.{k}" for e in ("gbr", "dxf", "gds") for k in kinds)
+    for ext in ("gbr", "dxf", "gds"):
+        summary = load_report(str(tmp_path / f"ring_100um.{ext}.check.json"))["summary"]
+        assert summary["stencil"].endswith(f"ring_100um.{ext}")
+
+
 def test_round_trip_keeps_oblique_corner_strips(planned):
     out, plan = planned
     result = check_file(RING, os.path.join(out, "ring_100um.gbr"), None, Rules(), Options(layer="9/0"))
@@ -331,7 +345,7 @@ def test_a_stencil_at_another_scale_says_so_and_its_errors_add_up(tmp_path):
     assert len(hint) == 1 and "a unit mix-up (inches read as mm, or mm as inches)?" in hint[0], r.stderr
     # the HTML says it checks that stencil, and counts its stray apertures as errors
     r = run("check", RING, "--layer", "9/0", "--stencil", str(inch), "-o", str(tmp_path / "c"), "-q")
-    html = (tmp_path / "c" / "ring_100um.check.html").read_text()
+    html = (tmp_path / "c" / "inch.gbr.check.html").read_text()
     assert "<title>Stencil check of inch.gbr against " in html and "<h1>Stencil check of inch.gbr against " in html
     assert '<tr class="sev-error"><td><code>stray_aperture</code></td><td>error</td><td class="num">68</td>' in html
 

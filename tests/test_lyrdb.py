@@ -99,7 +99,7 @@ def test_check_writes_its_findings_and_stray_apertures(planned, tmp_path):
     stencil = str(tmp_path / "edited.gds")
     edited.write_gds(stencil)
     checked = check_file(RING, stencil, str(tmp_path / "o"), Rules(), Options(layer="9/0"))
-    assert checked.outputs["lyrdb"] == str(tmp_path / "o" / "ring_100um.check.lyrdb")
+    assert checked.outputs["lyrdb"] == str(tmp_path / "o" / "edited.gds.check.lyrdb")
     report = load_report(checked.outputs["json"])
     got = items(load(checked.outputs["lyrdb"]))
     counts = collections.Counter(cat for cat, *_ in got)

@@ -267,7 +267,7 @@ def test_an_empty_stencil_is_checked_as_one_without_apertures(realworld, tmp_pat
         )
         assert r.returncode == 1, (ext, r.stderr)
         assert "Error" not in r.stderr and "1 error, 0 warnings (no_aperture 1)" in r.stderr, (ext, r.stderr)
-        found = json.loads((report / "CuPillarPad.check.json").read_text())
+        found = json.loads((report / f"CuPillarPad.{ext}.check.json").read_text())
         rows = found["findings"]["rows"] if isinstance(found["findings"], dict) else found["findings"]
         assert found["summary"]["errors"] == 1, ext
         assert "no_aperture" in json.dumps(rows), ext
