@@ -135,6 +135,20 @@ def test_the_checks_of_a_dies_three_stencils_in_one_folder_each_keep_their_own(p
         assert summary["stencil"].endswith(f"ring_100um.{ext}")
 
 
+@pytest.mark.parametrize("keep", [3000, 20000])
+def test_a_dxf_stencil_cut_short_is_named_so(planned, tmp_path, keep):
+    """A DXF stencil cut short (within its header, where its unit was, or among its shapes) is said to
+    be so in one line, as a Gerber's is: not a unit to pass, and no reader's warnings about the cut."""
+    out, _ = planned
+    with open(os.path.join(out, "ring_100um.dxf"), "rb") as fh:
+        head = fh.read(keep)
+    cut = tmp_path / "cut.dxf"
+    cut.write_bytes(head)
+    r = run("check", RING, "--layer", "9/0", "--stencil", str(cut))
+    assert r.returncode == 3
+    assert r.stderr.strip().splitlines() == [f"Error: {cut}: the DXF file is cut short: it does not end with EOF"]
+
+
 def test_round_trip_keeps_oblique_corner_strips(planned):
     out, plan = planned
     result = check_file(RING, os.path.join(out, "ring_100um.gbr"), None, Rules(), Options(layer="9/0"))

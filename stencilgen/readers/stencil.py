@@ -46,6 +46,8 @@ DBU_UM = 0.001
 FLAT_STREAM = "flat.gds"
 #: the DXF header is read this far for $INSUNITS
 DXF_HEADER_BYTES = 1 << 20
+#: and its last bytes for its EOF group
+DXF_TAIL_BYTES = 64
 
 _PROJECT = """<?xml version="1.0" encoding="utf-8"?>
 <pcb-project>
@@ -192,6 +194,20 @@ def _reason(exc: BaseException) -> str:
     return re.sub(r"\s+in Layout\.read$", "", text)
 
 
+def _dxf_whole(path: str) -> None:
+    """A DXF file ends with its EOF group (text and binary DXF alike): one cut short is said to be so,
+    before KLayout reads it (its warnings about the cut would reach the console) or its header is
+    searched for a unit it may have lost."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(max(0, os.path.getsize(path) - DXF_TAIL_BYTES))
+            tail = fh.read()
+    except OSError as exc:
+        raise input_error(path, f"cannot be read ({exc.strerror})") from None
+    if not tail.rstrip(b" \t\r\n\x00\x1a").endswith(b"EOF"):
+        raise input_error(path, "the DXF file is cut short: it does not end with EOF")
+
+
 def _dxf_unit_um(path: str, units: str | None) -> float:
     """Micrometres per DXF drawing unit: --units, else the header's $INSUNITS."""
     from ..units import insunits_um, um_per_unit
@@ -232,6 +248,7 @@ def _load(path: str, fmt: str, units: str | None, folder: str) -> Any:
                 fh.write(_PROJECT.format(name=_xml(name), points=CIRCLE_POINTS, dbu=DBU_UM))
             layout.read(project, options)
         elif fmt == "dxf":
+            _dxf_whole(path)
             options.dxf_unit = _dxf_unit_um(path, units)
             options.dxf_dbu = DBU_UM
             options.dxf_polyline_mode = 2  # closed polylines are polygons, open ones are left out
