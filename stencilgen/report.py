@@ -1419,6 +1419,16 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
             )
             + " (E errors, W warnings, U of them under_volume)"
         )
+        kept = next((r for r in foil["table"] if r["thickness_um"] == foil["chosen_um"]), None)
+        fuller = [r for r in foil["table"] if kept and r["errors"] <= kept["errors"]]
+        fuller = [r for r in fuller if kept and r["under_volume"] < kept["under_volume"]]
+        if kept and fuller:  # (the warnings counted alike: a starved joint weighs as one same_side)
+            best = min(fuller, key=lambda r: (r["under_volume"], r["warnings"], r["thickness_um"]))
+            lines.append(
+                f"  hint: {best['thickness_um']:g} um leaves {best['under_volume']} contacts below volume_min "
+                f"({foil['chosen_um']:g} um: {kept['under_volume']}), with {best['warnings']} warnings in all; "
+                f"--thickness {best['thickness_um']:g}um plans at it"
+            )
         step = foil.get("step")
         if step:
             regions = "; ".join(
@@ -1460,8 +1470,10 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
     records = doc["contacts"]
     margin = rules.get("edge_margin_um")
     within = "within edge_margin_um" in str(keep.get("source", ""))
-    if s["findings_by_code"].get("unprintable") and within and isinstance(margin, int | float):
-        # (a pad cell whose extent is its pad: the margin leaves it no room; what the user can change)
+    starved = s["findings_by_code"].get("unprintable") or short
+    if starved and within and isinstance(margin, int | float):
+        # (a pad cell whose extent is its pad: the margin leaves it no room, or too little; what the user
+        # can change)
         lines.append(
             f"  hint: contacts lie within edge_margin_um ({margin:g} um) of the keep-in; where its outline is not "
             "the die's edge (a pad cell's own extent), --keep-in none or a smaller edge_margin_um in a rules "

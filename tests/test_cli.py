@@ -239,6 +239,19 @@ def test_thickness_auto_says_each_foil_as_it_is_planned(tmp_path):
     assert any(row["under_volume"] for row in table)
     r = runner.invoke(main, [*args, "-q", "-o", str(tmp_path / "b")])
     assert r.exit_code == 0 and "of 9)" not in r.output
+    # a foil with no more errors that leaves fewer contacts below volume_min than the one kept (which has
+    # fewer warnings in all) is named, with how to plan at it; none where the one kept leaves the fewest
+    from stencilgen.report import load_report, plan_text
+
+    doc = load_report(str(tmp_path / "a" / "area_array.json"))
+    foil = doc["summary"]["foil"]
+    for row in foil["table"]:
+        row["errors"], row["under_volume"] = 0, (0 if row["thickness_um"] == foil["chosen_um"] else 3)
+    assert "  hint: " not in "".join(ln for ln in plan_text(doc).splitlines() if "volume_min" in ln)
+    for row in foil["table"]:
+        row["under_volume"] = {foil["chosen_um"]: 7, 25.0: 1}.get(row["thickness_um"], 4)
+    hint = [ln for ln in plan_text(doc).splitlines() if ln.startswith("  hint: 25 um leaves 1 contacts")]
+    assert len(hint) == 1 and f"({foil['chosen_um']:g} um: 7)" in hint[0] and "--thickness 25um" in hint[0], hint
 
 
 def test_the_summary_names_the_keep_in(tmp_path):

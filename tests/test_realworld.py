@@ -322,6 +322,26 @@ def test_a_pad_cell_whose_extent_is_its_pad_says_how_to_plan_it(realworld, tmp_p
     assert r.exit_code == 0 and "hint: contacts lie within" not in r.output
 
 
+def test_a_pad_cell_whose_margin_starves_its_pad_says_how_to_plan_it(realworld, tmp_path):
+    """The SKY130 pad cell: its extent lies within edge_margin_um of its opening, whose aperture ends at
+    the margin below volume_min (a warning, limited by keep_in): the summary names the way out as for an
+    unprintable pad; with --keep-in none the pad reaches its target and there is no hint."""
+    from click.testing import CliRunner
+
+    from stencilgen.cli import main
+
+    cell = os.path.join(realworld, "sky130_gpiov2_pad", "sky130_fd_io__overlay_gpiov2.gds")
+    runner = CliRunner()
+    r = runner.invoke(main, ["plan", cell, "--layer", "76/20", "--formats", "json", "-o", str(tmp_path / "a")])
+    assert r.exit_code == 0 and "under_volume (limited by keep_in)" in r.output, r.output
+    hint = [line for line in r.output.splitlines() if line.startswith("  hint: contacts lie within edge_margin_um")]
+    assert hint and "--keep-in none" in hint[0], r.output
+    r = runner.invoke(
+        main, ["plan", cell, "--layer", "76/20", "--keep-in", "none", "--formats", "json", "-o", str(tmp_path / "b")]
+    )
+    assert r.exit_code == 0 and "under_volume" not in r.output and "hint: contacts lie within" not in r.output
+
+
 def test_the_gerber_draws_no_edge_of_no_length(realworld, tmp_path):
     """The IHP 8x8 array's bumps, grown and cut as pad-shaped apertures, once left vertices a nanometre
     apart: 111 of the Gerber's 551 draws went nowhere (some CAM tools flag them). No region repeats a
