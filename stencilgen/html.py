@@ -712,14 +712,22 @@ def _histograms(doc: dict[str, Any]) -> str:
     area = np.array(
         [v for v, u in zip(column(all_records, "area_ratio"), used, strict=True) if u and v is not None], dtype=float
     )
-    vmin = float(rules.get("volume_min", 0.3))
+    # (under_volume is judged at the bottom of the transfer band: on this nominal axis, volume_min lies
+    # higher by the nominal efficiency over the band's least; the limit, judged at its top, lower)
+    vmin0 = float(rules.get("volume_min", 0.3))
+    te = float(rules.get("transfer_efficiency", 1.0))
+    vmin = vmin0 * te / float(rules.get("transfer_efficiency_min", te))
+    vtop = te / float(rules.get("transfer_efficiency_max", te))
     amin = float(rules.get("area_ratio_min", 0.66))
-    vlimits = [(1.0, "limit 1.0", "lim-error"), (vmin, f"volume_min {_num(vmin)}", "lim-warning")]
+    vlimits = [
+        (vtop, f"limit (band top) {_num(vtop)}", "lim-error"),
+        (vmin, f"volume_min {_num(vmin0)} (band bottom) {_num(vmin)}", "lim-warning"),
+    ]
     if rules.get("volume_target") is not None:
         vlimits.append((float(rules["volume_target"]), f"target {_num(rules['volume_target'])}", "lim-target"))
 
     def vzone(a: float, b: float) -> str:
-        return "z-error" if a >= 1.0 - 1e-9 else "z-warning" if b <= vmin + 1e-9 else "z-ok"
+        return "z-error" if a >= vtop - 1e-9 else "z-warning" if b <= vmin + 1e-9 else "z-ok"
 
     def azone(a: float, b: float) -> str:
         return "z-warning" if b <= amin + 1e-9 else "z-ok"
@@ -758,6 +766,7 @@ COLUMNS: list[tuple[str, str, bool, int]] = [  # key, header, numeric, decimals
     ("aperture", "aperture", False, 0),
     ("aperture_area_um2", "aperture area (um2)", True, 1),
     ("volume_ratio", "volume ratio", True, 3),
+    ("volume_ratio_low", "at the band's bottom", True, 3),
     ("area_ratio", "area ratio", True, 3),
     ("cap_height_um", "cap height (um)", True, 2),
     ("limited_by", "limited by", False, 0),
@@ -773,6 +782,12 @@ def _limited(r: dict[str, Any]) -> str:
         return "–"
     other = r.get("limited_by_contact")
     return f"{why} (contact {other})" if other is not None else str(why)
+
+
+def _low_ratio(r: dict[str, Any]) -> float | None:
+    """The volume ratio at the bottom of the transfer band, where under_volume is judged (None: none)."""
+    band, limit = r.get("solder_volume_band_um3"), r.get("volume_limit_um3")
+    return round(band[0] / limit, 3) if band and limit else None
 
 
 def _table(records: Any, bad: list[int]) -> str:
@@ -799,11 +814,11 @@ def _table(records: Any, bad: list[int]) -> str:
                 tip = "\n".join(str(f.get("message", "")) for f in fs)
                 cells.append(f'<td title="{escape(tip)}">{escape(codes)}</td>')
             elif num:
-                v = r.get(key)
-                if v is None:
+                value = _low_ratio(r) if key == "volume_ratio_low" else r.get(key)
+                if value is None:
                     cells.append("<td>–</td>")
                 else:
-                    cells.append(f'<td class="num" data-v="{escape(repr(v))}">{_num(v, nd)}</td>')
+                    cells.append(f'<td class="num" data-v="{escape(repr(value))}">{_num(value, nd)}</td>')
             elif key == "limited_by":
                 cells.append(f'<td class="{key}">{escape(_limited(r))}</td>')
             else:

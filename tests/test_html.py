@@ -134,6 +134,7 @@ def test_findings_table_has_one_row_per_contact_with_findings(ring):
         "aperture",
         "aperture_area_um2",
         "volume_ratio",
+        "volume_ratio_low",
         "area_ratio",
         "cap_height_um",
         "limited_by",
@@ -141,6 +142,9 @@ def test_findings_table_has_one_row_per_contact_with_findings(ring):
         "findings",
     ]
     first = next(r for r in bad if r["id"] == int(rows[0][0][1]))
+    # beside the nominal volume ratio, the one under_volume is judged by: at the transfer band's bottom
+    band, limit = first["solder_volume_band_um3"], first["volume_limit_um3"]
+    assert float(rows[0][8][1]) == pytest.approx(band[0] / limit, abs=1e-3)
     codes = ", ".join(sorted({f["code"] for f in first["findings"]}))
     assert rows[0][-1][1] == codes
     # what limits the aperture, with the contact it names
@@ -209,7 +213,10 @@ def test_summary_histograms_and_units(ring):
     for svg in hists:
         counts = [int(n) for n in re.findall(r": (\d+) contacts</title>", svg)]
         assert sum(counts) == s["apertures"]
-    assert "limit 1.0" in hists[0] and "volume_min 0.3" in hists[0] and "area_ratio_min 0.66" in hists[1]
+    # (on the nominal axis: the limit where it is judged, at the band's top, 0.85 / 1.0; volume_min at its
+    # bottom, 0.3 x 0.85 / 0.7)
+    assert "limit (band top) 0.85" in hists[0] and "volume_min 0.3 (band bottom) 0.364" in hists[0]
+    assert "area_ratio_min 0.66" in hists[1]
     assert "volume ratio: nominal solder volume" in hists[0] and "area ratio: aperture area" in hists[1]
 
 
