@@ -173,7 +173,7 @@ def limit_text(reason: str, other: int = -1) -> str:
 def _message(code: str, value: float, limit: float) -> tuple[str, str, str]:
     """Severity, unit and text of a finding (a wafer repeats the same few thousand: they are cached)."""
     sev, text, unit = CODES[code]
-    if not unit and value == 0 and limit == 0:  # a finding without a measure (same_side, extra_aperture)
+    if value == 0 and limit == 0:  # a finding without a measure (same_side, inside_contact, a bridge)
         return sev, unit, text
     u = f" {unit}" if unit else ""
     return sev, unit, f"{text}: {value:.4g}{u} (limit {limit:.4g}{u})"

@@ -573,8 +573,8 @@ def rules(rules_file: str | None) -> None:
 @click.option(
     "--thickness",
     metavar="LENGTH",
-    help="Foil thickness, e.g. 20um (default: the foil the stencil was planned at, from plan's report "
-    "<stem>.json beside it; else the rules').",
+    help="Foil thickness, e.g. 20um (default, or auto: the foil the stencil was planned at, from plan's report "
+    "<stem>.json beside it; else, by default, the rules').",
 )
 @click.option("--paste-type", type=click.IntRange(3, 8), help="Paste particle type (3-8).")
 @click.option(
@@ -631,8 +631,14 @@ def check(
     from .run import Options, check_file, planned_foil
 
     # the foil: --thickness, else the one the stencil was planned at (plan's report beside it), else the rules
-    auto = thickness is None or thickness.strip().lower() == "auto"
+    asked = thickness is not None and thickness.strip().lower() == "auto"  # (the foil it was planned at)
+    auto = thickness is None or asked
     planned = planned_foil(stencil) if auto else None
+    if asked and planned is None:
+        raise UsageError(
+            f"{stencil}: --thickness auto checks a stencil at the foil it was planned at, and no report of plan "
+            "beside it (<stem>.json) gives one; give --thickness, e.g. 20um"
+        )
     rules = _rules(rules_file, thickness_um=None if planned else thickness, paste_type=paste_type)
     if planned is not None:
         rules = rules.replace(thickness_um=planned[0], thickness_auto=False)
@@ -652,7 +658,8 @@ def check(
     if not quiet:
         text = plan_text(result.report, result.outputs, command="check")
         if planned is not None:
-            text += f"\n  foil: {planned[0]:g} um, as planned ({planned[1]} beside the stencil; --thickness sets one)"
+            told = "" if asked else "; --thickness sets one"
+            text += f"\n  foil: {planned[0]:g} um, as planned ({planned[1]} beside the stencil{told})"
         stray = result.report["summary"]["stray_apertures"]
         if stray:
             text += f"\n  {len(stray)} apertures touch no contact (errors), e.g. " + stray[0]["message"]

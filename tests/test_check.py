@@ -186,6 +186,9 @@ def test_pads_shrunk_evenly_are_judged_alike_in_rows_either_way(tmp_path, turn):
         codes = [{f["code"] for f in c["findings"]} for c in result.report["contacts"]]
         assert all(("too_wide" in c) == wide for c in codes), codes
         assert not any("same_side" in c for c in codes)
+        # each lies within its contact: said so, without a measure of nothing against a limit of nothing
+        inside = [f for c in result.report["contacts"] for f in c["findings"] if f["code"] == "inside_contact"]
+        assert len(inside) == 5 and {f["message"] for f in inside} == {"the strip does not reach beyond its contact"}
         values = [f["value"] for c in result.report["contacts"] for f in c["findings"] if f["code"] == "too_wide"]
         assert all(v == pytest.approx(68.0 * np.sqrt(2), abs=0.01) for v in values)
 
@@ -337,7 +340,13 @@ def test_check_judges_a_stencil_at_the_foil_it_was_planned_at(tmp_path):
         assert load_report(r.stdout)["summary"]["rules"]["thickness_um"] == 20.0, stencil
         assert "as planned" not in r.stderr
     r = run("check", array, "--layer", "9/0", "--stencil", str(alone / "area_array.gbr"), "--thickness", "auto")
-    assert r.returncode == 2 and "give --thickness (thickness_um in a rules file)" in r.stderr
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+        f"Error: {alone / 'area_array.gbr'}: --thickness auto checks a stencil at the foil it was planned at, and no "
+        "report of plan beside it (<stem>.json) gives one; give --thickness, e.g. 20um"
+    ]
+    # auto asked, and found: no word of --thickness setting one
+    r = run("check", array, "--layer", "9/0", "--stencil", str(out / "area_array.gbr"), "--thickness", "auto")
+    assert f"foil: 15 um, as planned ({out / 'area_array.json'} beside the stencil)" in r.stderr, r.stderr
 
 
 def test_a_stencil_at_another_scale_says_so_and_its_errors_add_up(tmp_path):
