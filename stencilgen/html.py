@@ -898,8 +898,9 @@ svg .scale path{stroke:#222;stroke-width:2px}
 svg .scale text{fill:#222;paint-order:stroke;stroke:#fff;stroke-width:3px;vector-effect:non-scaling-stroke}
 svg .marks circle{fill:none;stroke:#3a2a8c;stroke-width:1.5px;vector-effect:non-scaling-stroke}
 svg .marks text{fill:#3a2a8c;font-weight:700}
-svg .keepin{fill:none;stroke:#0b7a75;stroke-width:1.5px;stroke-dasharray:8 4}
-svg .step{fill:#6b4fbb;fill-opacity:.06;stroke:#6b4fbb;stroke-width:1.5px;stroke-dasharray:3 3}
+svg .keepin{fill:none;stroke:#0b7a75;stroke-width:1.5px;stroke-dasharray:8 4;vector-effect:non-scaling-stroke}
+svg .step{fill:#6b4fbb;fill-opacity:.06;stroke:#6b4fbb;stroke-width:1.5px;stroke-dasharray:3 3;
+vector-effect:non-scaling-stroke}
 svg .outline-label text{fill:#0b7a75;font-weight:600}svg .step-label text{fill:#6b4fbb;font-weight:600}
 .sw.keepin{height:0;border-top:2px dashed #0b7a75;border-radius:0}
 .sw.step{background:rgba(107,79,187,.12);border:1px dashed #6b4fbb}

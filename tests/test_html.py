@@ -318,3 +318,25 @@ def test_browser_runs_the_script_and_sorts(chromium, ring, tmp_path, descending)
     assert shown == sorted(shown, reverse=descending)
     listed = [r["volume_ratio"] for r in doc["contacts"] if r["status"] != "ok"]
     assert shown[0] == (max if descending else min)(listed)
+
+
+def test_a_small_layouts_keep_in_is_drawn_as_a_thin_dashed_line(chromium, realworld, tmp_path):
+    """The pillar cell is 45 um across: its picture is some 24 screen pixels to the um. The keep-in's
+    dashed outline keeps its width on screen (1.5 px), as every other outline does, instead of growing
+    with the picture into bars 36 px thick that read as apertures."""
+    from PIL import Image
+
+    pillar = os.path.join(realworld, "ihp_gdsfactory_oasis", "CuPillarPad.oas")
+    result = plan_file(pillar, str(tmp_path / "o"), Rules(), Options(layer="9/35", formats=("html",)))
+    page = tmp_path / "o" / "CuPillarPad.html"
+    assert result.report["summary"]["keep_in"]["bbox_um"] and page.exists()
+    png = tmp_path / "shot.png"
+    run_chromium(
+        [f"--screenshot={png}", "--window-size=1400,1500", page.as_uri()], str(tmp_path / "profile"), 60, chromium
+    )
+    pixels = Image.open(png).convert("RGB").load()
+    teal = sum(
+        1 for x in range(1400) for y in range(1500) if abs(pixels[x, y][0] - 11) + abs(pixels[x, y][1] - 122) < 40
+    )
+    # (the outline's four sides, dashed, 1.5 px wide, some 500 px long each, and the legend's swatch)
+    assert 200 < teal < 6000, teal
