@@ -1113,7 +1113,7 @@ def inspect(layout: Layout, rules: Rules | None = None) -> dict[str, Any]:
     """What `stencilgen inspect --json` prints: the layout's contacts, rows, corners, arrays, staggers."""
     from .report import inspect_report
 
-    return inspect_report(layout, find_layout_rows(layout.contacts, layout.instances, rules))
+    return inspect_report(layout, find_layout_rows(layout.contacts, layout.instances, rules), rules)
 
 
 def _plan_once_per_element(

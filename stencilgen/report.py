@@ -86,8 +86,20 @@ def layer_notes(layout: Layout) -> list[str]:
     return [f"{k} of {_n(n, 'contact')} look like no pads ({', '.join(what)}; median d {d:.3g} um): {question}"]
 
 
-def inspect_report(layout: Layout, rows: RowSet) -> dict[str, Any]:
-    """What `inspect --json` prints: contacts, rows, corners, arrays, staggers, isolated (all in um)."""
+#: what plan and inspect say of isolated contacts on the lines of rows (`rows.isolated_in_line`)
+IN_LINE_HINT = (
+    "{n} isolated contacts lie on the lines of rows, at spacings no row takes (a pad ring placed "
+    "irregularly): they get pad-shaped apertures where their line's others get strips; a rules file with "
+    "a larger spacing_tolerance (e.g. 0.5) or max_gap_pitches reads them into the rows"
+)
+
+
+def inspect_report(layout: Layout, rows: RowSet, rules: Any = None) -> dict[str, Any]:
+    """What `inspect --json` prints: contacts, rows, corners, arrays, staggers, isolated (all in um), with
+    the rules the rows were found by (default: RULES.md's)."""
+    from .rows import isolated_in_line
+    from .rules import Rules
+
     c = layout.contacts
     center = c.center
     row_docs = []
@@ -149,6 +161,7 @@ def inspect_report(layout: Layout, rows: RowSet) -> dict[str, Any]:
             for s in rows.staggers
         ],
         "isolated": len(rows.isolated),
+        "isolated_in_line": isolated_in_line(c, rows, rules or Rules()),
         "notes": layer_notes(layout),
         "excluded_shapes": [_note(e) for e in layout.excluded if not e.kept],
         "shape_notes": [_note(e) for e in layout.excluded],
@@ -220,6 +233,8 @@ def inspect_text(doc: dict[str, Any]) -> str:
     if doc["staggered"]:
         lines.append(f"  staggered row pairs: {len(doc['staggered'])}")
     lines.append(f"  isolated contacts: {doc['isolated']}")
+    if doc.get("isolated_in_line"):
+        lines.append(f"  hint: {IN_LINE_HINT.format(n=doc['isolated_in_line'])}")
     return "\n".join(lines)
 
 
@@ -759,6 +774,7 @@ def plan_report(
     layout of one element cell placed many times (a wafer), whose records are kept per element cell
     and per placement (`WaferRecords`); `checked` may then be a callable giving the whole layout's
     checks, asked for only where the wafer was not planned once per die."""
+    from .rows import isolated_in_line
     from .rules import rules_record
 
     n = len(plan.contacts)
@@ -789,6 +805,7 @@ def plan_report(
         "straight_corners": straight,
         "arrays": len(rows.arrays),
         "isolated": len(rows.isolated),
+        "isolated_in_line": isolated_in_line(plan.contacts, rows, rules),
         **{k: figures[k] for k in ("apertures", "strips", "oblique_strips", "pads", "errors", "warnings")},
         "findings_by_code": figures["findings_by_code"],
         "status": figures["status"],
@@ -1391,6 +1408,8 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
             f"  corners: {s['straight_corners']} of {s['corners']} run their strips straight across their rows: "
             + straight
         )
+    if s.get("isolated_in_line") and command == "plan":
+        lines.append(f"  hint: {IN_LINE_HINT.format(n=s['isolated_in_line'])}")
     if vr["min"] is not None and vr["max"] is not None:
         lines.append(
             f"  solder volume: {vr['min']:.2f} to {vr['max']:.2f} of pi*d^3/6 (nominal), "

@@ -1261,3 +1261,39 @@ def _alone(element: RowSet, reach: _Reach, instances: Instances, rules: Rules) -
         2.0 * pitch,
     )
     return gap_um > needed
+
+
+#: isolated contacts looked at by `isolated_in_line` at most (more: none counted)
+IN_LINE_MAX = 10_000
+
+
+def isolated_in_line(contacts: Contacts, rows: RowSet, rules: Rules) -> int:
+    """How many isolated contacts lie on the line of a row, alike in size to its contacts, with another
+    contact of that line within fine_pitch_um of them: contacts of a pad ring placed at spacings a row
+    does not take (`spacing_tolerance`), which get pad-shaped apertures where their neighbours on the
+    line get strips. None counted past IN_LINE_MAX isolated contacts."""
+    iso = rows.isolated
+    if not len(iso) or not rows.rows or len(iso) > IN_LINE_MAX:
+        return 0
+    c, d = contacts.center, contacts.d
+    found = np.zeros(len(iso), dtype=bool)
+    for r in rows.rows:
+        u, n = r.direction, _rot90(r.direction)
+        md = float(np.median(d[r.members]))
+        on = (np.abs((c[iso] - r.origin) @ n) <= rules.row_tolerance_um) & _alike_to(d[iso], md, rules)
+        if not on.any():
+            continue
+        # the contacts on that line (the row's and the isolated ones), in order along it
+        line = np.concatenate([r.members, iso[on]])
+        t = np.sort((c[line] - r.origin) @ u)
+        ti = (c[iso[on]] - r.origin) @ u
+        k = np.searchsorted(t, ti)
+        before = np.where(k > 0, ti - t[np.maximum(k - 1, 0)], np.inf)
+        after = np.where(k + 1 < len(t), t[np.minimum(k + 1, len(t) - 1)] - ti, np.inf)
+        found[np.flatnonzero(on)] |= np.minimum(before, after) <= rules.fine_pitch_um
+    return int(found.sum())
+
+
+def _alike_to(d: np.ndarray, median_d: float, rules: Rules) -> np.ndarray:
+    """Sizes within row_size_ratio of a row's median d."""
+    return (d <= median_d * rules.row_size_ratio) & (d >= median_d / rules.row_size_ratio)

@@ -300,6 +300,18 @@ def test_openroad_stagger_def_plans_without_a_hard_break(realworld, tmp_path):
             layout, str(out / f"place_bondpad_stagger.{ext}"), None, Rules(), Options(layer="metal10", lef=(lef,))
         )
         assert got.report["summary"]["errors"] == 0, (ext, got.report["summary"]["findings_by_code"])
+    # its pads are placed at spacings from 35 to 190 um: 22 of its 26 isolated pads lie on the lines of
+    # rows; the summary counts them, and a rules file with a larger spacing tolerance reads every pad
+    # into 8 rows of strips (4 sides, 2 staggered rows each)
+    assert planned.summary["isolated"] == 26 and planned.summary["isolated_in_line"] == 22
+    from stencilgen.report import plan_text
+
+    hint = [ln for ln in plan_text(planned.report).splitlines() if ln.startswith("  hint: 22 isolated contacts")]
+    assert len(hint) == 1 and "spacing_tolerance" in hint[0]
+    loose = stencilgen.inspect(
+        stencilgen.read_layout(layout, layer="metal10", lef=[lef]), Rules().replace(spacing_tolerance=0.5)
+    )
+    assert len(loose["rows"]) == 8 and loose["isolated"] == 0 and loose["isolated_in_line"] == 0
 
 
 def test_a_pad_cell_whose_extent_is_its_pad_says_how_to_plan_it(realworld, tmp_path):

@@ -874,3 +874,28 @@ def test_a_coarse_line_through_two_ring_pads_makes_no_corner():
     assert sorted(round(r.pitch, 1) for r in rows.rows) == [100.0] * 4 + [226.3]
     assert len(rows.corners) == 4
     assert all(rows.rows[k].pitch == pytest.approx(100.0) for corner in rows.corners for k in corner.rows)
+
+
+def test_isolated_contacts_on_a_rows_line_are_counted():
+    """A row of 8 pads at 60 um, then two more on its line 85 and 50 um on (neither a pitch nor a gap
+    of two, nor a regular spacing of their own): in no row, they are counted as on the row's line.
+    Not counted: a pad on that line 400 um from any other, one twice as large beside the row's end,
+    and one off the line."""
+    from stencilgen.rows import isolated_in_line
+
+    die = synth.Die()
+    for i in range(8):
+        die.add((60.0 * i, 0.0), (30.0, 60.0), 0.0)
+    die.add((420.0 + 85.0, 0.0), (30.0, 60.0), 0.0)
+    die.add((505.0 + 50.0, 0.0), (30.0, 60.0), 0.0)
+    die.add((555.0 + 400.0, 0.0), (30.0, 60.0), 0.0)  # alone on the line
+    die.add((-90.0, 0.0), (60.0, 120.0), 0.0)  # twice as large
+    die.add((200.0, 300.0), (30.0, 60.0), 0.0)  # off the line
+    contacts = contacts_of(die)
+    rows = find_rows(contacts, Rules())
+    assert len(rows.rows) == 1 and len(rows.rows[0].members) == 8 and len(rows.isolated) == 5
+    assert isolated_in_line(contacts, rows, Rules()) == 2
+    # read with a spacing tolerance that takes 85 and 50 um beside 60 um, they join the row
+    loose = Rules().replace(spacing_tolerance=0.9)
+    joined = find_rows(contacts, loose)
+    assert isolated_in_line(contacts, joined, loose) == 0
