@@ -934,8 +934,8 @@ class _Room:
         assert g is not None
         m = len(pa)
         k = np.concatenate([pa, pb])
-        c0, axis, w, h2 = g["c0"][k], g["axis"][k], g["w"][k], g["h2"][k]
-        shape = np.column_stack([c0, axis, w, g["h1"][k], h2])
+        c0, axis, w, h1, h2 = g["c0"][k], g["axis"][k], g["w"][k], g["h1"][k], g["h2"][k]
+        shape = np.column_stack([c0, axis, w, h1, h2])
         pairs = np.ascontiguousarray(np.concatenate([shape[:m], shape[m:]], axis=1))
         keys: list[bytes] = pairs.view(np.dtype((np.void, pairs.shape[1] * 8))).ravel().tolist()  # type: ignore[assignment]
         known = self.least_webs
@@ -945,7 +945,7 @@ class _Room:
         miss = np.flatnonzero(np.isnan(out))
         if len(miss):
             j = np.concatenate([miss, m + miss])
-            body = strips.strip_corners(c0[j], axis[j], w[j], g["h1"][k][j], h2[j], np.zeros(len(j)), None)
+            body = strips.strip_corners(c0[j], axis[j], w[j], h1[j], h2[j], np.zeros(len(j)), None)
             n = len(miss)
             least = Shapes.of(Polygons(body.reshape(-1, 2), np.arange(2 * n + 1, dtype=np.int64) * 4))
             if self.rules.strategy == "tip":  # (its round end: a disc as wide as the strip at the contact's edge)
