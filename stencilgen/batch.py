@@ -220,14 +220,31 @@ def _run_dask(tasks: list[Task], scheduler: str, done: Callable[[int, dict[str, 
     except Exception as exc:
         raise UsageError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
     try:
-        futures = client.map(run_task, tasks, pure=False)
+        # the workers' working folder is not this one: they are given every path absolute, and the rows
+        # name the input and its folder as the user gave them
+        futures = client.map(run_task, [_absolute(t) for t in tasks], pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         for fut in as_completed(futures):
-            if done(index[fut.key], fut.result()):
+            i = index[fut.key]
+            row = fut.result()
+            row.update(input=tasks[i].input, output=tasks[i].output if row["output"] is not None else None)
+            if done(i, row):
                 client.cancel(futures)
                 break
     finally:
         client.close()
+
+
+def _absolute(task: Task) -> Task:
+    """The task with its input, output folder, LEF files and rules file as absolute paths (for a worker
+    whose working folder is not this process's)."""
+    o = task.options
+    options = replace(
+        o,
+        lef=tuple(os.path.abspath(x) for x in o.lef),
+        rules_file=os.path.abspath(o.rules_file) if o.rules_file else None,
+    )
+    return Task(os.path.abspath(task.input), os.path.abspath(task.output), task.rules, options)
 
 
 def write_summary(outdir: str, rows: list[dict[str, Any]], rules: Rules) -> dict[str, str]:

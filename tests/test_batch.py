@@ -106,6 +106,24 @@ def test_batch_on_a_local_dask_cluster_matches_the_local_run(tmp_path):
             assert (tmp_path / "local" / folder / f).read_bytes() == (tmp_path / "dask" / folder / f).read_bytes(), f
 
 
+def test_a_dask_batch_given_relative_paths_reads_and_writes_where_they_point(tmp_path, monkeypatch):
+    """The workers' working folder is not the client's: a batch given its inputs and its folder relative
+    to the client's reads and writes them there (the workers were started elsewhere), and its rows name
+    them as given."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
+        monkeypatch.chdir(tmp_path)  # (after the workers started, in this process's first folder)
+        make_library(tmp_path / "lib")
+        inputs = find_inputs(["lib"])
+        assert inputs and not any(os.path.isabs(p) for p in inputs)
+        opts = Options(layer="9/0", creation_date="2026-01-01T00:00:00Z")
+        rows = run_batch(plan_tasks(inputs, "out", Rules(), opts), 1, True, cl.scheduler_address)
+    planned = [r for r in rows if r["status"] != "failed"]
+    assert planned and all(not os.path.isabs(r["input"]) for r in rows)
+    for r in planned:
+        assert r["output"].startswith("out") and os.listdir(tmp_path / r["output"]), r
+
+
 def test_stop_reports_what_ran_and_writes_nothing_for_skipped(tmp_path):
     lib = tmp_path / "lib"
     make_library(lib)
