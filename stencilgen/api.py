@@ -150,7 +150,13 @@ def _keep_in_outline(layout: Layout, keep_in: Any, margin: float) -> Outline:
         return Outline(geometry, f"{kind} {keep_in.layer}{many}")
     if not isinstance(keep_in, shapely.Geometry):
         raise TypeError(f"keep_in: a layer name, a KeepIn or a shapely geometry (um), not {type(keep_in).__name__}")
-    return Outline(keep_in, "given")
+    # (an outline holds an area: an empty geometry, a point or a line holds none; one that crosses
+    # itself holds what its repair holds, as a self-intersecting pad does)
+    given = keep_in if shapely.is_valid(keep_in) else shapely.make_valid(keep_in)
+    if given.is_empty or shapely.area(given) <= 0:
+        kind = "an empty geometry" if keep_in.is_empty else f"a {keep_in.geom_type} with no area"
+        raise UsageError(f"keep_in: {kind} holds no aperture; give the die's outline (a polygon in um), or None")
+    return Outline(given, "given")
 
 
 def _held(layout: Layout) -> Outline:
@@ -201,11 +207,24 @@ def _drawn_extent(layout: Layout, margin: float) -> Outline:
 
 
 def _rules(rules: Rules | None) -> Rules:
+    """The rules given, checked as a rules file's are (a Rules built in code has not been)."""
+    from .rules import validate
+
     if rules is None:
         return Rules()
     if not isinstance(rules, Rules):
         raise TypeError(f"rules: a stencilgen.Rules (Rules.load(path) reads a TOML file) or None, not {rules!r}")
-    return rules
+    return validate(rules)
+
+
+def _layout(layout: Any) -> Layout:
+    """The layout given, or a TypeError saying what is wanted."""
+    if not isinstance(layout, Layout):
+        raise TypeError(
+            "layout: a stencilgen layout (stencilgen.read_layout(path, layer=...) reads one from a file), "
+            f"not {type(layout).__name__}"
+        )
+    return layout
 
 
 def _same_reading(layout: Layout, rules: Rules) -> None:
@@ -808,7 +827,7 @@ def plan(
     progress: with thickness_um = "auto", told one line as each foil is planned (the command line
     prints it on stderr).
     The plan is checked when its figures are first asked for (or while `write` writes the files)."""
-    rules = _rules(rules)
+    layout, rules = _layout(layout), _rules(rules)
     _same_reading(layout, rules)
     rows, element_rows = layout_rows(layout.contacts, layout.instances, rules)
     outline = _outline(layout, keep_in, rules.edge_margin_um)
@@ -938,7 +957,9 @@ def check(
     from .match import match_apertures
     from .readers.stencil import arc_read_error, is_gerber, read_stencil, round_arcs_once
 
-    rules = _rules(rules)
+    layout, rules = _layout(layout), _rules(rules)
+    if not isinstance(stencil, (str, os.PathLike)):
+        raise TypeError(f"stencil: the path of a stencil file (.gbr, .dxf, .gds, .oas), not {type(stencil).__name__}")
     if rules.thickness_auto:
         raise UsageError(
             "a stencil is checked at its own foil thickness: give --thickness (thickness_um in a rules file), "

@@ -1638,13 +1638,25 @@ def load_report(source: Any) -> dict[str, Any]:
     `contacts` as one dict per contact (its fields, and `findings`: code, severity, contact, value,
     limit, unit, message), other keys as they are."""
 
-    if hasattr(source, "read"):
-        doc = json.load(source)
-    elif isinstance(source, (bytes, str)) and str(source).lstrip().startswith("{"):
-        doc = json.loads(source)
-    else:
-        with open(source, "rb") as fh:
-            doc = json.load(fh)
+    from .errors import InputError
+
+    name = "the report given"
+    try:
+        if hasattr(source, "read"):
+            name = str(getattr(source, "name", name))
+            doc = json.load(source)
+        elif isinstance(source, (bytes, str)) and str(source).lstrip().startswith("{"):
+            doc = json.loads(source)
+        else:
+            name = os.fspath(source)
+            with open(source, "rb") as fh:
+                doc = json.load(fh)
+    except OSError as exc:
+        raise InputError(f"{name}: cannot be read ({exc.strerror})") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{name}: not a JSON report of stencilgen ({exc})") from None
+    if not isinstance(doc, dict) or not ("summary" in doc or "file" in doc):  # (plan's and check's; inspect's)
+        raise InputError(f"{name}: not a JSON report of stencilgen (no summary)")
     contacts, found = doc.get("contacts"), doc.pop("findings", None)
     if not (isinstance(contacts, dict) and "rows" in contacts):
         return doc

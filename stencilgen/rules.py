@@ -89,7 +89,9 @@ class Rules:
         return pitch <= self.fine_pitch_um + PITCH_TOL_UM
 
     def replace(self, **changes: Any) -> Rules:
-        return validate(dataclasses.replace(self, **changes))
+        """These rules with some changed, checked as a rules file's are; a length may be given with its
+        unit as in a rules file ("15um", "0.04mm"), and thickness_um as "auto" (foil choice)."""
+        return validate(dataclasses.replace(self, **_changes(changes)))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], base: Rules | None = None) -> Rules:
@@ -204,15 +206,38 @@ def _unit_of(key: str) -> str:
     return ""
 
 
+def _changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """`Rules.replace`'s changes as a rules file reads them: a length with its unit, thickness_um "auto";
+    an unknown key named with the nearest known one."""
+    known = {f.name for f in fields(Rules)}
+    out: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key not in known:
+            near = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]}?" if near else "; `stencilgen rules` lists the known ones"
+            raise UsageError(f"{key}: unknown rule{hint}")
+        if key == "thickness_um" and isinstance(value, str) and value.strip().lower() == "auto":
+            out["thickness_auto"] = True
+        elif key in LENGTH_KEYS and isinstance(value, str):
+            out[key] = _coerce("", key, value, None)
+        else:
+            out[key] = value
+    return out
+
+
 def validate(rules: Rules, source: str = "") -> Rules:
     """Refuse impossible values, naming the key."""
+    for key in (*POSITIVE, *NON_NEGATIVE):
+        v = getattr(rules, key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise _err(source, key, f"must be a number{_unit_of(key) and ' in' + _unit_of(key)}, got {v!r}")
     for key in POSITIVE:
         v = getattr(rules, key)
-        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+        if not (math.isfinite(v) and v > 0):
             raise _err(source, key, f"must be positive, got {v!r}{_unit_of(key)}")
     for key in NON_NEGATIVE:
         v = getattr(rules, key)
-        if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+        if not (math.isfinite(v) and v >= 0):
             raise _err(source, key, f"must be zero or more, got {v!r}{_unit_of(key)}")
     for key in FRACTIONS:
         v = getattr(rules, key)

@@ -301,3 +301,51 @@ def test_the_readme_example_runs_as_written(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip(), "the example prints what it found"
     assert os.listdir(tmp_path / "out")
+
+
+def test_rules_built_in_code_are_checked_as_a_rules_files_are(ring):
+    """A Rules built by its constructor is checked by plan and check (a zero foil, an unknown strategy
+    or paste type planned silently, or failed deep inside the geometry); replace() reads a length with
+    its unit and thickness "auto" as a rules file does, and names an unknown key's nearest known one."""
+    from stencilgen import Rules
+
+    for rules, message in (
+        (Rules(thickness_um=0.0), "thickness_um: must be positive, got 0.0 um"),
+        (Rules(thickness_um=-1.0), "thickness_um: must be positive, got -1.0 um"),
+        (Rules(strategy="bogus"), "strategy: must be one of tip, offset, got 'bogus'"),
+        (Rules(paste_type=42), "paste_type: must be one of 3, 4, 5, 6, 7, 8, got 42"),
+    ):
+        with pytest.raises(UsageError, match=re.escape(message)):
+            stencilgen.plan(ring, rules)
+    assert Rules().replace(thickness_um="15um").thickness_um == 15.0
+    assert Rules().replace(web_min_um="0.04mm").web_min_um == pytest.approx(40.0)
+    assert Rules().replace(thickness_um="auto").thickness_auto
+    with pytest.raises(UsageError, match="thicknes_um: unknown rule; did you mean thickness_um"):
+        Rules().replace(thicknes_um=15)
+    with pytest.raises(UsageError, match=r"thickness_um: must be a number in um, got \[1\]"):
+        Rules().replace(thickness_um=[1])
+
+
+def test_what_is_not_a_layout_or_an_outline_is_named(ring, tmp_path):
+    """A path where a layout is wanted, an outline that holds no area, a report that is none: each a
+    clear error naming what is wrong, not one from deep inside."""
+    import shapely
+
+    with pytest.raises(TypeError, match=r"layout: a stencilgen layout \(stencilgen.read_layout"):
+        stencilgen.plan(RING)
+    with pytest.raises(TypeError, match="stencil: the path of a stencil file"):
+        stencilgen.check(ring, ring)
+    for geometry, kind in ((shapely.Polygon(), "an empty geometry"), (shapely.Point(0, 0), "a Point with no area")):
+        with pytest.raises(UsageError, match=f"keep_in: {kind} holds no aperture"):
+            stencilgen.plan(ring, keep_in=geometry)
+    # a bow tie is read as its repair (two triangles): planned, its contacts outside them keep_in errors
+    bow = shapely.Polygon([(-2000, -2000), (2000, 2000), (2000, -2000), (-2000, 2000)])
+    assert 0 < stencilgen.plan(ring, keep_in=bow).summary["findings_by_code"]["keep_in"] < 68
+    with pytest.raises(InputError, match=re.escape("nowhere.json: cannot be read")):
+        load_report(str(tmp_path / "nowhere.json"))
+    page = tmp_path / "page.html"
+    page.write_text("<html></html>")
+    with pytest.raises(InputError, match=re.escape("page.html: not a JSON report of stencilgen")):
+        load_report(str(page))
+    with pytest.raises(InputError, match=re.escape("not a JSON report of stencilgen (no summary)")):
+        load_report("{}")
