@@ -700,6 +700,18 @@ def _apart_from_contacts(shapes: list[Any], contacts: Any) -> str:
 @cell_option
 @units_option
 @click.option("--rules", "rules_file", metavar="FILE", help="Rules file (TOML) for every layout.")
+@click.option("--thickness", metavar="LENGTH", help="Foil thickness for every layout, e.g. 20um, or auto.")
+@click.option(
+    "--keep-in",
+    metavar="L/D|NAME|auto|contacts|none",
+    help="Keep-in (rule 8) for every layout, as plan takes it (default auto: the extent drawn in the cell).",
+)
+@click.option("--keep-in-bbox", is_flag=True, help="Use the bounding box of the --keep-in layer as the outline.")
+@click.option(
+    "--creation-date",
+    metavar="ISO",
+    help="Date written into the files (default: SOURCE_DATE_EPOCH, else each input's modification time).",
+)
 @click.option("--formats", default="gerber,dxf,gds,html,lyrdb", show_default=True, help="Files to write per layout.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Parallel processes (default: the number of cores).")
 @click.option("--continue-on-error", is_flag=True, help="A layout that cannot be planned does not stop the others.")
@@ -720,6 +732,10 @@ def batch(
     cell: str | None,
     units: str | None,
     rules_file: str | None,
+    thickness: str | None,
+    keep_in: str | None,
+    keep_in_bbox: bool,
+    creation_date: str | None,
     formats: str,
     jobs: int | None,
     continue_on_error: bool,
@@ -746,7 +762,11 @@ def batch(
     from .batch import batch_exit_code, batch_lock, find_inputs, plan_tasks, run_batch, summary_table, write_summary
     from .run import Options, parse_formats
 
-    rules = _rules(rules_file)
+    rules = _rules(rules_file, thickness_um=thickness)
+    if creation_date is not None:  # (refused once, before any layout is planned)
+        from .api import creation_time
+
+        creation_time("", creation_date)
     options = Options(
         cell=cell,
         units=units,
@@ -754,7 +774,10 @@ def batch(
         lef_obs=lef_obs,
         formats=parse_formats(formats),
         strict=strict,
+        creation_date=creation_date,
         max_contacts=max_contacts,
+        keep_in=keep_in,
+        keep_in_bbox=keep_in_bbox,
         rules_file=rules_file,
     )
     _layer(layers)

@@ -170,3 +170,22 @@ def test_mixed_library_picks_each_files_layer(tmp_path):
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert sorted(x["contacts"] for x in doc["results"]) == [49, 68]
+
+
+def test_batch_takes_plans_foil_keep_in_and_date_for_every_layout(tmp_path):
+    """--thickness, --keep-in and --creation-date reach every layout of a batch as plan's do; a date that
+    is none is refused before anything is planned or written."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copy(os.path.join(SAMPLES, "ring_100um.gds"), lib / "ring.gds")
+    shutil.copy(os.path.join(SAMPLES, "area_array.gds"), lib / "bumps.gds")
+    out = tmp_path / "o"
+    args = ["--layer", "9/0", "--thickness", "15um", "--keep-in", "none", "--creation-date", "2026-01-01T00:00:00Z"]
+    r = run("batch", str(lib), "-o", str(out), *args, "-q")
+    assert r.returncode == 0, r.stderr
+    for name in ("ring", "bumps"):
+        s = json.loads((out / name / f"{name}.json").read_text())["summary"]
+        assert s["rules"]["thickness_um"] == 15.0 and s["keep_in"]["source"] == "none"
+        assert s["created"] == "2026-01-01T00:00:00+00:00"
+    r = run("batch", str(lib), "-o", str(tmp_path / "bad"), "--layer", "9/0", "--creation-date", "soon")
+    assert r.returncode == 2 and "--creation-date 'soon'" in r.stderr and not (tmp_path / "bad").exists()
