@@ -380,3 +380,15 @@ def test_a_checked_stencils_name_is_escaped_once_in_the_pages_title():
 
     title = f"{_kind({'stencil': 'out/a&b.gbr'})} die.gds"
     assert "<title>Stencil check of a&amp;b.gbr against die.gds</title>" in page(title, "g", "", "", "")
+
+
+def test_a_def_given_as_the_stencil_is_no_stencil(tmp_path):
+    """A DEF places cells and draws no stencil: given as one, it is named an unknown stencil extension
+    (it was an internal error), and the message lists only the stencil formats."""
+    stencil = tmp_path / "die.def"
+    stencil.write_text("VERSION 5.8 ;\nEND DESIGN\n")
+    r = run("check", RING, "--layer", "9/0", "--stencil", str(stencil))
+    assert r.returncode == 3 and "internal error" not in r.stderr
+    line = r.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"Error: {stencil}: unknown stencil extension '.def'; stencilgen reads stencils as ")
+    assert ".gbr" in line and ".dxf" in line and ".gds" in line and ".def" not in line.split(" as ")[1]

@@ -46,6 +46,8 @@ DBU_UM = 0.001
 FLAT_STREAM = "flat.gds"
 #: the DXF header is read this far for $INSUNITS
 DXF_HEADER_BYTES = 1 << 20
+#: the layout formats a stencil may be drawn in besides Gerber (a DEF places cells: no stencil)
+STENCIL_FORMATS = ("dxf", "gds", "oasis")
 #: and its last bytes for its EOF group
 DXF_TAIL_BYTES = 64
 
@@ -608,11 +610,11 @@ def read_stencil(
     if ext in GERBER_EXTENSIONS:
         fmt = "gerber"
         _gerber_sniff(path, max_shapes)
-    elif ext in FORMATS:
+    elif FORMATS.get(ext) in STENCIL_FORMATS:
         fmt = FORMATS[ext]
     else:
-        known = ", ".join(sorted({*GERBER_EXTENSIONS, *FORMATS}))
-        raise input_error(path, f"unknown stencil extension {ext or '(none)'!r}; stencilgen reads {known}")
+        known = ", ".join(sorted({*GERBER_EXTENSIONS, *(e for e, f in FORMATS.items() if f in STENCIL_FORMATS)}))
+        raise input_error(path, f"unknown stencil extension {ext or '(none)'!r}; stencilgen reads stencils as {known}")
     from .. import forked
 
     if fmt == "oasis" and max_shapes is not None:
