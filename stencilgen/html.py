@@ -312,8 +312,10 @@ def _rule_value(name: str, value: Any) -> str:
     """A rule's value with its unit, or named as a ratio / fraction."""
     if value is None:
         return "not set (default)"
-    if isinstance(value, str | bool):
-        return str(value)
+    if isinstance(value, bool):  # (thickness_auto: the foil chosen among foil_thicknesses_um)
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return value
     if name == "alloys":  # the rules file's [alloys.NAME]
         return ", ".join(str(a.get("name", a) if isinstance(a, dict) else a) for a in value) or "none added"
     if isinstance(value, list | tuple):

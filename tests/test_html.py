@@ -208,6 +208,7 @@ def test_summary_histograms_and_units(ring):
     assert values["web_min_um"] == "40 um" and values["corner_min_angle_deg"] == "30 deg"
     assert values["volume_min"] == "0.3 (fraction)" and values["area_ratio_min"] == "0.66 (ratio)"
     assert values["max_expanded_mb"] == "2000 MB" and values["overprint_max"] == "0.5 d per side"
+    assert values["thickness_auto"] == "no"  # (a yes or no, not Python's False)
     hists = re.findall(r'<svg class="hist".*?</svg>', page, re.S)
     assert len(hists) == 2
     for svg in hists:
