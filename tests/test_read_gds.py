@@ -228,7 +228,8 @@ def test_several_top_cells_is_an_error_listing_them(tmp_path):
     lib.new_cell("B").add(gdstk.rectangle((0, 0), (10, 10), layer=9))
     path = str(tmp_path / "two.gds")
     lib.write_gds(path)
-    with pytest.raises(InputError, match=r"two.gds: 2 top cells \(A, B\); choose one with --cell"):
+    # (which cell to plan is the user's choice, as the pad layer is: a usage error, exit 2)
+    with pytest.raises(UsageError, match=r"two.gds: 2 top cells \(A, B\); choose one with --cell"):
         read_layout(path, layer="9/0")
     assert read_layout(path, layer="9/0", cell="B").cell == "B"
     with pytest.raises(InputError, match="no cell named 'C'"):

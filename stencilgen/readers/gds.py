@@ -358,7 +358,8 @@ def _choose_top(path: str, tree: _Tree, cell: str | None) -> str:
             raise input_error(path, f"no top cell: the cells place each other in a cycle ({some})")
         raise input_error(path, "the file holds no cells")
     names = ", ".join(sorted(visible))
-    raise input_error(path, f"{len(visible)} top cells ({names}); choose one with --cell")
+    # (the file is fine: which cell to plan is the user's choice, as the pad layer is: a usage error)
+    raise UsageError(f"{path}: {len(visible)} top cells ({names}); choose one with --cell (cell= in Python)")
 
 
 def read_gds(
