@@ -246,6 +246,10 @@ def validate(rules: Rules, source: str = "") -> Rules:
     for key, allowed in CHOICES.items():
         if getattr(rules, key) not in allowed:
             raise _err(source, key, f"must be one of {', '.join(allowed)}, got {getattr(rules, key)!r}")
+    for key in ("paste_type", "max_gap_pitches"):  # (whole numbers: a count, a type)
+        v = getattr(rules, key)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise _err(source, key, f"must be a whole number, got {v!r}")
     if rules.paste_type not in PASTE_TYPES:
         raise _err(source, "paste_type", f"must be one of {', '.join(map(str, PASTE_TYPES))}, got {rules.paste_type!r}")
     if not (math.isfinite(rules.row_size_ratio) and rules.row_size_ratio >= 1):

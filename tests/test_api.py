@@ -324,6 +324,8 @@ def test_rules_built_in_code_are_checked_as_a_rules_files_are(ring):
         Rules().replace(thicknes_um=15)
     with pytest.raises(UsageError, match=r"thickness_um: must be a number in um, got \[1\]"):
         Rules().replace(thickness_um=[1])
+    with pytest.raises(UsageError, match=re.escape("max_gap_pitches: must be a whole number, got 2.5")):
+        Rules().replace(max_gap_pitches=2.5)
 
 
 def test_what_is_not_a_layout_or_an_outline_is_named(ring, tmp_path):
