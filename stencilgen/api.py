@@ -828,6 +828,8 @@ def plan(
     prints it on stderr).
     The plan is checked when its figures are first asked for (or while `write` writes the files)."""
     layout, rules = _layout(layout), _rules(rules)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress: a function told one line per foil planned (e.g. print), not {progress!r}")
     _same_reading(layout, rules)
     rows, element_rows = layout_rows(layout.contacts, layout.instances, rules)
     outline = _outline(layout, keep_in, rules.edge_margin_um)

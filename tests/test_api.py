@@ -337,6 +337,8 @@ def test_what_is_not_a_layout_or_an_outline_is_named(ring, tmp_path):
         stencilgen.plan(RING)
     with pytest.raises(TypeError, match="stencil: the path of a stencil file"):
         stencilgen.check(ring, ring)
+    with pytest.raises(TypeError, match="progress: a function told one line per foil planned"):
+        stencilgen.plan(ring, progress=1)
     for geometry, kind in ((shapely.Polygon(), "an empty geometry"), (shapely.Point(0, 0), "a Point with no area")):
         with pytest.raises(UsageError, match=f"keep_in: {kind} holds no aperture"):
             stencilgen.plan(ring, keep_in=geometry)
