@@ -431,6 +431,15 @@ def pair_text(report: dict[str, Any], outputs: dict[str, str] | None = None) -> 
         )
     codes = ", ".join(f"{k} {v}" for k, v in s["findings_by_code"].items())
     lines.append(f"  {s['errors']} errors, {s['warnings']} warnings" + (f" ({codes})" if codes else ""))
+    # (whose they are: each print is also judged alone, its volume against its own contact's pi*d^3/6)
+    for which in ("first", "second"):
+        part = s.get(which) or {}
+        if part.get("findings_by_code"):
+            found = ", ".join(f"{k} {v}" for k, v in part["findings_by_code"].items())
+            lines.append(
+                f"    of them the {which} print ({part.get('file')}): {part['errors']} errors, "
+                f"{part['warnings']} warnings ({found})"
+            )
     if outputs:
         folder = os.path.dirname(next(iter(outputs.values())))
         lines.append(f"  wrote {', '.join(sorted(os.path.basename(v) for v in outputs.values()))} to {folder or '.'}/")
@@ -517,7 +526,9 @@ def pair(
         p = found.placement.summary()
         flip = "mirrored, " if p["mirror"] else ""
         at = f"{flip}turned {p['angle_deg']:g} deg, moved {p['dx_um']:g}, {p['dy_um']:g} um"
-        how = "the best placement found" if mode == "auto" else "the placement given"
+        how = {"auto": "the best placement found", "none": "the layouts as drawn (--place none)"}.get(
+            mode, "the placement given"
+        )
         raise InputError(
             f"{first_layout.path} on {second_layout.path}: only {len(i)} of {len(c1)} contacts meet a pad within "
             f"{tol:g} um at {how} ({at}); fewer than half: check the layers, --place or match_tolerance_um"

@@ -1449,6 +1449,12 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
                 f"--thickness {best['thickness_um']:g}um plans at it"
             )
         step = foil.get("step")
+        if not step:  # (said, as the HTML says it: the search ran)
+            lines.append(
+                f"  step stencil: none would do better than the one foil (a region is proposed only where its "
+                f"contacts, with those within its keep-out of {rules.get('step_keep_out', 36):g} step heights, "
+                "gain overall)"
+            )
         if step:
             regions = "; ".join(
                 f"{r['thickness_um']:g} um over ({r['bbox_um'][0]:g}, {r['bbox_um'][1]:g}) to "

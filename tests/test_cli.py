@@ -237,6 +237,9 @@ def test_thickness_auto_says_each_foil_as_it_is_planned(tmp_path):
         said = f"{row['thickness_um']:g} um ({row['errors']} E, {row['warnings']} W, {row['under_volume']} U)"
         assert said in line[0], line
     assert any(row["under_volume"] for row in table)
+    # no step stencil proposed for the bump array alone: the summary says the search found none
+    assert doc["summary"]["foil"]["step"] is None
+    assert any(ln.startswith("  step stencil: none would do better than the one foil") for ln in r.output.splitlines())
     r = runner.invoke(main, [*args, "-q", "-o", str(tmp_path / "b")])
     assert r.exit_code == 0 and "of 9)" not in r.output
     # a foil with no more errors that leaves fewer contacts below volume_min than the one kept (which has

@@ -214,6 +214,15 @@ def test_a_bump_that_fills_the_mass_is_over_volume(layouts, files):
     s = p.summary
     assert s["findings_by_code"]["over_volume"] == len(p.masses) == 22
     assert p.exit_code == 1
+    # the console says which of the findings are a print's own (judged alone against its own contact)
+    from stencilgen.pairing import pair_text
+
+    lines = pair_text(p.report).splitlines()
+    second = s["second"]
+    if second["findings_by_code"]:
+        said = [ln for ln in lines if ln.startswith("    of them the second print (")]
+        assert len(said) == 1 and f"{second['errors']} errors, {second['warnings']} warnings" in said[0], lines
+    assert not any(ln.startswith("    of them the first print") for ln in lines) or s["first"]["findings_by_code"]
 
 
 # ------------------------------------------------------------------------------------------ alloys
@@ -309,6 +318,7 @@ def test_fewer_than_half_matched_is_an_error_and_writes_nothing(files, tmp_path)
     r = cli(*args, "--place", "none")
     assert r.returncode == 3, r.stderr
     assert "only 0 of 22 contacts meet a pad within 10 um" in r.stderr and "fewer than half" in r.stderr
+    assert "at the layouts as drawn (--place none)" in r.stderr  # (no placement was given)
     assert not out.exists()
     # the true transform, given: the same masses
     given_place = f"{TRUE.dx_um}um,{TRUE.dy_um}um,90,mirror"
