@@ -17,14 +17,16 @@ if TYPE_CHECKING:  # the rules read [alloys.NAME] over this table
 
 
 @cache
-def _shipped() -> tuple[dict[str, Alloy], dict[str, str]]:
+def _shipped() -> tuple[dict[str, Alloy], dict[str, str], dict[str, list[str]]]:
+    """The shipped alloys by name, their aliases (lower case) to their names, and each name's aliases."""
     data = tomllib.loads(resources.files("stencilgen").joinpath("alloys.toml").read_text("utf-8"))
-    alloys, aliases = {}, {}
+    alloys, aliases, written = {}, {}, {}
     for name, t in data.items():
         alloys[name] = Alloy(name, float(t["solidus_c"]), float(t["liquidus_c"]), float(t["density_g_cm3"]))
-        for alias in t.get("aliases", []):
+        written[name] = list(t.get("aliases", []))
+        for alias in written[name]:
             aliases[alias.lower()] = name
-    return alloys, aliases
+    return alloys, aliases, written
 
 
 def shipped_alloys() -> dict[str, Alloy]:
@@ -48,6 +50,7 @@ def find_alloy(name: str, rules: Rules, option: str = "alloy") -> Alloy:
     if key not in table and alias is not None:
         key = alias.lower()
     if key not in table:
-        known = ", ".join(alloy_table(rules))
+        also = _shipped()[2]  # (a shipped alloy's aliases, beside its name)
+        known = ", ".join(f"{a} ({', '.join(also[a])})" if also.get(a) else a for a in alloy_table(rules))
         raise UsageError(f"{option} {name!r}: unknown alloy; known: {known} (a rules file adds one with [alloys.NAME])")
     return table[key]
