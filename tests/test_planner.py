@@ -1366,3 +1366,23 @@ def test_webs_known_from_before_give_the_plan_measured_anew(monkeypatch):
     a, b = known.apertures, anew.apertures
     assert np.array_equal(a.area, b.area) and np.array_equal(a.outlines.coords, b.outlines.coords)
     assert (check_plan(known, rules).findings.code == "web").any()  # (a forced web took part)
+
+
+def test_a_pad_whose_limit_leaves_it_nothing_is_unprintable_for_the_volume_limit():
+    """An isolated round pad whose volume cap (a pair's second print, whose bump fills the mass) is
+    nothing: no printable aperture fits under it, and the reason given is the volume limit, not the
+    contact's width, which is 60 um."""
+    import dataclasses
+
+    from stencilgen.model import NONE
+
+    die = synth.Die()
+    die.add((0.0, 0.0), (60.0, 60.0), 0.0)
+    contacts, _ = build_contacts(Polygons.from_list(die.polygons()), 0.001)
+    capped = dataclasses.replace(contacts, volume_cap=np.array([1e-6]))
+    rules = Rules()
+    plan = plan_stencil(capped, find_rows(capped, rules), rules)
+    a = plan.apertures
+    assert a.kind[0] == NONE and a.limited_by[0] == "unprintable" and a.narrow_by[0] == "volume_limit"
+    free = plan_stencil(contacts, find_rows(contacts, rules), rules)
+    assert free.apertures.limited_by[0] != "unprintable"

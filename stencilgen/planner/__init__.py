@@ -2268,8 +2268,12 @@ def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rule
     # what leaves no printable aperture: the rule that held it back, the keep-in that cuts it, or the
     # contact itself too narrow (or too large for the limit even at its narrowest)
     sizes.narrow_by[unprintable] = sizes.limited_by[unprintable]
+    # (too large for the limit even at its narrowest: the volume limit, as a pair's second print whose
+    # bump leaves its mass nothing, not the contact's width)
     sizes.narrow_by[sliver] = np.where(
-        cut_by(contacts, pad_idx[sliver], sizes.offset[sliver], inner), "keep_in", "width"
+        cut_by(contacts, pad_idx[sliver], sizes.offset[sliver], inner),
+        "keep_in",
+        np.where(sizes.scale[sliver] < 1, "volume_limit", "width"),
     )
     unprintable |= sliver
     sizes.geoms[unprintable] = None
