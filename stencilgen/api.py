@@ -30,7 +30,7 @@ from .model import HELD_SOURCE, Layout, Outlines, Plan, Polygons
 from .readers import layout_stem, read_outline
 from .report import Die, column, plan_report, write_report
 from .rows import find_layout_rows, layout_rows
-from .rules import Rules
+from .rules import Rules, validate
 from .writers import safe_name
 
 if TYPE_CHECKING:  # the planner and the checks are imported when a plan is made (not for inspect)
@@ -208,8 +208,6 @@ def _drawn_extent(layout: Layout, margin: float) -> Outline:
 
 def _rules(rules: Rules | None) -> Rules:
     """The rules given, checked as a rules file's are (a Rules built in code has not been)."""
-    from .rules import validate
-
     if rules is None:
         return Rules()
     if not isinstance(rules, Rules):

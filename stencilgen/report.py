@@ -12,6 +12,7 @@ from typing import Any, overload
 
 import numpy as np
 
+from .errors import InputError
 from .model import HELD_SOURCE, Layout, RowSet, held_open, reasons_said
 from .numeric import median
 
@@ -1439,9 +1440,10 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
             + " (E errors, W warnings, U of them under_volume)"
         )
         kept = next((r for r in foil["table"] if r["thickness_um"] == foil["chosen_um"]), None)
-        fuller = [r for r in foil["table"] if kept and r["errors"] <= kept["errors"]]
-        fuller = [r for r in fuller if kept and r["under_volume"] < kept["under_volume"]]
-        if kept and fuller:  # (the warnings counted alike: a starved joint weighs as one same_side)
+        # (the warnings counted alike: a starved joint weighs as one same_side)
+        fuller = [r for r in foil["table"] if kept is not None and r["errors"] <= kept["errors"]]
+        fuller = [r for r in fuller if kept is not None and r["under_volume"] < kept["under_volume"]]
+        if kept is not None and fuller:
             best = min(fuller, key=lambda r: (r["under_volume"], r["warnings"], r["thickness_um"]))
             lines.append(
                 f"  hint: {best['thickness_um']:g} um leaves {best['under_volume']} contacts below volume_min "
@@ -1455,7 +1457,7 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
                 f"contacts, with those within its keep-out of {rules.get('step_keep_out', 36):g} step heights, "
                 "gain overall)"
             )
-        if step:
+        else:
             regions = "; ".join(
                 f"{r['thickness_um']:g} um over ({r['bbox_um'][0]:g}, {r['bbox_um'][1]:g}) to "
                 f"({r['bbox_um'][2]:g}, {r['bbox_um'][3]:g}) um, {r['contacts']} contacts"
@@ -1643,8 +1645,6 @@ def load_report(source: Any) -> dict[str, Any]:
     """A JSON report (a path, a file or its text) as `plan` and `check` hold it: `summary`, and
     `contacts` as one dict per contact (its fields, and `findings`: code, severity, contact, value,
     limit, unit, message), other keys as they are."""
-
-    from .errors import InputError
 
     name = "the report given"
     try:

@@ -238,9 +238,13 @@ def _piece_median(values: np.ndarray, piece: np.ndarray, count: np.ndarray) -> n
 
 def _alike(d: np.ndarray, ratio: float) -> bool:
     """Whether contacts of sizes d are alike (RULES.md "row"): each within `ratio` of their median."""
-    m = median(d)
+    return bool(_within(d, median(d), ratio).all())
+
+
+def _within(d: np.ndarray, m: float, ratio: float) -> np.ndarray:
+    """Which sizes d lie within `ratio` of the size m (a row's median d)."""
     slack = 1 + 1e-9
-    return bool(d.max() <= m * ratio * slack and d.min() * ratio * slack >= m)
+    return (d <= m * ratio * slack) & (d * ratio * slack >= m)
 
 
 def _size_classes(d: np.ndarray, ratio: float) -> np.ndarray:
@@ -1279,8 +1283,8 @@ def isolated_in_line(contacts: Contacts, rows: RowSet, rules: Rules) -> int:
     found = np.zeros(len(iso), dtype=bool)
     for r in rows.rows:
         u, n = r.direction, _rot90(r.direction)
-        md = float(np.median(d[r.members]))
-        on = (np.abs((c[iso] - r.origin) @ n) <= rules.row_tolerance_um) & _alike_to(d[iso], md, rules)
+        alike = _within(d[iso], median(d[r.members]), rules.row_size_ratio)
+        on = (np.abs((c[iso] - r.origin) @ n) <= rules.row_tolerance_um) & alike
         if not on.any():
             continue
         # the contacts on that line (the row's and the isolated ones), in order along it
@@ -1292,8 +1296,3 @@ def isolated_in_line(contacts: Contacts, rows: RowSet, rules: Rules) -> int:
         after = np.where(k + 1 < len(t), t[np.minimum(k + 1, len(t) - 1)] - ti, np.inf)
         found[np.flatnonzero(on)] |= np.minimum(before, after) <= rules.fine_pitch_um
     return int(found.sum())
-
-
-def _alike_to(d: np.ndarray, median_d: float, rules: Rules) -> np.ndarray:
-    """Sizes within row_size_ratio of a row's median d."""
-    return (d <= median_d * rules.row_size_ratio) & (d >= median_d / rules.row_size_ratio)

@@ -13,6 +13,7 @@ import math
 import os
 import stat
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -206,16 +207,21 @@ def _unit_of(key: str) -> str:
     return ""
 
 
+def _unknown(source: str, key: str, known: Iterable[str]) -> StencilgenError:
+    """An unknown key, named with the nearest known one."""
+    near = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
+    hint = f"did you mean {near[0]}? " if near else ""
+    return _err(source, key, f"unknown key; {hint}`stencilgen rules` lists the known ones")
+
+
 def _changes(changes: dict[str, Any]) -> dict[str, Any]:
     """`Rules.replace`'s changes as a rules file reads them: a length with its unit, thickness_um "auto";
     an unknown key named with the nearest known one."""
-    known = {f.name for f in fields(Rules)}
+    known = [f.name for f in fields(Rules)]  # (in their order: the nearest of equals is the first)
     out: dict[str, Any] = {}
     for key, value in changes.items():
         if key not in known:
-            near = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
-            hint = f"; did you mean {near[0]}?" if near else "; `stencilgen rules` lists the known ones"
-            raise UsageError(f"{key}: unknown rule{hint}")
+            raise _unknown("", key, known)
         if key == "thickness_um" and isinstance(value, str) and value.strip().lower() == "auto":
             out["thickness_auto"] = True
         elif key in LENGTH_KEYS and isinstance(value, str):
@@ -321,9 +327,7 @@ def rules_from_mapping(data: dict[str, Any], source: str = "", base: Rules | Non
         if key == "alloys":
             continue
         if key not in known:
-            near = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
-            hint = f"did you mean {near[0]}? " if near else ""
-            raise _err(source, key, f"unknown key; {hint}`stencilgen rules` lists the known ones")
+            raise _unknown(source, key, known)
         if key == "thickness_um" and isinstance(value, str) and value.strip().lower() == "auto":
             changes["thickness_auto"] = True  # thickness_um stays: the foil a plain plan would use
             continue

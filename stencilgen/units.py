@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import UsageError
+from .errors import UsageError, input_error
 
 #: micrometres per unit, for every unit name a user may write
 UM_PER_UNIT: dict[str, float] = {
@@ -42,15 +42,16 @@ INSUNITS_UM: dict[int, float] = {
 }
 
 
-def insunits_um(code: int | None) -> float:
-    """Micrometres per drawing unit by a DXF header's $INSUNITS code (None: the header has none); a
-    ValueError saying what is wrong with it and what to pass instead where it names no usable unit."""
+def insunits_um(path: str, code: int | None) -> float:
+    """Micrometres per drawing unit by the $INSUNITS code of DXF file `path`'s header (None: the header
+    has none); an InputError naming the file, what is wrong and what to pass where it names no usable
+    unit."""
     if code is None:
-        raise ValueError("has no $INSUNITS (unitless); pass --units um|mm")
+        raise input_error(path, "has no $INSUNITS (unitless); pass --units um|mm")
     if code == 0:
-        raise ValueError("$INSUNITS is 0 (unitless); pass --units um|mm")
+        raise input_error(path, "$INSUNITS is 0 (unitless); pass --units um|mm")
     if code not in INSUNITS_UM:
-        raise ValueError(f"$INSUNITS is {code}, not a unit stencilgen knows; pass --units")
+        raise input_error(path, f"$INSUNITS is {code}, not a unit stencilgen knows; pass --units")
     return INSUNITS_UM[code]
 
 

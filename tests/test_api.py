@@ -320,7 +320,7 @@ def test_rules_built_in_code_are_checked_as_a_rules_files_are(ring):
     assert Rules().replace(thickness_um="15um").thickness_um == 15.0
     assert Rules().replace(web_min_um="0.04mm").web_min_um == pytest.approx(40.0)
     assert Rules().replace(thickness_um="auto").thickness_auto
-    with pytest.raises(UsageError, match="thicknes_um: unknown rule; did you mean thickness_um"):
+    with pytest.raises(UsageError, match="thicknes_um: unknown key; did you mean thickness_um"):
         Rules().replace(thicknes_um=15)
     with pytest.raises(UsageError, match=r"thickness_um: must be a number in um, got \[1\]"):
         Rules().replace(thickness_um=[1])

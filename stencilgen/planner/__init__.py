@@ -2265,11 +2265,10 @@ def _grow_pads(contacts: Contacts, pad_idx: np.ndarray, room: _Room, rules: Rule
     # the keep-in cuts narrower than that
     sizes.width = pad_widths(contacts, pad_idx, sizes.offset, sizes.scale, sizes.geoms, inner)
     sliver = ~unprintable & (sizes.width < rules.min_aperture_um - 1e-9)
-    # what leaves no printable aperture: the rule that held it back, the keep-in that cuts it, or the
-    # contact itself too narrow (or too large for the limit even at its narrowest)
+    # what leaves no printable aperture: the rule that held it back, the keep-in that cuts it, the
+    # contact itself too narrow (width), or too large for the limit even at its narrowest (volume_limit:
+    # a pair's second print whose bump leaves its mass nothing)
     sizes.narrow_by[unprintable] = sizes.limited_by[unprintable]
-    # (too large for the limit even at its narrowest: the volume limit, as a pair's second print whose
-    # bump leaves its mass nothing, not the contact's width)
     sizes.narrow_by[sliver] = np.where(
         cut_by(contacts, pad_idx[sliver], sizes.offset[sliver], inner),
         "keep_in",

@@ -64,10 +64,7 @@ def _units(path: str, doc: Any, units: str | None) -> float:
     if units is not None:
         return um_per_unit(units)
     code = int(doc.header.get("$INSUNITS", 0) or 0) if "$INSUNITS" in doc.header else None
-    try:
-        return insunits_um(code)
-    except ValueError as exc:
-        raise input_error(path, str(exc)) from None
+    return insunits_um(path, code)
 
 
 def _count_outlines(path: str, doc: Any, layer: str | None) -> int:

@@ -229,10 +229,7 @@ def _dxf_unit_um(path: str, units: str | None) -> float:
             with contextlib.suppress(ValueError):
                 code = int(lines[k + 2])
             break
-    try:
-        return insunits_um(code)
-    except ValueError as exc:
-        raise input_error(path, str(exc)) from None
+    return insunits_um(path, code)
 
 
 def _load(path: str, fmt: str, units: str | None, folder: str) -> Any:
