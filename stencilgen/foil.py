@@ -116,74 +116,104 @@ def _clusters(boxes: np.ndarray, reach: float) -> list[np.ndarray]:
     return [np.flatnonzero(part == k) for k in range(len(merged)) if (part == k).any()]
 
 
+def _region(boxes: np.ndarray, ids: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
+    """The box around some contacts, grown to take in every contact within `reach` of it until none is
+    left out: (the box, the contacts inside)."""
+    region = np.array([*boxes[ids, :2].min(axis=0), *boxes[ids, 2:].max(axis=0)])
+    inside = ids
+    for _ in range(20):
+        inside = np.flatnonzero(_near(boxes, region, reach))
+        grown = np.array([*boxes[inside, :2].min(axis=0), *boxes[inside, 2:].max(axis=0)])
+        if np.array_equal(grown, region):
+            break
+        region = grown
+    return region, inside
+
+
 def step_proposal(scores: list[FoilScore], chosen: int, keep_out: float) -> dict[str, Any] | None:
-    """Regions of a step stencil, each at the foil its contacts are best served by, where that gives
-    fewer errors and warnings than the chosen foil alone; None where no region helps.
+    """Regions of a step stencil, each at a foil that serves its contacts better than the chosen one,
+    where that gives fewer errors and warnings than the chosen foil alone; None where no region helps.
 
     A region is the box around its contacts' apertures; every contact whose aperture comes within the
     step's keep-out (`keep_out` step heights, IPC-7525B's rule of thumb: 0.9 mm per 25 um of step) is
     taken into the region, so a region holds whole groups; regions of different thicknesses keep their
-    keep-outs apart. A region is proposed only if its contacts, judged at its foil, gain overall."""
+    keep-outs apart. A region is proposed only if its contacts, judged at its foil, gain overall. Every
+    foil is tried for each group, not only the one its contacts fare best at: a smaller step keeps a
+    shorter keep-out, which may stay clear of the other group where the best foil's would not."""
+    proposal, _declined = _step_search(scores, chosen, keep_out)
+    return proposal
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A region tried: at foil index `f`, grown from `seeds` (contacts that foil serves better) to take
+    in every contact within `reach` of it (`inside`)."""
+
+    gain: int  # the chosen foil's score less this foil's, over `inside`
+    f: int
+    region: np.ndarray  # x0, y0, x1, y1 (um)
+    inside: np.ndarray
+    seeds: np.ndarray
+    reach: float
+
+
+def _step_search(
+    scores: list[FoilScore], chosen: int, keep_out: float
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """step_proposal, and the groups of contacts that fare best on another foil but are not stepped to
+    it, each with why (`_declined`)."""
     base = scores[chosen]
     s_base = base.score
     n = len(s_base)
     if n == 0 or len(scores) < 2:
-        return None
+        return None, []
     all_scores = np.stack([s.score for s in scores])  # (F, N)
     thick = np.array([s.thickness_um for s in scores])
-    # each contact's best foil: the lowest score; ties go to the foil nearest the chosen one
-    nearness = np.abs(thick - thick[chosen])
-    order = np.lexsort((np.broadcast_to(nearness[:, None], all_scores.shape), all_scores), axis=0)[0]
-    best = np.where(all_scores[order, np.arange(n)] < s_base, order, chosen)
     lo = np.minimum.reduce([s.boxes[:, :2] for s in scores])
     hi = np.maximum.reduce([s.boxes[:, 2:] for s in scores])
     boxes = np.hstack([lo, hi])  # each contact's box over every foil's aperture
-    candidates = []
-    for f in np.unique(best):
+    tried = []
+    for f in range(len(scores)):
         if f == chosen:
             continue
         reach = keep_out * abs(thick[f] - thick[chosen])
-        for members in _clusters(boxes[best == f], reach):
-            ids = np.flatnonzero(best == f)[members]
-            region = np.array([*boxes[ids, :2].min(axis=0), *boxes[ids, 2:].max(axis=0)])
-            for _ in range(20):  # take in every contact within the keep-out, until none is left out
-                inside = np.flatnonzero(_near(boxes, region, reach))
-                grown = np.array([*boxes[inside, :2].min(axis=0), *boxes[inside, 2:].max(axis=0)])
-                if np.array_equal(grown, region):
-                    break
-                region = grown
+        served = np.flatnonzero(all_scores[f] < s_base)  # the contacts this foil serves better
+        grown: dict[tuple[float, ...], tuple[np.ndarray, list[np.ndarray]]] = {}
+        for members in _clusters(boxes[served], reach):
+            region, inside = _region(boxes, served[members], reach)
+            # (groups whose keep-outs grow into one region are one candidate)
+            grown.setdefault(tuple(region), (inside, []))[1].append(served[members])
+        for region_key, (inside, seeds) in grown.items():
             gain = int((s_base[inside] - all_scores[f, inside]).sum())
-            if gain > 0:
-                candidates.append((gain, int(f), region, inside, reach))
-    accepted: list[tuple[int, int, np.ndarray, np.ndarray, float]] = []
+            tried.append(_Candidate(gain, f, np.array(region_key), inside, np.concatenate(seeds), reach))
+    accepted: list[_Candidate] = []
     taken = np.zeros(n, dtype=bool)
-    for cand in sorted(candidates, key=lambda c: (-c[0], c[1], tuple(c[2]))):
-        _gain, f, region, inside, reach = cand
-        clash = any(
-            taken[inside].any() or _gap(region, other[2]) < max(reach, other[4]) for other in accepted if other[1] != f
-        )
-        if clash or taken[inside].any():
+    # the largest gain first; of equal gains the thinner foil (the smaller step on a thin base)
+    for c in sorted((c for c in tried if c.gain > 0), key=lambda c: (-c.gain, c.f, tuple(c.region))):
+        clash = any(_gap(c.region, other.region) < max(c.reach, other.reach) for other in accepted if other.f != c.f)
+        if clash or taken[c.inside].any():
             continue
-        accepted.append(cand)
-        taken[inside] = True
+        accepted.append(c)
+        taken[c.inside] = True
+    declined = _declined(scores, all_scores, chosen, tried, accepted)
     if not accepted:
-        return None
+        return None, declined
     foil_of = np.full(n, chosen)
     regions = []
-    for _gain, f, region, inside, reach in sorted(accepted, key=lambda c: tuple(c[2])):
-        foil_of[inside] = f
+    for c in sorted(accepted, key=lambda c: tuple(c.region)):
+        foil_of[c.inside] = c.f
         regions.append(
             {
-                "thickness_um": float(thick[f]),
+                "thickness_um": float(thick[c.f]),
                 # (rounded outward to 0.1 nm: the box holds every aperture it names)
-                "bbox_um": [float(np.floor(x * 1e4) / 1e4) for x in region[:2]]
-                + [float(np.ceil(x * 1e4) / 1e4) for x in region[2:]],
-                "keep_out_um": round(float(reach), 4),
-                "contacts": len(inside),
-                "errors": int(scores[f].errors[inside].sum()),
-                "warnings": int(scores[f].warnings[inside].sum()),
-                "errors_at_base": int(base.errors[inside].sum()),
-                "warnings_at_base": int(base.warnings[inside].sum()),
+                "bbox_um": [float(np.floor(x * 1e4) / 1e4) for x in c.region[:2]]
+                + [float(np.ceil(x * 1e4) / 1e4) for x in c.region[2:]],
+                "keep_out_um": round(float(c.reach), 4),
+                "contacts": len(c.inside),
+                "errors": int(scores[c.f].errors[c.inside].sum()),
+                "warnings": int(scores[c.f].warnings[c.inside].sum()),
+                "errors_at_base": int(base.errors[c.inside].sum()),
+                "warnings_at_base": int(base.warnings[c.inside].sum()),
             }
         )
     at = np.arange(n)
@@ -194,13 +224,67 @@ def step_proposal(scores: list[FoilScore], chosen: int, keep_out: float) -> dict
         "regions": regions,
         "errors": int(errors.sum()),
         "warnings": int(warnings.sum()),
-    }
+    }, declined
+
+
+def _declined(
+    scores: list[FoilScore], all_scores: np.ndarray, chosen: int, tried: list[_Candidate], accepted: list[_Candidate]
+) -> list[dict[str, Any]]:
+    """The regions tried at the foil a group of contacts fares best at, and not proposed: each with that
+    foil, its keep-out, the contacts it was grown from and those its keep-out took in besides
+    (`taken_in`), and the errors and warnings of them all at that foil and at the chosen one. Where the
+    keep-out takes in contacts that fare worse at that foil by more than the group gains, the region
+    gains nothing; else another region, proposed, gained more."""
+    thick = np.array([s.thickness_um for s in scores])
+    n = all_scores.shape[1]
+    nearness = np.abs(thick - thick[chosen])
+    # each contact's best foil: the lowest score; ties go to the foil nearest the chosen one
+    order = np.lexsort((np.broadcast_to(nearness[:, None], all_scores.shape), all_scores), axis=0)[0]
+    best = np.where(all_scores[order, np.arange(n)] < all_scores[chosen], order, chosen)
+    foil_of = np.full(n, chosen)
+    for c in accepted:
+        foil_of[c.inside] = c.f
+    at = np.arange(n)
+    wanting = all_scores[foil_of, at] > all_scores[best, at]  # fare worse than at their best foil
+    out = []
+    for c in tried:
+        if any(c is a for a in accepted) or not (wanting[c.seeds] & (best[c.seeds] == c.f)).any():
+            continue
+        out.append(
+            {
+                "thickness_um": float(thick[c.f]),
+                "contacts": len(c.seeds),
+                "keep_out_um": round(float(c.reach), 4),
+                "taken_in": len(c.inside) - len(c.seeds),
+                "errors": int(scores[c.f].errors[c.inside].sum()),
+                "warnings": int(scores[c.f].warnings[c.inside].sum()),
+                "errors_at_base": int(scores[chosen].errors[c.inside].sum()),
+                "warnings_at_base": int(scores[chosen].warnings[c.inside].sum()),
+                "gains": c.gain > 0,
+            }
+        )
+    return out
 
 
 def foil_summary(scores: list[FoilScore], chosen: int, keep_out: float) -> dict[str, Any]:
-    """What the report says of the foil choice: the table, the foil kept and the step proposal."""
+    """What the report says of the foil choice: the table, the foil kept, the step proposal and the
+    groups of contacts not stepped to the foil they fare best at, with why."""
+    step, declined = _step_search(scores, chosen, keep_out)
     return {
         "chosen_um": scores[chosen].thickness_um,
         "table": [s.row() for s in scores],
-        "step": step_proposal(scores, chosen, keep_out),
+        "step": step,
+        "step_declined": declined,
     }
+
+
+def declined_said(d: dict[str, Any], base_um: float) -> str:
+    """One line on a region tried at the foil its contacts fare best at and not proposed (an entry of
+    `step_declined`)."""
+    said = (
+        f"{d['contacts']} contacts fare better at {d['thickness_um']:g} um, but a step to it keeps "
+        f"{d['keep_out_um']:g} um clear and so takes in {d['taken_in']} contacts more: together "
+        f"{d['errors']} errors, {d['warnings']} warnings at {d['thickness_um']:g} um against "
+        f"{d['errors_at_base']} errors, {d['warnings_at_base']} warnings at {base_um:g} um"
+    )
+    return said + ("; the region proposed gains more" if d["gains"] else "")

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .foil import declined_said
 from .model import NONE, STRIP, Plan, Polygons, held_open
 from .numeric import median
 from .planner import aperture_polygons
@@ -478,6 +479,10 @@ def _foil_card(s: dict[str, Any]) -> str:
         )
     else:
         proposal = "<p>No step stencil would do better than the one foil.</p>"
+    declined = foil.get("step_declined") or []
+    if declined:
+        said = "".join(f"<li>{escape(declined_said(d, chosen))}</li>" for d in declined)
+        proposal += f"<p>Not proposed:</p><ul>{said}</ul>"
     return (
         f'<div class="card"><h3>Foil choice</h3><p>Planned at each stocked foil; kept {_q(chosen, "um")} '
         f"(fewest errors, then warnings, then the thinner).</p>{table}{proposal}</div>"
@@ -487,9 +492,16 @@ def _foil_card(s: dict[str, Any]) -> str:
 LEGEND = (
     '<p class="legend"><span class="sw ct"></span>contact <span class="sw ap-ok"></span>aperture ok '
     '<span class="sw ap-warning"></span>aperture with warnings <span class="sw ap-error"></span>aperture with errors '
-    '<span class="sw row"></span>row centerline <span class="sw arrow"></span>strip direction '
-    '<span class="sw keepin"></span>keep-in outline <span class="sw step"></span>proposed step region</p>'
+    '<span class="sw row"></span>row centerline <span class="sw arrow"></span>strip direction{more}</p>'
 )
+#: the legend's entries for the outlines drawn besides the stencil (_boxes_of's classes)
+LEGEND_BOXES = {"keepin": "keep-in outline", "step": "proposed step region"}
+
+
+def _legend(s: dict[str, Any]) -> str:
+    """The legend, naming the outlines only where some are drawn."""
+    drawn = dict.fromkeys(cls for cls, _box, _text in _boxes_of(s))
+    return LEGEND.format(more="".join(f' <span class="sw {c}"></span>{LEGEND_BOXES[c]}' for c in drawn))
 
 
 def _boxes_of(s: dict[str, Any]) -> list[tuple[str, list[float], str]]:
@@ -519,7 +531,7 @@ def _outlines_svg(s: dict[str, Any], fs: float) -> str:
 def _pictures(sc: _Scene, doc: dict[str, Any]) -> str:
     records = doc.get("contacts") or []
     box = sc.bounds()
-    parts = ['<section id="pictures"><h2>Stencil over the contacts</h2>', LEGEND]
+    parts = ['<section id="pictures"><h2>Stencil over the contacts</h2>', _legend(doc.get("summary") or {})]
     if box is None:
         parts.append("<p>No contacts to draw.</p></section>")
         return "".join(parts)

@@ -13,6 +13,7 @@ from typing import Any, overload
 import numpy as np
 
 from .errors import InputError
+from .foil import declined_said
 from .model import HELD_SOURCE, Layout, RowSet, held_open, reasons_said
 from .numeric import median
 
@@ -1451,6 +1452,7 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
                 f"--thickness {best['thickness_um']:g}um plans at it"
             )
         step = foil.get("step")
+        declined = foil.get("step_declined") or []
         if not step:  # (said, as the HTML says it: the search ran)
             lines.append(
                 f"  step stencil: none would do better than the one foil (a region is proposed only where its "
@@ -1467,6 +1469,8 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
                 f"  step stencil proposed: {step['base_thickness_um']:g} um, stepped to {regions} "
                 f"({step['errors']} errors, {step['warnings']} warnings)"
             )
+        for d in declined:
+            lines.append(f"    not proposed: {declined_said(d, foil['chosen_um'])}")
     codes = ", ".join(f"{k} {v}" for k, v in s["findings_by_code"].items())
     lines.append(f"  {_n(s['errors'], 'error')}, {_n(s['warnings'], 'warning')}" + (f" ({codes})" if codes else ""))
     by_foil = [c for c in ("area_ratio", "aspect_ratio") if c in s["findings_by_code"]]

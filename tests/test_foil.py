@@ -104,6 +104,70 @@ def test_no_step_where_the_keep_out_reaches_the_ring(tmp_path):
         assert region["contacts"] > 36  # ring pads taken in
 
 
+def test_a_smaller_step_where_the_best_foils_keep_out_would_reach_the_ring(tmp_path):
+    """The bumps fare best on a foil whose step's keep-out would reach the ring; a smaller step, whose
+    keep-out stays clear of it, is proposed instead, and the report says why the best one was not."""
+    path = str(tmp_path / "between.gds")
+    _step_die(path, array_shift=(1425.0, -375.0))  # the array 470 um from the ring's right row
+    planned = stencilgen.plan(stencilgen.read_layout(path, layer="9/0"), AUTO)
+    foil = planned.summary["foil"]
+    base = foil["chosen_um"]
+    best = min(r["thickness_um"] for r in foil["table"] if r["under_volume"] == 0)  # where the bumps fare best
+    (region,) = foil["step"]["regions"]
+    assert base < region["thickness_um"] < best
+    assert region["keep_out_um"] == pytest.approx(36.0 * (region["thickness_um"] - base))
+    c = planned.plan.contacts
+    bumps = c.d > 95
+    x0, y0, x1, y1 = region["bbox_um"]
+    inside = (c.center[:, 0] >= x0) & (c.center[:, 0] <= x1) & (c.center[:, 1] >= y0) & (c.center[:, 1] <= y1)
+    assert np.array_equal(inside, bumps) and region["contacts"] == 36
+    assert region["warnings"] < region["warnings_at_base"]
+    # measured apart: the ring's contacts and apertures lie beyond this keep-out, within the best foil's
+    from stencilgen.planner import aperture_polygons
+
+    polys = aperture_polygons(planned.plan.apertures)
+    ring = [np.vstack([c.polygons.polygon(i), polys.polygon(i)]) for i in np.flatnonzero(~bumps)]
+    gap = min(
+        float(np.hypot(max(x0 - p[:, 0].max(), p[:, 0].min() - x1, 0), max(y0 - p[:, 1].max(), p[:, 1].min() - y1, 0)))
+        for p in ring
+    )
+    assert region["keep_out_um"] <= gap < 36.0 * (best - base)
+    (declined,) = foil["step_declined"]
+    assert declined["thickness_um"] == best and declined["keep_out_um"] == pytest.approx(36.0 * (best - base))
+    assert declined["taken_in"] > 0 and declined["gains"]  # ring pads taken in; the smaller step gains more
+
+
+def test_no_step_where_every_step_reaches_the_ring_and_the_report_says_why(tmp_path):
+    """A ring of 50 x 70 um pads at 80 um around 200 um bumps at 400 um, 260 um apart: every step that
+    feeds the bumps keeps out more than that, takes in the ring, and then gains nothing. None is proposed,
+    and the console, the JSON and the HTML say which step was tried and what its keep-out took in."""
+    ring = synth.ring(side=3360.0, pitch=80.0, count=39, pad=(50.0, 70.0))
+    bumps = synth.area_array(6, 6, (400.0, 400.0), 200.0)
+    layout = str(tmp_path / "mix.gds")
+    synth.write_gds(layout, ring.polygons() + [p - 1000.0 for p in bumps.polygons()])
+    rules = tmp_path / "r.toml"
+    rules.write_text('thickness_um = "auto"\nfoil_thicknesses_um = [18, 30, 38]\n')
+    out = tmp_path / "out"
+    r = run("plan", layout, "--layer", "9/0", "--rules", str(rules), "-o", str(out), "--formats", "json,html")
+    assert r.returncode == 0, r.stderr
+    foil = json.loads((out / "mix.json").read_text())["summary"]["foil"]
+    assert foil["step"] is None
+    base = next(t for t in foil["table"] if t["thickness_um"] == foil["chosen_um"])
+    assert base["under_volume"] > 0
+    assert foil["step_declined"]
+    for d in foil["step_declined"]:
+        assert d["thickness_um"] > foil["chosen_um"] and d["taken_in"] > 0 and not d["gains"]
+        assert d["errors"] * 1000 + d["warnings"] >= d["errors_at_base"] * 1000 + d["warnings_at_base"]
+        said = (
+            f"    not proposed: {d['contacts']} contacts fare better at {d['thickness_um']:g} um, but a step to it "
+            f"keeps {d['keep_out_um']:g} um clear and so takes in {d['taken_in']} contacts more"
+        )
+        assert said in r.stderr, r.stderr
+    page = (out / "mix.html").read_text()
+    assert "Not proposed:" in page and f"takes in {foil['step_declined'][0]['taken_in']} contacts more" in page
+    assert 'class="sw step"' not in page and 'class="sw keepin"' in page  # (the legend names what is drawn)
+
+
 def test_one_reading_one_row_search(step_die, monkeypatch):
     """Planning at nine foils shares the reading, the rows and the keep-in: each happens once."""
     import stencilgen.api as api
@@ -137,6 +201,7 @@ def test_cli_writes_one_foil_and_reports_the_table(step_die, tmp_path):
     assert s["rules"]["thickness_um"] == s["foil"]["chosen_um"]
     page = (out / "step.html").read_text()
     assert "Foil choice" in page and page.count('class="step"') == 1 and 'class="keepin"' in page
+    assert 'class="sw step"' in page and 'class="sw keepin"' in page  # (the legend names what is drawn)
 
 
 def test_rules_file_auto_and_stocked_foils(tmp_path):
