@@ -955,7 +955,7 @@ def check(
     from .checks import check_apertures, row_directions, same_side
     from .limits import DEFAULT_MAX_CONTACTS
     from .match import match_apertures
-    from .readers.stencil import arc_read_error, is_gerber, read_stencil, round_arcs_once
+    from .readers.stencil import arc_read_error, arcs_found_once, is_gerber, read_stencil
 
     layout, rules = _layout(layout), _rules(rules)
     if not isinstance(stencil, (str, os.PathLike)):
@@ -974,7 +974,7 @@ def check(
         shapes = read_stencil(stencil, stencil_layer, stencil_units, arcs=False, max_shapes=limit)
     except EmptyStencil:  # a stencil without apertures: every contact's finding says it has none
         shapes = Polygons.from_list([])
-    arcs = round_arcs_once if is_gerber(stencil) else None
+    arcs = arcs_found_once if is_gerber(stencil) else None
     outlined = _outline(layout, keep_in, rules.edge_margin_um)
     outline = outlined.geometry
     if element_rows is not None and outlined.frames is None:
@@ -984,9 +984,10 @@ def check(
         if once is not None:
             plan, checked = once
             return CheckedStencil(layout, rules, plan, checked, stencil, [], strict, outline=outlined)
+    tips = None
     if arcs is not None:
-        shapes = arcs(shapes)
-    matched = match_apertures(layout.contacts, rows, shapes, rules)
+        shapes, tips = arcs(shapes)
+    matched = match_apertures(layout.contacts, rows, shapes, rules, tips)
     checked = check_apertures(
         layout.contacts,
         matched.apertures,
@@ -999,6 +1000,7 @@ def check(
         kin=(matched.alike, matched.contact_alike),
         frames=outlined.frames,
         arc_error=arc_read_error(stencil),
+        tips=matched.tips,
     )
     matched_plan = Plan(layout.contacts, rows, matched.apertures, [])
     return CheckedStencil(
@@ -1020,7 +1022,8 @@ def _check_once_per_element(
     (up to its placement's shift, on the database grid), every aperture lies over the contacts of one
     die, no aperture of one placement comes within reach of another's and none leaves the keep-in;
     else None (the whole stencil is checked at once). The figures are those of the whole check.
-    arcs: what finds the arcs of the apertures read again (a Gerber's), applied to the die's alone;
+    arcs: what finds the arcs of the apertures read again (a Gerber's) and their strips' tips, applied to the
+    die's alone;
     arc_error: as for check_apertures."""
     from .checks import check_apertures, place_checked, row_directions, same_side
     from .geometry import bboxes, placements_disjoint
@@ -1064,8 +1067,9 @@ def _check_once_per_element(
     for p in range(1, P):  # one placement at a time: no copy of the whole stencil
         if np.abs(shapes.take(mine[p]).coords - shift[p] - element_shapes.coords).max(initial=0.0) > 2 * grid:
             return None
+    tips = None
     if arcs is not None:
-        element_shapes = arcs(element_shapes)
+        element_shapes, tips = arcs(element_shapes)
     element = inst.element
     reach = REPORT_REACH * max(rules.web_min_um, rules.clearance_um) / 2 + 1.0
     pts = np.vstack([element_shapes.coords, element.polygons.coords])
@@ -1073,7 +1077,7 @@ def _check_once_per_element(
         return None
     if outline is not None and not _placed_inside(element_shapes.coords, shift, outline, rules):
         return None  # keep-in findings: checked on the whole stencil
-    matched = match_apertures(element, element_rows, element_shapes, rules)
+    matched = match_apertures(element, element_rows, element_shapes, rules, tips)
     if matched.stray or len(matched.extra):
         return None  # reported for the whole stencil
     checked = check_apertures(
@@ -1087,6 +1091,7 @@ def _check_once_per_element(
         geoms=(matched.geoms, matched.contact_geoms),
         kin=(matched.alike, matched.contact_alike),
         arc_error=arc_error,
+        tips=matched.tips,
     )
     # the element's apertures in every placement, in global contact order
     a = matched.apertures

@@ -18,7 +18,7 @@ import shapely
 
 from .distance import Shapes, box_pairs, distances, extent_on, outline_shapes
 from .geometry import Alike, box_bounds, extent_along, outlines_to_polygons, to_shapely
-from .model import NONE, REPORT_REACH, STRIP, Apertures, Contacts, Plan, Polygons
+from .model import NONE, REPORT_REACH, STRIP, Apertures, Contacts, Plan, Polygons, Tips
 from .numeric import filled, text_ranks
 from .physics import area_ratio, aspect_ratio, cap_height, max_thickness, solder_volume, volume_limit
 from .rules import Rules
@@ -347,6 +347,7 @@ def check_apertures(
     kin: tuple[Alike, Alike] | None = None,
     frames: Any = None,
     arc_error: float = 0.0,
+    tips: Tips | None = None,
 ) -> Checked:
     """The checks on one aperture per contact (aperture i serves contact i); `extra_errors` adds
     findings found elsewhere (code -> contact ids, or (contact ids, the other contact of each)), e.g.
@@ -355,7 +356,8 @@ def check_apertures(
     up to a shift (their distances are measured once per offset); frames: the frames left out of the
     pad layer (shapely, um), which every aperture keeps clearance_um from; arc_error: how far outside
     its arcs the stencil's reader puts their points, a fraction of the radius (`arc_read_error`): a
-    web or clearance within that of its limit is the reading's, not the stencil's."""
+    web or clearance within that of its limit is the reading's, not the stencil's; tips: the discs
+    united with the `polygons`, a strip's round tip found again exactly (`readers.stencil.found_tips`)."""
     n = len(contacts)
     have = apertures.kind != NONE
     idx = np.flatnonzero(have)
@@ -432,7 +434,8 @@ def check_apertures(
             shapes = outline_shapes(apertures.outlines, CHECK_ARC_CHORDS)
             pads = Shapes.of(contacts.polygons, pad_geoms)
         else:
-            shapes = Shapes.of(polygons, ap_geoms, kin[0] if kin is not None else None)
+            disc = tips if tips is not None else Tips.none(n)
+            shapes = Shapes(polygons, disc.centre, disc.radius, ap_geoms, kin[0] if kin is not None else None)
             pads = Shapes.of(contacts.polygons, pad_geoms, kin[1] if kin is not None else None)
         ap_box, pad_box = shapes.boxes(), pads.boxes()
         own = distances(shapes, idx, pads, idx) <= 0

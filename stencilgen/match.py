@@ -16,7 +16,7 @@ import shapely
 from .distance import Shapes, extent_on
 from .geometry import Alike, ShapelyOf, alike, bboxes, pair_kinds
 from .measure import narrowest
-from .model import NONE, SHRUNK, STRIP, Apertures, Contacts, Outlines, Polygons, RowSet
+from .model import NONE, SHRUNK, STRIP, Apertures, Contacts, Outlines, Polygons, RowSet, Tips
 from .numeric import ranges
 from .pairs import box_pairs
 from .rules import Rules
@@ -41,6 +41,7 @@ class Matched:
     contact_geoms: ShapelyOf  # contact i as a shapely polygon
     alike: Alike  # which apertures are alike up to a shift
     contact_alike: Alike  # which contacts are
+    tips: Tips  # aperture i's round tip found again (radius 0: none)
 
 
 def _ring_extent(polys: Polygons, axes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -145,8 +146,17 @@ def pair_apertures(contacts: Contacts, shapes: Polygons) -> Paired:
     return Paired(shapes, geoms, pads, kin, contact_kin, sa, pc, per, stray)
 
 
-def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: Rules) -> Matched:
-    """The apertures of a drawn stencil (ragged polygons, um) as the `Apertures` of its contacts."""
+def match_apertures(
+    contacts: Contacts,
+    rows: RowSet,
+    shapes: Polygons,
+    rules: Rules,
+    tips: Tips | None = None,
+) -> Matched:
+    """The apertures of a drawn stencil (ragged polygons, um) as the `Apertures` of its contacts.
+    tips: each shape's round tip found again, kept with its aperture (`Matched.tips`): a strip with one
+    has its area, perimeter and tip measured on its arc; an aperture united from several shapes has
+    none."""
     n = len(contacts)
     paired = pair_apertures(contacts, shapes)
     geoms, sa, per = paired.geoms, paired.sa, paired.per
@@ -241,6 +251,16 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
         body = np.minimum(narrow[f], end[f])
         width[i] = body
         tip_d[i] = np.where(wide[f] > body * (1 + TIP_TOL), wide[f], 0.0)
+    found = Tips.none(n)
+    if tips is not None:
+        own = sa[first][per[served] == 1]  # (of a union of several shapes, none)
+        mine_tips = tips.take(own)
+        at_c = served[per[served] == 1]
+        found.centre[at_c], found.radius[at_c] = mine_tips.centre, mine_tips.radius
+        found.area[at_c], found.perimeter[at_c] = mine_tips.area, mine_tips.perimeter
+        arc = at_c[mine_tips.radius > 0]
+        area[arc], perimeter[arc] = found.area[arc], found.perimeter[arc]
+        tip_d[arc] = np.where(tip_d[arc] > 0, 2 * found.radius[arc], 0.0)
     coords = mine.coords  # in the order of the contacts served
     outlines = Outlines(coords, np.zeros(len(coords)), offsets)
     apertures = Apertures(outlines, kind, area, perimeter, width, axis, side, ext, tip_d, oblique)
@@ -258,4 +278,5 @@ def match_apertures(contacts: Contacts, rows: RowSet, shapes: Polygons, rules: R
         paired.contact_geoms,
         Alike(rep, anchor),
         paired.contact_kin,
+        found,
     )

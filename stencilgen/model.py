@@ -79,6 +79,25 @@ class Polygons:
 
 
 @dataclass(frozen=True)
+class Tips:
+    """The round tips of strips read again from a stencil (a Gerber's arcs), per aperture: the tip's
+    disc (centre, radius; radius 0: none) and the strip's area and perimeter with its arc exact (where
+    it has a tip)."""
+
+    centre: np.ndarray  # (N, 2) um
+    radius: np.ndarray  # (N,) um
+    area: np.ndarray  # (N,) um2
+    perimeter: np.ndarray  # (N,) um
+
+    @staticmethod
+    def none(n: int) -> Tips:
+        return Tips(np.zeros((n, 2)), np.zeros(n), np.zeros(n), np.zeros(n))
+
+    def take(self, idx: np.ndarray) -> Tips:
+        return Tips(self.centre[idx], self.radius[idx], self.area[idx], self.perimeter[idx])
+
+
+@dataclass(frozen=True)
 class Excluded:
     """A note on shapes of the pad layer: left out (not a contact), or kept after a repair or merge."""
 

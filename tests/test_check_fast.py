@@ -126,6 +126,54 @@ def test_arcs_of_a_gerber_region_are_read_as_arcs(tmp_path):
     assert np.hypot(half[:, 0] - 150.0, half[:, 1]).max() == pytest.approx(50.0, abs=0.002)
 
 
+def _strip_read(width: float, length: float, radius: float, inward: bool = False) -> np.ndarray:
+    """A strip as KLayout reads it from a Gerber region: a body `width` x `length` from the origin up,
+    its far end an arc of `radius` from (width, length) to (0, length), its centre on the far side of
+    that chord (a bulb; a round end where radius = width / 2), cut into equal chords of at most 360/32
+    deg, on a 1 nm grid. inward: the arc the other way round, biting into the body."""
+    centre = np.array([width / 2, length + np.sqrt(radius * radius - width * width / 4)])
+    a0 = np.arctan2(length - centre[1], width - centre[0])
+    a1 = np.arctan2(length - centre[1], -centre[0])
+    sweep = (a1 - a0) % (2 * np.pi) if not inward else -((a0 - a1) % (2 * np.pi))
+    k = int(np.ceil(abs(sweep) / np.radians(360 / 32) - 1e-9))
+    angles = a0 + sweep * np.arange(k + 1) / k
+    arc = centre + radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    return np.round(np.vstack([[0.0, 0.0], [width, 0.0], arc[:-1], [0.0, length]]), 3)
+
+
+@pytest.mark.parametrize("radius", [10.5, 14.0, 30.0])
+def test_a_strips_tip_is_found_again_as_its_disc(radius):
+    """A strip 21 um wide whose tip is a round end (radius 10.5) or a bulb, read as KLayout's chords:
+    found again as its disc, with the area and perimeter of the arc drawn (to the grid's noise)."""
+    from stencilgen.readers.stencil import found_tips
+
+    width, length = 21.0, 70.0
+    tips = found_tips(Polygons.from_list([_strip_read(width, length, radius)]))
+    assert tips.radius[0] == pytest.approx(radius, abs=2e-3)
+    depth = np.sqrt(radius**2 - (width / 2) ** 2)
+    np.testing.assert_allclose(tips.centre[0], [width / 2, length + depth], atol=2e-3)
+    theta = 2 * np.pi - 2 * np.arcsin(width / 2 / radius)  # the arc's sweep (half a turn or more)
+    assert tips.area[0] == pytest.approx(width * length + radius**2 / 2 * (theta - np.sin(theta)), rel=1e-5)
+    assert tips.perimeter[0] == pytest.approx(width + 2 * length + radius * theta, rel=1e-5)
+
+
+def test_no_tip_where_its_disc_would_leave_the_strip():
+    """A disc is united with a strip only where the strip holds its other side: not for a body shorter
+    than the circle reaches below the chord, not for an arc that bites into the body, not for a shape
+    of two arcs (an obround)."""
+    from stencilgen.readers.stencil import found_tips
+
+    short = _strip_read(21.0, 8.0, 10.5)  # the round end's circle reaches 10.5 um below its chord
+    notch = _strip_read(21.0, 70.0, 10.5, inward=True)
+    strip = _strip_read(21.0, 70.0, 10.5)
+    angles = np.pi + np.pi * np.arange(1, 16) / 16  # the near end made round as well
+    near_end = np.round(np.stack([10.5 + 10.5 * np.cos(angles), 10.5 + 10.5 * np.sin(angles)], axis=1), 3)
+    obround = np.vstack([[0.0, 10.5], near_end, [21.0, 10.5], strip[2:]])
+    tips = found_tips(Polygons.from_list([short, notch, obround, strip]))
+    assert tips.radius[:3].tolist() == [0.0, 0.0, 0.0]
+    assert tips.radius[3] == pytest.approx(10.5, abs=2e-3)
+
+
 def test_arcs_found_again_alike_in_chunks(written):
     """The arcs are found a few polygons at a time: the same outlines however the polygons are cut up."""
     from stencilgen.readers.stencil import round_arcs
@@ -137,12 +185,20 @@ def test_arcs_found_again_alike_in_chunks(written):
     np.testing.assert_array_equal(whole.coords, parts.coords)
     # once for each kind of aperture alike up to a shift, the copies moved: the same outlines
     from stencilgen.geometry import alike
-    from stencilgen.readers.stencil import round_arcs_once
+    from stencilgen.readers.stencil import arcs_found_once, found_tips
 
     assert len(alike(coarse).first) < len(coarse) / 3  # (68 apertures of 18 kinds: sides, ends, corners)
-    once = round_arcs_once(coarse)
+    once, tips = arcs_found_once(coarse)
     np.testing.assert_array_equal(once.offsets, whole.offsets)
     np.testing.assert_allclose(once.coords, whole.coords, rtol=0, atol=1e-9)
+    each = found_tips(coarse)
+    assert (each.radius > 0).all()
+    for got, want in zip(
+        (tips.centre, tips.radius, tips.area, tips.perimeter),
+        (each.centre, each.radius, each.area, each.perimeter),
+        strict=True,
+    ):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
 
 
 def test_step_and_repeat_and_clear_polarity(tmp_path):

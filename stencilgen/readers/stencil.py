@@ -12,13 +12,14 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .. import scratch
 from ..errors import EmptyStencil, UsageError, input_error
-from ..model import Polygons
+from ..model import Polygons, Tips
 
 GERBER_EXTENSIONS = (".gbr", ".ger", ".gtp", ".gbp", ".pho", ".art", ".gbx")
 
@@ -31,11 +32,16 @@ KLAYOUT_ARC_STEP_DEG = 360.0 / 32
 #: the arcs found again are cut into chords this close to the arc, um (a 40 um tip: chords of 5 deg,
 #: finer than the 48 chords per arc of a GDS written by plan)
 ARC_ERROR_UM = 0.02
+#: how far the sum of an arc's chord angles read from a Gerber may fall short of its sweep, deg
+ARC_SWEEP_NOISE_DEG = 0.1
 #: at most this many chords for one of KLayout's (an arc of a huge radius is cut no finer: within
 #: 0.02 um up to a radius of 17 mm)
 MAX_CHORD_PIECES = 64
 #: vertices worked at a time when finding arcs again
 ARC_CHUNK_VERTICES = 262_144
+#: how far a strip's corners read from a Gerber may lie from a rectangle's, and its tip from half a turn,
+#: um: the grid's noise (1 nm) on both ends
+TIP_GRID_UM = 0.004
 #: shapes of a smaller area (um2) are no apertures (a line drawn on the stencil layer)
 MIN_AREA_UM2 = 1e-6
 #: pairs of apertures whose boxes meet tested for overlap at a time (bounds GEOS's copies)
@@ -393,27 +399,31 @@ def round_arcs(
     return Polygons.concat(parts)
 
 
-def round_arcs_once(polys: Polygons) -> Polygons:
-    """`round_arcs`, once for each kind of aperture alike up to a shift: a copy is its first's, moved
-    (the vertices read stay, so the copies stay alike)."""
+def arcs_found_once(polys: Polygons) -> tuple[Polygons, Tips]:
+    """`round_arcs` and `found_tips` (the polygons with their arcs cut finer, and the strips' tips),
+    once for each kind of aperture alike up to a shift: a copy is its first's, moved (the vertices read
+    stay, so the copies stay alike)."""
     from ..geometry import alike
 
     kin = alike(polys)
     reps = kin.first
     if len(reps) == len(polys):
-        return round_arcs(polys)
+        return round_arcs(polys), found_tips(polys)
     at = np.empty(len(polys), dtype=np.int64)
     at[reps] = np.arange(len(reps))
-    out = round_arcs(polys.take(reps)).take(at[kin.rep])
+    first = polys.take(reps)
+    out = round_arcs(first).take(at[kin.rep])
+    tips = found_tips(first).take(at[kin.rep])
     shift = kin.anchor - kin.anchor[kin.rep]
-    return Polygons(out.coords + np.repeat(shift, out.counts, axis=0), out.offsets)
+    rounded = Polygons(out.coords + np.repeat(shift, out.counts, axis=0), out.offsets)
+    return rounded, Tips(tips.centre + shift, tips.radius, tips.area, tips.perimeter)
 
 
-def _kept_runs(
-    arc: np.ndarray, with_prev: np.ndarray, first: np.ndarray, counts: np.ndarray, phi: np.ndarray, step: float
-) -> np.ndarray:
-    """Which arc edges (`arc`, each continuing the run of the edge before where `with_prev`; a
-    polygon's vertices from `first`) lie in runs of k chords turning by more than (k - 1) x `step`."""
+def _run_labels(
+    arc: np.ndarray, with_prev: np.ndarray, first: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Each arc edge's run (`arc`, each continuing the run of the edge before where `with_prev`; a
+    polygon's vertices from `first`): a label per edge (meaningful where `arc`) and how many labels."""
     m = len(arc)
     start = arc & ~with_prev
     label = np.cumsum(start) - 1
@@ -431,19 +441,39 @@ def _kept_runs(
     n_runs = int(start.sum())
     label = np.where(head & ~closed, last_label[poly], label)
     label = np.where(head & closed, n_runs + poly, label)
-    k = np.bincount(label[arc], minlength=n_runs + len(counts))
-    total = np.bincount(label[arc], weights=phi[arc], minlength=n_runs + len(counts))
-    kept = total > (k - 1) * step + np.radians(0.01) * k
+    return label, n_runs + len(counts)
+
+
+def _kept_runs(label: np.ndarray, n_labels: int, arc: np.ndarray, phi: np.ndarray, step: float) -> np.ndarray:
+    """Which arc edges (`arc`, in runs `label`) lie in runs of k chords turning by more than
+    (k - 1) x `step`."""
+    k = np.bincount(label[arc], minlength=n_labels)
+    total = np.bincount(label[arc], weights=phi[arc], minlength=n_labels)
+    # (less the grid's noise on the run's two end chords: an arc of just over (k - 1) steps is one)
+    kept = total > (k - 1) * step - np.radians(ARC_SWEEP_NOISE_DEG)
     return kept[np.where(arc, label, 0)] & arc
 
 
-def _round_arcs(polys: Polygons, max_step_deg: float, error_um: float) -> Polygons:
-    from ..numeric import ranges
+@dataclass(frozen=True)
+class _Found:
+    """The arcs found on polygons' edges (edge i: from vertex i to vertex nxt[i])."""
 
+    arc: np.ndarray  # (M,) bool: edge i is a chord of an arc
+    phi: np.ndarray  # (M,) its central angle (radians, + counter-clockwise)
+    r: np.ndarray  # (M,) its circle's radius
+    label: np.ndarray  # (M,) its arc's run (where arc)
+    length: np.ndarray  # (M,)
+    e: np.ndarray  # (M, 2) the edge
+    nxt: np.ndarray  # (M,) the vertex after
+
+
+def _found_arcs(polys: Polygons, max_step_deg: float) -> _Found | None:
+    """The edges that are chords of an arc cut as KLayout cuts a Gerber region's arcs (see
+    `round_arcs`); None where there are none."""
     c = polys.coords
     m = len(c)
     if m < 4:
-        return polys
+        return None
     counts = polys.counts
     first = np.repeat(polys.offsets[:-1], counts)
     k = np.arange(m) - first
@@ -455,8 +485,10 @@ def _round_arcs(polys: Polygons, max_step_deg: float, error_um: float) -> Polygo
     # turn at vertex i: from edge prv(i) to edge i
     ep = e[prv]
     turn = np.arctan2(ep[:, 0] * e[:, 1] - ep[:, 1] * e[:, 0], np.einsum("ij,ij->i", ep, e))
-    small = (np.abs(turn) > 1e-6) & (np.abs(turn) <= np.radians(max_step_deg) + 1e-3)
     tol = 1e-3 * length + 0.004  # vertices on a 1 nm grid
+    # (a turn between short chords carries the grid's noise: 1 nm over a 2 um chord is 0.03 deg)
+    noise = 0.004 / np.maximum(np.minimum(length, length[prv]), 1e-9)
+    small = (np.abs(turn) > 1e-6) & (np.abs(turn) <= np.radians(max_step_deg) + 1e-3 + noise)
 
     def alike(a: np.ndarray, b: np.ndarray, ta: np.ndarray, tb: np.ndarray) -> np.ndarray:
         """edges a and b (b follows a, turning by tb at its start; a turning by ta at its start)."""
@@ -472,17 +504,34 @@ def _round_arcs(polys: Polygons, max_step_deg: float, error_um: float) -> Polygo
     # the edge before (its own turn at its start) and the edge after are chords of the same arc
     with_prev = alike(prv, idx, turn[prv], turn)
     with_next = alike(idx, nxt, turn, turn[nxt])
-    arc = with_prev | with_next
+    # an arc's first chord turns from the edge before it by a corner: it is a chord of the arc where
+    # the two edges after it are (alike in length, and turning alike after it)
+    nxt2 = nxt[nxt]
+    first_chord = ~with_prev & alike(nxt, nxt2, turn[nxt], turn[nxt2]) & (np.abs(length - length[nxt]) <= tol)
+    with_prev = with_prev | first_chord[prv]
+    arc = with_prev | with_next | first_chord
     if not arc.any():
-        return polys
+        return None
     # the central angle of a chord equals the turn between neighbouring chords of its arc
     phi = np.where(with_prev, turn, turn[nxt])
     # KLayout cuts an arc of sweep S into ceil(S / max_step) equal chords: k chords alike turn by more
     # than (k - 1) x max_step in all. A drawn polygon's finer run (a 64-gon's 5.6 deg) is no arc
-    arc &= _kept_runs(arc, with_prev, first, counts, np.abs(phi), np.radians(max_step_deg))
+    label, n_labels = _run_labels(arc, with_prev, first, counts)
+    arc &= _kept_runs(label, n_labels, arc, np.abs(phi), np.radians(max_step_deg))
     if not arc.any():
-        return polys
+        return None
     r = length / np.maximum(2 * np.abs(np.sin(phi / 2)), 1e-12)
+    return _Found(arc, phi, r, label, length, e, nxt)
+
+
+def _round_arcs(polys: Polygons, max_step_deg: float, error_um: float) -> Polygons:
+    from ..numeric import ranges
+
+    found = _found_arcs(polys, max_step_deg)
+    if found is None:
+        return polys
+    c, counts = polys.coords, polys.counts
+    arc, phi, r, length, e, nxt = found.arc, found.phi, found.r, found.length, found.e, found.nxt
     step = 2 * np.arccos(np.clip(1 - error_um / np.maximum(r, error_um), -1.0, 1.0))
     pieces = np.where(arc, np.ceil(np.abs(phi) / np.maximum(step, 1e-6)), 1).astype(np.int64)
     pieces = np.clip(pieces, 1, MAX_CHORD_PIECES)
@@ -512,6 +561,92 @@ def _round_arcs(polys: Polygons, max_step_deg: float, error_um: float) -> Polygo
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(np.add.reduceat(pieces, polys.offsets[:-1]) if len(counts) else counts, out=offsets[1:])
     return Polygons(out, offsets)
+
+
+def found_tips(polys: Polygons, max_step_deg: float = KLAYOUT_ARC_STEP_DEG) -> Tips:
+    """The round tips of strips read from a Gerber, exactly (radius 0 for a polygon that is no strip),
+    with each strip's area and perimeter, its arc exact. A strip is a rectangle whose far side is an
+    arc of half a turn or more (cut into chords as KLayout cuts a Gerber region's arcs, `round_arcs`)
+    whose circle's other side lies within the rectangle, as `distance.outline_shapes` takes a planned
+    strip: the strip is then its polygon united with the arc's disc, so that check measures a strip
+    read from a Gerber as it measures one planned. The circle is fitted to the arc's vertices (the
+    grid's noise averaged)."""
+    n = len(polys)
+    tips = Tips.none(n)
+    found = _found_arcs(polys, max_step_deg)
+    if found is None:
+        return tips
+    counts = polys.counts
+    poly = np.repeat(np.arange(n), counts)
+    arc = found.arc
+    first = np.repeat(polys.offsets[:-1], counts)
+    k = np.arange(len(arc)) - first
+    prv = first + (k - 1) % np.repeat(counts, counts)
+    opens = arc & ~(arc[prv] & (found.label[prv] == found.label))  # a run's first chord
+    runs = np.bincount(poly[opens], minlength=n)
+    straight = np.bincount(poly[~arc], minlength=n)
+    cand = np.flatnonzero((runs == 1) & (straight == 3))
+    if not len(cand):
+        return tips
+    of = np.full(n, -1, dtype=np.int64)
+    of[cand] = np.arange(len(cand))
+    # the circle through the arc's vertices (those that start or end one of its chords)
+    v = np.flatnonzero((arc | arc[prv]) & (of[poly] >= 0))
+    c, r = _fit_circles(polys.coords[v], of[poly[v]], len(cand))
+    # the four corners in order from the arc's start: p2 (its start), p3 (its end), p0, p1
+    start_v = np.full(n, -1, dtype=np.int64)
+    start_v[poly[opens]] = np.flatnonzero(opens)
+    corner = np.flatnonzero(((~arc) | opens) & (of[poly] >= 0)).reshape(len(cand), 4)
+    pos = np.argmax(corner == start_v[cand][:, None], axis=1)
+    corner = np.take_along_axis(corner, (pos[:, None] + np.arange(-2, 2)) % 4, axis=1)
+    p0, p1, p2, p3 = (polys.coords[corner[:, j]] for j in range(4))
+    sweep_sign = np.sign(np.bincount(poly[arc], weights=found.phi[arc], minlength=n)[cand])
+    # the arc's sweep about the fitted centre, from p2 to p3 the way its chords turn
+    a2, a3 = p2 - c, p3 - c
+    sweep = np.arctan2(a2[:, 0] * a3[:, 1] - a2[:, 1] * a3[:, 0], np.einsum("ij,ij->i", a2, a3))
+    sweep = np.where(np.sign(sweep) == sweep_sign, sweep, sweep + 2 * np.pi * sweep_sign)
+    chord = np.hypot(*(p3 - p2).T)
+    body = np.hypot(*(p2 - p1).T)
+    side = p1 - p0
+    tol = TIP_GRID_UM
+    mid = (p2 + p3) / 2
+    # how deep the circle reaches below the chord, into the body
+    below = r - np.hypot(*(c - mid).T) * np.sign(np.einsum("ij,ij->i", c - mid, p2 - p1))
+    ok = (np.abs(sweep) >= np.pi - tol / np.maximum(r, tol)) & (below <= body + tol)
+    ok &= np.abs(np.hypot(*(p3 - p0).T) - body) <= tol  # a rectangle: its sides alike,
+    ok &= np.abs(np.hypot(*side.T) - chord) <= tol
+    ok &= np.abs(np.einsum("ij,ij->i", side, p2 - p1)) <= tol * (np.hypot(*side.T) + body)  # at right angles
+    # the rectangle's own area, turning the way its arc does: the arc bulges out of it
+    xs, ys = np.stack([p0[:, 0], p1[:, 0], p2[:, 0], p3[:, 0]]), np.stack([p0[:, 1], p1[:, 1], p2[:, 1], p3[:, 1]])
+    quad = (xs * np.roll(ys, -1, axis=0) - np.roll(xs, -1, axis=0) * ys).sum(axis=0) / 2  # (+: counter-clockwise)
+    ok &= np.sign(quad) == sweep_sign
+    theta = np.abs(sweep)
+    k = cand[ok]
+    tips.centre[k], tips.radius[k] = c[ok], r[ok]
+    tips.area[k] = (np.abs(quad) + r * r / 2 * (theta - np.sin(theta)))[ok]
+    tips.perimeter[k] = (np.hypot(*side.T) + body + np.hypot(*(p3 - p0).T) + r * theta)[ok]
+    return tips
+
+
+def _fit_circles(p: np.ndarray, group: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The circle (centre, radius) fitted to each group of points by least squares (Kasa's algebraic
+    fit, about each group's mean point)."""
+    w = np.bincount(group, minlength=n).astype(np.float64)
+    mean = np.stack([np.bincount(group, weights=p[:, k], minlength=n) for k in range(2)], axis=1) / w[:, None]
+    x, y = (p - mean[group]).T
+    z = x * x + y * y
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(group, weights=values, minlength=n)
+
+    sxx, sxy, syy = total(x * x), total(x * y), total(y * y)
+    sxz, syz = total(x * z), total(y * z)
+    # about the mean, sum x = sum y = 0: the centre (a, b) solves [sxx sxy; sxy syy] (a, b) = (sxz, syz) / 2
+    det = sxx * syy - sxy * sxy
+    a = (sxz * syy - syz * sxy) / (2 * det)
+    b = (syz * sxx - sxz * sxy) / (2 * det)
+    r = np.sqrt(a * a + b * b + total(z) / w)
+    return mean + np.stack([a, b], axis=1), r
 
 
 def united(polys: Polygons, chunk: int = UNITE_CHUNK) -> Polygons:
