@@ -318,10 +318,13 @@ def test_a_gerber_reads_its_strips_as_planned_to_the_nanometre(realworld, tmp_pa
     """The strips' round tips in plan's Gerber, read back as KLayout's coarse chords, are found again
     as the planner's own discs: every web and clearance within 1 nm of the plan's, every area within
     1e-4 of it, and the same findings (a forced web of 39.987 um, 13 nm short of web_min_um, read
-    40.000 when a tip was measured by chords). The strips' discs match the plan's to 1 nm."""
+    40.000 when a tip was measured by chords). The strips' discs match the plan's to 1 nm. On the
+    12 um foil, pads that share their room with a neighbour are 39.998 um wide (1 nm of each share kept
+    for the grid): within the checks' 2 nm, in the plan as in the Gerber, DXF and GDS read back."""
     import stencilgen
     from stencilgen.distance import outline_shapes
     from stencilgen.readers.stencil import found_tips
+    from stencilgen.rules import Rules
 
     folder = os.path.join(realworld, "def_openroad_stagger_and_bumps")
     layout = stencilgen.read_layout(
@@ -334,6 +337,7 @@ def test_a_gerber_reads_its_strips_as_planned_to_the_nanometre(realworld, tmp_pa
     checked = stencilgen.check(layout, paths["gerber"])
     p, c = planned.checked, checked.checked
     assert checked.summary["findings_by_code"] == planned.summary["findings_by_code"]
+    assert planned.summary["findings_by_code"]["web"] == 494
     assert np.array_equal(np.isfinite(p.min_web), np.isfinite(c.min_web))
     both = np.isfinite(p.min_web)
     assert np.abs(p.min_web[both] - c.min_web[both]).max() < 1e-3
@@ -352,6 +356,15 @@ def test_a_gerber_reads_its_strips_as_planned_to_the_nanometre(realworld, tmp_pa
     near = np.hypot(*(found[:, None, :] - planned_discs.disc_center[want][None]).transpose(2, 0, 1))
     assert near.min(axis=1).max() < 1e-3
     assert np.abs(np.sort(tips.radius[tips.radius > 0]) - np.sort(planned_discs.disc_r[want])).max() < 1e-3
+    thin = Rules().replace(thickness_um=12.0)
+    planned = stencilgen.plan(layout, thin)
+    assert ((planned.plan.apertures.width > 39.997) & (planned.plan.apertures.width < 39.999)).sum() >= 3
+    paths = planned.write(tmp_path / "thin", formats=("gerber", "dxf", "gds"))
+    for fmt in ("gerber", "dxf", "gds"):
+        assert (
+            stencilgen.check(layout, paths[fmt], thin).summary["findings_by_code"]
+            == (planned.summary["findings_by_code"])
+        ), fmt
 
 
 def test_a_pad_cell_whose_extent_is_its_pad_says_how_to_plan_it(realworld, tmp_path):
