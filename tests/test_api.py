@@ -353,3 +353,70 @@ def test_what_is_not_a_layout_or_an_outline_is_named(ring, tmp_path):
         load_report(str(page))
     with pytest.raises(InputError, match=re.escape("not a JSON report of stencilgen (no summary)")):
         load_report("{}")
+
+
+def test_a_layout_built_in_memory_is_read_as_its_file(tmp_path):
+    """gdstk's Library and Cell, KLayout's Layout and Cell, and anything with write_gds(path)
+    (gdsfactory) are read as the GDS they write: the same contacts and plan as that file, outputs named
+    after the cell, the keep-in from the object's other layers; the GDS lasts as long as the Layout."""
+    import gc
+
+    import gdstk
+    import klayout.db as kdb
+
+    lib = gdstk.Library()
+    die = lib.new_cell("DIE_A")
+    for i in range(12):
+        die.add(gdstk.rectangle((i * 100.0, 0.0), (i * 100.0 + 60.0, 90.0), layer=9))
+    die.add(gdstk.rectangle((-60.0, -60.0), (1220.0, 260.0), layer=39))  # the die's outline: the keep-in
+    other = lib.new_cell("OTHER")  # a second top cell: the Library needs cell=, the Cell does not
+    other.add(gdstk.rectangle((0.0, 0.0), (50.0, 50.0), layer=9))
+    lib.write_gds(str(tmp_path / "file.gds"))
+    from_file = stencilgen.plan(stencilgen.read_layout(str(tmp_path / "file.gds"), layer="9/0", cell="DIE_A"))
+
+    class Component:  # (gdsfactory's: a name and write_gds)
+        name = "DIE_A"
+
+        def write_gds(self, path):
+            lib.write_gds(path)
+
+    kl = kdb.Layout()
+    kl.read(str(tmp_path / "file.gds"))
+    given = {
+        "gdstk Library": (lib, "DIE_A"),
+        "gdstk Cell": (die, None),
+        "KLayout Layout": (kl, "DIE_A"),
+        "KLayout Cell": (kl.cell("DIE_A"), None),
+        "write_gds": (Component(), "DIE_A"),
+    }
+    for what, (obj, cell) in given.items():
+        layout = stencilgen.read_layout(obj, layer="9/0", cell=cell)
+        assert layout.cell == "DIE_A" and len(layout.contacts) == 12, what
+        planned = stencilgen.plan(layout)
+        np.testing.assert_allclose(planned.plan.apertures.area, from_file.plan.apertures.area, rtol=0, atol=1e-9)
+        assert planned.summary["keep_in"]["bbox_um"] == from_file.summary["keep_in"]["bbox_um"], what
+    with pytest.raises(UsageError, match="top cell"):
+        stencilgen.read_layout(lib, layer="9/0")  # two top cells, as for the file
+    paths = stencilgen.plan(stencilgen.read_layout(die, layer="9/0")).write(tmp_path / "out", formats=("gds",))
+    assert os.path.basename(paths["gds"]) == "DIE_A.gds"
+    # the GDS written for the object is removed with the Layout read from it
+    layout = stencilgen.read_layout(die, layer="9/0")
+    written = layout.path
+    assert os.path.isfile(written) and not written.startswith(str(tmp_path))
+    del layout
+    gc.collect()
+    assert not os.path.exists(os.path.dirname(written))
+    # what is no layout: a TypeError saying what is; an object that cannot write itself: a UsageError
+    with pytest.raises(TypeError, match="gdstk Library or Cell, a KLayout Layout or Cell"):
+        stencilgen.read_layout(42, layer="9/0")
+
+    class Broken:
+        name = "BROKEN"
+
+        def write_gds(self, path):
+            raise RuntimeError("no cells")
+
+    with pytest.raises(UsageError, match="BROKEN: the layout given could not be written to a GDS file: no cells"):
+        stencilgen.read_layout(Broken(), layer="9/0")
+    with pytest.raises(UsageError, match="lef applies to a DEF file"):
+        stencilgen.read_layout(die, layer="9/0", lef=["pads.lef"])

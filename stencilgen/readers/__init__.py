@@ -74,7 +74,7 @@ def layout_stem(path: str) -> str:
 
 
 def read_layout(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | Any,
     layer: str | Sequence[str] | None = None,
     cell: str | None = None,
     units: str | None = None,
@@ -86,7 +86,9 @@ def read_layout(
     lef_obs: bool = False,
     max_expanded_mb: float = DEFAULT_MAX_EXPANDED_MB,
 ) -> Layout:
-    """Read the contacts on one layer of a GDSII, OASIS, DXF or DEF layout, each maybe gzipped (.gz).
+    """Read the contacts on one layer of a GDSII, OASIS, DXF or DEF layout, each maybe gzipped (.gz);
+    or of a layout built in memory (`memory.KINDS`: a gdstk Library or Cell, a KLayout Layout or Cell, a
+    gdsfactory Component), written to a GDS of its own first, which lasts as long as the Layout read.
 
     layer: "L/D" for GDS/OASIS, a layer name for DXF, a LEF layer for DEF (default: the only layer
     with shapes); or several values, "PATTERN=LAYER" for the files whose name matches the glob and
@@ -97,6 +99,17 @@ def read_layout(
     lef: DEF only, the LEF files drawing its macros; lef_obs: their obstructions are pads too.
     max_expanded_mb: refuse a compressed file that expands to more than this (MB).
     """
+    if not isinstance(path, (str, os.PathLike)):
+        from .memory import read_object
+
+        def read(file: str, top: str | None) -> Layout:
+            return read_layout(
+                file, layer, top, units, max_contacts, list_layers, repair, max_expanded_mb=max_expanded_mb
+            )
+
+        if lef:
+            raise UsageError("read_layout: lef applies to a DEF file, not to a layout built in memory")
+        return read_object(path, cell, read)
     path = os.fspath(path)
     if os.path.isdir(path):
         raise input_error(path, "is a folder, not a layout file")

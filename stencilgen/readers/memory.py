@@ -1,0 +1,68 @@
+"""Layouts built in memory (gdstk, KLayout, gdsfactory) read as a file is: each is written to a GDS in a
+folder of its own, read from there, and the folder is removed when the layout read from it is (the
+keep-in, the plan's file names and the reports read the file's other layers and name it)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import weakref
+from typing import Any
+
+from ..errors import UsageError
+from ..model import Layout
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+#: what read_layout takes besides a path
+KINDS = "a gdstk Library or Cell, a KLayout Layout or Cell, or an object with write_gds(path) (gdsfactory)"
+
+
+def _writer(obj: Any) -> tuple[str, Any]:
+    """The object's name (its top cell's, where it has one) and how to write it to a GDS file."""
+    kind = f"{type(obj).__module__}.{type(obj).__name__}"
+    if kind == "gdstk.Library":
+        tops = obj.top_level()
+        name = tops[0].name if len(tops) == 1 else obj.name
+        return name, obj.write_gds
+    if kind == "gdstk.Cell":
+
+        def cell_gds(path: str) -> None:
+            import gdstk
+
+            lib = gdstk.Library()
+            lib.add(obj, *obj.dependencies(True))
+            lib.write_gds(path)
+
+        return obj.name, cell_gds
+    if kind in ("klayout.dbcore.Layout", "pya.Layout", "klayout.db.Layout"):
+        tops = obj.top_cells()
+        return (tops[0].name if len(tops) == 1 else "layout"), obj.write
+    if kind in ("klayout.dbcore.Cell", "pya.Cell", "klayout.db.Cell"):
+        return obj.name, obj.write
+    if callable(getattr(obj, "write_gds", None)):  # (gdsfactory's Component, kfactory's KCell)
+        return str(getattr(obj, "name", None) or "layout"), lambda path: obj.write_gds(path)
+    raise TypeError(f"read_layout: the path of a layout file, or {KINDS}; not {type(obj).__name__}")
+
+
+def read_object(obj: Any, cell: str | None, read: Any) -> Layout:
+    """`read(path, cell)` of the object written to a GDS named after it: the Layout read, its file kept
+    until the Layout is gone. A Cell's own name is the cell read unless `cell` names another."""
+    name, write = _writer(obj)
+    if cell is None and type(obj).__name__ == "Cell":
+        cell = name
+    folder = tempfile.mkdtemp(prefix="stencilgen-layout-")
+    try:
+        path = os.path.join(folder, (_UNSAFE.sub("_", name).strip("._") or "layout")[:100] + ".gds")
+        try:
+            write(path)
+        except Exception as exc:  # (the library's own words: an empty library, a cell without a name)
+            raise UsageError(f"{name}: the layout given could not be written to a GDS file: {exc}") from exc
+        layout = read(path, cell)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    weakref.finalize(layout, shutil.rmtree, folder, True)
+    return layout
