@@ -211,6 +211,11 @@ def test_a_bump_that_fills_the_mass_is_over_volume(layouts, files):
         assert m["first_volume_band_um3"][1] > limit and m["status"] == "error"
         over = [f for f in m["findings"] if f["code"] == "over_volume" and f["region"] == "mass"]
         assert len(over) == 1 and over[0]["value"] == pytest.approx(m["first_volume_band_um3"][1], rel=1e-4)
+        # the layer's strip gets no aperture because the mass allows it no volume, not for its width
+        (none,) = [f for f in m["findings"] if f["code"] == "unprintable" and f["region"] == "second"]
+        assert none["limited_by"] == "volume_limit" and none["message"].endswith(
+            "limited by the volume limit at the top of the transfer band"
+        )
     s = p.summary
     assert s["findings_by_code"]["over_volume"] == len(p.masses) == 22
     assert p.exit_code == 1

@@ -337,8 +337,11 @@ def _size_strips(
     # the strip), the opposite neighbours' contacts and strip ends one pitch away at the contact edge
     if rules.strategy == "tip":
         wc_tip = lay["wc_tip"][idx]
-        # a contact so small that even the round end alone passes the volume: a narrower strip
-        w = np.minimum(w, np.sqrt(8 * a_want / np.pi) * (1 - 1e-6))
+        # a contact so small that even the round end alone passes the volume: a narrower strip (none at
+        # all where the volume allowed is nothing: a pair's second print whose bump fills the mass)
+        by_volume = np.sqrt(8 * a_want / np.pi) * (1 - 1e-6)
+        w_why[by_volume < w] = "volume_limit"
+        w = np.minimum(w, by_volume)
         cap = np.pi * w * w / 8
         L = np.clip((a_want - cap) / w - (h1 + h2), 0.0, L_max)
         # a sunk tip (the needy round's variant): centred inside the contact, the body ending there;
