@@ -131,6 +131,23 @@ def test_sky130_chamfered_pad_opening(realworld):
 
 
 @pytest.fixture(scope="module")
+def stagger_def():
+    """OpenROAD's staggered bond pads (DEF + LEF, layer metal10), read once for the tests that plan it."""
+    from conftest import REALWORLD
+
+    import stencilgen
+
+    folder = os.path.join(REALWORLD, "def_openroad_stagger_and_bumps")
+    if not os.path.isdir(folder):
+        pytest.skip("../shared/realworld is not beside this checkout")
+    return stencilgen.read_layout(
+        os.path.join(folder, "place_bondpad_stagger.defok"),
+        layer="metal10",
+        lef=[os.path.join(folder, "dummy_pads_stagger.lef")],
+    )
+
+
+@pytest.fixture(scope="module")
 def ac3e() -> tuple:
     """AC3E's pad ring read and planned with default rules, once for the tests that look at that plan."""
     from conftest import REALWORLD
@@ -190,7 +207,7 @@ def test_ac3e_starved_corner_lets_its_farther_members_run_straight(ac3e, monkeyp
     assert planned.exit_code == first.exit_code == 0
 
 
-def test_pads_grown_on_their_free_sides_have_no_finger_narrower_than_min_aperture(realworld, tmp_path):
+def test_pads_grown_on_their_free_sides_have_no_finger_narrower_than_min_aperture(stagger_def, tmp_path):
     """OpenROAD's staggered bond pads (DEF + LEF, overlapping pads): the pads their neighbours hold back
     grow on their free sides between other contacts and apertures. What grows is at least
     min_aperture_um wide (rule 11): no aperture, as planned or as its Gerber is read back by KLayout,
@@ -202,13 +219,7 @@ def test_pads_grown_on_their_free_sides_have_no_finger_narrower_than_min_apertur
     from stencilgen.planner import aperture_polygons
     from stencilgen.readers.stencil import read_stencil
 
-    folder = os.path.join(realworld, "def_openroad_stagger_and_bumps")
-    layout = stencilgen.read_layout(
-        os.path.join(folder, "place_bondpad_stagger.defok"),
-        layer="metal10",
-        lef=[os.path.join(folder, "dummy_pads_stagger.lef")],
-    )
-    planned = stencilgen.plan(layout)
+    planned = stencilgen.plan(stagger_def)
     r = planned.rules.min_aperture_um / 2 - 0.1
     planned.write(tmp_path, formats=("gerber",))
     read_back = to_shapely(read_stencil(str(tmp_path / "place_bondpad_stagger.gbr")))
@@ -314,7 +325,7 @@ def test_openroad_stagger_def_plans_without_a_hard_break(realworld, tmp_path):
     assert len(loose["rows"]) == 8 and loose["isolated"] == 0 and loose["isolated_in_line"] == 0
 
 
-def test_a_gerber_reads_its_strips_as_planned_to_the_nanometre(realworld, tmp_path):
+def test_a_gerber_reads_its_strips_as_planned_to_the_nanometre(stagger_def, tmp_path):
     """The strips' round tips in plan's Gerber, read back as KLayout's coarse chords, are found again
     as the planner's own discs: every web and clearance within 1 nm of the plan's, every area within
     1e-4 of it, and the same findings (a forced web of 39.987 um, 13 nm short of web_min_um, read
@@ -326,12 +337,7 @@ def test_a_gerber_reads_its_strips_as_planned_to_the_nanometre(realworld, tmp_pa
     from stencilgen.readers.stencil import found_tips
     from stencilgen.rules import Rules
 
-    folder = os.path.join(realworld, "def_openroad_stagger_and_bumps")
-    layout = stencilgen.read_layout(
-        os.path.join(folder, "place_bondpad_stagger.defok"),
-        layer="metal10",
-        lef=[os.path.join(folder, "dummy_pads_stagger.lef")],
-    )
+    layout = stagger_def
     planned = stencilgen.plan(layout)
     paths = planned.write(tmp_path, formats=("gerber",))
     checked = stencilgen.check(layout, paths["gerber"])
