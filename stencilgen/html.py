@@ -263,6 +263,37 @@ def _label(x: float, y: float, size: float, text: str) -> str:
     )
 
 
+#: where a mark's label may stand, in font heights from the mark (x right, y up: its baseline's start),
+#: tried in this order; then the same, stepped down a line at a time
+LABEL_SPOTS = ((0.8, -1.3), (0.8, 0.6), (-0.8, -1.3), (-0.8, 0.6))
+#: a label's width per character, in font heights
+LABEL_CHAR = 0.62
+
+
+def label_places(points: np.ndarray, texts: list[str], fs: float) -> list[tuple[float, float]]:
+    """Where each mark's label stands (the baseline's start, um, y up) so that no two labels overlap:
+    beside its mark where there is room, else a line lower each time. Labels `fs` um tall."""
+    placed: list[tuple[float, float, float, float]] = []
+    out = []
+    for (x, y), text in zip(points.tolist(), texts, strict=True):
+        w = LABEL_CHAR * fs * len(text)
+        spot = None
+        for down in range(2 * len(texts) + 2):  # (a label placed blocks at most two lines)
+            for dx, dy in LABEL_SPOTS:
+                lx = x + dx * fs - (w if dx < 0 else 0.0)
+                ly = y + dy * fs - 1.1 * fs * down
+                box = (lx, ly - 0.25 * fs, lx + w, ly + 0.95 * fs)
+                if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                    spot = (lx, ly, box)
+                    break
+            if spot is not None:
+                break
+        assert spot is not None
+        placed.append(spot[2])
+        out.append((spot[0], spot[1]))
+    return out
+
+
 def _svg(lo: np.ndarray, hi: np.ndarray, body: str, label: str, extra: str = "") -> str:
     return (
         f'<svg class="view"{extra} viewBox="{_viewbox(lo, hi)}" role="img" aria-label="{escape(label)}">'
@@ -562,17 +593,20 @@ def _pictures(sc: _Scene, doc: dict[str, Any]) -> str:
         )
     fs = 12 * upx
     marks = []
-    for k, corner in enumerate(corners, 1):
-        x, y = np.asarray(corner.point, dtype=float)
+    points = [np.asarray(c.point, dtype=float) for c in corners] + [sc.center[i] for i in worst]
+    texts = [f"C{k}" for k in range(1, len(corners) + 1)] + [f"W{k}" for k in range(1, len(worst) + 1)]
+    at = label_places(np.array(points).reshape(-1, 2), texts, fs)
+    for k, (x, y) in enumerate(points[: len(corners)], 1):
+        lx, ly = at[k - 1]
         marks.append(
             f'<a href="#corner-{k}"><circle cx="{_num(x, 2)}" cy="{_num(-y, 2)}" r="{_num(0.8 * fs, 2)}"/>'
-            f"{_label(x + 0.9 * fs, -y - 0.7 * fs, fs, f'C{k}')}</a>"
+            f"{_label(lx, -ly, fs, f'C{k}')}</a>"
         )
-    for k, i in enumerate(worst, 1):
-        x, y = sc.center[i]
+    for k, (x, y) in enumerate(points[len(corners) :], 1):
+        lx, ly = at[len(corners) + k - 1]
         marks.append(
             f'<a href="#worst-{k}"><circle cx="{_num(x, 2)}" cy="{_num(-y, 2)}" r="{_num(0.6 * fs, 2)}"/>'
-            f"{_label(x + 0.7 * fs, -y + 1.3 * fs, fs, f'W{k}')}</a>"
+            f"{_label(lx, -ly, fs, f'W{k}')}</a>"
         )
     body.append(_outlines_svg(doc.get("summary") or {}, fs))
     body.append(f'<g class="marks">{"".join(marks)}</g>')
@@ -861,21 +895,21 @@ CSS = """
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
 color:var(--ink);background:var(--bg)}
 main{max-width:1180px;margin:0 auto;padding:18px 20px 40px}
-h1{font-size:22px;margin:0 0 2px}h1 .file{font-weight:500;color:var(--muted)}
+h1{font-size:22px;margin:0 0 2px}h1 .file{font-weight:500;color:var(--muted);overflow-wrap:anywhere}
 h2{font-size:17px;margin:26px 0 10px;padding-bottom:4px;border-bottom:1px solid var(--line)}
 h3{font-size:13px;margin:4px 0 6px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
 .card h3+table,.card h3+p{margin-top:0}.card h3:not(:first-child){margin-top:12px}
-.meta{color:var(--muted);margin:0 0 8px;font-size:13px}
+.meta{color:var(--muted);margin:0 0 8px;font-size:13px;overflow-wrap:anywhere}
 .verdict{margin:6px 0 0;font-weight:600}
 .pill{display:inline-block;padding:1px 10px;border-radius:999px;color:#fff;font-size:12px;letter-spacing:.05em}
 .v-ok .pill{background:var(--ok)}.v-warning .pill{background:var(--warning)}.v-error .pill{background:var(--error)}
-.cards{display:grid;grid-template-columns:1.05fr 1.25fr 1fr;gap:14px;align-items:start}
-.cards.two{grid-template-columns:1fr 1fr}
+.cards{display:grid;grid-template-columns:minmax(0,1.05fr) minmax(0,1.25fr) minmax(0,1fr);gap:14px;align-items:start}
+.cards.two{grid-template-columns:minmax(0,1fr) minmax(0,1fr)}
 @media (max-width:900px){.cards,.cards.two{grid-template-columns:1fr}}
 .card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:10px 14px}
 table{border-collapse:collapse}
 table.kv th{font-weight:normal;color:var(--muted);text-align:left;padding:2px 10px 2px 0;vertical-align:top}
-table.kv td{padding:2px 0}
+table.kv td{padding:2px 0;overflow-wrap:anywhere}
 table.rules{font-size:11.5px;line-height:1.3}table.rules th{padding:0 10px 0 0}table.rules td{padding:0}
 table.rules code{font-size:11px}
 table.codes{width:100%}table.codes th,table.codes td{text-align:left;padding:2px 8px 2px 0}

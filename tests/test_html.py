@@ -341,3 +341,64 @@ def test_a_small_layouts_keep_in_is_drawn_as_a_thin_dashed_line(chromium, realwo
     )
     # (the outline's four sides, dashed, 1.5 px wide, some 500 px long each, and the legend's swatch)
     assert 200 < teal < 6000, teal
+
+
+def test_the_overviews_labels_do_not_overlap():
+    """Marks close together (the close-ups of neighbouring contacts, a corner among them) get labels
+    that do not overlap: each beside its mark where there is room, else a line lower."""
+    import numpy as np
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from stencilgen.html import LABEL_CHAR, label_places
+
+    def boxes(points, texts, fs):
+        at = label_places(np.array(points, dtype=float).reshape(-1, 2), texts, fs)
+        return [
+            (x, y - 0.25 * fs, x + LABEL_CHAR * fs * len(t), y + 0.95 * fs) for (x, y), t in zip(at, texts, strict=True)
+        ]
+
+    def apart(bs):
+        return all(
+            not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]) for i, a in enumerate(bs) for b in bs[:i]
+        )
+
+    # the staggered DEF's W3, W5 and W6: three contacts 35 um apart, labels 10 um tall
+    cluster = [(0.0, 0.0), (35.0, 0.0), (0.0, 35.0), (1.0, 1.0), (400.0, 0.0)]
+    texts = ["C1", "W1", "W2", "W3", "W4"]
+    bs = boxes(cluster, texts, 10.0)
+    assert apart(bs)
+    assert bs[4][0] == pytest.approx(400.0 + 8.0)  # (a mark alone keeps its label beside it)
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(st.tuples(st.floats(0, 50), st.floats(0, 50)), min_size=1, max_size=18))
+    def any_marks(points):
+        assert apart(boxes(points, [f"W{k}" for k in range(1, len(points) + 1)], 6.0))
+
+    any_marks()
+
+
+def test_the_summary_cards_fit_a_1200_px_window_whatever_the_layouts_path(chromium, tmp_path):
+    """A long path without spaces (a layout deep in a project tree) wraps within its card: the three
+    summary cards, the rules' values among them, fit a 1200 px window (the page does not scroll
+    sideways)."""
+    import shutil
+
+    deep = tmp_path / ("project_tree_of_a_layout_engineer_" * 3) / "tapeout_2026_12_final_for_real"
+    deep.mkdir(parents=True)
+    shutil.copy(os.path.join(SAMPLES, "ring_100um.gds"), deep / "ring_100um.gds")
+    result = plan_file(str(deep / "ring_100um.gds"), str(tmp_path / "out"), Rules(), Options(layer="9/0", formats=()))
+    page = html_report(result.report, result.plan)
+    assert str(deep) in page
+    probe = (
+        "<script>document.body.setAttribute('data-overflow', "
+        "String(document.documentElement.scrollWidth - window.innerWidth))</script></body>"
+    )
+    path = tmp_path / "report.html"
+    path.write_text(page.replace("</body>", probe), encoding="utf-8")
+    done = run_chromium(
+        ["--window-size=1200,1000", "--dump-dom", path.as_uri()], str(tmp_path / "profile"), 60, chromium
+    )
+    overflow = re.search(r'data-overflow="(-?\d+)"', done.stdout)
+    assert overflow is not None, done.stderr[-2000:]
+    assert int(overflow.group(1)) <= 0
