@@ -25,7 +25,8 @@ ARC_CHORDS = 24
 CSS = """
 :root{--ok:#2e9e5b;--warning:#e0a000;--error:#d0303f;--line:#d5dae1;--muted:#5b6673}
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f6f7f9;color:#1d2630}
-main{max-width:1200px;margin:0 auto;padding:20px}h1{font-size:22px;margin:0 0 12px;overflow-wrap:anywhere}h2{font-size:17px;margin:22px 0 8px}
+main{max-width:1200px;margin:0 auto;padding:20px}h1{font-size:22px;margin:0 0 12px;overflow-wrap:anywhere}
+h2{font-size:17px;margin:22px 0 8px}
 table.kv{border-collapse:collapse;font-size:13.5px;background:#fff;border:1px solid var(--line)}
 table.kv th{text-align:left;padding:4px 10px;color:var(--muted);font-weight:500;white-space:nowrap}
 table.kv td{padding:4px 10px;overflow-wrap:anywhere}

@@ -397,6 +397,11 @@ def test_a_layout_built_in_memory_is_read_as_its_file(tmp_path):
         assert planned.summary["keep_in"]["bbox_um"] == from_file.summary["keep_in"]["bbox_um"], what
     with pytest.raises(UsageError, match="top cell"):
         stencilgen.read_layout(lib, layer="9/0")  # two top cells, as for the file
+    # each cell chosen of one library is written under its own name: none replaces another's
+    for cell in ("DIE_A", "OTHER"):
+        chosen = stencilgen.plan(stencilgen.read_layout(lib, layer="9/0", cell=cell))
+        assert os.path.basename(chosen.write(tmp_path / "both", formats=("gds",))["gds"]) == f"{cell}.gds"
+    assert sorted(p for p in os.listdir(tmp_path / "both") if p.endswith(".gds")) == ["DIE_A.gds", "OTHER.gds"]
     paths = stencilgen.plan(stencilgen.read_layout(die, layer="9/0")).write(tmp_path / "out", formats=("gds",))
     assert os.path.basename(paths["gds"]) == "DIE_A.gds"
     # the GDS written for the object is removed with the Layout read from it
@@ -420,3 +425,14 @@ def test_a_layout_built_in_memory_is_read_as_its_file(tmp_path):
         stencilgen.read_layout(Broken(), layer="9/0")
     with pytest.raises(UsageError, match="lef applies to a DEF file"):
         stencilgen.read_layout(die, layer="9/0", lef=["pads.lef"])
+
+
+def test_a_layer_given_as_gdsfactory_and_klayout_scripts_give_it():
+    """(9, 0), [9, 0] and 9 read the layer "9/0" reads; what is no layer is a TypeError saying what is."""
+    ring = os.path.join(SAMPLES, "ring_100um.gds")
+    want = stencilgen.read_layout(ring, layer="9/0").contacts.center
+    for layer in ((9, 0), [9, 0], 9):
+        assert np.array_equal(stencilgen.read_layout(ring, layer=layer).contacts.center, want), layer
+    for bad in ((9, 0, 1), 9.5, ("a", 1), True):
+        with pytest.raises(TypeError, match=r'layer: "9/0", \(9, 0\) or 9 for a GDS/OASIS layer'):
+            stencilgen.read_layout(ring, layer=bad)

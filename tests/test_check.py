@@ -392,3 +392,41 @@ def test_a_def_given_as_the_stencil_is_no_stencil(tmp_path):
     line = r.stderr.strip().splitlines()[-1]
     assert line.startswith(f"Error: {stencil}: unknown stencil extension '.def'; stencilgen reads stencils as ")
     assert ".gbr" in line and ".dxf" in line and ".gds" in line and ".def" not in line.split(" as ")[1]
+
+
+@pytest.mark.parametrize("ext", ["gbr", "dxf", "gds"])
+def test_a_contact_just_above_volume_min_stays_so_in_every_format(tmp_path, ext):
+    """A ring of 60 x 90 um pads at 100 um around 200 um square bumps, on a 12 um foil: contacts 18,
+    54 and 58 are planned 0.04 % above volume_min. A GDS draws each arc as 48 chords inside it, which
+    lose up to 0.17 % of an aperture's area: a volume within VOLUME_TOL (0.2 %) short of volume_min
+    passes, so check of each of the three files gives plan's findings, contact by contact."""
+    import gdstk
+
+    from stencilgen.checks import VOLUME_TOL
+
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    die = lib.new_cell("DIE")
+    for i in range(16):  # rows of 16 at 100 um, their centrelines 850 um from the die's centre
+        x = -750.0 + 100.0 * i
+        for y in (-850.0, 850.0):
+            die.add(gdstk.rectangle((x - 30.0, y - 45.0), (x + 30.0, y + 45.0), layer=9))
+            die.add(gdstk.rectangle((y - 45.0, x - 30.0), (y + 45.0, x + 30.0), layer=9))
+    for x in (-400.0, 0.0, 400.0):
+        for y in (-400.0, 0.0, 400.0):
+            die.add(gdstk.rectangle((x - 100.0, y - 100.0), (x + 100.0, y + 100.0), layer=9))
+    die.add(gdstk.rectangle((-955.0, -955.0), (955.0, 955.0), layer=39))  # the outline: the keep-in
+    layout = str(tmp_path / "die.gds")
+    lib.write_gds(layout)
+    rules = Rules().replace(thickness_um=12.0)
+    plan = plan_file(layout, str(tmp_path / "p"), rules, Options(layer="9/0"))
+    got = check_file(layout, str(tmp_path / "p" / f"die.{ext}"), None, rules, Options(layer="9/0"))
+    assert _codes(got.report) == _codes(plan.report)
+    # (the case: a contact planned just above volume_min, read a little below it from the GDS)
+    near = [
+        (a, b)
+        for a, b in zip(got.report["contacts"], plan.report["contacts"], strict=True)
+        if b["volume_ratio"] is not None and b["aperture_area_um2"] - a["aperture_area_um2"] > 0
+    ]
+    assert ext != "gds" or near
+    for a, b in near:
+        assert (b["aperture_area_um2"] - a["aperture_area_um2"]) / b["aperture_area_um2"] < VOLUME_TOL

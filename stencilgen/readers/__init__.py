@@ -73,9 +73,27 @@ def layout_stem(path: str) -> str:
     return os.path.splitext(os.path.basename(plain_name(path)))[0]
 
 
+def _layer_text(layer: Any) -> str | Sequence[str] | None:
+    """A layer as the readers take it: "9/0" (a GDS layer given as (9, 0) or 9, as gdsfactory and
+    KLayout scripts give them), a DXF or LEF layer's name, or several of those."""
+    if layer is None or isinstance(layer, str):
+        return layer
+    if isinstance(layer, int) and not isinstance(layer, bool):
+        return str(layer)
+    if isinstance(layer, (tuple, list)):
+        if len(layer) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in layer):
+            return f"{layer[0]}/{layer[1]}"
+        if all(isinstance(x, str) for x in layer):
+            return list(layer)
+    raise TypeError(
+        f'layer: "9/0", (9, 0) or 9 for a GDS/OASIS layer, a DXF or LEF layer\'s name, or a list of '
+        f"those per file; not {layer!r}"
+    )
+
+
 def read_layout(
     path: str | os.PathLike[str] | Any,
-    layer: str | Sequence[str] | None = None,
+    layer: str | Sequence[str] | tuple[int, int] | int | None = None,
     cell: str | None = None,
     units: str | None = None,
     max_contacts: int = DEFAULT_MAX_CONTACTS,
@@ -90,15 +108,16 @@ def read_layout(
     or of a layout built in memory (`memory.KINDS`: a gdstk Library or Cell, a KLayout Layout or Cell, a
     gdsfactory Component), written to a GDS of its own first, which lasts as long as the Layout read.
 
-    layer: "L/D" for GDS/OASIS, a layer name for DXF, a LEF layer for DEF (default: the only layer
-    with shapes); or several values, "PATTERN=LAYER" for the files whose name matches the glob and
-    unprefixed ones for the files of their kind (`readers.layers.choose_layer`).
+    layer: "L/D" for GDS/OASIS (or (L, D), or L for L/0), a layer name for DXF, a LEF layer for DEF
+    (default: the only layer with shapes); or several values, "PATTERN=LAYER" for the files whose
+    name matches the glob and unprefixed ones for the files of their kind (`readers.layers.choose_layer`).
     cell: GDS/OASIS top cell (default: the only top cell, KLayout's context cell aside).
     units: DXF only, the drawing unit when $INSUNITS is missing or must be overridden.
     repair: self-intersecting shapes are repaired (True) or left out (False); either way they are noted.
     lef: DEF only, the LEF files drawing its macros; lef_obs: their obstructions are pads too.
     max_expanded_mb: refuse a compressed file that expands to more than this (MB).
     """
+    layer = _layer_text(layer)
     if not isinstance(path, (str, os.PathLike)):
         from .memory import read_object
 

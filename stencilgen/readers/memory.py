@@ -48,14 +48,16 @@ def _writer(obj: Any) -> tuple[str, Any]:
 
 
 def read_object(obj: Any, cell: str | None, read: Any) -> Layout:
-    """`read(path, cell)` of the object written to a GDS named after it: the Layout read, its file kept
-    until the Layout is gone. A Cell's own name is the cell read unless `cell` names another."""
+    """`read(path, cell)` of the object written to a GDS named after the cell read (the outputs are
+    named after the file): the Layout read, its file kept until the Layout is gone. A Cell's own name
+    is the cell read unless `cell` names another."""
     name, write = _writer(obj)
     if cell is None and type(obj).__name__ == "Cell":
         cell = name
     folder = tempfile.mkdtemp(prefix="stencilgen-layout-")
     try:
-        path = os.path.join(folder, (_UNSAFE.sub("_", name).strip("._") or "layout")[:100] + ".gds")
+        stem = cell if cell is not None else name
+        path = os.path.join(folder, (_UNSAFE.sub("_", stem).strip("._") or "layout")[:100] + ".gds")
         try:
             write(path)
         except Exception as exc:  # (the library's own words: an empty library, a cell without a name)
