@@ -951,22 +951,30 @@ def check(
 
     stencil_layer: the stencil's layer (default 1/0 for GDS, STENCIL for DXF); stencil_units: a DXF
     stencil's drawing unit when $INSUNITS is missing; rules, keep_in, strict: as for `plan`; max_shapes:
-    refuse a stencil of more apertures than this (default: the readers' limit)."""
+    refuse a stencil of more apertures than this (default: the readers' limit).
+    The foil, as the command line takes it: with no rules given, the foil the stencil was planned at
+    where plan's report lies beside it (<stem>.json), else the default; with thickness_um = "auto", the
+    planned foil, refused where no report gives one; else the rules' thickness_um."""
     from .checks import check_apertures, row_directions, same_side
     from .limits import DEFAULT_MAX_CONTACTS
     from .match import match_apertures
     from .readers.stencil import arc_read_error, arcs_found_once, is_gerber, read_stencil
+    from .report import planned_foil
 
+    given = rules
     layout, rules = _layout(layout), _rules(rules)
     if not isinstance(stencil, (str, os.PathLike)):
         raise TypeError(f"stencil: the path of a stencil file (.gbr, .dxf, .gds, .oas), not {type(stencil).__name__}")
-    if rules.thickness_auto:
-        raise UsageError(
-            "a stencil is checked at its own foil thickness: give --thickness (thickness_um in a rules file), "
-            'not "auto" (check finds the foil in plan\'s report beside the stencil, <stem>.json, where there is one)'
-        )
-    _same_reading(layout, rules)
     stencil = os.fspath(stencil)
+    planned = planned_foil(stencil) if given is None or rules.thickness_auto else None
+    if rules.thickness_auto and planned is None:
+        raise UsageError(
+            f'{stencil}: thickness_um = "auto" checks a stencil at the foil it was planned at, and no report of '
+            "plan beside it (<stem>.json) gives one: give the foil (--thickness 20um, thickness_um = 20.0)"
+        )
+    if planned is not None:
+        rules = rules.replace(thickness_um=planned[0], thickness_auto=False)
+    _same_reading(layout, rules)
     rows, element_rows = layout_rows(layout.contacts, layout.instances, rules)
     # a Gerber's arcs are found again on the apertures measured: once per die for a wafer
     limit = max_shapes or DEFAULT_MAX_CONTACTS

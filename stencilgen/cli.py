@@ -627,8 +627,8 @@ def check(
       stencilgen check die.gds --layer 9/0 --stencil die.gbr
       stencilgen check die.gds --layer 9/0 --stencil stencil.dxf --stencil-layer PASTE --json
     """
-    from .report import plan_text, write_report
-    from .run import Options, check_file, planned_foil
+    from .report import plan_text, planned_foil, write_report
+    from .run import Options, check_file
 
     # the foil: --thickness, else the one the stencil was planned at (plan's report beside it), else the rules
     asked = thickness is not None and thickness.strip().lower() == "auto"  # (the foil it was planned at)

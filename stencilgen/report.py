@@ -1626,6 +1626,19 @@ def write_report(fh: Any, doc: dict[str, Any]) -> None:
 SUMMARY_BYTES = 1 << 20
 
 
+def planned_foil(stencil: str) -> tuple[float, str] | None:
+    """The foil a stencil was planned at: the thickness (um) in `plan`'s report beside it (<stem>.json,
+    whose outputs name the stencil's file), and that report's path; None where there is none."""
+    report = os.path.splitext(stencil)[0] + ".json"
+    summary = report_summary(report)
+    if not summary or os.path.basename(stencil) not in (summary.get("outputs") or {}).values():
+        return None
+    thickness = (summary.get("rules") or {}).get("thickness_um")
+    if isinstance(thickness, bool) or not isinstance(thickness, int | float) or not thickness > 0:
+        return None
+    return float(thickness), report
+
+
 def report_summary(path: str) -> dict[str, Any] | None:
     """The summary of a JSON report `write_report` wrote, read from the start of the file alone (a flat
     wafer's tables run to hundreds of megabytes); None where the file is not such a report."""

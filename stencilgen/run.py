@@ -120,23 +120,6 @@ def _plan_file(path: str, outdir: str, rules: Rules, options: Options) -> Result
     return Result(layout, planned.plan, planned, report, report["summary"]["exit_code"], outputs)
 
 
-def planned_foil(stencil: str) -> tuple[float, str] | None:
-    """The foil a stencil was planned at: the thickness (um) in `plan`'s report beside it (<stem>.json,
-    whose outputs name the stencil's file), and that report's path; None where there is none."""
-    import os
-
-    from .report import report_summary
-
-    report = os.path.splitext(stencil)[0] + ".json"
-    summary = report_summary(report)
-    if not summary or os.path.basename(stencil) not in (summary.get("outputs") or {}).values():
-        return None
-    thickness = (summary.get("rules") or {}).get("thickness_um")
-    if isinstance(thickness, bool) or not isinstance(thickness, int | float) or not thickness > 0:
-        return None
-    return float(thickness), report
-
-
 def check_file(
     path: str, stencil: str, outdir: str | None, rules: Rules, options: Options, stencil_layer: str | None = None
 ) -> Result:

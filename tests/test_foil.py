@@ -221,16 +221,28 @@ def test_rules_file_auto_and_stocked_foils(tmp_path):
         load_rules(str(f))
 
 
-def test_check_refuses_auto(step_die, tmp_path):
+def test_check_takes_the_foil_the_stencil_was_planned_at(step_die, tmp_path):
+    """The library as the command line: with no rules, or thickness_um = "auto", check judges a
+    stencil at the foil plan's report beside it gives (one --thickness auto kept, or given); "auto"
+    without such a report is refused, no rules without one take the default; rules with a foil keep it."""
     layout = stencilgen.read_layout(step_die, layer="9/0")
-    planned = stencilgen.plan(layout)
+    planned = stencilgen.plan(layout, Rules().replace(thickness_um=15.0))  # (not the default foil)
     paths = planned.write(tmp_path, formats=("gds",))
-    with pytest.raises(UsageError, match="own foil thickness"):
-        stencilgen.check(layout, paths["gds"], AUTO)
+    for rules in (None, AUTO):
+        checked = stencilgen.check(layout, paths["gds"], rules)
+        assert checked.rules.thickness_um == 15.0 and not checked.rules.thickness_auto
+        assert (checked.summary["errors"], checked.summary["warnings"]) == (
+            planned.summary["errors"],
+            planned.summary["warnings"],
+        )
+    assert stencilgen.check(layout, paths["gds"], Rules().replace(thickness_um=25.0)).rules.thickness_um == 25.0
     # the command line: the foil of plan's report beside the stencil; without one, refused
     r = run("check", step_die, "--layer", "9/0", "--stencil", paths["gds"], "--thickness", "auto")
     assert r.returncode == 0 and "as planned" in r.stderr, r.stderr
     os.remove(paths["json"])
+    with pytest.raises(UsageError, match='thickness_um = "auto" checks a stencil at the foil it was planned at'):
+        stencilgen.check(layout, paths["gds"], AUTO)
+    assert stencilgen.check(layout, paths["gds"]).rules.thickness_um == Rules().thickness_um
     r = run("check", step_die, "--layer", "9/0", "--stencil", paths["gds"], "--thickness", "auto")
     assert r.returncode == 2 and "auto" in r.stderr and os.path.exists(paths["gds"])
 
