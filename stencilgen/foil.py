@@ -139,9 +139,36 @@ def step_proposal(scores: list[FoilScore], chosen: int, keep_out: float) -> dict
     taken into the region, so a region holds whole groups; regions of different thicknesses keep their
     keep-outs apart. A region is proposed only if its contacts, judged at its foil, gain overall. Every
     foil is tried for each group, not only the one its contacts fare best at: a smaller step keeps a
-    shorter keep-out, which may stay clear of the other group where the best foil's would not."""
-    proposal, _declined = _step_search(scores, chosen, keep_out)
+    shorter keep-out, which may stay clear of the other group where the best foil's would not. Every
+    foil is tried as the base, too: a thin base with a thick pocket over a bump array where the ring
+    around it, on the thick chosen foil, cannot be stepped down (its box holds the array)."""
+    proposal, _declined = _best_step(scores, chosen, keep_out)
     return proposal
+
+
+def _totals(proposal: dict[str, Any] | None, base: FoilScore) -> tuple[int, int]:
+    """(errors, warnings) of the stencil: with the steps proposed, else of the base foil alone."""
+    if proposal is None:
+        return int(base.errors.sum()), int(base.warnings.sum())
+    return proposal["errors"], proposal["warnings"]
+
+
+def _best_step(
+    scores: list[FoilScore], chosen: int, keep_out: float
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The step proposal on the base that gives the fewest errors, then warnings (of equal ones the
+    chosen foil, then the thinner base), where that beats the chosen foil alone; and the regions not
+    proposed of that search (of the chosen foil's where none is proposed)."""
+    found = [_step_search(scores, b, keep_out) for b in range(len(scores))]
+    alone = _totals(None, scores[chosen])
+    best = min(
+        (b for b in range(len(scores)) if found[b][0] is not None),
+        key=lambda b: (*_totals(found[b][0], scores[b]), b != chosen, scores[b].thickness_um),
+        default=None,
+    )
+    if best is None or _totals(found[best][0], scores[best]) >= alone:
+        return None, found[chosen][1]
+    return found[best]
 
 
 @dataclass(frozen=True)
@@ -230,15 +257,16 @@ def _step_search(
 def _declined(
     scores: list[FoilScore], all_scores: np.ndarray, chosen: int, tried: list[_Candidate], accepted: list[_Candidate]
 ) -> list[dict[str, Any]]:
-    """The regions tried at the foil a group of contacts fares best at, and not proposed: each with that
-    foil, its keep-out, the contacts it was grown from and those its keep-out took in besides
-    (`taken_in`), and the errors and warnings of them all at that foil and at the chosen one. Where the
-    keep-out takes in contacts that fare worse at that foil by more than the group gains, the region
-    gains nothing; else another region, proposed, gained more."""
+    """For the contacts that fare best on a thinner (a thicker) foil than the base and are not stepped
+    to it: the region tried at the foil most of them fare best at, grown from the most of them, and not
+    proposed (one a side): that foil, its keep-out, the contacts it was grown from and those its
+    keep-out took in besides (`taken_in`), and the errors and warnings of them all at that foil and at
+    the base. Where the keep-out takes in contacts that fare worse at that foil by more than the group
+    gains, the region gains nothing; else another region, proposed, gained more."""
     thick = np.array([s.thickness_um for s in scores])
     n = all_scores.shape[1]
     nearness = np.abs(thick - thick[chosen])
-    # each contact's best foil: the lowest score; ties go to the foil nearest the chosen one
+    # each contact's best foil: the lowest score; ties go to the foil nearest the base
     order = np.lexsort((np.broadcast_to(nearness[:, None], all_scores.shape), all_scores), axis=0)[0]
     best = np.where(all_scores[order, np.arange(n)] < all_scores[chosen], order, chosen)
     foil_of = np.full(n, chosen)
@@ -247,9 +275,16 @@ def _declined(
     at = np.arange(n)
     wanting = all_scores[foil_of, at] > all_scores[best, at]  # fare worse than at their best foil
     out = []
-    for c in tried:
-        if any(c is a for a in accepted) or not (wanting[c.seeds] & (best[c.seeds] == c.f)).any():
+    for side in (-1, 1):
+        mine = wanting & (np.sign(thick[best] - thick[chosen]) == side)
+        if not mine.any():
             continue
+        counts = np.bincount(best[mine], minlength=len(thick))
+        f = int(min(np.flatnonzero(counts == counts.max()), key=lambda j: nearness[j]))
+        left = [c for c in tried if c.f == f and not any(c is a for a in accepted)]
+        if not left:
+            continue
+        c = max(left, key=lambda c: int((mine[c.seeds] & (best[c.seeds] == f)).sum()))
         out.append(
             {
                 "thickness_um": float(thick[c.f]),
@@ -269,7 +304,7 @@ def _declined(
 def foil_summary(scores: list[FoilScore], chosen: int, keep_out: float) -> dict[str, Any]:
     """What the report says of the foil choice: the table, the foil kept, the step proposal and the
     groups of contacts not stepped to the foil they fare best at, with why."""
-    step, declined = _step_search(scores, chosen, keep_out)
+    step, declined = _best_step(scores, chosen, keep_out)
     return {
         "chosen_um": scores[chosen].thickness_um,
         "table": [s.row() for s in scores],
@@ -281,9 +316,11 @@ def foil_summary(scores: list[FoilScore], chosen: int, keep_out: float) -> dict[
 def declined_said(d: dict[str, Any], base_um: float) -> str:
     """One line on a region tried at the foil its contacts fare best at and not proposed (an entry of
     `step_declined`)."""
+    group = f"{d['contacts']} contact fares" if d["contacts"] == 1 else f"{d['contacts']} contacts fare"
+    more = "1 contact" if d["taken_in"] == 1 else f"{d['taken_in']} contacts"
     said = (
-        f"{d['contacts']} contacts fare better at {d['thickness_um']:g} um, but a step to it keeps "
-        f"{d['keep_out_um']:g} um clear and so takes in {d['taken_in']} contacts more: together "
+        f"{group} better at {d['thickness_um']:g} um, but a step to it keeps "
+        f"{d['keep_out_um']:g} um clear and so takes in {more} more: together "
         f"{d['errors']} errors, {d['warnings']} warnings at {d['thickness_um']:g} um against "
         f"{d['errors_at_base']} errors, {d['warnings_at_base']} warnings at {base_um:g} um"
     )

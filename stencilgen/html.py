@@ -503,8 +503,14 @@ def _foil_card(s: dict[str, Any]) -> str:
             "</li>"
             for r in step["regions"]
         )
+        other = (
+            ""
+            if step["base_thickness_um"] == chosen
+            else f" (not the {_q(chosen, 'um')} kept, at which the stencil files are drawn)"
+        )
         proposal = (
-            f"<p>Step stencil proposed: {_q(step['base_thickness_um'], 'um')} foil, stepped in</p><ul>{items}</ul>"
+            f"<p>Step stencil proposed: base {_q(step['base_thickness_um'], 'um')}{other}, stepped in</p>"
+            f"<ul>{items}</ul>"
             f"<p>With the steps: {_count(step['errors'])} errors, {_count(step['warnings'])} warnings. "
             "The stencil files are drawn for one foil; the regions are drawn on the overview.</p>"
         )
@@ -512,7 +518,8 @@ def _foil_card(s: dict[str, Any]) -> str:
         proposal = "<p>No step stencil would do better than the one foil.</p>"
     declined = foil.get("step_declined") or []
     if declined:
-        said = "".join(f"<li>{escape(declined_said(d, chosen))}</li>" for d in declined)
+        base = (step or {}).get("base_thickness_um", chosen)  # (judged against the proposal's base)
+        said = "".join(f"<li>{escape(declined_said(d, base))}</li>" for d in declined)
         proposal += f"<p>Not proposed:</p><ul>{said}</ul>"
     return (
         f'<div class="card"><h3>Foil choice</h3><p>Planned at each stocked foil; kept {_q(chosen, "um")} '

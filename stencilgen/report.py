@@ -1462,15 +1462,21 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
         else:
             regions = "; ".join(
                 f"{r['thickness_um']:g} um over ({r['bbox_um'][0]:g}, {r['bbox_um'][1]:g}) to "
-                f"({r['bbox_um'][2]:g}, {r['bbox_um'][3]:g}) um, {r['contacts']} contacts"
+                f"({r['bbox_um'][2]:g}, {r['bbox_um'][3]:g}) um, {r['contacts']} contacts "
+                f"({r['errors_at_base']} errors, {r['warnings_at_base']} warnings there at the base -> "
+                f"{r['errors']}, {r['warnings']})"
                 for r in step["regions"]
             )
+            base = step["base_thickness_um"]
+            other = "" if base == foil["chosen_um"] else f" (the files are drawn at the {foil['chosen_um']:g} um kept)"
             lines.append(
-                f"  step stencil proposed: {step['base_thickness_um']:g} um, stepped to {regions} "
-                f"({step['errors']} errors, {step['warnings']} warnings)"
+                f"  step stencil proposed: base {base:g} um{other}, stepped to {regions}; with the steps "
+                f"{step['errors']} errors, {step['warnings']} warnings in all"
             )
-        for d in declined:
-            lines.append(f"    not proposed: {declined_said(d, foil['chosen_um'])}")
+        for d in declined:  # (judged against the proposal's base, else the foil kept)
+            lines.append(
+                f"    not proposed: {declined_said(d, (step or {}).get('base_thickness_um', foil['chosen_um']))}"
+            )
     codes = ", ".join(f"{k} {v}" for k, v in s["findings_by_code"].items())
     lines.append(f"  {_n(s['errors'], 'error')}, {_n(s['warnings'], 'warning')}" + (f" ({codes})" if codes else ""))
     by_foil = [c for c in ("area_ratio", "aspect_ratio") if c in s["findings_by_code"]]
