@@ -317,7 +317,12 @@ def _rules(path: str | None, **overrides: Any) -> Any:
 )
 @click.option("--strict", is_flag=True, help="Warnings fail the run too (exit 1).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout (the summary goes to stderr).")
-@click.option("--thickness", metavar="LENGTH", help="Foil thickness, e.g. 20um or 0.02mm.")
+@click.option(
+    "--thickness",
+    metavar="LENGTH|auto",
+    help="Foil thickness, e.g. 20um or 0.02mm; auto plans at each stocked foil (foil_thicknesses_um), keeps the "
+    "best and proposes a step stencil where two groups of contacts want different foils.",
+)
 @click.option("--strategy", type=click.Choice(["tip", "offset"]), help="Bulbous tips or offset strips.")
 @click.option("--paste-type", type=click.IntRange(3, 8), help="Paste particle type (3-8).")
 @click.option("--volume-target", type=float, help="Planned volume as a fraction of pi*d^3/6.")

@@ -395,8 +395,12 @@ def test_a_layout_built_in_memory_is_read_as_its_file(tmp_path):
         planned = stencilgen.plan(layout)
         np.testing.assert_allclose(planned.plan.apertures.area, from_file.plan.apertures.area, rtol=0, atol=1e-9)
         assert planned.summary["keep_in"]["bbox_um"] == from_file.summary["keep_in"]["bbox_um"], what
-    with pytest.raises(UsageError, match="top cell"):
+    with pytest.raises(UsageError, match="top cell") as two:
         stencilgen.read_layout(lib, layer="9/0")  # two top cells, as for the file
+    # (named as the script knows it, not by the file written for it)
+    assert str(two.value).startswith("the Library 'library' given: 2 top cells (DIE_A, OTHER)")
+    with pytest.raises(InputError, match=r"^the Cell 'DIE_A' given: no shapes on layer 5/0"):
+        stencilgen.read_layout(die, layer="5/0")
     # each cell chosen of one library is written under its own name: none replaces another's
     for cell in ("DIE_A", "OTHER"):
         chosen = stencilgen.plan(stencilgen.read_layout(lib, layer="9/0", cell=cell))

@@ -238,6 +238,7 @@ def test_one_reading_one_row_search(step_die, monkeypatch):
 
 
 def test_cli_writes_one_foil_and_reports_the_table(step_die, tmp_path):
+    assert "--thickness LENGTH|auto" in run("plan", "--help").stdout  # (auto is said where the option is)
     out = tmp_path / "out"
     r = run("plan", step_die, "--layer", "9/0", "-o", str(out), "--thickness", "auto", "--formats", "gds,html")
     assert r.returncode == 0, r.stderr

@@ -11,7 +11,7 @@ import tempfile
 import weakref
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import StencilgenError, UsageError
 from ..model import Layout
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -62,7 +62,11 @@ def read_object(obj: Any, cell: str | None, read: Any) -> Layout:
             write(path)
         except Exception as exc:  # (the library's own words: an empty library, a cell without a name)
             raise UsageError(f"{name}: the layout given could not be written to a GDS file: {exc}") from exc
-        layout = read(path, cell)
+        try:
+            layout = read(path, cell)
+        except StencilgenError as exc:  # (named as the caller knows it, not by the file written for it)
+            said = str(exc).replace(path, f"the {type(obj).__name__} {name!r} given")
+            raise type(exc)(said) from exc
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
