@@ -325,3 +325,15 @@ def declined_said(d: dict[str, Any], base_um: float) -> str:
         f"{d['errors_at_base']} errors, {d['warnings_at_base']} warnings at {base_um:g} um"
     )
     return said + ("; the region proposed gains more" if d["gains"] else "")
+
+
+def fuller_foil(foil: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The table's line of the foil kept, and of the foil with no more errors that leaves the fewest
+    contacts below volume_min where it leaves fewer than the one kept (else None): the foil choice
+    counts a starved joint as one warning, like a same_side, and this names the trade."""
+    kept = next((r for r in foil["table"] if r["thickness_um"] == foil["chosen_um"]), None)
+    if kept is None:
+        return None, None
+    fuller = [r for r in foil["table"] if r["errors"] <= kept["errors"] and r["under_volume"] < kept["under_volume"]]
+    best = min(fuller, key=lambda r: (r["under_volume"], r["warnings"], r["thickness_um"]), default=None)
+    return kept, best

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .foil import declined_said
+from .foil import declined_said, fuller_foil
 from .model import NONE, STRIP, Plan, Polygons, held_open
 from .numeric import median
 from .planner import aperture_polygons
@@ -516,6 +516,13 @@ def _foil_card(s: dict[str, Any]) -> str:
         )
     else:
         proposal = "<p>No step stencil would do better than the one foil.</p>"
+    kept, fuller = fuller_foil(foil)
+    if kept is not None and fuller is not None:
+        proposal = (
+            f"<p>{_q(fuller['thickness_um'], 'um')} leaves {_count(fuller['under_volume'])} contacts below "
+            f"volume_min ({_q(chosen, 'um')}: {_count(kept['under_volume'])}), with {_count(fuller['warnings'])} "
+            "warnings in all; the choice counts a contact below volume_min as one warning.</p>" + proposal
+        )
     declined = foil.get("step_declined") or []
     if declined:
         base = (step or {}).get("base_thickness_um", chosen)  # (judged against the proposal's base)

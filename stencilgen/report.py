@@ -13,7 +13,7 @@ from typing import Any, overload
 import numpy as np
 
 from .errors import InputError
-from .foil import declined_said
+from .foil import declined_said, fuller_foil
 from .model import HELD_SOURCE, Layout, RowSet, held_open, reasons_said
 from .numeric import median
 
@@ -1440,12 +1440,8 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
             )
             + " (E errors, W warnings, U of them under_volume)"
         )
-        kept = next((r for r in foil["table"] if r["thickness_um"] == foil["chosen_um"]), None)
-        # (the warnings counted alike: a starved joint weighs as one same_side)
-        fuller = [r for r in foil["table"] if kept is not None and r["errors"] <= kept["errors"]]
-        fuller = [r for r in fuller if kept is not None and r["under_volume"] < kept["under_volume"]]
-        if kept is not None and fuller:
-            best = min(fuller, key=lambda r: (r["under_volume"], r["warnings"], r["thickness_um"]))
+        kept, best = fuller_foil(foil)
+        if kept is not None and best is not None:
             lines.append(
                 f"  hint: {best['thickness_um']:g} um leaves {best['under_volume']} contacts below volume_min "
                 f"({foil['chosen_um']:g} um: {kept['under_volume']}), with {best['warnings']} warnings in all; "

@@ -175,6 +175,12 @@ def test_no_step_where_every_step_reaches_the_ring_and_the_report_says_why(tmp_p
         assert said in r.stderr, r.stderr
     assert len(foil["step_declined"]) <= 2  # (one a side: thinner, thicker)
     page = (out / "mix.html").read_text()
+    # the foil that leaves fewer contacts below volume_min is named on the page as on the console
+    fuller = min(
+        (t for t in foil["table"] if t["under_volume"] < base["under_volume"]), key=lambda t: t["under_volume"]
+    )
+    said = f"{fuller['thickness_um']:g} um leaves {fuller['under_volume']} contacts below volume_min"
+    assert said in page and f"hint: {said}" in r.stderr
     assert "Not proposed:" in page and f"takes in {foil['step_declined'][0]['taken_in']} contacts more" in page
     assert 'class="sw step"' not in page and 'class="sw keepin"' in page  # (the legend names what is drawn)
 
