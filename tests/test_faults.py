@@ -846,3 +846,30 @@ def test_a_pad_layer_holding_only_a_seal_ring_says_so(tmp_path):
     r = run("plan", str(path), "--layer", "9/0", "-o", str(tmp_path / "out"))
     one_line_error(r, 3, "ring_only.gds", "no contacts on layer 9/0", "a frame, not a contact")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_signal_inside_a_class_being_built_at_start_is_still_one_line(monkeypatch, capsys):
+    """The start's handler raises SystemExit(130); raised while Python builds a class (platform's
+    uname_result, as click imports it), it arrives wrapped: "RuntimeError: Error calling __set_name__".
+    The command still ends with its one line and exit 130, no traceback."""
+    import importlib.abc
+    import sys
+
+    import stencilgen.__main__ as entry
+
+    class Interrupted(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name == "stencilgen.cli":
+                try:
+                    entry._interrupted_at_start(signal.SIGINT, None)
+                except SystemExit as exc:
+                    raise RuntimeError("Error calling __set_name__ on 'cached_property' instance") from exc
+            return None
+
+    monkeypatch.delitem(sys.modules, "stencilgen.cli", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Interrupted(), *sys.meta_path])
+    monkeypatch.setattr(signal, "signal", lambda *a: signal.SIG_DFL)  # (this process's handlers stay)
+    with pytest.raises(SystemExit) as done:
+        entry.main()
+    assert done.value.code == 130 and done.value.__cause__ is None and done.value.__suppress_context__
+    assert capsys.readouterr().err == "Error: interrupted\n"
