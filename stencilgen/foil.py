@@ -29,6 +29,7 @@ class FoilScore:
     warnings: np.ndarray  # (N,) int
     under_volume: int
     boxes: np.ndarray  # (N, 4)
+    ratios: int = 0  # findings of area_ratio or aspect_ratio: apertures the paste may not leave
 
     @property
     def score(self) -> np.ndarray:
@@ -41,6 +42,7 @@ class FoilScore:
             "errors": int(self.errors.sum()),
             "warnings": int(self.warnings.sum()),
             "under_volume": self.under_volume,
+            "area_or_aspect_ratio": self.ratios,
         }
 
 
@@ -69,10 +71,11 @@ def score(thickness_um: float, checked: Checked, boxes: np.ndarray) -> FoilScore
         errors = np.bincount(f.contact[sev == ERROR], minlength=n)
         warnings = np.bincount(f.contact[sev == WARNING], minlength=n)
         under = int((f.code == "under_volume").sum())
+        ratios = int(np.isin(f.code, ("area_ratio", "aspect_ratio")).sum())
     else:
         errors = warnings = np.zeros(n, dtype=np.int64)
-        under = 0
-    return FoilScore(float(thickness_um), errors, warnings, under, boxes)
+        under = ratios = 0
+    return FoilScore(float(thickness_um), errors, warnings, under, boxes, ratios)
 
 
 def choose(scores: list[FoilScore]) -> int:
@@ -327,13 +330,14 @@ def declined_said(d: dict[str, Any], base_um: float) -> str:
     return said + ("; the region proposed gains more" if d["gains"] else "")
 
 
-def fuller_foil(foil: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+def fuller_foil(foil: dict[str, Any], key: str = "under_volume") -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """The table's line of the foil kept, and of the foil with no more errors that leaves the fewest
-    contacts below volume_min where it leaves fewer than the one kept (else None): the foil choice
-    counts a starved joint as one warning, like a same_side, and this names the trade."""
+    findings of `key` where it leaves fewer than the one kept (else None): the foil choice counts a
+    starved joint (under_volume) or an aperture the paste may not leave (area_or_aspect_ratio) as one
+    warning, like a same_side, and this names the trade."""
     kept = next((r for r in foil["table"] if r["thickness_um"] == foil["chosen_um"]), None)
     if kept is None:
         return None, None
-    fuller = [r for r in foil["table"] if r["errors"] <= kept["errors"] and r["under_volume"] < kept["under_volume"]]
-    best = min(fuller, key=lambda r: (r["under_volume"], r["warnings"], r["thickness_um"]), default=None)
+    fewer = [r for r in foil["table"] if r["errors"] <= kept["errors"] and r.get(key, 0) < kept.get(key, 0)]
+    best = min(fewer, key=lambda r: (r.get(key, 0), r["warnings"], r["thickness_um"]), default=None)
     return kept, best

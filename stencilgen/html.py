@@ -486,12 +486,14 @@ def _foil_card(s: dict[str, Any]) -> str:
     rows = "".join(
         f'<tr{mark[r["thickness_um"] == chosen]}><td class="num">{_q(r["thickness_um"], "um")}'
         f'</td><td class="num">{_count(r["errors"])}</td><td class="num">{_count(r["warnings"])}</td>'
-        f'<td class="num">{_count(r["under_volume"])}</td></tr>'
+        f'<td class="num">{_count(r["under_volume"])}</td>'
+        f'<td class="num">{_count(r.get("area_or_aspect_ratio", 0))}</td></tr>'
         for r in foil.get("table") or []
     )
     table = (
         '<table class="foil"><thead><tr><th class="num">foil</th><th class="num">errors</th>'
-        f'<th class="num">warnings</th><th class="num">under_volume</th></tr></thead><tbody>{rows}</tbody></table>'
+        f'<th class="num">warnings</th><th class="num">under_volume</th>'
+        f'<th class="num">area or aspect ratio</th></tr></thead><tbody>{rows}</tbody></table>'
     )
     step = foil.get("step")
     if step:
@@ -522,6 +524,13 @@ def _foil_card(s: dict[str, Any]) -> str:
             f"<p>{_q(fuller['thickness_um'], 'um')} leaves {_count(fuller['under_volume'])} contacts below "
             f"volume_min ({_q(chosen, 'um')}: {_count(kept['under_volume'])}), with {_count(fuller['warnings'])} "
             "warnings in all; the choice counts a contact below volume_min as one warning.</p>" + proposal
+        )
+    kept, fewer = fuller_foil(foil, "area_or_aspect_ratio")
+    if kept is not None and fewer is not None:
+        proposal = (
+            f"<p>{_q(fewer['thickness_um'], 'um')} leaves {_count(fewer['area_or_aspect_ratio'])} area_ratio or "
+            f"aspect_ratio findings, apertures the paste may not leave ({_q(chosen, 'um')}: "
+            f"{_count(kept['area_or_aspect_ratio'])}), with {_count(fewer['warnings'])} warnings in all.</p>" + proposal
         )
     declined = foil.get("step_declined") or []
     if declined:

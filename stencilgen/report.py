@@ -1447,6 +1447,14 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
                 f"({foil['chosen_um']:g} um: {kept['under_volume']}), with {best['warnings']} warnings in all; "
                 f"--thickness {best['thickness_um']:g}um plans at it"
             )
+        kept, best = fuller_foil(foil, "area_or_aspect_ratio")
+        if kept is not None and best is not None:
+            lines.append(
+                f"  hint: {best['thickness_um']:g} um leaves {best['area_or_aspect_ratio']} area_ratio or aspect_ratio "
+                f"findings, apertures the paste may not leave ({foil['chosen_um']:g} um: "
+                f"{kept['area_or_aspect_ratio']}), with {best['warnings']} warnings in all; "
+                f"--thickness {best['thickness_um']:g}um plans at it"
+            )
         step = foil.get("step")
         declined = foil.get("step_declined") or []
         if not step:  # (said, as the HTML says it: the search ran)

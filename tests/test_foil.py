@@ -51,6 +51,8 @@ def test_table_is_each_foil_planned_alone(step_die, auto_plan):
         s = alone.summary
         assert (row["errors"], row["warnings"]) == (s["errors"], s["warnings"])
         assert row["under_volume"] == s["findings_by_code"].get("under_volume", 0)
+        ratios = s["findings_by_code"].get("area_ratio", 0) + s["findings_by_code"].get("aspect_ratio", 0)
+        assert row["area_or_aspect_ratio"] == ratios
     best = min(table, key=lambda r: (r["errors"], r["warnings"], r["thickness_um"]))
     assert foil["chosen_um"] == best["thickness_um"]
     assert auto_plan.rules.thickness_um == best["thickness_um"]
@@ -310,3 +312,29 @@ def test_foils_planned_two_at_a_time_are_planned_as_one_by_one(step_die, auto_pl
     assert alone.summary["foil"] == auto_plan.summary["foil"]
     np.testing.assert_array_equal(alone.plan.apertures.area, auto_plan.plan.apertures.area)
     np.testing.assert_array_equal(alone.plan.apertures.outlines.coords, auto_plan.plan.apertures.outlines.coords)
+
+
+def test_the_foil_that_leaves_fewer_ratio_findings_is_named(tmp_path):
+    """Where the foil kept leaves apertures the paste may not leave (area_ratio or aspect_ratio) and
+    another with no more errors leaves fewer, the console and the page name it, as for volume_min."""
+    from stencilgen.report import plan_text
+
+    ring = synth.ring(side=3000.0, pitch=100.0, count=16, pad=(60.0, 90.0))
+    bumps = synth.area_array(9, 9, (150.0, 150.0), 100.0)
+    layout = str(tmp_path / "d.gds")
+    synth.write_gds(layout, ring.polygons() + [p - 600.0 for p in bumps.polygons()])
+    planned = stencilgen.plan(
+        stencilgen.read_layout(layout, layer="9/0"), AUTO.replace(foil_thicknesses_um=(15.0, 38.0))
+    )
+    foil = planned.summary["foil"]
+    kept = next(r for r in foil["table"] if r["thickness_um"] == foil["chosen_um"])
+    other = next(r for r in foil["table"] if r["thickness_um"] != foil["chosen_um"])
+    assert kept["thickness_um"] == 38.0 and other["area_or_aspect_ratio"] < kept["area_or_aspect_ratio"]
+    said = (
+        f"hint: 15 um leaves {other['area_or_aspect_ratio']} area_ratio or aspect_ratio findings, apertures the "
+        f"paste may not leave (38 um: {kept['area_or_aspect_ratio']})"
+    )
+    assert said in plan_text(planned.report)
+    from stencilgen.html import html_report
+
+    assert "15 um leaves" in html_report(planned.report, planned.plan).replace("&nbsp;", " ")
