@@ -394,16 +394,13 @@ def test_a_def_given_as_the_stencil_is_no_stencil(tmp_path):
     assert ".gbr" in line and ".dxf" in line and ".gds" in line and ".def" not in line.split(" as ")[1]
 
 
-@pytest.mark.parametrize("ext", ["gbr", "dxf", "gds"])
-def test_a_contact_just_above_volume_min_stays_so_in_every_format(tmp_path, ext):
-    """A ring of 60 x 90 um pads at 100 um around 200 um square bumps, on a 12 um foil: contacts 18,
-    54 and 58 are planned 0.04 % above volume_min. A GDS draws each arc as 48 chords inside it, which
-    lose up to 0.17 % of an aperture's area: a volume within VOLUME_TOL (0.2 %) short of volume_min
-    passes, so check of each of the three files gives plan's findings, contact by contact."""
+@pytest.fixture(scope="module")
+def just_above(tmp_path_factory):
+    """A ring of 60 x 90 um pads at 100 um around 200 um square bumps, planned on a 12 um foil (once
+    for the three formats): (the layout, the rules, plan's result)."""
     import gdstk
 
-    from stencilgen.checks import VOLUME_TOL
-
+    tmp_path = tmp_path_factory.mktemp("just_above")
     lib = gdstk.Library(unit=1e-6, precision=1e-9)
     die = lib.new_cell("DIE")
     for i in range(16):  # rows of 16 at 100 um, their centrelines 850 um from the die's centre
@@ -418,8 +415,20 @@ def test_a_contact_just_above_volume_min_stays_so_in_every_format(tmp_path, ext)
     layout = str(tmp_path / "die.gds")
     lib.write_gds(layout)
     rules = Rules().replace(thickness_um=12.0)
-    plan = plan_file(layout, str(tmp_path / "p"), rules, Options(layer="9/0"))
-    got = check_file(layout, str(tmp_path / "p" / f"die.{ext}"), None, rules, Options(layer="9/0"))
+    return layout, rules, plan_file(layout, str(tmp_path / "p"), rules, Options(layer="9/0"))
+
+
+@pytest.mark.parametrize("ext", ["gbr", "dxf", "gds"])
+def test_a_contact_just_above_volume_min_stays_so_in_every_format(just_above, ext):
+    """Contacts 18, 54 and 58 of that die are planned 0.04 % above volume_min. A GDS draws each arc as
+    48 chords inside it, which lose up to 0.17 % of an aperture's area: a volume within VOLUME_TOL
+    (0.2 %) short of volume_min passes, so check of each of the three files gives plan's findings,
+    contact by contact."""
+    from stencilgen.checks import VOLUME_TOL
+
+    layout, rules, plan = just_above
+    stencil = os.path.join(os.path.dirname(plan.outputs["json"]), f"die.{ext}")
+    got = check_file(layout, stencil, None, rules, Options(layer="9/0"))
     assert _codes(got.report) == _codes(plan.report)
     # (the case: a contact planned just above volume_min, read a little below it from the GDS)
     near = [
