@@ -420,12 +420,13 @@ def check_apertures(
 
     # rule 3: a strip is narrower than its contact along its row (each, for a contact in two)
     strip = apertures.kind == STRIP
+    read = Shapes.of(polygons, alike=kin[0] if kin is not None else None) if polygons is not None else None
     for along in rows_u if rows_u is not None and strip.any() else ():
         sidx = np.flatnonzero(strip & ~np.isnan(along[:, 0]))
         if len(sidx):
             uu = along[sidx]
             # the body at its angle to the row, and its tip: a disc, as wide along the row as across it
-            w_ap = np.maximum(_strip_width_along(apertures, sidx, uu), apertures.tip_d[sidx])
+            w_ap = np.maximum(_strip_width_along(apertures, sidx, uu, read), apertures.tip_d[sidx])
             w_c = extent_along(contacts.polygons.take(sidx), uu)
             bad = w_ap >= w_c - 1e-9
             add(sidx[bad], "too_wide", w_ap[bad], w_c[bad])
@@ -538,18 +539,24 @@ def check_apertures(
     return Checked(d, area, vol, vol_lo, vol_hi, v_lim, cap, ar, asp, max_t, min_web, min_clear, findings, status)
 
 
-def _strip_width_along(apertures: Apertures, sidx: np.ndarray, u: np.ndarray) -> np.ndarray:
+def _strip_width_along(
+    apertures: Apertures, sidx: np.ndarray, u: np.ndarray, polygons: Shapes | None = None
+) -> np.ndarray:
     """A strip's width measured along the row: its width across its axis over sin(axis, row), and no
     more than its outline's extent along the row (a body that runs along its row, or nearly: its
-    longest chord along the row is its length, not that of an endless band)."""
+    longest chord along the row is its length, not that of an endless band). polygons: the apertures
+    as read (a stencil drawn elsewhere), with which are alike up to a shift: measured once a kind."""
     a = apertures.axis[sidx]
     s = np.abs(a[:, 0] * u[:, 1] - a[:, 1] * u[:, 0])
-    o = apertures.outlines.take(sidx)
     extent = np.full(len(sidx), np.inf)
-    has = np.diff(o.offsets) > 0
-    if has.any():
-        o = o.take(np.flatnonzero(has))
-        extent[has] = extent_along(Polygons(o.coords, o.offsets), u[has])
+    if polygons is not None:
+        lo, hi = extent_on(polygons, sidx, u)
+        extent = np.where(hi >= lo, hi - lo, np.inf)
+    else:
+        has = np.diff(apertures.outlines.offsets)[sidx] > 0
+        if has.any():
+            o = apertures.outlines.take(sidx[has])
+            extent[has] = extent_along(Polygons(o.coords, o.offsets), u[has])
     return np.minimum(apertures.width[sidx] / np.maximum(s, 1e-12), extent)
 
 
