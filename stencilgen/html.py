@@ -491,9 +491,10 @@ def _foil_card(s: dict[str, Any]) -> str:
         for r in foil.get("table") or []
     )
     table = (
-        '<table class="foil"><thead><tr><th class="num">foil</th><th class="num">errors</th>'
-        f'<th class="num">warnings</th><th class="num">under_volume</th>'
-        f'<th class="num">area or aspect ratio</th></tr></thead><tbody>{rows}</tbody></table>'
+        '<div class="scroll-x"><table class="foil"><thead><tr><th class="num">foil</th><th class="num">errors</th>'
+        f'<th class="num">warnings</th><th class="num" title="under_volume findings">under volume</th>'
+        '<th class="num" title="area_ratio or aspect_ratio findings: apertures the paste may not leave">'
+        f"ratios</th></tr></thead><tbody>{rows}</tbody></table></div>"
     )
     step = foil.get("step")
     if step:
@@ -975,7 +976,8 @@ vector-effect:non-scaling-stroke}
 svg .outline-label text{fill:#0b7a75;font-weight:600}svg .step-label text{fill:#6b4fbb;font-weight:600}
 .sw.keepin{height:0;border-top:2px dashed #0b7a75;border-radius:0}
 .sw.step{background:rgba(107,79,187,.12);border:1px dashed #6b4fbb}
-table.foil tr.chosen td{font-weight:700}
+table.foil tr.chosen td{font-weight:700}table.foil td{white-space:nowrap;padding:1px 0 1px 6px}
+table.foil{font-size:12px}table.foil th{padding:1px 0 1px 6px;vertical-align:bottom}.scroll-x{overflow-x:auto}
 svg .dots{fill:none;stroke-linecap:round;stroke-width:2.5px}
 svg .dot-all{stroke:#9aa7b7}svg .dot-warning{stroke:var(--warning)}svg .dot-error{stroke:var(--error);stroke-width:4px}
 .hist{display:block;width:100%;height:auto;font-size:11px}
