@@ -232,7 +232,14 @@ def _changes(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def validate(rules: Rules, source: str = "") -> Rules:
-    """Refuse impossible values, naming the key."""
+    """Refuse impossible values, naming the key; lengths given as text ("15um") and thickness_um "auto"
+    read as a rules file reads them (Rules built in code: `Rules(thickness_um="auto")`)."""
+    text = {k: getattr(rules, k) for k in LENGTH_KEYS if isinstance(getattr(rules, k), str)}
+    if text:
+        changes = _changes(text)
+        if changes.get("thickness_auto"):
+            changes["thickness_um"] = Rules.thickness_um  # (a foil for the fields that read one)
+        rules = dataclasses.replace(rules, **changes)
     for key in (*POSITIVE, *NON_NEGATIVE):
         v = getattr(rules, key)
         if isinstance(v, bool) or not isinstance(v, (int, float)):

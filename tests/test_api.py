@@ -435,8 +435,45 @@ def test_a_layer_given_as_gdsfactory_and_klayout_scripts_give_it():
     """(9, 0), [9, 0] and 9 read the layer "9/0" reads; what is no layer is a TypeError saying what is."""
     ring = os.path.join(SAMPLES, "ring_100um.gds")
     want = stencilgen.read_layout(ring, layer="9/0").contacts.center
-    for layer in ((9, 0), [9, 0], 9):
+    import klayout.db as kdb
+
+    for layer in ((9, 0), [9, 0], 9, kdb.LayerInfo(9, 0)):
         assert np.array_equal(stencilgen.read_layout(ring, layer=layer).contacts.center, want), layer
+    # a keep-in layer likewise: (39, 0) and a LayerInfo are the outline on 39/0
+    layout = stencilgen.read_layout(ring, layer=(9, 0))
+    for keep in ((39, 0), kdb.LayerInfo(39, 0)):
+        assert stencilgen.plan(layout, keep_in=keep).summary["keep_in"]["source"] == "outline on layer 39/0"
     for bad in ((9, 0, 1), 9.5, ("a", 1), True):
         with pytest.raises(TypeError, match=r'layer: "9/0", \(9, 0\) or 9 for a GDS/OASIS layer'):
             stencilgen.read_layout(ring, layer=bad)
+
+
+def test_rules_built_with_text_read_it_as_a_rules_file_does():
+    """Rules(thickness_um="auto") is the foil choice and Rules(thickness_um="15um") 15 um, as a rules file
+    and Rules.replace read them; text that is no length is refused, naming the key."""
+    from stencilgen.api import _rules
+
+    auto = _rules(stencilgen.Rules(thickness_um="auto"))
+    assert auto.thickness_auto and auto == stencilgen.Rules().replace(thickness_um="auto")
+    assert _rules(stencilgen.Rules(thickness_um="15um", web_min_um="0.04mm")) == stencilgen.Rules(
+        thickness_um=15.0, web_min_um=40.0
+    )
+    with pytest.raises(UsageError, match="thickness_um: not a length: 'thick'"):
+        stencilgen.plan(
+            stencilgen.read_layout(os.path.join(SAMPLES, "ring_100um.gds"), layer="9/0"),
+            stencilgen.Rules(thickness_um="thick"),
+        )
+
+
+def test_a_library_read_from_a_file_klayout_wrote_is_named_after_its_cell(tmp_path):
+    """A file KLayout wrote holds its context cell beside the top cell: a gdstk Library read from it is
+    written under the top cell's name, and gdstk's own words on writing it stay off stderr."""
+    import gdstk
+
+    ring = os.path.join(SAMPLES, "ring_100um.gds")
+    lib = gdstk.read_gds(ring)
+    lib.new_cell("$$$CONTEXT_INFO$$$")
+    tops = [c.name for c in lib.top_level()]
+    assert "$$$CONTEXT_INFO$$$" in tops and len(tops) == 2
+    layout = stencilgen.read_layout(lib, layer="9/0")
+    assert os.path.basename(layout.path) == f"{layout.cell}.gds" and layout.cell != "$$$CONTEXT_INFO$$$"

@@ -33,7 +33,7 @@ from ..rules import Rules
 from .base import RawLayout
 from .compressed import expanded, plain_name
 from .gds import read_gds  # numpy only (gdstk is imported when a file needs it)
-from .layers import choose_layer
+from .layers import choose_layer, layer_text
 
 #: refuse coordinates farther than this from the origin (a 300 mm wafer reaches 150 mm)
 MAX_COORDINATE_UM = 1e6
@@ -73,24 +73,6 @@ def layout_stem(path: str) -> str:
     return os.path.splitext(os.path.basename(plain_name(path)))[0]
 
 
-def _layer_text(layer: Any) -> str | Sequence[str] | None:
-    """A layer as the readers take it: "9/0" (a GDS layer given as (9, 0) or 9, as gdsfactory and
-    KLayout scripts give them), a DXF or LEF layer's name, or several of those."""
-    if layer is None or isinstance(layer, str):
-        return layer
-    if isinstance(layer, int) and not isinstance(layer, bool):
-        return str(layer)
-    if isinstance(layer, (tuple, list)):
-        if len(layer) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in layer):
-            return f"{layer[0]}/{layer[1]}"
-        if all(isinstance(x, str) for x in layer):
-            return list(layer)
-    raise TypeError(
-        f'layer: "9/0", (9, 0) or 9 for a GDS/OASIS layer, a DXF or LEF layer\'s name, or a list of '
-        f"those per file; not {layer!r}"
-    )
-
-
 def read_layout(
     path: str | os.PathLike[str] | Any,
     layer: str | Sequence[str] | tuple[int, int] | int | None = None,
@@ -117,7 +99,7 @@ def read_layout(
     lef: DEF only, the LEF files drawing its macros; lef_obs: their obstructions are pads too.
     max_expanded_mb: refuse a compressed file that expands to more than this (MB).
     """
-    layer = _layer_text(layer)
+    layer = layer_text(layer)
     if not isinstance(path, (str, os.PathLike)):
         from .memory import read_object
 

@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
+from typing import Any
 
 from ..errors import UsageError
 from .compressed import plain_name
@@ -66,3 +67,25 @@ def choose_layer(path: str, values: Sequence[str], fmt: str) -> str | None:
         elif any(fnmatchcase(n, pattern) for n in names):
             return layer
     return default
+
+
+def layer_text(layer: Any) -> str | Sequence[str] | None:
+    """A layer as the readers take it: "9/0" (a GDS layer given as (9, 0), 9, or an object with whole
+    `layer` and `datatype`: KLayout's LayerInfo, gdsfactory's layers), a DXF or LEF layer's name, or
+    several of those."""
+    if layer is None or isinstance(layer, str):
+        return layer
+    number, datatype = getattr(layer, "layer", None), getattr(layer, "datatype", None)
+    if isinstance(number, int) and isinstance(datatype, int) and number >= 0 and datatype >= 0:
+        return f"{number}/{datatype}"
+    if isinstance(layer, int) and not isinstance(layer, bool):
+        return str(layer)
+    if isinstance(layer, (tuple, list)):
+        if len(layer) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in layer):
+            return f"{layer[0]}/{layer[1]}"
+        if all(isinstance(x, str) for x in layer):
+            return list(layer)
+    raise TypeError(
+        f'layer: "9/0", (9, 0) or 9 for a GDS/OASIS layer, a DXF or LEF layer\'s name, or a list of '
+        f"those per file; not {type(layer).__name__} {layer!r}"
+    )

@@ -8,11 +8,13 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 import weakref
 from typing import Any
 
 from ..errors import StencilgenError, UsageError
 from ..model import Layout
+from .gds import CONTEXT_CELL, _captured_stderr
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -24,9 +26,8 @@ def _writer(obj: Any) -> tuple[str, Any]:
     """The object's name (its top cell's, where it has one) and how to write it to a GDS file."""
     kind = f"{type(obj).__module__}.{type(obj).__name__}"
     if kind == "gdstk.Library":
-        tops = obj.top_level()
-        name = tops[0].name if len(tops) == 1 else obj.name
-        return name, obj.write_gds
+        tops = [c.name for c in obj.top_level() if c.name != CONTEXT_CELL]  # (KLayout's, in a file it wrote)
+        return (tops[0] if len(tops) == 1 else obj.name), obj.write_gds
     if kind == "gdstk.Cell":
 
         def cell_gds(path: str) -> None:
@@ -38,8 +39,8 @@ def _writer(obj: Any) -> tuple[str, Any]:
 
         return obj.name, cell_gds
     if kind in ("klayout.dbcore.Layout", "pya.Layout", "klayout.db.Layout"):
-        tops = obj.top_cells()
-        return (tops[0].name if len(tops) == 1 else "layout"), obj.write
+        tops = [c.name for c in obj.top_cells() if c.name != CONTEXT_CELL]
+        return (tops[0] if len(tops) == 1 else "layout"), obj.write
     if kind in ("klayout.dbcore.Cell", "pya.Cell", "klayout.db.Cell"):
         return obj.name, obj.write
     if callable(getattr(obj, "write_gds", None)):  # (gdsfactory's Component, kfactory's KCell)
@@ -59,7 +60,10 @@ def read_object(obj: Any, cell: str | None, read: Any) -> Layout:
         stem = cell if cell is not None else name
         path = os.path.join(folder, (_UNSAFE.sub("_", stem).strip("._") or "layout")[:100] + ".gds")
         try:
-            write(path)
+            # (what the library says of its own file, on the C stderr or as a warning, is not the user's)
+            with _captured_stderr(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                write(path)
         except Exception as exc:  # (the library's own words: an empty library, a cell without a name)
             raise UsageError(f"{name}: the layout given could not be written to a GDS file: {exc}") from exc
         try:
