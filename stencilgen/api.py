@@ -617,6 +617,14 @@ class PlannedStencil(_Judged):
 
     def _summary_extra(self, summary: dict[str, Any]) -> None:
         summary["keep_in"] = self.outline.summary()
+        if self.die is not None and self.die.plan is not None:  # a wafer planned once per die: the die's own
+            keep = summary["keep_in"]
+            if self.outline.element is not None:
+                keep["source"] += "; each die within its own cell's extent"
+                keep["die_bbox_um"] = _box_um(self.outline.element)
+            elif self.outline.held_element is not None:
+                keep["source"] += "; each die held within its contacts' extent where there is room"
+                keep["die_held_within_um"] = _box_um(self.outline.held_element)
         if self.foil is not None:
             summary["foil"] = self.foil
             summary["rules"]["thickness_auto"] = True  # thickness_um is the foil it chose

@@ -403,6 +403,9 @@ def _summary(doc: dict[str, Any], plan: Plan, severity: dict[str, str]) -> str:
         where = f" ({_num(box[0])}, {_num(box[1])}) to ({_num(box[2])}, {_num(box[3])}) um" if box else ""
         if not box and held and not held_open(held):  # (an open side, a single row: no box to give)
             where = f"; held within ({_num(held[0])}, {_num(held[1])}) to ({_num(held[2])}, {_num(held[3])}) um"
+        die = keep.get("die_bbox_um") or keep.get("die_held_within_um")
+        if die:  # (a wafer planned once per die: the die's own, in its coordinates)
+            where += f"; the die's: ({_num(die[0])}, {_num(die[1])}) to ({_num(die[2])}, {_num(die[3])}) um"
         layout.append(("keep-in", f"{keep.get('source', '–')}{where}"))
     if s.get("excluded_shapes"):
         layout.append(("shapes left out", _count(len(s["excluded_shapes"]))))

@@ -1427,7 +1427,9 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
             "--keep-in none lets strips reach past it, --keep-in LAYER names the die's outline"
         )
     elif keep.get("source"):
-        lines.append(f"  keep-in: {keep['source']}")
+        die = keep.get("die_bbox_um") or keep.get("die_held_within_um")
+        inside = f", ({die[0]:g}, {die[1]:g}) to ({die[2]:g}, {die[3]:g}) um in the die's coordinates" if die else ""
+        lines.append(f"  keep-in: {keep['source']}{inside}")
     lines += [f"  warning: {note}" for note in s.get("notes", [])]
     lines += _shape_lines(s.get("shape_notes") or [])
     foil = s.get("foil")

@@ -208,6 +208,19 @@ def test_a_wafer_is_planned_once_per_die(wafer, tmp_path):
     planned = stencilgen.plan(stencilgen.read_layout(wafer, layer="9/0"))
     assert planned.plan.element is not None and len(planned.plan.transforms) == 6
     assert planned.summary["contacts"] == 6 * 68
+    # the keep-in as each die was planned: its contacts' extent (bare pads), in the die's coordinates
+    keep = planned.summary["keep_in"]
+    assert keep["source"].endswith("; each die held within its contacts' extent where there is room")
+    pads = np.vstack(synth.ring(side=2000.0, pitch=100.0, count=17, pad=(60.0, 90.0)).polygons())
+    np.testing.assert_allclose(keep["die_held_within_um"], [*pads.min(axis=0), *pads.max(axis=0)], atol=1e-3)
+    # a wafer whose die cell draws its outline: each die within that, said beside the whole layout's box
+    import gdstk
+
+    sample = gdstk.read_gds(os.path.join(SAMPLES, "wafer_5x4.gds"))
+    die_box = np.array(next(c for c in sample.cells if c.name != "WAFER").bounding_box()).ravel()
+    five = stencilgen.plan(stencilgen.read_layout(os.path.join(SAMPLES, "wafer_5x4.gds"), layer="9/0"))
+    assert five.summary["keep_in"]["source"].endswith("; each die within its own cell's extent")
+    np.testing.assert_allclose(five.summary["keep_in"]["die_bbox_um"], die_box, atol=1e-3)
     paths = planned.write(str(tmp_path / "api"), formats=("gerber", "gds"), creation_date=DATE)
     r = cli(
         "plan", wafer, "--layer", "9/0", "-o", str(tmp_path / "cli"), "--formats", "gerber,gds", "--creation-date", DATE
