@@ -55,6 +55,11 @@ def _num(x: Any, nd: int = 3) -> str:
     return "0" if s == "-0" else s
 
 
+def _counted(n: int, word: str) -> str:
+    """'1 error', '1,322 warnings'."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
 def _count(x: Any) -> str:
     """A count with thousands separators ("–" when missing)."""
     return "–" if x is None else f"{int(x):,}"
@@ -411,15 +416,16 @@ def _summary(doc: dict[str, Any], plan: Plan, severity: dict[str, str]) -> str:
         layout.append(("shapes left out", _count(len(s["excluded_shapes"]))))
     vrange = "–"
     if vr.get("min") is not None:
-        vrange = f"{_num(vr['min'])} to {_num(vr.get('max'))} (volume ratio, nominal)"
+        top = "" if vr.get("max") in (None, vr["min"]) else f" to {_num(vr['max'])}"
+        vrange = f"{_num(vr['min'])}{top} (volume ratio, nominal)"
     result = [
         (
             "apertures",
             f"{_count(s.get('apertures'))} ({_count(s.get('strips'))} strips, "
             f"{_count(s.get('oblique_strips'))} of them oblique, {_count(s.get('pads'))} pad-shaped)",
         ),
-        ("errors", f"{errors:,} findings"),
-        ("warnings", f"{warnings:,} findings"),
+        ("errors", _counted(errors, "finding")),
+        ("warnings", _counted(warnings, "finding")),
         (
             "contacts by status",
             ", ".join(f"{_count(status.get(k, 0))} {k}" for k in STATUSES),
@@ -460,7 +466,7 @@ def _summary(doc: dict[str, Any], plan: Plan, severity: dict[str, str]) -> str:
         f'<header><h1>{escape(_kind(s))} <span class="file">{escape(str(s.get("file", "")))}</span></h1>'
         f'<p class="meta">{meta}</p>'
         f'<p class="verdict v-{verdict}"><span class="pill">{escape(verdict.upper())}</span> {escape(text)}: '
-        f"{errors:,} errors, {warnings:,} warnings</p></header>"
+        f"{_counted(errors, 'error')}, {_counted(warnings, 'warning')}</p></header>"
         '<section id="summary"><h2>Summary</h2><div class="cards">'
         f'<div class="card"><h3>Layout</h3>{_kv(layout)}</div>'
         f'<div class="card"><h3>Stencil</h3>{_kv(result)}'
@@ -1156,8 +1162,8 @@ def _wafer_map(doc: dict[str, Any], wafer: WaferRecords, sc: _Scene) -> str:
         st = STATUSES[int(wafer.placement_status[p])]
         e, wn = wafer.placement_findings[p].tolist()
         tip = (
-            f"die {p} at ({_num(wafer.shifts[p, 0])}, {_num(wafer.shifts[p, 1])}) um: {st}, {e:,} errors, "
-            f"{wn:,} warnings" + (f", {int(differ[p]):,} contacts differ from the die" if differ[p] else "")
+            f"die {p} at ({_num(wafer.shifts[p, 0])}, {_num(wafer.shifts[p, 1])}) um: {st}, {_counted(e, 'error')}, "
+            f"{_counted(wn, 'warning')}" + (f", {int(differ[p]):,} contacts differ from the die" if differ[p] else "")
         )
         rects.append(
             f'<rect class="die die-{st}" data-placement="{p}" x="{_num(x0, 2)}" y="{_num(-(y0 + h), 2)}" '

@@ -402,3 +402,15 @@ def test_the_summary_cards_fit_a_1200_px_window_whatever_the_layouts_path(chromi
     overflow = re.search(r'data-overflow="(-?\d+)"', done.stdout)
     assert overflow is not None, done.stderr[-2000:]
     assert int(overflow.group(1)) <= 0
+
+
+def test_one_error_is_one_error(ring):
+    """Counts of one read as one: '1 error, 1 warning', '1 finding'; a single volume ratio stands alone."""
+    doc, plan, _ = ring
+    one = copy.deepcopy(doc)
+    one["summary"]["errors"] = one["summary"]["warnings"] = 1
+    one["summary"]["volume_ratio"]["max"] = one["summary"]["volume_ratio"]["min"]
+    page = html_report(one, plan)
+    assert "1 error, 1 warning</p>" in page and "1 errors" not in page and "1 warnings" not in page
+    assert "<td>1 finding</td>" in page
+    assert f"<td>{report_html._num(one['summary']['volume_ratio']['min'])} (volume ratio, nominal)</td>" in page
