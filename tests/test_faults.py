@@ -873,3 +873,13 @@ def test_a_signal_inside_a_class_being_built_at_start_is_still_one_line(monkeypa
         entry.main()
     assert done.value.code == 130 and done.value.__cause__ is None and done.value.__suppress_context__
     assert capsys.readouterr().err == "Error: interrupted\n"
+
+
+@pytest.mark.parametrize("ext", ["gds", "oas"])
+def test_an_empty_layout_file_says_it_is_empty(tmp_path, ext):
+    """A layout file of 0 bytes (a copy cut off before it began) is named as empty, one line, exit 3."""
+    path = tmp_path / f"die.{ext}"
+    path.write_bytes(b"")
+    r = run("plan", str(path), "--layer", "9/0", "-o", str(tmp_path / "out"))
+    one_line_error(r, 3, str(path), "is empty (0 bytes)")
+    assert not (tmp_path / "out").exists() or not os.listdir(tmp_path / "out")

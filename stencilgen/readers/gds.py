@@ -377,6 +377,8 @@ def read_gds(
     a damaged file can crash it."""
     if not os.path.isfile(path):
         raise input_error(path, "no such file")
+    if os.path.getsize(path) == 0:
+        raise input_error(path, f"is empty (0 bytes): no {'OASIS' if fmt == 'oasis' else 'GDSII'} layout")
     want = parse_gds_layer(layer, path) if layer is not None else None
     if fmt == "gds":
         try:
