@@ -1399,6 +1399,9 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
         f"  apertures: {s['apertures']} ({_n(s['strips'], 'strip')}, {s['oblique_strips']} of them oblique, "
         f"{s['pads']} pad-shaped)",
     ]
+    stray = len(s.get("stray_apertures") or [])
+    if command == "check" and stray:  # (the stencil's apertures that serve no contact are not counted above)
+        lines[-1] += f"; and {_n(stray, 'aperture')} on no contact"
     rules = s.get("rules") or {}
     if s.get("straight_corners") and rules.get("oblique_scope") == "corners" and rules.get("oblique_angle_deg") is None:
         straight = (

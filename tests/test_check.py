@@ -257,6 +257,9 @@ def test_a_stencil_whose_only_aperture_touches_no_contact(tmp_path):
     doc = load_report(r.stdout)
     assert len(doc["summary"]["stray_apertures"]) == 1
     assert all(rec["aperture"] == "none" for rec in doc["contacts"])
+    # the console counts the stencil's aperture that serves no contact beside those that do
+    r = run("check", RING, "--layer", "9/0", "--stencil", str(stencil))
+    assert "  apertures: 0 (0 strips, 0 of them oblique, 0 pad-shaped); and 1 aperture on no contact" in r.stderr
 
 
 def test_pads_planned_at_the_volume_limit_keep_it_as_written_and_read_again(tmp_path):
