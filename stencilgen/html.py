@@ -647,10 +647,9 @@ def _pictures(sc: _Scene, doc: dict[str, Any]) -> str:
     label = f"The whole element: {sc.n:,} contacts, {n_ap:,} apertures"
     overview = _svg(lo, hi, "".join(body), label, ' id="overview-svg"')
     parts.append(f'<figure id="overview">{overview}')
-    parts.append(
-        f"<figcaption>{escape(note)} C1… mark corners, W1… the contacts of the close-ups; click one to jump to it."
-        "</figcaption></figure>"
-    )
+    keys = ["C1… mark corners"] * bool(corners) + ["W1… the contacts of the close-ups"] * bool(len(worst))
+    told = f" {', '.join(keys)}; click one to jump to it." if keys else ""
+    parts.append(f"<figcaption>{escape(note)}{told}</figcaption></figure>")
     if corners:
         parts.append('<h3>Corners</h3><div class="grid">')
         for k, corner in enumerate(corners, 1):

@@ -414,3 +414,13 @@ def test_one_error_is_one_error(ring):
     assert "1 error, 1 warning</p>" in page and "1 errors" not in page and "1 warnings" not in page
     assert "<td>1 finding</td>" in page
     assert f"<td>{report_html._num(one['summary']['volume_ratio']['min'])} (volume ratio, nominal)</td>" in page
+
+
+def test_the_overviews_caption_names_only_the_marks_drawn(tmp_path):
+    """A die without corners (an area array) is not told that C1… mark corners."""
+    result = plan_file(
+        os.path.join(SAMPLES, "area_array.gds"), str(tmp_path), Rules(), Options(layer="9/0", formats=())
+    )
+    page = html_report(result.report, result.plan)
+    caption = re.search(r'<figure id="overview">.*?<figcaption>(.*?)</figcaption>', page, re.S).group(1)
+    assert "C1" not in caption and "W1… the contacts of the close-ups" in caption
