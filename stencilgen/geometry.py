@@ -366,6 +366,9 @@ def min_rect(polys: Polygons, chunk_vertices: int = 4_000_000) -> tuple[np.ndarr
             r = idx[square]
             d[r], length[r], angle[r] = dd[square], ll[square], aa[square]
             idx = idx[~square]
+        if v > MIN_RECT_STACK_MAX:  # (many vertices, a circle drawn large: GEOS's rotating calipers)
+            d[idx], length[idx], angle[idx] = _oriented_sides(polys.take(idx))
+            continue
         step = max(1, chunk_vertices // int(v * v))
         for s in range(0, len(idx), step):
             part = idx[s : s + step]
@@ -382,6 +385,29 @@ def min_rect(polys: Polygons, chunk_vertices: int = 4_000_000) -> tuple[np.ndarr
                     continue
                 dd, ll, aa = _min_rect_stack(*_vertex_columns(ring, len(ring)))
                 d[i], length[i], angle[i] = dd[0], ll[0], aa[0]
+    return d, length, angle
+
+
+#: polygons of more vertices than this get their minimum rectangle from GEOS (`min_rect`'s own search
+#: tries every edge against every vertex: a circle of thousands of points would take minutes)
+MIN_RECT_STACK_MAX = 256
+
+
+def _oriented_sides(polys: Polygons) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Short side, long side and long-side angle [0, 180) of each polygon's minimum rotated rectangle,
+    by GEOS (a degenerate polygon: zeros)."""
+    n = len(polys)
+    d, length, angle = np.zeros(n), np.zeros(n), np.zeros(n)
+    envelopes = shapely.oriented_envelope(to_shapely(polys, np.arange(n)))
+    for i, env in enumerate(envelopes):
+        if env is None or env.geom_type != "Polygon":
+            continue
+        c = np.asarray(env.exterior.coords)
+        a, b = c[1] - c[0], c[2] - c[1]
+        la, lb = float(np.hypot(*a)), float(np.hypot(*b))
+        long_side = a if la >= lb else b
+        d[i], length[i] = min(la, lb), max(la, lb)
+        angle[i] = np.degrees(np.arctan2(long_side[1], long_side[0])) % 180.0
     return d, length, angle
 
 

@@ -60,6 +60,10 @@ SLIVER_ASPECT = 10.0
 SLIVERS_MANY = 1000
 
 
+#: contacts wider than this (um, their d) are likely no pad openings
+HUGE_D_UM = 1000.0
+
+
 def layer_notes(layout: Layout) -> list[str]:
     """Warnings on the pad layer as a whole: contacts that look like no pads (half of them under
     SLIVER_D_UM across, or thousands under it or SLIVER_ASPECT times longer than wide) are likely
@@ -69,6 +73,16 @@ def layer_notes(layout: Layout) -> list[str]:
     n = len(c)
     if not n:
         return []
+    huge = c.d > HUGE_D_UM
+    if huge.any():  # (a die outline or a seal ring named as the pad layer, or a drawing in um read as mm)
+        question = f"is {layout.layer} the pad opening layer?"
+        if layout.format == "dxf" and float(median(c.d)) > HUGE_D_UM:
+            question += f" Or is the drawing's unit smaller (its median contact {float(median(c.d)):,.0f} um): --units?"
+        k = int(huge.sum())
+        return [
+            f"{k} of {_n(n, 'contact')} {'is' if k == 1 else 'are'} over {HUGE_D_UM / 1000:g} mm across (the "
+            f"largest {float(c.d.max()):,.0f} um): pads rarely are; {question}"
+        ]
     tiny = c.d < SLIVER_D_UM
     thin = c.length >= SLIVER_ASPECT * np.maximum(c.d, 1e-12)
     odd = tiny | thin

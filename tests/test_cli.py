@@ -369,6 +369,27 @@ def test_a_dxf_in_mm_read_as_um_asks_about_its_unit(tmp_path):
     assert "look like no pads" not in r.output
 
 
+def test_a_pad_layer_of_shapes_over_a_millimetre_asks_whether_it_is_the_pad_layer(tmp_path):
+    """The die outline named as the pad layer plans one 2 mm 'contact' with exit 0: the summary asks
+    whether that is the pad layer; a DXF whose pads read a thousand times too large asks about its unit."""
+    r = CliRunner().invoke(main, ["inspect", RING, "--layer", "39/0"])
+    line = [ln for ln in r.output.splitlines() if "mm across" in ln]
+    assert line == [
+        f"warning: {RING}: 1 of 1 contact is over 1 mm across (the largest 2,000 um): pads rarely are; "
+        "is 39/0 the pad opening layer?"
+    ], r.output
+    import ezdxf
+
+    doc = ezdxf.readfile(os.path.join(SAMPLES, "die_mm_blocks.dxf"))
+    doc.header["$INSUNITS"] = 0
+    path = str(tmp_path / "unitless.dxf")
+    doc.saveas(path)
+    r = CliRunner().invoke(main, ["inspect", path, "--layer", "PADS", "--units", "m"])
+    assert "is PADS the pad opening layer? Or is the drawing's unit smaller" in r.output, r.output
+    r = CliRunner().invoke(main, ["inspect", RING, "--layer", "9/0"])
+    assert "mm across" not in r.output
+
+
 def test_the_pad_layer_is_no_keep_in(tmp_path):
     """--keep-in naming the pad layer itself (each pad an outline, every aperture outside its own):
     one line, exit 2, nothing written."""

@@ -209,3 +209,23 @@ def test_convex_quad_measures_at_the_edges_of_floating_point(quad: list) -> None
     assert got is not None
     assert np.array_equal(got[1], coords.mean(axis=0, keepdims=True))
     assert got[5].tobytes() == bboxes(Polygons(coords, np.array([0, 4]))).tobytes()
+
+
+def test_min_rect_of_polygons_of_many_vertices():
+    """A polygon of hundreds of vertices (a circle drawn large, a rectangle whose sides are cut into
+    many points) gets its minimum rectangle too: the rectangle's own sides and angle, the circle's
+    diameter both ways."""
+    from stencilgen.geometry import MIN_RECT_STACK_MAX, min_rect
+
+    t = np.linspace(0.0, 1.0, 101)[:-1]
+    sides = [np.stack([0 + 300 * t, 0 * t], 1), np.stack([300 + 0 * t, 40 * t], 1)]
+    sides += [np.stack([300 - 300 * t, 40 + 0 * t], 1), np.stack([0 * t, 40 - 40 * t], 1)]
+    rect = np.vstack(sides)
+    turn = np.radians(30.0)
+    rect = rect @ np.array([[np.cos(turn), np.sin(turn)], [-np.sin(turn), np.cos(turn)]])
+    a = np.linspace(0.0, 2 * np.pi, 2000, endpoint=False)
+    circle = 5000.0 * np.stack([np.cos(a), np.sin(a)], 1)
+    assert len(rect) > MIN_RECT_STACK_MAX and len(circle) > MIN_RECT_STACK_MAX
+    d, length, angle = min_rect(Polygons.from_list([rect, circle]))
+    assert (d[0], length[0], angle[0]) == pytest.approx((40.0, 300.0, 30.0), abs=1e-6)
+    assert d[1] == pytest.approx(10000.0, rel=1e-5) and length[1] == pytest.approx(10000.0, rel=1e-5)
