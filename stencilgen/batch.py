@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -303,4 +304,13 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
         )
         if r["message"]:
             lines.append(f"    {r['message']}")
+    if len(rows) > 1:  # (the totals: what a CI step's log shows first)
+        done = [r for r in rows if r["errors"] is not None]
+        said = {"warnings": "with warnings", "errors": "with errors"}
+        by_status = ", ".join(f"{n} {said.get(k, k)}" for k, n in sorted(Counter(r["status"] for r in rows).items()))
+        lines.append("-" * len(head))
+        lines.append(
+            f"{len(rows)} layouts ({by_status}): {sum(r['contacts'] or 0 for r in done):,} contacts, "
+            f"{sum(r['errors'] for r in done):,} errors, {sum(r['warnings'] or 0 for r in done):,} warnings"
+        )
     return "\n".join(lines)

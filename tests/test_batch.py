@@ -64,6 +64,18 @@ def test_batch_folder_mixed(tmp_path):
     }
     assert doc["failed"] == 2 and doc["errors"] == 1
     assert "broken.gds" in r.stderr and "failed" in r.stderr
+    # the table ends with the totals of what was planned
+    from collections import Counter
+
+    results = doc["results"]
+    said = {"warnings": "with warnings", "errors": "with errors"}
+    statuses = ", ".join(f"{n} {said.get(k, k)}" for k, n in sorted(Counter(x["status"] for x in results).items()))
+    planned = [x for x in results if x["errors"] is not None]
+    totals = (
+        f"6 layouts ({statuses}): {sum(x['contacts'] for x in planned):,} contacts, "
+        f"{sum(x['errors'] for x in planned):,} errors, {sum(x['warnings'] for x in planned):,} warnings"
+    )
+    assert r.stderr.rstrip().splitlines()[-1] == totals, r.stderr
 
 
 def test_batch_stops_at_first_failure_without_continue(tmp_path):
