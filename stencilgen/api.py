@@ -28,7 +28,7 @@ from . import __version__, forked
 from .errors import EmptyStencil, StencilgenError, UsageError
 from .model import HELD_SOURCE, Layout, Outlines, Plan, Polygons
 from .readers import layout_stem, read_outline
-from .readers.layers import layer_text
+from .readers.layers import gds_pair
 from .report import Die, column, plan_report, write_report
 from .rows import find_layout_rows, layout_rows
 from .rules import Rules, validate
@@ -124,15 +124,6 @@ def _outline(layout: Layout, keep_in: Any, margin: float = 0.0) -> Outline:
     return outline if not frames else replace(outline, frames=shapely.union_all(frames))
 
 
-def _layer_like(value: Any) -> bool:
-    """A GDS layer given as (39, 0) or as an object with whole `layer` and `datatype` (KLayout's
-    LayerInfo, gdsfactory's layers): not a geometry."""
-    pair = isinstance(value, (tuple, list)) and len(value) == 2
-    if pair and all(isinstance(x, int) and not isinstance(x, bool) for x in value):
-        return True
-    return isinstance(getattr(value, "layer", None), int) and isinstance(getattr(value, "datatype", None), int)
-
-
 def _keep_in_outline(layout: Layout, keep_in: Any, margin: float) -> Outline:
     import shapely
 
@@ -142,8 +133,8 @@ def _keep_in_outline(layout: Layout, keep_in: Any, margin: float) -> Outline:
         return _drawn_extent(layout, margin)
     if isinstance(keep_in, str) and keep_in.lower() == CONTACTS:
         return _held(layout)
-    if not isinstance(keep_in, (str, KeepIn)) and _layer_like(keep_in):  # ((39, 0), a LayerInfo)
-        keep_in = str(layer_text(keep_in))
+    if not isinstance(keep_in, (str, KeepIn)) and gds_pair(keep_in) is not None:  # ((39, 0), a LayerInfo)
+        keep_in = gds_pair(keep_in)
     if isinstance(keep_in, str):
         keep_in = KeepIn(keep_in)
     if isinstance(keep_in, KeepIn):

@@ -69,22 +69,31 @@ def choose_layer(path: str, values: Sequence[str], fmt: str) -> str | None:
     return default
 
 
+def gds_pair(value: Any) -> str | None:
+    """The "L/D" of a GDS layer given as (L, D) or as an object with whole `layer` and `datatype`
+    (KLayout's LayerInfo, gdsfactory's layers); None for anything else."""
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        number, datatype = value
+        unset = False
+    else:  # (a LayerInfo of a name alone has layer and datatype -1)
+        number, datatype = getattr(value, "layer", None), getattr(value, "datatype", None)
+        unset = isinstance(number, int) and isinstance(datatype, int) and min(number, datatype) < 0
+    whole = all(isinstance(x, int) and not isinstance(x, bool) for x in (number, datatype))
+    return f"{number}/{datatype}" if whole and not unset else None
+
+
 def layer_text(layer: Any) -> str | Sequence[str] | None:
-    """A layer as the readers take it: "9/0" (a GDS layer given as (9, 0), 9, or an object with whole
-    `layer` and `datatype`: KLayout's LayerInfo, gdsfactory's layers), a DXF or LEF layer's name, or
-    several of those."""
+    """A layer as the readers take it: "9/0" (a GDS layer given as (9, 0), 9, or a layer object:
+    `gds_pair`), a DXF or LEF layer's name, or several of those."""
     if layer is None or isinstance(layer, str):
         return layer
-    number, datatype = getattr(layer, "layer", None), getattr(layer, "datatype", None)
-    if isinstance(number, int) and isinstance(datatype, int) and number >= 0 and datatype >= 0:
-        return f"{number}/{datatype}"
+    pair = gds_pair(layer)
+    if pair is not None:
+        return pair
     if isinstance(layer, int) and not isinstance(layer, bool):
         return str(layer)
-    if isinstance(layer, (tuple, list)):
-        if len(layer) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in layer):
-            return f"{layer[0]}/{layer[1]}"
-        if all(isinstance(x, str) for x in layer):
-            return list(layer)
+    if isinstance(layer, (tuple, list)) and all(isinstance(x, str) for x in layer):
+        return list(layer)
     raise TypeError(
         f'layer: "9/0", (9, 0) or 9 for a GDS/OASIS layer, a DXF or LEF layer\'s name, or a list of '
         f"those per file; not {type(layer).__name__} {layer!r}"

@@ -5,7 +5,6 @@ keep-in, the plan's file names and the reports read the file's other layers and 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 import warnings
@@ -16,18 +15,17 @@ from ..errors import StencilgenError, UsageError
 from ..model import Layout
 from .gds import CONTEXT_CELL, _captured_stderr
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
 #: what read_layout takes besides a path
 KINDS = "a gdstk Library or Cell, a KLayout Layout or Cell, or an object with write_gds(path) (gdsfactory)"
 
 
-def _writer(obj: Any) -> tuple[str, Any]:
-    """The object's name (its top cell's, where it has one) and how to write it to a GDS file."""
+def _writer(obj: Any) -> tuple[str, Any, bool]:
+    """The object's name (its top cell's, where it has one), how to write it to a GDS file, and whether
+    it is a cell (its name is the cell to read)."""
     kind = f"{type(obj).__module__}.{type(obj).__name__}"
     if kind == "gdstk.Library":
         tops = [c.name for c in obj.top_level() if c.name != CONTEXT_CELL]  # (KLayout's, in a file it wrote)
-        return (tops[0] if len(tops) == 1 else obj.name), obj.write_gds
+        return (tops[0] if len(tops) == 1 else obj.name), obj.write_gds, False
     if kind == "gdstk.Cell":
 
         def cell_gds(path: str) -> None:
@@ -37,14 +35,14 @@ def _writer(obj: Any) -> tuple[str, Any]:
             lib.add(obj, *obj.dependencies(True))
             lib.write_gds(path)
 
-        return obj.name, cell_gds
+        return obj.name, cell_gds, True
     if kind in ("klayout.dbcore.Layout", "pya.Layout", "klayout.db.Layout"):
         tops = [c.name for c in obj.top_cells() if c.name != CONTEXT_CELL]
-        return (tops[0] if len(tops) == 1 else "layout"), obj.write
+        return (tops[0] if len(tops) == 1 else "layout"), obj.write, False
     if kind in ("klayout.dbcore.Cell", "pya.Cell", "klayout.db.Cell"):
-        return obj.name, obj.write
+        return obj.name, obj.write, True
     if callable(getattr(obj, "write_gds", None)):  # (gdsfactory's Component, kfactory's KCell)
-        return str(getattr(obj, "name", None) or "layout"), lambda path: obj.write_gds(path)
+        return str(getattr(obj, "name", None) or "layout"), lambda path: obj.write_gds(path), False
     raise TypeError(f"read_layout: the path of a layout file, or {KINDS}; not {type(obj).__name__}")
 
 
@@ -52,13 +50,14 @@ def read_object(obj: Any, cell: str | None, read: Any) -> Layout:
     """`read(path, cell)` of the object written to a GDS named after the cell read (the outputs are
     named after the file): the Layout read, its file kept until the Layout is gone. A Cell's own name
     is the cell read unless `cell` names another."""
-    name, write = _writer(obj)
-    if cell is None and type(obj).__name__ == "Cell":
+    from ..writers import safe_name
+
+    name, write, is_cell = _writer(obj)
+    if cell is None and is_cell:
         cell = name
     folder = tempfile.mkdtemp(prefix="stencilgen-layout-")
     try:
-        stem = cell if cell is not None else name
-        path = os.path.join(folder, (_UNSAFE.sub("_", stem).strip("._") or "layout")[:100] + ".gds")
+        path = os.path.join(folder, safe_name(cell if cell is not None else name) + ".gds")
         try:
             # (what the library says of its own file, on the C stderr or as a warning, is not the user's)
             with _captured_stderr(), warnings.catch_warnings():

@@ -465,6 +465,7 @@ class _Found:
     length: np.ndarray  # (M,)
     e: np.ndarray  # (M, 2) the edge
     nxt: np.ndarray  # (M,) the vertex after
+    prv: np.ndarray  # (M,) the vertex before
 
 
 def _found_arcs(polys: Polygons, max_step_deg: float) -> _Found | None:
@@ -521,7 +522,7 @@ def _found_arcs(polys: Polygons, max_step_deg: float) -> _Found | None:
     if not arc.any():
         return None
     r = length / np.maximum(2 * np.abs(np.sin(phi / 2)), 1e-12)
-    return _Found(arc, phi, r, label, length, e, nxt)
+    return _Found(arc, phi, r, label, length, e, nxt, prv)
 
 
 def _round_arcs(polys: Polygons, max_step_deg: float, error_um: float) -> Polygons:
@@ -576,12 +577,8 @@ def found_tips(polys: Polygons, max_step_deg: float = KLAYOUT_ARC_STEP_DEG) -> T
     found = _found_arcs(polys, max_step_deg)
     if found is None:
         return tips
-    counts = polys.counts
-    poly = np.repeat(np.arange(n), counts)
-    arc = found.arc
-    first = np.repeat(polys.offsets[:-1], counts)
-    k = np.arange(len(arc)) - first
-    prv = first + (k - 1) % np.repeat(counts, counts)
+    poly = np.repeat(np.arange(n), polys.counts)
+    arc, prv = found.arc, found.prv
     opens = arc & ~(arc[prv] & (found.label[prv] == found.label))  # a run's first chord
     runs = np.bincount(poly[opens], minlength=n)
     straight = np.bincount(poly[~arc], minlength=n)
