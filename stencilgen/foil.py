@@ -330,14 +330,26 @@ def declined_said(d: dict[str, Any], base_um: float) -> str:
     return said + ("; the region proposed gains more" if d["gains"] else "")
 
 
-def fuller_foil(foil: dict[str, Any], key: str = "under_volume") -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The table's line of the foil kept, and of the foil with no more errors that leaves the fewest
-    findings of `key` where it leaves fewer than the one kept (else None): the foil choice counts a
-    starved joint (under_volume) or an aperture the paste may not leave (area_or_aspect_ratio) as one
-    warning, like a same_side, and this names the trade."""
+#: the trades the foil choice hides, named where another foil does better (the choice counts each of
+#: these findings as one warning, like a same_side): the table's key, what its findings are, and why
+#: the choice did not see it
+HINTS = (
+    ("under_volume", "contacts below volume_min", "the choice counts a contact below volume_min as one warning"),
+    ("area_or_aspect_ratio", "area_ratio or aspect_ratio findings, apertures the paste may not leave", ""),
+)
+
+
+def foil_hints(foil: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any], str, str, str]]:
+    """For each of HINTS where another foil with no more errors leaves fewer of its findings than the one
+    kept: (the table's line of the foil kept, that of the foil leaving the fewest, the key, what its
+    findings are, why the choice did not see it)."""
     kept = next((r for r in foil["table"] if r["thickness_um"] == foil["chosen_um"]), None)
     if kept is None:
-        return None, None
-    fewer = [r for r in foil["table"] if r["errors"] <= kept["errors"] and r.get(key, 0) < kept.get(key, 0)]
-    best = min(fewer, key=lambda r: (r.get(key, 0), r["warnings"], r["thickness_um"]), default=None)
-    return kept, best
+        return []
+    out = []
+    for key, what, why in HINTS:
+        fewer = [r for r in foil["table"] if r["errors"] <= kept["errors"] and r.get(key, 0) < kept.get(key, 0)]
+        if fewer:
+            best = min(fewer, key=lambda r: (r.get(key, 0), r["warnings"], r["thickness_um"]))
+            out.append((kept, best, key, what, why))
+    return out

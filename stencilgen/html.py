@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .foil import declined_said, fuller_foil
+from .foil import declined_said, foil_hints
 from .model import NONE, STRIP, Plan, Polygons, held_open
 from .numeric import median
 from .planner import aperture_polygons
@@ -528,20 +528,12 @@ def _foil_card(s: dict[str, Any]) -> str:
         )
     else:
         proposal = "<p>No step stencil would do better than the one foil.</p>"
-    kept, fuller = fuller_foil(foil)
-    if kept is not None and fuller is not None:
-        proposal = (
-            f"<p>{_q(fuller['thickness_um'], 'um')} leaves {_count(fuller['under_volume'])} contacts below "
-            f"volume_min ({_q(chosen, 'um')}: {_count(kept['under_volume'])}), with {_count(fuller['warnings'])} "
-            "warnings in all; the choice counts a contact below volume_min as one warning.</p>" + proposal
-        )
-    kept, fewer = fuller_foil(foil, "area_or_aspect_ratio")
-    if kept is not None and fewer is not None:
-        proposal = (
-            f"<p>{_q(fewer['thickness_um'], 'um')} leaves {_count(fewer['area_or_aspect_ratio'])} area_ratio or "
-            f"aspect_ratio findings, apertures the paste may not leave ({_q(chosen, 'um')}: "
-            f"{_count(kept['area_or_aspect_ratio'])}), with {_count(fewer['warnings'])} warnings in all.</p>" + proposal
-        )
+    hints = "".join(
+        f"<p>{_q(best['thickness_um'], 'um')} leaves {_count(best[key])} {what} ({_q(chosen, 'um')}: "
+        f"{_count(kept[key])}), with {_count(best['warnings'])} warnings in all{'; ' + why if why else ''}.</p>"
+        for kept, best, key, what, why in foil_hints(foil)
+    )
+    proposal = hints + proposal
     declined = foil.get("step_declined") or []
     if declined:
         base = (step or {}).get("base_thickness_um", chosen)  # (judged against the proposal's base)

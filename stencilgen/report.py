@@ -13,7 +13,7 @@ from typing import Any, overload
 import numpy as np
 
 from .errors import InputError
-from .foil import declined_said, fuller_foil
+from .foil import declined_said, foil_hints
 from .model import HELD_SOURCE, Layout, RowSet, held_open, reasons_said
 from .numeric import median
 
@@ -1459,20 +1459,11 @@ def plan_text(doc: dict[str, Any], outputs: dict[str, str] | None = None, worst:
             )
             + " (E errors, W warnings, U of them under_volume)"
         )
-        kept, best = fuller_foil(foil)
-        if kept is not None and best is not None:
+        for kept, best, key, what, _why in foil_hints(foil):
             lines.append(
-                f"  hint: {best['thickness_um']:g} um leaves {best['under_volume']} contacts below volume_min "
-                f"({foil['chosen_um']:g} um: {kept['under_volume']}), with {best['warnings']} warnings in all; "
-                f"--thickness {best['thickness_um']:g}um plans at it"
-            )
-        kept, best = fuller_foil(foil, "area_or_aspect_ratio")
-        if kept is not None and best is not None:
-            lines.append(
-                f"  hint: {best['thickness_um']:g} um leaves {best['area_or_aspect_ratio']} area_ratio or aspect_ratio "
-                f"findings, apertures the paste may not leave ({foil['chosen_um']:g} um: "
-                f"{kept['area_or_aspect_ratio']}), with {best['warnings']} warnings in all; "
-                f"--thickness {best['thickness_um']:g}um plans at it"
+                f"  hint: {best['thickness_um']:g} um leaves {best[key]} {what} ({foil['chosen_um']:g} um: "
+                f"{kept[key]}), with {best['warnings']} warnings in all; --thickness {best['thickness_um']:g}um "
+                "plans at it"
             )
         step = foil.get("step")
         declined = foil.get("step_declined") or []
