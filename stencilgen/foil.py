@@ -91,17 +91,6 @@ def _gap(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.hypot(dx, dy))
 
 
-def _near(boxes: np.ndarray, region: np.ndarray, reach: float) -> np.ndarray:
-    """The contacts whose boxes come within `reach` of a region's box (a box test: a little generous
-    at the region's corners)."""
-    return (
-        (boxes[:, 0] <= region[2] + reach)
-        & (boxes[:, 2] >= region[0] - reach)
-        & (boxes[:, 1] <= region[3] + reach)
-        & (boxes[:, 3] >= region[1] - reach)
-    )
-
-
 def _clusters(boxes: np.ndarray, reach: float) -> list[np.ndarray]:
     """Indices of boxes grouped where they come within `reach` of each other (connected groups)."""
     import shapely
@@ -119,13 +108,16 @@ def _clusters(boxes: np.ndarray, reach: float) -> list[np.ndarray]:
     return [np.flatnonzero(part == k) for k in range(len(merged)) if (part == k).any()]
 
 
-def _region(boxes: np.ndarray, ids: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
+def _region(boxes: np.ndarray, ids: np.ndarray, reach: float, tree: Any) -> tuple[np.ndarray, np.ndarray]:
     """The box around some contacts, grown to take in every contact within `reach` of it until none is
-    left out: (the box, the contacts inside)."""
+    left out: (the box, the contacts inside). tree: a shapely STRtree of the boxes (their indices)."""
+    import shapely
+
     region = np.array([*boxes[ids, :2].min(axis=0), *boxes[ids, 2:].max(axis=0)])
     inside = ids
     for _ in range(20):
-        inside = np.flatnonzero(_near(boxes, region, reach))
+        # (the boxes meeting the region grown by reach on every side)
+        inside = np.sort(tree.query(shapely.box(*(region[:2] - reach), *(region[2:] + reach))))
         grown = np.array([*boxes[inside, :2].min(axis=0), *boxes[inside, 2:].max(axis=0)])
         if np.array_equal(grown, region):
             break
@@ -192,6 +184,8 @@ def _step_search(
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """step_proposal, and the groups of contacts that fare best on another foil but are not stepped to
     it, each with why (`_declined`)."""
+    import shapely
+
     base = scores[chosen]
     s_base = base.score
     n = len(s_base)
@@ -202,6 +196,7 @@ def _step_search(
     lo = np.minimum.reduce([s.boxes[:, :2] for s in scores])
     hi = np.maximum.reduce([s.boxes[:, 2:] for s in scores])
     boxes = np.hstack([lo, hi])  # each contact's box over every foil's aperture
+    tree = shapely.STRtree(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))
     tried = []
     for f in range(len(scores)):
         if f == chosen:
@@ -210,7 +205,7 @@ def _step_search(
         served = np.flatnonzero(all_scores[f] < s_base)  # the contacts this foil serves better
         grown: dict[tuple[float, ...], tuple[np.ndarray, list[np.ndarray]]] = {}
         for members in _clusters(boxes[served], reach):
-            region, inside = _region(boxes, served[members], reach)
+            region, inside = _region(boxes, served[members], reach, tree)
             # (groups whose keep-outs grow into one region are one candidate)
             grown.setdefault(tuple(region), (inside, []))[1].append(served[members])
         for region_key, (inside, seeds) in grown.items():
