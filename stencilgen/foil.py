@@ -92,37 +92,55 @@ def _gap(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _clusters(boxes: np.ndarray, reach: float) -> list[np.ndarray]:
-    """Indices of boxes grouped where they come within `reach` of each other (connected groups)."""
-    import shapely
+    """Indices of boxes grouped where they come within `reach` of each other along x and y (connected
+    groups), in the order of their least index."""
+    from .pairs import box_pairs, components
 
     if not len(boxes):
         return []
-    grown = shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3])
-    grown = shapely.buffer(grown, reach / 2, cap_style="square", join_style="mitre")
-    merged = shapely.get_parts(shapely.union_all(grown))
-    tree = shapely.STRtree(merged)
-    part = np.full(len(boxes), -1, dtype=np.int64)
-    centres = shapely.points((boxes[:, :2] + boxes[:, 2:]) / 2)
-    inside, where = tree.query(centres, predicate="within")
-    part[inside] = where
-    return [np.flatnonzero(part == k) for k in range(len(merged)) if (part == k).any()]
+    i, j = box_pairs(boxes, boxes, reach, same=True)
+    label = components(len(boxes), np.column_stack([i, j]))
+    order = np.argsort(label, kind="stable")
+    cuts = np.flatnonzero(np.diff(label[order])) + 1
+    return np.split(order, cuts)
 
 
-def _region(boxes: np.ndarray, ids: np.ndarray, reach: float, tree: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The box around some contacts, grown to take in every contact within `reach` of it until none is
-    left out: (the box, the contacts inside). tree: a shapely STRtree of the boxes (their indices)."""
+def _regions(
+    boxes: np.ndarray, groups: list[np.ndarray], reach: float, tree: Any
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For each group of contacts: the box around them, grown to take in every contact within `reach`
+    of it until none is left out (at most 20 rounds): (the box, the contacts inside, sorted). All the
+    groups grow together, one query of the tree a round. tree: a shapely STRtree of the boxes (their
+    indices)."""
     import shapely
 
-    region = np.array([*boxes[ids, :2].min(axis=0), *boxes[ids, 2:].max(axis=0)])
-    inside = ids
+    if not groups:
+        return []
+    flat = np.concatenate(groups)
+    starts = np.cumsum([0, *(len(g) for g in groups[:-1])])
+    region = np.column_stack([np.minimum.reduceat(boxes[flat, k], starts) for k in (0, 1)])
+    region = np.column_stack([region, *(np.maximum.reduceat(boxes[flat, k], starts) for k in (2, 3))])
+    inside: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(groups)
+    active = np.arange(len(groups))
     for _ in range(20):
-        # (the boxes meeting the region grown by reach on every side)
-        inside = np.sort(tree.query(shapely.box(*(region[:2] - reach), *(region[2:] + reach))))
-        grown = np.array([*boxes[inside, :2].min(axis=0), *boxes[inside, 2:].max(axis=0)])
-        if np.array_equal(grown, region):
+        # (the boxes meeting each region grown by reach on every side)
+        r = region[active]
+        q, hit = tree.query(shapely.box(r[:, 0] - reach, r[:, 1] - reach, r[:, 2] + reach, r[:, 3] + reach))
+        order = np.lexsort((hit, q))
+        q, hit = q[order], hit[order]
+        firsts = np.flatnonzero(np.r_[True, q[1:] != q[:-1]])
+        grown = np.column_stack(
+            [np.minimum.reduceat(boxes[hit, k], firsts) for k in (0, 1)]
+            + [np.maximum.reduceat(boxes[hit, k], firsts) for k in (2, 3)]
+        )
+        for g, found in zip(active, np.split(hit, firsts[1:]), strict=True):
+            inside[g] = found
+        settled = (grown == r).all(axis=1)
+        region[active] = grown
+        active = active[~settled]
+        if not len(active):
             break
-        region = grown
-    return region, inside
+    return [(region[g], inside[g]) for g in range(len(groups))]
 
 
 def step_proposal(scores: list[FoilScore], chosen: int, keep_out: float) -> dict[str, Any] | None:
@@ -136,7 +154,8 @@ def step_proposal(scores: list[FoilScore], chosen: int, keep_out: float) -> dict
     foil is tried for each group, not only the one its contacts fare best at: a smaller step keeps a
     shorter keep-out, which may stay clear of the other group where the best foil's would not. Every
     foil is tried as the base, too: a thin base with a thick pocket over a bump array where the ring
-    around it, on the thick chosen foil, cannot be stepped down (its box holds the array)."""
+    around it, on the thick chosen foil, cannot be stepped down (its box holds the array); where the chosen foil's
+    search already leaves as few findings as every contact at its own best foil would, no other base is tried."""
     proposal, _declined = _best_step(scores, chosen, keep_out)
     return proposal
 
@@ -154,8 +173,16 @@ def _best_step(
     """The step proposal on the base that gives the fewest errors, then warnings (of equal ones the
     chosen foil, then the thinner base), where that beats the chosen foil alone; and the regions not
     proposed of that search (of the chosen foil's where none is proposed)."""
-    found = [_step_search(scores, b, keep_out) for b in range(len(scores))]
     alone = _totals(None, scores[chosen])
+    on_chosen = _step_search(scores, chosen, keep_out)
+    # no stencil leaves fewer errors, nor fewer warnings, than every contact at its best foil would: where
+    # the chosen foil alone leaves that few, no step helps; where its steps do, no other base does better
+    floor = tuple(int(np.min([getattr(s, k) for s in scores], axis=0).sum()) for k in ("errors", "warnings"))
+    if floor == alone:
+        return None, on_chosen[1]
+    if on_chosen[0] is not None and _totals(on_chosen[0], scores[chosen]) == floor:
+        return on_chosen
+    found = [on_chosen if b == chosen else _step_search(scores, b, keep_out) for b in range(len(scores))]
     best = min(
         (b for b in range(len(scores)) if found[b][0] is not None),
         key=lambda b: (*_totals(found[b][0], scores[b]), b != chosen, scores[b].thickness_um),
@@ -204,10 +231,10 @@ def _step_search(
         reach = keep_out * abs(thick[f] - thick[chosen])
         served = np.flatnonzero(all_scores[f] < s_base)  # the contacts this foil serves better
         grown: dict[tuple[float, ...], tuple[np.ndarray, list[np.ndarray]]] = {}
-        for members in _clusters(boxes[served], reach):
-            region, inside = _region(boxes, served[members], reach, tree)
+        groups = [served[members] for members in _clusters(boxes[served], reach)]
+        for group, (region, inside) in zip(groups, _regions(boxes, groups, reach, tree), strict=True):
             # (groups whose keep-outs grow into one region are one candidate)
-            grown.setdefault(tuple(region), (inside, []))[1].append(served[members])
+            grown.setdefault(tuple(region), (inside, []))[1].append(group)
         for region_key, (inside, seeds) in grown.items():
             gain = int((s_base[inside] - all_scores[f, inside]).sum())
             tried.append(_Candidate(gain, f, np.array(region_key), inside, np.concatenate(seeds), reach))

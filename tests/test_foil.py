@@ -9,6 +9,8 @@ import os
 import numpy as np
 import pytest
 import synth
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_cli import run
 
 import stencilgen
@@ -338,3 +340,78 @@ def test_the_foil_that_leaves_fewer_ratio_findings_is_named(tmp_path):
     from stencilgen.html import html_report
 
     assert "15 um leaves" in html_report(planned.report, planned.plan).replace("&nbsp;", " ")
+
+
+def _brute_clusters(boxes: np.ndarray, reach: float) -> set[tuple[int, ...]]:
+    """Groups of boxes within reach of each other along x and y, joined one pair at a time."""
+    label = list(range(len(boxes)))
+    for i in range(len(boxes)):
+        for j in range(i):
+            a, b = boxes[i], boxes[j]
+            if max(a[0] - b[2], b[0] - a[2]) <= reach and max(a[1] - b[3], b[1] - a[3]) <= reach:
+                old, new = label[i], label[j]
+                label = [new if x == old else x for x in label]
+    return {tuple(i for i in range(len(boxes)) if label[i] == k) for k in set(label)}
+
+
+_boxes = st.lists(
+    st.tuples(st.integers(0, 60), st.integers(0, 60), st.integers(1, 8), st.integers(1, 8)), min_size=1, max_size=30
+).map(lambda b: np.array([(x, y, x + w, y + h) for x, y, w, h in b], dtype=float))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_boxes, st.sampled_from([0.0, 1.0, 2.5, 7.0]))
+def test_clusters_and_regions_are_those_found_one_pair_at_a_time(boxes, reach):
+    """The step search groups the contacts a foil serves better where they come within the keep-out of
+    each other, and grows each group's box over every contact within the keep-out of it: checked
+    against joining one pair at a time and growing one group at a time."""
+    import shapely
+
+    from stencilgen.foil import _clusters, _regions
+
+    groups = _clusters(boxes, reach)
+    assert {tuple(int(i) for i in g) for g in groups} == _brute_clusters(boxes, reach)
+    tree = shapely.STRtree(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))
+    for g, (region, inside) in zip(groups, _regions(boxes, groups, reach, tree), strict=True):
+        box = np.array([*boxes[g, :2].min(axis=0), *boxes[g, 2:].max(axis=0)])
+        for _ in range(20):
+            near = [i for i, b in enumerate(boxes) if _gap_at_most(b, box, reach)]
+            grown = np.array([*boxes[near, :2].min(axis=0), *boxes[near, 2:].max(axis=0)])
+            if np.array_equal(grown, box):
+                break
+            box = grown
+        assert np.array_equal(region, box) and inside.tolist() == near
+
+
+def _gap_at_most(a: np.ndarray, b: np.ndarray, reach: float) -> bool:
+    return max(a[0] - b[2], b[0] - a[2]) <= reach and max(a[1] - b[3], b[1] - a[3]) <= reach
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 2), st.integers(0, 3)), min_size=3 * 12, max_size=3 * 12),
+    st.integers(0, 2),
+)
+def test_the_step_found_is_the_one_every_base_would_give(counts, chosen):
+    """The search stops early where the chosen foil (alone or with its steps) leaves no more findings
+    than every contact at its own best foil: the proposal is the one trying every foil as the base gives."""
+    from stencilgen import foil
+
+    x = np.arange(12) * 55.0  # (5 um apart: within the keep-out of a step of 5 um or more)
+    boxes = np.column_stack([x, np.zeros(12), x + 50, np.full(12, 50.0)])
+    scores = []
+    for k, t in enumerate((12.0, 15.0, 20.0)):
+        e = np.array([c[0] for c in counts[12 * k : 12 * k + 12]]) // 2
+        w = np.array([c[1] for c in counts[12 * k : 12 * k + 12]])
+        scores.append(foil.FoilScore(t, e, w, 0, boxes))
+    found = [foil._step_search(scores, b, 1.0) for b in range(3)]
+    alone = foil._totals(None, scores[chosen])
+    best = min(
+        (b for b in range(3) if found[b][0] is not None),
+        key=lambda b: (*foil._totals(found[b][0], scores[b]), b != chosen, scores[b].thickness_um),
+        default=None,
+    )
+    if best is None or foil._totals(found[best][0], scores[best]) >= alone:
+        assert foil._best_step(scores, chosen, 1.0) == (None, found[chosen][1])
+    else:
+        assert foil._best_step(scores, chosen, 1.0) == found[best]
