@@ -302,29 +302,46 @@ def _rectangle_sides(x: list[np.ndarray], y: list[np.ndarray]) -> tuple[np.ndarr
 
 def _min_rect_stack(x: list[np.ndarray], y: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Minimum-area rotated rectangle of convex polygons given a vertex column at a time (V arrays
-    of n, not (n, V, V) stacks): one side lies on an edge."""
+    of n): one side lies on an edge. Few vertices: each edge's direction in turn over the V columns
+    (not (n, V, V) stacks); many (a round pad drawn as arcs, few of each count): every edge at once,
+    (n, V, V), the same arithmetic element by element (the same result, to the bit), without V x V
+    steps of Python."""
     mx, my = _mean(x), _mean(y)
     V = len(x)
     px = [xj - mx for xj in x]
     py = [yj - my for yj in y]
     n = len(mx)
-    best = np.full(n, np.inf)
-    w_best, h_best, ux_best, uy_best = (np.zeros(n) for _ in range(4))
-    for k in range(V):  # each edge's direction u, and the polygon's extent along u and across it
-        ex, ey = px[(k + 1) % V] - px[k], py[(k + 1) % V] - py[k]
+    if V >= MIN_RECT_MATRIX_V:
+        PX, PY = np.stack(px, axis=1), np.stack(py, axis=1)  # (n, V)
+        ex, ey = np.roll(PX, -1, axis=1) - PX, np.roll(PY, -1, axis=1) - PY
         length = _norm(ex, ey)
         some = length > 0
         safe = np.where(some, length, 1.0)
-        ux, uy = np.where(some, ex / safe, 1.0), np.where(some, ey / safe, 0.0)
-        a = [ux * px[j] + uy * py[j] for j in range(V)]
-        b = [ux * py[j] - uy * px[j] for j in range(V)]
-        w = _span(a)
-        h = _span(b)
+        UX, UY = np.where(some, ex / safe, 1.0), np.where(some, ey / safe, 0.0)
+        a = UX[:, :, None] * PX[:, None, :] + UY[:, :, None] * PY[:, None, :]
+        w = a.max(axis=2) - a.min(axis=2)
+        a = UX[:, :, None] * PY[:, None, :] - UY[:, :, None] * PX[:, None, :]
+        h = a.max(axis=2) - a.min(axis=2)
         score = w * h + 1e-12 * np.minimum(w, h)  # ties: the narrower reading, then the first edge
-        better = score < best
-        best = np.where(better, score, best)
-        w_best, h_best = np.where(better, w, w_best), np.where(better, h, h_best)
-        ux_best, uy_best = np.where(better, ux, ux_best), np.where(better, uy, uy_best)
+        k = np.argmin(score, axis=1)[:, None]
+        w_best, h_best = np.take_along_axis(w, k, 1)[:, 0], np.take_along_axis(h, k, 1)[:, 0]
+        ux_best, uy_best = np.take_along_axis(UX, k, 1)[:, 0], np.take_along_axis(UY, k, 1)[:, 0]
+    else:
+        best = np.full(n, np.inf)
+        w_best, h_best, ux_best, uy_best = (np.zeros(n) for _ in range(4))
+        for k in range(V):  # each edge's direction u, and the polygon's extent along u and across it
+            ex, ey = px[(k + 1) % V] - px[k], py[(k + 1) % V] - py[k]
+            length = _norm(ex, ey)
+            some = length > 0
+            safe = np.where(some, length, 1.0)
+            ux, uy = np.where(some, ex / safe, 1.0), np.where(some, ey / safe, 0.0)
+            w = _span([ux * px[j] + uy * py[j] for j in range(V)])
+            h = _span([ux * py[j] - uy * px[j] for j in range(V)])
+            score = w * h + 1e-12 * np.minimum(w, h)  # ties: the narrower reading, then the first edge
+            better = score < best
+            best = np.where(better, score, best)
+            w_best, h_best = np.where(better, w, w_best), np.where(better, h, h_best)
+            ux_best, uy_best = np.where(better, ux, ux_best), np.where(better, uy, uy_best)
     w, h = w_best, h_best
     u = np.stack([ux_best, uy_best], axis=1)
     long_is_w = w >= h
@@ -333,6 +350,10 @@ def _min_rect_stack(x: list[np.ndarray], y: list[np.ndarray]) -> tuple[np.ndarra
     long_dir = np.where(long_is_w[:, None], u, np.stack([-u[:, 1], u[:, 0]], axis=1))
     angle = np.degrees(np.arctan2(long_dir[:, 1], long_dir[:, 0])) % 180.0
     return d, length, angle
+
+
+#: polygons of at least this many vertices find their minimum rectangle with every edge at once
+MIN_RECT_MATRIX_V = 16
 
 
 def _low_high(values: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -369,7 +390,8 @@ def min_rect(polys: Polygons, chunk_vertices: int = 4_000_000) -> tuple[np.ndarr
         if v > MIN_RECT_STACK_MAX:  # (many vertices, a circle drawn large: GEOS's rotating calipers)
             d[idx], length[idx], angle[idx] = _oriented_sides(polys.take(idx))
             continue
-        step = max(1, chunk_vertices // int(v * v))
+        # (every edge at once holds (polygons, v, v) arrays: a quarter as many polygons a chunk)
+        step = max(1, chunk_vertices // int(v * v) // (4 if v >= MIN_RECT_MATRIX_V else 1))
         for s in range(0, len(idx), step):
             part = idx[s : s + step]
             gather = polys.offsets[part][:, None] + np.arange(v)

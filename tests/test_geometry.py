@@ -33,7 +33,7 @@ def _turned_pads(rng: np.random.Generator, n: int, grid: float = 0.001) -> list[
     return pads
 
 
-@pytest.mark.parametrize("vertices", [3, 4, 5, 8, None])
+@pytest.mark.parametrize("vertices", [3, 4, 5, 8, 16, 40, None])
 def test_area_centroid_and_min_rect_match_geos(vertices: int | None) -> None:
     """Convex polygons of a few vertices (all alike, and of mixed counts), far from the origin:
     area and centroid as GEOS gives them; the rectangle has the area of GEOS's minimum rotated
@@ -209,6 +209,28 @@ def test_convex_quad_measures_at_the_edges_of_floating_point(quad: list) -> None
     assert got is not None
     assert np.array_equal(got[1], coords.mean(axis=0, keepdims=True))
     assert got[5].tobytes() == bboxes(Polygons(coords, np.array([0, 4]))).tobytes()
+
+
+def test_min_rect_every_edge_at_once_is_edge_by_edge_to_the_bit(monkeypatch):
+    """Polygons of many vertices (round pads drawn as arcs, each count a few times) try every edge at
+    once; the result is what trying one edge after another gives, to the bit, ties included (regular
+    polygons, whose every edge gives the same rectangle)."""
+    from stencilgen import geometry
+
+    rng = np.random.default_rng(7)
+    polys = []
+    for v in (16, 17, 31, 64, 129, 200):
+        for regular in (False, True):
+            t = np.linspace(0, 2 * np.pi, v, endpoint=False) if regular else np.sort(rng.uniform(0, 2 * np.pi, v))
+            r, squash = rng.uniform(5, 60), 1.0 if regular else rng.uniform(0.3, 1.0)
+            polys.append(
+                np.round(np.column_stack([r * np.cos(t), squash * r * np.sin(t)]) + rng.uniform(-9e3, 9e3, 2), 3)
+            )
+    P = Polygons.from_list(polys)
+    at_once = geometry.min_rect(P)
+    monkeypatch.setattr(geometry, "MIN_RECT_MATRIX_V", 10**9)
+    for a, b in zip(at_once, geometry.min_rect(P), strict=True):
+        assert a.tobytes() == b.tobytes()
 
 
 def test_min_rect_of_polygons_of_many_vertices():
