@@ -109,9 +109,10 @@ def _regions(
     boxes: np.ndarray, groups: list[np.ndarray], reach: float, tree: Any
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """For each group of contacts: the box around them, grown to take in every contact within `reach`
-    of it until none is left out (at most 20 rounds): (the box, the contacts inside, sorted). All the
-    groups grow together, one query of the tree a round. tree: a shapely STRtree of the boxes (their
-    indices)."""
+    of it until none is left out: (the box, the contacts inside, sorted). All the groups grow together,
+    one query of the tree a round (a row of contacts closer than `reach` grows a contact or two a
+    round, so the rounds are not bounded: each takes in a contact or ends). tree: a shapely STRtree
+    of the boxes (their indices)."""
     import shapely
 
     if not groups:
@@ -122,7 +123,7 @@ def _regions(
     region = np.column_stack([region, *(np.maximum.reduceat(boxes[flat, k], starts) for k in (2, 3))])
     inside: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(groups)
     active = np.arange(len(groups))
-    for _ in range(20):
+    while len(active):
         # (the boxes meeting each region grown by reach on every side)
         r = region[active]
         q, hit = tree.query(shapely.box(r[:, 0] - reach, r[:, 1] - reach, r[:, 2] + reach, r[:, 3] + reach))
@@ -138,8 +139,6 @@ def _regions(
         settled = (grown == r).all(axis=1)
         region[active] = grown
         active = active[~settled]
-        if not len(active):
-            break
     return [(region[g], inside[g]) for g in range(len(groups))]
 
 

@@ -374,7 +374,7 @@ def test_clusters_and_regions_are_those_found_one_pair_at_a_time(boxes, reach):
     tree = shapely.STRtree(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))
     for g, (region, inside) in zip(groups, _regions(boxes, groups, reach, tree), strict=True):
         box = np.array([*boxes[g, :2].min(axis=0), *boxes[g, 2:].max(axis=0)])
-        for _ in range(20):
+        while True:
             near = [i for i, b in enumerate(boxes) if _gap_at_most(b, box, reach)]
             grown = np.array([*boxes[near, :2].min(axis=0), *boxes[near, 2:].max(axis=0)])
             if np.array_equal(grown, box):
@@ -415,3 +415,21 @@ def test_the_step_found_is_the_one_every_base_would_give(counts, chosen):
         assert foil._best_step(scores, chosen, 1.0) == (None, found[chosen][1])
     else:
         assert foil._best_step(scores, chosen, 1.0) == found[best]
+
+
+def test_a_region_takes_in_every_contact_within_its_keep_out_however_long_the_row():
+    """A row of 200 contacts 10 um apart, the middle one served better by a foil 1 um thicker (keep-out
+    36 um): the region grows a contact a side each round, and takes in the whole row, so that no
+    contact of the base stands within the keep-out of the step (it stopped after 20 rounds)."""
+    from stencilgen.foil import FoilScore, foil_summary
+
+    x = np.arange(200) * 50.0
+    boxes = np.column_stack([x, np.zeros(200), x + 40.0, np.full(200, 100.0)])
+    none = np.zeros(200, dtype=np.int64)
+    middle = (np.arange(200) == 100).astype(np.int64)
+    thin = FoilScore(20.0, none, 300 * middle, 0, boxes)  # the middle contact: many warnings at 20 um
+    thick = FoilScore(21.0, none, 1 - middle, 0, boxes)  # every other contact: one at 21 um
+    step = foil_summary([thin, thick], 0, 36.0)["step"]
+    assert step is not None
+    (region,) = step["regions"]
+    assert region["contacts"] == 200 and region["bbox_um"] == [0.0, 0.0, 9990.0, 100.0]
