@@ -44,6 +44,7 @@ def _config(path: str, lefs: Sequence[str], shapes: bool) -> Any:
     c = db.LEFDEFReaderConfiguration()
     c.lef_files = [os.path.abspath(f) for f in lefs]
     c.read_lef_with_def = False
+    c.macro_resolution_mode = 1  # (a macro with FOREIGN: its LEF geometry too, no layout file of its own)
     unit = def_units(path)
     if unit is not None:
         c.dbu = unit
@@ -204,8 +205,8 @@ def read_def(
     where, counts = _placed(top)
     if not counts:
         raise input_error(name, "the DEF places no macros (no COMPONENTS)")
-    outline = layout.find_layer(db.LayerInfo(OUTLINE))
-    undefined = sorted(layout.cell(ci).name for ci in where if outline is None or not _shapes(layout.cell(ci), outline))
+    # (a macro no LEF defines is an empty cell; one with FOREIGN has no outline, but its pins)
+    undefined = sorted(layout.cell(ci).name for ci in where if layout.cell(ci).bbox().empty())
     by_layer = _layers(layout)
     purposes = (PIN, OBS) if obstructions else (PIN,)
 
