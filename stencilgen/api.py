@@ -29,7 +29,7 @@ from .errors import EmptyStencil, StencilgenError, UsageError
 from .model import HELD_SOURCE, Layout, Outlines, Plan, Polygons
 from .readers import layout_stem, read_outline
 from .readers.layers import gds_pair
-from .report import Die, column, plan_report, write_report
+from .report import Die, _n, column, plan_report, write_report
 from .rows import find_layout_rows, layout_rows
 from .rules import Rules, validate
 from .writers import safe_name
@@ -905,8 +905,8 @@ def _plan_foils(
         if progress is not None:
             checked = done[j][1][2]
             progress(
-                f"foil {foils[j]:g} um ({len(done)} of {len(foils)}): {checked.errors} errors, "
-                f"{checked.warnings} warnings"
+                f"foil {foils[j]:g} um ({len(done)} of {len(foils)}): {_n(checked.errors, 'error')}, "
+                f"{_n(checked.warnings, 'warning')}"
             )
 
     # the foils are planned apart from each other: every other one in a forked process (two cores, two

@@ -523,7 +523,7 @@ def _foil_card(s: dict[str, Any]) -> str:
         proposal = (
             f"<p>Step stencil proposed: base {_q(step['base_thickness_um'], 'um')}{other}, stepped in</p>"
             f"<ul>{items}</ul>"
-            f"<p>With the steps: {_count(step['errors'])} errors, {_count(step['warnings'])} warnings. "
+            f"<p>With the steps: {_counted(step['errors'], 'error')}, {_counted(step['warnings'], 'warning')}. "
             "The stencil files are drawn for one foil; the regions are drawn on the overview.</p>"
         )
     else:
@@ -603,7 +603,7 @@ def _pictures(sc: _Scene, doc: dict[str, Any]) -> str:
     if n_ap <= MAX_DRAWN:
         shapes, drawn = sc.layers(np.arange(sc.n), np.flatnonzero(sc.has_ap), sc.rows_d(lo, hi))
         body.append(shapes)
-        note = f"{drawn:,} apertures drawn."
+        note = f"{_counted(drawn, 'aperture')} drawn."
     else:
         step = math.ceil(sc.n / MAX_DRAWN)
         body.append(f'<path class="dots dot-all" d="{_dots_d(sc.center[::step])}"/>')
@@ -822,9 +822,9 @@ def _histograms(doc: dict[str, Any]) -> str:
     )
     return (
         '<section id="histograms"><h2>Distributions</h2><div class="cards two">'
-        f'<div class="card"><h3>Volume ratio ({len(vol):,} apertures)</h3>{vh}'
+        f'<div class="card"><h3>Volume ratio ({_counted(len(vol), "aperture")})</h3>{vh}'
         '<p class="small">Bins of 0.05; ratios above 1.2 count in the last bar.</p></div>'
-        f'<div class="card"><h3>Area ratio ({len(area):,} apertures)</h3>{ah}'
+        f'<div class="card"><h3>Area ratio ({_counted(len(area), "aperture")})</h3>{ah}'
         '<p class="small">Bins of 0.1; ratios above 2 count in the last bar.</p></div></div></section>'
     )
 
@@ -897,7 +897,7 @@ def _table(records: Any, bad: list[int]) -> str:
                 cells.append(f'<td class="{key}">{escape(str(r.get(key, "–")))}</td>')
         rows.append(f'<tr class="st-{escape(str(r.get("status")))}">{"".join(cells)}</tr>')
     more = len(bad) - len(shown)
-    note = f"{len(bad):,} contacts have findings"
+    note = f"{_counted(len(bad), 'contact')} " + ("has findings" if len(bad) == 1 else "have findings")
     note += (
         f"; the {len(shown):,} listed are the errors first, then the lowest volume ratios ({more:,} left out)."
         if more
