@@ -17,7 +17,7 @@ import contextlib
 import datetime as dt
 import functools
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -808,7 +808,7 @@ class CheckedStencil(_Judged):
         members = [stem + EXTENSIONS[k] for k in ("html", "lyrdb", "json")]
         with FileSet(outdir, stem, outputs, [self.layout.path, self.stencil, *inputs], members) as files:
             if "html" in outputs:
-                _write_html(files, report, self.plan)
+                _write_html(files, report, self.plan, self.stray_shapes)
             if "lyrdb" in outputs:
                 files.write("lyrdb", self._lyrdb_bytes(self.stencil))
             _write_json(files, report)
@@ -1281,10 +1281,10 @@ def _wait_all(*jobs: Any) -> None:
         raise first
 
 
-def _write_html(files: FileSet, report: dict[str, Any], plan: Plan) -> None:
+def _write_html(files: FileSet, report: dict[str, Any], plan: Plan, stray: Sequence[np.ndarray] = ()) -> None:
     from .html import html_report
 
-    files.write("html", html_report(report, plan))
+    files.write("html", html_report(report, plan, stray))
 
 
 def _write_json(files: FileSet, report: dict[str, Any]) -> None:

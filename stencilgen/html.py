@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
@@ -554,10 +555,11 @@ LEGEND = (
 LEGEND_BOXES = {"keepin": "keep-in outline", "step": "proposed step region"}
 
 
-def _legend(s: dict[str, Any]) -> str:
-    """The legend, naming the outlines only where some are drawn."""
+def _legend(s: dict[str, Any], stray: bool = False) -> str:
+    """The legend, naming the outlines only where some are drawn (and the apertures on no contact)."""
     drawn = dict.fromkeys(cls for cls, _box, _text in _boxes_of(s))
-    return LEGEND.format(more="".join(f' <span class="sw {c}"></span>{LEGEND_BOXES[c]}' for c in drawn))
+    more = "".join(f' <span class="sw {c}"></span>{LEGEND_BOXES[c]}' for c in drawn)
+    return LEGEND.format(more=more + (' <span class="sw stray"></span>aperture on no contact' if stray else ""))
 
 
 def _boxes_of(s: dict[str, Any]) -> list[tuple[str, list[float], str]]:
@@ -573,6 +575,44 @@ def _boxes_of(s: dict[str, Any]) -> list[tuple[str, list[float], str]]:
     return out
 
 
+#: the apertures on no contact drawn on a check's overview (the rest listed in the JSON)
+MAX_STRAY_DRAWN = 2000
+#: and listed in its table
+MAX_STRAY_LISTED = 100
+
+
+def _stray_svg(stray: Sequence[np.ndarray], fs: float) -> str:
+    """A check's apertures on no contact: each outline, and a ring around one too small to see on the
+    overview."""
+    shown = [np.asarray(p, dtype=float).reshape(-1, 2) for p in stray[:MAX_STRAY_DRAWN]]
+    d = "".join(
+        "M" + "L".join(f"{_num(x, 2)},{_num(-y, 2)}" for x, y in p.tolist()) + "Z" for p in shown if len(p) >= 3
+    )
+    rings = "".join(
+        f'<circle cx="{_num(c[0], 2)}" cy="{_num(-c[1], 2)}" r="{_num(0.8 * fs, 2)}"/>'
+        for p in shown
+        if len(p) and float(np.max(p.max(axis=0) - p.min(axis=0))) < fs
+        for c in [(p.min(axis=0) + p.max(axis=0)) / 2]
+    )
+    return f'<path class="stray" d="{d}"/><g class="stray-ring">{rings}</g>'
+
+
+def _stray_table(records: list[dict[str, Any]]) -> str:
+    """The apertures on no contact: where each lies and its area (the first MAX_STRAY_LISTED)."""
+    rows = "".join(
+        f"<tr><td>{k}</td><td>{_num(r['center_um'][0])}</td><td>{_num(r['center_um'][1])}</td>"
+        f"<td>{_num(r['area_um2'])}</td></tr>"
+        for k, r in enumerate(records[:MAX_STRAY_LISTED])
+    )
+    more = len(records) - MAX_STRAY_LISTED
+    left = f"<p>{_count(more)} more in the JSON report (summary.stray_apertures).</p>" if more > 0 else ""
+    return (
+        f'<h3 id="stray">Apertures on no contact ({_count(len(records))}: errors)</h3>'
+        '<div class="scroll-x"><table class="stray"><thead><tr><th>#</th><th>x (um)</th><th>y (um)</th>'
+        f"<th>area (um²)</th></tr></thead><tbody>{rows}</tbody></table></div>{left}"
+    )
+
+
 def _outlines_svg(s: dict[str, Any], fs: float) -> str:
     parts = []
     for cls, (x0, y0, x1, y1), text in _boxes_of(s):
@@ -584,16 +624,22 @@ def _outlines_svg(s: dict[str, Any], fs: float) -> str:
     return "".join(parts)
 
 
-def _pictures(sc: _Scene, doc: dict[str, Any]) -> str:
+def _pictures(sc: _Scene, doc: dict[str, Any], stray: Sequence[np.ndarray] = ()) -> str:
+    """The overview (every aperture over its contact, and `stray`: a check's apertures on no contact,
+    outlines in um), the corners' and the worst contacts' close-ups."""
     records = doc.get("contacts") or []
     box = sc.bounds()
-    parts = ['<section id="pictures"><h2>Stencil over the contacts</h2>', _legend(doc.get("summary") or {})]
+    legend = _legend(doc.get("summary") or {}, bool(stray))
+    parts = ['<section id="pictures"><h2>Stencil over the contacts</h2>', legend]
     if box is None:
         parts.append("<p>No contacts to draw.</p></section>")
         return "".join(parts)
     lo, hi = box
     for _cls, (x0, y0, x1, y1), _text in _boxes_of(doc.get("summary") or {}):
         lo, hi = np.minimum(lo, [x0, y0]), np.maximum(hi, [x1, y1])
+    if len(stray):  # (a stencil shifted off its contacts: its apertures drawn where they lie)
+        pts = np.vstack([np.asarray(p, dtype=float).reshape(-1, 2) for p in stray])
+        lo, hi = np.minimum(lo, pts.min(axis=0)), np.maximum(hi, pts.max(axis=0))
     upx = max(float(hi[0] - lo[0]) / 1100, float(hi[1] - lo[1]) / 560, 1e-6)  # um per screen pixel, about
     lo, hi = lo - np.array([12, 36]) * upx, hi + 12 * upx  # room for the scale bar below
     corners = sc.plan.rows.corners[:MAX_CORNERS]
@@ -634,6 +680,9 @@ def _pictures(sc: _Scene, doc: dict[str, Any]) -> str:
             f"{_label(lx, -ly, fs, f'W{k}')}</a>"
         )
     body.append(_outlines_svg(doc.get("summary") or {}, fs))
+    if len(stray):
+        body.append(_stray_svg(stray, fs))
+        note += f" {_counted(len(stray), 'aperture')} on no contact, in red (ringed where small; listed below)."
     body.append(f'<g class="marks">{"".join(marks)}</g>')
     body.append(_scale_bar(lo, hi, fs, 14 * upx))
     label = f"The whole element: {sc.n:,} contacts, {n_ap:,} apertures"
@@ -642,6 +691,8 @@ def _pictures(sc: _Scene, doc: dict[str, Any]) -> str:
     keys = ["C1… mark corners"] * bool(corners) + ["W1… the contacts of the close-ups"] * bool(len(worst))
     told = f" {', '.join(keys)}; click one to jump to it." if keys else ""
     parts.append(f"<figcaption>{escape(note)}{told}</figcaption></figure>")
+    if len(stray):
+        parts.append(_stray_table((doc.get("summary") or {}).get("stray_apertures") or []))
     if corners:
         parts.append('<h3>Corners</h3><div class="grid">')
         for k, corner in enumerate(corners, 1):
@@ -976,6 +1027,9 @@ vector-effect:non-scaling-stroke}
 svg .outline-label text{fill:#0b7a75;font-weight:600}svg .step-label text{fill:#6b4fbb;font-weight:600}
 .sw.keepin{height:0;border-top:2px dashed #0b7a75;border-radius:0}
 .sw.step{background:rgba(107,79,187,.12);border:1px dashed #6b4fbb}
+svg .stray{fill:#e0002a;fill-opacity:.55;stroke:#8c1424;stroke-width:.8px}
+svg .stray-ring circle{fill:none;stroke:#e0002a;stroke-width:1.5px;vector-effect:non-scaling-stroke}
+.sw.stray{background:rgba(224,0,42,.55);border:1px solid #8c1424}table.stray td,table.stray th{padding:1px 10px}
 table.foil tr.chosen td{font-weight:700}table.foil td{white-space:nowrap;padding:1px 0 1px 6px}
 table.foil{font-size:12px}table.foil th{padding:1px 0 1px 6px;vertical-align:bottom}.scroll-x{overflow-x:auto}
 svg .dots{fill:none;stroke-linecap:round;stroke-width:2.5px}
@@ -1061,9 +1115,10 @@ JS = """
 """
 
 
-def html_report(doc: dict[str, Any], plan: Plan) -> str:
+def html_report(doc: dict[str, Any], plan: Plan, stray: Sequence[np.ndarray] = ()) -> str:
     """One self-contained HTML5 page of a plan report `doc` (report.plan_report) and its `plan`. A
-    wafer's (records kept per element cell: `report.WaferRecords`) shows the wafer map and one die."""
+    wafer's (records kept per element cell: `report.WaferRecords`) shows the wafer map and one die.
+    stray: a check's apertures on no contact (outlines in um), drawn on the overview and listed."""
     s = doc.get("summary", {})
     records = doc.get("contacts") or []
     if isinstance(records, WaferRecords):
@@ -1075,7 +1130,7 @@ def html_report(doc: dict[str, Any], plan: Plan) -> str:
     severity["stray_aperture"] = "error"  # (a check's aperture that touches no contact)
     sc = _Scene(doc, plan)
     title = f"{_kind(s)} {s.get('file', '')}" if s.get("stencil") else f"Stencil plan – {s.get('file', '')}"
-    body = _summary(doc, plan, severity) + _pictures(sc, doc) + _histograms(doc) + _table(records, bad)
+    body = _summary(doc, plan, severity) + _pictures(sc, doc, stray) + _histograms(doc) + _table(records, bad)
     return page(title, str(s.get("generator", "stencilgen")), CSS, body, JS)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import ezdxf
 import numpy as np
@@ -249,7 +250,7 @@ def test_a_stencil_whose_only_aperture_touches_no_contact(tmp_path):
     import gdstk
 
     lib = gdstk.Library(unit=1e-6, precision=1e-9)
-    lib.new_cell("STENCIL").add(gdstk.rectangle((5000.0, 5000.0), (5040.0, 5200.0), layer=1))
+    lib.new_cell("STENCIL").add(gdstk.rectangle((5000.0, 5000.0), (5040.0, 5040.0), layer=1))
     stencil = tmp_path / "far.gds"
     lib.write_gds(str(stencil))
     r = run("check", RING, "--layer", "9/0", "--stencil", str(stencil), "--json")
@@ -258,8 +259,23 @@ def test_a_stencil_whose_only_aperture_touches_no_contact(tmp_path):
     assert len(doc["summary"]["stray_apertures"]) == 1
     assert all(rec["aperture"] == "none" for rec in doc["contacts"])
     # the console counts the stencil's aperture that serves no contact beside those that do
-    r = run("check", RING, "--layer", "9/0", "--stencil", str(stencil))
+    r = run("check", RING, "--layer", "9/0", "--stencil", str(stencil), "-o", str(tmp_path / "out"))
     assert "  apertures: 0 (0 strips, 0 of them oblique, 0 pad-shaped); and 1 aperture on no contact" in r.stderr
+    # the page draws it where it lies (the overview reaches out to it; ringed: too small to see there),
+    # names it in the legend and lists it
+    page = (tmp_path / "out" / "far.gds.check.html").read_text()
+    drawn = re.search(r'<path class="stray" d="M([^"]+)Z"/>', page)
+    assert drawn is not None
+    assert sorted(drawn.group(1).split("L")) == ["5000,-5000", "5000,-5040", "5040,-5000", "5040,-5040"]
+    assert page.count('<g class="stray-ring"><circle cx="5020" cy="-5020"') == 1
+    view = re.search(r'<svg[^>]*viewBox="([^"]+)"[^>]*id="overview-svg"', page) or re.search(
+        r'<svg[^>]*id="overview-svg"[^>]*viewBox="([^"]+)"', page
+    )
+    assert view is not None
+    x0, y0, w, h = map(float, view.group(1).split())
+    assert x0 < -1000 and x0 + w > 5040 and y0 < -5040 and y0 + h > 1000
+    assert "aperture on no contact</p>" in page and "Apertures on no contact (1: errors)" in page
+    assert "<td>0</td><td>5020</td><td>5020</td><td>1600</td>" in page
 
 
 def test_pads_planned_at_the_volume_limit_keep_it_as_written_and_read_again(tmp_path):
