@@ -68,6 +68,15 @@ class KeepIn:
 
     def read(self, layout: Layout) -> Any:
         """The outline as a shapely geometry (um); read errors name the keep-in, then the file."""
+        from .readers.gds import parse_gds_layer
+
+        if layout.format in ("gds", "oasis"):  # (its words, not the pad layer's: --keep-in names it)
+            try:
+                parse_gds_layer(self.layer)
+            except UsageError:
+                raise UsageError(
+                    f"{self.label} {self.layer}: {layout.path}: a GDS/OASIS layer is LAYER/DATATYPE, e.g. 39/0"
+                ) from None
         cell = None if layout.format == "dxf" else layout.cell
         try:
             return read_outline(layout.path, self.layer, cell, self.units, self.bbox)

@@ -400,6 +400,13 @@ def test_the_pad_layer_is_no_keep_in(tmp_path):
         "outline or seal ring, or leave --keep-in out (the extent drawn on all layers)"
     ], r.output
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+    # a DXF layer's name for a GDS: the error names --keep-in, not the pad layer's --layer
+    r = CliRunner().invoke(main, ["plan", RING, "--layer", "9/0", "--keep-in", "PADS", "-o", str(tmp_path / "o")])
+    assert r.exit_code == 2
+    assert r.output.strip().splitlines() == [
+        f"Error: --keep-in PADS: {RING}: a GDS/OASIS layer is LAYER/DATATYPE, e.g. 39/0"
+    ], r.output
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
     # a layer of many shapes (the pads' metal) is taken as given, and the keep-in's source (the summary's
     # keep-in line) asks about it
     from stencilgen.api import _outline
