@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 demo: install ## plan a stencil for a bundled sample layout into out/demo/
 	$(VENV)/bin/stencilgen inspect sample_layouts/ring_100um.gds --layer 9/0
 	$(VENV)/bin/stencilgen plan sample_layouts/ring_100um.gds --layer 9/0 -o out/demo
-	@echo "stencil files: out/demo/ (ring_100um.gbr .dxf .gds; report ring_100um.json and ring_100um.html)"
+	@echo "stencil files: out/demo/ (ring_100um.gbr .dxf .gds; report ring_100um.json, ring_100um.html and the findings for KLayout ring_100um.lyrdb)"
 
 tools: ## install gerbv and chromium for the tests when missing (as root with apt-get; else those tests skip)
 	@need=""; why=""; \
