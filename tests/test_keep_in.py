@@ -497,3 +497,26 @@ def test_tips_turned_from_the_edge_toward_a_facing_row_never_merge(tmp_path, gap
     contacts = to_shapely(layout.contacts.polygons)
     a, b = shapely.STRtree(contacts).query(shapes, predicate="dwithin", distance=planned.rules.clearance_um - 1e-6)
     assert (a == b).all()
+
+
+@pytest.mark.parametrize("edge", [25.0, 60.0])
+def test_a_box_keep_in_holds_the_apertures_as_the_same_outline_notched(tmp_path, edge):
+    """A keep-in that is a box is tested on the strips' vertices, not their polygons: the plan is the
+    one the same box gives with a notch far from every aperture (no box: every strip tested by GEOS),
+    aperture for aperture; close to the pads (25 um: tips turned and cut at the margin) and farther."""
+    path = str(tmp_path / "die.gds")
+    _die(path, edge=None)
+    layout = stencilgen.read_layout(path, layer="9/0")
+    pts = layout.contacts.polygons.coords
+    (x0, y0), (x1, y1) = pts.min(axis=0) - edge, pts.max(axis=0) + edge
+    box = shapely.box(x0, y0, x1, y1)
+    notched = shapely.difference(box, shapely.box(x0, y0, x0 + 30.0, y0 + 30.0))  # (the corner: nothing near)
+    from stencilgen.geometry import box_bounds
+
+    # (the notch outlasts the margin: the outline the planner holds the apertures in is no box)
+    assert box_bounds(shapely.buffer(notched, -20.0)) is None and box_bounds(shapely.buffer(box, -20.0))
+    by_box, by_geos = stencilgen.plan(layout, keep_in=box), stencilgen.plan(layout, keep_in=notched)
+    a, b = by_box.plan.apertures, by_geos.plan.apertures
+    assert np.array_equal(a.outlines.coords, b.outlines.coords) and np.array_equal(a.area, b.area)
+    assert np.array_equal(a.side, b.side)
+    assert shapely.contains(shapely.buffer(box, -20.0, join_style="mitre"), _apertures(by_box)).all()

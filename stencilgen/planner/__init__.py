@@ -630,6 +630,7 @@ class _Room:
         self.rules = rules
         self.g = g
         self.strip_idx = strip_idx
+        self._bounds_of: tuple[Any, tuple[float, float, float, float] | None] | None = None
         self.pos = np.full(self.n, -1, dtype=np.int64)  # each contact's position in strip_idx, -1: none
         self.pos[strip_idx] = np.arange(len(strip_idx))
         self.pads = Shapes.of(contacts.polygons)
@@ -872,20 +873,47 @@ class _Room:
         return ~(box_gap(self.poly_box[ia], (self.pad_box if pads else self.poly_box)[jb]) >= reach)
 
     def leaves(self, which: np.ndarray, inner: Any) -> np.ndarray:
-        """True for the apertures `which` (contact ids) not inside `inner`; none where there is none."""
+        """True for the apertures `which` (contact ids) not inside `inner`; none where there is none.
+        Where `inner` is a box, a strip (its tip as tangent chords) is inside it where all its vertices
+        are, as GEOS finds it, without making its polygon."""
         inside, out = self._box_test(which, inner)
         ask = np.flatnonzero(~inside & ~out)
+        bounds = self._bounds(inner) if len(ask) else None
+        if bounds is not None and self.g is not None:
+            k = self.pos[which[ask]]
+            g, rules = self.g, self.rules
+            at = k[k >= 0]
+            pts = strips.strip_polygons(
+                g["center"][at],
+                g["axis"][at],
+                g["w"][at],
+                g["h1"][at],
+                g["h2"][at],
+                g["L"][at],
+                g["D"][at] if rules.strategy == "tip" else None,
+                PLAN_ARC_CHORDS,
+            )
+            x0, y0, x1, y1 = bounds
+            x, y = pts[:, :, 0], pts[:, :, 1]
+            out[ask[k >= 0]] = ~((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)).all(axis=1)
+            ask = ask[k < 0]
         geoms = self.geoms(which[ask])
         present = np.array([x is not None for x in geoms], dtype=bool)
         out[ask[present]] = ~shapely.contains(inner, geoms[present])
         return out
+
+    def _bounds(self, inner: Any) -> tuple[float, float, float, float] | None:
+        """box_bounds of `inner`, worked out once for the outline given last."""
+        if self._bounds_of is None or self._bounds_of[0] is not inner:
+            self._bounds_of = (inner, box_bounds(inner))
+        return self._bounds_of[1]
 
     def _box_test(self, which: np.ndarray, inner: Any) -> tuple[np.ndarray, np.ndarray]:
         """Where `inner` is a box, the apertures `which` that need no test of their shapes: (inside: the
         box of the tip's chords lies inside it; outside: the box of the true shape reaches beyond it,
         and so does the shape's, which holds it); both all False for another outline."""
         none = np.zeros(len(which), dtype=bool)
-        bounds = box_bounds(inner) if len(which) else None
+        bounds = self._bounds(inner) if len(which) else None
         if bounds is None:
             return none, none
         x0, y0, x1, y1 = bounds
