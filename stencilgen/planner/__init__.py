@@ -899,7 +899,8 @@ class _Room:
             ask = ask[k < 0]
         geoms = self.geoms(which[ask])
         present = np.array([x is not None for x in geoms], dtype=bool)
-        out[ask[present]] = ~shapely.contains(inner, geoms[present])
+        if present.any():
+            out[ask[present]] = ~shapely.contains(inner, geoms[present])
         return out
 
     def _bounds(self, inner: Any) -> tuple[float, float, float, float] | None:
