@@ -85,6 +85,16 @@ class Rules:
         """The narrowest aperture width that holds five of the paste's largest particles."""
         return five_ball_width(self.paste_type)
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Rules:
+        # (a rule misspelt in code is named with the nearest one, as a rules file's is)
+        known = [f.name for f in fields(cls)]
+        for key in kwargs:
+            if key not in known:
+                near = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+                hint = f"; did you mean {near[0]}?" if near else ""
+                raise TypeError(f"Rules: unknown rule {key!r}{hint} (`stencilgen rules` lists the known ones)")
+        return super().__new__(cls)
+
     def fine(self, pitch: Any) -> Any:
         """Whether a row of this pitch (um; a number or an array) is at fine pitch (rule 2)."""
         return pitch <= self.fine_pitch_um + PITCH_TOL_UM

@@ -476,6 +476,16 @@ def test_rules_built_with_text_read_it_as_a_rules_file_does():
             stencilgen.read_layout(os.path.join(SAMPLES, "ring_100um.gds"), layer="9/0"),
             stencilgen.Rules(thickness_um="thick"),
         )
+    # a rule misspelt is named with the nearest, as a rules file's is; the rules still copy and pickle
+    with pytest.raises(TypeError, match=r"^Rules: unknown rule 'thicknes_um'; did you mean thickness_um\?"):
+        stencilgen.Rules(thicknes_um=15.0)
+    with pytest.raises(TypeError, match=r"^Rules: unknown rule 'zzz' \(`stencilgen rules` lists the known ones\)$"):
+        stencilgen.Rules(zzz=1)
+    import copy
+    import pickle
+
+    r = stencilgen.Rules(thickness_um=15.0)
+    assert pickle.loads(pickle.dumps(r)) == r == copy.deepcopy(r) and r.replace(thickness_um=12.0).thickness_um == 12
 
 
 def test_a_library_read_from_a_file_klayout_wrote_is_named_after_its_cell(tmp_path):
