@@ -272,8 +272,8 @@ def _label(x: float, y: float, size: float, text: str) -> str:
 #: where a mark's label may stand, in font heights from the mark (x right, y up: its baseline's start),
 #: tried in this order; then the same, stepped down a line at a time
 LABEL_SPOTS = ((0.8, -1.3), (0.8, 0.6), (-0.8, -1.3), (-0.8, 0.6))
-#: a label's width per character, in font heights
-LABEL_CHAR = 0.62
+#: a label's width per character, in font heights (bold: a "W" is near one; with room between labels)
+LABEL_CHAR = 0.72
 
 
 def label_places(points: np.ndarray, texts: list[str], fs: float) -> list[tuple[float, float]]:
@@ -288,7 +288,7 @@ def label_places(points: np.ndarray, texts: list[str], fs: float) -> list[tuple[
             for dx, dy in LABEL_SPOTS:
                 lx = x + dx * fs - (w if dx < 0 else 0.0)
                 ly = y + dy * fs - 1.1 * fs * down
-                box = (lx, ly - 0.25 * fs, lx + w, ly + 0.95 * fs)
+                box = (lx - 0.2 * fs, ly - 0.25 * fs, lx + w + 0.2 * fs, ly + 0.95 * fs)  # (a space between)
                 if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
                     spot = (lx, ly, box)
                     break
