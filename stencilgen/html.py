@@ -334,8 +334,10 @@ def _closeup(sc: _Scene, centre: np.ndarray, half: float, label: str, focus: int
             _label(x, -y + 0.35 * fs, fs, str(i)) for i, (x, y) in zip(cids.tolist(), at.tolist(), strict=True)
         )
         body.append(f'<g class="ids">{texts}</g>')
-    body.append(_scale_bar(lo, hi, fs, 0.06 * half))
-    return _svg(lo, hi, "".join(body), label)
+    # (the scale bar in a band of its own below the square: it never lies over an aperture)
+    below = lo - np.array([0.0, 1.8 * fs])
+    body.append(_scale_bar(below, hi, fs, 0.06 * half))
+    return _svg(below, hi, "".join(body), label)
 
 
 # ---------------------------------------------------------------------------------------------- sections
@@ -843,8 +845,8 @@ def _histograms(doc: dict[str, Any]) -> str:
     vtop = te / float(rules.get("transfer_efficiency_max", te))
     amin = float(rules.get("area_ratio_min", 0.66))
     vlimits = [
-        (vtop, f"limit (band top) {_num(vtop)}", "lim-error"),
-        (vmin, f"volume_min {_num(vmin0)} (band bottom) {_num(vmin)}", "lim-warning"),
+        (vtop, "limit (1 at band top)", "lim-error"),
+        (vmin, f"volume_min ({_num(vmin0)} at band bottom)", "lim-warning"),
     ]
     if rules.get("volume_target") is not None:
         vlimits.append((float(rules["volume_target"]), f"target {_num(rules['volume_target'])}", "lim-target"))
@@ -1024,7 +1026,9 @@ svg .marks text{fill:#3a2a8c;font-weight:700}
 svg .keepin{fill:none;stroke:#0b7a75;stroke-width:1.5px;stroke-dasharray:8 4;vector-effect:non-scaling-stroke}
 svg .step{fill:#6b4fbb;fill-opacity:.06;stroke:#6b4fbb;stroke-width:1.5px;stroke-dasharray:3 3;
 vector-effect:non-scaling-stroke}
-svg .outline-label text{fill:#0b7a75;font-weight:600}svg .step-label text{fill:#6b4fbb;font-weight:600}
+svg .keepin-label text{fill:#0b7a75;font-weight:600}svg .step-label text{fill:#6b4fbb;font-weight:600}
+svg .keepin-label text,svg .step-label text{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-opacity:.85;
+vector-effect:non-scaling-stroke}
 .sw.keepin{height:0;border-top:2px dashed #0b7a75;border-radius:0}
 .sw.step{background:rgba(107,79,187,.12);border:1px dashed #6b4fbb}
 svg .stray{fill:#e0002a;fill-opacity:.55;stroke:#8c1424;stroke-width:.8px}
@@ -1040,6 +1044,7 @@ svg .dot-all{stroke:#9aa7b7}svg .dot-warning{stroke:var(--warning)}svg .dot-erro
 .hist .label{fill:#333;font-size:12px}
 .hist .limit{stroke-width:1.5px;stroke-dasharray:5 3}.lim-error{stroke:var(--error);fill:var(--error)}
 .lim-warning{stroke:#c07f00;fill:#a86f00}.lim-target{stroke:#777;fill:#555}
+.hist text.lim-label{stroke:#fff;stroke-width:3px;stroke-dasharray:none;paint-order:stroke}
 .small{font-size:12px;color:var(--muted);margin:4px 0 0}
 .scroll{max-height:75vh;overflow:auto;border:1px solid var(--line);border-radius:8px;background:#fff}
 table.data{width:100%;font-size:12.5px}

@@ -216,7 +216,7 @@ def test_summary_histograms_and_units(ring):
         assert sum(counts) == s["apertures"]
     # (on the nominal axis: the limit where it is judged, at the band's top, 0.85 / 1.0; volume_min at its
     # bottom, 0.3 x 0.85 / 0.7)
-    assert "limit (band top) 0.85" in hists[0] and "volume_min 0.3 (band bottom) 0.364" in hists[0]
+    assert "limit (1 at band top)" in hists[0] and "volume_min (0.3 at band bottom)" in hists[0]
     assert "area_ratio_min 0.66" in hists[1]
     assert "volume ratio: nominal solder volume" in hists[0] and "area ratio: aperture area" in hists[1]
 
