@@ -883,7 +883,10 @@ def _histograms(doc: dict[str, Any]) -> str:
 
 
 COLUMNS: list[tuple[str, str, bool, int]] = [  # key, header, numeric, decimals
+    # (the verdict first: the last columns scroll out of sight in a narrow window)
     ("id", "id", True, 0),
+    ("status", "status", False, 0),
+    ("findings", "findings", False, 0),
     ("x_um", "x (um)", True, 3),
     ("y_um", "y (um)", True, 3),
     ("row", "row", True, 0),
@@ -895,8 +898,6 @@ COLUMNS: list[tuple[str, str, bool, int]] = [  # key, header, numeric, decimals
     ("area_ratio", "area ratio", True, 3),
     ("cap_height_um", "cap height (um)", True, 2),
     ("limited_by", "limited by", False, 0),
-    ("status", "status", False, 0),
-    ("findings", "findings", False, 0),
 ]
 
 
