@@ -34,6 +34,10 @@ _API = {
     "Placement": "stencilgen.placement",
     "Rules": "stencilgen.rules",
     "StencilgenError": "stencilgen.errors",
+    "UsageError": "stencilgen.errors",
+    "InputError": "stencilgen.errors",
+    "EmptyStencil": "stencilgen.errors",
+    "OutputError": "stencilgen.errors",
     "inspect_report": "stencilgen.report",
     "load_report": "stencilgen.report",
 }

@@ -61,6 +61,14 @@ def test_the_public_names_are_lazy():
     assert r.stdout.strip() == "[]", r.stderr
     assert {"read_layout", "plan", "check", "Rules", "PlannedStencil", "CheckedStencil"} <= set(stencilgen.__all__)
     assert stencilgen.plan is stencilgen.api.plan and stencilgen.Rules is stencilgen.rules.Rules
+    # the errors the API raises, to catch by name (every one a StencilgenError)
+    from stencilgen import errors
+
+    for name in ("StencilgenError", "UsageError", "InputError", "EmptyStencil", "OutputError"):
+        assert name in stencilgen.__all__ and getattr(stencilgen, name) is getattr(errors, name)
+        assert issubclass(getattr(stencilgen, name), stencilgen.StencilgenError)
+    with pytest.raises(stencilgen.InputError, match="no such file"):
+        stencilgen.read_layout(os.path.join(ROOT, "no_such_die.gds"), layer="9/0")
 
 
 def test_numbers_are_the_command_lines(planned, by_cli):
