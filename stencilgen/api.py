@@ -763,6 +763,9 @@ class CheckedStencil(_Judged):
     def _summary_extra(self, summary: dict[str, Any]) -> None:
         if self.outline is not None:
             summary["keep_in"] = self.outline.summary()
+            if self.outline.element is not None and self.layout.instances is not None:  # as plan says it
+                summary["keep_in"]["source"] += "; each die within its own cell's extent"
+                summary["keep_in"]["die_bbox_um"] = _box_um(self.outline.element)
         summary["stencil"] = self.stencil
         summary["stray_apertures"] = self.stray
         summary["errors"] += len(self.stray)
@@ -1005,6 +1008,9 @@ def check(
     arcs = arcs_found_once if is_gerber(stencil) else None
     outlined = _outline(layout, keep_in, rules.edge_margin_um)
     outline = outlined.geometry
+    if outlined.element is not None and layout.instances is not None:
+        # a wafer: each die within its own cell's extent, as plan keeps it (not the wafer's extent)
+        outline = _placed_outline(outlined.element, layout.instances.transforms)
     if element_rows is not None and outlined.frames is None:
         once = _check_once_per_element(
             layout, rows, element_rows, shapes, rules, outline, arcs, arc_read_error(stencil)
@@ -1144,6 +1150,16 @@ def _check_once_per_element(
         a.corner[src],
     )
     return Plan(layout.contacts, rows, apertures, []), place_checked(checked, inst.index)
+
+
+def _placed_outline(element: Any, transforms: np.ndarray) -> Any:
+    """An element's outline (shapely, its coordinates) in every placement (transforms (P, 2, 3)), united."""
+    import shapely
+    from shapely import affinity
+
+    return shapely.union_all(
+        [affinity.affine_transform(element, [t[0, 0], t[0, 1], t[1, 0], t[1, 1], t[0, 2], t[1, 2]]) for t in transforms]
+    )
 
 
 def _placed_inside(coords: np.ndarray, shift: np.ndarray, outline: Any, rules: Rules) -> bool:

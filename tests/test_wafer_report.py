@@ -299,3 +299,30 @@ def test_more_dies_add_placement_rows_only(tmp_path) -> None:
     assert big["json"] - small["json"] < 12 * 200  # 12 more placements, one short line each
     assert big["html"] - small["html"] < 12 * 400  # one rectangle and its tooltip each
     assert abs(big["lyrdb"] - small["lyrdb"]) < 200  # (only the file names and ids differ)
+
+
+def test_check_holds_each_die_within_its_own_extent_as_plan_does(tmp_path) -> None:
+    """`check` of a wafer's stencil judges rule 8 per die, as `plan` keeps it: plan's own stencil passes,
+    and one die of it moved 30 um toward its neighbour leaves its own extent (keep_in errors on that
+    die's contacts only), which the wafer's extent alone would not show."""
+    src = os.path.join(SAMPLES, "wafer_5x4.gds")
+    layout = stencilgen.read_layout(src, layer="9/0")
+    planned = stencilgen.plan(layout)
+    paths = planned.write(str(tmp_path / "plan"), formats=("gds",))
+    own = stencilgen.check(layout, paths["gds"])
+    assert own.errors == [] and own.summary["keep_in"]["die_bbox_um"] == planned.summary["keep_in"]["die_bbox_um"]
+    assert own.summary["keep_in"]["source"] == planned.summary["keep_in"]["source"]
+    lib = gdstk.read_gds(paths["gds"])
+    ref = lib.top_level()[0].references[5]
+    ref.origin = (ref.origin[0] + 30.0, ref.origin[1])
+    moved = str(tmp_path / "moved.gds")
+    lib.write_gds(moved)
+    checked = stencilgen.check(layout, moved)
+    on = {int(f["contact"]) for f in checked.findings if f["code"] == "keep_in"}
+    assert on, checked.summary["findings_by_code"]
+    # (the die moved: its contacts are those of one placement, at the reference's place)
+    origin = np.asarray(ref.origin) - (30.0, 0.0)
+    index = layout.instances.index
+    shifts = layout.instances.transforms[:, :, 2]
+    die = int(np.flatnonzero(np.all(np.abs(shifts - origin) < 1e-6, axis=1))[0])
+    assert on <= set(index[die].tolist())
