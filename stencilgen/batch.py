@@ -148,6 +148,8 @@ def run_task(task: Task) -> dict[str, Any]:
     if row["status"] == "failed":
         with contextlib.suppress(OSError):
             os.rmdir(task.output)  # made for this run and left empty
+        if os.path.isdir(task.output):  # (an earlier run's files, kept: never the loss of the last good set)
+            row["message"] += f"; {task.output} holds an earlier run's files, not made from this input"
     if not os.path.isdir(task.output):
         row["output"] = None  # nothing was written for it
     return row

@@ -76,6 +76,17 @@ def test_batch_folder_mixed(tmp_path):
         f"{sum(x['errors'] for x in planned):,} errors, {sum(x['warnings'] for x in planned):,} warnings"
     )
     assert r.stderr.rstrip().splitlines()[-1] == totals, r.stderr
+    # a layout that planned before and is now broken: its earlier files are kept (never the loss of the
+    # last good outputs), and its row says they are not made from this input
+    before = {f: (out / "ring" / f).read_bytes() for f in os.listdir(out / "ring")}
+    whole = (lib / "ring.gds").read_bytes()
+    (lib / "ring.gds").write_bytes(whole[: len(whole) // 2])
+    r = run("batch", str(lib), "-o", str(out), "--layer", "9/0", "--continue-on-error")
+    assert r.returncode == 3, r.stderr
+    row = {os.path.relpath(x["input"], lib): x for x in json.load(open(out / "summary.json"))["results"]}["ring.gds"]
+    assert row["status"] == "failed" and row["output"] == str(out / "ring")
+    assert row["message"].endswith(f"; {out / 'ring'} holds an earlier run's files, not made from this input")
+    assert {f: (out / "ring" / f).read_bytes() for f in os.listdir(out / "ring")} == before
 
 
 def test_batch_stops_at_first_failure_without_continue(tmp_path):
