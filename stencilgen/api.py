@@ -215,7 +215,11 @@ def _drawn_extent(layout: Layout, margin: float) -> Outline:
         # contacts within edge_margin_um of the edge: their apertures are cut back at the margin
         source += " (contacts lie within edge_margin_um of it: their apertures end at the margin)"
     element = None if extent.element_box is None else shapely.box(*extent.element_box)
-    return Outline(shapely.box(*extent.box), source, element)
+    geometry = shapely.box(*extent.box)
+    if element is not None and layout.instances is not None:
+        # a wafer: every aperture within its own die's extent, not only the wafer's (the saw streets)
+        geometry = _placed_outline(element, layout.instances.transforms)
+    return Outline(geometry, source, element)
 
 
 def _rules(rules: Rules | None) -> Rules:
@@ -617,14 +621,15 @@ class PlannedStencil(_Judged):
 
     def _summary_extra(self, summary: dict[str, Any]) -> None:
         summary["keep_in"] = self.outline.summary()
-        if self.die is not None and self.die.plan is not None:  # a wafer planned once per die: the die's own
-            keep = summary["keep_in"]
-            if self.outline.element is not None:
-                keep["source"] += "; each die within its own cell's extent"
-                keep["die_bbox_um"] = _box_um(self.outline.element)
-            elif self.outline.held_element is not None:
-                keep["source"] += "; each die held within its contacts' extent where there is room"
-                keep["die_held_within_um"] = _box_um(self.outline.held_element)
+        keep = summary["keep_in"]
+        if self.outline.element is not None and self.layout.instances is not None:  # a wafer: each die's own
+            found = self.layout.instances.gap_um is not None  # (a flat layout: no die cell, what is drawn by it)
+            keep["source"] += "; each die within its own " + ("drawn extent" if found else "cell's extent")
+            keep["die_bbox_um"] = _box_um(self.outline.element)
+        elif self.die is not None and self.die.plan is not None and self.outline.held_element is not None:
+            # a wafer planned once per die, nothing drawn beyond its contacts
+            keep["source"] += "; each die held within its contacts' extent where there is room"
+            keep["die_held_within_um"] = _box_um(self.outline.held_element)
         if self.foil is not None:
             summary["foil"] = self.foil
             summary["rules"]["thickness_auto"] = True  # thickness_um is the foil it chose

@@ -379,6 +379,18 @@ def read_extent(layout: Layout, units: str | None = None) -> Extent:
             ]
             if len(holders) == 1:
                 element = _exact_box(ly, holders[0])
+        elif layout.instances is not None:  # a flat layout found to be repeated: shapes near its first die
+            c = layout.instances.element.polygons.coords
+            half = 0.5 * (layout.instances.gap_um or 0.0)
+            near = db.DBox(*(c.min(axis=0) - half), *(c.max(axis=0) + half))
+            drawn = []
+            for li in ly.layer_indexes():
+                it = top.begin_shapes_rec_overlapping(li, near)
+                while not it.at_end():
+                    b = it.shape().bbox().transformed(it.trans())
+                    drawn.append((b.left * ly.dbu, b.bottom * ly.dbu, b.right * ly.dbu, b.top * ly.dbu))
+                    it.next()
+            element = found_element_box(np.array(drawn).reshape(-1, 4), layout)
         return Extent(box, element)
     except (RuntimeError, ValueError, OSError):
         return Extent(None)
@@ -502,7 +514,43 @@ def _stream_extent(layout: Layout) -> Extent | None:
         held = boxes.get(holders[0]) if len(holders) == 1 else None
         if held is not None:
             element = _tuple(held)
+    elif layout.instances is not None and not cells[layout.cell].refs:  # a flat layout found to be repeated
+        at, npts, _layer, _dtype = stream.shapes(cells[layout.cell])
+        if len(at):
+            polys = stream._gathered(at, npts)
+            starts = polys.offsets[:-1]
+            drawn = np.column_stack(
+                [np.minimum.reduceat(polys.coords, starts, axis=0), np.maximum.reduceat(polys.coords, starts, axis=0)]
+            )
+            element = found_element_box(drawn, layout)
     return Extent(_tuple(top), element)
+
+
+def found_element_box(drawn: np.ndarray, layout: Layout) -> tuple[float, float, float, float] | None:
+    """For a flat layout found to be one element repeated (`repeats`): the element's drawn extent, in its
+    (the first placement's) coordinates: the box of its contacts and of every shape drawn, on any
+    layer, wholly within half the narrowest band between placements of them (a die's outline or seal
+    ring); None where nothing is drawn beyond its contacts. drawn: (K, 4) boxes of the shapes (um)."""
+    inst = layout.instances
+    if inst is None or inst.gap_um is None or not len(drawn):
+        return None
+    c = inst.element.polygons.coords
+    lo, hi = c.min(axis=0), c.max(axis=0)
+    half = 0.5 * inst.gap_um
+    mine = drawn[
+        (drawn[:, 0] >= lo[0] - half)
+        & (drawn[:, 1] >= lo[1] - half)
+        & (drawn[:, 2] <= hi[0] + half)
+        & (drawn[:, 3] <= hi[1] + half)
+    ]
+    if not len(mine):
+        return None
+    x0, y0 = min(float(mine[:, 0].min()), lo[0]), min(float(mine[:, 1].min()), lo[1])
+    x1, y1 = max(float(mine[:, 2].max()), hi[0]), max(float(mine[:, 3].max()), hi[1])
+    tol = max(layout.grid_um, 1e-3) * 2
+    if not (x0 < lo[0] - tol or y0 < lo[1] - tol or x1 > hi[0] + tol or y1 > hi[1] + tol):
+        return None
+    return (float(x0), float(y0), float(x1), float(y1))
 
 
 def _tuple(b: np.ndarray) -> tuple[float, float, float, float]:
