@@ -880,7 +880,11 @@ def _plan_at(
         placed = _plan_once_per_element(
             layout, rows, element_rows, rules, outline.element, outline.held_element, outline.hold_pads
         )
-        if placed is not None and _all_inside(placed[1].plan, inst.transforms, outline.geometry, rules):
+        # (inside its own die's extent, the die is inside it in every placement: the keep-in is their union)
+        within, at = outline.geometry, inst.transforms
+        if outline.element is not None:
+            within, at = outline.element, np.eye(2, 3)[None]
+        if placed is not None and _all_inside(placed[1].plan, at, within, rules):
             return placed
     return (
         plan_stencil(layout.contacts, rows, rules, outline.geometry, outline.held, outline.frames, outline.hold_pads),
@@ -1018,7 +1022,7 @@ def check(
         outline = _placed_outline(outlined.element, layout.instances.transforms)
     if element_rows is not None and outlined.frames is None:
         once = _check_once_per_element(
-            layout, rows, element_rows, shapes, rules, outline, arcs, arc_read_error(stencil)
+            layout, rows, element_rows, shapes, rules, outline, arcs, arc_read_error(stencil), outlined.element
         )
         if once is not None:
             plan, checked = once
@@ -1056,6 +1060,7 @@ def _check_once_per_element(
     outline: Any,
     arcs: Any = None,
     arc_error: float = 0.0,
+    die_outline: Any = None,
 ) -> tuple[Plan, Checked] | None:
     """A wafer's stencil checked once per die and repeated, when every die has the same apertures
     (up to its placement's shift, on the database grid), every aperture lies over the contacts of one
@@ -1063,7 +1068,8 @@ def _check_once_per_element(
     else None (the whole stencil is checked at once). The figures are those of the whole check.
     arcs: what finds the arcs of the apertures read again (a Gerber's) and their strips' tips, applied to the
     die's alone;
-    arc_error: as for check_apertures."""
+    arc_error: as for check_apertures;
+    die_outline: a wafer's die's own keep-in (its coordinates), which `outline` places in every placement."""
     from .checks import check_apertures, place_checked, row_directions, same_side
     from .geometry import bboxes, placements_disjoint
     from .match import match_apertures
@@ -1114,7 +1120,9 @@ def _check_once_per_element(
     pts = np.vstack([element_shapes.coords, element.polygons.coords])
     if not placements_disjoint(element, T, reach, (*pts.min(axis=0), *pts.max(axis=0))):
         return None
-    if outline is not None and not _placed_inside(element_shapes.coords, shift, outline, rules):
+    # (a wafer's keep-in is its dies' own: inside the die's, the die is inside it in every placement)
+    within, at = (die_outline, shift[:1] * 0) if die_outline is not None else (outline, shift)
+    if within is not None and not _placed_inside(element_shapes.coords, at, within, rules):
         return None  # keep-in findings: checked on the whole stencil
     matched = match_apertures(element, element_rows, element_shapes, rules, tips)
     if matched.stray or len(matched.extra):
