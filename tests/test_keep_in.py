@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 import shapely
 import synth
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_cli import run
 
 import stencilgen
@@ -563,3 +565,63 @@ def test_a_flat_wafer_keeps_each_die_within_its_own_drawn_extent(tmp_path):
     # (the wafer as its file gives it: the same counts)
     whole = stencilgen.plan(stencilgen.read_layout(os.path.join(ROOT, "sample_layouts", "wafer_5x4.gds"), layer="9/0"))
     assert planned.summary["findings_by_code"] == whole.summary["findings_by_code"]
+
+
+def test_a_keep_in_with_a_frame_cut_out_holds_the_apertures_as_geos_does(realworld, monkeypatch):
+    """A seal ring's opening on the pad layer cuts its frame (grown by clearance) out of the keep-in:
+    no box, and not convex at its corners. The strips are tested on their vertices against its hull,
+    and against the pockets the hull holds besides; the plan is the one GEOS alone gives, aperture for
+    aperture."""
+    from stencilgen import planner
+
+    path = os.path.join(realworld, "ihp_ac3e_padring_28pads", "AC3E_pad_ring_esd.gds")
+    layout = stencilgen.read_layout(path, layer="9/0")
+    tested = []
+    hull_test = planner._hull_test
+
+    def spy(x, y, hull):
+        found = hull_test(x, y, hull)
+        tested.append((len(hull.pockets), int(found[0].sum() + found[1].sum())))
+        return found
+
+    monkeypatch.setattr(planner, "_hull_test", spy)
+    by_hull = stencilgen.plan(layout)
+    assert tested and all(q > 0 for q, _ in tested) and sum(n for _, n in tested) > 100
+    monkeypatch.setattr(planner, "HULL_EDGES_MAX", 0)  # (every strip tested by GEOS)
+    by_geos = stencilgen.plan(layout)
+    a, b = by_hull.plan.apertures, by_geos.plan.apertures
+    assert np.array_equal(a.outlines.coords, b.outlines.coords) and np.array_equal(a.area, b.area)
+    assert by_hull.summary["findings_by_code"] == by_geos.summary["findings_by_code"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(-20, 120), st.floats(-20, 120), st.floats(1, 30), st.floats(1, 30), st.floats(0, 180)),
+        min_size=1,
+        max_size=20,
+    ),
+    st.sampled_from(["notched", "rounded", "frame"]),
+)
+def test_the_hull_test_agrees_with_geos_where_it_decides(rects, kind):
+    """The keep-in's quick test (`planner._hull_test`): where it says inside, GEOS finds the polygon
+    inside the outline, and where it says outside, not inside; on outlines with pockets in their hull
+    (a notch, corners cut round, a frame's corner cut)."""
+    from stencilgen import planner
+
+    box = shapely.box(0, 0, 100, 100)
+    inner = {
+        "notched": shapely.difference(box, shapely.box(70, 70, 100, 100)),
+        "rounded": shapely.buffer(shapely.box(10, 10, 90, 90), 10.0, quad_segs=4),
+        "frame": shapely.difference(box, shapely.buffer(shapely.box(95, -5, 105, 105), 3.0)),
+    }[kind]
+    hull = planner.hull_of(inner)
+    assert hull is not None
+    polys = [synth.rect((x, y), (w, h), a) for x, y, w, h, a in rects]
+    # (and small squares everywhere, in the pockets too)
+    polys += [synth.rect((x, y), (4.0, 4.0), 0.0) for x in np.arange(-5, 106, 5.0) for y in np.arange(-5, 106, 5.0)]
+    pts = np.stack(polys)
+    clear_in, clear_out = planner._hull_test(pts[:, :, 0], pts[:, :, 1], hull)
+    inside = shapely.contains(inner, shapely.polygons(pts))
+    assert not (clear_in & clear_out).any()
+    assert inside[clear_in].all() and not inside[clear_out].any()

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -620,6 +621,61 @@ def _shrink_strips(
     g["shrunk"] |= shrunk
 
 
+@dataclass(frozen=True)
+class _Hull:
+    """A keep-in outline as its convex hull (edges from `start` along `step`, counter-clockwise) and the
+    boxes of the pockets the hull holds that the outline does not (its corners cut by a frame's
+    clearance); `eps`, `box_eps`: the error a side test and a box test allow."""
+
+    start: np.ndarray  # (E, 2)
+    step: np.ndarray  # (E, 2)
+    eps: float
+    pockets: np.ndarray  # (Q, 4)
+    box_eps: float
+
+
+def hull_of(inner: Any) -> _Hull | None:
+    """`inner` (one polygon without holes) as its convex hull and the pockets the hull holds besides;
+    None for another outline or a hull of more than HULL_EDGES_MAX edges."""
+    if inner.geom_type != "Polygon" or len(inner.interiors):
+        return None
+    hull = shapely.orient_polygons(shapely.convex_hull(inner))
+    if hull.geom_type != "Polygon":
+        return None
+    ring = np.asarray(hull.exterior.coords)
+    d = np.diff(ring, axis=0)
+    if not 3 <= len(d) <= HULL_EDGES_MAX:
+        return None
+    pockets = shapely.get_parts(shapely.difference(hull, inner))
+    scale = float(np.abs(ring).max()) + 1.0
+    eps = 1e-9 * scale * float(np.hypot(*d.T).max())
+    return _Hull(ring[:-1], d, eps, shapely.bounds(pockets).reshape(-1, 4), 1e-9 * scale)
+
+
+def _hull_test(x: np.ndarray, y: np.ndarray, hull: _Hull) -> tuple[np.ndarray, np.ndarray]:
+    """For polygons of vertices (x, y) (m, V): (clearly inside the outline: every vertex inside every
+    hull edge by more than the arithmetic's error and the polygon's box clear of every pocket; clearly
+    outside: a vertex outside a hull edge by more). Neither: GEOS decides."""
+    a, d, eps = hull.start, hull.step, hull.eps
+    clear_in, clear_out = np.zeros(len(x), dtype=bool), np.zeros(len(x), dtype=bool)
+    step = max(1, (1 << 21) // max(1, x.shape[1] * len(d)))  # ((step, V, E) at a time)
+    for s in range(0, len(x), step):
+        side = d[:, 0] * (y[s : s + step, :, None] - a[:, 1]) - d[:, 1] * (x[s : s + step, :, None] - a[:, 0])
+        clear_in[s : s + step] = (side > eps).all(axis=(1, 2))
+        clear_out[s : s + step] = (side < -eps).any(axis=(1, 2))
+    if len(hull.pockets) and clear_in.any():
+        lo_x, hi_x, lo_y, hi_y = x.min(axis=1), x.max(axis=1), y.min(axis=1), y.max(axis=1)
+        q, e = hull.pockets, hull.box_eps
+        meets = (
+            (lo_x[:, None] <= q[:, 2] + e)
+            & (q[:, 0] - e <= hi_x[:, None])
+            & (lo_y[:, None] <= q[:, 3] + e)
+            & (q[:, 1] - e <= hi_y[:, None])
+        ).any(axis=1)
+        clear_in &= ~meets
+    return clear_in, clear_out
+
+
 class _Room:
     """The apertures while they are planned, as exact shapes (strip bodies and tip discs), with the
     pairs of apertures and contacts near enough to matter: found once from the apertures at their
@@ -631,6 +687,7 @@ class _Room:
         self.g = g
         self.strip_idx = strip_idx
         self._bounds_of: tuple[Any, tuple[float, float, float, float] | None] | None = None
+        self._hull_of: tuple[Any, _Hull | None] | None = None
         self.pos = np.full(self.n, -1, dtype=np.int64)  # each contact's position in strip_idx, -1: none
         self.pos[strip_idx] = np.arange(len(strip_idx))
         self.pads = Shapes.of(contacts.polygons)
@@ -879,7 +936,8 @@ class _Room:
         inside, out = self._box_test(which, inner)
         ask = np.flatnonzero(~inside & ~out)
         bounds = self._bounds(inner) if len(ask) else None
-        if bounds is not None and self.g is not None:
+        hull = self._hull(inner) if len(ask) and bounds is None else None
+        if (bounds is not None or hull is not None) and self.g is not None:
             k = self.pos[which[ask]]
             g, rules = self.g, self.rules
             at = k[k >= 0]
@@ -893,15 +951,29 @@ class _Room:
                 g["D"][at] if rules.strategy == "tip" else None,
                 PLAN_ARC_CHORDS,
             )
-            x0, y0, x1, y1 = bounds
             x, y = pts[:, :, 0], pts[:, :, 1]
-            out[ask[k >= 0]] = ~((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)).all(axis=1)
-            ask = ask[k < 0]
+            if bounds is not None:
+                x0, y0, x1, y1 = bounds
+                out[ask[k >= 0]] = ~((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)).all(axis=1)
+                ask = ask[k < 0]
+            elif hull is not None:
+                clear_in, clear_out = _hull_test(x, y, hull)
+                strip_ask = ask[k >= 0]
+                out[strip_ask[clear_in]] = False
+                out[strip_ask[clear_out]] = True
+                ask = np.concatenate([ask[k < 0], strip_ask[~clear_in & ~clear_out]])
         geoms = self.geoms(which[ask])
         present = np.array([x is not None for x in geoms], dtype=bool)
         if present.any():
             out[ask[present]] = ~shapely.contains(inner, geoms[present])
         return out
+
+    def _hull(self, inner: Any) -> _Hull | None:
+        """`inner` as its convex hull and the pockets the hull holds besides (`_Hull`), where it is one
+        polygon whose hull has few edges; else None. Worked out once for the outline given last."""
+        if self._hull_of is None or self._hull_of[0] is not inner:
+            self._hull_of = (inner, hull_of(inner))
+        return self._hull_of[1]
 
     def _bounds(self, inner: Any) -> tuple[float, float, float, float] | None:
         """box_bounds of `inner`, worked out once for the outline given last."""
@@ -1692,6 +1764,10 @@ def _improve(
         chosen = {key: np.where(back, first[key], chosen[key]) for key in first}
     return sub.write_back(g, lay, room)
 
+
+#: a keep-in whose convex hull has at most this many edges is tested on the strips' vertices first
+#: (`_Room.leaves`)
+HULL_EDGES_MAX = 64
 
 #: the most variants a neighbourhood tries at once (copies of its changing strips it holds)
 MAX_WORLDS = 32
