@@ -620,14 +620,9 @@ class PlannedStencil(_Judged):
         return check_plan(self.plan, self.rules, self.outline.geometry, frames=self.outline.frames)
 
     def _summary_extra(self, summary: dict[str, Any]) -> None:
-        summary["keep_in"] = self.outline.summary()
-        keep = summary["keep_in"]
-        if self.outline.element is not None and self.layout.instances is not None:  # a wafer: each die's own
-            found = self.layout.instances.gap_um is not None  # (a flat layout: no die cell, what is drawn by it)
-            keep["source"] += "; each die within its own " + ("drawn extent" if found else "cell's extent")
-            keep["die_bbox_um"] = _box_um(self.outline.element)
-        elif self.die is not None and self.die.plan is not None and self.outline.held_element is not None:
-            # a wafer planned once per die, nothing drawn beyond its contacts
+        summary["keep_in"] = keep = _keep_in_summary(self.outline, self.layout)
+        if self.die is not None and self.die.plan is not None and self.outline.held_element is not None:
+            # a wafer planned once per die, nothing drawn beyond its contacts (no die extent: `_held`)
             keep["source"] += "; each die held within its contacts' extent where there is room"
             keep["die_held_within_um"] = _box_um(self.outline.held_element)
         if self.foil is not None:
@@ -767,10 +762,7 @@ class CheckedStencil(_Judged):
 
     def _summary_extra(self, summary: dict[str, Any]) -> None:
         if self.outline is not None:
-            summary["keep_in"] = self.outline.summary()
-            if self.outline.element is not None and self.layout.instances is not None:  # as plan says it
-                summary["keep_in"]["source"] += "; each die within its own cell's extent"
-                summary["keep_in"]["die_bbox_um"] = _box_um(self.outline.element)
+            summary["keep_in"] = _keep_in_summary(self.outline, self.layout)
         summary["stencil"] = self.stencil
         summary["stray_apertures"] = self.stray
         summary["errors"] += len(self.stray)
@@ -1016,10 +1008,7 @@ def check(
         shapes = Polygons.from_list([])
     arcs = arcs_found_once if is_gerber(stencil) else None
     outlined = _outline(layout, keep_in, rules.edge_margin_um)
-    outline = outlined.geometry
-    if outlined.element is not None and layout.instances is not None:
-        # a wafer: each die within its own cell's extent, as plan keeps it (not the wafer's extent)
-        outline = _placed_outline(outlined.element, layout.instances.transforms)
+    outline = outlined.geometry  # (a wafer's: its dies' own extents, as plan keeps them)
     if element_rows is not None and outlined.frames is None:
         once = _check_once_per_element(
             layout, rows, element_rows, shapes, rules, outline, arcs, arc_read_error(stencil), outlined.element
@@ -1121,7 +1110,7 @@ def _check_once_per_element(
     if not placements_disjoint(element, T, reach, (*pts.min(axis=0), *pts.max(axis=0))):
         return None
     # (a wafer's keep-in is its dies' own: inside the die's, the die is inside it in every placement)
-    within, at = (die_outline, shift[:1] * 0) if die_outline is not None else (outline, shift)
+    within, at = (die_outline, np.zeros((1, 2))) if die_outline is not None else (outline, shift)
     if within is not None and not _placed_inside(element_shapes.coords, at, within, rules):
         return None  # keep-in findings: checked on the whole stencil
     matched = match_apertures(element, element_rows, element_shapes, rules, tips)
@@ -1163,6 +1152,17 @@ def _check_once_per_element(
         a.corner[src],
     )
     return Plan(layout.contacts, rows, apertures, []), place_checked(checked, inst.index)
+
+
+def _keep_in_summary(outline: Outline, layout: Layout) -> dict[str, Any]:
+    """What a report says of the keep-in used; a wafer's names its dies' own extent, as plan and check
+    both keep them."""
+    keep = outline.summary()
+    if outline.element is not None and layout.instances is not None:
+        found = layout.instances.gap_um is not None  # (a flat layout: no die cell, what is drawn by it)
+        keep["source"] += "; each die within its own " + ("drawn extent" if found else "cell's extent")
+        keep["die_bbox_um"] = _box_um(outline.element)
+    return keep
 
 
 def _placed_outline(element: Any, transforms: np.ndarray) -> Any:
