@@ -90,8 +90,8 @@ class Rules:
         known = [f.name for f in fields(cls)]
         for key in kwargs:
             if key not in known:
-                near = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-                hint = f"; did you mean {near[0]}?" if near else ""
+                near = _nearest(key, known)
+                hint = f"; did you mean {near}?" if near else ""
                 raise TypeError(f"Rules: unknown rule {key!r}{hint} (`stencilgen rules` lists the known ones)")
         return super().__new__(cls)
 
@@ -217,10 +217,16 @@ def _unit_of(key: str) -> str:
     return ""
 
 
+def _nearest(key: str, known: Iterable[str]) -> str | None:
+    """The known name nearest a misspelt one, if any is near."""
+    near = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
+    return near[0] if near else None
+
+
 def _unknown(source: str, key: str, known: Iterable[str]) -> StencilgenError:
     """An unknown key, named with the nearest known one."""
-    near = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
-    hint = f"did you mean {near[0]}? " if near else ""
+    near = _nearest(key, known)
+    hint = f"did you mean {near}? " if near else ""
     return _err(source, key, f"unknown key; {hint}`stencilgen rules` lists the known ones")
 
 

@@ -686,8 +686,8 @@ class _Room:
         self.rules = rules
         self.g = g
         self.strip_idx = strip_idx
-        self._bounds_of: tuple[Any, tuple[float, float, float, float] | None] | None = None
-        self._hull_of: tuple[Any, _Hull | None] | None = None
+        # the keep-in given last, as a box (its bounds) or else as its hull and pockets (`_outline_tests`)
+        self._tests_of: tuple[Any, tuple[float, float, float, float] | None, _Hull | None] | None = None
         self.pos = np.full(self.n, -1, dtype=np.int64)  # each contact's position in strip_idx, -1: none
         self.pos[strip_idx] = np.arange(len(strip_idx))
         self.pads = Shapes.of(contacts.polygons)
@@ -935,8 +935,7 @@ class _Room:
         are, as GEOS finds it, without making its polygon."""
         inside, out = self._box_test(which, inner)
         ask = np.flatnonzero(~inside & ~out)
-        bounds = self._bounds(inner) if len(ask) else None
-        hull = self._hull(inner) if len(ask) and bounds is None else None
+        bounds, hull = self._outline_tests(inner) if len(ask) else (None, None)
         if (bounds is not None or hull is not None) and self.g is not None:
             k = self.pos[which[ask]]
             g, rules = self.g, self.rules
@@ -968,25 +967,20 @@ class _Room:
             out[ask[present]] = ~shapely.contains(inner, geoms[present])
         return out
 
-    def _hull(self, inner: Any) -> _Hull | None:
-        """`inner` as its convex hull and the pockets the hull holds besides (`_Hull`), where it is one
-        polygon whose hull has few edges; else None. Worked out once for the outline given last."""
-        if self._hull_of is None or self._hull_of[0] is not inner:
-            self._hull_of = (inner, hull_of(inner))
-        return self._hull_of[1]
-
-    def _bounds(self, inner: Any) -> tuple[float, float, float, float] | None:
-        """box_bounds of `inner`, worked out once for the outline given last."""
-        if self._bounds_of is None or self._bounds_of[0] is not inner:
-            self._bounds_of = (inner, box_bounds(inner))
-        return self._bounds_of[1]
+    def _outline_tests(self, inner: Any) -> tuple[tuple[float, float, float, float] | None, _Hull | None]:
+        """`inner` as a box (`box_bounds`) or, where it is none, as its convex hull and pockets
+        (`hull_of`); worked out once for the outline given last."""
+        if self._tests_of is None or self._tests_of[0] is not inner:
+            bounds = box_bounds(inner)
+            self._tests_of = (inner, bounds, hull_of(inner) if bounds is None else None)
+        return self._tests_of[1], self._tests_of[2]
 
     def _box_test(self, which: np.ndarray, inner: Any) -> tuple[np.ndarray, np.ndarray]:
         """Where `inner` is a box, the apertures `which` that need no test of their shapes: (inside: the
         box of the tip's chords lies inside it; outside: the box of the true shape reaches beyond it,
         and so does the shape's, which holds it); both all False for another outline."""
         none = np.zeros(len(which), dtype=bool)
-        bounds = self._bounds(inner) if len(which) else None
+        bounds = self._outline_tests(inner)[0] if len(which) else None
         if bounds is None:
             return none, none
         x0, y0, x1, y1 = bounds
