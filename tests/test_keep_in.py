@@ -524,12 +524,14 @@ def test_a_box_keep_in_holds_the_apertures_as_the_same_outline_notched(tmp_path,
     assert shapely.contains(shapely.buffer(box, -20.0, join_style="mitre"), _apertures(by_box)).all()
 
 
-def test_a_flat_wafer_keeps_each_die_within_its_own_drawn_extent(tmp_path):
-    """The wafer sample's die placed 5 x 4, 2130 um apart, flattened: the dies are found repeated (200 um
-    between their pads), but their rows are read from the whole layout (the streets are narrower than a
-    corner's reach). The keep-in is each die's drawn extent (its outline on 39/0), not the wafer's: no
-    tip in a saw street, and the same stencil as the hierarchical wafer's (it had 496 tips across their
-    die's edge)."""
+@pytest.mark.parametrize("spacing", [2130.0, 2100.0])
+def test_a_flat_wafer_keeps_each_die_within_its_own_drawn_extent(tmp_path, spacing):
+    """The wafer sample's die placed 5 x 4, 2130 um apart (200 um between the pads of two dies, two
+    pad lengths and more), or 2100 um as the sample places it (170 um: a street that stands out from the
+    40 and 45 um between a die's pads), flattened: the dies are found repeated, but their rows are read
+    from the whole layout (the streets are narrower than a corner's reach). The keep-in is each die's
+    drawn extent (its outline on 39/0), not the wafer's: no tip in a saw street, and the same stencil as
+    the hierarchical wafer's (it had 496 tips across their die's edge)."""
     import klayout.db as db
 
     ly = db.Layout()
@@ -537,14 +539,14 @@ def test_a_flat_wafer_keeps_each_die_within_its_own_drawn_extent(tmp_path):
     top = ly.top_cell()
     die = ly.cell(next(iter(top.each_child_cell())))
     flat = ly.create_cell("FLAT")
-    step = round(2130 / ly.dbu)
+    step = round(spacing / ly.dbu)
     flat.insert(db.CellInstArray(die.cell_index(), db.Trans(), db.Vector(step, 0), db.Vector(0, step), 5, 4))
     ly.delete_cell(top.cell_index())
     flat.flatten(True)
     path = str(tmp_path / "flat.gds")
     ly.write(path)
     layout = stencilgen.read_layout(path, layer="9/0")
-    assert layout.instances is not None and layout.instances.gap_um == pytest.approx(200.0)
+    assert layout.instances is not None and layout.instances.gap_um == pytest.approx(spacing - 1930.0)
     # (the die's extent read by KLayout, for a gzipped file, is the one read from the stream)
     import gzip
 
@@ -562,9 +564,14 @@ def test_a_flat_wafer_keeps_each_die_within_its_own_drawn_extent(tmp_path):
     dies = stencilgen.read_outline(path, "39/0")
     inner = shapely.buffer(dies, -20.0 + 1e-6, join_style="mitre")
     assert shapely.contains(inner, _apertures(planned)).all()
-    # (the wafer as its file gives it: the same counts)
+    # (the wafer as its file gives it: the same counts; placed as the file places it, the same apertures)
     whole = stencilgen.plan(stencilgen.read_layout(os.path.join(ROOT, "sample_layouts", "wafer_5x4.gds"), layer="9/0"))
     assert planned.summary["findings_by_code"] == whole.summary["findings_by_code"]
+    if spacing == 2100.0:
+        flat_shapes, wafer_shapes = _apertures(planned), _apertures(whole)
+        assert len(flat_shapes) == len(wafer_shapes) == len(layout.contacts)
+        xor = shapely.symmetric_difference(shapely.union_all(flat_shapes), shapely.union_all(wafer_shapes))
+        assert xor.area < 1e-6
 
 
 def test_a_keep_in_with_a_frame_cut_out_holds_the_apertures_as_geos_does(realworld, monkeypatch):

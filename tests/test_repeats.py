@@ -65,6 +65,30 @@ def test_repeated_die_found_and_rows_as_on_the_whole(die, step):
     assert _rows_key(contacts, rows) == _rows_key(contacts, find_rows(contacts))
 
 
+@pytest.mark.parametrize("street", [170.0, 120.0, 100.0])
+def test_dies_parted_by_narrow_streets_are_found(street):
+    """Streets narrower than two pad lengths (90 um pads: 180 um) that stand out from the gaps between a
+    die's pads (10 um here: 100 um pitch, 90 um long pads turned along the ring's corners) part the dies."""
+    die = synth.ring(side=2000, pitch=100.0, count=17, edge=30.0)
+    pads = np.concatenate(die.polygons())
+    width = float(pads[:, 0].max() - pads[:, 0].min())
+    contacts = _flat(_tiled(die, 3, 2, (width + street, width + street)))
+    inst = find_repeats(contacts, 0.001)
+    assert inst is not None and inst.index.shape == (6, len(contacts) // 6)
+    assert inst.gap_um == pytest.approx(street)
+
+
+@pytest.mark.parametrize(
+    "nx, ny, pitch",
+    [(8, 6, (150.0, 170.0)), (24, 6, (150.0, 70.0)), (6, 24, (70.0, 150.0)), (12, 12, (130.0, 130.0))],
+)
+def test_an_area_array_is_no_repeat_of_its_columns(nx, ny, pitch):
+    """An area array whose gaps between pads exceed a pad length, all alike (or alike along one axis,
+    the pads nearly touching along the other): no street stands out, no column or block is a die."""
+    contacts = _flat([synth.area_array(nx=nx, ny=ny, pitch=pitch, pad=60.0)])
+    assert find_repeats(contacts, 0.001) is None
+
+
 def test_a_die_that_differs_is_no_repeat():
     die = synth.ring(side=2000, pitch=100.0, count=17)
     other = synth.ring(side=2000, pitch=100.0, count=17, missing={1: [3]})
@@ -111,11 +135,25 @@ def test_rows_facing_the_layout_centre_are_taken_whole():
     assert _rows_key(contacts, rows) == _rows_key(contacts, find_rows(contacts, rules))
 
 
-def test_die_emptier_at_its_corners_than_its_scribe_lanes_is_taken_whole():
-    # the empty stretches inside the die are wider than those between dies: no bands part the dies
-    # from each other alone, no repeat is claimed, and the rows are those of the whole layout
+def test_die_empty_at_its_corners_is_parted_by_its_wider_lanes():
+    # empty stretches inside the die (457.5 um at its corners) wider than two pad lengths part it too:
+    # the lanes between dies (670 um), wider still, part the dies alone, and the rows are those of the
+    # whole layout
     die = synth.staggered_ring(side=3000, pitch=120.0, count=15, sep=80.0)
     contacts = _flat(_tiled(die, 3, 2, (3600.0, 3600.0)))
+    inst = find_repeats(contacts, 0.001)
+    assert inst is not None and inst.index.shape == (6, len(contacts) // 6)
+    assert inst.gap_um == pytest.approx(670.0)
+    rows, _element = layout_rows(contacts, inst)
+    assert len(rows.rows) == 6 * 8
+    assert _rows_key(contacts, rows) == _rows_key(contacts, find_rows(contacts))
+
+
+def test_die_emptier_at_its_corners_than_its_scribe_lanes_is_taken_whole():
+    # the empty stretches inside the die are wider than those between dies: no lanes part the dies
+    # from each other alone, no repeat is claimed, and the rows are those of the whole layout
+    die = synth.staggered_ring(side=3000, pitch=120.0, count=15, sep=80.0)
+    contacts = _flat(_tiled(die, 3, 2, (3300.0, 3300.0)))
     inst = find_repeats(contacts, 0.001)
     assert inst is None
     rows, element = layout_rows(contacts, inst)
