@@ -46,7 +46,7 @@ from ..model import (
 from ..numeric import choose, filled
 from ..physics import area_for_volume, least_area, limit_area, target_area, volume_limit
 from ..rules import Rules
-from . import strips
+from . import congruent, strips
 from .islands import compose, island_gap, islands, joins, plan_boxes, subset_rows, take_plan
 from .pads import (
     CUT_INSET_UM,
@@ -1306,19 +1306,6 @@ def _shortfalls(contacts: Contacts, ap: Apertures, rules: Rules, label: np.ndarr
     return {int(k): (int(c), -float(t)) for k, c, t in zip(keys, count, total, strict=True)}
 
 
-def _contact_islands(contacts: Contacts, rows: RowSet, lay: dict[str, np.ndarray], rules: Rules) -> np.ndarray:
-    """The island of every contact (`islands`), on its box grown by as far as its aperture may reach: a
-    strip's body at its longest and a tip as wide as the contact is long, a pad grown by overprint_max."""
-    box = bboxes(contacts.polygons)
-    reach = np.where(
-        lay["is_strip"],
-        rules.tip_extension_max * lay["pitch"] + contacts.length,
-        rules.overprint_max * contacts.d,
-    )
-    box = box + reach[:, None] * np.array([-1.0, -1.0, 1.0, 1.0])
-    return islands(rows, box, island_gap(rules.web_min_um, rules.clearance_um, REPORT_REACH))
-
-
 def _plan_with(
     contacts: Contacts,
     rows: RowSet,
@@ -1337,7 +1324,6 @@ def _plan_with(
     lay["inside"][lay["is_strip"]] = _inside_parts(contacts, np.flatnonzero(lay["is_strip"]), inner)
     lay["tip_width"] = np.full(len(contacts), tips[0])
     lay["tip_tilt"] = np.full(len(contacts), tips[1])
-    lay["island"] = _contact_islands(contacts, rows, lay, rules)
     strip_idx = np.flatnonzero(lay["is_strip"])
     pad_idx = np.flatnonzero(~lay["is_strip"])
     declined = np.zeros(len(contacts), dtype=bool)
@@ -1640,6 +1626,42 @@ def _improve(
         short = short[np.unique(b)]
     if not len(short):
         return False
+    # strips whose surroundings are alike up to a translation try once: the others take their outcome
+    alike, reach = _alike(contacts, lay, g, strip_idx, room, short, np.arange(len(short)), rules, inner)
+    changed = _improve_apart(
+        contacts,
+        lay,
+        g,
+        strip_idx,
+        room,
+        rules,
+        inner,
+        short[alike.keep],
+        alike.group[alike.keep],
+        reach,
+        needy,
+        polish,
+    )
+    alike.spread(short, strip_idx, g, lay, room, contacts.center)
+    return changed
+
+
+def _improve_apart(
+    contacts: Contacts,
+    lay: dict[str, np.ndarray],
+    g: dict[str, np.ndarray],
+    strip_idx: np.ndarray,
+    room: _Room,
+    rules: Rules,
+    inner: Any,
+    short: np.ndarray,
+    group: np.ndarray,
+    reach: float,
+    needy: np.ndarray | None,
+    polish: bool,
+) -> bool:
+    """`_improve` of the strips `short` (each with its group: strips near each other), which stand for
+    every strip alike. Whether the plan changed."""
     # every variant (tip order, turned, slide), in the order they are judged; each strip keeps the
     # first that gives it the most. A needy strip tries more slides, and each variant also shrunk in
     # length before its tip
@@ -1665,7 +1687,8 @@ def _improve(
         for o, f, c, k, t in kinds
         for s in ((0.0,) if f or o or c or k or t < 1 else ()) + (turned if f else slides)
     ]
-    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=_batch_size(variants, len(short)))
+    worlds = _batch_size(variants, len(short))
+    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=worlds, reach=reach)
     worlds = len(sub.kw)
     best = sub.area(short_only=True)
     if polish:  # (HARD < this < WEB: the trials are graded)
@@ -1726,9 +1749,8 @@ def _improve(
         # (the first of its kind)
         if v == 0 or variants[v - 1][:2] != (order, flip) or variants[v - 1][3:] != (_c, _k, _t):
             still = best < enough
-            # (a turned tip is tried where a contact of its own island is still below volume_min)
-            isl = sub.lay["island"][sub.k_ids]
-            floor = np.where(np.isin(isl, isl[still]), lift, np.inf) if flip else best * (1 + 1e-9) + 1e-6
+            # (a turned tip is tried where a contact near it is still below volume_min)
+            floor = np.where(np.isin(group, group[still]), lift, np.inf) if flip else best * (1 + 1e-9) + 1e-6
             skip = flip and not still.any()
         if skip:
             continue
@@ -1851,6 +1873,45 @@ def _corner_directions(
         members.append(m)
     if not chosen:
         return np.zeros(0, dtype=np.int64)
+    # corners whose surroundings are alike up to a translation try once: the others take their outcome
+    short = np.concatenate(members)
+    which = np.concatenate([np.full(len(m), j) for j, m in enumerate(members)])
+    key = [np.asarray(t, dtype=float).tobytes() for t in turns]
+    alike, reach = _alike(contacts, lay, g, strip_idx, room, short, which, rules, inner, key)
+    tried = np.unique(which[alike.keep]).tolist()
+    declined = _corner_directions_of(
+        contacts,
+        lay,
+        g,
+        strip_idx,
+        room,
+        rules,
+        inner,
+        everywhere,
+        [turns[j] for j in tried],
+        [members[j] for j in tried],
+        reach,
+    )
+    alike.spread(short, strip_idx, g, lay, room, contacts.center)
+    return alike.expand(short, strip_idx, declined)
+
+
+def _corner_directions_of(
+    contacts: Contacts,
+    lay: dict[str, np.ndarray],
+    g: dict[str, np.ndarray],
+    strip_idx: np.ndarray,
+    room: _Room,
+    rules: Rules,
+    inner: Any,
+    everywhere: bool,
+    turns: list[list[float]],
+    members: list[np.ndarray],
+    reach: float,
+) -> np.ndarray:
+    """`_corner_directions` of the corners whose members (positions in strip_idx) and turns are given,
+    which stand for every corner alike."""
+    chosen = list(range(len(members)))
     short = np.concatenate(members)
     which = np.concatenate([np.full(len(m), j) for j, m in enumerate(members)])
     table = _padded(turns)
@@ -1866,7 +1927,7 @@ def _corner_directions(
     turned = np.full(len(chosen), everywhere)
     np.logical_or.at(turned, which, held)
     declined = np.full(len(chosen), -np.inf)  # (the best score of a direction declined)
-    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=min(2 * T, MAX_WORLDS))
+    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, short, rules, worlds=min(2 * T, MAX_WORLDS), reach=reach)
     want = sub.g["a_want"][sub.k]
     side0 = sub.lay["side"][sub.k_ids].copy()
     slide0 = np.zeros(len(side0))
@@ -1958,6 +2019,52 @@ def _corner_members(
         bisectors.append(np.repeat(c.bisector[None, :], len(ids), axis=0))
     if not chosen:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    # corners whose surroundings are alike up to a translation try once: the others take their outcome
+    short = np.concatenate(members)
+    which = np.concatenate([np.full(len(m), j) for j, m in enumerate(members)])
+    key = [np.asarray(t, dtype=float).tobytes() for t in options]
+    per_entry = np.column_stack([np.concatenate(ranks), np.concatenate(normals), np.concatenate(bisectors)])
+    alike, reach = _alike(contacts, lay, g, strip_idx, room, short, which, rules, inner, key, per_entry)
+    tried = np.unique(which[alike.keep]).tolist()
+    changed, declined = _corner_members_of(
+        contacts,
+        lay,
+        g,
+        strip_idx,
+        room,
+        rules,
+        inner,
+        everywhere,
+        [options[j] for j in tried],
+        [members[j] for j in tried],
+        [ranks[j] for j in tried],
+        [normals[j] for j in tried],
+        [bisectors[j] for j in tried],
+        reach,
+    )
+    alike.spread(short, strip_idx, g, lay, room, contacts.center)
+    return alike.expand(short, strip_idx, changed), alike.expand(short, strip_idx, declined)
+
+
+def _corner_members_of(
+    contacts: Contacts,
+    lay: dict[str, np.ndarray],
+    g: dict[str, np.ndarray],
+    strip_idx: np.ndarray,
+    room: _Room,
+    rules: Rules,
+    inner: Any,
+    everywhere: bool,
+    options: list[list[float]],
+    members: list[np.ndarray],
+    ranks: list[np.ndarray],
+    normals: list[np.ndarray],
+    bisectors: list[np.ndarray],
+    reach: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`_corner_members` of the corners given (their turns, members as positions in strip_idx, each
+    member's rank, row normal and the corner's bisector), which stand for every corner alike."""
+    chosen = list(range(len(members)))
     which = np.concatenate([np.full(len(m), j) for j, m in enumerate(members)])
     rank, normal, bisector = np.concatenate(ranks), np.concatenate(normals), np.concatenate(bisectors)
     # (the deepest rank that stays oblique, the others' tips: 0 the alternation, -1 inward, the
@@ -1968,7 +2075,7 @@ def _corner_members(
     variants += [(-1, mode, None) for mode in (0, -1)]
     worlds = min(len(variants), MAX_WORLDS)
     members_of = np.concatenate(members)
-    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, members_of, rules, worlds=worlds)
+    sub = _Neighbourhood(contacts, lay, g, strip_idx, room, members_of, rules, worlds=worlds, reach=reach)
     # (with `everywhere`, a thinner web may be taken: never one of nothing, where two apertures merge)
     sub.touching_is_hard = everywhere
     want = sub.g["a_want"][sub.k]
@@ -2109,6 +2216,39 @@ def _strip_area(g: dict[str, np.ndarray], rules: Rules) -> np.ndarray:
     return strips.plain_strip_area(g["w"], g["h1"], g["h2"], g["L"])
 
 
+def neighbourhood_reach(contacts: Contacts, lay: dict[str, np.ndarray], ids: np.ndarray, rules: Rules) -> float:
+    """How far around the strips `ids` a trial looks (`_Neighbourhood`): two pitches and a contact's
+    length, a web and a clearance beyond their boxes."""
+    reach = float(2 * np.max(lay["pitch"][ids]) + np.max(contacts.length[ids])) + rules.web_min_um
+    return reach + rules.clearance_um
+
+
+def _alike(
+    contacts: Contacts,
+    lay: dict[str, np.ndarray],
+    g: dict[str, np.ndarray],
+    strip_idx: np.ndarray,
+    room: _Room,
+    short: np.ndarray,
+    unit: np.ndarray,
+    rules: Rules,
+    inner: Any,
+    unit_key: list[bytes] | None = None,
+    entry_key: np.ndarray | None = None,
+) -> tuple[congruent.Classes, float]:
+    """`congruent.classes` of the entries `short` at the reach their trials look (or each entry alone,
+    with ALIKE off), and that reach."""
+    reach = neighbourhood_reach(contacts, lay, strip_idx[short], rules) if len(short) else 0.0
+    if not ALIKE:
+        return congruent.apart(room, strip_idx[short], unit, reach), reach
+    found = congruent.classes(contacts, lay, g, strip_idx, room, short, unit, inner, reach, unit_key, entry_key)
+    return found, reach
+
+
+#: whether groups of strips alike up to a translation are tried once (`congruent`)
+ALIKE = True
+
+
 class _Neighbourhood:
     """The strips `short` (positions in strip_idx) with every contact and aperture within their reach:
     a small plan of its own, where only those strips change. With `worlds` > 1 it holds that many
@@ -2126,11 +2266,11 @@ class _Neighbourhood:
         short: np.ndarray,
         rules: Rules,
         worlds: int = 1,
+        reach: float | None = None,
     ) -> None:
         self.rules = rules
         ids = strip_idx[short]
-        reach = float(2 * np.max(lay["pitch"][ids]) + np.max(contacts.length[ids])) + rules.web_min_um
-        reach += rules.clearance_um
+        reach = neighbourhood_reach(contacts, lay, ids, rules) if reach is None else reach
         _, b = box_pairs(room.box[ids], room.pad_box, reach)
         S = np.unique(np.concatenate([ids, b]))  # contact ids of the neighbourhood, sorted
         self.S = S
