@@ -22,6 +22,9 @@ from ..pairs import box_pairs, components
 
 #: coordinates and sizes are compared to 10**-DECIMALS um (the same to that are the same)
 DECIMALS = 6
+#: the contacts compared reach this much beyond a trial's reach (um): one at the edge of it, within the
+#: arithmetic's error, is in every group's neighbourhood or in none
+SLACK_UM = 1e-3
 #: the aperture state a trial writes back (`lay`), and the strip sizes that are positions (`g`)
 STATE = ("side", "slide", "base", "corner", "cut_body", "sink", "turned")
 POSITIONS = ("center", "c0")
@@ -92,7 +95,8 @@ def classes(
     `reach` of another's contact, of one unit (`unit`: a corner), or of one strip, form a group; two
     groups are alike where everything within `reach` of their entries is, relative to their first
     entry's contact: the contacts and their apertures, the part of the keep-in (`inner`) there, each
-    unit's `unit_key` and each entry's `entry_key` (what the caller reads besides)."""
+    unit's `unit_key` and each entry's `entry_key` (what the caller reads besides). (Within `reach`:
+    and SLACK_UM beyond it, so that a contact just at its edge counts in every group alike.)"""
     E = len(short)
     ids = strip_idx[short]
     alone = apart(room, ids, unit, reach)
@@ -101,12 +105,14 @@ def classes(
     if G < 2:
         return alone
     center = contacts.center
-    # each group's first entry (by position): its contact is where the group's offsets start
-    order = np.lexsort((center[ids, 1], center[ids, 0], group))
+    # each group's first entry (by position, as compared: centres a rounding apart are level): its
+    # contact is where the group's offsets start
+    level = _round(center[ids])
+    order = np.lexsort((level[:, 1], level[:, 0], group))
     start = np.searchsorted(group[order], np.arange(G))
     anchor = center[ids[order[start]]]
     # the contacts within reach of each group
-    ei, c = box_pairs(room.box[ids], room.pad_box, reach)
+    ei, c = box_pairs(room.box[ids], room.pad_box, reach + SLACK_UM)
     n = len(contacts)
     pair = np.unique(group[ei].astype(np.int64) * n + c)
     pg, pc = pair // n, pair % n
@@ -159,7 +165,7 @@ def _groups(room: Any, ids: np.ndarray, unit: np.ndarray, reach: float) -> np.nd
     """Entries near each other (a box within `reach` of another's contact), of one unit or of one
     strip, in one group; groups numbered 0.. by their least entry."""
     E = len(ids)
-    i, j = box_pairs(room.box[ids], room.pad_box[ids], reach)
+    i, j = box_pairs(room.box[ids], room.pad_box[ids], reach + SLACK_UM)
     links = [np.stack([i, j], axis=1)]
     for label in (unit, ids):
         o = np.argsort(label, kind="stable")
