@@ -122,9 +122,11 @@ def test_dies_of_a_flat_layout_are_planned_as_each_alone(tmp_path):
     for k in range(4):
         ids = np.flatnonzero(label == k)
         alone = plan_stencil(layout.contacts.take(ids), subset_rows(rows, ids, len(layout.contacts)), rules)
-        np.testing.assert_array_equal(whole.apertures.area[ids], alone.apertures.area)
+        # (to the arithmetic's last bits: a die alike another takes the outcome of the other's trials,
+        # made where that one lies, `planner.congruent`)
+        np.testing.assert_allclose(whole.apertures.area[ids], alone.apertures.area, rtol=1e-12, atol=0)
         np.testing.assert_array_equal(whole.apertures.kind[ids], alone.apertures.kind)
-        np.testing.assert_array_equal(whole.apertures.axis[ids], alone.apertures.axis)
+        np.testing.assert_allclose(whole.apertures.axis[ids], alone.apertures.axis, rtol=0, atol=1e-12)
 
 
 def test_take_and_compose_give_back_the_plan(tmp_path):
