@@ -976,20 +976,33 @@ class _Room:
         return self._tests_of[1], self._tests_of[2]
 
     def _box_test(self, which: np.ndarray, inner: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Where `inner` is a box, the apertures `which` that need no test of their shapes: (inside: the
+        """The apertures `which` that need no test of their shapes: where `inner` is a box, (inside: the
         box of the tip's chords lies inside it; outside: the box of the true shape reaches beyond it,
-        and so does the shape's, which holds it); both all False for another outline."""
+        and so does the shape's, which holds it); where it is a hull with pockets (`hull_of`), inside:
+        that box's corners clearly inside the hull and the box clear of the pockets (`_hull_test`:
+        then so are the shape's vertices, which it holds). Both all False for another outline."""
         none = np.zeros(len(which), dtype=bool)
-        bounds = self._outline_tests(inner)[0] if len(which) else None
-        if bounds is None:
+        bounds, hull = self._outline_tests(inner) if len(which) else (None, None)
+        if bounds is None and hull is None:
             return none, none
+        box = self.box[which]
+        r = self.shapes.disc_r[which] / np.cos(np.pi / PLAN_ARC_CHORDS)
+        chords = with_discs(box.copy(), self.shapes.disc_center[which], r)
+        if bounds is None:
+            assert hull is not None
+            x = chords[:, [0, 2, 2, 0]]
+            y = chords[:, [1, 1, 3, 3]]
+            inside = _hull_test(x, y, hull)[0] & np.isfinite(chords).all(axis=1)
+            return inside, none
         x0, y0, x1, y1 = bounds
         eps = 1e-9 * max(1.0, abs(x0), abs(y0), abs(x1), abs(y1))
-        box = self.box[which]
         outside = (box[:, 0] < x0 - eps) | (box[:, 1] < y0 - eps) | (box[:, 2] > x1 + eps) | (box[:, 3] > y1 + eps)
-        r = self.shapes.disc_r[which] / np.cos(np.pi / PLAN_ARC_CHORDS)
-        box = with_discs(box.copy(), self.shapes.disc_center[which], r)
-        inside = (box[:, 0] > x0 + eps) & (box[:, 1] > y0 + eps) & (box[:, 2] < x1 - eps) & (box[:, 3] < y1 - eps)
+        inside = (
+            (chords[:, 0] > x0 + eps)
+            & (chords[:, 1] > y0 + eps)
+            & (chords[:, 2] < x1 - eps)
+            & (chords[:, 3] < y1 - eps)
+        )
         return inside, outside
 
     def _web_floor(self, qa: np.ndarray, qb: np.ndarray) -> np.ndarray:
