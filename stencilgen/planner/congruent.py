@@ -111,17 +111,6 @@ def classes(
     order = np.lexsort((level[:, 1], level[:, 0], group))
     start = np.searchsorted(group[order], np.arange(G))
     anchor = center[ids[order[start]]]
-    # the contacts within reach of each group
-    ei, c = box_pairs(room.box[ids], room.pad_box, reach + SLACK_UM)
-    n = len(contacts)
-    pair = np.unique(group[ei].astype(np.int64) * n + c)
-    pg, pc = pair // n, pair % n
-    seen, at = np.unique(pc, return_inverse=True)
-    kind = _contact_kinds(contacts, lay, g, strip_idx, room, seen)[at]
-    rel = _round(center[pc] - anchor[pg])
-    rows = np.column_stack([rel, kind])
-    o = np.lexsort((kind, rel[:, 1], rel[:, 0], pg))
-    rows, bounds = rows[o], np.searchsorted(pg[o], np.arange(G + 1))
     # the entries: their offsets, units (by the first entry of each, in order) and keys
     ukey = np.zeros(E)
     if unit_key is not None:
@@ -142,17 +131,54 @@ def classes(
     same = (erows[1:] == erows[:-1]).all(axis=1) & (group[eo][1:] == group[eo][:-1])
     unsure = np.zeros(G, dtype=bool)
     unsure[group[eo][1:][same]] = True
-    outline = _outline_keys(inner, room, ids, group, G, anchor, reach)
+    # the contacts within reach of each group, at their offsets: groups with no other placed alike
+    # are left out before anything else about them is compared
+    ei, c = box_pairs(room.box[ids], room.pad_box, reach + SLACK_UM)
+    n = len(contacts)
+    pair = np.unique(group[ei].astype(np.int64) * n + c)
+    pg, pc = pair // n, pair % n
+    rel = _round(center[pc] - anchor[pg])
+    o = np.lexsort((rel[:, 1], rel[:, 0], pg))
+    pg, pc, rel = pg[o], pc[o], rel[o]
+    bounds = np.searchsorted(pg, np.arange(G + 1))
+
+    def keys(parts: list[np.ndarray | list[bytes]]) -> list[bytes | None]:
+        return [
+            None
+            if unsure[k]
+            else b"|".join(
+                [x[k] if isinstance(x, list) else x[bounds[k] : bounds[k + 1]].tobytes() for x in parts]
+                + [erows[estart[k] : estart[k + 1]].tobytes()]
+            )
+            for k in range(G)
+        ]
+
+    placed = keys([rel])
+    seen_once: dict[bytes, int] = {}
+    for key in placed:
+        if key is not None:
+            seen_once[key] = seen_once.get(key, 0) + 1
+    maybe = np.array([key is not None and seen_once[key] > 1 for key in placed], dtype=bool)
+    if not maybe.any():
+        return alone
+    # those that may be alike: each contact's kind (shape and aperture) and the keep-in's part
+    mine = maybe[pg]
+    kind = np.full(len(pc), -1.0)
+    seen, at = np.unique(pc[mine], return_inverse=True)
+    kind[mine] = _contact_kinds(contacts, lay, g, strip_idx, room, seen)[at]
+    # (the kinds of contacts at one offset: in the order of the offsets, each group's contacts listed
+    # by offset; two contacts at one offset are ordered by kind)
+    o = np.lexsort((kind, rel[:, 1], rel[:, 0], pg))
+    rows = np.column_stack([rel, kind])[o]
+    outline = _outline_keys(inner, room, ids, group, G, anchor, reach, maybe)
+    full = keys([rows, outline])
     # alike groups: the first of each kind (by position) is tried
     first: dict[bytes, int] = {}
     rep = np.arange(G)
     for k in np.lexsort((anchor[:, 1], anchor[:, 0])).tolist():
-        if unsure[k]:
-            continue
-        key = b"|".join(
-            [rows[bounds[k] : bounds[k + 1]].tobytes(), erows[estart[k] : estart[k + 1]].tobytes(), outline[k]]
-        )
-        rep[k] = first.setdefault(key, k)
+        key = full[k]
+        if maybe[k] and key is not None:
+            rep[k] = first.setdefault(key, k)
     if (rep == np.arange(G)).all():
         return alone
     # each entry's twin: the entry at its rank in its group's first of its kind
@@ -260,10 +286,18 @@ def _contact_kinds(
 
 
 def _outline_keys(
-    inner: Any, room: Any, ids: np.ndarray, group: np.ndarray, G: int, anchor: np.ndarray, reach: float
+    inner: Any,
+    room: Any,
+    ids: np.ndarray,
+    group: np.ndarray,
+    G: int,
+    anchor: np.ndarray,
+    reach: float,
+    asked: np.ndarray,
 ) -> list[bytes]:
     """Each group's part of the keep-in (its entries' contacts' boxes grown by `reach`, where their
-    strips may reach), relative to the group's anchor, as bytes; empty where there is none."""
+    strips may reach), relative to the group's anchor, as bytes; empty where there is none, or where
+    the group is not `asked` about."""
     if inner is None:
         return [b""] * G
     box = room.pad_box[ids]
@@ -276,11 +310,12 @@ def _outline_keys(
     window = shapely.box(
         lo[:, 0] + anchor[:, 0], lo[:, 1] + anchor[:, 1], hi[:, 0] + anchor[:, 0], hi[:, 1] + anchor[:, 1]
     )
-    part = shapely.normalize(shapely.intersection(inner, window))
+    part = np.full(G, None, dtype=object)
+    part[asked] = shapely.normalize(shapely.intersection(inner, window[asked]))
     xy, at = shapely.get_coordinates(part, return_index=True)
     xy = _round(xy - anchor[at])
     starts = np.searchsorted(at, np.arange(G + 1))
-    types = shapely.get_type_id(part)
+    types = shapely.get_type_id(part)  # (-1 for a group not asked about)
     rings = shapely.get_num_interior_rings(part)
     parts = shapely.get_num_geometries(part)
     window_key = _round(np.column_stack([lo, hi]))
