@@ -1166,13 +1166,21 @@ def _keep_in_summary(outline: Outline, layout: Layout) -> dict[str, Any]:
 
 
 def _placed_outline(element: Any, transforms: np.ndarray) -> Any:
-    """An element's outline (shapely, its coordinates) in every placement (transforms (P, 2, 3)), united."""
+    """An element's outline (shapely, its coordinates) in every placement (transforms (P, 2, 3)), united;
+    where two placements touch or overlap (dies drawn side by side), each apart (a geometry collection:
+    every die keeps its own margin, `geometry.keep_in_inner`)."""
     import shapely
     from shapely import affinity
 
-    return shapely.union_all(
-        [affinity.affine_transform(element, [t[0, 0], t[0, 1], t[1, 0], t[1, 1], t[0, 2], t[1, 2]]) for t in transforms]
-    )
+    placed = [
+        affinity.affine_transform(element, [t[0, 0], t[0, 1], t[1, 0], t[1, 1], t[0, 2], t[1, 2]]) for t in transforms
+    ]
+    united = shapely.union_all(placed)
+    if abs(united.area - sum(p.area for p in placed)) > 1e-9 * max(united.area, 1.0) or len(
+        shapely.get_parts(united)
+    ) < len(placed):
+        return shapely.GeometryCollection(placed)
+    return united
 
 
 def _placed_inside(coords: np.ndarray, shift: np.ndarray, outline: Any, rules: Rules) -> bool:
@@ -1181,9 +1189,9 @@ def _placed_inside(coords: np.ndarray, shift: np.ndarray, outline: Any, rules: R
 
     if not len(coords):
         return True
-    from .geometry import box_bounds
+    from .geometry import box_bounds, keep_in_inner
 
-    inner = shapely.buffer(outline, -rules.edge_margin_um)
+    inner = keep_in_inner(outline, rules.edge_margin_um)
     bounds = box_bounds(inner)
     if bounds is not None:  # a box: the points' box in each placement
         x0, y0, x1, y1 = bounds

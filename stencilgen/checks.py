@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 
 from .distance import Shapes, box_pairs, distances, extent_on, outline_shapes
-from .geometry import Alike, box_bounds, extent_along, outlines_to_polygons, to_shapely
+from .geometry import Alike, box_bounds, extent_along, keep_in_inner, outlines_to_polygons, to_shapely
 from .model import NONE, REPORT_REACH, STRIP, Apertures, Contacts, Plan, Polygons, Tips
 from .numeric import filled, text_ranks
 from .physics import area_ratio, aspect_ratio, cap_height, max_thickness, solder_volume, volume_limit
@@ -487,7 +487,7 @@ def check_apertures(
             inside = (hi <= phi + LENGTH_TOL_UM) & (lo >= plo - LENGTH_TOL_UM)
             add(sp[inside], "inside_contact", 0.0, 0.0)
         if keep_in is not None:
-            inner = shapely.buffer(keep_in, -rules.edge_margin_um)
+            inner = keep_in_inner(keep_in, rules.edge_margin_um)
             maybe = idx
             bounds = box_bounds(inner)
             if bounds is not None:

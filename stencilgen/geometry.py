@@ -260,6 +260,14 @@ def box_bounds(geom: Any) -> tuple[float, float, float, float] | None:
     return (x0, y0, x1, y1) if shapely.equals(geom, shapely.box(x0, y0, x1, y1)) else None
 
 
+def keep_in_inner(keep_in: Any, margin: float) -> Any:
+    """The keep-in less `margin` (rule 8): each part of a geometry collection (the dies of a wafer,
+    whose outlines may touch or overlap) less its own margin, united; any other outline as a whole."""
+    if keep_in.geom_type == "GeometryCollection":
+        return shapely.union_all(shapely.buffer(shapely.get_parts(keep_in), -margin))
+    return shapely.buffer(keep_in, -margin)
+
+
 def extent_along(polys: Polygons, direction: np.ndarray) -> np.ndarray:
     """Width of every polygon measured along `direction` (a unit vector, or (N, 2) of them)."""
     direction = np.asarray(direction, dtype=float)

@@ -574,6 +574,45 @@ def test_a_flat_wafer_keeps_each_die_within_its_own_drawn_extent(tmp_path, spaci
         assert xor.area < 1e-6
 
 
+def test_dies_drawn_side_by_side_each_keep_their_own_margin(tmp_path):
+    """The wafer sample's die arrayed at its own width (2000 um: the die outlines abut, their union one
+    rectangle): each die's apertures stay within its own outline less edge_margin_um, none across the
+    line between two dies; a stencil planned within the wafer's box alone (apertures across that line)
+    fails `check` with keep_in errors."""
+    import klayout.db as db
+
+    ly = db.Layout()
+    ly.read(os.path.join(ROOT, "sample_layouts", "wafer_5x4.gds"))
+    top = ly.top_cell()
+    inst = next(iter(top.each_inst()))
+    array = inst.cell_inst
+    step = round(2000.0 / ly.dbu)
+    array.a, array.b = db.Vector(0, step), db.Vector(step, 0)
+    inst.cell_inst = array
+    path = str(tmp_path / "abutting.gds")
+    ly.write(path)
+    layout = stencilgen.read_layout(path, layer="9/0")
+    planned = stencilgen.plan(layout)
+    assert planned.summary["errors"] == 0
+    shapes = _apertures(planned)
+    centre = layout.contacts.center[np.flatnonzero(aperture_polygons(planned.plan.apertures).counts > 0)]
+    die = np.floor((centre + 1000.0) / 2000.0) * 2000.0  # (each contact's die: its lower left corner, less 1000)
+    own = shapely.box(
+        die[:, 0] - 1000.0 + 20.0, die[:, 1] - 1000.0 + 20.0, die[:, 0] + 1000.0 - 20.0, die[:, 1] + 1000.0 - 20.0
+    )
+    assert shapely.contains(shapely.buffer(own, 1e-6, join_style="mitre"), shapes).all()
+    # (planned within the wafer's box only, some tips cross into the next die: check finds them)
+    x0, y0, x1, y1 = planned.summary["keep_in"]["bbox_um"]
+    loose = stencilgen.plan(layout, keep_in=shapely.box(x0, y0, x1, y1))
+    loose_shapes = _apertures(loose)
+    crossing = ~shapely.contains(shapely.buffer(own, 1e-6, join_style="mitre"), loose_shapes)
+    assert crossing.sum() > 0
+    written = loose.write(str(tmp_path / "loose"), formats=("gds",))
+    checked = stencilgen.check(layout, written["gds"])
+    assert checked.summary["findings_by_code"].get("keep_in", 0) >= crossing.sum()
+    assert checked.exit_code != 0
+
+
 def test_a_keep_in_with_a_frame_cut_out_holds_the_apertures_as_geos_does(realworld, monkeypatch):
     """A seal ring's opening on the pad layer cuts its frame (grown by clearance) out of the keep-in:
     no box, and not convex at its corners. The strips are tested on their vertices against its hull,

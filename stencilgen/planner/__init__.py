@@ -27,7 +27,7 @@ import shapely
 
 from ..checks import ERROR, LENGTH_TOL_UM, WARNING, check_plan
 from ..distance import Shapes, box_gap, box_pairs, disc_distances, distances, polygon_distances, with_discs
-from ..geometry import bboxes, box_bounds, extent_along, outlines_to_polygons, points_box, to_shapely
+from ..geometry import bboxes, box_bounds, extent_along, keep_in_inner, outlines_to_polygons, points_box, to_shapely
 from ..measure import narrowest
 from ..model import (
     NONE,
@@ -1097,7 +1097,7 @@ def plan_stencil(
     rules = rules or Rules()
     # (KEEP_IN_SLACK_UM more: a tip planned to touch the margin, read back through a reader that draws
     # its arc a few nanometres outside, still keeps it)
-    inner = shapely.buffer(keep_in, -rules.edge_margin_um - KEEP_IN_SLACK_UM) if keep_in is not None else held
+    inner = keep_in_inner(keep_in, rules.edge_margin_um + KEEP_IN_SLACK_UM) if keep_in is not None else held
     if frames is not None:
         if inner is None:  # everywhere (10 m around) but the frames
             inner = shapely.box(-1e7, -1e7, 1e7, 1e7)
