@@ -45,6 +45,10 @@ _API = {
 __all__ = ["__version__", *sorted(_API)]
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
 def __getattr__(name: str) -> Any:
     if name in _API:
         value = getattr(import_module(_API[name]), name)

@@ -74,8 +74,12 @@ class KeepIn:
             try:
                 parse_gds_layer(self.layer)
             except UsageError:
+                from .rules import _nearest
+
+                near = _nearest(self.layer.lower(), (AUTO, CONTACTS, OFF))
+                hint = f"; did you mean {near}?" if near else f", or one of {AUTO}, {CONTACTS}, {OFF}"
                 raise UsageError(
-                    f"{self.label} {self.layer}: {layout.path}: a GDS/OASIS layer is LAYER/DATATYPE, e.g. 39/0"
+                    f"{self.label} {self.layer}: {layout.path}: a GDS/OASIS layer is LAYER/DATATYPE, e.g. 39/0{hint}"
                 ) from None
         cell = None if layout.format == "dxf" else layout.cell
         try:
@@ -509,7 +513,6 @@ class _Judged:
         for code, count in counts.items():
             if count > MAX_MARKERS_PER_CODE:
                 categories[code] += f" (the first {MAX_MARKERS_PER_CODE} of {count} are listed; the JSON has all)"
-        categories["stray_aperture"] = "error: an aperture that touches no contact"
         write_lyrdb(
             path,
             _part_name(self.layout),

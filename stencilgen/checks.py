@@ -62,6 +62,8 @@ CODES: dict[str, tuple[str, str, str]] = {
     "inside_contact": (WARNING, "the strip does not reach beyond its contact", "um"),
     "extra_aperture": (ERROR, "more than one aperture on this contact", ""),
     "same_side": (WARNING, "the tip lies on the same side of the centerline as its neighbour's", ""),
+    # (check only: an aperture of the stencil checked that lies on no contact; summary.stray_apertures)
+    "stray_aperture": (ERROR, "an aperture that touches no contact", ""),
 }
 
 

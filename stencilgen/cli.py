@@ -667,7 +667,11 @@ def check(
             text += f"\n  foil: {planned[0]:g} um, as planned ({planned[1]} beside the stencil{told})"
         stray = result.report["summary"]["stray_apertures"]
         if stray:
-            text += f"\n  {len(stray)} apertures touch no contact (errors), e.g. " + stray[0]["message"]
+            x, y = stray[0]["center_um"]
+            if len(stray) > 1:
+                text += f"\n  {len(stray)} apertures touch no contact (errors), e.g. one at ({x:.2f}, {y:.2f}) um"
+            else:
+                text += f"\n  1 aperture at ({x:.2f}, {y:.2f}) um touches no contact (an error)"
             if not result.report["summary"]["apertures"]:  # (none on a contact: drawn elsewhere, or at another scale)
                 text += "\n  hint: " + _apart_from_contacts(result.judged.stray_shapes, result.layout.contacts)
         click.echo(text, err=True)

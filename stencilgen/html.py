@@ -747,20 +747,18 @@ def _pictures(sc: _Scene, doc: dict[str, Any], stray: Sequence[np.ndarray] = ())
 
 
 def _worst(sc: _Scene, records: list[dict[str, Any]]) -> list[int]:
-    """The WORST contacts of lowest volume ratio among those with apertures, then error contacts (MAX_WORST)."""
+    """The contacts of the close-ups: error contacts first (lowest volume ratio first), then the WORST
+    of lowest volume ratio among those with apertures; MAX_WORST in all."""
     if len(records) != sc.n:
         return []
     vr = np.array([np.nan if v is None else float(v) for v in column(records, "volume_ratio")])
     have = np.flatnonzero(np.array([a != "none" for a in column(records, "aperture")], dtype=bool) & np.isfinite(vr))
-    chosen = have[np.argsort(vr[have], kind="stable")[:WORST]].tolist()
+    lowest = have[np.argsort(vr[have], kind="stable")[:WORST]].tolist()
     errors = np.flatnonzero(sc.status == 2)
     key = np.where(np.isfinite(vr[errors]), vr[errors], np.inf)
-    for i in errors[np.argsort(key, kind="stable")].tolist():
-        if len(chosen) >= MAX_WORST:
-            break
-        if i not in chosen:
-            chosen.append(i)
-    return [int(i) for i in chosen]
+    chosen = errors[np.argsort(key, kind="stable")][: MAX_WORST - min(len(lowest), MAX_WORST - WORST)].tolist()
+    chosen += [i for i in lowest if i not in chosen]
+    return [int(i) for i in chosen[:MAX_WORST]]
 
 
 def _histogram(
@@ -1133,7 +1131,6 @@ def html_report(doc: dict[str, Any], plan: Plan, stray: Sequence[np.ndarray] = (
     from .checks import CODES
 
     severity = {code: CODES[code][0] for code in s.get("findings_by_code", {}) if code in CODES}
-    severity["stray_aperture"] = "error"  # (a check's aperture that touches no contact)
     sc = _Scene(doc, plan)
     title = f"{_kind(s)} {s.get('file', '')}" if s.get("stencil") else f"Stencil plan – {s.get('file', '')}"
     body = _summary(doc, plan, severity) + _pictures(sc, doc, stray) + _histograms(doc) + _table(records, bad)

@@ -164,14 +164,15 @@ def match_apertures(
     stray_shapes = []
     for k in paired.stray.tolist():
         c = geoms[k].centroid
+        x, y = round(c.x, 3) + 0.0, round(c.y, 3) + 0.0  # (+ 0.0: no -0)
         stray_shapes.append(shapes.polygon(k))
         stray.append(
             {
                 "code": "stray_aperture",
                 "severity": "error",
-                "center_um": [round(c.x, 3), round(c.y, 3)],
+                "center_um": [x, y],
                 "area_um2": round(float(geoms[k].area), 3),
-                "message": f"an aperture at ({c.x:.2f}, {c.y:.2f}) um touches no contact",
+                "message": f"an aperture at ({x:.2f}, {y:.2f}) um touches no contact",
             }
         )
     extra = np.flatnonzero(per > 1).astype(np.int64)

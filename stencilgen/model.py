@@ -184,6 +184,14 @@ class Layout:
     excluded: list[Excluded] = field(default_factory=list)
     instances: Instances | None = None  # set when the pad layer is one element cell placed many times
 
+    def __repr__(self) -> str:
+        placed = "" if self.instances is None else f", one element placed {len(self.instances.transforms)} times"
+        left = f", {len(self.excluded)} shapes left out" if self.excluded else ""
+        return (
+            f"Layout({self.path!r}, {self.format}, cell {self.cell!r}, layer {self.layer!r}: "
+            f"{len(self.contacts)} contacts{placed}{left}, grid {self.grid_um:g} um)"
+        )
+
 
 def line_degrees(u: np.ndarray) -> np.ndarray:
     """The direction of lines along unit vectors u (..., 2), in degrees [0, 180)."""

@@ -69,6 +69,20 @@ def test_the_public_names_are_lazy():
         assert issubclass(getattr(stencilgen, name), stencilgen.StencilgenError)
     with pytest.raises(stencilgen.InputError, match="no such file"):
         stencilgen.read_layout(os.path.join(ROOT, "no_such_die.gds"), layer="9/0")
+    # (tab completion lists them before they are imported)
+    r = subprocess.run(
+        [sys.executable, "-c", "import stencilgen; print(dir(stencilgen))"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert {"read_layout", "plan", "check", "Rules", "load_report"} <= set(eval(r.stdout)), r.stderr
+
+
+def test_a_layout_prints_in_one_line(ring):
+    wafer = stencilgen.read_layout(os.path.join(SAMPLES, "wafer_5x4.gds"), layer="9/0")
+    assert repr(wafer) == (
+        f"Layout({wafer.path!r}, gds, cell 'WAFER', layer '9/0': 1360 contacts, one element placed 20 times, "
+        "grid 0.001 um)"
+    )
+    assert "\n" not in repr(ring) and f"{len(ring.contacts)} contacts" in repr(ring)
 
 
 def test_numbers_are_the_command_lines(planned, by_cli):

@@ -77,7 +77,7 @@ def test_hand_drawn_dxf_with_known_faults(tmp_path):
     assert not {"bridge", "over_volume", "no_aperture"} & set(codes[0])
     stray = rep["summary"]["stray_apertures"]
     assert len(stray) == 1 and stray[0]["center_um"] == pytest.approx([1000.0, 1000.0])
-    assert "touch no contact" in r.stderr
+    assert "1 aperture at (1000.00, 1000.00) um touches no contact (an error)" in r.stderr
 
 
 def test_gerber_flashes_and_macro_apertures(tmp_path):

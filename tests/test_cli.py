@@ -404,9 +404,12 @@ def test_the_pad_layer_is_no_keep_in(tmp_path):
     r = CliRunner().invoke(main, ["plan", RING, "--layer", "9/0", "--keep-in", "PADS", "-o", str(tmp_path / "o")])
     assert r.exit_code == 2
     assert r.output.strip().splitlines() == [
-        f"Error: --keep-in PADS: {RING}: a GDS/OASIS layer is LAYER/DATATYPE, e.g. 39/0"
+        f"Error: --keep-in PADS: {RING}: a GDS/OASIS layer is LAYER/DATATYPE, e.g. 39/0, or one of auto, contacts, none"
     ], r.output
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+    # a misspelt word: the nearest one is named
+    r = CliRunner().invoke(main, ["plan", RING, "--layer", "9/0", "--keep-in", "contact", "-o", str(tmp_path / "o")])
+    assert r.exit_code == 2 and r.output.strip().endswith("e.g. 39/0; did you mean contacts?"), r.output
     # a layer of many shapes (the pads' metal) is taken as given, and the keep-in's source (the summary's
     # keep-in line) asks about it
     from stencilgen.api import _outline

@@ -188,6 +188,23 @@ def test_close_ups_of_corners_and_worst_contacts(ring):
     assert all(f'href="#worst-{k}"' in page for k in range(1, 7))
 
 
+def test_error_contacts_lead_the_close_ups(ring):
+    """A contact with an error comes first among the close-ups (as on the console), however much
+    solder it has; the lowest volume ratios follow."""
+    doc, plan, _ = ring
+    records = doc["contacts"]
+    ratios = [r["volume_ratio"] for r in records]
+    best = max(range(len(records)), key=lambda i: ratios[i])
+    changed = copy.deepcopy(doc)
+    changed["contacts"] = [dict(r) for r in records]
+    changed["contacts"][best]["status"] = "error"
+    page = html_report(changed, plan)
+    worst = re.findall(r'<figure class="closeup worst" id="worst-\d+">.*?<figcaption>W\d+: contact (\d+) ', page)
+    assert int(worst[0]) == best and len(worst) == 7
+    lowest = sorted(range(len(records)), key=lambda i: ratios[i])[:6]
+    assert sorted(int(i) for i in worst[1:]) == sorted(lowest)
+
+
 def test_summary_histograms_and_units(ring):
     doc, _, page = ring
     s = doc["summary"]
