@@ -254,6 +254,12 @@ def test_unreadable_stencils_say_why(tmp_path):
     lib.write_gds(str(gds))
     with pytest.raises(InputError, match=r"other\.gds: no shapes on layer 1/0; layers present: 5/2 \(1\), 6/0 \(1\)"):
         read_stencil(gds)
+    # (a cell placed three times: its shapes counted in every placement, as the layout's reader counts)
+    top = lib.new_cell("TOP")
+    top.add(gdstk.Reference(cell, (0, 0), columns=3, rows=1, spacing=(100, 0)))
+    lib.write_gds(str(gds))
+    with pytest.raises(InputError, match=r"other\.gds: no shapes on layer 1/0; layers present: 5/2 \(3\), 6/0 \(3\)"):
+        read_stencil(gds)
     (tmp_path / "junk.gds").write_bytes(b"\x00\x06\x00\x02\x00\x07garbage")
     with pytest.raises(InputError, match=r"junk\.gds: not a readable GDSII file"):
         read_stencil(tmp_path / "junk.gds")

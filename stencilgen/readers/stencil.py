@@ -290,6 +290,20 @@ def _layers(layout: Any, top: Any) -> dict[str, int]:
     return out
 
 
+def _listed(layout: Any, top: Any, present: dict[str, int]) -> str:
+    """The layers drawn on, for a message: each with its shapes as placed (every placement of a cell
+    counted, as the layout's reader counts them)."""
+    import klayout.db as kdb
+
+    flat = {}
+    for li in layout.layer_indexes():
+        info = layout.get_info(li)
+        name = info.name or f"{info.layer}/{info.datatype}"
+        if name in present:
+            flat[name] = kdb.Region(top.begin_shapes_rec(li)).count()
+    return ", ".join(f"{k} ({v})" for k, v in sorted(flat.items())) or "none"
+
+
 def _count(top: Any, li: int) -> int:
     """Shapes drawn on a layer in the top cell and the cells it places (each cell once)."""
     layout = top.layout()
@@ -301,7 +315,10 @@ def _pick_layer(path: str, fmt: str, layout: Any, top: Any, layer: str | None) -
     draws on one layer only, that one."""
     given = layer
     present = _layers(layout, top)
-    listed = ", ".join(f"{k} ({v})" for k, v in sorted(present.items())) or "none"
+
+    def listed() -> str:  # (only for a message: the shapes of every placement counted)
+        return _listed(layout, top, present)
+
     if fmt == "dxf":
         if layer is None:
             if "STENCIL" in present:
@@ -311,11 +328,11 @@ def _pick_layer(path: str, fmt: str, layout: Any, top: Any, layer: str | None) -
             elif not present:
                 raise EmptyStencil(f"{path}: the DXF file draws nothing")
             else:
-                raise UsageError(f"{path}: choose the stencil layer with --stencil-layer; layers present: {listed}")
+                raise UsageError(f"{path}: choose the stencil layer with --stencil-layer; layers present: {listed()}")
         for li in layout.layer_indexes():
             if layout.get_info(li).name == layer and layer in present:
                 return int(li)
-        raise input_error(path, f"no closed outlines on layer {layer!r}; layers present: {listed}")
+        raise input_error(path, f"no closed outlines on layer {layer!r}; layers present: {listed()}")
     if fmt == "gerber":
         li = layout.find_layer(1, 0)
     else:
@@ -335,7 +352,7 @@ def _pick_layer(path: str, fmt: str, layout: Any, top: Any, layer: str | None) -
             li = layout.find_layer(*parse_gds_layer(next(iter(present)), path))
             if li is not None:
                 return int(li)
-        raise input_error(path, f"no shapes on layer {layer}; layers present: {listed}")
+        raise input_error(path, f"no shapes on layer {layer}; layers present: {listed()}")
     return int(li)
 
 
