@@ -575,8 +575,8 @@ def test_a_flat_wafer_keeps_each_die_within_its_own_drawn_extent(tmp_path, spaci
 
 
 def test_dies_drawn_side_by_side_each_keep_their_own_margin(tmp_path):
-    """The wafer sample's die arrayed at its own width (2000 um: the die outlines abut, their union one
-    rectangle): each die's apertures stay within its own outline less edge_margin_um, none across the
+    """The wafer sample's die arrayed 3 x 2 at its own width (2000 um: the die outlines abut, their union
+    one rectangle): each die's apertures stay within its own outline less edge_margin_um, none across the
     line between two dies; a stencil planned within the wafer's box alone (apertures across that line)
     fails `check` with keep_in errors."""
     import klayout.db as db
@@ -588,6 +588,7 @@ def test_dies_drawn_side_by_side_each_keep_their_own_margin(tmp_path):
     array = inst.cell_inst
     step = round(2000.0 / ly.dbu)
     array.a, array.b = db.Vector(0, step), db.Vector(step, 0)
+    array.na, array.nb = 2, 3  # (six dies: each one's neighbours on two sides, or three)
     inst.cell_inst = array
     path = str(tmp_path / "abutting.gds")
     ly.write(path)
