@@ -158,6 +158,10 @@ def _keep_in_outline(layout: Layout, keep_in: Any, margin: float) -> Outline:
             )
         kind = "bounding box of layer" if keep_in.bbox else "outline on layer"
         geometry = keep_in.read(layout)
+        element = None if geometry is None or keep_in.bbox else _element_outline(geometry, layout)
+        if element is not None:  # a wafer: every die within its own outline on the layer
+            placed = _placed_outline(element, layout.instances.transforms)  # type: ignore[union-attr]
+            return Outline(placed, f"{kind} {keep_in.layer}", element)
         parts = 0 if geometry is None or keep_in.bbox else len(shapely.get_parts(geometry))
         # (a die's outline is one shape: many are another layer's, metal or pads, named by mistake)
         many = ""
@@ -173,6 +177,48 @@ def _keep_in_outline(layout: Layout, keep_in: Any, margin: float) -> Outline:
         kind = "an empty geometry" if keep_in.is_empty else f"a {keep_in.geom_type} with no area"
         raise UsageError(f"keep_in: {kind} holds no aperture; give the die's outline (a polygon in um), or None")
     return Outline(given, "given")
+
+
+def _element_outline(geometry: Any, layout: Layout) -> Any:
+    """For a wafer (an element placed many times), the element's own outline on a keep-in layer, in its
+    coordinates: where the layer draws one outline around each placement's contacts, each the same
+    outline placed (to the database grid); else None (the layer is taken whole)."""
+    import shapely
+    from shapely import affinity
+
+    inst = layout.instances
+    if inst is None or not len(inst.element) or geometry.is_empty:
+        return None
+    parts = shapely.get_parts(geometry)
+    P = len(inst.transforms)
+    if len(parts) != P:
+        return None
+    t = inst.transforms
+    first = inst.element.center[0]
+    at = np.einsum("pij,j->pi", t[:, :, :2], first) + t[:, :, 2]  # (each placement's first contact)
+    holder = shapely.STRtree(parts).query(shapely.points(at), predicate="within")
+    if len(holder[0]) != P or len(np.unique(holder[1])) != P:
+        return None
+    which = np.empty(P, dtype=np.int64)
+    which[holder[0]] = holder[1]
+
+    def back(k: int) -> Any:  # the outline of placement k in the element's coordinates
+        a = np.linalg.inv(np.vstack([t[k], [0.0, 0.0, 1.0]]))
+        return affinity.affine_transform(parts[which[k]], [a[0, 0], a[0, 1], a[1, 0], a[1, 1], a[0, 2], a[1, 2]])
+
+    element = back(0)
+    tol = max(layout.grid_um, 1e-3)
+    if not all(shapely.equals_exact(shapely.normalize(element), shapely.normalize(back(k)), tol) for k in range(1, P)):
+        return None
+    hull = shapely.box(*points_box_of(inst.element))
+    return element if shapely.covers(element, hull) else None
+
+
+def points_box_of(contacts: Any) -> tuple[float, float, float, float]:
+    """The bounding box of contacts' vertices (um)."""
+    c = contacts.polygons.coords
+    lo, hi = c.min(axis=0), c.max(axis=0)
+    return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
 
 
 def _held(layout: Layout) -> Outline:
@@ -870,7 +916,8 @@ def _plan_at(
 
     inst = layout.instances
     die = None if element_rows is None or inst is None else Die(element_rows)
-    if die is not None and inst is not None and (outline.geometry is None or auto) and outline.frames is None:
+    per_die = outline.geometry is None or auto or outline.element is not None
+    if die is not None and inst is not None and per_die and outline.frames is None:
         # a wafer: the die planned once, inside its own cell's extent where the file has one
         placed = _plan_once_per_element(
             layout, rows, element_rows, rules, outline.element, outline.held_element, outline.hold_pads
@@ -1163,7 +1210,10 @@ def _keep_in_summary(outline: Outline, layout: Layout) -> dict[str, Any]:
     keep = outline.summary()
     if outline.element is not None and layout.instances is not None:
         found = layout.instances.gap_um is not None  # (a flat layout: no die cell, what is drawn by it)
-        keep["source"] += "; each die within its own " + ("drawn extent" if found else "cell's extent")
+        own = "drawn extent" if found else "cell's extent"
+        if outline.source.startswith("outline on layer"):
+            own = "outline on it"
+        keep["source"] += "; each die within its own " + own
         keep["die_bbox_um"] = _box_um(outline.element)
     return keep
 

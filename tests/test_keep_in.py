@@ -574,6 +574,33 @@ def test_a_flat_wafer_keeps_each_die_within_its_own_drawn_extent(tmp_path, spaci
         assert xor.area < 1e-6
 
 
+def test_a_wafers_keep_in_layer_holds_each_die_within_its_own_outline(tmp_path):
+    """`--keep-in 39/0` on the wafer sample, whose die cell draws its outline on 39/0: each die within
+    its own outline, planned once per die as with the default keep-in, the same stencil. An outline on
+    the layer that is no die's (a frame drawn around the wafer) makes the layer one outline."""
+    import klayout.db as db
+
+    path = os.path.join(ROOT, "sample_layouts", "wafer_5x4.gds")
+    layout = stencilgen.read_layout(path, layer="9/0")
+    by_layer, by_default = stencilgen.plan(layout, keep_in="39/0"), stencilgen.plan(layout)
+    keep = by_layer.summary["keep_in"]
+    assert keep["source"] == "outline on layer 39/0; each die within its own outline on it"
+    assert keep["die_bbox_um"] == [-1000, -1000, 1000, 1000]
+    assert by_layer.plan.element is not None  # (the die planned once)
+    a, b = by_layer.plan.apertures, by_default.plan.apertures
+    assert np.array_equal(a.outlines.coords, b.outlines.coords) and np.array_equal(a.area, b.area)
+    # (a frame around the wafer on the same layer: one more outline, no die's; the layer taken whole)
+    ly = db.Layout()
+    ly.read(path)
+    top = ly.top_cell()
+    box = top.dbbox()
+    top.shapes(ly.layer(39, 0)).insert(db.DBox(box.left - 500, box.bottom - 500, box.right + 500, box.top + 500))
+    framed = str(tmp_path / "framed.gds")
+    ly.write(framed)
+    whole = stencilgen.plan(stencilgen.read_layout(framed, layer="9/0"), keep_in="39/0")
+    assert "each die" not in whole.summary["keep_in"]["source"]
+
+
 def test_dies_drawn_side_by_side_each_keep_their_own_margin(tmp_path):
     """The wafer sample's die arrayed 3 x 2 at its own width (2000 um: the die outlines abut, their union
     one rectangle): each die's apertures stay within its own outline less edge_margin_um, none across the
