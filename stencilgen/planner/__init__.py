@@ -1887,11 +1887,7 @@ def _corner_directions(
     if not chosen:
         return np.zeros(0, dtype=np.int64)
     # corners whose surroundings are alike up to a translation try once: the others take their outcome
-    short = np.concatenate(members)
-    which = np.concatenate([np.full(len(m), j) for j, m in enumerate(members)])
-    key = [np.asarray(t, dtype=float).tobytes() for t in turns]
-    alike, reach = _alike(contacts, lay, g, strip_idx, room, short, which, rules, inner, key)
-    tried = np.unique(which[alike.keep]).tolist()
+    alike, reach, short, tried = _alike_corners(contacts, lay, g, strip_idx, room, rules, inner, members, turns)
     declined = _corner_directions_of(
         contacts,
         lay,
@@ -2033,12 +2029,10 @@ def _corner_members(
     if not chosen:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     # corners whose surroundings are alike up to a translation try once: the others take their outcome
-    short = np.concatenate(members)
-    which = np.concatenate([np.full(len(m), j) for j, m in enumerate(members)])
-    key = [np.asarray(t, dtype=float).tobytes() for t in options]
     per_entry = np.column_stack([np.concatenate(ranks), np.concatenate(normals), np.concatenate(bisectors)])
-    alike, reach = _alike(contacts, lay, g, strip_idx, room, short, which, rules, inner, key, per_entry)
-    tried = np.unique(which[alike.keep]).tolist()
+    alike, reach, short, tried = _alike_corners(
+        contacts, lay, g, strip_idx, room, rules, inner, members, options, per_entry
+    )
     changed, declined = _corner_members_of(
         contacts,
         lay,
@@ -2256,6 +2250,28 @@ def _alike(
         return congruent.apart(room, strip_idx[short], unit, reach), reach
     found = congruent.classes(contacts, lay, g, strip_idx, room, short, unit, inner, reach, unit_key, entry_key)
     return found, reach
+
+
+def _alike_corners(
+    contacts: Contacts,
+    lay: dict[str, np.ndarray],
+    g: dict[str, np.ndarray],
+    strip_idx: np.ndarray,
+    room: _Room,
+    rules: Rules,
+    inner: Any,
+    members: list[np.ndarray],
+    turns: list[list[float]],
+    per_entry: np.ndarray | None = None,
+) -> tuple[congruent.Classes, float, np.ndarray, list[int]]:
+    """`_alike` of corners (each its members, positions in strip_idx, and the turns it tries; per_entry:
+    what else is read of each member): the classes, the trials' reach, the members in one array, and
+    the corners tried (one of each kind)."""
+    short = np.concatenate(members)
+    which = np.concatenate([np.full(len(m), j) for j, m in enumerate(members)])
+    key = [np.asarray(t, dtype=float).tobytes() for t in turns]
+    alike, reach = _alike(contacts, lay, g, strip_idx, room, short, which, rules, inner, key, per_entry)
+    return alike, reach, short, np.unique(which[alike.keep]).tolist()
 
 
 #: whether groups of strips alike up to a translation are tried once (`congruent`)
