@@ -186,6 +186,8 @@ def _element_outline(geometry: Any, layout: Layout) -> Any:
     import shapely
     from shapely import affinity
 
+    from .geometry import points_box
+
     inst = layout.instances
     if inst is None or not len(inst.element) or geometry.is_empty:
         return None
@@ -210,15 +212,8 @@ def _element_outline(geometry: Any, layout: Layout) -> Any:
     tol = max(layout.grid_um, 1e-3)
     if not all(shapely.equals_exact(shapely.normalize(element), shapely.normalize(back(k)), tol) for k in range(1, P)):
         return None
-    hull = shapely.box(*points_box_of(inst.element))
-    return element if shapely.covers(element, hull) else None
-
-
-def points_box_of(contacts: Any) -> tuple[float, float, float, float]:
-    """The bounding box of contacts' vertices (um)."""
-    c = contacts.polygons.coords
-    lo, hi = c.min(axis=0), c.max(axis=0)
-    return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+    lo, hi = points_box(inst.element.polygons.coords)
+    return element if shapely.covers(element, shapely.box(*lo, *hi)) else None
 
 
 def _held(layout: Layout) -> Outline:
