@@ -600,7 +600,8 @@ def test_a_wafers_keep_in_layer_holds_each_die_within_its_own_outline(tmp_path):
     from stencilgen.api import _outline
 
     whole = _outline(stencilgen.read_layout(framed, layer="9/0"), "39/0")
-    assert whole.element is None and whole.source.startswith("outline on layer 39/0 (21 separate shapes")
+    assert whole.element is None and whole.source == "outline on layer 39/0"
+    assert whole.geometry.bounds == (box.left - 500, box.bottom - 500, box.right + 500, box.top + 500)
 
 
 def test_dies_drawn_side_by_side_each_keep_their_own_margin(tmp_path):
