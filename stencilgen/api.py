@@ -104,6 +104,8 @@ class Outline:
     geometry: Any
     source: str
     element: Any = None
+    # what `element` is, as the report names it ("cell's extent", "drawn extent", "outline on it")
+    element_is: str = "cell's extent"
     # no keep-in, nothing drawn beyond the contacts: the contacts' extent (and an element's), which the
     # apertures are held within where there is room; not a rule-8 outline, nothing breaks it
     held: Any = None
@@ -161,7 +163,7 @@ def _keep_in_outline(layout: Layout, keep_in: Any, margin: float) -> Outline:
         element = None if geometry is None or keep_in.bbox else _element_outline(geometry, layout)
         if element is not None:  # a wafer: every die within its own outline on the layer
             placed = _placed_outline(element, layout.instances.transforms)  # type: ignore[union-attr]
-            return Outline(placed, f"{kind} {keep_in.layer}", element)
+            return Outline(placed, f"{kind} {keep_in.layer}", element, "outline on it")
         parts = 0 if geometry is None or keep_in.bbox else len(shapely.get_parts(geometry))
         # (a die's outline is one shape: many are another layer's, metal or pads, named by mistake)
         many = ""
@@ -184,7 +186,6 @@ def _element_outline(geometry: Any, layout: Layout) -> Any:
     coordinates: where the layer draws one outline around each placement's contacts, each the same
     outline placed (to the database grid); else None (the layer is taken whole)."""
     import shapely
-    from shapely import affinity
 
     from .geometry import points_box
 
@@ -205,8 +206,7 @@ def _element_outline(geometry: Any, layout: Layout) -> Any:
     which[holder[0]] = holder[1]
 
     def back(k: int) -> Any:  # the outline of placement k in the element's coordinates
-        a = np.linalg.inv(np.vstack([t[k], [0.0, 0.0, 1.0]]))
-        return affinity.affine_transform(parts[which[k]], [a[0, 0], a[0, 1], a[1, 0], a[1, 1], a[0, 2], a[1, 2]])
+        return _placed(parts[which[k]], np.linalg.inv(np.vstack([t[k], [0.0, 0.0, 1.0]])))
 
     element = back(0)
     tol = max(layout.grid_um, 1e-3)
@@ -261,10 +261,13 @@ def _drawn_extent(layout: Layout, margin: float) -> Outline:
         source += " (contacts lie within edge_margin_um of it: their apertures end at the margin)"
     element = None if extent.element_box is None else shapely.box(*extent.element_box)
     geometry = shapely.box(*extent.box)
+    element_is = "cell's extent"
     if element is not None and layout.instances is not None:
         # a wafer: every aperture within its own die's extent, not only the wafer's (the saw streets)
         geometry = _placed_outline(element, layout.instances.transforms)
-    return Outline(geometry, source, element)
+        if layout.instances.gap_um is not None:  # (a flat layout: no die cell, what is drawn by it)
+            element_is = "drawn extent"
+    return Outline(geometry, source, element, element_is)
 
 
 def _rules(rules: Rules | None) -> Rules:
@@ -1204,29 +1207,27 @@ def _keep_in_summary(outline: Outline, layout: Layout) -> dict[str, Any]:
     both keep them."""
     keep = outline.summary()
     if outline.element is not None and layout.instances is not None:
-        found = layout.instances.gap_um is not None  # (a flat layout: no die cell, what is drawn by it)
-        own = "drawn extent" if found else "cell's extent"
-        if outline.source.startswith("outline on layer"):
-            own = "outline on it"
-        keep["source"] += "; each die within its own " + own
+        keep["source"] += "; each die within its own " + outline.element_is
         keep["die_bbox_um"] = _box_um(outline.element)
     return keep
 
 
-def _placed_outline(element: Any, transforms: np.ndarray) -> Any:
-    """An element's outline (shapely, its coordinates) in every placement (transforms (P, 2, 3)), united;
-    where two placements touch or overlap (dies drawn side by side), each apart (a geometry collection:
-    every die keeps its own margin, `geometry.keep_in_inner`)."""
-    import shapely
+def _placed(geometry: Any, t: np.ndarray) -> Any:
+    """A shapely geometry moved by an affine transform (its first two rows: (2, 3))."""
     from shapely import affinity
 
-    placed = [
-        affinity.affine_transform(element, [t[0, 0], t[0, 1], t[1, 0], t[1, 1], t[0, 2], t[1, 2]]) for t in transforms
-    ]
+    return affinity.affine_transform(geometry, [t[0, 0], t[0, 1], t[1, 0], t[1, 1], t[0, 2], t[1, 2]])
+
+
+def _placed_outline(element: Any, transforms: np.ndarray) -> Any:
+    """An element's outline (shapely, its coordinates) in every placement (transforms (P, 2, 3)), united;
+    where two placements touch or overlap (dies drawn side by side: the union has fewer parts than they
+    have), each apart (a geometry collection: every die keeps its own margin, `geometry.keep_in_inner`)."""
+    import shapely
+
+    placed = [_placed(element, t) for t in transforms]
     united = shapely.union_all(placed)
-    if abs(united.area - sum(p.area for p in placed)) > 1e-9 * max(united.area, 1.0) or len(
-        shapely.get_parts(united)
-    ) < len(placed):
+    if len(shapely.get_parts(united)) < sum(len(shapely.get_parts(p)) for p in placed):
         return shapely.GeometryCollection(placed)
     return united
 

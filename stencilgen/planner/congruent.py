@@ -12,6 +12,7 @@ and the others take its outcome (`Classes.spread`).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,11 +155,8 @@ def classes(
         ]
 
     placed = keys([rel])
-    seen_once: dict[bytes, int] = {}
-    for key in placed:
-        if key is not None:
-            seen_once[key] = seen_once.get(key, 0) + 1
-    maybe = np.array([key is not None and seen_once[key] > 1 for key in placed], dtype=bool)
+    times = Counter(placed)
+    maybe = np.array([key is not None and times[key] > 1 for key in placed], dtype=bool)
     if not maybe.any():
         return alone
     # those that may be alike: each contact's kind (shape and aperture) and the keep-in's part
@@ -181,9 +179,9 @@ def classes(
             rep[k] = first.setdefault(key, k)
     if (rep == np.arange(G)).all():
         return alone
-    # each entry's twin: the entry at its rank in its group's first of its kind
-    by_rank = eo  # entries in group order, each group's from estart
-    twin = by_rank[estart[rep[group]] + rank]
+    # each entry's twin: the entry at its rank in its group's first of its kind (`eo`: the entries in
+    # group order, each group's from estart)
+    twin = eo[estart[rep[group]] + rank]
     return Classes(rep[group] == group, twin, group)
 
 
