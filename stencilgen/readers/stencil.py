@@ -279,29 +279,27 @@ def _xml(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _layers(layout: Any, top: Any) -> dict[str, int]:
-    """Every layer with shapes under the top cell, with their count, by name (DXF) or L/D."""
+def _layers(layout: Any, top: Any, count: Any = None) -> dict[str, int]:
+    """Every layer with shapes under the top cell, with their count (`_count`, or `count(top, li)`),
+    by name (DXF) or L/D."""
     out = {}
     for li in layout.layer_indexes():
         info = layout.get_info(li)
-        count = _count(top, li)
-        if count:
-            out[info.name or f"{info.layer}/{info.datatype}"] = count
+        n = (count or _count)(top, li)
+        if n:
+            out[info.name or f"{info.layer}/{info.datatype}"] = n
     return out
 
 
-def _listed(layout: Any, top: Any, present: dict[str, int]) -> str:
+def _listed(layout: Any, top: Any) -> str:
     """The layers drawn on, for a message: each with its shapes as placed (every placement of a cell
     counted, as the layout's reader counts them)."""
     import klayout.db as kdb
 
-    flat = {}
-    for li in layout.layer_indexes():
-        info = layout.get_info(li)
-        name = info.name or f"{info.layer}/{info.datatype}"
-        if name in present:
-            flat[name] = kdb.Region(top.begin_shapes_rec(li)).count()
-    return ", ".join(f"{k} ({v})" for k, v in sorted(flat.items())) or "none"
+    def placed(top: Any, li: int) -> int:
+        return int(kdb.Region(top.begin_shapes_rec(li)).count())
+
+    return ", ".join(f"{k} ({v})" for k, v in sorted(_layers(layout, top, placed).items())) or "none"
 
 
 def _count(top: Any, li: int) -> int:
@@ -317,7 +315,7 @@ def _pick_layer(path: str, fmt: str, layout: Any, top: Any, layer: str | None) -
     present = _layers(layout, top)
 
     def listed() -> str:  # (only for a message: the shapes of every placement counted)
-        return _listed(layout, top, present)
+        return _listed(layout, top)
 
     if fmt == "dxf":
         if layer is None:
