@@ -48,7 +48,7 @@ CHECK_FORMATS = ("html", "lyrdb")
 #: findings of one code listed in the report database at most (a marker browser of millions is no help)
 MAX_MARKERS_PER_CODE = 10_000
 #: chords per arc of a marker's outline (to find the aperture, not to measure it)
-MARKER_ARC_CHORDS = 24
+MARKER_ARC_CHORDS = 12
 #: a marker's outline of more vertices (a drawn stencil's arcs) is simplified to within this, um
 MARKER_MAX_VERTICES = 48
 MARKER_TOLERANCE_UM = 0.1
@@ -753,27 +753,33 @@ class PlannedStencil(_Judged):
                     gerber_flat=gerber_flat,
                 )
             )
+            page = rdb = None
             try:
+                shown = outputs.get("gds", outputs.get("gerber", ""))
+
+                def findings_db(report: dict[str, Any] | None) -> Callable[[], Any]:
+                    return forked.start(lambda: files.write("lyrdb", self._lyrdb_bytes(shown, report)))
+
+                if "lyrdb" in outputs and self.die is None:
+                    # (the longest of the writers, and a flat layout's needs only the findings: first,
+                    # the plan checked here once for it and the report)
+                    _ = self.checked
+                    rdb = findings_db(None)
                 # the report names its sibling files, so that it reads the same wherever the folder goes
                 names = {k: os.path.basename(v) for k, v in outputs.items()}
                 report = self._report(names, _iso(when))
                 page = forked.start(lambda: _write_html(files, report, plan)) if "html" in outputs else None
-                shown = outputs.get("gds", outputs.get("gerber", ""))
-                rdb = None
-                if "lyrdb" in outputs:
-                    rdb = forked.start(lambda: files.write("lyrdb", self._lyrdb_bytes(shown, report)))
-                try:
-                    _write_json(files, report)  # while the page and the findings are written beside it
-                finally:
-                    _wait_all(page, rdb)
+                if "lyrdb" in outputs and rdb is None:
+                    rdb = findings_db(report)
+                _write_json(files, report)  # while the page and the findings are written beside it
             except BaseException as exc:
                 if isinstance(exc, KeyboardInterrupt):
                     forked.kill_all()  # interrupted: the writers' files are dropped, no need to wait
                 else:
                     with contextlib.suppress(BaseException):  # the first error is the one to report
-                        stencil()
+                        _wait_all(stencil, page, rdb)
                 raise
-            stencil()
+            _wait_all(page, rdb, stencil)
         return outputs, report
 
 
