@@ -1789,9 +1789,11 @@ def _improve_apart(
     # the choices side by side: a strip that now does worse than it did (its neighbours chose too), a
     # turned tip that no longer gains what a turn must, or one that breaks a rule takes its first shape back
     for _ in range(4):
+        changed = np.logical_or.reduce([chosen[key] != first[key] for key in first])
+        if not changed.any():  # (every strip keeps the shape it stands in: the plan stays as it is)
+            return False
         area = trial(chosen)
         worse = (area < start * (1 - 1e-9) - 1e-6) | ((chosen["side"] != side0) & (area < lift))
-        changed = np.logical_or.reduce([chosen[key] != first[key] for key in first])
         back = worse & changed
         if not back.any():  # (those worse already stand as they were: the same trial again changes nothing)
             break
