@@ -1386,3 +1386,28 @@ def test_a_pad_whose_limit_leaves_it_nothing_is_unprintable_for_the_volume_limit
     assert a.kind[0] == NONE and a.limited_by[0] == "unprintable" and a.narrow_by[0] == "volume_limit"
     free = plan_stencil(contacts, find_rows(contacts, rules), rules)
     assert free.apertures.limited_by[0] != "unprintable"
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), worlds=st.integers(1, 6), same=st.booleans())
+def test_world_pairs_are_those_found_world_by_world(seed, worlds, same):
+    """The pairs of copies within reach in the same world, found in one search with the worlds moved
+    apart, are those a search of each world alone finds (NaN boxes in none)."""
+    from stencilgen.pairs import box_pairs
+    from stencilgen.planner import _world_pairs
+
+    rng = np.random.default_rng(seed)
+    n = 40
+    lo = rng.uniform(-50, 50, (n, 2))
+    box = np.concatenate([lo, lo + rng.uniform(0, 12, (n, 2))], axis=1)
+    box[rng.random(n) < 0.1] = np.nan
+    world = rng.integers(-1, worlds, n)
+    a = np.flatnonzero(world >= 0)
+    b = a if same else np.flatnonzero((world >= 0) & (rng.random(n) < 0.7))
+    got = set(zip(*(x.tolist() for x in _world_pairs(box, a, box, b, world, 3.0, same=same)), strict=True))
+    want = set()
+    for w in range(worlds):
+        mine, theirs = a[world[a] == w], b[world[b] == w]
+        i, j = box_pairs(box[mine], box[theirs], 3.0, same=same)
+        want |= set(zip(mine[i].tolist(), theirs[j].tolist(), strict=True))
+    assert got == want

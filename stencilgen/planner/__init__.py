@@ -676,6 +676,34 @@ def _hull_test(x: np.ndarray, y: np.ndarray, hull: _Hull) -> tuple[np.ndarray, n
     return clear_in, clear_out
 
 
+def _world_pairs(
+    box: np.ndarray,
+    a: np.ndarray,
+    other: np.ndarray,
+    b: np.ndarray,
+    world: np.ndarray,
+    reach: float,
+    same: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (ids) of boxes box[a] and other[b] of one world each (copies: world >= 0) within `reach`
+    in the same world, all worlds in one search: each world's boxes moved along x by a stride wider
+    than every box and the reach, so that no two worlds come near each other. `same`: b is a, each
+    pair once."""
+    if not len(a) or not len(b):
+        return a[:0], b[:0]
+    pa, pb = box[a], other[b]
+    lo = np.nanmin([np.nanmin(pa[:, 0], initial=np.inf), np.nanmin(pb[:, 0], initial=np.inf)])
+    hi = np.nanmax([np.nanmax(pa[:, 2], initial=-np.inf), np.nanmax(pb[:, 2], initial=-np.inf)])
+    if not np.isfinite(lo) or not np.isfinite(hi):  # (every box empty)
+        return a[:0], b[:0]
+    stride = 2 * (hi - lo) + 4 * reach + 1.0
+    pa, pb = pa - [lo, 0, lo, 0], pb - [lo, 0, lo, 0]
+    pa[:, [0, 2]] += (stride * world[a])[:, None]
+    pb[:, [0, 2]] += (stride * world[b])[:, None]
+    i, j = box_pairs(pa, pa if same else pb, reach, same=same)
+    return a[i], b[j]
+
+
 class _Room:
     """The apertures while they are planned, as exact shapes (strip bodies and tip discs), with the
     pairs of apertures and contacts near enough to matter: found once from the apertures at their
@@ -813,11 +841,7 @@ class _Room:
         wa, wb = world[a], world[b]
         standing = b[wb < 0]
         i, j = box_pairs(box[a], other[standing], reach)
-        found = [(a[i], standing[j])]
-        for w in np.unique(wa[wa >= 0]).tolist():
-            mine, theirs = a[wa == w], b[wb == w]
-            i, j = box_pairs(box[mine], other[theirs], reach)
-            found.append((mine[i], theirs[j]))
+        found = [(a[i], standing[j]), _world_pairs(box, a[wa >= 0], other, b[wb >= 0], world, reach)]
         mine = a[wa < 0]  # (an aperture that stands meets every world)
         theirs = b[wb >= 0]
         if len(mine) and len(theirs):
@@ -837,10 +861,7 @@ class _Room:
         copies = np.flatnonzero(world >= 0)
         i, j = box_pairs(box[standing], box[copies], reach)
         found.append((standing[i], copies[j]))
-        for w in np.unique(world[copies]).tolist():
-            mine = copies[world[copies] == w]
-            i, j = box_pairs(box[mine], box[mine], reach, same=True)
-            found.append((mine[i], mine[j]))
+        found.append(_world_pairs(box, copies, box, copies, world, reach, same=True))
         a, b = np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
         return np.minimum(a, b), np.maximum(a, b)
 
