@@ -2498,6 +2498,8 @@ class _Neighbourhood:
             not np.array_equal(lay[key][ids], self.lay[key][k_ids])
             for key in ("side", "slide", "base", "corner", "cut_body", "sink")
         )
+        if not changed:  # (the plan holds them as they are: its shapes and pairs stand)
+            return False
         for key in g:
             g[key][at] = self.g[key][k]
         flipped = ids[self.lay["side"][k_ids] != lay["side"][ids]]

@@ -52,24 +52,36 @@ class Classes:
         centre: np.ndarray,
     ) -> None:
         """Every entry not tried takes the outcome of its twin: its sizes and state, moved by the offset
-        between their contacts; the room finds the pairs of those that changed again."""
+        between their contacts; the room finds the pairs of those that changed again (only those: a
+        round that changes nothing costs no search)."""
         copy = np.flatnonzero(self.twin != np.arange(len(short)))
         if not len(copy):
             return
         dst, first = np.unique(short[copy], return_index=True)
         src = short[self.twin[copy]][first]
         shift = centre[strip_idx[dst]] - centre[strip_idx[src]]
+        changed = np.zeros(len(dst), dtype=bool)
         for key, value in g.items():
-            value[dst] = value[src] + shift if key in POSITIONS else value[src]
+            new = value[src] + shift if key in POSITIONS else value[src]
+            changed |= _differs(value[dst], new)
+            value[dst] = new
         for key in STATE:
+            changed |= _differs(lay[key][strip_idx[dst]], lay[key][strip_idx[src]])
             lay[key][strip_idx[dst]] = lay[key][strip_idx[src]]
-        room.update(dst)
-        room.pairs(moved=strip_idx[dst])
+        if changed.any():
+            room.update(dst[changed])
+            room.pairs(moved=strip_idx[dst[changed]])
 
     def expand(self, short: np.ndarray, strip_idx: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Contact ids `ids` (of tried entries) with those of every entry that takes their outcome."""
         twin_ids = strip_idx[short[self.twin]]
         return np.union1d(ids, strip_idx[short[np.isin(twin_ids, ids)]])
+
+
+def _differs(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Per entry (first axis): whether any of its values differ (NaN the same as NaN)."""
+    d = (old != new) & ~(np.isnan(old) & np.isnan(new)) if old.dtype.kind == "f" else old != new
+    return d.reshape(len(d), -1).any(axis=1)
 
 
 def apart(room: Any, ids: np.ndarray, unit: np.ndarray, reach: float) -> Classes:
