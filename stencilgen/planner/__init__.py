@@ -231,7 +231,10 @@ def _inside_parts(contacts: Contacts, idx: np.ndarray, inner: Any) -> np.ndarray
         return out
     geoms = to_shapely(contacts.polygons.take(idx[ask]))
     leaves = ~shapely.contains(cut_at, geoms)
-    out[ask[leaves]] = shapely.intersection(cut_at, geoms[leaves])
+    if bounds is not None:  # (GEOS's clipping by a rectangle: the same part, several times faster)
+        out[ask[leaves]] = shapely.clip_by_rect(geoms[leaves], *bounds)
+    else:
+        out[ask[leaves]] = shapely.intersection(cut_at, geoms[leaves])
     return out
 
 
