@@ -734,6 +734,11 @@ class _Room:
         self.owner: np.ndarray | None = None
         self.world: np.ndarray | None = None
         self.least_webs: dict[bytes, float] = {}  # (`_least_webs`)
+        # whether each pair of `near` was within clearance_um (pads) and web_min_um (apertures) by its
+        # boxes when the pairs were last found, and the apertures whose boxes changed since (`pairs`
+        # measures only theirs again)
+        self._close = (np.zeros(0, dtype=bool), np.zeros(0, dtype=bool))
+        self._changed = np.ones(self.n, dtype=bool)
 
     def set_pads(self, idx: np.ndarray, geoms: np.ndarray) -> None:
         for i, geom in zip(idx.tolist(), geoms, strict=True):
@@ -758,6 +763,7 @@ class _Room:
         self.shapes = Shapes(Polygons(coords, offsets), np.zeros((n, 2)), np.zeros(n))
         self.box = self.shapes.boxes()
         self.poly_box = self.box.copy()
+        self._changed[:] = True
         if g is not None and len(self.strip_idx):
             self.update(np.arange(len(self.strip_idx)))
         if find_pairs:
@@ -778,6 +784,7 @@ class _Room:
             axis=1,
         )
         self.poly_box[ids] = box
+        self._changed[ids] = True
         if D is not None:
             centre = center + (h2 + L)[:, None] * axis
             self.shapes.disc_center[ids] = centre
@@ -794,11 +801,13 @@ class _Room:
         rules = self.rules
         box = self.box
         pad_reach, ap_reach = REPORT_REACH * rules.clearance_um + 1e-6, REPORT_REACH * rules.web_min_um + 1e-6
+        # (each pair's closeness as last measured, -1 where it is new)
         if moved is None:
             everything = np.arange(self.n)
             pads = everything if self.world is None else everything[self.world <= 0]
             pa, pc = self._pairs_with(everything, self.pad_box, pads, pad_reach)
             qa, qb = self._aperture_pairs(ap_reach)
+            was_p, was_q = np.full(len(pa), -1, dtype=np.int8), np.full(len(qa), -1, dtype=np.int8)
         else:
             mark = np.zeros(self.n, dtype=bool)
             mark[moved] = True
@@ -808,11 +817,13 @@ class _Room:
             if self.world is not None:  # the contacts as drawn, not their copies
                 pads = pads[self.world[pads] <= 0]
             a, c = self._pairs_with(moved, self.pad_box, pads, pad_reach)
+            was_p = np.concatenate([self._close[0][keep], np.full(len(a), -1)]).astype(np.int8)
             pa, pc = np.concatenate([pa[keep], a]), np.concatenate([pc[keep], c])
             keep = ~(mark[qa] | mark[qb])
             a, b = self._pairs_with(moved, box, apertures, ap_reach, worlds=True)
             lo, hi = np.minimum(a, b), np.maximum(a, b)
             fresh = (lo != hi) & ~(mark[lo] & mark[hi] & (a != lo))  # a pair of two moved ones once
+            was_q = np.concatenate([self._close[1][keep], np.full(int(fresh.sum()), -1)]).astype(np.int8)
             qa, qb = np.concatenate([qa[keep], lo[fresh]]), np.concatenate([qb[keep], hi[fresh]])
         other = pa != pc
         if self.owner is not None:  # a copy is measured against the contacts as drawn (not their
@@ -822,13 +833,22 @@ class _Room:
             other = (owner[pa] != owner[pc]) & (world[pc] <= 0)
             wa, wb = world[qa], world[qb]
             mates = (owner[qa] != owner[qb]) & ((wa < 0) | (wb < 0) | (wa == wb))
-            qa, qb = qa[mates], qb[mates]
-        pa, pc = pa[other], pc[other]
+            qa, qb, was_q = qa[mates], qb[mates], was_q[mates]
+        pa, pc, was_p = pa[other], pc[other], was_p[other]
         self.near = (pa, pc, qa, qb)
-        close = box_gap(box[pa], self.pad_box[pc]) <= rules.clearance_um
-        self.pad_pairs = (pa[close], pc[close])
-        close = box_gap(box[qa], box[qb]) <= rules.web_min_um
-        self.ap_pairs = (qa[close], qb[close])
+        # a pair is measured by its boxes where it is new or an aperture of it changed since the last
+        # search; the others are as close as they were
+        changed = self._changed
+        ask = np.flatnonzero((was_p < 0) | changed[pa])
+        close_p = was_p > 0
+        close_p[ask] = box_gap(box[pa[ask]], self.pad_box[pc[ask]]) <= rules.clearance_um
+        ask = np.flatnonzero((was_q < 0) | changed[qa] | changed[qb])
+        close_q = was_q > 0
+        close_q[ask] = box_gap(box[qa[ask]], box[qb[ask]]) <= rules.web_min_um
+        self._close = (close_p, close_q)
+        changed[:] = False
+        self.pad_pairs = (pa[close_p], pc[close_p])
+        self.ap_pairs = (qa[close_q], qb[close_q])
 
     def _pairs_with(
         self, a: np.ndarray, other: np.ndarray, b: np.ndarray, reach: float, worlds: bool = False
