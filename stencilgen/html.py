@@ -19,7 +19,7 @@ from .foil import declined_said, foil_hints
 from .model import NONE, STRIP, Plan, Polygons, held_open
 from .numeric import median
 from .planner import aperture_polygons
-from .report import WaferRecords, column
+from .report import ContactRecords, WaferRecords, column
 from .rules import DOCS
 
 __all__ = ["html_report"]
@@ -899,6 +899,15 @@ COLUMNS: list[tuple[str, str, bool, int]] = [  # key, header, numeric, decimals
 ]
 
 
+#: the record fields the table reads
+TABLE_FIELDS = (
+    *(k for k, *_ in COLUMNS if k != "volume_ratio_low"),
+    "solder_volume_band_um3",
+    "volume_limit_um3",
+    "limited_by_contact",
+)
+
+
 def _limited(r: dict[str, Any]) -> str:
     """The rule that limits a contact's aperture, with the other contact it names ("–" if none)."""
     why = r.get("limited_by")
@@ -923,7 +932,11 @@ def _table(records: Any, bad: list[int]) -> str:
     v = np.array([ratio[i] for i in bad], dtype=float)  # (None: NaN)
     v[np.isnan(v)] = math.inf
     order = np.lexsort((ids, v, later))[:MAX_TABLE]
-    shown = [records[i] for i in ids[order].tolist()]
+    # (of a flat layout's records, only the fields the table shows)
+    if isinstance(records, ContactRecords):
+        shown = [records.some_fields(i, TABLE_FIELDS) for i in ids[order].tolist()]
+    else:
+        shown = [records[i] for i in ids[order].tolist()]
     head = "".join(
         f'<th scope="col" tabindex="0" data-key="{k}" data-type="{"num" if num else "text"}">{escape(h)}</th>'
         for k, h, num, _ in COLUMNS

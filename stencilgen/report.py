@@ -341,6 +341,13 @@ class ContactRecords(_Records):
         rec["findings"] = self.findings_of(i)
         return rec
 
+    def some_fields(self, i: int, keys: Sequence[str]) -> dict[str, Any]:
+        """Record i with only the fields `keys` ("findings" among them or not)."""
+        rec = {k: _value(self._raw[k], i) for k in keys if k in self._raw}
+        if "findings" in keys:
+            rec["findings"] = self.findings_of(i)
+        return rec
+
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for start in range(0, self._n, 4096):
             yield from self.chunk(start, min(start + 4096, self._n))
