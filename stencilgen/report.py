@@ -337,9 +337,7 @@ class ContactRecords(_Records):
         return [self._findings.record(k) for k in range(self._at[i], self._to[i])]
 
     def _record(self, i: int) -> dict[str, Any]:
-        rec = {k: _value(self._raw[k], i) for k in self._keys}
-        rec["findings"] = self.findings_of(i)
-        return rec
+        return self.some_fields(i, (*self._keys, "findings"))
 
     def some_fields(self, i: int, keys: Sequence[str]) -> dict[str, Any]:
         """Record i with only the fields `keys` ("findings" among them or not)."""

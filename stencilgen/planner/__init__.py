@@ -695,10 +695,11 @@ def _world_pairs(
     if not len(a) or not len(b):
         return a[:0], b[:0]
     pa, pb = box[a], other[b]
-    lo = np.nanmin([np.nanmin(pa[:, 0], initial=np.inf), np.nanmin(pb[:, 0], initial=np.inf)])
-    hi = np.nanmax([np.nanmax(pa[:, 2], initial=-np.inf), np.nanmax(pb[:, 2], initial=-np.inf)])
-    if not np.isfinite(lo) or not np.isfinite(hi):  # (every box empty)
+    xs = np.concatenate([pa[:, [0, 2]], pb[:, [0, 2]]]).ravel()
+    xs = xs[np.isfinite(xs)]  # (an empty shape's box is NaN)
+    if not len(xs):
         return a[:0], b[:0]
+    lo, hi = xs.min(), xs.max()
     stride = 2 * (hi - lo) + 4 * reach + 1.0
     pa, pb = pa - [lo, 0, lo, 0], pb - [lo, 0, lo, 0]
     pa[:, [0, 2]] += (stride * world[a])[:, None]
@@ -2518,8 +2519,7 @@ class _Neighbourhood:
         at = self.global_pos[k]
         ids = self.S[k_ids]
         changed = any(not np.array_equal(g[key][at], self.g[key][k]) for key in g) or any(
-            not np.array_equal(lay[key][ids], self.lay[key][k_ids])
-            for key in ("side", "slide", "base", "corner", "cut_body", "sink")
+            not np.array_equal(lay[key][ids], self.lay[key][k_ids]) for key in congruent.CHOSEN
         )
         if not changed:  # (the plan holds them as they are: its shapes and pairs stand)
             return False
@@ -2528,12 +2528,8 @@ class _Neighbourhood:
         flipped = ids[self.lay["side"][k_ids] != lay["side"][ids]]
         # a tip turned to reach volume_min; one turned back is where the alternation puts it
         lay["turned"][flipped] = np.where(lay["turned"][flipped] == "", "volume_min", "")
-        lay["side"][ids] = self.lay["side"][k_ids]
-        lay["slide"][ids] = self.lay["slide"][k_ids]
-        lay["base"][ids] = self.lay["base"][k_ids]
-        lay["corner"][ids] = self.lay["corner"][k_ids]
-        lay["cut_body"][ids] = self.lay["cut_body"][k_ids]
-        lay["sink"][ids] = self.lay["sink"][k_ids]
+        for key in congruent.CHOSEN:
+            lay[key][ids] = self.lay[key][k_ids]
         room.g = g
         room.update(at)
         box0 = self.box0 if keep is None else self.box0[keep]

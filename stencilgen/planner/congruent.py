@@ -26,8 +26,10 @@ DECIMALS = 6
 #: the contacts compared reach this much beyond a trial's reach (um): one at the edge of it, within the
 #: arithmetic's error, is in every group's neighbourhood or in none
 SLACK_UM = 1e-3
-#: the aperture state a trial writes back (`lay`), and the strip sizes that are positions (`g`)
-STATE = ("side", "slide", "base", "corner", "cut_body", "sink", "turned")
+#: the aperture state a trial chooses (`lay`), what a trial writes back (that and why a tip turned), and
+#: the strip sizes that are positions (`g`)
+CHOSEN = ("side", "slide", "base", "corner", "cut_body", "sink")
+STATE = (*CHOSEN, "turned")
 POSITIONS = ("center", "c0")
 
 
